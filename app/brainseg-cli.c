@@ -1,0 +1,81 @@
+/* brainseg-cli: everything the window does, headless. Thin: parse, call, print. */
+#include <glib/gi18n.h>
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+typedef struct {
+  const char *name;
+  int (*run) (int argc, char **argv);
+  const char *summary;
+} BsCommand;
+
+static const BsCommand commands[] = {
+  { "info", bs_cli_info, N_("Describe a volume, case folder, Decathlon task or HDF5 file") },
+  { "phantom", bs_cli_phantom, N_("Write a synthetic Decathlon-format task folder") },
+  { "infer", bs_cli_infer, N_("Segment a case and report Dice and stage times") },
+  { "bench", bs_cli_bench, N_("Benchmark inference configurations") },
+  { "train", bs_cli_train, N_("Train the U-Net") },
+  { "export", bs_cli_export, N_("Export overlays, figures, masks and per-slice Dice") },
+};
+
+int
+bs_cli_fail (const GError *error)
+{
+  fprintf (stderr, "brainseg-cli: %s\n", error ? error->message : _("unknown error"));
+  return 1;
+}
+
+gboolean
+bs_cli_parse (const char *command, const char *params, const char *summary,
+              const GOptionEntry *entries, int *argc, char ***argv)
+{
+  g_autoptr(GOptionContext) ctx = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *title = g_strdup_printf ("%s %s", command, params ? params : "");
+
+  ctx = g_option_context_new (title);
+  g_option_context_set_translation_domain (ctx, GETTEXT_PACKAGE);
+  if (summary)
+    g_option_context_set_summary (ctx, summary);
+  g_option_context_add_main_entries (ctx, entries, GETTEXT_PACKAGE);
+  if (!g_option_context_parse (ctx, argc, argv, &error))
+    {
+      fprintf (stderr, "brainseg-cli %s: %s\n", command, error->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+usage (FILE *out)
+{
+  fprintf (out, "%s\n\n", _("Usage: brainseg-cli COMMAND [OPTIONS...]"));
+  for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)
+    fprintf (out, "  %-10s %s\n", commands[i].name, _(commands[i].summary));
+  fprintf (out, "\n%s\n", _("Run 'brainseg-cli COMMAND --help' for the options of a command."));
+}
+
+int
+main (int argc, char **argv)
+{
+  setlocale (LC_ALL, "");
+  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
+
+  if (argc < 2 || strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0)
+    {
+      usage (argc < 2 ? stderr : stdout);
+      return argc < 2 ? 2 : 0;
+    }
+  for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)
+    if (strcmp (argv[1], commands[i].name) == 0)
+      return commands[i].run (argc - 1, argv + 1);
+
+  fprintf (stderr, _("brainseg-cli: unknown command '%s'\n"), argv[1]);
+  usage (stderr);
+  return 2;
+}

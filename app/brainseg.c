@@ -1,0 +1,19 @@
+/* brainseg: the GTK 4 workstation. */
+#include <glib/gi18n.h>
+#include <locale.h>
+
+#include "bs-application.h"
+
+int
+main (int argc, char **argv)
+{
+  g_autoptr(BsApplication) app = NULL;
+
+  setlocale (LC_ALL, "");
+  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
+
+  app = bs_application_new ();
+  return g_application_run (G_APPLICATION (app), argc, argv);
+}

@@ -1,0 +1,11 @@
+#include <glib/gi18n.h>
+#include <stdio.h>
+
+#include "cli.h"
+
+int
+bs_cli_phantom (int argc, char **argv)
+{
+  fprintf (stderr, _("brainseg-cli: '%s' is not available in this build yet\n"), "phantom");
+  return 2;
+}

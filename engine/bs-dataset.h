@@ -1,0 +1,52 @@
+/* Datasets: everything Brainseg opens by path, with the layout detected.
+ *  - a Decathlon task folder (dataset.json + imagesTr/labelsTr[/imagesTs], 4D images)
+ *  - a BraTS case folder (one file per modality + optional seg), or a folder of such folders
+ *  - one NIfTI file, with an optional label file
+ *  - the Intel tutorial's preprocessed HDF5 (imgs_* / msks_*), each split a "case"
+ *    whose slices form a stack (nx = W, ny = H, nz = N, channels = C, identity affine). */
+#pragma once
+
+#include "bs-volume.h"
+#include "bs-labels.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+  BS_DATASET_DECATHLON,
+  BS_DATASET_BRATS_CASE,
+  BS_DATASET_BRATS_COLLECTION,
+  BS_DATASET_NIFTI_FILE,
+  BS_DATASET_HDF5,
+} BsDatasetKind;
+
+typedef struct _BsDataset BsDataset;
+
+typedef struct {
+  char *id;                 /* "BRATS_001", "brats_2013_pat0001_1", "imgs_testing" */
+  BsVolume *image;          /* all modalities as channels, named */
+  BsVolume *label;          /* raw label values, or NULL when the case has none */
+  BsLabelConvention convention;
+} BsCase;
+
+BsDataset *bs_dataset_open (const char *path, const char *label_path, GError **error);
+void bs_dataset_free (BsDataset *ds);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BsDataset, bs_dataset_free)
+
+BsDatasetKind bs_dataset_get_kind (const BsDataset *ds);
+const char *bs_dataset_kind_name (BsDatasetKind kind); /* "decathlon", "brats-case", ... */
+const char *bs_dataset_get_path (const BsDataset *ds);
+const char *bs_dataset_get_name (const BsDataset *ds);  /* dataset.json "name" or folder name */
+guint bs_dataset_get_n_cases (const BsDataset *ds);
+const char *bs_dataset_get_case_id (const BsDataset *ds, guint i);
+gboolean bs_dataset_case_has_label (const BsDataset *ds, guint i);
+/* Index of the case with this id, or -1. */
+int bs_dataset_find_case (const BsDataset *ds, const char *id);
+
+/* Loads the case (image + label).  Label dims differing from image dims is an
+ * error naming both files.  Thread-safe for different datasets; one case at a
+ * time per dataset. */
+BsCase *bs_dataset_load_case (BsDataset *ds, guint i, GError **error);
+void bs_case_free (BsCase *c);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BsCase, bs_case_free)
+
+G_END_DECLS

@@ -1,0 +1,24 @@
+/* Label conventions of the releases Brainseg reads.  Whole tumour is label > 0
+ * in every one of them. */
+#pragma once
+
+#include "bs-volume.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+  BS_LABELS_UNKNOWN,
+  BS_LABELS_BINARY,     /* 0/1 whole tumour */
+  BS_LABELS_DECATHLON,  /* 1 edema, 2 non-enhancing, 3 enhancing */
+  BS_LABELS_BRATS2015,  /* 1 necrosis, 2 edema, 3 non-enhancing, 4 enhancing */
+  BS_LABELS_BRATS2017,  /* 1 necrotic/non-enhancing core, 2 edema, 4 enhancing */
+  BS_LABELS_BRATS2023,  /* 1 NCR, 2 ED, 3 ET */
+} BsLabelConvention;
+
+const char *bs_labels_convention_name (BsLabelConvention conv);
+/* Translated name of label value v under conv ("edema", ...), or NULL. */
+const char *bs_labels_value_name (BsLabelConvention conv, int value);
+/* New uint8-valued (0/1, stored as float) single-channel volume: label > 0. */
+BsVolume *bs_labels_whole_tumour (const BsVolume *label);
+
+G_END_DECLS

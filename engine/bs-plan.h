@@ -1,0 +1,77 @@
+/* oneDNN inference plans: built once for (model, H, W, batch, options), run many times.
+ * Primitives are created once, weights reordered once, memory allocated up front.
+ * A plan is used from one thread at a time (the inference worker owns it). */
+#pragma once
+
+#include "bs-unet.h"
+#include "bs-timing.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+  BS_PRECISION_FP32,
+  BS_PRECISION_INT8,
+  BS_PRECISION_BF16,
+} BsPrecision;
+
+typedef enum {
+  BS_MEMLAYOUT_NCHW,     /* plain */
+  BS_MEMLAYOUT_NHWC,     /* channels last */
+  BS_MEMLAYOUT_BLOCKED,  /* format any: oneDNN's choice */
+} BsMemLayout;
+
+typedef struct {
+  BsPrecision precision;
+  BsMemLayout layout;
+  gboolean fusion;   /* ReLU post-ops, transconv into concat halves, fused sigmoid */
+  int threads;       /* 0 = all cores */
+  int batch;         /* slices per run, >= 1 */
+  gboolean profile_layers; /* record per-layer times (slower: waits after each primitive) */
+} BsPlanOptions;
+
+/* Fastest sensible defaults for this CPU: fp32, blocked, fusion on, all cores, batch 1. */
+void bs_plan_options_init (BsPlanOptions *opts);
+
+const char *bs_precision_name (BsPrecision p);  /* "fp32", "int8", "bf16" */
+gboolean bs_precision_from_string (const char *s, BsPrecision *p);
+const char *bs_memlayout_name (BsMemLayout l);  /* "nchw", "nhwc", "blocked" */
+gboolean bs_memlayout_from_string (const char *s, BsMemLayout *l);
+
+/* Whether this CPU runs the precision natively; when not, *reason (translated,
+ * free with g_free) says why, e.g. "bf16 needs AVX512-BF16 or AMX; this CPU has AVX2". */
+gboolean bs_precision_available (BsPrecision p, char **reason);
+/* oneDNN's effective ISA, e.g. "avx512_core_bf16", and a CPU description. */
+const char *bs_dnnl_isa_name (void);
+char *bs_cpu_description (void);
+int bs_cpu_cores (void);
+
+/* int8 calibration: activation ranges of every layer input, measured by running
+ * the fp32 network on representative slices. */
+typedef struct _BsCalibration BsCalibration;
+/* slices: n x in_channels x h x w, already normalised. */
+BsCalibration *bs_calibration_compute (const BsUnet *net, const float *slices, int n, int h, int w, GError **error);
+void bs_calibration_free (BsCalibration *cal);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BsCalibration, bs_calibration_free)
+
+typedef struct _BsPlan BsPlan;
+
+/* h and w must be multiples of 16.  int8 requires a calibration (else
+ * BS_PLAN_ERROR_UNAVAILABLE); bf16 on a CPU without it fails with the reason. */
+BsPlan *bs_plan_new (const BsUnet *net, int h, int w, const BsPlanOptions *opts,
+                     const BsCalibration *cal, GError **error);
+void bs_plan_free (BsPlan *plan);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BsPlan, bs_plan_free)
+
+const BsPlanOptions *bs_plan_get_options (const BsPlan *plan);
+void bs_plan_get_size (const BsPlan *plan, int *h, int *w, int *batch);
+
+/* input: n x in_channels x h x w float32 (NCHW, n <= batch), probs: n x h x w.
+ * Stage times go into timing (may be NULL).  Sets the OpenMP thread count on
+ * the calling thread first. */
+gboolean bs_plan_run (BsPlan *plan, const float *input, int n, float *probs,
+                      BsTiming *timing, GError **error);
+
+/* The plain-C oracle (engine/bs-reference.c): same contract, no oneDNN. */
+void bs_reference_forward (const BsUnet *net, const float *input, int n, int h, int w, float *probs);
+
+G_END_DECLS

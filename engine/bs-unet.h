@@ -1,0 +1,85 @@
+/* The IntelAI "2D U-Net for Medical Decathlon" topology and its weights.
+ *
+ * Layers (Keras names), fms = base feature maps (16 default, 32):
+ *   encodeAa encodeAb (fms)  poolA   encodeBa encodeBb (2fms)  poolB
+ *   encodeCa encodeCb (4fms) poolC   encodeDa encodeDb (8fms)  poolD
+ *   encodeEa encodeEb (16fms)
+ *   transconvE (8fms, 2x2 s2) concatD=[up, encodeD]  decodeCa decodeCb (8fms)
+ *   transconvC (4fms)         concatC=[up, encodeC]  decodeBa decodeBb (4fms)
+ *   transconvB (2fms)         concatB=[up, encodeB]  decodeAa decodeAb (2fms)
+ *   transconvA (fms)          concatA=[up, encodeA]  convOuta convOutb (fms)
+ *   PredictionMask (1x1, 1 output, sigmoid)
+ * 3x3 convolutions are "same"-padded with ReLU.  With nearest upsampling the
+ * transconv layers are replaced by weightless UpSampling2D (upE, upC, upB, upA).
+ *
+ * In memory every layer's weights are weights[out][in][kh][kw] (OIHW), also
+ * for transposed convolutions, so that the reference, the plans and the
+ * trainer share one layout; the HDF5 reader and writer convert from and to
+ * Keras HWIO (Conv2D) and HWOI (Conv2DTranspose). */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef enum {
+  BS_UPSAMPLE_TRANSPOSED,
+  BS_UPSAMPLE_NEAREST,
+} BsUpsample;
+
+typedef enum {
+  BS_LAYER_CONV3X3_RELU,
+  BS_LAYER_TRANSCONV2X2,
+  BS_LAYER_CONV1X1_SIGMOID,
+} BsLayerKind;
+
+typedef struct {
+  char name[32];     /* Keras layer name */
+  BsLayerKind kind;
+  int in_ch, out_ch, kh, kw;
+  float *weights;    /* out_ch * in_ch * kh * kw, OIHW */
+  float *bias;       /* out_ch */
+} BsUnetLayer;
+
+typedef struct {
+  int fms;              /* 16 or 32 (any >= 1 for tests) */
+  int in_channels;      /* = number of modalities */
+  BsUpsample upsample;
+  char **modalities;    /* in_channels names + NULL, e.g. {"FLAIR", NULL} */
+  char *normalisation;  /* "zscore-foreground" */
+  int crop;             /* training crop (128/144), informational */
+} BsUnetConfig;
+
+typedef struct {
+  BsUnetConfig config;
+  int n_layers;
+  BsUnetLayer *layers;  /* in forward order: encodeAa ... PredictionMask */
+  char *path;           /* weights file, or NULL */
+  char *description;    /* model card line from the file, or NULL */
+} BsUnet;
+
+/* A network with He-uniform random weights and zero biases (deterministic for seed). */
+BsUnet *bs_unet_new_random (const BsUnetConfig *config, guint64 seed);
+BsUnet *bs_unet_copy (const BsUnet *net);
+void bs_unet_free (BsUnet *net);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BsUnet, bs_unet_free)
+
+/* Keras-layout HDF5 (model_weights/<layer>/<layer>/kernel:0, bias:0).  The
+ * topology is read from the root "brainseg_config" attribute (JSON) when
+ * present, otherwise inferred from the kernel shapes.  Missing layers or
+ * wrong shapes fail with BS_MODEL_ERROR naming the file and the layer. */
+BsUnet *bs_unet_load_h5 (const char *path, GError **error);
+/* Writes the Keras layout plus the brainseg_config attribute; atomic. */
+gboolean bs_unet_save_h5 (const BsUnet *net, const char *path, GError **error);
+
+BsUnetLayer *bs_unet_find_layer (BsUnet *net, const char *name);
+/* Floating point operations of one forward pass on one h x w slice. */
+double bs_unet_flops (const BsUnet *net, int h, int w);
+void bs_unet_config_clear (BsUnetConfig *config);
+void bs_unet_config_copy (BsUnetConfig *dst, const BsUnetConfig *src);
+
+/* The model Brainseg ships (resources/models/brainseg-default.h5): the path
+ * from the build tree or install, or NULL when none is there. */
+char *bs_unet_default_model_path (void);
+
+G_END_DECLS

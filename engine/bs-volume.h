@@ -1,0 +1,89 @@
+/* BsVolume: a 3D image with one or more channels (modalities), or a label map.
+ *
+ * Voxel data is float32, channel-major, x fastest, exactly as stored on disk
+ * (no reorientation on load):  data[c * nvox + (k * ny + j) * nx + i]
+ * Label volumes keep their raw integer values (stored as float).
+ *
+ * The affine maps voxel (i, j, k) to RAS+ millimetres (NIfTI convention: sform
+ * if set, else qform, else pixdim scaling).  Display orientation is derived
+ * from the affine, never from assumptions about the file: see BsPlane below. */
+#pragma once
+
+#include <glib.h>
+#include <stdint.h>
+
+G_BEGIN_DECLS
+
+typedef enum {
+  BS_PLANE_AXIAL,    /* looking from the feet: left of image = patient's right (radiological) */
+  BS_PLANE_CORONAL,  /* looking from the front: left of image = patient's right */
+  BS_PLANE_SAGITTAL, /* looking from the patient's left: left of image = anterior */
+} BsPlane;
+
+typedef struct {
+  int dims[3];          /* nx, ny, nz */
+  int n_channels;       /* 1 for label maps and single-modality images */
+  double spacing[3];    /* mm */
+  double affine[4][4];  /* voxel -> RAS+ mm */
+  char **channel_names; /* n_channels entries + NULL, e.g. "FLAIR", "T1w", "T1gd", "T2w" */
+  float *data;          /* n_channels * nx * ny * nz */
+  gboolean is_label;
+  char *path;           /* file it came from, or NULL */
+  /* Non-finite voxels found on load were replaced by 0 and counted here so
+   * they can be reported instead of propagated into the display. */
+  gsize n_nonfinite;
+} BsVolume;
+
+/* Allocates zeroed data; affine is identity scaled by spacing 1. */
+BsVolume *bs_volume_new (int nx, int ny, int nz, int n_channels);
+BsVolume *bs_volume_copy (const BsVolume *vol);
+void bs_volume_free (BsVolume *vol);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BsVolume, bs_volume_free)
+
+static inline gsize
+bs_volume_n_voxels (const BsVolume *vol)
+{
+  return (gsize) vol->dims[0] * vol->dims[1] * vol->dims[2];
+}
+
+static inline float *
+bs_volume_channel (const BsVolume *vol, int c)
+{
+  return vol->data + (gsize) c * bs_volume_n_voxels (vol);
+}
+
+/* A new single-channel volume sharing geometry (dims, spacing, affine) with vol. */
+BsVolume *bs_volume_new_like (const BsVolume *vol, int n_channels);
+/* A new single-channel volume with a copy of channel c. */
+BsVolume *bs_volume_extract_channel (const BsVolume *vol, int c);
+/* Same dims and affine within tolerance (for image/label pairs). */
+gboolean bs_volume_same_geometry (const BsVolume *a, const BsVolume *b);
+/* Index of the channel whose name matches (case-insensitive; aliases such as
+ * "flair"/"t2f"/"fla", "t1gd"/"t1c"/"t1ce" are understood), or -1. */
+int bs_volume_find_channel (const BsVolume *vol, const char *modality);
+void bs_volume_value_range (const BsVolume *vol, int channel, float *min, float *max);
+
+/* ---- Display orientation (from the affine) ---- */
+
+/* Three-letter orientation code of the voxel axes, e.g. "RAS", "LPS". */
+void bs_volume_orientation_code (const BsVolume *vol, char code[4]);
+
+/* Size of a displayed slice of this plane and how many slices it has. */
+int bs_volume_n_slices (const BsVolume *vol, BsPlane plane);
+void bs_volume_slice_size (const BsVolume *vol, BsPlane plane, int *width, int *height);
+
+/* Copies one displayed slice (row-major, width * height, row 0 at the top) of
+ * channel c into out.  Slice index 0 is inferior (axial), posterior (coronal),
+ * right (sagittal). */
+void bs_volume_get_slice (const BsVolume *vol, int c, BsPlane plane, int index, float *out);
+/* The inverse: writes a displayed slice back into channel c. */
+void bs_volume_set_slice (BsVolume *vol, int c, BsPlane plane, int index, const float *in);
+/* Voxel (i, j, k) shown at displayed pixel (x, y) of slice index. */
+void bs_volume_slice_to_voxel (const BsVolume *vol, BsPlane plane, int index, int x, int y, int ijk[3]);
+/* Letters at the left, right, top and bottom edges of a displayed slice, e.g. "R","L","A","P". */
+void bs_volume_plane_letters (const BsVolume *vol, BsPlane plane, char letters[4]);
+
+const char *bs_plane_name (BsPlane plane); /* "axial", ... (untranslated id) */
+gboolean bs_plane_from_string (const char *s, BsPlane *plane);
+
+G_END_DECLS
