@@ -136,8 +136,13 @@ show_text_centred (cairo_t *cr, const char *text, double cx, double cy)
 {
   cairo_text_extents_t ext;
 
+  cairo_font_extents_t font;
+
+  /* Vertical placement from the font, not the ink, so that titles with and
+   * without descenders share a baseline. */
   cairo_text_extents (cr, text, &ext);
-  cairo_move_to (cr, cx - ext.width / 2 - ext.x_bearing, cy - ext.height / 2 - ext.y_bearing);
+  cairo_font_extents (cr, &font);
+  cairo_move_to (cr, cx - ext.width / 2 - ext.x_bearing, cy + (font.ascent - font.descent) / 2);
   cairo_show_text (cr, text);
 }
 
@@ -226,13 +231,15 @@ bs_export_render_figure (const BsExportSource *src, int index, const BsOverlayOp
       double scale = MIN (cell_w / s.w, cell_h / s.h);
       double pw = s.w * scale, ph = s.h * scale;
 
-      cairo_set_source_rgb (cr, 0, 0, 0);
-      cairo_set_font_size (cr, MIN (label_h * 0.5, width / 55.0));
-      show_text_centred (cr, titles[p], x + cell_w / 2, title_h + label_h / 2);
       paint_fitted (cr, panels[p], s.w, s.h, x, y, cell_w, cell_h);
       x += (cell_w - pw) / 2;
       y += (cell_h - ph) / 2;
-      paint_letters (cr, letters, x, y, pw, ph, MAX (8.0, ph / 28));
+      /* The panel title sits just above the image, also when a wide
+       * coronal slice leaves room above it. */
+      cairo_set_source_rgb (cr, 0, 0, 0);
+      cairo_set_font_size (cr, MIN (label_h * 0.5, width / 55.0));
+      show_text_centred (cr, titles[p], x + pw / 2, y - label_h / 2);
+      paint_letters (cr, letters, x, y, pw, ph, MAX (8.0, MAX (pw, ph) / 30));
       if (p == 1 && !s.truth)
         {
           cairo_set_source_rgb (cr, 1, 1, 1);
