@@ -24,6 +24,7 @@
 
 #include "bs-error.h"
 #include "bs-nifti.h"
+#include "bs-parallel.h"
 #include "bs-phantom-config.h"
 
 /* ---- random numbers ---- */
@@ -706,6 +707,34 @@ vidx (const int dims[3], int i, int j, int k)
   return ((gsize) k * dims[1] + j) * dims[0] + i;
 }
 
+typedef struct {
+  const Phantom *ph;
+  guint8 *tissue;
+  guint16 *dist;
+  const guint8 *label;
+  const float *tval;
+  const Box *box;
+  BsVolume *image;
+  guint64 stream;
+} Job;
+
+static void
+classify_slices (int k0, int k1, gpointer data)
+{
+  Job *job = data;
+  const int *dims = job->ph->dims;
+
+  for (int k = k0; k < k1; k++)
+    for (int j = 0; j < dims[1]; j++)
+      for (int i = 0; i < dims[0]; i++)
+        {
+          gsize idx = vidx (dims, i, j, k);
+          guint8 t = classify (job->ph, i, j, k);
+          job->tissue[idx] = t;
+          job->dist[idx] = (t == T_OUT || t == T_CSF) ? 0 : G_MAXUINT16 / 2;
+        }
+}
+
 /* Tissue classes: anatomy, then grey/white from the depth below cortical CSF. */
 static guint8 *
 build_tissue (const Phantom *ph, Box *brain_box)
@@ -715,25 +744,21 @@ build_tissue (const Phantom *ph, Box *brain_box)
   guint8 *tissue = g_new0 (guint8, nvox);
   g_autofree guint16 *dist = g_new (guint16, nvox);
   Box box = { { dims[0], dims[1], dims[2] }, { -1, -1, -1 } };
+  Job job = { .ph = ph, .tissue = tissue, .dist = dist };
 
+  bs_parallel_for_range (dims[2], 2, classify_slices, &job);
   for (int k = 0; k < dims[2]; k++)
     for (int j = 0; j < dims[1]; j++)
       for (int i = 0; i < dims[0]; i++)
-        {
-          gsize idx = vidx (dims, i, j, k);
-          guint8 t = classify (ph, i, j, k);
-          tissue[idx] = t;
-          dist[idx] = (t == T_OUT || t == T_CSF) ? 0 : G_MAXUINT16 / 2;
-          if (t != T_OUT)
-            {
-              int p[3] = { i, j, k };
-              for (int a = 0; a < 3; a++)
-                {
-                  box.lo[a] = MIN (box.lo[a], p[a]);
-                  box.hi[a] = MAX (box.hi[a], p[a]);
-                }
-            }
-        }
+        if (tissue[vidx (dims, i, j, k)] != T_OUT)
+          {
+            int p[3] = { i, j, k };
+            for (int a = 0; a < 3; a++)
+              {
+                box.lo[a] = MIN (box.lo[a], p[a]);
+                box.hi[a] = MAX (box.hi[a], p[a]);
+              }
+          }
   if (box.hi[0] < 0)
     {
       memset (brain_box, 0, sizeof *brain_box);
@@ -894,12 +919,17 @@ blur_channel (float *data, const int dims[3], const Box *box, double sigma)
 }
 
 static void
-paint (const Phantom *ph, const guint8 *tissue, const guint8 *label, const float *tval, const Box *box,
-       BsVolume *image)
+paint_slices (int k0, int k1, gpointer data)
 {
+  Job *job = data;
+  const Phantom *ph = job->ph;
   const int *dims = ph->dims;
+  const guint8 *tissue = job->tissue, *label = job->label;
+  const float *tval = job->tval;
+  const Box *box = job->box;
+  BsVolume *image = job->image;
 
-  for (int k = box->lo[2]; k <= box->hi[2]; k++)
+  for (int k = box->lo[2] + k0; k < box->lo[2] + k1; k++)
     for (int j = box->lo[1]; j <= box->hi[1]; j++)
       for (int i = box->lo[0]; i <= box->hi[0]; i++)
         {
@@ -932,17 +962,29 @@ paint (const Phantom *ph, const guint8 *tissue, const guint8 *label, const float
         }
 }
 
+static void
+blur_one_channel (int ch, gpointer data)
+{
+  Job *job = data;
+  blur_channel (bs_volume_channel (job->image, ch), job->ph->dims, job->box, 0.75);
+}
+
 /* Bias field, Rician noise, background exactly 0, integer values. */
 static void
-acquire (const Phantom *ph, const guint8 *tissue, const Box *box, guint64 stream, BsVolume *image)
+acquire_slices (int k0, int k1, gpointer data)
 {
+  Job *job = data;
+  const Phantom *ph = job->ph;
   const int *dims = ph->dims;
+  const guint8 *tissue = job->tissue;
+  const Box *box = job->box;
+  BsVolume *image = job->image;
 
-  for (int k = box->lo[2]; k <= box->hi[2]; k++)
+  for (int k = box->lo[2] + k0; k < box->lo[2] + k1; k++)
     {
       Rng rng;
-      /* one stream per slice keeps the noise independent of iteration order */
-      rng_seed (&rng, stream ^ (0x51ed270b27a3f1c5ULL * (guint64) (k + 1)));
+      /* one stream per slice keeps the noise independent of the threads */
+      rng_seed (&rng, job->stream ^ (0x51ed270b27a3f1c5ULL * (guint64) (k + 1)));
       for (int j = box->lo[1]; j <= box->hi[1]; j++)
         for (int i = box->lo[0]; i <= box->hi[0]; i++)
           {
@@ -1010,6 +1052,14 @@ bs_phantom_generate (guint64 seed, guint case_index, int nx, int ny, int nz,
   label = build_labels (&ph, tissue, tval);
 
   image = bs_volume_new (nx, ny, nz, N_CHANNELS);
+  lab = bs_volume_new (nx, ny, nz, 1);
+  if (image == NULL || lab == NULL)
+    {
+      phantom_clear (&ph);
+      g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_TOO_LARGE,
+                   _("Not enough memory for a %dx%dx%d phantom"), nx, ny, nz);
+      return FALSE;
+    }
   g_strfreev (image->channel_names);
   image->channel_names = g_new0 (char *, N_CHANNELS + 1);
   for (int ch = 0; ch < N_CHANNELS; ch++)
@@ -1021,12 +1071,14 @@ bs_phantom_generate (guint64 seed, guint case_index, int nx, int ny, int nz,
       paint_box.lo[a] = MAX (0, box.lo[a] - 2);
       paint_box.hi[a] = MIN (dims[a] - 1, box.hi[a] + 2);
     }
-  paint (&ph, tissue, label, tval, &paint_box, image);
-  for (int ch = 0; ch < N_CHANNELS; ch++)
-    blur_channel (bs_volume_channel (image, ch), dims, &paint_box, 0.75);
-  acquire (&ph, tissue, &paint_box, rng_next (&rng), image);
-
-  lab = bs_volume_new (nx, ny, nz, 1);
+  {
+    Job job = { .ph = &ph, .tissue = tissue, .label = label, .tval = tval, .box = &paint_box,
+                .image = image, .stream = rng_next (&rng) };
+    int n = paint_box.hi[2] - paint_box.lo[2] + 1;
+    bs_parallel_for_range (n, 2, paint_slices, &job);
+    bs_parallel_for (N_CHANNELS, blur_one_channel, &job);
+    bs_parallel_for_range (n, 2, acquire_slices, &job);
+  }
   lab->is_label = TRUE;
   for (gsize i = 0; i < nvox; i++)
     lab->data[i] = label[i];
