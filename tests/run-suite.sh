@@ -23,10 +23,10 @@ run_suite build-test || status=1
 echo "== ASan + UBSan build =="
 run_suite build-asan -Db_sanitize=address,undefined -Db_lundef=false || status=1
 
-fuzz_status=0
+fuzz_status=none
 if [ -f tests/fuzz/run-fuzz.sh ]; then
   echo "== fuzz targets (short run) =="
-  bash tests/fuzz/run-fuzz.sh || { fuzz_status=1; status=1; }
+  if bash tests/fuzz/run-fuzz.sh; then fuzz_status=0; else fuzz_status=1; status=1; fi
 fi
 
 /usr/bin/python3 - "$fuzz_status" <<'PY'
@@ -48,7 +48,7 @@ for d in ("build-test", "build-asan"):
             failed += 1
 if sys.argv[1] == "0":
     passed += 1
-else:
+elif sys.argv[1] == "1":
     failed += 1
 print(f"{passed} passed, {failed} failed, {skipped} skipped")
 PY
