@@ -140,7 +140,17 @@ bs_compare_chart_draw (const BsCompareResult *r, cairo_t *cr, int width, int hei
           cairo_stroke (cr);
         }
 
-      g_autofree char *ms = g_strdup_printf (_("%s ms"), g_ascii_formatd (num, sizeof num, "%.1f", row->ms_per_slice));
+      g_autofree char *ms = NULL;
+      if (r->reference >= 0 && r->rows[r->reference].available && i != r->reference)
+        {
+          char speed[G_ASCII_DTOSTR_BUF_SIZE];
+          /* Translators: milliseconds per slice, then the speed-up over the fp32 reference. */
+          ms = g_strdup_printf (_("%s ms (%s×)"), g_ascii_formatd (num, sizeof num, "%.1f", row->ms_per_slice),
+                                g_ascii_formatd (speed, sizeof speed, "%.2f",
+                                                 r->rows[r->reference].ms_per_slice / row->ms_per_slice));
+        }
+      else
+        ms = g_strdup_printf (_("%s ms"), g_ascii_formatd (num, sizeof num, "%.1f", row->ms_per_slice));
       cairo_set_source_rgb (cr, 0.1, 0.1, 0.1);
       show_text (cr, layout, ms, bar_x + len + width * 0.008, cy, 0, FALSE);
 
