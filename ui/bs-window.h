@@ -19,6 +19,8 @@ BsWindow *bs_window_new (BsApplication *app);
 void bs_window_open_path (BsWindow *self, const char *path);
 /* Loads model weights off the main thread; NULL means random weights. */
 void bs_window_open_model (BsWindow *self, const char *path);
+/* Both at once (start-up): model_path NULL means random weights, with a note. */
+void bs_window_open_with_model (BsWindow *self, const char *path, const char *model_path);
 
 /* ---- What the export dialogs and the Compare-all chart read ----
  * Every pointer is owned by the window and valid until the case, the model or
