@@ -45,6 +45,10 @@ struct _BsPlan {
   dnnl_memory_t out_net, out_user;
   dnnl_primitive_t out_reorder;
   float *in_ptr, *out_ptr;
+  /* One scratchpad for all primitives, owned by the plan: oneDNN's own
+   * per-thread scratchpad would tie execution to the building thread. */
+  dnnl_memory_t scratch;
+  size_t scratch_size;
   GString *description;
 };
 
@@ -287,6 +291,7 @@ typedef struct {
   gboolean fusion;
   gboolean inplace_concat;
   int batch;
+  dnnl_primitive_attr_t attr;  /* user scratchpad, nothing else */
 } Builder;
 
 static gboolean
@@ -328,6 +333,8 @@ add_op (Builder *b, dnnl_primitive_desc_t pd, const char *label, int n_sets, int
   dnnl_status_t st;
 
   dnnl_primitive_desc_query (pd, dnnl_query_impl_info_str, 0, &impl);
+  b->p->scratch_size = MAX (b->p->scratch_size,
+                            dnnl_memory_desc_get_size (dnnl_primitive_desc_query_md (pd, dnnl_query_scratchpad_md, 0)));
   g_string_append_printf (b->p->description, "  %-16s %s%s\n", label, impl ? impl : "?",
                           n_sets > 1 ? " (per sample)" : "");
   st = dnnl_primitive_create (&op.prim, pd);
@@ -335,8 +342,14 @@ add_op (Builder *b, dnnl_primitive_desc_t pd, const char *label, int n_sets, int
   TRY (st, "create a primitive");
   g_strlcpy (op.label, label, sizeof op.label);
   op.n_sets = n_sets;
-  op.n_args = n_args;
-  op.args = g_memdup2 (args, sizeof (dnnl_exec_arg_t) * n_sets * n_args);
+  op.n_args = n_args + 1;
+  op.args = g_new (dnnl_exec_arg_t, n_sets * op.n_args);
+  for (int i = 0; i < n_sets; i++)
+    {
+      memcpy (op.args + i * op.n_args, args + i * n_args, sizeof (dnnl_exec_arg_t) * n_args);
+      /* The plan's scratchpad, once its size is known. */
+      op.args[i * op.n_args + n_args] = (dnnl_exec_arg_t) { DNNL_ARG_SCRATCHPAD, NULL };
+    }
   g_array_append_val (b->p->ops, op);
   return TRUE;
 }
@@ -535,6 +548,7 @@ build_conv (Builder *b, const BsUnetLayer *l, const Act *src, Act *dst, const Sl
   dnnl_memory_desc_init_by_tag (&b_md, 1, bdims, dnnl_f32, dnnl_a);
 
   TRY (dnnl_primitive_attr_create (&attr), "create attributes");
+  dnnl_primitive_attr_set_scratchpad_mode (attr, dnnl_scratchpad_mode_user);
   if (b->int8)
     {
       wscale = weight_scales (l);
@@ -609,7 +623,7 @@ build_eltwise (Builder *b, Act *a, PostOp post, const char *label)
   TRY (dnnl_eltwise_forward_desc_init (&d, dnnl_forward_inference,
                                        post == POST_RELU ? dnnl_eltwise_relu : dnnl_eltwise_logistic,
                                        &a->md, 0.0f, 0.0f), "describe an eltwise");
-  TRY (dnnl_primitive_desc_create (&pd, &d, NULL, b->p->engine, NULL), "build an eltwise");
+  TRY (dnnl_primitive_desc_create (&pd, &d, b->attr, b->p->engine, NULL), "build an eltwise");
   return add_op (b, pd, label, 1, 2, args);
 }
 
@@ -644,7 +658,7 @@ build_pool (Builder *b, const Slot *src, Act *dst, const char *label)
     }
   TRY (dnnl_pooling_forward_desc_init (&d, dnnl_forward_inference, dnnl_pooling_max, &src_md, &dst_md, two, two,
                                        zero, zero), "describe max pooling");
-  TRY (dnnl_primitive_desc_create (&pd, &d, NULL, b->p->engine, NULL), "build max pooling");
+  TRY (dnnl_primitive_desc_create (&pd, &d, b->attr, b->p->engine, NULL), "build max pooling");
   if (!per_sample && !dst->mem && !act_allocate (b, dst, dnnl_primitive_desc_query_md (pd, dnnl_query_dst_md, 0)))
     {
       dnnl_primitive_desc_destroy (pd);
@@ -685,7 +699,7 @@ build_upsample (Builder *b, const Act *src, Act *dst, const Slot *half, const ch
     }
   TRY (dnnl_resampling_forward_desc_init (&d, dnnl_forward_inference, dnnl_resampling_nearest, NULL, &src_md,
                                           &dst_md), "describe nearest upsampling");
-  TRY (dnnl_primitive_desc_create (&pd, &d, NULL, b->p->engine, NULL), "build nearest upsampling");
+  TRY (dnnl_primitive_desc_create (&pd, &d, b->attr, b->p->engine, NULL), "build nearest upsampling");
   if (!per_sample && !dst->mem && !act_allocate (b, dst, dnnl_primitive_desc_query_md (pd, dnnl_query_dst_md, 0)))
     {
       dnnl_primitive_desc_destroy (pd);
@@ -711,7 +725,7 @@ build_concat (Builder *b, const Act *up, const Act *skip, Act *cat, const char *
     { DNNL_ARG_DST, NULL },
   };
 
-  TRY (dnnl_concat_primitive_desc_create (&pd, b->tag == dnnl_format_tag_any ? NULL : &cat->md, 2, 1, srcs, NULL,
+  TRY (dnnl_concat_primitive_desc_create (&pd, b->tag == dnnl_format_tag_any ? NULL : &cat->md, 2, 1, srcs, b->attr,
                                           b->p->engine), "build a concat");
   if (!act_allocate (b, cat, dnnl_primitive_desc_query_md (pd, dnnl_query_dst_md, 0)))
     {
@@ -802,11 +816,14 @@ build_input (Builder *b, const Act *first)
     dnnl_status_t st;
 
     TRY (dnnl_primitive_attr_create (&attr), "create attributes");
+    dnnl_primitive_attr_set_scratchpad_mode (attr, dnnl_scratchpad_mode_user);
     if (first->scale != 1.0f)
       dnnl_primitive_attr_set_output_scales (attr, 1, 0, &first->scale);
     st = dnnl_reorder_primitive_desc_create (&pd, &user_md, p->engine, &first->md, p->engine, attr);
     dnnl_primitive_attr_destroy (attr);
     TRY (st, "reorder the input");
+    p->scratch_size = MAX (p->scratch_size,
+                           dnnl_memory_desc_get_size (dnnl_primitive_desc_query_md (pd, dnnl_query_scratchpad_md, 0)));
     st = dnnl_primitive_create (&p->in_reorder, pd);
     dnnl_primitive_desc_destroy (pd);
     TRY (st, "create the input reorder");
@@ -833,8 +850,10 @@ build_output (Builder *b, const Act *last)
   if (!new_mem (b, &user_md, NULL, &p->out_user))
     return FALSE;
   p->out_ptr = mem_ptr (p->out_user);
-  TRY (dnnl_reorder_primitive_desc_create (&pd, &last->md, p->engine, &user_md, p->engine, NULL),
+  TRY (dnnl_reorder_primitive_desc_create (&pd, &last->md, p->engine, &user_md, p->engine, b->attr),
        "reorder the output");
+  p->scratch_size = MAX (p->scratch_size,
+                         dnnl_memory_desc_get_size (dnnl_primitive_desc_query_md (pd, dnnl_query_scratchpad_md, 0)));
   st = dnnl_primitive_create (&p->out_reorder, pd);
   dnnl_primitive_desc_destroy (pd);
   TRY (st, "create the output reorder");
@@ -997,6 +1016,26 @@ build_network (Builder *b)
   return TRUE;
 }
 
+static gboolean
+build_scratchpad (Builder *b)
+{
+  BsPlan *p = b->p;
+  dnnl_memory_desc_t md;
+  dnnl_dims_t dims = { (dnnl_dim_t) MAX (p->scratch_size, 64) };
+
+  dnnl_memory_desc_init_by_tag (&md, 1, dims, dnnl_u8, dnnl_a);
+  if (!new_mem (b, &md, NULL, &p->scratch))
+    return FALSE;
+  for (guint i = 0; i < p->ops->len; i++)
+    {
+      PlanOp *op = &g_array_index (p->ops, PlanOp, i);
+      for (int k = 0; k < op->n_sets * op->n_args; k++)
+        if (op->args[k].arg == DNNL_ARG_SCRATCHPAD)
+          op->args[k].memory = p->scratch;
+    }
+  return TRUE;
+}
+
 BsPlan *
 bs_plan_new (const BsUnet *net, int h, int w, const BsPlanOptions *opts, const BsCalibration *cal,
              GError **error)
@@ -1005,6 +1044,7 @@ bs_plan_new (const BsUnet *net, int h, int w, const BsPlanOptions *opts, const B
   Builder b = { 0 };
   g_autofree char *reason = NULL;
   int threads;
+  gboolean ok;
 
   if (h <= 0 || w <= 0 || h % 16 != 0 || w % 16 != 0)
     {
@@ -1070,7 +1110,12 @@ bs_plan_new (const BsUnet *net, int h, int w, const BsPlanOptions *opts, const B
   g_string_printf (p->description, "%s %s fusion %s, batch %d, %dx%d, %d threads, %s\n",
                    bs_precision_name (opts->precision), bs_memlayout_name (opts->layout),
                    opts->fusion ? "on" : "off", p->batch, w, h, threads, bs_dnnl_isa_name ());
-  if (!build_network (&b))
+  if (!dnnl_ok (&b, dnnl_primitive_attr_create (&b.attr), "create attributes", __LINE__))
+    return NULL;
+  dnnl_primitive_attr_set_scratchpad_mode (b.attr, dnnl_scratchpad_mode_user);
+  ok = build_network (&b) && build_scratchpad (&b);
+  dnnl_primitive_attr_destroy (b.attr);
+  if (!ok)
     return NULL;
   return g_steal_pointer (&p);
 }
@@ -1152,8 +1197,9 @@ bs_plan_run (BsPlan *plan, const float *input, int n, float *probs, BsTiming *ti
   memcpy (plan->in_ptr, input, sizeof (float) * slice_in * n);
   if (plan->in_reorder)
     {
-      dnnl_exec_arg_t args[2] = { { DNNL_ARG_FROM, plan->in_user }, { DNNL_ARG_TO, plan->in_net } };
-      st = dnnl_primitive_execute (plan->in_reorder, plan->stream, 2, args);
+      dnnl_exec_arg_t args[3] = { { DNNL_ARG_FROM, plan->in_user }, { DNNL_ARG_TO, plan->in_net },
+                                  { DNNL_ARG_SCRATCHPAD, plan->scratch } };
+      st = dnnl_primitive_execute (plan->in_reorder, plan->stream, 3, args);
       if (st == dnnl_success)
         st = dnnl_stream_wait (plan->stream);
       if (!run_ok (st, "reorder the input", error))
@@ -1187,8 +1233,9 @@ bs_plan_run (BsPlan *plan, const float *input, int n, float *probs, BsTiming *ti
 
   if (plan->out_reorder)
     {
-      dnnl_exec_arg_t args[2] = { { DNNL_ARG_FROM, plan->out_net }, { DNNL_ARG_TO, plan->out_user } };
-      st = dnnl_primitive_execute (plan->out_reorder, plan->stream, 2, args);
+      dnnl_exec_arg_t args[3] = { { DNNL_ARG_FROM, plan->out_net }, { DNNL_ARG_TO, plan->out_user },
+                                  { DNNL_ARG_SCRATCHPAD, plan->scratch } };
+      st = dnnl_primitive_execute (plan->out_reorder, plan->stream, 3, args);
       if (st == dnnl_success)
         st = dnnl_stream_wait (plan->stream);
       if (!run_ok (st, "reorder the output", error))

@@ -53,17 +53,16 @@ conv_same (const Tensor *in, const BsUnetLayer *l, gboolean relu)
               {
                 float wgt = l->weights[(((gsize) o * l->in_ch + i) * l->kh + ky) * l->kw + kx];
 
+                /* Output columns whose input column x + kx - pad lies inside the image. */
+                int x0 = MAX (0, pad - kx), x1 = MIN (in->w, in->w + pad - kx);
+
                 for (int y = 0; y < in->h; y++)
                   {
                     int sy = y + ky - pad;
                     if (sy < 0 || sy >= in->h)
                       continue;
-                    for (int x = 0; x < in->w; x++)
-                      {
-                        int sx = x + kx - pad;
-                        if (sx >= 0 && sx < in->w)
-                          dst[y * in->w + x] += wgt * src[sy * in->w + sx];
-                      }
+                    for (int x = x0; x < x1; x++)
+                      dst[y * in->w + x] += wgt * src[sy * in->w + x + kx - pad];
                   }
               }
         }
