@@ -46,7 +46,9 @@ def write_model(path):
             limit = np.sqrt(6.0 / (k * k * cin))
             g = mw.create_group(name).create_group(name)
             g["kernel:0"] = rng.uniform(-limit, limit, size=shape).astype(np.float32)
-            g["bias:0"] = rng.uniform(-0.05, 0.05, size=(cout,)).astype(np.float32)
+            # Zero biases: the background (0 after normalisation) stays at
+            # probability 0.5, not tumour, and the brain gets a mix of both.
+            g["bias:0"] = np.zeros((cout,), np.float32)
             mw[name].attrs["weight_names"] = [f"{name}/kernel:0".encode(), f"{name}/bias:0".encode()]
             names.append(name.encode())
         mw.attrs["layer_names"] = names
@@ -61,7 +63,7 @@ def main():
     model = os.path.join(tmp, "model.h5")
     write_model(model)
     task = os.path.join(tmp, "task")
-    run("phantom", task, "--cases", "1", "--seed", "5", "--size", "64x64x24")
+    run("phantom", task, "--cases", "1", "--seed", "5", "--size", "64x64x32")
     with open(os.path.join(task, "dataset.json")) as f:
         ds = json.load(f)
     case = ds["training"][0]
@@ -94,6 +96,8 @@ def main():
     grey = (rgb[..., 0] == rgb[..., 1]) & (rgb[..., 1] == rgb[..., 2])
     assert np.all(coloured | grey), "overlay has pixels that are neither grey nor the prediction colour"
     assert int(coloured.sum()) == int(m[:, :, k].sum()), (int(coloured.sum()), int(m[:, :, k].sum()))
+    # Neither empty nor everything: otherwise the check above proves nothing.
+    assert 0.01 * coloured.size < coloured.sum() < 0.99 * coloured.size, int(coloured.sum())
     print(f"overlay: {int(coloured.sum())} prediction pixels in slice {k}, as in the mask")
 
     # The figure at a chosen resolution.

@@ -12,8 +12,8 @@
 #include "bs-export-dialog.h"
 #include "bs-nifti.h"
 #include "bs-overlay.h"
-#include "bs-phantom.h"
 #include "bs-window.h"
+#include "ui-harness.h"
 
 static BsWindow *win;
 static char *tmpdir;
@@ -31,13 +31,6 @@ wait_until (gboolean (*cond) (gpointer), gpointer data, double seconds)
       g_usleep (1000);
     }
   return TRUE;
-}
-
-static gboolean
-window_idle (gpointer data)
-{
-  return bs_window_is_ready (win) && !bs_window_is_busy (win) &&
-         bs_window_get_displayed_slice_index_of_prediction (win) == bs_window_get_slice_index (win);
 }
 
 typedef struct {
@@ -268,49 +261,51 @@ test_compare_all (void)
   if (g_getenv ("BS_SCREENSHOT_DIR"))
     {
       /* What the user sees: the dialog itself, as GTK renders it. */
-      GtkWidget *chart = bs_compare_dialog_get_chart (dialog);
-      g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (GTK_WIDGET (dialog));
-      GtkSnapshot *snapshot = gtk_snapshot_new ();
-      int w = gtk_widget_get_width (GTK_WIDGET (dialog)), h = gtk_widget_get_height (GTK_WIDGET (dialog));
-      g_autoptr(GskRenderNode) node = NULL;
-      g_autoptr(GdkTexture) texture = NULL;
       g_autofree char *keep = g_build_filename (g_getenv ("BS_SCREENSHOT_DIR"), "compare-all.png", NULL);
+      g_autofree char *chart = g_build_filename (g_getenv ("BS_SCREENSHOT_DIR"), "compare-chart.png", NULL);
 
-      g_assert_nonnull (chart);
-      gdk_paintable_snapshot (paintable, snapshot, w, h);
-      node = gtk_snapshot_free_to_node (snapshot);
-      if (node)
-        {
-          GskRenderer *renderer = gtk_native_get_renderer (GTK_NATIVE (dialog));
-          texture = gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, w, h));
-          gdk_texture_save_to_png (texture, keep);
-        }
+      g_assert_nonnull (bs_compare_dialog_get_chart (dialog));
+      bs_test_spin (300);
+      g_assert_true (bs_test_save_png (GTK_WIDGET (dialog), keep, &error));
+      g_assert_no_error (error);
+      g_assert_true (bs_compare_chart_save_png (r, 1600, 1000, chart, &error));
     }
   gtk_window_destroy (GTK_WINDOW (dialog));
+}
+
+static gboolean
+volume_done (BsWindow *w)
+{
+  return !bs_window_is_busy (w);
+}
+
+static gboolean
+prediction_shown (BsWindow *w)
+{
+  return bs_window_get_displayed_slice_index_of_prediction (w) == bs_window_get_slice_index (w);
 }
 
 int
 main (int argc, char **argv)
 {
-  g_autoptr(BsApplication) app = NULL;
-  g_autofree char *sample = NULL;
-  int status;
+  GtkApplication *app = NULL;
+  int status, slice;
 
-  gtk_test_init (&argc, &argv, NULL);
-  sample = bs_sample_default_path ();
-  if (sample == NULL)
+  bs_test_init (&argc, &argv);
+  win = bs_test_open_window (&app);
+  if (win == NULL)
     {
-      g_test_skip ("no bundled sample in this build");
+      g_print ("1..0 # SKIP no sample: set BRAINSEG_SAMPLE or build the bundled sample\n");
       return 77;
     }
   tmpdir = g_dir_make_tmp ("bs-ui-export-XXXXXX", NULL);
-  app = bs_application_new ();
-  g_application_register (G_APPLICATION (app), NULL, NULL);
-  win = bs_window_new (app);
-  gtk_window_present (GTK_WINDOW (win));
-  bs_window_open_path (win, sample);
-  if (!wait_until (window_idle, NULL, 600))
-    g_error ("the window did not finish segmenting %s within 10 minutes", sample);
+  if (!bs_test_wait (win, volume_done, 600))
+    g_error ("the window did not finish segmenting the sample within 10 minutes");
+  slice = bs_test_tumour_slice (win);
+  if (slice >= 0)
+    bs_window_set_slice_index (win, slice);
+  if (!bs_test_wait (win, prediction_shown, 120))
+    g_error ("no prediction for slice %d within 2 minutes", slice);
 
   g_test_add_func ("/ui-export/overlay", test_overlay);
   g_test_add_func ("/ui-export/figure", test_figure);
@@ -321,6 +316,7 @@ main (int argc, char **argv)
   status = g_test_run ();
 
   gtk_window_destroy (GTK_WINDOW (win));
+  g_object_unref (app);
   {
     g_autofree char *rm = g_strdup_printf ("rm -rf '%s'", tmpdir);
     g_spawn_command_line_sync (rm, NULL, NULL, NULL, NULL);
