@@ -3,6 +3,7 @@
 #include "bs-about.h"
 #include "brainseg-resources.h"
 #include "bs-application.h"
+#include "bs-export-ui.h"
 #include "bs-phantom.h"
 #include "bs-preferences.h"
 #include "bs-unet.h"
@@ -142,6 +143,7 @@ bs_application_startup (GApplication *app)
   G_APPLICATION_CLASS (bs_application_parent_class)->startup (app);
 
   g_action_map_add_action_entries (G_ACTION_MAP (app), app_entries, G_N_ELEMENTS (app_entries), app);
+  bs_export_ui_register ();
   for (guint i = 0; i < G_N_ELEMENTS (accels); i++)
     gtk_application_set_accels_for_action (GTK_APPLICATION (app), accels[i].action, accels[i].accels);
 
