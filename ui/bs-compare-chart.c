@@ -151,6 +151,15 @@ bs_compare_chart_draw (const BsCompareResult *r, cairo_t *cr, int width, int hei
         }
       else
         ms = g_strdup_printf (_("%s ms"), g_ascii_formatd (num, sizeof num, "%.1f", row->ms_per_slice));
+      if (row->n_slices_run > 0 && row->n_slices_run < r->n_slices)
+        {
+          /* Translators: a time, then how many slices a slow configuration ran before its time budget ran out. */
+          g_autofree char *partial = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%s, %d slice", "%s, %d slices",
+                                                                   row->n_slices_run),
+                                                      ms, row->n_slices_run);
+          g_free (ms);
+          ms = g_steal_pointer (&partial);
+        }
       cairo_set_source_rgb (cr, 0.1, 0.1, 0.1);
       show_text (cr, layout, ms, bar_x + len + width * 0.008, cy, 0, FALSE);
 
