@@ -12,6 +12,7 @@
 #pragma once
 
 #include <gio/gio.h>
+#include <stdio.h>
 
 #include "bs-unet.h"
 #include "bs-volume.h"
