@@ -694,7 +694,37 @@ conv_named (BsTrainGraph *g, const char *name, Tensor *x, gboolean need_dx, Tens
 
   if (li < 0)
     return FALSE;
-  return conv_layer (g, li, x, g->net->layers[li].out_ch == 1 ? dnnl_nchw : g->act_tag, need_dx, out, error);
+  return conv_layer (g, li, x, g->act_tag, need_dx, out, error);
+}
+
+/* The same tensor in another layout: oneDNN's 1x1 convolution to one channel
+ * only has a reference implementation for a plain destination, so the output
+ * layer stays blocked (padded to 16 channels) and the sigmoid runs on plain. */
+static gboolean
+relayout_layer (BsTrainGraph *g, Tensor *x, dnnl_format_tag_t tag, Tensor **out, GError **error)
+{
+  Tensor *y;
+  dnnl_primitive_desc_t fpd, bpd;
+  dnnl_primitive_t fprim, bprim;
+  Op *op;
+
+  if (!tensor_new (g, x->c, x->h, x->w, tag, TRUE, &y, error))
+    return FALSE;
+  DNNL_TRY (dnnl_reorder_primitive_desc_create (&fpd, &x->md, g->engine, &y->md, g->engine, NULL));
+  g_ptr_array_add (g->pds, fpd);
+  DNNL_TRY (dnnl_reorder_primitive_desc_create (&bpd, &y->md, g->engine, &x->md, g->engine, NULL));
+  g_ptr_array_add (g->pds, bpd);
+  if (!make_prim (g, fpd, "relayout fwd", &fprim, error) || !make_prim (g, bpd, "relayout bwd", &bprim, error))
+    return FALSE;
+  op = add_prim_op (g->fwd, fprim);
+  op_arg (op, DNNL_ARG_FROM, x->mem);
+  op_arg (op, DNNL_ARG_TO, y->mem);
+  begin_group (g);
+  op = bwd_prim (g, bprim);
+  op_arg (op, DNNL_ARG_FROM, y->dmem);
+  op_arg (op, DNNL_ARG_TO, x->dmem);
+  *out = y;
+  return TRUE;
 }
 
 static gboolean
@@ -738,6 +768,8 @@ build (BsTrainGraph *g, GError **error)
         return FALSE;
     }
   if (!conv_named (g, "PredictionMask", x, TRUE, &g->logits, error))
+    return FALSE;
+  if (g->blocked && !relayout_layer (g, g->logits, dnnl_nchw, &g->logits, error))
     return FALSE;
   return sigmoid_layer (g, g->logits, &g->probs, error);
 }
