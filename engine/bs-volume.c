@@ -97,8 +97,8 @@ bs_volume_same_geometry (const BsVolume *a, const BsVolume *b)
 }
 
 /* Canonical modality of a name as found in files and dataset.json. */
-static const char *
-canonical_modality (const char *name)
+const char *
+bs_modality_canonical (const char *name)
 {
   static const struct {
     const char *alias;
@@ -108,7 +108,7 @@ canonical_modality (const char *name)
     { "t1w", "T1w" }, { "t1", "T1w" }, { "t1n", "T1w" }, { "native", "T1w" },
     { "t1gd", "T1gd" }, { "t1c", "T1gd" }, { "t1ce", "T1gd" }, { "t1-gd", "T1gd" }, { "t1gad", "T1gd" },
     { "t1-ce", "T1gd" },
-    { "t2w", "T2w" }, { "t2", "T2w" },
+    { "t2w", "T2w" }, { "t2", "T2w" }, { "t2-weighted", "T2w" }, { "t1-weighted", "T1w" },
   };
   for (gsize i = 0; i < G_N_ELEMENTS (aliases); i++)
     if (g_ascii_strcasecmp (name, aliases[i].alias) == 0)
@@ -119,11 +119,11 @@ canonical_modality (const char *name)
 int
 bs_volume_find_channel (const BsVolume *vol, const char *modality)
 {
-  const char *want = canonical_modality (modality);
+  const char *want = bs_modality_canonical (modality);
 
   for (int c = 0; c < vol->n_channels; c++)
     if (vol->channel_names && vol->channel_names[c] &&
-        g_ascii_strcasecmp (canonical_modality (vol->channel_names[c]), want) == 0)
+        g_ascii_strcasecmp (bs_modality_canonical (vol->channel_names[c]), want) == 0)
       return c;
   return -1;
 }
