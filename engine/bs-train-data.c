@@ -93,8 +93,10 @@ bs_train_set_add_case (BsTrainSet *set, const char *id, const BsVolume *image, c
   for (int k = 0; k < nch; k++)
     {
       int src = bs_volume_find_channel (image, set->modalities[k]);
-      if (src < 0 && image->n_channels == 1 && nch == 1)
-        src = 0;  /* a single unnamed image is taken as the one modality asked for */
+      /* A single image with no modality name is taken as the one asked for. */
+      if (src < 0 && image->n_channels == 1 && nch == 1
+          && (!image->channel_names || !image->channel_names[0] || g_str_has_prefix (image->channel_names[0], "channel")))
+        src = 0;
       if (src < 0)
         {
           g_autofree char *have = image->channel_names ? g_strjoinv (", ", image->channel_names) : g_strdup ("-");
