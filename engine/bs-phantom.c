@@ -609,7 +609,7 @@ phantom_setup (Phantom *ph, Rng *rng, int nx, int ny, int nz)
   /* the tumour: shape first, then a place where it fits */
   ph->tr = s * rng_range (rng, 15.0, 26.0);
   ph->core_frac = rng_range (rng, 0.50, 0.72);
-  ph->edema_frac = rng_range (rng, 1.45, 2.0);
+  ph->edema_frac = rng_range (rng, 1.6, 2.3);
   for (int m = 0; m < N_LOBES; m++)
     {
       double g[3], len;
@@ -1016,7 +1016,7 @@ acquire_slices (int k0, int k1, gpointer data)
 
 gboolean
 bs_phantom_generate (guint64 seed, guint case_index, int nx, int ny, int nz,
-                     BsVolume **image_out, BsVolume **label_out, GError **error)
+                     BsVolume **image_out, BsVolume **label_out, BsVolume **tissue_out, GError **error)
 {
   Phantom ph;
   Rng rng;
@@ -1082,6 +1082,26 @@ bs_phantom_generate (guint64 seed, guint case_index, int nx, int ny, int nz,
   lab->is_label = TRUE;
   for (gsize i = 0; i < nvox; i++)
     lab->data[i] = label[i];
+  if (tissue_out != NULL)
+    {
+      static const guint8 public_class[N_TISSUES] = {
+        [T_OUT] = BS_PHANTOM_TISSUE_OUTSIDE, [T_CSF] = BS_PHANTOM_TISSUE_CSF, [T_VENT] = BS_PHANTOM_TISSUE_CSF,
+        [T_CORTEX] = BS_PHANTOM_TISSUE_GREY, [T_CEREB] = BS_PHANTOM_TISSUE_GREY, [T_GM] = BS_PHANTOM_TISSUE_GREY,
+        [T_WM] = BS_PHANTOM_TISSUE_WHITE, [T_DGM] = BS_PHANTOM_TISSUE_DEEP_GREY,
+        [T_CHOROID] = BS_PHANTOM_TISSUE_CHOROID,
+      };
+      *tissue_out = bs_volume_new (nx, ny, nz, 1);
+      if (*tissue_out == NULL)
+        {
+          phantom_clear (&ph);
+          g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_TOO_LARGE,
+                       _("Not enough memory for a %dx%dx%d phantom"), nx, ny, nz);
+          return FALSE;
+        }
+      (*tissue_out)->is_label = TRUE;
+      for (gsize i = 0; i < nvox; i++)
+        (*tissue_out)->data[i] = public_class[tissue[i]];
+    }
 
   phantom_clear (&ph);
   *image_out = g_steal_pointer (&image);
@@ -1208,7 +1228,7 @@ bs_phantom_write_task (const char *outdir, guint n_cases, guint64 seed, int nx, 
       g_autofree char *image_path = g_build_filename (images_dir, name, NULL);
       g_autofree char *label_path = g_build_filename (labels_dir, name, NULL);
 
-      if (!bs_phantom_generate (seed, i, nx, ny, nz, &image, &label, error))
+      if (!bs_phantom_generate (seed, i, nx, ny, nz, &image, &label, NULL, error))
         return FALSE;
       if (!bs_volume_save_nifti (image, image_path, DT_INT16, error) ||
           !bs_volume_save_nifti (label, label_path, DT_UINT8, error))
