@@ -251,6 +251,13 @@ sq (double x)
   return x * x;
 }
 
+static inline double
+smoothstep (double t)
+{
+  t = CLAMP (t, 0.0, 1.0);
+  return t * t * (3.0 - 2.0 * t);
+}
+
 /* Normalised cerebrum coordinates: (u, v, w) in about [-1, 1], and rho, the
  * ellipsoidal radius (1 on the mean outer surface).  The frontal lobes are a
  * little narrower and the base flatter than an ellipsoid. */
@@ -419,9 +426,12 @@ classify (const Phantom *ph, double x, double y, double z)
 
   /* the base of the brain: the temporal lobes hang down on either side of
    * the brainstem and cerebellum, the frontal base sits higher */
-  if (w < -0.28 && v < 0.42)
+  /* The base: the frontal lobes end a little lower in front, the occipital
+   * lobes behind come down onto the tentorium over the cerebellum, and in
+   * between only the temporal lobes hang lower. */
+  if (w < -0.28 - 0.12 * smoothstep ((v - 0.3) / 0.2) -
+              0.65 * smoothstep ((-0.1 - v) / 0.3) * smoothstep ((1.0 - lx * lx - ly * ly) / 0.4))
     {
-      /* below the Sylvian level only the temporal lobes remain */
       double tu = (fabs (u) - 0.56) / 0.30, tv = (v - 0.04) / 0.40, tw = (w + 0.50) / 0.36;
       double tl = sqrt (tu * tu + tv * tv + tw * tw) + 0.05 * noise_eval (&ph->surf, y, z, x);
       if (tl > 1.0)
@@ -429,10 +439,6 @@ classify (const Phantom *ph, double x, double y, double z)
       if (tl > 1.0 - 1.3 * f / (0.30 * ph->ax[0]))
         return T_CSF;
     }
-  if (v >= 0.42 && w < -0.50)
-    return T_OUT;
-  if (v >= 0.30 && v < 0.42 && w < -0.45)
-    return fabs (u) > 0.3 && w > -0.55 ? T_CSF : T_OUT; /* temporal pole */
   if (cb < 1.08)
     return T_CSF; /* tentorium */
 
