@@ -508,7 +508,7 @@ tumour_radius (const Phantom *ph, const double dir[3])
       if (dot > 0.0)
         lobes += ph->lobe_amp[m] * dot * dot * dot;
     }
-  lobes += 0.2 * noise_eval (&ph->tum_shape, ph->tc[0] + dir[0] * ph->tr, ph->tc[1] + dir[1] * ph->tr,
+  lobes += 0.3 * noise_eval (&ph->tum_shape, ph->tc[0] + dir[0] * ph->tr, ph->tc[1] + dir[1] * ph->tr,
                               ph->tc[2] + dir[2] * ph->tr);
   return ph->tr * (1.0 + lobes);
 }
@@ -524,7 +524,7 @@ tumour_t (const Phantom *ph, double x, double y, double z)
     return 0.0;
   for (int a = 0; a < 3; a++)
     dir[a] = d[a] / r;
-  return r / tumour_radius (ph, dir) * (1.0 - 0.05 * noise_eval (&ph->tum_fine, x, y, z));
+  return r / tumour_radius (ph, dir) * (1.0 - 0.08 * noise_eval (&ph->tum_fine, x, y, z));
 }
 
 static void
@@ -838,7 +838,9 @@ build_labels (const Phantom *ph, guint8 *tissue, float *tval)
           tval[idx] = (float) t;
           if (t < 1.0)
             {
-              double core = MIN (0.82, ph->core_frac * (1.0 + 0.3 * noise_eval (&ph->edema, i * 0.7, j * 0.7, k * 0.7)));
+              /* a rim of uneven thickness around an irregular necrosis */
+              double core = MIN (0.82, ph->core_frac * (1.0 + 0.35 * noise_eval (&ph->tum_shape, i * 0.8, j * 0.8, k * 0.8) +
+                                                        0.12 * noise_eval (&ph->tum_het, i, j, k)));
               label[idx] = t < core ? BS_PHANTOM_CORE : BS_PHANTOM_ENHANCING;
             }
           else if (tt != T_OUT)
@@ -1022,7 +1024,15 @@ acquire_slices (int k0, int k1, gpointer data)
 
 gboolean
 bs_phantom_generate (guint64 seed, guint case_index, int nx, int ny, int nz,
-                     BsVolume **image_out, BsVolume **label_out, BsVolume **tissue_out, GError **error)
+                     BsVolume **image, BsVolume **label, GError **error)
+{
+  return bs_phantom_generate_with_tissue (seed, case_index, nx, ny, nz, image, label, NULL, error);
+}
+
+gboolean
+bs_phantom_generate_with_tissue (guint64 seed, guint case_index, int nx, int ny, int nz,
+                                 BsVolume **image_out, BsVolume **label_out, BsVolume **tissue_out,
+                                 GError **error)
 {
   Phantom ph;
   Rng rng;
@@ -1234,7 +1244,7 @@ bs_phantom_write_task (const char *outdir, guint n_cases, guint64 seed, int nx, 
       g_autofree char *image_path = g_build_filename (images_dir, name, NULL);
       g_autofree char *label_path = g_build_filename (labels_dir, name, NULL);
 
-      if (!bs_phantom_generate (seed, i, nx, ny, nz, &image, &label, NULL, error))
+      if (!bs_phantom_generate (seed, i, nx, ny, nz, &image, &label, error))
         return FALSE;
       if (!bs_volume_save_nifti (image, image_path, DT_INT16, error) ||
           !bs_volume_save_nifti (label, label_path, DT_UINT8, error))

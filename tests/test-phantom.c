@@ -23,7 +23,7 @@ case_generate (Case *c, guint64 seed, guint index, int nx, int ny, int nz)
   g_autoptr(GError) error = NULL;
 
   memset (c, 0, sizeof *c);
-  g_assert_true (bs_phantom_generate (seed, index, nx, ny, nz, &c->image, &c->label, &c->tissue, &error));
+  g_assert_true (bs_phantom_generate_with_tissue (seed, index, nx, ny, nz, &c->image, &c->label, &c->tissue, &error));
   g_assert_no_error (error);
 }
 
@@ -310,7 +310,7 @@ test_bad_size (void)
   BsVolume *image = NULL, *label = NULL;
   int dims[3];
 
-  g_assert_false (bs_phantom_generate (1, 0, 16, 240, 155, &image, &label, NULL, &error));
+  g_assert_false (bs_phantom_generate (1, 0, 16, 240, 155, &image, &label, &error));
   g_assert_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID);
   g_assert_null (image);
   g_assert_null (label);
