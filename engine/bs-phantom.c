@@ -563,7 +563,7 @@ tumour_fits (const Phantom *ph, double reach)
       sphere_point (i, 200, dir);
       double p[3] = { ph->tc[0] + reach * dir[0], ph->tc[1] + reach * dir[1], ph->tc[2] + reach * dir[2] };
       double rho = cerebrum_rho (ph, p[0], p[1], p[2], &u, &v, &w);
-      if (rho > 0.88 || (w < -0.25 && v < 0.42))
+      if (rho > 0.92 || (w < -0.25 && v < 0.42))
         return FALSE;
       if (cerebellum_rho (ph, p[0], p[1], p[2], &lx, &ly, &lz) < 1.2)
         return FALSE;
@@ -630,11 +630,11 @@ phantom_setup (Phantom *ph, Rng *rng, int nx, int ny, int nz)
         ph->lobe_dir[m][a] = g[a] / len;
       ph->lobe_amp[m] = rng_range (rng, 0.08, 0.38);
     }
-  for (int attempt = 0;; attempt++)
+  for (int attempt = 0; attempt < 1000; attempt++)
     {
       double side = rng_uniform (rng) < 0.5 ? -1.0 : 1.0;
-      double u = side * rng_range (rng, 0.15, 0.55);
-      double v = rng_range (rng, -0.55, 0.6);
+      double u = side * rng_range (rng, 0.12, 0.65);
+      double v = rng_range (rng, -0.6, 0.65);
       double w = rng_range (rng, -0.15, 0.45);
       ph->tc[0] = ph->c[0] + u * ph->ax[0];
       ph->tc[1] = ph->c[1] + v * ph->ax[1];
@@ -647,6 +647,7 @@ phantom_setup (Phantom *ph, Rng *rng, int nx, int ny, int nz)
           ph->tr *= 0.9;
           ph->edema_frac = MAX (1.3, ph->edema_frac * 0.95);
         }
+      /* (a tumour that has shrunk to nothing fits anywhere, so this ends) */
     }
   ph->mass_amp = 0.45 * ph->tr;
   ph->mass_len = 1.7 * ph->tr;
@@ -742,13 +743,10 @@ classify_slices (int k0, int k1, gpointer data)
 }
 
 /* Tissue classes: anatomy, then grey/white from the depth below cortical CSF. */
-static guint8 *
-build_tissue (const Phantom *ph, Box *brain_box)
+static void
+build_tissue (const Phantom *ph, guint8 *tissue, guint16 *dist, Box *brain_box)
 {
   const int *dims = ph->dims;
-  gsize nvox = (gsize) dims[0] * dims[1] * dims[2];
-  guint8 *tissue = g_new0 (guint8, nvox);
-  g_autofree guint16 *dist = g_new (guint16, nvox);
   Box box = { { dims[0], dims[1], dims[2] }, { -1, -1, -1 } };
   Job job = { .ph = ph, .tissue = tissue, .dist = dist };
 
@@ -768,7 +766,7 @@ build_tissue (const Phantom *ph, Box *brain_box)
   if (box.hi[0] < 0)
     {
       memset (brain_box, 0, sizeof *brain_box);
-      return tissue;
+      return;
     }
 
   /* Voxels on the volume's faces count as sources so the scan never steps out. */
@@ -803,7 +801,6 @@ build_tissue (const Phantom *ph, Box *brain_box)
             }
         }
   *brain_box = box;
-  return tissue;
 }
 
 static gboolean
@@ -813,12 +810,10 @@ is_tumour (guint8 l)
 }
 
 /* Labels and the normalised tumour radius (for grading the edema). */
-static guint8 *
-build_labels (const Phantom *ph, guint8 *tissue, float *tval)
+static void
+build_labels (const Phantom *ph, guint8 *tissue, guint8 *label, float *tval)
 {
   const int *dims = ph->dims;
-  gsize nvox = (gsize) dims[0] * dims[1] * dims[2];
-  guint8 *label = g_new0 (guint8, nvox);
   double reach = tumour_max_extent (ph) * ph->edema_frac * 1.3 + 2.0;  /* edema noise included */
   int lo[3], hi[3];
   const int nb[6][3] = { { 1, 0, 0 }, { -1, 0, 0 }, { 0, 1, 0 }, { 0, -1, 0 }, { 0, 0, 1 }, { 0, 0, -1 } };
@@ -881,7 +876,6 @@ build_labels (const Phantom *ph, guint8 *tissue, float *tval)
                                                       tissue[idx] == T_VENT || tissue[idx] == T_CHOROID))
             tissue[idx] = T_WM;
         }
-  return label;
 }
 
 /* Separable Gaussian blur of one channel inside box (partial volume). */
@@ -1040,6 +1034,7 @@ bs_phantom_generate_with_tissue (guint64 seed, guint case_index, int nx, int ny,
   g_autofree guint8 *tissue = NULL;
   g_autofree guint8 *label = NULL;
   g_autofree float *tval = NULL;
+  g_autofree guint16 *dist = NULL;
   g_autoptr(BsVolume) image = NULL;
   g_autoptr(BsVolume) lab = NULL;
   Box box, paint_box;
@@ -1063,19 +1058,23 @@ bs_phantom_generate_with_tissue (guint64 seed, guint case_index, int nx, int ny,
   phantom_setup (&ph, &rng, nx, ny, nz);
 
   nvox = (gsize) nx * ny * nz;
-  tissue = build_tissue (&ph, &box);
-  tval = g_new0 (float, nvox);
-  label = build_labels (&ph, tissue, tval);
-
   image = bs_volume_new (nx, ny, nz, N_CHANNELS);
   lab = bs_volume_new (nx, ny, nz, 1);
-  if (image == NULL || lab == NULL)
+  tissue = g_try_malloc0_n (nvox, sizeof (guint8));
+  label = g_try_malloc0_n (nvox, sizeof (guint8));
+  dist = g_try_malloc_n (nvox, sizeof (guint16));
+  tval = g_try_malloc0_n (nvox, sizeof (float));
+  if (image == NULL || lab == NULL || tissue == NULL || label == NULL || dist == NULL || tval == NULL)
     {
       phantom_clear (&ph);
       g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_TOO_LARGE,
                    _("Not enough memory for a %dx%dx%d phantom"), nx, ny, nz);
       return FALSE;
     }
+  build_tissue (&ph, tissue, dist, &box);
+  g_clear_pointer (&dist, g_free);
+  build_labels (&ph, tissue, label, tval);
+
   g_strfreev (image->channel_names);
   image->channel_names = g_new0 (char *, N_CHANNELS + 1);
   for (int ch = 0; ch < N_CHANNELS; ch++)
