@@ -430,7 +430,8 @@ classify (const Phantom *ph, double x, double y, double z)
    * lobes behind come down onto the tentorium over the cerebellum, and in
    * between only the temporal lobes hang lower. */
   if (w < -0.28 - 0.12 * smoothstep ((v - 0.3) / 0.2) -
-              0.65 * smoothstep ((-0.1 - v) / 0.3) * smoothstep ((1.0 - lx * lx - ly * ly) / 0.4))
+              0.65 * smoothstep ((-0.1 - v) / 0.3) * smoothstep ((1.0 - lx * lx - ly * ly) / 0.4) +
+              0.06 * noise_eval (&ph->sulc_depth, x, y, 0.0) + 0.08 * sq (u))
     {
       double tu = (fabs (u) - 0.56) / 0.30, tv = (v - 0.04) / 0.40, tw = (w + 0.50) / 0.36;
       double tl = sqrt (tu * tu + tv * tv + tw * tw) + 0.05 * noise_eval (&ph->surf, y, z, x);
