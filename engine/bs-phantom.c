@@ -202,6 +202,7 @@ static const float tissue_intensity[N_TISSUES][N_CHANNELS] = {
   [T_GM] = { 1150, 800, 2450, 700 },
   [T_CHOROID] = { 700, 700, 4200, 1500 },
 };
+static const float vein_intensity[N_CHANNELS] = { 300, 500, 4200, 350 };
 static const float necrosis_intensity[N_CHANNELS] = { 1000, 420, 1150, 1950 };
 static const float enhancing_intensity[N_CHANNELS] = { 1300, 830, 6000, 1150 };
 static const float edema_intensity[N_CHANNELS] = { 2000, 700, 2150, 1450 };
@@ -946,6 +947,10 @@ paint_slices (int k0, int k1, gpointer data)
           tex = 1.0 + 0.035 * noise_eval (&ph->texture, i, j, k);
           for (int ch = 0; ch < N_CHANNELS; ch++)
             val[ch] = tissue_intensity[t][ch];
+          /* small veins in the sulci: bright with contrast, flow voids on T2 */
+          if (t == T_CSF && noise_eval (&ph->tum_fine, i * 0.8 + 31.0, j * 0.8, k * 0.8) > 0.62)
+            for (int ch = 0; ch < N_CHANNELS; ch++)
+              val[ch] = vein_intensity[ch];
           if (l == BS_PHANTOM_CORE || l == BS_PHANTOM_ENHANCING)
             {
               double het = noise_eval (&ph->tum_het, i * 1.7, j * 1.7, k * 1.7);
