@@ -1,11 +1,188 @@
+/* brainseg-cli info PATH [--label FILE] [--json] */
 #include <glib/gi18n.h>
+#include <json-glib/json-glib.h>
 #include <stdio.h>
 
+#include "bs-dataset.h"
+#include "bs-labels.h"
 #include "cli.h"
+
+static void
+add_case_json (JsonBuilder *b, const BsCase *c)
+{
+  const BsVolume *img = c->image;
+  char code[4];
+
+  bs_volume_orientation_code (img, code);
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "id");
+  json_builder_add_string_value (b, c->id);
+  json_builder_set_member_name (b, "dims");
+  json_builder_begin_array (b);
+  for (int a = 0; a < 3; a++)
+    json_builder_add_int_value (b, img->dims[a]);
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "spacing");
+  json_builder_begin_array (b);
+  for (int a = 0; a < 3; a++)
+    json_builder_add_double_value (b, img->spacing[a]);
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "affine");
+  json_builder_begin_array (b);
+  for (int r = 0; r < 4; r++)
+    {
+      json_builder_begin_array (b);
+      for (int col = 0; col < 4; col++)
+        json_builder_add_double_value (b, img->affine[r][col]);
+      json_builder_end_array (b);
+    }
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "orientation");
+  json_builder_add_string_value (b, code);
+  json_builder_set_member_name (b, "channels");
+  json_builder_begin_array (b);
+  for (int ch = 0; ch < img->n_channels; ch++)
+    json_builder_add_string_value (b, img->channel_names[ch]);
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "ranges");
+  json_builder_begin_array (b);
+  for (int ch = 0; ch < img->n_channels; ch++)
+    {
+      float lo, hi;
+      bs_volume_value_range (img, ch, &lo, &hi);
+      json_builder_begin_array (b);
+      json_builder_add_double_value (b, lo);
+      json_builder_add_double_value (b, hi);
+      json_builder_end_array (b);
+    }
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "nonfinite");
+  json_builder_add_int_value (b, (gint64) img->n_nonfinite);
+  json_builder_set_member_name (b, "has_label");
+  json_builder_add_boolean_value (b, c->label != NULL);
+  json_builder_set_member_name (b, "label_convention");
+  json_builder_add_string_value (b, bs_labels_convention_name (c->convention));
+  json_builder_set_member_name (b, "labels");
+  json_builder_begin_object (b);
+  if (c->label)
+    {
+      g_autofree int *values = NULL;
+      g_autofree guint64 *counts = NULL;
+      int n = bs_labels_count (c->label, &values, &counts);
+      for (int i = 0; i < n; i++)
+        {
+          g_autofree char *key = values[i] >= 0 ? g_strdup_printf ("%d", values[i]) : g_strdup ("other");
+          json_builder_set_member_name (b, key);
+          json_builder_add_int_value (b, (gint64) counts[i]);
+        }
+    }
+  json_builder_end_object (b);
+  json_builder_end_object (b);
+}
+
+static void
+print_case_text (const BsCase *c)
+{
+  const BsVolume *img = c->image;
+  char code[4];
+
+  bs_volume_orientation_code (img, code);
+  printf ("%s\n", c->id);
+  printf ("  %s %d x %d x %d\n", _("dimensions:"), img->dims[0], img->dims[1], img->dims[2]);
+  printf ("  %s %g x %g x %g mm\n", _("spacing:"), img->spacing[0], img->spacing[1], img->spacing[2]);
+  printf ("  %s %s\n", _("orientation:"), code);
+  printf ("  %s\n", _("channels:"));
+  for (int ch = 0; ch < img->n_channels; ch++)
+    {
+      float lo, hi;
+      bs_volume_value_range (img, ch, &lo, &hi);
+      printf ("    %-6s %s %g .. %g\n", img->channel_names[ch], _("range"), lo, hi);
+    }
+  if (img->n_nonfinite)
+    printf ("  %s %" G_GSIZE_FORMAT "\n", _("non-finite voxels (shown as 0):"), img->n_nonfinite);
+  if (c->label == NULL)
+    {
+      printf ("  %s %s\n", _("labels:"), _("none"));
+      return;
+    }
+  g_autofree int *values = NULL;
+  g_autofree guint64 *counts = NULL;
+  int n = bs_labels_count (c->label, &values, &counts);
+  printf ("  %s (%s)\n", _("labels:"), bs_labels_convention_name (c->convention));
+  for (int i = 0; i < n; i++)
+    {
+      const char *name = values[i] >= 0 ? bs_labels_value_name (c->convention, values[i]) : NULL;
+      if (values[i] >= 0)
+        printf ("    %3d %-32s %" G_GUINT64_FORMAT "\n", values[i], name ? name : "", counts[i]);
+      else
+        printf ("    %3s %-32s %" G_GUINT64_FORMAT "\n", "?", _("non-integer values"), counts[i]);
+    }
+}
 
 int
 bs_cli_info (int argc, char **argv)
 {
-  fprintf (stderr, _("brainseg-cli: '%s' is not available in this build yet\n"), "info");
-  return 2;
+  g_autofree char *label = NULL;
+  gboolean json = FALSE;
+  g_autoptr(GError) error = NULL;
+  const GOptionEntry entries[] = {
+    { "label", 'l', 0, G_OPTION_ARG_FILENAME, &label, N_("Label file for a single NIfTI image"), N_("FILE") },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print one JSON object"), NULL },
+    { NULL },
+  };
+
+  if (!bs_cli_parse ("info", "PATH", _("Describe a volume, case folder, Decathlon task or HDF5 file."), entries,
+                     &argc, &argv))
+    return 2;
+  if (argc != 2)
+    {
+      fprintf (stderr, "brainseg-cli info: %s\n", _("expected exactly one PATH"));
+      return 2;
+    }
+
+  g_autoptr(BsDataset) ds = bs_dataset_open (argv[1], label, &error);
+  if (ds == NULL)
+    return bs_cli_fail (error);
+
+  guint n = bs_dataset_get_n_cases (ds);
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "path");
+  json_builder_add_string_value (b, bs_dataset_get_path (ds));
+  json_builder_set_member_name (b, "layout");
+  json_builder_add_string_value (b, bs_dataset_kind_name (bs_dataset_get_kind (ds)));
+  json_builder_set_member_name (b, "name");
+  json_builder_add_string_value (b, bs_dataset_get_name (ds));
+  json_builder_set_member_name (b, "cases");
+  json_builder_begin_array (b);
+
+  if (!json)
+    {
+      printf ("%s %s (%s)\n", _("layout:"), bs_dataset_kind_name (bs_dataset_get_kind (ds)), bs_dataset_get_name (ds));
+      printf ("%s %u\n", _("cases:"), n);
+    }
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(BsCase) c = bs_dataset_load_case (ds, i, &error);
+      if (c == NULL)
+        return bs_cli_fail (error);
+      if (json)
+        add_case_json (b, c);
+      else
+        print_case_text (c);
+      fflush (stdout);
+    }
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+
+  if (json)
+    {
+      g_autoptr(JsonGenerator) gen = json_generator_new ();
+      g_autoptr(JsonNode) root = json_builder_get_root (b);
+      json_generator_set_root (gen, root);
+      json_generator_set_pretty (gen, TRUE);
+      g_autofree char *text = json_generator_to_data (gen, NULL);
+      printf ("%s\n", text);
+    }
+  return 0;
 }

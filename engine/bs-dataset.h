@@ -3,7 +3,9 @@
  *  - a BraTS case folder (one file per modality + optional seg), or a folder of such folders
  *  - one NIfTI file, with an optional label file
  *  - the Intel tutorial's preprocessed HDF5 (imgs_* / msks_*), each split a "case"
- *    whose slices form a stack (nx = W, ny = H, nz = N, channels = C, identity affine). */
+ *    whose slices form a stack (nx = W, ny = H, nz = N, channels = C).  The
+ *    affine is diag(-1, -1, 1) (LPS), so that the axial view shows every
+ *    stored H x W slice as it is stored: row 0 at the top, column 0 at the left. */
 #pragma once
 
 #include "bs-volume.h"
@@ -29,6 +31,9 @@ typedef struct {
 } BsCase;
 
 BsDataset *bs_dataset_open (const char *path, const char *label_path, GError **error);
+/* A Decathlon task folder described by the given dataset.json text (what
+ * bs_dataset_open does after reading folder/dataset.json).  length may be -1. */
+BsDataset *bs_dataset_open_decathlon_json (const char *folder, const char *json, gssize length, GError **error);
 void bs_dataset_free (BsDataset *ds);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BsDataset, bs_dataset_free)
 

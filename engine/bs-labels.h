@@ -18,6 +18,13 @@ typedef enum {
 const char *bs_labels_convention_name (BsLabelConvention conv);
 /* Translated name of label value v under conv ("edema", ...), or NULL. */
 const char *bs_labels_value_name (BsLabelConvention conv, int value);
+/* The convention a label map's values suggest when the layout does not say:
+ * only 0/1 is binary, 4 with 3 is BraTS 2015, 4 without 3 is BraTS 2017-2021;
+ * anything else is unknown (Decathlon and BraTS 2023 both use 1-3). */
+BsLabelConvention bs_labels_guess (const BsVolume *label);
+/* Voxel count of every label value present (value -> count), sorted by value.
+ * Returns the number of distinct values; values and counts are newly allocated. */
+int bs_labels_count (const BsVolume *label, int **values, guint64 **counts);
 /* New uint8-valued (0/1, stored as float) single-channel volume: label > 0. */
 BsVolume *bs_labels_whole_tumour (const BsVolume *label);
 

@@ -61,6 +61,9 @@ gboolean bs_volume_same_geometry (const BsVolume *a, const BsVolume *b);
 /* Index of the channel whose name matches (case-insensitive; aliases such as
  * "flair"/"t2f"/"fla", "t1gd"/"t1c"/"t1ce" are understood), or -1. */
 int bs_volume_find_channel (const BsVolume *vol, const char *modality);
+/* Canonical name ("FLAIR", "T1w", "T1gd", "T2w") of a modality name or alias
+ * as found in file names and dataset.json; other names are returned as given. */
+const char *bs_modality_canonical (const char *name);
 void bs_volume_value_range (const BsVolume *vol, int channel, float *min, float *max);
 
 /* ---- Display orientation (from the affine) ---- */

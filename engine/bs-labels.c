@@ -1,0 +1,149 @@
+#include "bs-labels.h"
+
+#include <glib/gi18n.h>
+#include <math.h>
+#include <string.h>
+
+const char *
+bs_labels_convention_name (BsLabelConvention conv)
+{
+  switch (conv)
+    {
+    case BS_LABELS_BINARY:
+      return "binary";
+    case BS_LABELS_DECATHLON:
+      return "decathlon";
+    case BS_LABELS_BRATS2015:
+      return "brats2015";
+    case BS_LABELS_BRATS2017:
+      return "brats2017";
+    case BS_LABELS_BRATS2023:
+      return "brats2023";
+    case BS_LABELS_UNKNOWN:
+    default:
+      return "unknown";
+    }
+}
+
+const char *
+bs_labels_value_name (BsLabelConvention conv, int value)
+{
+  if (value == 0)
+    return _("background");
+  switch (conv)
+    {
+    case BS_LABELS_BINARY:
+      return value == 1 ? _("tumour") : NULL;
+    case BS_LABELS_DECATHLON:
+      switch (value)
+        {
+        case 1: return _("edema");
+        case 2: return _("non-enhancing tumour");
+        case 3: return _("enhancing tumour");
+        default: return NULL;
+        }
+    case BS_LABELS_BRATS2015:
+      switch (value)
+        {
+        case 1: return _("necrosis");
+        case 2: return _("edema");
+        case 3: return _("non-enhancing tumour");
+        case 4: return _("enhancing tumour");
+        default: return NULL;
+        }
+    case BS_LABELS_BRATS2017:
+      switch (value)
+        {
+        case 1: return _("necrotic / non-enhancing core");
+        case 2: return _("edema");
+        case 4: return _("enhancing tumour");
+        default: return NULL;
+        }
+    case BS_LABELS_BRATS2023:
+      switch (value)
+        {
+        case 1: return _("necrotic core");
+        case 2: return _("edema");
+        case 3: return _("enhancing tumour");
+        default: return NULL;
+        }
+    case BS_LABELS_UNKNOWN:
+    default:
+      return NULL;
+    }
+}
+
+/* Labels are small non-negative integers; anything else lands in one
+ * overflow bucket so that a float image passed by mistake cannot blow up
+ * the histogram. */
+#define BS_LABELS_MAX_VALUE 255
+
+int
+bs_labels_count (const BsVolume *label, int **values, guint64 **counts)
+{
+  guint64 hist[BS_LABELS_MAX_VALUE + 2] = { 0 };
+  gsize n = bs_volume_n_voxels (label);
+  const float *p = label->data;
+  int distinct = 0;
+
+  for (gsize i = 0; i < n; i++)
+    {
+      float v = p[i];
+      int b = v >= 0.0f && v <= BS_LABELS_MAX_VALUE && v == floorf (v) ? (int) v : BS_LABELS_MAX_VALUE + 1;
+      hist[b]++;
+    }
+  for (int b = 0; b < BS_LABELS_MAX_VALUE + 2; b++)
+    distinct += hist[b] != 0;
+  *values = g_new (int, MAX (distinct, 1));
+  *counts = g_new (guint64, MAX (distinct, 1));
+  distinct = 0;
+  for (int b = 0; b < BS_LABELS_MAX_VALUE + 2; b++)
+    if (hist[b])
+      {
+        (*values)[distinct] = b <= BS_LABELS_MAX_VALUE ? b : -1;
+        (*counts)[distinct] = hist[b];
+        distinct++;
+      }
+  return distinct;
+}
+
+BsLabelConvention
+bs_labels_guess (const BsVolume *label)
+{
+  g_autofree int *values = NULL;
+  g_autofree guint64 *counts = NULL;
+  gboolean has[5] = { FALSE };
+  gboolean other = FALSE;
+  int n = bs_labels_count (label, &values, &counts);
+
+  for (int i = 0; i < n; i++)
+    {
+      if (values[i] >= 0 && values[i] <= 4)
+        has[values[i]] = TRUE;
+      else
+        other = TRUE;
+    }
+  if (other)
+    return BS_LABELS_UNKNOWN;
+  if (!has[2] && !has[3] && !has[4])
+    return BS_LABELS_BINARY;
+  if (has[4])
+    return has[3] ? BS_LABELS_BRATS2015 : BS_LABELS_BRATS2017;
+  return BS_LABELS_UNKNOWN;
+}
+
+BsVolume *
+bs_labels_whole_tumour (const BsVolume *label)
+{
+  BsVolume *wt = bs_volume_new_like (label, 1);
+  gsize n = bs_volume_n_voxels (label);
+
+  if (wt == NULL)
+    return NULL;
+  for (gsize i = 0; i < n; i++)
+    wt->data[i] = label->data[i] > 0.0f ? 1.0f : 0.0f;
+  g_free (wt->channel_names[0]);
+  wt->channel_names[0] = g_strdup ("whole tumour");
+  wt->is_label = TRUE;
+  return wt;
+}

@@ -1,0 +1,803 @@
+/* NIfTI reading: the file is read (or mapped) whole, gunzipped with libdeflate
+ * (zlib only as the fallback for streams libdeflate cannot take in one go),
+ * and the header is interpreted by niftilib's own conversion functions.
+ * Everything a header claims is checked against what the file can hold before
+ * any image-sized allocation. */
+#include "bs-nifti.h"
+
+#include <glib/gi18n.h>
+#include <libdeflate.h>
+#include <math.h>
+#include <nifti2_io.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "bs-error.h"
+#include "bs-parallel.h"
+
+/* More voxels than this (over all channels) is not a brain MRI: 2^30 floats
+ * is 4 GiB.  Rejecting it early keeps a corrupt header from exhausting memory. */
+#define BS_NIFTI_MAX_VOXELS ((gint64) 1 << 30)
+#define BS_NIFTI_MAX_CHANNELS 1024
+/* DEFLATE cannot expand data by more than about 1032:1. */
+#define BS_DEFLATE_MAX_RATIO 1040
+
+static void
+quiet_niftilib (void)
+{
+  static gsize done = 0;
+  if (g_once_init_enter (&done))
+    {
+      nifti_set_debug_level (0);
+      g_once_init_leave (&done, 1);
+    }
+}
+
+/* ---- gunzip ---- */
+
+typedef enum {
+  GUNZIP_OK,        /* output full, or the stream ended cleanly */
+  GUNZIP_TRUNCATED, /* input ended inside a compressed stream */
+  GUNZIP_CORRUPT,
+} GunzipStatus;
+
+/* Streams with zlib into out until it is full or the input is exhausted,
+ * following concatenated gzip members. */
+static GunzipStatus
+gunzip_zlib (const guint8 *in, gsize in_len, guint8 *out, gsize out_len, gsize *produced)
+{
+  z_stream zs = { 0 };
+  gsize in_pos = 0, out_pos = 0;
+  GunzipStatus status = GUNZIP_OK;
+
+  if (inflateInit2 (&zs, 15 + 16) != Z_OK)
+    return GUNZIP_CORRUPT;
+  while (out_pos < out_len)
+    {
+      gsize in_chunk = MIN (in_len - in_pos, (gsize) 1 << 30);
+      gsize out_chunk = MIN (out_len - out_pos, (gsize) 1 << 30);
+      zs.next_in = (Bytef *) (in + in_pos);
+      zs.avail_in = (uInt) in_chunk;
+      zs.next_out = out + out_pos;
+      zs.avail_out = (uInt) out_chunk;
+      int ret = inflate (&zs, Z_NO_FLUSH);
+      in_pos += in_chunk - zs.avail_in;
+      out_pos += out_chunk - zs.avail_out;
+      if (ret == Z_STREAM_END)
+        {
+          /* Another member may follow; anything else after the end is
+           * padding that gzip(1) would also ignore. */
+          if (in_len - in_pos >= 2 && in[in_pos] == 0x1f && in[in_pos + 1] == 0x8b)
+            {
+              inflateReset (&zs);
+              continue;
+            }
+          break;
+        }
+      if (ret == Z_BUF_ERROR || (ret == Z_OK && in_pos == in_len && zs.avail_out > 0))
+        {
+          if (in_pos == in_len)
+            {
+              status = GUNZIP_TRUNCATED;
+              break;
+            }
+          continue;
+        }
+      if (ret != Z_OK)
+        {
+          status = GUNZIP_CORRUPT;
+          break;
+        }
+    }
+  inflateEnd (&zs);
+  *produced = out_pos;
+  return status;
+}
+
+static GunzipStatus
+gunzip_all (const guint8 *in, gsize in_len, guint8 *out, gsize out_len, gsize *produced)
+{
+  struct libdeflate_decompressor *d = libdeflate_alloc_decompressor ();
+  gsize in_pos = 0, out_pos = 0;
+  gboolean fast_path_ok = d != NULL;
+
+  while (fast_path_ok && in_pos < in_len && out_pos < out_len)
+    {
+      size_t used = 0, got = 0;
+      enum libdeflate_result r =
+        libdeflate_gzip_decompress_ex (d, in + in_pos, in_len - in_pos, out + out_pos, out_len - out_pos,
+                                       &used, &got);
+      if (r != LIBDEFLATE_SUCCESS)
+        fast_path_ok = FALSE;
+      else
+        {
+          in_pos += used;
+          out_pos += got;
+        }
+    }
+  libdeflate_free_decompressor (d);
+  if (fast_path_ok)
+    {
+      *produced = out_pos;
+      return GUNZIP_OK;
+    }
+  /* libdeflate wants each member to fit in the output whole; a member that
+   * carries bytes past the image, trailing padding, or a damaged stream all
+   * end up here, where zlib can stop early and tell truncation from corruption. */
+  return gunzip_zlib (in, in_len, out, out_len, produced);
+}
+
+/* ---- header ---- */
+
+typedef struct {
+  int version;        /* 1 or 2 */
+  gboolean swapped;
+  gsize header_size;  /* 348 or 540 */
+  gint64 dim[8];
+  int datatype;
+} RawHeader;
+
+static gint32
+read_i32 (const guint8 *p, gboolean swap)
+{
+  gint32 v;
+  memcpy (&v, p, 4);
+  return swap ? (gint32) GUINT32_SWAP_LE_BE ((guint32) v) : v;
+}
+
+static gint16
+read_i16 (const guint8 *p, gboolean swap)
+{
+  gint16 v;
+  memcpy (&v, p, 2);
+  return swap ? (gint16) GUINT16_SWAP_LE_BE ((guint16) v) : v;
+}
+
+static gint64
+read_i64 (const guint8 *p, gboolean swap)
+{
+  gint64 v;
+  memcpy (&v, p, 8);
+  return swap ? (gint64) GUINT64_SWAP_LE_BE ((guint64) v) : v;
+}
+
+/* Identifies the version and byte order and reads the dimensions as stored,
+ * because niftilib quietly turns zero or negative dimensions into 1. */
+static gboolean
+parse_raw_header (const char *path, const guint8 *h, gsize n, RawHeader *raw, GError **error)
+{
+  if (n < 348)
+    {
+      g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_CORRUPT,
+                   _("%s: too short to be a NIfTI file (%" G_GSIZE_FORMAT " bytes)"), path, n);
+      return FALSE;
+    }
+  gint32 size = read_i32 (h, FALSE);
+  gint32 size_swapped = read_i32 (h, TRUE);
+  if (size == 348 || size_swapped == 348)
+    {
+      raw->version = 1;
+      raw->swapped = size != 348;
+      raw->header_size = 348;
+    }
+  else if (size == 540 || size_swapped == 540)
+    {
+      raw->version = 2;
+      raw->swapped = size != 540;
+      raw->header_size = 540;
+    }
+  else
+    {
+      g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_CORRUPT,
+                   _("%s: not a NIfTI-1 or NIfTI-2 file (header size field is %d)"), path, size);
+      return FALSE;
+    }
+  if (n < raw->header_size)
+    {
+      g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_CORRUPT,
+                   _("%s: truncated NIfTI-2 header (%" G_GSIZE_FORMAT " of 540 bytes)"), path, n);
+      return FALSE;
+    }
+
+  if (raw->version == 1)
+    {
+      const char *magic = (const char *) h + 344;
+      if (memcmp (magic, "ni1", 4) == 0)
+        {
+          g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_UNSUPPORTED,
+                       _("%s: two-file NIfTI (.hdr/.img) is not supported; convert it to .nii"), path);
+          return FALSE;
+        }
+      if (memcmp (magic, "n+1", 4) != 0)
+        {
+          g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_UNSUPPORTED,
+                       _("%s: no NIfTI magic (an Analyze 7.5 header?); only NIfTI-1 and NIfTI-2 are supported"),
+                       path);
+          return FALSE;
+        }
+      for (int i = 0; i < 8; i++)
+        raw->dim[i] = read_i16 (h + 40 + 2 * i, raw->swapped);
+      raw->datatype = read_i16 (h + 70, raw->swapped);
+    }
+  else
+    {
+      if (memcmp (h + 4, "n+2", 4) != 0)
+        {
+          g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_UNSUPPORTED,
+                       _("%s: NIfTI-2 header without the single-file magic \"n+2\""), path);
+          return FALSE;
+        }
+      for (int i = 0; i < 8; i++)
+        raw->dim[i] = read_i64 (h + 16 + 8 * i, raw->swapped);
+      raw->datatype = read_i16 (h + 12, raw->swapped);
+    }
+
+  if (raw->dim[0] < 1 || raw->dim[0] > 7)
+    {
+      g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_CORRUPT,
+                   _("%s: invalid number of dimensions %" G_GINT64_FORMAT " (expected 1 to 7)"), path,
+                   raw->dim[0]);
+      return FALSE;
+    }
+  for (int i = 1; i <= raw->dim[0]; i++)
+    if (raw->dim[i] <= 0)
+      {
+        g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_CORRUPT,
+                     _("%s: dimension %d is %" G_GINT64_FORMAT "; dimensions must be positive"), path, i,
+                     raw->dim[i]);
+        return FALSE;
+      }
+  return TRUE;
+}
+
+static gboolean
+datatype_supported (int datatype)
+{
+  switch (datatype)
+    {
+    case DT_UINT8:
+    case DT_INT8:
+    case DT_INT16:
+    case DT_UINT16:
+    case DT_INT32:
+    case DT_FLOAT32:
+    case DT_FLOAT64:
+      return TRUE;
+    default:
+      return FALSE;
+    }
+}
+
+static nifti_image *
+header_to_nim (const char *path, const guint8 *h, const RawHeader *raw, GError **error)
+{
+  nifti_image *nim;
+
+  quiet_niftilib ();
+  if (raw->version == 1)
+    {
+      nifti_1_header n1;
+      memcpy (&n1, h, sizeof n1);
+      nim = nifti_convert_n1hdr2nim (n1, path);
+    }
+  else
+    {
+      nifti_2_header n2;
+      memcpy (&n2, h, sizeof n2);
+      nim = nifti_convert_n2hdr2nim (n2, path);
+    }
+  if (nim == NULL)
+    g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_CORRUPT, _("%s: niftilib rejected the header"), path);
+  return nim;
+}
+
+/* ---- voxel conversion ---- */
+
+typedef struct {
+  const guint8 *src;   /* first voxel of the image data */
+  BsVolume *vol;
+  int datatype;
+  int nbyper;
+  gboolean swap;
+  gboolean scale;
+  double slope, inter;
+  gsize n_per_task;    /* voxels per task */
+  gsize n_total;
+  gsize *nonfinite;    /* per task */
+} Convert;
+
+static inline double
+load_voxel (const guint8 *p, int datatype, gboolean swap)
+{
+  switch (datatype)
+    {
+    case DT_UINT8:
+      return *p;
+    case DT_INT8:
+      return (gint8) *p;
+    case DT_INT16:
+      return read_i16 (p, swap);
+    case DT_UINT16:
+      return (guint16) read_i16 (p, swap);
+    case DT_INT32:
+      return read_i32 (p, swap);
+    case DT_FLOAT32:
+      {
+        guint32 u;
+        float f;
+        memcpy (&u, p, 4);
+        if (swap)
+          u = GUINT32_SWAP_LE_BE (u);
+        memcpy (&f, &u, 4);
+        return f;
+      }
+    case DT_FLOAT64:
+    default:
+      {
+        guint64 u;
+        double d;
+        memcpy (&u, p, 8);
+        if (swap)
+          u = GUINT64_SWAP_LE_BE (u);
+        memcpy (&d, &u, 8);
+        return d;
+      }
+    }
+}
+
+static void
+convert_task (int task, gpointer user_data)
+{
+  Convert *cv = user_data;
+  gsize begin = (gsize) task * cv->n_per_task;
+  gsize end = MIN (begin + cv->n_per_task, cv->n_total);
+  float *dst = cv->vol->data;
+  gsize bad = 0;
+
+  if (cv->datatype == DT_FLOAT32 && !cv->swap && !cv->scale)
+    {
+      memcpy (dst + begin, cv->src + begin * 4, (end - begin) * 4);
+      for (gsize i = begin; i < end; i++)
+        if (!isfinite (dst[i]))
+          {
+            dst[i] = 0.0f;
+            bad++;
+          }
+    }
+  else
+    for (gsize i = begin; i < end; i++)
+      {
+        double v = load_voxel (cv->src + i * cv->nbyper, cv->datatype, cv->swap);
+        if (cv->scale)
+          v = v * cv->slope + cv->inter;
+        float f = (float) v;
+        if (!isfinite (f))
+          {
+            f = 0.0f;
+            bad++;
+          }
+        dst[i] = f;
+      }
+  cv->nonfinite[task] = bad;
+}
+
+static void
+fill_geometry (BsVolume *vol, const nifti_image *nim)
+{
+  const nifti_dmat44 *m = nim->sform_code > 0 ? &nim->sto_xyz : &nim->qto_xyz;
+  double pix[3] = { nim->dx, nim->dy, nim->dz };
+  gboolean finite = TRUE;
+
+  for (int a = 0; a < 3; a++)
+    vol->spacing[a] = isfinite (pix[a]) && pix[a] != 0.0 ? fabs (pix[a]) : 1.0;
+  for (int r = 0; r < 4; r++)
+    for (int c = 0; c < 4; c++)
+      finite = finite && isfinite (m->m[r][c]);
+  for (int r = 0; r < 4; r++)
+    for (int c = 0; c < 4; c++)
+      {
+        if (finite)
+          vol->affine[r][c] = m->m[r][c];
+        else
+          vol->affine[r][c] = r == c ? (r < 3 ? vol->spacing[r] : 1.0) : 0.0;
+      }
+}
+
+BsVolume *
+bs_volume_load_nifti (const char *path, gboolean as_label, GError **error)
+{
+  g_autoptr(GError) local = NULL;
+  g_autoptr(GMappedFile) mapped = NULL;
+  g_autofree guint8 *inflated = NULL;
+  guint8 head[544];
+  gsize head_len;
+  RawHeader raw;
+
+  g_return_val_if_fail (path != NULL, NULL);
+
+  mapped = g_mapped_file_new (path, FALSE, &local);
+  if (mapped == NULL)
+    {
+      g_set_error (error, BS_IO_ERROR,
+                   g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT) ? BS_IO_ERROR_NOT_FOUND
+                                                                             : BS_IO_ERROR_CORRUPT,
+                   "%s", local->message);
+      return NULL;
+    }
+  const guint8 *file = (const guint8 *) g_mapped_file_get_contents (mapped);
+  gsize file_len = g_mapped_file_get_length (mapped);
+  gboolean gz = file_len >= 2 && file[0] == 0x1f && file[1] == 0x8b;
+
+  if (gz)
+    {
+      GunzipStatus st = gunzip_zlib (file, file_len, head, sizeof head, &head_len);
+      if (head_len < 348)
+        {
+          g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_CORRUPT,
+                       st == GUNZIP_CORRUPT ? _("%s: corrupt gzip data in the NIfTI header")
+                                            : _("%s: truncated gzip file: the NIfTI header is incomplete"),
+                       path);
+          return NULL;
+        }
+    }
+  else
+    {
+      head_len = MIN (file_len, sizeof head);
+      if (head_len)
+        memcpy (head, file, head_len);
+    }
+  if (!parse_raw_header (path, head, head_len, &raw, error))
+    return NULL;
+  if (!datatype_supported (raw.datatype))
+    {
+      const char *name = nifti_datatype_to_string (raw.datatype);
+      g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_UNSUPPORTED,
+                   _("%s: unsupported voxel datatype %s (%d); Brainseg reads uint8, int8, int16, uint16, "
+                     "int32, float32 and float64"),
+                   path, name ? name : "?", raw.datatype);
+      return NULL;
+    }
+
+  nifti_image *nim = header_to_nim (path, head, &raw, error);
+  if (nim == NULL)
+    return NULL;
+
+  /* The header's own counts, from the raw (validated) dims: channels are
+   * everything beyond the third dimension. */
+  gint64 d[8];
+  for (int i = 1; i < 8; i++)
+    d[i] = i <= raw.dim[0] ? raw.dim[i] : 1;
+  gint64 nvox = 1, channels = 1;
+  gboolean too_large = FALSE;
+  for (int i = 1; i < 8; i++)
+    {
+      if (d[i] > BS_NIFTI_MAX_VOXELS || nvox > BS_NIFTI_MAX_VOXELS / d[i])
+        too_large = TRUE;
+      else
+        nvox *= d[i];
+      if (i > 3)
+        channels *= MIN (d[i], BS_NIFTI_MAX_CHANNELS + 1);
+    }
+  if (too_large || channels > BS_NIFTI_MAX_CHANNELS || d[1] > G_MAXINT || d[2] > G_MAXINT || d[3] > G_MAXINT)
+    {
+      g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_TOO_LARGE,
+                   _("%s: header claims %" G_GINT64_FORMAT " x %" G_GINT64_FORMAT " x %" G_GINT64_FORMAT
+                     " x %" G_GINT64_FORMAT " voxels, far more than an MRI volume; the header is corrupt"),
+                   path, d[1], d[2], d[3], d[4]);
+      nifti_image_free (nim);
+      return NULL;
+    }
+
+  int nbyper = nim->nbyper;
+  gint64 vox_offset = nim->iname_offset;
+  gsize data_bytes = (gsize) nvox * (gsize) nbyper;
+  if (nbyper <= 0 || vox_offset < (gint64) raw.header_size)
+    {
+      g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_CORRUPT,
+                   _("%s: vox_offset %" G_GINT64_FORMAT " lies inside the header"), path, vox_offset);
+      nifti_image_free (nim);
+      return NULL;
+    }
+
+  const guint8 *data;
+  gsize available;
+  if (gz)
+    {
+      if ((guint64) vox_offset > G_MAXSIZE - data_bytes ||
+          (guint64) vox_offset + data_bytes > (guint64) file_len * BS_DEFLATE_MAX_RATIO + 4096)
+        {
+          g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_CORRUPT,
+                       _("%s: header needs %" G_GSIZE_FORMAT " bytes of image data after vox_offset %"
+                         G_GINT64_FORMAT ", more than a %" G_GSIZE_FORMAT "-byte gzip file can hold; "
+                         "the file is truncated or the header is corrupt"),
+                       path, data_bytes, vox_offset, file_len);
+          nifti_image_free (nim);
+          return NULL;
+        }
+      gsize need = (gsize) vox_offset + data_bytes;
+      inflated = g_try_malloc (need);
+      if (inflated == NULL)
+        {
+          g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_TOO_LARGE,
+                       _("%s: not enough memory for %" G_GSIZE_FORMAT " bytes of image data"), path, need);
+          nifti_image_free (nim);
+          return NULL;
+        }
+      GunzipStatus st = gunzip_all (file, file_len, inflated, need, &available);
+      if (st == GUNZIP_CORRUPT)
+        {
+          g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_CORRUPT,
+                       _("%s: corrupt gzip data after %" G_GSIZE_FORMAT " decompressed bytes"), path,
+                       available);
+          nifti_image_free (nim);
+          return NULL;
+        }
+      if (st == GUNZIP_TRUNCATED && available < need)
+        {
+          g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_CORRUPT,
+                       _("%s: truncated gzip file: it ends after %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT
+                         " bytes"),
+                       path, available, need);
+          nifti_image_free (nim);
+          return NULL;
+        }
+      data = inflated;
+    }
+  else
+    {
+      data = file;
+      available = file_len;
+    }
+  if ((guint64) vox_offset >= available)
+    {
+      g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_CORRUPT,
+                   _("%s: vox_offset %" G_GINT64_FORMAT " is past the end of the data (%" G_GSIZE_FORMAT
+                     " bytes)"),
+                   path, vox_offset, available);
+      nifti_image_free (nim);
+      return NULL;
+    }
+  if (available - (gsize) vox_offset < data_bytes)
+    {
+      g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_CORRUPT,
+                   _("%s: truncated: the header needs %" G_GSIZE_FORMAT " bytes of image data, the file has %"
+                     G_GSIZE_FORMAT),
+                   path, data_bytes, available - (gsize) vox_offset);
+      nifti_image_free (nim);
+      return NULL;
+    }
+
+  BsVolume *vol = bs_volume_new ((int) d[1], (int) d[2], (int) d[3], (int) channels);
+  if (vol == NULL)
+    {
+      g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_TOO_LARGE,
+                   _("%s: not enough memory for %" G_GINT64_FORMAT " voxels"), path, nvox);
+      nifti_image_free (nim);
+      return NULL;
+    }
+
+  Convert cv = { 0 };
+  cv.src = data + vox_offset;
+  cv.vol = vol;
+  cv.datatype = raw.datatype;
+  cv.nbyper = nbyper;
+  cv.swap = raw.swapped;
+  cv.slope = nim->scl_slope;
+  cv.inter = nim->scl_inter;
+  cv.scale = !as_label && isfinite (cv.slope) && cv.slope != 0.0 && isfinite (cv.inter) &&
+             !(cv.slope == 1.0 && cv.inter == 0.0);
+  cv.n_total = (gsize) nvox;
+  cv.n_per_task = 1 << 20;
+  int n_tasks = (int) ((cv.n_total + cv.n_per_task - 1) / cv.n_per_task);
+  cv.nonfinite = g_new0 (gsize, n_tasks);
+  bs_parallel_for (n_tasks, convert_task, &cv);
+  for (int t = 0; t < n_tasks; t++)
+    vol->n_nonfinite += cv.nonfinite[t];
+  g_free (cv.nonfinite);
+
+  fill_geometry (vol, nim);
+  vol->is_label = as_label;
+  vol->path = g_strdup (path);
+  nifti_image_free (nim);
+  return vol;
+}
+
+/* ---- writing ---- */
+
+typedef struct {
+  const BsVolume *vol;
+  guint8 *dst;
+  int datatype;
+  int nbyper;
+  gsize n_per_task;
+  gsize n_total;
+} Encode;
+
+static inline double
+clamp_round (float v, double lo, double hi)
+{
+  if (!isfinite (v))
+    return 0.0;
+  double r = nearbyint ((double) v);
+  return r < lo ? lo : r > hi ? hi : r;
+}
+
+static void
+encode_task (int task, gpointer user_data)
+{
+  Encode *en = user_data;
+  gsize begin = (gsize) task * en->n_per_task;
+  gsize end = MIN (begin + en->n_per_task, en->n_total);
+  const float *src = en->vol->data;
+
+  for (gsize i = begin; i < end; i++)
+    {
+      guint8 *p = en->dst + i * en->nbyper;
+      float v = src[i];
+      switch (en->datatype)
+        {
+        case DT_UINT8:
+          *p = (guint8) clamp_round (v, 0, G_MAXUINT8);
+          break;
+        case DT_INT8:
+          *(gint8 *) p = (gint8) clamp_round (v, G_MININT8, G_MAXINT8);
+          break;
+        case DT_INT16:
+          {
+            gint16 s = (gint16) clamp_round (v, G_MININT16, G_MAXINT16);
+            memcpy (p, &s, 2);
+          }
+          break;
+        case DT_UINT16:
+          {
+            guint16 s = (guint16) clamp_round (v, 0, G_MAXUINT16);
+            memcpy (p, &s, 2);
+          }
+          break;
+        case DT_INT32:
+          {
+            gint32 s = (gint32) clamp_round (v, G_MININT32, G_MAXINT32);
+            memcpy (p, &s, 4);
+          }
+          break;
+        case DT_FLOAT32:
+          memcpy (p, &v, 4);
+          break;
+        case DT_FLOAT64:
+        default:
+          {
+            double dv = v;
+            memcpy (p, &dv, 8);
+          }
+          break;
+        }
+    }
+}
+
+static nifti_image *
+volume_to_nim (const BsVolume *vol, int datatype)
+{
+  int64_t dims[8] = { vol->n_channels > 1 ? 4 : 3, vol->dims[0], vol->dims[1], vol->dims[2],
+                      vol->n_channels, 1, 1, 1 };
+  nifti_image *nim;
+  nifti_dmat44 m;
+
+  quiet_niftilib ();
+  nim = nifti_make_new_nim (dims, datatype, 0);
+  if (nim == NULL)
+    return NULL;
+  for (int r = 0; r < 4; r++)
+    for (int c = 0; c < 4; c++)
+      m.m[r][c] = vol->affine[r][c];
+  nim->sform_code = NIFTI_XFORM_SCANNER_ANAT;
+  nim->sto_xyz = m;
+  nim->qform_code = NIFTI_XFORM_SCANNER_ANAT;
+  nifti_dmat44_to_quatern (m, &nim->quatern_b, &nim->quatern_c, &nim->quatern_d, &nim->qoffset_x,
+                           &nim->qoffset_y, &nim->qoffset_z, &nim->dx, &nim->dy, &nim->dz, &nim->qfac);
+  nim->qto_xyz = m;
+  nim->pixdim[1] = nim->dx;
+  nim->pixdim[2] = nim->dy;
+  nim->pixdim[3] = nim->dz;
+  nim->xyz_units = NIFTI_UNITS_MM;
+  nim->scl_slope = 0.0; /* no scaling: the voxels are the values */
+  nim->scl_inter = 0.0;
+  nim->intent_code = vol->is_label ? NIFTI_INTENT_LABEL : NIFTI_INTENT_NONE;
+  g_strlcpy (nim->descrip, "Brainseg", sizeof nim->descrip);
+  return nim;
+}
+
+gboolean
+bs_volume_save_nifti (const BsVolume *vol, const char *path, int datatype, GError **error)
+{
+  g_autofree guint8 *buf = NULL;
+  g_autofree guint8 *gzbuf = NULL;
+  gboolean nifti2 = FALSE;
+  gsize header_size;
+
+  g_return_val_if_fail (vol != NULL && path != NULL, FALSE);
+
+  if (!datatype_supported (datatype))
+    {
+      g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_UNSUPPORTED,
+                   _("%s: cannot write voxel datatype %d"), path, datatype);
+      return FALSE;
+    }
+  for (int a = 0; a < 3; a++)
+    nifti2 = nifti2 || vol->dims[a] > G_MAXINT16;
+  nifti2 = nifti2 || vol->n_channels > G_MAXINT16;
+
+  nifti_image *nim = volume_to_nim (vol, datatype);
+  if (nim == NULL)
+    {
+      g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_WRITE, _("%s: could not build a NIfTI header"), path);
+      return FALSE;
+    }
+  nim->nifti_type = nifti2 ? NIFTI_FTYPE_NIFTI2_1 : NIFTI_FTYPE_NIFTI1_1;
+  nifti_set_iname_offset (nim, nifti2 ? 2 : 1);
+  gsize vox_offset = (gsize) nim->iname_offset;
+  gsize data_bytes = (gsize) nim->nvox * nim->nbyper;
+  int nbyper = nim->nbyper;
+
+  buf = g_try_malloc0 (vox_offset + data_bytes);
+  if (buf == NULL)
+    {
+      g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_WRITE, _("%s: not enough memory to encode the volume"), path);
+      nifti_image_free (nim);
+      return FALSE;
+    }
+  int rc;
+  if (nifti2)
+    {
+      nifti_2_header h2;
+      rc = nifti_convert_nim2n2hdr (nim, &h2);
+      memcpy (buf, &h2, sizeof h2);
+      header_size = sizeof h2;
+    }
+  else
+    {
+      nifti_1_header h1;
+      rc = nifti_convert_nim2n1hdr (nim, &h1);
+      memcpy (buf, &h1, sizeof h1);
+      header_size = sizeof h1;
+    }
+  nifti_image_free (nim);
+  if (rc != 0 || vox_offset < header_size + 4)
+    {
+      g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_WRITE, _("%s: niftilib could not encode the header"), path);
+      return FALSE;
+    }
+  /* The 4 bytes after the header are the extension flag: none (zero). */
+
+  Encode en = { vol, buf + vox_offset, datatype, nbyper, 1 << 20, (gsize) vol->n_channels * bs_volume_n_voxels (vol) };
+  bs_parallel_for ((int) ((en.n_total + en.n_per_task - 1) / en.n_per_task), encode_task, &en);
+
+  const guint8 *out = buf;
+  gsize out_len = vox_offset + data_bytes;
+  if (g_str_has_suffix (path, ".gz") || g_str_has_suffix (path, ".GZ"))
+    {
+      /* Level 6: close to gzip's size at a fraction of zlib's time. */
+      struct libdeflate_compressor *c = libdeflate_alloc_compressor (6);
+      gsize bound = c ? libdeflate_gzip_compress_bound (c, out_len) : 0;
+      gzbuf = bound ? g_try_malloc (bound) : NULL;
+      gsize z = gzbuf ? libdeflate_gzip_compress (c, out, out_len, gzbuf, bound) : 0;
+      libdeflate_free_compressor (c);
+      if (z == 0)
+        {
+          g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_WRITE, _("%s: compression failed"), path);
+          return FALSE;
+        }
+      out = gzbuf;
+      out_len = z;
+    }
+
+  g_autoptr(GError) local = NULL;
+  /* g_file_set_contents writes a temporary file beside the target and renames
+   * it, so readers never see a partial volume. */
+  if (!g_file_set_contents_full (path, (const char *) out, (gssize) out_len, G_FILE_SET_CONTENTS_CONSISTENT,
+                                 0644, &local))
+    {
+      g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_WRITE, _("%s: cannot write: %s"), path, local->message);
+      return FALSE;
+    }
+  return TRUE;
+}

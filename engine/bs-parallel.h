@@ -1,0 +1,21 @@
+/* Engine-side parallelism over independent items (slices, channels, cases),
+ * through oneTBB so that it shares the machine with oneDNN's OpenMP threads
+ * instead of starting a thread pool of its own per call. */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* Calls fn (i, user_data) for every i in [0, n), in parallel, and returns when
+ * all calls have finished.  fn must not throw or longjmp; calls may run in any
+ * order and on any thread, including the caller's.  Nested use is allowed. */
+void bs_parallel_for (int n, void (*fn) (int i, gpointer user_data), gpointer user_data);
+
+/* Like bs_parallel_for, but hands out contiguous ranges [begin, end) so that
+ * cheap per-item work does not pay a task per item. */
+void bs_parallel_for_range (int n, int grain,
+                            void (*fn) (int begin, int end, gpointer user_data),
+                            gpointer user_data);
+
+G_END_DECLS

@@ -1,0 +1,394 @@
+#include "bs-volume.h"
+
+#include <math.h>
+#include <string.h>
+
+BsVolume *
+bs_volume_new (int nx, int ny, int nz, int n_channels)
+{
+  g_return_val_if_fail (nx > 0 && ny > 0 && nz > 0 && n_channels > 0, NULL);
+
+  BsVolume *vol = g_new0 (BsVolume, 1);
+  vol->dims[0] = nx;
+  vol->dims[1] = ny;
+  vol->dims[2] = nz;
+  vol->n_channels = n_channels;
+  for (int a = 0; a < 3; a++)
+    vol->spacing[a] = 1.0;
+  for (int r = 0; r < 4; r++)
+    vol->affine[r][r] = 1.0;
+  vol->channel_names = g_new0 (char *, n_channels + 1);
+  for (int c = 0; c < n_channels; c++)
+    vol->channel_names[c] = g_strdup_printf ("channel%d", c);
+  /* g_try_malloc0_n: a size the caller derived from a file header must fail
+   * softly rather than abort the whole application. */
+  vol->data = g_try_malloc0_n ((gsize) n_channels * bs_volume_n_voxels (vol), sizeof (float));
+  if (vol->data == NULL)
+    {
+      g_strfreev (vol->channel_names);
+      g_free (vol);
+      return NULL;
+    }
+  return vol;
+}
+
+BsVolume *
+bs_volume_copy (const BsVolume *vol)
+{
+  BsVolume *copy = g_new0 (BsVolume, 1);
+  *copy = *vol;
+  copy->channel_names = g_strdupv (vol->channel_names);
+  copy->path = g_strdup (vol->path);
+  copy->data = g_memdup2 (vol->data, (gsize) vol->n_channels * bs_volume_n_voxels (vol) * sizeof (float));
+  return copy;
+}
+
+void
+bs_volume_free (BsVolume *vol)
+{
+  if (vol == NULL)
+    return;
+  g_strfreev (vol->channel_names);
+  g_free (vol->data);
+  g_free (vol->path);
+  g_free (vol);
+}
+
+BsVolume *
+bs_volume_new_like (const BsVolume *vol, int n_channels)
+{
+  BsVolume *out = bs_volume_new (vol->dims[0], vol->dims[1], vol->dims[2], n_channels);
+  if (out == NULL)
+    return NULL;
+  memcpy (out->spacing, vol->spacing, sizeof out->spacing);
+  memcpy (out->affine, vol->affine, sizeof out->affine);
+  return out;
+}
+
+BsVolume *
+bs_volume_extract_channel (const BsVolume *vol, int c)
+{
+  g_return_val_if_fail (c >= 0 && c < vol->n_channels, NULL);
+
+  BsVolume *out = bs_volume_new_like (vol, 1);
+  if (out == NULL)
+    return NULL;
+  memcpy (out->data, bs_volume_channel (vol, c), bs_volume_n_voxels (vol) * sizeof (float));
+  g_free (out->channel_names[0]);
+  out->channel_names[0] = g_strdup (vol->channel_names[c]);
+  out->is_label = vol->is_label;
+  out->path = g_strdup (vol->path);
+  return out;
+}
+
+gboolean
+bs_volume_same_geometry (const BsVolume *a, const BsVolume *b)
+{
+  for (int d = 0; d < 3; d++)
+    if (a->dims[d] != b->dims[d])
+      return FALSE;
+  /* Headers written by different tools round the affine differently (float vs
+   * double quaternions); a hundredth of a millimetre is far below a voxel. */
+  for (int r = 0; r < 3; r++)
+    for (int c = 0; c < 4; c++)
+      if (fabs (a->affine[r][c] - b->affine[r][c]) > 1e-2)
+        return FALSE;
+  return TRUE;
+}
+
+/* Canonical modality of a name as found in files and dataset.json. */
+const char *
+bs_modality_canonical (const char *name)
+{
+  static const struct {
+    const char *alias;
+    const char *canonical;
+  } aliases[] = {
+    { "flair", "FLAIR" }, { "t2f", "FLAIR" }, { "fla", "FLAIR" }, { "t2-flair", "FLAIR" },
+    { "t1w", "T1w" }, { "t1", "T1w" }, { "t1n", "T1w" }, { "native", "T1w" },
+    { "t1gd", "T1gd" }, { "t1c", "T1gd" }, { "t1ce", "T1gd" }, { "t1-gd", "T1gd" }, { "t1gad", "T1gd" },
+    { "t1-ce", "T1gd" },
+    { "t2w", "T2w" }, { "t2", "T2w" }, { "t2-weighted", "T2w" }, { "t1-weighted", "T1w" },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (aliases); i++)
+    if (g_ascii_strcasecmp (name, aliases[i].alias) == 0)
+      return aliases[i].canonical;
+  return name;
+}
+
+int
+bs_volume_find_channel (const BsVolume *vol, const char *modality)
+{
+  const char *want = bs_modality_canonical (modality);
+
+  for (int c = 0; c < vol->n_channels; c++)
+    if (vol->channel_names && vol->channel_names[c] &&
+        g_ascii_strcasecmp (bs_modality_canonical (vol->channel_names[c]), want) == 0)
+      return c;
+  return -1;
+}
+
+void
+bs_volume_value_range (const BsVolume *vol, int channel, float *min, float *max)
+{
+  const float *p = bs_volume_channel (vol, channel);
+  gsize n = bs_volume_n_voxels (vol);
+  float lo = INFINITY, hi = -INFINITY;
+
+  for (gsize i = 0; i < n; i++)
+    {
+      float v = p[i];
+      if (v < lo)
+        lo = v;
+      if (v > hi)
+        hi = v;
+    }
+  if (lo > hi)
+    lo = hi = 0.0f;
+  if (min)
+    *min = lo;
+  if (max)
+    *max = hi;
+}
+
+/* ---- Orientation ---- */
+
+/* For each voxel axis a: the world axis (0 = x/R, 1 = y/A, 2 = z/S) it follows
+ * most closely and whether the voxel index increases towards +R/+A/+S. */
+typedef struct {
+  int world[3];
+  int positive[3];
+  int voxel_of_world[3];
+} BsAxes;
+
+static void
+volume_axes (const BsVolume *vol, BsAxes *ax)
+{
+  double w[3][3]; /* w[a][r]: |direction of voxel axis a| along world axis r, normalised */
+  gboolean used_voxel[3] = { FALSE }, used_world[3] = { FALSE };
+
+  for (int a = 0; a < 3; a++)
+    {
+      double norm = 0.0;
+      for (int r = 0; r < 3; r++)
+        norm += vol->affine[r][a] * vol->affine[r][a];
+      norm = sqrt (norm);
+      for (int r = 0; r < 3; r++)
+        w[a][r] = norm > 0.0 ? fabs (vol->affine[r][a]) / norm : (a == r ? 1.0 : 0.0);
+    }
+  /* Greedy, strongest pairing first (as nibabel's io_orientation does), so
+   * that oblique affines get the codes other tools print and no two voxel
+   * axes share a world axis. */
+  for (int step = 0; step < 3; step++)
+    {
+      int best_a = -1, best_r = -1;
+      double best = -1.0;
+      for (int a = 0; a < 3; a++)
+        for (int r = 0; r < 3; r++)
+          if (!used_voxel[a] && !used_world[r] && w[a][r] > best)
+            {
+              best = w[a][r];
+              best_a = a;
+              best_r = r;
+            }
+      used_voxel[best_a] = used_world[best_r] = TRUE;
+      ax->world[best_a] = best_r;
+      ax->positive[best_a] = vol->affine[best_r][best_a] >= 0.0;
+      ax->voxel_of_world[best_r] = best_a;
+    }
+}
+
+void
+bs_volume_orientation_code (const BsVolume *vol, char code[4])
+{
+  static const char pos[3] = { 'R', 'A', 'S' };
+  static const char neg[3] = { 'L', 'P', 'I' };
+  BsAxes ax;
+
+  volume_axes (vol, &ax);
+  for (int a = 0; a < 3; a++)
+    code[a] = ax.positive[a] ? pos[ax.world[a]] : neg[ax.world[a]];
+  code[3] = '\0';
+}
+
+/* How a displayed slice walks through the voxels: which voxel axis runs along
+ * the columns, the rows and the slices, and in which direction. */
+typedef struct {
+  int axis[3];      /* x (columns), y (rows), slice */
+  gboolean flip[3]; /* TRUE: display index 0 is the voxel index n - 1 */
+} BsSliceMap;
+
+static void
+slice_map (const BsVolume *vol, BsPlane plane, BsSliceMap *m)
+{
+  BsAxes ax;
+  /* World axes (0 = R, 1 = A, 2 = S) along columns, rows and slices.  Column 0
+   * is the patient's right (axial, coronal) or anterior (sagittal); row 0 is
+   * anterior (axial) or superior: always the positive end of its world axis. */
+  static const int world[3][3] = {
+    { 0, 1, 2 }, /* axial */
+    { 0, 2, 1 }, /* coronal */
+    { 1, 2, 0 }, /* sagittal */
+  };
+  int p = plane <= BS_PLANE_SAGITTAL ? (int) plane : 0;
+
+  volume_axes (vol, &ax);
+  for (int d = 0; d < 3; d++)
+    m->axis[d] = ax.voxel_of_world[world[p][d]];
+  m->flip[0] = ax.positive[m->axis[0]];
+  m->flip[1] = ax.positive[m->axis[1]];
+  /* Slice 0 is inferior (axial) or posterior (coronal): the negative end; for
+   * sagittal it is the patient's right, the positive end of R. */
+  m->flip[2] = plane == BS_PLANE_SAGITTAL ? ax.positive[m->axis[2]] : !ax.positive[m->axis[2]];
+}
+
+int
+bs_volume_n_slices (const BsVolume *vol, BsPlane plane)
+{
+  BsSliceMap m;
+  slice_map (vol, plane, &m);
+  return vol->dims[m.axis[2]];
+}
+
+void
+bs_volume_slice_size (const BsVolume *vol, BsPlane plane, int *width, int *height)
+{
+  BsSliceMap m;
+  slice_map (vol, plane, &m);
+  if (width)
+    *width = vol->dims[m.axis[0]];
+  if (height)
+    *height = vol->dims[m.axis[1]];
+}
+
+/* Start offset and strides (in floats) of a displayed slice within a channel. */
+static void
+slice_walk (const BsVolume *vol, BsPlane plane, int index, gssize *start, gssize *sx, gssize *sy,
+            int *w, int *h)
+{
+  BsSliceMap m;
+  gssize stride[3] = { 1, vol->dims[0], (gssize) vol->dims[0] * vol->dims[1] };
+  gssize off = 0;
+
+  slice_map (vol, plane, &m);
+  *w = vol->dims[m.axis[0]];
+  *h = vol->dims[m.axis[1]];
+  int ns = vol->dims[m.axis[2]];
+  int k = m.flip[2] ? ns - 1 - index : index;
+  off += (gssize) k * stride[m.axis[2]];
+  if (m.flip[0])
+    {
+      off += (gssize) (*w - 1) * stride[m.axis[0]];
+      *sx = -stride[m.axis[0]];
+    }
+  else
+    *sx = stride[m.axis[0]];
+  if (m.flip[1])
+    {
+      off += (gssize) (*h - 1) * stride[m.axis[1]];
+      *sy = -stride[m.axis[1]];
+    }
+  else
+    *sy = stride[m.axis[1]];
+  *start = off;
+}
+
+void
+bs_volume_get_slice (const BsVolume *vol, int c, BsPlane plane, int index, float *out)
+{
+  gssize start, sx, sy;
+  int w, h;
+
+  g_return_if_fail (c >= 0 && c < vol->n_channels);
+  g_return_if_fail (index >= 0 && index < bs_volume_n_slices (vol, plane));
+  slice_walk (vol, plane, index, &start, &sx, &sy, &w, &h);
+  const float *base = bs_volume_channel (vol, c) + start;
+  for (int y = 0; y < h; y++)
+    {
+      const float *row = base + y * sy;
+      float *o = out + (gsize) y * w;
+      if (sx == 1)
+        memcpy (o, row, (gsize) w * sizeof (float));
+      else
+        for (int x = 0; x < w; x++)
+          o[x] = row[x * sx];
+    }
+}
+
+void
+bs_volume_set_slice (BsVolume *vol, int c, BsPlane plane, int index, const float *in)
+{
+  gssize start, sx, sy;
+  int w, h;
+
+  g_return_if_fail (c >= 0 && c < vol->n_channels);
+  g_return_if_fail (index >= 0 && index < bs_volume_n_slices (vol, plane));
+  slice_walk (vol, plane, index, &start, &sx, &sy, &w, &h);
+  float *base = bs_volume_channel (vol, c) + start;
+  for (int y = 0; y < h; y++)
+    {
+      float *row = base + y * sy;
+      const float *src = in + (gsize) y * w;
+      for (int x = 0; x < w; x++)
+        row[x * sx] = src[x];
+    }
+}
+
+void
+bs_volume_slice_to_voxel (const BsVolume *vol, BsPlane plane, int index, int x, int y, int ijk[3])
+{
+  BsSliceMap m;
+  int pos[3] = { x, y, index };
+
+  slice_map (vol, plane, &m);
+  for (int d = 0; d < 3; d++)
+    {
+      int n = vol->dims[m.axis[d]];
+      ijk[m.axis[d]] = m.flip[d] ? n - 1 - pos[d] : pos[d];
+    }
+}
+
+void
+bs_volume_plane_letters (const BsVolume *vol, BsPlane plane, char letters[4])
+{
+  /* Slices are always resampled into the radiological convention, so the
+   * edges are fixed per plane whatever the file's voxel order. */
+  static const char edges[3][4] = {
+    { 'R', 'L', 'A', 'P' },
+    { 'R', 'L', 'S', 'I' },
+    { 'A', 'P', 'S', 'I' },
+  };
+  memcpy (letters, edges[plane <= BS_PLANE_SAGITTAL ? plane : 0], 4);
+}
+
+const char *
+bs_plane_name (BsPlane plane)
+{
+  switch (plane)
+    {
+    case BS_PLANE_CORONAL:
+      return "coronal";
+    case BS_PLANE_SAGITTAL:
+      return "sagittal";
+    case BS_PLANE_AXIAL:
+    default:
+      return "axial";
+    }
+}
+
+gboolean
+bs_plane_from_string (const char *s, BsPlane *plane)
+{
+  static const BsPlane planes[] = { BS_PLANE_AXIAL, BS_PLANE_CORONAL, BS_PLANE_SAGITTAL };
+
+  if (s == NULL)
+    return FALSE;
+  for (gsize i = 0; i < G_N_ELEMENTS (planes); i++)
+    if (g_ascii_strcasecmp (s, bs_plane_name (planes[i])) == 0)
+      {
+        if (plane)
+          *plane = planes[i];
+        return TRUE;
+      }
+  return FALSE;
+}
