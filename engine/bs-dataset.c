@@ -851,19 +851,6 @@ bs_dataset_open (const char *path, const char *label_path, GError **error)
 
 /* ---- loading ---- */
 
-typedef struct {
-  char **files;
-  BsVolume **vols;
-  GError **errors;
-} LoadJob;
-
-static void
-load_one (int i, gpointer user_data)
-{
-  LoadJob *job = user_data;
-  job->vols[i] = bs_volume_load_nifti (job->files[i], FALSE, &job->errors[i]);
-}
-
 static gboolean
 check_same_dims (const BsVolume *a, const char *a_path, const BsVolume *b, const char *b_path, GError **error)
 {
@@ -874,51 +861,19 @@ check_same_dims (const BsVolume *a, const char *a_path, const BsVolume *b, const
   return FALSE;
 }
 
-/* Loads every file of a case, in parallel (gunzip dominates), and stacks
- * them as channels. */
+/* Loads every file of a case (in parallel: gunzip dominates) as the
+ * channels of one volume. */
 static BsVolume *
 load_images (const CaseEntry *e, GError **error)
 {
   int n = (int) g_strv_length (e->images);
-  g_autofree BsVolume **vols = g_new0 (BsVolume *, n);
-  g_autofree GError **errors = g_new0 (GError *, n);
-  LoadJob job = { e->images, vols, errors };
-  BsVolume *out = NULL;
-  int total_channels = 0;
+  BsVolume *out = bs_volume_load_nifti_channels ((const char *const *) e->images, n, error);
 
-  bs_parallel_for (n, load_one, &job);
-  for (int i = 0; i < n && out == NULL; i++)
-    if (vols[i] == NULL)
-      {
-        g_propagate_error (error, errors[i]);
-        errors[i] = NULL;
-        goto done;
-      }
-  for (int i = 0; i < n; i++)
+  if (out == NULL)
+    return NULL;
+  if (n > 1)
     {
-      if (i > 0 && !check_same_dims (vols[0], e->images[0], vols[i], e->images[i], error))
-        goto done;
-      total_channels += vols[i]->n_channels;
-    }
-  if (n == 1)
-    out = g_steal_pointer (&vols[0]);
-  else
-    {
-      out = bs_volume_new_like (vols[0], total_channels);
-      if (out == NULL)
-        {
-          g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_TOO_LARGE, _("%s: not enough memory for the case"),
-                       e->images[0]);
-          goto done;
-        }
-      gsize nvox = bs_volume_n_voxels (out);
-      int c = 0;
-      for (int i = 0; i < n; i++)
-        {
-          memcpy (bs_volume_channel (out, c), vols[i]->data, (gsize) vols[i]->n_channels * nvox * sizeof (float));
-          c += vols[i]->n_channels;
-          out->n_nonfinite += vols[i]->n_nonfinite;
-        }
+      g_free (out->path);
       out->path = g_path_get_dirname (e->images[0]);
     }
   if (e->channel_names)
@@ -928,8 +883,8 @@ load_images (const CaseEntry *e, GError **error)
           g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID,
                        _("%s has %d channels but the dataset names %u modalities"), e->images[0], out->n_channels,
                        g_strv_length (e->channel_names));
-          g_clear_pointer (&out, bs_volume_free);
-          goto done;
+          bs_volume_free (out);
+          return NULL;
         }
       g_strfreev (out->channel_names);
       out->channel_names = g_strdupv (e->channel_names);
@@ -939,12 +894,6 @@ load_images (const CaseEntry *e, GError **error)
       /* A lone 4-channel file is taken to be in Decathlon order. */
       g_strfreev (out->channel_names);
       out->channel_names = g_strdupv ((char **) modality_order);
-    }
-done:
-  for (int i = 0; i < n; i++)
-    {
-      bs_volume_free (vols[i]);
-      g_clear_error (&errors[i]);
     }
   return out;
 }

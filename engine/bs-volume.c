@@ -1,10 +1,39 @@
 #include "bs-volume.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
-BsVolume *
-bs_volume_new (int nx, int ny, int nz, int n_channels)
+/* Volumes are tens to hundreds of megabytes that are written once right
+ * after allocation; with 4 KiB pages the page faults cost more than decoding
+ * the file.  Transparent huge pages (where the kernel offers them on request)
+ * cut the faults 512-fold. */
+#define BS_HUGE_PAGE ((gsize) 2 << 20)
+
+static float *
+alloc_voxels (gsize n, gboolean zero)
+{
+  gsize bytes;
+  void *p = NULL;
+
+  if (n == 0 || n > G_MAXSIZE / sizeof (float))
+    return NULL;
+  bytes = n * sizeof (float);
+  if (bytes < 4 * BS_HUGE_PAGE)
+    return zero ? g_try_malloc0 (bytes) : g_try_malloc (bytes);
+  if (posix_memalign (&p, BS_HUGE_PAGE, bytes) != 0)
+    return NULL;
+#ifdef MADV_HUGEPAGE
+  madvise (p, bytes, MADV_HUGEPAGE);
+#endif
+  if (zero)
+    memset (p, 0, bytes);
+  return p;
+}
+
+static BsVolume *
+volume_new (int nx, int ny, int nz, int n_channels, gboolean zero)
 {
   g_return_val_if_fail (nx > 0 && ny > 0 && nz > 0 && n_channels > 0, NULL);
 
@@ -17,19 +46,30 @@ bs_volume_new (int nx, int ny, int nz, int n_channels)
     vol->spacing[a] = 1.0;
   for (int r = 0; r < 4; r++)
     vol->affine[r][r] = 1.0;
-  vol->channel_names = g_new0 (char *, n_channels + 1);
-  for (int c = 0; c < n_channels; c++)
-    vol->channel_names[c] = g_strdup_printf ("channel%d", c);
-  /* g_try_malloc0_n: a size the caller derived from a file header must fail
-   * softly rather than abort the whole application. */
-  vol->data = g_try_malloc0_n ((gsize) n_channels * bs_volume_n_voxels (vol), sizeof (float));
+  /* A size derived from a file header must fail softly rather than abort
+   * the whole application. */
+  vol->data = alloc_voxels ((gsize) n_channels * bs_volume_n_voxels (vol), zero);
   if (vol->data == NULL)
     {
-      g_strfreev (vol->channel_names);
       g_free (vol);
       return NULL;
     }
+  vol->channel_names = g_new0 (char *, n_channels + 1);
+  for (int c = 0; c < n_channels; c++)
+    vol->channel_names[c] = g_strdup_printf ("channel%d", c);
   return vol;
+}
+
+BsVolume *
+bs_volume_new (int nx, int ny, int nz, int n_channels)
+{
+  return volume_new (nx, ny, nz, n_channels, TRUE);
+}
+
+BsVolume *
+bs_volume_new_uninitialized (int nx, int ny, int nz, int n_channels)
+{
+  return volume_new (nx, ny, nz, n_channels, FALSE);
 }
 
 BsVolume *
@@ -39,7 +79,16 @@ bs_volume_copy (const BsVolume *vol)
   *copy = *vol;
   copy->channel_names = g_strdupv (vol->channel_names);
   copy->path = g_strdup (vol->path);
-  copy->data = g_memdup2 (vol->data, (gsize) vol->n_channels * bs_volume_n_voxels (vol) * sizeof (float));
+  gsize n = (gsize) vol->n_channels * bs_volume_n_voxels (vol);
+  copy->data = alloc_voxels (n, FALSE);
+  if (copy->data == NULL)
+    {
+      g_strfreev (copy->channel_names);
+      g_free (copy->path);
+      g_free (copy);
+      return NULL;
+    }
+  memcpy (copy->data, vol->data, n * sizeof (float));
   return copy;
 }
 

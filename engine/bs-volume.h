@@ -36,6 +36,10 @@ typedef struct {
 
 /* Allocates zeroed data; affine is identity scaled by spacing 1. */
 BsVolume *bs_volume_new (int nx, int ny, int nz, int n_channels);
+/* The same with the voxels left uninitialised, for loaders that write every
+ * voxel anyway.  Returns NULL (no abort) when the memory is not available,
+ * as does bs_volume_new. */
+BsVolume *bs_volume_new_uninitialized (int nx, int ny, int nz, int n_channels);
 BsVolume *bs_volume_copy (const BsVolume *vol);
 void bs_volume_free (BsVolume *vol);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BsVolume, bs_volume_free)
