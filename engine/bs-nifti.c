@@ -408,10 +408,6 @@ bs_volume_load_nifti (const char *path, gboolean as_label, GError **error)
 {
   g_autoptr(GError) local = NULL;
   g_autoptr(GMappedFile) mapped = NULL;
-  g_autofree guint8 *inflated = NULL;
-  guint8 head[544];
-  gsize head_len;
-  RawHeader raw;
 
   g_return_val_if_fail (path != NULL, NULL);
 
@@ -424,8 +420,21 @@ bs_volume_load_nifti (const char *path, gboolean as_label, GError **error)
                    "%s", local->message);
       return NULL;
     }
-  const guint8 *file = (const guint8 *) g_mapped_file_get_contents (mapped);
-  gsize file_len = g_mapped_file_get_length (mapped);
+  return bs_volume_load_nifti_from_bytes ((const guint8 *) g_mapped_file_get_contents (mapped),
+                                          g_mapped_file_get_length (mapped), path, as_label, error);
+}
+
+BsVolume *
+bs_volume_load_nifti_from_bytes (const guint8 *file, gsize file_len, const char *path, gboolean as_label,
+                                 GError **error)
+{
+  g_autofree guint8 *inflated = NULL;
+  guint8 head[544];
+  gsize head_len;
+  RawHeader raw;
+
+  g_return_val_if_fail (path != NULL, NULL);
+
   gboolean gz = file_len >= 2 && file[0] == 0x1f && file[1] == 0x8b;
 
   if (gz)

@@ -10,6 +10,10 @@ G_BEGIN_DECLS
  * corrupt files, absurd headers, unsupported datatypes fail with BS_IO_ERROR
  * and a message that names the file.  as_label keeps raw integer values. */
 BsVolume *bs_volume_load_nifti (const char *path, gboolean as_label, GError **error);
+/* The same from the bytes of a file already in memory (name is used in
+ * messages and as the volume's path). */
+BsVolume *bs_volume_load_nifti_from_bytes (const guint8 *bytes, gsize length, const char *name,
+                                           gboolean as_label, GError **error);
 
 /* Writes vol (all channels; 4D when n_channels > 1) with its affine as
  * sform and qform.  datatype is a NIfTI DT_* code (DT_UINT8 for masks,

@@ -78,6 +78,42 @@ typedef struct {
   float threshold;
 } MaskJob;
 
+/* Background-valued voxels enclosed by brain in their slice are brain that
+ * happens to have the background's value (raw data has zeros inside the
+ * brain too): keep only the background reachable from the slice border. */
+static void
+fill_holes (float *m, int w, int h)
+{
+  g_autofree int *stack = g_new (int, (gsize) w * h);
+  gsize top = 0;
+
+  /* 0: background candidate, 1: brain, 2: background reached from the border */
+  for (int x = 0; x < w; x++)
+    for (int e = 0; e < 2; e++)
+      {
+        int i = (e ? h - 1 : 0) * w + x;
+        if (m[i] == 0.0f)
+          m[i] = 2.0f, stack[top++] = i;
+      }
+  for (int y = 0; y < h; y++)
+    for (int e = 0; e < 2; e++)
+      {
+        int i = y * w + (e ? w - 1 : 0);
+        if (m[i] == 0.0f)
+          m[i] = 2.0f, stack[top++] = i;
+      }
+  while (top > 0)
+    {
+      int i = stack[--top], x = i % w, y = i / w;
+      int nb[4] = { x > 0 ? i - 1 : -1, x < w - 1 ? i + 1 : -1, y > 0 ? i - w : -1, y < h - 1 ? i + w : -1 };
+      for (int k = 0; k < 4; k++)
+        if (nb[k] >= 0 && m[nb[k]] == 0.0f)
+          m[nb[k]] = 2.0f, stack[top++] = nb[k];
+    }
+  for (gsize i = 0; i < (gsize) w * h; i++)
+    m[i] = m[i] == 2.0f ? 0.0f : 1.0f;
+}
+
 static void
 mask_slice (int k, gpointer user_data)
 {
@@ -88,6 +124,8 @@ mask_slice (int k, gpointer user_data)
 
   for (gsize i = 0; i < plane; i++)
     d[i] = job->constant_bg ? (s[i] != job->bg ? 1.0f : 0.0f) : (s[i] > job->threshold ? 1.0f : 0.0f);
+  if (job->constant_bg)
+    fill_holes (d, job->vol->dims[0], job->vol->dims[1]);
 }
 
 BsVolume *

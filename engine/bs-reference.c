@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "bs-plan.h"
+#include "bs-reference-private.h"
 
 typedef struct {
   int c, h, w;
@@ -52,17 +53,16 @@ conv_same (const Tensor *in, const BsUnetLayer *l, gboolean relu)
               {
                 float wgt = l->weights[(((gsize) o * l->in_ch + i) * l->kh + ky) * l->kw + kx];
 
+                /* Output columns whose input column x + kx - pad lies inside the image. */
+                int x0 = MAX (0, pad - kx), x1 = MIN (in->w, in->w + pad - kx);
+
                 for (int y = 0; y < in->h; y++)
                   {
                     int sy = y + ky - pad;
                     if (sy < 0 || sy >= in->h)
                       continue;
-                    for (int x = 0; x < in->w; x++)
-                      {
-                        int sx = x + kx - pad;
-                        if (sx >= 0 && sx < in->w)
-                          dst[y * in->w + x] += wgt * src[sy * in->w + sx];
-                      }
+                    for (int x = x0; x < x1; x++)
+                      dst[y * in->w + x] += wgt * src[sy * in->w + x + kx - pad];
                   }
               }
         }
@@ -144,7 +144,15 @@ concat (const Tensor *a, const Tensor *b)
 }
 
 static void
-forward_one (const BsUnet *net, const float *input, int h, int w, float *probs)
+observe (BsReferenceObserver observer, gpointer user_data, int layer, const Tensor *t)
+{
+  if (observer)
+    observer (layer, t->data, t->c, t->h, t->w, user_data);
+}
+
+static void
+forward_one (const BsUnet *net, const float *input, int h, int w, float *probs,
+             BsReferenceObserver observer, gpointer user_data)
 {
   Tensor x = tensor_new (net->config.in_channels, h, w);
   Tensor skips[4] = { { 0 } };
@@ -152,13 +160,15 @@ forward_one (const BsUnet *net, const float *input, int h, int w, float *probs)
   int li = 0;
 
   memcpy (x.data, input, sizeof (float) * net->config.in_channels * h * w);
+  observe (observer, user_data, -1, &x);
 
   /* Encoder: four levels of conv, conv, pool (keeping the skip), then the bottom. */
   for (int level = 0; level < 5; level++)
     {
       for (int k = 0; k < 2; k++)
         {
-          Tensor y = conv_same (&x, &l[li++], TRUE);
+          Tensor y = conv_same (&x, &l[li], TRUE);
+          observe (observer, user_data, li++, &y);
           tensor_clear (&x);
           x = y;
         }
@@ -175,7 +185,10 @@ forward_one (const BsUnet *net, const float *input, int h, int w, float *probs)
       Tensor up, cat;
 
       if (net->config.upsample == BS_UPSAMPLE_TRANSPOSED)
-        up = transconv (&x, &l[li++]);
+        {
+          up = transconv (&x, &l[li]);
+          observe (observer, user_data, li++, &up);
+        }
       else
         up = upsample_nearest (&x);
       tensor_clear (&x);
@@ -185,14 +198,16 @@ forward_one (const BsUnet *net, const float *input, int h, int w, float *probs)
       x = cat;
       for (int k = 0; k < 2; k++)
         {
-          Tensor y = conv_same (&x, &l[li++], TRUE);
+          Tensor y = conv_same (&x, &l[li], TRUE);
+          observe (observer, user_data, li++, &y);
           tensor_clear (&x);
           x = y;
         }
     }
 
   {
-    Tensor logits = conv_same (&x, &l[li++], FALSE);
+    Tensor logits = conv_same (&x, &l[li], FALSE);
+    observe (observer, user_data, li++, &logits);
     for (int p = 0; p < h * w; p++)
       probs[p] = 1.0f / (1.0f + expf (-logits.data[p]));
     tensor_clear (&logits);
@@ -202,10 +217,19 @@ forward_one (const BsUnet *net, const float *input, int h, int w, float *probs)
 }
 
 void
+bs_reference_forward_observed (const BsUnet *net, const float *input, int h, int w, float *probs,
+                               BsReferenceObserver observer, gpointer user_data)
+{
+  g_return_if_fail (h % 16 == 0 && w % 16 == 0);
+  forward_one (net, input, h, w, probs, observer, user_data);
+}
+
+void
 bs_reference_forward (const BsUnet *net, const float *input, int n, int h, int w, float *probs)
 {
   g_return_if_fail (h % 16 == 0 && w % 16 == 0);
 
   for (int s = 0; s < n; s++)
-    forward_one (net, input + (gsize) s * net->config.in_channels * h * w, h, w, probs + (gsize) s * h * w);
+    forward_one (net, input + (gsize) s * net->config.in_channels * h * w, h, w, probs + (gsize) s * h * w,
+                 NULL, NULL);
 }

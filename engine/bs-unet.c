@@ -270,6 +270,24 @@ bs_unet_default_model_path (void)
   return NULL;
 }
 
+BsUnet *
+bs_unet_load_or_default (const char *path, gboolean *is_random, GError **error)
+{
+  g_autofree char *shipped = NULL;
+  BsUnetConfig config = { .fms = 16, .in_channels = 1, .upsample = BS_UPSAMPLE_TRANSPOSED, .crop = 128 };
+
+  if (is_random)
+    *is_random = FALSE;
+  if (path)
+    return bs_unet_load_h5 (path, error);
+  shipped = bs_unet_default_model_path ();
+  if (shipped)
+    return bs_unet_load_h5 (shipped, error);
+  if (is_random)
+    *is_random = TRUE;
+  return bs_unet_new_random (&config, 2024);
+}
+
 /* ---- HDF5 ---- */
 
 /* HDF5 prints its own error stack by default; our GError says it better. */

@@ -164,12 +164,8 @@ typedef struct {
 static void
 volume_axes (const BsVolume *vol, BsAxes *ax)
 {
-  static const int perms[6][3] = {
-    { 0, 1, 2 }, { 0, 2, 1 }, { 1, 0, 2 }, { 1, 2, 0 }, { 2, 0, 1 }, { 2, 1, 0 },
-  };
   double w[3][3]; /* w[a][r]: |direction of voxel axis a| along world axis r, normalised */
-  double best = -1.0;
-  int best_p = 0;
+  gboolean used_voxel[3] = { FALSE }, used_world[3] = { FALSE };
 
   for (int a = 0; a < 3; a++)
     {
@@ -180,23 +176,25 @@ volume_axes (const BsVolume *vol, BsAxes *ax)
       for (int r = 0; r < 3; r++)
         w[a][r] = norm > 0.0 ? fabs (vol->affine[r][a]) / norm : (a == r ? 1.0 : 0.0);
     }
-  /* An exhaustive search over the six assignments keeps oblique affines from
-   * mapping two voxel axes to the same world axis. */
-  for (int p = 0; p < 6; p++)
+  /* Greedy, strongest pairing first (as nibabel's io_orientation does), so
+   * that oblique affines get the codes other tools print and no two voxel
+   * axes share a world axis. */
+  for (int step = 0; step < 3; step++)
     {
-      double score = w[0][perms[p][0]] + w[1][perms[p][1]] + w[2][perms[p][2]];
-      if (score > best + 1e-9)
-        {
-          best = score;
-          best_p = p;
-        }
-    }
-  for (int a = 0; a < 3; a++)
-    {
-      int r = perms[best_p][a];
-      ax->world[a] = r;
-      ax->positive[a] = vol->affine[r][a] >= 0.0;
-      ax->voxel_of_world[r] = a;
+      int best_a = -1, best_r = -1;
+      double best = -1.0;
+      for (int a = 0; a < 3; a++)
+        for (int r = 0; r < 3; r++)
+          if (!used_voxel[a] && !used_world[r] && w[a][r] > best)
+            {
+              best = w[a][r];
+              best_a = a;
+              best_r = r;
+            }
+      used_voxel[best_a] = used_world[best_r] = TRUE;
+      ax->world[best_a] = best_r;
+      ax->positive[best_a] = vol->affine[best_r][best_a] >= 0.0;
+      ax->voxel_of_world[best_r] = best_a;
     }
 }
 

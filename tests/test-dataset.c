@@ -1,0 +1,397 @@
+/* Every dataset layout, built in a temporary folder, and the errors for
+ * broken ones. */
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <hdf5.h>
+#include <nifti2_io.h>
+#include <string.h>
+
+#include "bs-dataset.h"
+#include "bs-error.h"
+#include "bs-nifti.h"
+
+static char *tmpdir;
+
+static char *
+make_dir (const char *rel)
+{
+  char *p = g_build_filename (tmpdir, rel, NULL);
+  g_assert_cmpint (g_mkdir_with_parents (p, 0755), ==, 0);
+  return p;
+}
+
+/* A volume whose voxel i of channel c holds value (c + 1) * 1000 + tag + i % 7. */
+static void
+write_volume (const char *path, int nz, int channels, float tag, gboolean label)
+{
+  g_autoptr(BsVolume) vol = bs_volume_new (6, 5, nz, channels);
+  g_autoptr(GError) error = NULL;
+  gsize n = bs_volume_n_voxels (vol);
+
+  for (int c = 0; c < channels; c++)
+    for (gsize i = 0; i < n; i++)
+      bs_volume_channel (vol, c)[i] = label ? (float) (i % 3 == 0 ? tag : 0) : (c + 1) * 1000 + tag + i % 7;
+  g_assert_true (bs_volume_save_nifti (vol, path, label ? DT_UINT8 : DT_INT16, &error));
+  g_assert_no_error (error);
+}
+
+static void
+write_file (const char *folder, const char *name, const char *text)
+{
+  g_autofree char *p = g_build_filename (folder, name, NULL);
+  g_assert_true (g_file_set_contents (p, text, -1, NULL));
+}
+
+static const char *decathlon_json =
+  "{ \"name\": \"BRATS\", \"modality\": { \"0\": \"FLAIR\", \"1\": \"T1w\", \"2\": \"t1gd\", \"3\": \"T2w\" },"
+  "  \"labels\": { \"0\": \"background\", \"1\": \"edema\", \"2\": \"non-enhancing tumor\", \"3\": \"enhancing tumour\" },"
+  "  \"numTraining\": 2, \"numTest\": 1,"
+  "  \"training\": [ { \"image\": \"./imagesTr/BRATS_001.nii.gz\", \"label\": \"./labelsTr/BRATS_001.nii.gz\" },"
+  "                { \"image\": \"./imagesTr/BRATS_002.nii.gz\", \"label\": \"./labelsTr/BRATS_002.nii.gz\" } ],"
+  "  \"test\": [ \"./imagesTs/BRATS_485.nii.gz\" ] }";
+
+static char *
+build_decathlon (const char *name, const char *json)
+{
+  char *root = make_dir (name);
+  g_autofree char *tr = make_dir (g_build_filename (name, "imagesTr", NULL));
+  g_autofree char *lb = make_dir (g_build_filename (name, "labelsTr", NULL));
+  g_autofree char *ts = make_dir (g_build_filename (name, "imagesTs", NULL));
+  const char *ids[2] = { "BRATS_001", "BRATS_002" };
+
+  for (int i = 0; i < 2; i++)
+    {
+      g_autofree char *f = g_strdup_printf ("%s/%s.nii.gz", tr, ids[i]);
+      g_autofree char *l = g_strdup_printf ("%s/%s.nii.gz", lb, ids[i]);
+      write_volume (f, 4, 4, (float) i, FALSE);
+      write_volume (l, 4, 1, 3.0f, TRUE);
+    }
+  g_autofree char *t = g_strdup_printf ("%s/BRATS_485.nii.gz", ts);
+  write_volume (t, 4, 4, 9.0f, FALSE);
+  /* macOS resource forks ship in the real Task01 download. */
+  write_file (tr, "._BRATS_001.nii.gz", "junk");
+  write_file (root, "dataset.json", json);
+  return root;
+}
+
+static void
+test_decathlon (void)
+{
+  g_autofree char *root = build_decathlon ("Task01_BrainTumour", decathlon_json);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BsDataset) ds = bs_dataset_open (root, NULL, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpint (bs_dataset_get_kind (ds), ==, BS_DATASET_DECATHLON);
+  g_assert_cmpstr (bs_dataset_get_name (ds), ==, "BRATS");
+  g_assert_cmpuint (bs_dataset_get_n_cases (ds), ==, 3);
+  g_assert_cmpstr (bs_dataset_get_case_id (ds, 1), ==, "BRATS_002");
+  g_assert_cmpint (bs_dataset_find_case (ds, "BRATS_485"), ==, 2);
+  g_assert_true (bs_dataset_case_has_label (ds, 0));
+  g_assert_false (bs_dataset_case_has_label (ds, 2));
+
+  g_autoptr(BsCase) c = bs_dataset_load_case (ds, 1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (c->image->n_channels, ==, 4);
+  const char *want[] = { "FLAIR", "T1w", "T1gd", "T2w", NULL };
+  g_assert_cmpstrv (c->image->channel_names, want);
+  g_assert_cmpint (c->convention, ==, BS_LABELS_DECATHLON);
+  g_assert_cmpfloat (bs_volume_channel (c->image, 2)[8], ==, 3000 + 1 + 8 % 7);
+  g_assert_nonnull (c->label);
+  g_assert_cmpfloat (c->label->data[3], ==, 3.0f);
+
+  g_autoptr(BsCase) t = bs_dataset_load_case (ds, 2, &error);
+  g_assert_no_error (error);
+  g_assert_null (t->label);
+
+  /* dataset.json itself opens the task too */
+  g_autofree char *json = g_build_filename (root, "dataset.json", NULL);
+  g_autoptr(BsDataset) ds2 = bs_dataset_open (json, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (bs_dataset_get_n_cases (ds2), ==, 3);
+}
+
+typedef struct {
+  const char *folder;
+  const char *files[6]; /* 4 modalities in FLAIR, T1w, T1gd, T2w order, label, extra */
+  BsLabelConvention convention;
+} BratsLayout;
+
+static const BratsLayout layouts[] = {
+  { "BraTS2021_00000", { "BraTS2021_00000_flair.nii.gz", "BraTS2021_00000_t1.nii.gz", "BraTS2021_00000_t1ce.nii.gz",
+                         "BraTS2021_00000_t2.nii.gz", "BraTS2021_00000_seg.nii.gz", NULL },
+    BS_LABELS_BRATS2017 },
+  { "BraTS-GLI-00002-000", { "BraTS-GLI-00002-000-t2f.nii.gz", "BraTS-GLI-00002-000-t1n.nii.gz",
+                             "BraTS-GLI-00002-000-t1c.nii.gz", "BraTS-GLI-00002-000-t2w.nii.gz",
+                             "BraTS-GLI-00002-000-seg.nii.gz", NULL },
+    BS_LABELS_BRATS2023 },
+  { "TCGA-XX-0001", { "TCGA-XX-0001_fla_bet.nii", "TCGA-XX-0001_t1_bet.nii.gz", "TCGA-XX-0001_t1c_bet.nii.gz",
+                      "TCGA-XX-0001_t2_bet.nii.gz", "fusion_simple_seg.nii.gz", NULL },
+    BS_LABELS_BRATS2017 /* no release convention: guessed from the values 0 and 4 */ },
+  { "brats_2013_pat0009_1", { "Flair_subtrMeanDivStd.nii.gz", "T1_x.nii.gz", "T1c_subtrMeanDivStd.nii.gz",
+                              "T2_x.nii.gz", "OTMultiClass.nii.gz", "brainmask.nii.gz" },
+    BS_LABELS_BRATS2015 },
+};
+
+static char *
+build_brats (const char *parent, const BratsLayout *l)
+{
+  g_autofree char *rel = parent ? g_build_filename (parent, l->folder, NULL) : g_strdup (l->folder);
+  char *dir = make_dir (rel);
+  for (int m = 0; m < 6; m++)
+    if (l->files[m])
+      {
+        g_autofree char *f = g_build_filename (dir, l->files[m], NULL);
+        write_volume (f, 4, 1, (float) m, m >= 4);
+      }
+  return dir;
+}
+
+static void
+test_brats_cases (void)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (layouts); i++)
+    {
+      g_autofree char *dir = build_brats ("single", &layouts[i]);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(BsDataset) ds = bs_dataset_open (dir, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_cmpint (bs_dataset_get_kind (ds), ==, BS_DATASET_BRATS_CASE);
+      g_assert_cmpstr (bs_dataset_get_case_id (ds, 0), ==, layouts[i].folder);
+      g_autoptr(BsCase) c = bs_dataset_load_case (ds, 0, &error);
+      g_assert_no_error (error);
+      g_assert_cmpint (c->image->n_channels, ==, 4);
+      const char *want[] = { "FLAIR", "T1w", "T1gd", "T2w", NULL };
+      g_assert_cmpstrv (c->image->channel_names, want);
+      /* channel c came from file c: its tag is c */
+      for (int ch = 0; ch < 4; ch++)
+        g_assert_cmpfloat (bs_volume_channel (c->image, ch)[0], ==, 1000 + ch);
+      g_assert_nonnull (c->label);
+      g_assert_cmpfloat (c->label->data[0], ==, 4.0f); /* the label file, not brainmask (tag 5) */
+      g_assert_cmpint (c->convention, ==, layouts[i].convention);
+    }
+}
+
+static void
+test_collection (void)
+{
+  g_autofree char *root = make_dir ("collection");
+  for (gsize i = 0; i < G_N_ELEMENTS (layouts); i++)
+    g_free (build_brats (i < 2 ? "collection" : "collection/LGG", &layouts[i]));
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BsDataset) ds = bs_dataset_open (root, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (bs_dataset_get_kind (ds), ==, BS_DATASET_BRATS_COLLECTION);
+  g_assert_cmpuint (bs_dataset_get_n_cases (ds), ==, G_N_ELEMENTS (layouts));
+  g_assert_cmpint (bs_dataset_find_case (ds, "TCGA-XX-0001"), >=, 0);
+
+  /* a separate label file makes no sense for several cases */
+  g_autofree char *lab = g_build_filename (tmpdir, "single", layouts[0].folder, layouts[0].files[4], NULL);
+  g_autoptr(BsDataset) bad = bs_dataset_open (root, lab, &error);
+  g_assert_null (bad);
+  g_assert_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID);
+}
+
+static void
+test_nifti_file (void)
+{
+  g_autofree char *dir = make_dir ("file");
+  g_autofree char *img = g_build_filename (dir, "scan.nii.gz", NULL);
+  g_autofree char *lab = g_build_filename (dir, "scan-label.nii.gz", NULL);
+  g_autofree char *short_lab = g_build_filename (dir, "short-label.nii.gz", NULL);
+  g_autoptr(GError) error = NULL;
+
+  write_volume (img, 4, 4, 0, FALSE);
+  write_volume (lab, 4, 1, 1, TRUE);
+  write_volume (short_lab, 3, 1, 1, TRUE);
+
+  g_autoptr(BsDataset) ds = bs_dataset_open (img, lab, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (bs_dataset_get_kind (ds), ==, BS_DATASET_NIFTI_FILE);
+  g_assert_cmpstr (bs_dataset_get_case_id (ds, 0), ==, "scan");
+  g_autoptr(BsCase) c = bs_dataset_load_case (ds, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (c->convention, ==, BS_LABELS_BINARY);
+  g_assert_cmpstr (c->image->channel_names[3], ==, "T2w");
+
+  /* label dims != image dims: an error naming both files */
+  g_autoptr(BsDataset) ds2 = bs_dataset_open (img, short_lab, &error);
+  g_assert_no_error (error);
+  g_autoptr(BsCase) c2 = bs_dataset_load_case (ds2, 0, &error);
+  g_assert_null (c2);
+  g_assert_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, img));
+  g_assert_nonnull (strstr (error->message, short_lab));
+}
+
+static void
+write_h5 (const char *path, const char *name, int rank, const hsize_t *dims, float base)
+{
+  hid_t f = g_file_test (path, G_FILE_TEST_EXISTS) ? H5Fopen (path, H5F_ACC_RDWR, H5P_DEFAULT)
+                                                    : H5Fcreate (path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  hid_t space = H5Screate_simple (rank, dims, NULL);
+  hid_t ds = H5Dcreate2 (f, name, H5T_NATIVE_FLOAT, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  hsize_t n = 1;
+  for (int r = 0; r < rank; r++)
+    n *= dims[r];
+  g_autofree float *v = g_new (float, n);
+  for (hsize_t i = 0; i < n; i++)
+    v[i] = base + (float) i;
+  g_assert_cmpint (H5Dwrite (ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v), >=, 0);
+  H5Dclose (ds);
+  H5Sclose (space);
+  H5Fclose (f);
+}
+
+static void
+test_hdf5 (void)
+{
+  g_autofree char *path = g_build_filename (tmpdir, "tutorial.h5", NULL);
+  const hsize_t img[4] = { 3, 4, 5, 2 }, msk[4] = { 3, 4, 5, 1 };
+  g_autoptr(GError) error = NULL;
+
+  write_h5 (path, "imgs_train", 4, img, 0);
+  write_h5 (path, "msks_train", 4, msk, 0);
+  write_h5 (path, "imgs_testing", 4, img, 0.5f);
+  g_autoptr(BsDataset) ds = bs_dataset_open (path, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (bs_dataset_get_kind (ds), ==, BS_DATASET_HDF5);
+  g_assert_cmpuint (bs_dataset_get_n_cases (ds), ==, 2);
+  g_assert_true (bs_dataset_case_has_label (ds, 0));
+  g_assert_false (bs_dataset_case_has_label (ds, 1));
+  g_autoptr(BsCase) c = bs_dataset_load_case (ds, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (c->image->dims[0], ==, 5); /* W */
+  g_assert_cmpint (c->image->dims[1], ==, 4); /* H */
+  g_assert_cmpint (c->image->dims[2], ==, 3); /* N */
+  g_assert_cmpint (c->image->n_channels, ==, 2);
+  /* [n][h][w][c] = ((n*4 + h)*5 + w)*2 + c */
+  for (int n = 0; n < 3; n++)
+    for (int h = 0; h < 4; h++)
+      for (int w = 0; w < 5; w++)
+        for (int ch = 0; ch < 2; ch++)
+          g_assert_cmpfloat (bs_volume_channel (c->image, ch)[(n * 4 + h) * 5 + w], ==,
+                             (float) (((n * 4 + h) * 5 + w) * 2 + ch));
+  /* the axial view shows each stored slice as stored */
+  float slice[20];
+  bs_volume_get_slice (c->image, 1, BS_PLANE_AXIAL, 2, slice);
+  for (int h = 0; h < 4; h++)
+    for (int w = 0; w < 5; w++)
+      g_assert_cmpfloat (slice[h * 5 + w], ==, (float) (((2 * 4 + h) * 5 + w) * 2 + 1));
+  g_assert_cmpfloat (c->label->data[7], ==, 7.0f);
+
+  /* wrong rank */
+  g_autofree char *bad = g_build_filename (tmpdir, "rank.h5", NULL);
+  const hsize_t flat[2] = { 3, 4 };
+  write_h5 (bad, "imgs_validation", 2, flat, 0);
+  g_autoptr(BsDataset) ds2 = bs_dataset_open (bad, NULL, &error);
+  g_assert_null (ds2);
+  g_assert_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, bad));
+  g_assert_nonnull (strstr (error->message, "rank"));
+  g_clear_error (&error);
+
+  /* no expected datasets */
+  g_autofree char *other = g_build_filename (tmpdir, "other.h5", NULL);
+  write_h5 (other, "weights", 2, flat, 0);
+  g_autoptr(BsDataset) ds3 = bs_dataset_open (other, NULL, &error);
+  g_assert_null (ds3);
+  g_assert_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "imgs_train"));
+}
+
+static void
+expect_open_error (const char *path, int code, const char *needle)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BsDataset) ds = bs_dataset_open (path, NULL, &error);
+  g_assert_null (ds);
+  g_assert_nonnull (error);
+  if (g_test_verbose ())
+    g_printerr ("%s\n", error->message);
+  g_assert_true (error->domain == BS_IO_ERROR);
+  g_assert_cmpint (error->code, ==, code);
+  if (needle)
+    g_assert_nonnull (strstr (error->message, needle));
+}
+
+static void
+test_bad_datasets (void)
+{
+  g_autofree char *empty = make_dir ("empty");
+  expect_open_error (empty, BS_IO_ERROR_NOT_FOUND, empty);
+
+  g_autofree char *unrelated = make_dir ("unrelated");
+  write_file (unrelated, "notes.txt", "hello");
+  expect_open_error (unrelated, BS_IO_ERROR_UNSUPPORTED, unrelated);
+
+  g_autofree char *missing = g_build_filename (tmpdir, "nothing-here", NULL);
+  expect_open_error (missing, BS_IO_ERROR_NOT_FOUND, missing);
+
+  /* malformed dataset.json */
+  g_autofree char *malformed = build_decathlon ("malformed", "{ \"modality\": { \"0\": \"FLAIR\" , ");
+  expect_open_error (malformed, BS_IO_ERROR_INVALID, "dataset.json");
+
+  /* wrong types */
+  g_autofree char *types = build_decathlon ("types", "{ \"modality\": [\"FLAIR\"], \"training\": [] }");
+  expect_open_error (types, BS_IO_ERROR_INVALID, "modality");
+  g_autofree char *entries = build_decathlon (
+    "entries", "{ \"modality\": { \"0\": \"FLAIR\" }, \"training\": [ { \"label\": \"./labelsTr/x.nii.gz\" } ] }");
+  expect_open_error (entries, BS_IO_ERROR_INVALID, "image");
+  g_autofree char *escape = build_decathlon (
+    "escape", "{ \"modality\": { \"0\": \"FLAIR\" }, \"training\": [ { \"image\": \"../../etc/passwd\" } ] }");
+  expect_open_error (escape, BS_IO_ERROR_INVALID, "outside");
+
+  /* dataset.json naming missing files */
+  g_autofree char *gone = build_decathlon (
+    "gone", "{ \"modality\": { \"0\": \"FLAIR\" }, \"training\": [ { \"image\": \"./imagesTr/BRATS_001.nii.gz\","
+            " \"label\": \"./labelsTr/BRATS_404.nii.gz\" } ], \"test\": [ \"./imagesTs/BRATS_999.nii.gz\" ] }");
+  expect_open_error (gone, BS_IO_ERROR_NOT_FOUND, "BRATS_404");
+
+  /* channel count differs from "modality" */
+  g_autofree char *chans = build_decathlon (
+    "chans", "{ \"modality\": { \"0\": \"FLAIR\", \"1\": \"T1w\" }, \"training\": [ { \"image\": "
+             "\"./imagesTr/BRATS_001.nii.gz\" } ] }");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BsDataset) ds = bs_dataset_open (chans, NULL, &error);
+  g_assert_no_error (error);
+  g_autoptr(BsCase) c = bs_dataset_load_case (ds, 0, &error);
+  g_assert_null (c);
+  g_assert_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "BRATS_001"));
+}
+
+static void
+remove_tree (const char *path)
+{
+  if (g_file_test (path, G_FILE_TEST_IS_DIR))
+    {
+      g_autoptr(GDir) d = g_dir_open (path, 0, NULL);
+      const char *name;
+      while (d && (name = g_dir_read_name (d)) != NULL)
+        {
+          g_autofree char *p = g_build_filename (path, name, NULL);
+          remove_tree (p);
+        }
+      g_rmdir (path);
+    }
+  else
+    g_unlink (path);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  tmpdir = g_dir_make_tmp ("bs-test-dataset-XXXXXX", NULL);
+  g_test_add_func ("/dataset/decathlon", test_decathlon);
+  g_test_add_func ("/dataset/brats-cases", test_brats_cases);
+  g_test_add_func ("/dataset/collection", test_collection);
+  g_test_add_func ("/dataset/nifti-file", test_nifti_file);
+  g_test_add_func ("/dataset/hdf5", test_hdf5);
+  g_test_add_func ("/dataset/bad", test_bad_datasets);
+  int rc = g_test_run ();
+  remove_tree (tmpdir);
+  g_free (tmpdir);
+  return rc;
+}

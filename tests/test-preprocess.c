@@ -1,0 +1,200 @@
+/* Normalisation gives the same picture for raw and pre-normalised data;
+ * crop/pad and label helpers. */
+#include <glib.h>
+#include <math.h>
+#include <string.h>
+
+#include "bs-labels.h"
+#include "bs-preprocess.h"
+
+#define NX 40
+#define NY 36
+#define NZ 20
+
+static gboolean
+inside_brain (int i, int j, int k)
+{
+  double x = (i - NX / 2.0) / 15.0, y = (j - NY / 2.0) / 13.0, z = (k - NZ / 2.0) / 8.0;
+  return x * x + y * y + z * z < 1.0;
+}
+
+/* Raw scanner-like intensities: background exactly 0, brain values that are
+ * sometimes negative, as in the TCGA sample. */
+static BsVolume *
+raw_volume (void)
+{
+  BsVolume *vol = bs_volume_new (NX, NY, NZ, 2);
+  GRand *rand = g_rand_new_with_seed (7);
+
+  for (int c = 0; c < 2; c++)
+    for (int k = 0; k < NZ; k++)
+      for (int j = 0; j < NY; j++)
+        for (int i = 0; i < NX; i++)
+          if (inside_brain (i, j, k))
+            {
+              float v = (float) round (g_rand_double_range (rand, -60, 900) * (c + 1));
+              /* A zero on the brain's edge is indistinguishable from background;
+               * zeros inside the brain (the centre of every slice) must stay brain. */
+              gboolean centre = i == NX / 2 && j == NY / 2;
+              bs_volume_channel (vol, c)[((gsize) k * NY + j) * NX + i] = centre ? 0.0f : v == 0.0f ? 1.0f : v;
+            }
+  g_rand_free (rand);
+  return vol;
+}
+
+static void
+test_same_picture (void)
+{
+  g_autoptr(BsVolume) raw = raw_volume ();
+  g_autoptr(BsVolume) pre = bs_volume_copy (raw);
+  gsize n = bs_volume_n_voxels (raw);
+
+  /* The pre-normalised samples: z-scored inside the brain by someone else
+   * (with slightly different statistics), background a negative constant. */
+  for (int c = 0; c < 2; c++)
+    {
+      float *p = bs_volume_channel (pre, c);
+      for (gsize i = 0; i < n; i++)
+        {
+          int x = (int) (i % NX), y = (int) (i / NX % NY), z = (int) (i / (NX * NY));
+          p[i] = inside_brain (x, y, z) ? (p[i] - 400.0f) / 250.0f : -3.1f - (float) c;
+        }
+    }
+  bs_preprocess_normalize (raw);
+  bs_preprocess_normalize (pre);
+  for (int c = 0; c < 2; c++)
+    {
+      const float *a = bs_volume_channel (raw, c), *b = bs_volume_channel (pre, c);
+      double sum = 0, sum2 = 0;
+      gsize fg = 0;
+      for (gsize i = 0; i < n; i++)
+        {
+          int x = (int) (i % NX), y = (int) (i / NX % NY), z = (int) (i / (NX * NY));
+          g_assert_cmpfloat_with_epsilon (a[i], b[i], 1e-4);
+          if (!inside_brain (x, y, z))
+            g_assert_cmpfloat (a[i], ==, 0.0f);
+          else
+            {
+              sum += a[i];
+              sum2 += (double) a[i] * a[i];
+              fg++;
+            }
+        }
+      g_assert_cmpfloat_with_epsilon (sum / fg, 0.0, 1e-4);
+      g_assert_cmpfloat_with_epsilon (sqrt (sum2 / fg), 1.0, 1e-3);
+    }
+}
+
+static void
+test_foreground_without_constant_background (void)
+{
+  /* Not skull-stripped: noisy dark air around a bright head. */
+  g_autoptr(BsVolume) vol = bs_volume_new (NX, NY, NZ, 1);
+  GRand *rand = g_rand_new_with_seed (3);
+  for (int k = 0; k < NZ; k++)
+    for (int j = 0; j < NY; j++)
+      for (int i = 0; i < NX; i++)
+        vol->data[((gsize) k * NY + j) * NX + i] =
+          (float) (inside_brain (i, j, k) ? g_rand_double_range (rand, 500, 700) : g_rand_double_range (rand, 0, 30));
+  g_rand_free (rand);
+  g_autoptr(BsVolume) mask = bs_preprocess_foreground (vol, 0);
+  for (int k = 0; k < NZ; k++)
+    for (int j = 0; j < NY; j++)
+      for (int i = 0; i < NX; i++)
+        g_assert_cmpfloat (mask->data[((gsize) k * NY + j) * NX + i], ==, inside_brain (i, j, k) ? 1.0f : 0.0f);
+}
+
+static void
+test_round16 (void)
+{
+  g_assert_cmpint (bs_preprocess_round16 (240), ==, 240);
+  g_assert_cmpint (bs_preprocess_round16 (155), ==, 160);
+  g_assert_cmpint (bs_preprocess_round16 (1), ==, 16);
+  g_assert_cmpint (bs_preprocess_round16 (129), ==, 144);
+}
+
+static void
+test_crop_or_pad (void)
+{
+  const float in[3 * 2] = { 1, 2, 3, 4, 5, 6 }; /* 3 wide, 2 high */
+  float padded[6 * 4], back[3 * 2];
+  const float want[6 * 4] = {
+    0, 0, 0, 0, 0, 0,
+    0, 1, 2, 3, 0, 0,
+    0, 4, 5, 6, 0, 0,
+    0, 0, 0, 0, 0, 0,
+  };
+
+  bs_preprocess_crop_or_pad (in, 3, 2, padded, 6, 4);
+  g_assert_cmpmem (padded, sizeof padded, want, sizeof want);
+  bs_preprocess_crop_or_pad (padded, 6, 4, back, 3, 2);
+  g_assert_cmpmem (back, sizeof back, in, sizeof in);
+
+  /* odd differences both ways, and a mixed crop in x / pad in y */
+  for (int w = 5; w <= 9; w++)
+    for (int h = 3; h <= 7; h++)
+      {
+        g_autofree float *src = g_new (float, 7 * 5);
+        g_autofree float *mid = g_new (float, w * h);
+        g_autofree float *out = g_new (float, 7 * 5);
+        for (int i = 0; i < 35; i++)
+          src[i] = (float) (i + 1);
+        bs_preprocess_crop_or_pad (src, 7, 5, mid, w, h);
+        bs_preprocess_crop_or_pad (mid, w, h, out, 7, 5);
+        /* What survived the round trip is unchanged; what was cropped is 0. */
+        int kept = 0;
+        for (int i = 0; i < 35; i++)
+          {
+            g_assert_true (out[i] == src[i] || out[i] == 0.0f);
+            kept += out[i] == src[i];
+          }
+        g_assert_cmpint (kept, ==, MIN (w, 7) * MIN (h, 5));
+      }
+}
+
+static void
+test_labels (void)
+{
+  g_autoptr(BsVolume) lab = bs_volume_new (4, 2, 1, 1);
+  const float v2017[8] = { 0, 0, 1, 2, 4, 4, 0, 2 };
+  g_autofree int *values = NULL;
+  g_autofree guint64 *counts = NULL;
+
+  memcpy (lab->data, v2017, sizeof v2017);
+  g_assert_cmpint (bs_labels_guess (lab), ==, BS_LABELS_BRATS2017);
+  int n = bs_labels_count (lab, &values, &counts);
+  g_assert_cmpint (n, ==, 4);
+  g_assert_cmpint (values[3], ==, 4);
+  g_assert_cmpuint (counts[0], ==, 3);
+  g_assert_cmpuint (counts[3], ==, 2);
+  g_autoptr(BsVolume) wt = bs_labels_whole_tumour (lab);
+  for (int i = 0; i < 8; i++)
+    g_assert_cmpfloat (wt->data[i], ==, v2017[i] > 0 ? 1.0f : 0.0f);
+
+  lab->data[0] = 3;
+  g_assert_cmpint (bs_labels_guess (lab), ==, BS_LABELS_BRATS2015);
+  for (int i = 0; i < 8; i++)
+    lab->data[i] = (float) (i % 2);
+  g_assert_cmpint (bs_labels_guess (lab), ==, BS_LABELS_BINARY);
+  lab->data[1] = 3;
+  g_assert_cmpint (bs_labels_guess (lab), ==, BS_LABELS_UNKNOWN);
+
+  g_assert_cmpstr (bs_labels_value_name (BS_LABELS_DECATHLON, 1), ==, "edema");
+  g_assert_cmpstr (bs_labels_value_name (BS_LABELS_BRATS2015, 1), ==, "necrosis");
+  g_assert_cmpstr (bs_labels_value_name (BS_LABELS_BRATS2017, 4), ==, "enhancing tumour");
+  g_assert_cmpstr (bs_labels_value_name (BS_LABELS_BRATS2023, 3), ==, "enhancing tumour");
+  g_assert_null (bs_labels_value_name (BS_LABELS_BRATS2017, 3));
+  g_assert_cmpstr (bs_labels_convention_name (BS_LABELS_BRATS2023), ==, "brats2023");
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/preprocess/same-picture", test_same_picture);
+  g_test_add_func ("/preprocess/foreground-noisy-background", test_foreground_without_constant_background);
+  g_test_add_func ("/preprocess/round16", test_round16);
+  g_test_add_func ("/preprocess/crop-or-pad", test_crop_or_pad);
+  g_test_add_func ("/preprocess/labels", test_labels);
+  return g_test_run ();
+}

@@ -1,0 +1,232 @@
+/* Display orientation from the affine: the same anatomy stored in different
+ * voxel orders must display identically, in the radiological convention. */
+#include <glib.h>
+#include <string.h>
+
+#include "bs-volume.h"
+
+/* An "anatomy" defined in world (RAS) voxel coordinates: every world voxel
+ * has a distinct value so that any flip or transpose shows. */
+static float
+anatomy (int r, int a, int s)
+{
+  return (float) (r + 100 * a + 10000 * s);
+}
+
+/* Stores the anatomy of size (nr, na, ns) with voxel axis v following world
+ * axis world[v] in direction sign[v] (+1: index increases towards R/A/S). */
+static BsVolume *
+store (const int n[3], const int world[3], const int sign[3])
+{
+  int d[3];
+  for (int v = 0; v < 3; v++)
+    d[v] = n[world[v]];
+  BsVolume *vol = bs_volume_new (d[0], d[1], d[2], 1);
+  memset (vol->affine, 0, sizeof vol->affine);
+  for (int v = 0; v < 3; v++)
+    vol->affine[world[v]][v] = sign[v] * 1.5;
+  vol->affine[3][3] = 1.0;
+  for (int k = 0; k < d[2]; k++)
+    for (int j = 0; j < d[1]; j++)
+      for (int i = 0; i < d[0]; i++)
+        {
+          int idx[3] = { i, j, k };
+          int w[3];
+          for (int v = 0; v < 3; v++)
+            w[world[v]] = sign[v] > 0 ? idx[v] : d[v] - 1 - idx[v];
+          vol->data[((gsize) k * d[1] + j) * d[0] + i] = anatomy (w[0], w[1], w[2]);
+        }
+  return vol;
+}
+
+static const int n_world[3] = { 5, 4, 3 }; /* R-L 5, A-P 4, S-I 3 */
+
+static void
+test_codes (void)
+{
+  const int ras[3] = { 0, 1, 2 }, plus[3] = { 1, 1, 1 }, lps[3] = { -1, -1, 1 };
+  const int perm[3] = { 2, 0, 1 }, mixed[3] = { 1, -1, -1 };
+  g_autoptr(BsVolume) a = store (n_world, ras, plus);
+  g_autoptr(BsVolume) b = store (n_world, ras, lps);
+  g_autoptr(BsVolume) c = store (n_world, perm, mixed);
+  char code[4];
+
+  bs_volume_orientation_code (a, code);
+  g_assert_cmpstr (code, ==, "RAS");
+  bs_volume_orientation_code (b, code);
+  g_assert_cmpstr (code, ==, "LPS");
+  bs_volume_orientation_code (c, code);
+  g_assert_cmpstr (code, ==, "SLP");
+}
+
+/* The displayed slice of the anatomy, from its definition: radiological
+ * axial (row 0 anterior, column 0 patient's right), slice 0 inferior, etc. */
+static float
+expected (BsPlane plane, int index, int x, int y)
+{
+  int nr = n_world[0], na = n_world[1], ns = n_world[2];
+  switch (plane)
+    {
+    case BS_PLANE_AXIAL:
+      return anatomy (nr - 1 - x, na - 1 - y, index);
+    case BS_PLANE_CORONAL:
+      return anatomy (nr - 1 - x, index, ns - 1 - y);
+    case BS_PLANE_SAGITTAL:
+    default:
+      return anatomy (nr - 1 - index, na - 1 - x, ns - 1 - y);
+    }
+}
+
+static void
+check_display (const BsVolume *vol)
+{
+  const BsPlane planes[3] = { BS_PLANE_AXIAL, BS_PLANE_CORONAL, BS_PLANE_SAGITTAL };
+  const int want_w[3] = { n_world[0], n_world[0], n_world[1] };
+  const int want_h[3] = { n_world[1], n_world[2], n_world[2] };
+  const int want_n[3] = { n_world[2], n_world[1], n_world[0] };
+
+  for (int p = 0; p < 3; p++)
+    {
+      int w, h;
+      bs_volume_slice_size (vol, planes[p], &w, &h);
+      g_assert_cmpint (w, ==, want_w[p]);
+      g_assert_cmpint (h, ==, want_h[p]);
+      g_assert_cmpint (bs_volume_n_slices (vol, planes[p]), ==, want_n[p]);
+      g_autofree float *buf = g_new (float, w * h);
+      for (int s = 0; s < want_n[p]; s++)
+        {
+          bs_volume_get_slice (vol, 0, planes[p], s, buf);
+          for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++)
+              {
+                g_assert_cmpfloat (buf[y * w + x], ==, expected (planes[p], s, x, y));
+                int ijk[3];
+                bs_volume_slice_to_voxel (vol, planes[p], s, x, y, ijk);
+                gsize off = ((gsize) ijk[2] * vol->dims[1] + ijk[1]) * vol->dims[0] + ijk[0];
+                g_assert_cmpfloat (vol->data[off], ==, buf[y * w + x]);
+              }
+        }
+    }
+}
+
+static void
+test_display_all_orders (void)
+{
+  static const int perms[6][3] = {
+    { 0, 1, 2 }, { 0, 2, 1 }, { 1, 0, 2 }, { 1, 2, 0 }, { 2, 0, 1 }, { 2, 1, 0 },
+  };
+  /* Every permutation with every sign combination: 48 storage orders. */
+  for (int p = 0; p < 6; p++)
+    for (int s = 0; s < 8; s++)
+      {
+        int sign[3] = { s & 1 ? -1 : 1, s & 2 ? -1 : 1, s & 4 ? -1 : 1 };
+        g_autoptr(BsVolume) vol = store (n_world, perms[p], sign);
+        check_display (vol);
+      }
+}
+
+static void
+test_set_slice_inverse (void)
+{
+  const int perm[3] = { 1, 2, 0 }, sign[3] = { -1, 1, -1 };
+  g_autoptr(BsVolume) vol = store (n_world, perm, sign);
+  g_autoptr(BsVolume) copy = bs_volume_new_like (vol, 1);
+  const BsPlane planes[3] = { BS_PLANE_AXIAL, BS_PLANE_CORONAL, BS_PLANE_SAGITTAL };
+
+  for (int p = 0; p < 3; p++)
+    {
+      int w, h;
+      bs_volume_slice_size (vol, planes[p], &w, &h);
+      g_autofree float *buf = g_new (float, w * h);
+      memset (copy->data, 0, bs_volume_n_voxels (copy) * sizeof (float));
+      for (int s = 0; s < bs_volume_n_slices (vol, planes[p]); s++)
+        {
+          bs_volume_get_slice (vol, 0, planes[p], s, buf);
+          bs_volume_set_slice (copy, 0, planes[p], s, buf);
+        }
+      g_assert_cmpmem (copy->data, bs_volume_n_voxels (vol) * sizeof (float), vol->data,
+                       bs_volume_n_voxels (vol) * sizeof (float));
+    }
+}
+
+static void
+test_oblique (void)
+{
+  /* 20 degrees about S: still an RAS voxel order, shown like RAS. */
+  g_autoptr(BsVolume) vol = bs_volume_new (3, 3, 3, 1);
+  double c = 0.9396926, s = 0.3420201;
+  char code[4];
+  vol->affine[0][0] = c;
+  vol->affine[0][1] = -s;
+  vol->affine[1][0] = s;
+  vol->affine[1][1] = c;
+  bs_volume_orientation_code (vol, code);
+  g_assert_cmpstr (code, ==, "RAS");
+}
+
+static void
+test_letters_and_names (void)
+{
+  g_autoptr(BsVolume) vol = bs_volume_new (2, 2, 2, 1);
+  char l[4];
+  BsPlane p;
+
+  bs_volume_plane_letters (vol, BS_PLANE_AXIAL, l);
+  g_assert_cmpmem (l, 4, "RLAP", 4);
+  bs_volume_plane_letters (vol, BS_PLANE_CORONAL, l);
+  g_assert_cmpmem (l, 4, "RLSI", 4);
+  bs_volume_plane_letters (vol, BS_PLANE_SAGITTAL, l);
+  g_assert_cmpmem (l, 4, "APSI", 4);
+  g_assert_true (bs_plane_from_string ("Sagittal", &p));
+  g_assert_cmpint (p, ==, BS_PLANE_SAGITTAL);
+  g_assert_cmpstr (bs_plane_name (BS_PLANE_CORONAL), ==, "coronal");
+  g_assert_false (bs_plane_from_string ("oblique", &p));
+}
+
+static void
+test_channels (void)
+{
+  g_autoptr(BsVolume) vol = bs_volume_new (2, 2, 2, 4);
+  const char *names[] = { "FLAIR", "T1w", "T1gd", "T2w" };
+  float lo, hi;
+
+  for (int c = 0; c < 4; c++)
+    {
+      g_free (vol->channel_names[c]);
+      vol->channel_names[c] = g_strdup (names[c]);
+    }
+  g_assert_cmpint (bs_volume_find_channel (vol, "t2f"), ==, 0);
+  g_assert_cmpint (bs_volume_find_channel (vol, "fla"), ==, 0);
+  g_assert_cmpint (bs_volume_find_channel (vol, "t1ce"), ==, 2);
+  g_assert_cmpint (bs_volume_find_channel (vol, "T1C"), ==, 2);
+  g_assert_cmpint (bs_volume_find_channel (vol, "t1n"), ==, 1);
+  g_assert_cmpint (bs_volume_find_channel (vol, "t2"), ==, 3);
+  g_assert_cmpint (bs_volume_find_channel (vol, "dwi"), ==, -1);
+
+  bs_volume_channel (vol, 2)[5] = -7.0f;
+  bs_volume_channel (vol, 2)[1] = 3.0f;
+  bs_volume_value_range (vol, 2, &lo, &hi);
+  g_assert_cmpfloat (lo, ==, -7.0f);
+  g_assert_cmpfloat (hi, ==, 3.0f);
+
+  g_autoptr(BsVolume) one = bs_volume_extract_channel (vol, 2);
+  g_assert_cmpstr (one->channel_names[0], ==, "T1gd");
+  g_assert_cmpfloat (one->data[5], ==, -7.0f);
+  g_autoptr(BsVolume) copy = bs_volume_copy (vol);
+  g_assert_true (bs_volume_same_geometry (vol, copy));
+  copy->affine[0][3] += 1.0;
+  g_assert_false (bs_volume_same_geometry (vol, copy));
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/volume/codes", test_codes);
+  g_test_add_func ("/volume/display-all-orders", test_display_all_orders);
+  g_test_add_func ("/volume/set-slice-inverse", test_set_slice_inverse);
+  g_test_add_func ("/volume/oblique", test_oblique);
+  g_test_add_func ("/volume/letters-and-names", test_letters_and_names);
+  g_test_add_func ("/volume/channels", test_channels);
+  return g_test_run ();
+}
