@@ -184,15 +184,38 @@ run_config (const Job *job, BsCompareRow *row, float *masks, GCancellable *cance
 }
 
 BsCompareResult *
+bs_compare_result_new_pending (void)
+{
+  static const BsPrecision precisions[] = { BS_PRECISION_FP32, BS_PRECISION_INT8, BS_PRECISION_BF16 };
+  static const BsMemLayout layouts[] = { BS_MEMLAYOUT_NCHW, BS_MEMLAYOUT_NHWC, BS_MEMLAYOUT_BLOCKED };
+  BsCompareResult *result = g_new0 (BsCompareResult, 1);
+
+  result->n_rows = G_N_ELEMENTS (precisions) * G_N_ELEMENTS (layouts) * 2;
+  result->rows = g_new0 (BsCompareRow, result->n_rows);
+  result->reference = -1;
+  for (gsize p = 0, r = 0; p < G_N_ELEMENTS (precisions); p++)
+    for (gsize l = 0; l < G_N_ELEMENTS (layouts); l++)
+      for (int f = 1; f >= 0; f--, r++)
+        {
+          BsCompareRow *row = &result->rows[r];
+          row->precision = precisions[p];
+          row->layout = layouts[l];
+          row->fusion = f;
+          row->ms_per_slice = row->dice = row->dice_delta = row->agreement = NAN;
+          if (row->precision == BS_PRECISION_FP32 && row->layout == BS_MEMLAYOUT_BLOCKED && row->fusion)
+            result->reference = (int) r;
+        }
+  return result;
+}
+
+BsCompareResult *
 bs_compare_run (const BsUnet *net, const BsVolume *prepared, const BsVolume *truth,
                 BsPlane plane, const int *slices, int n_slices, int threads,
                 const BsCalibration *cal,
                 BsCompareProgress progress, gpointer user_data,
                 GCancellable *cancellable, GError **error)
 {
-  static const BsPrecision precisions[] = { BS_PRECISION_FP32, BS_PRECISION_INT8, BS_PRECISION_BF16 };
-  static const BsMemLayout layouts[] = { BS_MEMLAYOUT_NCHW, BS_MEMLAYOUT_NHWC, BS_MEMLAYOUT_BLOCKED };
-  g_autoptr(BsCompareResult) result = g_new0 (BsCompareResult, 1);
+  g_autoptr(BsCompareResult) result = NULL;
   g_autoptr(BsCalibration) own_cal = NULL;
   g_autoptr(BsVolume) prob = NULL;
   Job job = { 0 };
@@ -228,25 +251,12 @@ bs_compare_run (const BsUnet *net, const BsVolume *prepared, const BsVolume *tru
   prob = bs_volume_new_like (prepared, 1);
   job.prob = prob;
 
-  result->n_rows = G_N_ELEMENTS (precisions) * G_N_ELEMENTS (layouts) * 2;
-  result->rows = g_new0 (BsCompareRow, result->n_rows);
+  result = bs_compare_result_new_pending ();
+  ref = result->reference;
   result->n_slices = n_slices;
   result->height = job.ph;
   result->width = job.pw;
   result->threads = threads;
-  for (gsize p = 0, r = 0; p < G_N_ELEMENTS (precisions); p++)
-    for (gsize l = 0; l < G_N_ELEMENTS (layouts); l++)
-      for (int f = 1; f >= 0; f--, r++)
-        {
-          BsCompareRow *row = &result->rows[r];
-          row->precision = precisions[p];
-          row->layout = layouts[l];
-          row->fusion = f;
-          row->dice = row->dice_delta = row->agreement = NAN;
-          if (row->precision == BS_PRECISION_FP32 && row->layout == BS_MEMLAYOUT_BLOCKED && row->fusion)
-            ref = (int) r;
-        }
-  result->reference = ref;
 
   g_autofree float *ref_masks = g_new (float, per_px * n_slices);
   g_autofree float *masks = g_new (float, per_px * n_slices);
@@ -285,7 +295,7 @@ bs_compare_run (const BsUnet *net, const BsVolume *prepared, const BsVolume *tru
             }
         }
       if (progress)
-        progress (step + 1, result->n_rows, row, user_data);
+        progress (step + 1, result->n_rows, r, row, user_data);
     }
   return g_steal_pointer (&result);
 }

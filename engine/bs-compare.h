@@ -49,7 +49,12 @@ int bs_compare_pick_slices (const BsVolume *prepared, const BsVolume *truth, BsP
 BsCalibration *bs_compare_calibrate (const BsUnet *net, const BsVolume *prepared, BsPlane plane,
                                      GError **error);
 
-typedef void (*BsCompareProgress) (int done, int total, const BsCompareRow *row, gpointer user_data);
+/* Every configuration as a row not yet run (available FALSE, no reason), in
+ * the order bs_compare_run reports them; n_slices, height and width unset. */
+BsCompareResult *bs_compare_result_new_pending (void);
+
+/* done of total configurations finished; row is result->rows[index]. */
+typedef void (*BsCompareProgress) (int done, int total, int index, const BsCompareRow *row, gpointer user_data);
 
 /* Runs every configuration on the slices (indices of the plane) of prepared.
  * truth (whole tumour, like prepared) may be NULL.  cal may be NULL: it is

@@ -24,6 +24,7 @@
 
 #include "bs-error.h"
 #include "bs-nifti.h"
+#include "bs-parallel.h"
 #include "bs-phantom-config.h"
 
 /* ---- random numbers ---- */
@@ -201,11 +202,11 @@ static const float tissue_intensity[N_TISSUES][N_CHANNELS] = {
   [T_GM] = { 1150, 800, 2450, 700 },
   [T_CHOROID] = { 700, 700, 4200, 1500 },
 };
-static const float necrosis_intensity[N_CHANNELS] = { 900, 420, 1150, 1950 };
-static const float enhancing_intensity[N_CHANNELS] = { 1450, 830, 6000, 1050 };
-static const float edema_intensity[N_CHANNELS] = { 2150, 700, 2150, 1450 };
+static const float necrosis_intensity[N_CHANNELS] = { 1000, 420, 1150, 1950 };
+static const float enhancing_intensity[N_CHANNELS] = { 1300, 830, 6000, 1150 };
+static const float edema_intensity[N_CHANNELS] = { 2000, 700, 2150, 1450 };
 /* Noise standard deviation per channel, relative to the white matter level. */
-static const float noise_level[N_CHANNELS] = { 0.035f, 0.03f, 0.03f, 0.04f };
+static const float noise_level[N_CHANNELS] = { 0.045f, 0.04f, 0.04f, 0.05f };
 
 #define N_LOBES 5
 
@@ -260,7 +261,12 @@ cerebrum_rho (const Phantom *ph, double x, double y, double z, double *u, double
   *u = (x - ph->c[0] - ph->midline_tilt * (y - ph->c[1])) / (ph->ax[0] * (1.0 - 0.08 * *v));
   *w = (z - ph->c[2]) / ph->ax[2];
   if (*w < 0.0)
-    *w /= 0.85;
+    {
+      /* squarer below: the temporal lobes fill the lower corners */
+      double h = *u * *u + *v * *v;
+      *w /= 0.85;
+      return pow (h * sqrt (h) + fabs (*w * *w * *w), 1.0 / 3.0);
+    }
   return sqrt (*u * *u + *v * *v + *w * *w);
 }
 
@@ -334,9 +340,9 @@ in_ventricles (const Phantom *ph, double x, double y, double z, gboolean *atrium
       double taper = 1.0 - pow (fabs ((v + 0.08) / 0.50), 6.0);
       for (int side = -1; side <= 1; side += 2)
         {
-          double xc = c[0] + side * (hw + 0.012 * ax[0] + ax[0] * (0.05 * sq (MIN (0.0, v + 0.1)) * 6.0));
+          double xc = c[0] + side * (hw + 0.008 * ax[0] + ax[0] * (0.05 * sq (MIN (0.0, v + 0.1)) * 6.0));
           /* the floor slopes outwards: the butterfly of a coronal slice */
-          double tilt = (z - zc) * 0.5 * side;
+          double tilt = (z - zc) * 0.3 * side;
           double q = sq ((x - xc - tilt) / hw) + sq ((z - zc) / hh);
           if (q < taper)
             {
@@ -415,10 +421,12 @@ classify (const Phantom *ph, double x, double y, double z)
    * the brainstem and cerebellum, the frontal base sits higher */
   if (w < -0.28 && v < 0.42)
     {
-      double hw = 0.26 + 1.1 * sq (-0.28 - w) + 0.15 * sq (MAX (0.0, v - 0.2) / 0.22);
-      if (fabs (u) < hw)
-        return (cb < 1.06 || bs < 1.3) ? T_CSF : T_OUT;
-      if (fabs (u) < hw + 0.04)
+      /* below the Sylvian level only the temporal lobes remain */
+      double tu = (fabs (u) - 0.56) / 0.30, tv = (v - 0.04) / 0.40, tw = (w + 0.50) / 0.36;
+      double tl = sqrt (tu * tu + tv * tv + tw * tw) + 0.05 * noise_eval (&ph->surf, y, z, x);
+      if (tl > 1.0)
+        return (cb < 1.06 || bs < 1.3 || tl < 1.06) ? T_CSF : T_OUT;
+      if (tl > 1.0 - 1.3 * f / (0.30 * ph->ax[0]))
         return T_CSF;
     }
   if (v >= 0.42 && w < -0.50)
@@ -471,7 +479,7 @@ classify (const Phantom *ph, double x, double y, double z)
     double dmax = f * (15.0 + 8.0 * noise_eval (&ph->sulc_depth, wx, wy, wz));
     if (depth < dmax)
       {
-        double width = 0.06 * sqrt (1.0 - depth / dmax) + 0.025;
+        double width = 0.045 * sqrt (1.0 - depth / dmax) + 0.02;
         if (fabs (n) < width)
           return T_CSF;
       }
@@ -494,7 +502,7 @@ tumour_radius (const Phantom *ph, const double dir[3])
       if (dot > 0.0)
         lobes += ph->lobe_amp[m] * dot * dot * dot;
     }
-  lobes += 0.14 * noise_eval (&ph->tum_shape, ph->tc[0] + dir[0] * ph->tr, ph->tc[1] + dir[1] * ph->tr,
+  lobes += 0.2 * noise_eval (&ph->tum_shape, ph->tc[0] + dir[0] * ph->tr, ph->tc[1] + dir[1] * ph->tr,
                               ph->tc[2] + dir[2] * ph->tr);
   return ph->tr * (1.0 + lobes);
 }
@@ -549,7 +557,7 @@ tumour_fits (const Phantom *ph, double reach)
       sphere_point (i, 200, dir);
       double p[3] = { ph->tc[0] + reach * dir[0], ph->tc[1] + reach * dir[1], ph->tc[2] + reach * dir[2] };
       double rho = cerebrum_rho (ph, p[0], p[1], p[2], &u, &v, &w);
-      if (rho > 0.9 || (w < -0.25 && v < 0.42))
+      if (rho > 0.88 || (w < -0.25 && v < 0.42))
         return FALSE;
       if (cerebellum_rho (ph, p[0], p[1], p[2], &lx, &ly, &lz) < 1.2)
         return FALSE;
@@ -614,7 +622,7 @@ phantom_setup (Phantom *ph, Rng *rng, int nx, int ny, int nz)
       while (len < 1e-6);
       for (int a = 0; a < 3; a++)
         ph->lobe_dir[m][a] = g[a] / len;
-      ph->lobe_amp[m] = rng_range (rng, 0.05, 0.32);
+      ph->lobe_amp[m] = rng_range (rng, 0.08, 0.38);
     }
   for (int attempt = 0;; attempt++)
     {
@@ -625,9 +633,9 @@ phantom_setup (Phantom *ph, Rng *rng, int nx, int ny, int nz)
       ph->tc[0] = ph->c[0] + u * ph->ax[0];
       ph->tc[1] = ph->c[1] + v * ph->ax[1];
       ph->tc[2] = ph->c[2] + w * ph->ax[2];
-      if (tumour_fits (ph, tumour_max_extent (ph) * (1.0 + 0.3 * (ph->edema_frac - 1.0)) + 2.0 * ph->fine))
+      if (tumour_fits (ph, tumour_max_extent (ph) + 3.0 * ph->fine))
         break;
-      if (attempt % 16 == 15)
+      if (attempt % 8 == 7)
         {
           /* too big to fit anywhere tried: shrink it */
           ph->tr *= 0.9;
@@ -699,6 +707,34 @@ vidx (const int dims[3], int i, int j, int k)
   return ((gsize) k * dims[1] + j) * dims[0] + i;
 }
 
+typedef struct {
+  const Phantom *ph;
+  guint8 *tissue;
+  guint16 *dist;
+  const guint8 *label;
+  const float *tval;
+  const Box *box;
+  BsVolume *image;
+  guint64 stream;
+} Job;
+
+static void
+classify_slices (int k0, int k1, gpointer data)
+{
+  Job *job = data;
+  const int *dims = job->ph->dims;
+
+  for (int k = k0; k < k1; k++)
+    for (int j = 0; j < dims[1]; j++)
+      for (int i = 0; i < dims[0]; i++)
+        {
+          gsize idx = vidx (dims, i, j, k);
+          guint8 t = classify (job->ph, i, j, k);
+          job->tissue[idx] = t;
+          job->dist[idx] = (t == T_OUT || t == T_CSF) ? 0 : G_MAXUINT16 / 2;
+        }
+}
+
 /* Tissue classes: anatomy, then grey/white from the depth below cortical CSF. */
 static guint8 *
 build_tissue (const Phantom *ph, Box *brain_box)
@@ -708,25 +744,21 @@ build_tissue (const Phantom *ph, Box *brain_box)
   guint8 *tissue = g_new0 (guint8, nvox);
   g_autofree guint16 *dist = g_new (guint16, nvox);
   Box box = { { dims[0], dims[1], dims[2] }, { -1, -1, -1 } };
+  Job job = { .ph = ph, .tissue = tissue, .dist = dist };
 
+  bs_parallel_for_range (dims[2], 2, classify_slices, &job);
   for (int k = 0; k < dims[2]; k++)
     for (int j = 0; j < dims[1]; j++)
       for (int i = 0; i < dims[0]; i++)
-        {
-          gsize idx = vidx (dims, i, j, k);
-          guint8 t = classify (ph, i, j, k);
-          tissue[idx] = t;
-          dist[idx] = (t == T_OUT || t == T_CSF) ? 0 : G_MAXUINT16 / 2;
-          if (t != T_OUT)
-            {
-              int p[3] = { i, j, k };
-              for (int a = 0; a < 3; a++)
-                {
-                  box.lo[a] = MIN (box.lo[a], p[a]);
-                  box.hi[a] = MAX (box.hi[a], p[a]);
-                }
-            }
-        }
+        if (tissue[vidx (dims, i, j, k)] != T_OUT)
+          {
+            int p[3] = { i, j, k };
+            for (int a = 0; a < 3; a++)
+              {
+                box.lo[a] = MIN (box.lo[a], p[a]);
+                box.hi[a] = MAX (box.hi[a], p[a]);
+              }
+          }
   if (box.hi[0] < 0)
     {
       memset (brain_box, 0, sizeof *brain_box);
@@ -800,7 +832,7 @@ build_labels (const Phantom *ph, guint8 *tissue, float *tval)
           tval[idx] = (float) t;
           if (t < 1.0)
             {
-              double core = MIN (0.82, ph->core_frac * (1.0 + 0.22 * noise_eval (&ph->tum_het, i, j, k)));
+              double core = MIN (0.82, ph->core_frac * (1.0 + 0.3 * noise_eval (&ph->edema, i * 0.7, j * 0.7, k * 0.7)));
               label[idx] = t < core ? BS_PHANTOM_CORE : BS_PHANTOM_ENHANCING;
             }
           else if (tt != T_OUT)
@@ -887,12 +919,17 @@ blur_channel (float *data, const int dims[3], const Box *box, double sigma)
 }
 
 static void
-paint (const Phantom *ph, const guint8 *tissue, const guint8 *label, const float *tval, const Box *box,
-       BsVolume *image)
+paint_slices (int k0, int k1, gpointer data)
 {
+  Job *job = data;
+  const Phantom *ph = job->ph;
   const int *dims = ph->dims;
+  const guint8 *tissue = job->tissue, *label = job->label;
+  const float *tval = job->tval;
+  const Box *box = job->box;
+  BsVolume *image = job->image;
 
-  for (int k = box->lo[2]; k <= box->hi[2]; k++)
+  for (int k = box->lo[2] + k0; k < box->lo[2] + k1; k++)
     for (int j = box->lo[1]; j <= box->hi[1]; j++)
       for (int i = box->lo[0]; i <= box->hi[0]; i++)
         {
@@ -925,17 +962,29 @@ paint (const Phantom *ph, const guint8 *tissue, const guint8 *label, const float
         }
 }
 
+static void
+blur_one_channel (int ch, gpointer data)
+{
+  Job *job = data;
+  blur_channel (bs_volume_channel (job->image, ch), job->ph->dims, job->box, 0.75);
+}
+
 /* Bias field, Rician noise, background exactly 0, integer values. */
 static void
-acquire (const Phantom *ph, const guint8 *tissue, const Box *box, guint64 stream, BsVolume *image)
+acquire_slices (int k0, int k1, gpointer data)
 {
+  Job *job = data;
+  const Phantom *ph = job->ph;
   const int *dims = ph->dims;
+  const guint8 *tissue = job->tissue;
+  const Box *box = job->box;
+  BsVolume *image = job->image;
 
-  for (int k = box->lo[2]; k <= box->hi[2]; k++)
+  for (int k = box->lo[2] + k0; k < box->lo[2] + k1; k++)
     {
       Rng rng;
-      /* one stream per slice keeps the noise independent of iteration order */
-      rng_seed (&rng, stream ^ (0x51ed270b27a3f1c5ULL * (guint64) (k + 1)));
+      /* one stream per slice keeps the noise independent of the threads */
+      rng_seed (&rng, job->stream ^ (0x51ed270b27a3f1c5ULL * (guint64) (k + 1)));
       for (int j = box->lo[1]; j <= box->hi[1]; j++)
         for (int i = box->lo[0]; i <= box->hi[0]; i++)
           {
@@ -1003,6 +1052,14 @@ bs_phantom_generate (guint64 seed, guint case_index, int nx, int ny, int nz,
   label = build_labels (&ph, tissue, tval);
 
   image = bs_volume_new (nx, ny, nz, N_CHANNELS);
+  lab = bs_volume_new (nx, ny, nz, 1);
+  if (image == NULL || lab == NULL)
+    {
+      phantom_clear (&ph);
+      g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_TOO_LARGE,
+                   _("Not enough memory for a %dx%dx%d phantom"), nx, ny, nz);
+      return FALSE;
+    }
   g_strfreev (image->channel_names);
   image->channel_names = g_new0 (char *, N_CHANNELS + 1);
   for (int ch = 0; ch < N_CHANNELS; ch++)
@@ -1014,12 +1071,14 @@ bs_phantom_generate (guint64 seed, guint case_index, int nx, int ny, int nz,
       paint_box.lo[a] = MAX (0, box.lo[a] - 2);
       paint_box.hi[a] = MIN (dims[a] - 1, box.hi[a] + 2);
     }
-  paint (&ph, tissue, label, tval, &paint_box, image);
-  for (int ch = 0; ch < N_CHANNELS; ch++)
-    blur_channel (bs_volume_channel (image, ch), dims, &paint_box, 0.6);
-  acquire (&ph, tissue, &paint_box, rng_next (&rng), image);
-
-  lab = bs_volume_new (nx, ny, nz, 1);
+  {
+    Job job = { .ph = &ph, .tissue = tissue, .label = label, .tval = tval, .box = &paint_box,
+                .image = image, .stream = rng_next (&rng) };
+    int n = paint_box.hi[2] - paint_box.lo[2] + 1;
+    bs_parallel_for_range (n, 2, paint_slices, &job);
+    bs_parallel_for (N_CHANNELS, blur_one_channel, &job);
+    bs_parallel_for_range (n, 2, acquire_slices, &job);
+  }
   lab->is_label = TRUE;
   for (gsize i = 0; i < nvox; i++)
     lab->data[i] = label[i];
