@@ -958,6 +958,26 @@ bs_dataset_load_case (BsDataset *ds, guint i, GError **error)
                        e->label, c->label->n_channels);
           return NULL;
         }
+      char code_img[4], code_lab[4];
+      bs_volume_orientation_code (c->image, code_img);
+      bs_volume_orientation_code (c->label, code_lab);
+      if (strcmp (code_img, code_lab) != 0)
+        {
+          /* A label stored in another voxel order (Decathlon RAS labels for
+           * BraTS LPS images) is brought onto the image grid so that
+           * voxel-wise comparisons line up. */
+          BsVolume *moved = bs_volume_reorient_like (c->label, c->image);
+          if (moved == NULL)
+            {
+              g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID,
+                           _("%s (%dx%dx%d, %s) does not cover the grid of %s (%dx%dx%d, %s)"), e->label,
+                           c->label->dims[0], c->label->dims[1], c->label->dims[2], code_lab, e->images[0],
+                           c->image->dims[0], c->image->dims[1], c->image->dims[2], code_img);
+              return NULL;
+            }
+          bs_volume_free (c->label);
+          c->label = moved;
+        }
       if (!check_same_dims (c->image, e->images[0], c->label, e->label, error))
         return NULL;
       g_free (c->label->channel_names[0]);
