@@ -674,33 +674,55 @@ h5_read_stack (const char *path, const char *name, gboolean as_label, GError **e
                    name, (unsigned long long) total);
       goto out;
     }
-  raw = g_try_new (float, total);
-  vol = raw ? bs_volume_new ((int) dims[2], (int) dims[1], (int) dims[0], (int) dims[3]) : NULL;
+  vol = bs_volume_new_uninitialized ((int) dims[2], (int) dims[1], (int) dims[0], (int) dims[3]);
   if (vol == NULL)
     {
       g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_TOO_LARGE, _("%s: not enough memory for dataset %s"), path,
                    name);
       goto out;
     }
-  if (H5Dread (ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, raw) < 0)
+  /* Slices are read a block at a time into a small buffer and scattered to
+   * the channel-major layout, so a multi-gigabyte split is never held twice. */
+  gsize plane = (gsize) dims[1] * dims[2];
+  int nc = (int) dims[3];
+  hsize_t block = MAX ((hsize_t) 1, MIN (dims[0], (hsize_t) ((16u << 20) / (plane * nc * sizeof (float)))));
+  raw = g_try_new (float, block * plane * nc);
+  if (raw == NULL)
     {
-      g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_CORRUPT, _("%s: reading dataset %s failed"), path, name);
+      g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_TOO_LARGE, _("%s: not enough memory for dataset %s"), path,
+                   name);
       g_clear_pointer (&vol, bs_volume_free);
       goto out;
     }
   gsize nvox = bs_volume_n_voxels (vol);
-  int nc = (int) dims[3];
-  for (gsize v = 0; v < nvox; v++)
-    for (int c = 0; c < nc; c++)
-      {
-        float f = raw[v * nc + c];
-        if (!isfinite (f))
+  for (hsize_t first = 0; first < dims[0]; first += block)
+    {
+      hsize_t count[4] = { MIN (block, dims[0] - first), dims[1], dims[2], dims[3] };
+      hsize_t start[4] = { first, 0, 0, 0 };
+      hid_t mem = H5Screate_simple (4, count, NULL);
+      herr_t st = H5Sselect_hyperslab (space, H5S_SELECT_SET, start, NULL, count, NULL);
+      if (st >= 0)
+        st = H5Dread (ds, H5T_NATIVE_FLOAT, mem, space, H5P_DEFAULT, raw);
+      H5Sclose (mem);
+      if (st < 0)
+        {
+          g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_CORRUPT, _("%s: reading dataset %s failed"), path, name);
+          g_clear_pointer (&vol, bs_volume_free);
+          goto out;
+        }
+      gsize base = (gsize) first * plane, n = (gsize) count[0] * plane;
+      for (gsize v = 0; v < n; v++)
+        for (int c = 0; c < nc; c++)
           {
-            f = 0.0f;
-            vol->n_nonfinite++;
+            float f = raw[v * nc + c];
+            if (!isfinite (f))
+              {
+                f = 0.0f;
+                vol->n_nonfinite++;
+              }
+            vol->data[(gsize) c * nvox + base + v] = f;
           }
-        vol->data[(gsize) c * nvox + v] = f;
-      }
+    }
   /* The stored slices are 2D images already (row 0 first); an LPS affine
    * makes the axial view show each one exactly as stored. */
   vol->affine[0][0] = -1.0;
