@@ -1,11 +1,289 @@
+/* brainseg-cli infer: whole-volume inference on whole axial slices, the mask
+ * as NIfTI with the source affine, whole-tumour Dice and where the time went. */
 #include <glib/gi18n.h>
+#include <json-glib/json-glib.h>
+#include <nifti1.h>
 #include <stdio.h>
+#include <string.h>
 
+#include "bs-dataset.h"
+#include "bs-infer.h"
+#include "bs-metrics.h"
+#include "bs-nifti.h"
+#include "bs-plan.h"
+#include "bs-unet.h"
 #include "cli.h"
+
+/* int8 needs activation ranges: measured on the slices with the most brain,
+ * which are the ones whose ranges matter. */
+static BsCalibration *
+calibrate_on_case (const BsUnet *net, const BsVolume *prepared, int ph, int pw, GError **error)
+{
+  enum { N_CAL = 4 };
+  int total = bs_volume_n_slices (prepared, BS_PLANE_AXIAL);
+  int sw, sh, c = prepared->n_channels;
+  g_autofree float *slice = NULL;
+  g_autofree float *input = NULL;
+  int best[N_CAL];
+  double score[N_CAL];
+  int n = 0;
+
+  bs_volume_slice_size (prepared, BS_PLANE_AXIAL, &sw, &sh);
+  slice = g_new (float, (gsize) sw * sh);
+  for (int i = 0; i < N_CAL; i++)
+    {
+      best[i] = -1;
+      score[i] = -1.0;
+    }
+  for (int k = 0; k < total; k++)
+    {
+      double s = 0.0;
+      bs_volume_get_slice (prepared, 0, BS_PLANE_AXIAL, k, slice);
+      for (int i = 0; i < sw * sh; i++)
+        s += slice[i] != 0.0f;
+      /* Keep them spread out: only one slice per eighth of the volume. */
+      for (int i = 0; i < N_CAL; i++)
+        if (best[i] >= 0 && ABS (best[i] - k) < total / 8)
+          {
+            if (s > score[i])
+              {
+                score[i] = s;
+                best[i] = k;
+              }
+            s = -2.0;
+            break;
+          }
+      for (int i = 0; i < N_CAL && s >= 0.0; i++)
+        if (s > score[i])
+          {
+            for (int j = N_CAL - 1; j > i; j--)
+              {
+                score[j] = score[j - 1];
+                best[j] = best[j - 1];
+              }
+            score[i] = s;
+            best[i] = k;
+            break;
+          }
+    }
+  input = g_new0 (float, (gsize) N_CAL * c * ph * pw);
+  for (int i = 0; i < N_CAL; i++)
+    if (best[i] >= 0)
+      bs_infer_fill_input (prepared, BS_PLANE_AXIAL, best[i], 1, ph, pw, input + (gsize) n++ * c * ph * pw);
+  return bs_calibration_compute (net, input, MAX (n, 1), ph, pw, error);
+}
 
 int
 bs_cli_infer (int argc, char **argv)
 {
-  fprintf (stderr, _("brainseg-cli: '%s' is not available in this build yet\n"), "infer");
-  return 2;
+  g_autofree char *model = NULL, *case_id = NULL, *out = NULL, *label = NULL;
+  g_autofree char *precision_s = NULL, *layout_s = NULL, *fusion_s = NULL;
+  int threads = 0, batch = 1;
+  gboolean json = FALSE;
+  const GOptionEntry entries[] = {
+    { "model", 0, 0, G_OPTION_ARG_FILENAME, &model, N_("Weights (Keras-layout HDF5); default: the shipped model"), "M.h5" },
+    { "case", 0, 0, G_OPTION_ARG_STRING, &case_id, N_("Case to segment (default: the first)"), "ID" },
+    { "label", 0, 0, G_OPTION_ARG_FILENAME, &label, N_("Ground truth for a single NIfTI file"), "FILE" },
+    { "out", 0, 0, G_OPTION_ARG_FILENAME, &out, N_("Write the mask as NIfTI (uint8, source affine)"), "MASK.nii.gz" },
+    { "precision", 0, 0, G_OPTION_ARG_STRING, &precision_s, N_("fp32 (default), int8 or bf16"), "P" },
+    { "layout", 0, 0, G_OPTION_ARG_STRING, &layout_s, N_("nchw, nhwc or blocked (default)"), "L" },
+    { "fusion", 0, 0, G_OPTION_ARG_STRING, &fusion_s, N_("on (default) or off"), "on|off" },
+    { "threads", 0, 0, G_OPTION_ARG_INT, &threads, N_("Threads (default: all cores)"), "N" },
+    { "batch", 0, 0, G_OPTION_ARG_INT, &batch, N_("Slices per run (default 1)"), "N" },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print one JSON object"), NULL },
+    { NULL },
+  };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BsDataset) ds = NULL;
+  g_autoptr(BsCase) c = NULL;
+  g_autoptr(BsUnet) net = NULL;
+  g_autoptr(BsVolume) prepared = NULL;
+  g_autoptr(BsVolume) prob = NULL;
+  g_autoptr(BsVolume) mask = NULL;
+  g_autoptr(BsCalibration) cal = NULL;
+  g_autoptr(BsPlan) plan = NULL;
+  BsPlanOptions opts;
+  BsTiming timing;
+  gboolean is_random = FALSE, has_dice = FALSE;
+  double dice = 0.0, t0, t_start, plan_ms, infer_ms;
+  int ph, pw, slices, case_index = 0;
+  guint64 tumour = 0;
+  gsize nvox;
+
+  if (!bs_cli_parse ("infer", "PATH", _("Segment a case: whole-tumour mask, Dice against the ground truth, stage times."),
+                     entries, &argc, &argv))
+    return 2;
+  if (argc != 2)
+    {
+      fprintf (stderr, "%s\n", _("brainseg-cli infer: give exactly one PATH (a case folder, Decathlon task, NIfTI or HDF5 file)"));
+      return 2;
+    }
+  bs_plan_options_init (&opts);
+  if ((precision_s && !bs_precision_from_string (precision_s, &opts.precision))
+      || (layout_s && !bs_memlayout_from_string (layout_s, &opts.layout))
+      || (fusion_s && !g_str_equal (fusion_s, "on") && !g_str_equal (fusion_s, "off")))
+    {
+      fprintf (stderr, "%s\n", _("brainseg-cli infer: --precision is fp32|int8|bf16, --layout nchw|nhwc|blocked, --fusion on|off"));
+      return 2;
+    }
+  if (threads < 0 || batch < 1)
+    {
+      fprintf (stderr, "%s\n", _("brainseg-cli infer: --threads must be >= 0 and --batch >= 1"));
+      return 2;
+    }
+  opts.fusion = !fusion_s || g_str_equal (fusion_s, "on");
+  opts.threads = threads;
+  opts.batch = batch;
+  bs_timing_reset (&timing);
+
+  net = bs_unet_load_or_default (model, &is_random, &error);
+  if (!net)
+    return bs_cli_fail (error);
+  if (is_random)
+    fprintf (stderr, "%s\n", _("brainseg-cli infer: no model given and none ships yet; random weights (the mask means nothing)"));
+  ds = bs_dataset_open (argv[1], label, &error);
+  if (!ds)
+    return bs_cli_fail (error);
+  if (case_id)
+    {
+      case_index = bs_dataset_find_case (ds, case_id);
+      if (case_index < 0)
+        {
+          fprintf (stderr, _("brainseg-cli infer: %s has no case '%s'\n"), argv[1], case_id);
+          return 1;
+        }
+    }
+  c = bs_dataset_load_case (ds, case_index, &error);
+  if (!c)
+    return bs_cli_fail (error);
+
+  t_start = bs_now_ms ();
+  t0 = bs_now_ms ();
+  prepared = bs_infer_prepare (net, c->image, &error);
+  if (!prepared)
+    return bs_cli_fail (error);
+  bs_timing_add_stage (&timing, "preprocess", bs_now_ms () - t0);
+  bs_infer_padded_size (prepared, BS_PLANE_AXIAL, &ph, &pw);
+
+  t0 = bs_now_ms ();
+  if (opts.precision == BS_PRECISION_INT8 && !(cal = calibrate_on_case (net, prepared, ph, pw, &error)))
+    return bs_cli_fail (error);
+  plan = bs_plan_new (net, ph, pw, &opts, cal, &error);
+  if (!plan)
+    return bs_cli_fail (error);
+  plan_ms = bs_now_ms () - t0;
+
+  prob = bs_volume_new_like (prepared, 1);
+  t0 = bs_now_ms ();
+  if (!bs_infer_volume (plan, prepared, BS_PLANE_AXIAL, prob, &timing, NULL, NULL, NULL, &error))
+    return bs_cli_fail (error);
+  {
+    double t1 = bs_now_ms ();
+    nvox = bs_volume_n_voxels (prob);
+    mask = bs_volume_new_like (prob, 1);
+    mask->is_label = TRUE;
+    for (gsize i = 0; i < nvox; i++)
+      {
+        mask->data[i] = prob->data[i] > 0.5f ? 1.0f : 0.0f;
+        tumour += prob->data[i] > 0.5f;
+      }
+    bs_timing_add_stage (&timing, "threshold", bs_now_ms () - t1);
+  }
+  infer_ms = bs_now_ms () - t0;
+  slices = bs_volume_n_slices (prepared, BS_PLANE_AXIAL);
+
+  if (c->label)
+    {
+      g_autoptr(BsVolume) wt = bs_labels_whole_tumour (c->label);
+      dice = bs_dice (mask->data, wt->data, nvox);
+      has_dice = TRUE;
+    }
+  if (out && !bs_volume_save_nifti (mask, out, DT_UINT8, &error))
+    return bs_cli_fail (error);
+
+  if (json)
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+      g_autoptr(JsonGenerator) gen = json_generator_new ();
+      g_autoptr(JsonNode) root = NULL;
+      g_autofree char *text = NULL;
+
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "case");
+      json_builder_add_string_value (b, c->id);
+      json_builder_set_member_name (b, "model");
+      if (net->path)
+        json_builder_add_string_value (b, net->path);
+      else
+        json_builder_add_null_value (b);
+      json_builder_set_member_name (b, "random_weights");
+      json_builder_add_boolean_value (b, is_random);
+      json_builder_set_member_name (b, "precision");
+      json_builder_add_string_value (b, bs_precision_name (opts.precision));
+      json_builder_set_member_name (b, "layout");
+      json_builder_add_string_value (b, bs_memlayout_name (opts.layout));
+      json_builder_set_member_name (b, "fusion");
+      json_builder_add_string_value (b, opts.fusion ? "on" : "off");
+      json_builder_set_member_name (b, "threads");
+      json_builder_add_int_value (b, opts.threads > 0 ? opts.threads : bs_cpu_cores ());
+      json_builder_set_member_name (b, "batch");
+      json_builder_add_int_value (b, opts.batch);
+      json_builder_set_member_name (b, "slice_size");
+      json_builder_begin_array (b);
+      json_builder_add_int_value (b, pw);
+      json_builder_add_int_value (b, ph);
+      json_builder_end_array (b);
+      json_builder_set_member_name (b, "slices");
+      json_builder_add_int_value (b, slices);
+      json_builder_set_member_name (b, "seconds");
+      json_builder_add_double_value (b, infer_ms / 1000.0);
+      json_builder_set_member_name (b, "ms_per_slice");
+      json_builder_add_double_value (b, infer_ms / MAX (slices, 1));
+      json_builder_set_member_name (b, "plan_seconds");
+      json_builder_add_double_value (b, plan_ms / 1000.0);
+      json_builder_set_member_name (b, "total_seconds");
+      json_builder_add_double_value (b, (bs_now_ms () - t_start) / 1000.0);
+      json_builder_set_member_name (b, "dice_wt");
+      if (has_dice)
+        json_builder_add_double_value (b, dice);
+      else
+        json_builder_add_null_value (b);
+      json_builder_set_member_name (b, "tumour_voxels");
+      json_builder_add_int_value (b, (gint64) tumour);
+      json_builder_set_member_name (b, "stages");
+      json_builder_begin_object (b);
+      for (int i = 0; i < timing.n_stages; i++)
+        {
+          json_builder_set_member_name (b, timing.stages[i].name);
+          json_builder_add_double_value (b, timing.stages[i].ms);
+        }
+      json_builder_end_object (b);
+      json_builder_set_member_name (b, "out");
+      if (out)
+        json_builder_add_string_value (b, out);
+      else
+        json_builder_add_null_value (b);
+      json_builder_end_object (b);
+      root = json_builder_get_root (b);
+      json_generator_set_root (gen, root);
+      json_generator_set_pretty (gen, TRUE);
+      text = json_generator_to_data (gen, NULL);
+      printf ("%s\n", text);
+    }
+  else
+    {
+      printf (_("case %s: %d slices of %dx%d in %.2f s (%.1f ms/slice), %s %s fusion %s, batch %d\n"), c->id, slices,
+              pw, ph, infer_ms / 1000.0, infer_ms / MAX (slices, 1), bs_precision_name (opts.precision),
+              bs_memlayout_name (opts.layout), opts.fusion ? "on" : "off", opts.batch);
+      if (has_dice)
+        printf (_("whole-tumour Dice: %.4f (%" G_GUINT64_FORMAT " voxels predicted)\n"), dice, tumour);
+      else
+        printf (_("no ground truth; %" G_GUINT64_FORMAT " voxels predicted as tumour\n"), tumour);
+      printf ("%s\n", _("stages (ms):"));
+      for (int i = 0; i < timing.n_stages; i++)
+        printf ("  %-12s %10.1f\n", timing.stages[i].name, timing.stages[i].ms);
+      if (out)
+        printf (_("mask written to %s\n"), out);
+    }
+  return 0;
 }

@@ -44,6 +44,8 @@ gboolean bs_precision_available (BsPrecision p, char **reason);
 const char *bs_dnnl_isa_name (void);
 char *bs_cpu_description (void);
 int bs_cpu_cores (void);
+/* Theoretical peak of all cores in GFLOP/s (GOP/s for int8) from the clock and ISA. */
+double bs_cpu_peak_gflops (BsPrecision p);
 
 /* int8 calibration: activation ranges of every layer input, measured by running
  * the fp32 network on representative slices. */
@@ -64,6 +66,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (BsPlan, bs_plan_free)
 
 const BsPlanOptions *bs_plan_get_options (const BsPlan *plan);
 void bs_plan_get_size (const BsPlan *plan, int *h, int *w, int *batch);
+/* What the plan runs: one line per primitive with oneDNN's implementation,
+ * and which concatenations could not be fused. */
+const char *bs_plan_describe (const BsPlan *plan);
 
 /* input: n x in_channels x h x w float32 (NCHW, n <= batch), probs: n x h x w.
  * Stage times go into timing (may be NULL).  Sets the OpenMP thread count on

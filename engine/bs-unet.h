@@ -82,4 +82,9 @@ void bs_unet_config_copy (BsUnetConfig *dst, const BsUnetConfig *src);
  * from the build tree or install, or NULL when none is there. */
 char *bs_unet_default_model_path (void);
 
+/* path when given; else the shipped model; else (no model ships yet)
+ * deterministic random weights of the default topology (fms 16, FLAIR),
+ * with *is_random set so that callers can say so. */
+BsUnet *bs_unet_load_or_default (const char *path, gboolean *is_random, GError **error);
+
 G_END_DECLS

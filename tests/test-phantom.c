@@ -10,7 +10,9 @@
 
 #include "bs-dataset.h"
 #include "bs-error.h"
+#include "bs-parallel.h"
 #include "bs-phantom.h"
+#include "bs-preprocess.h"
 
 typedef struct {
   BsVolume *image, *label, *tissue;
@@ -22,7 +24,7 @@ case_generate (Case *c, guint64 seed, guint index, int nx, int ny, int nz)
   g_autoptr(GError) error = NULL;
 
   memset (c, 0, sizeof *c);
-  g_assert_true (bs_phantom_generate (seed, index, nx, ny, nz, &c->image, &c->label, &c->tissue, &error));
+  g_assert_true (bs_phantom_generate_with_tissue (seed, index, nx, ny, nz, &c->image, &c->label, &c->tissue, &error));
   g_assert_no_error (error);
 }
 
@@ -64,6 +66,18 @@ test_deterministic (void)
   g_assert_true (volumes_equal (a.image, b.image));
   g_assert_true (volumes_equal (a.label, b.label));
   g_assert_true (volumes_equal (a.tissue, b.tissue));
+
+  /* the voxels do not depend on how many threads made them */
+  {
+    Case one;
+    int saved = bs_parallel_get_max_threads ();
+    bs_parallel_set_max_threads (1);
+    case_generate (&one, 42, 0, 64, 72, 48);
+    bs_parallel_set_max_threads (saved);
+    g_assert_true (volumes_equal (a.image, one.image));
+    g_assert_true (volumes_equal (a.label, one.label));
+    case_clear (&one);
+  }
   /* another seed or another case is another head and tumour, not a copy */
   g_assert_cmpfloat (fraction_differing (a.image, c.image), >, 0.05);
   g_assert_cmpfloat (fraction_differing (a.label, c.label), >, 0.0005);
@@ -309,7 +323,7 @@ test_bad_size (void)
   BsVolume *image = NULL, *label = NULL;
   int dims[3];
 
-  g_assert_false (bs_phantom_generate (1, 0, 16, 240, 155, &image, &label, NULL, &error));
+  g_assert_false (bs_phantom_generate (1, 0, 16, 240, 155, &image, &label, &error));
   g_assert_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID);
   g_assert_null (image);
   g_assert_null (label);
@@ -545,6 +559,47 @@ test_sample_path (void)
   g_assert_cmpint (c->image->dims[0], >=, 128);
 }
 
+/* Preprocessing treats the phantom like raw BraTS data: the foreground it
+ * finds is the brain, and each channel comes out z-scored inside it. */
+static void
+test_preprocess (void)
+{
+  Case c;
+  gsize nvox, agree = 0;
+  g_autoptr(BsVolume) fg = NULL;
+
+  case_generate (&c, 3, 2, 96, 100, 70);
+  nvox = bs_volume_n_voxels (c.image);
+  fg = bs_preprocess_foreground (c.image, 0);
+  for (gsize i = 0; i < nvox; i++)
+    {
+      gboolean in_brain = c.tissue->data[i] != BS_PHANTOM_TISSUE_OUTSIDE;
+      agree += (fg->data[i] > 0.5f) == in_brain;
+    }
+  g_assert_cmpfloat ((double) agree / nvox, >, 0.995);
+
+  bs_preprocess_normalize (c.image);
+  for (int ch = 0; ch < 4; ch++)
+    {
+      const float *d = bs_volume_channel (c.image, ch);
+      double sum = 0.0, sum2 = 0.0;
+      gsize n = 0;
+      /* every channel has the same foreground as FLAIR */
+      for (gsize i = 0; i < nvox; i++)
+        if (fg->data[i] > 0.5f)
+          {
+            sum += d[i];
+            sum2 += d[i] * d[i];
+            n++;
+          }
+        else
+          g_assert_cmpfloat (d[i], ==, 0.0f);
+      g_assert_cmpfloat (fabs (sum / n), <, 0.01);
+      g_assert_cmpfloat (fabs (sqrt (sum2 / n) - 1.0), <, 0.01);
+    }
+  case_clear (&c);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -555,6 +610,7 @@ main (int argc, char **argv)
   g_test_add_func ("/phantom/bad-size", test_bad_size);
   g_test_add_func ("/phantom/write-task", test_write_task);
   g_test_add_func ("/phantom/write-task-errors", test_write_task_errors);
+  g_test_add_func ("/phantom/preprocess", test_preprocess);
   g_test_add_func ("/phantom/cli", test_cli);
   g_test_add_func ("/phantom/sample-path", test_sample_path);
   return g_test_run ();

@@ -1,0 +1,1251 @@
+/* oneDNN inference plans for the U-Net.
+ *
+ * A plan is a list of operations (a primitive and the argument sets it runs
+ * with) built once; running it copies the input in, executes the list and
+ * copies the probabilities out.  Everything is allocated while building.
+ *
+ * Concatenations with fusion on: when the activation layout keeps each
+ * half of a concat buffer dense within a sample (nchw, nChw16c), the skip
+ * convolution and the upsampling write straight into their halves.  oneDNN
+ * 2.6 sends a convolution whose destination is a sub-memory descriptor to its
+ * slow reference kernel, so the halves are addressed as ordinary dense
+ * single-sample tensors whose data handles point into the buffer; with a
+ * batch those producers run once per sample.  With nhwc halves are strided,
+ * so a concat primitive is kept (the plan description says so). */
+#include <glib/gi18n.h>
+#include <math.h>
+#include <omp.h>
+#include <oneapi/dnnl/dnnl.h>
+#include <oneapi/dnnl/dnnl_debug.h>
+#include <string.h>
+
+#include "bs-error.h"
+#include "bs-plan.h"
+#include "bs-reference-private.h"
+
+#define MAX_ARGS 6
+
+typedef struct {
+  dnnl_primitive_t prim;
+  char label[24];
+  int n_sets;
+  int n_args;
+  dnnl_exec_arg_t *args;  /* n_sets * n_args */
+} PlanOp;
+
+struct _BsPlan {
+  BsPlanOptions opts;
+  int h, w, batch, in_ch;
+  dnnl_engine_t engine;
+  dnnl_stream_t stream;
+  GArray *ops;           /* PlanOp */
+  GPtrArray *mems;       /* dnnl_memory_t owned by the plan */
+  dnnl_memory_t in_user, in_net;
+  dnnl_primitive_t in_reorder;
+  dnnl_memory_t out_net, out_user;
+  dnnl_primitive_t out_reorder;
+  float *in_ptr, *out_ptr;
+  /* One scratchpad for all primitives, owned by the plan: oneDNN's own
+   * per-thread scratchpad would tie execution to the building thread. */
+  dnnl_memory_t scratch;
+  size_t scratch_size;
+  GString *description;
+};
+
+struct _BsCalibration {
+  int n_layers;
+  float input_max;   /* max |x| of the network input */
+  float *layer_max;  /* max |y| of each layer's output (after ReLU where there is one) */
+  int n_slices;
+};
+
+/* ---- names and options ---- */
+
+void
+bs_plan_options_init (BsPlanOptions *opts)
+{
+  memset (opts, 0, sizeof *opts);
+  opts->precision = BS_PRECISION_FP32;
+  opts->layout = BS_MEMLAYOUT_BLOCKED;
+  opts->fusion = TRUE;
+  opts->threads = 0;
+  opts->batch = 1;
+}
+
+const char *
+bs_precision_name (BsPrecision p)
+{
+  switch (p)
+    {
+    case BS_PRECISION_INT8: return "int8";
+    case BS_PRECISION_BF16: return "bf16";
+    case BS_PRECISION_FP32:
+    default: return "fp32";
+    }
+}
+
+gboolean
+bs_precision_from_string (const char *s, BsPrecision *p)
+{
+  if (!s)
+    return FALSE;
+  if (g_ascii_strcasecmp (s, "fp32") == 0 || g_ascii_strcasecmp (s, "f32") == 0)
+    *p = BS_PRECISION_FP32;
+  else if (g_ascii_strcasecmp (s, "int8") == 0 || g_ascii_strcasecmp (s, "i8") == 0)
+    *p = BS_PRECISION_INT8;
+  else if (g_ascii_strcasecmp (s, "bf16") == 0)
+    *p = BS_PRECISION_BF16;
+  else
+    return FALSE;
+  return TRUE;
+}
+
+const char *
+bs_memlayout_name (BsMemLayout l)
+{
+  switch (l)
+    {
+    case BS_MEMLAYOUT_NCHW: return "nchw";
+    case BS_MEMLAYOUT_NHWC: return "nhwc";
+    case BS_MEMLAYOUT_BLOCKED:
+    default: return "blocked";
+    }
+}
+
+gboolean
+bs_memlayout_from_string (const char *s, BsMemLayout *l)
+{
+  if (!s)
+    return FALSE;
+  if (g_ascii_strcasecmp (s, "nchw") == 0 || g_ascii_strcasecmp (s, "plain") == 0)
+    *l = BS_MEMLAYOUT_NCHW;
+  else if (g_ascii_strcasecmp (s, "nhwc") == 0 || g_ascii_strcasecmp (s, "channels-last") == 0)
+    *l = BS_MEMLAYOUT_NHWC;
+  else if (g_ascii_strcasecmp (s, "blocked") == 0 || g_ascii_strcasecmp (s, "any") == 0)
+    *l = BS_MEMLAYOUT_BLOCKED;
+  else
+    return FALSE;
+  return TRUE;
+}
+
+/* ---- CPU ---- */
+
+const char *
+bs_dnnl_isa_name (void)
+{
+  switch (dnnl_get_effective_cpu_isa ())
+    {
+    case dnnl_cpu_isa_sse41: return "sse41";
+    case dnnl_cpu_isa_avx: return "avx";
+    case dnnl_cpu_isa_avx2: return "avx2";
+    case dnnl_cpu_isa_avx2_vnni: return "avx2_vnni";
+    case dnnl_cpu_isa_avx512_mic: return "avx512_mic";
+    case dnnl_cpu_isa_avx512_mic_4ops: return "avx512_mic_4ops";
+    case dnnl_cpu_isa_avx512_core: return "avx512_core";
+    case dnnl_cpu_isa_avx512_core_vnni: return "avx512_core_vnni";
+    case dnnl_cpu_isa_avx512_core_bf16: return "avx512_core_bf16";
+    case dnnl_cpu_isa_avx512_core_amx: return "avx512_core_amx";
+    default: return "unknown";
+    }
+}
+
+static gboolean
+isa_has (dnnl_cpu_isa_t want)
+{
+  dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa ();
+  return ((unsigned) isa & (unsigned) want) == (unsigned) want;
+}
+
+gboolean
+bs_precision_available (BsPrecision p, char **reason)
+{
+  if (reason)
+    *reason = NULL;
+  if (p != BS_PRECISION_BF16)
+    return TRUE;
+  if (isa_has (dnnl_cpu_isa_avx512_core_bf16))
+    return TRUE;
+  if (reason)
+    *reason = g_strdup_printf (_("bf16 needs AVX512-BF16 or AMX; this CPU runs oneDNN at %s"),
+                               bs_dnnl_isa_name ());
+  return FALSE;
+}
+
+int
+bs_cpu_cores (void)
+{
+  return MAX (1, omp_get_num_procs ());
+}
+
+char *
+bs_cpu_description (void)
+{
+  g_autofree char *info = NULL;
+  g_autofree char *model = NULL;
+
+  if (g_file_get_contents ("/proc/cpuinfo", &info, NULL, NULL))
+    {
+      g_auto(GStrv) lines = g_strsplit (info, "\n", -1);
+      for (int i = 0; lines[i] && !model; i++)
+        if (g_str_has_prefix (lines[i], "model name"))
+          {
+            const char *colon = strchr (lines[i], ':');
+            if (colon)
+              model = g_strstrip (g_strdup (colon + 1));
+          }
+    }
+  return g_strdup_printf ("%s, %d cores, oneDNN %s", model ? model : _("unknown CPU"), bs_cpu_cores (),
+                          bs_dnnl_isa_name ());
+}
+
+double
+bs_cpu_peak_gflops (BsPrecision p)
+{
+  g_autofree char *info = NULL;
+  double mhz = 0.0, per_cycle;
+
+  if (g_file_get_contents ("/proc/cpuinfo", &info, NULL, NULL))
+    {
+      const char *m = strstr (info, "cpu MHz");
+      if (m && (m = strchr (m, ':')))
+        mhz = g_ascii_strtod (m + 1, NULL);
+    }
+  if (mhz <= 0.0)
+    mhz = 2000.0;
+  /* Two FMA pipes: 16 fp32 lanes x 2 ops x 2 per cycle with AVX-512, half with AVX2;
+   * VNNI does 4 int8 multiply-adds per fp32 lane, bf16 dot products 2. */
+  per_cycle = isa_has (dnnl_cpu_isa_avx512_core) ? 64.0 : 32.0;
+  if (p == BS_PRECISION_INT8)
+    per_cycle *= isa_has (dnnl_cpu_isa_avx512_core_vnni) ? 4.0 : 2.0;
+  else if (p == BS_PRECISION_BF16)
+    per_cycle *= isa_has (dnnl_cpu_isa_avx512_core_bf16) ? 2.0 : 1.0;
+  return bs_cpu_cores () * mhz * 1e-3 * per_cycle;
+}
+
+/* ---- calibration ---- */
+
+static void
+calibration_observe (int layer, const float *data, int c, int h, int w, gpointer user_data)
+{
+  BsCalibration *cal = user_data;
+  float *slot = layer < 0 ? &cal->input_max : &cal->layer_max[layer];
+  gsize n = (gsize) c * h * w;
+
+  for (gsize i = 0; i < n; i++)
+    *slot = MAX (*slot, fabsf (data[i]));
+}
+
+BsCalibration *
+bs_calibration_compute (const BsUnet *net, const float *slices, int n, int h, int w, GError **error)
+{
+  BsCalibration *cal;
+  g_autofree float *probs = NULL;
+
+  if (n < 1 || h % 16 != 0 || w % 16 != 0)
+    {
+      g_set_error (error, BS_PLAN_ERROR, BS_PLAN_ERROR_SIZE,
+                   _("Calibration needs at least one slice with height and width divisible by 16 (got %d of %dx%d)"),
+                   n, w, h);
+      return NULL;
+    }
+  cal = g_new0 (BsCalibration, 1);
+  cal->n_layers = net->n_layers;
+  cal->layer_max = g_new0 (float, net->n_layers);
+  cal->n_slices = n;
+  probs = g_new (float, (gsize) h * w);
+  for (int s = 0; s < n; s++)
+    bs_reference_forward_observed (net, slices + (gsize) s * net->config.in_channels * h * w, h, w, probs,
+                                   calibration_observe, cal);
+  return cal;
+}
+
+void
+bs_calibration_free (BsCalibration *cal)
+{
+  if (!cal)
+    return;
+  g_free (cal->layer_max);
+  g_free (cal);
+}
+
+/* ---- building ---- */
+
+/* An activation tensor of the whole batch. */
+typedef struct {
+  dnnl_memory_desc_t md;
+  dnnl_memory_t mem;
+  dnnl_format_tag_t tag;  /* known plain/blocked tag, or dnnl_format_tag_undef */
+  dnnl_data_type_t dt;
+  float scale;            /* int8: q = x * scale */
+  int c, h, w;
+} Act;
+
+typedef struct {
+  BsPlan *p;
+  const BsUnet *net;
+  const BsCalibration *cal;
+  GError **error;
+  dnnl_format_tag_t tag;  /* activation layout, or dnnl_format_tag_any */
+  dnnl_data_type_t fdt;   /* f32 or bf16 */
+  gboolean int8;
+  gboolean fusion;
+  gboolean inplace_concat;
+  int batch;
+  dnnl_primitive_attr_t attr;  /* user scratchpad, nothing else */
+} Builder;
+
+static gboolean
+dnnl_ok (Builder *b, dnnl_status_t st, const char *what, int line)
+{
+  if (st == dnnl_success)
+    return TRUE;
+  if (b->error && !*b->error)
+    g_set_error (b->error, BS_PLAN_ERROR, BS_PLAN_ERROR_DNNL,
+                 _("oneDNN refused to %s: %s (bs-plan.c:%d)"), what, dnnl_status2str (st), line);
+  return FALSE;
+}
+
+#define TRY(call, what) \
+  G_STMT_START { if (!dnnl_ok (b, (call), (what), __LINE__)) return FALSE; } G_STMT_END
+
+static gboolean
+new_mem (Builder *b, const dnnl_memory_desc_t *md, void *handle, dnnl_memory_t *out)
+{
+  TRY (dnnl_memory_create (out, md, b->p->engine, handle ? handle : DNNL_MEMORY_ALLOCATE), "allocate memory");
+  g_ptr_array_add (b->p->mems, *out);
+  return TRUE;
+}
+
+static void *
+mem_ptr (dnnl_memory_t m)
+{
+  void *ptr = NULL;
+  dnnl_memory_get_data_handle (m, &ptr);
+  return ptr;
+}
+
+static gboolean
+add_op (Builder *b, dnnl_primitive_desc_t pd, const char *label, int n_sets, int n_args,
+        const dnnl_exec_arg_t *args)
+{
+  PlanOp op = { 0 };
+  const char *impl = NULL;
+  dnnl_status_t st;
+
+  dnnl_primitive_desc_query (pd, dnnl_query_impl_info_str, 0, &impl);
+  b->p->scratch_size = MAX (b->p->scratch_size,
+                            dnnl_memory_desc_get_size (dnnl_primitive_desc_query_md (pd, dnnl_query_scratchpad_md, 0)));
+  g_string_append_printf (b->p->description, "  %-16s %s%s\n", label, impl ? impl : "?",
+                          n_sets > 1 ? " (per sample)" : "");
+  st = dnnl_primitive_create (&op.prim, pd);
+  dnnl_primitive_desc_destroy (pd);
+  TRY (st, "create a primitive");
+  g_strlcpy (op.label, label, sizeof op.label);
+  op.n_sets = n_sets;
+  op.n_args = n_args + 1;
+  op.args = g_new (dnnl_exec_arg_t, n_sets * op.n_args);
+  for (int i = 0; i < n_sets; i++)
+    {
+      memcpy (op.args + i * op.n_args, args + i * n_args, sizeof (dnnl_exec_arg_t) * n_args);
+      /* The plan's scratchpad, once its size is known. */
+      op.args[i * op.n_args + n_args] = (dnnl_exec_arg_t) { DNNL_ARG_SCRATCHPAD, NULL };
+    }
+  g_array_append_val (b->p->ops, op);
+  return TRUE;
+}
+
+static dnnl_format_tag_t
+match_tag (const dnnl_memory_desc_t *md)
+{
+  static const dnnl_format_tag_t candidates[] = { dnnl_nchw, dnnl_nhwc, dnnl_nChw16c, dnnl_nChw8c, dnnl_nChw4c };
+
+  if (md->ndims != 4)
+    return dnnl_format_tag_undef;
+  for (gsize i = 0; i < G_N_ELEMENTS (candidates); i++)
+    {
+      dnnl_memory_desc_t t;
+      if (dnnl_memory_desc_init_by_tag (&t, 4, md->dims, md->data_type, candidates[i]) == dnnl_success
+          && dnnl_memory_desc_equal (&t, md))
+        return candidates[i];
+    }
+  return dnnl_format_tag_undef;
+}
+
+static int
+tag_block (dnnl_format_tag_t tag)
+{
+  switch (tag)
+    {
+    case dnnl_nchw: return 1;
+    case dnnl_nChw16c: return 16;
+    case dnnl_nChw8c: return 8;
+    case dnnl_nChw4c: return 4;
+    default: return 0;  /* halves not dense */
+    }
+}
+
+static void
+md_4d (dnnl_memory_desc_t *md, int n, int c, int h, int w, dnnl_data_type_t dt, dnnl_format_tag_t tag)
+{
+  dnnl_dims_t dims = { n, c, h, w };
+  dnnl_memory_desc_init_by_tag (md, 4, dims, dt, tag);
+}
+
+/* Declares an activation; its md is final once allocated (after its producer
+ * chose a format when the layout is "any"). */
+static void
+act_declare (Builder *b, Act *a, int c, int h, int w, dnnl_data_type_t dt, float scale)
+{
+  memset (a, 0, sizeof *a);
+  a->c = c;
+  a->h = h;
+  a->w = w;
+  a->dt = dt;
+  a->scale = scale;
+  a->tag = b->tag == dnnl_format_tag_any ? dnnl_format_tag_undef : b->tag;
+  md_4d (&a->md, b->batch, c, h, w, dt, b->tag);
+}
+
+static gboolean
+act_allocate (Builder *b, Act *a, const dnnl_memory_desc_t *chosen)
+{
+  if (chosen)
+    a->md = *chosen;
+  a->tag = match_tag (&a->md);
+  return new_mem (b, &a->md, NULL, &a->mem);
+}
+
+/* A single-sample view of sample i of a (a known, N-outermost tag), or of
+ * one half of it when a is a concat buffer (offset_c channels in, c channels). */
+static gboolean
+act_view (Builder *b, const Act *a, int i, int offset_c, int c, dnnl_memory_t *out, dnnl_memory_desc_t *md1)
+{
+  gsize esize = dnnl_data_type_size (a->dt);
+  gsize sample = dnnl_memory_desc_get_size (&a->md) / b->batch;
+  char *base = mem_ptr (a->mem);
+
+  md_4d (md1, 1, c, a->h, a->w, a->dt, a->tag);
+  return new_mem (b, md1, base + i * sample + (gsize) offset_c * a->h * a->w * esize, out);
+}
+
+/* One execution per sample of a single-sample primitive: src sample i -> dst
+ * sample i (dst possibly one half of a concat buffer). */
+typedef struct {
+  const Act *act;
+  int offset_c, c;
+} Slot;
+
+static gboolean
+views_for (Builder *b, const Slot *s, dnnl_memory_t *mems, dnnl_memory_desc_t *md1)
+{
+  for (int i = 0; i < b->batch; i++)
+    if (!act_view (b, s->act, i, s->offset_c, s->c, &mems[i], md1))
+      return FALSE;
+  return TRUE;
+}
+
+/* int8 weight scales per output channel: q = w * scale. */
+static float *
+weight_scales (const BsUnetLayer *l)
+{
+  float *s = g_new (float, l->out_ch);
+  gsize per = (gsize) l->in_ch * l->kh * l->kw;
+
+  for (int o = 0; o < l->out_ch; o++)
+    {
+      float m = 0.0f;
+      for (gsize k = 0; k < per; k++)
+        m = MAX (m, fabsf (l->weights[o * per + k]));
+      s[o] = m > 0.0f ? 127.0f / m : 1.0f;
+    }
+  return s;
+}
+
+/* Reorders the OIHW float weights into what the primitive wants, once. */
+static gboolean
+prepare_weights (Builder *b, const BsUnetLayer *l, const dnnl_memory_desc_t *want, const float *wscale,
+                 dnnl_memory_t *out)
+{
+  dnnl_memory_desc_t user_md;
+  dnnl_memory_t user;
+  dnnl_primitive_attr_t attr = NULL;
+  dnnl_primitive_desc_t pd;
+  dnnl_primitive_t reorder;
+  dnnl_exec_arg_t args[2];
+  dnnl_status_t st;
+
+  md_4d (&user_md, l->out_ch, l->in_ch, l->kh, l->kw, dnnl_f32, dnnl_oihw);
+  if (!new_mem (b, &user_md, l->weights, &user) || !new_mem (b, want, NULL, out))
+    return FALSE;
+  TRY (dnnl_primitive_attr_create (&attr), "create attributes");
+  if (wscale)
+    dnnl_primitive_attr_set_output_scales (attr, l->out_ch, 1 << 0, wscale);
+  st = dnnl_reorder_primitive_desc_create (&pd, &user_md, b->p->engine, want, b->p->engine, attr);
+  dnnl_primitive_attr_destroy (attr);
+  TRY (st, "reorder weights");
+  st = dnnl_primitive_create (&reorder, pd);
+  dnnl_primitive_desc_destroy (pd);
+  TRY (st, "create the weights reorder");
+  args[0] = (dnnl_exec_arg_t) { DNNL_ARG_FROM, user };
+  args[1] = (dnnl_exec_arg_t) { DNNL_ARG_TO, *out };
+  st = dnnl_primitive_execute (reorder, b->p->stream, 2, args);
+  if (st == dnnl_success)
+    st = dnnl_stream_wait (b->p->stream);
+  dnnl_primitive_destroy (reorder);
+  TRY (st, "reorder weights");
+  /* The user weights belong to the net, which may go away after the plan is built. */
+  g_ptr_array_remove_fast (b->p->mems, user);
+  dnnl_memory_destroy (user);
+  return TRUE;
+}
+
+typedef enum { POST_NONE, POST_RELU, POST_SIGMOID } PostOp;
+
+/* A convolution (3x3 same, 1x1) or a 2x2 stride-2 transposed convolution.
+ * dst is a whole-batch activation (allocated here if not yet), or with
+ * half != NULL one half of a concat buffer, written per sample. */
+static gboolean
+build_conv (Builder *b, const BsUnetLayer *l, const Act *src, Act *dst, const Slot *half, PostOp post)
+{
+  gboolean transposed = l->kind == BS_LAYER_TRANSCONV2X2;
+  gboolean per_sample = half != NULL;
+  int pad = l->kh / 2;
+  dnnl_dims_t strides = { transposed ? 2 : 1, transposed ? 2 : 1 };
+  dnnl_dims_t padding = { pad, pad };
+  dnnl_memory_desc_t src_md, dst_md, w_md, b_md;
+  dnnl_dims_t bdims = { l->out_ch };
+  dnnl_data_type_t wdt = b->int8 ? dnnl_s8 : b->fdt;
+  float dst_scale = half ? half->act->scale : dst->scale;
+  g_autofree float *wscale = NULL;
+  g_autofree float *oscale = NULL;
+  dnnl_primitive_attr_t attr;
+  dnnl_post_ops_t ops = NULL;
+  dnnl_primitive_desc_t pd;
+  dnnl_memory_t wmem, bmem;
+  float *bias;
+  dnnl_status_t st;
+  g_autofree dnnl_memory_t *src_views = NULL;
+  g_autofree dnnl_memory_t *dst_views = NULL;
+  g_autofree dnnl_exec_arg_t *args = NULL;
+
+  if (per_sample)
+    {
+      Slot whole = { src, 0, src->c };
+      src_views = g_new (dnnl_memory_t, b->batch);
+      dst_views = g_new (dnnl_memory_t, b->batch);
+      if (!views_for (b, &whole, src_views, &src_md) || !views_for (b, half, dst_views, &dst_md))
+        return FALSE;
+    }
+  else
+    {
+      src_md = src->md;
+      dst_md = dst->md;
+    }
+  {
+    dnnl_dims_t wdims = { l->out_ch, l->in_ch, l->kh, l->kw };
+    TRY (dnnl_memory_desc_init_by_tag (&w_md, 4, wdims, wdt, dnnl_format_tag_any), "describe weights");
+  }
+  dnnl_memory_desc_init_by_tag (&b_md, 1, bdims, dnnl_f32, dnnl_a);
+
+  TRY (dnnl_primitive_attr_create (&attr), "create attributes");
+  dnnl_primitive_attr_set_scratchpad_mode (attr, dnnl_scratchpad_mode_user);
+  if (b->int8)
+    {
+      wscale = weight_scales (l);
+      oscale = g_new (float, l->out_ch);
+      for (int o = 0; o < l->out_ch; o++)
+        oscale[o] = dst_scale / (src->scale * wscale[o]);
+      dnnl_primitive_attr_set_output_scales (attr, l->out_ch, 1 << 1, oscale);
+    }
+  if (post != POST_NONE)
+    {
+      dnnl_post_ops_create (&ops);
+      dnnl_post_ops_append_eltwise (ops, 1.0f, post == POST_RELU ? dnnl_eltwise_relu : dnnl_eltwise_logistic,
+                                    0.0f, 0.0f);
+      dnnl_primitive_attr_set_post_ops (attr, ops);
+      dnnl_post_ops_destroy (ops);
+    }
+  if (transposed)
+    {
+      dnnl_deconvolution_desc_t d;
+      dnnl_dims_t zero = { 0, 0 };
+      st = dnnl_deconvolution_forward_desc_init (&d, dnnl_forward_inference, dnnl_deconvolution_direct, &src_md,
+                                                 &w_md, &b_md, &dst_md, strides, zero, zero);
+      if (st == dnnl_success)
+        st = dnnl_primitive_desc_create (&pd, &d, attr, b->p->engine, NULL);
+    }
+  else
+    {
+      dnnl_convolution_desc_t d;
+      st = dnnl_convolution_forward_desc_init (&d, dnnl_forward_inference, dnnl_convolution_direct, &src_md,
+                                               &w_md, &b_md, &dst_md, strides, padding, padding);
+      if (st == dnnl_success)
+        st = dnnl_primitive_desc_create (&pd, &d, attr, b->p->engine, NULL);
+    }
+  dnnl_primitive_attr_destroy (attr);
+  if (!dnnl_ok (b, st, transposed ? "build a transposed convolution" : "build a convolution", __LINE__))
+    return FALSE;
+
+  if (!per_sample && !dst->mem
+      && !act_allocate (b, dst, dnnl_primitive_desc_query_md (pd, dnnl_query_dst_md, 0)))
+    goto fail;
+  if (!prepare_weights (b, l, dnnl_primitive_desc_query_md (pd, dnnl_query_weights_md, 0), wscale, &wmem))
+    goto fail;
+  if (!new_mem (b, &b_md, NULL, &bmem))
+    goto fail;
+  bias = mem_ptr (bmem);
+  for (int o = 0; o < l->out_ch; o++)
+    /* int8: oneDNN adds the bias to the int32 accumulator before the output scale. */
+    bias[o] = b->int8 ? l->bias[o] * src->scale * wscale[o] : l->bias[o];
+
+  args = g_new (dnnl_exec_arg_t, b->batch * 4);
+  for (int i = 0; i < (per_sample ? b->batch : 1); i++)
+    {
+      args[i * 4 + 0] = (dnnl_exec_arg_t) { DNNL_ARG_SRC, per_sample ? src_views[i] : src->mem };
+      args[i * 4 + 1] = (dnnl_exec_arg_t) { DNNL_ARG_WEIGHTS, wmem };
+      args[i * 4 + 2] = (dnnl_exec_arg_t) { DNNL_ARG_BIAS, bmem };
+      args[i * 4 + 3] = (dnnl_exec_arg_t) { DNNL_ARG_DST, per_sample ? dst_views[i] : dst->mem };
+    }
+  return add_op (b, pd, l->name, per_sample ? b->batch : 1, 4, args);
+
+fail:
+  dnnl_primitive_desc_destroy (pd);
+  return FALSE;
+}
+
+static gboolean
+build_eltwise (Builder *b, Act *a, PostOp post, const char *label)
+{
+  dnnl_eltwise_desc_t d;
+  dnnl_primitive_desc_t pd;
+  dnnl_exec_arg_t args[2] = { { DNNL_ARG_SRC, a->mem }, { DNNL_ARG_DST, a->mem } };
+
+  TRY (dnnl_eltwise_forward_desc_init (&d, dnnl_forward_inference,
+                                       post == POST_RELU ? dnnl_eltwise_relu : dnnl_eltwise_logistic,
+                                       &a->md, 0.0f, 0.0f), "describe an eltwise");
+  TRY (dnnl_primitive_desc_create (&pd, &d, b->attr, b->p->engine, NULL), "build an eltwise");
+  return add_op (b, pd, label, 1, 2, args);
+}
+
+static gboolean
+build_pool (Builder *b, const Slot *src, Act *dst, const char *label)
+{
+  dnnl_pooling_desc_t d;
+  dnnl_primitive_desc_t pd;
+  dnnl_dims_t two = { 2, 2 }, zero = { 0, 0 };
+  gboolean per_sample = src->offset_c != 0 || src->c != src->act->c;
+  dnnl_memory_desc_t src_md, dst_md;
+  g_autofree dnnl_memory_t *src_views = NULL;
+  g_autofree dnnl_memory_t *dst_views = NULL;
+  g_autofree dnnl_exec_arg_t *args = NULL;
+
+  if (per_sample)
+    {
+      src_views = g_new (dnnl_memory_t, b->batch);
+      dst_views = g_new (dnnl_memory_t, b->batch);
+      if (!dst->mem && !act_allocate (b, dst, NULL))
+        return FALSE;
+      {
+        Slot whole = { dst, 0, dst->c };
+        if (!views_for (b, src, src_views, &src_md) || !views_for (b, &whole, dst_views, &dst_md))
+          return FALSE;
+      }
+    }
+  else
+    {
+      src_md = src->act->md;
+      dst_md = dst->md;
+    }
+  TRY (dnnl_pooling_forward_desc_init (&d, dnnl_forward_inference, dnnl_pooling_max, &src_md, &dst_md, two, two,
+                                       zero, zero), "describe max pooling");
+  TRY (dnnl_primitive_desc_create (&pd, &d, b->attr, b->p->engine, NULL), "build max pooling");
+  if (!per_sample && !dst->mem && !act_allocate (b, dst, dnnl_primitive_desc_query_md (pd, dnnl_query_dst_md, 0)))
+    {
+      dnnl_primitive_desc_destroy (pd);
+      return FALSE;
+    }
+  args = g_new (dnnl_exec_arg_t, b->batch * 2);
+  for (int i = 0; i < (per_sample ? b->batch : 1); i++)
+    {
+      args[i * 2 + 0] = (dnnl_exec_arg_t) { DNNL_ARG_SRC, per_sample ? src_views[i] : src->act->mem };
+      args[i * 2 + 1] = (dnnl_exec_arg_t) { DNNL_ARG_DST, per_sample ? dst_views[i] : dst->mem };
+    }
+  return add_op (b, pd, label, per_sample ? b->batch : 1, 2, args);
+}
+
+static gboolean
+build_upsample (Builder *b, const Act *src, Act *dst, const Slot *half, const char *label)
+{
+  dnnl_resampling_desc_t d;
+  dnnl_primitive_desc_t pd;
+  gboolean per_sample = half != NULL;
+  dnnl_memory_desc_t src_md, dst_md;
+  g_autofree dnnl_memory_t *src_views = NULL;
+  g_autofree dnnl_memory_t *dst_views = NULL;
+  g_autofree dnnl_exec_arg_t *args = NULL;
+
+  if (per_sample)
+    {
+      Slot whole = { src, 0, src->c };
+      src_views = g_new (dnnl_memory_t, b->batch);
+      dst_views = g_new (dnnl_memory_t, b->batch);
+      if (!views_for (b, &whole, src_views, &src_md) || !views_for (b, half, dst_views, &dst_md))
+        return FALSE;
+    }
+  else
+    {
+      src_md = src->md;
+      dst_md = dst->md;
+    }
+  TRY (dnnl_resampling_forward_desc_init (&d, dnnl_forward_inference, dnnl_resampling_nearest, NULL, &src_md,
+                                          &dst_md), "describe nearest upsampling");
+  TRY (dnnl_primitive_desc_create (&pd, &d, b->attr, b->p->engine, NULL), "build nearest upsampling");
+  if (!per_sample && !dst->mem && !act_allocate (b, dst, dnnl_primitive_desc_query_md (pd, dnnl_query_dst_md, 0)))
+    {
+      dnnl_primitive_desc_destroy (pd);
+      return FALSE;
+    }
+  args = g_new (dnnl_exec_arg_t, b->batch * 2);
+  for (int i = 0; i < (per_sample ? b->batch : 1); i++)
+    {
+      args[i * 2 + 0] = (dnnl_exec_arg_t) { DNNL_ARG_SRC, per_sample ? src_views[i] : src->mem };
+      args[i * 2 + 1] = (dnnl_exec_arg_t) { DNNL_ARG_DST, per_sample ? dst_views[i] : dst->mem };
+    }
+  return add_op (b, pd, label, per_sample ? b->batch : 1, 2, args);
+}
+
+static gboolean
+build_concat (Builder *b, const Act *up, const Act *skip, Act *cat, const char *label)
+{
+  dnnl_memory_desc_t srcs[2] = { up->md, skip->md };
+  dnnl_primitive_desc_t pd;
+  dnnl_exec_arg_t args[3] = {
+    { DNNL_ARG_MULTIPLE_SRC + 0, up->mem },
+    { DNNL_ARG_MULTIPLE_SRC + 1, skip->mem },
+    { DNNL_ARG_DST, NULL },
+  };
+
+  TRY (dnnl_concat_primitive_desc_create (&pd, b->tag == dnnl_format_tag_any ? NULL : &cat->md, 2, 1, srcs, b->attr,
+                                          b->p->engine), "build a concat");
+  if (!act_allocate (b, cat, dnnl_primitive_desc_query_md (pd, dnnl_query_dst_md, 0)))
+    {
+      dnnl_primitive_desc_destroy (pd);
+      return FALSE;
+    }
+  args[2].memory = cat->mem;
+  return add_op (b, pd, label, 1, 3, args);
+}
+
+/* int8: activation types and scales, decided before any primitive exists
+ * because a concat buffer's halves must share one. */
+typedef struct {
+  dnnl_data_type_t dt;
+  float scale;
+} Quant;
+
+static float
+cal_max (const Builder *b, int layer)
+{
+  float m = layer < 0 ? b->cal->input_max : b->cal->layer_max[layer];
+  return m > 0.0f ? m : 1.0f;
+}
+
+static int
+layer_index (const BsUnet *net, const char *name)
+{
+  for (int i = 0; i < net->n_layers; i++)
+    if (strcmp (net->layers[i].name, name) == 0)
+      return i;
+  return -1;
+}
+
+static void
+plan_quant (Builder *b, Quant *q, Quant *input)
+{
+  const BsUnet *net = b->net;
+  static const char *const skips[4] = { "encodeAb", "encodeBb", "encodeCb", "encodeDb" };
+  static const char *const transconvs[4] = { "transconvA", "transconvB", "transconvC", "transconvE" };
+  /* With nearest upsampling, what goes up into level A..D is the output of the level below. */
+  static const char *const below[4] = { "decodeAb", "decodeBb", "decodeCb", "encodeEb" };
+
+  for (int i = 0; i < net->n_layers; i++)
+    {
+      if (!b->int8)
+        q[i] = (Quant) { b->fdt, 1.0f };
+      else if (b->fusion)
+        q[i] = (Quant) { dnnl_u8, 255.0f / cal_max (b, i) };
+      else
+        q[i] = (Quant) { dnnl_s8, 127.0f / cal_max (b, i) };
+    }
+  q[net->n_layers - 1] = (Quant) { dnnl_f32, 1.0f };
+  *input = b->int8 ? (Quant) { dnnl_s8, 127.0f / cal_max (b, -1) } : (Quant) { b->fdt, 1.0f };
+  if (!b->int8)
+    return;
+  for (int level = 0; level < 4; level++)
+    {
+      int s = layer_index (net, skips[level]);
+      int u = layer_index (net, net->config.upsample == BS_UPSAMPLE_TRANSPOSED ? transconvs[level] : below[level]);
+      float m;
+
+      m = MAX (cal_max (b, s), cal_max (b, u));
+      q[s] = (Quant) { dnnl_s8, 127.0f / m };
+      q[u] = (Quant) { dnnl_s8, 127.0f / m };
+    }
+}
+
+static gboolean
+build_input (Builder *b, const Act *first)
+{
+  BsPlan *p = b->p;
+  dnnl_memory_desc_t user_md;
+
+  md_4d (&user_md, b->batch, p->in_ch, p->h, p->w, dnnl_f32, dnnl_nchw);
+  p->in_net = first->mem;
+  if (dnnl_memory_desc_equal (&user_md, &first->md) && first->scale == 1.0f)
+    p->in_user = first->mem;
+  else if (!new_mem (b, &user_md, NULL, &p->in_user))
+    return FALSE;
+  p->in_ptr = mem_ptr (p->in_user);
+  /* Slots beyond n in a short batch are computed too; keep them finite. */
+  memset (p->in_ptr, 0, dnnl_memory_desc_get_size (&user_md));
+  if (p->in_user == p->in_net)
+    return TRUE;
+  {
+    dnnl_primitive_attr_t attr;
+    dnnl_primitive_desc_t pd;
+    dnnl_status_t st;
+
+    TRY (dnnl_primitive_attr_create (&attr), "create attributes");
+    dnnl_primitive_attr_set_scratchpad_mode (attr, dnnl_scratchpad_mode_user);
+    if (first->scale != 1.0f)
+      dnnl_primitive_attr_set_output_scales (attr, 1, 0, &first->scale);
+    st = dnnl_reorder_primitive_desc_create (&pd, &user_md, p->engine, &first->md, p->engine, attr);
+    dnnl_primitive_attr_destroy (attr);
+    TRY (st, "reorder the input");
+    p->scratch_size = MAX (p->scratch_size,
+                           dnnl_memory_desc_get_size (dnnl_primitive_desc_query_md (pd, dnnl_query_scratchpad_md, 0)));
+    st = dnnl_primitive_create (&p->in_reorder, pd);
+    dnnl_primitive_desc_destroy (pd);
+    TRY (st, "create the input reorder");
+  }
+  return TRUE;
+}
+
+static gboolean
+build_output (Builder *b, const Act *last)
+{
+  BsPlan *p = b->p;
+  dnnl_memory_desc_t user_md;
+  dnnl_primitive_desc_t pd;
+  dnnl_status_t st;
+
+  md_4d (&user_md, b->batch, 1, p->h, p->w, dnnl_f32, dnnl_nchw);
+  p->out_net = last->mem;
+  if (dnnl_memory_desc_equal (&user_md, &last->md))
+    {
+      p->out_user = last->mem;
+      p->out_ptr = mem_ptr (last->mem);
+      return TRUE;
+    }
+  if (!new_mem (b, &user_md, NULL, &p->out_user))
+    return FALSE;
+  p->out_ptr = mem_ptr (p->out_user);
+  TRY (dnnl_reorder_primitive_desc_create (&pd, &last->md, p->engine, &user_md, p->engine, b->attr),
+       "reorder the output");
+  p->scratch_size = MAX (p->scratch_size,
+                         dnnl_memory_desc_get_size (dnnl_primitive_desc_query_md (pd, dnnl_query_scratchpad_md, 0)));
+  st = dnnl_primitive_create (&p->out_reorder, pd);
+  dnnl_primitive_desc_destroy (pd);
+  TRY (st, "create the output reorder");
+  return TRUE;
+}
+
+static gboolean
+build_network (Builder *b)
+{
+  const BsUnet *net = b->net;
+  BsPlan *p = b->p;
+  int h = p->h, w = p->w;
+  g_autofree Quant *q = g_new (Quant, net->n_layers);
+  Quant qin;
+  Act input, x, a;
+  Act cats[4], skips[4];
+  gboolean inplace[4] = { FALSE };
+  int li = 0;
+  static const char *const pool_names[4] = { "poolA", "poolB", "poolC", "poolD" };
+  static const char *const up_names[4] = { "upA", "upB", "upC", "upE" };
+  static const char *const cat_names[4] = { "concatA", "concatB", "concatC", "concatD" };
+  PostOp conv_post = b->fusion ? POST_RELU : POST_NONE;
+
+  plan_quant (b, q, &qin);
+
+  /* The first convolution chooses its input format unless the layout is fixed. */
+  act_declare (b, &input, net->config.in_channels, h, w, qin.dt, qin.scale);
+  if (b->tag != dnnl_format_tag_any && b->tag != dnnl_nchw && b->tag != dnnl_nhwc)
+    md_4d (&input.md, b->batch, input.c, h, w, qin.dt, dnnl_format_tag_any);
+
+  x = input;
+  for (int level = 0; level < 5; level++, h /= 2, w /= 2)
+    {
+      const BsUnetLayer *la = &net->layers[li], *lb = &net->layers[li + 1];
+
+      act_declare (b, &a, la->out_ch, h, w, q[li].dt, q[li].scale);
+      if (!build_conv (b, la, &x, &a, NULL, conv_post))
+        return FALSE;
+      if (level == 0 && !input.mem)
+        {
+          /* Now that encodeAa has chosen its source format, allocate the input. */
+          const PlanOp *op = &g_array_index (p->ops, PlanOp, p->ops->len - 1);
+          const_dnnl_primitive_desc_t pd;
+          dnnl_primitive_get_primitive_desc (op->prim, &pd);
+          if (!act_allocate (b, &input, dnnl_primitive_desc_query_md (pd, dnnl_query_src_md, 0)))
+            return FALSE;
+          op->args[0].memory = input.mem;
+        }
+      if (!b->fusion && !build_eltwise (b, &a, POST_RELU, "relu"))
+        return FALSE;
+      li++;
+
+      if (level == 4)
+        {
+          act_declare (b, &x, lb->out_ch, h, w, q[li].dt, q[li].scale);
+          if (!build_conv (b, lb, &a, &x, NULL, conv_post) || (!b->fusion && !build_eltwise (b, &x, POST_RELU, "relu")))
+            return FALSE;
+          li++;
+          break;
+        }
+
+      /* The skip tensor, then pooling. */
+      {
+        int c_up = net->config.upsample == BS_UPSAMPLE_TRANSPOSED ? lb->out_ch : 2 * lb->out_ch;
+        int blk;
+        Act pooled;
+
+        act_declare (b, &skips[level], lb->out_ch, h, w, q[li].dt, q[li].scale);
+        act_declare (b, &cats[level], c_up + lb->out_ch, h, w, q[li].dt, q[li].scale);
+        blk = tag_block (b->tag);
+        inplace[level] = b->fusion && b->inplace_concat && blk > 0 && a.tag == b->tag && c_up % blk == 0
+                         && lb->out_ch % blk == 0;
+        act_declare (b, &pooled, lb->out_ch, h / 2, w / 2, q[li].dt, q[li].scale);
+        if (inplace[level])
+          {
+            Slot half = { &cats[level], c_up, lb->out_ch };
+            if (!act_allocate (b, &cats[level], NULL) || !build_conv (b, lb, &a, NULL, &half, conv_post)
+                || !build_pool (b, &half, &pooled, pool_names[level]))
+              return FALSE;
+          }
+        else
+          {
+            Slot whole = { &skips[level], 0, lb->out_ch };
+            if (!build_conv (b, lb, &a, &skips[level], NULL, conv_post)
+                || (!b->fusion && !build_eltwise (b, &skips[level], POST_RELU, "relu"))
+                || !build_pool (b, &whole, &pooled, pool_names[level]))
+              return FALSE;
+          }
+        x = pooled;
+        li++;
+      }
+    }
+
+  for (int level = 3; level >= 0; level--)
+    {
+      h *= 2;
+      w *= 2;
+      /* Upsampling into the first half of the concat buffer (or its own tensor). */
+      {
+        int c_up = cats[level].c - skips[level].c;
+        Slot half = { &cats[level], 0, c_up };
+        Act up;
+
+        if (net->config.upsample == BS_UPSAMPLE_TRANSPOSED)
+          {
+            const BsUnetLayer *lt = &net->layers[li];
+            act_declare (b, &up, lt->out_ch, h, w, q[li].dt, q[li].scale);
+            if (!build_conv (b, lt, &x, inplace[level] ? NULL : &up, inplace[level] ? &half : NULL, POST_NONE))
+              return FALSE;
+            li++;
+          }
+        else
+          {
+            act_declare (b, &up, x.c, h, w, x.dt, x.scale);
+            if (!build_upsample (b, &x, inplace[level] ? NULL : &up, inplace[level] ? &half : NULL,
+                                 up_names[level]))
+              return FALSE;
+          }
+        if (!inplace[level] && !build_concat (b, &up, &skips[level], &cats[level], cat_names[level]))
+          return FALSE;
+      }
+      for (int k = 0; k < 2; k++)
+        {
+          const BsUnetLayer *l = &net->layers[li];
+          Act *src = k == 0 ? &cats[level] : &a;
+          Act out;
+
+          act_declare (b, &out, l->out_ch, h, w, q[li].dt, q[li].scale);
+          if (!build_conv (b, l, src, &out, NULL, conv_post)
+              || (!b->fusion && !build_eltwise (b, &out, POST_RELU, "relu")))
+            return FALSE;
+          if (k == 0)
+            a = out;
+          else
+            x = out;
+          li++;
+        }
+    }
+
+  /* PredictionMask: logits in f32, sigmoid fused or separate. */
+  {
+    const BsUnetLayer *l = &net->layers[li];
+    Act out;
+
+    act_declare (b, &out, 1, h, w, dnnl_f32, 1.0f);
+    if (b->tag != dnnl_nchw && b->tag != dnnl_nhwc)
+      md_4d (&out.md, b->batch, 1, h, w, dnnl_f32, dnnl_format_tag_any);
+    if (!build_conv (b, l, &x, &out, NULL, b->fusion ? POST_SIGMOID : POST_NONE)
+        || (!b->fusion && !build_eltwise (b, &out, POST_SIGMOID, "sigmoid")))
+      return FALSE;
+    li++;
+    g_assert (li == net->n_layers);
+    if (!build_input (b, &input) || !build_output (b, &out))
+      return FALSE;
+  }
+  for (int level = 0; level < 4; level++)
+    if (!inplace[level] && b->fusion)
+      g_string_append_printf (p->description, _("  %s kept: its halves are not dense in this layout\n"),
+                              cat_names[level]);
+  return TRUE;
+}
+
+static gboolean
+build_scratchpad (Builder *b)
+{
+  BsPlan *p = b->p;
+  dnnl_memory_desc_t md;
+  dnnl_dims_t dims = { (dnnl_dim_t) MAX (p->scratch_size, 64) };
+
+  dnnl_memory_desc_init_by_tag (&md, 1, dims, dnnl_u8, dnnl_a);
+  if (!new_mem (b, &md, NULL, &p->scratch))
+    return FALSE;
+  for (guint i = 0; i < p->ops->len; i++)
+    {
+      PlanOp *op = &g_array_index (p->ops, PlanOp, i);
+      for (int k = 0; k < op->n_sets * op->n_args; k++)
+        if (op->args[k].arg == DNNL_ARG_SCRATCHPAD)
+          op->args[k].memory = p->scratch;
+    }
+  return TRUE;
+}
+
+BsPlan *
+bs_plan_new (const BsUnet *net, int h, int w, const BsPlanOptions *opts, const BsCalibration *cal,
+             GError **error)
+{
+  g_autoptr(BsPlan) p = NULL;
+  Builder b = { 0 };
+  g_autofree char *reason = NULL;
+  int threads;
+  gboolean ok;
+
+  if (h <= 0 || w <= 0 || h % 16 != 0 || w % 16 != 0)
+    {
+      g_set_error (error, BS_PLAN_ERROR, BS_PLAN_ERROR_SIZE,
+                   _("The U-Net needs a height and width divisible by 16; %dx%d is not"), w, h);
+      return NULL;
+    }
+  if (opts->batch < 1)
+    {
+      g_set_error (error, BS_PLAN_ERROR, BS_PLAN_ERROR_SIZE, _("The batch size must be at least 1"));
+      return NULL;
+    }
+  if (!bs_precision_available (opts->precision, &reason))
+    {
+      g_set_error (error, BS_PLAN_ERROR, BS_PLAN_ERROR_UNAVAILABLE, "%s", reason);
+      return NULL;
+    }
+  if (opts->precision == BS_PRECISION_INT8 && (!cal || cal->n_layers != net->n_layers))
+    {
+      g_set_error (error, BS_PLAN_ERROR, BS_PLAN_ERROR_UNAVAILABLE,
+                   _("int8 needs a calibration of this model on representative slices"));
+      return NULL;
+    }
+
+  p = g_new0 (BsPlan, 1);
+  p->opts = *opts;
+  p->h = h;
+  p->w = w;
+  p->batch = opts->batch;
+  p->in_ch = net->config.in_channels;
+  p->ops = g_array_new (FALSE, TRUE, sizeof (PlanOp));
+  p->mems = g_ptr_array_new ();
+  p->description = g_string_new (NULL);
+  threads = opts->threads > 0 ? opts->threads : bs_cpu_cores ();
+  omp_set_num_threads (threads);
+
+  b.p = p;
+  b.net = net;
+  b.cal = cal;
+  b.error = error;
+  b.int8 = opts->precision == BS_PRECISION_INT8;
+  b.fdt = opts->precision == BS_PRECISION_BF16 ? dnnl_bf16 : dnnl_f32;
+  b.fusion = opts->fusion;
+  b.inplace_concat = TRUE;
+  b.batch = opts->batch;
+  switch (opts->layout)
+    {
+    case BS_MEMLAYOUT_NCHW: b.tag = dnnl_nchw; break;
+    case BS_MEMLAYOUT_NHWC: b.tag = dnnl_nhwc; break;
+    case BS_MEMLAYOUT_BLOCKED:
+    default:
+      /* oneDNN's own blocked format for this precision: nChw16c for fp32 and
+       * bf16 (its jit kernels' native layout); int8 convolutions only have
+       * fast kernels for channels-last, so there format any lets them pick. */
+      b.tag = !b.int8 && net->config.fms % 16 == 0 ? dnnl_nChw16c : dnnl_format_tag_any;
+      break;
+    }
+
+  if (!dnnl_ok (&b, dnnl_engine_create (&p->engine, dnnl_cpu, 0), "create a CPU engine", __LINE__)
+      || !dnnl_ok (&b, dnnl_stream_create (&p->stream, p->engine, dnnl_stream_default_flags), "create a stream",
+                   __LINE__))
+    return NULL;
+  g_string_printf (p->description, "%s %s fusion %s, batch %d, %dx%d, %d threads, %s\n",
+                   bs_precision_name (opts->precision), bs_memlayout_name (opts->layout),
+                   opts->fusion ? "on" : "off", p->batch, w, h, threads, bs_dnnl_isa_name ());
+  if (!dnnl_ok (&b, dnnl_primitive_attr_create (&b.attr), "create attributes", __LINE__))
+    return NULL;
+  dnnl_primitive_attr_set_scratchpad_mode (b.attr, dnnl_scratchpad_mode_user);
+  ok = build_network (&b) && build_scratchpad (&b);
+  dnnl_primitive_attr_destroy (b.attr);
+  if (!ok)
+    return NULL;
+  return g_steal_pointer (&p);
+}
+
+void
+bs_plan_free (BsPlan *p)
+{
+  if (!p)
+    return;
+  for (guint i = 0; p->ops && i < p->ops->len; i++)
+    {
+      PlanOp *op = &g_array_index (p->ops, PlanOp, i);
+      dnnl_primitive_destroy (op->prim);
+      g_free (op->args);
+    }
+  if (p->ops)
+    g_array_free (p->ops, TRUE);
+  if (p->in_reorder)
+    dnnl_primitive_destroy (p->in_reorder);
+  if (p->out_reorder)
+    dnnl_primitive_destroy (p->out_reorder);
+  for (guint i = 0; p->mems && i < p->mems->len; i++)
+    dnnl_memory_destroy (g_ptr_array_index (p->mems, i));
+  if (p->mems)
+    g_ptr_array_free (p->mems, TRUE);
+  if (p->stream)
+    dnnl_stream_destroy (p->stream);
+  if (p->engine)
+    dnnl_engine_destroy (p->engine);
+  if (p->description)
+    g_string_free (p->description, TRUE);
+  g_free (p);
+}
+
+const BsPlanOptions *
+bs_plan_get_options (const BsPlan *plan)
+{
+  return &plan->opts;
+}
+
+void
+bs_plan_get_size (const BsPlan *plan, int *h, int *w, int *batch)
+{
+  if (h)
+    *h = plan->h;
+  if (w)
+    *w = plan->w;
+  if (batch)
+    *batch = plan->batch;
+}
+
+const char *
+bs_plan_describe (const BsPlan *plan)
+{
+  return plan->description->str;
+}
+
+static gboolean
+run_ok (dnnl_status_t st, const char *what, GError **error)
+{
+  if (st == dnnl_success)
+    return TRUE;
+  g_set_error (error, BS_PLAN_ERROR, BS_PLAN_ERROR_DNNL, _("oneDNN failed to %s: %s"), what, dnnl_status2str (st));
+  return FALSE;
+}
+
+gboolean
+bs_plan_run (BsPlan *plan, const float *input, int n, float *probs, BsTiming *timing, GError **error)
+{
+  gsize slice_in = (gsize) plan->in_ch * plan->h * plan->w;
+  gsize slice_out = (gsize) plan->h * plan->w;
+  double t0, t1;
+  dnnl_status_t st = dnnl_success;
+
+  g_return_val_if_fail (n >= 1 && n <= plan->batch, FALSE);
+  omp_set_num_threads (plan->opts.threads > 0 ? plan->opts.threads : bs_cpu_cores ());
+
+  t0 = bs_now_ms ();
+  memcpy (plan->in_ptr, input, sizeof (float) * slice_in * n);
+  if (plan->in_reorder)
+    {
+      dnnl_exec_arg_t args[3] = { { DNNL_ARG_FROM, plan->in_user }, { DNNL_ARG_TO, plan->in_net },
+                                  { DNNL_ARG_SCRATCHPAD, plan->scratch } };
+      st = dnnl_primitive_execute (plan->in_reorder, plan->stream, 3, args);
+      if (st == dnnl_success)
+        st = dnnl_stream_wait (plan->stream);
+      if (!run_ok (st, "reorder the input", error))
+        return FALSE;
+    }
+  t1 = bs_now_ms ();
+  if (timing)
+    bs_timing_add_stage (timing, "reorder", t1 - t0);
+
+  for (guint i = 0; i < plan->ops->len && st == dnnl_success; i++)
+    {
+      PlanOp *op = &g_array_index (plan->ops, PlanOp, i);
+      double l0 = plan->opts.profile_layers ? bs_now_ms () : 0.0;
+
+      for (int s = 0; s < op->n_sets && st == dnnl_success; s++)
+        st = dnnl_primitive_execute (op->prim, plan->stream, op->n_args, op->args + s * op->n_args);
+      if (plan->opts.profile_layers && st == dnnl_success)
+        {
+          st = dnnl_stream_wait (plan->stream);
+          if (timing)
+            bs_timing_add_layer (timing, op->label, bs_now_ms () - l0);
+        }
+    }
+  if (st == dnnl_success)
+    st = dnnl_stream_wait (plan->stream);
+  if (!run_ok (st, "run the network", error))
+    return FALSE;
+  t0 = bs_now_ms ();
+  if (timing)
+    bs_timing_add_stage (timing, "network", t0 - t1);
+
+  if (plan->out_reorder)
+    {
+      dnnl_exec_arg_t args[3] = { { DNNL_ARG_FROM, plan->out_net }, { DNNL_ARG_TO, plan->out_user },
+                                  { DNNL_ARG_SCRATCHPAD, plan->scratch } };
+      st = dnnl_primitive_execute (plan->out_reorder, plan->stream, 3, args);
+      if (st == dnnl_success)
+        st = dnnl_stream_wait (plan->stream);
+      if (!run_ok (st, "reorder the output", error))
+        return FALSE;
+    }
+  memcpy (probs, plan->out_ptr, sizeof (float) * slice_out * n);
+  if (timing)
+    {
+      bs_timing_add_stage (timing, "output", bs_now_ms () - t0);
+      timing->n_slices += n;
+    }
+  return TRUE;
+}

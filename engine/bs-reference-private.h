@@ -1,0 +1,17 @@
+/* The reference pass with a look at every intermediate tensor, for int8
+ * calibration (activation ranges) and for debugging a plan layer by layer. */
+#pragma once
+
+#include "bs-unet.h"
+
+G_BEGIN_DECLS
+
+/* layer is the index into net->layers of the layer that produced data
+ * (c x h x w, NCHW of one slice), or -1 for the network input.  For the
+ * ReLU layers data is after the ReLU; for PredictionMask it is the logits. */
+typedef void (*BsReferenceObserver) (int layer, const float *data, int c, int h, int w, gpointer user_data);
+
+void bs_reference_forward_observed (const BsUnet *net, const float *input, int h, int w, float *probs,
+                                    BsReferenceObserver observer, gpointer user_data);
+
+G_END_DECLS

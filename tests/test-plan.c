@@ -1,0 +1,284 @@
+/* Every oneDNN plan against the plain-C reference, in the manner of ggml's
+ * test-backend-ops: each precision x layout x fusion (x batch) on the same
+ * random network and input, with an error bound per precision. */
+#include <glib.h>
+#include <math.h>
+#include <string.h>
+
+#include "bs-error.h"
+#include "bs-plan.h"
+#include "bs-unet.h"
+
+typedef struct {
+  BsUnet *net;
+  int h, w, n;
+  float *input;  /* n slices */
+  float *ref;    /* reference probabilities */
+  BsCalibration *cal;
+} Fixture;
+
+static float
+frand (guint32 *s)
+{
+  *s = *s * 1664525u + 1013904223u;
+  return (*s >> 8) * (1.0f / 16777216.0f);
+}
+
+/* Smooth blobs plus noise: something like a normalised slice, so that the
+ * random network's output has structure rather than noise. */
+static void
+make_input (float *x, int c, int h, int w, guint32 seed)
+{
+  guint32 s = seed;
+  for (int k = 0; k < c; k++)
+    {
+      float cx = frand (&s) * w, cy = frand (&s) * h, r = 4 + frand (&s) * h / 3;
+      for (int y = 0; y < h; y++)
+        for (int i = 0; i < w; i++)
+          {
+            float d = ((i - cx) * (i - cx) + (y - cy) * (y - cy)) / (r * r);
+            x[(k * h + y) * w + i] = 2.0f * expf (-d) - 0.5f + 0.3f * (frand (&s) - 0.5f);
+          }
+    }
+}
+
+static int
+cmp_float (const void *a, const void *b)
+{
+  float x = *(const float *) a, y = *(const float *) b;
+  return (x > y) - (x < y);
+}
+
+/* Moves the output bias so that about 30 % of the reference pixels are on:
+ * a mask comparison on an all-off or all-on output would prove nothing. */
+static void
+balance_output (Fixture *f)
+{
+  gsize npix = (gsize) f->n * f->h * f->w;
+  g_autofree float *logits = g_new (float, npix);
+  BsUnetLayer *pm = bs_unet_find_layer (f->net, "PredictionMask");
+
+  pm->bias[0] = 0.0f;
+  bs_reference_forward (f->net, f->input, f->n, f->h, f->w, f->ref);
+  for (gsize i = 0; i < npix; i++)
+    logits[i] = logf (f->ref[i] / (1.0f - f->ref[i]));
+  qsort (logits, npix, sizeof (float), cmp_float);
+  pm->bias[0] = -logits[(gsize) (0.7 * npix)];
+  bs_reference_forward (f->net, f->input, f->n, f->h, f->w, f->ref);
+}
+
+static void
+fixture_init (Fixture *f, int fms, int in_ch, BsUpsample up, int h, int w, int n, guint64 seed)
+{
+  BsUnetConfig c = { .fms = fms, .in_channels = in_ch, .upsample = up };
+  g_autoptr(GError) error = NULL;
+
+  f->net = bs_unet_new_random (&c, seed);
+  for (int i = 0; i < f->net->n_layers; i++)
+    for (int o = 0; o < f->net->layers[i].out_ch; o++)
+      f->net->layers[i].bias[o] = 0.05f * sinf (o + i);
+  f->h = h;
+  f->w = w;
+  f->n = n;
+  f->input = g_new (float, (gsize) n * in_ch * h * w);
+  f->ref = g_new (float, (gsize) n * h * w);
+  for (int s = 0; s < n; s++)
+    make_input (f->input + (gsize) s * in_ch * h * w, in_ch, h, w, 99 + s);
+  balance_output (f);
+  f->cal = bs_calibration_compute (f->net, f->input, n, h, w, &error);
+  g_assert_no_error (error);
+}
+
+static void
+fixture_clear (Fixture *f)
+{
+  bs_unet_free (f->net);
+  g_free (f->input);
+  g_free (f->ref);
+  bs_calibration_free (f->cal);
+}
+
+typedef struct {
+  double max_err, agree, dice_diff, confident_agree;
+} Agreement;
+
+static double
+dice_of (const float *a, const float *b, gsize n)
+{
+  double tp = 0, fp = 0, fn = 0;
+  for (gsize i = 0; i < n; i++)
+    {
+      gboolean pa = a[i] > 0.5f, pb = b[i] > 0.5f;
+      tp += pa && pb;
+      fp += pa && !pb;
+      fn += !pa && pb;
+    }
+  return tp + fp + fn > 0 ? 2 * tp / (2 * tp + fp + fn) : 1.0;
+}
+
+static double
+on_fraction (const float *a, gsize n)
+{
+  gsize on = 0;
+  for (gsize i = 0; i < n; i++)
+    on += a[i] > 0.5f;
+  return (double) on / n;
+}
+
+static Agreement
+run_plan (Fixture *f, BsPrecision prec, BsMemLayout layout, gboolean fusion, int batch)
+{
+  BsPlanOptions o;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BsPlan) plan = NULL;
+  gsize slice = (gsize) f->h * f->w;
+  g_autofree float *probs = g_new (float, f->n * slice);
+  Agreement a = { 0 };
+  gsize agree = 0, confident = 0, confident_agree = 0;
+
+  bs_plan_options_init (&o);
+  o.precision = prec;
+  o.layout = layout;
+  o.fusion = fusion;
+  o.batch = batch;
+  o.threads = 2;
+  plan = bs_plan_new (f->net, f->h, f->w, &o, f->cal, &error);
+  g_assert_no_error (error);
+  if (g_test_verbose ())
+    g_test_message ("%s", bs_plan_describe (plan));
+  for (int s = 0; s < f->n; s += batch)
+    {
+      int k = MIN (batch, f->n - s);
+      BsTiming t;
+      bs_timing_reset (&t);
+      g_assert_true (bs_plan_run (plan, f->input + (gsize) s * f->net->config.in_channels * slice, k,
+                                  probs + s * slice, &t, &error));
+      g_assert_no_error (error);
+      g_assert_cmpint (t.n_slices, ==, k);
+      g_assert_cmpfloat (bs_timing_stage_ms (&t, "network"), >, 0.0);
+    }
+  for (gsize i = 0; i < f->n * slice; i++)
+    {
+      a.max_err = MAX (a.max_err, fabs (probs[i] - f->ref[i]));
+      agree += (probs[i] > 0.5f) == (f->ref[i] > 0.5f);
+      if (fabsf (f->ref[i] - 0.5f) > 0.1225f)
+        {
+          confident++;
+          confident_agree += (probs[i] > 0.5f) == (f->ref[i] > 0.5f);
+        }
+    }
+  a.confident_agree = confident ? (double) confident_agree / confident : 1.0;
+  a.agree = (double) agree / (f->n * slice);
+  a.dice_diff = fabs (dice_of (probs, f->ref, f->n * slice) - 1.0);
+  g_test_message ("%-5s %-7s fusion %-3s batch %d: max |p - ref| %.2e, masks agree %.4f, Dice vs ref %.4f",
+                  bs_precision_name (prec), bs_memlayout_name (layout), fusion ? "on" : "off", batch, a.max_err,
+                  a.agree, 1.0 - a.dice_diff);
+  return a;
+}
+
+static void
+check_all (Fixture *f, gboolean with_int8)
+{
+  double on = on_fraction (f->ref, (gsize) f->n * f->h * f->w);
+
+  g_test_message ("reference: %.1f %% of pixels on", 100 * on);
+  g_assert_cmpfloat (on, >, 0.1);
+  g_assert_cmpfloat (on, <, 0.9);
+  for (int prec = 0; prec < 3; prec++)
+    {
+      if (prec == BS_PRECISION_BF16 && !bs_precision_available (BS_PRECISION_BF16, NULL))
+        continue;
+      if (prec == BS_PRECISION_INT8 && !with_int8)
+        continue;
+      for (int layout = 0; layout < 3; layout++)
+        for (int fusion = 0; fusion < 2; fusion++)
+          for (int batch = 1; batch <= 2; batch++)
+            {
+              Agreement a = run_plan (f, prec, layout, fusion, batch);
+              if (prec == BS_PRECISION_FP32)
+                g_assert_cmpfloat (a.max_err, <=, 1e-4);
+              else
+                {
+                  /* Reduced precision on random weights: probabilities
+                   * close, and every pixel the reference is sure about
+                   * (|logit| > 0.5) on the same side.  The 99 % / 0.01
+                   * Dice bounds apply to a trained model (test-plan-real). */
+                  g_assert_cmpfloat (a.max_err, <=, prec == BS_PRECISION_BF16 ? 0.03 : 0.08);
+                  g_assert_cmpfloat (a.confident_agree, ==, 1.0);
+                  g_assert_cmpfloat (a.agree, >=, 0.95);
+                }
+            }
+    }
+}
+
+static void
+test_transposed (void)
+{
+  Fixture f;
+  fixture_init (&f, 16, 1, BS_UPSAMPLE_TRANSPOSED, 32, 48, 3, 11);
+  check_all (&f, TRUE);
+  fixture_clear (&f);
+}
+
+static void
+test_nearest_multichannel (void)
+{
+  Fixture f;
+  fixture_init (&f, 16, 4, BS_UPSAMPLE_NEAREST, 48, 32, 2, 12);
+  check_all (&f, TRUE);
+  fixture_clear (&f);
+}
+
+/* fms that is no multiple of the blocked formats' channel block. */
+static void
+test_small_fms (void)
+{
+  Fixture f;
+  fixture_init (&f, 4, 2, BS_UPSAMPLE_TRANSPOSED, 32, 32, 2, 13);
+  check_all (&f, TRUE);
+  fixture_clear (&f);
+}
+
+static void
+test_refusals (void)
+{
+  BsUnetConfig c = { .fms = 4, .in_channels = 1 };
+  g_autoptr(BsUnet) net = bs_unet_new_random (&c, 1);
+  BsPlanOptions o;
+  g_autoptr(GError) error = NULL;
+  BsPlan *plan;
+
+  bs_plan_options_init (&o);
+  plan = bs_plan_new (net, 120, 128, &o, NULL, &error);
+  g_assert_null (plan);
+  g_assert_error (error, BS_PLAN_ERROR, BS_PLAN_ERROR_SIZE);
+  g_assert_nonnull (strstr (error->message, "16"));
+  g_clear_error (&error);
+  plan = bs_plan_new (net, 128, 200, &o, NULL, &error);
+  g_assert_error (error, BS_PLAN_ERROR, BS_PLAN_ERROR_SIZE);
+  g_clear_error (&error);
+  o.precision = BS_PRECISION_INT8;
+  plan = bs_plan_new (net, 32, 32, &o, NULL, &error);
+  g_assert_null (plan);
+  g_assert_error (error, BS_PLAN_ERROR, BS_PLAN_ERROR_UNAVAILABLE);
+  g_clear_error (&error);
+  {
+    g_autofree char *reason = NULL;
+    gboolean bf16 = bs_precision_available (BS_PRECISION_BF16, &reason);
+    g_test_message ("oneDNN ISA %s, bf16 %s %s", bs_dnnl_isa_name (), bf16 ? "available" : "unavailable",
+                    reason ? reason : "");
+    g_assert_true (bf16 == (reason == NULL));
+    g_assert_true (bs_precision_available (BS_PRECISION_FP32, NULL));
+  }
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/plan/refusals", test_refusals);
+  g_test_add_func ("/plan/transposed", test_transposed);
+  g_test_add_func ("/plan/nearest-multichannel", test_nearest_multichannel);
+  g_test_add_func ("/plan/small-fms", test_small_fms);
+  return g_test_run ();
+}

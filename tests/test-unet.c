@@ -1,0 +1,253 @@
+/* U-Net weights: random construction, HDF5 round trip, Keras files written by
+ * h5py loading and agreeing with a numpy forward pass, broken files refused. */
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+#include <math.h>
+#include <string.h>
+
+#include "bs-error.h"
+#include "bs-plan.h"
+#include "bs-unet.h"
+
+static BsUnet *
+small_net (int fms, int in_ch, BsUpsample up, guint64 seed)
+{
+  BsUnetConfig c = { .fms = fms, .in_channels = in_ch, .upsample = up };
+  return bs_unet_new_random (&c, seed);
+}
+
+static void
+test_layers (void)
+{
+  g_autoptr(BsUnet) t = small_net (16, 1, BS_UPSAMPLE_TRANSPOSED, 1);
+  g_autoptr(BsUnet) n = small_net (8, 4, BS_UPSAMPLE_NEAREST, 1);
+  double gflop;
+
+  g_assert_cmpint (t->n_layers, ==, 23);
+  g_assert_cmpstr (t->layers[0].name, ==, "encodeAa");
+  g_assert_cmpstr (t->layers[22].name, ==, "PredictionMask");
+  g_assert_cmpint (bs_unet_find_layer (t, "decodeCa")->in_ch, ==, 256);
+  g_assert_cmpint (bs_unet_find_layer (t, "transconvA")->out_ch, ==, 16);
+  g_assert_cmpstr (t->config.modalities[0], ==, "FLAIR");
+  g_assert_cmpint (n->n_layers, ==, 19);
+  g_assert_null (bs_unet_find_layer (n, "transconvE"));
+  g_assert_cmpint (bs_unet_find_layer (n, "decodeCa")->in_ch, ==, 24 * 8);
+  g_assert_cmpint (bs_unet_find_layer (n, "encodeAa")->in_ch, ==, 4);
+  /* The issue quotes 1.52 GFLOP per 128x128 slice for fms 16. */
+  gflop = bs_unet_flops (t, 128, 128) / 1e9;
+  g_assert_cmpfloat (fabs (gflop - 1.52), <, 0.05);
+}
+
+static void
+assert_same_net (const BsUnet *a, const BsUnet *b)
+{
+  g_assert_cmpint (a->n_layers, ==, b->n_layers);
+  g_assert_cmpint (a->config.fms, ==, b->config.fms);
+  g_assert_cmpint (a->config.in_channels, ==, b->config.in_channels);
+  g_assert_cmpint (a->config.upsample, ==, b->config.upsample);
+  for (int i = 0; i < a->n_layers; i++)
+    {
+      const BsUnetLayer *la = &a->layers[i], *lb = &b->layers[i];
+      gsize n = (gsize) la->out_ch * la->in_ch * la->kh * la->kw;
+      g_assert_cmpstr (la->name, ==, lb->name);
+      g_assert_cmpint (memcmp (la->weights, lb->weights, n * sizeof (float)), ==, 0);
+      g_assert_cmpint (memcmp (la->bias, lb->bias, la->out_ch * sizeof (float)), ==, 0);
+    }
+}
+
+static void
+test_roundtrip (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("bs-unet-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "m.h5", NULL);
+
+  for (int up = 0; up < 2; up++)
+    {
+      g_autoptr(BsUnet) net = small_net (4, 2, up, 7);
+      g_autoptr(BsUnet) back = NULL;
+      g_autoptr(BsUnet) copy = NULL;
+      g_autoptr(GError) error = NULL;
+
+      g_strfreev (net->config.modalities);
+      net->config.modalities = g_strsplit ("T1gd,FLAIR", ",", -1);
+      for (int i = 0; i < net->n_layers; i++)
+        for (int o = 0; o < net->layers[i].out_ch; o++)
+          net->layers[i].bias[o] = 0.01f * o - 0.02f * i;
+      net->description = g_strdup ("test model");
+      g_assert_true (bs_unet_save_h5 (net, path, &error));
+      g_assert_no_error (error);
+      back = bs_unet_load_h5 (path, &error);
+      g_assert_no_error (error);
+      assert_same_net (net, back);
+      g_assert_cmpstr (back->config.modalities[0], ==, "T1gd");
+      g_assert_cmpstr (back->config.modalities[1], ==, "FLAIR");
+      g_assert_cmpstr (back->config.normalisation, ==, "zscore-foreground");
+      g_assert_cmpstr (back->description, ==, "test model");
+      copy = bs_unet_copy (back);
+      assert_same_net (back, copy);
+    }
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
+static void
+test_reference_basic (void)
+{
+  g_autoptr(BsUnet) net = small_net (2, 1, BS_UPSAMPLE_TRANSPOSED, 3);
+  float in[32 * 16], out[32 * 16], out2[2 * 32 * 16], in2[2 * 32 * 16];
+
+  for (int i = 0; i < 32 * 16; i++)
+    in[i] = sinf (i * 0.1f);
+  bs_reference_forward (net, in, 1, 32, 16, out);
+  for (int i = 0; i < 32 * 16; i++)
+    g_assert_true (out[i] > 0.0f && out[i] < 1.0f);
+  /* Batches are independent slices. */
+  memcpy (in2, in, sizeof in);
+  memcpy (in2 + 32 * 16, in, sizeof in);
+  bs_reference_forward (net, in2, 2, 32, 16, out2);
+  g_assert_cmpint (memcmp (out2, out, sizeof out), ==, 0);
+  g_assert_cmpint (memcmp (out2 + 32 * 16, out, sizeof out), ==, 0);
+}
+
+/* Writes the Keras-layout files with h5py; returns the folder, or NULL to skip. */
+static char *
+keras_files (void)
+{
+  const char *py = g_getenv ("BS_PYTHON");
+  const char *src = g_getenv ("BS_SOURCE_ROOT");
+  g_autofree char *script = NULL;
+  g_autofree char *dir = NULL;
+  g_autofree char *err = NULL;
+  g_autoptr(GError) error = NULL;
+  int status = 0;
+
+  if (!py || !src)
+    return NULL;
+  script = g_build_filename (src, "tests", "keras-weights.py", NULL);
+  dir = g_dir_make_tmp ("bs-keras-XXXXXX", NULL);
+  {
+    char *argv[] = { (char *) py, script, dir, NULL };
+    g_assert_true (g_spawn_sync (NULL, argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL, &err, &status, &error));
+  }
+  g_assert_no_error (error);
+  if (!g_spawn_check_wait_status (status, NULL))
+    g_error ("keras-weights.py failed: %s", err);
+  return g_steal_pointer (&dir);
+}
+
+static float *
+read_floats (const char *dir, const char *name, gsize *n)
+{
+  g_autofree char *p = g_build_filename (dir, name, NULL);
+  char *data = NULL;
+  gsize len = 0;
+
+  g_assert_true (g_file_get_contents (p, &data, &len, NULL));
+  *n = len / sizeof (float);
+  return (float *) data;
+}
+
+static void
+remove_dir (const char *dir)
+{
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+
+  while (d && (name = g_dir_read_name (d)))
+    {
+      g_autofree char *p = g_build_filename (dir, name, NULL);
+      g_unlink (p);
+    }
+  g_rmdir (dir);
+}
+
+static void
+test_keras (void)
+{
+  g_autofree char *dir = keras_files ();
+  g_autofree char *good = NULL;
+  g_autoptr(BsUnet) net = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree float *input = NULL, *expected = NULL, *probs = NULL;
+  gsize n_in, n_out;
+  double max_err = 0.0;
+
+  if (!dir)
+    {
+      g_test_skip ("BS_PYTHON/BS_SOURCE_ROOT not set: no h5py to write a Keras file");
+      return;
+    }
+  good = g_build_filename (dir, "good.h5", NULL);
+  net = bs_unet_load_h5 (good, &error);
+  g_assert_no_error (error);
+  /* No brainseg_config: the topology comes from the kernel shapes. */
+  g_assert_cmpint (net->config.fms, ==, 4);
+  g_assert_cmpint (net->config.in_channels, ==, 2);
+  g_assert_cmpint (net->config.upsample, ==, BS_UPSAMPLE_TRANSPOSED);
+
+  input = read_floats (dir, "input.f32", &n_in);
+  expected = read_floats (dir, "expected.f32", &n_out);
+  g_assert_cmpuint (n_in, ==, 2 * 32 * 48);
+  g_assert_cmpuint (n_out, ==, 32 * 48);
+  probs = g_new (float, n_out);
+  bs_reference_forward (net, input, 1, 32, 48, probs);
+  for (gsize i = 0; i < n_out; i++)
+    max_err = MAX (max_err, fabs (probs[i] - expected[i]));
+  g_test_message ("max |C - numpy| = %g", max_err);
+  g_assert_cmpfloat (max_err, <, 1e-5);
+
+  {
+    static const struct { const char *file; int code; const char *layer; } bad[] = {
+      { "missing.h5", BS_MODEL_ERROR_MISSING, "decodeBb" },
+      { "shape.h5", BS_MODEL_ERROR_SHAPE, "decodeCa" },
+      { "other.h5", BS_MODEL_ERROR_TOPOLOGY, "dense_1" },
+    };
+    for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+      {
+        g_autofree char *p = g_build_filename (dir, bad[i].file, NULL);
+        g_autoptr(GError) e = NULL;
+        g_autoptr(BsUnet) b = bs_unet_load_h5 (p, &e);
+
+        g_assert_null (b);
+        g_assert_error (e, BS_MODEL_ERROR, bad[i].code);
+        g_test_message ("%s", e->message);
+        g_assert_nonnull (strstr (e->message, bad[i].layer));
+        g_assert_nonnull (strstr (e->message, bad[i].file));
+      }
+  }
+  remove_dir (dir);
+}
+
+static void
+test_not_hdf5 (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("bs-unet-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "junk.h5", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BsUnet) net = NULL;
+
+  g_assert_true (g_file_set_contents (path, "not an hdf5 file at all", -1, NULL));
+  net = bs_unet_load_h5 (path, &error);
+  g_assert_null (net);
+  g_assert_error (error, BS_MODEL_ERROR, BS_MODEL_ERROR_FILE);
+  g_assert_nonnull (strstr (error->message, "junk.h5"));
+  g_clear_error (&error);
+  g_unlink (path);
+  net = bs_unet_load_h5 (path, &error);
+  g_assert_null (net);
+  g_assert_error (error, BS_MODEL_ERROR, BS_MODEL_ERROR_FILE);
+  g_rmdir (dir);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/unet/layers", test_layers);
+  g_test_add_func ("/unet/roundtrip", test_roundtrip);
+  g_test_add_func ("/unet/reference", test_reference_basic);
+  g_test_add_func ("/unet/keras", test_keras);
+  g_test_add_func ("/unet/not-hdf5", test_not_hdf5);
+  return g_test_run ();
+}
