@@ -9,7 +9,6 @@
 
 #include "bs-error.h"
 #include "bs-nifti.h"
-#include "bs-parallel.h"
 
 /* Canonical channel order of every multi-modal layout (Decathlon's). */
 static const char *const modality_order[] = { "FLAIR", "T1w", "T1gd", "T2w" };
