@@ -202,6 +202,7 @@ static const float tissue_intensity[N_TISSUES][N_CHANNELS] = {
   [T_GM] = { 1150, 800, 2450, 700 },
   [T_CHOROID] = { 700, 700, 4200, 1500 },
 };
+static const float vein_intensity[N_CHANNELS] = { 300, 500, 4200, 350 };
 static const float necrosis_intensity[N_CHANNELS] = { 1000, 420, 1150, 1950 };
 static const float enhancing_intensity[N_CHANNELS] = { 1300, 830, 6000, 1150 };
 static const float edema_intensity[N_CHANNELS] = { 2000, 700, 2150, 1450 };
@@ -249,6 +250,13 @@ static inline double
 sq (double x)
 {
   return x * x;
+}
+
+static inline double
+smoothstep (double t)
+{
+  t = CLAMP (t, 0.0, 1.0);
+  return t * t * (3.0 - 2.0 * t);
 }
 
 /* Normalised cerebrum coordinates: (u, v, w) in about [-1, 1], and rho, the
@@ -419,9 +427,13 @@ classify (const Phantom *ph, double x, double y, double z)
 
   /* the base of the brain: the temporal lobes hang down on either side of
    * the brainstem and cerebellum, the frontal base sits higher */
-  if (w < -0.28 && v < 0.42)
+  /* The base: the frontal lobes end a little lower in front, the occipital
+   * lobes behind come down onto the tentorium over the cerebellum, and in
+   * between only the temporal lobes hang lower. */
+  if (w < -0.28 - 0.12 * smoothstep ((v - 0.3) / 0.2) -
+              0.65 * smoothstep ((-0.1 - v) / 0.3) * smoothstep ((1.0 - lx * lx - ly * ly) / 0.4) +
+              0.06 * noise_eval (&ph->sulc_depth, x, y, 0.0) + 0.08 * sq (u))
     {
-      /* below the Sylvian level only the temporal lobes remain */
       double tu = (fabs (u) - 0.56) / 0.30, tv = (v - 0.04) / 0.40, tw = (w + 0.50) / 0.36;
       double tl = sqrt (tu * tu + tv * tv + tw * tw) + 0.05 * noise_eval (&ph->surf, y, z, x);
       if (tl > 1.0)
@@ -429,10 +441,6 @@ classify (const Phantom *ph, double x, double y, double z)
       if (tl > 1.0 - 1.3 * f / (0.30 * ph->ax[0]))
         return T_CSF;
     }
-  if (v >= 0.42 && w < -0.50)
-    return T_OUT;
-  if (v >= 0.30 && v < 0.42 && w < -0.45)
-    return fabs (u) > 0.3 && w > -0.55 ? T_CSF : T_OUT; /* temporal pole */
   if (cb < 1.08)
     return T_CSF; /* tentorium */
 
@@ -502,7 +510,7 @@ tumour_radius (const Phantom *ph, const double dir[3])
       if (dot > 0.0)
         lobes += ph->lobe_amp[m] * dot * dot * dot;
     }
-  lobes += 0.2 * noise_eval (&ph->tum_shape, ph->tc[0] + dir[0] * ph->tr, ph->tc[1] + dir[1] * ph->tr,
+  lobes += 0.3 * noise_eval (&ph->tum_shape, ph->tc[0] + dir[0] * ph->tr, ph->tc[1] + dir[1] * ph->tr,
                               ph->tc[2] + dir[2] * ph->tr);
   return ph->tr * (1.0 + lobes);
 }
@@ -518,7 +526,7 @@ tumour_t (const Phantom *ph, double x, double y, double z)
     return 0.0;
   for (int a = 0; a < 3; a++)
     dir[a] = d[a] / r;
-  return r / tumour_radius (ph, dir) * (1.0 - 0.05 * noise_eval (&ph->tum_fine, x, y, z));
+  return r / tumour_radius (ph, dir) * (1.0 - 0.08 * noise_eval (&ph->tum_fine, x, y, z));
 }
 
 static void
@@ -557,7 +565,7 @@ tumour_fits (const Phantom *ph, double reach)
       sphere_point (i, 200, dir);
       double p[3] = { ph->tc[0] + reach * dir[0], ph->tc[1] + reach * dir[1], ph->tc[2] + reach * dir[2] };
       double rho = cerebrum_rho (ph, p[0], p[1], p[2], &u, &v, &w);
-      if (rho > 0.88 || (w < -0.25 && v < 0.42))
+      if (rho > 0.92 || (w < -0.25 && v < 0.42))
         return FALSE;
       if (cerebellum_rho (ph, p[0], p[1], p[2], &lx, &ly, &lz) < 1.2)
         return FALSE;
@@ -609,7 +617,7 @@ phantom_setup (Phantom *ph, Rng *rng, int nx, int ny, int nz)
   /* the tumour: shape first, then a place where it fits */
   ph->tr = s * rng_range (rng, 15.0, 26.0);
   ph->core_frac = rng_range (rng, 0.50, 0.72);
-  ph->edema_frac = rng_range (rng, 1.45, 2.0);
+  ph->edema_frac = rng_range (rng, 1.6, 2.3);
   for (int m = 0; m < N_LOBES; m++)
     {
       double g[3], len;
@@ -624,11 +632,11 @@ phantom_setup (Phantom *ph, Rng *rng, int nx, int ny, int nz)
         ph->lobe_dir[m][a] = g[a] / len;
       ph->lobe_amp[m] = rng_range (rng, 0.08, 0.38);
     }
-  for (int attempt = 0;; attempt++)
+  for (int attempt = 0; attempt < 1000; attempt++)
     {
       double side = rng_uniform (rng) < 0.5 ? -1.0 : 1.0;
-      double u = side * rng_range (rng, 0.15, 0.55);
-      double v = rng_range (rng, -0.55, 0.6);
+      double u = side * rng_range (rng, 0.12, 0.65);
+      double v = rng_range (rng, -0.6, 0.65);
       double w = rng_range (rng, -0.15, 0.45);
       ph->tc[0] = ph->c[0] + u * ph->ax[0];
       ph->tc[1] = ph->c[1] + v * ph->ax[1];
@@ -641,6 +649,7 @@ phantom_setup (Phantom *ph, Rng *rng, int nx, int ny, int nz)
           ph->tr *= 0.9;
           ph->edema_frac = MAX (1.3, ph->edema_frac * 0.95);
         }
+      /* (a tumour that has shrunk to nothing fits anywhere, so this ends) */
     }
   ph->mass_amp = 0.45 * ph->tr;
   ph->mass_len = 1.7 * ph->tr;
@@ -736,13 +745,10 @@ classify_slices (int k0, int k1, gpointer data)
 }
 
 /* Tissue classes: anatomy, then grey/white from the depth below cortical CSF. */
-static guint8 *
-build_tissue (const Phantom *ph, Box *brain_box)
+static void
+build_tissue (const Phantom *ph, guint8 *tissue, guint16 *dist, Box *brain_box)
 {
   const int *dims = ph->dims;
-  gsize nvox = (gsize) dims[0] * dims[1] * dims[2];
-  guint8 *tissue = g_new0 (guint8, nvox);
-  g_autofree guint16 *dist = g_new (guint16, nvox);
   Box box = { { dims[0], dims[1], dims[2] }, { -1, -1, -1 } };
   Job job = { .ph = ph, .tissue = tissue, .dist = dist };
 
@@ -762,7 +768,7 @@ build_tissue (const Phantom *ph, Box *brain_box)
   if (box.hi[0] < 0)
     {
       memset (brain_box, 0, sizeof *brain_box);
-      return tissue;
+      return;
     }
 
   /* Voxels on the volume's faces count as sources so the scan never steps out. */
@@ -797,7 +803,6 @@ build_tissue (const Phantom *ph, Box *brain_box)
             }
         }
   *brain_box = box;
-  return tissue;
 }
 
 static gboolean
@@ -807,12 +812,10 @@ is_tumour (guint8 l)
 }
 
 /* Labels and the normalised tumour radius (for grading the edema). */
-static guint8 *
-build_labels (const Phantom *ph, guint8 *tissue, float *tval)
+static void
+build_labels (const Phantom *ph, guint8 *tissue, guint8 *label, float *tval)
 {
   const int *dims = ph->dims;
-  gsize nvox = (gsize) dims[0] * dims[1] * dims[2];
-  guint8 *label = g_new0 (guint8, nvox);
   double reach = tumour_max_extent (ph) * ph->edema_frac * 1.3 + 2.0;  /* edema noise included */
   int lo[3], hi[3];
   const int nb[6][3] = { { 1, 0, 0 }, { -1, 0, 0 }, { 0, 1, 0 }, { 0, -1, 0 }, { 0, 0, 1 }, { 0, 0, -1 } };
@@ -832,7 +835,9 @@ build_labels (const Phantom *ph, guint8 *tissue, float *tval)
           tval[idx] = (float) t;
           if (t < 1.0)
             {
-              double core = MIN (0.82, ph->core_frac * (1.0 + 0.3 * noise_eval (&ph->edema, i * 0.7, j * 0.7, k * 0.7)));
+              /* a rim of uneven thickness around an irregular necrosis */
+              double core = MIN (0.82, ph->core_frac * (1.0 + 0.35 * noise_eval (&ph->tum_shape, i * 0.8, j * 0.8, k * 0.8) +
+                                                        0.12 * noise_eval (&ph->tum_het, i, j, k)));
               label[idx] = t < core ? BS_PHANTOM_CORE : BS_PHANTOM_ENHANCING;
             }
           else if (tt != T_OUT)
@@ -873,7 +878,6 @@ build_labels (const Phantom *ph, guint8 *tissue, float *tval)
                                                       tissue[idx] == T_VENT || tissue[idx] == T_CHOROID))
             tissue[idx] = T_WM;
         }
-  return label;
 }
 
 /* Separable Gaussian blur of one channel inside box (partial volume). */
@@ -943,6 +947,10 @@ paint_slices (int k0, int k1, gpointer data)
           tex = 1.0 + 0.035 * noise_eval (&ph->texture, i, j, k);
           for (int ch = 0; ch < N_CHANNELS; ch++)
             val[ch] = tissue_intensity[t][ch];
+          /* small veins in the sulci: bright with contrast, flow voids on T2 */
+          if (t == T_CSF && noise_eval (&ph->tum_fine, i * 0.8 + 31.0, j * 0.8, k * 0.8) > 0.62)
+            for (int ch = 0; ch < N_CHANNELS; ch++)
+              val[ch] = vein_intensity[ch];
           if (l == BS_PHANTOM_CORE || l == BS_PHANTOM_ENHANCING)
             {
               double het = noise_eval (&ph->tum_het, i * 1.7, j * 1.7, k * 1.7);
@@ -1016,7 +1024,15 @@ acquire_slices (int k0, int k1, gpointer data)
 
 gboolean
 bs_phantom_generate (guint64 seed, guint case_index, int nx, int ny, int nz,
-                     BsVolume **image_out, BsVolume **label_out, GError **error)
+                     BsVolume **image, BsVolume **label, GError **error)
+{
+  return bs_phantom_generate_with_tissue (seed, case_index, nx, ny, nz, image, label, NULL, error);
+}
+
+gboolean
+bs_phantom_generate_with_tissue (guint64 seed, guint case_index, int nx, int ny, int nz,
+                                 BsVolume **image_out, BsVolume **label_out, BsVolume **tissue_out,
+                                 GError **error)
 {
   Phantom ph;
   Rng rng;
@@ -1024,6 +1040,7 @@ bs_phantom_generate (guint64 seed, guint case_index, int nx, int ny, int nz,
   g_autofree guint8 *tissue = NULL;
   g_autofree guint8 *label = NULL;
   g_autofree float *tval = NULL;
+  g_autofree guint16 *dist = NULL;
   g_autoptr(BsVolume) image = NULL;
   g_autoptr(BsVolume) lab = NULL;
   Box box, paint_box;
@@ -1047,19 +1064,23 @@ bs_phantom_generate (guint64 seed, guint case_index, int nx, int ny, int nz,
   phantom_setup (&ph, &rng, nx, ny, nz);
 
   nvox = (gsize) nx * ny * nz;
-  tissue = build_tissue (&ph, &box);
-  tval = g_new0 (float, nvox);
-  label = build_labels (&ph, tissue, tval);
-
   image = bs_volume_new (nx, ny, nz, N_CHANNELS);
   lab = bs_volume_new (nx, ny, nz, 1);
-  if (image == NULL || lab == NULL)
+  tissue = g_try_malloc0_n (nvox, sizeof (guint8));
+  label = g_try_malloc0_n (nvox, sizeof (guint8));
+  dist = g_try_malloc_n (nvox, sizeof (guint16));
+  tval = g_try_malloc0_n (nvox, sizeof (float));
+  if (image == NULL || lab == NULL || tissue == NULL || label == NULL || dist == NULL || tval == NULL)
     {
       phantom_clear (&ph);
       g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_TOO_LARGE,
                    _("Not enough memory for a %dx%dx%d phantom"), nx, ny, nz);
       return FALSE;
     }
+  build_tissue (&ph, tissue, dist, &box);
+  g_clear_pointer (&dist, g_free);
+  build_labels (&ph, tissue, label, tval);
+
   g_strfreev (image->channel_names);
   image->channel_names = g_new0 (char *, N_CHANNELS + 1);
   for (int ch = 0; ch < N_CHANNELS; ch++)
@@ -1082,6 +1103,26 @@ bs_phantom_generate (guint64 seed, guint case_index, int nx, int ny, int nz,
   lab->is_label = TRUE;
   for (gsize i = 0; i < nvox; i++)
     lab->data[i] = label[i];
+  if (tissue_out != NULL)
+    {
+      static const guint8 public_class[N_TISSUES] = {
+        [T_OUT] = BS_PHANTOM_TISSUE_OUTSIDE, [T_CSF] = BS_PHANTOM_TISSUE_CSF, [T_VENT] = BS_PHANTOM_TISSUE_CSF,
+        [T_CORTEX] = BS_PHANTOM_TISSUE_GREY, [T_CEREB] = BS_PHANTOM_TISSUE_GREY, [T_GM] = BS_PHANTOM_TISSUE_GREY,
+        [T_WM] = BS_PHANTOM_TISSUE_WHITE, [T_DGM] = BS_PHANTOM_TISSUE_DEEP_GREY,
+        [T_CHOROID] = BS_PHANTOM_TISSUE_CHOROID,
+      };
+      *tissue_out = bs_volume_new (nx, ny, nz, 1);
+      if (*tissue_out == NULL)
+        {
+          phantom_clear (&ph);
+          g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_TOO_LARGE,
+                       _("Not enough memory for a %dx%dx%d phantom"), nx, ny, nz);
+          return FALSE;
+        }
+      (*tissue_out)->is_label = TRUE;
+      for (gsize i = 0; i < nvox; i++)
+        (*tissue_out)->data[i] = public_class[tissue[i]];
+    }
 
   phantom_clear (&ph);
   *image_out = g_steal_pointer (&image);

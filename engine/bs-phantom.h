@@ -22,13 +22,28 @@ enum {
   BS_PHANTOM_ENHANCING = 3,
 };
 
+/* Tissue under the image (for checking contrasts); tumour voxels are white matter. */
+typedef enum {
+  BS_PHANTOM_TISSUE_OUTSIDE = 0,
+  BS_PHANTOM_TISSUE_CSF,       /* ventricles, sulci, fissures, cisterns */
+  BS_PHANTOM_TISSUE_GREY,      /* cerebral and cerebellar cortex */
+  BS_PHANTOM_TISSUE_WHITE,
+  BS_PHANTOM_TISSUE_DEEP_GREY, /* caudate, thalamus, lentiform nucleus */
+  BS_PHANTOM_TISSUE_CHOROID,   /* choroid plexus */
+} BsPhantomTissue;
+
 /* Generates one case.  image gets 4 channels "FLAIR", "T1w", "T1gd", "T2w"
- * holding integer-valued intensities (0 outside the brain, int16 range);
+ * holding integer-valued intensities (0 outside the brain, 1..32767 inside);
  * label gets the Decathlon values 0-3.  The affine is RAS with 1 mm spacing,
  * like the Decathlon files.  Fails with BS_IO_ERROR_INVALID for dims outside
  * [BS_PHANTOM_MIN_DIM, BS_PHANTOM_MAX_DIM]. */
 gboolean bs_phantom_generate (guint64 seed, guint case_index, int nx, int ny, int nz,
                               BsVolume **image, BsVolume **label, GError **error);
+
+/* The same, and also the tissue map (BsPhantomTissue values) under the image. */
+gboolean bs_phantom_generate_with_tissue (guint64 seed, guint case_index, int nx, int ny, int nz,
+                                          BsVolume **image, BsVolume **label, BsVolume **tissue,
+                                          GError **error);
 
 /* Writes a Decathlon task folder to outdir (created if missing): dataset.json,
  * imagesTr/BRATS_NNN.nii.gz (4D int16) and labelsTr/BRATS_NNN.nii.gz (uint8)
