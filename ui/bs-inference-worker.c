@@ -6,7 +6,9 @@
 #include "bs-inference-worker.h"
 #include "bs-preprocess.h"
 
-#define CALIBRATION_SLICES 8
+/* The calibration runs the plain-C reference forward pass: a few slices
+ * rich in brain cover the activation ranges without a long wait. */
+#define CALIBRATION_SLICES 4
 
 /* ---- BsInferenceInput ---- */
 
