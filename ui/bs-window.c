@@ -86,6 +86,7 @@ struct _BsWindow
   guint generation;
   gboolean ready;
   gboolean busy;
+  gboolean disposed;       /* a load may finish after the window closed */
   gboolean fill_cancelled;
   char *plan_text;
   BsTiming last_timing;
@@ -895,6 +896,11 @@ open_done (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr(GError) error = NULL;
   int pending;
 
+  if (self->disposed)
+    {
+      g_task_propagate_boolean (task, NULL);
+      return;
+    }
   self->loading = FALSE;
   stop_pulse (self);
   set_progress (self, "", 0);
@@ -1159,8 +1165,9 @@ render_views (BsWindow *self)
   cairo_surface_destroy (over_s);
 
   {
+    GtkStringObject *item = gtk_drop_down_get_selected_item (self->modality_dropdown);
     g_autofree char *input_title = g_strdup_printf (_("MRI input · %s"),
-                                                    gtk_string_object_get_string (gtk_drop_down_get_selected_item (self->modality_dropdown)));
+                                                    item != NULL ? gtk_string_object_get_string (item) : "");
 
     bs_slice_view_set_title (self->input_view, input_title);
   }
@@ -1792,6 +1799,7 @@ bs_window_dispose (GObject *object)
 {
   BsWindow *self = BS_WINDOW (object);
 
+  self->disposed = TRUE;
   if (self->render_tick != 0)
     {
       gtk_widget_remove_tick_callback (GTK_WIDGET (self), self->render_tick);
