@@ -61,8 +61,9 @@ gunzip_zlib (const guint8 *in, gsize in_len, guint8 *out, gsize out_len, gsize *
       zs.next_out = out + out_pos;
       zs.avail_out = (uInt) out_chunk;
       int ret = inflate (&zs, Z_NO_FLUSH);
-      in_pos += in_chunk - zs.avail_in;
-      out_pos += out_chunk - zs.avail_out;
+      gsize consumed = in_chunk - zs.avail_in, produced_now = out_chunk - zs.avail_out;
+      in_pos += consumed;
+      out_pos += produced_now;
       if (ret == Z_STREAM_END)
         {
           /* Another member may follow; anything else after the end is
@@ -79,6 +80,12 @@ gunzip_zlib (const guint8 *in, gsize in_len, guint8 *out, gsize out_len, gsize *
           if (in_pos == in_len)
             {
               status = GUNZIP_TRUNCATED;
+              break;
+            }
+          /* zlib could not move with input and room left: never spin. */
+          if (consumed == 0 && produced_now == 0)
+            {
+              status = GUNZIP_CORRUPT;
               break;
             }
           continue;

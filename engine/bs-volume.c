@@ -397,6 +397,36 @@ bs_volume_slice_to_voxel (const BsVolume *vol, BsPlane plane, int index, int x, 
     }
 }
 
+BsVolume *
+bs_volume_reorient_like (const BsVolume *vol, const BsVolume *like)
+{
+  int w1, h1, w2, h2;
+
+  bs_volume_slice_size (vol, BS_PLANE_AXIAL, &w1, &h1);
+  bs_volume_slice_size (like, BS_PLANE_AXIAL, &w2, &h2);
+  if (w1 != w2 || h1 != h2 || bs_volume_n_slices (vol, BS_PLANE_AXIAL) != bs_volume_n_slices (like, BS_PLANE_AXIAL))
+    return NULL;
+
+  BsVolume *out = bs_volume_new_like (like, vol->n_channels);
+  if (out == NULL)
+    return NULL;
+  g_autofree float *buf = g_new (float, (gsize) w1 * h1);
+  /* Displayed slices are in world order whatever the voxel order, so
+   * copying them slice by slice carries every voxel to its place. */
+  for (int c = 0; c < vol->n_channels; c++)
+    for (int s = 0; s < bs_volume_n_slices (vol, BS_PLANE_AXIAL); s++)
+      {
+        bs_volume_get_slice (vol, c, BS_PLANE_AXIAL, s, buf);
+        bs_volume_set_slice (out, c, BS_PLANE_AXIAL, s, buf);
+      }
+  g_strfreev (out->channel_names);
+  out->channel_names = g_strdupv (vol->channel_names);
+  out->is_label = vol->is_label;
+  out->path = g_strdup (vol->path);
+  out->n_nonfinite = vol->n_nonfinite;
+  return out;
+}
+
 void
 bs_volume_plane_letters (const BsVolume *vol, BsPlane plane, char letters[4])
 {

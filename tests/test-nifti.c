@@ -341,6 +341,41 @@ test_bad_inputs (void)
   expect_failure ("analyze.nii", b, len, BS_IO_ERROR_UNSUPPORTED);
 }
 
+/* pigz and some writers produce several gzip members; others pad the file. */
+static void
+test_gzip_variants (void)
+{
+  gsize len, z1, z2, z3;
+  g_autofree guint8 *good = valid_nii (&len);
+  g_autofree guint8 *a = gzip_bytes (good, 100, &z1);
+  g_autofree guint8 *b = gzip_bytes (good + 100, 300, &z2);
+  g_autofree guint8 *c = gzip_bytes (good + 400, len - 400, &z3);
+  g_autofree guint8 *multi = g_malloc (z1 + z2 + z3 + 64);
+  g_autoptr(GError) error = NULL;
+
+  memcpy (multi, a, z1);
+  memcpy (multi + z1, b, z2);
+  memcpy (multi + z1 + z2, c, z3);
+  g_autoptr(BsVolume) v1 = bs_volume_load_nifti_from_bytes (multi, z1 + z2 + z3, "multi.nii.gz", FALSE, &error);
+  g_assert_no_error (error);
+  for (gsize i = 0; i < bs_volume_n_voxels (v1); i++)
+    g_assert_cmpfloat (v1->data[i], ==, (float) i);
+
+  memset (multi + z1 + z2 + z3, 0, 64);
+  g_autoptr(BsVolume) v2 = bs_volume_load_nifti_from_bytes (multi, z1 + z2 + z3 + 64, "padded.nii.gz", FALSE, &error);
+  g_assert_no_error (error);
+  g_assert_cmpfloat (v2->data[119], ==, 119.0f);
+
+  /* more data in the stream than the header needs: the image is read, the rest ignored */
+  g_autofree guint8 *longer = g_malloc0 (len + 5000);
+  memcpy (longer, good, len);
+  gsize zl;
+  g_autofree guint8 *zlonger = gzip_bytes (longer, len + 5000, &zl);
+  g_autoptr(BsVolume) v3 = bs_volume_load_nifti_from_bytes (zlonger, zl, "longer.nii.gz", FALSE, &error);
+  g_assert_no_error (error);
+  g_assert_cmpfloat (v3->data[119], ==, 119.0f);
+}
+
 static void
 test_huge_nifti2 (void)
 {
@@ -391,6 +426,7 @@ main (int argc, char **argv)
   g_test_add_func ("/nifti/non-finite", test_non_finite);
   g_test_add_func ("/nifti/scaling", test_scaling);
   g_test_add_func ("/nifti/bad-inputs", test_bad_inputs);
+  g_test_add_func ("/nifti/gzip-variants", test_gzip_variants);
   g_test_add_func ("/nifti/huge-nifti2", test_huge_nifti2);
   g_test_add_func ("/nifti/missing-file", test_missing_file);
   g_test_add_func ("/nifti/write-failure", test_write_failure);

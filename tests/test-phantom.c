@@ -10,6 +10,7 @@
 
 #include "bs-dataset.h"
 #include "bs-error.h"
+#include "bs-parallel.h"
 #include "bs-phantom.h"
 #include "bs-preprocess.h"
 
@@ -65,6 +66,18 @@ test_deterministic (void)
   g_assert_true (volumes_equal (a.image, b.image));
   g_assert_true (volumes_equal (a.label, b.label));
   g_assert_true (volumes_equal (a.tissue, b.tissue));
+
+  /* the voxels do not depend on how many threads made them */
+  {
+    Case one;
+    int saved = bs_parallel_get_max_threads ();
+    bs_parallel_set_max_threads (1);
+    case_generate (&one, 42, 0, 64, 72, 48);
+    bs_parallel_set_max_threads (saved);
+    g_assert_true (volumes_equal (a.image, one.image));
+    g_assert_true (volumes_equal (a.label, one.label));
+    case_clear (&one);
+  }
   /* another seed or another case is another head and tumour, not a copy */
   g_assert_cmpfloat (fraction_differing (a.image, c.image), >, 0.05);
   g_assert_cmpfloat (fraction_differing (a.label, c.label), >, 0.0005);

@@ -18,6 +18,22 @@ has_prediction (BsWindow *win)
 }
 
 static void
+shoot_widget (GtkWidget *widget, const char *dir, const char *name, int min_width)
+{
+  g_autofree char *path = g_build_filename (dir, name, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GdkTexture) texture = NULL;
+
+  bs_test_spin (300);
+  g_assert_true (bs_test_save_png (widget, path, &error));
+  g_assert_no_error (error);
+  texture = gdk_texture_new_from_filename (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (gdk_texture_get_width (texture), >, min_width);
+  g_test_message ("wrote %s", path);
+}
+
+static void
 shoot (BsWindow *win, const char *dir, const char *name)
 {
   g_autofree char *path = g_build_filename (dir, name, NULL);
@@ -61,6 +77,25 @@ test_screenshots (void)
   bs_window_set_slice_index (win, bs_test_tumour_slice (win));
   bs_test_wait (win, has_prediction, 120);
   shoot (win, dir, "coronal.png");
+  {
+    GtkShortcutsWindow *help = gtk_application_window_get_help_overlay (GTK_APPLICATION_WINDOW (win));
+
+    g_assert_nonnull (help);
+    gtk_window_present (GTK_WINDOW (help));
+    shoot_widget (GTK_WIDGET (help), dir, "shortcuts.png", 200);
+    gtk_widget_set_visible (GTK_WIDGET (help), FALSE);
+  }
+  {
+    g_action_group_activate_action (G_ACTION_GROUP (app), "preferences", NULL);
+    bs_test_spin (300);
+    for (GList *l = gtk_application_get_windows (app); l != NULL; l = l->next)
+      if (g_strcmp0 (G_OBJECT_TYPE_NAME (l->data), "BsPreferences") == 0)
+        {
+          shoot_widget (GTK_WIDGET (l->data), dir, "preferences.png", 200);
+          gtk_window_destroy (GTK_WINDOW (l->data));
+          break;
+        }
+  }
   gtk_window_destroy (GTK_WINDOW (win));
   g_object_unref (app);
 }

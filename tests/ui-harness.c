@@ -46,14 +46,22 @@ gboolean
 bs_test_save_png (GtkWidget *widget, const char *path, GError **error)
 {
   g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (widget);
-  GtkSnapshot *snapshot = gtk_snapshot_new ();
   g_autoptr(GskRenderNode) node = NULL;
   g_autoptr(GdkTexture) texture = NULL;
   int w = gtk_widget_get_width (widget), h = gtk_widget_get_height (widget);
   GskRenderer *renderer = gtk_native_get_renderer (gtk_widget_get_native (widget));
 
-  gdk_paintable_snapshot (paintable, snapshot, w, h);
-  node = gtk_snapshot_free_to_node (snapshot);
+  /* A widget with a resize pending (labels changing while inference runs)
+   * draws nothing until the next layout: retry across a few frames. */
+  for (int tries = 0; tries < 100 && node == NULL; tries++)
+    {
+      GtkSnapshot *snapshot = gtk_snapshot_new ();
+
+      gdk_paintable_snapshot (paintable, snapshot, w, h);
+      node = gtk_snapshot_free_to_node (snapshot);
+      if (node == NULL)
+        g_main_context_iteration (NULL, TRUE);
+    }
   if (node == NULL || renderer == NULL)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "nothing to render for %s", path);

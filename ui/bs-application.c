@@ -1,6 +1,7 @@
 #include <glib/gi18n.h>
 
 #include "bs-about.h"
+#include "bs-export-ui.h"
 #include "brainseg-resources.h"
 #include "bs-application.h"
 #include "bs-export-ui.h"
@@ -142,6 +143,7 @@ bs_application_startup (GApplication *app)
 
   G_APPLICATION_CLASS (bs_application_parent_class)->startup (app);
 
+  bs_export_ui_register ();
   g_action_map_add_action_entries (G_ACTION_MAP (app), app_entries, G_N_ELEMENTS (app_entries), app);
   bs_export_ui_register ();
   for (guint i = 0; i < G_N_ELEMENTS (accels); i++)

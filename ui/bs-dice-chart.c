@@ -21,7 +21,7 @@ bs_dice_chart_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
   BsDiceChart *self = BS_DICE_CHART (widget);
   double w = gtk_widget_get_width (widget);
   double h = gtk_widget_get_height (widget);
-  double left = 26, bottom = 4, top = 4;
+  double left = 26, bottom = 4, top = 6;
   double plot_w = w - left - 2, plot_h = h - top - bottom;
   g_autoptr(PangoLayout) layout = NULL;
   cairo_t *cr;
@@ -84,11 +84,18 @@ bs_dice_chart_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
         {
           double x = left + (self->current + 0.5) * bw;
 
-          cairo_set_source_rgb (cr, 1.0, 0.6, 0.0);
-          cairo_set_line_width (cr, 2);
-          cairo_move_to (cr, x, top);
-          cairo_line_to (cr, x, top + plot_h);
+          /* A thin line in the text colour with a notch on top, so it never
+           * reads as one more bar. */
+          cairo_set_source_rgba (cr, fg.red, fg.green, fg.blue, 0.8);
+          cairo_set_line_width (cr, 1);
+          cairo_move_to (cr, floor (x) + 0.5, top + 5);
+          cairo_line_to (cr, floor (x) + 0.5, top + plot_h);
           cairo_stroke (cr);
+          cairo_move_to (cr, x - 4, top - 2);
+          cairo_line_to (cr, x + 4, top - 2);
+          cairo_line_to (cr, x, top + 5);
+          cairo_close_path (cr);
+          cairo_fill (cr);
         }
     }
   cairo_destroy (cr);

@@ -6,7 +6,9 @@
 #include "bs-inference-worker.h"
 #include "bs-preprocess.h"
 
-#define CALIBRATION_SLICES 8
+/* The calibration runs the plain-C reference forward pass: a few slices
+ * rich in brain cover the activation ranges without a long wait. */
+#define CALIBRATION_SLICES 4
 
 /* ---- BsInferenceInput ---- */
 
@@ -147,10 +149,19 @@ msg_new (BsInferenceWorker *self, MsgKind kind, guint generation)
   return msg;
 }
 
+/* Always through a source attached to the main context, never
+ * g_main_context_invoke: that runs the callback right here, in the worker
+ * thread, whenever no thread owns the context at that moment. */
 static void
 msg_post (BsInferenceWorker *self, Msg *msg)
 {
-  g_main_context_invoke_full (self->main_context, G_PRIORITY_DEFAULT, msg_dispatch, msg, msg_free);
+  GSource *source = g_idle_source_new ();
+
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_callback (source, msg_dispatch, msg, msg_free);
+  g_source_set_static_name (source, "bs-inference-result");
+  g_source_attach (source, self->main_context);
+  g_source_unref (source);
 }
 
 /* What the thread knows about the job it runs. */

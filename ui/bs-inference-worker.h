@@ -5,7 +5,7 @@
  * the newest visible-slice request first (older ones are forgotten), then fills
  * the rest of the volume in batches.  Every result carries the job generation;
  * results of an older generation never reach the caller.  Results arrive on
- * the main context through the "slices-ready" signal. */
+ * the main context (an idle source) through the "slices-ready" signal. */
 #pragma once
 
 #include <glib-object.h>

@@ -86,6 +86,7 @@ struct _BsWindow
   guint generation;
   gboolean ready;
   gboolean busy;
+  gboolean disposed;       /* a load may finish after the window closed */
   gboolean fill_cancelled;
   char *plan_text;
   BsTiming last_timing;
@@ -439,7 +440,8 @@ open_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *can
 static void
 clear_case (BsWindow *self)
 {
-  bs_inference_worker_clear (self->worker);
+  if (self->worker != NULL)
+    bs_inference_worker_clear (self->worker);
   g_clear_pointer (&self->input, bs_inference_input_unref);
   g_clear_pointer (&self->bcase, bs_case_free);
   g_clear_pointer (&self->truth, bs_volume_free);
@@ -687,58 +689,46 @@ compare_entries_desc (gconstpointer a, gconstpointer b)
   return (ea->ms < eb->ms) - (ea->ms > eb->ms);
 }
 
-#define TIMING_ROWS (BS_TIMING_MAX_STAGES + 2 + SLOWEST_LAYERS)
-
-/* The timing grid keeps a fixed set of label pairs and only changes their
- * text: rebuilding widgets for every result would churn at inference rate. */
+/* Two multi-line labels (names, values) in the timing grid: their text
+ * changes at inference rate, so no widgets are made or hidden per result. */
 static void
 create_timing_rows (BsWindow *self)
 {
-  for (int row = 0; row < TIMING_ROWS; row++)
-    {
-      GtkWidget *l = gtk_label_new (NULL), *v = gtk_label_new (NULL);
+  GtkWidget *names = gtk_label_new (NULL), *values = gtk_label_new (NULL);
 
-      gtk_label_set_xalign (GTK_LABEL (l), 0);
-      gtk_label_set_xalign (GTK_LABEL (v), 1);
-      gtk_label_set_ellipsize (GTK_LABEL (l), PANGO_ELLIPSIZE_END);
-      gtk_widget_set_hexpand (l, TRUE);
-      gtk_widget_add_css_class (v, "numeric");
-      gtk_grid_attach (self->timing_grid, l, 0, row, 1, 1);
-      gtk_grid_attach (self->timing_grid, v, 1, row, 1, 1);
-    }
+  gtk_label_set_xalign (GTK_LABEL (names), 0);
+  gtk_label_set_xalign (GTK_LABEL (values), 1);
+  gtk_label_set_justify (GTK_LABEL (values), GTK_JUSTIFY_RIGHT);
+  gtk_widget_set_hexpand (names, TRUE);
+  gtk_widget_add_css_class (values, "numeric");
+  gtk_grid_attach (self->timing_grid, names, 0, 0, 1, 1);
+  gtk_grid_attach (self->timing_grid, values, 1, 0, 1, 1);
 }
 
 static void
-grid_row (GtkGrid *grid, int row, const char *name, const char *value, gboolean dim)
+timing_line (GString *names, GString *values, const char *name, const char *value, gboolean dim)
 {
-  GtkWidget *l = gtk_grid_get_child_at (grid, 0, row), *v = gtk_grid_get_child_at (grid, 1, row);
+  g_autofree char *n = g_markup_escape_text (name, -1);
+  g_autofree char *v = g_markup_escape_text (value, -1);
+  const char *sep = names->len > 0 ? "\n" : "";
 
-  if (l == NULL || v == NULL)
-    return;
-  gtk_label_set_text (GTK_LABEL (l), name);
-  gtk_label_set_text (GTK_LABEL (v), value);
   if (dim)
     {
-      gtk_widget_add_css_class (l, "dim-label");
-      gtk_widget_add_css_class (v, "dim-label");
+      g_string_append_printf (names, "%s<span alpha=\"60%%\">%s</span>", sep, n);
+      g_string_append_printf (values, "%s<span alpha=\"60%%\">%s</span>", sep, v);
     }
   else
     {
-      gtk_widget_remove_css_class (l, "dim-label");
-      gtk_widget_remove_css_class (v, "dim-label");
+      g_string_append_printf (names, "%s%s", sep, n);
+      g_string_append_printf (values, "%s%s", sep, v);
     }
-  gtk_widget_set_visible (l, TRUE);
-  gtk_widget_set_visible (v, TRUE);
 }
 
 static void
-hide_rows_from (GtkGrid *grid, int row)
+set_timing_text (BsWindow *self, GString *names, GString *values)
 {
-  for (; row < TIMING_ROWS; row++)
-    {
-      gtk_widget_set_visible (gtk_grid_get_child_at (grid, 0, row), FALSE);
-      gtk_widget_set_visible (gtk_grid_get_child_at (grid, 1, row), FALSE);
-    }
+  gtk_label_set_markup (GTK_LABEL (gtk_grid_get_child_at (self->timing_grid, 0, 0)), names->str);
+  gtk_label_set_markup (GTK_LABEL (gtk_grid_get_child_at (self->timing_grid, 1, 0)), values->str);
 }
 
 static const char *
@@ -762,7 +752,8 @@ stage_label (const char *id)
 static void
 update_timing_panel (BsWindow *self)
 {
-  int row = 0;
+  g_autoptr(GString) names = g_string_new (NULL);
+  g_autoptr(GString) values = g_string_new (NULL);
   BsTimingEntry layers[BS_TIMING_MAX_LAYERS];
   int n_layers;
   int threads = self->opts.threads > 0 ? self->opts.threads : bs_cpu_cores ();
@@ -778,7 +769,7 @@ update_timing_panel (BsWindow *self)
   if (!self->has_timing || self->last_timing.n_slices <= 0)
     {
       gtk_label_set_text (self->speed_label, self->ready ? _("Waiting for the first slice…") : "");
-      hide_rows_from (self->timing_grid, 0);
+      set_timing_text (self, names, values);
       return;
     }
   {
@@ -792,27 +783,27 @@ update_timing_panel (BsWindow *self)
     {
       g_autofree char *v = g_strdup_printf (_("%.2f ms"), self->last_timing.stages[i].ms / self->last_timing.n_slices);
 
-      grid_row (self->timing_grid, row++, stage_label (self->last_timing.stages[i].name), v, FALSE);
+      timing_line (names, values, stage_label (self->last_timing.stages[i].name), v, FALSE);
     }
   {
     g_autofree char *v = g_strdup_printf (_("%.2f ms"), self->render_ms);
 
-    grid_row (self->timing_grid, row++, stage_label ("render"), v, FALSE);
+    timing_line (names, values, stage_label ("render"), v, FALSE);
   }
   n_layers = self->last_timing.n_layers;
   if (n_layers > 0)
     {
-      grid_row (self->timing_grid, row++, _("Slowest layers"), "", FALSE);
+      timing_line (names, values, _("Slowest layers"), " ", FALSE);
       memcpy (layers, self->last_timing.layers, sizeof layers[0] * n_layers);
       qsort (layers, n_layers, sizeof layers[0], compare_entries_desc);
       for (int i = 0; i < MIN (n_layers, SLOWEST_LAYERS); i++)
         {
           g_autofree char *v = g_strdup_printf (_("%.2f ms"), layers[i].ms / self->last_timing.n_slices);
 
-          grid_row (self->timing_grid, row++, layers[i].name, v, TRUE);
+          timing_line (names, values, layers[i].name, v, TRUE);
         }
     }
-  hide_rows_from (self->timing_grid, row);
+  set_timing_text (self, names, values);
 }
 
 static void
@@ -905,6 +896,11 @@ open_done (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr(GError) error = NULL;
   int pending;
 
+  if (self->disposed)
+    {
+      g_task_propagate_boolean (task, NULL);
+      return;
+    }
   self->loading = FALSE;
   stop_pulse (self);
   set_progress (self, "", 0);
@@ -1169,8 +1165,9 @@ render_views (BsWindow *self)
   cairo_surface_destroy (over_s);
 
   {
+    GtkStringObject *item = gtk_drop_down_get_selected_item (self->modality_dropdown);
     g_autofree char *input_title = g_strdup_printf (_("MRI input · %s"),
-                                                    gtk_string_object_get_string (gtk_drop_down_get_selected_item (self->modality_dropdown)));
+                                                    item != NULL ? gtk_string_object_get_string (item) : "");
 
     bs_slice_view_set_title (self->input_view, input_title);
   }
@@ -1802,6 +1799,7 @@ bs_window_dispose (GObject *object)
 {
   BsWindow *self = BS_WINDOW (object);
 
+  self->disposed = TRUE;
   if (self->render_tick != 0)
     {
       gtk_widget_remove_tick_callback (GTK_WIDGET (self), self->render_tick);
