@@ -204,7 +204,10 @@ def torch_variants(net, size, batch, ch, warmup, repeat):
         from torch.ao.quantization import get_default_qconfig_mapping
         from torch.ao.quantization.quantize_fx import convert_fx, prepare_fx
         torch.backends.quantized.engine = "onednn"
+        from torch.ao.quantization import default_qconfig
         qmap = get_default_qconfig_mapping("onednn")
+        # PyTorch 1.13 has no per-channel weight observer for transposed convolutions.
+        qmap.set_object_type(nn.ConvTranspose2d, default_qconfig)
         prepared = prepare_fx(UNetCopy(net), qmap, (x,))
         with torch.no_grad():
             for s in range(4):
@@ -222,11 +225,15 @@ def UNetCopy(net):
 
 
 def brainseg_rows(cli, model_path, size, batch, threads, repeat):
-    cmd = [cli, "bench", "--model", model_path, "--json", "--size", str(size), "--batch", str(batch),
-           "--precision", "fp32,int8", "--layout", "nchw,blocked", "--fusion", "off,on", "--threads", str(threads),
-           "--repeat", str(repeat), "--no-reference"]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-    return json.loads(out)["rows"]
+    rows = []
+    # fp32 in every layout; int8 only where oneDNN has int8 kernels (it refuses plain nchw).
+    for prec, layouts in (("fp32", "nchw,nhwc,blocked"), ("int8", "nhwc,blocked")):
+        cmd = [cli, "bench", "--model", model_path, "--json", "--size", str(size), "--batch", str(batch),
+               "--precision", prec, "--layout", layouts, "--fusion", "off,on", "--threads", str(threads),
+               "--repeat", str(repeat), "--no-reference"]
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+        rows += json.loads(out)["rows"]
+    return rows
 
 
 def main():
