@@ -9,7 +9,6 @@
 
 #include "bs-error.h"
 #include "bs-nifti.h"
-#include "bs-parallel.h"
 
 /* Canonical channel order of every multi-modal layout (Decathlon's). */
 static const char *const modality_order[] = { "FLAIR", "T1w", "T1gd", "T2w" };
@@ -674,33 +673,55 @@ h5_read_stack (const char *path, const char *name, gboolean as_label, GError **e
                    name, (unsigned long long) total);
       goto out;
     }
-  raw = g_try_new (float, total);
-  vol = raw ? bs_volume_new ((int) dims[2], (int) dims[1], (int) dims[0], (int) dims[3]) : NULL;
+  vol = bs_volume_new_uninitialized ((int) dims[2], (int) dims[1], (int) dims[0], (int) dims[3]);
   if (vol == NULL)
     {
       g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_TOO_LARGE, _("%s: not enough memory for dataset %s"), path,
                    name);
       goto out;
     }
-  if (H5Dread (ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, raw) < 0)
+  /* Slices are read a block at a time into a small buffer and scattered to
+   * the channel-major layout, so a multi-gigabyte split is never held twice. */
+  gsize plane = (gsize) dims[1] * dims[2];
+  int nc = (int) dims[3];
+  hsize_t block = MAX ((hsize_t) 1, MIN (dims[0], (hsize_t) ((16u << 20) / (plane * nc * sizeof (float)))));
+  raw = g_try_new (float, block * plane * nc);
+  if (raw == NULL)
     {
-      g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_CORRUPT, _("%s: reading dataset %s failed"), path, name);
+      g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_TOO_LARGE, _("%s: not enough memory for dataset %s"), path,
+                   name);
       g_clear_pointer (&vol, bs_volume_free);
       goto out;
     }
   gsize nvox = bs_volume_n_voxels (vol);
-  int nc = (int) dims[3];
-  for (gsize v = 0; v < nvox; v++)
-    for (int c = 0; c < nc; c++)
-      {
-        float f = raw[v * nc + c];
-        if (!isfinite (f))
+  for (hsize_t first = 0; first < dims[0]; first += block)
+    {
+      hsize_t count[4] = { MIN (block, dims[0] - first), dims[1], dims[2], dims[3] };
+      hsize_t start[4] = { first, 0, 0, 0 };
+      hid_t mem = H5Screate_simple (4, count, NULL);
+      herr_t st = H5Sselect_hyperslab (space, H5S_SELECT_SET, start, NULL, count, NULL);
+      if (st >= 0)
+        st = H5Dread (ds, H5T_NATIVE_FLOAT, mem, space, H5P_DEFAULT, raw);
+      H5Sclose (mem);
+      if (st < 0)
+        {
+          g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_CORRUPT, _("%s: reading dataset %s failed"), path, name);
+          g_clear_pointer (&vol, bs_volume_free);
+          goto out;
+        }
+      gsize base = (gsize) first * plane, n = (gsize) count[0] * plane;
+      for (gsize v = 0; v < n; v++)
+        for (int c = 0; c < nc; c++)
           {
-            f = 0.0f;
-            vol->n_nonfinite++;
+            float f = raw[v * nc + c];
+            if (!isfinite (f))
+              {
+                f = 0.0f;
+                vol->n_nonfinite++;
+              }
+            vol->data[(gsize) c * nvox + base + v] = f;
           }
-        vol->data[(gsize) c * nvox + v] = f;
-      }
+    }
   /* The stored slices are 2D images already (row 0 first); an LPS affine
    * makes the axial view show each one exactly as stored. */
   vol->affine[0][0] = -1.0;
@@ -851,19 +872,6 @@ bs_dataset_open (const char *path, const char *label_path, GError **error)
 
 /* ---- loading ---- */
 
-typedef struct {
-  char **files;
-  BsVolume **vols;
-  GError **errors;
-} LoadJob;
-
-static void
-load_one (int i, gpointer user_data)
-{
-  LoadJob *job = user_data;
-  job->vols[i] = bs_volume_load_nifti (job->files[i], FALSE, &job->errors[i]);
-}
-
 static gboolean
 check_same_dims (const BsVolume *a, const char *a_path, const BsVolume *b, const char *b_path, GError **error)
 {
@@ -874,51 +882,19 @@ check_same_dims (const BsVolume *a, const char *a_path, const BsVolume *b, const
   return FALSE;
 }
 
-/* Loads every file of a case, in parallel (gunzip dominates), and stacks
- * them as channels. */
+/* Loads every file of a case (in parallel: gunzip dominates) as the
+ * channels of one volume. */
 static BsVolume *
 load_images (const CaseEntry *e, GError **error)
 {
   int n = (int) g_strv_length (e->images);
-  g_autofree BsVolume **vols = g_new0 (BsVolume *, n);
-  g_autofree GError **errors = g_new0 (GError *, n);
-  LoadJob job = { e->images, vols, errors };
-  BsVolume *out = NULL;
-  int total_channels = 0;
+  BsVolume *out = bs_volume_load_nifti_channels ((const char *const *) e->images, n, error);
 
-  bs_parallel_for (n, load_one, &job);
-  for (int i = 0; i < n && out == NULL; i++)
-    if (vols[i] == NULL)
-      {
-        g_propagate_error (error, errors[i]);
-        errors[i] = NULL;
-        goto done;
-      }
-  for (int i = 0; i < n; i++)
+  if (out == NULL)
+    return NULL;
+  if (n > 1)
     {
-      if (i > 0 && !check_same_dims (vols[0], e->images[0], vols[i], e->images[i], error))
-        goto done;
-      total_channels += vols[i]->n_channels;
-    }
-  if (n == 1)
-    out = g_steal_pointer (&vols[0]);
-  else
-    {
-      out = bs_volume_new_like (vols[0], total_channels);
-      if (out == NULL)
-        {
-          g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_TOO_LARGE, _("%s: not enough memory for the case"),
-                       e->images[0]);
-          goto done;
-        }
-      gsize nvox = bs_volume_n_voxels (out);
-      int c = 0;
-      for (int i = 0; i < n; i++)
-        {
-          memcpy (bs_volume_channel (out, c), vols[i]->data, (gsize) vols[i]->n_channels * nvox * sizeof (float));
-          c += vols[i]->n_channels;
-          out->n_nonfinite += vols[i]->n_nonfinite;
-        }
+      g_free (out->path);
       out->path = g_path_get_dirname (e->images[0]);
     }
   if (e->channel_names)
@@ -928,8 +904,8 @@ load_images (const CaseEntry *e, GError **error)
           g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID,
                        _("%s has %d channels but the dataset names %u modalities"), e->images[0], out->n_channels,
                        g_strv_length (e->channel_names));
-          g_clear_pointer (&out, bs_volume_free);
-          goto done;
+          bs_volume_free (out);
+          return NULL;
         }
       g_strfreev (out->channel_names);
       out->channel_names = g_strdupv (e->channel_names);
@@ -939,12 +915,6 @@ load_images (const CaseEntry *e, GError **error)
       /* A lone 4-channel file is taken to be in Decathlon order. */
       g_strfreev (out->channel_names);
       out->channel_names = g_strdupv ((char **) modality_order);
-    }
-done:
-  for (int i = 0; i < n; i++)
-    {
-      bs_volume_free (vols[i]);
-      g_clear_error (&errors[i]);
     }
   return out;
 }
@@ -1008,6 +978,26 @@ bs_dataset_load_case (BsDataset *ds, guint i, GError **error)
           g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID, _("%s: a label map must be 3D, this one has %d volumes"),
                        e->label, c->label->n_channels);
           return NULL;
+        }
+      char code_img[4], code_lab[4];
+      bs_volume_orientation_code (c->image, code_img);
+      bs_volume_orientation_code (c->label, code_lab);
+      if (strcmp (code_img, code_lab) != 0)
+        {
+          /* A label stored in another voxel order (Decathlon RAS labels for
+           * BraTS LPS images) is brought onto the image grid so that
+           * voxel-wise comparisons line up. */
+          BsVolume *moved = bs_volume_reorient_like (c->label, c->image);
+          if (moved == NULL)
+            {
+              g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID,
+                           _("%s (%dx%dx%d, %s) does not cover the grid of %s (%dx%dx%d, %s)"), e->label,
+                           c->label->dims[0], c->label->dims[1], c->label->dims[2], code_lab, e->images[0],
+                           c->image->dims[0], c->image->dims[1], c->image->dims[2], code_img);
+              return NULL;
+            }
+          bs_volume_free (c->label);
+          c->label = moved;
         }
       if (!check_same_dims (c->image, e->images[0], c->label, e->label, error))
         return NULL;

@@ -61,8 +61,9 @@ gunzip_zlib (const guint8 *in, gsize in_len, guint8 *out, gsize out_len, gsize *
       zs.next_out = out + out_pos;
       zs.avail_out = (uInt) out_chunk;
       int ret = inflate (&zs, Z_NO_FLUSH);
-      in_pos += in_chunk - zs.avail_in;
-      out_pos += out_chunk - zs.avail_out;
+      gsize consumed = in_chunk - zs.avail_in, produced_now = out_chunk - zs.avail_out;
+      in_pos += consumed;
+      out_pos += produced_now;
       if (ret == Z_STREAM_END)
         {
           /* Another member may follow; anything else after the end is
@@ -79,6 +80,12 @@ gunzip_zlib (const guint8 *in, gsize in_len, guint8 *out, gsize out_len, gsize *
           if (in_pos == in_len)
             {
               status = GUNZIP_TRUNCATED;
+              break;
+            }
+          /* zlib could not move with input and room left: never spin. */
+          if (consumed == 0 && produced_now == 0)
+            {
+              status = GUNZIP_CORRUPT;
               break;
             }
           continue;
@@ -295,7 +302,7 @@ header_to_nim (const char *path, const guint8 *h, const RawHeader *raw, GError *
 
 typedef struct {
   const guint8 *src;   /* first voxel of the image data */
-  BsVolume *vol;
+  float *dst;
   int datatype;
   int nbyper;
   gboolean swap;
@@ -345,40 +352,358 @@ load_voxel (const guint8 *p, int datatype, gboolean swap)
     }
 }
 
+#define BS_CONVERT_BLOCK 4096
+
+/* Widens n voxels from an aligned private copy: plain typed loops that the
+ * compiler vectorises. */
+#define WIDEN(type)                                                            \
+  do                                                                           \
+    {                                                                          \
+      const type *in = (const type *) src;                                     \
+      if (scale)                                                               \
+        for (gsize k = 0; k < n; k++)                                          \
+          dst[k] = (float) ((double) in[k] * slope + inter);                   \
+      else                                                                     \
+        for (gsize k = 0; k < n; k++)                                          \
+          dst[k] = (float) in[k];                                              \
+    }                                                                          \
+  while (0)
+
+static void
+convert_block (const Convert *cv, const guint8 *restrict src, float *restrict dst, gsize n)
+{
+  gboolean scale = cv->scale;
+  double slope = cv->slope, inter = cv->inter;
+
+  if (cv->swap)
+    {
+      for (gsize k = 0; k < n; k++)
+        {
+          double v = load_voxel (src + k * cv->nbyper, cv->datatype, TRUE);
+          dst[k] = (float) (scale ? v * slope + inter : v);
+        }
+      return;
+    }
+  switch (cv->datatype)
+    {
+    case DT_UINT8:
+      WIDEN (guint8);
+      break;
+    case DT_INT8:
+      WIDEN (gint8);
+      break;
+    case DT_INT16:
+      WIDEN (gint16);
+      break;
+    case DT_UINT16:
+      WIDEN (guint16);
+      break;
+    case DT_INT32:
+      WIDEN (gint32);
+      break;
+    case DT_FLOAT32:
+      WIDEN (float);
+      break;
+    case DT_FLOAT64:
+    default:
+      WIDEN (double);
+      break;
+    }
+}
+
+#undef WIDEN
+
+/* Converts voxels [begin, end) in ascending order, a block at a time: each
+ * block's source bytes are copied out before its floats are written, which
+ * the in-place decode below relies on (the floats of a block never reach
+ * the source bytes of a later block). */
+static gsize
+convert_range (const Convert *cv, gsize begin, gsize end)
+{
+  /* 8-byte elements: aligned for every voxel type. */
+  guint64 block[BS_CONVERT_BLOCK];
+  gboolean may_be_nonfinite = cv->scale || cv->datatype == DT_FLOAT32 || cv->datatype == DT_FLOAT64;
+  gsize bad = 0;
+
+  for (gsize i = begin; i < end; i += BS_CONVERT_BLOCK)
+    {
+      gsize n = MIN ((gsize) BS_CONVERT_BLOCK, end - i);
+      float *dst = cv->dst + i;
+      memcpy (block, cv->src + i * cv->nbyper, n * cv->nbyper);
+      convert_block (cv, (const guint8 *) block, dst, n);
+      if (may_be_nonfinite)
+        for (gsize k = 0; k < n; k++)
+          if (!isfinite (dst[k]))
+            {
+              dst[k] = 0.0f;
+              bad++;
+            }
+    }
+  return bad;
+}
+
 static void
 convert_task (int task, gpointer user_data)
 {
   Convert *cv = user_data;
   gsize begin = (gsize) task * cv->n_per_task;
   gsize end = MIN (begin + cv->n_per_task, cv->n_total);
-  float *dst = cv->vol->data;
-  gsize bad = 0;
 
-  if (cv->datatype == DT_FLOAT32 && !cv->swap && !cv->scale)
+  cv->nonfinite[task] = convert_range (cv, begin, end);
+}
+
+/* ---- a file being read ---- */
+
+typedef struct {
+  const char *path;
+  GMappedFile *mapped; /* NULL when reading the caller's bytes */
+  const guint8 *file;
+  gsize file_len;
+  gboolean gz;
+  RawHeader raw;
+  nifti_image *nim;
+  int dims[3];
+  int channels;
+  gsize n_values;      /* voxels over all channels */
+  gsize vox_offset;
+  gsize data_bytes;
+} NiftiSource;
+
+static void
+nifti_source_clear (NiftiSource *src)
+{
+  if (src->nim)
+    nifti_image_free (src->nim);
+  if (src->mapped)
+    g_mapped_file_unref (src->mapped);
+  memset (src, 0, sizeof *src);
+}
+
+/* The data after vox_offset must hold every voxel the header promises. */
+static gboolean
+check_data_length (const NiftiSource *src, gsize available, GError **error)
+{
+  if (src->vox_offset >= available)
     {
-      memcpy (dst + begin, cv->src + begin * 4, (end - begin) * 4);
-      for (gsize i = begin; i < end; i++)
-        if (!isfinite (dst[i]))
-          {
-            dst[i] = 0.0f;
-            bad++;
-          }
+      g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_CORRUPT,
+                   _("%s: vox_offset %" G_GSIZE_FORMAT " is past the end of the data (%" G_GSIZE_FORMAT " bytes)"),
+                   src->path, src->vox_offset, available);
+      return FALSE;
+    }
+  if (available - src->vox_offset < src->data_bytes)
+    {
+      g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_CORRUPT,
+                   _("%s: truncated: the header needs %" G_GSIZE_FORMAT " bytes of image data, the file has %"
+                     G_GSIZE_FORMAT),
+                   src->path, src->data_bytes, available - src->vox_offset);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Reads and checks the header: everything the data must satisfy is known and
+ * validated here, before any image-sized allocation. */
+static gboolean
+nifti_source_init (NiftiSource *src, const guint8 *file, gsize file_len, const char *path, GError **error)
+{
+  guint8 head[544];
+  gsize head_len;
+
+  src->path = path;
+  src->file = file;
+  src->file_len = file_len;
+  src->gz = file_len >= 2 && file[0] == 0x1f && file[1] == 0x8b;
+
+  if (src->gz)
+    {
+      GunzipStatus st = gunzip_zlib (file, file_len, head, sizeof head, &head_len);
+      if (head_len < 348)
+        {
+          g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_CORRUPT,
+                       st == GUNZIP_CORRUPT ? _("%s: corrupt gzip data in the NIfTI header")
+                                            : _("%s: truncated gzip file: the NIfTI header is incomplete"),
+                       path);
+          return FALSE;
+        }
     }
   else
-    for (gsize i = begin; i < end; i++)
-      {
-        double v = load_voxel (cv->src + i * cv->nbyper, cv->datatype, cv->swap);
-        if (cv->scale)
-          v = v * cv->slope + cv->inter;
-        float f = (float) v;
-        if (!isfinite (f))
-          {
-            f = 0.0f;
-            bad++;
-          }
-        dst[i] = f;
-      }
-  cv->nonfinite[task] = bad;
+    {
+      head_len = MIN (file_len, sizeof head);
+      if (head_len)
+        memcpy (head, file, head_len);
+    }
+  if (!parse_raw_header (path, head, head_len, &src->raw, error))
+    return FALSE;
+  if (!datatype_supported (src->raw.datatype))
+    {
+      const char *name = nifti_datatype_to_string (src->raw.datatype);
+      g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_UNSUPPORTED,
+                   _("%s: unsupported voxel datatype %s (%d); Brainseg reads uint8, int8, int16, uint16, "
+                     "int32, float32 and float64"),
+                   path, name ? name : "?", src->raw.datatype);
+      return FALSE;
+    }
+
+  src->nim = header_to_nim (path, head, &src->raw, error);
+  if (src->nim == NULL)
+    return FALSE;
+
+  /* The header's own counts, from the raw (validated) dims: channels are
+   * everything beyond the third dimension. */
+  gint64 d[8];
+  for (int i = 1; i < 8; i++)
+    d[i] = i <= src->raw.dim[0] ? src->raw.dim[i] : 1;
+  gint64 nvox = 1, channels = 1;
+  gboolean too_large = FALSE;
+  for (int i = 1; i < 8; i++)
+    {
+      if (d[i] > BS_NIFTI_MAX_VOXELS || nvox > BS_NIFTI_MAX_VOXELS / d[i])
+        too_large = TRUE;
+      else
+        nvox *= d[i];
+      if (i > 3)
+        channels *= MIN (d[i], BS_NIFTI_MAX_CHANNELS + 1);
+    }
+  if (too_large || channels > BS_NIFTI_MAX_CHANNELS)
+    {
+      g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_TOO_LARGE,
+                   _("%s: header claims %" G_GINT64_FORMAT " x %" G_GINT64_FORMAT " x %" G_GINT64_FORMAT
+                     " x %" G_GINT64_FORMAT " voxels, far more than an MRI volume; the header is corrupt"),
+                   path, d[1], d[2], d[3], d[4]);
+      return FALSE;
+    }
+  for (int a = 0; a < 3; a++)
+    src->dims[a] = (int) d[a + 1];
+  src->channels = (int) channels;
+  src->n_values = (gsize) nvox;
+
+  int nbyper = src->nim->nbyper;
+  gint64 vox_offset = src->nim->iname_offset;
+  if (nbyper <= 0 || vox_offset < (gint64) src->raw.header_size)
+    {
+      g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_CORRUPT,
+                   _("%s: vox_offset %" G_GINT64_FORMAT " lies inside the header"), path, vox_offset);
+      return FALSE;
+    }
+  src->vox_offset = (gsize) vox_offset;
+  src->data_bytes = src->n_values * (gsize) nbyper;
+
+  if (src->gz)
+    {
+      /* DEFLATE cannot expand more than ~1032:1, so a header asking for more
+       * than that is lying (or the file is cut short). */
+      if ((guint64) src->vox_offset + src->data_bytes > (guint64) file_len * BS_DEFLATE_MAX_RATIO + 4096)
+        {
+          g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_CORRUPT,
+                       _("%s: header needs %" G_GSIZE_FORMAT " bytes of image data after vox_offset %"
+                         G_GSIZE_FORMAT ", more than a %" G_GSIZE_FORMAT "-byte gzip file can hold; "
+                         "the file is truncated or the header is corrupt"),
+                       path, src->data_bytes, src->vox_offset, file_len);
+          return FALSE;
+        }
+    }
+  else if (!check_data_length (src, file_len, error))
+    return FALSE;
+  return TRUE;
+}
+
+static gboolean
+nifti_source_open (NiftiSource *src, const char *path, GError **error)
+{
+  g_autoptr(GError) local = NULL;
+
+  src->mapped = g_mapped_file_new (path, FALSE, &local);
+  if (src->mapped == NULL)
+    {
+      g_set_error (error, BS_IO_ERROR,
+                   g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT) ? BS_IO_ERROR_NOT_FOUND
+                                                                             : BS_IO_ERROR_CORRUPT,
+                   "%s", local->message);
+      return FALSE;
+    }
+  return nifti_source_init (src, (const guint8 *) g_mapped_file_get_contents (src->mapped),
+                            g_mapped_file_get_length (src->mapped), path, error);
+}
+
+/* Decodes all voxels into dst (n_values floats).  gzip data of 1- and 2-byte
+ * types is inflated into the tail of dst itself and widened in place, front
+ * to back: no second image-sized buffer, and half the memory traffic. */
+static gboolean
+nifti_source_decode (NiftiSource *src, float *dst, gboolean as_label, gsize *nonfinite, GError **error)
+{
+  g_autofree guint8 *tmp = NULL;
+  const guint8 *data;
+  gboolean in_place = FALSE;
+  int nbyper = src->nim->nbyper;
+
+  if (src->gz)
+    {
+      gsize need = src->vox_offset + src->data_bytes;
+      gsize dst_bytes = src->n_values * sizeof (float);
+      guint8 *buf;
+      gsize available;
+
+      in_place = nbyper < 4 && need <= dst_bytes;
+      if (in_place)
+        buf = (guint8 *) dst + (dst_bytes - need);
+      else
+        {
+          buf = tmp = g_try_malloc (need);
+          if (tmp == NULL)
+            {
+              g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_TOO_LARGE,
+                           _("%s: not enough memory for %" G_GSIZE_FORMAT " bytes of image data"), src->path, need);
+              return FALSE;
+            }
+        }
+      GunzipStatus st = gunzip_all (src->file, src->file_len, buf, need, &available);
+      if (st == GUNZIP_CORRUPT)
+        {
+          g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_CORRUPT,
+                       _("%s: corrupt gzip data after %" G_GSIZE_FORMAT " decompressed bytes"), src->path,
+                       available);
+          return FALSE;
+        }
+      if (st == GUNZIP_TRUNCATED && available < need)
+        {
+          g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_CORRUPT,
+                       _("%s: truncated gzip file: it ends after %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT
+                         " bytes"),
+                       src->path, available, need);
+          return FALSE;
+        }
+      if (!check_data_length (src, available, error))
+        return FALSE;
+      data = buf + src->vox_offset;
+    }
+  else
+    data = src->file + src->vox_offset;
+
+  Convert cv = { 0 };
+  cv.src = data;
+  cv.dst = dst;
+  cv.datatype = src->raw.datatype;
+  cv.nbyper = nbyper;
+  cv.swap = src->raw.swapped;
+  cv.slope = src->nim->scl_slope;
+  cv.inter = src->nim->scl_inter;
+  cv.scale = !as_label && isfinite (cv.slope) && cv.slope != 0.0 && isfinite (cv.inter) &&
+             !(cv.slope == 1.0 && cv.inter == 0.0);
+  cv.n_total = src->n_values;
+  if (in_place)
+    {
+      *nonfinite = convert_range (&cv, 0, cv.n_total);
+      return TRUE;
+    }
+  cv.n_per_task = 1 << 20;
+  int n_tasks = (int) ((cv.n_total + cv.n_per_task - 1) / cv.n_per_task);
+  cv.nonfinite = g_new0 (gsize, n_tasks);
+  bs_parallel_for (n_tasks, convert_task, &cv);
+  *nonfinite = 0;
+  for (int t = 0; t < n_tasks; t++)
+    *nonfinite += cv.nonfinite[t];
+  g_free (cv.nonfinite);
+  return TRUE;
 }
 
 static void
@@ -403,211 +728,130 @@ fill_geometry (BsVolume *vol, const nifti_image *nim)
       }
 }
 
+static BsVolume *
+load_source (NiftiSource *src, gboolean as_label, GError **error)
+{
+  BsVolume *vol = bs_volume_new_uninitialized (src->dims[0], src->dims[1], src->dims[2], src->channels);
+  if (vol == NULL)
+    {
+      g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_TOO_LARGE,
+                   _("%s: not enough memory for %" G_GSIZE_FORMAT " voxels"), src->path, src->n_values);
+      return NULL;
+    }
+  if (!nifti_source_decode (src, vol->data, as_label, &vol->n_nonfinite, error))
+    {
+      bs_volume_free (vol);
+      return NULL;
+    }
+  fill_geometry (vol, src->nim);
+  vol->is_label = as_label;
+  vol->path = g_strdup (src->path);
+  return vol;
+}
+
 BsVolume *
 bs_volume_load_nifti (const char *path, gboolean as_label, GError **error)
 {
-  g_autoptr(GError) local = NULL;
-  g_autoptr(GMappedFile) mapped = NULL;
+  NiftiSource src = { 0 };
+  BsVolume *vol = NULL;
 
   g_return_val_if_fail (path != NULL, NULL);
 
-  mapped = g_mapped_file_new (path, FALSE, &local);
-  if (mapped == NULL)
-    {
-      g_set_error (error, BS_IO_ERROR,
-                   g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT) ? BS_IO_ERROR_NOT_FOUND
-                                                                             : BS_IO_ERROR_CORRUPT,
-                   "%s", local->message);
-      return NULL;
-    }
-  return bs_volume_load_nifti_from_bytes ((const guint8 *) g_mapped_file_get_contents (mapped),
-                                          g_mapped_file_get_length (mapped), path, as_label, error);
+  if (nifti_source_open (&src, path, error))
+    vol = load_source (&src, as_label, error);
+  nifti_source_clear (&src);
+  return vol;
 }
 
 BsVolume *
 bs_volume_load_nifti_from_bytes (const guint8 *file, gsize file_len, const char *path, gboolean as_label,
                                  GError **error)
 {
-  g_autofree guint8 *inflated = NULL;
-  guint8 head[544];
-  gsize head_len;
-  RawHeader raw;
+  NiftiSource src = { 0 };
+  BsVolume *vol = NULL;
 
   g_return_val_if_fail (path != NULL, NULL);
 
-  gboolean gz = file_len >= 2 && file[0] == 0x1f && file[1] == 0x8b;
+  if (nifti_source_init (&src, file, file_len, path, error))
+    vol = load_source (&src, as_label, error);
+  nifti_source_clear (&src);
+  return vol;
+}
 
-  if (gz)
+typedef struct {
+  NiftiSource *src;
+  float **dst;
+  gsize *nonfinite;
+  GError **errors;
+} DecodeJob;
+
+static void
+decode_one (int i, gpointer user_data)
+{
+  DecodeJob *job = user_data;
+  nifti_source_decode (&job->src[i], job->dst[i], FALSE, &job->nonfinite[i], &job->errors[i]);
+}
+
+BsVolume *
+bs_volume_load_nifti_channels (const char *const *paths, int n, GError **error)
+{
+  g_autofree NiftiSource *src = g_new0 (NiftiSource, n);
+  g_autofree float **dst = g_new0 (float *, n);
+  g_autofree gsize *nonfinite = g_new0 (gsize, n);
+  g_autofree GError **errors = g_new0 (GError *, n);
+  BsVolume *vol = NULL;
+  int channels = 0;
+
+  g_return_val_if_fail (n > 0, NULL);
+
+  for (int i = 0; i < n; i++)
     {
-      GunzipStatus st = gunzip_zlib (file, file_len, head, sizeof head, &head_len);
-      if (head_len < 348)
+      if (!nifti_source_open (&src[i], paths[i], error))
+        goto out;
+      if (i > 0 && memcmp (src[i].dims, src[0].dims, sizeof src[0].dims) != 0)
         {
-          g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_CORRUPT,
-                       st == GUNZIP_CORRUPT ? _("%s: corrupt gzip data in the NIfTI header")
-                                            : _("%s: truncated gzip file: the NIfTI header is incomplete"),
-                       path);
-          return NULL;
+          g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID, _("%s is %dx%dx%d but %s is %dx%dx%d"), paths[i],
+                       src[i].dims[0], src[i].dims[1], src[i].dims[2], paths[0], src[0].dims[0], src[0].dims[1],
+                       src[0].dims[2]);
+          goto out;
         }
+      channels += src[i].channels;
     }
-  else
+  if (channels > BS_NIFTI_MAX_CHANNELS)
     {
-      head_len = MIN (file_len, sizeof head);
-      if (head_len)
-        memcpy (head, file, head_len);
+      g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_TOO_LARGE, _("%s: too many channels (%d)"), paths[0], channels);
+      goto out;
     }
-  if (!parse_raw_header (path, head, head_len, &raw, error))
-    return NULL;
-  if (!datatype_supported (raw.datatype))
-    {
-      const char *name = nifti_datatype_to_string (raw.datatype);
-      g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_UNSUPPORTED,
-                   _("%s: unsupported voxel datatype %s (%d); Brainseg reads uint8, int8, int16, uint16, "
-                     "int32, float32 and float64"),
-                   path, name ? name : "?", raw.datatype);
-      return NULL;
-    }
-
-  nifti_image *nim = header_to_nim (path, head, &raw, error);
-  if (nim == NULL)
-    return NULL;
-
-  /* The header's own counts, from the raw (validated) dims: channels are
-   * everything beyond the third dimension. */
-  gint64 d[8];
-  for (int i = 1; i < 8; i++)
-    d[i] = i <= raw.dim[0] ? raw.dim[i] : 1;
-  gint64 nvox = 1, channels = 1;
-  gboolean too_large = FALSE;
-  for (int i = 1; i < 8; i++)
-    {
-      if (d[i] > BS_NIFTI_MAX_VOXELS || nvox > BS_NIFTI_MAX_VOXELS / d[i])
-        too_large = TRUE;
-      else
-        nvox *= d[i];
-      if (i > 3)
-        channels *= MIN (d[i], BS_NIFTI_MAX_CHANNELS + 1);
-    }
-  if (too_large || channels > BS_NIFTI_MAX_CHANNELS || d[1] > G_MAXINT || d[2] > G_MAXINT || d[3] > G_MAXINT)
-    {
-      g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_TOO_LARGE,
-                   _("%s: header claims %" G_GINT64_FORMAT " x %" G_GINT64_FORMAT " x %" G_GINT64_FORMAT
-                     " x %" G_GINT64_FORMAT " voxels, far more than an MRI volume; the header is corrupt"),
-                   path, d[1], d[2], d[3], d[4]);
-      nifti_image_free (nim);
-      return NULL;
-    }
-
-  int nbyper = nim->nbyper;
-  gint64 vox_offset = nim->iname_offset;
-  gsize data_bytes = (gsize) nvox * (gsize) nbyper;
-  if (nbyper <= 0 || vox_offset < (gint64) raw.header_size)
-    {
-      g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_CORRUPT,
-                   _("%s: vox_offset %" G_GINT64_FORMAT " lies inside the header"), path, vox_offset);
-      nifti_image_free (nim);
-      return NULL;
-    }
-
-  const guint8 *data;
-  gsize available;
-  if (gz)
-    {
-      if ((guint64) vox_offset > G_MAXSIZE - data_bytes ||
-          (guint64) vox_offset + data_bytes > (guint64) file_len * BS_DEFLATE_MAX_RATIO + 4096)
-        {
-          g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_CORRUPT,
-                       _("%s: header needs %" G_GSIZE_FORMAT " bytes of image data after vox_offset %"
-                         G_GINT64_FORMAT ", more than a %" G_GSIZE_FORMAT "-byte gzip file can hold; "
-                         "the file is truncated or the header is corrupt"),
-                       path, data_bytes, vox_offset, file_len);
-          nifti_image_free (nim);
-          return NULL;
-        }
-      gsize need = (gsize) vox_offset + data_bytes;
-      inflated = g_try_malloc (need);
-      if (inflated == NULL)
-        {
-          g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_TOO_LARGE,
-                       _("%s: not enough memory for %" G_GSIZE_FORMAT " bytes of image data"), path, need);
-          nifti_image_free (nim);
-          return NULL;
-        }
-      GunzipStatus st = gunzip_all (file, file_len, inflated, need, &available);
-      if (st == GUNZIP_CORRUPT)
-        {
-          g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_CORRUPT,
-                       _("%s: corrupt gzip data after %" G_GSIZE_FORMAT " decompressed bytes"), path,
-                       available);
-          nifti_image_free (nim);
-          return NULL;
-        }
-      if (st == GUNZIP_TRUNCATED && available < need)
-        {
-          g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_CORRUPT,
-                       _("%s: truncated gzip file: it ends after %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT
-                         " bytes"),
-                       path, available, need);
-          nifti_image_free (nim);
-          return NULL;
-        }
-      data = inflated;
-    }
-  else
-    {
-      data = file;
-      available = file_len;
-    }
-  if ((guint64) vox_offset >= available)
-    {
-      g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_CORRUPT,
-                   _("%s: vox_offset %" G_GINT64_FORMAT " is past the end of the data (%" G_GSIZE_FORMAT
-                     " bytes)"),
-                   path, vox_offset, available);
-      nifti_image_free (nim);
-      return NULL;
-    }
-  if (available - (gsize) vox_offset < data_bytes)
-    {
-      g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_CORRUPT,
-                   _("%s: truncated: the header needs %" G_GSIZE_FORMAT " bytes of image data, the file has %"
-                     G_GSIZE_FORMAT),
-                   path, data_bytes, available - (gsize) vox_offset);
-      nifti_image_free (nim);
-      return NULL;
-    }
-
-  BsVolume *vol = bs_volume_new ((int) d[1], (int) d[2], (int) d[3], (int) channels);
+  vol = bs_volume_new_uninitialized (src[0].dims[0], src[0].dims[1], src[0].dims[2], channels);
   if (vol == NULL)
     {
-      g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_TOO_LARGE,
-                   _("%s: not enough memory for %" G_GINT64_FORMAT " voxels"), path, nvox);
-      nifti_image_free (nim);
-      return NULL;
+      g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_TOO_LARGE, _("%s: not enough memory for %d channels"), paths[0],
+                   channels);
+      goto out;
     }
+  for (int i = 0, c = 0; i < n; c += src[i].channels, i++)
+    dst[i] = bs_volume_channel (vol, c);
 
-  Convert cv = { 0 };
-  cv.src = data + vox_offset;
-  cv.vol = vol;
-  cv.datatype = raw.datatype;
-  cv.nbyper = nbyper;
-  cv.swap = raw.swapped;
-  cv.slope = nim->scl_slope;
-  cv.inter = nim->scl_inter;
-  cv.scale = !as_label && isfinite (cv.slope) && cv.slope != 0.0 && isfinite (cv.inter) &&
-             !(cv.slope == 1.0 && cv.inter == 0.0);
-  cv.n_total = (gsize) nvox;
-  cv.n_per_task = 1 << 20;
-  int n_tasks = (int) ((cv.n_total + cv.n_per_task - 1) / cv.n_per_task);
-  cv.nonfinite = g_new0 (gsize, n_tasks);
-  bs_parallel_for (n_tasks, convert_task, &cv);
-  for (int t = 0; t < n_tasks; t++)
-    vol->n_nonfinite += cv.nonfinite[t];
-  g_free (cv.nonfinite);
-
-  fill_geometry (vol, nim);
-  vol->is_label = as_label;
-  vol->path = g_strdup (path);
-  nifti_image_free (nim);
+  /* gunzip dominates: one file per task. */
+  DecodeJob job = { src, dst, nonfinite, errors };
+  bs_parallel_for (n, decode_one, &job);
+  for (int i = 0; i < n; i++)
+    if (errors[i])
+      {
+        g_propagate_error (error, g_steal_pointer (&errors[i]));
+        g_clear_pointer (&vol, bs_volume_free);
+        goto out;
+      }
+  for (int i = 0; i < n; i++)
+    vol->n_nonfinite += nonfinite[i];
+  fill_geometry (vol, src[0].nim);
+  vol->path = g_strdup (paths[0]);
+out:
+  for (int i = 0; i < n; i++)
+    {
+      g_clear_error (&errors[i]);
+      nifti_source_clear (&src[i]);
+    }
   return vol;
 }
 

@@ -15,10 +15,18 @@ BsVolume *bs_volume_load_nifti (const char *path, gboolean as_label, GError **er
 BsVolume *bs_volume_load_nifti_from_bytes (const guint8 *bytes, gsize length, const char *name,
                                            gboolean as_label, GError **error);
 
+/* Reads several files of the same grid (one per modality, or 4D files) as
+ * the channels of one volume, decoding them in parallel straight into place.
+ * Differing dimensions are an error naming both files.  The affine is the
+ * first file's. */
+BsVolume *bs_volume_load_nifti_channels (const char *const *paths, int n, GError **error);
+
 /* Writes vol (all channels; 4D when n_channels > 1) with its affine as
  * sform and qform.  datatype is a NIfTI DT_* code (DT_UINT8 for masks,
- * DT_FLOAT32 for images).  Written to a temporary name and renamed, so a
- * failed write never leaves a partial file. */
+ * DT_FLOAT32 for images).  Integer types store the values rounded and
+ * clamped to the type's range (no scl_slope).  .nii.gz names are gzipped.
+ * Written to a temporary name and renamed, so a failed write never leaves a
+ * partial file. */
 gboolean bs_volume_save_nifti (const BsVolume *vol, const char *path, int datatype, GError **error);
 
 G_END_DECLS

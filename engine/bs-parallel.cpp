@@ -1,7 +1,29 @@
 #include "bs-parallel.h"
 
+#include <memory>
+#include <mutex>
+
 #include <tbb/blocked_range.h>
+#include <tbb/global_control.h>
 #include <tbb/parallel_for.h>
+
+static std::mutex limit_lock;
+static std::unique_ptr<tbb::global_control> limit;
+
+void
+bs_parallel_set_max_threads (int n)
+{
+  std::lock_guard<std::mutex> guard (limit_lock);
+  limit.reset ();
+  if (n > 0)
+    limit = std::make_unique<tbb::global_control> (tbb::global_control::max_allowed_parallelism, (size_t) n);
+}
+
+int
+bs_parallel_get_max_threads (void)
+{
+  return (int) tbb::global_control::active_value (tbb::global_control::max_allowed_parallelism);
+}
 
 void
 bs_parallel_for (int n, void (*fn) (int i, gpointer user_data), gpointer user_data)

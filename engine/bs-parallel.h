@@ -18,4 +18,9 @@ void bs_parallel_for_range (int n, int grain,
                             void (*fn) (int begin, int end, gpointer user_data),
                             gpointer user_data);
 
+/* Caps the threads bs_parallel_for may use (0: back to all cores), e.g. to
+ * leave cores to oneDNN while inference runs.  Applies process-wide. */
+void bs_parallel_set_max_threads (int n);
+int bs_parallel_get_max_threads (void);
+
 G_END_DECLS

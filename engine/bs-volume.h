@@ -36,6 +36,10 @@ typedef struct {
 
 /* Allocates zeroed data; affine is identity scaled by spacing 1. */
 BsVolume *bs_volume_new (int nx, int ny, int nz, int n_channels);
+/* The same with the voxels left uninitialised, for loaders that write every
+ * voxel anyway.  Returns NULL (no abort) when the memory is not available,
+ * as does bs_volume_new. */
+BsVolume *bs_volume_new_uninitialized (int nx, int ny, int nz, int n_channels);
 BsVolume *bs_volume_copy (const BsVolume *vol);
 void bs_volume_free (BsVolume *vol);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BsVolume, bs_volume_free)
@@ -83,6 +87,12 @@ void bs_volume_get_slice (const BsVolume *vol, int c, BsPlane plane, int index, 
 void bs_volume_set_slice (BsVolume *vol, int c, BsPlane plane, int index, const float *in);
 /* Voxel (i, j, k) shown at displayed pixel (x, y) of slice index. */
 void bs_volume_slice_to_voxel (const BsVolume *vol, BsPlane plane, int index, int x, int y, int ijk[3]);
+/* vol resampled onto the voxel grid of like when the two differ only in
+ * voxel order (axis flips and permutations, e.g. an RAS label for an LPS
+ * image): a new volume with like's dims, spacing and affine, or NULL when
+ * the displayed planes do not have the same sizes.  Origins are not
+ * compared: the grids are taken to cover the same box. */
+BsVolume *bs_volume_reorient_like (const BsVolume *vol, const BsVolume *like);
 /* Letters at the left, right, top and bottom edges of a displayed slice, e.g. "R","L","A","P". */
 void bs_volume_plane_letters (const BsVolume *vol, BsPlane plane, char letters[4]);
 

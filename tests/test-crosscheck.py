@@ -260,6 +260,16 @@ def check_hdf5(tmp, rng):
         mask = (arr[..., 0] > 0.5)
         check(case["labels"].get("1", 0) == int(mask.sum()), f"hdf5 {split} mask count")
 
+    # a split larger than the reader's 16 MiB block: read in several hyperslabs
+    big = os.path.join(tmp, "big.h5")
+    arr = (np.arange(300 * 96 * 96 * 2, dtype=np.float32) % 997).reshape(300, 96, 96, 2)  # 22 MB
+    with h5py.File(big, "w") as f:
+        f.create_dataset("imgs_testing", data=arr, compression="gzip", chunks=(10, 96, 96, 2))
+    outdir = tempfile.mkdtemp(dir=tmp)
+    run_dump(big, outdir)
+    check(np.array_equal(read_f32(outdir, 0, "image"), np.ascontiguousarray(arr.transpose(3, 0, 1, 2)).ravel()),
+          "hdf5 multi-block voxels")
+
     bad = os.path.join(tmp, "bad-rank.h5")
     with h5py.File(bad, "w") as f:
         f.create_dataset("imgs_train", data=np.zeros((4, 4), np.float32))

@@ -54,9 +54,12 @@ static char *
 build_decathlon (const char *name, const char *json)
 {
   char *root = make_dir (name);
-  g_autofree char *tr = make_dir (g_build_filename (name, "imagesTr", NULL));
-  g_autofree char *lb = make_dir (g_build_filename (name, "labelsTr", NULL));
-  g_autofree char *ts = make_dir (g_build_filename (name, "imagesTs", NULL));
+  g_autofree char *tr_rel = g_build_filename (name, "imagesTr", NULL);
+  g_autofree char *lb_rel = g_build_filename (name, "labelsTr", NULL);
+  g_autofree char *ts_rel = g_build_filename (name, "imagesTs", NULL);
+  g_autofree char *tr = make_dir (tr_rel);
+  g_autofree char *lb = make_dir (lb_rel);
+  g_autofree char *ts = make_dir (ts_rel);
   const char *ids[2] = { "BRATS_001", "BRATS_002" };
 
   for (int i = 0; i < 2; i++)

@@ -187,6 +187,33 @@ test_decathlon_matches_brats2015 (void)
   compare_patient (3, 1);
 }
 
+/* A Decathlon (RAS) label given for a BraTS 2015 (LPS) image lands on the
+ * image's voxel grid. */
+static void
+test_label_reoriented_onto_image (void)
+{
+  if (!have_samples ())
+    return;
+  g_autofree char *flair =
+    g_build_filename (samples, "decathlon-brats-001-006/brats_2013_pat0002_1/Flair_subtrMeanDivStd.nii.gz", NULL);
+  g_autofree char *label = g_build_filename (samples, "decathlon-labels-001-003/BRATS_002_label.nii.gz", NULL);
+  g_autofree char *ot = g_build_filename (samples, "decathlon-brats-001-006/brats_2013_pat0002_1/OTMultiClass.nii.gz", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BsDataset) ds = bs_dataset_open (flair, label, &error);
+  g_assert_no_error (error);
+  g_autoptr(BsCase) c = bs_dataset_load_case (ds, 0, &error);
+  g_assert_no_error (error);
+  g_autoptr(BsVolume) ref = bs_volume_load_nifti (ot, TRUE, &error);
+  g_assert_no_error (error);
+  char code[4];
+  bs_volume_orientation_code (c->label, code);
+  g_assert_cmpstr (code, ==, "LPS");
+  gsize n = bs_volume_n_voxels (ref), diff = 0;
+  for (gsize i = 0; i < n; i++)
+    diff += (c->label->data[i] > 0) != (ref->data[i] > 0);
+  g_assert_cmpuint (diff, ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -196,5 +223,6 @@ main (int argc, char **argv)
   g_test_add_func ("/samples/case-folders", test_case_folders);
   g_test_add_func ("/samples/collection", test_collection);
   g_test_add_func ("/samples/decathlon-matches-brats2015", test_decathlon_matches_brats2015);
+  g_test_add_func ("/samples/label-reoriented-onto-image", test_label_reoriented_onto_image);
   return g_test_run ();
 }

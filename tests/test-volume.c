@@ -150,6 +150,24 @@ test_set_slice_inverse (void)
 }
 
 static void
+test_reorient_like (void)
+{
+  const int ras[3] = { 0, 1, 2 }, plus[3] = { 1, 1, 1 };
+  const int perm[3] = { 2, 0, 1 }, mixed[3] = { 1, -1, -1 };
+  g_autoptr(BsVolume) a = store (n_world, ras, plus);
+  g_autoptr(BsVolume) b = store (n_world, perm, mixed);
+  g_autoptr(BsVolume) moved = bs_volume_reorient_like (b, a);
+
+  g_assert_nonnull (moved);
+  g_assert_true (bs_volume_same_geometry (moved, a));
+  g_assert_cmpmem (moved->data, bs_volume_n_voxels (a) * sizeof (float), a->data,
+                   bs_volume_n_voxels (a) * sizeof (float));
+  /* different display sizes: refused */
+  g_autoptr(BsVolume) small = bs_volume_new (2, 2, 2, 1);
+  g_assert_null (bs_volume_reorient_like (small, a));
+}
+
+static void
 test_oblique (void)
 {
   /* 20 degrees about S: still an RAS voxel order, shown like RAS. */
@@ -226,6 +244,7 @@ main (int argc, char **argv)
   g_test_add_func ("/volume/display-all-orders", test_display_all_orders);
   g_test_add_func ("/volume/set-slice-inverse", test_set_slice_inverse);
   g_test_add_func ("/volume/oblique", test_oblique);
+  g_test_add_func ("/volume/reorient-like", test_reorient_like);
   g_test_add_func ("/volume/letters-and-names", test_letters_and_names);
   g_test_add_func ("/volume/channels", test_channels);
   return g_test_run ();
