@@ -23,8 +23,6 @@
 #include "bs-plan.h"
 #include "bs-reference-private.h"
 
-#define MAX_ARGS 6
-
 typedef struct {
   dnnl_primitive_t prim;
   char label[24];
