@@ -4,7 +4,6 @@
 #include "bs-export-ui.h"
 #include "brainseg-resources.h"
 #include "bs-application.h"
-#include "bs-export-ui.h"
 #include "bs-phantom.h"
 #include "bs-preferences.h"
 #include "bs-unet.h"
@@ -145,7 +144,6 @@ bs_application_startup (GApplication *app)
 
   bs_export_ui_register ();
   g_action_map_add_action_entries (G_ACTION_MAP (app), app_entries, G_N_ELEMENTS (app_entries), app);
-  bs_export_ui_register ();
   for (guint i = 0; i < G_N_ELEMENTS (accels); i++)
     gtk_application_set_accels_for_action (GTK_APPLICATION (app), accels[i].action, accels[i].accels);
 
