@@ -192,7 +192,7 @@ run_config (const Job *job, BsCompareRow *row, gboolean all_slices, float *masks
   n_ref = count_reference_layers (plan, &n_layers);
   if (n_layers > 0 && 2 * n_ref > n_layers)
     {
-      row->reason = g_strdup_printf (_("skipped: oneDNN has only slow reference kernels for %d of its %d layers"),
+      row->reason = g_strdup_printf (_("oneDNN has only slow reference kernels for %d of its %d layers here, so it was skipped"),
                                      n_ref, n_layers);
       return TRUE;
     }
