@@ -398,7 +398,9 @@ on_export_done (GObject *source, GAsyncResult *result, gpointer user_data)
   dialog_run_free (run);
 }
 
-static const char *const figure_sizes[] = { "1200x480", "1800x720", "2400x960", "3600x1440", NULL };
+/* The default comes first: GTK 4.8's fallback chooser shows the first choice
+ * whatever gtk_file_chooser_set_choice says. */
+static const char *const figure_sizes[] = { "1800x720", "1200x480", "2400x960", "3600x1440", NULL };
 static const char *const overlay_sizes[] = { "native", "480x480", "960x960", "1920x1920", NULL };
 
 static void
