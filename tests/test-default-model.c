@@ -32,9 +32,13 @@ test_loads (void)
   g_autoptr(BsUnet) net = default_model ();
 
   g_assert_cmpint (net->config.fms, ==, 16);
-  g_assert_cmpint (net->config.in_channels, ==, 1);
   g_assert_cmpint (net->config.upsample, ==, BS_UPSAMPLE_TRANSPOSED);
+  /* FLAIR first, and only modalities every supported release has. */
+  g_assert_cmpint (net->config.in_channels, ==, (int) g_strv_length (net->config.modalities));
+  g_assert_cmpint (net->config.in_channels, <=, 2);
   g_assert_cmpstr (net->config.modalities[0], ==, "FLAIR");
+  if (net->config.in_channels == 2)
+    g_assert_cmpstr (net->config.modalities[1], ==, "T1gd");
   g_assert_nonnull (net->description);
 }
 
@@ -46,13 +50,14 @@ test_graph_matches_reference (void)
   g_autoptr(GError) error = NULL;
   g_autoptr(BsTrainGraph) g = bs_train_graph_new (net, 2, 64, 48, &error);
   g_autoptr(GRand) r = g_rand_new_with_seed (4);
+  int nch = net->config.in_channels;
   enum { N = 2 * 64 * 48 };
-  g_autofree float *input = g_new (float, N);
+  g_autofree float *input = g_new (float, N * nch);
   g_autofree float *a = g_new (float, N);
   g_autofree float *b = g_new (float, N);
 
   g_assert_no_error (error);
-  for (int i = 0; i < N; i++)
+  for (int i = 0; i < N * nch; i++)
     input[i] = (float) g_rand_double_range (r, -1.0, 3.0);
   g_assert_true (bs_train_graph_forward (g, input, 2, FALSE, a, &error));
   bs_reference_forward (net, input, 2, 64, 48, b);
@@ -63,8 +68,7 @@ test_graph_matches_reference (void)
 static double
 dice_of (BsUnet *net, const char *id, const BsVolume *image, const BsVolume *label)
 {
-  static const char *const mods[] = { "FLAIR", NULL };
-  g_autoptr(BsTrainSet) set = bs_train_set_new (mods);
+  g_autoptr(BsTrainSet) set = bs_train_set_new ((const char *const *) net->config.modalities);
   g_autoptr(GError) error = NULL;
   BsTrainCaseResult r = { 0 };
   double dice;
