@@ -1278,7 +1278,10 @@ bs_plan_run (BsPlan *plan, const float *input, int n, float *probs, BsTiming *ti
       PlanOp *op = &g_array_index (plan->ops, PlanOp, i);
       double l0 = plan->opts.profile_layers ? bs_now_ms () : 0.0;
 
-      for (int s = 0; s < op->n_sets && st == dnnl_success; s++)
+      /* Per-sample operations skip the unused slots of a short batch. */
+      int sets = op->n_sets > 1 ? MIN (op->n_sets, n) : op->n_sets;
+
+      for (int s = 0; s < sets && st == dnnl_success; s++)
         st = dnnl_primitive_execute (op->prim, plan->stream, op->n_args, op->args + s * op->n_args);
       if (plan->opts.profile_layers && st == dnnl_success)
         {
