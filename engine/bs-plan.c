@@ -302,6 +302,7 @@ typedef struct {
   gboolean int8;
   gboolean fusion;
   gboolean inplace_concat;
+  gboolean winograd;
   int batch;
   dnnl_primitive_attr_t attr;  /* user scratchpad, nothing else */
 } Builder;
@@ -513,6 +514,7 @@ prepare_weights (Builder *b, const BsUnetLayer *l, const dnnl_memory_desc_t *wan
 
 typedef enum { POST_NONE, POST_RELU, POST_SIGMOID } PostOp;
 
+
 /* A convolution (3x3 same, 1x1) or a 2x2 stride-2 transposed convolution.
  * dst is a whole-batch activation (allocated here if not yet), or with
  * half != NULL one half of a concat buffer, written per sample. */
@@ -589,10 +591,24 @@ build_conv (Builder *b, const BsUnetLayer *l, const Act *src, Act *dst, const Sl
   else
     {
       dnnl_convolution_desc_t d;
-      st = dnnl_convolution_forward_desc_init (&d, dnnl_forward_inference, dnnl_convolution_direct, &src_md,
-                                               &w_md, &b_md, &dst_md, strides, padding, padding);
-      if (st == dnnl_success)
-        st = dnnl_primitive_desc_create (&pd, &d, attr, b->p->engine, NULL);
+      /* fp32 3x3 in blocked formats: Winograd F(4x4,3x3) / F(2x2,3x3) does
+       * about half the multiplications; oneDNN has it only for blocked
+       * layouts, so elsewhere this falls back to direct convolution. */
+      st = dnnl_unimplemented;
+      if (b->winograd && l->kh == 3)
+        {
+          st = dnnl_convolution_forward_desc_init (&d, dnnl_forward_inference, dnnl_convolution_winograd, &src_md,
+                                                   &w_md, &b_md, &dst_md, strides, padding, padding);
+          if (st == dnnl_success)
+            st = dnnl_primitive_desc_create (&pd, &d, attr, b->p->engine, NULL);
+        }
+      if (st != dnnl_success)
+        {
+          st = dnnl_convolution_forward_desc_init (&d, dnnl_forward_inference, dnnl_convolution_direct, &src_md,
+                                                   &w_md, &b_md, &dst_md, strides, padding, padding);
+          if (st == dnnl_success)
+            st = dnnl_primitive_desc_create (&pd, &d, attr, b->p->engine, NULL);
+        }
     }
   dnnl_primitive_attr_destroy (attr);
   if (!dnnl_ok (b, st, transposed ? "build a transposed convolution" : "build a convolution", __LINE__))
@@ -1153,6 +1169,7 @@ bs_plan_new (const BsUnet *net, int h, int w, const BsPlanOptions *opts, const B
   b.fdt = opts->precision == BS_PRECISION_BF16 ? dnnl_bf16 : dnnl_f32;
   b.fusion = opts->fusion;
   b.inplace_concat = TRUE;
+  b.winograd = opts->precision == BS_PRECISION_FP32 && opts->layout == BS_MEMLAYOUT_BLOCKED;
   b.batch = opts->batch;
   switch (opts->layout)
     {
