@@ -11,7 +11,6 @@
 #include "bs-metrics.h"
 #include "bs-nifti.h"
 #include "bs-plan.h"
-#include "bs-preprocess.h"
 #include "bs-unet.h"
 #include "cli.h"
 
@@ -67,24 +66,11 @@ calibrate_on_case (const BsUnet *net, const BsVolume *prepared, int ph, int pw, 
             break;
           }
     }
-  /* Centre crops at most 144 wide (the training crop): the ranges come from
-   * the brain, and the reference pass costs the square of the size. */
-  {
-    int ch = MIN (ph, 144), cw = MIN (pw, 144);
-    g_autofree float *full = g_new (float, (gsize) c * ph * pw);
-
-    input = g_new0 (float, (gsize) N_CAL * c * ch * cw);
-    for (int i = 0; i < N_CAL; i++)
-      if (best[i] >= 0)
-        {
-          bs_infer_fill_input (prepared, BS_PLANE_AXIAL, best[i], 1, ph, pw, full);
-          for (int k = 0; k < c; k++)
-            bs_preprocess_crop_or_pad (full + (gsize) k * ph * pw, pw, ph,
-                                       input + ((gsize) n * c + k) * ch * cw, cw, ch);
-          n++;
-        }
-    return bs_calibration_compute (net, input, MAX (n, 1), ch, cw, error);
-  }
+  input = g_new0 (float, (gsize) N_CAL * c * ph * pw);
+  for (int i = 0; i < N_CAL; i++)
+    if (best[i] >= 0)
+      bs_infer_fill_input (prepared, BS_PLANE_AXIAL, best[i], 1, ph, pw, input + (gsize) n++ * c * ph * pw);
+  return bs_calibration_compute (net, input, MAX (n, 1), ph, pw, error);
 }
 
 int

@@ -243,12 +243,13 @@ def main():
     ap.add_argument("--samples", default=os.environ.get("BS_SAMPLES_DIR", ""))
     ap.add_argument("--size", default="128")
     ap.add_argument("--batch", default="1,16")
-    ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--threads", default=f"1,{os.cpu_count()}",
+                    help="thread counts to compare at (each side gets the same); default 1 and all cores")
     ap.add_argument("--repeat", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--json")
     args = ap.parse_args()
-    torch.set_num_threads(args.threads)
+    thread_list = [int(t) for t in args.threads.split(",")]
 
     tmpdir = tempfile.TemporaryDirectory()
     model = args.model
@@ -265,35 +266,48 @@ def main():
     net = UNet(weights, config).eval()
     ch = config["in_channels"]
     print(f"model {model}: fms {config['fms']}, {ch} channel(s), {config['upsample']} upsampling; "
-          f"torch {torch.__version__}, {args.threads} threads")
+          f"torch {torch.__version__}, threads {args.threads}")
 
     report = {"model": model, "torch": torch.__version__, "threads": args.threads, "rows": []}
     if args.samples:
-        report["max_abs_diff"] = check_real_slice(args.cli, model, net, args.samples, args.threads)
+        torch.set_num_threads(max(thread_list))
+        report["max_abs_diff"] = check_real_slice(args.cli, model, net, args.samples, max(thread_list))
 
     for size in [int(s) for s in args.size.split(",")]:
         for batch in [int(b) for b in args.batch.split(",")]:
-            bs = brainseg_rows(args.cli, model, size, batch, args.threads, args.repeat)
-            tv = torch_variants(net, size, batch, ch, args.warmup, args.repeat)
-            fp32 = [r for r in bs if r["precision"] == "fp32" and r["ms_per_slice"]]
-            int8 = [r for r in bs if r["precision"] == "int8" and r["ms_per_slice"]]
-            bs_fp32 = min(r["ms_per_slice"] for r in fp32)
-            bs_int8 = min(r["ms_per_slice"] for r in int8) if int8 else None
-            t_fp32 = min(v[0] for k, v in tv.items() if k != "int8")
-            t_int8 = tv.get("int8", (None,))[0]
-            print(f"\nsize {size}x{size}, batch {batch} (ms per slice, median of {args.repeat})")
-            for r in bs:
-                print(f"  brainseg {r['precision']} {r['layout']:8s} fusion {r['fusion']:3s}  {r['ms_per_slice']:9.2f}")
-            for k, v in tv.items():
-                print(f"  pytorch  {k:26s}  {v[0]:9.2f}  ({v[1]:.2f}-{v[2]:.2f})")
-            line = f"  ratio brainseg/pytorch: fp32 best {bs_fp32 / t_fp32:.2f}x"
-            if bs_int8 and t_int8:
-                line += f", int8 {bs_int8 / t_int8:.2f}x"
+            best = {"bs_fp32": None, "bs_int8": None, "t_fp32": None, "t_int8": None}
+            for threads in thread_list:
+                torch.set_num_threads(threads)
+                bs = brainseg_rows(args.cli, model, size, batch, threads, args.repeat)
+                tv = torch_variants(net, size, batch, ch, args.warmup, args.repeat)
+                fp32 = [r for r in bs if r["precision"] == "fp32" and r["ms_per_slice"]]
+                int8 = [r for r in bs if r["precision"] == "int8" and r["ms_per_slice"]]
+                bs_fp32 = min(r["ms_per_slice"] for r in fp32)
+                bs_int8 = min(r["ms_per_slice"] for r in int8) if int8 else None
+                t_fp32 = min(v[0] for k, v in tv.items() if k != "int8")
+                t_int8 = tv.get("int8", (None,))[0]
+                print(f"\nsize {size}x{size}, batch {batch}, {threads} thread(s) (ms per slice, median of {args.repeat})")
+                for r in bs:
+                    print(f"  brainseg {r['precision']} {r['layout']:8s} fusion {r['fusion']:3s}  "
+                          f"{r['ms_per_slice']:9.2f}  ({r['ms_min']:.2f}-{r['ms_max']:.2f})")
+                for k, v in tv.items():
+                    print(f"  pytorch  {k:26s}  {v[0]:9.2f}  ({v[1]:.2f}-{v[2]:.2f})")
+                line = f"  ratio brainseg/pytorch: fp32 best {bs_fp32 / t_fp32:.2f}x"
+                if bs_int8 and t_int8:
+                    line += f", int8 {bs_int8 / t_int8:.2f}x"
+                print(line)
+                report["rows"].append({"size": size, "batch": batch, "threads": threads, "brainseg": bs,
+                                       "pytorch": {k: v[0] for k, v in tv.items()},
+                                       "ratio_fp32": bs_fp32 / t_fp32,
+                                       "ratio_int8": (bs_int8 / t_int8) if bs_int8 and t_int8 else None})
+                for key, val in (("bs_fp32", bs_fp32), ("bs_int8", bs_int8), ("t_fp32", t_fp32), ("t_int8", t_int8)):
+                    if val is not None and (best[key] is None or val < best[key]):
+                        best[key] = val
+            line = f"size {size}x{size}, batch {batch}, best of each side over threads {args.threads}: " \
+                   f"fp32 {best['bs_fp32']:.2f} vs {best['t_fp32']:.2f} ms ({best['bs_fp32'] / best['t_fp32']:.2f}x)"
+            if best["bs_int8"] and best["t_int8"]:
+                line += f", int8 {best['bs_int8']:.2f} vs {best['t_int8']:.2f} ms ({best['bs_int8'] / best['t_int8']:.2f}x)"
             print(line)
-            report["rows"].append({"size": size, "batch": batch, "brainseg": bs,
-                                   "pytorch": {k: v[0] for k, v in tv.items()},
-                                   "ratio_fp32": bs_fp32 / t_fp32,
-                                   "ratio_int8": (bs_int8 / t_int8) if bs_int8 and t_int8 else None})
     if args.json:
         with open(args.json, "w") as f:
             json.dump(report, f, indent=1)
