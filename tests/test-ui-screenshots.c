@@ -86,15 +86,18 @@ test_screenshots (void)
     gtk_widget_set_visible (GTK_WIDGET (help), FALSE);
   }
   {
+    gboolean found = FALSE;
+
     g_action_group_activate_action (G_ACTION_GROUP (app), "preferences", NULL);
     bs_test_spin (300);
-    for (GList *l = gtk_application_get_windows (app); l != NULL; l = l->next)
+    for (GList *l = gtk_application_get_windows (app); l != NULL && !found; l = l->next)
       if (g_strcmp0 (G_OBJECT_TYPE_NAME (l->data), "BsPreferences") == 0)
         {
           shoot_widget (GTK_WIDGET (l->data), dir, "preferences.png", 200);
           gtk_window_destroy (GTK_WINDOW (l->data));
-          break;
+          found = TRUE;
         }
+    g_assert_true (found);
   }
   gtk_window_destroy (GTK_WINDOW (win));
   g_object_unref (app);

@@ -247,6 +247,8 @@ test_toggles (void)
       g_assert_false (bs_window_slice_is_computed (win, slice));
       g_assert_true (bs_test_wait (win, shows_current_prediction, 300));
       g_assert_cmpint (bs_window_get_displayed_slice_index_of_prediction (win), ==, slice);
+      /* The visible slice came first, not after a fill from slice 0 up. */
+      g_assert_cmpint (bs_window_get_n_computed_slices (win), <=, 1 + opts.batch);
       g_action_group_activate_action (G_ACTION_GROUP (win), "cancel-fill", NULL);
       probs = window_probs (slice, &w, &h);
       agree = mask_agreement (probs, reference, (gsize) w * h);

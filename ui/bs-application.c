@@ -106,6 +106,7 @@ action_preferences (GSimpleAction *action, GVariant *param, gpointer data)
 {
   GtkWidget *prefs = bs_preferences_new (gtk_application_get_active_window (GTK_APPLICATION (data)));
 
+  gtk_window_set_application (GTK_WINDOW (prefs), GTK_APPLICATION (data));
   gtk_window_present (GTK_WINDOW (prefs));
 }
 
