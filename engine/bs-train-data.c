@@ -22,12 +22,35 @@ train_case_free (gpointer p)
   g_free (c);
 }
 
+/* The name a model file records, whatever alias the user typed, so that the
+ * weights say "FLAIR" and "T1gd" like the Decathlon dataset.json does. */
+static char *
+canonical_modality (const char *name)
+{
+  static const struct {
+    const char *alias, *name;
+  } table[] = {
+    { "flair", "FLAIR" }, { "t2f", "FLAIR" }, { "fla", "FLAIR" },
+    { "t1gd", "T1gd" }, { "t1c", "T1gd" }, { "t1ce", "T1gd" },
+    { "t1", "T1w" }, { "t1w", "T1w" }, { "t1n", "T1w" },
+    { "t2", "T2w" }, { "t2w", "T2w" },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (table); i++)
+    if (g_ascii_strcasecmp (name, table[i].alias) == 0)
+      return g_strdup (table[i].name);
+  return g_strdup (name);
+}
+
 BsTrainSet *
 bs_train_set_new (const char *const *modalities)
 {
   BsTrainSet *set = g_new0 (BsTrainSet, 1);
+  guint n = g_strv_length ((char **) modalities);
 
-  set->modalities = g_strdupv ((char **) modalities);
+  set->modalities = g_new0 (char *, n + 1);
+  for (guint i = 0; i < n; i++)
+    set->modalities[i] = canonical_modality (modalities[i]);
   set->cases = g_ptr_array_new_with_free_func (train_case_free);
   return set;
 }

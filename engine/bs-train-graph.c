@@ -271,13 +271,14 @@ func_split (BsTrainGraph *g, Op *op)
     }
 }
 
-/* a->diff += b->diff (a skip connection's gradient: concat part plus pooling part). */
+/* a->diff += b->data (a skip connection's gradient: the concat part plus the
+ * pooling part, which the pooling backward wrote into b). */
 static void
 func_add_diff (BsTrainGraph *g, Op *op)
 {
   gsize total = (gsize) g->batch * op->a->per_image;
   float *dst = op->a->diff;
-  const float *src = op->b->diff;
+  const float *src = op->b->data;
 
 #pragma omp parallel for
   for (gsize i = 0; i < total; i++)
@@ -591,7 +592,7 @@ pool_layer (BsTrainGraph *g, Tensor *x, Tensor **out, GError **error)
 
   if (!tensor_new (g, x->c, x->h / 2, x->w / 2, g->act_tag, TRUE, &y, error))
     return FALSE;
-  if (!tensor_new (g, x->c, x->h, x->w, g->act_tag, TRUE, &tmp, error))
+  if (!tensor_new (g, x->c, x->h, x->w, g->act_tag, FALSE, &tmp, error))
     return FALSE;
   DNNL_TRY (dnnl_pooling_forward_desc_init (&pdsc, dnnl_forward_training, dnnl_pooling_max, &x->md, &y->md,
                                             strides, kernel, pad, pad));
@@ -614,7 +615,7 @@ pool_layer (BsTrainGraph *g, Tensor *x, Tensor **out, GError **error)
   begin_group (g);
   op = bwd_prim (g, bprim);
   op_arg (op, DNNL_ARG_DIFF_DST, y->dmem);
-  op_arg (op, DNNL_ARG_DIFF_SRC, tmp->dmem);
+  op_arg (op, DNNL_ARG_DIFF_SRC, tmp->mem);
   op_arg (op, DNNL_ARG_WORKSPACE, ws);
   bwd_func (g, func_add_diff, x, tmp, NULL, 0);
   *out = y;
