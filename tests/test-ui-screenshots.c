@@ -72,6 +72,9 @@ test_screenshots (void)
   shoot (win, dir, "side-by-side.png");
   bs_window_set_overlay_mode (win, TRUE);
   shoot (win, dir, "overlay.png");
+  g_action_group_activate_action (G_ACTION_GROUP (win), "mask-outline", NULL);
+  shoot (win, dir, "overlay-outline.png");
+  g_action_group_activate_action (G_ACTION_GROUP (win), "mask-outline", NULL);
   bs_window_set_overlay_mode (win, FALSE);
   bs_window_set_plane (win, BS_PLANE_CORONAL);
   bs_window_set_slice_index (win, bs_test_tumour_slice (win));

@@ -132,6 +132,7 @@ static const struct {
   { "win.plane('axial')", { "<Alt>a", NULL } },
   { "win.plane('coronal')", { "<Alt>c", NULL } },
   { "win.plane('sagittal')", { "<Alt>s", NULL } },
+  { "win.mask-outline", { "<Alt>o", NULL } },
   { "win.export-overlay", { "<Control>e", NULL } },
   { "win.export-figure", { "<Control><Shift>e", NULL } },
 };
