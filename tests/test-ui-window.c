@@ -312,6 +312,17 @@ test_bad_file (void)
   bs_test_spin (200);
   g_assert_cmpint (bs_window_get_case_index (win), ==, case_before);
   g_assert_nonnull (bs_window_get_case (win));
+
+  /* The same for weights that are not a model: the current model stays. */
+  {
+    const BsUnet *model_before = bs_window_get_model (win);
+
+    bs_window_open_model (win, path);
+    g_assert_true (bs_test_wait (win, bs_window_is_ready, 60));
+    bs_test_spin (200);
+    g_assert_true (bs_window_get_model (win) == model_before);
+    g_assert_nonnull (bs_window_get_prepared_volume (win));
+  }
   g_unlink (path);
 }
 
