@@ -72,6 +72,9 @@ test_screenshots (void)
   shoot (win, dir, "side-by-side.png");
   bs_window_set_overlay_mode (win, TRUE);
   shoot (win, dir, "overlay.png");
+  g_action_group_activate_action (G_ACTION_GROUP (win), "mask-outline", NULL);
+  shoot (win, dir, "overlay-outline.png");
+  g_action_group_activate_action (G_ACTION_GROUP (win), "mask-outline", NULL);
   bs_window_set_overlay_mode (win, FALSE);
   bs_window_set_plane (win, BS_PLANE_CORONAL);
   bs_window_set_slice_index (win, bs_test_tumour_slice (win));
@@ -86,15 +89,18 @@ test_screenshots (void)
     gtk_widget_set_visible (GTK_WIDGET (help), FALSE);
   }
   {
+    gboolean found = FALSE;
+
     g_action_group_activate_action (G_ACTION_GROUP (app), "preferences", NULL);
     bs_test_spin (300);
-    for (GList *l = gtk_application_get_windows (app); l != NULL; l = l->next)
+    for (GList *l = gtk_application_get_windows (app); l != NULL && !found; l = l->next)
       if (g_strcmp0 (G_OBJECT_TYPE_NAME (l->data), "BsPreferences") == 0)
         {
           shoot_widget (GTK_WIDGET (l->data), dir, "preferences.png", 200);
           gtk_window_destroy (GTK_WINDOW (l->data));
-          break;
+          found = TRUE;
         }
+    g_assert_true (found);
   }
   gtk_window_destroy (GTK_WINDOW (win));
   g_object_unref (app);

@@ -188,6 +188,7 @@ test_toggles (void)
   BsPlanOptions base, opts;
   g_autofree float *reference = NULL;
   gboolean trained;
+  int n_slices;
   int slice, w, h;
   /* fp32 variants compute the same function; int8 and bf16 may flip
    * pixels near the threshold, within the agreement bound. */
@@ -212,7 +213,9 @@ test_toggles (void)
   /* Short background batches: a new plan waits for the batch in flight. */
   base.batch = 1;
   bs_window_set_plan_options (win, &base);
-  slice = bs_window_get_slice_index (win);
+  n_slices = bs_volume_n_slices (bs_window_get_prepared_volume (win), bs_window_get_plane (win));
+  slice = n_slices / 2;
+  bs_window_set_slice_index (win, slice);
   g_assert_true (bs_test_wait (win, shows_current_prediction, 300));
   g_action_group_activate_action (G_ACTION_GROUP (win), "cancel-fill", NULL);
   reference = window_probs (slice, &w, &h);
@@ -247,6 +250,12 @@ test_toggles (void)
       g_assert_false (bs_window_slice_is_computed (win, slice));
       g_assert_true (bs_test_wait (win, shows_current_prediction, 300));
       g_assert_cmpint (bs_window_get_displayed_slice_index_of_prediction (win), ==, slice);
+      /* The visible slice (the middle one) came first, not after a fill
+       * from slice 0 up; a few fill slices may land before the frame that
+       * shows it, and none of them below it (the fill starts there). */
+      g_assert_cmpint (bs_window_get_n_computed_slices (win), <, n_slices / 4);
+      for (int s = 0; s < slice; s++)
+        g_assert_false (bs_window_slice_is_computed (win, s));
       g_action_group_activate_action (G_ACTION_GROUP (win), "cancel-fill", NULL);
       probs = window_probs (slice, &w, &h);
       agree = mask_agreement (probs, reference, (gsize) w * h);
@@ -303,6 +312,17 @@ test_bad_file (void)
   bs_test_spin (200);
   g_assert_cmpint (bs_window_get_case_index (win), ==, case_before);
   g_assert_nonnull (bs_window_get_case (win));
+
+  /* The same for weights that are not a model: the current model stays. */
+  {
+    const BsUnet *model_before = bs_window_get_model (win);
+
+    bs_window_open_model (win, path);
+    g_assert_true (bs_test_wait (win, bs_window_is_ready, 60));
+    bs_test_spin (200);
+    g_assert_true (bs_window_get_model (win) == model_before);
+    g_assert_nonnull (bs_window_get_prepared_volume (win));
+  }
   g_unlink (path);
 }
 

@@ -106,6 +106,7 @@ action_preferences (GSimpleAction *action, GVariant *param, gpointer data)
 {
   GtkWidget *prefs = bs_preferences_new (gtk_application_get_active_window (GTK_APPLICATION (data)));
 
+  gtk_window_set_application (GTK_WINDOW (prefs), GTK_APPLICATION (data));
   gtk_window_present (GTK_WINDOW (prefs));
 }
 
@@ -131,6 +132,7 @@ static const struct {
   { "win.plane('axial')", { "<Alt>a", NULL } },
   { "win.plane('coronal')", { "<Alt>c", NULL } },
   { "win.plane('sagittal')", { "<Alt>s", NULL } },
+  { "win.mask-outline", { "<Alt>o", NULL } },
   { "win.export-overlay", { "<Control>e", NULL } },
   { "win.export-figure", { "<Control><Shift>e", NULL } },
 };

@@ -406,7 +406,7 @@ worker_thread (gpointer data)
     {
       int visible = -1;
       guint request_serial = 0;
-      gboolean fill;
+      gboolean fill, served;
       int first, n;
 
       if (self->quit)
@@ -437,13 +437,16 @@ worker_thread (gpointer data)
         }
 
       g_mutex_unlock (&self->lock);
+      served = FALSE;
       if (job.plan == NULL)
         job_build_plan (self, &job);
-      else if (visible >= 0 && visible < job.n_slices)
+      else if (visible >= 0)
         {
-          if (!job.done[visible])
+          if (visible < job.n_slices && !job.done[visible])
             job_run (self, &job, visible, 1, TRUE);
-          job.fill_cursor = visible;
+          if (visible < job.n_slices)
+            job.fill_cursor = visible;
+          served = TRUE;
         }
       else if (visible < 0 && job_next_batch (&job, &first, &n))
         {
@@ -453,7 +456,7 @@ worker_thread (gpointer data)
       g_mutex_lock (&self->lock);
 
       /* Answered, unless a newer request came in meanwhile. */
-      if (visible >= 0 && job.plan != NULL && self->request_serial == request_serial)
+      if (served && self->request_serial == request_serial)
         self->has_request = FALSE;
     }
   g_mutex_unlock (&self->lock);

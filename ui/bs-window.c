@@ -29,7 +29,6 @@ struct _BsWindow
   GtkListBox *case_list;
   GtkDropDown *modality_dropdown;
   GtkAdjustment *opacity_adjustment;
-  GtkToggleButton *outline_toggle;
   GtkStack *view_stack;
   BsSliceView *input_view;
   BsSliceView *truth_view;
@@ -1444,9 +1443,12 @@ on_opacity_changed (GtkAdjustment *adj, BsWindow *self)
 }
 
 static void
-on_outline_toggled (GtkToggleButton *button, BsWindow *self)
+action_mask_outline (GSimpleAction *action, GVariant *state, gpointer data)
 {
-  self->overlay.style = gtk_toggle_button_get_active (button) ? BS_OVERLAY_OUTLINE : BS_OVERLAY_FILL;
+  BsWindow *self = data;
+
+  g_simple_action_set_state (action, state);
+  self->overlay.style = g_variant_get_boolean (state) ? BS_OVERLAY_OUTLINE : BS_OVERLAY_FILL;
   schedule_render (self);
 }
 
@@ -1746,6 +1748,7 @@ static const GActionEntry win_entries[] = {
   { "layout", action_layout, "s", "'blocked'" },
   { "fusion", NULL, NULL, "true", action_fusion },
   { "profile-layers", NULL, NULL, "true", action_profile_layers },
+  { "mask-outline", NULL, NULL, "false", action_mask_outline },
 };
 
 static void
@@ -1875,7 +1878,6 @@ bs_window_class_init (BsWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, BsWindow, case_list);
   gtk_widget_class_bind_template_child (widget_class, BsWindow, modality_dropdown);
   gtk_widget_class_bind_template_child (widget_class, BsWindow, opacity_adjustment);
-  gtk_widget_class_bind_template_child (widget_class, BsWindow, outline_toggle);
   gtk_widget_class_bind_template_child (widget_class, BsWindow, view_stack);
   gtk_widget_class_bind_template_child (widget_class, BsWindow, input_view);
   gtk_widget_class_bind_template_child (widget_class, BsWindow, truth_view);
@@ -1992,8 +1994,8 @@ bs_window_init (BsWindow *self)
   g_signal_connect (self->modality_dropdown, "notify::selected", G_CALLBACK (on_modality_changed), self);
   gtk_adjustment_set_value (self->opacity_adjustment, self->overlay.opacity);
   g_signal_connect (self->opacity_adjustment, "value-changed", G_CALLBACK (on_opacity_changed), self);
-  gtk_toggle_button_set_active (self->outline_toggle, self->overlay.style == BS_OVERLAY_OUTLINE);
-  g_signal_connect (self->outline_toggle, "toggled", G_CALLBACK (on_outline_toggled), self);
+  g_simple_action_set_state (G_SIMPLE_ACTION (g_action_map_lookup_action (G_ACTION_MAP (self), "mask-outline")),
+                             g_variant_new_boolean (self->overlay.style == BS_OVERLAY_OUTLINE));
   g_signal_connect (self->case_list, "row-selected", G_CALLBACK (on_case_row_selected), self);
   gtk_list_box_set_filter_func (self->case_list, case_filter_func, self, NULL);
   g_signal_connect (self->case_filter, "search-changed", G_CALLBACK (on_filter_changed), self);
