@@ -1,11 +1,287 @@
+/* brainseg-cli train DATASET... --out model.h5 [options]
+ * brainseg-cli train --bench-step [--fms --batch --crop --threads]   one training step, timed
+ * brainseg-cli train DATASET... --evaluate --resume model.h5          whole-volume Dice per case */
 #include <glib/gi18n.h>
+#include <math.h>
+#include <omp.h>
 #include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 
+#include "bs-error.h"
+#include "bs-phantom.h"
+#include "bs-train.h"
 #include "cli.h"
+
+static int
+bench_step (const BsTrainOptions *opts, int n_mod, int repeats)
+{
+  BsUnetConfig cfg = { 0 };
+  g_autoptr(BsUnet) net = NULL;
+  g_autoptr(BsTrainGraph) g = NULL;
+  g_autoptr(BsAdam) adam = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GRand) r = g_rand_new_with_seed ((guint32) opts->seed);
+  gsize pix = (gsize) opts->crop * opts->crop;
+  g_autofree float *input = g_new (float, opts->batch * n_mod * pix);
+  g_autofree float *target = g_new (float, opts->batch * pix);
+  g_autofree double *times = g_new (double, repeats);
+  double fwd_ms = 0, bwd_ms = 0, upd_ms = 0;
+
+  if (opts->threads > 0)
+    omp_set_num_threads (opts->threads);
+  cfg.fms = opts->fms;
+  cfg.in_channels = n_mod;
+  cfg.upsample = BS_UPSAMPLE_TRANSPOSED;
+  net = bs_unet_new_random (&cfg, opts->seed);
+  g = bs_train_graph_new (net, opts->batch, opts->crop, opts->crop, &error);
+  if (!g)
+    return bs_cli_fail (error);
+  bs_train_graph_set_dropout (g, opts->dropout, opts->seed);
+  adam = bs_adam_new (net, opts->lr);
+  for (gsize i = 0; i < opts->batch * n_mod * pix; i++)
+    input[i] = (float) g_rand_double_range (r, -2.0, 2.0);
+  for (int b = 0; b < opts->batch; b++)
+    for (int y = 0; y < opts->crop; y++)
+      for (int x = 0; x < opts->crop; x++)
+        {
+          double dx = x - opts->crop / 2.0, dy = y - opts->crop / 2.0;
+          target[(gsize) b * pix + y * opts->crop + x] = dx * dx + dy * dy < opts->crop * opts->crop / 16.0;
+        }
+  /* One untimed step: first-touch page faults and JIT code generation. */
+  for (int it = -1; it < repeats; it++)
+    {
+      double t0 = bs_now_ms (), t1, t2, t3, loss;
+      if (!bs_train_graph_forward (g, input, opts->batch, TRUE, NULL, &error))
+        return bs_cli_fail (error);
+      t1 = bs_now_ms ();
+      if (!bs_train_graph_backward (g, target, opts->batch, opts->loss, opts->weight_dice, &loss, &error))
+        return bs_cli_fail (error);
+      t2 = bs_now_ms ();
+      bs_adam_step (adam, net, g);
+      t3 = bs_now_ms ();
+      if (it >= 0)
+        {
+          times[it] = t3 - t0;
+          fwd_ms += t1 - t0;
+          bwd_ms += t2 - t1;
+          upd_ms += t3 - t2;
+        }
+    }
+  {
+    double best = times[0], mean = 0;
+    for (int i = 0; i < repeats; i++)
+      {
+        best = MIN (best, times[i]);
+        mean += times[i] / repeats;
+      }
+    printf ("{\"impl\": \"brainseg-onednn\", \"fms\": %d, \"batch\": %d, \"crop\": %d, \"channels\": %d, "
+            "\"threads\": %d, \"repeats\": %d, \"step_ms_min\": %.2f, \"step_ms_mean\": %.2f, "
+            "\"forward_ms\": %.2f, \"backward_ms\": %.2f, \"update_ms\": %.2f}\n",
+            opts->fms, opts->batch, opts->crop, n_mod, omp_get_max_threads (), repeats, best, mean,
+            fwd_ms / repeats, bwd_ms / repeats, upd_ms / repeats);
+  }
+  return 0;
+}
+
+static gboolean
+add_phantoms (BsTrainSet *set, int n, const char *size, guint64 seed, BsTiming *timing, GError **error)
+{
+  int dims[3];
+
+  if (!bs_phantom_parse_size (size, dims, error))
+    return FALSE;
+  for (int i = 0; i < n; i++)
+    {
+      g_autoptr(BsVolume) image = NULL;
+      g_autoptr(BsVolume) label = NULL;
+      g_autofree char *id = g_strdup_printf ("phantom-%03d", i + 1);
+      double t0 = bs_now_ms (), t1;
+
+      /* A seed of its own, so the phantoms differ from the bundled sample. */
+      if (!bs_phantom_generate (seed ^ 0x7261696eull, (guint) i + 1, dims[0], dims[1], dims[2], &image, &label,
+                                error))
+        return FALSE;
+      t1 = bs_now_ms ();
+      bs_timing_add_stage (timing, "data loading", t1 - t0);
+      if (!bs_train_set_add_case (set, id, image, label, error))
+        return FALSE;
+      bs_timing_add_stage (timing, "preprocessing", bs_now_ms () - t1);
+    }
+  return TRUE;
+}
+
+/* Every labelled case of the datasets through the model, with the model's own modalities. */
+static int
+evaluate_all (char **datasets, const char *model_path, int threads)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BsUnet) net = bs_unet_load_h5 (model_path, &error);
+  g_autoptr(BsTrainSet) set = NULL;
+  double sum = 0;
+
+  if (!net)
+    return bs_cli_fail (error);
+  set = bs_train_set_new ((const char *const *) net->config.modalities);
+  for (char **d = datasets; d && *d; d++)
+    if (!bs_train_set_add_dataset (set, *d, NULL, &error))
+      return bs_cli_fail (error);
+  printf ("%-28s %8s %14s %14s\n", _("Case"), _("Dice"), _("truth voxels"), _("predicted"));
+  for (guint i = 0; i < bs_train_set_get_n_cases (set); i++)
+    {
+      BsTrainCaseResult r = { 0 };
+      if (!bs_train_evaluate_case (net, set, i, threads, &r, &error))
+        return bs_cli_fail (error);
+      printf ("%-28s %8.4f %14" G_GSIZE_FORMAT " %14" G_GSIZE_FORMAT "\n", r.id, r.dice, r.truth_voxels,
+              r.predicted_voxels);
+      sum += r.dice;
+      g_free (r.id);
+    }
+  if (bs_train_set_get_n_cases (set) > 1)
+    printf ("%-28s %8.4f\n", _("mean"), sum / bs_train_set_get_n_cases (set));
+  return 0;
+}
 
 int
 bs_cli_train (int argc, char **argv)
 {
-  fprintf (stderr, _("brainseg-cli: '%s' is not available in this build yet\n"), "train");
-  return 2;
+  BsTrainOptions opts;
+  g_autofree char *out = NULL;
+  g_autofree char *modalities = NULL;
+  g_autofree char *loss = NULL;
+  g_autofree char *resume = NULL;
+  g_autofree char *val_cases = NULL;
+  g_autofree char *test_cases = NULL;
+  g_autofree char *phantom_size = NULL;
+  g_auto(GStrv) datasets = NULL;
+  g_auto(GStrv) mods = NULL;
+  g_auto(GStrv) val_ids = NULL;
+  g_auto(GStrv) test_ids = NULL;
+  g_autoptr(BsTrainSet) set = NULL;
+  g_autoptr(GError) error = NULL;
+  BsTrainReport report = { 0 };
+  double split = 0.8;
+  gint64 seed = 816;
+  int phantoms = 0, repeats = 3;
+  gboolean bench = FALSE, evaluate = FALSE, no_augment = FALSE, plain = FALSE;
+  double t_start = bs_now_ms ();
+
+  bs_train_options_init (&opts);
+  {
+    GOptionEntry entries[] = {
+      { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out, N_("Where the best weights go (HDF5)"), N_("FILE") },
+      { "fms", 0, 0, G_OPTION_ARG_INT, &opts.fms, N_("Base feature maps (16)"), "N" },
+      { "modalities", 'm', 0, G_OPTION_ARG_STRING, &modalities, N_("Input modalities (flair or flair,t1gd)"),
+        N_("LIST") },
+      { "crop", 0, 0, G_OPTION_ARG_INT, &opts.crop, N_("Training crop, 128 or 144"), "N" },
+      { "epochs", 'e', 0, G_OPTION_ARG_INT, &opts.epochs, N_("Epochs (30)"), "N" },
+      { "batch", 'b', 0, G_OPTION_ARG_INT, &opts.batch, N_("Slices per step (128)"), "N" },
+      { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &opts.lr, N_("Adam learning rate (1e-4)"), "LR" },
+      { "loss", 0, 0, G_OPTION_ARG_STRING, &loss, N_("dice or dice+bce"), N_("LOSS") },
+      { "weight-dice", 0, 0, G_OPTION_ARG_DOUBLE, &opts.weight_dice, N_("Dice share of dice+bce (0.85)"), "W" },
+      { "seed", 0, 0, G_OPTION_ARG_INT64, &seed, N_("Seed of split, sampling, weights (816)"), "N" },
+      { "split", 0, 0, G_OPTION_ARG_DOUBLE, &split, N_("Training share of the cases (0.8)"), "F" },
+      { "threads", 't', 0, G_OPTION_ARG_INT, &opts.threads, N_("Threads (0 = all cores)"), "N" },
+      { "resume", 'r', 0, G_OPTION_ARG_FILENAME, &resume, N_("Start from these weights"), N_("FILE") },
+      { "steps-per-epoch", 0, 0, G_OPTION_ARG_INT, &opts.steps_per_epoch,
+        N_("Steps per epoch (default: one pass over the training slices)"), "N" },
+      { "patience", 0, 0, G_OPTION_ARG_INT, &opts.patience, N_("Early stopping patience in epochs (5, 0 = off)"),
+        "N" },
+      { "dropout", 0, 0, G_OPTION_ARG_DOUBLE, &opts.dropout, N_("Spatial dropout at levels C and D (0.2)"), "P" },
+      { "val-slices", 0, 0, G_OPTION_ARG_INT, &opts.val_slices, N_("Validation slices per epoch (96, 0 = all)"),
+        "N" },
+      { "val-cases", 0, 0, G_OPTION_ARG_STRING, &val_cases, N_("Case ids for validation (comma-separated)"),
+        N_("IDS") },
+      { "test-cases", 0, 0, G_OPTION_ARG_STRING, &test_cases, N_("Case ids held out for testing"), N_("IDS") },
+      { "phantoms", 0, 0, G_OPTION_ARG_INT, &phantoms, N_("Add N synthetic phantom cases"), "N" },
+      { "phantom-size", 0, 0, G_OPTION_ARG_STRING, &phantom_size, N_("Phantom size (240x240x155)"), N_("XxYxZ") },
+      { "no-augment", 0, 0, G_OPTION_ARG_NONE, &no_augment, N_("No flips, rotations, offsets, intensity jitter"),
+        NULL },
+      { "plain", 0, 0, G_OPTION_ARG_NONE, &plain, N_("Plain progress lines even on a terminal"), NULL },
+      { "evaluate", 0, 0, G_OPTION_ARG_NONE, &evaluate,
+        N_("Only evaluate the --resume weights on every case with its own modalities (whole-volume Dice)"), NULL },
+      { "bench-step", 0, 0, G_OPTION_ARG_NONE, &bench, N_("Time training steps on random data, print JSON"), NULL },
+      { "repeats", 0, 0, G_OPTION_ARG_INT, &repeats, N_("Timed steps for --bench-step (3)"), "N" },
+      { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &datasets, NULL, N_("DATASET...") },
+      { NULL },
+    };
+    if (!bs_cli_parse ("train", "DATASET...", _("Train the 2D U-Net (IntelAI recipe) with oneDNN."), entries, &argc,
+                       &argv))
+      return 2;
+  }
+  opts.seed = (guint64) seed;
+  opts.augment = !no_augment;
+  opts.resume = resume;
+  opts.out = out;
+  opts.progress_tty = !plain && isatty (fileno (stdout));
+  if (loss && !bs_train_loss_from_string (loss, &opts.loss))
+    {
+      fprintf (stderr, _("brainseg-cli train: unknown loss '%s' (dice or dice+bce)\n"), loss);
+      return 2;
+    }
+  if (opts.fms < 1 || opts.batch < 1 || opts.crop < 16 || opts.crop % 16 != 0 || opts.epochs < 0
+      || opts.weight_dice < 0.0 || opts.weight_dice > 1.0 || repeats < 1)
+    {
+      fprintf (stderr, "%s\n", _("brainseg-cli train: --fms, --batch, --repeats must be positive, --crop a multiple "
+                                 "of 16, --weight-dice in [0, 1]"));
+      return 2;
+    }
+  mods = g_strsplit (modalities ? modalities : "FLAIR", ",", -1);
+  for (char **m = mods; *m; m++)
+    g_strstrip (*m);
+
+  if (bench)
+    return bench_step (&opts, (int) g_strv_length (mods), repeats);
+
+  if ((!datasets || !datasets[0]) && (phantoms <= 0 || evaluate))
+    {
+      fprintf (stderr, "%s\n", _("brainseg-cli train: give at least one DATASET (or --phantoms N)"));
+      return 2;
+    }
+  if (!evaluate && !out)
+    {
+      fprintf (stderr, "%s\n", _("brainseg-cli train: --out FILE is required"));
+      return 2;
+    }
+  if (evaluate && !resume)
+    {
+      fprintf (stderr, "%s\n", _("brainseg-cli train: --evaluate needs the weights in --resume FILE"));
+      return 2;
+    }
+
+  if (evaluate)
+    return evaluate_all (datasets, resume, opts.threads);
+
+  set = bs_train_set_new ((const char *const *) mods);
+  for (char **d = datasets; d && *d; d++)
+    if (!bs_train_set_add_dataset (set, *d, &report.stages, &error))
+      return bs_cli_fail (error);
+  if (phantoms > 0 && !add_phantoms (set, phantoms, phantom_size ? phantom_size : "240x240x155", opts.seed,
+                                     &report.stages, &error))
+    return bs_cli_fail (error);
+  val_ids = val_cases ? g_strsplit (val_cases, ",", -1) : NULL;
+  test_ids = test_cases ? g_strsplit (test_cases, ",", -1) : NULL;
+  if (!bs_train_set_split (set, split, opts.seed, (const char *const *) val_ids, (const char *const *) test_ids,
+                           &error))
+    return bs_cli_fail (error);
+  for (int kind = 0; kind < 3; kind++)
+    {
+      static const char *const names[] = { N_("training"), N_("validation"), N_("test") };
+      g_autoptr(GString) ids = g_string_new (NULL);
+      for (guint i = 0; i < bs_train_set_get_n_cases (set); i++)
+        if ((int) bs_train_set_get_case_split (set, i) == kind)
+          g_string_append_printf (ids, " %s", bs_train_set_get_case_id (set, i));
+      printf ("%-11s%s\n", _(names[kind]), ids->len ? ids->str : _(" (none)"));
+    }
+  fflush (stdout);
+
+  if (!bs_train_run (set, &opts, stdout, &report, NULL, &error))
+    {
+      bs_train_report_clear (&report);
+      return bs_cli_fail (error);
+    }
+  bs_train_report_print (&report, stdout);
+  printf (_("\nWrote %s (whole run %.1f s)\n"), out, (bs_now_ms () - t_start) / 1000.0);
+  bs_train_report_clear (&report);
+  return 0;
 }

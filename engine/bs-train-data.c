@@ -1,0 +1,473 @@
+/* Training data: cases (picked modalities, normalised, whole-tumour target),
+ * the seeded case split, stratified slice sampling and augmentation. */
+#include <glib/gi18n.h>
+#include <math.h>
+#include <string.h>
+
+#include "bs-dataset.h"
+#include "bs-error.h"
+#include "bs-preprocess.h"
+#include "bs-train-private.h"
+
+static void
+train_case_free (gpointer p)
+{
+  BsTrainCase *c = p;
+
+  g_free (c->id);
+  g_clear_pointer (&c->image, bs_volume_free);
+  g_clear_pointer (&c->truth, bs_volume_free);
+  g_free (c->slices);
+  g_free (c->has_tumour);
+  g_free (c);
+}
+
+/* The name a model file records, whatever alias the user typed, so that the
+ * weights say "FLAIR" and "T1gd" like the Decathlon dataset.json does. */
+static char *
+canonical_modality (const char *name)
+{
+  static const struct {
+    const char *alias, *name;
+  } table[] = {
+    { "flair", "FLAIR" }, { "t2f", "FLAIR" }, { "fla", "FLAIR" },
+    { "t1gd", "T1gd" }, { "t1c", "T1gd" }, { "t1ce", "T1gd" },
+    { "t1", "T1w" }, { "t1w", "T1w" }, { "t1n", "T1w" },
+    { "t2", "T2w" }, { "t2w", "T2w" },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (table); i++)
+    if (g_ascii_strcasecmp (name, table[i].alias) == 0)
+      return g_strdup (table[i].name);
+  return g_strdup (name);
+}
+
+BsTrainSet *
+bs_train_set_new (const char *const *modalities)
+{
+  BsTrainSet *set = g_new0 (BsTrainSet, 1);
+  guint n = g_strv_length ((char **) modalities);
+
+  set->modalities = g_new0 (char *, n + 1);
+  for (guint i = 0; i < n; i++)
+    set->modalities[i] = canonical_modality (modalities[i]);
+  set->cases = g_ptr_array_new_with_free_func (train_case_free);
+  return set;
+}
+
+void
+bs_train_set_free (BsTrainSet *set)
+{
+  if (!set)
+    return;
+  g_strfreev (set->modalities);
+  g_ptr_array_unref (set->cases);
+  g_free (set);
+}
+
+guint
+bs_train_set_get_n_cases (const BsTrainSet *set)
+{
+  return set->cases->len;
+}
+
+const char *
+bs_train_set_get_case_id (const BsTrainSet *set, guint i)
+{
+  return ((BsTrainCase *) g_ptr_array_index (set->cases, i))->id;
+}
+
+BsTrainSplit
+bs_train_set_get_case_split (const BsTrainSet *set, guint i)
+{
+  return ((BsTrainCase *) g_ptr_array_index (set->cases, i))->split;
+}
+
+gboolean
+bs_train_set_add_case (BsTrainSet *set, const char *id, const BsVolume *image, const BsVolume *label,
+                       GError **error)
+{
+  int nch = (int) g_strv_length (set->modalities);
+  g_autoptr(BsVolume) prepared = NULL;
+  g_autoptr(BsVolume) truth = NULL;
+  BsTrainCase *c;
+  gsize nvox = bs_volume_n_voxels (image);
+  int n_slices, sw, sh;
+  g_autofree float *buf = NULL;
+  g_autofree float *lab = NULL;
+
+  if (!label)
+    {
+      g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA,
+                   _("Case %s has no label volume to train on"), id);
+      return FALSE;
+    }
+  if (label->dims[0] != image->dims[0] || label->dims[1] != image->dims[1] || label->dims[2] != image->dims[2])
+    {
+      g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA,
+                   _("Case %s: label is %dx%dx%d but the image is %dx%dx%d"), id, label->dims[0],
+                   label->dims[1], label->dims[2], image->dims[0], image->dims[1], image->dims[2]);
+      return FALSE;
+    }
+
+  prepared = bs_volume_new_like (image, nch);
+  g_strfreev (prepared->channel_names);
+  prepared->channel_names = g_strdupv (set->modalities);
+  for (int k = 0; k < nch; k++)
+    {
+      int src = bs_volume_find_channel (image, set->modalities[k]);
+      /* A single image with no modality name is taken as the one asked for. */
+      if (src < 0 && image->n_channels == 1 && nch == 1
+          && (!image->channel_names || !image->channel_names[0] || g_str_has_prefix (image->channel_names[0], "channel")))
+        src = 0;
+      if (src < 0)
+        {
+          g_autofree char *have = image->channel_names ? g_strjoinv (", ", image->channel_names) : g_strdup ("-");
+          g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA,
+                       _("Case %s has no %s channel (it has: %s)"), id, set->modalities[k], have);
+          return FALSE;
+        }
+      memcpy (bs_volume_channel (prepared, k), bs_volume_channel (image, src), nvox * sizeof (float));
+    }
+  bs_preprocess_normalize (prepared);
+
+  truth = bs_volume_new_like (image, 1);
+  truth->is_label = TRUE;
+  for (gsize v = 0; v < nvox; v++)
+    truth->data[v] = label->data[v] > 0.5f ? 1.0f : 0.0f;
+
+  c = g_new0 (BsTrainCase, 1);
+  c->id = g_strdup (id);
+  c->split = BS_TRAIN_SPLIT_TRAIN;
+  n_slices = bs_volume_n_slices (prepared, BS_PLANE_AXIAL);
+  bs_volume_slice_size (prepared, BS_PLANE_AXIAL, &sw, &sh);
+  c->sw = sw;
+  c->sh = sh;
+  c->slices = g_new (int, n_slices);
+  c->has_tumour = g_new (guint8, n_slices);
+  buf = g_new (float, (gsize) sw * sh);
+  lab = g_new (float, (gsize) sw * sh);
+  /* Only slices that show brain are worth a training step. */
+  for (int s = 0; s < n_slices; s++)
+    {
+      gboolean brain = FALSE, tumour = FALSE;
+
+      bs_volume_get_slice (prepared, 0, BS_PLANE_AXIAL, s, buf);
+      bs_volume_get_slice (truth, 0, BS_PLANE_AXIAL, s, lab);
+      for (gsize p = 0; p < (gsize) sw * sh; p++)
+        {
+          brain |= buf[p] != 0.0f;
+          tumour |= lab[p] > 0.5f;
+        }
+      if (brain || tumour)
+        {
+          c->slices[c->n_slices] = s;
+          c->has_tumour[c->n_slices] = tumour;
+          c->n_slices++;
+        }
+    }
+  c->image = g_steal_pointer (&prepared);
+  c->truth = g_steal_pointer (&truth);
+  g_ptr_array_add (set->cases, c);
+  return TRUE;
+}
+
+gboolean
+bs_train_set_add_dataset (BsTrainSet *set, const char *path, BsTiming *timing, GError **error)
+{
+  g_autoptr(BsDataset) ds = NULL;
+  double t0 = bs_now_ms ();
+  guint n_added = 0;
+
+  ds = bs_dataset_open (path, NULL, error);
+  if (!ds)
+    return FALSE;
+  for (guint i = 0; i < bs_dataset_get_n_cases (ds); i++)
+    {
+      g_autoptr(BsCase) cs = NULL;
+      double t1;
+
+      if (!bs_dataset_case_has_label (ds, i))
+        continue;
+      t0 = bs_now_ms ();
+      cs = bs_dataset_load_case (ds, i, error);
+      if (!cs)
+        return FALSE;
+      t1 = bs_now_ms ();
+      if (timing)
+        bs_timing_add_stage (timing, "data loading", t1 - t0);
+      if (!bs_train_set_add_case (set, cs->id, cs->image, cs->label, error))
+        {
+          g_prefix_error (error, "%s: ", path);
+          return FALSE;
+        }
+      if (timing)
+        bs_timing_add_stage (timing, "preprocessing", bs_now_ms () - t1);
+      n_added++;
+    }
+  if (n_added == 0)
+    {
+      g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA,
+                   _("%s has no case with a label to train on"), path);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+id_listed (const char *const *ids, const char *id)
+{
+  for (; ids && *ids; ids++)
+    if (g_ascii_strcasecmp (*ids, id) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean
+ids_known (BsTrainSet *set, const char *const *ids, GError **error)
+{
+  for (; ids && *ids; ids++)
+    if (!bs_train_set_find_case (set, *ids))
+      {
+        g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA, _("No case is called %s"), *ids);
+        return FALSE;
+      }
+  return TRUE;
+}
+
+static void
+shuffle_ints (GRand *r, int *v, int n)
+{
+  for (int i = n - 1; i > 0; i--)
+    {
+      int j = g_rand_int_range (r, 0, i + 1), t = v[i];
+      v[i] = v[j];
+      v[j] = t;
+    }
+}
+
+gboolean
+bs_train_set_split (BsTrainSet *set, double train_fraction, guint64 seed, const char *const *val_ids,
+                    const char *const *test_ids, GError **error)
+{
+  int n = (int) set->cases->len, n_free = 0, n_train, n_val, n_test, n_fixed_val = 0, n_fixed_test = 0;
+  g_autofree int *order = g_new (int, MAX (n, 1));
+  g_autoptr(GRand) r = g_rand_new_with_seed ((guint32) (seed ^ (seed >> 32)));
+
+  if (train_fraction <= 0.0 || train_fraction > 1.0)
+    {
+      g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA,
+                   _("The training fraction must be in (0, 1], not %g"), train_fraction);
+      return FALSE;
+    }
+  if (!ids_known (set, val_ids, error) || !ids_known (set, test_ids, error))
+    return FALSE;
+
+  for (int i = 0; i < n; i++)
+    {
+      BsTrainCase *c = g_ptr_array_index (set->cases, i);
+      if (id_listed (test_ids, c->id))
+        {
+          c->split = BS_TRAIN_SPLIT_TEST;
+          n_fixed_test++;
+        }
+      else if (id_listed (val_ids, c->id))
+        {
+          c->split = BS_TRAIN_SPLIT_VALIDATION;
+          n_fixed_val++;
+        }
+      else
+        order[n_free++] = i;
+    }
+  shuffle_ints (r, order, n_free);
+
+  /* Named cases fill their split; the shuffle fills only splits nobody named. */
+  n_train = (int) floor (n * train_fraction + 0.5);
+  n_val = (n - n_train) / 2 + (n - n_train) % 2;
+  n_test = n - n_train - n_val;
+  if (n >= 3 && train_fraction < 1.0)
+    {
+      n_val = MAX (n_val, 1);
+      n_test = MAX (n_test, 1);
+    }
+  n_val = (val_ids && *val_ids) ? 0 : n_val;
+  n_test = (test_ids && *test_ids) ? 0 : n_test;
+  if (n_free - n_val - n_test < 1)
+    {
+      g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA,
+                   _("%d cases are too few to leave any for training after validation and test"), n);
+      return FALSE;
+    }
+  for (int k = 0; k < n_free; k++)
+    {
+      BsTrainCase *c = g_ptr_array_index (set->cases, order[k]);
+      c->split = k < n_test ? BS_TRAIN_SPLIT_TEST
+               : k < n_test + n_val ? BS_TRAIN_SPLIT_VALIDATION
+               : BS_TRAIN_SPLIT_TRAIN;
+    }
+  return TRUE;
+}
+
+BsTrainCase *
+bs_train_set_find_case (BsTrainSet *set, const char *id)
+{
+  for (guint i = 0; i < set->cases->len; i++)
+    {
+      BsTrainCase *c = g_ptr_array_index (set->cases, i);
+      if (g_ascii_strcasecmp (c->id, id) == 0)
+        return c;
+    }
+  return NULL;
+}
+
+/* ---- slices ---- */
+
+void
+bs_train_slice_list_build (BsTrainSet *set, BsTrainSplit split, GArray *tumour, GArray *other)
+{
+  for (guint i = 0; i < set->cases->len; i++)
+    {
+      BsTrainCase *c = g_ptr_array_index (set->cases, i);
+      if (c->split != split)
+        continue;
+      for (int k = 0; k < c->n_slices; k++)
+        {
+          BsTrainSliceRef ref = { c, c->slices[k] };
+          g_array_append_val (c->has_tumour[k] ? tumour : other, ref);
+        }
+    }
+}
+
+/* Copies a size x size window at (x0, y0) of a w x h slice (zeros outside). */
+static void
+window (const float *src, int w, int h, int x0, int y0, int size, float *dst)
+{
+  for (int y = 0; y < size; y++)
+    for (int x = 0; x < size; x++)
+      {
+        int sx = x0 + x, sy = y0 + y;
+        dst[y * size + x] = (sx >= 0 && sx < w && sy >= 0 && sy < h) ? src[sy * w + sx] : 0.0f;
+      }
+}
+
+/* Flips and quarter turns of a square plane, the same for image and mask. */
+static void
+orient (float *plane, float *tmp, int size, gboolean flip_x, gboolean flip_y, int turns)
+{
+  memcpy (tmp, plane, sizeof (float) * size * size);
+  for (int y = 0; y < size; y++)
+    for (int x = 0; x < size; x++)
+      {
+        int sx = flip_x ? size - 1 - x : x, sy = flip_y ? size - 1 - y : y, rx, ry;
+        switch (turns & 3)
+          {
+          case 1: rx = sy; ry = size - 1 - sx; break;
+          case 2: rx = size - 1 - sx; ry = size - 1 - sy; break;
+          case 3: rx = size - 1 - sy; ry = sx; break;
+          default: rx = sx; ry = sy; break;
+          }
+        plane[y * size + x] = tmp[ry * size + rx];
+      }
+}
+
+void
+bs_train_fill_slice (const BsTrainSliceRef *ref, int crop, GRand *r, gboolean augment, double offset_ratio,
+                     float *input, float *target)
+{
+  const BsTrainCase *c = ref->c;
+  int nch = c->image->n_channels, w = c->sw, h = c->sh;
+  int x0 = (w - crop) / 2, y0 = (h - crop) / 2;
+  g_autofree float *full = g_new (float, (gsize) w * h);
+  g_autofree float *tmp = g_new (float, (gsize) crop * crop);
+  gboolean fx = FALSE, fy = FALSE;
+  int turns = 0;
+
+  if (r && augment)
+    {
+      int jx = (int) (abs (x0) * offset_ratio), jy = (int) (abs (y0) * offset_ratio);
+      if (jx > 0)
+        x0 += g_rand_int_range (r, -jx, jx + 1);
+      if (jy > 0)
+        y0 += g_rand_int_range (r, -jy, jy + 1);
+      fx = g_rand_boolean (r);
+      fy = g_rand_boolean (r);
+      turns = g_rand_int_range (r, 0, 4);
+    }
+  for (int k = 0; k < nch; k++)
+    {
+      float *plane = input + (gsize) k * crop * crop;
+      bs_volume_get_slice (c->image, k, BS_PLANE_AXIAL, ref->slice, full);
+      window (full, w, h, x0, y0, crop, plane);
+      if (r && augment)
+        {
+          /* Scanner and protocol differences survive z-scoring as small
+           * gain and offset changes inside the brain. */
+          float gain = (float) g_rand_double_range (r, 0.9, 1.1);
+          float shift = (float) g_rand_double_range (r, -0.1, 0.1);
+          for (gsize p = 0; p < (gsize) crop * crop; p++)
+            if (plane[p] != 0.0f)
+              plane[p] = plane[p] * gain + shift;
+          orient (plane, tmp, crop, fx, fy, turns);
+        }
+    }
+  bs_volume_get_slice (c->truth, 0, BS_PLANE_AXIAL, ref->slice, full);
+  window (full, w, h, x0, y0, crop, target);
+  if (r && augment)
+    orient (target, tmp, crop, fx, fy, turns);
+}
+
+void
+bs_train_sampler_init (BsTrainSampler *s, BsTrainSet *set, guint64 seed)
+{
+  memset (s, 0, sizeof *s);
+  s->tumour = g_array_new (FALSE, FALSE, sizeof (BsTrainSliceRef));
+  s->other = g_array_new (FALSE, FALSE, sizeof (BsTrainSliceRef));
+  bs_train_slice_list_build (set, BS_TRAIN_SPLIT_TRAIN, s->tumour, s->other);
+  s->rand = g_rand_new_with_seed ((guint32) (seed * 2654435761u + 17));
+  s->n_total = s->tumour->len + s->other->len;
+  s->tumour_share = s->n_total ? MAX (0.5, (double) s->tumour->len / s->n_total) : 0.0;
+}
+
+void
+bs_train_sampler_clear (BsTrainSampler *s)
+{
+  g_clear_pointer (&s->tumour, g_array_unref);
+  g_clear_pointer (&s->other, g_array_unref);
+  g_clear_pointer (&s->rand, g_rand_free);
+}
+
+static BsTrainSliceRef *
+draw (BsTrainSampler *s, GArray *list, guint *pos)
+{
+  if (*pos == 0 || *pos >= list->len)
+    {
+      /* A fresh permutation each pass: every slice once before any twice. */
+      for (guint i = list->len - 1; i > 0; i--)
+        {
+          guint j = g_rand_int_range (s->rand, 0, i + 1);
+          BsTrainSliceRef t = g_array_index (list, BsTrainSliceRef, i);
+          g_array_index (list, BsTrainSliceRef, i) = g_array_index (list, BsTrainSliceRef, j);
+          g_array_index (list, BsTrainSliceRef, j) = t;
+        }
+      *pos = 0;
+    }
+  return &g_array_index (list, BsTrainSliceRef, (*pos)++);
+}
+
+/* Stratified: at least half the batch (or the natural share, if higher) are
+ * tumour slices, so no step sees only healthy tissue. */
+void
+bs_train_sampler_next (BsTrainSampler *s, int batch, int crop, gboolean augment, double offset_ratio,
+                       float *input, float *target, int nch)
+{
+  int n_tumour = s->other->len == 0 ? batch : CLAMP ((int) floor (batch * s->tumour_share + 0.5), 1, batch);
+
+  if (s->tumour->len == 0)
+    n_tumour = 0;
+  for (int b = 0; b < batch; b++)
+    {
+      BsTrainSliceRef *ref = b < n_tumour ? draw (s, s->tumour, &s->pos_tumour) : draw (s, s->other, &s->pos_other);
+      bs_train_fill_slice (ref, crop, s->rand, augment, offset_ratio, input + (gsize) b * nch * crop * crop,
+                           target + (gsize) b * crop * crop);
+    }
+}

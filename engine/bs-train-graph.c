@@ -1,0 +1,1129 @@
+/* The U-Net as a oneDNN training graph: forward-training primitives (conv with
+ * fused ReLU, max pooling with workspace, transposed conv, sigmoid), backward
+ * data and weights primitives, and a few plain-C steps (concat, split,
+ * spatial dropout, gradient sums) in between.
+ *
+ * Activations use one fixed layout for the whole graph: nChw16c when every
+ * channel count is a multiple of 16 (fms 16, 32), else nchw.  In both, each
+ * image of a batch is one contiguous block with its channels in order, so a
+ * channel concat is two memcpys per image and needs no oneDNN concat.
+ * Weights stay in the model's OIHW arrays (Adam updates them there) and are
+ * reordered into whatever layout each primitive chose, once per step. */
+#include <glib/gi18n.h>
+#include <math.h>
+#include <omp.h>
+#include <string.h>
+
+#include <oneapi/dnnl/dnnl.h>
+
+#include "bs-error.h"
+#include "bs-train.h"
+
+typedef struct {
+  dnnl_memory_desc_t md;
+  dnnl_memory_t mem, dmem;
+  float *data, *diff;
+  int c, h, w;
+  gsize per_image;  /* floats per image (c * h * w) */
+} Tensor;
+
+typedef struct _Op Op;
+typedef void (*OpFunc) (BsTrainGraph *g, Op *op);
+
+struct _Op {
+  dnnl_primitive_t prim;  /* or func */
+  int nargs;
+  dnnl_exec_arg_t args[8];
+  OpFunc func;
+  Tensor *a, *b, *c;
+  int index;
+};
+
+typedef struct {
+  BsUnetLayer *layer;
+  dnnl_memory_t w_user, b_user, w_fwd, w_bwd, dw_prim, dw_user, db_user;
+  dnnl_primitive_t reorder_fwd, reorder_bwd, reorder_dw;
+  float *dw, *db;
+} LayerState;
+
+struct _BsTrainGraph {
+  BsUnet *net;
+  int batch, h, w;
+  dnnl_format_tag_t act_tag;
+  gboolean blocked;
+  dnnl_engine_t engine;
+  dnnl_stream_t stream;
+
+  GPtrArray *tensors;     /* Tensor*, owned */
+  GPtrArray *pds;         /* dnnl_primitive_desc_t, owned */
+  GPtrArray *prims;       /* dnnl_primitive_t, owned */
+  GPtrArray *memories;    /* extra dnnl_memory_t, owned */
+  GPtrArray *fwd;         /* Op*, owned */
+  GPtrArray *bwd;         /* Op*, owned, execution order */
+  GPtrArray *bwd_groups;  /* GPtrArray of Op* (not owning), forward order */
+  GPtrArray *cur_group;
+  LayerState *ls;
+  int n_layers;
+
+  Tensor *input, *probs, *logits;
+  double dropout_rate;
+  GRand *rand;
+  float *drop_mask[2];    /* batch x channels of encodeCa and encodeDa */
+  int drop_channels[2];
+  gboolean last_forward_training;
+  int last_n;
+  char *impl_info;
+  GString *describe;
+};
+
+#define DNNL_TRY(call)                                                              \
+  G_STMT_START {                                                                    \
+    dnnl_status_t st_ = (call);                                                     \
+    if (st_ != dnnl_success)                                                        \
+      {                                                                             \
+        g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DNNL,                    \
+                     _("oneDNN refused %s (status %d, %s:%d)"), #call, (int) st_,   \
+                     __FILE__, __LINE__);                                           \
+        return FALSE;                                                               \
+      }                                                                             \
+  } G_STMT_END
+
+/* ---- small helpers ---- */
+
+static void
+tensor_free (gpointer p)
+{
+  Tensor *t = p;
+
+  if (t->mem)
+    dnnl_memory_destroy (t->mem);
+  if (t->dmem)
+    dnnl_memory_destroy (t->dmem);
+  g_free (t);
+}
+
+static void
+op_free (gpointer p)
+{
+  g_free (p);
+}
+
+static void
+pd_free (gpointer p)
+{
+  dnnl_primitive_desc_destroy (p);
+}
+
+static void
+prim_free (gpointer p)
+{
+  dnnl_primitive_destroy (p);
+}
+
+static void
+mem_free (gpointer p)
+{
+  dnnl_memory_destroy (p);
+}
+
+static gboolean
+tensor_new (BsTrainGraph *g, int c, int h, int w, dnnl_format_tag_t tag, gboolean with_diff,
+            Tensor **out, GError **error)
+{
+  Tensor *t = g_new0 (Tensor, 1);
+  dnnl_dims_t dims = { g->batch, c, h, w };
+  void *handle = NULL;
+
+  g_ptr_array_add (g->tensors, t);
+  t->c = c;
+  t->h = h;
+  t->w = w;
+  t->per_image = (gsize) c * h * w;
+  DNNL_TRY (dnnl_memory_desc_init_by_tag (&t->md, 4, dims, dnnl_f32, tag));
+  DNNL_TRY (dnnl_memory_create (&t->mem, &t->md, g->engine, DNNL_MEMORY_ALLOCATE));
+  DNNL_TRY (dnnl_memory_get_data_handle (t->mem, &handle));
+  t->data = handle;
+  if (with_diff)
+    {
+      DNNL_TRY (dnnl_memory_create (&t->dmem, &t->md, g->engine, DNNL_MEMORY_ALLOCATE));
+      DNNL_TRY (dnnl_memory_get_data_handle (t->dmem, &handle));
+      t->diff = handle;
+    }
+  *out = t;
+  return TRUE;
+}
+
+static gboolean
+make_pd (BsTrainGraph *g, const_dnnl_op_desc_t desc, const_dnnl_primitive_attr_t attr,
+         const_dnnl_primitive_desc_t hint, dnnl_primitive_desc_t *pd, const char *what,
+         GError **error)
+{
+  dnnl_status_t st = dnnl_primitive_desc_create (pd, desc, attr, g->engine, hint);
+
+  if (st != dnnl_success)
+    {
+      g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DNNL,
+                   _("oneDNN has no implementation for %s (status %d)"), what, (int) st);
+      return FALSE;
+    }
+  g_ptr_array_add (g->pds, *pd);
+  return TRUE;
+}
+
+static gboolean
+make_prim (BsTrainGraph *g, dnnl_primitive_desc_t pd, const char *what, dnnl_primitive_t *prim,
+           GError **error)
+{
+  const char *impl = NULL;
+
+  DNNL_TRY (dnnl_primitive_create (prim, pd));
+  g_ptr_array_add (g->prims, *prim);
+  if (dnnl_primitive_desc_query (pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success)
+    g_string_append_printf (g->describe, "%-28s %s\n", what, impl);
+  return TRUE;
+}
+
+static Op *
+add_prim_op (GPtrArray *list, dnnl_primitive_t prim)
+{
+  Op *op = g_new0 (Op, 1);
+
+  op->prim = prim;
+  g_ptr_array_add (list, op);
+  return op;
+}
+
+static void
+op_arg (Op *op, int arg, dnnl_memory_t mem)
+{
+  g_assert (op->nargs < (int) G_N_ELEMENTS (op->args));
+  op->args[op->nargs].arg = arg;
+  op->args[op->nargs].memory = mem;
+  op->nargs++;
+}
+
+static Op *
+add_func_op (GPtrArray *list, OpFunc func, Tensor *a, Tensor *b, Tensor *c, int index)
+{
+  Op *op = g_new0 (Op, 1);
+
+  op->func = func;
+  op->a = a;
+  op->b = b;
+  op->c = c;
+  op->index = index;
+  g_ptr_array_add (list, op);
+  return op;
+}
+
+static void
+begin_group (BsTrainGraph *g)
+{
+  g->cur_group = g_ptr_array_new ();
+  g_ptr_array_add (g->bwd_groups, g->cur_group);
+}
+
+static Op *
+bwd_prim (BsTrainGraph *g, dnnl_primitive_t prim)
+{
+  Op *op = add_prim_op (g->bwd, prim);
+
+  g_ptr_array_add (g->cur_group, op);
+  return op;
+}
+
+static Op *
+bwd_func (BsTrainGraph *g, OpFunc func, Tensor *a, Tensor *b, Tensor *c, int index)
+{
+  Op *op = add_func_op (g->bwd, func, a, b, c, index);
+
+  g_ptr_array_add (g->cur_group, op);
+  return op;
+}
+
+/* ---- plain-C steps ---- */
+
+static void
+func_concat (BsTrainGraph *g, Op *op)
+{
+  Tensor *up = op->a, *skip = op->b, *cat = op->c;
+
+#pragma omp parallel for
+  for (int n = 0; n < g->batch; n++)
+    {
+      memcpy (cat->data + n * cat->per_image, up->data + n * up->per_image, up->per_image * sizeof (float));
+      memcpy (cat->data + n * cat->per_image + up->per_image, skip->data + n * skip->per_image,
+              skip->per_image * sizeof (float));
+    }
+}
+
+static void
+func_split (BsTrainGraph *g, Op *op)
+{
+  Tensor *up = op->a, *skip = op->b, *cat = op->c;
+
+#pragma omp parallel for
+  for (int n = 0; n < g->batch; n++)
+    {
+      memcpy (up->diff + n * up->per_image, cat->diff + n * cat->per_image, up->per_image * sizeof (float));
+      memcpy (skip->diff + n * skip->per_image, cat->diff + n * cat->per_image + up->per_image,
+              skip->per_image * sizeof (float));
+    }
+}
+
+/* a->diff += b->data (a skip connection's gradient: the concat part plus the
+ * pooling part, which the pooling backward wrote into b). */
+static void
+func_add_diff (BsTrainGraph *g, Op *op)
+{
+  gsize total = (gsize) g->batch * op->a->per_image;
+  float *dst = op->a->diff;
+  const float *src = op->b->data;
+
+#pragma omp parallel for
+  for (gsize i = 0; i < total; i++)
+    dst[i] += src[i];
+}
+
+/* Multiplies every (image, channel) plane of buf by mask[n * c + ch]. */
+static void
+scale_channels (BsTrainGraph *g, const Tensor *t, float *buf, const float *mask)
+{
+  int hw = t->h * t->w;
+
+  if (g->blocked)
+    {
+      int cb = t->c / 16;
+#pragma omp parallel for collapse(2)
+      for (int n = 0; n < g->batch; n++)
+        for (int b = 0; b < cb; b++)
+          {
+            float *blk = buf + ((gsize) n * cb + b) * hw * 16;
+            const float *m = mask + (gsize) n * t->c + b * 16;
+            for (int p = 0; p < hw; p++)
+              for (int l = 0; l < 16; l++)
+                blk[p * 16 + l] *= m[l];
+          }
+    }
+  else
+    {
+#pragma omp parallel for collapse(2)
+      for (int n = 0; n < g->batch; n++)
+        for (int ch = 0; ch < t->c; ch++)
+          {
+            float *plane = buf + ((gsize) n * t->c + ch) * hw;
+            float m = mask[(gsize) n * t->c + ch];
+            for (int p = 0; p < hw; p++)
+              plane[p] *= m;
+          }
+    }
+}
+
+static void
+func_dropout_fwd (BsTrainGraph *g, Op *op)
+{
+  float *mask = g->drop_mask[op->index];
+  int nc = g->batch * op->a->c;
+  float keep = (float) (1.0 / (1.0 - g->dropout_rate));
+
+  if (!g->last_forward_training || g->dropout_rate <= 0.0)
+    return;
+  for (int i = 0; i < nc; i++)
+    mask[i] = g_rand_double (g->rand) < g->dropout_rate ? 0.0f : keep;
+  scale_channels (g, op->a, op->a->data, mask);
+}
+
+static void
+func_dropout_bwd (BsTrainGraph *g, Op *op)
+{
+  if (g->dropout_rate <= 0.0 || !g->last_forward_training)
+    return;
+  scale_channels (g, op->a, op->a->diff, g->drop_mask[op->index]);
+}
+
+/* ---- layers ---- */
+
+static gboolean
+weights_memories (BsTrainGraph *g, int li, const dnnl_memory_desc_t *fwd_wmd,
+                  const dnnl_memory_desc_t *bwd_wmd, const dnnl_memory_desc_t *dw_md,
+                  GError **error)
+{
+  LayerState *s = &g->ls[li];
+  BsUnetLayer *L = s->layer;
+  dnnl_memory_desc_t user_md, bias_md;
+  dnnl_dims_t wdims = { L->out_ch, L->in_ch, L->kh, L->kw };
+  dnnl_dims_t bdims = { L->out_ch };
+  dnnl_primitive_desc_t rpd;
+  gsize wn = (gsize) L->out_ch * L->in_ch * L->kh * L->kw;
+
+  DNNL_TRY (dnnl_memory_desc_init_by_tag (&user_md, 4, wdims, dnnl_f32, dnnl_oihw));
+  DNNL_TRY (dnnl_memory_desc_init_by_tag (&bias_md, 1, bdims, dnnl_f32, dnnl_a));
+  s->dw = g_new0 (float, wn);
+  s->db = g_new0 (float, L->out_ch);
+  DNNL_TRY (dnnl_memory_create (&s->w_user, &user_md, g->engine, L->weights));
+  DNNL_TRY (dnnl_memory_create (&s->b_user, &bias_md, g->engine, L->bias));
+  DNNL_TRY (dnnl_memory_create (&s->dw_user, &user_md, g->engine, s->dw));
+  DNNL_TRY (dnnl_memory_create (&s->db_user, &bias_md, g->engine, s->db));
+  g_ptr_array_add (g->memories, s->w_user);
+  g_ptr_array_add (g->memories, s->b_user);
+  g_ptr_array_add (g->memories, s->dw_user);
+  g_ptr_array_add (g->memories, s->db_user);
+
+  if (dnnl_memory_desc_equal (fwd_wmd, &user_md))
+    s->w_fwd = s->w_user;
+  else
+    {
+      DNNL_TRY (dnnl_memory_create (&s->w_fwd, fwd_wmd, g->engine, DNNL_MEMORY_ALLOCATE));
+      g_ptr_array_add (g->memories, s->w_fwd);
+      DNNL_TRY (dnnl_reorder_primitive_desc_create (&rpd, &user_md, g->engine, fwd_wmd, g->engine, NULL));
+      g_ptr_array_add (g->pds, rpd);
+      DNNL_TRY (dnnl_primitive_create (&s->reorder_fwd, rpd));
+      g_ptr_array_add (g->prims, s->reorder_fwd);
+    }
+
+  if (bwd_wmd == NULL)
+    s->w_bwd = NULL;
+  else if (dnnl_memory_desc_equal (bwd_wmd, &user_md))
+    s->w_bwd = s->w_user;
+  else if (dnnl_memory_desc_equal (bwd_wmd, fwd_wmd))
+    s->w_bwd = s->w_fwd;
+  else
+    {
+      DNNL_TRY (dnnl_memory_create (&s->w_bwd, bwd_wmd, g->engine, DNNL_MEMORY_ALLOCATE));
+      g_ptr_array_add (g->memories, s->w_bwd);
+      DNNL_TRY (dnnl_reorder_primitive_desc_create (&rpd, &user_md, g->engine, bwd_wmd, g->engine, NULL));
+      g_ptr_array_add (g->pds, rpd);
+      DNNL_TRY (dnnl_primitive_create (&s->reorder_bwd, rpd));
+      g_ptr_array_add (g->prims, s->reorder_bwd);
+    }
+
+  if (dnnl_memory_desc_equal (dw_md, &user_md))
+    s->dw_prim = s->dw_user;
+  else
+    {
+      DNNL_TRY (dnnl_memory_create (&s->dw_prim, dw_md, g->engine, DNNL_MEMORY_ALLOCATE));
+      g_ptr_array_add (g->memories, s->dw_prim);
+      DNNL_TRY (dnnl_reorder_primitive_desc_create (&rpd, dw_md, g->engine, &user_md, g->engine, NULL));
+      g_ptr_array_add (g->pds, rpd);
+      DNNL_TRY (dnnl_primitive_create (&s->reorder_dw, rpd));
+      g_ptr_array_add (g->prims, s->reorder_dw);
+    }
+  return TRUE;
+}
+
+/* A convolution (3x3 same + ReLU, 1x1, or 2x2 stride-2 transposed) from x to a
+ * new tensor; its backward group computes the weight gradients and, when
+ * need_dx, x's gradient. */
+static gboolean
+conv_layer (BsTrainGraph *g, int li, Tensor *x, dnnl_format_tag_t out_tag, gboolean need_dx,
+            Tensor **out, GError **error)
+{
+  BsUnetLayer *L = g->ls[li].layer;
+  gboolean deconv = L->kind == BS_LAYER_TRANSCONV2X2;
+  gboolean relu = L->kind == BS_LAYER_CONV3X3_RELU;
+  int oh = deconv ? x->h * 2 : x->h, ow = deconv ? x->w * 2 : x->w;
+  Tensor *y;
+  dnnl_memory_desc_t wmd_any, bias_md;
+  dnnl_dims_t wdims = { L->out_ch, L->in_ch, L->kh, L->kw };
+  dnnl_dims_t bdims = { L->out_ch };
+  dnnl_dims_t strides = { deconv ? 2 : 1, deconv ? 2 : 1 };
+  dnnl_dims_t pad = { deconv ? 0 : L->kh / 2, deconv ? 0 : L->kw / 2 };
+  dnnl_primitive_desc_t fpd, dpd = NULL, wpd;
+  dnnl_primitive_attr_t attr = NULL;
+  dnnl_primitive_t fprim, dprim = NULL, wprim;
+  const dnnl_memory_desc_t *fwd_wmd, *bwd_wmd = NULL, *dw_md;
+  char what[64];
+  Op *op;
+  gboolean ok;
+
+  if (L->in_ch != x->c)
+    {
+      g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DNNL,
+                   _("Layer %s expects %d input channels but gets %d"), L->name, L->in_ch, x->c);
+      return FALSE;
+    }
+  if (!tensor_new (g, L->out_ch, oh, ow, out_tag, TRUE, &y, error))
+    return FALSE;
+  DNNL_TRY (dnnl_memory_desc_init_by_tag (&wmd_any, 4, wdims, dnnl_f32, dnnl_format_tag_any));
+  DNNL_TRY (dnnl_memory_desc_init_by_tag (&bias_md, 1, bdims, dnnl_f32, dnnl_a));
+
+  /* forward */
+  if (deconv)
+    {
+      dnnl_deconvolution_desc_t d;
+      DNNL_TRY (dnnl_deconvolution_forward_desc_init (&d, dnnl_forward_training, dnnl_deconvolution_direct,
+                                                      &x->md, &wmd_any, &bias_md, &y->md, strides, pad, pad));
+      g_snprintf (what, sizeof what, "%s fwd", L->name);
+      if (!make_pd (g, &d, NULL, NULL, &fpd, what, error))
+        return FALSE;
+    }
+  else
+    {
+      dnnl_convolution_desc_t d;
+      DNNL_TRY (dnnl_convolution_forward_desc_init (&d, dnnl_forward_training, dnnl_convolution_direct,
+                                                    &x->md, &wmd_any, &bias_md, &y->md, strides, pad, pad));
+      if (relu)
+        {
+          dnnl_post_ops_t po;
+          DNNL_TRY (dnnl_post_ops_create (&po));
+          dnnl_post_ops_append_eltwise (po, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f);
+          DNNL_TRY (dnnl_primitive_attr_create (&attr));
+          dnnl_primitive_attr_set_post_ops (attr, po);
+          dnnl_post_ops_destroy (po);
+        }
+      g_snprintf (what, sizeof what, "%s fwd", L->name);
+      ok = make_pd (g, &d, attr, NULL, &fpd, what, error);
+      if (attr)
+        dnnl_primitive_attr_destroy (attr);
+      if (!ok)
+        return FALSE;
+    }
+  if (!make_prim (g, fpd, what, &fprim, error))
+    return FALSE;
+  fwd_wmd = dnnl_primitive_desc_query_md (fpd, dnnl_query_weights_md, 0);
+
+  /* backward data and weights */
+  if (deconv)
+    {
+      dnnl_deconvolution_desc_t d;
+      if (need_dx)
+        {
+          DNNL_TRY (dnnl_deconvolution_backward_data_desc_init (&d, dnnl_deconvolution_direct, &x->md, &wmd_any,
+                                                                &y->md, strides, pad, pad));
+          g_snprintf (what, sizeof what, "%s bwd data", L->name);
+          if (!make_pd (g, &d, NULL, fpd, &dpd, what, error))
+            return FALSE;
+        }
+      DNNL_TRY (dnnl_deconvolution_backward_weights_desc_init (&d, dnnl_deconvolution_direct, &x->md, &wmd_any,
+                                                               &bias_md, &y->md, strides, pad, pad));
+      g_snprintf (what, sizeof what, "%s bwd weights", L->name);
+      if (!make_pd (g, &d, NULL, fpd, &wpd, what, error))
+        return FALSE;
+    }
+  else
+    {
+      dnnl_convolution_desc_t d;
+      if (need_dx)
+        {
+          DNNL_TRY (dnnl_convolution_backward_data_desc_init (&d, dnnl_convolution_direct, &x->md, &wmd_any,
+                                                              &y->md, strides, pad, pad));
+          g_snprintf (what, sizeof what, "%s bwd data", L->name);
+          if (!make_pd (g, &d, NULL, fpd, &dpd, what, error))
+            return FALSE;
+        }
+      DNNL_TRY (dnnl_convolution_backward_weights_desc_init (&d, dnnl_convolution_direct, &x->md, &wmd_any,
+                                                             &bias_md, &y->md, strides, pad, pad));
+      g_snprintf (what, sizeof what, "%s bwd weights", L->name);
+      if (!make_pd (g, &d, NULL, fpd, &wpd, what, error))
+        return FALSE;
+    }
+  if (dpd)
+    {
+      g_snprintf (what, sizeof what, "%s bwd data", L->name);
+      if (!make_prim (g, dpd, what, &dprim, error))
+        return FALSE;
+      bwd_wmd = dnnl_primitive_desc_query_md (dpd, dnnl_query_weights_md, 0);
+    }
+  g_snprintf (what, sizeof what, "%s bwd weights", L->name);
+  if (!make_prim (g, wpd, what, &wprim, error))
+    return FALSE;
+  dw_md = dnnl_primitive_desc_query_md (wpd, dnnl_query_diff_weights_md, 0);
+
+  if (!weights_memories (g, li, fwd_wmd, bwd_wmd, dw_md, error))
+    return FALSE;
+
+  op = add_prim_op (g->fwd, fprim);
+  op_arg (op, DNNL_ARG_SRC, x->mem);
+  op_arg (op, DNNL_ARG_WEIGHTS, g->ls[li].w_fwd);
+  op_arg (op, DNNL_ARG_BIAS, g->ls[li].b_user);
+  op_arg (op, DNNL_ARG_DST, y->mem);
+
+  begin_group (g);
+  if (relu)
+    {
+      dnnl_eltwise_desc_t ed;
+      dnnl_primitive_desc_t hint, epd;
+      dnnl_primitive_t eprim;
+
+      DNNL_TRY (dnnl_eltwise_forward_desc_init (&ed, dnnl_forward_training, dnnl_eltwise_relu_use_dst_for_bwd,
+                                                &y->md, 0.0f, 0.0f));
+      g_snprintf (what, sizeof what, "%s relu fwd", L->name);
+      if (!make_pd (g, &ed, NULL, NULL, &hint, what, error))
+        return FALSE;
+      DNNL_TRY (dnnl_eltwise_backward_desc_init (&ed, dnnl_eltwise_relu_use_dst_for_bwd, &y->md, &y->md,
+                                                 0.0f, 0.0f));
+      g_snprintf (what, sizeof what, "%s relu bwd", L->name);
+      if (!make_pd (g, &ed, NULL, hint, &epd, what, error) || !make_prim (g, epd, what, &eprim, error))
+        return FALSE;
+      op = bwd_prim (g, eprim);
+      op_arg (op, DNNL_ARG_DST, y->mem);
+      op_arg (op, DNNL_ARG_DIFF_DST, y->dmem);
+      op_arg (op, DNNL_ARG_DIFF_SRC, y->dmem);
+    }
+  op = bwd_prim (g, wprim);
+  op_arg (op, DNNL_ARG_SRC, x->mem);
+  op_arg (op, DNNL_ARG_DIFF_DST, y->dmem);
+  op_arg (op, DNNL_ARG_DIFF_WEIGHTS, g->ls[li].dw_prim);
+  op_arg (op, DNNL_ARG_DIFF_BIAS, g->ls[li].db_user);
+  if (dprim)
+    {
+      op = bwd_prim (g, dprim);
+      op_arg (op, DNNL_ARG_DIFF_DST, y->dmem);
+      op_arg (op, DNNL_ARG_WEIGHTS, g->ls[li].w_bwd);
+      op_arg (op, DNNL_ARG_DIFF_SRC, x->dmem);
+    }
+  *out = y;
+  return TRUE;
+}
+
+/* 2x2 max pooling; the backward group adds x's pooling gradient to what the
+ * skip connection's split already wrote into x's gradient. */
+static gboolean
+pool_layer (BsTrainGraph *g, Tensor *x, Tensor **out, GError **error)
+{
+  Tensor *y, *tmp;
+  dnnl_pooling_desc_t pdsc;
+  dnnl_primitive_desc_t fpd, bpd;
+  dnnl_primitive_t fprim, bprim;
+  dnnl_memory_t ws;
+  const dnnl_memory_desc_t *ws_md;
+  dnnl_dims_t strides = { 2, 2 }, kernel = { 2, 2 }, pad = { 0, 0 };
+  Op *op;
+
+  if (!tensor_new (g, x->c, x->h / 2, x->w / 2, g->act_tag, TRUE, &y, error))
+    return FALSE;
+  if (!tensor_new (g, x->c, x->h, x->w, g->act_tag, FALSE, &tmp, error))
+    return FALSE;
+  DNNL_TRY (dnnl_pooling_forward_desc_init (&pdsc, dnnl_forward_training, dnnl_pooling_max, &x->md, &y->md,
+                                            strides, kernel, pad, pad));
+  if (!make_pd (g, &pdsc, NULL, NULL, &fpd, "maxpool fwd", error)
+      || !make_prim (g, fpd, "maxpool fwd", &fprim, error))
+    return FALSE;
+  ws_md = dnnl_primitive_desc_query_md (fpd, dnnl_query_workspace_md, 0);
+  DNNL_TRY (dnnl_memory_create (&ws, ws_md, g->engine, DNNL_MEMORY_ALLOCATE));
+  g_ptr_array_add (g->memories, ws);
+  DNNL_TRY (dnnl_pooling_backward_desc_init (&pdsc, dnnl_pooling_max, &x->md, &y->md, strides, kernel, pad, pad));
+  if (!make_pd (g, &pdsc, NULL, fpd, &bpd, "maxpool bwd", error)
+      || !make_prim (g, bpd, "maxpool bwd", &bprim, error))
+    return FALSE;
+
+  op = add_prim_op (g->fwd, fprim);
+  op_arg (op, DNNL_ARG_SRC, x->mem);
+  op_arg (op, DNNL_ARG_DST, y->mem);
+  op_arg (op, DNNL_ARG_WORKSPACE, ws);
+
+  begin_group (g);
+  op = bwd_prim (g, bprim);
+  op_arg (op, DNNL_ARG_DIFF_DST, y->dmem);
+  op_arg (op, DNNL_ARG_DIFF_SRC, tmp->mem);
+  op_arg (op, DNNL_ARG_WORKSPACE, ws);
+  bwd_func (g, func_add_diff, x, tmp, NULL, 0);
+  *out = y;
+  return TRUE;
+}
+
+static gboolean
+concat_layer (BsTrainGraph *g, Tensor *up, Tensor *skip, Tensor **out, GError **error)
+{
+  Tensor *cat;
+
+  if (!tensor_new (g, up->c + skip->c, up->h, up->w, g->act_tag, TRUE, &cat, error))
+    return FALSE;
+  add_func_op (g->fwd, func_concat, up, skip, cat, 0);
+  begin_group (g);
+  bwd_func (g, func_split, up, skip, cat, 0);
+  *out = cat;
+  return TRUE;
+}
+
+static void
+dropout_layer (BsTrainGraph *g, Tensor *x, int index)
+{
+  g->drop_channels[index] = x->c;
+  g->drop_mask[index] = g_new (float, (gsize) g->batch * x->c);
+  for (gsize i = 0; i < (gsize) g->batch * x->c; i++)
+    g->drop_mask[index][i] = 1.0f;
+  add_func_op (g->fwd, func_dropout_fwd, x, NULL, NULL, index);
+  begin_group (g);
+  bwd_func (g, func_dropout_bwd, x, NULL, NULL, index);
+}
+
+static gboolean
+sigmoid_layer (BsTrainGraph *g, Tensor *z, Tensor **out, GError **error)
+{
+  Tensor *p;
+  dnnl_eltwise_desc_t ed;
+  dnnl_primitive_desc_t fpd, bpd;
+  dnnl_primitive_t fprim, bprim;
+  Op *op;
+
+  if (!tensor_new (g, 1, z->h, z->w, dnnl_nchw, TRUE, &p, error))
+    return FALSE;
+  DNNL_TRY (dnnl_eltwise_forward_desc_init (&ed, dnnl_forward_training, dnnl_eltwise_logistic_use_dst_for_bwd,
+                                            &z->md, 0.0f, 0.0f));
+  if (!make_pd (g, &ed, NULL, NULL, &fpd, "sigmoid fwd", error) || !make_prim (g, fpd, "sigmoid fwd", &fprim, error))
+    return FALSE;
+  DNNL_TRY (dnnl_eltwise_backward_desc_init (&ed, dnnl_eltwise_logistic_use_dst_for_bwd, &z->md, &z->md, 0.0f, 0.0f));
+  if (!make_pd (g, &ed, NULL, fpd, &bpd, "sigmoid bwd", error) || !make_prim (g, bpd, "sigmoid bwd", &bprim, error))
+    return FALSE;
+  op = add_prim_op (g->fwd, fprim);
+  op_arg (op, DNNL_ARG_SRC, z->mem);
+  op_arg (op, DNNL_ARG_DST, p->mem);
+  begin_group (g);
+  op = bwd_prim (g, bprim);
+  op_arg (op, DNNL_ARG_DST, p->mem);
+  op_arg (op, DNNL_ARG_DIFF_DST, p->dmem);
+  op_arg (op, DNNL_ARG_DIFF_SRC, z->dmem);
+  *out = p;
+  return TRUE;
+}
+
+static int
+layer_index (BsTrainGraph *g, const char *name, GError **error)
+{
+  for (int i = 0; i < g->n_layers; i++)
+    if (strcmp (g->net->layers[i].name, name) == 0)
+      return i;
+  g_set_error (error, BS_MODEL_ERROR, BS_MODEL_ERROR_MISSING, _("The model has no layer %s"), name);
+  return -1;
+}
+
+static gboolean
+conv_named (BsTrainGraph *g, const char *name, Tensor *x, gboolean need_dx, Tensor **out, GError **error)
+{
+  int li = layer_index (g, name, error);
+
+  if (li < 0)
+    return FALSE;
+  return conv_layer (g, li, x, g->act_tag, need_dx, out, error);
+}
+
+/* The same tensor in another layout: oneDNN's 1x1 convolution to one channel
+ * only has a reference implementation for a plain destination, so the output
+ * layer stays blocked (padded to 16 channels) and the sigmoid runs on plain. */
+static gboolean
+relayout_layer (BsTrainGraph *g, Tensor *x, dnnl_format_tag_t tag, Tensor **out, GError **error)
+{
+  Tensor *y;
+  dnnl_primitive_desc_t fpd, bpd;
+  dnnl_primitive_t fprim, bprim;
+  Op *op;
+
+  if (!tensor_new (g, x->c, x->h, x->w, tag, TRUE, &y, error))
+    return FALSE;
+  DNNL_TRY (dnnl_reorder_primitive_desc_create (&fpd, &x->md, g->engine, &y->md, g->engine, NULL));
+  g_ptr_array_add (g->pds, fpd);
+  DNNL_TRY (dnnl_reorder_primitive_desc_create (&bpd, &y->md, g->engine, &x->md, g->engine, NULL));
+  g_ptr_array_add (g->pds, bpd);
+  if (!make_prim (g, fpd, "relayout fwd", &fprim, error) || !make_prim (g, bpd, "relayout bwd", &bprim, error))
+    return FALSE;
+  op = add_prim_op (g->fwd, fprim);
+  op_arg (op, DNNL_ARG_FROM, x->mem);
+  op_arg (op, DNNL_ARG_TO, y->mem);
+  begin_group (g);
+  op = bwd_prim (g, bprim);
+  op_arg (op, DNNL_ARG_FROM, y->dmem);
+  op_arg (op, DNNL_ARG_TO, x->dmem);
+  *out = y;
+  return TRUE;
+}
+
+static gboolean
+build (BsTrainGraph *g, GError **error)
+{
+  static const char *const enc[5][2] = {
+    { "encodeAa", "encodeAb" }, { "encodeBa", "encodeBb" }, { "encodeCa", "encodeCb" },
+    { "encodeDa", "encodeDb" }, { "encodeEa", "encodeEb" },
+  };
+  static const char *const dec[4][3] = {
+    { "transconvE", "decodeCa", "decodeCb" }, { "transconvC", "decodeBa", "decodeBb" },
+    { "transconvB", "decodeAa", "decodeAb" }, { "transconvA", "convOuta", "convOutb" },
+  };
+  Tensor *skip[4], *x, *t;
+
+  if (!tensor_new (g, g->net->config.in_channels, g->h, g->w, dnnl_nchw, FALSE, &g->input, error))
+    return FALSE;
+  x = g->input;
+  for (int level = 0; level < 5; level++)
+    {
+      if (!conv_named (g, enc[level][0], x, level > 0, &t, error))
+        return FALSE;
+      if (level == 2 || level == 3)
+        dropout_layer (g, t, level - 2);
+      if (!conv_named (g, enc[level][1], t, TRUE, &x, error))
+        return FALSE;
+      if (level < 4)
+        {
+          skip[level] = x;
+          if (!pool_layer (g, skip[level], &x, error))
+            return FALSE;
+        }
+    }
+  for (int level = 0; level < 4; level++)
+    {
+      Tensor *up, *cat;
+      if (!conv_named (g, dec[level][0], x, TRUE, &up, error)
+          || !concat_layer (g, up, skip[3 - level], &cat, error)
+          || !conv_named (g, dec[level][1], cat, TRUE, &t, error)
+          || !conv_named (g, dec[level][2], t, TRUE, &x, error))
+        return FALSE;
+    }
+  if (!conv_named (g, "PredictionMask", x, TRUE, &g->logits, error))
+    return FALSE;
+  if (g->blocked && !relayout_layer (g, g->logits, dnnl_nchw, &g->logits, error))
+    return FALSE;
+  return sigmoid_layer (g, g->logits, &g->probs, error);
+}
+
+BsTrainGraph *
+bs_train_graph_new (BsUnet *net, int batch, int h, int w, GError **error)
+{
+  g_autoptr(BsTrainGraph) g = NULL;
+  int fms = net->config.fms;
+
+  g_return_val_if_fail (net != NULL && batch > 0, NULL);
+  if (h <= 0 || w <= 0 || h % 16 != 0 || w % 16 != 0)
+    {
+      g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA,
+                   _("Training slices must be a multiple of 16 pixels high and wide, not %dx%d"), w, h);
+      return NULL;
+    }
+  if (net->config.upsample != BS_UPSAMPLE_TRANSPOSED)
+    {
+      g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA,
+                   _("Only U-Nets with transposed-convolution upsampling can be trained"));
+      return NULL;
+    }
+  g = g_new0 (BsTrainGraph, 1);
+  g->net = net;
+  g->batch = batch;
+  g->h = h;
+  g->w = w;
+  g->blocked = fms % 16 == 0;
+  g->act_tag = g->blocked ? dnnl_nChw16c : dnnl_nchw;
+  g->tensors = g_ptr_array_new_with_free_func (tensor_free);
+  g->pds = g_ptr_array_new_with_free_func (pd_free);
+  g->prims = g_ptr_array_new_with_free_func (prim_free);
+  g->memories = g_ptr_array_new_with_free_func (mem_free);
+  g->fwd = g_ptr_array_new_with_free_func (op_free);
+  g->bwd = g_ptr_array_new_with_free_func (op_free);
+  g->bwd_groups = g_ptr_array_new_with_free_func ((GDestroyNotify) g_ptr_array_unref);
+  g->describe = g_string_new (NULL);
+  g->n_layers = net->n_layers;
+  g->ls = g_new0 (LayerState, net->n_layers);
+  for (int i = 0; i < net->n_layers; i++)
+    g->ls[i].layer = &net->layers[i];
+  g->rand = g_rand_new_with_seed (816);
+
+  if (dnnl_engine_create (&g->engine, dnnl_cpu, 0) != dnnl_success
+      || dnnl_stream_create (&g->stream, g->engine, dnnl_stream_default_flags) != dnnl_success)
+    {
+      g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DNNL, _("oneDNN could not create a CPU engine"));
+      return NULL;
+    }
+  if (!build (g, error))
+    return NULL;
+
+  /* The backward pass runs the groups in reverse, each group in order. */
+  g_ptr_array_set_free_func (g->bwd, NULL);
+  g_ptr_array_set_size (g->bwd, 0);
+  g_ptr_array_set_free_func (g->bwd, op_free);
+  for (int i = (int) g->bwd_groups->len - 1; i >= 0; i--)
+    {
+      GPtrArray *grp = g_ptr_array_index (g->bwd_groups, i);
+      for (guint j = 0; j < grp->len; j++)
+        g_ptr_array_add (g->bwd, g_ptr_array_index (grp, j));
+    }
+  return g_steal_pointer (&g);
+}
+
+void
+bs_train_graph_free (BsTrainGraph *g)
+{
+  if (!g)
+    return;
+  /* Ops and primitives reference memories: drop them first. */
+  g_clear_pointer (&g->fwd, g_ptr_array_unref);
+  g_clear_pointer (&g->bwd, g_ptr_array_unref);
+  g_clear_pointer (&g->bwd_groups, g_ptr_array_unref);
+  g_clear_pointer (&g->prims, g_ptr_array_unref);
+  g_clear_pointer (&g->pds, g_ptr_array_unref);
+  g_clear_pointer (&g->memories, g_ptr_array_unref);
+  g_clear_pointer (&g->tensors, g_ptr_array_unref);
+  if (g->ls)
+    for (int i = 0; i < g->n_layers; i++)
+      {
+        g_free (g->ls[i].dw);
+        g_free (g->ls[i].db);
+      }
+  g_free (g->ls);
+  g_free (g->drop_mask[0]);
+  g_free (g->drop_mask[1]);
+  if (g->rand)
+    g_rand_free (g->rand);
+  if (g->stream)
+    dnnl_stream_destroy (g->stream);
+  if (g->engine)
+    dnnl_engine_destroy (g->engine);
+  if (g->describe)
+    g_string_free (g->describe, TRUE);
+  g_free (g);
+}
+
+void
+bs_train_graph_set_dropout (BsTrainGraph *g, double rate, guint64 seed)
+{
+  g->dropout_rate = CLAMP (rate, 0.0, 0.95);
+  g_rand_set_seed (g->rand, (guint32) (seed ^ (seed >> 32)));
+}
+
+void
+bs_train_graph_get_size (const BsTrainGraph *g, int *batch, int *h, int *w)
+{
+  if (batch)
+    *batch = g->batch;
+  if (h)
+    *h = g->h;
+  if (w)
+    *w = g->w;
+}
+
+char *
+bs_train_graph_describe (const BsTrainGraph *g)
+{
+  return g_strdup (g->describe->str);
+}
+
+static gboolean
+run_ops (BsTrainGraph *g, GPtrArray *ops, GError **error)
+{
+  for (guint i = 0; i < ops->len; i++)
+    {
+      Op *op = g_ptr_array_index (ops, i);
+      if (op->prim)
+        DNNL_TRY (dnnl_primitive_execute (op->prim, g->stream, op->nargs, op->args));
+      else
+        {
+          DNNL_TRY (dnnl_stream_wait (g->stream));
+          op->func (g, op);
+        }
+    }
+  DNNL_TRY (dnnl_stream_wait (g->stream));
+  return TRUE;
+}
+
+static gboolean
+reorder (BsTrainGraph *g, dnnl_primitive_t prim, dnnl_memory_t src, dnnl_memory_t dst, GError **error)
+{
+  dnnl_exec_arg_t args[2] = { { DNNL_ARG_FROM, src }, { DNNL_ARG_TO, dst } };
+
+  if (prim)
+    DNNL_TRY (dnnl_primitive_execute (prim, g->stream, 2, args));
+  return TRUE;
+}
+
+gboolean
+bs_train_graph_forward (BsTrainGraph *g, const float *input, int n, gboolean training, float *probs,
+                        GError **error)
+{
+  gsize per = g->input->per_image;
+  gsize hw = (gsize) g->h * g->w;
+
+  g_return_val_if_fail (n > 0 && n <= g->batch, FALSE);
+  memcpy (g->input->data, input, per * n * sizeof (float));
+  if (n < g->batch)
+    memset (g->input->data + per * n, 0, per * (g->batch - n) * sizeof (float));
+  for (int i = 0; i < g->n_layers; i++)
+    if (!reorder (g, g->ls[i].reorder_fwd, g->ls[i].w_user, g->ls[i].w_fwd, error))
+      return FALSE;
+  g->last_forward_training = training;
+  g->last_n = n;
+  if (!run_ops (g, g->fwd, error))
+    return FALSE;
+  if (probs)
+    memcpy (probs, g->probs->data, hw * n * sizeof (float));
+  return TRUE;
+}
+
+gboolean
+bs_train_graph_backward (BsTrainGraph *g, const float *target, int n, BsTrainLoss loss, double weight_dice,
+                         double *loss_value, GError **error)
+{
+  gsize hw = (gsize) g->h * g->w;
+  double value;
+
+  g_return_val_if_fail (n > 0 && n <= g->batch, FALSE);
+  value = bs_train_loss (loss, weight_dice, g->probs->data, target, hw * n, g->probs->diff);
+  if (n < g->batch)
+    memset (g->probs->diff + hw * n, 0, hw * (g->batch - n) * sizeof (float));
+  if (loss_value)
+    *loss_value = value;
+  for (int i = 0; i < g->n_layers; i++)
+    if (g->ls[i].w_bwd && !reorder (g, g->ls[i].reorder_bwd, g->ls[i].w_user, g->ls[i].w_bwd, error))
+      return FALSE;
+  if (!run_ops (g, g->bwd, error))
+    return FALSE;
+  for (int i = 0; i < g->n_layers; i++)
+    if (!reorder (g, g->ls[i].reorder_dw, g->ls[i].dw_prim, g->ls[i].dw_user, error))
+      return FALSE;
+  DNNL_TRY (dnnl_stream_wait (g->stream));
+  return TRUE;
+}
+
+void
+bs_train_graph_get_grads (BsTrainGraph *g, int layer, const float **dweights, const float **dbias)
+{
+  g_return_if_fail (layer >= 0 && layer < g->n_layers);
+  if (dweights)
+    *dweights = g->ls[layer].dw;
+  if (dbias)
+    *dbias = g->ls[layer].db;
+}
+
+/* ---- loss ---- */
+
+const char *
+bs_train_loss_name (BsTrainLoss loss)
+{
+  return loss == BS_TRAIN_LOSS_DICE_BCE ? "dice+bce" : "dice";
+}
+
+gboolean
+bs_train_loss_from_string (const char *s, BsTrainLoss *loss)
+{
+  if (g_ascii_strcasecmp (s, "dice") == 0)
+    *loss = BS_TRAIN_LOSS_DICE;
+  else if (g_ascii_strcasecmp (s, "dice+bce") == 0 || g_ascii_strcasecmp (s, "dice_bce") == 0)
+    *loss = BS_TRAIN_LOSS_DICE_BCE;
+  else
+    return FALSE;
+  return TRUE;
+}
+
+/* Soft Dice over the whole batch (as the IntelAI Keras code reduces it):
+ *   D = (2 I + s) / (P + T + s),  I = sum p t,  P = sum p,  T = sum t
+ *   dice loss = -log D,  d/dp_i = -2 t_i / (2 I + s) + 1 / (P + T + s)
+ * BCE is the mean over pixels with p clipped away from 0 and 1, like Keras. */
+double
+bs_train_loss (BsTrainLoss loss, double weight_dice, const float *probs, const float *target, gsize n,
+               float *dprobs)
+{
+  const double s = BS_TRAIN_DICE_SMOOTH, eps = 1e-7;
+  double I = 0, P = 0, T = 0, bce = 0, wd, wb, value;
+
+  wd = loss == BS_TRAIN_LOSS_DICE ? 1.0 : weight_dice;
+  wb = 1.0 - wd;
+#pragma omp parallel for reduction(+ : I, P, T, bce)
+  for (gsize i = 0; i < n; i++)
+    {
+      double p = probs[i], t = target[i];
+      I += p * t;
+      P += p;
+      T += t;
+      if (wb != 0.0)
+        {
+          double pc = CLAMP (p, eps, 1.0 - eps);
+          bce -= t * log (pc) + (1.0 - t) * log (1.0 - pc);
+        }
+    }
+  value = wd * -log ((2.0 * I + s) / (P + T + s)) + wb * bce / (double) n;
+  if (dprobs)
+    {
+      double a = 2.0 / (2.0 * I + s), b = 1.0 / (P + T + s);
+#pragma omp parallel for
+      for (gsize i = 0; i < n; i++)
+        {
+          double p = probs[i], t = target[i], d = wd * (b - a * t);
+          if (wb != 0.0)
+            {
+              double pc = CLAMP (p, eps, 1.0 - eps);
+              if (pc == p)
+                d += wb * (-t / pc + (1.0 - t) / (1.0 - pc)) / (double) n;
+            }
+          dprobs[i] = (float) d;
+        }
+    }
+  return value;
+}
+
+/* ---- Adam ---- */
+
+struct _BsAdam {
+  double lr, beta1, beta2, eps;
+  int t;
+  int n_layers;
+  float **m, **v;  /* per layer: weights then bias */
+};
+
+BsAdam *
+bs_adam_new (const BsUnet *net, double lr)
+{
+  BsAdam *a = g_new0 (BsAdam, 1);
+
+  a->lr = lr;
+  a->beta1 = 0.9;
+  a->beta2 = 0.999;
+  a->eps = 1e-7;  /* Keras' default */
+  a->n_layers = net->n_layers;
+  a->m = g_new0 (float *, net->n_layers * 2);
+  a->v = g_new0 (float *, net->n_layers * 2);
+  for (int i = 0; i < net->n_layers; i++)
+    {
+      const BsUnetLayer *L = &net->layers[i];
+      gsize wn = (gsize) L->out_ch * L->in_ch * L->kh * L->kw;
+      a->m[2 * i] = g_new0 (float, wn);
+      a->v[2 * i] = g_new0 (float, wn);
+      a->m[2 * i + 1] = g_new0 (float, L->out_ch);
+      a->v[2 * i + 1] = g_new0 (float, L->out_ch);
+    }
+  return a;
+}
+
+void
+bs_adam_free (BsAdam *a)
+{
+  if (!a)
+    return;
+  for (int i = 0; i < a->n_layers * 2; i++)
+    {
+      g_free (a->m[i]);
+      g_free (a->v[i]);
+    }
+  g_free (a->m);
+  g_free (a->v);
+  g_free (a);
+}
+
+static void
+adam_update (float *w, const float *grad, float *m, float *v, gsize n, float lr_t, float b1, float b2, float eps)
+{
+#pragma omp parallel for
+  for (gsize i = 0; i < n; i++)
+    {
+      float gr = grad[i];
+      m[i] = b1 * m[i] + (1.0f - b1) * gr;
+      v[i] = b2 * v[i] + (1.0f - b2) * gr * gr;
+      w[i] -= lr_t * m[i] / (sqrtf (v[i]) + eps);
+    }
+}
+
+void
+bs_adam_step (BsAdam *a, BsUnet *net, BsTrainGraph *g)
+{
+  double lr_t;
+
+  a->t++;
+  lr_t = a->lr * sqrt (1.0 - pow (a->beta2, a->t)) / (1.0 - pow (a->beta1, a->t));
+  for (int i = 0; i < net->n_layers; i++)
+    {
+      BsUnetLayer *L = &net->layers[i];
+      const float *dw, *db;
+      gsize wn = (gsize) L->out_ch * L->in_ch * L->kh * L->kw;
+
+      bs_train_graph_get_grads (g, i, &dw, &db);
+      adam_update (L->weights, dw, a->m[2 * i], a->v[2 * i], wn, (float) lr_t, (float) a->beta1,
+                   (float) a->beta2, (float) a->eps);
+      adam_update (L->bias, db, a->m[2 * i + 1], a->v[2 * i + 1], L->out_ch, (float) lr_t, (float) a->beta1,
+                   (float) a->beta2, (float) a->eps);
+    }
+}

@@ -1,0 +1,179 @@
+/* Training the U-Net with oneDNN (forward-training and backward primitives),
+ * Adam, soft-Dice (+ BCE) loss, the IntelAI 2D recipe.
+ *
+ * Three layers, each usable on its own:
+ *  - BsTrainGraph: one network at a fixed batch x height x width, forward
+ *    (training or inference) and backward, gradients in the model's OIHW
+ *    layout.  Built once, run many times.
+ *  - BsTrainSet: whole-tumour slices of many cases, split into train /
+ *    validation / test by case, sampled into stratified, augmented batches.
+ *  - bs_train_run: the loop (epochs, validation, best checkpoint, early
+ *    stopping, progress) and the final test evaluation. */
+#pragma once
+
+#include <gio/gio.h>
+#include <stdio.h>
+
+#include "bs-unet.h"
+#include "bs-volume.h"
+#include "bs-timing.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+  BS_TRAIN_LOSS_DICE,      /* -log(soft Dice) */
+  BS_TRAIN_LOSS_DICE_BCE,  /* w * -log(soft Dice) + (1 - w) * binary cross-entropy */
+} BsTrainLoss;
+
+const char *bs_train_loss_name (BsTrainLoss loss);  /* "dice", "dice+bce" */
+gboolean bs_train_loss_from_string (const char *s, BsTrainLoss *loss);
+
+/* ---- Loss ---- */
+
+/* Soft-Dice smoothing term (added to numerator and denominator). */
+#define BS_TRAIN_DICE_SMOOTH 1.0
+
+/* Loss of n probability maps (n x hw) against binary targets, and when dprobs
+ * is not NULL its gradient with respect to the probabilities. */
+double bs_train_loss (BsTrainLoss loss, double weight_dice, const float *probs,
+                      const float *target, gsize n, float *dprobs);
+
+/* ---- The graph ---- */
+
+typedef struct _BsTrainGraph BsTrainGraph;
+
+/* The graph reads net's weights (not copied: the optimiser updates them in
+ * place) and must not outlive it.  Only transposed-convolution upsampling is
+ * trainable.  h and w must be multiples of 16. */
+BsTrainGraph *bs_train_graph_new (BsUnet *net, int batch, int h, int w, GError **error);
+void bs_train_graph_free (BsTrainGraph *g);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BsTrainGraph, bs_train_graph_free)
+
+/* Spatial dropout (whole channels) after encodeCa and encodeDa in training
+ * forward passes; rate 0 disables it. */
+void bs_train_graph_set_dropout (BsTrainGraph *g, double rate, guint64 seed);
+void bs_train_graph_get_size (const BsTrainGraph *g, int *batch, int *h, int *w);
+
+/* input: n x in_channels x h x w (NCHW), n <= batch (the rest is treated as
+ * zeros).  probs (n x h x w) may be NULL.  training selects dropout. */
+gboolean bs_train_graph_forward (BsTrainGraph *g, const float *input, int n,
+                                 gboolean training, float *probs, GError **error);
+/* After a training forward of n slices: loss against target (n x h x w) and
+ * the gradients of every layer (see bs_train_graph_get_grads). */
+gboolean bs_train_graph_backward (BsTrainGraph *g, const float *target, int n,
+                                  BsTrainLoss loss, double weight_dice,
+                                  double *loss_value, GError **error);
+/* Gradients of layer i (OIHW like BsUnetLayer.weights, and bias), valid until
+ * the next backward. */
+void bs_train_graph_get_grads (BsTrainGraph *g, int layer, const float **dweights, const float **dbias);
+/* oneDNN's implementation names of the primitives, one per line (for bench). */
+char *bs_train_graph_describe (const BsTrainGraph *g);
+
+/* ---- Adam ---- */
+
+typedef struct _BsAdam BsAdam;
+
+BsAdam *bs_adam_new (const BsUnet *net, double lr);
+void bs_adam_free (BsAdam *adam);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BsAdam, bs_adam_free)
+/* One update of net's weights with the gradients of g's last backward. */
+void bs_adam_step (BsAdam *adam, BsUnet *net, BsTrainGraph *g);
+
+/* ---- Data ---- */
+
+typedef enum {
+  BS_TRAIN_SPLIT_TRAIN,
+  BS_TRAIN_SPLIT_VALIDATION,
+  BS_TRAIN_SPLIT_TEST,
+} BsTrainSplit;
+
+typedef struct _BsTrainSet BsTrainSet;
+
+/* modalities: names picked from every case (bs_volume_find_channel). */
+BsTrainSet *bs_train_set_new (const char *const *modalities);
+void bs_train_set_free (BsTrainSet *set);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BsTrainSet, bs_train_set_free)
+
+/* Takes an image (any channels, raw or normalised intensities) and its label
+ * (raw values; whole tumour is > 0).  Picks the modalities, normalises with
+ * bs_preprocess_normalize and keeps the axial slices that contain brain.
+ * Load and preprocessing times go into timing (stages "data loading",
+ * "preprocessing") when not NULL. */
+gboolean bs_train_set_add_case (BsTrainSet *set, const char *id, const BsVolume *image,
+                                const BsVolume *label, GError **error);
+/* Every labelled case of the dataset at path (bs_dataset_open). */
+gboolean bs_train_set_add_dataset (BsTrainSet *set, const char *path, BsTiming *timing,
+                                   GError **error);
+
+guint bs_train_set_get_n_cases (const BsTrainSet *set);
+const char *bs_train_set_get_case_id (const BsTrainSet *set, guint i);
+BsTrainSplit bs_train_set_get_case_split (const BsTrainSet *set, guint i);
+
+/* Seeded shuffle of the cases: train_fraction to training, the rest halved
+ * into validation and test (each at least one case when there are three or
+ * more).  Cases named in val_ids / test_ids (NULL-terminated, may be NULL)
+ * go there first, whatever the shuffle says. */
+gboolean bs_train_set_split (BsTrainSet *set, double train_fraction, guint64 seed,
+                             const char *const *val_ids, const char *const *test_ids,
+                             GError **error);
+
+/* ---- The loop ---- */
+
+typedef struct {
+  int fms;
+  int crop;            /* 128 or 144 (any multiple of 16) */
+  int epochs;
+  int batch;
+  double lr;
+  BsTrainLoss loss;
+  double weight_dice;
+  guint64 seed;
+  int threads;         /* 0 = all cores */
+  int steps_per_epoch; /* 0 = one pass over the training slices */
+  int patience;        /* early stopping, epochs without a better validation loss */
+  double dropout;
+  int val_slices;      /* validation slices evaluated per epoch (0 = all) */
+  gboolean augment;
+  const char *resume;  /* weights to start from, or NULL */
+  const char *out;     /* best checkpoint goes here */
+  gboolean progress_tty; /* redraw one progress line instead of printing lines */
+} BsTrainOptions;
+
+void bs_train_options_init (BsTrainOptions *opts);
+
+typedef struct {
+  char *id;
+  double dice;         /* whole volume, whole tumour */
+  gsize truth_voxels;
+  gsize predicted_voxels;
+} BsTrainCaseResult;
+
+typedef struct {
+  int epochs_run;
+  int best_epoch;
+  double best_val_loss;
+  double best_val_dice;
+  double first_train_loss;  /* mean of the first epoch */
+  double last_train_loss;   /* mean of the last epoch */
+  double train_ms;
+  int steps;
+  BsTiming stages;     /* data loading, preprocessing, stratification, training, prediction, visualisation */
+  GArray *test;        /* BsTrainCaseResult of every test case */
+} BsTrainReport;
+
+void bs_train_report_clear (BsTrainReport *report);
+
+/* Trains on set (already split) and writes the best checkpoint to opts->out;
+ * then evaluates the test cases with it.  Progress goes to out (may be NULL). */
+gboolean bs_train_run (BsTrainSet *set, const BsTrainOptions *opts, FILE *out,
+                       BsTrainReport *report, GCancellable *cancellable, GError **error);
+
+/* Whole-volume whole-tumour Dice of net on case i of set (its normalised
+ * image), axial slices at full size through the oneDNN forward pass. */
+gboolean bs_train_evaluate_case (BsUnet *net, BsTrainSet *set, guint i, int threads,
+                                 BsTrainCaseResult *result, GError **error);
+
+/* Prints the stage wall-time table and the per-case Dice. */
+void bs_train_report_print (const BsTrainReport *report, FILE *out);
+
+G_END_DECLS

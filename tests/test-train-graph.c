@@ -1,0 +1,293 @@
+/* The training graph against the plain-C reference (forward) and against
+ * finite differences (backward: every layer type, and the loss). */
+#include <glib.h>
+#include <math.h>
+#include <string.h>
+
+#include "bs-error.h"
+#include "bs-plan.h"
+#include "bs-train.h"
+
+typedef struct {
+  int fms, in_ch, batch, h, w;
+} GraphCase;
+
+static BsUnet *
+tiny_net (int fms, int in_ch, guint64 seed)
+{
+  BsUnetConfig cfg = { 0 };
+  BsUnet *net;
+  GRand *r = g_rand_new_with_seed ((guint32) seed);
+
+  cfg.fms = fms;
+  cfg.in_channels = in_ch;
+  cfg.upsample = BS_UPSAMPLE_TRANSPOSED;
+  net = bs_unet_new_random (&cfg, seed);
+  /* Non-zero biases so that their gradients and the bias paths are exercised. */
+  for (int i = 0; i < net->n_layers; i++)
+    for (int o = 0; o < net->layers[i].out_ch; o++)
+      net->layers[i].bias[o] = (float) g_rand_double_range (r, -0.1, 0.1);
+  g_rand_free (r);
+  return net;
+}
+
+static void
+fill_batch (GRand *r, int n, int c, int h, int w, float *input, float *target)
+{
+  for (gsize i = 0; i < (gsize) n * c * h * w; i++)
+    input[i] = (float) g_rand_double_range (r, -1.5, 1.5);
+  /* A disc per slice as the target, off-centre so that the net must localise. */
+  for (int b = 0; b < n; b++)
+    for (int y = 0; y < h; y++)
+      for (int x = 0; x < w; x++)
+        {
+          double dy = y - h * 0.4, dx = x - w * 0.55;
+          target[((gsize) b * h + y) * w + x] = dx * dx + dy * dy < h * w * 0.05 ? 1.0f : 0.0f;
+        }
+}
+
+static void
+test_forward_matches_reference (gconstpointer data)
+{
+  const GraphCase *gc = data;
+  g_autoptr(BsUnet) net = tiny_net (gc->fms, gc->in_ch, 11);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BsTrainGraph) g = bs_train_graph_new (net, gc->batch, gc->h, gc->w, &error);
+  g_autoptr(GRand) r = g_rand_new_with_seed (5);
+  gsize hw = (gsize) gc->h * gc->w;
+  g_autofree float *input = g_new (float, gc->batch * gc->in_ch * hw);
+  g_autofree float *target = g_new (float, gc->batch * hw);
+  g_autofree float *ours = g_new (float, gc->batch * hw);
+  g_autofree float *ref = g_new (float, gc->batch * hw);
+  double max_diff = 0.0;
+
+  g_assert_no_error (error);
+  fill_batch (r, gc->batch, gc->in_ch, gc->h, gc->w, input, target);
+  /* Dropout must not act outside training. */
+  bs_train_graph_set_dropout (g, 0.5, 1);
+  g_assert_true (bs_train_graph_forward (g, input, gc->batch, FALSE, ours, &error));
+  g_assert_no_error (error);
+  bs_reference_forward (net, input, gc->batch, gc->h, gc->w, ref);
+  for (gsize i = 0; i < gc->batch * hw; i++)
+    max_diff = MAX (max_diff, fabs (ours[i] - ref[i]));
+  g_test_message ("fms %d: max |graph - reference| = %g", gc->fms, max_diff);
+  g_assert_cmpfloat (max_diff, <, 1e-4);
+
+  /* A partial batch gives the same first slice. */
+  g_assert_true (bs_train_graph_forward (g, input, 1, FALSE, ours, &error));
+  for (gsize i = 0; i < hw; i++)
+    g_assert_cmpfloat (fabs (ours[i] - ref[i]), <, 1e-4);
+}
+
+static double
+loss_at (BsTrainGraph *g, const float *input, const float *target, int n, BsTrainLoss loss, gsize hw)
+{
+  g_autofree float *probs = g_new (float, n * hw);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (bs_train_graph_forward (g, input, n, TRUE, probs, &error));
+  return bs_train_loss (loss, 0.85, probs, target, n * hw, NULL);
+}
+
+/* Central differences on the weights with the largest analytic gradients of
+ * each layer (largest, so that float rounding of the loss stays small beside
+ * them), the bias included. */
+static void
+check_layers (const GraphCase *gc, BsTrainLoss loss, const char *const *layers)
+{
+  g_autoptr(BsUnet) net = tiny_net (gc->fms, gc->in_ch, 3);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BsTrainGraph) g = bs_train_graph_new (net, gc->batch, gc->h, gc->w, &error);
+  g_autoptr(GRand) r = g_rand_new_with_seed (9);
+  gsize hw = (gsize) gc->h * gc->w;
+  g_autofree float *input = g_new (float, gc->batch * gc->in_ch * hw);
+  g_autofree float *target = g_new (float, gc->batch * hw);
+  double value;
+
+  g_assert_no_error (error);
+  fill_batch (r, gc->batch, gc->in_ch, gc->h, gc->w, input, target);
+  g_assert_true (bs_train_graph_forward (g, input, gc->batch, TRUE, NULL, &error));
+  g_assert_true (bs_train_graph_backward (g, target, gc->batch, loss, 0.85, &value, &error));
+  g_assert_no_error (error);
+  g_assert_true (isfinite (value));
+
+  for (const char *const *name = layers; *name; name++)
+    {
+      int li = -1;
+      BsUnetLayer *L;
+      const float *dw, *db;
+      gsize wn;
+      g_autofree float *dw_copy = NULL;
+      g_autofree float *db_copy = NULL;
+      int checked = 0, good = 0;
+
+      for (int i = 0; i < net->n_layers; i++)
+        if (strcmp (net->layers[i].name, *name) == 0)
+          li = i;
+      g_assert_cmpint (li, >=, 0);
+      L = &net->layers[li];
+      wn = (gsize) L->out_ch * L->in_ch * L->kh * L->kw;
+      bs_train_graph_get_grads (g, li, &dw, &db);
+      dw_copy = g_memdup2 (dw, wn * sizeof (float));
+      db_copy = g_memdup2 (db, L->out_ch * sizeof (float));
+
+      for (int pick = 0; pick < 4; pick++)
+        {
+          /* pick 0..2: the largest weight gradients; pick 3: the largest bias gradient. */
+          gboolean bias = pick == 3;
+          float *param = bias ? L->bias : L->weights;
+          float *grad = bias ? db_copy : dw_copy;
+          gsize n = bias ? (gsize) L->out_ch : wn, best = 0;
+          double analytic, numeric, h, saved, lp, lm, err;
+
+          for (gsize k = 1; k < n; k++)
+            if (fabs (grad[k]) > fabs (grad[best]))
+              best = k;
+          analytic = grad[best];
+          grad[best] = 0.0f;  /* so the next pick takes the next largest */
+          if (fabs (analytic) < 1e-6)
+            continue;
+          saved = param[best];
+          h = 1e-3 * MAX (1.0, fabs (saved));
+          param[best] = (float) (saved + h);
+          lp = loss_at (g, input, target, gc->batch, loss, hw);
+          param[best] = (float) (saved - h);
+          lm = loss_at (g, input, target, gc->batch, loss, hw);
+          param[best] = (float) saved;
+          numeric = (lp - lm) / (2.0 * h);
+          err = fabs (numeric - analytic) / MAX (fabs (analytic), 1e-3);
+          g_test_message ("%s %s[%zu]: analytic %.6g numeric %.6g rel err %.3g", *name,
+                          bias ? "bias" : "w", best, analytic, numeric, err);
+          checked++;
+          good += err < 0.05;
+        }
+      /* A ReLU kink or a pooling tie inside +-h can spoil one sample. */
+      g_assert_cmpint (checked, >=, 3);
+      g_assert_cmpint (good, >=, checked - 1);
+    }
+}
+
+static const char *const all_kinds[] = {
+  "PredictionMask",  /* 1x1 + sigmoid, straight from the loss */
+  "convOutb",        /* 3x3 + ReLU */
+  "transconvA",      /* transposed conv */
+  "decodeCa",        /* 3x3 after a concat */
+  "transconvE",
+  "encodeEb",        /* below four poolings and both dropout levels */
+  "encodeDa",
+  "encodeAa",        /* everything: skip split + pooling gradient sums, first layer */
+  NULL,
+};
+
+static void
+test_gradients_dice (gconstpointer data)
+{
+  check_layers (data, BS_TRAIN_LOSS_DICE, all_kinds);
+}
+
+static void
+test_gradients_dice_bce (gconstpointer data)
+{
+  check_layers (data, BS_TRAIN_LOSS_DICE_BCE, all_kinds);
+}
+
+/* The loss and its gradient with respect to the probabilities, in double. */
+static void
+test_loss_gradient (void)
+{
+  enum { N = 64 };
+  float p[N], t[N], d[N];
+  g_autoptr(GRand) r = g_rand_new_with_seed (2);
+
+  for (int i = 0; i < N; i++)
+    {
+      p[i] = (float) g_rand_double_range (r, 0.02, 0.98);
+      t[i] = g_rand_double (r) < 0.4 ? 1.0f : 0.0f;
+    }
+  for (int kind = 0; kind < 2; kind++)
+    {
+      BsTrainLoss loss = kind ? BS_TRAIN_LOSS_DICE_BCE : BS_TRAIN_LOSS_DICE;
+      double base = bs_train_loss (loss, 0.85, p, t, N, d);
+
+      g_assert_true (base > 0.0);
+      for (int i = 0; i < N; i += 7)
+        {
+          float saved = p[i];
+          double h = 1e-3, lp, lm, numeric;
+          p[i] = saved + (float) h;
+          lp = bs_train_loss (loss, 0.85, p, t, N, NULL);
+          p[i] = saved - (float) h;
+          lm = bs_train_loss (loss, 0.85, p, t, N, NULL);
+          p[i] = saved;
+          numeric = (lp - lm) / (2.0 * h);
+          g_assert_cmpfloat (fabs (numeric - d[i]), <, 1e-3 * MAX (1.0, fabs (d[i])));
+        }
+    }
+  /* A perfect prediction has a lower loss than its complement. */
+  {
+    float inv[N];
+    for (int i = 0; i < N; i++)
+      inv[i] = 1.0f - t[i];
+    g_assert_cmpfloat (bs_train_loss (BS_TRAIN_LOSS_DICE, 0.85, t, t, N, NULL), <,
+                       bs_train_loss (BS_TRAIN_LOSS_DICE, 0.85, inv, t, N, NULL));
+  }
+}
+
+/* Spatial dropout zeroes whole channels in training and scales the rest. */
+static void
+test_dropout_changes_training_only (void)
+{
+  static const GraphCase gc = { 2, 1, 2, 32, 32 };
+  g_autoptr(BsUnet) net = tiny_net (gc.fms, gc.in_ch, 4);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BsTrainGraph) g = bs_train_graph_new (net, gc.batch, gc.h, gc.w, &error);
+  g_autoptr(GRand) r = g_rand_new_with_seed (1);
+  gsize hw = (gsize) gc.h * gc.w;
+  g_autofree float *input = g_new (float, gc.batch * hw);
+  g_autofree float *target = g_new (float, gc.batch * hw);
+  g_autofree float *a = g_new (float, gc.batch * hw);
+  g_autofree float *b = g_new (float, gc.batch * hw);
+  double diff = 0.0;
+
+  g_assert_no_error (error);
+  fill_batch (r, gc.batch, gc.in_ch, gc.h, gc.w, input, target);
+  bs_train_graph_set_dropout (g, 0.5, 7);
+  g_assert_true (bs_train_graph_forward (g, input, gc.batch, FALSE, a, &error));
+  g_assert_true (bs_train_graph_forward (g, input, gc.batch, TRUE, b, &error));
+  for (gsize i = 0; i < gc.batch * hw; i++)
+    diff = MAX (diff, fabs (a[i] - b[i]));
+  g_assert_cmpfloat (diff, >, 1e-6);
+  g_assert_true (bs_train_graph_forward (g, input, gc.batch, FALSE, b, &error));
+  g_assert_cmpmem (a, gc.batch * hw * sizeof (float), b, gc.batch * hw * sizeof (float));
+}
+
+static void
+test_bad_size (void)
+{
+  g_autoptr(BsUnet) net = tiny_net (2, 1, 1);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BsTrainGraph) g = bs_train_graph_new (net, 1, 24, 32, &error);
+
+  g_assert_null (g);
+  g_assert_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA);
+}
+
+int
+main (int argc, char **argv)
+{
+  static const GraphCase plain = { 2, 2, 2, 16, 16 };
+  static const GraphCase blocked = { 16, 1, 2, 16, 16 };
+  static const GraphCase plain_rect = { 2, 1, 3, 32, 48 };
+
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_data_func ("/train/graph/forward-reference/fms2", &plain, test_forward_matches_reference);
+  g_test_add_data_func ("/train/graph/forward-reference/fms2-rect", &plain_rect, test_forward_matches_reference);
+  g_test_add_data_func ("/train/graph/forward-reference/fms16-blocked", &blocked, test_forward_matches_reference);
+  g_test_add_func ("/train/loss/gradient", test_loss_gradient);
+  g_test_add_data_func ("/train/graph/gradients/dice/fms2", &plain, test_gradients_dice);
+  g_test_add_data_func ("/train/graph/gradients/dice-bce/fms2", &plain, test_gradients_dice_bce);
+  g_test_add_data_func ("/train/graph/gradients/dice/fms16-blocked", &blocked, test_gradients_dice);
+  g_test_add_func ("/train/graph/dropout", test_dropout_changes_training_only);
+  g_test_add_func ("/train/graph/bad-size", test_bad_size);
+  return g_test_run ();
+}

@@ -1,0 +1,269 @@
+/* The trainer end to end on a tiny synthetic set: the split, stratified and
+ * augmented sampling, and a short run in which the loss must fall and the
+ * test Dice must rise far above what the same untrained network scores. */
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <math.h>
+#include <string.h>
+
+#include "bs-error.h"
+#include "bs-plan.h"
+#include "bs-train-private.h"
+
+#define NX 48
+#define NY 48
+#define NZ 12
+
+/* A head-like ellipse with textured tissue and a brighter ball (the tumour)
+ * whose centre and radius vary per case; raw scanner-like intensities. */
+static void
+synthetic_case (guint seed, BsVolume **image, BsVolume **label)
+{
+  g_autoptr(GRand) r = g_rand_new_with_seed (seed);
+  BsVolume *img = bs_volume_new (NX, NY, NZ, 1);
+  BsVolume *lab = bs_volume_new (NX, NY, NZ, 1);
+  double cx = g_rand_double_range (r, 16, 32), cy = g_rand_double_range (r, 16, 32);
+  double cz = g_rand_double_range (r, 4, 8), rad = g_rand_double_range (r, 4, 7);
+
+  g_free (img->channel_names[0]);
+  img->channel_names[0] = g_strdup ("FLAIR");
+  lab->is_label = TRUE;
+  for (int k = 0; k < NZ; k++)
+    for (int j = 0; j < NY; j++)
+      for (int i = 0; i < NX; i++)
+        {
+          gsize v = ((gsize) k * NY + j) * NX + i;
+          double ex = (i - 24) / 21.0, ey = (j - 24) / 22.0;
+          double dx = i - cx, dy = j - cy, dz = (k - cz) * 2.0;
+          gboolean brain = ex * ex + ey * ey < 1.0;
+          gboolean tumour = brain && dx * dx + dy * dy + dz * dz < rad * rad;
+
+          if (!brain)
+            continue;
+          img->data[v] = (float) (400.0 + 60.0 * sin (i * 0.7) * cos (j * 0.5) + g_rand_double_range (r, -40, 40)
+                                  + (tumour ? 380.0 : 0.0));
+          lab->data[v] = tumour ? 2.0f : 0.0f;
+        }
+  *image = img;
+  *label = lab;
+}
+
+static BsTrainSet *
+synthetic_set (int n_cases)
+{
+  static const char *const mods[] = { "FLAIR", NULL };
+  BsTrainSet *set = bs_train_set_new (mods);
+
+  for (int c = 0; c < n_cases; c++)
+    {
+      g_autoptr(BsVolume) image = NULL;
+      g_autoptr(BsVolume) label = NULL;
+      g_autoptr(GError) error = NULL;
+      g_autofree char *id = g_strdup_printf ("synth-%02d", c);
+
+      synthetic_case (100 + c, &image, &label);
+      g_assert_true (bs_train_set_add_case (set, id, image, label, &error));
+      g_assert_no_error (error);
+    }
+  return set;
+}
+
+static void
+count_splits (BsTrainSet *set, int counts[3])
+{
+  counts[0] = counts[1] = counts[2] = 0;
+  for (guint i = 0; i < bs_train_set_get_n_cases (set); i++)
+    counts[bs_train_set_get_case_split (set, i)]++;
+}
+
+static void
+test_split (void)
+{
+  g_autoptr(BsTrainSet) set = synthetic_set (10);
+  g_autoptr(GError) error = NULL;
+  static const char *const test_ids[] = { "synth-03", NULL };
+  static const char *const bad_ids[] = { "nobody", NULL };
+  int counts[3];
+  BsTrainSplit first[10];
+
+  g_assert_true (bs_train_set_split (set, 0.8, 816, NULL, NULL, &error));
+  count_splits (set, counts);
+  g_assert_cmpint (counts[BS_TRAIN_SPLIT_TRAIN], ==, 8);
+  g_assert_cmpint (counts[BS_TRAIN_SPLIT_VALIDATION], ==, 1);
+  g_assert_cmpint (counts[BS_TRAIN_SPLIT_TEST], ==, 1);
+  for (int i = 0; i < 10; i++)
+    first[i] = bs_train_set_get_case_split (set, i);
+
+  /* The same seed gives the same split; another seed (almost surely) not. */
+  g_assert_true (bs_train_set_split (set, 0.8, 816, NULL, NULL, &error));
+  for (int i = 0; i < 10; i++)
+    g_assert_cmpint (first[i], ==, bs_train_set_get_case_split (set, i));
+
+  /* Named test cases win over the shuffle. */
+  g_assert_true (bs_train_set_split (set, 0.8, 1, NULL, test_ids, &error));
+  count_splits (set, counts);
+  g_assert_cmpint (counts[BS_TRAIN_SPLIT_TEST], ==, 1);
+  g_assert_cmpint (bs_train_set_get_case_split (set, 3), ==, BS_TRAIN_SPLIT_TEST);
+
+  g_assert_false (bs_train_set_split (set, 0.8, 1, bad_ids, NULL, &error));
+  g_assert_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA);
+  g_assert_nonnull (strstr (error->message, "nobody"));
+}
+
+static void
+test_add_case_errors (void)
+{
+  static const char *const mods[] = { "T1gd", NULL };
+  g_autoptr(BsTrainSet) set = bs_train_set_new (mods);
+  g_autoptr(BsVolume) image = NULL;
+  g_autoptr(BsVolume) label = NULL;
+  g_autoptr(BsVolume) small = bs_volume_new (8, 8, 8, 1);
+  g_autoptr(GError) error = NULL;
+
+  synthetic_case (1, &image, &label);
+  g_assert_false (bs_train_set_add_case (set, "c1", image, label, &error));
+  g_assert_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA);
+  g_assert_nonnull (strstr (error->message, "T1gd"));
+  g_clear_error (&error);
+  g_assert_false (bs_train_set_add_case (set, "c1", image, small, &error));
+  g_assert_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA);
+  g_clear_error (&error);
+  g_assert_false (bs_train_set_add_case (set, "c1", image, NULL, &error));
+  g_assert_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA);
+}
+
+/* Every batch holds tumour slices, and augmentation moves image and target
+ * together. */
+static void
+test_sampling (void)
+{
+  g_autoptr(BsTrainSet) set = synthetic_set (4);
+  g_autoptr(GError) error = NULL;
+  BsTrainSampler s;
+  enum { B = 6 };
+  gsize pix = NX * NY;
+  g_autofree float *input = g_new (float, B * pix);
+  g_autofree float *target = g_new (float, B * pix);
+
+  g_assert_true (bs_train_set_split (set, 1.0, 1, NULL, NULL, &error));
+  bs_train_sampler_init (&s, set, 3);
+  g_assert_cmpuint (s.tumour->len, >, 0);
+  g_assert_cmpuint (s.other->len, >, 0);
+  for (int batch = 0; batch < 20; batch++)
+    {
+      int with_tumour = 0;
+
+      bs_train_sampler_next (&s, B, NX, batch % 2 == 1, 0.75, input, target, 1);
+      for (int b = 0; b < B; b++)
+        {
+          gboolean any = FALSE;
+          for (gsize p = 0; p < pix; p++)
+            {
+              float v = input[b * pix + p], t = target[b * pix + p];
+              any |= t > 0.5f;
+              /* Tumour is far brighter than tissue after normalisation, jitter or not. */
+              if (t > 0.5f)
+                g_assert_cmpfloat (v, >, 0.8f);
+              g_assert_true (t == 0.0f || t == 1.0f);
+            }
+          with_tumour += any;
+        }
+      /* At full-size crops no tumour is cut away: at least half the batch. */
+      g_assert_cmpint (with_tumour, >=, B / 2);
+    }
+  bs_train_sampler_clear (&s);
+}
+
+static void
+test_train_smoke (void)
+{
+  g_autoptr(BsTrainSet) set = synthetic_set (6);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("bs-train-XXXXXX", NULL);
+  g_autofree char *out = g_build_filename (dir, "tiny.h5", NULL);
+  g_autoptr(BsUnet) untrained = NULL;
+  g_autoptr(BsUnet) loaded = NULL;
+  BsUnetConfig cfg = { 0 };
+  BsTrainOptions opts;
+  BsTrainReport report = { 0 };
+  BsTrainCaseResult before = { 0 }, after = { 0 };
+  int test_case = -1;
+
+  g_assert_true (bs_train_set_split (set, 0.67, 816, NULL, NULL, &error));
+  for (guint i = 0; i < bs_train_set_get_n_cases (set); i++)
+    if (bs_train_set_get_case_split (set, i) == BS_TRAIN_SPLIT_TEST)
+      test_case = (int) i;
+  g_assert_cmpint (test_case, >=, 0);
+
+  bs_train_options_init (&opts);
+  opts.fms = 4;
+  opts.crop = 32;
+  opts.batch = 8;
+  opts.epochs = 8;
+  opts.steps_per_epoch = 10;
+  opts.lr = 6e-3;
+  opts.loss = BS_TRAIN_LOSS_DICE_BCE;
+  opts.threads = 2;
+  opts.patience = 0;
+  opts.out = out;
+
+  /* The same initial weights the run starts from (same seed). */
+  cfg.fms = opts.fms;
+  cfg.in_channels = 1;
+  cfg.upsample = BS_UPSAMPLE_TRANSPOSED;
+  untrained = bs_unet_new_random (&cfg, opts.seed);
+  g_assert_true (bs_train_evaluate_case (untrained, set, test_case, 2, &before, &error));
+  g_assert_no_error (error);
+
+  g_assert_true (bs_train_run (set, &opts, NULL, &report, NULL, &error));
+  g_assert_no_error (error);
+  g_test_message ("loss %.4f -> %.4f; test Dice untrained %.3f, trained %.3f; best epoch %d",
+                  report.first_train_loss, report.last_train_loss, before.dice,
+                  g_array_index (report.test, BsTrainCaseResult, 0).dice, report.best_epoch);
+  g_assert_cmpint (report.epochs_run, ==, 8);
+  g_assert_cmpint (report.steps, ==, 80);
+  g_assert_cmpfloat (report.last_train_loss, <, 0.7 * report.first_train_loss);
+  g_assert_cmpuint (report.test->len, ==, 1);
+  g_assert_cmpfloat (g_array_index (report.test, BsTrainCaseResult, 0).dice, >, 0.6);
+  g_assert_cmpfloat (g_array_index (report.test, BsTrainCaseResult, 0).dice, >, before.dice + 0.3);
+  g_assert_cmpfloat (report.best_val_dice, >, 0.5);
+
+  /* The checkpoint is a model file the inference side loads, giving the same Dice. */
+  loaded = bs_unet_load_h5 (out, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (loaded->config.fms, ==, 4);
+  g_assert_cmpstr (loaded->config.modalities[0], ==, "FLAIR");
+  g_assert_true (bs_train_evaluate_case (loaded, set, test_case, 2, &after, &error));
+  g_assert_cmpfloat (fabs (after.dice - g_array_index (report.test, BsTrainCaseResult, 0).dice), <, 1e-9);
+
+  /* Resuming from the checkpoint with no epochs keeps its validation loss. */
+  {
+    BsTrainReport again = { 0 };
+    g_autofree char *out2 = g_build_filename (dir, "again.h5", NULL);
+    opts.resume = out;
+    opts.out = out2;
+    opts.epochs = 0;
+    g_assert_true (bs_train_run (set, &opts, NULL, &again, NULL, &error));
+    g_assert_no_error (error);
+    g_assert_cmpfloat (fabs (again.best_val_loss - report.best_val_loss), <, 1e-4);
+    bs_train_report_clear (&again);
+    g_unlink (out2);
+  }
+
+  g_free (before.id);
+  g_free (after.id);
+  bs_train_report_clear (&report);
+  g_unlink (out);
+  g_rmdir (dir);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/train/data/split", test_split);
+  g_test_add_func ("/train/data/add-case-errors", test_add_case_errors);
+  g_test_add_func ("/train/data/sampling", test_sampling);
+  g_test_add_func ("/train/smoke", test_train_smoke);
+  return g_test_run ();
+}
