@@ -34,9 +34,7 @@ bs_cli_parse (const char *command, const char *params, const char *summary,
 {
   g_autoptr(GOptionContext) ctx = NULL;
   g_autoptr(GError) error = NULL;
-  g_autofree char *title = g_strdup_printf ("%s %s", command, params ? params : "");
-
-  ctx = g_option_context_new (title);
+  ctx = g_option_context_new (params);
   g_option_context_set_translation_domain (ctx, GETTEXT_PACKAGE);
   if (summary)
     g_option_context_set_summary (ctx, summary);
@@ -73,7 +71,13 @@ main (int argc, char **argv)
     }
   for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)
     if (strcmp (argv[1], commands[i].name) == 0)
-      return commands[i].run (argc - 1, argv + 1);
+      {
+        g_autofree char *prgname = g_strdup_printf ("brainseg-cli %s", commands[i].name);
+
+        /* Usage lines then read "brainseg-cli infer [OPTION…] PATH". */
+        g_set_prgname (prgname);
+        return commands[i].run (argc - 1, argv + 1);
+      }
 
   fprintf (stderr, _("brainseg-cli: unknown command '%s'\n"), argv[1]);
   usage (stderr);

@@ -77,17 +77,21 @@ int
 bs_cli_infer (int argc, char **argv)
 {
   g_autofree char *model = NULL, *case_id = NULL, *out = NULL, *label = NULL;
+  g_autofree char *prob_out = NULL, *prepared_out = NULL;
   g_autofree char *precision_s = NULL, *layout_s = NULL, *fusion_s = NULL;
-  int threads = 0, batch = 1;
+  int threads = 0, batch = 1, only_slice = -1;
   gboolean json = FALSE;
   const GOptionEntry entries[] = {
     { "model", 0, 0, G_OPTION_ARG_FILENAME, &model, N_("Weights (Keras-layout HDF5); default: the shipped model"), "M.h5" },
     { "case", 0, 0, G_OPTION_ARG_STRING, &case_id, N_("Case to segment (default: the first)"), "ID" },
     { "label", 0, 0, G_OPTION_ARG_FILENAME, &label, N_("Ground truth for a single NIfTI file"), "FILE" },
     { "out", 0, 0, G_OPTION_ARG_FILENAME, &out, N_("Write the mask as NIfTI (uint8, source affine)"), "MASK.nii.gz" },
+    { "prob-out", 0, 0, G_OPTION_ARG_FILENAME, &prob_out, N_("Also write the probabilities (float32 NIfTI)"), "PROB.nii.gz" },
+    { "prepared-out", 0, 0, G_OPTION_ARG_FILENAME, &prepared_out, N_("Also write the normalised network input (float32 NIfTI)"), "IN.nii.gz" },
     { "precision", 0, 0, G_OPTION_ARG_STRING, &precision_s, N_("fp32 (default), int8 or bf16"), "P" },
     { "layout", 0, 0, G_OPTION_ARG_STRING, &layout_s, N_("nchw, nhwc or blocked (default)"), "L" },
     { "fusion", 0, 0, G_OPTION_ARG_STRING, &fusion_s, N_("on (default) or off"), "on|off" },
+    { "slice", 0, 0, G_OPTION_ARG_INT, &only_slice, N_("Only this axial slice (Dice over it alone)"), "K" },
     { "threads", 0, 0, G_OPTION_ARG_INT, &threads, N_("Threads (default: all cores)"), "N" },
     { "batch", 0, 0, G_OPTION_ARG_INT, &batch, N_("Slices per run (default 1)"), "N" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print one JSON object"), NULL },
@@ -174,8 +178,26 @@ bs_cli_infer (int argc, char **argv)
   plan_ms = bs_now_ms () - t0;
 
   prob = bs_volume_new_like (prepared, 1);
+  slices = bs_volume_n_slices (prepared, BS_PLANE_AXIAL);
+  if (only_slice >= slices)
+    {
+      fprintf (stderr, _("brainseg-cli infer: --slice %d: the case has %d axial slices\n"), only_slice, slices);
+      return 1;
+    }
   t0 = bs_now_ms ();
-  if (!bs_infer_volume (plan, prepared, BS_PLANE_AXIAL, prob, &timing, NULL, NULL, NULL, &error))
+  if (only_slice >= 0)
+    {
+      g_autofree float *in = g_new (float, (gsize) prepared->n_channels * ph * pw);
+      g_autofree float *pr = g_new (float, (gsize) ph * pw);
+      double t1 = bs_now_ms ();
+      bs_infer_fill_input (prepared, BS_PLANE_AXIAL, only_slice, 1, ph, pw, in);
+      bs_timing_add_stage (&timing, "preprocess", bs_now_ms () - t1);
+      if (!bs_plan_run (plan, in, 1, pr, &timing, &error))
+        return bs_cli_fail (error);
+      bs_infer_store_output (prob, BS_PLANE_AXIAL, only_slice, 1, ph, pw, pr);
+      slices = 1;
+    }
+  else if (!bs_infer_volume (plan, prepared, BS_PLANE_AXIAL, prob, &timing, NULL, NULL, NULL, &error))
     return bs_cli_fail (error);
   {
     double t1 = bs_now_ms ();
@@ -190,15 +212,28 @@ bs_cli_infer (int argc, char **argv)
     bs_timing_add_stage (&timing, "threshold", bs_now_ms () - t1);
   }
   infer_ms = bs_now_ms () - t0;
-  slices = bs_volume_n_slices (prepared, BS_PLANE_AXIAL);
 
   if (c->label)
     {
       g_autoptr(BsVolume) wt = bs_labels_whole_tumour (c->label);
-      dice = bs_dice (mask->data, wt->data, nvox);
+      if (only_slice >= 0)
+        {
+          int sw, sh;
+          g_autofree float *a = NULL, *t = NULL;
+          bs_volume_slice_size (mask, BS_PLANE_AXIAL, &sw, &sh);
+          a = g_new (float, (gsize) sw * sh);
+          t = g_new (float, (gsize) sw * sh);
+          bs_volume_get_slice (mask, 0, BS_PLANE_AXIAL, only_slice, a);
+          bs_volume_get_slice (wt, 0, BS_PLANE_AXIAL, only_slice, t);
+          dice = bs_dice (a, t, (gsize) sw * sh);
+        }
+      else
+        dice = bs_dice (mask->data, wt->data, nvox);
       has_dice = TRUE;
     }
-  if (out && !bs_volume_save_nifti (mask, out, DT_UINT8, &error))
+  if ((out && !bs_volume_save_nifti (mask, out, DT_UINT8, &error))
+      || (prob_out && !bs_volume_save_nifti (prob, prob_out, DT_FLOAT32, &error))
+      || (prepared_out && !bs_volume_save_nifti (prepared, prepared_out, DT_FLOAT32, &error)))
     return bs_cli_fail (error);
 
   if (json)

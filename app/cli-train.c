@@ -111,15 +111,21 @@ add_phantoms (BsTrainSet *set, int n, const char *size, guint64 seed, BsTiming *
   return TRUE;
 }
 
+/* Every labelled case of the datasets through the model, with the model's own modalities. */
 static int
-evaluate_all (BsTrainSet *set, const char *model_path, int threads)
+evaluate_all (char **datasets, const char *model_path, int threads)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(BsUnet) net = bs_unet_load_h5 (model_path, &error);
+  g_autoptr(BsTrainSet) set = NULL;
   double sum = 0;
 
   if (!net)
     return bs_cli_fail (error);
+  set = bs_train_set_new ((const char *const *) net->config.modalities);
+  for (char **d = datasets; d && *d; d++)
+    if (!bs_train_set_add_dataset (set, *d, NULL, &error))
+      return bs_cli_fail (error);
   printf ("%-28s %8s %14s %14s\n", _("Case"), _("Dice"), _("truth voxels"), _("predicted"));
   for (guint i = 0; i < bs_train_set_get_n_cases (set); i++)
     {
@@ -193,7 +199,7 @@ bs_cli_train (int argc, char **argv)
         NULL },
       { "plain", 0, 0, G_OPTION_ARG_NONE, &plain, N_("Plain progress lines even on a terminal"), NULL },
       { "evaluate", 0, 0, G_OPTION_ARG_NONE, &evaluate,
-        N_("Only evaluate the --resume weights on every case (whole-volume Dice)"), NULL },
+        N_("Only evaluate the --resume weights on every case with its own modalities (whole-volume Dice)"), NULL },
       { "bench-step", 0, 0, G_OPTION_ARG_NONE, &bench, N_("Time training steps on random data, print JSON"), NULL },
       { "repeats", 0, 0, G_OPTION_ARG_INT, &repeats, N_("Timed steps for --bench-step (3)"), "N" },
       { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &datasets, NULL, N_("DATASET...") },
@@ -227,7 +233,7 @@ bs_cli_train (int argc, char **argv)
   if (bench)
     return bench_step (&opts, (int) g_strv_length (mods), repeats);
 
-  if ((!datasets || !datasets[0]) && phantoms <= 0)
+  if ((!datasets || !datasets[0]) && (phantoms <= 0 || evaluate))
     {
       fprintf (stderr, "%s\n", _("brainseg-cli train: give at least one DATASET (or --phantoms N)"));
       return 2;
@@ -243,6 +249,9 @@ bs_cli_train (int argc, char **argv)
       return 2;
     }
 
+  if (evaluate)
+    return evaluate_all (datasets, resume, opts.threads);
+
   set = bs_train_set_new ((const char *const *) mods);
   for (char **d = datasets; d && *d; d++)
     if (!bs_train_set_add_dataset (set, *d, &report.stages, &error))
@@ -250,9 +259,6 @@ bs_cli_train (int argc, char **argv)
   if (phantoms > 0 && !add_phantoms (set, phantoms, phantom_size ? phantom_size : "240x240x155", opts.seed,
                                      &report.stages, &error))
     return bs_cli_fail (error);
-  if (evaluate)
-    return evaluate_all (set, resume, opts.threads);
-
   val_ids = val_cases ? g_strsplit (val_cases, ",", -1) : NULL;
   test_ids = test_cases ? g_strsplit (test_cases, ",", -1) : NULL;
   if (!bs_train_set_split (set, split, opts.seed, (const char *const *) val_ids, (const char *const *) test_ids,

@@ -352,47 +352,92 @@ load_voxel (const guint8 *p, int datatype, gboolean swap)
     }
 }
 
-/* Converts voxels [begin, end) in ascending order.  Each source voxel is read
- * before its float is written, which the in-place decode below relies on. */
+#define BS_CONVERT_BLOCK 4096
+
+/* Widens n voxels from an aligned private copy: plain typed loops that the
+ * compiler vectorises. */
+#define WIDEN(type)                                                            \
+  do                                                                           \
+    {                                                                          \
+      const type *in = (const type *) src;                                     \
+      if (scale)                                                               \
+        for (gsize k = 0; k < n; k++)                                          \
+          dst[k] = (float) ((double) in[k] * slope + inter);                   \
+      else                                                                     \
+        for (gsize k = 0; k < n; k++)                                          \
+          dst[k] = (float) in[k];                                              \
+    }                                                                          \
+  while (0)
+
+static void
+convert_block (const Convert *cv, const guint8 *restrict src, float *restrict dst, gsize n)
+{
+  gboolean scale = cv->scale;
+  double slope = cv->slope, inter = cv->inter;
+
+  if (cv->swap)
+    {
+      for (gsize k = 0; k < n; k++)
+        {
+          double v = load_voxel (src + k * cv->nbyper, cv->datatype, TRUE);
+          dst[k] = (float) (scale ? v * slope + inter : v);
+        }
+      return;
+    }
+  switch (cv->datatype)
+    {
+    case DT_UINT8:
+      WIDEN (guint8);
+      break;
+    case DT_INT8:
+      WIDEN (gint8);
+      break;
+    case DT_INT16:
+      WIDEN (gint16);
+      break;
+    case DT_UINT16:
+      WIDEN (guint16);
+      break;
+    case DT_INT32:
+      WIDEN (gint32);
+      break;
+    case DT_FLOAT32:
+      WIDEN (float);
+      break;
+    case DT_FLOAT64:
+    default:
+      WIDEN (double);
+      break;
+    }
+}
+
+#undef WIDEN
+
+/* Converts voxels [begin, end) in ascending order, a block at a time: each
+ * block's source bytes are copied out before its floats are written, which
+ * the in-place decode below relies on (the floats of a block never reach
+ * the source bytes of a later block). */
 static gsize
 convert_range (const Convert *cv, gsize begin, gsize end)
 {
-  float *dst = cv->dst;
+  /* 8-byte elements: aligned for every voxel type. */
+  guint64 block[BS_CONVERT_BLOCK];
+  gboolean may_be_nonfinite = cv->scale || cv->datatype == DT_FLOAT32 || cv->datatype == DT_FLOAT64;
   gsize bad = 0;
 
-  if (cv->datatype == DT_FLOAT32 && !cv->swap && !cv->scale)
+  for (gsize i = begin; i < end; i += BS_CONVERT_BLOCK)
     {
-      memmove (dst + begin, cv->src + begin * 4, (end - begin) * 4);
-      for (gsize i = begin; i < end; i++)
-        if (!isfinite (dst[i]))
-          {
-            dst[i] = 0.0f;
-            bad++;
-          }
-      return bad;
-    }
-  if (cv->datatype == DT_INT16 && !cv->swap && !cv->scale)
-    {
-      for (gsize i = begin; i < end; i++)
-        {
-          gint16 v;
-          memcpy (&v, cv->src + i * 2, 2);
-          dst[i] = v;
-        }
-      return 0;
-    }
-  for (gsize i = begin; i < end; i++)
-    {
-      double v = load_voxel (cv->src + i * cv->nbyper, cv->datatype, cv->swap);
-      if (cv->scale)
-        v = v * cv->slope + cv->inter;
-      float f = (float) v;
-      if (!isfinite (f))
-        {
-          f = 0.0f;
-          bad++;
-        }
-      dst[i] = f;
+      gsize n = MIN ((gsize) BS_CONVERT_BLOCK, end - i);
+      float *dst = cv->dst + i;
+      memcpy (block, cv->src + i * cv->nbyper, n * cv->nbyper);
+      convert_block (cv, (const guint8 *) block, dst, n);
+      if (may_be_nonfinite)
+        for (gsize k = 0; k < n; k++)
+          if (!isfinite (dst[k]))
+            {
+              dst[k] = 0.0f;
+              bad++;
+            }
     }
   return bad;
 }

@@ -348,6 +348,8 @@ h5_read_string_attr (hid_t obj, const char *name)
           char *s = NULL;
           mem = H5Tcopy (H5T_C_S1);
           H5Tset_size (mem, H5T_VARIABLE);
+          /* h5py writes UTF-8; HDF5 will not convert between character sets. */
+          H5Tset_cset (mem, H5Tget_cset (type));
           if (H5Aread (attr, mem, &s) >= 0 && s)
             {
               result = g_strdup (s);
@@ -362,6 +364,7 @@ h5_read_string_attr (hid_t obj, const char *name)
           mem = H5Tcopy (H5T_C_S1);
           H5Tset_size (mem, size + 1);
           H5Tset_strpad (mem, H5T_STR_NULLTERM);
+          H5Tset_cset (mem, H5Tget_cset (type));
           if (H5Aread (attr, mem, buf) >= 0)
             result = g_steal_pointer (&buf);
           g_free (buf);
@@ -524,7 +527,7 @@ config_from_json (const char *path, const char *json, BsUnetConfig *config, char
 
 /* Shape of a kernel dataset, or rank -1 when absent. */
 static int
-h5_dataset_shape (hid_t base, const char *path, hsize_t dims[8])
+h5_dataset_shape (hid_t base, const char *path, hsize_t dims[H5S_MAX_RANK])
 {
   hid_t ds, space;
   int rank;
@@ -536,9 +539,7 @@ h5_dataset_shape (hid_t base, const char *path, hsize_t dims[8])
     return -1;
   space = H5Dget_space (ds);
   rank = H5Sget_simple_extent_ndims (space);
-  if (rank > 8 || rank < 0)
-    rank = 8 + 1;
-  else
+  if (rank >= 0)
     H5Sget_simple_extent_dims (space, dims, NULL);
   H5Sclose (space);
   H5Dclose (ds);
@@ -579,7 +580,7 @@ static gboolean
 infer_config (const char *path, hid_t base, BsUnetConfig *config, GError **error)
 {
   g_autofree char *k = kernel_path ("encodeAa", "kernel");
-  hsize_t dims[9];
+  hsize_t dims[H5S_MAX_RANK];
   int rank = h5_dataset_shape (base, k, dims);
 
   if (rank < 0)
@@ -660,7 +661,7 @@ load_layer (const char *path, hid_t base, BsUnetLayer *l, GError **error)
 {
   g_autofree char *kp = kernel_path (l->name, "kernel");
   g_autofree char *bp = kernel_path (l->name, "bias");
-  hsize_t want[4], dims[9], bdims[9];
+  hsize_t want[4], dims[H5S_MAX_RANK], bdims[H5S_MAX_RANK];
   int rank, brank;
   g_autofree float *k = NULL;
 
@@ -681,7 +682,7 @@ load_layer (const char *path, hid_t base, BsUnetLayer *l, GError **error)
   keras_kernel_shape (l, want);
   if (rank != 4 || memcmp (dims, want, sizeof want) != 0)
     {
-      g_autofree char *got = shape_string (dims, MIN (rank, 8));
+      g_autofree char *got = shape_string (dims, rank);
       g_autofree char *exp = shape_string (want, 4);
       g_set_error (error, BS_MODEL_ERROR, BS_MODEL_ERROR_SHAPE,
                    _("%s: layer %s has a kernel of shape %s, expected %s"), path, l->name, got, exp);
@@ -689,7 +690,7 @@ load_layer (const char *path, hid_t base, BsUnetLayer *l, GError **error)
     }
   if (brank != 1 || bdims[0] != (hsize_t) l->out_ch)
     {
-      g_autofree char *got = shape_string (bdims, MIN (brank, 8));
+      g_autofree char *got = shape_string (bdims, brank);
       g_set_error (error, BS_MODEL_ERROR, BS_MODEL_ERROR_SHAPE,
                    _("%s: layer %s has a bias of shape %s, expected (%d)"), path, l->name, got, l->out_ch);
       return FALSE;

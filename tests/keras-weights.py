@@ -150,6 +150,13 @@ def main():
     write(os.path.join(out, "missing.h5"), weights, skip="decodeBb")
     write(os.path.join(out, "shape.h5"), weights, reshape="decodeCa")
     write(os.path.join(out, "other.h5"), weights, extra="dense_1")
+    # A 3D U-Net: 5-dimensional kernels.
+    w3 = {n: (k[None], b) for n, (k, b) in weights.items()}
+    write(os.path.join(out, "unet3d.h5"), w3)
+    # A file that says in brainseg_config that it is for another network.
+    write(os.path.join(out, "topology.h5"), weights)
+    with h5py.File(os.path.join(out, "topology.h5"), "a") as f:
+        f.attrs["brainseg_config"] = json.dumps({"topology": "unet3d-decathlon", "fms": FMS})
     # Brainseg takes NCHW input.
     np.ascontiguousarray(img.transpose(2, 0, 1)).tofile(os.path.join(out, "input.f32"))
     probs.tofile(os.path.join(out, "expected.f32"))

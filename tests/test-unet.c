@@ -197,11 +197,30 @@ test_keras (void)
   g_test_message ("max |C - numpy| = %g", max_err);
   g_assert_cmpfloat (max_err, <, 1e-5);
 
+  /* And the oneDNN plan on the same file. */
+  {
+    BsPlanOptions o;
+    g_autoptr(BsPlan) plan = NULL;
+
+    bs_plan_options_init (&o);
+    o.threads = 1;
+    plan = bs_plan_new (net, 32, 48, &o, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_true (bs_plan_run (plan, input, 1, probs, NULL, &error));
+    max_err = 0.0;
+    for (gsize i = 0; i < n_out; i++)
+      max_err = MAX (max_err, fabs (probs[i] - expected[i]));
+    g_test_message ("max |oneDNN - numpy| = %g", max_err);
+    g_assert_cmpfloat (max_err, <, 1e-4);
+  }
+
   {
     static const struct { const char *file; int code; const char *layer; } bad[] = {
       { "missing.h5", BS_MODEL_ERROR_MISSING, "decodeBb" },
       { "shape.h5", BS_MODEL_ERROR_SHAPE, "decodeCa" },
       { "other.h5", BS_MODEL_ERROR_TOPOLOGY, "dense_1" },
+      { "unet3d.h5", BS_MODEL_ERROR_TOPOLOGY, "encodeAa" },
+      { "topology.h5", BS_MODEL_ERROR_TOPOLOGY, "unet3d-decathlon" },
     };
     for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
       {
