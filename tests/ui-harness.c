@@ -148,3 +148,15 @@ bs_test_tumour_slice (BsWindow *win)
     }
   return best;
 }
+
+/* Used only by AddressSanitizer builds.  LeakSanitizer matches the
+ * suppressions in tests/lsan.supp against an allocation's stack; frame-pointer
+ * unwinding stops in system code built without frame pointers (oneDNN's JIT
+ * kernels, Mesa), which leaves a stack that no library name can match. */
+__attribute__((visibility ("default"), used)) const char *__asan_default_options (void);
+
+__attribute__((visibility ("default"), used)) const char *
+__asan_default_options (void)
+{
+  return "fast_unwind_on_malloc=0";
+}
