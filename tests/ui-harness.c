@@ -54,6 +54,7 @@ bs_test_save_png (GtkWidget *widget, const char *path, GError **error)
   g_autoptr(GdkTexture) texture = NULL;
   int w = gtk_widget_get_width (widget), h = gtk_widget_get_height (widget);
   GskRenderer *renderer = gtk_native_get_renderer (gtk_widget_get_native (widget));
+  int scale = gtk_widget_get_scale_factor (widget);
 
   /* A widget with a resize pending (labels changing while inference runs)
    * draws nothing until the next layout: retry across a few frames. */
@@ -61,6 +62,8 @@ bs_test_save_png (GtkWidget *widget, const char *path, GError **error)
     {
       GtkSnapshot *snapshot = gtk_snapshot_new ();
 
+      /* At the widget's scale factor, so HiDPI output can be inspected. */
+      gtk_snapshot_scale (snapshot, scale, scale);
       gdk_paintable_snapshot (paintable, snapshot, w, h);
       node = gtk_snapshot_free_to_node (snapshot);
       if (node == NULL)
@@ -71,7 +74,7 @@ bs_test_save_png (GtkWidget *widget, const char *path, GError **error)
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "nothing to render for %s", path);
       return FALSE;
     }
-  texture = gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, w, h));
+  texture = gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, w * scale, h * scale));
   if (!gdk_texture_save_to_png (texture, path))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "could not write %s", path);
@@ -144,4 +147,16 @@ bs_test_tumour_slice (BsWindow *win)
         }
     }
   return best;
+}
+
+/* Used only by AddressSanitizer builds.  LeakSanitizer matches the
+ * suppressions in tests/lsan.supp against an allocation's stack; frame-pointer
+ * unwinding stops in system code built without frame pointers (oneDNN's JIT
+ * kernels, Mesa), which leaves a stack that no library name can match. */
+__attribute__((visibility ("default"), used)) const char *__asan_default_options (void);
+
+__attribute__((visibility ("default"), used)) const char *
+__asan_default_options (void)
+{
+  return "fast_unwind_on_malloc=0";
 }

@@ -82,6 +82,7 @@ struct _BsWindow
   int n_computed;
   BsConfusion *slice_conf;
   BsConfusion volume_conf;
+  int first_computed;      /* slice of the first result since the last restart */
   guint generation;
   gboolean ready;
   gboolean busy;
@@ -628,6 +629,7 @@ reset_results (BsWindow *self)
     }
   memset (&self->volume_conf, 0, sizeof self->volume_conf);
   self->n_computed = 0;
+  self->first_computed = -1;
   self->has_timing = FALSE;
   self->fill_cancelled = FALSE;
   bs_dice_chart_reset (self->dice_chart, n);
@@ -1227,6 +1229,8 @@ on_slices_ready (BsInferenceWorker *worker, BsInferenceResult *r, BsWindow *self
 
   if (r->generation != self->generation || self->prob == NULL || r->plane != self->plane)
     return;
+  if (self->first_computed < 0)
+    self->first_computed = r->first;
   for (int i = 0; i < r->n; i++)
     {
       int s = r->first + i;
@@ -1930,6 +1934,7 @@ bs_window_init (BsWindow *self)
   views[3] = self->overlay_view;
 
   self->case_index = -1;
+  self->first_computed = -1;
   self->pending_case = -1;
   self->channel = -1;
   self->displayed_pred_slice = -1;
@@ -2121,6 +2126,12 @@ guint
 bs_window_get_generation (BsWindow *self)
 {
   return self->generation;
+}
+
+int
+bs_window_get_first_computed_slice (BsWindow *self)
+{
+  return self->first_computed;
 }
 
 int

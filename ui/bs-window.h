@@ -72,6 +72,9 @@ void bs_window_register_action_hook (const char *action_name, BsWindowActionHook
 /* Slice index whose prediction the Prediction pane shows now, or -1 when it
  * shows none (not computed yet). */
 int bs_window_get_displayed_slice_index_of_prediction (BsWindow *self);
+/* First slice whose result arrived since the last restart (case, plane,
+ * model or options), or -1: the visible one when the worker honours it. */
+int bs_window_get_first_computed_slice (BsWindow *self);
 /* Dice of the visible slice as the Dice panel shows it (NaN when none). */
 double bs_window_get_displayed_slice_dice (BsWindow *self);
 /* TRUE once a case is loaded and the worker has a plan. */
