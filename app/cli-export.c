@@ -1,11 +1,379 @@
+/* brainseg-cli export: the window's exports, headless.  Segments the case
+ * with the model first (only the one slice for overlay and figure). */
 #include <glib/gi18n.h>
+#include <math.h>
 #include <stdio.h>
+#include <string.h>
 
+#include "bs-compare.h"
+#include "bs-dataset.h"
+#include "bs-error.h"
+#include "bs-export.h"
+#include "bs-infer.h"
+#include "bs-labels.h"
+#include "bs-metrics.h"
+#include "bs-plan.h"
+#include "bs-unet.h"
 #include "cli.h"
+
+typedef enum {
+  WHAT_OVERLAY,
+  WHAT_FIGURE,
+  WHAT_MASK,
+  WHAT_DICE_CSV,
+  WHAT_SERIES,
+} ExportWhat;
+
+static const char *const what_names[] = { "overlay", "figure", "mask", "dice-csv", "series" };
+
+typedef struct {
+  char *case_id, *label, *model, *plane, *what, *out, *size, *modality, *style;
+  char *precision, *layout, *fusion;
+  int slice, threads, batch;
+  double opacity;
+  gboolean confusion, quiet;
+} ExportArgs;
+
+static void
+export_args_clear (ExportArgs *a)
+{
+  g_free (a->case_id);
+  g_free (a->label);
+  g_free (a->model);
+  g_free (a->plane);
+  g_free (a->what);
+  g_free (a->out);
+  g_free (a->size);
+  g_free (a->modality);
+  g_free (a->style);
+  g_free (a->precision);
+  g_free (a->layout);
+  g_free (a->fusion);
+}
+
+static gboolean
+fail_invalid (GError **error, const char *fmt, const char *value)
+{
+  g_set_error (error, BS_EXPORT_ERROR, BS_EXPORT_ERROR_INVALID, fmt, value);
+  return FALSE;
+}
+
+static gboolean
+parse_what (const char *s, ExportWhat *what, GError **error)
+{
+  for (gsize i = 0; s && i < G_N_ELEMENTS (what_names); i++)
+    if (strcmp (s, what_names[i]) == 0)
+      {
+        *what = (ExportWhat) i;
+        return TRUE;
+      }
+  return fail_invalid (error, _("--what must be overlay, figure, mask, dice-csv or series, not “%s”"),
+                       s ? s : "");
+}
+
+static gboolean
+parse_size (const char *s, int *w, int *h, GError **error)
+{
+  char *end = NULL;
+  gint64 a, b;
+
+  if (s == NULL)
+    return TRUE;
+  a = g_ascii_strtoll (s, &end, 10);
+  if (end == s || (*end != 'x' && *end != 'X'))
+    return fail_invalid (error, _("--size must be WIDTHxHEIGHT in pixels, e.g. 1800x720, not “%s”"), s);
+  s = end + 1;
+  b = g_ascii_strtoll (s, &end, 10);
+  if (end == s || *end != '\0' || a < 16 || b < 16 || a > 16384 || b > 16384)
+    return fail_invalid (error, _("--size must be WIDTHxHEIGHT between 16 and 16384 pixels, not “%s”"), s);
+  *w = (int) a;
+  *h = (int) b;
+  return TRUE;
+}
+
+static gboolean
+parse_plan_options (const ExportArgs *a, BsPlanOptions *opts, GError **error)
+{
+  bs_plan_options_init (opts);
+  if (a->precision && !bs_precision_from_string (a->precision, &opts->precision))
+    return fail_invalid (error, _("--precision must be fp32, int8 or bf16, not “%s”"), a->precision);
+  if (a->layout && !bs_memlayout_from_string (a->layout, &opts->layout))
+    return fail_invalid (error, _("--layout must be nchw, nhwc or blocked, not “%s”"), a->layout);
+  if (a->fusion)
+    {
+      if (strcmp (a->fusion, "on") == 0)
+        opts->fusion = TRUE;
+      else if (strcmp (a->fusion, "off") == 0)
+        opts->fusion = FALSE;
+      else
+        return fail_invalid (error, _("--fusion must be on or off, not “%s”"), a->fusion);
+    }
+  if (a->threads < 0 || a->threads > 1024)
+    {
+      g_set_error (error, BS_EXPORT_ERROR, BS_EXPORT_ERROR_INVALID,
+                   _("--threads must be between 0 (all cores) and 1024, not %d"), a->threads);
+      return FALSE;
+    }
+  opts->threads = a->threads;
+  if (a->batch < 1 || a->batch > 1024)
+    {
+      g_set_error (error, BS_EXPORT_ERROR, BS_EXPORT_ERROR_INVALID,
+                   _("--batch must be between 1 and 1024, not %d"), a->batch);
+      return FALSE;
+    }
+  opts->batch = a->batch;
+  return TRUE;
+}
+
+/* The slice worth showing when none is asked for: the one with the most
+ * tumour, or the middle one without a truth. */
+static int
+default_slice (const BsVolume *image, const BsVolume *truth, BsPlane plane)
+{
+  int best;
+
+  if (bs_compare_pick_slices (image, truth, plane, 1, &best) == 1 && truth)
+    return best;
+  return bs_volume_n_slices (image, plane) / 2;
+}
+
+static void
+print_progress (int done, int total, gpointer user_data)
+{
+  const char *what = user_data;
+
+  fprintf (stderr, "\r%s %d/%d", what, done, total);
+  if (done == total)
+    fputc ('\n', stderr);
+}
+
+/* Segments either one slice (index >= 0) or the whole volume into prob. */
+static gboolean
+segment (const BsUnet *net, const BsVolume *prepared, BsPlane plane, int index,
+         const BsPlanOptions *opts, gboolean quiet, BsVolume *prob, BsTiming *timing, GError **error)
+{
+  BsPlanOptions o = *opts;
+  g_autoptr(BsCalibration) cal = NULL;
+  g_autoptr(BsPlan) plan = NULL;
+  int ph, pw;
+
+  bs_infer_padded_size (prepared, plane, &ph, &pw);
+  if (index >= 0)
+    o.batch = 1;
+  if (o.precision == BS_PRECISION_INT8)
+    {
+      cal = bs_compare_calibrate (net, prepared, plane, error);
+      if (cal == NULL)
+        return FALSE;
+    }
+  plan = bs_plan_new (net, ph, pw, &o, cal, error);
+  if (plan == NULL)
+    return FALSE;
+  if (index < 0)
+    return bs_infer_volume (plan, prepared, plane, prob, timing, quiet ? NULL : print_progress,
+                            (gpointer) _("Segmenting"), NULL, error);
+
+  gsize per = (gsize) prepared->n_channels * ph * pw;
+  g_autofree float *input = g_new (float, per);
+  g_autofree float *probs = g_new (float, (gsize) ph * pw);
+  bs_infer_fill_input (prepared, plane, index, 1, ph, pw, input);
+  if (!bs_plan_run (plan, input, 1, probs, timing, error))
+    return FALSE;
+  bs_infer_store_output (prob, plane, index, 1, ph, pw, probs);
+  return TRUE;
+}
+
+static int
+run_export (ExportArgs *a, const char *path)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BsDataset) ds = NULL;
+  g_autoptr(BsCase) kase = NULL;
+  g_autoptr(BsUnet) net = NULL;
+  g_autoptr(BsVolume) prepared = NULL, prob = NULL, truth = NULL;
+  g_autofree char *model = NULL;
+  BsPlanOptions plan_opts;
+  BsOverlayOptions overlay;
+  BsExportSource src;
+  BsTiming timing;
+  ExportWhat what;
+  BsPlane plane = BS_PLANE_AXIAL;
+  int case_index = 0, width = 0, height = 0, channel = 0, n_slices;
+  gboolean ok;
+
+  if (a->out == NULL)
+    {
+      g_set_error_literal (&error, BS_EXPORT_ERROR, BS_EXPORT_ERROR_INVALID,
+                           _("--out is required: the file (or, for a series, the folder) to write"));
+      return bs_cli_fail (error);
+    }
+  if (!parse_what (a->what, &what, &error) || !parse_size (a->size, &width, &height, &error) ||
+      !parse_plan_options (a, &plan_opts, &error))
+    return bs_cli_fail (error);
+  if (a->plane && !bs_plane_from_string (a->plane, &plane))
+    {
+      fail_invalid (&error, _("--plane must be axial, coronal or sagittal, not “%s”"), a->plane);
+      return bs_cli_fail (error);
+    }
+  bs_overlay_options_init (&overlay);
+  overlay.confusion = a->confusion;
+  if (a->opacity >= 0)
+    overlay.opacity = (float) CLAMP (a->opacity, 0.0, 1.0);
+  if (a->style && strcmp (a->style, "outline") == 0)
+    overlay.style = BS_OVERLAY_OUTLINE;
+  else if (a->style && strcmp (a->style, "fill") != 0)
+    {
+      fail_invalid (&error, _("--style must be fill or outline, not “%s”"), a->style);
+      return bs_cli_fail (error);
+    }
+
+  ds = bs_dataset_open (path, a->label, &error);
+  if (ds == NULL)
+    return bs_cli_fail (error);
+  if (a->case_id)
+    {
+      case_index = bs_dataset_find_case (ds, a->case_id);
+      if (case_index < 0)
+        {
+          g_set_error (&error, BS_IO_ERROR, BS_IO_ERROR_NOT_FOUND, _("“%s” has no case “%s”"), path, a->case_id);
+          return bs_cli_fail (error);
+        }
+    }
+  kase = bs_dataset_load_case (ds, case_index, &error);
+  if (kase == NULL)
+    return bs_cli_fail (error);
+
+  model = a->model ? g_strdup (a->model) : bs_unet_default_model_path ();
+  if (model == NULL)
+    {
+      g_set_error_literal (&error, BS_MODEL_ERROR, BS_MODEL_ERROR_FILE,
+                           _("No model: this build ships none, pass one with --model FILE.h5"));
+      return bs_cli_fail (error);
+    }
+  net = bs_unet_load_h5 (model, &error);
+  if (net == NULL)
+    return bs_cli_fail (error);
+  prepared = bs_infer_prepare (net, kase->image, &error);
+  if (prepared == NULL)
+    return bs_cli_fail (error);
+
+  if (a->modality)
+    {
+      channel = bs_volume_find_channel (kase->image, a->modality);
+      if (channel < 0)
+        {
+          g_set_error (&error, BS_IO_ERROR, BS_IO_ERROR_NOT_FOUND, _("Case “%s” has no modality “%s”"),
+                       kase->id, a->modality);
+          return bs_cli_fail (error);
+        }
+    }
+  else if (net->config.modalities && net->config.modalities[0])
+    channel = MAX (0, bs_volume_find_channel (kase->image, net->config.modalities[0]));
+
+  if (kase->label)
+    truth = bs_labels_whole_tumour (kase->label);
+  n_slices = bs_volume_n_slices (kase->image, plane);
+  if (a->slice < 0)
+    a->slice = default_slice (kase->image, truth, plane);
+  if (a->slice >= n_slices)
+    {
+      g_set_error (&error, BS_EXPORT_ERROR, BS_EXPORT_ERROR_INVALID,
+                   _("--slice %d is outside the %s plane, which has slices 0 to %d"), a->slice,
+                   bs_plane_name (plane), n_slices - 1);
+      return bs_cli_fail (error);
+    }
+
+  prob = bs_volume_new_like (prepared, 1);
+  bs_timing_reset (&timing);
+  if (!segment (net, prepared, plane, what == WHAT_OVERLAY || what == WHAT_FIGURE ? a->slice : -1,
+                &plan_opts, a->quiet, prob, &timing, &error))
+    return bs_cli_fail (error);
+
+  src = (BsExportSource) { kase->image, channel, prob, truth, plane, kase->id };
+  bs_export_auto_window (kase->image, channel, &overlay.lo, &overlay.hi);
+  switch (what)
+    {
+    case WHAT_OVERLAY:
+      ok = bs_export_overlay_png (&src, a->slice, &overlay, width, height, a->out, &error);
+      break;
+    case WHAT_FIGURE:
+      ok = bs_export_figure_png (&src, a->slice, &overlay, width, height, a->out, &error);
+      break;
+    case WHAT_MASK:
+      ok = bs_export_mask_nifti (&src, a->out, &error);
+      break;
+    case WHAT_DICE_CSV:
+      ok = bs_export_dice_csv (&src, a->out, &error);
+      break;
+    case WHAT_SERIES:
+    default:
+      ok = bs_export_series (&src, &overlay, width, height, a->out, a->quiet ? NULL : print_progress,
+                             (gpointer) _("Writing"), NULL, &error);
+      break;
+    }
+  if (!ok)
+    return bs_cli_fail (error);
+
+  if (!a->quiet)
+    {
+      double dice = what == WHAT_OVERLAY || what == WHAT_FIGURE ? bs_export_slice_dice (&src, a->slice) : NAN;
+      char num[G_ASCII_DTOSTR_BUF_SIZE];
+
+      if (what != WHAT_OVERLAY && what != WHAT_FIGURE && truth)
+        {
+          BsConfusion c = { 0 };
+          bs_confusion_add (&c, prob->data, truth->data, bs_volume_n_voxels (truth));
+          dice = bs_confusion_dice (&c);
+        }
+      if (isnan (dice))
+        printf (_("Wrote %s (%s, no ground truth)\n"), a->out, kase->id);
+      else
+        printf (_("Wrote %s (%s, Dice %s)\n"), a->out, kase->id, g_ascii_formatd (num, sizeof num, "%.4f", dice));
+    }
+  return 0;
+}
 
 int
 bs_cli_export (int argc, char **argv)
 {
-  fprintf (stderr, _("brainseg-cli: '%s' is not available in this build yet\n"), "export");
-  return 2;
+  ExportArgs a = { .slice = -1, .batch = 1, .opacity = -1 };
+  const GOptionEntry entries[] = {
+    { "what", 'w', 0, G_OPTION_ARG_STRING, &a.what, N_("overlay, figure, mask, dice-csv or series"), N_("WHAT") },
+    { "out", 'o', 0, G_OPTION_ARG_FILENAME, &a.out, N_("File to write (a folder for series)"), N_("PATH") },
+    { "case", 0, 0, G_OPTION_ARG_STRING, &a.case_id, N_("Case of a dataset (default: the first)"), N_("ID") },
+    { "label", 0, 0, G_OPTION_ARG_FILENAME, &a.label, N_("Ground-truth label file for a single NIfTI image"), N_("FILE") },
+    { "model", 'm', 0, G_OPTION_ARG_FILENAME, &a.model, N_("Weights (HDF5, Keras layout; default: the shipped model)"), N_("FILE") },
+    { "plane", 0, 0, G_OPTION_ARG_STRING, &a.plane, N_("axial, coronal or sagittal (default: axial)"), N_("PLANE") },
+    { "slice", 0, 0, G_OPTION_ARG_INT, &a.slice, N_("Slice index from 0 (default: the one with most tumour)"), N_("N") },
+    { "modality", 0, 0, G_OPTION_ARG_STRING, &a.modality, N_("Modality shown in grey (default: the model's first)"), N_("NAME") },
+    { "size", 0, 0, G_OPTION_ARG_STRING, &a.size, N_("Image size in pixels (default: the slice's own; figure 1800x720)"), N_("WxH") },
+    { "style", 0, 0, G_OPTION_ARG_STRING, &a.style, N_("Mask drawn as fill or outline"), N_("STYLE") },
+    { "opacity", 0, 0, G_OPTION_ARG_DOUBLE, &a.opacity, N_("Mask opacity 0..1 (default 0.5)"), N_("A") },
+    { "confusion", 0, 0, G_OPTION_ARG_NONE, &a.confusion, N_("Overlay: true positives, false positives and false negatives in their own colours"), NULL },
+    { "precision", 0, 0, G_OPTION_ARG_STRING, &a.precision, N_("fp32, int8 or bf16"), N_("P") },
+    { "layout", 0, 0, G_OPTION_ARG_STRING, &a.layout, N_("nchw, nhwc or blocked"), N_("L") },
+    { "fusion", 0, 0, G_OPTION_ARG_STRING, &a.fusion, N_("on or off"), N_("F") },
+    { "threads", 0, 0, G_OPTION_ARG_INT, &a.threads, N_("Threads (0: all cores)"), N_("N") },
+    { "batch", 0, 0, G_OPTION_ARG_INT, &a.batch, N_("Slices per inference run"), N_("N") },
+    { "quiet", 'q', 0, G_OPTION_ARG_NONE, &a.quiet, N_("Print nothing but errors"), NULL },
+    { NULL },
+  };
+  int status;
+
+  if (!bs_cli_parse ("export", _("PATH"), _("Export an overlay PNG, the three-panel figure, the predicted mask "
+                                            "(NIfTI), per-slice Dice (CSV) or every slice as PNG."),
+                     entries, &argc, &argv))
+    {
+      export_args_clear (&a);
+      return 2;
+    }
+  if (argc != 2)
+    {
+      fprintf (stderr, "%s\n", _("brainseg-cli export: give exactly one PATH (file, case folder or dataset)"));
+      export_args_clear (&a);
+      return 2;
+    }
+  status = run_export (&a, argv[1]);
+  export_args_clear (&a);
+  return status;
 }

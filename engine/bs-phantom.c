@@ -616,7 +616,7 @@ phantom_setup (Phantom *ph, Rng *rng, int nx, int ny, int nz)
 
   /* the tumour: shape first, then a place where it fits */
   ph->tr = s * rng_range (rng, 15.0, 26.0);
-  ph->core_frac = rng_range (rng, 0.50, 0.72);
+  ph->core_frac = rng_range (rng, 0.58, 0.76);
   ph->edema_frac = rng_range (rng, 1.6, 2.3);
   for (int m = 0; m < N_LOBES; m++)
     {
@@ -956,7 +956,7 @@ paint_slices (int k0, int k1, gpointer data)
               double het = noise_eval (&ph->tum_het, i * 1.7, j * 1.7, k * 1.7);
               for (int ch = 0; ch < N_CHANNELS; ch++)
                 val[ch] = (float) ((l == BS_PHANTOM_CORE ? necrosis_intensity[ch] * (1.0 + 0.2 * het)
-                                                         : enhancing_intensity[ch] * (1.0 + 0.15 * het)));
+                                                         : enhancing_intensity[ch] * (1.0 + 0.25 * het)));
             }
           else if (l == BS_PHANTOM_EDEMA)
             {

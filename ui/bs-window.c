@@ -1,30 +1,2175 @@
 #include <glib/gi18n.h>
+#include <math.h>
+#include <string.h>
 
+#include "bs-dice-chart.h"
+#include "bs-error.h"
+#include "bs-infer.h"
+#include "bs-inference-worker.h"
+#include "bs-labels.h"
+#include "bs-metrics.h"
+#include "bs-slice-view.h"
 #include "bs-window.h"
+
+#define MAX_RECENT 8
+#define SLOWEST_LAYERS 5
+#define AUTO_WINDOW_STRIDE 7
 
 struct _BsWindow
 {
   GtkApplicationWindow parent_instance;
+
+  /* Template children */
+  GtkMenuButton *recent_button;
+  GtkMenuButton *export_button;
+  GtkRevealer *note_revealer;
+  GtkLabel *note_label;
+  GtkLabel *dataset_label;
+  GtkSearchEntry *case_filter;
+  GtkListBox *case_list;
+  GtkDropDown *modality_dropdown;
+  GtkAdjustment *opacity_adjustment;
+  GtkStack *view_stack;
+  BsSliceView *input_view;
+  BsSliceView *truth_view;
+  BsSliceView *pred_view;
+  BsSliceView *overlay_view;
+  GtkScale *slice_scale;
+  GtkAdjustment *slice_adjustment;
+  GtkLabel *slice_label;
+  GtkLabel *readout_label;
+  GtkLabel *progress_label;
+  GtkProgressBar *progress_bar;
+  GtkButton *cancel_button;
+  GtkButton *resume_button;
+  GtkLabel *slice_dice_label;
+  GtkLabel *volume_dice_label;
+  GtkLabel *volume_count_label;
+  BsDiceChart *dice_chart;
+  GtkLabel *speed_label;
+  GtkGrid *timing_grid;
+  GtkLabel *plan_label;
+  GtkLabel *cpu_label;
+  GtkToggleButton *fp32_toggle;
+  GtkToggleButton *int8_toggle;
+  GtkToggleButton *bf16_toggle;
+  GtkLabel *precision_note_label;
+  GtkAdjustment *threads_adjustment;
+  GtkAdjustment *batch_adjustment;
+
+  GSettings *settings;
+  GMenu *recent_menu;
+  BsInferenceWorker *worker;
+
+  /* Loading: one task at a time touches the dataset. */
+  GCancellable *load_cancellable;
+  gboolean loading;
+  guint pulse_id;
+  int pending_case;        /* case asked for while another one loads, or -1 */
+
+  BsDataset *dataset;
+  int case_index;
+  BsCase *bcase;
+  BsVolume *truth;
+  BsUnet *model;           /* the window's copy; the worker has its own */
+  BsInferenceInput *input;
+  double *case_dice;       /* per dataset case, NaN until the volume is done */
+  float *auto_lo, *auto_hi; /* per image channel */
+
+  /* Current plane's results, main thread only. */
+  BsVolume *prob;
+  guint8 *computed;
+  int n_computed;
+  BsConfusion *slice_conf;
+  BsConfusion volume_conf;
+  guint generation;
+  gboolean ready;
+  gboolean busy;
+  gboolean disposed;       /* a load may finish after the window closed */
+  gboolean fill_cancelled;
+  char *plan_text;
+  BsTiming last_timing;
+  gboolean has_timing;
+  double render_ms;
+
+  /* View state */
+  BsPlane plane;
+  int slice;
+  int channel;
+  gboolean overlay_mode;
+  BsOverlayOptions overlay;
+  BsPlanOptions opts;
+  int width, height;       /* displayed slice size */
+  float *img_buf, *truth_buf, *prob_buf;
+  guint render_tick;
+  int displayed_pred_slice;
+  double displayed_dice;
+  double cursor_x, cursor_y;
 };
 
 G_DEFINE_FINAL_TYPE (BsWindow, bs_window, GTK_TYPE_APPLICATION_WINDOW)
 
+enum {
+  PROP_0,
+  PROP_GENERATION,
+  N_PROPS
+};
+static GParamSpec *properties[N_PROPS];
+
+/* ---- Action hooks for the export branch ---- */
+
+typedef struct {
+  BsWindowActionHook hook;
+  gpointer user_data;
+} Hook;
+
+static GHashTable *action_hooks;
+
+static const char *const hook_actions[] = {
+  "export-overlay", "export-figure", "export-mask", "export-dice-csv", "export-series", "compare-all",
+};
+
+void
+bs_window_register_action_hook (const char *action_name, BsWindowActionHook hook, gpointer user_data)
+{
+  Hook *h = g_new0 (Hook, 1);
+
+  g_return_if_fail (action_name != NULL && hook != NULL);
+
+  if (action_hooks == NULL)
+    action_hooks = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  h->hook = hook;
+  h->user_data = user_data;
+  g_hash_table_replace (action_hooks, g_strdup (action_name), h);
+}
+
+static void
+on_hook_action (GSimpleAction *action, GVariant *param, gpointer user_data)
+{
+  Hook *h = action_hooks != NULL ? g_hash_table_lookup (action_hooks, g_action_get_name (G_ACTION (action))) : NULL;
+
+  if (h != NULL)
+    h->hook (BS_WINDOW (user_data), h->user_data);
+}
+
+/* ---- Small helpers ---- */
+
+static void render_views (BsWindow *self);
+static void schedule_render (BsWindow *self);
+static void load_case (BsWindow *self, int index);
+static void restart_inference (BsWindow *self);
+
+static const char *
+plane_id (BsPlane plane)
+{
+  return bs_plane_name (plane);
+}
+
+static const char *
+plane_label (BsPlane plane)
+{
+  switch (plane)
+    {
+    case BS_PLANE_CORONAL:
+      return _("Coronal");
+    case BS_PLANE_SAGITTAL:
+      return _("Sagittal");
+    case BS_PLANE_AXIAL:
+    default:
+      return _("Axial");
+    }
+}
+
+static void
+show_note (BsWindow *self, const char *text)
+{
+  gtk_label_set_text (self->note_label, text != NULL ? text : "");
+  gtk_revealer_set_reveal_child (self->note_revealer, text != NULL);
+}
+
+void
+bs_window_show_error (BsWindow *self, const char *title, const GError *error)
+{
+  GtkWidget *dialog;
+
+  g_return_if_fail (BS_IS_WINDOW (self));
+
+  dialog = gtk_message_dialog_new (GTK_WINDOW (self), GTK_DIALOG_MODAL | GTK_DIALOG_DESTROY_WITH_PARENT,
+                                   GTK_MESSAGE_ERROR, GTK_BUTTONS_CLOSE, "%s", title);
+  if (error != NULL)
+    gtk_message_dialog_format_secondary_text (GTK_MESSAGE_DIALOG (dialog), "%s", error->message);
+  g_signal_connect (dialog, "response", G_CALLBACK (gtk_window_destroy), NULL);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+static void
+set_progress (BsWindow *self, const char *text, double fraction)
+{
+  gtk_label_set_text (self->progress_label, text != NULL ? text : "");
+  if (fraction >= 0)
+    gtk_progress_bar_set_fraction (self->progress_bar, fraction);
+}
+
+static gboolean
+pulse_cb (gpointer data)
+{
+  BsWindow *self = data;
+
+  gtk_progress_bar_pulse (self->progress_bar);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+start_pulse (BsWindow *self, const char *text)
+{
+  set_progress (self, text, -1);
+  if (self->pulse_id == 0)
+    self->pulse_id = g_timeout_add (120, pulse_cb, self);
+}
+
+static void
+stop_pulse (BsWindow *self)
+{
+  g_clear_handle_id (&self->pulse_id, g_source_remove);
+}
+
+static void
+update_fill_buttons (BsWindow *self)
+{
+  gboolean filling = self->ready && self->n_computed < (self->prob ? bs_volume_n_slices (self->prob, self->plane) : 0);
+
+  gtk_widget_set_visible (GTK_WIDGET (self->cancel_button), filling && !self->fill_cancelled);
+  gtk_widget_set_visible (GTK_WIDGET (self->resume_button), filling && self->fill_cancelled);
+}
+
+static int
+n_slices (BsWindow *self)
+{
+  return self->bcase != NULL ? bs_volume_n_slices (self->bcase->image, self->plane) : 0;
+}
+
+/* ---- Recent files ---- */
+
+static void
+rebuild_recent_menu (BsWindow *self)
+{
+  g_auto(GStrv) paths = g_settings_get_strv (self->settings, "recent-paths");
+
+  g_menu_remove_all (self->recent_menu);
+  for (int i = 0; paths[i] != NULL; i++)
+    {
+      g_autofree char *base = g_path_get_basename (paths[i]);
+      g_autoptr(GMenuItem) item = g_menu_item_new (base, NULL);
+
+      g_menu_item_set_action_and_target_value (item, "win.open-recent", g_variant_new_string (paths[i]));
+      g_menu_append_item (self->recent_menu, item);
+    }
+  gtk_widget_set_sensitive (GTK_WIDGET (self->recent_button), paths[0] != NULL);
+}
+
+static void
+remember_recent (BsWindow *self, const char *path)
+{
+  g_auto(GStrv) old = g_settings_get_strv (self->settings, "recent-paths");
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  g_auto(GStrv) paths = NULL;
+  int n = 1;
+
+  g_strv_builder_add (builder, path);
+  for (int i = 0; old[i] != NULL && n < MAX_RECENT; i++)
+    if (g_strcmp0 (old[i], path) != 0)
+      {
+        g_strv_builder_add (builder, old[i]);
+        n++;
+      }
+  paths = g_strv_builder_end (builder);
+  g_settings_set_strv (self->settings, "recent-paths", (const char *const *) paths);
+}
+
+/* ---- Opening (off the main thread) ---- */
+
+typedef struct {
+  char *path;              /* dataset path, or NULL to keep the open one */
+  char *model_path;        /* model path, or NULL to keep the current model */
+  gboolean random_model;   /* no model path: make random weights */
+  int case_index;
+  BsDataset *dataset;      /* borrowed when path is NULL */
+  BsUnet *model;           /* copy of the current model when model_path is NULL */
+  /* results */
+  BsDataset *new_dataset;
+  BsCase *bcase;
+  BsVolume *truth;
+  BsVolume *prepared;
+  BsUnet *new_model;
+  float *auto_lo, *auto_hi;
+  char *model_note;
+} OpenJob;
+
+static void
+open_job_free (gpointer data)
+{
+  OpenJob *job = data;
+
+  g_free (job->path);
+  g_free (job->model_path);
+  g_clear_pointer (&job->model, bs_unet_free);
+  g_clear_pointer (&job->new_dataset, bs_dataset_free);
+  g_clear_pointer (&job->bcase, bs_case_free);
+  g_clear_pointer (&job->truth, bs_volume_free);
+  g_clear_pointer (&job->prepared, bs_volume_free);
+  g_clear_pointer (&job->new_model, bs_unet_free);
+  g_free (job->auto_lo);
+  g_free (job->auto_hi);
+  g_free (job->model_note);
+  g_free (job);
+}
+
+static BsUnet *
+random_model (void)
+{
+  BsUnetConfig config = { 0 };
+  char *modalities[] = { (char *) "FLAIR", NULL };
+  BsUnet *net;
+
+  config.fms = 16;
+  config.in_channels = 1;
+  config.upsample = BS_UPSAMPLE_TRANSPOSED;
+  config.modalities = modalities;
+  config.normalisation = (char *) "zscore-foreground";
+  config.crop = 128;
+  net = bs_unet_new_random (&config, 1);
+  return net;
+}
+
+static void
+compute_auto_windows (OpenJob *job)
+{
+  const BsVolume *img = job->bcase->image;
+  gsize nvox = bs_volume_n_voxels (img);
+  gsize n = (nvox + AUTO_WINDOW_STRIDE - 1) / AUTO_WINDOW_STRIDE;
+  g_autofree float *sample = g_new (float, MAX (n, 1));
+
+  job->auto_lo = g_new (float, img->n_channels);
+  job->auto_hi = g_new (float, img->n_channels);
+  for (int c = 0; c < img->n_channels; c++)
+    {
+      const float *data = bs_volume_channel (img, c);
+      gsize k = 0;
+
+      /* A regular subsample has the same percentiles within a grey level and
+       * keeps opening a large case quick. */
+      for (gsize v = 0; v < nvox; v += AUTO_WINDOW_STRIDE)
+        sample[k++] = data[v];
+      bs_auto_window (sample, k, &job->auto_lo[c], &job->auto_hi[c]);
+      if (!(job->auto_hi[c] > job->auto_lo[c]))
+        bs_volume_value_range (img, c, &job->auto_lo[c], &job->auto_hi[c]);
+      if (!(job->auto_hi[c] > job->auto_lo[c]))
+        job->auto_hi[c] = job->auto_lo[c] + 1;
+    }
+}
+
+static void
+open_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  OpenJob *job = task_data;
+  GError *error = NULL;
+  BsDataset *ds = job->dataset;
+  const BsUnet *net = job->model;
+
+  if (job->model_path != NULL)
+    {
+      job->new_model = bs_unet_load_h5 (job->model_path, &error);
+      if (job->new_model == NULL)
+        {
+          g_task_return_error (task, error);
+          return;
+        }
+      net = job->new_model;
+    }
+  else if (job->random_model)
+    {
+      job->new_model = random_model ();
+      net = job->new_model;
+    }
+
+  if (job->path != NULL)
+    {
+      job->new_dataset = bs_dataset_open (job->path, NULL, &error);
+      if (job->new_dataset == NULL)
+        {
+          g_task_return_error (task, error);
+          return;
+        }
+      ds = job->new_dataset;
+      if (bs_dataset_get_n_cases (ds) == 0)
+        {
+          g_task_return_new_error (task, BS_IO_ERROR, BS_IO_ERROR_INVALID,
+                                   _("“%s” contains no cases"), job->path);
+          return;
+        }
+    }
+  if (ds == NULL)
+    {
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+  if (g_task_return_error_if_cancelled (task))
+    return;
+
+  job->bcase = bs_dataset_load_case (ds, job->case_index, &error);
+  if (job->bcase == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  if (g_task_return_error_if_cancelled (task))
+    return;
+  job->prepared = bs_infer_prepare (net, job->bcase->image, &error);
+  if (job->prepared == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  if (job->bcase->label != NULL)
+    job->truth = bs_labels_whole_tumour (job->bcase->label);
+  compute_auto_windows (job);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+clear_case (BsWindow *self)
+{
+  if (self->worker != NULL)
+    bs_inference_worker_clear (self->worker);
+  g_clear_pointer (&self->input, bs_inference_input_unref);
+  g_clear_pointer (&self->bcase, bs_case_free);
+  g_clear_pointer (&self->truth, bs_volume_free);
+  g_clear_pointer (&self->prob, bs_volume_free);
+  g_clear_pointer (&self->computed, g_free);
+  g_clear_pointer (&self->slice_conf, g_free);
+  g_clear_pointer (&self->auto_lo, g_free);
+  g_clear_pointer (&self->auto_hi, g_free);
+  self->ready = FALSE;
+  self->busy = FALSE;
+}
+
+static void
+case_row_update (BsWindow *self, int index)
+{
+  GtkListBoxRow *row = gtk_list_box_get_row_at_index (self->case_list, index);
+  GtkWidget *dice_label;
+
+  if (row == NULL)
+    return;
+  dice_label = g_object_get_data (G_OBJECT (row), "dice-label");
+  if (isnan (self->case_dice[index]))
+    gtk_label_set_text (GTK_LABEL (dice_label), "");
+  else
+    {
+      g_autofree char *text = g_strdup_printf ("%.3f", self->case_dice[index]);
+
+      gtk_label_set_text (GTK_LABEL (dice_label), text);
+    }
+}
+
+static void
+fill_case_list (BsWindow *self)
+{
+  GtkWidget *child;
+  guint n = bs_dataset_get_n_cases (self->dataset);
+
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->case_list))) != NULL)
+    gtk_list_box_remove (self->case_list, child);
+  g_free (self->case_dice);
+  self->case_dice = g_new (double, MAX (n, 1));
+  for (guint i = 0; i < n; i++)
+    {
+      GtkWidget *row = gtk_list_box_row_new ();
+      GtkWidget *box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+      GtkWidget *name = gtk_label_new (bs_dataset_get_case_id (self->dataset, i));
+      GtkWidget *dice = gtk_label_new (NULL);
+
+      self->case_dice[i] = NAN;
+      gtk_label_set_xalign (GTK_LABEL (name), 0);
+      gtk_label_set_ellipsize (GTK_LABEL (name), PANGO_ELLIPSIZE_MIDDLE);
+      gtk_widget_set_hexpand (name, TRUE);
+      gtk_widget_add_css_class (dice, "dim-label");
+      gtk_widget_add_css_class (dice, "numeric");
+      if (!bs_dataset_case_has_label (self->dataset, i))
+        gtk_widget_set_tooltip_text (row, _("No ground truth"));
+      gtk_box_append (GTK_BOX (box), name);
+      gtk_box_append (GTK_BOX (box), dice);
+      gtk_list_box_row_set_child (GTK_LIST_BOX_ROW (row), box);
+      g_object_set_data_full (G_OBJECT (row), "case-id",
+                              g_strdup (bs_dataset_get_case_id (self->dataset, i)), g_free);
+      g_object_set_data (G_OBJECT (row), "dice-label", dice);
+      gtk_list_box_append (self->case_list, row);
+    }
+  gtk_label_set_text (self->dataset_label, bs_dataset_get_name (self->dataset));
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->dataset_label), bs_dataset_get_path (self->dataset));
+}
+
+static void
+fill_modalities (BsWindow *self)
+{
+  g_autoptr(GtkStringList) list = gtk_string_list_new (NULL);
+  const BsVolume *img = self->bcase->image;
+  int preferred = bs_volume_find_channel (img, "FLAIR");
+
+  for (int c = 0; c < img->n_channels; c++)
+    {
+      const char *name = img->channel_names != NULL ? img->channel_names[c] : NULL;
+      g_autofree char *fallback = g_strdup_printf (_("Channel %d"), c + 1);
+
+      gtk_string_list_append (list, name != NULL && *name ? name : fallback);
+    }
+  if (self->channel < 0 || self->channel >= img->n_channels)
+    self->channel = preferred >= 0 ? preferred : 0;
+  gtk_drop_down_set_model (self->modality_dropdown, G_LIST_MODEL (list));
+  gtk_drop_down_set_selected (self->modality_dropdown, self->channel);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->modality_dropdown), img->n_channels > 1);
+}
+
+static void
+reset_window_level (BsWindow *self)
+{
+  if (self->auto_lo == NULL)
+    return;
+  self->overlay.lo = self->auto_lo[self->channel];
+  self->overlay.hi = self->auto_hi[self->channel];
+}
+
+static void
+update_slice_marks (BsWindow *self)
+{
+  int n = n_slices (self);
+  g_autofree float *buf = NULL;
+  int w, h;
+
+  gtk_scale_clear_marks (self->slice_scale);
+  if (self->truth == NULL || n == 0)
+    return;
+  bs_volume_slice_size (self->truth, self->plane, &w, &h);
+  buf = g_new (float, (gsize) w * h);
+  for (int s = 0; s < n; s++)
+    {
+      gboolean any = FALSE;
+
+      bs_volume_get_slice (self->truth, 0, self->plane, s, buf);
+      for (gsize p = 0; p < (gsize) w * h && !any; p++)
+        any = buf[p] > 0.5f;
+      if (any)
+        gtk_scale_add_mark (self->slice_scale, s, GTK_POS_BOTTOM, NULL);
+    }
+}
+
+static void
+update_view_geometry (BsWindow *self)
+{
+  BsSliceView *views[] = { self->input_view, self->truth_view, self->pred_view, self->overlay_view };
+  const BsVolume *img = self->bcase->image;
+  char letters[4];
+  double aspect;
+
+  bs_volume_slice_size (img, self->plane, &self->width, &self->height);
+  g_free (self->img_buf);
+  g_free (self->truth_buf);
+  g_free (self->prob_buf);
+  self->img_buf = g_new (float, (gsize) self->width * self->height);
+  self->truth_buf = g_new (float, (gsize) self->width * self->height);
+  self->prob_buf = g_new (float, (gsize) self->width * self->height);
+
+  bs_volume_plane_letters (img, self->plane, letters);
+  /* Rows of a displayed slice run along the plane's vertical axis. */
+  switch (self->plane)
+    {
+    case BS_PLANE_AXIAL:
+      aspect = img->spacing[1] / img->spacing[0];
+      break;
+    case BS_PLANE_CORONAL:
+      aspect = img->spacing[2] / img->spacing[0];
+      break;
+    case BS_PLANE_SAGITTAL:
+    default:
+      aspect = img->spacing[2] / img->spacing[1];
+      break;
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (views); i++)
+    {
+      bs_slice_view_set_letters (views[i], letters);
+      bs_slice_view_set_pixel_aspect (views[i], aspect);
+    }
+}
+
+static void
+reset_transforms (BsWindow *self)
+{
+  BsSliceView *views[] = { self->input_view, self->truth_view, self->pred_view, self->overlay_view };
+  BsViewTransform t = { 1.0, 0.0, 0.0 };
+
+  for (guint i = 0; i < G_N_ELEMENTS (views); i++)
+    bs_slice_view_set_transform (views[i], &t);
+}
+
+/* New plane, case, model or options: results so far no longer apply. */
+static void
+reset_results (BsWindow *self)
+{
+  int n = n_slices (self);
+
+  g_clear_pointer (&self->prob, bs_volume_free);
+  g_clear_pointer (&self->computed, g_free);
+  g_clear_pointer (&self->slice_conf, g_free);
+  if (self->bcase != NULL)
+    {
+      self->prob = bs_volume_new_like (self->bcase->image, 1);
+      self->computed = g_new0 (guint8, MAX (n, 1));
+      self->slice_conf = g_new0 (BsConfusion, MAX (n, 1));
+    }
+  memset (&self->volume_conf, 0, sizeof self->volume_conf);
+  self->n_computed = 0;
+  self->has_timing = FALSE;
+  self->fill_cancelled = FALSE;
+  bs_dice_chart_reset (self->dice_chart, n);
+  bs_dice_chart_set_current (self->dice_chart, self->slice);
+}
+
+static void
+update_dice_panel (BsWindow *self)
+{
+  int n = n_slices (self);
+  g_autofree char *count = NULL;
+
+  if (self->bcase == NULL)
+    {
+      gtk_label_set_text (self->slice_dice_label, "–");
+      gtk_label_set_text (self->volume_dice_label, "–");
+      gtk_label_set_text (self->volume_count_label, "");
+      return;
+    }
+  if (self->truth == NULL)
+    {
+      gtk_label_set_text (self->slice_dice_label, _("No ground truth"));
+      gtk_label_set_text (self->volume_dice_label, _("No ground truth"));
+    }
+  else
+    {
+      g_autofree char *slice_text = NULL, *vol_text = NULL;
+
+      if (self->computed[self->slice])
+        slice_text = g_strdup_printf ("%.4f", bs_confusion_dice (&self->slice_conf[self->slice]));
+      else
+        slice_text = g_strdup (_("computing…"));
+      if (self->n_computed > 0)
+        vol_text = g_strdup_printf ("%.4f", bs_confusion_dice (&self->volume_conf));
+      else
+        vol_text = g_strdup ("–");
+      gtk_label_set_text (self->slice_dice_label, slice_text);
+      gtk_label_set_text (self->volume_dice_label, vol_text);
+    }
+  count = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%d of %d slice computed", "%d of %d slices computed", n),
+                           self->n_computed, n);
+  gtk_label_set_text (self->volume_count_label, count);
+}
+
+static void
+update_slice_label (BsWindow *self)
+{
+  g_autofree char *text = g_strdup_printf (_("%s %d / %d"), plane_label (self->plane), self->slice + 1, n_slices (self));
+
+  gtk_label_set_text (self->slice_label, text);
+}
+
+static int
+compare_entries_desc (gconstpointer a, gconstpointer b)
+{
+  const BsTimingEntry *ea = a, *eb = b;
+
+  return (ea->ms < eb->ms) - (ea->ms > eb->ms);
+}
+
+/* Two multi-line labels (names, values) in the timing grid: their text
+ * changes at inference rate, so no widgets are made or hidden per result. */
+static void
+create_timing_rows (BsWindow *self)
+{
+  GtkWidget *names = gtk_label_new (NULL), *values = gtk_label_new (NULL);
+
+  gtk_label_set_xalign (GTK_LABEL (names), 0);
+  gtk_label_set_xalign (GTK_LABEL (values), 1);
+  gtk_label_set_justify (GTK_LABEL (values), GTK_JUSTIFY_RIGHT);
+  gtk_widget_set_hexpand (names, TRUE);
+  gtk_widget_add_css_class (values, "numeric");
+  gtk_grid_attach (self->timing_grid, names, 0, 0, 1, 1);
+  gtk_grid_attach (self->timing_grid, values, 1, 0, 1, 1);
+}
+
+static void
+timing_line (GString *names, GString *values, const char *name, const char *value, gboolean dim)
+{
+  g_autofree char *n = g_markup_escape_text (name, -1);
+  g_autofree char *v = g_markup_escape_text (value, -1);
+  const char *sep = names->len > 0 ? "\n" : "";
+
+  if (dim)
+    {
+      g_string_append_printf (names, "%s<span alpha=\"60%%\">%s</span>", sep, n);
+      g_string_append_printf (values, "%s<span alpha=\"60%%\">%s</span>", sep, v);
+    }
+  else
+    {
+      g_string_append_printf (names, "%s%s", sep, n);
+      g_string_append_printf (values, "%s%s", sep, v);
+    }
+}
+
+static void
+set_timing_text (BsWindow *self, GString *names, GString *values)
+{
+  gtk_label_set_markup (GTK_LABEL (gtk_grid_get_child_at (self->timing_grid, 0, 0)), names->str);
+  gtk_label_set_markup (GTK_LABEL (gtk_grid_get_child_at (self->timing_grid, 1, 0)), values->str);
+}
+
+static const char *
+stage_label (const char *id)
+{
+  if (g_str_equal (id, "preprocess"))
+    return _("Preprocess");
+  if (g_str_equal (id, "reorder"))
+    return _("Reorder");
+  if (g_str_equal (id, "network"))
+    return _("Network");
+  if (g_str_equal (id, "output"))
+    return _("Output");
+  if (g_str_equal (id, "threshold"))
+    return _("Threshold");
+  if (g_str_equal (id, "render"))
+    return _("Render");
+  return id;
+}
+
+static void
+update_timing_panel (BsWindow *self)
+{
+  g_autoptr(GString) names = g_string_new (NULL);
+  g_autoptr(GString) values = g_string_new (NULL);
+  BsTimingEntry layers[BS_TIMING_MAX_LAYERS];
+  int n_layers;
+  int threads = self->opts.threads > 0 ? self->opts.threads : bs_cpu_cores ();
+  g_autofree char *cpu = bs_cpu_description ();
+  g_autofree char *cpu_text = NULL;
+
+  cpu_text = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%s\noneDNN ISA: %s · %d thread",
+                                           "%s\noneDNN ISA: %s · %d threads", threads),
+                              cpu != NULL ? cpu : _("Unknown CPU"), bs_dnnl_isa_name (), threads);
+  gtk_label_set_text (self->cpu_label, cpu_text);
+  gtk_label_set_text (self->plan_label, self->plan_text != NULL ? self->plan_text : "");
+
+  if (!self->has_timing || self->last_timing.n_slices <= 0)
+    {
+      gtk_label_set_text (self->speed_label, self->ready ? _("Waiting for the first slice…") : "");
+      set_timing_text (self, names, values);
+      return;
+    }
+  {
+    double ms_per_slice = self->last_timing.total_ms / self->last_timing.n_slices;
+    g_autofree char *speed = g_strdup_printf (_("%.1f ms/slice · %.1f slices/s"), ms_per_slice,
+                                              ms_per_slice > 0 ? 1000.0 / ms_per_slice : 0.0);
+
+    gtk_label_set_text (self->speed_label, speed);
+  }
+  for (int i = 0; i < self->last_timing.n_stages; i++)
+    {
+      g_autofree char *v = g_strdup_printf (_("%.2f ms"), self->last_timing.stages[i].ms / self->last_timing.n_slices);
+
+      timing_line (names, values, stage_label (self->last_timing.stages[i].name), v, FALSE);
+    }
+  {
+    g_autofree char *v = g_strdup_printf (_("%.2f ms"), self->render_ms);
+
+    timing_line (names, values, stage_label ("render"), v, FALSE);
+  }
+  n_layers = self->last_timing.n_layers;
+  if (n_layers > 0)
+    {
+      timing_line (names, values, _("Slowest layers"), " ", FALSE);
+      memcpy (layers, self->last_timing.layers, sizeof layers[0] * n_layers);
+      qsort (layers, n_layers, sizeof layers[0], compare_entries_desc);
+      for (int i = 0; i < MIN (n_layers, SLOWEST_LAYERS); i++)
+        {
+          g_autofree char *v = g_strdup_printf (_("%.2f ms"), layers[i].ms / self->last_timing.n_slices);
+
+          timing_line (names, values, layers[i].name, v, TRUE);
+        }
+    }
+  set_timing_text (self, names, values);
+}
+
+static void
+update_progress (BsWindow *self)
+{
+  int n = n_slices (self);
+
+  if (self->loading)
+    return;
+  if (!self->ready || n == 0)
+    {
+      set_progress (self, "", 0);
+      return;
+    }
+  if (self->n_computed >= n)
+    set_progress (self, _("Volume done"), 1.0);
+  else
+    {
+      g_autofree char *text = g_strdup_printf (self->fill_cancelled ? _("Stopped at %d / %d") : _("Predicting %d / %d"),
+                                               self->n_computed, n);
+
+      set_progress (self, text, (double) self->n_computed / n);
+    }
+  update_fill_buttons (self);
+}
+
+static void
+set_generation (BsWindow *self)
+{
+  self->generation++;
+  if (self->generation == 0)
+    self->generation = 1;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_GENERATION]);
+}
+
+/* Hands the worker a fresh job for the current case, plane and options. */
+static void
+restart_inference (BsWindow *self)
+{
+  set_generation (self);
+  reset_results (self);
+  self->displayed_pred_slice = -1;
+  g_clear_pointer (&self->plan_text, g_free);
+  if (self->input == NULL)
+    {
+      bs_inference_worker_clear (self->worker);
+      self->ready = FALSE;
+      return;
+    }
+  bs_inference_worker_set_job (self->worker, self->input, self->plane, &self->opts, self->generation);
+  bs_inference_worker_request_slice (self->worker, self->generation, self->slice);
+  self->ready = FALSE;
+  self->busy = TRUE;
+  start_pulse (self, self->opts.precision == BS_PRECISION_INT8 ? _("Calibrating and building the int8 plan…")
+                                                                : _("Building the inference plan…"));
+  update_dice_panel (self);
+  update_timing_panel (self);
+  update_fill_buttons (self);
+  schedule_render (self);
+}
+
+static void
+set_plane_internal (BsWindow *self, BsPlane plane)
+{
+  GAction *action;
+
+  if (self->bcase == NULL)
+    {
+      self->plane = plane;
+      return;
+    }
+  self->plane = plane;
+  self->slice = n_slices (self) / 2;
+  update_view_geometry (self);
+  reset_transforms (self);
+  gtk_adjustment_configure (self->slice_adjustment, self->slice, 0, MAX (n_slices (self) - 1, 0), 1, 10, 0);
+  update_slice_marks (self);
+  update_slice_label (self);
+  restart_inference (self);
+  action = g_action_map_lookup_action (G_ACTION_MAP (self), "plane");
+  g_simple_action_set_state (G_SIMPLE_ACTION (action), g_variant_new_string (plane_id (plane)));
+}
+
+static void
+open_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  BsWindow *self = BS_WINDOW (source);
+  GTask *task = G_TASK (result);
+  OpenJob *job = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+  int pending;
+
+  if (self->disposed)
+    {
+      g_task_propagate_boolean (task, NULL);
+      return;
+    }
+  self->loading = FALSE;
+  stop_pulse (self);
+  set_progress (self, "", 0);
+  if (!g_task_propagate_boolean (task, &error))
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          g_autofree char *title = NULL;
+
+          if (job->model_path != NULL)
+            title = g_strdup_printf (_("Could not load the model “%s”"), job->model_path);
+          else if (job->path != NULL)
+            title = g_strdup_printf (_("Could not open “%s”"), job->path);
+          else
+            title = g_strdup_printf (_("Could not load case “%s”"),
+                                     bs_dataset_get_case_id (self->dataset, job->case_index));
+          bs_window_show_error (self, title, error);
+        }
+      update_progress (self);
+      pending = self->pending_case;
+      self->pending_case = -1;
+      if (pending >= 0)
+        load_case (self, pending);
+      return;
+    }
+
+  if (job->new_model != NULL)
+    {
+      g_clear_pointer (&self->model, bs_unet_free);
+      self->model = g_steal_pointer (&job->new_model);
+      if (job->random_model)
+        show_note (self, _("No trained model was found: predictions come from random weights. "
+                           "Load trained weights with Model."));
+      else
+        show_note (self, NULL);
+    }
+  if (job->new_dataset != NULL)
+    {
+      clear_case (self);
+      g_clear_pointer (&self->dataset, bs_dataset_free);
+      self->dataset = g_steal_pointer (&job->new_dataset);
+      fill_case_list (self);
+      remember_recent (self, job->path);
+    }
+  if (job->bcase != NULL)
+    {
+      gboolean same_geometry = self->bcase != NULL &&
+                               memcmp (self->bcase->image->dims, job->bcase->image->dims, sizeof (int) * 3) == 0;
+      GtkListBoxRow *row;
+
+      clear_case (self);
+      self->case_index = job->case_index;
+      self->bcase = g_steal_pointer (&job->bcase);
+      self->truth = g_steal_pointer (&job->truth);
+      self->auto_lo = g_steal_pointer (&job->auto_lo);
+      self->auto_hi = g_steal_pointer (&job->auto_hi);
+      self->input = bs_inference_input_new (bs_unet_copy (self->model), g_steal_pointer (&job->prepared));
+      fill_modalities (self);
+      reset_window_level (self);
+      update_view_geometry (self);
+      if (!same_geometry)
+        reset_transforms (self);
+      if (!same_geometry || self->slice >= n_slices (self))
+        self->slice = n_slices (self) / 2;
+      g_signal_handlers_block_matched (self->slice_adjustment, G_SIGNAL_MATCH_DATA, 0, 0, NULL, NULL, self);
+      gtk_adjustment_configure (self->slice_adjustment, self->slice, 0, MAX (n_slices (self) - 1, 0), 1, 10, 0);
+      g_signal_handlers_unblock_matched (self->slice_adjustment, G_SIGNAL_MATCH_DATA, 0, 0, NULL, NULL, self);
+      update_slice_marks (self);
+      update_slice_label (self);
+      row = gtk_list_box_get_row_at_index (self->case_list, self->case_index);
+      if (row != NULL && gtk_list_box_get_selected_row (self->case_list) != row)
+        {
+          g_signal_handlers_block_matched (self->case_list, G_SIGNAL_MATCH_DATA, 0, 0, NULL, NULL, self);
+          gtk_list_box_select_row (self->case_list, row);
+          g_signal_handlers_unblock_matched (self->case_list, G_SIGNAL_MATCH_DATA, 0, 0, NULL, NULL, self);
+        }
+      {
+        g_autofree char *title = g_strdup_printf ("%s — %s", bs_dataset_get_case_id (self->dataset, self->case_index),
+                                                  _("Brainseg"));
+
+        gtk_window_set_title (GTK_WINDOW (self), title);
+      }
+      restart_inference (self);
+    }
+  pending = self->pending_case;
+  self->pending_case = -1;
+  if (pending >= 0 && pending != self->case_index)
+    load_case (self, pending);
+}
+
+static void
+start_open (BsWindow *self, OpenJob *job, const char *what)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_cancellable_cancel (self->load_cancellable);
+  g_clear_object (&self->load_cancellable);
+  self->load_cancellable = g_cancellable_new ();
+  if (job->model == NULL && self->model != NULL)
+    job->model = bs_unet_copy (self->model);
+  if (job->model == NULL && job->model_path == NULL)
+    job->random_model = TRUE;
+  task = g_task_new (self, self->load_cancellable, open_done, NULL);
+  g_task_set_task_data (task, job, open_job_free);
+  g_task_set_name (task, "bs-open");
+  self->loading = TRUE;
+  start_pulse (self, what);
+  g_task_run_in_thread (task, open_thread);
+}
+
+void
+bs_window_open_path (BsWindow *self, const char *path)
+{
+  OpenJob *job;
+  g_autofree char *base = NULL, *what = NULL;
+
+  g_return_if_fail (BS_IS_WINDOW (self));
+  g_return_if_fail (path != NULL);
+
+  /* The old dataset must not be read by a task still loading from it. */
+  if (self->loading)
+    {
+      self->pending_case = -1;
+      g_cancellable_cancel (self->load_cancellable);
+    }
+  job = g_new0 (OpenJob, 1);
+  job->path = g_strdup (path);
+  job->case_index = 0;
+  base = g_path_get_basename (path);
+  what = g_strdup_printf (_("Opening %s…"), base);
+  start_open (self, job, what);
+}
+
+void
+bs_window_open_with_model (BsWindow *self, const char *path, const char *model_path)
+{
+  OpenJob *job;
+  g_autofree char *base = NULL, *what = NULL;
+
+  g_return_if_fail (BS_IS_WINDOW (self));
+  g_return_if_fail (path != NULL);
+
+  if (self->loading)
+    {
+      self->pending_case = -1;
+      g_cancellable_cancel (self->load_cancellable);
+    }
+  job = g_new0 (OpenJob, 1);
+  job->path = g_strdup (path);
+  job->model_path = g_strdup (model_path);
+  job->random_model = model_path == NULL;
+  base = g_path_get_basename (path);
+  what = g_strdup_printf (_("Opening %s…"), base);
+  start_open (self, job, what);
+}
+
+void
+bs_window_open_model (BsWindow *self, const char *path)
+{
+  OpenJob *job;
+  g_autofree char *base = NULL, *what = NULL;
+
+  g_return_if_fail (BS_IS_WINDOW (self));
+
+  if (self->loading)
+    {
+      /* One task at a time may read the dataset; try again when it is done. */
+      g_autoptr(GError) error = g_error_new (BS_IO_ERROR, BS_IO_ERROR_INVALID,
+                                             _("A case is still loading; load the model when it has opened."));
+
+      bs_window_show_error (self, _("Could not load the model now"), error);
+      return;
+    }
+  job = g_new0 (OpenJob, 1);
+  job->model_path = g_strdup (path);
+  job->random_model = path == NULL;
+  job->dataset = self->dataset;
+  job->case_index = self->case_index;
+  base = path != NULL ? g_path_get_basename (path) : g_strdup (_("random weights"));
+  what = g_strdup_printf (_("Loading model %s…"), base);
+  start_open (self, job, what);
+}
+
+static void
+load_case (BsWindow *self, int index)
+{
+  OpenJob *job;
+  g_autofree char *what = NULL;
+
+  if (self->dataset == NULL || index < 0 || (guint) index >= bs_dataset_get_n_cases (self->dataset))
+    return;
+  if (self->loading)
+    {
+      self->pending_case = index;
+      return;
+    }
+  job = g_new0 (OpenJob, 1);
+  job->dataset = self->dataset;
+  job->case_index = index;
+  what = g_strdup_printf (_("Loading %s…"), bs_dataset_get_case_id (self->dataset, index));
+  start_open (self, job, what);
+}
+
+/* ---- Rendering ---- */
+
+static void
+read_slice (const BsVolume *vol, int c, BsPlane plane, int slice, float *out)
+{
+  bs_volume_get_slice (vol, c, plane, slice, out);
+}
+
+static void
+render_views (BsWindow *self)
+{
+  g_autoptr(GString) pred_title = NULL;
+  BsOverlayOptions ov = self->overlay;
+  cairo_surface_t *grey, *truth_s, *pred_s, *over_s;
+  gboolean have_pred;
+  double t0 = bs_now_ms ();
+  static const char *legend_labels[3];
+  const double legend_rgb[3][3] = {
+    { BS_COLOR_TP[0], BS_COLOR_TP[1], BS_COLOR_TP[2] },
+    { BS_COLOR_FP[0], BS_COLOR_FP[1], BS_COLOR_FP[2] },
+    { BS_COLOR_FN[0], BS_COLOR_FN[1], BS_COLOR_FN[2] },
+  };
+
+  if (self->bcase == NULL || self->img_buf == NULL)
+    {
+      BsSliceView *views[] = { self->input_view, self->truth_view, self->pred_view, self->overlay_view };
+
+      for (guint i = 0; i < G_N_ELEMENTS (views); i++)
+        bs_slice_view_set_surface (views[i], NULL);
+      self->displayed_pred_slice = -1;
+      self->displayed_dice = NAN;
+      return;
+    }
+
+  read_slice (self->bcase->image, self->channel, self->plane, self->slice, self->img_buf);
+  have_pred = self->computed != NULL && self->computed[self->slice];
+  if (have_pred)
+    read_slice (self->prob, 0, self->plane, self->slice, self->prob_buf);
+  if (self->truth != NULL)
+    read_slice (self->truth, 0, self->plane, self->slice, self->truth_buf);
+
+  grey = bs_render_grey (self->img_buf, self->width, self->height, ov.lo, ov.hi);
+  ov.confusion = FALSE;
+  truth_s = bs_render_mask_over (self->img_buf, self->truth != NULL ? self->truth_buf : NULL,
+                                 self->width, self->height, BS_COLOR_TRUTH, &ov);
+  pred_s = bs_render_mask_over (self->img_buf, have_pred ? self->prob_buf : NULL,
+                                self->width, self->height, BS_COLOR_PREDICTION, &ov);
+  ov.confusion = self->truth != NULL;
+  over_s = bs_render_overlay (self->img_buf, have_pred ? self->prob_buf : NULL,
+                              self->truth != NULL ? self->truth_buf : NULL, self->width, self->height, &ov);
+
+  bs_slice_view_set_surface (self->input_view, grey);
+  bs_slice_view_set_surface (self->truth_view, truth_s);
+  bs_slice_view_set_surface (self->pred_view, pred_s);
+  bs_slice_view_set_surface (self->overlay_view, over_s);
+  cairo_surface_destroy (grey);
+  cairo_surface_destroy (truth_s);
+  cairo_surface_destroy (pred_s);
+  cairo_surface_destroy (over_s);
+
+  {
+    GtkStringObject *item = gtk_drop_down_get_selected_item (self->modality_dropdown);
+    g_autofree char *input_title = g_strdup_printf (_("MRI input · %s"),
+                                                    item != NULL ? gtk_string_object_get_string (item) : "");
+
+    bs_slice_view_set_title (self->input_view, input_title);
+  }
+  bs_slice_view_set_title (self->truth_view, self->truth != NULL ? _("Ground truth") : _("Ground truth · none for this case"));
+  pred_title = g_string_new (_("Prediction"));
+  if (!have_pred)
+    g_string_append_printf (pred_title, " · %s", _("computing…"));
+  bs_slice_view_set_title (self->pred_view, pred_title->str);
+  bs_slice_view_set_title (self->overlay_view, have_pred ? _("Prediction over MRI") : _("Prediction over MRI · computing…"));
+
+  legend_labels[0] = _("True positive");
+  legend_labels[1] = _("False positive");
+  legend_labels[2] = _("False negative");
+  if (self->truth != NULL)
+    bs_slice_view_set_legend (self->overlay_view, 3, legend_rgb, legend_labels);
+  else
+    {
+      const double pred_rgb[1][3] = { { BS_COLOR_PREDICTION[0], BS_COLOR_PREDICTION[1], BS_COLOR_PREDICTION[2] } };
+      const char *pred_label[1] = { _("Prediction (no ground truth)") };
+
+      bs_slice_view_set_legend (self->overlay_view, 1, pred_rgb, pred_label);
+    }
+
+  self->displayed_pred_slice = have_pred ? self->slice : -1;
+  self->displayed_dice = have_pred && self->truth != NULL ? bs_confusion_dice (&self->slice_conf[self->slice]) : NAN;
+  self->render_ms = bs_now_ms () - t0;
+  bs_dice_chart_set_current (self->dice_chart, self->slice);
+  update_dice_panel (self);
+}
+
+static gboolean
+render_tick_cb (GtkWidget *widget, GdkFrameClock *clock, gpointer data)
+{
+  BsWindow *self = BS_WINDOW (widget);
+
+  self->render_tick = 0;
+  render_views (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* Coalesces every change within a frame into one render: scrolling through
+ * slices faster than the display refreshes renders each frame once. */
+static void
+schedule_render (BsWindow *self)
+{
+  if (self->render_tick == 0)
+    self->render_tick = gtk_widget_add_tick_callback (GTK_WIDGET (self), render_tick_cb, NULL, NULL);
+}
+
+/* ---- Worker results ---- */
+
+static void
+on_slices_ready (BsInferenceWorker *worker, BsInferenceResult *r, BsWindow *self)
+{
+  gsize px = (gsize) r->width * r->height;
+  g_autofree float *truth = self->truth != NULL ? g_new (float, px) : NULL;
+  gboolean visible_changed = FALSE;
+
+  if (r->generation != self->generation || self->prob == NULL || r->plane != self->plane)
+    return;
+  for (int i = 0; i < r->n; i++)
+    {
+      int s = r->first + i;
+      const float *p = r->probs + px * i;
+
+      if (s < 0 || s >= n_slices (self))
+        continue;
+      bs_volume_set_slice (self->prob, 0, self->plane, s, p);
+      if (truth != NULL)
+        {
+          gboolean empty = TRUE;
+
+          bs_volume_get_slice (self->truth, 0, self->plane, s, truth);
+          memset (&self->slice_conf[s], 0, sizeof self->slice_conf[s]);
+          bs_confusion_add (&self->slice_conf[s], p, truth, px);
+          if (!self->computed[s])
+            {
+              self->volume_conf.tp += self->slice_conf[s].tp;
+              self->volume_conf.fp += self->slice_conf[s].fp;
+              self->volume_conf.fn += self->slice_conf[s].fn;
+              self->volume_conf.tn += self->slice_conf[s].tn;
+            }
+          for (gsize k = 0; k < px && empty; k++)
+            empty = truth[k] <= 0.5f;
+          bs_dice_chart_set_value (self->dice_chart, s, bs_confusion_dice (&self->slice_conf[s]), empty);
+        }
+      if (!self->computed[s])
+        {
+          self->computed[s] = 1;
+          self->n_computed++;
+        }
+      visible_changed |= s == self->slice;
+    }
+  self->last_timing = r->timing;
+  self->has_timing = TRUE;
+  self->ready = TRUE;
+  if (visible_changed)
+    schedule_render (self);
+  update_dice_panel (self);
+  update_timing_panel (self);
+  update_progress (self);
+}
+
+static void
+on_plan_ready (BsInferenceWorker *worker, guint generation, const char *description, BsWindow *self)
+{
+  g_free (self->plan_text);
+  self->plan_text = g_strdup_printf (_("Plan: %s"), description);
+  stop_pulse (self);
+  self->ready = TRUE;
+  update_timing_panel (self);
+  update_progress (self);
+}
+
+static void
+on_worker_failed (BsInferenceWorker *worker, guint generation, GError *error, BsWindow *self)
+{
+  g_autofree char *title = NULL;
+  const char *model = self->model != NULL && self->model->path != NULL ? self->model->path : _("random weights");
+
+  stop_pulse (self);
+  self->busy = FALSE;
+  set_progress (self, _("Inference stopped"), 0);
+  title = g_strdup_printf (_("Inference with %s (%s) failed"), model, bs_precision_name (self->opts.precision));
+  bs_window_show_error (self, title, error);
+}
+
+static void
+on_worker_finished (BsInferenceWorker *worker, guint generation, BsWindow *self)
+{
+  self->busy = FALSE;
+  if (self->truth != NULL && self->case_dice != NULL)
+    {
+      self->case_dice[self->case_index] = bs_confusion_dice (&self->volume_conf);
+      case_row_update (self, self->case_index);
+    }
+  update_progress (self);
+}
+
+/* ---- View interaction ---- */
+
+static void
+set_slice (BsWindow *self, int slice)
+{
+  int n = n_slices (self);
+
+  if (n == 0)
+    return;
+  slice = CLAMP (slice, 0, n - 1);
+  if (slice == self->slice && (int) gtk_adjustment_get_value (self->slice_adjustment) == slice)
+    return;
+  self->slice = slice;
+  if ((int) round (gtk_adjustment_get_value (self->slice_adjustment)) != slice)
+    gtk_adjustment_set_value (self->slice_adjustment, slice);
+  update_slice_label (self);
+  if (self->input != NULL && !self->computed[slice])
+    bs_inference_worker_request_slice (self->worker, self->generation, slice);
+  schedule_render (self);
+}
+
+static void
+on_slice_value_changed (GtkAdjustment *adj, BsWindow *self)
+{
+  set_slice (self, (int) round (gtk_adjustment_get_value (adj)));
+}
+
+static void
+on_view_step (BsSliceView *view, int delta, BsWindow *self)
+{
+  set_slice (self, self->slice + delta);
+}
+
+static void
+on_transform_changed (BsSliceView *view, BsWindow *self)
+{
+  BsSliceView *views[] = { self->input_view, self->truth_view, self->pred_view, self->overlay_view };
+  BsViewTransform t;
+
+  bs_slice_view_get_transform (view, &t);
+  for (guint i = 0; i < G_N_ELEMENTS (views); i++)
+    if (views[i] != view)
+      bs_slice_view_set_transform (views[i], &t);
+}
+
+static void
+update_readout (BsWindow *self)
+{
+  int x = (int) floor (self->cursor_x), y = (int) floor (self->cursor_y);
+  int ijk[3];
+  gsize idx;
+  g_autoptr(GString) s = NULL;
+  const BsVolume *img;
+
+  if (self->bcase == NULL || self->cursor_x < 0 || x >= self->width || y >= self->height)
+    {
+      gtk_label_set_text (self->readout_label, "");
+      return;
+    }
+  img = self->bcase->image;
+  bs_volume_slice_to_voxel (img, self->plane, self->slice, x, y, ijk);
+  idx = ((gsize) ijk[2] * img->dims[1] + ijk[1]) * img->dims[0] + ijk[0];
+  s = g_string_new (NULL);
+  g_string_append_printf (s, _("Voxel (%d, %d, %d)   intensity %.4g"), ijk[0], ijk[1], ijk[2],
+                          bs_volume_channel (img, self->channel)[idx]);
+  if (self->bcase->label != NULL)
+    {
+      int v = (int) bs_volume_channel (self->bcase->label, 0)[idx];
+      const char *name = v > 0 ? bs_labels_value_name (self->bcase->convention, v) : NULL;
+
+      if (name != NULL)
+        g_string_append_printf (s, _("   label %d (%s)"), v, name);
+      else
+        g_string_append_printf (s, _("   label %d"), v);
+    }
+  else
+    g_string_append (s, _("   no ground truth"));
+  if (self->computed != NULL && self->computed[self->slice])
+    g_string_append_printf (s, _("   probability %.3f"), bs_volume_channel (self->prob, 0)[idx]);
+  else
+    g_string_append (s, _("   probability –"));
+  gtk_label_set_text (self->readout_label, s->str);
+}
+
+static void
+on_cursor_moved (BsSliceView *view, double x, double y, BsWindow *self)
+{
+  BsSliceView *views[] = { self->input_view, self->truth_view, self->pred_view, self->overlay_view };
+
+  self->cursor_x = x;
+  self->cursor_y = y;
+  for (guint i = 0; i < G_N_ELEMENTS (views); i++)
+    bs_slice_view_set_cursor (views[i], x, y);
+  update_readout (self);
+}
+
+static void
+on_window_level (BsSliceView *view, double dx, double dy, BsWindow *self)
+{
+  double width = self->overlay.hi - self->overlay.lo;
+  double level = (self->overlay.hi + self->overlay.lo) / 2.0;
+
+  if (self->bcase == NULL)
+    return;
+  /* Multiplicative width keeps the drag equally useful for any intensity scale. */
+  width *= exp (dx * 0.005);
+  level -= dy * width * 0.004;
+  if (!(width > 1e-6))
+    width = 1e-6;
+  self->overlay.lo = level - width / 2.0;
+  self->overlay.hi = level + width / 2.0;
+  schedule_render (self);
+}
+
+static void
+on_modality_changed (GtkDropDown *dropdown, GParamSpec *pspec, BsWindow *self)
+{
+  guint sel = gtk_drop_down_get_selected (dropdown);
+
+  if (self->bcase == NULL || sel == GTK_INVALID_LIST_POSITION || (int) sel >= self->bcase->image->n_channels)
+    return;
+  if ((int) sel == self->channel)
+    return;
+  self->channel = sel;
+  reset_window_level (self);
+  schedule_render (self);
+  update_readout (self);
+}
+
+static void
+on_opacity_changed (GtkAdjustment *adj, BsWindow *self)
+{
+  self->overlay.opacity = gtk_adjustment_get_value (adj);
+  schedule_render (self);
+}
+
+static void
+action_mask_outline (GSimpleAction *action, GVariant *state, gpointer data)
+{
+  BsWindow *self = data;
+
+  g_simple_action_set_state (action, state);
+  self->overlay.style = g_variant_get_boolean (state) ? BS_OVERLAY_OUTLINE : BS_OVERLAY_FILL;
+  schedule_render (self);
+}
+
+static void
+on_case_row_selected (GtkListBox *box, GtkListBoxRow *row, BsWindow *self)
+{
+  if (row == NULL)
+    return;
+  if (gtk_list_box_row_get_index (row) != self->case_index || self->bcase == NULL)
+    load_case (self, gtk_list_box_row_get_index (row));
+}
+
+static gboolean
+case_filter_func (GtkListBoxRow *row, gpointer data)
+{
+  BsWindow *self = data;
+  const char *text = gtk_editable_get_text (GTK_EDITABLE (self->case_filter));
+  const char *id = g_object_get_data (G_OBJECT (row), "case-id");
+  g_autofree char *a = NULL, *b = NULL;
+
+  if (text == NULL || *text == '\0')
+    return TRUE;
+  a = g_utf8_casefold (id != NULL ? id : "", -1);
+  b = g_utf8_casefold (text, -1);
+  return strstr (a, b) != NULL;
+}
+
+static void
+on_filter_changed (GtkSearchEntry *entry, BsWindow *self)
+{
+  gtk_list_box_invalidate_filter (self->case_list);
+}
+
+static void
+on_threads_changed (GtkAdjustment *adj, BsWindow *self)
+{
+  int v = (int) gtk_adjustment_get_value (adj);
+
+  if (v == self->opts.threads)
+    return;
+  self->opts.threads = v;
+  g_settings_set_int (self->settings, "threads", v);
+  restart_inference (self);
+}
+
+static void
+on_batch_changed (GtkAdjustment *adj, BsWindow *self)
+{
+  int v = MAX (1, (int) gtk_adjustment_get_value (adj));
+
+  if (v == self->opts.batch)
+    return;
+  self->opts.batch = v;
+  g_settings_set_int (self->settings, "batch", v);
+  restart_inference (self);
+}
+
+/* ---- Drag and drop ---- */
+
+static gboolean
+on_drop (GtkDropTarget *target, const GValue *value, double x, double y, BsWindow *self)
+{
+  GSList *files;
+  g_autofree char *path = NULL;
+
+  if (!G_VALUE_HOLDS (value, GDK_TYPE_FILE_LIST))
+    return FALSE;
+  files = g_value_get_boxed (value);
+  if (files == NULL)
+    return FALSE;
+  path = g_file_get_path (files->data);
+  if (path == NULL)
+    return FALSE;
+  bs_window_open_path (self, path);
+  return TRUE;
+}
+
+/* ---- Actions ---- */
+
+static void
+on_open_response (GtkNativeDialog *dialog, int response, BsWindow *self)
+{
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+      g_autofree char *path = file != NULL ? g_file_get_path (file) : NULL;
+      gboolean is_model = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (dialog), "model"));
+
+      if (path != NULL)
+        {
+          if (is_model)
+            bs_window_open_model (self, path);
+          else
+            bs_window_open_path (self, path);
+        }
+    }
+  g_object_unref (dialog);
+}
+
+static void
+show_chooser (BsWindow *self, const char *title, GtkFileChooserAction mode, gboolean model)
+{
+  GtkFileChooserNative *chooser = gtk_file_chooser_native_new (title, GTK_WINDOW (self), mode, _("_Open"), _("_Cancel"));
+
+  if (model)
+    {
+      g_autoptr(GtkFileFilter) filter = gtk_file_filter_new ();
+
+      gtk_file_filter_set_name (filter, _("Keras HDF5 weights"));
+      gtk_file_filter_add_pattern (filter, "*.h5");
+      gtk_file_filter_add_pattern (filter, "*.hdf5");
+      gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), filter);
+    }
+  else if (mode == GTK_FILE_CHOOSER_ACTION_OPEN)
+    {
+      g_autoptr(GtkFileFilter) images = gtk_file_filter_new ();
+      g_autoptr(GtkFileFilter) all = gtk_file_filter_new ();
+
+      gtk_file_filter_set_name (images, _("NIfTI and HDF5"));
+      gtk_file_filter_add_pattern (images, "*.nii");
+      gtk_file_filter_add_pattern (images, "*.nii.gz");
+      gtk_file_filter_add_pattern (images, "*.h5");
+      gtk_file_filter_add_pattern (images, "*.hdf5");
+      gtk_file_filter_add_pattern (images, "dataset.json");
+      gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), images);
+      gtk_file_filter_set_name (all, _("All files"));
+      gtk_file_filter_add_pattern (all, "*");
+      gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), all);
+    }
+  g_object_set_data (G_OBJECT (chooser), "model", GINT_TO_POINTER (model));
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
+  g_signal_connect (chooser, "response", G_CALLBACK (on_open_response), self);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+}
+
+static void
+action_open (GSimpleAction *action, GVariant *param, gpointer data)
+{
+  show_chooser (BS_WINDOW (data), _("Open a Volume or Dataset File"), GTK_FILE_CHOOSER_ACTION_OPEN, FALSE);
+}
+
+static void
+action_open_folder (GSimpleAction *action, GVariant *param, gpointer data)
+{
+  show_chooser (BS_WINDOW (data), _("Open a Case or Dataset Folder"), GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER, FALSE);
+}
+
+static void
+action_open_model (GSimpleAction *action, GVariant *param, gpointer data)
+{
+  show_chooser (BS_WINDOW (data), _("Open Model Weights"), GTK_FILE_CHOOSER_ACTION_OPEN, TRUE);
+}
+
+static void
+action_open_recent (GSimpleAction *action, GVariant *param, gpointer data)
+{
+  bs_window_open_path (BS_WINDOW (data), g_variant_get_string (param, NULL));
+}
+
+static void
+action_slice_step (GSimpleAction *action, GVariant *param, gpointer data)
+{
+  BsWindow *self = data;
+  const char *name = g_action_get_name (G_ACTION (action));
+  int delta = g_str_equal (name, "slice-up") ? 1 : g_str_equal (name, "slice-down") ? -1 :
+              g_str_equal (name, "page-up") ? 10 : -10;
+
+  set_slice (self, self->slice + delta);
+}
+
+void
+bs_window_set_overlay_mode (BsWindow *self, gboolean overlay)
+{
+  GAction *action = g_action_map_lookup_action (G_ACTION_MAP (self), "view-mode");
+
+  self->overlay_mode = overlay;
+  gtk_stack_set_visible_child_name (self->view_stack, overlay ? "overlay" : "panes");
+  g_simple_action_set_state (G_SIMPLE_ACTION (action), g_variant_new_string (overlay ? "overlay" : "panes"));
+}
+
+static void
+action_view_mode (GSimpleAction *action, GVariant *param, gpointer data)
+{
+  bs_window_set_overlay_mode (BS_WINDOW (data), g_str_equal (g_variant_get_string (param, NULL), "overlay"));
+}
+
+static void
+action_plane (GSimpleAction *action, GVariant *param, gpointer data)
+{
+  BsPlane plane;
+
+  if (bs_plane_from_string (g_variant_get_string (param, NULL), &plane))
+    bs_window_set_plane (BS_WINDOW (data), plane);
+}
+
+static void
+action_reset_view (GSimpleAction *action, GVariant *param, gpointer data)
+{
+  BsWindow *self = data;
+
+  reset_transforms (self);
+  reset_window_level (self);
+  schedule_render (self);
+}
+
+static void
+action_cancel_fill (GSimpleAction *action, GVariant *param, gpointer data)
+{
+  BsWindow *self = data;
+
+  bs_inference_worker_cancel_fill (self->worker);
+  self->fill_cancelled = TRUE;
+  self->busy = FALSE;
+  update_progress (self);
+}
+
+static void
+action_resume_fill (GSimpleAction *action, GVariant *param, gpointer data)
+{
+  BsWindow *self = data;
+
+  bs_inference_worker_resume_fill (self->worker);
+  self->fill_cancelled = FALSE;
+  self->busy = self->n_computed < n_slices (self);
+  update_progress (self);
+}
+
+static void
+action_dismiss_note (GSimpleAction *action, GVariant *param, gpointer data)
+{
+  show_note (BS_WINDOW (data), NULL);
+}
+
+static void
+action_precision (GSimpleAction *action, GVariant *param, gpointer data)
+{
+  BsWindow *self = data;
+  BsPrecision p;
+  BsPlanOptions opts = self->opts;
+
+  if (!bs_precision_from_string (g_variant_get_string (param, NULL), &p))
+    return;
+  opts.precision = p;
+  bs_window_set_plan_options (self, &opts);
+}
+
+static void
+action_layout (GSimpleAction *action, GVariant *param, gpointer data)
+{
+  BsWindow *self = data;
+  BsMemLayout l;
+  BsPlanOptions opts = self->opts;
+
+  if (!bs_memlayout_from_string (g_variant_get_string (param, NULL), &l))
+    return;
+  opts.layout = l;
+  bs_window_set_plan_options (self, &opts);
+}
+
+static void
+action_fusion (GSimpleAction *action, GVariant *param, gpointer data)
+{
+  BsWindow *self = data;
+  BsPlanOptions opts = self->opts;
+
+  opts.fusion = g_variant_get_boolean (param);
+  bs_window_set_plan_options (self, &opts);
+}
+
+static void
+action_profile_layers (GSimpleAction *action, GVariant *param, gpointer data)
+{
+  BsWindow *self = data;
+  BsPlanOptions opts = self->opts;
+
+  opts.profile_layers = g_variant_get_boolean (param);
+  g_settings_set_boolean (self->settings, "profile-layers", opts.profile_layers);
+  bs_window_set_plan_options (self, &opts);
+}
+
+static const GActionEntry win_entries[] = {
+  { "open", action_open },
+  { "open-folder", action_open_folder },
+  { "open-model", action_open_model },
+  { "open-recent", action_open_recent, "s" },
+  { "slice-up", action_slice_step },
+  { "slice-down", action_slice_step },
+  { "page-up", action_slice_step },
+  { "page-down", action_slice_step },
+  { "view-mode", action_view_mode, "s", "'panes'" },
+  { "plane", action_plane, "s", "'axial'" },
+  { "reset-view", action_reset_view },
+  { "cancel-fill", action_cancel_fill },
+  { "resume-fill", action_resume_fill },
+  { "dismiss-note", action_dismiss_note },
+  { "precision", action_precision, "s", "'fp32'" },
+  { "layout", action_layout, "s", "'blocked'" },
+  { "fusion", NULL, NULL, "true", action_fusion },
+  { "profile-layers", NULL, NULL, "true", action_profile_layers },
+  { "mask-outline", NULL, NULL, "false", action_mask_outline },
+};
+
+static void
+sync_option_actions (BsWindow *self)
+{
+  GActionMap *map = G_ACTION_MAP (self);
+
+  g_simple_action_set_state (G_SIMPLE_ACTION (g_action_map_lookup_action (map, "precision")),
+                             g_variant_new_string (bs_precision_name (self->opts.precision)));
+  g_simple_action_set_state (G_SIMPLE_ACTION (g_action_map_lookup_action (map, "layout")),
+                             g_variant_new_string (bs_memlayout_name (self->opts.layout)));
+  g_simple_action_set_state (G_SIMPLE_ACTION (g_action_map_lookup_action (map, "fusion")),
+                             g_variant_new_boolean (self->opts.fusion));
+  g_simple_action_set_state (G_SIMPLE_ACTION (g_action_map_lookup_action (map, "profile-layers")),
+                             g_variant_new_boolean (self->opts.profile_layers));
+  g_signal_handlers_block_matched (self->threads_adjustment, G_SIGNAL_MATCH_DATA, 0, 0, NULL, NULL, self);
+  g_signal_handlers_block_matched (self->batch_adjustment, G_SIGNAL_MATCH_DATA, 0, 0, NULL, NULL, self);
+  gtk_adjustment_set_value (self->threads_adjustment, self->opts.threads);
+  gtk_adjustment_set_value (self->batch_adjustment, self->opts.batch);
+  g_signal_handlers_unblock_matched (self->threads_adjustment, G_SIGNAL_MATCH_DATA, 0, 0, NULL, NULL, self);
+  g_signal_handlers_unblock_matched (self->batch_adjustment, G_SIGNAL_MATCH_DATA, 0, 0, NULL, NULL, self);
+}
+
+static void
+setup_precision_toggles (BsWindow *self)
+{
+  GtkToggleButton *toggles[] = { self->fp32_toggle, self->int8_toggle, self->bf16_toggle };
+  BsPrecision precisions[] = { BS_PRECISION_FP32, BS_PRECISION_INT8, BS_PRECISION_BF16 };
+  g_autoptr(GString) notes = g_string_new (NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (toggles); i++)
+    {
+      g_autofree char *reason = NULL;
+
+      if (bs_precision_available (precisions[i], &reason))
+        continue;
+      /* The button stays clickable-looking but dead; the reason is spelt out. */
+      gtk_widget_set_sensitive (GTK_WIDGET (toggles[i]), FALSE);
+      gtk_widget_set_tooltip_text (GTK_WIDGET (toggles[i]), reason);
+      if (reason != NULL)
+        g_string_append_printf (notes, "%s%s", notes->len ? "\n" : "", reason);
+    }
+  gtk_label_set_text (self->precision_note_label, notes->str);
+  gtk_widget_set_visible (GTK_WIDGET (self->precision_note_label), notes->len > 0);
+}
+
+/* ---- GObject ---- */
+
+static void
+bs_window_dispose (GObject *object)
+{
+  BsWindow *self = BS_WINDOW (object);
+
+  self->disposed = TRUE;
+  if (self->render_tick != 0)
+    {
+      gtk_widget_remove_tick_callback (GTK_WIDGET (self), self->render_tick);
+      self->render_tick = 0;
+    }
+  stop_pulse (self);
+  if (self->load_cancellable != NULL)
+    g_cancellable_cancel (self->load_cancellable);
+  g_clear_object (&self->load_cancellable);
+  if (self->worker != NULL)
+    g_signal_handlers_disconnect_by_data (self->worker, self);
+  g_clear_object (&self->worker);
+  gtk_widget_dispose_template (GTK_WIDGET (self), BS_TYPE_WINDOW);
+  G_OBJECT_CLASS (bs_window_parent_class)->dispose (object);
+}
+
+static void
+bs_window_finalize (GObject *object)
+{
+  BsWindow *self = BS_WINDOW (object);
+
+  clear_case (self);
+  g_clear_pointer (&self->dataset, bs_dataset_free);
+  g_clear_pointer (&self->model, bs_unet_free);
+  g_clear_object (&self->settings);
+  g_clear_object (&self->recent_menu);
+  g_free (self->case_dice);
+  g_free (self->img_buf);
+  g_free (self->truth_buf);
+  g_free (self->prob_buf);
+  g_free (self->plan_text);
+  G_OBJECT_CLASS (bs_window_parent_class)->finalize (object);
+}
+
+static void
+bs_window_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  BsWindow *self = BS_WINDOW (object);
+
+  switch (prop_id)
+    {
+    case PROP_GENERATION:
+      g_value_set_uint (value, self->generation);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
 static void
 bs_window_class_init (BsWindowClass *klass)
 {
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
 
+  object_class->dispose = bs_window_dispose;
+  object_class->finalize = bs_window_finalize;
+  object_class->get_property = bs_window_get_property;
+
+  properties[PROP_GENERATION] =
+    g_param_spec_uint ("generation", NULL, NULL, 0, G_MAXUINT, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  g_type_ensure (BS_TYPE_SLICE_VIEW);
+  g_type_ensure (BS_TYPE_DICE_CHART);
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/brainseg/Brainseg/ui/bs-window.ui");
+  gtk_widget_class_bind_template_child (widget_class, BsWindow, recent_button);
+  gtk_widget_class_bind_template_child (widget_class, BsWindow, export_button);
+  gtk_widget_class_bind_template_child (widget_class, BsWindow, note_revealer);
+  gtk_widget_class_bind_template_child (widget_class, BsWindow, note_label);
+  gtk_widget_class_bind_template_child (widget_class, BsWindow, dataset_label);
+  gtk_widget_class_bind_template_child (widget_class, BsWindow, case_filter);
+  gtk_widget_class_bind_template_child (widget_class, BsWindow, case_list);
+  gtk_widget_class_bind_template_child (widget_class, BsWindow, modality_dropdown);
+  gtk_widget_class_bind_template_child (widget_class, BsWindow, opacity_adjustment);
+  gtk_widget_class_bind_template_child (widget_class, BsWindow, view_stack);
+  gtk_widget_class_bind_template_child (widget_class, BsWindow, input_view);
+  gtk_widget_class_bind_template_child (widget_class, BsWindow, truth_view);
+  gtk_widget_class_bind_template_child (widget_class, BsWindow, pred_view);
+  gtk_widget_class_bind_template_child (widget_class, BsWindow, overlay_view);
+  gtk_widget_class_bind_template_child (widget_class, BsWindow, slice_scale);
+  gtk_widget_class_bind_template_child (widget_class, BsWindow, slice_adjustment);
+  gtk_widget_class_bind_template_child (widget_class, BsWindow, slice_label);
+  gtk_widget_class_bind_template_child (widget_class, BsWindow, readout_label);
+  gtk_widget_class_bind_template_child (widget_class, BsWindow, progress_label);
+  gtk_widget_class_bind_template_child (widget_class, BsWindow, progress_bar);
+  gtk_widget_class_bind_template_child (widget_class, BsWindow, cancel_button);
+  gtk_widget_class_bind_template_child (widget_class, BsWindow, resume_button);
+  gtk_widget_class_bind_template_child (widget_class, BsWindow, slice_dice_label);
+  gtk_widget_class_bind_template_child (widget_class, BsWindow, volume_dice_label);
+  gtk_widget_class_bind_template_child (widget_class, BsWindow, volume_count_label);
+  gtk_widget_class_bind_template_child (widget_class, BsWindow, dice_chart);
+  gtk_widget_class_bind_template_child (widget_class, BsWindow, speed_label);
+  gtk_widget_class_bind_template_child (widget_class, BsWindow, timing_grid);
+  gtk_widget_class_bind_template_child (widget_class, BsWindow, plan_label);
+  gtk_widget_class_bind_template_child (widget_class, BsWindow, cpu_label);
+  gtk_widget_class_bind_template_child (widget_class, BsWindow, fp32_toggle);
+  gtk_widget_class_bind_template_child (widget_class, BsWindow, int8_toggle);
+  gtk_widget_class_bind_template_child (widget_class, BsWindow, bf16_toggle);
+  gtk_widget_class_bind_template_child (widget_class, BsWindow, precision_note_label);
+  gtk_widget_class_bind_template_child (widget_class, BsWindow, threads_adjustment);
+  gtk_widget_class_bind_template_child (widget_class, BsWindow, batch_adjustment);
+}
+
+static void
+add_key (GtkShortcutController *controller, guint key, const char *action)
+{
+  gtk_shortcut_controller_add_shortcut (controller,
+                                        gtk_shortcut_new (gtk_keyval_trigger_new (key, 0),
+                                                          gtk_named_action_new (action)));
 }
 
 static void
 bs_window_init (BsWindow *self)
 {
+  BsSliceView *views[] = { self->input_view, self->truth_view, self->pred_view, self->overlay_view };
+  GtkDropTarget *drop;
+  GtkEventController *keys;
+  g_autofree char *saved_style = NULL;
+
   gtk_widget_init_template (GTK_WIDGET (self));
+  views[0] = self->input_view;
+  views[1] = self->truth_view;
+  views[2] = self->pred_view;
+  views[3] = self->overlay_view;
+
+  self->case_index = -1;
+  self->pending_case = -1;
+  self->channel = -1;
+  self->displayed_pred_slice = -1;
+  self->displayed_dice = NAN;
+  self->cursor_x = self->cursor_y = -1;
+  self->plane = BS_PLANE_AXIAL;
+  self->settings = g_settings_new (BS_APPLICATION_ID);
+
+  bs_overlay_options_init (&self->overlay);
+  self->overlay.opacity = g_settings_get_double (self->settings, "mask-opacity");
+  saved_style = g_settings_get_string (self->settings, "mask-style");
+  self->overlay.style = g_str_equal (saved_style, "outline") ? BS_OVERLAY_OUTLINE : BS_OVERLAY_FILL;
+  bs_plan_options_init (&self->opts);
+  self->opts.threads = g_settings_get_int (self->settings, "threads");
+  self->opts.batch = MAX (1, g_settings_get_int (self->settings, "batch"));
+  self->opts.profile_layers = g_settings_get_boolean (self->settings, "profile-layers");
+
+  g_action_map_add_action_entries (G_ACTION_MAP (self), win_entries, G_N_ELEMENTS (win_entries), self);
+  for (guint i = 0; i < G_N_ELEMENTS (hook_actions); i++)
+    {
+      g_autoptr(GSimpleAction) action = g_simple_action_new (hook_actions[i], NULL);
+
+      g_simple_action_set_enabled (action, action_hooks != NULL && g_hash_table_contains (action_hooks, hook_actions[i]));
+      g_signal_connect (action, "activate", G_CALLBACK (on_hook_action), self);
+      g_action_map_add_action (G_ACTION_MAP (self), G_ACTION (action));
+    }
+
+  /* Slice keys act only when no focused widget wants them (bubble phase). */
+  keys = gtk_shortcut_controller_new ();
+  gtk_event_controller_set_propagation_phase (keys, GTK_PHASE_BUBBLE);
+  add_key (GTK_SHORTCUT_CONTROLLER (keys), GDK_KEY_Up, "win.slice-up");
+  add_key (GTK_SHORTCUT_CONTROLLER (keys), GDK_KEY_Down, "win.slice-down");
+  add_key (GTK_SHORTCUT_CONTROLLER (keys), GDK_KEY_Page_Up, "win.page-up");
+  add_key (GTK_SHORTCUT_CONTROLLER (keys), GDK_KEY_Page_Down, "win.page-down");
+  add_key (GTK_SHORTCUT_CONTROLLER (keys), GDK_KEY_Home, "win.reset-view");
+  add_key (GTK_SHORTCUT_CONTROLLER (keys), GDK_KEY_Escape, "win.cancel-fill");
+  gtk_widget_add_controller (GTK_WIDGET (self), keys);
+
+  self->recent_menu = g_menu_new ();
+  {
+    g_autoptr(GMenu) menu = g_menu_new ();
+    g_autoptr(GMenu) folder = g_menu_new ();
+
+    g_menu_append (folder, _("Open _Folder…"), "win.open-folder");
+    g_menu_append_section (menu, NULL, G_MENU_MODEL (folder));
+    g_menu_append_section (menu, _("Recent"), G_MENU_MODEL (self->recent_menu));
+    gtk_menu_button_set_menu_model (self->recent_button, G_MENU_MODEL (menu));
+  }
+  rebuild_recent_menu (self);
+  g_signal_connect_object (self->settings, "changed::recent-paths", G_CALLBACK (rebuild_recent_menu), self,
+                           G_CONNECT_SWAPPED);
+
+  for (guint i = 0; i < G_N_ELEMENTS (views); i++)
+    {
+      g_signal_connect (views[i], "transform-changed", G_CALLBACK (on_transform_changed), self);
+      g_signal_connect (views[i], "cursor-moved", G_CALLBACK (on_cursor_moved), self);
+      g_signal_connect (views[i], "step", G_CALLBACK (on_view_step), self);
+      g_signal_connect (views[i], "window-level", G_CALLBACK (on_window_level), self);
+      bs_slice_view_set_placeholder (views[i], _("Nothing open"));
+    }
+  g_signal_connect (self->slice_adjustment, "value-changed", G_CALLBACK (on_slice_value_changed), self);
+  g_signal_connect (self->modality_dropdown, "notify::selected", G_CALLBACK (on_modality_changed), self);
+  gtk_adjustment_set_value (self->opacity_adjustment, self->overlay.opacity);
+  g_signal_connect (self->opacity_adjustment, "value-changed", G_CALLBACK (on_opacity_changed), self);
+  g_simple_action_set_state (G_SIMPLE_ACTION (g_action_map_lookup_action (G_ACTION_MAP (self), "mask-outline")),
+                             g_variant_new_boolean (self->overlay.style == BS_OVERLAY_OUTLINE));
+  g_signal_connect (self->case_list, "row-selected", G_CALLBACK (on_case_row_selected), self);
+  gtk_list_box_set_filter_func (self->case_list, case_filter_func, self, NULL);
+  g_signal_connect (self->case_filter, "search-changed", G_CALLBACK (on_filter_changed), self);
+
+  gtk_adjustment_set_upper (self->threads_adjustment, MAX (bs_cpu_cores (), 1));
+  sync_option_actions (self);
+  g_signal_connect (self->threads_adjustment, "value-changed", G_CALLBACK (on_threads_changed), self);
+  g_signal_connect (self->batch_adjustment, "value-changed", G_CALLBACK (on_batch_changed), self);
+  setup_precision_toggles (self);
+  create_timing_rows (self);
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->timing_grid), _("Time per slice of the last run, by stage and for the slowest layers"));
+
+  drop = gtk_drop_target_new (GDK_TYPE_FILE_LIST, GDK_ACTION_COPY);
+  g_signal_connect (drop, "drop", G_CALLBACK (on_drop), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (drop));
+
+  self->worker = bs_inference_worker_new ();
+  g_signal_connect (self->worker, "slices-ready", G_CALLBACK (on_slices_ready), self);
+  g_signal_connect (self->worker, "plan-ready", G_CALLBACK (on_plan_ready), self);
+  g_signal_connect (self->worker, "failed", G_CALLBACK (on_worker_failed), self);
+  g_signal_connect (self->worker, "finished", G_CALLBACK (on_worker_finished), self);
+
+  bs_window_set_overlay_mode (self, g_settings_get_boolean (self->settings, "overlay-mode"));
+  update_dice_panel (self);
+  update_timing_panel (self);
+  update_fill_buttons (self);
 }
 
 BsWindow *
 bs_window_new (BsApplication *app)
 {
   return g_object_new (BS_TYPE_WINDOW, "application", app, NULL);
+}
+
+/* ---- Accessors ---- */
+
+BsDataset *
+bs_window_get_dataset (BsWindow *self)
+{
+  return self->dataset;
+}
+
+int
+bs_window_get_case_index (BsWindow *self)
+{
+  return self->bcase != NULL ? self->case_index : -1;
+}
+
+BsCase *
+bs_window_get_case (BsWindow *self)
+{
+  return self->bcase;
+}
+
+const BsVolume *
+bs_window_get_truth (BsWindow *self)
+{
+  return self->truth;
+}
+
+const BsVolume *
+bs_window_get_prepared_volume (BsWindow *self)
+{
+  return self->input != NULL ? self->input->prepared : NULL;
+}
+
+const BsVolume *
+bs_window_get_probability_volume (BsWindow *self)
+{
+  return self->prob;
+}
+
+gboolean
+bs_window_slice_is_computed (BsWindow *self, int slice)
+{
+  return self->computed != NULL && slice >= 0 && slice < n_slices (self) && self->computed[slice];
+}
+
+int
+bs_window_get_n_computed_slices (BsWindow *self)
+{
+  return self->n_computed;
+}
+
+const BsUnet *
+bs_window_get_model (BsWindow *self)
+{
+  return self->model;
+}
+
+BsPlane
+bs_window_get_plane (BsWindow *self)
+{
+  return self->plane;
+}
+
+int
+bs_window_get_slice_index (BsWindow *self)
+{
+  return self->slice;
+}
+
+int
+bs_window_get_display_channel (BsWindow *self)
+{
+  return self->channel;
+}
+
+void
+bs_window_get_overlay_options (BsWindow *self, BsOverlayOptions *opts)
+{
+  *opts = self->overlay;
+  opts->confusion = self->truth != NULL;
+}
+
+void
+bs_window_get_plan_options (BsWindow *self, BsPlanOptions *opts)
+{
+  *opts = self->opts;
+}
+
+guint
+bs_window_get_generation (BsWindow *self)
+{
+  return self->generation;
+}
+
+int
+bs_window_get_displayed_slice_index_of_prediction (BsWindow *self)
+{
+  return self->displayed_pred_slice;
+}
+
+double
+bs_window_get_displayed_slice_dice (BsWindow *self)
+{
+  return self->displayed_dice;
+}
+
+gboolean
+bs_window_is_ready (BsWindow *self)
+{
+  return self->bcase != NULL && self->ready && !self->loading;
+}
+
+gboolean
+bs_window_is_busy (BsWindow *self)
+{
+  return self->loading || (self->ready && self->n_computed < n_slices (self) && !self->fill_cancelled);
+}
+
+void
+bs_window_set_slice_index (BsWindow *self, int slice)
+{
+  set_slice (self, slice);
+}
+
+void
+bs_window_set_plane (BsWindow *self, BsPlane plane)
+{
+  if (plane == self->plane && self->bcase != NULL)
+    return;
+  set_plane_internal (self, plane);
+  if (self->bcase == NULL)
+    g_simple_action_set_state (G_SIMPLE_ACTION (g_action_map_lookup_action (G_ACTION_MAP (self), "plane")),
+                               g_variant_new_string (plane_id (plane)));
+}
+
+void
+bs_window_set_plan_options (BsWindow *self, const BsPlanOptions *opts)
+{
+  self->opts = *opts;
+  self->opts.batch = MAX (1, self->opts.batch);
+  sync_option_actions (self);
+  if (self->bcase != NULL)
+    restart_inference (self);
 }

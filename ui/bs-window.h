@@ -1,6 +1,11 @@
 #pragma once
 
 #include "bs-application.h"
+#include "bs-dataset.h"
+#include "bs-overlay.h"
+#include "bs-plan.h"
+#include "bs-unet.h"
+#include "bs-volume.h"
 
 G_BEGIN_DECLS
 
@@ -8,5 +13,75 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (BsWindow, bs_window, BS, WINDOW, GtkApplicationWindow)
 
 BsWindow *bs_window_new (BsApplication *app);
+
+/* Opens a dataset (file, case folder, Decathlon folder, HDF5) off the main
+ * thread; progress and errors show in the window. */
+void bs_window_open_path (BsWindow *self, const char *path);
+/* Loads model weights off the main thread; NULL means random weights. */
+void bs_window_open_model (BsWindow *self, const char *path);
+/* Both at once (start-up): model_path NULL means random weights, with a note. */
+void bs_window_open_with_model (BsWindow *self, const char *path, const char *model_path);
+
+/* ---- What the export dialogs and the Compare-all chart read ----
+ * Every pointer is owned by the window and valid until the case, the model or
+ * the options change (listen to "notify::generation"); NULL while nothing is
+ * open.  Call from the main thread only. */
+
+/* The open dataset and the index of the case shown. */
+BsDataset *bs_window_get_dataset (BsWindow *self);
+int bs_window_get_case_index (BsWindow *self);
+/* The case shown: raw image (all modalities) and raw label (may be NULL). */
+BsCase *bs_window_get_case (BsWindow *self);
+/* Whole-tumour truth (label > 0, 0/1), or NULL when the case has no labels. */
+const BsVolume *bs_window_get_truth (BsWindow *self);
+/* The network input: model modalities, normalised (bs_infer_prepare). */
+const BsVolume *bs_window_get_prepared_volume (BsWindow *self);
+/* Sigmoid output for the slices computed so far in the current plane (others 0);
+ * bs_window_slice_is_computed tells which ones are done. */
+const BsVolume *bs_window_get_probability_volume (BsWindow *self);
+gboolean bs_window_slice_is_computed (BsWindow *self, int slice);
+int bs_window_get_n_computed_slices (BsWindow *self);
+/* The model in use. */
+const BsUnet *bs_window_get_model (BsWindow *self);
+
+BsPlane bs_window_get_plane (BsWindow *self);
+int bs_window_get_slice_index (BsWindow *self);
+/* Channel of the case image shown in the MRI pane (modality selector). */
+int bs_window_get_display_channel (BsWindow *self);
+/* Window/level, opacity, style and confusion colours as the views draw them. */
+void bs_window_get_overlay_options (BsWindow *self, BsOverlayOptions *opts);
+/* The plan options the worker uses now. */
+void bs_window_get_plan_options (BsWindow *self, BsPlanOptions *opts);
+/* Raised whenever case, model or options change: cached results are stale. */
+guint bs_window_get_generation (BsWindow *self);
+/* Shows an error dialog naming what failed (for the export dialogs as well). */
+void bs_window_show_error (BsWindow *self, const char *title, const GError *error);
+
+/* ---- Hooks for the export branch ----
+ * The window installs win.export-overlay, win.export-figure, win.export-mask,
+ * win.export-dice-csv, win.export-series and win.compare-all (Export menu in
+ * the header bar, "Compare all" button in the optimisation panel).  An action
+ * stays disabled until a handler is registered for its name (without the
+ * "win." prefix); register once at start-up, before windows exist.  The
+ * export branch does this in ui/bs-export-ui.c: `void bs_export_ui_register (void)`
+ * (declared in ui/bs-export-ui.h), which BsApplication's startup calls. */
+typedef void (*BsWindowActionHook) (BsWindow *win, gpointer user_data);
+void bs_window_register_action_hook (const char *action_name, BsWindowActionHook hook, gpointer user_data);
+
+/* ---- Test hooks ---- */
+/* Slice index whose prediction the Prediction pane shows now, or -1 when it
+ * shows none (not computed yet). */
+int bs_window_get_displayed_slice_index_of_prediction (BsWindow *self);
+/* Dice of the visible slice as the Dice panel shows it (NaN when none). */
+double bs_window_get_displayed_slice_dice (BsWindow *self);
+/* TRUE once a case is loaded and the worker has a plan. */
+gboolean bs_window_is_ready (BsWindow *self);
+/* TRUE while the worker is still filling the volume. */
+gboolean bs_window_is_busy (BsWindow *self);
+void bs_window_set_slice_index (BsWindow *self, int slice);
+void bs_window_set_plane (BsWindow *self, BsPlane plane);
+void bs_window_set_plan_options (BsWindow *self, const BsPlanOptions *opts);
+/* Shows the overlay (TRUE) or the three panes. */
+void bs_window_set_overlay_mode (BsWindow *self, gboolean overlay);
 
 G_END_DECLS

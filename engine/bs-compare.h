@@ -1,0 +1,74 @@
+/* "Compare all": every inference configuration (precision x layout x fusion)
+ * timed on the same slices of one case, with its accuracy cost against the
+ * fp32 reference configuration.  Runs on the caller's thread (the window runs
+ * it in a GTask); cancellable between slices. */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "bs-plan.h"
+#include "bs-volume.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+  BsPrecision precision;
+  BsMemLayout layout;
+  gboolean fusion;
+  gboolean available;
+  char *reason;         /* translated, why the configuration could not run, or NULL */
+  double ms_per_slice;  /* median over the compared slices, batch 1 */
+  double dice;          /* against the truth over the compared slices; NAN without truth */
+  double dice_delta;    /* dice minus the reference configuration's dice; NAN without truth */
+  double agreement;     /* Dice of this configuration's mask against the reference's mask */
+} BsCompareRow;
+
+typedef struct {
+  BsCompareRow *rows;
+  int n_rows;
+  int reference;        /* index of the fp32 reference row (fp32, blocked, fusion on) */
+  int n_slices;
+  int height, width;    /* padded slice size the plans ran at */
+  int threads;          /* as asked, 0 = all cores */
+} BsCompareResult;
+
+void bs_compare_result_free (BsCompareResult *result);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BsCompareResult, bs_compare_result_free)
+
+/* "int8 · nhwc · fused": the configuration's short name (not translated, the
+ * words are the CLI's option values). */
+char *bs_compare_row_label (const BsCompareRow *row);
+
+/* Up to max slice indices of the plane worth comparing on: the slices with
+ * the most tumour when there is a truth, else evenly spaced slices through the
+ * middle of the volume.  Returns how many were written to slices. */
+int bs_compare_pick_slices (const BsVolume *prepared, const BsVolume *truth, BsPlane plane,
+                            int max, int *slices);
+
+/* int8 calibration from up to 8 slices of a prepared case (see bs_infer_prepare). */
+BsCalibration *bs_compare_calibrate (const BsUnet *net, const BsVolume *prepared, BsPlane plane,
+                                     GError **error);
+
+/* Every configuration as a row not yet run (available FALSE, no reason), in
+ * the order bs_compare_run reports them; n_slices, height and width unset. */
+BsCompareResult *bs_compare_result_new_pending (void);
+
+/* done of total configurations finished; row is result->rows[index]. */
+typedef void (*BsCompareProgress) (int done, int total, int index, const BsCompareRow *row, gpointer user_data);
+
+/* Runs every configuration on the slices (indices of the plane) of prepared.
+ * truth (whole tumour, like prepared) may be NULL.  cal may be NULL: it is
+ * then computed from the slices.  Configurations the CPU cannot run are rows
+ * with available = FALSE and the reason.  progress is called after each
+ * configuration. */
+BsCompareResult *bs_compare_run (const BsUnet *net, const BsVolume *prepared, const BsVolume *truth,
+                                 BsPlane plane, const int *slices, int n_slices, int threads,
+                                 const BsCalibration *cal,
+                                 BsCompareProgress progress, gpointer user_data,
+                                 GCancellable *cancellable, GError **error);
+
+/* precision,layout,fusion,available,ms_per_slice,dice,dice_delta,agreement,reason */
+char *bs_compare_csv_text (const BsCompareResult *result);
+gboolean bs_compare_write_csv (const BsCompareResult *result, const char *path, GError **error);
+
+G_END_DECLS

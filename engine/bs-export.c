@@ -1,0 +1,452 @@
+#include "bs-export.h"
+
+#include <glib/gi18n-lib.h>
+#include <glib/gstdio.h>
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+#include <nifti1.h>
+
+#include "bs-error.h"
+#include "bs-metrics.h"
+#include "bs-nifti.h"
+
+void
+bs_export_auto_window (const BsVolume *image, int channel, float *lo, float *hi)
+{
+  gsize n = bs_volume_n_voxels (image);
+  const float *data = bs_volume_channel (image, channel);
+  /* A strided sample keeps the sort cheap; a million voxels pin the
+   * percentiles far more precisely than a grey ramp of 256 levels needs. */
+  gsize stride = MAX ((gsize) 1, n / 1000000);
+  gsize m = (n + stride - 1) / stride;
+  g_autofree float *sample = g_new (float, m);
+
+  for (gsize i = 0, j = 0; i < n && j < m; i += stride, j++)
+    sample[j] = data[i];
+  bs_auto_window (sample, m, lo, hi);
+}
+
+typedef struct {
+  int w, h;
+  float *image, *pred, *truth; /* truth NULL without one */
+} SliceData;
+
+static void
+slice_data_clear (SliceData *s)
+{
+  g_free (s->image);
+  g_free (s->pred);
+  g_free (s->truth);
+}
+
+static void
+slice_data_load (SliceData *s, const BsExportSource *src, int index)
+{
+  gsize n;
+
+  bs_volume_slice_size (src->image, src->plane, &s->w, &s->h);
+  n = (gsize) s->w * s->h;
+  s->image = g_new (float, n);
+  s->pred = g_new (float, n);
+  s->truth = src->truth ? g_new (float, n) : NULL;
+  bs_volume_get_slice (src->image, src->channel, src->plane, index, s->image);
+  bs_volume_get_slice (src->pred, 0, src->plane, index, s->pred);
+  if (src->truth)
+    bs_volume_get_slice (src->truth, 0, src->plane, index, s->truth);
+}
+
+double
+bs_export_slice_dice (const BsExportSource *src, int index)
+{
+  SliceData s = { 0 };
+  double dice;
+
+  if (src->truth == NULL)
+    return NAN;
+  slice_data_load (&s, src, index);
+  dice = bs_dice (s.pred, s.truth, (size_t) s.w * s.h);
+  slice_data_clear (&s);
+  return dice;
+}
+
+/* Paints a w x h slice surface into the box (x, y, bw, bh), centred and
+ * scaled to fit. */
+static void
+paint_fitted (cairo_t *cr, cairo_surface_t *slice, int w, int h, double x, double y, double bw, double bh)
+{
+  double scale = MIN (bw / w, bh / h);
+  double dx = x + (bw - w * scale) / 2, dy = y + (bh - h * scale) / 2;
+
+  cairo_save (cr);
+  cairo_translate (cr, dx, dy);
+  cairo_scale (cr, scale, scale);
+  cairo_set_source_surface (cr, slice, 0, 0);
+  /* Nearest neighbour when enlarging a lot keeps voxels (and mask edges)
+   * honest; bilinear otherwise avoids aliasing. */
+  cairo_pattern_set_filter (cairo_get_source (cr), scale >= 3.0 ? CAIRO_FILTER_NEAREST : CAIRO_FILTER_GOOD);
+  cairo_rectangle (cr, 0, 0, w, h);
+  cairo_fill (cr);
+  cairo_restore (cr);
+}
+
+cairo_surface_t *
+bs_export_render_overlay (const BsExportSource *src, int index, const BsOverlayOptions *opts,
+                          int width, int height)
+{
+  SliceData s = { 0 };
+  cairo_surface_t *slice, *out;
+  cairo_t *cr;
+
+  slice_data_load (&s, src, index);
+  slice = bs_render_overlay (s.image, s.pred, s.truth, s.w, s.h, opts);
+  if (width <= 0 || height <= 0 || (width == s.w && height == s.h))
+    {
+      slice_data_clear (&s);
+      return slice;
+    }
+  out = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, width, height);
+  cr = cairo_create (out);
+  cairo_set_source_rgb (cr, 0, 0, 0);
+  cairo_paint (cr);
+  paint_fitted (cr, slice, s.w, s.h, 0, 0, width, height);
+  cairo_destroy (cr);
+  cairo_surface_destroy (slice);
+  slice_data_clear (&s);
+  return out;
+}
+
+static const char *
+plane_label (BsPlane plane)
+{
+  switch (plane)
+    {
+    case BS_PLANE_CORONAL:
+      return _("coronal");
+    case BS_PLANE_SAGITTAL:
+      return _("sagittal");
+    case BS_PLANE_AXIAL:
+    default:
+      return _("axial");
+    }
+}
+
+static void
+show_text_centred (cairo_t *cr, const char *text, double cx, double cy)
+{
+  cairo_text_extents_t ext;
+
+  cairo_font_extents_t font;
+
+  /* Vertical placement from the font, not the ink, so that titles with and
+   * without descenders share a baseline. */
+  cairo_text_extents (cr, text, &ext);
+  cairo_font_extents (cr, &font);
+  cairo_move_to (cr, cx - ext.width / 2 - ext.x_bearing, cy + (font.ascent - font.descent) / 2);
+  cairo_show_text (cr, text);
+}
+
+/* Orientation letters at the edges of a panel, white on the dark scan. */
+static void
+paint_letters (cairo_t *cr, const char letters[4], double x, double y, double bw, double bh, double size)
+{
+  char l[2] = { 0, 0 };
+  double pad = size * 0.9;
+
+  cairo_save (cr);
+  cairo_set_font_size (cr, size);
+  cairo_set_source_rgb (cr, 1, 1, 1);
+  l[0] = letters[0];
+  show_text_centred (cr, l, x + pad, y + bh / 2);
+  l[0] = letters[1];
+  show_text_centred (cr, l, x + bw - pad, y + bh / 2);
+  l[0] = letters[2];
+  show_text_centred (cr, l, x + bw / 2, y + pad);
+  l[0] = letters[3];
+  show_text_centred (cr, l, x + bw / 2, y + bh - pad);
+  cairo_restore (cr);
+}
+
+cairo_surface_t *
+bs_export_render_figure (const BsExportSource *src, int index, const BsOverlayOptions *opts,
+                         int width, int height)
+{
+  SliceData s = { 0 };
+  cairo_surface_t *out, *panels[3];
+  const char *titles[3] = { _("MRI input"), _("Ground truth"), _("Prediction") };
+  char letters[4], num[G_ASCII_DTOSTR_BUF_SIZE];
+  g_autofree char *dice_text = NULL, *title = NULL;
+  BsOverlayOptions panel_opts = *opts;
+  double margin, title_h, label_h, cell_w, cell_h;
+  cairo_t *cr;
+
+  if (width <= 0 || height <= 0)
+    {
+      width = BS_EXPORT_FIGURE_WIDTH;
+      height = BS_EXPORT_FIGURE_HEIGHT;
+    }
+  slice_data_load (&s, src, index);
+  /* The panels show one mask each, as the Intel notebook does; the
+   * confusion colours belong to the overlay view. */
+  panel_opts.confusion = FALSE;
+  panels[0] = bs_render_grey (s.image, s.w, s.h, opts->lo, opts->hi);
+  panels[1] = bs_render_mask_over (s.image, s.truth, s.w, s.h, BS_COLOR_TRUTH, &panel_opts);
+  panels[2] = bs_render_mask_over (s.image, s.pred, s.w, s.h, BS_COLOR_PREDICTION, &panel_opts);
+
+  if (s.truth)
+    {
+      double dice = bs_dice (s.pred, s.truth, (size_t) s.w * s.h);
+      /* The dot stays a dot in every language: the figure quotes a number
+       * people compare with papers and with the notebook. */
+      dice_text = g_strdup_printf (_("Dice = %s"), g_ascii_formatd (num, sizeof num, "%.4f", dice));
+    }
+  else
+    dice_text = g_strdup (_("no ground truth"));
+  /* Translators: case id, plane name, slice number, total slices, Dice text. */
+  title = g_strdup_printf (_("%s  ·  %s slice %d of %d  ·  %s"),
+                           src->case_id ? src->case_id : _("Case"), plane_label (src->plane),
+                           index + 1, bs_volume_n_slices (src->image, src->plane), dice_text);
+
+  out = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, width, height);
+  cr = cairo_create (out);
+  cairo_set_source_rgb (cr, 1, 1, 1);
+  cairo_paint (cr);
+
+  margin = width * 0.015;
+  title_h = height * 0.12;
+  label_h = height * 0.08;
+  cell_w = (width - 4 * margin) / 3;
+  cell_h = height - title_h - label_h - margin;
+
+  cairo_select_font_face (cr, "Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
+  cairo_set_source_rgb (cr, 0, 0, 0);
+  cairo_set_font_size (cr, MIN (title_h * 0.42, width / 45.0));
+  show_text_centred (cr, title, width / 2.0, title_h / 2);
+
+  cairo_select_font_face (cr, "Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+  bs_volume_plane_letters (src->image, src->plane, letters);
+  for (int p = 0; p < 3; p++)
+    {
+      double x = margin + p * (cell_w + margin), y = title_h + label_h;
+      double scale = MIN (cell_w / s.w, cell_h / s.h);
+      double pw = s.w * scale, ph = s.h * scale;
+
+      paint_fitted (cr, panels[p], s.w, s.h, x, y, cell_w, cell_h);
+      x += (cell_w - pw) / 2;
+      y += (cell_h - ph) / 2;
+      /* The panel title sits just above the image, also when a wide
+       * coronal slice leaves room above it. */
+      cairo_set_source_rgb (cr, 0, 0, 0);
+      cairo_set_font_size (cr, MIN (label_h * 0.5, width / 55.0));
+      show_text_centred (cr, titles[p], x + pw / 2, y - label_h / 2);
+      paint_letters (cr, letters, x, y, pw, ph, MAX (8.0, MAX (pw, ph) / 30));
+      if (p == 1 && !s.truth)
+        {
+          cairo_set_source_rgb (cr, 1, 1, 1);
+          cairo_set_font_size (cr, MAX (8.0, ph / 16));
+          show_text_centred (cr, _("no ground truth"), x + pw / 2, y + ph / 2);
+        }
+      cairo_surface_destroy (panels[p]);
+    }
+  cairo_destroy (cr);
+  slice_data_clear (&s);
+  return out;
+}
+
+gboolean
+bs_export_write_file (const char *path, const void *data, gsize len, GError **error)
+{
+  g_autoptr(GError) local = NULL;
+
+  /* CONSISTENT: written to a temporary file beside the target and renamed,
+   * and the temporary file is removed when anything fails. */
+  if (!g_file_set_contents_full (path, data, (gssize) len, G_FILE_SET_CONTENTS_CONSISTENT, 0644, &local))
+    {
+      g_set_error (error, BS_EXPORT_ERROR, BS_EXPORT_ERROR_WRITE,
+                   _("Could not write “%s”: %s"), path, local->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static cairo_status_t
+append_bytes (void *closure, const unsigned char *data, unsigned int length)
+{
+  g_byte_array_append (closure, data, length);
+  return CAIRO_STATUS_SUCCESS;
+}
+
+gboolean
+bs_export_write_png (cairo_surface_t *surface, const char *path, GError **error)
+{
+  g_autoptr(GByteArray) png = g_byte_array_new ();
+  cairo_status_t status = cairo_surface_status (surface);
+
+  if (status == CAIRO_STATUS_SUCCESS)
+    status = cairo_surface_write_to_png_stream (surface, append_bytes, png);
+  if (status != CAIRO_STATUS_SUCCESS)
+    {
+      g_set_error (error, BS_EXPORT_ERROR, BS_EXPORT_ERROR_WRITE,
+                   _("Could not encode “%s” as PNG: %s"), path, cairo_status_to_string (status));
+      return FALSE;
+    }
+  return bs_export_write_file (path, png->data, png->len, error);
+}
+
+static gboolean
+check_source (const BsExportSource *src, int index, const char *path, GError **error)
+{
+  if (src->pred == NULL || bs_volume_n_voxels (src->pred) != bs_volume_n_voxels (src->image) ||
+      (src->truth && bs_volume_n_voxels (src->truth) != bs_volume_n_voxels (src->image)))
+    {
+      g_set_error (error, BS_EXPORT_ERROR, BS_EXPORT_ERROR_INVALID,
+                   _("Cannot export “%s”: the prediction or ground truth does not match the image size"), path);
+      return FALSE;
+    }
+  if (src->channel < 0 || src->channel >= src->image->n_channels)
+    {
+      g_set_error (error, BS_EXPORT_ERROR, BS_EXPORT_ERROR_INVALID,
+                   _("Cannot export “%s”: the image has no channel %d"), path, src->channel);
+      return FALSE;
+    }
+  if (index < 0 || index >= bs_volume_n_slices (src->image, src->plane))
+    {
+      g_set_error (error, BS_EXPORT_ERROR, BS_EXPORT_ERROR_INVALID,
+                   _("Cannot export “%s”: slice %d is outside 0 to %d"), path, index,
+                   bs_volume_n_slices (src->image, src->plane) - 1);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+bs_export_overlay_png (const BsExportSource *src, int index, const BsOverlayOptions *opts,
+                       int width, int height, const char *path, GError **error)
+{
+  cairo_surface_t *s;
+  gboolean ok;
+
+  if (!check_source (src, index, path, error))
+    return FALSE;
+  s = bs_export_render_overlay (src, index, opts, width, height);
+  ok = bs_export_write_png (s, path, error);
+  cairo_surface_destroy (s);
+  return ok;
+}
+
+gboolean
+bs_export_figure_png (const BsExportSource *src, int index, const BsOverlayOptions *opts,
+                      int width, int height, const char *path, GError **error)
+{
+  cairo_surface_t *s;
+  gboolean ok;
+
+  if (!check_source (src, index, path, error))
+    return FALSE;
+  s = bs_export_render_figure (src, index, opts, width, height);
+  ok = bs_export_write_png (s, path, error);
+  cairo_surface_destroy (s);
+  return ok;
+}
+
+gboolean
+bs_export_mask_nifti (const BsExportSource *src, const char *path, GError **error)
+{
+  g_autoptr(BsVolume) mask = NULL;
+  g_autoptr(GError) local = NULL;
+  gsize n = bs_volume_n_voxels (src->image);
+
+  if (!check_source (src, 0, path, error))
+    return FALSE;
+  mask = bs_volume_new_like (src->image, 1);
+  mask->is_label = TRUE;
+  for (gsize i = 0; i < n; i++)
+    mask->data[i] = src->pred->data[i] > 0.5f ? 1.0f : 0.0f;
+  if (!bs_volume_save_nifti (mask, path, DT_UINT8, &local))
+    {
+      /* The NIfTI writer already names the file; only the domain changes so
+       * callers handle every export failure alike. */
+      g_set_error_literal (error, BS_EXPORT_ERROR, BS_EXPORT_ERROR_WRITE, local->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+char *
+bs_export_dice_csv_text (const BsExportSource *src)
+{
+  GString *csv = g_string_new ("slice,dice,truth_pixels,pred_pixels,tp,fp,fn\n");
+  int n = bs_volume_n_slices (src->image, src->plane);
+  SliceData s = { 0 };
+  char num[G_ASCII_DTOSTR_BUF_SIZE];
+
+  slice_data_load (&s, src, 0);
+  for (int k = 0; k < n; k++)
+    {
+      BsConfusion c = { 0 };
+      gsize npx = (gsize) s.w * s.h;
+
+      bs_volume_get_slice (src->pred, 0, src->plane, k, s.pred);
+      if (s.truth)
+        {
+          bs_volume_get_slice (src->truth, 0, src->plane, k, s.truth);
+          bs_confusion_add (&c, s.pred, s.truth, npx);
+          g_string_append_printf (csv, "%d,%s,%" G_GUINT64_FORMAT ",%" G_GUINT64_FORMAT ",%" G_GUINT64_FORMAT
+                                  ",%" G_GUINT64_FORMAT ",%" G_GUINT64_FORMAT "\n",
+                                  k, g_ascii_formatd (num, sizeof num, "%.6f", bs_confusion_dice (&c)),
+                                  c.tp + c.fn, c.tp + c.fp, c.tp, c.fp, c.fn);
+        }
+      else
+        {
+          guint64 on = 0;
+          for (gsize i = 0; i < npx; i++)
+            on += s.pred[i] > 0.5f;
+          g_string_append_printf (csv, "%d,,,%" G_GUINT64_FORMAT ",,,\n", k, on);
+        }
+    }
+  slice_data_clear (&s);
+  return g_string_free (csv, FALSE);
+}
+
+gboolean
+bs_export_dice_csv (const BsExportSource *src, const char *path, GError **error)
+{
+  g_autofree char *text = NULL;
+
+  if (!check_source (src, 0, path, error))
+    return FALSE;
+  text = bs_export_dice_csv_text (src);
+  return bs_export_write_file (path, text, strlen (text), error);
+}
+
+gboolean
+bs_export_series (const BsExportSource *src, const BsOverlayOptions *opts,
+                  int width, int height, const char *dir,
+                  BsExportProgress progress, gpointer user_data,
+                  GCancellable *cancellable, GError **error)
+{
+  int n = bs_volume_n_slices (src->image, src->plane);
+
+  if (!check_source (src, 0, dir, error))
+    return FALSE;
+  if (g_mkdir_with_parents (dir, 0755) != 0)
+    {
+      int saved = errno;
+      g_set_error (error, BS_EXPORT_ERROR, BS_EXPORT_ERROR_WRITE,
+                   _("Could not create the folder “%s”: %s"), dir, g_strerror (saved));
+      return FALSE;
+    }
+  for (int k = 0; k < n; k++)
+    {
+      g_autofree char *name = g_strdup_printf ("%s-%03d.png", bs_plane_name (src->plane), k);
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        return FALSE;
+      if (!bs_export_overlay_png (src, k, opts, width, height, path, error))
+        return FALSE;
+      if (progress)
+        progress (k + 1, n, user_data);
+    }
+  return TRUE;
+}

@@ -1,0 +1,76 @@
+/* Exports shared by the window and `brainseg-cli export`: overlay PNG, the
+ * three-panel figure, the predicted mask as NIfTI, per-slice Dice as CSV and
+ * a PNG series of every slice.  Every file is written to a temporary name in
+ * its folder and renamed, so a failed export never leaves a partial file;
+ * errors are BS_EXPORT_ERROR and name the file.  No GTK here. */
+#pragma once
+
+#include <cairo.h>
+#include <gio/gio.h>
+
+#include "bs-overlay.h"
+#include "bs-volume.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+  const BsVolume *image;  /* the MRI; channel `channel` is shown */
+  int channel;
+  const BsVolume *pred;   /* probabilities or mask (> 0.5 is tumour), one channel, image's dims */
+  const BsVolume *truth;  /* whole tumour (> 0.5), one channel, or NULL when there is none */
+  BsPlane plane;
+  const char *case_id;    /* shown in the figure title; may be NULL */
+} BsExportSource;
+
+/* Default size of the figure, in pixels. */
+#define BS_EXPORT_FIGURE_WIDTH 1800
+#define BS_EXPORT_FIGURE_HEIGHT 720
+
+/* Window for a whole volume (percentiles over its non-background voxels), so
+ * that every slice of a series is shown with the same grey levels. */
+void bs_export_auto_window (const BsVolume *image, int channel, float *lo, float *hi);
+
+/* Dice of one slice of pred against truth; NAN without truth. */
+double bs_export_slice_dice (const BsExportSource *src, int index);
+
+/* The slice with the prediction over it (TP / FP / FN with opts->confusion and
+ * a truth), scaled to fit width x height keeping the aspect ratio, or at its
+ * own size when width or height is <= 0. */
+cairo_surface_t *bs_export_render_overlay (const BsExportSource *src, int index,
+                                           const BsOverlayOptions *opts, int width, int height);
+
+/* "MRI input | Ground truth | Prediction" side by side with the case, plane,
+ * slice and "Dice = 0.xxxx" in the title, white background, width x height
+ * pixels (<= 0: the default size). */
+cairo_surface_t *bs_export_render_figure (const BsExportSource *src, int index,
+                                          const BsOverlayOptions *opts, int width, int height);
+
+/* Atomic writes. */
+gboolean bs_export_write_file (const char *path, const void *data, gsize len, GError **error);
+gboolean bs_export_write_png (cairo_surface_t *surface, const char *path, GError **error);
+
+gboolean bs_export_overlay_png (const BsExportSource *src, int index, const BsOverlayOptions *opts,
+                                int width, int height, const char *path, GError **error);
+gboolean bs_export_figure_png (const BsExportSource *src, int index, const BsOverlayOptions *opts,
+                               int width, int height, const char *path, GError **error);
+
+/* The mask (pred > 0.5) as uint8 0/1 NIfTI with the image's affine. */
+gboolean bs_export_mask_nifti (const BsExportSource *src, const char *path, GError **error);
+
+/* One row per slice of the plane: slice,dice,truth_pixels,pred_pixels,tp,fp,fn
+ * (dice empty without truth; 1 when both are empty, as bs_dice says). */
+char *bs_export_dice_csv_text (const BsExportSource *src);
+gboolean bs_export_dice_csv (const BsExportSource *src, const char *path, GError **error);
+
+typedef void (*BsExportProgress) (int done, int total, gpointer user_data);
+
+/* Every slice of the plane as <dir>/<plane>-NNN.png (overlay at width x
+ * height, see bs_export_render_overlay).  The folder is created if needed.
+ * Cancellable between slices (G_IO_ERROR_CANCELLED); files already written
+ * are complete. */
+gboolean bs_export_series (const BsExportSource *src, const BsOverlayOptions *opts,
+                           int width, int height, const char *dir,
+                           BsExportProgress progress, gpointer user_data,
+                           GCancellable *cancellable, GError **error);
+
+G_END_DECLS

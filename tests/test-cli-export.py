@@ -1,0 +1,152 @@
+"""brainseg-cli export end to end: every --what on a small phantom case with a
+random-weight model written here in the Keras layout, files checked with
+PIL, nibabel and numpy independently of Brainseg's C code, and bad requests
+refused with messages that name the file."""
+import csv
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import h5py
+import nibabel as nib
+import numpy as np
+from PIL import Image
+
+CLI = os.environ["BS_CLI"]
+PRED_RGB = (0xE6, 0x9F, 0x00)  # BS_COLOR_PREDICTION, engine/bs-overlay.c
+FMS = 4
+
+
+def run(*args, ok=True):
+    p = subprocess.run([CLI, *args], capture_output=True, text=True, timeout=600)
+    if ok and p.returncode != 0:
+        sys.exit(f"FAIL: brainseg-cli {' '.join(args)} exited {p.returncode}: {p.stderr}")
+    return p
+
+
+def write_model(path):
+    """A U-Net of the IntelAI topology with He-uniform weights, saved as Keras saves it."""
+    rng = np.random.default_rng(7)
+    f = FMS
+    layers = [("encodeAa", 3, 1, f), ("encodeAb", 3, f, f), ("encodeBa", 3, f, 2 * f), ("encodeBb", 3, 2 * f, 2 * f),
+              ("encodeCa", 3, 2 * f, 4 * f), ("encodeCb", 3, 4 * f, 4 * f), ("encodeDa", 3, 4 * f, 8 * f),
+              ("encodeDb", 3, 8 * f, 8 * f), ("encodeEa", 3, 8 * f, 16 * f), ("encodeEb", 3, 16 * f, 16 * f),
+              ("transconvE", 2, 16 * f, 8 * f), ("decodeCa", 3, 16 * f, 8 * f), ("decodeCb", 3, 8 * f, 8 * f),
+              ("transconvC", 2, 8 * f, 4 * f), ("decodeBa", 3, 8 * f, 4 * f), ("decodeBb", 3, 4 * f, 4 * f),
+              ("transconvB", 2, 4 * f, 2 * f), ("decodeAa", 3, 4 * f, 2 * f), ("decodeAb", 3, 2 * f, 2 * f),
+              ("transconvA", 2, 2 * f, f), ("convOuta", 3, 2 * f, f), ("convOutb", 3, f, f),
+              ("PredictionMask", 1, f, 1)]
+    with h5py.File(path, "w") as h5:
+        mw = h5.create_group("model_weights")
+        names = []
+        for name, k, cin, cout in layers:
+            shape = (k, k, cout, cin) if name.startswith("transconv") else (k, k, cin, cout)
+            limit = np.sqrt(6.0 / (k * k * cin))
+            g = mw.create_group(name).create_group(name)
+            g["kernel:0"] = rng.uniform(-limit, limit, size=shape).astype(np.float32)
+            # Zero biases: the background (0 after normalisation) stays at
+            # probability 0.5, not tumour, and the brain gets a mix of both.
+            g["bias:0"] = np.zeros((cout,), np.float32)
+            mw[name].attrs["weight_names"] = [f"{name}/kernel:0".encode(), f"{name}/bias:0".encode()]
+            names.append(name.encode())
+        mw.attrs["layer_names"] = names
+
+
+def png_rgb(path):
+    return np.asarray(Image.open(path).convert("RGB"))
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="bs-cli-export-")
+    model = os.path.join(tmp, "model.h5")
+    write_model(model)
+    task = os.path.join(tmp, "task")
+    run("phantom", task, "--cases", "1", "--seed", "5", "--size", "64x64x32")
+    with open(os.path.join(task, "dataset.json")) as f:
+        ds = json.load(f)
+    case = ds["training"][0]
+    image_path = os.path.join(task, case["image"])
+    label_path = os.path.join(task, case["label"])
+    case_id = os.path.basename(image_path).split(".nii")[0]
+    common = [task, "--model", model, "--case", case_id, "--threads", "1", "--quiet"]
+
+    # The mask: uint8 0/1 with the source image's affine.
+    mask_path = os.path.join(tmp, "mask.nii.gz")
+    run("export", *common, "--what", "mask", "--out", mask_path)
+    img = nib.load(image_path)
+    msk = nib.load(mask_path)
+    assert msk.get_data_dtype() == np.uint8, msk.get_data_dtype()
+    m = np.asarray(msk.dataobj)
+    assert m.shape == img.shape[:3], (m.shape, img.shape)
+    assert set(np.unique(m)) <= {0, 1}
+    assert np.allclose(msk.affine, img.affine, atol=1e-4), (msk.affine, img.affine)
+    print(f"mask: {int(m.sum())} tumour voxels of {m.size}")
+
+    # Overlay of an axial slice at opacity 1: the prediction-coloured pixels
+    # are exactly the mask's voxels in that slice (the phantom's affine is
+    # RAS-diagonal, so axial slice k is z = k).
+    k = 12
+    over = os.path.join(tmp, "overlay.png")
+    run("export", *common, "--what", "overlay", "--slice", str(k), "--opacity", "1", "--out", over)
+    rgb = png_rgb(over)
+    assert rgb.shape[:2] == (64, 64), rgb.shape
+    coloured = np.all(rgb == PRED_RGB, axis=2)
+    grey = (rgb[..., 0] == rgb[..., 1]) & (rgb[..., 1] == rgb[..., 2])
+    assert np.all(coloured | grey), "overlay has pixels that are neither grey nor the prediction colour"
+    assert int(coloured.sum()) == int(m[:, :, k].sum()), (int(coloured.sum()), int(m[:, :, k].sum()))
+    # Neither empty nor everything: otherwise the check above proves nothing.
+    assert 0.01 * coloured.size < coloured.sum() < 0.99 * coloured.size, int(coloured.sum())
+    print(f"overlay: {int(coloured.sum())} prediction pixels in slice {k}, as in the mask")
+
+    # The figure at a chosen resolution.
+    fig = os.path.join(tmp, "figure.png")
+    run("export", *common, "--what", "figure", "--slice", str(k), "--size", "900x360", "--out", fig)
+    frgb = png_rgb(fig)
+    assert frgb.shape == (360, 900, 3), frgb.shape
+    assert tuple(frgb[0, 0]) == (255, 255, 255)
+
+    # Per-slice Dice matches numpy on the mask and the label.
+    csv_path = os.path.join(tmp, "dice.csv")
+    run("export", *common, "--what", "dice-csv", "--out", csv_path)
+    lab = np.asarray(nib.load(label_path).dataobj) > 0
+    with open(csv_path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == m.shape[2], (len(rows), m.shape)
+    for r in rows:
+        z = int(r["slice"])
+        p, t = m[:, :, z] > 0, lab[:, :, z]
+        tp, fp, fn = int((p & t).sum()), int((p & ~t).sum()), int((~p & t).sum())
+        expect = 1.0 if 2 * tp + fp + fn == 0 else 2 * tp / (2 * tp + fp + fn)
+        assert abs(float(r["dice"]) - expect) < 1e-6, (z, r, expect)
+        assert (int(r["tp"]), int(r["fp"]), int(r["fn"])) == (tp, fp, fn), (z, r, tp, fp, fn)
+    print(f"dice-csv: {len(rows)} slices agree with numpy")
+
+    # Every slice as PNG.
+    series = os.path.join(tmp, "series")
+    run("export", *common, "--what", "series", "--out", series, "--plane", "coronal")
+    files = sorted(os.listdir(series))
+    assert files == [f"coronal-{i:03d}.png" for i in range(64)], files[:3]
+
+    # Bad requests: a clear message naming the problem, exit status != 0, no file.
+    p = run("export", *common, "--what", "poster", "--out", os.path.join(tmp, "x.png"), ok=False)
+    assert p.returncode != 0 and "poster" in p.stderr, p.stderr
+    missing = os.path.join(tmp, "no-such-folder", "dice.csv")
+    p = run("export", *common, "--what", "dice-csv", "--out", missing, ok=False)
+    assert p.returncode == 1 and missing in p.stderr, p.stderr
+    assert not os.path.exists(os.path.dirname(missing))
+    p = run("export", *common, "--what", "overlay", "--slice", "999", "--out", os.path.join(tmp, "y.png"), ok=False)
+    assert p.returncode == 1 and "999" in p.stderr, p.stderr
+    assert not os.path.exists(os.path.join(tmp, "y.png"))
+    p = run("export", os.path.join(tmp, "nothing-here"), "--model", model, "--what", "mask", "--out",
+            os.path.join(tmp, "z.nii.gz"), ok=False)
+    assert p.returncode == 1 and "nothing-here" in p.stderr, p.stderr
+    print("bad requests refused")
+
+    subprocess.run(["rm", "-rf", tmp])
+    print("PASS")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,381 @@
+#include <errno.h>
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <math.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "bs-error.h"
+#include "bs-export.h"
+#include "bs-metrics.h"
+#include "bs-nifti.h"
+
+/* A small case: a grey ramp image, a spherical truth and a prediction sphere
+ * shifted by two voxels, with a non-trivial affine. */
+typedef struct {
+  BsVolume *image, *pred, *truth;
+  BsExportSource src;
+  char *dir;
+} Fixture;
+
+#define NX 40
+#define NY 32
+#define NZ 12
+
+static void
+fixture_set_up (Fixture *f, gconstpointer data)
+{
+  f->image = bs_volume_new (NX, NY, NZ, 1);
+  f->pred = bs_volume_new (NX, NY, NZ, 1);
+  f->truth = bs_volume_new (NX, NY, NZ, 1);
+  for (int k = 0; k < NZ; k++)
+    for (int j = 0; j < NY; j++)
+      for (int i = 0; i < NX; i++)
+        {
+          gsize v = ((gsize) k * NY + j) * NX + i;
+          double dt = hypot (hypot (i - 20.0, j - 16.0), (k - 6.0) * 2.0);
+          double dp = hypot (hypot (i - 22.0, j - 16.0), (k - 6.0) * 2.0);
+          f->image->data[v] = (float) (i + j + k) * 0.1f;
+          f->truth->data[v] = dt < 8.0 ? 1.0f : 0.0f;
+          f->pred->data[v] = dp < 8.0 ? 0.9f : 0.1f;  /* probabilities */
+        }
+  f->image->affine[0][0] = -1.0;
+  f->image->affine[0][3] = 90.0;
+  f->image->affine[1][1] = -1.5;
+  f->image->affine[1][3] = 120.0;
+  f->image->affine[2][2] = 2.0;
+  f->image->affine[2][3] = -70.0;
+  f->src = (BsExportSource) { f->image, 0, f->pred, f->truth, BS_PLANE_AXIAL, "test-case" };
+  f->dir = g_dir_make_tmp ("bs-export-XXXXXX", NULL);
+  g_assert_nonnull (f->dir);
+}
+
+static void
+remove_tree (const char *dir)
+{
+  GDir *d = g_dir_open (dir, 0, NULL);
+  const char *name;
+
+  if (d == NULL)
+    return;
+  while ((name = g_dir_read_name (d)))
+    {
+      g_autofree char *p = g_build_filename (dir, name, NULL);
+      if (g_file_test (p, G_FILE_TEST_IS_DIR))
+        remove_tree (p);
+      else
+        g_unlink (p);
+    }
+  g_dir_close (d);
+  g_rmdir (dir);
+}
+
+static void
+fixture_tear_down (Fixture *f, gconstpointer data)
+{
+  g_chmod (f->dir, 0755);
+  remove_tree (f->dir);
+  g_free (f->dir);
+  bs_volume_free (f->image);
+  bs_volume_free (f->pred);
+  bs_volume_free (f->truth);
+}
+
+static int
+count_files (const char *dir)
+{
+  GDir *d = g_dir_open (dir, 0, NULL);
+  int n = 0;
+
+  g_assert_nonnull (d);
+  while (g_dir_read_name (d))
+    n++;
+  g_dir_close (d);
+  return n;
+}
+
+static uint32_t
+pixel (cairo_surface_t *s, int x, int y)
+{
+  return ((uint32_t *) (cairo_image_surface_get_data (s) + y * cairo_image_surface_get_stride (s)))[x];
+}
+
+static uint32_t
+colour (const double c[3])
+{
+  return 0xff000000u | ((uint32_t) lrint (c[0] * 255) << 16) | ((uint32_t) lrint (c[1] * 255) << 8) |
+         (uint32_t) lrint (c[2] * 255);
+}
+
+static void
+test_overlay_png (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = g_build_filename (f->dir, "overlay.png", NULL);
+  g_autoptr(GError) error = NULL;
+  BsOverlayOptions opts;
+  float pred[NX * NY];
+  int w, h, on = 0;
+
+  bs_overlay_options_init (&opts);
+  opts.opacity = 1.0f;
+  bs_export_auto_window (f->image, 0, &opts.lo, &opts.hi);
+  g_assert_true (bs_export_overlay_png (&f->src, 6, &opts, 0, 0, path, &error));
+  g_assert_no_error (error);
+
+  cairo_surface_t *s = cairo_image_surface_create_from_png (path);
+  g_assert_cmpint (cairo_surface_status (s), ==, CAIRO_STATUS_SUCCESS);
+  bs_volume_slice_size (f->image, BS_PLANE_AXIAL, &w, &h);
+  g_assert_cmpint (cairo_image_surface_get_width (s), ==, w);
+  g_assert_cmpint (cairo_image_surface_get_height (s), ==, h);
+  bs_volume_get_slice (f->pred, 0, BS_PLANE_AXIAL, 6, pred);
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++)
+      {
+        uint32_t p = pixel (s, x, y);
+        gboolean grey = ((p >> 16) & 0xff) == ((p >> 8) & 0xff) && ((p >> 8) & 0xff) == (p & 0xff);
+        if (pred[y * w + x] > 0.5f)
+          {
+            g_assert_cmphex (p, ==, colour (BS_COLOR_PREDICTION));
+            on++;
+          }
+        else
+          g_assert_true (grey);
+      }
+  g_assert_cmpint (on, >, 100);
+  cairo_surface_destroy (s);
+
+  /* Scaled export keeps the aspect ratio inside the requested size. */
+  g_assert_true (bs_export_overlay_png (&f->src, 6, &opts, 400, 200, path, &error));
+  s = cairo_image_surface_create_from_png (path);
+  g_assert_cmpint (cairo_image_surface_get_width (s), ==, 400);
+  g_assert_cmpint (cairo_image_surface_get_height (s), ==, 200);
+  /* The slice centre (inside the prediction) lands at the surface centre. */
+  g_assert_cmphex (pixel (s, 200, 100), ==, colour (BS_COLOR_PREDICTION));
+  cairo_surface_destroy (s);
+}
+
+static void
+test_figure_png (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = g_build_filename (f->dir, "figure.png", NULL);
+  g_autoptr(GError) error = NULL;
+  BsOverlayOptions opts;
+  int counts[3] = { 0 };  /* prediction-coloured pixels per third */
+  int truth_counts[3] = { 0 };
+
+  bs_overlay_options_init (&opts);
+  opts.opacity = 1.0f;
+  bs_export_auto_window (f->image, 0, &opts.lo, &opts.hi);
+  g_assert_true (bs_export_figure_png (&f->src, 6, &opts, 900, 400, path, &error));
+  g_assert_no_error (error);
+  cairo_surface_t *s = cairo_image_surface_create_from_png (path);
+  g_assert_cmpint (cairo_image_surface_get_width (s), ==, 900);
+  g_assert_cmpint (cairo_image_surface_get_height (s), ==, 400);
+  g_assert_cmphex (pixel (s, 0, 0), ==, 0xffffffff);
+  for (int y = 0; y < 400; y++)
+    for (int x = 0; x < 900; x++)
+      {
+        counts[x / 300] += pixel (s, x, y) == colour (BS_COLOR_PREDICTION);
+        truth_counts[x / 300] += pixel (s, x, y) == colour (BS_COLOR_TRUTH);
+      }
+  /* MRI input | Ground truth | Prediction: each mask only in its own panel. */
+  g_assert_cmpint (counts[0], ==, 0);
+  g_assert_cmpint (counts[1], ==, 0);
+  g_assert_cmpint (counts[2], >, 500);
+  g_assert_cmpint (truth_counts[0], ==, 0);
+  g_assert_cmpint (truth_counts[1], >, 500);
+  g_assert_cmpint (truth_counts[2], ==, 0);
+  cairo_surface_destroy (s);
+
+  /* Without truth the figure still renders. */
+  f->src.truth = NULL;
+  g_assert_true (bs_export_figure_png (&f->src, 6, &opts, 0, 0, path, &error));
+  g_assert_no_error (error);
+  g_assert_true (isnan (bs_export_slice_dice (&f->src, 6)));
+}
+
+static void
+test_mask_nifti_round_trip (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = g_build_filename (f->dir, "mask.nii.gz", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BsVolume) back = NULL;
+
+  g_assert_true (bs_export_mask_nifti (&f->src, path, &error));
+  g_assert_no_error (error);
+  back = bs_volume_load_nifti (path, TRUE, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (back->dims[0], ==, NX);
+  g_assert_cmpint (back->dims[1], ==, NY);
+  g_assert_cmpint (back->dims[2], ==, NZ);
+  for (gsize v = 0; v < (gsize) NX * NY * NZ; v++)
+    g_assert_cmpfloat (back->data[v], ==, f->pred->data[v] > 0.5f ? 1.0f : 0.0f);
+  for (int r = 0; r < 4; r++)
+    for (int c = 0; c < 4; c++)
+      g_assert_cmpfloat_with_epsilon (back->affine[r][c], f->image->affine[r][c], 1e-4);
+}
+
+static void
+test_dice_csv (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = g_build_filename (f->dir, "dice.csv", NULL);
+  g_autofree char *text = NULL;
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) lines = NULL;
+  float pred[NX * NY], truth[NX * NY];
+  int n = bs_volume_n_slices (f->image, BS_PLANE_AXIAL);
+
+  g_assert_true (bs_export_dice_csv (&f->src, path, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  lines = g_strsplit (text, "\n", -1);
+  g_assert_cmpstr (lines[0], ==, "slice,dice,truth_pixels,pred_pixels,tp,fp,fn");
+  g_assert_cmpint (g_strv_length (lines), ==, n + 2);  /* header, n rows, "" after the last newline */
+  g_assert_cmpstr (lines[n + 1], ==, "");
+  for (int k = 0; k < n; k++)
+    {
+      g_auto(GStrv) cols = g_strsplit (lines[k + 1], ",", -1);
+      g_assert_cmpint (g_strv_length (cols), ==, 7);
+      g_assert_cmpint (atoi (cols[0]), ==, k);
+      bs_volume_get_slice (f->pred, 0, BS_PLANE_AXIAL, k, pred);
+      bs_volume_get_slice (f->truth, 0, BS_PLANE_AXIAL, k, truth);
+      g_assert_cmpfloat_with_epsilon (g_ascii_strtod (cols[1], NULL), bs_dice (pred, truth, NX * NY), 1e-6);
+    }
+}
+
+static void
+count_progress (int done, int total, gpointer user_data)
+{
+  int *calls = user_data;
+
+  g_assert_cmpint (done, ==, *calls + 1);
+  g_assert_cmpint (total, ==, NZ);
+  (*calls)++;
+}
+
+static void
+cancel_after_three (int done, int total, gpointer user_data)
+{
+  if (done == 3)
+    g_cancellable_cancel (user_data);
+}
+
+static void
+test_series (Fixture *f, gconstpointer data)
+{
+  g_autofree char *dir = g_build_filename (f->dir, "series", "nested", NULL);
+  g_autofree char *dir2 = g_build_filename (f->dir, "series2", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  BsOverlayOptions opts;
+  int calls = 0;
+
+  bs_overlay_options_init (&opts);
+  g_assert_true (bs_export_series (&f->src, &opts, 0, 0, dir, count_progress, &calls, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (calls, ==, NZ);
+  g_assert_cmpint (count_files (dir), ==, NZ);
+  for (int k = 0; k < NZ; k++)
+    {
+      g_autofree char *name = g_strdup_printf ("axial-%03d.png", k);
+      g_autofree char *p = g_build_filename (dir, name, NULL);
+      cairo_surface_t *s = cairo_image_surface_create_from_png (p);
+      g_assert_cmpint (cairo_surface_status (s), ==, CAIRO_STATUS_SUCCESS);
+      cairo_surface_destroy (s);
+    }
+
+  g_assert_false (bs_export_series (&f->src, &opts, 0, 0, dir2, cancel_after_three, cancellable,
+                                    cancellable, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_cmpint (count_files (dir2), ==, 3);
+}
+
+static void
+assert_names (const GError *error, const char *path)
+{
+  g_assert_error (error, BS_EXPORT_ERROR, BS_EXPORT_ERROR_WRITE);
+  g_assert_nonnull (strstr (error->message, path));
+}
+
+static void
+test_unwritable_dir (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = g_build_filename (f->dir, "out.png", NULL);
+  g_autofree char *missing = g_build_filename (f->dir, "no-such-folder", "out.csv", NULL);
+  g_autoptr(GError) error = NULL;
+  BsOverlayOptions opts;
+
+  bs_overlay_options_init (&opts);
+  g_assert_false (bs_export_dice_csv (&f->src, missing, &error));
+  assert_names (error, missing);
+  g_clear_error (&error);
+
+  g_assert_cmpint (g_chmod (f->dir, 0555), ==, 0);
+  if (geteuid () == 0)
+    {
+      /* root writes anyway; the size-limit test covers the failure path. */
+      g_test_message ("running as root: directory permissions are not enforced");
+      return;
+    }
+  g_assert_false (bs_export_overlay_png (&f->src, 6, &opts, 0, 0, path, &error));
+  assert_names (error, path);
+  g_clear_error (&error);
+  g_assert_false (bs_export_dice_csv (&f->src, path, &error));
+  assert_names (error, path);
+  g_assert_cmpint (count_files (f->dir), ==, 0);
+}
+
+/* A write that fails part-way (the file size limit stops it after 200
+ * bytes) must leave neither the target nor a temporary file behind. */
+static void
+test_failed_write_leaves_nothing (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = g_build_filename (f->dir, "figure.png", NULL);
+  g_autoptr(GError) error = NULL;
+  BsOverlayOptions opts;
+  struct rlimit saved, small;
+
+  bs_overlay_options_init (&opts);
+  signal (SIGXFSZ, SIG_IGN);
+  g_assert_cmpint (getrlimit (RLIMIT_FSIZE, &saved), ==, 0);
+  small = saved;
+  small.rlim_cur = 200;
+  g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &small), ==, 0);
+  gboolean ok = bs_export_figure_png (&f->src, 6, &opts, 600, 300, path, &error);
+  g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &saved), ==, 0);
+
+  g_assert_false (ok);
+  assert_names (error, path);
+  g_assert_cmpint (count_files (f->dir), ==, 0);
+}
+
+static void
+test_invalid_source (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = g_build_filename (f->dir, "x.png", NULL);
+  g_autoptr(GError) error = NULL;
+  BsOverlayOptions opts;
+
+  bs_overlay_options_init (&opts);
+  g_assert_false (bs_export_overlay_png (&f->src, NZ, &opts, 0, 0, path, &error));
+  g_assert_error (error, BS_EXPORT_ERROR, BS_EXPORT_ERROR_INVALID);
+  g_assert_cmpint (count_files (f->dir), ==, 0);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+#define ADD(name, fn) g_test_add (name, Fixture, NULL, fixture_set_up, fn, fixture_tear_down)
+  ADD ("/export/overlay-png", test_overlay_png);
+  ADD ("/export/figure-png", test_figure_png);
+  ADD ("/export/mask-nifti", test_mask_nifti_round_trip);
+  ADD ("/export/dice-csv", test_dice_csv);
+  ADD ("/export/series", test_series);
+  ADD ("/export/unwritable-dir", test_unwritable_dir);
+  ADD ("/export/failed-write", test_failed_write_leaves_nothing);
+  ADD ("/export/invalid-source", test_invalid_source);
+  return g_test_run ();
+}

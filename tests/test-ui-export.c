@@ -1,0 +1,326 @@
+/* The window's exports and Compare all, in a real window: each export format
+ * written from what the window shows and checked, and a Compare-all run whose
+ * chart is saved as PNG (BS_SCREENSHOT_DIR keeps it for looking at). */
+#include <glib/gstdio.h>
+#include <gtk/gtk.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bs-compare-chart.h"
+#include "bs-compare-dialog.h"
+#include "bs-export-dialog.h"
+#include "bs-nifti.h"
+#include "bs-overlay.h"
+#include "bs-window.h"
+#include "ui-harness.h"
+
+static BsWindow *win;
+static char *tmpdir;
+
+static gboolean
+wait_until (gboolean (*cond) (gpointer), gpointer data, double seconds)
+{
+  gint64 end = g_get_monotonic_time () + (gint64) (seconds * G_USEC_PER_SEC);
+
+  while (!cond (data))
+    {
+      if (g_get_monotonic_time () > end)
+        return FALSE;
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
+  return TRUE;
+}
+
+typedef struct {
+  gboolean done, ok;
+  GError *error;
+  int progress_calls;
+} Wait;
+
+static void
+on_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Wait *w = user_data;
+
+  w->ok = bs_export_to_path_finish (BS_WINDOW (source), result, &w->error);
+  w->done = TRUE;
+}
+
+static void
+on_progress (const char *stage, int done, int total, gpointer user_data)
+{
+  Wait *w = user_data;
+
+  g_assert_nonnull (stage);
+  g_assert_cmpint (done, <=, total);
+  w->progress_calls++;
+}
+
+static gboolean
+wait_done (gpointer data)
+{
+  return ((Wait *) data)->done;
+}
+
+static void
+export_and_wait (BsExportKind kind, const char *path, int width, int height, Wait *w)
+{
+  bs_export_to_path_async (win, kind, path, width, height, on_progress, w, NULL, on_done, w);
+  g_assert_true (wait_until (wait_done, w, 300));
+  g_assert_no_error (w->error);
+  g_assert_true (w->ok);
+}
+
+static uint32_t
+pixel (cairo_surface_t *s, int x, int y)
+{
+  return ((uint32_t *) (cairo_image_surface_get_data (s) + y * cairo_image_surface_get_stride (s)))[x];
+}
+
+static int
+blend (int under, double over, double alpha)
+{
+  return (int) lrint ((1 - alpha) * under + alpha * over * 255);
+}
+
+/* The exported overlay against colours computed here from the window's
+ * options: grey from the window/level, the mask colour blended at the
+ * chosen opacity (TP / FP / FN when the confusion colours are on). */
+static void
+test_overlay (void)
+{
+  g_autofree char *path = g_build_filename (tmpdir, "overlay.png", NULL);
+  const BsVolume *prob = bs_window_get_probability_volume (win);
+  const BsVolume *truth = bs_window_get_truth (win);
+  const BsVolume *image = bs_window_get_case (win)->image;
+  BsPlane plane = bs_window_get_plane (win);
+  int slice = bs_window_get_slice_index (win), w, h, coloured = 0;
+  BsOverlayOptions opts;
+  Wait wait = { 0 };
+
+  bs_window_get_overlay_options (win, &opts);
+  export_and_wait (BS_EXPORT_KIND_OVERLAY, path, 0, 0, &wait);
+  cairo_surface_t *s = cairo_image_surface_create_from_png (path);
+  g_assert_cmpint (cairo_surface_status (s), ==, CAIRO_STATUS_SUCCESS);
+  bs_volume_slice_size (prob, plane, &w, &h);
+  g_assert_cmpint (cairo_image_surface_get_width (s), ==, w);
+  g_assert_cmpint (cairo_image_surface_get_height (s), ==, h);
+
+  g_autofree float *pred = g_new (float, (gsize) w * h);
+  g_autofree float *grey = g_new (float, (gsize) w * h);
+  g_autofree float *tr = g_new0 (float, (gsize) w * h);
+  bs_volume_get_slice (prob, 0, plane, slice, pred);
+  bs_volume_get_slice (image, bs_window_get_display_channel (win), plane, slice, grey);
+  if (truth)
+    bs_volume_get_slice (truth, 0, plane, slice, tr);
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++)
+      {
+        int i = y * w + x;
+        uint32_t p = pixel (s, x, y);
+        int r = (p >> 16) & 0xff, g = (p >> 8) & 0xff, b = p & 0xff;
+        double t = opts.hi > opts.lo ? (grey[i] - opts.lo) / (opts.hi - opts.lo) : (grey[i] > opts.lo);
+        int level = (int) lrint (CLAMP (t, 0.0, 1.0) * 255);
+        gboolean pm = pred[i] > 0.5f, tm = tr[i] > 0.5f;
+        const double *c = NULL;
+
+        if (opts.confusion && truth)
+          c = pm && tm ? BS_COLOR_TP : pm ? BS_COLOR_FP : tm ? BS_COLOR_FN : NULL;
+        else if (pm)
+          c = BS_COLOR_PREDICTION;
+        if (c == NULL || opts.style == BS_OVERLAY_OUTLINE)
+          {
+            /* Outline pixels depend on neighbours: only the pixels off every mask must be plain grey. */
+            if (c == NULL)
+              {
+                g_assert_cmpint (abs (r - level), <=, 1);
+                g_assert_cmpint (g, ==, r);
+                g_assert_cmpint (b, ==, r);
+              }
+            continue;
+          }
+        g_assert_cmpint (abs (r - blend (level, c[0], opts.opacity)), <=, 1);
+        g_assert_cmpint (abs (g - blend (level, c[1], opts.opacity)), <=, 1);
+        g_assert_cmpint (abs (b - blend (level, c[2], opts.opacity)), <=, 1);
+        coloured++;
+      }
+  g_test_message ("overlay: %d mask pixels checked against their colour", coloured);
+  cairo_surface_destroy (s);
+}
+
+static void
+test_figure (void)
+{
+  g_autofree char *path = g_build_filename (tmpdir, "figure.png", NULL);
+  Wait wait = { 0 };
+
+  export_and_wait (BS_EXPORT_KIND_FIGURE, path, 1200, 480, &wait);
+  cairo_surface_t *s = cairo_image_surface_create_from_png (path);
+  g_assert_cmpint (cairo_surface_status (s), ==, CAIRO_STATUS_SUCCESS);
+  g_assert_cmpint (cairo_image_surface_get_width (s), ==, 1200);
+  g_assert_cmpint (cairo_image_surface_get_height (s), ==, 480);
+  cairo_surface_destroy (s);
+  if (g_getenv ("BS_SCREENSHOT_DIR"))
+    {
+      g_autofree char *keep = g_build_filename (g_getenv ("BS_SCREENSHOT_DIR"), "export-figure.png", NULL);
+      g_autofree char *contents = NULL;
+      gsize len;
+      g_assert_true (g_file_get_contents (path, &contents, &len, NULL));
+      g_assert_true (g_file_set_contents (keep, contents, len, NULL));
+    }
+}
+
+static void
+test_mask (void)
+{
+  g_autofree char *path = g_build_filename (tmpdir, "mask.nii.gz", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BsVolume) back = NULL;
+  Wait wait = { 0 };
+
+  export_and_wait (BS_EXPORT_KIND_MASK, path, 0, 0, &wait);
+  back = bs_volume_load_nifti (path, TRUE, &error);
+  g_assert_no_error (error);
+  /* The window has filled the whole volume by now (we waited for idle), so
+   * the file equals its probability volume thresholded. */
+  const BsVolume *prob = bs_window_get_probability_volume (win);
+  g_assert_cmpint (back->dims[0], ==, prob->dims[0]);
+  g_assert_cmpint (back->dims[2], ==, prob->dims[2]);
+  for (gsize v = 0; v < bs_volume_n_voxels (prob); v++)
+    g_assert_cmpfloat (back->data[v], ==, prob->data[v] > 0.5f ? 1.0f : 0.0f);
+  for (int r = 0; r < 4; r++)
+    for (int c = 0; c < 4; c++)
+      g_assert_cmpfloat_with_epsilon (back->affine[r][c], bs_window_get_case (win)->image->affine[r][c], 1e-4);
+}
+
+static void
+test_csv_and_series (void)
+{
+  g_autofree char *csv = g_build_filename (tmpdir, "dice.csv", NULL);
+  g_autofree char *dir = g_build_filename (tmpdir, "series", NULL);
+  g_autofree char *text = NULL;
+  g_auto(GStrv) lines = NULL;
+  int n = bs_volume_n_slices (bs_window_get_probability_volume (win), bs_window_get_plane (win));
+  Wait w1 = { 0 }, w2 = { 0 };
+  GDir *d;
+  int files = 0;
+
+  export_and_wait (BS_EXPORT_KIND_DICE_CSV, csv, 0, 0, &w1);
+  g_assert_true (g_file_get_contents (csv, &text, NULL, NULL));
+  lines = g_strsplit (text, "\n", -1);
+  g_assert_cmpint (g_strv_length (lines), ==, n + 2);
+
+  export_and_wait (BS_EXPORT_KIND_SERIES, dir, 0, 0, &w2);
+  g_assert_cmpint (w2.progress_calls, >=, 1);
+  d = g_dir_open (dir, 0, NULL);
+  g_assert_nonnull (d);
+  while (g_dir_read_name (d))
+    files++;
+  g_dir_close (d);
+  g_assert_cmpint (files, ==, n);
+}
+
+static void
+test_failed_export (void)
+{
+  g_autofree char *path = g_build_filename (tmpdir, "missing", "figure.png", NULL);
+  Wait w = { 0 };
+
+  bs_export_to_path_async (win, BS_EXPORT_KIND_FIGURE, path, 0, 0, NULL, NULL, NULL, on_done, &w);
+  g_assert_true (wait_until (wait_done, &w, 60));
+  g_assert_false (w.ok);
+  g_assert_nonnull (w.error);
+  g_assert_nonnull (strstr (w.error->message, path));
+  g_clear_error (&w.error);
+}
+
+static gboolean
+compare_finished (gpointer data)
+{
+  return !bs_compare_dialog_is_running (data) && bs_compare_dialog_get_result (data) != NULL;
+}
+
+static void
+test_compare_all (void)
+{
+  BsCompareDialog *dialog = bs_compare_dialog_new (win);
+  g_autofree char *png = g_build_filename (tmpdir, "compare.png", NULL);
+  g_autoptr(GError) error = NULL;
+  const BsCompareResult *r;
+
+  gtk_window_present (GTK_WINDOW (dialog));
+  g_assert_true (wait_until (compare_finished, dialog, 600));
+  r = bs_compare_dialog_get_result (dialog);
+  g_assert_cmpint (r->n_rows, ==, 18);
+  g_assert_true (r->rows[r->reference].available);
+  g_assert_true (bs_compare_chart_save_png (r, 1600, 1000, png, &error));
+  g_assert_no_error (error);
+
+  if (g_getenv ("BS_SCREENSHOT_DIR"))
+    {
+      /* What the user sees: the dialog itself, as GTK renders it. */
+      g_autofree char *keep = g_build_filename (g_getenv ("BS_SCREENSHOT_DIR"), "compare-all.png", NULL);
+      g_autofree char *chart = g_build_filename (g_getenv ("BS_SCREENSHOT_DIR"), "compare-chart.png", NULL);
+
+      g_assert_nonnull (bs_compare_dialog_get_chart (dialog));
+      bs_test_spin (300);
+      g_assert_true (bs_test_save_png (GTK_WIDGET (dialog), keep, &error));
+      g_assert_no_error (error);
+      g_assert_true (bs_compare_chart_save_png (r, 1600, 1000, chart, &error));
+    }
+  gtk_window_destroy (GTK_WINDOW (dialog));
+}
+
+static gboolean
+volume_done (BsWindow *w)
+{
+  return !bs_window_is_busy (w);
+}
+
+static gboolean
+prediction_shown (BsWindow *w)
+{
+  return bs_window_get_displayed_slice_index_of_prediction (w) == bs_window_get_slice_index (w);
+}
+
+int
+main (int argc, char **argv)
+{
+  GtkApplication *app = NULL;
+  int status, slice;
+
+  bs_test_init (&argc, &argv);
+  win = bs_test_open_window (&app);
+  if (win == NULL)
+    {
+      g_print ("1..0 # SKIP no sample: set BRAINSEG_SAMPLE or build the bundled sample\n");
+      return 77;
+    }
+  tmpdir = g_dir_make_tmp ("bs-ui-export-XXXXXX", NULL);
+  if (!bs_test_wait (win, volume_done, 600))
+    g_error ("the window did not finish segmenting the sample within 10 minutes");
+  slice = bs_test_tumour_slice (win);
+  if (slice >= 0)
+    bs_window_set_slice_index (win, slice);
+  if (!bs_test_wait (win, prediction_shown, 120))
+    g_error ("no prediction for slice %d within 2 minutes", slice);
+
+  g_test_add_func ("/ui-export/overlay", test_overlay);
+  g_test_add_func ("/ui-export/figure", test_figure);
+  g_test_add_func ("/ui-export/mask", test_mask);
+  g_test_add_func ("/ui-export/csv-series", test_csv_and_series);
+  g_test_add_func ("/ui-export/failed", test_failed_export);
+  g_test_add_func ("/ui-export/compare-all", test_compare_all);
+  status = g_test_run ();
+
+  gtk_window_destroy (GTK_WINDOW (win));
+  g_object_unref (app);
+  {
+    g_autofree char *rm = g_strdup_printf ("rm -rf '%s'", tmpdir);
+    g_spawn_command_line_sync (rm, NULL, NULL, NULL, NULL);
+  }
+  g_free (tmpdir);
+  return status;
+}

@@ -1,0 +1,383 @@
+/* The window under a real display (Xvfb): what it shows must equal what the
+ * engine computes, whatever the user does meanwhile. */
+#include <glib/gstdio.h>
+#include <math.h>
+#include <unistd.h>
+
+#include "bs-infer.h"
+#include "bs-metrics.h"
+#include "bs-plan.h"
+#include "bs-preprocess.h"
+#include "ui-harness.h"
+
+static BsWindow *win;
+static GtkApplication *app;
+
+static gboolean
+shows_current_prediction (BsWindow *w)
+{
+  return bs_window_get_displayed_slice_index_of_prediction (w) == bs_window_get_slice_index (w) &&
+         bs_window_get_displayed_slice_index_of_prediction (w) >= 0;
+}
+
+static gboolean
+setup (void)
+{
+  if (win != NULL)
+    return TRUE;
+  win = bs_test_open_window (&app);
+  if (win == NULL)
+    {
+      g_test_skip ("no sample: set BRAINSEG_SAMPLE or build the bundled sample (app/sample)");
+      return FALSE;
+    }
+  /* The background fill would only slow the checks down on a shared CPU. */
+  g_action_group_activate_action (G_ACTION_GROUP (win), "cancel-fill", NULL);
+  return TRUE;
+}
+
+/* The slice's probabilities as the window holds them. */
+static float *
+window_probs (int slice, int *w, int *h)
+{
+  const BsVolume *prob = bs_window_get_probability_volume (win);
+  float *buf;
+
+  bs_volume_slice_size (prob, bs_window_get_plane (win), w, h);
+  buf = g_new (float, (gsize) *w * *h);
+  bs_volume_get_slice (prob, 0, bs_window_get_plane (win), slice, buf);
+  return buf;
+}
+
+/* The same slice run through a fresh plan in this thread. */
+static float *
+engine_probs (int slice, const BsPlanOptions *opts)
+{
+  const BsVolume *prepared = bs_window_get_prepared_volume (win);
+  BsPlane plane = bs_window_get_plane (win);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BsPlan) plan = NULL;
+  g_autofree float *input = NULL, *out = NULL;
+  BsPlanOptions o = *opts;
+  int ph, pw, w, h;
+  float *probs;
+
+  o.batch = 1;
+  o.precision = BS_PRECISION_FP32;
+  bs_infer_padded_size (prepared, plane, &ph, &pw);
+  bs_volume_slice_size (prepared, plane, &w, &h);
+  plan = bs_plan_new (bs_window_get_model (win), ph, pw, &o, NULL, &error);
+  g_assert_no_error (error);
+  input = g_new (float, (gsize) prepared->n_channels * ph * pw);
+  out = g_new (float, (gsize) ph * pw);
+  bs_infer_fill_input (prepared, plane, slice, 1, ph, pw, input);
+  g_assert_true (bs_plan_run (plan, input, 1, out, NULL, &error));
+  g_assert_no_error (error);
+  probs = g_new (float, (gsize) w * h);
+  bs_preprocess_crop_or_pad (out, pw, ph, probs, w, h);
+  return probs;
+}
+
+static double
+mask_agreement (const float *a, const float *b, gsize n)
+{
+  gsize same = 0;
+
+  for (gsize i = 0; i < n; i++)
+    same += (a[i] > 0.5f) == (b[i] > 0.5f);
+  return (double) same / n;
+}
+
+/* Agreement over the pixels the fp32 reference is sure about (|logit| > 0.5):
+ * untrained weights leave most pixels near 0.5, where any rounding flips them. */
+static double
+confident_agreement (const float *a, const float *ref, gsize n)
+{
+  gsize same = 0, confident = 0;
+
+  for (gsize i = 0; i < n; i++)
+    if (fabsf (ref[i] - 0.5f) > 0.1225f)
+      {
+        confident++;
+        same += (a[i] > 0.5f) == (ref[i] > 0.5f);
+      }
+  return confident > 0 ? (double) same / confident : 1.0;
+}
+
+static void
+test_slice_dice (void)
+{
+  const BsVolume *truth;
+  g_autofree float *probs = NULL, *t = NULL;
+  int slice, w, h;
+  double shown, expected;
+
+  if (!setup ())
+    return;
+  truth = bs_window_get_truth (win);
+  if (truth == NULL)
+    {
+      g_test_skip ("the sample has no ground truth");
+      return;
+    }
+  slice = bs_test_tumour_slice (win);
+  g_assert_cmpint (slice, >=, 0);
+  bs_window_set_slice_index (win, slice);
+  g_assert_true (bs_test_wait (win, shows_current_prediction, 300));
+
+  probs = window_probs (slice, &w, &h);
+  t = g_new (float, (gsize) w * h);
+  bs_volume_get_slice (truth, 0, bs_window_get_plane (win), slice, t);
+  expected = bs_dice (probs, t, (gsize) w * h);
+  shown = bs_window_get_displayed_slice_dice (win);
+  g_test_message ("slice %d: Dice shown %.6f, engine %.6f", slice, shown, expected);
+  g_assert_false (isnan (shown));
+  g_assert_cmpfloat_with_epsilon (shown, expected, 1e-12);
+}
+
+static void
+test_rapid_slice_changes (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (20261121);
+  int n, final_slice = 0, w, h;
+  BsPlanOptions opts;
+  g_autofree float *shown = NULL, *expected = NULL;
+  guint generation_before;
+
+  if (!setup ())
+    return;
+  n = bs_volume_n_slices (bs_window_get_prepared_volume (win), bs_window_get_plane (win));
+  bs_window_get_plan_options (win, &opts);
+  generation_before = bs_window_get_generation (win);
+  for (int i = 0; i < 300; i++)
+    {
+      final_slice = g_rand_int_range (rand, 0, n);
+      bs_window_set_slice_index (win, final_slice);
+      /* Halfway, change options: every result in flight becomes stale. */
+      if (i == 150)
+        {
+          opts.fusion = !opts.fusion;
+          bs_window_set_plan_options (win, &opts);
+        }
+      g_main_context_iteration (NULL, FALSE);
+      /* Whatever is shown is the prediction of the slice it claims to be. */
+      g_assert_true (bs_window_get_displayed_slice_index_of_prediction (win) < 0 ||
+                     bs_window_slice_is_computed (win, bs_window_get_displayed_slice_index_of_prediction (win)));
+    }
+  g_assert_cmpuint (bs_window_get_generation (win), >, generation_before);
+  g_assert_true (bs_test_wait (win, shows_current_prediction, 300));
+  g_action_group_activate_action (G_ACTION_GROUP (win), "cancel-fill", NULL);
+  g_assert_cmpint (bs_window_get_displayed_slice_index_of_prediction (win), ==, final_slice);
+
+  shown = window_probs (final_slice, &w, &h);
+  expected = engine_probs (final_slice, &opts);
+  {
+    double agree = mask_agreement (shown, expected, (gsize) w * h);
+    double max_diff = 0;
+
+    for (gsize i = 0; i < (gsize) w * h; i++)
+      max_diff = MAX (max_diff, fabs (shown[i] - expected[i]));
+    g_test_message ("final slice %d: mask agreement %.6f, max |p - p_engine| %.2e", final_slice, agree, max_diff);
+    g_assert_cmpfloat (max_diff, <, 1e-3);
+  }
+}
+
+static void
+test_toggles (void)
+{
+  BsPlanOptions base, opts;
+  g_autofree float *reference = NULL;
+  gboolean trained;
+  int n_slices;
+  int slice, w, h;
+  /* fp32 variants compute the same function; int8 and bf16 may flip
+   * pixels near the threshold, within the agreement bound. */
+  struct {
+    const char *what;
+    double bound;
+  } cases[] = {
+    { "layout nchw", 0.999 },
+    { "layout nhwc", 0.999 },
+    { "fusion off", 0.999 },
+    { "threads 1", 0.999 },
+    { "batch 1", 0.999 },
+    { "int8", 0.99 },
+    { "bf16", 0.99 },
+  };
+
+  if (!setup ())
+    return;
+  trained = bs_window_get_model (win)->path != NULL;
+  bs_plan_options_init (&base);
+  base.profile_layers = TRUE;
+  /* Short background batches: a new plan waits for the batch in flight. */
+  base.batch = 1;
+  bs_window_set_plan_options (win, &base);
+  n_slices = bs_volume_n_slices (bs_window_get_prepared_volume (win), bs_window_get_plane (win));
+  slice = n_slices / 2;
+  bs_window_set_slice_index (win, slice);
+  g_assert_true (bs_test_wait (win, shows_current_prediction, 300));
+  g_action_group_activate_action (G_ACTION_GROUP (win), "cancel-fill", NULL);
+  reference = window_probs (slice, &w, &h);
+
+  for (guint c = 0; c < G_N_ELEMENTS (cases); c++)
+    {
+      g_autofree float *probs = NULL;
+      g_autofree char *reason = NULL;
+      guint gen;
+      double agree, confident;
+
+      opts = base;
+      switch (c)
+        {
+        case 0: opts.layout = BS_MEMLAYOUT_NCHW; break;
+        case 1: opts.layout = BS_MEMLAYOUT_NHWC; break;
+        case 2: opts.fusion = FALSE; break;
+        case 3: opts.threads = 1; break;
+        case 4: opts.batch = 1; break;
+        case 5: opts.precision = BS_PRECISION_INT8; break;
+        case 6: opts.precision = BS_PRECISION_BF16; break;
+        }
+      if (!bs_precision_available (opts.precision, &reason))
+        {
+          g_test_message ("%s not available here: %s", cases[c].what, reason);
+          continue;
+        }
+      gen = bs_window_get_generation (win);
+      bs_window_set_plan_options (win, &opts);
+      g_assert_cmpuint (bs_window_get_generation (win), !=, gen);
+      /* The visible slice is re-inferred with the new plan. */
+      g_assert_false (bs_window_slice_is_computed (win, slice));
+      g_assert_true (bs_test_wait (win, shows_current_prediction, 300));
+      g_assert_cmpint (bs_window_get_displayed_slice_index_of_prediction (win), ==, slice);
+      /* The visible slice (the middle one) came first, not after a fill
+       * from slice 0 up; a few fill slices may land before the frame that
+       * shows it, and none of them below it (the fill starts there). */
+      g_assert_cmpint (bs_window_get_n_computed_slices (win), <, n_slices / 4);
+      for (int s = 0; s < slice; s++)
+        g_assert_false (bs_window_slice_is_computed (win, s));
+      g_action_group_activate_action (G_ACTION_GROUP (win), "cancel-fill", NULL);
+      probs = window_probs (slice, &w, &h);
+      agree = mask_agreement (probs, reference, (gsize) w * h);
+      confident = confident_agreement (probs, reference, (gsize) w * h);
+      g_test_message ("%s: pixel agreement with fp32 %.5f, on confident pixels %.5f (bound %.3f%s)",
+                      cases[c].what, agree, confident, cases[c].bound, trained ? "" : ", confident pixels: untrained model");
+      g_assert_cmpfloat (trained ? agree : confident, >=, cases[c].bound);
+    }
+  bs_window_set_plan_options (win, &base);
+}
+
+static void
+test_views_and_planes (void)
+{
+  const BsPlane planes[] = { BS_PLANE_CORONAL, BS_PLANE_SAGITTAL, BS_PLANE_AXIAL };
+
+  if (!setup ())
+    return;
+  for (guint i = 0; i < G_N_ELEMENTS (planes); i++)
+    {
+      int n;
+
+      bs_window_set_plane (win, planes[i]);
+      g_assert_cmpint (bs_window_get_plane (win), ==, planes[i]);
+      n = bs_volume_n_slices (bs_window_get_prepared_volume (win), planes[i]);
+      g_assert_cmpint (bs_window_get_slice_index (win), ==, n / 2);
+      g_assert_true (bs_test_wait (win, shows_current_prediction, 300));
+      g_action_group_activate_action (G_ACTION_GROUP (win), "cancel-fill", NULL);
+    }
+  bs_window_set_overlay_mode (win, TRUE);
+  g_action_group_activate_action (G_ACTION_GROUP (win), "page-up", NULL);
+  g_assert_true (bs_test_wait (win, shows_current_prediction, 300));
+  bs_window_set_overlay_mode (win, FALSE);
+}
+
+static void
+test_bad_file (void)
+{
+  g_autofree char *path = NULL;
+  g_autoptr(GError) error = NULL;
+  int fd;
+  int case_before;
+
+  if (!setup ())
+    return;
+  fd = g_file_open_tmp ("brainseg-bad-XXXXXX.nii.gz", &path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (write (fd, "not a nifti file", 16), ==, 16);
+  close (fd);
+  case_before = bs_window_get_case_index (win);
+  bs_window_open_path (win, path);
+  /* The error dialog appears; the open case stays usable. */
+  g_assert_true (bs_test_wait (win, bs_window_is_ready, 60));
+  bs_test_spin (200);
+  g_assert_cmpint (bs_window_get_case_index (win), ==, case_before);
+  g_assert_nonnull (bs_window_get_case (win));
+
+  /* The same for weights that are not a model: the current model stays. */
+  {
+    const BsUnet *model_before = bs_window_get_model (win);
+
+    bs_window_open_model (win, path);
+    g_assert_true (bs_test_wait (win, bs_window_is_ready, 60));
+    bs_test_spin (200);
+    g_assert_true (bs_window_get_model (win) == model_before);
+    g_assert_nonnull (bs_window_get_prepared_volume (win));
+  }
+  g_unlink (path);
+}
+
+static gboolean
+loaded_with_prediction (BsWindow *w)
+{
+  return bs_window_is_ready (w) && shows_current_prediction (w);
+}
+
+/* A real case without labels (BraTS 2023 validation style): the window says
+ * so instead of showing a Dice. */
+static void
+test_no_ground_truth (void)
+{
+  const char *samples = g_getenv ("BS_SAMPLES_DIR");
+  g_autofree char *path = NULL;
+
+  if (!setup ())
+    return;
+  if (samples == NULL)
+    {
+      g_test_skip ("BS_SAMPLES_DIR not set: real samples absent");
+      return;
+    }
+  path = g_build_filename (samples, "brats2023-gli-00001", NULL);
+  if (!g_file_test (path, G_FILE_TEST_IS_DIR))
+    {
+      g_test_skip ("brats2023-gli-00001 not among the real samples");
+      return;
+    }
+  bs_window_open_path (win, path);
+  g_assert_true (bs_test_wait (win, loaded_with_prediction, 600));
+  g_action_group_activate_action (G_ACTION_GROUP (win), "cancel-fill", NULL);
+  g_assert_null (bs_window_get_truth (win));
+  g_assert_true (isnan (bs_window_get_displayed_slice_dice (win)));
+}
+
+int
+main (int argc, char **argv)
+{
+  int ret;
+
+  bs_test_init (&argc, &argv);
+  g_test_add_func ("/ui/window/slice-dice", test_slice_dice);
+  g_test_add_func ("/ui/window/rapid-slice-changes", test_rapid_slice_changes);
+  g_test_add_func ("/ui/window/toggles", test_toggles);
+  g_test_add_func ("/ui/window/planes", test_views_and_planes);
+  g_test_add_func ("/ui/window/no-ground-truth", test_no_ground_truth);
+  g_test_add_func ("/ui/window/bad-file", test_bad_file);
+  ret = g_test_run ();
+  if (win != NULL)
+    {
+      gtk_window_destroy (GTK_WINDOW (win));
+      bs_test_spin (100);
+      g_object_unref (app);
+    }
+  return ret;
+}

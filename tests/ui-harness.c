@@ -1,0 +1,150 @@
+#include <glib/gi18n.h>
+
+#include "bs-phantom.h"
+#include "bs-unet.h"
+#include "ui-harness.h"
+
+void
+bs_test_init (int *argc, char ***argv)
+{
+  /* Mesa's software GL leaks from a module it unloads at exit, which
+   * LeakSanitizer cannot attribute or suppress; the views are cairo nodes
+   * under either renderer. */
+  g_setenv ("GSK_RENDERER", "cairo", FALSE);
+  g_test_init (argc, argv, NULL);
+  g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
+  gtk_init ();
+}
+
+static gboolean
+timeout_cb (gpointer data)
+{
+  *(gboolean *) data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+gboolean
+bs_test_wait (BsWindow *win, gboolean (*cond) (BsWindow *), double timeout_s)
+{
+  gboolean timed_out = FALSE;
+  guint id = g_timeout_add ((guint) (timeout_s * 1000), timeout_cb, &timed_out);
+
+  while (!cond (win) && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  if (!timed_out)
+    g_source_remove (id);
+  return cond (win);
+}
+
+void
+bs_test_spin (int ms)
+{
+  gboolean done = FALSE;
+
+  g_timeout_add (ms, timeout_cb, &done);
+  while (!done)
+    g_main_context_iteration (NULL, TRUE);
+}
+
+gboolean
+bs_test_save_png (GtkWidget *widget, const char *path, GError **error)
+{
+  g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (widget);
+  g_autoptr(GskRenderNode) node = NULL;
+  g_autoptr(GdkTexture) texture = NULL;
+  int w = gtk_widget_get_width (widget), h = gtk_widget_get_height (widget);
+  GskRenderer *renderer = gtk_native_get_renderer (gtk_widget_get_native (widget));
+  int scale = gtk_widget_get_scale_factor (widget);
+
+  /* A widget with a resize pending (labels changing while inference runs)
+   * draws nothing until the next layout: retry across a few frames. */
+  for (int tries = 0; tries < 100 && node == NULL; tries++)
+    {
+      GtkSnapshot *snapshot = gtk_snapshot_new ();
+
+      /* At the widget's scale factor, so HiDPI output can be inspected. */
+      gtk_snapshot_scale (snapshot, scale, scale);
+      gdk_paintable_snapshot (paintable, snapshot, w, h);
+      node = gtk_snapshot_free_to_node (snapshot);
+      if (node == NULL)
+        g_main_context_iteration (NULL, TRUE);
+    }
+  if (node == NULL || renderer == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "nothing to render for %s", path);
+      return FALSE;
+    }
+  texture = gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, w * scale, h * scale));
+  if (!gdk_texture_save_to_png (texture, path))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "could not write %s", path);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+char *
+bs_test_sample_path (void)
+{
+  return bs_sample_default_path ();
+}
+
+static gboolean
+has_prediction (BsWindow *win)
+{
+  return bs_window_is_ready (win) && bs_window_get_displayed_slice_index_of_prediction (win) >= 0;
+}
+
+BsWindow *
+bs_test_open_window (GtkApplication **app_out)
+{
+  g_autofree char *sample = bs_test_sample_path ();
+  g_autofree char *model = NULL;
+  GtkApplication *app;
+  BsWindow *win;
+
+  if (sample == NULL)
+    return NULL;
+  app = GTK_APPLICATION (bs_application_new ());
+  g_application_set_flags (G_APPLICATION (app), G_APPLICATION_NON_UNIQUE);
+  g_application_register (G_APPLICATION (app), NULL, NULL);
+  win = bs_window_new (BS_APPLICATION (app));
+  gtk_window_set_default_size (GTK_WINDOW (win), 1560, 940);
+  model = bs_unet_default_model_path ();
+  bs_window_open_with_model (win, sample, model);
+  gtk_window_present (GTK_WINDOW (win));
+  if (!bs_test_wait (win, has_prediction, 300))
+    g_error ("no prediction of the visible slice within 300 s on %s", sample);
+  *app_out = app;
+  return win;
+}
+
+int
+bs_test_tumour_slice (BsWindow *win)
+{
+  const BsVolume *truth = bs_window_get_truth (win);
+  BsPlane plane = bs_window_get_plane (win);
+  int n, w, h, best = -1;
+  gsize best_count = 0;
+  g_autofree float *buf = NULL;
+
+  if (truth == NULL)
+    return -1;
+  n = bs_volume_n_slices (truth, plane);
+  bs_volume_slice_size (truth, plane, &w, &h);
+  buf = g_new (float, (gsize) w * h);
+  for (int s = 0; s < n; s++)
+    {
+      gsize count = 0;
+
+      bs_volume_get_slice (truth, 0, plane, s, buf);
+      for (gsize p = 0; p < (gsize) w * h; p++)
+        count += buf[p] > 0.5f;
+      if (count > best_count)
+        {
+          best_count = count;
+          best = s;
+        }
+    }
+  return best;
+}

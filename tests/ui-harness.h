@@ -1,0 +1,22 @@
+/* Shared helpers of the UI tests: a real BsWindow in a real main loop. */
+#pragma once
+
+#include <gtk/gtk.h>
+
+#include "bs-window.h"
+
+/* g_test_init + gtk_init; criticals stay fatal, warnings from the desktop
+ * environment (no session bus under Xvfb) do not. */
+void bs_test_init (int *argc, char ***argv);
+/* Spins the main loop until cond(win) holds or timeout_s passes; returns cond's last value. */
+gboolean bs_test_wait (BsWindow *win, gboolean (*cond) (BsWindow *), double timeout_s);
+/* Spins the main loop for ms milliseconds. */
+void bs_test_spin (int ms);
+/* Renders the window as it is on screen to a PNG. */
+gboolean bs_test_save_png (GtkWidget *widget, const char *path, GError **error);
+/* The path the UI tests open: $BRAINSEG_SAMPLE, else the bundled sample, else NULL (skip). */
+char *bs_test_sample_path (void);
+/* The slice of the current plane with the most ground-truth tumour, or -1. */
+int bs_test_tumour_slice (BsWindow *win);
+/* A window on the sample, waiting for the first prediction of the visible slice. */
+BsWindow *bs_test_open_window (GtkApplication **app_out);

@@ -1,0 +1,356 @@
+#include "bs-compare-dialog.h"
+
+#include <glib/gi18n.h>
+#include <math.h>
+
+#include "bs-compare-chart.h"
+#include "bs-error.h"
+#include "bs-infer.h"
+
+/* Slices per configuration: enough for a stable median, few enough that
+ * eighteen configurations finish in well under a minute on two cores. */
+#define COMPARE_SLICES 6
+
+struct _BsCompareDialog
+{
+  GtkWindow parent_instance;
+  BsWindow *win;
+  BsCompareChart *chart;
+  GtkLabel *status;
+  GtkProgressBar *bar;
+  GtkWidget *export_png, *export_csv;
+  GCancellable *cancellable;
+  gboolean running, finished;
+};
+
+G_DEFINE_FINAL_TYPE (BsCompareDialog, bs_compare_dialog, GTK_TYPE_WINDOW)
+
+/* Copies of what the worker reads: the window's volumes change when the
+ * user opens another case while the comparison runs. */
+typedef struct {
+  BsUnet *net;
+  BsVolume *prepared, *truth;
+  BsPlane plane;
+  int slices[COMPARE_SLICES];
+  int n_slices, threads;
+  BsCompareDialog *dialog;  /* strong reference, for progress messages */
+} CompareJob;
+
+static void
+compare_job_free (CompareJob *job)
+{
+  bs_unet_free (job->net);
+  bs_volume_free (job->prepared);
+  bs_volume_free (job->truth);
+  g_object_unref (job->dialog);
+  g_free (job);
+}
+
+typedef struct {
+  BsCompareDialog *dialog;
+  int done, total, index;
+  BsCompareRow row;
+} RowMsg;
+
+static void
+row_msg_free (gpointer data)
+{
+  RowMsg *msg = data;
+
+  g_free (msg->row.reason);
+  g_object_unref (msg->dialog);
+  g_free (msg);
+}
+
+static gboolean
+deliver_row (gpointer data)
+{
+  RowMsg *msg = data;
+  BsCompareDialog *self = msg->dialog;
+  g_autofree char *label = NULL, *text = NULL;
+
+  if (!self->running)
+    return G_SOURCE_REMOVE;
+  bs_compare_chart_set_row (self->chart, msg->index, &msg->row);
+  gtk_progress_bar_set_fraction (self->bar, (double) msg->done / msg->total);
+  label = bs_compare_row_label (&msg->row);
+  text = g_strdup_printf (_("Finished %s (%d of %d)"), label, msg->done, msg->total);
+  gtk_label_set_text (self->status, text);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_row_done (int done, int total, int index, const BsCompareRow *row, gpointer user_data)
+{
+  CompareJob *job = user_data;
+  RowMsg *msg = g_new0 (RowMsg, 1);
+
+  msg->dialog = g_object_ref (job->dialog);
+  msg->done = done;
+  msg->total = total;
+  msg->index = index;
+  msg->row = *row;
+  msg->row.reason = g_strdup (row->reason);
+  g_main_context_invoke_full (NULL, G_PRIORITY_DEFAULT, deliver_row, msg, row_msg_free);
+}
+
+static void
+compare_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  CompareJob *job = data;
+  GError *error = NULL;
+  BsCompareResult *result;
+
+  result = bs_compare_run (job->net, job->prepared, job->truth, job->plane, job->slices, job->n_slices,
+                           job->threads, NULL, on_row_done, job, cancellable, &error);
+  if (result)
+    g_task_return_pointer (task, result, (GDestroyNotify) bs_compare_result_free);
+  else
+    g_task_return_error (task, error);
+}
+
+static void
+on_compare_done (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  BsCompareDialog *self = BS_COMPARE_DIALOG (source);
+  g_autoptr(GError) error = NULL;
+  BsCompareResult *result = g_task_propagate_pointer (G_TASK (res), &error);
+
+  self->running = FALSE;
+  if (result == NULL)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          gtk_label_set_text (self->status, error->message);
+          bs_window_show_error (self->win, _("Compare all failed"), error);
+        }
+      return;
+    }
+  self->finished = TRUE;
+  bs_compare_chart_set_result (self->chart, result);
+  gtk_progress_bar_set_fraction (self->bar, 1.0);
+  gtk_label_set_text (self->status, !isnan (result->rows[result->reference].dice)
+                                      ? _("Done. ΔDice is each configuration's Dice minus the fp32 reference's.")
+                                      : _("Done. This case has no ground truth: agreement is the Dice of each "
+                                          "mask against the fp32 reference mask."));
+  gtk_widget_set_sensitive (self->export_png, TRUE);
+  gtk_widget_set_sensitive (self->export_csv, TRUE);
+}
+
+static void
+start_run (BsCompareDialog *self)
+{
+  const BsVolume *prepared = bs_window_get_prepared_volume (self->win);
+  const BsVolume *truth = bs_window_get_truth (self->win);
+  const BsUnet *net = bs_window_get_model (self->win);
+  g_autoptr(GTask) task = NULL;
+  BsPlanOptions opts;
+  BsCompareResult *pending;
+  CompareJob *job;
+  int ph, pw;
+
+  if (prepared == NULL || net == NULL)
+    {
+      gtk_label_set_text (self->status, _("Open a case and a model first."));
+      return;
+    }
+  job = g_new0 (CompareJob, 1);
+  job->net = bs_unet_copy (net);
+  job->prepared = bs_volume_copy (prepared);
+  job->truth = truth ? bs_volume_copy (truth) : NULL;
+  job->plane = bs_window_get_plane (self->win);
+  bs_window_get_plan_options (self->win, &opts);
+  job->threads = opts.threads;
+  job->n_slices = bs_compare_pick_slices (job->prepared, job->truth, job->plane, COMPARE_SLICES, job->slices);
+  job->dialog = g_object_ref (self);
+
+  pending = bs_compare_result_new_pending ();
+  bs_infer_padded_size (job->prepared, job->plane, &ph, &pw);
+  pending->height = ph;
+  pending->width = pw;
+  pending->n_slices = job->n_slices;
+  bs_compare_chart_begin (self->chart, pending);
+
+  self->running = TRUE;
+  self->cancellable = g_cancellable_new ();
+  task = g_task_new (self, self->cancellable, on_compare_done, NULL);
+  g_task_set_task_data (task, job, (GDestroyNotify) compare_job_free);
+  gtk_label_set_text (self->status, _("Timing every configuration on slices of this case; the background "
+                                      "inference shares the CPU, so compare ratios rather than absolute times."));
+  g_task_run_in_thread (task, compare_thread);
+}
+
+static void
+on_saved (const char *what, const GError *error, BsCompareDialog *self)
+{
+  if (error)
+    bs_window_show_error (self->win, what, error);
+}
+
+static void
+on_png_chosen (GtkNativeDialog *chooser, int response, gpointer user_data)
+{
+  BsCompareDialog *self = user_data;
+
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser));
+      g_autofree char *path = g_file_get_path (file);
+      g_autoptr(GError) error = NULL;
+
+      bs_compare_chart_save_png (bs_compare_chart_get_result (self->chart), 1600, 1000, path, &error);
+      on_saved (_("Could not export the chart"), error, self);
+    }
+  g_object_unref (chooser);
+  g_object_unref (self);
+}
+
+static void
+on_csv_chosen (GtkNativeDialog *chooser, int response, gpointer user_data)
+{
+  BsCompareDialog *self = user_data;
+
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser));
+      g_autofree char *path = g_file_get_path (file);
+      g_autoptr(GError) error = NULL;
+
+      bs_compare_write_csv (bs_compare_chart_get_result (self->chart), path, &error);
+      on_saved (_("Could not export the table"), error, self);
+    }
+  g_object_unref (chooser);
+  g_object_unref (self);
+}
+
+static void
+choose_file (BsCompareDialog *self, const char *title, const char *name, GCallback on_response)
+{
+  GtkFileChooserNative *chooser = gtk_file_chooser_native_new (title, GTK_WINDOW (self),
+                                                               GTK_FILE_CHOOSER_ACTION_SAVE,
+                                                               _("_Export"), _("_Cancel"));
+
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
+  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), name);
+  g_signal_connect (chooser, "response", on_response, g_object_ref (self));
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+}
+
+static void
+on_export_png (GtkButton *button, BsCompareDialog *self)
+{
+  choose_file (self, _("Export Chart"), "brainseg-compare.png", G_CALLBACK (on_png_chosen));
+}
+
+static void
+on_export_csv (GtkButton *button, BsCompareDialog *self)
+{
+  choose_file (self, _("Export Table"), "brainseg-compare.csv", G_CALLBACK (on_csv_chosen));
+}
+
+static void
+bs_compare_dialog_map (GtkWidget *widget)
+{
+  BsCompareDialog *self = BS_COMPARE_DIALOG (widget);
+
+  GTK_WIDGET_CLASS (bs_compare_dialog_parent_class)->map (widget);
+  if (!self->running && !self->finished)
+    start_run (self);
+}
+
+static gboolean
+bs_compare_dialog_close_request (GtkWindow *window)
+{
+  BsCompareDialog *self = BS_COMPARE_DIALOG (window);
+
+  /* The worker stops at the next slice; the task keeps the dialog alive
+   * until then, and its result is dropped. */
+  if (self->cancellable)
+    g_cancellable_cancel (self->cancellable);
+  return GTK_WINDOW_CLASS (bs_compare_dialog_parent_class)->close_request (window);
+}
+
+static void
+bs_compare_dialog_dispose (GObject *object)
+{
+  BsCompareDialog *self = BS_COMPARE_DIALOG (object);
+
+  if (self->cancellable)
+    g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
+  g_clear_object (&self->win);
+  G_OBJECT_CLASS (bs_compare_dialog_parent_class)->dispose (object);
+}
+
+static void
+bs_compare_dialog_class_init (BsCompareDialogClass *klass)
+{
+  G_OBJECT_CLASS (klass)->dispose = bs_compare_dialog_dispose;
+  GTK_WIDGET_CLASS (klass)->map = bs_compare_dialog_map;
+  GTK_WINDOW_CLASS (klass)->close_request = bs_compare_dialog_close_request;
+}
+
+static void
+bs_compare_dialog_init (BsCompareDialog *self)
+{
+  GtkWidget *header = gtk_header_bar_new ();
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 8);
+
+  gtk_window_set_title (GTK_WINDOW (self), _("Compare All Configurations"));
+  gtk_window_set_default_size (GTK_WINDOW (self), 1000, 720);
+
+  self->export_png = gtk_button_new_with_mnemonic (_("Export _Chart…"));
+  self->export_csv = gtk_button_new_with_mnemonic (_("Export _Table…"));
+  gtk_widget_set_tooltip_text (self->export_png, _("Save the chart as a PNG image"));
+  gtk_widget_set_tooltip_text (self->export_csv, _("Save the numbers as a CSV table"));
+  gtk_widget_set_sensitive (self->export_png, FALSE);
+  gtk_widget_set_sensitive (self->export_csv, FALSE);
+  g_signal_connect (self->export_png, "clicked", G_CALLBACK (on_export_png), self);
+  g_signal_connect (self->export_csv, "clicked", G_CALLBACK (on_export_csv), self);
+  gtk_header_bar_pack_end (GTK_HEADER_BAR (header), self->export_csv);
+  gtk_header_bar_pack_end (GTK_HEADER_BAR (header), self->export_png);
+  gtk_window_set_titlebar (GTK_WINDOW (self), header);
+
+  self->status = GTK_LABEL (gtk_label_new (NULL));
+  gtk_label_set_wrap (self->status, TRUE);
+  gtk_label_set_xalign (self->status, 0);
+  self->bar = GTK_PROGRESS_BAR (gtk_progress_bar_new ());
+  self->chart = BS_COMPARE_CHART (bs_compare_chart_new ());
+  gtk_widget_set_vexpand (GTK_WIDGET (self->chart), TRUE);
+  gtk_widget_set_hexpand (GTK_WIDGET (self->chart), TRUE);
+  gtk_widget_set_margin_start (box, 12);
+  gtk_widget_set_margin_end (box, 12);
+  gtk_widget_set_margin_top (box, 12);
+  gtk_widget_set_margin_bottom (box, 12);
+  gtk_box_append (GTK_BOX (box), GTK_WIDGET (self->status));
+  gtk_box_append (GTK_BOX (box), GTK_WIDGET (self->bar));
+  gtk_box_append (GTK_BOX (box), GTK_WIDGET (self->chart));
+  gtk_window_set_child (GTK_WINDOW (self), box);
+}
+
+BsCompareDialog *
+bs_compare_dialog_new (BsWindow *win)
+{
+  BsCompareDialog *self = g_object_new (BS_TYPE_COMPARE_DIALOG, "transient-for", win, NULL);
+
+  self->win = g_object_ref (win);
+  return self;
+}
+
+const BsCompareResult *
+bs_compare_dialog_get_result (BsCompareDialog *self)
+{
+  return self->finished ? bs_compare_chart_get_result (self->chart) : NULL;
+}
+
+gboolean
+bs_compare_dialog_is_running (BsCompareDialog *self)
+{
+  return self->running;
+}
+
+GtkWidget *
+bs_compare_dialog_get_chart (BsCompareDialog *self)
+{
+  return GTK_WIDGET (self->chart);
+}

@@ -1,0 +1,25 @@
+/* BsCompareDialog: runs "Compare all" on the window's case in a worker
+ * thread, fills a BsCompareChart as configurations finish, and exports the
+ * chart as PNG and the numbers as CSV. */
+#pragma once
+
+#include <gtk/gtk.h>
+
+#include "bs-compare.h"
+#include "bs-window.h"
+
+G_BEGIN_DECLS
+
+#define BS_TYPE_COMPARE_DIALOG (bs_compare_dialog_get_type ())
+G_DECLARE_FINAL_TYPE (BsCompareDialog, bs_compare_dialog, BS, COMPARE_DIALOG, GtkWindow)
+
+/* A new dialog for the window's case; the run starts when it is shown. */
+BsCompareDialog *bs_compare_dialog_new (BsWindow *win);
+
+/* NULL until the run has finished. */
+const BsCompareResult *bs_compare_dialog_get_result (BsCompareDialog *self);
+gboolean bs_compare_dialog_is_running (BsCompareDialog *self);
+/* The chart, for screenshots and tests. */
+GtkWidget *bs_compare_dialog_get_chart (BsCompareDialog *self);
+
+G_END_DECLS

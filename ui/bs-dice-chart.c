@@ -1,0 +1,181 @@
+#include <glib/gi18n.h>
+#include <math.h>
+
+#include "bs-dice-chart.h"
+
+struct _BsDiceChart
+{
+  GtkWidget parent_instance;
+
+  int n;
+  double *dice;
+  guint8 *empty;
+  int current;
+};
+
+G_DEFINE_FINAL_TYPE (BsDiceChart, bs_dice_chart, GTK_TYPE_WIDGET)
+
+static void
+bs_dice_chart_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
+{
+  BsDiceChart *self = BS_DICE_CHART (widget);
+  double w = gtk_widget_get_width (widget);
+  double h = gtk_widget_get_height (widget);
+  double left = 26, bottom = 4, top = 6;
+  double plot_w = w - left - 2, plot_h = h - top - bottom;
+  g_autoptr(PangoLayout) layout = NULL;
+  cairo_t *cr;
+  GdkRGBA fg;
+
+  if (w <= left + 4 || h <= top + bottom + 4)
+    return;
+  gtk_style_context_get_color (gtk_widget_get_style_context (widget), &fg);
+  cr = gtk_snapshot_append_cairo (snapshot, &GRAPHENE_RECT_INIT (0, 0, w, h));
+  layout = gtk_widget_create_pango_layout (widget, NULL);
+
+  /* Axis: 0, 0.5, 1 */
+  cairo_set_line_width (cr, 1);
+  for (int i = 0; i <= 2; i++)
+    {
+      double y = top + plot_h * (1 - i / 2.0);
+      char label[8];
+      int tw, th;
+
+      g_snprintf (label, sizeof label, "%.1f", i / 2.0);
+      pango_layout_set_text (layout, label, -1);
+      pango_layout_get_pixel_size (layout, &tw, &th);
+      cairo_set_source_rgba (cr, fg.red, fg.green, fg.blue, 0.7);
+      cairo_move_to (cr, left - 4 - tw, CLAMP (y - th / 2.0, 0, h - th));
+      pango_cairo_show_layout (cr, layout);
+      cairo_set_source_rgba (cr, fg.red, fg.green, fg.blue, 0.15);
+      cairo_move_to (cr, left, floor (y) + 0.5);
+      cairo_line_to (cr, left + plot_w, floor (y) + 0.5);
+      cairo_stroke (cr);
+    }
+
+  if (self->n > 0)
+    {
+      double bw = plot_w / self->n;
+
+      for (int s = 0; s < self->n; s++)
+        {
+          double d = self->dice[s];
+          double x = left + s * bw;
+
+          if (isnan (d))
+            continue;
+          if (self->empty[s])
+            {
+              /* Nothing to find: no bar when nothing was found either, a red
+               * mark under the axis when something was (false positives). */
+              if (d < 0.5)
+                {
+                  cairo_set_source_rgb (cr, 0.85, 0.2, 0.15);
+                  cairo_rectangle (cr, x, top + plot_h - 3, MAX (bw - (bw > 3 ? 1 : 0), 1), 3);
+                  cairo_fill (cr);
+                }
+              continue;
+            }
+          cairo_set_source_rgb (cr, 0.2 + 0.6 * (1 - d), 0.35 + 0.45 * d, 0.85 * d);
+          cairo_rectangle (cr, x, top + plot_h * (1 - d), MAX (bw - (bw > 3 ? 1 : 0), 1), plot_h * d);
+          cairo_fill (cr);
+        }
+      if (self->current >= 0 && self->current < self->n)
+        {
+          double x = left + (self->current + 0.5) * bw;
+
+          /* A thin line in the text colour with a notch on top, so it never
+           * reads as one more bar. */
+          cairo_set_source_rgba (cr, fg.red, fg.green, fg.blue, 0.8);
+          cairo_set_line_width (cr, 1);
+          cairo_move_to (cr, floor (x) + 0.5, top + 5);
+          cairo_line_to (cr, floor (x) + 0.5, top + plot_h);
+          cairo_stroke (cr);
+          cairo_move_to (cr, x - 4, top - 2);
+          cairo_line_to (cr, x + 4, top - 2);
+          cairo_line_to (cr, x, top + 5);
+          cairo_close_path (cr);
+          cairo_fill (cr);
+        }
+    }
+  cairo_destroy (cr);
+}
+
+static void
+bs_dice_chart_measure (GtkWidget *widget, GtkOrientation orientation, int for_size,
+                       int *minimum, int *natural, int *minimum_baseline, int *natural_baseline)
+{
+  *minimum = orientation == GTK_ORIENTATION_HORIZONTAL ? 120 : 60;
+  *natural = orientation == GTK_ORIENTATION_HORIZONTAL ? 260 : 90;
+}
+
+static void
+bs_dice_chart_finalize (GObject *object)
+{
+  BsDiceChart *self = BS_DICE_CHART (object);
+
+  g_free (self->dice);
+  g_free (self->empty);
+  G_OBJECT_CLASS (bs_dice_chart_parent_class)->finalize (object);
+}
+
+static void
+bs_dice_chart_class_init (BsDiceChartClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = bs_dice_chart_finalize;
+  GTK_WIDGET_CLASS (klass)->snapshot = bs_dice_chart_snapshot;
+  GTK_WIDGET_CLASS (klass)->measure = bs_dice_chart_measure;
+  gtk_widget_class_set_css_name (GTK_WIDGET_CLASS (klass), "bs-dice-chart");
+  gtk_widget_class_set_accessible_role (GTK_WIDGET_CLASS (klass), GTK_ACCESSIBLE_ROLE_IMG);
+}
+
+static void
+bs_dice_chart_init (BsDiceChart *self)
+{
+  self->current = -1;
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self),
+                               _("Dice of each slice with tumour in the ground truth; red marks: false positives on slices without tumour"));
+}
+
+GtkWidget *
+bs_dice_chart_new (void)
+{
+  return g_object_new (BS_TYPE_DICE_CHART, NULL);
+}
+
+void
+bs_dice_chart_reset (BsDiceChart *self, int n)
+{
+  g_return_if_fail (BS_IS_DICE_CHART (self));
+
+  n = MAX (n, 0);
+  g_free (self->dice);
+  g_free (self->empty);
+  self->n = n;
+  self->dice = g_new (double, MAX (n, 1));
+  self->empty = g_new0 (guint8, MAX (n, 1));
+  for (int i = 0; i < n; i++)
+    self->dice[i] = NAN;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+void
+bs_dice_chart_set_value (BsDiceChart *self, int slice, double dice, gboolean truth_empty)
+{
+  g_return_if_fail (BS_IS_DICE_CHART (self));
+
+  if (slice < 0 || slice >= self->n)
+    return;
+  self->dice[slice] = dice;
+  self->empty[slice] = truth_empty;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+void
+bs_dice_chart_set_current (BsDiceChart *self, int slice)
+{
+  if (self->current == slice)
+    return;
+  self->current = slice;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}

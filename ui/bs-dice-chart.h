@@ -1,0 +1,19 @@
+/* BsDiceChart: Dice of every slice along the volume as bars, slices not yet
+ * computed left empty, the current slice marked. */
+#pragma once
+
+#include <gtk/gtk.h>
+
+G_BEGIN_DECLS
+
+#define BS_TYPE_DICE_CHART (bs_dice_chart_get_type ())
+G_DECLARE_FINAL_TYPE (BsDiceChart, bs_dice_chart, BS, DICE_CHART, GtkWidget)
+
+GtkWidget *bs_dice_chart_new (void);
+/* n slices; every value NaN (not computed). */
+void bs_dice_chart_reset (BsDiceChart *self, int n);
+/* Dice of one slice; truth_empty marks slices with nothing to find. */
+void bs_dice_chart_set_value (BsDiceChart *self, int slice, double dice, gboolean truth_empty);
+void bs_dice_chart_set_current (BsDiceChart *self, int slice);
+
+G_END_DECLS

@@ -1,0 +1,541 @@
+#include "bs-export-dialog.h"
+
+#include <glib/gi18n.h>
+#include <stdio.h>
+
+#include "bs-compare.h"
+#include "bs-error.h"
+#include "bs-export.h"
+#include "bs-infer.h"
+
+/* Everything a worker needs, copied on the main thread: the window's
+ * volumes change or go away when the user opens another case. */
+typedef struct {
+  BsExportKind kind;
+  char *path;
+  int width, height;
+  BsPlane plane;
+  int slice;
+  char *case_id;
+  BsOverlayOptions overlay;
+  cairo_surface_t *surface;    /* overlay and figure: rendered on the main thread */
+  BsVolume *image;             /* the displayed channel only */
+  BsVolume *prob, *truth, *prepared;
+  BsUnet *net;
+  BsPlanOptions plan_opts;
+  gboolean *computed;          /* per slice of the plane */
+  int n_missing;
+  BsExportUiProgress progress;
+  gpointer progress_data;
+} ExportJob;
+
+static void
+export_job_free (ExportJob *job)
+{
+  g_free (job->path);
+  g_free (job->case_id);
+  g_clear_pointer (&job->surface, cairo_surface_destroy);
+  g_clear_pointer (&job->image, bs_volume_free);
+  g_clear_pointer (&job->prob, bs_volume_free);
+  g_clear_pointer (&job->truth, bs_volume_free);
+  g_clear_pointer (&job->prepared, bs_volume_free);
+  g_clear_pointer (&job->net, bs_unet_free);
+  g_free (job->computed);
+  g_free (job);
+}
+
+static const char *
+plane_id (BsPlane plane)
+{
+  return bs_plane_name (plane);
+}
+
+char *
+bs_export_suggested_name (BsWindow *win, BsExportKind kind)
+{
+  BsCase *c = bs_window_get_case (win);
+  const char *id = c && c->id ? c->id : "brainseg";
+  BsPlane plane = bs_window_get_plane (win);
+  int slice = bs_window_get_slice_index (win);
+
+  switch (kind)
+    {
+    case BS_EXPORT_KIND_OVERLAY:
+      return g_strdup_printf ("%s-%s-%03d-overlay.png", id, plane_id (plane), slice);
+    case BS_EXPORT_KIND_FIGURE:
+      return g_strdup_printf ("%s-%s-%03d-figure.png", id, plane_id (plane), slice);
+    case BS_EXPORT_KIND_MASK:
+      return g_strdup_printf ("%s-mask.nii.gz", id);
+    case BS_EXPORT_KIND_DICE_CSV:
+      return g_strdup_printf ("%s-%s-dice.csv", id, plane_id (plane));
+    case BS_EXPORT_KIND_SERIES:
+    default:
+      return g_strdup_printf ("%s-%s-series", id, plane_id (plane));
+    }
+}
+
+typedef struct {
+  ExportJob *job;
+  char *stage;
+  int done, total;
+} ProgressMsg;
+
+static gboolean
+deliver_progress (gpointer data)
+{
+  ProgressMsg *msg = data;
+
+  msg->job->progress (msg->stage, msg->done, msg->total, msg->job->progress_data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+progress_msg_free (gpointer data)
+{
+  ProgressMsg *msg = data;
+
+  g_free (msg->stage);
+  g_free (msg);
+}
+
+/* From the worker: the job outlives every message because the task holds it
+ * until its callback, which runs after these idles (same main context, FIFO
+ * at equal priority). */
+static void
+post_progress (ExportJob *job, const char *stage, int done, int total)
+{
+  ProgressMsg *msg;
+
+  if (job->progress == NULL)
+    return;
+  msg = g_new0 (ProgressMsg, 1);
+  msg->job = job;
+  msg->stage = g_strdup (stage);
+  msg->done = done;
+  msg->total = total;
+  g_main_context_invoke_full (NULL, G_PRIORITY_DEFAULT, deliver_progress, msg, progress_msg_free);
+}
+
+static void
+series_progress (int done, int total, gpointer user_data)
+{
+  post_progress (user_data, _("Writing images"), done, total);
+}
+
+/* Segments the slices the window had not reached yet, so that whole-volume
+ * exports are complete. */
+static gboolean
+fill_missing (ExportJob *job, GCancellable *cancellable, GError **error)
+{
+  g_autoptr(BsCalibration) cal = NULL;
+  g_autoptr(BsPlan) plan = NULL;
+  BsPlanOptions opts = job->plan_opts;
+  int n = bs_volume_n_slices (job->prob, job->plane), ph, pw, done = 0;
+
+  if (job->n_missing == 0)
+    return TRUE;
+  bs_infer_padded_size (job->prepared, job->plane, &ph, &pw);
+  opts.batch = 1;
+  opts.profile_layers = FALSE;
+  if (opts.precision == BS_PRECISION_INT8)
+    {
+      cal = bs_compare_calibrate (job->net, job->prepared, job->plane, error);
+      if (cal == NULL)
+        return FALSE;
+    }
+  plan = bs_plan_new (job->net, ph, pw, &opts, cal, error);
+  if (plan == NULL)
+    return FALSE;
+
+  gsize per = (gsize) job->prepared->n_channels * ph * pw;
+  g_autofree float *input = g_new (float, per);
+  g_autofree float *probs = g_new (float, (gsize) ph * pw);
+  for (int k = 0; k < n; k++)
+    {
+      if (job->computed[k])
+        continue;
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        return FALSE;
+      bs_infer_fill_input (job->prepared, job->plane, k, 1, ph, pw, input);
+      if (!bs_plan_run (plan, input, 1, probs, NULL, error))
+        return FALSE;
+      bs_infer_store_output (job->prob, job->plane, k, 1, ph, pw, probs);
+      post_progress (job, _("Segmenting the remaining slices"), ++done, job->n_missing);
+    }
+  return TRUE;
+}
+
+static void
+export_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  ExportJob *job = data;
+  g_autoptr(GError) error = NULL;
+  BsExportSource src = { job->image, 0, job->prob, job->truth, job->plane, job->case_id };
+  gboolean ok;
+
+  switch (job->kind)
+    {
+    case BS_EXPORT_KIND_OVERLAY:
+    case BS_EXPORT_KIND_FIGURE:
+      ok = bs_export_write_png (job->surface, job->path, &error);
+      break;
+    case BS_EXPORT_KIND_MASK:
+      ok = fill_missing (job, cancellable, &error) && bs_export_mask_nifti (&src, job->path, &error);
+      break;
+    case BS_EXPORT_KIND_DICE_CSV:
+      ok = fill_missing (job, cancellable, &error) && bs_export_dice_csv (&src, job->path, &error);
+      break;
+    case BS_EXPORT_KIND_SERIES:
+    default:
+      ok = fill_missing (job, cancellable, &error) &&
+           bs_export_series (&src, &job->overlay, job->width, job->height, job->path, series_progress, job,
+                             cancellable, &error);
+      break;
+    }
+  if (ok)
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, g_steal_pointer (&error));
+}
+
+static ExportJob *
+snapshot_window (BsWindow *win, BsExportKind kind, const char *path, int width, int height, GError **error)
+{
+  BsCase *c = bs_window_get_case (win);
+  const BsVolume *prob = bs_window_get_probability_volume (win);
+  const BsVolume *truth = bs_window_get_truth (win);
+  int channel = bs_window_get_display_channel (win);
+  ExportJob *job;
+
+  if (c == NULL || prob == NULL)
+    {
+      g_set_error (error, BS_EXPORT_ERROR, BS_EXPORT_ERROR_INVALID,
+                   _("Nothing to export to “%s”: no case is open yet"), path);
+      return NULL;
+    }
+  job = g_new0 (ExportJob, 1);
+  job->kind = kind;
+  job->path = g_strdup (path);
+  job->width = width;
+  job->height = height;
+  job->plane = bs_window_get_plane (win);
+  job->slice = bs_window_get_slice_index (win);
+  job->case_id = g_strdup (c->id);
+  bs_window_get_overlay_options (win, &job->overlay);
+  bs_window_get_plan_options (win, &job->plan_opts);
+
+  if (kind == BS_EXPORT_KIND_OVERLAY || kind == BS_EXPORT_KIND_FIGURE)
+    {
+      /* One slice: rendering is as cheap as drawing a view, so it happens
+       * here without copying volumes; only the encoding and the write go to
+       * the worker. */
+      BsExportSource src = { c->image, channel, prob, truth, job->plane, c->id };
+
+      if (!bs_window_slice_is_computed (win, job->slice))
+        {
+          g_set_error (error, BS_EXPORT_ERROR, BS_EXPORT_ERROR_INVALID,
+                       _("Cannot export “%s” yet: the prediction of slice %d is still being computed"),
+                       path, job->slice + 1);
+          export_job_free (job);
+          return NULL;
+        }
+      job->surface = kind == BS_EXPORT_KIND_OVERLAY
+                       ? bs_export_render_overlay (&src, job->slice, &job->overlay, width, height)
+                       : bs_export_render_figure (&src, job->slice, &job->overlay, width, height);
+      return job;
+    }
+
+  int n = bs_volume_n_slices (prob, job->plane);
+  job->computed = g_new0 (gboolean, n);
+  for (int k = 0; k < n; k++)
+    {
+      job->computed[k] = bs_window_slice_is_computed (win, k);
+      job->n_missing += !job->computed[k];
+    }
+  job->image = bs_volume_extract_channel (c->image, channel);
+  job->prob = bs_volume_copy (prob);
+  job->truth = truth ? bs_volume_copy (truth) : NULL;
+  if (job->n_missing > 0)
+    {
+      const BsVolume *prepared = bs_window_get_prepared_volume (win);
+      const BsUnet *net = bs_window_get_model (win);
+
+      if (prepared == NULL || net == NULL)
+        {
+          g_set_error (error, BS_EXPORT_ERROR, BS_EXPORT_ERROR_INVALID,
+                       _("Cannot export “%s” yet: no model is loaded to segment the remaining slices"), path);
+          export_job_free (job);
+          return NULL;
+        }
+      job->prepared = bs_volume_copy (prepared);
+      job->net = bs_unet_copy (net);
+    }
+  return job;
+}
+
+void
+bs_export_to_path_async (BsWindow *win, BsExportKind kind, const char *path, int width, int height,
+                         BsExportUiProgress progress, gpointer progress_data,
+                         GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_autoptr(GTask) task = g_task_new (win, cancellable, callback, user_data);
+  g_autoptr(GError) error = NULL;
+  ExportJob *job;
+
+  g_task_set_source_tag (task, bs_export_to_path_async);
+  job = snapshot_window (win, kind, path, width, height, &error);
+  if (job == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  job->progress = progress;
+  job->progress_data = progress_data;
+  g_task_set_task_data (task, job, (GDestroyNotify) export_job_free);
+  g_task_run_in_thread (task, export_thread);
+}
+
+gboolean
+bs_export_to_path_finish (BsWindow *win, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, win), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* ---- The dialogs ---- */
+
+typedef struct {
+  BsWindow *win;
+  BsExportKind kind;
+  GtkWindow *progress_window;
+  GtkProgressBar *bar;
+  GtkLabel *label;
+  GCancellable *cancellable;
+} DialogRun;
+
+static void
+dialog_run_free (DialogRun *run)
+{
+  if (run->progress_window)
+    gtk_window_destroy (run->progress_window);
+  g_clear_object (&run->cancellable);
+  g_object_unref (run->win);
+  g_free (run);
+}
+
+static void
+on_progress (const char *stage, int done, int total, gpointer user_data)
+{
+  DialogRun *run = user_data;
+  g_autofree char *text = g_strdup_printf (_("%s: %d of %d"), stage, done, total);
+
+  if (run->bar == NULL)
+    return;
+  gtk_label_set_text (run->label, text);
+  gtk_progress_bar_set_fraction (run->bar, total > 0 ? (double) done / total : 0.0);
+}
+
+static void
+on_cancel_clicked (GtkButton *button, DialogRun *run)
+{
+  g_cancellable_cancel (run->cancellable);
+  gtk_widget_set_sensitive (GTK_WIDGET (button), FALSE);
+}
+
+static gboolean
+on_progress_close_request (GtkWindow *window, DialogRun *run)
+{
+  g_cancellable_cancel (run->cancellable);
+  return TRUE;  /* the window goes when the export has stopped */
+}
+
+static void
+show_progress_window (DialogRun *run, const char *path)
+{
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 12);
+  GtkWidget *title = gtk_label_new (NULL);
+  GtkWidget *cancel = gtk_button_new_with_mnemonic (_("_Cancel"));
+  g_autofree char *basename = g_path_get_basename (path);
+  g_autofree char *text = g_strdup_printf (_("Exporting “%s”"), basename);
+
+  run->progress_window = GTK_WINDOW (gtk_window_new ());
+  gtk_window_set_title (run->progress_window, _("Export"));
+  gtk_window_set_transient_for (run->progress_window, GTK_WINDOW (run->win));
+  gtk_window_set_modal (run->progress_window, TRUE);
+  gtk_window_set_default_size (run->progress_window, 420, -1);
+  gtk_window_set_resizable (run->progress_window, FALSE);
+  gtk_widget_set_margin_start (box, 18);
+  gtk_widget_set_margin_end (box, 18);
+  gtk_widget_set_margin_top (box, 18);
+  gtk_widget_set_margin_bottom (box, 18);
+  gtk_label_set_text (GTK_LABEL (title), text);
+  gtk_label_set_xalign (GTK_LABEL (title), 0);
+  gtk_label_set_ellipsize (GTK_LABEL (title), PANGO_ELLIPSIZE_MIDDLE);
+  gtk_widget_add_css_class (title, "heading");
+  run->label = GTK_LABEL (gtk_label_new (_("Starting…")));
+  gtk_label_set_xalign (run->label, 0);
+  run->bar = GTK_PROGRESS_BAR (gtk_progress_bar_new ());
+  gtk_widget_set_halign (cancel, GTK_ALIGN_END);
+  gtk_box_append (GTK_BOX (box), title);
+  gtk_box_append (GTK_BOX (box), GTK_WIDGET (run->label));
+  gtk_box_append (GTK_BOX (box), GTK_WIDGET (run->bar));
+  gtk_box_append (GTK_BOX (box), cancel);
+  gtk_window_set_child (run->progress_window, box);
+  g_signal_connect (cancel, "clicked", G_CALLBACK (on_cancel_clicked), run);
+  g_signal_connect (run->progress_window, "close-request", G_CALLBACK (on_progress_close_request), run);
+  gtk_window_present (run->progress_window);
+}
+
+static void
+on_export_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  DialogRun *run = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!bs_export_to_path_finish (BS_WINDOW (source), result, &error) &&
+      !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    bs_window_show_error (run->win, _("Export failed"), error);
+  dialog_run_free (run);
+}
+
+static const char *const figure_sizes[] = { "1200x480", "1800x720", "2400x960", "3600x1440", NULL };
+static const char *const overlay_sizes[] = { "native", "480x480", "960x960", "1920x1920", NULL };
+
+static void
+parse_choice (const char *choice, int *w, int *h)
+{
+  *w = *h = 0;
+  if (choice == NULL || sscanf (choice, "%dx%d", w, h) != 2)
+    *w = *h = 0;
+}
+
+static void
+on_chooser_response (GtkNativeDialog *chooser, int response, gpointer user_data)
+{
+  DialogRun *run = user_data;
+  g_autoptr(GFile) file = NULL;
+  g_autofree char *path = NULL;
+  int w = 0, h = 0;
+
+  if (response != GTK_RESPONSE_ACCEPT)
+    {
+      dialog_run_free (run);
+      g_object_unref (chooser);
+      return;
+    }
+  file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser));
+  path = file ? g_file_get_path (file) : NULL;
+  if (run->kind == BS_EXPORT_KIND_FIGURE || run->kind == BS_EXPORT_KIND_OVERLAY ||
+      run->kind == BS_EXPORT_KIND_SERIES)
+    parse_choice (gtk_file_chooser_get_choice (GTK_FILE_CHOOSER (chooser), "size"), &w, &h);
+  g_object_unref (chooser);
+
+  if (path == NULL)
+    {
+      g_autoptr(GError) error = g_error_new_literal (BS_EXPORT_ERROR, BS_EXPORT_ERROR_WRITE,
+                                                     _("The chosen location is not a local file"));
+      bs_window_show_error (run->win, _("Export failed"), error);
+      dialog_run_free (run);
+      return;
+    }
+  if (run->kind == BS_EXPORT_KIND_SERIES)
+    {
+      /* A series goes into its own folder inside the chosen one, so that
+       * hundreds of images do not spill into, say, ~/Pictures. */
+      g_autofree char *name = bs_export_suggested_name (run->win, run->kind);
+      g_autofree char *dir = g_build_filename (path, name, NULL);
+      g_free (path);
+      path = g_steal_pointer (&dir);
+    }
+  run->cancellable = g_cancellable_new ();
+  if (run->kind == BS_EXPORT_KIND_MASK || run->kind == BS_EXPORT_KIND_DICE_CSV || run->kind == BS_EXPORT_KIND_SERIES)
+    show_progress_window (run, path);
+  bs_export_to_path_async (run->win, run->kind, path, w, h, on_progress, run, run->cancellable,
+                           on_export_done, run);
+}
+
+static void
+add_size_choice (GtkFileChooser *chooser, const char *const *ids, const char *default_id)
+{
+  /* Labels are built from the ids so the choice reads as pixels everywhere. */
+  g_autoptr(GPtrArray) labels = g_ptr_array_new_with_free_func (g_free);
+
+  for (int i = 0; ids[i]; i++)
+    {
+      int w, h;
+      parse_choice (ids[i], &w, &h);
+      g_ptr_array_add (labels, w > 0 ? g_strdup_printf (_("%d × %d pixels"), w, h)
+                                     : g_strdup (_("The slice's own size")));
+    }
+  g_ptr_array_add (labels, NULL);
+  gtk_file_chooser_add_choice (chooser, "size", _("Resolution"), (const char **) ids,
+                               (const char **) labels->pdata);
+  gtk_file_chooser_set_choice (chooser, "size", default_id);
+}
+
+static void
+add_filter (GtkFileChooser *chooser, const char *name, const char *pattern)
+{
+  g_autoptr(GtkFileFilter) filter = gtk_file_filter_new ();
+
+  gtk_file_filter_set_name (filter, name);
+  gtk_file_filter_add_pattern (filter, pattern);
+  gtk_file_chooser_add_filter (chooser, filter);
+}
+
+void
+bs_export_dialog_run (BsWindow *win, BsExportKind kind)
+{
+  static const char *const titles[] = {
+    N_("Export Overlay Image"), N_("Export Figure"), N_("Export Predicted Mask"),
+    N_("Export Per-Slice Dice"), N_("Export Every Slice as Images"),
+  };
+  gboolean folder = kind == BS_EXPORT_KIND_SERIES;
+  GtkFileChooserNative *chooser;
+  GtkFileChooser *fc;
+  DialogRun *run;
+
+  if (bs_window_get_case (win) == NULL)
+    {
+      g_autoptr(GError) error = g_error_new_literal (BS_EXPORT_ERROR, BS_EXPORT_ERROR_INVALID,
+                                                     _("Open a case first: there is nothing to export yet"));
+      bs_window_show_error (win, _("Export failed"), error);
+      return;
+    }
+  chooser = gtk_file_chooser_native_new (_(titles[kind]), GTK_WINDOW (win),
+                                         folder ? GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER : GTK_FILE_CHOOSER_ACTION_SAVE,
+                                         folder ? _("_Select") : _("_Export"), _("_Cancel"));
+  fc = GTK_FILE_CHOOSER (chooser);
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
+  if (!folder)
+    {
+      g_autofree char *name = bs_export_suggested_name (win, kind);
+      gtk_file_chooser_set_current_name (fc, name);
+    }
+  switch (kind)
+    {
+    case BS_EXPORT_KIND_FIGURE:
+      add_filter (fc, _("PNG images"), "*.png");
+      add_size_choice (fc, (const char *const *) figure_sizes, "1800x720");
+      break;
+    case BS_EXPORT_KIND_OVERLAY:
+      add_filter (fc, _("PNG images"), "*.png");
+      add_size_choice (fc, (const char *const *) overlay_sizes, "native");
+      break;
+    case BS_EXPORT_KIND_SERIES:
+      add_size_choice (fc, (const char *const *) overlay_sizes, "native");
+      break;
+    case BS_EXPORT_KIND_MASK:
+      add_filter (fc, _("NIfTI volumes"), "*.nii.gz");
+      break;
+    case BS_EXPORT_KIND_DICE_CSV:
+    default:
+      add_filter (fc, _("CSV tables"), "*.csv");
+      break;
+    }
+  run = g_new0 (DialogRun, 1);
+  run->win = g_object_ref (win);
+  run->kind = kind;
+  g_signal_connect (chooser, "response", G_CALLBACK (on_chooser_response), run);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+}

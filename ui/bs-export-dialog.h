@@ -1,0 +1,38 @@
+/* The window's exports: a file chooser (with a resolution choice for the
+ * overlay and the figure), the export in a worker thread, a progress window
+ * for the long ones, and errors as dialogs that name the file. */
+#pragma once
+
+#include <gtk/gtk.h>
+
+#include "bs-window.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+  BS_EXPORT_KIND_OVERLAY,    /* overlay PNG of the visible slice */
+  BS_EXPORT_KIND_FIGURE,     /* MRI input | Ground truth | Prediction PNG */
+  BS_EXPORT_KIND_MASK,       /* predicted mask, NIfTI */
+  BS_EXPORT_KIND_DICE_CSV,   /* per-slice Dice, CSV */
+  BS_EXPORT_KIND_SERIES,     /* every slice as PNG, into a folder */
+} BsExportKind;
+
+/* Asks where to write, then exports what the window shows. */
+void bs_export_dialog_run (BsWindow *win, BsExportKind kind);
+
+/* The suggested file (or, for a series, folder) name for the case shown. */
+char *bs_export_suggested_name (BsWindow *win, BsExportKind kind);
+
+/* Progress of the long exports, called on the main thread. */
+typedef void (*BsExportUiProgress) (const char *stage, int done, int total, gpointer user_data);
+
+/* The export itself, without dialogs: takes a snapshot of the window's case,
+ * prediction and view options, segments slices the window has not computed
+ * yet (mask, Dice CSV and series cover the whole volume) and writes path in a
+ * worker thread.  width/height <= 0 is the default size. */
+void bs_export_to_path_async (BsWindow *win, BsExportKind kind, const char *path, int width, int height,
+                              BsExportUiProgress progress, gpointer progress_data,
+                              GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data);
+gboolean bs_export_to_path_finish (BsWindow *win, GAsyncResult *result, GError **error);
+
+G_END_DECLS

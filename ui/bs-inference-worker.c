@@ -1,0 +1,595 @@
+#include <glib/gi18n.h>
+#include <string.h>
+
+#include "bs-error.h"
+#include "bs-infer.h"
+#include "bs-inference-worker.h"
+#include "bs-preprocess.h"
+
+/* The calibration runs the plain-C reference forward pass: a few slices
+ * rich in brain cover the activation ranges without a long wait. */
+#define CALIBRATION_SLICES 4
+
+/* ---- BsInferenceInput ---- */
+
+static void
+input_clear (gpointer data)
+{
+  BsInferenceInput *input = data;
+
+  g_clear_pointer (&input->net, bs_unet_free);
+  g_clear_pointer (&input->prepared, bs_volume_free);
+}
+
+BsInferenceInput *
+bs_inference_input_new (BsUnet *net, BsVolume *prepared)
+{
+  BsInferenceInput *input = g_atomic_rc_box_new0 (BsInferenceInput);
+
+  input->net = net;
+  input->prepared = prepared;
+  return input;
+}
+
+BsInferenceInput *
+bs_inference_input_ref (BsInferenceInput *input)
+{
+  return g_atomic_rc_box_acquire (input);
+}
+
+void
+bs_inference_input_unref (BsInferenceInput *input)
+{
+  g_atomic_rc_box_release_full (input, input_clear);
+}
+
+/* ---- The worker ---- */
+
+struct _BsInferenceWorker
+{
+  GObject parent_instance;
+
+  GThread *thread;
+  GMainContext *main_context;
+
+  /* Shared with the thread, under lock. */
+  GMutex lock;
+  GCond cond;
+  gboolean quit;
+  guint job_serial;
+  BsInferenceInput *job_input;
+  BsPlane job_plane;
+  BsPlanOptions job_opts;
+  guint job_generation;
+  gboolean has_request;
+  guint request_serial;
+  guint request_generation;
+  int request_slice;
+  gboolean fill_enabled;
+
+  /* Main thread only: results of any other generation are dropped. */
+  guint current_generation;
+};
+
+G_DEFINE_FINAL_TYPE (BsInferenceWorker, bs_inference_worker, G_TYPE_OBJECT)
+
+enum {
+  SIGNAL_SLICES_READY,
+  SIGNAL_PLAN_READY,
+  SIGNAL_FAILED,
+  SIGNAL_FINISHED,
+  N_SIGNALS
+};
+static guint signals[N_SIGNALS];
+
+typedef enum {
+  MSG_SLICES,
+  MSG_PLAN,
+  MSG_FAILED,
+  MSG_FINISHED,
+} MsgKind;
+
+typedef struct {
+  GWeakRef worker;
+  MsgKind kind;
+  BsInferenceResult result;
+  float *probs;
+  char *text;
+  GError *error;
+} Msg;
+
+static void
+msg_free (gpointer data)
+{
+  Msg *msg = data;
+
+  g_weak_ref_clear (&msg->worker);
+  g_free (msg->probs);
+  g_free (msg->text);
+  g_clear_error (&msg->error);
+  g_free (msg);
+}
+
+static gboolean
+msg_dispatch (gpointer data)
+{
+  Msg *msg = data;
+  g_autoptr(BsInferenceWorker) self = g_weak_ref_get (&msg->worker);
+
+  if (self == NULL || msg->result.generation != self->current_generation)
+    return G_SOURCE_REMOVE;
+
+  switch (msg->kind)
+    {
+    case MSG_SLICES:
+      msg->result.probs = msg->probs;
+      g_signal_emit (self, signals[SIGNAL_SLICES_READY], 0, &msg->result);
+      break;
+    case MSG_PLAN:
+      g_signal_emit (self, signals[SIGNAL_PLAN_READY], 0, msg->result.generation, msg->text);
+      break;
+    case MSG_FAILED:
+      g_signal_emit (self, signals[SIGNAL_FAILED], 0, msg->result.generation, msg->error);
+      break;
+    case MSG_FINISHED:
+      g_signal_emit (self, signals[SIGNAL_FINISHED], 0, msg->result.generation);
+      break;
+    }
+  return G_SOURCE_REMOVE;
+}
+
+static Msg *
+msg_new (BsInferenceWorker *self, MsgKind kind, guint generation)
+{
+  Msg *msg = g_new0 (Msg, 1);
+
+  g_weak_ref_init (&msg->worker, self);
+  msg->kind = kind;
+  msg->result.generation = generation;
+  return msg;
+}
+
+/* Always through a source attached to the main context, never
+ * g_main_context_invoke: that runs the callback right here, in the worker
+ * thread, whenever no thread owns the context at that moment. */
+static void
+msg_post (BsInferenceWorker *self, Msg *msg)
+{
+  GSource *source = g_idle_source_new ();
+
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_callback (source, msg_dispatch, msg, msg_free);
+  g_source_set_static_name (source, "bs-inference-result");
+  g_source_attach (source, self->main_context);
+  g_source_unref (source);
+}
+
+/* What the thread knows about the job it runs. */
+typedef struct {
+  guint serial;
+  BsInferenceInput *input;
+  BsPlane plane;
+  BsPlanOptions opts;
+  guint generation;
+  BsPlan *plan;
+  gboolean failed;
+  gboolean finished_sent;
+  int width, height, ph, pw, n_slices;
+  guint8 *done;
+  int n_done;
+  int fill_cursor;
+  float *in_buf;
+  float *out_buf;
+  /* int8 calibration, kept while input and plane stay the same. */
+  BsCalibration *cal;
+  BsInferenceInput *cal_input;
+  BsPlane cal_plane;
+} Job;
+
+static void
+job_reset (Job *job)
+{
+  g_clear_pointer (&job->plan, bs_plan_free);
+  g_clear_pointer (&job->input, bs_inference_input_unref);
+  g_clear_pointer (&job->done, g_free);
+  g_clear_pointer (&job->in_buf, g_free);
+  g_clear_pointer (&job->out_buf, g_free);
+  job->failed = FALSE;
+  job->finished_sent = FALSE;
+  job->n_done = 0;
+  job->fill_cursor = 0;
+}
+
+static void
+job_clear_calibration (Job *job)
+{
+  g_clear_pointer (&job->cal, bs_calibration_free);
+  g_clear_pointer (&job->cal_input, bs_inference_input_unref);
+}
+
+/* Slices with the most brain in them are the ones whose activations int8 must cover. */
+static BsCalibration *
+compute_calibration (Job *job, GError **error)
+{
+  const BsVolume *prep = job->input->prepared;
+  int n = job->n_slices;
+  gsize plane_px = (gsize) job->width * job->height;
+  g_autofree float *slice = g_new (float, plane_px);
+  g_autofree int *count = g_new0 (int, n);
+  g_autofree float *buf = NULL;
+  int cmax = 0, n_pick = 0, picks[CALIBRATION_SLICES];
+  int n_candidates = 0;
+  gsize per_slice = (gsize) prep->n_channels * job->ph * job->pw;
+
+  for (int s = 0; s < n; s++)
+    {
+      bs_volume_get_slice (prep, 0, job->plane, s, slice);
+      for (gsize p = 0; p < plane_px; p++)
+        count[s] += slice[p] != 0.0f;
+      cmax = MAX (cmax, count[s]);
+    }
+  for (int s = 0; s < n; s++)
+    n_candidates += count[s] * 4 >= cmax && count[s] > 0;
+  if (n_candidates == 0)
+    {
+      g_set_error (error, BS_PLAN_ERROR, BS_PLAN_ERROR_UNAVAILABLE,
+                   _("int8 needs calibration slices, but this case has no brain voxels to calibrate on"));
+      return NULL;
+    }
+  /* Evenly spread over the slices that hold a fair share of brain. */
+  for (int s = 0, seen = 0; s < n && n_pick < CALIBRATION_SLICES; s++)
+    {
+      if (!(count[s] * 4 >= cmax && count[s] > 0))
+        continue;
+      if (n_candidates <= CALIBRATION_SLICES ||
+          seen * CALIBRATION_SLICES / n_candidates != (seen + 1) * CALIBRATION_SLICES / n_candidates)
+        picks[n_pick++] = s;
+      seen++;
+    }
+  buf = g_new (float, per_slice * n_pick);
+  for (int i = 0; i < n_pick; i++)
+    bs_infer_fill_input (prep, job->plane, picks[i], 1, job->ph, job->pw, buf + per_slice * i);
+  return bs_calibration_compute (job->input->net, buf, n_pick, job->ph, job->pw, error);
+}
+
+static char *
+describe_plan (const Job *job)
+{
+  const BsPlanOptions *o = &job->opts;
+
+  return g_strdup_printf ("%s · %s · %s · %d×%d · batch %d",
+                          bs_precision_name (o->precision), bs_memlayout_name (o->layout),
+                          o->fusion ? _("fused") : _("unfused"), job->pw, job->ph, o->batch);
+}
+
+static gboolean
+job_build_plan (BsInferenceWorker *self, Job *job)
+{
+  g_autoptr(GError) error = NULL;
+  const BsCalibration *cal = NULL;
+
+  if (job->opts.precision == BS_PRECISION_INT8)
+    {
+      if (job->cal == NULL || job->cal_input != job->input || job->cal_plane != job->plane)
+        {
+          job_clear_calibration (job);
+          job->cal = compute_calibration (job, &error);
+          if (job->cal != NULL)
+            {
+              job->cal_input = bs_inference_input_ref (job->input);
+              job->cal_plane = job->plane;
+            }
+        }
+      cal = job->cal;
+    }
+  if (error == NULL)
+    job->plan = bs_plan_new (job->input->net, job->ph, job->pw, &job->opts, cal, &error);
+  if (job->plan == NULL)
+    {
+      Msg *msg = msg_new (self, MSG_FAILED, job->generation);
+
+      msg->error = g_steal_pointer (&error);
+      msg_post (self, msg);
+      job->failed = TRUE;
+      return FALSE;
+    }
+  {
+    Msg *msg = msg_new (self, MSG_PLAN, job->generation);
+
+    msg->text = describe_plan (job);
+    msg_post (self, msg);
+  }
+  return TRUE;
+}
+
+static void
+job_adopt (BsInferenceWorker *self, Job *job)
+{
+  job_reset (job);
+  job->serial = self->job_serial;
+  if (self->job_input == NULL)
+    return;
+  job->input = bs_inference_input_ref (self->job_input);
+  job->plane = self->job_plane;
+  job->opts = self->job_opts;
+  job->opts.batch = MAX (1, job->opts.batch);
+  job->generation = self->job_generation;
+  job->n_slices = bs_volume_n_slices (job->input->prepared, job->plane);
+  bs_volume_slice_size (job->input->prepared, job->plane, &job->width, &job->height);
+  bs_infer_padded_size (job->input->prepared, job->plane, &job->ph, &job->pw);
+  job->done = g_new0 (guint8, job->n_slices);
+  job->in_buf = g_new (float, (gsize) job->opts.batch * job->input->prepared->n_channels * job->ph * job->pw);
+  job->out_buf = g_new (float, (gsize) job->opts.batch * job->ph * job->pw);
+}
+
+/* Runs slices first .. first + n - 1 and posts them. */
+static void
+job_run (BsInferenceWorker *self, Job *job, int first, int n, gboolean visible)
+{
+  g_autoptr(GError) error = NULL;
+  BsTiming timing;
+  double t0;
+  gsize px = (gsize) job->width * job->height;
+  Msg *msg;
+
+  bs_timing_reset (&timing);
+  t0 = bs_now_ms ();
+  bs_infer_fill_input (job->input->prepared, job->plane, first, n, job->ph, job->pw, job->in_buf);
+  bs_timing_add_stage (&timing, "preprocess", bs_now_ms () - t0);
+  if (!bs_plan_run (job->plan, job->in_buf, n, job->out_buf, &timing, &error))
+    {
+      msg = msg_new (self, MSG_FAILED, job->generation);
+      msg->error = g_steal_pointer (&error);
+      msg_post (self, msg);
+      job->failed = TRUE;
+      return;
+    }
+  msg = msg_new (self, MSG_SLICES, job->generation);
+  msg->probs = g_new (float, px * n);
+  t0 = bs_now_ms ();
+  for (int i = 0; i < n; i++)
+    bs_preprocess_crop_or_pad (job->out_buf + (gsize) i * job->ph * job->pw, job->pw, job->ph,
+                               msg->probs + px * i, job->width, job->height);
+  bs_timing_add_stage (&timing, "output", bs_now_ms () - t0);
+  timing.n_slices = n;
+  timing.total_ms = 0;
+  for (int i = 0; i < timing.n_stages; i++)
+    timing.total_ms += timing.stages[i].ms;
+
+  for (int i = 0; i < n; i++)
+    if (!job->done[first + i])
+      {
+        job->done[first + i] = 1;
+        job->n_done++;
+      }
+  msg->result.plane = job->plane;
+  msg->result.first = first;
+  msg->result.n = n;
+  msg->result.width = job->width;
+  msg->result.height = job->height;
+  msg->result.visible = visible;
+  msg->result.timing = timing;
+  msg->result.done = job->n_done;
+  msg->result.total = job->n_slices;
+  msg_post (self, msg);
+}
+
+/* The next contiguous run of unfinished slices, at most batch long, starting
+ * from where the fill last stopped (it follows the visible slice). */
+static gboolean
+job_next_batch (Job *job, int *first, int *n)
+{
+  for (int k = 0; k < job->n_slices; k++)
+    {
+      int s = (job->fill_cursor + k) % job->n_slices;
+
+      if (job->done[s])
+        continue;
+      *first = s;
+      *n = 0;
+      while (s + *n < job->n_slices && *n < job->opts.batch && !job->done[s + *n])
+        (*n)++;
+      return TRUE;
+    }
+  return FALSE;
+}
+
+static gpointer
+worker_thread (gpointer data)
+{
+  BsInferenceWorker *self = data;
+  Job job = { 0 };
+
+  job.serial = 0;
+  g_mutex_lock (&self->lock);
+  for (;;)
+    {
+      int visible = -1;
+      guint request_serial = 0;
+      gboolean fill, served;
+      int first, n;
+
+      if (self->quit)
+        break;
+      if (job.serial != self->job_serial)
+        {
+          job_adopt (self, &job);
+          continue;
+        }
+      if (self->has_request && self->request_generation != job.generation)
+        self->has_request = FALSE;
+      if (job.input != NULL && !job.failed && self->has_request)
+        {
+          visible = self->request_slice;
+          request_serial = self->request_serial;
+        }
+      fill = job.input != NULL && !job.failed && self->fill_enabled && job.n_done < job.n_slices;
+
+      if (visible < 0 && !fill)
+        {
+          if (job.input != NULL && !job.failed && job.n_done == job.n_slices && !job.finished_sent)
+            {
+              msg_post (self, msg_new (self, MSG_FINISHED, job.generation));
+              job.finished_sent = TRUE;
+            }
+          g_cond_wait (&self->cond, &self->lock);
+          continue;
+        }
+
+      g_mutex_unlock (&self->lock);
+      served = FALSE;
+      if (job.plan == NULL)
+        job_build_plan (self, &job);
+      else if (visible >= 0)
+        {
+          if (visible < job.n_slices && !job.done[visible])
+            job_run (self, &job, visible, 1, TRUE);
+          if (visible < job.n_slices)
+            job.fill_cursor = visible;
+          served = TRUE;
+        }
+      else if (visible < 0 && job_next_batch (&job, &first, &n))
+        {
+          job_run (self, &job, first, n, FALSE);
+          job.fill_cursor = first + n;
+        }
+      g_mutex_lock (&self->lock);
+
+      /* Answered, unless a newer request came in meanwhile. */
+      if (served && self->request_serial == request_serial)
+        self->has_request = FALSE;
+    }
+  g_mutex_unlock (&self->lock);
+  job_reset (&job);
+  job_clear_calibration (&job);
+  return NULL;
+}
+
+static void
+bs_inference_worker_dispose (GObject *object)
+{
+  BsInferenceWorker *self = BS_INFERENCE_WORKER (object);
+
+  if (self->thread != NULL)
+    {
+      g_mutex_lock (&self->lock);
+      self->quit = TRUE;
+      g_cond_signal (&self->cond);
+      g_mutex_unlock (&self->lock);
+      g_thread_join (g_steal_pointer (&self->thread));
+    }
+  g_clear_pointer (&self->job_input, bs_inference_input_unref);
+  G_OBJECT_CLASS (bs_inference_worker_parent_class)->dispose (object);
+}
+
+static void
+bs_inference_worker_finalize (GObject *object)
+{
+  BsInferenceWorker *self = BS_INFERENCE_WORKER (object);
+
+  g_mutex_clear (&self->lock);
+  g_cond_clear (&self->cond);
+  g_main_context_unref (self->main_context);
+  G_OBJECT_CLASS (bs_inference_worker_parent_class)->finalize (object);
+}
+
+static void
+bs_inference_worker_class_init (BsInferenceWorkerClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = bs_inference_worker_dispose;
+  object_class->finalize = bs_inference_worker_finalize;
+
+  signals[SIGNAL_SLICES_READY] =
+    g_signal_new ("slices-ready", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, G_TYPE_POINTER);
+  signals[SIGNAL_PLAN_READY] =
+    g_signal_new ("plan-ready", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 2, G_TYPE_UINT, G_TYPE_STRING);
+  signals[SIGNAL_FAILED] =
+    g_signal_new ("failed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 2, G_TYPE_UINT, G_TYPE_ERROR);
+  signals[SIGNAL_FINISHED] =
+    g_signal_new ("finished", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, G_TYPE_UINT);
+}
+
+static void
+bs_inference_worker_init (BsInferenceWorker *self)
+{
+  g_mutex_init (&self->lock);
+  g_cond_init (&self->cond);
+  self->fill_enabled = TRUE;
+  self->main_context = g_main_context_ref_thread_default ();
+  self->thread = g_thread_new ("bs-inference", worker_thread, self);
+}
+
+BsInferenceWorker *
+bs_inference_worker_new (void)
+{
+  return g_object_new (BS_TYPE_INFERENCE_WORKER, NULL);
+}
+
+void
+bs_inference_worker_set_job (BsInferenceWorker *self, BsInferenceInput *input, BsPlane plane,
+                             const BsPlanOptions *opts, guint generation)
+{
+  g_return_if_fail (BS_IS_INFERENCE_WORKER (self));
+
+  g_mutex_lock (&self->lock);
+  g_clear_pointer (&self->job_input, bs_inference_input_unref);
+  self->job_input = input != NULL ? bs_inference_input_ref (input) : NULL;
+  self->job_plane = plane;
+  self->job_opts = *opts;
+  self->job_generation = generation;
+  self->job_serial++;
+  self->has_request = FALSE;
+  self->fill_enabled = TRUE;
+  g_cond_signal (&self->cond);
+  g_mutex_unlock (&self->lock);
+  self->current_generation = generation;
+}
+
+void
+bs_inference_worker_request_slice (BsInferenceWorker *self, guint generation, int slice)
+{
+  g_return_if_fail (BS_IS_INFERENCE_WORKER (self));
+
+  g_mutex_lock (&self->lock);
+  self->has_request = TRUE;
+  self->request_serial++;
+  self->request_generation = generation;
+  self->request_slice = slice;
+  g_cond_signal (&self->cond);
+  g_mutex_unlock (&self->lock);
+}
+
+void
+bs_inference_worker_cancel_fill (BsInferenceWorker *self)
+{
+  g_mutex_lock (&self->lock);
+  self->fill_enabled = FALSE;
+  g_mutex_unlock (&self->lock);
+}
+
+void
+bs_inference_worker_resume_fill (BsInferenceWorker *self)
+{
+  g_mutex_lock (&self->lock);
+  self->fill_enabled = TRUE;
+  g_cond_signal (&self->cond);
+  g_mutex_unlock (&self->lock);
+}
+
+void
+bs_inference_worker_clear (BsInferenceWorker *self)
+{
+  g_mutex_lock (&self->lock);
+  g_clear_pointer (&self->job_input, bs_inference_input_unref);
+  self->job_serial++;
+  self->has_request = FALSE;
+  g_cond_signal (&self->cond);
+  g_mutex_unlock (&self->lock);
+  self->current_generation = 0;
+}

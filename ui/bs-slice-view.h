@@ -1,0 +1,46 @@
+/* BsSliceView: one slice image (a cairo image surface rendered by
+ * bs-overlay), drawn with nearest-neighbour magnification so that voxels stay
+ * crisp at any zoom and scale factor, with orientation letters, a title, a
+ * legend and the shared crosshair.  The view never renders slices itself: the
+ * window hands it surfaces and keeps zoom, pan and cursor equal across views. */
+#pragma once
+
+#include <cairo.h>
+#include <gtk/gtk.h>
+
+G_BEGIN_DECLS
+
+#define BS_TYPE_SLICE_VIEW (bs_slice_view_get_type ())
+G_DECLARE_FINAL_TYPE (BsSliceView, bs_slice_view, BS, SLICE_VIEW, GtkWidget)
+
+typedef struct {
+  double zoom;     /* 1 = fit the widget */
+  double pan_x;    /* image pixels the centre is moved by */
+  double pan_y;
+} BsViewTransform;
+
+/* Signals:
+ *  "transform-changed" ()             the user zoomed or panned this view
+ *  "cursor-moved" (double x, double y) image pixel under the pointer, -1 when outside
+ *  "step" (int delta)                 wheel without modifiers: slices to move
+ *  "window-level" (double dx, double dy) right-drag motion in widget pixels */
+GtkWidget *bs_slice_view_new (void);
+
+/* Takes a reference; NULL shows the placeholder text. */
+void bs_slice_view_set_surface (BsSliceView *self, cairo_surface_t *surface);
+cairo_surface_t *bs_slice_view_get_surface (BsSliceView *self);
+/* Height of a pixel relative to its width (anisotropic voxels). */
+void bs_slice_view_set_pixel_aspect (BsSliceView *self, double aspect);
+void bs_slice_view_set_title (BsSliceView *self, const char *title);
+void bs_slice_view_set_placeholder (BsSliceView *self, const char *text);
+/* Left, right, top, bottom edge letters; NULL hides them. */
+void bs_slice_view_set_letters (BsSliceView *self, const char letters[4]);
+/* Colour swatches with labels drawn in a corner (n entries, rgb 0..1). */
+void bs_slice_view_set_legend (BsSliceView *self, int n, const double (*rgb)[3], const char *const *labels);
+
+void bs_slice_view_get_transform (BsSliceView *self, BsViewTransform *t);
+void bs_slice_view_set_transform (BsSliceView *self, const BsViewTransform *t);
+/* Image pixel the crosshair marks, or x < 0 for none. */
+void bs_slice_view_set_cursor (BsSliceView *self, double x, double y);
+
+G_END_DECLS
