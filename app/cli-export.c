@@ -22,9 +22,10 @@ typedef enum {
   WHAT_MASK,
   WHAT_DICE_CSV,
   WHAT_SERIES,
+  WHAT_COMPARE,
 } ExportWhat;
 
-static const char *const what_names[] = { "overlay", "figure", "mask", "dice-csv", "series" };
+static const char *const what_names[] = { "overlay", "figure", "mask", "dice-csv", "series", "compare" };
 
 typedef struct {
   char *case_id, *label, *model, *plane, *what, *out, *size, *modality, *style;
@@ -67,7 +68,7 @@ parse_what (const char *s, ExportWhat *what, GError **error)
         *what = (ExportWhat) i;
         return TRUE;
       }
-  return fail_invalid (error, _("--what must be overlay, figure, mask, dice-csv or series, not “%s”"),
+  return fail_invalid (error, _("--what must be overlay, figure, mask, dice-csv, series or compare, not “%s”"),
                        s ? s : "");
 }
 
@@ -183,6 +184,48 @@ segment (const BsUnet *net, const BsVolume *prepared, BsPlane plane, int index,
   return TRUE;
 }
 
+static void
+print_compare_progress (int done, int total, int index, const BsCompareRow *row, gpointer user_data)
+{
+  g_autofree char *label = bs_compare_row_label (row);
+
+  fprintf (stderr, "\r%s %d/%d %-28s", _("Comparing"), done, total, label);
+  if (done == total)
+    fputc ('\n', stderr);
+}
+
+/* Compare all, headless: the CSV the window's Compare-all dialog exports,
+ * and a table on stdout. */
+static int
+run_compare (const BsUnet *net, const BsVolume *prepared, const BsVolume *truth, BsPlane plane, int threads,
+             const char *out, gboolean quiet)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BsCompareResult) result = NULL;
+  int slices[6], n;
+
+  n = bs_compare_pick_slices (prepared, truth, plane, G_N_ELEMENTS (slices), slices);
+  result = bs_compare_run (net, prepared, truth, plane, slices, n, threads, NULL,
+                           quiet ? NULL : print_compare_progress, NULL, NULL, &error);
+  if (result == NULL || !bs_compare_write_csv (result, out, &error))
+    return bs_cli_fail (error);
+  if (!quiet)
+    for (int i = 0; i < result->n_rows; i++)
+      {
+        const BsCompareRow *row = &result->rows[i];
+        g_autofree char *label = bs_compare_row_label (row);
+
+        if (row->available && !isnan (row->dice_delta))
+          printf ("%-30s %9.2f ms  ΔDice %+.4f  %s %.4f\n", label, row->ms_per_slice, row->dice_delta,
+                  _("agreement"), row->agreement);
+        else if (row->available)
+          printf ("%-30s %9.2f ms  %s %.4f\n", label, row->ms_per_slice, _("agreement"), row->agreement);
+        else
+          printf ("%-30s %s\n", label, row->reason);
+      }
+  return 0;
+}
+
 static int
 run_export (ExportArgs *a, const char *path)
 {
@@ -283,6 +326,9 @@ run_export (ExportArgs *a, const char *path)
       return bs_cli_fail (error);
     }
 
+  if (what == WHAT_COMPARE)
+    return run_compare (net, prepared, truth, plane, plan_opts.threads, a->out, a->quiet);
+
   prob = bs_volume_new_like (prepared, 1);
   bs_timing_reset (&timing);
   if (!segment (net, prepared, plane, what == WHAT_OVERLAY || what == WHAT_FIGURE ? a->slice : -1,
@@ -338,7 +384,7 @@ bs_cli_export (int argc, char **argv)
 {
   ExportArgs a = { .slice = -1, .batch = 1, .opacity = -1 };
   const GOptionEntry entries[] = {
-    { "what", 'w', 0, G_OPTION_ARG_STRING, &a.what, N_("overlay, figure, mask, dice-csv or series"), N_("WHAT") },
+    { "what", 'w', 0, G_OPTION_ARG_STRING, &a.what, N_("overlay, figure, mask, dice-csv, series or compare"), N_("WHAT") },
     { "out", 'o', 0, G_OPTION_ARG_FILENAME, &a.out, N_("File to write (a folder for series)"), N_("PATH") },
     { "case", 0, 0, G_OPTION_ARG_STRING, &a.case_id, N_("Case of a dataset (default: the first)"), N_("ID") },
     { "label", 0, 0, G_OPTION_ARG_FILENAME, &a.label, N_("Ground-truth label file for a single NIfTI image"), N_("FILE") },
@@ -361,7 +407,7 @@ bs_cli_export (int argc, char **argv)
   int status;
 
   if (!bs_cli_parse ("export", _("PATH"), _("Export an overlay PNG, the three-panel figure, the predicted mask "
-                                            "(NIfTI), per-slice Dice (CSV) or every slice as PNG."),
+                                            "(NIfTI), per-slice Dice (CSV), every slice as PNG, or the Compare-all table (CSV)."),
                      entries, &argc, &argv))
     {
       export_args_clear (&a);

@@ -125,11 +125,37 @@ typedef struct {
   BsVolume *prob;           /* scratch: outputs go back into display slices through it */
 } Job;
 
-/* Runs one configuration; masks receives n x w x h display-slice masks.
- * FALSE with error only for cancellation; a configuration that cannot run
- * becomes an unavailable row. */
+/* How many of the plan's layers run on oneDNN's reference ("ref") kernels,
+ * from its description (one "  <layer> <implementation>" line per primitive). */
+static int
+count_reference_layers (const BsPlan *plan, int *n_layers)
+{
+  g_auto(GStrv) lines = g_strsplit (bs_plan_describe (plan), "\n", -1);
+  int n_ref = 0;
+
+  *n_layers = 0;
+  for (int i = 1; lines[i]; i++)
+    {
+      g_auto(GStrv) words = g_strsplit_set (g_strstrip (lines[i]), " ", -1);
+      int last = (int) g_strv_length (words) - 1;
+
+      if (last < 1 || !(g_str_has_prefix (words[0], "encode") || g_str_has_prefix (words[0], "decode") ||
+                        g_str_has_prefix (words[0], "transconv") || g_str_has_prefix (words[0], "convOut") ||
+                        g_str_has_prefix (words[0], "PredictionMask")))
+        continue;
+      (*n_layers)++;
+      n_ref += g_str_has_prefix (words[last], "ref");
+    }
+  return n_ref;
+}
+
+/* Runs one configuration; masks receives n x w x h display-slice masks of
+ * the row->n_slices_run slices it ran (all of them with all_slices: the
+ * reference, which every other row is compared with).  FALSE with error only for
+ * cancellation; a configuration that cannot run becomes an unavailable row. */
 static gboolean
-run_config (const Job *job, BsCompareRow *row, float *masks, GCancellable *cancellable, GError **error)
+run_config (const Job *job, BsCompareRow *row, gboolean all_slices, float *masks, GCancellable *cancellable,
+            GError **error)
 {
   BsPlanOptions opts;
   g_autoptr(BsPlan) plan = NULL;
@@ -138,6 +164,8 @@ run_config (const Job *job, BsCompareRow *row, float *masks, GCancellable *cance
   gsize per_px = (gsize) job->w * job->h;
   g_autofree float *probs = g_new (float, (gsize) job->ph * job->pw);
   g_autofree double *times = g_new (double, job->n);
+  double spent = 0;
+  int n_ref, n_layers, n = 0;
 
   if (!bs_precision_available (row->precision, &row->reason))
     return TRUE;
@@ -154,14 +182,28 @@ run_config (const Job *job, BsCompareRow *row, float *masks, GCancellable *cance
   opts.batch = 1;
   opts.profile_layers = FALSE;
   plan = bs_plan_new (job->net, job->ph, job->pw, &opts, job->cal, &local);
-  /* The warm-up run pays for first-touch page faults and JIT, which would
-   * otherwise land on the first timed slice. */
-  if (plan == NULL || !bs_plan_run (plan, job->inputs, 1, probs, NULL, &local))
+  if (plan == NULL)
     {
       row->reason = g_strdup (local->message);
       return TRUE;
     }
-  for (int i = 0; i < job->n; i++)
+  /* oneDNN's reference kernels take minutes per slice (int8 in plain NCHW on
+   * this oneDNN): timing them would stall the whole comparison. */
+  n_ref = count_reference_layers (plan, &n_layers);
+  if (n_layers > 0 && 2 * n_ref > n_layers)
+    {
+      row->reason = g_strdup_printf (_("oneDNN has only slow reference kernels for %d of its %d layers here, so it was skipped"),
+                                     n_ref, n_layers);
+      return TRUE;
+    }
+  /* The warm-up run pays for first-touch page faults and JIT, which would
+   * otherwise land on the first timed slice. */
+  if (!bs_plan_run (plan, job->inputs, 1, probs, NULL, &local))
+    {
+      row->reason = g_strdup (local->message);
+      return TRUE;
+    }
+  for (int i = 0; i < job->n && (i == 0 || all_slices || spent < BS_COMPARE_BUDGET_MS); i++)
     {
       double t0;
 
@@ -174,11 +216,14 @@ run_config (const Job *job, BsCompareRow *row, float *masks, GCancellable *cance
           return TRUE;
         }
       times[i] = bs_now_ms () - t0;
+      spent += times[i];
+      n++;
       bs_infer_store_output (job->prob, job->plane, job->slices[i], 1, job->ph, job->pw, probs);
       bs_volume_get_slice (job->prob, 0, job->plane, job->slices[i], masks + i * per_px);
     }
-  qsort (times, job->n, sizeof *times, compare_double);
-  row->ms_per_slice = job->n % 2 ? times[job->n / 2] : 0.5 * (times[job->n / 2 - 1] + times[job->n / 2]);
+  qsort (times, n, sizeof *times, compare_double);
+  row->ms_per_slice = n % 2 ? times[n / 2] : 0.5 * (times[n / 2 - 1] + times[n / 2]);
+  row->n_slices_run = n;
   row->available = TRUE;
   return TRUE;
 }
@@ -273,7 +318,7 @@ bs_compare_run (const BsUnet *net, const BsVolume *prepared, const BsVolume *tru
 
       if (g_cancellable_set_error_if_cancelled (cancellable, error))
         return NULL;
-      if (!run_config (&job, row, out, cancellable, error))
+      if (!run_config (&job, row, r == ref, out, cancellable, error))
         return NULL;
       if (r == ref && !row->available)
         {
@@ -283,15 +328,19 @@ bs_compare_run (const BsUnet *net, const BsVolume *prepared, const BsVolume *tru
         }
       if (row->available)
         {
+          /* Over the slices this row ran; the reference ran them all. */
+          gsize npx = per_px * row->n_slices_run;
           BsConfusion agree = { 0 };
-          bs_confusion_add (&agree, out, ref_masks, per_px * n_slices);
+
+          bs_confusion_add (&agree, out, ref_masks, npx);
           row->agreement = bs_confusion_dice (&agree);
           if (truth)
             {
-              BsConfusion c = { 0 };
-              bs_confusion_add (&c, out, truth_px, per_px * n_slices);
+              BsConfusion c = { 0 }, rc = { 0 };
+              bs_confusion_add (&c, out, truth_px, npx);
+              bs_confusion_add (&rc, ref_masks, truth_px, npx);
               row->dice = bs_confusion_dice (&c);
-              row->dice_delta = row->dice - result->rows[ref].dice;
+              row->dice_delta = row->dice - bs_confusion_dice (&rc);
             }
         }
       if (progress)
@@ -311,7 +360,8 @@ format_number (char *buf, gsize len, const char *fmt, double v)
 char *
 bs_compare_csv_text (const BsCompareResult *result)
 {
-  GString *csv = g_string_new ("precision,layout,fusion,available,ms_per_slice,dice,dice_delta,agreement,reason\n");
+  GString *csv = g_string_new ("precision,layout,fusion,available,ms_per_slice,slices,dice,dice_delta,agreement,"
+                               "reason\n");
 
   for (int i = 0; i < result->n_rows; i++)
     {
@@ -327,10 +377,11 @@ bs_compare_csv_text (const BsCompareResult *result)
           g_autofree char *joined = g_strjoinv ("\"\"", parts);
           reason = g_strdup_printf ("\"%s\"", joined);
         }
-      g_string_append_printf (csv, "%s,%s,%s,%s,%s,%s,%s,%s,%s\n",
+      g_string_append_printf (csv, "%s,%s,%s,%s,%s,%d,%s,%s,%s,%s\n",
                               bs_precision_name (row->precision), bs_memlayout_name (row->layout),
                               row->fusion ? "on" : "off", row->available ? "yes" : "no",
                               row->available ? format_number (a, sizeof a, "%.3f", row->ms_per_slice) : "",
+                              row->n_slices_run,
                               format_number (b, sizeof b, "%.6f", row->dice),
                               format_number (c, sizeof c, "%.6f", row->dice_delta),
                               format_number (d, sizeof d, "%.6f", row->agreement),

@@ -11,6 +11,8 @@
 
 G_BEGIN_DECLS
 
+#define BS_COMPARE_BUDGET_MS 8000.0
+
 typedef struct {
   BsPrecision precision;
   BsMemLayout layout;
@@ -21,6 +23,7 @@ typedef struct {
   double dice;          /* against the truth over the compared slices; NAN without truth */
   double dice_delta;    /* dice minus the reference configuration's dice; NAN without truth */
   double agreement;     /* Dice of this configuration's mask against the reference's mask */
+  int n_slices_run;     /* slices timed and compared: all of them unless the time budget ran out */
 } BsCompareRow;
 
 typedef struct {
@@ -57,7 +60,11 @@ BsCompareResult *bs_compare_result_new_pending (void);
 typedef void (*BsCompareProgress) (int done, int total, int index, const BsCompareRow *row, gpointer user_data);
 
 /* Runs every configuration on the slices (indices of the plane) of prepared.
- * truth (whole tumour, like prepared) may be NULL.  cal may be NULL: it is
+ * truth (whole tumour, like prepared) may be NULL.  A configuration for which
+ * oneDNN only has its reference kernels (minutes per slice) is skipped with
+ * that reason; a slow one stops after BS_COMPARE_BUDGET_MS of timed runs (at
+ * least one slice), and its accuracy is then measured on the slices it ran,
+ * against the reference on the same slices.  cal may be NULL: it is
  * then computed from the slices.  Configurations the CPU cannot run are rows
  * with available = FALSE and the reason.  progress is called after each
  * configuration. */
@@ -67,7 +74,7 @@ BsCompareResult *bs_compare_run (const BsUnet *net, const BsVolume *prepared, co
                                  BsCompareProgress progress, gpointer user_data,
                                  GCancellable *cancellable, GError **error);
 
-/* precision,layout,fusion,available,ms_per_slice,dice,dice_delta,agreement,reason */
+/* precision,layout,fusion,available,ms_per_slice,slices,dice,dice_delta,agreement,reason */
 char *bs_compare_csv_text (const BsCompareResult *result);
 gboolean bs_compare_write_csv (const BsCompareResult *result, const char *path, GError **error);
 

@@ -129,6 +129,19 @@ def main():
     files = sorted(os.listdir(series))
     assert files == [f"coronal-{i:03d}.png" for i in range(64)], files[:3]
 
+    # Compare all, headless: every configuration once, the reference available.
+    cmp_path = os.path.join(tmp, "compare.csv")
+    run("export", *common, "--what", "compare", "--out", cmp_path)
+    with open(cmp_path, newline="") as f:
+        crow = list(csv.DictReader(f))
+    assert len(crow) == 18, len(crow)
+    assert len({(r["precision"], r["layout"], r["fusion"]) for r in crow}) == 18
+    ref = [r for r in crow if (r["precision"], r["layout"], r["fusion"]) == ("fp32", "blocked", "on")][0]
+    assert ref["available"] == "yes" and float(ref["ms_per_slice"]) > 0 and float(ref["agreement"]) == 1.0, ref
+    for r in crow:
+        assert (r["available"] == "yes") == (r["reason"] == ""), r
+    print("compare: " + ", ".join(f"{r['precision']}/{r['layout']}/{r['fusion']}={r['ms_per_slice'] or '-'}" for r in crow))
+
     # Bad requests: a clear message naming the problem, exit status != 0, no file.
     p = run("export", *common, "--what", "poster", "--out", os.path.join(tmp, "x.png"), ok=False)
     assert p.returncode != 0 and "poster" in p.stderr, p.stderr

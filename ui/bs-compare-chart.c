@@ -50,12 +50,42 @@ accuracy_text (const BsCompareResult *r, const BsCompareRow *row, int index)
   return g_strdup_printf (_("agreement %s"), g_ascii_formatd (num, sizeof num, "%.4f", row->agreement));
 }
 
+/* "12.0 ms (2.92×)": the time and the speed-up over the reference, and how
+ * many slices a configuration cut short by the time budget ran. */
+static char *
+time_text (const BsCompareResult *r, int i)
+{
+  const BsCompareRow *row = &r->rows[i];
+  char num[G_ASCII_DTOSTR_BUF_SIZE], speed[G_ASCII_DTOSTR_BUF_SIZE];
+  char *ms;
+
+  g_ascii_formatd (num, sizeof num, "%.1f", row->ms_per_slice);
+  if (r->reference >= 0 && r->rows[r->reference].available && i != r->reference)
+    {
+      g_ascii_formatd (speed, sizeof speed, "%.2f", r->rows[r->reference].ms_per_slice / row->ms_per_slice);
+      /* Translators: milliseconds per slice, then the speed-up over the fp32 reference. */
+      ms = g_strdup_printf (_("%s ms (%s×)"), num, speed);
+    }
+  else
+    ms = g_strdup_printf (_("%s ms"), num);
+  if (row->n_slices_run > 0 && row->n_slices_run < r->n_slices)
+    {
+      /* Translators: a time, then how many slices a slow configuration ran before its time budget ran out. */
+      char *partial = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%s, %d slice", "%s, %d slices",
+                                                    row->n_slices_run),
+                                       ms, row->n_slices_run);
+      g_free (ms);
+      ms = partial;
+    }
+  return ms;
+}
+
 void
 bs_compare_chart_draw (const BsCompareResult *r, cairo_t *cr, int width, int height)
 {
   PangoLayout *layout;
   PangoFontDescription *font;
-  double max_ms = 0, top, row_h, label_w, bar_x, bar_w, acc_w;
+  double max_ms = 0, top, row_h, label_w, bar_x, bar_w, acc_w, text_w = 0;
   int n = r ? r->n_rows : 0;
 
   cairo_save (cr);
@@ -80,8 +110,12 @@ bs_compare_chart_draw (const BsCompareResult *r, cairo_t *cr, int width, int hei
     max_ms = 1;
 
   {
-    g_autofree char *title = g_strdup_printf (_("Milliseconds per slice (%d×%d, batch 1, median of %d slices; "
-                                                "shorter is faster)"),
+    g_autofree char *title = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                                           "Milliseconds per slice (%d×%d, batch 1, %d slice; "
+                                                           "shorter is faster)",
+                                                           "Milliseconds per slice (%d×%d, batch 1, median of %d "
+                                                           "slices; shorter is faster)",
+                                                           r->n_slices),
                                               r->width, r->height, r->n_slices);
     pango_font_description_set_weight (font, PANGO_WEIGHT_BOLD);
     pango_layout_set_font_description (layout, font);
@@ -95,14 +129,26 @@ bs_compare_chart_draw (const BsCompareResult *r, cairo_t *cr, int width, int hei
   label_w = width * 0.22;
   acc_w = width * 0.17;
   bar_x = width * 0.02 + label_w;
-  bar_w = width - bar_x - acc_w - width * 0.10;
+  /* The longest time label must fit between the longest bar and the
+   * accuracy column. */
+  for (int i = 0; i < n; i++)
+    if (r->rows[i].available)
+      {
+        g_autofree char *ms = time_text (r, i);
+        int tw, th;
+
+        pango_layout_set_width (layout, -1);
+        pango_layout_set_text (layout, ms, -1);
+        pango_layout_get_pixel_size (layout, &tw, &th);
+        text_w = MAX (text_w, tw);
+      }
+  bar_w = MAX (10.0, width - bar_x - acc_w - text_w - width * 0.03);
 
   for (int i = 0; i < n; i++)
     {
       const BsCompareRow *row = &r->rows[i];
       double cy = top + (i + 0.5) * row_h;
       g_autofree char *label = bs_compare_row_label (row);
-      char num[G_ASCII_DTOSTR_BUF_SIZE];
 
       if (i % 2 == 0)
         {
@@ -140,17 +186,7 @@ bs_compare_chart_draw (const BsCompareResult *r, cairo_t *cr, int width, int hei
           cairo_stroke (cr);
         }
 
-      g_autofree char *ms = NULL;
-      if (r->reference >= 0 && r->rows[r->reference].available && i != r->reference)
-        {
-          char speed[G_ASCII_DTOSTR_BUF_SIZE];
-          /* Translators: milliseconds per slice, then the speed-up over the fp32 reference. */
-          ms = g_strdup_printf (_("%s ms (%s×)"), g_ascii_formatd (num, sizeof num, "%.1f", row->ms_per_slice),
-                                g_ascii_formatd (speed, sizeof speed, "%.2f",
-                                                 r->rows[r->reference].ms_per_slice / row->ms_per_slice));
-        }
-      else
-        ms = g_strdup_printf (_("%s ms"), g_ascii_formatd (num, sizeof num, "%.1f", row->ms_per_slice));
+      g_autofree char *ms = time_text (r, i);
       cairo_set_source_rgb (cr, 0.1, 0.1, 0.1);
       show_text (cr, layout, ms, bar_x + len + width * 0.008, cy, 0, FALSE);
 

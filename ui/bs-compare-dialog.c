@@ -20,6 +20,7 @@ struct _BsCompareDialog
   GtkProgressBar *bar;
   GtkWidget *export_png, *export_csv;
   GCancellable *cancellable;
+  int n_slices;
   gboolean running, finished;
 };
 
@@ -161,7 +162,7 @@ start_run (BsCompareDialog *self)
   job->plane = bs_window_get_plane (self->win);
   bs_window_get_plan_options (self->win, &opts);
   job->threads = opts.threads;
-  job->n_slices = bs_compare_pick_slices (job->prepared, job->truth, job->plane, COMPARE_SLICES, job->slices);
+  job->n_slices = bs_compare_pick_slices (job->prepared, job->truth, job->plane, self->n_slices, job->slices);
   job->dialog = g_object_ref (self);
 
   pending = bs_compare_result_new_pending ();
@@ -296,6 +297,7 @@ bs_compare_dialog_init (BsCompareDialog *self)
   GtkWidget *header = gtk_header_bar_new ();
   GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 8);
 
+  self->n_slices = COMPARE_SLICES;
   gtk_window_set_title (GTK_WINDOW (self), _("Compare All Configurations"));
   gtk_window_set_default_size (GTK_WINDOW (self), 1000, 720);
 
@@ -335,6 +337,12 @@ bs_compare_dialog_new (BsWindow *win)
 
   self->win = g_object_ref (win);
   return self;
+}
+
+void
+bs_compare_dialog_set_n_slices (BsCompareDialog *self, int n_slices)
+{
+  self->n_slices = CLAMP (n_slices, 1, COMPARE_SLICES);
 }
 
 const BsCompareResult *

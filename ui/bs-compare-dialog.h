@@ -16,6 +16,8 @@ G_DECLARE_FINAL_TYPE (BsCompareDialog, bs_compare_dialog, BS, COMPARE_DIALOG, Gt
 /* A new dialog for the window's case; the run starts when it is shown. */
 BsCompareDialog *bs_compare_dialog_new (BsWindow *win);
 
+/* Slices per configuration (default 6, at most 6); call before showing. */
+void bs_compare_dialog_set_n_slices (BsCompareDialog *self, int n_slices);
 /* NULL until the run has finished. */
 const BsCompareResult *bs_compare_dialog_get_result (BsCompareDialog *self);
 gboolean bs_compare_dialog_is_running (BsCompareDialog *self);

@@ -27,6 +27,7 @@ typedef struct {
   int n_missing;
   BsExportUiProgress progress;
   gpointer progress_data;
+  GTask *task;                 /* not a reference: the task owns the job */
 } ExportJob;
 
 static void
@@ -75,7 +76,7 @@ bs_export_suggested_name (BsWindow *win, BsExportKind kind)
 }
 
 typedef struct {
-  ExportJob *job;
+  GTask *task;  /* keeps the job alive */
   char *stage;
   int done, total;
 } ProgressMsg;
@@ -84,8 +85,12 @@ static gboolean
 deliver_progress (gpointer data)
 {
   ProgressMsg *msg = data;
+  ExportJob *job = g_task_get_task_data (msg->task);
 
-  msg->job->progress (msg->stage, msg->done, msg->total, msg->job->progress_data);
+  /* Finishing the task clears the callback: nothing reaches a caller that
+   * has already seen the result. */
+  if (job->progress)
+    job->progress (msg->stage, msg->done, msg->total, job->progress_data);
   return G_SOURCE_REMOVE;
 }
 
@@ -94,13 +99,11 @@ progress_msg_free (gpointer data)
 {
   ProgressMsg *msg = data;
 
+  g_object_unref (msg->task);
   g_free (msg->stage);
   g_free (msg);
 }
 
-/* From the worker: the job outlives every message because the task holds it
- * until its callback, which runs after these idles (same main context, FIFO
- * at equal priority). */
 static void
 post_progress (ExportJob *job, const char *stage, int done, int total)
 {
@@ -109,7 +112,7 @@ post_progress (ExportJob *job, const char *stage, int done, int total)
   if (job->progress == NULL)
     return;
   msg = g_new0 (ProgressMsg, 1);
-  msg->job = job;
+  msg->task = g_object_ref (job->task);
   msg->stage = g_strdup (stage);
   msg->done = done;
   msg->total = total;
@@ -291,6 +294,7 @@ bs_export_to_path_async (BsWindow *win, BsExportKind kind, const char *path, int
     }
   job->progress = progress;
   job->progress_data = progress_data;
+  job->task = task;
   g_task_set_task_data (task, job, (GDestroyNotify) export_job_free);
   g_task_run_in_thread (task, export_thread);
 }
@@ -298,7 +302,12 @@ bs_export_to_path_async (BsWindow *win, BsExportKind kind, const char *path, int
 gboolean
 bs_export_to_path_finish (BsWindow *win, GAsyncResult *result, GError **error)
 {
+  ExportJob *job;
+
   g_return_val_if_fail (g_task_is_valid (result, win), FALSE);
+  job = g_task_get_task_data (G_TASK (result));
+  if (job)
+    job->progress = NULL;
   return g_task_propagate_boolean (G_TASK (result), error);
 }
 
@@ -398,7 +407,9 @@ on_export_done (GObject *source, GAsyncResult *result, gpointer user_data)
   dialog_run_free (run);
 }
 
-static const char *const figure_sizes[] = { "1200x480", "1800x720", "2400x960", "3600x1440", NULL };
+/* The default comes first: GTK 4.8's fallback chooser shows the first choice
+ * whatever gtk_file_chooser_set_choice says. */
+static const char *const figure_sizes[] = { "1800x720", "1200x480", "2400x960", "3600x1440", NULL };
 static const char *const overlay_sizes[] = { "native", "480x480", "960x960", "1920x1920", NULL };
 
 static void
