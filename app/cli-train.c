@@ -202,7 +202,7 @@ bs_cli_train (int argc, char **argv)
         N_("Only evaluate the --resume weights on every case with its own modalities (whole-volume Dice)"), NULL },
       { "bench-step", 0, 0, G_OPTION_ARG_NONE, &bench, N_("Time training steps on random data, print JSON"), NULL },
       { "repeats", 0, 0, G_OPTION_ARG_INT, &repeats, N_("Timed steps for --bench-step (3)"), "N" },
-      { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &datasets, NULL, N_("DATASET...") },
+      { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &datasets, NULL, NULL },
       { NULL },
     };
     if (!bs_cli_parse ("train", "DATASET...", _("Train the 2D U-Net (IntelAI recipe) with oneDNN."), entries, &argc,

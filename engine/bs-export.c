@@ -242,6 +242,11 @@ bs_export_render_figure (const BsExportSource *src, int index, const BsOverlayOp
       paint_letters (cr, letters, x, y, pw, ph, MAX (8.0, MAX (pw, ph) / 30));
       if (p == 1 && !s.truth)
         {
+          /* Dimmed, so the note reads on bright tissue and the empty pane
+           * is not mistaken for "no tumour". */
+          cairo_set_source_rgba (cr, 0, 0, 0, 0.6);
+          cairo_rectangle (cr, x, y, pw, ph);
+          cairo_fill (cr);
           cairo_set_source_rgb (cr, 1, 1, 1);
           cairo_set_font_size (cr, MAX (8.0, ph / 16));
           show_text_centred (cr, _("no ground truth"), x + pw / 2, y + ph / 2);

@@ -53,13 +53,20 @@ bs_auto_window (const float *slice, size_t n, float *lo, float *hi)
       return;
     }
 
-  /* Background is the constant minimum of the volume (0 in raw scans, a
-   * negative constant in pre-normalised ones); counting it would pull the
-   * lower percentile onto it and waste half of the grey range. */
+  /* Background is the constant minimum (a negative constant in
+   * pre-normalised scans) or exactly 0 (raw scans, also skull-stripped ones
+   * whose noise dips below 0); counting it would pull the lower percentile
+   * onto it and waste half of the grey range. */
   g_autofree float *fg = g_new (float, n);
   for (size_t i = 0; i < n; i++)
-    if (isfinite (slice[i]) && slice[i] > min)
+    if (isfinite (slice[i]) && slice[i] > min && slice[i] != 0.0f)
       fg[count++] = slice[i];
+  if (count == 0)
+    {
+      *lo = min;
+      *hi = max;
+      return;
+    }
 
   qsort (fg, count, sizeof (float), compare_float);
   size_t ilo = (size_t) floor (0.005 * (double) (count - 1));

@@ -65,6 +65,18 @@ test_auto_window (void)
   bs_auto_window (slice, 1000, &lo, &hi);
   g_assert_cmpfloat (hi, <, 1000.0f);
 
+  /* Raw scan: background exactly 0, brain 100..599, a little noise below 0. */
+  for (int i = 0; i < 500; i++)
+    slice[i] = 0.0f;
+  for (int i = 0; i < 500; i++)
+    slice[500 + i] = (float) (100 + i);
+  slice[0] = -5.0f;
+  slice[1] = -3.0f;
+  bs_auto_window (slice, 1000, &lo, &hi);
+  g_assert_cmpfloat (lo, >=, -3.0f);
+  g_assert_cmpfloat (lo, <=, 103.0f);
+  g_assert_cmpfloat (hi, >=, 595.0f);
+
   /* Constant slice: a usable non-empty window. */
   for (int i = 0; i < 1000; i++)
     slice[i] = 7.0f;
