@@ -457,6 +457,26 @@ views_for (Builder *b, const Slot *s, dnnl_memory_t *mems, dnnl_memory_desc_t *m
   return TRUE;
 }
 
+/* Source and destination of a primitive that reads all of src and writes
+ * dst, or, when half != NULL, one half of a concat buffer: then per-sample
+ * views (the caller owns the view arrays), else the whole tensors. */
+static gboolean
+src_dst_views (Builder *b, const Act *src, const Act *dst, const Slot *half, dnnl_memory_t **src_views,
+               dnnl_memory_t **dst_views, dnnl_memory_desc_t *src_md, dnnl_memory_desc_t *dst_md)
+{
+  Slot whole = { src, 0, src->c };
+
+  if (half == NULL)
+    {
+      *src_md = src->md;
+      *dst_md = dst->md;
+      return TRUE;
+    }
+  *src_views = g_new (dnnl_memory_t, b->batch);
+  *dst_views = g_new (dnnl_memory_t, b->batch);
+  return views_for (b, &whole, *src_views, src_md) && views_for (b, half, *dst_views, dst_md);
+}
+
 /* int8 weight scales per output channel: q = w * scale. */
 static float *
 weight_scales (const BsUnetLayer *l)
@@ -542,19 +562,8 @@ build_conv (Builder *b, const BsUnetLayer *l, const Act *src, Act *dst, const Sl
   g_autofree dnnl_memory_t *dst_views = NULL;
   g_autofree dnnl_exec_arg_t *args = NULL;
 
-  if (per_sample)
-    {
-      Slot whole = { src, 0, src->c };
-      src_views = g_new (dnnl_memory_t, b->batch);
-      dst_views = g_new (dnnl_memory_t, b->batch);
-      if (!views_for (b, &whole, src_views, &src_md) || !views_for (b, half, dst_views, &dst_md))
-        return FALSE;
-    }
-  else
-    {
-      src_md = src->md;
-      dst_md = dst->md;
-    }
+  if (!src_dst_views (b, src, dst, half, &src_views, &dst_views, &src_md, &dst_md))
+    return FALSE;
   {
     dnnl_dims_t wdims = { l->out_ch, l->in_ch, l->kh, l->kw };
     TRY (dnnl_memory_desc_init_by_tag (&w_md, 4, wdims, wdt, dnnl_format_tag_any), "describe weights");
@@ -733,19 +742,8 @@ build_upsample (Builder *b, const Act *src, Act *dst, const Slot *half, const ch
   g_autofree dnnl_memory_t *dst_views = NULL;
   g_autofree dnnl_exec_arg_t *args = NULL;
 
-  if (per_sample)
-    {
-      Slot whole = { src, 0, src->c };
-      src_views = g_new (dnnl_memory_t, b->batch);
-      dst_views = g_new (dnnl_memory_t, b->batch);
-      if (!views_for (b, &whole, src_views, &src_md) || !views_for (b, half, dst_views, &dst_md))
-        return FALSE;
-    }
-  else
-    {
-      src_md = src->md;
-      dst_md = dst->md;
-    }
+  if (!src_dst_views (b, src, dst, half, &src_views, &dst_views, &src_md, &dst_md))
+    return FALSE;
   TRY (dnnl_resampling_forward_desc_init (&d, dnnl_forward_inference, dnnl_resampling_nearest, NULL, &src_md,
                                           &dst_md), "describe nearest upsampling");
   TRY (dnnl_primitive_desc_create (&pd, &d, b->attr, b->p->engine, NULL), "build nearest upsampling");
