@@ -10,6 +10,7 @@
 #include "bs-plan.h"
 #include "bs-unet.h"
 #include "cli.h"
+#include "cli-json.h"
 
 typedef struct {
   BsPrecision precision;
@@ -410,10 +411,7 @@ bs_cli_bench (int argc, char **argv)
   if (json)
     {
       g_autoptr(JsonBuilder) b = json_builder_new ();
-      g_autoptr(JsonGenerator) gen = json_generator_new ();
-      g_autoptr(JsonNode) root = NULL;
       g_autofree char *cpu = bs_cpu_description ();
-      g_autofree char *text = NULL;
 
       json_builder_begin_object (b);
       json_builder_set_member_name (b, "cpu");
@@ -446,11 +444,7 @@ bs_cli_bench (int argc, char **argv)
         }
       json_builder_end_array (b);
       json_builder_end_object (b);
-      root = json_builder_get_root (b);
-      json_generator_set_root (gen, root);
-      json_generator_set_pretty (gen, TRUE);
-      text = json_generator_to_data (gen, NULL);
-      printf ("%s\n", text);
+      bs_cli_print_json (b);
     }
   else
     {

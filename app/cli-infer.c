@@ -13,6 +13,7 @@
 #include "bs-plan.h"
 #include "bs-unet.h"
 #include "cli.h"
+#include "cli-json.h"
 
 /* int8 needs activation ranges: measured on the slices with the most brain,
  * which are the ones whose ranges matter. */
@@ -239,9 +240,6 @@ bs_cli_infer (int argc, char **argv)
   if (json)
     {
       g_autoptr(JsonBuilder) b = json_builder_new ();
-      g_autoptr(JsonGenerator) gen = json_generator_new ();
-      g_autoptr(JsonNode) root = NULL;
-      g_autofree char *text = NULL;
 
       json_builder_begin_object (b);
       json_builder_set_member_name (b, "case");
@@ -299,11 +297,7 @@ bs_cli_infer (int argc, char **argv)
       else
         json_builder_add_null_value (b);
       json_builder_end_object (b);
-      root = json_builder_get_root (b);
-      json_generator_set_root (gen, root);
-      json_generator_set_pretty (gen, TRUE);
-      text = json_generator_to_data (gen, NULL);
-      printf ("%s\n", text);
+      bs_cli_print_json (b);
     }
   else
     {

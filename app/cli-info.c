@@ -6,6 +6,7 @@
 #include "bs-dataset.h"
 #include "bs-labels.h"
 #include "cli.h"
+#include "cli-json.h"
 
 static void
 add_case_json (JsonBuilder *b, const BsCase *c)
@@ -176,13 +177,6 @@ bs_cli_info (int argc, char **argv)
   json_builder_end_object (b);
 
   if (json)
-    {
-      g_autoptr(JsonGenerator) gen = json_generator_new ();
-      g_autoptr(JsonNode) root = json_builder_get_root (b);
-      json_generator_set_root (gen, root);
-      json_generator_set_pretty (gen, TRUE);
-      g_autofree char *text = json_generator_to_data (gen, NULL);
-      printf ("%s\n", text);
-    }
+    bs_cli_print_json (b);
   return 0;
 }

@@ -457,6 +457,49 @@ views_for (Builder *b, const Slot *s, dnnl_memory_t *mems, dnnl_memory_desc_t *m
   return TRUE;
 }
 
+/* Source and destination of a primitive that reads all of src and writes
+ * dst, or, when half != NULL, one half of a concat buffer: then per-sample
+ * views (the caller owns the view arrays), else the whole tensors. */
+static gboolean
+src_dst_views (Builder *b, const Act *src, const Act *dst, const Slot *half, dnnl_memory_t **src_views,
+               dnnl_memory_t **dst_views, dnnl_memory_desc_t *src_md, dnnl_memory_desc_t *dst_md)
+{
+  Slot whole = { src, 0, src->c };
+
+  if (half == NULL)
+    {
+      *src_md = src->md;
+      *dst_md = dst->md;
+      return TRUE;
+    }
+  *src_views = g_new (dnnl_memory_t, b->batch);
+  *dst_views = g_new (dnnl_memory_t, b->batch);
+  return views_for (b, &whole, *src_views, src_md) && views_for (b, half, *dst_views, dst_md);
+}
+
+/* Adds a one-source, one-destination primitive, run on the whole tensors or,
+ * per_sample, once a sample on the views; a whole dst not yet allocated
+ * gets the layout pd chose. */
+static gboolean
+add_src_dst_op (Builder *b, dnnl_primitive_desc_t pd, const char *label, gboolean per_sample, dnnl_memory_t src_mem,
+                const dnnl_memory_t *src_views, Act *dst, const dnnl_memory_t *dst_views)
+{
+  g_autofree dnnl_exec_arg_t *args = NULL;
+
+  if (!per_sample && !dst->mem && !act_allocate (b, dst, dnnl_primitive_desc_query_md (pd, dnnl_query_dst_md, 0)))
+    {
+      dnnl_primitive_desc_destroy (pd);
+      return FALSE;
+    }
+  args = g_new (dnnl_exec_arg_t, b->batch * 2);
+  for (int i = 0; i < (per_sample ? b->batch : 1); i++)
+    {
+      args[i * 2 + 0] = (dnnl_exec_arg_t) { DNNL_ARG_SRC, per_sample ? src_views[i] : src_mem };
+      args[i * 2 + 1] = (dnnl_exec_arg_t) { DNNL_ARG_DST, per_sample ? dst_views[i] : dst->mem };
+    }
+  return add_op (b, pd, label, per_sample ? b->batch : 1, 2, args);
+}
+
 /* int8 weight scales per output channel: q = w * scale. */
 static float *
 weight_scales (const BsUnetLayer *l)
@@ -542,19 +585,8 @@ build_conv (Builder *b, const BsUnetLayer *l, const Act *src, Act *dst, const Sl
   g_autofree dnnl_memory_t *dst_views = NULL;
   g_autofree dnnl_exec_arg_t *args = NULL;
 
-  if (per_sample)
-    {
-      Slot whole = { src, 0, src->c };
-      src_views = g_new (dnnl_memory_t, b->batch);
-      dst_views = g_new (dnnl_memory_t, b->batch);
-      if (!views_for (b, &whole, src_views, &src_md) || !views_for (b, half, dst_views, &dst_md))
-        return FALSE;
-    }
-  else
-    {
-      src_md = src->md;
-      dst_md = dst->md;
-    }
+  if (!src_dst_views (b, src, dst, half, &src_views, &dst_views, &src_md, &dst_md))
+    return FALSE;
   {
     dnnl_dims_t wdims = { l->out_ch, l->in_ch, l->kh, l->kw };
     TRY (dnnl_memory_desc_init_by_tag (&w_md, 4, wdims, wdt, dnnl_format_tag_any), "describe weights");
@@ -686,7 +718,6 @@ build_pool (Builder *b, const Slot *src, Act *dst, const char *label)
   dnnl_memory_desc_t src_md, dst_md;
   g_autofree dnnl_memory_t *src_views = NULL;
   g_autofree dnnl_memory_t *dst_views = NULL;
-  g_autofree dnnl_exec_arg_t *args = NULL;
 
   if (per_sample)
     {
@@ -708,18 +739,7 @@ build_pool (Builder *b, const Slot *src, Act *dst, const char *label)
   TRY (dnnl_pooling_forward_desc_init (&d, dnnl_forward_inference, dnnl_pooling_max, &src_md, &dst_md, two, two,
                                        zero, zero), "describe max pooling");
   TRY (dnnl_primitive_desc_create (&pd, &d, b->attr, b->p->engine, NULL), "build max pooling");
-  if (!per_sample && !dst->mem && !act_allocate (b, dst, dnnl_primitive_desc_query_md (pd, dnnl_query_dst_md, 0)))
-    {
-      dnnl_primitive_desc_destroy (pd);
-      return FALSE;
-    }
-  args = g_new (dnnl_exec_arg_t, b->batch * 2);
-  for (int i = 0; i < (per_sample ? b->batch : 1); i++)
-    {
-      args[i * 2 + 0] = (dnnl_exec_arg_t) { DNNL_ARG_SRC, per_sample ? src_views[i] : src->act->mem };
-      args[i * 2 + 1] = (dnnl_exec_arg_t) { DNNL_ARG_DST, per_sample ? dst_views[i] : dst->mem };
-    }
-  return add_op (b, pd, label, per_sample ? b->batch : 1, 2, args);
+  return add_src_dst_op (b, pd, label, per_sample, src->act->mem, src_views, dst, dst_views);
 }
 
 static gboolean
@@ -731,36 +751,13 @@ build_upsample (Builder *b, const Act *src, Act *dst, const Slot *half, const ch
   dnnl_memory_desc_t src_md, dst_md;
   g_autofree dnnl_memory_t *src_views = NULL;
   g_autofree dnnl_memory_t *dst_views = NULL;
-  g_autofree dnnl_exec_arg_t *args = NULL;
 
-  if (per_sample)
-    {
-      Slot whole = { src, 0, src->c };
-      src_views = g_new (dnnl_memory_t, b->batch);
-      dst_views = g_new (dnnl_memory_t, b->batch);
-      if (!views_for (b, &whole, src_views, &src_md) || !views_for (b, half, dst_views, &dst_md))
-        return FALSE;
-    }
-  else
-    {
-      src_md = src->md;
-      dst_md = dst->md;
-    }
+  if (!src_dst_views (b, src, dst, half, &src_views, &dst_views, &src_md, &dst_md))
+    return FALSE;
   TRY (dnnl_resampling_forward_desc_init (&d, dnnl_forward_inference, dnnl_resampling_nearest, NULL, &src_md,
                                           &dst_md), "describe nearest upsampling");
   TRY (dnnl_primitive_desc_create (&pd, &d, b->attr, b->p->engine, NULL), "build nearest upsampling");
-  if (!per_sample && !dst->mem && !act_allocate (b, dst, dnnl_primitive_desc_query_md (pd, dnnl_query_dst_md, 0)))
-    {
-      dnnl_primitive_desc_destroy (pd);
-      return FALSE;
-    }
-  args = g_new (dnnl_exec_arg_t, b->batch * 2);
-  for (int i = 0; i < (per_sample ? b->batch : 1); i++)
-    {
-      args[i * 2 + 0] = (dnnl_exec_arg_t) { DNNL_ARG_SRC, per_sample ? src_views[i] : src->mem };
-      args[i * 2 + 1] = (dnnl_exec_arg_t) { DNNL_ARG_DST, per_sample ? dst_views[i] : dst->mem };
-    }
-  return add_op (b, pd, label, per_sample ? b->batch : 1, 2, args);
+  return add_src_dst_op (b, pd, label, per_sample, src->mem, src_views, dst, dst_views);
 }
 
 static gboolean

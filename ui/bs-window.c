@@ -1486,6 +1486,25 @@ on_filter_changed (GtkSearchEntry *entry, BsWindow *self)
   gtk_list_box_invalidate_filter (self->case_list);
 }
 
+/* 0 threads means "every core": show that as a word, not a number. */
+static gboolean
+on_threads_output (GtkSpinButton *spin)
+{
+  if (gtk_adjustment_get_value (gtk_spin_button_get_adjustment (spin)) >= 0.5)
+    return FALSE;
+  gtk_editable_set_text (GTK_EDITABLE (spin), _("All"));
+  return TRUE;
+}
+
+static int
+on_threads_input (GtkSpinButton *spin, double *new_value)
+{
+  if (g_strcmp0 (gtk_editable_get_text (GTK_EDITABLE (spin)), _("All")) != 0)
+    return FALSE;
+  *new_value = 0;
+  return TRUE;
+}
+
 static void
 on_threads_changed (GtkAdjustment *adj, BsWindow *self)
 {
@@ -1908,6 +1927,8 @@ bs_window_class_init (BsWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, BsWindow, bf16_toggle);
   gtk_widget_class_bind_template_child (widget_class, BsWindow, precision_note_label);
   gtk_widget_class_bind_template_child (widget_class, BsWindow, threads_adjustment);
+  gtk_widget_class_bind_template_callback (widget_class, on_threads_output);
+  gtk_widget_class_bind_template_callback (widget_class, on_threads_input);
   gtk_widget_class_bind_template_child (widget_class, BsWindow, batch_adjustment);
 }
 
