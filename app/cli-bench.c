@@ -424,13 +424,7 @@ bs_cli_bench (int argc, char **argv)
       json_builder_add_double_value (b, bs_cpu_peak_gflops (BS_PRECISION_FP32));
       json_builder_set_member_name (b, "peak_gops_int8");
       json_builder_add_double_value (b, bs_cpu_peak_gflops (BS_PRECISION_INT8));
-      json_builder_set_member_name (b, "model");
-      if (net->path)
-        json_builder_add_string_value (b, net->path);
-      else
-        json_builder_add_null_value (b);
-      json_builder_set_member_name (b, "random_weights");
-      json_builder_add_boolean_value (b, is_random);
+      bs_cli_json_add_model (b, net, is_random);
       json_builder_set_member_name (b, "fms");
       json_builder_add_int_value (b, net->config.fms);
       json_builder_set_member_name (b, "repeat");

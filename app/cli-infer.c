@@ -244,13 +244,7 @@ bs_cli_infer (int argc, char **argv)
       json_builder_begin_object (b);
       json_builder_set_member_name (b, "case");
       json_builder_add_string_value (b, c->id);
-      json_builder_set_member_name (b, "model");
-      if (net->path)
-        json_builder_add_string_value (b, net->path);
-      else
-        json_builder_add_null_value (b);
-      json_builder_set_member_name (b, "random_weights");
-      json_builder_add_boolean_value (b, is_random);
+      bs_cli_json_add_model (b, net, is_random);
       json_builder_set_member_name (b, "precision");
       json_builder_add_string_value (b, bs_precision_name (opts.precision));
       json_builder_set_member_name (b, "layout");

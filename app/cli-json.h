@@ -4,6 +4,8 @@
 #include <json-glib/json-glib.h>
 #include <stdio.h>
 
+#include "bs-unet.h"
+
 /* Prints what b built, indented, and a newline on stdout. */
 static inline void
 bs_cli_print_json (JsonBuilder *b)
@@ -16,4 +18,18 @@ bs_cli_print_json (JsonBuilder *b)
   json_generator_set_pretty (gen, TRUE);
   text = json_generator_to_data (gen, NULL);
   printf ("%s\n", text);
+}
+
+/* The "model" (path, or null for random weights) and "random_weights" members
+ * that infer and bench both report, so scripts read them the same way. */
+static inline void
+bs_cli_json_add_model (JsonBuilder *b, const BsUnet *net, gboolean is_random)
+{
+  json_builder_set_member_name (b, "model");
+  if (net->path)
+    json_builder_add_string_value (b, net->path);
+  else
+    json_builder_add_null_value (b);
+  json_builder_set_member_name (b, "random_weights");
+  json_builder_add_boolean_value (b, is_random);
 }
