@@ -228,6 +228,9 @@ typedef struct {
   double lobe_dir[N_LOBES][3];
   double lobe_amp[N_LOBES];
   double mass_amp, mass_len;
+  /* FLAIR signal of the necrosis relative to necrosis_intensity: fluid-filled
+   * cores are dark on FLAIR (as dark as CSF at the low end), others iso. */
+  double necrosis_flair;
 
   double gain[N_CHANNELS]; /* scanner scaling of each sequence */
   double bias_amp[N_CHANNELS];
@@ -653,6 +656,8 @@ phantom_setup (Phantom *ph, Rng *rng, int nx, int ny, int nz)
     }
   ph->mass_amp = 0.45 * ph->tr;
   ph->mass_len = 1.7 * ph->tr;
+  /* drawn last so that every earlier draw stays as it was */
+  ph->necrosis_flair = rng_range (rng, 0.25, 1.15);
 }
 
 /* ---- building the maps ---- */
@@ -955,7 +960,8 @@ paint_slices (int k0, int k1, gpointer data)
             {
               double het = noise_eval (&ph->tum_het, i * 1.7, j * 1.7, k * 1.7);
               for (int ch = 0; ch < N_CHANNELS; ch++)
-                val[ch] = (float) ((l == BS_PHANTOM_CORE ? necrosis_intensity[ch] * (1.0 + 0.2 * het)
+                val[ch] = (float) ((l == BS_PHANTOM_CORE ? necrosis_intensity[ch] * (1.0 + 0.2 * het) *
+                                                             (ch == CH_FLAIR ? ph->necrosis_flair : 1.0)
                                                          : enhancing_intensity[ch] * (1.0 + 0.25 * het)));
             }
           else if (l == BS_PHANTOM_EDEMA)
