@@ -13,6 +13,7 @@
 #include "bs-labels.h"
 #include "bs-metrics.h"
 #include "bs-plan.h"
+#include "bs-postprocess.h"
 #include "bs-unet.h"
 #include "cli.h"
 
@@ -29,7 +30,7 @@ static const char *const what_names[] = { "overlay", "figure", "mask", "dice-csv
 
 typedef struct {
   char *case_id, *label, *model, *plane, *what, *out, *size, *modality, *style;
-  char *precision, *layout, *fusion;
+  char *precision, *layout, *fusion, *cleanup;
   int slice, threads, batch;
   double opacity;
   gboolean confusion, quiet;
@@ -50,6 +51,7 @@ export_args_clear (ExportArgs *a)
   g_free (a->precision);
   g_free (a->layout);
   g_free (a->fusion);
+  g_free (a->cleanup);
 }
 
 static gboolean
@@ -151,7 +153,8 @@ print_progress (int done, int total, gpointer user_data)
 /* Segments either one slice (index >= 0) or the whole volume into prob. */
 static gboolean
 segment (const BsUnet *net, const BsVolume *prepared, BsPlane plane, int index,
-         const BsPlanOptions *opts, gboolean quiet, BsVolume *prob, BsTiming *timing, GError **error)
+         const BsPlanOptions *opts, gboolean cleanup, gboolean quiet, BsVolume *prob, BsTiming *timing,
+         GError **error)
 {
   BsPlanOptions o = *opts;
   g_autoptr(BsCalibration) cal = NULL;
@@ -171,8 +174,18 @@ segment (const BsUnet *net, const BsVolume *prepared, BsPlane plane, int index,
   if (plan == NULL)
     return FALSE;
   if (index < 0)
-    return bs_infer_volume (plan, prepared, plane, prob, timing, quiet ? NULL : print_progress,
-                            (gpointer) _("Segmenting"), NULL, error);
+    {
+      if (!bs_infer_volume (plan, prepared, plane, prob, timing, quiet ? NULL : print_progress,
+                            (gpointer) _("Segmenting"), NULL, error))
+        return FALSE;
+      if (cleanup && !bs_volume_remove_islands (prob, BS_CLEANUP_MIN_FRACTION, NULL))
+        {
+          g_set_error_literal (error, BS_EXPORT_ERROR, BS_EXPORT_ERROR_INVALID,
+                               _("Out of memory for the island clean-up"));
+          return FALSE;
+        }
+      return TRUE;
+    }
 
   gsize per = (gsize) prepared->n_channels * ph * pw;
   g_autofree float *input = g_new (float, per);
@@ -326,13 +339,18 @@ run_export (ExportArgs *a, const char *path)
       return bs_cli_fail (error);
     }
 
+  if (a->cleanup && strcmp (a->cleanup, "on") != 0 && strcmp (a->cleanup, "off") != 0)
+    {
+      fail_invalid (&error, _("--cleanup must be on or off, not “%s”"), a->cleanup);
+      return bs_cli_fail (error);
+    }
   if (what == WHAT_COMPARE)
     return run_compare (net, prepared, truth, plane, plan_opts.threads, a->out, a->quiet);
 
   prob = bs_volume_new_like (prepared, 1);
   bs_timing_reset (&timing);
   if (!segment (net, prepared, plane, what == WHAT_OVERLAY || what == WHAT_FIGURE ? a->slice : -1,
-                &plan_opts, a->quiet, prob, &timing, &error))
+                &plan_opts, !a->cleanup || strcmp (a->cleanup, "on") == 0, a->quiet, prob, &timing, &error))
     return bs_cli_fail (error);
 
   src = (BsExportSource) { kase->image, channel, prob, truth, plane, kase->id };
@@ -399,6 +417,9 @@ bs_cli_export (int argc, char **argv)
     { "precision", 0, 0, G_OPTION_ARG_STRING, &a.precision, N_("fp32, int8 or bf16"), N_("P") },
     { "layout", 0, 0, G_OPTION_ARG_STRING, &a.layout, N_("nchw, nhwc or blocked"), N_("L") },
     { "fusion", 0, 0, G_OPTION_ARG_STRING, &a.fusion, N_("on or off"), N_("F") },
+    { "cleanup", 0, 0, G_OPTION_ARG_STRING, &a.cleanup,
+      N_("Whole-volume exports (mask, dice-csv, series): on (default) removes islands smaller than 20 per cent of the largest tumour component"),
+      "on|off" },
     { "threads", 0, 0, G_OPTION_ARG_INT, &a.threads, N_("Threads (0: all cores)"), N_("N") },
     { "batch", 0, 0, G_OPTION_ARG_INT, &a.batch, N_("Slices per inference run"), N_("N") },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &a.quiet, N_("Print nothing but errors"), NULL },

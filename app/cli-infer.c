@@ -11,6 +11,7 @@
 #include "bs-metrics.h"
 #include "bs-nifti.h"
 #include "bs-plan.h"
+#include "bs-postprocess.h"
 #include "bs-unet.h"
 #include "cli.h"
 #include "cli-json.h"
@@ -79,7 +80,7 @@ bs_cli_infer (int argc, char **argv)
 {
   g_autofree char *model = NULL, *case_id = NULL, *out = NULL, *label = NULL;
   g_autofree char *prob_out = NULL, *prepared_out = NULL;
-  g_autofree char *precision_s = NULL, *layout_s = NULL, *fusion_s = NULL;
+  g_autofree char *precision_s = NULL, *layout_s = NULL, *fusion_s = NULL, *cleanup_s = NULL;
   int threads = 0, batch = 1, only_slice = -1;
   gboolean json = FALSE;
   const GOptionEntry entries[] = {
@@ -92,6 +93,8 @@ bs_cli_infer (int argc, char **argv)
     { "precision", 0, 0, G_OPTION_ARG_STRING, &precision_s, N_("fp32 (default), int8 or bf16"), "P" },
     { "layout", 0, 0, G_OPTION_ARG_STRING, &layout_s, N_("nchw, nhwc or blocked (default)"), "L" },
     { "fusion", 0, 0, G_OPTION_ARG_STRING, &fusion_s, N_("on (default) or off"), "on|off" },
+    { "cleanup", 0, 0, G_OPTION_ARG_STRING, &cleanup_s,
+      N_("on (default): remove islands smaller than 20 per cent of the largest tumour component; off: the raw mask"), "on|off" },
     { "slice", 0, 0, G_OPTION_ARG_INT, &only_slice, N_("Only this axial slice (Dice over it alone)"), "K" },
     { "threads", 0, 0, G_OPTION_ARG_INT, &threads, N_("Threads (default: all cores)"), "N" },
     { "batch", 0, 0, G_OPTION_ARG_INT, &batch, N_("Slices per run (default 1)"), "N" },
@@ -109,7 +112,9 @@ bs_cli_infer (int argc, char **argv)
   g_autoptr(BsPlan) plan = NULL;
   BsPlanOptions opts;
   BsTiming timing;
-  gboolean is_random = FALSE, has_dice = FALSE;
+  gboolean is_random = FALSE, has_dice = FALSE, cleanup;
+  BsCleanupStats clean = { 0, 0, 0, 0 };
+  double dice_raw = 0.0;
   double dice = 0.0, t0, t_start, plan_ms, infer_ms;
   int ph, pw, slices, case_index = 0;
   guint64 tumour = 0;
@@ -126,9 +131,10 @@ bs_cli_infer (int argc, char **argv)
   bs_plan_options_init (&opts);
   if ((precision_s && !bs_precision_from_string (precision_s, &opts.precision))
       || (layout_s && !bs_memlayout_from_string (layout_s, &opts.layout))
-      || (fusion_s && !g_str_equal (fusion_s, "on") && !g_str_equal (fusion_s, "off")))
+      || (fusion_s && !g_str_equal (fusion_s, "on") && !g_str_equal (fusion_s, "off"))
+      || (cleanup_s && !g_str_equal (cleanup_s, "on") && !g_str_equal (cleanup_s, "off")))
     {
-      fprintf (stderr, "%s\n", _("brainseg-cli infer: --precision is fp32|int8|bf16, --layout nchw|nhwc|blocked, --fusion on|off"));
+      fprintf (stderr, "%s\n", _("brainseg-cli infer: --precision is fp32|int8|bf16, --layout nchw|nhwc|blocked, --fusion on|off, --cleanup on|off"));
       return 2;
     }
   if (threads < 0 || batch < 1)
@@ -137,6 +143,8 @@ bs_cli_infer (int argc, char **argv)
       return 2;
     }
   opts.fusion = !fusion_s || g_str_equal (fusion_s, "on");
+  /* one slice has no 3D components to judge */
+  cleanup = (!cleanup_s || g_str_equal (cleanup_s, "on")) && only_slice < 0;
   opts.threads = threads;
   opts.batch = batch;
   bs_timing_reset (&timing);
@@ -212,6 +220,22 @@ bs_cli_infer (int argc, char **argv)
       }
     bs_timing_add_stage (&timing, "threshold", bs_now_ms () - t1);
   }
+  if (c->label && cleanup)
+    {
+      g_autoptr(BsVolume) wt = bs_labels_whole_tumour (c->label);
+      dice_raw = bs_dice (mask->data, wt->data, nvox);
+    }
+  if (cleanup)
+    {
+      double t1 = bs_now_ms ();
+      if (!bs_volume_remove_islands (mask, BS_CLEANUP_MIN_FRACTION, &clean))
+        {
+          fprintf (stderr, "%s\n", _("brainseg-cli infer: out of memory for the island clean-up"));
+          return 1;
+        }
+      tumour -= clean.removed;
+      bs_timing_add_stage (&timing, "cleanup", bs_now_ms () - t1);
+    }
   infer_ms = bs_now_ms () - t0;
 
   if (c->label)
@@ -275,6 +299,17 @@ bs_cli_infer (int argc, char **argv)
         json_builder_add_double_value (b, dice);
       else
         json_builder_add_null_value (b);
+      json_builder_set_member_name (b, "cleanup");
+      json_builder_add_string_value (b, cleanup ? "on" : "off");
+      json_builder_set_member_name (b, "dice_wt_raw");
+      if (has_dice)
+        json_builder_add_double_value (b, cleanup ? dice_raw : dice);
+      else
+        json_builder_add_null_value (b);
+      json_builder_set_member_name (b, "components");
+      json_builder_add_int_value (b, clean.n_components);
+      json_builder_set_member_name (b, "removed_voxels");
+      json_builder_add_int_value (b, (gint64) clean.removed);
       json_builder_set_member_name (b, "tumour_voxels");
       json_builder_add_int_value (b, (gint64) tumour);
       json_builder_set_member_name (b, "stages");
@@ -302,6 +337,12 @@ bs_cli_infer (int argc, char **argv)
         printf (_("whole-tumour Dice: %.4f (%" G_GUINT64_FORMAT " voxels predicted)\n"), dice, tumour);
       else
         printf (_("no ground truth; %" G_GUINT64_FORMAT " voxels predicted as tumour\n"), tumour);
+      if (cleanup && has_dice)
+        printf (_("island clean-up: kept %d of %d components, removed %.0f voxels (Dice before: %.4f)\n"),
+                clean.n_kept, clean.n_components, (double) clean.removed, dice_raw);
+      else if (cleanup)
+        printf (_("island clean-up: kept %d of %d components, removed %.0f voxels\n"), clean.n_kept,
+                clean.n_components, (double) clean.removed);
       printf ("%s\n", _("stages (ms):"));
       for (int i = 0; i < timing.n_stages; i++)
         printf ("  %-12s %10.1f\n", timing.stages[i].name, timing.stages[i].ms);

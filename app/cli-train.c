@@ -126,14 +126,14 @@ evaluate_all (char **datasets, const char *model_path, int threads)
   for (char **d = datasets; d && *d; d++)
     if (!bs_train_set_add_dataset (set, *d, NULL, &error))
       return bs_cli_fail (error);
-  printf ("%-28s %8s %14s %14s\n", _("Case"), _("Dice"), _("truth voxels"), _("predicted"));
+  printf ("%-28s %8s %8s %14s %14s\n", _("Case"), _("Dice"), _("raw"), _("truth voxels"), _("predicted"));
   for (guint i = 0; i < bs_train_set_get_n_cases (set); i++)
     {
       BsTrainCaseResult r = { 0 };
       if (!bs_train_evaluate_case (net, set, i, threads, &r, &error))
         return bs_cli_fail (error);
-      printf ("%-28s %8.4f %14" G_GSIZE_FORMAT " %14" G_GSIZE_FORMAT "\n", r.id, r.dice, r.truth_voxels,
-              r.predicted_voxels);
+      printf ("%-28s %8.4f %8.4f %14" G_GSIZE_FORMAT " %14" G_GSIZE_FORMAT "\n", r.id, r.dice, r.dice_raw,
+              r.truth_voxels, r.predicted_voxels);
       sum += r.dice;
       g_free (r.id);
     }

@@ -8,6 +8,7 @@
 
 #include "bs-error.h"
 #include "bs-metrics.h"
+#include "bs-postprocess.h"
 #include "bs-preprocess.h"
 #include "bs-train-private.h"
 
@@ -69,6 +70,7 @@ evaluate_case (BsTrainGraph *g, const BsTrainCase *c, BsTrainCaseResult *result,
   g_autofree float *probs = NULL;
   g_autofree float *plane = g_new (float, (gsize) c->sw * c->sh);
   g_autofree float *pred = g_new (float, (gsize) c->sw * c->sh);
+  g_autoptr(BsVolume) prob = bs_volume_new_like (c->truth, 1);
   BsConfusion conf = { 0 };
 
   bs_train_graph_get_size (g, &batch, &ph, &pw);
@@ -90,10 +92,19 @@ evaluate_case (BsTrainGraph *g, const BsTrainCase *c, BsTrainCaseResult *result,
       for (int b = 0; b < n; b++)
         {
           centre (probs + b * pix, pw, ph, pred, c->sw, c->sh);
-          bs_volume_get_slice (c->truth, 0, BS_PLANE_AXIAL, first + b, plane);
-          bs_confusion_add (&conf, pred, plane, (gsize) c->sw * c->sh);
+          bs_volume_set_slice (prob, 0, BS_PLANE_AXIAL, first + b, pred);
         }
     }
+  bs_confusion_add (&conf, prob->data, c->truth->data, bs_volume_n_voxels (prob));
+  result->dice_raw = bs_confusion_dice (&conf);
+  /* the same island clean-up as brainseg-cli infer and the window */
+  if (!bs_volume_remove_islands (prob, BS_CLEANUP_MIN_FRACTION, NULL))
+    {
+      g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA, _("%s: out of memory for the island clean-up"), c->id);
+      return FALSE;
+    }
+  memset (&conf, 0, sizeof conf);
+  bs_confusion_add (&conf, prob->data, c->truth->data, bs_volume_n_voxels (prob));
   result->id = g_strdup (c->id);
   result->dice = bs_confusion_dice (&conf);
   result->truth_voxels = conf.tp + conf.fn;
@@ -524,11 +535,12 @@ bs_train_report_print (const BsTrainReport *report, FILE *out)
              report->epochs_run, report->steps, report->best_epoch, report->best_val_loss, report->best_val_dice);
   if (report->test && report->test->len > 0)
     {
-      fprintf (out, "\n%-28s %8s %14s %14s\n", _("Test case"), _("Dice"), _("truth voxels"), _("predicted"));
+      fprintf (out, "\n%-28s %8s %8s %14s %14s\n", _("Test case"), _("Dice"), _("raw"), _("truth voxels"),
+               _("predicted"));
       for (guint i = 0; i < report->test->len; i++)
         {
           const BsTrainCaseResult *r = &g_array_index (report->test, BsTrainCaseResult, i);
-          fprintf (out, "%-28s %8.4f %14" G_GSIZE_FORMAT " %14" G_GSIZE_FORMAT "\n", r->id, r->dice,
+          fprintf (out, "%-28s %8.4f %8.4f %14" G_GSIZE_FORMAT " %14" G_GSIZE_FORMAT "\n", r->id, r->dice, r->dice_raw,
                    r->truth_voxels, r->predicted_voxels);
         }
     }

@@ -143,7 +143,8 @@ void bs_train_options_init (BsTrainOptions *opts);
 
 typedef struct {
   char *id;
-  double dice;         /* whole volume, whole tumour */
+  double dice;         /* whole volume, whole tumour, after the island clean-up (bs-postprocess.h) */
+  double dice_raw;     /* the same before the clean-up */
   gsize truth_voxels;
   gsize predicted_voxels;
 } BsTrainCaseResult;

@@ -81,6 +81,28 @@ def main():
         dice = 2 * tp / (data.sum() + lab.sum()) if data.sum() + lab.sum() else 1.0
         assert abs(dice - out["dice_wt"]) < 1e-6, (dice, out["dice_wt"])
 
+        # island clean-up: the default mask is scipy's 26-connected clean-up of the raw one
+        import scipy.ndimage as ndi
+        raw_p = os.path.join(d, "raw.nii.gz")
+        prob_p = os.path.join(d, "prob.nii.gz")
+        raw = json.loads(run("infer", os.path.join(d, "img.nii.gz"), "--label", os.path.join(d, "lab.nii.gz"),
+                             "--model", model, "--out", raw_p, "--prob-out", prob_p, "--cleanup", "off",
+                             "--threads", "1", "--json").stdout)
+        assert raw["cleanup"] == "off" and raw["removed_voxels"] == 0
+        assert abs(raw["dice_wt_raw"] - raw["dice_wt"]) < 1e-12
+        assert out["cleanup"] == "on"
+        assert abs(out["dice_wt_raw"] - raw["dice_wt"]) < 1e-9, (out["dice_wt_raw"], raw["dice_wt"])
+        rawm = np.asanyarray(nib.load(raw_p).dataobj) > 0
+        assert np.array_equal(rawm, np.asanyarray(nib.load(prob_p).dataobj) > 0.5)
+        comp, n = ndi.label(rawm, structure=np.ones((3, 3, 3)))
+        assert n == out["components"], (n, out["components"])
+        sizes = np.bincount(comp.ravel())[1:] if n else np.zeros(0)
+        keep = np.concatenate([[False], sizes >= int(0.2 * sizes.max())]) if n else np.array([False])
+        assert np.array_equal(keep[comp], data > 0)
+        assert int(rawm.sum()) - int(data.sum()) == out["removed_voxels"]
+        p = run("infer", os.path.join(d, "img.nii.gz"), "--model", model, "--cleanup", "maybe", expect=2)
+        assert "--cleanup" in p.stderr, p.stderr
+
         # no ground truth: dice_wt is null; int8 and another layout run too
         out = json.loads(run("infer", os.path.join(d, "img.nii.gz"), "--model", model, "--precision", "int8",
                              "--layout", "nhwc", "--batch", "2", "--threads", "1", "--json").stdout)

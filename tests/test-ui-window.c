@@ -2,6 +2,7 @@
  * engine computes, whatever the user does meanwhile. */
 #include <glib/gstdio.h>
 #include <math.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "bs-infer.h"
@@ -133,6 +134,77 @@ test_slice_dice (void)
   g_test_message ("slice %d: Dice shown %.6f, engine %.6f", slice, shown, expected);
   g_assert_false (isnan (shown));
   g_assert_cmpfloat_with_epsilon (shown, expected, 1e-12);
+}
+
+static gboolean
+volume_done (BsWindow *w)
+{
+  const BsVolume *prob = bs_window_get_probability_volume (w);
+  return prob != NULL && bs_window_get_n_computed_slices (w) == bs_volume_n_slices (prob, bs_window_get_plane (w));
+}
+
+static gsize
+tumour_voxels (const BsVolume *prob)
+{
+  gsize n = 0;
+  for (gsize v = 0; v < bs_volume_n_voxels (prob); v++)
+    n += prob->data[v] > 0.5f;
+  return n;
+}
+
+/* Once the volume is done the islands go; switching the clean-up off brings
+ * them back without new inference, and on again removes the same voxels.
+ * What stays is exactly the engine's clean-up of the raw mask. */
+static void
+test_cleanup (void)
+{
+  const BsVolume *prob;
+  g_autoptr(BsVolume) expected = NULL;
+  BsCleanupStats st, again;
+  gsize cleaned, raw;
+  guint generation;
+
+  if (!setup ())
+    return;
+  bs_window_set_cleanup (win, TRUE);
+  g_action_group_activate_action (G_ACTION_GROUP (win), "resume-fill", NULL);
+  g_assert_true (bs_test_wait (win, volume_done, 600));
+  bs_test_spin (50);
+  g_assert_true (bs_window_get_cleanup (win, &st));
+  generation = bs_window_get_generation (win);
+  prob = bs_window_get_probability_volume (win);
+  cleaned = tumour_voxels (prob);
+  g_test_message ("clean-up: %d components, %d kept, %" G_GUINT64_FORMAT " voxels removed", st.n_components,
+                  st.n_kept, st.removed);
+
+  bs_window_set_cleanup (win, FALSE);
+  g_assert_false (bs_window_get_cleanup (win, NULL));
+  g_assert_cmpuint (bs_window_get_generation (win), ==, generation);  /* no new inference */
+  raw = tumour_voxels (prob);
+  g_assert_cmpuint (raw, ==, cleaned + st.removed);
+
+  expected = bs_volume_new_like (prob, 1);
+  memcpy (expected->data, prob->data, bs_volume_n_voxels (prob) * sizeof (float));
+  g_assert_true (bs_volume_remove_islands (expected, BS_CLEANUP_MIN_FRACTION, NULL));
+
+  bs_window_set_cleanup (win, TRUE);
+  g_assert_true (bs_window_get_cleanup (win, &again));
+  g_assert_cmpuint (again.removed, ==, st.removed);
+  g_assert_cmpint (memcmp (expected->data, prob->data, bs_volume_n_voxels (prob) * sizeof (float)), ==, 0);
+  if (bs_window_get_truth (win) != NULL)
+    {
+      /* the per-slice Dice follows the cleaned mask */
+      int slice = bs_window_get_slice_index (win);
+      g_autofree float *p = NULL, *t = NULL;
+      int w, h;
+
+      bs_test_spin (100);
+      p = window_probs (slice, &w, &h);
+      t = g_new (float, (gsize) w * h);
+      bs_volume_get_slice (bs_window_get_truth (win), 0, bs_window_get_plane (win), slice, t);
+      g_assert_cmpfloat_with_epsilon (bs_window_get_displayed_slice_dice (win), bs_dice (p, t, (gsize) w * h), 1e-12);
+    }
+  g_action_group_activate_action (G_ACTION_GROUP (win), "cancel-fill", NULL);
 }
 
 static void
@@ -364,6 +436,7 @@ main (int argc, char **argv)
 
   bs_test_init (&argc, &argv);
   g_test_add_func ("/ui/window/slice-dice", test_slice_dice);
+  g_test_add_func ("/ui/window/cleanup", test_cleanup);
   g_test_add_func ("/ui/window/rapid-slice-changes", test_rapid_slice_changes);
   g_test_add_func ("/ui/window/toggles", test_toggles);
   g_test_add_func ("/ui/window/planes", test_views_and_planes);

@@ -82,6 +82,11 @@ struct _BsWindow
   int n_computed;
   BsConfusion *slice_conf;
   BsConfusion volume_conf;
+  BsConfusion raw_volume_conf;  /* before the island clean-up */
+  gboolean cleanup;             /* remove islands once the volume is done */
+  gboolean cleanup_applied;
+  BsCleanupStats cleanup_stats;
+  GArray *cleanup_saved;        /* CleanupVoxel: what the clean-up switched off */
   int first_computed;      /* slice of the first result since the last restart */
   guint generation;
   gboolean ready;
@@ -628,6 +633,9 @@ reset_results (BsWindow *self)
       self->slice_conf = g_new0 (BsConfusion, MAX (n, 1));
     }
   memset (&self->volume_conf, 0, sizeof self->volume_conf);
+  self->cleanup_applied = FALSE;
+  if (self->cleanup_saved != NULL)
+    g_array_set_size (self->cleanup_saved, 0);
   self->n_computed = 0;
   self->first_computed = -1;
   self->has_timing = FALSE;
@@ -662,7 +670,11 @@ update_dice_panel (BsWindow *self)
         slice_text = g_strdup_printf ("%.4f", bs_confusion_dice (&self->slice_conf[self->slice]));
       else
         slice_text = g_strdup (_("computing…"));
-      if (self->n_computed > 0)
+      if (self->n_computed > 0 && self->cleanup_applied)
+        /* TRANSLATORS: volume Dice after the island clean-up, then before it */
+        vol_text = g_strdup_printf (_("%.4f (raw %.4f)"), bs_confusion_dice (&self->volume_conf),
+                                    bs_confusion_dice (&self->raw_volume_conf));
+      else if (self->n_computed > 0)
         vol_text = g_strdup_printf ("%.4f", bs_confusion_dice (&self->volume_conf));
       else
         vol_text = g_strdup ("–");
@@ -819,7 +831,16 @@ update_progress (BsWindow *self)
       set_progress (self, "", 0);
       return;
     }
-  if (self->n_computed >= n)
+  if (self->n_computed >= n && self->cleanup_applied && self->cleanup_stats.removed > 0)
+    {
+      g_autofree char *text = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                                            "Volume done · %d island removed",
+                                                            "Volume done · %d islands removed",
+                                                            self->cleanup_stats.n_components - self->cleanup_stats.n_kept),
+                                               self->cleanup_stats.n_components - self->cleanup_stats.n_kept);
+      set_progress (self, text, 1.0);
+    }
+  else if (self->n_computed >= n)
     set_progress (self, _("Volume done"), 1.0);
   else
     {
@@ -1218,6 +1239,91 @@ schedule_render (BsWindow *self)
     self->render_tick = gtk_widget_add_tick_callback (GTK_WIDGET (self), render_tick_cb, NULL, NULL);
 }
 
+/* ---- Island clean-up (bs-postprocess.h) over the finished volume ---- */
+
+typedef struct {
+  gsize index;
+  float prob;
+} CleanupVoxel;
+
+/* Slice and volume Dice from the probabilities as they are now. */
+static void
+recount_dice (BsWindow *self)
+{
+  int n = n_slices (self);
+  int w, h;
+  g_autofree float *p = NULL, *t = NULL;
+
+  if (self->truth == NULL)
+    return;
+  bs_volume_slice_size (self->prob, self->plane, &w, &h);
+  p = g_new (float, (gsize) w * h);
+  t = g_new (float, (gsize) w * h);
+  memset (&self->volume_conf, 0, sizeof self->volume_conf);
+  for (int s = 0; s < n; s++)
+    {
+      gboolean empty = TRUE;
+
+      if (!self->computed[s])
+        continue;
+      bs_volume_get_slice (self->prob, 0, self->plane, s, p);
+      bs_volume_get_slice (self->truth, 0, self->plane, s, t);
+      memset (&self->slice_conf[s], 0, sizeof self->slice_conf[s]);
+      bs_confusion_add (&self->slice_conf[s], p, t, (gsize) w * h);
+      self->volume_conf.tp += self->slice_conf[s].tp;
+      self->volume_conf.fp += self->slice_conf[s].fp;
+      self->volume_conf.fn += self->slice_conf[s].fn;
+      self->volume_conf.tn += self->slice_conf[s].tn;
+      for (gsize k = 0; k < (gsize) w * h && empty; k++)
+        empty = t[k] <= 0.5f;
+      bs_dice_chart_set_value (self->dice_chart, s, bs_confusion_dice (&self->slice_conf[s]), empty);
+    }
+}
+
+/* Switches off the islands of the finished volume, keeping what it switched
+ * off so that turning the clean-up off needs no new inference. */
+static void
+cleanup_apply (BsWindow *self)
+{
+  gsize nvox = bs_volume_n_voxels (self->prob);
+  g_autofree guint8 *on = g_try_malloc (MAX (nvox, 1));
+
+  if (on == NULL || self->cleanup_applied)
+    return;
+  for (gsize v = 0; v < nvox; v++)
+    on[v] = self->prob->data[v] > 0.5f;
+  if (!bs_mask_remove_islands (on, self->prob->dims, BS_CLEANUP_MIN_FRACTION, &self->cleanup_stats))
+    return;
+  self->raw_volume_conf = self->volume_conf;
+  if (self->cleanup_saved == NULL)
+    self->cleanup_saved = g_array_new (FALSE, FALSE, sizeof (CleanupVoxel));
+  g_array_set_size (self->cleanup_saved, 0);
+  for (gsize v = 0; v < nvox; v++)
+    if (!on[v] && self->prob->data[v] > 0.5f)
+      {
+        CleanupVoxel cv = { v, self->prob->data[v] };
+        g_array_append_val (self->cleanup_saved, cv);
+        self->prob->data[v] = 0.0f;
+      }
+  self->cleanup_applied = TRUE;
+  recount_dice (self);
+}
+
+static void
+cleanup_undo (BsWindow *self)
+{
+  if (!self->cleanup_applied)
+    return;
+  for (guint i = 0; i < self->cleanup_saved->len; i++)
+    {
+      const CleanupVoxel *cv = &g_array_index (self->cleanup_saved, CleanupVoxel, i);
+      self->prob->data[cv->index] = cv->prob;
+    }
+  g_array_set_size (self->cleanup_saved, 0);
+  self->cleanup_applied = FALSE;
+  recount_dice (self);
+}
+
 /* ---- Worker results ---- */
 
 static void
@@ -1236,7 +1342,7 @@ on_slices_ready (BsInferenceWorker *worker, BsInferenceResult *r, BsWindow *self
       int s = r->first + i;
       const float *p = r->probs + px * i;
 
-      if (s < 0 || s >= n_slices (self))
+      if (s < 0 || s >= n_slices (self) || (self->cleanup_applied && self->computed[s]))
         continue;
       bs_volume_set_slice (self->prob, 0, self->plane, s, p);
       if (truth != NULL)
@@ -1267,6 +1373,11 @@ on_slices_ready (BsInferenceWorker *worker, BsInferenceResult *r, BsWindow *self
   self->last_timing = r->timing;
   self->has_timing = TRUE;
   self->ready = TRUE;
+  if (self->cleanup && !self->cleanup_applied && self->n_computed >= n_slices (self))
+    {
+      cleanup_apply (self);
+      visible_changed = TRUE;
+    }
   if (visible_changed)
     schedule_render (self);
   update_dice_panel (self);
@@ -1742,6 +1853,12 @@ action_fusion (GSimpleAction *action, GVariant *param, gpointer data)
 }
 
 static void
+action_cleanup (GSimpleAction *action, GVariant *param, gpointer data)
+{
+  bs_window_set_cleanup (BS_WINDOW (data), g_variant_get_boolean (param));
+}
+
+static void
 action_profile_layers (GSimpleAction *action, GVariant *param, gpointer data)
 {
   BsWindow *self = data;
@@ -1771,6 +1888,7 @@ static const GActionEntry win_entries[] = {
   { "layout", action_layout, "s", "'blocked'" },
   { "fusion", NULL, NULL, "true", action_fusion },
   { "profile-layers", NULL, NULL, "true", action_profile_layers },
+  { "cleanup", NULL, NULL, "true", action_cleanup },
   { "mask-outline", NULL, NULL, "false", action_mask_outline },
 };
 
@@ -1787,6 +1905,8 @@ sync_option_actions (BsWindow *self)
                              g_variant_new_boolean (self->opts.fusion));
   g_simple_action_set_state (G_SIMPLE_ACTION (g_action_map_lookup_action (map, "profile-layers")),
                              g_variant_new_boolean (self->opts.profile_layers));
+  g_simple_action_set_state (G_SIMPLE_ACTION (g_action_map_lookup_action (map, "cleanup")),
+                             g_variant_new_boolean (self->cleanup));
   g_signal_handlers_block_matched (self->threads_adjustment, G_SIGNAL_MATCH_DATA, 0, 0, NULL, NULL, self);
   g_signal_handlers_block_matched (self->batch_adjustment, G_SIGNAL_MATCH_DATA, 0, 0, NULL, NULL, self);
   gtk_adjustment_set_value (self->threads_adjustment, self->opts.threads);
@@ -1857,6 +1977,7 @@ bs_window_finalize (GObject *object)
   g_free (self->truth_buf);
   g_free (self->prob_buf);
   g_free (self->plan_text);
+  g_clear_pointer (&self->cleanup_saved, g_array_unref);
   G_OBJECT_CLASS (bs_window_parent_class)->finalize (object);
 }
 
@@ -1972,6 +2093,7 @@ bs_window_init (BsWindow *self)
   self->opts.threads = g_settings_get_int (self->settings, "threads");
   self->opts.batch = MAX (1, g_settings_get_int (self->settings, "batch"));
   self->opts.profile_layers = g_settings_get_boolean (self->settings, "profile-layers");
+  self->cleanup = g_settings_get_boolean (self->settings, "cleanup");
 
   g_action_map_add_action_entries (G_ACTION_MAP (self), win_entries, G_N_ELEMENTS (win_entries), self);
   for (guint i = 0; i < G_N_ELEMENTS (hook_actions); i++)
@@ -2204,4 +2326,43 @@ bs_window_set_plan_options (BsWindow *self, const BsPlanOptions *opts)
   sync_option_actions (self);
   if (self->bcase != NULL)
     restart_inference (self);
+}
+
+void
+bs_window_set_cleanup (BsWindow *self, gboolean cleanup)
+{
+  g_return_if_fail (BS_IS_WINDOW (self));
+  cleanup = !!cleanup;
+  g_settings_set_boolean (self->settings, "cleanup", cleanup);
+  g_simple_action_set_state (G_SIMPLE_ACTION (g_action_map_lookup_action (G_ACTION_MAP (self), "cleanup")),
+                             g_variant_new_boolean (cleanup));
+  if (self->cleanup == cleanup)
+    return;
+  self->cleanup = cleanup;
+  if (self->prob == NULL)
+    return;
+  if (!cleanup)
+    cleanup_undo (self);
+  else if (self->n_computed >= n_slices (self))
+    cleanup_apply (self);
+  if (self->truth != NULL && self->case_dice != NULL && self->n_computed >= n_slices (self))
+    {
+      self->case_dice[self->case_index] = bs_confusion_dice (&self->volume_conf);
+      case_row_update (self, self->case_index);
+    }
+  schedule_render (self);
+  update_dice_panel (self);
+  update_progress (self);
+}
+
+gboolean
+bs_window_get_cleanup (BsWindow *self, BsCleanupStats *stats)
+{
+  g_return_val_if_fail (BS_IS_WINDOW (self), FALSE);
+  if (stats != NULL)
+    {
+      BsCleanupStats none = { 0, 0, 0, 0 };
+      *stats = self->cleanup_applied ? self->cleanup_stats : none;
+    }
+  return self->cleanup_applied;
 }

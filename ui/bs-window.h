@@ -4,6 +4,7 @@
 #include "bs-dataset.h"
 #include "bs-overlay.h"
 #include "bs-plan.h"
+#include "bs-postprocess.h"
 #include "bs-unet.h"
 #include "bs-volume.h"
 
@@ -41,6 +42,12 @@ const BsVolume *bs_window_get_prepared_volume (BsWindow *self);
 const BsVolume *bs_window_get_probability_volume (BsWindow *self);
 gboolean bs_window_slice_is_computed (BsWindow *self, int slice);
 int bs_window_get_n_computed_slices (BsWindow *self);
+/* Island clean-up (bs-postprocess.h): on by default; applied once every slice
+ * of the plane is computed, undone without new inference when switched off. */
+void bs_window_set_cleanup (BsWindow *self, gboolean cleanup);
+/* TRUE when the clean-up has been applied to the current volume; stats then
+ * tells what it removed (zeros otherwise). */
+gboolean bs_window_get_cleanup (BsWindow *self, BsCleanupStats *stats);
 /* The model in use. */
 const BsUnet *bs_window_get_model (BsWindow *self);
 

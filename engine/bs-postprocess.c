@@ -1,0 +1,110 @@
+/* Connected components by breadth-first flood fill over 26 neighbours: one
+ * int32 label per voxel and one queue, both nvox long. */
+#include "bs-postprocess.h"
+
+#include <string.h>
+
+gboolean
+bs_mask_remove_islands (guint8 *on, const int dims[3], double min_fraction, BsCleanupStats *stats)
+{
+  const int nx = dims[0], ny = dims[1], nz = dims[2];
+  const gsize nvox = (gsize) nx * ny * nz, slab = (gsize) nx * ny;
+  BsCleanupStats st = { 0, 0, 0, 0 };
+  gint32 *label, *queue;
+  GArray *sizes;
+  guint64 threshold;
+
+  if (stats)
+    *stats = st;
+  if (nvox == 0 || nvox > G_MAXINT32)
+    return nvox == 0;
+  label = g_try_new0 (gint32, nvox);
+  queue = g_try_new (gint32, nvox);
+  if (!label || !queue)
+    {
+      g_free (label);
+      g_free (queue);
+      return FALSE;
+    }
+  sizes = g_array_new (FALSE, FALSE, sizeof (guint64));
+  g_array_append_val (sizes, st.largest); /* label 0 = background */
+
+  for (gsize seed = 0; seed < nvox; seed++)
+    {
+      gsize head = 0, tail = 0;
+      guint64 size = 0;
+      gint32 id;
+
+      if (!on[seed] || label[seed])
+        continue;
+      id = (gint32) sizes->len;
+      label[seed] = id;
+      queue[tail++] = (gint32) seed;
+      while (head < tail)
+        {
+          gsize v = (gsize) queue[head++];
+          int i = (int) (v % (gsize) nx), j = (int) ((v / (gsize) nx) % (gsize) ny), k = (int) (v / slab);
+
+          size++;
+          for (int dk = -1; dk <= 1; dk++)
+            {
+              if (k + dk < 0 || k + dk >= nz)
+                continue;
+              for (int dj = -1; dj <= 1; dj++)
+                {
+                  if (j + dj < 0 || j + dj >= ny)
+                    continue;
+                  for (int di = -1; di <= 1; di++)
+                    {
+                      gsize w;
+                      if (i + di < 0 || i + di >= nx)
+                        continue;
+                      w = (gsize) (k + dk) * slab + (gsize) (j + dj) * nx + (gsize) (i + di);
+                      if (on[w] && !label[w])
+                        {
+                          label[w] = id;
+                          queue[tail++] = (gint32) w;
+                        }
+                    }
+                }
+            }
+        }
+      g_array_append_val (sizes, size);
+      st.largest = MAX (st.largest, size);
+    }
+
+  st.n_components = (int) sizes->len - 1;
+  threshold = (guint64) (min_fraction * (double) st.largest);
+  for (guint c = 1; c < sizes->len; c++)
+    st.n_kept += g_array_index (sizes, guint64, c) >= threshold;
+  for (gsize v = 0; v < nvox; v++)
+    if (label[v] && g_array_index (sizes, guint64, label[v]) < threshold)
+      {
+        on[v] = 0;
+        st.removed++;
+      }
+  g_array_unref (sizes);
+  g_free (label);
+  g_free (queue);
+  if (stats)
+    *stats = st;
+  return TRUE;
+}
+
+gboolean
+bs_volume_remove_islands (BsVolume *mask, double min_fraction, BsCleanupStats *stats)
+{
+  gsize nvox = bs_volume_n_voxels (mask);
+  g_autofree guint8 *on = g_try_malloc (MAX (nvox, 1));
+
+  if (!on)
+    return FALSE;
+  for (gsize v = 0; v < nvox; v++)
+    on[v] = mask->data[v] > 0.5f;
+  if (!bs_mask_remove_islands (on, mask->dims, min_fraction, stats))
+    return FALSE;
+  for (gsize v = 0; v < nvox; v++)
+    if (!on[v] && mask->data[v] > 0.5f)
+      mask->data[v] = 0.0f;
+  return TRUE;
+}

@@ -1,0 +1,30 @@
+/* Clean-up of a predicted whole-tumour mask over the whole volume. */
+#pragma once
+
+#include <glib.h>
+#include "bs-volume.h"
+
+G_BEGIN_DECLS
+
+/* Components smaller than this share of the largest one are removed by
+ * default: large secondary foci of a multifocal tumour stay, scattered
+ * false-positive islands go. */
+#define BS_CLEANUP_MIN_FRACTION 0.2
+
+typedef struct {
+  int n_components;      /* 26-connected components before the clean-up */
+  int n_kept;
+  guint64 largest;       /* voxels of the largest component */
+  guint64 removed;       /* voxels switched off */
+} BsCleanupStats;
+
+/* on: nx*ny*nz bytes, non-zero = tumour.  Switches off every 26-connected
+ * component with fewer than min_fraction x (voxels of the largest component)
+ * voxels.  Returns FALSE only when the label buffer cannot be allocated. */
+gboolean bs_mask_remove_islands (guint8 *on, const int dims[3], double min_fraction, BsCleanupStats *stats);
+
+/* The same on a single-channel volume (value > 0.5 = tumour): removed voxels
+ * become 0, kept ones keep their value. */
+gboolean bs_volume_remove_islands (BsVolume *mask, double min_fraction, BsCleanupStats *stats);
+
+G_END_DECLS

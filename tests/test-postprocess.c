@@ -1,0 +1,112 @@
+/* The island clean-up: which 26-connected components stay, exactly. */
+#include <string.h>
+
+#include "bs-postprocess.h"
+
+#define NX 40
+#define NY 30
+#define NZ 20
+
+static gsize
+at (int i, int j, int k)
+{
+  return ((gsize) k * NY + j) * NX + i;
+}
+
+static void
+fill_box (guint8 *on, int i0, int j0, int k0, int si, int sj, int sk)
+{
+  for (int k = k0; k < k0 + sk; k++)
+    for (int j = j0; j < j0 + sj; j++)
+      for (int i = i0; i < i0 + si; i++)
+        on[at (i, j, k)] = 1;
+}
+
+static gsize
+count (const guint8 *on)
+{
+  gsize n = 0;
+  for (gsize v = 0; v < (gsize) NX * NY * NZ; v++)
+    n += on[v] != 0;
+  return n;
+}
+
+static void
+test_components (void)
+{
+  const int dims[3] = { NX, NY, NZ };
+  g_autofree guint8 *on = g_new0 (guint8, (gsize) NX * NY * NZ);
+  BsCleanupStats st;
+
+  fill_box (on, 2, 2, 2, 10, 10, 10);   /* 1000: the largest */
+  fill_box (on, 20, 2, 2, 7, 7, 5);     /* 245: 24.5 %, stays */
+  fill_box (on, 30, 20, 10, 3, 3, 3);   /* 27: an island, goes */
+  /* touches the largest only by a corner: 26-connected, so part of it */
+  on[at (12, 12, 12)] = 1;
+  /* a lone voxel in the volume corner (bounds of the neighbourhood) */
+  on[at (NX - 1, NY - 1, NZ - 1)] = 1;
+
+  g_assert_true (bs_mask_remove_islands (on, dims, BS_CLEANUP_MIN_FRACTION, &st));
+  g_assert_cmpint (st.n_components, ==, 4);
+  g_assert_cmpint (st.n_kept, ==, 2);
+  g_assert_cmpuint (st.largest, ==, 1001);
+  g_assert_cmpuint (st.removed, ==, 28);
+  g_assert_cmpuint (count (on), ==, 1001 + 245);
+  g_assert_true (on[at (12, 12, 12)]);
+  g_assert_true (on[at (20, 2, 2)]);
+  g_assert_false (on[at (31, 21, 11)]);
+  g_assert_false (on[at (NX - 1, NY - 1, NZ - 1)]);
+}
+
+static void
+test_fraction_bounds (void)
+{
+  const int dims[3] = { NX, NY, NZ };
+  g_autofree guint8 *on = g_new0 (guint8, (gsize) NX * NY * NZ);
+  BsCleanupStats st;
+
+  fill_box (on, 0, 0, 0, 4, 4, 4);
+  fill_box (on, 10, 10, 10, 2, 2, 2);
+  /* 0 keeps everything */
+  g_assert_true (bs_mask_remove_islands (on, dims, 0.0, &st));
+  g_assert_cmpuint (st.removed, ==, 0);
+  g_assert_cmpint (st.n_kept, ==, 2);
+  /* 1 keeps the largest only */
+  g_assert_true (bs_mask_remove_islands (on, dims, 1.0, &st));
+  g_assert_cmpuint (st.removed, ==, 8);
+  g_assert_cmpuint (count (on), ==, 64);
+  /* an empty mask stays empty */
+  memset (on, 0, (gsize) NX * NY * NZ);
+  g_assert_true (bs_mask_remove_islands (on, dims, BS_CLEANUP_MIN_FRACTION, &st));
+  g_assert_cmpint (st.n_components, ==, 0);
+  g_assert_cmpuint (count (on), ==, 0);
+}
+
+static void
+test_volume_values (void)
+{
+  g_autoptr(BsVolume) prob = bs_volume_new (NX, NY, NZ, 1);
+  BsCleanupStats st;
+
+  for (int k = 0; k < 8; k++)
+    for (int j = 0; j < 8; j++)
+      for (int i = 0; i < 8; i++)
+        prob->data[at (i, j, k)] = 0.9f;
+  prob->data[at (20, 20, 10)] = 0.7f;    /* island */
+  prob->data[at (30, 5, 5)] = 0.3f;      /* below threshold: not tumour, untouched */
+  g_assert_true (bs_volume_remove_islands (prob, BS_CLEANUP_MIN_FRACTION, &st));
+  g_assert_cmpuint (st.removed, ==, 1);
+  g_assert_cmpfloat (prob->data[at (20, 20, 10)], ==, 0.0f);
+  g_assert_cmpfloat (prob->data[at (30, 5, 5)], ==, 0.3f);
+  g_assert_cmpfloat (prob->data[at (3, 3, 3)], ==, 0.9f);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/postprocess/components", test_components);
+  g_test_add_func ("/postprocess/fraction-bounds", test_fraction_bounds);
+  g_test_add_func ("/postprocess/volume-values", test_volume_values);
+  return g_test_run ();
+}
