@@ -255,7 +255,7 @@ run_export (ExportArgs *a, const char *path)
   ExportWhat what;
   BsPlane plane = BS_PLANE_AXIAL;
   int case_index = 0, width = 0, height = 0, channel = 0, n_slices;
-  gboolean ok;
+  gboolean ok, cleanup;
 
   if (a->out == NULL)
     {
@@ -349,8 +349,11 @@ run_export (ExportArgs *a, const char *path)
 
   prob = bs_volume_new_like (prepared, 1);
   bs_timing_reset (&timing);
-  if (!segment (net, prepared, plane, what == WHAT_OVERLAY || what == WHAT_FIGURE ? a->slice : -1,
-                &plan_opts, !a->cleanup || strcmp (a->cleanup, "on") == 0, a->quiet, prob, &timing, &error))
+  /* With the clean-up on, one slice also needs the whole volume: an island
+   * is only known as one in 3D, and every export then agrees with the mask. */
+  cleanup = !a->cleanup || strcmp (a->cleanup, "on") == 0;
+  if (!segment (net, prepared, plane, (what == WHAT_OVERLAY || what == WHAT_FIGURE) && !cleanup ? a->slice : -1,
+                &plan_opts, cleanup, a->quiet, prob, &timing, &error))
     return bs_cli_fail (error);
 
   src = (BsExportSource) { kase->image, channel, prob, truth, plane, kase->id };
@@ -418,7 +421,7 @@ bs_cli_export (int argc, char **argv)
     { "layout", 0, 0, G_OPTION_ARG_STRING, &a.layout, N_("nchw, nhwc or blocked"), N_("L") },
     { "fusion", 0, 0, G_OPTION_ARG_STRING, &a.fusion, N_("on or off"), N_("F") },
     { "cleanup", 0, 0, G_OPTION_ARG_STRING, &a.cleanup,
-      N_("Whole-volume exports (mask, dice-csv, series): on (default) removes islands smaller than 20 per cent of the largest tumour component"),
+      N_("on (default): segment the whole volume and remove islands smaller than 20 per cent of the largest tumour component; off: the raw mask (overlay and figure then segment their slice only)"),
       "on|off" },
     { "threads", 0, 0, G_OPTION_ARG_INT, &a.threads, N_("Threads (0: all cores)"), N_("N") },
     { "batch", 0, 0, G_OPTION_ARG_INT, &a.batch, N_("Slices per inference run"), N_("N") },
