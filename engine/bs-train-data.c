@@ -17,6 +17,7 @@ train_case_free (gpointer p)
   g_free (c->id);
   g_clear_pointer (&c->image, bs_volume_free);
   g_clear_pointer (&c->truth, bs_volume_free);
+  g_clear_pointer (&c->core, bs_volume_free);
   g_free (c->slices);
   g_free (c->has_tumour);
   g_free (c);
@@ -83,13 +84,44 @@ bs_train_set_get_case_split (const BsTrainSet *set, guint i)
   return ((BsTrainCase *) g_ptr_array_index (set->cases, i))->split;
 }
 
+/* Label value of the necrotic (or necrotic / non-enhancing) core, 0 if the
+ * convention has none or is unknown. */
+static int
+core_label (BsLabelConvention conv)
+{
+  switch (conv)
+    {
+    case BS_LABELS_BRATS2015:
+    case BS_LABELS_BRATS2017:
+    case BS_LABELS_BRATS2023:
+      return 1;
+    case BS_LABELS_DECATHLON:
+      return 2;
+    case BS_LABELS_UNKNOWN:
+    case BS_LABELS_BINARY:
+    default:
+      return 0;
+    }
+}
+
+static gboolean add_case (BsTrainSet *set, const char *id, const BsVolume *image, const BsVolume *label,
+                          BsLabelConvention conv, GError **error);
+
 gboolean
 bs_train_set_add_case (BsTrainSet *set, const char *id, const BsVolume *image, const BsVolume *label,
                        GError **error)
 {
+  return add_case (set, id, image, label, label ? bs_labels_guess (label) : BS_LABELS_UNKNOWN, error);
+}
+
+static gboolean
+add_case (BsTrainSet *set, const char *id, const BsVolume *image, const BsVolume *label, BsLabelConvention conv,
+          GError **error)
+{
   int nch = (int) g_strv_length (set->modalities);
   g_autoptr(BsVolume) prepared = NULL;
   g_autoptr(BsVolume) truth = NULL;
+  g_autoptr(BsVolume) core = NULL;
   BsTrainCase *c;
   gsize nvox = bs_volume_n_voxels (image);
   int n_slices, sw, sh;
@@ -135,6 +167,20 @@ bs_train_set_add_case (BsTrainSet *set, const char *id, const BsVolume *image, c
   truth->is_label = TRUE;
   for (gsize v = 0; v < nvox; v++)
     truth->data[v] = label->data[v] > 0.5f ? 1.0f : 0.0f;
+  if (core_label (conv) > 0)
+    {
+      float want = (float) core_label (conv);
+      gsize n_core = 0;
+      core = bs_volume_new_like (image, 1);
+      for (gsize v = 0; v < nvox; v++)
+        if (fabsf (label->data[v] - want) < 0.5f)
+          {
+            core->data[v] = 1.0f;
+            n_core++;
+          }
+      if (n_core == 0)
+        g_clear_pointer (&core, bs_volume_free);
+    }
 
   c = g_new0 (BsTrainCase, 1);
   c->id = g_strdup (id);
@@ -168,6 +214,7 @@ bs_train_set_add_case (BsTrainSet *set, const char *id, const BsVolume *image, c
     }
   c->image = g_steal_pointer (&prepared);
   c->truth = g_steal_pointer (&truth);
+  c->core = g_steal_pointer (&core);
   g_ptr_array_add (set->cases, c);
   return TRUE;
 }
@@ -196,7 +243,7 @@ bs_train_set_add_dataset (BsTrainSet *set, const char *path, BsTiming *timing, G
       t1 = bs_now_ms ();
       if (timing)
         bs_timing_add_stage (timing, "data loading", t1 - t0);
-      if (!bs_train_set_add_case (set, cs->id, cs->image, cs->label, error))
+      if (!add_case (set, cs->id, cs->image, cs->label, cs->convention, error))
         {
           g_prefix_error (error, "%s: ", path);
           return FALSE;
@@ -398,6 +445,21 @@ bs_train_fill_slice (const BsTrainSliceRef *ref, int crop, GRand *r, gboolean au
       float *plane = input + (gsize) k * crop * crop;
       bs_volume_get_slice (c->image, k, BS_PLANE_AXIAL, ref->slice, full);
       window (full, w, h, x0, y0, crop, plane);
+      if (r && augment && c->core && g_strcmp0 (c->image->channel_names[k], "FLAIR") == 0
+          && g_rand_double (r) < BS_TRAIN_CORE_FLAIR_P)
+        {
+          /* Necrotic cores range from FLAIR-bright to fluid-dark (not fully
+           * suppressed fluid): pull this one towards a darker level so that
+           * the network does not learn "tumour = bright on FLAIR" alone. */
+          float level = (float) g_rand_double_range (r, -1.8, 0.0);
+          float t = (float) g_rand_double_range (r, 0.4, 1.0);
+          g_autofree float *core = g_new (float, (gsize) crop * crop);
+          bs_volume_get_slice (c->core, 0, BS_PLANE_AXIAL, ref->slice, full);
+          window (full, w, h, x0, y0, crop, core);
+          for (gsize p = 0; p < (gsize) crop * crop; p++)
+            if (core[p] > 0.5f && plane[p] != 0.0f)
+              plane[p] += t * (level - plane[p]);
+        }
       if (r && augment)
         {
           /* Scanner and protocol differences survive z-scoring as small

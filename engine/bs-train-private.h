@@ -9,6 +9,7 @@ typedef struct {
   char *id;
   BsVolume *image;     /* the picked modalities, normalised */
   BsVolume *truth;     /* whole tumour, 0/1 */
+  BsVolume *core;      /* necrotic / non-enhancing core, 0/1, or NULL (unknown convention, none present) */
   int sw, sh;          /* axial slice size as displayed */
   int n_slices;        /* slices with brain or tumour */
   int *slices;         /* their axial indices */
@@ -33,6 +34,9 @@ typedef struct {
   double tumour_share;
   GRand *rand;
 } BsTrainSampler;
+
+/* Share of training slices whose necrotic core gets a darker FLAIR (augmentation). */
+#define BS_TRAIN_CORE_FLAIR_P 0.5
 
 BsTrainCase *bs_train_set_find_case (BsTrainSet *set, const char *id);
 void bs_train_slice_list_build (BsTrainSet *set, BsTrainSplit split, GArray *tumour, GArray *other);

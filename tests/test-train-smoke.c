@@ -174,6 +174,77 @@ test_sampling (void)
   bs_train_sampler_clear (&s);
 }
 
+/* BraTS 2015 labels (1 necrosis inside 4 enhancing, some 3) name the core:
+ * augmentation darkens its FLAIR in about half the samples, and only there. */
+static void
+test_core_flair_augmentation (void)
+{
+  static const char *const mods[] = { "FLAIR", NULL };
+  g_autoptr(BsTrainSet) set = bs_train_set_new (mods);
+  g_autoptr(BsVolume) image = NULL;
+  g_autoptr(BsVolume) label = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GRand) r = g_rand_new_with_seed (7);
+  g_autofree float *input = g_new (float, NX * NY);
+  g_autofree float *target = g_new (float, NX * NY);
+  BsTrainSliceRef ref;
+  int darkened = 0, n = 200;
+
+  synthetic_case (5, &image, &label);
+  for (gsize v = 0; v < bs_volume_n_voxels (label); v++)
+    if (label->data[v] > 0.5f)
+      {
+        int i = (int) (v % NX), j = (int) ((v / NX) % NY);
+        /* the tumour's first voxels in each row are the rim, the rest core */
+        gboolean rim = label->data[v - 1] < 0.5f || label->data[v + 1] < 0.5f || label->data[v - NX] < 0.5f ||
+                       label->data[v + NX] < 0.5f;
+        label->data[v] = rim ? 4.0f : 1.0f;
+        if (i == 0 && j == 0)
+          label->data[v] = 3.0f;
+      }
+  label->data[0] = 3.0f;  /* BraTS 2015 has 3 and 4 */
+  g_assert_true (bs_train_set_add_case (set, "brats2015-like", image, label, &error));
+  g_assert_no_error (error);
+  g_assert_true (bs_train_set_split (set, 1.0, 1, NULL, NULL, &error));
+  ref.c = bs_train_set_find_case (set, "brats2015-like");
+  g_assert_nonnull (ref.c->core);
+  /* the slice through the middle of the ball */
+  ref.slice = -1;
+  for (int k = 0, best = 0; k < NZ; k++)
+    {
+      int cnt = 0;
+      for (gsize p = 0; p < NX * NY; p++)
+        cnt += ref.c->core->data[(gsize) k * NX * NY + p] > 0.5f;
+      if (cnt > best)
+        {
+          best = cnt;
+          ref.slice = k;
+        }
+    }
+  g_assert_cmpint (ref.slice, >=, 0);
+  for (int it = 0; it < n; it++)
+    {
+      gboolean dark = FALSE;
+      bs_train_fill_slice (&ref, NX, r, TRUE, 0.0, input, target);
+      for (gsize p = 0; p < NX * NY; p++)
+        {
+          /* outside the tumour nothing gets that dark in the brain */
+          if (target[p] < 0.5f && input[p] != 0.0f)
+            g_assert_cmpfloat (input[p], >, -2.5f);
+          dark |= target[p] > 0.5f && input[p] < 0.5f;  /* never below 0.8 otherwise (test_sampling) */
+        }
+      darkened += dark;
+    }
+  g_test_message ("core darkened in %d of %d samples", darkened, n);
+  g_assert_cmpint (darkened, >, n / 5);
+  g_assert_cmpint (darkened, <, 3 * n / 4);
+  /* without augmentation the core keeps its bright FLAIR */
+  bs_train_fill_slice (&ref, NX, NULL, FALSE, 0.0, input, target);
+  for (gsize p = 0; p < NX * NY; p++)
+    if (target[p] > 0.5f)
+      g_assert_cmpfloat (input[p], >, 0.5f);
+}
+
 static void
 test_train_smoke (void)
 {
@@ -264,6 +335,7 @@ main (int argc, char **argv)
   g_test_add_func ("/train/data/split", test_split);
   g_test_add_func ("/train/data/add-case-errors", test_add_case_errors);
   g_test_add_func ("/train/data/sampling", test_sampling);
+  g_test_add_func ("/train/data/core-flair", test_core_flair_augmentation);
   g_test_add_func ("/train/smoke", test_train_smoke);
   return g_test_run ();
 }
