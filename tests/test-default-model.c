@@ -10,8 +10,16 @@
 #include "bs-plan.h"
 #include "bs-train.h"
 
-/* The held-out real case of the model card. */
-#define HELD_OUT "brats_2013_pat0006_1"
+/* Real cases the model never trained on (model card), with the floor each
+ * must keep: the issue's goal of 0.85 whole-volume whole-tumour Dice. */
+typedef struct {
+  const char *dir;    /* under BS_SAMPLES_DIR */
+  double floor;
+} HeldOut;
+
+static const HeldOut held_out_test = { "decathlon-brats-001-006/brats_2013_pat0006_1", 0.85 };
+/* another release, raw int16 intensities, labels fused from 5 algorithms */
+static const HeldOut held_out_tcga = { "tcga-du-7294", 0.85 };
 
 static BsUnet *
 default_model (void)
@@ -85,8 +93,9 @@ dice_of (BsUnet *net, const char *id, const BsVolume *image, const BsVolume *lab
 }
 
 static void
-test_held_out_real_case (void)
+test_held_out_real_case (gconstpointer data)
 {
+  const HeldOut *h = data;
   const char *samples = g_getenv ("BS_SAMPLES_DIR");
   g_autofree char *dir = NULL;
   g_autoptr(BsUnet) net = NULL;
@@ -94,10 +103,9 @@ test_held_out_real_case (void)
   g_autoptr(BsCase) c = NULL;
   g_autoptr(GError) error = NULL;
 
-  if (!samples || !g_file_test ((dir = g_build_filename (samples, "decathlon-brats-001-006", HELD_OUT, NULL)),
-                                G_FILE_TEST_IS_DIR))
+  if (!samples || !g_file_test ((dir = g_build_filename (samples, h->dir, NULL)), G_FILE_TEST_IS_DIR))
     {
-      g_test_skip ("real samples absent (BS_SAMPLES_DIR/decathlon-brats-001-006/" HELD_OUT ")");
+      g_test_skip ("real samples absent (BS_SAMPLES_DIR)");
       return;
     }
   net = default_model ();
@@ -106,7 +114,7 @@ test_held_out_real_case (void)
   c = bs_dataset_load_case (ds, 0, &error);
   g_assert_no_error (error);
   /* The model card reports the measured value; this is the floor it must keep. */
-  g_assert_cmpfloat (dice_of (net, HELD_OUT, c->image, c->label), >=, 0.80);
+  g_assert_cmpfloat (dice_of (net, h->dir, c->image, c->label), >=, h->floor);
 }
 
 /* The sample the app opens when started without a file. */
@@ -129,7 +137,8 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/train/default-model/loads", test_loads);
   g_test_add_func ("/train/default-model/graph-matches-reference", test_graph_matches_reference);
-  g_test_add_func ("/train/default-model/held-out-real-case", test_held_out_real_case);
+  g_test_add_data_func ("/train/default-model/held-out/test-case", &held_out_test, test_held_out_real_case);
+  g_test_add_data_func ("/train/default-model/held-out/tcga", &held_out_tcga, test_held_out_real_case);
   g_test_add_func ("/train/default-model/bundled-sample", test_bundled_sample);
   return g_test_run ();
 }
