@@ -153,6 +153,7 @@ bs_cli_train (int argc, char **argv)
   g_autofree char *val_cases = NULL;
   g_autofree char *test_cases = NULL;
   g_autofree char *phantom_size = NULL;
+  g_autofree char *figures = NULL;
   g_auto(GStrv) datasets = NULL;
   g_auto(GStrv) mods = NULL;
   g_auto(GStrv) val_ids = NULL;
@@ -160,7 +161,6 @@ bs_cli_train (int argc, char **argv)
   g_autoptr(BsTrainSet) set = NULL;
   g_autoptr(GError) error = NULL;
   BsTrainReport report = { 0 };
-  double split = 0.8;
   gint64 seed = 816;
   int phantoms = 0, repeats = 3;
   gboolean bench = FALSE, evaluate = FALSE, no_augment = FALSE, plain = FALSE;
@@ -180,9 +180,12 @@ bs_cli_train (int argc, char **argv)
       { "loss", 0, 0, G_OPTION_ARG_STRING, &loss, N_("dice or dice+bce"), N_("LOSS") },
       { "weight-dice", 0, 0, G_OPTION_ARG_DOUBLE, &opts.weight_dice, N_("Dice share of dice+bce (0.85)"), "W" },
       { "seed", 0, 0, G_OPTION_ARG_INT64, &seed, N_("Seed of split, sampling, weights (816)"), "N" },
-      { "split", 0, 0, G_OPTION_ARG_DOUBLE, &split, N_("Training share of the cases (0.8)"), "F" },
+      { "split", 0, 0, G_OPTION_ARG_DOUBLE, &opts.split, N_("Training share of the cases (0.8)"), "F" },
       { "threads", 't', 0, G_OPTION_ARG_INT, &opts.threads, N_("Threads (0 = all cores)"), "N" },
-      { "resume", 'r', 0, G_OPTION_ARG_FILENAME, &resume, N_("Start from these weights"), N_("FILE") },
+      { "resume", 'r', 0, G_OPTION_ARG_FILENAME, &resume,
+        N_("Continue the run saved in FILE (an OUT.last.h5), or fine-tune plain weights"), N_("FILE") },
+      { "figures", 0, 0, G_OPTION_ARG_FILENAME, &figures,
+        N_("Write MRI | ground truth | prediction PNGs of every test case into this existing folder"), N_("DIR") },
       { "steps-per-epoch", 0, 0, G_OPTION_ARG_INT, &opts.steps_per_epoch,
         N_("Steps per epoch (default: one pass over the training slices)"), "N" },
       { "patience", 0, 0, G_OPTION_ARG_INT, &opts.patience, N_("Early stopping patience in epochs (5, 0 = off)"),
@@ -205,14 +208,24 @@ bs_cli_train (int argc, char **argv)
       { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &datasets, NULL, NULL },
       { NULL },
     };
-    if (!bs_cli_parse ("train", "DATASET...", _("Train the 2D U-Net (IntelAI recipe) with oneDNN."), entries, &argc,
-                       &argv))
+    if (!bs_cli_parse ("train", "DATASET...",
+                       _("Train the 2D U-Net (IntelAI recipe) with oneDNN.\n\n"
+                         "The best weights (lowest validation loss) go to --out OUT.h5. After every epoch the last "
+                         "weights and the whole training state (optimiser, epoch, best loss, early stopping, random "
+                         "generators, options) go to OUT.last.h5, written to a temporary name and renamed. "
+                         "--resume OUT.last.h5 continues that run after its last epoch with the options it was "
+                         "started with (--epochs is the total); --resume of a plain weights file fine-tunes them "
+                         "from epoch 1.\n\n"
+                         "--figures DIR writes, for every test case, MRI | ground truth | prediction at the slice "
+                         "with the most tumour and 10 slices before and after it (CASE-axial-NNN.png)."),
+                       entries, &argc, &argv))
       return 2;
   }
   opts.seed = (guint64) seed;
   opts.augment = !no_augment;
   opts.resume = resume;
   opts.out = out;
+  opts.figures = figures;
   opts.progress_tty = !plain && isatty (fileno (stdout));
   if (loss && !bs_train_loss_from_string (loss, &opts.loss))
     {
@@ -252,6 +265,18 @@ bs_cli_train (int argc, char **argv)
   if (evaluate)
     return evaluate_all (datasets, resume, opts.threads);
 
+  /* Before the data loads: a figures folder that cannot take the figures
+   * should not cost a whole training run. */
+  if (figures && !bs_train_check_figures_dir (figures, &error))
+    return bs_cli_fail (error);
+  /* A resumed run splits and samples as it did when it started. */
+  if (resume)
+    {
+      gboolean has_state = FALSE;
+      if (!bs_train_resume_options (resume, &opts, &has_state, &error))
+        return bs_cli_fail (error);
+    }
+
   set = bs_train_set_new ((const char *const *) mods);
   for (char **d = datasets; d && *d; d++)
     if (!bs_train_set_add_dataset (set, *d, &report.stages, &error))
@@ -261,7 +286,7 @@ bs_cli_train (int argc, char **argv)
     return bs_cli_fail (error);
   val_ids = val_cases ? g_strsplit (val_cases, ",", -1) : NULL;
   test_ids = test_cases ? g_strsplit (test_cases, ",", -1) : NULL;
-  if (!bs_train_set_split (set, split, opts.seed, (const char *const *) val_ids, (const char *const *) test_ids,
+  if (!bs_train_set_split (set, opts.split, opts.seed, (const char *const *) val_ids, (const char *const *) test_ids,
                            &error))
     return bs_cli_fail (error);
   for (int kind = 0; kind < 3; kind++)
@@ -281,7 +306,12 @@ bs_cli_train (int argc, char **argv)
       return bs_cli_fail (error);
     }
   bs_train_report_print (&report, stdout);
-  printf (_("\nWrote %s (whole run %.1f s)\n"), out, (bs_now_ms () - t_start) / 1000.0);
+  {
+    g_autofree char *last = bs_train_state_path_for (out);
+    printf (_("\nWrote %s (whole run %.1f s)\n"), out, (bs_now_ms () - t_start) / 1000.0);
+    if (g_file_test (last, G_FILE_TEST_EXISTS))
+      printf (_("Resumable state of the last epoch: %s\n"), last);
+  }
   bs_train_report_clear (&report);
   return 0;
 }

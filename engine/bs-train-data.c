@@ -371,7 +371,7 @@ orient (float *plane, float *tmp, int size, gboolean flip_x, gboolean flip_y, in
 }
 
 void
-bs_train_fill_slice (const BsTrainSliceRef *ref, int crop, GRand *r, gboolean augment, double offset_ratio,
+bs_train_fill_slice (const BsTrainSliceRef *ref, int crop, BsTrainRng *r, gboolean augment, double offset_ratio,
                      float *input, float *target)
 {
   const BsTrainCase *c = ref->c;
@@ -386,12 +386,12 @@ bs_train_fill_slice (const BsTrainSliceRef *ref, int crop, GRand *r, gboolean au
     {
       int jx = (int) (abs (x0) * offset_ratio), jy = (int) (abs (y0) * offset_ratio);
       if (jx > 0)
-        x0 += g_rand_int_range (r, -jx, jx + 1);
+        x0 += bs_train_rng_int_range (r, -jx, jx + 1);
       if (jy > 0)
-        y0 += g_rand_int_range (r, -jy, jy + 1);
-      fx = g_rand_boolean (r);
-      fy = g_rand_boolean (r);
-      turns = g_rand_int_range (r, 0, 4);
+        y0 += bs_train_rng_int_range (r, -jy, jy + 1);
+      fx = bs_train_rng_boolean (r);
+      fy = bs_train_rng_boolean (r);
+      turns = bs_train_rng_int_range (r, 0, 4);
     }
   for (int k = 0; k < nch; k++)
     {
@@ -402,8 +402,8 @@ bs_train_fill_slice (const BsTrainSliceRef *ref, int crop, GRand *r, gboolean au
         {
           /* Scanner and protocol differences survive z-scoring as small
            * gain and offset changes inside the brain. */
-          float gain = (float) g_rand_double_range (r, 0.9, 1.1);
-          float shift = (float) g_rand_double_range (r, -0.1, 0.1);
+          float gain = (float) bs_train_rng_double_range (r, 0.9, 1.1);
+          float shift = (float) bs_train_rng_double_range (r, -0.1, 0.1);
           for (gsize p = 0; p < (gsize) crop * crop; p++)
             if (plane[p] != 0.0f)
               plane[p] = plane[p] * gain + shift;
@@ -423,7 +423,7 @@ bs_train_sampler_init (BsTrainSampler *s, BsTrainSet *set, guint64 seed)
   s->tumour = g_array_new (FALSE, FALSE, sizeof (BsTrainSliceRef));
   s->other = g_array_new (FALSE, FALSE, sizeof (BsTrainSliceRef));
   bs_train_slice_list_build (set, BS_TRAIN_SPLIT_TRAIN, s->tumour, s->other);
-  s->rand = g_rand_new_with_seed ((guint32) (seed * 2654435761u + 17));
+  bs_train_rng_seed (&s->rand, seed * 2654435761u + 17);
   s->n_total = s->tumour->len + s->other->len;
   s->tumour_share = s->n_total ? MAX (0.5, (double) s->tumour->len / s->n_total) : 0.0;
 }
@@ -433,7 +433,6 @@ bs_train_sampler_clear (BsTrainSampler *s)
 {
   g_clear_pointer (&s->tumour, g_array_unref);
   g_clear_pointer (&s->other, g_array_unref);
-  g_clear_pointer (&s->rand, g_rand_free);
 }
 
 static BsTrainSliceRef *
@@ -444,7 +443,7 @@ draw (BsTrainSampler *s, GArray *list, guint *pos)
       /* A fresh permutation each pass: every slice once before any twice. */
       for (guint i = list->len - 1; i > 0; i--)
         {
-          guint j = g_rand_int_range (s->rand, 0, i + 1);
+          guint j = (guint) bs_train_rng_int_range (&s->rand, 0, (int) i + 1);
           BsTrainSliceRef t = g_array_index (list, BsTrainSliceRef, i);
           g_array_index (list, BsTrainSliceRef, i) = g_array_index (list, BsTrainSliceRef, j);
           g_array_index (list, BsTrainSliceRef, j) = t;
@@ -467,7 +466,7 @@ bs_train_sampler_next (BsTrainSampler *s, int batch, int crop, gboolean augment,
   for (int b = 0; b < batch; b++)
     {
       BsTrainSliceRef *ref = b < n_tumour ? draw (s, s->tumour, &s->pos_tumour) : draw (s, s->other, &s->pos_other);
-      bs_train_fill_slice (ref, crop, s->rand, augment, offset_ratio, input + (gsize) b * nch * crop * crop,
+      bs_train_fill_slice (ref, crop, &s->rand, augment, offset_ratio, input + (gsize) b * nch * crop * crop,
                            target + (gsize) b * crop * crop);
     }
 }
