@@ -376,8 +376,9 @@ progress_epoch (Progress *p, int epoch, int epochs, double train_loss, double va
 
 /* ---- the loop ---- */
 
+/* continuing: opts->resume is a training state, whose run must keep its modalities. */
 static BsUnet *
-initial_net (BsTrainSet *set, const BsTrainOptions *opts, GError **error)
+initial_net (BsTrainSet *set, const BsTrainOptions *opts, gboolean continuing, GError **error)
 {
   int nch = (int) g_strv_length (set->modalities);
   BsUnetConfig cfg = { 0 };
@@ -400,6 +401,17 @@ initial_net (BsTrainSet *set, const BsTrainOptions *opts, GError **error)
         {
           g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA,
                        _("%s uses nearest upsampling, which the trainer cannot train"), opts->resume);
+          bs_unet_free (net);
+          return NULL;
+        }
+      if (continuing && net->config.modalities
+          && !g_strv_equal ((const char *const *) net->config.modalities, (const char *const *) set->modalities))
+        {
+          g_autofree char *was = g_strjoinv (",", net->config.modalities);
+          g_autofree char *now = g_strjoinv (",", set->modalities);
+          g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA,
+                       _("%s continues a run on the modalities %s, not %s; give --modalities %s"), opts->resume,
+                       was, now, was);
           bs_unet_free (net);
           return NULL;
         }
@@ -561,7 +573,7 @@ bs_train_run (BsTrainSet *set, const BsTrainOptions *opts, FILE *out, BsTrainRep
   bs_timing_add_stage (&report->stages, "stratification", bs_now_ms () - t0);
 
   t_train = bs_now_ms ();
-  net = initial_net (set, &o, error);
+  net = initial_net (set, &o, resuming, error);
   if (!net)
     goto out;
   g = bs_train_graph_new (net, batch, crop, crop, error);
