@@ -459,8 +459,8 @@ read_scalars (const char *path, hid_t grp, BsTrainState *st, gint64 *fms, gint64
   if (format != STATE_FORMAT)
     {
       g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA,
-                   _("%s: training state format %" G_GINT64_FORMAT " is not one this Brainseg reads (%d)"), path,
-                   format, STATE_FORMAT);
+                   _("%s: training state format %lld is not one this Brainseg reads (%d)"), path,
+                   (long long) format, STATE_FORMAT);
       return FALSE;
     }
   for (gsize i = 0; i < G_N_ELEMENTS (ints); i++)
@@ -544,10 +544,10 @@ bs_train_state_load (const char *path, gboolean *found, BsTrainState *st, const 
   if (net && (fms != net->config.fms || in_ch != net->config.in_channels || np != (gint64) n_params (net)))
     {
       g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA,
-                   _("%s: the training state belongs to another network (fms %" G_GINT64_FORMAT ", %" G_GINT64_FORMAT
-                     " input channels, %" G_GINT64_FORMAT " parameters) than the file's weights (fms %d, %d input "
-                     "channels, %" G_GSIZE_FORMAT " parameters)"),
-                   path, fms, in_ch, np, net->config.fms, net->config.in_channels, n_params (net));
+                   _("%s: the training state belongs to another network (fms %lld, %lld input channels, %lld "
+                     "parameters) than the file's weights (fms %d, %d input channels, %lld parameters)"),
+                   path, (long long) fms, (long long) in_ch, (long long) np, net->config.fms,
+                   net->config.in_channels, (long long) n_params (net));
       goto out;
     }
   if (net && adam && best && !restore_arrays (path, grp, net, adam, best, error))
