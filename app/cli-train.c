@@ -174,7 +174,7 @@ bs_cli_train (int argc, char **argv)
       { "modalities", 'm', 0, G_OPTION_ARG_STRING, &modalities, N_("Input modalities (flair or flair,t1gd)"),
         N_("LIST") },
       { "crop", 0, 0, G_OPTION_ARG_INT, &opts.crop, N_("Training crop, 128 or 144"), "N" },
-      { "epochs", 'e', 0, G_OPTION_ARG_INT, &opts.epochs, N_("Epochs (30)"), "N" },
+      { "epochs", 'e', 0, G_OPTION_ARG_INT, &opts.epochs, N_("Epochs (30; with --resume of a run, the total from its first epoch)"), "N" },
       { "batch", 'b', 0, G_OPTION_ARG_INT, &opts.batch, N_("Slices per step (128)"), "N" },
       { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &opts.lr, N_("Adam learning rate (1e-4)"), "LR" },
       { "loss", 0, 0, G_OPTION_ARG_STRING, &loss, N_("dice or dice+bce"), N_("LOSS") },
