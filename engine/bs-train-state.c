@@ -521,7 +521,12 @@ bs_train_state_load (const char *path, gboolean *found, BsTrainState *st, const 
   *found = FALSE;
   H5Eget_auto2 (H5E_DEFAULT, &func, &data);
   H5Eset_auto2 (H5E_DEFAULT, NULL, NULL);
-  if (!g_file_test (path, G_FILE_TEST_IS_REGULAR) || H5Fis_hdf5 (path) <= 0
+  if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
+    {
+      g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA, _("%s: no such model file"), path);
+      goto out;
+    }
+  if (H5Fis_hdf5 (path) <= 0
       || (file = H5Fopen (path, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0)
     {
       g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA, _("%s: not a readable HDF5 checkpoint"), path);

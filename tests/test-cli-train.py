@@ -172,7 +172,7 @@ def check_resume(tmp, task):
         dst.write(src.read(os.path.getsize(last) // 3))
     bad = os.path.join(tmp, "bad.h5")
     for path, needle in ((mixed, "another network"), (damaged, "adam_m"), (nostep, "steps"),
-                         (truncated, "truncated.last.h5")):
+                         (truncated, "truncated.last.h5"), (os.path.join(tmp, "gone.last.h5"), "no such")):
         proc = run("train", task, "--out", bad, "--epochs", "4", "--resume", path, *RESUME, ok=False)
         assert proc.returncode != 0, path
         assert path in proc.stderr and needle in proc.stderr, f"{path}: {proc.stderr!r}"
