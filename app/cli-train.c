@@ -174,7 +174,8 @@ bs_cli_train (int argc, char **argv)
       { "modalities", 'm', 0, G_OPTION_ARG_STRING, &modalities, N_("Input modalities (flair or flair,t1gd)"),
         N_("LIST") },
       { "crop", 0, 0, G_OPTION_ARG_INT, &opts.crop, N_("Training crop, 128 or 144"), "N" },
-      { "epochs", 'e', 0, G_OPTION_ARG_INT, &opts.epochs, N_("Epochs (30; with --resume of a run, the total from its first epoch)"), "N" },
+      { "epochs", 'e', 0, G_OPTION_ARG_INT, &opts.epochs,
+        N_("Epochs (30; with --resume of a run, the total from its first epoch)"), "N" },
       { "batch", 'b', 0, G_OPTION_ARG_INT, &opts.batch, N_("Slices per step (128)"), "N" },
       { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &opts.lr, N_("Adam learning rate (1e-4)"), "LR" },
       { "loss", 0, 0, G_OPTION_ARG_STRING, &loss, N_("dice or dice+bce"), N_("LOSS") },
@@ -309,7 +310,7 @@ bs_cli_train (int argc, char **argv)
   {
     g_autofree char *last = bs_train_state_path_for (out);
     printf (_("\nWrote %s (whole run %.1f s)\n"), out, (bs_now_ms () - t_start) / 1000.0);
-    if (g_file_test (last, G_FILE_TEST_EXISTS))
+    if (report.epochs_run > report.resumed_epoch)
       printf (_("Resumable state of the last epoch: %s\n"), last);
   }
   bs_train_report_clear (&report);
