@@ -211,14 +211,15 @@ bs_cli_train (int argc, char **argv)
     };
     if (!bs_cli_parse ("train", "DATASET...",
                        _("Train the 2D U-Net (IntelAI recipe) with oneDNN.\n\n"
-                         "The best weights (lowest validation loss) go to --out OUT.h5. After every epoch the last "
-                         "weights and the whole training state (optimiser, epoch, best loss, early stopping, random "
-                         "generators, options) go to OUT.last.h5, written to a temporary name and renamed. "
-                         "--resume OUT.last.h5 continues that run after its last epoch with the options it was "
-                         "started with (--epochs is the total); --resume of a plain weights file fine-tunes them "
-                         "from epoch 1.\n\n"
-                         "--figures DIR writes, for every test case, MRI | ground truth | prediction at the slice "
-                         "with the most tumour and 10 slices before and after it (CASE-axial-NNN.png)."),
+                         "The best weights (lowest validation loss) go to --out OUT.h5. After every epoch\n"
+                         "the last weights and the whole training state (optimiser, epoch, best loss,\n"
+                         "early stopping, random generators, options) go to OUT.last.h5, written to a\n"
+                         "temporary name and renamed. --resume OUT.last.h5 continues that run after its\n"
+                         "last epoch with the options it was started with (--epochs is the total);\n"
+                         "--resume of a plain weights file fine-tunes them from epoch 1.\n\n"
+                         "--figures DIR writes, for every test case, MRI | ground truth | prediction at\n"
+                         "the slice with the most tumour and 10 slices before and after it\n"
+                         "(DIR/CASE-axial-NNN.png)."),
                        entries, &argc, &argv))
       return 2;
   }

@@ -609,10 +609,13 @@ bs_train_run (BsTrainSet *set, const BsTrainOptions *opts, FILE *out, BsTrainRep
       g_free (best->description);
       best->description = g_steal_pointer (&full.best_description);
       bs_train_state_clear (&full);
-      if (out)
+      if (out && o.epochs > start_epoch)
         fprintf (out, _("Resuming %s after epoch %d (step %d) with the options it was started with; "
                         "training up to epoch %d.\n"),
                  opts->resume, start_epoch, report->steps, o.epochs);
+      else if (out)
+        fprintf (out, _("%s already did %d epochs; nothing to train (give a larger --epochs to continue).\n"),
+                 opts->resume, start_epoch);
     }
   else if (opts->resume && out)
     fprintf (out, _("%s holds weights but no training state: fine-tuning from them, starting at epoch 1 with a "

@@ -136,7 +136,7 @@ def check_resume(tmp, task):
     # Resuming a finished run trains nothing and still leaves the best weights in --out.
     three = os.path.join(tmp, "three.h5")
     proc = run("train", task, "--out", three, "--epochs", "3", "--resume", last, *RESUME)
-    assert "epoch 3/3" not in proc.stdout, proc.stdout
+    assert "epoch 3/3" not in proc.stdout and "nothing to train" in proc.stdout, proc.stdout
     assert_same_weights(one, three)
 
     # Plain weights (no state): fine-tuning from epoch 1, said in one line.
