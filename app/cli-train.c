@@ -142,6 +142,87 @@ evaluate_all (char **datasets, const char *model_path, int threads)
   return 0;
 }
 
+/* The options a training state fixes, as bits of given_options. */
+enum {
+  GIVEN_CROP = 1 << 0,
+  GIVEN_BATCH = 1 << 1,
+  GIVEN_LR = 1 << 2,
+  GIVEN_LOSS = 1 << 3,
+  GIVEN_WEIGHT_DICE = 1 << 4,
+  GIVEN_SEED = 1 << 5,
+  GIVEN_SPLIT = 1 << 6,
+  GIVEN_STEPS = 1 << 7,
+  GIVEN_DROPOUT = 1 << 8,
+  GIVEN_VAL_SLICES = 1 << 9,
+  GIVEN_NO_AUGMENT = 1 << 10,
+};
+
+static guint
+given_options (const BsTrainOptions *o, gint64 seed, const char *loss, gboolean no_augment)
+{
+  return (o->crop != G_MININT ? GIVEN_CROP : 0) | (o->batch != G_MININT ? GIVEN_BATCH : 0)
+         | (!isnan (o->lr) ? GIVEN_LR : 0) | (loss ? GIVEN_LOSS : 0)
+         | (!isnan (o->weight_dice) ? GIVEN_WEIGHT_DICE : 0) | (seed != G_MININT64 ? GIVEN_SEED : 0)
+         | (!isnan (o->split) ? GIVEN_SPLIT : 0) | (o->steps_per_epoch != G_MININT ? GIVEN_STEPS : 0)
+         | (!isnan (o->dropout) ? GIVEN_DROPOUT : 0) | (o->val_slices != G_MININT ? GIVEN_VAL_SLICES : 0)
+         | (no_augment ? GIVEN_NO_AUGMENT : 0);
+}
+
+static void
+restore_defaults (BsTrainOptions *o, const BsTrainOptions *d)
+{
+  if (o->crop == G_MININT)
+    o->crop = d->crop;
+  if (o->batch == G_MININT)
+    o->batch = d->batch;
+  if (o->steps_per_epoch == G_MININT)
+    o->steps_per_epoch = d->steps_per_epoch;
+  if (o->val_slices == G_MININT)
+    o->val_slices = d->val_slices;
+  if (isnan (o->lr))
+    o->lr = d->lr;
+  if (isnan (o->weight_dice))
+    o->weight_dice = d->weight_dice;
+  if (isnan (o->split))
+    o->split = d->split;
+  if (isnan (o->dropout))
+    o->dropout = d->dropout;
+}
+
+/* One line naming the given options that the resumed run replaces with its own. */
+static void
+report_overridden (const char *path, guint given, const BsTrainOptions *asked, const BsTrainOptions *run)
+{
+  g_autoptr(GString) s = g_string_new (NULL);
+  char num[G_ASCII_DTOSTR_BUF_SIZE];
+
+  if ((given & GIVEN_CROP) && asked->crop != run->crop)
+    g_string_append_printf (s, " --crop %d", run->crop);
+  if ((given & GIVEN_BATCH) && asked->batch != run->batch)
+    g_string_append_printf (s, " --batch %d", run->batch);
+  if ((given & GIVEN_LR) && asked->lr != run->lr)
+    g_string_append_printf (s, " --lr %s", g_ascii_formatd (num, sizeof num, "%g", run->lr));
+  if ((given & GIVEN_LOSS) && asked->loss != run->loss)
+    g_string_append_printf (s, " --loss %s", bs_train_loss_name (run->loss));
+  if ((given & GIVEN_WEIGHT_DICE) && asked->weight_dice != run->weight_dice)
+    g_string_append_printf (s, " --weight-dice %s", g_ascii_formatd (num, sizeof num, "%g", run->weight_dice));
+  if ((given & GIVEN_SEED) && asked->seed != run->seed)
+    g_string_append_printf (s, " --seed %" G_GUINT64_FORMAT, run->seed);
+  if ((given & GIVEN_SPLIT) && asked->split != run->split)
+    g_string_append_printf (s, " --split %s", g_ascii_formatd (num, sizeof num, "%g", run->split));
+  if ((given & GIVEN_STEPS) && asked->steps_per_epoch != run->steps_per_epoch)
+    g_string_append_printf (s, " --steps-per-epoch %d", run->steps_per_epoch);
+  if ((given & GIVEN_DROPOUT) && asked->dropout != run->dropout)
+    g_string_append_printf (s, " --dropout %s", g_ascii_formatd (num, sizeof num, "%g", run->dropout));
+  if ((given & GIVEN_VAL_SLICES) && asked->val_slices != run->val_slices)
+    g_string_append_printf (s, " --val-slices %d", run->val_slices);
+  if ((given & GIVEN_NO_AUGMENT) && asked->augment != run->augment)
+    g_string_append_printf (s, " %s", _("with augmentation"));
+  if (s->len)
+    printf (_("%s continues its run with its own options (%s); the different values given here are ignored.\n"),
+            path, s->str + 1);
+}
+
 int
 bs_cli_train (int argc, char **argv)
 {
@@ -161,12 +242,20 @@ bs_cli_train (int argc, char **argv)
   g_autoptr(BsTrainSet) set = NULL;
   g_autoptr(GError) error = NULL;
   BsTrainReport report = { 0 };
-  gint64 seed = 816;
+  BsTrainOptions defaults;
+  guint given;
+  gint64 seed;
   int phantoms = 0, repeats = 3;
   gboolean bench = FALSE, evaluate = FALSE, no_augment = FALSE, plain = FALSE;
   double t_start = bs_now_ms ();
 
   bs_train_options_init (&opts);
+  defaults = opts;
+  /* Out-of-range values mark the options nobody gave, so that a resumed run
+   * can say which of the given ones its own options override. */
+  opts.crop = opts.batch = opts.steps_per_epoch = opts.val_slices = G_MININT;
+  opts.lr = opts.weight_dice = opts.split = opts.dropout = NAN;
+  seed = G_MININT64;
   {
     GOptionEntry entries[] = {
       { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out, N_("Where the best weights go (HDF5)"), N_("FILE") },
@@ -223,7 +312,9 @@ bs_cli_train (int argc, char **argv)
                        entries, &argc, &argv))
       return 2;
   }
-  opts.seed = (guint64) seed;
+  given = given_options (&opts, seed, loss, no_augment);
+  restore_defaults (&opts, &defaults);
+  opts.seed = seed == G_MININT64 ? defaults.seed : (guint64) seed;
   opts.augment = !no_augment;
   opts.resume = resume;
   opts.out = out;
@@ -274,9 +365,12 @@ bs_cli_train (int argc, char **argv)
   /* A resumed run splits and samples as it did when it started. */
   if (resume)
     {
+      BsTrainOptions asked = opts;
       gboolean has_state = FALSE;
       if (!bs_train_resume_options (resume, &opts, &has_state, &error))
         return bs_cli_fail (error);
+      if (has_state)
+        report_overridden (resume, given, &asked, &opts);
     }
 
   set = bs_train_set_new ((const char *const *) mods);

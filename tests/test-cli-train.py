@@ -126,6 +126,7 @@ def check_resume(tmp, task):
     proc = run("train", task, "--out", two, "--epochs", "3", "--resume", last, *RESUME, "--seed", "5")
     out = proc.stdout
     assert "Resuming" in out and "after epoch 1" in out, out
+    assert "--seed 816" in out and "ignored" in out and "--batch" not in out, out
     assert "epoch 1/3" not in out and "epoch 2/3 done" in out and "epoch 3/3 done" in out, out
     assert "3 epochs, 9 steps" in out, out
     assert_same_weights(os.path.join(tmp, "one.last.h5"), last)
