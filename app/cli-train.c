@@ -142,6 +142,87 @@ evaluate_all (char **datasets, const char *model_path, int threads)
   return 0;
 }
 
+/* The options a training state fixes, as bits of given_options. */
+enum {
+  GIVEN_CROP = 1 << 0,
+  GIVEN_BATCH = 1 << 1,
+  GIVEN_LR = 1 << 2,
+  GIVEN_LOSS = 1 << 3,
+  GIVEN_WEIGHT_DICE = 1 << 4,
+  GIVEN_SEED = 1 << 5,
+  GIVEN_SPLIT = 1 << 6,
+  GIVEN_STEPS = 1 << 7,
+  GIVEN_DROPOUT = 1 << 8,
+  GIVEN_VAL_SLICES = 1 << 9,
+  GIVEN_NO_AUGMENT = 1 << 10,
+};
+
+static guint
+given_options (const BsTrainOptions *o, gint64 seed, const char *loss, gboolean no_augment)
+{
+  return (o->crop != G_MININT ? GIVEN_CROP : 0) | (o->batch != G_MININT ? GIVEN_BATCH : 0)
+         | (!isnan (o->lr) ? GIVEN_LR : 0) | (loss ? GIVEN_LOSS : 0)
+         | (!isnan (o->weight_dice) ? GIVEN_WEIGHT_DICE : 0) | (seed != G_MININT64 ? GIVEN_SEED : 0)
+         | (!isnan (o->split) ? GIVEN_SPLIT : 0) | (o->steps_per_epoch != G_MININT ? GIVEN_STEPS : 0)
+         | (!isnan (o->dropout) ? GIVEN_DROPOUT : 0) | (o->val_slices != G_MININT ? GIVEN_VAL_SLICES : 0)
+         | (no_augment ? GIVEN_NO_AUGMENT : 0);
+}
+
+static void
+restore_defaults (BsTrainOptions *o, const BsTrainOptions *d)
+{
+  if (o->crop == G_MININT)
+    o->crop = d->crop;
+  if (o->batch == G_MININT)
+    o->batch = d->batch;
+  if (o->steps_per_epoch == G_MININT)
+    o->steps_per_epoch = d->steps_per_epoch;
+  if (o->val_slices == G_MININT)
+    o->val_slices = d->val_slices;
+  if (isnan (o->lr))
+    o->lr = d->lr;
+  if (isnan (o->weight_dice))
+    o->weight_dice = d->weight_dice;
+  if (isnan (o->split))
+    o->split = d->split;
+  if (isnan (o->dropout))
+    o->dropout = d->dropout;
+}
+
+/* One line naming the given options that the resumed run replaces with its own. */
+static void
+report_overridden (const char *path, guint given, const BsTrainOptions *asked, const BsTrainOptions *run)
+{
+  g_autoptr(GString) s = g_string_new (NULL);
+  char num[G_ASCII_DTOSTR_BUF_SIZE];
+
+  if ((given & GIVEN_CROP) && asked->crop != run->crop)
+    g_string_append_printf (s, " --crop %d", run->crop);
+  if ((given & GIVEN_BATCH) && asked->batch != run->batch)
+    g_string_append_printf (s, " --batch %d", run->batch);
+  if ((given & GIVEN_LR) && asked->lr != run->lr)
+    g_string_append_printf (s, " --lr %s", g_ascii_formatd (num, sizeof num, "%g", run->lr));
+  if ((given & GIVEN_LOSS) && asked->loss != run->loss)
+    g_string_append_printf (s, " --loss %s", bs_train_loss_name (run->loss));
+  if ((given & GIVEN_WEIGHT_DICE) && asked->weight_dice != run->weight_dice)
+    g_string_append_printf (s, " --weight-dice %s", g_ascii_formatd (num, sizeof num, "%g", run->weight_dice));
+  if ((given & GIVEN_SEED) && asked->seed != run->seed)
+    g_string_append_printf (s, " --seed %" G_GUINT64_FORMAT, run->seed);
+  if ((given & GIVEN_SPLIT) && asked->split != run->split)
+    g_string_append_printf (s, " --split %s", g_ascii_formatd (num, sizeof num, "%g", run->split));
+  if ((given & GIVEN_STEPS) && asked->steps_per_epoch != run->steps_per_epoch)
+    g_string_append_printf (s, " --steps-per-epoch %d", run->steps_per_epoch);
+  if ((given & GIVEN_DROPOUT) && asked->dropout != run->dropout)
+    g_string_append_printf (s, " --dropout %s", g_ascii_formatd (num, sizeof num, "%g", run->dropout));
+  if ((given & GIVEN_VAL_SLICES) && asked->val_slices != run->val_slices)
+    g_string_append_printf (s, " --val-slices %d", run->val_slices);
+  if ((given & GIVEN_NO_AUGMENT) && asked->augment != run->augment)
+    g_string_append_printf (s, " %s", _("with augmentation"));
+  if (s->len)
+    printf (_("%s continues its run with its own options (%s); the different values given here are ignored.\n"),
+            path, s->str + 1);
+}
+
 int
 bs_cli_train (int argc, char **argv)
 {
@@ -153,6 +234,7 @@ bs_cli_train (int argc, char **argv)
   g_autofree char *val_cases = NULL;
   g_autofree char *test_cases = NULL;
   g_autofree char *phantom_size = NULL;
+  g_autofree char *figures = NULL;
   g_auto(GStrv) datasets = NULL;
   g_auto(GStrv) mods = NULL;
   g_auto(GStrv) val_ids = NULL;
@@ -160,13 +242,20 @@ bs_cli_train (int argc, char **argv)
   g_autoptr(BsTrainSet) set = NULL;
   g_autoptr(GError) error = NULL;
   BsTrainReport report = { 0 };
-  double split = 0.8;
-  gint64 seed = 816;
+  BsTrainOptions defaults;
+  guint given;
+  gint64 seed;
   int phantoms = 0, repeats = 3;
   gboolean bench = FALSE, evaluate = FALSE, no_augment = FALSE, plain = FALSE;
   double t_start = bs_now_ms ();
 
   bs_train_options_init (&opts);
+  defaults = opts;
+  /* Out-of-range values mark the options nobody gave, so that a resumed run
+   * can say which of the given ones its own options override. */
+  opts.crop = opts.batch = opts.steps_per_epoch = opts.val_slices = G_MININT;
+  opts.lr = opts.weight_dice = opts.split = opts.dropout = NAN;
+  seed = G_MININT64;
   {
     GOptionEntry entries[] = {
       { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out, N_("Where the best weights go (HDF5)"), N_("FILE") },
@@ -174,15 +263,19 @@ bs_cli_train (int argc, char **argv)
       { "modalities", 'm', 0, G_OPTION_ARG_STRING, &modalities, N_("Input modalities (flair or flair,t1gd)"),
         N_("LIST") },
       { "crop", 0, 0, G_OPTION_ARG_INT, &opts.crop, N_("Training crop, 128 or 144"), "N" },
-      { "epochs", 'e', 0, G_OPTION_ARG_INT, &opts.epochs, N_("Epochs (30)"), "N" },
+      { "epochs", 'e', 0, G_OPTION_ARG_INT, &opts.epochs,
+        N_("Epochs (30; with --resume of a run, the total from its first epoch)"), "N" },
       { "batch", 'b', 0, G_OPTION_ARG_INT, &opts.batch, N_("Slices per step (128)"), "N" },
       { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &opts.lr, N_("Adam learning rate (1e-4)"), "LR" },
       { "loss", 0, 0, G_OPTION_ARG_STRING, &loss, N_("dice or dice+bce"), N_("LOSS") },
       { "weight-dice", 0, 0, G_OPTION_ARG_DOUBLE, &opts.weight_dice, N_("Dice share of dice+bce (0.85)"), "W" },
       { "seed", 0, 0, G_OPTION_ARG_INT64, &seed, N_("Seed of split, sampling, weights (816)"), "N" },
-      { "split", 0, 0, G_OPTION_ARG_DOUBLE, &split, N_("Training share of the cases (0.8)"), "F" },
+      { "split", 0, 0, G_OPTION_ARG_DOUBLE, &opts.split, N_("Training share of the cases (0.8)"), "F" },
       { "threads", 't', 0, G_OPTION_ARG_INT, &opts.threads, N_("Threads (0 = all cores)"), "N" },
-      { "resume", 'r', 0, G_OPTION_ARG_FILENAME, &resume, N_("Start from these weights"), N_("FILE") },
+      { "resume", 'r', 0, G_OPTION_ARG_FILENAME, &resume,
+        N_("Continue the run saved in FILE (an OUT.last.h5), or fine-tune plain weights"), N_("FILE") },
+      { "figures", 0, 0, G_OPTION_ARG_FILENAME, &figures,
+        N_("Write MRI | ground truth | prediction PNGs of every test case into this existing folder"), N_("DIR") },
       { "steps-per-epoch", 0, 0, G_OPTION_ARG_INT, &opts.steps_per_epoch,
         N_("Steps per epoch (default: one pass over the training slices)"), "N" },
       { "patience", 0, 0, G_OPTION_ARG_INT, &opts.patience, N_("Early stopping patience in epochs (5, 0 = off)"),
@@ -197,6 +290,9 @@ bs_cli_train (int argc, char **argv)
       { "phantom-size", 0, 0, G_OPTION_ARG_STRING, &phantom_size, N_("Phantom size (240x240x155)"), N_("XxYxZ") },
       { "no-augment", 0, 0, G_OPTION_ARG_NONE, &no_augment, N_("No flips, rotations, offsets, intensity jitter"),
         NULL },
+      { "core-flair-aug", 0, 0, G_OPTION_ARG_DOUBLE, &opts.core_flair_aug,
+        N_("Share of samples whose necrotic core (BraTS/Decathlon labels) gets a darker FLAIR (0 = off, default)"),
+        "P" },
       { "plain", 0, 0, G_OPTION_ARG_NONE, &plain, N_("Plain progress lines even on a terminal"), NULL },
       { "evaluate", 0, 0, G_OPTION_ARG_NONE, &evaluate,
         N_("Only evaluate the --resume weights on every case with its own modalities (whole-volume Dice)"), NULL },
@@ -205,14 +301,27 @@ bs_cli_train (int argc, char **argv)
       { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &datasets, NULL, NULL },
       { NULL },
     };
-    if (!bs_cli_parse ("train", "DATASET...", _("Train the 2D U-Net (IntelAI recipe) with oneDNN."), entries, &argc,
-                       &argv))
+    if (!bs_cli_parse ("train", "DATASET...",
+                       _("Train the 2D U-Net (IntelAI recipe) with oneDNN.\n\n"
+                         "The best weights (lowest validation loss) go to --out OUT.h5. After every epoch\n"
+                         "the last weights and the whole training state (optimiser, epoch, best loss,\n"
+                         "early stopping, random generators, options) go to OUT.last.h5, written to a\n"
+                         "temporary name and renamed. --resume OUT.last.h5 continues that run after its\n"
+                         "last epoch with the options it was started with (--epochs is the total);\n"
+                         "--resume of a plain weights file fine-tunes them from epoch 1.\n\n"
+                         "--figures DIR writes, for every test case, MRI | ground truth | prediction at\n"
+                         "the slice with the most tumour and 10 slices before and after it\n"
+                         "(DIR/CASE-axial-NNN.png)."),
+                       entries, &argc, &argv))
       return 2;
   }
-  opts.seed = (guint64) seed;
+  given = given_options (&opts, seed, loss, no_augment);
+  restore_defaults (&opts, &defaults);
+  opts.seed = seed == G_MININT64 ? defaults.seed : (guint64) seed;
   opts.augment = !no_augment;
   opts.resume = resume;
   opts.out = out;
+  opts.figures = figures;
   opts.progress_tty = !plain && isatty (fileno (stdout));
   if (loss && !bs_train_loss_from_string (loss, &opts.loss))
     {
@@ -220,10 +329,11 @@ bs_cli_train (int argc, char **argv)
       return 2;
     }
   if (opts.fms < 1 || opts.batch < 1 || opts.crop < 16 || opts.crop % 16 != 0 || opts.epochs < 0
-      || opts.weight_dice < 0.0 || opts.weight_dice > 1.0 || repeats < 1)
+      || opts.weight_dice < 0.0 || opts.weight_dice > 1.0 || repeats < 1 || opts.core_flair_aug < 0.0
+      || opts.core_flair_aug > 1.0)
     {
       fprintf (stderr, "%s\n", _("brainseg-cli train: --fms, --batch, --repeats must be positive, --crop a multiple "
-                                 "of 16, --weight-dice in [0, 1]"));
+                                 "of 16, --weight-dice and --core-flair-aug in [0, 1]"));
       return 2;
     }
   mods = g_strsplit (modalities ? modalities : "FLAIR", ",", -1);
@@ -252,6 +362,21 @@ bs_cli_train (int argc, char **argv)
   if (evaluate)
     return evaluate_all (datasets, resume, opts.threads);
 
+  /* Before the data loads: a figures folder that cannot take the figures
+   * should not cost a whole training run. */
+  if (figures && !bs_train_check_figures_dir (figures, &error))
+    return bs_cli_fail (error);
+  /* A resumed run splits and samples as it did when it started. */
+  if (resume)
+    {
+      BsTrainOptions asked = opts;
+      gboolean has_state = FALSE;
+      if (!bs_train_resume_options (resume, &opts, &has_state, &error))
+        return bs_cli_fail (error);
+      if (has_state)
+        report_overridden (resume, given, &asked, &opts);
+    }
+
   set = bs_train_set_new ((const char *const *) mods);
   for (char **d = datasets; d && *d; d++)
     if (!bs_train_set_add_dataset (set, *d, &report.stages, &error))
@@ -261,7 +386,7 @@ bs_cli_train (int argc, char **argv)
     return bs_cli_fail (error);
   val_ids = val_cases ? g_strsplit (val_cases, ",", -1) : NULL;
   test_ids = test_cases ? g_strsplit (test_cases, ",", -1) : NULL;
-  if (!bs_train_set_split (set, split, opts.seed, (const char *const *) val_ids, (const char *const *) test_ids,
+  if (!bs_train_set_split (set, opts.split, opts.seed, (const char *const *) val_ids, (const char *const *) test_ids,
                            &error))
     return bs_cli_fail (error);
   for (int kind = 0; kind < 3; kind++)
@@ -281,7 +406,12 @@ bs_cli_train (int argc, char **argv)
       return bs_cli_fail (error);
     }
   bs_train_report_print (&report, stdout);
-  printf (_("\nWrote %s (whole run %.1f s)\n"), out, (bs_now_ms () - t_start) / 1000.0);
+  {
+    g_autofree char *last = bs_train_state_path_for (out);
+    printf (_("\nWrote %s (whole run %.1f s)\n"), out, (bs_now_ms () - t_start) / 1000.0);
+    if (report.epochs_run > report.resumed_epoch)
+      printf (_("Resumable state of the last epoch: %s\n"), last);
+  }
   bs_train_report_clear (&report);
   return 0;
 }

@@ -418,7 +418,8 @@ orient (float *plane, float *tmp, int size, gboolean flip_x, gboolean flip_y, in
 }
 
 void
-bs_train_fill_slice (const BsTrainSliceRef *ref, int crop, GRand *r, gboolean augment, double offset_ratio,
+bs_train_fill_slice (const BsTrainSliceRef *ref, int crop, BsTrainRng *r, gboolean augment, double offset_ratio,
+                     double core_flair_p,
                      float *input, float *target)
 {
   const BsTrainCase *c = ref->c;
@@ -433,12 +434,12 @@ bs_train_fill_slice (const BsTrainSliceRef *ref, int crop, GRand *r, gboolean au
     {
       int jx = (int) (abs (x0) * offset_ratio), jy = (int) (abs (y0) * offset_ratio);
       if (jx > 0)
-        x0 += g_rand_int_range (r, -jx, jx + 1);
+        x0 += bs_train_rng_int_range (r, -jx, jx + 1);
       if (jy > 0)
-        y0 += g_rand_int_range (r, -jy, jy + 1);
-      fx = g_rand_boolean (r);
-      fy = g_rand_boolean (r);
-      turns = g_rand_int_range (r, 0, 4);
+        y0 += bs_train_rng_int_range (r, -jy, jy + 1);
+      fx = bs_train_rng_boolean (r);
+      fy = bs_train_rng_boolean (r);
+      turns = bs_train_rng_int_range (r, 0, 4);
     }
   for (int k = 0; k < nch; k++)
     {
@@ -446,13 +447,13 @@ bs_train_fill_slice (const BsTrainSliceRef *ref, int crop, GRand *r, gboolean au
       bs_volume_get_slice (c->image, k, BS_PLANE_AXIAL, ref->slice, full);
       window (full, w, h, x0, y0, crop, plane);
       if (r && augment && c->core && g_strcmp0 (c->image->channel_names[k], "FLAIR") == 0
-          && g_rand_double (r) < BS_TRAIN_CORE_FLAIR_P)
+          && core_flair_p > 0.0 && bs_train_rng_double (r) < core_flair_p)
         {
           /* Necrotic cores range from FLAIR-bright to fluid-dark (not fully
            * suppressed fluid): pull this one towards a darker level so that
            * the network does not learn "tumour = bright on FLAIR" alone. */
-          float level = (float) g_rand_double_range (r, -1.8, 0.0);
-          float t = (float) g_rand_double_range (r, 0.4, 1.0);
+          float level = (float) bs_train_rng_double_range (r, -1.8, 0.0);
+          float t = (float) bs_train_rng_double_range (r, 0.4, 1.0);
           g_autofree float *core = g_new (float, (gsize) crop * crop);
           bs_volume_get_slice (c->core, 0, BS_PLANE_AXIAL, ref->slice, full);
           window (full, w, h, x0, y0, crop, core);
@@ -464,8 +465,8 @@ bs_train_fill_slice (const BsTrainSliceRef *ref, int crop, GRand *r, gboolean au
         {
           /* Scanner and protocol differences survive z-scoring as small
            * gain and offset changes inside the brain. */
-          float gain = (float) g_rand_double_range (r, 0.9, 1.1);
-          float shift = (float) g_rand_double_range (r, -0.1, 0.1);
+          float gain = (float) bs_train_rng_double_range (r, 0.9, 1.1);
+          float shift = (float) bs_train_rng_double_range (r, -0.1, 0.1);
           for (gsize p = 0; p < (gsize) crop * crop; p++)
             if (plane[p] != 0.0f)
               plane[p] = plane[p] * gain + shift;
@@ -485,7 +486,7 @@ bs_train_sampler_init (BsTrainSampler *s, BsTrainSet *set, guint64 seed)
   s->tumour = g_array_new (FALSE, FALSE, sizeof (BsTrainSliceRef));
   s->other = g_array_new (FALSE, FALSE, sizeof (BsTrainSliceRef));
   bs_train_slice_list_build (set, BS_TRAIN_SPLIT_TRAIN, s->tumour, s->other);
-  s->rand = g_rand_new_with_seed ((guint32) (seed * 2654435761u + 17));
+  bs_train_rng_seed (&s->rand, seed * 2654435761u + 17);
   s->n_total = s->tumour->len + s->other->len;
   s->tumour_share = s->n_total ? MAX (0.5, (double) s->tumour->len / s->n_total) : 0.0;
 }
@@ -495,7 +496,6 @@ bs_train_sampler_clear (BsTrainSampler *s)
 {
   g_clear_pointer (&s->tumour, g_array_unref);
   g_clear_pointer (&s->other, g_array_unref);
-  g_clear_pointer (&s->rand, g_rand_free);
 }
 
 static BsTrainSliceRef *
@@ -506,7 +506,7 @@ draw (BsTrainSampler *s, GArray *list, guint *pos)
       /* A fresh permutation each pass: every slice once before any twice. */
       for (guint i = list->len - 1; i > 0; i--)
         {
-          guint j = g_rand_int_range (s->rand, 0, i + 1);
+          guint j = (guint) bs_train_rng_int_range (&s->rand, 0, (int) i + 1);
           BsTrainSliceRef t = g_array_index (list, BsTrainSliceRef, i);
           g_array_index (list, BsTrainSliceRef, i) = g_array_index (list, BsTrainSliceRef, j);
           g_array_index (list, BsTrainSliceRef, j) = t;
@@ -529,7 +529,7 @@ bs_train_sampler_next (BsTrainSampler *s, int batch, int crop, gboolean augment,
   for (int b = 0; b < batch; b++)
     {
       BsTrainSliceRef *ref = b < n_tumour ? draw (s, s->tumour, &s->pos_tumour) : draw (s, s->other, &s->pos_other);
-      bs_train_fill_slice (ref, crop, s->rand, augment, offset_ratio, input + (gsize) b * nch * crop * crop,
+      bs_train_fill_slice (ref, crop, &s->rand, augment, offset_ratio, s->core_flair_p, input + (gsize) b * nch * crop * crop,
                            target + (gsize) b * crop * crop);
     }
 }

@@ -17,7 +17,7 @@
 #include <oneapi/dnnl/dnnl.h>
 
 #include "bs-error.h"
-#include "bs-train.h"
+#include "bs-train-private.h"
 
 typedef struct {
   dnnl_memory_desc_t md;
@@ -67,7 +67,7 @@ struct _BsTrainGraph {
 
   Tensor *input, *probs, *logits;
   double dropout_rate;
-  GRand *rand;
+  BsTrainRng rand;
   float *drop_mask[2];    /* batch x channels of encodeCa and encodeDa */
   int drop_channels[2];
   gboolean last_forward_training;
@@ -329,7 +329,7 @@ func_dropout_fwd (BsTrainGraph *g, Op *op)
   if (!g->last_forward_training || g->dropout_rate <= 0.0)
     return;
   for (int i = 0; i < nc; i++)
-    mask[i] = g_rand_double (g->rand) < g->dropout_rate ? 0.0f : keep;
+    mask[i] = bs_train_rng_double (&g->rand) < g->dropout_rate ? 0.0f : keep;
   scale_channels (g, op->a, op->a->data, mask);
 }
 
@@ -813,7 +813,7 @@ bs_train_graph_new (BsUnet *net, int batch, int h, int w, GError **error)
   g->ls = g_new0 (LayerState, net->n_layers);
   for (int i = 0; i < net->n_layers; i++)
     g->ls[i].layer = &net->layers[i];
-  g->rand = g_rand_new_with_seed (816);
+  bs_train_rng_seed (&g->rand, 816);
 
   if (dnnl_engine_create (&g->engine, dnnl_cpu, 0) != dnnl_success
       || dnnl_stream_create (&g->stream, g->engine, dnnl_stream_default_flags) != dnnl_success)
@@ -859,8 +859,6 @@ bs_train_graph_free (BsTrainGraph *g)
   g_free (g->ls);
   g_free (g->drop_mask[0]);
   g_free (g->drop_mask[1]);
-  if (g->rand)
-    g_rand_free (g->rand);
   if (g->stream)
     dnnl_stream_destroy (g->stream);
   if (g->engine)
@@ -874,7 +872,7 @@ void
 bs_train_graph_set_dropout (BsTrainGraph *g, double rate, guint64 seed)
 {
   g->dropout_rate = CLAMP (rate, 0.0, 0.95);
-  g_rand_set_seed (g->rand, (guint32) (seed ^ (seed >> 32)));
+  bs_train_rng_seed (&g->rand, seed ^ 0x64726f706f7574ULL);
 }
 
 void
@@ -1126,4 +1124,36 @@ bs_adam_step (BsAdam *a, BsUnet *net, BsTrainGraph *g)
       adam_update (L->bias, db, a->m[2 * i + 1], a->v[2 * i + 1], L->out_ch, (float) lr_t, (float) a->beta1,
                    (float) a->beta2, (float) a->eps);
     }
+}
+
+guint64
+bs_train_graph_get_rng_state (const BsTrainGraph *g)
+{
+  return g->rand.state;
+}
+
+void
+bs_train_graph_set_rng_state (BsTrainGraph *g, guint64 state)
+{
+  g->rand.state = state;
+}
+
+int
+bs_adam_get_step (const BsAdam *a)
+{
+  return a->t;
+}
+
+void
+bs_adam_set_step (BsAdam *a, int t)
+{
+  a->t = t;
+}
+
+void
+bs_adam_get_moments (BsAdam *a, int layer, gboolean bias, float **m, float **v)
+{
+  g_return_if_fail (layer >= 0 && layer < a->n_layers);
+  *m = a->m[2 * layer + (bias ? 1 : 0)];
+  *v = a->v[2 * layer + (bias ? 1 : 0)];
 }

@@ -5,6 +5,54 @@
 
 G_BEGIN_DECLS
 
+/* The trainer's random numbers (sampling, augmentation, dropout): splitmix64,
+ * whose whole state is one integer, so that a checkpoint can carry it and a
+ * resumed run draws exactly what the uninterrupted run would have drawn. */
+typedef struct {
+  guint64 state;
+} BsTrainRng;
+
+static inline void
+bs_train_rng_seed (BsTrainRng *r, guint64 seed)
+{
+  r->state = seed;
+}
+
+static inline guint64
+bs_train_rng_next (BsTrainRng *r)
+{
+  guint64 z = (r->state += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+/* Uniform in [0, 1). */
+static inline double
+bs_train_rng_double (BsTrainRng *r)
+{
+  return (double) (bs_train_rng_next (r) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+static inline double
+bs_train_rng_double_range (BsTrainRng *r, double lo, double hi)
+{
+  return lo + bs_train_rng_double (r) * (hi - lo);
+}
+
+/* Uniform in [lo, hi), hi > lo. */
+static inline int
+bs_train_rng_int_range (BsTrainRng *r, int lo, int hi)
+{
+  return lo + (int) (bs_train_rng_double (r) * (double) (hi - lo));
+}
+
+static inline gboolean
+bs_train_rng_boolean (BsTrainRng *r)
+{
+  return (bs_train_rng_next (r) >> 63) != 0;
+}
+
 typedef struct {
   char *id;
   BsVolume *image;     /* the picked modalities, normalised */
@@ -32,21 +80,62 @@ typedef struct {
   guint pos_tumour, pos_other;
   guint n_total;
   double tumour_share;
-  GRand *rand;
+  BsTrainRng rand;
+  double core_flair_p;     /* see BsTrainOptions.core_flair_aug; 0 after init */
 } BsTrainSampler;
-
-/* Share of training slices whose necrotic core gets a darker FLAIR (augmentation). */
-#define BS_TRAIN_CORE_FLAIR_P 0.5
 
 BsTrainCase *bs_train_set_find_case (BsTrainSet *set, const char *id);
 void bs_train_slice_list_build (BsTrainSet *set, BsTrainSplit split, GArray *tumour, GArray *other);
 /* One crop x crop training example (nch planes + target); r NULL = centre, no augmentation. */
-void bs_train_fill_slice (const BsTrainSliceRef *ref, int crop, GRand *r, gboolean augment,
-                          double offset_ratio, float *input, float *target);
+void bs_train_fill_slice (const BsTrainSliceRef *ref, int crop, BsTrainRng *r, gboolean augment,
+                          double offset_ratio, double core_flair_p, float *input, float *target);
 
 void bs_train_sampler_init (BsTrainSampler *s, BsTrainSet *set, guint64 seed);
 void bs_train_sampler_clear (BsTrainSampler *s);
 void bs_train_sampler_next (BsTrainSampler *s, int batch, int crop, gboolean augment, double offset_ratio,
                             float *input, float *target, int nch);
+
+/* The dropout generator of a graph, saved with a checkpoint. */
+guint64 bs_train_graph_get_rng_state (const BsTrainGraph *g);
+void bs_train_graph_set_rng_state (BsTrainGraph *g, guint64 state);
+
+/* Adam's state: the step count and the first and second moments of a
+ * layer's weights (OIHW, like BsUnetLayer.weights) or bias. */
+int bs_adam_get_step (const BsAdam *a);
+void bs_adam_set_step (BsAdam *a, int t);
+void bs_adam_get_moments (BsAdam *a, int layer, gboolean bias, float **m, float **v);
+
+/* ---- training state (bs-train-state.c) ---- */
+
+/* Everything a run needs to continue where it stopped, besides the weights. */
+typedef struct {
+  BsTrainOptions opts;    /* the options that shape the run (resume, out, figures NULL) */
+  int epoch;              /* epochs completed */
+  int steps;              /* optimiser steps taken */
+  int best_epoch;
+  double best_val_loss, best_val_dice;
+  int bad_epochs;         /* epochs since the best, for early stopping */
+  double first_train_loss, last_train_loss;
+  guint64 sampler_rng, dropout_rng;
+  guint pos_tumour, pos_other;
+  char **case_ids[3];     /* training, validation, test case ids (NULL-terminated) */
+  char *best_description;
+} BsTrainState;
+
+void bs_train_state_clear (BsTrainState *st);
+
+/* Writes net (the current weights, Keras layout, loadable as any model) plus
+ * /training_state (st, Adam's moments, the best weights, the sampler's
+ * permutations) to path, atomically. */
+gboolean bs_train_state_save (const char *path, const BsUnet *net, const BsUnet *best, BsAdam *adam,
+                              const BsTrainSampler *sampler, BsTrainSet *set, const BsTrainState *st,
+                              GError **error);
+/* Reads /training_state of path; *found FALSE (and TRUE returned) when the file
+ * has none.  With net, adam, best and sampler not NULL, also restores Adam's
+ * moments, the best weights and the sampler's permutations, checking that they
+ * fit net and set; every failure names path. */
+gboolean bs_train_state_load (const char *path, gboolean *found, BsTrainState *st, const BsUnet *net,
+                              BsAdam *adam, BsUnet *best, BsTrainSampler *sampler, BsTrainSet *set,
+                              GError **error);
 
 G_END_DECLS

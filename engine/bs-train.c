@@ -6,7 +6,12 @@
 #include <omp.h>
 #include <string.h>
 
+#include <errno.h>
+#include <glib/gstdio.h>
+#include <unistd.h>
+
 #include "bs-error.h"
+#include "bs-export.h"
 #include "bs-metrics.h"
 #include "bs-postprocess.h"
 #include "bs-preprocess.h"
@@ -32,6 +37,7 @@ bs_train_options_init (BsTrainOptions *o)
   o->dropout = 0.2;
   o->val_slices = 96;
   o->augment = TRUE;
+  o->split = 0.8;
 }
 
 void
@@ -60,8 +66,10 @@ centre (const float *src, int w, int h, float *dst, int ow, int oh)
       }
 }
 
+/* pred (one channel, the case's geometry) receives the probabilities when not NULL. */
 static gboolean
-evaluate_case (BsTrainGraph *g, const BsTrainCase *c, BsTrainCaseResult *result, GError **error)
+evaluate_case (BsTrainGraph *g, const BsTrainCase *c, BsVolume *pred_vol, BsTrainCaseResult *result,
+               GError **error)
 {
   int batch, ph, pw, nch = c->image->n_channels;
   int n_slices = bs_volume_n_slices (c->image, BS_PLANE_AXIAL);
@@ -105,6 +113,8 @@ evaluate_case (BsTrainGraph *g, const BsTrainCase *c, BsTrainCaseResult *result,
     }
   memset (&conf, 0, sizeof conf);
   bs_confusion_add (&conf, prob->data, c->truth->data, bs_volume_n_voxels (prob));
+  if (pred_vol)
+    memcpy (pred_vol->data, prob->data, bs_volume_n_voxels (prob) * sizeof (float));
   result->id = g_strdup (c->id);
   result->dice = bs_confusion_dice (&conf);
   result->truth_voxels = conf.tp + conf.fn;
@@ -112,18 +122,116 @@ evaluate_case (BsTrainGraph *g, const BsTrainCase *c, BsTrainCaseResult *result,
   return TRUE;
 }
 
-gboolean
-bs_train_evaluate_case (BsUnet *net, BsTrainSet *set, guint i, int threads, BsTrainCaseResult *result,
-                        GError **error)
+static gboolean
+evaluate_case_net (BsUnet *net, const BsTrainCase *c, int threads, BsVolume *pred, BsTrainCaseResult *result,
+                   GError **error)
 {
-  const BsTrainCase *c = g_ptr_array_index (set->cases, i);
   g_autoptr(BsTrainGraph) g = NULL;
 
   if (threads > 0)
     omp_set_num_threads (threads);
   g = bs_train_graph_new (net, BS_TRAIN_EVAL_BATCH, (c->sh + 15) / 16 * 16, (c->sw + 15) / 16 * 16,
                           error);
-  return g && evaluate_case (g, c, result, error);
+  return g && evaluate_case (g, c, pred, result, error);
+}
+
+gboolean
+bs_train_evaluate_case (BsUnet *net, BsTrainSet *set, guint i, int threads, BsTrainCaseResult *result,
+                        GError **error)
+{
+  return evaluate_case_net (net, g_ptr_array_index (set->cases, i), threads, NULL, result, error);
+}
+
+/* ---- figures ---- */
+
+gboolean
+bs_train_check_figures_dir (const char *dir, GError **error)
+{
+  g_autofree char *probe = g_build_filename (dir, ".brainseg-probe-XXXXXX", NULL);
+  int fd;
+
+  if (!g_file_test (dir, G_FILE_TEST_IS_DIR))
+    {
+      g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA,
+                   g_file_test (dir, G_FILE_TEST_EXISTS) ? _("%s: not a folder; --figures needs an existing folder")
+                                                         : _("%s: no such folder; create it first for --figures"),
+                   dir);
+      return FALSE;
+    }
+  fd = g_mkstemp (probe);
+  if (fd < 0)
+    {
+      g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA, _("%s: cannot write figures here (%s)"), dir,
+                   g_strerror (errno));
+      return FALSE;
+    }
+  close (fd);
+  g_unlink (probe);
+  return TRUE;
+}
+
+/* The axial slice with the most tumour in the truth (or, with no tumour, in
+ * the prediction; else the middle one) and the slices `step` before and
+ * after it, in order, without repeats. */
+static int
+figure_slices (const BsTrainCase *c, const BsVolume *pred, int step, int out[3])
+{
+  int n = bs_volume_n_slices (c->truth, BS_PLANE_AXIAL), best = n / 2, n_out = 0;
+  gsize pix = (gsize) c->sw * c->sh;
+  g_autofree float *plane = g_new (float, pix);
+
+  for (int pass = 0; pass < 2; pass++)
+    {
+      gsize most = 0;
+      for (int z = 0; z < n; z++)
+        {
+          gsize count = 0;
+          bs_volume_get_slice (pass == 0 ? c->truth : pred, 0, BS_PLANE_AXIAL, z, plane);
+          for (gsize p = 0; p < pix; p++)
+            count += plane[p] > 0.5f;
+          if (count > most)
+            {
+              most = count;
+              best = z;
+            }
+        }
+      if (most > 0)
+        break;
+    }
+  for (int k = -1; k <= 1; k++)
+    {
+      int z = CLAMP (best + k * step, 0, n - 1);
+      if (n_out == 0 || out[n_out - 1] != z)
+        out[n_out++] = z;
+    }
+  return n_out;
+}
+
+static gboolean
+write_figures (const BsTrainCase *c, const BsVolume *pred, const char *dir, int *n_written, GError **error)
+{
+  BsExportSource src = { 0 };
+  BsOverlayOptions ov;
+  int slices[3], n;
+
+  src.image = c->image;
+  src.channel = 0;
+  src.pred = pred;
+  src.truth = c->truth;
+  src.plane = BS_PLANE_AXIAL;
+  src.case_id = c->id;
+  bs_overlay_options_init (&ov);
+  bs_export_auto_window (c->image, 0, &ov.lo, &ov.hi);
+  n = figure_slices (c, pred, 10, slices);
+  for (int i = 0; i < n; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("%s-axial-%03d.png", c->id, slices[i]);
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+      if (!bs_export_figure_png (&src, slices[i], &ov, 0, 0, path, error))
+        return FALSE;
+      (*n_written)++;
+    }
+  return TRUE;
 }
 
 /* ---- validation ---- */
@@ -175,7 +283,7 @@ val_build (BsTrainSet *set, BsTrainSplit split, int cap, int crop, int nch, ValS
   v->target = g_new (float, MAX (v->n, 1) * pix);
   v->probs = g_new (float, MAX (v->n, 1) * pix);
   for (int i = 0; i < v->n; i++)
-    bs_train_fill_slice (&g_array_index (pick, BsTrainSliceRef, i), crop, NULL, FALSE, 0.0,
+    bs_train_fill_slice (&g_array_index (pick, BsTrainSliceRef, i), crop, NULL, FALSE, 0.0, 0.0,
                          v->input + (gsize) i * nch * pix, v->target + (gsize) i * pix);
 }
 
@@ -214,7 +322,6 @@ typedef struct {
   FILE *out;
   gboolean tty;
   double start_ms;
-  double spent_ms;      /* drawing time: the "visualisation" stage */
   int total_steps;
   int done_steps;
   double last_val_dice;
@@ -262,14 +369,12 @@ progress_step (Progress *p, int epoch, int epochs, int step, int steps, double l
                eta_s, loss, val_s);
       fflush (p->out);
     }
-  p->spent_ms += bs_now_ms () - t0;
 }
 
 static void
 progress_epoch (Progress *p, int epoch, int epochs, double train_loss, double val_loss, double val_dice,
                 double epoch_s, gboolean best)
 {
-  double t0 = bs_now_ms ();
 
   if (!p->out)
     return;
@@ -278,13 +383,13 @@ progress_epoch (Progress *p, int epoch, int epochs, double train_loss, double va
   fprintf (p->out, _("epoch %d/%d done in %.0f s: train loss %.4f  val loss %.4f  val Dice %.3f%s\n"), epoch, epochs,
            epoch_s, train_loss, val_loss, val_dice, best ? _("  (best, saved)") : "");
   fflush (p->out);
-  p->spent_ms += bs_now_ms () - t0;
 }
 
 /* ---- the loop ---- */
 
+/* continuing: opts->resume is a training state, whose run must keep its modalities. */
 static BsUnet *
-initial_net (BsTrainSet *set, const BsTrainOptions *opts, GError **error)
+initial_net (BsTrainSet *set, const BsTrainOptions *opts, gboolean continuing, GError **error)
 {
   int nch = (int) g_strv_length (set->modalities);
   BsUnetConfig cfg = { 0 };
@@ -310,6 +415,17 @@ initial_net (BsTrainSet *set, const BsTrainOptions *opts, GError **error)
           bs_unet_free (net);
           return NULL;
         }
+      if (continuing && net->config.modalities
+          && !g_strv_equal ((const char *const *) net->config.modalities, (const char *const *) set->modalities))
+        {
+          g_autofree char *was = g_strjoinv (",", net->config.modalities);
+          g_autofree char *now = g_strjoinv (",", set->modalities);
+          g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA,
+                       _("%s continues a run on the modalities %s, not %s; give --modalities %s"), opts->resume,
+                       was, now, was);
+          bs_unet_free (net);
+          return NULL;
+        }
     }
   else
     {
@@ -326,101 +442,228 @@ initial_net (BsTrainSet *set, const BsTrainOptions *opts, GError **error)
   return net;
 }
 
+/* The case ids of each split, as a checkpoint records them. */
+static void
+split_ids (BsTrainSet *set, char **ids[3])
+{
+  for (int k = 0; k < 3; k++)
+    {
+      g_autoptr(GStrvBuilder) b = g_strv_builder_new ();
+      for (guint i = 0; i < set->cases->len; i++)
+        if ((int) bs_train_set_get_case_split (set, i) == k)
+          g_strv_builder_add (b, bs_train_set_get_case_id (set, i));
+      ids[k] = g_strv_builder_end (b);
+    }
+}
+
+static gboolean
+same_split (const char *path, char **was[3], char **now[3], GError **error)
+{
+  static const char *const names[] = { N_("training"), N_("validation"), N_("test") };
+
+  for (int k = 0; k < 3; k++)
+    if (!g_strv_equal ((const char *const *) was[k], (const char *const *) now[k]))
+      {
+        g_autofree char *a = g_strjoinv (" ", was[k]);
+        g_autofree char *b = g_strjoinv (" ", now[k]);
+        g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA,
+                     _("%s continues a run whose %s cases were [%s], not [%s]; give the same datasets and case "
+                       "lists as that run"),
+                     path, _(names[k]), a, b);
+        return FALSE;
+      }
+  return TRUE;
+}
+
+/* The options a training state fixes replace the caller's. */
+static void
+apply_state_options (BsTrainOptions *o, const BsTrainOptions *from)
+{
+  o->crop = from->crop;
+  o->batch = from->batch;
+  o->lr = from->lr;
+  o->loss = from->loss;
+  o->weight_dice = from->weight_dice;
+  o->seed = from->seed;
+  o->split = from->split;
+  o->steps_per_epoch = from->steps_per_epoch;
+  o->dropout = from->dropout;
+  o->val_slices = from->val_slices;
+  o->augment = from->augment;
+  o->core_flair_aug = from->core_flair_aug;
+}
+
 gboolean
 bs_train_run (BsTrainSet *set, const BsTrainOptions *opts, FILE *out, BsTrainReport *report,
               GCancellable *cancellable, GError **error)
 {
-  int nch = (int) g_strv_length (set->modalities), crop = opts->crop, batch = opts->batch;
-  gsize pix = (gsize) crop * crop;
+  BsTrainOptions o = *opts;
+  int nch = (int) g_strv_length (set->modalities), crop, batch;
+  gsize pix;
   g_autoptr(BsUnet) net = NULL;
   g_autoptr(BsUnet) best = NULL;
   g_autoptr(BsTrainGraph) g = NULL;
   g_autoptr(BsAdam) adam = NULL;
   g_autofree float *input = NULL;
   g_autofree float *target = NULL;
-  BsTrainSampler sampler;
+  g_autofree char *state_path = NULL;
+  BsTrainSampler sampler = { 0 };
+  BsTrainState st = { 0 };
   ValSet val = { 0 };
   Progress prog = { 0 };
-  int steps_per_epoch, wait = 0;
-  double t0, t_train;
-  gboolean ok = FALSE;
+  int steps_per_epoch, wait = 0, start_epoch = 0;
+  double t0, t_train, t_vis = 0.0;
+  gboolean ok = FALSE, resuming = FALSE, saved_out = FALSE;
 
-  if (crop <= 0 || crop % 16 != 0)
-    {
-      g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA,
-                   _("The crop must be a positive multiple of 16 (128 or 144), not %d"), crop);
-      return FALSE;
-    }
-  if (batch < 1 || opts->epochs < 0 || opts->lr <= 0.0)
-    {
-      g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA,
-                   _("Batch, epochs and learning rate must be positive"));
-      return FALSE;
-    }
   if (!opts->out)
     {
       g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA, _("No output file for the trained weights"));
       return FALSE;
     }
-  if (opts->threads > 0)
-    omp_set_num_threads (opts->threads);
+  if (opts->figures && !bs_train_check_figures_dir (opts->figures, error))
+    return FALSE;
+  if (opts->resume)
+    {
+      if (!bs_train_state_load (opts->resume, &resuming, &st, NULL, NULL, NULL, NULL, NULL, error))
+        return FALSE;
+      if (resuming)
+        apply_state_options (&o, &st.opts);
+    }
+  st.opts = o;
+  st.opts.resume = st.opts.out = st.opts.figures = NULL;
+  crop = o.crop;
+  batch = o.batch;
+  pix = (gsize) crop * crop;
+  if (crop <= 0 || crop % 16 != 0)
+    {
+      g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA,
+                   _("The crop must be a positive multiple of 16 (128 or 144), not %d"), crop);
+      goto out;
+    }
+  if (batch < 1 || o.epochs < 0 || o.lr <= 0.0)
+    {
+      g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA,
+                   _("Batch, epochs and learning rate must be positive"));
+      goto out;
+    }
+  {
+    char **now[3];
+    gboolean same = TRUE;
+    split_ids (set, now);
+    if (resuming)
+      same = same_split (opts->resume, st.case_ids, now, error);
+    for (int k = 0; k < 3; k++)
+      {
+        g_strfreev (st.case_ids[k]);
+        st.case_ids[k] = now[k];
+      }
+    if (!same)
+      goto out;
+  }
+  if (o.threads > 0)
+    omp_set_num_threads (o.threads);
   if (!report->test)
     report->test = g_array_new (FALSE, TRUE, sizeof (BsTrainCaseResult));
+  state_path = bs_train_state_path_for (opts->out);
 
   t0 = bs_now_ms ();
-  bs_train_sampler_init (&sampler, set, opts->seed);
+  bs_train_sampler_init (&sampler, set, o.seed);
+  sampler.core_flair_p = o.core_flair_aug;
   if (sampler.n_total == 0)
     {
       g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA, _("The training cases have no slices with brain"));
-      bs_train_sampler_clear (&sampler);
-      return FALSE;
+      goto out;
     }
-  val_build (set, BS_TRAIN_SPLIT_VALIDATION, opts->val_slices, crop, nch, &val);
+  val_build (set, BS_TRAIN_SPLIT_VALIDATION, o.val_slices, crop, nch, &val);
   if (val.n == 0)
     {
       /* Too few cases for a validation split: select on training slices. */
       val_clear (&val);
-      val_build (set, BS_TRAIN_SPLIT_TRAIN, opts->val_slices, crop, nch, &val);
+      val_build (set, BS_TRAIN_SPLIT_TRAIN, o.val_slices, crop, nch, &val);
       if (out)
         fprintf (out, "%s\n", _("No validation cases: the checkpoint is chosen on training slices."));
     }
   bs_timing_add_stage (&report->stages, "stratification", bs_now_ms () - t0);
 
   t_train = bs_now_ms ();
-  net = initial_net (set, opts, error);
+  net = initial_net (set, &o, resuming, error);
   if (!net)
     goto out;
   g = bs_train_graph_new (net, batch, crop, crop, error);
   if (!g)
     goto out;
-  bs_train_graph_set_dropout (g, opts->dropout, opts->seed);
-  adam = bs_adam_new (net, opts->lr);
-  input = g_new (float, (gsize) batch * nch * pix);
-  target = g_new (float, (gsize) batch * pix);
-  steps_per_epoch = opts->steps_per_epoch > 0 ? opts->steps_per_epoch : (int) ((sampler.n_total + batch - 1) / batch);
+  bs_train_graph_set_dropout (g, o.dropout, o.seed);
+  adam = bs_adam_new (net, o.lr);
   report->best_val_loss = INFINITY;
   report->best_epoch = 0;
+  if (resuming)
+    {
+      BsTrainState full;
+      gboolean found;
+
+      best = bs_unet_copy (net);
+      if (!bs_train_state_load (opts->resume, &found, &full, net, adam, best, &sampler, set, error))
+        goto out;
+      bs_adam_set_step (adam, full.steps);
+      bs_train_graph_set_rng_state (g, full.dropout_rng);
+      sampler.rand.state = full.sampler_rng;
+      sampler.pos_tumour = full.pos_tumour;
+      sampler.pos_other = full.pos_other;
+      start_epoch = full.epoch;
+      wait = full.bad_epochs;
+      report->resumed_epoch = full.epoch;
+      report->epochs_run = full.epoch;
+      report->steps = full.steps;
+      report->best_epoch = full.best_epoch;
+      report->best_val_loss = full.best_val_loss;
+      report->best_val_dice = full.best_val_dice;
+      report->first_train_loss = full.first_train_loss;
+      report->last_train_loss = full.last_train_loss;
+      g_free (best->description);
+      best->description = g_steal_pointer (&full.best_description);
+      bs_train_state_clear (&full);
+      if (out && o.epochs > start_epoch)
+        fprintf (out, _("Resuming %s after epoch %d (step %d) with the options it was started with; "
+                        "training up to epoch %d.\n"),
+                 opts->resume, start_epoch, report->steps, o.epochs);
+      else if (out)
+        fprintf (out, _("%s already did %d epochs; nothing to train (give a larger --epochs to continue).\n"),
+                 opts->resume, start_epoch);
+    }
+  else if (opts->resume && out)
+    fprintf (out, _("%s holds weights but no training state: fine-tuning from them, starting at epoch 1 with a "
+                    "fresh optimiser.\n"),
+             opts->resume);
+  input = g_new (float, (gsize) batch * nch * pix);
+  target = g_new (float, (gsize) batch * pix);
+  steps_per_epoch = o.steps_per_epoch > 0 ? o.steps_per_epoch : (int) ((sampler.n_total + batch - 1) / batch);
 
   prog.out = out;
-  prog.tty = opts->progress_tty;
+  prog.tty = o.progress_tty;
   prog.start_ms = bs_now_ms ();
-  prog.total_steps = steps_per_epoch * opts->epochs;
+  prog.total_steps = steps_per_epoch * MAX (0, o.epochs - start_epoch);
   prog.last_val_dice = NAN;
   if (out)
     fprintf (out, _("Training on %u slices (%u with tumour), validating on %d; %d steps of %d per epoch\n"),
              sampler.n_total, sampler.tumour->len, val.n, steps_per_epoch, batch);
 
-  if (opts->epochs == 0)
+  if (o.epochs == 0 && !resuming)
     {
       double vl, vd;
-      if (!val_run (g, &val, nch, opts->loss, opts->weight_dice, &vl, &vd, error))
+      if (!val_run (g, &val, nch, o.loss, o.weight_dice, &vl, &vd, error))
         goto out;
       report->best_val_loss = vl;
       report->best_val_dice = vd;
       best = bs_unet_copy (net);
     }
+  if (resuming && o.patience > 0 && wait >= o.patience)
+    {
+      if (out)
+        fprintf (out, _("No better validation loss for %d epochs: stopping early.\n"), wait);
+      start_epoch = o.epochs;
+    }
 
-  for (int epoch = 1; epoch <= opts->epochs; epoch++)
+  for (int epoch = start_epoch + 1; epoch <= o.epochs; epoch++)
     {
       double sum = 0.0, e0 = bs_now_ms (), val_loss, val_dice;
       gboolean improved;
@@ -431,9 +674,9 @@ bs_train_run (BsTrainSet *set, const BsTrainOptions *opts, FILE *out, BsTrainRep
 
           if (g_cancellable_set_error_if_cancelled (cancellable, error))
             goto out;
-          bs_train_sampler_next (&sampler, batch, crop, opts->augment, BS_TRAIN_OFFSET_RATIO, input, target, nch);
+          bs_train_sampler_next (&sampler, batch, crop, o.augment, BS_TRAIN_OFFSET_RATIO, input, target, nch);
           if (!bs_train_graph_forward (g, input, batch, TRUE, NULL, error)
-              || !bs_train_graph_backward (g, target, batch, opts->loss, opts->weight_dice, &loss, error))
+              || !bs_train_graph_backward (g, target, batch, o.loss, o.weight_dice, &loss, error))
             goto out;
           if (!isfinite (loss))
             {
@@ -445,7 +688,7 @@ bs_train_run (BsTrainSet *set, const BsTrainOptions *opts, FILE *out, BsTrainRep
           sum += loss;
           report->steps++;
           prog.done_steps++;
-          progress_step (&prog, epoch, opts->epochs, step, steps_per_epoch, sum / step);
+          progress_step (&prog, epoch, o.epochs, step, steps_per_epoch, sum / step);
         }
       sum /= steps_per_epoch;
       if (epoch == 1)
@@ -453,7 +696,7 @@ bs_train_run (BsTrainSet *set, const BsTrainOptions *opts, FILE *out, BsTrainRep
       report->last_train_loss = sum;
       report->epochs_run = epoch;
 
-      if (!val_run (g, &val, nch, opts->loss, opts->weight_dice, &val_loss, &val_dice, error))
+      if (!val_run (g, &val, nch, o.loss, o.weight_dice, &val_loss, &val_dice, error))
         goto out;
       prog.last_val_dice = val_dice;
       improved = val_loss < report->best_val_loss;
@@ -467,25 +710,48 @@ bs_train_run (BsTrainSet *set, const BsTrainOptions *opts, FILE *out, BsTrainRep
           g_free (best->description);
           best->description = g_strdup_printf (
             "Brainseg trainer: epoch %d of %d, batch %d, crop %d, lr %g, loss %s, validation loss %.4f, "
-            "validation Dice %.3f", epoch, opts->epochs, batch, crop, opts->lr, bs_train_loss_name (opts->loss),
+            "validation Dice %.3f", epoch, o.epochs, batch, crop, o.lr, bs_train_loss_name (o.loss),
             val_loss, val_dice);
           if (!bs_unet_save_h5 (best, opts->out, error))
             goto out;
+          saved_out = TRUE;
           wait = 0;
         }
       else
         wait++;
-      progress_epoch (&prog, epoch, opts->epochs, sum, val_loss, val_dice, (bs_now_ms () - e0) / 1000.0, improved);
-      if (opts->patience > 0 && wait >= opts->patience)
+
+      /* The resumable state of this epoch, beside the best weights. */
+      st.epoch = epoch;
+      st.steps = report->steps;
+      st.best_epoch = report->best_epoch;
+      st.best_val_loss = report->best_val_loss;
+      st.best_val_dice = report->best_val_dice;
+      st.bad_epochs = wait;
+      st.first_train_loss = report->first_train_loss;
+      st.last_train_loss = report->last_train_loss;
+      st.sampler_rng = sampler.rand.state;
+      st.dropout_rng = bs_train_graph_get_rng_state (g);
+      st.pos_tumour = sampler.pos_tumour;
+      st.pos_other = sampler.pos_other;
+      g_free (st.best_description);
+      st.best_description = g_strdup (best ? best->description : NULL);
+      if (!bs_train_state_save (state_path, net, best ? best : net, adam, &sampler, set, &st, error))
+        goto out;
+
+      progress_epoch (&prog, epoch, o.epochs, sum, val_loss, val_dice, (bs_now_ms () - e0) / 1000.0, improved);
+      if (o.patience > 0 && wait >= o.patience)
         {
           if (out)
             fprintf (out, _("No better validation loss for %d epochs: stopping early.\n"), wait);
           break;
         }
     }
-  if (opts->epochs == 0 && !bs_unet_save_h5 (best, opts->out, error))
+  if (!best)
+    best = bs_unet_copy (net);
+  /* A resumed run that found nothing better still leaves its best weights in --out. */
+  if (!saved_out && !bs_unet_save_h5 (best, opts->out, error))
     goto out;
-  report->train_ms = bs_now_ms () - t_train - prog.spent_ms;
+  report->train_ms = bs_now_ms () - t_train;
   bs_timing_add_stage (&report->stages, "training", report->train_ms);
 
   /* Test cases through the best weights, whole volumes, full slices. */
@@ -493,19 +759,36 @@ bs_train_run (BsTrainSet *set, const BsTrainOptions *opts, FILE *out, BsTrainRep
   g_clear_pointer (&g, bs_train_graph_free);
   for (guint i = 0; i < set->cases->len; i++)
     {
+      const BsTrainCase *c = g_ptr_array_index (set->cases, i);
       BsTrainCaseResult r = { 0 };
-      if (bs_train_set_get_case_split (set, i) != BS_TRAIN_SPLIT_TEST)
+      g_autoptr(BsVolume) pred = NULL;
+      double v0;
+
+      if (c->split != BS_TRAIN_SPLIT_TEST)
         continue;
-      if (!bs_train_evaluate_case (best, set, i, opts->threads, &r, error))
+      if (opts->figures)
+        pred = bs_volume_new_like (c->truth, 1);
+      if (!evaluate_case_net (best, c, o.threads, pred, &r, error))
         goto out;
       g_array_append_val (report->test, r);
+      if (!pred)
+        continue;
+      v0 = bs_now_ms ();
+      if (!write_figures (c, pred, opts->figures, &report->n_figures, error))
+        goto out;
+      t_vis += bs_now_ms () - v0;
     }
-  bs_timing_add_stage (&report->stages, "prediction", bs_now_ms () - t0);
-  bs_timing_add_stage (&report->stages, "visualisation", prog.spent_ms);
+  bs_timing_add_stage (&report->stages, "prediction", bs_now_ms () - t0 - t_vis);
+  bs_timing_add_stage (&report->stages, "visualisation", t_vis);
+  if (opts->figures && out)
+    fprintf (out, g_dngettext (GETTEXT_PACKAGE, "Wrote %d figure to %s\n", "Wrote %d figures to %s\n",
+                               report->n_figures),
+             report->n_figures, opts->figures);
   ok = TRUE;
 
 out:
   bs_train_sampler_clear (&sampler);
+  bs_train_state_clear (&st);
   val_clear (&val);
   return ok;
 }

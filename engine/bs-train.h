@@ -134,12 +134,32 @@ typedef struct {
   double dropout;
   int val_slices;      /* validation slices evaluated per epoch (0 = all) */
   gboolean augment;
-  const char *resume;  /* weights to start from, or NULL */
-  const char *out;     /* best checkpoint goes here */
+  double core_flair_aug; /* share of samples whose necrotic core gets a darker FLAIR (0 = never; needs labels
+                          * whose convention names the core, and augment) */
+  double split;        /* training share of the cases (the caller splits; kept in checkpoints) */
+  const char *resume;  /* checkpoint or weights to start from, or NULL (see bs_train_run) */
+  const char *out;     /* best checkpoint goes here; the resumable state to OUT.last.h5 */
+  const char *figures; /* folder for the test cases' PNG figures, or NULL */
   gboolean progress_tty; /* redraw one progress line instead of printing lines */
 } BsTrainOptions;
 
 void bs_train_options_init (BsTrainOptions *opts);
+
+/* Where bs_train_run keeps the resumable state of a run writing to out:
+ * OUT.last.h5 for OUT.h5 (free with g_free). */
+char *bs_train_state_path_for (const char *out);
+
+/* When path is a checkpoint with a training state (an OUT.last.h5), copies
+ * the options that run was started with (crop, batch, lr, loss, weight_dice,
+ * seed, split, steps_per_epoch, dropout, val_slices, augment) into opts and
+ * sets *has_state; a plain weights file leaves opts alone.  The caller needs
+ * the seed and split before it splits the cases. */
+gboolean bs_train_resume_options (const char *path, BsTrainOptions *opts, gboolean *has_state,
+                                  GError **error);
+
+/* A folder figures can be written into: it exists, is a folder, and a file
+ * can be created in it.  The error names the folder. */
+gboolean bs_train_check_figures_dir (const char *dir, GError **error);
 
 typedef struct {
   char *id;
@@ -160,12 +180,27 @@ typedef struct {
   int steps;
   BsTiming stages;     /* data loading, preprocessing, stratification, training, prediction, visualisation */
   GArray *test;        /* BsTrainCaseResult of every test case */
+  int resumed_epoch;   /* epochs done before this run (resumed from a training state), else 0 */
+  int n_figures;       /* PNG figures written to opts->figures */
 } BsTrainReport;
 
 void bs_train_report_clear (BsTrainReport *report);
 
 /* Trains on set (already split) and writes the best checkpoint to opts->out;
- * then evaluates the test cases with it.  Progress goes to out (may be NULL). */
+ * then evaluates the test cases with it.  Progress goes to out (may be NULL).
+ *
+ * After every epoch the last weights and the whole training state (Adam's
+ * moments and step, epoch, best validation loss and weights, early-stopping
+ * count, the sampler's and dropout's generator states, the options) go to
+ * bs_train_state_path_for (opts->out), atomically.  With opts->resume such a
+ * file, the run continues after its last epoch up to opts->epochs (the total,
+ * counted from the run's first epoch) with the options it was started with,
+ * and ends with the weights an uninterrupted run would have; opts->resume a
+ * plain weights file starts afresh (epoch 1, new optimiser) from its weights.
+ *
+ * With opts->figures, writes DIR/<case>-axial-NNN.png for every test case:
+ * MRI | ground truth | prediction at the slice with the most tumour and the
+ * slices 10 before and after it (timed as the "visualisation" stage). */
 gboolean bs_train_run (BsTrainSet *set, const BsTrainOptions *opts, FILE *out,
                        BsTrainReport *report, GCancellable *cancellable, GError **error);
 

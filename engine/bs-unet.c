@@ -853,6 +853,16 @@ save_layer (hid_t weights, const BsUnetLayer *l)
 gboolean
 bs_unet_save_h5 (const BsUnet *net, const char *path, GError **error)
 {
+  return bs_unet_save_h5_with (net, path, NULL, NULL, error);
+}
+
+G_STATIC_ASSERT (sizeof (hid_t) == sizeof (gint64));
+
+gboolean
+bs_unet_save_h5_with (const BsUnet *net, const char *path, BsUnetSaveExtra extra, gpointer user_data,
+                      GError **error)
+{
+  g_autoptr(GError) extra_error = NULL;
   H5Quiet quiet;
   g_autofree char *dir = g_path_get_dirname (path);
   g_autofree char *base = g_path_get_basename (path);
@@ -896,6 +906,8 @@ bs_unet_save_h5 (const BsUnet *net, const char *path, GError **error)
             ok = save_layer (weights, &net->layers[i]);
           H5Gclose (weights);
         }
+      if (ok && extra && !extra ((gint64) file, user_data, &extra_error))
+        ok = FALSE;
       if (H5Fclose (file) < 0)
         ok = FALSE;
     }
@@ -905,7 +917,10 @@ bs_unet_save_h5 (const BsUnet *net, const char *path, GError **error)
   if (!ok)
     {
       g_unlink (tmp);
-      g_set_error (error, BS_MODEL_ERROR, BS_MODEL_ERROR_FILE, _("%s: writing the HDF5 weights failed"), path);
+      if (extra_error)
+        g_propagate_error (error, g_steal_pointer (&extra_error));
+      else
+        g_set_error (error, BS_MODEL_ERROR, BS_MODEL_ERROR_FILE, _("%s: writing the HDF5 weights failed"), path);
       return FALSE;
     }
   if (g_rename (tmp, path) != 0)

@@ -71,6 +71,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (BsUnet, bs_unet_free)
 BsUnet *bs_unet_load_h5 (const char *path, GError **error);
 /* Writes the Keras layout plus the brainseg_config attribute; atomic. */
 gboolean bs_unet_save_h5 (const BsUnet *net, const char *path, GError **error);
+/* The same, with extra called on the open file (an HDF5 hid_t) after the
+ * weights, to add groups of its own that loaders ignore (the trainer's state).
+ * When it fails, its error is returned and no file is written. */
+typedef gboolean (*BsUnetSaveExtra) (gint64 h5_file, gpointer user_data, GError **error);
+gboolean bs_unet_save_h5_with (const BsUnet *net, const char *path, BsUnetSaveExtra extra,
+                               gpointer user_data, GError **error);
 
 BsUnetLayer *bs_unet_find_layer (BsUnet *net, const char *name);
 /* Floating point operations of one forward pass on one h x w slice. */

@@ -2,9 +2,14 @@
 """brainseg-cli train end to end on a tiny phantom task: the split, progress
 lines, the stage table, per-test-case Dice, a Keras-layout weights file that
 h5py reads and PyTorch loads, --evaluate, --bench-step, and clear errors (no
-partial output file) for bad arguments and bad datasets."""
+partial output file) for bad arguments and bad datasets.  Resume: N epochs in
+one run and k epochs plus a resumed N - k end with the same weights; plain
+weights fine-tune; damaged or mismatched states fail naming the file.
+--figures: one PNG per requested slice of each test case."""
 import json
 import os
+import shutil
+import struct
 import subprocess
 import sys
 import tempfile
@@ -79,6 +84,151 @@ def check_torch_loads(kernels):
     assert out.shape == (2, 1, 32, 32) and torch.isfinite(out).all()
 
 
+# One thread: the same oneDNN kernels in both runs, so the comparison is exact
+# in practice; the tolerance only allows for a different but deterministic ISA.
+RESUME = ["--fms", "2", "--crop", "32", "--batch", "4", "--steps-per-epoch", "3", "--val-slices", "8",
+          "--threads", "1", "--plain"]
+
+
+def all_weights(path):
+    with h5py.File(path, "r") as f:
+        mw = f["model_weights"]
+        return {f"{k}/{w}": np.array(mw[k][k][w]) for k in mw.keys() for w in mw[k][k].keys()}
+
+
+def assert_same_weights(a, b):
+    wa, wb = all_weights(a), all_weights(b)
+    assert wa.keys() == wb.keys(), (a, b)
+    for k in wa:
+        assert np.allclose(wa[k], wb[k], rtol=0, atol=1e-6), (a, b, k, float(np.abs(wa[k] - wb[k]).max()))
+
+
+def check_resume(tmp, task):
+    # Three epochs at once, with dropout and augmentation (the default).
+    one = os.path.join(tmp, "one.h5")
+    proc = run("train", task, "--out", one, "--epochs", "3", *RESUME)
+    assert "Resumable state of the last epoch" in proc.stdout and "one.last.h5" in proc.stdout, proc.stdout
+    # One epoch, then the run resumed from its state up to epoch 3.
+    two = os.path.join(tmp, "two.h5")
+    run("train", task, "--out", two, "--epochs", "1", *RESUME)
+    last = os.path.join(tmp, "two.last.h5")
+    with h5py.File(last, "r") as f:
+        st = f["training_state"]
+        assert int(st.attrs["epoch"]) == 1 and int(st.attrs["steps"]) == 3, dict(st.attrs)
+        for name in ("adam_m", "adam_v", "best_weights", "sampler_tumour", "sampler_other"):
+            assert name in st, name
+        assert np.any(np.array(st["adam_v"]) > 0)
+    # The state file is a normal model file: h5py, PyTorch and the inference engine read it.
+    check_torch_loads(check_weights(last))
+    proc = run("infer", task, "--model", last, "--case", "BRATS_001", "--json", "--threads", "1")
+    assert json.loads(proc.stdout)["model"] == last, proc.stdout
+    # Options given now that differ from the run's own (--seed, --batch) do not change it.
+    proc = run("train", task, "--out", two, "--epochs", "3", "--resume", last, *RESUME, "--seed", "5")
+    out = proc.stdout
+    assert "Resuming" in out and "after epoch 1" in out, out
+    assert "--seed 816" in out and "ignored" in out and "--batch" not in out, out
+    assert "epoch 1/3" not in out and "epoch 2/3 done" in out and "epoch 3/3 done" in out, out
+    assert "3 epochs, 9 steps" in out, out
+    assert_same_weights(os.path.join(tmp, "one.last.h5"), last)
+    assert_same_weights(one, two)
+    with h5py.File(last, "r") as f:
+        assert int(f["training_state"].attrs["epoch"]) == 3
+
+    # Resuming a finished run trains nothing and still leaves the best weights in --out.
+    three = os.path.join(tmp, "three.h5")
+    proc = run("train", task, "--out", three, "--epochs", "3", "--resume", last, *RESUME)
+    assert "epoch 3/3" not in proc.stdout and "nothing to train" in proc.stdout, proc.stdout
+    assert_same_weights(one, three)
+
+    # Plain weights (no state): fine-tuning from epoch 1, said in one line.
+    tuned = os.path.join(tmp, "tuned.h5")
+    proc = run("train", task, "--out", tuned, "--epochs", "1", "--resume", one, *RESUME)
+    assert sum("fine-tuning" in line for line in proc.stdout.splitlines()) == 1, proc.stdout
+    assert "epoch 1/1 done" in proc.stdout, proc.stdout
+    shipped = os.path.join(os.environ.get("BS_SOURCE_ROOT", ""), "resources", "models", "brainseg-default.h5")
+    if os.path.exists(shipped):
+        proc = run("train", task, "--out", tuned, "--epochs", "0", "--resume", shipped, "--modalities", "flair,t1gd",
+                   *RESUME)
+        assert "fine-tuning" in proc.stdout, proc.stdout
+
+    # Broken states: a clear error that names the file, and no output written.
+    other = os.path.join(tmp, "other.h5")
+    run("train", task, "--out", other, "--epochs", "1", *[a if a != "2" else "4" for a in RESUME])
+    mixed = os.path.join(tmp, "mixed.last.h5")
+    shutil.copy(last, mixed)
+    with h5py.File(mixed, "a") as m, h5py.File(os.path.join(tmp, "other.last.h5"), "r") as o:
+        del m["training_state"]
+        o.copy("training_state", m)
+    damaged = os.path.join(tmp, "damaged.last.h5")
+    shutil.copy(last, damaged)
+    with h5py.File(damaged, "a") as d:
+        del d["training_state/adam_m"]
+        d["training_state/adam_m"] = np.zeros(7, np.float32)
+    nostep = os.path.join(tmp, "nostep.last.h5")
+    shutil.copy(last, nostep)
+    with h5py.File(nostep, "a") as d:
+        del d["training_state"].attrs["steps"]
+    truncated = os.path.join(tmp, "truncated.last.h5")
+    with open(last, "rb") as src, open(truncated, "wb") as dst:
+        dst.write(src.read(os.path.getsize(last) // 3))
+    bad = os.path.join(tmp, "bad.h5")
+    for path, needle in ((mixed, "another network"), (damaged, "adam_m"), (nostep, "steps"),
+                         (truncated, "truncated.last.h5"), (os.path.join(tmp, "gone.last.h5"), "no such")):
+        proc = run("train", task, "--out", bad, "--epochs", "4", "--resume", path, *RESUME, ok=False)
+        assert proc.returncode != 0, path
+        assert path in proc.stderr and needle in proc.stderr, f"{path}: {proc.stderr!r}"
+        assert "epoch" not in proc.stdout, proc.stdout
+        assert not os.path.exists(bad), path
+    # The same state with other cases in the split.
+    proc = run("train", task, "--out", bad, "--epochs", "4", "--resume", last, "--test-cases", "BRATS_001",
+               *RESUME, ok=False)
+    assert last in proc.stderr and "BRATS_001" in proc.stderr, proc.stderr
+    assert not os.path.exists(bad)
+
+
+def png_size(path):
+    with open(path, "rb") as f:
+        head = f.read(24)
+    assert head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR", path
+    return struct.unpack(">II", head[16:24])
+
+
+def check_figures(tmp, task):
+    figs = os.path.join(tmp, "figs")
+    os.mkdir(figs)
+    out = os.path.join(tmp, "fig.h5")
+    proc = run("train", task, "--out", out, "--epochs", "1", "--figures", figs, *RESUME)
+    test_ids = [line.split()[1:] for line in proc.stdout.splitlines() if line.startswith("test")][0]
+    assert test_ids, proc.stdout
+    # The slice with the most tumour and the slices 10 before and after it.
+    expected = set()
+    try:
+        import nibabel as nib
+    except ImportError:
+        nib = None
+    for case in test_ids:
+        if nib is None:
+            expected = None
+            break
+        label = np.asarray(nib.load(os.path.join(task, "labelsTr", case + ".nii.gz")).dataobj)
+        z = int(np.argmax((label > 0).sum(axis=(0, 1))))
+        for k in (z - 10, z, z + 10):
+            expected.add(f"{case}-axial-{min(max(k, 0), label.shape[2] - 1):03d}.png")
+    names = set(os.listdir(figs))
+    if expected is not None:
+        assert names == expected, (names, expected)
+    assert len(names) == 3 * len(test_ids), names
+    for name in names:
+        assert png_size(os.path.join(figs, name)) == (1800, 720), name
+    assert "Wrote 3 figures" in proc.stdout, proc.stdout
+    # Missing folder, or a file instead of a folder: refused before any training.
+    bad = os.path.join(tmp, "bad.h5")
+    for where, needle in ((os.path.join(tmp, "nofigs"), "no such folder"), (out, "not a folder")):
+        proc = run("train", task, "--out", bad, "--epochs", "1", "--figures", where, *RESUME, ok=False)
+        assert proc.returncode != 0 and where in proc.stderr and needle in proc.stderr, proc.stderr
+        assert "training" not in proc.stdout and not os.path.exists(bad), proc.stdout
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         task = os.path.join(tmp, "task")
@@ -102,10 +252,14 @@ def main():
         proc = run("train", task, "--evaluate", "--resume", out, "--threads", "2")
         assert proc.stdout.count("BRATS_") == 4, proc.stdout
 
-        # --resume continues from the checkpoint.
+        # --resume of the best weights (no training state) fine-tunes them.
         out2 = os.path.join(tmp, "resumed.h5")
-        run("train", task, "--out", out2, "--epochs", "1", "--resume", out, *TINY)
+        proc = run("train", task, "--out", out2, "--epochs", "1", "--resume", out, *TINY)
+        assert "fine-tuning" in proc.stdout, proc.stdout
         check_weights(out2)
+
+        check_resume(tmp, task)
+        check_figures(tmp, task)
 
         # --bench-step prints one JSON line.
         proc = run("train", "--bench-step", "--fms", "2", "--batch", "2", "--crop", "32", "--repeats", "1")

@@ -184,12 +184,13 @@ test_core_flair_augmentation (void)
   g_autoptr(BsVolume) image = NULL;
   g_autoptr(BsVolume) label = NULL;
   g_autoptr(GError) error = NULL;
-  g_autoptr(GRand) r = g_rand_new_with_seed (7);
+  BsTrainRng r;
   g_autofree float *input = g_new (float, NX * NY);
   g_autofree float *target = g_new (float, NX * NY);
   BsTrainSliceRef ref;
   int darkened = 0, n = 200;
 
+  bs_train_rng_seed (&r, 7);
   synthetic_case (5, &image, &label);
   for (gsize v = 0; v < bs_volume_n_voxels (label); v++)
     if (label->data[v] > 0.5f)
@@ -225,7 +226,7 @@ test_core_flair_augmentation (void)
   for (int it = 0; it < n; it++)
     {
       gboolean dark = FALSE;
-      bs_train_fill_slice (&ref, NX, r, TRUE, 0.0, input, target);
+      bs_train_fill_slice (&ref, NX, &r, TRUE, 0.0, 0.5, input, target);
       for (gsize p = 0; p < NX * NY; p++)
         {
           /* outside the tumour nothing gets that dark in the brain */
@@ -239,7 +240,7 @@ test_core_flair_augmentation (void)
   g_assert_cmpint (darkened, >, n / 5);
   g_assert_cmpint (darkened, <, 3 * n / 4);
   /* without augmentation the core keeps its bright FLAIR */
-  bs_train_fill_slice (&ref, NX, NULL, FALSE, 0.0, input, target);
+  bs_train_fill_slice (&ref, NX, NULL, FALSE, 0.0, 0.5, input, target);
   for (gsize p = 0; p < NX * NY; p++)
     if (target[p] > 0.5f)
       g_assert_cmpfloat (input[p], >, 0.5f);
@@ -325,6 +326,96 @@ test_train_smoke (void)
   g_free (after.id);
   bs_train_report_clear (&report);
   g_unlink (out);
+  {
+    g_autofree char *last = bs_train_state_path_for (out);
+    g_assert_true (g_str_has_suffix (last, "tiny.last.h5"));
+    g_unlink (last);
+  }
+  g_rmdir (dir);
+}
+
+static void
+assert_same_weights (const char *a_path, const char *b_path)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BsUnet) a = bs_unet_load_h5 (a_path, &error);
+  g_autoptr(BsUnet) b = NULL;
+
+  g_assert_no_error (error);
+  b = bs_unet_load_h5 (b_path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (a->n_layers, ==, b->n_layers);
+  for (int i = 0; i < a->n_layers; i++)
+    {
+      const BsUnetLayer *la = &a->layers[i], *lb = &b->layers[i];
+      gsize n = (gsize) la->out_ch * la->in_ch * la->kh * la->kw;
+      for (gsize k = 0; k < n; k++)
+        g_assert_cmpfloat (fabs (la->weights[k] - lb->weights[k]), <=, 1e-6);
+      for (int k = 0; k < la->out_ch; k++)
+        g_assert_cmpfloat (fabs (la->bias[k] - lb->bias[k]), <=, 1e-6);
+    }
+}
+
+/* Four epochs in one run, and two plus two resumed from the state file, end
+ * with the same weights (dropout and augmentation on, so the generators must
+ * resume too) and the same report. */
+static void
+test_resume (void)
+{
+  g_autoptr(BsTrainSet) set = synthetic_set (4);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("bs-resume-XXXXXX", NULL);
+  g_autofree char *one = g_build_filename (dir, "one.h5", NULL);
+  g_autofree char *two = g_build_filename (dir, "two.h5", NULL);
+  g_autofree char *one_last = bs_train_state_path_for (one);
+  g_autofree char *two_last = bs_train_state_path_for (two);
+  BsTrainOptions opts;
+  BsTrainReport a = { 0 }, b = { 0 }, c = { 0 };
+
+  g_assert_true (bs_train_set_split (set, 0.5, 816, NULL, NULL, &error));
+  bs_train_options_init (&opts);
+  opts.fms = 2;
+  opts.crop = 32;
+  opts.batch = 4;
+  opts.epochs = 4;
+  opts.steps_per_epoch = 3;
+  opts.val_slices = 8;
+  opts.threads = 1;
+  opts.patience = 0;
+  opts.out = one;
+  g_assert_true (bs_train_run (set, &opts, NULL, &a, NULL, &error));
+  g_assert_no_error (error);
+
+  opts.out = two;
+  opts.epochs = 2;
+  g_assert_true (bs_train_run (set, &opts, NULL, &b, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (b.epochs_run, ==, 2);
+
+  /* The run's own options win over the caller's: another batch and seed change nothing. */
+  opts.resume = two_last;
+  opts.epochs = 4;
+  opts.batch = 8;
+  opts.seed = 1;
+  g_assert_true (bs_train_run (set, &opts, NULL, &c, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (c.resumed_epoch, ==, 2);
+  g_assert_cmpint (c.epochs_run, ==, 4);
+  g_assert_cmpint (c.steps, ==, a.steps);
+  g_assert_cmpint (c.best_epoch, ==, a.best_epoch);
+  g_assert_cmpfloat (fabs (c.best_val_loss - a.best_val_loss), <=, 1e-6);
+  g_assert_cmpfloat (fabs (c.first_train_loss - a.first_train_loss), <=, 1e-9);
+  g_assert_cmpfloat (fabs (c.last_train_loss - a.last_train_loss), <=, 1e-5);
+  assert_same_weights (one_last, two_last);
+  assert_same_weights (one, two);
+
+  bs_train_report_clear (&a);
+  bs_train_report_clear (&b);
+  bs_train_report_clear (&c);
+  g_unlink (one);
+  g_unlink (two);
+  g_unlink (one_last);
+  g_unlink (two_last);
   g_rmdir (dir);
 }
 
@@ -337,5 +428,6 @@ main (int argc, char **argv)
   g_test_add_func ("/train/data/sampling", test_sampling);
   g_test_add_func ("/train/data/core-flair", test_core_flair_augmentation);
   g_test_add_func ("/train/smoke", test_train_smoke);
+  g_test_add_func ("/train/resume", test_resume);
   return g_test_run ();
 }

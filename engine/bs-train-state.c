@@ -1,0 +1,583 @@
+/* The resumable training state: a normal Keras-layout weights file (the last
+ * epoch's weights, which any loader reads) with one extra group,
+ * /training_state, that model loaders never look at:
+ *
+ *   attributes   format, epoch, steps, best_epoch, bad_epochs, best and
+ *                first/last losses, the generators' states, the sampler's
+ *                positions, the run's options, the case ids of each split
+ *   adam_m       Adam's first moments, every layer's weights (OIHW) then bias,
+ *   adam_v       second moments, same order (float32, flat)
+ *   best_weights the best-validation weights, same order
+ *   sampler_tumour, sampler_other
+ *                the sampler's current permutations, rows of (case, slice)
+ *                (int32, n x 2), cases numbered in the order they were added */
+#include <glib/gi18n.h>
+#include <glib/gstdio.h>
+#include <hdf5.h>
+#include <string.h>
+
+#include "bs-error.h"
+#include "bs-train-private.h"
+
+#define STATE_GROUP "training_state"
+#define STATE_FORMAT 1
+
+static const char *const split_attr[3] = { "training_cases", "validation_cases", "test_cases" };
+
+void
+bs_train_state_clear (BsTrainState *st)
+{
+  for (int k = 0; k < 3; k++)
+    g_strfreev (st->case_ids[k]);
+  g_free (st->best_description);
+  memset (st, 0, sizeof *st);
+}
+
+char *
+bs_train_state_path_for (const char *out)
+{
+  if (g_str_has_suffix (out, ".h5"))
+    return g_strdup_printf ("%.*s.last.h5", (int) (strlen (out) - 3), out);
+  return g_strdup_printf ("%s.last.h5", out);
+}
+
+gboolean
+bs_train_resume_options (const char *path, BsTrainOptions *opts, gboolean *has_state, GError **error)
+{
+  BsTrainState st;
+
+  if (!bs_train_state_load (path, has_state, &st, NULL, NULL, NULL, NULL, NULL, error))
+    return FALSE;
+  if (*has_state)
+    {
+      opts->crop = st.opts.crop;
+      opts->batch = st.opts.batch;
+      opts->lr = st.opts.lr;
+      opts->loss = st.opts.loss;
+      opts->weight_dice = st.opts.weight_dice;
+      opts->seed = st.opts.seed;
+      opts->split = st.opts.split;
+      opts->steps_per_epoch = st.opts.steps_per_epoch;
+      opts->dropout = st.opts.dropout;
+      opts->val_slices = st.opts.val_slices;
+      opts->augment = st.opts.augment;
+      opts->core_flair_aug = st.opts.core_flair_aug;
+    }
+  bs_train_state_clear (&st);
+  return TRUE;
+}
+
+static gsize
+n_params (const BsUnet *net)
+{
+  gsize n = 0;
+
+  for (int i = 0; i < net->n_layers; i++)
+    {
+      const BsUnetLayer *L = &net->layers[i];
+      n += (gsize) L->out_ch * L->in_ch * L->kh * L->kw + L->out_ch;
+    }
+  return n;
+}
+
+/* ---- HDF5 helpers ---- */
+
+static gboolean
+attr_write (hid_t loc, const char *name, hid_t file_type, hid_t mem_type, const void *value)
+{
+  hid_t space = H5Screate (H5S_SCALAR), attr;
+  herr_t st = -1;
+
+  attr = H5Acreate2 (loc, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT);
+  if (attr >= 0)
+    {
+      st = H5Awrite (attr, mem_type, value);
+      H5Aclose (attr);
+    }
+  H5Sclose (space);
+  return st >= 0;
+}
+
+static gboolean
+attr_write_int (hid_t loc, const char *name, gint64 v)
+{
+  return attr_write (loc, name, H5T_STD_I64LE, H5T_NATIVE_INT64, &v);
+}
+
+static gboolean
+attr_write_u64 (hid_t loc, const char *name, guint64 v)
+{
+  return attr_write (loc, name, H5T_STD_U64LE, H5T_NATIVE_UINT64, &v);
+}
+
+static gboolean
+attr_write_double (hid_t loc, const char *name, double v)
+{
+  return attr_write (loc, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &v);
+}
+
+static gboolean
+attr_write_string (hid_t loc, const char *name, const char *value)
+{
+  hid_t type = H5Tcopy (H5T_C_S1);
+  gboolean ok;
+
+  H5Tset_size (type, strlen (value) + 1);
+  H5Tset_strpad (type, H5T_STR_NULLTERM);
+  ok = attr_write (loc, name, type, type, value);
+  H5Tclose (type);
+  return ok;
+}
+
+static gboolean
+attr_read (hid_t loc, const char *name, hid_t mem_type, void *value)
+{
+  hid_t attr, space;
+  gboolean ok = FALSE;
+
+  if (H5Aexists (loc, name) <= 0 || (attr = H5Aopen (loc, name, H5P_DEFAULT)) < 0)
+    return FALSE;
+  space = H5Aget_space (attr);
+  if (space >= 0 && H5Sget_simple_extent_npoints (space) == 1)
+    ok = H5Aread (attr, mem_type, value) >= 0;
+  if (space >= 0)
+    H5Sclose (space);
+  H5Aclose (attr);
+  return ok;
+}
+
+static char *
+attr_read_string (hid_t loc, const char *name)
+{
+  hid_t attr, type, mem;
+  char *buf = NULL;
+  size_t size;
+
+  if (H5Aexists (loc, name) <= 0 || (attr = H5Aopen (loc, name, H5P_DEFAULT)) < 0)
+    return NULL;
+  type = H5Aget_type (attr);
+  if (type >= 0 && H5Tget_class (type) == H5T_STRING && H5Tis_variable_str (type) <= 0
+      && (size = H5Tget_size (type)) > 0 && size < (1u << 24))
+    {
+      mem = H5Tcopy (H5T_C_S1);
+      H5Tset_size (mem, size);
+      buf = g_malloc0 (size + 1);
+      if (H5Aread (attr, mem, buf) < 0)
+        g_clear_pointer (&buf, g_free);
+      H5Tclose (mem);
+    }
+  if (type >= 0)
+    H5Tclose (type);
+  H5Aclose (attr);
+  return buf;
+}
+
+static gboolean
+write_dataset (hid_t loc, const char *name, hid_t file_type, hid_t mem_type, int rank, const hsize_t *dims,
+               const void *data)
+{
+  hid_t space = H5Screate_simple (rank, dims, NULL), ds;
+  herr_t st = -1;
+
+  ds = H5Dcreate2 (loc, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  if (ds >= 0)
+    {
+      st = H5Dwrite (ds, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
+      H5Dclose (ds);
+    }
+  H5Sclose (space);
+  return st >= 0;
+}
+
+/* Reads a dataset that must hold exactly rank x dims values. */
+static gboolean
+read_dataset (hid_t loc, const char *name, hid_t mem_type, int rank, const hsize_t *dims, void *data)
+{
+  hid_t ds, space;
+  hsize_t have[H5S_MAX_RANK];
+  gboolean ok = FALSE;
+
+  if (H5Lexists (loc, name, H5P_DEFAULT) <= 0 || (ds = H5Dopen2 (loc, name, H5P_DEFAULT)) < 0)
+    return FALSE;
+  space = H5Dget_space (ds);
+  if (space >= 0 && H5Sget_simple_extent_ndims (space) == rank)
+    {
+      H5Sget_simple_extent_dims (space, have, NULL);
+      ok = TRUE;
+      for (int i = 0; i < rank; i++)
+        ok = ok && have[i] == dims[i];
+      ok = ok && H5Dread (ds, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0;
+    }
+  if (space >= 0)
+    H5Sclose (space);
+  H5Dclose (ds);
+  return ok;
+}
+
+/* ---- saving ---- */
+
+typedef struct {
+  const char *path;
+  const BsUnet *net, *best;
+  BsAdam *adam;
+  const BsTrainSampler *sampler;
+  BsTrainSet *set;
+  const BsTrainState *st;
+} SaveJob;
+
+static gint32 *
+slice_rows (BsTrainSet *set, GArray *list)
+{
+  gint32 *rows = g_new (gint32, MAX (list->len, 1) * 2);
+
+  for (guint i = 0; i < list->len; i++)
+    {
+      const BsTrainSliceRef *ref = &g_array_index (list, BsTrainSliceRef, i);
+      guint idx = 0;
+      g_ptr_array_find (set->cases, ref->c, &idx);
+      rows[2 * i] = (gint32) idx;
+      rows[2 * i + 1] = ref->slice;
+    }
+  return rows;
+}
+
+static gboolean
+write_state (gint64 file, gpointer data, GError **error)
+{
+  SaveJob *job = data;
+  const BsTrainState *st = job->st;
+  const BsTrainOptions *o = &st->opts;
+  const BsUnet *net = job->net;
+  gsize n = n_params (net), at = 0;
+  g_autofree float *m = g_new (float, n);
+  g_autofree float *v = g_new (float, n);
+  g_autofree float *best = g_new (float, n);
+  g_autofree gint32 *tumour = slice_rows (job->set, job->sampler->tumour);
+  g_autofree gint32 *other = slice_rows (job->set, job->sampler->other);
+  hsize_t flat = n, tdims[2] = { job->sampler->tumour->len, 2 }, odims[2] = { job->sampler->other->len, 2 };
+  hid_t grp;
+  gboolean ok;
+
+  for (int i = 0; i < net->n_layers; i++)
+    {
+      const BsUnetLayer *L = &net->layers[i], *B = &job->best->layers[i];
+      gsize wn = (gsize) L->out_ch * L->in_ch * L->kh * L->kw;
+      for (int bias = 0; bias < 2; bias++)
+        {
+          float *lm, *lv;
+          gsize len = bias ? (gsize) L->out_ch : wn;
+          bs_adam_get_moments (job->adam, i, bias, &lm, &lv);
+          memcpy (m + at, lm, len * sizeof (float));
+          memcpy (v + at, lv, len * sizeof (float));
+          memcpy (best + at, bias ? B->bias : B->weights, len * sizeof (float));
+          at += len;
+        }
+    }
+
+  grp = H5Gcreate2 ((hid_t) file, STATE_GROUP, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  ok = grp >= 0;
+  if (ok)
+    {
+      ok = attr_write_int (grp, "format", STATE_FORMAT) && attr_write_int (grp, "epoch", st->epoch)
+           && attr_write_int (grp, "steps", st->steps) && attr_write_int (grp, "best_epoch", st->best_epoch)
+           && attr_write_int (grp, "bad_epochs", st->bad_epochs)
+           && attr_write_double (grp, "best_val_loss", st->best_val_loss)
+           && attr_write_double (grp, "best_val_dice", st->best_val_dice)
+           && attr_write_double (grp, "first_train_loss", st->first_train_loss)
+           && attr_write_double (grp, "last_train_loss", st->last_train_loss)
+           && attr_write_u64 (grp, "sampler_rng", st->sampler_rng)
+           && attr_write_u64 (grp, "dropout_rng", st->dropout_rng)
+           && attr_write_int (grp, "sampler_pos_tumour", st->pos_tumour)
+           && attr_write_int (grp, "sampler_pos_other", st->pos_other)
+           && attr_write_int (grp, "n_params", (gint64) n)
+           && attr_write_int (grp, "fms", net->config.fms)
+           && attr_write_int (grp, "in_channels", net->config.in_channels)
+           && attr_write_int (grp, "crop", o->crop) && attr_write_int (grp, "batch", o->batch)
+           && attr_write_int (grp, "epochs", o->epochs) && attr_write_double (grp, "lr", o->lr)
+           && attr_write_string (grp, "loss", bs_train_loss_name (o->loss))
+           && attr_write_double (grp, "weight_dice", o->weight_dice) && attr_write_u64 (grp, "seed", o->seed)
+           && attr_write_int (grp, "steps_per_epoch", o->steps_per_epoch)
+           && attr_write_int (grp, "patience", o->patience) && attr_write_double (grp, "dropout", o->dropout)
+           && attr_write_int (grp, "val_slices", o->val_slices) && attr_write_int (grp, "augment", o->augment)
+           && attr_write_double (grp, "split", o->split)
+           && attr_write_double (grp, "core_flair_aug", o->core_flair_aug)
+           && attr_write_string (grp, "best_description", st->best_description ? st->best_description : "");
+      for (int k = 0; ok && k < 3; k++)
+        {
+          g_autofree char *ids = g_strjoinv ("\n", st->case_ids[k] ? st->case_ids[k] : (char *[]){ NULL });
+          ok = attr_write_string (grp, split_attr[k], ids);
+        }
+      ok = ok && write_dataset (grp, "adam_m", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, &flat, m)
+           && write_dataset (grp, "adam_v", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, &flat, v)
+           && write_dataset (grp, "best_weights", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, &flat, best)
+           && write_dataset (grp, "sampler_tumour", H5T_STD_I32LE, H5T_NATIVE_INT32, 2, tdims, tumour)
+           && write_dataset (grp, "sampler_other", H5T_STD_I32LE, H5T_NATIVE_INT32, 2, odims, other);
+      H5Gclose (grp);
+    }
+  if (!ok)
+    g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA, _("%s: writing the training state failed"), job->path);
+  return ok;
+}
+
+gboolean
+bs_train_state_save (const char *path, const BsUnet *net, const BsUnet *best, BsAdam *adam,
+                     const BsTrainSampler *sampler, BsTrainSet *set, const BsTrainState *st, GError **error)
+{
+  SaveJob job = { path, net, best, adam, sampler, set, st };
+  H5E_auto2_t func;
+  void *data;
+  gboolean ok;
+
+  H5Eget_auto2 (H5E_DEFAULT, &func, &data);
+  H5Eset_auto2 (H5E_DEFAULT, NULL, NULL);
+  ok = bs_unet_save_h5_with (net, path, write_state, &job, error);
+  H5Eset_auto2 (H5E_DEFAULT, func, data);
+  return ok;
+}
+
+/* ---- loading ---- */
+
+static gboolean
+damaged (const char *path, const char *what, GError **error)
+{
+  g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA,
+               _("%s: the training state is damaged (%s); resume from an intact checkpoint or train afresh"),
+               path, what);
+  return FALSE;
+}
+
+/* The stored permutation back into a sampler list, checking that it is a
+ * permutation of the slices the current training cases give. */
+static gboolean
+restore_list (const char *path, hid_t grp, const char *name, BsTrainSet *set, GArray *list, GError **error)
+{
+  hid_t ds;
+  hsize_t dims[2] = { list->len, 2 };
+  g_autofree gint32 *rows = g_new (gint32, MAX (list->len, 1) * 2);
+  g_autoptr(GHashTable) have = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  g_autoptr(GArray) out = g_array_sized_new (FALSE, FALSE, sizeof (BsTrainSliceRef), list->len);
+
+  if (H5Lexists (grp, name, H5P_DEFAULT) <= 0 || (ds = H5Dopen2 (grp, name, H5P_DEFAULT)) < 0)
+    return damaged (path, name, error);
+  H5Dclose (ds);
+  if (!read_dataset (grp, name, H5T_NATIVE_INT32, 2, dims, rows))
+    {
+      g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA,
+                   _("%s: the training state samples other slices than the training cases given now have; "
+                     "give the same datasets and options as the interrupted run"), path);
+      return FALSE;
+    }
+  for (guint i = 0; i < list->len; i++)
+    {
+      const BsTrainSliceRef *ref = &g_array_index (list, BsTrainSliceRef, i);
+      guint idx = 0;
+      gint64 *key = g_new (gint64, 1);
+      g_ptr_array_find (set->cases, ref->c, &idx);
+      *key = ((gint64) idx << 32) | (guint32) ref->slice;
+      g_hash_table_add (have, key);
+    }
+  for (guint i = 0; i < list->len; i++)
+    {
+      gint64 key = ((gint64) rows[2 * i] << 32) | (guint32) rows[2 * i + 1];
+      BsTrainSliceRef ref;
+      if (rows[2 * i] < 0 || !g_hash_table_remove (have, &key))
+        return damaged (path, name, error);
+      ref.c = g_ptr_array_index (set->cases, rows[2 * i]);
+      ref.slice = rows[2 * i + 1];
+      g_array_append_val (out, ref);
+    }
+  g_array_set_size (list, 0);
+  g_array_append_vals (list, out->data, out->len);
+  return TRUE;
+}
+
+static gboolean
+restore_arrays (const char *path, hid_t grp, const BsUnet *net, BsAdam *adam, BsUnet *best, GError **error)
+{
+  gsize n = n_params (net), at = 0;
+  hsize_t flat = n;
+  g_autofree float *m = g_new (float, n);
+  g_autofree float *v = g_new (float, n);
+  g_autofree float *b = g_new (float, n);
+
+  if (!read_dataset (grp, "adam_m", H5T_NATIVE_FLOAT, 1, &flat, m))
+    return damaged (path, "adam_m", error);
+  if (!read_dataset (grp, "adam_v", H5T_NATIVE_FLOAT, 1, &flat, v))
+    return damaged (path, "adam_v", error);
+  if (!read_dataset (grp, "best_weights", H5T_NATIVE_FLOAT, 1, &flat, b))
+    return damaged (path, "best_weights", error);
+  for (int i = 0; i < net->n_layers; i++)
+    {
+      BsUnetLayer *B = &best->layers[i];
+      gsize wn = (gsize) B->out_ch * B->in_ch * B->kh * B->kw;
+      for (int bias = 0; bias < 2; bias++)
+        {
+          float *lm, *lv;
+          gsize len = bias ? (gsize) B->out_ch : wn;
+          bs_adam_get_moments (adam, i, bias, &lm, &lv);
+          memcpy (lm, m + at, len * sizeof (float));
+          memcpy (lv, v + at, len * sizeof (float));
+          memcpy (bias ? B->bias : B->weights, b + at, len * sizeof (float));
+          at += len;
+        }
+    }
+  return TRUE;
+}
+
+static gboolean
+read_scalars (const char *path, hid_t grp, BsTrainState *st, gint64 *fms, gint64 *in_ch, gint64 *np,
+              GError **error)
+{
+  static const struct {
+    const char *name;
+    gsize offset;
+  } ints[] = {
+    { "epoch", G_STRUCT_OFFSET (BsTrainState, epoch) },
+    { "steps", G_STRUCT_OFFSET (BsTrainState, steps) },
+    { "best_epoch", G_STRUCT_OFFSET (BsTrainState, best_epoch) },
+    { "bad_epochs", G_STRUCT_OFFSET (BsTrainState, bad_epochs) },
+    { "crop", G_STRUCT_OFFSET (BsTrainState, opts.crop) },
+    { "batch", G_STRUCT_OFFSET (BsTrainState, opts.batch) },
+    { "epochs", G_STRUCT_OFFSET (BsTrainState, opts.epochs) },
+    { "steps_per_epoch", G_STRUCT_OFFSET (BsTrainState, opts.steps_per_epoch) },
+    { "patience", G_STRUCT_OFFSET (BsTrainState, opts.patience) },
+    { "val_slices", G_STRUCT_OFFSET (BsTrainState, opts.val_slices) },
+    { "augment", G_STRUCT_OFFSET (BsTrainState, opts.augment) },
+  }, doubles[] = {
+    { "best_val_loss", G_STRUCT_OFFSET (BsTrainState, best_val_loss) },
+    { "best_val_dice", G_STRUCT_OFFSET (BsTrainState, best_val_dice) },
+    { "first_train_loss", G_STRUCT_OFFSET (BsTrainState, first_train_loss) },
+    { "last_train_loss", G_STRUCT_OFFSET (BsTrainState, last_train_loss) },
+    { "lr", G_STRUCT_OFFSET (BsTrainState, opts.lr) },
+    { "weight_dice", G_STRUCT_OFFSET (BsTrainState, opts.weight_dice) },
+    { "dropout", G_STRUCT_OFFSET (BsTrainState, opts.dropout) },
+    { "split", G_STRUCT_OFFSET (BsTrainState, opts.split) },
+    { "core_flair_aug", G_STRUCT_OFFSET (BsTrainState, opts.core_flair_aug) },
+  };
+  gint64 format = 0, pt = -1, po = -1;
+  g_autofree char *loss = NULL;
+
+  if (!attr_read (grp, "format", H5T_NATIVE_INT64, &format))
+    return damaged (path, "format", error);
+  if (format != STATE_FORMAT)
+    {
+      g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA,
+                   _("%s: training state format %lld is not one this Brainseg reads (%d)"), path,
+                   (long long) format, STATE_FORMAT);
+      return FALSE;
+    }
+  for (gsize i = 0; i < G_N_ELEMENTS (ints); i++)
+    {
+      gint64 value;
+      if (!attr_read (grp, ints[i].name, H5T_NATIVE_INT64, &value) || value < 0 || value > G_MAXINT)
+        return damaged (path, ints[i].name, error);
+      G_STRUCT_MEMBER (int, st, ints[i].offset) = (int) value;
+    }
+  for (gsize i = 0; i < G_N_ELEMENTS (doubles); i++)
+    if (!attr_read (grp, doubles[i].name, H5T_NATIVE_DOUBLE, &G_STRUCT_MEMBER (double, st, doubles[i].offset)))
+      return damaged (path, doubles[i].name, error);
+  if (!attr_read (grp, "seed", H5T_NATIVE_UINT64, &st->opts.seed))
+    return damaged (path, "seed", error);
+  if (!attr_read (grp, "sampler_rng", H5T_NATIVE_UINT64, &st->sampler_rng))
+    return damaged (path, "sampler_rng", error);
+  if (!attr_read (grp, "dropout_rng", H5T_NATIVE_UINT64, &st->dropout_rng))
+    return damaged (path, "dropout_rng", error);
+  if (!attr_read (grp, "sampler_pos_tumour", H5T_NATIVE_INT64, &pt) || pt < 0 || pt > G_MAXUINT)
+    return damaged (path, "sampler_pos_tumour", error);
+  if (!attr_read (grp, "sampler_pos_other", H5T_NATIVE_INT64, &po) || po < 0 || po > G_MAXUINT)
+    return damaged (path, "sampler_pos_other", error);
+  st->pos_tumour = (guint) pt;
+  st->pos_other = (guint) po;
+  if (!attr_read (grp, "fms", H5T_NATIVE_INT64, fms) || !attr_read (grp, "in_channels", H5T_NATIVE_INT64, in_ch)
+      || !attr_read (grp, "n_params", H5T_NATIVE_INT64, np))
+    return damaged (path, "fms, in_channels, n_params", error);
+  loss = attr_read_string (grp, "loss");
+  if (!loss || !bs_train_loss_from_string (loss, &st->opts.loss))
+    return damaged (path, "loss", error);
+  if (st->opts.crop < 16 || st->opts.crop % 16 != 0 || st->opts.batch < 1 || !(st->opts.lr > 0.0)
+      || st->steps < st->epoch || st->best_epoch > st->epoch)
+    return damaged (path, _("inconsistent options"), error);
+  for (int k = 0; k < 3; k++)
+    {
+      g_autofree char *ids = attr_read_string (grp, split_attr[k]);
+      if (!ids)
+        return damaged (path, split_attr[k], error);
+      st->case_ids[k] = *ids ? g_strsplit (ids, "\n", -1) : g_new0 (char *, 1);
+    }
+  st->best_description = attr_read_string (grp, "best_description");
+  if (st->best_description && !*st->best_description)
+    g_clear_pointer (&st->best_description, g_free);
+  return TRUE;
+}
+
+gboolean
+bs_train_state_load (const char *path, gboolean *found, BsTrainState *st, const BsUnet *net, BsAdam *adam,
+                     BsUnet *best, BsTrainSampler *sampler, BsTrainSet *set, GError **error)
+{
+  H5E_auto2_t func;
+  void *data;
+  hid_t file = -1, grp = -1;
+  gint64 fms = 0, in_ch = 0, np = 0;
+  gboolean ok = FALSE;
+
+  memset (st, 0, sizeof *st);
+  *found = FALSE;
+  H5Eget_auto2 (H5E_DEFAULT, &func, &data);
+  H5Eset_auto2 (H5E_DEFAULT, NULL, NULL);
+  if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
+    {
+      g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA, _("%s: no such model file"), path);
+      goto out;
+    }
+  if (H5Fis_hdf5 (path) <= 0
+      || (file = H5Fopen (path, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0)
+    {
+      g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA, _("%s: not a readable HDF5 checkpoint"), path);
+      goto out;
+    }
+  if (H5Lexists (file, STATE_GROUP, H5P_DEFAULT) <= 0)
+    {
+      ok = TRUE;
+      goto out;
+    }
+  *found = TRUE;
+  grp = H5Gopen2 (file, STATE_GROUP, H5P_DEFAULT);
+  if (grp < 0)
+    {
+      damaged (path, STATE_GROUP, error);
+      goto out;
+    }
+  if (!read_scalars (path, grp, st, &fms, &in_ch, &np, error))
+    goto out;
+  if (net && (fms != net->config.fms || in_ch != net->config.in_channels || np != (gint64) n_params (net)))
+    {
+      g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA,
+                   _("%s: the training state belongs to another network (fms %lld, %lld input channels, %lld "
+                     "parameters) than the file's weights (fms %d, %d input channels, %lld parameters)"),
+                   path, (long long) fms, (long long) in_ch, (long long) np, net->config.fms,
+                   net->config.in_channels, (long long) n_params (net));
+      goto out;
+    }
+  if (net && adam && best && !restore_arrays (path, grp, net, adam, best, error))
+    goto out;
+  if (sampler && set
+      && (!restore_list (path, grp, "sampler_tumour", set, sampler->tumour, error)
+          || !restore_list (path, grp, "sampler_other", set, sampler->other, error)))
+    goto out;
+  if (sampler && (st->pos_tumour > sampler->tumour->len || st->pos_other > sampler->other->len))
+    {
+      damaged (path, "sampler positions", error);
+      goto out;
+    }
+  ok = TRUE;
+
+out:
+  if (grp >= 0)
+    H5Gclose (grp);
+  if (file >= 0)
+    H5Fclose (file);
+  H5Eset_auto2 (H5E_DEFAULT, func, data);
+  if (!ok)
+    bs_train_state_clear (st);
+  return ok;
+}
