@@ -84,6 +84,10 @@ typedef struct {
   double core_flair_p;     /* see BsTrainOptions.core_flair_aug; 0 after init */
 } BsTrainSampler;
 
+/* The options a training state fixes (crop, batch, lr, loss, seed, split,
+ * steps, dropout, validation slices, augmentation) replace the caller's. */
+void bs_train_options_apply_state (BsTrainOptions *o, const BsTrainOptions *from);
+
 BsTrainCase *bs_train_set_find_case (BsTrainSet *set, const char *id);
 void bs_train_slice_list_build (BsTrainSet *set, BsTrainSplit split, GArray *tumour, GArray *other);
 /* One crop x crop training example (nch planes + target); r NULL = centre, no augmentation. */

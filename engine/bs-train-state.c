@@ -50,18 +50,7 @@ bs_train_resume_options (const char *path, BsTrainOptions *opts, gboolean *has_s
     return FALSE;
   if (*has_state)
     {
-      opts->crop = st.opts.crop;
-      opts->batch = st.opts.batch;
-      opts->lr = st.opts.lr;
-      opts->loss = st.opts.loss;
-      opts->weight_dice = st.opts.weight_dice;
-      opts->seed = st.opts.seed;
-      opts->split = st.opts.split;
-      opts->steps_per_epoch = st.opts.steps_per_epoch;
-      opts->dropout = st.opts.dropout;
-      opts->val_slices = st.opts.val_slices;
-      opts->augment = st.opts.augment;
-      opts->core_flair_aug = st.opts.core_flair_aug;
+      bs_train_options_apply_state (opts, &st.opts);
     }
   bs_train_state_clear (&st);
   return TRUE;

@@ -475,9 +475,8 @@ same_split (const char *path, char **was[3], char **now[3], GError **error)
   return TRUE;
 }
 
-/* The options a training state fixes replace the caller's. */
-static void
-apply_state_options (BsTrainOptions *o, const BsTrainOptions *from)
+void
+bs_train_options_apply_state (BsTrainOptions *o, const BsTrainOptions *from)
 {
   o->crop = from->crop;
   o->batch = from->batch;
@@ -527,7 +526,7 @@ bs_train_run (BsTrainSet *set, const BsTrainOptions *opts, FILE *out, BsTrainRep
       if (!bs_train_state_load (opts->resume, &resuming, &st, NULL, NULL, NULL, NULL, NULL, error))
         return FALSE;
       if (resuming)
-        apply_state_options (&o, &st.opts);
+        bs_train_options_apply_state (&o, &st.opts);
     }
   st.opts = o;
   st.opts.resume = st.opts.out = st.opts.figures = NULL;
