@@ -334,9 +334,9 @@ bs_cli_infer (int argc, char **argv)
               pw, ph, infer_ms / 1000.0, infer_ms / MAX (slices, 1), bs_precision_name (opts.precision),
               bs_memlayout_name (opts.layout), opts.fusion ? "on" : "off", opts.batch);
       if (has_dice)
-        printf (_("whole-tumour Dice: %.4f (%" G_GUINT64_FORMAT " voxels predicted)\n"), dice, tumour);
+        printf (_("whole-tumour Dice: %.4f (%llu voxels predicted)\n"), dice, (unsigned long long) tumour);
       else
-        printf (_("no ground truth; %" G_GUINT64_FORMAT " voxels predicted as tumour\n"), tumour);
+        printf (_("no ground truth; %llu voxels predicted as tumour\n"), (unsigned long long) tumour);
       if (cleanup && has_dice)
         printf (_("island clean-up: kept %d of %d components, removed %.0f voxels (Dice before: %.4f)\n"),
                 clean.n_kept, clean.n_components, (double) clean.removed, dice_raw);

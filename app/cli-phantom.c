@@ -44,7 +44,7 @@ bs_cli_phantom (int argc, char **argv)
   if (seed < 0)
     {
       fprintf (stderr, "brainseg-cli phantom: ");
-      fprintf (stderr, _("--seed %" G_GINT64_FORMAT ": the seed must not be negative"), seed);
+      fprintf (stderr, _("--seed %lld: the seed must not be negative"), (long long) seed);
       fprintf (stderr, "\n");
       return 2;
     }

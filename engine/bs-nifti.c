@@ -176,7 +176,7 @@ parse_raw_header (const char *path, const guint8 *h, gsize n, RawHeader *raw, GE
   if (n < 348)
     {
       g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_CORRUPT,
-                   _("%s: too short to be a NIfTI file (%" G_GSIZE_FORMAT " bytes)"), path, n);
+                   _("%s: too short to be a NIfTI file (%zu bytes)"), path, n);
       return FALSE;
     }
   gint32 size = read_i32 (h, FALSE);
@@ -202,7 +202,7 @@ parse_raw_header (const char *path, const guint8 *h, gsize n, RawHeader *raw, GE
   if (n < raw->header_size)
     {
       g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_CORRUPT,
-                   _("%s: truncated NIfTI-2 header (%" G_GSIZE_FORMAT " of 540 bytes)"), path, n);
+                   _("%s: truncated NIfTI-2 header (%zu of 540 bytes)"), path, n);
       return FALSE;
     }
 
@@ -242,16 +242,16 @@ parse_raw_header (const char *path, const guint8 *h, gsize n, RawHeader *raw, GE
   if (raw->dim[0] < 1 || raw->dim[0] > 7)
     {
       g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_CORRUPT,
-                   _("%s: invalid number of dimensions %" G_GINT64_FORMAT " (expected 1 to 7)"), path,
-                   raw->dim[0]);
+                   _("%s: invalid number of dimensions %lld (expected 1 to 7)"), path,
+                   (long long) raw->dim[0]);
       return FALSE;
     }
   for (int i = 1; i <= raw->dim[0]; i++)
     if (raw->dim[i] <= 0)
       {
         g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_CORRUPT,
-                     _("%s: dimension %d is %" G_GINT64_FORMAT "; dimensions must be positive"), path, i,
-                     raw->dim[i]);
+                     _("%s: dimension %d is %lld; dimensions must be positive"), path, i,
+                     (long long) raw->dim[i]);
         return FALSE;
       }
   return TRUE;
@@ -486,15 +486,14 @@ check_data_length (const NiftiSource *src, gsize available, GError **error)
   if (src->vox_offset >= available)
     {
       g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_CORRUPT,
-                   _("%s: vox_offset %" G_GSIZE_FORMAT " is past the end of the data (%" G_GSIZE_FORMAT " bytes)"),
+                   _("%s: vox_offset %zu is past the end of the data (%zu bytes)"),
                    src->path, src->vox_offset, available);
       return FALSE;
     }
   if (available - src->vox_offset < src->data_bytes)
     {
       g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_CORRUPT,
-                   _("%s: truncated: the header needs %" G_GSIZE_FORMAT " bytes of image data, the file has %"
-                     G_GSIZE_FORMAT),
+                   _("%s: truncated: the header needs %zu bytes of image data, the file has %zu"),
                    src->path, src->data_bytes, available - src->vox_offset);
       return FALSE;
     }
@@ -567,9 +566,8 @@ nifti_source_init (NiftiSource *src, const guint8 *file, gsize file_len, const c
   if (too_large || channels > BS_NIFTI_MAX_CHANNELS)
     {
       g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_TOO_LARGE,
-                   _("%s: header claims %" G_GINT64_FORMAT " x %" G_GINT64_FORMAT " x %" G_GINT64_FORMAT
-                     " x %" G_GINT64_FORMAT " voxels, far more than an MRI volume; the header is corrupt"),
-                   path, d[1], d[2], d[3], d[4]);
+                   _("%s: header claims %lld x %lld x %lld x %lld voxels, far more than an MRI volume; the header is corrupt"),
+                   path, (long long) d[1], (long long) d[2], (long long) d[3], (long long) d[4]);
       return FALSE;
     }
   for (int a = 0; a < 3; a++)
@@ -582,7 +580,7 @@ nifti_source_init (NiftiSource *src, const guint8 *file, gsize file_len, const c
   if (nbyper <= 0 || vox_offset < (gint64) src->raw.header_size)
     {
       g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_CORRUPT,
-                   _("%s: vox_offset %" G_GINT64_FORMAT " lies inside the header"), path, vox_offset);
+                   _("%s: vox_offset %lld lies inside the header"), path, (long long) vox_offset);
       return FALSE;
     }
   src->vox_offset = (gsize) vox_offset;
@@ -595,8 +593,7 @@ nifti_source_init (NiftiSource *src, const guint8 *file, gsize file_len, const c
       if ((guint64) src->vox_offset + src->data_bytes > (guint64) file_len * BS_DEFLATE_MAX_RATIO + 4096)
         {
           g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_CORRUPT,
-                       _("%s: header needs %" G_GSIZE_FORMAT " bytes of image data after vox_offset %"
-                         G_GSIZE_FORMAT ", more than a %" G_GSIZE_FORMAT "-byte gzip file can hold; "
+                       _("%s: header needs %zu bytes of image data after vox_offset %zu, more than a %zu-byte gzip file can hold; "
                          "the file is truncated or the header is corrupt"),
                        path, src->data_bytes, src->vox_offset, file_len);
           return FALSE;
@@ -652,7 +649,7 @@ nifti_source_decode (NiftiSource *src, float *dst, gboolean as_label, gsize *non
           if (tmp == NULL)
             {
               g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_TOO_LARGE,
-                           _("%s: not enough memory for %" G_GSIZE_FORMAT " bytes of image data"), src->path, need);
+                           _("%s: not enough memory for %zu bytes of image data"), src->path, need);
               return FALSE;
             }
         }
@@ -660,15 +657,14 @@ nifti_source_decode (NiftiSource *src, float *dst, gboolean as_label, gsize *non
       if (st == GUNZIP_CORRUPT)
         {
           g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_CORRUPT,
-                       _("%s: corrupt gzip data after %" G_GSIZE_FORMAT " decompressed bytes"), src->path,
+                       _("%s: corrupt gzip data after %zu decompressed bytes"), src->path,
                        available);
           return FALSE;
         }
       if (st == GUNZIP_TRUNCATED && available < need)
         {
           g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_CORRUPT,
-                       _("%s: truncated gzip file: it ends after %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT
-                         " bytes"),
+                       _("%s: truncated gzip file: it ends after %zu of %zu bytes"),
                        src->path, available, need);
           return FALSE;
         }
@@ -735,7 +731,7 @@ load_source (NiftiSource *src, gboolean as_label, GError **error)
   if (vol == NULL)
     {
       g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_TOO_LARGE,
-                   _("%s: not enough memory for %" G_GSIZE_FORMAT " voxels"), src->path, src->n_values);
+                   _("%s: not enough memory for %zu voxels"), src->path, src->n_values);
       return NULL;
     }
   if (!nifti_source_decode (src, vol->data, as_label, &vol->n_nonfinite, error))
