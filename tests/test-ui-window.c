@@ -429,6 +429,56 @@ test_no_ground_truth (void)
   g_assert_true (isnan (bs_window_get_displayed_slice_dice (win)));
 }
 
+/* A folder dropped on the window opens like File > Open: the drop target's
+ * "drop" signal gets the file list a file manager would send. */
+static void
+test_drop (void)
+{
+  g_autofree char *sample = bs_test_sample_path ();
+  g_autoptr(GListModel) controllers = NULL;
+  GtkDropTarget *drop = NULL;
+  GValue value = G_VALUE_INIT;
+  GSList *files;
+  gboolean accepted = FALSE;
+  BsCase *c;
+
+  if (!setup ())
+    return;
+  if (sample == NULL)
+    {
+      g_test_skip ("no bundled sample");
+      return;
+    }
+  controllers = gtk_widget_observe_controllers (GTK_WIDGET (win));
+  for (guint i = 0; i < g_list_model_get_n_items (controllers) && drop == NULL; i++)
+    {
+      g_autoptr(GObject) ctl = g_list_model_get_item (controllers, i);
+      if (GTK_IS_DROP_TARGET (ctl))
+        drop = GTK_DROP_TARGET (ctl);
+    }
+  g_assert_nonnull (drop);
+
+  /* something that is not a file list is refused */
+  g_value_init (&value, G_TYPE_STRING);
+  g_value_set_string (&value, sample);
+  g_signal_emit_by_name (drop, "drop", &value, 10.0, 10.0, &accepted);
+  g_assert_false (accepted);
+  g_value_unset (&value);
+
+  files = g_slist_append (NULL, g_file_new_for_path (sample));
+  g_value_init (&value, GDK_TYPE_FILE_LIST);
+  g_value_take_boxed (&value, files);
+  g_signal_emit_by_name (drop, "drop", &value, 10.0, 10.0, &accepted);
+  g_value_unset (&value);
+  g_assert_true (accepted);
+  g_assert_true (bs_test_wait (win, loaded_with_prediction, 600));
+  g_action_group_activate_action (G_ACTION_GROUP (win), "cancel-fill", NULL);
+  c = bs_window_get_case (win);
+  g_assert_nonnull (c);
+  g_assert_cmpstr (c->id, ==, "BRATS_001");
+  g_assert_nonnull (bs_window_get_truth (win));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -441,6 +491,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/window/toggles", test_toggles);
   g_test_add_func ("/ui/window/planes", test_views_and_planes);
   g_test_add_func ("/ui/window/no-ground-truth", test_no_ground_truth);
+  g_test_add_func ("/ui/window/drop", test_drop);
   g_test_add_func ("/ui/window/bad-file", test_bad_file);
   ret = g_test_run ();
   if (win != NULL)
