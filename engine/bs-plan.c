@@ -10,8 +10,9 @@
  * 2.6 sends a convolution whose destination is a sub-memory descriptor to its
  * slow reference kernel, so the halves are addressed as ordinary dense
  * single-sample tensors whose data handles point into the buffer; with a
- * batch those producers run once per sample.  With nhwc halves are strided,
- * so a concat primitive is kept (the plan description says so). */
+ * batch those producers run once per sample.  With nhwc halves are strided
+ * (oneDNN 2.6 has only reference convolutions for strided tensors), so both
+ * halves are copied in by jit reorders; the plan description says so. */
 #include <glib/gi18n.h>
 #include <math.h>
 #include <omp.h>
@@ -760,6 +761,34 @@ build_upsample (Builder *b, const Act *src, Act *dst, const Slot *half, const ch
   return add_src_dst_op (b, pd, label, per_sample, src->mem, src_views, dst, dst_views);
 }
 
+/* Copies src into channels offset_c.. of dst with a reorder. */
+static gboolean
+build_copy_into (Builder *b, const Act *src, const Act *dst, int offset_c, const char *label)
+{
+  dnnl_memory_desc_t sub;
+  dnnl_dims_t dims = { b->batch, src->c, src->h, src->w };
+  dnnl_dims_t offsets = { 0, offset_c, 0, 0 };
+  dnnl_primitive_desc_t pd;
+  dnnl_exec_arg_t args[2] = { { DNNL_ARG_FROM, src->mem }, { DNNL_ARG_TO, dst->mem } };
+
+  TRY (dnnl_memory_desc_init_submemory (&sub, &dst->md, dims, offsets), "describe half of a concat buffer");
+  TRY (dnnl_reorder_primitive_desc_create (&pd, &src->md, b->p->engine, &sub, b->p->engine, b->attr),
+       "copy into half of a concat buffer");
+  return add_op (b, pd, label, 1, 2, args);
+}
+
+/* With channels-last halves, oneDNN 2.6's concat primitive ("simple") copies
+ * a few bytes per pixel per call; two jit reorders into the strided halves
+ * of the same buffer do the same copy about four times faster (measured for
+ * u8 128x128x(16+16): 4.2 ms vs 0.9 ms per 16 slices on one core). */
+static gboolean
+build_concat_by_reorders (Builder *b, const Act *up, const Act *skip, Act *cat, const char *label)
+{
+  md_4d (&cat->md, b->batch, cat->c, cat->h, cat->w, cat->dt, dnnl_nhwc);
+  return act_allocate (b, cat, NULL) && build_copy_into (b, up, cat, 0, label)
+         && build_copy_into (b, skip, cat, up->c, label);
+}
+
 static gboolean
 build_concat (Builder *b, const Act *up, const Act *skip, Act *cat, const char *label)
 {
@@ -917,6 +946,7 @@ build_network (Builder *b)
   Act input, x, a;
   Act cats[4], skips[4];
   gboolean inplace[4] = { FALSE };
+  gboolean concat_reorders[4] = { FALSE };
   int li = 0;
   static const char *const pool_names[4] = { "poolA", "poolB", "poolC", "poolD" };
   static const char *const up_names[4] = { "upA", "upB", "upC", "upE" };
@@ -1042,8 +1072,17 @@ build_network (Builder *b)
                                  up_names[level]))
               return FALSE;
           }
-        if (!inplace[level] && !build_concat (b, &up, &skips[level], &cats[level], cat_names[level]))
-          return FALSE;
+        if (!inplace[level])
+          {
+            Act *u = &up;
+            gboolean by_reorders = b->fusion && u->tag == dnnl_nhwc && skips[level].tag == dnnl_nhwc
+                                   && u->dt == skips[level].dt;
+            if (by_reorders)
+              concat_reorders[level] = TRUE;
+            if (!(by_reorders ? build_concat_by_reorders (b, u, &skips[level], &cats[level], cat_names[level])
+                              : build_concat (b, u, &skips[level], &cats[level], cat_names[level])))
+              return FALSE;
+          }
       }
       for (int k = 0; k < 2; k++)
         {
@@ -1080,7 +1119,11 @@ build_network (Builder *b)
       return FALSE;
   }
   for (int level = 0; level < 4; level++)
-    if (!inplace[level] && b->fusion)
+    if (concat_reorders[level])
+      g_string_append_printf (p->description,
+                              _("  %s copied by two reorders: its halves are not dense in this layout\n"),
+                              cat_names[level]);
+    else if (!inplace[level] && b->fusion)
       g_string_append_printf (p->description, _("  %s kept: its halves are not dense in this layout\n"),
                               cat_names[level]);
   return TRUE;
