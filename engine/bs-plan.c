@@ -49,6 +49,7 @@ typedef struct {
 struct _BsPlan {
   BsPlanOptions opts;
   int h, w, batch, in_ch;
+  int chunk;             /* slices the primitives are built for (<= batch) */
   dnnl_engine_t engine;
   dnnl_stream_t stream;
   GArray *ops;           /* PlanOp */
@@ -1248,6 +1249,21 @@ build_scratchpad (Builder *b)
   return TRUE;
 }
 
+/* int8 batches run 4 slices at a time through primitives built for 4:
+ * beyond that a level's u8 activations outgrow the 2 MB L2 and memory grows
+ * with the batch for nothing.  Measured on one core, 128x128: 1.38-1.57 ms
+ * per slice at batch 16 in chunks of 4 against 1.57-1.61 unchunked, and at
+ * batch 128 1.30 against 2.00 ms with 86 MB instead of 541 MB resident. */
+#define INT8_CHUNK 4
+
+static int
+plan_chunk (const BsPlanOptions *opts)
+{
+  if (opts->precision == BS_PRECISION_INT8)
+    return MIN (opts->batch, INT8_CHUNK);
+  return opts->batch;
+}
+
 BsPlan *
 bs_plan_new (const BsUnet *net, int h, int w, const BsPlanOptions *opts, const BsCalibration *cal,
              GError **error)
@@ -1293,6 +1309,7 @@ bs_plan_new (const BsUnet *net, int h, int w, const BsPlanOptions *opts, const B
   p->h = h;
   p->w = w;
   p->batch = opts->batch;
+  p->chunk = plan_chunk (opts);
   p->in_ch = net->config.in_channels;
   p->ops = g_array_new (FALSE, TRUE, sizeof (PlanOp));
   p->mems = g_ptr_array_new ();
@@ -1310,7 +1327,7 @@ bs_plan_new (const BsUnet *net, int h, int w, const BsPlanOptions *opts, const B
   b.int8_first = b.int8 && opts->fusion;
   b.inplace_concat = TRUE;
   b.winograd = opts->precision == BS_PRECISION_FP32 && opts->layout == BS_MEMLAYOUT_BLOCKED;
-  b.batch = opts->batch;
+  b.batch = p->chunk;
   switch (opts->layout)
     {
     case BS_MEMLAYOUT_NCHW: b.tag = dnnl_nchw; break;
@@ -1331,6 +1348,8 @@ bs_plan_new (const BsUnet *net, int h, int w, const BsPlanOptions *opts, const B
   g_string_printf (p->description, "%s %s fusion %s, batch %d, %dx%d, %d threads, %s\n",
                    bs_precision_name (opts->precision), bs_memlayout_name (opts->layout),
                    opts->fusion ? "on" : "off", p->batch, w, h, threads, bs_dnnl_isa_name ());
+  if (p->chunk < p->batch)
+    g_string_append_printf (p->description, _("  runs the batch %d slices at a time\n"), p->chunk);
   if (!dnnl_ok (&b, dnnl_primitive_attr_create (&b.attr), "create attributes", __LINE__))
     return NULL;
   dnnl_primitive_attr_set_scratchpad_mode (b.attr, dnnl_scratchpad_mode_user);
@@ -1451,16 +1470,14 @@ run_head (const Head *hd, gsize pixels, float *probs)
     }
 }
 
-gboolean
-bs_plan_run (BsPlan *plan, const float *input, int n, float *probs, BsTiming *timing, GError **error)
+/* n <= plan->chunk slices through the network. */
+static gboolean
+run_chunk (BsPlan *plan, const float *input, int n, float *probs, BsTiming *timing, GError **error)
 {
   gsize slice_in = (gsize) plan->in_ch * plan->h * plan->w;
   gsize slice_out = (gsize) plan->h * plan->w;
   double t0, t1;
   dnnl_status_t st = dnnl_success;
-
-  g_return_val_if_fail (n >= 1 && n <= plan->batch, FALSE);
-  omp_set_num_threads (plan->opts.threads > 0 ? plan->opts.threads : bs_cpu_cores ());
 
   t0 = bs_now_ms ();
   memcpy (plan->in_ptr, input, sizeof (float) * slice_in * n);
@@ -1527,5 +1544,19 @@ bs_plan_run (BsPlan *plan, const float *input, int n, float *probs, BsTiming *ti
       bs_timing_add_stage (timing, "output", bs_now_ms () - t0);
       timing->n_slices += n;
     }
+  return TRUE;
+}
+
+gboolean
+bs_plan_run (BsPlan *plan, const float *input, int n, float *probs, BsTiming *timing, GError **error)
+{
+  gsize slice_in = (gsize) plan->in_ch * plan->h * plan->w;
+  gsize slice_out = (gsize) plan->h * plan->w;
+
+  g_return_val_if_fail (n >= 1 && n <= plan->batch, FALSE);
+  omp_set_num_threads (plan->opts.threads > 0 ? plan->opts.threads : bs_cpu_cores ());
+  for (int s = 0; s < n; s += plan->chunk)
+    if (!run_chunk (plan, input + s * slice_in, MIN (plan->chunk, n - s), probs + s * slice_out, timing, error))
+      return FALSE;
   return TRUE;
 }
