@@ -22,6 +22,7 @@
 
 #include "bs-error.h"
 #include "bs-plan.h"
+#include "bs-plan-head.h"
 #include "bs-preprocess.h"
 #include "bs-reference-private.h"
 
@@ -1425,35 +1426,6 @@ run_ok (dnnl_status_t st, const char *what, GError **error)
   return FALSE;
 }
 
-/* Logits of pixels [p0, p1) into out; fms 16 (the shipped model) gets a
- * constant trip count, which the compiler vectorises across pixels. */
-static void
-head_logits (const Head *hd, gsize p0, gsize p1, float *restrict out)
-{
-  const guint8 *restrict src = hd->src;
-  const float *restrict w = hd->w;
-  int c = hd->c;
-
-  if (c == 16)
-    for (gsize p = p0; p < p1; p++)
-      {
-        const guint8 *x = src + p * 16;
-        float z = hd->bias;
-        for (int k = 0; k < 16; k++)
-          z += w[k] * x[k];
-        out[p] = z;
-      }
-  else
-    for (gsize p = p0; p < p1; p++)
-      {
-        const guint8 *x = src + p * c;
-        float z = hd->bias;
-        for (int k = 0; k < c; k++)
-          z += w[k] * x[k];
-        out[p] = z;
-      }
-}
-
 static void
 run_head (const Head *hd, gsize pixels, float *probs)
 {
@@ -1463,10 +1435,8 @@ run_head (const Head *hd, gsize pixels, float *probs)
 #pragma omp parallel for schedule(static)
   for (gsize i = 0; i < n_chunks; i++)
     {
-      gsize p0 = i * chunk, p1 = MIN (pixels, p0 + chunk);
-      head_logits (hd, p0, p1, probs);
-      for (gsize p = p0; p < p1; p++)
-        probs[p] = 1.0f / (1.0f + expf (-probs[p]));
+      gsize p0 = i * chunk;
+      bs_plan_head_run (hd->src, hd->c, hd->w, hd->bias, p0, MIN (pixels, p0 + chunk), probs);
     }
 }
 
