@@ -22,7 +22,7 @@
 
 #include "bs-error.h"
 #include "bs-plan.h"
-#include "bs-plan-head.h"
+#include "bs-plan-kernels.h"
 #include "bs-preprocess.h"
 #include "bs-reference-private.h"
 
@@ -32,6 +32,9 @@ typedef struct {
   int n_sets;
   int n_args;
   dnnl_exec_arg_t *args;  /* n_sets * n_args */
+  /* A plain-C step instead of a primitive (prim NULL): run (data, n slices). */
+  void (*run) (gconstpointer data, int n);
+  gpointer data;
 } PlanOp;
 
 /* int8 with fusion: PredictionMask (1x1, one output channel) + sigmoid in
@@ -383,6 +386,18 @@ add_op (Builder *b, dnnl_primitive_desc_t pd, const char *label, int n_sets, int
     }
   g_array_append_val (b->p->ops, op);
   return TRUE;
+}
+
+static void
+add_c_op (Builder *b, const char *label, const char *impl, void (*run) (gconstpointer, int), gpointer data)
+{
+  PlanOp op = { 0 };
+
+  g_string_append_printf (b->p->description, "  %-16s %s\n", label, impl);
+  g_strlcpy (op.label, label, sizeof op.label);
+  op.run = run;
+  op.data = data;
+  g_array_append_val (b->p->ops, op);
 }
 
 static dnnl_format_tag_t
@@ -810,6 +825,59 @@ build_pool (Builder *b, const Slot *src, Act *dst, const char *label)
   return add_src_dst_op (b, pd, label, per_sample, src->act->mem, src_views, dst, dst_views);
 }
 
+/* Fused int8, channels last: 2x2 max pooling of the s8 skip tensor that
+ * also copies it into its half of the concat buffer (the decoder then copies
+ * only the upsampled half).  oneDNN 2.6 has only reference kernels for a
+ * convolution writing a strided half, its int8 pooling on 16-32 channels
+ * took longer than the convolution before it, and this reads the skip
+ * tensor once for both. */
+typedef struct {
+  const gint8 *src;
+  gint8 *pooled, *cat;
+  int h, w, c, c_cat, offset_c;
+} PoolCopy;
+
+static void
+run_pool_copy (gconstpointer data, int n)
+{
+  const PoolCopy *pc = data;
+  int out_h = pc->h / 2, rows = n * out_h;
+  gsize in_row = (gsize) pc->w * pc->c, cat_row = (gsize) pc->w * pc->c_cat, out_row = (gsize) (pc->w / 2) * pc->c;
+
+#pragma omp parallel for schedule(static)
+  for (int r = 0; r < rows; r++)
+    {
+      gsize y0 = (gsize) (r / out_h) * pc->h + 2 * (r % out_h);  /* first input row, counted over the batch */
+      const gint8 *row0 = pc->src + y0 * in_row;
+      gint8 *cat0 = pc->cat + y0 * cat_row;
+
+      bs_plan_pool_copy_row (row0, row0 + in_row, pc->w, pc->c, pc->pooled + (gsize) r * out_row, cat0,
+                             cat0 + cat_row, pc->c_cat, pc->offset_c);
+    }
+}
+
+static gboolean
+build_pool_copy (Builder *b, const Act *skip, Act *cat, int offset_c, Act *pooled, const char *label)
+{
+  PoolCopy *pc;
+
+  md_4d (&cat->md, b->batch, cat->c, cat->h, cat->w, cat->dt, dnnl_nhwc);
+  md_4d (&pooled->md, b->batch, pooled->c, pooled->h, pooled->w, pooled->dt, dnnl_nhwc);
+  if (!act_allocate (b, cat, NULL) || !act_allocate (b, pooled, NULL))
+    return FALSE;
+  pc = g_new0 (PoolCopy, 1);
+  pc->src = mem_ptr (skip->mem);
+  pc->pooled = mem_ptr (pooled->mem);
+  pc->cat = mem_ptr (cat->mem);
+  pc->h = skip->h;
+  pc->w = skip->w;
+  pc->c = skip->c;
+  pc->c_cat = cat->c;
+  pc->offset_c = offset_c;
+  add_c_op (b, label, "c:s8_pool_copy", run_pool_copy, pc);
+  return TRUE;
+}
+
 static gboolean
 build_upsample (Builder *b, const Act *src, Act *dst, const Slot *half, const char *label)
 {
@@ -1009,10 +1077,15 @@ build_output (Builder *b, const Act *last)
 }
 
 static gboolean
-describe_concats (Builder *b, const gboolean *inplace, const gboolean *by_reorders, const char *const *names)
+describe_concats (Builder *b, const gboolean *inplace, const gboolean *by_reorders, const gboolean *skip_in_cat,
+                  const char *const *names)
 {
   for (int level = 0; level < 4; level++)
-    if (by_reorders[level])
+    if (skip_in_cat[level])
+      g_string_append_printf (b->p->description,
+                              _("  %s: the skip half is written while pooling, the other half by a reorder\n"),
+                              names[level]);
+    else if (by_reorders[level])
       g_string_append_printf (b->p->description,
                               _("  %s copied by two reorders: its halves are not dense in this layout\n"),
                               names[level]);
@@ -1049,6 +1122,7 @@ build_network (Builder *b)
   Act cats[4], skips[4];
   gboolean inplace[4] = { FALSE };
   gboolean concat_reorders[4] = { FALSE };
+  gboolean skip_in_cat[4] = { FALSE };
   int li = 0;
   static const char *const pool_names[4] = { "poolA", "poolB", "poolC", "poolD" };
   static const char *const up_names[4] = { "upA", "upB", "upC", "upE" };
@@ -1140,8 +1214,12 @@ build_network (Builder *b)
           {
             Slot whole = { &skips[level], 0, lb->out_ch };
             if (!build_conv (b, lb, &a, &skips[level], NULL, conv_post)
-                || (!b->fusion && !build_eltwise (b, &skips[level], POST_RELU, "relu"))
-                || !build_pool (b, &whole, &pooled, pool_names[level]))
+                || (!b->fusion && !build_eltwise (b, &skips[level], POST_RELU, "relu")))
+              return FALSE;
+            skip_in_cat[level] = b->int8 && b->fusion && skips[level].tag == dnnl_nhwc
+                                 && skips[level].dt == dnnl_s8 && cats[level].dt == dnnl_s8;
+            if (!(skip_in_cat[level] ? build_pool_copy (b, &skips[level], &cats[level], c_up, &pooled, pool_names[level])
+                                     : build_pool (b, &whole, &pooled, pool_names[level])))
               return FALSE;
           }
         x = pooled;
@@ -1174,7 +1252,12 @@ build_network (Builder *b)
                                  up_names[level]))
               return FALSE;
           }
-        if (!inplace[level])
+        if (skip_in_cat[level])
+          {
+            if (!build_copy_into (b, &up, &cats[level], 0, cat_names[level]))
+              return FALSE;
+          }
+        else if (!inplace[level])
           {
             Act *u = &up;
             gboolean by_reorders = b->fusion && u->tag == dnnl_nhwc && skips[level].tag == dnnl_nhwc
@@ -1214,7 +1297,7 @@ build_network (Builder *b)
         build_head (b, l, &x);
         li++;
         g_assert (li == net->n_layers);
-        return build_input (b, &input) && describe_concats (b, inplace, concat_reorders, cat_names);
+        return build_input (b, &input) && describe_concats (b, inplace, concat_reorders, skip_in_cat, cat_names);
       }
     act_declare (b, &out, 1, h, w, dnnl_f32, 1.0f);
     if (b->tag != dnnl_nchw && b->tag != dnnl_nhwc)
@@ -1227,7 +1310,7 @@ build_network (Builder *b)
     if (!build_input (b, &input) || !build_output (b, &out))
       return FALSE;
   }
-  return describe_concats (b, inplace, concat_reorders, cat_names);
+  return describe_concats (b, inplace, concat_reorders, skip_in_cat, cat_names);
 }
 
 static gboolean
@@ -1369,8 +1452,10 @@ bs_plan_free (BsPlan *p)
   for (guint i = 0; p->ops && i < p->ops->len; i++)
     {
       PlanOp *op = &g_array_index (p->ops, PlanOp, i);
-      dnnl_primitive_destroy (op->prim);
+      if (op->prim)
+        dnnl_primitive_destroy (op->prim);
       g_free (op->args);
+      g_free (op->data);
     }
   if (p->ops)
     g_array_free (p->ops, TRUE);
@@ -1473,7 +1558,14 @@ run_chunk (BsPlan *plan, const float *input, int n, float *probs, BsTiming *timi
       /* Per-sample operations skip the unused slots of a short batch. */
       int sets = op->n_sets > 1 ? MIN (op->n_sets, n) : op->n_sets;
 
-      for (int s = 0; s < sets && st == dnnl_success; s++)
+      if (!op->prim)
+        {
+          /* CPU streams execute in order and synchronously; the wait is cheap insurance. */
+          st = dnnl_stream_wait (plan->stream);
+          if (st == dnnl_success)
+            op->run (op->data, n);
+        }
+      for (int s = 0; op->prim && s < sets && st == dnnl_success; s++)
         st = dnnl_primitive_execute (op->prim, plan->stream, op->n_args, op->args + s * op->n_args);
       if (plan->opts.profile_layers && st == dnnl_success)
         {

@@ -464,8 +464,9 @@ run_int8 (Fixture *f, BsMemLayout layout, int batch, int first_n, char **describ
   return probs;
 }
 
-/* Fused int8 on channels-last: encodeAa in int8, concats copied by reorders,
- * the head in C, and batches run in chunks.  Every batch size and every
+/* Fused int8 on channels-last: encodeAa in int8, skip tensors copied into
+ * their concat buffers while pooling, the head in C, and batches run in
+ * chunks.  Every batch size and every
  * split of the slices into runs gives the same probabilities as batch 1,
  * and the plan uses no reference kernel and no concat primitive. */
 static void
@@ -490,6 +491,7 @@ test_int8_fused_path (void)
         g_test_message ("int8 %s batch %d: max |p - p(batch 1)| %.2e", bs_memlayout_name (layout), batch, max_diff);
         g_assert_cmpfloat (max_diff, <=, 1e-5);
         g_assert_nonnull (strstr (describe, "PredictionMask   c:u8_dot_sigmoid"));
+        g_assert_nonnull (strstr (describe, "poolA            c:s8_pool_copy"));
         g_assert_null (strstr (describe, "quantize"));
         g_assert_null (strstr (describe, "simple:"));
         if (g_str_has_prefix (bs_dnnl_isa_name (), "avx512_core"))

@@ -1,11 +1,15 @@
-/* The fused int8 plan's PredictionMask: a 1x1 convolution to one channel and
- * a sigmoid, on convOutb's u8 output.
+/* Plain-C steps of the fused int8 plan: the 1x1 convolution to one channel
+ * + sigmoid at the end, and max pooling fused with the copy of the skip
+ * tensor into its concat buffer.  Both are memory-bound loops that oneDNN
+ * 2.6 runs slowly on 16-32 int8 channels.
  *
  * Built on its own with -fno-trapping-math (see engine/meson.build): without
  * it GCC keeps the sigmoid's clamps as branches and does not vectorise the
- * loop.  With GCC on x86-64 the function is also cloned for AVX2 and AVX-512
- * machines; the code itself is plain C. */
-#include "bs-plan-head.h"
+ * loop.  With GCC on x86-64 the functions are also cloned for AVX2 and
+ * AVX-512 machines; the code itself is plain C. */
+#include <string.h>
+
+#include "bs-plan-kernels.h"
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
 #define HEAD_CLONES __attribute__ ((target_clones ("arch=x86-64-v4", "arch=x86-64-v3", "default")))
@@ -55,4 +59,38 @@ bs_plan_head_run (const guint8 *src, int c, const float *w, float bias, gsize p0
       }
   for (gsize p = p0; p < p1; p++)
     out[p] = sigmoid (out[p]);
+}
+
+static inline __attribute__ ((always_inline)) void
+pool_copy_row (const gint8 *row0, const gint8 *row1, int w, int c, gint8 *pooled, gint8 *cat0, gint8 *cat1,
+               int c_cat, int offset_c)
+{
+  for (int x = 0; x < w; x += 2)
+    {
+      const gint8 *a = row0 + x * c, *b = a + c, *d = row1 + x * c, *e = d + c;
+      gint8 *out = pooled + (x / 2) * c;
+
+      for (int k = 0; k < c; k++)
+        {
+          gint8 m0 = a[k] > b[k] ? a[k] : b[k], m1 = d[k] > e[k] ? d[k] : e[k];
+          out[k] = m0 > m1 ? m0 : m1;
+        }
+      memcpy (cat0 + x * c_cat + offset_c, a, c);
+      memcpy (cat0 + (x + 1) * c_cat + offset_c, b, c);
+      memcpy (cat1 + x * c_cat + offset_c, d, c);
+      memcpy (cat1 + (x + 1) * c_cat + offset_c, e, c);
+    }
+}
+
+HEAD_CLONES void
+bs_plan_pool_copy_row (const gint8 *row0, const gint8 *row1, int w, int c, gint8 *pooled, gint8 *cat0, gint8 *cat1,
+                       int c_cat, int offset_c)
+{
+  /* The U-Net's first two levels with fms 16 get constant channel counts. */
+  if (c == 16)
+    pool_copy_row (row0, row1, w, 16, pooled, cat0, cat1, c_cat, offset_c);
+  else if (c == 32)
+    pool_copy_row (row0, row1, w, 32, pooled, cat0, cat1, c_cat, offset_c);
+  else
+    pool_copy_row (row0, row1, w, c, pooled, cat0, cat1, c_cat, offset_c);
 }
