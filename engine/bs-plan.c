@@ -1333,18 +1333,19 @@ build_scratchpad (Builder *b)
   return TRUE;
 }
 
-/* int8 batches run 4 slices at a time through primitives built for 4:
- * beyond that a level's u8 activations outgrow the 2 MB L2 and memory grows
- * with the batch for nothing.  Measured on one core, 128x128: 1.38-1.57 ms
- * per slice at batch 16 in chunks of 4 against 1.57-1.61 unchunked, and at
- * batch 128 1.30 against 2.00 ms with 86 MB instead of 541 MB resident. */
-#define INT8_CHUNK 4
+/* int8 batches run a few slices at a time through primitives built for
+ * that chunk: beyond about 4 slices of 128x128 (64 Ki pixels) a level's u8
+ * activations outgrow the 2 MB L2, and memory grows with the batch for
+ * nothing.  Measured on one core: 128x128 batch 128 1.30 instead of 2.00 ms
+ * per slice with 86 MB instead of 541 MB resident; 240x240 batch 16 in
+ * chunks of 4 took 10.5 ms per slice against 4.6 at batch 1. */
+#define INT8_CHUNK_PIXELS (4 * 128 * 128)
 
 static int
-plan_chunk (const BsPlanOptions *opts)
+plan_chunk (const BsPlanOptions *opts, int h, int w)
 {
   if (opts->precision == BS_PRECISION_INT8)
-    return MIN (opts->batch, INT8_CHUNK);
+    return CLAMP (INT8_CHUNK_PIXELS / (h * w), 1, opts->batch);
   return opts->batch;
 }
 
@@ -1393,7 +1394,7 @@ bs_plan_new (const BsUnet *net, int h, int w, const BsPlanOptions *opts, const B
   p->h = h;
   p->w = w;
   p->batch = opts->batch;
-  p->chunk = plan_chunk (opts);
+  p->chunk = plan_chunk (opts, h, w);
   p->in_ch = net->config.in_channels;
   p->ops = g_array_new (FALSE, TRUE, sizeof (PlanOp));
   p->mems = g_ptr_array_new ();
