@@ -599,12 +599,13 @@ same_io (const_dnnl_primitive_desc_t a, const_dnnl_primitive_desc_t b)
                                     dnnl_primitive_desc_query_md (b, dnnl_query_dst_md, 0));
 }
 
-/* oneDNN's first choice, except for int8 convolutions with few channels
+/* oneDNN's first choice, except for int8 convolutions with 16-32 channels
  * on AMX (small_channels): there oneDNN 2.6 ranks its brgemm kernel first,
  * but its older AMX kernel ("jit:avx512_core_amx_int8") was 10-25 % faster
  * on every such layer of the U-Net (16-32 channels, 64x64 and 128x128; and
  * slower on the deeper, wider layers).  Taken only when it reads and writes
- * the same formats. */
+ * the same formats.  Not below 16 channels: there creating that kernel
+ * read out of bounds (SEGV under ASan with fms 4). */
 static dnnl_status_t
 conv_pd_create (Builder *b, dnnl_primitive_desc_t *pd, const void *desc, const_dnnl_primitive_attr_t attr,
                 gboolean small_channels)
@@ -722,7 +723,8 @@ build_conv (Builder *b, const BsUnetLayer *l, const Act *src, Act *dst, const Sl
           st = dnnl_convolution_forward_desc_init (&d, dnnl_forward_inference, dnnl_convolution_direct, &src_md,
                                                    &w_md, &b_md, &dst_md, strides, padding, padding);
           if (st == dnnl_success)
-            st = conv_pd_create (b, &pd, &d, attr, b->int8 && l->in_ch <= 32 && l->out_ch <= 32);
+            st = conv_pd_create (b, &pd, &d, attr, b->int8 && l->in_ch >= 16 && l->in_ch <= 32
+                                                        && l->out_ch >= 16 && l->out_ch <= 32);
         }
     }
   dnnl_primitive_attr_destroy (attr);
