@@ -466,47 +466,51 @@ run_int8 (Fixture *f, BsMemLayout layout, int batch, int first_n, char **describ
 
 /* Fused int8 on channels-last: encodeAa in int8, skip tensors copied into
  * their concat buffers while pooling, the head in C, and batches run in
- * chunks.  Every batch size and every
- * split of the slices into runs gives the same probabilities as batch 1,
- * and the plan uses no reference kernel and no concat primitive. */
+ * chunks.  Every batch size and every split of the slices into runs gives
+ * the same probabilities as batch 1, and the plan uses no reference kernel,
+ * no concat primitive and no separate quantisation.  (Agreement with the
+ * reference is check_all's job; this needs no plain-C pass but the
+ * calibration's, which keeps it affordable under ASan.) */
 static void
 test_int8_fused_path (void)
 {
-  Fixture f;
-  gsize slice;
+  BsUnetConfig c = { .fms = 16, .in_channels = 2, .upsample = BS_UPSAMPLE_TRANSPOSED };
+  Fixture f = { 0 };
+  g_autoptr(GError) error = NULL;
   g_autofree float *one = NULL;
+  gsize slice;
 
-  /* 96x96: large enough that batch 11 runs in chunks. */
-  fixture_init (&f, 16, 2, BS_UPSAMPLE_TRANSPOSED, 96, 96, 11, 21);
+  /* 128x128 runs in chunks of a few slices; batch 6 needs two. */
+  f.net = bs_unet_new_random (&c, 21);
+  f.h = f.w = 128;
+  f.n = 6;
   slice = (gsize) f.h * f.w;
+  f.input = g_new (float, f.n * 2 * slice);
+  for (int s = 0; s < f.n; s++)
+    make_input (f.input + s * 2 * slice, 2, f.h, f.w, 31 + s);
+  f.cal = bs_calibration_compute (f.net, f.input, 1, f.h, f.w, &error);
+  g_assert_no_error (error);
   one = run_int8 (&f, BS_MEMLAYOUT_NHWC, 1, 1, NULL);
+  for (gsize i = 0; i < f.n * slice; i++)
+    g_assert_true (one[i] >= 0.0f && one[i] <= 1.0f);  /* also false for NaN */
   for (int layout = BS_MEMLAYOUT_NHWC; layout <= BS_MEMLAYOUT_BLOCKED; layout++)
-    for (int batch = 3; batch <= 11; batch += 4)
-      {
-        g_autofree char *describe = NULL;
-        g_autofree float *probs = run_int8 (&f, layout, batch, batch - 1, &describe);
-        double max_diff = 0.0;
+    {
+      g_autofree char *describe = NULL;
+      g_autofree float *probs = run_int8 (&f, layout, 6, 5, &describe);
+      double max_diff = 0.0;
 
-        for (gsize i = 0; i < f.n * slice; i++)
-          max_diff = MAX (max_diff, fabsf (probs[i] - one[i]));
-        g_test_message ("int8 %s batch %d: max |p - p(batch 1)| %.2e", bs_memlayout_name (layout), batch, max_diff);
-        g_assert_cmpfloat (max_diff, <=, 1e-5);
-        g_assert_nonnull (strstr (describe, "PredictionMask   c:u8_dot_sigmoid"));
-        g_assert_nonnull (strstr (describe, "poolA            c:s8_pool_copy"));
-        g_assert_null (strstr (describe, "quantize"));
-        g_assert_null (strstr (describe, "simple:"));
-        if (g_str_has_prefix (bs_dnnl_isa_name (), "avx512_core"))
-          g_assert_null (strstr (describe, "ref"));
-        if (batch == 11)
-          g_assert_nonnull (strstr (describe, "slices at a time"));
-      }
-  /* And within the bounds of the reference. */
-  {
-    double agree = 0;
-    for (gsize i = 0; i < f.n * slice; i++)
-      agree += (one[i] > 0.5f) == (f.ref[i] > 0.5f);
-    g_assert_cmpfloat (agree / (f.n * slice), >=, 0.95);
-  }
+      for (gsize i = 0; i < f.n * slice; i++)
+        max_diff = MAX (max_diff, fabsf (probs[i] - one[i]));
+      g_test_message ("int8 %s batch 6: max |p - p(batch 1)| %.2e", bs_memlayout_name (layout), max_diff);
+      g_assert_cmpfloat (max_diff, <=, 1e-5);
+      g_assert_nonnull (strstr (describe, "slices at a time"));
+      g_assert_nonnull (strstr (describe, "PredictionMask   c:u8_dot_sigmoid"));
+      g_assert_nonnull (strstr (describe, "poolA            c:s8_pool_copy"));
+      g_assert_null (strstr (describe, "quantize"));
+      g_assert_null (strstr (describe, "simple:"));
+      if (g_str_has_prefix (bs_dnnl_isa_name (), "avx512_core"))
+        g_assert_null (strstr (describe, "ref"));
+    }
   fixture_clear (&f);
 }
 
