@@ -599,16 +599,20 @@ same_io (const_dnnl_primitive_desc_t a, const_dnnl_primitive_desc_t b)
                                     dnnl_primitive_desc_query_md (b, dnnl_query_dst_md, 0));
 }
 
-/* oneDNN's first choice, except for int8 convolutions with 16-32 channels
- * on AMX (small_channels): there oneDNN 2.6 ranks its brgemm kernel first,
- * but its older AMX kernel ("jit:avx512_core_amx_int8") was 10-25 % faster
- * on every such layer of the U-Net (16-32 channels, 64x64 and 128x128; and
- * slower on the deeper, wider layers).  Taken only when it reads and writes
- * the same formats.  Not below 16 channels: there creating that kernel
- * read out of bounds (SEGV under ASan with fms 4). */
+/* oneDNN's first choice, or the implementation named prefer when oneDNN
+ * offers it among its next few and it reads and writes the same formats.
+ * Measured on AMX machines, where oneDNN 2.6's ranking is not the fastest
+ * for the U-Net's narrow int8 layers:
+ *  - 3x3 convolutions with 16-32 channels (64x64 and 128x128): the older
+ *    AMX kernel "jit:avx512_core_amx_int8" was 10-25 % faster than the
+ *    brgemm one ranked first (and slower on the deeper, wider layers).
+ *    Not below 16 channels: there creating it read out of bounds (SEGV
+ *    under ASan with fms 4).
+ *  - transconvA (32 -> 16 channels, 128x128): the AVX-512 VNNI kernel took
+ *    0.17-0.19 ms per 4 slices against 0.25-0.35 for the AMX one. */
 static dnnl_status_t
 conv_pd_create (Builder *b, dnnl_primitive_desc_t *pd, const void *desc, const_dnnl_primitive_attr_t attr,
-                gboolean small_channels)
+                const char *prefer)
 {
   dnnl_primitive_desc_iterator_t it;
   dnnl_primitive_desc_t first = NULL;
@@ -618,7 +622,7 @@ conv_pd_create (Builder *b, dnnl_primitive_desc_t *pd, const void *desc, const_d
   if (st != dnnl_success)
     return st;
   first = dnnl_primitive_desc_iterator_fetch (it);
-  for (int k = 0; small_channels && first && k < 4 && dnnl_primitive_desc_iterator_next (it) == dnnl_success; k++)
+  for (int k = 0; prefer && first && k < 4 && dnnl_primitive_desc_iterator_next (it) == dnnl_success; k++)
     {
       dnnl_primitive_desc_t cand = dnnl_primitive_desc_iterator_fetch (it);
       const char *impl = NULL;
@@ -626,7 +630,7 @@ conv_pd_create (Builder *b, dnnl_primitive_desc_t *pd, const void *desc, const_d
       if (!cand)
         break;
       dnnl_primitive_desc_query (cand, dnnl_query_impl_info_str, 0, &impl);
-      if (impl && strcmp (impl, "jit:avx512_core_amx_int8") == 0 && same_io (cand, first))
+      if (impl && strcmp (impl, prefer) == 0 && same_io (cand, first))
         {
           dnnl_primitive_desc_destroy (first);
           first = cand;
@@ -702,7 +706,8 @@ build_conv (Builder *b, const BsUnetLayer *l, const Act *src, Act *dst, const Sl
       st = dnnl_deconvolution_forward_desc_init (&d, dnnl_forward_inference, dnnl_deconvolution_direct, &src_md,
                                                  &w_md, &b_md, &dst_md, strides, zero, zero);
       if (st == dnnl_success)
-        st = dnnl_primitive_desc_create (&pd, &d, attr, b->p->engine, NULL);
+        st = conv_pd_create (b, &pd, &d, attr,
+                             b->int8 && l->out_ch == 16 && l->in_ch <= 32 ? "jit_deconvolution:avx512_core_vnni" : NULL);
     }
   else
     {
@@ -723,8 +728,9 @@ build_conv (Builder *b, const BsUnetLayer *l, const Act *src, Act *dst, const Sl
           st = dnnl_convolution_forward_desc_init (&d, dnnl_forward_inference, dnnl_convolution_direct, &src_md,
                                                    &w_md, &b_md, &dst_md, strides, padding, padding);
           if (st == dnnl_success)
-            st = conv_pd_create (b, &pd, &d, attr, b->int8 && l->in_ch >= 16 && l->in_ch <= 32
-                                                        && l->out_ch >= 16 && l->out_ch <= 32);
+            st = conv_pd_create (b, &pd, &d, attr,
+                                 b->int8 && l->in_ch >= 16 && l->in_ch <= 32 && l->out_ch >= 16 && l->out_ch <= 32
+                                 ? "jit:avx512_core_amx_int8" : NULL);
         }
     }
   dnnl_primitive_attr_destroy (attr);
