@@ -11,8 +11,11 @@
  * slow reference kernel, so the halves are addressed as ordinary dense
  * single-sample tensors whose data handles point into the buffer; with a
  * batch those producers run once per sample.  With nhwc halves are strided
- * (oneDNN 2.6 has only reference convolutions for strided tensors), so both
- * halves are copied in by jit reorders; the plan description says so. */
+ * (oneDNN 2.6 has only reference convolutions for strided tensors), so the
+ * halves are copied in: fused int8 writes the skip half while pooling (a
+ * plain-C step, engine/bs-plan-kernels.c) and the upsampled half with a jit
+ * reorder, other precisions copy both halves with reorders.  The plan
+ * description says which. */
 #include <glib/gi18n.h>
 #include <math.h>
 #include <omp.h>
