@@ -435,6 +435,85 @@ test_refusals (void)
   }
 }
 
+static float *
+run_int8 (Fixture *f, BsMemLayout layout, int batch, int first_n, char **describe)
+{
+  BsPlanOptions o;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BsPlan) plan = NULL;
+  gsize slice = (gsize) f->h * f->w, in_slice = slice * f->net->config.in_channels;
+  float *probs = g_new (float, f->n * slice);
+
+  bs_plan_options_init (&o);
+  o.precision = BS_PRECISION_INT8;
+  o.layout = layout;
+  o.batch = batch;
+  o.threads = 1;
+  plan = bs_plan_new (f->net, f->h, f->w, &o, f->cal, &error);
+  g_assert_no_error (error);
+  if (describe)
+    *describe = g_strdup (bs_plan_describe (plan));
+  /* A first run of first_n slices, then the rest in full batches and a short one. */
+  for (int s = 0; s < f->n;)
+    {
+      int k = MIN (s == 0 ? first_n : batch, f->n - s);
+      g_assert_true (bs_plan_run (plan, f->input + s * in_slice, k, probs + s * slice, NULL, &error));
+      g_assert_no_error (error);
+      s += k;
+    }
+  return probs;
+}
+
+/* Fused int8 on channels-last: encodeAa in int8, skip tensors copied into
+ * their concat buffers while pooling, the head in C, and batches run in
+ * chunks.  Every batch size and every split of the slices into runs gives
+ * the same probabilities as batch 1, and the plan uses no reference kernel,
+ * no concat primitive and no separate quantisation.  (Agreement with the
+ * reference is check_all's job; this needs no plain-C pass but the
+ * calibration's, which keeps it affordable under ASan.) */
+static void
+test_int8_fused_path (void)
+{
+  BsUnetConfig c = { .fms = 16, .in_channels = 2, .upsample = BS_UPSAMPLE_TRANSPOSED };
+  Fixture f = { 0 };
+  g_autoptr(GError) error = NULL;
+  g_autofree float *one = NULL;
+  gsize slice;
+
+  /* 128x128 runs in chunks of a few slices; batch 6 needs two. */
+  f.net = bs_unet_new_random (&c, 21);
+  f.h = f.w = 128;
+  f.n = 6;
+  slice = (gsize) f.h * f.w;
+  f.input = g_new (float, f.n * 2 * slice);
+  for (int s = 0; s < f.n; s++)
+    make_input (f.input + s * 2 * slice, 2, f.h, f.w, 31 + s);
+  f.cal = bs_calibration_compute (f.net, f.input, 1, f.h, f.w, &error);
+  g_assert_no_error (error);
+  one = run_int8 (&f, BS_MEMLAYOUT_NHWC, 1, 1, NULL);
+  for (gsize i = 0; i < f.n * slice; i++)
+    g_assert_true (one[i] >= 0.0f && one[i] <= 1.0f);  /* also false for NaN */
+  for (int layout = BS_MEMLAYOUT_NHWC; layout <= BS_MEMLAYOUT_BLOCKED; layout++)
+    {
+      g_autofree char *describe = NULL;
+      g_autofree float *probs = run_int8 (&f, layout, 6, 5, &describe);
+      double max_diff = 0.0;
+
+      for (gsize i = 0; i < f.n * slice; i++)
+        max_diff = MAX (max_diff, fabsf (probs[i] - one[i]));
+      g_test_message ("int8 %s batch 6: max |p - p(batch 1)| %.2e", bs_memlayout_name (layout), max_diff);
+      g_assert_cmpfloat (max_diff, <=, 1e-5);
+      g_assert_nonnull (strstr (describe, "slices at a time"));
+      g_assert_nonnull (strstr (describe, "PredictionMask   c:u8_dot_sigmoid"));
+      g_assert_nonnull (strstr (describe, "poolA            c:s8_pool_copy"));
+      g_assert_null (strstr (describe, "quantize"));
+      g_assert_null (strstr (describe, "simple:"));
+      if (g_str_has_prefix (bs_dnnl_isa_name (), "avx512_core"))
+        g_assert_null (strstr (describe, "ref"));
+    }
+  fixture_clear (&f);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -445,5 +524,6 @@ main (int argc, char **argv)
   g_test_add_func ("/plan/small-fms", test_small_fms);
   g_test_add_func ("/plan/real-random", test_real_random);
   g_test_add_func ("/plan/real-trained", test_real_trained);
+  g_test_add_func ("/plan/int8-fused-path", test_int8_fused_path);
   return g_test_run ();
 }

@@ -7,7 +7,7 @@ batches given, each right after `brainseg-cli bench --json` on the same configur
 ratios.  It reports; it does not pass or fail CI.
 
 usage: torch-peer.py [--cli brainseg-cli] [--model M.h5] [--samples DIR] [--size 128] [--batch 1,16]
-                     [--threads N] [--repeat 10] [--json OUT.json]
+                     [--threads N] [--repeat 10] [--precision fp32,int8] [--json OUT.json]
 """
 import argparse
 import json
@@ -184,9 +184,17 @@ def time_fn(fn, x, warmup, repeat):
     return statistics.median(t), min(t), max(t)
 
 
-def torch_variants(net, size, batch, ch, warmup, repeat):
+def torch_variants(net, size, batch, ch, warmup, repeat, precisions=("fp32", "int8")):
     x = synthetic(batch, ch, size)
     rows = {}
+    if "fp32" in precisions:
+        fp32_variants(net, x, warmup, repeat, rows)
+    if "int8" in precisions:
+        int8_variant(net, x, size, ch, warmup, repeat, rows)
+    return {k: (v[0] / batch, v[1] / batch, v[2] / batch) for k, v in rows.items()}
+
+
+def fp32_variants(net, x, warmup, repeat, rows):
     rows["eager"] = time_fn(net, x, warmup, repeat)
     cl = net.to(memory_format=torch.channels_last)
     xcl = x.contiguous(memory_format=torch.channels_last)
@@ -200,6 +208,9 @@ def torch_variants(net, size, batch, ch, warmup, repeat):
             rows["jit_optimized"] = time_fn(opt, x, warmup, repeat)
         except Exception as e:  # older builds without the pass
             print(f"  optimize_for_inference unavailable: {e}")
+
+
+def int8_variant(net, x, size, ch, warmup, repeat, rows):
     try:
         from torch.ao.quantization import get_default_qconfig_mapping
         from torch.ao.quantization.quantize_fx import convert_fx, prepare_fx
@@ -216,7 +227,6 @@ def torch_variants(net, size, batch, ch, warmup, repeat):
         rows["int8"] = time_fn(q, x, warmup, repeat)
     except Exception as e:
         print(f"  PyTorch int8 unavailable: {e}")
-    return {k: (v[0] / batch, v[1] / batch, v[2] / batch) for k, v in rows.items()}
 
 
 def UNetCopy(net):
@@ -224,10 +234,12 @@ def UNetCopy(net):
     return copy.deepcopy(net).eval()
 
 
-def brainseg_rows(cli, model_path, size, batch, threads, repeat):
+def brainseg_rows(cli, model_path, size, batch, threads, repeat, precisions=("fp32", "int8")):
     rows = []
     # fp32 in every layout; int8 only where oneDNN has int8 kernels (it refuses plain nchw).
     for prec, layouts in (("fp32", "nchw,nhwc,blocked"), ("int8", "nhwc,blocked")):
+        if prec not in precisions:
+            continue
         cmd = [cli, "bench", "--model", model_path, "--json", "--size", str(size), "--batch", str(batch),
                "--precision", prec, "--layout", layouts, "--fusion", "off,on", "--threads", str(threads),
                "--repeat", str(repeat), "--no-reference"]
@@ -246,10 +258,13 @@ def main():
     ap.add_argument("--threads", default=f"1,{os.cpu_count()}",
                     help="thread counts to compare at (each side gets the same); default 1 and all cores")
     ap.add_argument("--repeat", type=int, default=10)
+    ap.add_argument("--precision", default="fp32,int8",
+                    help="which precisions to compare (fp32, int8 or both); int8 alone takes a fraction of the time")
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--json")
     args = ap.parse_args()
     thread_list = [int(t) for t in args.threads.split(",")]
+    precisions = tuple(p.strip() for p in args.precision.split(","))
 
     tmpdir = tempfile.TemporaryDirectory()
     model = args.model
@@ -278,13 +293,13 @@ def main():
             best = {"bs_fp32": None, "bs_int8": None, "t_fp32": None, "t_int8": None}
             for threads in thread_list:
                 torch.set_num_threads(threads)
-                bs = brainseg_rows(args.cli, model, size, batch, threads, args.repeat)
-                tv = torch_variants(net, size, batch, ch, args.warmup, args.repeat)
+                bs = brainseg_rows(args.cli, model, size, batch, threads, args.repeat, precisions)
+                tv = torch_variants(net, size, batch, ch, args.warmup, args.repeat, precisions)
                 fp32 = [r for r in bs if r["precision"] == "fp32" and r["ms_per_slice"]]
                 int8 = [r for r in bs if r["precision"] == "int8" and r["ms_per_slice"]]
-                bs_fp32 = min(r["ms_per_slice"] for r in fp32)
+                bs_fp32 = min(r["ms_per_slice"] for r in fp32) if fp32 else None
                 bs_int8 = min(r["ms_per_slice"] for r in int8) if int8 else None
-                t_fp32 = min(v[0] for k, v in tv.items() if k != "int8")
+                t_fp32 = min((v[0] for k, v in tv.items() if k != "int8"), default=None)
                 t_int8 = tv.get("int8", (None,))[0]
                 print(f"\nsize {size}x{size}, batch {batch}, {threads} thread(s) (ms per slice, median of {args.repeat})")
                 for r in bs:
@@ -292,21 +307,28 @@ def main():
                           f"{r['ms_per_slice']:9.2f}  ({r['ms_min']:.2f}-{r['ms_max']:.2f})")
                 for k, v in tv.items():
                     print(f"  pytorch  {k:26s}  {v[0]:9.2f}  ({v[1]:.2f}-{v[2]:.2f})")
-                line = f"  ratio brainseg/pytorch: fp32 best {bs_fp32 / t_fp32:.2f}x"
+                parts = []
+                if bs_fp32 and t_fp32:
+                    parts.append(f"fp32 best {bs_fp32 / t_fp32:.2f}x")
                 if bs_int8 and t_int8:
-                    line += f", int8 {bs_int8 / t_int8:.2f}x"
+                    parts.append(f"int8 {bs_int8 / t_int8:.2f}x")
+                line = "  ratio brainseg/pytorch: " + ", ".join(parts)
                 print(line)
                 report["rows"].append({"size": size, "batch": batch, "threads": threads, "brainseg": bs,
                                        "pytorch": {k: v[0] for k, v in tv.items()},
-                                       "ratio_fp32": bs_fp32 / t_fp32,
+                                       "ratio_fp32": (bs_fp32 / t_fp32) if bs_fp32 and t_fp32 else None,
                                        "ratio_int8": (bs_int8 / t_int8) if bs_int8 and t_int8 else None})
                 for key, val in (("bs_fp32", bs_fp32), ("bs_int8", bs_int8), ("t_fp32", t_fp32), ("t_int8", t_int8)):
                     if val is not None and (best[key] is None or val < best[key]):
                         best[key] = val
-            line = f"size {size}x{size}, batch {batch}, best of each side over threads {args.threads}: " \
-                   f"fp32 {best['bs_fp32']:.2f} vs {best['t_fp32']:.2f} ms ({best['bs_fp32'] / best['t_fp32']:.2f}x)"
+            parts = []
+            if best["bs_fp32"] and best["t_fp32"]:
+                parts.append(f"fp32 {best['bs_fp32']:.2f} vs {best['t_fp32']:.2f} ms "
+                             f"({best['bs_fp32'] / best['t_fp32']:.2f}x)")
             if best["bs_int8"] and best["t_int8"]:
-                line += f", int8 {best['bs_int8']:.2f} vs {best['t_int8']:.2f} ms ({best['bs_int8'] / best['t_int8']:.2f}x)"
+                parts.append(f"int8 {best['bs_int8']:.2f} vs {best['t_int8']:.2f} ms "
+                             f"({best['bs_int8'] / best['t_int8']:.2f}x)")
+            line = f"size {size}x{size}, batch {batch}, best of each side over threads {args.threads}: " + ", ".join(parts)
             print(line)
     if args.json:
         with open(args.json, "w") as f:
