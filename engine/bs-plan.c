@@ -237,7 +237,12 @@ bs_cpu_peak_gflops (BsPrecision p)
   /* Two FMA pipes: 16 fp32 lanes x 2 ops x 2 per cycle with AVX-512, half with AVX2;
    * VNNI does 4 int8 multiply-adds per fp32 lane, bf16 dot products 2. */
   per_cycle = isa_has (dnnl_cpu_isa_avx512_core) ? 64.0 : 32.0;
-  if (p == BS_PRECISION_INT8)
+  /* AMX tiles: 1024 int8 or 512 bf16 multiply-adds per cycle and core. */
+  if (p == BS_PRECISION_INT8 && isa_has (dnnl_cpu_isa_avx512_core_amx))
+    per_cycle = 2048.0;
+  else if (p == BS_PRECISION_BF16 && isa_has (dnnl_cpu_isa_avx512_core_amx))
+    per_cycle = 1024.0;
+  else if (p == BS_PRECISION_INT8)
     per_cycle *= isa_has (dnnl_cpu_isa_avx512_core_vnni) ? 4.0 : 2.0;
   else if (p == BS_PRECISION_BF16)
     per_cycle *= isa_has (dnnl_cpu_isa_avx512_core_bf16) ? 2.0 : 1.0;
