@@ -37,3 +37,12 @@ bs_dice (const float *pred, const float *truth, size_t n)
   bs_confusion_add (&c, pred, truth, n);
   return bs_confusion_dice (&c);
 }
+
+void
+bs_confusion_merge (BsConfusion *into, const BsConfusion *c)
+{
+  into->tp += c->tp;
+  into->fp += c->fp;
+  into->fn += c->fn;
+  into->tn += c->tn;
+}

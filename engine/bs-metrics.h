@@ -12,6 +12,8 @@ typedef struct {
 } BsConfusion;
 
 void bs_confusion_add (BsConfusion *c, const float *pred, const float *truth, size_t n);
+/* into += c (a volume's counts from its slices'). */
+void bs_confusion_merge (BsConfusion *into, const BsConfusion *c);
 /* Dice = 2TP / (2TP + FP + FN); 1.0 when both are empty (nothing to find, nothing found). */
 double bs_confusion_dice (const BsConfusion *c);
 double bs_dice (const float *pred, const float *truth, size_t n);

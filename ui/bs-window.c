@@ -1270,10 +1270,7 @@ recount_dice (BsWindow *self)
       bs_volume_get_slice (self->truth, 0, self->plane, s, t);
       memset (&self->slice_conf[s], 0, sizeof self->slice_conf[s]);
       bs_confusion_add (&self->slice_conf[s], p, t, (gsize) w * h);
-      self->volume_conf.tp += self->slice_conf[s].tp;
-      self->volume_conf.fp += self->slice_conf[s].fp;
-      self->volume_conf.fn += self->slice_conf[s].fn;
-      self->volume_conf.tn += self->slice_conf[s].tn;
+      bs_confusion_merge (&self->volume_conf, &self->slice_conf[s]);
       for (gsize k = 0; k < (gsize) w * h && empty; k++)
         empty = t[k] <= 0.5f;
       bs_dice_chart_set_value (self->dice_chart, s, bs_confusion_dice (&self->slice_conf[s]), empty);
@@ -1353,12 +1350,7 @@ on_slices_ready (BsInferenceWorker *worker, BsInferenceResult *r, BsWindow *self
           memset (&self->slice_conf[s], 0, sizeof self->slice_conf[s]);
           bs_confusion_add (&self->slice_conf[s], p, truth, px);
           if (!self->computed[s])
-            {
-              self->volume_conf.tp += self->slice_conf[s].tp;
-              self->volume_conf.fp += self->slice_conf[s].fp;
-              self->volume_conf.fn += self->slice_conf[s].fn;
-              self->volume_conf.tn += self->slice_conf[s].tn;
-            }
+            bs_confusion_merge (&self->volume_conf, &self->slice_conf[s]);
           for (gsize k = 0; k < px && empty; k++)
             empty = truth[k] <= 0.5f;
           bs_dice_chart_set_value (self->dice_chart, s, bs_confusion_dice (&self->slice_conf[s]), empty);
