@@ -155,6 +155,9 @@ enum {
   GIVEN_DROPOUT = 1 << 8,
   GIVEN_VAL_SLICES = 1 << 9,
   GIVEN_NO_AUGMENT = 1 << 10,
+  GIVEN_CORE_FLAIR = 1 << 11,
+  GIVEN_JITTER = 1 << 12,
+  GIVEN_AVERAGE = 1 << 13,
 };
 
 static guint
@@ -165,7 +168,8 @@ given_options (const BsTrainOptions *o, gint64 seed, const char *loss, gboolean 
          | (!isnan (o->weight_dice) ? GIVEN_WEIGHT_DICE : 0) | (seed != G_MININT64 ? GIVEN_SEED : 0)
          | (!isnan (o->split) ? GIVEN_SPLIT : 0) | (o->steps_per_epoch != G_MININT ? GIVEN_STEPS : 0)
          | (!isnan (o->dropout) ? GIVEN_DROPOUT : 0) | (o->val_slices != G_MININT ? GIVEN_VAL_SLICES : 0)
-         | (no_augment ? GIVEN_NO_AUGMENT : 0);
+         | (no_augment ? GIVEN_NO_AUGMENT : 0) | (!isnan (o->core_flair_aug) ? GIVEN_CORE_FLAIR : 0)
+         | (!isnan (o->intensity_jitter) ? GIVEN_JITTER : 0) | (o->average_from != G_MININT ? GIVEN_AVERAGE : 0);
 }
 
 static void
@@ -187,6 +191,12 @@ restore_defaults (BsTrainOptions *o, const BsTrainOptions *d)
     o->split = d->split;
   if (isnan (o->dropout))
     o->dropout = d->dropout;
+  if (isnan (o->core_flair_aug))
+    o->core_flair_aug = d->core_flair_aug;
+  if (isnan (o->intensity_jitter))
+    o->intensity_jitter = d->intensity_jitter;
+  if (o->average_from == G_MININT)
+    o->average_from = d->average_from;
 }
 
 /* One line naming the given options that the resumed run replaces with its own. */
@@ -218,6 +228,13 @@ report_overridden (const char *path, guint given, const BsTrainOptions *asked, c
     g_string_append_printf (s, " --val-slices %d", run->val_slices);
   if ((given & GIVEN_NO_AUGMENT) && asked->augment != run->augment)
     g_string_append_printf (s, " %s", _("with augmentation"));
+  if ((given & GIVEN_CORE_FLAIR) && asked->core_flair_aug != run->core_flair_aug)
+    g_string_append_printf (s, " --core-flair-aug %s", g_ascii_formatd (num, sizeof num, "%g", run->core_flair_aug));
+  if ((given & GIVEN_JITTER) && asked->intensity_jitter != run->intensity_jitter)
+    g_string_append_printf (s, " --intensity-jitter %s",
+                            g_ascii_formatd (num, sizeof num, "%g", run->intensity_jitter));
+  if ((given & GIVEN_AVERAGE) && asked->average_from != run->average_from)
+    g_string_append_printf (s, " --average-from %d", run->average_from);
   if (s->len)
     printf (_("%s continues its run with its own options (%s); the different values given here are ignored.\n"),
             path, s->str + 1);
@@ -254,7 +271,8 @@ bs_cli_train (int argc, char **argv)
   /* Out-of-range values mark the options nobody gave, so that a resumed run
    * can say which of the given ones its own options override. */
   opts.crop = opts.batch = opts.steps_per_epoch = opts.val_slices = G_MININT;
-  opts.lr = opts.weight_dice = opts.split = opts.dropout = NAN;
+  opts.lr = opts.weight_dice = opts.split = opts.dropout = opts.core_flair_aug = opts.intensity_jitter = NAN;
+  opts.average_from = G_MININT;
   seed = G_MININT64;
   {
     GOptionEntry entries[] = {
@@ -293,6 +311,11 @@ bs_cli_train (int argc, char **argv)
       { "core-flair-aug", 0, 0, G_OPTION_ARG_DOUBLE, &opts.core_flair_aug,
         N_("Share of samples whose necrotic core (BraTS/Decathlon labels) gets a darker FLAIR (0 = off, default)"),
         "P" },
+      { "intensity-jitter", 0, 0, G_OPTION_ARG_DOUBLE, &opts.intensity_jitter,
+        N_("Augmentation: per-channel gain 1 +- J and offset +- J inside the brain (0.1)"), "J" },
+      { "average-from", 0, 0, G_OPTION_ARG_INT, &opts.average_from,
+        N_("From epoch E on, validate and save the mean of the weights at the end of every epoch (0 = off)"),
+        "E" },
       { "plain", 0, 0, G_OPTION_ARG_NONE, &plain, N_("Plain progress lines even on a terminal"), NULL },
       { "evaluate", 0, 0, G_OPTION_ARG_NONE, &evaluate,
         N_("Only evaluate the --resume weights on every case with its own modalities (whole-volume Dice)"), NULL },
@@ -330,10 +353,10 @@ bs_cli_train (int argc, char **argv)
     }
   if (opts.fms < 1 || opts.batch < 1 || opts.crop < 16 || opts.crop % 16 != 0 || opts.epochs < 0
       || opts.weight_dice < 0.0 || opts.weight_dice > 1.0 || repeats < 1 || opts.core_flair_aug < 0.0
-      || opts.core_flair_aug > 1.0)
+      || opts.core_flair_aug > 1.0 || !(opts.intensity_jitter >= 0.0 && opts.intensity_jitter < 1.0) || opts.average_from < 0)
     {
       fprintf (stderr, "%s\n", _("brainseg-cli train: --fms, --batch, --repeats must be positive, --crop a multiple "
-                                 "of 16, --weight-dice and --core-flair-aug in [0, 1]"));
+                                 "of 16, --weight-dice and --core-flair-aug in [0, 1], --intensity-jitter in [0, 1), --average-from not negative"));
       return 2;
     }
   mods = g_strsplit (modalities ? modalities : "FLAIR", ",", -1);

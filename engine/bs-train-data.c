@@ -418,9 +418,8 @@ orient (float *plane, float *tmp, int size, gboolean flip_x, gboolean flip_y, in
 }
 
 void
-bs_train_fill_slice (const BsTrainSliceRef *ref, int crop, BsTrainRng *r, gboolean augment, double offset_ratio,
-                     double core_flair_p,
-                     float *input, float *target)
+bs_train_fill_slice (const BsTrainSliceRef *ref, int crop, BsTrainRng *r, const BsTrainAug *aug, float *input,
+                     float *target)
 {
   const BsTrainCase *c = ref->c;
   int nch = c->image->n_channels, w = c->sw, h = c->sh;
@@ -429,10 +428,11 @@ bs_train_fill_slice (const BsTrainSliceRef *ref, int crop, BsTrainRng *r, gboole
   g_autofree float *tmp = g_new (float, (gsize) crop * crop);
   gboolean fx = FALSE, fy = FALSE;
   int turns = 0;
+  gboolean augment = r && aug;
 
-  if (r && augment)
+  if (augment)
     {
-      int jx = (int) (abs (x0) * offset_ratio), jy = (int) (abs (y0) * offset_ratio);
+      int jx = (int) (abs (x0) * aug->offset_ratio), jy = (int) (abs (y0) * aug->offset_ratio);
       if (jx > 0)
         x0 += bs_train_rng_int_range (r, -jx, jx + 1);
       if (jy > 0)
@@ -446,8 +446,8 @@ bs_train_fill_slice (const BsTrainSliceRef *ref, int crop, BsTrainRng *r, gboole
       float *plane = input + (gsize) k * crop * crop;
       bs_volume_get_slice (c->image, k, BS_PLANE_AXIAL, ref->slice, full);
       window (full, w, h, x0, y0, crop, plane);
-      if (r && augment && c->core && g_strcmp0 (c->image->channel_names[k], "FLAIR") == 0
-          && core_flair_p > 0.0 && bs_train_rng_double (r) < core_flair_p)
+      if (augment && c->core && g_strcmp0 (c->image->channel_names[k], "FLAIR") == 0 && aug->core_flair_p > 0.0
+          && bs_train_rng_double (r) < aug->core_flair_p)
         {
           /* Necrotic cores range from FLAIR-bright to fluid-dark (not fully
            * suppressed fluid): pull this one towards a darker level so that
@@ -461,12 +461,12 @@ bs_train_fill_slice (const BsTrainSliceRef *ref, int crop, BsTrainRng *r, gboole
             if (core[p] > 0.5f && plane[p] != 0.0f)
               plane[p] += t * (level - plane[p]);
         }
-      if (r && augment)
+      if (augment)
         {
-          /* Scanner and protocol differences survive z-scoring as small
-           * gain and offset changes inside the brain. */
-          float gain = (float) bs_train_rng_double_range (r, 0.9, 1.1);
-          float shift = (float) bs_train_rng_double_range (r, -0.1, 0.1);
+          /* Scanner and protocol differences survive z-scoring as gain and
+           * offset changes inside the brain, each channel its own. */
+          float gain = (float) bs_train_rng_double_range (r, 1.0 - aug->jitter, 1.0 + aug->jitter);
+          float shift = (float) bs_train_rng_double_range (r, -aug->jitter, aug->jitter);
           for (gsize p = 0; p < (gsize) crop * crop; p++)
             if (plane[p] != 0.0f)
               plane[p] = plane[p] * gain + shift;
@@ -475,7 +475,7 @@ bs_train_fill_slice (const BsTrainSliceRef *ref, int crop, BsTrainRng *r, gboole
     }
   bs_volume_get_slice (c->truth, 0, BS_PLANE_AXIAL, ref->slice, full);
   window (full, w, h, x0, y0, crop, target);
-  if (r && augment)
+  if (augment)
     orient (target, tmp, crop, fx, fy, turns);
 }
 
@@ -519,8 +519,8 @@ draw (BsTrainSampler *s, GArray *list, guint *pos)
 /* Stratified: at least half the batch (or the natural share, if higher) are
  * tumour slices, so no step sees only healthy tissue. */
 void
-bs_train_sampler_next (BsTrainSampler *s, int batch, int crop, gboolean augment, double offset_ratio,
-                       float *input, float *target, int nch)
+bs_train_sampler_next (BsTrainSampler *s, int batch, int crop, gboolean augment, float *input, float *target,
+                       int nch)
 {
   int n_tumour = s->other->len == 0 ? batch : CLAMP ((int) floor (batch * s->tumour_share + 0.5), 1, batch);
 
@@ -529,7 +529,7 @@ bs_train_sampler_next (BsTrainSampler *s, int batch, int crop, gboolean augment,
   for (int b = 0; b < batch; b++)
     {
       BsTrainSliceRef *ref = b < n_tumour ? draw (s, s->tumour, &s->pos_tumour) : draw (s, s->other, &s->pos_other);
-      bs_train_fill_slice (ref, crop, &s->rand, augment, offset_ratio, s->core_flair_p, input + (gsize) b * nch * crop * crop,
+      bs_train_fill_slice (ref, crop, &s->rand, augment ? &s->aug : NULL, input + (gsize) b * nch * crop * crop,
                            target + (gsize) b * crop * crop);
     }
 }

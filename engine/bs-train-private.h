@@ -75,13 +75,20 @@ typedef struct {
   int slice;
 } BsTrainSliceRef;
 
+/* What augmentation does to a training example (see BsTrainOptions). */
+typedef struct {
+  double offset_ratio;     /* crop offset up to this share of the centring margin */
+  double core_flair_p;     /* BsTrainOptions.core_flair_aug */
+  double jitter;           /* BsTrainOptions.intensity_jitter */
+} BsTrainAug;
+
 typedef struct {
   GArray *tumour, *other;  /* BsTrainSliceRef of the training cases */
   guint pos_tumour, pos_other;
   guint n_total;
   double tumour_share;
   BsTrainRng rand;
-  double core_flair_p;     /* see BsTrainOptions.core_flair_aug; 0 after init */
+  BsTrainAug aug;          /* from the options; all off after init */
 } BsTrainSampler;
 
 /* The options a training state fixes (crop, batch, lr, loss, seed, split,
@@ -90,14 +97,16 @@ void bs_train_options_apply_state (BsTrainOptions *o, const BsTrainOptions *from
 
 BsTrainCase *bs_train_set_find_case (BsTrainSet *set, const char *id);
 void bs_train_slice_list_build (BsTrainSet *set, BsTrainSplit split, GArray *tumour, GArray *other);
-/* One crop x crop training example (nch planes + target); r NULL = centre, no augmentation. */
-void bs_train_fill_slice (const BsTrainSliceRef *ref, int crop, BsTrainRng *r, gboolean augment,
-                          double offset_ratio, double core_flair_p, float *input, float *target);
+/* One crop x crop training example (nch planes + target); r or aug NULL =
+ * centre, no augmentation. */
+void bs_train_fill_slice (const BsTrainSliceRef *ref, int crop, BsTrainRng *r, const BsTrainAug *aug,
+                          float *input, float *target);
 
 void bs_train_sampler_init (BsTrainSampler *s, BsTrainSet *set, guint64 seed);
 void bs_train_sampler_clear (BsTrainSampler *s);
-void bs_train_sampler_next (BsTrainSampler *s, int batch, int crop, gboolean augment, double offset_ratio,
-                            float *input, float *target, int nch);
+/* augment FALSE: centred crops as they are, whatever s->aug says. */
+void bs_train_sampler_next (BsTrainSampler *s, int batch, int crop, gboolean augment, float *input, float *target,
+                            int nch);
 
 /* The dropout generator of a graph, saved with a checkpoint. */
 guint64 bs_train_graph_get_rng_state (const BsTrainGraph *g);
@@ -124,22 +133,25 @@ typedef struct {
   guint pos_tumour, pos_other;
   char **case_ids[3];     /* training, validation, test case ids (NULL-terminated) */
   char *best_description;
+  int mean_count;         /* end-of-epoch weights in the running mean (0: not averaging yet) */
 } BsTrainState;
 
 void bs_train_state_clear (BsTrainState *st);
 
 /* Writes net (the current weights, Keras layout, loadable as any model) plus
- * /training_state (st, Adam's moments, the best weights, the sampler's
- * permutations) to path, atomically. */
-gboolean bs_train_state_save (const char *path, const BsUnet *net, const BsUnet *best, BsAdam *adam,
-                              const BsTrainSampler *sampler, BsTrainSet *set, const BsTrainState *st,
-                              GError **error);
+ * /training_state (st, Adam's moments, the best weights, the running mean of
+ * the weights when st->mean_count > 0, the sampler's permutations) to path,
+ * atomically. */
+gboolean bs_train_state_save (const char *path, const BsUnet *net, const BsUnet *best, const BsUnet *mean,
+                              BsAdam *adam, const BsTrainSampler *sampler, BsTrainSet *set,
+                              const BsTrainState *st, GError **error);
 /* Reads /training_state of path; *found FALSE (and TRUE returned) when the file
  * has none.  With net, adam, best and sampler not NULL, also restores Adam's
- * moments, the best weights and the sampler's permutations, checking that they
- * fit net and set; every failure names path. */
+ * moments, the best weights, the running mean (into mean, when
+ * st->mean_count > 0) and the sampler's permutations, checking that they fit
+ * net and set; every failure names path. */
 gboolean bs_train_state_load (const char *path, gboolean *found, BsTrainState *st, const BsUnet *net,
-                              BsAdam *adam, BsUnet *best, BsTrainSampler *sampler, BsTrainSet *set,
-                              GError **error);
+                              BsAdam *adam, BsUnet *best, BsUnet *mean, BsTrainSampler *sampler,
+                              BsTrainSet *set, GError **error);
 
 G_END_DECLS

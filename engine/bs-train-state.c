@@ -8,6 +8,8 @@
  *   adam_m       Adam's first moments, every layer's weights (OIHW) then bias,
  *   adam_v       second moments, same order (float32, flat)
  *   best_weights the best-validation weights, same order
+ *   mean_weights the running mean of the end-of-epoch weights, same order
+ *                (only while averaging, attribute mean_count > 0)
  *   sampler_tumour, sampler_other
  *                the sampler's current permutations, rows of (case, slice)
  *                (int32, n x 2), cases numbered in the order they were added */
@@ -46,7 +48,7 @@ bs_train_resume_options (const char *path, BsTrainOptions *opts, gboolean *has_s
 {
   BsTrainState st;
 
-  if (!bs_train_state_load (path, has_state, &st, NULL, NULL, NULL, NULL, NULL, error))
+  if (!bs_train_state_load (path, has_state, &st, NULL, NULL, NULL, NULL, NULL, NULL, error))
     return FALSE;
   if (*has_state)
     {
@@ -67,6 +69,34 @@ n_params (const BsUnet *net)
       n += (gsize) L->out_ch * L->in_ch * L->kh * L->kw + L->out_ch;
     }
   return n;
+}
+
+/* Every layer's weights (OIHW) then bias, one after another: the order of
+ * the flat datasets. */
+static void
+flatten (const BsUnet *net, float *flat)
+{
+  for (int i = 0; i < net->n_layers; i++)
+    {
+      const BsUnetLayer *L = &net->layers[i];
+      gsize wn = (gsize) L->out_ch * L->in_ch * L->kh * L->kw;
+      memcpy (flat, L->weights, wn * sizeof (float));
+      memcpy (flat + wn, L->bias, (gsize) L->out_ch * sizeof (float));
+      flat += wn + L->out_ch;
+    }
+}
+
+static void
+unflatten (BsUnet *net, const float *flat)
+{
+  for (int i = 0; i < net->n_layers; i++)
+    {
+      BsUnetLayer *L = &net->layers[i];
+      gsize wn = (gsize) L->out_ch * L->in_ch * L->kh * L->kw;
+      memcpy (L->weights, flat, wn * sizeof (float));
+      memcpy (L->bias, flat + wn, (gsize) L->out_ch * sizeof (float));
+      flat += wn + L->out_ch;
+    }
 }
 
 /* ---- HDF5 helpers ---- */
@@ -207,7 +237,7 @@ read_dataset (hid_t loc, const char *name, hid_t mem_type, int rank, const hsize
 
 typedef struct {
   const char *path;
-  const BsUnet *net, *best;
+  const BsUnet *net, *best, *mean;
   BsAdam *adam;
   const BsTrainSampler *sampler;
   BsTrainSet *set;
@@ -241,6 +271,7 @@ write_state (gint64 file, gpointer data, GError **error)
   g_autofree float *m = g_new (float, n);
   g_autofree float *v = g_new (float, n);
   g_autofree float *best = g_new (float, n);
+  g_autofree float *mean = st->mean_count > 0 ? g_new (float, n) : NULL;
   g_autofree gint32 *tumour = slice_rows (job->set, job->sampler->tumour);
   g_autofree gint32 *other = slice_rows (job->set, job->sampler->other);
   hsize_t flat = n, tdims[2] = { job->sampler->tumour->len, 2 }, odims[2] = { job->sampler->other->len, 2 };
@@ -249,7 +280,7 @@ write_state (gint64 file, gpointer data, GError **error)
 
   for (int i = 0; i < net->n_layers; i++)
     {
-      const BsUnetLayer *L = &net->layers[i], *B = &job->best->layers[i];
+      const BsUnetLayer *L = &net->layers[i];
       gsize wn = (gsize) L->out_ch * L->in_ch * L->kh * L->kw;
       for (int bias = 0; bias < 2; bias++)
         {
@@ -258,10 +289,12 @@ write_state (gint64 file, gpointer data, GError **error)
           bs_adam_get_moments (job->adam, i, bias, &lm, &lv);
           memcpy (m + at, lm, len * sizeof (float));
           memcpy (v + at, lv, len * sizeof (float));
-          memcpy (best + at, bias ? B->bias : B->weights, len * sizeof (float));
           at += len;
         }
     }
+  flatten (job->best, best);
+  if (mean)
+    flatten (job->mean, mean);
 
   grp = H5Gcreate2 ((hid_t) file, STATE_GROUP, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
   ok = grp >= 0;
@@ -290,6 +323,9 @@ write_state (gint64 file, gpointer data, GError **error)
            && attr_write_int (grp, "val_slices", o->val_slices) && attr_write_int (grp, "augment", o->augment)
            && attr_write_double (grp, "split", o->split)
            && attr_write_double (grp, "core_flair_aug", o->core_flair_aug)
+           && attr_write_double (grp, "intensity_jitter", o->intensity_jitter)
+           && attr_write_int (grp, "average_from", o->average_from)
+           && attr_write_int (grp, "mean_count", st->mean_count)
            && attr_write_string (grp, "best_description", st->best_description ? st->best_description : "");
       for (int k = 0; ok && k < 3; k++)
         {
@@ -299,6 +335,7 @@ write_state (gint64 file, gpointer data, GError **error)
       ok = ok && write_dataset (grp, "adam_m", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, &flat, m)
            && write_dataset (grp, "adam_v", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, &flat, v)
            && write_dataset (grp, "best_weights", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, &flat, best)
+           && (!mean || write_dataset (grp, "mean_weights", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, &flat, mean))
            && write_dataset (grp, "sampler_tumour", H5T_STD_I32LE, H5T_NATIVE_INT32, 2, tdims, tumour)
            && write_dataset (grp, "sampler_other", H5T_STD_I32LE, H5T_NATIVE_INT32, 2, odims, other);
       H5Gclose (grp);
@@ -309,10 +346,12 @@ write_state (gint64 file, gpointer data, GError **error)
 }
 
 gboolean
-bs_train_state_save (const char *path, const BsUnet *net, const BsUnet *best, BsAdam *adam,
+bs_train_state_save (const char *path, const BsUnet *net, const BsUnet *best, const BsUnet *mean, BsAdam *adam,
                      const BsTrainSampler *sampler, BsTrainSet *set, const BsTrainState *st, GError **error)
 {
-  SaveJob job = { path, net, best, adam, sampler, set, st };
+  SaveJob job = { path, net, best, mean, adam, sampler, set, st };
+
+  g_return_val_if_fail (st->mean_count == 0 || mean != NULL, FALSE);
   H5E_auto2_t func;
   void *data;
   gboolean ok;
@@ -381,7 +420,8 @@ restore_list (const char *path, hid_t grp, const char *name, BsTrainSet *set, GA
 }
 
 static gboolean
-restore_arrays (const char *path, hid_t grp, const BsUnet *net, BsAdam *adam, BsUnet *best, GError **error)
+restore_arrays (const char *path, hid_t grp, const BsUnet *net, BsAdam *adam, BsUnet *best, BsUnet *mean,
+                int mean_count, GError **error)
 {
   gsize n = n_params (net), at = 0;
   hsize_t flat = n;
@@ -397,18 +437,24 @@ restore_arrays (const char *path, hid_t grp, const BsUnet *net, BsAdam *adam, Bs
     return damaged (path, "best_weights", error);
   for (int i = 0; i < net->n_layers; i++)
     {
-      BsUnetLayer *B = &best->layers[i];
-      gsize wn = (gsize) B->out_ch * B->in_ch * B->kh * B->kw;
+      const BsUnetLayer *L = &net->layers[i];
+      gsize wn = (gsize) L->out_ch * L->in_ch * L->kh * L->kw;
       for (int bias = 0; bias < 2; bias++)
         {
           float *lm, *lv;
-          gsize len = bias ? (gsize) B->out_ch : wn;
+          gsize len = bias ? (gsize) L->out_ch : wn;
           bs_adam_get_moments (adam, i, bias, &lm, &lv);
           memcpy (lm, m + at, len * sizeof (float));
           memcpy (lv, v + at, len * sizeof (float));
-          memcpy (bias ? B->bias : B->weights, b + at, len * sizeof (float));
           at += len;
         }
+    }
+  unflatten (best, b);
+  if (mean_count > 0 && mean)
+    {
+      if (!read_dataset (grp, "mean_weights", H5T_NATIVE_FLOAT, 1, &flat, b))
+        return damaged (path, "mean_weights", error);
+      unflatten (mean, b);
     }
   return TRUE;
 }
@@ -465,6 +511,22 @@ read_scalars (const char *path, hid_t grp, BsTrainState *st, gint64 *fms, gint64
   for (gsize i = 0; i < G_N_ELEMENTS (doubles); i++)
     if (!attr_read (grp, doubles[i].name, H5T_NATIVE_DOUBLE, &G_STRUCT_MEMBER (double, st, doubles[i].offset)))
       return damaged (path, doubles[i].name, error);
+  /* Written since the option came in; earlier runs used the then fixed 0.1. */
+  if (H5Aexists (grp, "intensity_jitter") <= 0)
+    st->opts.intensity_jitter = 0.1;
+  else if (!attr_read (grp, "intensity_jitter", H5T_NATIVE_DOUBLE, &st->opts.intensity_jitter)
+           || !(st->opts.intensity_jitter >= 0.0 && st->opts.intensity_jitter < 1.0))
+    return damaged (path, "intensity_jitter", error);
+  /* Both came with weight averaging; earlier states did not average. */
+  for (int k = 0; k < 2; k++)
+    {
+      const char *name = k ? "mean_count" : "average_from";
+      gint64 value = 0;
+      if (H5Aexists (grp, name) > 0
+          && (!attr_read (grp, name, H5T_NATIVE_INT64, &value) || value < 0 || value > G_MAXINT))
+        return damaged (path, name, error);
+      *(k ? &st->mean_count : &st->opts.average_from) = (int) value;
+    }
   if (!attr_read (grp, "seed", H5T_NATIVE_UINT64, &st->opts.seed))
     return damaged (path, "seed", error);
   if (!attr_read (grp, "sampler_rng", H5T_NATIVE_UINT64, &st->sampler_rng))
@@ -501,7 +563,7 @@ read_scalars (const char *path, hid_t grp, BsTrainState *st, gint64 *fms, gint64
 
 gboolean
 bs_train_state_load (const char *path, gboolean *found, BsTrainState *st, const BsUnet *net, BsAdam *adam,
-                     BsUnet *best, BsTrainSampler *sampler, BsTrainSet *set, GError **error)
+                     BsUnet *best, BsUnet *mean, BsTrainSampler *sampler, BsTrainSet *set, GError **error)
 {
   H5E_auto2_t func;
   void *data;
@@ -547,7 +609,7 @@ bs_train_state_load (const char *path, gboolean *found, BsTrainState *st, const 
                    net->config.in_channels, (long long) n_params (net));
       goto out;
     }
-  if (net && adam && best && !restore_arrays (path, grp, net, adam, best, error))
+  if (net && adam && best && !restore_arrays (path, grp, net, adam, best, mean, st->mean_count, error))
     goto out;
   if (sampler && set
       && (!restore_list (path, grp, "sampler_tumour", set, sampler->tumour, error)

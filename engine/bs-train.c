@@ -37,6 +37,7 @@ bs_train_options_init (BsTrainOptions *o)
   o->dropout = 0.2;
   o->val_slices = 96;
   o->augment = TRUE;
+  o->intensity_jitter = 0.1;
   o->split = 0.8;
 }
 
@@ -283,8 +284,7 @@ val_build (BsTrainSet *set, BsTrainSplit split, int cap, int crop, int nch, ValS
   v->target = g_new (float, MAX (v->n, 1) * pix);
   v->probs = g_new (float, MAX (v->n, 1) * pix);
   for (int i = 0; i < v->n; i++)
-    bs_train_fill_slice (&g_array_index (pick, BsTrainSliceRef, i), crop, NULL, FALSE, 0.0, 0.0,
-                         v->input + (gsize) i * nch * pix, v->target + (gsize) i * pix);
+    bs_train_fill_slice (&g_array_index (pick, BsTrainSliceRef, i), crop, NULL, NULL, v->input + (gsize) i * nch * pix, v->target + (gsize) i * pix);
 }
 
 static void
@@ -490,6 +490,8 @@ bs_train_options_apply_state (BsTrainOptions *o, const BsTrainOptions *from)
   o->val_slices = from->val_slices;
   o->augment = from->augment;
   o->core_flair_aug = from->core_flair_aug;
+  o->intensity_jitter = from->intensity_jitter;
+  o->average_from = from->average_from;
 }
 
 gboolean
@@ -501,6 +503,8 @@ bs_train_run (BsTrainSet *set, const BsTrainOptions *opts, FILE *out, BsTrainRep
   gsize pix;
   g_autoptr(BsUnet) net = NULL;
   g_autoptr(BsUnet) best = NULL;
+  g_autoptr(BsUnet) mean = NULL;     /* running mean of the end-of-epoch weights, once averaging */
+  g_autoptr(BsUnet) current = NULL;  /* net's own weights while net holds the mean for validation */
   g_autoptr(BsTrainGraph) g = NULL;
   g_autoptr(BsAdam) adam = NULL;
   g_autofree float *input = NULL;
@@ -510,7 +514,7 @@ bs_train_run (BsTrainSet *set, const BsTrainOptions *opts, FILE *out, BsTrainRep
   BsTrainState st = { 0 };
   ValSet val = { 0 };
   Progress prog = { 0 };
-  int steps_per_epoch, wait = 0, start_epoch = 0;
+  int steps_per_epoch, wait = 0, start_epoch = 0, mean_count = 0;
   double t0, t_train, t_vis = 0.0;
   gboolean ok = FALSE, resuming = FALSE, saved_out = FALSE;
 
@@ -523,7 +527,7 @@ bs_train_run (BsTrainSet *set, const BsTrainOptions *opts, FILE *out, BsTrainRep
     return FALSE;
   if (opts->resume)
     {
-      if (!bs_train_state_load (opts->resume, &resuming, &st, NULL, NULL, NULL, NULL, NULL, error))
+      if (!bs_train_state_load (opts->resume, &resuming, &st, NULL, NULL, NULL, NULL, NULL, NULL, error))
         return FALSE;
       if (resuming)
         bs_train_options_apply_state (&o, &st.opts);
@@ -567,7 +571,8 @@ bs_train_run (BsTrainSet *set, const BsTrainOptions *opts, FILE *out, BsTrainRep
 
   t0 = bs_now_ms ();
   bs_train_sampler_init (&sampler, set, o.seed);
-  sampler.core_flair_p = o.core_flair_aug;
+  sampler.aug = (BsTrainAug) { .offset_ratio = BS_TRAIN_OFFSET_RATIO, .core_flair_p = o.core_flair_aug,
+                               .jitter = o.intensity_jitter };
   if (sampler.n_total == 0)
     {
       g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA, _("The training cases have no slices with brain"));
@@ -601,8 +606,12 @@ bs_train_run (BsTrainSet *set, const BsTrainOptions *opts, FILE *out, BsTrainRep
       gboolean found;
 
       best = bs_unet_copy (net);
-      if (!bs_train_state_load (opts->resume, &found, &full, net, adam, best, &sampler, set, error))
+      mean = bs_unet_copy (net);
+      if (!bs_train_state_load (opts->resume, &found, &full, net, adam, best, mean, &sampler, set, error))
         goto out;
+      mean_count = full.mean_count;
+      if (mean_count == 0)
+        g_clear_pointer (&mean, bs_unet_free);
       bs_adam_set_step (adam, full.steps);
       bs_train_graph_set_rng_state (g, full.dropout_rng);
       sampler.rand.state = full.sampler_rng;
@@ -673,7 +682,7 @@ bs_train_run (BsTrainSet *set, const BsTrainOptions *opts, FILE *out, BsTrainRep
 
           if (g_cancellable_set_error_if_cancelled (cancellable, error))
             goto out;
-          bs_train_sampler_next (&sampler, batch, crop, o.augment, BS_TRAIN_OFFSET_RATIO, input, target, nch);
+          bs_train_sampler_next (&sampler, batch, crop, o.augment, input, target, nch);
           if (!bs_train_graph_forward (g, input, batch, TRUE, NULL, error)
               || !bs_train_graph_backward (g, target, batch, o.loss, o.weight_dice, &loss, error))
             goto out;
@@ -695,8 +704,32 @@ bs_train_run (BsTrainSet *set, const BsTrainOptions *opts, FILE *out, BsTrainRep
       report->last_train_loss = sum;
       report->epochs_run = epoch;
 
+      if (o.average_from > 0 && epoch >= o.average_from)
+        {
+          /* From here on the candidates for the best checkpoint are running
+           * means of the weights, compared only with each other. */
+          if (mean_count++ == 0)
+            {
+              mean = bs_unet_copy (net);
+              report->best_val_loss = INFINITY;
+              wait = 0;
+              if (out)
+                fprintf (out, _("From epoch %d on, the weights validated and saved are the mean of those at the end "
+                                "of every epoch since.\n"), epoch);
+            }
+          else
+            bs_unet_mean_update (mean, net, mean_count);
+          /* The graph reads net's arrays: validate the mean through them. */
+          if (!current)
+            current = bs_unet_copy (net);
+          else
+            bs_unet_copy_weights (current, net);
+          bs_unet_copy_weights (net, mean);
+        }
       if (!val_run (g, &val, nch, o.loss, o.weight_dice, &val_loss, &val_dice, error))
         goto out;
+      if (mean_count > 0)
+        bs_unet_copy_weights (net, current);
       prog.last_val_dice = val_dice;
       improved = val_loss < report->best_val_loss;
       if (improved)
@@ -705,12 +738,18 @@ bs_train_run (BsTrainSet *set, const BsTrainOptions *opts, FILE *out, BsTrainRep
           report->best_val_dice = val_dice;
           report->best_epoch = epoch;
           g_clear_pointer (&best, bs_unet_free);
-          best = bs_unet_copy (net);
+          best = bs_unet_copy (mean_count > 0 ? mean : net);
           g_free (best->description);
-          best->description = g_strdup_printf (
-            "Brainseg trainer: epoch %d of %d, batch %d, crop %d, lr %g, loss %s, validation loss %.4f, "
-            "validation Dice %.3f", epoch, o.epochs, batch, crop, o.lr, bs_train_loss_name (o.loss),
-            val_loss, val_dice);
+          if (mean_count > 0)
+            best->description = g_strdup_printf (
+              "Brainseg trainer: mean of the weights after epochs %d-%d of %d, batch %d, crop %d, lr %g, loss %s, "
+              "validation loss %.4f, validation Dice %.3f", epoch - mean_count + 1, epoch, o.epochs, batch, crop,
+              o.lr, bs_train_loss_name (o.loss), val_loss, val_dice);
+          else
+            best->description = g_strdup_printf (
+              "Brainseg trainer: epoch %d of %d, batch %d, crop %d, lr %g, loss %s, validation loss %.4f, "
+              "validation Dice %.3f", epoch, o.epochs, batch, crop, o.lr, bs_train_loss_name (o.loss),
+              val_loss, val_dice);
           if (!bs_unet_save_h5 (best, opts->out, error))
             goto out;
           saved_out = TRUE;
@@ -732,9 +771,10 @@ bs_train_run (BsTrainSet *set, const BsTrainOptions *opts, FILE *out, BsTrainRep
       st.dropout_rng = bs_train_graph_get_rng_state (g);
       st.pos_tumour = sampler.pos_tumour;
       st.pos_other = sampler.pos_other;
+      st.mean_count = mean_count;
       g_free (st.best_description);
       st.best_description = g_strdup (best ? best->description : NULL);
-      if (!bs_train_state_save (state_path, net, best ? best : net, adam, &sampler, set, &st, error))
+      if (!bs_train_state_save (state_path, net, best ? best : net, mean, adam, &sampler, set, &st, error))
         goto out;
 
       progress_epoch (&prog, epoch, o.epochs, sum, val_loss, val_dice, (bs_now_ms () - e0) / 1000.0, improved);

@@ -199,17 +199,45 @@ bs_unet_new_random (const BsUnetConfig *config, guint64 seed)
   return net;
 }
 
+void
+bs_unet_copy_weights (BsUnet *dst, const BsUnet *src)
+{
+  g_return_if_fail (dst->n_layers == src->n_layers);
+  for (int i = 0; i < src->n_layers; i++)
+    {
+      const BsUnetLayer *l = &src->layers[i];
+      g_return_if_fail (dst->layers[i].out_ch == l->out_ch && dst->layers[i].in_ch == l->in_ch
+                        && dst->layers[i].kh == l->kh && dst->layers[i].kw == l->kw);
+      memcpy (dst->layers[i].weights, l->weights, sizeof (float) * l->out_ch * l->in_ch * l->kh * l->kw);
+      memcpy (dst->layers[i].bias, l->bias, sizeof (float) * l->out_ch);
+    }
+}
+
+void
+bs_unet_mean_update (BsUnet *mean, const BsUnet *net, int count)
+{
+  float f = 1.0f / (float) count;
+
+  g_return_if_fail (count >= 1 && mean->n_layers == net->n_layers);
+  for (int i = 0; i < net->n_layers; i++)
+    {
+      const BsUnetLayer *l = &net->layers[i];
+      BsUnetLayer *m = &mean->layers[i];
+      gsize wn = (gsize) l->out_ch * l->in_ch * l->kh * l->kw;
+      g_return_if_fail (m->out_ch == l->out_ch && m->in_ch == l->in_ch && m->kh == l->kh && m->kw == l->kw);
+      for (gsize k = 0; k < wn; k++)
+        m->weights[k] += (l->weights[k] - m->weights[k]) * f;
+      for (int k = 0; k < l->out_ch; k++)
+        m->bias[k] += (l->bias[k] - m->bias[k]) * f;
+    }
+}
+
 BsUnet *
 bs_unet_copy (const BsUnet *net)
 {
   BsUnet *copy = unet_alloc (&net->config);
 
-  for (int i = 0; i < net->n_layers; i++)
-    {
-      const BsUnetLayer *l = &net->layers[i];
-      memcpy (copy->layers[i].weights, l->weights, sizeof (float) * l->out_ch * l->in_ch * l->kh * l->kw);
-      memcpy (copy->layers[i].bias, l->bias, sizeof (float) * l->out_ch);
-    }
+  bs_unet_copy_weights (copy, net);
   copy->path = g_strdup (net->path);
   copy->description = g_strdup (net->description);
   return copy;

@@ -61,6 +61,11 @@ typedef struct {
 /* A network with He-uniform random weights and zero biases (deterministic for seed). */
 BsUnet *bs_unet_new_random (const BsUnetConfig *config, guint64 seed);
 BsUnet *bs_unet_copy (const BsUnet *net);
+/* dst's weights and biases become src's (same topology). */
+void bs_unet_copy_weights (BsUnet *dst, const BsUnet *src);
+/* The running mean of count weight sets, the last being net's:
+ * mean += (net - mean) / count. */
+void bs_unet_mean_update (BsUnet *mean, const BsUnet *net, int count);
 void bs_unet_free (BsUnet *net);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BsUnet, bs_unet_free)
 

@@ -186,6 +186,32 @@ def check_resume(tmp, task):
     assert not os.path.exists(bad)
 
 
+def check_average(tmp, task):
+    # --average-from 2: said once, kept in the state (with the running mean),
+    # the saved model names the epochs it averages, and the run resumes with it.
+    avg = os.path.join(tmp, "avg.h5")
+    proc = run("train", task, "--out", avg, "--epochs", "2", "--average-from", "2", "--intensity-jitter", "0.3",
+               *RESUME)
+    assert proc.stdout.count("From epoch 2 on") == 1, proc.stdout
+    last = os.path.join(tmp, "avg.last.h5")
+    with h5py.File(last, "r") as f:
+        st = f["training_state"]
+        assert int(st.attrs["average_from"]) == 2 and int(st.attrs["mean_count"]) == 1, dict(st.attrs)
+        assert abs(float(st.attrs["intensity_jitter"]) - 0.3) < 1e-12, dict(st.attrs)
+        # one epoch in the mean so far: it is that epoch's weights
+        flat = np.array(st["mean_weights"])
+        assert flat.shape == np.array(st["adam_m"]).shape
+    proc = run("train", task, "--out", avg, "--epochs", "3", "--resume", last, "--average-from", "1", *RESUME)
+    assert "--average-from 2" in proc.stdout and "ignored" in proc.stdout, proc.stdout
+    assert "From epoch" not in proc.stdout, proc.stdout
+    with h5py.File(last, "r") as f:
+        assert int(f["training_state"].attrs["mean_count"]) == 2
+    with h5py.File(avg, "r") as f:
+        config = f.attrs["brainseg_config"]
+        desc = json.loads(config.decode() if isinstance(config, bytes) else config).get("description", "")
+    assert "mean of the weights after epochs 2-" in desc, desc
+
+
 def png_size(path):
     with open(path, "rb") as f:
         head = f.read(24)
@@ -259,6 +285,7 @@ def main():
         check_weights(out2)
 
         check_resume(tmp, task)
+        check_average(tmp, task)
         check_figures(tmp, task)
 
         # --bench-step prints one JSON line.
@@ -275,6 +302,8 @@ def main():
             (["train", task, "--out", bad, "--modalities", "dwi", *TINY], "dwi"),
             (["train", task, "--out", bad, "--test-cases", "BRATS_999", *TINY], "BRATS_999"),
             (["train", task], "--out"),
+            (["train", task, "--out", bad, "--intensity-jitter", "1.5", *TINY], "--intensity-jitter"),
+            (["train", task, "--out", bad, "--average-from", "-1", *TINY], "--average-from"),
         ]
         for args, needle in cases:
             proc = run(*args, ok=False)

@@ -4,6 +4,7 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "bs-error.h"
@@ -147,13 +148,14 @@ test_sampling (void)
 
   g_assert_true (bs_train_set_split (set, 1.0, 1, NULL, NULL, &error));
   bs_train_sampler_init (&s, set, 3);
+  s.aug = (BsTrainAug) { .offset_ratio = 0.75, .jitter = 0.1 };
   g_assert_cmpuint (s.tumour->len, >, 0);
   g_assert_cmpuint (s.other->len, >, 0);
   for (int batch = 0; batch < 20; batch++)
     {
       int with_tumour = 0;
 
-      bs_train_sampler_next (&s, B, NX, batch % 2 == 1, 0.75, input, target, 1);
+      bs_train_sampler_next (&s, B, NX, batch % 2 == 1, input, target, 1);
       for (int b = 0; b < B; b++)
         {
           gboolean any = FALSE;
@@ -188,6 +190,7 @@ test_core_flair_augmentation (void)
   g_autofree float *input = g_new (float, NX * NY);
   g_autofree float *target = g_new (float, NX * NY);
   BsTrainSliceRef ref;
+  const BsTrainAug aug = { .core_flair_p = 0.5, .jitter = 0.1 };
   int darkened = 0, n = 200;
 
   bs_train_rng_seed (&r, 7);
@@ -226,7 +229,7 @@ test_core_flair_augmentation (void)
   for (int it = 0; it < n; it++)
     {
       gboolean dark = FALSE;
-      bs_train_fill_slice (&ref, NX, &r, TRUE, 0.0, 0.5, input, target);
+      bs_train_fill_slice (&ref, NX, &r, &aug, input, target);
       for (gsize p = 0; p < NX * NY; p++)
         {
           /* outside the tumour nothing gets that dark in the brain */
@@ -240,10 +243,73 @@ test_core_flair_augmentation (void)
   g_assert_cmpint (darkened, >, n / 5);
   g_assert_cmpint (darkened, <, 3 * n / 4);
   /* without augmentation the core keeps its bright FLAIR */
-  bs_train_fill_slice (&ref, NX, NULL, FALSE, 0.0, 0.5, input, target);
+  bs_train_fill_slice (&ref, NX, &r, NULL, input, target);
   for (gsize p = 0; p < NX * NY; p++)
     if (target[p] > 0.5f)
       g_assert_cmpfloat (input[p], >, 0.5f);
+}
+
+static double
+brain_mean (const float *plane, gsize n, double *sum_sq)
+{
+  double s = 0.0, q = 0.0;
+  gsize k = 0;
+
+  for (gsize p = 0; p < n; p++)
+    if (plane[p] != 0.0f)
+      {
+        s += plane[p];
+        q += (double) plane[p] * plane[p];
+        k++;
+      }
+  *sum_sq = k ? q / k : 0.0;
+  return k ? s / k : 0.0;
+}
+
+/* --intensity-jitter J: every sample's brain gets a gain in 1 +- J and an
+ * offset in +- J, drawn anew each time; J = 0 leaves intensities alone. */
+static void
+test_intensity_jitter (void)
+{
+  g_autoptr(BsTrainSet) set = synthetic_set (1);
+  g_autoptr(GError) error = NULL;
+  g_autofree float *input = g_new (float, NX * NY);
+  g_autofree float *target = g_new (float, NX * NY);
+  BsTrainSliceRef ref;
+  BsTrainRng r;
+  double base_mean, base_sq;
+  const double jitters[] = { 0.0, 0.1, 0.35 };
+  double spread[G_N_ELEMENTS (jitters)];
+
+  g_assert_true (bs_train_set_split (set, 1.0, 1, NULL, NULL, &error));
+  ref.c = bs_train_set_find_case (set, "synth-00");
+  g_assert_nonnull (ref.c);
+  ref.slice = NZ / 2;
+  bs_train_fill_slice (&ref, NX, NULL, NULL, input, target);
+  base_mean = brain_mean (input, NX * NY, &base_sq);
+  g_assert_cmpfloat (base_sq, >, 0.1);
+  for (gsize j = 0; j < G_N_ELEMENTS (jitters); j++)
+    {
+      const BsTrainAug aug = { .jitter = jitters[j] };
+      double lo = G_MAXDOUBLE, hi = -G_MAXDOUBLE;
+
+      bs_train_rng_seed (&r, 11);
+      for (int it = 0; it < 300; it++)
+        {
+          double sq, mean;
+          bs_train_fill_slice (&ref, NX, &r, &aug, input, target);
+          mean = brain_mean (input, NX * NY, &sq);
+          /* mean' = g mean + o, so the brain's mean moves by at most J (|mean| + 1) */
+          g_assert_cmpfloat (fabs (mean - base_mean), <=, jitters[j] * (fabs (base_mean) + 1.0) + 1e-5);
+          lo = MIN (lo, mean);
+          hi = MAX (hi, mean);
+        }
+      spread[j] = hi - lo;
+      g_test_message ("jitter %.2f: brain mean %.4f .. %.4f (unaugmented %.4f)", jitters[j], lo, hi, base_mean);
+    }
+  g_assert_cmpfloat (spread[0], <, 1e-5);
+  g_assert_cmpfloat (spread[1], >, 0.1);        /* offsets alone span most of +- 0.1 */
+  g_assert_cmpfloat (spread[2], >, 2.5 * spread[1]);
 }
 
 static void
@@ -358,10 +424,12 @@ assert_same_weights (const char *a_path, const char *b_path)
 
 /* Four epochs in one run, and two plus two resumed from the state file, end
  * with the same weights (dropout and augmentation on, so the generators must
- * resume too) and the same report. */
+ * resume too) and the same report; with weight averaging from epoch 2 the
+ * running mean, begun before the break, must resume as well. */
 static void
-test_resume (void)
+test_resume (gconstpointer data)
 {
+  const int average_from = GPOINTER_TO_INT (data);
   g_autoptr(BsTrainSet) set = synthetic_set (4);
   g_autoptr(GError) error = NULL;
   g_autofree char *dir = g_dir_make_tmp ("bs-resume-XXXXXX", NULL);
@@ -382,6 +450,7 @@ test_resume (void)
   opts.val_slices = 8;
   opts.threads = 1;
   opts.patience = 0;
+  opts.average_from = average_from;
   opts.out = one;
   g_assert_true (bs_train_run (set, &opts, NULL, &a, NULL, &error));
   g_assert_no_error (error);
@@ -419,6 +488,109 @@ test_resume (void)
   g_rmdir (dir);
 }
 
+static BsUnet *
+load (const char *path)
+{
+  g_autoptr(GError) error = NULL;
+  BsUnet *net = bs_unet_load_h5 (path, &error);
+
+  g_assert_no_error (error);
+  return net;
+}
+
+/* --average-from 2: the training itself is untouched (same last weights as
+ * without), and the saved model is the mean of the end-of-epoch weights of
+ * the epochs its description names, computed here from separate runs that
+ * stop after each of those epochs. */
+static void
+test_average (void)
+{
+  g_autoptr(BsTrainSet) set = synthetic_set (4);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("bs-average-XXXXXX", NULL);
+  g_autofree char *avg = g_build_filename (dir, "avg.h5", NULL);
+  g_autofree char *avg_last = bs_train_state_path_for (avg);
+  g_autoptr(BsUnet) saved = NULL;
+  g_autoptr(BsUnet) expect = NULL;
+  char *paths[5] = { NULL };
+  BsTrainOptions opts;
+  BsTrainReport r = { 0 };
+  const char *at;
+  int first = 0, last = 0;
+
+  g_assert_true (bs_train_set_split (set, 0.5, 816, NULL, NULL, &error));
+  bs_train_options_init (&opts);
+  opts.fms = 2;
+  opts.crop = 32;
+  opts.batch = 4;
+  opts.steps_per_epoch = 3;
+  opts.val_slices = 8;
+  opts.threads = 1;
+  opts.patience = 0;
+  opts.lr = 1e-2;  /* weights that move a lot between epochs */
+  for (int e = 2; e <= 4; e++)
+    {
+      BsTrainReport re = { 0 };
+      g_autofree char *out = g_strdup_printf ("%s/e%d.h5", dir, e);
+      paths[e] = bs_train_state_path_for (out);
+      opts.epochs = e;
+      opts.out = out;
+      g_assert_true (bs_train_run (set, &opts, NULL, &re, NULL, &error));
+      g_assert_no_error (error);
+      bs_train_report_clear (&re);
+      g_unlink (out);
+    }
+  opts.epochs = 4;
+  opts.average_from = 2;
+  opts.out = avg;
+  g_assert_true (bs_train_run (set, &opts, NULL, &r, NULL, &error));
+  g_assert_no_error (error);
+  assert_same_weights (paths[4], avg_last);
+
+  saved = load (avg);
+  g_assert_nonnull (saved->description);
+  at = strstr (saved->description, "mean of the weights after epochs ");
+  g_assert_nonnull (at);
+  g_assert_cmpint (sscanf (at, "mean of the weights after epochs %d-%d", &first, &last), ==, 2);
+  g_test_message ("%s", saved->description);
+  g_assert_cmpint (first, ==, 2);
+  g_assert_cmpint (last, ==, r.best_epoch);
+  g_assert_cmpint (last, >=, 2);
+  expect = load (paths[first]);
+  for (int e = first + 1; e <= last; e++)
+    {
+      g_autoptr(BsUnet) next = load (paths[e]);
+      bs_unet_mean_update (expect, next, e - first + 1);
+    }
+  for (int i = 0; i < saved->n_layers; i++)
+    {
+      const BsUnetLayer *ls = &saved->layers[i], *le = &expect->layers[i];
+      gsize n = (gsize) ls->out_ch * ls->in_ch * ls->kh * ls->kw;
+      for (gsize k = 0; k < n; k++)
+        g_assert_cmpfloat (fabs (ls->weights[k] - le->weights[k]), <=, 1e-6);
+    }
+  /* and that mean is not simply one of the epochs' weights */
+  if (last > first)
+    {
+      g_autoptr(BsUnet) final = load (paths[last]);
+      double diff = 0.0;
+      for (int i = 0; i < saved->n_layers; i++)
+        for (gsize k = 0; k < (gsize) saved->layers[i].out_ch * saved->layers[i].in_ch * saved->layers[i].kh
+                                   * saved->layers[i].kw; k++)
+          diff = MAX (diff, fabs (saved->layers[i].weights[k] - final->layers[i].weights[k]));
+      g_assert_cmpfloat (diff, >, 1e-4);
+    }
+  bs_train_report_clear (&r);
+  for (int e = 2; e <= 4; e++)
+    {
+      g_unlink (paths[e]);
+      g_free (paths[e]);
+    }
+  g_unlink (avg);
+  g_unlink (avg_last);
+  g_rmdir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -427,7 +599,10 @@ main (int argc, char **argv)
   g_test_add_func ("/train/data/add-case-errors", test_add_case_errors);
   g_test_add_func ("/train/data/sampling", test_sampling);
   g_test_add_func ("/train/data/core-flair", test_core_flair_augmentation);
+  g_test_add_func ("/train/data/intensity-jitter", test_intensity_jitter);
   g_test_add_func ("/train/smoke", test_train_smoke);
-  g_test_add_func ("/train/resume", test_resume);
+  g_test_add_data_func ("/train/resume", GINT_TO_POINTER (0), test_resume);
+  g_test_add_data_func ("/train/resume/averaging", GINT_TO_POINTER (2), test_resume);
+  g_test_add_func ("/train/average", test_average);
   return g_test_run ();
 }

@@ -259,11 +259,54 @@ test_not_hdf5 (void)
   g_rmdir (dir);
 }
 
+/* The running mean of three weight sets is their arithmetic mean; a copy of
+ * weights makes the destination equal the source. */
+static void
+test_mean (void)
+{
+  BsUnetConfig c = { .fms = 2, .in_channels = 2 };
+  g_autoptr(BsUnet) a = bs_unet_new_random (&c, 1);
+  g_autoptr(BsUnet) b = bs_unet_new_random (&c, 2);
+  g_autoptr(BsUnet) d = bs_unet_new_random (&c, 3);
+  g_autoptr(BsUnet) mean = bs_unet_copy (a);
+  g_autoptr(BsUnet) copy = bs_unet_new_random (&c, 4);
+
+  for (int i = 0; i < a->n_layers; i++)
+    for (int k = 0; k < a->layers[i].out_ch; k++)
+      {
+        a->layers[i].bias[k] = (float) k;
+        b->layers[i].bias[k] = 1.0f;
+        d->layers[i].bias[k] = -2.0f * k;
+      }
+  bs_unet_copy_weights (mean, a);
+  bs_unet_mean_update (mean, b, 2);
+  bs_unet_mean_update (mean, d, 3);
+  for (int i = 0; i < a->n_layers; i++)
+    {
+      const BsUnetLayer *la = &a->layers[i], *lb = &b->layers[i], *ld = &d->layers[i], *lm = &mean->layers[i];
+      gsize n = (gsize) la->out_ch * la->in_ch * la->kh * la->kw;
+      for (gsize k = 0; k < n; k++)
+        g_assert_cmpfloat_with_epsilon (lm->weights[k], (la->weights[k] + lb->weights[k] + ld->weights[k]) / 3.0f,
+                                        1e-6);
+      for (int k = 0; k < la->out_ch; k++)
+        g_assert_cmpfloat_with_epsilon (lm->bias[k], (1.0f - k) / 3.0f, 1e-5);
+    }
+  bs_unet_copy_weights (copy, d);
+  for (int i = 0; i < d->n_layers; i++)
+    {
+      gsize n = (gsize) d->layers[i].out_ch * d->layers[i].in_ch * d->layers[i].kh * d->layers[i].kw;
+      g_assert_cmpmem (copy->layers[i].weights, n * sizeof (float), d->layers[i].weights, n * sizeof (float));
+      g_assert_cmpmem (copy->layers[i].bias, d->layers[i].out_ch * sizeof (float), d->layers[i].bias,
+                       d->layers[i].out_ch * sizeof (float));
+    }
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/unet/layers", test_layers);
+  g_test_add_func ("/unet/mean", test_mean);
   g_test_add_func ("/unet/roundtrip", test_roundtrip);
   g_test_add_func ("/unet/reference", test_reference_basic);
   g_test_add_func ("/unet/keras", test_keras);
