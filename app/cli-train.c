@@ -314,7 +314,7 @@ bs_cli_train (int argc, char **argv)
       { "intensity-jitter", 0, 0, G_OPTION_ARG_DOUBLE, &opts.intensity_jitter,
         N_("Augmentation: per-channel gain 1 +- J and offset +- J inside the brain (0.1)"), "J" },
       { "average-from", 0, 0, G_OPTION_ARG_INT, &opts.average_from,
-        N_("From epoch E on, validate and save the mean of the weights at the end of every epoch (0 = off)"),
+        N_("From epoch E on, save the mean of the weights at the end of every epoch instead of the best (0 = off)"),
         "E" },
       { "plain", 0, 0, G_OPTION_ARG_NONE, &plain, N_("Plain progress lines even on a terminal"), NULL },
       { "evaluate", 0, 0, G_OPTION_ARG_NONE, &evaluate,

@@ -373,15 +373,18 @@ progress_step (Progress *p, int epoch, int epochs, int step, int steps, double l
 
 static void
 progress_epoch (Progress *p, int epoch, int epochs, double train_loss, double val_loss, double val_dice,
-                double epoch_s, gboolean best)
+                double epoch_s, gboolean best, int mean_count)
 {
+  g_autofree char *mark = NULL;
 
   if (!p->out)
     return;
   if (p->tty)
     fputc ('\n', p->out);
+  if (mean_count > 0)
+    mark = g_strdup_printf (_("  (mean of epochs %d-%d, saved)"), epoch - mean_count + 1, epoch);
   fprintf (p->out, _("epoch %d/%d done in %.0f s: train loss %.4f  val loss %.4f  val Dice %.3f%s\n"), epoch, epochs,
-           epoch_s, train_loss, val_loss, val_dice, best ? _("  (best, saved)") : "");
+           epoch_s, train_loss, val_loss, val_dice, mark ? mark : best ? _("  (best, saved)") : "");
   fflush (p->out);
 }
 
@@ -711,8 +714,6 @@ bs_train_run (BsTrainSet *set, const BsTrainOptions *opts, FILE *out, BsTrainRep
           if (mean_count++ == 0)
             {
               mean = bs_unet_copy (net);
-              report->best_val_loss = INFINITY;
-              wait = 0;
               if (out)
                 fprintf (out, _("From epoch %d on, the weights validated and saved are the mean of those at the end "
                                 "of every epoch since.\n"), epoch);
@@ -731,7 +732,9 @@ bs_train_run (BsTrainSet *set, const BsTrainOptions *opts, FILE *out, BsTrainRep
       if (mean_count > 0)
         bs_unet_copy_weights (net, current);
       prog.last_val_dice = val_dice;
-      improved = val_loss < report->best_val_loss;
+      /* While averaging, every epoch's mean is saved: selecting among
+       * nested means by a few validation slices would only pick noise. */
+      improved = mean_count > 0 || val_loss < report->best_val_loss;
       if (improved)
         {
           report->best_val_loss = val_loss;
@@ -777,7 +780,8 @@ bs_train_run (BsTrainSet *set, const BsTrainOptions *opts, FILE *out, BsTrainRep
       if (!bs_train_state_save (state_path, net, best ? best : net, mean, adam, &sampler, set, &st, error))
         goto out;
 
-      progress_epoch (&prog, epoch, o.epochs, sum, val_loss, val_dice, (bs_now_ms () - e0) / 1000.0, improved);
+      progress_epoch (&prog, epoch, o.epochs, sum, val_loss, val_dice, (bs_now_ms () - e0) / 1000.0, improved,
+                      mean_count);
       if (o.patience > 0 && wait >= o.patience)
         {
           if (out)

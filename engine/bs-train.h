@@ -137,8 +137,9 @@ typedef struct {
   double core_flair_aug; /* share of samples whose necrotic core gets a darker FLAIR (0 = never; needs labels
                           * whose convention names the core, and augment) */
   double intensity_jitter; /* augmentation's per-channel gain 1 +- J and offset +- J inside the brain (0.1) */
-  int average_from;    /* from this epoch on, validate and keep the running mean of the end-of-epoch weights
-                        * (stochastic weight averaging); 0 = off */
+  int average_from;    /* from this epoch on, OUT is the running mean of the end-of-epoch weights (stochastic
+                        * weight averaging), validated and saved every epoch; no early stopping or best-loss
+                        * selection from then on; 0 = off */
   double split;        /* training share of the cases (the caller splits; kept in checkpoints) */
   const char *resume;  /* checkpoint or weights to start from, or NULL (see bs_train_run) */
   const char *out;     /* best checkpoint goes here; the resumable state to OUT.last.h5 */

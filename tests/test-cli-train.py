@@ -203,13 +203,13 @@ def check_average(tmp, task):
         assert flat.shape == np.array(st["adam_m"]).shape
     proc = run("train", task, "--out", avg, "--epochs", "3", "--resume", last, "--average-from", "1", *RESUME)
     assert "--average-from 2" in proc.stdout and "ignored" in proc.stdout, proc.stdout
-    assert "From epoch" not in proc.stdout, proc.stdout
+    assert "From epoch" not in proc.stdout and "(mean of epochs 2-3, saved)" in proc.stdout, proc.stdout
     with h5py.File(last, "r") as f:
         assert int(f["training_state"].attrs["mean_count"]) == 2
     with h5py.File(avg, "r") as f:
         config = f.attrs["brainseg_config"]
         desc = json.loads(config.decode() if isinstance(config, bytes) else config).get("description", "")
-    assert "mean of the weights after epochs 2-" in desc, desc
+    assert "mean of the weights after epochs 2-3 of 3" in desc, desc
 
 
 def png_size(path):
