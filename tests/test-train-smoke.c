@@ -422,6 +422,20 @@ assert_same_weights (const char *a_path, const char *b_path)
     }
 }
 
+/* A few steps of a tiny network, deterministic (one thread), no early stop. */
+static void
+tiny_run_options (BsTrainOptions *opts)
+{
+  bs_train_options_init (opts);
+  opts->fms = 2;
+  opts->crop = 32;
+  opts->batch = 4;
+  opts->steps_per_epoch = 3;
+  opts->val_slices = 8;
+  opts->threads = 1;
+  opts->patience = 0;
+}
+
 /* Four epochs in one run, and two plus two resumed from the state file, end
  * with the same weights (dropout and augmentation on, so the generators must
  * resume too) and the same report; with weight averaging from epoch 2 the
@@ -441,15 +455,8 @@ test_resume (gconstpointer data)
   BsTrainReport a = { 0 }, b = { 0 }, c = { 0 };
 
   g_assert_true (bs_train_set_split (set, 0.5, 816, NULL, NULL, &error));
-  bs_train_options_init (&opts);
-  opts.fms = 2;
-  opts.crop = 32;
-  opts.batch = 4;
+  tiny_run_options (&opts);
   opts.epochs = 4;
-  opts.steps_per_epoch = 3;
-  opts.val_slices = 8;
-  opts.threads = 1;
-  opts.patience = 0;
   opts.average_from = average_from;
   opts.out = one;
   g_assert_true (bs_train_run (set, &opts, NULL, &a, NULL, &error));
@@ -519,14 +526,7 @@ test_average (void)
   int first = 0, last = 0;
 
   g_assert_true (bs_train_set_split (set, 0.5, 816, NULL, NULL, &error));
-  bs_train_options_init (&opts);
-  opts.fms = 2;
-  opts.crop = 32;
-  opts.batch = 4;
-  opts.steps_per_epoch = 3;
-  opts.val_slices = 8;
-  opts.threads = 1;
-  opts.patience = 0;
+  tiny_run_options (&opts);
   opts.lr = 1e-2;  /* weights that move a lot between epochs */
   for (int e = 2; e <= 4; e++)
     {
