@@ -246,6 +246,18 @@ def check_figures(tmp, task):
     assert len(names) == 3 * len(test_ids), names
     for name in names:
         assert png_size(os.path.join(figs, name)) == (1800, 720), name
+    try:
+        from PIL import Image
+    except ImportError:
+        Image = None
+    if Image is not None:
+        # The MRI panel: outside the head black (the z-scored input's background
+        # is 0, which a plain window would draw mid-grey), inside it grey levels.
+        with Image.open(os.path.join(figs, sorted(names)[1])) as im:
+            grey = np.asarray(im.convert("L"), dtype=np.int32)
+        panel = grey[150:690, 40:580]
+        assert panel[:20, :20].max() < 16, panel[:20, :20].max()
+        assert panel.max() > 150 and (panel > 40).mean() > 0.1, (panel.max(), (panel > 40).mean())
     assert "Wrote 3 figures" in proc.stdout, proc.stdout
     # Missing folder, or a file instead of a folder: refused before any training.
     bad = os.path.join(tmp, "bad.h5")
