@@ -479,6 +479,70 @@ test_drop (void)
   g_assert_nonnull (bs_window_get_truth (win));
 }
 
+static GtkWidget *
+find_widget (GtkWidget *root, GType type)
+{
+  if (G_TYPE_CHECK_INSTANCE_TYPE (root, type))
+    return root;
+  for (GtkWidget *c = gtk_widget_get_first_child (root); c; c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *found = find_widget (c, type);
+      if (found)
+        return found;
+    }
+  return NULL;
+}
+
+/* Every button of the view's toolbar lies inside the view column, and the
+ * column got at least its minimum width (else GTK clips it). */
+static void
+assert_view_fits (int width)
+{
+  GtkWidget *toolbar = find_widget (GTK_WIDGET (win), GTK_TYPE_FLOW_BOX);
+  GtkWidget *column, *side;
+  graphene_rect_t col, b;
+  int min = 0, buttons = 0;
+
+  g_assert_nonnull (toolbar);
+  column = gtk_widget_get_parent (toolbar);
+  side = gtk_paned_get_end_child (GTK_PANED (gtk_widget_get_parent (column)));
+  gtk_widget_measure (column, GTK_ORIENTATION_HORIZONTAL, -1, &min, NULL, NULL, NULL);
+  g_test_message ("window %d px wide: view column %d px (minimum %d), side panel %d px", width,
+                  gtk_widget_get_width (column), min, gtk_widget_get_width (side));
+  g_assert_cmpint (gtk_widget_get_width (GTK_WIDGET (win)), <=, width);
+  g_assert_cmpint (gtk_widget_get_width (column), >=, min);
+  g_assert_cmpint (gtk_widget_get_width (side), >, 0);
+  g_assert_true (gtk_widget_compute_bounds (column, GTK_WIDGET (win), &col));
+  for (GtkWidget *child = gtk_widget_get_first_child (toolbar); child; child = gtk_widget_get_next_sibling (child))
+    {
+      g_assert_true (gtk_widget_compute_bounds (child, GTK_WIDGET (win), &b));
+      g_assert_cmpfloat (b.size.width, >, 10);
+      g_assert_cmpfloat (b.origin.x, >=, col.origin.x - 0.5);
+      g_assert_cmpfloat (b.origin.x + b.size.width, <=, col.origin.x + col.size.width + 0.5);
+      buttons++;
+    }
+  g_assert_cmpint (buttons, ==, 5);
+}
+
+/* A presenter's 1280x800 laptop (and narrower): the view toolbar wraps
+ * instead of pushing the slice panes out of the window. */
+static void
+test_narrow_window (void)
+{
+  static const int widths[] = { 1560, 1270, 1100 };
+
+  if (!setup ())
+    return;
+  for (gsize k = 0; k < G_N_ELEMENTS (widths); k++)
+    {
+      gtk_window_set_default_size (GTK_WINDOW (win), widths[k], 760);
+      bs_test_spin (400);
+      assert_view_fits (widths[k]);
+    }
+  gtk_window_set_default_size (GTK_WINDOW (win), 1560, 940);
+  bs_test_spin (300);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -493,6 +557,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/window/no-ground-truth", test_no_ground_truth);
   g_test_add_func ("/ui/window/drop", test_drop);
   g_test_add_func ("/ui/window/bad-file", test_bad_file);
+  g_test_add_func ("/ui/window/narrow", test_narrow_window);
   ret = g_test_run ();
   if (win != NULL)
     {
