@@ -353,10 +353,12 @@ bs_cli_train (int argc, char **argv)
     }
   if (opts.fms < 1 || opts.batch < 1 || opts.crop < 16 || opts.crop % 16 != 0 || opts.epochs < 0
       || opts.weight_dice < 0.0 || opts.weight_dice > 1.0 || repeats < 1 || opts.core_flair_aug < 0.0
-      || opts.core_flair_aug > 1.0 || !(opts.intensity_jitter >= 0.0 && opts.intensity_jitter < 1.0) || opts.average_from < 0)
+      || opts.core_flair_aug > 1.0 || !(opts.intensity_jitter >= 0.0 && opts.intensity_jitter < 1.0)
+      || opts.average_from < 0)
     {
       fprintf (stderr, "%s\n", _("brainseg-cli train: --fms, --batch, --repeats must be positive, --crop a multiple "
-                                 "of 16, --weight-dice and --core-flair-aug in [0, 1], --intensity-jitter in [0, 1), --average-from not negative"));
+                                 "of 16, --weight-dice and --core-flair-aug in [0, 1], --intensity-jitter in [0, 1), "
+                                 "--average-from not negative"));
       return 2;
     }
   mods = g_strsplit (modalities ? modalities : "FLAIR", ",", -1);

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "bs-error.h"
+#include "bs-h5-private.h"
 #include "bs-train-private.h"
 
 #define STATE_GROUP "training_state"
@@ -191,23 +192,6 @@ attr_read_string (hid_t loc, const char *name)
   return buf;
 }
 
-static gboolean
-write_dataset (hid_t loc, const char *name, hid_t file_type, hid_t mem_type, int rank, const hsize_t *dims,
-               const void *data)
-{
-  hid_t space = H5Screate_simple (rank, dims, NULL), ds;
-  herr_t st = -1;
-
-  ds = H5Dcreate2 (loc, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-  if (ds >= 0)
-    {
-      st = H5Dwrite (ds, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
-      H5Dclose (ds);
-    }
-  H5Sclose (space);
-  return st >= 0;
-}
-
 /* Reads a dataset that must hold exactly rank x dims values. */
 static gboolean
 read_dataset (hid_t loc, const char *name, hid_t mem_type, int rank, const hsize_t *dims, void *data)
@@ -332,12 +316,12 @@ write_state (gint64 file, gpointer data, GError **error)
           g_autofree char *ids = g_strjoinv ("\n", st->case_ids[k] ? st->case_ids[k] : (char *[]){ NULL });
           ok = attr_write_string (grp, split_attr[k], ids);
         }
-      ok = ok && write_dataset (grp, "adam_m", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, &flat, m)
-           && write_dataset (grp, "adam_v", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, &flat, v)
-           && write_dataset (grp, "best_weights", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, &flat, best)
-           && (!mean || write_dataset (grp, "mean_weights", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, &flat, mean))
-           && write_dataset (grp, "sampler_tumour", H5T_STD_I32LE, H5T_NATIVE_INT32, 2, tdims, tumour)
-           && write_dataset (grp, "sampler_other", H5T_STD_I32LE, H5T_NATIVE_INT32, 2, odims, other);
+      ok = ok && bs_h5_write_dataset (grp, "adam_m", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, &flat, m)
+           && bs_h5_write_dataset (grp, "adam_v", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, &flat, v)
+           && bs_h5_write_dataset (grp, "best_weights", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, &flat, best)
+           && (!mean || bs_h5_write_dataset (grp, "mean_weights", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, &flat, mean))
+           && bs_h5_write_dataset (grp, "sampler_tumour", H5T_STD_I32LE, H5T_NATIVE_INT32, 2, tdims, tumour)
+           && bs_h5_write_dataset (grp, "sampler_other", H5T_STD_I32LE, H5T_NATIVE_INT32, 2, odims, other);
       H5Gclose (grp);
     }
   if (!ok)

@@ -296,7 +296,8 @@ val_build (BsTrainSet *set, BsTrainSplit split, int cap, int crop, int nch, ValS
   v->target = g_new (float, MAX (v->n, 1) * pix);
   v->probs = g_new (float, MAX (v->n, 1) * pix);
   for (int i = 0; i < v->n; i++)
-    bs_train_fill_slice (&g_array_index (pick, BsTrainSliceRef, i), crop, NULL, NULL, v->input + (gsize) i * nch * pix, v->target + (gsize) i * pix);
+    bs_train_fill_slice (&g_array_index (pick, BsTrainSliceRef, i), crop, NULL, NULL,
+                         v->input + (gsize) i * nch * pix, v->target + (gsize) i * pix);
 }
 
 static void

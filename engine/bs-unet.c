@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "bs-error.h"
+#include "bs-h5-private.h"
 #include "bs-unet.h"
 
 #define BS_UNET_TOPOLOGY "unet2d-intelai"
@@ -832,20 +833,28 @@ out:
 
 /* ---- saving ---- */
 
-static gboolean
-h5_write_floats (hid_t loc, const char *name, int rank, const hsize_t *dims, const float *data)
+gboolean
+bs_h5_write_dataset (hid_t loc, const char *name, hid_t file_type, hid_t mem_type, int rank, const hsize_t *dims,
+                     const void *data)
 {
   hid_t space = H5Screate_simple (rank, dims, NULL);
-  hid_t ds = H5Dcreate2 (loc, name, H5T_IEEE_F32LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  hid_t ds = space >= 0 ? H5Dcreate2 (loc, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT) : -1;
   herr_t st = -1;
 
   if (ds >= 0)
     {
-      st = H5Dwrite (ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
+      st = H5Dwrite (ds, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
       H5Dclose (ds);
     }
-  H5Sclose (space);
+  if (space >= 0)
+    H5Sclose (space);
   return st >= 0;
+}
+
+static gboolean
+h5_write_floats (hid_t loc, const char *name, int rank, const hsize_t *dims, const float *data)
+{
+  return bs_h5_write_dataset (loc, name, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, rank, dims, data);
 }
 
 static gboolean
