@@ -543,6 +543,38 @@ test_narrow_window (void)
   bs_test_spin (300);
 }
 
+/* The toolbar's buttons stay reachable with Tab in the flow box. */
+static void
+test_toolbar_keyboard (void)
+{
+  GtkWidget *toolbar;
+  gboolean reached[5] = { FALSE };
+  int n_reached = 0;
+
+  if (!setup ())
+    return;
+  toolbar = find_widget (GTK_WIDGET (win), GTK_TYPE_FLOW_BOX);
+  g_assert_nonnull (toolbar);
+  gtk_root_set_focus (GTK_ROOT (win), NULL);
+  for (int step = 0; step < 80 && n_reached < 5; step++)
+    {
+      GtkWidget *focus;
+      int k = 0;
+
+      if (!gtk_widget_child_focus (GTK_WIDGET (win), GTK_DIR_TAB_FORWARD))
+        gtk_root_set_focus (GTK_ROOT (win), NULL);
+      focus = gtk_root_get_focus (GTK_ROOT (win));
+      for (GtkWidget *c = gtk_widget_get_first_child (toolbar); c; c = gtk_widget_get_next_sibling (c), k++)
+        if (focus && k < 5 && !reached[k] && gtk_widget_is_ancestor (focus, c))
+          {
+            reached[k] = TRUE;
+            n_reached++;
+            g_test_message ("Tab %d reaches toolbar group %d (%s)", step + 1, k, G_OBJECT_TYPE_NAME (focus));
+          }
+    }
+  g_assert_cmpint (n_reached, ==, 5);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -558,6 +590,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/window/drop", test_drop);
   g_test_add_func ("/ui/window/bad-file", test_bad_file);
   g_test_add_func ("/ui/window/narrow", test_narrow_window);
+  g_test_add_func ("/ui/window/toolbar-keyboard", test_toolbar_keyboard);
   ret = g_test_run ();
   if (win != NULL)
     {
