@@ -334,11 +334,11 @@ bs_train_state_save (const char *path, const BsUnet *net, const BsUnet *best, co
                      const BsTrainSampler *sampler, BsTrainSet *set, const BsTrainState *st, GError **error)
 {
   SaveJob job = { path, net, best, mean, adam, sampler, set, st };
-
-  g_return_val_if_fail (st->mean_count == 0 || mean != NULL, FALSE);
   H5E_auto2_t func;
   void *data;
   gboolean ok;
+
+  g_return_val_if_fail (st->mean_count == 0 || mean != NULL, FALSE);
 
   H5Eget_auto2 (H5E_DEFAULT, &func, &data);
   H5Eset_auto2 (H5E_DEFAULT, NULL, NULL);

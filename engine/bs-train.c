@@ -215,18 +215,15 @@ write_figures (const BsTrainCase *c, const BsVolume *pred, const char *dir, int 
   BsOverlayOptions ov;
   g_autoptr(BsVolume) shown = bs_volume_new_like (c->image, 1);
   const float *in = bs_volume_channel (c->image, 0);
-  gsize nvox = bs_volume_n_voxels (c->image), n_brain = 0;
-  g_autofree float *brain = g_new (float, MAX (nvox, 1));
+  gsize nvox = bs_volume_n_voxels (c->image);
   int slices[3], n;
 
-  /* The network input is z-scored with the background at exactly 0, which a
-   * window over all voxels shows as mid-grey: window the brain alone and draw
-   * the background black, as the window shows raw images. */
-  for (gsize v = 0; v < nvox; v++)
-    if (in[v] != 0.0f)
-      brain[n_brain++] = in[v];
+  /* The network input is z-scored with the background at exactly 0. The
+   * window already leaves 0 out, but 0 lies inside it and would show as
+   * mid-grey: draw the background at the window's bottom (black), as the
+   * window shows raw images. */
   bs_overlay_options_init (&ov);
-  bs_auto_window (brain, n_brain, &ov.lo, &ov.hi);
+  bs_export_auto_window (c->image, 0, &ov.lo, &ov.hi);
   for (gsize v = 0; v < nvox; v++)
     shown->data[v] = in[v] != 0.0f ? in[v] : ov.lo;
   src.image = shown;
