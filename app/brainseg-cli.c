@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bs-runtime.h"
 #include "cli.h"
 
 typedef struct {
@@ -59,6 +60,7 @@ usage (FILE *out)
 int
 main (int argc, char **argv)
 {
+  bs_runtime_prepare (argv);
   setlocale (LC_ALL, "");
   bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");

@@ -3,12 +3,14 @@
 #include <locale.h>
 
 #include "bs-application.h"
+#include "bs-runtime.h"
 
 int
 main (int argc, char **argv)
 {
   g_autoptr(BsApplication) app = NULL;
 
+  bs_runtime_prepare (argv);
   setlocale (LC_ALL, "");
   bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");

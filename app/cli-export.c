@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bs-compare.h"
 #include "bs-dataset.h"
@@ -30,7 +31,7 @@ static const char *const what_names[] = { "overlay", "figure", "mask", "dice-csv
 
 typedef struct {
   char *case_id, *label, *model, *plane, *what, *out, *size, *modality, *style;
-  char *precision, *layout, *fusion, *cleanup;
+  char *precision, *layout, *fusion, *cleanup, *crop;
   int slice, threads, batch;
   double opacity;
   gboolean confusion, quiet;
@@ -51,6 +52,7 @@ export_args_clear (ExportArgs *a)
   g_free (a->precision);
   g_free (a->layout);
   g_free (a->fusion);
+  g_free (a->crop);
   g_free (a->cleanup);
 }
 
@@ -111,6 +113,15 @@ parse_plan_options (const ExportArgs *a, BsPlanOptions *opts, GError **error)
       else
         return fail_invalid (error, _("--fusion must be on or off, not “%s”"), a->fusion);
     }
+  if (a->crop)
+    {
+      if (strcmp (a->crop, "on") == 0)
+        opts->crop_to_brain = TRUE;
+      else if (strcmp (a->crop, "off") == 0)
+        opts->crop_to_brain = FALSE;
+      else
+        return fail_invalid (error, _("--crop-to-brain must be on or off, not “%s”"), a->crop);
+    }
   if (a->threads < 0 || a->threads > 1024)
     {
       g_set_error (error, BS_EXPORT_ERROR, BS_EXPORT_ERROR_INVALID,
@@ -140,14 +151,24 @@ default_slice (const BsVolume *image, const BsVolume *truth, BsPlane plane)
   return bs_volume_n_slices (image, plane) / 2;
 }
 
+/* A terminal gets one line redrawn; a log gets a plain line at each quarter. */
 static void
 print_progress (int done, int total, gpointer user_data)
 {
+  static int last_quarter = -1;
   const char *what = user_data;
 
-  fprintf (stderr, "\r%s %d/%d", what, done, total);
-  if (done == total)
-    fputc ('\n', stderr);
+  if (isatty (fileno (stderr)))
+    {
+      fprintf (stderr, "\r%s %d/%d", what, done, total);
+      if (done == total)
+        fputc ('\n', stderr);
+      return;
+    }
+  int quarter = total > 0 ? done * 4 / total : 4;
+  if (quarter != last_quarter && (quarter > 0 || done == 0))
+    fprintf (stderr, "%s %d/%d\n", what, done, total);
+  last_quarter = quarter;
 }
 
 /* Segments either one slice (index >= 0) or the whole volume into prob. */
@@ -159,14 +180,14 @@ segment (const BsUnet *net, const BsVolume *prepared, BsPlane plane, int index,
   BsPlanOptions o = *opts;
   g_autoptr(BsCalibration) cal = NULL;
   g_autoptr(BsPlan) plan = NULL;
-  int ph, pw;
+  g_autoptr(BsInferGeometry) geom = bs_infer_geometry_new (prepared, plane, opts->crop_to_brain);
+  int ph = geom->ph, pw = geom->pw;
 
-  bs_infer_padded_size (prepared, plane, &ph, &pw);
   if (index >= 0)
     o.batch = 1;
   if (o.precision == BS_PRECISION_INT8)
     {
-      cal = bs_compare_calibrate (net, prepared, plane, error);
+      cal = bs_infer_calibrate (net, prepared, geom, error);
       if (cal == NULL)
         return FALSE;
     }
@@ -175,7 +196,7 @@ segment (const BsUnet *net, const BsVolume *prepared, BsPlane plane, int index,
     return FALSE;
   if (index < 0)
     {
-      if (!bs_infer_volume (plan, prepared, plane, prob, timing, quiet ? NULL : print_progress,
+      if (!bs_infer_volume (plan, prepared, geom, prob, timing, quiet ? NULL : print_progress,
                             (gpointer) _("Segmenting"), NULL, error))
         return FALSE;
       if (cleanup && !bs_volume_remove_islands (prob, BS_CLEANUP_MIN_FRACTION, NULL))
@@ -190,10 +211,12 @@ segment (const BsUnet *net, const BsVolume *prepared, BsPlane plane, int index,
   gsize per = (gsize) prepared->n_channels * ph * pw;
   g_autofree float *input = g_new (float, per);
   g_autofree float *probs = g_new (float, (gsize) ph * pw);
-  bs_infer_fill_input (prepared, plane, index, 1, ph, pw, input);
+  if (!geom->brain[index])
+    return TRUE;   /* no brain in the slice: nothing runs, prob stays 0 */
+  bs_infer_fill_slice (prepared, geom, index, input);
   if (!bs_plan_run (plan, input, 1, probs, timing, error))
     return FALSE;
-  bs_infer_store_output (prob, plane, index, 1, ph, pw, probs);
+  bs_infer_store_output (prob, geom, index, 1, probs);
   return TRUE;
 }
 
@@ -202,6 +225,11 @@ print_compare_progress (int done, int total, int index, const BsCompareRow *row,
 {
   g_autofree char *label = bs_compare_row_label (row);
 
+  if (!isatty (fileno (stderr)))
+    {
+      fprintf (stderr, "%s %d/%d %s\n", _("Comparing"), done, total, label);
+      return;
+    }
   fprintf (stderr, "\r%s %d/%d %-28s", _("Comparing"), done, total, label);
   if (done == total)
     fputc ('\n', stderr);
@@ -211,14 +239,15 @@ print_compare_progress (int done, int total, int index, const BsCompareRow *row,
  * and a table on stdout. */
 static int
 run_compare (const BsUnet *net, const BsVolume *prepared, const BsVolume *truth, BsPlane plane, int threads,
-             const char *out, gboolean quiet)
+             gboolean crop, const char *out, gboolean quiet)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(BsCompareResult) result = NULL;
+  g_autoptr(BsInferGeometry) geom = bs_infer_geometry_new (prepared, plane, crop);
   int slices[6], n;
 
   n = bs_compare_pick_slices (prepared, truth, plane, G_N_ELEMENTS (slices), slices);
-  result = bs_compare_run (net, prepared, truth, plane, slices, n, threads, NULL,
+  result = bs_compare_run (net, prepared, truth, geom, slices, n, threads, NULL,
                            quiet ? NULL : print_compare_progress, NULL, NULL, &error);
   if (result == NULL || !bs_compare_write_csv (result, out, &error))
     return bs_cli_fail (error);
@@ -345,7 +374,7 @@ run_export (ExportArgs *a, const char *path)
       return bs_cli_fail (error);
     }
   if (what == WHAT_COMPARE)
-    return run_compare (net, prepared, truth, plane, plan_opts.threads, a->out, a->quiet);
+    return run_compare (net, prepared, truth, plane, plan_opts.threads, plan_opts.crop_to_brain, a->out, a->quiet);
 
   prob = bs_volume_new_like (prepared, 1);
   bs_timing_reset (&timing);
@@ -420,6 +449,8 @@ bs_cli_export (int argc, char **argv)
     { "precision", 0, 0, G_OPTION_ARG_STRING, &a.precision, N_("fp32, int8 or bf16"), N_("P") },
     { "layout", 0, 0, G_OPTION_ARG_STRING, &a.layout, N_("nchw, nhwc or blocked"), N_("L") },
     { "fusion", 0, 0, G_OPTION_ARG_STRING, &a.fusion, N_("on or off"), N_("F") },
+    { "crop-to-brain", 0, 0, G_OPTION_ARG_STRING, &a.crop,
+      N_("on (default): run only slices with brain, on the brain's window; off: every whole slice"), "on|off" },
     { "cleanup", 0, 0, G_OPTION_ARG_STRING, &a.cleanup,
       N_("on (default): segment the whole volume and remove islands smaller than 20 per cent of the largest tumour component; off: the raw mask (overlay and figure then segment their slice only)"),
       "on|off" },

@@ -12,75 +12,17 @@
 #include "bs-nifti.h"
 #include "bs-plan.h"
 #include "bs-postprocess.h"
+#include "bs-runtime.h"
 #include "bs-unet.h"
 #include "cli.h"
 #include "cli-json.h"
-
-/* int8 needs activation ranges: measured on the slices with the most brain,
- * which are the ones whose ranges matter. */
-static BsCalibration *
-calibrate_on_case (const BsUnet *net, const BsVolume *prepared, int ph, int pw, GError **error)
-{
-  enum { N_CAL = 4 };
-  int total = bs_volume_n_slices (prepared, BS_PLANE_AXIAL);
-  int sw, sh, c = prepared->n_channels;
-  g_autofree float *slice = NULL;
-  g_autofree float *input = NULL;
-  int best[N_CAL];
-  double score[N_CAL];
-  int n = 0;
-
-  bs_volume_slice_size (prepared, BS_PLANE_AXIAL, &sw, &sh);
-  slice = g_new (float, (gsize) sw * sh);
-  for (int i = 0; i < N_CAL; i++)
-    {
-      best[i] = -1;
-      score[i] = -1.0;
-    }
-  for (int k = 0; k < total; k++)
-    {
-      double s = 0.0;
-      bs_volume_get_slice (prepared, 0, BS_PLANE_AXIAL, k, slice);
-      for (int i = 0; i < sw * sh; i++)
-        s += slice[i] != 0.0f;
-      /* Keep them spread out: only one slice per eighth of the volume. */
-      for (int i = 0; i < N_CAL; i++)
-        if (best[i] >= 0 && ABS (best[i] - k) < total / 8)
-          {
-            if (s > score[i])
-              {
-                score[i] = s;
-                best[i] = k;
-              }
-            s = -2.0;
-            break;
-          }
-      for (int i = 0; i < N_CAL && s >= 0.0; i++)
-        if (s > score[i])
-          {
-            for (int j = N_CAL - 1; j > i; j--)
-              {
-                score[j] = score[j - 1];
-                best[j] = best[j - 1];
-              }
-            score[i] = s;
-            best[i] = k;
-            break;
-          }
-    }
-  input = g_new0 (float, (gsize) N_CAL * c * ph * pw);
-  for (int i = 0; i < N_CAL; i++)
-    if (best[i] >= 0)
-      bs_infer_fill_input (prepared, BS_PLANE_AXIAL, best[i], 1, ph, pw, input + (gsize) n++ * c * ph * pw);
-  return bs_calibration_compute (net, input, MAX (n, 1), ph, pw, error);
-}
 
 int
 bs_cli_infer (int argc, char **argv)
 {
   g_autofree char *model = NULL, *case_id = NULL, *out = NULL, *label = NULL;
   g_autofree char *prob_out = NULL, *prepared_out = NULL;
-  g_autofree char *precision_s = NULL, *layout_s = NULL, *fusion_s = NULL, *cleanup_s = NULL;
+  g_autofree char *precision_s = NULL, *layout_s = NULL, *fusion_s = NULL, *cleanup_s = NULL, *crop_s = NULL;
   int threads = 0, batch = 1, only_slice = -1;
   gboolean json = FALSE;
   const GOptionEntry entries[] = {
@@ -95,6 +37,8 @@ bs_cli_infer (int argc, char **argv)
     { "fusion", 0, 0, G_OPTION_ARG_STRING, &fusion_s, N_("on (default) or off"), "on|off" },
     { "cleanup", 0, 0, G_OPTION_ARG_STRING, &cleanup_s,
       N_("on (default): remove islands smaller than 20 per cent of the largest tumour component; off: the raw mask"), "on|off" },
+    { "crop-to-brain", 0, 0, G_OPTION_ARG_STRING, &crop_s,
+      N_("on (default): run only slices with brain, on the brain's window; off: every whole slice"), "on|off" },
     { "slice", 0, 0, G_OPTION_ARG_INT, &only_slice, N_("Only this axial slice (Dice over it alone)"), "K" },
     { "threads", 0, 0, G_OPTION_ARG_INT, &threads, N_("Threads (default: all cores)"), "N" },
     { "batch", 0, 0, G_OPTION_ARG_INT, &batch, N_("Slices per run (default 1)"), "N" },
@@ -110,6 +54,7 @@ bs_cli_infer (int argc, char **argv)
   g_autoptr(BsVolume) mask = NULL;
   g_autoptr(BsCalibration) cal = NULL;
   g_autoptr(BsPlan) plan = NULL;
+  g_autoptr(BsInferGeometry) geom = NULL;
   BsPlanOptions opts;
   BsTiming timing;
   gboolean is_random = FALSE, has_dice = FALSE, cleanup;
@@ -132,9 +77,10 @@ bs_cli_infer (int argc, char **argv)
   if ((precision_s && !bs_precision_from_string (precision_s, &opts.precision))
       || (layout_s && !bs_memlayout_from_string (layout_s, &opts.layout))
       || (fusion_s && !g_str_equal (fusion_s, "on") && !g_str_equal (fusion_s, "off"))
-      || (cleanup_s && !g_str_equal (cleanup_s, "on") && !g_str_equal (cleanup_s, "off")))
+      || (cleanup_s && !g_str_equal (cleanup_s, "on") && !g_str_equal (cleanup_s, "off"))
+      || (crop_s && !g_str_equal (crop_s, "on") && !g_str_equal (crop_s, "off")))
     {
-      fprintf (stderr, "%s\n", _("brainseg-cli infer: --precision is fp32|int8|bf16, --layout nchw|nhwc|blocked, --fusion on|off, --cleanup on|off"));
+      fprintf (stderr, "%s\n", _("brainseg-cli infer: --precision is fp32|int8|bf16, --layout nchw|nhwc|blocked, --fusion on|off, --cleanup on|off, --crop-to-brain on|off"));
       return 2;
     }
   if (threads < 0 || batch < 1)
@@ -143,6 +89,7 @@ bs_cli_infer (int argc, char **argv)
       return 2;
     }
   opts.fusion = !fusion_s || g_str_equal (fusion_s, "on");
+  opts.crop_to_brain = !crop_s || g_str_equal (crop_s, "on");
   /* one slice has no 3D components to judge */
   cleanup = (!cleanup_s || g_str_equal (cleanup_s, "on")) && only_slice < 0;
   opts.threads = threads;
@@ -176,10 +123,15 @@ bs_cli_infer (int argc, char **argv)
   if (!prepared)
     return bs_cli_fail (error);
   bs_timing_add_stage (&timing, "preprocess", bs_now_ms () - t0);
-  bs_infer_padded_size (prepared, BS_PLANE_AXIAL, &ph, &pw);
+  t0 = bs_now_ms ();
+  /* One slice runs through the same window as the whole volume, so that it agrees with it. */
+  geom = bs_infer_geometry_new (prepared, BS_PLANE_AXIAL, opts.crop_to_brain);
+  ph = geom->ph;
+  pw = geom->pw;
+  bs_timing_add_stage (&timing, "preprocess", bs_now_ms () - t0);
 
   t0 = bs_now_ms ();
-  if (opts.precision == BS_PRECISION_INT8 && !(cal = calibrate_on_case (net, prepared, ph, pw, &error)))
+  if (opts.precision == BS_PRECISION_INT8 && !(cal = bs_infer_calibrate (net, prepared, geom, &error)))
     return bs_cli_fail (error);
   plan = bs_plan_new (net, ph, pw, &opts, cal, &error);
   if (!plan)
@@ -199,14 +151,17 @@ bs_cli_infer (int argc, char **argv)
       g_autofree float *in = g_new (float, (gsize) prepared->n_channels * ph * pw);
       g_autofree float *pr = g_new (float, (gsize) ph * pw);
       double t1 = bs_now_ms ();
-      bs_infer_fill_input (prepared, BS_PLANE_AXIAL, only_slice, 1, ph, pw, in);
-      bs_timing_add_stage (&timing, "preprocess", bs_now_ms () - t1);
-      if (!bs_plan_run (plan, in, 1, pr, &timing, &error))
-        return bs_cli_fail (error);
-      bs_infer_store_output (prob, BS_PLANE_AXIAL, only_slice, 1, ph, pw, pr);
+      if (geom->brain[only_slice])
+        {
+          bs_infer_fill_slice (prepared, geom, only_slice, in);
+          bs_timing_add_stage (&timing, "preprocess", bs_now_ms () - t1);
+          if (!bs_plan_run (plan, in, 1, pr, &timing, &error))
+            return bs_cli_fail (error);
+          bs_infer_store_output (prob, geom, only_slice, 1, pr);
+        }
       slices = 1;
     }
-  else if (!bs_infer_volume (plan, prepared, BS_PLANE_AXIAL, prob, &timing, NULL, NULL, NULL, &error))
+  else if (!bs_infer_volume (plan, prepared, geom, prob, &timing, NULL, NULL, NULL, &error))
     return bs_cli_fail (error);
   {
     double t1 = bs_now_ms ();
@@ -279,13 +234,27 @@ bs_cli_infer (int argc, char **argv)
       json_builder_add_int_value (b, opts.threads > 0 ? opts.threads : bs_cpu_cores ());
       json_builder_set_member_name (b, "batch");
       json_builder_add_int_value (b, opts.batch);
+      /* The whole slice padded for the network; "window" is what ran. */
       json_builder_set_member_name (b, "slice_size");
       json_builder_begin_array (b);
-      json_builder_add_int_value (b, pw);
-      json_builder_add_int_value (b, ph);
+      json_builder_add_int_value (b, (geom->width + 15) / 16 * 16);
+      json_builder_add_int_value (b, (geom->height + 15) / 16 * 16);
+      json_builder_end_array (b);
+      json_builder_set_member_name (b, "crop_to_brain");
+      json_builder_add_string_value (b, geom->cropped ? "on" : "off");
+      json_builder_set_member_name (b, "window");
+      json_builder_begin_array (b);
+      json_builder_add_int_value (b, geom->x0);
+      json_builder_add_int_value (b, geom->y0);
+      json_builder_add_int_value (b, geom->pw);
+      json_builder_add_int_value (b, geom->ph);
       json_builder_end_array (b);
       json_builder_set_member_name (b, "slices");
       json_builder_add_int_value (b, slices);
+      json_builder_set_member_name (b, "slices_run");
+      json_builder_add_int_value (b, only_slice >= 0 ? geom->brain[only_slice] : geom->n_brain);
+      json_builder_set_member_name (b, "omp_wait_policy");
+      json_builder_add_string_value (b, bs_runtime_wait_policy ());
       json_builder_set_member_name (b, "seconds");
       json_builder_add_double_value (b, infer_ms / 1000.0);
       json_builder_set_member_name (b, "ms_per_slice");
@@ -330,9 +299,12 @@ bs_cli_infer (int argc, char **argv)
     }
   else
     {
-      printf (_("case %s: %d slices of %dx%d in %.2f s (%.1f ms/slice), %s %s fusion %s, batch %d\n"), c->id, slices,
-              pw, ph, infer_ms / 1000.0, infer_ms / MAX (slices, 1), bs_precision_name (opts.precision),
+      printf (_("case %s: %d slices in %.2f s (%.1f ms/slice), %s %s fusion %s, batch %d\n"), c->id, slices,
+              infer_ms / 1000.0, infer_ms / MAX (slices, 1), bs_precision_name (opts.precision),
               bs_memlayout_name (opts.layout), opts.fusion ? "on" : "off", opts.batch);
+      if (geom->cropped)
+        printf (_("cropped to the brain: %d of %d slices run, on a %dx%d window of the %dx%d slices\n"),
+                geom->n_brain, slices, pw, ph, geom->width, geom->height);
       if (has_dice)
         printf (_("whole-tumour Dice: %.4f (%llu voxels predicted)\n"), dice, (unsigned long long) tumour);
       else

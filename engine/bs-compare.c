@@ -92,20 +92,6 @@ bs_compare_pick_slices (const BsVolume *prepared, const BsVolume *truth, BsPlane
   return count;
 }
 
-BsCalibration *
-bs_compare_calibrate (const BsUnet *net, const BsVolume *prepared, BsPlane plane, GError **error)
-{
-  int slices[8], ph, pw, n, c = prepared->n_channels;
-
-  n = pick_middle (bs_volume_n_slices (prepared, plane), G_N_ELEMENTS (slices), slices);
-  bs_infer_padded_size (prepared, plane, &ph, &pw);
-  gsize per = (gsize) c * ph * pw;
-  g_autofree float *input = g_new (float, per * n);
-  for (int i = 0; i < n; i++)
-    bs_infer_fill_input (prepared, plane, slices[i], 1, ph, pw, input + i * per);
-  return bs_calibration_compute (net, input, n, ph, pw, error);
-}
-
 static int
 compare_double (const void *a, const void *b)
 {
@@ -118,6 +104,7 @@ typedef struct {
   const BsUnet *net;
   const BsVolume *prepared;
   BsPlane plane;
+  const BsInferGeometry *geom;
   const int *slices;
   int n, ph, pw, w, h, threads;
   const float *inputs;      /* n x C x ph x pw */
@@ -218,7 +205,7 @@ run_config (const Job *job, BsCompareRow *row, gboolean all_slices, float *masks
       times[i] = bs_now_ms () - t0;
       spent += times[i];
       n++;
-      bs_infer_store_output (job->prob, job->plane, job->slices[i], 1, job->ph, job->pw, probs);
+      bs_infer_store_output (job->prob, job->geom, job->slices[i], 1, probs);
       bs_volume_get_slice (job->prob, 0, job->plane, job->slices[i], masks + i * per_px);
     }
   qsort (times, n, sizeof *times, compare_double);
@@ -255,7 +242,7 @@ bs_compare_result_new_pending (void)
 
 BsCompareResult *
 bs_compare_run (const BsUnet *net, const BsVolume *prepared, const BsVolume *truth,
-                BsPlane plane, const int *slices, int n_slices, int threads,
+                const BsInferGeometry *geom, const int *slices, int n_slices, int threads,
                 const BsCalibration *cal,
                 BsCompareProgress progress, gpointer user_data,
                 GCancellable *cancellable, GError **error)
@@ -265,6 +252,7 @@ bs_compare_run (const BsUnet *net, const BsVolume *prepared, const BsVolume *tru
   g_autoptr(BsVolume) prob = NULL;
   Job job = { 0 };
   int ref = -1;
+  BsPlane plane = geom->plane;
 
   if (n_slices <= 0)
     {
@@ -277,20 +265,22 @@ bs_compare_run (const BsUnet *net, const BsVolume *prepared, const BsVolume *tru
   job.slices = slices;
   job.n = n_slices;
   job.threads = threads;
-  bs_infer_padded_size (prepared, plane, &job.ph, &job.pw);
+  job.geom = geom;
+  job.ph = geom->ph;
+  job.pw = geom->pw;
   bs_volume_slice_size (prepared, plane, &job.w, &job.h);
 
   gsize per_in = (gsize) prepared->n_channels * job.ph * job.pw;
   gsize per_px = (gsize) job.w * job.h;
   g_autofree float *inputs = g_new (float, per_in * n_slices);
   for (int i = 0; i < n_slices; i++)
-    bs_infer_fill_input (prepared, plane, slices[i], 1, job.ph, job.pw, inputs + i * per_in);
+    bs_infer_fill_slice (prepared, geom, slices[i], inputs + i * per_in);
   job.inputs = inputs;
   job.cal = cal;
   if (cal == NULL)
     {
       /* Without a calibration the int8 rows say so; the others still run. */
-      own_cal = bs_calibration_compute (net, inputs, MIN (n_slices, 8), job.ph, job.pw, NULL);
+      own_cal = bs_infer_calibrate (net, prepared, geom, NULL);
       job.cal = own_cal;
     }
   prob = bs_volume_new_like (prepared, 1);

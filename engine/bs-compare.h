@@ -6,6 +6,7 @@
 
 #include <gio/gio.h>
 
+#include "bs-infer.h"
 #include "bs-plan.h"
 #include "bs-volume.h"
 
@@ -48,10 +49,6 @@ char *bs_compare_row_label (const BsCompareRow *row);
 int bs_compare_pick_slices (const BsVolume *prepared, const BsVolume *truth, BsPlane plane,
                             int max, int *slices);
 
-/* int8 calibration from up to 8 slices of a prepared case (see bs_infer_prepare). */
-BsCalibration *bs_compare_calibrate (const BsUnet *net, const BsVolume *prepared, BsPlane plane,
-                                     GError **error);
-
 /* Every configuration as a row not yet run (available FALSE, no reason), in
  * the order bs_compare_run reports them; n_slices, height and width unset. */
 BsCompareResult *bs_compare_result_new_pending (void);
@@ -59,17 +56,18 @@ BsCompareResult *bs_compare_result_new_pending (void);
 /* done of total configurations finished; row is result->rows[index]. */
 typedef void (*BsCompareProgress) (int done, int total, int index, const BsCompareRow *row, gpointer user_data);
 
-/* Runs every configuration on the slices (indices of the plane) of prepared.
+/* Runs every configuration on the slices (indices of geom's plane) of
+ * prepared, through geom's window (see BsInferGeometry).
  * truth (whole tumour, like prepared) may be NULL.  A configuration for which
  * oneDNN only has its reference kernels (minutes per slice) is skipped with
  * that reason; a slow one stops after BS_COMPARE_BUDGET_MS of timed runs (at
  * least one slice), and its accuracy is then measured on the slices it ran,
  * against the reference on the same slices.  cal may be NULL: it is
- * then computed from the slices.  Configurations the CPU cannot run are rows
+ * then computed (bs_infer_calibrate).  Configurations the CPU cannot run are rows
  * with available = FALSE and the reason.  progress is called after each
  * configuration. */
 BsCompareResult *bs_compare_run (const BsUnet *net, const BsVolume *prepared, const BsVolume *truth,
-                                 BsPlane plane, const int *slices, int n_slices, int threads,
+                                 const BsInferGeometry *geom, const int *slices, int n_slices, int threads,
                                  const BsCalibration *cal,
                                  BsCompareProgress progress, gpointer user_data,
                                  GCancellable *cancellable, GError **error);

@@ -4,6 +4,7 @@
 
 #include "bs-error.h"
 #include "bs-infer.h"
+#include "bs-parallel.h"
 #include "bs-preprocess.h"
 
 BsVolume *
@@ -45,72 +46,251 @@ bs_infer_prepare (const BsUnet *net, const BsVolume *image, GError **error)
   return g_steal_pointer (&out);
 }
 
-void
-bs_infer_padded_size (const BsVolume *prepared, BsPlane plane, int *h, int *w)
-{
-  int sw, sh;
+typedef struct {
+  const BsVolume *prepared;
+  BsPlane plane;
+  int width, height;
+  int *box;       /* per slice: x0, y0, x1, y1 (inclusive), x0 > x1 when empty */
+} BoxJob;
 
-  bs_volume_slice_size (prepared, plane, &sw, &sh);
-  if (h)
-    *h = bs_preprocess_round16 (sh);
-  if (w)
-    *w = bs_preprocess_round16 (sw);
+static void
+slice_box (int k, gpointer user_data)
+{
+  BoxJob *job = user_data;
+  int w = job->width, h = job->height;
+  int *b = job->box + 4 * k;
+  g_autofree float *buf = g_new (float, (gsize) w * h);
+
+  b[0] = w;
+  b[1] = h;
+  b[2] = -1;
+  b[3] = -1;
+  for (int c = 0; c < job->prepared->n_channels; c++)
+    {
+      bs_volume_get_slice (job->prepared, c, job->plane, k, buf);
+      for (int y = 0; y < h; y++)
+        {
+          const float *row = buf + (gsize) y * w;
+          int first = -1, last = -1;
+
+          for (int x = 0; x < w; x++)
+            if (row[x] != 0.0f)
+              {
+                if (first < 0)
+                  first = x;
+                last = x;
+              }
+          if (first < 0)
+            continue;
+          b[0] = MIN (b[0], first);
+          b[2] = MAX (b[2], last);
+          b[1] = MIN (b[1], y);
+          b[3] = MAX (b[3], y);
+        }
+    }
+}
+
+/* One axis of the window: [lo, hi) grown by the margin, clamped to the whole
+ * padded frame [f0, f0 + full), start aligned to the frame's 16-pixel grid. */
+static void
+window_axis (int lo, int hi, int f0, int full, int *start, int *size)
+{
+  int a = MAX (lo - BS_INFER_CROP_MARGIN, f0);
+  int b = MIN (hi + BS_INFER_CROP_MARGIN, f0 + full);
+
+  a = f0 + (a - f0) / 16 * 16;
+  *size = MIN (bs_preprocess_round16 (b - a), full);
+  *start = MIN (a, f0 + full - *size);
+}
+
+BsInferGeometry *
+bs_infer_geometry_new (const BsVolume *prepared, BsPlane plane, gboolean crop)
+{
+  BsInferGeometry *g = g_new0 (BsInferGeometry, 1);
+  int bx0, by0, bx1, by1;
+
+  g->plane = plane;
+  g->n_slices = bs_volume_n_slices (prepared, plane);
+  bs_volume_slice_size (prepared, plane, &g->width, &g->height);
+  g->ph = bs_preprocess_round16 (g->height);
+  g->pw = bs_preprocess_round16 (g->width);
+  /* The same truncating offset as bs_preprocess_crop_or_pad. */
+  g->x0 = -((g->pw - g->width) / 2);
+  g->y0 = -((g->ph - g->height) / 2);
+  g->brain = g_new (guint8, MAX (g->n_slices, 1));
+  g->cropped = crop;
+  if (!crop)
+    {
+      memset (g->brain, 1, g->n_slices);
+      g->n_brain = g->n_slices;
+      return g;
+    }
+
+  g_autofree int *box = g_new (int, 4 * (gsize) MAX (g->n_slices, 1));
+  BoxJob job = { prepared, plane, g->width, g->height, box };
+  bs_parallel_for (g->n_slices, slice_box, &job);
+  bx0 = g->width;
+  by0 = g->height;
+  bx1 = by1 = -1;
+  for (int k = 0; k < g->n_slices; k++)
+    {
+      const int *b = box + 4 * k;
+
+      g->brain[k] = b[0] <= b[2];
+      if (!g->brain[k])
+        continue;
+      g->n_brain++;
+      bx0 = MIN (bx0, b[0]);
+      by0 = MIN (by0, b[1]);
+      bx1 = MAX (bx1, b[2]);
+      by1 = MAX (by1, b[3]);
+    }
+  if (g->n_brain == 0)
+    return g;   /* nothing runs; the whole frame keeps a plan buildable */
+  window_axis (bx0, bx1 + 1, g->x0, g->pw, &g->x0, &g->pw);
+  window_axis (by0, by1 + 1, g->y0, g->ph, &g->y0, &g->ph);
+  return g;
 }
 
 void
-bs_infer_fill_input (const BsVolume *prepared, BsPlane plane, int first, int n, int ph, int pw, float *input)
+bs_infer_geometry_free (BsInferGeometry *geom)
 {
-  int sw, sh, c = prepared->n_channels;
-  g_autofree float *slice = NULL;
+  if (geom == NULL)
+    return;
+  g_free (geom->brain);
+  g_free (geom);
+}
 
-  bs_volume_slice_size (prepared, plane, &sw, &sh);
-  slice = g_new (float, (gsize) sw * sh);
+/* Copies the (ow x oh) window at (x0, y0) of a w x h image, 0 outside it. */
+static void
+copy_window (const float *in, int w, int h, int x0, int y0, float *out, int ow, int oh)
+{
+  for (int y = 0; y < oh; y++)
+    {
+      int sy = y + y0;
+      float *o = out + (gsize) y * ow;
+
+      if (sy < 0 || sy >= h)
+        {
+          memset (o, 0, (gsize) ow * sizeof (float));
+          continue;
+        }
+      for (int x = 0; x < ow; x++)
+        {
+          int sx = x + x0;
+          o[x] = sx >= 0 && sx < w ? in[(gsize) sy * w + sx] : 0.0f;
+        }
+    }
+}
+
+void
+bs_infer_fill_slice (const BsVolume *prepared, const BsInferGeometry *geom, int slice, float *input)
+{
+  g_autofree float *buf = g_new (float, (gsize) geom->width * geom->height);
+
+  for (int k = 0; k < prepared->n_channels; k++)
+    {
+      bs_volume_get_slice (prepared, k, geom->plane, slice, buf);
+      copy_window (buf, geom->width, geom->height, geom->x0, geom->y0,
+                   input + (gsize) k * geom->ph * geom->pw, geom->pw, geom->ph);
+    }
+}
+
+void
+bs_infer_fill_input (const BsVolume *prepared, const BsInferGeometry *geom, int first, int n, float *input)
+{
+  gsize per = (gsize) prepared->n_channels * geom->ph * geom->pw;
+
   for (int i = 0; i < n; i++)
-    for (int k = 0; k < c; k++)
-      {
-        bs_volume_get_slice (prepared, k, plane, first + i, slice);
-        bs_preprocess_crop_or_pad (slice, sw, sh, input + ((gsize) i * c + k) * ph * pw, pw, ph);
-      }
+    bs_infer_fill_slice (prepared, geom, first + i, input + per * i);
 }
 
 void
-bs_infer_store_output (BsVolume *prob, BsPlane plane, int first, int n, int ph, int pw, const float *probs)
+bs_infer_window_to_slice (const BsInferGeometry *geom, const float *probs, float *slice)
 {
-  int sw, sh;
-  g_autofree float *slice = NULL;
+  /* The window seen from the slice is the slice seen from the window, shifted back. */
+  copy_window (probs, geom->pw, geom->ph, -geom->x0, -geom->y0, slice, geom->width, geom->height);
+}
 
-  bs_volume_slice_size (prob, plane, &sw, &sh);
-  slice = g_new (float, (gsize) sw * sh);
+void
+bs_infer_store_output (BsVolume *prob, const BsInferGeometry *geom, int first, int n, const float *probs)
+{
+  g_autofree float *slice = g_new (float, (gsize) geom->width * geom->height);
+
   for (int i = 0; i < n; i++)
     {
-      bs_preprocess_crop_or_pad (probs + (gsize) i * ph * pw, pw, ph, slice, sw, sh);
-      bs_volume_set_slice (prob, 0, plane, first + i, slice);
+      bs_infer_window_to_slice (geom, probs + (gsize) i * geom->ph * geom->pw, slice);
+      bs_volume_set_slice (prob, 0, geom->plane, first + i, slice);
     }
+}
+
+BsCalibration *
+bs_infer_calibrate (const BsUnet *net, const BsVolume *prepared, const BsInferGeometry *geom, GError **error)
+{
+  const int want = BS_INFER_CALIBRATION_SLICES;
+  int n = geom->n_slices, cmax = 0, n_candidates = 0, n_pick = 0, picks[BS_INFER_CALIBRATION_SLICES];
+  gsize plane_px = (gsize) geom->width * geom->height;
+  gsize per = (gsize) prepared->n_channels * geom->ph * geom->pw;
+  g_autofree float *slice = g_new (float, plane_px);
+  g_autofree gsize *count = g_new0 (gsize, MAX (n, 1));
+  g_autofree float *input = NULL;
+
+  for (int s = 0; s < n; s++)
+    {
+      bs_volume_get_slice (prepared, 0, geom->plane, s, slice);
+      for (gsize p = 0; p < plane_px; p++)
+        count[s] += slice[p] != 0.0f;
+      cmax = MAX (cmax, (int) count[s]);
+    }
+  for (int s = 0; s < n; s++)
+    n_candidates += count[s] > 0 && count[s] * 4 >= (gsize) cmax;
+  if (n_candidates == 0)
+    {
+      g_set_error (error, BS_PLAN_ERROR, BS_PLAN_ERROR_UNAVAILABLE,
+                   _("int8 needs calibration slices, but this case has no brain voxels to calibrate on"));
+      return NULL;
+    }
+  for (int s = 0, seen = 0; s < n && n_pick < want; s++)
+    {
+      if (!(count[s] > 0 && count[s] * 4 >= (gsize) cmax))
+        continue;
+      if (n_candidates <= want || seen * want / n_candidates != (seen + 1) * want / n_candidates)
+        picks[n_pick++] = s;
+      seen++;
+    }
+  input = g_new (float, per * n_pick);
+  for (int i = 0; i < n_pick; i++)
+    bs_infer_fill_slice (prepared, geom, picks[i], input + per * i);
+  return bs_calibration_compute (net, input, n_pick, geom->ph, geom->pw, error);
 }
 
 gboolean
-bs_infer_volume (BsPlan *plan, const BsVolume *prepared, BsPlane plane, BsVolume *prob, BsTiming *timing,
-                 BsInferProgress progress, gpointer user_data, GCancellable *cancellable, GError **error)
+bs_infer_volume (BsPlan *plan, const BsVolume *prepared, const BsInferGeometry *geom, BsVolume *prob,
+                 BsTiming *timing, BsInferProgress progress, gpointer user_data, GCancellable *cancellable,
+                 GError **error)
 {
-  int ph, pw, batch, want_h, want_w;
-  int total = bs_volume_n_slices (prepared, plane);
+  int ph, pw, batch, total = geom->n_slices, done = 0;
+  gsize per_in = (gsize) prepared->n_channels * geom->ph * geom->pw, per_out = (gsize) geom->ph * geom->pw;
   g_autofree float *input = NULL;
   g_autofree float *probs = NULL;
+  g_autofree float *zero = NULL;
+  g_autofree int *run = NULL;
 
   bs_plan_get_size (plan, &ph, &pw, &batch);
-  bs_infer_padded_size (prepared, plane, &want_h, &want_w);
-  if (ph != want_h || pw != want_w)
+  if (ph != geom->ph || pw != geom->pw)
     {
       g_set_error (error, BS_PLAN_ERROR, BS_PLAN_ERROR_SIZE,
-                   _("The inference plan is for %dx%d slices, but %s slices pad to %dx%d"), pw, ph,
-                   bs_plane_name (plane), want_w, want_h);
+                   _("The inference plan is for %dx%d slices, but %s slices need %dx%d"), pw, ph,
+                   bs_plane_name (geom->plane), geom->pw, geom->ph);
       return FALSE;
     }
-  input = g_new (float, (gsize) batch * prepared->n_channels * ph * pw);
-  probs = g_new (float, (gsize) batch * ph * pw);
-  for (int first = 0; first < total; first += batch)
+  input = g_new (float, (gsize) batch * per_in);
+  probs = g_new (float, (gsize) batch * per_out);
+  zero = g_new0 (float, (gsize) geom->width * geom->height);
+  run = g_new (int, batch);
+  for (int first = 0; first < total;)
     {
-      int n = MIN (batch, total - first);
+      int n = 0, end = first;
       double t0;
 
       if (g_cancellable_is_cancelled (cancellable))
@@ -118,18 +298,32 @@ bs_infer_volume (BsPlan *plan, const BsVolume *prepared, BsPlane plane, BsVolume
           g_set_error (error, BS_PLAN_ERROR, BS_PLAN_ERROR_CANCELLED, _("Inference was cancelled"));
           return FALSE;
         }
+      /* The next batch of brain slices; slices without brain in between are zeros. */
       t0 = bs_now_ms ();
-      bs_infer_fill_input (prepared, plane, first, n, ph, pw, input);
+      for (; end < total && n < batch; end++)
+        if (geom->brain[end])
+          {
+            bs_infer_fill_slice (prepared, geom, end, input + per_in * n);
+            run[n++] = end;
+          }
+        else
+          bs_volume_set_slice (prob, 0, geom->plane, end, zero);
       if (timing)
         bs_timing_add_stage (timing, "preprocess", bs_now_ms () - t0);
-      if (!bs_plan_run (plan, input, n, probs, timing, error))
-        return FALSE;
-      t0 = bs_now_ms ();
-      bs_infer_store_output (prob, plane, first, n, ph, pw, probs);
-      if (timing)
-        bs_timing_add_stage (timing, "output", bs_now_ms () - t0);
+      if (n > 0)
+        {
+          if (!bs_plan_run (plan, input, n, probs, timing, error))
+            return FALSE;
+          t0 = bs_now_ms ();
+          for (int i = 0; i < n; i++)
+            bs_infer_store_output (prob, geom, run[i], 1, probs + per_out * i);
+          if (timing)
+            bs_timing_add_stage (timing, "output", bs_now_ms () - t0);
+        }
+      done = end;
+      first = end;
       if (progress)
-        progress (first + n, total, user_data);
+        progress (done, total, user_data);
     }
   return TRUE;
 }

@@ -11,23 +11,57 @@ G_BEGIN_DECLS
  * image (by name, see bs_volume_find_channel), normalised, in one volume. */
 BsVolume *bs_infer_prepare (const BsUnet *net, const BsVolume *image, GError **error);
 
-/* Padded slice size the plan must be built for (multiples of 16). */
-void bs_infer_padded_size (const BsVolume *prepared, BsPlane plane, int *h, int *w);
+/* Where the network looks in one plane of a prepared case.
+ *
+ * Most of a BraTS volume is air: the network runs only on slices with a brain
+ * voxel, on one window per case that holds the brain of every slice (plus a
+ * margin), rounded up to a multiple of 16 and aligned to the whole-slice
+ * frame's 16-pixel grid so that pooling sees the same cells as on the whole
+ * slice.  With crop FALSE the window is the whole slice, centre-padded to a
+ * multiple of 16, and every slice runs (the behaviour before cropping). */
+typedef struct {
+  BsPlane plane;
+  int width, height;   /* displayed slice size */
+  int n_slices;
+  int ph, pw;          /* network input size (multiples of 16) */
+  int x0, y0;          /* displayed-slice pixel of the input's first pixel (negative: padding) */
+  gboolean cropped;    /* made with crop TRUE */
+  guint8 *brain;       /* n_slices: 1 where the network runs */
+  int n_brain;
+} BsInferGeometry;
 
-/* Fills input (n x C x ph x pw) with slices first..first+n-1, centre-padded. */
-void bs_infer_fill_input (const BsVolume *prepared, BsPlane plane, int first, int n,
-                          int ph, int pw, float *input);
+/* Pixels of air kept around the brain's box. */
+#define BS_INFER_CROP_MARGIN 8
 
+BsInferGeometry *bs_infer_geometry_new (const BsVolume *prepared, BsPlane plane, gboolean crop);
+void bs_infer_geometry_free (BsInferGeometry *geom);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BsInferGeometry, bs_infer_geometry_free)
+
+/* Fills input (n x C x ph x pw) with the window of slices first..first+n-1. */
+void bs_infer_fill_input (const BsVolume *prepared, const BsInferGeometry *geom, int first, int n, float *input);
+/* One slice's window (C x ph x pw). */
+void bs_infer_fill_slice (const BsVolume *prepared, const BsInferGeometry *geom, int slice, float *input);
+/* One probability map (ph x pw) as a displayed slice (width x height), 0 outside the window. */
+void bs_infer_window_to_slice (const BsInferGeometry *geom, const float *probs, float *slice);
 /* Writes n probability maps (n x ph x pw) back as displayed slices of prob
- * (a single-channel volume like prepared), cropping the padding. */
-void bs_infer_store_output (BsVolume *prob, BsPlane plane, int first, int n,
-                            int ph, int pw, const float *probs);
+ * (a single-channel volume like prepared), 0 outside the window. */
+void bs_infer_store_output (BsVolume *prob, const BsInferGeometry *geom, int first, int n, const float *probs);
+
+/* int8 calibration for a case: the one slice policy every caller (window,
+ * infer, export, Compare all) uses, so that they agree on an int8 mask.  Up to
+ * BS_INFER_CALIBRATION_SLICES slices spread evenly over those holding at least
+ * a quarter of the largest brain area, through geom's window. */
+#define BS_INFER_CALIBRATION_SLICES 8
+BsCalibration *bs_infer_calibrate (const BsUnet *net, const BsVolume *prepared, const BsInferGeometry *geom,
+                                   GError **error);
 
 typedef void (*BsInferProgress) (int done, int total, gpointer user_data);
 
-/* Whole volume, in batches of the plan's batch size; prob receives the
- * sigmoid output.  Cancellable between batches. */
-gboolean bs_infer_volume (BsPlan *plan, const BsVolume *prepared, BsPlane plane,
+/* Whole volume, in batches of the plan's batch size, over geom's brain
+ * slices; prob receives the sigmoid output (0 on skipped slices and outside
+ * the window).  Progress counts every slice.  Cancellable between batches.
+ * The plan must be built for geom->ph x geom->pw. */
+gboolean bs_infer_volume (BsPlan *plan, const BsVolume *prepared, const BsInferGeometry *geom,
                           BsVolume *prob, BsTiming *timing,
                           BsInferProgress progress, gpointer user_data,
                           GCancellable *cancellable, GError **error);

@@ -92,6 +92,7 @@ bs_plan_options_init (BsPlanOptions *opts)
   opts->fusion = TRUE;
   opts->threads = 0;
   opts->batch = 1;
+  opts->crop_to_brain = TRUE;
 }
 
 const char *

@@ -27,9 +27,11 @@ typedef struct {
   int threads;       /* 0 = all cores */
   int batch;         /* slices per run, >= 1 */
   gboolean profile_layers; /* record per-layer times (slower: waits after each primitive) */
+  gboolean crop_to_brain;  /* not the plan's own: callers run brain slices on the brain's window
+                            * (BsInferGeometry) instead of every whole slice */
 } BsPlanOptions;
 
-/* Fastest sensible defaults for this CPU: fp32, blocked, fusion on, all cores, batch 1. */
+/* Fastest sensible defaults for this CPU: fp32, blocked, fusion on, all cores, batch 1, cropped to the brain. */
 void bs_plan_options_init (BsPlanOptions *opts);
 
 const char *bs_precision_name (BsPrecision p);  /* "fp32", "int8", "bf16" */

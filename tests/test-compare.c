@@ -10,6 +10,7 @@
 typedef struct {
   BsUnet *net;
   BsVolume *prepared, *truth;
+  BsInferGeometry *geom;
 } Fixture;
 
 #define NX 32
@@ -42,6 +43,7 @@ fixture_set_up (Fixture *f, gconstpointer data)
           f->truth->data[v] = blob ? 1.0f : 0.0f;
         }
   g_rand_free (rand);
+  f->geom = bs_infer_geometry_new (f->prepared, BS_PLANE_AXIAL, TRUE);
 }
 
 static void
@@ -50,6 +52,7 @@ fixture_tear_down (Fixture *f, gconstpointer data)
   bs_unet_free (f->net);
   bs_volume_free (f->prepared);
   bs_volume_free (f->truth);
+  bs_infer_geometry_free (f->geom);
 }
 
 static void
@@ -97,7 +100,7 @@ test_run (Fixture *f, gconstpointer data)
   g_auto(GStrv) lines = NULL;
   int slices[3] = { 4, 5, 6 }, calls = 0, n_available = 0;
 
-  r = bs_compare_run (f->net, f->prepared, f->truth, BS_PLANE_AXIAL, slices, 3, 1, NULL,
+  r = bs_compare_run (f->net, f->prepared, f->truth, f->geom, slices, 3, 1, NULL,
                       count_progress, &calls, NULL, &error);
   g_assert_no_error (error);
   g_assert_nonnull (r);
@@ -159,13 +162,13 @@ test_without_truth_and_cancel (Fixture *f, gconstpointer data)
   int slices[1] = { 5 };
 
   g_cancellable_cancel (cancellable);
-  r = bs_compare_run (f->net, f->prepared, NULL, BS_PLANE_AXIAL, slices, 1, 1, NULL, NULL, NULL,
+  r = bs_compare_run (f->net, f->prepared, NULL, f->geom, slices, 1, 1, NULL, NULL, NULL,
                       cancellable, &error);
   g_assert_null (r);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_clear_error (&error);
 
-  r = bs_compare_run (f->net, f->prepared, NULL, BS_PLANE_AXIAL, slices, 0, 1, NULL, NULL, NULL, NULL, &error);
+  r = bs_compare_run (f->net, f->prepared, NULL, f->geom, slices, 0, 1, NULL, NULL, NULL, NULL, &error);
   g_assert_null (r);
   g_assert_nonnull (error);
 }

@@ -7,6 +7,7 @@
 #include "bs-error.h"
 #include "bs-infer.h"
 #include "bs-plan.h"
+#include "bs-preprocess.h"
 #include "bs-unet.h"
 
 static BsVolume *
@@ -71,17 +72,21 @@ test_fill_store_roundtrip (void)
       int h, w, sw, sh, n = bs_volume_n_slices (img, plane);
       g_autofree float *buf = NULL;
 
-      bs_infer_padded_size (img, plane, &h, &w);
+      g_autoptr(BsInferGeometry) geom = bs_infer_geometry_new (img, plane, FALSE);
+
+      h = geom->ph;
+      w = geom->pw;
       bs_volume_slice_size (img, plane, &sw, &sh);
+      g_assert_cmpint (geom->n_brain, ==, n);
       g_assert_cmpint (h % 16, ==, 0);
       g_assert_cmpint (w % 16, ==, 0);
       g_assert_cmpint (h, >=, sh);
       g_assert_cmpint (w, >=, sw);
       g_assert_cmpint (h, <, sh + 16);
       buf = g_new (float, (gsize) n * h * w);
-      bs_infer_fill_input (img, plane, 0, n, h, w, buf);
+      bs_infer_fill_input (img, geom, 0, n, buf);
       memset (back->data, 0, bs_volume_n_voxels (back) * sizeof (float));
-      bs_infer_store_output (back, plane, 0, n, h, w, buf);
+      bs_infer_store_output (back, geom, 0, n, buf);
       g_assert_cmpint (memcmp (back->data, img->data, bs_volume_n_voxels (img) * sizeof (float)), ==, 0);
     }
 }
@@ -119,10 +124,15 @@ test_volume (void)
   BsTiming t;
   Progress p = { 0 };
   int h, w;
+  g_autoptr(BsInferGeometry) geom = NULL;
+  g_autoptr(BsInferGeometry) coronal = NULL;
 
   prep = bs_infer_prepare (net, img, &error);
   g_assert_no_error (error);
-  bs_infer_padded_size (prep, BS_PLANE_AXIAL, &h, &w);
+  geom = bs_infer_geometry_new (prep, BS_PLANE_AXIAL, FALSE);
+  coronal = bs_infer_geometry_new (prep, BS_PLANE_CORONAL, FALSE);
+  h = geom->ph;
+  w = geom->pw;
   bs_plan_options_init (&o);
   o.batch = 3;
   o.threads = 1;
@@ -130,7 +140,7 @@ test_volume (void)
   g_assert_no_error (error);
   prob = bs_volume_new_like (prep, 1);
   bs_timing_reset (&t);
-  g_assert_true (bs_infer_volume (plan, prep, BS_PLANE_AXIAL, prob, &t, on_progress, &p, NULL, &error));
+  g_assert_true (bs_infer_volume (plan, prep, geom, prob, &t, on_progress, &p, NULL, &error));
   g_assert_no_error (error);
   /* 7 slices in batches of 3: three runs. */
   g_assert_cmpint (p.calls, ==, 3);
@@ -150,11 +160,11 @@ test_volume (void)
     g_autoptr(BsVolume) one = bs_volume_new_like (prep, 1);
     double max_err = 0.0;
 
-    bs_infer_fill_input (prep, BS_PLANE_AXIAL, k, 1, h, w, in);
+    bs_infer_fill_slice (prep, geom, k, in);
     bs_reference_forward (net, in, 1, h, w, ref);
-    bs_infer_store_output (one, BS_PLANE_AXIAL, k, 1, h, w, ref);
-    bs_infer_fill_input (one, BS_PLANE_AXIAL, k, 1, h, w, ref);
-    bs_infer_fill_input (prob, BS_PLANE_AXIAL, k, 1, h, w, mine);
+    bs_infer_store_output (one, geom, k, 1, ref);
+    bs_infer_fill_slice (one, geom, k, ref);
+    bs_infer_fill_slice (prob, geom, k, mine);
     for (int i = 0; i < h * w; i++)
       max_err = MAX (max_err, fabs (ref[i] - mine[i]));
     g_assert_cmpfloat (max_err, <, 1e-4);
@@ -163,14 +173,164 @@ test_volume (void)
   /* Cancelled after the first batch: an error, and no further batches. */
   p = (Progress) { 0 };
   p.cancel_after_first = cancel;
-  g_assert_false (bs_infer_volume (plan, prep, BS_PLANE_AXIAL, prob, NULL, on_progress, &p, cancel, &error));
+  g_assert_false (bs_infer_volume (plan, prep, geom, prob, NULL, on_progress, &p, cancel, &error));
   g_assert_error (error, BS_PLAN_ERROR, BS_PLAN_ERROR_CANCELLED);
   g_assert_cmpint (p.calls, ==, 1);
   g_clear_error (&error);
 
   /* A plan for another size is refused. */
-  g_assert_false (bs_infer_volume (plan, prep, BS_PLANE_CORONAL, prob, NULL, NULL, NULL, NULL, &error));
+  g_assert_false (bs_infer_volume (plan, prep, coronal, prob, NULL, NULL, NULL, NULL, &error));
   g_assert_error (error, BS_PLAN_ERROR, BS_PLAN_ERROR_SIZE);
+}
+
+/* A head in a box of air: brain at x 70..129, y 40..169 of a 240x200 slice,
+ * on slices 3..8 of 12.  Intensities vary so that the network has edges to see. */
+static BsVolume *
+make_head (void)
+{
+  BsVolume *v = bs_volume_new (240, 200, 12, 1);
+
+  g_free (v->channel_names[0]);
+  v->channel_names[0] = g_strdup ("FLAIR");
+  for (int z = 3; z <= 8; z++)
+    for (int y = 40; y <= 169; y++)
+      for (int x = 70; x <= 129; x++)
+        v->data[((gsize) z * 200 + y) * 240 + x] = 50.0f + (float) ((x * 7 + y * 3 + z) % 23);
+  return v;
+}
+
+static void
+test_geometry_crop (void)
+{
+  g_autoptr(BsVolume) img = make_head ();
+  g_autoptr(BsInferGeometry) g = bs_infer_geometry_new (img, BS_PLANE_AXIAL, TRUE);
+  g_autoptr(BsInferGeometry) whole = bs_infer_geometry_new (img, BS_PLANE_AXIAL, FALSE);
+  g_autofree float *slice = g_new (float, 240 * 200);
+  int bx0 = 240, by0 = 200, bx1 = -1, by1 = -1;
+
+  g_assert_true (g->cropped);
+  g_assert_cmpint (g->n_brain, ==, 6);
+  for (int k = 0; k < 12; k++)
+    g_assert_cmpint (g->brain[k], ==, k >= 3 && k <= 8);
+  g_assert_cmpint (whole->n_brain, ==, 12);
+  g_assert_cmpint (whole->pw, ==, 240);
+  g_assert_cmpint (whole->ph, ==, 208);
+  g_assert_cmpint (whole->y0, ==, -4);
+
+  /* The brain's box in display coordinates (the affine may flip it). */
+  for (int k = 3; k <= 8; k++)
+    {
+      bs_volume_get_slice (img, 0, BS_PLANE_AXIAL, k, slice);
+      for (int y = 0; y < 200; y++)
+        for (int x = 0; x < 240; x++)
+          if (slice[y * 240 + x] != 0.0f)
+            {
+              bx0 = MIN (bx0, x);
+              bx1 = MAX (bx1, x);
+              by0 = MIN (by0, y);
+              by1 = MAX (by1, y);
+            }
+    }
+  /* Multiples of 16, on the whole frame's 16-pixel grid, inside the frame,
+   * holding the box and the margin, and smaller than the whole slice. */
+  g_assert_cmpint (g->pw % 16, ==, 0);
+  g_assert_cmpint (g->ph % 16, ==, 0);
+  g_assert_cmpint ((g->x0 - whole->x0) % 16, ==, 0);
+  g_assert_cmpint ((g->y0 - whole->y0) % 16, ==, 0);
+  g_assert_cmpint (g->x0, >=, whole->x0);
+  g_assert_cmpint (g->y0, >=, whole->y0);
+  g_assert_cmpint (g->x0 + g->pw, <=, whole->x0 + whole->pw);
+  g_assert_cmpint (g->y0 + g->ph, <=, whole->y0 + whole->ph);
+  g_assert_cmpint (g->x0, <=, bx0 - BS_INFER_CROP_MARGIN);
+  g_assert_cmpint (g->y0, <=, by0 - BS_INFER_CROP_MARGIN);
+  g_assert_cmpint (g->x0 + g->pw, >, bx1 + BS_INFER_CROP_MARGIN);
+  g_assert_cmpint (g->y0 + g->ph, >, by1 + BS_INFER_CROP_MARGIN);
+  g_assert_cmpint (g->pw, <=, bs_preprocess_round16 (bx1 - bx0 + 1 + 2 * BS_INFER_CROP_MARGIN) + 16);
+  g_assert_cmpint (g->pw * g->ph, <, whole->pw * whole->ph / 2);
+
+  /* An empty volume runs nothing but keeps a buildable size. */
+  {
+    g_autoptr(BsVolume) air = bs_volume_new (40, 36, 3, 1);
+    g_autoptr(BsInferGeometry) none = bs_infer_geometry_new (air, BS_PLANE_AXIAL, TRUE);
+
+    g_assert_cmpint (none->n_brain, ==, 0);
+    g_assert_cmpint (none->pw, ==, 48);
+    g_assert_cmpint (none->ph, ==, 48);
+  }
+}
+
+/* Cropped inference agrees with whole-slice inference: same mask on >= 99.9 %
+ * of the voxels either run is sure of, 0 on slices without brain, progress
+ * over every slice.  (tests/test-crosscheck.py measures it on real cases.) */
+static void
+test_volume_crop (void)
+{
+  g_autoptr(BsVolume) img = make_head ();
+  BsUnetConfig c = { .fms = 4, .in_channels = 1 };
+  g_autoptr(BsUnet) net = bs_unet_new_random (&c, 11);
+  g_autoptr(BsVolume) prep = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BsInferGeometry) gc = NULL, gw = NULL;
+  g_autoptr(BsPlan) pc = NULL, pw = NULL;
+  g_autoptr(BsVolume) prob_c = NULL, prob_w = NULL;
+  BsPlanOptions o;
+  BsTiming t;
+  Progress p = { 0 };
+  gsize n, agree = 0, brain = 0;
+  double max_diff = 0.0;
+
+  prep = bs_infer_prepare (net, img, &error);
+  g_assert_no_error (error);
+  gc = bs_infer_geometry_new (prep, BS_PLANE_AXIAL, TRUE);
+  gw = bs_infer_geometry_new (prep, BS_PLANE_AXIAL, FALSE);
+  bs_plan_options_init (&o);
+  o.threads = 1;
+  o.batch = 4;
+  pc = bs_plan_new (net, gc->ph, gc->pw, &o, NULL, &error);
+  g_assert_no_error (error);
+  pw = bs_plan_new (net, gw->ph, gw->pw, &o, NULL, &error);
+  g_assert_no_error (error);
+  prob_c = bs_volume_new_like (prep, 1);
+  prob_w = bs_volume_new_like (prep, 1);
+  for (gsize i = 0; i < bs_volume_n_voxels (prob_c); i++)
+    prob_c->data[i] = 0.75f;   /* skipped slices must be overwritten with 0 */
+  bs_timing_reset (&t);
+  g_assert_true (bs_infer_volume (pc, prep, gc, prob_c, &t, on_progress, &p, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (p.last_done, ==, 12);
+  g_assert_cmpint (t.n_slices, ==, 6);   /* only the brain slices ran */
+  g_assert_true (bs_infer_volume (pw, prep, gw, prob_w, NULL, NULL, NULL, NULL, &error));
+  g_assert_no_error (error);
+
+  n = bs_volume_n_voxels (prob_c);
+  for (gsize i = 0; i < n; i++)
+    {
+      gsize z = i / (240 * 200);
+      gboolean in_brain = z >= 3 && z <= 8;
+
+      if (!in_brain)
+        g_assert_cmpfloat (prob_c->data[i], ==, 0.0f);
+      else
+        {
+          /* A random network leaves many voxels near 0.5, where the
+           * cropped frame's different border may tip them: judge the rest. */
+          if (fabs (prob_w->data[i] - 0.5f) < 0.05f)
+            continue;
+          brain++;
+          agree += (prob_c->data[i] > 0.5f) == (prob_w->data[i] > 0.5f);
+        }
+    }
+  /* Inside the brain's box the two runs see the same pixels. */
+  for (int z = 3; z <= 8; z++)
+    for (int y = 40; y <= 169; y++)
+      for (int x = 70; x <= 129; x++)
+        {
+          gsize i = ((gsize) z * 200 + y) * 240 + x;
+          max_diff = MAX (max_diff, fabs (prob_c->data[i] - prob_w->data[i]));
+        }
+  g_test_message ("agreement %.6f, largest difference inside the box %.6f", (double) agree / (double) brain, max_diff);
+  g_assert_cmpfloat ((double) agree / (double) brain, >=, 0.999);
+  g_assert_cmpfloat (max_diff, <, 0.05);
 }
 
 int
@@ -180,5 +340,7 @@ main (int argc, char **argv)
   g_test_add_func ("/infer/prepare", test_prepare);
   g_test_add_func ("/infer/fill-store-roundtrip", test_fill_store_roundtrip);
   g_test_add_func ("/infer/volume", test_volume);
+  g_test_add_func ("/infer/geometry-crop", test_geometry_crop);
+  g_test_add_func ("/infer/volume-crop", test_volume_crop);
   return g_test_run ();
 }

@@ -287,7 +287,11 @@ real_slices (Fixture *f, const char *case_dir, int size, const int *indices, int
   g_assert_no_error (error);
   prepared = bs_infer_prepare (f->net, c->image, &error);
   g_assert_no_error (error);
-  bs_infer_padded_size (prepared, BS_PLANE_AXIAL, &ph, &pw);
+  {
+    g_autoptr(BsInferGeometry) whole = bs_infer_geometry_new (prepared, BS_PLANE_AXIAL, FALSE);
+    ph = whole->ph;
+    pw = whole->pw;
+  }
   bs_volume_slice_size (prepared, BS_PLANE_AXIAL, &sw, &sh);
   full = g_new (float, (gsize) MAX (ph * pw, sw * sh));
   f->h = f->w = size;

@@ -65,17 +65,23 @@ engine_probs (int slice, const BsPlanOptions *opts)
 
   o.batch = 1;
   o.precision = BS_PRECISION_FP32;
-  bs_infer_padded_size (prepared, plane, &ph, &pw);
+  g_autoptr(BsInferGeometry) geom = bs_infer_geometry_new (prepared, plane, opts->crop_to_brain);
+
+  ph = geom->ph;
+  pw = geom->pw;
   bs_volume_slice_size (prepared, plane, &w, &h);
   plan = bs_plan_new (bs_window_get_model (win), ph, pw, &o, NULL, &error);
   g_assert_no_error (error);
   input = g_new (float, (gsize) prepared->n_channels * ph * pw);
   out = g_new (float, (gsize) ph * pw);
-  bs_infer_fill_input (prepared, plane, slice, 1, ph, pw, input);
+  bs_infer_fill_slice (prepared, geom, slice, input);
   g_assert_true (bs_plan_run (plan, input, 1, out, NULL, &error));
   g_assert_no_error (error);
   probs = g_new (float, (gsize) w * h);
-  bs_preprocess_crop_or_pad (out, pw, ph, probs, w, h);
+  if (geom->brain[slice])
+    bs_infer_window_to_slice (geom, out, probs);
+  else
+    memset (probs, 0, (gsize) w * h * sizeof (float));
   return probs;
 }
 

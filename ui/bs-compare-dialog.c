@@ -34,6 +34,7 @@ typedef struct {
   BsPlane plane;
   int slices[COMPARE_SLICES];
   int n_slices, threads;
+  gboolean crop;
   BsCompareDialog *dialog;  /* strong reference, for progress messages */
 } CompareJob;
 
@@ -101,8 +102,9 @@ compare_thread (GTask *task, gpointer source, gpointer data, GCancellable *cance
   CompareJob *job = data;
   GError *error = NULL;
   BsCompareResult *result;
+  g_autoptr(BsInferGeometry) geom = bs_infer_geometry_new (job->prepared, job->plane, job->crop);
 
-  result = bs_compare_run (job->net, job->prepared, job->truth, job->plane, job->slices, job->n_slices,
+  result = bs_compare_run (job->net, job->prepared, job->truth, geom, job->slices, job->n_slices,
                            job->threads, NULL, on_row_done, job, cancellable, &error);
   if (result)
     g_task_return_pointer (task, result, (GDestroyNotify) bs_compare_result_free);
@@ -162,13 +164,15 @@ start_run (BsCompareDialog *self)
   job->plane = bs_window_get_plane (self->win);
   bs_window_get_plan_options (self->win, &opts);
   job->threads = opts.threads;
+  job->crop = opts.crop_to_brain;
   job->n_slices = bs_compare_pick_slices (job->prepared, job->truth, job->plane, self->n_slices, job->slices);
   job->dialog = g_object_ref (self);
 
   pending = bs_compare_result_new_pending ();
-  bs_infer_padded_size (job->prepared, job->plane, &ph, &pw);
-  pending->height = ph;
-  pending->width = pw;
+  /* The brain's window is known once the run has looked at the volume, off this thread. */
+  bs_volume_slice_size (job->prepared, job->plane, &pw, &ph);
+  pending->height = (ph + 15) / 16 * 16;
+  pending->width = (pw + 15) / 16 * 16;
   pending->n_slices = job->n_slices;
   bs_compare_chart_begin (self->chart, pending);
 

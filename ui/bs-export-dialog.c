@@ -1,6 +1,7 @@
 #include "bs-export-dialog.h"
 
 #include <glib/gi18n.h>
+#include <string.h>
 #include <stdio.h>
 
 #include "bs-compare.h"
@@ -132,17 +133,21 @@ fill_missing (ExportJob *job, GCancellable *cancellable, GError **error)
 {
   g_autoptr(BsCalibration) cal = NULL;
   g_autoptr(BsPlan) plan = NULL;
+  g_autoptr(BsInferGeometry) geom = NULL;
   BsPlanOptions opts = job->plan_opts;
   int n = bs_volume_n_slices (job->prob, job->plane), ph, pw, done = 0;
 
   if (job->n_missing == 0)
     return TRUE;
-  bs_infer_padded_size (job->prepared, job->plane, &ph, &pw);
+  /* The window's geometry and calibration policy, so that these slices match the ones it computed. */
+  geom = bs_infer_geometry_new (job->prepared, job->plane, opts.crop_to_brain);
+  ph = geom->ph;
+  pw = geom->pw;
   opts.batch = 1;
   opts.profile_layers = FALSE;
   if (opts.precision == BS_PRECISION_INT8)
     {
-      cal = bs_compare_calibrate (job->net, job->prepared, job->plane, error);
+      cal = bs_infer_calibrate (job->net, job->prepared, geom, error);
       if (cal == NULL)
         return FALSE;
     }
@@ -159,10 +164,15 @@ fill_missing (ExportJob *job, GCancellable *cancellable, GError **error)
         continue;
       if (g_cancellable_set_error_if_cancelled (cancellable, error))
         return FALSE;
-      bs_infer_fill_input (job->prepared, job->plane, k, 1, ph, pw, input);
-      if (!bs_plan_run (plan, input, 1, probs, NULL, error))
-        return FALSE;
-      bs_infer_store_output (job->prob, job->plane, k, 1, ph, pw, probs);
+      if (geom->brain[k])
+        {
+          bs_infer_fill_slice (job->prepared, geom, k, input);
+          if (!bs_plan_run (plan, input, 1, probs, NULL, error))
+            return FALSE;
+        }
+      else
+        memset (probs, 0, (gsize) ph * pw * sizeof (float));
+      bs_infer_store_output (job->prob, geom, k, 1, probs);
       post_progress (job, _("Segmenting the remaining slices"), ++done, job->n_missing);
     }
   return TRUE;

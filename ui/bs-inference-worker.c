@@ -6,10 +6,6 @@
 #include "bs-inference-worker.h"
 #include "bs-preprocess.h"
 
-/* The calibration runs the plain-C reference forward pass: a few slices
- * rich in brain cover the activation ranges without a long wait. */
-#define CALIBRATION_SLICES 4
-
 /* ---- BsInferenceInput ---- */
 
 static void
@@ -175,6 +171,7 @@ typedef struct {
   gboolean failed;
   gboolean finished_sent;
   int width, height, ph, pw, n_slices;
+  BsInferGeometry *geom;   /* which slices run, on which window */
   guint8 *done;
   int n_done;
   int fill_cursor;
@@ -184,6 +181,7 @@ typedef struct {
   BsCalibration *cal;
   BsInferenceInput *cal_input;
   BsPlane cal_plane;
+  gboolean cal_crop;
 } Job;
 
 static void
@@ -192,6 +190,7 @@ job_reset (Job *job)
   g_clear_pointer (&job->plan, bs_plan_free);
   g_clear_pointer (&job->input, bs_inference_input_unref);
   g_clear_pointer (&job->done, g_free);
+  g_clear_pointer (&job->geom, bs_infer_geometry_free);
   g_clear_pointer (&job->in_buf, g_free);
   g_clear_pointer (&job->out_buf, g_free);
   job->failed = FALSE;
@@ -205,51 +204,6 @@ job_clear_calibration (Job *job)
 {
   g_clear_pointer (&job->cal, bs_calibration_free);
   g_clear_pointer (&job->cal_input, bs_inference_input_unref);
-}
-
-/* Slices with the most brain in them are the ones whose activations int8 must cover. */
-static BsCalibration *
-compute_calibration (Job *job, GError **error)
-{
-  const BsVolume *prep = job->input->prepared;
-  int n = job->n_slices;
-  gsize plane_px = (gsize) job->width * job->height;
-  g_autofree float *slice = g_new (float, plane_px);
-  g_autofree int *count = g_new0 (int, n);
-  g_autofree float *buf = NULL;
-  int cmax = 0, n_pick = 0, picks[CALIBRATION_SLICES];
-  int n_candidates = 0;
-  gsize per_slice = (gsize) prep->n_channels * job->ph * job->pw;
-
-  for (int s = 0; s < n; s++)
-    {
-      bs_volume_get_slice (prep, 0, job->plane, s, slice);
-      for (gsize p = 0; p < plane_px; p++)
-        count[s] += slice[p] != 0.0f;
-      cmax = MAX (cmax, count[s]);
-    }
-  for (int s = 0; s < n; s++)
-    n_candidates += count[s] * 4 >= cmax && count[s] > 0;
-  if (n_candidates == 0)
-    {
-      g_set_error (error, BS_PLAN_ERROR, BS_PLAN_ERROR_UNAVAILABLE,
-                   _("int8 needs calibration slices, but this case has no brain voxels to calibrate on"));
-      return NULL;
-    }
-  /* Evenly spread over the slices that hold a fair share of brain. */
-  for (int s = 0, seen = 0; s < n && n_pick < CALIBRATION_SLICES; s++)
-    {
-      if (!(count[s] * 4 >= cmax && count[s] > 0))
-        continue;
-      if (n_candidates <= CALIBRATION_SLICES ||
-          seen * CALIBRATION_SLICES / n_candidates != (seen + 1) * CALIBRATION_SLICES / n_candidates)
-        picks[n_pick++] = s;
-      seen++;
-    }
-  buf = g_new (float, per_slice * n_pick);
-  for (int i = 0; i < n_pick; i++)
-    bs_infer_fill_input (prep, job->plane, picks[i], 1, job->ph, job->pw, buf + per_slice * i);
-  return bs_calibration_compute (job->input->net, buf, n_pick, job->ph, job->pw, error);
 }
 
 static char *
@@ -270,14 +224,16 @@ job_build_plan (BsInferenceWorker *self, Job *job)
 
   if (job->opts.precision == BS_PRECISION_INT8)
     {
-      if (job->cal == NULL || job->cal_input != job->input || job->cal_plane != job->plane)
+      if (job->cal == NULL || job->cal_input != job->input || job->cal_plane != job->plane ||
+          job->cal_crop != job->geom->cropped)
         {
           job_clear_calibration (job);
-          job->cal = compute_calibration (job, &error);
+          job->cal = bs_infer_calibrate (job->input->net, job->input->prepared, job->geom, &error);
           if (job->cal != NULL)
             {
               job->cal_input = bs_inference_input_ref (job->input);
               job->cal_plane = job->plane;
+              job->cal_crop = job->geom->cropped;
             }
         }
       cal = job->cal;
@@ -316,7 +272,9 @@ job_adopt (BsInferenceWorker *self, Job *job)
   job->generation = self->job_generation;
   job->n_slices = bs_volume_n_slices (job->input->prepared, job->plane);
   bs_volume_slice_size (job->input->prepared, job->plane, &job->width, &job->height);
-  bs_infer_padded_size (job->input->prepared, job->plane, &job->ph, &job->pw);
+  job->geom = bs_infer_geometry_new (job->input->prepared, job->plane, job->opts.crop_to_brain);
+  job->ph = job->geom->ph;
+  job->pw = job->geom->pw;
   job->done = g_new0 (guint8, job->n_slices);
   job->in_buf = g_new (float, (gsize) job->opts.batch * job->input->prepared->n_channels * job->ph * job->pw);
   job->out_buf = g_new (float, (gsize) job->opts.batch * job->ph * job->pw);
@@ -330,13 +288,22 @@ job_run (BsInferenceWorker *self, Job *job, int first, int n, gboolean visible)
   BsTiming timing;
   double t0;
   gsize px = (gsize) job->width * job->height;
+  gsize per_in = (gsize) job->input->prepared->n_channels * job->ph * job->pw;
+  gsize per_out = (gsize) job->ph * job->pw;
+  int n_run = 0, run[n];
   Msg *msg;
 
   bs_timing_reset (&timing);
   t0 = bs_now_ms ();
-  bs_infer_fill_input (job->input->prepared, job->plane, first, n, job->ph, job->pw, job->in_buf);
+  /* Only slices with brain go through the network; the others are 0. */
+  for (int i = 0; i < n; i++)
+    if (job->geom->brain[first + i])
+      {
+        bs_infer_fill_slice (job->input->prepared, job->geom, first + i, job->in_buf + per_in * n_run);
+        run[n_run++] = i;
+      }
   bs_timing_add_stage (&timing, "preprocess", bs_now_ms () - t0);
-  if (!bs_plan_run (job->plan, job->in_buf, n, job->out_buf, &timing, &error))
+  if (n_run > 0 && !bs_plan_run (job->plan, job->in_buf, n_run, job->out_buf, &timing, &error))
     {
       msg = msg_new (self, MSG_FAILED, job->generation);
       msg->error = g_steal_pointer (&error);
@@ -345,13 +312,12 @@ job_run (BsInferenceWorker *self, Job *job, int first, int n, gboolean visible)
       return;
     }
   msg = msg_new (self, MSG_SLICES, job->generation);
-  msg->probs = g_new (float, px * n);
+  msg->probs = g_new0 (float, px * n);
   t0 = bs_now_ms ();
-  for (int i = 0; i < n; i++)
-    bs_preprocess_crop_or_pad (job->out_buf + (gsize) i * job->ph * job->pw, job->pw, job->ph,
-                               msg->probs + px * i, job->width, job->height);
+  for (int i = 0; i < n_run; i++)
+    bs_infer_window_to_slice (job->geom, job->out_buf + per_out * i, msg->probs + px * run[i]);
   bs_timing_add_stage (&timing, "output", bs_now_ms () - t0);
-  timing.n_slices = n;
+  timing.n_slices = n_run;
   timing.total_ms = 0;
   for (int i = 0; i < timing.n_stages; i++)
     timing.total_ms += timing.stages[i].ms;

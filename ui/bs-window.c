@@ -1362,8 +1362,12 @@ on_slices_ready (BsInferenceWorker *worker, BsInferenceResult *r, BsWindow *self
         }
       visible_changed |= s == self->slice;
     }
-  self->last_timing = r->timing;
-  self->has_timing = TRUE;
+  /* A batch of slices without brain ran nothing: keep the last real timing. */
+  if (r->timing.n_slices > 0)
+    {
+      self->last_timing = r->timing;
+      self->has_timing = TRUE;
+    }
   self->ready = TRUE;
   if (self->cleanup && !self->cleanup_applied && self->n_computed >= n_slices (self))
     {
@@ -1845,6 +1849,16 @@ action_fusion (GSimpleAction *action, GVariant *param, gpointer data)
 }
 
 static void
+action_crop_to_brain (GSimpleAction *action, GVariant *param, gpointer data)
+{
+  BsWindow *self = data;
+  BsPlanOptions opts = self->opts;
+
+  opts.crop_to_brain = g_variant_get_boolean (param);
+  bs_window_set_plan_options (self, &opts);
+}
+
+static void
 action_cleanup (GSimpleAction *action, GVariant *param, gpointer data)
 {
   bs_window_set_cleanup (BS_WINDOW (data), g_variant_get_boolean (param));
@@ -1879,6 +1893,7 @@ static const GActionEntry win_entries[] = {
   { "precision", action_precision, "s", "'fp32'" },
   { "layout", action_layout, "s", "'blocked'" },
   { "fusion", NULL, NULL, "true", action_fusion },
+  { "crop-to-brain", NULL, NULL, "true", action_crop_to_brain },
   { "profile-layers", NULL, NULL, "true", action_profile_layers },
   { "cleanup", NULL, NULL, "true", action_cleanup },
   { "mask-outline", NULL, NULL, "false", action_mask_outline },
@@ -1895,6 +1910,8 @@ sync_option_actions (BsWindow *self)
                              g_variant_new_string (bs_memlayout_name (self->opts.layout)));
   g_simple_action_set_state (G_SIMPLE_ACTION (g_action_map_lookup_action (map, "fusion")),
                              g_variant_new_boolean (self->opts.fusion));
+  g_simple_action_set_state (G_SIMPLE_ACTION (g_action_map_lookup_action (map, "crop-to-brain")),
+                             g_variant_new_boolean (self->opts.crop_to_brain));
   g_simple_action_set_state (G_SIMPLE_ACTION (g_action_map_lookup_action (map, "profile-layers")),
                              g_variant_new_boolean (self->opts.profile_layers));
   g_simple_action_set_state (G_SIMPLE_ACTION (g_action_map_lookup_action (map, "cleanup")),

@@ -1,0 +1,37 @@
+/* The OpenMP runtime's behaviour on a busy machine, fixed before it starts.
+ *
+ * Debian's oneDNN runs on libgomp, whose threads spin for about 300,000
+ * iterations at every barrier before they sleep.  When another process holds
+ * a core, the spinning thread keeps it from the thread it waits for, and a
+ * volume that takes 1.2 s on a quiet machine takes 8 s (one process) or 24 s
+ * (two Brainseg processes at once).  libgomp reads its settings once, in a
+ * constructor that runs before main(), so setting them in main() is too late:
+ * bs_runtime_prepare() sets them and re-executes the program once. */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* Spin iterations before a waiting OpenMP thread sleeps: long enough that a
+ * quiet machine keeps oneDNN's back-to-back primitives on spinning threads,
+ * short enough (tens of microseconds) that a thread whose partner lost its
+ * core yields it.  Chosen with tests/bench/contention.py. */
+#define BS_RUNTIME_SPINCOUNT "10000"
+
+/* Set in the environment of a process whose OpenMP settings Brainseg chose. */
+#define BS_RUNTIME_MARK "BRAINSEG_OMP_DEFAULTS"
+
+/* Call first thing in main().  When the user set none of OMP_WAIT_POLICY,
+ * GOMP_SPINCOUNT (their settings always win) and BRAINSEG_KEEP_OMP_DEFAULTS
+ * (benchmarks compare against libgomp's own defaults with it), sets
+ * GOMP_SPINCOUNT and re-executes argv through /proc/self/exe; it returns only
+ * when nothing had to change or the re-execution failed (then the program
+ * runs on libgomp's defaults, as it did before). */
+void bs_runtime_prepare (char **argv);
+
+/* How the OpenMP wait policy was chosen, for reports: "brainseg (GOMP_SPINCOUNT=10000)",
+ * "user (OMP_WAIT_POLICY=passive)" or "libgomp default".  Static string. */
+const char *bs_runtime_wait_policy (void);
+
+G_END_DECLS
