@@ -157,12 +157,15 @@ bs_preprocess_foreground (const BsVolume *image, int c)
   return mask;
 }
 
-/* Clipping at these foreground percentiles before z-scoring keeps a few
- * saturated voxels (some scanners write 32767 into every modality) from
- * inflating the standard deviation and squashing the brain into a narrow
- * band; data that is already z-scored loses only its extreme tails. */
-#define BS_CLIP_LOW 0.005
-#define BS_CLIP_HIGH 0.995
+/* The mean and deviation come from the foreground clipped to its 0.5 and
+ * 99.5 percentiles, so that a few saturated voxels (some scanners write
+ * 32767 into every modality) cannot inflate the deviation and squash the
+ * brain into a narrow band.  The values themselves are clipped only to the
+ * 0.02 and 99.98 percentiles: an isolated saturated voxel does not become an
+ * extreme input, while the bright tail of a tumour (often the top percent of
+ * a FLAIR) keeps its contrast.  Data that is already z-scored hardly moves. */
+#define BS_STATS_LOW 0.005
+#define BS_CLIP_LOW 0.0002
 #define BS_CLIP_BINS 65536
 
 typedef struct {
@@ -172,7 +175,8 @@ typedef struct {
   double *sum, *sum2;
   gsize *count;
   float *min, *max;
-  float lo, hi;
+  float lo, hi;              /* values are clipped to these */
+  float stat_lo, stat_hi;    /* the mean and deviation come from values clipped to these */
   double mean, inv_std;
 } NormJob;
 
@@ -197,24 +201,38 @@ norm_range (int k, gpointer user_data)
   job->max[k] = hi;
 }
 
-/* The clipping bounds from a histogram of the foreground: exact to a
- * 65536th of the range, which is far below the noise of any scan. */
+/* The value below which a share q of the n counted voxels lies. */
+static float
+hist_quantile (const guint32 *hist, gsize n, double q, float lo, double width, gboolean upper)
+{
+  gsize want = upper ? (gsize) ceil (q * n) : (gsize) (q * n), cum = 0;
+
+  for (int b = 0; b < BS_CLIP_BINS; b++)
+    {
+      cum += hist[b];
+      if (upper ? cum >= want : cum > want)
+        return (float) (lo + (b + (upper ? 1 : 0)) * width);
+    }
+  return (float) (lo + BS_CLIP_BINS * width);
+}
+
+/* The bounds from a histogram of the foreground: exact to a 65536th of the
+ * range, which is far below the noise of any scan. */
 static void
 norm_percentiles (NormJob *job, int nz, gsize n)
 {
   float lo = INFINITY, hi = -INFINITY;
   g_autofree guint32 *hist = NULL;
   double width;
-  gsize total = (gsize) nz * job->plane, want_lo, want_hi, cum = 0;
-  gboolean have_lo = FALSE;
+  gsize total = (gsize) nz * job->plane;
 
   for (int k = 0; k < nz; k++)
     {
       lo = MIN (lo, job->min[k]);
       hi = MAX (hi, job->max[k]);
     }
-  job->lo = lo;
-  job->hi = hi;
+  job->lo = job->stat_lo = lo;
+  job->hi = job->stat_hi = hi;
   if (n == 0 || !(hi > lo))
     return;
   hist = g_new0 (guint32, BS_CLIP_BINS);
@@ -222,22 +240,10 @@ norm_percentiles (NormJob *job, int nz, gsize n)
   for (gsize i = 0; i < total; i++)
     if (job->mask[i] > 0.0f)
       hist[MIN ((gsize) ((job->data[i] - lo) / width), (gsize) BS_CLIP_BINS - 1)]++;
-  want_lo = (gsize) (BS_CLIP_LOW * n);
-  want_hi = (gsize) ceil (BS_CLIP_HIGH * n);
-  for (int b = 0; b < BS_CLIP_BINS; b++)
-    {
-      cum += hist[b];
-      if (!have_lo && cum > want_lo)
-        {
-          job->lo = (float) (lo + b * width);
-          have_lo = TRUE;
-        }
-      if (cum >= want_hi)
-        {
-          job->hi = (float) (lo + (b + 1) * width);
-          break;
-        }
-    }
+  job->stat_lo = hist_quantile (hist, n, BS_STATS_LOW, lo, width, FALSE);
+  job->stat_hi = hist_quantile (hist, n, 1.0 - BS_STATS_LOW, lo, width, TRUE);
+  job->lo = hist_quantile (hist, n, BS_CLIP_LOW, lo, width, FALSE);
+  job->hi = hist_quantile (hist, n, 1.0 - BS_CLIP_LOW, lo, width, TRUE);
 }
 
 static void
@@ -252,7 +258,7 @@ norm_stats (int k, gpointer user_data)
   for (gsize i = 0; i < job->plane; i++)
     if (m[i] > 0.0f)
       {
-        double v = CLAMP (p[i], job->lo, job->hi);
+        double v = CLAMP (p[i], job->stat_lo, job->stat_hi);
         s += v;
         s2 += v * v;
         n++;
@@ -289,8 +295,6 @@ normalize_channel (BsVolume *image, int c)
   job.count = g_new0 (gsize, nz);
   job.min = g_new (float, nz);
   job.max = g_new (float, nz);
-  job.lo = -INFINITY;
-  job.hi = INFINITY;
   bs_parallel_for (nz, norm_range, &job);
   for (int k = 0; k < nz; k++)
     n += job.count[k];

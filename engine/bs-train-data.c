@@ -126,6 +126,7 @@ add_case (BsTrainSet *set, const char *id, const BsVolume *image, const BsVolume
   gsize nvox = bs_volume_n_voxels (image);
   int n_slices, sw, sh;
   guint32 present = 0;
+  g_autoptr(GError) local = NULL;
   g_autofree float *buf = NULL;
   g_autofree float *lab = NULL;
 
@@ -143,10 +144,10 @@ add_case (BsTrainSet *set, const char *id, const BsVolume *image, const BsVolume
       return FALSE;
     }
 
-  prepared = bs_preprocess_prepare (image, (const char *const *) set->modalities, nch, &present, error);
+  prepared = bs_preprocess_prepare (image, (const char *const *) set->modalities, nch, &present, &local);
   if (!prepared)
     {
-      g_prefix_error (error, _("Case %s: "), id);
+      g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA, _("Case %s: %s"), id, local->message);
       return FALSE;
     }
 
