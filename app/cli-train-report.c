@@ -274,9 +274,9 @@ read_report (const char *path, GArray *rows, gint64 *folds, gint64 *seed, guint6
   else if (f != *folds || s != *seed)
     {
       g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID,
-                   _("%s: a split of %d folds with seed %" G_GINT64_FORMAT ", but the first report's is %d folds "
-                     "with seed %" G_GINT64_FORMAT "; the folds of one cross-validation share both"),
-                   path, (int) f, s, (int) *folds, *seed);
+                   _("%s: a split of %d folds with seed %lld, but the first report's is %d folds with seed %lld; "
+                     "the folds of one cross-validation share both"),
+                   path, (int) f, (long long) s, (int) *folds, (long long) *seed);
       return FALSE;
     }
   if (*fold_seen & (G_GUINT64_CONSTANT (1) << (fold - 1)))
@@ -422,9 +422,9 @@ bs_cli_train_cv_summary (char **reports, const char *out)
   for (int f = 1; f <= folds; f++)
     if (!(seen & (G_GUINT64_CONSTANT (1) << (f - 1))))
       g_string_append_printf (missing, " %d", f);
-  printf (g_dngettext (GETTEXT_PACKAGE, "%u case from %d of %d folds (seed %" G_GINT64_FORMAT ")\n",
-                       "%u cases from %d of %d folds (seed %" G_GINT64_FORMAT ")\n", rows->len),
-          rows->len, (int) g_strv_length (reports), (int) folds, seed);
+  printf (g_dngettext (GETTEXT_PACKAGE, "%u case from %d of %d folds (seed %lld)\n",
+                       "%u cases from %d of %d folds (seed %lld)\n", rows->len),
+          rows->len, (int) g_strv_length (reports), (int) folds, (long long) seed);
   if (missing->len)
     printf (_("Not yet reported, so not in the table: fold%s\n"), missing->str);
   if (out && !write_summary (out, rows, folds, seed, &error))

@@ -284,8 +284,8 @@ print_folds (BsTrainSet *set, const BsTrainOptions *o)
 {
   g_autoptr(GString) always = g_string_new (NULL);
 
-  printf (_("Cross-validation: %d folds over cases (seed %" G_GUINT64_FORMAT "); fold %d is held out\n"), o->folds,
-          o->seed, o->fold);
+  printf (_("Cross-validation: %d folds over cases (seed %llu); fold %d is held out\n"), o->folds,
+          (unsigned long long) o->seed, o->fold);
   for (int f = 1; f <= o->folds; f++)
     {
       g_autoptr(GString) ids = g_string_new (NULL);
@@ -553,9 +553,8 @@ bs_cli_train (int argc, char **argv)
           sum += g_array_index (report.test, BsTrainCaseResult, i).dice;
           sum_raw += g_array_index (report.test, BsTrainCaseResult, i).dice_raw;
         }
-      printf (_("\nFold %d of %d (seed %" G_GUINT64_FORMAT "): mean whole-tumour Dice of the %u held-out cases "
-                "%.4f (raw %.4f)\n"),
-              opts.fold, opts.folds, opts.seed, report.test->len, sum / report.test->len, sum_raw / report.test->len);
+      printf (_("\nFold %d of %d (seed %llu): mean whole-tumour Dice of the %u held-out cases %.4f (raw %.4f)\n"),
+              opts.fold, opts.folds, (unsigned long long) opts.seed, report.test->len, sum / report.test->len, sum_raw / report.test->len);
     }
   if (report_path)
     {
