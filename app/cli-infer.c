@@ -224,6 +224,7 @@ bs_cli_infer (int argc, char **argv)
       json_builder_set_member_name (b, "case");
       json_builder_add_string_value (b, c->id);
       bs_cli_json_add_model (b, net, is_random);
+      bs_cli_json_add_channels_present (b, net, c->image);
       json_builder_set_member_name (b, "precision");
       json_builder_add_string_value (b, bs_precision_name (opts.precision));
       json_builder_set_member_name (b, "layout");

@@ -4,6 +4,7 @@
 #include <json-glib/json-glib.h>
 #include <stdio.h>
 
+#include "bs-preprocess.h"
 #include "bs-unet.h"
 
 /* Prints what b built, indented, and a newline on stdout. */
@@ -32,4 +33,20 @@ bs_cli_json_add_model (JsonBuilder *b, const BsUnet *net, gboolean is_random)
     json_builder_add_null_value (b);
   json_builder_set_member_name (b, "random_weights");
   json_builder_add_boolean_value (b, is_random);
+}
+
+/* "channels_present": the model's input modalities the image has, in the
+ * model's order (the others went in as zeros, see bs_preprocess_prepare). */
+static inline void
+bs_cli_json_add_channels_present (JsonBuilder *b, const BsUnet *net, const BsVolume *image)
+{
+  json_builder_set_member_name (b, "channels_present");
+  json_builder_begin_array (b);
+  for (int i = 0; i < net->config.in_channels; i++)
+    {
+      const char *m = net->config.modalities && net->config.modalities[i] ? net->config.modalities[i] : "FLAIR";
+      if (bs_preprocess_find_modality (image, m, net->config.in_channels) >= 0)
+        json_builder_add_string_value (b, m);
+    }
+  json_builder_end_array (b);
 }

@@ -1,4 +1,6 @@
 /* brainseg-cli train DATASET... --out model.h5 [options]
+ * brainseg-cli train DATASET... --out model.h5 --folds K --fold I [--report R.json]   one cross-validation fold
+ * brainseg-cli train --cv-summary R1.json R2.json...                                every fold in one table
  * brainseg-cli train --bench-step [--fms --batch --crop --threads]   one training step, timed
  * brainseg-cli train DATASET... --evaluate --resume model.h5          whole-volume Dice per case */
 #include <glib/gi18n.h>
@@ -11,6 +13,7 @@
 #include "bs-error.h"
 #include "bs-phantom.h"
 #include "bs-train.h"
+#include "cli-train-report.h"
 #include "cli.h"
 
 static int
@@ -113,11 +116,12 @@ add_phantoms (BsTrainSet *set, int n, const char *size, guint64 seed, BsTiming *
 
 /* Every labelled case of the datasets through the model, with the model's own modalities. */
 static int
-evaluate_all (char **datasets, const char *model_path, int threads)
+evaluate_all (char **datasets, const char *model_path, int threads, const char *report_path)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(BsUnet) net = bs_unet_load_h5 (model_path, &error);
   g_autoptr(BsTrainSet) set = NULL;
+  g_autoptr(GArray) results = g_array_new (FALSE, TRUE, sizeof (BsTrainCaseResult));
   double sum = 0;
 
   if (!net)
@@ -126,19 +130,27 @@ evaluate_all (char **datasets, const char *model_path, int threads)
   for (char **d = datasets; d && *d; d++)
     if (!bs_train_set_add_dataset (set, *d, NULL, &error))
       return bs_cli_fail (error);
-  printf ("%-28s %8s %8s %14s %14s\n", _("Case"), _("Dice"), _("raw"), _("truth voxels"), _("predicted"));
+  g_array_set_clear_func (results, (GDestroyNotify) bs_train_case_result_clear);
+  printf ("%-28s %8s %8s %14s %14s  %s\n", _("Case"), _("Dice"), _("raw"), _("truth voxels"), _("predicted"),
+          _("channels"));
   for (guint i = 0; i < bs_train_set_get_n_cases (set); i++)
     {
       BsTrainCaseResult r = { 0 };
       if (!bs_train_evaluate_case (net, set, i, threads, &r, &error))
         return bs_cli_fail (error);
-      printf ("%-28s %8.4f %8.4f %14" G_GSIZE_FORMAT " %14" G_GSIZE_FORMAT "\n", r.id, r.dice, r.dice_raw,
-              r.truth_voxels, r.predicted_voxels);
+      printf ("%-28s %8.4f %8.4f %14" G_GSIZE_FORMAT " %14" G_GSIZE_FORMAT "  %s\n", r.id, r.dice, r.dice_raw,
+              r.truth_voxels, r.predicted_voxels, r.channels);
       sum += r.dice;
-      g_free (r.id);
+      g_array_append_val (results, r);
     }
   if (bs_train_set_get_n_cases (set) > 1)
     printf ("%-28s %8.4f\n", _("mean"), sum / bs_train_set_get_n_cases (set));
+  if (report_path)
+    {
+      BsCliReportInfo info = { model_path, (const char *const *) net->config.modalities, 0, 0, 0, { NULL } };
+      if (!bs_cli_train_write_report (report_path, &info, results, &error))
+        return bs_cli_fail (error);
+    }
   return 0;
 }
 
@@ -158,6 +170,8 @@ enum {
   GIVEN_CORE_FLAIR = 1 << 11,
   GIVEN_JITTER = 1 << 12,
   GIVEN_AVERAGE = 1 << 13,
+  GIVEN_MODALITY_DROPOUT = 1 << 14,
+  GIVEN_FOLDS = 1 << 15,
 };
 
 static guint
@@ -169,7 +183,9 @@ given_options (const BsTrainOptions *o, gint64 seed, const char *loss, gboolean 
          | (!isnan (o->split) ? GIVEN_SPLIT : 0) | (o->steps_per_epoch != G_MININT ? GIVEN_STEPS : 0)
          | (!isnan (o->dropout) ? GIVEN_DROPOUT : 0) | (o->val_slices != G_MININT ? GIVEN_VAL_SLICES : 0)
          | (no_augment ? GIVEN_NO_AUGMENT : 0) | (!isnan (o->core_flair_aug) ? GIVEN_CORE_FLAIR : 0)
-         | (!isnan (o->intensity_jitter) ? GIVEN_JITTER : 0) | (o->average_from != G_MININT ? GIVEN_AVERAGE : 0);
+         | (!isnan (o->intensity_jitter) ? GIVEN_JITTER : 0) | (o->average_from != G_MININT ? GIVEN_AVERAGE : 0)
+         | (!isnan (o->modality_dropout) ? GIVEN_MODALITY_DROPOUT : 0)
+         | (o->folds != G_MININT || o->fold != G_MININT ? GIVEN_FOLDS : 0);
 }
 
 static void
@@ -197,6 +213,12 @@ restore_defaults (BsTrainOptions *o, const BsTrainOptions *d)
     o->intensity_jitter = d->intensity_jitter;
   if (o->average_from == G_MININT)
     o->average_from = d->average_from;
+  if (isnan (o->modality_dropout))
+    o->modality_dropout = d->modality_dropout;
+  if (o->folds == G_MININT)
+    o->folds = d->folds;
+  if (o->fold == G_MININT)
+    o->fold = d->fold;
 }
 
 /* One line naming the given options that the resumed run replaces with its own. */
@@ -235,9 +257,63 @@ report_overridden (const char *path, guint given, const BsTrainOptions *asked, c
                             g_ascii_formatd (num, sizeof num, "%g", run->intensity_jitter));
   if ((given & GIVEN_AVERAGE) && asked->average_from != run->average_from)
     g_string_append_printf (s, " --average-from %d", run->average_from);
+  if ((given & GIVEN_MODALITY_DROPOUT) && asked->modality_dropout != run->modality_dropout)
+    g_string_append_printf (s, " --modality-dropout %s",
+                            g_ascii_formatd (num, sizeof num, "%g", run->modality_dropout));
+  if ((given & GIVEN_FOLDS) && (asked->folds != run->folds || asked->fold != run->fold))
+    g_string_append_printf (s, " --folds %d --fold %d", run->folds, run->fold);
   if (s->len)
     printf (_("%s continues its run with its own options (%s); the different values given here are ignored.\n"),
             path, s->str + 1);
+}
+
+static char **
+split_case_ids (BsTrainSet *set, int kind)
+{
+  g_autoptr(GStrvBuilder) b = g_strv_builder_new ();
+
+  for (guint i = 0; i < bs_train_set_get_n_cases (set); i++)
+    if ((int) bs_train_set_get_case_split (set, i) == kind)
+      g_strv_builder_add (b, bs_train_set_get_case_id (set, i));
+  return g_strv_builder_end (b);
+}
+
+/* The whole partition, so that every fold's run shows the same one. */
+static void
+print_folds (BsTrainSet *set, const BsTrainOptions *o)
+{
+  g_autoptr(GString) always = g_string_new (NULL);
+
+  printf (_("Cross-validation: %d folds over cases (seed %llu); fold %d is held out\n"), o->folds,
+          (unsigned long long) o->seed, o->fold);
+  for (int f = 1; f <= o->folds; f++)
+    {
+      g_autoptr(GString) ids = g_string_new (NULL);
+      for (guint i = 0; i < bs_train_set_get_n_cases (set); i++)
+        if (bs_train_set_get_case_fold (set, i) == f)
+          g_string_append_printf (ids, " %s", bs_train_set_get_case_id (set, i));
+      printf ("  %s %d%s:%s\n", _("fold"), f, f == o->fold ? _(" (held out)") : "", ids->str);
+    }
+  for (guint i = 0; i < bs_train_set_get_n_cases (set); i++)
+    if (bs_train_set_get_case_fold (set, i) == 0)
+      g_string_append_printf (always, " %s", bs_train_set_get_case_id (set, i));
+  if (always->len)
+    printf (_("  in no fold, always training:%s\n"), always->str);
+}
+
+/* One line per case that lacks some of the modalities asked for. */
+static void
+print_missing_channels (BsTrainSet *set)
+{
+  guint n_mods = g_strv_length ((char **) bs_train_set_get_modalities (set));
+
+  for (guint i = 0; i < bs_train_set_get_n_cases (set); i++)
+    {
+      g_autofree char *have = bs_train_set_get_case_channels (set, i);
+      g_auto(GStrv) v = g_strsplit (have, ",", -1);
+      if (g_strv_length (v) < n_mods)
+        printf (_("%s has only %s; its other inputs are zeros\n"), bs_train_set_get_case_id (set, i), have);
+    }
 }
 
 int
@@ -252,6 +328,7 @@ bs_cli_train (int argc, char **argv)
   g_autofree char *test_cases = NULL;
   g_autofree char *phantom_size = NULL;
   g_autofree char *figures = NULL;
+  g_autofree char *report_path = NULL;
   g_auto(GStrv) datasets = NULL;
   g_auto(GStrv) mods = NULL;
   g_auto(GStrv) val_ids = NULL;
@@ -263,7 +340,7 @@ bs_cli_train (int argc, char **argv)
   guint given;
   gint64 seed;
   int phantoms = 0, repeats = 3;
-  gboolean bench = FALSE, evaluate = FALSE, no_augment = FALSE, plain = FALSE;
+  gboolean bench = FALSE, evaluate = FALSE, no_augment = FALSE, plain = FALSE, cv_summary = FALSE;
   double t_start = bs_now_ms ();
 
   bs_train_options_init (&opts);
@@ -272,14 +349,27 @@ bs_cli_train (int argc, char **argv)
    * can say which of the given ones its own options override. */
   opts.crop = opts.batch = opts.steps_per_epoch = opts.val_slices = G_MININT;
   opts.lr = opts.weight_dice = opts.split = opts.dropout = opts.core_flair_aug = opts.intensity_jitter = NAN;
-  opts.average_from = G_MININT;
+  opts.average_from = opts.folds = opts.fold = G_MININT;
+  opts.modality_dropout = NAN;
   seed = G_MININT64;
   {
     GOptionEntry entries[] = {
       { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out, N_("Where the best weights go (HDF5)"), N_("FILE") },
       { "fms", 0, 0, G_OPTION_ARG_INT, &opts.fms, N_("Base feature maps (16)"), "N" },
-      { "modalities", 'm', 0, G_OPTION_ARG_STRING, &modalities, N_("Input modalities (flair or flair,t1gd)"),
+      { "modalities", 'm', 0, G_OPTION_ARG_STRING, &modalities,
+        N_("Input modalities, e.g. flair, flair,t1gd or flair,t1,t1gd,t2 (a case without one trains with zeros there)"),
         N_("LIST") },
+      { "modality-dropout", 0, 0, G_OPTION_ARG_DOUBLE, &opts.modality_dropout,
+        N_("Augmentation: zero each input channel with probability P, never all of them (0 = off)"), "P" },
+      { "folds", 0, 0, G_OPTION_ARG_INT, &opts.folds,
+        N_("Cross-validation over cases: K folds (seeded by --seed); needs --fold"), "K" },
+      { "fold", 0, 0, G_OPTION_ARG_INT, &opts.fold,
+        N_("The fold (1..K) held out for testing; --split is the training share of the rest (1 = no validation)"),
+        "I" },
+      { "report", 0, 0, G_OPTION_ARG_FILENAME, &report_path,
+        N_("Write the test cases' whole-tumour Dice to FILE (JSON, or CSV for *.csv)"), N_("FILE") },
+      { "cv-summary", 0, 0, G_OPTION_ARG_NONE, &cv_summary,
+        N_("Gather the --report JSON files given as arguments (one per fold) into one table"), NULL },
       { "crop", 0, 0, G_OPTION_ARG_INT, &opts.crop, N_("Training crop, 128 or 144"), "N" },
       { "epochs", 'e', 0, G_OPTION_ARG_INT, &opts.epochs,
         N_("Epochs (30; with --resume of a run, the total from its first epoch)"), "N" },
@@ -338,6 +428,8 @@ bs_cli_train (int argc, char **argv)
                        entries, &argc, &argv))
       return 2;
   }
+  if (cv_summary)
+    return bs_cli_train_cv_summary (datasets, report_path);
   given = given_options (&opts, seed, loss, no_augment);
   restore_defaults (&opts, &defaults);
   opts.seed = seed == G_MININT64 ? defaults.seed : (guint64) seed;
@@ -354,11 +446,23 @@ bs_cli_train (int argc, char **argv)
   if (opts.fms < 1 || opts.batch < 1 || opts.crop < 16 || opts.crop % 16 != 0 || opts.epochs < 0
       || opts.weight_dice < 0.0 || opts.weight_dice > 1.0 || repeats < 1 || opts.core_flair_aug < 0.0
       || opts.core_flair_aug > 1.0 || !(opts.intensity_jitter >= 0.0 && opts.intensity_jitter < 1.0)
-      || opts.average_from < 0)
+      || opts.average_from < 0 || !(opts.modality_dropout >= 0.0 && opts.modality_dropout < 1.0))
     {
       fprintf (stderr, "%s\n", _("brainseg-cli train: --fms, --batch, --repeats must be positive, --crop a multiple "
-                                 "of 16, --weight-dice and --core-flair-aug in [0, 1], --intensity-jitter in [0, 1), "
-                                 "--average-from not negative"));
+                                 "of 16, --weight-dice and --core-flair-aug in [0, 1], --intensity-jitter and "
+                                 "--modality-dropout in [0, 1), --average-from not negative"));
+      return 2;
+    }
+  if ((opts.folds != 0 || opts.fold != 0) && (opts.folds < 2 || opts.fold < 1 || opts.fold > opts.folds))
+    {
+      fprintf (stderr, "%s\n", _("brainseg-cli train: cross-validation needs --folds K (2 or more) and --fold I "
+                                 "(1..K) together"));
+      return 2;
+    }
+  if (opts.folds > 0 && test_cases)
+    {
+      fprintf (stderr, "%s\n", _("brainseg-cli train: --test-cases and --folds both choose the test cases; "
+                                 "give one of them"));
       return 2;
     }
   mods = g_strsplit (modalities ? modalities : "FLAIR", ",", -1);
@@ -385,7 +489,7 @@ bs_cli_train (int argc, char **argv)
     }
 
   if (evaluate)
-    return evaluate_all (datasets, resume, opts.threads);
+    return evaluate_all (datasets, resume, opts.threads, report_path);
 
   /* Before the data loads: a figures folder that cannot take the figures
    * should not cost a whole training run. */
@@ -409,11 +513,21 @@ bs_cli_train (int argc, char **argv)
   if (phantoms > 0 && !add_phantoms (set, phantoms, phantom_size ? phantom_size : "240x240x155", opts.seed,
                                      &report.stages, &error))
     return bs_cli_fail (error);
+  if (!bs_train_set_check_modalities (set, &error))
+    return bs_cli_fail (error);
   val_ids = val_cases ? g_strsplit (val_cases, ",", -1) : NULL;
   test_ids = test_cases ? g_strsplit (test_cases, ",", -1) : NULL;
-  if (!bs_train_set_split (set, opts.split, opts.seed, (const char *const *) val_ids, (const char *const *) test_ids,
-                           &error))
+  if (opts.folds > 0)
+    {
+      if (!bs_train_set_split_folds (set, opts.folds, opts.fold, opts.seed, opts.split, (const char *const *) val_ids,
+                                     &error))
+        return bs_cli_fail (error);
+      print_folds (set, &opts);
+    }
+  else if (!bs_train_set_split (set, opts.split, opts.seed, (const char *const *) val_ids,
+                                (const char *const *) test_ids, &error))
     return bs_cli_fail (error);
+  print_missing_channels (set);
   for (int kind = 0; kind < 3; kind++)
     {
       static const char *const names[] = { N_("training"), N_("validation"), N_("test") };
@@ -431,6 +545,34 @@ bs_cli_train (int argc, char **argv)
       return bs_cli_fail (error);
     }
   bs_train_report_print (&report, stdout);
+  if (opts.folds > 0 && report.test->len > 0)
+    {
+      double sum = 0.0, sum_raw = 0.0;
+      for (guint i = 0; i < report.test->len; i++)
+        {
+          sum += g_array_index (report.test, BsTrainCaseResult, i).dice;
+          sum_raw += g_array_index (report.test, BsTrainCaseResult, i).dice_raw;
+        }
+      printf (_("\nFold %d of %d (seed %llu): mean whole-tumour Dice of the %u held-out cases %.4f (raw %.4f)\n"),
+              opts.fold, opts.folds, (unsigned long long) opts.seed, report.test->len, sum / report.test->len, sum_raw / report.test->len);
+    }
+  if (report_path)
+    {
+      BsCliReportInfo info = { out, bs_train_set_get_modalities (set), opts.seed, opts.folds, opts.fold,
+                               { NULL } };
+      gboolean ok;
+      for (int k = 0; k < 3; k++)
+        info.case_ids[k] = split_case_ids (set, k);
+      ok = bs_cli_train_write_report (report_path, &info, report.test, &error);
+      for (int k = 0; k < 3; k++)
+        g_strfreev (info.case_ids[k]);
+      if (!ok)
+        {
+          bs_train_report_clear (&report);
+          return bs_cli_fail (error);
+        }
+      printf (_("Wrote the per-case report %s\n"), report_path);
+    }
   {
     g_autofree char *last = bs_train_state_path_for (out);
     printf (_("\nWrote %s (whole run %.1f s)\n"), out, (bs_now_ms () - t_start) / 1000.0);

@@ -1,8 +1,10 @@
 #include "bs-preprocess.h"
 
+#include <glib/gi18n.h>
 #include <math.h>
 #include <string.h>
 
+#include "bs-error.h"
 #include "bs-parallel.h"
 
 /* Skull-stripped data has a constant background: 0 in raw BraTS files, a
@@ -155,14 +157,94 @@ bs_preprocess_foreground (const BsVolume *image, int c)
   return mask;
 }
 
+/* The mean and deviation come from the foreground clipped to its 0.5 and
+ * 99.5 percentiles, so that a few saturated voxels (some scanners write
+ * 32767 into every modality) cannot inflate the deviation and squash the
+ * brain into a narrow band.  The values themselves are clipped only to the
+ * 0.02 and 99.98 percentiles: an isolated saturated voxel does not become an
+ * extreme input, while the bright tail of a tumour (often the top percent of
+ * a FLAIR) keeps its contrast.  Data that is already z-scored hardly moves. */
+#define BS_STATS_LOW 0.005
+#define BS_CLIP_LOW 0.0002
+#define BS_CLIP_BINS 65536
+
 typedef struct {
   float *data;
   const float *mask;
   gsize plane;
   double *sum, *sum2;
   gsize *count;
+  float *min, *max;
+  float lo, hi;              /* values are clipped to these */
+  float stat_lo, stat_hi;    /* the mean and deviation come from values clipped to these */
   double mean, inv_std;
 } NormJob;
+
+static void
+norm_range (int k, gpointer user_data)
+{
+  NormJob *job = user_data;
+  const float *p = job->data + k * job->plane;
+  const float *m = job->mask + k * job->plane;
+  float lo = INFINITY, hi = -INFINITY;
+  gsize n = 0;
+
+  for (gsize i = 0; i < job->plane; i++)
+    if (m[i] > 0.0f)
+      {
+        lo = MIN (lo, p[i]);
+        hi = MAX (hi, p[i]);
+        n++;
+      }
+  job->count[k] = n;
+  job->min[k] = lo;
+  job->max[k] = hi;
+}
+
+/* The value below which a share q of the n counted voxels lies. */
+static float
+hist_quantile (const guint32 *hist, gsize n, double q, float lo, double width, gboolean upper)
+{
+  gsize want = upper ? (gsize) ceil (q * n) : (gsize) (q * n), cum = 0;
+
+  for (int b = 0; b < BS_CLIP_BINS; b++)
+    {
+      cum += hist[b];
+      if (upper ? cum >= want : cum > want)
+        return (float) (lo + (b + (upper ? 1 : 0)) * width);
+    }
+  return (float) (lo + BS_CLIP_BINS * width);
+}
+
+/* The bounds from a histogram of the foreground: exact to a 65536th of the
+ * range, which is far below the noise of any scan. */
+static void
+norm_percentiles (NormJob *job, int nz, gsize n)
+{
+  float lo = INFINITY, hi = -INFINITY;
+  g_autofree guint32 *hist = NULL;
+  double width;
+  gsize total = (gsize) nz * job->plane;
+
+  for (int k = 0; k < nz; k++)
+    {
+      lo = MIN (lo, job->min[k]);
+      hi = MAX (hi, job->max[k]);
+    }
+  job->lo = job->stat_lo = lo;
+  job->hi = job->stat_hi = hi;
+  if (n == 0 || !(hi > lo))
+    return;
+  hist = g_new0 (guint32, BS_CLIP_BINS);
+  width = ((double) hi - lo) / BS_CLIP_BINS;
+  for (gsize i = 0; i < total; i++)
+    if (job->mask[i] > 0.0f)
+      hist[MIN ((gsize) ((job->data[i] - lo) / width), (gsize) BS_CLIP_BINS - 1)]++;
+  job->stat_lo = hist_quantile (hist, n, BS_STATS_LOW, lo, width, FALSE);
+  job->stat_hi = hist_quantile (hist, n, 1.0 - BS_STATS_LOW, lo, width, TRUE);
+  job->lo = hist_quantile (hist, n, BS_CLIP_LOW, lo, width, FALSE);
+  job->hi = hist_quantile (hist, n, 1.0 - BS_CLIP_LOW, lo, width, TRUE);
+}
 
 static void
 norm_stats (int k, gpointer user_data)
@@ -176,8 +258,9 @@ norm_stats (int k, gpointer user_data)
   for (gsize i = 0; i < job->plane; i++)
     if (m[i] > 0.0f)
       {
-        s += p[i];
-        s2 += (double) p[i] * p[i];
+        double v = CLAMP (p[i], job->stat_lo, job->stat_hi);
+        s += v;
+        s2 += v * v;
         n++;
       }
   job->sum[k] = s;
@@ -193,41 +276,115 @@ norm_apply (int k, gpointer user_data)
   const float *m = job->mask + k * job->plane;
 
   for (gsize i = 0; i < job->plane; i++)
-    p[i] = m[i] > 0.0f ? (float) ((p[i] - job->mean) * job->inv_std) : 0.0f;
+    p[i] = m[i] > 0.0f ? (float) ((CLAMP (p[i], job->lo, job->hi) - job->mean) * job->inv_std) : 0.0f;
+}
+
+static void
+normalize_channel (BsVolume *image, int c)
+{
+  int nz = image->dims[2];
+  g_autoptr(BsVolume) mask = bs_preprocess_foreground (image, c);
+  double s = 0.0, s2 = 0.0, var;
+  gsize n = 0;
+
+  if (mask == NULL)
+    return;
+  NormJob job = { bs_volume_channel (image, c), mask->data, (gsize) image->dims[0] * image->dims[1] };
+  job.sum = g_new0 (double, nz);
+  job.sum2 = g_new0 (double, nz);
+  job.count = g_new0 (gsize, nz);
+  job.min = g_new (float, nz);
+  job.max = g_new (float, nz);
+  bs_parallel_for (nz, norm_range, &job);
+  for (int k = 0; k < nz; k++)
+    n += job.count[k];
+  norm_percentiles (&job, nz, n);
+  bs_parallel_for (nz, norm_stats, &job);
+  for (int k = 0; k < nz; k++)
+    {
+      s += job.sum[k];
+      s2 += job.sum2[k];
+    }
+  job.mean = n ? s / (double) n : 0.0;
+  var = n ? s2 / (double) n - job.mean * job.mean : 0.0;
+  /* A flat foreground has nothing to scale: centre it only. */
+  job.inv_std = var > 1e-12 ? 1.0 / sqrt (var) : 1.0;
+  bs_parallel_for (nz, norm_apply, &job);
+  g_free (job.sum);
+  g_free (job.sum2);
+  g_free (job.count);
+  g_free (job.min);
+  g_free (job.max);
 }
 
 void
 bs_preprocess_normalize (BsVolume *image)
 {
-  int nz = image->dims[2];
-
   for (int c = 0; c < image->n_channels; c++)
+    normalize_channel (image, c);
+}
+
+int
+bs_preprocess_find_modality (const BsVolume *image, const char *modality, int n_wanted)
+{
+  int c = bs_volume_find_channel (image, modality);
+
+  /* A lone unnamed channel is what a single-modality file gives. */
+  if (c < 0 && n_wanted == 1 && image->n_channels == 1
+      && (!image->channel_names || !image->channel_names[0] || !image->channel_names[0][0]
+          || g_str_has_prefix (image->channel_names[0], "channel")))
+    c = 0;
+  return c;
+}
+
+BsVolume *
+bs_preprocess_prepare (const BsVolume *image, const char *const *modalities, int n, guint32 *present,
+                       GError **error)
+{
+  g_autoptr(BsVolume) out = NULL;
+  gsize nvox = bs_volume_n_voxels (image);
+  guint32 found = 0;
+
+  g_return_val_if_fail (n > 0 && n <= 32, NULL);
+  out = bs_volume_new_like (image, n);
+  if (!out)
     {
-      g_autoptr(BsVolume) mask = bs_preprocess_foreground (image, c);
-      if (mask == NULL)
-        return;
-      NormJob job = { bs_volume_channel (image, c), mask->data, (gsize) image->dims[0] * image->dims[1] };
-      job.sum = g_new0 (double, nz);
-      job.sum2 = g_new0 (double, nz);
-      job.count = g_new0 (gsize, nz);
-      bs_parallel_for (nz, norm_stats, &job);
-      double s = 0.0, s2 = 0.0;
-      gsize n = 0;
-      for (int k = 0; k < nz; k++)
-        {
-          s += job.sum[k];
-          s2 += job.sum2[k];
-          n += job.count[k];
-        }
-      job.mean = n ? s / (double) n : 0.0;
-      double var = n ? s2 / (double) n - job.mean * job.mean : 0.0;
-      /* A flat foreground has nothing to scale: centre it only. */
-      job.inv_std = var > 1e-12 ? 1.0 / sqrt (var) : 1.0;
-      bs_parallel_for (nz, norm_apply, &job);
-      g_free (job.sum);
-      g_free (job.sum2);
-      g_free (job.count);
+      g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_TOO_LARGE, _("%s: the volume is too large to prepare"),
+                   image->path ? image->path : _("image"));
+      return NULL;
     }
+  for (int i = 0; i < n; i++)
+    {
+      const char *want = modalities && modalities[i] ? modalities[i] : "FLAIR";
+      int c = bs_preprocess_find_modality (image, want, n);
+
+      g_free (out->channel_names[i]);
+      out->channel_names[i] = g_strdup (want);
+      /* A missing modality stays a channel of zeros: the value every brain
+       * voxel of a present one has on average after normalisation. */
+      if (c < 0)
+        continue;
+      memcpy (bs_volume_channel (out, i), bs_volume_channel (image, c), nvox * sizeof (float));
+      normalize_channel (out, i);
+      found |= 1u << i;
+    }
+  if (found == 0)
+    {
+      g_autoptr(GString) want = g_string_new (NULL);
+      g_autofree char *have = image->channel_names ? g_strjoinv (", ", image->channel_names) : g_strdup ("-");
+      for (int i = 0; i < n; i++)
+        g_string_append_printf (want, "%s%s", i ? ", " : "", out->channel_names[i]);
+      g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID,
+                   n == 1 ? _("%s: the image has no %s channel (it has %s)")
+                          : _("%s: the image has none of the modalities %s (it has %s)"),
+                   image->path ? image->path : _("image"), want->str, have);
+      return NULL;
+    }
+  g_free (out->path);
+  out->path = g_strdup (image->path);
+  if (present)
+    *present = found;
+  return g_steal_pointer (&out);
 }
 
 int

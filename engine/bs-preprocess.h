@@ -5,11 +5,25 @@
 
 G_BEGIN_DECLS
 
-/* In place, per channel: z-score over the foreground (brain) voxels, background
- * set to 0.  The foreground is found so that raw int16 BraTS data and the
- * pre-normalised samples (constant negative background) give the same picture.
- * Parallel over slices (oneTBB). */
+/* In place, per channel: the foreground (brain) voxels clipped to their 0.5
+ * and 99.5 percentiles (saturated scanners) and z-scored, background set to 0.
+ * The foreground is found so that raw int16 BraTS data and the pre-normalised
+ * samples (constant negative background) give the same picture.  Parallel over
+ * slices (oneTBB). */
 void bs_preprocess_normalize (BsVolume *image);
+
+/* The channel of image holding modality (any alias, bs_volume_find_channel),
+ * or -1.  When n_wanted is 1, a lone unnamed channel (a single-modality file)
+ * counts as the modality asked for. */
+int bs_preprocess_find_modality (const BsVolume *image, const char *modality, int n_wanted);
+
+/* The network input of a case: n channels, modalities[i] picked from image
+ * (bs_preprocess_find_modality) and normalised (bs_preprocess_normalize), a
+ * modality the image lacks a channel of zeros, which is what a missing input
+ * is after normalisation.  present (may be NULL) receives bit i set for each
+ * modality found (n <= 32).  Fails, naming the image, when none is found. */
+BsVolume *bs_preprocess_prepare (const BsVolume *image, const char *const *modalities, int n,
+                                 guint32 *present, GError **error);
 
 /* Foreground (brain) mask of channel c: 1 inside, 0 outside. */
 BsVolume *bs_preprocess_foreground (const BsVolume *image, int c);

@@ -105,18 +105,18 @@ core_label (BsLabelConvention conv)
 }
 
 static gboolean add_case (BsTrainSet *set, const char *id, const BsVolume *image, const BsVolume *label,
-                          BsLabelConvention conv, GError **error);
+                          BsLabelConvention conv, int group, GError **error);
 
 gboolean
 bs_train_set_add_case (BsTrainSet *set, const char *id, const BsVolume *image, const BsVolume *label,
                        GError **error)
 {
-  return add_case (set, id, image, label, label ? bs_labels_guess (label) : BS_LABELS_UNKNOWN, error);
+  return add_case (set, id, image, label, label ? bs_labels_guess (label) : BS_LABELS_UNKNOWN, 0, error);
 }
 
 static gboolean
 add_case (BsTrainSet *set, const char *id, const BsVolume *image, const BsVolume *label, BsLabelConvention conv,
-          GError **error)
+          int group, GError **error)
 {
   int nch = (int) g_strv_length (set->modalities);
   g_autoptr(BsVolume) prepared = NULL;
@@ -125,6 +125,8 @@ add_case (BsTrainSet *set, const char *id, const BsVolume *image, const BsVolume
   BsTrainCase *c;
   gsize nvox = bs_volume_n_voxels (image);
   int n_slices, sw, sh;
+  guint32 present = 0;
+  g_autoptr(GError) local = NULL;
   g_autofree float *buf = NULL;
   g_autofree float *lab = NULL;
 
@@ -142,26 +144,12 @@ add_case (BsTrainSet *set, const char *id, const BsVolume *image, const BsVolume
       return FALSE;
     }
 
-  prepared = bs_volume_new_like (image, nch);
-  g_strfreev (prepared->channel_names);
-  prepared->channel_names = g_strdupv (set->modalities);
-  for (int k = 0; k < nch; k++)
+  prepared = bs_preprocess_prepare (image, (const char *const *) set->modalities, nch, &present, &local);
+  if (!prepared)
     {
-      int src = bs_volume_find_channel (image, set->modalities[k]);
-      /* A single image with no modality name is taken as the one asked for. */
-      if (src < 0 && image->n_channels == 1 && nch == 1
-          && (!image->channel_names || !image->channel_names[0] || g_str_has_prefix (image->channel_names[0], "channel")))
-        src = 0;
-      if (src < 0)
-        {
-          g_autofree char *have = image->channel_names ? g_strjoinv (", ", image->channel_names) : g_strdup ("-");
-          g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA,
-                       _("Case %s has no %s channel (it has: %s)"), id, set->modalities[k], have);
-          return FALSE;
-        }
-      memcpy (bs_volume_channel (prepared, k), bs_volume_channel (image, src), nvox * sizeof (float));
+      g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA, _("Case %s: %s"), id, local->message);
+      return FALSE;
     }
-  bs_preprocess_normalize (prepared);
 
   truth = bs_volume_new_like (image, 1);
   truth->is_label = TRUE;
@@ -185,6 +173,8 @@ add_case (BsTrainSet *set, const char *id, const BsVolume *image, const BsVolume
   c = g_new0 (BsTrainCase, 1);
   c->id = g_strdup (id);
   c->split = BS_TRAIN_SPLIT_TRAIN;
+  c->present = present;
+  c->group = group;
   n_slices = bs_volume_n_slices (prepared, BS_PLANE_AXIAL);
   bs_volume_slice_size (prepared, BS_PLANE_AXIAL, &sw, &sh);
   c->sw = sw;
@@ -198,7 +188,7 @@ add_case (BsTrainSet *set, const char *id, const BsVolume *image, const BsVolume
     {
       gboolean brain = FALSE, tumour = FALSE;
 
-      bs_volume_get_slice (prepared, 0, BS_PLANE_AXIAL, s, buf);
+      bs_volume_get_slice (prepared, g_bit_nth_lsf (present, -1), BS_PLANE_AXIAL, s, buf);
       bs_volume_get_slice (truth, 0, BS_PLANE_AXIAL, s, lab);
       for (gsize p = 0; p < (gsize) sw * sh; p++)
         {
@@ -229,6 +219,7 @@ bs_train_set_add_dataset (BsTrainSet *set, const char *path, BsTiming *timing, G
   ds = bs_dataset_open (path, NULL, error);
   if (!ds)
     return FALSE;
+  set->n_groups++;
   for (guint i = 0; i < bs_dataset_get_n_cases (ds); i++)
     {
       g_autoptr(BsCase) cs = NULL;
@@ -243,7 +234,7 @@ bs_train_set_add_dataset (BsTrainSet *set, const char *path, BsTiming *timing, G
       t1 = bs_now_ms ();
       if (timing)
         bs_timing_add_stage (timing, "data loading", t1 - t0);
-      if (!add_case (set, cs->id, cs->image, cs->label, cs->convention, error))
+      if (!add_case (set, cs->id, cs->image, cs->label, cs->convention, set->n_groups, error))
         {
           g_prefix_error (error, "%s: ", path);
           return FALSE;
@@ -355,6 +346,121 @@ bs_train_set_split (BsTrainSet *set, double train_fraction, guint64 seed, const 
   return TRUE;
 }
 
+gboolean
+bs_train_set_split_folds (BsTrainSet *set, int folds, int fold, guint64 seed, double train_fraction,
+                          const char *const *val_ids, GError **error)
+{
+  int n = (int) set->cases->len, n_cv = 0, next = 0, n_rest = 0, n_val, n_train = 0;
+  g_autofree int *order = g_new (int, MAX (n, 1));
+  g_autofree int *rest = g_new (int, MAX (n, 1));
+  /* Not the plain split's stream: a fold split and a plain split with the
+   * same seed are unrelated. */
+  g_autoptr(GRand) r = g_rand_new_with_seed ((guint32) (seed ^ (seed >> 32) ^ 0x666f6c64u));
+
+  if (train_fraction <= 0.0 || train_fraction > 1.0)
+    {
+      g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA,
+                   _("The training fraction must be in (0, 1], not %g"), train_fraction);
+      return FALSE;
+    }
+  if (!ids_known (set, val_ids, error))
+    return FALSE;
+  for (int i = 0; i < n; i++)
+    {
+      BsTrainCase *c = g_ptr_array_index (set->cases, i);
+      c->fold = 0;
+      c->split = BS_TRAIN_SPLIT_TRAIN;
+      n_cv += c->group > 0;
+    }
+  if (folds < 2 || fold < 1 || fold > folds || folds > n_cv)
+    {
+      g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA,
+                   _("Cross-validation needs 2 <= folds <= the %d cases of the datasets and 1 <= fold <= folds "
+                     "(asked for fold %d of %d)"),
+                   n_cv, fold, folds);
+      return FALSE;
+    }
+  /* Each dataset shuffled on its own and dealt round the folds in turn, so
+   * that every fold holds a share of every dataset (scanner, release). */
+  for (int group = 1; group <= set->n_groups; group++)
+    {
+      int m = 0;
+      for (int i = 0; i < n; i++)
+        if (((BsTrainCase *) g_ptr_array_index (set->cases, i))->group == group)
+          order[m++] = i;
+      shuffle_ints (r, order, m);
+      for (int k = 0; k < m; k++)
+        ((BsTrainCase *) g_ptr_array_index (set->cases, order[k]))->fold = 1 + next++ % folds;
+    }
+  for (int i = 0; i < n; i++)
+    {
+      BsTrainCase *c = g_ptr_array_index (set->cases, i);
+      if (c->fold == fold)
+        c->split = BS_TRAIN_SPLIT_TEST;
+      else if (c->fold > 0 && id_listed (val_ids, c->id))
+        c->split = BS_TRAIN_SPLIT_VALIDATION;
+      else if (c->fold > 0)
+        rest[n_rest++] = i;
+    }
+  /* Validation cases come from the training folds; named ones replace the draw. */
+  shuffle_ints (r, rest, n_rest);
+  n_val = (val_ids && *val_ids) ? 0 : (int) floor (n_rest * (1.0 - train_fraction) + 0.5);
+  for (int k = 0; k < n_rest; k++)
+    if (k < n_val)
+      ((BsTrainCase *) g_ptr_array_index (set->cases, rest[k]))->split = BS_TRAIN_SPLIT_VALIDATION;
+  for (int i = 0; i < n; i++)
+    n_train += ((BsTrainCase *) g_ptr_array_index (set->cases, i))->split == BS_TRAIN_SPLIT_TRAIN;
+  if (n_train == 0)
+    {
+      g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA,
+                   _("Fold %d of %d leaves no case for training after validation"), fold, folds);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+const char *const *
+bs_train_set_get_modalities (const BsTrainSet *set)
+{
+  return (const char *const *) set->modalities;
+}
+
+int
+bs_train_set_get_case_fold (const BsTrainSet *set, guint i)
+{
+  return ((BsTrainCase *) g_ptr_array_index (set->cases, i))->fold;
+}
+
+char *
+bs_train_set_get_case_channels (const BsTrainSet *set, guint i)
+{
+  const BsTrainCase *c = g_ptr_array_index (set->cases, i);
+  g_autoptr(GString) s = g_string_new (NULL);
+
+  for (int k = 0; set->modalities[k]; k++)
+    if (c->present & (1u << k))
+      g_string_append_printf (s, "%s%s", s->len ? "," : "", set->modalities[k]);
+  return g_string_free (g_steal_pointer (&s), FALSE);
+}
+
+gboolean
+bs_train_set_check_modalities (const BsTrainSet *set, GError **error)
+{
+  for (int k = 0; set->modalities[k]; k++)
+    {
+      gboolean any = FALSE;
+      for (guint i = 0; i < set->cases->len && !any; i++)
+        any = (((BsTrainCase *) g_ptr_array_index (set->cases, i))->present >> k) & 1;
+      if (!any && set->cases->len > 0)
+        {
+          g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA,
+                       _("No case has the %s modality: nothing would ever feed that input"), set->modalities[k]);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
 BsTrainCase *
 bs_train_set_find_case (BsTrainSet *set, const char *id)
 {
@@ -417,6 +523,29 @@ orient (float *plane, float *tmp, int size, gboolean flip_x, gboolean flip_y, in
       }
 }
 
+/* Channels to zero in one example: each with probability p, but never every
+ * channel the case has, so that the network always sees something. */
+static guint32
+modality_dropout_mask (BsTrainRng *r, guint32 present, int nch, double p)
+{
+  guint32 drop = 0, left;
+  int n_present = 0, pick;
+
+  for (int k = 0; k < nch; k++)
+    if (bs_train_rng_double (r) < p)
+      drop |= 1u << k;
+  left = present & ~drop;
+  if (left != 0 || present == 0)
+    return drop;
+  for (int k = 0; k < nch; k++)
+    n_present += (present >> k) & 1;
+  pick = bs_train_rng_int_range (r, 0, n_present);
+  for (int k = 0; k < nch; k++)
+    if (((present >> k) & 1) && pick-- == 0)
+      drop &= ~(1u << k);
+  return drop;
+}
+
 void
 bs_train_fill_slice (const BsTrainSliceRef *ref, int crop, BsTrainRng *r, const BsTrainAug *aug, float *input,
                      float *target)
@@ -477,6 +606,13 @@ bs_train_fill_slice (const BsTrainSliceRef *ref, int crop, BsTrainRng *r, const 
   window (full, w, h, x0, y0, crop, target);
   if (augment)
     orient (target, tmp, crop, fx, fy, turns);
+  if (augment && aug->modality_dropout > 0.0 && nch > 1)
+    {
+      guint32 drop = modality_dropout_mask (r, c->present, nch, aug->modality_dropout);
+      for (int k = 0; k < nch; k++)
+        if (drop & (1u << k))
+          memset (input + (gsize) k * crop * crop, 0, sizeof (float) * crop * crop);
+    }
 }
 
 void

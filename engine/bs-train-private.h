@@ -63,10 +63,14 @@ typedef struct {
   int *slices;         /* their axial indices */
   guint8 *has_tumour;
   BsTrainSplit split;
+  guint32 present;     /* bit k: the image had modality k (else channel k is zeros) */
+  int group;           /* 1 + index of the dataset it came from; 0: added on its own (always trains in folds) */
+  int fold;            /* 1..K in a cross-validation split, else 0 */
 } BsTrainCase;
 
 struct _BsTrainSet {
   char **modalities;
+  int n_groups;        /* datasets added */
   GPtrArray *cases;    /* BsTrainCase* */
 };
 
@@ -80,6 +84,7 @@ typedef struct {
   double offset_ratio;     /* crop offset up to this share of the centring margin */
   double core_flair_p;     /* BsTrainOptions.core_flair_aug */
   double jitter;           /* BsTrainOptions.intensity_jitter */
+  double modality_dropout; /* BsTrainOptions.modality_dropout */
 } BsTrainAug;
 
 typedef struct {

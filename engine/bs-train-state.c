@@ -309,6 +309,8 @@ write_state (gint64 file, gpointer data, GError **error)
            && attr_write_double (grp, "core_flair_aug", o->core_flair_aug)
            && attr_write_double (grp, "intensity_jitter", o->intensity_jitter)
            && attr_write_int (grp, "average_from", o->average_from)
+           && attr_write_double (grp, "modality_dropout", o->modality_dropout)
+           && attr_write_int (grp, "folds", o->folds) && attr_write_int (grp, "fold", o->fold)
            && attr_write_int (grp, "mean_count", st->mean_count)
            && attr_write_string (grp, "best_description", st->best_description ? st->best_description : "");
       for (int k = 0; ok && k < 3; k++)
@@ -511,6 +513,21 @@ read_scalars (const char *path, hid_t grp, BsTrainState *st, gint64 *fms, gint64
         return damaged (path, name, error);
       *(k ? &st->mean_count : &st->opts.average_from) = (int) value;
     }
+  /* These came with cross-validation; earlier runs had neither. */
+  for (int k = 0; k < 2; k++)
+    {
+      const char *name = k ? "fold" : "folds";
+      gint64 value = 0;
+      if (H5Aexists (grp, name) > 0
+          && (!attr_read (grp, name, H5T_NATIVE_INT64, &value) || value < 0 || value > G_MAXINT))
+        return damaged (path, name, error);
+      *(k ? &st->opts.fold : &st->opts.folds) = (int) value;
+    }
+  st->opts.modality_dropout = 0.0;
+  if (H5Aexists (grp, "modality_dropout") > 0
+      && (!attr_read (grp, "modality_dropout", H5T_NATIVE_DOUBLE, &st->opts.modality_dropout)
+          || !(st->opts.modality_dropout >= 0.0 && st->opts.modality_dropout <= 1.0)))
+    return damaged (path, "modality_dropout", error);
   if (!attr_read (grp, "seed", H5T_NATIVE_UINT64, &st->opts.seed))
     return damaged (path, "seed", error);
   if (!attr_read (grp, "sampler_rng", H5T_NATIVE_UINT64, &st->sampler_rng))

@@ -42,12 +42,19 @@ bs_train_options_init (BsTrainOptions *o)
 }
 
 void
+bs_train_case_result_clear (BsTrainCaseResult *r)
+{
+  g_clear_pointer (&r->id, g_free);
+  g_clear_pointer (&r->channels, g_free);
+}
+
+void
 bs_train_report_clear (BsTrainReport *report)
 {
   if (report->test)
     {
       for (guint i = 0; i < report->test->len; i++)
-        g_free (g_array_index (report->test, BsTrainCaseResult, i).id);
+        bs_train_case_result_clear (&g_array_index (report->test, BsTrainCaseResult, i));
       g_array_unref (report->test);
     }
   memset (report, 0, sizeof *report);
@@ -117,6 +124,14 @@ evaluate_case (BsTrainGraph *g, const BsTrainCase *c, BsVolume *pred_vol, BsTrai
   if (pred_vol)
     memcpy (pred_vol->data, prob->data, bs_volume_n_voxels (prob) * sizeof (float));
   result->id = g_strdup (c->id);
+  result->fold = c->fold;
+  {
+    g_autoptr(GString) ch = g_string_new (NULL);
+    for (int k = 0; k < nch; k++)
+      if (c->present & (1u << k))
+        g_string_append_printf (ch, "%s%s", ch->len ? "," : "", c->image->channel_names[k]);
+    result->channels = g_string_free (g_steal_pointer (&ch), FALSE);
+  }
   result->dice = bs_confusion_dice (&conf);
   result->truth_voxels = conf.tp + conf.fn;
   result->predicted_voxels = conf.tp + conf.fp;
@@ -505,6 +520,9 @@ bs_train_options_apply_state (BsTrainOptions *o, const BsTrainOptions *from)
   o->core_flair_aug = from->core_flair_aug;
   o->intensity_jitter = from->intensity_jitter;
   o->average_from = from->average_from;
+  o->modality_dropout = from->modality_dropout;
+  o->folds = from->folds;
+  o->fold = from->fold;
 }
 
 gboolean
@@ -576,6 +594,8 @@ bs_train_run (BsTrainSet *set, const BsTrainOptions *opts, FILE *out, BsTrainRep
     if (!same)
       goto out;
   }
+  if (!bs_train_set_check_modalities (set, error))
+    goto out;
   if (o.threads > 0)
     omp_set_num_threads (o.threads);
   if (!report->test)
@@ -585,7 +605,7 @@ bs_train_run (BsTrainSet *set, const BsTrainOptions *opts, FILE *out, BsTrainRep
   t0 = bs_now_ms ();
   bs_train_sampler_init (&sampler, set, o.seed);
   sampler.aug = (BsTrainAug) { .offset_ratio = BS_TRAIN_OFFSET_RATIO, .core_flair_p = o.core_flair_aug,
-                               .jitter = o.intensity_jitter };
+                               .jitter = o.intensity_jitter, .modality_dropout = o.modality_dropout };
   if (sampler.n_total == 0)
     {
       g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA, _("The training cases have no slices with brain"));

@@ -89,14 +89,17 @@ typedef enum {
 
 typedef struct _BsTrainSet BsTrainSet;
 
-/* modalities: names picked from every case (bs_volume_find_channel). */
+/* modalities: names picked from every case (bs_preprocess_prepare); a case
+ * that lacks some trains with zeros there. */
 BsTrainSet *bs_train_set_new (const char *const *modalities);
 void bs_train_set_free (BsTrainSet *set);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BsTrainSet, bs_train_set_free)
 
 /* Takes an image (any channels, raw or normalised intensities) and its label
- * (raw values; whole tumour is > 0).  Picks the modalities, normalises with
- * bs_preprocess_normalize and keeps the axial slices that contain brain.
+ * (raw values; whole tumour is > 0).  Picks the modalities and normalises
+ * them (bs_preprocess_prepare: a missing one is zeros, all missing is an
+ * error) and keeps the axial slices that contain brain.  Cases added here
+ * (not from a dataset) always train in a cross-validation split.
  * Load and preprocessing times go into timing (stages "data loading",
  * "preprocessing") when not NULL. */
 gboolean bs_train_set_add_case (BsTrainSet *set, const char *id, const BsVolume *image,
@@ -116,6 +119,25 @@ BsTrainSplit bs_train_set_get_case_split (const BsTrainSet *set, guint i);
 gboolean bs_train_set_split (BsTrainSet *set, double train_fraction, guint64 seed,
                              const char *const *val_ids, const char *const *test_ids,
                              GError **error);
+
+/* k-fold cross-validation over cases (never slices): the cases of each
+ * dataset are shuffled (seeded) and dealt round folds 1..folds in turn, the
+ * next dataset continuing where the last one stopped; fold `fold` is the
+ * test split.  Of the other cases, a seeded share 1 - train_fraction (none
+ * at 1) validates, or the cases named in val_ids.  Cases added with
+ * bs_train_set_add_case belong to no fold and always train.  The same seed
+ * and folds give the same partition for every fold. */
+gboolean bs_train_set_split_folds (BsTrainSet *set, int folds, int fold, guint64 seed,
+                                   double train_fraction, const char *const *val_ids,
+                                   GError **error);
+/* The modalities every case is given, canonical names (NULL-terminated). */
+const char *const *bs_train_set_get_modalities (const BsTrainSet *set);
+/* 1..K after bs_train_set_split_folds, else 0. */
+int bs_train_set_get_case_fold (const BsTrainSet *set, guint i);
+/* The modalities case i has, comma-separated ("FLAIR,T1gd"; free with g_free). */
+char *bs_train_set_get_case_channels (const BsTrainSet *set, guint i);
+/* Fails naming a modality that no case has (a typo would train on zeros). */
+gboolean bs_train_set_check_modalities (const BsTrainSet *set, GError **error);
 
 /* ---- The loop ---- */
 
@@ -141,6 +163,8 @@ typedef struct {
                         * weight averaging), validated and saved every epoch; no early stopping or best-loss
                         * selection from then on; 0 = off */
   double split;        /* training share of the cases (the caller splits; kept in checkpoints) */
+  double modality_dropout; /* augmentation: each input channel zeroed with this probability, never all (0 = off) */
+  int folds, fold;     /* cross-validation split the caller made (kept in checkpoints), 0 = none */
   const char *resume;  /* checkpoint or weights to start from, or NULL (see bs_train_run) */
   const char *out;     /* best checkpoint goes here; the resumable state to OUT.last.h5 */
   const char *figures; /* folder for the test cases' PNG figures, or NULL */
@@ -171,7 +195,11 @@ typedef struct {
   double dice_raw;     /* the same before the clean-up */
   gsize truth_voxels;
   gsize predicted_voxels;
+  char *channels;      /* modalities the case has, comma-separated */
+  int fold;            /* its cross-validation fold, or 0 */
 } BsTrainCaseResult;
+
+void bs_train_case_result_clear (BsTrainCaseResult *r);
 
 typedef struct {
   int epochs_run;

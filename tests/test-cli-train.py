@@ -5,7 +5,9 @@ h5py reads and PyTorch loads, --evaluate, --bench-step, and clear errors (no
 partial output file) for bad arguments and bad datasets.  Resume: N epochs in
 one run and k epochs plus a resumed N - k end with the same weights; plain
 weights fine-tune; damaged or mismatched states fail naming the file.
---figures: one PNG per requested slice of each test case."""
+--figures: one PNG per requested slice of each test case.  Cross-validation:
+folds split by case, every case held out exactly once, never trained on in its
+own fold, reports and --cv-summary list every case once."""
 import json
 import os
 import shutil
@@ -266,6 +268,95 @@ def check_figures(tmp, task):
         assert proc.returncode != 0 and where in proc.stderr and needle in proc.stderr, proc.stderr
         assert "training" not in proc.stdout and not os.path.exists(bad), proc.stdout
 
+def held_out_lines(text):
+    """{fold: [case ids]} from the partition a --folds run prints."""
+    folds = {}
+    for line in text.splitlines():
+        words = line.split()
+        if len(words) >= 2 and words[0] == "fold" and words[1].rstrip(":").isdigit():
+            ids = line.split(":", 1)[1].split()
+            folds[int(words[1].rstrip(":"))] = ids
+    return folds
+
+
+def check_cross_validation(tmp):
+    task = os.path.join(tmp, "cv-task")
+    run("phantom", task, "--cases", "5", "--seed", "4", "--size", "48x48x32")
+    cases = [f"BRATS_{i:03d}" for i in range(1, 6)]
+    common = ["--folds", "3", "--seed", "21", "--epochs", "1", "--plain", "--phantoms", "1", "--phantom-size",
+              "48x48x32", "--modalities", "flair,t1,t1gd,t2", "--modality-dropout", "0.3", *TINY]
+    partition = None
+    reports = []
+    for fold in (1, 2, 3):
+        out = os.path.join(tmp, f"cv{fold}.h5")
+        report = os.path.join(tmp, f"cv{fold}.json")
+        text = run("train", task, "--out", out, "--fold", str(fold), "--report", report, *common).stdout
+        folds = held_out_lines(text)
+        assert sorted(folds) == [1, 2, 3], text
+        # The same partition in every fold's run, of all five cases, each in one fold.
+        if partition is None:
+            partition = folds
+        assert folds == partition, (folds, partition)
+        assert sorted(sum(folds.values(), [])) == cases, folds
+        assert all(len(ids) in (1, 2) for ids in folds.values()), folds
+        assert "phantom-001" in text.split("in no fold, always training:")[1].splitlines()[0], text
+        with open(report) as f:
+            r = json.load(f)
+        assert r["folds"] == 3 and r["fold"] == fold and r["seed"] == 21, r
+        assert sorted(r["test_cases"]) == sorted(partition[fold]), (r, partition)
+        assert not set(r["training_cases"]) & set(r["test_cases"]), r
+        assert not set(r["validation_cases"]) & set(r["test_cases"]), r
+        assert "phantom-001" in r["training_cases"], r
+        assert [c["id"] for c in r["cases"]] == r["test_cases"], r
+        for c in r["cases"]:
+            assert c["fold"] == fold and 0.0 <= c["dice_wt"] <= 1.0 and 0.0 <= c["dice_wt_raw"] <= 1.0, c
+            assert c["channels_present"] == ["FLAIR", "T1w", "T1gd", "T2w"], c
+            assert c["id"] in text.split("Test case")[1], text
+        assert f"Fold {fold} of 3" in text, text
+        reports.append(report)
+
+    # The summary: every case once, with the fold that held it out; mean, median, worst.
+    summary = os.path.join(tmp, "cv-all.json")
+    text = run("train", "--cv-summary", *reports, "--report", summary).stdout
+    with open(summary) as f:
+        table = json.load(f)
+    ids = [c["id"] for c in table["cases"]]
+    assert sorted(ids) == cases, table
+    for c in table["cases"]:
+        assert c["id"] in partition[c["fold"]], (c, partition)
+        assert text.count(c["id"]) >= 1, text
+    dice = sorted(c["dice_wt"] for c in table["cases"])
+    assert abs(table["dice_wt"]["mean"] - sum(dice) / 5) < 1e-9, table
+    assert abs(table["dice_wt"]["median"] - dice[2]) < 1e-9, table
+    assert table["dice_wt"]["worst"] == dice[0], table
+    for needle in ("mean", "median", "worst", "5 cases from 3 of 3 folds"):
+        assert needle in text, f"'{needle}' missing from:\n{text}"
+    csv = os.path.join(tmp, "cv-all.csv")
+    run("train", "--cv-summary", *reports, "--report", csv)
+    with open(csv) as f:
+        rows = f.read().splitlines()
+    assert rows[0].startswith("case,fold,dice_wt,dice_wt_raw"), rows
+    assert len(rows) == 6, rows
+    # Two folds only: the table says which fold is missing.
+    text = run("train", "--cv-summary", *reports[:2]).stdout
+    assert "fold 3" in text, text
+    # A fold given twice, or another split's report, is refused.
+    proc = run("train", "--cv-summary", reports[0], reports[0], ok=False)
+    assert proc.returncode != 0 and "twice" in proc.stderr, proc.stderr
+    other = os.path.join(tmp, "cv-other.json")
+    run("train", task, "--out", os.path.join(tmp, "cv-other.h5"), "--fold", "1", "--report", other,
+        *[a if a != "21" else "22" for a in common])
+    proc = run("train", "--cv-summary", reports[1], other, ok=False)
+    assert proc.returncode != 0 and "seed" in proc.stderr, proc.stderr
+
+    # A resumed fold keeps its split (the state holds folds, fold and seed).
+    out = os.path.join(tmp, "cv1.h5")
+    text = run("train", task, "--out", out, "--resume", out.replace(".h5", ".last.h5"), "--epochs", "2",
+               "--phantoms", "1", "--phantom-size", "48x48x32", "--modalities", "flair,t1,t1gd,t2", "--plain",
+               *TINY).stdout
+    assert held_out_lines(text) == partition, text
+    assert "epoch 2/2" in text, text
+
 
 def main():
     with tempfile.TemporaryDirectory() as tmp:
@@ -299,6 +390,7 @@ def main():
         check_resume(tmp, task)
         check_average(tmp, task)
         check_figures(tmp, task)
+        check_cross_validation(tmp)
 
         # --bench-step prints one JSON line.
         proc = run("train", "--bench-step", "--fms", "2", "--batch", "2", "--crop", "32", "--repeats", "1")
@@ -316,6 +408,14 @@ def main():
             (["train", task], "--out"),
             (["train", task, "--out", bad, "--intensity-jitter", "1.5", *TINY], "--intensity-jitter"),
             (["train", task, "--out", bad, "--average-from", "-1", *TINY], "--average-from"),
+            (["train", task, "--out", bad, "--fold", "1", *TINY], "--folds"),
+            (["train", task, "--out", bad, "--folds", "3", "--fold", "4", *TINY], "--fold"),
+            (["train", task, "--out", bad, "--folds", "2", "--fold", "1", "--test-cases", "BRATS_001", *TINY],
+             "--test-cases"),
+            (["train", task, "--out", bad, "--folds", "5", "--fold", "1", *TINY], "folds"),
+            (["train", task, "--out", bad, "--modalities", "flair,dwi", *TINY], "dwi"),
+            (["train", task, "--out", bad, "--modality-dropout", "1", *TINY], "--modality-dropout"),
+            (["train", "--cv-summary", os.path.join(tmp, "nowhere.json")], "nowhere.json"),
         ]
         for args, needle in cases:
             proc = run(*args, ok=False)

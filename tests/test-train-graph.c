@@ -278,6 +278,8 @@ main (int argc, char **argv)
   static const GraphCase plain = { 2, 2, 2, 16, 16 };
   static const GraphCase blocked = { 16, 1, 2, 16, 16 };
   static const GraphCase plain_rect = { 2, 1, 3, 32, 48 };
+  static const GraphCase four = { 2, 4, 2, 16, 16 };        /* FLAIR, T1w, T1gd, T2w: a blocked input */
+  static const GraphCase four_blocked = { 16, 4, 2, 16, 16 };
 
   g_test_init (&argc, &argv, NULL);
   g_test_add_data_func ("/train/graph/forward-reference/fms2", &plain, test_forward_matches_reference);
@@ -287,6 +289,10 @@ main (int argc, char **argv)
   g_test_add_data_func ("/train/graph/gradients/dice/fms2", &plain, test_gradients_dice);
   g_test_add_data_func ("/train/graph/gradients/dice-bce/fms2", &plain, test_gradients_dice_bce);
   g_test_add_data_func ("/train/graph/gradients/dice/fms16-blocked", &blocked, test_gradients_dice);
+  g_test_add_data_func ("/train/graph/forward-reference/fms2-4ch", &four, test_forward_matches_reference);
+  g_test_add_data_func ("/train/graph/forward-reference/fms16-4ch", &four_blocked, test_forward_matches_reference);
+  g_test_add_data_func ("/train/graph/gradients/dice/fms2-4ch", &four, test_gradients_dice);
+  g_test_add_data_func ("/train/graph/gradients/dice/fms16-4ch", &four_blocked, test_gradients_dice);
   g_test_add_func ("/train/graph/dropout", test_dropout_changes_training_only);
   g_test_add_func ("/train/graph/bad-size", test_bad_size);
   return g_test_run ();

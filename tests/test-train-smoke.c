@@ -122,15 +122,191 @@ test_add_case_errors (void)
   g_autoptr(GError) error = NULL;
 
   synthetic_case (1, &image, &label);
+  /* Not one of the modalities asked for: nothing to train on. */
   g_assert_false (bs_train_set_add_case (set, "c1", image, label, &error));
   g_assert_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA);
   g_assert_nonnull (strstr (error->message, "T1gd"));
+  g_assert_nonnull (strstr (error->message, "c1"));
   g_clear_error (&error);
   g_assert_false (bs_train_set_add_case (set, "c1", image, small, &error));
   g_assert_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA);
   g_clear_error (&error);
   g_assert_false (bs_train_set_add_case (set, "c1", image, NULL, &error));
   g_assert_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA);
+}
+
+/* k folds over cases: a fixed partition for every fold, dealt per dataset,
+ * the held-out fold is the test split, validation only from the rest, and
+ * cases added on their own (group 0) always train. */
+static void
+test_folds (void)
+{
+  g_autoptr(BsTrainSet) set = synthetic_set (12);
+  g_autoptr(GError) error = NULL;
+  static const char *const val_ids[] = { "synth-05", NULL };
+  const int K = 3, n = 12;
+  int fold_of[12], held_out[12] = { 0 };
+
+  /* synth-00..06 from one dataset, 07..10 from another, 11 on its own. */
+  for (int i = 0; i < n; i++)
+    ((BsTrainCase *) g_ptr_array_index (set->cases, i))->group = i < 7 ? 1 : i < 11 ? 2 : 0;
+  set->n_groups = 2;
+  for (int fold = 1; fold <= K; fold++)
+    {
+      int per_group[3][4] = { { 0 } }, counts[3];
+
+      g_assert_true (bs_train_set_split_folds (set, K, fold, 816, 0.8, NULL, &error));
+      g_assert_no_error (error);
+      count_splits (set, counts);
+      for (int i = 0; i < n; i++)
+        {
+          int f = bs_train_set_get_case_fold (set, i);
+          BsTrainSplit split = bs_train_set_get_case_split (set, i);
+          const BsTrainCase *c = g_ptr_array_index (set->cases, i);
+
+          if (fold == 1)
+            fold_of[i] = f;
+          g_assert_cmpint (f, ==, fold_of[i]);                 /* the same partition in every fold */
+          if (c->group == 0)
+            {
+              g_assert_cmpint (f, ==, 0);
+              g_assert_cmpint (split, ==, BS_TRAIN_SPLIT_TRAIN);
+              continue;
+            }
+          g_assert_cmpint (f, >=, 1);
+          g_assert_cmpint (f, <=, K);
+          per_group[c->group][f]++;
+          /* a case is tested exactly in its own fold, and never trains there */
+          g_assert_cmpint (split == BS_TRAIN_SPLIT_TEST, ==, f == fold);
+          if (split == BS_TRAIN_SPLIT_TEST)
+            held_out[i]++;
+        }
+      /* 11 cases in 3 folds: 4, 4, 3; each dataset spread evenly (7 -> 3,2,2; 4 -> 2,1,1). */
+      g_assert_cmpint (counts[BS_TRAIN_SPLIT_TEST], >=, 3);
+      g_assert_cmpint (counts[BS_TRAIN_SPLIT_TEST], <=, 4);
+      for (int g = 1; g <= 2; g++)
+        for (int f = 1; f <= K; f++)
+          {
+            g_assert_cmpint (per_group[g][f], >=, g == 1 ? 2 : 1);
+            g_assert_cmpint (per_group[g][f], <=, g == 1 ? 3 : 2);
+          }
+      /* a fifth of the 7 or 8 other cases validates (round), the rest and case 11 train */
+      g_assert_cmpint (counts[BS_TRAIN_SPLIT_VALIDATION], ==, (int) floor ((11 - counts[BS_TRAIN_SPLIT_TEST]) * 0.2 + 0.5));
+      g_assert_cmpint (counts[BS_TRAIN_SPLIT_TRAIN], ==, n - counts[BS_TRAIN_SPLIT_TEST] - counts[BS_TRAIN_SPLIT_VALIDATION]);
+
+      /* split 1: no validation cases */
+      g_assert_true (bs_train_set_split_folds (set, K, fold, 816, 1.0, NULL, &error));
+      count_splits (set, counts);
+      g_assert_cmpint (counts[BS_TRAIN_SPLIT_VALIDATION], ==, 0);
+      /* named validation cases, unless held out */
+      g_assert_true (bs_train_set_split_folds (set, K, fold, 816, 0.8, val_ids, &error));
+      count_splits (set, counts);
+      g_assert_cmpint (counts[BS_TRAIN_SPLIT_VALIDATION], ==, fold_of[5] == fold ? 0 : 1);
+      g_assert_cmpint (bs_train_set_get_case_split (set, 5), ==,
+                       fold_of[5] == fold ? BS_TRAIN_SPLIT_TEST : BS_TRAIN_SPLIT_VALIDATION);
+    }
+  /* every case of the datasets is held out exactly once over the folds */
+  for (int i = 0; i < 11; i++)
+    g_assert_cmpint (held_out[i], ==, 1);
+  g_assert_cmpint (held_out[11], ==, 0);
+
+  /* another seed, another partition (for these 11 cases, almost surely) */
+  {
+    gboolean same = TRUE;
+    g_assert_true (bs_train_set_split_folds (set, K, 1, 17, 0.8, NULL, &error));
+    for (int i = 0; i < 11; i++)
+      same &= bs_train_set_get_case_fold (set, i) == fold_of[i];
+    g_assert_false (same);
+  }
+
+  g_assert_false (bs_train_set_split_folds (set, 12, 1, 816, 0.8, NULL, &error));
+  g_assert_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA);
+  g_clear_error (&error);
+  g_assert_false (bs_train_set_split_folds (set, 3, 4, 816, 0.8, NULL, &error));
+  g_assert_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA);
+}
+
+/* A case without some modality trains with zeros there; modality dropout
+ * zeroes channels but never every channel a case has. */
+static void
+test_missing_modality (void)
+{
+  static const char *const mods[] = { "FLAIR", "T1gd", "T2w", NULL };
+  static const char *const flair[] = { "FLAIR", NULL };
+  g_autoptr(BsTrainSet) set = bs_train_set_new (mods);
+  g_autoptr(BsTrainSet) only_flair = bs_train_set_new (flair);
+  g_autoptr(BsVolume) image = NULL;
+  g_autoptr(BsVolume) label = NULL;
+  g_autoptr(BsVolume) two = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *channels = NULL;
+  g_autofree float *input = g_new (float, 3 * NX * NY);
+  g_autofree float *target = g_new (float, NX * NY);
+  const BsTrainAug aug = { .modality_dropout = 0.7 };
+  BsTrainSliceRef ref;
+  BsTrainRng r;
+  int zeroed[3] = { 0 }, n_draws = 400;
+  BsTrainCase *c;
+
+  synthetic_case (3, &image, &label);
+  /* FLAIR and T1gd (a copy), no T2w */
+  two = bs_volume_new_like (image, 2);
+  memcpy (bs_volume_channel (two, 0), image->data, bs_volume_n_voxels (image) * sizeof (float));
+  memcpy (bs_volume_channel (two, 1), image->data, bs_volume_n_voxels (image) * sizeof (float));
+  g_free (two->channel_names[0]);
+  g_free (two->channel_names[1]);
+  two->channel_names[0] = g_strdup ("flair");
+  two->channel_names[1] = g_strdup ("t1ce");
+  g_assert_true (bs_train_set_add_case (set, "two", two, label, &error));
+  g_assert_no_error (error);
+  channels = bs_train_set_get_case_channels (set, 0);
+  g_assert_cmpstr (channels, ==, "FLAIR,T1gd");
+  c = bs_train_set_find_case (set, "two");
+  g_assert_cmpuint (c->present, ==, 3);
+  /* no modality of the set is fed by no case... except T2w */
+  g_assert_false (bs_train_set_check_modalities (set, &error));
+  g_assert_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA);
+  g_assert_nonnull (strstr (error->message, "T2w"));
+  g_clear_error (&error);
+  g_assert_true (bs_train_set_add_case (only_flair, "one", image, label, &error));
+  g_assert_true (bs_train_set_check_modalities (only_flair, &error));
+
+  ref.c = c;
+  ref.slice = NZ / 2;
+  bs_train_fill_slice (&ref, NX, NULL, NULL, input, target);
+  {
+    double s0 = 0, s2 = 0;
+    for (int p = 0; p < NX * NY; p++)
+      {
+        s0 += fabs (input[p]);
+        s2 += fabs (input[2 * NX * NY + p]);
+        g_assert_cmpfloat (input[p], ==, input[NX * NY + p]);   /* the same image, the same normalisation */
+      }
+    g_assert_cmpfloat (s0, >, 1.0);
+    g_assert_cmpfloat (s2, ==, 0.0);                            /* the missing T2w is zeros */
+  }
+  bs_train_rng_seed (&r, 5);
+  for (int it = 0; it < n_draws; it++)
+    {
+      gboolean any = FALSE;
+      bs_train_fill_slice (&ref, NX, &r, &aug, input, target);
+      for (int k = 0; k < 2; k++)
+        {
+          gboolean zero = TRUE;
+          for (int p = 0; p < NX * NY && zero; p++)
+            zero = input[k * NX * NY + p] == 0.0f;
+          zeroed[k] += zero;
+          any |= !zero;
+        }
+      g_assert_true (any);   /* never every channel the case has */
+    }
+  g_test_message ("modality dropout 0.7: FLAIR zeroed %d, T1gd %d of %d", zeroed[0], zeroed[1], n_draws);
+  /* each alone with 0.7 * 0.3, plus half of the 0.49 both-drawn cases */
+  for (int k = 0; k < 2; k++)
+    {
+      g_assert_cmpint (zeroed[k], >, n_draws * 0.3);
+      g_assert_cmpint (zeroed[k], <, n_draws * 0.6);
+    }
 }
 
 /* Every batch holds tumour slices, and augmentation moves image and target
@@ -598,6 +774,8 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/train/data/split", test_split);
   g_test_add_func ("/train/data/add-case-errors", test_add_case_errors);
+  g_test_add_func ("/train/data/folds", test_folds);
+  g_test_add_func ("/train/data/missing-modality", test_missing_modality);
   g_test_add_func ("/train/data/sampling", test_sampling);
   g_test_add_func ("/train/data/core-flair", test_core_flair_augmentation);
   g_test_add_func ("/train/data/intensity-jitter", test_intensity_jitter);
