@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "bs-plan.h"
+#include "bs-runtime.h"
 #include "bs-unet.h"
 #include "cli.h"
 #include "cli-json.h"
@@ -265,6 +266,27 @@ add_row_json (JsonBuilder *b, const BenchRow *r, double flops)
   json_builder_end_object (b);
 }
 
+/* The peak "% of peak" divides by: measured where a loop of the instructions
+ * oneDNN uses can be run (FMA, VNNI, bf16 dot products), the clock-and-ISA
+ * formula where it cannot (AMX tiles, a CPU without them). */
+typedef struct {
+  double gflops[3];
+  gboolean measured[3];
+} BenchPeak;
+
+static void
+bench_peak_measure (BenchPeak *peak)
+{
+  for (int p = BS_PRECISION_FP32; p <= BS_PRECISION_BF16; p++)
+    {
+      gboolean amx = p != BS_PRECISION_FP32 && strstr (bs_dnnl_isa_name (), "amx") != NULL;
+      double m = amx ? 0.0 : bs_cpu_measure_peak_gflops ((BsPrecision) p, 0);
+
+      peak->measured[p] = m > 0.0;
+      peak->gflops[p] = m > 0.0 ? m : bs_cpu_peak_gflops ((BsPrecision) p);
+    }
+}
+
 int
 bs_cli_bench (int argc, char **argv)
 {
@@ -302,6 +324,7 @@ bs_cli_bench (int argc, char **argv)
   gboolean is_random = FALSE;
   gboolean explicit_matrix;
   int cores = bs_cpu_cores ();
+  BenchPeak peak;
 
   if (!bs_cli_parse ("bench", "", _("Benchmark inference configurations."), entries, &argc, &argv))
     return 2;
@@ -371,6 +394,7 @@ bs_cli_bench (int argc, char **argv)
           g_array_append_val (configs, d[i]);
     }
 
+  bench_peak_measure (&peak);
   for (guint s = 0; s < sizes->len; s++)
     {
       int size = (int) g_array_index (sizes, gint64, s);
@@ -382,7 +406,7 @@ bs_cli_bench (int argc, char **argv)
                          .instances = 1, .size = size };
           run_reference (net, &r, ref_repeat);
           r.gflops = flops * r.slices_per_s / 1e9;
-          r.peak_percent = 100.0 * r.gflops / bs_cpu_peak_gflops (BS_PRECISION_FP32);
+          r.peak_percent = 100.0 * r.gflops / peak.gflops[BS_PRECISION_FP32];
           g_array_append_val (rows, r);
           if (!json)
             fprintf (stderr, "reference %dx%d: %.1f ms/slice\n", size, size, r.ms_per_slice);
@@ -399,7 +423,7 @@ bs_cli_bench (int argc, char **argv)
                 r.threads = threads->len ? (int) g_array_index (threads, gint64, ti) : MAX (1, cores / r.instances);
                 run_row (net, &r, repeat, warmup);
                 r.gflops = flops * r.slices_per_s / 1e9;
-                r.peak_percent = 100.0 * r.gflops / bs_cpu_peak_gflops (r.precision);
+                r.peak_percent = 100.0 * r.gflops / peak.gflops[r.precision];
                 g_array_append_val (rows, r);
                 if (!json)
                   fprintf (stderr, "%s %s fusion %s batch %d x%d: %.2f ms/slice\n", bs_precision_name (r.precision),
@@ -421,9 +445,21 @@ bs_cli_bench (int argc, char **argv)
       json_builder_set_member_name (b, "cores");
       json_builder_add_int_value (b, cores);
       json_builder_set_member_name (b, "peak_gflops_fp32");
-      json_builder_add_double_value (b, bs_cpu_peak_gflops (BS_PRECISION_FP32));
+      json_builder_add_double_value (b, peak.gflops[BS_PRECISION_FP32]);
       json_builder_set_member_name (b, "peak_gops_int8");
-      json_builder_add_double_value (b, bs_cpu_peak_gflops (BS_PRECISION_INT8));
+      json_builder_add_double_value (b, peak.gflops[BS_PRECISION_INT8]);
+      json_builder_set_member_name (b, "peak_gflops_bf16");
+      json_builder_add_double_value (b, peak.gflops[BS_PRECISION_BF16]);
+      json_builder_set_member_name (b, "peak_source");
+      json_builder_begin_object (b);
+      for (int p = BS_PRECISION_FP32; p <= BS_PRECISION_BF16; p++)
+        {
+          json_builder_set_member_name (b, bs_precision_name ((BsPrecision) p));
+          json_builder_add_string_value (b, peak.measured[p] ? "measured" : "formula");
+        }
+      json_builder_end_object (b);
+      json_builder_set_member_name (b, "omp_wait_policy");
+      json_builder_add_string_value (b, bs_runtime_wait_policy ());
       bs_cli_json_add_model (b, net, is_random);
       json_builder_set_member_name (b, "fms");
       json_builder_add_int_value (b, net->config.fms);
@@ -443,8 +479,11 @@ bs_cli_bench (int argc, char **argv)
   else
     {
       g_autofree char *cpu = bs_cpu_description ();
-      printf ("%s; peak %.0f GFLOP/s fp32, %.0f GOP/s int8\n", cpu, bs_cpu_peak_gflops (BS_PRECISION_FP32),
-              bs_cpu_peak_gflops (BS_PRECISION_INT8));
+      printf (_("%s; peak %.0f GFLOP/s fp32 (%s), %.0f GOP/s int8 (%s), %.0f GFLOP/s bf16 (%s); OpenMP wait: %s\n"), cpu,
+              peak.gflops[BS_PRECISION_FP32], peak.measured[BS_PRECISION_FP32] ? _("measured") : _("formula"),
+              peak.gflops[BS_PRECISION_INT8], peak.measured[BS_PRECISION_INT8] ? _("measured") : _("formula"),
+              peak.gflops[BS_PRECISION_BF16], peak.measured[BS_PRECISION_BF16] ? _("measured") : _("formula"),
+              bs_runtime_wait_policy ());
       printf ("model: %s (fms %d)\n", net->path ? net->path : _("random weights"), net->config.fms);
       printf ("%-9s %-9s %-6s %7s %5s %9s %5s %10s %17s %10s %8s %7s\n", "precision", "layout", "fusion", "threads",
               "batch", "instances", "size", "ms/slice", "spread (min-max)", "slices/s", "GFLOP/s", "% peak");

@@ -232,7 +232,7 @@ bs_cli_infer (int argc, char **argv)
       json_builder_set_member_name (b, "fusion");
       json_builder_add_string_value (b, opts.fusion ? "on" : "off");
       json_builder_set_member_name (b, "threads");
-      json_builder_add_int_value (b, opts.threads > 0 ? opts.threads : bs_cpu_cores ());
+      json_builder_add_int_value (b, bs_plan_get_threads (plan));
       json_builder_set_member_name (b, "batch");
       json_builder_add_int_value (b, opts.batch);
       /* The whole slice padded for the network; "window" is what ran. */

@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "bs-error.h"
+#include "bs-plan.h"
+#include "bs-runtime.h"
 #include "bs-phantom.h"
 #include "bs-train.h"
 #include "cli-train-report.h"
@@ -31,8 +33,7 @@ bench_step (const BsTrainOptions *opts, int n_mod, int repeats)
   g_autofree double *times = g_new (double, repeats);
   double fwd_ms = 0, bwd_ms = 0, upd_ms = 0;
 
-  if (opts->threads > 0)
-    omp_set_num_threads (opts->threads);
+  omp_set_num_threads (opts->threads > 0 ? opts->threads : bs_runtime_auto_threads (bs_cpu_cores ()));
   cfg.fms = opts->fms;
   cfg.in_channels = n_mod;
   cfg.upsample = BS_UPSAMPLE_TRANSPOSED;

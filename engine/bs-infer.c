@@ -10,40 +10,9 @@
 BsVolume *
 bs_infer_prepare (const BsUnet *net, const BsVolume *image, GError **error)
 {
-  int n = net->config.in_channels;
-  g_autoptr(BsVolume) out = NULL;
-  gsize nvox = bs_volume_n_voxels (image);
-
-  out = bs_volume_new_like (image, n);
-  if (!out)
-    {
-      g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_TOO_LARGE, _("%s: the volume is too large to prepare"),
-                   image->path ? image->path : _("image"));
-      return NULL;
-    }
-  for (int i = 0; i < n; i++)
-    {
-      const char *want = net->config.modalities && net->config.modalities[i] ? net->config.modalities[i] : "FLAIR";
-      int c = bs_volume_find_channel (image, want);
-
-      /* A lone unnamed channel is what a single-modality file gives. */
-      if (c < 0 && n == 1 && image->n_channels == 1)
-        c = 0;
-      if (c < 0)
-        {
-          g_autofree char *have = image->channel_names ? g_strjoinv (", ", image->channel_names) : g_strdup ("-");
-          g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID,
-                       _("%s: the model needs the %s modality, but the image has only %s"),
-                       image->path ? image->path : _("image"), want, have);
-          return NULL;
-        }
-      memcpy (bs_volume_channel (out, i), bs_volume_channel (image, c), nvox * sizeof (float));
-      g_free (out->channel_names[i]);
-      out->channel_names[i] = g_strdup (want);
-    }
-  out->path = g_strdup (image->path);
-  bs_preprocess_normalize (out);
-  return g_steal_pointer (&out);
+  /* A modality the case lacks is zeros, as the model saw in training (modality dropout). */
+  return bs_preprocess_prepare (image, (const char *const *) net->config.modalities, net->config.in_channels,
+                                NULL, error);
 }
 
 typedef struct {

@@ -51,7 +51,7 @@ void bs_infer_store_output (BsVolume *prob, const BsInferGeometry *geom, int fir
  * infer, export, Compare all) uses, so that they agree on an int8 mask.  Up to
  * BS_INFER_CALIBRATION_SLICES slices spread evenly over those holding at least
  * a quarter of the largest brain area, through geom's window. */
-#define BS_INFER_CALIBRATION_SLICES 8
+#define BS_INFER_CALIBRATION_SLICES 4
 BsCalibration *bs_infer_calibrate (const BsUnet *net, const BsVolume *prepared, const BsInferGeometry *geom,
                                    GError **error);
 

@@ -24,10 +24,12 @@
 #include <string.h>
 
 #include "bs-error.h"
+#include "bs-parallel.h"
 #include "bs-plan.h"
 #include "bs-plan-kernels.h"
 #include "bs-preprocess.h"
 #include "bs-reference-private.h"
+#include "bs-runtime.h"
 
 typedef struct {
   dnnl_primitive_t prim;
@@ -57,6 +59,7 @@ struct _BsPlan {
   BsPlanOptions opts;
   int h, w, batch, in_ch;
   int chunk;             /* slices the primitives are built for (<= batch) */
+  int threads;           /* OpenMP threads the primitives were built for and run on */
   dnnl_engine_t engine;
   dnnl_stream_t stream;
   GArray *ops;           /* PlanOp */
@@ -265,13 +268,32 @@ calibration_observe (int layer, const float *data, int c, int h, int w, gpointer
     *slot = MAX (*slot, fabsf (data[i]));
 }
 
+typedef struct {
+  const BsUnet *net;
+  const float *slices;
+  int c, h, w, ch, cw;
+  BsCalibration *per_slice;  /* one partial calibration per slice, merged afterwards */
+} CalibrationJob;
+
+static void
+calibration_slice (int s, gpointer user_data)
+{
+  CalibrationJob *job = user_data;
+  gsize plane = (gsize) job->ch * job->cw;
+  g_autofree float *crop = g_new (float, (gsize) job->c * plane);
+  g_autofree float *probs = g_new (float, plane);
+
+  for (int k = 0; k < job->c; k++)
+    bs_preprocess_crop_or_pad (job->slices + ((gsize) s * job->c + k) * job->h * job->w, job->w, job->h,
+                               crop + (gsize) k * plane, job->cw, job->ch);
+  bs_reference_forward_observed (job->net, crop, job->ch, job->cw, probs, calibration_observe, &job->per_slice[s]);
+}
+
 BsCalibration *
 bs_calibration_compute (const BsUnet *net, const float *slices, int n, int h, int w, GError **error)
 {
   BsCalibration *cal;
-  g_autofree float *probs = NULL;
-  g_autofree float *crop = NULL;
-  int c = net->config.in_channels, ch, cw;
+  CalibrationJob job;
 
   if (n < 1 || h % 16 != 0 || w % 16 != 0)
     {
@@ -286,17 +308,21 @@ bs_calibration_compute (const BsUnet *net, const float *slices, int n, int h, in
   cal->n_slices = n;
   /* The ranges come from the brain in the middle of a slice; centre crops of
    * at most CALIBRATION_CROP keep the plain-C pass affordable on whole
-   * 240x240 slices. */
-  ch = MIN (h, CALIBRATION_CROP);
-  cw = MIN (w, CALIBRATION_CROP);
-  crop = g_new (float, (gsize) c * ch * cw);
-  probs = g_new (float, (gsize) ch * cw);
+   * 240x240 slices.  The slices run in parallel (the reference pass is
+   * single-threaded), each into its own maxima. */
+  job = (CalibrationJob) { net, slices, net->config.in_channels, h, w, MIN (h, CALIBRATION_CROP),
+                           MIN (w, CALIBRATION_CROP), g_new0 (BsCalibration, n) };
+  for (int s = 0; s < n; s++)
+    job.per_slice[s].layer_max = g_new0 (float, net->n_layers);
+  bs_parallel_for (n, calibration_slice, &job);
   for (int s = 0; s < n; s++)
     {
-      for (int k = 0; k < c; k++)
-        bs_preprocess_crop_or_pad (slices + ((gsize) s * c + k) * h * w, w, h, crop + (gsize) k * ch * cw, cw, ch);
-      bs_reference_forward_observed (net, crop, ch, cw, probs, calibration_observe, cal);
+      cal->input_max = MAX (cal->input_max, job.per_slice[s].input_max);
+      for (int l = 0; l < net->n_layers; l++)
+        cal->layer_max[l] = MAX (cal->layer_max[l], job.per_slice[s].layer_max[l]);
+      g_free (job.per_slice[s].layer_max);
     }
+  g_free (job.per_slice);
   return cal;
 }
 
@@ -1440,7 +1466,9 @@ bs_plan_new (const BsUnet *net, int h, int w, const BsPlanOptions *opts, const B
   p->ops = g_array_new (FALSE, TRUE, sizeof (PlanOp));
   p->mems = g_ptr_array_new ();
   p->description = g_string_new (NULL);
-  threads = opts->threads > 0 ? opts->threads : bs_cpu_cores ();
+  /* "All cores" means the cores other programs leave free (bs-runtime.h). */
+  threads = opts->threads > 0 ? opts->threads : bs_runtime_auto_threads (bs_cpu_cores ());
+  p->threads = threads;
   omp_set_num_threads (threads);
 
   b.p = p;
@@ -1519,6 +1547,12 @@ bs_plan_free (BsPlan *p)
     g_free (p->head->w);
   g_free (p->head);
   g_free (p);
+}
+
+int
+bs_plan_get_threads (const BsPlan *plan)
+{
+  return plan->threads;
 }
 
 const BsPlanOptions *
@@ -1658,7 +1692,7 @@ bs_plan_run (BsPlan *plan, const float *input, int n, float *probs, BsTiming *ti
   gsize slice_out = (gsize) plan->h * plan->w;
 
   g_return_val_if_fail (n >= 1 && n <= plan->batch, FALSE);
-  omp_set_num_threads (plan->opts.threads > 0 ? plan->opts.threads : bs_cpu_cores ());
+  omp_set_num_threads (plan->threads);
   for (int s = 0; s < n; s += plan->chunk)
     if (!run_chunk (plan, input + s * slice_in, MIN (plan->chunk, n - s), probs + s * slice_out, timing, error))
       return FALSE;

@@ -24,7 +24,7 @@ typedef struct {
   BsPrecision precision;
   BsMemLayout layout;
   gboolean fusion;   /* ReLU post-ops, transconv into concat halves, fused sigmoid */
-  int threads;       /* 0 = all cores */
+  int threads;       /* 0 = all cores that other programs leave free (see bs-runtime.h) */
   int batch;         /* slices per run, >= 1 */
   gboolean profile_layers; /* record per-layer times (slower: waits after each primitive) */
   gboolean crop_to_brain;  /* not the plan's own: callers run brain slices on the brain's window
@@ -48,6 +48,11 @@ char *bs_cpu_description (void);
 int bs_cpu_cores (void);
 /* Theoretical peak of all cores in GFLOP/s (GOP/s for int8) from the clock and ISA. */
 double bs_cpu_peak_gflops (BsPrecision p);
+/* Measured peak of threads threads (0: all cores) in GFLOP/s (GOP/s for
+ * int8): the best of a few ~1 ms loops of independent FMAs (AVX-512 or AVX2),
+ * VNNI dot products (int8) or bf16 dot products, about 15 ms in all.  0 where
+ * the CPU has no such instruction for p (AMX is not measured: see bench). */
+double bs_cpu_measure_peak_gflops (BsPrecision p, int threads);
 
 /* int8 calibration: activation ranges of every layer input, measured by running
  * the fp32 network on representative slices. */
@@ -69,6 +74,9 @@ void bs_plan_free (BsPlan *plan);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BsPlan, bs_plan_free)
 
 const BsPlanOptions *bs_plan_get_options (const BsPlan *plan);
+/* The threads it runs on: opts->threads, or for 0 the cores other programs
+ * leave free when it was built (bs_runtime_auto_threads). */
+int bs_plan_get_threads (const BsPlan *plan);
 void bs_plan_get_size (const BsPlan *plan, int *h, int *w, int *batch);
 /* What the plan runs: one line per primitive with oneDNN's implementation,
  * and which concatenations could not be fused. */

@@ -113,6 +113,12 @@ void bs_train_sampler_clear (BsTrainSampler *s);
 void bs_train_sampler_next (BsTrainSampler *s, int batch, int crop, gboolean augment, float *input, float *target,
                             int nch);
 
+/* bs_train_graph_new, with the input layer's weight gradient computed in
+ * groups of at most max_group input channels (0: as bs_train_graph_new, which
+ * groups where oneDNN would otherwise be slow; in_channels or more: one
+ * convolution), so that tests can compare the two. */
+BsTrainGraph *bs_train_graph_new_grouped (BsUnet *net, int batch, int h, int w, int max_group, GError **error);
+
 /* The dropout generator of a graph, saved with a checkpoint. */
 guint64 bs_train_graph_get_rng_state (const BsTrainGraph *g);
 void bs_train_graph_set_rng_state (BsTrainGraph *g, guint64 state);

@@ -15,6 +15,8 @@
 #include "bs-metrics.h"
 #include "bs-postprocess.h"
 #include "bs-preprocess.h"
+#include "bs-plan.h"
+#include "bs-runtime.h"
 #include "bs-train-private.h"
 
 /* How far (as a share of the centring margin) a training crop may wander. */
@@ -144,8 +146,7 @@ evaluate_case_net (BsUnet *net, const BsTrainCase *c, int threads, BsVolume *pre
 {
   g_autoptr(BsTrainGraph) g = NULL;
 
-  if (threads > 0)
-    omp_set_num_threads (threads);
+  omp_set_num_threads (threads > 0 ? threads : bs_runtime_auto_threads (bs_cpu_cores ()));
   g = bs_train_graph_new (net, BS_TRAIN_EVAL_BATCH, (c->sh + 15) / 16 * 16, (c->sw + 15) / 16 * 16,
                           error);
   return g && evaluate_case (g, c, pred, result, error);
@@ -596,8 +597,8 @@ bs_train_run (BsTrainSet *set, const BsTrainOptions *opts, FILE *out, BsTrainRep
   }
   if (!bs_train_set_check_modalities (set, error))
     goto out;
-  if (o.threads > 0)
-    omp_set_num_threads (o.threads);
+  /* 0: the cores other programs leave free, judged once at the start. */
+  omp_set_num_threads (o.threads > 0 ? o.threads : bs_runtime_auto_threads (bs_cpu_cores ()));
   if (!report->test)
     report->test = g_array_new (FALSE, TRUE, sizeof (BsTrainCaseResult));
   state_path = bs_train_state_path_for (opts->out);

@@ -117,7 +117,7 @@ def main():
         two = os.path.join(d, "two.h5")
         write_model(two, cin=2)
         p = run("infer", os.path.join(d, "img.nii.gz"), "--model", two, expect=1)
-        assert "modality" in p.stderr, p.stderr
+        assert "modalit" in p.stderr and "img.nii.gz" in p.stderr, p.stderr
         p = run("bench", "--model", model, "--size", "120", expect=2)
         assert "16" in p.stderr, p.stderr
 

@@ -210,10 +210,18 @@ static char *
 describe_plan (const Job *job)
 {
   const BsPlanOptions *o = &job->opts;
+  int threads = bs_plan_get_threads (job->plan);
+  g_autofree char *threads_text = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%d thread", "%d threads", threads),
+                                                   threads);
 
-  return g_strdup_printf ("%s · %s · %s · %d×%d · batch %d",
+  if (job->geom->cropped)
+    return g_strdup_printf (_("%s · %s · %s · %d×%d brain window, %d of %d slices · batch %d · %s"),
+                            bs_precision_name (o->precision), bs_memlayout_name (o->layout),
+                            o->fusion ? _("fused") : _("unfused"), job->pw, job->ph, job->geom->n_brain,
+                            job->n_slices, o->batch, threads_text);
+  return g_strdup_printf (_("%s · %s · %s · %d×%d · batch %d · %s"),
                           bs_precision_name (o->precision), bs_memlayout_name (o->layout),
-                          o->fusion ? _("fused") : _("unfused"), job->pw, job->ph, o->batch);
+                          o->fusion ? _("fused") : _("unfused"), job->pw, job->ph, o->batch, threads_text);
 }
 
 static gboolean

@@ -769,13 +769,11 @@ update_timing_panel (BsWindow *self)
   g_autoptr(GString) values = g_string_new (NULL);
   BsTimingEntry layers[BS_TIMING_MAX_LAYERS];
   int n_layers;
-  int threads = self->opts.threads > 0 ? self->opts.threads : bs_cpu_cores ();
   g_autofree char *cpu = bs_cpu_description ();
   g_autofree char *cpu_text = NULL;
 
-  cpu_text = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%s\noneDNN ISA: %s · %d thread",
-                                           "%s\noneDNN ISA: %s · %d threads", threads),
-                              cpu != NULL ? cpu : _("Unknown CPU"), bs_dnnl_isa_name (), threads);
+  /* The threads in use are the plan's (below): "All" adapts to the cores other programs leave free. */
+  cpu_text = g_strdup_printf (_("%s\noneDNN ISA: %s"), cpu != NULL ? cpu : _("Unknown CPU"), bs_dnnl_isa_name ());
   gtk_label_set_text (self->cpu_label, cpu_text);
   gtk_label_set_text (self->plan_label, self->plan_text != NULL ? self->plan_text : "");
 

@@ -114,6 +114,8 @@ def main():
     ap.add_argument("--rows", default="infer-fp32,infer-int8,slice,train-step,compare")
     ap.add_argument("--conditions", default="quiet,one core busy,all cores busy,two processes")
     ap.add_argument("--baseline", action="store_true", help="also run on libgomp's defaults, side by side")
+    ap.add_argument("--variant", action="append", default=[], metavar="NAME:VAR=VALUE[,VAR=VALUE]",
+                    help="also run with these environment variables (e.g. passive:OMP_WAIT_POLICY=passive)")
     ap.add_argument("--json", help="write the table as JSON here too")
     a = ap.parse_args()
 
@@ -122,6 +124,9 @@ def main():
     variants = [("brainseg", {})]
     if a.baseline:
         variants.append(("libgomp default", {"BRAINSEG_KEEP_OMP_DEFAULTS": "1"}))
+    for v in a.variant:
+        name, _, assigns = v.partition(":")
+        variants.append((name, dict(kv.split("=", 1) for kv in assigns.split(",") if kv)))
     base_env = {k: v for k, v in os.environ.items()
                 if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "OMP_NUM_THREADS", "BRAINSEG_OMP_DEFAULTS")}
     conditions = a.conditions.split(",")
