@@ -4,8 +4,9 @@
 Runs each workload quiet, with one core held by a spinning process, with every
 core held, and as two Brainseg processes at once, and prints the time of each
 and its ratio to quiet.  With --baseline every row is also run on libgomp's own
-defaults (BRAINSEG_KEEP_OMP_DEFAULTS=1), side by side in the same run, so the
-comparison survives a noisy shared machine.
+defaults on every core, as Brainseg ran before it adapted (BRAINSEG_KEEP_OMP_DEFAULTS=1
+BRAINSEG_THREADS_ALL=1), side by side in the same run, so the comparison survives a noisy
+shared machine.
 
     /usr/bin/python3 tests/bench/contention.py BUILD_DIR CASE [--repeat 3] [--baseline]
         [--rows infer-fp32,infer-int8,slice,train-step,compare] [--json FILE]
@@ -21,6 +22,7 @@ import argparse
 import json
 import os
 import platform
+import signal
 import statistics
 import subprocess
 import sys
@@ -107,13 +109,16 @@ def run_condition(runner, row, cond, env, repeat, cores):
 
 
 def main():
+    # A benchmark stopped with SIGTERM must not leave its busy loops running.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("build")
     ap.add_argument("case")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--rows", default="infer-fp32,infer-int8,slice,train-step,compare")
     ap.add_argument("--conditions", default="quiet,one core busy,all cores busy,two processes")
-    ap.add_argument("--baseline", action="store_true", help="also run on libgomp's defaults, side by side")
+    ap.add_argument("--baseline", action="store_true",
+                    help="also run as before (libgomp's defaults, every core), side by side")
     ap.add_argument("--variant", action="append", default=[], metavar="NAME:VAR=VALUE[,VAR=VALUE]",
                     help="also run with these environment variables (e.g. passive:OMP_WAIT_POLICY=passive)")
     ap.add_argument("--json", help="write the table as JSON here too")
@@ -123,7 +128,7 @@ def main():
     cores = os.cpu_count() or 1
     variants = [("brainseg", {})]
     if a.baseline:
-        variants.append(("libgomp default", {"BRAINSEG_KEEP_OMP_DEFAULTS": "1"}))
+        variants.append(("before", {"BRAINSEG_KEEP_OMP_DEFAULTS": "1", "BRAINSEG_THREADS_ALL": "1"}))
     for v in a.variant:
         name, _, assigns = v.partition(":")
         variants.append((name, dict(kv.split("=", 1) for kv in assigns.split(",") if kv)))
