@@ -158,6 +158,9 @@ run_row (const BsUnet *net, BenchRow *row, int repeat, int warmup)
       o.batch = row->batch;
       o.threads = row->threads;
       inst[i].plan = bs_plan_new (net, size, size, &o, cal, &error);
+      /* "all cores" (0) reports the threads the plan chose (bs-runtime.h). */
+      if (inst[i].plan != NULL && i == 0 && row->threads == 0)
+        row->threads = bs_plan_get_threads (inst[i].plan);
       inst[i].input = input;
       inst[i].repeat = repeat;
       inst[i].warmup = warmup;
@@ -302,7 +305,7 @@ bs_cli_bench (int argc, char **argv)
     { "precision", 0, 0, G_OPTION_ARG_STRING, &prec_s, N_("fp32, int8, bf16 (comma-separated)"), "LIST" },
     { "layout", 0, 0, G_OPTION_ARG_STRING, &layout_s, N_("nchw, nhwc, blocked (comma-separated)"), "LIST" },
     { "fusion", 0, 0, G_OPTION_ARG_STRING, &fusion_s, N_("on, off (comma-separated)"), "LIST" },
-    { "threads", 0, 0, G_OPTION_ARG_STRING, &threads_s, N_("Threads per instance; default: cores / instances"), "LIST" },
+    { "threads", 0, 0, G_OPTION_ARG_STRING, &threads_s, N_("Threads per instance; default: the cores other programs leave free (one instance), cores / instances"), "LIST" },
     { "instances", 0, 0, G_OPTION_ARG_STRING, &instances_s, N_("Concurrent instances splitting the cores, e.g. 1,2"), "LIST" },
     { "repeat", 0, 0, G_OPTION_ARG_INT, &repeat, N_("Timed runs per row (default 10)"), "N" },
     { "warmup", 0, 0, G_OPTION_ARG_INT, &warmup, N_("Untimed runs first (default 2)"), "N" },
@@ -420,7 +423,9 @@ bs_cli_bench (int argc, char **argv)
                 r.size = size;
                 r.batch = (int) g_array_index (batches, gint64, bi);
                 r.instances = (int) g_array_index (instances, gint64, ii);
-                r.threads = threads->len ? (int) g_array_index (threads, gint64, ti) : MAX (1, cores / r.instances);
+                /* One instance on "all cores" adapts to what other programs leave free, as the window does. */
+                r.threads = threads->len ? (int) g_array_index (threads, gint64, ti)
+                          : r.instances == 1 ? 0 : MAX (1, cores / r.instances);
                 run_row (net, &r, repeat, warmup);
                 r.gflops = flops * r.slices_per_s / 1e9;
                 r.peak_percent = 100.0 * r.gflops / peak.gflops[r.precision];

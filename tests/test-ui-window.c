@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bs-application.h"
 #include "bs-infer.h"
 #include "bs-metrics.h"
 #include "bs-plan.h"
@@ -581,6 +582,88 @@ test_toolbar_keyboard (void)
   g_assert_cmpint (n_reached, ==, 5);
 }
 
+static gboolean
+ready_with_prediction (BsWindow *w)
+{
+  return bs_window_is_ready (w) && bs_window_get_displayed_slice_index_of_prediction (w) == bs_window_get_slice_index (w) &&
+         bs_window_get_displayed_slice_index_of_prediction (w) >= 0;
+}
+
+/* Issue: a start-up on a mistyped path threw the model away with the data,
+ * and every case opened afterwards ran on random weights.  Start on a path
+ * that does not exist, then open a real case: the window's prediction must be
+ * the shipped model's, slice for slice as the engine computes it. */
+static void
+test_failed_start_keeps_model (void)
+{
+  g_autofree char *sample = bs_test_sample_path ();
+  g_autofree char *model_path = bs_unet_default_model_path ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BsUnet) shipped = NULL;
+  g_autoptr(BsInferGeometry) geom = NULL;
+  g_autoptr(BsPlan) plan = NULL;
+  g_autofree float *input = NULL, *out = NULL, *expected = NULL, *shown = NULL;
+  GtkApplication *app2;
+  BsWindow *w2;
+  const BsVolume *prepared;
+  BsPlanOptions opts;
+  int slice, w, h;
+  double max_diff = 0.0;
+
+  if (sample == NULL || model_path == NULL || !g_file_test (model_path, G_FILE_TEST_EXISTS))
+    {
+      g_test_skip ("no sample or no shipped model");
+      return;
+    }
+  app2 = GTK_APPLICATION (bs_application_new ());
+  g_application_set_flags (G_APPLICATION (app2), G_APPLICATION_NON_UNIQUE);
+  g_application_register (G_APPLICATION (app2), NULL, NULL);
+  w2 = bs_window_new (BS_APPLICATION (app2));
+  gtk_window_set_default_size (GTK_WINDOW (w2), 1366, 768);
+  bs_window_open_with_model (w2, "/nonexistent/typo-path", model_path);
+  gtk_window_present (GTK_WINDOW (w2));
+  g_assert_true (bs_test_wait (w2, bs_window_is_ready, 60));
+  bs_test_spin (200);
+  g_assert_null (bs_window_get_case (w2));
+  g_assert_nonnull (bs_window_get_model (w2));
+  g_assert_cmpstr (bs_window_get_model (w2)->path, ==, model_path);
+
+  bs_window_open_path (w2, sample);
+  g_assert_true (bs_test_wait (w2, ready_with_prediction, 300));
+  g_assert_cmpstr (bs_window_get_model (w2)->path, ==, model_path);
+
+  /* The visible slice, recomputed here from the shipped file itself. */
+  shipped = bs_unet_load_h5 (model_path, &error);
+  g_assert_no_error (error);
+  prepared = bs_window_get_prepared_volume (w2);
+  bs_window_get_plan_options (w2, &opts);
+  opts.batch = 1;
+  geom = bs_infer_geometry_new (prepared, bs_window_get_plane (w2), opts.crop_to_brain);
+  plan = bs_plan_new (shipped, geom->ph, geom->pw, &opts, NULL, &error);
+  g_assert_no_error (error);
+  slice = bs_window_get_slice_index (w2);
+  bs_volume_slice_size (prepared, bs_window_get_plane (w2), &w, &h);
+  input = g_new (float, (gsize) prepared->n_channels * geom->ph * geom->pw);
+  out = g_new (float, (gsize) geom->ph * geom->pw);
+  expected = g_new0 (float, (gsize) w * h);
+  shown = g_new (float, (gsize) w * h);
+  if (geom->brain[slice])
+    {
+      bs_infer_fill_slice (prepared, geom, slice, input);
+      g_assert_true (bs_plan_run (plan, input, 1, out, NULL, &error));
+      g_assert_no_error (error);
+      bs_infer_window_to_slice (geom, out, expected);
+    }
+  bs_volume_get_slice (bs_window_get_probability_volume (w2), 0, bs_window_get_plane (w2), slice, shown);
+  for (gsize i = 0; i < (gsize) w * h; i++)
+    max_diff = MAX (max_diff, fabs (expected[i] - shown[i]));
+  g_assert_cmpfloat (max_diff, <, 1e-4);
+
+  gtk_window_destroy (GTK_WINDOW (w2));
+  bs_test_spin (100);
+  g_object_unref (app2);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -595,6 +678,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/window/no-ground-truth", test_no_ground_truth);
   g_test_add_func ("/ui/window/drop", test_drop);
   g_test_add_func ("/ui/window/bad-file", test_bad_file);
+  g_test_add_func ("/ui/window/failed-start-keeps-model", test_failed_start_keeps_model);
   g_test_add_func ("/ui/window/narrow", test_narrow_window);
   g_test_add_func ("/ui/window/toolbar-keyboard", test_toolbar_keyboard);
   ret = g_test_run ();

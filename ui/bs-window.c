@@ -297,6 +297,7 @@ remember_recent (BsWindow *self, const char *path)
 typedef struct {
   char *path;              /* dataset path, or NULL to keep the open one */
   char *model_path;        /* model path, or NULL to keep the current model */
+  gboolean model_failed;   /* the error is the model's, not the data's */
   gboolean random_model;   /* no model path: make random weights */
   int case_index;
   BsDataset *dataset;      /* borrowed when path is NULL */
@@ -387,6 +388,7 @@ open_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *can
       job->new_model = bs_unet_load_h5 (job->model_path, &error);
       if (job->new_model == NULL)
         {
+          job->model_failed = TRUE;
           g_task_return_error (task, error);
           return;
         }
@@ -907,6 +909,21 @@ set_plane_internal (BsWindow *self, BsPlane plane)
   g_simple_action_set_state (G_SIMPLE_ACTION (action), g_variant_new_string (plane_id (plane)));
 }
 
+/* Takes the model the open job loaded (if any) as the window's model. */
+static void
+adopt_model (BsWindow *self, OpenJob *job)
+{
+  if (job->new_model == NULL)
+    return;
+  g_clear_pointer (&self->model, bs_unet_free);
+  self->model = g_steal_pointer (&job->new_model);
+  if (job->random_model)
+    show_note (self, _("No trained model was found: predictions come from random weights. "
+                       "Load trained weights with Model."));
+  else
+    show_note (self, NULL);
+}
+
 static void
 open_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -926,11 +943,14 @@ open_done (GObject *source, GAsyncResult *result, gpointer user_data)
   set_progress (self, "", 0);
   if (!g_task_propagate_boolean (task, &error))
     {
+      /* A model that loaded stays, whatever went wrong with the data after it:
+       * the next case opened must not fall back to random weights. */
+      adopt_model (self, job);
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         {
           g_autofree char *title = NULL;
 
-          if (job->model_path != NULL)
+          if (job->model_failed)
             title = g_strdup_printf (_("Could not load the model “%s”"), job->model_path);
           else if (job->path != NULL)
             title = g_strdup_printf (_("Could not open “%s”"), job->path);
@@ -947,16 +967,7 @@ open_done (GObject *source, GAsyncResult *result, gpointer user_data)
       return;
     }
 
-  if (job->new_model != NULL)
-    {
-      g_clear_pointer (&self->model, bs_unet_free);
-      self->model = g_steal_pointer (&job->new_model);
-      if (job->random_model)
-        show_note (self, _("No trained model was found: predictions come from random weights. "
-                           "Load trained weights with Model."));
-      else
-        show_note (self, NULL);
-    }
+  adopt_model (self, job);
   if (job->new_dataset != NULL)
     {
       clear_case (self);

@@ -53,7 +53,7 @@ class Runner:
                     "--out", out + ".nii.gz", "--json"]
         if row == "slice":
             return [self.cli, "bench", "--size", "240", "--batch", "1", "--precision", "fp32", "--layout", "nhwc",
-                    "--threads", str(os.cpu_count() or 1), "--no-reference", "--repeat", "20", "--json"]
+                    "--no-reference", "--repeat", "20", "--json"]
         if row == "train-step":
             return [self.cli, "train", "--bench-step", "--batch", "16", "--crop", "128", "--repeats", "3"]
         if row == "compare":
