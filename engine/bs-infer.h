@@ -31,7 +31,7 @@ typedef struct {
 } BsInferGeometry;
 
 /* Pixels of air kept around the brain's box. */
-#define BS_INFER_CROP_MARGIN 8
+#define BS_INFER_CROP_MARGIN 24
 
 BsInferGeometry *bs_infer_geometry_new (const BsVolume *prepared, BsPlane plane, gboolean crop);
 void bs_infer_geometry_free (BsInferGeometry *geom);
