@@ -594,8 +594,11 @@ test_preprocess (void)
           }
         else
           g_assert_cmpfloat (d[i], ==, 0.0f);
-      g_assert_cmpfloat (fabs (sum / n), <, 0.01);
-      g_assert_cmpfloat (fabs (sqrt (sum2 / n) - 1.0), <, 0.01);
+      /* The mean and spread come from the 0.5-99.5 percentile range of the
+       * brain (robust to saturated scanners), so the whole brain's are close
+       * to 0 and 1, not exact. */
+      g_assert_cmpfloat (fabs (sum / n), <, 0.03);
+      g_assert_cmpfloat (fabs (sqrt (sum2 / n) - 1.0), <, 0.05);
     }
   case_clear (&c);
 }
