@@ -774,8 +774,9 @@ update_timing_panel (BsWindow *self)
   g_autofree char *cpu = bs_cpu_description ();
   g_autofree char *cpu_text = NULL;
 
-  /* The threads in use are the plan's (below): "All" adapts to the cores other programs leave free. */
-  cpu_text = g_strdup_printf (_("%s\noneDNN ISA: %s"), cpu != NULL ? cpu : _("Unknown CPU"), bs_dnnl_isa_name ());
+  /* The description already names the cores and oneDNN's ISA; the threads in
+   * use are the plan's (above it): "All" adapts to the cores other programs leave free. */
+  cpu_text = g_strdup (cpu != NULL ? cpu : _("Unknown CPU"));
   gtk_label_set_text (self->cpu_label, cpu_text);
   gtk_label_set_text (self->plan_label, self->plan_text != NULL ? self->plan_text : "");
 
