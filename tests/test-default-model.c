@@ -88,7 +88,7 @@ dice_of (BsUnet *net, const char *id, const BsVolume *image, const BsVolume *lab
   dice = r.dice;
   g_test_message ("%s: whole-volume whole-tumour Dice %.4f (%zu truth, %zu predicted voxels)", id, dice,
                   r.truth_voxels, r.predicted_voxels);
-  g_free (r.id);
+  bs_train_case_result_clear (&r);
   return dice;
 }
 

@@ -564,8 +564,8 @@ test_train_smoke (void)
     g_unlink (out2);
   }
 
-  g_free (before.id);
-  g_free (after.id);
+  bs_train_case_result_clear (&before);
+  bs_train_case_result_clear (&after);
   bs_train_report_clear (&report);
   g_unlink (out);
   {
