@@ -20,13 +20,17 @@ bs_runtime_prepare (char **argv)
   if (argv == NULL || argv[0] == NULL)
     return;
   if (g_getenv (BS_RUNTIME_MARK) != NULL || user_chose () || g_getenv ("BRAINSEG_KEEP_OMP_DEFAULTS") != NULL)
-    return;
+    {
+      bs_runtime_mark_start ();
+      return;
+    }
   /* The mark also stops a loop should the new image not see the variable. */
   if (setenv (BS_RUNTIME_MARK, "1", 1) != 0 || setenv ("GOMP_SPINCOUNT", BS_RUNTIME_SPINCOUNT, 1) != 0)
     return;
   execv ("/proc/self/exe", argv);
   /* No /proc (a chroot, a sandbox): run on as before rather than fail. */
   unsetenv ("GOMP_SPINCOUNT");
+  bs_runtime_mark_start ();
 }
 
 const char *
@@ -85,46 +89,90 @@ self_cpu_seconds (void)
          ru.ru_stime.tv_usec * 1e-6;
 }
 
+/* One reading of the machine: all CPUs' busy and total jiffies, this process's CPU seconds, the clock. */
+typedef struct {
+  double busy, total, self_s;
+  gint64 wall_us;
+  gboolean valid;
+} Reading;
+
 static GMutex sample_lock;
+static Reading last_reading;
 static double last_busy_cores = -1.0;
-static gint64 last_sample_us;
+static gint64 last_busy_us;
 
-static double
-sample_busy_cores (int cores)
+static Reading
+take_reading (void)
 {
-  double b0, t0, b1, t1, s0, s1, others;
-  gint64 w0, w1;
-  struct timespec pause = { 0, BS_RUNTIME_SAMPLE_MS * 1000000L };
+  Reading r = { 0 };
 
-  if (!read_cpu_jiffies (&b0, &t0))
+  r.valid = read_cpu_jiffies (&r.busy, &r.total);
+  r.self_s = self_cpu_seconds ();
+  r.wall_us = g_get_monotonic_time ();
+  return r;
+}
+
+/* Cores other processes used between two readings. */
+static double
+busy_between (const Reading *a, const Reading *b, int cores)
+{
+  double others;
+
+  if (!a->valid || !b->valid || b->total <= a->total || b->wall_us <= a->wall_us)
     return 0.0;
-  s0 = self_cpu_seconds ();
-  w0 = g_get_monotonic_time ();
-  nanosleep (&pause, NULL);
-  if (!read_cpu_jiffies (&b1, &t1) || t1 <= t0)
-    return 0.0;
-  s1 = self_cpu_seconds ();
-  w1 = g_get_monotonic_time ();
-  /* Busy share of all CPUs, in cores, less what this process itself used. */
-  others = (b1 - b0) / (t1 - t0) * cores - (s1 - s0) / ((double) (w1 - w0) * 1e-6);
+  others = (b->busy - a->busy) / (b->total - a->total) * cores -
+           (b->self_s - a->self_s) / ((double) (b->wall_us - a->wall_us) * 1e-6);
   return CLAMP (others, 0.0, (double) cores);
+}
+
+void
+bs_runtime_mark_start (void)
+{
+  g_mutex_lock (&sample_lock);
+  last_reading = take_reading ();
+  g_mutex_unlock (&sample_lock);
+}
+
+static void
+sleep_us (gint64 us)
+{
+  struct timespec pause = { (time_t) (us / 1000000), (long) (us % 1000000) * 1000L };
+
+  nanosleep (&pause, NULL);
 }
 
 int
 bs_runtime_auto_threads (int cores)
 {
   gint64 now = g_get_monotonic_time ();
+  const gint64 sample_us = BS_RUNTIME_SAMPLE_MS * 1000;
   double busy;
 
   if (cores <= 1 || g_getenv ("BRAINSEG_THREADS_ALL") != NULL)
     return MAX (cores, 1);
   g_mutex_lock (&sample_lock);
-  if (last_busy_cores < 0.0 || now - last_sample_us > BS_RUNTIME_REUSE_MS * 1000)
+  if (last_busy_cores >= 0.0 && now - last_busy_us < sample_us)
+    busy = last_busy_cores;   /* plans built back to back share one judgement */
+  else
     {
-      last_busy_cores = sample_busy_cores (cores);
-      last_sample_us = g_get_monotonic_time ();
+      Reading r;
+
+      /* Since the last reading when it is recent (a command line judges the
+       * machine over its own loading, which also sees another Brainseg
+       * started at the same moment); else over a fresh short sample. */
+      if (!last_reading.valid || now - last_reading.wall_us > (gint64) BS_RUNTIME_REUSE_MS * 1000)
+        {
+          last_reading = take_reading ();
+          sleep_us (sample_us);
+        }
+      else if (now - last_reading.wall_us < sample_us)
+        sleep_us (sample_us - (now - last_reading.wall_us));
+      r = take_reading ();
+      busy = busy_between (&last_reading, &r, cores);
+      last_reading = r;
+      last_busy_cores = busy;
+      last_busy_us = r.wall_us;
     }
-  busy = last_busy_cores;
   g_mutex_unlock (&sample_lock);
   /* A core counts as taken once another process uses most of it. */
   return CLAMP ((int) (cores - busy + 0.4), 1, cores);

@@ -35,16 +35,21 @@ void bs_runtime_prepare (char **argv);
 const char *bs_runtime_wait_policy (void);
 
 /* Threads for "all cores" (a thread count of 0) on a machine that others
- * share: the cores minus what other processes used over a short sample
- * (/proc/stat less this process's own CPU time), at least 1.  oneDNN splits
+ * share: the cores minus what other processes used (/proc/stat less this
+ * process's own CPU time) since the previous reading when that is under
+ * BS_RUNTIME_REUSE_MS old (the first is taken by bs_runtime_prepare, so a
+ * command judges the machine over its own loading), else over a fresh
+ * BS_RUNTIME_SAMPLE_MS sample; at least 1.  oneDNN splits
  * each primitive evenly between its threads, so a thread that shares its
  * core with another program holds every barrier up: on 2 cores with one held
  * by a busy loop, fp32 inference took 2.6x its quiet time on 2 threads and
- * about 1.7x on 1.  A sample costs BS_RUNTIME_SAMPLE_MS and is reused for
- * BS_RUNTIME_REUSE_MS; BRAINSEG_THREADS_ALL=1 turns the adaptation off. */
+ * about 1.5x on 1.  BRAINSEG_THREADS_ALL=1 turns the adaptation off. */
 #define BS_RUNTIME_SAMPLE_MS 40
 #define BS_RUNTIME_REUSE_MS 2000
 int bs_runtime_auto_threads (int cores);
+
+/* Takes the first reading (bs_runtime_prepare does). */
+void bs_runtime_mark_start (void);
 
 /* Cores other processes used in the last sample (for reports), or -1 if never sampled. */
 double bs_runtime_last_busy_cores (void);
