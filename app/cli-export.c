@@ -96,6 +96,18 @@ parse_size (const char *s, int *w, int *h, GError **error)
   return TRUE;
 }
 
+/* "on" or "off" into *value; NULL (not given) leaves it. */
+static gboolean
+parse_switch (const char *s, gboolean *value)
+{
+  if (s == NULL)
+    return TRUE;
+  if (strcmp (s, "on") != 0 && strcmp (s, "off") != 0)
+    return FALSE;
+  *value = strcmp (s, "on") == 0;
+  return TRUE;
+}
+
 static gboolean
 parse_plan_options (const ExportArgs *a, BsPlanOptions *opts, GError **error)
 {
@@ -104,24 +116,10 @@ parse_plan_options (const ExportArgs *a, BsPlanOptions *opts, GError **error)
     return fail_invalid (error, _("--precision must be fp32, int8 or bf16, not “%s”"), a->precision);
   if (a->layout && !bs_memlayout_from_string (a->layout, &opts->layout))
     return fail_invalid (error, _("--layout must be nchw, nhwc or blocked, not “%s”"), a->layout);
-  if (a->fusion)
-    {
-      if (strcmp (a->fusion, "on") == 0)
-        opts->fusion = TRUE;
-      else if (strcmp (a->fusion, "off") == 0)
-        opts->fusion = FALSE;
-      else
-        return fail_invalid (error, _("--fusion must be on or off, not “%s”"), a->fusion);
-    }
-  if (a->crop)
-    {
-      if (strcmp (a->crop, "on") == 0)
-        opts->crop_to_brain = TRUE;
-      else if (strcmp (a->crop, "off") == 0)
-        opts->crop_to_brain = FALSE;
-      else
-        return fail_invalid (error, _("--crop-to-brain must be on or off, not “%s”"), a->crop);
-    }
+  if (!parse_switch (a->fusion, &opts->fusion))
+    return fail_invalid (error, _("--fusion must be on or off, not “%s”"), a->fusion);
+  if (!parse_switch (a->crop, &opts->crop_to_brain))
+    return fail_invalid (error, _("--crop-to-brain must be on or off, not “%s”"), a->crop);
   if (a->threads < 0 || a->threads > 1024)
     {
       g_set_error (error, BS_EXPORT_ERROR, BS_EXPORT_ERROR_INVALID,
