@@ -4,6 +4,7 @@
   >= 99.9 % of voxels, the whole-tumour Dice moves by at most 0.002, fewer slices run and the
   window is smaller than the whole slice;
 - export on a non-terminal prints a few plain progress lines, never carriage returns;
+- infer and export give the same int8 mask (one calibration policy);
 - the OpenMP wait policy: Brainseg's own unless the user set OMP_WAIT_POLICY or GOMP_SPINCOUNT,
   and --threads N still means N."""
 import json
@@ -54,6 +55,20 @@ def check_progress(tmp):
     print(f"export progress on a non-terminal: {len(lines)} lines")
 
 
+def check_int8_agreement(tmp):
+    """infer and export calibrate int8 on the same slices (bs_infer_calibrate), so their masks are equal."""
+    a = os.path.join(tmp, "infer-int8.nii.gz")
+    b = os.path.join(tmp, "export-int8.nii.gz")
+    opts = ["--precision", "int8", "--layout", "nhwc", "--threads", "1"]
+    run("infer", SAMPLE, "--out", a, *opts)
+    run("export", SAMPLE, "--what", "mask", "--out", b, "--quiet", *opts)
+    ma, mb = np.asarray(nib.load(a).dataobj), np.asarray(nib.load(b).dataobj)
+    assert ma.shape == mb.shape and ma.any(), (ma.shape, mb.shape)
+    differ = int(np.count_nonzero(ma != mb))
+    assert differ == 0, f"{differ} voxels differ between infer and export int8 masks"
+    print("int8: infer and export give the same mask")
+
+
 def check_crop(tmp):
     if not os.path.isdir(CASE):
         print(f"real samples absent ({CASE}): crop agreement not checked")
@@ -82,6 +97,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         check_runtime()
         check_progress(tmp)
+        check_int8_agreement(tmp)
         check_crop(tmp)
     return 0
 
