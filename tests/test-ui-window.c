@@ -664,6 +664,23 @@ test_failed_start_keeps_model (void)
   for (gsize i = 0; i < (gsize) w * h; i++)
     max_diff = MAX (max_diff, fabs (expected[i] - shown[i]));
   g_assert_cmpfloat (max_diff, <, 1e-4);
+  g_assert_nonnull (bs_window_get_inputs_text (w2));
+  g_assert_null (strstr (bs_window_get_inputs_text (w2), "missing"));
+
+  /* A FLAIR file alone opens for a FLAIR + T1gd model, and the window says T1gd is missing. */
+  {
+    const char *samples = g_getenv ("BS_SAMPLES_DIR");
+    g_autofree char *flair = samples ? g_build_filename (samples, "brats2017-2018", "Brats18_TCIA01_201_1",
+                                                         "Brats18_TCIA01_201_1_flair.nii.gz", NULL) : NULL;
+
+    if (flair != NULL && g_file_test (flair, G_FILE_TEST_EXISTS))
+      {
+        bs_window_open_path (w2, flair);
+        g_assert_true (bs_test_wait (w2, ready_with_prediction, 300));
+        g_test_message ("%s", bs_window_get_inputs_text (w2));
+        g_assert_nonnull (strstr (bs_window_get_inputs_text (w2), "missing: T1gd"));
+      }
+  }
 
   gtk_window_destroy (GTK_WINDOW (w2));
   bs_test_spin (100);

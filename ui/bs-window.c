@@ -94,6 +94,7 @@ struct _BsWindow
   gboolean disposed;       /* a load may finish after the window closed */
   gboolean fill_cancelled;
   char *plan_text;
+  char *inputs_text;       /* the open case's modalities, for the plan line */
   BsTiming last_timing;
   gboolean has_timing;
   double render_ms;
@@ -298,6 +299,7 @@ typedef struct {
   char *path;              /* dataset path, or NULL to keep the open one */
   char *model_path;        /* model path, or NULL to keep the current model */
   gboolean model_failed;   /* the error is the model's, not the data's */
+  char *inputs_text;       /* which of the model's modalities the case has */
   gboolean random_model;   /* no model path: make random weights */
   int case_index;
   BsDataset *dataset;      /* borrowed when path is NULL */
@@ -324,6 +326,7 @@ open_job_free (gpointer data)
   g_clear_pointer (&job->bcase, bs_case_free);
   g_clear_pointer (&job->truth, bs_volume_free);
   g_clear_pointer (&job->prepared, bs_volume_free);
+  g_clear_pointer (&job->inputs_text, g_free);
   g_clear_pointer (&job->new_model, bs_unet_free);
   g_free (job->auto_lo);
   g_free (job->auto_hi);
@@ -373,6 +376,31 @@ compute_auto_windows (OpenJob *job)
       if (!(job->auto_hi[c] > job->auto_lo[c]))
         job->auto_hi[c] = job->auto_lo[c] + 1;
     }
+}
+
+/* "Inputs: FLAIR, T1gd · missing: T1w, T2w (zeros)": a modality the case
+ * lacks is a channel of zeros after preparation (the model is trained for it). */
+static char *
+describe_inputs (const BsVolume *prepared)
+{
+  g_autoptr(GString) have = g_string_new (NULL);
+  g_autoptr(GString) missing = g_string_new (NULL);
+  gsize n = bs_volume_n_voxels (prepared);
+
+  for (int c = 0; c < prepared->n_channels; c++)
+    {
+      const float *d = bs_volume_channel (prepared, c);
+      gboolean any = FALSE;
+      GString *to;
+
+      for (gsize i = 0; i < n && !any; i++)
+        any = d[i] != 0.0f;
+      to = any ? have : missing;
+      g_string_append_printf (to, "%s%s", to->len ? ", " : "", prepared->channel_names[c]);
+    }
+  if (missing->len == 0)
+    return g_strdup_printf (_("Inputs: %s"), have->str);
+  return g_strdup_printf (_("Inputs: %s · missing: %s (zeros)"), have->len ? have->str : "-", missing->str);
 }
 
 static void
@@ -438,6 +466,7 @@ open_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *can
       g_task_return_error (task, error);
       return;
     }
+  job->inputs_text = describe_inputs (job->prepared);
   if (job->bcase->label != NULL)
     job->truth = bs_labels_whole_tumour (job->bcase->label);
   compute_auto_windows (job);
@@ -778,7 +807,13 @@ update_timing_panel (BsWindow *self)
    * use are the plan's (above it): "All" adapts to the cores other programs leave free. */
   cpu_text = g_strdup (cpu != NULL ? cpu : _("Unknown CPU"));
   gtk_label_set_text (self->cpu_label, cpu_text);
-  gtk_label_set_text (self->plan_label, self->plan_text != NULL ? self->plan_text : "");
+  {
+    g_autofree char *plan = g_strdup_printf ("%s%s%s", self->plan_text != NULL ? self->plan_text : "",
+                                             self->plan_text != NULL && self->inputs_text != NULL ? "\n" : "",
+                                             self->inputs_text != NULL ? self->inputs_text : "");
+
+    gtk_label_set_text (self->plan_label, plan);
+  }
 
   if (!self->has_timing || self->last_timing.n_slices <= 0)
     {
@@ -990,6 +1025,8 @@ open_done (GObject *source, GAsyncResult *result, gpointer user_data)
       self->auto_lo = g_steal_pointer (&job->auto_lo);
       self->auto_hi = g_steal_pointer (&job->auto_hi);
       self->input = bs_inference_input_new (bs_unet_copy (self->model), g_steal_pointer (&job->prepared));
+      g_free (self->inputs_text);
+      self->inputs_text = g_steal_pointer (&job->inputs_text);
       fill_modalities (self);
       reset_window_level (self);
       update_view_geometry (self);
@@ -1996,6 +2033,7 @@ bs_window_finalize (GObject *object)
   g_free (self->truth_buf);
   g_free (self->prob_buf);
   g_free (self->plan_text);
+  g_free (self->inputs_text);
   g_clear_pointer (&self->cleanup_saved, g_array_unref);
   G_OBJECT_CLASS (bs_window_parent_class)->finalize (object);
 }
@@ -2306,6 +2344,12 @@ double
 bs_window_get_displayed_slice_dice (BsWindow *self)
 {
   return self->displayed_dice;
+}
+
+const char *
+bs_window_get_inputs_text (BsWindow *self)
+{
+  return self->inputs_text;
 }
 
 gboolean

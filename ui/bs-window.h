@@ -86,6 +86,8 @@ int bs_window_get_first_computed_slice (BsWindow *self);
 double bs_window_get_displayed_slice_dice (BsWindow *self);
 /* TRUE once a case is loaded and the worker has a plan. */
 gboolean bs_window_is_ready (BsWindow *self);
+/* "Inputs: FLAIR, T1gd · missing: …" for the open case, or NULL. */
+const char *bs_window_get_inputs_text (BsWindow *self);
 /* TRUE while the worker is still filling the volume. */
 gboolean bs_window_is_busy (BsWindow *self);
 void bs_window_set_slice_index (BsWindow *self, int slice);
