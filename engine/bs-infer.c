@@ -130,28 +130,6 @@ bs_infer_geometry_free (BsInferGeometry *geom)
   g_free (geom);
 }
 
-/* Copies the (ow x oh) window at (x0, y0) of a w x h image, 0 outside it. */
-static void
-copy_window (const float *in, int w, int h, int x0, int y0, float *out, int ow, int oh)
-{
-  for (int y = 0; y < oh; y++)
-    {
-      int sy = y + y0;
-      float *o = out + (gsize) y * ow;
-
-      if (sy < 0 || sy >= h)
-        {
-          memset (o, 0, (gsize) ow * sizeof (float));
-          continue;
-        }
-      for (int x = 0; x < ow; x++)
-        {
-          int sx = x + x0;
-          o[x] = sx >= 0 && sx < w ? in[(gsize) sy * w + sx] : 0.0f;
-        }
-    }
-}
-
 void
 bs_infer_fill_slice (const BsVolume *prepared, const BsInferGeometry *geom, int slice, float *input)
 {
@@ -160,7 +138,7 @@ bs_infer_fill_slice (const BsVolume *prepared, const BsInferGeometry *geom, int 
   for (int k = 0; k < prepared->n_channels; k++)
     {
       bs_volume_get_slice (prepared, k, geom->plane, slice, buf);
-      copy_window (buf, geom->width, geom->height, geom->x0, geom->y0,
+      bs_preprocess_copy_window (buf, geom->width, geom->height, geom->x0, geom->y0,
                    input + (gsize) k * geom->ph * geom->pw, geom->pw, geom->ph);
     }
 }
@@ -178,7 +156,7 @@ void
 bs_infer_window_to_slice (const BsInferGeometry *geom, const float *probs, float *slice)
 {
   /* The window seen from the slice is the slice seen from the window, shifted back. */
-  copy_window (probs, geom->pw, geom->ph, -geom->x0, -geom->y0, slice, geom->width, geom->height);
+  bs_preprocess_copy_window (probs, geom->pw, geom->ph, -geom->x0, -geom->y0, slice, geom->width, geom->height);
 }
 
 void

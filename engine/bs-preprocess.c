@@ -394,17 +394,13 @@ bs_preprocess_round16 (int n)
 }
 
 void
-bs_preprocess_crop_or_pad (const float *in, int w, int h, float *out, int out_w, int out_h)
+bs_preprocess_copy_window (const float *in, int w, int h, int x0, int y0, float *out, int out_w, int out_h)
 {
-  /* The same truncating offset in both directions makes pad-then-crop the
-   * identity, which keeps predicted masks aligned with their slices. */
-  int ox = (out_w - w) / 2;
-  int oy = (out_h - h) / 2;
-
   for (int y = 0; y < out_h; y++)
     {
-      int sy = y - oy;
+      int sy = y + y0;
       float *o = out + (gsize) y * out_w;
+
       if (sy < 0 || sy >= h)
         {
           memset (o, 0, (gsize) out_w * sizeof (float));
@@ -412,8 +408,16 @@ bs_preprocess_crop_or_pad (const float *in, int w, int h, float *out, int out_w,
         }
       for (int x = 0; x < out_w; x++)
         {
-          int sx = x - ox;
+          int sx = x + x0;
           o[x] = sx >= 0 && sx < w ? in[(gsize) sy * w + sx] : 0.0f;
         }
     }
+}
+
+void
+bs_preprocess_crop_or_pad (const float *in, int w, int h, float *out, int out_w, int out_h)
+{
+  /* The same truncating offset in both directions makes pad-then-crop the
+   * identity, which keeps predicted masks aligned with their slices. */
+  bs_preprocess_copy_window (in, w, h, -((out_w - w) / 2), -((out_h - h) / 2), out, out_w, out_h);
 }

@@ -31,6 +31,9 @@ BsVolume *bs_preprocess_foreground (const BsVolume *image, int c);
 /* Smallest multiple of 16 >= n, for padding slices to what the U-Net accepts. */
 int bs_preprocess_round16 (int n);
 
+/* The out_w x out_h window whose first pixel is (x0, y0) of a w x h slice, 0 outside the slice. */
+void bs_preprocess_copy_window (const float *in, int w, int h, int x0, int y0, float *out, int out_w, int out_h);
+
 /* Crops (centre) or zero-pads (centre) a w x h slice to out_w x out_h. */
 void bs_preprocess_crop_or_pad (const float *in, int w, int h, float *out, int out_w, int out_h);
 
