@@ -23,6 +23,7 @@ bs_cli_infer (int argc, char **argv)
   g_autofree char *model = NULL, *case_id = NULL, *out = NULL, *label = NULL;
   g_autofree char *prob_out = NULL, *prepared_out = NULL;
   g_autofree char *precision_s = NULL, *layout_s = NULL, *fusion_s = NULL, *cleanup_s = NULL, *crop_s = NULL;
+  g_autofree char *flips_s = NULL;
   int threads = 0, batch = 1, only_slice = -1;
   gboolean json = FALSE;
   const GOptionEntry entries[] = {
@@ -39,6 +40,9 @@ bs_cli_infer (int argc, char **argv)
       N_("on (default): remove islands smaller than 20 per cent of the largest tumour component; off: the raw mask"), "on|off" },
     { "crop-to-brain", 0, 0, G_OPTION_ARG_STRING, &crop_s,
       N_("on (default): run only slices with brain, on the brain's window; off: every whole slice"), "on|off" },
+    { "test-time-flips", 0, 0, G_OPTION_ARG_STRING, &flips_s,
+      N_("on: every slice also runs mirrored left-right and the two probabilities are averaged (twice the time); off (default)"),
+      "on|off" },
     { "slice", 0, 0, G_OPTION_ARG_INT, &only_slice, N_("Only this axial slice (Dice over it alone)"), "K" },
     { "threads", 0, 0, G_OPTION_ARG_INT, &threads, N_("Threads (default: all cores)"), "N" },
     { "batch", 0, 0, G_OPTION_ARG_INT, &batch, N_("Slices per run (default 1)"), "N" },
@@ -78,9 +82,10 @@ bs_cli_infer (int argc, char **argv)
       || (layout_s && !bs_memlayout_from_string (layout_s, &opts.layout))
       || (fusion_s && !g_str_equal (fusion_s, "on") && !g_str_equal (fusion_s, "off"))
       || (cleanup_s && !g_str_equal (cleanup_s, "on") && !g_str_equal (cleanup_s, "off"))
-      || (crop_s && !g_str_equal (crop_s, "on") && !g_str_equal (crop_s, "off")))
+      || (crop_s && !g_str_equal (crop_s, "on") && !g_str_equal (crop_s, "off"))
+      || (flips_s && !g_str_equal (flips_s, "on") && !g_str_equal (flips_s, "off")))
     {
-      fprintf (stderr, "%s\n", _("brainseg-cli infer: --precision is fp32|int8|bf16, --layout nchw|nhwc|blocked, --fusion on|off, --cleanup on|off, --crop-to-brain on|off"));
+      fprintf (stderr, "%s\n", _("brainseg-cli infer: --precision is fp32|int8|bf16, --layout nchw|nhwc|blocked, --fusion on|off, --cleanup on|off, --crop-to-brain on|off, --test-time-flips on|off"));
       return 2;
     }
   if (threads < 0 || batch < 1)
@@ -90,6 +95,7 @@ bs_cli_infer (int argc, char **argv)
     }
   opts.fusion = !fusion_s || g_str_equal (fusion_s, "on");
   opts.crop_to_brain = !crop_s || g_str_equal (crop_s, "on");
+  opts.test_time_flips = flips_s && g_str_equal (flips_s, "on");
   /* one slice has no 3D components to judge */
   cleanup = (!cleanup_s || g_str_equal (cleanup_s, "on")) && only_slice < 0;
   opts.threads = threads;
@@ -243,6 +249,8 @@ bs_cli_infer (int argc, char **argv)
       json_builder_end_array (b);
       json_builder_set_member_name (b, "crop_to_brain");
       json_builder_add_string_value (b, geom->cropped ? "on" : "off");
+      json_builder_set_member_name (b, "test_time_flips");
+      json_builder_add_string_value (b, opts.test_time_flips ? "on" : "off");
       json_builder_set_member_name (b, "window");
       json_builder_begin_array (b);
       json_builder_add_int_value (b, geom->x0);
@@ -303,6 +311,8 @@ bs_cli_infer (int argc, char **argv)
       printf (_("case %s: %d slices in %.2f s (%.1f ms/slice), %s %s fusion %s, batch %d\n"), c->id, slices,
               infer_ms / 1000.0, infer_ms / MAX (slices, 1), bs_precision_name (opts.precision),
               bs_memlayout_name (opts.layout), opts.fusion ? "on" : "off", opts.batch);
+      if (opts.test_time_flips)
+        printf ("%s\n", _("test-time flips: every slice also ran mirrored left-right; the probabilities are averaged"));
       if (geom->cropped)
         printf (_("cropped to the brain: %d of %d slices run, on a %dx%d window of the %dx%d slices\n"),
                 geom->n_brain, slices, pw, ph, geom->width, geom->height);

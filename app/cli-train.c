@@ -117,13 +117,15 @@ add_phantoms (BsTrainSet *set, int n, const char *size, guint64 seed, BsTiming *
 
 /* Every labelled case of the datasets through the model, with the model's own modalities. */
 static int
-evaluate_all (char **datasets, const char *model_path, int threads, const char *report_path)
+evaluate_all (char **datasets, const char *model_path, int threads, gboolean flips, char **only,
+              const char *report_path)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(BsUnet) net = bs_unet_load_h5 (model_path, &error);
   g_autoptr(BsTrainSet) set = NULL;
   g_autoptr(GArray) results = g_array_new (FALSE, TRUE, sizeof (BsTrainCaseResult));
   double sum = 0;
+  guint n_done = 0;
 
   if (!net)
     return bs_cli_fail (error);
@@ -137,15 +139,23 @@ evaluate_all (char **datasets, const char *model_path, int threads, const char *
   for (guint i = 0; i < bs_train_set_get_n_cases (set); i++)
     {
       BsTrainCaseResult r = { 0 };
-      if (!bs_train_evaluate_case (net, set, i, threads, &r, &error))
+      if (only && !g_strv_contains ((const char *const *) only, bs_train_set_get_case_id (set, i)))
+        continue;
+      if (!bs_train_evaluate_case (net, set, i, threads, flips, &r, &error))
         return bs_cli_fail (error);
       printf ("%-28s %8.4f %8.4f %14" G_GSIZE_FORMAT " %14" G_GSIZE_FORMAT "  %s\n", r.id, r.dice, r.dice_raw,
               r.truth_voxels, r.predicted_voxels, r.channels);
       sum += r.dice;
+      n_done++;
       g_array_append_val (results, r);
     }
-  if (bs_train_set_get_n_cases (set) > 1)
-    printf ("%-28s %8.4f\n", _("mean"), sum / bs_train_set_get_n_cases (set));
+  if (only && n_done < g_strv_length (only))
+    {
+      fprintf (stderr, "%s\n", _("brainseg-cli train: a case named in --test-cases is not in the datasets"));
+      return 1;
+    }
+  if (n_done > 1)
+    printf ("%-28s %8.4f\n", _("mean"), sum / n_done);
   if (report_path)
     {
       BsCliReportInfo info = { model_path, (const char *const *) net->config.modalities, 0, 0, 0, { NULL } };
@@ -173,6 +183,7 @@ enum {
   GIVEN_AVERAGE = 1 << 13,
   GIVEN_MODALITY_DROPOUT = 1 << 14,
   GIVEN_FOLDS = 1 << 15,
+  GIVEN_BIAS_FIELD = 1 << 16,
 };
 
 static guint
@@ -186,6 +197,7 @@ given_options (const BsTrainOptions *o, gint64 seed, const char *loss, gboolean 
          | (no_augment ? GIVEN_NO_AUGMENT : 0) | (!isnan (o->core_flair_aug) ? GIVEN_CORE_FLAIR : 0)
          | (!isnan (o->intensity_jitter) ? GIVEN_JITTER : 0) | (o->average_from != G_MININT ? GIVEN_AVERAGE : 0)
          | (!isnan (o->modality_dropout) ? GIVEN_MODALITY_DROPOUT : 0)
+         | (!isnan (o->bias_field) ? GIVEN_BIAS_FIELD : 0)
          | (o->folds != G_MININT || o->fold != G_MININT ? GIVEN_FOLDS : 0);
 }
 
@@ -216,6 +228,8 @@ restore_defaults (BsTrainOptions *o, const BsTrainOptions *d)
     o->average_from = d->average_from;
   if (isnan (o->modality_dropout))
     o->modality_dropout = d->modality_dropout;
+  if (isnan (o->bias_field))
+    o->bias_field = d->bias_field;
   if (o->folds == G_MININT)
     o->folds = d->folds;
   if (o->fold == G_MININT)
@@ -261,6 +275,8 @@ report_overridden (const char *path, guint given, const BsTrainOptions *asked, c
   if ((given & GIVEN_MODALITY_DROPOUT) && asked->modality_dropout != run->modality_dropout)
     g_string_append_printf (s, " --modality-dropout %s",
                             g_ascii_formatd (num, sizeof num, "%g", run->modality_dropout));
+  if ((given & GIVEN_BIAS_FIELD) && asked->bias_field != run->bias_field)
+    g_string_append_printf (s, " --bias-field %s", g_ascii_formatd (num, sizeof num, "%g", run->bias_field));
   if ((given & GIVEN_FOLDS) && (asked->folds != run->folds || asked->fold != run->fold))
     g_string_append_printf (s, " --folds %d --fold %d", run->folds, run->fold);
   if (s->len)
@@ -341,6 +357,7 @@ bs_cli_train (int argc, char **argv)
   guint given;
   gint64 seed;
   int phantoms = 0, repeats = 3;
+  gboolean flips = FALSE;
   gboolean bench = FALSE, evaluate = FALSE, no_augment = FALSE, plain = FALSE, cv_summary = FALSE;
   double t_start = bs_now_ms ();
 
@@ -352,6 +369,7 @@ bs_cli_train (int argc, char **argv)
   opts.lr = opts.weight_dice = opts.split = opts.dropout = opts.core_flair_aug = opts.intensity_jitter = NAN;
   opts.average_from = opts.folds = opts.fold = G_MININT;
   opts.modality_dropout = NAN;
+  opts.bias_field = NAN;
   seed = G_MININT64;
   {
     GOptionEntry entries[] = {
@@ -360,6 +378,9 @@ bs_cli_train (int argc, char **argv)
       { "modalities", 'm', 0, G_OPTION_ARG_STRING, &modalities,
         N_("Input modalities, e.g. flair, flair,t1gd or flair,t1,t1gd,t2 (a case without one trains with zeros there)"),
         N_("LIST") },
+      { "bias-field", 0, 0, G_OPTION_ARG_DOUBLE, &opts.bias_field,
+        N_("Augmentation: a smooth shading across the slice of relative size up to B, each channel its own (0 = off)"),
+        "B" },
       { "modality-dropout", 0, 0, G_OPTION_ARG_DOUBLE, &opts.modality_dropout,
         N_("Augmentation: zero each input channel with probability P, never all of them (0 = off)"), "P" },
       { "folds", 0, 0, G_OPTION_ARG_INT, &opts.folds,
@@ -408,6 +429,8 @@ bs_cli_train (int argc, char **argv)
         N_("From epoch E on, save the mean of the weights at the end of every epoch instead of the best (0 = off)"),
         "E" },
       { "plain", 0, 0, G_OPTION_ARG_NONE, &plain, N_("Plain progress lines even on a terminal"), NULL },
+      { "test-time-flips", 0, 0, G_OPTION_ARG_NONE, &flips,
+        N_("With --evaluate: every slice also runs mirrored left-right, the two are averaged"), NULL },
       { "evaluate", 0, 0, G_OPTION_ARG_NONE, &evaluate,
         N_("Only evaluate the --resume weights on every case with its own modalities (whole-volume Dice)"), NULL },
       { "bench-step", 0, 0, G_OPTION_ARG_NONE, &bench, N_("Time training steps on random data, print JSON"), NULL },
@@ -447,11 +470,12 @@ bs_cli_train (int argc, char **argv)
   if (opts.fms < 1 || opts.batch < 1 || opts.crop < 16 || opts.crop % 16 != 0 || opts.epochs < 0
       || opts.weight_dice < 0.0 || opts.weight_dice > 1.0 || repeats < 1 || opts.core_flair_aug < 0.0
       || opts.core_flair_aug > 1.0 || !(opts.intensity_jitter >= 0.0 && opts.intensity_jitter < 1.0)
-      || opts.average_from < 0 || !(opts.modality_dropout >= 0.0 && opts.modality_dropout < 1.0))
+      || opts.average_from < 0 || !(opts.modality_dropout >= 0.0 && opts.modality_dropout < 1.0)
+      || !(opts.bias_field >= 0.0 && opts.bias_field < 1.0))
     {
       fprintf (stderr, "%s\n", _("brainseg-cli train: --fms, --batch, --repeats must be positive, --crop a multiple "
-                                 "of 16, --weight-dice and --core-flair-aug in [0, 1], --intensity-jitter and "
-                                 "--modality-dropout in [0, 1), --average-from not negative"));
+                                 "of 16, --weight-dice and --core-flair-aug in [0, 1], --intensity-jitter, "
+                                 "--modality-dropout and --bias-field in [0, 1), --average-from not negative"));
       return 2;
     }
   if ((opts.folds != 0 || opts.fold != 0) && (opts.folds < 2 || opts.fold < 1 || opts.fold > opts.folds))
@@ -490,7 +514,10 @@ bs_cli_train (int argc, char **argv)
     }
 
   if (evaluate)
-    return evaluate_all (datasets, resume, opts.threads, report_path);
+    {
+      g_auto(GStrv) only = test_cases ? g_strsplit (test_cases, ",", -1) : NULL;
+      return evaluate_all (datasets, resume, opts.threads, flips, only, report_path);
+    }
 
   /* Before the data loads: a figures folder that cannot take the figures
    * should not cost a whole training run. */

@@ -69,6 +69,7 @@ struct _BsPlan {
   dnnl_memory_t out_net, out_user;
   dnnl_primitive_t out_reorder;
   float *in_ptr, *out_ptr;
+  float *flip_in, *flip_out;  /* test-time flips: one chunk mirrored, and its output (else NULL) */
   Head *head;            /* int8 fused: PredictionMask outside oneDNN, else NULL */
   /* One scratchpad for all primitives, owned by the plan: oneDNN's own
    * per-thread scratchpad would tie execution to the building thread. */
@@ -1541,6 +1542,8 @@ bs_plan_free (BsPlan *p)
     dnnl_stream_destroy (p->stream);
   if (p->engine)
     dnnl_engine_destroy (p->engine);
+  g_free (p->flip_in);
+  g_free (p->flip_out);
   if (p->description)
     g_string_free (p->description, TRUE);
   if (p->head)
@@ -1601,9 +1604,10 @@ run_head (const Head *hd, gsize pixels, float *probs)
     }
 }
 
-/* n <= plan->chunk slices through the network. */
+/* n <= plan->chunk slices through the network; count: add them to timing->n_slices. */
 static gboolean
-run_chunk (BsPlan *plan, const float *input, int n, float *probs, BsTiming *timing, GError **error)
+run_chunk (BsPlan *plan, const float *input, int n, float *probs, BsTiming *timing, gboolean count,
+           GError **error)
 {
   gsize slice_in = (gsize) plan->in_ch * plan->h * plan->w;
   gsize slice_out = (gsize) plan->h * plan->w;
@@ -1680,8 +1684,40 @@ run_chunk (BsPlan *plan, const float *input, int n, float *probs, BsTiming *timi
   if (timing)
     {
       bs_timing_add_stage (timing, "output", bs_now_ms () - t0);
-      timing->n_slices += n;
+      if (count)
+        timing->n_slices += n;
     }
+  return TRUE;
+}
+
+/* The mirrored pass of one chunk, averaged into probs (which holds the plain pass). */
+static gboolean
+run_flipped (BsPlan *plan, const float *input, int n, float *probs, BsTiming *timing, GError **error)
+{
+  gsize slice_out = (gsize) plan->h * plan->w;
+  double t0 = bs_now_ms ();
+
+  if (!plan->flip_in)
+    {
+      plan->flip_in = g_new (float, (gsize) plan->chunk * plan->in_ch * slice_out);
+      plan->flip_out = g_new (float, (gsize) plan->chunk * slice_out);
+    }
+  bs_preprocess_flip_x (input, plan->flip_in, (gsize) n * plan->in_ch, plan->h, plan->w);
+  if (timing)
+    bs_timing_add_stage (timing, "flips", bs_now_ms () - t0);
+  if (!run_chunk (plan, plan->flip_in, n, plan->flip_out, timing, FALSE, error))
+    return FALSE;
+  t0 = bs_now_ms ();
+  for (gsize row = 0; row < (gsize) n * plan->h; row++)
+    {
+      const float *m = plan->flip_out + row * plan->w;
+      float *p = probs + row * plan->w;
+
+      for (int x = 0; x < plan->w; x++)
+        p[x] = 0.5f * (p[x] + m[plan->w - 1 - x]);
+    }
+  if (timing)
+    bs_timing_add_stage (timing, "flips", bs_now_ms () - t0);
   return TRUE;
 }
 
@@ -1694,7 +1730,14 @@ bs_plan_run (BsPlan *plan, const float *input, int n, float *probs, BsTiming *ti
   g_return_val_if_fail (n >= 1 && n <= plan->batch, FALSE);
   omp_set_num_threads (plan->threads);
   for (int s = 0; s < n; s += plan->chunk)
-    if (!run_chunk (plan, input + s * slice_in, MIN (plan->chunk, n - s), probs + s * slice_out, timing, error))
-      return FALSE;
+    {
+      int m = MIN (plan->chunk, n - s);
+
+      if (!run_chunk (plan, input + s * slice_in, m, probs + s * slice_out, timing, TRUE, error))
+        return FALSE;
+      if (plan->opts.test_time_flips
+          && !run_flipped (plan, input + s * slice_in, m, probs + s * slice_out, timing, error))
+        return FALSE;
+    }
   return TRUE;
 }

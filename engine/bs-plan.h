@@ -29,6 +29,8 @@ typedef struct {
   gboolean profile_layers; /* record per-layer times (slower: waits after each primitive) */
   gboolean crop_to_brain;  /* not the plan's own: callers run brain slices on the brain's window
                             * (BsInferGeometry) instead of every whole slice */
+  gboolean test_time_flips; /* every slice also runs mirrored left-right; the two probability maps
+                             * are averaged (twice the network time) */
 } BsPlanOptions;
 
 /* Fastest sensible defaults for this CPU: fp32, blocked, fusion on, all cores, batch 1, cropped to the brain. */
@@ -84,7 +86,9 @@ const char *bs_plan_describe (const BsPlan *plan);
 
 /* input: n x in_channels x h x w float32 (NCHW, n <= batch), probs: n x h x w.
  * Stage times go into timing (may be NULL).  Sets the OpenMP thread count on
- * the calling thread first. */
+ * the calling thread first.  With test_time_flips the mirrored pass runs too
+ * (its time counts in the same stages, plus a "flips" stage for mirroring and
+ * averaging; timing->n_slices counts each slice once). */
 gboolean bs_plan_run (BsPlan *plan, const float *input, int n, float *probs,
                       BsTiming *timing, GError **error);
 

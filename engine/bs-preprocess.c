@@ -421,3 +421,16 @@ bs_preprocess_crop_or_pad (const float *in, int w, int h, float *out, int out_w,
    * identity, which keeps predicted masks aligned with their slices. */
   bs_preprocess_copy_window (in, w, h, -((out_w - w) / 2), -((out_h - h) / 2), out, out_w, out_h);
 }
+
+void
+bs_preprocess_flip_x (const float *src, float *dst, gsize n_maps, int h, int w)
+{
+  for (gsize row = 0; row < n_maps * (gsize) h; row++)
+    {
+      const float *in = src + row * w;
+      float *out = dst + row * w;
+
+      for (int x = 0; x < w; x++)
+        out[x] = in[w - 1 - x];
+    }
+}

@@ -33,6 +33,8 @@ int bs_preprocess_round16 (int n);
 
 /* The out_w x out_h window whose first pixel is (x0, y0) of a w x h slice, 0 outside the slice. */
 void bs_preprocess_copy_window (const float *in, int w, int h, int x0, int y0, float *out, int out_w, int out_h);
+/* n_maps maps of h x w, mirrored left-right (x -> w-1-x) from src into dst (not in place). */
+void bs_preprocess_flip_x (const float *src, float *dst, gsize n_maps, int h, int w);
 
 /* Crops (centre) or zero-pads (centre) a w x h slice to out_w x out_h. */
 void bs_preprocess_crop_or_pad (const float *in, int w, int h, float *out, int out_w, int out_h);

@@ -590,6 +590,28 @@ bs_train_fill_slice (const BsTrainSliceRef *ref, int crop, BsTrainRng *r, const 
             if (core[p] > 0.5f && plane[p] != 0.0f)
               plane[p] += t * (level - plane[p]);
         }
+      if (augment && aug->bias_field > 0.0)
+        {
+          /* A receive coil's smooth shading (the bias field) multiplies the raw
+           * image by 1 + f(x, y); on a z-scored image, whose brain mean is about
+           * three standard deviations above zero, that is a gain 1 + f and an
+           * offset 3 f.  Linear and bilinear terms, |f| <= B at the corners. */
+          double a = bs_train_rng_double_range (r, -1.0, 1.0), b = bs_train_rng_double_range (r, -1.0, 1.0);
+          double cc = bs_train_rng_double_range (r, -1.0, 1.0);
+          double scale = aug->bias_field * bs_train_rng_double (r) / MAX (fabs (a) + fabs (b) + fabs (cc), 1e-6);
+          for (int y = 0; y < crop; y++)
+            {
+              double v = 2.0 * y / MAX (crop - 1, 1) - 1.0;
+              for (int x = 0; x < crop; x++)
+                {
+                  double u = 2.0 * x / MAX (crop - 1, 1) - 1.0;
+                  float f = (float) (scale * (a * u + b * v + cc * u * v));
+                  float *px = plane + (gsize) y * crop + x;
+                  if (*px != 0.0f)
+                    *px = *px * (1.0f + f) + 3.0f * f;
+                }
+            }
+        }
       if (augment)
         {
           /* Scanner and protocol differences survive z-scoring as gain and

@@ -85,6 +85,7 @@ typedef struct {
   double core_flair_p;     /* BsTrainOptions.core_flair_aug */
   double jitter;           /* BsTrainOptions.intensity_jitter */
   double modality_dropout; /* BsTrainOptions.modality_dropout */
+  double bias_field;       /* BsTrainOptions.bias_field */
 } BsTrainAug;
 
 typedef struct {

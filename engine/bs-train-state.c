@@ -310,6 +310,7 @@ write_state (gint64 file, gpointer data, GError **error)
            && attr_write_double (grp, "intensity_jitter", o->intensity_jitter)
            && attr_write_int (grp, "average_from", o->average_from)
            && attr_write_double (grp, "modality_dropout", o->modality_dropout)
+           && attr_write_double (grp, "bias_field", o->bias_field)
            && attr_write_int (grp, "folds", o->folds) && attr_write_int (grp, "fold", o->fold)
            && attr_write_int (grp, "mean_count", st->mean_count)
            && attr_write_string (grp, "best_description", st->best_description ? st->best_description : "");
@@ -528,6 +529,12 @@ read_scalars (const char *path, hid_t grp, BsTrainState *st, gint64 *fms, gint64
       && (!attr_read (grp, "modality_dropout", H5T_NATIVE_DOUBLE, &st->opts.modality_dropout)
           || !(st->opts.modality_dropout >= 0.0 && st->opts.modality_dropout <= 1.0)))
     return damaged (path, "modality_dropout", error);
+  /* Written since the option came in; earlier runs had no bias-field augmentation. */
+  st->opts.bias_field = 0.0;
+  if (H5Aexists (grp, "bias_field") > 0
+      && (!attr_read (grp, "bias_field", H5T_NATIVE_DOUBLE, &st->opts.bias_field)
+          || !(st->opts.bias_field >= 0.0 && st->opts.bias_field < 1.0)))
+    return damaged (path, "bias_field", error);
   if (!attr_read (grp, "seed", H5T_NATIVE_UINT64, &st->opts.seed))
     return damaged (path, "seed", error);
   if (!attr_read (grp, "sampler_rng", H5T_NATIVE_UINT64, &st->sampler_rng))

@@ -78,8 +78,8 @@ centre (const float *src, int w, int h, float *dst, int ow, int oh)
 
 /* pred (one channel, the case's geometry) receives the probabilities when not NULL. */
 static gboolean
-evaluate_case (BsTrainGraph *g, const BsTrainCase *c, BsVolume *pred_vol, BsTrainCaseResult *result,
-               GError **error)
+evaluate_case (BsTrainGraph *g, const BsTrainCase *c, gboolean flips, BsVolume *pred_vol,
+               BsTrainCaseResult *result, GError **error)
 {
   int batch, ph, pw, nch = c->image->n_channels;
   int n_slices = bs_volume_n_slices (c->image, BS_PLANE_AXIAL);
@@ -107,6 +107,18 @@ evaluate_case (BsTrainGraph *g, const BsTrainCase *c, BsVolume *pred_vol, BsTrai
           }
       if (!bs_train_graph_forward (g, input, n, FALSE, probs, error))
         return FALSE;
+      if (flips)
+        {
+          g_autofree float *mirrored = g_new (float, (gsize) n * nch * pix);
+          g_autofree float *mprobs = g_new (float, (gsize) n * pix);
+
+          bs_preprocess_flip_x (input, mirrored, (gsize) n * nch, ph, pw);
+          if (!bs_train_graph_forward (g, mirrored, n, FALSE, mprobs, error))
+            return FALSE;
+          bs_preprocess_flip_x (mprobs, mirrored, n, ph, pw);
+          for (gsize p = 0; p < (gsize) n * pix; p++)
+            probs[p] = 0.5f * (probs[p] + mirrored[p]);
+        }
       for (int b = 0; b < n; b++)
         {
           centre (probs + b * pix, pw, ph, pred, c->sw, c->sh);
@@ -141,22 +153,22 @@ evaluate_case (BsTrainGraph *g, const BsTrainCase *c, BsVolume *pred_vol, BsTrai
 }
 
 static gboolean
-evaluate_case_net (BsUnet *net, const BsTrainCase *c, int threads, BsVolume *pred, BsTrainCaseResult *result,
-                   GError **error)
+evaluate_case_net (BsUnet *net, const BsTrainCase *c, int threads, gboolean flips, BsVolume *pred,
+                   BsTrainCaseResult *result, GError **error)
 {
   g_autoptr(BsTrainGraph) g = NULL;
 
   omp_set_num_threads (threads > 0 ? threads : bs_runtime_auto_threads (bs_cpu_cores ()));
   g = bs_train_graph_new (net, BS_TRAIN_EVAL_BATCH, (c->sh + 15) / 16 * 16, (c->sw + 15) / 16 * 16,
                           error);
-  return g && evaluate_case (g, c, pred, result, error);
+  return g && evaluate_case (g, c, flips, pred, result, error);
 }
 
 gboolean
-bs_train_evaluate_case (BsUnet *net, BsTrainSet *set, guint i, int threads, BsTrainCaseResult *result,
-                        GError **error)
+bs_train_evaluate_case (BsUnet *net, BsTrainSet *set, guint i, int threads, gboolean flips,
+                        BsTrainCaseResult *result, GError **error)
 {
-  return evaluate_case_net (net, g_ptr_array_index (set->cases, i), threads, NULL, result, error);
+  return evaluate_case_net (net, g_ptr_array_index (set->cases, i), threads, flips, NULL, result, error);
 }
 
 /* ---- figures ---- */
@@ -522,6 +534,7 @@ bs_train_options_apply_state (BsTrainOptions *o, const BsTrainOptions *from)
   o->intensity_jitter = from->intensity_jitter;
   o->average_from = from->average_from;
   o->modality_dropout = from->modality_dropout;
+  o->bias_field = from->bias_field;
   o->folds = from->folds;
   o->fold = from->fold;
 }
@@ -606,7 +619,8 @@ bs_train_run (BsTrainSet *set, const BsTrainOptions *opts, FILE *out, BsTrainRep
   t0 = bs_now_ms ();
   bs_train_sampler_init (&sampler, set, o.seed);
   sampler.aug = (BsTrainAug) { .offset_ratio = BS_TRAIN_OFFSET_RATIO, .core_flair_p = o.core_flair_aug,
-                               .jitter = o.intensity_jitter, .modality_dropout = o.modality_dropout };
+                               .jitter = o.intensity_jitter, .modality_dropout = o.modality_dropout,
+                               .bias_field = o.bias_field };
   if (sampler.n_total == 0)
     {
       g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA, _("The training cases have no slices with brain"));
@@ -842,7 +856,7 @@ bs_train_run (BsTrainSet *set, const BsTrainOptions *opts, FILE *out, BsTrainRep
         continue;
       if (opts->figures)
         pred = bs_volume_new_like (c->truth, 1);
-      if (!evaluate_case_net (best, c, o.threads, pred, &r, error))
+      if (!evaluate_case_net (best, c, o.threads, FALSE, pred, &r, error))
         goto out;
       g_array_append_val (report->test, r);
       if (!pred)

@@ -164,6 +164,9 @@ typedef struct {
                         * selection from then on; 0 = off */
   double split;        /* training share of the cases (the caller splits; kept in checkpoints) */
   double modality_dropout; /* augmentation: each input channel zeroed with this probability, never all (0 = off) */
+  double bias_field;   /* augmentation: a smooth field across the slice (linear and bilinear terms, up to B at the
+                        * crop's corners) changes each channel's gain by 1 + f and its offset by 3 f, as an MRI
+                        * bias field of relative size B does to a z-scored image (0 = off) */
   int folds, fold;     /* cross-validation split the caller made (kept in checkpoints), 0 = none */
   const char *resume;  /* checkpoint or weights to start from, or NULL (see bs_train_run) */
   const char *out;     /* best checkpoint goes here; the resumable state to OUT.last.h5 */
@@ -237,8 +240,10 @@ gboolean bs_train_run (BsTrainSet *set, const BsTrainOptions *opts, FILE *out,
                        BsTrainReport *report, GCancellable *cancellable, GError **error);
 
 /* Whole-volume whole-tumour Dice of net on case i of set (its normalised
- * image), axial slices at full size through the oneDNN forward pass. */
-gboolean bs_train_evaluate_case (BsUnet *net, BsTrainSet *set, guint i, int threads,
+ * image), axial slices at full size through the oneDNN forward pass; with
+ * flips every slice also runs mirrored left-right and the two are averaged
+ * (as BsPlanOptions.test_time_flips). */
+gboolean bs_train_evaluate_case (BsUnet *net, BsTrainSet *set, guint i, int threads, gboolean flips,
                                  BsTrainCaseResult *result, GError **error);
 
 /* Prints the stage wall-time table and the per-case Dice. */

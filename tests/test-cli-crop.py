@@ -5,6 +5,8 @@
   window is smaller than the whole slice;
 - export on a non-terminal prints a few plain progress lines, never carriage returns;
 - infer and export give the same int8 mask (one calibration policy);
+- test-time flips: infer --test-time-flips on says so in its JSON, its mask equals export's with
+  the same switch, and it differs from the plain mask (the mirrored pass ran) on a few voxels;
 - the OpenMP wait policy: Brainseg's own unless the user set OMP_WAIT_POLICY or GOMP_SPINCOUNT,
   and --threads N still means N."""
 import json
@@ -69,6 +71,25 @@ def check_int8_agreement(tmp):
     print("int8: infer and export give the same mask")
 
 
+def check_flips(tmp):
+    a = os.path.join(tmp, "infer-flips.nii.gz")
+    b = os.path.join(tmp, "export-flips.nii.gz")
+    c = os.path.join(tmp, "infer-plain.nii.gz")
+    opts = ["--threads", "1"]
+    on = json.loads(run("infer", SAMPLE, "--out", a, "--test-time-flips", "on", "--json", *opts).stdout)
+    off = json.loads(run("infer", SAMPLE, "--out", c, "--json", *opts).stdout)
+    run("export", SAMPLE, "--what", "mask", "--out", b, "--quiet", "--test-time-flips", "on", *opts)
+    assert on["test_time_flips"] == "on" and off["test_time_flips"] == "off", (on, off)
+    ma, mb, mc = (np.asarray(nib.load(x).dataobj) for x in (a, b, c))
+    assert int(np.count_nonzero(ma != mb)) == 0, "infer and export disagree with test-time flips"
+    differ = int(np.count_nonzero(ma != mc))
+    assert 0 < differ < 0.01 * ma.size, differ
+    assert abs(on["dice_wt"] - off["dice_wt"]) < 0.02, (on["dice_wt"], off["dice_wt"])
+    p = run("infer", SAMPLE, "--test-time-flips", "maybe", expect=2)
+    assert "--test-time-flips" in p.stderr, p.stderr
+    print(f"test-time flips: Dice {on['dice_wt']:.4f} (plain {off['dice_wt']:.4f}), {differ} voxels differ")
+
+
 def check_crop(tmp):
     if not os.path.isdir(CASE):
         print(f"real samples absent ({CASE}): crop agreement not checked")
@@ -98,6 +119,7 @@ def main():
         check_runtime()
         check_progress(tmp)
         check_int8_agreement(tmp)
+        check_flips(tmp)
         check_crop(tmp)
     return 0
 

@@ -518,6 +518,75 @@ test_int8_fused_path (void)
   fixture_clear (&f);
 }
 
+/* Test-time flips: the plan's output is the mean of the network on the slice
+ * and, mirrored back, on the slice mirrored left-right; so a mirrored input
+ * gives the mirrored output.  Every precision, in blocked and nhwc layouts. */
+static void
+test_flips (void)
+{
+  Fixture f;
+  const BsPrecision precs[] = { BS_PRECISION_FP32, BS_PRECISION_INT8, BS_PRECISION_BF16 };
+
+  fixture_init (&f, 16, 2, BS_UPSAMPLE_TRANSPOSED, 32, 48, 3, 21);
+  gsize slice = (gsize) f.h * f.w, npix = f.n * slice, nin = npix * 2;
+  g_autofree float *mirror_in = g_new (float, nin);
+  g_autofree float *mirror_ref = g_new (float, npix);
+  g_autofree float *expect = g_new (float, npix);
+  g_autofree float *probs = g_new (float, npix);
+  g_autofree float *probs_m = g_new (float, npix);
+  g_autofree float *back = g_new (float, npix);
+  double plain_gap = 0;
+
+  bs_preprocess_flip_x (f.input, mirror_in, (gsize) f.n * 2, f.h, f.w);
+  bs_reference_forward (f.net, mirror_in, f.n, f.h, f.w, mirror_ref);
+  bs_preprocess_flip_x (mirror_ref, expect, f.n, f.h, f.w);
+  for (gsize i = 0; i < npix; i++)
+    {
+      plain_gap = MAX (plain_gap, fabs (expect[i] - f.ref[i]));
+      expect[i] = 0.5f * (expect[i] + f.ref[i]);
+    }
+  /* A random network is not mirror-symmetric: the flipped pass changes the output. */
+  g_assert_cmpfloat (plain_gap, >, 0.05);
+  for (guint p = 0; p < G_N_ELEMENTS (precs); p++)
+    for (int l = 0; l < 2; l++)
+      {
+        BsPlanOptions o;
+        BsTiming t;
+        g_autoptr(GError) error = NULL;
+        g_autoptr(BsPlan) plan = NULL;
+        double err = 0, sym = 0;
+
+        if (!bs_precision_available (precs[p], NULL))
+          continue;
+        bs_plan_options_init (&o);
+        o.precision = precs[p];
+        o.layout = l ? BS_MEMLAYOUT_NHWC : BS_MEMLAYOUT_BLOCKED;
+        o.batch = f.n;
+        o.threads = 1;
+        o.test_time_flips = TRUE;
+        plan = bs_plan_new (f.net, f.h, f.w, &o, f.cal, &error);
+        g_assert_no_error (error);
+        bs_timing_reset (&t);
+        g_assert_true (bs_plan_run (plan, f.input, f.n, probs, &t, &error));
+        g_assert_no_error (error);
+        g_assert_cmpint (t.n_slices, ==, f.n);
+        g_assert_cmpfloat (bs_timing_stage_ms (&t, "flips"), >, 0.0);
+        g_assert_true (bs_plan_run (plan, mirror_in, f.n, probs_m, NULL, &error));
+        bs_preprocess_flip_x (probs_m, back, f.n, f.h, f.w);
+        for (gsize i = 0; i < npix; i++)
+          {
+            err = MAX (err, fabs (probs[i] - expect[i]));
+            sym = MAX (sym, fabs (probs[i] - back[i]));
+          }
+        g_test_message ("flips %s %s: max |p - ref| %.2e, mirror asymmetry %.2e", bs_precision_name (precs[p]),
+                        bs_memlayout_name (o.layout), err, sym);
+        /* fp32 matches the reference closely; int8 and bf16 within their plans' usual error */
+        g_assert_cmpfloat (err, <, precs[p] == BS_PRECISION_FP32 ? 1e-4 : 0.02);
+        g_assert_cmpfloat (sym, <, precs[p] == BS_PRECISION_FP32 ? 1e-4 : 0.02);
+      }
+  fixture_clear (&f);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -529,5 +598,6 @@ main (int argc, char **argv)
   g_test_add_func ("/plan/real-random", test_real_random);
   g_test_add_func ("/plan/real-trained", test_real_trained);
   g_test_add_func ("/plan/int8-fused-path", test_int8_fused_path);
+  g_test_add_func ("/plan/test-time-flips", test_flips);
   return g_test_run ();
 }

@@ -526,7 +526,7 @@ test_train_smoke (void)
   cfg.in_channels = 1;
   cfg.upsample = BS_UPSAMPLE_TRANSPOSED;
   untrained = bs_unet_new_random (&cfg, opts.seed);
-  g_assert_true (bs_train_evaluate_case (untrained, set, test_case, 2, &before, &error));
+  g_assert_true (bs_train_evaluate_case (untrained, set, test_case, 2, FALSE, &before, &error));
   g_assert_no_error (error);
 
   g_assert_true (bs_train_run (set, &opts, NULL, &report, NULL, &error));
@@ -547,7 +547,7 @@ test_train_smoke (void)
   g_assert_no_error (error);
   g_assert_cmpint (loaded->config.fms, ==, 4);
   g_assert_cmpstr (loaded->config.modalities[0], ==, "FLAIR");
-  g_assert_true (bs_train_evaluate_case (loaded, set, test_case, 2, &after, &error));
+  g_assert_true (bs_train_evaluate_case (loaded, set, test_case, 2, FALSE, &after, &error));
   g_assert_cmpfloat (fabs (after.dice - g_array_index (report.test, BsTrainCaseResult, 0).dice), <, 1e-9);
 
   /* Resuming from the checkpoint with no epochs keeps its validation loss. */

@@ -343,6 +343,59 @@ test_toggles (void)
   bs_window_set_plan_options (win, &base);
 }
 
+/* The "Test-time flips" switch: the visible slice is re-run with the mirrored
+ * pass averaged in, exactly as a plan with the option computes it, and the
+ * timing panel's plan line says so. */
+static gboolean
+has_flips_plan (BsWindow *w)
+{
+  const char *text = bs_window_get_plan_text (w);
+  return text != NULL && strstr (text, "test-time flips") != NULL;
+}
+
+static void
+test_flips (void)
+{
+  BsPlanOptions opts;
+  g_autofree float *shown = NULL, *expect = NULL, *plain = NULL;
+  double err = 0, gap = 0;
+  int slice, w, h;
+
+  if (!setup ())
+    return;
+  bs_plan_options_init (&opts);
+  opts.batch = 1;
+  bs_window_set_plan_options (win, &opts);
+  slice = bs_test_tumour_slice (win);
+  if (slice < 0)
+    slice = bs_volume_n_slices (bs_window_get_prepared_volume (win), bs_window_get_plane (win)) / 2;
+  bs_window_set_slice_index (win, slice);
+  g_assert_true (bs_test_wait (win, shows_current_prediction, 300));
+  g_assert_false (has_flips_plan (win));
+  /* as the switch does */
+  g_action_group_change_action_state (G_ACTION_GROUP (win), "test-time-flips", g_variant_new_boolean (TRUE));
+  bs_window_get_plan_options (win, &opts);
+  g_assert_true (opts.test_time_flips);
+  g_assert_false (bs_window_slice_is_computed (win, slice));
+  g_assert_true (bs_test_wait (win, shows_current_prediction, 300));
+  g_assert_true (bs_test_wait (win, has_flips_plan, 100));
+  g_action_group_activate_action (G_ACTION_GROUP (win), "cancel-fill", NULL);
+  shown = window_probs (slice, &w, &h);
+  expect = engine_probs (slice, &opts);
+  opts.test_time_flips = FALSE;
+  plain = engine_probs (slice, &opts);
+  for (gsize i = 0; i < (gsize) w * h; i++)
+    {
+      err = MAX (err, fabsf (shown[i] - expect[i]));
+      gap = MAX (gap, fabsf (plain[i] - expect[i]));
+    }
+  g_test_message ("test-time flips: max |window - plan| %.2e, max |flipped - plain| %.3f", err, gap);
+  g_assert_cmpfloat (err, <, 1e-5);
+  g_assert_cmpfloat (gap, >, 1e-3);
+  g_action_group_change_action_state (G_ACTION_GROUP (win), "test-time-flips", g_variant_new_boolean (FALSE));
+  g_assert_true (bs_test_wait (win, shows_current_prediction, 300));
+}
+
 static void
 test_views_and_planes (void)
 {
@@ -697,6 +750,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/window/cleanup", test_cleanup);
   g_test_add_func ("/ui/window/rapid-slice-changes", test_rapid_slice_changes);
   g_test_add_func ("/ui/window/toggles", test_toggles);
+  g_test_add_func ("/ui/window/test-time-flips", test_flips);
   g_test_add_func ("/ui/window/planes", test_views_and_planes);
   g_test_add_func ("/ui/window/no-ground-truth", test_no_ground_truth);
   g_test_add_func ("/ui/window/drop", test_drop);

@@ -213,15 +213,21 @@ describe_plan (const Job *job)
   int threads = bs_plan_get_threads (job->plan);
   g_autofree char *threads_text = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%d thread", "%d threads", threads),
                                                    threads);
+  g_autofree char *base = NULL;
 
   if (job->geom->cropped)
-    return g_strdup_printf (_("%s · %s · %s · %d×%d brain window, %d of %d slices · batch %d · %s"),
+    base = g_strdup_printf (_("%s · %s · %s · %d×%d brain window, %d of %d slices · batch %d · %s"),
                             bs_precision_name (o->precision), bs_memlayout_name (o->layout),
                             o->fusion ? _("fused") : _("unfused"), job->pw, job->ph, job->geom->n_brain,
                             job->n_slices, o->batch, threads_text);
-  return g_strdup_printf (_("%s · %s · %s · %d×%d · batch %d · %s"),
-                          bs_precision_name (o->precision), bs_memlayout_name (o->layout),
-                          o->fusion ? _("fused") : _("unfused"), job->pw, job->ph, o->batch, threads_text);
+  else
+    base = g_strdup_printf (_("%s · %s · %s · %d×%d · batch %d · %s"),
+                            bs_precision_name (o->precision), bs_memlayout_name (o->layout),
+                            o->fusion ? _("fused") : _("unfused"), job->pw, job->ph, o->batch, threads_text);
+  if (!o->test_time_flips)
+    return g_steal_pointer (&base);
+  /* TRANSLATORS: appended to the plan line; the network runs twice per slice */
+  return g_strdup_printf (_("%s · test-time flips (2 passes)"), base);
 }
 
 static gboolean

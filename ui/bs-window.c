@@ -786,6 +786,9 @@ stage_label (const char *id)
     return _("Network");
   if (g_str_equal (id, "output"))
     return _("Output");
+  if (g_str_equal (id, "flips"))
+    /* TRANSLATORS: timing stage: mirroring slices and averaging the two passes */
+    return _("Test-time flips");
   if (g_str_equal (id, "threshold"))
     return _("Threshold");
   if (g_str_equal (id, "render"))
@@ -1906,6 +1909,16 @@ action_crop_to_brain (GSimpleAction *action, GVariant *param, gpointer data)
 }
 
 static void
+action_test_time_flips (GSimpleAction *action, GVariant *param, gpointer data)
+{
+  BsWindow *self = data;
+  BsPlanOptions opts = self->opts;
+
+  opts.test_time_flips = g_variant_get_boolean (param);
+  bs_window_set_plan_options (self, &opts);
+}
+
+static void
 action_cleanup (GSimpleAction *action, GVariant *param, gpointer data)
 {
   bs_window_set_cleanup (BS_WINDOW (data), g_variant_get_boolean (param));
@@ -1941,6 +1954,7 @@ static const GActionEntry win_entries[] = {
   { "layout", action_layout, "s", "'blocked'" },
   { "fusion", NULL, NULL, "true", action_fusion },
   { "crop-to-brain", NULL, NULL, "true", action_crop_to_brain },
+  { "test-time-flips", NULL, NULL, "false", action_test_time_flips },
   { "profile-layers", NULL, NULL, "true", action_profile_layers },
   { "cleanup", NULL, NULL, "true", action_cleanup },
   { "mask-outline", NULL, NULL, "false", action_mask_outline },
@@ -1959,6 +1973,8 @@ sync_option_actions (BsWindow *self)
                              g_variant_new_boolean (self->opts.fusion));
   g_simple_action_set_state (G_SIMPLE_ACTION (g_action_map_lookup_action (map, "crop-to-brain")),
                              g_variant_new_boolean (self->opts.crop_to_brain));
+  g_simple_action_set_state (G_SIMPLE_ACTION (g_action_map_lookup_action (map, "test-time-flips")),
+                             g_variant_new_boolean (self->opts.test_time_flips));
   g_simple_action_set_state (G_SIMPLE_ACTION (g_action_map_lookup_action (map, "profile-layers")),
                              g_variant_new_boolean (self->opts.profile_layers));
   g_simple_action_set_state (G_SIMPLE_ACTION (g_action_map_lookup_action (map, "cleanup")),
@@ -2350,6 +2366,12 @@ const char *
 bs_window_get_inputs_text (BsWindow *self)
 {
   return self->inputs_text;
+}
+
+const char *
+bs_window_get_plan_text (BsWindow *self)
+{
+  return self->plan_text;
 }
 
 gboolean

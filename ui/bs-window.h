@@ -86,6 +86,8 @@ int bs_window_get_first_computed_slice (BsWindow *self);
 double bs_window_get_displayed_slice_dice (BsWindow *self);
 /* TRUE once a case is loaded and the worker has a plan. */
 gboolean bs_window_is_ready (BsWindow *self);
+/* "Plan: fp32 · blocked · …" as the timing panel shows it, or NULL before the first plan. */
+const char *bs_window_get_plan_text (BsWindow *self);
 /* "Inputs: FLAIR, T1gd · missing: …" for the open case, or NULL. */
 const char *bs_window_get_inputs_text (BsWindow *self);
 /* TRUE while the worker is still filling the volume. */
