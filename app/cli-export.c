@@ -375,14 +375,17 @@ run_export (ExportArgs *a, const char *path)
       return bs_cli_fail (error);
     }
   if (what == WHAT_COMPARE)
-    return run_compare (net, prepared, truth, plane, plan_opts.threads, plan_opts.crop_to_brain, a->out, a->quiet);
+    return run_compare (net, prepared, truth, BS_INFER_NET_PLANE, plan_opts.threads, plan_opts.crop_to_brain, a->out, a->quiet);
 
   prob = bs_volume_new_like (prepared, 1);
   bs_timing_reset (&timing);
   /* With the clean-up on, one slice also needs the whole volume: an island
    * is only known as one in 3D, and every export then agrees with the mask. */
   cleanup = !a->cleanup || strcmp (a->cleanup, "on") == 0;
-  if (!segment (net, prepared, plane, (what == WHAT_OVERLAY || what == WHAT_FIGURE) && !cleanup ? a->slice : -1,
+  /* The network runs in its own plane; another plane's slice is cut from the
+   * whole volume, so that every plane shows the same prediction. */
+  if (!segment (net, prepared, BS_INFER_NET_PLANE,
+                (what == WHAT_OVERLAY || what == WHAT_FIGURE) && !cleanup && plane == BS_INFER_NET_PLANE ? a->slice : -1,
                 &plan_opts, cleanup, a->quiet, prob, &timing, &error))
     return bs_cli_fail (error);
 

@@ -30,6 +30,11 @@ typedef struct {
   int n_brain;
 } BsInferGeometry;
 
+/* The plane the 2D U-Net is trained in and runs in (IntelAI's and
+ * Brainseg's models are axial).  A prediction is one volume: coronal and
+ * sagittal views and exports are reslices of it, never a second run. */
+#define BS_INFER_NET_PLANE BS_PLANE_AXIAL
+
 /* Pixels of air kept around the brain's box. */
 #define BS_INFER_CROP_MARGIN 24
 

@@ -147,7 +147,7 @@ static gboolean
 volume_done (BsWindow *w)
 {
   const BsVolume *prob = bs_window_get_probability_volume (w);
-  return prob != NULL && bs_window_get_n_computed_slices (w) == bs_volume_n_slices (prob, bs_window_get_plane (w));
+  return prob != NULL && bs_window_get_n_computed_slices (w) == bs_volume_n_slices (prob, bs_window_get_net_plane (w));
 }
 
 static gsize
@@ -418,6 +418,62 @@ test_views_and_planes (void)
   g_action_group_activate_action (G_ACTION_GROUP (win), "page-up", NULL);
   g_assert_true (bs_test_wait (win, shows_current_prediction, 300));
   bs_window_set_overlay_mode (win, FALSE);
+}
+
+/* Issue 14, finding 2: the prediction of a volume is one thing.  The network
+ * runs in its own plane; switching to coronal or sagittal keeps the result
+ * (no new job, the same probabilities and volume Dice) and shows reslices of
+ * it, with a slice Dice computed on the resliced slice. */
+static void
+test_plane_keeps_prediction (void)
+{
+  const BsPlane planes[] = { BS_PLANE_CORONAL, BS_PLANE_SAGITTAL, BS_PLANE_AXIAL };
+  BsPlanOptions opts;
+  g_autofree float *before = NULL;
+  gsize nvox;
+  guint gen;
+  double dice_before;
+
+  if (!setup ())
+    return;
+  bs_window_set_plane (win, BS_PLANE_AXIAL);
+  bs_plan_options_init (&opts);
+  bs_window_set_plan_options (win, &opts);
+  g_assert_true (bs_test_wait (win, volume_done, 300));
+  nvox = bs_volume_n_voxels (bs_window_get_probability_volume (win));
+  before = g_memdup2 (bs_window_get_probability_volume (win)->data, nvox * sizeof (float));
+  gen = bs_window_get_generation (win);
+  dice_before = bs_window_get_volume_dice (win);
+  for (guint i = 0; i < G_N_ELEMENTS (planes); i++)
+    {
+      const BsVolume *prob;
+      g_autofree float *p = NULL, *t = NULL;
+      int w, h, slice;
+      double shown;
+
+      bs_window_set_plane (win, planes[i]);
+      /* Nothing reruns: the same job, the same probabilities, the same volume Dice. */
+      g_assert_cmpuint (bs_window_get_generation (win), ==, gen);
+      prob = bs_window_get_probability_volume (win);
+      g_assert_true (memcmp (prob->data, before, nvox * sizeof (float)) == 0);
+      g_assert_cmpfloat (bs_window_get_volume_dice (win), ==, dice_before);
+      slice = bs_test_tumour_slice (win);
+      g_assert_cmpint (slice, >=, 0);
+      bs_window_set_slice_index (win, slice);
+      /* The resliced prediction is there at once. */
+      g_assert_true (bs_window_slice_is_computed (win, slice));
+      g_assert_true (bs_test_wait (win, shows_current_prediction, 10));
+      if (bs_window_get_truth (win) == NULL)
+        continue;
+      bs_volume_slice_size (prob, planes[i], &w, &h);
+      p = g_new (float, (gsize) w * h);
+      t = g_new (float, (gsize) w * h);
+      bs_volume_get_slice (prob, 0, planes[i], slice, p);
+      bs_volume_get_slice (bs_window_get_truth (win), 0, planes[i], slice, t);
+      shown = bs_window_get_displayed_slice_dice (win);
+      g_test_message ("%s slice %d: Dice %.4f (volume %.4f)", bs_plane_name (planes[i]), slice, shown, dice_before);
+      g_assert_cmpfloat_with_epsilon (shown, bs_dice (p, t, (gsize) w * h), 1e-12);
+    }
 }
 
 static void
@@ -752,6 +808,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/window/toggles", test_toggles);
   g_test_add_func ("/ui/window/test-time-flips", test_flips);
   g_test_add_func ("/ui/window/planes", test_views_and_planes);
+  g_test_add_func ("/ui/window/plane-keeps-prediction", test_plane_keeps_prediction);
   g_test_add_func ("/ui/window/no-ground-truth", test_no_ground_truth);
   g_test_add_func ("/ui/window/drop", test_drop);
   g_test_add_func ("/ui/window/bad-file", test_bad_file);

@@ -161,7 +161,8 @@ start_run (BsCompareDialog *self)
   job->net = bs_unet_copy (net);
   job->prepared = bs_volume_copy (prepared);
   job->truth = truth ? bs_volume_copy (truth) : NULL;
-  job->plane = bs_window_get_plane (self->win);
+  /* The network's own plane, whatever the window shows. */
+  job->plane = bs_window_get_net_plane (self->win);
   bs_window_get_plan_options (self->win, &opts);
   job->threads = opts.threads;
   job->crop = opts.crop_to_brain;

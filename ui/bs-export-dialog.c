@@ -15,7 +15,8 @@ typedef struct {
   BsExportKind kind;
   char *path;
   int width, height;
-  BsPlane plane;
+  BsPlane plane;                /* shown: the slice of overlays and figures, the CSV's slices */
+  BsPlane net_plane;            /* where the network runs (fill_missing) */
   int slice;
   char *case_id;
   BsOverlayOptions overlay;
@@ -24,7 +25,7 @@ typedef struct {
   BsVolume *prob, *truth, *prepared;
   BsUnet *net;
   BsPlanOptions plan_opts;
-  gboolean *computed;          /* per slice of the plane */
+  gboolean *computed;          /* per slice of net_plane */
   int n_missing;
   BsExportUiProgress progress;
   gpointer progress_data;
@@ -135,12 +136,12 @@ fill_missing (ExportJob *job, GCancellable *cancellable, GError **error)
   g_autoptr(BsPlan) plan = NULL;
   g_autoptr(BsInferGeometry) geom = NULL;
   BsPlanOptions opts = job->plan_opts;
-  int n = bs_volume_n_slices (job->prob, job->plane), ph, pw, done = 0;
+  int n = bs_volume_n_slices (job->prob, job->net_plane), ph, pw, done = 0;
 
   if (job->n_missing == 0)
     return TRUE;
   /* The window's geometry and calibration policy, so that these slices match the ones it computed. */
-  geom = bs_infer_geometry_new (job->prepared, job->plane, opts.crop_to_brain);
+  geom = bs_infer_geometry_new (job->prepared, job->net_plane, opts.crop_to_brain);
   ph = geom->ph;
   pw = geom->pw;
   opts.batch = 1;
@@ -232,6 +233,7 @@ snapshot_window (BsWindow *win, BsExportKind kind, const char *path, int width, 
   job->width = width;
   job->height = height;
   job->plane = bs_window_get_plane (win);
+  job->net_plane = bs_window_get_net_plane (win);
   job->slice = bs_window_get_slice_index (win);
   job->case_id = g_strdup (c->id);
   bs_window_get_overlay_options (win, &job->overlay);
@@ -258,11 +260,11 @@ snapshot_window (BsWindow *win, BsExportKind kind, const char *path, int width, 
       return job;
     }
 
-  int n = bs_volume_n_slices (prob, job->plane);
+  int n = bs_volume_n_slices (prob, job->net_plane);
   job->computed = g_new0 (gboolean, n);
   for (int k = 0; k < n; k++)
     {
-      job->computed[k] = bs_window_slice_is_computed (win, k);
+      job->computed[k] = bs_window_net_slice_is_computed (win, k);
       job->n_missing += !job->computed[k];
     }
   job->image = bs_volume_extract_channel (c->image, channel);

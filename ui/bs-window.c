@@ -76,11 +76,15 @@ struct _BsWindow
   double *case_dice;       /* per dataset case, NaN until the volume is done */
   float *auto_lo, *auto_hi; /* per image channel */
 
-  /* Current plane's results, main thread only. */
+  /* Results, main thread only.  The network runs in the plane it was trained
+   * in (net_plane, axial); computed and n_computed count those slices.  Other
+   * planes show reslices of the same probability volume, so the mask, the
+   * volume Dice and every export are the same whatever plane is viewed. */
   BsVolume *prob;
-  guint8 *computed;
+  guint8 *computed;             /* per net_plane slice */
   int n_computed;
-  BsConfusion *slice_conf;
+  BsConfusion *slice_conf;      /* per displayed slice */
+  guint8 *slice_conf_valid;     /* per displayed slice: slice_conf counts a whole slice */
   BsConfusion volume_conf;
   BsConfusion raw_volume_conf;  /* before the island clean-up */
   gboolean cleanup;             /* remove islands once the volume is done */
@@ -100,7 +104,8 @@ struct _BsWindow
   double render_ms;
 
   /* View state */
-  BsPlane plane;
+  BsPlane net_plane;       /* where the network runs (see prob) */
+  BsPlane plane;           /* what is shown */
   int slice;
   int channel;
   gboolean overlay_mode;
@@ -240,10 +245,13 @@ stop_pulse (BsWindow *self)
   g_clear_handle_id (&self->pulse_id, g_source_remove);
 }
 
+static void recount_dice (BsWindow *self);
+static gboolean volume_complete (BsWindow *self);
+
 static void
 update_fill_buttons (BsWindow *self)
 {
-  gboolean filling = self->ready && self->n_computed < (self->prob ? bs_volume_n_slices (self->prob, self->plane) : 0);
+  gboolean filling = self->ready && self->prob != NULL && !volume_complete (self);
 
   gtk_widget_set_visible (GTK_WIDGET (self->cancel_button), filling && !self->fill_cancelled);
   gtk_widget_set_visible (GTK_WIDGET (self->resume_button), filling && self->fill_cancelled);
@@ -253,6 +261,29 @@ static int
 n_slices (BsWindow *self)
 {
   return self->bcase != NULL ? bs_volume_n_slices (self->bcase->image, self->plane) : 0;
+}
+
+/* Slices of the plane the network runs in. */
+static int
+n_net_slices (BsWindow *self)
+{
+  return self->bcase != NULL ? bs_volume_n_slices (self->bcase->image, self->net_plane) : 0;
+}
+
+static gboolean
+volume_complete (BsWindow *self)
+{
+  return self->computed != NULL && self->n_computed >= n_net_slices (self);
+}
+
+/* Whether displayed slice s holds its final prediction: in the network's
+ * plane when that slice ran, in another plane once every slice ran. */
+static gboolean
+display_slice_complete (BsWindow *self, int s)
+{
+  if (self->computed == NULL || s < 0 || s >= n_slices (self))
+    return FALSE;
+  return self->plane == self->net_plane ? self->computed[s] != 0 : volume_complete (self);
 }
 
 /* ---- Recent files ---- */
@@ -484,6 +515,7 @@ clear_case (BsWindow *self)
   g_clear_pointer (&self->prob, bs_volume_free);
   g_clear_pointer (&self->computed, g_free);
   g_clear_pointer (&self->slice_conf, g_free);
+  g_clear_pointer (&self->slice_conf_valid, g_free);
   g_clear_pointer (&self->auto_lo, g_free);
   g_clear_pointer (&self->auto_hi, g_free);
   self->ready = FALSE;
@@ -650,19 +682,32 @@ reset_transforms (BsWindow *self)
 
 /* New plane, case, model or options: results so far no longer apply. */
 static void
-reset_results (BsWindow *self)
+reset_display_counts (BsWindow *self)
 {
   int n = n_slices (self);
 
+  g_clear_pointer (&self->slice_conf, g_free);
+  g_clear_pointer (&self->slice_conf_valid, g_free);
+  if (self->bcase != NULL)
+    {
+      self->slice_conf = g_new0 (BsConfusion, MAX (n, 1));
+      self->slice_conf_valid = g_new0 (guint8, MAX (n, 1));
+    }
+  bs_dice_chart_reset (self->dice_chart, n);
+  bs_dice_chart_set_current (self->dice_chart, self->slice);
+}
+
+static void
+reset_results (BsWindow *self)
+{
   g_clear_pointer (&self->prob, bs_volume_free);
   g_clear_pointer (&self->computed, g_free);
-  g_clear_pointer (&self->slice_conf, g_free);
   if (self->bcase != NULL)
     {
       self->prob = bs_volume_new_like (self->bcase->image, 1);
-      self->computed = g_new0 (guint8, MAX (n, 1));
-      self->slice_conf = g_new0 (BsConfusion, MAX (n, 1));
+      self->computed = g_new0 (guint8, MAX (n_net_slices (self), 1));
     }
+  reset_display_counts (self);
   memset (&self->volume_conf, 0, sizeof self->volume_conf);
   self->cleanup_applied = FALSE;
   if (self->cleanup_saved != NULL)
@@ -671,8 +716,6 @@ reset_results (BsWindow *self)
   self->first_computed = -1;
   self->has_timing = FALSE;
   self->fill_cancelled = FALSE;
-  bs_dice_chart_reset (self->dice_chart, n);
-  bs_dice_chart_set_current (self->dice_chart, self->slice);
 }
 
 static void
@@ -697,7 +740,7 @@ update_dice_panel (BsWindow *self)
     {
       g_autofree char *slice_text = NULL, *vol_text = NULL;
 
-      if (self->computed[self->slice])
+      if (display_slice_complete (self, self->slice) && self->slice_conf_valid[self->slice])
         slice_text = g_strdup_printf ("%.4f", bs_confusion_dice (&self->slice_conf[self->slice]));
       else
         slice_text = g_strdup (_("computing…"));
@@ -712,8 +755,14 @@ update_dice_panel (BsWindow *self)
       gtk_label_set_text (self->slice_dice_label, slice_text);
       gtk_label_set_text (self->volume_dice_label, vol_text);
     }
-  count = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%d of %d slice computed", "%d of %d slices computed", n),
-                           self->n_computed, n);
+  n = n_net_slices (self);
+  if (self->plane == self->net_plane)
+    count = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%d of %d slice computed", "%d of %d slices computed", n),
+                             self->n_computed, n);
+  else
+    /* TRANSLATORS: the network runs on axial slices; coronal and sagittal views are cut from them */
+    count = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%d of %d axial slice computed",
+                                          "%d of %d axial slices computed", n), self->n_computed, n);
   gtk_label_set_text (self->volume_count_label, count);
 }
 
@@ -914,8 +963,9 @@ restart_inference (BsWindow *self)
       self->ready = FALSE;
       return;
     }
-  bs_inference_worker_set_job (self->worker, self->input, self->plane, &self->opts, self->generation);
-  bs_inference_worker_request_slice (self->worker, self->generation, self->slice);
+  bs_inference_worker_set_job (self->worker, self->input, self->net_plane, &self->opts, self->generation);
+  if (self->plane == self->net_plane)
+    bs_inference_worker_request_slice (self->worker, self->generation, self->slice);
   self->ready = FALSE;
   self->busy = TRUE;
   start_pulse (self, self->opts.precision == BS_PRECISION_INT8 ? _("Calibrating and building the int8 plan…")
@@ -943,7 +993,17 @@ set_plane_internal (BsWindow *self, BsPlane plane)
   gtk_adjustment_configure (self->slice_adjustment, self->slice, 0, MAX (n_slices (self) - 1, 0), 1, 10, 0);
   update_slice_marks (self);
   update_slice_label (self);
-  restart_inference (self);
+  /* The prediction stays: other planes are cut from it, nothing reruns. */
+  recount_dice (self);
+  if (self->input != NULL && plane == self->net_plane && self->computed != NULL && !self->computed[self->slice])
+    bs_inference_worker_request_slice (self->worker, self->generation, self->slice);
+  /* A slice of another plane needs every slice of the network's plane. */
+  if (self->input != NULL && plane != self->net_plane && self->fill_cancelled && !volume_complete (self))
+    g_action_group_activate_action (G_ACTION_GROUP (self), "resume-fill", NULL);
+  self->displayed_pred_slice = -1;
+  update_dice_panel (self);
+  update_fill_buttons (self);
+  schedule_render (self);
   action = g_action_map_lookup_action (G_ACTION_MAP (self), "plane");
   g_simple_action_set_state (G_SIMPLE_ACTION (action), g_variant_new_string (plane_id (plane)));
 }
@@ -1211,7 +1271,9 @@ render_views (BsWindow *self)
     }
 
   read_slice (self->bcase->image, self->channel, self->plane, self->slice, self->img_buf);
-  have_pred = self->computed != NULL && self->computed[self->slice];
+  /* Another plane shows what has run so far, cut from the volume. */
+  have_pred = self->plane == self->net_plane ? display_slice_complete (self, self->slice)
+                                             : self->computed != NULL && self->n_computed > 0;
   if (have_pred)
     read_slice (self->prob, 0, self->plane, self->slice, self->prob_buf);
   if (self->truth != NULL)
@@ -1263,8 +1325,9 @@ render_views (BsWindow *self)
       bs_slice_view_set_legend (self->overlay_view, 1, pred_rgb, pred_label);
     }
 
-  self->displayed_pred_slice = have_pred ? self->slice : -1;
-  self->displayed_dice = have_pred && self->truth != NULL ? bs_confusion_dice (&self->slice_conf[self->slice]) : NAN;
+  self->displayed_pred_slice = display_slice_complete (self, self->slice) ? self->slice : -1;
+  self->displayed_dice = self->displayed_pred_slice >= 0 && self->truth != NULL && self->slice_conf_valid[self->slice]
+                           ? bs_confusion_dice (&self->slice_conf[self->slice]) : NAN;
   self->render_ms = bs_now_ms () - t0;
   bs_dice_chart_set_current (self->dice_chart, self->slice);
   update_dice_panel (self);
@@ -1296,31 +1359,49 @@ typedef struct {
   float prob;
 } CleanupVoxel;
 
-/* Slice and volume Dice from the probabilities as they are now. */
+/* Slice and volume Dice from the probabilities as they are now: the volume
+ * over the slices that ran, each displayed slice once it is complete. */
 static void
 recount_dice (BsWindow *self)
 {
-  int n = n_slices (self);
+  int n = n_slices (self), nn = n_net_slices (self);
   int w, h;
   g_autofree float *p = NULL, *t = NULL;
 
-  if (self->truth == NULL)
+  reset_display_counts (self);
+  if (self->truth == NULL || self->prob == NULL)
     return;
-  bs_volume_slice_size (self->prob, self->plane, &w, &h);
+  bs_volume_slice_size (self->prob, self->net_plane, &w, &h);
   p = g_new (float, (gsize) w * h);
   t = g_new (float, (gsize) w * h);
   memset (&self->volume_conf, 0, sizeof self->volume_conf);
+  for (int s = 0; s < nn; s++)
+    {
+      BsConfusion c = { 0 };
+
+      if (!self->computed[s])
+        continue;
+      bs_volume_get_slice (self->prob, 0, self->net_plane, s, p);
+      bs_volume_get_slice (self->truth, 0, self->net_plane, s, t);
+      bs_confusion_add (&c, p, t, (gsize) w * h);
+      bs_confusion_merge (&self->volume_conf, &c);
+    }
+  g_clear_pointer (&p, g_free);
+  g_clear_pointer (&t, g_free);
+  bs_volume_slice_size (self->prob, self->plane, &w, &h);
+  p = g_new (float, (gsize) w * h);
+  t = g_new (float, (gsize) w * h);
   for (int s = 0; s < n; s++)
     {
       gboolean empty = TRUE;
 
-      if (!self->computed[s])
+      if (!display_slice_complete (self, s))
         continue;
       bs_volume_get_slice (self->prob, 0, self->plane, s, p);
       bs_volume_get_slice (self->truth, 0, self->plane, s, t);
       memset (&self->slice_conf[s], 0, sizeof self->slice_conf[s]);
       bs_confusion_add (&self->slice_conf[s], p, t, (gsize) w * h);
-      bs_confusion_merge (&self->volume_conf, &self->slice_conf[s]);
+      self->slice_conf_valid[s] = 1;
       for (gsize k = 0; k < (gsize) w * h && empty; k++)
         empty = t[k] <= 0.5f;
       bs_dice_chart_set_value (self->dice_chart, s, bs_confusion_dice (&self->slice_conf[s]), empty);
@@ -1380,7 +1461,7 @@ on_slices_ready (BsInferenceWorker *worker, BsInferenceResult *r, BsWindow *self
   g_autofree float *truth = self->truth != NULL ? g_new (float, px) : NULL;
   gboolean visible_changed = FALSE;
 
-  if (r->generation != self->generation || self->prob == NULL || r->plane != self->plane)
+  if (r->generation != self->generation || self->prob == NULL || r->plane != self->net_plane)
     return;
   if (self->first_computed < 0)
     self->first_computed = r->first;
@@ -1389,28 +1470,35 @@ on_slices_ready (BsInferenceWorker *worker, BsInferenceResult *r, BsWindow *self
       int s = r->first + i;
       const float *p = r->probs + px * i;
 
-      if (s < 0 || s >= n_slices (self) || (self->cleanup_applied && self->computed[s]))
+      if (s < 0 || s >= n_net_slices (self) || (self->cleanup_applied && self->computed[s]))
         continue;
-      bs_volume_set_slice (self->prob, 0, self->plane, s, p);
+      bs_volume_set_slice (self->prob, 0, self->net_plane, s, p);
       if (truth != NULL)
         {
-          gboolean empty = TRUE;
+          BsConfusion c = { 0 };
 
-          bs_volume_get_slice (self->truth, 0, self->plane, s, truth);
-          memset (&self->slice_conf[s], 0, sizeof self->slice_conf[s]);
-          bs_confusion_add (&self->slice_conf[s], p, truth, px);
+          bs_volume_get_slice (self->truth, 0, self->net_plane, s, truth);
+          bs_confusion_add (&c, p, truth, px);
           if (!self->computed[s])
-            bs_confusion_merge (&self->volume_conf, &self->slice_conf[s]);
-          for (gsize k = 0; k < px && empty; k++)
-            empty = truth[k] <= 0.5f;
-          bs_dice_chart_set_value (self->dice_chart, s, bs_confusion_dice (&self->slice_conf[s]), empty);
+            bs_confusion_merge (&self->volume_conf, &c);
+          if (self->plane == self->net_plane)
+            {
+              gboolean empty = TRUE;
+
+              self->slice_conf[s] = c;
+              self->slice_conf_valid[s] = 1;
+              for (gsize k = 0; k < px && empty; k++)
+                empty = truth[k] <= 0.5f;
+              bs_dice_chart_set_value (self->dice_chart, s, bs_confusion_dice (&c), empty);
+            }
         }
       if (!self->computed[s])
         {
           self->computed[s] = 1;
           self->n_computed++;
         }
-      visible_changed |= s == self->slice;
+      /* Another plane's slice crosses every slice of the network's plane. */
+      visible_changed |= s == self->slice || self->plane != self->net_plane;
     }
   /* A batch of slices without brain ran nothing: keep the last real timing. */
   if (r->timing.n_slices > 0)
@@ -1419,11 +1507,13 @@ on_slices_ready (BsInferenceWorker *worker, BsInferenceResult *r, BsWindow *self
       self->has_timing = TRUE;
     }
   self->ready = TRUE;
-  if (self->cleanup && !self->cleanup_applied && self->n_computed >= n_slices (self))
+  if (self->cleanup && !self->cleanup_applied && volume_complete (self))
     {
       cleanup_apply (self);
       visible_changed = TRUE;
     }
+  else if (self->plane != self->net_plane && volume_complete (self))
+    recount_dice (self);   /* the displayed plane's slices are whole now */
   if (visible_changed)
     schedule_render (self);
   update_dice_panel (self);
@@ -1483,7 +1573,7 @@ set_slice (BsWindow *self, int slice)
   if ((int) round (gtk_adjustment_get_value (self->slice_adjustment)) != slice)
     gtk_adjustment_set_value (self->slice_adjustment, slice);
   update_slice_label (self);
-  if (self->input != NULL && !self->computed[slice])
+  if (self->input != NULL && self->plane == self->net_plane && !self->computed[slice])
     bs_inference_worker_request_slice (self->worker, self->generation, slice);
   schedule_render (self);
 }
@@ -1544,7 +1634,7 @@ update_readout (BsWindow *self)
     }
   else
     g_string_append (s, _("   no ground truth"));
-  if (self->computed != NULL && self->computed[self->slice])
+  if (display_slice_complete (self, self->slice))
     g_string_append_printf (s, _("   probability %.3f"), bs_volume_channel (self->prob, 0)[idx]);
   else
     g_string_append (s, _("   probability –"));
@@ -1852,8 +1942,9 @@ action_resume_fill (GSimpleAction *action, GVariant *param, gpointer data)
 
   bs_inference_worker_resume_fill (self->worker);
   self->fill_cancelled = FALSE;
-  self->busy = self->n_computed < n_slices (self);
+  self->busy = self->computed != NULL && !volume_complete (self);
   update_progress (self);
+  update_fill_buttons (self);
 }
 
 static void
@@ -2156,6 +2247,7 @@ bs_window_init (BsWindow *self)
   self->displayed_dice = NAN;
   self->cursor_x = self->cursor_y = -1;
   self->plane = BS_PLANE_AXIAL;
+  self->net_plane = BS_INFER_NET_PLANE;
   self->settings = g_settings_new (BS_APPLICATION_ID);
 
   bs_overlay_options_init (&self->overlay);
@@ -2292,7 +2384,7 @@ bs_window_get_probability_volume (BsWindow *self)
 gboolean
 bs_window_slice_is_computed (BsWindow *self, int slice)
 {
-  return self->computed != NULL && slice >= 0 && slice < n_slices (self) && self->computed[slice];
+  return display_slice_complete (self, slice);
 }
 
 int
@@ -2368,6 +2460,26 @@ bs_window_get_inputs_text (BsWindow *self)
   return self->inputs_text;
 }
 
+double
+bs_window_get_volume_dice (BsWindow *self)
+{
+  if (self->truth == NULL || self->n_computed == 0)
+    return NAN;
+  return bs_confusion_dice (&self->volume_conf);
+}
+
+BsPlane
+bs_window_get_net_plane (BsWindow *self)
+{
+  return self->net_plane;
+}
+
+gboolean
+bs_window_net_slice_is_computed (BsWindow *self, int k)
+{
+  return self->computed != NULL && k >= 0 && k < n_net_slices (self) && self->computed[k];
+}
+
 const char *
 bs_window_get_plan_text (BsWindow *self)
 {
@@ -2428,9 +2540,9 @@ bs_window_set_cleanup (BsWindow *self, gboolean cleanup)
     return;
   if (!cleanup)
     cleanup_undo (self);
-  else if (self->n_computed >= n_slices (self))
+  else if (volume_complete (self))
     cleanup_apply (self);
-  if (self->truth != NULL && self->case_dice != NULL && self->n_computed >= n_slices (self))
+  if (self->truth != NULL && self->case_dice != NULL && volume_complete (self))
     {
       self->case_dice[self->case_index] = bs_confusion_dice (&self->volume_conf);
       case_row_update (self, self->case_index);

@@ -86,6 +86,14 @@ int bs_window_get_first_computed_slice (BsWindow *self);
 double bs_window_get_displayed_slice_dice (BsWindow *self);
 /* TRUE once a case is loaded and the worker has a plan. */
 gboolean bs_window_is_ready (BsWindow *self);
+/* Whole-volume Dice as the Dice panel shows it (after the clean-up when it
+ * ran), NaN without ground truth or before the first slice. */
+double bs_window_get_volume_dice (BsWindow *self);
+/* The plane the network runs in (axial, as the model was trained); other
+ * planes are shown as reslices of its prediction. */
+BsPlane bs_window_get_net_plane (BsWindow *self);
+/* Whether slice k of the network's plane has its prediction. */
+gboolean bs_window_net_slice_is_computed (BsWindow *self, int k);
 /* "Plan: fp32 · blocked · …" as the timing panel shows it, or NULL before the first plan. */
 const char *bs_window_get_plan_text (BsWindow *self);
 /* "Inputs: FLAIR, T1gd · missing: …" for the open case, or NULL. */
