@@ -396,9 +396,12 @@ bs_export_dice_csv_text (const BsExportSource *src)
         {
           bs_volume_get_slice (src->truth, 0, src->plane, k, s.truth);
           bs_confusion_add (&c, s.pred, s.truth, npx);
+          /* No tumour in truth or prediction: Dice is undefined there (an
+           * empty cell), so that averaging the column is not inflated by 1s. */
           g_string_append_printf (csv, "%d,%s,%" G_GUINT64_FORMAT ",%" G_GUINT64_FORMAT ",%" G_GUINT64_FORMAT
                                   ",%" G_GUINT64_FORMAT ",%" G_GUINT64_FORMAT "\n",
-                                  k, g_ascii_formatd (num, sizeof num, "%.6f", bs_confusion_dice (&c)),
+                                  k, c.tp + c.fp + c.fn > 0
+                                       ? g_ascii_formatd (num, sizeof num, "%.6f", bs_confusion_dice (&c)) : "",
                                   c.tp + c.fn, c.tp + c.fp, c.tp, c.fp, c.fn);
         }
       else

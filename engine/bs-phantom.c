@@ -1188,8 +1188,8 @@ dataset_json (guint n_cases, guint64 seed, int nx, int ny, int nz)
   json_builder_begin_array (b);
   for (guint i = 0; i < n_cases; i++)
     {
-      g_autofree char *image = g_strdup_printf ("./imagesTr/BRATS_%03u.nii.gz", i + 1);
-      g_autofree char *label = g_strdup_printf ("./labelsTr/BRATS_%03u.nii.gz", i + 1);
+      g_autofree char *image = g_strdup_printf ("./imagesTr/phantom_%03u.nii.gz", i + 1);
+      g_autofree char *label = g_strdup_printf ("./labelsTr/phantom_%03u.nii.gz", i + 1);
       json_builder_begin_object (b);
       json_builder_set_member_name (b, "image");
       json_builder_add_string_value (b, image);
@@ -1251,7 +1251,7 @@ bs_phantom_write_task (const char *outdir, guint n_cases, guint64 seed, int nx, 
     {
       g_autoptr(BsVolume) image = NULL;
       g_autoptr(BsVolume) label = NULL;
-      g_autofree char *name = g_strdup_printf ("BRATS_%03u.nii.gz", i + 1);
+      g_autofree char *name = g_strdup_printf ("phantom_%03u.nii.gz", i + 1);
       g_autofree char *image_path = g_build_filename (images_dir, name, NULL);
       g_autofree char *label_path = g_build_filename (labels_dir, name, NULL);
 

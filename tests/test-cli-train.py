@@ -122,7 +122,7 @@ def check_resume(tmp, task):
         assert np.any(np.array(st["adam_v"]) > 0)
     # The state file is a normal model file: h5py, PyTorch and the inference engine read it.
     check_torch_loads(check_weights(last))
-    proc = run("infer", task, "--model", last, "--case", "BRATS_001", "--json", "--threads", "1")
+    proc = run("infer", task, "--model", last, "--case", "phantom_001", "--json", "--threads", "1")
     assert json.loads(proc.stdout)["model"] == last, proc.stdout
     # Options given now that differ from the run's own (--seed, --batch) do not change it.
     proc = run("train", task, "--out", two, "--epochs", "3", "--resume", last, *RESUME, "--seed", "5")
@@ -182,9 +182,9 @@ def check_resume(tmp, task):
         assert "epoch" not in proc.stdout, proc.stdout
         assert not os.path.exists(bad), path
     # The same state with other cases in the split.
-    proc = run("train", task, "--out", bad, "--epochs", "4", "--resume", last, "--test-cases", "BRATS_001",
+    proc = run("train", task, "--out", bad, "--epochs", "4", "--resume", last, "--test-cases", "phantom_001",
                *RESUME, ok=False)
-    assert last in proc.stderr and "BRATS_001" in proc.stderr, proc.stderr
+    assert last in proc.stderr and "phantom_001" in proc.stderr, proc.stderr
     assert not os.path.exists(bad)
 
 
@@ -282,7 +282,7 @@ def held_out_lines(text):
 def check_cross_validation(tmp):
     task = os.path.join(tmp, "cv-task")
     run("phantom", task, "--cases", "5", "--seed", "4", "--size", "48x48x32")
-    cases = [f"BRATS_{i:03d}" for i in range(1, 6)]
+    cases = [f"phantom_{i:03d}" for i in range(1, 6)]
     common = ["--folds", "3", "--seed", "21", "--epochs", "1", "--plain", "--phantoms", "1", "--phantom-size",
               "48x48x32", "--modalities", "flair,t1,t1gd,t2", "--modality-dropout", "0.3", *TINY]
     partition = None
@@ -371,7 +371,7 @@ def main():
             assert needle in text, f"'{needle}' missing from:\n{text}"
         assert "\r" not in text, "progress bar redraws in plain mode"
         # One test case, with a Dice in [0, 1].
-        rows = [line.split() for line in text.splitlines() if line.startswith("BRATS_")]
+        rows = [line.split() for line in text.splitlines() if line.startswith("phantom_")]
         assert rows, text
         assert 0.0 <= float(rows[-1][1]) <= 1.0, rows
         kernels = check_weights(out)
@@ -379,7 +379,7 @@ def main():
 
         # --evaluate reads the weights back and scores every case.
         proc = run("train", task, "--evaluate", "--resume", out, "--threads", "2")
-        assert proc.stdout.count("BRATS_") == 4, proc.stdout
+        assert proc.stdout.count("phantom_") == 4, proc.stdout
 
         # --resume of the best weights (no training state) fine-tunes them.
         out2 = os.path.join(tmp, "resumed.h5")
@@ -410,7 +410,7 @@ def main():
             (["train", task, "--out", bad, "--average-from", "-1", *TINY], "--average-from"),
             (["train", task, "--out", bad, "--fold", "1", *TINY], "--folds"),
             (["train", task, "--out", bad, "--folds", "3", "--fold", "4", *TINY], "--fold"),
-            (["train", task, "--out", bad, "--folds", "2", "--fold", "1", "--test-cases", "BRATS_001", *TINY],
+            (["train", task, "--out", bad, "--folds", "2", "--fold", "1", "--test-cases", "phantom_001", *TINY],
              "--test-cases"),
             (["train", task, "--out", bad, "--folds", "5", "--fold", "1", *TINY], "folds"),
             (["train", task, "--out", bad, "--modalities", "flair,dwi", *TINY], "dwi"),

@@ -68,10 +68,10 @@ def main():
             assert (x[0, 0, :, :] == 0).all() and (x[-1, -1, :, :] == 0).all()
 
         # same seed, same case: the same voxels; another seed: another head
-        first_a = np.asarray(nib.load(os.path.join(a, "imagesTr", "BRATS_001.nii.gz")).dataobj)
-        first_b = np.asarray(nib.load(os.path.join(b, "imagesTr", "BRATS_001.nii.gz")).dataobj)
-        first_c = np.asarray(nib.load(os.path.join(c, "imagesTr", "BRATS_001.nii.gz")).dataobj)
-        second_a = np.asarray(nib.load(os.path.join(a, "imagesTr", "BRATS_002.nii.gz")).dataobj)
+        first_a = np.asarray(nib.load(os.path.join(a, "imagesTr", "phantom_001.nii.gz")).dataobj)
+        first_b = np.asarray(nib.load(os.path.join(b, "imagesTr", "phantom_001.nii.gz")).dataobj)
+        first_c = np.asarray(nib.load(os.path.join(c, "imagesTr", "phantom_001.nii.gz")).dataobj)
+        second_a = np.asarray(nib.load(os.path.join(a, "imagesTr", "phantom_002.nii.gz")).dataobj)
         assert np.array_equal(first_a, first_b)
         assert (first_a != first_c).mean() > 0.05
         assert (first_a != second_a).mean() > 0.05

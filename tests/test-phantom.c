@@ -378,7 +378,7 @@ test_write_task (void)
   g_assert_nonnull (ds);
   g_assert_cmpint (bs_dataset_get_kind (ds), ==, BS_DATASET_DECATHLON);
   g_assert_cmpuint (bs_dataset_get_n_cases (ds), ==, 2);
-  g_assert_cmpstr (bs_dataset_get_case_id (ds, 1), ==, "BRATS_002");
+  g_assert_cmpstr (bs_dataset_get_case_id (ds, 1), ==, "phantom_002");
   g_assert_true (bs_dataset_case_has_label (ds, 1));
 
   /* what the dataset API reads back is exactly what the generator made */
@@ -403,7 +403,7 @@ test_write_task (void)
   /* tidy up: two cases, two folders, one json */
   for (guint i = 1; i <= 2; i++)
     {
-      g_autofree char *name = g_strdup_printf ("BRATS_%03u.nii.gz", i);
+      g_autofree char *name = g_strdup_printf ("phantom_%03u.nii.gz", i);
       g_autofree char *img = g_build_filename (dir, "imagesTr", name, NULL);
       g_autofree char *lab = g_build_filename (dir, "labelsTr", name, NULL);
       g_assert_cmpint (g_remove (img), ==, 0);
@@ -515,8 +515,8 @@ test_cli (void)
     g_assert_cmpint (c->image->dims[1], ==, 52);
   }
   {
-    g_autofree char *img = g_build_filename (out, "imagesTr", "BRATS_001.nii.gz", NULL);
-    g_autofree char *lab = g_build_filename (out, "labelsTr", "BRATS_001.nii.gz", NULL);
+    g_autofree char *img = g_build_filename (out, "imagesTr", "phantom_001.nii.gz", NULL);
+    g_autofree char *lab = g_build_filename (out, "labelsTr", "phantom_001.nii.gz", NULL);
     g_autofree char *img_dir = g_build_filename (out, "imagesTr", NULL);
     g_autofree char *lab_dir = g_build_filename (out, "labelsTr", NULL);
     json = g_build_filename (out, "dataset.json", NULL);

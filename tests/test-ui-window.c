@@ -476,6 +476,87 @@ test_plane_keeps_prediction (void)
     }
 }
 
+static gboolean
+some_computed (BsWindow *w)
+{
+  return bs_window_get_n_computed_slices (w) > 0;
+}
+
+static GtkWidget *
+find_label_with (GtkWidget *root, const char *text)
+{
+  if (GTK_IS_LABEL (root) && strstr (gtk_label_get_text (GTK_LABEL (root)), text) != NULL)
+    return root;
+  for (GtkWidget *c = gtk_widget_get_first_child (root); c != NULL; c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *found = find_label_with (c, text);
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+/* Issue 14, findings 5, 10, 11, 18: per-layer profiling off by default and a
+ * steady (median) ms/slice; "no tumour" instead of Dice 1 on a slice with no
+ * tumour anywhere; a partial volume Dice says it is partial; a visible
+ * research-use line. */
+static void
+test_trust_panels (void)
+{
+  g_autoptr(GSettings) settings = g_settings_new ("io.github.brainseg.Brainseg");
+  g_autoptr(GVariant) profile = g_settings_get_default_value (settings, "profile-layers");
+  BsPlanOptions opts;
+  const char *slice_text, *volume_text, *speed_text;
+  GtkWidget *research;
+  double ms;
+  char expect[64];
+
+  g_assert_false (g_variant_get_boolean (profile));
+  if (!setup ())
+    return;
+  research = find_label_with (GTK_WIDGET (win), "Research use only");
+  g_assert_nonnull (research);
+  g_assert_true (gtk_widget_get_mapped (research));
+
+  bs_window_set_plane (win, BS_PLANE_AXIAL);
+  bs_plan_options_init (&opts);
+  opts.batch = 1;
+  opts.threads = 1;
+  bs_window_set_plan_options (win, &opts);
+  g_action_group_activate_action (G_ACTION_GROUP (win), "cancel-fill", NULL);
+  g_assert_true (bs_test_wait (win, some_computed, 300));
+  g_action_group_activate_action (G_ACTION_GROUP (win), "cancel-fill", NULL);
+  bs_test_spin (300);
+  if (bs_window_get_truth (win) != NULL && bs_window_get_n_computed_slices (win)
+      < bs_volume_n_slices (bs_window_get_prepared_volume (win), bs_window_get_net_plane (win)))
+    {
+      bs_window_get_panel_texts (win, NULL, &volume_text, NULL);
+      g_test_message ("partial: %s", volume_text);
+      g_assert_nonnull (strstr (volume_text, "partial"));
+    }
+  g_action_group_activate_action (G_ACTION_GROUP (win), "resume-fill", NULL);
+  g_assert_true (bs_test_wait (win, volume_done, 300));
+  bs_test_spin (300);
+  bs_window_get_panel_texts (win, &slice_text, &volume_text, &speed_text);
+  g_assert_null (strstr (volume_text, "partial"));
+  /* the median of the last runs, as the label prints it */
+  ms = bs_window_get_steady_ms_per_slice (win);
+  g_assert_true (ms > 0.0);
+  g_snprintf (expect, sizeof expect, "%.1f ms/slice", ms);
+  g_test_message ("speed: %s (median %.3f ms)", speed_text, ms);
+  g_assert_true (g_str_has_prefix (speed_text, expect));
+
+  /* The first slice is air: no tumour in truth or prediction. */
+  if (bs_window_get_truth (win) != NULL)
+    {
+      bs_window_set_slice_index (win, 0);
+      g_assert_true (bs_test_wait (win, shows_current_prediction, 60));
+      bs_window_get_panel_texts (win, &slice_text, NULL, NULL);
+      g_test_message ("slice 0: %s", slice_text);
+      g_assert_cmpstr (slice_text, ==, "no tumour");
+    }
+}
+
 static void
 test_bad_file (void)
 {
@@ -591,7 +672,7 @@ test_drop (void)
   g_action_group_activate_action (G_ACTION_GROUP (win), "cancel-fill", NULL);
   c = bs_window_get_case (win);
   g_assert_nonnull (c);
-  g_assert_cmpstr (c->id, ==, "BRATS_001");
+  g_assert_cmpstr (c->id, ==, "phantom_001");
   g_assert_nonnull (bs_window_get_truth (win));
 }
 
@@ -809,6 +890,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/window/test-time-flips", test_flips);
   g_test_add_func ("/ui/window/planes", test_views_and_planes);
   g_test_add_func ("/ui/window/plane-keeps-prediction", test_plane_keeps_prediction);
+  g_test_add_func ("/ui/window/trust-panels", test_trust_panels);
   g_test_add_func ("/ui/window/no-ground-truth", test_no_ground_truth);
   g_test_add_func ("/ui/window/drop", test_drop);
   g_test_add_func ("/ui/window/bad-file", test_bad_file);

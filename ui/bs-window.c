@@ -15,6 +15,9 @@
 #define SLOWEST_LAYERS 5
 #define AUTO_WINDOW_STRIDE 7
 
+/* Runs whose ms/slice the timing panel's median covers. */
+#define BS_WINDOW_SPEED_RUNS 15
+
 struct _BsWindow
 {
   GtkApplicationWindow parent_instance;
@@ -101,6 +104,10 @@ struct _BsWindow
   char *inputs_text;       /* the open case's modalities, for the plan line */
   BsTiming last_timing;
   gboolean has_timing;
+  /* ms/slice of the last runs (network and its stages, no drawing): the
+   * panel shows their median, a figure that holds still while slices arrive. */
+  double speed_hist[BS_WINDOW_SPEED_RUNS];
+  int n_speed, speed_pos;
   double render_ms;
 
   /* View state */
@@ -120,6 +127,27 @@ struct _BsWindow
 };
 
 G_DEFINE_FINAL_TYPE (BsWindow, bs_window, GTK_TYPE_APPLICATION_WINDOW)
+
+static int
+compare_doubles (gconstpointer a, gconstpointer b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+
+  return (x > y) - (x < y);
+}
+
+/* Median ms/slice of the last runs, NaN before the first. */
+static double
+steady_ms_per_slice (BsWindow *self)
+{
+  double v[BS_WINDOW_SPEED_RUNS];
+
+  if (self->n_speed == 0)
+    return NAN;
+  memcpy (v, self->speed_hist, sizeof v[0] * self->n_speed);
+  qsort (v, self->n_speed, sizeof v[0], compare_doubles);
+  return self->n_speed % 2 ? v[self->n_speed / 2] : 0.5 * (v[self->n_speed / 2 - 1] + v[self->n_speed / 2]);
+}
 
 enum {
   PROP_0,
@@ -715,6 +743,7 @@ reset_results (BsWindow *self)
   self->n_computed = 0;
   self->first_computed = -1;
   self->has_timing = FALSE;
+  self->n_speed = self->speed_pos = 0;
   self->fill_cancelled = FALSE;
 }
 
@@ -740,20 +769,36 @@ update_dice_panel (BsWindow *self)
     {
       g_autofree char *slice_text = NULL, *vol_text = NULL;
 
-      if (display_slice_complete (self, self->slice) && self->slice_conf_valid[self->slice])
-        slice_text = g_strdup_printf ("%.4f", bs_confusion_dice (&self->slice_conf[self->slice]));
+      const BsConfusion *c = &self->slice_conf[self->slice];
+      int nn = n_net_slices (self);
+
+      if (display_slice_complete (self, self->slice) && self->slice_conf_valid[self->slice]
+          && c->tp + c->fp + c->fn == 0)
+        /* Dice is 0/0 here, not 1: say what the slice holds (the tooltip says why) */
+        slice_text = g_strdup (_("no tumour"));
+      else if (display_slice_complete (self, self->slice) && self->slice_conf_valid[self->slice])
+        slice_text = g_strdup_printf ("%.4f", bs_confusion_dice (c));
       else
         slice_text = g_strdup (_("computing…"));
       if (self->n_computed > 0 && self->cleanup_applied)
         /* TRANSLATORS: volume Dice after the island clean-up, then before it */
         vol_text = g_strdup_printf (_("%.4f (raw %.4f)"), bs_confusion_dice (&self->volume_conf),
                                     bs_confusion_dice (&self->raw_volume_conf));
-      else if (self->n_computed > 0)
+      else if (self->n_computed >= nn)
         vol_text = g_strdup_printf ("%.4f", bs_confusion_dice (&self->volume_conf));
+      else if (self->n_computed > 0)
+        /* TRANSLATORS: the volume Dice so far, over the slices computed */
+        vol_text = g_strdup_printf (_("%.4f so far (partial, %d of %d slices)"),
+                                    bs_confusion_dice (&self->volume_conf), self->n_computed, nn);
       else
         vol_text = g_strdup ("–");
       gtk_label_set_text (self->slice_dice_label, slice_text);
       gtk_label_set_text (self->volume_dice_label, vol_text);
+      /* A partial volume Dice is dimmed until every slice ran. */
+      if (self->n_computed > 0 && self->n_computed < nn)
+        gtk_widget_add_css_class (GTK_WIDGET (self->volume_dice_label), "dim-label");
+      else
+        gtk_widget_remove_css_class (GTK_WIDGET (self->volume_dice_label), "dim-label");
     }
   n = n_net_slices (self);
   if (self->plane == self->net_plane)
@@ -874,11 +919,16 @@ update_timing_panel (BsWindow *self)
       return;
     }
   {
-    double ms_per_slice = self->last_timing.total_ms / self->last_timing.n_slices;
+    double ms_per_slice = steady_ms_per_slice (self);
     g_autofree char *speed = g_strdup_printf (_("%.1f ms/slice · %.1f slices/s"), ms_per_slice,
                                               ms_per_slice > 0 ? 1000.0 / ms_per_slice : 0.0);
+    g_autofree char *tip = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                                         "Median over the last %d run of the network (preprocessing to output, without drawing); the stages below are the last run's",
+                                                         "Median over the last %d runs of the network (preprocessing to output, without drawing); the stages below are the last run's",
+                                                         self->n_speed), self->n_speed);
 
     gtk_label_set_text (self->speed_label, speed);
+    gtk_widget_set_tooltip_text (GTK_WIDGET (self->speed_label), tip);
   }
   for (int i = 0; i < self->last_timing.n_stages; i++)
     {
@@ -910,7 +960,7 @@ update_timing_panel (BsWindow *self)
 static void
 update_progress (BsWindow *self)
 {
-  int n = n_slices (self);
+  int n = n_net_slices (self);
 
   if (self->loading)
     return;
@@ -1505,6 +1555,9 @@ on_slices_ready (BsInferenceWorker *worker, BsInferenceResult *r, BsWindow *self
     {
       self->last_timing = r->timing;
       self->has_timing = TRUE;
+      self->speed_hist[self->speed_pos] = r->timing.total_ms / r->timing.n_slices;
+      self->speed_pos = (self->speed_pos + 1) % BS_WINDOW_SPEED_RUNS;
+      self->n_speed = MIN (self->n_speed + 1, BS_WINDOW_SPEED_RUNS);
     }
   self->ready = TRUE;
   if (self->cleanup && !self->cleanup_applied && volume_complete (self))
@@ -2460,6 +2513,23 @@ bs_window_get_inputs_text (BsWindow *self)
   return self->inputs_text;
 }
 
+void
+bs_window_get_panel_texts (BsWindow *self, const char **slice_dice, const char **volume_dice, const char **speed)
+{
+  if (slice_dice)
+    *slice_dice = gtk_label_get_text (self->slice_dice_label);
+  if (volume_dice)
+    *volume_dice = gtk_label_get_text (self->volume_dice_label);
+  if (speed)
+    *speed = gtk_label_get_text (self->speed_label);
+}
+
+double
+bs_window_get_steady_ms_per_slice (BsWindow *self)
+{
+  return steady_ms_per_slice (self);
+}
+
 double
 bs_window_get_volume_dice (BsWindow *self)
 {
@@ -2495,7 +2565,7 @@ bs_window_is_ready (BsWindow *self)
 gboolean
 bs_window_is_busy (BsWindow *self)
 {
-  return self->loading || (self->ready && self->n_computed < n_slices (self) && !self->fill_cancelled);
+  return self->loading || (self->ready && self->n_computed < n_net_slices (self) && !self->fill_cancelled);
 }
 
 void

@@ -86,6 +86,12 @@ int bs_window_get_first_computed_slice (BsWindow *self);
 double bs_window_get_displayed_slice_dice (BsWindow *self);
 /* TRUE once a case is loaded and the worker has a plan. */
 gboolean bs_window_is_ready (BsWindow *self);
+/* What the Dice and timing panels show: the slice Dice, the volume Dice and
+ * the ms/slice line (each may be NULL). */
+void bs_window_get_panel_texts (BsWindow *self, const char **slice_dice, const char **volume_dice,
+                                const char **speed);
+/* The timing panel's ms/slice: the median over the last runs, NaN before the first. */
+double bs_window_get_steady_ms_per_slice (BsWindow *self);
 /* Whole-volume Dice as the Dice panel shows it (after the clean-up when it
  * ran), NaN without ground truth or before the first slice. */
 double bs_window_get_volume_dice (BsWindow *self);
