@@ -202,10 +202,11 @@ bs_export_render_figure (const BsExportSource *src, int index, const BsOverlayOp
     }
   else
     dice_text = g_strdup (_("no ground truth"));
-  /* Translators: case id, plane name, slice number, total slices, Dice text. */
-  title = g_strdup_printf (_("%s  ·  %s slice %d of %d  ·  %s"),
+  /* Translators: case id, plane name, slice index (the file's voxel index, from
+   * 0, as in file names, the CSV and the window), the last index, Dice text. */
+  title = g_strdup_printf (_("%s  ·  %s slice %d (0–%d)  ·  %s"),
                            src->case_id ? src->case_id : _("Case"), plane_label (src->plane),
-                           index + 1, bs_volume_n_slices (src->image, src->plane), dice_text);
+                           index, bs_volume_n_slices (src->image, src->plane) - 1, dice_text);
 
   out = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, width, height);
   cr = cairo_create (out);

@@ -496,7 +496,7 @@ find_label_with (GtkWidget *root, const char *text)
   return NULL;
 }
 
-/* Issue 14, findings 5, 10, 11, 18: per-layer profiling off by default and a
+/* Issue 14, findings 5, 9, 10, 11, 18: one slice number (the voxel index) everywhere; per-layer profiling off by default and a
  * steady (median) ms/slice; "no tumour" instead of Dice 1 on a slice with no
  * tumour anywhere; a partial volume Dice says it is partial; a visible
  * research-use line. */
@@ -546,6 +546,15 @@ test_trust_panels (void)
   g_test_message ("speed: %s (median %.3f ms)", speed_text, ms);
   g_assert_true (g_str_has_prefix (speed_text, expect));
 
+  /* Finding 9: one slice number everywhere, the file's voxel index from 0. */
+  {
+    int last = bs_volume_n_slices (bs_window_get_prepared_volume (win), BS_PLANE_AXIAL) - 1;
+    g_autofree char *want = g_strdup_printf ("Axial %d (0–%d)", last / 2, last);
+
+    bs_window_set_slice_index (win, last / 2);
+    g_assert_cmpstr (bs_window_get_slice_text (win), ==, want);
+  }
+
   /* The first slice is air: no tumour in truth or prediction. */
   if (bs_window_get_truth (win) != NULL)
     {
@@ -555,6 +564,59 @@ test_trust_panels (void)
       g_test_message ("slice 0: %s", slice_text);
       g_assert_cmpstr (slice_text, ==, "no tumour");
     }
+}
+
+static GtkWidget *
+find_button_labelled (GtkWidget *root, const char *label)
+{
+  if (GTK_IS_BUTTON (root) && g_strcmp0 (gtk_button_get_label (GTK_BUTTON (root)), label) == 0)
+    return root;
+  for (GtkWidget *c = gtk_widget_get_first_child (root); c != NULL; c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *found = find_button_labelled (c, label);
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+/* Issue 14, finding 3: int8 with NCHW cannot run; each half of the pair is
+ * greyed, with the reason, while the other is chosen. */
+static void
+test_int8_nchw_greyed (void)
+{
+  GtkWidget *nchw, *int8;
+  BsPlanOptions opts;
+
+  if (!setup ())
+    return;
+  if (!bs_precision_available (BS_PRECISION_INT8, NULL))
+    {
+      g_test_skip ("no int8 on this CPU");
+      return;
+    }
+  nchw = find_button_labelled (GTK_WIDGET (win), "NCHW");
+  int8 = find_button_labelled (GTK_WIDGET (win), "int8");
+  g_assert_nonnull (nchw);
+  g_assert_nonnull (int8);
+  bs_plan_options_init (&opts);
+  opts.layout = BS_MEMLAYOUT_NHWC;
+  bs_window_set_plan_options (win, &opts);
+  g_assert_true (gtk_widget_is_sensitive (nchw));
+  g_assert_true (gtk_widget_is_sensitive (int8));
+  g_action_group_activate_action (G_ACTION_GROUP (win), "precision", g_variant_new_string ("int8"));
+  g_assert_false (gtk_widget_is_sensitive (nchw));
+  g_assert_nonnull (strstr (gtk_widget_get_tooltip_text (nchw), "int8"));
+  g_action_group_activate_action (G_ACTION_GROUP (win), "precision", g_variant_new_string ("fp32"));
+  g_action_group_activate_action (G_ACTION_GROUP (win), "layout", g_variant_new_string ("nchw"));
+  g_assert_true (gtk_widget_is_sensitive (nchw));
+  g_assert_false (gtk_widget_is_sensitive (int8));
+  g_assert_nonnull (strstr (gtk_widget_get_tooltip_text (int8), "NCHW"));
+  bs_plan_options_init (&opts);
+  bs_window_set_plan_options (win, &opts);
+  g_assert_true (gtk_widget_is_sensitive (nchw));
+  g_assert_true (gtk_widget_is_sensitive (int8));
+  g_assert_true (bs_test_wait (win, shows_current_prediction, 300));
 }
 
 static void
@@ -891,6 +953,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/window/planes", test_views_and_planes);
   g_test_add_func ("/ui/window/plane-keeps-prediction", test_plane_keeps_prediction);
   g_test_add_func ("/ui/window/trust-panels", test_trust_panels);
+  g_test_add_func ("/ui/window/int8-nchw-greyed", test_int8_nchw_greyed);
   g_test_add_func ("/ui/window/no-ground-truth", test_no_ground_truth);
   g_test_add_func ("/ui/window/drop", test_drop);
   g_test_add_func ("/ui/window/bad-file", test_bad_file);

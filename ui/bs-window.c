@@ -55,6 +55,7 @@ struct _BsWindow
   GtkLabel *cpu_label;
   GtkToggleButton *fp32_toggle;
   GtkToggleButton *int8_toggle;
+  GtkToggleButton *nchw_toggle;
   GtkToggleButton *bf16_toggle;
   GtkLabel *precision_note_label;
   GtkAdjustment *threads_adjustment;
@@ -100,6 +101,7 @@ struct _BsWindow
   gboolean busy;
   gboolean disposed;       /* a load may finish after the window closed */
   gboolean fill_cancelled;
+  gboolean inference_failed;  /* the job stopped with an error: nothing more is coming */
   char *plan_text;
   char *inputs_text;       /* the open case's modalities, for the plan line */
   BsTiming last_timing;
@@ -279,7 +281,7 @@ static gboolean volume_complete (BsWindow *self);
 static void
 update_fill_buttons (BsWindow *self)
 {
-  gboolean filling = self->ready && self->prob != NULL && !volume_complete (self);
+  gboolean filling = self->ready && self->prob != NULL && !volume_complete (self) && !self->inference_failed;
 
   gtk_widget_set_visible (GTK_WIDGET (self->cancel_button), filling && !self->fill_cancelled);
   gtk_widget_set_visible (GTK_WIDGET (self->resume_button), filling && self->fill_cancelled);
@@ -745,6 +747,7 @@ reset_results (BsWindow *self)
   self->has_timing = FALSE;
   self->n_speed = self->speed_pos = 0;
   self->fill_cancelled = FALSE;
+  self->inference_failed = FALSE;
 }
 
 static void
@@ -778,6 +781,8 @@ update_dice_panel (BsWindow *self)
         slice_text = g_strdup (_("no tumour"));
       else if (display_slice_complete (self, self->slice) && self->slice_conf_valid[self->slice])
         slice_text = g_strdup_printf ("%.4f", bs_confusion_dice (c));
+      else if (self->inference_failed)
+        slice_text = g_strdup (_("no prediction (inference stopped)"));
       else
         slice_text = g_strdup (_("computing…"));
       if (self->n_computed > 0 && self->cleanup_applied)
@@ -814,7 +819,10 @@ update_dice_panel (BsWindow *self)
 static void
 update_slice_label (BsWindow *self)
 {
-  g_autofree char *text = g_strdup_printf (_("%s %d / %d"), plane_label (self->plane), self->slice + 1, n_slices (self));
+  /* The file's voxel index, from 0: the same number as in the cursor readout,
+   * the exported file names, the per-slice CSV and the figure's title. */
+  g_autofree char *text = g_strdup_printf (_("%s %d (0–%d)"), plane_label (self->plane), self->slice,
+                                           MAX (n_slices (self) - 1, 0));
 
   gtk_label_set_text (self->slice_label, text);
 }
@@ -1335,7 +1343,8 @@ render_views (BsWindow *self)
                                  self->width, self->height, BS_COLOR_TRUTH, &ov);
   pred_s = bs_render_mask_over (self->img_buf, have_pred ? self->prob_buf : NULL,
                                 self->width, self->height, BS_COLOR_PREDICTION, &ov);
-  ov.confusion = self->truth != NULL;
+  /* Without a prediction there is nothing to classify: the truth alone is not "missed". */
+  ov.confusion = self->truth != NULL && have_pred;
   over_s = bs_render_overlay (self->img_buf, have_pred ? self->prob_buf : NULL,
                               self->truth != NULL ? self->truth_buf : NULL, self->width, self->height, &ov);
 
@@ -1593,6 +1602,10 @@ on_worker_failed (BsInferenceWorker *worker, guint generation, GError *error, Bs
 
   stop_pulse (self);
   self->busy = FALSE;
+  self->inference_failed = TRUE;
+  update_dice_panel (self);
+  update_fill_buttons (self);
+  schedule_render (self);
   set_progress (self, _("Inference stopped"), 0);
   title = g_strdup_printf (_("Inference with %s (%s) failed"), model, bs_precision_name (self->opts.precision));
   bs_window_show_error (self, title, error);
@@ -2123,6 +2136,28 @@ sync_option_actions (BsWindow *self)
                              g_variant_new_boolean (self->opts.profile_layers));
   g_simple_action_set_state (G_SIMPLE_ACTION (g_action_map_lookup_action (map, "cleanup")),
                              g_variant_new_boolean (self->cleanup));
+  /* Combinations that cannot run are greyed, with the reason, before anyone clicks. */
+  if (self->int8_toggle != NULL && self->nchw_toggle != NULL)
+    {
+      gboolean int8_here = bs_precision_available (BS_PRECISION_INT8, NULL);
+
+      gtk_widget_set_sensitive (GTK_WIDGET (self->nchw_toggle), self->opts.precision != BS_PRECISION_INT8);
+      gtk_widget_set_tooltip_text (GTK_WIDGET (self->nchw_toggle),
+                                   self->opts.precision == BS_PRECISION_INT8
+                                     ? _("Not with int8: oneDNN has only reference int8 kernels for plain NCHW "
+                                         "(seconds per slice); int8 runs in NHWC or blocked")
+                                     : _("Plain channels-first layout: every primitive reads and writes NCHW"));
+      if (int8_here)
+        {
+          gtk_widget_set_sensitive (GTK_WIDGET (self->int8_toggle), self->opts.layout != BS_MEMLAYOUT_NCHW);
+          gtk_widget_set_tooltip_text (GTK_WIDGET (self->int8_toggle),
+                                       self->opts.layout == BS_MEMLAYOUT_NCHW
+                                         ? _("Not with NCHW: oneDNN has only reference int8 kernels for plain NCHW "
+                                             "(seconds per slice); choose NHWC or Blocked first")
+                                         : _("8-bit integer weights and activations, calibrated on slices of the "
+                                             "open case"));
+        }
+    }
   g_signal_handlers_block_matched (self->threads_adjustment, G_SIGNAL_MATCH_DATA, 0, 0, NULL, NULL, self);
   g_signal_handlers_block_matched (self->batch_adjustment, G_SIGNAL_MATCH_DATA, 0, 0, NULL, NULL, self);
   gtk_adjustment_set_value (self->threads_adjustment, self->opts.threads);
@@ -2262,6 +2297,7 @@ bs_window_class_init (BsWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, BsWindow, cpu_label);
   gtk_widget_class_bind_template_child (widget_class, BsWindow, fp32_toggle);
   gtk_widget_class_bind_template_child (widget_class, BsWindow, int8_toggle);
+  gtk_widget_class_bind_template_child (widget_class, BsWindow, nchw_toggle);
   gtk_widget_class_bind_template_child (widget_class, BsWindow, bf16_toggle);
   gtk_widget_class_bind_template_child (widget_class, BsWindow, precision_note_label);
   gtk_widget_class_bind_template_child (widget_class, BsWindow, threads_adjustment);
@@ -2522,6 +2558,12 @@ bs_window_get_panel_texts (BsWindow *self, const char **slice_dice, const char *
     *volume_dice = gtk_label_get_text (self->volume_dice_label);
   if (speed)
     *speed = gtk_label_get_text (self->speed_label);
+}
+
+const char *
+bs_window_get_slice_text (BsWindow *self)
+{
+  return gtk_label_get_text (self->slice_label);
 }
 
 double

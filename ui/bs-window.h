@@ -90,6 +90,8 @@ gboolean bs_window_is_ready (BsWindow *self);
  * the ms/slice line (each may be NULL). */
 void bs_window_get_panel_texts (BsWindow *self, const char **slice_dice, const char **volume_dice,
                                 const char **speed);
+/* The slice label under the views, e.g. "Axial 53 (0–95)". */
+const char *bs_window_get_slice_text (BsWindow *self);
 /* The timing panel's ms/slice: the median over the last runs, NaN before the first. */
 double bs_window_get_steady_ms_per_slice (BsWindow *self);
 /* Whole-volume Dice as the Dice panel shows it (after the clean-up when it
