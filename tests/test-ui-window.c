@@ -834,6 +834,71 @@ test_toolbar_keyboard (void)
   g_assert_cmpint (n_reached, ==, 5);
 }
 
+/* Real key presses from the X server (xdotool), as a user types them. */
+static gboolean
+xdotool_keys (const char *keys)
+{
+  g_autofree char *cmd = g_strdup_printf ("xdotool search --name \"Brainseg$\" windowfocus --sync key --delay 50 %s",
+                                          keys);
+  g_autoptr(GError) error = NULL;
+  int status = -1;
+
+  if (!g_spawn_command_line_sync (cmd, NULL, NULL, &status, &error) || !g_spawn_check_wait_status (status, NULL))
+    return FALSE;
+  bs_test_spin (400);
+  return TRUE;
+}
+
+/* Issue 14, finding 4: after a click on a toolbar button or the case list,
+ * Up/Down/Page Up/Page Down still step slices (they used to move focus), and
+ * Escape stops the fill; inside a text entry the keys stay the entry's. */
+static void
+test_slice_keys_anywhere (void)
+{
+  GtkWidget *overlay_button, *filter;
+  int before;
+
+  if (!setup ())
+    return;
+  if (g_find_program_in_path ("xdotool") == NULL || g_getenv ("DISPLAY") == NULL)
+    {
+      g_test_skip ("needs xdotool and an X display (Xvfb)");
+      return;
+    }
+  gtk_window_present (GTK_WINDOW (win));
+  bs_window_set_plane (win, BS_PLANE_AXIAL);
+  bs_window_set_slice_index (win, 40);
+  overlay_button = find_button_labelled (GTK_WIDGET (win), "Overlay");
+  g_assert_nonnull (overlay_button);
+  g_assert_true (gtk_widget_grab_focus (overlay_button));
+  bs_test_spin (200);
+  if (!xdotool_keys ("Down"))
+    {
+      g_test_skip ("xdotool could not reach the window");
+      return;
+    }
+  g_assert_cmpint (bs_window_get_slice_index (win), ==, 39);
+  g_assert_true (xdotool_keys ("Up Up Page_Up"));
+  g_assert_cmpint (bs_window_get_slice_index (win), ==, 51);
+  g_assert_true (xdotool_keys ("Page_Down"));
+  g_assert_cmpint (bs_window_get_slice_index (win), ==, 41);
+  /* focus stayed where the click put it */
+  g_assert_true (gtk_root_get_focus (GTK_ROOT (win)) == overlay_button
+                 || gtk_widget_is_ancestor (gtk_root_get_focus (GTK_ROOT (win)), overlay_button));
+  /* Escape stops the fill */
+  g_action_group_activate_action (G_ACTION_GROUP (win), "resume-fill", NULL);
+  g_assert_true (xdotool_keys ("Escape"));
+  g_assert_false (bs_window_is_busy (win));
+  /* in the filter box the keys are the entry's */
+  filter = find_widget (GTK_WIDGET (win), GTK_TYPE_SEARCH_ENTRY);
+  g_assert_nonnull (filter);
+  gtk_widget_grab_focus (filter);
+  before = bs_window_get_slice_index (win);
+  g_assert_true (xdotool_keys ("Down"));
+  g_assert_cmpint (bs_window_get_slice_index (win), ==, before);
+  gtk_root_set_focus (GTK_ROOT (win), NULL);
+}
+
 static gboolean
 not_busy (BsWindow *w)
 {
@@ -954,6 +1019,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/window/plane-keeps-prediction", test_plane_keeps_prediction);
   g_test_add_func ("/ui/window/trust-panels", test_trust_panels);
   g_test_add_func ("/ui/window/int8-nchw-greyed", test_int8_nchw_greyed);
+  g_test_add_func ("/ui/window/slice-keys-anywhere", test_slice_keys_anywhere);
   g_test_add_func ("/ui/window/no-ground-truth", test_no_ground_truth);
   g_test_add_func ("/ui/window/drop", test_drop);
   g_test_add_func ("/ui/window/bad-file", test_bad_file);

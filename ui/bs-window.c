@@ -2306,12 +2306,39 @@ bs_window_class_init (BsWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, BsWindow, batch_adjustment);
 }
 
-static void
-add_key (GtkShortcutController *controller, guint key, const char *action)
+static gboolean
+focus_keeps_keys (BsWindow *self)
 {
-  gtk_shortcut_controller_add_shortcut (controller,
-                                        gtk_shortcut_new (gtk_keyval_trigger_new (key, 0),
-                                                          gtk_named_action_new (action)));
+  GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (self));
+
+  /* A menu or drop-down list (popovers) keeps its arrow keys and Escape too. */
+  for (GtkWidget *w = focus; w != NULL; w = gtk_widget_get_parent (w))
+    if (GTK_IS_EDITABLE (w) || GTK_IS_POPOVER (w))
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean
+on_window_key (GtkEventControllerKey *controller, guint keyval, guint keycode, GdkModifierType state,
+               BsWindow *self)
+{
+  const char *action = NULL;
+
+  if ((state & (GDK_CONTROL_MASK | GDK_ALT_MASK | GDK_SHIFT_MASK | GDK_SUPER_MASK)) != 0
+      || focus_keeps_keys (self))
+    return FALSE;
+  switch (keyval)
+    {
+    case GDK_KEY_Up: case GDK_KEY_KP_Up: action = "slice-up"; break;
+    case GDK_KEY_Down: case GDK_KEY_KP_Down: action = "slice-down"; break;
+    case GDK_KEY_Page_Up: case GDK_KEY_KP_Page_Up: action = "page-up"; break;
+    case GDK_KEY_Page_Down: case GDK_KEY_KP_Page_Down: action = "page-down"; break;
+    case GDK_KEY_Home: case GDK_KEY_KP_Home: action = "reset-view"; break;
+    case GDK_KEY_Escape: action = "cancel-fill"; break;
+    default: return FALSE;
+    }
+  g_action_group_activate_action (G_ACTION_GROUP (self), action, NULL);
+  return TRUE;
 }
 
 static void
@@ -2359,15 +2386,12 @@ bs_window_init (BsWindow *self)
       g_action_map_add_action (G_ACTION_MAP (self), G_ACTION (action));
     }
 
-  /* Slice keys act only when no focused widget wants them (bubble phase). */
-  keys = gtk_shortcut_controller_new ();
-  gtk_event_controller_set_propagation_phase (keys, GTK_PHASE_BUBBLE);
-  add_key (GTK_SHORTCUT_CONTROLLER (keys), GDK_KEY_Up, "win.slice-up");
-  add_key (GTK_SHORTCUT_CONTROLLER (keys), GDK_KEY_Down, "win.slice-down");
-  add_key (GTK_SHORTCUT_CONTROLLER (keys), GDK_KEY_Page_Up, "win.page-up");
-  add_key (GTK_SHORTCUT_CONTROLLER (keys), GDK_KEY_Page_Down, "win.page-down");
-  add_key (GTK_SHORTCUT_CONTROLLER (keys), GDK_KEY_Home, "win.reset-view");
-  add_key (GTK_SHORTCUT_CONTROLLER (keys), GDK_KEY_Escape, "win.cancel-fill");
+  /* Slice keys, Home and Escape act wherever the focus is (a toolbar button,
+   * the case list, a slider), before the focused widget moves focus with
+   * them; only a text entry keeps them (capture phase, see on_window_key). */
+  keys = gtk_event_controller_key_new ();
+  gtk_event_controller_set_propagation_phase (keys, GTK_PHASE_CAPTURE);
+  g_signal_connect (keys, "key-pressed", G_CALLBACK (on_window_key), self);
   gtk_widget_add_controller (GTK_WIDGET (self), keys);
 
   self->recent_menu = g_menu_new ();
