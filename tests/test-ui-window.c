@@ -899,6 +899,96 @@ test_slice_keys_anywhere (void)
   gtk_root_set_focus (GTK_ROOT (win), NULL);
 }
 
+static void
+collect_spins (GtkWidget *root, GPtrArray *out)
+{
+  if (GTK_IS_SPIN_BUTTON (root))
+    g_ptr_array_add (out, root);
+  for (GtkWidget *c = gtk_widget_get_first_child (root); c != NULL; c = gtk_widget_get_next_sibling (c))
+    collect_spins (c, out);
+}
+
+/* Issue 14, findings 7 and 15: + on Threads "All" stays at All (it jumped to
+ * 1), − goes to the cores; the wheel over a spin button scrolls the panel and
+ * never edits Threads or Batch. */
+static void
+test_spin_buttons (void)
+{
+  g_autoptr(GPtrArray) spins = g_ptr_array_new ();
+  GtkSpinButton *threads = NULL, *batch = NULL;
+  BsPlanOptions opts;
+
+  if (!setup ())
+    return;
+  collect_spins (GTK_WIDGET (win), spins);
+  for (guint i = 0; i < spins->len; i++)
+    {
+      const char *tip = gtk_widget_get_tooltip_text (spins->pdata[i]);
+      if (tip && strstr (tip, "Threads"))
+        threads = spins->pdata[i];
+      else if (tip && strstr (tip, "Slices per run"))
+        batch = spins->pdata[i];
+    }
+  g_assert_nonnull (threads);
+  g_assert_nonnull (batch);
+  /* finding 15: every optimisation control says what it does */
+  {
+    const char *labels[] = { "fp32", "int8", "bf16", "NCHW", "NHWC", "Blocked", "Reset view" };
+
+    for (guint i = 0; i < G_N_ELEMENTS (labels); i++)
+      {
+        GtkWidget *b = find_button_labelled (GTK_WIDGET (win), labels[i]);
+        g_assert_nonnull (b);
+        g_assert_nonnull (gtk_widget_get_tooltip_text (b));
+      }
+    g_assert_nonnull (gtk_widget_get_tooltip_text (find_widget (GTK_WIDGET (win), GTK_TYPE_SWITCH)));
+  }
+  bs_plan_options_init (&opts);
+  opts.threads = 0;
+  opts.batch = 4;
+  bs_window_set_plan_options (win, &opts);
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (threads)), ==, "All");
+  gtk_spin_button_spin (threads, GTK_SPIN_STEP_FORWARD, 1);
+  bs_window_get_plan_options (win, &opts);
+  g_assert_cmpint (opts.threads, ==, 0);
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (threads)), ==, "All");
+  gtk_spin_button_spin (threads, GTK_SPIN_STEP_BACKWARD, 1);
+  bs_window_get_plan_options (win, &opts);
+  g_assert_cmpint (opts.threads, ==, bs_cpu_cores ());
+  gtk_spin_button_spin (threads, GTK_SPIN_STEP_FORWARD, 1);
+  bs_window_get_plan_options (win, &opts);
+  g_assert_cmpint (opts.threads, ==, 0);
+
+  if (g_find_program_in_path ("xdotool") != NULL && g_getenv ("DISPLAY") != NULL)
+    {
+      graphene_point_t p;
+      g_autofree char *cmd = NULL;
+      int status = -1;
+
+      gtk_window_present (GTK_WINDOW (win));
+      bs_test_spin (200);
+      if (gtk_widget_compute_point (GTK_WIDGET (batch), GTK_WIDGET (win), &GRAPHENE_POINT_INIT (10, 10), &p)
+          && gtk_widget_get_mapped (GTK_WIDGET (batch)))
+        {
+          double sx, sy;
+
+          gtk_native_get_surface_transform (GTK_NATIVE (win), &sx, &sy);
+          cmd = g_strdup_printf ("xdotool search --name \"Brainseg$\" windowfocus --sync mousemove --window %%1 %d %d "
+                                 "click 5 click 5 click 4", (int) (p.x + sx), (int) (p.y + sy));
+          if (g_spawn_command_line_sync (cmd, NULL, NULL, &status, NULL) && g_spawn_check_wait_status (status, NULL))
+            {
+              bs_test_spin (400);
+              bs_window_get_plan_options (win, &opts);
+              g_test_message ("after three wheel clicks over Batch: batch %d, threads %d", opts.batch, opts.threads);
+              g_assert_cmpint (opts.batch, ==, 4);
+              g_assert_cmpint (opts.threads, ==, 0);
+            }
+        }
+    }
+  bs_plan_options_init (&opts);
+  bs_window_set_plan_options (win, &opts);
+}
+
 static gboolean
 not_busy (BsWindow *w)
 {
@@ -1020,6 +1110,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/window/trust-panels", test_trust_panels);
   g_test_add_func ("/ui/window/int8-nchw-greyed", test_int8_nchw_greyed);
   g_test_add_func ("/ui/window/slice-keys-anywhere", test_slice_keys_anywhere);
+  g_test_add_func ("/ui/window/spin-buttons", test_spin_buttons);
   g_test_add_func ("/ui/window/no-ground-truth", test_no_ground_truth);
   g_test_add_func ("/ui/window/drop", test_drop);
   g_test_add_func ("/ui/window/bad-file", test_bad_file);

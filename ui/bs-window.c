@@ -58,8 +58,10 @@ struct _BsWindow
   GtkToggleButton *nchw_toggle;
   GtkToggleButton *bf16_toggle;
   GtkLabel *precision_note_label;
-  GtkAdjustment *threads_adjustment;
+  GtkAdjustment *threads_adjustment;  /* 1..cores, and cores + 1 for "All" (plan threads 0) */
   GtkAdjustment *batch_adjustment;
+  GtkSpinButton *threads_spin;
+  GtkSpinButton *batch_spin;
 
   GSettings *settings;
   GMenu *recent_menu;
@@ -1800,10 +1802,30 @@ on_filter_changed (GtkSearchEntry *entry, BsWindow *self)
 }
 
 /* 0 threads means "every core": show that as a word, not a number. */
+/* "All" sits above the highest core count, so + never leaves it for 1 and
+ * − steps down from it to the cores. */
+static int
+threads_all_value (void)
+{
+  return MAX (bs_cpu_cores (), 1) + 1;
+}
+
+static int
+threads_from_spin (double v)
+{
+  return (int) v >= threads_all_value () ? 0 : MAX ((int) v, 1);
+}
+
+static double
+threads_to_spin (int threads)
+{
+  return threads <= 0 || threads >= threads_all_value () ? threads_all_value () : threads;
+}
+
 static gboolean
 on_threads_output (GtkSpinButton *spin)
 {
-  if (gtk_adjustment_get_value (gtk_spin_button_get_adjustment (spin)) >= 0.5)
+  if (threads_from_spin (gtk_adjustment_get_value (gtk_spin_button_get_adjustment (spin))) != 0)
     return FALSE;
   gtk_editable_set_text (GTK_EDITABLE (spin), _("All"));
   return TRUE;
@@ -1814,14 +1836,14 @@ on_threads_input (GtkSpinButton *spin, double *new_value)
 {
   if (g_strcmp0 (gtk_editable_get_text (GTK_EDITABLE (spin)), _("All")) != 0)
     return FALSE;
-  *new_value = 0;
+  *new_value = threads_all_value ();
   return TRUE;
 }
 
 static void
 on_threads_changed (GtkAdjustment *adj, BsWindow *self)
 {
-  int v = (int) gtk_adjustment_get_value (adj);
+  int v = threads_from_spin (gtk_adjustment_get_value (adj));
 
   if (v == self->opts.threads)
     return;
@@ -2160,7 +2182,7 @@ sync_option_actions (BsWindow *self)
     }
   g_signal_handlers_block_matched (self->threads_adjustment, G_SIGNAL_MATCH_DATA, 0, 0, NULL, NULL, self);
   g_signal_handlers_block_matched (self->batch_adjustment, G_SIGNAL_MATCH_DATA, 0, 0, NULL, NULL, self);
-  gtk_adjustment_set_value (self->threads_adjustment, self->opts.threads);
+  gtk_adjustment_set_value (self->threads_adjustment, threads_to_spin (self->opts.threads));
   gtk_adjustment_set_value (self->batch_adjustment, self->opts.batch);
   g_signal_handlers_unblock_matched (self->threads_adjustment, G_SIGNAL_MATCH_DATA, 0, 0, NULL, NULL, self);
   g_signal_handlers_unblock_matched (self->batch_adjustment, G_SIGNAL_MATCH_DATA, 0, 0, NULL, NULL, self);
@@ -2304,6 +2326,36 @@ bs_window_class_init (BsWindowClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, on_threads_output);
   gtk_widget_class_bind_template_callback (widget_class, on_threads_input);
   gtk_widget_class_bind_template_child (widget_class, BsWindow, batch_adjustment);
+  gtk_widget_class_bind_template_child (widget_class, BsWindow, threads_spin);
+  gtk_widget_class_bind_template_child (widget_class, BsWindow, batch_spin);
+}
+
+/* Scrolling over a spin button scrolls the panel it sits in; it never edits
+ * the value (that takes a click on − or +, or typing). */
+static gboolean
+on_spin_scroll (GtkEventControllerScroll *controller, double dx, double dy, gpointer user_data)
+{
+  GtkWidget *spin = gtk_event_controller_get_widget (GTK_EVENT_CONTROLLER (controller));
+  GtkWidget *sw = gtk_widget_get_ancestor (spin, GTK_TYPE_SCROLLED_WINDOW);
+
+  if (sw != NULL)
+    {
+      GtkAdjustment *v = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (sw));
+      double step = MAX (gtk_adjustment_get_step_increment (v), 40.0);
+
+      gtk_adjustment_set_value (v, gtk_adjustment_get_value (v) + dy * step);
+    }
+  return TRUE;
+}
+
+static void
+spin_scrolls_panel (GtkSpinButton *spin)
+{
+  GtkEventController *scroll = gtk_event_controller_scroll_new (GTK_EVENT_CONTROLLER_SCROLL_VERTICAL);
+
+  gtk_event_controller_set_propagation_phase (scroll, GTK_PHASE_CAPTURE);
+  g_signal_connect (scroll, "scroll", G_CALLBACK (on_spin_scroll), NULL);
+  gtk_widget_add_controller (GTK_WIDGET (spin), scroll);
 }
 
 static gboolean
@@ -2372,6 +2424,10 @@ bs_window_init (BsWindow *self)
   self->overlay.style = g_str_equal (saved_style, "outline") ? BS_OVERLAY_OUTLINE : BS_OVERLAY_FILL;
   bs_plan_options_init (&self->opts);
   self->opts.threads = g_settings_get_int (self->settings, "threads");
+  /* 1..cores, then "All" */
+  gtk_adjustment_configure (self->threads_adjustment, threads_all_value (), 1, threads_all_value (), 1, 1, 0);
+  spin_scrolls_panel (self->threads_spin);
+  spin_scrolls_panel (self->batch_spin);
   self->opts.batch = MAX (1, g_settings_get_int (self->settings, "batch"));
   self->opts.profile_layers = g_settings_get_boolean (self->settings, "profile-layers");
   self->cleanup = g_settings_get_boolean (self->settings, "cleanup");
@@ -2426,7 +2482,6 @@ bs_window_init (BsWindow *self)
   gtk_list_box_set_filter_func (self->case_list, case_filter_func, self, NULL);
   g_signal_connect (self->case_filter, "search-changed", G_CALLBACK (on_filter_changed), self);
 
-  gtk_adjustment_set_upper (self->threads_adjustment, MAX (bs_cpu_cores (), 1));
   sync_option_actions (self);
   g_signal_connect (self->threads_adjustment, "value-changed", G_CALLBACK (on_threads_changed), self);
   g_signal_connect (self->batch_adjustment, "value-changed", G_CALLBACK (on_batch_changed), self);
