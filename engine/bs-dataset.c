@@ -849,7 +849,23 @@ bs_dataset_open (const char *path, const char *label_path, GError **error)
       else if (is_hdf5_file (path))
         ds = open_hdf5 (path, error);
       else
-        ds = open_nifti_file (path, label_path);
+        {
+          /* One file of a one-file-per-modality case (the FLAIR, the
+           * segmentation...): the user means the case, with every modality. */
+          if (label_path == NULL && match_name (path) != NULL)
+            {
+              g_autofree char *folder = g_path_get_dirname (path);
+              CaseEntry *single = scan_brats_case (folder);
+
+              if (single)
+                {
+                  ds = dataset_new (BS_DATASET_BRATS_CASE, folder);
+                  g_ptr_array_add (ds->cases, single);
+                }
+            }
+          if (ds == NULL)
+            ds = open_nifti_file (path, label_path);
+        }
     }
   if (ds == NULL)
     return NULL;

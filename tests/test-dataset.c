@@ -172,6 +172,22 @@ test_brats_cases (void)
       g_assert_nonnull (c->label);
       g_assert_cmpfloat (c->label->data[0], ==, 4.0f); /* the label file, not brainmask (tag 5) */
       g_assert_cmpint (c->convention, ==, layouts[i].convention);
+
+      /* Issue 14, finding 8: opening any one file of the case (a modality or
+       * the segmentation) opens the whole case, with every modality. */
+      for (int m = 0; m < 5; m++)
+        {
+          g_autofree char *file = g_build_filename (dir, layouts[i].files[m], NULL);
+          g_autoptr(BsDataset) one = bs_dataset_open (file, NULL, &error);
+          g_autoptr(BsCase) oc = NULL;
+
+          g_assert_no_error (error);
+          g_assert_cmpint (bs_dataset_get_kind (one), ==, BS_DATASET_BRATS_CASE);
+          oc = bs_dataset_load_case (one, 0, &error);
+          g_assert_no_error (error);
+          g_assert_cmpint (oc->image->n_channels, ==, 4);
+          g_assert_nonnull (oc->label);
+        }
     }
 }
 

@@ -1002,6 +1002,16 @@ ready_with_prediction (BsWindow *w)
          bs_window_get_displayed_slice_index_of_prediction (w) >= 0;
 }
 
+static const char *expected_case_id;
+
+static gboolean
+case_ready_with_prediction (BsWindow *w)
+{
+  const BsCase *c = bs_window_get_case (w);
+
+  return c != NULL && g_strcmp0 (c->id, expected_case_id) == 0 && ready_with_prediction (w);
+}
+
 /* Issue: a start-up on a mistyped path threw the model away with the data,
  * and every case opened afterwards ran on random weights.  Start on a path
  * that does not exist, then open a real case: the window's prediction must be
@@ -1074,7 +1084,7 @@ test_failed_start_keeps_model (void)
   g_assert_nonnull (bs_window_get_inputs_text (w2));
   g_assert_null (strstr (bs_window_get_inputs_text (w2), "missing"));
 
-  /* A FLAIR file alone opens for a FLAIR + T1gd model, and the window says T1gd is missing. */
+  /* One file of a case, and a FLAIR scan alone. */
   {
     const char *samples = g_getenv ("BS_SAMPLES_DIR");
     g_autofree char *flair = samples ? g_build_filename (samples, "brats2017-2018", "Brats18_TCIA01_201_1",
@@ -1082,10 +1092,34 @@ test_failed_start_keeps_model (void)
 
     if (flair != NULL && g_file_test (flair, G_FILE_TEST_EXISTS))
       {
+        g_autofree char *tmp = g_dir_make_tmp ("bs-flair-XXXXXX", NULL);
+        /* the modality comes from the name, as in every BraTS release */
+        g_autofree char *alone = g_build_filename (tmp, "scan_flair.nii.gz", NULL);
+        g_autofree char *tmp_id = g_path_get_basename (tmp);
+        g_autofree char *bytes = NULL;
+        gsize len = 0;
+
+        /* Issue 14, finding 8: the FLAIR file of a BraTS case folder opens the
+         * case, with every modality it has. */
         bs_window_open_path (w2, flair);
-        g_assert_true (bs_test_wait (w2, ready_with_prediction, 300));
+        expected_case_id = "Brats18_TCIA01_201_1";
+        g_assert_true (bs_test_wait (w2, case_ready_with_prediction, 300));
         g_test_message ("%s", bs_window_get_inputs_text (w2));
-        g_assert_nonnull (strstr (bs_window_get_inputs_text (w2), "missing: T1gd"));
+        g_assert_cmpstr (bs_window_get_case (w2)->id, ==, "Brats18_TCIA01_201_1");
+        g_assert_cmpint (bs_window_get_case (w2)->image->n_channels, ==, 4);
+        g_assert_null (strstr (bs_window_get_inputs_text (w2), "missing"));
+
+        /* A FLAIR scan on its own (a folder with one file) opens, and the window says what is missing. */
+        g_assert_true (g_file_get_contents (flair, &bytes, &len, NULL));
+        g_assert_true (g_file_set_contents (alone, bytes, len, NULL));
+        bs_window_open_path (w2, alone);
+        expected_case_id = tmp_id;
+        g_assert_true (bs_test_wait (w2, case_ready_with_prediction, 300));
+        g_test_message ("%s", bs_window_get_inputs_text (w2));
+        g_assert_nonnull (strstr (bs_window_get_inputs_text (w2), "missing: "));
+        g_assert_nonnull (strstr (bs_window_get_inputs_text (w2), "T1gd"));
+        g_unlink (alone);
+        g_rmdir (tmp);
       }
   }
 
