@@ -1050,9 +1050,14 @@ test_failed_start_keeps_model (void)
   g_assert_null (bs_window_get_case (w2));
   g_assert_nonnull (bs_window_get_model (w2));
   g_assert_cmpstr (bs_window_get_model (w2)->path, ==, model_path);
+  /* Issue 14, finding 17: nothing open, nothing to export or compare */
+  g_assert_false (g_action_group_get_action_enabled (G_ACTION_GROUP (w2), "export-mask"));
+  g_assert_false (g_action_group_get_action_enabled (G_ACTION_GROUP (w2), "compare-all"));
 
   bs_window_open_path (w2, sample);
   g_assert_true (bs_test_wait (w2, ready_with_prediction, 300));
+  g_assert_true (g_action_group_get_action_enabled (G_ACTION_GROUP (w2), "export-mask"));
+  g_assert_true (g_action_group_get_action_enabled (G_ACTION_GROUP (w2), "compare-all"));
   g_assert_cmpstr (bs_window_get_model (w2)->path, ==, model_path);
 
   /* The visible slice, recomputed here from the shipped file itself. */

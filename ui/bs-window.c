@@ -536,6 +536,21 @@ open_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *can
   g_task_return_boolean (task, TRUE);
 }
 
+/* Exports and Compare all need an open case: greyed until one is. */
+static void
+update_case_actions (BsWindow *self)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (hook_actions); i++)
+    {
+      GAction *action = g_action_map_lookup_action (G_ACTION_MAP (self), hook_actions[i]);
+
+      if (action != NULL)
+        g_simple_action_set_enabled (G_SIMPLE_ACTION (action),
+                                     self->bcase != NULL && action_hooks != NULL
+                                       && g_hash_table_contains (action_hooks, hook_actions[i]));
+    }
+}
+
 static void
 clear_case (BsWindow *self)
 {
@@ -552,6 +567,7 @@ clear_case (BsWindow *self)
   g_clear_pointer (&self->auto_hi, g_free);
   self->ready = FALSE;
   self->busy = FALSE;
+  update_case_actions (self);
 }
 
 static void
@@ -1144,6 +1160,7 @@ open_done (GObject *source, GAsyncResult *result, gpointer user_data)
       clear_case (self);
       self->case_index = job->case_index;
       self->bcase = g_steal_pointer (&job->bcase);
+      update_case_actions (self);
       self->truth = g_steal_pointer (&job->truth);
       self->auto_lo = g_steal_pointer (&job->auto_lo);
       self->auto_hi = g_steal_pointer (&job->auto_hi);
@@ -2437,7 +2454,7 @@ bs_window_init (BsWindow *self)
     {
       g_autoptr(GSimpleAction) action = g_simple_action_new (hook_actions[i], NULL);
 
-      g_simple_action_set_enabled (action, action_hooks != NULL && g_hash_table_contains (action_hooks, hook_actions[i]));
+      g_simple_action_set_enabled (action, FALSE);   /* update_case_actions: once a case is open */
       g_signal_connect (action, "activate", G_CALLBACK (on_hook_action), self);
       g_action_map_add_action (G_ACTION_MAP (self), G_ACTION (action));
     }
