@@ -221,8 +221,10 @@ bs_cpu_description (void)
               model = g_strstrip (g_strdup (colon + 1));
           }
     }
-  return g_strdup_printf ("%s, %d cores, oneDNN %s", model ? model : _("unknown CPU"), bs_cpu_cores (),
-                          bs_dnnl_isa_name ());
+  /* TRANSLATORS: CPU model, number of cores, oneDNN's instruction set (e.g. avx512_core_bf16) */
+  return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%s, %d core, oneDNN %s", "%s, %d cores, oneDNN %s",
+                                       bs_cpu_cores ()),
+                          model ? model : _("unknown CPU"), bs_cpu_cores (), bs_dnnl_isa_name ());
 }
 
 double

@@ -188,3 +188,25 @@ bs_runtime_last_busy_cores (void)
   g_mutex_unlock (&sample_lock);
   return v;
 }
+
+const char *
+bs_runtime_locale_dir (const char *installed)
+{
+  static char *dir;
+
+  if (dir == NULL)
+    {
+      g_autofree char *exe = g_file_read_link ("/proc/self/exe", NULL);
+      g_autofree char *exe_dir = exe ? g_path_get_dirname (exe) : NULL;
+      g_autofree char *po = exe_dir ? g_build_filename (exe_dir, "..", "po", NULL) : NULL;
+      g_autofree char *probe = po ? g_build_filename (po, "de", "LC_MESSAGES", GETTEXT_PACKAGE ".mo", NULL) : NULL;
+      g_autofree char *meson = exe_dir ? g_build_filename (exe_dir, "..", "build.ninja", NULL) : NULL;
+
+      /* Only a build tree has build.ninja beside po/: an installed prefix never does. */
+      if (probe && g_file_test (probe, G_FILE_TEST_IS_REGULAR) && g_file_test (meson, G_FILE_TEST_IS_REGULAR))
+        dir = g_canonicalize_filename (po, NULL);
+      else
+        dir = g_strdup (installed);
+    }
+  return dir;
+}

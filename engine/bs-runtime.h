@@ -51,6 +51,11 @@ int bs_runtime_auto_threads (int cores);
 /* Takes the first reading (bs_runtime_prepare does). */
 void bs_runtime_mark_start (void);
 
+/* Where the message catalogues are: the build tree's po/ when the program
+ * runs from a build tree (build/app/brainseg beside build/po), so that the
+ * translations work before `meson install`; else installed (the argument). */
+const char *bs_runtime_locale_dir (const char *installed);
+
 /* Cores other processes used in the last sample (for reports), or -1 if never sampled. */
 double bs_runtime_last_busy_cores (void);
 

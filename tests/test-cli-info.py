@@ -47,6 +47,11 @@ def main():
     missing = "/nonexistent/brainseg/case"
     rc, _, err = info(missing)
     check(rc == 1 and len(err.strip().splitlines()) == 1 and missing in err, f"info on a missing path: {err!r}")
+    # German from the build tree, before any install (issue 14, finding 13): the
+    # catalogue is found beside the program, not only under the install prefix.
+    env = dict(os.environ, LANGUAGE="de", LC_ALL="C.UTF-8")
+    r = subprocess.run([CLI, "infer", "--help"], capture_output=True, text=True, env=env)
+    check("Einen Fall segmentieren" in r.stdout, f"infer --help in German: {r.stdout[:200]!r}")
 
     if not os.path.isdir(SAMPLES):
         print(f"SKIP: real samples absent ({SAMPLES!r}); usage checks ran")
