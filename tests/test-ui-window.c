@@ -10,9 +10,11 @@
 #include "bs-metrics.h"
 #include "bs-plan.h"
 #include "bs-preprocess.h"
+#include "bs-slice-view.h"
 #include "ui-harness.h"
 
 static BsWindow *win;
+static GtkWidget *find_widget (GtkWidget *root, GType type);
 static GtkApplication *app;
 
 static gboolean
@@ -582,6 +584,59 @@ find_button_labelled (GtkWidget *root, const char *label)
 
 /* Issue 14, finding 3: int8 with NCHW cannot run; each half of the pair is
  * greyed, with the reason, while the other is chosen. */
+static double
+y_of (GtkWidget *w)
+{
+  graphene_point_t p;
+
+  g_assert_true (gtk_widget_compute_point (w, GTK_WIDGET (win), &GRAPHENE_POINT_INIT (0, 0), &p));
+  return p.y;
+}
+
+/* Issue 14, finding 6: nothing moves under the pointer when inference
+ * restarts (the timing section and the plan line used to collapse while the
+ * plan was rebuilt) or when the Stop button comes and goes. */
+static void
+test_layout_holds_still (void)
+{
+  GtkWidget *compare, *precision, *pred;
+  BsPlanOptions opts;
+  double y_compare, y_precision, y_pred;
+
+  if (!setup ())
+    return;
+  bs_plan_options_init (&opts);
+  opts.threads = 1;
+  bs_window_set_plan_options (win, &opts);
+  g_assert_true (bs_test_wait (win, volume_done, 300));
+  bs_test_spin (300);
+  compare = find_button_labelled (GTK_WIDGET (win), "_Compare All…");
+  precision = find_button_labelled (GTK_WIDGET (win), "fp32");
+  pred = GTK_WIDGET (find_widget (GTK_WIDGET (win), BS_TYPE_SLICE_VIEW));
+  g_assert_nonnull (compare);
+  g_assert_nonnull (precision);
+  g_assert_nonnull (pred);
+  y_compare = y_of (compare);
+  y_precision = y_of (precision);
+  y_pred = y_of (pred);
+  for (int k = 0; k < 3; k++)
+    {
+      /* a restart: the plan is rebuilt, the timing waits for its first slice */
+      opts.batch = k + 1;
+      bs_window_set_plan_options (win, &opts);
+      bs_test_spin (30);
+      g_test_message ("restart %d: Compare All at y %.0f (was %.0f), fp32 at %.0f (was %.0f), views at %.0f (was %.0f)",
+                      k, y_of (compare), y_compare, y_of (precision), y_precision, y_of (pred), y_pred);
+      g_assert_cmpfloat (fabs (y_of (compare) - y_compare), <, 0.5);
+      g_assert_cmpfloat (fabs (y_of (precision) - y_precision), <, 0.5);
+      g_assert_cmpfloat (fabs (y_of (pred) - y_pred), <, 0.5);
+      g_assert_true (bs_test_wait (win, volume_done, 300));
+      bs_test_spin (100);
+      g_assert_cmpfloat (fabs (y_of (compare) - y_compare), <, 0.5);
+      g_assert_cmpfloat (fabs (y_of (pred) - y_pred), <, 0.5);
+    }
+}
+
 static void
 test_int8_nchw_greyed (void)
 {
@@ -1148,6 +1203,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/window/plane-keeps-prediction", test_plane_keeps_prediction);
   g_test_add_func ("/ui/window/trust-panels", test_trust_panels);
   g_test_add_func ("/ui/window/int8-nchw-greyed", test_int8_nchw_greyed);
+  g_test_add_func ("/ui/window/layout-holds-still", test_layout_holds_still);
   g_test_add_func ("/ui/window/slice-keys-anywhere", test_slice_keys_anywhere);
   g_test_add_func ("/ui/window/spin-buttons", test_spin_buttons);
   g_test_add_func ("/ui/window/no-ground-truth", test_no_ground_truth);

@@ -112,6 +112,9 @@ struct _BsWindow
    * panel shows their median, a figure that holds still while slices arrive. */
   double speed_hist[BS_WINDOW_SPEED_RUNS];
   int n_speed, speed_pos;
+  /* The most lines the plan label and the timing rows have shown: shorter
+   * texts are padded to them, so the controls below never move. */
+  int plan_lines, timing_lines;
   double render_ms;
 
   /* View state */
@@ -285,7 +288,10 @@ update_fill_buttons (BsWindow *self)
 {
   gboolean filling = self->ready && self->prob != NULL && !volume_complete (self) && !self->inference_failed;
 
-  gtk_widget_set_visible (GTK_WIDGET (self->cancel_button), filling && !self->fill_cancelled);
+  /* One of the two is always there, so the status row never changes height
+   * under the pointer: Stop (greyed when nothing is filling) or Resume. */
+  gtk_widget_set_visible (GTK_WIDGET (self->cancel_button), !(filling && self->fill_cancelled));
+  gtk_widget_set_sensitive (GTK_WIDGET (self->cancel_button), filling && !self->fill_cancelled);
   gtk_widget_set_visible (GTK_WIDGET (self->resume_button), filling && self->fill_cancelled);
 }
 
@@ -810,9 +816,8 @@ update_dice_panel (BsWindow *self)
       else if (self->n_computed >= nn)
         vol_text = g_strdup_printf ("%.4f", bs_confusion_dice (&self->volume_conf));
       else if (self->n_computed > 0)
-        /* TRANSLATORS: the volume Dice so far, over the slices computed */
-        vol_text = g_strdup_printf (_("%.4f so far (partial, %d of %d slices)"),
-                                    bs_confusion_dice (&self->volume_conf), self->n_computed, nn);
+        /* TRANSLATORS: the volume Dice so far, over the slices computed (the line below counts them) */
+        vol_text = g_strdup_printf (_("%.4f (partial)"), bs_confusion_dice (&self->volume_conf));
       else
         vol_text = g_strdup ("–");
       gtk_label_set_text (self->slice_dice_label, slice_text);
@@ -888,11 +893,48 @@ timing_line (GString *names, GString *values, const char *name, const char *valu
     }
 }
 
+/* Keeps w at least as tall as the tallest it has been at its width, so that
+ * the controls below it hold still while its text comes and goes. */
+static void
+hold_height (GtkWidget *w)
+{
+  int width = gtk_widget_get_width (w), min = 0, nat = 0, held = 0;
+
+  if (width <= 0)
+    return;
+  gtk_widget_measure (w, GTK_ORIENTATION_VERTICAL, width, &min, &nat, NULL, NULL);
+  gtk_widget_get_size_request (w, NULL, &held);
+  if (nat > held)
+    gtk_widget_set_size_request (w, -1, nat);
+}
+
+static int
+count_lines (const char *s)
+{
+  int n = *s ? 1 : 0;
+
+  for (; *s; s++)
+    n += *s == '\n';
+  return n;
+}
+
+/* Appends empty lines to s until it has lines lines. */
+static void
+pad_lines (GString *s, int lines)
+{
+  for (int n = count_lines (s->str); n < lines; n++)
+    g_string_append (s, n == 0 && s->len == 0 ? " " : "\n ");
+}
+
 static void
 set_timing_text (BsWindow *self, GString *names, GString *values)
 {
+  self->timing_lines = MAX (self->timing_lines, count_lines (names->str));
+  pad_lines (names, self->timing_lines);
+  pad_lines (values, self->timing_lines);
   gtk_label_set_markup (GTK_LABEL (gtk_grid_get_child_at (self->timing_grid, 0, 0)), names->str);
   gtk_label_set_markup (GTK_LABEL (gtk_grid_get_child_at (self->timing_grid, 1, 0)), values->str);
+  hold_height (GTK_WIDGET (self->timing_grid));
 }
 
 static const char *
@@ -931,11 +973,15 @@ update_timing_panel (BsWindow *self)
   cpu_text = g_strdup (cpu != NULL ? cpu : _("Unknown CPU"));
   gtk_label_set_text (self->cpu_label, cpu_text);
   {
-    g_autofree char *plan = g_strdup_printf ("%s%s%s", self->plan_text != NULL ? self->plan_text : "",
-                                             self->plan_text != NULL && self->inputs_text != NULL ? "\n" : "",
-                                             self->inputs_text != NULL ? self->inputs_text : "");
+    g_autoptr(GString) plan = g_string_new (NULL);
 
-    gtk_label_set_text (self->plan_label, plan);
+    g_string_printf (plan, "%s%s%s", self->plan_text != NULL ? self->plan_text : "",
+                     self->plan_text != NULL && self->inputs_text != NULL ? "\n" : "",
+                     self->inputs_text != NULL ? self->inputs_text : "");
+    self->plan_lines = MAX (self->plan_lines, count_lines (plan->str));
+    pad_lines (plan, self->plan_lines);
+    gtk_label_set_text (self->plan_label, plan->str);
+    hold_height (GTK_WIDGET (self->plan_label));
   }
 
   if (!self->has_timing || self->last_timing.n_slices <= 0)
