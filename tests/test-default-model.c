@@ -1,6 +1,8 @@
 /* The shipped model (resources/models/brainseg-default.h5): it loads, the
- * oneDNN training graph and the plain-C reference agree on it, and it
- * segments a real case it never trained on and the bundled phantom sample. */
+ * oneDNN training graph and the plain-C reference agree on it, it keeps its
+ * model card's figures on real cases (minus 0.02), with all four modalities,
+ * with FLAIR + T1gd only and with FLAIR alone, and it segments the bundled
+ * phantom sample. */
 #include <glib.h>
 #include <math.h>
 #include <string.h>
@@ -10,16 +12,27 @@
 #include "bs-plan.h"
 #include "bs-train.h"
 
-/* Real cases the model never trained on (model card), with the floor each
- * must keep: the issue's goal of 0.85 whole-volume whole-tumour Dice. */
+/* Real cases with the floor each must keep: the model card's whole-volume
+ * Dice of the shipped model minus 0.02 (a regression floor; the model
+ * trained on the BraTS cases, see the card for cross-validated figures).
+ * keep: the modalities given to the model (NULL: all the case has), so that a
+ * case with only FLAIR + T1gd, or FLAIR alone, is checked to segment with the
+ * channel list stated. */
 typedef struct {
-  const char *dir;    /* under BS_SAMPLES_DIR */
+  const char *dir;       /* under BS_SAMPLES_DIR */
+  const char *keep;      /* comma-separated modalities, or NULL */
+  const char *channels;  /* the channel list the evaluation must state */
   double floor;
-} HeldOut;
+} RealCase;
 
-static const HeldOut held_out_test = { "decathlon-brats-001-006/brats_2013_pat0006_1", 0.85 };
-/* another release, raw int16 intensities, labels fused from 5 algorithms */
-static const HeldOut held_out_tcga = { "tcga-du-7294", 0.85 };
+static const RealCase real_cases[] = {
+  { "decathlon-brats-001-006/brats_2013_pat0006_1", NULL, "FLAIR,T1gd", 0.87 },
+  { "brats2017-2018/Brats18_TCIA01_201_1", NULL, "FLAIR,T1w,T1gd,T2w", 0.94 },
+  { "brats2017-2018/Brats18_TCIA01_201_1", "FLAIR,T1gd", "FLAIR,T1gd", 0.94 },
+  { "brats2017-2018/Brats18_TCIA01_201_1", "FLAIR", "FLAIR", 0.95 },
+  /* never trained on: another release, raw int16, labels fused from 5 algorithms */
+  { "tcga-du-7294", NULL, NULL, 0.87 },
+};
 
 static BsUnet *
 default_model (void)
@@ -38,15 +51,13 @@ static void
 test_loads (void)
 {
   g_autoptr(BsUnet) net = default_model ();
+  const char *four[] = { "FLAIR", "T1w", "T1gd", "T2w", NULL };
 
   g_assert_cmpint (net->config.fms, ==, 16);
   g_assert_cmpint (net->config.upsample, ==, BS_UPSAMPLE_TRANSPOSED);
-  /* FLAIR first, and only modalities every supported release has. */
-  g_assert_cmpint (net->config.in_channels, ==, (int) g_strv_length (net->config.modalities));
-  g_assert_cmpint (net->config.in_channels, <=, 2);
-  g_assert_cmpstr (net->config.modalities[0], ==, "FLAIR");
-  if (net->config.in_channels == 2)
-    g_assert_cmpstr (net->config.modalities[1], ==, "T1gd");
+  /* The four modalities of every BraTS release and Decathlon Task01, in their order. */
+  g_assert_cmpint (net->config.in_channels, ==, 4);
+  g_assert_cmpstrv ((const char *const *) net->config.modalities, four);
   g_assert_nonnull (net->description);
 }
 
@@ -74,7 +85,7 @@ test_graph_matches_reference (void)
 }
 
 static double
-dice_of (BsUnet *net, const char *id, const BsVolume *image, const BsVolume *label)
+dice_of (BsUnet *net, const char *id, const BsVolume *image, const BsVolume *label, const char *channels)
 {
   g_autoptr(BsTrainSet) set = bs_train_set_new ((const char *const *) net->config.modalities);
   g_autoptr(GError) error = NULL;
@@ -86,21 +97,49 @@ dice_of (BsUnet *net, const char *id, const BsVolume *image, const BsVolume *lab
   g_assert_true (bs_train_evaluate_case (net, set, 0, 0, FALSE, &r, &error));
   g_assert_no_error (error);
   dice = r.dice;
-  g_test_message ("%s: whole-volume whole-tumour Dice %.4f (%zu truth, %zu predicted voxels)", id, dice,
-                  r.truth_voxels, r.predicted_voxels);
+  g_test_message ("%s: whole-volume whole-tumour Dice %.4f (%zu truth, %zu predicted voxels; channels %s)", id,
+                  dice, r.truth_voxels, r.predicted_voxels, r.channels);
+  if (channels)
+    g_assert_cmpstr (r.channels, ==, channels);
   bs_train_case_result_clear (&r);
   return dice;
 }
 
-static void
-test_held_out_real_case (gconstpointer data)
+/* The case's image with only the modalities named in keep (all when NULL). */
+static BsVolume *
+keep_modalities (const BsVolume *image, const char *keep)
 {
-  const HeldOut *h = data;
+  g_auto(GStrv) names = keep ? g_strsplit (keep, ",", -1) : NULL;
+  BsVolume *out;
+  int n;
+
+  if (!names)
+    return bs_volume_copy (image);
+  n = g_strv_length (names);
+  out = bs_volume_new_like (image, n);
+  for (int k = 0; k < n; k++)
+    {
+      int c = bs_volume_find_channel (image, names[k]);
+      g_assert_cmpint (c, >=, 0);
+      memcpy (bs_volume_channel (out, k), bs_volume_channel (image, c),
+              bs_volume_n_voxels (image) * sizeof (float));
+      g_free (out->channel_names[k]);
+      out->channel_names[k] = g_strdup (names[k]);
+    }
+  return out;
+}
+
+static void
+test_real_case (gconstpointer data)
+{
+  const RealCase *h = data;
   const char *samples = g_getenv ("BS_SAMPLES_DIR");
   g_autofree char *dir = NULL;
+  g_autofree char *id = NULL;
   g_autoptr(BsUnet) net = NULL;
   g_autoptr(BsDataset) ds = NULL;
   g_autoptr(BsCase) c = NULL;
+  g_autoptr(BsVolume) image = NULL;
   g_autoptr(GError) error = NULL;
 
   if (!samples || !g_file_test ((dir = g_build_filename (samples, h->dir, NULL)), G_FILE_TEST_IS_DIR))
@@ -113,8 +152,10 @@ test_held_out_real_case (gconstpointer data)
   g_assert_no_error (error);
   c = bs_dataset_load_case (ds, 0, &error);
   g_assert_no_error (error);
+  image = keep_modalities (c->image, h->keep);
+  id = g_strdup_printf ("%s%s%s", h->dir, h->keep ? " with " : "", h->keep ? h->keep : "");
   /* The model card reports the measured value; this is the floor it must keep. */
-  g_assert_cmpfloat (dice_of (net, h->dir, c->image, c->label), >=, h->floor);
+  g_assert_cmpfloat (dice_of (net, id, image, c->label, h->channels), >=, h->floor);
 }
 
 /* The sample the app opens when started without a file. */
@@ -128,7 +169,7 @@ test_bundled_sample (void)
 
   g_assert_true (bs_phantom_generate (2026, 1, 160, 160, 96, &image, &label, &error));
   g_assert_no_error (error);
-  g_assert_cmpfloat (dice_of (net, "sample (phantom seed 2026)", image, label), >=, 0.80);
+  g_assert_cmpfloat (dice_of (net, "sample (phantom seed 2026)", image, label, NULL), >=, 0.80);
 }
 
 int
@@ -137,8 +178,11 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/train/default-model/loads", test_loads);
   g_test_add_func ("/train/default-model/graph-matches-reference", test_graph_matches_reference);
-  g_test_add_data_func ("/train/default-model/held-out/test-case", &held_out_test, test_held_out_real_case);
-  g_test_add_data_func ("/train/default-model/held-out/tcga", &held_out_tcga, test_held_out_real_case);
+  for (guint i = 0; i < G_N_ELEMENTS (real_cases); i++)
+    {
+      g_autofree char *name = g_strdup_printf ("/train/default-model/real-case/%u", i);
+      g_test_add_data_func (name, &real_cases[i], test_real_case);
+    }
   g_test_add_func ("/train/default-model/bundled-sample", test_bundled_sample);
   return g_test_run ();
 }
