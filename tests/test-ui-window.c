@@ -857,6 +857,71 @@ test_narrow_window (void)
   bs_test_spin (300);
 }
 
+static void
+collect_views (GtkWidget *root, GPtrArray *out)
+{
+  if (BS_IS_SLICE_VIEW (root))
+    g_ptr_array_add (out, root);
+  for (GtkWidget *c = gtk_widget_get_first_child (root); c != NULL; c = gtk_widget_get_next_sibling (c))
+    collect_views (c, out);
+}
+
+/* Issue 14, findings 12 and 14: at a laptop's width the cursor readout still shows
+ * the probability (it used to end "probability 0...."), and the top orientation
+ * letter stays clear of the pane titles ("MRI input · FLAIRA"). */
+static void
+test_readout_fits (void)
+{
+  static const int widths[] = { 1366, 1270 };
+  GtkWidget *view;
+
+  if (!setup ())
+    return;
+  bs_window_set_plane (win, BS_PLANE_AXIAL);
+  bs_window_set_slice_index (win, bs_test_tumour_slice (win));
+  g_assert_true (bs_test_wait (win, shows_current_prediction, 300));
+  view = find_widget (GTK_WIDGET (win), BS_TYPE_SLICE_VIEW);
+  g_assert_nonnull (view);
+  for (gsize k = 0; k < G_N_ELEMENTS (widths); k++)
+    {
+      GtkWidget *readout;
+      const char *text;
+
+      gtk_window_set_default_size (GTK_WINDOW (win), widths[k], 768);
+      bs_test_spin (400);
+      g_signal_emit_by_name (view, "cursor-moved", 80.0, 80.0);
+      bs_test_spin (200);
+      readout = find_label_with (GTK_WIDGET (win), "Voxel (");
+      g_assert_nonnull (readout);
+      text = gtk_label_get_text (GTK_LABEL (readout));
+      g_test_message ("%d px: %s (%d px wide, ellipsized: %d)", widths[k], text, gtk_widget_get_width (readout),
+                      pango_layout_is_ellipsized (gtk_label_get_layout (GTK_LABEL (readout))));
+      g_assert_nonnull (strstr (text, "probability "));
+      g_assert_null (strstr (text, "probability –"));
+      g_assert_false (pango_layout_is_ellipsized (gtk_label_get_layout (GTK_LABEL (readout))));
+
+      /* finding 14: the top orientation letter never touches a pane's title */
+      {
+        g_autoptr(GPtrArray) views = g_ptr_array_new ();
+
+        collect_views (GTK_WIDGET (win), views);
+        for (guint i = 0; i < views->len; i++)
+          {
+            GdkRectangle t, l;
+
+            if (!gtk_widget_get_mapped (views->pdata[i]))
+              continue;
+            bs_slice_view_get_label_rects (views->pdata[i], &t, &l);
+            g_test_message ("  view %u (%d px): title %d..%d, letter at x %d y %d", i,
+                            gtk_widget_get_width (views->pdata[i]), t.x, t.x + t.width, l.x, l.y);
+            g_assert_false (gdk_rectangle_intersect (&t, &l, NULL));
+          }
+      }
+    }
+  gtk_window_set_default_size (GTK_WINDOW (win), 1560, 940);
+  bs_test_spin (300);
+}
+
 /* The toolbar's buttons stay reachable with Tab in the flow box. */
 static void
 test_toolbar_keyboard (void)
@@ -1211,6 +1276,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/window/bad-file", test_bad_file);
   g_test_add_func ("/ui/window/failed-start-keeps-model", test_failed_start_keeps_model);
   g_test_add_func ("/ui/window/narrow", test_narrow_window);
+  g_test_add_func ("/ui/window/readout-fits", test_readout_fits);
   g_test_add_func ("/ui/window/toolbar-keyboard", test_toolbar_keyboard);
   ret = g_test_run ();
   if (win != NULL)

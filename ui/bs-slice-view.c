@@ -87,6 +87,36 @@ draw_text (cairo_t *cr, PangoLayout *layout, const char *text, double x, double 
   pango_cairo_show_layout (cr, layout);
 }
 
+/* Where the title (top left) and the top orientation letter (top centre) go
+ * in a view w pixels wide: the letter moves below the title's line when the
+ * two would touch ("MRI input · FLAIRA" in a narrow pane). */
+static void
+label_rects (BsSliceView *self, PangoLayout *layout, double w, GdkRectangle *title, GdkRectangle *letter)
+{
+  int tw = 0, th = 0, lw = 0, lh = 0;
+  char s[2] = { self->has_letters ? self->letters[2] : 'A', 0 };
+
+  if (self->title != NULL)
+    {
+      pango_layout_set_text (layout, self->title, -1);
+      pango_layout_get_pixel_size (layout, &tw, &th);
+    }
+  pango_layout_set_text (layout, s, -1);
+  pango_layout_get_pixel_size (layout, &lw, &lh);
+  *title = (GdkRectangle) { 8, 4, self->title != NULL ? tw : 0, self->title != NULL ? th : 0 };
+  *letter = (GdkRectangle) { (int) (w / 2 - lw / 2.0), 4, lw, lh };
+  if (self->title != NULL && title->x + title->width + 6 > letter->x)
+    letter->y = title->y + title->height + 2;
+}
+
+void
+bs_slice_view_get_label_rects (BsSliceView *self, GdkRectangle *title, GdkRectangle *top_letter)
+{
+  g_autoptr(PangoLayout) layout = gtk_widget_create_pango_layout (GTK_WIDGET (self), NULL);
+
+  label_rects (self, layout, gtk_widget_get_width (GTK_WIDGET (self)), title, top_letter);
+}
+
 static void
 bs_slice_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
 {
@@ -138,13 +168,15 @@ bs_slice_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
       if (self->has_letters)
         {
           char s[2] = { 0, 0 };
+          GdkRectangle title_r, letter_r;
 
           s[0] = self->letters[0];
           draw_text (cr, layout, s, 6, h / 2, 0, 0.5);
           s[0] = self->letters[1];
           draw_text (cr, layout, s, w - 6, h / 2, 1, 0.5);
+          label_rects (self, layout, w, &title_r, &letter_r);
           s[0] = self->letters[2];
-          draw_text (cr, layout, s, w / 2, 4, 0.5, 0);
+          draw_text (cr, layout, s, w / 2, letter_r.y, 0.5, 0);
           s[0] = self->letters[3];
           draw_text (cr, layout, s, w / 2, h - 4, 0.5, 1);
         }

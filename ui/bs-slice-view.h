@@ -35,6 +35,9 @@ void bs_slice_view_set_title (BsSliceView *self, const char *title);
 void bs_slice_view_set_placeholder (BsSliceView *self, const char *text);
 /* Left, right, top, bottom edge letters; NULL hides them. */
 void bs_slice_view_set_letters (BsSliceView *self, const char letters[4]);
+/* Where the title and the top orientation letter are drawn at the view's
+ * current width (they never overlap: the letter moves below a long title). */
+void bs_slice_view_get_label_rects (BsSliceView *self, GdkRectangle *title, GdkRectangle *top_letter);
 /* Colour swatches with labels drawn in a corner (n entries, rgb 0..1). */
 void bs_slice_view_set_legend (BsSliceView *self, int n, const double (*rgb)[3], const char *const *labels);
 

@@ -1751,8 +1751,13 @@ update_readout (BsWindow *self)
   bs_volume_slice_to_voxel (img, self->plane, self->slice, x, y, ijk);
   idx = ((gsize) ijk[2] * img->dims[1] + ijk[1]) * img->dims[0] + ijk[0];
   s = g_string_new (NULL);
-  g_string_append_printf (s, _("Voxel (%d, %d, %d)   intensity %.4g"), ijk[0], ijk[1], ijk[2],
-                          bs_volume_channel (img, self->channel)[idx]);
+  /* The probability first after the voxel: it is what a reader checks, and the
+   * line is cut at its end when the window is narrow (the tooltip has it all). */
+  g_string_append_printf (s, _("Voxel (%d, %d, %d)"), ijk[0], ijk[1], ijk[2]);
+  if (display_slice_complete (self, self->slice))
+    g_string_append_printf (s, _("   probability %.3f"), bs_volume_channel (self->prob, 0)[idx]);
+  else
+    g_string_append (s, _("   probability –"));
   if (self->bcase->label != NULL)
     {
       int v = (int) bs_volume_channel (self->bcase->label, 0)[idx];
@@ -1765,10 +1770,8 @@ update_readout (BsWindow *self)
     }
   else
     g_string_append (s, _("   no ground truth"));
-  if (display_slice_complete (self, self->slice))
-    g_string_append_printf (s, _("   probability %.3f"), bs_volume_channel (self->prob, 0)[idx]);
-  else
-    g_string_append (s, _("   probability –"));
+  g_string_append_printf (s, _("   intensity %.4g"), bs_volume_channel (img, self->channel)[idx]);
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->readout_label), s->str);
   gtk_label_set_text (self->readout_label, s->str);
 }
 
