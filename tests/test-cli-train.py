@@ -149,7 +149,7 @@ def check_resume(tmp, task):
     assert "epoch 1/1 done" in proc.stdout, proc.stdout
     shipped = os.path.join(os.environ.get("BS_SOURCE_ROOT", ""), "resources", "models", "brainseg-default.h5")
     if os.path.exists(shipped):
-        proc = run("train", task, "--out", tuned, "--epochs", "0", "--resume", shipped, "--modalities", "flair,t1gd",
+        proc = run("train", task, "--out", tuned, "--epochs", "0", "--resume", shipped, "--modalities", "flair,t1,t1gd,t2",
                    *RESUME)
         assert "fine-tuning" in proc.stdout, proc.stdout
 
