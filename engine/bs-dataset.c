@@ -287,6 +287,34 @@ list_folder (const char *folder, gboolean want_dirs, GError **error)
 
 /* A BraTS case folder: at least one modality file by name.  Returns NULL
  * (without error) when the folder is not one. */
+/* A case's id: the name its modality files share before their suffix
+ * ("BraTS2021_00006" from BraTS2021_00006_flair.nii.gz ...), as the release
+ * names it, whatever the folder is called; else the folder's name. */
+static char *
+case_id_from_names (const char *folder, const char *const *by_modality)
+{
+  g_autofree char *common = NULL;
+
+  for (int m = 0; m < N_MODALITIES; m++)
+    {
+      const NamePattern *p;
+      g_autofree char *id = NULL;
+
+      if (by_modality[m] == NULL)
+        continue;
+      p = match_name (by_modality[m]);
+      id = case_id_from_file (by_modality[m]);
+      if (p == NULL || p->prefix || strlen (id) <= strlen (p->pattern))
+        return g_path_get_basename (folder);
+      id[strlen (id) - strlen (p->pattern)] = '\0';
+      if (common != NULL && g_strcmp0 (common, id) != 0)
+        return g_path_get_basename (folder);
+      if (common == NULL)
+        common = g_steal_pointer (&id);
+    }
+  return common != NULL ? g_steal_pointer (&common) : g_path_get_basename (folder);
+}
+
 static CaseEntry *
 scan_brats_case (const char *folder)
 {
@@ -326,7 +354,7 @@ scan_brats_case (const char *folder)
   CaseEntry *e = g_new0 (CaseEntry, 1);
   GPtrArray *images = g_ptr_array_new ();
   GPtrArray *names = g_ptr_array_new ();
-  e->id = g_path_get_basename (folder);
+  e->id = case_id_from_names (folder, by_modality);
   for (int m = 0; m < N_MODALITIES; m++)
     if (by_modality[m])
       {

@@ -57,6 +57,10 @@ def main():
         print(f"SKIP: real samples absent ({SAMPLES!r}); usage checks ran")
         return 77 if not failures else 1
 
+    # The id is the one the files carry before their modality suffix; prefix-named
+    # files (BraTS 2015) carry none and the folder names the case.
+    ids = {"tcga-du-7294": "TCGA-DU-7294", "brats2023-gli-00001": "BraTS-GLI-00001-000",
+           "decathlon-brats-001-006/brats_2013_pat0002_1": "brats_2013_pat0002_1"}
     cases = {
         "tcga-du-7294": ({"FLAIR": "_fla_", "T1w": "_t1_", "T1gd": "_t1c_", "T2w": "_t2_"}, "seg"),
         "brats2023-gli-00001": ({"FLAIR": "-t2f", "T1w": "-t1n", "T1gd": "-t1c", "T2w": "-t2w"}, None),
@@ -71,7 +75,7 @@ def main():
         doc = json.loads(out)
         check(doc["layout"] == "brats-case", f"{rel}: layout {doc['layout']}")
         case = doc["cases"][0]
-        check(case["id"] == os.path.basename(rel), f"{rel}: id {case['id']}")
+        check(case["id"] == ids[rel], f"{rel}: id {case['id']}")
         check(case["channels"] == [m for m in ("FLAIR", "T1w", "T1gd", "T2w") if m in mods],
               f"{rel}: channels {case['channels']}")
         for c, name in enumerate(case["channels"]):

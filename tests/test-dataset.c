@@ -191,6 +191,28 @@ test_brats_cases (void)
     }
 }
 
+/* Issue 14, finding 17: a case folder renamed by the user ("holdout") is
+ * still listed by the id its files carry; BraTS 2015's prefix-named files
+ * carry none, so that case keeps its folder's name. */
+static void
+test_case_id_from_files (void)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (layouts); i++)
+    {
+      BratsLayout renamed = layouts[i];
+      g_autofree char *parent = g_strdup_printf ("renamed-%zu", i);
+      g_autofree char *dir = NULL;
+      g_autoptr(GError) error = NULL;
+      g_autoptr(BsDataset) ds = NULL;
+
+      renamed.folder = "holdout";
+      dir = build_brats (parent, &renamed);
+      ds = bs_dataset_open (dir, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_cmpstr (bs_dataset_get_case_id (ds, 0), ==, i == 3 ? "holdout" : layouts[i].folder);
+    }
+}
+
 static void
 test_collection (void)
 {
@@ -405,6 +427,7 @@ main (int argc, char **argv)
   tmpdir = g_dir_make_tmp ("bs-test-dataset-XXXXXX", NULL);
   g_test_add_func ("/dataset/decathlon", test_decathlon);
   g_test_add_func ("/dataset/brats-cases", test_brats_cases);
+  g_test_add_func ("/dataset/case-id-from-files", test_case_id_from_files);
   g_test_add_func ("/dataset/collection", test_collection);
   g_test_add_func ("/dataset/nifti-file", test_nifti_file);
   g_test_add_func ("/dataset/hdf5", test_hdf5);
