@@ -954,6 +954,14 @@ test_toolbar_keyboard (void)
   g_assert_cmpint (n_reached, ==, 5);
 }
 
+static gboolean
+have_xdotool (void)
+{
+  g_autofree char *path = g_find_program_in_path ("xdotool");
+
+  return path != NULL && g_getenv ("DISPLAY") != NULL;
+}
+
 /* Real key presses from the X server (xdotool), as a user types them. */
 static gboolean
 xdotool_keys (const char *keys)
@@ -980,7 +988,7 @@ test_slice_keys_anywhere (void)
 
   if (!setup ())
     return;
-  if (g_find_program_in_path ("xdotool") == NULL || g_getenv ("DISPLAY") == NULL)
+  if (!have_xdotool ())
     {
       g_test_skip ("needs xdotool and an X display (Xvfb)");
       return;
@@ -1079,7 +1087,7 @@ test_spin_buttons (void)
   bs_window_get_plan_options (win, &opts);
   g_assert_cmpint (opts.threads, ==, 0);
 
-  if (g_find_program_in_path ("xdotool") != NULL && g_getenv ("DISPLAY") != NULL)
+  if (have_xdotool ())
     {
       graphene_point_t p;
       g_autofree char *cmd = NULL;
