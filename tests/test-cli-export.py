@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image
 
 CLI = os.environ["BS_CLI"]
-PRED_RGB = (0xE6, 0x9F, 0x00)  # BS_COLOR_PREDICTION, engine/bs-overlay.c
+PRED_RGB = (0xE6, 0x9F, 0x00)  # BS_COLOR_PREDICTION, engine/render/bs-overlay.c
 FMS = 4
 
 

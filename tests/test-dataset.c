@@ -339,6 +339,48 @@ test_hdf5 (void)
   g_assert_null (ds3);
   g_assert_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID);
   g_assert_nonnull (strstr (error->message, "imgs_train"));
+  g_clear_error (&error);
+}
+
+static herr_t
+count_h5_errors (hid_t stack, void *data)
+{
+  (*(int *) data)++;
+  return 0;
+}
+
+/* Reading a bad HDF5 file silences HDF5's error printing only while it reads:
+ * the handler installed before (here a counter) is back afterwards. */
+static void
+test_hdf5_quiet_scoped (void)
+{
+  g_autofree char *bad = g_build_filename (tmpdir, "rank-quiet.h5", NULL);
+  const hsize_t flat[2] = { 3, 4 };
+  g_autoptr(GError) error = NULL;
+  H5E_auto2_t saved_func, func;
+  void *saved_data, *data;
+  int errors = 0;
+
+  write_h5 (bad, "imgs_validation", 2, flat, 0);
+  H5Eget_auto2 (H5E_DEFAULT, &saved_func, &saved_data);
+  H5Eset_auto2 (H5E_DEFAULT, count_h5_errors, &errors);
+
+  g_autoptr(BsDataset) ds = bs_dataset_open (bad, NULL, &error);
+  g_assert_null (ds);
+  g_assert_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID);
+  g_clear_error (&error);
+  g_autofree char *missing = g_build_filename (tmpdir, "no-such.h5", NULL);
+  g_assert_null (bs_dataset_open (missing, NULL, &error));
+  g_assert_nonnull (error);
+
+  H5Eget_auto2 (H5E_DEFAULT, &func, &data);
+  g_assert_true (func == count_h5_errors);
+  g_assert_true (data == &errors);
+  g_assert_cmpint (errors, ==, 0);  /* nothing reached the handler while Brainseg read */
+  /* and the restored handler still sees errors outside Brainseg's reads */
+  H5Fopen (missing, H5F_ACC_RDONLY, H5P_DEFAULT);
+  g_assert_cmpint (errors, >, 0);
+  H5Eset_auto2 (H5E_DEFAULT, saved_func, saved_data);
 }
 
 static void
@@ -431,6 +473,7 @@ main (int argc, char **argv)
   g_test_add_func ("/dataset/collection", test_collection);
   g_test_add_func ("/dataset/nifti-file", test_nifti_file);
   g_test_add_func ("/dataset/hdf5", test_hdf5);
+  g_test_add_func ("/dataset/hdf5-quiet-scoped", test_hdf5_quiet_scoped);
   g_test_add_func ("/dataset/bad", test_bad_datasets);
   int rc = g_test_run ();
   remove_tree (tmpdir);

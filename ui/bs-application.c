@@ -4,6 +4,7 @@
 #include "bs-export-ui.h"
 #include "brainseg-resources.h"
 #include "bs-application.h"
+#include "bs-settings.h"
 #include "bs-phantom.h"
 #include "bs-preferences.h"
 #include "bs-unet.h"
@@ -21,8 +22,8 @@ G_DEFINE_FINAL_TYPE (BsApplication, bs_application, GTK_TYPE_APPLICATION)
 static char *
 startup_model_path (void)
 {
-  g_autoptr(GSettings) settings = g_settings_new (BS_APPLICATION_ID);
-  g_autofree char *chosen = g_settings_get_string (settings, "default-model");
+  g_autoptr(GSettings) settings = bs_settings_new ();
+  g_autofree char *chosen = settings ? g_settings_get_string (settings, "default-model") : NULL;
 
   if (chosen != NULL && *chosen != '\0')
     return g_steal_pointer (&chosen);

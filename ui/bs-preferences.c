@@ -2,6 +2,7 @@
 
 #include "bs-application.h"
 #include "bs-preferences.h"
+#include "bs-settings.h"
 
 struct _BsPreferences
 {
@@ -63,7 +64,15 @@ static void
 bs_preferences_init (BsPreferences *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
-  self->settings = g_settings_new (BS_APPLICATION_ID);
+  self->settings = bs_settings_new ();
+  if (self->settings == NULL)
+    {
+      /* Nothing to store them in: show the defaults, greyed. */
+      GtkWidget *content = gtk_window_get_child (GTK_WINDOW (self));
+      gtk_widget_set_sensitive (content, FALSE);
+      gtk_widget_set_tooltip_text (content, _("Preferences cannot be saved: the settings schema is not installed."));
+      return;
+    }
   g_settings_bind (self->settings, "overlay-mode", self->overlay_switch, "active", G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (self->settings, "mask-opacity", self->opacity_adjustment, "value", G_SETTINGS_BIND_DEFAULT);
   g_settings_bind_with_mapping (self->settings, "mask-style", self->outline_switch, "active", G_SETTINGS_BIND_DEFAULT,

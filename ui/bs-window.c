@@ -10,6 +10,7 @@
 #include "bs-metrics.h"
 #include "bs-slice-view.h"
 #include "bs-window.h"
+#include "bs-settings.h"
 
 #define MAX_RECENT 8
 #define SLOWEST_LAYERS 5
@@ -329,7 +330,7 @@ display_slice_complete (BsWindow *self, int s)
 static void
 rebuild_recent_menu (BsWindow *self)
 {
-  g_auto(GStrv) paths = g_settings_get_strv (self->settings, "recent-paths");
+  g_auto(GStrv) paths = self->settings ? g_settings_get_strv (self->settings, "recent-paths") : g_new0 (char *, 1);
 
   g_menu_remove_all (self->recent_menu);
   for (int i = 0; paths[i] != NULL; i++)
@@ -346,11 +347,14 @@ rebuild_recent_menu (BsWindow *self)
 static void
 remember_recent (BsWindow *self, const char *path)
 {
-  g_auto(GStrv) old = g_settings_get_strv (self->settings, "recent-paths");
+  g_auto(GStrv) old = NULL;
   g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
   g_auto(GStrv) paths = NULL;
   int n = 1;
 
+  if (self->settings == NULL)
+    return;
+  old = g_settings_get_strv (self->settings, "recent-paths");
   g_strv_builder_add (builder, path);
   for (int i = 0; old[i] != NULL && n < MAX_RECENT; i++)
     if (g_strcmp0 (old[i], path) != 0)
@@ -1914,7 +1918,8 @@ on_threads_changed (GtkAdjustment *adj, BsWindow *self)
   if (v == self->opts.threads)
     return;
   self->opts.threads = v;
-  g_settings_set_int (self->settings, "threads", v);
+  if (self->settings)
+    g_settings_set_int (self->settings, "threads", v);
   restart_inference (self);
 }
 
@@ -1926,7 +1931,8 @@ on_batch_changed (GtkAdjustment *adj, BsWindow *self)
   if (v == self->opts.batch)
     return;
   self->opts.batch = v;
-  g_settings_set_int (self->settings, "batch", v);
+  if (self->settings)
+    g_settings_set_int (self->settings, "batch", v);
   restart_inference (self);
 }
 
@@ -2176,7 +2182,8 @@ action_profile_layers (GSimpleAction *action, GVariant *param, gpointer data)
   BsPlanOptions opts = self->opts;
 
   opts.profile_layers = g_variant_get_boolean (param);
-  g_settings_set_boolean (self->settings, "profile-layers", opts.profile_layers);
+  if (self->settings)
+    g_settings_set_boolean (self->settings, "profile-layers", opts.profile_layers);
   bs_window_set_plan_options (self, &opts);
 }
 
@@ -2482,21 +2489,31 @@ bs_window_init (BsWindow *self)
   self->cursor_x = self->cursor_y = -1;
   self->plane = BS_PLANE_AXIAL;
   self->net_plane = BS_INFER_NET_PLANE;
-  self->settings = g_settings_new (BS_APPLICATION_ID);
+  self->settings = bs_settings_new ();
 
   bs_overlay_options_init (&self->overlay);
-  self->overlay.opacity = g_settings_get_double (self->settings, "mask-opacity");
-  saved_style = g_settings_get_string (self->settings, "mask-style");
-  self->overlay.style = g_str_equal (saved_style, "outline") ? BS_OVERLAY_OUTLINE : BS_OVERLAY_FILL;
   bs_plan_options_init (&self->opts);
-  self->opts.threads = g_settings_get_int (self->settings, "threads");
+  self->opts.batch = 4;
+  if (self->settings)
+    {
+      self->overlay.opacity = g_settings_get_double (self->settings, "mask-opacity");
+      saved_style = g_settings_get_string (self->settings, "mask-style");
+      self->overlay.style = g_str_equal (saved_style, "outline") ? BS_OVERLAY_OUTLINE : BS_OVERLAY_FILL;
+      self->opts.threads = g_settings_get_int (self->settings, "threads");
+      self->opts.batch = MAX (1, g_settings_get_int (self->settings, "batch"));
+      self->opts.profile_layers = g_settings_get_boolean (self->settings, "profile-layers");
+      self->cleanup = g_settings_get_boolean (self->settings, "cleanup");
+    }
+  else
+    {
+      self->opts.threads = 0;
+      self->opts.profile_layers = FALSE;
+      self->cleanup = TRUE;
+    }
   /* 1..cores, then "All" */
   gtk_adjustment_configure (self->threads_adjustment, threads_all_value (), 1, threads_all_value (), 1, 1, 0);
   spin_scrolls_panel (self->threads_spin);
   spin_scrolls_panel (self->batch_spin);
-  self->opts.batch = MAX (1, g_settings_get_int (self->settings, "batch"));
-  self->opts.profile_layers = g_settings_get_boolean (self->settings, "profile-layers");
-  self->cleanup = g_settings_get_boolean (self->settings, "cleanup");
 
   g_action_map_add_action_entries (G_ACTION_MAP (self), win_entries, G_N_ELEMENTS (win_entries), self);
   for (guint i = 0; i < G_N_ELEMENTS (hook_actions); i++)
@@ -2527,8 +2544,9 @@ bs_window_init (BsWindow *self)
     gtk_menu_button_set_menu_model (self->recent_button, G_MENU_MODEL (menu));
   }
   rebuild_recent_menu (self);
-  g_signal_connect_object (self->settings, "changed::recent-paths", G_CALLBACK (rebuild_recent_menu), self,
-                           G_CONNECT_SWAPPED);
+  if (self->settings)
+    g_signal_connect_object (self->settings, "changed::recent-paths", G_CALLBACK (rebuild_recent_menu), self,
+                             G_CONNECT_SWAPPED);
 
   for (guint i = 0; i < G_N_ELEMENTS (views); i++)
     {
@@ -2565,7 +2583,7 @@ bs_window_init (BsWindow *self)
   g_signal_connect (self->worker, "failed", G_CALLBACK (on_worker_failed), self);
   g_signal_connect (self->worker, "finished", G_CALLBACK (on_worker_finished), self);
 
-  bs_window_set_overlay_mode (self, g_settings_get_boolean (self->settings, "overlay-mode"));
+  bs_window_set_overlay_mode (self, self->settings && g_settings_get_boolean (self->settings, "overlay-mode"));
   update_dice_panel (self);
   update_timing_panel (self);
   update_fill_buttons (self);
@@ -2787,7 +2805,8 @@ bs_window_set_cleanup (BsWindow *self, gboolean cleanup)
 {
   g_return_if_fail (BS_IS_WINDOW (self));
   cleanup = !!cleanup;
-  g_settings_set_boolean (self->settings, "cleanup", cleanup);
+  if (self->settings)
+    g_settings_set_boolean (self->settings, "cleanup", cleanup);
   g_simple_action_set_state (G_SIMPLE_ACTION (g_action_map_lookup_action (G_ACTION_MAP (self), "cleanup")),
                              g_variant_new_boolean (cleanup));
   if (self->cleanup == cleanup)

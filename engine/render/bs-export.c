@@ -8,6 +8,7 @@
 #include <nifti1.h>
 
 #include "bs-error.h"
+#include "bs-file.h"
 #include "bs-metrics.h"
 #include "bs-nifti.h"
 
@@ -259,22 +260,6 @@ bs_export_render_figure (const BsExportSource *src, int index, const BsOverlayOp
   return out;
 }
 
-gboolean
-bs_export_write_file (const char *path, const void *data, gsize len, GError **error)
-{
-  g_autoptr(GError) local = NULL;
-
-  /* CONSISTENT: written to a temporary file beside the target and renamed,
-   * and the temporary file is removed when anything fails. */
-  if (!g_file_set_contents_full (path, data, (gssize) len, G_FILE_SET_CONTENTS_CONSISTENT, 0644, &local))
-    {
-      g_set_error (error, BS_EXPORT_ERROR, BS_EXPORT_ERROR_WRITE,
-                   _("Could not write “%s”: %s"), path, local->message);
-      return FALSE;
-    }
-  return TRUE;
-}
-
 static cairo_status_t
 append_bytes (void *closure, const unsigned char *data, unsigned int length)
 {
@@ -296,7 +281,7 @@ bs_export_write_png (cairo_surface_t *surface, const char *path, GError **error)
                    _("Could not encode “%s” as PNG: %s"), path, cairo_status_to_string (status));
       return FALSE;
     }
-  return bs_export_write_file (path, png->data, png->len, error);
+  return bs_file_write_atomic (path, png->data, png->len, error);
 }
 
 static gboolean
@@ -425,7 +410,7 @@ bs_export_dice_csv (const BsExportSource *src, const char *path, GError **error)
   if (!check_source (src, 0, path, error))
     return FALSE;
   text = bs_export_dice_csv_text (src);
-  return bs_export_write_file (path, text, strlen (text), error);
+  return bs_file_write_atomic (path, text, strlen (text), error);
 }
 
 gboolean

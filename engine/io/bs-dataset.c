@@ -1,8 +1,8 @@
 #include "bs-dataset.h"
+#include "bs-h5.h"
 
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
-#include <hdf5.h>
 #include <json-glib/json-glib.h>
 #include <math.h>
 #include <string.h>
@@ -604,21 +604,12 @@ is_hdf5_file (const char *path)
   return ok;
 }
 
-static void
-quiet_hdf5 (void)
-{
-  /* HDF5 prints its error stack on stderr by default; our messages say it
-   * better and once. */
-  H5Eset_auto2 (H5E_DEFAULT, NULL, NULL);
-}
-
 static BsDataset *
-open_hdf5 (const char *path, GError **error)
+open_hdf5_quietly (const char *path, GError **error)
 {
   g_autoptr(BsDataset) ds = dataset_new (BS_DATASET_HDF5, path);
   hid_t file;
 
-  quiet_hdf5 ();
   file = H5Fopen (path, H5F_ACC_RDONLY, H5P_DEFAULT);
   if (file < 0)
     {
@@ -675,16 +666,26 @@ open_hdf5 (const char *path, GError **error)
   return g_steal_pointer (&ds);
 }
 
-/* Reads an N x H x W x C float32 dataset into a volume (x = W, y = H, z = N). */
+static BsDataset *
+open_hdf5 (const char *path, GError **error)
+{
+  BsH5Quiet quiet;
+  BsDataset *ds;
+
+  bs_h5_quiet_begin (&quiet);
+  ds = open_hdf5_quietly (path, error);
+  bs_h5_quiet_end (&quiet);
+  return ds;
+}
+
 static BsVolume *
-h5_read_stack (const char *path, const char *name, gboolean as_label, GError **error)
+h5_read_stack_quietly (const char *path, const char *name, gboolean as_label, GError **error)
 {
   hid_t file, ds = -1, space = -1;
   hsize_t dims[4] = { 0 };
   BsVolume *vol = NULL;
   float *raw = NULL;
 
-  quiet_hdf5 ();
   file = H5Fopen (path, H5F_ACC_RDONLY, H5P_DEFAULT);
   if (file < 0 || (ds = H5Dopen2 (file, name, H5P_DEFAULT)) < 0 || (space = H5Dget_space (ds)) < 0 ||
       H5Sget_simple_extent_ndims (space) != 4)
@@ -764,6 +765,19 @@ out:
     H5Dclose (ds);
   if (file >= 0)
     H5Fclose (file);
+  return vol;
+}
+
+/* Reads an N x H x W x C float32 dataset into a volume (x = W, y = H, z = N). */
+static BsVolume *
+h5_read_stack (const char *path, const char *name, gboolean as_label, GError **error)
+{
+  BsH5Quiet quiet;
+  BsVolume *vol;
+
+  bs_h5_quiet_begin (&quiet);
+  vol = h5_read_stack_quietly (path, name, as_label, error);
+  bs_h5_quiet_end (&quiet);
   return vol;
 }
 

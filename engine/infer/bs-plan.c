@@ -28,7 +28,7 @@
 #include "bs-plan.h"
 #include "bs-plan-kernels.h"
 #include "bs-preprocess.h"
-#include "bs-reference-private.h"
+#include "bs-reference.h"
 #include "bs-runtime.h"
 
 typedef struct {

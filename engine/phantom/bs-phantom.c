@@ -26,6 +26,7 @@
 #include "bs-nifti.h"
 #include "bs-parallel.h"
 #include "bs-phantom-config.h"
+#include "bs-random.h"
 
 /* ---- random numbers ---- */
 
@@ -33,20 +34,11 @@ typedef struct {
   guint64 s[4];
 } Rng;
 
-static guint64
-splitmix64 (guint64 *x)
-{
-  guint64 z = (*x += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
 static void
 rng_seed (Rng *rng, guint64 seed)
 {
   for (int i = 0; i < 4; i++)
-    rng->s[i] = splitmix64 (&seed);
+    rng->s[i] = bs_splitmix64 (&seed);
 }
 
 static inline guint64
@@ -75,7 +67,7 @@ rng_next (Rng *rng)
 static double
 rng_uniform (Rng *rng)
 {
-  return (double) (rng_next (rng) >> 11) * (1.0 / 9007199254740992.0);
+  return bs_random_unit (rng_next (rng));
 }
 
 static double
@@ -1065,7 +1057,7 @@ bs_phantom_generate_with_tissue (guint64 seed, guint case_index, int nx, int ny,
       }
 
   case_seed = seed;
-  case_seed = splitmix64 (&case_seed) ^ (0xd1b54a32d192ed03ULL * ((guint64) case_index + 1));
+  case_seed = bs_splitmix64 (&case_seed) ^ (0xd1b54a32d192ed03ULL * ((guint64) case_index + 1));
   rng_seed (&rng, case_seed);
   phantom_setup (&ph, &rng, nx, ny, nz);
 

@@ -4,8 +4,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "bs-plan.h"
-#include "bs-reference-private.h"
+#include "bs-reference.h"
 
 typedef struct {
   int c, h, w;

@@ -45,8 +45,7 @@ cairo_surface_t *bs_export_render_overlay (const BsExportSource *src, int index,
 cairo_surface_t *bs_export_render_figure (const BsExportSource *src, int index,
                                           const BsOverlayOptions *opts, int width, int height);
 
-/* Atomic writes. */
-gboolean bs_export_write_file (const char *path, const void *data, gsize len, GError **error);
+/* Atomic write (bs_file_write_atomic). */
 gboolean bs_export_write_png (cairo_surface_t *surface, const char *path, GError **error);
 
 gboolean bs_export_overlay_png (const BsExportSource *src, int index, const BsOverlayOptions *opts,

@@ -1,13 +1,15 @@
 /* Internals shared by the trainer's source files. */
 #pragma once
 
+#include "bs-random.h"
 #include "bs-train.h"
 
 G_BEGIN_DECLS
 
-/* The trainer's random numbers (sampling, augmentation, dropout): splitmix64,
- * whose whole state is one integer, so that a checkpoint can carry it and a
- * resumed run draws exactly what the uninterrupted run would have drawn. */
+/* The trainer's random numbers (sampling, augmentation, dropout): the engine's
+ * one generator (bs-random.h), whose whole state is one integer, so that a
+ * checkpoint can carry it and a resumed run draws exactly what the
+ * uninterrupted run would have drawn. */
 typedef struct {
   guint64 state;
 } BsTrainRng;
@@ -21,17 +23,14 @@ bs_train_rng_seed (BsTrainRng *r, guint64 seed)
 static inline guint64
 bs_train_rng_next (BsTrainRng *r)
 {
-  guint64 z = (r->state += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
+  return bs_splitmix64 (&r->state);
 }
 
 /* Uniform in [0, 1). */
 static inline double
 bs_train_rng_double (BsTrainRng *r)
 {
-  return (double) (bs_train_rng_next (r) >> 11) * (1.0 / 9007199254740992.0);
+  return bs_random_unit (bs_train_rng_next (r));
 }
 
 static inline double

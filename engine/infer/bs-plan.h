@@ -3,6 +3,7 @@
  * A plan is used from one thread at a time (the inference worker owns it). */
 #pragma once
 
+#include "bs-reference.h"
 #include "bs-unet.h"
 #include "bs-timing.h"
 
@@ -91,8 +92,5 @@ const char *bs_plan_describe (const BsPlan *plan);
  * averaging; timing->n_slices counts each slice once). */
 gboolean bs_plan_run (BsPlan *plan, const float *input, int n, float *probs,
                       BsTiming *timing, GError **error);
-
-/* The plain-C oracle (engine/bs-reference.c): same contract, no oneDNN. */
-void bs_reference_forward (const BsUnet *net, const float *input, int n, int h, int w, float *probs);
 
 G_END_DECLS

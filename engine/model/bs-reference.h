@@ -1,11 +1,15 @@
-/* The reference pass with a look at every intermediate tensor, for int8
- * calibration (activation ranges) and for debugging a plan layer by layer. */
+/* The plain-C forward pass: the oracle every oneDNN plan is checked against. */
 #pragma once
 
 #include "bs-unet.h"
 
 G_BEGIN_DECLS
 
+/* Same contract as bs_plan_run (n slices of h x w, NCHW in, probabilities out), no oneDNN. */
+void bs_reference_forward (const BsUnet *net, const float *input, int n, int h, int w, float *probs);
+
+/* The reference pass with a look at every intermediate tensor, for int8
+ * calibration (activation ranges) and for debugging a plan layer by layer. */
 /* layer is the index into net->layers of the layer that produced data
  * (c x h x w, NCHW of one slice), or -1 for the network input.  For the
  * ReLU layers data is after the ReLU; for PredictionMask it is the logits. */

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "bs-error.h"
-#include "bs-export.h"
+#include "bs-file.h"
 #include "bs-infer.h"
 #include "bs-metrics.h"
 
@@ -385,5 +385,5 @@ bs_compare_write_csv (const BsCompareResult *result, const char *path, GError **
 {
   g_autofree char *text = bs_compare_csv_text (result);
 
-  return bs_export_write_file (path, text, strlen (text), error);
+  return bs_file_write_atomic (path, text, strlen (text), error);
 }

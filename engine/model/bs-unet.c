@@ -9,7 +9,8 @@
 #include <unistd.h>
 
 #include "bs-error.h"
-#include "bs-h5-private.h"
+#include "bs-h5.h"
+#include "bs-random.h"
 #include "bs-unet.h"
 
 #define BS_UNET_TOPOLOGY "unet2d-intelai"
@@ -167,16 +168,6 @@ bs_unet_free (BsUnet *net)
   g_free (net);
 }
 
-/* splitmix64: a small, well-mixed generator so that a seed gives the same net everywhere. */
-static guint64
-splitmix64 (guint64 *state)
-{
-  guint64 z = (*state += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
 BsUnet *
 bs_unet_new_random (const BsUnetConfig *config, guint64 seed)
 {
@@ -193,7 +184,7 @@ bs_unet_new_random (const BsUnetConfig *config, guint64 seed)
 
       for (gsize k = 0; k < n; k++)
         {
-          double u = (splitmix64 (&state) >> 11) * (1.0 / 9007199254740992.0);
+          double u = bs_random_unit (bs_splitmix64 (&state));
           l->weights[k] = (float) ((2.0 * u - 1.0) * limit);
         }
     }
@@ -318,44 +309,6 @@ bs_unet_load_or_default (const char *path, gboolean *is_random, GError **error)
 }
 
 /* ---- HDF5 ---- */
-
-/* HDF5 prints its own error stack by default; our GError says it better. */
-typedef struct {
-  H5E_auto2_t func;
-  void *data;
-} H5Quiet;
-
-static void
-h5_quiet_begin (H5Quiet *q)
-{
-  H5Eget_auto2 (H5E_DEFAULT, &q->func, &q->data);
-  H5Eset_auto2 (H5E_DEFAULT, NULL, NULL);
-}
-
-static void
-h5_quiet_end (H5Quiet *q)
-{
-  H5Eset_auto2 (H5E_DEFAULT, q->func, q->data);
-}
-
-static gboolean
-h5_link_exists (hid_t loc, const char *path)
-{
-  /* H5Lexists fails rather than says no when an intermediate group is missing. */
-  g_auto(GStrv) parts = g_strsplit (path, "/", -1);
-  GString *prefix = g_string_new (NULL);
-  gboolean ok = TRUE;
-
-  for (int i = 0; parts[i] && ok; i++)
-    {
-      if (prefix->len)
-        g_string_append_c (prefix, '/');
-      g_string_append (prefix, parts[i]);
-      ok = H5Lexists (loc, prefix->str, H5P_DEFAULT) > 0;
-    }
-  g_string_free (prefix, TRUE);
-  return ok;
-}
 
 static char *
 h5_read_string_attr (hid_t obj, const char *name)
@@ -561,7 +514,7 @@ h5_dataset_shape (hid_t base, const char *path, hsize_t dims[H5S_MAX_RANK])
   hid_t ds, space;
   int rank;
 
-  if (!h5_link_exists (base, path))
+  if (!bs_h5_link_exists (base, path))
     return -1;
   ds = H5Dopen2 (base, path, H5P_DEFAULT);
   if (ds < 0)
@@ -630,7 +583,7 @@ infer_config (const char *path, hid_t base, BsUnetConfig *config, GError **error
   config->fms = (int) dims[3];
   {
     g_autofree char *t = kernel_path ("transconvE", "kernel");
-    config->upsample = h5_link_exists (base, t) ? BS_UPSAMPLE_TRANSPOSED : BS_UPSAMPLE_NEAREST;
+    config->upsample = bs_h5_link_exists (base, t) ? BS_UPSAMPLE_TRANSPOSED : BS_UPSAMPLE_NEAREST;
   }
   return TRUE;
 }
@@ -694,7 +647,7 @@ load_layer (const char *path, hid_t base, BsUnetLayer *l, GError **error)
   int rank, brank;
   g_autofree float *k = NULL;
 
-  if (!h5_link_exists (base, l->name))
+  if (!bs_h5_link_exists (base, l->name))
     {
       g_set_error (error, BS_MODEL_ERROR, BS_MODEL_ERROR_MISSING,
                    _("%s: layer %s is missing"), path, l->name);
@@ -756,7 +709,7 @@ scan_layer (hid_t group, const char *name, const H5L_info_t *info, void *data)
   if (scan->unknown || bs_unet_find_layer ((BsUnet *) scan->net, name))
     return 0;
   /* Weightless layers (pooling, concat, dropout, input) have empty groups. */
-  if (h5_link_exists (group, k))
+  if (bs_h5_link_exists (group, k))
     scan->unknown = g_strdup (name);
   return 0;
 }
@@ -764,7 +717,7 @@ scan_layer (hid_t group, const char *name, const H5L_info_t *info, void *data)
 BsUnet *
 bs_unet_load_h5 (const char *path, GError **error)
 {
-  H5Quiet quiet;
+  BsH5Quiet quiet;
   hid_t file = -1, base = -1;
   g_autoptr(BsUnet) net = NULL;
   g_autofree char *json = NULL;
@@ -777,7 +730,7 @@ bs_unet_load_h5 (const char *path, GError **error)
       g_set_error (error, BS_MODEL_ERROR, BS_MODEL_ERROR_FILE, _("%s: no such model file"), path);
       return NULL;
     }
-  h5_quiet_begin (&quiet);
+  bs_h5_quiet_begin (&quiet);
   if (H5Fis_hdf5 (path) <= 0 || (file = H5Fopen (path, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0)
     {
       g_set_error (error, BS_MODEL_ERROR, BS_MODEL_ERROR_FILE, _("%s: not an HDF5 model file"), path);
@@ -827,29 +780,11 @@ out:
     H5Gclose (base);
   if (file >= 0)
     H5Fclose (file);
-  h5_quiet_end (&quiet);
+  bs_h5_quiet_end (&quiet);
   return ok ? g_steal_pointer (&net) : NULL;
 }
 
 /* ---- saving ---- */
-
-gboolean
-bs_h5_write_dataset (hid_t loc, const char *name, hid_t file_type, hid_t mem_type, int rank, const hsize_t *dims,
-                     const void *data)
-{
-  hid_t space = H5Screate_simple (rank, dims, NULL);
-  hid_t ds = space >= 0 ? H5Dcreate2 (loc, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT) : -1;
-  herr_t st = -1;
-
-  if (ds >= 0)
-    {
-      st = H5Dwrite (ds, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
-      H5Dclose (ds);
-    }
-  if (space >= 0)
-    H5Sclose (space);
-  return st >= 0;
-}
 
 static gboolean
 h5_write_floats (hid_t loc, const char *name, int rank, const hsize_t *dims, const float *data)
@@ -900,7 +835,7 @@ bs_unet_save_h5_with (const BsUnet *net, const char *path, BsUnetSaveExtra extra
                       GError **error)
 {
   g_autoptr(GError) extra_error = NULL;
-  H5Quiet quiet;
+  BsH5Quiet quiet;
   g_autofree char *dir = g_path_get_dirname (path);
   g_autofree char *base = g_path_get_basename (path);
   g_autofree char *tmpl = g_strdup_printf (".%s.XXXXXX", base);
@@ -923,7 +858,7 @@ bs_unet_save_h5_with (const BsUnet *net, const char *path, BsUnetSaveExtra extra
   /* mkstemp creates 0600; a model file is meant to be shared. */
   g_chmod (tmp, 0644);
 
-  h5_quiet_begin (&quiet);
+  bs_h5_quiet_begin (&quiet);
   file = H5Fcreate (tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
   ok = file >= 0;
   if (ok)
@@ -948,7 +883,7 @@ bs_unet_save_h5_with (const BsUnet *net, const char *path, BsUnetSaveExtra extra
       if (H5Fclose (file) < 0)
         ok = FALSE;
     }
-  h5_quiet_end (&quiet);
+  bs_h5_quiet_end (&quiet);
   g_free (names);
 
   if (!ok)

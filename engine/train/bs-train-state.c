@@ -19,7 +19,7 @@
 #include <string.h>
 
 #include "bs-error.h"
-#include "bs-h5-private.h"
+#include "bs-h5.h"
 #include "bs-train-private.h"
 
 #define STATE_GROUP "training_state"
@@ -337,16 +337,14 @@ bs_train_state_save (const char *path, const BsUnet *net, const BsUnet *best, co
                      const BsTrainSampler *sampler, BsTrainSet *set, const BsTrainState *st, GError **error)
 {
   SaveJob job = { path, net, best, mean, adam, sampler, set, st };
-  H5E_auto2_t func;
-  void *data;
+  BsH5Quiet quiet;
   gboolean ok;
 
   g_return_val_if_fail (st->mean_count == 0 || mean != NULL, FALSE);
 
-  H5Eget_auto2 (H5E_DEFAULT, &func, &data);
-  H5Eset_auto2 (H5E_DEFAULT, NULL, NULL);
+  bs_h5_quiet_begin (&quiet);
   ok = bs_unet_save_h5_with (net, path, write_state, &job, error);
-  H5Eset_auto2 (H5E_DEFAULT, func, data);
+  bs_h5_quiet_end (&quiet);
   return ok;
 }
 
@@ -573,16 +571,14 @@ gboolean
 bs_train_state_load (const char *path, gboolean *found, BsTrainState *st, const BsUnet *net, BsAdam *adam,
                      BsUnet *best, BsUnet *mean, BsTrainSampler *sampler, BsTrainSet *set, GError **error)
 {
-  H5E_auto2_t func;
-  void *data;
+  BsH5Quiet quiet;
   hid_t file = -1, grp = -1;
   gint64 fms = 0, in_ch = 0, np = 0;
   gboolean ok = FALSE;
 
   memset (st, 0, sizeof *st);
   *found = FALSE;
-  H5Eget_auto2 (H5E_DEFAULT, &func, &data);
-  H5Eset_auto2 (H5E_DEFAULT, NULL, NULL);
+  bs_h5_quiet_begin (&quiet);
   if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
     {
       g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA, _("%s: no such model file"), path);
@@ -635,7 +631,7 @@ out:
     H5Gclose (grp);
   if (file >= 0)
     H5Fclose (file);
-  H5Eset_auto2 (H5E_DEFAULT, func, data);
+  bs_h5_quiet_end (&quiet);
   if (!ok)
     bs_train_state_clear (st);
   return ok;
