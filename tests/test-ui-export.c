@@ -44,7 +44,7 @@ on_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   Wait *w = user_data;
 
-  w->ok = bs_export_to_path_finish (BS_WINDOW (source), result, &w->error);
+  w->ok = bs_export_to_path_finish (BS_SESSION (source), result, &w->error);
   w->done = TRUE;
 }
 
@@ -67,7 +67,7 @@ wait_done (gpointer data)
 static void
 export_and_wait (BsExportKind kind, const char *path, int width, int height, Wait *w)
 {
-  bs_export_to_path_async (win, kind, path, width, height, on_progress, w, NULL, on_done, w);
+  bs_export_to_path_async (bs_window_get_session (win), kind, path, width, height, on_progress, w, NULL, on_done, w);
   g_assert_true (wait_until (wait_done, w, 300));
   g_assert_no_error (w->error);
   g_assert_true (w->ok);
@@ -92,15 +92,15 @@ static void
 test_overlay (void)
 {
   g_autofree char *path = g_build_filename (tmpdir, "overlay.png", NULL);
-  const BsVolume *prob = bs_window_get_probability_volume (win);
-  const BsVolume *truth = bs_window_get_truth (win);
-  const BsVolume *image = bs_window_get_case (win)->image;
-  BsPlane plane = bs_window_get_plane (win);
-  int slice = bs_window_get_slice_index (win), w, h, coloured = 0;
+  const BsVolume *prob = bs_session_get_probability_volume (bs_window_get_session (win));
+  const BsVolume *truth = bs_session_get_truth (bs_window_get_session (win));
+  const BsVolume *image = bs_session_get_case (bs_window_get_session (win))->image;
+  BsPlane plane = bs_session_get_plane (bs_window_get_session (win));
+  int slice = bs_session_get_slice_index (bs_window_get_session (win)), w, h, coloured = 0;
   BsOverlayOptions opts;
   Wait wait = { 0 };
 
-  bs_window_get_overlay_options (win, &opts);
+  bs_session_get_overlay_options (bs_window_get_session (win), &opts);
   export_and_wait (BS_EXPORT_KIND_OVERLAY, path, 0, 0, &wait);
   cairo_surface_t *s = cairo_image_surface_create_from_png (path);
   g_assert_cmpint (cairo_surface_status (s), ==, CAIRO_STATUS_SUCCESS);
@@ -112,7 +112,7 @@ test_overlay (void)
   g_autofree float *grey = g_new (float, (gsize) w * h);
   g_autofree float *tr = g_new0 (float, (gsize) w * h);
   bs_volume_get_slice (prob, 0, plane, slice, pred);
-  bs_volume_get_slice (image, bs_window_get_display_channel (win), plane, slice, grey);
+  bs_volume_get_slice (image, bs_session_get_display_channel (bs_window_get_session (win)), plane, slice, grey);
   if (truth)
     bs_volume_get_slice (truth, 0, plane, slice, tr);
   for (int y = 0; y < h; y++)
@@ -185,14 +185,14 @@ test_mask (void)
   g_assert_no_error (error);
   /* The window has filled the whole volume by now (we waited for idle), so
    * the file equals its probability volume thresholded. */
-  const BsVolume *prob = bs_window_get_probability_volume (win);
+  const BsVolume *prob = bs_session_get_probability_volume (bs_window_get_session (win));
   g_assert_cmpint (back->dims[0], ==, prob->dims[0]);
   g_assert_cmpint (back->dims[2], ==, prob->dims[2]);
   for (gsize v = 0; v < bs_volume_n_voxels (prob); v++)
     g_assert_cmpfloat (back->data[v], ==, prob->data[v] > 0.5f ? 1.0f : 0.0f);
   for (int r = 0; r < 4; r++)
     for (int c = 0; c < 4; c++)
-      g_assert_cmpfloat_with_epsilon (back->affine[r][c], bs_window_get_case (win)->image->affine[r][c], 1e-4);
+      g_assert_cmpfloat_with_epsilon (back->affine[r][c], bs_session_get_case (bs_window_get_session (win))->image->affine[r][c], 1e-4);
 }
 
 static void
@@ -202,7 +202,7 @@ test_csv_and_series (void)
   g_autofree char *dir = g_build_filename (tmpdir, "series", NULL);
   g_autofree char *text = NULL;
   g_auto(GStrv) lines = NULL;
-  int n = bs_volume_n_slices (bs_window_get_probability_volume (win), bs_window_get_plane (win));
+  int n = bs_volume_n_slices (bs_session_get_probability_volume (bs_window_get_session (win)), bs_session_get_plane (bs_window_get_session (win)));
   Wait w1 = { 0 }, w2 = { 0 };
   GDir *d;
   int files = 0;
@@ -228,7 +228,7 @@ test_failed_export (void)
   g_autofree char *path = g_build_filename (tmpdir, "missing", "figure.png", NULL);
   Wait w = { 0 };
 
-  bs_export_to_path_async (win, BS_EXPORT_KIND_FIGURE, path, 0, 0, NULL, NULL, NULL, on_done, &w);
+  bs_export_to_path_async (bs_window_get_session (win), BS_EXPORT_KIND_FIGURE, path, 0, 0, NULL, NULL, NULL, on_done, &w);
   g_assert_true (wait_until (wait_done, &w, 60));
   g_assert_false (w.ok);
   g_assert_nonnull (w.error);
@@ -245,7 +245,7 @@ compare_finished (gpointer data)
 static void
 test_compare_all (void)
 {
-  BsCompareDialog *dialog = bs_compare_dialog_new (win);
+  BsCompareDialog *dialog = bs_compare_dialog_new (GTK_WINDOW (win), bs_window_get_session (win));
   g_autofree char *png = g_build_filename (tmpdir, "compare.png", NULL);
   g_autoptr(GError) error = NULL;
   const BsCompareResult *r;
@@ -278,13 +278,13 @@ test_compare_all (void)
 static gboolean
 volume_done (BsWindow *w)
 {
-  return !bs_window_is_busy (w);
+  return !bs_session_is_busy (bs_window_get_session (w));
 }
 
 static gboolean
 prediction_shown (BsWindow *w)
 {
-  return bs_window_get_displayed_slice_index_of_prediction (w) == bs_window_get_slice_index (w);
+  return bs_window_get_displayed_slice_index_of_prediction (w) == bs_session_get_slice_index (bs_window_get_session (w));
 }
 
 int
@@ -305,7 +305,7 @@ main (int argc, char **argv)
     g_error ("the window did not finish segmenting the sample within 10 minutes");
   slice = bs_test_tumour_slice (win);
   if (slice >= 0)
-    bs_window_set_slice_index (win, slice);
+    bs_session_set_slice_index (bs_window_get_session (win), slice);
   if (!bs_test_wait (win, prediction_shown, 120))
     g_error ("no prediction for slice %d within 2 minutes", slice);
 

@@ -8,7 +8,7 @@
 static gboolean
 volume_done (BsWindow *win)
 {
-  return !bs_window_is_busy (win);
+  return !bs_session_is_busy (bs_window_get_session (win));
 }
 
 static gboolean
@@ -67,7 +67,7 @@ test_screenshots (void)
   g_mkdir_with_parents (dir, 0755);
   /* A slice through the tumour shows what the panes are for. */
   bs_test_wait (win, volume_done, 600);
-  bs_window_set_slice_index (win, bs_test_tumour_slice (win));
+  bs_session_set_slice_index (bs_window_get_session (win), bs_test_tumour_slice (win));
   bs_test_wait (win, has_prediction, 120);
   shoot (win, dir, "side-by-side.png");
   bs_window_set_overlay_mode (win, TRUE);
@@ -76,8 +76,8 @@ test_screenshots (void)
   shoot (win, dir, "overlay-outline.png");
   g_action_group_activate_action (G_ACTION_GROUP (win), "mask-outline", NULL);
   bs_window_set_overlay_mode (win, FALSE);
-  bs_window_set_plane (win, BS_PLANE_CORONAL);
-  bs_window_set_slice_index (win, bs_test_tumour_slice (win));
+  bs_session_set_plane (bs_window_get_session (win), BS_PLANE_CORONAL);
+  bs_session_set_slice_index (bs_window_get_session (win), bs_test_tumour_slice (win));
   bs_test_wait (win, has_prediction, 120);
   shoot (win, dir, "coronal.png");
   {

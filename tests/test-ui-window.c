@@ -20,7 +20,7 @@ static GtkApplication *app;
 static gboolean
 shows_current_prediction (BsWindow *w)
 {
-  return bs_window_get_displayed_slice_index_of_prediction (w) == bs_window_get_slice_index (w) &&
+  return bs_window_get_displayed_slice_index_of_prediction (w) == bs_session_get_slice_index (bs_window_get_session (w)) &&
          bs_window_get_displayed_slice_index_of_prediction (w) >= 0;
 }
 
@@ -44,12 +44,12 @@ setup (void)
 static float *
 window_probs (int slice, int *w, int *h)
 {
-  const BsVolume *prob = bs_window_get_probability_volume (win);
+  const BsVolume *prob = bs_session_get_probability_volume (bs_window_get_session (win));
   float *buf;
 
-  bs_volume_slice_size (prob, bs_window_get_plane (win), w, h);
+  bs_volume_slice_size (prob, bs_session_get_plane (bs_window_get_session (win)), w, h);
   buf = g_new (float, (gsize) *w * *h);
-  bs_volume_get_slice (prob, 0, bs_window_get_plane (win), slice, buf);
+  bs_volume_get_slice (prob, 0, bs_session_get_plane (bs_window_get_session (win)), slice, buf);
   return buf;
 }
 
@@ -57,8 +57,8 @@ window_probs (int slice, int *w, int *h)
 static float *
 engine_probs (int slice, const BsPlanOptions *opts)
 {
-  const BsVolume *prepared = bs_window_get_prepared_volume (win);
-  BsPlane plane = bs_window_get_plane (win);
+  const BsVolume *prepared = bs_session_get_prepared_volume (bs_window_get_session (win));
+  BsPlane plane = bs_session_get_plane (bs_window_get_session (win));
   g_autoptr(GError) error = NULL;
   g_autoptr(BsPlan) plan = NULL;
   g_autofree float *input = NULL, *out = NULL;
@@ -73,7 +73,7 @@ engine_probs (int slice, const BsPlanOptions *opts)
   ph = geom->ph;
   pw = geom->pw;
   bs_volume_slice_size (prepared, plane, &w, &h);
-  plan = bs_plan_new (bs_window_get_model (win), ph, pw, &o, NULL, &error);
+  plan = bs_plan_new (bs_session_get_model (bs_window_get_session (win)), ph, pw, &o, NULL, &error);
   g_assert_no_error (error);
   input = g_new (float, (gsize) prepared->n_channels * ph * pw);
   out = g_new (float, (gsize) ph * pw);
@@ -124,7 +124,7 @@ test_slice_dice (void)
 
   if (!setup ())
     return;
-  truth = bs_window_get_truth (win);
+  truth = bs_session_get_truth (bs_window_get_session (win));
   if (truth == NULL)
     {
       g_test_skip ("the sample has no ground truth");
@@ -132,12 +132,12 @@ test_slice_dice (void)
     }
   slice = bs_test_tumour_slice (win);
   g_assert_cmpint (slice, >=, 0);
-  bs_window_set_slice_index (win, slice);
+  bs_session_set_slice_index (bs_window_get_session (win), slice);
   g_assert_true (bs_test_wait (win, shows_current_prediction, 300));
 
   probs = window_probs (slice, &w, &h);
   t = g_new (float, (gsize) w * h);
-  bs_volume_get_slice (truth, 0, bs_window_get_plane (win), slice, t);
+  bs_volume_get_slice (truth, 0, bs_session_get_plane (bs_window_get_session (win)), slice, t);
   expected = bs_dice (probs, t, (gsize) w * h);
   shown = bs_window_get_displayed_slice_dice (win);
   g_test_message ("slice %d: Dice shown %.6f, engine %.6f", slice, shown, expected);
@@ -145,11 +145,21 @@ test_slice_dice (void)
   g_assert_cmpfloat_with_epsilon (shown, expected, 1e-12);
 }
 
+/* Every slice computed, and the whole-volume work after it (the clean-up,
+ * counting) done: that runs off the main thread. */
 static gboolean
 volume_done (BsWindow *w)
 {
-  const BsVolume *prob = bs_window_get_probability_volume (w);
-  return prob != NULL && bs_window_get_n_computed_slices (w) == bs_volume_n_slices (prob, bs_window_get_net_plane (w));
+  BsSession *s = bs_window_get_session (w);
+  const BsVolume *prob = bs_session_get_probability_volume (s);
+  return prob != NULL && bs_session_get_n_computed_slices (s) == bs_volume_n_slices (prob, bs_session_get_net_plane (s))
+         && !bs_session_is_busy (s);
+}
+
+static gboolean
+slice_dice_shown (BsWindow *w)
+{
+  return !bs_session_is_busy (bs_window_get_session (w)) && !isnan (bs_window_get_displayed_slice_dice (w));
 }
 
 static gsize
@@ -175,20 +185,20 @@ test_cleanup (void)
 
   if (!setup ())
     return;
-  bs_window_set_cleanup (win, TRUE);
+  bs_session_set_cleanup (bs_window_get_session (win), TRUE);
   g_action_group_activate_action (G_ACTION_GROUP (win), "resume-fill", NULL);
   g_assert_true (bs_test_wait (win, volume_done, 600));
   bs_test_spin (50);
-  g_assert_true (bs_window_get_cleanup (win, &st));
-  generation = bs_window_get_generation (win);
-  prob = bs_window_get_probability_volume (win);
+  g_assert_true (bs_session_get_cleanup (bs_window_get_session (win), &st));
+  generation = bs_session_get_generation (bs_window_get_session (win));
+  prob = bs_session_get_probability_volume (bs_window_get_session (win));
   cleaned = tumour_voxels (prob);
   g_test_message ("clean-up: %d components, %d kept, %" G_GUINT64_FORMAT " voxels removed", st.n_components,
                   st.n_kept, st.removed);
 
-  bs_window_set_cleanup (win, FALSE);
-  g_assert_false (bs_window_get_cleanup (win, NULL));
-  g_assert_cmpuint (bs_window_get_generation (win), ==, generation);  /* no new inference */
+  bs_session_set_cleanup (bs_window_get_session (win), FALSE);
+  g_assert_false (bs_session_get_cleanup (bs_window_get_session (win), NULL));
+  g_assert_cmpuint (bs_session_get_generation (bs_window_get_session (win)), ==, generation);  /* no new inference */
   raw = tumour_voxels (prob);
   g_assert_cmpuint (raw, ==, cleaned + st.removed);
 
@@ -196,21 +206,23 @@ test_cleanup (void)
   memcpy (expected->data, prob->data, bs_volume_n_voxels (prob) * sizeof (float));
   g_assert_true (bs_volume_remove_islands (expected, BS_CLEANUP_MIN_FRACTION, NULL));
 
-  bs_window_set_cleanup (win, TRUE);
-  g_assert_true (bs_window_get_cleanup (win, &again));
+  bs_session_set_cleanup (bs_window_get_session (win), TRUE);
+  g_assert_true (bs_session_is_busy (bs_window_get_session (win)));  /* the clean-up runs off the main thread */
+  g_assert_true (bs_test_wait (win, volume_done, 60));
+  g_assert_true (bs_session_get_cleanup (bs_window_get_session (win), &again));
   g_assert_cmpuint (again.removed, ==, st.removed);
   g_assert_cmpint (memcmp (expected->data, prob->data, bs_volume_n_voxels (prob) * sizeof (float)), ==, 0);
-  if (bs_window_get_truth (win) != NULL)
+  if (bs_session_get_truth (bs_window_get_session (win)) != NULL)
     {
       /* the per-slice Dice follows the cleaned mask */
-      int slice = bs_window_get_slice_index (win);
+      int slice = bs_session_get_slice_index (bs_window_get_session (win));
       g_autofree float *p = NULL, *t = NULL;
       int w, h;
 
       bs_test_spin (100);
       p = window_probs (slice, &w, &h);
       t = g_new (float, (gsize) w * h);
-      bs_volume_get_slice (bs_window_get_truth (win), 0, bs_window_get_plane (win), slice, t);
+      bs_volume_get_slice (bs_session_get_truth (bs_window_get_session (win)), 0, bs_session_get_plane (bs_window_get_session (win)), slice, t);
       g_assert_cmpfloat_with_epsilon (bs_window_get_displayed_slice_dice (win), bs_dice (p, t, (gsize) w * h), 1e-12);
     }
   g_action_group_activate_action (G_ACTION_GROUP (win), "cancel-fill", NULL);
@@ -227,25 +239,25 @@ test_rapid_slice_changes (void)
 
   if (!setup ())
     return;
-  n = bs_volume_n_slices (bs_window_get_prepared_volume (win), bs_window_get_plane (win));
-  bs_window_get_plan_options (win, &opts);
-  generation_before = bs_window_get_generation (win);
+  n = bs_volume_n_slices (bs_session_get_prepared_volume (bs_window_get_session (win)), bs_session_get_plane (bs_window_get_session (win)));
+  bs_session_get_plan_options (bs_window_get_session (win), &opts);
+  generation_before = bs_session_get_generation (bs_window_get_session (win));
   for (int i = 0; i < 300; i++)
     {
       final_slice = g_rand_int_range (rand, 0, n);
-      bs_window_set_slice_index (win, final_slice);
+      bs_session_set_slice_index (bs_window_get_session (win), final_slice);
       /* Halfway, change options: every result in flight becomes stale. */
       if (i == 150)
         {
           opts.fusion = !opts.fusion;
-          bs_window_set_plan_options (win, &opts);
+          bs_session_set_plan_options (bs_window_get_session (win), &opts);
         }
       g_main_context_iteration (NULL, FALSE);
       /* Whatever is shown is the prediction of the slice it claims to be. */
       g_assert_true (bs_window_get_displayed_slice_index_of_prediction (win) < 0 ||
-                     bs_window_slice_is_computed (win, bs_window_get_displayed_slice_index_of_prediction (win)));
+                     bs_session_slice_is_computed (bs_window_get_session (win), bs_window_get_displayed_slice_index_of_prediction (win)));
     }
-  g_assert_cmpuint (bs_window_get_generation (win), >, generation_before);
+  g_assert_cmpuint (bs_session_get_generation (bs_window_get_session (win)), >, generation_before);
   g_assert_true (bs_test_wait (win, shows_current_prediction, 300));
   g_action_group_activate_action (G_ACTION_GROUP (win), "cancel-fill", NULL);
   g_assert_cmpint (bs_window_get_displayed_slice_index_of_prediction (win), ==, final_slice);
@@ -288,15 +300,15 @@ test_toggles (void)
 
   if (!setup ())
     return;
-  trained = bs_window_get_model (win)->path != NULL;
+  trained = bs_session_get_model (bs_window_get_session (win))->path != NULL;
   bs_plan_options_init (&base);
   base.profile_layers = TRUE;
   /* Short background batches: a new plan waits for the batch in flight. */
   base.batch = 1;
-  bs_window_set_plan_options (win, &base);
-  n_slices = bs_volume_n_slices (bs_window_get_prepared_volume (win), bs_window_get_plane (win));
+  bs_session_set_plan_options (bs_window_get_session (win), &base);
+  n_slices = bs_volume_n_slices (bs_session_get_prepared_volume (bs_window_get_session (win)), bs_session_get_plane (bs_window_get_session (win)));
   slice = n_slices / 2;
-  bs_window_set_slice_index (win, slice);
+  bs_session_set_slice_index (bs_window_get_session (win), slice);
   g_assert_true (bs_test_wait (win, shows_current_prediction, 300));
   g_action_group_activate_action (G_ACTION_GROUP (win), "cancel-fill", NULL);
   reference = window_probs (slice, &w, &h);
@@ -324,16 +336,16 @@ test_toggles (void)
           g_test_message ("%s not available here: %s", cases[c].what, reason);
           continue;
         }
-      gen = bs_window_get_generation (win);
-      bs_window_set_plan_options (win, &opts);
-      g_assert_cmpuint (bs_window_get_generation (win), !=, gen);
+      gen = bs_session_get_generation (bs_window_get_session (win));
+      bs_session_set_plan_options (bs_window_get_session (win), &opts);
+      g_assert_cmpuint (bs_session_get_generation (bs_window_get_session (win)), !=, gen);
       /* The visible slice is re-inferred with the new plan. */
-      g_assert_false (bs_window_slice_is_computed (win, slice));
+      g_assert_false (bs_session_slice_is_computed (bs_window_get_session (win), slice));
       g_assert_true (bs_test_wait (win, shows_current_prediction, 300));
       g_assert_cmpint (bs_window_get_displayed_slice_index_of_prediction (win), ==, slice);
       /* The visible slice (the middle one) came first, not after a fill
        * from slice 0 up. */
-      g_assert_cmpint (bs_window_get_first_computed_slice (win), ==, slice);
+      g_assert_cmpint (bs_session_get_first_computed_slice (bs_window_get_session (win)), ==, slice);
       g_action_group_activate_action (G_ACTION_GROUP (win), "cancel-fill", NULL);
       probs = window_probs (slice, &w, &h);
       agree = mask_agreement (probs, reference, (gsize) w * h);
@@ -342,7 +354,7 @@ test_toggles (void)
                       cases[c].what, agree, confident, cases[c].bound, trained ? "" : ", confident pixels: untrained model");
       g_assert_cmpfloat (trained ? agree : confident, >=, cases[c].bound);
     }
-  bs_window_set_plan_options (win, &base);
+  bs_session_set_plan_options (bs_window_get_session (win), &base);
 }
 
 /* The "Test-time flips" switch: the visible slice is re-run with the mirrored
@@ -351,7 +363,7 @@ test_toggles (void)
 static gboolean
 has_flips_plan (BsWindow *w)
 {
-  const char *text = bs_window_get_plan_text (w);
+  const char *text = bs_session_get_plan_text (bs_window_get_session (w));
   return text != NULL && strstr (text, "test-time flips") != NULL;
 }
 
@@ -367,18 +379,18 @@ test_flips (void)
     return;
   bs_plan_options_init (&opts);
   opts.batch = 1;
-  bs_window_set_plan_options (win, &opts);
+  bs_session_set_plan_options (bs_window_get_session (win), &opts);
   slice = bs_test_tumour_slice (win);
   if (slice < 0)
-    slice = bs_volume_n_slices (bs_window_get_prepared_volume (win), bs_window_get_plane (win)) / 2;
-  bs_window_set_slice_index (win, slice);
+    slice = bs_volume_n_slices (bs_session_get_prepared_volume (bs_window_get_session (win)), bs_session_get_plane (bs_window_get_session (win))) / 2;
+  bs_session_set_slice_index (bs_window_get_session (win), slice);
   g_assert_true (bs_test_wait (win, shows_current_prediction, 300));
   g_assert_false (has_flips_plan (win));
   /* as the switch does */
   g_action_group_change_action_state (G_ACTION_GROUP (win), "test-time-flips", g_variant_new_boolean (TRUE));
-  bs_window_get_plan_options (win, &opts);
+  bs_session_get_plan_options (bs_window_get_session (win), &opts);
   g_assert_true (opts.test_time_flips);
-  g_assert_false (bs_window_slice_is_computed (win, slice));
+  g_assert_false (bs_session_slice_is_computed (bs_window_get_session (win), slice));
   g_assert_true (bs_test_wait (win, shows_current_prediction, 300));
   g_assert_true (bs_test_wait (win, has_flips_plan, 100));
   g_action_group_activate_action (G_ACTION_GROUP (win), "cancel-fill", NULL);
@@ -409,10 +421,10 @@ test_views_and_planes (void)
     {
       int n;
 
-      bs_window_set_plane (win, planes[i]);
-      g_assert_cmpint (bs_window_get_plane (win), ==, planes[i]);
-      n = bs_volume_n_slices (bs_window_get_prepared_volume (win), planes[i]);
-      g_assert_cmpint (bs_window_get_slice_index (win), ==, n / 2);
+      bs_session_set_plane (bs_window_get_session (win), planes[i]);
+      g_assert_cmpint (bs_session_get_plane (bs_window_get_session (win)), ==, planes[i]);
+      n = bs_volume_n_slices (bs_session_get_prepared_volume (bs_window_get_session (win)), planes[i]);
+      g_assert_cmpint (bs_session_get_slice_index (bs_window_get_session (win)), ==, n / 2);
       g_assert_true (bs_test_wait (win, shows_current_prediction, 300));
       g_action_group_activate_action (G_ACTION_GROUP (win), "cancel-fill", NULL);
     }
@@ -438,14 +450,14 @@ test_plane_keeps_prediction (void)
 
   if (!setup ())
     return;
-  bs_window_set_plane (win, BS_PLANE_AXIAL);
+  bs_session_set_plane (bs_window_get_session (win), BS_PLANE_AXIAL);
   bs_plan_options_init (&opts);
-  bs_window_set_plan_options (win, &opts);
+  bs_session_set_plan_options (bs_window_get_session (win), &opts);
   g_assert_true (bs_test_wait (win, volume_done, 300));
-  nvox = bs_volume_n_voxels (bs_window_get_probability_volume (win));
-  before = g_memdup2 (bs_window_get_probability_volume (win)->data, nvox * sizeof (float));
-  gen = bs_window_get_generation (win);
-  dice_before = bs_window_get_volume_dice (win);
+  nvox = bs_volume_n_voxels (bs_session_get_probability_volume (bs_window_get_session (win)));
+  before = g_memdup2 (bs_session_get_probability_volume (bs_window_get_session (win))->data, nvox * sizeof (float));
+  gen = bs_session_get_generation (bs_window_get_session (win));
+  dice_before = bs_session_get_volume_dice (bs_window_get_session (win));
   for (guint i = 0; i < G_N_ELEMENTS (planes); i++)
     {
       const BsVolume *prob;
@@ -453,25 +465,27 @@ test_plane_keeps_prediction (void)
       int w, h, slice;
       double shown;
 
-      bs_window_set_plane (win, planes[i]);
+      bs_session_set_plane (bs_window_get_session (win), planes[i]);
       /* Nothing reruns: the same job, the same probabilities, the same volume Dice. */
-      g_assert_cmpuint (bs_window_get_generation (win), ==, gen);
-      prob = bs_window_get_probability_volume (win);
+      g_assert_cmpuint (bs_session_get_generation (bs_window_get_session (win)), ==, gen);
+      prob = bs_session_get_probability_volume (bs_window_get_session (win));
       g_assert_true (memcmp (prob->data, before, nvox * sizeof (float)) == 0);
-      g_assert_cmpfloat (bs_window_get_volume_dice (win), ==, dice_before);
+      g_assert_cmpfloat (bs_session_get_volume_dice (bs_window_get_session (win)), ==, dice_before);
       slice = bs_test_tumour_slice (win);
       g_assert_cmpint (slice, >=, 0);
-      bs_window_set_slice_index (win, slice);
+      bs_session_set_slice_index (bs_window_get_session (win), slice);
       /* The resliced prediction is there at once. */
-      g_assert_true (bs_window_slice_is_computed (win, slice));
+      g_assert_true (bs_session_slice_is_computed (bs_window_get_session (win), slice));
       g_assert_true (bs_test_wait (win, shows_current_prediction, 10));
-      if (bs_window_get_truth (win) == NULL)
+      if (bs_session_get_truth (bs_window_get_session (win)) == NULL)
         continue;
       bs_volume_slice_size (prob, planes[i], &w, &h);
       p = g_new (float, (gsize) w * h);
       t = g_new (float, (gsize) w * h);
       bs_volume_get_slice (prob, 0, planes[i], slice, p);
-      bs_volume_get_slice (bs_window_get_truth (win), 0, planes[i], slice, t);
+      bs_volume_get_slice (bs_session_get_truth (bs_window_get_session (win)), 0, planes[i], slice, t);
+      /* The slice Dice of the new plane is counted off the main thread. */
+      g_assert_true (bs_test_wait (win, slice_dice_shown, 30));
       shown = bs_window_get_displayed_slice_dice (win);
       g_test_message ("%s slice %d: Dice %.4f (volume %.4f)", bs_plane_name (planes[i]), slice, shown, dice_before);
       g_assert_cmpfloat_with_epsilon (shown, bs_dice (p, t, (gsize) w * h), 1e-12);
@@ -481,7 +495,7 @@ test_plane_keeps_prediction (void)
 static gboolean
 some_computed (BsWindow *w)
 {
-  return bs_window_get_n_computed_slices (w) > 0;
+  return bs_session_get_n_computed_slices (bs_window_get_session (w)) > 0;
 }
 
 static GtkWidget *
@@ -520,17 +534,17 @@ test_trust_panels (void)
   g_assert_nonnull (research);
   g_assert_true (gtk_widget_get_mapped (research));
 
-  bs_window_set_plane (win, BS_PLANE_AXIAL);
+  bs_session_set_plane (bs_window_get_session (win), BS_PLANE_AXIAL);
   bs_plan_options_init (&opts);
   opts.batch = 1;
   opts.threads = 1;
-  bs_window_set_plan_options (win, &opts);
+  bs_session_set_plan_options (bs_window_get_session (win), &opts);
   g_action_group_activate_action (G_ACTION_GROUP (win), "cancel-fill", NULL);
   g_assert_true (bs_test_wait (win, some_computed, 300));
   g_action_group_activate_action (G_ACTION_GROUP (win), "cancel-fill", NULL);
   bs_test_spin (300);
-  if (bs_window_get_truth (win) != NULL && bs_window_get_n_computed_slices (win)
-      < bs_volume_n_slices (bs_window_get_prepared_volume (win), bs_window_get_net_plane (win)))
+  if (bs_session_get_truth (bs_window_get_session (win)) != NULL && bs_session_get_n_computed_slices (bs_window_get_session (win))
+      < bs_volume_n_slices (bs_session_get_prepared_volume (bs_window_get_session (win)), bs_session_get_net_plane (bs_window_get_session (win))))
     {
       bs_window_get_panel_texts (win, NULL, &volume_text, NULL);
       g_test_message ("partial: %s", volume_text);
@@ -542,7 +556,7 @@ test_trust_panels (void)
   bs_window_get_panel_texts (win, &slice_text, &volume_text, &speed_text);
   g_assert_null (strstr (volume_text, "partial"));
   /* the median of the last runs, as the label prints it */
-  ms = bs_window_get_steady_ms_per_slice (win);
+  ms = bs_session_get_steady_ms_per_slice (bs_window_get_session (win), NULL);
   g_assert_true (ms > 0.0);
   g_snprintf (expect, sizeof expect, "%.1f ms/slice", ms);
   g_test_message ("speed: %s (median %.3f ms)", speed_text, ms);
@@ -550,17 +564,17 @@ test_trust_panels (void)
 
   /* Finding 9: one slice number everywhere, the file's voxel index from 0. */
   {
-    int last = bs_volume_n_slices (bs_window_get_prepared_volume (win), BS_PLANE_AXIAL) - 1;
+    int last = bs_volume_n_slices (bs_session_get_prepared_volume (bs_window_get_session (win)), BS_PLANE_AXIAL) - 1;
     g_autofree char *want = g_strdup_printf ("Axial %d (0–%d)", last / 2, last);
 
-    bs_window_set_slice_index (win, last / 2);
+    bs_session_set_slice_index (bs_window_get_session (win), last / 2);
     g_assert_cmpstr (bs_window_get_slice_text (win), ==, want);
   }
 
   /* The first slice is air: no tumour in truth or prediction. */
-  if (bs_window_get_truth (win) != NULL)
+  if (bs_session_get_truth (bs_window_get_session (win)) != NULL)
     {
-      bs_window_set_slice_index (win, 0);
+      bs_session_set_slice_index (bs_window_get_session (win), 0);
       g_assert_true (bs_test_wait (win, shows_current_prediction, 60));
       bs_window_get_panel_texts (win, &slice_text, NULL, NULL);
       g_test_message ("slice 0: %s", slice_text);
@@ -607,7 +621,7 @@ test_layout_holds_still (void)
     return;
   bs_plan_options_init (&opts);
   opts.threads = 1;
-  bs_window_set_plan_options (win, &opts);
+  bs_session_set_plan_options (bs_window_get_session (win), &opts);
   g_assert_true (bs_test_wait (win, volume_done, 300));
   bs_test_spin (300);
   compare = find_button_labelled (GTK_WIDGET (win), "_Compare All…");
@@ -623,7 +637,7 @@ test_layout_holds_still (void)
     {
       /* a restart: the plan is rebuilt, the timing waits for its first slice */
       opts.batch = k + 1;
-      bs_window_set_plan_options (win, &opts);
+      bs_session_set_plan_options (bs_window_get_session (win), &opts);
       bs_test_spin (30);
       g_test_message ("restart %d: Compare All at y %.0f (was %.0f), fp32 at %.0f (was %.0f), views at %.0f (was %.0f)",
                       k, y_of (compare), y_compare, y_of (precision), y_precision, y_of (pred), y_pred);
@@ -656,7 +670,7 @@ test_int8_nchw_greyed (void)
   g_assert_nonnull (int8);
   bs_plan_options_init (&opts);
   opts.layout = BS_MEMLAYOUT_NHWC;
-  bs_window_set_plan_options (win, &opts);
+  bs_session_set_plan_options (bs_window_get_session (win), &opts);
   g_assert_true (gtk_widget_is_sensitive (nchw));
   g_assert_true (gtk_widget_is_sensitive (int8));
   g_action_group_activate_action (G_ACTION_GROUP (win), "precision", g_variant_new_string ("int8"));
@@ -668,10 +682,16 @@ test_int8_nchw_greyed (void)
   g_assert_false (gtk_widget_is_sensitive (int8));
   g_assert_nonnull (strstr (gtk_widget_get_tooltip_text (int8), "NCHW"));
   bs_plan_options_init (&opts);
-  bs_window_set_plan_options (win, &opts);
+  bs_session_set_plan_options (bs_window_get_session (win), &opts);
   g_assert_true (gtk_widget_is_sensitive (nchw));
   g_assert_true (gtk_widget_is_sensitive (int8));
   g_assert_true (bs_test_wait (win, shows_current_prediction, 300));
+}
+
+static gboolean
+session_ready (BsWindow *w)
+{
+  return bs_session_is_ready (bs_window_get_session (w));
 }
 
 static void
@@ -688,23 +708,23 @@ test_bad_file (void)
   g_assert_no_error (error);
   g_assert_cmpint (write (fd, "not a nifti file", 16), ==, 16);
   close (fd);
-  case_before = bs_window_get_case_index (win);
+  case_before = bs_session_get_case_index (bs_window_get_session (win));
   bs_window_open_path (win, path);
   /* The error dialog appears; the open case stays usable. */
-  g_assert_true (bs_test_wait (win, bs_window_is_ready, 60));
+  g_assert_true (bs_test_wait (win, session_ready, 60));
   bs_test_spin (200);
-  g_assert_cmpint (bs_window_get_case_index (win), ==, case_before);
-  g_assert_nonnull (bs_window_get_case (win));
+  g_assert_cmpint (bs_session_get_case_index (bs_window_get_session (win)), ==, case_before);
+  g_assert_nonnull (bs_session_get_case (bs_window_get_session (win)));
 
   /* The same for weights that are not a model: the current model stays. */
   {
-    const BsUnet *model_before = bs_window_get_model (win);
+    const BsUnet *model_before = bs_session_get_model (bs_window_get_session (win));
 
     bs_window_open_model (win, path);
-    g_assert_true (bs_test_wait (win, bs_window_is_ready, 60));
+    g_assert_true (bs_test_wait (win, session_ready, 60));
     bs_test_spin (200);
-    g_assert_true (bs_window_get_model (win) == model_before);
-    g_assert_nonnull (bs_window_get_prepared_volume (win));
+    g_assert_true (bs_session_get_model (bs_window_get_session (win)) == model_before);
+    g_assert_nonnull (bs_session_get_prepared_volume (bs_window_get_session (win)));
   }
   g_unlink (path);
 }
@@ -712,7 +732,7 @@ test_bad_file (void)
 static gboolean
 loaded_with_prediction (BsWindow *w)
 {
-  return bs_window_is_ready (w) && shows_current_prediction (w);
+  return bs_session_is_ready (bs_window_get_session (w)) && shows_current_prediction (w);
 }
 
 /* A real case without labels (BraTS 2023 validation style): the window says
@@ -739,7 +759,7 @@ test_no_ground_truth (void)
   bs_window_open_path (win, path);
   g_assert_true (bs_test_wait (win, loaded_with_prediction, 600));
   g_action_group_activate_action (G_ACTION_GROUP (win), "cancel-fill", NULL);
-  g_assert_null (bs_window_get_truth (win));
+  g_assert_null (bs_session_get_truth (bs_window_get_session (win)));
   g_assert_true (isnan (bs_window_get_displayed_slice_dice (win)));
 }
 
@@ -787,10 +807,10 @@ test_drop (void)
   g_assert_true (accepted);
   g_assert_true (bs_test_wait (win, loaded_with_prediction, 600));
   g_action_group_activate_action (G_ACTION_GROUP (win), "cancel-fill", NULL);
-  c = bs_window_get_case (win);
+  c = bs_session_get_case (bs_window_get_session (win));
   g_assert_nonnull (c);
   g_assert_cmpstr (c->id, ==, "phantom_001");
-  g_assert_nonnull (bs_window_get_truth (win));
+  g_assert_nonnull (bs_session_get_truth (bs_window_get_session (win)));
 }
 
 static GtkWidget *
@@ -818,8 +838,9 @@ assert_view_fits (int width)
   int min = 0, buttons = 0;
 
   g_assert_nonnull (toolbar);
-  column = gtk_widget_get_parent (toolbar);
-  side = gtk_paned_get_end_child (GTK_PANED (gtk_widget_get_parent (column)));
+  /* The view column is the start child of the paned nearest the toolbar. */
+  column = gtk_paned_get_start_child (GTK_PANED (gtk_widget_get_ancestor (toolbar, GTK_TYPE_PANED)));
+  side = gtk_paned_get_end_child (GTK_PANED (gtk_widget_get_ancestor (toolbar, GTK_TYPE_PANED)));
   gtk_widget_measure (column, GTK_ORIENTATION_HORIZONTAL, -1, &min, NULL, NULL, NULL);
   g_test_message ("window %d px wide: view column %d px (minimum %d), side panel %d px", width,
                   gtk_widget_get_width (column), min, gtk_widget_get_width (side));
@@ -877,8 +898,8 @@ test_readout_fits (void)
 
   if (!setup ())
     return;
-  bs_window_set_plane (win, BS_PLANE_AXIAL);
-  bs_window_set_slice_index (win, bs_test_tumour_slice (win));
+  bs_session_set_plane (bs_window_get_session (win), BS_PLANE_AXIAL);
+  bs_session_set_slice_index (bs_window_get_session (win), bs_test_tumour_slice (win));
   g_assert_true (bs_test_wait (win, shows_current_prediction, 300));
   view = find_widget (GTK_WIDGET (win), BS_TYPE_SLICE_VIEW);
   g_assert_nonnull (view);
@@ -994,8 +1015,8 @@ test_slice_keys_anywhere (void)
       return;
     }
   gtk_window_present (GTK_WINDOW (win));
-  bs_window_set_plane (win, BS_PLANE_AXIAL);
-  bs_window_set_slice_index (win, 40);
+  bs_session_set_plane (bs_window_get_session (win), BS_PLANE_AXIAL);
+  bs_session_set_slice_index (bs_window_get_session (win), 40);
   overlay_button = find_button_labelled (GTK_WIDGET (win), "Overlay");
   g_assert_nonnull (overlay_button);
   g_assert_true (gtk_widget_grab_focus (overlay_button));
@@ -1005,25 +1026,25 @@ test_slice_keys_anywhere (void)
       g_test_skip ("xdotool could not reach the window");
       return;
     }
-  g_assert_cmpint (bs_window_get_slice_index (win), ==, 39);
+  g_assert_cmpint (bs_session_get_slice_index (bs_window_get_session (win)), ==, 39);
   g_assert_true (xdotool_keys ("Up Up Page_Up"));
-  g_assert_cmpint (bs_window_get_slice_index (win), ==, 51);
+  g_assert_cmpint (bs_session_get_slice_index (bs_window_get_session (win)), ==, 51);
   g_assert_true (xdotool_keys ("Page_Down"));
-  g_assert_cmpint (bs_window_get_slice_index (win), ==, 41);
+  g_assert_cmpint (bs_session_get_slice_index (bs_window_get_session (win)), ==, 41);
   /* focus stayed where the click put it */
   g_assert_true (gtk_root_get_focus (GTK_ROOT (win)) == overlay_button
                  || gtk_widget_is_ancestor (gtk_root_get_focus (GTK_ROOT (win)), overlay_button));
   /* Escape stops the fill */
   g_action_group_activate_action (G_ACTION_GROUP (win), "resume-fill", NULL);
   g_assert_true (xdotool_keys ("Escape"));
-  g_assert_false (bs_window_is_busy (win));
+  g_assert_false (bs_session_is_busy (bs_window_get_session (win)));
   /* in the filter box the keys are the entry's */
   filter = find_widget (GTK_WIDGET (win), GTK_TYPE_SEARCH_ENTRY);
   g_assert_nonnull (filter);
   gtk_widget_grab_focus (filter);
-  before = bs_window_get_slice_index (win);
+  before = bs_session_get_slice_index (bs_window_get_session (win));
   g_assert_true (xdotool_keys ("Down"));
-  g_assert_cmpint (bs_window_get_slice_index (win), ==, before);
+  g_assert_cmpint (bs_session_get_slice_index (bs_window_get_session (win)), ==, before);
   gtk_root_set_focus (GTK_ROOT (win), NULL);
 }
 
@@ -1074,17 +1095,17 @@ test_spin_buttons (void)
   bs_plan_options_init (&opts);
   opts.threads = 0;
   opts.batch = 4;
-  bs_window_set_plan_options (win, &opts);
+  bs_session_set_plan_options (bs_window_get_session (win), &opts);
   g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (threads)), ==, "All");
   gtk_spin_button_spin (threads, GTK_SPIN_STEP_FORWARD, 1);
-  bs_window_get_plan_options (win, &opts);
+  bs_session_get_plan_options (bs_window_get_session (win), &opts);
   g_assert_cmpint (opts.threads, ==, 0);
   g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (threads)), ==, "All");
   gtk_spin_button_spin (threads, GTK_SPIN_STEP_BACKWARD, 1);
-  bs_window_get_plan_options (win, &opts);
+  bs_session_get_plan_options (bs_window_get_session (win), &opts);
   g_assert_cmpint (opts.threads, ==, bs_cpu_cores ());
   gtk_spin_button_spin (threads, GTK_SPIN_STEP_FORWARD, 1);
-  bs_window_get_plan_options (win, &opts);
+  bs_session_get_plan_options (bs_window_get_session (win), &opts);
   g_assert_cmpint (opts.threads, ==, 0);
 
   if (have_xdotool ())
@@ -1106,7 +1127,7 @@ test_spin_buttons (void)
           if (g_spawn_command_line_sync (cmd, NULL, NULL, &status, NULL) && g_spawn_check_wait_status (status, NULL))
             {
               bs_test_spin (400);
-              bs_window_get_plan_options (win, &opts);
+              bs_session_get_plan_options (bs_window_get_session (win), &opts);
               g_test_message ("after three wheel clicks over Batch: batch %d, threads %d", opts.batch, opts.threads);
               g_assert_cmpint (opts.batch, ==, 4);
               g_assert_cmpint (opts.threads, ==, 0);
@@ -1114,19 +1135,19 @@ test_spin_buttons (void)
         }
     }
   bs_plan_options_init (&opts);
-  bs_window_set_plan_options (win, &opts);
+  bs_session_set_plan_options (bs_window_get_session (win), &opts);
 }
 
 static gboolean
 not_busy (BsWindow *w)
 {
-  return !bs_window_is_busy (w);
+  return !bs_session_is_busy (bs_window_get_session (w));
 }
 
 static gboolean
 ready_with_prediction (BsWindow *w)
 {
-  return bs_window_is_ready (w) && bs_window_get_displayed_slice_index_of_prediction (w) == bs_window_get_slice_index (w) &&
+  return bs_session_is_ready (bs_window_get_session (w)) && bs_window_get_displayed_slice_index_of_prediction (w) == bs_session_get_slice_index (bs_window_get_session (w)) &&
          bs_window_get_displayed_slice_index_of_prediction (w) >= 0;
 }
 
@@ -1135,7 +1156,7 @@ static const char *expected_case_id;
 static gboolean
 case_ready_with_prediction (BsWindow *w)
 {
-  const BsCase *c = bs_window_get_case (w);
+  const BsCase *c = bs_session_get_case (bs_window_get_session (w));
 
   return c != NULL && g_strcmp0 (c->id, expected_case_id) == 0 && ready_with_prediction (w);
 }
@@ -1175,9 +1196,9 @@ test_failed_start_keeps_model (void)
   gtk_window_present (GTK_WINDOW (w2));
   g_assert_true (bs_test_wait (w2, not_busy, 60));
   bs_test_spin (200);
-  g_assert_null (bs_window_get_case (w2));
-  g_assert_nonnull (bs_window_get_model (w2));
-  g_assert_cmpstr (bs_window_get_model (w2)->path, ==, model_path);
+  g_assert_null (bs_session_get_case (bs_window_get_session (w2)));
+  g_assert_nonnull (bs_session_get_model (bs_window_get_session (w2)));
+  g_assert_cmpstr (bs_session_get_model (bs_window_get_session (w2))->path, ==, model_path);
   /* Issue 14, finding 17: nothing open, nothing to export or compare */
   g_assert_false (g_action_group_get_action_enabled (G_ACTION_GROUP (w2), "export-mask"));
   g_assert_false (g_action_group_get_action_enabled (G_ACTION_GROUP (w2), "compare-all"));
@@ -1186,19 +1207,19 @@ test_failed_start_keeps_model (void)
   g_assert_true (bs_test_wait (w2, ready_with_prediction, 300));
   g_assert_true (g_action_group_get_action_enabled (G_ACTION_GROUP (w2), "export-mask"));
   g_assert_true (g_action_group_get_action_enabled (G_ACTION_GROUP (w2), "compare-all"));
-  g_assert_cmpstr (bs_window_get_model (w2)->path, ==, model_path);
+  g_assert_cmpstr (bs_session_get_model (bs_window_get_session (w2))->path, ==, model_path);
 
   /* The visible slice, recomputed here from the shipped file itself. */
   shipped = bs_unet_load_h5 (model_path, &error);
   g_assert_no_error (error);
-  prepared = bs_window_get_prepared_volume (w2);
-  bs_window_get_plan_options (w2, &opts);
+  prepared = bs_session_get_prepared_volume (bs_window_get_session (w2));
+  bs_session_get_plan_options (bs_window_get_session (w2), &opts);
   opts.batch = 1;
-  geom = bs_infer_geometry_new (prepared, bs_window_get_plane (w2), opts.crop_to_brain);
+  geom = bs_infer_geometry_new (prepared, bs_session_get_plane (bs_window_get_session (w2)), opts.crop_to_brain);
   plan = bs_plan_new (shipped, geom->ph, geom->pw, &opts, NULL, &error);
   g_assert_no_error (error);
-  slice = bs_window_get_slice_index (w2);
-  bs_volume_slice_size (prepared, bs_window_get_plane (w2), &w, &h);
+  slice = bs_session_get_slice_index (bs_window_get_session (w2));
+  bs_volume_slice_size (prepared, bs_session_get_plane (bs_window_get_session (w2)), &w, &h);
   input = g_new (float, (gsize) prepared->n_channels * geom->ph * geom->pw);
   out = g_new (float, (gsize) geom->ph * geom->pw);
   expected = g_new0 (float, (gsize) w * h);
@@ -1210,12 +1231,12 @@ test_failed_start_keeps_model (void)
       g_assert_no_error (error);
       bs_infer_window_to_slice (geom, out, expected);
     }
-  bs_volume_get_slice (bs_window_get_probability_volume (w2), 0, bs_window_get_plane (w2), slice, shown);
+  bs_volume_get_slice (bs_session_get_probability_volume (bs_window_get_session (w2)), 0, bs_session_get_plane (bs_window_get_session (w2)), slice, shown);
   for (gsize i = 0; i < (gsize) w * h; i++)
     max_diff = MAX (max_diff, fabs (expected[i] - shown[i]));
   g_assert_cmpfloat (max_diff, <, 1e-4);
-  g_assert_nonnull (bs_window_get_inputs_text (w2));
-  g_assert_null (strstr (bs_window_get_inputs_text (w2), "missing"));
+  g_assert_nonnull (bs_session_get_inputs_text (bs_window_get_session (w2)));
+  g_assert_null (strstr (bs_session_get_inputs_text (bs_window_get_session (w2)), "missing"));
 
   /* One file of a case, and a FLAIR scan alone. */
   {
@@ -1236,10 +1257,10 @@ test_failed_start_keeps_model (void)
         bs_window_open_path (w2, flair);
         expected_case_id = "Brats18_TCIA01_201_1";
         g_assert_true (bs_test_wait (w2, case_ready_with_prediction, 300));
-        g_test_message ("%s", bs_window_get_inputs_text (w2));
-        g_assert_cmpstr (bs_window_get_case (w2)->id, ==, "Brats18_TCIA01_201_1");
-        g_assert_cmpint (bs_window_get_case (w2)->image->n_channels, ==, 4);
-        g_assert_null (strstr (bs_window_get_inputs_text (w2), "missing"));
+        g_test_message ("%s", bs_session_get_inputs_text (bs_window_get_session (w2)));
+        g_assert_cmpstr (bs_session_get_case (bs_window_get_session (w2))->id, ==, "Brats18_TCIA01_201_1");
+        g_assert_cmpint (bs_session_get_case (bs_window_get_session (w2))->image->n_channels, ==, 4);
+        g_assert_null (strstr (bs_session_get_inputs_text (bs_window_get_session (w2)), "missing"));
 
         /* A FLAIR scan on its own (a folder with one file) opens, and the window says what is missing. */
         g_assert_true (g_file_get_contents (flair, &bytes, &len, NULL));
@@ -1247,9 +1268,9 @@ test_failed_start_keeps_model (void)
         bs_window_open_path (w2, alone);
         expected_case_id = "scan";   /* the name its file gives it, not the folder's */
         g_assert_true (bs_test_wait (w2, case_ready_with_prediction, 300));
-        g_test_message ("%s", bs_window_get_inputs_text (w2));
-        g_assert_nonnull (strstr (bs_window_get_inputs_text (w2), "missing: "));
-        g_assert_nonnull (strstr (bs_window_get_inputs_text (w2), "T1gd"));
+        g_test_message ("%s", bs_session_get_inputs_text (bs_window_get_session (w2)));
+        g_assert_nonnull (strstr (bs_session_get_inputs_text (bs_window_get_session (w2)), "missing: "));
+        g_assert_nonnull (strstr (bs_session_get_inputs_text (bs_window_get_session (w2)), "T1gd"));
         g_unlink (alone);
         g_rmdir (tmp);
       }

@@ -94,7 +94,7 @@ bs_test_sample_path (void)
 static gboolean
 has_prediction (BsWindow *win)
 {
-  return bs_window_is_ready (win) && bs_window_get_displayed_slice_index_of_prediction (win) >= 0;
+  return bs_session_is_ready (bs_window_get_session (win)) && bs_window_get_displayed_slice_index_of_prediction (win) >= 0;
 }
 
 BsWindow *
@@ -124,8 +124,8 @@ bs_test_open_window (GtkApplication **app_out)
 int
 bs_test_tumour_slice (BsWindow *win)
 {
-  const BsVolume *truth = bs_window_get_truth (win);
-  BsPlane plane = bs_window_get_plane (win);
+  const BsVolume *truth = bs_session_get_truth (bs_window_get_session (win));
+  BsPlane plane = bs_session_get_plane (bs_window_get_session (win));
   int n, w, h, best = -1;
   gsize best_count = 0;
   g_autofree float *buf = NULL;

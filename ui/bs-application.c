@@ -1,7 +1,6 @@
 #include <glib/gi18n.h>
 
 #include "bs-about.h"
-#include "bs-export-ui.h"
 #include "brainseg-resources.h"
 #include "bs-application.h"
 #include "bs-settings.h"
@@ -145,7 +144,6 @@ bs_application_startup (GApplication *app)
 
   G_APPLICATION_CLASS (bs_application_parent_class)->startup (app);
 
-  bs_export_ui_register ();
   g_action_map_add_action_entries (G_ACTION_MAP (app), app_entries, G_N_ELEMENTS (app_entries), app);
   for (guint i = 0; i < G_N_ELEMENTS (accels); i++)
     gtk_application_set_accels_for_action (GTK_APPLICATION (app), accels[i].action, accels[i].accels);

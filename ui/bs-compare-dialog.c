@@ -14,7 +14,7 @@
 struct _BsCompareDialog
 {
   GtkWindow parent_instance;
-  BsWindow *win;
+  BsSession *session;
   BsCompareChart *chart;
   GtkLabel *status;
   GtkProgressBar *bar;
@@ -25,6 +25,21 @@ struct _BsCompareDialog
 };
 
 G_DEFINE_FINAL_TYPE (BsCompareDialog, bs_compare_dialog, GTK_TYPE_WINDOW)
+
+/* An error dialog over the window the comparison runs for. */
+static void
+show_error (BsCompareDialog *self, const char *title, const GError *error)
+{
+  GtkWindow *parent = gtk_window_get_transient_for (GTK_WINDOW (self));
+  GtkWidget *dialog = gtk_message_dialog_new (parent != NULL ? parent : GTK_WINDOW (self),
+                                              GTK_DIALOG_MODAL | GTK_DIALOG_DESTROY_WITH_PARENT,
+                                              GTK_MESSAGE_ERROR, GTK_BUTTONS_CLOSE, "%s", title);
+
+  if (error != NULL)
+    gtk_message_dialog_format_secondary_text (GTK_MESSAGE_DIALOG (dialog), "%s", error->message);
+  g_signal_connect (dialog, "response", G_CALLBACK (gtk_window_destroy), NULL);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
 
 /* Copies of what the worker reads: the window's volumes change when the
  * user opens another case while the comparison runs. */
@@ -125,7 +140,7 @@ on_compare_done (GObject *source, GAsyncResult *res, gpointer user_data)
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         {
           gtk_label_set_text (self->status, error->message);
-          bs_window_show_error (self->win, _("Compare all failed"), error);
+          show_error (self, _("Compare all failed"), error);
         }
       return;
     }
@@ -143,9 +158,9 @@ on_compare_done (GObject *source, GAsyncResult *res, gpointer user_data)
 static void
 start_run (BsCompareDialog *self)
 {
-  const BsVolume *prepared = bs_window_get_prepared_volume (self->win);
-  const BsVolume *truth = bs_window_get_truth (self->win);
-  const BsUnet *net = bs_window_get_model (self->win);
+  const BsVolume *prepared = bs_session_get_prepared_volume (self->session);
+  const BsVolume *truth = bs_session_get_truth (self->session);
+  const BsUnet *net = bs_session_get_model (self->session);
   g_autoptr(GTask) task = NULL;
   BsPlanOptions opts;
   BsCompareResult *pending;
@@ -162,8 +177,8 @@ start_run (BsCompareDialog *self)
   job->prepared = bs_volume_copy (prepared);
   job->truth = truth ? bs_volume_copy (truth) : NULL;
   /* The network's own plane, whatever the window shows. */
-  job->plane = bs_window_get_net_plane (self->win);
-  bs_window_get_plan_options (self->win, &opts);
+  job->plane = bs_session_get_net_plane (self->session);
+  bs_session_get_plan_options (self->session, &opts);
   job->threads = opts.threads;
   job->crop = opts.crop_to_brain;
   job->n_slices = bs_compare_pick_slices (job->prepared, job->truth, job->plane, self->n_slices, job->slices);
@@ -190,7 +205,7 @@ static void
 on_saved (const char *what, const GError *error, BsCompareDialog *self)
 {
   if (error)
-    bs_window_show_error (self->win, what, error);
+    show_error (self, what, error);
 }
 
 static void
@@ -284,7 +299,7 @@ bs_compare_dialog_dispose (GObject *object)
   if (self->cancellable)
     g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
-  g_clear_object (&self->win);
+  g_clear_object (&self->session);
   G_OBJECT_CLASS (bs_compare_dialog_parent_class)->dispose (object);
 }
 
@@ -336,11 +351,11 @@ bs_compare_dialog_init (BsCompareDialog *self)
 }
 
 BsCompareDialog *
-bs_compare_dialog_new (BsWindow *win)
+bs_compare_dialog_new (GtkWindow *parent, BsSession *session)
 {
-  BsCompareDialog *self = g_object_new (BS_TYPE_COMPARE_DIALOG, "transient-for", win, NULL);
+  BsCompareDialog *self = g_object_new (BS_TYPE_COMPARE_DIALOG, "transient-for", parent, NULL);
 
-  self->win = g_object_ref (win);
+  self->session = g_object_ref (session);
   return self;
 }
 

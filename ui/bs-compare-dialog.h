@@ -1,4 +1,4 @@
-/* BsCompareDialog: runs "Compare all" on the window's case in a worker
+/* BsCompareDialog: runs "Compare all" on the session's case in a worker
  * thread, fills a BsCompareChart as configurations finish, and exports the
  * chart as PNG and the numbers as CSV. */
 #pragma once
@@ -6,15 +6,15 @@
 #include <gtk/gtk.h>
 
 #include "bs-compare.h"
-#include "bs-window.h"
+#include "bs-session.h"
 
 G_BEGIN_DECLS
 
 #define BS_TYPE_COMPARE_DIALOG (bs_compare_dialog_get_type ())
 G_DECLARE_FINAL_TYPE (BsCompareDialog, bs_compare_dialog, BS, COMPARE_DIALOG, GtkWindow)
 
-/* A new dialog for the window's case; the run starts when it is shown. */
-BsCompareDialog *bs_compare_dialog_new (BsWindow *win);
+/* A new dialog (over parent) for the session's case; the run starts when it is shown. */
+BsCompareDialog *bs_compare_dialog_new (GtkWindow *parent, BsSession *session);
 
 /* Slices per configuration (default 6, at most 6); call before showing. */
 void bs_compare_dialog_set_n_slices (BsCompareDialog *self, int n_slices);

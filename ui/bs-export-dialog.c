@@ -54,12 +54,12 @@ plane_id (BsPlane plane)
 }
 
 char *
-bs_export_suggested_name (BsWindow *win, BsExportKind kind)
+bs_export_suggested_name (BsSession *session, BsExportKind kind)
 {
-  BsCase *c = bs_window_get_case (win);
+  BsCase *c = bs_session_get_case (session);
   const char *id = c && c->id ? c->id : "brainseg";
-  BsPlane plane = bs_window_get_plane (win);
-  int slice = bs_window_get_slice_index (win);
+  BsPlane plane = bs_session_get_plane (session);
+  int slice = bs_session_get_slice_index (session);
 
   switch (kind)
     {
@@ -213,12 +213,12 @@ export_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancel
 }
 
 static ExportJob *
-snapshot_window (BsWindow *win, BsExportKind kind, const char *path, int width, int height, GError **error)
+snapshot_session (BsSession *session, BsExportKind kind, const char *path, int width, int height, GError **error)
 {
-  BsCase *c = bs_window_get_case (win);
-  const BsVolume *prob = bs_window_get_probability_volume (win);
-  const BsVolume *truth = bs_window_get_truth (win);
-  int channel = bs_window_get_display_channel (win);
+  BsCase *c = bs_session_get_case (session);
+  const BsVolume *prob = bs_session_get_probability_volume (session);
+  const BsVolume *truth = bs_session_get_truth (session);
+  int channel = bs_session_get_display_channel (session);
   ExportJob *job;
 
   if (c == NULL || prob == NULL)
@@ -232,12 +232,12 @@ snapshot_window (BsWindow *win, BsExportKind kind, const char *path, int width, 
   job->path = g_strdup (path);
   job->width = width;
   job->height = height;
-  job->plane = bs_window_get_plane (win);
-  job->net_plane = bs_window_get_net_plane (win);
-  job->slice = bs_window_get_slice_index (win);
+  job->plane = bs_session_get_plane (session);
+  job->net_plane = bs_session_get_net_plane (session);
+  job->slice = bs_session_get_slice_index (session);
   job->case_id = g_strdup (c->id);
-  bs_window_get_overlay_options (win, &job->overlay);
-  bs_window_get_plan_options (win, &job->plan_opts);
+  bs_session_get_overlay_options (session, &job->overlay);
+  bs_session_get_plan_options (session, &job->plan_opts);
 
   if (kind == BS_EXPORT_KIND_OVERLAY || kind == BS_EXPORT_KIND_FIGURE)
     {
@@ -246,7 +246,7 @@ snapshot_window (BsWindow *win, BsExportKind kind, const char *path, int width, 
        * the worker. */
       BsExportSource src = { c->image, channel, prob, truth, job->plane, c->id };
 
-      if (!bs_window_slice_is_computed (win, job->slice))
+      if (!bs_session_slice_is_computed (session, job->slice))
         {
           g_set_error (error, BS_EXPORT_ERROR, BS_EXPORT_ERROR_INVALID,
                        _("Cannot export “%s” yet: the prediction of slice %d is still being computed"),
@@ -264,7 +264,7 @@ snapshot_window (BsWindow *win, BsExportKind kind, const char *path, int width, 
   job->computed = g_new0 (gboolean, n);
   for (int k = 0; k < n; k++)
     {
-      job->computed[k] = bs_window_net_slice_is_computed (win, k);
+      job->computed[k] = bs_session_net_slice_is_computed (session, k);
       job->n_missing += !job->computed[k];
     }
   job->image = bs_volume_extract_channel (c->image, channel);
@@ -272,8 +272,8 @@ snapshot_window (BsWindow *win, BsExportKind kind, const char *path, int width, 
   job->truth = truth ? bs_volume_copy (truth) : NULL;
   if (job->n_missing > 0)
     {
-      const BsVolume *prepared = bs_window_get_prepared_volume (win);
-      const BsUnet *net = bs_window_get_model (win);
+      const BsVolume *prepared = bs_session_get_prepared_volume (session);
+      const BsUnet *net = bs_session_get_model (session);
 
       if (prepared == NULL || net == NULL)
         {
@@ -289,16 +289,16 @@ snapshot_window (BsWindow *win, BsExportKind kind, const char *path, int width, 
 }
 
 void
-bs_export_to_path_async (BsWindow *win, BsExportKind kind, const char *path, int width, int height,
+bs_export_to_path_async (BsSession *session, BsExportKind kind, const char *path, int width, int height,
                          BsExportUiProgress progress, gpointer progress_data,
                          GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
 {
-  g_autoptr(GTask) task = g_task_new (win, cancellable, callback, user_data);
+  g_autoptr(GTask) task = g_task_new (session, cancellable, callback, user_data);
   g_autoptr(GError) error = NULL;
   ExportJob *job;
 
   g_task_set_source_tag (task, bs_export_to_path_async);
-  job = snapshot_window (win, kind, path, width, height, &error);
+  job = snapshot_session (session, kind, path, width, height, &error);
   if (job == NULL)
     {
       g_task_return_error (task, g_steal_pointer (&error));
@@ -312,11 +312,11 @@ bs_export_to_path_async (BsWindow *win, BsExportKind kind, const char *path, int
 }
 
 gboolean
-bs_export_to_path_finish (BsWindow *win, GAsyncResult *result, GError **error)
+bs_export_to_path_finish (BsSession *session, GAsyncResult *result, GError **error)
 {
   ExportJob *job;
 
-  g_return_val_if_fail (g_task_is_valid (result, win), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, session), FALSE);
   job = g_task_get_task_data (G_TASK (result));
   if (job)
     job->progress = NULL;
@@ -325,8 +325,22 @@ bs_export_to_path_finish (BsWindow *win, GAsyncResult *result, GError **error)
 
 /* ---- The dialogs ---- */
 
+/* An error dialog over parent that names what failed. */
+static void
+show_error (GtkWindow *parent, const char *title, const GError *error)
+{
+  GtkWidget *dialog = gtk_message_dialog_new (parent, GTK_DIALOG_MODAL | GTK_DIALOG_DESTROY_WITH_PARENT,
+                                              GTK_MESSAGE_ERROR, GTK_BUTTONS_CLOSE, "%s", title);
+
+  if (error != NULL)
+    gtk_message_dialog_format_secondary_text (GTK_MESSAGE_DIALOG (dialog), "%s", error->message);
+  g_signal_connect (dialog, "response", G_CALLBACK (gtk_window_destroy), NULL);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
 typedef struct {
-  BsWindow *win;
+  GtkWindow *parent;
+  BsSession *session;
   BsExportKind kind;
   GtkWindow *progress_window;
   GtkProgressBar *bar;
@@ -340,7 +354,8 @@ dialog_run_free (DialogRun *run)
   if (run->progress_window)
     gtk_window_destroy (run->progress_window);
   g_clear_object (&run->cancellable);
-  g_object_unref (run->win);
+  g_object_unref (run->parent);
+  g_object_unref (run->session);
   g_free (run);
 }
 
@@ -381,7 +396,7 @@ show_progress_window (DialogRun *run, const char *path)
 
   run->progress_window = GTK_WINDOW (gtk_window_new ());
   gtk_window_set_title (run->progress_window, _("Export"));
-  gtk_window_set_transient_for (run->progress_window, GTK_WINDOW (run->win));
+  gtk_window_set_transient_for (run->progress_window, run->parent);
   gtk_window_set_modal (run->progress_window, TRUE);
   gtk_window_set_default_size (run->progress_window, 420, -1);
   gtk_window_set_resizable (run->progress_window, FALSE);
@@ -413,9 +428,9 @@ on_export_done (GObject *source, GAsyncResult *result, gpointer user_data)
   DialogRun *run = user_data;
   g_autoptr(GError) error = NULL;
 
-  if (!bs_export_to_path_finish (BS_WINDOW (source), result, &error) &&
+  if (!bs_export_to_path_finish (BS_SESSION (source), result, &error) &&
       !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    bs_window_show_error (run->win, _("Export failed"), error);
+    show_error (run->parent, _("Export failed"), error);
   dialog_run_free (run);
 }
 
@@ -457,7 +472,7 @@ on_chooser_response (GtkNativeDialog *chooser, int response, gpointer user_data)
     {
       g_autoptr(GError) error = g_error_new_literal (BS_EXPORT_ERROR, BS_EXPORT_ERROR_WRITE,
                                                      _("The chosen location is not a local file"));
-      bs_window_show_error (run->win, _("Export failed"), error);
+      show_error (run->parent, _("Export failed"), error);
       dialog_run_free (run);
       return;
     }
@@ -465,7 +480,7 @@ on_chooser_response (GtkNativeDialog *chooser, int response, gpointer user_data)
     {
       /* A series goes into its own folder inside the chosen one, so that
        * hundreds of images do not spill into, say, ~/Pictures. */
-      g_autofree char *name = bs_export_suggested_name (run->win, run->kind);
+      g_autofree char *name = bs_export_suggested_name (run->session, run->kind);
       g_autofree char *dir = g_build_filename (path, name, NULL);
       g_free (path);
       path = g_steal_pointer (&dir);
@@ -473,7 +488,7 @@ on_chooser_response (GtkNativeDialog *chooser, int response, gpointer user_data)
   run->cancellable = g_cancellable_new ();
   if (run->kind == BS_EXPORT_KIND_MASK || run->kind == BS_EXPORT_KIND_DICE_CSV || run->kind == BS_EXPORT_KIND_SERIES)
     show_progress_window (run, path);
-  bs_export_to_path_async (run->win, run->kind, path, w, h, on_progress, run, run->cancellable,
+  bs_export_to_path_async (run->session, run->kind, path, w, h, on_progress, run, run->cancellable,
                            on_export_done, run);
 }
 
@@ -507,7 +522,7 @@ add_filter (GtkFileChooser *chooser, const char *name, const char *pattern)
 }
 
 void
-bs_export_dialog_run (BsWindow *win, BsExportKind kind)
+bs_export_dialog_run (GtkWindow *parent, BsSession *session, BsExportKind kind)
 {
   static const char *const titles[] = {
     N_("Export Overlay Image"), N_("Export Figure"), N_("Export Predicted Mask"),
@@ -518,21 +533,21 @@ bs_export_dialog_run (BsWindow *win, BsExportKind kind)
   GtkFileChooser *fc;
   DialogRun *run;
 
-  if (bs_window_get_case (win) == NULL)
+  if (bs_session_get_case (session) == NULL)
     {
       g_autoptr(GError) error = g_error_new_literal (BS_EXPORT_ERROR, BS_EXPORT_ERROR_INVALID,
                                                      _("Open a case first: there is nothing to export yet"));
-      bs_window_show_error (win, _("Export failed"), error);
+      show_error (parent, _("Export failed"), error);
       return;
     }
-  chooser = gtk_file_chooser_native_new (_(titles[kind]), GTK_WINDOW (win),
+  chooser = gtk_file_chooser_native_new (_(titles[kind]), parent,
                                          folder ? GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER : GTK_FILE_CHOOSER_ACTION_SAVE,
                                          folder ? _("_Select") : _("_Export"), _("_Cancel"));
   fc = GTK_FILE_CHOOSER (chooser);
   gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
   if (!folder)
     {
-      g_autofree char *name = bs_export_suggested_name (win, kind);
+      g_autofree char *name = bs_export_suggested_name (session, kind);
       gtk_file_chooser_set_current_name (fc, name);
     }
   switch (kind)
@@ -557,7 +572,8 @@ bs_export_dialog_run (BsWindow *win, BsExportKind kind)
       break;
     }
   run = g_new0 (DialogRun, 1);
-  run->win = g_object_ref (win);
+  run->parent = g_object_ref (parent);
+  run->session = g_object_ref (session);
   run->kind = kind;
   g_signal_connect (chooser, "response", G_CALLBACK (on_chooser_response), run);
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));

@@ -5,7 +5,7 @@
 
 #include <gtk/gtk.h>
 
-#include "bs-window.h"
+#include "bs-session.h"
 
 G_BEGIN_DECLS
 
@@ -17,22 +17,23 @@ typedef enum {
   BS_EXPORT_KIND_SERIES,     /* every slice as PNG, into a folder */
 } BsExportKind;
 
-/* Asks where to write, then exports what the window shows. */
-void bs_export_dialog_run (BsWindow *win, BsExportKind kind);
+/* Asks where to write (a dialog over parent), then exports what the session
+ * holds and the window shows. */
+void bs_export_dialog_run (GtkWindow *parent, BsSession *session, BsExportKind kind);
 
 /* The suggested file (or, for a series, folder) name for the case shown. */
-char *bs_export_suggested_name (BsWindow *win, BsExportKind kind);
+char *bs_export_suggested_name (BsSession *session, BsExportKind kind);
 
 /* Progress of the long exports, called on the main thread. */
 typedef void (*BsExportUiProgress) (const char *stage, int done, int total, gpointer user_data);
 
-/* The export itself, without dialogs: takes a snapshot of the window's case,
- * prediction and view options, segments slices the window has not computed
+/* The export itself, without dialogs: takes a snapshot of the session's case,
+ * prediction and view options, segments slices the session has not computed
  * yet (mask, Dice CSV and series cover the whole volume) and writes path in a
  * worker thread.  width/height <= 0 is the default size. */
-void bs_export_to_path_async (BsWindow *win, BsExportKind kind, const char *path, int width, int height,
+void bs_export_to_path_async (BsSession *session, BsExportKind kind, const char *path, int width, int height,
                               BsExportUiProgress progress, gpointer progress_data,
                               GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data);
-gboolean bs_export_to_path_finish (BsWindow *win, GAsyncResult *result, GError **error);
+gboolean bs_export_to_path_finish (BsSession *session, GAsyncResult *result, GError **error);
 
 G_END_DECLS

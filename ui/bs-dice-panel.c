@@ -1,0 +1,228 @@
+#include <glib/gi18n.h>
+#include <math.h>
+
+#include "bs-dice-chart.h"
+#include "bs-dice-panel.h"
+#include "bs-panel-private.h"
+
+struct _BsDicePanel
+{
+  GtkBox parent_instance;
+
+  BsSession *session;
+  GSignalGroup *signals;
+
+  GtkLabel *slice_dice_label;
+  GtkLabel *volume_dice_label;
+  GtkLabel *volume_count_label;
+  BsDiceChart *dice_chart;
+};
+
+G_DEFINE_FINAL_TYPE (BsDicePanel, bs_dice_panel, GTK_TYPE_BOX)
+
+enum { PROP_0, PROP_SESSION, N_PROPS };
+static GParamSpec *properties[N_PROPS];
+
+static void
+update_labels (BsDicePanel *self)
+{
+  BsSession *s = self->session;
+  int slice, nn, computed;
+  BsConfusion c, raw;
+  gboolean empty;
+  g_autofree char *slice_text = NULL, *vol_text = NULL, *count = NULL;
+
+  if (s == NULL || bs_session_get_case (s) == NULL)
+    {
+      gtk_label_set_text (self->slice_dice_label, "–");
+      gtk_label_set_text (self->volume_dice_label, "–");
+      gtk_label_set_text (self->volume_count_label, "");
+      return;
+    }
+  slice = bs_session_get_slice_index (s);
+  nn = bs_session_get_n_net_slices (s);
+  computed = bs_session_get_n_computed_slices (s);
+  if (bs_session_get_truth (s) == NULL)
+    {
+      gtk_label_set_text (self->slice_dice_label, _("No ground truth"));
+      gtk_label_set_text (self->volume_dice_label, _("No ground truth"));
+    }
+  else
+    {
+      if (bs_session_get_slice_confusion (s, slice, &c, &empty) && c.tp + c.fp + c.fn == 0)
+        /* Dice is 0/0 here, not 1: say what the slice holds (the tooltip says why) */
+        slice_text = g_strdup (_("no tumour"));
+      else if (bs_session_get_slice_confusion (s, slice, &c, &empty))
+        slice_text = g_strdup_printf ("%.4f", bs_confusion_dice (&c));
+      else if (bs_session_inference_failed (s))
+        slice_text = g_strdup (_("no prediction (inference stopped)"));
+      else
+        slice_text = g_strdup (_("computing…"));
+      bs_session_get_volume_confusion (s, &c, &raw);
+      if (computed > 0 && bs_session_get_cleanup (s, NULL))
+        /* TRANSLATORS: volume Dice after the island clean-up, then before it */
+        vol_text = g_strdup_printf (_("%.4f (raw %.4f)"), bs_confusion_dice (&c), bs_confusion_dice (&raw));
+      else if (computed >= nn)
+        vol_text = g_strdup_printf ("%.4f", bs_confusion_dice (&c));
+      else if (computed > 0)
+        /* TRANSLATORS: the volume Dice so far, over the slices computed (the line below counts them) */
+        vol_text = g_strdup_printf (_("%.4f (partial)"), bs_confusion_dice (&c));
+      else
+        vol_text = g_strdup ("–");
+      gtk_label_set_text (self->slice_dice_label, slice_text);
+      gtk_label_set_text (self->volume_dice_label, vol_text);
+      /* A partial volume Dice is dimmed until every slice ran. */
+      if (computed > 0 && computed < nn)
+        gtk_widget_add_css_class (GTK_WIDGET (self->volume_dice_label), "dim-label");
+      else
+        gtk_widget_remove_css_class (GTK_WIDGET (self->volume_dice_label), "dim-label");
+    }
+  if (bs_session_get_plane (s) == bs_session_get_net_plane (s))
+    count = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%d of %d slice computed", "%d of %d slices computed", nn),
+                             computed, nn);
+  else
+    /* TRANSLATORS: the network runs on axial slices; coronal and sagittal views are cut from them */
+    count = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%d of %d axial slice computed",
+                                          "%d of %d axial slices computed", nn), computed, nn);
+  gtk_label_set_text (self->volume_count_label, count);
+}
+
+static void
+update_chart (BsDicePanel *self, int first, int n)
+{
+  BsSession *s = self->session;
+  int total = s != NULL ? bs_session_get_n_slices (s) : 0;
+
+  if (n < 0)
+    {
+      bs_dice_chart_reset (self->dice_chart, total);
+      first = 0;
+      n = total;
+    }
+  for (int k = first; k < first + n && k < total; k++)
+    {
+      BsConfusion c;
+      gboolean empty;
+
+      if (bs_session_get_slice_confusion (s, k, &c, &empty))
+        bs_dice_chart_set_value (self->dice_chart, k, bs_confusion_dice (&c), empty);
+    }
+  if (s != NULL)
+    bs_dice_chart_set_current (self->dice_chart, bs_session_get_slice_index (s));
+}
+
+static void
+on_results_changed (BsSession *session, int first, int n, BsDicePanel *self)
+{
+  /* A result in another plane than the one shown changes every slice of it. */
+  if (bs_session_get_plane (session) != bs_session_get_net_plane (session))
+    n = -1;
+  update_chart (self, first, n);
+  update_labels (self);
+}
+
+static void
+on_slice (BsSession *session, GParamSpec *pspec, BsDicePanel *self)
+{
+  bs_dice_chart_set_current (self->dice_chart, bs_session_get_slice_index (session));
+  update_labels (self);
+}
+
+static void
+on_reset (BsSession *session, GParamSpec *pspec, BsDicePanel *self)
+{
+  update_chart (self, 0, -1);
+  update_labels (self);
+}
+
+void
+bs_dice_panel_set_session (BsDicePanel *self, BsSession *session)
+{
+  g_return_if_fail (BS_IS_DICE_PANEL (self));
+  if (!g_set_object (&self->session, session))
+    return;
+  g_signal_group_set_target (self->signals, session);
+  on_reset (session, NULL, self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SESSION]);
+}
+
+const char *
+bs_dice_panel_get_slice_text (BsDicePanel *self)
+{
+  return gtk_label_get_text (self->slice_dice_label);
+}
+
+const char *
+bs_dice_panel_get_volume_text (BsDicePanel *self)
+{
+  return gtk_label_get_text (self->volume_dice_label);
+}
+
+static void
+bs_dice_panel_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  BsDicePanel *self = BS_DICE_PANEL (object);
+
+  if (prop_id == PROP_SESSION)
+    g_value_set_object (value, self->session);
+  else
+    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+}
+
+static void
+bs_dice_panel_set_property (GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
+{
+  BsDicePanel *self = BS_DICE_PANEL (object);
+
+  if (prop_id == PROP_SESSION)
+    bs_dice_panel_set_session (self, g_value_get_object (value));
+  else
+    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+}
+
+static void
+bs_dice_panel_dispose (GObject *object)
+{
+  BsDicePanel *self = BS_DICE_PANEL (object);
+
+  g_signal_group_set_target (self->signals, NULL);
+  g_clear_object (&self->signals);
+  g_clear_object (&self->session);
+  gtk_widget_dispose_template (GTK_WIDGET (self), BS_TYPE_DICE_PANEL);
+  G_OBJECT_CLASS (bs_dice_panel_parent_class)->dispose (object);
+}
+
+static void
+bs_dice_panel_class_init (BsDicePanelClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->get_property = bs_dice_panel_get_property;
+  object_class->set_property = bs_dice_panel_set_property;
+  object_class->dispose = bs_dice_panel_dispose;
+  properties[PROP_SESSION] = BS_PANEL_SESSION_PSPEC ();
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  g_type_ensure (BS_TYPE_DICE_CHART);
+  gtk_widget_class_set_template_from_resource (widget_class, "/io/github/brainseg/Brainseg/ui/bs-dice-panel.ui");
+  gtk_widget_class_bind_template_child (widget_class, BsDicePanel, slice_dice_label);
+  gtk_widget_class_bind_template_child (widget_class, BsDicePanel, volume_dice_label);
+  gtk_widget_class_bind_template_child (widget_class, BsDicePanel, volume_count_label);
+  gtk_widget_class_bind_template_child (widget_class, BsDicePanel, dice_chart);
+}
+
+static void
+bs_dice_panel_init (BsDicePanel *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+  self->signals = g_signal_group_new (BS_TYPE_SESSION);
+  g_signal_group_connect (self->signals, "results-changed", G_CALLBACK (on_results_changed), self);
+  g_signal_group_connect (self->signals, "notify::slice", G_CALLBACK (on_slice), self);
+  g_signal_group_connect (self->signals, "notify::plane", G_CALLBACK (on_reset), self);
+  g_signal_group_connect (self->signals, "notify::case", G_CALLBACK (on_reset), self);
+  g_signal_group_connect (self->signals, "notify::generation", G_CALLBACK (on_reset), self);
+  g_signal_group_connect (self->signals, "notify::n-computed", G_CALLBACK (on_slice), self);
+  g_signal_group_connect (self->signals, "notify::busy", G_CALLBACK (on_slice), self);
+  update_labels (self);
+}

@@ -1,0 +1,243 @@
+#include <glib/gi18n.h>
+
+#include "bs-options-panel.h"
+#include "bs-panel-private.h"
+
+struct _BsOptionsPanel
+{
+  GtkBox parent_instance;
+
+  BsSession *session;
+  GSignalGroup *signals;
+  GBinding *threads_binding, *batch_binding;
+
+  GtkToggleButton *fp32_toggle;
+  GtkToggleButton *int8_toggle;
+  GtkToggleButton *nchw_toggle;
+  GtkToggleButton *bf16_toggle;
+  GtkLabel *precision_note_label;
+  GtkAdjustment *threads_adjustment;  /* 1..cores, and cores + 1 for "All" (threads 0) */
+  GtkAdjustment *batch_adjustment;
+  GtkSpinButton *threads_spin;
+  GtkSpinButton *batch_spin;
+};
+
+G_DEFINE_FINAL_TYPE (BsOptionsPanel, bs_options_panel, GTK_TYPE_BOX)
+
+enum { PROP_0, PROP_SESSION, N_PROPS };
+static GParamSpec *properties[N_PROPS];
+
+/* "All" sits above the highest core count, so + never leaves it for 1 and
+ * − steps down from it to the cores. */
+static int
+threads_all_value (void)
+{
+  return MAX (bs_cpu_cores (), 1) + 1;
+}
+
+static gboolean
+threads_to_spin (GBinding *binding, const GValue *from, GValue *to, gpointer data)
+{
+  int threads = g_value_get_int (from);
+
+  g_value_set_double (to, threads <= 0 || threads >= threads_all_value () ? threads_all_value () : threads);
+  return TRUE;
+}
+
+static gboolean
+threads_from_spin (GBinding *binding, const GValue *from, GValue *to, gpointer data)
+{
+  int v = (int) g_value_get_double (from);
+
+  g_value_set_int (to, v >= threads_all_value () ? 0 : MAX (v, 1));
+  return TRUE;
+}
+
+static gboolean
+on_threads_output (GtkSpinButton *spin)
+{
+  if ((int) gtk_adjustment_get_value (gtk_spin_button_get_adjustment (spin)) < threads_all_value ())
+    return FALSE;
+  gtk_editable_set_text (GTK_EDITABLE (spin), _("All"));
+  return TRUE;
+}
+
+static int
+on_threads_input (GtkSpinButton *spin, double *new_value)
+{
+  if (g_strcmp0 (gtk_editable_get_text (GTK_EDITABLE (spin)), _("All")) != 0)
+    return FALSE;
+  *new_value = threads_all_value ();
+  return TRUE;
+}
+
+/* Scrolling over a spin button scrolls the panel it sits in; it never edits
+ * the value (that takes a click on − or +, or typing). */
+static gboolean
+on_spin_scroll (GtkEventControllerScroll *controller, double dx, double dy, gpointer user_data)
+{
+  GtkWidget *spin = gtk_event_controller_get_widget (GTK_EVENT_CONTROLLER (controller));
+  GtkWidget *sw = gtk_widget_get_ancestor (spin, GTK_TYPE_SCROLLED_WINDOW);
+
+  if (sw != NULL)
+    {
+      GtkAdjustment *v = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (sw));
+      double step = MAX (gtk_adjustment_get_step_increment (v), 40.0);
+
+      gtk_adjustment_set_value (v, gtk_adjustment_get_value (v) + dy * step);
+    }
+  return TRUE;
+}
+
+static void
+spin_scrolls_panel (GtkSpinButton *spin)
+{
+  GtkEventController *scroll = gtk_event_controller_scroll_new (GTK_EVENT_CONTROLLER_SCROLL_VERTICAL);
+
+  gtk_event_controller_set_propagation_phase (scroll, GTK_PHASE_CAPTURE);
+  g_signal_connect (scroll, "scroll", G_CALLBACK (on_spin_scroll), NULL);
+  gtk_widget_add_controller (GTK_WIDGET (spin), scroll);
+}
+
+/* int8 has only reference kernels for plain NCHW: that pair is greyed, with
+ * the reason, before anyone clicks. */
+static void
+update_sensitivity (BsOptionsPanel *self)
+{
+  BsPlanOptions opts;
+
+  if (self->session == NULL)
+    return;
+  bs_session_get_plan_options (self->session, &opts);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->nchw_toggle), opts.precision != BS_PRECISION_INT8);
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->nchw_toggle),
+                               opts.precision == BS_PRECISION_INT8
+                                 ? _("Not with int8: oneDNN has only reference int8 kernels for plain NCHW "
+                                     "(seconds per slice); int8 runs in NHWC or blocked")
+                                 : _("Plain channels-first layout: every primitive reads and writes NCHW"));
+  if (bs_precision_available (BS_PRECISION_INT8, NULL))
+    {
+      gtk_widget_set_sensitive (GTK_WIDGET (self->int8_toggle), opts.layout != BS_MEMLAYOUT_NCHW);
+      gtk_widget_set_tooltip_text (GTK_WIDGET (self->int8_toggle),
+                                   opts.layout == BS_MEMLAYOUT_NCHW
+                                     ? _("Not with NCHW: oneDNN has only reference int8 kernels for plain NCHW "
+                                         "(seconds per slice); choose NHWC or Blocked first")
+                                     : _("8-bit integer weights and activations, calibrated on slices of the "
+                                         "open case"));
+    }
+}
+
+/* A precision this CPU cannot run stays greyed, its reason spelt out. */
+static void
+setup_precision_toggles (BsOptionsPanel *self)
+{
+  GtkToggleButton *toggles[] = { self->fp32_toggle, self->int8_toggle, self->bf16_toggle };
+  BsPrecision precisions[] = { BS_PRECISION_FP32, BS_PRECISION_INT8, BS_PRECISION_BF16 };
+  g_autoptr(GString) notes = g_string_new (NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (toggles); i++)
+    {
+      g_autofree char *reason = NULL;
+
+      if (bs_precision_available (precisions[i], &reason))
+        continue;
+      gtk_widget_set_sensitive (GTK_WIDGET (toggles[i]), FALSE);
+      gtk_widget_set_tooltip_text (GTK_WIDGET (toggles[i]), reason);
+      if (reason != NULL)
+        g_string_append_printf (notes, "%s%s", notes->len ? "\n" : "", reason);
+    }
+  gtk_label_set_text (self->precision_note_label, notes->str);
+  gtk_widget_set_visible (GTK_WIDGET (self->precision_note_label), notes->len > 0);
+}
+
+void
+bs_options_panel_set_session (BsOptionsPanel *self, BsSession *session)
+{
+  g_return_if_fail (BS_IS_OPTIONS_PANEL (self));
+  if (!g_set_object (&self->session, session))
+    return;
+  g_clear_pointer (&self->threads_binding, g_binding_unbind);
+  g_clear_pointer (&self->batch_binding, g_binding_unbind);
+  g_signal_group_set_target (self->signals, session);
+  if (session != NULL)
+    {
+      self->threads_binding = g_object_bind_property_full (session, "threads", self->threads_adjustment, "value",
+                                                           G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE,
+                                                           threads_to_spin, threads_from_spin, NULL, NULL);
+      self->batch_binding = g_object_bind_property (session, "batch", self->batch_adjustment, "value",
+                                                    G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
+    }
+  update_sensitivity (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SESSION]);
+}
+
+static void
+bs_options_panel_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  if (prop_id == PROP_SESSION)
+    g_value_set_object (value, BS_OPTIONS_PANEL (object)->session);
+  else
+    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+}
+
+static void
+bs_options_panel_set_property (GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
+{
+  if (prop_id == PROP_SESSION)
+    bs_options_panel_set_session (BS_OPTIONS_PANEL (object), g_value_get_object (value));
+  else
+    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+}
+
+static void
+bs_options_panel_dispose (GObject *object)
+{
+  BsOptionsPanel *self = BS_OPTIONS_PANEL (object);
+
+  g_clear_pointer (&self->threads_binding, g_binding_unbind);
+  g_clear_pointer (&self->batch_binding, g_binding_unbind);
+  g_signal_group_set_target (self->signals, NULL);
+  g_clear_object (&self->signals);
+  g_clear_object (&self->session);
+  gtk_widget_dispose_template (GTK_WIDGET (self), BS_TYPE_OPTIONS_PANEL);
+  G_OBJECT_CLASS (bs_options_panel_parent_class)->dispose (object);
+}
+
+static void
+bs_options_panel_class_init (BsOptionsPanelClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->get_property = bs_options_panel_get_property;
+  object_class->set_property = bs_options_panel_set_property;
+  object_class->dispose = bs_options_panel_dispose;
+  properties[PROP_SESSION] = BS_PANEL_SESSION_PSPEC ();
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  gtk_widget_class_set_template_from_resource (widget_class, "/io/github/brainseg/Brainseg/ui/bs-options-panel.ui");
+  gtk_widget_class_bind_template_child (widget_class, BsOptionsPanel, fp32_toggle);
+  gtk_widget_class_bind_template_child (widget_class, BsOptionsPanel, int8_toggle);
+  gtk_widget_class_bind_template_child (widget_class, BsOptionsPanel, nchw_toggle);
+  gtk_widget_class_bind_template_child (widget_class, BsOptionsPanel, bf16_toggle);
+  gtk_widget_class_bind_template_child (widget_class, BsOptionsPanel, precision_note_label);
+  gtk_widget_class_bind_template_child (widget_class, BsOptionsPanel, threads_adjustment);
+  gtk_widget_class_bind_template_child (widget_class, BsOptionsPanel, batch_adjustment);
+  gtk_widget_class_bind_template_child (widget_class, BsOptionsPanel, threads_spin);
+  gtk_widget_class_bind_template_child (widget_class, BsOptionsPanel, batch_spin);
+  gtk_widget_class_bind_template_callback (widget_class, on_threads_output);
+  gtk_widget_class_bind_template_callback (widget_class, on_threads_input);
+}
+
+static void
+bs_options_panel_init (BsOptionsPanel *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+  /* 1..cores, then "All" */
+  gtk_adjustment_configure (self->threads_adjustment, threads_all_value (), 1, threads_all_value (), 1, 1, 0);
+  spin_scrolls_panel (self->threads_spin);
+  spin_scrolls_panel (self->batch_spin);
+  setup_precision_toggles (self);
+  self->signals = g_signal_group_new (BS_TYPE_SESSION);
+  g_signal_group_connect_swapped (self->signals, "notify::plan-options", G_CALLBACK (update_sensitivity), self);
+}

@@ -1,0 +1,176 @@
+#include <glib/gi18n.h>
+
+#include "bs-panel-private.h"
+#include "bs-progress-row.h"
+
+struct _BsProgressRow
+{
+  GtkBox parent_instance;
+
+  BsSession *session;
+  GSignalGroup *signals;
+  guint pulse_id;
+
+  GtkLabel *progress_label;
+  GtkProgressBar *progress_bar;
+  GtkButton *cancel_button;
+  GtkButton *resume_button;
+};
+
+G_DEFINE_FINAL_TYPE (BsProgressRow, bs_progress_row, GTK_TYPE_BOX)
+
+enum { PROP_0, PROP_SESSION, N_PROPS };
+static GParamSpec *properties[N_PROPS];
+
+static void
+set_progress (BsProgressRow *self, const char *text, double fraction)
+{
+  gtk_label_set_text (self->progress_label, text != NULL ? text : "");
+  if (fraction >= 0)
+    gtk_progress_bar_set_fraction (self->progress_bar, fraction);
+}
+
+static gboolean
+pulse_cb (gpointer data)
+{
+  BsProgressRow *self = data;
+
+  gtk_progress_bar_pulse (self->progress_bar);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+update_buttons (BsProgressRow *self)
+{
+  BsSession *s = self->session;
+  gboolean filling = s != NULL && bs_session_is_ready (s) && bs_session_get_probability_volume (s) != NULL
+                     && !bs_session_volume_complete (s) && !bs_session_inference_failed (s);
+  gboolean stopped = filling && bs_session_fill_cancelled (s);
+
+  /* One of the two is always there, so the row never changes height under
+   * the pointer: Stop (greyed when nothing is filling) or Resume. */
+  gtk_widget_set_visible (GTK_WIDGET (self->cancel_button), !stopped);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->cancel_button), filling && !stopped);
+  gtk_widget_set_visible (GTK_WIDGET (self->resume_button), stopped);
+}
+
+static void
+update (BsProgressRow *self)
+{
+  BsSession *s = self->session;
+  g_autofree char *activity = NULL;
+  BsCleanupStats stats;
+  int n, computed;
+
+  if (s == NULL)
+    return;
+  g_object_get (s, "activity", &activity, NULL);
+  if (activity != NULL)
+    {
+      set_progress (self, activity, -1);
+      if (self->pulse_id == 0)
+        self->pulse_id = g_timeout_add (120, pulse_cb, self);
+      update_buttons (self);
+      return;
+    }
+  g_clear_handle_id (&self->pulse_id, g_source_remove);
+  n = bs_session_get_n_net_slices (s);
+  computed = bs_session_get_n_computed_slices (s);
+  if (bs_session_inference_failed (s))
+    set_progress (self, _("Inference stopped"), 0);
+  else if (!bs_session_is_ready (s) || n == 0)
+    set_progress (self, "", 0);
+  else if (computed >= n && bs_session_get_cleanup (s, &stats) && stats.removed > 0)
+    {
+      int removed = stats.n_components - stats.n_kept;
+      g_autofree char *text = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "Volume done · %d island removed",
+                                                            "Volume done · %d islands removed", removed), removed);
+      set_progress (self, text, 1.0);
+    }
+  else if (computed >= n)
+    set_progress (self, _("Volume done"), 1.0);
+  else
+    {
+      g_autofree char *text = g_strdup_printf (bs_session_fill_cancelled (s) ? _("Stopped at %d / %d")
+                                                                             : _("Predicting %d / %d"), computed, n);
+
+      set_progress (self, text, (double) computed / n);
+    }
+  update_buttons (self);
+}
+
+void
+bs_progress_row_set_session (BsProgressRow *self, BsSession *session)
+{
+  g_return_if_fail (BS_IS_PROGRESS_ROW (self));
+  if (!g_set_object (&self->session, session))
+    return;
+  g_signal_group_set_target (self->signals, session);
+  update (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SESSION]);
+}
+
+static void
+bs_progress_row_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  if (prop_id == PROP_SESSION)
+    g_value_set_object (value, BS_PROGRESS_ROW (object)->session);
+  else
+    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+}
+
+static void
+bs_progress_row_set_property (GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
+{
+  if (prop_id == PROP_SESSION)
+    bs_progress_row_set_session (BS_PROGRESS_ROW (object), g_value_get_object (value));
+  else
+    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+}
+
+static void
+bs_progress_row_dispose (GObject *object)
+{
+  BsProgressRow *self = BS_PROGRESS_ROW (object);
+
+  g_clear_handle_id (&self->pulse_id, g_source_remove);
+  g_signal_group_set_target (self->signals, NULL);
+  g_clear_object (&self->signals);
+  g_clear_object (&self->session);
+  gtk_widget_dispose_template (GTK_WIDGET (self), BS_TYPE_PROGRESS_ROW);
+  G_OBJECT_CLASS (bs_progress_row_parent_class)->dispose (object);
+}
+
+static void
+bs_progress_row_class_init (BsProgressRowClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->get_property = bs_progress_row_get_property;
+  object_class->set_property = bs_progress_row_set_property;
+  object_class->dispose = bs_progress_row_dispose;
+  properties[PROP_SESSION] = BS_PANEL_SESSION_PSPEC ();
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  gtk_widget_class_set_template_from_resource (widget_class, "/io/github/brainseg/Brainseg/ui/bs-progress-row.ui");
+  gtk_widget_class_bind_template_child (widget_class, BsProgressRow, progress_label);
+  gtk_widget_class_bind_template_child (widget_class, BsProgressRow, progress_bar);
+  gtk_widget_class_bind_template_child (widget_class, BsProgressRow, cancel_button);
+  gtk_widget_class_bind_template_child (widget_class, BsProgressRow, resume_button);
+}
+
+static void
+bs_progress_row_init (BsProgressRow *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+  self->signals = g_signal_group_new (BS_TYPE_SESSION);
+  g_signal_group_connect_swapped (self->signals, "notify::activity", G_CALLBACK (update), self);
+  g_signal_group_connect_swapped (self->signals, "notify::ready", G_CALLBACK (update), self);
+  g_signal_group_connect_swapped (self->signals, "notify::busy", G_CALLBACK (update), self);
+  g_signal_group_connect_swapped (self->signals, "notify::n-computed", G_CALLBACK (update), self);
+  g_signal_group_connect_swapped (self->signals, "notify::cleanup", G_CALLBACK (update), self);
+  g_signal_group_connect_swapped (self->signals, "notify::generation", G_CALLBACK (update), self);
+  g_signal_group_connect_swapped (self->signals, "results-changed", G_CALLBACK (update), self);
+  update_buttons (self);
+}

@@ -1,0 +1,159 @@
+/* What is open and what is known about it: the session the window's panels
+ * are bound to.  No widgets here.
+ *
+ * A session holds the dataset, the case shown (image, label, whole-tumour
+ * truth, the prepared network input), the model, what is viewed (plane,
+ * slice, channel), the overlay and plan options, and the results: the
+ * probability volume the inference worker fills, which slices are computed,
+ * the confusion counts (per displayed slice and for the volume), the island
+ * clean-up and what it switched off.  It owns the inference worker.
+ *
+ * Opening (dataset, case, model) and whole-volume work (the clean-up, Dice
+ * over the volume after a plane switch) run off the main thread; results are
+ * adopted on the main context.  Every change is announced: property notify
+ * for the state, "results-changed" when probabilities or counts change,
+ * "timing-changed" for the worker's timing and plan, "failed" when opening
+ * or inference fails (the window shows a dialog), "case-dice-changed" when a
+ * case's whole-volume Dice becomes known. */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "bs-dataset.h"
+#include "bs-metrics.h"
+#include "bs-overlay.h"
+#include "bs-plan.h"
+#include "bs-postprocess.h"
+#include "bs-timing.h"
+#include "bs-unet.h"
+#include "bs-volume.h"
+
+G_BEGIN_DECLS
+
+#define BS_TYPE_SESSION (bs_session_get_type ())
+G_DECLARE_FINAL_TYPE (BsSession, bs_session, BS, SESSION, GObject)
+
+/* How an open treats the model. */
+typedef enum {
+  BS_SESSION_MODEL_KEEP,    /* the session's model (random weights when it has none) */
+  BS_SESSION_MODEL_LOAD,    /* load model_path */
+  BS_SESSION_MODEL_RANDOM,  /* random weights, with a note that says so */
+} BsSessionModel;
+
+/* What an open failed on, for the title of the error the window shows. */
+typedef enum {
+  BS_SESSION_FAILED_DATA,   /* the path (dataset, case folder, file) */
+  BS_SESSION_FAILED_MODEL,  /* the model file */
+  BS_SESSION_FAILED_CASE,   /* one case of the open dataset */
+  BS_SESSION_FAILED_INFERENCE,
+} BsSessionFailure;
+
+BsSession *bs_session_new (void);
+
+/* ---- Opening (off the main thread) ----
+ * Opens path (a dataset file or folder, a case folder, one file of a case)
+ * and its first case; path NULL keeps the dataset and reloads the case shown
+ * (with a new model).  Any earlier open still running is cancelled.  A model
+ * that loaded stays even when the data then fails, so that a later case is
+ * never segmented with random weights.  Every failure is also emitted as
+ * "failed", so callers that only want the dialog pass no callback. */
+void bs_session_open_async (BsSession *self, const char *path, BsSessionModel model, const char *model_path,
+                            GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data);
+gboolean bs_session_open_finish (BsSession *self, GAsyncResult *result, GError **error);
+
+/* Loads case index of the open dataset; while another load runs, the newest
+ * request waits for it (one task at a time reads the dataset). */
+void bs_session_load_case (BsSession *self, int index);
+gboolean bs_session_is_loading (BsSession *self);
+
+/* ---- What is open ----
+ * Every pointer is owned by the session and valid until the case, the model
+ * or the options change ("notify::generation"); NULL while nothing is open. */
+BsDataset *bs_session_get_dataset (BsSession *self);
+int bs_session_get_case_index (BsSession *self);
+BsCase *bs_session_get_case (BsSession *self);
+/* Whole-tumour truth (label > 0, 0/1), or NULL when the case has no labels. */
+const BsVolume *bs_session_get_truth (BsSession *self);
+/* The network input: model modalities, normalised (bs_infer_prepare). */
+const BsVolume *bs_session_get_prepared_volume (BsSession *self);
+const BsUnet *bs_session_get_model (BsSession *self);
+/* "Inputs: FLAIR, T1gd · missing: …" for the open case, or NULL. */
+const char *bs_session_get_inputs_text (BsSession *self);
+/* A note about the model a user should read (random weights), or NULL. */
+const char *bs_session_get_note (BsSession *self);
+/* Automatic window/level of image channel c (percentiles over the volume). */
+void bs_session_get_auto_window (BsSession *self, int c, float *lo, float *hi);
+/* Whole-volume Dice of dataset case i once it has been segmented, else NaN. */
+double bs_session_get_case_dice (BsSession *self, int i);
+
+/* ---- What is viewed ---- */
+BsPlane bs_session_get_plane (BsSession *self);
+/* Switching plane keeps the prediction: other planes are reslices of the
+ * network plane's volume; the slice goes to the middle of the new plane. */
+void bs_session_set_plane (BsSession *self, BsPlane plane);
+/* The plane the network runs in (axial, as the model was trained). */
+BsPlane bs_session_get_net_plane (BsSession *self);
+int bs_session_get_n_slices (BsSession *self);      /* of the viewed plane */
+int bs_session_get_n_net_slices (BsSession *self);  /* of the network's plane */
+int bs_session_get_slice_index (BsSession *self);
+/* Clamped to the plane; asks the worker for the slice first when it is missing. */
+void bs_session_set_slice_index (BsSession *self, int slice);
+/* Channel of the case image shown in the MRI pane. */
+int bs_session_get_display_channel (BsSession *self);
+void bs_session_set_display_channel (BsSession *self, int channel);
+
+/* ---- Options ---- */
+/* Window/level, opacity, style as the views draw them ("notify::overlay"). */
+void bs_session_get_overlay_options (BsSession *self, BsOverlayOptions *opts);
+void bs_session_set_overlay_options (BsSession *self, const BsOverlayOptions *opts);
+/* Back to the automatic window/level of the display channel. */
+void bs_session_reset_window_level (BsSession *self);
+void bs_session_get_plan_options (BsSession *self, BsPlanOptions *opts);
+/* New options restart inference when a case is open ("notify::plan-options"). */
+void bs_session_set_plan_options (BsSession *self, const BsPlanOptions *opts);
+/* Island clean-up (bs-postprocess.h): applied once every slice of the
+ * network's plane is computed, undone without new inference when switched off. */
+void bs_session_set_cleanup (BsSession *self, gboolean cleanup);
+gboolean bs_session_get_cleanup_enabled (BsSession *self);
+/* TRUE when the clean-up has been applied to the current volume; stats then
+ * tells what it removed (zeros otherwise). */
+gboolean bs_session_get_cleanup (BsSession *self, BsCleanupStats *stats);
+
+/* ---- Results ---- */
+/* Raised whenever case, model or options change: cached results are stale. */
+guint bs_session_get_generation (BsSession *self);
+/* Sigmoid output of the slices computed so far (others 0), image geometry. */
+const BsVolume *bs_session_get_probability_volume (BsSession *self);
+/* Whether slice k of the network's plane has its prediction. */
+gboolean bs_session_net_slice_is_computed (BsSession *self, int k);
+int bs_session_get_n_computed_slices (BsSession *self);
+gboolean bs_session_volume_complete (BsSession *self);
+/* Whether slice s of the viewed plane holds its final prediction. */
+gboolean bs_session_slice_is_computed (BsSession *self, int s);
+/* Confusion counts of slice s of the viewed plane; FALSE while they are not
+ * known (not computed, or being recounted).  truth_empty: no tumour in the truth. */
+gboolean bs_session_get_slice_confusion (BsSession *self, int s, BsConfusion *conf, gboolean *truth_empty);
+/* Over the computed slices, after the clean-up when it ran; raw: before it. */
+void bs_session_get_volume_confusion (BsSession *self, BsConfusion *conf, BsConfusion *raw);
+/* Whole-volume Dice (after the clean-up when it ran), NaN without truth or
+ * before the first slice. */
+double bs_session_get_volume_dice (BsSession *self);
+/* First slice whose result arrived since the last restart, or -1. */
+int bs_session_get_first_computed_slice (BsSession *self);
+
+/* ---- The worker ---- */
+gboolean bs_session_is_ready (BsSession *self);      /* a case is open, nothing loads and the worker has a plan */
+gboolean bs_session_is_busy (BsSession *self);       /* the worker is filling the volume */
+gboolean bs_session_fill_cancelled (BsSession *self);
+gboolean bs_session_inference_failed (BsSession *self);
+void bs_session_cancel_fill (BsSession *self);
+void bs_session_resume_fill (BsSession *self);
+/* "Plan: fp32 · blocked · …", or NULL before the first plan. */
+const char *bs_session_get_plan_text (BsSession *self);
+/* The last run's timing; FALSE before the first. */
+gboolean bs_session_get_last_timing (BsSession *self, BsTiming *timing);
+/* ms/slice: the median over the last runs (network and its stages, no
+ * drawing), NaN before the first; n_runs gets how many it covers. */
+double bs_session_get_steady_ms_per_slice (BsSession *self, int *n_runs);
+
+G_END_DECLS

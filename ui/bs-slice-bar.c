@@ -1,0 +1,179 @@
+#include <glib/gi18n.h>
+#include <math.h>
+
+#include "bs-panel-private.h"
+#include "bs-slice-bar.h"
+
+struct _BsSliceBar
+{
+  GtkBox parent_instance;
+
+  BsSession *session;
+  GSignalGroup *signals;
+
+  GtkScale *slice_scale;
+  GtkAdjustment *slice_adjustment;
+  GtkLabel *slice_label;
+};
+
+G_DEFINE_FINAL_TYPE (BsSliceBar, bs_slice_bar, GTK_TYPE_BOX)
+
+enum { PROP_0, PROP_SESSION, N_PROPS };
+static GParamSpec *properties[N_PROPS];
+
+const char *
+bs_plane_label (BsPlane plane)
+{
+  switch (plane)
+    {
+    case BS_PLANE_CORONAL:
+      return _("Coronal");
+    case BS_PLANE_SAGITTAL:
+      return _("Sagittal");
+    case BS_PLANE_AXIAL:
+    default:
+      return _("Axial");
+    }
+}
+
+static void
+update_label (BsSliceBar *self)
+{
+  BsSession *s = self->session;
+  g_autofree char *text = g_strdup_printf (_("%s %d (0–%d)"), bs_plane_label (bs_session_get_plane (s)),
+                                           bs_session_get_slice_index (s), MAX (bs_session_get_n_slices (s) - 1, 0));
+
+  gtk_label_set_text (self->slice_label, text);
+}
+
+static void
+update_marks (BsSliceBar *self)
+{
+  BsSession *s = self->session;
+  const BsVolume *truth = bs_session_get_truth (s);
+  BsPlane plane = bs_session_get_plane (s);
+  int n = bs_session_get_n_slices (s), w, h;
+  g_autofree float *buf = NULL;
+
+  gtk_scale_clear_marks (self->slice_scale);
+  if (truth == NULL || n == 0)
+    return;
+  bs_volume_slice_size (truth, plane, &w, &h);
+  buf = g_new (float, (gsize) w * h);
+  for (int k = 0; k < n; k++)
+    {
+      gboolean any = FALSE;
+
+      bs_volume_get_slice (truth, 0, plane, k, buf);
+      for (gsize p = 0; p < (gsize) w * h && !any; p++)
+        any = buf[p] > 0.5f;
+      if (any)
+        gtk_scale_add_mark (self->slice_scale, k, GTK_POS_BOTTOM, NULL);
+    }
+}
+
+static void
+on_geometry (BsSession *session, GParamSpec *pspec, BsSliceBar *self)
+{
+  int n = bs_session_get_n_slices (session);
+
+  g_signal_handlers_block_matched (self->slice_adjustment, G_SIGNAL_MATCH_DATA, 0, 0, NULL, NULL, self);
+  gtk_adjustment_configure (self->slice_adjustment, bs_session_get_slice_index (session), 0, MAX (n - 1, 0), 1, 10, 0);
+  g_signal_handlers_unblock_matched (self->slice_adjustment, G_SIGNAL_MATCH_DATA, 0, 0, NULL, NULL, self);
+  update_marks (self);
+  update_label (self);
+}
+
+static void
+on_slice (BsSession *session, GParamSpec *pspec, BsSliceBar *self)
+{
+  int slice = bs_session_get_slice_index (session);
+
+  if ((int) round (gtk_adjustment_get_value (self->slice_adjustment)) != slice)
+    gtk_adjustment_set_value (self->slice_adjustment, slice);
+  update_label (self);
+}
+
+static void
+on_value_changed (GtkAdjustment *adj, BsSliceBar *self)
+{
+  if (self->session != NULL)
+    bs_session_set_slice_index (self->session, (int) round (gtk_adjustment_get_value (adj)));
+}
+
+void
+bs_slice_bar_set_session (BsSliceBar *self, BsSession *session)
+{
+  g_return_if_fail (BS_IS_SLICE_BAR (self));
+  if (!g_set_object (&self->session, session))
+    return;
+  g_signal_group_set_target (self->signals, session);
+  if (session != NULL)
+    on_geometry (session, NULL, self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SESSION]);
+}
+
+const char *
+bs_slice_bar_get_text (BsSliceBar *self)
+{
+  return gtk_label_get_text (self->slice_label);
+}
+
+static void
+bs_slice_bar_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  if (prop_id == PROP_SESSION)
+    g_value_set_object (value, BS_SLICE_BAR (object)->session);
+  else
+    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+}
+
+static void
+bs_slice_bar_set_property (GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
+{
+  if (prop_id == PROP_SESSION)
+    bs_slice_bar_set_session (BS_SLICE_BAR (object), g_value_get_object (value));
+  else
+    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+}
+
+static void
+bs_slice_bar_dispose (GObject *object)
+{
+  BsSliceBar *self = BS_SLICE_BAR (object);
+
+  g_signal_group_set_target (self->signals, NULL);
+  g_clear_object (&self->signals);
+  g_clear_object (&self->session);
+  gtk_widget_dispose_template (GTK_WIDGET (self), BS_TYPE_SLICE_BAR);
+  G_OBJECT_CLASS (bs_slice_bar_parent_class)->dispose (object);
+}
+
+static void
+bs_slice_bar_class_init (BsSliceBarClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->get_property = bs_slice_bar_get_property;
+  object_class->set_property = bs_slice_bar_set_property;
+  object_class->dispose = bs_slice_bar_dispose;
+  properties[PROP_SESSION] = BS_PANEL_SESSION_PSPEC ();
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  gtk_widget_class_set_template_from_resource (widget_class, "/io/github/brainseg/Brainseg/ui/bs-slice-bar.ui");
+  gtk_widget_class_bind_template_child (widget_class, BsSliceBar, slice_scale);
+  gtk_widget_class_bind_template_child (widget_class, BsSliceBar, slice_adjustment);
+  gtk_widget_class_bind_template_child (widget_class, BsSliceBar, slice_label);
+}
+
+static void
+bs_slice_bar_init (BsSliceBar *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+  g_signal_connect (self->slice_adjustment, "value-changed", G_CALLBACK (on_value_changed), self);
+  self->signals = g_signal_group_new (BS_TYPE_SESSION);
+  g_signal_group_connect (self->signals, "notify::case", G_CALLBACK (on_geometry), self);
+  g_signal_group_connect (self->signals, "notify::plane", G_CALLBACK (on_geometry), self);
+  g_signal_group_connect (self->signals, "notify::slice", G_CALLBACK (on_slice), self);
+}

@@ -1,0 +1,480 @@
+#include <glib/gi18n.h>
+#include <math.h>
+
+#include "bs-labels.h"
+#include "bs-panel-private.h"
+#include "bs-slice-view.h"
+#include "bs-slice-views.h"
+
+struct _BsSliceViews
+{
+  GtkBox parent_instance;
+
+  BsSession *session;
+  GSignalGroup *signals;
+
+  GtkStack *view_stack;
+  BsSliceView *input_view;
+  BsSliceView *truth_view;
+  BsSliceView *pred_view;
+  BsSliceView *overlay_view;
+  GtkLabel *readout_label;
+
+  int width, height;       /* displayed slice size */
+  float *img_buf, *truth_buf, *prob_buf;
+  guint render_tick;
+  int displayed_pred_slice;
+  double displayed_dice;
+  double cursor_x, cursor_y;
+};
+
+G_DEFINE_FINAL_TYPE (BsSliceViews, bs_slice_views, GTK_TYPE_BOX)
+
+enum { PROP_0, PROP_SESSION, N_PROPS };
+static GParamSpec *properties[N_PROPS];
+
+enum { SIGNAL_RENDERED, N_SIGNALS };
+static guint signals[N_SIGNALS];
+
+#define VIEWS(self) { (self)->input_view, (self)->truth_view, (self)->pred_view, (self)->overlay_view }
+
+static void
+render (BsSliceViews *self)
+{
+  BsSession *s = self->session;
+  BsCase *bcase = s != NULL ? bs_session_get_case (s) : NULL;
+  const BsVolume *truth, *prob;
+  BsOverlayOptions ov;
+  BsPlane plane;
+  int slice, channel;
+  cairo_surface_t *grey, *truth_s, *pred_s, *over_s;
+  gboolean have_pred;
+  g_autoptr(GString) pred_title = NULL;
+  double t0 = bs_now_ms ();
+  const char *legend_labels[3] = { _("True positive"), _("False positive"), _("False negative") };
+  const double legend_rgb[3][3] = {
+    { BS_COLOR_TP[0], BS_COLOR_TP[1], BS_COLOR_TP[2] },
+    { BS_COLOR_FP[0], BS_COLOR_FP[1], BS_COLOR_FP[2] },
+    { BS_COLOR_FN[0], BS_COLOR_FN[1], BS_COLOR_FN[2] },
+  };
+
+  if (bcase == NULL || self->img_buf == NULL)
+    {
+      BsSliceView *views[] = VIEWS (self);
+
+      for (guint i = 0; i < G_N_ELEMENTS (views); i++)
+        bs_slice_view_set_surface (views[i], NULL);
+      self->displayed_pred_slice = -1;
+      self->displayed_dice = NAN;
+      return;
+    }
+  truth = bs_session_get_truth (s);
+  prob = bs_session_get_probability_volume (s);
+  plane = bs_session_get_plane (s);
+  slice = bs_session_get_slice_index (s);
+  channel = bs_session_get_display_channel (s);
+  bs_session_get_overlay_options (s, &ov);
+
+  bs_volume_get_slice (bcase->image, channel, plane, slice, self->img_buf);
+  /* Another plane shows what has run so far, cut from the volume. */
+  have_pred = plane == bs_session_get_net_plane (s) ? bs_session_slice_is_computed (s, slice)
+                                                    : prob != NULL && bs_session_get_n_computed_slices (s) > 0;
+  if (have_pred)
+    bs_volume_get_slice (prob, 0, plane, slice, self->prob_buf);
+  if (truth != NULL)
+    bs_volume_get_slice (truth, 0, plane, slice, self->truth_buf);
+
+  grey = bs_render_grey (self->img_buf, self->width, self->height, ov.lo, ov.hi);
+  ov.confusion = FALSE;
+  truth_s = bs_render_mask_over (self->img_buf, truth != NULL ? self->truth_buf : NULL,
+                                 self->width, self->height, BS_COLOR_TRUTH, &ov);
+  pred_s = bs_render_mask_over (self->img_buf, have_pred ? self->prob_buf : NULL,
+                                self->width, self->height, BS_COLOR_PREDICTION, &ov);
+  /* Without a prediction there is nothing to classify: the truth alone is not "missed". */
+  ov.confusion = truth != NULL && have_pred;
+  over_s = bs_render_overlay (self->img_buf, have_pred ? self->prob_buf : NULL,
+                              truth != NULL ? self->truth_buf : NULL, self->width, self->height, &ov);
+  bs_slice_view_set_surface (self->input_view, grey);
+  bs_slice_view_set_surface (self->truth_view, truth_s);
+  bs_slice_view_set_surface (self->pred_view, pred_s);
+  bs_slice_view_set_surface (self->overlay_view, over_s);
+  cairo_surface_destroy (grey);
+  cairo_surface_destroy (truth_s);
+  cairo_surface_destroy (pred_s);
+  cairo_surface_destroy (over_s);
+
+  {
+    const char *name = bcase->image->channel_names != NULL ? bcase->image->channel_names[channel] : NULL;
+    g_autofree char *fallback = g_strdup_printf (_("Channel %d"), channel + 1);
+    g_autofree char *input_title = g_strdup_printf (_("MRI input · %s"), name != NULL && *name ? name : fallback);
+
+    bs_slice_view_set_title (self->input_view, input_title);
+  }
+  bs_slice_view_set_title (self->truth_view, truth != NULL ? _("Ground truth") : _("Ground truth · none for this case"));
+  pred_title = g_string_new (_("Prediction"));
+  if (!have_pred)
+    g_string_append_printf (pred_title, " · %s", _("computing…"));
+  bs_slice_view_set_title (self->pred_view, pred_title->str);
+  bs_slice_view_set_title (self->overlay_view, have_pred ? _("Prediction over MRI") : _("Prediction over MRI · computing…"));
+  if (truth != NULL)
+    bs_slice_view_set_legend (self->overlay_view, 3, legend_rgb, legend_labels);
+  else
+    {
+      const double pred_rgb[1][3] = { { BS_COLOR_PREDICTION[0], BS_COLOR_PREDICTION[1], BS_COLOR_PREDICTION[2] } };
+      const char *pred_label[1] = { _("Prediction (no ground truth)") };
+
+      bs_slice_view_set_legend (self->overlay_view, 1, pred_rgb, pred_label);
+    }
+
+  {
+    BsConfusion c;
+
+    self->displayed_pred_slice = bs_session_slice_is_computed (s, slice) ? slice : -1;
+    self->displayed_dice = self->displayed_pred_slice >= 0 && bs_session_get_slice_confusion (s, slice, &c, NULL)
+                             ? bs_confusion_dice (&c) : NAN;
+  }
+  g_signal_emit (self, signals[SIGNAL_RENDERED], 0, bs_now_ms () - t0);
+}
+
+static gboolean
+render_tick_cb (GtkWidget *widget, GdkFrameClock *clock, gpointer data)
+{
+  BsSliceViews *self = BS_SLICE_VIEWS (widget);
+
+  self->render_tick = 0;
+  render (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* Coalesces every change within a frame into one render: scrolling through
+ * slices faster than the display refreshes renders each frame once. */
+static void
+schedule_render (BsSliceViews *self)
+{
+  if (self->render_tick == 0)
+    self->render_tick = gtk_widget_add_tick_callback (GTK_WIDGET (self), render_tick_cb, NULL, NULL);
+}
+
+static void
+update_readout (BsSliceViews *self)
+{
+  BsSession *s = self->session;
+  BsCase *bcase = s != NULL ? bs_session_get_case (s) : NULL;
+  int x = (int) floor (self->cursor_x), y = (int) floor (self->cursor_y);
+  int ijk[3], slice, channel;
+  gsize idx;
+  g_autoptr(GString) text = NULL;
+  const BsVolume *img;
+
+  if (bcase == NULL || self->cursor_x < 0 || x >= self->width || y >= self->height)
+    {
+      gtk_label_set_text (self->readout_label, "");
+      return;
+    }
+  img = bcase->image;
+  slice = bs_session_get_slice_index (s);
+  channel = bs_session_get_display_channel (s);
+  bs_volume_slice_to_voxel (img, bs_session_get_plane (s), slice, x, y, ijk);
+  idx = ((gsize) ijk[2] * img->dims[1] + ijk[1]) * img->dims[0] + ijk[0];
+  text = g_string_new (NULL);
+  /* The probability first after the voxel: it is what a reader checks, and the
+   * line is cut at its end when the window is narrow (the tooltip has it all). */
+  g_string_append_printf (text, _("Voxel (%d, %d, %d)"), ijk[0], ijk[1], ijk[2]);
+  if (bs_session_slice_is_computed (s, slice))
+    g_string_append_printf (text, _("   probability %.3f"),
+                            bs_volume_channel (bs_session_get_probability_volume (s), 0)[idx]);
+  else
+    g_string_append (text, _("   probability –"));
+  if (bcase->label != NULL)
+    {
+      int v = (int) bs_volume_channel (bcase->label, 0)[idx];
+      const char *name = v > 0 ? bs_labels_value_name (bcase->convention, v) : NULL;
+
+      if (name != NULL)
+        g_string_append_printf (text, _("   label %d (%s)"), v, name);
+      else
+        g_string_append_printf (text, _("   label %d"), v);
+    }
+  else
+    g_string_append (text, _("   no ground truth"));
+  g_string_append_printf (text, _("   intensity %.4g"), bs_volume_channel (img, channel)[idx]);
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->readout_label), text->str);
+  gtk_label_set_text (self->readout_label, text->str);
+}
+
+void
+bs_slice_views_reset_transforms (BsSliceViews *self)
+{
+  BsSliceView *views[] = VIEWS (self);
+  BsViewTransform t = { 1.0, 0.0, 0.0 };
+
+  for (guint i = 0; i < G_N_ELEMENTS (views); i++)
+    bs_slice_view_set_transform (views[i], &t);
+}
+
+static void
+update_geometry (BsSliceViews *self)
+{
+  BsSliceView *views[] = VIEWS (self);
+  BsCase *bcase = bs_session_get_case (self->session);
+  const BsVolume *img;
+  BsPlane plane = bs_session_get_plane (self->session);
+  char letters[4];
+  double aspect;
+  int w, h;
+
+  if (bcase == NULL)
+    return;
+  img = bcase->image;
+  bs_volume_slice_size (img, plane, &w, &h);
+  if (w != self->width || h != self->height)
+    bs_slice_views_reset_transforms (self);
+  self->width = w;
+  self->height = h;
+  g_free (self->img_buf);
+  g_free (self->truth_buf);
+  g_free (self->prob_buf);
+  self->img_buf = g_new (float, (gsize) w * h);
+  self->truth_buf = g_new (float, (gsize) w * h);
+  self->prob_buf = g_new (float, (gsize) w * h);
+  bs_volume_plane_letters (img, plane, letters);
+  /* Rows of a displayed slice run along the plane's vertical axis. */
+  switch (plane)
+    {
+    case BS_PLANE_AXIAL:
+      aspect = img->spacing[1] / img->spacing[0];
+      break;
+    case BS_PLANE_CORONAL:
+      aspect = img->spacing[2] / img->spacing[0];
+      break;
+    case BS_PLANE_SAGITTAL:
+    default:
+      aspect = img->spacing[2] / img->spacing[1];
+      break;
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (views); i++)
+    {
+      bs_slice_view_set_letters (views[i], letters);
+      bs_slice_view_set_pixel_aspect (views[i], aspect);
+    }
+}
+
+static void
+on_case (BsSession *session, GParamSpec *pspec, BsSliceViews *self)
+{
+  update_geometry (self);
+  schedule_render (self);
+}
+
+static void
+on_plane (BsSession *session, GParamSpec *pspec, BsSliceViews *self)
+{
+  update_geometry (self);
+  bs_slice_views_reset_transforms (self);
+  self->displayed_pred_slice = -1;
+  schedule_render (self);
+}
+
+static void
+on_redraw (BsSession *session, GParamSpec *pspec, BsSliceViews *self)
+{
+  schedule_render (self);
+  update_readout (self);
+}
+
+static void
+on_results_changed (BsSession *session, int first, int n, BsSliceViews *self)
+{
+  int slice = bs_session_get_slice_index (session);
+
+  if (n < 0 || bs_session_get_plane (session) != bs_session_get_net_plane (session)
+      || (slice >= first && slice < first + n))
+    schedule_render (self);
+}
+
+static void
+on_generation (BsSession *session, GParamSpec *pspec, BsSliceViews *self)
+{
+  self->displayed_pred_slice = -1;
+  schedule_render (self);
+}
+
+static void
+on_transform_changed (BsSliceView *view, BsSliceViews *self)
+{
+  BsSliceView *views[] = VIEWS (self);
+  BsViewTransform t;
+
+  bs_slice_view_get_transform (view, &t);
+  for (guint i = 0; i < G_N_ELEMENTS (views); i++)
+    if (views[i] != view)
+      bs_slice_view_set_transform (views[i], &t);
+}
+
+static void
+on_cursor_moved (BsSliceView *view, double x, double y, BsSliceViews *self)
+{
+  BsSliceView *views[] = VIEWS (self);
+
+  self->cursor_x = x;
+  self->cursor_y = y;
+  for (guint i = 0; i < G_N_ELEMENTS (views); i++)
+    bs_slice_view_set_cursor (views[i], x, y);
+  update_readout (self);
+}
+
+static void
+on_view_step (BsSliceView *view, int delta, BsSliceViews *self)
+{
+  if (self->session != NULL)
+    bs_session_set_slice_index (self->session, bs_session_get_slice_index (self->session) + delta);
+}
+
+static void
+on_window_level (BsSliceView *view, double dx, double dy, BsSliceViews *self)
+{
+  BsOverlayOptions ov;
+  double width, level;
+
+  if (self->session == NULL || bs_session_get_case (self->session) == NULL)
+    return;
+  bs_session_get_overlay_options (self->session, &ov);
+  width = ov.hi - ov.lo;
+  level = (ov.hi + ov.lo) / 2.0;
+  /* Multiplicative width keeps the drag equally useful for any intensity scale. */
+  width *= exp (dx * 0.005);
+  level -= dy * width * 0.004;
+  if (!(width > 1e-6))
+    width = 1e-6;
+  ov.lo = level - width / 2.0;
+  ov.hi = level + width / 2.0;
+  bs_session_set_overlay_options (self->session, &ov);
+}
+
+void
+bs_slice_views_set_overlay_mode (BsSliceViews *self, gboolean overlay)
+{
+  gtk_stack_set_visible_child_name (self->view_stack, overlay ? "overlay" : "panes");
+}
+
+int
+bs_slice_views_get_displayed_prediction_slice (BsSliceViews *self)
+{
+  return self->displayed_pred_slice;
+}
+
+double
+bs_slice_views_get_displayed_dice (BsSliceViews *self)
+{
+  return self->displayed_dice;
+}
+
+void
+bs_slice_views_set_session (BsSliceViews *self, BsSession *session)
+{
+  g_return_if_fail (BS_IS_SLICE_VIEWS (self));
+  if (!g_set_object (&self->session, session))
+    return;
+  g_signal_group_set_target (self->signals, session);
+  if (session != NULL)
+    on_case (session, NULL, self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SESSION]);
+}
+
+static void
+bs_slice_views_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  if (prop_id == PROP_SESSION)
+    g_value_set_object (value, BS_SLICE_VIEWS (object)->session);
+  else
+    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+}
+
+static void
+bs_slice_views_set_property (GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
+{
+  if (prop_id == PROP_SESSION)
+    bs_slice_views_set_session (BS_SLICE_VIEWS (object), g_value_get_object (value));
+  else
+    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+}
+
+static void
+bs_slice_views_dispose (GObject *object)
+{
+  BsSliceViews *self = BS_SLICE_VIEWS (object);
+
+  if (self->render_tick != 0)
+    {
+      gtk_widget_remove_tick_callback (GTK_WIDGET (self), self->render_tick);
+      self->render_tick = 0;
+    }
+  g_signal_group_set_target (self->signals, NULL);
+  g_clear_object (&self->signals);
+  g_clear_object (&self->session);
+  gtk_widget_dispose_template (GTK_WIDGET (self), BS_TYPE_SLICE_VIEWS);
+  G_OBJECT_CLASS (bs_slice_views_parent_class)->dispose (object);
+}
+
+static void
+bs_slice_views_finalize (GObject *object)
+{
+  BsSliceViews *self = BS_SLICE_VIEWS (object);
+
+  g_free (self->img_buf);
+  g_free (self->truth_buf);
+  g_free (self->prob_buf);
+  G_OBJECT_CLASS (bs_slice_views_parent_class)->finalize (object);
+}
+
+static void
+bs_slice_views_class_init (BsSliceViewsClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->get_property = bs_slice_views_get_property;
+  object_class->set_property = bs_slice_views_set_property;
+  object_class->dispose = bs_slice_views_dispose;
+  object_class->finalize = bs_slice_views_finalize;
+  properties[PROP_SESSION] = BS_PANEL_SESSION_PSPEC ();
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+  signals[SIGNAL_RENDERED] = g_signal_new ("rendered", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                                           NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_DOUBLE);
+
+  g_type_ensure (BS_TYPE_SLICE_VIEW);
+  gtk_widget_class_set_template_from_resource (widget_class, "/io/github/brainseg/Brainseg/ui/bs-slice-views.ui");
+  gtk_widget_class_bind_template_child (widget_class, BsSliceViews, view_stack);
+  gtk_widget_class_bind_template_child (widget_class, BsSliceViews, input_view);
+  gtk_widget_class_bind_template_child (widget_class, BsSliceViews, truth_view);
+  gtk_widget_class_bind_template_child (widget_class, BsSliceViews, pred_view);
+  gtk_widget_class_bind_template_child (widget_class, BsSliceViews, overlay_view);
+  gtk_widget_class_bind_template_child (widget_class, BsSliceViews, readout_label);
+}
+
+static void
+bs_slice_views_init (BsSliceViews *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+  BsSliceView *views[] = VIEWS (self);
+
+  self->displayed_pred_slice = -1;
+  self->displayed_dice = NAN;
+  self->cursor_x = self->cursor_y = -1;
+  for (guint i = 0; i < G_N_ELEMENTS (views); i++)
+    {
+      g_signal_connect (views[i], "transform-changed", G_CALLBACK (on_transform_changed), self);
+      g_signal_connect (views[i], "cursor-moved", G_CALLBACK (on_cursor_moved), self);
+      g_signal_connect (views[i], "step", G_CALLBACK (on_view_step), self);
+      g_signal_connect (views[i], "window-level", G_CALLBACK (on_window_level), self);
+      bs_slice_view_set_placeholder (views[i], _("Nothing open"));
+    }
+  self->signals = g_signal_group_new (BS_TYPE_SESSION);
+  g_signal_group_connect (self->signals, "notify::case", G_CALLBACK (on_case), self);
+  g_signal_group_connect (self->signals, "notify::plane", G_CALLBACK (on_plane), self);
+  g_signal_group_connect (self->signals, "notify::slice", G_CALLBACK (on_redraw), self);
+  g_signal_group_connect (self->signals, "notify::channel", G_CALLBACK (on_redraw), self);
+  g_signal_group_connect (self->signals, "notify::overlay", G_CALLBACK (on_redraw), self);
+  g_signal_group_connect (self->signals, "notify::generation", G_CALLBACK (on_generation), self);
+  g_signal_group_connect (self->signals, "results-changed", G_CALLBACK (on_results_changed), self);
+}
