@@ -1,0 +1,441 @@
+#include <glib/gi18n.h>
+#include <math.h>
+#include <string.h>
+
+#include "bs-error.h"
+#include "bs-infer.h"
+#include "bs-labels.h"
+#include "bs-session-private.h"
+
+/* ---- Opening (off the main thread) ---- */
+
+typedef struct {
+  char *path;              /* dataset path, or NULL to keep the open one */
+  char *model_path;        /* model to load, or NULL */
+  BsSessionModel model_choice;
+  BsSessionFailure failure;
+  int case_index;
+  BsDataset *dataset;      /* borrowed when path is NULL */
+  BsUnet *model;           /* copy of the current model */
+  /* results */
+  BsDataset *new_dataset;
+  BsCase *bcase;
+  BsVolume *truth;
+  BsVolume *prepared;
+  BsUnet *new_model;
+  float *auto_lo, *auto_hi;
+  char *inputs_text;
+} OpenJob;
+
+static void
+open_job_free (gpointer data)
+{
+  OpenJob *job = data;
+
+  g_free (job->path);
+  g_free (job->model_path);
+  g_clear_pointer (&job->model, bs_unet_free);
+  g_clear_pointer (&job->new_dataset, bs_dataset_free);
+  g_clear_pointer (&job->bcase, bs_case_free);
+  g_clear_pointer (&job->truth, bs_volume_free);
+  g_clear_pointer (&job->prepared, bs_volume_free);
+  g_clear_pointer (&job->new_model, bs_unet_free);
+  g_free (job->auto_lo);
+  g_free (job->auto_hi);
+  g_free (job->inputs_text);
+  g_free (job);
+}
+
+static BsUnet *
+random_model (void)
+{
+  BsUnetConfig config = { 0 };
+  char *modalities[] = { (char *) "FLAIR", NULL };
+
+  config.fms = 16;
+  config.in_channels = 1;
+  config.upsample = BS_UPSAMPLE_TRANSPOSED;
+  config.modalities = modalities;
+  config.normalisation = (char *) "zscore-foreground";
+  config.crop = 128;
+  return bs_unet_new_random (&config, 1);
+}
+
+#define AUTO_WINDOW_STRIDE 7
+
+static void
+compute_auto_windows (OpenJob *job)
+{
+  const BsVolume *img = job->bcase->image;
+  gsize nvox = bs_volume_n_voxels (img);
+  gsize n = (nvox + AUTO_WINDOW_STRIDE - 1) / AUTO_WINDOW_STRIDE;
+  g_autofree float *sample = g_new (float, MAX (n, 1));
+
+  job->auto_lo = g_new (float, img->n_channels);
+  job->auto_hi = g_new (float, img->n_channels);
+  for (int c = 0; c < img->n_channels; c++)
+    {
+      const float *data = bs_volume_channel (img, c);
+      gsize k = 0;
+
+      /* A regular subsample has the same percentiles within a grey level and
+       * keeps opening a large case quick. */
+      for (gsize v = 0; v < nvox; v += AUTO_WINDOW_STRIDE)
+        sample[k++] = data[v];
+      bs_auto_window (sample, k, &job->auto_lo[c], &job->auto_hi[c]);
+      if (!(job->auto_hi[c] > job->auto_lo[c]))
+        bs_volume_value_range (img, c, &job->auto_lo[c], &job->auto_hi[c]);
+      if (!(job->auto_hi[c] > job->auto_lo[c]))
+        job->auto_hi[c] = job->auto_lo[c] + 1;
+    }
+}
+
+/* "Inputs: FLAIR, T1gd · missing: T1w, T2w (zeros)": a modality the case
+ * lacks is a channel of zeros after preparation (the model is trained for it). */
+static char *
+describe_inputs (const BsVolume *prepared)
+{
+  g_autoptr(GString) have = g_string_new (NULL);
+  g_autoptr(GString) missing = g_string_new (NULL);
+  gsize n = bs_volume_n_voxels (prepared);
+
+  for (int c = 0; c < prepared->n_channels; c++)
+    {
+      const float *d = bs_volume_channel (prepared, c);
+      gboolean any = FALSE;
+      GString *to;
+
+      for (gsize i = 0; i < n && !any; i++)
+        any = d[i] != 0.0f;
+      to = any ? have : missing;
+      g_string_append_printf (to, "%s%s", to->len ? ", " : "", prepared->channel_names[c]);
+    }
+  if (missing->len == 0)
+    return g_strdup_printf (_("Inputs: %s"), have->str);
+  return g_strdup_printf (_("Inputs: %s · missing: %s (zeros)"), have->len ? have->str : "-", missing->str);
+}
+
+static void
+open_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  OpenJob *job = task_data;
+  GError *error = NULL;
+  BsDataset *ds = job->dataset;
+  const BsUnet *net = job->model;
+
+  if (job->model_choice == BS_SESSION_MODEL_LOAD)
+    {
+      job->new_model = bs_unet_load_h5 (job->model_path, &error);
+      if (job->new_model == NULL)
+        {
+          job->failure = BS_SESSION_FAILED_MODEL;
+          g_task_return_error (task, error);
+          return;
+        }
+      net = job->new_model;
+    }
+  else if (job->model_choice == BS_SESSION_MODEL_RANDOM || net == NULL)
+    {
+      job->model_choice = BS_SESSION_MODEL_RANDOM;
+      job->new_model = random_model ();
+      net = job->new_model;
+    }
+
+  job->failure = job->path != NULL ? BS_SESSION_FAILED_DATA : BS_SESSION_FAILED_CASE;
+  if (job->path != NULL)
+    {
+      job->new_dataset = bs_dataset_open (job->path, NULL, &error);
+      if (job->new_dataset == NULL)
+        {
+          g_task_return_error (task, error);
+          return;
+        }
+      ds = job->new_dataset;
+      if (bs_dataset_get_n_cases (ds) == 0)
+        {
+          g_task_return_new_error (task, BS_IO_ERROR, BS_IO_ERROR_INVALID, _("“%s” contains no cases"), job->path);
+          return;
+        }
+    }
+  if (ds == NULL)
+    {
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+  if (g_task_return_error_if_cancelled (task))
+    return;
+  job->bcase = bs_dataset_load_case (ds, job->case_index, &error);
+  if (job->bcase == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  if (g_task_return_error_if_cancelled (task))
+    return;
+  job->prepared = bs_infer_prepare (net, job->bcase->image, &error);
+  if (job->prepared == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  job->inputs_text = describe_inputs (job->prepared);
+  if (job->bcase->label != NULL)
+    job->truth = bs_labels_whole_tumour (job->bcase->label);
+  compute_auto_windows (job);
+  g_task_return_boolean (task, TRUE);
+}
+
+void
+bs_session_clear_case (BsSession *self)
+{
+  if (self->worker != NULL)
+    bs_inference_worker_clear (self->worker);
+  g_clear_pointer (&self->input, bs_inference_input_unref);
+  g_clear_pointer (&self->bcase, bs_case_free);
+  g_clear_pointer (&self->truth, bs_volume_free);
+  g_clear_pointer (&self->prob, bs_volume_free);
+  g_clear_pointer (&self->computed, g_free);
+  g_clear_pointer (&self->slice_conf, g_free);
+  g_clear_pointer (&self->slice_conf_valid, g_free);
+  g_clear_pointer (&self->slice_truth_empty, g_free);
+  g_clear_pointer (&self->auto_lo, g_free);
+  g_clear_pointer (&self->auto_hi, g_free);
+  self->volume_serial++;
+  self->volume_job_running = FALSE;
+  self->ready = FALSE;
+  self->worker_busy = FALSE;
+}
+
+/* Takes the model the open job loaded (if any) as the session's model. */
+static void
+adopt_model (BsSession *self, OpenJob *job)
+{
+  if (job->new_model == NULL)
+    return;
+  g_clear_pointer (&self->model, bs_unet_free);
+  self->model = g_steal_pointer (&job->new_model);
+  g_free (self->note);
+  self->note = job->model_choice == BS_SESSION_MODEL_RANDOM
+                 ? g_strdup (_("No trained model was found: predictions come from random weights. "
+                               "Load trained weights with Model."))
+                 : NULL;
+  bs_session_notify (self, PROP_MODEL);
+  bs_session_notify (self, PROP_NOTE);
+}
+
+static void
+adopt_dataset (BsSession *self, OpenJob *job)
+{
+  guint n;
+
+  bs_session_clear_case (self);
+  g_clear_pointer (&self->dataset, bs_dataset_free);
+  self->dataset = g_steal_pointer (&job->new_dataset);
+  self->case_index = -1;
+  n = bs_dataset_get_n_cases (self->dataset);
+  g_free (self->case_dice);
+  self->case_dice = g_new (double, MAX (n, 1));
+  for (guint i = 0; i < n; i++)
+    self->case_dice[i] = NAN;
+  bs_session_notify (self, PROP_DATASET);
+}
+
+static void
+adopt_case (BsSession *self, OpenJob *job)
+{
+  gboolean same_geometry = self->bcase != NULL &&
+                           memcmp (self->bcase->image->dims, job->bcase->image->dims, sizeof (int) * 3) == 0;
+  const BsVolume *img;
+  int preferred;
+
+  bs_session_clear_case (self);
+  self->case_index = job->case_index;
+  self->bcase = g_steal_pointer (&job->bcase);
+  self->truth = g_steal_pointer (&job->truth);
+  self->auto_lo = g_steal_pointer (&job->auto_lo);
+  self->auto_hi = g_steal_pointer (&job->auto_hi);
+  self->input = bs_inference_input_new (bs_unet_copy (self->model), g_steal_pointer (&job->prepared));
+  g_free (self->inputs_text);
+  self->inputs_text = g_steal_pointer (&job->inputs_text);
+  img = self->bcase->image;
+  preferred = bs_volume_find_channel (img, "FLAIR");
+  if (self->channel < 0 || self->channel >= img->n_channels)
+    self->channel = preferred >= 0 ? preferred : 0;
+  self->overlay.lo = self->auto_lo[self->channel];
+  self->overlay.hi = self->auto_hi[self->channel];
+  if (!same_geometry || self->slice >= bs_session_get_n_slices (self))
+    self->slice = bs_session_get_n_slices (self) / 2;
+
+  g_object_freeze_notify (G_OBJECT (self));
+  bs_session_notify (self, PROP_CASE);
+  bs_session_notify (self, PROP_CHANNEL);
+  bs_session_notify (self, PROP_SLICE);
+  bs_session_notify (self, PROP_OVERLAY);
+  bs_session_notify (self, PROP_INPUTS_TEXT);
+  g_object_thaw_notify (G_OBJECT (self));
+  bs_session_restart_inference (self);
+}
+
+static void start_open (BsSession *self, OpenJob *job, const char *what, GCancellable *cancellable,
+                        GAsyncReadyCallback callback, gpointer user_data);
+
+static void
+start_pending (BsSession *self)
+{
+  int pending = self->pending_case;
+
+  self->pending_case = -1;
+  if (pending >= 0 && (pending != self->case_index || self->bcase == NULL))
+    bs_session_load_case (self, pending);
+}
+
+static void
+open_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  BsSession *self = BS_SESSION (source);
+  GTask *inner = G_TASK (result);
+  GTask *outer = user_data;
+  OpenJob *job = g_task_get_task_data (inner);
+  g_autoptr(GError) error = NULL;
+
+  self->loading = FALSE;
+  bs_session_set_activity (self, NULL);
+  if (!g_task_propagate_boolean (inner, &error))
+    {
+      /* A model that loaded stays, whatever went wrong with the data after it:
+       * the next case opened must not fall back to random weights. */
+      adopt_model (self, job);
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          g_autofree char *title = NULL;
+
+          if (job->failure == BS_SESSION_FAILED_MODEL)
+            title = g_strdup_printf (_("Could not load the model “%s”"), job->model_path);
+          else if (job->path != NULL)
+            title = g_strdup_printf (_("Could not open “%s”"), job->path);
+          else
+            title = g_strdup_printf (_("Could not load case “%s”"),
+                                     bs_dataset_get_case_id (self->dataset, job->case_index));
+          bs_session_emit_failed (self, job->failure, title, error);
+        }
+      bs_session_notify (self, PROP_LOADING);
+      g_task_return_error (outer, g_steal_pointer (&error));
+      g_object_unref (outer);
+      start_pending (self);
+      return;
+    }
+  adopt_model (self, job);
+  if (job->new_dataset != NULL)
+    adopt_dataset (self, job);
+  if (job->bcase != NULL)
+    adopt_case (self, job);
+  else if (job->new_model != NULL && self->bcase == NULL)
+    bs_session_restart_inference (self);
+  bs_session_notify (self, PROP_LOADING);
+  g_task_return_boolean (outer, TRUE);
+  g_object_unref (outer);
+  start_pending (self);
+}
+
+static void
+start_open (BsSession *self, OpenJob *job, const char *what, GCancellable *cancellable,
+            GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_autoptr(GTask) inner = NULL;
+  GTask *outer = g_task_new (self, cancellable, callback, user_data);
+
+  g_task_set_source_tag (outer, bs_session_open_async);
+  g_cancellable_cancel (self->load_cancellable);
+  g_clear_object (&self->load_cancellable);
+  self->load_cancellable = g_cancellable_new ();
+  if (self->model != NULL)
+    job->model = bs_unet_copy (self->model);
+  inner = g_task_new (self, self->load_cancellable, open_done, outer);
+  g_task_set_task_data (inner, job, open_job_free);
+  g_task_set_name (inner, "bs-open");
+  self->loading = TRUE;
+  bs_session_set_activity (self, what);
+  bs_session_notify (self, PROP_LOADING);
+  g_task_run_in_thread (inner, open_thread);
+}
+
+void
+bs_session_open_async (BsSession *self, const char *path, BsSessionModel model, const char *model_path,
+                       GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
+{
+  OpenJob *job;
+  g_autofree char *base = NULL, *what = NULL;
+
+  g_return_if_fail (BS_IS_SESSION (self));
+  g_return_if_fail (model != BS_SESSION_MODEL_LOAD || model_path != NULL);
+
+  if (path == NULL && self->loading)
+    {
+      /* One task at a time may read the dataset; try again when it is done. */
+      g_autoptr(GError) error = g_error_new (BS_IO_ERROR, BS_IO_ERROR_INVALID,
+                                             _("A case is still loading; load the model when it has opened."));
+
+      bs_session_emit_failed (self, BS_SESSION_FAILED_MODEL, _("Could not load the model now"), error);
+      g_task_report_error (self, callback, user_data, bs_session_open_async, g_steal_pointer (&error));
+      return;
+    }
+  /* The old dataset must not be read by a task still loading from it. */
+  if (self->loading)
+    {
+      self->pending_case = -1;
+      g_cancellable_cancel (self->load_cancellable);
+    }
+  job = g_new0 (OpenJob, 1);
+  job->path = g_strdup (path);
+  job->model_path = g_strdup (model_path);
+  job->model_choice = model;
+  if (path != NULL)
+    {
+      job->case_index = 0;
+      base = g_path_get_basename (path);
+      what = g_strdup_printf (_("Opening %s…"), base);
+    }
+  else
+    {
+      job->dataset = self->dataset;
+      job->case_index = self->case_index;
+      base = model_path != NULL ? g_path_get_basename (model_path) : g_strdup (_("random weights"));
+      what = g_strdup_printf (_("Loading model %s…"), base);
+    }
+  start_open (self, job, what, cancellable, callback, user_data);
+}
+
+gboolean
+bs_session_open_finish (BsSession *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+void
+bs_session_load_case (BsSession *self, int index)
+{
+  OpenJob *job;
+  g_autofree char *what = NULL;
+
+  g_return_if_fail (BS_IS_SESSION (self));
+  if (self->dataset == NULL || index < 0 || (guint) index >= bs_dataset_get_n_cases (self->dataset))
+    return;
+  if (self->loading)
+    {
+      self->pending_case = index;
+      return;
+    }
+  job = g_new0 (OpenJob, 1);
+  job->dataset = self->dataset;
+  job->case_index = index;
+  job->model_choice = BS_SESSION_MODEL_KEEP;
+  what = g_strdup_printf (_("Loading %s…"), bs_dataset_get_case_id (self->dataset, index));
+  start_open (self, job, what, NULL, NULL, NULL);
+}
+
+gboolean
+bs_session_is_loading (BsSession *self)
+{
+  return self->loading;
+}

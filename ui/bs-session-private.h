@@ -1,0 +1,144 @@
+/* BsSession's parts, shared by bs-session.c (state, worker results, viewing,
+ * options, GObject), bs-session-open.c (opening off the main thread) and
+ * bs-session-volume.c (whole-volume work off the main thread). */
+#pragma once
+
+#include "bs-inference-worker.h"
+#include "bs-session.h"
+
+G_BEGIN_DECLS
+
+/* Runs whose ms/slice the steady figure's median covers. */
+#define SPEED_RUNS 15
+
+typedef struct {
+  gsize index;
+  float prob;
+} CleanupVoxel;
+
+struct _BsSession
+{
+  GObject parent_instance;
+
+  BsInferenceWorker *worker;
+
+  /* Opening: one task at a time reads the dataset. */
+  GCancellable *load_cancellable;
+  gboolean loading;
+  int pending_case;        /* case asked for while another one loads, or -1 */
+  char *activity;          /* what runs now ("Opening …"), or NULL */
+
+  BsDataset *dataset;
+  int case_index;
+  BsCase *bcase;
+  BsVolume *truth;
+  BsUnet *model;           /* the session's copy; the worker has its own */
+  BsInferenceInput *input;
+  double *case_dice;       /* per dataset case, NaN until the volume is done */
+  float *auto_lo, *auto_hi; /* per image channel */
+  char *inputs_text;
+  char *note;
+
+  /* Results.  The network runs in net_plane; computed and n_computed count
+   * its slices.  Other planes are reslices of the same probability volume. */
+  BsVolume *prob;
+  guint8 *computed;
+  int n_computed;
+  int first_computed;
+  BsConfusion *slice_conf;      /* per slice of the viewed plane */
+  guint8 *slice_conf_valid;
+  guint8 *slice_truth_empty;
+  BsConfusion volume_conf;
+  BsConfusion raw_volume_conf;  /* before the island clean-up */
+  gboolean cleanup;
+  gboolean cleanup_applied;
+  BsCleanupStats cleanup_stats;
+  GArray *cleanup_saved;        /* CleanupVoxel: what the clean-up switched off */
+
+  /* Whole-volume work off the main thread (clean-up, recount after a plane
+   * switch); a result whose serial is not the newest is dropped. */
+  guint volume_serial;
+  gboolean volume_job_running;
+
+  guint generation;
+  gboolean ready;
+  gboolean worker_busy;
+  gboolean fill_cancelled;
+  gboolean inference_failed;
+  char *plan_text;
+  BsTiming last_timing;
+  gboolean has_timing;
+  double speed_hist[SPEED_RUNS];
+  int n_speed, speed_pos;
+
+  BsPlane net_plane;
+  BsPlane plane;
+  int slice;
+  int channel;
+  BsOverlayOptions overlay;
+  BsPlanOptions opts;
+};
+
+
+enum {
+  PROP_0,
+  PROP_DATASET,
+  PROP_CASE,
+  PROP_MODEL,
+  PROP_NOTE,
+  PROP_LOADING,
+  PROP_ACTIVITY,
+  PROP_PLANE,
+  PROP_SLICE,
+  PROP_CHANNEL,
+  PROP_OVERLAY,
+  PROP_PLAN_OPTIONS,
+  PROP_CLEANUP,
+  PROP_GENERATION,
+  PROP_READY,
+  PROP_BUSY,
+  PROP_N_COMPUTED,
+  PROP_PLAN_TEXT,
+  PROP_INPUTS_TEXT,
+  /* The plan options one by one, for property actions */
+  PROP_PRECISION,
+  PROP_LAYOUT,
+  PROP_FUSION,
+  PROP_CROP_TO_BRAIN,
+  PROP_TEST_TIME_FLIPS,
+  PROP_PROFILE_LAYERS,
+  PROP_THREADS,
+  PROP_BATCH,
+  N_PROPS
+};
+
+enum {
+  SIGNAL_RESULTS_CHANGED,
+  SIGNAL_TIMING_CHANGED,
+  SIGNAL_FAILED,
+  SIGNAL_CASE_DICE_CHANGED,
+  N_SIGNALS
+};
+
+extern GParamSpec *bs_session_properties[N_PROPS];
+extern guint bs_session_signals[N_SIGNALS];
+
+void bs_session_notify (BsSession *self, int prop);
+void bs_session_set_activity (BsSession *self, const char *text);
+void bs_session_emit_failed (BsSession *self, BsSessionFailure what, const char *title, const GError *error);
+/* Hands the worker a fresh job for the current case and options. */
+void bs_session_restart_inference (BsSession *self);
+/* New plane, case, model or options: the per-slice counts no longer apply. */
+void bs_session_reset_display_counts (BsSession *self);
+/* The open case's whole-volume Dice, once its volume is complete. */
+void bs_session_update_case_dice (BsSession *self);
+gboolean bs_session_truth_slice_empty (const float *t, gsize n);
+/* Drops the case, its results and the worker's job. */
+void bs_session_clear_case (BsSession *self);
+/* Recounts the viewed plane off the main thread, cleaning the volume up
+ * first when it is complete and the clean-up is on but not applied yet. */
+void bs_session_start_volume_job (BsSession *self);
+/* Puts back what the clean-up switched off, then recounts. */
+void bs_session_cleanup_undo (BsSession *self);
+
+G_END_DECLS

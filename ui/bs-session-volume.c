@@ -1,0 +1,219 @@
+#include <string.h>
+
+#include "bs-postprocess.h"
+#include "bs-session-private.h"
+
+/* ---- Whole-volume work (clean-up, recount) off the main thread ---- */
+
+typedef struct {
+  guint generation, serial;
+  BsVolume *prob;        /* a copy: the session's may be freed meanwhile */
+  BsVolume *truth;       /* a copy, or NULL */
+  guint8 *computed;      /* network plane */
+  int n_net;
+  BsPlane net_plane, plane;
+  gboolean apply_cleanup;
+  /* results */
+  gboolean cleaned;
+  BsCleanupStats stats;
+  GArray *saved;
+  BsConfusion volume_conf;
+  int n;
+  BsConfusion *slice_conf;
+  guint8 *valid, *empty;
+} VolumeJob;
+
+static void
+volume_job_free (gpointer data)
+{
+  VolumeJob *job = data;
+
+  g_clear_pointer (&job->prob, bs_volume_free);
+  g_clear_pointer (&job->truth, bs_volume_free);
+  g_free (job->computed);
+  g_clear_pointer (&job->saved, g_array_unref);
+  g_free (job->slice_conf);
+  g_free (job->valid);
+  g_free (job->empty);
+  g_free (job);
+}
+
+static void
+volume_job_clean (VolumeJob *job)
+{
+  gsize nvox = bs_volume_n_voxels (job->prob);
+  g_autofree guint8 *on = g_try_malloc (MAX (nvox, 1));
+  float *p = job->prob->data;
+
+  if (on == NULL)
+    return;
+  for (gsize v = 0; v < nvox; v++)
+    on[v] = p[v] > 0.5f;
+  if (!bs_mask_remove_islands (on, job->prob->dims, BS_CLEANUP_MIN_FRACTION, &job->stats))
+    return;
+  job->saved = g_array_new (FALSE, FALSE, sizeof (CleanupVoxel));
+  for (gsize v = 0; v < nvox; v++)
+    if (!on[v] && p[v] > 0.5f)
+      {
+        CleanupVoxel cv = { v, p[v] };
+
+        g_array_append_val (job->saved, cv);
+        p[v] = 0.0f;
+      }
+  job->cleaned = TRUE;
+}
+
+/* Volume counts over the computed slices; per-slice counts of the viewed
+ * plane for every slice that holds its final prediction. */
+static void
+volume_job_count (VolumeJob *job)
+{
+  gboolean complete = TRUE;
+  int w, h;
+
+  for (int s = 0; s < job->n_net && complete; s++)
+    complete = job->computed[s] != 0;
+  bs_volume_slice_size (job->prob, job->net_plane, &w, &h);
+  {
+    g_autofree float *p = g_new (float, (gsize) w * h);
+    g_autofree float *t = g_new (float, (gsize) w * h);
+
+    for (int s = 0; s < job->n_net; s++)
+      {
+        BsConfusion c = { 0 };
+
+        if (!job->computed[s])
+          continue;
+        bs_volume_get_slice (job->prob, 0, job->net_plane, s, p);
+        bs_volume_get_slice (job->truth, 0, job->net_plane, s, t);
+        bs_confusion_add (&c, p, t, (gsize) w * h);
+        bs_confusion_merge (&job->volume_conf, &c);
+      }
+  }
+  job->n = bs_volume_n_slices (job->prob, job->plane);
+  job->slice_conf = g_new0 (BsConfusion, MAX (job->n, 1));
+  job->valid = g_new0 (guint8, MAX (job->n, 1));
+  job->empty = g_new0 (guint8, MAX (job->n, 1));
+  bs_volume_slice_size (job->prob, job->plane, &w, &h);
+  {
+    g_autofree float *p = g_new (float, (gsize) w * h);
+    g_autofree float *t = g_new (float, (gsize) w * h);
+
+    for (int s = 0; s < job->n; s++)
+      {
+        if (job->plane == job->net_plane ? !job->computed[s] : !complete)
+          continue;
+        bs_volume_get_slice (job->prob, 0, job->plane, s, p);
+        bs_volume_get_slice (job->truth, 0, job->plane, s, t);
+        bs_confusion_add (&job->slice_conf[s], p, t, (gsize) w * h);
+        job->valid[s] = 1;
+        job->empty[s] = bs_session_truth_slice_empty (t, (gsize) w * h);
+      }
+  }
+}
+
+static void
+volume_job_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  VolumeJob *job = task_data;
+
+  if (job->apply_cleanup)
+    volume_job_clean (job);
+  if (job->truth != NULL)
+    volume_job_count (job);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+volume_job_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  BsSession *self = BS_SESSION (source);
+  VolumeJob *job = g_task_get_task_data (G_TASK (result));
+
+  g_task_propagate_boolean (G_TASK (result), NULL);
+  if (job->generation != self->generation || job->serial != self->volume_serial || self->prob == NULL)
+    return;
+  self->volume_job_running = FALSE;
+  if (job->cleaned)
+    {
+      /* Switching off what the job found is a short list: the volume (and
+       * every pointer to it) stays the same. */
+      for (guint i = 0; i < job->saved->len; i++)
+        self->prob->data[g_array_index (job->saved, CleanupVoxel, i).index] = 0.0f;
+      g_clear_pointer (&self->cleanup_saved, g_array_unref);
+      self->cleanup_saved = g_steal_pointer (&job->saved);
+      self->cleanup_stats = job->stats;
+      self->raw_volume_conf = self->volume_conf;
+      self->cleanup_applied = TRUE;
+    }
+  if (job->truth != NULL && job->n == bs_session_get_n_slices (self) && job->plane == self->plane)
+    {
+      if (job->cleaned)
+        self->volume_conf = job->volume_conf;
+      /* Slices that arrived while the job counted keep their own counts. */
+      for (int s = 0; s < job->n; s++)
+        if (job->valid[s] || !self->slice_conf_valid[s])
+          {
+            self->slice_conf[s] = job->slice_conf[s];
+            self->slice_conf_valid[s] = job->valid[s];
+            self->slice_truth_empty[s] = job->empty[s];
+          }
+    }
+  bs_session_update_case_dice (self);
+  g_signal_emit (self, bs_session_signals[SIGNAL_RESULTS_CHANGED], 0, 0, -1);
+  bs_session_notify (self, PROP_BUSY);
+  bs_session_notify (self, PROP_CLEANUP);
+}
+
+/* Recounts the viewed plane, and cleans the volume up first when it is
+ * complete and the clean-up is on but not applied yet. */
+void
+bs_session_start_volume_job (BsSession *self)
+{
+  g_autoptr(GTask) task = NULL;
+  VolumeJob *job;
+
+  if (self->prob == NULL)
+    return;
+  job = g_new0 (VolumeJob, 1);
+  job->generation = self->generation;
+  job->serial = ++self->volume_serial;
+  job->apply_cleanup = self->cleanup && !self->cleanup_applied && bs_session_volume_complete (self);
+  if (!job->apply_cleanup && self->truth == NULL)
+    {
+      g_free (job);
+      return;
+    }
+  job->prob = bs_volume_copy (self->prob);
+  job->truth = self->truth != NULL ? bs_volume_copy (self->truth) : NULL;
+  job->n_net = bs_session_get_n_net_slices (self);
+  job->computed = g_memdup2 (self->computed, MAX (job->n_net, 1));
+  job->net_plane = self->net_plane;
+  job->plane = self->plane;
+  /* The viewed plane's counts are unknown until the job is back. */
+  if (self->slice_conf_valid != NULL && !(self->plane == self->net_plane && !job->apply_cleanup))
+    memset (self->slice_conf_valid, 0, MAX (bs_session_get_n_slices (self), 1));
+  self->volume_job_running = TRUE;
+  task = g_task_new (self, NULL, volume_job_done, NULL);
+  g_task_set_task_data (task, job, volume_job_free);
+  g_task_set_name (task, "bs-session-volume");
+  g_task_run_in_thread (task, volume_job_thread);
+  bs_session_notify (self, PROP_BUSY);
+}
+
+/* Puts back what the clean-up switched off (a short list), then recounts. */
+void
+bs_session_cleanup_undo (BsSession *self)
+{
+  if (!self->cleanup_applied)
+    return;
+  for (guint i = 0; i < self->cleanup_saved->len; i++)
+    {
+      const CleanupVoxel *cv = &g_array_index (self->cleanup_saved, CleanupVoxel, i);
+      self->prob->data[cv->index] = cv->prob;
+    }
+  g_array_set_size (self->cleanup_saved, 0);
+  self->cleanup_applied = FALSE;
+  self->volume_conf = self->raw_volume_conf;
+  bs_session_start_volume_job (self);
+}
