@@ -8,6 +8,8 @@
 
 #include "bs-dataset.h"
 #include "bs-infer.h"
+#include "bs-labels.h"
+#include "bs-metrics.h"
 #include "bs-nifti.h"
 #include "bs-postprocess.h"
 #include "bs-segment.h"
@@ -159,6 +161,89 @@ test_int8_agreement (void)
   g_assert_cmpuint (count_differ (cleaned, infer_mask), ==, 0);
 }
 
+typedef struct {
+  int calls, last_done, total;
+  GCancellable *cancel_after_first;
+} Progress;
+
+static void
+on_progress (int done, int total, gpointer user_data)
+{
+  Progress *p = user_data;
+
+  g_assert_cmpint (done, >, p->last_done);
+  g_assert_cmpint (done, <=, total);
+  p->calls++;
+  p->last_done = done;
+  p->total = total;
+  if (p->cancel_after_first)
+    g_cancellable_cancel (p->cancel_after_first);
+}
+
+/* What the result says about itself: the mask is the thresholded,
+ * cleaned-up probabilities, the counts are the mask's, progress reaches
+ * every slice, and a cancelled run says so the GIO way. */
+static void
+test_result (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BsDataset) ds = bs_dataset_open (sample, NULL, &error);
+  g_autoptr(BsCase) c = NULL;
+  g_autoptr(BsUnet) net = NULL;
+  g_autoptr(BsVolume) prepared = NULL, truth = NULL, raw = NULL;
+  g_autoptr(BsSegmentResult) seg = NULL, none = NULL;
+  g_autoptr(GCancellable) cancel = g_cancellable_new ();
+  BsSegmentOptions so;
+  BsCleanupStats stats;
+  Progress p = { 0 };
+  gboolean is_random = FALSE;
+  guint64 on = 0;
+  gsize n;
+
+  g_assert_no_error (error);
+  c = bs_dataset_load_case (ds, 0, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (c->label);
+  net = bs_unet_load_or_default (NULL, &is_random, &error);
+  g_assert_no_error (error);
+  prepared = bs_infer_prepare (net, c->image, &error);
+  g_assert_no_error (error);
+  truth = bs_labels_whole_tumour (c->label);
+  bs_segment_options_init (&so);
+  so.plan.threads = 1;
+  so.plan.batch = 4;
+  seg = bs_segment (net, prepared, truth, &so, on_progress, &p, NULL, &error);
+  g_assert_no_error (error);
+  n = bs_volume_n_voxels (seg->prob);
+  g_assert_cmpint (p.total, ==, bs_volume_n_slices (prepared, BS_INFER_NET_PLANE));
+  g_assert_cmpint (p.last_done, ==, p.total);
+  g_assert_cmpint (seg->n_selected, ==, p.total);
+  g_assert_cmpint (seg->n_run, ==, seg->geom->n_brain);
+  g_assert_true (seg->cleaned && seg->has_truth);
+
+  raw = bs_volume_copy (seg->prob);
+  g_assert_true (bs_volume_remove_islands (raw, BS_CLEANUP_MIN_FRACTION, &stats));
+  g_assert_cmpuint (count_differ (raw, seg->mask), ==, 0);
+  g_assert_cmpint (stats.n_components, ==, seg->cleanup.n_components);
+  g_assert_cmpuint (stats.removed, ==, seg->cleanup.removed);
+  for (gsize v = 0; v < n; v++)
+    {
+      g_assert_true (seg->mask->data[v] == 0.0f || seg->mask->data[v] == 1.0f);
+      on += seg->mask->data[v] > 0.5f;
+    }
+  g_assert_cmpuint (on, ==, seg->tumour_voxels);
+  g_assert_cmpuint (seg->confusion.tp + seg->confusion.fp, ==, on);
+  g_assert_cmpfloat (seg->dice, ==, bs_dice (seg->mask->data, truth->data, n));
+  g_assert_cmpfloat (seg->dice_raw, ==, bs_dice (seg->prob->data, truth->data, n));
+  g_assert_cmpfloat (seg->dice, >, 0.5);
+
+  p = (Progress) { .cancel_after_first = cancel };
+  none = bs_segment (net, prepared, truth, &so, on_progress, &p, cancel, &error);
+  g_assert_null (none);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_cmpint (p.calls, ==, 1);
+}
+
 static void
 remove_tree (const char *dir)
 {
@@ -184,6 +269,7 @@ main (int argc, char **argv)
   sample = g_build_filename (g_getenv ("BS_BUILD_ROOT"), "app", "sample", NULL);
   tmpdir = g_dir_make_tmp ("bs-segment-XXXXXX", NULL);
   g_assert_nonnull (tmpdir);
+  g_test_add_func ("/segment/result", test_result);
   g_test_add_func ("/segment/int8-infer-export-dialog", test_int8_agreement);
   status = g_test_run ();
   remove_tree (tmpdir);
