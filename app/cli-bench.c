@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bs-calibration.h"
 #include "bs-plan.h"
 #include "bs-runtime.h"
 #include "bs-unet.h"
@@ -147,7 +148,7 @@ run_row (const BsUnet *net, BenchRow *row, int repeat, int warmup)
 
   synthetic_slices (input, row->batch, c, size);
   if (row->precision == BS_PRECISION_INT8)
-    cal = bs_calibration_compute (net, input, MIN (row->batch, 4), size, size, &error);
+    cal = bs_calibration_compute (net, input, MIN (row->batch, BS_CALIBRATION_SLICES), size, size, &error);
   for (int i = 0; i < row->instances && !error; i++)
     {
       BsPlanOptions o;

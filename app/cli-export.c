@@ -14,7 +14,7 @@
 #include "bs-labels.h"
 #include "bs-metrics.h"
 #include "bs-plan.h"
-#include "bs-postprocess.h"
+#include "bs-segment.h"
 #include "bs-unet.h"
 #include "cli.h"
 
@@ -172,53 +172,27 @@ print_progress (int done, int total, gpointer user_data)
   last_quarter = quarter;
 }
 
-/* Segments either one slice (index >= 0) or the whole volume into prob. */
-static gboolean
-segment (const BsUnet *net, const BsVolume *prepared, BsPlane plane, int index,
-         const BsPlanOptions *opts, gboolean cleanup, gboolean quiet, BsVolume *prob, BsTiming *timing,
-         GError **error)
+/* Segments either one slice (index >= 0, no clean-up) or the whole volume. */
+static BsSegmentResult *
+segment (const BsUnet *net, const BsVolume *prepared, int index, const BsPlanOptions *opts, gboolean cleanup,
+         gboolean quiet, GError **error)
 {
-  BsPlanOptions o = *opts;
-  g_autoptr(BsCalibration) cal = NULL;
-  g_autoptr(BsPlan) plan = NULL;
-  g_autoptr(BsInferGeometry) geom = bs_infer_geometry_new (prepared, plane, opts->crop_to_brain);
-  int ph = geom->ph, pw = geom->pw;
+  BsSegmentOptions so;
+  g_autofree guint8 *one = NULL;
 
+  bs_segment_options_init (&so);
+  so.plan = *opts;
+  so.cleanup = cleanup;
   if (index >= 0)
-    o.batch = 1;
-  if (o.precision == BS_PRECISION_INT8)
     {
-      cal = bs_infer_calibrate (net, prepared, geom, error);
-      if (cal == NULL)
-        return FALSE;
+      one = g_new0 (guint8, bs_volume_n_slices (prepared, so.plane));
+      one[index] = 1;
+      so.slices = one;
+      so.plan.batch = 1;
+      so.cleanup = FALSE;
     }
-  plan = bs_plan_new (net, ph, pw, &o, cal, error);
-  if (plan == NULL)
-    return FALSE;
-  if (index < 0)
-    {
-      if (!bs_infer_volume (plan, prepared, geom, prob, timing, quiet ? NULL : print_progress,
-                            (gpointer) _("Segmenting"), NULL, error))
-        return FALSE;
-      if (cleanup && !bs_volume_remove_islands (prob, BS_CLEANUP_MIN_FRACTION, NULL))
-        {
-          g_set_error_literal (error, BS_EXPORT_ERROR, BS_EXPORT_ERROR_INVALID,
-                               _("Out of memory for the island clean-up"));
-          return FALSE;
-        }
-      return TRUE;
-    }
-
-  gsize per = (gsize) prepared->n_channels * ph * pw;
-  g_autofree float *input = g_new (float, per);
-  g_autofree float *probs = g_new (float, (gsize) ph * pw);
-  if (!geom->brain[index])
-    return TRUE;   /* no brain in the slice: nothing runs, prob stays 0 */
-  bs_infer_fill_slice (prepared, geom, index, input);
-  if (!bs_plan_run (plan, input, 1, probs, timing, error))
-    return FALSE;
-  bs_infer_store_output (prob, geom, index, 1, probs);
-  return TRUE;
+  return bs_segment (net, prepared, NULL, &so, quiet || index >= 0 ? NULL : print_progress,
+                     (gpointer) _("Segmenting"), NULL, error);
 }
 
 static void
@@ -276,12 +250,12 @@ run_export (ExportArgs *a, const char *path)
   g_autoptr(BsDataset) ds = NULL;
   g_autoptr(BsCase) kase = NULL;
   g_autoptr(BsUnet) net = NULL;
-  g_autoptr(BsVolume) prepared = NULL, prob = NULL, truth = NULL;
+  g_autoptr(BsVolume) prepared = NULL, truth = NULL;
+  g_autoptr(BsSegmentResult) seg = NULL;
   g_autofree char *model = NULL;
   BsPlanOptions plan_opts;
   BsOverlayOptions overlay;
   BsExportSource src;
-  BsTiming timing;
   ExportWhat what;
   BsPlane plane = BS_PLANE_AXIAL;
   int case_index = 0, width = 0, height = 0, channel = 0, n_slices;
@@ -377,20 +351,19 @@ run_export (ExportArgs *a, const char *path)
   if (what == WHAT_COMPARE)
     return run_compare (net, prepared, truth, BS_INFER_NET_PLANE, plan_opts.threads, plan_opts.crop_to_brain, a->out, a->quiet);
 
-  prob = bs_volume_new_like (prepared, 1);
-  bs_timing_reset (&timing);
   /* With the clean-up on, one slice also needs the whole volume: an island
    * is only known as one in 3D, and every export then agrees with the mask. */
   cleanup = !a->cleanup || strcmp (a->cleanup, "on") == 0;
   /* The network runs in its own plane; another plane's slice is cut from the
    * whole volume, so that every plane shows the same prediction. */
-  if (!segment (net, prepared, BS_INFER_NET_PLANE,
-                (what == WHAT_OVERLAY || what == WHAT_FIGURE) && !cleanup && plane == BS_INFER_NET_PLANE ? a->slice : -1,
-                &plan_opts, cleanup, a->quiet, prob, &timing, &error))
+  seg = segment (net, prepared,
+                 (what == WHAT_OVERLAY || what == WHAT_FIGURE) && !cleanup && plane == BS_INFER_NET_PLANE ? a->slice : -1,
+                 &plan_opts, cleanup, a->quiet, &error);
+  if (seg == NULL)
     return bs_cli_fail (error);
 
-  src = (BsExportSource) { kase->image, channel, prob, truth, plane, kase->id };
-  bs_export_auto_window (kase->image, channel, &overlay.lo, &overlay.hi);
+  src = (BsExportSource) { kase->image, channel, seg->mask, truth, plane, kase->id };
+  bs_auto_window_volume (kase->image, channel, &overlay.lo, &overlay.hi);
   switch (what)
     {
     case WHAT_OVERLAY:
@@ -422,7 +395,7 @@ run_export (ExportArgs *a, const char *path)
       if (what != WHAT_OVERLAY && what != WHAT_FIGURE && truth)
         {
           BsConfusion c = { 0 };
-          bs_confusion_add (&c, prob->data, truth->data, bs_volume_n_voxels (truth));
+          bs_confusion_add (&c, seg->mask->data, truth->data, bs_volume_n_voxels (truth));
           dice = bs_confusion_dice (&c);
         }
       if (isnan (dice))

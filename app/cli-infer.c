@@ -8,10 +8,10 @@
 
 #include "bs-dataset.h"
 #include "bs-infer.h"
-#include "bs-metrics.h"
+#include "bs-labels.h"
 #include "bs-nifti.h"
 #include "bs-plan.h"
-#include "bs-postprocess.h"
+#include "bs-segment.h"
 #include "bs-runtime.h"
 #include "bs-unet.h"
 #include "cli.h"
@@ -54,20 +54,15 @@ bs_cli_infer (int argc, char **argv)
   g_autoptr(BsCase) c = NULL;
   g_autoptr(BsUnet) net = NULL;
   g_autoptr(BsVolume) prepared = NULL;
-  g_autoptr(BsVolume) prob = NULL;
-  g_autoptr(BsVolume) mask = NULL;
-  g_autoptr(BsCalibration) cal = NULL;
-  g_autoptr(BsPlan) plan = NULL;
-  g_autoptr(BsInferGeometry) geom = NULL;
+  g_autoptr(BsVolume) truth = NULL;
+  g_autoptr(BsSegmentResult) seg = NULL;
+  g_autofree guint8 *one = NULL;
+  BsSegmentOptions sopts;
   BsPlanOptions opts;
-  BsTiming timing;
-  gboolean is_random = FALSE, has_dice = FALSE, cleanup;
-  BsCleanupStats clean = { 0, 0, 0, 0 };
-  double dice_raw = 0.0;
-  double dice = 0.0, t0, t_start, plan_ms, infer_ms;
-  int ph, pw, slices, case_index = 0;
-  guint64 tumour = 0;
-  gsize nvox;
+  const BsInferGeometry *geom;
+  gboolean is_random = FALSE, has_dice, cleanup;
+  double dice, dice_raw, t0, t_start, prepare_ms, infer_ms;
+  int slices, case_index = 0;
 
   if (!bs_cli_parse ("infer", "PATH", _("Segment a case: whole-tumour mask, Dice against the ground truth, stage times."),
                      entries, &argc, &argv))
@@ -100,7 +95,6 @@ bs_cli_infer (int argc, char **argv)
   cleanup = (!cleanup_s || g_str_equal (cleanup_s, "on")) && only_slice < 0;
   opts.threads = threads;
   opts.batch = batch;
-  bs_timing_reset (&timing);
 
   net = bs_unet_load_or_default (model, &is_random, &error);
   if (!net)
@@ -128,97 +122,40 @@ bs_cli_infer (int argc, char **argv)
   prepared = bs_infer_prepare (net, c->image, &error);
   if (!prepared)
     return bs_cli_fail (error);
-  bs_timing_add_stage (&timing, "preprocess", bs_now_ms () - t0);
-  t0 = bs_now_ms ();
-  /* One slice runs through the same window as the whole volume, so that it agrees with it. */
-  geom = bs_infer_geometry_new (prepared, BS_PLANE_AXIAL, opts.crop_to_brain);
-  ph = geom->ph;
-  pw = geom->pw;
-  bs_timing_add_stage (&timing, "preprocess", bs_now_ms () - t0);
-
-  t0 = bs_now_ms ();
-  if (opts.precision == BS_PRECISION_INT8 && !(cal = bs_infer_calibrate (net, prepared, geom, &error)))
-    return bs_cli_fail (error);
-  plan = bs_plan_new (net, ph, pw, &opts, cal, &error);
-  if (!plan)
-    return bs_cli_fail (error);
-  plan_ms = bs_now_ms () - t0;
-
-  prob = bs_volume_new_like (prepared, 1);
+  prepare_ms = bs_now_ms () - t0;
   slices = bs_volume_n_slices (prepared, BS_PLANE_AXIAL);
   if (only_slice >= slices)
     {
       fprintf (stderr, _("brainseg-cli infer: --slice %d: the case has %d axial slices\n"), only_slice, slices);
       return 1;
     }
-  t0 = bs_now_ms ();
+  bs_segment_options_init (&sopts);
+  sopts.plan = opts;
+  sopts.plane = BS_PLANE_AXIAL;
+  sopts.cleanup = cleanup;
+  /* One slice runs through the same window and calibration as the whole
+   * volume, so that it agrees with it. */
   if (only_slice >= 0)
     {
-      g_autofree float *in = g_new (float, (gsize) prepared->n_channels * ph * pw);
-      g_autofree float *pr = g_new (float, (gsize) ph * pw);
-      double t1 = bs_now_ms ();
-      if (geom->brain[only_slice])
-        {
-          bs_infer_fill_slice (prepared, geom, only_slice, in);
-          bs_timing_add_stage (&timing, "preprocess", bs_now_ms () - t1);
-          if (!bs_plan_run (plan, in, 1, pr, &timing, &error))
-            return bs_cli_fail (error);
-          bs_infer_store_output (prob, geom, only_slice, 1, pr);
-        }
+      one = g_new0 (guint8, slices);
+      one[only_slice] = 1;
+      sopts.slices = one;
       slices = 1;
     }
-  else if (!bs_infer_volume (plan, prepared, geom, prob, &timing, NULL, NULL, NULL, &error))
-    return bs_cli_fail (error);
-  {
-    double t1 = bs_now_ms ();
-    nvox = bs_volume_n_voxels (prob);
-    mask = bs_volume_new_like (prob, 1);
-    mask->is_label = TRUE;
-    for (gsize i = 0; i < nvox; i++)
-      {
-        mask->data[i] = prob->data[i] > 0.5f ? 1.0f : 0.0f;
-        tumour += prob->data[i] > 0.5f;
-      }
-    bs_timing_add_stage (&timing, "threshold", bs_now_ms () - t1);
-  }
-  if (c->label && cleanup)
-    {
-      g_autoptr(BsVolume) wt = bs_labels_whole_tumour (c->label);
-      dice_raw = bs_dice (mask->data, wt->data, nvox);
-    }
-  if (cleanup)
-    {
-      double t1 = bs_now_ms ();
-      if (!bs_volume_remove_islands (mask, BS_CLEANUP_MIN_FRACTION, &clean))
-        {
-          fprintf (stderr, "%s\n", _("brainseg-cli infer: out of memory for the island clean-up"));
-          return 1;
-        }
-      tumour -= clean.removed;
-      bs_timing_add_stage (&timing, "cleanup", bs_now_ms () - t1);
-    }
-  infer_ms = bs_now_ms () - t0;
-
   if (c->label)
-    {
-      g_autoptr(BsVolume) wt = bs_labels_whole_tumour (c->label);
-      if (only_slice >= 0)
-        {
-          int sw, sh;
-          g_autofree float *a = NULL, *t = NULL;
-          bs_volume_slice_size (mask, BS_PLANE_AXIAL, &sw, &sh);
-          a = g_new (float, (gsize) sw * sh);
-          t = g_new (float, (gsize) sw * sh);
-          bs_volume_get_slice (mask, 0, BS_PLANE_AXIAL, only_slice, a);
-          bs_volume_get_slice (wt, 0, BS_PLANE_AXIAL, only_slice, t);
-          dice = bs_dice (a, t, (gsize) sw * sh);
-        }
-      else
-        dice = bs_dice (mask->data, wt->data, nvox);
-      has_dice = TRUE;
-    }
-  if ((out && !bs_volume_save_nifti (mask, out, DT_UINT8, &error))
-      || (prob_out && !bs_volume_save_nifti (prob, prob_out, DT_FLOAT32, &error))
+    truth = bs_labels_whole_tumour (c->label);
+  seg = bs_segment (net, prepared, truth, &sopts, NULL, NULL, NULL, &error);
+  if (!seg)
+    return bs_cli_fail (error);
+  bs_timing_add_stage (&seg->timing, "preprocess", prepare_ms);
+  geom = seg->geom;
+  infer_ms = seg->run_ms;
+  has_dice = seg->has_truth;
+  dice = seg->dice;
+  dice_raw = seg->dice_raw;
+
+  if ((out && !bs_volume_save_nifti (seg->mask, out, DT_UINT8, &error))
+      || (prob_out && !bs_volume_save_nifti (seg->prob, prob_out, DT_FLOAT32, &error))
       || (prepared_out && !bs_volume_save_nifti (prepared, prepared_out, DT_FLOAT32, &error)))
     return bs_cli_fail (error);
 
@@ -238,7 +175,7 @@ bs_cli_infer (int argc, char **argv)
       json_builder_set_member_name (b, "fusion");
       json_builder_add_string_value (b, opts.fusion ? "on" : "off");
       json_builder_set_member_name (b, "threads");
-      json_builder_add_int_value (b, bs_plan_get_threads (plan));
+      json_builder_add_int_value (b, seg->threads);
       json_builder_set_member_name (b, "batch");
       json_builder_add_int_value (b, opts.batch);
       /* The whole slice padded for the network; "window" is what ran. */
@@ -261,7 +198,7 @@ bs_cli_infer (int argc, char **argv)
       json_builder_set_member_name (b, "slices");
       json_builder_add_int_value (b, slices);
       json_builder_set_member_name (b, "slices_run");
-      json_builder_add_int_value (b, only_slice >= 0 ? geom->brain[only_slice] : geom->n_brain);
+      json_builder_add_int_value (b, seg->n_run);
       json_builder_set_member_name (b, "omp_wait_policy");
       json_builder_add_string_value (b, bs_runtime_wait_policy ());
       json_builder_set_member_name (b, "seconds");
@@ -269,7 +206,7 @@ bs_cli_infer (int argc, char **argv)
       json_builder_set_member_name (b, "ms_per_slice");
       json_builder_add_double_value (b, infer_ms / MAX (slices, 1));
       json_builder_set_member_name (b, "plan_seconds");
-      json_builder_add_double_value (b, plan_ms / 1000.0);
+      json_builder_add_double_value (b, seg->plan_ms / 1000.0);
       json_builder_set_member_name (b, "total_seconds");
       json_builder_add_double_value (b, (bs_now_ms () - t_start) / 1000.0);
       json_builder_set_member_name (b, "dice_wt");
@@ -281,21 +218,21 @@ bs_cli_infer (int argc, char **argv)
       json_builder_add_string_value (b, cleanup ? "on" : "off");
       json_builder_set_member_name (b, "dice_wt_raw");
       if (has_dice)
-        json_builder_add_double_value (b, cleanup ? dice_raw : dice);
+        json_builder_add_double_value (b, dice_raw);
       else
         json_builder_add_null_value (b);
       json_builder_set_member_name (b, "components");
-      json_builder_add_int_value (b, clean.n_components);
+      json_builder_add_int_value (b, seg->cleanup.n_components);
       json_builder_set_member_name (b, "removed_voxels");
-      json_builder_add_int_value (b, (gint64) clean.removed);
+      json_builder_add_int_value (b, (gint64) seg->cleanup.removed);
       json_builder_set_member_name (b, "tumour_voxels");
-      json_builder_add_int_value (b, (gint64) tumour);
+      json_builder_add_int_value (b, (gint64) seg->tumour_voxels);
       json_builder_set_member_name (b, "stages");
       json_builder_begin_object (b);
-      for (int i = 0; i < timing.n_stages; i++)
+      for (int i = 0; i < seg->timing.n_stages; i++)
         {
-          json_builder_set_member_name (b, timing.stages[i].name);
-          json_builder_add_double_value (b, timing.stages[i].ms);
+          json_builder_set_member_name (b, seg->timing.stages[i].name);
+          json_builder_add_double_value (b, seg->timing.stages[i].ms);
         }
       json_builder_end_object (b);
       json_builder_set_member_name (b, "out");
@@ -315,20 +252,20 @@ bs_cli_infer (int argc, char **argv)
         printf ("%s\n", _("test-time flips: every slice also ran mirrored left-right; the probabilities are averaged"));
       if (geom->cropped)
         printf (_("cropped to the brain: %d of %d slices run, on a %dx%d window of the %dx%d slices\n"),
-                geom->n_brain, slices, pw, ph, geom->width, geom->height);
+                geom->n_brain, slices, geom->pw, geom->ph, geom->width, geom->height);
       if (has_dice)
-        printf (_("whole-tumour Dice: %.4f (%llu voxels predicted)\n"), dice, (unsigned long long) tumour);
+        printf (_("whole-tumour Dice: %.4f (%llu voxels predicted)\n"), dice, (unsigned long long) seg->tumour_voxels);
       else
-        printf (_("no ground truth; %llu voxels predicted as tumour\n"), (unsigned long long) tumour);
+        printf (_("no ground truth; %llu voxels predicted as tumour\n"), (unsigned long long) seg->tumour_voxels);
       if (cleanup && has_dice)
         printf (_("island clean-up: kept %d of %d components, removed %.0f voxels (Dice before: %.4f)\n"),
-                clean.n_kept, clean.n_components, (double) clean.removed, dice_raw);
+                seg->cleanup.n_kept, seg->cleanup.n_components, (double) seg->cleanup.removed, dice_raw);
       else if (cleanup)
-        printf (_("island clean-up: kept %d of %d components, removed %.0f voxels\n"), clean.n_kept,
-                clean.n_components, (double) clean.removed);
+        printf (_("island clean-up: kept %d of %d components, removed %.0f voxels\n"), seg->cleanup.n_kept,
+                seg->cleanup.n_components, (double) seg->cleanup.removed);
       printf ("%s\n", _("stages (ms):"));
-      for (int i = 0; i < timing.n_stages; i++)
-        printf ("  %-12s %10.1f\n", timing.stages[i].name, timing.stages[i].ms);
+      for (int i = 0; i < seg->timing.n_stages; i++)
+        printf ("  %-12s %10.1f\n", seg->timing.stages[i].name, seg->timing.stages[i].ms);
       if (out)
         printf (_("mask written to %s\n"), out);
     }

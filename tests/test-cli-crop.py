@@ -58,7 +58,7 @@ def check_progress(tmp):
 
 
 def check_int8_agreement(tmp):
-    """infer and export calibrate int8 on the same slices (bs_infer_calibrate), so their masks are equal."""
+    """infer and export calibrate int8 on the same slices (bs_calibration_new_for_case), so their masks are equal."""
     a = os.path.join(tmp, "infer-int8.nii.gz")
     b = os.path.join(tmp, "export-int8.nii.gz")
     opts = ["--precision", "int8", "--layout", "nhwc", "--threads", "1"]

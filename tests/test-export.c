@@ -120,7 +120,7 @@ test_overlay_png (Fixture *f, gconstpointer data)
 
   bs_overlay_options_init (&opts);
   opts.opacity = 1.0f;
-  bs_export_auto_window (f->image, 0, &opts.lo, &opts.hi);
+  bs_auto_window_volume (f->image, 0, &opts.lo, &opts.hi);
   g_assert_true (bs_export_overlay_png (&f->src, 6, &opts, 0, 0, path, &error));
   g_assert_no_error (error);
 
@@ -167,7 +167,7 @@ test_figure_png (Fixture *f, gconstpointer data)
 
   bs_overlay_options_init (&opts);
   opts.opacity = 1.0f;
-  bs_export_auto_window (f->image, 0, &opts.lo, &opts.hi);
+  bs_auto_window_volume (f->image, 0, &opts.lo, &opts.hi);
   g_assert_true (bs_export_figure_png (&f->src, 6, &opts, 900, 400, path, &error));
   g_assert_no_error (error);
   cairo_surface_t *s = cairo_image_surface_create_from_png (path);

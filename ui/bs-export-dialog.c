@@ -8,6 +8,7 @@
 #include "bs-error.h"
 #include "bs-export.h"
 #include "bs-infer.h"
+#include "bs-segment.h"
 
 /* Everything a worker needs, copied on the main thread: the window's
  * volumes change or go away when the user opens another case. */
@@ -127,55 +128,49 @@ series_progress (int done, int total, gpointer user_data)
   post_progress (user_data, _("Writing images"), done, total);
 }
 
+static void
+segment_progress (int done, int total, gpointer user_data)
+{
+  post_progress (user_data, _("Segmenting the remaining slices"), done, total);
+}
+
 /* Segments the slices the window had not reached yet, so that whole-volume
  * exports are complete. */
 static gboolean
 fill_missing (ExportJob *job, GCancellable *cancellable, GError **error)
 {
-  g_autoptr(BsCalibration) cal = NULL;
-  g_autoptr(BsPlan) plan = NULL;
-  g_autoptr(BsInferGeometry) geom = NULL;
-  BsPlanOptions opts = job->plan_opts;
-  int n = bs_volume_n_slices (job->prob, job->net_plane), ph, pw, done = 0;
+  g_autoptr(BsSegmentResult) seg = NULL;
+  g_autofree guint8 *missing = NULL;
+  g_autofree float *slice = NULL;
+  BsSegmentOptions so;
+  int n = bs_volume_n_slices (job->prob, job->net_plane), w, h;
 
   if (job->n_missing == 0)
     return TRUE;
-  /* The window's geometry and calibration policy, so that these slices match the ones it computed. */
-  geom = bs_infer_geometry_new (job->prepared, job->net_plane, opts.crop_to_brain);
-  ph = geom->ph;
-  pw = geom->pw;
-  opts.batch = 1;
-  opts.profile_layers = FALSE;
-  if (opts.precision == BS_PRECISION_INT8)
-    {
-      cal = bs_infer_calibrate (job->net, job->prepared, geom, error);
-      if (cal == NULL)
-        return FALSE;
-    }
-  plan = bs_plan_new (job->net, ph, pw, &opts, cal, error);
-  if (plan == NULL)
-    return FALSE;
-
-  gsize per = (gsize) job->prepared->n_channels * ph * pw;
-  g_autofree float *input = g_new (float, per);
-  g_autofree float *probs = g_new (float, (gsize) ph * pw);
+  /* The window's options, geometry and calibration policy, so that these
+   * slices match the ones it computed.  No clean-up: it judges a whole
+   * volume, and these are only the slices it lacks. */
+  bs_segment_options_init (&so);
+  so.plan = job->plan_opts;
+  so.plan.batch = 1;
+  so.plan.profile_layers = FALSE;
+  so.plane = job->net_plane;
+  so.cleanup = FALSE;
+  missing = g_new (guint8, n);
   for (int k = 0; k < n; k++)
-    {
-      if (job->computed[k])
-        continue;
-      if (g_cancellable_set_error_if_cancelled (cancellable, error))
-        return FALSE;
-      if (geom->brain[k])
-        {
-          bs_infer_fill_slice (job->prepared, geom, k, input);
-          if (!bs_plan_run (plan, input, 1, probs, NULL, error))
-            return FALSE;
-        }
-      else
-        memset (probs, 0, (gsize) ph * pw * sizeof (float));
-      bs_infer_store_output (job->prob, geom, k, 1, probs);
-      post_progress (job, _("Segmenting the remaining slices"), ++done, job->n_missing);
-    }
+    missing[k] = !job->computed[k];
+  so.slices = missing;
+  seg = bs_segment (job->net, job->prepared, NULL, &so, segment_progress, job, cancellable, error);
+  if (seg == NULL)
+    return FALSE;
+  bs_volume_slice_size (job->prob, job->net_plane, &w, &h);
+  slice = g_new (float, (gsize) w * h);
+  for (int k = 0; k < n; k++)
+    if (missing[k])
+      {
+        bs_volume_get_slice (seg->prob, 0, job->net_plane, k, slice);
+        bs_volume_set_slice (job->prob, 0, job->net_plane, k, slice);
+      }
   return TRUE;
 }
 

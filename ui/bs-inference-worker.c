@@ -1,6 +1,7 @@
 #include <glib/gi18n.h>
 #include <string.h>
 
+#include "bs-calibration.h"
 #include "bs-error.h"
 #include "bs-infer.h"
 #include "bs-inference-worker.h"
@@ -242,7 +243,7 @@ job_build_plan (BsInferenceWorker *self, Job *job)
           job->cal_crop != job->geom->cropped)
         {
           job_clear_calibration (job);
-          job->cal = bs_infer_calibrate (job->input->net, job->input->prepared, job->geom, &error);
+          job->cal = bs_calibration_new_for_case (job->input->net, job->input->prepared, job->geom, &error);
           if (job->cal != NULL)
             {
               job->cal_input = bs_inference_input_ref (job->input);

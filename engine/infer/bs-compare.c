@@ -7,6 +7,7 @@
 
 #include "bs-error.h"
 #include "bs-file.h"
+#include "bs-calibration.h"
 #include "bs-infer.h"
 #include "bs-metrics.h"
 
@@ -280,7 +281,7 @@ bs_compare_run (const BsUnet *net, const BsVolume *prepared, const BsVolume *tru
   if (cal == NULL)
     {
       /* Without a calibration the int8 rows say so; the others still run. */
-      own_cal = bs_infer_calibrate (net, prepared, geom, NULL);
+      own_cal = bs_calibration_new_for_case (net, prepared, geom, NULL);
       job.cal = own_cal;
     }
   prob = bs_volume_new_like (prepared, 1);

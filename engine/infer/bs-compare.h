@@ -63,7 +63,7 @@ typedef void (*BsCompareProgress) (int done, int total, int index, const BsCompa
  * that reason; a slow one stops after BS_COMPARE_BUDGET_MS of timed runs (at
  * least one slice), and its accuracy is then measured on the slices it ran,
  * against the reference on the same slices.  cal may be NULL: it is
- * then computed (bs_infer_calibrate).  Configurations the CPU cannot run are rows
+ * then computed (bs_calibration_new_for_case).  Configurations the CPU cannot run are rows
  * with available = FALSE and the reason.  progress is called after each
  * configuration. */
 BsCompareResult *bs_compare_run (const BsUnet *net, const BsVolume *prepared, const BsVolume *truth,

@@ -171,58 +171,21 @@ bs_infer_store_output (BsVolume *prob, const BsInferGeometry *geom, int first, i
     }
 }
 
-BsCalibration *
-bs_infer_calibrate (const BsUnet *net, const BsVolume *prepared, const BsInferGeometry *geom, GError **error)
+/* The batch loop of bs_infer_volume and bs_infer_slices; *cancelled tells a
+ * cancellation (error left unset) from a failure. */
+static gboolean
+run_slices (BsPlan *plan, const BsVolume *prepared, const BsInferGeometry *geom, const guint8 *selected,
+            BsVolume *prob, BsTiming *timing, BsInferProgress progress, gpointer user_data,
+            GCancellable *cancellable, gboolean *cancelled, GError **error)
 {
-  const int want = BS_INFER_CALIBRATION_SLICES;
-  int n = geom->n_slices, cmax = 0, n_candidates = 0, n_pick = 0, picks[BS_INFER_CALIBRATION_SLICES];
-  gsize plane_px = (gsize) geom->width * geom->height;
-  gsize per = (gsize) prepared->n_channels * geom->ph * geom->pw;
-  g_autofree float *slice = g_new (float, plane_px);
-  g_autofree gsize *count = g_new0 (gsize, MAX (n, 1));
-  g_autofree float *input = NULL;
-
-  for (int s = 0; s < n; s++)
-    {
-      bs_volume_get_slice (prepared, 0, geom->plane, s, slice);
-      for (gsize p = 0; p < plane_px; p++)
-        count[s] += slice[p] != 0.0f;
-      cmax = MAX (cmax, (int) count[s]);
-    }
-  for (int s = 0; s < n; s++)
-    n_candidates += count[s] > 0 && count[s] * 4 >= (gsize) cmax;
-  if (n_candidates == 0)
-    {
-      g_set_error (error, BS_PLAN_ERROR, BS_PLAN_ERROR_UNAVAILABLE,
-                   _("int8 needs calibration slices, but this case has no brain voxels to calibrate on"));
-      return NULL;
-    }
-  for (int s = 0, seen = 0; s < n && n_pick < want; s++)
-    {
-      if (!(count[s] > 0 && count[s] * 4 >= (gsize) cmax))
-        continue;
-      if (n_candidates <= want || seen * want / n_candidates != (seen + 1) * want / n_candidates)
-        picks[n_pick++] = s;
-      seen++;
-    }
-  input = g_new (float, per * n_pick);
-  for (int i = 0; i < n_pick; i++)
-    bs_infer_fill_slice (prepared, geom, picks[i], input + per * i);
-  return bs_calibration_compute (net, input, n_pick, geom->ph, geom->pw, error);
-}
-
-gboolean
-bs_infer_volume (BsPlan *plan, const BsVolume *prepared, const BsInferGeometry *geom, BsVolume *prob,
-                 BsTiming *timing, BsInferProgress progress, gpointer user_data, GCancellable *cancellable,
-                 GError **error)
-{
-  int ph, pw, batch, total = geom->n_slices, done = 0;
+  int ph, pw, batch, n_slices = geom->n_slices, total = 0, done = 0;
   gsize per_in = (gsize) prepared->n_channels * geom->ph * geom->pw, per_out = (gsize) geom->ph * geom->pw;
   g_autofree float *input = NULL;
   g_autofree float *probs = NULL;
   g_autofree float *zero = NULL;
   g_autofree int *run = NULL;
 
+  *cancelled = FALSE;
   bs_plan_get_size (plan, &ph, &pw, &batch);
   if (ph != geom->ph || pw != geom->pw)
     {
@@ -231,30 +194,37 @@ bs_infer_volume (BsPlan *plan, const BsVolume *prepared, const BsInferGeometry *
                    bs_plane_name (geom->plane), geom->pw, geom->ph);
       return FALSE;
     }
+  for (int k = 0; k < n_slices; k++)
+    total += selected == NULL || selected[k];
   input = g_new (float, (gsize) batch * per_in);
   probs = g_new (float, (gsize) batch * per_out);
   zero = g_new0 (float, (gsize) geom->width * geom->height);
   run = g_new (int, batch);
-  for (int first = 0; first < total;)
+  for (int first = 0; first < n_slices;)
     {
       int n = 0, end = first;
       double t0;
 
       if (g_cancellable_is_cancelled (cancellable))
         {
-          g_set_error (error, BS_PLAN_ERROR, BS_PLAN_ERROR_CANCELLED, _("Inference was cancelled"));
+          *cancelled = TRUE;
           return FALSE;
         }
       /* The next batch of brain slices; slices without brain in between are zeros. */
       t0 = bs_now_ms ();
-      for (; end < total && n < batch; end++)
-        if (geom->brain[end])
-          {
-            bs_infer_fill_slice (prepared, geom, end, input + per_in * n);
-            run[n++] = end;
-          }
-        else
-          bs_volume_set_slice (prob, 0, geom->plane, end, zero);
+      for (; end < n_slices && n < batch; end++)
+        {
+          if (selected != NULL && !selected[end])
+            continue;
+          if (geom->brain[end])
+            {
+              bs_infer_fill_slice (prepared, geom, end, input + per_in * n);
+              run[n++] = end;
+            }
+          else
+            bs_volume_set_slice (prob, 0, geom->plane, end, zero);
+          done++;
+        }
       if (timing)
         bs_timing_add_stage (timing, "preprocess", bs_now_ms () - t0);
       if (n > 0)
@@ -267,10 +237,38 @@ bs_infer_volume (BsPlan *plan, const BsVolume *prepared, const BsInferGeometry *
           if (timing)
             bs_timing_add_stage (timing, "output", bs_now_ms () - t0);
         }
-      done = end;
       first = end;
       if (progress)
         progress (done, total, user_data);
     }
   return TRUE;
+}
+
+gboolean
+bs_infer_volume (BsPlan *plan, const BsVolume *prepared, const BsInferGeometry *geom, BsVolume *prob,
+                 BsTiming *timing, BsInferProgress progress, gpointer user_data, GCancellable *cancellable,
+                 GError **error)
+{
+  gboolean cancelled;
+
+  if (run_slices (plan, prepared, geom, NULL, prob, timing, progress, user_data, cancellable, &cancelled, error))
+    return TRUE;
+  if (cancelled)
+    g_set_error (error, BS_PLAN_ERROR, BS_PLAN_ERROR_CANCELLED, _("Inference was cancelled"));
+  return FALSE;
+}
+
+gboolean
+bs_infer_slices (BsPlan *plan, const BsVolume *prepared, const BsInferGeometry *geom, const guint8 *selected,
+                 BsVolume *prob, BsTiming *timing, BsInferProgress progress, gpointer user_data,
+                 GCancellable *cancellable, GError **error)
+{
+  gboolean cancelled;
+
+  if (run_slices (plan, prepared, geom, selected, prob, timing, progress, user_data, cancellable, &cancelled,
+                  error))
+    return TRUE;
+  if (cancelled)
+    g_cancellable_set_error_if_cancelled (cancellable, error);
+  return FALSE;
 }

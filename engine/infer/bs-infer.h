@@ -52,14 +52,6 @@ void bs_infer_window_to_slice (const BsInferGeometry *geom, const float *probs, 
  * (a single-channel volume like prepared), 0 outside the window. */
 void bs_infer_store_output (BsVolume *prob, const BsInferGeometry *geom, int first, int n, const float *probs);
 
-/* int8 calibration for a case: the one slice policy every caller (window,
- * infer, export, Compare all) uses, so that they agree on an int8 mask.  Up to
- * BS_INFER_CALIBRATION_SLICES slices spread evenly over those holding at least
- * a quarter of the largest brain area, through geom's window. */
-#define BS_INFER_CALIBRATION_SLICES 4
-BsCalibration *bs_infer_calibrate (const BsUnet *net, const BsVolume *prepared, const BsInferGeometry *geom,
-                                   GError **error);
-
 typedef void (*BsInferProgress) (int done, int total, gpointer user_data);
 
 /* Whole volume, in batches of the plan's batch size, over geom's brain
@@ -68,6 +60,15 @@ typedef void (*BsInferProgress) (int done, int total, gpointer user_data);
  * The plan must be built for geom->ph x geom->pw. */
 gboolean bs_infer_volume (BsPlan *plan, const BsVolume *prepared, const BsInferGeometry *geom,
                           BsVolume *prob, BsTiming *timing,
+                          BsInferProgress progress, gpointer user_data,
+                          GCancellable *cancellable, GError **error);
+
+/* The same over the slices flagged in selected (one byte per slice of geom's
+ * plane, non-zero = run; NULL = every slice); prob keeps what it had on the
+ * others.  Progress counts the selected slices.  Cancellation is reported
+ * as G_IO_ERROR_CANCELLED. */
+gboolean bs_infer_slices (BsPlan *plan, const BsVolume *prepared, const BsInferGeometry *geom,
+                          const guint8 *selected, BsVolume *prob, BsTiming *timing,
                           BsInferProgress progress, gpointer user_data,
                           GCancellable *cancellable, GError **error);
 

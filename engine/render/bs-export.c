@@ -12,22 +12,6 @@
 #include "bs-metrics.h"
 #include "bs-nifti.h"
 
-void
-bs_export_auto_window (const BsVolume *image, int channel, float *lo, float *hi)
-{
-  gsize n = bs_volume_n_voxels (image);
-  const float *data = bs_volume_channel (image, channel);
-  /* A strided sample keeps the sort cheap; a million voxels pin the
-   * percentiles far more precisely than a grey ramp of 256 levels needs. */
-  gsize stride = MAX ((gsize) 1, n / 1000000);
-  gsize m = (n + stride - 1) / stride;
-  g_autofree float *sample = g_new (float, m);
-
-  for (gsize i = 0, j = 0; i < n && j < m; i += stride, j++)
-    sample[j] = data[i];
-  bs_auto_window (sample, m, lo, hi);
-}
-
 typedef struct {
   int w, h;
   float *image, *pred, *truth; /* truth NULL without one */

@@ -26,10 +26,6 @@ typedef struct {
 #define BS_EXPORT_FIGURE_WIDTH 1800
 #define BS_EXPORT_FIGURE_HEIGHT 720
 
-/* Window for a whole volume (percentiles over its non-background voxels), so
- * that every slice of a series is shown with the same grey levels. */
-void bs_export_auto_window (const BsVolume *image, int channel, float *lo, float *hi);
-
 /* Dice of one slice of pred against truth; NAN without truth. */
 double bs_export_slice_dice (const BsExportSource *src, int index);
 

@@ -77,6 +77,22 @@ bs_auto_window (const float *slice, size_t n, float *lo, float *hi)
     *hi = *lo + 1.0f;
 }
 
+void
+bs_auto_window_volume (const BsVolume *image, int channel, float *lo, float *hi)
+{
+  gsize n = bs_volume_n_voxels (image);
+  const float *data = bs_volume_channel (image, channel);
+  /* A strided sample keeps the sort cheap; a million voxels pin the
+   * percentiles far more precisely than a grey ramp of 256 levels needs. */
+  gsize stride = MAX ((gsize) 1, n / 1000000);
+  gsize m = (n + stride - 1) / stride;
+  g_autofree float *sample = g_new (float, MAX (m, 1));
+
+  for (gsize i = 0, j = 0; i < n && j < m; i += stride, j++)
+    sample[j] = data[i];
+  bs_auto_window (sample, m, lo, hi);
+}
+
 static inline uint8_t
 grey_level (float v, float lo, float hi)
 {

@@ -6,6 +6,8 @@
 #include <glib.h>
 #include <stddef.h>
 
+#include "bs-volume.h"
+
 G_BEGIN_DECLS
 
 typedef enum {
@@ -31,6 +33,12 @@ void bs_overlay_options_init (BsOverlayOptions *opts);
 
 /* Automatic window: 0.5th and 99.5th percentiles of the non-background pixels. */
 void bs_auto_window (const float *slice, size_t n, float *lo, float *hi);
+
+/* The automatic window of one channel of a volume: bs_auto_window over a
+ * regular sample of its voxels (every voxel up to a million).  One window
+ * for every slice and plane, so that a series, a figure and the views show
+ * the same grey levels. */
+void bs_auto_window_volume (const BsVolume *image, int channel, float *lo, float *hi);
 
 /* The MRI slice in grey (w x h). */
 cairo_surface_t *bs_render_grey (const float *slice, int w, int h, float lo, float hi);

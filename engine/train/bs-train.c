@@ -251,7 +251,7 @@ write_figures (const BsTrainCase *c, const BsVolume *pred, const char *dir, int 
    * mid-grey: draw the background at the window's bottom (black), as the
    * window shows raw images. */
   bs_overlay_options_init (&ov);
-  bs_export_auto_window (c->image, 0, &ov.lo, &ov.hi);
+  bs_auto_window_volume (c->image, 0, &ov.lo, &ov.hi);
   for (gsize v = 0; v < nvox; v++)
     shown->data[v] = in[v] != 0.0f ? in[v] : ov.lo;
   src.image = shown;

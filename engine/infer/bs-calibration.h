@@ -1,0 +1,30 @@
+/* int8 calibration of a case: which of its slices the activation ranges are
+ * measured on.  The one slice policy of every caller (the window, infer,
+ * export, Compare all), so that they agree on an int8 mask. */
+#pragma once
+
+#include <glib.h>
+
+#include "bs-infer.h"
+#include "bs-plan.h"
+#include "bs-volume.h"
+
+G_BEGIN_DECLS
+
+/* Slices a calibration is measured on, at most; also the count a caller
+ * without a case (brainseg-cli bench, on synthetic slices) uses. */
+#define BS_CALIBRATION_SLICES 4
+
+/* The slices of geom's plane to calibrate on: up to BS_CALIBRATION_SLICES
+ * spread evenly, in order, over those whose first channel holds at least a
+ * quarter of the largest brain area of any slice.  picks receives at most
+ * BS_CALIBRATION_SLICES indices; returns how many (0 when no slice has brain). */
+int bs_calibration_pick_slices (const BsVolume *prepared, const BsInferGeometry *geom, int *picks);
+
+/* Measures the calibration of net on prepared's picked slices, each through
+ * geom's window.  Fails with BS_PLAN_ERROR_UNAVAILABLE when the case has no
+ * brain voxel to calibrate on. */
+BsCalibration *bs_calibration_new_for_case (const BsUnet *net, const BsVolume *prepared,
+                                            const BsInferGeometry *geom, GError **error);
+
+G_END_DECLS

@@ -1,0 +1,71 @@
+/* Segmenting a case: the one pipeline from a prepared case to a mask.
+ *
+ * Geometry (crop to the brain), int8 calibration (bs-calibration.h), the
+ * plan, the network over the slices in batches, the threshold at 0.5, the
+ * island clean-up and, with a truth, the confusion counts and Dice.
+ * brainseg-cli infer and export and the window's exports reach a mask
+ * through bs_segment, so that the same options give the same mask. */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "bs-infer.h"
+#include "bs-metrics.h"
+#include "bs-plan.h"
+#include "bs-postprocess.h"
+#include "bs-timing.h"
+#include "bs-unet.h"
+#include "bs-volume.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+  /* Precision, layout, fusion, threads, batch, crop_to_brain and
+   * test_time_flips as the plan and the geometry take them. */
+  BsPlanOptions plan;
+  BsPlane plane;          /* where the network runs: BS_INFER_NET_PLANE unless a caller knows better */
+  gboolean cleanup;       /* remove islands below BS_CLEANUP_MIN_FRACTION of the largest component */
+  /* NULL: every slice of the plane.  Else one byte per slice, non-zero =
+   * segment it; the others stay 0, and the Dice counts only the selected
+   * slices.  The clean-up judges the volume as it is, so a partial
+   * selection usually wants it off. */
+  const guint8 *slices;
+} BsSegmentOptions;
+
+/* bs_plan_options_init's plan, BS_INFER_NET_PLANE, clean-up on, every slice. */
+void bs_segment_options_init (BsSegmentOptions *opts);
+
+typedef struct {
+  BsInferGeometry *geom;      /* where the network looked */
+  int threads;                /* the plan's (options say 0 for all cores) */
+  int n_selected;             /* slices asked for */
+  int n_run;                  /* of those, slices with brain that went through the network */
+  BsVolume *prob;             /* sigmoid output, one channel like prepared; 0 where nothing ran */
+  BsVolume *mask;             /* prob > 0.5 as 0/1 (is_label), after the clean-up when it ran */
+  gboolean cleaned;           /* the clean-up ran */
+  BsCleanupStats cleanup;     /* zeros when it did not */
+  guint64 tumour_voxels;      /* on in mask */
+  gboolean has_truth;
+  BsConfusion confusion_raw;  /* the mask before the clean-up against the truth */
+  BsConfusion confusion;      /* mask against the truth */
+  double dice_raw, dice;      /* of the two; NAN without a truth */
+  BsTiming timing;            /* preprocess, the plan's stages, output, threshold, cleanup */
+  double plan_ms;             /* calibration and building the plan */
+  double run_ms;              /* network through clean-up */
+} BsSegmentResult;
+
+void bs_segment_result_free (BsSegmentResult *result);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BsSegmentResult, bs_segment_result_free)
+
+/* Segments prepared (bs_infer_prepare) with net.  truth (whole tumour,
+ * > 0.5, one channel with prepared's dims) may be NULL.  progress gets
+ * (done, total) selected slices after each batch, on the calling thread.
+ * Cancellable between batches (G_IO_ERROR_CANCELLED).  Errors: the plan's
+ * (an unavailable precision, a case without brain to calibrate int8 on) and
+ * BS_PLAN_ERROR_UNAVAILABLE when the clean-up runs out of memory. */
+BsSegmentResult *bs_segment (const BsUnet *net, const BsVolume *prepared, const BsVolume *truth,
+                             const BsSegmentOptions *opts,
+                             BsInferProgress progress, gpointer user_data,
+                             GCancellable *cancellable, GError **error);
+
+G_END_DECLS
