@@ -529,7 +529,7 @@ test_train_smoke (void)
   g_assert_true (bs_train_evaluate_case (untrained, set, test_case, 2, FALSE, &before, &error));
   g_assert_no_error (error);
 
-  g_assert_true (bs_train_run (set, &opts, NULL, &report, NULL, &error));
+  g_assert_true (bs_train_run (set, &opts, NULL, NULL, &report, NULL, &error));
   g_assert_no_error (error);
   g_test_message ("loss %.4f -> %.4f; test Dice untrained %.3f, trained %.3f; best epoch %d",
                   report.first_train_loss, report.last_train_loss, before.dice,
@@ -554,13 +554,17 @@ test_train_smoke (void)
   {
     BsTrainReport again = { 0 };
     g_autofree char *out2 = g_build_filename (dir, "again.h5", NULL);
-    opts.resume = out;
+    g_autoptr(BsTrainCheckpoint) cp = bs_train_checkpoint_load (out, &error);
+    g_assert_no_error (error);
+    g_assert_false (bs_train_checkpoint_has_state (cp));
+    opts.resume = cp;
     opts.out = out2;
     opts.epochs = 0;
-    g_assert_true (bs_train_run (set, &opts, NULL, &again, NULL, &error));
+    g_assert_true (bs_train_run (set, &opts, NULL, NULL, &again, NULL, &error));
     g_assert_no_error (error);
     g_assert_cmpfloat (fabs (again.best_val_loss - report.best_val_loss), <, 1e-4);
     bs_train_report_clear (&again);
+    opts.resume = NULL;
     g_unlink (out2);
   }
 
@@ -628,6 +632,7 @@ test_resume (gconstpointer data)
   g_autofree char *one_last = bs_train_state_path_for (one);
   g_autofree char *two_last = bs_train_state_path_for (two);
   BsTrainOptions opts;
+  g_autoptr(BsTrainCheckpoint) cp = NULL;
   BsTrainReport a = { 0 }, b = { 0 }, c = { 0 };
 
   g_assert_true (bs_train_set_split (set, 0.5, 816, NULL, NULL, &error));
@@ -635,21 +640,24 @@ test_resume (gconstpointer data)
   opts.epochs = 4;
   opts.average_from = average_from;
   opts.out = one;
-  g_assert_true (bs_train_run (set, &opts, NULL, &a, NULL, &error));
+  g_assert_true (bs_train_run (set, &opts, NULL, NULL, &a, NULL, &error));
   g_assert_no_error (error);
 
   opts.out = two;
   opts.epochs = 2;
-  g_assert_true (bs_train_run (set, &opts, NULL, &b, NULL, &error));
+  g_assert_true (bs_train_run (set, &opts, NULL, NULL, &b, NULL, &error));
   g_assert_no_error (error);
   g_assert_cmpint (b.epochs_run, ==, 2);
 
   /* The run's own options win over the caller's: another batch and seed change nothing. */
-  opts.resume = two_last;
+  cp = bs_train_checkpoint_load (two_last, &error);
+  g_assert_no_error (error);
+  g_assert_true (bs_train_checkpoint_has_state (cp));
+  opts.resume = cp;
   opts.epochs = 4;
   opts.batch = 8;
   opts.seed = 1;
-  g_assert_true (bs_train_run (set, &opts, NULL, &c, NULL, &error));
+  g_assert_true (bs_train_run (set, &opts, NULL, NULL, &c, NULL, &error));
   g_assert_no_error (error);
   g_assert_cmpint (c.resumed_epoch, ==, 2);
   g_assert_cmpint (c.epochs_run, ==, 4);
@@ -711,7 +719,7 @@ test_average (void)
       paths[e] = bs_train_state_path_for (out);
       opts.epochs = e;
       opts.out = out;
-      g_assert_true (bs_train_run (set, &opts, NULL, &re, NULL, &error));
+      g_assert_true (bs_train_run (set, &opts, NULL, NULL, &re, NULL, &error));
       g_assert_no_error (error);
       bs_train_report_clear (&re);
       g_unlink (out);
@@ -719,7 +727,7 @@ test_average (void)
   opts.epochs = 4;
   opts.average_from = 2;
   opts.out = avg;
-  g_assert_true (bs_train_run (set, &opts, NULL, &r, NULL, &error));
+  g_assert_true (bs_train_run (set, &opts, NULL, NULL, &r, NULL, &error));
   g_assert_no_error (error);
   assert_same_weights (paths[4], avg_last);
 
