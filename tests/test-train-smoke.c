@@ -776,6 +776,99 @@ test_average (void)
   g_rmdir (dir);
 }
 
+/* What the engine tells its caller (it prints nothing itself): the events in
+ * order, with the numbers the CLI shows. */
+typedef struct {
+  GString *kinds;   /* one letter per event */
+  GArray *events;   /* BsTrainEvent, copied (pointers inside not kept) */
+} Heard;
+
+static void
+hear (const BsTrainEvent *e, gpointer data)
+{
+  Heard *h = data;
+
+  G_STATIC_ASSERT (BS_TRAIN_EVENT_FIGURES == 9);
+  g_string_append_c (h->kinds, "NRFSsAEXTW"[e->kind]);
+  g_array_append_val (h->events, *e);
+}
+
+static void
+test_progress (void)
+{
+  g_autoptr(BsTrainSet) set = synthetic_set (4);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("bs-progress-XXXXXX", NULL);
+  g_autofree char *out = g_build_filename (dir, "p.h5", NULL);
+  g_autofree char *last = bs_train_state_path_for (out);
+  g_autoptr(BsTrainCheckpoint) cp = NULL;
+  g_autoptr(GString) kinds = g_string_new (NULL);
+  g_autoptr(GArray) events = g_array_new (FALSE, FALSE, sizeof (BsTrainEvent));
+  Heard h = { kinds, events };
+  BsTrainOptions opts;
+  BsTrainReport a = { 0 }, b = { 0 };
+  double epoch1_dice = NAN;
+
+  g_assert_true (bs_train_set_split (set, 0.5, 816, NULL, NULL, &error));
+  tiny_run_options (&opts);
+  opts.epochs = 2;
+  opts.average_from = 2;
+  opts.out = out;
+  g_assert_true (bs_train_run (set, &opts, hear, &h, &a, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (kinds->str, ==, "SsssEsssAET");
+  for (guint i = 0; i < events->len; i++)
+    {
+      const BsTrainEvent *e = &g_array_index (events, BsTrainEvent, i);
+      if (e->kind == BS_TRAIN_EVENT_START)
+        {
+          g_assert_cmpint (e->start.steps_per_epoch, ==, 3);
+          g_assert_cmpint (e->start.batch, ==, 4);
+          g_assert_cmpint (e->start.n_val_slices, ==, 8);
+        }
+      else if (e->kind == BS_TRAIN_EVENT_STEP)
+        {
+          g_assert_cmpint (e->step.epochs, ==, 2);
+          g_assert_cmpint (e->step.steps, ==, 3);
+          g_assert_cmpfloat (e->step.eta_s, >=, 0.0);
+          g_assert_true (isfinite (e->step.loss));
+          if (e->step.epoch == 1)
+            g_assert_true (isnan (e->step.val_dice));
+          else
+            g_assert_cmpfloat (e->step.val_dice, ==, epoch1_dice);
+        }
+      else if (e->kind == BS_TRAIN_EVENT_EPOCH)
+        {
+          if (e->epoch.epoch == 1)
+            epoch1_dice = e->epoch.val_dice;
+          g_assert_cmpint (e->epoch.mean_count, ==, e->epoch.epoch == 2 ? 1 : 0);
+          g_assert_true (e->epoch.best);
+        }
+      else if (e->kind == BS_TRAIN_EVENT_AVERAGING)
+        g_assert_cmpint (e->averaging.epoch, ==, 2);
+    }
+
+  /* Resumed for one more epoch: said once, with where it stopped. */
+  g_string_truncate (kinds, 0);
+  g_array_set_size (events, 0);
+  cp = bs_train_checkpoint_load (last, &error);
+  g_assert_no_error (error);
+  opts.resume = cp;
+  opts.epochs = 3;
+  g_assert_true (bs_train_run (set, &opts, hear, &h, &b, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (kinds->str, ==, "RSsssET");
+  g_assert_cmpint (g_array_index (events, BsTrainEvent, 0).resumed.epochs_done, ==, 2);
+  g_assert_cmpint (g_array_index (events, BsTrainEvent, 0).resumed.steps_done, ==, 6);
+  g_assert_cmpint (g_array_index (events, BsTrainEvent, 0).resumed.epochs, ==, 3);
+
+  bs_train_report_clear (&a);
+  bs_train_report_clear (&b);
+  g_unlink (out);
+  g_unlink (last);
+  g_rmdir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -791,5 +884,6 @@ main (int argc, char **argv)
   g_test_add_data_func ("/train/resume", GINT_TO_POINTER (0), test_resume);
   g_test_add_data_func ("/train/resume/averaging", GINT_TO_POINTER (2), test_resume);
   g_test_add_func ("/train/average", test_average);
+  g_test_add_func ("/train/progress", test_progress);
   return g_test_run ();
 }
