@@ -15,6 +15,7 @@
 #include "bs-runtime.h"
 #include "bs-phantom.h"
 #include "bs-train.h"
+#include "cli-train-progress.h"
 #include "cli-train-report.h"
 #include "cli.h"
 
@@ -351,8 +352,10 @@ bs_cli_train (int argc, char **argv)
   g_auto(GStrv) val_ids = NULL;
   g_auto(GStrv) test_ids = NULL;
   g_autoptr(BsTrainSet) set = NULL;
+  g_autoptr(BsTrainCheckpoint) checkpoint = NULL;
   g_autoptr(GError) error = NULL;
   BsTrainReport report = { 0 };
+  BsCliTrainProgress progress = { 0 };
   BsTrainOptions defaults;
   guint given;
   gint64 seed;
@@ -458,10 +461,8 @@ bs_cli_train (int argc, char **argv)
   restore_defaults (&opts, &defaults);
   opts.seed = seed == G_MININT64 ? defaults.seed : (guint64) seed;
   opts.augment = !no_augment;
-  opts.resume = resume;
   opts.out = out;
   opts.figures = figures;
-  opts.progress_tty = !plain && isatty (fileno (stdout));
   if (loss && !bs_train_loss_from_string (loss, &opts.loss))
     {
       fprintf (stderr, _("brainseg-cli train: unknown loss '%s' (dice or dice+bce)\n"), loss);
@@ -523,14 +524,17 @@ bs_cli_train (int argc, char **argv)
    * should not cost a whole training run. */
   if (figures && !bs_train_check_figures_dir (figures, &error))
     return bs_cli_fail (error);
-  /* A resumed run splits and samples as it did when it started. */
+  /* Read once, here: a resumed run splits and samples as it did when it
+   * started, so its options are needed before the cases load. */
   if (resume)
     {
       BsTrainOptions asked = opts;
-      gboolean has_state = FALSE;
-      if (!bs_train_resume_options (resume, &opts, &has_state, &error))
+      checkpoint = bs_train_checkpoint_load (resume, &error);
+      if (!checkpoint)
         return bs_cli_fail (error);
-      if (has_state)
+      bs_train_checkpoint_apply_options (checkpoint, &opts);
+      opts.resume = checkpoint;
+      if (bs_train_checkpoint_has_state (checkpoint))
         report_overridden (resume, given, &asked, &opts);
     }
 
@@ -567,12 +571,14 @@ bs_cli_train (int argc, char **argv)
     }
   fflush (stdout);
 
-  if (!bs_train_run (set, &opts, stdout, &report, NULL, &error))
+  progress.out = stdout;
+  progress.tty = !plain && isatty (fileno (stdout));
+  if (!bs_train_run (set, &opts, bs_cli_train_progress, &progress, &report, NULL, &error))
     {
       bs_train_report_clear (&report);
       return bs_cli_fail (error);
     }
-  bs_train_report_print (&report, stdout);
+  bs_cli_train_print_report (&report, stdout);
   if (opts.folds > 0 && report.test->len > 0)
     {
       double sum = 0.0, sum_raw = 0.0;

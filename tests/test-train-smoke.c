@@ -529,7 +529,7 @@ test_train_smoke (void)
   g_assert_true (bs_train_evaluate_case (untrained, set, test_case, 2, FALSE, &before, &error));
   g_assert_no_error (error);
 
-  g_assert_true (bs_train_run (set, &opts, NULL, &report, NULL, &error));
+  g_assert_true (bs_train_run (set, &opts, NULL, NULL, &report, NULL, &error));
   g_assert_no_error (error);
   g_test_message ("loss %.4f -> %.4f; test Dice untrained %.3f, trained %.3f; best epoch %d",
                   report.first_train_loss, report.last_train_loss, before.dice,
@@ -554,13 +554,17 @@ test_train_smoke (void)
   {
     BsTrainReport again = { 0 };
     g_autofree char *out2 = g_build_filename (dir, "again.h5", NULL);
-    opts.resume = out;
+    g_autoptr(BsTrainCheckpoint) cp = bs_train_checkpoint_load (out, &error);
+    g_assert_no_error (error);
+    g_assert_false (bs_train_checkpoint_has_state (cp));
+    opts.resume = cp;
     opts.out = out2;
     opts.epochs = 0;
-    g_assert_true (bs_train_run (set, &opts, NULL, &again, NULL, &error));
+    g_assert_true (bs_train_run (set, &opts, NULL, NULL, &again, NULL, &error));
     g_assert_no_error (error);
     g_assert_cmpfloat (fabs (again.best_val_loss - report.best_val_loss), <, 1e-4);
     bs_train_report_clear (&again);
+    opts.resume = NULL;
     g_unlink (out2);
   }
 
@@ -628,6 +632,7 @@ test_resume (gconstpointer data)
   g_autofree char *one_last = bs_train_state_path_for (one);
   g_autofree char *two_last = bs_train_state_path_for (two);
   BsTrainOptions opts;
+  g_autoptr(BsTrainCheckpoint) cp = NULL;
   BsTrainReport a = { 0 }, b = { 0 }, c = { 0 };
 
   g_assert_true (bs_train_set_split (set, 0.5, 816, NULL, NULL, &error));
@@ -635,21 +640,24 @@ test_resume (gconstpointer data)
   opts.epochs = 4;
   opts.average_from = average_from;
   opts.out = one;
-  g_assert_true (bs_train_run (set, &opts, NULL, &a, NULL, &error));
+  g_assert_true (bs_train_run (set, &opts, NULL, NULL, &a, NULL, &error));
   g_assert_no_error (error);
 
   opts.out = two;
   opts.epochs = 2;
-  g_assert_true (bs_train_run (set, &opts, NULL, &b, NULL, &error));
+  g_assert_true (bs_train_run (set, &opts, NULL, NULL, &b, NULL, &error));
   g_assert_no_error (error);
   g_assert_cmpint (b.epochs_run, ==, 2);
 
   /* The run's own options win over the caller's: another batch and seed change nothing. */
-  opts.resume = two_last;
+  cp = bs_train_checkpoint_load (two_last, &error);
+  g_assert_no_error (error);
+  g_assert_true (bs_train_checkpoint_has_state (cp));
+  opts.resume = cp;
   opts.epochs = 4;
   opts.batch = 8;
   opts.seed = 1;
-  g_assert_true (bs_train_run (set, &opts, NULL, &c, NULL, &error));
+  g_assert_true (bs_train_run (set, &opts, NULL, NULL, &c, NULL, &error));
   g_assert_no_error (error);
   g_assert_cmpint (c.resumed_epoch, ==, 2);
   g_assert_cmpint (c.epochs_run, ==, 4);
@@ -711,7 +719,7 @@ test_average (void)
       paths[e] = bs_train_state_path_for (out);
       opts.epochs = e;
       opts.out = out;
-      g_assert_true (bs_train_run (set, &opts, NULL, &re, NULL, &error));
+      g_assert_true (bs_train_run (set, &opts, NULL, NULL, &re, NULL, &error));
       g_assert_no_error (error);
       bs_train_report_clear (&re);
       g_unlink (out);
@@ -719,7 +727,7 @@ test_average (void)
   opts.epochs = 4;
   opts.average_from = 2;
   opts.out = avg;
-  g_assert_true (bs_train_run (set, &opts, NULL, &r, NULL, &error));
+  g_assert_true (bs_train_run (set, &opts, NULL, NULL, &r, NULL, &error));
   g_assert_no_error (error);
   assert_same_weights (paths[4], avg_last);
 
@@ -768,6 +776,99 @@ test_average (void)
   g_rmdir (dir);
 }
 
+/* What the engine tells its caller (it prints nothing itself): the events in
+ * order, with the numbers the CLI shows. */
+typedef struct {
+  GString *kinds;   /* one letter per event */
+  GArray *events;   /* BsTrainEvent, copied (pointers inside not kept) */
+} Heard;
+
+static void
+hear (const BsTrainEvent *e, gpointer data)
+{
+  Heard *h = data;
+
+  G_STATIC_ASSERT (BS_TRAIN_EVENT_FIGURES == 9);
+  g_string_append_c (h->kinds, "NRFSsAEXTW"[e->kind]);
+  g_array_append_val (h->events, *e);
+}
+
+static void
+test_progress (void)
+{
+  g_autoptr(BsTrainSet) set = synthetic_set (4);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("bs-progress-XXXXXX", NULL);
+  g_autofree char *out = g_build_filename (dir, "p.h5", NULL);
+  g_autofree char *last = bs_train_state_path_for (out);
+  g_autoptr(BsTrainCheckpoint) cp = NULL;
+  g_autoptr(GString) kinds = g_string_new (NULL);
+  g_autoptr(GArray) events = g_array_new (FALSE, FALSE, sizeof (BsTrainEvent));
+  Heard h = { kinds, events };
+  BsTrainOptions opts;
+  BsTrainReport a = { 0 }, b = { 0 };
+  double epoch1_dice = NAN;
+
+  g_assert_true (bs_train_set_split (set, 0.5, 816, NULL, NULL, &error));
+  tiny_run_options (&opts);
+  opts.epochs = 2;
+  opts.average_from = 2;
+  opts.out = out;
+  g_assert_true (bs_train_run (set, &opts, hear, &h, &a, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (kinds->str, ==, "SsssEsssAET");
+  for (guint i = 0; i < events->len; i++)
+    {
+      const BsTrainEvent *e = &g_array_index (events, BsTrainEvent, i);
+      if (e->kind == BS_TRAIN_EVENT_START)
+        {
+          g_assert_cmpint (e->start.steps_per_epoch, ==, 3);
+          g_assert_cmpint (e->start.batch, ==, 4);
+          g_assert_cmpint (e->start.n_val_slices, ==, 8);
+        }
+      else if (e->kind == BS_TRAIN_EVENT_STEP)
+        {
+          g_assert_cmpint (e->step.epochs, ==, 2);
+          g_assert_cmpint (e->step.steps, ==, 3);
+          g_assert_cmpfloat (e->step.eta_s, >=, 0.0);
+          g_assert_true (isfinite (e->step.loss));
+          if (e->step.epoch == 1)
+            g_assert_true (isnan (e->step.val_dice));
+          else
+            g_assert_cmpfloat (e->step.val_dice, ==, epoch1_dice);
+        }
+      else if (e->kind == BS_TRAIN_EVENT_EPOCH)
+        {
+          if (e->epoch.epoch == 1)
+            epoch1_dice = e->epoch.val_dice;
+          g_assert_cmpint (e->epoch.mean_count, ==, e->epoch.epoch == 2 ? 1 : 0);
+          g_assert_true (e->epoch.best);
+        }
+      else if (e->kind == BS_TRAIN_EVENT_AVERAGING)
+        g_assert_cmpint (e->averaging.epoch, ==, 2);
+    }
+
+  /* Resumed for one more epoch: said once, with where it stopped. */
+  g_string_truncate (kinds, 0);
+  g_array_set_size (events, 0);
+  cp = bs_train_checkpoint_load (last, &error);
+  g_assert_no_error (error);
+  opts.resume = cp;
+  opts.epochs = 3;
+  g_assert_true (bs_train_run (set, &opts, hear, &h, &b, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (kinds->str, ==, "RSsssET");
+  g_assert_cmpint (g_array_index (events, BsTrainEvent, 0).resumed.epochs_done, ==, 2);
+  g_assert_cmpint (g_array_index (events, BsTrainEvent, 0).resumed.steps_done, ==, 6);
+  g_assert_cmpint (g_array_index (events, BsTrainEvent, 0).resumed.epochs, ==, 3);
+
+  bs_train_report_clear (&a);
+  bs_train_report_clear (&b);
+  g_unlink (out);
+  g_unlink (last);
+  g_rmdir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -783,5 +884,6 @@ main (int argc, char **argv)
   g_test_add_data_func ("/train/resume", GINT_TO_POINTER (0), test_resume);
   g_test_add_data_func ("/train/resume/averaging", GINT_TO_POINTER (2), test_resume);
   g_test_add_func ("/train/average", test_average);
+  g_test_add_func ("/train/progress", test_progress);
   return g_test_run ();
 }

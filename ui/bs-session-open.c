@@ -5,6 +5,7 @@
 #include "bs-error.h"
 #include "bs-infer.h"
 #include "bs-labels.h"
+#include "bs-overlay.h"
 #include "bs-session-private.h"
 
 /* ---- Opening (off the main thread) ---- */
@@ -61,33 +62,15 @@ random_model (void)
   return bs_unet_new_random (&config, 1);
 }
 
-#define AUTO_WINDOW_STRIDE 7
-
 static void
 compute_auto_windows (OpenJob *job)
 {
   const BsVolume *img = job->bcase->image;
-  gsize nvox = bs_volume_n_voxels (img);
-  gsize n = (nvox + AUTO_WINDOW_STRIDE - 1) / AUTO_WINDOW_STRIDE;
-  g_autofree float *sample = g_new (float, MAX (n, 1));
 
   job->auto_lo = g_new (float, img->n_channels);
   job->auto_hi = g_new (float, img->n_channels);
   for (int c = 0; c < img->n_channels; c++)
-    {
-      const float *data = bs_volume_channel (img, c);
-      gsize k = 0;
-
-      /* A regular subsample has the same percentiles within a grey level and
-       * keeps opening a large case quick. */
-      for (gsize v = 0; v < nvox; v += AUTO_WINDOW_STRIDE)
-        sample[k++] = data[v];
-      bs_auto_window (sample, k, &job->auto_lo[c], &job->auto_hi[c]);
-      if (!(job->auto_hi[c] > job->auto_lo[c]))
-        bs_volume_value_range (img, c, &job->auto_lo[c], &job->auto_hi[c]);
-      if (!(job->auto_hi[c] > job->auto_lo[c]))
-        job->auto_hi[c] = job->auto_lo[c] + 1;
-    }
+    bs_auto_window_volume (img, c, &job->auto_lo[c], &job->auto_hi[c]);
 }
 
 /* "Inputs: FLAIR, T1gd · missing: T1w, T2w (zeros)": a modality the case

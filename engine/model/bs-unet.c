@@ -717,6 +717,12 @@ scan_layer (hid_t group, const char *name, const H5L_info_t *info, void *data)
 BsUnet *
 bs_unet_load_h5 (const char *path, GError **error)
 {
+  return bs_unet_load_h5_with (path, NULL, NULL, error);
+}
+
+BsUnet *
+bs_unet_load_h5_with (const char *path, BsUnetLoadExtra extra, gpointer user_data, GError **error)
+{
   BsH5Quiet quiet;
   hid_t file = -1, base = -1;
   g_autoptr(BsUnet) net = NULL;
@@ -772,7 +778,7 @@ bs_unet_load_h5 (const char *path, GError **error)
   if (!description)
     description = h5_read_string_attr (file, "brainseg_description");
   net->description = g_steal_pointer (&description);
-  ok = TRUE;
+  ok = !extra || extra ((gint64) file, net, user_data, error);
 
 out:
   bs_unet_config_clear (&config);

@@ -74,6 +74,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (BsUnet, bs_unet_free)
  * present, otherwise inferred from the kernel shapes.  Missing layers or
  * wrong shapes fail with BS_MODEL_ERROR naming the file and the layer. */
 BsUnet *bs_unet_load_h5 (const char *path, GError **error);
+/* The same, with extra called on the still open file (an HDF5 hid_t) once the
+ * weights are in net, so that a file with groups of its own (the trainer's
+ * state) is opened and read once.  When extra fails, so does the load. */
+typedef gboolean (*BsUnetLoadExtra) (gint64 h5_file, const BsUnet *net, gpointer user_data, GError **error);
+BsUnet *bs_unet_load_h5_with (const char *path, BsUnetLoadExtra extra, gpointer user_data, GError **error);
 /* Writes the Keras layout plus the brainseg_config attribute; atomic. */
 gboolean bs_unet_save_h5 (const BsUnet *net, const char *path, GError **error);
 /* The same, with extra called on the open file (an HDF5 hid_t) after the

@@ -91,6 +91,12 @@ bs_auto_window_volume (const BsVolume *image, int channel, float *lo, float *hi)
   for (gsize i = 0, j = 0; i < n && j < m; i += stride, j++)
     sample[j] = data[i];
   bs_auto_window (sample, m, lo, hi);
+  /* A constant or two-valued channel (a mask, a blank modality) still gets a
+   * window that shows what is there. */
+  if (!(*hi > *lo))
+    bs_volume_value_range (image, channel, lo, hi);
+  if (!(*hi > *lo))
+    *hi = *lo + 1;
 }
 
 static inline uint8_t

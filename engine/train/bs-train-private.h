@@ -96,6 +96,8 @@ typedef struct {
   BsTrainAug aug;          /* from the options; all off after init */
 } BsTrainSampler;
 
+/* ---- options (bs-train-options.c) ---- */
+
 /* The options a training state fixes (crop, batch, lr, loss, seed, split,
  * steps, dropout, validation slices, augmentation) replace the caller's. */
 void bs_train_options_apply_state (BsTrainOptions *o, const BsTrainOptions *from);
@@ -156,13 +158,41 @@ void bs_train_state_clear (BsTrainState *st);
 gboolean bs_train_state_save (const char *path, const BsUnet *net, const BsUnet *best, const BsUnet *mean,
                               BsAdam *adam, const BsTrainSampler *sampler, BsTrainSet *set,
                               const BsTrainState *st, GError **error);
-/* Reads /training_state of path; *found FALSE (and TRUE returned) when the file
- * has none.  With net, adam, best and sampler not NULL, also restores Adam's
- * moments, the best weights, the running mean (into mean, when
- * st->mean_count > 0) and the sampler's permutations, checking that they fit
- * net and set; every failure names path. */
-gboolean bs_train_state_load (const char *path, gboolean *found, BsTrainState *st, const BsUnet *net,
-                              BsAdam *adam, BsUnet *best, BsUnet *mean, BsTrainSampler *sampler,
-                              BsTrainSet *set, GError **error);
+/* The weights of the file (the last epoch's). */
+const BsUnet *bs_train_checkpoint_get_net (const BsTrainCheckpoint *cp);
+/* Its training state, or NULL for a plain weights file. */
+const BsTrainState *bs_train_checkpoint_get_state (const BsTrainCheckpoint *cp);
+/* Adam's moments, the best weights and, when the state averages, the running
+ * mean (into mean, when not NULL), into objects shaped like the checkpoint's
+ * weights (which the load checked the state against). */
+void bs_train_checkpoint_restore_arrays (const BsTrainCheckpoint *cp, BsAdam *adam, BsUnet *best, BsUnet *mean);
+/* The sampler's permutations, positions and generator, failing (naming the
+ * file) when the permutations are not of the slices set's training cases
+ * give now. */
+gboolean bs_train_checkpoint_restore_sampler (const BsTrainCheckpoint *cp, BsTrainSampler *sampler,
+                                              BsTrainSet *set, GError **error);
+
+/* ---- validation and test evaluation (bs-train-eval.c) ---- */
+
+/* Fixed validation slices: centre crops, no augmentation. */
+typedef struct {
+  int n;
+  float *input, *target, *probs;
+} BsTrainValSet;
+
+/* Tumour and healthy slices of the split evenly spaced through its cases,
+ * half and half when capped at cap (0: all). */
+void bs_train_val_build (BsTrainSet *set, BsTrainSplit split, int cap, int crop, int nch, BsTrainValSet *v);
+void bs_train_val_clear (BsTrainValSet *v);
+gboolean bs_train_val_run (BsTrainGraph *g, const BsTrainValSet *v, int nch, BsTrainLoss loss, double weight_dice,
+                           double *val_loss, double *val_dice, GError **error);
+
+/* Every test case of set through net (whole volumes, full slices) into
+ * report->test, with figures into figures_dir when not NULL; adds the stages
+ * "prediction" and "visualisation" and tells progress each case and the
+ * figures. */
+gboolean bs_train_evaluate_tests (BsTrainSet *set, BsUnet *net, int threads, const char *figures_dir,
+                                  BsTrainReport *report, BsTrainProgressFunc progress, gpointer progress_data,
+                                  GError **error);
 
 G_END_DECLS

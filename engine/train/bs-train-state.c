@@ -22,10 +22,25 @@
 #include "bs-h5.h"
 #include "bs-train-private.h"
 
+/* The whole file as read, so that a run reads it once: the CLI needs the
+ * options before it splits the cases, the run everything else. */
+struct _BsTrainCheckpoint {
+  char *path;
+  BsUnet *net;            /* the file's weights (the last epoch's) */
+  gboolean has_state;
+  BsTrainState st;
+  float *adam_m, *adam_v; /* flat, in the order of flatten (); n_params (net) values */
+  float *best;
+  float *mean;            /* only when st.mean_count > 0 */
+  gint32 *rows[2];        /* the sampler's tumour and other permutations, (case, slice) rows */
+  guint n_rows[2];
+};
+
 #define STATE_GROUP "training_state"
 #define STATE_FORMAT 1
 
 static const char *const split_attr[3] = { "training_cases", "validation_cases", "test_cases" };
+static const char *const sampler_lists[2] = { "sampler_tumour", "sampler_other" };
 
 void
 bs_train_state_clear (BsTrainState *st)
@@ -42,21 +57,6 @@ bs_train_state_path_for (const char *out)
   if (g_str_has_suffix (out, ".h5"))
     return g_strdup_printf ("%.*s.last.h5", (int) (strlen (out) - 3), out);
   return g_strdup_printf ("%s.last.h5", out);
-}
-
-gboolean
-bs_train_resume_options (const char *path, BsTrainOptions *opts, gboolean *has_state, GError **error)
-{
-  BsTrainState st;
-
-  if (!bs_train_state_load (path, has_state, &st, NULL, NULL, NULL, NULL, NULL, NULL, error))
-    return FALSE;
-  if (*has_state)
-    {
-      bs_train_options_apply_state (opts, &st.opts);
-    }
-  bs_train_state_clear (&st);
-  return TRUE;
 }
 
 static gsize
@@ -359,91 +359,6 @@ damaged (const char *path, const char *what, GError **error)
   return FALSE;
 }
 
-/* The stored permutation back into a sampler list, checking that it is a
- * permutation of the slices the current training cases give. */
-static gboolean
-restore_list (const char *path, hid_t grp, const char *name, BsTrainSet *set, GArray *list, GError **error)
-{
-  hid_t ds;
-  hsize_t dims[2] = { list->len, 2 };
-  g_autofree gint32 *rows = g_new (gint32, MAX (list->len, 1) * 2);
-  g_autoptr(GHashTable) have = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
-  g_autoptr(GArray) out = g_array_sized_new (FALSE, FALSE, sizeof (BsTrainSliceRef), list->len);
-
-  if (H5Lexists (grp, name, H5P_DEFAULT) <= 0 || (ds = H5Dopen2 (grp, name, H5P_DEFAULT)) < 0)
-    return damaged (path, name, error);
-  H5Dclose (ds);
-  if (!read_dataset (grp, name, H5T_NATIVE_INT32, 2, dims, rows))
-    {
-      g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA,
-                   _("%s: the training state samples other slices than the training cases given now have; "
-                     "give the same datasets and options as the interrupted run"), path);
-      return FALSE;
-    }
-  for (guint i = 0; i < list->len; i++)
-    {
-      const BsTrainSliceRef *ref = &g_array_index (list, BsTrainSliceRef, i);
-      guint idx = 0;
-      gint64 *key = g_new (gint64, 1);
-      g_ptr_array_find (set->cases, ref->c, &idx);
-      *key = ((gint64) idx << 32) | (guint32) ref->slice;
-      g_hash_table_add (have, key);
-    }
-  for (guint i = 0; i < list->len; i++)
-    {
-      gint64 key = ((gint64) rows[2 * i] << 32) | (guint32) rows[2 * i + 1];
-      BsTrainSliceRef ref;
-      if (rows[2 * i] < 0 || !g_hash_table_remove (have, &key))
-        return damaged (path, name, error);
-      ref.c = g_ptr_array_index (set->cases, rows[2 * i]);
-      ref.slice = rows[2 * i + 1];
-      g_array_append_val (out, ref);
-    }
-  g_array_set_size (list, 0);
-  g_array_append_vals (list, out->data, out->len);
-  return TRUE;
-}
-
-static gboolean
-restore_arrays (const char *path, hid_t grp, const BsUnet *net, BsAdam *adam, BsUnet *best, BsUnet *mean,
-                int mean_count, GError **error)
-{
-  gsize n = n_params (net), at = 0;
-  hsize_t flat = n;
-  g_autofree float *m = g_new (float, n);
-  g_autofree float *v = g_new (float, n);
-  g_autofree float *b = g_new (float, n);
-
-  if (!read_dataset (grp, "adam_m", H5T_NATIVE_FLOAT, 1, &flat, m))
-    return damaged (path, "adam_m", error);
-  if (!read_dataset (grp, "adam_v", H5T_NATIVE_FLOAT, 1, &flat, v))
-    return damaged (path, "adam_v", error);
-  if (!read_dataset (grp, "best_weights", H5T_NATIVE_FLOAT, 1, &flat, b))
-    return damaged (path, "best_weights", error);
-  for (int i = 0; i < net->n_layers; i++)
-    {
-      const BsUnetLayer *L = &net->layers[i];
-      gsize wn = (gsize) L->out_ch * L->in_ch * L->kh * L->kw;
-      for (int bias = 0; bias < 2; bias++)
-        {
-          float *lm, *lv;
-          gsize len = bias ? (gsize) L->out_ch : wn;
-          bs_adam_get_moments (adam, i, bias, &lm, &lv);
-          memcpy (lm, m + at, len * sizeof (float));
-          memcpy (lv, v + at, len * sizeof (float));
-          at += len;
-        }
-    }
-  unflatten (best, b);
-  if (mean_count > 0 && mean)
-    {
-      if (!read_dataset (grp, "mean_weights", H5T_NATIVE_FLOAT, 1, &flat, b))
-        return damaged (path, "mean_weights", error);
-      unflatten (mean, b);
-    }
-  return TRUE;
-}
-
 static gboolean
 read_scalars (const char *path, hid_t grp, BsTrainState *st, gint64 *fms, gint64 *in_ch, gint64 *np,
               GError **error)
@@ -567,72 +482,227 @@ read_scalars (const char *path, hid_t grp, BsTrainState *st, gint64 *fms, gint64
   return TRUE;
 }
 
-gboolean
-bs_train_state_load (const char *path, gboolean *found, BsTrainState *st, const BsUnet *net, BsAdam *adam,
-                     BsUnet *best, BsUnet *mean, BsTrainSampler *sampler, BsTrainSet *set, GError **error)
+/* Adam's moments, the best weights and (while averaging) their running mean,
+ * each n_params (net) long. */
+static gboolean
+read_arrays (BsTrainCheckpoint *cp, const BsUnet *net, hid_t grp, GError **error)
 {
-  BsH5Quiet quiet;
-  hid_t file = -1, grp = -1;
-  gint64 fms = 0, in_ch = 0, np = 0;
-  gboolean ok = FALSE;
+  gsize n = n_params (net);
+  hsize_t flat = n;
+  struct {
+    const char *name;
+    float **to;
+  } arrays[] = {
+    { "adam_m", &cp->adam_m }, { "adam_v", &cp->adam_v }, { "best_weights", &cp->best },
+    { "mean_weights", &cp->mean },
+  };
 
-  memset (st, 0, sizeof *st);
-  *found = FALSE;
-  bs_h5_quiet_begin (&quiet);
-  if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
+  for (gsize i = 0; i < G_N_ELEMENTS (arrays); i++)
     {
-      g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA, _("%s: no such model file"), path);
-      goto out;
+      if (arrays[i].to == &cp->mean && cp->st.mean_count == 0)
+        continue;
+      *arrays[i].to = g_new (float, n);
+      if (!read_dataset (grp, arrays[i].name, H5T_NATIVE_FLOAT, 1, &flat, *arrays[i].to))
+        return damaged (cp->path, arrays[i].name, error);
     }
-  if (H5Fis_hdf5 (path) <= 0
-      || (file = H5Fopen (path, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0)
-    {
-      g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA, _("%s: not a readable HDF5 checkpoint"), path);
-      goto out;
-    }
-  if (H5Lexists (file, STATE_GROUP, H5P_DEFAULT) <= 0)
-    {
-      ok = TRUE;
-      goto out;
-    }
-  *found = TRUE;
-  grp = H5Gopen2 (file, STATE_GROUP, H5P_DEFAULT);
+  return TRUE;
+}
+
+/* A sampler permutation as stored: rows of (case, slice).  Whether it fits
+ * the training cases is for bs_train_checkpoint_restore_sampler to say. */
+static gboolean
+read_rows (BsTrainCheckpoint *cp, hid_t grp, int k, GError **error)
+{
+  const char *name = sampler_lists[k];
+  hid_t ds, space;
+  hsize_t dims[2] = { 0, 0 };
+  gboolean shaped;
+
+  if (H5Lexists (grp, name, H5P_DEFAULT) <= 0 || (ds = H5Dopen2 (grp, name, H5P_DEFAULT)) < 0)
+    return damaged (cp->path, name, error);
+  space = H5Dget_space (ds);
+  shaped = space >= 0 && H5Sget_simple_extent_ndims (space) == 2 && H5Sget_simple_extent_dims (space, dims, NULL) == 2
+           && dims[1] == 2 && dims[0] <= G_MAXINT32;
+  if (space >= 0)
+    H5Sclose (space);
+  H5Dclose (ds);
+  if (!shaped)
+    return damaged (cp->path, name, error);
+  cp->n_rows[k] = (guint) dims[0];
+  cp->rows[k] = g_new (gint32, MAX (dims[0], 1) * 2);
+  if (!read_dataset (grp, name, H5T_NATIVE_INT32, 2, dims, cp->rows[k]))
+    return damaged (cp->path, name, error);
+  return TRUE;
+}
+
+/* BsUnetLoadExtra: the training state, if the file has one, while the
+ * weights loader has the file open. */
+static gboolean
+read_state (gint64 file, const BsUnet *net, gpointer data, GError **error)
+{
+  BsTrainCheckpoint *cp = data;
+  gint64 fms = 0, in_ch = 0, np = 0;
+  hid_t grp;
+  gboolean ok;
+
+  if (H5Lexists ((hid_t) file, STATE_GROUP, H5P_DEFAULT) <= 0)
+    return TRUE;
+  cp->has_state = TRUE;
+  grp = H5Gopen2 ((hid_t) file, STATE_GROUP, H5P_DEFAULT);
   if (grp < 0)
-    {
-      damaged (path, STATE_GROUP, error);
-      goto out;
-    }
-  if (!read_scalars (path, grp, st, &fms, &in_ch, &np, error))
-    goto out;
-  if (net && (fms != net->config.fms || in_ch != net->config.in_channels || np != (gint64) n_params (net)))
+    return damaged (cp->path, STATE_GROUP, error);
+  ok = read_scalars (cp->path, grp, &cp->st, &fms, &in_ch, &np, error);
+  if (ok && (fms != net->config.fms || in_ch != net->config.in_channels || np != (gint64) n_params (net)))
     {
       g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA,
                    _("%s: the training state belongs to another network (fms %lld, %lld input channels, %lld "
                      "parameters) than the file's weights (fms %d, %d input channels, %lld parameters)"),
-                   path, (long long) fms, (long long) in_ch, (long long) np, net->config.fms,
+                   cp->path, (long long) fms, (long long) in_ch, (long long) np, net->config.fms,
                    net->config.in_channels, (long long) n_params (net));
-      goto out;
+      ok = FALSE;
     }
-  if (net && adam && best && !restore_arrays (path, grp, net, adam, best, mean, st->mean_count, error))
-    goto out;
-  if (sampler && set
-      && (!restore_list (path, grp, "sampler_tumour", set, sampler->tumour, error)
-          || !restore_list (path, grp, "sampler_other", set, sampler->other, error)))
-    goto out;
-  if (sampler && (st->pos_tumour > sampler->tumour->len || st->pos_other > sampler->other->len))
-    {
-      damaged (path, "sampler positions", error);
-      goto out;
-    }
-  ok = TRUE;
-
-out:
-  if (grp >= 0)
-    H5Gclose (grp);
-  if (file >= 0)
-    H5Fclose (file);
-  bs_h5_quiet_end (&quiet);
-  if (!ok)
-    bs_train_state_clear (st);
+  ok = ok && read_arrays (cp, net, grp, error) && read_rows (cp, grp, 0, error) && read_rows (cp, grp, 1, error);
+  H5Gclose (grp);
   return ok;
+}
+
+BsTrainCheckpoint *
+bs_train_checkpoint_load (const char *path, GError **error)
+{
+  g_autoptr(BsTrainCheckpoint) cp = g_new0 (BsTrainCheckpoint, 1);
+
+  cp->path = g_strdup (path);
+  cp->net = bs_unet_load_h5_with (path, read_state, cp, error);
+  if (!cp->net)
+    return NULL;
+  return g_steal_pointer (&cp);
+}
+
+void
+bs_train_checkpoint_free (BsTrainCheckpoint *cp)
+{
+  if (!cp)
+    return;
+  g_free (cp->path);
+  g_clear_pointer (&cp->net, bs_unet_free);
+  bs_train_state_clear (&cp->st);
+  g_free (cp->adam_m);
+  g_free (cp->adam_v);
+  g_free (cp->best);
+  g_free (cp->mean);
+  for (int k = 0; k < 2; k++)
+    g_free (cp->rows[k]);
+  g_free (cp);
+}
+
+const char *
+bs_train_checkpoint_get_path (const BsTrainCheckpoint *cp)
+{
+  return cp->path;
+}
+
+gboolean
+bs_train_checkpoint_has_state (const BsTrainCheckpoint *cp)
+{
+  return cp->has_state;
+}
+
+void
+bs_train_checkpoint_apply_options (const BsTrainCheckpoint *cp, BsTrainOptions *opts)
+{
+  if (cp->has_state)
+    bs_train_options_apply_state (opts, &cp->st.opts);
+}
+
+const BsUnet *
+bs_train_checkpoint_get_net (const BsTrainCheckpoint *cp)
+{
+  return cp->net;
+}
+
+const BsTrainState *
+bs_train_checkpoint_get_state (const BsTrainCheckpoint *cp)
+{
+  return cp->has_state ? &cp->st : NULL;
+}
+
+void
+bs_train_checkpoint_restore_arrays (const BsTrainCheckpoint *cp, BsAdam *adam, BsUnet *best, BsUnet *mean)
+{
+  const BsUnet *net = cp->net;
+  gsize at = 0;
+
+  g_return_if_fail (cp->has_state);
+  for (int i = 0; i < net->n_layers; i++)
+    {
+      const BsUnetLayer *L = &net->layers[i];
+      gsize wn = (gsize) L->out_ch * L->in_ch * L->kh * L->kw;
+      for (int bias = 0; bias < 2; bias++)
+        {
+          float *lm, *lv;
+          gsize len = bias ? (gsize) L->out_ch : wn;
+          bs_adam_get_moments (adam, i, bias, &lm, &lv);
+          memcpy (lm, cp->adam_m + at, len * sizeof (float));
+          memcpy (lv, cp->adam_v + at, len * sizeof (float));
+          at += len;
+        }
+    }
+  unflatten (best, cp->best);
+  if (cp->mean && mean)
+    unflatten (mean, cp->mean);
+}
+
+/* The stored permutation back into a sampler list, checking that it is a
+ * permutation of the slices the current training cases give. */
+static gboolean
+restore_list (const BsTrainCheckpoint *cp, int k, BsTrainSet *set, GArray *list, GError **error)
+{
+  const gint32 *rows = cp->rows[k];
+  g_autoptr(GHashTable) have = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  g_autoptr(GArray) out = g_array_sized_new (FALSE, FALSE, sizeof (BsTrainSliceRef), list->len);
+
+  if (cp->n_rows[k] != list->len)
+    {
+      g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA,
+                   _("%s: the training state samples other slices than the training cases given now have; "
+                     "give the same datasets and options as the interrupted run"), cp->path);
+      return FALSE;
+    }
+  for (guint i = 0; i < list->len; i++)
+    {
+      const BsTrainSliceRef *ref = &g_array_index (list, BsTrainSliceRef, i);
+      guint idx = 0;
+      gint64 *key = g_new (gint64, 1);
+      g_ptr_array_find (set->cases, ref->c, &idx);
+      *key = ((gint64) idx << 32) | (guint32) ref->slice;
+      g_hash_table_add (have, key);
+    }
+  for (guint i = 0; i < list->len; i++)
+    {
+      gint64 key = ((gint64) rows[2 * i] << 32) | (guint32) rows[2 * i + 1];
+      BsTrainSliceRef ref;
+      if (rows[2 * i] < 0 || !g_hash_table_remove (have, &key))
+        return damaged (cp->path, sampler_lists[k], error);
+      ref.c = g_ptr_array_index (set->cases, rows[2 * i]);
+      ref.slice = rows[2 * i + 1];
+      g_array_append_val (out, ref);
+    }
+  g_array_set_size (list, 0);
+  g_array_append_vals (list, out->data, out->len);
+  return TRUE;
+}
+
+gboolean
+bs_train_checkpoint_restore_sampler (const BsTrainCheckpoint *cp, BsTrainSampler *sampler, BsTrainSet *set,
+                                     GError **error)
+{
+  g_return_val_if_fail (cp->has_state, FALSE);
+  if (!restore_list (cp, 0, set, sampler->tumour, error) || !restore_list (cp, 1, set, sampler->other, error))
+    return FALSE;
+  if (cp->st.pos_tumour > sampler->tumour->len || cp->st.pos_other > sampler->other->len)
+    return damaged (cp->path, "sampler positions", error);
+  sampler->rand.state = cp->st.sampler_rng;
+  sampler->pos_tumour = cp->st.pos_tumour;
+  sampler->pos_other = cp->st.pos_other;
+  return TRUE;
 }

@@ -8,11 +8,17 @@
  *  - BsTrainSet: whole-tumour slices of many cases, split into train /
  *    validation / test by case, sampled into stratified, augmented batches.
  *  - bs_train_run: the loop (epochs, validation, best checkpoint, early
- *    stopping, progress) and the final test evaluation. */
+ *    stopping) and the final test evaluation, telling the caller how it goes
+ *    through a progress callback (the engine prints nothing).
+ *
+ * Files, each using only those before it: bs-train-options.c (options,
+ * reports), bs-train-data.c (cases, splits, sampling), bs-train-loss.c,
+ * bs-train-graph.c, bs-train-adam.c, bs-train-state.c (checkpoint I/O),
+ * bs-train-eval.c (validation, test cases, figures), bs-train-loop.c
+ * (bs_train_run). */
 #pragma once
 
 #include <gio/gio.h>
-#include <stdio.h>
 
 #include "bs-unet.h"
 #include "bs-volume.h"
@@ -141,6 +147,10 @@ gboolean bs_train_set_check_modalities (const BsTrainSet *set, GError **error);
 
 /* ---- The loop ---- */
 
+/* A checkpoint to resume from: a weights file, read whole (weights and, when
+ * it has one, the training state) by one bs_train_checkpoint_load. */
+typedef struct _BsTrainCheckpoint BsTrainCheckpoint;
+
 typedef struct {
   int fms;
   int crop;            /* 128 or 144 (any multiple of 16) */
@@ -168,10 +178,9 @@ typedef struct {
                         * crop's corners) changes each channel's gain by 1 + f and its offset by 3 f, as an MRI
                         * bias field of relative size B does to a z-scored image (0 = off) */
   int folds, fold;     /* cross-validation split the caller made (kept in checkpoints), 0 = none */
-  const char *resume;  /* checkpoint or weights to start from, or NULL (see bs_train_run) */
+  const BsTrainCheckpoint *resume; /* checkpoint or weights to start from, or NULL (see bs_train_run) */
   const char *out;     /* best checkpoint goes here; the resumable state to OUT.last.h5 */
   const char *figures; /* folder for the test cases' PNG figures, or NULL */
-  gboolean progress_tty; /* redraw one progress line instead of printing lines */
 } BsTrainOptions;
 
 void bs_train_options_init (BsTrainOptions *opts);
@@ -180,13 +189,20 @@ void bs_train_options_init (BsTrainOptions *opts);
  * OUT.last.h5 for OUT.h5 (free with g_free). */
 char *bs_train_state_path_for (const char *out);
 
-/* When path is a checkpoint with a training state (an OUT.last.h5), copies
- * the options that run was started with (crop, batch, lr, loss, weight_dice,
- * seed, split, steps_per_epoch, dropout, val_slices, augment) into opts and
- * sets *has_state; a plain weights file leaves opts alone.  The caller needs
- * the seed and split before it splits the cases. */
-gboolean bs_train_resume_options (const char *path, BsTrainOptions *opts, gboolean *has_state,
-                                  GError **error);
+/* Reads path once: its weights and, when it has one (an OUT.last.h5), the
+ * whole training state, checked against those weights.  Every failure names
+ * path. */
+BsTrainCheckpoint *bs_train_checkpoint_load (const char *path, GError **error);
+void bs_train_checkpoint_free (BsTrainCheckpoint *cp);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BsTrainCheckpoint, bs_train_checkpoint_free)
+const char *bs_train_checkpoint_get_path (const BsTrainCheckpoint *cp);
+gboolean bs_train_checkpoint_has_state (const BsTrainCheckpoint *cp);
+/* When cp has a training state, copies the options that run was started
+ * with (crop, batch, lr, loss, weight_dice, seed, split, steps_per_epoch,
+ * dropout, val_slices, augmentation, averaging, folds) into opts; a plain
+ * weights file leaves opts alone.  The caller needs the seed and split
+ * before it splits the cases. */
+void bs_train_checkpoint_apply_options (const BsTrainCheckpoint *cp, BsTrainOptions *opts);
 
 /* A folder figures can be written into: it exists, is a folder, and a file
  * can be created in it.  The error names the folder. */
@@ -221,23 +237,90 @@ typedef struct {
 
 void bs_train_report_clear (BsTrainReport *report);
 
+/* What bs_train_run tells its caller, in this order: at most one of
+ * NO_VALIDATION, then one of RESUMED or FINE_TUNING (with opts->resume), START,
+ * then per epoch STEPs, AVERAGING once (the first averaged epoch), EPOCH;
+ * EARLY_STOP when it stops early; at the end a TEST_CASE per test case and
+ * FIGURES (with opts->figures). */
+typedef enum {
+  BS_TRAIN_EVENT_NO_VALIDATION, /* no validation cases: the checkpoint is chosen on training slices */
+  BS_TRAIN_EVENT_RESUMED,       /* continuing a training state */
+  BS_TRAIN_EVENT_FINE_TUNING,   /* opts->resume holds weights but no state: epoch 1, fresh optimiser */
+  BS_TRAIN_EVENT_START,
+  BS_TRAIN_EVENT_STEP,          /* after every optimiser step */
+  BS_TRAIN_EVENT_AVERAGING,     /* weights averaged from this epoch on */
+  BS_TRAIN_EVENT_EPOCH,         /* an epoch validated and its state saved */
+  BS_TRAIN_EVENT_EARLY_STOP,
+  BS_TRAIN_EVENT_TEST_CASE,     /* one test case evaluated */
+  BS_TRAIN_EVENT_FIGURES,       /* all test figures written */
+} BsTrainEventKind;
+
+typedef struct {
+  BsTrainEventKind kind;
+  union {
+    struct {
+      const char *path;
+      int epochs_done, steps_done;
+      int epochs;               /* the total asked for; nothing to train when <= epochs_done */
+    } resumed;
+    struct {
+      const char *path;
+    } fine_tuning;
+    struct {
+      guint n_slices, n_tumour_slices; /* training slices */
+      int n_val_slices, steps_per_epoch, batch;
+    } start;
+    struct {
+      int epoch, epochs, step, steps;
+      double eta_s;             /* of the whole run, from the steps so far */
+      double loss;              /* mean training loss of this epoch so far */
+      double val_dice;          /* of the last validation, NAN before the first */
+    } step;
+    struct {
+      int epoch;
+    } averaging;
+    struct {
+      int epoch, epochs;
+      double seconds, train_loss, val_loss, val_dice;
+      gboolean best;            /* saved to opts->out as the best so far */
+      int mean_count;           /* > 0: the validated and saved weights are the mean of this many epochs */
+    } epoch;
+    struct {
+      int bad_epochs;
+    } early_stop;
+    struct {
+      const BsTrainCaseResult *result;
+    } test_case;
+    struct {
+      int n;
+      const char *dir;
+    } figures;
+  };
+} BsTrainEvent;
+
+/* Called on the thread that runs bs_train_run; event is valid only during the call. */
+typedef void (*BsTrainProgressFunc) (const BsTrainEvent *event, gpointer user_data);
+
 /* Trains on set (already split) and writes the best checkpoint to opts->out;
- * then evaluates the test cases with it.  Progress goes to out (may be NULL).
+ * then evaluates the test cases with it.  progress (may be NULL) hears how it
+ * goes.
  *
  * After every epoch the last weights and the whole training state (Adam's
  * moments and step, epoch, best validation loss and weights, early-stopping
  * count, the sampler's and dropout's generator states, the options) go to
- * bs_train_state_path_for (opts->out), atomically.  With opts->resume such a
- * file, the run continues after its last epoch up to opts->epochs (the total,
- * counted from the run's first epoch) with the options it was started with,
- * and ends with the weights an uninterrupted run would have; opts->resume a
- * plain weights file starts afresh (epoch 1, new optimiser) from its weights.
+ * bs_train_state_path_for (opts->out), atomically.  With opts->resume read
+ * from such a file, the run continues after its last epoch up to
+ * opts->epochs (the total, counted from the run's first epoch) with the
+ * options it was started with, and ends with the weights an uninterrupted run
+ * would have; opts->resume a plain weights file starts afresh (epoch 1, new
+ * optimiser) from its weights.
  *
  * With opts->figures, writes DIR/<case>-axial-NNN.png for every test case:
  * MRI | ground truth | prediction at the slice with the most tumour and the
  * slices 10 before and after it (timed as the "visualisation" stage). */
-gboolean bs_train_run (BsTrainSet *set, const BsTrainOptions *opts, FILE *out,
-                       BsTrainReport *report, GCancellable *cancellable, GError **error);
+gboolean bs_train_run (BsTrainSet *set, const BsTrainOptions *opts, BsTrainProgressFunc progress,
+                       gpointer progress_data, BsTrainReport *report, GCancellable *cancellable,
+                       GError **error);
 
 /* Whole-volume whole-tumour Dice of net on case i of set (its normalised
  * image), axial slices at full size through the oneDNN forward pass; with
@@ -245,8 +328,5 @@ gboolean bs_train_run (BsTrainSet *set, const BsTrainOptions *opts, FILE *out,
  * (as BsPlanOptions.test_time_flips). */
 gboolean bs_train_evaluate_case (BsUnet *net, BsTrainSet *set, guint i, int threads, gboolean flips,
                                  BsTrainCaseResult *result, GError **error);
-
-/* Prints the stage wall-time table and the per-case Dice. */
-void bs_train_report_print (const BsTrainReport *report, FILE *out);
 
 G_END_DECLS

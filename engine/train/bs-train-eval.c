@@ -1,0 +1,317 @@
+/* Evaluation: the fixed validation slices of every epoch, and whole-volume
+ * Dice of the test cases (with their figures) at the end of a run. */
+#include <glib/gi18n.h>
+#include <omp.h>
+#include <string.h>
+
+#include "bs-error.h"
+#include "bs-export.h"
+#include "bs-metrics.h"
+#include "bs-postprocess.h"
+#include "bs-preprocess.h"
+#include "bs-plan.h"
+#include "bs-runtime.h"
+#include "bs-train-private.h"
+
+#define BS_TRAIN_EVAL_BATCH 4
+
+/* Centre crop or zero-pad of a w x h plane to ow x oh (the inverse of itself). */
+static void
+centre (const float *src, int w, int h, float *dst, int ow, int oh)
+{
+  int x0 = (w - ow) / 2, y0 = (h - oh) / 2;
+
+  for (int y = 0; y < oh; y++)
+    for (int x = 0; x < ow; x++)
+      {
+        int sx = x0 + x, sy = y0 + y;
+        dst[y * ow + x] = (sx >= 0 && sx < w && sy >= 0 && sy < h) ? src[sy * w + sx] : 0.0f;
+      }
+}
+
+/* pred (one channel, the case's geometry) receives the probabilities when not NULL. */
+static gboolean
+evaluate_case (BsTrainGraph *g, const BsTrainCase *c, gboolean flips, BsVolume *pred_vol,
+               BsTrainCaseResult *result, GError **error)
+{
+  int batch, ph, pw, nch = c->image->n_channels;
+  int n_slices = bs_volume_n_slices (c->image, BS_PLANE_AXIAL);
+  gsize pix;
+  g_autofree float *input = NULL;
+  g_autofree float *probs = NULL;
+  g_autofree float *plane = g_new (float, (gsize) c->sw * c->sh);
+  g_autofree float *pred = g_new (float, (gsize) c->sw * c->sh);
+  g_autoptr(BsVolume) prob = bs_volume_new_like (c->truth, 1);
+  BsConfusion conf = { 0 };
+
+  bs_train_graph_get_size (g, &batch, &ph, &pw);
+  pix = (gsize) ph * pw;
+  input = g_new (float, batch * nch * pix);
+  probs = g_new (float, batch * pix);
+  for (int first = 0; first < n_slices; first += batch)
+    {
+      int n = MIN (batch, n_slices - first);
+
+      for (int b = 0; b < n; b++)
+        for (int k = 0; k < nch; k++)
+          {
+            bs_volume_get_slice (c->image, k, BS_PLANE_AXIAL, first + b, plane);
+            centre (plane, c->sw, c->sh, input + ((gsize) b * nch + k) * pix, pw, ph);
+          }
+      if (!bs_train_graph_forward (g, input, n, FALSE, probs, error))
+        return FALSE;
+      if (flips)
+        {
+          g_autofree float *mirrored = g_new (float, (gsize) n * nch * pix);
+          g_autofree float *mprobs = g_new (float, (gsize) n * pix);
+
+          bs_preprocess_flip_x (input, mirrored, (gsize) n * nch, ph, pw);
+          if (!bs_train_graph_forward (g, mirrored, n, FALSE, mprobs, error))
+            return FALSE;
+          bs_preprocess_flip_x (mprobs, mirrored, n, ph, pw);
+          for (gsize p = 0; p < (gsize) n * pix; p++)
+            probs[p] = 0.5f * (probs[p] + mirrored[p]);
+        }
+      for (int b = 0; b < n; b++)
+        {
+          centre (probs + b * pix, pw, ph, pred, c->sw, c->sh);
+          bs_volume_set_slice (prob, 0, BS_PLANE_AXIAL, first + b, pred);
+        }
+    }
+  bs_confusion_add (&conf, prob->data, c->truth->data, bs_volume_n_voxels (prob));
+  result->dice_raw = bs_confusion_dice (&conf);
+  /* the same island clean-up as brainseg-cli infer and the window */
+  if (!bs_volume_remove_islands (prob, BS_CLEANUP_MIN_FRACTION, NULL))
+    {
+      g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA, _("%s: out of memory for the island clean-up"), c->id);
+      return FALSE;
+    }
+  memset (&conf, 0, sizeof conf);
+  bs_confusion_add (&conf, prob->data, c->truth->data, bs_volume_n_voxels (prob));
+  if (pred_vol)
+    memcpy (pred_vol->data, prob->data, bs_volume_n_voxels (prob) * sizeof (float));
+  result->id = g_strdup (c->id);
+  result->fold = c->fold;
+  {
+    g_autoptr(GString) ch = g_string_new (NULL);
+    for (int k = 0; k < nch; k++)
+      if (c->present & (1u << k))
+        g_string_append_printf (ch, "%s%s", ch->len ? "," : "", c->image->channel_names[k]);
+    result->channels = g_string_free (g_steal_pointer (&ch), FALSE);
+  }
+  result->dice = bs_confusion_dice (&conf);
+  result->truth_voxels = conf.tp + conf.fn;
+  result->predicted_voxels = conf.tp + conf.fp;
+  return TRUE;
+}
+
+static gboolean
+evaluate_case_net (BsUnet *net, const BsTrainCase *c, int threads, gboolean flips, BsVolume *pred,
+                   BsTrainCaseResult *result, GError **error)
+{
+  g_autoptr(BsTrainGraph) g = NULL;
+
+  omp_set_num_threads (threads > 0 ? threads : bs_runtime_auto_threads (bs_cpu_cores ()));
+  g = bs_train_graph_new (net, BS_TRAIN_EVAL_BATCH, (c->sh + 15) / 16 * 16, (c->sw + 15) / 16 * 16,
+                          error);
+  return g && evaluate_case (g, c, flips, pred, result, error);
+}
+
+gboolean
+bs_train_evaluate_case (BsUnet *net, BsTrainSet *set, guint i, int threads, gboolean flips,
+                        BsTrainCaseResult *result, GError **error)
+{
+  return evaluate_case_net (net, g_ptr_array_index (set->cases, i), threads, flips, NULL, result, error);
+}
+
+/* ---- figures ---- */
+
+/* The axial slice with the most tumour in the truth (or, with no tumour, in
+ * the prediction; else the middle one) and the slices `step` before and
+ * after it, in order, without repeats. */
+static int
+figure_slices (const BsTrainCase *c, const BsVolume *pred, int step, int out[3])
+{
+  int n = bs_volume_n_slices (c->truth, BS_PLANE_AXIAL), best = n / 2, n_out = 0;
+  gsize pix = (gsize) c->sw * c->sh;
+  g_autofree float *plane = g_new (float, pix);
+
+  for (int pass = 0; pass < 2; pass++)
+    {
+      gsize most = 0;
+      for (int z = 0; z < n; z++)
+        {
+          gsize count = 0;
+          bs_volume_get_slice (pass == 0 ? c->truth : pred, 0, BS_PLANE_AXIAL, z, plane);
+          for (gsize p = 0; p < pix; p++)
+            count += plane[p] > 0.5f;
+          if (count > most)
+            {
+              most = count;
+              best = z;
+            }
+        }
+      if (most > 0)
+        break;
+    }
+  for (int k = -1; k <= 1; k++)
+    {
+      int z = CLAMP (best + k * step, 0, n - 1);
+      if (n_out == 0 || out[n_out - 1] != z)
+        out[n_out++] = z;
+    }
+  return n_out;
+}
+
+static gboolean
+write_figures (const BsTrainCase *c, const BsVolume *pred, const char *dir, int *n_written, GError **error)
+{
+  BsExportSource src = { 0 };
+  BsOverlayOptions ov;
+  g_autoptr(BsVolume) shown = bs_volume_new_like (c->image, 1);
+  const float *in = bs_volume_channel (c->image, 0);
+  gsize nvox = bs_volume_n_voxels (c->image);
+  int slices[3], n;
+
+  /* The network input is z-scored with the background at exactly 0. The
+   * window already leaves 0 out, but 0 lies inside it and would show as
+   * mid-grey: draw the background at the window's bottom (black), as the
+   * window shows raw images. */
+  bs_overlay_options_init (&ov);
+  bs_auto_window_volume (c->image, 0, &ov.lo, &ov.hi);
+  for (gsize v = 0; v < nvox; v++)
+    shown->data[v] = in[v] != 0.0f ? in[v] : ov.lo;
+  src.image = shown;
+  src.channel = 0;
+  src.pred = pred;
+  src.truth = c->truth;
+  src.plane = BS_PLANE_AXIAL;
+  src.case_id = c->id;
+  n = figure_slices (c, pred, 10, slices);
+  for (int i = 0; i < n; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("%s-axial-%03d.png", c->id, slices[i]);
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+      if (!bs_export_figure_png (&src, slices[i], &ov, 0, 0, path, error))
+        return FALSE;
+      (*n_written)++;
+    }
+  return TRUE;
+}
+
+/* ---- validation ---- */
+
+static void
+val_pick (GArray *from, int want, GArray *to)
+{
+  if (want >= (int) from->len)
+    {
+      g_array_append_vals (to, from->data, from->len);
+      return;
+    }
+  for (int k = 0; k < want; k++)
+    {
+      guint idx = (guint) (((gsize) k * from->len) / want);
+      g_array_append_val (to, g_array_index (from, BsTrainSliceRef, idx));
+    }
+}
+
+void
+bs_train_val_build (BsTrainSet *set, BsTrainSplit split, int cap, int crop, int nch, BsTrainValSet *v)
+{
+  g_autoptr(GArray) tumour = g_array_new (FALSE, FALSE, sizeof (BsTrainSliceRef));
+  g_autoptr(GArray) other = g_array_new (FALSE, FALSE, sizeof (BsTrainSliceRef));
+  g_autoptr(GArray) pick = g_array_new (FALSE, FALSE, sizeof (BsTrainSliceRef));
+  gsize pix = (gsize) crop * crop;
+
+  bs_train_slice_list_build (set, split, tumour, other);
+  if (cap <= 0 || (int) (tumour->len + other->len) <= cap)
+    {
+      val_pick (tumour, tumour->len, pick);
+      val_pick (other, other->len, pick);
+    }
+  else
+    {
+      int nt = MIN ((int) tumour->len, cap / 2 + cap % 2);
+      val_pick (tumour, nt, pick);
+      val_pick (other, cap - nt, pick);
+    }
+  v->n = pick->len;
+  v->input = g_new (float, MAX (v->n, 1) * nch * pix);
+  v->target = g_new (float, MAX (v->n, 1) * pix);
+  v->probs = g_new (float, MAX (v->n, 1) * pix);
+  for (int i = 0; i < v->n; i++)
+    bs_train_fill_slice (&g_array_index (pick, BsTrainSliceRef, i), crop, NULL, NULL,
+                         v->input + (gsize) i * nch * pix, v->target + (gsize) i * pix);
+}
+
+void
+bs_train_val_clear (BsTrainValSet *v)
+{
+  g_free (v->input);
+  g_free (v->target);
+  g_free (v->probs);
+  memset (v, 0, sizeof *v);
+}
+
+gboolean
+bs_train_val_run (BsTrainGraph *g, const BsTrainValSet *v, int nch, BsTrainLoss loss, double weight_dice,
+                  double *val_loss, double *val_dice, GError **error)
+{
+  int batch, h, w;
+  gsize pix;
+
+  bs_train_graph_get_size (g, &batch, &h, &w);
+  pix = (gsize) h * w;
+  for (int first = 0; first < v->n; first += batch)
+    {
+      int n = MIN (batch, v->n - first);
+      if (!bs_train_graph_forward (g, v->input + (gsize) first * nch * pix, n, FALSE, v->probs + first * pix, error))
+        return FALSE;
+    }
+  *val_loss = bs_train_loss (loss, weight_dice, v->probs, v->target, v->n * pix, NULL);
+  *val_dice = bs_dice (v->probs, v->target, v->n * pix);
+  return TRUE;
+}
+
+/* ---- test cases ---- */
+
+gboolean
+bs_train_evaluate_tests (BsTrainSet *set, BsUnet *net, int threads, const char *figures_dir, BsTrainReport *report,
+                         BsTrainProgressFunc progress, gpointer progress_data, GError **error)
+{
+  double t0 = bs_now_ms (), t_vis = 0.0;
+
+  for (guint i = 0; i < set->cases->len; i++)
+    {
+      const BsTrainCase *c = g_ptr_array_index (set->cases, i);
+      BsTrainCaseResult r = { 0 };
+      g_autoptr(BsVolume) pred = NULL;
+      double v0;
+
+      if (c->split != BS_TRAIN_SPLIT_TEST)
+        continue;
+      if (figures_dir)
+        pred = bs_volume_new_like (c->truth, 1);
+      if (!evaluate_case_net (net, c, threads, FALSE, pred, &r, error))
+        return FALSE;
+      g_array_append_val (report->test, r);
+      if (progress)
+        progress (&(BsTrainEvent) { .kind = BS_TRAIN_EVENT_TEST_CASE,
+                                    .test_case.result = &g_array_index (report->test, BsTrainCaseResult,
+                                                                        report->test->len - 1) },
+                  progress_data);
+      if (!pred)
+        continue;
+      v0 = bs_now_ms ();
+      if (!write_figures (c, pred, figures_dir, &report->n_figures, error))
+        return FALSE;
+      t_vis += bs_now_ms () - v0;
+    }
+  bs_timing_add_stage (&report->stages, "prediction", bs_now_ms () - t0 - t_vis);
+  bs_timing_add_stage (&report->stages, "visualisation", t_vis);
+  if (figures_dir && progress)
+    progress (&(BsTrainEvent) { .kind = BS_TRAIN_EVENT_FIGURES, .figures = { report->n_figures, figures_dir } },
+              progress_data);
+  return TRUE;
+}
