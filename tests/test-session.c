@@ -1,0 +1,258 @@
+/* BsSession without a window and without a display: open a case, ask for
+ * slices, change options, stop and resume the fill, fail an open, and get the
+ * same int8 mask as `brainseg-cli infer`. */
+#include <glib/gstdio.h>
+#include <math.h>
+
+#include "bs-nifti.h"
+#include "bs-phantom.h"
+#include "bs-session.h"
+
+static char *sample, *tmpdir;
+
+static gboolean
+spin_until (BsSession *s, gboolean (*cond) (BsSession *), double timeout_s)
+{
+  gint64 end = g_get_monotonic_time () + (gint64) (timeout_s * G_USEC_PER_SEC);
+
+  while (!cond (s) && g_get_monotonic_time () < end)
+    g_main_context_iteration (NULL, FALSE), g_usleep (1000);
+  return cond (s);
+}
+
+static gboolean
+loaded (BsSession *s)
+{
+  return bs_session_get_case (s) != NULL && !bs_session_is_loading (s);
+}
+
+static gboolean
+settled (BsSession *s)
+{
+  return bs_session_volume_complete (s) && !bs_session_is_busy (s);
+}
+
+static gboolean
+visible_done (BsSession *s)
+{
+  return bs_session_slice_is_computed (s, bs_session_get_slice_index (s));
+}
+
+static gboolean
+one_more_slice (BsSession *s)
+{
+  return bs_session_get_n_computed_slices (s) > 0;
+}
+
+typedef struct {
+  int n;
+  guint what;
+  char *title;
+} Failures;
+
+static void
+on_failed (BsSession *s, guint what, const char *title, const GError *error, Failures *f)
+{
+  f->n++;
+  f->what = what;
+  g_free (f->title);
+  f->title = g_strdup (title);
+}
+
+static void
+count_notify (GObject *object, GParamSpec *pspec, int *n)
+{
+  (*n)++;
+}
+
+static BsSession *
+open_sample (const BsPlanOptions *opts)
+{
+  BsSession *s = bs_session_new ();
+  g_autofree char *model = bs_unet_default_model_path ();
+
+  if (opts != NULL)
+    bs_session_set_plan_options (s, opts);
+  bs_session_open_async (s, sample, model != NULL ? BS_SESSION_MODEL_LOAD : BS_SESSION_MODEL_RANDOM, model, NULL,
+                         NULL, NULL);
+  g_assert_true (bs_session_is_loading (s));
+  g_assert_true (spin_until (s, loaded, 120));
+  return s;
+}
+
+static void
+test_open_and_slices (void)
+{
+  BsPlanOptions opts;
+  g_autoptr(BsSession) s = NULL;
+  int generation_notifies = 0, n, target;
+  guint gen;
+
+  bs_plan_options_init (&opts);
+  opts.threads = 1;
+  s = open_sample (&opts);
+  g_assert_nonnull (bs_session_get_truth (s));
+  g_assert_nonnull (bs_session_get_prepared_volume (s));
+  g_assert_nonnull (bs_session_get_inputs_text (s));
+  g_assert_cmpint (bs_session_get_case_index (s), ==, 0);
+  g_assert_cmpint (bs_session_get_plane (s), ==, bs_session_get_net_plane (s));
+  n = bs_session_get_n_slices (s);
+  g_assert_cmpint (bs_session_get_slice_index (s), ==, n / 2);
+
+  /* The visible slice comes first. */
+  g_assert_true (spin_until (s, visible_done, 120));
+  g_assert_cmpint (bs_session_get_first_computed_slice (s), ==, n / 2);
+  bs_session_cancel_fill (s);
+  target = n / 2 + 7;
+  bs_session_set_slice_index (s, target);
+  g_assert_cmpint (bs_session_get_slice_index (s), ==, target);
+  g_assert_true (spin_until (s, visible_done, 60));
+  bs_session_set_slice_index (s, n + 50);   /* clamped */
+  g_assert_cmpint (bs_session_get_slice_index (s), ==, n - 1);
+
+  /* New options: a new generation, results start again. */
+  gen = bs_session_get_generation (s);
+  opts.batch = 3;
+  g_signal_connect (s, "notify::generation", G_CALLBACK (count_notify), &generation_notifies);
+  bs_session_set_plan_options (s, &opts);
+  g_assert_cmpuint (bs_session_get_generation (s), >, gen);
+  g_assert_cmpint (bs_session_get_n_computed_slices (s), ==, 0);
+  g_assert_cmpint (generation_notifies, ==, 1);
+
+  /* Stopped: nothing more arrives; resumed: the volume completes, the
+   * clean-up runs off the main thread and the volume Dice is known. */
+  g_assert_true (spin_until (s, one_more_slice, 60));
+  bs_session_cancel_fill (s);
+  g_assert_true (bs_session_fill_cancelled (s));
+  {
+    int stopped_at = -1;
+
+    /* A batch already running may still land; then nothing more does. */
+    for (int tries = 0; tries < 20 && stopped_at != bs_session_get_n_computed_slices (s); tries++)
+      {
+        stopped_at = bs_session_get_n_computed_slices (s);
+        for (int i = 0; i < 400; i++)
+          g_main_context_iteration (NULL, FALSE), g_usleep (1000);
+      }
+    for (int i = 0; i < 800; i++)
+      g_main_context_iteration (NULL, FALSE), g_usleep (1000);
+    g_assert_cmpint (bs_session_get_n_computed_slices (s), ==, stopped_at);
+    g_assert_cmpint (stopped_at, <, bs_session_get_n_net_slices (s));
+  }
+  bs_session_resume_fill (s);
+  g_assert_true (spin_until (s, settled, 300));
+  g_assert_true (bs_session_get_cleanup (s, NULL));
+  g_assert_false (isnan (bs_session_get_volume_dice (s)));
+  g_assert_false (isnan (bs_session_get_case_dice (s, 0)));
+  g_assert_cmpfloat (bs_session_get_case_dice (s, 0), ==, bs_session_get_volume_dice (s));
+
+  /* Another plane is a reslice: nothing reruns, its slices are complete. */
+  gen = bs_session_get_generation (s);
+  bs_session_set_plane (s, BS_PLANE_CORONAL);
+  g_assert_cmpuint (bs_session_get_generation (s), ==, gen);
+  g_assert_true (bs_session_slice_is_computed (s, bs_session_get_slice_index (s)));
+  g_assert_true (spin_until (s, settled, 60));
+  {
+    BsConfusion c;
+    g_assert_true (bs_session_get_slice_confusion (s, bs_session_get_slice_index (s), &c, NULL));
+  }
+}
+
+/* A path that does not open: "failed" names it, the case and model stay. */
+static void
+test_failed_open (void)
+{
+  g_autoptr(BsSession) s = open_sample (NULL);
+  Failures f = { 0 };
+  g_autofree char *missing = g_build_filename (tmpdir, "no-such-case", NULL);
+  BsCase *before = bs_session_get_case (s);
+  const BsUnet *model = bs_session_get_model (s);
+
+  g_signal_connect (s, "failed", G_CALLBACK (on_failed), &f);
+  bs_session_open_async (s, missing, BS_SESSION_MODEL_KEEP, NULL, NULL, NULL, NULL);
+  g_assert_true (spin_until (s, loaded, 60));
+  g_assert_cmpint (f.n, ==, 1);
+  g_assert_cmpuint (f.what, ==, BS_SESSION_FAILED_DATA);
+  g_assert_nonnull (strstr (f.title, "no-such-case"));
+  g_assert_true (bs_session_get_case (s) == before);
+  g_assert_true (bs_session_get_model (s) == model);
+  g_assert_null (bs_session_get_note (s));
+  g_free (f.title);
+}
+
+/* The session's int8 mask is `brainseg-cli infer`'s, voxel by voxel. */
+static void
+test_int8_mask_matches_infer (void)
+{
+  g_autofree char *out = g_build_filename (tmpdir, "infer-int8.nii.gz", NULL);
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BsSession) s = NULL;
+  g_autoptr(BsVolume) cli = NULL;
+  g_autofree char *err = NULL;
+  const BsVolume *prob;
+  BsPlanOptions opts;
+  gsize differ = 0, tumour = 0;
+  int status = 0;
+
+  if (!bs_precision_available (BS_PRECISION_INT8, NULL))
+    {
+      g_test_skip ("no int8 on this CPU");
+      return;
+    }
+  bs_plan_options_init (&opts);
+  opts.precision = BS_PRECISION_INT8;
+  opts.layout = BS_MEMLAYOUT_NHWC;
+  opts.threads = 1;
+  s = open_sample (&opts);
+  g_assert_true (spin_until (s, settled, 300));
+  prob = bs_session_get_probability_volume (s);
+
+  for (const char *a[] = { g_getenv ("BS_CLI"), "infer", sample, "--precision", "int8", "--layout", "nhwc",
+                           "--threads", "1", "--out", out, NULL }, **p = a; *p; p++)
+    g_ptr_array_add (argv, (gpointer) *p);
+  g_ptr_array_add (argv, NULL);
+  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL,
+                               &err, &status, &error));
+  g_assert_no_error (error);
+  if (!g_spawn_check_wait_status (status, &error))
+    g_error ("brainseg-cli infer: %s\n%s", error->message, err);
+  cli = bs_volume_load_nifti (out, TRUE, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (bs_volume_n_voxels (cli), ==, bs_volume_n_voxels (prob));
+  for (gsize v = 0; v < bs_volume_n_voxels (prob); v++)
+    {
+      differ += (prob->data[v] > 0.5f) != (cli->data[v] > 0.5f);
+      tumour += cli->data[v] > 0.5f;
+    }
+  g_test_message ("int8: %" G_GSIZE_FORMAT " tumour voxels, %" G_GSIZE_FORMAT " differ", tumour, differ);
+  g_assert_cmpuint (tumour, >, 0);
+  g_assert_cmpuint (differ, ==, 0);
+}
+
+int
+main (int argc, char **argv)
+{
+  int status;
+
+  g_test_init (&argc, &argv, NULL);
+  sample = bs_sample_default_path ();
+  if (sample == NULL)
+    {
+      g_test_message ("no bundled sample built");
+      return 77;
+    }
+  tmpdir = g_dir_make_tmp ("bs-session-XXXXXX", NULL);
+  g_test_add_func ("/session/open-and-slices", test_open_and_slices);
+  g_test_add_func ("/session/failed-open", test_failed_open);
+  g_test_add_func ("/session/int8-mask-matches-infer", test_int8_mask_matches_infer);
+  status = g_test_run ();
+  {
+    g_autofree char *out = g_build_filename (tmpdir, "infer-int8.nii.gz", NULL);
+    g_unlink (out);
+    g_rmdir (tmpdir);
+  }
+  g_free (tmpdir);
+  g_free (sample);
+  return status;
+}
