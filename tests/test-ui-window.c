@@ -2,6 +2,7 @@
  * engine computes, whatever the user does meanwhile. */
 #include <glib/gstdio.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include "bs-plan.h"
 #include "bs-preprocess.h"
 #include "bs-slice-view.h"
+#include "bs-dice-chart.h"
 #include "ui-harness.h"
 
 static BsWindow *win;
@@ -1048,6 +1050,74 @@ test_slice_keys_anywhere (void)
   gtk_root_set_focus (GTK_ROOT (win), NULL);
 }
 
+/* Issue 14, finding 17: a click on the per-slice Dice chart goes to the
+ * slice under the pointer (a real click from the X server). */
+static void
+test_chart_click (void)
+{
+  GtkWidget *chart;
+  graphene_point_t p;
+  double sx = 0, sy = 0;
+  int target, n;
+  g_autofree char *cmd = NULL;
+  int status = -1;
+
+  if (!setup ())
+    return;
+  if (!have_xdotool ())
+    {
+      g_test_skip ("needs xdotool and an X display (Xvfb)");
+      return;
+    }
+  gtk_window_present (GTK_WINDOW (win));
+  bs_session_set_plane (bs_window_get_session (win), BS_PLANE_AXIAL);
+  bs_session_set_slice_index (bs_window_get_session (win), 5);
+  bs_test_spin (300);
+  chart = find_widget (GTK_WIDGET (win), BS_TYPE_DICE_CHART);
+  g_assert_nonnull (chart);
+  n = bs_session_get_n_slices (bs_window_get_session (win));
+  /* Three quarters along the plot. */
+  g_assert_true (gtk_widget_compute_point (chart, GTK_WIDGET (win),
+                                           &GRAPHENE_POINT_INIT (gtk_widget_get_width (chart) * 0.75,
+                                                                 gtk_widget_get_height (chart) / 2.0), &p));
+  target = bs_dice_chart_slice_at (BS_DICE_CHART (chart), gtk_widget_get_width (chart) * 0.75);
+  g_assert_cmpint (target, >, n / 2);
+  gtk_native_get_surface_transform (GTK_NATIVE (win), &sx, &sy);
+  cmd = g_strdup_printf ("xdotool search --name \"Brainseg$\" windowfocus --sync mousemove --window %%1 %d %d "
+                         "click 1", (int) (p.x + sx), (int) (p.y + sy));
+  if (!g_spawn_command_line_sync (cmd, NULL, NULL, &status, NULL) || !g_spawn_check_wait_status (status, NULL))
+    {
+      g_test_skip ("xdotool could not reach the window");
+      return;
+    }
+  bs_test_spin (400);
+  g_assert_cmpint (abs (bs_session_get_slice_index (bs_window_get_session (win)) - target), <=, 1);
+}
+
+/* Issue 14, finding 17: a case's id is never only cut in the list: the name
+ * has the row's width (its Dice goes under it) and the row's tooltip is the id. */
+static void
+test_case_row_names (void)
+{
+  GtkWidget *list, *row, *name;
+  BsSession *s;
+  const char *id;
+
+  if (!setup ())
+    return;
+  s = bs_window_get_session (win);
+  list = find_widget (GTK_WIDGET (win), GTK_TYPE_LIST_BOX);
+  g_assert_nonnull (list);
+  row = GTK_WIDGET (gtk_list_box_get_row_at_index (GTK_LIST_BOX (list), 0));
+  g_assert_nonnull (row);
+  id = bs_dataset_get_case_id (bs_session_get_dataset (s), 0);
+  g_assert_nonnull (strstr (gtk_widget_get_tooltip_text (row), id));
+  name = find_label_with (row, id);
+  g_assert_nonnull (name);
+  g_assert_false (pango_layout_is_ellipsized (gtk_label_get_layout (GTK_LABEL (name))));
+  g_assert_cmpint (gtk_widget_get_width (name), >=, gtk_widget_get_width (row) - 24);
+}
+
 static void
 collect_spins (GtkWidget *root, GPtrArray *out)
 {
@@ -1298,6 +1368,8 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/window/int8-nchw-greyed", test_int8_nchw_greyed);
   g_test_add_func ("/ui/window/layout-holds-still", test_layout_holds_still);
   g_test_add_func ("/ui/window/slice-keys-anywhere", test_slice_keys_anywhere);
+  g_test_add_func ("/ui/window/chart-click", test_chart_click);
+  g_test_add_func ("/ui/window/case-row-names", test_case_row_names);
   g_test_add_func ("/ui/window/spin-buttons", test_spin_buttons);
   g_test_add_func ("/ui/window/no-ground-truth", test_no_ground_truth);
   g_test_add_func ("/ui/window/drop", test_drop);

@@ -35,9 +35,11 @@ static void
 row_set_dice (GtkWidget *row, double dice)
 {
   GtkLabel *label = g_object_get_data (G_OBJECT (row), "dice-label");
-  g_autofree char *text = isnan (dice) ? g_strdup ("") : g_strdup_printf ("%.3f", dice);
+  /* TRANSLATORS: a case's whole-volume Dice in the case list */
+  g_autofree char *text = isnan (dice) ? g_strdup ("") : g_strdup_printf (_("Dice %.3f"), dice);
 
   gtk_label_set_text (label, text);
+  gtk_widget_set_visible (GTK_WIDGET (label), !isnan (dice));
 }
 
 static GtkWidget *
@@ -46,18 +48,28 @@ create_row (gpointer item, gpointer user_data)
   BsCaseSidebar *self = user_data;
   int index = item_case_index (item);
   GtkWidget *row = gtk_list_box_row_new ();
-  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
-  GtkWidget *name = gtk_label_new (gtk_string_object_get_string (item));
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
+  const char *id = gtk_string_object_get_string (item);
+  GtkWidget *name = gtk_label_new (id);
   GtkWidget *dice = gtk_label_new (NULL);
   BsDataset *ds = bs_session_get_dataset (self->session);
 
+  /* The id gets the row's whole width (the Dice goes under it), and the
+   * tooltip has it whole when even that is too narrow. */
   gtk_label_set_xalign (GTK_LABEL (name), 0);
   gtk_label_set_ellipsize (GTK_LABEL (name), PANGO_ELLIPSIZE_MIDDLE);
   gtk_widget_set_hexpand (name, TRUE);
+  gtk_label_set_xalign (GTK_LABEL (dice), 0);
   gtk_widget_add_css_class (dice, "dim-label");
   gtk_widget_add_css_class (dice, "numeric");
+  gtk_widget_add_css_class (dice, "caption");
   if (ds != NULL && !bs_dataset_case_has_label (ds, index))
-    gtk_widget_set_tooltip_text (row, _("No ground truth"));
+    {
+      g_autofree char *tip = g_strdup_printf (_("%s · no ground truth"), id);
+      gtk_widget_set_tooltip_text (row, tip);
+    }
+  else
+    gtk_widget_set_tooltip_text (row, id);
   gtk_box_append (GTK_BOX (box), name);
   gtk_box_append (GTK_BOX (box), dice);
   gtk_list_box_row_set_child (GTK_LIST_BOX_ROW (row), box);

@@ -15,13 +15,57 @@ struct _BsDiceChart
 
 G_DEFINE_FINAL_TYPE (BsDiceChart, bs_dice_chart, GTK_TYPE_WIDGET)
 
+enum { SIGNAL_SLICE_ACTIVATED, N_SIGNALS };
+static guint signals[N_SIGNALS];
+
+/* The plot's margins: the Dice axis on the left, slice numbers below. */
+#define CHART_LEFT 26.0
+#define CHART_TOP 6.0
+#define CHART_BOTTOM 16.0
+
+int
+bs_dice_chart_slice_at (BsDiceChart *self, double x)
+{
+  double plot_w = gtk_widget_get_width (GTK_WIDGET (self)) - CHART_LEFT - 2;
+  int s;
+
+  if (self->n <= 0 || plot_w <= 0)
+    return -1;
+  s = (int) floor ((x - CHART_LEFT) / plot_w * self->n);
+  return CLAMP (s, 0, self->n - 1);
+}
+
+static void
+activate_at (BsDiceChart *self, double x)
+{
+  int s = bs_dice_chart_slice_at (self, x);
+
+  if (s >= 0)
+    g_signal_emit (self, signals[SIGNAL_SLICE_ACTIVATED], 0, s);
+}
+
+static void
+on_pressed (GtkGestureClick *gesture, int n_press, double x, double y, BsDiceChart *self)
+{
+  activate_at (self, x);
+}
+
+static void
+on_drag_update (GtkGestureDrag *gesture, double dx, double dy, BsDiceChart *self)
+{
+  double x0, y0;
+
+  if (gtk_gesture_drag_get_start_point (gesture, &x0, &y0))
+    activate_at (self, x0 + dx);
+}
+
 static void
 bs_dice_chart_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
 {
   BsDiceChart *self = BS_DICE_CHART (widget);
   double w = gtk_widget_get_width (widget);
   double h = gtk_widget_get_height (widget);
-  double left = 26, bottom = 4, top = 6;
+  double left = CHART_LEFT, bottom = CHART_BOTTOM, top = CHART_TOP;
   double plot_w = w - left - 2, plot_h = h - top - bottom;
   g_autoptr(PangoLayout) layout = NULL;
   cairo_t *cr;
@@ -56,6 +100,25 @@ bs_dice_chart_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
   if (self->n > 0)
     {
       double bw = plot_w / self->n;
+      int ticks[3] = { 0, (self->n - 1) / 2, self->n - 1 };
+
+      /* Slice numbers under the first, middle and last slice, as the slice
+       * label counts them (from 0). */
+      for (int i = 0; i < 3; i++)
+        {
+          char label[16];
+          int tw, th;
+          double x = left + (ticks[i] + 0.5) * bw;
+
+          if (i > 0 && ticks[i] == ticks[i - 1])
+            continue;
+          g_snprintf (label, sizeof label, "%d", ticks[i]);
+          pango_layout_set_text (layout, label, -1);
+          pango_layout_get_pixel_size (layout, &tw, &th);
+          cairo_set_source_rgba (cr, fg.red, fg.green, fg.blue, 0.7);
+          cairo_move_to (cr, CLAMP (x - tw / 2.0, left, w - tw), top + plot_h + 2);
+          pango_cairo_show_layout (cr, layout);
+        }
 
       for (int s = 0; s < self->n; s++)
         {
@@ -105,8 +168,8 @@ static void
 bs_dice_chart_measure (GtkWidget *widget, GtkOrientation orientation, int for_size,
                        int *minimum, int *natural, int *minimum_baseline, int *natural_baseline)
 {
-  *minimum = orientation == GTK_ORIENTATION_HORIZONTAL ? 120 : 60;
-  *natural = orientation == GTK_ORIENTATION_HORIZONTAL ? 260 : 90;
+  *minimum = orientation == GTK_ORIENTATION_HORIZONTAL ? 120 : 72;
+  *natural = orientation == GTK_ORIENTATION_HORIZONTAL ? 260 : 102;
 }
 
 static void
@@ -126,15 +189,27 @@ bs_dice_chart_class_init (BsDiceChartClass *klass)
   GTK_WIDGET_CLASS (klass)->snapshot = bs_dice_chart_snapshot;
   GTK_WIDGET_CLASS (klass)->measure = bs_dice_chart_measure;
   gtk_widget_class_set_css_name (GTK_WIDGET_CLASS (klass), "bs-dice-chart");
+  /* (int slice): a click or a drag over the chart picked a slice. */
+  signals[SIGNAL_SLICE_ACTIVATED] = g_signal_new ("slice-activated", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                                  0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_INT);
   gtk_widget_class_set_accessible_role (GTK_WIDGET_CLASS (klass), GTK_ACCESSIBLE_ROLE_IMG);
 }
 
 static void
 bs_dice_chart_init (BsDiceChart *self)
 {
+  GtkGesture *click = gtk_gesture_click_new ();
+  GtkGesture *drag = gtk_gesture_drag_new ();
+
   self->current = -1;
   gtk_widget_set_tooltip_text (GTK_WIDGET (self),
-                               _("Dice of each slice with tumour in the ground truth; red marks: false positives on slices without tumour"));
+                               _("Dice of each slice with tumour in the ground truth; red marks: false positives on "
+                                 "slices without tumour. Click or drag to go to a slice."));
+  g_signal_connect (click, "pressed", G_CALLBACK (on_pressed), self);
+  g_signal_connect (drag, "drag-update", G_CALLBACK (on_drag_update), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (click));
+  gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (drag));
+  gtk_widget_set_cursor_from_name (GTK_WIDGET (self), "pointer");
 }
 
 GtkWidget *

@@ -15,5 +15,8 @@ void bs_dice_chart_reset (BsDiceChart *self, int n);
 /* Dice of one slice; truth_empty marks slices with nothing to find. */
 void bs_dice_chart_set_value (BsDiceChart *self, int slice, double dice, gboolean truth_empty);
 void bs_dice_chart_set_current (BsDiceChart *self, int slice);
+/* The slice under x (widget coordinates), or -1 without slices.  A click or a
+ * drag emits "slice-activated" (int slice) with it. */
+int bs_dice_chart_slice_at (BsDiceChart *self, double x);
 
 G_END_DECLS

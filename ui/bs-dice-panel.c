@@ -135,6 +135,13 @@ on_reset (BsSession *session, GParamSpec *pspec, BsDicePanel *self)
   update_labels (self);
 }
 
+static void
+on_slice_activated (BsDiceChart *chart, int slice, BsDicePanel *self)
+{
+  if (self->session != NULL)
+    bs_session_set_slice_index (self->session, slice);
+}
+
 void
 bs_dice_panel_set_session (BsDicePanel *self, BsSession *session)
 {
@@ -216,6 +223,7 @@ static void
 bs_dice_panel_init (BsDicePanel *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  g_signal_connect (self->dice_chart, "slice-activated", G_CALLBACK (on_slice_activated), self);
   self->signals = g_signal_group_new (BS_TYPE_SESSION);
   g_signal_group_connect (self->signals, "results-changed", G_CALLBACK (on_results_changed), self);
   g_signal_group_connect (self->signals, "notify::slice", G_CALLBACK (on_slice), self);
