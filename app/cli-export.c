@@ -270,6 +270,9 @@ run_export (ExportArgs *a, const char *path)
   if (!parse_what (a->what, &what, &error) || !parse_size (a->size, &width, &height, &error) ||
       !parse_plan_options (a, &plan_opts, &error))
     return bs_cli_fail (error);
+  /* Before segmenting a whole volume for it, not after. */
+  if (!bs_export_check_destination (a->out, what == WHAT_SERIES, &error))
+    return bs_cli_fail (error);
   if (a->plane && !bs_plane_from_string (a->plane, &plane))
     {
       fail_invalid (&error, _("--plane must be axial, coronal or sagittal, not “%s”"), a->plane);

@@ -236,6 +236,118 @@ test_failed_export (void)
   g_clear_error (&w.error);
 }
 
+/* Issue 14, finding 16: a mask (a whole volume to compute) into a folder that
+ * does not exist fails at once, naming the folder, not a temporary file. */
+static void
+test_missing_folder (void)
+{
+  g_autofree char *dir = g_build_filename (tmpdir, "no-such-folder", NULL);
+  g_autofree char *path = g_build_filename (dir, "mask.nii.gz", NULL);
+  g_autofree char *series = g_build_filename (dir, "series", NULL);
+  Wait w = { 0 }, w2 = { 0 };
+
+  bs_export_to_path_async (bs_window_get_session (win), BS_EXPORT_KIND_MASK, path, 0, 0, on_progress, &w, NULL,
+                           on_done, &w);
+  g_assert_true (wait_until (wait_done, &w, 5));
+  g_assert_false (w.ok);
+  g_assert_cmpint (w.progress_calls, ==, 0);  /* nothing was computed for it */
+  g_assert_nonnull (strstr (w.error->message, dir));
+  g_assert_nonnull (strstr (w.error->message, "does not exist"));
+  g_assert_null (strstr (w.error->message, "mask.nii.gz."));
+  g_clear_error (&w.error);
+  bs_export_to_path_async (bs_window_get_session (win), BS_EXPORT_KIND_SERIES, series, 0, 0, NULL, NULL, NULL,
+                           on_done, &w2);
+  g_assert_true (wait_until (wait_done, &w2, 5));
+  g_assert_false (w2.ok);
+  g_assert_nonnull (strstr (w2.error->message, dir));
+  g_clear_error (&w2.error);
+}
+
+static GtkWidget *
+find_chooser (void)
+{
+  GListModel *tops = gtk_window_get_toplevels ();
+
+  for (guint i = 0; i < g_list_model_get_n_items (tops); i++)
+    {
+      g_autoptr(GObject) w = g_list_model_get_item (tops, i);
+      if (GTK_IS_FILE_CHOOSER_DIALOG (w) && gtk_widget_get_visible (GTK_WIDGET (w)))
+        return GTK_WIDGET (w);
+    }
+  return NULL;
+}
+
+static gboolean
+chooser_shown (gpointer data)
+{
+  return find_chooser () != NULL;
+}
+
+static gboolean
+file_exists (gpointer data)
+{
+  return g_file_test (data, G_FILE_TEST_IS_REGULAR);
+}
+
+static gboolean
+label_with_text (GtkWidget *root, const char *text)
+{
+  if (GTK_IS_LABEL (root) && gtk_widget_get_child_visible (root)
+      && strstr (gtk_label_get_text (GTK_LABEL (root)), text) != NULL)
+    return TRUE;
+  for (GtkWidget *c = gtk_widget_get_first_child (root); c; c = gtk_widget_get_next_sibling (c))
+    if (label_with_text (c, text))
+      return TRUE;
+  return FALSE;
+}
+
+/* Issue 14, finding 16, through the dialog a user sees: the chooser starts in
+ * the home folder (not wherever the program was started) with a file name
+ * suggested, the window says where the export went, and the next export
+ * starts in that folder. */
+static void
+test_dialog_flow (void)
+{
+  g_autofree char *path = g_build_filename (tmpdir, "from-dialog.png", NULL);
+  g_autofree char *suggested = bs_export_suggested_name (bs_window_get_session (win), BS_EXPORT_KIND_OVERLAY);
+  g_autoptr(GFile) folder = NULL, dir = g_file_new_for_path (tmpdir);
+  g_autofree char *folder_path = NULL, *name = NULL;
+  GtkWidget *chooser;
+
+  bs_export_dialog_run (GTK_WINDOW (win), bs_window_get_session (win), BS_EXPORT_KIND_OVERLAY);
+  if (!wait_until (chooser_shown, NULL, 10))
+    {
+      g_test_skip ("the file chooser is not a GtkFileChooserDialog here (a portal?)");
+      return;
+    }
+  bs_test_spin (500);  /* the chooser loads its folder */
+  chooser = find_chooser ();
+  folder = gtk_file_chooser_get_current_folder (GTK_FILE_CHOOSER (chooser));
+  folder_path = folder ? g_file_get_path (folder) : NULL;
+  g_assert_cmpstr (folder_path, ==, g_get_home_dir ());
+  name = gtk_file_chooser_get_current_name (GTK_FILE_CHOOSER (chooser));
+  g_assert_cmpstr (name, ==, suggested);
+  gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (chooser), dir, NULL);
+  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), "from-dialog.png");
+  gtk_dialog_response (GTK_DIALOG (chooser), GTK_RESPONSE_ACCEPT);
+  g_assert_true (wait_until (file_exists, path, 60));
+  bs_test_spin (300);
+  g_assert_true (label_with_text (GTK_WIDGET (win), "from-dialog.png"));
+
+  /* the next export starts where this one went */
+  bs_export_dialog_run (GTK_WINDOW (win), bs_window_get_session (win), BS_EXPORT_KIND_FIGURE);
+  g_assert_true (wait_until (chooser_shown, NULL, 10));
+  bs_test_spin (500);
+  chooser = find_chooser ();
+  g_clear_object (&folder);
+  g_clear_pointer (&folder_path, g_free);
+  folder = gtk_file_chooser_get_current_folder (GTK_FILE_CHOOSER (chooser));
+  folder_path = folder ? g_file_get_path (folder) : NULL;
+  g_assert_cmpstr (folder_path, ==, tmpdir);
+  gtk_dialog_response (GTK_DIALOG (chooser), GTK_RESPONSE_CANCEL);
+  bs_test_spin (200);
+}
+
 static gboolean
 compare_finished (gpointer data)
 {
@@ -314,6 +426,8 @@ main (int argc, char **argv)
   g_test_add_func ("/ui-export/mask", test_mask);
   g_test_add_func ("/ui-export/csv-series", test_csv_and_series);
   g_test_add_func ("/ui-export/failed", test_failed_export);
+  g_test_add_func ("/ui-export/missing-folder", test_missing_folder);
+  g_test_add_func ("/ui-export/dialog-flow", test_dialog_flow);
   g_test_add_func ("/ui-export/compare-all", test_compare_all);
   status = g_test_run ();
 

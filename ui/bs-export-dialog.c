@@ -293,6 +293,12 @@ bs_export_to_path_async (BsSession *session, BsExportKind kind, const char *path
   ExportJob *job;
 
   g_task_set_source_tag (task, bs_export_to_path_async);
+  /* Before segmenting a whole volume for it, not after. */
+  if (!bs_export_check_destination (path, kind == BS_EXPORT_KIND_SERIES, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
   job = snapshot_session (session, kind, path, width, height, &error);
   if (job == NULL)
     {
@@ -333,10 +339,14 @@ show_error (GtkWindow *parent, const char *title, const GError *error)
   gtk_window_present (GTK_WINDOW (dialog));
 }
 
+/* Where the last export of this run of the program went. */
+static char *last_folder;
+
 typedef struct {
   GtkWindow *parent;
   BsSession *session;
   BsExportKind kind;
+  char *path;
   GtkWindow *progress_window;
   GtkProgressBar *bar;
   GtkLabel *label;
@@ -351,6 +361,7 @@ dialog_run_free (DialogRun *run)
   g_clear_object (&run->cancellable);
   g_object_unref (run->parent);
   g_object_unref (run->session);
+  g_free (run->path);
   g_free (run);
 }
 
@@ -423,8 +434,13 @@ on_export_done (GObject *source, GAsyncResult *result, gpointer user_data)
   DialogRun *run = user_data;
   g_autoptr(GError) error = NULL;
 
-  if (!bs_export_to_path_finish (BS_SESSION (source), result, &error) &&
-      !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+  if (bs_export_to_path_finish (BS_SESSION (source), result, &error))
+    {
+      /* Say where it went: the window shows it as a note (win.show-note). */
+      g_autofree char *text = g_strdup_printf (_("Saved “%s”"), run->path);
+      gtk_widget_activate_action (GTK_WIDGET (run->parent), "win.show-note", "s", text);
+    }
+  else if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     show_error (run->parent, _("Export failed"), error);
   dialog_run_free (run);
 }
@@ -471,15 +487,10 @@ on_chooser_response (GtkNativeDialog *chooser, int response, gpointer user_data)
       dialog_run_free (run);
       return;
     }
-  if (run->kind == BS_EXPORT_KIND_SERIES)
-    {
-      /* A series goes into its own folder inside the chosen one, so that
-       * hundreds of images do not spill into, say, ~/Pictures. */
-      g_autofree char *name = bs_export_suggested_name (run->session, run->kind);
-      g_autofree char *dir = g_build_filename (path, name, NULL);
-      g_free (path);
-      path = g_steal_pointer (&dir);
-    }
+  /* The next export starts where this one went. */
+  g_free (last_folder);
+  last_folder = g_path_get_dirname (path);
+  run->path = g_strdup (path);
   run->cancellable = g_cancellable_new ();
   if (run->kind == BS_EXPORT_KIND_MASK || run->kind == BS_EXPORT_KIND_DICE_CSV || run->kind == BS_EXPORT_KIND_SERIES)
     show_progress_window (run, path);
@@ -523,8 +534,8 @@ bs_export_dialog_run (GtkWindow *parent, BsSession *session, BsExportKind kind)
     N_("Export Overlay Image"), N_("Export Figure"), N_("Export Predicted Mask"),
     N_("Export Per-Slice Dice"), N_("Export Every Slice as Images"),
   };
-  gboolean folder = kind == BS_EXPORT_KIND_SERIES;
   GtkFileChooserNative *chooser;
+  g_autoptr(GFile) start = NULL;
   GtkFileChooser *fc;
   DialogRun *run;
 
@@ -535,16 +546,20 @@ bs_export_dialog_run (GtkWindow *parent, BsSession *session, BsExportKind kind)
       show_error (parent, _("Export failed"), error);
       return;
     }
-  chooser = gtk_file_chooser_native_new (_(titles[kind]), parent,
-                                         folder ? GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER : GTK_FILE_CHOOSER_ACTION_SAVE,
-                                         folder ? _("_Select") : _("_Export"), _("_Cancel"));
+  /* A series is named like a file (the folder it creates), as `brainseg-cli
+   * export --what series --out FOLDER` takes it. */
+  chooser = gtk_file_chooser_native_new (_(titles[kind]), parent, GTK_FILE_CHOOSER_ACTION_SAVE, _("_Export"),
+                                         _("_Cancel"));
   fc = GTK_FILE_CHOOSER (chooser);
   gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
-  if (!folder)
-    {
-      g_autofree char *name = bs_export_suggested_name (session, kind);
-      gtk_file_chooser_set_current_name (fc, name);
-    }
+  {
+    g_autofree char *name = bs_export_suggested_name (session, kind);
+    gtk_file_chooser_set_current_name (fc, name);
+  }
+  /* Not the working directory the program happened to start in. */
+  start = g_file_new_for_path (last_folder != NULL && g_file_test (last_folder, G_FILE_TEST_IS_DIR) ? last_folder
+                                                                                                  : g_get_home_dir ());
+  gtk_file_chooser_set_current_folder (fc, start, NULL);
   switch (kind)
     {
     case BS_EXPORT_KIND_FIGURE:

@@ -160,6 +160,16 @@ action_resume_fill (GSimpleAction *action, GVariant *param, gpointer data)
   bs_session_resume_fill (BS_WINDOW (data)->session);
 }
 
+/* A line for the user at the top of the window (an export saved, say). */
+static void
+action_show_note (GSimpleAction *action, GVariant *param, gpointer data)
+{
+  BsWindow *self = data;
+
+  gtk_label_set_text (self->note_label, g_variant_get_string (param, NULL));
+  gtk_revealer_set_reveal_child (self->note_revealer, TRUE);
+}
+
 static void
 action_dismiss_note (GSimpleAction *action, GVariant *param, gpointer data)
 {
@@ -204,6 +214,7 @@ static const GActionEntry win_entries[] = {
   { "cancel-fill", action_cancel_fill },
   { "resume-fill", action_resume_fill },
   { "dismiss-note", action_dismiss_note },
+  { "show-note", action_show_note, "s" },
   { "mask-outline", NULL, NULL, "false", action_mask_outline },
   { "export-overlay", action_export },
   { "export-figure", action_export },

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <math.h>
 #include <string.h>
+#include <unistd.h>
 #include <nifti1.h>
 
 #include "bs-error.h"
@@ -242,6 +243,37 @@ bs_export_render_figure (const BsExportSource *src, int index, const BsOverlayOp
   cairo_destroy (cr);
   slice_data_clear (&s);
   return out;
+}
+
+gboolean
+bs_export_check_destination (const char *path, gboolean is_folder, GError **error)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+
+  if (is_folder && g_file_test (path, G_FILE_TEST_EXISTS) && !g_file_test (path, G_FILE_TEST_IS_DIR))
+    {
+      g_set_error (error, BS_EXPORT_ERROR, BS_EXPORT_ERROR_WRITE, _("Cannot write into “%s”: it is a file, not a folder"),
+                   path);
+      return FALSE;
+    }
+  if (!is_folder && g_file_test (path, G_FILE_TEST_IS_DIR))
+    {
+      g_set_error (error, BS_EXPORT_ERROR, BS_EXPORT_ERROR_WRITE, _("Cannot write “%s”: it is a folder"), path);
+      return FALSE;
+    }
+  if (!g_file_test (dir, G_FILE_TEST_IS_DIR))
+    {
+      g_set_error (error, BS_EXPORT_ERROR, BS_EXPORT_ERROR_WRITE, _("Cannot write “%s”: the folder “%s” does not exist"),
+                   path, dir);
+      return FALSE;
+    }
+  if (g_access (dir, W_OK) != 0)
+    {
+      g_set_error (error, BS_EXPORT_ERROR, BS_EXPORT_ERROR_WRITE,
+                   _("Cannot write “%s”: the folder “%s” is not writable"), path, dir);
+      return FALSE;
+    }
+  return TRUE;
 }
 
 static cairo_status_t

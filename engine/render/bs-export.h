@@ -41,6 +41,11 @@ cairo_surface_t *bs_export_render_overlay (const BsExportSource *src, int index,
 cairo_surface_t *bs_export_render_figure (const BsExportSource *src, int index,
                                           const BsOverlayOptions *opts, int width, int height);
 
+/* Whether path can be written before anything is computed for it: its folder
+ * (for a series, the folder that will hold it) exists and is writable.  The
+ * error (BS_EXPORT_ERROR_WRITE) names the folder. */
+gboolean bs_export_check_destination (const char *path, gboolean is_folder, GError **error);
+
 /* Atomic write (bs_file_write_atomic). */
 gboolean bs_export_write_png (cairo_surface_t *surface, const char *path, GError **error);
 
