@@ -369,6 +369,11 @@ test_compare_all (void)
   r = bs_compare_dialog_get_result (dialog);
   g_assert_cmpint (r->n_rows, ==, 18);
   g_assert_true (r->rows[r->reference].available);
+  /* Issue 14, finding 16: the chart says what it measured. */
+  g_assert_nonnull (r->caption);
+  g_assert_nonnull (strstr (r->caption, bs_dataset_get_case_id (bs_session_get_dataset (bs_window_get_session (win)),
+                                                                bs_session_get_case_index (bs_window_get_session (win)))));
+  g_assert_nonnull (strstr (r->caption, "oneDNN"));
   g_assert_true (bs_compare_chart_save_png (r, 1600, 1000, png, &error));
   g_assert_no_error (error);
 

@@ -123,8 +123,15 @@ bs_compare_chart_draw (const BsCompareResult *r, cairo_t *cr, int width, int hei
     pango_font_description_set_weight (font, PANGO_WEIGHT_NORMAL);
     pango_layout_set_font_description (layout, font);
   }
+  /* Which case, model and CPU: a saved chart must say what it measured. */
+  if (r->caption != NULL)
+    {
+      cairo_set_source_rgb (cr, 0.35, 0.35, 0.35);
+      show_text (cr, layout, r->caption, width * 0.02, height * 0.085, width * 0.96, FALSE);
+      cairo_set_source_rgb (cr, 0.1, 0.1, 0.1);
+    }
 
-  top = height * 0.09;
+  top = r->caption != NULL ? height * 0.13 : height * 0.09;
   row_h = (height - top - height * 0.02) / n;
   label_w = width * 0.22;
   acc_w = width * 0.17;

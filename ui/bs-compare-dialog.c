@@ -127,6 +127,22 @@ compare_thread (GTask *task, gpointer source, gpointer data, GCancellable *cance
     g_task_return_error (task, error);
 }
 
+/* "Case BraTS2021_00006 · model brainseg-default.h5 · AMD EPYC, 2 cores, oneDNN avx512_core_bf16" */
+static char *
+compare_caption (BsCompareDialog *self)
+{
+  BsDataset *ds = bs_session_get_dataset (self->session);
+  const BsUnet *net = bs_session_get_model (self->session);
+  int index = bs_session_get_case_index (self->session);
+  g_autofree char *model = net != NULL && net->path != NULL ? g_path_get_basename (net->path)
+                                                             : g_strdup (_("random weights"));
+  g_autofree char *cpu = bs_cpu_description ();
+
+  return g_strdup_printf (_("Case %s · model %s · %s"),
+                          ds != NULL && index >= 0 ? bs_dataset_get_case_id (ds, index) : "–", model,
+                          cpu != NULL ? cpu : _("Unknown CPU"));
+}
+
 static void
 on_compare_done (GObject *source, GAsyncResult *res, gpointer user_data)
 {
@@ -145,6 +161,7 @@ on_compare_done (GObject *source, GAsyncResult *res, gpointer user_data)
       return;
     }
   self->finished = TRUE;
+  result->caption = compare_caption (self);
   bs_compare_chart_set_result (self->chart, result);
   gtk_progress_bar_set_fraction (self->bar, 1.0);
   gtk_label_set_text (self->status, !isnan (result->rows[result->reference].dice)
@@ -190,6 +207,7 @@ start_run (BsCompareDialog *self)
   pending->height = (ph + 15) / 16 * 16;
   pending->width = (pw + 15) / 16 * 16;
   pending->n_slices = job->n_slices;
+  pending->caption = compare_caption (self);
   bs_compare_chart_begin (self->chart, pending);
 
   self->running = TRUE;

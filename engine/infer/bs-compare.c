@@ -19,6 +19,7 @@ bs_compare_result_free (BsCompareResult *result)
   for (int i = 0; i < result->n_rows; i++)
     g_free (result->rows[i].reason);
   g_free (result->rows);
+  g_free (result->caption);
   g_free (result);
 }
 

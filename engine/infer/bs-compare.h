@@ -34,6 +34,7 @@ typedef struct {
   int n_slices;
   int height, width;    /* padded slice size the plans ran at */
   int threads;          /* as asked, 0 = all cores */
+  char *caption;        /* what was compared (case, model, CPU), set by the caller; may be NULL */
 } BsCompareResult;
 
 void bs_compare_result_free (BsCompareResult *result);
