@@ -1,6 +1,7 @@
 /* brainseg-cli infer: whole-volume inference on whole axial slices, the mask
  * as NIfTI with the source affine, whole-tumour Dice and where the time went. */
 #include <glib/gi18n.h>
+#include <math.h>
 #include <json-glib/json-glib.h>
 #include <nifti1.h>
 #include <stdio.h>
@@ -16,6 +17,79 @@
 #include "bs-unet.h"
 #include "cli.h"
 #include "cli-json.h"
+
+
+static void
+add_double_or_null (JsonBuilder *b, const char *name, double v)
+{
+  json_builder_set_member_name (b, name);
+  if (isnan (v))
+    json_builder_add_null_value (b);
+  else
+    json_builder_add_double_value (b, v);
+}
+
+/* "regions": the BraTS metrics of every region.  The model predicts the whole
+ * tumour; tumour core and enhancing tumour carry the truth's volume where the
+ * case's labels tell them apart, and null for what the model does not predict. */
+static void
+add_regions_json (JsonBuilder *b, const BsCase *c, const BsVolume *mask, const BsVolume *truth)
+{
+  double voxel_ml = mask->spacing[0] * mask->spacing[1] * mask->spacing[2] / 1000.0;
+
+  json_builder_begin_object (b);
+  for (int r = 0; r < BS_N_REGIONS; r++)
+    {
+      json_builder_set_member_name (b, bs_region_name (r));
+      json_builder_begin_object (b);
+      if (r == BS_REGION_WT)
+        {
+          BsRegionMetrics m = { 0 };
+          guint64 on = 0;
+
+          json_builder_set_member_name (b, "predicted");
+          json_builder_add_boolean_value (b, TRUE);
+          if (truth != NULL)
+            bs_metrics_region (mask->data, truth->data, truth->dims, truth->spacing, &m);
+          else
+            {
+              for (gsize v = 0; v < bs_volume_n_voxels (mask); v++)
+                on += mask->data[v] > 0.5f;
+              m.dice = m.hd95_mm = m.sensitivity = m.specificity = m.true_volume_ml = NAN;
+              m.volume_ml = (double) on * voxel_ml;
+            }
+          add_double_or_null (b, "dice", m.dice);
+          add_double_or_null (b, "hd95", m.hd95_mm);
+          add_double_or_null (b, "sensitivity", m.sensitivity);
+          add_double_or_null (b, "specificity", m.specificity);
+          add_double_or_null (b, "volume_ml", m.volume_ml);
+          add_double_or_null (b, "true_volume_ml", m.true_volume_ml);
+        }
+      else
+        {
+          g_autoptr(BsVolume) region = c->label != NULL ? bs_labels_region (c->label, c->convention, r) : NULL;
+          double true_ml = NAN;
+
+          if (region != NULL)
+            {
+              guint64 on = 0;
+              for (gsize v = 0; v < bs_volume_n_voxels (region); v++)
+                on += region->data[v] > 0.5f;
+              true_ml = (double) on * voxel_ml;
+            }
+          json_builder_set_member_name (b, "predicted");
+          json_builder_add_boolean_value (b, FALSE);
+          add_double_or_null (b, "dice", NAN);
+          add_double_or_null (b, "hd95", NAN);
+          add_double_or_null (b, "sensitivity", NAN);
+          add_double_or_null (b, "specificity", NAN);
+          add_double_or_null (b, "volume_ml", NAN);
+          add_double_or_null (b, "true_volume_ml", true_ml);
+        }
+      json_builder_end_object (b);
+    }
+  json_builder_end_object (b);
+}
 
 int
 bs_cli_infer (int argc, char **argv)
@@ -221,6 +295,8 @@ bs_cli_infer (int argc, char **argv)
         json_builder_add_double_value (b, dice_raw);
       else
         json_builder_add_null_value (b);
+      json_builder_set_member_name (b, "regions");
+      add_regions_json (b, c, seg->mask, truth);
       json_builder_set_member_name (b, "components");
       json_builder_add_int_value (b, seg->cleanup.n_components);
       json_builder_set_member_name (b, "removed_voxels");
@@ -257,6 +333,14 @@ bs_cli_infer (int argc, char **argv)
         printf (_("whole-tumour Dice: %.4f (%llu voxels predicted)\n"), dice, (unsigned long long) seg->tumour_voxels);
       else
         printf (_("no ground truth; %llu voxels predicted as tumour\n"), (unsigned long long) seg->tumour_voxels);
+      if (has_dice)
+        {
+          BsRegionMetrics m;
+
+          bs_metrics_region (seg->mask->data, truth->data, truth->dims, truth->spacing, &m);
+          printf (_("whole tumour: HD95 %.2f mm, sensitivity %.4f, specificity %.4f, %.1f ml predicted, %.1f ml "
+                    "in the truth\n"), m.hd95_mm, m.sensitivity, m.specificity, m.volume_ml, m.true_volume_ml);
+        }
       if (cleanup && has_dice)
         printf (_("island clean-up: kept %d of %d components, removed %.0f voxels (Dice before: %.4f)\n"),
                 seg->cleanup.n_kept, seg->cleanup.n_components, (double) seg->cleanup.removed, dice_raw);

@@ -1,5 +1,9 @@
 #include <glib.h>
 
+#include <math.h>
+#include <string.h>
+
+#include "bs-labels.h"
 #include "bs-metrics.h"
 #include "bs-timing.h"
 
@@ -43,11 +47,83 @@ test_timing_accumulates (void)
   g_assert_cmpfloat_with_epsilon (t.total_ms, 5.5, 1e-12);
 }
 
+/* Each release's labels map to the BraTS regions as its documentation says
+ * (value: WT TC ET). */
+static void
+test_label_regions (void)
+{
+  static const struct {
+    BsLabelConvention conv;
+    int value;
+    gboolean wt, tc, et;
+  } table[] = {
+    /* Decathlon Task01: 1 edema, 2 non-enhancing tumour, 3 enhancing tumour */
+    { BS_LABELS_DECATHLON, 1, TRUE, FALSE, FALSE },
+    { BS_LABELS_DECATHLON, 2, TRUE, TRUE, FALSE },
+    { BS_LABELS_DECATHLON, 3, TRUE, TRUE, TRUE },
+    /* BraTS 2013-2015: 1 necrosis, 2 edema, 3 non-enhancing, 4 enhancing */
+    { BS_LABELS_BRATS2015, 1, TRUE, TRUE, FALSE },
+    { BS_LABELS_BRATS2015, 2, TRUE, FALSE, FALSE },
+    { BS_LABELS_BRATS2015, 3, TRUE, TRUE, FALSE },
+    { BS_LABELS_BRATS2015, 4, TRUE, TRUE, TRUE },
+    /* BraTS 2017-2021: 1 NCR/NET, 2 edema, 4 enhancing */
+    { BS_LABELS_BRATS2017, 1, TRUE, TRUE, FALSE },
+    { BS_LABELS_BRATS2017, 2, TRUE, FALSE, FALSE },
+    { BS_LABELS_BRATS2017, 4, TRUE, TRUE, TRUE },
+    /* BraTS 2023: 1 NCR, 2 edema, 3 enhancing */
+    { BS_LABELS_BRATS2023, 1, TRUE, TRUE, FALSE },
+    { BS_LABELS_BRATS2023, 2, TRUE, FALSE, FALSE },
+    { BS_LABELS_BRATS2023, 3, TRUE, TRUE, TRUE },
+    /* binary: whole tumour only */
+    { BS_LABELS_BINARY, 1, TRUE, FALSE, FALSE },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (table); i++)
+    {
+      g_assert_cmpint (bs_labels_in_region (table[i].conv, BS_REGION_WT, table[i].value), ==, table[i].wt);
+      g_assert_cmpint (bs_labels_in_region (table[i].conv, BS_REGION_TC, table[i].value), ==, table[i].tc);
+      g_assert_cmpint (bs_labels_in_region (table[i].conv, BS_REGION_ET, table[i].value), ==, table[i].et);
+      g_assert_false (bs_labels_in_region (table[i].conv, BS_REGION_WT, 0));
+    }
+  g_assert_false (bs_labels_has_region (BS_LABELS_BINARY, BS_REGION_TC));
+  g_assert_false (bs_labels_has_region (BS_LABELS_UNKNOWN, BS_REGION_ET));
+  g_assert_true (bs_labels_has_region (BS_LABELS_UNKNOWN, BS_REGION_WT));
+  g_assert_cmpstr (bs_region_name (BS_REGION_ET), ==, "et");
+}
+
+/* HD95 on small masks whose answer is known by hand, and the empty cases. */
+static void
+test_hd95_known (void)
+{
+  const int dims[3] = { 9, 5, 5 };
+  const double spacing[3] = { 1.0, 2.0, 3.0 };
+  guint8 a[9 * 5 * 5] = { 0 }, b[9 * 5 * 5] = { 0 }, none[9 * 5 * 5] = { 0 };
+
+  /* one voxel each, 4 voxels apart along x (1 mm each): every distance is 4 mm */
+  a[(2 * 5 + 2) * 9 + 2] = 1;
+  b[(2 * 5 + 2) * 9 + 6] = 1;
+  g_assert_cmpfloat_with_epsilon (bs_metrics_hd95 (a, b, dims, spacing), 4.0, 1e-12);
+  /* along z the spacing is 3 mm */
+  memset (b, 0, sizeof b);
+  b[(4 * 5 + 2) * 9 + 2] = 1;
+  g_assert_cmpfloat_with_epsilon (bs_metrics_hd95 (a, b, dims, spacing), 6.0, 1e-12);
+  g_assert_cmpfloat (bs_metrics_hd95 (a, a, dims, spacing), ==, 0.0);
+  g_assert_cmpfloat (bs_metrics_hd95 (none, none, dims, spacing), ==, 0.0);
+  g_assert_cmpfloat_with_epsilon (bs_metrics_hd95 (a, none, dims, spacing), sqrt (81.0 + 100.0 + 225.0), 1e-12);
+  {
+    const int brats[3] = { 240, 240, 155 };
+    const double mm[3] = { 1, 1, 1 };
+    g_assert_cmpfloat_with_epsilon (bs_metrics_diagonal_mm (brats, mm), 373.13, 0.01);
+  }
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/metrics/dice", test_dice_values);
   g_test_add_func ("/metrics/timing", test_timing_accumulates);
+  g_test_add_func ("/metrics/label-regions", test_label_regions);
+  g_test_add_func ("/metrics/hd95-known", test_hd95_known);
   return g_test_run ();
 }

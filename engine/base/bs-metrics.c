@@ -1,5 +1,9 @@
 #include "bs-metrics.h"
 
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
 void
 bs_confusion_add (BsConfusion *c, const float *pred, const float *truth, size_t n)
 {
@@ -45,4 +49,184 @@ bs_confusion_merge (BsConfusion *into, const BsConfusion *c)
   into->fp += c->fp;
   into->fn += c->fn;
   into->tn += c->tn;
+}
+
+/* ---- Distances and the BraTS region metrics ---- */
+
+#define FAR 1e20
+
+/* Squared distance along one line to the nearest site (f = 0 at sites, FAR
+ * elsewhere, or the squared distance already found along the other axes):
+ * the lower envelope of the parabolas w (p - q)^2 + f(q) (Felzenszwalb and
+ * Huttenlocher).  v, z: scratch of n and n + 1. */
+static void
+edt_line (const double *f, int n, double w, double *d, int *v, double *z)
+{
+  int k = 0;
+
+  /* f is finite (FAR where there is no site), so every s is finite and the
+   * infinite bounds are never crossed. */
+  v[0] = 0;
+  z[0] = -INFINITY;
+  z[1] = INFINITY;
+  for (int q = 1; q < n; q++)
+    {
+      double s = ((f[q] + w * (double) q * q) - (f[v[k]] + w * (double) v[k] * v[k])) / (2.0 * w * (q - v[k]));
+
+      while (s <= z[k])
+        {
+          k--;
+          s = ((f[q] + w * (double) q * q) - (f[v[k]] + w * (double) v[k] * v[k])) / (2.0 * w * (q - v[k]));
+        }
+      k++;
+      v[k] = q;
+      z[k] = s;
+      z[k + 1] = INFINITY;
+    }
+  k = 0;
+  for (int q = 0; q < n; q++)
+    {
+      while (z[k + 1] < q)
+        k++;
+      d[q] = w * (double) (q - v[k]) * (q - v[k]) + f[v[k]];
+    }
+}
+
+/* Squared Euclidean distance (mm^2) from every voxel to the nearest site. */
+static double *
+edt_squared (const guint8 *site, const int dims[3], const double spacing[3])
+{
+  gsize n = (gsize) dims[0] * dims[1] * dims[2];
+  int longest = MAX (dims[0], MAX (dims[1], dims[2]));
+  double *g = g_new (double, n);
+  g_autofree double *f = g_new (double, longest);
+  g_autofree double *d = g_new (double, longest);
+  g_autofree int *v = g_new (int, longest);
+  g_autofree double *z = g_new (double, longest + 1);
+
+  for (gsize i = 0; i < n; i++)
+    g[i] = site[i] ? 0.0 : FAR;
+  for (int axis = 0; axis < 3; axis++)
+    {
+      int len = dims[axis];
+      gsize stride = axis == 0 ? 1 : axis == 1 ? (gsize) dims[0] : (gsize) dims[0] * dims[1];
+      double w = spacing[axis] * spacing[axis];
+
+      for (gsize start = 0; start < n; start++)
+        {
+          /* one line per starting voxel whose coordinate on this axis is 0 */
+          gsize coord = (start / stride) % (gsize) len;
+
+          if (coord != 0)
+            continue;
+          for (int q = 0; q < len; q++)
+            f[q] = g[start + q * stride];
+          edt_line (f, len, w, d, v, z);
+          for (int q = 0; q < len; q++)
+            g[start + q * stride] = d[q];
+        }
+    }
+  return g;
+}
+
+/* Voxels of the mask with a 6-neighbour outside it (or on the image's edge). */
+static guint8 *
+surface (const guint8 *m, const int dims[3], gsize *count)
+{
+  gsize n = (gsize) dims[0] * dims[1] * dims[2], sx = 1, sy = dims[0], sz = (gsize) dims[0] * dims[1];
+  guint8 *s = g_new0 (guint8, n);
+
+  *count = 0;
+  for (int zz = 0; zz < dims[2]; zz++)
+    for (int y = 0; y < dims[1]; y++)
+      for (int x = 0; x < dims[0]; x++)
+        {
+          gsize i = zz * sz + y * sy + x * sx;
+
+          if (!m[i])
+            continue;
+          if (x == 0 || y == 0 || zz == 0 || x == dims[0] - 1 || y == dims[1] - 1 || zz == dims[2] - 1
+              || !m[i - sx] || !m[i + sx] || !m[i - sy] || !m[i + sy] || !m[i - sz] || !m[i + sz])
+            {
+              s[i] = 1;
+              (*count)++;
+            }
+        }
+  return s;
+}
+
+static int
+compare_double (const void *a, const void *b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+
+  return (x > y) - (x < y);
+}
+
+double
+bs_metrics_hd95 (const guint8 *a, const guint8 *b, const int dims[3], const double spacing[3])
+{
+  gsize n = (gsize) dims[0] * dims[1] * dims[2], na = 0, nb = 0, k = 0;
+  g_autofree guint8 *sa = surface (a, dims, &na);
+  g_autofree guint8 *sb = surface (b, dims, &nb);
+  g_autofree double *da = NULL, *db = NULL, *all = NULL;
+  double idx, lo;
+
+  if (na == 0 && nb == 0)
+    return 0.0;
+  if (na == 0 || nb == 0)
+    return bs_metrics_diagonal_mm (dims, spacing);
+  da = edt_squared (sa, dims, spacing);
+  db = edt_squared (sb, dims, spacing);
+  all = g_new (double, na + nb);
+  for (gsize i = 0; i < n; i++)
+    {
+      if (sa[i])
+        all[k++] = sqrt (db[i]);
+      if (sb[i])
+        all[k++] = sqrt (da[i]);
+    }
+  qsort (all, k, sizeof all[0], compare_double);
+  /* The 95th percentile with linear interpolation between order statistics. */
+  idx = 0.95 * (double) (k - 1);
+  lo = floor (idx);
+  if ((gsize) lo + 1 >= k)
+    return all[k - 1];
+  return all[(gsize) lo] + (all[(gsize) lo + 1] - all[(gsize) lo]) * (idx - lo);
+}
+
+double
+bs_metrics_diagonal_mm (const int dims[3], const double spacing[3])
+{
+  double s = 0;
+
+  for (int i = 0; i < 3; i++)
+    s += (dims[i] * spacing[i]) * (dims[i] * spacing[i]);
+  return sqrt (s);
+}
+
+void
+bs_metrics_region (const float *pred, const float *truth, const int dims[3], const double spacing[3],
+                   BsRegionMetrics *m)
+{
+  gsize n = (gsize) dims[0] * dims[1] * dims[2];
+  double voxel_ml = spacing[0] * spacing[1] * spacing[2] / 1000.0;
+  g_autofree guint8 *a = g_new (guint8, n);
+  g_autofree guint8 *b = g_new (guint8, n);
+  BsConfusion c = { 0 };
+
+  memset (m, 0, sizeof *m);
+  bs_confusion_add (&c, pred, truth, n);
+  for (gsize i = 0; i < n; i++)
+    {
+      a[i] = pred[i] > 0.5f;
+      b[i] = truth[i] > 0.5f;
+    }
+  m->confusion = c;
+  m->dice = bs_confusion_dice (&c);
+  m->hd95_mm = bs_metrics_hd95 (a, b, dims, spacing);
+  m->sensitivity = c.tp + c.fn > 0 ? (double) c.tp / (double) (c.tp + c.fn) : NAN;
+  m->specificity = c.tn + c.fp > 0 ? (double) c.tn / (double) (c.tn + c.fp) : NAN;
+  m->volume_ml = (double) (c.tp + c.fp) * voxel_ml;
+  m->true_volume_ml = (double) (c.tp + c.fn) * voxel_ml;
 }

@@ -18,4 +18,29 @@ void bs_confusion_merge (BsConfusion *into, const BsConfusion *c);
 double bs_confusion_dice (const BsConfusion *c);
 double bs_dice (const float *pred, const float *truth, size_t n);
 
+/* The BraTS metrics of one region (whole tumour, core, enhancing) of a
+ * volume, from a prediction and a truth (value > 0.5 is "on"). */
+typedef struct {
+  BsConfusion confusion;
+  double dice;           /* 1 when both are empty */
+  double hd95_mm;        /* 0 when both are empty, the image diagonal when one is */
+  double sensitivity;    /* TP / (TP + FN); NaN without truth voxels */
+  double specificity;    /* TN / (TN + FP) */
+  double volume_ml;      /* predicted */
+  double true_volume_ml;
+} BsRegionMetrics;
+
+/* pred and truth: dims[0] x dims[1] x dims[2] voxels, x fastest; spacing in mm. */
+void bs_metrics_region (const float *pred, const float *truth, const int dims[3], const double spacing[3],
+                        BsRegionMetrics *m);
+
+/* The 95th percentile of the symmetric surface distance in mm (as medpy's
+ * hd95, which BraTS evaluations use): surfaces are the mask voxels with a
+ * 6-neighbour outside the mask or on the image's edge; the distances from
+ * each surface to the other, pooled, 95th percentile interpolated linearly.
+ * Both empty: 0; one empty: the image diagonal (bs_metrics_diagonal_mm, 373.13
+ * mm for a 240 x 240 x 155 volume at 1 mm, the value BraTS 2021 reports). */
+double bs_metrics_hd95 (const guint8 *a, const guint8 *b, const int dims[3], const double spacing[3]);
+double bs_metrics_diagonal_mm (const int dims[3], const double spacing[3]);
+
 G_END_DECLS

@@ -147,3 +147,71 @@ bs_labels_whole_tumour (const BsVolume *label)
   wt->is_label = TRUE;
   return wt;
 }
+
+/* The BraTS regions in each release's labels, from its documentation:
+ *   Decathlon Task01 (dataset.json): 1 edema, 2 non-enhancing tumour, 3 enhancing tumour
+ *     WT = 1, 2, 3; TC = 2, 3; ET = 3
+ *   BraTS 2013-2015: 1 necrosis, 2 edema, 3 non-enhancing, 4 enhancing
+ *     WT = 1-4; TC = 1, 3, 4; ET = 4
+ *   BraTS 2017-2021: 1 necrotic and non-enhancing core, 2 edema, 4 enhancing
+ *     WT = 1, 2, 4; TC = 1, 4; ET = 4
+ *   BraTS 2023: 1 necrotic core, 2 edema, 3 enhancing
+ *     WT = 1, 2, 3; TC = 1, 3; ET = 3
+ * A binary or unknown label map has whole tumour (> 0) only. */
+gboolean
+bs_labels_in_region (BsLabelConvention conv, BsRegion region, int value)
+{
+  if (value <= 0)
+    return FALSE;
+  if (region == BS_REGION_WT)
+    return TRUE;
+  switch (conv)
+    {
+    case BS_LABELS_DECATHLON:
+      return region == BS_REGION_TC ? (value == 2 || value == 3) : value == 3;
+    case BS_LABELS_BRATS2015:
+      return region == BS_REGION_TC ? (value == 1 || value == 3 || value == 4) : value == 4;
+    case BS_LABELS_BRATS2017:
+      return region == BS_REGION_TC ? (value == 1 || value == 4) : value == 4;
+    case BS_LABELS_BRATS2023:
+      return region == BS_REGION_TC ? (value == 1 || value == 3) : value == 3;
+    case BS_LABELS_BINARY:
+    case BS_LABELS_UNKNOWN:
+    default:
+      return FALSE;
+    }
+}
+
+gboolean
+bs_labels_has_region (BsLabelConvention conv, BsRegion region)
+{
+  return region == BS_REGION_WT || (conv != BS_LABELS_BINARY && conv != BS_LABELS_UNKNOWN);
+}
+
+const char *
+bs_region_name (BsRegion region)
+{
+  static const char *const names[] = { "wt", "tc", "et" };
+
+  return region >= 0 && region < BS_N_REGIONS ? names[region] : NULL;
+}
+
+BsVolume *
+bs_labels_region (const BsVolume *label, BsLabelConvention conv, BsRegion region)
+{
+  static const char *const long_names[] = { "whole tumour", "tumour core", "enhancing tumour" };
+  BsVolume *r;
+  gsize n = bs_volume_n_voxels (label);
+
+  if (!bs_labels_has_region (conv, region))
+    return NULL;
+  r = bs_volume_new_like (label, 1);
+  if (r == NULL)
+    return NULL;
+  for (gsize i = 0; i < n; i++)
+    r->data[i] = bs_labels_in_region (conv, region, (int) lrintf (label->data[i])) ? 1.0f : 0.0f;
+  g_free (r->channel_names[0]);
+  r->channel_names[0] = g_strdup (long_names[region]);
+  r->is_label = TRUE;
+  return r;
+}

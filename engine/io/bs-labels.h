@@ -28,4 +28,21 @@ int bs_labels_count (const BsVolume *label, int **values, guint64 **counts);
 /* New uint8-valued (0/1, stored as float) single-channel volume: label > 0. */
 BsVolume *bs_labels_whole_tumour (const BsVolume *label);
 
+/* The three nested regions BraTS evaluates. */
+typedef enum {
+  BS_REGION_WT,  /* whole tumour: every tumour label */
+  BS_REGION_TC,  /* tumour core: necrotic / non-enhancing core and enhancing tumour */
+  BS_REGION_ET,  /* enhancing tumour */
+  BS_N_REGIONS
+} BsRegion;
+
+const char *bs_region_name (BsRegion region);  /* "wt", "tc", "et" */
+/* Whether label value belongs to region under conv (bs-labels.c lists the
+ * mapping of every release). */
+gboolean bs_labels_in_region (BsLabelConvention conv, BsRegion region, int value);
+/* Whether conv tells the region apart: TC and ET need sub-region labels. */
+gboolean bs_labels_has_region (BsLabelConvention conv, BsRegion region);
+/* New 0/1 single-channel volume of the region, or NULL when conv cannot tell it. */
+BsVolume *bs_labels_region (const BsVolume *label, BsLabelConvention conv, BsRegion region);
+
 G_END_DECLS
