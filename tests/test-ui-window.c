@@ -1118,6 +1118,82 @@ test_case_row_names (void)
   g_assert_cmpint (gtk_widget_get_width (name), >=, gtk_widget_get_width (row) - 24);
 }
 
+/* The RGB of pixel (x, y) of a view's surface, 0..255. */
+static void
+view_pixel (BsSliceView *view, int x, int y, int rgb[3])
+{
+  cairo_surface_t *s = bs_slice_view_get_surface (view);
+  const guint8 *row;
+  guint32 px;
+
+  g_assert_nonnull (s);
+  cairo_surface_flush (s);
+  row = cairo_image_surface_get_data (s) + (gsize) y * cairo_image_surface_get_stride (s);
+  px = ((const guint32 *) row)[x];
+  rgb[0] = (px >> 16) & 0xff;
+  rgb[1] = (px >> 8) & 0xff;
+  rgb[2] = px & 0xff;
+}
+
+/* Issue 13 (window): the ground-truth pane shows the label's sub-regions,
+ * edema, core and enhancing tumour, each in its colour. */
+static void
+test_truth_regions (void)
+{
+  BsSession *s;
+  const BsVolume *tc, *et, *wt;
+  g_autoptr(GPtrArray) views = g_ptr_array_new ();
+  g_autofree float *bt = NULL, *bc = NULL, *be = NULL;
+  int w, h, slice = -1, ex = -1, ey = -1, dx = -1, dy = -1, n, rgb[3];
+
+  if (!setup ())
+    return;
+  s = bs_window_get_session (win);
+  wt = bs_session_get_truth (s);
+  tc = bs_session_get_truth_region (s, BS_REGION_TC);
+  et = bs_session_get_truth_region (s, BS_REGION_ET);
+  if (wt == NULL || tc == NULL || et == NULL)
+    {
+      g_test_skip ("the sample's labels have no sub-regions");
+      return;
+    }
+  bs_session_set_plane (s, BS_PLANE_AXIAL);
+  n = bs_volume_n_slices (wt, BS_PLANE_AXIAL);
+  bs_volume_slice_size (wt, BS_PLANE_AXIAL, &w, &h);
+  bt = g_new (float, (gsize) w * h);
+  bc = g_new (float, (gsize) w * h);
+  be = g_new (float, (gsize) w * h);
+  /* a slice with both an enhancing voxel and an edema-only voxel */
+  for (int k = 0; k < n && slice < 0; k++)
+    {
+      ex = dx = -1;
+      bs_volume_get_slice (wt, 0, BS_PLANE_AXIAL, k, bt);
+      bs_volume_get_slice (tc, 0, BS_PLANE_AXIAL, k, bc);
+      bs_volume_get_slice (et, 0, BS_PLANE_AXIAL, k, be);
+      for (int p = 0; p < w * h; p++)
+        {
+          if (be[p] > 0.5f && ex < 0)
+            ex = p % w, ey = p / w;
+          if (bt[p] > 0.5f && bc[p] <= 0.5f && dx < 0)
+            dx = p % w, dy = p / w;
+        }
+      if (ex >= 0 && dx >= 0)
+        slice = k;
+    }
+  g_assert_cmpint (slice, >=, 0);
+  bs_session_set_slice_index (s, slice);
+  bs_test_spin (300);
+  collect_views (GTK_WIDGET (win), views);
+  g_assert_cmpuint (views->len, ==, 4);  /* MRI, truth, prediction, overlay */
+  view_pixel (views->pdata[1], ex, ey, rgb);
+  g_test_message ("enhancing voxel (%d, %d): %d %d %d", ex, ey, rgb[0], rgb[1], rgb[2]);
+  g_assert_cmpint (rgb[0], >, rgb[1]);  /* reddish purple */
+  g_assert_cmpint (rgb[2], >, rgb[1]);
+  view_pixel (views->pdata[1], dx, dy, rgb);
+  g_test_message ("edema voxel (%d, %d): %d %d %d", dx, dy, rgb[0], rgb[1], rgb[2]);
+  g_assert_cmpint (rgb[1], >, rgb[0]);  /* bluish green */
+}
+
 static void
 collect_spins (GtkWidget *root, GPtrArray *out)
 {
@@ -1370,6 +1446,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/window/slice-keys-anywhere", test_slice_keys_anywhere);
   g_test_add_func ("/ui/window/chart-click", test_chart_click);
   g_test_add_func ("/ui/window/case-row-names", test_case_row_names);
+  g_test_add_func ("/ui/window/truth-regions", test_truth_regions);
   g_test_add_func ("/ui/window/spin-buttons", test_spin_buttons);
   g_test_add_func ("/ui/window/no-ground-truth", test_no_ground_truth);
   g_test_add_func ("/ui/window/drop", test_drop);

@@ -22,6 +22,7 @@ typedef struct {
   BsDataset *new_dataset;
   BsCase *bcase;
   BsVolume *truth;
+  BsVolume *truth_tc, *truth_et;  /* the label's sub-regions, when its convention has them */
   BsVolume *prepared;
   BsUnet *new_model;
   float *auto_lo, *auto_hi;
@@ -39,6 +40,8 @@ open_job_free (gpointer data)
   g_clear_pointer (&job->new_dataset, bs_dataset_free);
   g_clear_pointer (&job->bcase, bs_case_free);
   g_clear_pointer (&job->truth, bs_volume_free);
+  g_clear_pointer (&job->truth_tc, bs_volume_free);
+  g_clear_pointer (&job->truth_et, bs_volume_free);
   g_clear_pointer (&job->prepared, bs_volume_free);
   g_clear_pointer (&job->new_model, bs_unet_free);
   g_free (job->auto_lo);
@@ -163,7 +166,11 @@ open_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *can
     }
   job->inputs_text = describe_inputs (job->prepared);
   if (job->bcase->label != NULL)
-    job->truth = bs_labels_whole_tumour (job->bcase->label);
+    {
+      job->truth = bs_labels_whole_tumour (job->bcase->label);
+      job->truth_tc = bs_labels_region (job->bcase->label, job->bcase->convention, BS_REGION_TC);
+      job->truth_et = bs_labels_region (job->bcase->label, job->bcase->convention, BS_REGION_ET);
+    }
   compute_auto_windows (job);
   g_task_return_boolean (task, TRUE);
 }
@@ -176,6 +183,8 @@ bs_session_clear_case (BsSession *self)
   g_clear_pointer (&self->input, bs_inference_input_unref);
   g_clear_pointer (&self->bcase, bs_case_free);
   g_clear_pointer (&self->truth, bs_volume_free);
+  g_clear_pointer (&self->truth_tc, bs_volume_free);
+  g_clear_pointer (&self->truth_et, bs_volume_free);
   g_clear_pointer (&self->prob, bs_volume_free);
   g_clear_pointer (&self->computed, g_free);
   g_clear_pointer (&self->slice_conf, g_free);
@@ -235,6 +244,8 @@ adopt_case (BsSession *self, OpenJob *job)
   self->case_index = job->case_index;
   self->bcase = g_steal_pointer (&job->bcase);
   self->truth = g_steal_pointer (&job->truth);
+  self->truth_tc = g_steal_pointer (&job->truth_tc);
+  self->truth_et = g_steal_pointer (&job->truth_et);
   self->auto_lo = g_steal_pointer (&job->auto_lo);
   self->auto_hi = g_steal_pointer (&job->auto_hi);
   self->input = bs_inference_input_new (bs_unet_copy (self->model), g_steal_pointer (&job->prepared));

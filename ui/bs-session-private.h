@@ -32,6 +32,7 @@ struct _BsSession
   int case_index;
   BsCase *bcase;
   BsVolume *truth;
+  BsVolume *truth_tc, *truth_et;  /* tumour core and enhancing tumour of the label, or NULL */
   BsUnet *model;           /* the session's copy; the worker has its own */
   BsInferenceInput *input;
   double *case_dice;       /* per dataset case, NaN until the volume is done */

@@ -461,6 +461,18 @@ BsDataset *bs_session_get_dataset (BsSession *self) { return self->dataset; }
 int bs_session_get_case_index (BsSession *self) { return self->case_index; }
 BsCase *bs_session_get_case (BsSession *self) { return self->bcase; }
 const BsVolume *bs_session_get_truth (BsSession *self) { return self->truth; }
+
+const BsVolume *
+bs_session_get_truth_region (BsSession *self, BsRegion region)
+{
+  switch (region)
+    {
+    case BS_REGION_WT: return self->truth;
+    case BS_REGION_TC: return self->truth_tc;
+    case BS_REGION_ET: return self->truth_et;
+    default: return NULL;
+    }
+}
 const BsUnet *bs_session_get_model (BsSession *self) { return self->model; }
 const char *bs_session_get_inputs_text (BsSession *self) { return self->inputs_text; }
 const char *bs_session_get_note (BsSession *self) { return self->note; }

@@ -20,6 +20,7 @@
 #include <gio/gio.h>
 
 #include "bs-dataset.h"
+#include "bs-labels.h"
 #include "bs-metrics.h"
 #include "bs-overlay.h"
 #include "bs-plan.h"
@@ -74,6 +75,9 @@ int bs_session_get_case_index (BsSession *self);
 BsCase *bs_session_get_case (BsSession *self);
 /* Whole-tumour truth (label > 0, 0/1), or NULL when the case has no labels. */
 const BsVolume *bs_session_get_truth (BsSession *self);
+/* A region of the truth (0/1): whole tumour, or tumour core and enhancing
+ * tumour when the case's labels tell them apart; NULL otherwise. */
+const BsVolume *bs_session_get_truth_region (BsSession *self, BsRegion region);
 /* The network input: model modalities, normalised (bs_infer_prepare). */
 const BsVolume *bs_session_get_prepared_volume (BsSession *self);
 const BsUnet *bs_session_get_model (BsSession *self);

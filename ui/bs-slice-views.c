@@ -21,7 +21,7 @@ struct _BsSliceViews
   GtkLabel *readout_label;
 
   int width, height;       /* displayed slice size */
-  float *img_buf, *truth_buf, *prob_buf;
+  float *img_buf, *truth_buf, *prob_buf, *tc_buf, *et_buf;
   guint render_tick;
   int displayed_pred_slice;
   double displayed_dice;
@@ -43,7 +43,7 @@ render (BsSliceViews *self)
 {
   BsSession *s = self->session;
   BsCase *bcase = s != NULL ? bs_session_get_case (s) : NULL;
-  const BsVolume *truth, *prob;
+  const BsVolume *truth, *prob, *tc, *et;
   BsOverlayOptions ov;
   BsPlane plane;
   int slice, channel;
@@ -69,6 +69,8 @@ render (BsSliceViews *self)
       return;
     }
   truth = bs_session_get_truth (s);
+  tc = bs_session_get_truth_region (s, BS_REGION_TC);
+  et = bs_session_get_truth_region (s, BS_REGION_ET);
   prob = bs_session_get_probability_volume (s);
   plane = bs_session_get_plane (s);
   slice = bs_session_get_slice_index (s);
@@ -86,8 +88,17 @@ render (BsSliceViews *self)
 
   grey = bs_render_grey (self->img_buf, self->width, self->height, ov.lo, ov.hi);
   ov.confusion = FALSE;
-  truth_s = bs_render_mask_over (self->img_buf, truth != NULL ? self->truth_buf : NULL,
-                                 self->width, self->height, BS_COLOR_TRUTH, &ov);
+  /* The ground truth in its sub-regions where the case's labels have them. */
+  if (truth != NULL && tc != NULL && et != NULL)
+    {
+      bs_volume_get_slice (tc, 0, plane, slice, self->tc_buf);
+      bs_volume_get_slice (et, 0, plane, slice, self->et_buf);
+      truth_s = bs_render_regions_over (self->img_buf, self->truth_buf, self->tc_buf, self->et_buf,
+                                        self->width, self->height, &ov);
+    }
+  else
+    truth_s = bs_render_mask_over (self->img_buf, truth != NULL ? self->truth_buf : NULL,
+                                   self->width, self->height, BS_COLOR_TRUTH, &ov);
   pred_s = bs_render_mask_over (self->img_buf, have_pred ? self->prob_buf : NULL,
                                 self->width, self->height, BS_COLOR_PREDICTION, &ov);
   /* Without a prediction there is nothing to classify: the truth alone is not "missed". */
@@ -116,6 +127,21 @@ render (BsSliceViews *self)
     g_string_append_printf (pred_title, " · %s", _("computing…"));
   bs_slice_view_set_title (self->pred_view, pred_title->str);
   bs_slice_view_set_title (self->overlay_view, have_pred ? _("Prediction over MRI") : _("Prediction over MRI · computing…"));
+  if (truth != NULL && tc != NULL && et != NULL)
+    {
+      const double region_rgb[3][3] = {
+        { BS_COLOR_EDEMA[0], BS_COLOR_EDEMA[1], BS_COLOR_EDEMA[2] },
+        { BS_COLOR_CORE[0], BS_COLOR_CORE[1], BS_COLOR_CORE[2] },
+        { BS_COLOR_ENHANCING[0], BS_COLOR_ENHANCING[1], BS_COLOR_ENHANCING[2] },
+      };
+      /* TRANSLATORS: the ground truth's regions: edema; the core outside the enhancing part (necrotic or
+       * non-enhancing tumour); enhancing tumour */
+      const char *region_labels[3] = { _("Edema"), _("Core"), _("Enhancing") };
+
+      bs_slice_view_set_legend (self->truth_view, 3, region_rgb, region_labels);
+    }
+  else
+    bs_slice_view_set_legend (self->truth_view, 0, NULL, NULL);
   if (truth != NULL)
     bs_slice_view_set_legend (self->overlay_view, 3, legend_rgb, legend_labels);
   else
@@ -234,6 +260,10 @@ update_geometry (BsSliceViews *self)
   g_free (self->img_buf);
   g_free (self->truth_buf);
   g_free (self->prob_buf);
+  g_free (self->tc_buf);
+  g_free (self->et_buf);
+  self->tc_buf = g_new (float, (gsize) w * h);
+  self->et_buf = g_new (float, (gsize) w * h);
   self->img_buf = g_new (float, (gsize) w * h);
   self->truth_buf = g_new (float, (gsize) w * h);
   self->prob_buf = g_new (float, (gsize) w * h);
@@ -424,6 +454,8 @@ bs_slice_views_finalize (GObject *object)
   g_free (self->img_buf);
   g_free (self->truth_buf);
   g_free (self->prob_buf);
+  g_free (self->tc_buf);
+  g_free (self->et_buf);
   G_OBJECT_CLASS (bs_slice_views_parent_class)->finalize (object);
 }
 

@@ -13,6 +13,9 @@ const double BS_COLOR_TRUTH[3] = { 0.000, 0.620, 0.451 };      /* bluish green #
 const double BS_COLOR_TP[3] = { 0.941, 0.894, 0.259 };         /* yellow #F0E442 */
 const double BS_COLOR_FP[3] = { 0.835, 0.369, 0.000 };         /* vermillion #D55E00 */
 const double BS_COLOR_FN[3] = { 0.337, 0.706, 0.914 };         /* sky blue #56B4E9 */
+const double BS_COLOR_EDEMA[3] = { 0.000, 0.620, 0.451 };      /* bluish green #009E73, as the whole tumour */
+const double BS_COLOR_CORE[3] = { 0.000, 0.447, 0.698 };       /* blue #0072B2 */
+const double BS_COLOR_ENHANCING[3] = { 0.800, 0.475, 0.655 };  /* reddish purple #CC79A7 */
 
 void
 bs_overlay_options_init (BsOverlayOptions *opts)
@@ -250,6 +253,24 @@ bs_render_overlay (const float *slice, const float *pred, const float *truth,
       gboolean p = pred != NULL && pred[i] > 0.5f, t = truth[i] > 0.5f;
       cls[i] = p && t ? CLASS_1 : p ? CLASS_2 : t ? CLASS_3 : CLASS_NONE;
     }
+  paint_classes (s, cls, w, h, colors, opts);
+  return s;
+}
+
+cairo_surface_t *
+bs_render_regions_over (const float *slice, const float *wt, const float *tc, const float *et, int w, int h,
+                        const BsOverlayOptions *opts)
+{
+  const double *colors[4] = { NULL, BS_COLOR_EDEMA, BS_COLOR_CORE, BS_COLOR_ENHANCING };
+  cairo_surface_t *s = bs_render_grey (slice, w, h, opts->lo, opts->hi);
+
+  if (wt == NULL || cairo_surface_status (s) != CAIRO_STATUS_SUCCESS)
+    return s;
+  g_autofree uint8_t *cls = g_new (uint8_t, (size_t) w * h);
+  for (size_t i = 0; i < (size_t) w * h; i++)
+    cls[i] = et != NULL && et[i] > 0.5f ? CLASS_3
+             : tc != NULL && tc[i] > 0.5f ? CLASS_2
+             : wt[i] > 0.5f ? CLASS_1 : CLASS_NONE;
   paint_classes (s, cls, w, h, colors, opts);
   return s;
 }

@@ -28,6 +28,11 @@ extern const double BS_COLOR_TRUTH[3];       /* ground-truth pane */
 extern const double BS_COLOR_TP[3];
 extern const double BS_COLOR_FP[3];
 extern const double BS_COLOR_FN[3];
+/* The truth's sub-regions: edema (whole tumour outside the core), the core
+ * outside the enhancing part (necrotic / non-enhancing), enhancing tumour. */
+extern const double BS_COLOR_EDEMA[3];
+extern const double BS_COLOR_CORE[3];
+extern const double BS_COLOR_ENHANCING[3];
 
 void bs_overlay_options_init (BsOverlayOptions *opts);
 
@@ -51,5 +56,10 @@ cairo_surface_t *bs_render_mask_over (const float *slice, const float *mask, int
  * true positives, false positives and false negatives in their colours. */
 cairo_surface_t *bs_render_overlay (const float *slice, const float *pred, const float *truth,
                                     int w, int h, const BsOverlayOptions *opts);
+
+/* The slice with a label's regions over it (each > 0.5): edema where wt is on
+ * and tc is not, core where tc is on and et is not, enhancing where et is on. */
+cairo_surface_t *bs_render_regions_over (const float *slice, const float *wt, const float *tc, const float *et,
+                                         int w, int h, const BsOverlayOptions *opts);
 
 G_END_DECLS
