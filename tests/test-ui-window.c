@@ -696,6 +696,20 @@ session_ready (BsWindow *w)
   return bs_session_is_ready (bs_window_get_session (w));
 }
 
+/* A clinician opens a case and presses Down: the focus starts on the MRI
+ * pane, not in the case filter (where the keys would stay the entry's). */
+static void
+test_initial_focus (void)
+{
+  GtkWidget *focus;
+
+  if (!setup ())
+    return;
+  focus = gtk_root_get_focus (GTK_ROOT (win));
+  g_assert_nonnull (focus);
+  g_assert_true (BS_IS_SLICE_VIEW (focus));
+}
+
 static void
 test_bad_file (void)
 {
@@ -1433,6 +1447,7 @@ main (int argc, char **argv)
   int ret;
 
   bs_test_init (&argc, &argv);
+  g_test_add_func ("/ui/window/initial-focus", test_initial_focus);
   g_test_add_func ("/ui/window/slice-dice", test_slice_dice);
   g_test_add_func ("/ui/window/cleanup", test_cleanup);
   g_test_add_func ("/ui/window/rapid-slice-changes", test_rapid_slice_changes);

@@ -387,6 +387,12 @@ bs_slice_views_set_overlay_mode (BsSliceViews *self, gboolean overlay)
   gtk_stack_set_visible_child_name (self->view_stack, overlay ? "overlay" : "panes");
 }
 
+void
+bs_slice_views_focus (BsSliceViews *self)
+{
+  gtk_window_set_focus (GTK_WINDOW (gtk_widget_get_root (GTK_WIDGET (self))), GTK_WIDGET (self->input_view));
+}
+
 int
 bs_slice_views_get_displayed_prediction_slice (BsSliceViews *self)
 {

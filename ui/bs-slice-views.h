@@ -17,6 +17,9 @@ G_DECLARE_FINAL_TYPE (BsSliceViews, bs_slice_views, BS, SLICE_VIEWS, GtkBox)
 void bs_slice_views_set_session (BsSliceViews *self, BsSession *session);
 /* The prediction over the MRI (TRUE) or the three panes. */
 void bs_slice_views_set_overlay_mode (BsSliceViews *self, gboolean overlay);
+/* Gives the keyboard focus to the MRI pane (the window starts with it there,
+ * not in the case filter, so the slice keys work at once). */
+void bs_slice_views_focus (BsSliceViews *self);
 /* Zoom and pan back to fit. */
 void bs_slice_views_reset_transforms (BsSliceViews *self);
 /* Slice whose prediction the Prediction pane shows now, or -1 (not computed yet). */

@@ -328,6 +328,7 @@ bs_window_init (BsWindow *self)
   gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (drop));
 
   bs_window_set_overlay_mode (self, self->settings && g_settings_get_boolean (self->settings, "overlay-mode"));
+  bs_slice_views_focus (self->slice_views);
 }
 
 BsWindow *
