@@ -146,6 +146,21 @@ test_open_and_slices (void)
   g_assert_false (isnan (bs_session_get_case_dice (s, 0)));
   g_assert_cmpfloat (bs_session_get_case_dice (s, 0), ==, bs_session_get_volume_dice (s));
 
+  /* The timing rows are medians over the same runs as the ms/slice line, so
+   * they add up to about it (the last run alone could be 2-4 times it). */
+  {
+    BsTiming t;
+    double sum = 0, steady = bs_session_get_steady_ms_per_slice (s, NULL);
+
+    g_assert_true (bs_session_get_steady_timing (s, &t));
+    g_assert_cmpint (t.n_slices, ==, 1);
+    for (int i = 0; i < t.n_stages; i++)
+      sum += t.stages[i].ms;
+    g_test_message ("stages add up to %.2f ms/slice, the median run %.2f", sum, steady);
+    g_assert_cmpfloat (sum, >, 0.5 * steady);
+    g_assert_cmpfloat (sum, <, 1.5 * steady);
+  }
+
   /* Another plane is a reslice: nothing reruns, its slices are complete. */
   gen = bs_session_get_generation (s);
   bs_session_set_plane (s, BS_PLANE_CORONAL);

@@ -605,7 +605,7 @@ y_of (GtkWidget *w)
 {
   graphene_point_t p;
 
-  g_assert_true (gtk_widget_compute_point (w, GTK_WIDGET (win), &GRAPHENE_POINT_INIT (0, 0), &p));
+  g_assert_true (gtk_widget_compute_point (w, GTK_WIDGET (gtk_widget_get_root (w)), &GRAPHENE_POINT_INIT (0, 0), &p));
   return p.y;
 }
 
@@ -1363,8 +1363,19 @@ test_failed_start_keeps_model (void)
   g_assert_false (g_action_group_get_action_enabled (G_ACTION_GROUP (w2), "export-mask"));
   g_assert_false (g_action_group_get_action_enabled (G_ACTION_GROUP (w2), "compare-all"));
 
+  /* The Open dropdown (with Open Folder…) works before anything was opened. */
+  {
+    GtkWidget *filter = find_widget (GTK_WIDGET (w2), GTK_TYPE_SEARCH_ENTRY);
+    GtkWidget *dropdown = find_widget (gtk_window_get_titlebar (GTK_WINDOW (w2)), GTK_TYPE_MENU_BUTTON);
+
+    g_assert_nonnull (dropdown);
+    g_assert_true (gtk_widget_is_sensitive (dropdown));
+    /* as after typing in the filter: opening a dataset gives the keys back to the slices */
+    gtk_widget_grab_focus (filter);
+  }
   bs_window_open_path (w2, sample);
   g_assert_true (bs_test_wait (w2, ready_with_prediction, 300));
+  g_assert_true (BS_IS_SLICE_VIEW (gtk_root_get_focus (GTK_ROOT (w2))));
   g_assert_true (g_action_group_get_action_enabled (G_ACTION_GROUP (w2), "export-mask"));
   g_assert_true (g_action_group_get_action_enabled (G_ACTION_GROUP (w2), "compare-all"));
   g_assert_cmpstr (bs_session_get_model (bs_window_get_session (w2))->path, ==, model_path);
@@ -1397,6 +1408,26 @@ test_failed_start_keeps_model (void)
   g_assert_cmpfloat (max_diff, <, 1e-4);
   g_assert_nonnull (bs_session_get_inputs_text (bs_window_get_session (w2)));
   g_assert_null (strstr (bs_session_get_inputs_text (bs_window_get_session (w2)), "missing"));
+
+  /* In a window that never ran them, switching test-time flips on (one more
+   * timing row, a longer plan line) moves no switch under the pointer. */
+  {
+    GtkWidget *compare = find_button_labelled (GTK_WIDGET (w2), "_Compare All…");
+    double y0;
+
+    g_assert_true (bs_test_wait (w2, not_busy, 300));
+    bs_test_spin (300);
+    y0 = y_of (compare);
+    opts.batch = 4;
+    opts.test_time_flips = TRUE;
+    bs_session_set_plan_options (bs_window_get_session (w2), &opts);
+    g_assert_true (bs_test_wait (w2, ready_with_prediction, 300));
+    bs_test_spin (300);
+    g_test_message ("Compare All at y %.0f with flips (%.0f without)", y_of (compare), y0);
+    g_assert_cmpfloat (fabs (y_of (compare) - y0), <, 0.5);
+    opts.test_time_flips = FALSE;
+    bs_session_set_plan_options (bs_window_get_session (w2), &opts);
+  }
 
   /* One file of a case, and a FLAIR scan alone. */
   {

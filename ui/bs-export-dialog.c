@@ -436,9 +436,9 @@ on_export_done (GObject *source, GAsyncResult *result, gpointer user_data)
 
   if (bs_export_to_path_finish (BS_SESSION (source), result, &error))
     {
-      /* Say where it went: the window shows it as a note (win.show-note). */
+      /* Say where it went: the window shows it in its progress row (win.show-message). */
       g_autofree char *text = g_strdup_printf (_("Saved “%s”"), run->path);
-      gtk_widget_activate_action (GTK_WIDGET (run->parent), "win.show-note", "s", text);
+      gtk_widget_activate_action (GTK_WIDGET (run->parent), "win.show-message", "s", text);
     }
   else if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     show_error (run->parent, _("Export failed"), error);

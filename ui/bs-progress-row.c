@@ -10,6 +10,8 @@ struct _BsProgressRow
   BsSession *session;
   GSignalGroup *signals;
   guint pulse_id;
+  char *message;
+  guint message_id;
 
   GtkLabel *progress_label;
   GtkProgressBar *progress_bar;
@@ -65,6 +67,12 @@ update (BsProgressRow *self)
   if (s == NULL)
     return;
   g_object_get (s, "activity", &activity, NULL);
+  if (self->message != NULL && activity == NULL)
+    {
+      set_progress (self, self->message, -1);
+      update_buttons (self);
+      return;
+    }
   if (activity != NULL)
     {
       set_progress (self, activity, -1);
@@ -97,6 +105,37 @@ update (BsProgressRow *self)
       set_progress (self, text, (double) computed / n);
     }
   update_buttons (self);
+}
+
+static gboolean
+message_expired (gpointer data)
+{
+  BsProgressRow *self = data;
+
+  self->message_id = 0;
+  g_clear_pointer (&self->message, g_free);
+  update (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* Anything new the session starts replaces the message. */
+static void
+on_new_work (BsProgressRow *self)
+{
+  g_clear_handle_id (&self->message_id, g_source_remove);
+  g_clear_pointer (&self->message, g_free);
+  update (self);
+}
+
+void
+bs_progress_row_show_message (BsProgressRow *self, const char *text)
+{
+  g_return_if_fail (BS_IS_PROGRESS_ROW (self));
+  g_free (self->message);
+  self->message = g_strdup (text);
+  g_clear_handle_id (&self->message_id, g_source_remove);
+  self->message_id = g_timeout_add_seconds (10, message_expired, self);
+  update (self);
 }
 
 void
@@ -134,6 +173,8 @@ bs_progress_row_dispose (GObject *object)
   BsProgressRow *self = BS_PROGRESS_ROW (object);
 
   g_clear_handle_id (&self->pulse_id, g_source_remove);
+  g_clear_handle_id (&self->message_id, g_source_remove);
+  g_clear_pointer (&self->message, g_free);
   g_signal_group_set_target (self->signals, NULL);
   g_clear_object (&self->signals);
   g_clear_object (&self->session);
@@ -166,11 +207,11 @@ bs_progress_row_init (BsProgressRow *self)
   gtk_widget_init_template (GTK_WIDGET (self));
   self->signals = g_signal_group_new (BS_TYPE_SESSION);
   g_signal_group_connect_swapped (self->signals, "notify::activity", G_CALLBACK (update), self);
+  g_signal_group_connect_swapped (self->signals, "notify::generation", G_CALLBACK (on_new_work), self);
   g_signal_group_connect_swapped (self->signals, "notify::ready", G_CALLBACK (update), self);
   g_signal_group_connect_swapped (self->signals, "notify::busy", G_CALLBACK (update), self);
   g_signal_group_connect_swapped (self->signals, "notify::n-computed", G_CALLBACK (update), self);
   g_signal_group_connect_swapped (self->signals, "notify::cleanup", G_CALLBACK (update), self);
-  g_signal_group_connect_swapped (self->signals, "notify::generation", G_CALLBACK (update), self);
   g_signal_group_connect_swapped (self->signals, "results-changed", G_CALLBACK (update), self);
   update_buttons (self);
 }

@@ -13,5 +13,9 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (BsProgressRow, bs_progress_row, BS, PROGRESS_ROW, GtkBox)
 
 void bs_progress_row_set_session (BsProgressRow *self, BsSession *session);
+/* A line for the user (an export saved, say) in place of the progress text,
+ * until the session starts something new or ten seconds pass: nothing above
+ * the views moves for it. */
+void bs_progress_row_show_message (BsProgressRow *self, const char *text);
 
 G_END_DECLS

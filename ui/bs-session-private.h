@@ -70,6 +70,7 @@ struct _BsSession
   BsTiming last_timing;
   gboolean has_timing;
   double speed_hist[SPEED_RUNS];
+  BsTiming timing_hist[SPEED_RUNS];   /* the runs speed_hist covers, for per-stage medians */
   int n_speed, speed_pos;
 
   BsPlane net_plane;

@@ -156,6 +156,10 @@ void bs_session_resume_fill (BsSession *self);
 const char *bs_session_get_plan_text (BsSession *self);
 /* The last run's timing; FALSE before the first. */
 gboolean bs_session_get_last_timing (BsSession *self, BsTiming *timing);
+/* Per slice (n_slices 1): each stage at its median over the same runs as
+ * bs_session_get_steady_ms_per_slice, the layers of the last run; FALSE
+ * before the first run. */
+gboolean bs_session_get_steady_timing (BsSession *self, BsTiming *timing);
 /* ms/slice: the median over the last runs (network and its stages, no
  * drawing), NaN before the first; n_runs gets how many it covers. */
 double bs_session_get_steady_ms_per_slice (BsSession *self, int *n_runs);

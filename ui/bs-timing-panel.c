@@ -16,6 +16,7 @@ struct _BsTimingPanel
   /* The most lines the plan label and the timing rows have shown: shorter
    * texts are padded to them, so the controls below never move. */
   int plan_lines, timing_lines;
+  gboolean plan_reserved;
 
   GtkLabel *speed_label;
   GtkGrid *timing_grid;
@@ -138,9 +139,23 @@ update (BsTimingPanel *self)
   self->plan_lines = MAX (self->plan_lines, count_lines (plan->str));
   pad_lines (plan, self->plan_lines);
   gtk_label_set_text (self->plan_label, plan->str);
+  /* One line of room from the first plan on: turning test-time flips on
+   * lengthens the plan line, which then wraps into it instead of pushing the
+   * switches below. */
+  if (plan_text != NULL && !self->plan_reserved && gtk_widget_get_width (GTK_WIDGET (self->plan_label)) > 0)
+    {
+      g_autoptr(PangoLayout) one = gtk_widget_create_pango_layout (GTK_WIDGET (self->plan_label), "X");
+      int min = 0, nat = 0, line = 0;
+
+      pango_layout_get_pixel_size (one, NULL, &line);
+      gtk_widget_measure (GTK_WIDGET (self->plan_label), GTK_ORIENTATION_VERTICAL,
+                          gtk_widget_get_width (GTK_WIDGET (self->plan_label)), &min, &nat, NULL, NULL);
+      gtk_widget_set_size_request (GTK_WIDGET (self->plan_label), -1, nat + line);
+      self->plan_reserved = TRUE;
+    }
   hold_height (GTK_WIDGET (self->plan_label));
 
-  if (s == NULL || !bs_session_get_last_timing (s, &t))
+  if (s == NULL || !bs_session_get_steady_timing (s, &t))
     {
       gtk_label_set_text (self->speed_label, s != NULL && bs_session_is_ready (s) ? _("Waiting for the first slice…") : "");
       set_timing_text (self, names, values);
@@ -151,8 +166,8 @@ update (BsTimingPanel *self)
     g_autofree char *speed = g_strdup_printf (_("%.1f ms/slice · %.1f slices/s"), ms_per_slice,
                                               ms_per_slice > 0 ? 1000.0 / ms_per_slice : 0.0);
     g_autofree char *tip = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
-                                                         "Median over the last %d run of the network (preprocessing to output, without drawing); the stages below are the last run's",
-                                                         "Median over the last %d runs of the network (preprocessing to output, without drawing); the stages below are the last run's",
+                                                         "Median over the last %d run of the network (preprocessing to output, without drawing), as are the stages below",
+                                                         "Median over the last %d runs of the network (preprocessing to output, without drawing), as are the stages below",
                                                          n_runs), n_runs);
 
     gtk_label_set_text (self->speed_label, speed);
@@ -269,6 +284,10 @@ bs_timing_panel_init (BsTimingPanel *self)
   g_autofree char *cpu = bs_cpu_description ();
 
   gtk_widget_init_template (GTK_WIDGET (self));
+  /* Room from the start for every stage a run can have (preprocess, reorder,
+   * network, test-time flips, output, render), so that switching flips on
+   * adds no row under the pointer. */
+  self->timing_lines = 6;
   /* Two multi-line labels (names, values): their text changes at inference
    * rate, so no widgets are made or hidden per result. */
   self->names_label = GTK_LABEL (gtk_label_new (NULL));
@@ -281,7 +300,8 @@ bs_timing_panel_init (BsTimingPanel *self)
   gtk_grid_attach (self->timing_grid, GTK_WIDGET (self->names_label), 0, 0, 1, 1);
   gtk_grid_attach (self->timing_grid, GTK_WIDGET (self->values_label), 1, 0, 1, 1);
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->timing_grid),
-                               _("Time per slice of the last run, by stage and for the slowest layers"));
+                               _("Time per slice by stage, each the median over the same runs as the line above; "
+                                 "the slowest layers are the last run's"));
   /* The description already names the cores and oneDNN's ISA; the threads in
    * use are the plan's (above it): "All" adapts to the cores other programs leave free. */
   gtk_label_set_text (self->cpu_label, cpu != NULL ? cpu : _("Unknown CPU"));

@@ -160,14 +160,13 @@ action_resume_fill (GSimpleAction *action, GVariant *param, gpointer data)
   bs_session_resume_fill (BS_WINDOW (data)->session);
 }
 
-/* A line for the user at the top of the window (an export saved, say). */
+/* A line for the user in the progress row (an export saved, say). */
 static void
-action_show_note (GSimpleAction *action, GVariant *param, gpointer data)
+action_show_message (GSimpleAction *action, GVariant *param, gpointer data)
 {
   BsWindow *self = data;
 
-  gtk_label_set_text (self->note_label, g_variant_get_string (param, NULL));
-  gtk_revealer_set_reveal_child (self->note_revealer, TRUE);
+  bs_progress_row_show_message (self->progress_row, g_variant_get_string (param, NULL));
 }
 
 static void
@@ -214,7 +213,7 @@ static const GActionEntry win_entries[] = {
   { "cancel-fill", action_cancel_fill },
   { "resume-fill", action_resume_fill },
   { "dismiss-note", action_dismiss_note },
-  { "show-note", action_show_note, "s" },
+  { "show-message", action_show_message, "s" },
   { "mask-outline", NULL, NULL, "false", action_mask_outline },
   { "export-overlay", action_export },
   { "export-figure", action_export },

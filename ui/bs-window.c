@@ -24,7 +24,7 @@ rebuild_recent_menu (BsWindow *self)
       g_menu_item_set_action_and_target_value (item, "win.open-recent", g_variant_new_string (paths[i]));
       g_menu_append_item (self->recent_menu, item);
     }
-  gtk_widget_set_sensitive (GTK_WIDGET (self->recent_button), paths[0] != NULL);
+  /* The menu always has Open Folder…, so the button stays usable. */
 }
 
 static void
@@ -145,6 +145,14 @@ on_case (BsSession *session, GParamSpec *pspec, BsWindow *self)
   title = g_strdup_printf ("%s — %s", bs_dataset_get_case_id (ds, bs_session_get_case_index (session)),
                            _("Brainseg"));
   gtk_window_set_title (GTK_WINDOW (self), title);
+}
+
+/* A new dataset (from the chooser, a drop, the recent list): the keys go to
+ * the slices again, not to the case filter the list rebuild left focused. */
+static void
+on_dataset (BsSession *session, GParamSpec *pspec, BsWindow *self)
+{
+  bs_slice_views_focus (self->slice_views);
 }
 
 static void
@@ -318,6 +326,7 @@ bs_window_init (BsWindow *self)
   g_signal_connect (self->session, "failed", G_CALLBACK (on_failed), self);
   g_signal_connect (self->session, "notify::note", G_CALLBACK (on_note), self);
   g_signal_connect (self->session, "notify::case", G_CALLBACK (on_case), self);
+  g_signal_connect (self->session, "notify::dataset", G_CALLBACK (on_dataset), self);
   g_signal_connect (self->session, "notify::plan-options", G_CALLBACK (on_options), self);
   g_signal_connect (self->session, "notify::cleanup", G_CALLBACK (on_options), self);
   g_signal_connect_swapped (self->session, "notify::plane", G_CALLBACK (bs_window_sync_view_actions), self);
