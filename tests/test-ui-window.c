@@ -1130,6 +1130,21 @@ test_case_row_names (void)
   g_assert_nonnull (name);
   g_assert_false (pango_layout_is_ellipsized (gtk_label_get_layout (GTK_LABEL (name))));
   g_assert_cmpint (gtk_widget_get_width (name), >=, gtk_widget_get_width (row) - 24);
+
+  /* a filter that matches nothing says so */
+  {
+    GtkWidget *filter = find_widget (GTK_WIDGET (win), GTK_TYPE_SEARCH_ENTRY);
+    GtkWidget *none;
+
+    gtk_editable_set_text (GTK_EDITABLE (filter), "no-such-case-zzz");
+    bs_test_spin (600);
+    none = find_label_with (list, "No case matches");
+    g_assert_nonnull (none);
+    g_assert_true (gtk_widget_get_mapped (none));
+    gtk_editable_set_text (GTK_EDITABLE (filter), "");
+    bs_test_spin (600);
+    g_assert_nonnull (gtk_list_box_get_row_at_index (GTK_LIST_BOX (list), 0));
+  }
 }
 
 /* The RGB of pixel (x, y) of a view's surface, 0..255. */
@@ -1357,6 +1372,7 @@ test_failed_start_keeps_model (void)
   g_assert_true (bs_test_wait (w2, not_busy, 60));
   bs_test_spin (200);
   g_assert_null (bs_session_get_case (bs_window_get_session (w2)));
+  g_assert_cmpstr (bs_window_get_slice_text (w2), ==, "");  /* not "Axial 0 (0–0)" with nothing open */
   g_assert_nonnull (bs_session_get_model (bs_window_get_session (w2)));
   g_assert_cmpstr (bs_session_get_model (bs_window_get_session (w2))->path, ==, model_path);
   /* Issue 14, finding 17: nothing open, nothing to export or compare */

@@ -227,6 +227,14 @@ bs_case_sidebar_init (BsCaseSidebar *self)
   gtk_string_filter_set_ignore_case (self->filter, TRUE);
   self->filtered = gtk_filter_list_model_new (NULL, GTK_FILTER (self->filter));
   gtk_list_box_bind_model (self->case_list, G_LIST_MODEL (self->filtered), create_row, self, NULL);
+  {
+    GtkWidget *none = gtk_label_new (_("No case matches the filter"));
+
+    gtk_widget_add_css_class (none, "dim-label");
+    gtk_widget_set_margin_top (none, 12);
+    gtk_label_set_wrap (GTK_LABEL (none), TRUE);
+    gtk_list_box_set_placeholder (self->case_list, none);
+  }
   g_signal_connect (self->case_list, "row-selected", G_CALLBACK (on_row_selected), self);
   g_signal_connect (self->case_filter, "search-changed", G_CALLBACK (on_filter_changed), self);
   self->signals = g_signal_group_new (BS_TYPE_SESSION);

@@ -143,6 +143,18 @@ compare_caption (BsCompareDialog *self)
                           cpu != NULL ? cpu : _("Unknown CPU"));
 }
 
+/* "BraTS2021_00006-compare.png": the case the comparison ran on. */
+static char *
+compare_file_name (BsCompareDialog *self, const char *ext)
+{
+  BsDataset *ds = bs_session_get_dataset (self->session);
+  int index = bs_session_get_case_index (self->session);
+
+  if (ds == NULL || index < 0)
+    return g_strdup_printf ("brainseg-compare.%s", ext);
+  return g_strdup_printf ("%s-compare.%s", bs_dataset_get_case_id (ds, index), ext);
+}
+
 static void
 on_compare_done (GObject *source, GAsyncResult *res, gpointer user_data)
 {
@@ -278,13 +290,17 @@ choose_file (BsCompareDialog *self, const char *title, const char *name, GCallba
 static void
 on_export_png (GtkButton *button, BsCompareDialog *self)
 {
-  choose_file (self, _("Export Chart"), "brainseg-compare.png", G_CALLBACK (on_png_chosen));
+  g_autofree char *name = compare_file_name (self, "png");
+
+  choose_file (self, _("Export Chart"), name, G_CALLBACK (on_png_chosen));
 }
 
 static void
 on_export_csv (GtkButton *button, BsCompareDialog *self)
 {
-  choose_file (self, _("Export Table"), "brainseg-compare.csv", G_CALLBACK (on_csv_chosen));
+  g_autofree char *name = compare_file_name (self, "csv");
+
+  choose_file (self, _("Export Table"), name, G_CALLBACK (on_csv_chosen));
 }
 
 static void

@@ -40,7 +40,14 @@ static void
 update_label (BsSliceBar *self)
 {
   BsSession *s = self->session;
-  g_autofree char *text = g_strdup_printf (_("%s %d (0–%d)"), bs_plane_label (bs_session_get_plane (s)),
+  g_autofree char *text = NULL;
+
+  if (bs_session_get_case (s) == NULL)
+    {
+      gtk_label_set_text (self->slice_label, "");
+      return;
+    }
+  text = g_strdup_printf (_("%s %d (0–%d)"), bs_plane_label (bs_session_get_plane (s)),
                                            bs_session_get_slice_index (s), MAX (bs_session_get_n_slices (s) - 1, 0));
 
   gtk_label_set_text (self->slice_label, text);

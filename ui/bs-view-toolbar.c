@@ -149,6 +149,7 @@ static void
 bs_view_toolbar_init (BsViewToolbar *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  gtk_widget_set_sensitive (GTK_WIDGET (self->modality_dropdown), FALSE);  /* until a case is open */
   g_signal_connect (self->modality_dropdown, "notify::selected", G_CALLBACK (on_modality_selected), self);
   g_signal_connect (self->opacity_adjustment, "value-changed", G_CALLBACK (on_opacity_changed), self);
   self->signals = g_signal_group_new (BS_TYPE_SESSION);
