@@ -86,7 +86,7 @@ test_fill_store_roundtrip (void)
       buf = g_new (float, (gsize) n * h * w);
       bs_infer_fill_input (img, geom, 0, n, buf);
       memset (back->data, 0, bs_volume_n_voxels (back) * sizeof (float));
-      bs_infer_store_output (back, geom, 0, n, buf);
+      bs_infer_store_output (back, geom, buf, 1, 0, n, buf);
       g_assert_cmpint (memcmp (back->data, img->data, bs_volume_n_voxels (img) * sizeof (float)), ==, 0);
     }
 }
@@ -148,8 +148,24 @@ test_volume (void)
   g_assert_cmpint (p.total, ==, 7);
   g_assert_cmpint (t.n_slices, ==, 7);
   g_assert_cmpfloat (bs_timing_stage_ms (&t, "network"), >, 0.0);
-  for (gsize i = 0; i < bs_volume_n_voxels (prob); i++)
-    g_assert_true (prob->data[i] > 0.0f && prob->data[i] < 1.0f);
+  /* A probability in the head; 0 where every input channel is 0 (outside it). */
+  {
+    gsize outside = 0;
+
+    for (gsize i = 0; i < bs_volume_n_voxels (prob); i++)
+      {
+        gboolean empty = TRUE;
+
+        for (int k = 0; k < prep->n_channels && empty; k++)
+          empty = bs_volume_channel (prep, k)[i] == 0.0f;
+        if (empty)
+          g_assert_cmpfloat (prob->data[i], ==, 0.0f);
+        else
+          g_assert_true (prob->data[i] > 0.0f && prob->data[i] < 1.0f);
+        outside += empty;
+      }
+    g_assert_cmpuint (outside, >, 0);
+  }
 
   /* Each slice equals the reference on that slice alone. */
   {
@@ -162,7 +178,7 @@ test_volume (void)
 
     bs_infer_fill_slice (prep, geom, k, in);
     bs_reference_forward (net, in, 1, h, w, ref);
-    bs_infer_store_output (one, geom, k, 1, ref);
+    bs_infer_store_output (one, geom, in, prep->n_channels, k, 1, ref);
     bs_infer_fill_slice (one, geom, k, ref);
     bs_infer_fill_slice (prob, geom, k, mine);
     for (int i = 0; i < h * w; i++)

@@ -84,7 +84,7 @@ engine_probs (int slice, const BsPlanOptions *opts)
   g_assert_no_error (error);
   probs = g_new (float, (gsize) w * h);
   if (geom->brain[slice])
-    bs_infer_window_to_slice (geom, out, probs);
+    bs_infer_window_to_slice (geom, input, prepared->n_channels, out, probs);
   else
     memset (probs, 0, (gsize) w * h * sizeof (float));
   return probs;
@@ -1416,7 +1416,7 @@ test_failed_start_keeps_model (void)
       bs_infer_fill_slice (prepared, geom, slice, input);
       g_assert_true (bs_plan_run (plan, input, 1, out, NULL, &error));
       g_assert_no_error (error);
-      bs_infer_window_to_slice (geom, out, expected);
+      bs_infer_window_to_slice (geom, input, prepared->n_channels, out, expected);
     }
   bs_volume_get_slice (bs_session_get_probability_volume (bs_window_get_session (w2)), 0, bs_session_get_plane (bs_window_get_session (w2)), slice, shown);
   for (gsize i = 0; i < (gsize) w * h; i++)

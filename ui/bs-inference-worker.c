@@ -330,7 +330,8 @@ job_run (BsInferenceWorker *self, Job *job, int first, int n, gboolean visible)
   msg->probs = g_new0 (float, px * n);
   t0 = bs_now_ms ();
   for (int i = 0; i < n_run; i++)
-    bs_infer_window_to_slice (job->geom, job->out_buf + per_out * i, msg->probs + px * run[i]);
+    bs_infer_window_to_slice (job->geom, job->in_buf + per_in * i, job->input->prepared->n_channels,
+                              job->out_buf + per_out * i, msg->probs + px * run[i]);
   bs_timing_add_stage (&timing, "output", bs_now_ms () - t0);
   timing.n_slices = n_run;
   timing.total_ms = 0;

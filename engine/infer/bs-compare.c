@@ -207,7 +207,8 @@ run_config (const Job *job, BsCompareRow *row, gboolean all_slices, float *masks
       times[i] = bs_now_ms () - t0;
       spent += times[i];
       n++;
-      bs_infer_store_output (job->prob, job->geom, job->slices[i], 1, probs);
+      bs_infer_store_output (job->prob, job->geom, job->inputs + i * per_in, job->prepared->n_channels,
+                             job->slices[i], 1, probs);
       bs_volume_get_slice (job->prob, 0, job->plane, job->slices[i], masks + i * per_px);
     }
   qsort (times, n, sizeof *times, compare_double);

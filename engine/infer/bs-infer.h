@@ -47,10 +47,12 @@ void bs_infer_fill_input (const BsVolume *prepared, const BsInferGeometry *geom,
 /* One slice's window (C x ph x pw). */
 void bs_infer_fill_slice (const BsVolume *prepared, const BsInferGeometry *geom, int slice, float *input);
 /* One probability map (ph x pw) as a displayed slice (width x height), 0 outside the window. */
-void bs_infer_window_to_slice (const BsInferGeometry *geom, const float *probs, float *slice);
+void bs_infer_window_to_slice (const BsInferGeometry *geom, const float *input, int channels, const float *probs,
+                               float *slice);
 /* Writes n probability maps (n x ph x pw) back as displayed slices of prob
  * (a single-channel volume like prepared), 0 outside the window. */
-void bs_infer_store_output (BsVolume *prob, const BsInferGeometry *geom, int first, int n, const float *probs);
+void bs_infer_store_output (BsVolume *prob, const BsInferGeometry *geom, const float *input, int channels, int first,
+                            int n, const float *probs);
 
 typedef void (*BsInferProgress) (int done, int total, gpointer user_data);
 

@@ -1,5 +1,7 @@
 #include "bs-preprocess.h"
 
+#include <float.h>
+
 #include <glib/gi18n.h>
 #include <math.h>
 #include <string.h>
@@ -275,8 +277,14 @@ norm_apply (int k, gpointer user_data)
   float *p = job->data + k * job->plane;
   const float *m = job->mask + k * job->plane;
 
+  /* Background is exactly 0 and the foreground never is (a voxel right at the
+   * mean gets the smallest normal float instead): inference reads "every
+   * channel 0" as outside the head (bs_infer_window_to_slice). */
   for (gsize i = 0; i < job->plane; i++)
-    p[i] = m[i] > 0.0f ? (float) ((CLAMP (p[i], job->lo, job->hi) - job->mean) * job->inv_std) : 0.0f;
+    {
+      float z = m[i] > 0.0f ? (float) ((CLAMP (p[i], job->lo, job->hi) - job->mean) * job->inv_std) : 0.0f;
+      p[i] = m[i] > 0.0f && z == 0.0f ? FLT_MIN : z;
+    }
 }
 
 static void
