@@ -1,6 +1,7 @@
 #include <glib/gi18n.h>
 #include <math.h>
 
+#include "bs-case-row.h"
 #include "bs-case-sidebar.h"
 #include "bs-panel-private.h"
 
@@ -31,51 +32,16 @@ item_case_index (gpointer item)
   return GPOINTER_TO_INT (g_object_get_data (G_OBJECT (item), "case-index")) - 1;
 }
 
-static void
-row_set_dice (GtkWidget *row, double dice)
-{
-  GtkLabel *label = g_object_get_data (G_OBJECT (row), "dice-label");
-  /* TRANSLATORS: a case's whole-volume Dice in the case list */
-  g_autofree char *text = isnan (dice) ? g_strdup ("") : g_strdup_printf (_("Dice %.3f"), dice);
-
-  gtk_label_set_text (label, text);
-  gtk_widget_set_visible (GTK_WIDGET (label), !isnan (dice));
-}
-
 static GtkWidget *
 create_row (gpointer item, gpointer user_data)
 {
   BsCaseSidebar *self = user_data;
   int index = item_case_index (item);
-  GtkWidget *row = gtk_list_box_row_new ();
-  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
-  const char *id = gtk_string_object_get_string (item);
-  GtkWidget *name = gtk_label_new (id);
-  GtkWidget *dice = gtk_label_new (NULL);
   BsDataset *ds = bs_session_get_dataset (self->session);
+  GtkWidget *row = bs_case_row_new (gtk_string_object_get_string (item), index,
+                                    ds == NULL || bs_dataset_case_has_label (ds, index));
 
-  /* The id gets the row's whole width (the Dice goes under it), and the
-   * tooltip has it whole when even that is too narrow. */
-  gtk_label_set_xalign (GTK_LABEL (name), 0);
-  gtk_label_set_ellipsize (GTK_LABEL (name), PANGO_ELLIPSIZE_MIDDLE);
-  gtk_widget_set_hexpand (name, TRUE);
-  gtk_label_set_xalign (GTK_LABEL (dice), 0);
-  gtk_widget_add_css_class (dice, "dim-label");
-  gtk_widget_add_css_class (dice, "numeric");
-  gtk_widget_add_css_class (dice, "caption");
-  if (ds != NULL && !bs_dataset_case_has_label (ds, index))
-    {
-      g_autofree char *tip = g_strdup_printf (_("%s · no ground truth"), id);
-      gtk_widget_set_tooltip_text (row, tip);
-    }
-  else
-    gtk_widget_set_tooltip_text (row, id);
-  gtk_box_append (GTK_BOX (box), name);
-  gtk_box_append (GTK_BOX (box), dice);
-  gtk_list_box_row_set_child (GTK_LIST_BOX_ROW (row), box);
-  g_object_set_data (G_OBJECT (row), "dice-label", dice);
-  g_object_set_data (G_OBJECT (row), "case-index", GINT_TO_POINTER (index + 1));
-  row_set_dice (row, bs_session_get_case_dice (self->session, index));
+  bs_case_row_set_dice (BS_CASE_ROW (row), bs_session_get_case_dice (self->session, index));
   return row;
 }
 
@@ -84,7 +50,7 @@ row_of_case (BsCaseSidebar *self, int index)
 {
   for (GtkWidget *c = gtk_widget_get_first_child (GTK_WIDGET (self->case_list)); c != NULL;
        c = gtk_widget_get_next_sibling (c))
-    if (GTK_IS_LIST_BOX_ROW (c) && GPOINTER_TO_INT (g_object_get_data (G_OBJECT (c), "case-index")) - 1 == index)
+    if (BS_IS_CASE_ROW (c) && bs_case_row_get_index (BS_CASE_ROW (c)) == index)
       return GTK_LIST_BOX_ROW (c);
   return NULL;
 }
@@ -133,7 +99,7 @@ on_case_dice (BsSession *session, int index, BsCaseSidebar *self)
   GtkListBoxRow *row = row_of_case (self, index);
 
   if (row != NULL)
-    row_set_dice (GTK_WIDGET (row), bs_session_get_case_dice (session, index));
+    bs_case_row_set_dice (BS_CASE_ROW (row), bs_session_get_case_dice (session, index));
 }
 
 static void
@@ -143,7 +109,7 @@ on_row_selected (GtkListBox *box, GtkListBoxRow *row, BsCaseSidebar *self)
 
   if (row == NULL || self->session == NULL)
     return;
-  index = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (row), "case-index")) - 1;
+  index = bs_case_row_get_index (BS_CASE_ROW (row));
   if (index != bs_session_get_case_index (self->session) || bs_session_get_case (self->session) == NULL)
     bs_session_load_case (self->session, index);
 }

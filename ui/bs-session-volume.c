@@ -1,6 +1,7 @@
 #include <string.h>
 
 #include "bs-postprocess.h"
+#include "bs-segment.h"
 #include "bs-session-private.h"
 
 /* ---- Whole-volume work (clean-up, recount) off the main thread ---- */
@@ -41,19 +42,22 @@ volume_job_free (gpointer data)
 static void
 volume_job_clean (VolumeJob *job)
 {
+  g_autoptr(BsSegmentResult) r = g_new0 (BsSegmentResult, 1);
   gsize nvox = bs_volume_n_voxels (job->prob);
-  g_autofree guint8 *on = g_try_malloc (MAX (nvox, 1));
   float *p = job->prob->data;
+  gboolean ok;
 
-  if (on == NULL)
+  /* The pipeline's own threshold and clean-up (bs_segment_finish), on the
+   * volume the worker filled; what it switched off is kept for the undo. */
+  r->prob = job->prob;
+  ok = bs_segment_finish (r, NULL, job->net_plane, NULL, TRUE, NULL);
+  r->prob = NULL;
+  if (!ok)
     return;
-  for (gsize v = 0; v < nvox; v++)
-    on[v] = p[v] > 0.5f;
-  if (!bs_mask_remove_islands (on, job->prob->dims, BS_CLEANUP_MIN_FRACTION, &job->stats))
-    return;
+  job->stats = r->cleanup;
   job->saved = g_array_new (FALSE, FALSE, sizeof (CleanupVoxel));
   for (gsize v = 0; v < nvox; v++)
-    if (!on[v] && p[v] > 0.5f)
+    if (r->mask->data[v] <= 0.5f && p[v] > 0.5f)
       {
         CleanupVoxel cv = { v, p[v] };
 

@@ -53,6 +53,58 @@ confusion_over (const BsVolume *mask, const BsVolume *truth, BsPlane plane, cons
       }
 }
 
+gboolean
+bs_segment_finish (BsSegmentResult *r, const BsVolume *truth, BsPlane plane, const guint8 *slices, gboolean cleanup,
+                   GError **error)
+{
+  gsize nvox;
+  double t1;
+
+  r->dice = r->dice_raw = NAN;
+  r->tumour_voxels = 0;
+  r->has_truth = FALSE;
+  g_clear_pointer (&r->mask, bs_volume_free);
+  t1 = bs_now_ms ();
+  nvox = bs_volume_n_voxels (r->prob);
+  r->mask = bs_volume_new_like (r->prob, 1);
+  r->mask->is_label = TRUE;
+  for (gsize i = 0; i < nvox; i++)
+    {
+      gboolean on = r->prob->data[i] > 0.5f;
+
+      r->mask->data[i] = on ? 1.0f : 0.0f;
+      r->tumour_voxels += on;
+    }
+  bs_timing_add_stage (&r->timing, "threshold", bs_now_ms () - t1);
+  if (truth)
+    {
+      r->has_truth = TRUE;
+      confusion_over (r->mask, truth, plane, slices, &r->confusion_raw);
+      r->confusion = r->confusion_raw;
+    }
+  if (cleanup)
+    {
+      t1 = bs_now_ms ();
+      if (!bs_volume_remove_islands (r->mask, BS_CLEANUP_MIN_FRACTION, &r->cleanup))
+        {
+          g_set_error_literal (error, BS_PLAN_ERROR, BS_PLAN_ERROR_UNAVAILABLE,
+                               _("Out of memory for the island clean-up"));
+          return FALSE;
+        }
+      r->cleaned = TRUE;
+      r->tumour_voxels -= r->cleanup.removed;
+      bs_timing_add_stage (&r->timing, "cleanup", bs_now_ms () - t1);
+      if (truth)
+        confusion_over (r->mask, truth, plane, slices, &r->confusion);
+    }
+  if (truth)
+    {
+      r->dice_raw = bs_confusion_dice (&r->confusion_raw);
+      r->dice = bs_confusion_dice (&r->confusion);
+    }
+  return TRUE;
+}
+
 BsSegmentResult *
 bs_segment (const BsUnet *net, const BsVolume *prepared, const BsVolume *truth, const BsSegmentOptions *opts,
             BsInferProgress progress, gpointer user_data, GCancellable *cancellable, GError **error)
@@ -60,8 +112,7 @@ bs_segment (const BsUnet *net, const BsVolume *prepared, const BsVolume *truth, 
   g_autoptr(BsSegmentResult) r = g_new0 (BsSegmentResult, 1);
   g_autoptr(BsCalibration) cal = NULL;
   g_autoptr(BsPlan) plan = NULL;
-  gsize nvox;
-  double t0, t1;
+  double t0;
 
   bs_timing_reset (&r->timing);
   r->dice = r->dice_raw = NAN;
@@ -94,44 +145,8 @@ bs_segment (const BsUnet *net, const BsVolume *prepared, const BsVolume *truth, 
                         cancellable, error))
     return NULL;
 
-  t1 = bs_now_ms ();
-  nvox = bs_volume_n_voxels (r->prob);
-  r->mask = bs_volume_new_like (r->prob, 1);
-  r->mask->is_label = TRUE;
-  for (gsize i = 0; i < nvox; i++)
-    {
-      gboolean on = r->prob->data[i] > 0.5f;
-
-      r->mask->data[i] = on ? 1.0f : 0.0f;
-      r->tumour_voxels += on;
-    }
-  bs_timing_add_stage (&r->timing, "threshold", bs_now_ms () - t1);
-  if (truth)
-    {
-      r->has_truth = TRUE;
-      confusion_over (r->mask, truth, opts->plane, opts->slices, &r->confusion_raw);
-      r->confusion = r->confusion_raw;
-    }
-  if (opts->cleanup)
-    {
-      t1 = bs_now_ms ();
-      if (!bs_volume_remove_islands (r->mask, BS_CLEANUP_MIN_FRACTION, &r->cleanup))
-        {
-          g_set_error_literal (error, BS_PLAN_ERROR, BS_PLAN_ERROR_UNAVAILABLE,
-                               _("Out of memory for the island clean-up"));
-          return NULL;
-        }
-      r->cleaned = TRUE;
-      r->tumour_voxels -= r->cleanup.removed;
-      bs_timing_add_stage (&r->timing, "cleanup", bs_now_ms () - t1);
-      if (truth)
-        confusion_over (r->mask, truth, opts->plane, opts->slices, &r->confusion);
-    }
+  if (!bs_segment_finish (r, truth, opts->plane, opts->slices, opts->cleanup, error))
+    return NULL;
   r->run_ms = bs_now_ms () - t0;
-  if (truth)
-    {
-      r->dice_raw = bs_confusion_dice (&r->confusion_raw);
-      r->dice = bs_confusion_dice (&r->confusion);
-    }
   return g_steal_pointer (&r);
 }

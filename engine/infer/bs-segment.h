@@ -68,4 +68,12 @@ BsSegmentResult *bs_segment (const BsUnet *net, const BsVolume *prepared, const 
                              BsInferProgress progress, gpointer user_data,
                              GCancellable *cancellable, GError **error);
 
+/* The pipeline's last steps on r->prob (one channel, the case's geometry):
+ * the threshold at 0.5 into r->mask, the island clean-up when cleanup, and
+ * with a truth the confusion counts and Dice before and after it (over the
+ * selected slices of plane when slices is not NULL).  bs_segment ends with
+ * it; the window's session calls it on the volume its worker filled. */
+gboolean bs_segment_finish (BsSegmentResult *r, const BsVolume *truth, BsPlane plane, const guint8 *slices,
+                            gboolean cleanup, GError **error);
+
 G_END_DECLS
