@@ -1,5 +1,4 @@
 #include <glib/gi18n.h>
-#include <math.h>
 
 #include "bs-case-row.h"
 #include "bs-case-sidebar.h"

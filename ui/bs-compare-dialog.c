@@ -1,4 +1,5 @@
 #include "bs-compare-dialog.h"
+#include "bs-error-dialog.h"
 
 #include <glib/gi18n.h>
 #include <math.h>
@@ -31,14 +32,8 @@ static void
 show_error (BsCompareDialog *self, const char *title, const GError *error)
 {
   GtkWindow *parent = gtk_window_get_transient_for (GTK_WINDOW (self));
-  GtkWidget *dialog = gtk_message_dialog_new (parent != NULL ? parent : GTK_WINDOW (self),
-                                              GTK_DIALOG_MODAL | GTK_DIALOG_DESTROY_WITH_PARENT,
-                                              GTK_MESSAGE_ERROR, GTK_BUTTONS_CLOSE, "%s", title);
 
-  if (error != NULL)
-    gtk_message_dialog_format_secondary_text (GTK_MESSAGE_DIALOG (dialog), "%s", error->message);
-  g_signal_connect (dialog, "response", G_CALLBACK (gtk_window_destroy), NULL);
-  gtk_window_present (GTK_WINDOW (dialog));
+  bs_show_error (parent != NULL ? parent : GTK_WINDOW (self), title, error);
 }
 
 /* Copies of what the worker reads: the window's volumes change when the

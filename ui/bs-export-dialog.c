@@ -1,4 +1,5 @@
 #include "bs-export-dialog.h"
+#include "bs-error-dialog.h"
 
 #include <glib/gi18n.h>
 #include <string.h>
@@ -326,18 +327,6 @@ bs_export_to_path_finish (BsSession *session, GAsyncResult *result, GError **err
 
 /* ---- The dialogs ---- */
 
-/* An error dialog over parent that names what failed. */
-static void
-show_error (GtkWindow *parent, const char *title, const GError *error)
-{
-  GtkWidget *dialog = gtk_message_dialog_new (parent, GTK_DIALOG_MODAL | GTK_DIALOG_DESTROY_WITH_PARENT,
-                                              GTK_MESSAGE_ERROR, GTK_BUTTONS_CLOSE, "%s", title);
-
-  if (error != NULL)
-    gtk_message_dialog_format_secondary_text (GTK_MESSAGE_DIALOG (dialog), "%s", error->message);
-  g_signal_connect (dialog, "response", G_CALLBACK (gtk_window_destroy), NULL);
-  gtk_window_present (GTK_WINDOW (dialog));
-}
 
 /* Where the last export of this run of the program went. */
 static char *last_folder;
@@ -441,7 +430,7 @@ on_export_done (GObject *source, GAsyncResult *result, gpointer user_data)
       gtk_widget_activate_action (GTK_WIDGET (run->parent), "win.show-message", "s", text);
     }
   else if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    show_error (run->parent, _("Export failed"), error);
+    bs_show_error (run->parent, _("Export failed"), error);
   dialog_run_free (run);
 }
 
@@ -483,7 +472,7 @@ on_chooser_response (GtkNativeDialog *chooser, int response, gpointer user_data)
     {
       g_autoptr(GError) error = g_error_new_literal (BS_EXPORT_ERROR, BS_EXPORT_ERROR_WRITE,
                                                      _("The chosen location is not a local file"));
-      show_error (run->parent, _("Export failed"), error);
+      bs_show_error (run->parent, _("Export failed"), error);
       dialog_run_free (run);
       return;
     }
@@ -543,7 +532,7 @@ bs_export_dialog_run (GtkWindow *parent, BsSession *session, BsExportKind kind)
     {
       g_autoptr(GError) error = g_error_new_literal (BS_EXPORT_ERROR, BS_EXPORT_ERROR_INVALID,
                                                      _("Open a case first: there is nothing to export yet"));
-      show_error (parent, _("Export failed"), error);
+      bs_show_error (parent, _("Export failed"), error);
       return;
     }
   /* A series is named like a file (the folder it creates), as `brainseg-cli

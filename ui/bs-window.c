@@ -1,6 +1,7 @@
 #include <glib/gi18n.h>
 #include <math.h>
 
+#include "bs-error-dialog.h"
 #include "bs-settings.h"
 #include "bs-window-private.h"
 
@@ -96,16 +97,8 @@ bs_window_open_model (BsWindow *self, const char *path)
 void
 bs_window_show_error (BsWindow *self, const char *title, const GError *error)
 {
-  GtkWidget *dialog;
-
   g_return_if_fail (BS_IS_WINDOW (self));
-
-  dialog = gtk_message_dialog_new (GTK_WINDOW (self), GTK_DIALOG_MODAL | GTK_DIALOG_DESTROY_WITH_PARENT,
-                                   GTK_MESSAGE_ERROR, GTK_BUTTONS_CLOSE, "%s", title);
-  if (error != NULL)
-    gtk_message_dialog_format_secondary_text (GTK_MESSAGE_DIALOG (dialog), "%s", error->message);
-  g_signal_connect (dialog, "response", G_CALLBACK (gtk_window_destroy), NULL);
-  gtk_window_present (GTK_WINDOW (dialog));
+  bs_show_error (GTK_WINDOW (self), title, error);
 }
 
 static void

@@ -153,26 +153,27 @@ bs_infer_fill_input (const BsVolume *prepared, const BsInferGeometry *geom, int 
 }
 
 void
-bs_infer_window_to_slice (const BsInferGeometry *geom, const float *input, int channels, const float *probs,
-                          float *slice)
+bs_infer_zero_outside_head (const float *input, int channels, gsize n, float *probs)
 {
-  gsize plane = (gsize) geom->ph * geom->pw;
-  g_autofree float *gated = g_new (float, plane);
-
-  /* No tumour where there is no head: where every input channel is 0 (the
-   * background the preprocessing zeroed) the probability is 0.  fp32 gives
-   * about 0 there anyway; int8 gave 0.49, because the bias-only activations of
-   * a region with nothing in it are smaller than one quantisation step of the
-   * last layer, whose range the tumour sets (thousands of one-voxel islands
-   * on real cases before the clean-up). */
-  for (gsize p = 0; p < plane; p++)
+  for (gsize p = 0; p < n; p++)
     {
       gboolean empty = TRUE;
 
       for (int k = 0; k < channels && empty; k++)
-        empty = input[(gsize) k * plane + p] == 0.0f;
-      gated[p] = empty ? 0.0f : probs[p];
+        empty = input[(gsize) k * n + p] == 0.0f;
+      if (empty)
+        probs[p] = 0.0f;
     }
+}
+
+void
+bs_infer_window_to_slice (const BsInferGeometry *geom, const float *input, int channels, const float *probs,
+                          float *slice)
+{
+  gsize plane = (gsize) geom->ph * geom->pw;
+  g_autofree float *gated = g_memdup2 (probs, plane * sizeof (float));
+
+  bs_infer_zero_outside_head (input, channels, plane, gated);
   /* The window seen from the slice is the slice seen from the window, shifted back. */
   bs_preprocess_copy_window (gated, geom->pw, geom->ph, -geom->x0, -geom->y0, slice, geom->width, geom->height);
 }

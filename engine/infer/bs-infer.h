@@ -46,6 +46,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (BsInferGeometry, bs_infer_geometry_free)
 void bs_infer_fill_input (const BsVolume *prepared, const BsInferGeometry *geom, int first, int n, float *input);
 /* One slice's window (C x ph x pw). */
 void bs_infer_fill_slice (const BsVolume *prepared, const BsInferGeometry *geom, int slice, float *input);
+/* No tumour where there is no head: probs[p] = 0 wherever every channel of
+ * input (channels planes of n values) is 0, the background preprocessing
+ * leaves.  fp32 gives about 0 there anyway; int8 gave 0.49, because the
+ * bias-only activations of a region with nothing in it are smaller than one
+ * quantisation step of the last layer, whose range the tumour sets. */
+void bs_infer_zero_outside_head (const float *input, int channels, gsize n, float *probs);
 /* One probability map (ph x pw) as a displayed slice (width x height), 0 outside the window. */
 void bs_infer_window_to_slice (const BsInferGeometry *geom, const float *input, int channels, const float *probs,
                                float *slice);

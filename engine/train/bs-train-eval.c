@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "bs-error.h"
+#include "bs-infer.h"
 #include "bs-export.h"
 #include "bs-metrics.h"
 #include "bs-postprocess.h"
@@ -78,16 +79,8 @@ evaluate_case (BsTrainGraph *g, const BsTrainCase *c, gboolean flips, BsVolume *
           bs_volume_set_slice (prob, 0, BS_PLANE_AXIAL, first + b, pred);
         }
     }
-  /* No tumour outside the head, as in every inference path (bs_infer_window_to_slice). */
-  for (gsize v = 0; v < bs_volume_n_voxels (prob); v++)
-    {
-      gboolean empty = TRUE;
-
-      for (int k = 0; k < nch && empty; k++)
-        empty = bs_volume_channel (c->image, k)[v] == 0.0f;
-      if (empty)
-        prob->data[v] = 0.0f;
-    }
+  /* as every inference path does */
+  bs_infer_zero_outside_head (c->image->data, nch, bs_volume_n_voxels (prob), prob->data);
   bs_confusion_add (&conf, prob->data, c->truth->data, bs_volume_n_voxels (prob));
   result->dice_raw = bs_confusion_dice (&conf);
   /* the same island clean-up as brainseg-cli infer and the window */
