@@ -162,6 +162,54 @@ remove_dir (const char *dir)
   g_rmdir (dir);
 }
 
+/* A region model (WT, TC, ET): three sigmoid outputs survive the file, and
+ * a file without brainseg_config takes its output count from the head. */
+static void
+test_regions (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("bs-unet-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "r.h5", NULL);
+  BsUnetConfig c = { .fms = 2, .in_channels = 4 };
+  g_autoptr(BsUnet) net = NULL;
+  g_autoptr(BsUnet) back = NULL;
+  g_autoptr(GError) error = NULL;
+  char **outputs = NULL;
+
+  g_assert_true (bs_unet_parse_outputs ("wt, TC,et", &c.outputs, &error));
+  g_assert_no_error (error);
+  net = bs_unet_new_random (&c, 3);
+  bs_unet_config_clear (&c);
+  g_assert_cmpint (net->config.out_channels, ==, 3);
+  g_assert_cmpint (bs_unet_find_layer (net, "PredictionMask")->out_ch, ==, 3);
+  g_assert_cmpint (bs_unet_output_index (net, "et"), ==, 2);
+  g_assert_true (bs_unet_save_h5 (net, path, &error));
+  back = bs_unet_load_h5 (path, &error);
+  g_assert_no_error (error);
+  assert_same_net (net, back);
+  g_assert_cmpint (back->config.out_channels, ==, 3);
+  g_assert_cmpstr (back->config.outputs[1], ==, "tc");
+
+  /* The default is IntelAI's single whole-tumour output. */
+  {
+    g_autoptr(BsUnet) one = small_net (2, 1, BS_UPSAMPLE_TRANSPOSED, 1);
+    g_assert_cmpint (one->config.out_channels, ==, 1);
+    g_assert_cmpstr (one->config.outputs[0], ==, "wt");
+    g_assert_cmpint (bs_unet_output_index (one, "tc"), ==, -1);
+  }
+
+  static const char *const bad[] = { "wt,xx", "tc,wt", "wt,wt", "", "wt,tc,et,wt" };
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr(GError) e = NULL;
+      g_assert_false (bs_unet_parse_outputs (bad[i], &outputs, &e));
+      g_assert_nonnull (e);
+      g_test_message ("%s", e->message);
+    }
+  g_assert_null (outputs);
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
 static void
 test_keras (void)
 {
@@ -310,6 +358,7 @@ main (int argc, char **argv)
   g_test_add_func ("/unet/roundtrip", test_roundtrip);
   g_test_add_func ("/unet/reference", test_reference_basic);
   g_test_add_func ("/unet/keras", test_keras);
+  g_test_add_func ("/unet/regions", test_regions);
   g_test_add_func ("/unet/not-hdf5", test_not_hdf5);
   return g_test_run ();
 }

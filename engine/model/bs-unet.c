@@ -92,6 +92,7 @@ bs_unet_config_clear (BsUnetConfig *config)
 {
   g_clear_pointer (&config->modalities, g_strfreev);
   g_clear_pointer (&config->normalisation, g_free);
+  g_clear_pointer (&config->outputs, g_strfreev);
 }
 
 void
@@ -100,6 +101,7 @@ bs_unet_config_copy (BsUnetConfig *dst, const BsUnetConfig *src)
   *dst = *src;
   dst->modalities = g_strdupv (src->modalities);
   dst->normalisation = g_strdup (src->normalisation);
+  dst->outputs = g_strdupv (src->outputs);
 }
 
 /* Fills in what a caller may leave out: one FLAIR channel, default normalisation. */
@@ -120,6 +122,16 @@ config_complete (BsUnetConfig *c)
     }
   if (!c->normalisation)
     c->normalisation = g_strdup (BS_UNET_DEFAULT_NORMALISATION);
+  if (c->out_channels < 1)
+    c->out_channels = c->outputs ? (int) g_strv_length (c->outputs) : 1;
+  if (!c->outputs || (int) g_strv_length (c->outputs) != c->out_channels)
+    {
+      static const char *const regions[] = { "wt", "tc", "et" };
+      g_strfreev (c->outputs);
+      c->outputs = g_new0 (char *, c->out_channels + 1);
+      for (int i = 0; i < c->out_channels; i++)
+        c->outputs[i] = i < 3 ? g_strdup (regions[i]) : g_strdup_printf ("output%d", i);
+    }
 }
 
 /* A network with the layers of config and zeroed weights. */
@@ -143,7 +155,7 @@ unet_alloc (const BsUnetConfig *config)
       g_strlcpy (l->name, specs[i].name, sizeof l->name);
       l->kind = specs[i].kind;
       l->in_ch = specs[i].in_mul ? specs[i].in_mul * fms : net->config.in_channels;
-      l->out_ch = specs[i].out_mul ? specs[i].out_mul * fms : 1;
+      l->out_ch = specs[i].out_mul ? specs[i].out_mul * fms : net->config.out_channels;
       l->kh = l->kw = l->kind == BS_LAYER_CONV3X3_RELU ? 3 : l->kind == BS_LAYER_TRANSCONV2X2 ? 2 : 1;
       l->weights = g_new0 (float, (gsize) l->out_ch * l->in_ch * l->kh * l->kw);
       l->bias = g_new0 (float, l->out_ch);
@@ -233,6 +245,61 @@ bs_unet_copy (const BsUnet *net)
   copy->path = g_strdup (net->path);
   copy->description = g_strdup (net->description);
   return copy;
+}
+
+int
+bs_unet_output_index (const BsUnet *net, const char *region)
+{
+  for (int i = 0; net->config.outputs && net->config.outputs[i]; i++)
+    if (g_strcmp0 (net->config.outputs[i], region) == 0)
+      return i;
+  return -1;
+}
+
+gboolean
+bs_unet_parse_outputs (const char *list, char ***outputs, GError **error)
+{
+  static const char *const known[] = { "wt", "tc", "et" };
+  g_auto(GStrv) parts = g_strsplit (list ? list : "", ",", -1);
+  int n = (int) g_strv_length (parts);
+
+  if (n < 1 || n > 3)
+    {
+      g_set_error (error, BS_MODEL_ERROR, BS_MODEL_ERROR_TOPOLOGY,
+                   _("\"%s\" should list one to three of the regions wt, tc, et"), list ? list : "");
+      return FALSE;
+    }
+  for (int i = 0; i < n; i++)
+    {
+      gboolean ok = FALSE;
+      g_strstrip (parts[i]);
+      for (int k = 0; k < 3; k++)
+        ok = ok || g_ascii_strcasecmp (parts[i], known[k]) == 0;
+      if (!ok)
+        {
+          g_set_error (error, BS_MODEL_ERROR, BS_MODEL_ERROR_TOPOLOGY,
+                       _("\"%s\" is not a region; the regions are wt (whole tumour), tc (tumour core) "
+                         "and et (enhancing tumour)"), parts[i]);
+          return FALSE;
+        }
+      for (char *c = parts[i]; *c; c++)
+        *c = g_ascii_tolower (*c);
+      for (int j = 0; j < i; j++)
+        if (strcmp (parts[j], parts[i]) == 0)
+          {
+            g_set_error (error, BS_MODEL_ERROR, BS_MODEL_ERROR_TOPOLOGY,
+                         _("the region %s is listed twice"), parts[i]);
+            return FALSE;
+          }
+    }
+  if (strcmp (parts[0], "wt") != 0)
+    {
+      g_set_error (error, BS_MODEL_ERROR, BS_MODEL_ERROR_TOPOLOGY,
+                   _("the first output must be wt (whole tumour); got %s"), parts[0]);
+      return FALSE;
+    }
+  *outputs = g_steal_pointer (&parts);
+  return TRUE;
 }
 
 BsUnetLayer *
@@ -439,6 +506,11 @@ config_to_json (const BsUnet *net)
                                                               : BS_UNET_DEFAULT_NORMALISATION);
   json_builder_set_member_name (b, "crop");
   json_builder_add_int_value (b, net->config.crop);
+  json_builder_set_member_name (b, "outputs");
+  json_builder_begin_array (b);
+  for (int i = 0; net->config.outputs && net->config.outputs[i]; i++)
+    json_builder_add_string_value (b, net->config.outputs[i]);
+  json_builder_end_array (b);
   if (net->description)
     {
       json_builder_set_member_name (b, "description");
@@ -491,6 +563,28 @@ config_from_json (const char *path, const char *json, BsUnetConfig *config, char
       config->modalities = g_new0 (char *, n + 1);
       for (guint i = 0; i < n; i++)
         config->modalities[i] = g_strdup (json_array_get_string_element (a, i));
+    }
+  if (json_object_has_member (o, "outputs"))
+    {
+      JsonArray *a = json_object_get_array_member (o, "outputs");
+      guint n = a ? json_array_get_length (a) : 0;
+      g_autoptr(GString) list = g_string_new (NULL);
+      g_autoptr(GError) bad = NULL;
+
+      for (guint i = 0; i < n; i++)
+        {
+          const char *name = json_array_get_string_element (a, i);
+          g_string_append_printf (list, "%s%s", i ? "," : "", name ? name : "?");
+        }
+      if (n == 0 || !bs_unet_parse_outputs (list->str, &config->outputs, &bad))
+        {
+          g_set_error (error, BS_MODEL_ERROR, BS_MODEL_ERROR_TOPOLOGY,
+                       _("%s: brainseg_config lists the outputs \"%s\": %s"), path, list->str,
+                       bad ? bad->message : _("none"));
+          bs_unet_config_clear (config);
+          return FALSE;
+        }
+      config->out_channels = (int) n;
     }
   if (json_object_has_member (o, "description"))
     *description = g_strdup (json_object_get_string_member (o, "description"));
@@ -584,6 +678,13 @@ infer_config (const char *path, hid_t base, BsUnetConfig *config, GError **error
   {
     g_autofree char *t = kernel_path ("transconvE", "kernel");
     config->upsample = bs_h5_link_exists (base, t) ? BS_UPSAMPLE_TRANSPOSED : BS_UPSAMPLE_NEAREST;
+  }
+  {
+    /* A Keras file without brainseg_config: as many outputs as the head has
+     * (WT, TC, ET in that order), one for IntelAI's files. */
+    g_autofree char *p = kernel_path ("PredictionMask", "kernel");
+    int prank = h5_dataset_shape (base, p, dims);
+    config->out_channels = prank == 4 && dims[3] >= 1 && dims[3] <= 3 ? (int) dims[3] : 1;
   }
   return TRUE;
 }

@@ -8,7 +8,8 @@
  *   transconvC (4fms)         concatC=[up, encodeC]  decodeBa decodeBb (4fms)
  *   transconvB (2fms)         concatB=[up, encodeB]  decodeAa decodeAb (2fms)
  *   transconvA (fms)          concatA=[up, encodeA]  convOuta convOutb (fms)
- *   PredictionMask (1x1, 1 output, sigmoid)
+ *   PredictionMask (1x1, one sigmoid output per region: 1 for IntelAI's
+ *                   whole tumour, 3 for Brainseg's region models WT, TC, ET)
  * 3x3 convolutions are "same"-padded with ReLU.  With nearest upsampling the
  * transconv layers are replaced by weightless UpSampling2D (upE, upC, upB, upA).
  *
@@ -48,6 +49,9 @@ typedef struct {
   char **modalities;    /* in_channels names + NULL, e.g. {"FLAIR", NULL} */
   char *normalisation;  /* "zscore-foreground" */
   int crop;             /* training crop (128/144), informational */
+  int out_channels;     /* sigmoid outputs of PredictionMask (1 = IntelAI whole tumour) */
+  char **outputs;       /* out_channels region names + NULL ("wt", "tc", "et"); output k is
+                         * the probability of region outputs[k] */
 } BsUnetConfig;
 
 typedef struct {
@@ -87,6 +91,13 @@ gboolean bs_unet_save_h5 (const BsUnet *net, const char *path, GError **error);
 typedef gboolean (*BsUnetSaveExtra) (gint64 h5_file, gpointer user_data, GError **error);
 gboolean bs_unet_save_h5_with (const BsUnet *net, const char *path, BsUnetSaveExtra extra,
                                gpointer user_data, GError **error);
+
+/* Index of region name ("wt", "tc", "et") among net's outputs, or -1. */
+int bs_unet_output_index (const BsUnet *net, const char *region);
+/* Fills outputs from a comma-separated list of region names ("wt,tc,et"):
+ * known names only, each once, WT first (region outputs nest inside it).
+ * Returns FALSE with a message naming the bad entry otherwise. */
+gboolean bs_unet_parse_outputs (const char *list, char ***outputs, GError **error);
 
 BsUnetLayer *bs_unet_find_layer (BsUnet *net, const char *name);
 /* Floating point operations of one forward pass on one h x w slice. */
