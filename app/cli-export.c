@@ -31,7 +31,7 @@ static const char *const what_names[] = { "overlay", "figure", "mask", "dice-csv
 
 typedef struct {
   char *case_id, *label, *model, *plane, *what, *out, *size, *modality, *style;
-  char *precision, *layout, *fusion, *cleanup, *crop, *flips;
+  char *precision, *layout, *fusion, *cleanup, *crop, *flips, *annotations;
   int slice, threads, batch;
   double opacity;
   gboolean confusion, quiet;
@@ -55,6 +55,7 @@ export_args_clear (ExportArgs *a)
   g_free (a->crop);
   g_free (a->flips);
   g_free (a->cleanup);
+  g_free (a->annotations);
 }
 
 static gboolean
@@ -289,6 +290,12 @@ run_export (ExportArgs *a, const char *path)
       fail_invalid (&error, _("--style must be fill or outline, not “%s”"), a->style);
       return bs_cli_fail (error);
     }
+  overlay.annotate = a->annotations == NULL || strcmp (a->annotations, "on") == 0;
+  if (a->annotations && !overlay.annotate && strcmp (a->annotations, "off") != 0)
+    {
+      fail_invalid (&error, _("--annotations must be on or off, not “%s”"), a->annotations);
+      return bs_cli_fail (error);
+    }
 
   ds = bs_dataset_open (path, a->label, &error);
   if (ds == NULL)
@@ -425,6 +432,9 @@ bs_cli_export (int argc, char **argv)
     { "size", 0, 0, G_OPTION_ARG_STRING, &a.size, N_("Image size in pixels (default: the slice's own; figure 1800x720)"), N_("WxH") },
     { "style", 0, 0, G_OPTION_ARG_STRING, &a.style, N_("Mask drawn as fill or outline"), N_("STYLE") },
     { "opacity", 0, 0, G_OPTION_ARG_DOUBLE, &a.opacity, N_("Mask opacity 0..1 (default 0.5)"), N_("A") },
+    { "annotations", 0, 0, G_OPTION_ARG_STRING, &a.annotations,
+      N_("Overlay and series: on (default): the case, plane, slice and Dice above the slice, orientation letters beside it and a colour legend below it, outside its pixels; off: the slice's pixels alone"),
+      "on|off" },
     { "confusion", 0, 0, G_OPTION_ARG_NONE, &a.confusion, N_("Overlay: true positives, false positives and false negatives in their own colours"), NULL },
     { "precision", 0, 0, G_OPTION_ARG_STRING, &a.precision, N_("fp32, int8 or bf16"), N_("P") },
     { "layout", 0, 0, G_OPTION_ARG_STRING, &a.layout, N_("nchw, nhwc or blocked"), N_("L") },

@@ -89,7 +89,8 @@ def main():
     # RAS-diagonal, so axial slice k is z = k).
     k = 12
     over = os.path.join(tmp, "overlay.png")
-    run("export", *common, "--what", "overlay", "--slice", str(k), "--opacity", "1", "--out", over)
+    run("export", *common, "--what", "overlay", "--slice", str(k), "--opacity", "1", "--annotations", "off",
+        "--out", over)
     rgb = png_rgb(over)
     assert rgb.shape[:2] == (64, 64), rgb.shape
     coloured = np.all(rgb == PRED_RGB, axis=2)
@@ -99,6 +100,25 @@ def main():
     # Neither empty nor everything: otherwise the check above proves nothing.
     assert 0.01 * coloured.size < coloured.sum() < 0.99 * coloured.size, int(coloured.sum())
     print(f"overlay: {int(coloured.sum())} prediction pixels in slice {k}, as in the mask")
+
+    # By default the overlay is annotated: the same slice pixels, framed by a
+    # caption, orientation letters and a legend that cover none of them.
+    ann = os.path.join(tmp, "overlay-annotated.png")
+    run("export", *common, "--what", "overlay", "--slice", str(k), "--opacity", "1", "--out", ann)
+    argb = png_rgb(ann)
+    H, W = argb.shape[:2]
+    assert H > 64 and W > 64, argb.shape
+    found = [(y, x) for y in range(H - 63) for x in range(W - 63)
+             if np.array_equal(argb[y:y + 64, x:x + 64], rgb)]
+    assert len(found) == 1, found
+    y0, x0 = found[0]
+    assert y0 > 0 and x0 > 0 and y0 + 64 < H and x0 + 64 < W, (found, argb.shape)
+    # Caption text above, and the prediction colour's legend square below.
+    assert (argb[:y0] > 128).any(), "no caption above the slice"
+    assert np.all(argb[y0 + 64:] == PRED_RGB, axis=2).sum() >= 16, "no legend square below the slice"
+    p = run("export", *common, "--what", "overlay", "--annotations", "maybe", "--out", ann, ok=False)
+    assert "--annotations" in p.stderr, p.stderr
+    print(f"annotated overlay {W}x{H}: the slice at ({x0}, {y0}), caption and legend around it")
 
     # The figure at a chosen resolution.
     fig = os.path.join(tmp, "figure.png")

@@ -156,6 +156,61 @@ test_overlay_png (Fixture *f, gconstpointer data)
   cairo_surface_destroy (s);
 }
 
+/* Annotations go around the slice, never over it: the slice's pixels are
+ * the bare overlay's, the caption band has text, the letters' margins are
+ * set, and the legend shows the confusion colours it used. */
+static void
+test_overlay_annotated (Fixture *f, gconstpointer data)
+{
+  BsOverlayOptions opts;
+  BsExportOverlayLayout lay;
+  int w, h, text = 0, legend[3] = { 0 };
+  const double *colours[3] = { BS_COLOR_TP, BS_COLOR_FP, BS_COLOR_FN };
+
+  bs_overlay_options_init (&opts);
+  opts.opacity = 1.0f;
+  opts.confusion = TRUE;
+  bs_auto_window_volume (f->image, 0, &opts.lo, &opts.hi);
+  cairo_surface_t *plain = bs_export_render_overlay (&f->src, 6, &opts, 0, 0);
+  opts.annotate = TRUE;
+  cairo_surface_t *s = bs_export_render_overlay (&f->src, 6, &opts, 0, 0);
+  bs_volume_slice_size (f->image, BS_PLANE_AXIAL, &w, &h);
+  bs_export_overlay_layout (w, h, &opts, 0, 0, &lay);
+  g_assert_cmpint (cairo_image_surface_get_width (s), ==, lay.width);
+  g_assert_cmpint (cairo_image_surface_get_height (s), ==, lay.height);
+  g_assert_cmpint (lay.width, >, w);
+  g_assert_cmpint (lay.height, >, h);
+  g_assert_cmpfloat (lay.x, >=, lay.font);
+  g_assert_cmpfloat (lay.y, >=, 2 * lay.font);
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++)
+      g_assert_cmphex (pixel (s, x + (int) lay.x, y + (int) lay.y), ==, pixel (plain, x, y));
+  /* At a requested size the image is exactly that size, the slice fitted
+   * between the bands. */
+  cairo_surface_destroy (s);
+  s = bs_export_render_overlay (&f->src, 6, &opts, 600, 400);
+  bs_export_overlay_layout (w, h, &opts, 600, 400, &lay);
+  g_assert_cmpint (cairo_image_surface_get_width (s), ==, 600);
+  g_assert_cmpint (cairo_image_surface_get_height (s), ==, 400);
+  g_assert_cmpfloat (lay.y + h * lay.scale, <=, 400 - 2 * lay.font);
+  for (int y = 0; y < lay.height; y++)
+    for (int x = 0; x < lay.width; x++)
+      {
+        uint32_t p = pixel (s, x, y);
+        if (y < (int) lay.y)
+          text += (p & 0xff) > 128;
+        if (y >= (int) (lay.y + h * lay.scale))
+          for (int c = 0; c < 3; c++)
+            legend[c] += p == colour (colours[c]);
+      }
+  g_test_message ("%d caption pixels; legend squares %d %d %d pixels", text, legend[0], legend[1], legend[2]);
+  g_assert_cmpint (text, >, 50);
+  for (int c = 0; c < 3; c++)
+    g_assert_cmpint (legend[c], >=, 16);
+  cairo_surface_destroy (s);
+  cairo_surface_destroy (plain);
+}
+
 static void
 test_figure_png (Fixture *f, gconstpointer data)
 {
@@ -378,6 +433,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
 #define ADD(name, fn) g_test_add (name, Fixture, NULL, fixture_set_up, fn, fixture_tear_down)
   ADD ("/export/overlay-png", test_overlay_png);
+  ADD ("/export/overlay-annotated", test_overlay_annotated);
   ADD ("/export/figure-png", test_figure_png);
   ADD ("/export/mask-nifti", test_mask_nifti_round_trip);
   ADD ("/export/dice-csv", test_dice_csv);

@@ -9,6 +9,7 @@
 
 #include "bs-compare-chart.h"
 #include "bs-compare-dialog.h"
+#include "bs-export.h"
 #include "bs-export-dialog.h"
 #include "bs-nifti.h"
 #include "bs-overlay.h"
@@ -65,12 +66,18 @@ wait_done (gpointer data)
 }
 
 static void
-export_and_wait (BsExportKind kind, const char *path, int width, int height, Wait *w)
+export_and_wait_full (BsExportKind kind, const char *path, int width, int height, gboolean annotate, Wait *w)
 {
-  bs_export_to_path_async (bs_window_get_session (win), kind, path, width, height, on_progress, w, NULL, on_done, w);
+  bs_export_to_path_async (bs_window_get_session (win), kind, path, width, height, annotate, on_progress, w, NULL, on_done, w);
   g_assert_true (wait_until (wait_done, w, 300));
   g_assert_no_error (w->error);
   g_assert_true (w->ok);
+}
+
+static void
+export_and_wait (BsExportKind kind, const char *path, int width, int height, Wait *w)
+{
+  export_and_wait_full (kind, path, width, height, FALSE, w);
 }
 
 static uint32_t
@@ -148,6 +155,48 @@ test_overlay (void)
       }
   g_test_message ("overlay: %d mask pixels checked against their colour", coloured);
   cairo_surface_destroy (s);
+}
+
+/* With the window's default (the dialog's check box on), the overlay has its
+ * caption, letters and legend around the slice, and the slice's pixels are
+ * those of the bare export, none covered. */
+static void
+test_overlay_annotated (void)
+{
+  g_autofree char *plain_path = g_build_filename (tmpdir, "overlay-plain.png", NULL);
+  g_autofree char *path = g_build_filename (tmpdir, "overlay-annotated.png", NULL);
+  const BsVolume *prob = bs_session_get_probability_volume (bs_window_get_session (win));
+  BsPlane plane = bs_session_get_plane (bs_window_get_session (win));
+  BsOverlayOptions opts;
+  BsExportOverlayLayout lay;
+  Wait w1 = { 0 }, w2 = { 0 };
+  int w, h, text = 0;
+
+  export_and_wait (BS_EXPORT_KIND_OVERLAY, plain_path, 0, 0, &w1);
+  export_and_wait_full (BS_EXPORT_KIND_OVERLAY, path, 0, 0, TRUE, &w2);
+  bs_session_get_overlay_options (bs_window_get_session (win), &opts);
+  opts.annotate = TRUE;
+  bs_volume_slice_size (prob, plane, &w, &h);
+  bs_export_overlay_layout (w, h, &opts, 0, 0, &lay);
+  cairo_surface_t *plain = cairo_image_surface_create_from_png (plain_path);
+  cairo_surface_t *s = cairo_image_surface_create_from_png (path);
+  g_assert_cmpint (cairo_surface_status (s), ==, CAIRO_STATUS_SUCCESS);
+  g_assert_cmpint (cairo_image_surface_get_width (s), ==, lay.width);
+  g_assert_cmpint (cairo_image_surface_get_height (s), ==, lay.height);
+  g_assert_cmpint (lay.height, >, h);
+  g_assert_cmpfloat (lay.scale, ==, 1.0);
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++)
+      g_assert_cmphex (pixel (s, x + (int) lay.x, y + (int) lay.y) & 0xffffff, ==, pixel (plain, x, y) & 0xffffff);
+  /* The caption band above the slice holds text. */
+  for (int y = 0; y < (int) lay.y; y++)
+    for (int x = 0; x < lay.width; x++)
+      text += (pixel (s, x, y) & 0xff) > 128;
+  g_test_message ("annotated overlay %dx%d, slice at (%g, %g), %d bright caption pixels", lay.width, lay.height,
+                  lay.x, lay.y, text);
+  g_assert_cmpint (text, >, 50);
+  cairo_surface_destroy (s);
+  cairo_surface_destroy (plain);
 }
 
 static void
@@ -228,7 +277,7 @@ test_failed_export (void)
   g_autofree char *path = g_build_filename (tmpdir, "missing", "figure.png", NULL);
   Wait w = { 0 };
 
-  bs_export_to_path_async (bs_window_get_session (win), BS_EXPORT_KIND_FIGURE, path, 0, 0, NULL, NULL, NULL, on_done, &w);
+  bs_export_to_path_async (bs_window_get_session (win), BS_EXPORT_KIND_FIGURE, path, 0, 0, FALSE, NULL, NULL, NULL, on_done, &w);
   g_assert_true (wait_until (wait_done, &w, 60));
   g_assert_false (w.ok);
   g_assert_nonnull (w.error);
@@ -246,7 +295,7 @@ test_missing_folder (void)
   g_autofree char *series = g_build_filename (dir, "series", NULL);
   Wait w = { 0 }, w2 = { 0 };
 
-  bs_export_to_path_async (bs_window_get_session (win), BS_EXPORT_KIND_MASK, path, 0, 0, on_progress, &w, NULL,
+  bs_export_to_path_async (bs_window_get_session (win), BS_EXPORT_KIND_MASK, path, 0, 0, FALSE, on_progress, &w, NULL,
                            on_done, &w);
   g_assert_true (wait_until (wait_done, &w, 5));
   g_assert_false (w.ok);
@@ -255,7 +304,7 @@ test_missing_folder (void)
   g_assert_nonnull (strstr (w.error->message, "does not exist"));
   g_assert_null (strstr (w.error->message, "mask.nii.gz."));
   g_clear_error (&w.error);
-  bs_export_to_path_async (bs_window_get_session (win), BS_EXPORT_KIND_SERIES, series, 0, 0, NULL, NULL, NULL,
+  bs_export_to_path_async (bs_window_get_session (win), BS_EXPORT_KIND_SERIES, series, 0, 0, FALSE, NULL, NULL, NULL,
                            on_done, &w2);
   g_assert_true (wait_until (wait_done, &w2, 5));
   g_assert_false (w2.ok);
@@ -427,6 +476,7 @@ main (int argc, char **argv)
     g_error ("no prediction for slice %d within 2 minutes", slice);
 
   g_test_add_func ("/ui-export/overlay", test_overlay);
+  g_test_add_func ("/ui-export/overlay-annotated", test_overlay_annotated);
   g_test_add_func ("/ui-export/figure", test_figure);
   g_test_add_func ("/ui-export/mask", test_mask);
   g_test_add_func ("/ui-export/csv-series", test_csv_and_series);

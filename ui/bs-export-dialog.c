@@ -209,7 +209,8 @@ export_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancel
 }
 
 static ExportJob *
-snapshot_session (BsSession *session, BsExportKind kind, const char *path, int width, int height, GError **error)
+snapshot_session (BsSession *session, BsExportKind kind, const char *path, int width, int height,
+                  gboolean annotate, GError **error)
 {
   BsCase *c = bs_session_get_case (session);
   const BsVolume *prob = bs_session_get_probability_volume (session);
@@ -233,6 +234,7 @@ snapshot_session (BsSession *session, BsExportKind kind, const char *path, int w
   job->slice = bs_session_get_slice_index (session);
   job->case_id = g_strdup (c->id);
   bs_session_get_overlay_options (session, &job->overlay);
+  job->overlay.annotate = annotate;
   bs_session_get_plan_options (session, &job->plan_opts);
 
   if (kind == BS_EXPORT_KIND_OVERLAY || kind == BS_EXPORT_KIND_FIGURE)
@@ -286,7 +288,7 @@ snapshot_session (BsSession *session, BsExportKind kind, const char *path, int w
 
 void
 bs_export_to_path_async (BsSession *session, BsExportKind kind, const char *path, int width, int height,
-                         BsExportUiProgress progress, gpointer progress_data,
+                         gboolean annotate, BsExportUiProgress progress, gpointer progress_data,
                          GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
 {
   g_autoptr(GTask) task = g_task_new (session, cancellable, callback, user_data);
@@ -300,7 +302,7 @@ bs_export_to_path_async (BsSession *session, BsExportKind kind, const char *path
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
-  job = snapshot_session (session, kind, path, width, height, &error);
+  job = snapshot_session (session, kind, path, width, height, annotate, &error);
   if (job == NULL)
     {
       g_task_return_error (task, g_steal_pointer (&error));
@@ -454,6 +456,7 @@ on_chooser_response (GtkNativeDialog *chooser, int response, gpointer user_data)
   g_autoptr(GFile) file = NULL;
   g_autofree char *path = NULL;
   int w = 0, h = 0;
+  gboolean annotate = FALSE;
 
   if (response != GTK_RESPONSE_ACCEPT)
     {
@@ -466,6 +469,8 @@ on_chooser_response (GtkNativeDialog *chooser, int response, gpointer user_data)
   if (run->kind == BS_EXPORT_KIND_FIGURE || run->kind == BS_EXPORT_KIND_OVERLAY ||
       run->kind == BS_EXPORT_KIND_SERIES)
     parse_choice (gtk_file_chooser_get_choice (GTK_FILE_CHOOSER (chooser), "size"), &w, &h);
+  if (run->kind == BS_EXPORT_KIND_OVERLAY || run->kind == BS_EXPORT_KIND_SERIES)
+    annotate = g_strcmp0 (gtk_file_chooser_get_choice (GTK_FILE_CHOOSER (chooser), "annotate"), "true") == 0;
   g_object_unref (chooser);
 
   if (path == NULL)
@@ -483,7 +488,7 @@ on_chooser_response (GtkNativeDialog *chooser, int response, gpointer user_data)
   run->cancellable = g_cancellable_new ();
   if (run->kind == BS_EXPORT_KIND_MASK || run->kind == BS_EXPORT_KIND_DICE_CSV || run->kind == BS_EXPORT_KIND_SERIES)
     show_progress_window (run, path);
-  bs_export_to_path_async (run->session, run->kind, path, w, h, on_progress, run, run->cancellable,
+  bs_export_to_path_async (run->session, run->kind, path, w, h, annotate, on_progress, run, run->cancellable,
                            on_export_done, run);
 }
 
@@ -504,6 +509,15 @@ add_size_choice (GtkFileChooser *chooser, const char *const *ids, const char *de
   gtk_file_chooser_add_choice (chooser, "size", _("Resolution"), (const char **) ids,
                                (const char **) labels->pdata);
   gtk_file_chooser_set_choice (chooser, "size", default_id);
+}
+
+/* A check box, on by default: an overlay shown to others needs its case,
+ * slice, orientation and colours; a pipeline may want the bare pixels. */
+static void
+add_annotate_choice (GtkFileChooser *chooser)
+{
+  gtk_file_chooser_add_choice (chooser, "annotate", _("Caption, orientation letters and legend"), NULL, NULL);
+  gtk_file_chooser_set_choice (chooser, "annotate", "true");
 }
 
 static void
@@ -558,9 +572,11 @@ bs_export_dialog_run (GtkWindow *parent, BsSession *session, BsExportKind kind)
     case BS_EXPORT_KIND_OVERLAY:
       add_filter (fc, _("PNG images"), "*.png");
       add_size_choice (fc, (const char *const *) overlay_sizes, "native");
+      add_annotate_choice (fc);
       break;
     case BS_EXPORT_KIND_SERIES:
       add_size_choice (fc, (const char *const *) overlay_sizes, "native");
+      add_annotate_choice (fc);
       break;
     case BS_EXPORT_KIND_MASK:
       add_filter (fc, _("NIfTI volumes"), "*.nii.gz");

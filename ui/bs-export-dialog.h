@@ -30,8 +30,11 @@ typedef void (*BsExportUiProgress) (const char *stage, int done, int total, gpoi
 /* The export itself, without dialogs: takes a snapshot of the session's case,
  * prediction and view options, segments slices the session has not computed
  * yet (mask, Dice CSV and series cover the whole volume) and writes path in a
- * worker thread.  width/height <= 0 is the default size. */
+ * worker thread.  width/height <= 0 is the default size.  annotate: overlays
+ * and series get a caption, orientation letters and a legend around the
+ * slice (BsOverlayOptions.annotate). */
 void bs_export_to_path_async (BsSession *session, BsExportKind kind, const char *path, int width, int height,
+                              gboolean annotate,
                               BsExportUiProgress progress, gpointer progress_data,
                               GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data);
 gboolean bs_export_to_path_finish (BsSession *session, GAsyncResult *result, GError **error);

@@ -76,32 +76,6 @@ paint_fitted (cairo_t *cr, cairo_surface_t *slice, int w, int h, double x, doubl
   cairo_restore (cr);
 }
 
-cairo_surface_t *
-bs_export_render_overlay (const BsExportSource *src, int index, const BsOverlayOptions *opts,
-                          int width, int height)
-{
-  SliceData s = { 0 };
-  cairo_surface_t *slice, *out;
-  cairo_t *cr;
-
-  slice_data_load (&s, src, index);
-  slice = bs_render_overlay (s.image, s.pred, s.truth, s.w, s.h, opts);
-  if (width <= 0 || height <= 0 || (width == s.w && height == s.h))
-    {
-      slice_data_clear (&s);
-      return slice;
-    }
-  out = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, width, height);
-  cr = cairo_create (out);
-  cairo_set_source_rgb (cr, 0, 0, 0);
-  cairo_paint (cr);
-  paint_fitted (cr, slice, s.w, s.h, 0, 0, width, height);
-  cairo_destroy (cr);
-  cairo_surface_destroy (slice);
-  slice_data_clear (&s);
-  return out;
-}
-
 static const char *
 plane_label (BsPlane plane)
 {
@@ -151,6 +125,194 @@ paint_letters (cairo_t *cr, const char letters[4], double x, double y, double bw
   l[0] = letters[3];
   show_text_centred (cr, l, x + bw / 2, y + bh - pad);
   cairo_restore (cr);
+}
+
+void
+bs_export_overlay_layout (int slice_w, int slice_h, const BsOverlayOptions *opts, int width, int height,
+                          BsExportOverlayLayout *layout)
+{
+  gboolean native = width <= 0 || height <= 0;
+  double top = 0, bottom = 0, side = 0, f = 0, avail_w, avail_h;
+
+  if (opts->annotate)
+    {
+      /* Large enough to read beside a 240-pixel slice, growing with the image. */
+      f = MAX (10.0, (native ? MAX (slice_w, slice_h) : MIN (width, height)) / 32.0);
+      side = 1.6 * f;          /* a letter beside the slice */
+      top = 1.8 * f + 1.4 * f; /* caption, then the letter above the slice */
+      bottom = 1.4 * f + 1.8 * f;
+    }
+  layout->font = f;
+  if (native)
+    {
+      layout->scale = 1.0;
+      layout->width = slice_w + (int) ceil (2 * side);
+      layout->height = slice_h + (int) ceil (top + bottom);
+      layout->x = ceil (side);
+      layout->y = ceil (top);
+      return;
+    }
+  layout->width = width;
+  layout->height = height;
+  avail_w = MAX (1.0, width - 2 * side);
+  avail_h = MAX (1.0, height - top - bottom);
+  layout->scale = MIN (avail_w / slice_w, avail_h / slice_h);
+  layout->x = side + (avail_w - slice_w * layout->scale) / 2;
+  layout->y = top + (avail_h - slice_h * layout->scale) / 2;
+}
+
+/* Left-aligned text at (x, baseline of a line centred on cy), shrunk to fit
+ * max_w. */
+static void
+show_text_fitted (cairo_t *cr, const char *text, double x, double cy, double size, double max_w)
+{
+  cairo_text_extents_t ext;
+  cairo_font_extents_t font;
+  double k = 1.0;
+
+  cairo_set_font_size (cr, size);
+  cairo_text_extents (cr, text, &ext);
+  /* A smaller font size would be rounded by hinting; a scale is exact. */
+  if (ext.x_advance > max_w && ext.x_advance > 0)
+    k = max_w / ext.x_advance;
+  cairo_font_extents (cr, &font);
+  cairo_save (cr);
+  cairo_translate (cr, x, cy);
+  cairo_scale (cr, k, k);
+  cairo_move_to (cr, -ext.x_bearing, (font.ascent - font.descent) / 2);
+  cairo_show_text (cr, text);
+  cairo_restore (cr);
+}
+
+/* The colours the overlay used, each with its name, in one line. */
+static void
+paint_legend (cairo_t *cr, const BsOverlayOptions *opts, gboolean has_truth, double x, double cy, double f,
+              double max_w)
+{
+  const double *colors[3];
+  const char *names[3];
+  int n = 0;
+  double total = 0, scale = 1.0, box = 0.8 * f, gap = 0.4 * f, space = 1.2 * f;
+  cairo_text_extents_t ext;
+
+  if (opts->confusion && has_truth)
+    {
+      colors[n] = BS_COLOR_TP, names[n++] = _("true positive");
+      colors[n] = BS_COLOR_FP, names[n++] = _("false positive");
+      colors[n] = BS_COLOR_FN, names[n++] = _("false negative");
+    }
+  else
+    colors[n] = BS_COLOR_PREDICTION, names[n++] = _("predicted tumour");
+  cairo_set_font_size (cr, f);
+  for (int i = 0; i < n; i++)
+    {
+      cairo_text_extents (cr, names[i], &ext);
+      total += box + gap + ext.x_advance + (i ? space : 0);
+    }
+  if (total > max_w)
+    scale = max_w / total;
+  cairo_save (cr);
+  cairo_translate (cr, x, cy);
+  cairo_scale (cr, scale, scale);
+  x = 0;
+  for (int i = 0; i < n; i++)
+    {
+      if (i)
+        x += space;
+      cairo_set_source_rgb (cr, colors[i][0], colors[i][1], colors[i][2]);
+      cairo_rectangle (cr, x, -box / 2, box, box);
+      cairo_fill (cr);
+      x += box + gap;
+      cairo_set_source_rgb (cr, 1, 1, 1);
+      cairo_set_font_size (cr, f);
+      show_text_fitted (cr, names[i], x, 0, f, G_MAXDOUBLE);
+      cairo_text_extents (cr, names[i], &ext);
+      x += ext.x_advance;
+    }
+  cairo_restore (cr);
+}
+
+/* "case · axial slice 53 (0–154) · Dice 0.8123" (or "no tumour" when the
+ * slice has none in truth and prediction, whose Dice would say nothing). */
+static char *
+overlay_caption (const BsExportSource *src, const SliceData *s, int index)
+{
+  g_autofree char *dice_text = NULL;
+  char num[G_ASCII_DTOSTR_BUF_SIZE];
+
+  if (s->truth)
+    {
+      gsize n = (gsize) s->w * s->h, any = 0;
+      for (gsize i = 0; i < n; i++)
+        any += s->truth[i] > 0.5f || s->pred[i] > 0.5f;
+      dice_text = any ? g_strdup_printf (_("Dice %s"), g_ascii_formatd (num, sizeof num, "%.4f",
+                                                                        bs_dice (s->pred, s->truth, n)))
+                      : g_strdup (_("no tumour"));
+    }
+  /* Translators: case id, plane name, slice index (the file's voxel index, from
+   * 0, as in file names, the CSV and the window), the last index. */
+  g_autofree char *where = g_strdup_printf (_("%s  ·  %s slice %d (0–%d)"),
+                                            src->case_id ? src->case_id : _("Case"), plane_label (src->plane),
+                                            index, bs_volume_n_slices (src->image, src->plane) - 1);
+  return dice_text ? g_strdup_printf ("%s  ·  %s", where, dice_text) : g_steal_pointer (&where);
+}
+
+cairo_surface_t *
+bs_export_render_overlay (const BsExportSource *src, int index, const BsOverlayOptions *opts,
+                          int width, int height)
+{
+  SliceData s = { 0 };
+  BsExportOverlayLayout lay;
+  cairo_surface_t *slice, *out;
+  cairo_t *cr;
+
+  slice_data_load (&s, src, index);
+  slice = bs_render_overlay (s.image, s.pred, s.truth, s.w, s.h, opts);
+  bs_export_overlay_layout (s.w, s.h, opts, width, height, &lay);
+  if (!opts->annotate && lay.width == s.w && lay.height == s.h)
+    {
+      slice_data_clear (&s);
+      return slice;
+    }
+  out = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, lay.width, lay.height);
+  cr = cairo_create (out);
+  cairo_set_source_rgb (cr, 0, 0, 0);
+  cairo_paint (cr);
+  paint_fitted (cr, slice, s.w, s.h, lay.x, lay.y, s.w * lay.scale, s.h * lay.scale);
+  if (opts->annotate)
+    {
+      double f = lay.font, pw = s.w * lay.scale, ph = s.h * lay.scale;
+      g_autofree char *caption = overlay_caption (src, &s, index);
+      char letters[4], l[2] = { 0, 0 };
+
+      cairo_font_options_t *fo = cairo_font_options_create ();
+
+      /* Unhinted advances, so that text measured to fit does fit. */
+      cairo_font_options_set_hint_metrics (fo, CAIRO_HINT_METRICS_OFF);
+      cairo_set_font_options (cr, fo);
+      cairo_font_options_destroy (fo);
+      cairo_select_font_face (cr, "Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+      cairo_set_source_rgb (cr, 1, 1, 1);
+      show_text_fitted (cr, caption, 0.5 * f, 0.9 * f, f, lay.width - f);
+      /* The letters sit in the margins, so they never cover a voxel. */
+      bs_volume_plane_letters (src->image, src->plane, letters);
+      cairo_select_font_face (cr, "Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
+      cairo_set_font_size (cr, f);
+      l[0] = letters[0];
+      show_text_centred (cr, l, lay.x / 2, lay.y + ph / 2);
+      l[0] = letters[1];
+      show_text_centred (cr, l, (lay.x + pw + lay.width) / 2, lay.y + ph / 2);
+      l[0] = letters[2];
+      show_text_centred (cr, l, lay.x + pw / 2, lay.y - 0.7 * f);
+      l[0] = letters[3];
+      show_text_centred (cr, l, lay.x + pw / 2, lay.y + ph + 0.7 * f);
+      cairo_select_font_face (cr, "Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+      paint_legend (cr, opts, s.truth != NULL, 0.5 * f, lay.height - 0.9 * f, f, lay.width - f);
+    }
+  cairo_destroy (cr);
+  cairo_surface_destroy (slice);
+  slice_data_clear (&s);
+  return out;
 }
 
 cairo_surface_t *

@@ -29,9 +29,25 @@ typedef struct {
 /* Dice of one slice of pred against truth; NAN without truth. */
 double bs_export_slice_dice (const BsExportSource *src, int index);
 
+/* Where an exported overlay puts the slice: the image is width x height
+ * pixels and the slice's pixel (i, j) covers [x + i * scale, x + (i+1) *
+ * scale) x [y + j * scale, ...).  Without annotations the slice fills the
+ * image (scaled to fit keeping the aspect ratio, centred); with them, bands
+ * for the caption and legend above and below it and margins for the
+ * orientation letters beside it.  width or height <= 0: the slice at its own
+ * size (scale 1), the image as large as that and the bands need. */
+typedef struct {
+  int width, height;
+  double x, y, scale;
+  double font;  /* caption and letter size in pixels (annotated only) */
+} BsExportOverlayLayout;
+
+void bs_export_overlay_layout (int slice_w, int slice_h, const BsOverlayOptions *opts, int width, int height,
+                               BsExportOverlayLayout *layout);
+
 /* The slice with the prediction over it (TP / FP / FN with opts->confusion and
- * a truth), scaled to fit width x height keeping the aspect ratio, or at its
- * own size when width or height is <= 0. */
+ * a truth) placed as bs_export_overlay_layout says, annotated when
+ * opts->annotate. */
 cairo_surface_t *bs_export_render_overlay (const BsExportSource *src, int index,
                                            const BsOverlayOptions *opts, int width, int height);
 

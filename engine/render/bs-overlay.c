@@ -25,6 +25,7 @@ bs_overlay_options_init (BsOverlayOptions *opts)
   opts->opacity = 0.5f;
   opts->style = BS_OVERLAY_FILL;
   opts->confusion = FALSE;
+  opts->annotate = FALSE;
 }
 
 static int

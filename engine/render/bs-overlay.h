@@ -20,6 +20,11 @@ typedef struct {
   float opacity;          /* 0..1, mask opacity */
   BsOverlayStyle style;
   gboolean confusion;     /* colour TP / FP / FN distinctly (needs truth) */
+  /* Exported overlays only (the window's views ignore it): a caption (case,
+   * plane, slice, Dice), the orientation letters and a colour legend around
+   * the slice, outside its pixels, which stay as rendered.  Off after
+   * bs_overlay_options_init; the CLI and the window's export turn it on. */
+  gboolean annotate;
 } BsOverlayOptions;
 
 /* Colours (RGB 0..1) used everywhere, so legends and exports agree. */
