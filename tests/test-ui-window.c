@@ -843,6 +843,25 @@ find_widget (GtkWidget *root, GType type)
   return NULL;
 }
 
+/* In outline mode the opacity slider changes nothing (outlines are opaque):
+ * it is greyed and its tooltip says why, and it comes back with fill. */
+static void
+test_outline_opacity (void)
+{
+  GtkWidget *scale;
+
+  if (!setup ())
+    return;
+  scale = find_widget (GTK_WIDGET (win), GTK_TYPE_SCALE);
+  g_assert_nonnull (scale);
+  g_assert_true (gtk_widget_get_sensitive (scale));
+  g_action_group_change_action_state (G_ACTION_GROUP (win), "mask-outline", g_variant_new_boolean (TRUE));
+  g_assert_false (gtk_widget_get_sensitive (scale));
+  g_assert_nonnull (strstr (gtk_widget_get_tooltip_text (scale), "opaque"));
+  g_action_group_change_action_state (G_ACTION_GROUP (win), "mask-outline", g_variant_new_boolean (FALSE));
+  g_assert_true (gtk_widget_get_sensitive (scale));
+}
+
 /* Every button of the view's toolbar lies inside the view column, and the
  * column got at least its minimum width (else GTK clips it). */
 static void
@@ -1510,6 +1529,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/window/case-row-names", test_case_row_names);
   g_test_add_func ("/ui/window/truth-regions", test_truth_regions);
   g_test_add_func ("/ui/window/spin-buttons", test_spin_buttons);
+  g_test_add_func ("/ui/window/outline-opacity", test_outline_opacity);
   g_test_add_func ("/ui/window/no-ground-truth", test_no_ground_truth);
   g_test_add_func ("/ui/window/drop", test_drop);
   g_test_add_func ("/ui/window/bad-file", test_bad_file);

@@ -110,13 +110,21 @@ bs_compare_chart_draw (const BsCompareResult *r, cairo_t *cr, int width, int hei
     max_ms = 1;
 
   {
-    g_autofree char *title = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
-                                                           "Milliseconds per slice (%d×%d, batch 1, %d slice; "
-                                                           "shorter is faster)",
-                                                           "Milliseconds per slice (%d×%d, batch 1, median of %d "
-                                                           "slices; shorter is faster)",
-                                                           r->n_slices),
-                                              r->width, r->height, r->n_slices);
+    g_autofree char *title = NULL;
+
+    if (r->width > 0 && r->height > 0)
+      title = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                            "Milliseconds per slice (%d×%d, batch 1, %d slice; shorter is faster)",
+                                            "Milliseconds per slice (%d×%d, batch 1, median of %d slices; shorter is "
+                                            "faster)",
+                                            r->n_slices),
+                               r->width, r->height, r->n_slices);
+    else  /* the brain's window is not measured yet */
+      title = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                            "Milliseconds per slice (batch 1, %d slice; shorter is faster)",
+                                            "Milliseconds per slice (batch 1, median of %d slices; shorter is faster)",
+                                            r->n_slices),
+                               r->n_slices);
     pango_font_description_set_weight (font, PANGO_WEIGHT_BOLD);
     pango_layout_set_font_description (layout, font);
     show_text (cr, layout, title, width * 0.02, height * 0.04, width * 0.96, FALSE);

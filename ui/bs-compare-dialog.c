@@ -209,10 +209,11 @@ start_run (BsCompareDialog *self)
   job->dialog = g_object_ref (self);
 
   pending = bs_compare_result_new_pending ();
-  /* The brain's window is known once the run has looked at the volume, off this thread. */
+  /* The brain's window is known once the run has looked at the volume, off
+   * this thread: until then the heading names no size rather than a wrong one. */
   bs_volume_slice_size (job->prepared, job->plane, &pw, &ph);
-  pending->height = (ph + 15) / 16 * 16;
-  pending->width = (pw + 15) / 16 * 16;
+  pending->height = job->crop ? 0 : (ph + 15) / 16 * 16;
+  pending->width = job->crop ? 0 : (pw + 15) / 16 * 16;
   pending->n_slices = job->n_slices;
   pending->caption = compare_caption (self);
   bs_compare_chart_begin (self->chart, pending);

@@ -12,6 +12,7 @@ struct _BsViewToolbar
 
   GtkDropDown *modality_dropdown;
   GtkAdjustment *opacity_adjustment;
+  GtkWidget *opacity_scale;
 };
 
 G_DEFINE_FINAL_TYPE (BsViewToolbar, bs_view_toolbar, GTK_TYPE_BOX)
@@ -58,6 +59,12 @@ on_overlay (BsSession *session, GParamSpec *pspec, BsViewToolbar *self)
   bs_session_get_overlay_options (session, &ov);
   if (gtk_adjustment_get_value (self->opacity_adjustment) != ov.opacity)
     gtk_adjustment_set_value (self->opacity_adjustment, ov.opacity);
+  /* Outlines are drawn opaque (a one-pixel line at half opacity vanishes on
+   * bright tissue): a slider that changes nothing is greyed and says why. */
+  gtk_widget_set_sensitive (self->opacity_scale, ov.style != BS_OVERLAY_OUTLINE);
+  gtk_widget_set_tooltip_text (self->opacity_scale, ov.style == BS_OVERLAY_OUTLINE
+                                                      ? _("Outlines are drawn fully opaque; opacity applies to filled masks")
+                                                      : _("Mask opacity"));
 }
 
 static void
@@ -143,6 +150,7 @@ bs_view_toolbar_class_init (BsViewToolbarClass *klass)
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/brainseg/Brainseg/ui/bs-view-toolbar.ui");
   gtk_widget_class_bind_template_child (widget_class, BsViewToolbar, modality_dropdown);
   gtk_widget_class_bind_template_child (widget_class, BsViewToolbar, opacity_adjustment);
+  gtk_widget_class_bind_template_child (widget_class, BsViewToolbar, opacity_scale);
 }
 
 static void
