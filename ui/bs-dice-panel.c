@@ -1,5 +1,6 @@
 #include <glib/gi18n.h>
 #include <math.h>
+#include <string.h>
 
 #include "bs-dice-chart.h"
 #include "bs-dice-panel.h"
@@ -16,7 +17,16 @@ struct _BsDicePanel
   GtkLabel *volume_dice_label;
   GtkLabel *volume_count_label;
   BsDiceChart *dice_chart;
+  GtkWidget *regions_grid, *region_box;
+  GtkLabel *wt_slice_label, *wt_volume_label, *wt_hd95_label;
+  GtkLabel *tc_slice_label, *tc_volume_label, *tc_hd95_label;
+  GtkLabel *et_slice_label, *et_volume_label, *et_hd95_label;
+  GtkWidget *wt_button, *tc_button, *et_button;
+  GtkLabel *region_labels[BS_N_REGIONS][3];  /* the labels above: slice, volume, HD95 */
+  GtkWidget *region_buttons[BS_N_REGIONS];
 };
+
+static void update_regions (BsDicePanel *self);
 
 G_DEFINE_FINAL_TYPE (BsDicePanel, bs_dice_panel, GTK_TYPE_BOX)
 
@@ -37,6 +47,7 @@ update_labels (BsDicePanel *self)
       gtk_label_set_text (self->slice_dice_label, "–");
       gtk_label_set_text (self->volume_dice_label, "–");
       gtk_label_set_text (self->volume_count_label, "");
+      update_regions (self);
       return;
     }
   slice = bs_session_get_slice_index (s);
@@ -85,6 +96,77 @@ update_labels (BsDicePanel *self)
     count = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%d of %d axial slice computed",
                                           "%d of %d axial slices computed", nn), computed, nn);
   gtk_label_set_text (self->volume_count_label, count);
+  update_regions (self);
+}
+
+/* One row of the regions table: this slice's Dice, the volume's, its HD95. */
+static void
+update_region_row (BsDicePanel *self, BsRegion r, gboolean complete)
+{
+  BsSession *s = self->session;
+  GtkLabel **l = self->region_labels[r];
+  BsConfusion c;
+  BsRegionMetrics m;
+  gboolean empty;
+  g_autofree char *slice_text = NULL, *vol_text = NULL, *hd_text = NULL;
+  const char *why = NULL;
+
+  if (bs_session_get_truth_region (s, r) == NULL)
+    why = _("The case's labels do not tell this region apart");
+  else if (!bs_session_model_has_region (s, r))
+    why = _("The model predicts the whole tumour only; a region model (brainseg-cli train --regions wt,tc,et) "
+            "predicts this region too");
+  for (int k = 0; k < 3; k++)
+    gtk_widget_set_tooltip_text (GTK_WIDGET (l[k]), why);
+  if (why != NULL)
+    {
+      for (int k = 0; k < 3; k++)
+        gtk_label_set_text (l[k], "–");
+      return;
+    }
+  if (bs_session_get_region_slice_confusion (s, r, bs_session_get_slice_index (s), &c, &empty))
+    /* TRANSLATORS: neither truth nor prediction has this region in the slice (Dice undefined) */
+    slice_text = c.tp + c.fp + c.fn == 0 ? g_strdup (_("none")) : g_strdup_printf ("%.4f", bs_confusion_dice (&c));
+  else
+    slice_text = g_strdup ("…");
+  if (bs_session_get_region_metrics (s, r, &m))
+    {
+      vol_text = g_strdup_printf ("%.4f", m.dice);
+      /* TRANSLATORS: a distance in millimetres */
+      hd_text = g_strdup_printf (_("%.1f mm"), m.hd95_mm);
+    }
+  else
+    {
+      vol_text = g_strdup (complete || bs_session_get_n_computed_slices (s) > 0 ? "…" : "–");
+      hd_text = g_strdup (vol_text);
+    }
+  gtk_label_set_text (l[0], slice_text);
+  gtk_label_set_text (l[1], vol_text);
+  gtk_label_set_text (l[2], hd_text);
+}
+
+/* The regions table and the region switch, where the case's labels or the
+ * model know the regions (a binary label and a one-output model show
+ * neither). */
+static void
+update_regions (BsDicePanel *self)
+{
+  BsSession *s = self->session;
+  gboolean labels, model, shown;
+
+  labels = s != NULL && bs_session_get_case (s) != NULL && bs_session_get_truth_region (s, BS_REGION_TC) != NULL;
+  model = s != NULL && bs_session_model_has_region (s, BS_REGION_TC);
+  shown = labels || model;
+  gtk_widget_set_visible (self->regions_grid, shown);
+  gtk_widget_set_visible (self->region_box, shown);
+  if (!shown)
+    return;
+  for (int r = 0; r < BS_N_REGIONS; r++)
+    {
+      update_region_row (self, r, bs_session_volume_complete (s));
+      gtk_widget_set_sensitive (self->region_buttons[r], r == BS_REGION_WT
+                                || (bs_session_get_truth_region (s, r) != NULL && bs_session_model_has_region (s, r)));
+    }
 }
 
 static void
@@ -104,7 +186,7 @@ update_chart (BsDicePanel *self, int first, int n)
       BsConfusion c;
       gboolean empty;
 
-      if (bs_session_get_slice_confusion (s, k, &c, &empty))
+      if (bs_session_get_region_slice_confusion (s, bs_session_get_region (s), k, &c, &empty))
         bs_dice_chart_set_value (self->dice_chart, k, bs_confusion_dice (&c), empty);
     }
   if (s != NULL)
@@ -217,12 +299,37 @@ bs_dice_panel_class_init (BsDicePanelClass *klass)
   gtk_widget_class_bind_template_child (widget_class, BsDicePanel, volume_dice_label);
   gtk_widget_class_bind_template_child (widget_class, BsDicePanel, volume_count_label);
   gtk_widget_class_bind_template_child (widget_class, BsDicePanel, dice_chart);
+  gtk_widget_class_bind_template_child (widget_class, BsDicePanel, regions_grid);
+  gtk_widget_class_bind_template_child (widget_class, BsDicePanel, region_box);
+  gtk_widget_class_bind_template_child (widget_class, BsDicePanel, wt_slice_label);
+  gtk_widget_class_bind_template_child (widget_class, BsDicePanel, wt_volume_label);
+  gtk_widget_class_bind_template_child (widget_class, BsDicePanel, wt_hd95_label);
+  gtk_widget_class_bind_template_child (widget_class, BsDicePanel, wt_button);
+  gtk_widget_class_bind_template_child (widget_class, BsDicePanel, tc_slice_label);
+  gtk_widget_class_bind_template_child (widget_class, BsDicePanel, tc_volume_label);
+  gtk_widget_class_bind_template_child (widget_class, BsDicePanel, tc_hd95_label);
+  gtk_widget_class_bind_template_child (widget_class, BsDicePanel, tc_button);
+  gtk_widget_class_bind_template_child (widget_class, BsDicePanel, et_slice_label);
+  gtk_widget_class_bind_template_child (widget_class, BsDicePanel, et_volume_label);
+  gtk_widget_class_bind_template_child (widget_class, BsDicePanel, et_hd95_label);
+  gtk_widget_class_bind_template_child (widget_class, BsDicePanel, et_button);
 }
 
 static void
 bs_dice_panel_init (BsDicePanel *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  {
+    GtkLabel *labels[BS_N_REGIONS][3] = {
+      { self->wt_slice_label, self->wt_volume_label, self->wt_hd95_label },
+      { self->tc_slice_label, self->tc_volume_label, self->tc_hd95_label },
+      { self->et_slice_label, self->et_volume_label, self->et_hd95_label },
+    };
+    memcpy (self->region_labels, labels, sizeof labels);
+    self->region_buttons[BS_REGION_WT] = self->wt_button;
+    self->region_buttons[BS_REGION_TC] = self->tc_button;
+    self->region_buttons[BS_REGION_ET] = self->et_button;
+  }
   g_signal_connect (self->dice_chart, "slice-activated", G_CALLBACK (on_slice_activated), self);
   self->signals = g_signal_group_new (BS_TYPE_SESSION);
   g_signal_group_connect (self->signals, "results-changed", G_CALLBACK (on_results_changed), self);
@@ -230,6 +337,7 @@ bs_dice_panel_init (BsDicePanel *self)
   g_signal_group_connect (self->signals, "notify::plane", G_CALLBACK (on_reset), self);
   g_signal_group_connect (self->signals, "notify::case", G_CALLBACK (on_reset), self);
   g_signal_group_connect (self->signals, "notify::generation", G_CALLBACK (on_reset), self);
+  g_signal_group_connect (self->signals, "notify::region", G_CALLBACK (on_reset), self);
   g_signal_group_connect (self->signals, "notify::n-computed", G_CALLBACK (on_slice), self);
   g_signal_group_connect (self->signals, "notify::busy", G_CALLBACK (on_slice), self);
   update_labels (self);

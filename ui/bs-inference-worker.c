@@ -349,6 +349,7 @@ job_run (BsInferenceWorker *self, Job *job, int first, int n, gboolean visible)
   msg->result.n = n;
   msg->result.width = job->width;
   msg->result.height = job->height;
+  msg->result.channels = 1;
   msg->result.visible = visible;
   msg->result.timing = timing;
   msg->result.done = job->n_done;

@@ -34,7 +34,8 @@ typedef struct {
   BsPlane plane;
   int first, n;          /* slices first .. first + n - 1 */
   int width, height;     /* displayed slice size */
-  const float *probs;    /* n x height x width, displayed orientation */
+  int channels;          /* outputs of the model: 1, or 3 for WT, TC, ET */
+  const float *probs;    /* n x channels x height x width, displayed orientation */
   gboolean visible;      /* answered a visible-slice request */
   BsTiming timing;       /* of this run */
   int done, total;       /* slices of the job finished so far */

@@ -79,6 +79,12 @@ struct _BsSession
   int channel;
   BsOverlayOptions overlay;
   BsPlanOptions opts;
+
+  /* BraTS regions: the one TP / FP / FN and the chart show, and the whole
+   * volume's metrics per region once the volume job counted them. */
+  BsRegion region;
+  BsRegionMetrics region_metrics[BS_N_REGIONS];
+  gboolean region_metrics_valid[BS_N_REGIONS];
 };
 
 
@@ -102,6 +108,7 @@ enum {
   PROP_N_COMPUTED,
   PROP_PLAN_TEXT,
   PROP_INPUTS_TEXT,
+  PROP_REGION,
   /* The plan options one by one, for property actions */
   PROP_PRECISION,
   PROP_LAYOUT,
@@ -135,6 +142,11 @@ void bs_session_reset_display_counts (BsSession *self);
 /* The open case's whole-volume Dice, once its volume is complete. */
 void bs_session_update_case_dice (BsSession *self);
 gboolean bs_session_truth_slice_empty (const float *t, gsize n);
+/* Channel of the probability volume holding region, or -1. */
+int bs_session_region_channel (BsSession *self, BsRegion region);
+/* out = the region's mask over n voxels: probs[channels[WT]] > 0.5, and for
+ * TC / ET also every region before it (probs indexed by channel). */
+void bs_session_region_mask (const float *const *probs, const int *channels, BsRegion region, gsize n, float *out);
 /* Drops the case, its results and the worker's job. */
 void bs_session_clear_case (BsSession *self);
 /* Recounts the viewed plane off the main thread, cleaning the volume up

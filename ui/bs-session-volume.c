@@ -10,6 +10,8 @@ typedef struct {
   guint generation, serial;
   BsVolume *prob;        /* a copy: the session's may be freed meanwhile */
   BsVolume *truth;       /* a copy, or NULL */
+  BsVolume *truth_region[BS_N_REGIONS];  /* copies of TC and ET ([WT] = truth, not owned), or NULL */
+  int channels[BS_N_REGIONS];            /* prob channel of each region, or -1 */
   guint8 *computed;      /* network plane */
   int n_net;
   BsPlane net_plane, plane;
@@ -22,6 +24,8 @@ typedef struct {
   int n;
   BsConfusion *slice_conf;
   guint8 *valid, *empty;
+  BsRegionMetrics metrics[BS_N_REGIONS];
+  gboolean metrics_valid[BS_N_REGIONS];
 } VolumeJob;
 
 static void
@@ -31,6 +35,8 @@ volume_job_free (gpointer data)
 
   g_clear_pointer (&job->prob, bs_volume_free);
   g_clear_pointer (&job->truth, bs_volume_free);
+  for (int r = BS_REGION_TC; r < BS_N_REGIONS; r++)
+    g_clear_pointer (&job->truth_region[r], bs_volume_free);
   g_free (job->computed);
   g_clear_pointer (&job->saved, g_array_unref);
   g_free (job->slice_conf);
@@ -116,15 +122,46 @@ volume_job_count (VolumeJob *job)
   }
 }
 
+/* The BraTS metrics of every region the truth and the model both have, on
+ * the complete (and cleaned-up) volume: Dice, HD95, volumes. */
+static void
+volume_job_measure (VolumeJob *job)
+{
+  gsize nvox = bs_volume_n_voxels (job->prob);
+  const float *probs[BS_N_REGIONS * 2] = { NULL };
+  g_autofree float *mask = g_new (float, nvox);
+
+  for (int c = 0; c < job->prob->n_channels && c < (int) G_N_ELEMENTS (probs); c++)
+    probs[c] = bs_volume_channel (job->prob, c);
+  for (int r = 0; r < BS_N_REGIONS; r++)
+    {
+      const BsVolume *t = job->truth_region[r];
+      gboolean have = t != NULL;
+
+      for (int q = 0; q <= r && have; q++)
+        have = job->channels[q] >= 0;
+      if (!have)
+        continue;
+      bs_session_region_mask (probs, job->channels, r, nvox, mask);
+      bs_metrics_region (mask, t->data, t->dims, t->spacing, &job->metrics[r]);
+      job->metrics_valid[r] = TRUE;
+    }
+}
+
 static void
 volume_job_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
 {
   VolumeJob *job = task_data;
+  gboolean complete = TRUE;
 
   if (job->apply_cleanup)
     volume_job_clean (job);
   if (job->truth != NULL)
     volume_job_count (job);
+  for (int s = 0; s < job->n_net && complete; s++)
+    complete = job->computed[s] != 0;
+  if (job->truth != NULL && complete)
+    volume_job_measure (job);
   g_task_return_boolean (task, TRUE);
 }
 
@@ -163,6 +200,8 @@ volume_job_done (GObject *source, GAsyncResult *result, gpointer user_data)
             self->slice_truth_empty[s] = job->empty[s];
           }
     }
+  memcpy (self->region_metrics, job->metrics, sizeof self->region_metrics);
+  memcpy (self->region_metrics_valid, job->metrics_valid, sizeof self->region_metrics_valid);
   bs_session_update_case_dice (self);
   g_signal_emit (self, bs_session_signals[SIGNAL_RESULTS_CHANGED], 0, 0, -1);
   bs_session_notify (self, PROP_BUSY);
@@ -190,6 +229,15 @@ bs_session_start_volume_job (BsSession *self)
     }
   job->prob = bs_volume_copy (self->prob);
   job->truth = self->truth != NULL ? bs_volume_copy (self->truth) : NULL;
+  job->truth_region[BS_REGION_WT] = job->truth;
+  for (int r = 0; r < BS_N_REGIONS; r++)
+    {
+      const BsVolume *t = bs_session_get_truth_region (self, r);
+
+      if (r != BS_REGION_WT && t != NULL && job->truth != NULL)
+        job->truth_region[r] = bs_volume_copy (t);
+      job->channels[r] = bs_session_region_channel (self, r);
+    }
   job->n_net = bs_session_get_n_net_slices (self);
   job->computed = g_memdup2 (self->computed, MAX (job->n_net, 1));
   job->net_plane = self->net_plane;

@@ -96,13 +96,15 @@ reset_results (BsSession *self)
   g_clear_pointer (&self->computed, g_free);
   if (self->bcase != NULL)
     {
-      self->prob = bs_volume_new_like (self->bcase->image, 1);
+      /* One channel per output: whole tumour, and the regions of a region model. */
+      self->prob = bs_volume_new_like (self->bcase->image, self->model != NULL ? self->model->config.out_channels : 1);
       self->computed = g_new0 (guint8, MAX (bs_session_get_n_net_slices (self), 1));
     }
   bs_session_reset_display_counts (self);
   memset (&self->volume_conf, 0, sizeof self->volume_conf);
   memset (&self->raw_volume_conf, 0, sizeof self->raw_volume_conf);
   self->cleanup_applied = FALSE;
+  memset (self->region_metrics_valid, 0, sizeof self->region_metrics_valid);
   if (self->cleanup_saved != NULL)
     g_array_set_size (self->cleanup_saved, 0);
   self->volume_serial++;
@@ -141,11 +143,12 @@ on_slices_ready (BsInferenceWorker *worker, BsInferenceResult *r, BsSession *sel
   for (int i = 0; i < r->n; i++)
     {
       int s = r->first + i;
-      const float *p = r->probs + px * i;
+      const float *p = r->probs + px * (gsize) i * r->channels;  /* whole tumour */
 
       if (s < 0 || s >= n_net || (self->cleanup_applied && self->computed[s]))
         continue;
-      bs_volume_set_slice (self->prob, 0, self->net_plane, s, p);
+      for (int c = 0; c < self->prob->n_channels && c < r->channels; c++)
+        bs_volume_set_slice (self->prob, c, self->net_plane, s, r->probs + px * ((gsize) i * r->channels + c));
       if (truth != NULL)
         {
           BsConfusion c = { 0 };
@@ -190,8 +193,9 @@ on_slices_ready (BsInferenceWorker *worker, BsInferenceResult *r, BsSession *sel
   bs_session_notify (self, PROP_N_COMPUTED);
   if (r->timing.n_slices > 0)
     g_signal_emit (self, bs_session_signals[SIGNAL_TIMING_CHANGED], 0);
+  /* Complete: clean up, recount another plane, and measure every region. */
   if (!was_complete && bs_session_volume_complete (self)
-      && ((self->cleanup && !self->cleanup_applied) || self->plane != self->net_plane))
+      && ((self->cleanup && !self->cleanup_applied) || self->plane != self->net_plane || self->truth != NULL))
     bs_session_start_volume_job (self);
 }
 
@@ -658,6 +662,7 @@ bs_session_get_property (GObject *object, guint prop_id, GValue *value, GParamSp
     case PROP_N_COMPUTED: g_value_set_int (value, self->n_computed); break;
     case PROP_PLAN_TEXT: g_value_set_string (value, self->plan_text); break;
     case PROP_INPUTS_TEXT: g_value_set_string (value, self->inputs_text); break;
+    case PROP_REGION: g_value_set_int (value, self->region); break;
     case PROP_PRECISION: g_value_set_string (value, bs_precision_name (self->opts.precision)); break;
     case PROP_LAYOUT: g_value_set_string (value, bs_memlayout_name (self->opts.layout)); break;
     case PROP_FUSION: g_value_set_boolean (value, self->opts.fusion); break;
@@ -680,6 +685,7 @@ bs_session_set_property (GObject *object, guint prop_id, const GValue *value, GP
     case PROP_PLANE: bs_session_set_plane (self, g_value_get_int (value)); break;
     case PROP_SLICE: bs_session_set_slice_index (self, g_value_get_int (value)); break;
     case PROP_CHANNEL: bs_session_set_display_channel (self, g_value_get_int (value)); break;
+    case PROP_REGION: bs_session_set_region (self, g_value_get_int (value)); break;
     case PROP_CLEANUP: bs_session_set_cleanup (self, g_value_get_boolean (value)); break;
     case PROP_PRECISION:
     case PROP_LAYOUT:
@@ -779,6 +785,8 @@ bs_session_class_init (BsSessionClass *klass)
   bs_session_properties[PROP_N_COMPUTED] = g_param_spec_int ("n-computed", NULL, NULL, 0, G_MAXINT, 0, ro);
   bs_session_properties[PROP_PLAN_TEXT] = g_param_spec_string ("plan-text", NULL, NULL, NULL, ro);
   bs_session_properties[PROP_INPUTS_TEXT] = g_param_spec_string ("inputs-text", NULL, NULL, NULL, ro);
+  /* BsRegion as an int, so that a GPropertyAction can hold it */
+  bs_session_properties[PROP_REGION] = g_param_spec_int ("region", NULL, NULL, 0, BS_N_REGIONS - 1, 0, rw);
   bs_session_properties[PROP_PRECISION] = g_param_spec_string ("precision", NULL, NULL, "fp32", rw);
   bs_session_properties[PROP_LAYOUT] = g_param_spec_string ("layout", NULL, NULL, "blocked", rw);
   bs_session_properties[PROP_FUSION] = g_param_spec_boolean ("fusion", NULL, NULL, TRUE, rw);

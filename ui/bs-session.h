@@ -145,6 +145,29 @@ double bs_session_get_volume_dice (BsSession *self);
 /* First slice whose result arrived since the last restart, or -1. */
 int bs_session_get_first_computed_slice (BsSession *self);
 
+/* ---- BraTS regions: whole tumour, tumour core, enhancing tumour ---- */
+/* Whether the model predicts region (every model predicts the whole tumour;
+ * a region model also TC and ET). */
+gboolean bs_session_model_has_region (BsSession *self, BsRegion region);
+/* The region the TP / FP / FN colours and the per-slice Dice chart show
+ * ("notify::region"; whole tumour at first). */
+BsRegion bs_session_get_region (BsSession *self);
+void bs_session_set_region (BsSession *self, BsRegion region);
+/* The predicted region of slice s of plane as 0/1 in out (the slice's
+ * pixels): the whole tumour where its probability is over 0.5 (after the
+ * clean-up when it ran), the core only inside it, enhancing only inside the
+ * core.  FALSE when the model does not predict region. */
+gboolean bs_session_get_region_slice (BsSession *self, BsRegion region, BsPlane plane, int s, float *out);
+/* bs_session_get_slice_confusion for region (WT is that call); FALSE while
+ * the slice is not computed, or without the region in truth or model. */
+gboolean bs_session_get_region_slice_confusion (BsSession *self, BsRegion region, int s, BsConfusion *conf,
+                                                gboolean *truth_empty);
+/* Whole-volume Dice, HD95, sensitivity, specificity and volumes of region,
+ * once every slice is computed (and cleaned up when the clean-up is on) and
+ * counted off the main thread; FALSE before, and without the region in
+ * truth or model. */
+gboolean bs_session_get_region_metrics (BsSession *self, BsRegion region, BsRegionMetrics *m);
+
 /* ---- The worker ---- */
 gboolean bs_session_is_ready (BsSession *self);      /* a case is open, nothing loads and the worker has a plan */
 gboolean bs_session_is_busy (BsSession *self);       /* the worker is filling the volume */

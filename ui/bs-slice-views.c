@@ -1,5 +1,6 @@
 #include <glib/gi18n.h>
 #include <math.h>
+#include <string.h>
 
 #include "bs-labels.h"
 #include "bs-panel-private.h"
@@ -22,6 +23,7 @@ struct _BsSliceViews
 
   int width, height;       /* displayed slice size */
   float *img_buf, *truth_buf, *prob_buf, *tc_buf, *et_buf;
+  float *ptc_buf, *pet_buf, *rtruth_buf, *rpred_buf;  /* predicted regions; the chosen region's truth and prediction */
   guint render_tick;
   int displayed_pred_slice;
   double displayed_dice;
@@ -48,7 +50,9 @@ render (BsSliceViews *self)
   BsPlane plane;
   int slice, channel;
   cairo_surface_t *grey, *truth_s, *pred_s, *over_s;
-  gboolean have_pred;
+  gboolean have_pred, pred_regions;
+  BsRegion region;
+  const BsVolume *region_truth;
   g_autoptr(GString) pred_title = NULL;
   double t0 = bs_now_ms ();
   const char *legend_labels[3] = { _("True positive"), _("False positive"), _("False negative") };
@@ -99,12 +103,33 @@ render (BsSliceViews *self)
   else
     truth_s = bs_render_mask_over (self->img_buf, truth != NULL ? self->truth_buf : NULL,
                                    self->width, self->height, BS_COLOR_TRUTH, &ov);
-  pred_s = bs_render_mask_over (self->img_buf, have_pred ? self->prob_buf : NULL,
-                                self->width, self->height, BS_COLOR_PREDICTION, &ov);
+  /* A region model's prediction in the same colours as the truth's regions. */
+  pred_regions = have_pred && bs_session_get_region_slice (s, BS_REGION_TC, plane, slice, self->ptc_buf)
+                 && bs_session_get_region_slice (s, BS_REGION_ET, plane, slice, self->pet_buf);
+  if (pred_regions)
+    pred_s = bs_render_regions_over (self->img_buf, self->prob_buf, self->ptc_buf, self->pet_buf,
+                                     self->width, self->height, &ov);
+  else
+    pred_s = bs_render_mask_over (self->img_buf, have_pred ? self->prob_buf : NULL,
+                                  self->width, self->height, BS_COLOR_PREDICTION, &ov);
+  /* TP / FP / FN of the chosen region (bs_session_set_region), where both
+   * the truth and the model have it; else of the whole tumour. */
+  region = bs_session_get_region (s);
+  region_truth = bs_session_get_truth_region (s, region);
+  if (region != BS_REGION_WT && region_truth != NULL && have_pred
+      && bs_session_get_region_slice (s, region, plane, slice, self->rpred_buf))
+    bs_volume_get_slice (region_truth, 0, plane, slice, self->rtruth_buf);
+  else
+    {
+      region = BS_REGION_WT;
+      memcpy (self->rpred_buf, self->prob_buf, sizeof (float) * self->width * self->height);
+      if (truth != NULL)
+        memcpy (self->rtruth_buf, self->truth_buf, sizeof (float) * self->width * self->height);
+    }
   /* Without a prediction there is nothing to classify: the truth alone is not "missed". */
   ov.confusion = truth != NULL && have_pred;
-  over_s = bs_render_overlay (self->img_buf, have_pred ? self->prob_buf : NULL,
-                              truth != NULL ? self->truth_buf : NULL, self->width, self->height, &ov);
+  over_s = bs_render_overlay (self->img_buf, have_pred ? self->rpred_buf : NULL,
+                              truth != NULL ? self->rtruth_buf : NULL, self->width, self->height, &ov);
   bs_slice_view_set_surface (self->input_view, grey);
   bs_slice_view_set_surface (self->truth_view, truth_s);
   bs_slice_view_set_surface (self->pred_view, pred_s);
@@ -126,7 +151,16 @@ render (BsSliceViews *self)
   if (!have_pred)
     g_string_append_printf (pred_title, " · %s", _("computing…"));
   bs_slice_view_set_title (self->pred_view, pred_title->str);
-  bs_slice_view_set_title (self->overlay_view, have_pred ? _("Prediction over MRI") : _("Prediction over MRI · computing…"));
+  if (!have_pred)
+    bs_slice_view_set_title (self->overlay_view, _("Prediction over MRI · computing…"));
+  else if (region != BS_REGION_WT)
+    {
+      /* TRANSLATORS: the overlay's title when it shows one BraTS region, e.g. "tumour core" */
+      g_autofree char *t = g_strdup_printf (_("Prediction over MRI · %s"), bs_region_label (region));
+      bs_slice_view_set_title (self->overlay_view, t);
+    }
+  else
+    bs_slice_view_set_title (self->overlay_view, _("Prediction over MRI"));
   if (truth != NULL && tc != NULL && et != NULL)
     {
       const double region_rgb[3][3] = {
@@ -142,6 +176,19 @@ render (BsSliceViews *self)
     }
   else
     bs_slice_view_set_legend (self->truth_view, 0, NULL, NULL);
+  if (pred_regions)
+    {
+      const double region_rgb[3][3] = {
+        { BS_COLOR_EDEMA[0], BS_COLOR_EDEMA[1], BS_COLOR_EDEMA[2] },
+        { BS_COLOR_CORE[0], BS_COLOR_CORE[1], BS_COLOR_CORE[2] },
+        { BS_COLOR_ENHANCING[0], BS_COLOR_ENHANCING[1], BS_COLOR_ENHANCING[2] },
+      };
+      const char *region_labels[3] = { _("Edema"), _("Core"), _("Enhancing") };
+
+      bs_slice_view_set_legend (self->pred_view, 3, region_rgb, region_labels);
+    }
+  else
+    bs_slice_view_set_legend (self->pred_view, 0, NULL, NULL);
   if (truth != NULL)
     bs_slice_view_set_legend (self->overlay_view, 3, legend_rgb, legend_labels);
   else
@@ -262,8 +309,20 @@ update_geometry (BsSliceViews *self)
   g_free (self->prob_buf);
   g_free (self->tc_buf);
   g_free (self->et_buf);
+  g_free (self->ptc_buf);
+  g_free (self->pet_buf);
+  g_free (self->rtruth_buf);
+  g_free (self->rpred_buf);
+  g_free (self->ptc_buf);
+  g_free (self->pet_buf);
+  g_free (self->rtruth_buf);
+  g_free (self->rpred_buf);
   self->tc_buf = g_new (float, (gsize) w * h);
   self->et_buf = g_new (float, (gsize) w * h);
+  self->ptc_buf = g_new (float, (gsize) w * h);
+  self->pet_buf = g_new (float, (gsize) w * h);
+  self->rtruth_buf = g_new (float, (gsize) w * h);
+  self->rpred_buf = g_new (float, (gsize) w * h);
   self->img_buf = g_new (float, (gsize) w * h);
   self->truth_buf = g_new (float, (gsize) w * h);
   self->prob_buf = g_new (float, (gsize) w * h);
@@ -462,6 +521,10 @@ bs_slice_views_finalize (GObject *object)
   g_free (self->prob_buf);
   g_free (self->tc_buf);
   g_free (self->et_buf);
+  g_free (self->ptc_buf);
+  g_free (self->pet_buf);
+  g_free (self->rtruth_buf);
+  g_free (self->rpred_buf);
   G_OBJECT_CLASS (bs_slice_views_parent_class)->finalize (object);
 }
 
@@ -513,6 +576,7 @@ bs_slice_views_init (BsSliceViews *self)
   g_signal_group_connect (self->signals, "notify::slice", G_CALLBACK (on_redraw), self);
   g_signal_group_connect (self->signals, "notify::channel", G_CALLBACK (on_redraw), self);
   g_signal_group_connect (self->signals, "notify::overlay", G_CALLBACK (on_redraw), self);
+  g_signal_group_connect (self->signals, "notify::region", G_CALLBACK (on_redraw), self);
   g_signal_group_connect (self->signals, "notify::generation", G_CALLBACK (on_generation), self);
   g_signal_group_connect (self->signals, "results-changed", G_CALLBACK (on_results_changed), self);
 }

@@ -196,6 +196,18 @@ bs_region_name (BsRegion region)
   return region >= 0 && region < BS_N_REGIONS ? names[region] : NULL;
 }
 
+const char *
+bs_region_label (BsRegion region)
+{
+  switch (region)
+    {
+    case BS_REGION_WT: return _("whole tumour");
+    case BS_REGION_TC: return _("tumour core");
+    case BS_REGION_ET: return _("enhancing tumour");
+    default: return NULL;
+    }
+}
+
 BsVolume *
 bs_labels_region (const BsVolume *label, BsLabelConvention conv, BsRegion region)
 {

@@ -37,6 +37,7 @@ typedef enum {
 } BsRegion;
 
 const char *bs_region_name (BsRegion region);  /* "wt", "tc", "et" */
+const char *bs_region_label (BsRegion region); /* translated: "whole tumour", ... */
 /* Whether label value belongs to region under conv (bs-labels.c lists the
  * mapping of every release). */
 gboolean bs_labels_in_region (BsLabelConvention conv, BsRegion region, int value);
