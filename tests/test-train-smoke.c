@@ -273,7 +273,7 @@ test_missing_modality (void)
 
   ref.c = c;
   ref.slice = NZ / 2;
-  bs_train_fill_slice (&ref, NX, NULL, NULL, input, target);
+  bs_train_fill_slice (&ref, NX, NULL, NULL, NULL, input, target, NULL);
   {
     double s0 = 0, s2 = 0;
     for (int p = 0; p < NX * NY; p++)
@@ -289,7 +289,7 @@ test_missing_modality (void)
   for (int it = 0; it < n_draws; it++)
     {
       gboolean any = FALSE;
-      bs_train_fill_slice (&ref, NX, &r, &aug, input, target);
+      bs_train_fill_slice (&ref, NX, &r, &aug, NULL, input, target, NULL);
       for (int k = 0; k < 2; k++)
         {
           gboolean zero = TRUE;
@@ -331,7 +331,7 @@ test_sampling (void)
     {
       int with_tumour = 0;
 
-      bs_train_sampler_next (&s, B, NX, batch % 2 == 1, input, target, 1);
+      bs_train_sampler_next (&s, B, NX, batch % 2 == 1, input, target, NULL, 1);
       for (int b = 0; b < B; b++)
         {
           gboolean any = FALSE;
@@ -405,7 +405,7 @@ test_core_flair_augmentation (void)
   for (int it = 0; it < n; it++)
     {
       gboolean dark = FALSE;
-      bs_train_fill_slice (&ref, NX, &r, &aug, input, target);
+      bs_train_fill_slice (&ref, NX, &r, &aug, NULL, input, target, NULL);
       for (gsize p = 0; p < NX * NY; p++)
         {
           /* outside the tumour nothing gets that dark in the brain */
@@ -419,7 +419,7 @@ test_core_flair_augmentation (void)
   g_assert_cmpint (darkened, >, n / 5);
   g_assert_cmpint (darkened, <, 3 * n / 4);
   /* without augmentation the core keeps its bright FLAIR */
-  bs_train_fill_slice (&ref, NX, &r, NULL, input, target);
+  bs_train_fill_slice (&ref, NX, &r, NULL, NULL, input, target, NULL);
   for (gsize p = 0; p < NX * NY; p++)
     if (target[p] > 0.5f)
       g_assert_cmpfloat (input[p], >, 0.5f);
@@ -461,7 +461,7 @@ test_intensity_jitter (void)
   ref.c = bs_train_set_find_case (set, "synth-00");
   g_assert_nonnull (ref.c);
   ref.slice = NZ / 2;
-  bs_train_fill_slice (&ref, NX, NULL, NULL, input, target);
+  bs_train_fill_slice (&ref, NX, NULL, NULL, NULL, input, target, NULL);
   base_mean = brain_mean (input, NX * NY, &base_sq);
   g_assert_cmpfloat (base_sq, >, 0.1);
   for (gsize j = 0; j < G_N_ELEMENTS (jitters); j++)
@@ -473,7 +473,7 @@ test_intensity_jitter (void)
       for (int it = 0; it < 300; it++)
         {
           double sq, mean;
-          bs_train_fill_slice (&ref, NX, &r, &aug, input, target);
+          bs_train_fill_slice (&ref, NX, &r, &aug, NULL, input, target, NULL);
           mean = brain_mean (input, NX * NY, &sq);
           /* mean' = g mean + o, so the brain's mean moves by at most J (|mean| + 1) */
           g_assert_cmpfloat (fabs (mean - base_mean), <=, jitters[j] * (fabs (base_mean) + 1.0) + 1e-5);
