@@ -369,7 +369,10 @@ gboolean bs_train_run (BsTrainSet *set, const BsTrainOptions *opts, BsTrainProgr
                        GError **error);
 
 /* Whole-volume whole-tumour Dice of net on case i of set (its normalised
- * image), axial slices at full size through the oneDNN forward pass; with
+ * image), and of a region model's further outputs where the case's labels
+ * tell them (result->region_dice; a region's voxels count only inside the
+ * cleaned whole tumour), axial slices at full size through the training
+ * graph's oneDNN forward pass; with
  * flips every slice also runs mirrored left-right and the two are averaged
  * (as BsPlanOptions.test_time_flips). */
 gboolean bs_train_evaluate_case (BsUnet *net, BsTrainSet *set, guint i, int threads, gboolean flips,
