@@ -47,6 +47,29 @@ show_step (BsCliTrainProgress *p, const BsTrainEvent *e)
     }
 }
 
+/* " (WT 0.812 TC 0.640 ET 0.551)" for the regions besides the whole tumour
+ * that validated, "" for a whole-tumour model.  Static buffer. */
+static const char *
+region_dice_text (const double dice[BS_N_REGIONS])
+{
+  static char buf[96];
+  static const char *const labels[BS_N_REGIONS] = { "WT", "TC", "ET" };
+  gboolean any = FALSE;
+  gsize at;
+
+  for (int r = 1; r < BS_N_REGIONS; r++)
+    any = any || !isnan (dice[r]);
+  if (!any)
+    return "";
+  at = g_snprintf (buf, sizeof buf, " (");
+  for (int r = 0; r < BS_N_REGIONS && at < sizeof buf; r++)
+    if (!isnan (dice[r]))
+      at += g_snprintf (buf + at, sizeof buf - at, "%s%s %.3f", r ? " " : "", labels[r], dice[r]);
+  if (at < sizeof buf)
+    g_snprintf (buf + at, sizeof buf - at, ")");
+  return buf;
+}
+
 static void
 show_epoch (BsCliTrainProgress *p, const BsTrainEvent *e)
 {
@@ -57,8 +80,9 @@ show_epoch (BsCliTrainProgress *p, const BsTrainEvent *e)
     fputc ('\n', p->out);
   if (e->epoch.mean_count > 0)
     mark = g_strdup_printf (_("  (mean of epochs %d-%d, saved)"), epoch - e->epoch.mean_count + 1, epoch);
-  fprintf (p->out, _("epoch %d/%d done in %.0f s: train loss %.4f  val loss %.4f  val Dice %.3f%s\n"), epoch,
+  fprintf (p->out, _("epoch %d/%d done in %.0f s: train loss %.4f  val loss %.4f  val Dice %.3f%s%s\n"), epoch,
            e->epoch.epochs, e->epoch.seconds, e->epoch.train_loss, e->epoch.val_loss, e->epoch.val_dice,
+           region_dice_text (e->epoch.val_region_dice),
            mark ? mark : e->epoch.best ? _("  (best, saved)") : "");
   fflush (p->out);
 }
@@ -118,7 +142,7 @@ bs_cli_train_progress (const BsTrainEvent *e, gpointer data)
 }
 
 void
-bs_cli_train_print_report (const BsTrainReport *report, FILE *out)
+bs_cli_train_print_report (const BsTrainReport *report, const BsCliRegions *regions, FILE *out)
 {
   static const char *const order[] = {
     "data loading", "preprocessing", "stratification", "training", "prediction", "visualisation",
@@ -138,17 +162,32 @@ bs_cli_train_print_report (const BsTrainReport *report, FILE *out)
     }
   fprintf (out, "%-18s %12.1f\n", _("total"), total / 1000.0);
   if (report->epochs_run > 0)
-    fprintf (out, _("\n%d epochs, %d steps; best epoch %d: validation loss %.4f, validation Dice %.3f\n"),
-             report->epochs_run, report->steps, report->best_epoch, report->best_val_loss, report->best_val_dice);
+    fprintf (out, _("\n%d epochs, %d steps; best epoch %d: validation loss %.4f, validation Dice %.3f%s\n"),
+             report->epochs_run, report->steps, report->best_epoch, report->best_val_loss, report->best_val_dice,
+             region_dice_text (report->best_val_region_dice));
   if (report->test && report->test->len > 0)
     {
-      fprintf (out, "\n%-28s %8s %8s %14s %14s\n", _("Test case"), _("Dice"), _("raw"), _("truth voxels"),
-               _("predicted"));
+      fprintf (out, "\n%-28s %8s %8s", _("Test case"), _("Dice"), _("raw"));
+      bs_cli_train_print_region_header (regions, out);
+      fprintf (out, " %14s %14s\n", _("truth voxels"), _("predicted"));
       for (guint i = 0; i < report->test->len; i++)
         {
           const BsTrainCaseResult *r = &g_array_index (report->test, BsTrainCaseResult, i);
-          fprintf (out, "%-28s %8.4f %8.4f %14" G_GSIZE_FORMAT " %14" G_GSIZE_FORMAT "\n", r->id, r->dice, r->dice_raw,
-                   r->truth_voxels, r->predicted_voxels);
+          fprintf (out, "%-28s %8.4f %8.4f", r->id, r->dice, r->dice_raw);
+          bs_cli_train_print_region_row (regions, r, out);
+          fprintf (out, " %14" G_GSIZE_FORMAT " %14" G_GSIZE_FORMAT "\n", r->truth_voxels, r->predicted_voxels);
+        }
+      if (regions->n > 1 && report->test->len > 1)
+        {
+          double sum = 0.0, sum_raw = 0.0;
+          for (guint i = 0; i < report->test->len; i++)
+            {
+              sum += g_array_index (report->test, BsTrainCaseResult, i).dice;
+              sum_raw += g_array_index (report->test, BsTrainCaseResult, i).dice_raw;
+            }
+          fprintf (out, "%-28s %8.4f %8.4f", _("mean"), sum / report->test->len, sum_raw / report->test->len);
+          bs_cli_train_print_region_means (regions, report->test, out);
+          fprintf (out, "\n");
         }
     }
 }

@@ -11,6 +11,80 @@
 #include "cli.h"
 
 static const char *const split_members[3] = { "training_cases", "validation_cases", "test_cases" };
+static const char *const dice_members[BS_N_REGIONS] = { "dice_wt", "dice_tc", "dice_et" };
+static const char *const mean_members[BS_N_REGIONS] = { "mean_dice_wt", "mean_dice_tc", "mean_dice_et" };
+/* Column headings: the BraTS abbreviations, the same in every language. */
+static const char *const region_labels[BS_N_REGIONS] = { "WT", "TC", "ET" };
+
+void
+bs_cli_train_outputs_of (const BsUnet *net, BsCliRegions *regions)
+{
+  regions->n = 1;
+  regions->r[0] = BS_REGION_WT;
+  for (int k = 1; k < net->config.out_channels && net->config.outputs; k++)
+    for (int r = 1; r < BS_N_REGIONS; r++)
+      if (g_strcmp0 (net->config.outputs[k], bs_region_name (r)) == 0 && regions->n < BS_N_REGIONS)
+        regions->r[regions->n++] = r;
+}
+
+void
+bs_cli_train_print_region_header (const BsCliRegions *regions, FILE *out)
+{
+  for (int k = 1; k < regions->n; k++)
+    fprintf (out, " %8s", region_labels[regions->r[k]]);
+}
+
+static void
+print_dice (double d, FILE *out)
+{
+  if (isnan (d))
+    fprintf (out, " %8s", "-");
+  else
+    fprintf (out, " %8.4f", d);
+}
+
+void
+bs_cli_train_print_region_row (const BsCliRegions *regions, const BsTrainCaseResult *r, FILE *out)
+{
+  for (int k = 1; k < regions->n; k++)
+    print_dice (r->region_dice[regions->r[k]], out);
+}
+
+/* Mean of region's Dice over the results that have one, NAN for none. */
+static double
+region_mean (const GArray *results, gsize stride, gsize offset, BsRegion region)
+{
+  double sum = 0.0;
+  guint n = 0;
+
+  for (guint i = 0; i < results->len; i++)
+    {
+      const BsTrainCaseResult *r = (const BsTrainCaseResult *) (results->data + i * stride + offset);
+      if (!isnan (r->region_dice[region]))
+        {
+          sum += r->region_dice[region];
+          n++;
+        }
+    }
+  return n ? sum / n : NAN;
+}
+
+void
+bs_cli_train_print_region_means (const BsCliRegions *regions, const GArray *results, FILE *out)
+{
+  for (int k = 1; k < regions->n; k++)
+    print_dice (region_mean (results, sizeof (BsTrainCaseResult), 0, regions->r[k]), out);
+}
+
+static void
+add_double_or_null (JsonBuilder *b, const char *name, double v)
+{
+  json_builder_set_member_name (b, name);
+  if (isnan (v))
+    json_builder_add_null_value (b);
+  else
+    json_builder_add_double_value (b, v);
+}
 
 static gboolean
 is_csv (const char *path)
@@ -44,7 +118,7 @@ add_channels (JsonBuilder *b, const char *channels)
 }
 
 static void
-add_case (JsonBuilder *b, const BsTrainCaseResult *r)
+add_case (JsonBuilder *b, const BsTrainCaseResult *r, const BsCliRegions *regions)
 {
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "id");
@@ -55,6 +129,8 @@ add_case (JsonBuilder *b, const BsTrainCaseResult *r)
   json_builder_add_double_value (b, r->dice);
   json_builder_set_member_name (b, "dice_wt_raw");
   json_builder_add_double_value (b, r->dice_raw);
+  for (int k = 1; k < regions->n; k++)
+    add_double_or_null (b, dice_members[regions->r[k]], r->region_dice[regions->r[k]]);
   json_builder_set_member_name (b, "truth_voxels");
   json_builder_add_int_value (b, (gint64) r->truth_voxels);
   json_builder_set_member_name (b, "predicted_voxels");
@@ -79,16 +155,34 @@ csv_field (const char *s)
 }
 
 static void
-csv_row (GString *s, const BsTrainCaseResult *r)
+csv_row (GString *s, const BsTrainCaseResult *r, const BsCliRegions *regions)
 {
   g_autofree char *id = csv_field (r->id);
   g_autofree char *ch = csv_field (r->channels);
 
-  g_string_append_printf (s, "%s,%d,%.6f,%.6f,%" G_GSIZE_FORMAT ",%" G_GSIZE_FORMAT ",%s\n", id, r->fold, r->dice,
-                          r->dice_raw, r->truth_voxels, r->predicted_voxels, ch);
+  g_string_append_printf (s, "%s,%d,%.6f,%.6f,", id, r->fold, r->dice, r->dice_raw);
+  for (int k = 1; k < regions->n; k++)
+    {
+      double d = r->region_dice[regions->r[k]];
+      if (!isnan (d))
+        g_string_append_printf (s, "%.6f", d);
+      g_string_append_c (s, ',');
+    }
+  g_string_append_printf (s, "%" G_GSIZE_FORMAT ",%" G_GSIZE_FORMAT ",%s\n", r->truth_voxels, r->predicted_voxels,
+                          ch);
 }
 
-static const char csv_header[] = "case,fold,dice_wt,dice_wt_raw,truth_voxels,predicted_voxels,channels_present\n";
+/* A region a case's labels cannot tell is an empty field. */
+static GString *
+csv_header (const BsCliRegions *regions)
+{
+  GString *s = g_string_new ("case,fold,dice_wt,dice_wt_raw,");
+
+  for (int k = 1; k < regions->n; k++)
+    g_string_append_printf (s, "%s,", dice_members[regions->r[k]]);
+  g_string_append (s, "truth_voxels,predicted_voxels,channels_present\n");
+  return s;
+}
 
 static gboolean
 write_text (const char *path, const char *text, GError **error)
@@ -127,9 +221,9 @@ bs_cli_train_write_report (const char *path, const BsCliReportInfo *info, const 
 
   if (is_csv (path))
     {
-      csv = g_string_new (csv_header);
+      csv = csv_header (&info->regions);
       for (guint i = 0; i < results->len; i++)
-        csv_row (csv, &g_array_index (results, BsTrainCaseResult, i));
+        csv_row (csv, &g_array_index (results, BsTrainCaseResult, i), &info->regions);
       return write_text (path, csv->str, error);
     }
   b = json_builder_new ();
@@ -145,12 +239,20 @@ bs_cli_train_write_report (const char *path, const BsCliReportInfo *info, const 
   json_builder_add_int_value (b, info->fold);
   for (int k = 0; k < 3; k++)
     add_strv (b, split_members[k], (const char *const *) info->case_ids[k]);
+  if (info->regions.n > 1)
+    {
+      json_builder_set_member_name (b, "regions");
+      json_builder_begin_array (b);
+      for (int k = 0; k < info->regions.n; k++)
+        json_builder_add_string_value (b, bs_region_name (info->regions.r[k]));
+      json_builder_end_array (b);
+    }
   json_builder_set_member_name (b, "cases");
   json_builder_begin_array (b);
   for (guint i = 0; i < results->len; i++)
     {
       const BsTrainCaseResult *r = &g_array_index (results, BsTrainCaseResult, i);
-      add_case (b, r);
+      add_case (b, r, &info->regions);
       sum += r->dice;
       sum_raw += r->dice_raw;
     }
@@ -165,6 +267,10 @@ bs_cli_train_write_report (const char *path, const BsCliReportInfo *info, const 
     json_builder_add_double_value (b, sum_raw / results->len);
   else
     json_builder_add_null_value (b);
+  /* over the cases whose labels tell the region */
+  for (int k = 1; k < info->regions.n; k++)
+    add_double_or_null (b, mean_members[info->regions.r[k]],
+                        region_mean (results, sizeof (BsTrainCaseResult), 0, info->regions.r[k]));
   json_builder_end_object (b);
   text = json_text (b);
   return write_text (path, text, error);
@@ -236,7 +342,8 @@ channels_of (JsonObject *c)
 
 /* Appends the cases of one report; its folds and seed must match the first's. */
 static gboolean
-read_report (const char *path, GArray *rows, gint64 *folds, gint64 *seed, guint64 *fold_seen, GError **error)
+read_report (const char *path, GArray *rows, gint64 *folds, gint64 *seed, guint64 *fold_seen, BsCliRegions *regions,
+             GError **error)
 {
   g_autoptr(JsonParser) parser = json_parser_new ();
   JsonObject *root;
@@ -315,6 +422,30 @@ read_report (const char *path, GArray *rows, gint64 *folds, gint64 *seed, guint6
       row.r.truth_voxels = (gsize) json_object_get_int_member_with_default (c, "truth_voxels", 0);
       row.r.predicted_voxels = (gsize) json_object_get_int_member_with_default (c, "predicted_voxels", 0);
       row.r.channels = channels_of (c);
+      for (int r = 0; r < BS_N_REGIONS; r++)
+        row.r.region_dice[r] = NAN;
+      row.r.region_dice[BS_REGION_WT] = row.r.dice;
+      for (int r = 1; r < BS_N_REGIONS; r++)
+        if (json_object_has_member (c, dice_members[r]))
+          {
+            JsonNode *v = json_object_get_member (c, dice_members[r]);
+            gboolean known = FALSE;
+            if (!JSON_NODE_HOLDS_NULL (v))
+              row.r.region_dice[r] = json_node_get_double (v);
+            for (int k = 0; k < regions->n; k++)
+              known = known || regions->r[k] == (BsRegion) r;
+            /* columns in region order, whichever report named them first */
+            if (!known && regions->n < BS_N_REGIONS)
+              {
+                int at = regions->n++;
+                while (at > 1 && regions->r[at - 1] > (BsRegion) r)
+                  {
+                    regions->r[at] = regions->r[at - 1];
+                    at--;
+                  }
+                regions->r[at] = r;
+              }
+          }
       row.file = g_strdup (path);
       g_array_append_val (rows, row);
     }
@@ -343,16 +474,16 @@ summary_json_stats (JsonBuilder *b, const char *name, GArray *rows, gboolean raw
 }
 
 static gboolean
-write_summary (const char *out, GArray *rows, gint64 folds, gint64 seed, GError **error)
+write_summary (const char *out, GArray *rows, gint64 folds, gint64 seed, const BsCliRegions *regions, GError **error)
 {
   g_autoptr(JsonBuilder) b = NULL;
   g_autofree char *text = NULL;
 
   if (is_csv (out))
     {
-      g_autoptr(GString) csv = g_string_new (csv_header);
+      g_autoptr(GString) csv = csv_header (regions);
       for (guint i = 0; i < rows->len; i++)
-        csv_row (csv, &g_array_index (rows, SummaryRow, i).r);
+        csv_row (csv, &g_array_index (rows, SummaryRow, i).r, regions);
       return write_text (out, csv->str, error);
     }
   b = json_builder_new ();
@@ -364,10 +495,19 @@ write_summary (const char *out, GArray *rows, gint64 folds, gint64 seed, GError 
   json_builder_set_member_name (b, "cases");
   json_builder_begin_array (b);
   for (guint i = 0; i < rows->len; i++)
-    add_case (b, &g_array_index (rows, SummaryRow, i).r);
+    add_case (b, &g_array_index (rows, SummaryRow, i).r, regions);
   json_builder_end_array (b);
   summary_json_stats (b, "dice_wt", rows, FALSE);
   summary_json_stats (b, "dice_wt_raw", rows, TRUE);
+  for (int k = 1; k < regions->n; k++)
+    {
+      /* over the cases whose labels tell the region */
+      json_builder_set_member_name (b, dice_members[regions->r[k]]);
+      json_builder_begin_object (b);
+      add_double_or_null (b, "mean", region_mean (rows, sizeof (SummaryRow), G_STRUCT_OFFSET (SummaryRow, r),
+                                                  regions->r[k]));
+      json_builder_end_object (b);
+    }
   json_builder_end_object (b);
   text = json_text (b);
   return write_text (out, text, error);
@@ -390,6 +530,7 @@ bs_cli_train_cv_summary (char **reports, const char *out)
   guint64 seen = 0;
   double sum = 0.0, sum_raw = 0.0;
   const SummaryRow *w, *w_raw;
+  BsCliRegions regions = { 1, { BS_REGION_WT } };
 
   g_array_set_clear_func (rows, summary_row_clear);
   if (!reports || !reports[0])
@@ -398,7 +539,7 @@ bs_cli_train_cv_summary (char **reports, const char *out)
       return 2;
     }
   for (char **r = reports; *r; r++)
-    if (!read_report (*r, rows, &folds, &seed, &seen, &error))
+    if (!read_report (*r, rows, &folds, &seed, &seen, &regions, &error))
       return bs_cli_fail (error);
   if (rows->len == 0)
     {
@@ -406,17 +547,24 @@ bs_cli_train_cv_summary (char **reports, const char *out)
       return 1;
     }
   g_array_sort (rows, cmp_row);
-  printf ("%-28s %5s %8s %8s  %s\n", _("Case"), _("Fold"), _("Dice"), _("raw"), _("channels"));
+  printf ("%-28s %5s %8s %8s", _("Case"), _("Fold"), _("Dice"), _("raw"));
+  bs_cli_train_print_region_header (&regions, stdout);
+  printf ("  %s\n", _("channels"));
   for (guint i = 0; i < rows->len; i++)
     {
       const SummaryRow *row = &g_array_index (rows, SummaryRow, i);
-      printf ("%-28s %5d %8.4f %8.4f  %s\n", row->r.id, row->r.fold, row->r.dice, row->r.dice_raw, row->r.channels);
+      printf ("%-28s %5d %8.4f %8.4f", row->r.id, row->r.fold, row->r.dice, row->r.dice_raw);
+      bs_cli_train_print_region_row (&regions, &row->r, stdout);
+      printf ("  %s\n", row->r.channels);
       sum += row->r.dice;
       sum_raw += row->r.dice_raw;
     }
   w = worst (rows, FALSE);
   w_raw = worst (rows, TRUE);
-  printf ("\n%-28s %14.4f %8.4f\n", _("mean"), sum / rows->len, sum_raw / rows->len);
+  printf ("\n%-28s %14.4f %8.4f", _("mean"), sum / rows->len, sum_raw / rows->len);
+  for (int k = 1; k < regions.n; k++)
+    print_dice (region_mean (rows, sizeof (SummaryRow), G_STRUCT_OFFSET (SummaryRow, r), regions.r[k]), stdout);
+  printf ("\n");
   printf ("%-28s %14.4f %8.4f\n", _("median"), median (rows, FALSE), median (rows, TRUE));
   printf ("%-28s %14.4f %8.4f  (%s; raw: %s)\n", _("worst"), w->r.dice, w_raw->r.dice_raw, w->r.id, w_raw->r.id);
   for (int f = 1; f <= folds; f++)
@@ -427,7 +575,7 @@ bs_cli_train_cv_summary (char **reports, const char *out)
           rows->len, (int) g_strv_length (reports), (int) folds, (long long) seed);
   if (missing->len)
     printf (_("Not yet reported, so not in the table: fold%s\n"), missing->str);
-  if (out && !write_summary (out, rows, folds, seed, &error))
+  if (out && !write_summary (out, rows, folds, seed, &regions, &error))
     return bs_cli_fail (error);
   if (out)
     printf (_("Wrote %s\n"), out);

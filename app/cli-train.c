@@ -109,7 +109,8 @@ add_phantoms (BsTrainSet *set, int n, const char *size, guint64 seed, BsTiming *
         return FALSE;
       t1 = bs_now_ms ();
       bs_timing_add_stage (timing, "data loading", t1 - t0);
-      if (!bs_train_set_add_case (set, id, image, label, error))
+      /* Decathlon label values (bs-phantom.h): every region is there to learn. */
+      if (!bs_train_set_add_case_labelled (set, id, image, label, BS_LABELS_DECATHLON, error))
         return FALSE;
       bs_timing_add_stage (timing, "preprocessing", bs_now_ms () - t1);
     }
@@ -125,18 +126,21 @@ evaluate_all (char **datasets, const char *model_path, int threads, gboolean fli
   g_autoptr(BsUnet) net = bs_unet_load_h5 (model_path, &error);
   g_autoptr(BsTrainSet) set = NULL;
   g_autoptr(GArray) results = g_array_new (FALSE, TRUE, sizeof (BsTrainCaseResult));
+  BsCliRegions regions;
   double sum = 0;
   guint n_done = 0;
 
   if (!net)
     return bs_cli_fail (error);
+  bs_cli_train_outputs_of (net, &regions);
   set = bs_train_set_new ((const char *const *) net->config.modalities);
   for (char **d = datasets; d && *d; d++)
     if (!bs_train_set_add_dataset (set, *d, NULL, &error))
       return bs_cli_fail (error);
   g_array_set_clear_func (results, (GDestroyNotify) bs_train_case_result_clear);
-  printf ("%-28s %8s %8s %14s %14s  %s\n", _("Case"), _("Dice"), _("raw"), _("truth voxels"), _("predicted"),
-          _("channels"));
+  printf ("%-28s %8s %8s", _("Case"), _("Dice"), _("raw"));
+  bs_cli_train_print_region_header (&regions, stdout);
+  printf (" %14s %14s  %s\n", _("truth voxels"), _("predicted"), _("channels"));
   for (guint i = 0; i < bs_train_set_get_n_cases (set); i++)
     {
       BsTrainCaseResult r = { 0 };
@@ -144,8 +148,9 @@ evaluate_all (char **datasets, const char *model_path, int threads, gboolean fli
         continue;
       if (!bs_train_evaluate_case (net, set, i, threads, flips, &r, &error))
         return bs_cli_fail (error);
-      printf ("%-28s %8.4f %8.4f %14" G_GSIZE_FORMAT " %14" G_GSIZE_FORMAT "  %s\n", r.id, r.dice, r.dice_raw,
-              r.truth_voxels, r.predicted_voxels, r.channels);
+      printf ("%-28s %8.4f %8.4f", r.id, r.dice, r.dice_raw);
+      bs_cli_train_print_region_row (&regions, &r, stdout);
+      printf (" %14" G_GSIZE_FORMAT " %14" G_GSIZE_FORMAT "  %s\n", r.truth_voxels, r.predicted_voxels, r.channels);
       sum += r.dice;
       n_done++;
       g_array_append_val (results, r);
@@ -156,10 +161,15 @@ evaluate_all (char **datasets, const char *model_path, int threads, gboolean fli
       return 1;
     }
   if (n_done > 1)
-    printf ("%-28s %8.4f\n", _("mean"), sum / n_done);
+    {
+      printf ("%-28s %8.4f %8s", _("mean"), sum / n_done, "");
+      bs_cli_train_print_region_means (&regions, results, stdout);
+      printf ("\n");
+    }
   if (report_path)
     {
-      BsCliReportInfo info = { model_path, (const char *const *) net->config.modalities, 0, 0, 0, { NULL } };
+      BsCliReportInfo info = { model_path, (const char *const *) net->config.modalities, 0, 0, 0, { NULL },
+                               regions };
       if (!bs_cli_train_write_report (report_path, &info, results, &error))
         return bs_cli_fail (error);
     }
@@ -347,6 +357,7 @@ bs_cli_train (int argc, char **argv)
   g_autofree char *phantom_size = NULL;
   g_autofree char *figures = NULL;
   g_autofree char *report_path = NULL;
+  g_autofree char *regions = NULL;
   g_auto(GStrv) datasets = NULL;
   g_auto(GStrv) mods = NULL;
   g_auto(GStrv) val_ids = NULL;
@@ -391,8 +402,13 @@ bs_cli_train (int argc, char **argv)
       { "fold", 0, 0, G_OPTION_ARG_INT, &opts.fold,
         N_("The fold (1..K) held out for testing; --split is the training share of the rest (1 = no validation)"),
         "I" },
+      { "regions", 0, 0, G_OPTION_ARG_STRING, &regions,
+        N_("Outputs to learn, whole tumour first: wt (default), or wt,tc,et for tumour core and enhancing tumour "
+           "too (a case whose labels cannot tell them apart trains its whole tumour only)"),
+        N_("LIST") },
       { "report", 0, 0, G_OPTION_ARG_FILENAME, &report_path,
-        N_("Write the test cases' whole-tumour Dice to FILE (JSON, or CSV for *.csv)"), N_("FILE") },
+        N_("Write the test cases' Dice (whole tumour, and each region trained) to FILE (JSON, or CSV for *.csv)"),
+        N_("FILE") },
       { "cv-summary", 0, 0, G_OPTION_ARG_NONE, &cv_summary,
         N_("Gather the --report JSON files given as arguments (one per fold) into one table"), NULL },
       { "crop", 0, 0, G_OPTION_ARG_INT, &opts.crop, N_("Training crop, 128 or 144"), "N" },
@@ -449,6 +465,13 @@ bs_cli_train (int argc, char **argv)
                          "temporary name and renamed. --resume OUT.last.h5 continues that run after its\n"
                          "last epoch with the options it was started with (--epochs is the total);\n"
                          "--resume of a plain weights file fine-tunes them from epoch 1.\n\n"
+                         "--regions wt,tc,et gives the network one sigmoid output per region (whole\n"
+                         "tumour, tumour core, enhancing tumour), each with its own loss, averaged; the\n"
+                         "best epoch and early stopping go by that mean validation loss. Cases whose\n"
+                         "labels cannot tell core from enhancing tumour (binary or unknown labels)\n"
+                         "train their whole-tumour output only. Fine-tuning a whole-tumour model with\n"
+                         "--regions wt,tc,et copies every layer; the core and enhancing outputs start\n"
+                         "as copies of its whole-tumour output. A resumed run keeps its regions.\n\n"
                          "--figures DIR writes, for every test case, MRI | ground truth | prediction at\n"
                          "the slice with the most tumour and 10 slices before and after it\n"
                          "(DIR/CASE-axial-NNN.png)."),
@@ -463,6 +486,11 @@ bs_cli_train (int argc, char **argv)
   opts.augment = !no_augment;
   opts.out = out;
   opts.figures = figures;
+  if (regions && !bs_train_options_set_regions (&opts, regions, &error))
+    {
+      fprintf (stderr, _("brainseg-cli train: --regions %s: %s\n"), regions, error->message);
+      return 2;
+    }
   if (loss && !bs_train_loss_from_string (loss, &opts.loss))
     {
       fprintf (stderr, _("brainseg-cli train: unknown loss '%s' (dice or dice+bce)\n"), loss);
@@ -578,7 +606,13 @@ bs_cli_train (int argc, char **argv)
       bs_train_report_clear (&report);
       return bs_cli_fail (error);
     }
-  bs_cli_train_print_report (&report, stdout);
+  {
+    /* The regions the run learnt: those asked for, or the --resume weights' own. */
+    g_autoptr(BsUnet) saved = bs_unet_load_h5 (out, NULL);
+    if (saved)
+      bs_cli_train_outputs_of (saved, &progress.regions);
+  }
+  bs_cli_train_print_report (&report, &progress.regions, stdout);
   if (opts.folds > 0 && report.test->len > 0)
     {
       double sum = 0.0, sum_raw = 0.0;
@@ -593,7 +627,7 @@ bs_cli_train (int argc, char **argv)
   if (report_path)
     {
       BsCliReportInfo info = { out, bs_train_set_get_modalities (set), opts.seed, opts.folds, opts.fold,
-                               { NULL } };
+                               { NULL }, progress.regions };
       gboolean ok;
       for (int k = 0; k < 3; k++)
         info.case_ids[k] = split_case_ids (set, k);

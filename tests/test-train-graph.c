@@ -11,10 +11,17 @@
 
 typedef struct {
   int fms, in_ch, batch, h, w;
+  int out;  /* sigmoid outputs (0: 1, whole tumour) */
 } GraphCase;
 
+static int
+n_out (const GraphCase *gc)
+{
+  return MAX (gc->out, 1);
+}
+
 static BsUnet *
-tiny_net (int fms, int in_ch, guint64 seed)
+tiny_net_outputs (int fms, int in_ch, int out, guint64 seed)
 {
   BsUnetConfig cfg = { 0 };
   BsUnet *net;
@@ -23,7 +30,13 @@ tiny_net (int fms, int in_ch, guint64 seed)
   cfg.fms = fms;
   cfg.in_channels = in_ch;
   cfg.upsample = BS_UPSAMPLE_TRANSPOSED;
+  if (out > 1)
+    {
+      static const char *const lists[] = { NULL, NULL, "wt,tc", "wt,tc,et" };
+      g_assert_true (bs_unet_parse_outputs (lists[out], &cfg.outputs, NULL));
+    }
   net = bs_unet_new_random (&cfg, seed);
+  g_strfreev (cfg.outputs);
   /* Non-zero biases so that their gradients and the bias paths are exercised. */
   for (int i = 0; i < net->n_layers; i++)
     for (int o = 0; o < net->layers[i].out_ch; o++)
@@ -32,19 +45,34 @@ tiny_net (int fms, int in_ch, guint64 seed)
   return net;
 }
 
+static BsUnet *
+tiny_net (int fms, int in_ch, guint64 seed)
+{
+  return tiny_net_outputs (fms, in_ch, 1, seed);
+}
+
+/* out target planes per slice (n x out x h x w). */
 static void
-fill_batch (GRand *r, int n, int c, int h, int w, float *input, float *target)
+fill_batch_outputs (GRand *r, int n, int c, int out, int h, int w, float *input, float *target)
 {
   for (gsize i = 0; i < (gsize) n * c * h * w; i++)
     input[i] = (float) g_rand_double_range (r, -1.5, 1.5);
-  /* A disc per slice as the target, off-centre so that the net must localise. */
+  /* A disc per slice as the target, off-centre so that the net must localise;
+   * further outputs smaller discs inside it, as the regions nest. */
   for (int b = 0; b < n; b++)
-    for (int y = 0; y < h; y++)
-      for (int x = 0; x < w; x++)
-        {
-          double dy = y - h * 0.4, dx = x - w * 0.55;
-          target[((gsize) b * h + y) * w + x] = dx * dx + dy * dy < h * w * 0.05 ? 1.0f : 0.0f;
-        }
+    for (int k = 0; k < out; k++)
+      for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+          {
+            double dy = y - h * 0.4, dx = x - w * 0.55;
+            target[(((gsize) b * out + k) * h + y) * w + x] = dx * dx + dy * dy < h * w * 0.05 / (1 + k) ? 1.0f : 0.0f;
+          }
+}
+
+static void
+fill_batch (GRand *r, int n, int c, int h, int w, float *input, float *target)
+{
+  fill_batch_outputs (r, n, c, 1, h, w, input, target);
 }
 
 static void
@@ -81,13 +109,14 @@ test_forward_matches_reference (gconstpointer data)
 }
 
 static double
-loss_at (BsTrainGraph *g, const float *input, const float *target, int n, BsTrainLoss loss, gsize hw)
+loss_at (BsTrainGraph *g, const float *input, const float *target, const float *valid, int n, int out,
+         BsTrainLoss loss, gsize hw)
 {
-  g_autofree float *probs = g_new (float, n * hw);
+  g_autofree float *probs = g_new (float, n * out * hw);
   g_autoptr(GError) error = NULL;
 
   g_assert_true (bs_train_graph_forward (g, input, n, TRUE, probs, &error));
-  return bs_train_loss (loss, 0.85, probs, target, n * hw, NULL);
+  return bs_train_loss_outputs (loss, 0.85, probs, target, valid, n, out, hw, NULL);
 }
 
 /* Central differences on the weights with the largest analytic gradients of
@@ -96,19 +125,25 @@ loss_at (BsTrainGraph *g, const float *input, const float *target, int n, BsTrai
 static void
 check_layers (const GraphCase *gc, BsTrainLoss loss, const char *const *layers)
 {
-  g_autoptr(BsUnet) net = tiny_net (gc->fms, gc->in_ch, 3);
+  int out = n_out (gc);
+  g_autoptr(BsUnet) net = tiny_net_outputs (gc->fms, gc->in_ch, out, 3);
   g_autoptr(GError) error = NULL;
   g_autoptr(BsTrainGraph) g = bs_train_graph_new (net, gc->batch, gc->h, gc->w, &error);
   g_autoptr(GRand) r = g_rand_new_with_seed (9);
   gsize hw = (gsize) gc->h * gc->w;
   g_autofree float *input = g_new (float, gc->batch * gc->in_ch * hw);
-  g_autofree float *target = g_new (float, gc->batch * hw);
+  g_autofree float *target = g_new (float, gc->batch * out * hw);
+  g_autofree float *valid = g_new (float, gc->batch * out);
   double value;
 
   g_assert_no_error (error);
-  fill_batch (r, gc->batch, gc->in_ch, gc->h, gc->w, input, target);
+  fill_batch_outputs (r, gc->batch, gc->in_ch, out, gc->h, gc->w, input, target);
+  /* With several outputs, the last slice's sub-regions are unknown (a case
+   * with whole-tumour labels only): masked out of the loss and gradient. */
+  for (int i = 0; i < gc->batch * out; i++)
+    valid[i] = out > 1 && i / out == gc->batch - 1 && i % out > 0 ? 0.0f : 1.0f;
   g_assert_true (bs_train_graph_forward (g, input, gc->batch, TRUE, NULL, &error));
-  g_assert_true (bs_train_graph_backward (g, target, gc->batch, loss, 0.85, &value, &error));
+  g_assert_true (bs_train_graph_backward_masked (g, target, valid, gc->batch, loss, 0.85, &value, &error));
   g_assert_no_error (error);
   g_assert_true (isfinite (value));
 
@@ -151,9 +186,9 @@ check_layers (const GraphCase *gc, BsTrainLoss loss, const char *const *layers)
           saved = param[best];
           h = 1e-3 * MAX (1.0, fabs (saved));
           param[best] = (float) (saved + h);
-          lp = loss_at (g, input, target, gc->batch, loss, hw);
+          lp = loss_at (g, input, target, valid, gc->batch, out, loss, hw);
           param[best] = (float) (saved - h);
-          lm = loss_at (g, input, target, gc->batch, loss, hw);
+          lm = loss_at (g, input, target, valid, gc->batch, out, loss, hw);
           param[best] = (float) saved;
           numeric = (lp - lm) / (2.0 * h);
           err = fabs (numeric - analytic) / MAX (fabs (analytic), 1e-3);
@@ -299,6 +334,100 @@ test_loss_gradient (void)
   }
 }
 
+/* The loss of several outputs: the mean of each output's loss over its valid
+ * slices, a masked plane neither counting nor getting a gradient; one output
+ * with every slice valid is bs_train_loss itself. */
+static void
+test_loss_outputs (void)
+{
+  enum { N = 3, OUT = 3, HW = 20 };
+  float p[N * OUT * HW], t[N * OUT * HW], d[N * OUT * HW], valid[N * OUT];
+  float pk[N * HW], tk[N * HW], dk[N * HW];
+  g_autoptr(GRand) r = g_rand_new_with_seed (4);
+  double expect = 0.0, got;
+
+  for (int i = 0; i < N * OUT * HW; i++)
+    {
+      p[i] = (float) g_rand_double_range (r, 0.02, 0.98);
+      t[i] = g_rand_double (r) < 0.4 ? 1.0f : 0.0f;
+    }
+  for (int i = 0; i < N * OUT; i++)
+    valid[i] = i == 1 * OUT + 2 ? 0.0f : 1.0f;  /* slice 1 cannot tell output 2 */
+  got = bs_train_loss_outputs (BS_TRAIN_LOSS_DICE_BCE, 0.85, p, t, valid, N, OUT, HW, d);
+  for (int k = 0; k < OUT; k++)
+    {
+      int m = 0;
+      for (int i = 0; i < N; i++)
+        if (valid[i * OUT + k] != 0.0f)
+          {
+            memcpy (pk + m * HW, p + (i * OUT + k) * HW, sizeof (float) * HW);
+            memcpy (tk + m * HW, t + (i * OUT + k) * HW, sizeof (float) * HW);
+            m++;
+          }
+      expect += bs_train_loss (BS_TRAIN_LOSS_DICE_BCE, 0.85, pk, tk, (gsize) m * HW, dk) / OUT;
+      for (int i = 0, j = 0; i < N; i++)
+        for (int q = 0; q < HW; q++)
+          {
+            float dd = d[(i * OUT + k) * HW + q];
+            if (valid[i * OUT + k] == 0.0f)
+              g_assert_cmpfloat (dd, ==, 0.0f);
+            else
+              g_assert_cmpfloat (fabs (dd - dk[j * HW + q] / OUT), <=, 1e-6 * MAX (1.0, fabs (dk[j * HW + q])));
+            j += valid[i * OUT + k] != 0.0f && q == HW - 1;
+          }
+    }
+  g_assert_cmpfloat (fabs (got - expect), <, 1e-9);
+  /* One output, all valid: exactly the single-output loss. */
+  got = bs_train_loss_outputs (BS_TRAIN_LOSS_DICE, 0.85, p, t, NULL, N * OUT, 1, HW, d);
+  g_assert_cmpfloat (got, ==, bs_train_loss (BS_TRAIN_LOSS_DICE, 0.85, p, t, N * OUT * HW, NULL));
+}
+
+/* Output k of a 3-output graph is the single-output reference forward of the
+ * same network with head row k. */
+static void
+test_forward_outputs (gconstpointer data)
+{
+  const GraphCase *gc = data;
+  int out = n_out (gc);
+  g_autoptr(BsUnet) net = tiny_net_outputs (gc->fms, gc->in_ch, out, 11);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BsTrainGraph) g = bs_train_graph_new (net, gc->batch, gc->h, gc->w, &error);
+  g_autoptr(GRand) r = g_rand_new_with_seed (5);
+  gsize hw = (gsize) gc->h * gc->w;
+  g_autofree float *input = g_new (float, gc->batch * gc->in_ch * hw);
+  g_autofree float *target = g_new (float, gc->batch * out * hw);
+  g_autofree float *ours = g_new (float, gc->batch * out * hw);
+  g_autofree float *ref = g_new (float, gc->batch * hw);
+  const BsUnetLayer *head = bs_unet_find_layer (net, "PredictionMask");
+  double max_diff = 0.0;
+
+  g_assert_no_error (error);
+  g_assert_cmpint (head->out_ch, ==, out);
+  fill_batch_outputs (r, gc->batch, gc->in_ch, out, gc->h, gc->w, input, target);
+  g_assert_true (bs_train_graph_forward (g, input, gc->batch, FALSE, ours, &error));
+  for (int k = 0; k < out; k++)
+    {
+      g_autoptr(BsUnet) one = tiny_net (gc->fms, gc->in_ch, 11);
+      BsUnetLayer *h1 = bs_unet_find_layer (one, "PredictionMask");
+
+      for (int i = 0; i < net->n_layers; i++)
+        if (&net->layers[i] != head)
+          {
+            const BsUnetLayer *L = &net->layers[i];
+            memcpy (one->layers[i].weights, L->weights, sizeof (float) * L->out_ch * L->in_ch * L->kh * L->kw);
+            memcpy (one->layers[i].bias, L->bias, sizeof (float) * L->out_ch);
+          }
+      memcpy (h1->weights, head->weights + (gsize) k * head->in_ch, sizeof (float) * head->in_ch);
+      h1->bias[0] = head->bias[k];
+      bs_reference_forward (one, input, gc->batch, gc->h, gc->w, ref);
+      for (int b = 0; b < gc->batch; b++)
+        for (gsize i = 0; i < hw; i++)
+          max_diff = MAX (max_diff, fabs (ours[((gsize) b * out + k) * hw + i] - ref[(gsize) b * hw + i]));
+    }
+  g_test_message ("fms %d, %d outputs: max |graph - reference| = %g", gc->fms, out, max_diff);
+  g_assert_cmpfloat (max_diff, <, 1e-4);
+}
+
 /* Spatial dropout zeroes whole channels in training and scales the rest. */
 static void
 test_dropout_changes_training_only (void)
@@ -347,6 +476,8 @@ main (int argc, char **argv)
   static const GraphCase four = { 2, 4, 2, 16, 16 };        /* FLAIR, T1w, T1gd, T2w: a blocked input */
   static const GraphCase four_blocked = { 16, 4, 2, 16, 16 };
   static const GraphCase seven_blocked = { 16, 7, 3, 16, 16 };  /* uneven groups: 3 + 2 + 2 */
+  static const GraphCase regions = { 2, 2, 2, 16, 16, 3 };      /* WT, TC, ET */
+  static const GraphCase regions_blocked = { 16, 1, 2, 16, 16, 3 };
 
   g_test_init (&argc, &argv, NULL);
   g_test_add_data_func ("/train/graph/forward-reference/fms2", &plain, test_forward_matches_reference);
@@ -363,6 +494,12 @@ main (int argc, char **argv)
   g_test_add_data_func ("/train/graph/gradients/grouped-input/fms16-4ch", &four_blocked, test_grouped_input_gradient);
   g_test_add_data_func ("/train/graph/gradients/grouped-input/fms16-7ch", &seven_blocked,
                         test_grouped_input_gradient);
+  g_test_add_func ("/train/loss/outputs", test_loss_outputs);
+  g_test_add_data_func ("/train/graph/forward-reference/fms2-regions", &regions, test_forward_outputs);
+  g_test_add_data_func ("/train/graph/forward-reference/fms16-regions", &regions_blocked, test_forward_outputs);
+  g_test_add_data_func ("/train/graph/gradients/dice/fms2-regions", &regions, test_gradients_dice);
+  g_test_add_data_func ("/train/graph/gradients/dice-bce/fms2-regions", &regions, test_gradients_dice_bce);
+  g_test_add_data_func ("/train/graph/gradients/dice/fms16-regions", &regions_blocked, test_gradients_dice);
   g_test_add_func ("/train/graph/dropout", test_dropout_changes_training_only);
   g_test_add_func ("/train/graph/bad-size", test_bad_size);
   return g_test_run ();

@@ -273,7 +273,7 @@ test_missing_modality (void)
 
   ref.c = c;
   ref.slice = NZ / 2;
-  bs_train_fill_slice (&ref, NX, NULL, NULL, input, target);
+  bs_train_fill_slice (&ref, NX, NULL, NULL, NULL, input, target, NULL);
   {
     double s0 = 0, s2 = 0;
     for (int p = 0; p < NX * NY; p++)
@@ -289,7 +289,7 @@ test_missing_modality (void)
   for (int it = 0; it < n_draws; it++)
     {
       gboolean any = FALSE;
-      bs_train_fill_slice (&ref, NX, &r, &aug, input, target);
+      bs_train_fill_slice (&ref, NX, &r, &aug, NULL, input, target, NULL);
       for (int k = 0; k < 2; k++)
         {
           gboolean zero = TRUE;
@@ -331,7 +331,7 @@ test_sampling (void)
     {
       int with_tumour = 0;
 
-      bs_train_sampler_next (&s, B, NX, batch % 2 == 1, input, target, 1);
+      bs_train_sampler_next (&s, B, NX, batch % 2 == 1, input, target, NULL, 1);
       for (int b = 0; b < B; b++)
         {
           gboolean any = FALSE;
@@ -405,7 +405,7 @@ test_core_flair_augmentation (void)
   for (int it = 0; it < n; it++)
     {
       gboolean dark = FALSE;
-      bs_train_fill_slice (&ref, NX, &r, &aug, input, target);
+      bs_train_fill_slice (&ref, NX, &r, &aug, NULL, input, target, NULL);
       for (gsize p = 0; p < NX * NY; p++)
         {
           /* outside the tumour nothing gets that dark in the brain */
@@ -419,7 +419,7 @@ test_core_flair_augmentation (void)
   g_assert_cmpint (darkened, >, n / 5);
   g_assert_cmpint (darkened, <, 3 * n / 4);
   /* without augmentation the core keeps its bright FLAIR */
-  bs_train_fill_slice (&ref, NX, &r, NULL, input, target);
+  bs_train_fill_slice (&ref, NX, &r, NULL, NULL, input, target, NULL);
   for (gsize p = 0; p < NX * NY; p++)
     if (target[p] > 0.5f)
       g_assert_cmpfloat (input[p], >, 0.5f);
@@ -461,7 +461,7 @@ test_intensity_jitter (void)
   ref.c = bs_train_set_find_case (set, "synth-00");
   g_assert_nonnull (ref.c);
   ref.slice = NZ / 2;
-  bs_train_fill_slice (&ref, NX, NULL, NULL, input, target);
+  bs_train_fill_slice (&ref, NX, NULL, NULL, NULL, input, target, NULL);
   base_mean = brain_mean (input, NX * NY, &base_sq);
   g_assert_cmpfloat (base_sq, >, 0.1);
   for (gsize j = 0; j < G_N_ELEMENTS (jitters); j++)
@@ -473,7 +473,7 @@ test_intensity_jitter (void)
       for (int it = 0; it < 300; it++)
         {
           double sq, mean;
-          bs_train_fill_slice (&ref, NX, &r, &aug, input, target);
+          bs_train_fill_slice (&ref, NX, &r, &aug, NULL, input, target, NULL);
           mean = brain_mean (input, NX * NY, &sq);
           /* mean' = g mean + o, so the brain's mean moves by at most J (|mean| + 1) */
           g_assert_cmpfloat (fabs (mean - base_mean), <=, jitters[j] * (fabs (base_mean) + 1.0) + 1e-5);
@@ -776,6 +776,378 @@ test_average (void)
   g_rmdir (dir);
 }
 
+/* ---- regions (--regions wt,tc,et) ---- */
+
+/* Like synthetic_case, with a larger tumour in Decathlon labels: edema (1)
+ * outside, an enhancing ring (3) and a necrotic / non-enhancing centre (2),
+ * each with an intensity of its own, so that the tumour core (2, 3) and the
+ * enhancing tumour (3) can be learnt from the image. */
+static void
+region_case (guint seed, BsVolume **image, BsVolume **label)
+{
+  g_autoptr(GRand) r = g_rand_new_with_seed (seed);
+  BsVolume *img = bs_volume_new (NX, NY, NZ, 1);
+  BsVolume *lab = bs_volume_new (NX, NY, NZ, 1);
+  double cx = g_rand_double_range (r, 18, 30), cy = g_rand_double_range (r, 18, 30);
+  double cz = g_rand_double_range (r, 5, 7), rad = g_rand_double_range (r, 7, 10);
+
+  g_free (img->channel_names[0]);
+  img->channel_names[0] = g_strdup ("FLAIR");
+  lab->is_label = TRUE;
+  for (int k = 0; k < NZ; k++)
+    for (int j = 0; j < NY; j++)
+      for (int i = 0; i < NX; i++)
+        {
+          gsize v = ((gsize) k * NY + j) * NX + i;
+          double ex = (i - 24) / 21.0, ey = (j - 24) / 22.0;
+          double dx = i - cx, dy = j - cy, dz = (k - cz) * 2.0, d = sqrt (dx * dx + dy * dy + dz * dz);
+          static const double boost[4] = { 0.0, 380.0, 60.0, 800.0 };
+          int value = 0;
+
+          if (ex * ex + ey * ey >= 1.0)
+            continue;
+          if (d < 0.35 * rad)
+            value = 2;
+          else if (d < 0.7 * rad)
+            value = 3;
+          else if (d < rad)
+            value = 1;
+          img->data[v] = (float) (400.0 + 60.0 * sin (i * 0.7) * cos (j * 0.5) + g_rand_double_range (r, -40, 40)
+                                  + boost[value]);
+          lab->data[v] = (float) value;
+        }
+  *image = img;
+  *label = lab;
+}
+
+/* n_region cases with Decathlon labels, then n_binary with whole-tumour (0/1)
+ * labels only. */
+static BsTrainSet *
+region_set (int n_region, int n_binary)
+{
+  static const char *const mods[] = { "FLAIR", NULL };
+  BsTrainSet *set = bs_train_set_new (mods);
+
+  for (int c = 0; c < n_region + n_binary; c++)
+    {
+      g_autoptr(BsVolume) image = NULL;
+      g_autoptr(BsVolume) label = NULL;
+      g_autoptr(GError) error = NULL;
+      g_autofree char *id = g_strdup_printf ("%s-%02d", c < n_region ? "region" : "binary", c);
+
+      region_case (300 + c, &image, &label);
+      if (c < n_region)
+        g_assert_true (bs_train_set_add_case_labelled (set, id, image, label, BS_LABELS_DECATHLON, &error));
+      else
+        {
+          for (gsize v = 0; v < bs_volume_n_voxels (label); v++)
+            label->data[v] = label->data[v] > 0.5f ? 1.0f : 0.0f;
+          g_assert_true (bs_train_set_add_case (set, id, image, label, &error));
+        }
+      g_assert_no_error (error);
+    }
+  return set;
+}
+
+static void
+set_regions (BsTrainOptions *opts, const char *list)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (bs_train_options_set_regions (opts, list, &error));
+  g_assert_no_error (error);
+}
+
+/* A short region run: the saved model has the three outputs, and the test
+ * case's Dice of every region rises well above the untrained network's. */
+static void
+test_regions_train (void)
+{
+  g_autoptr(BsTrainSet) set = region_set (6, 0);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("bs-regions-XXXXXX", NULL);
+  g_autofree char *out = g_build_filename (dir, "regions.h5", NULL);
+  g_autofree char *last = bs_train_state_path_for (out);
+  g_autoptr(BsUnet) untrained = NULL;
+  g_autoptr(BsUnet) loaded = NULL;
+  BsUnetConfig cfg = { 0 };
+  BsTrainOptions opts;
+  BsTrainReport report = { 0 };
+  BsTrainCaseResult before = { 0 };
+  const BsTrainCaseResult *after;
+  int test_case = -1;
+
+  g_assert_true (bs_train_set_split (set, 0.67, 816, NULL, NULL, &error));
+  for (guint i = 0; i < bs_train_set_get_n_cases (set); i++)
+    {
+      g_assert_true (bs_train_set_case_has_subregions (set, i));
+      if (bs_train_set_get_case_split (set, i) == BS_TRAIN_SPLIT_TEST)
+        test_case = (int) i;
+    }
+  bs_train_options_init (&opts);
+  opts.fms = 4;
+  opts.crop = 32;
+  opts.batch = 8;
+  opts.epochs = 8;
+  opts.steps_per_epoch = 10;
+  opts.lr = 6e-3;
+  opts.loss = BS_TRAIN_LOSS_DICE_BCE;
+  opts.threads = 2;
+  opts.patience = 0;
+  opts.out = out;
+  set_regions (&opts, "wt,tc,et");
+
+  cfg.fms = opts.fms;
+  cfg.in_channels = 1;
+  cfg.upsample = BS_UPSAMPLE_TRANSPOSED;
+  g_assert_true (bs_unet_parse_outputs ("wt,tc,et", &cfg.outputs, &error));
+  untrained = bs_unet_new_random (&cfg, opts.seed);
+  g_strfreev (cfg.outputs);
+  g_assert_true (bs_train_evaluate_case (untrained, set, test_case, 2, FALSE, &before, &error));
+  g_assert_no_error (error);
+
+  g_assert_true (bs_train_run (set, &opts, NULL, NULL, &report, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (report.test->len, ==, 1);
+  after = &g_array_index (report.test, BsTrainCaseResult, 0);
+  g_test_message ("loss %.4f -> %.4f; test Dice WT %.3f -> %.3f, TC %.3f -> %.3f, ET %.3f -> %.3f; validation "
+                  "WT %.3f TC %.3f ET %.3f", report.first_train_loss, report.last_train_loss,
+                  before.region_dice[BS_REGION_WT], after->region_dice[BS_REGION_WT],
+                  before.region_dice[BS_REGION_TC], after->region_dice[BS_REGION_TC],
+                  before.region_dice[BS_REGION_ET], after->region_dice[BS_REGION_ET],
+                  report.best_val_region_dice[0], report.best_val_region_dice[1], report.best_val_region_dice[2]);
+  g_assert_cmpfloat (report.last_train_loss, <, 0.7 * report.first_train_loss);
+  g_assert_cmpfloat (after->region_dice[BS_REGION_WT], ==, after->dice);
+  for (int r = 0; r < BS_N_REGIONS; r++)
+    {
+      g_assert_true (isfinite (before.region_dice[r]));
+      g_assert_cmpfloat (after->region_dice[r], >, 0.5);
+      g_assert_cmpfloat (after->region_dice[r], >, before.region_dice[r] + 0.3);
+      g_assert_true (isfinite (report.best_val_region_dice[r]));
+    }
+
+  loaded = bs_unet_load_h5 (out, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (loaded->config.out_channels, ==, 3);
+  g_assert_cmpint (bs_unet_find_layer (loaded, "PredictionMask")->out_ch, ==, 3);
+  g_assert_cmpint (bs_unet_output_index (loaded, "tc"), ==, 1);
+  g_assert_cmpint (bs_unet_output_index (loaded, "et"), ==, 2);
+  g_assert_nonnull (strstr (loaded->description, "regions wt,tc,et"));
+
+  bs_train_case_result_clear (&before);
+  bs_train_report_clear (&report);
+  g_unlink (out);
+  g_unlink (last);
+  g_rmdir (dir);
+}
+
+/* Same seed, same region run, same weights; its state resumes with its own
+ * regions (none asked for) and refuses others. */
+static void
+test_regions_resume (void)
+{
+  g_autoptr(BsTrainSet) set = region_set (4, 0);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("bs-regions-XXXXXX", NULL);
+  g_autofree char *one = g_build_filename (dir, "one.h5", NULL);
+  g_autofree char *two = g_build_filename (dir, "two.h5", NULL);
+  g_autofree char *one_last = bs_train_state_path_for (one);
+  g_autofree char *two_last = bs_train_state_path_for (two);
+  g_autoptr(BsTrainCheckpoint) cp = NULL;
+  g_autoptr(BsUnet) resumed = NULL;
+  BsTrainOptions opts;
+  BsTrainReport a = { 0 }, b = { 0 }, c = { 0 };
+
+  g_assert_true (bs_train_set_split (set, 0.5, 816, NULL, NULL, &error));
+  tiny_run_options (&opts);
+  set_regions (&opts, "wt,tc,et");
+  opts.epochs = 2;
+  opts.out = one;
+  g_assert_true (bs_train_run (set, &opts, NULL, NULL, &a, NULL, &error));
+  g_assert_no_error (error);
+  opts.out = two;
+  g_assert_true (bs_train_run (set, &opts, NULL, NULL, &b, NULL, &error));
+  g_assert_no_error (error);
+  assert_same_weights (one_last, two_last);
+  assert_same_weights (one, two);
+  g_assert_cmpfloat (a.last_train_loss, ==, b.last_train_loss);
+
+  cp = bs_train_checkpoint_load (two_last, &error);
+  g_assert_no_error (error);
+  opts.resume = cp;
+  opts.epochs = 3;
+  set_regions (&opts, "wt");
+  g_assert_false (bs_train_run (set, &opts, NULL, NULL, &c, NULL, &error));
+  g_assert_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "wt,tc,et"));
+  g_assert_nonnull (strstr (error->message, two_last));
+  g_clear_error (&error);
+  bs_train_report_clear (&c);
+
+  opts.n_outputs = 0;  /* none asked for: the run's own */
+  g_assert_true (bs_train_run (set, &opts, NULL, NULL, &c, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (c.epochs_run, ==, 3);
+  resumed = load (two);
+  g_assert_cmpint (resumed->config.out_channels, ==, 3);
+
+  bs_train_report_clear (&a);
+  bs_train_report_clear (&b);
+  bs_train_report_clear (&c);
+  g_unlink (one);
+  g_unlink (two);
+  g_unlink (one_last);
+  g_unlink (two_last);
+  g_rmdir (dir);
+}
+
+/* Fine-tuning a whole-tumour model (plain weights) into a region model:
+ * every layer copied, each output's head row (weights and bias) the WT row. */
+static void
+test_regions_fine_tune (void)
+{
+  g_autoptr(BsTrainSet) set = region_set (4, 0);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("bs-regions-XXXXXX", NULL);
+  g_autofree char *wt = g_build_filename (dir, "wt.h5", NULL);
+  g_autofree char *ft = g_build_filename (dir, "ft.h5", NULL);
+  g_autoptr(BsTrainCheckpoint) cp = NULL;
+  g_autoptr(BsUnet) from = NULL;
+  g_autoptr(BsUnet) to = NULL;
+  const BsUnetLayer *hf, *ht;
+  BsTrainOptions opts;
+  BsTrainReport a = { 0 }, b = { 0 };
+
+  g_assert_true (bs_train_set_split (set, 0.5, 816, NULL, NULL, &error));
+  tiny_run_options (&opts);
+  opts.epochs = 1;
+  opts.out = wt;
+  g_assert_true (bs_train_run (set, &opts, NULL, NULL, &a, NULL, &error));
+  g_assert_no_error (error);
+  from = load (wt);
+  g_assert_cmpint (from->config.out_channels, ==, 1);
+
+  cp = bs_train_checkpoint_load (wt, &error);
+  g_assert_no_error (error);
+  g_assert_false (bs_train_checkpoint_has_state (cp));
+  opts.resume = cp;
+  opts.epochs = 0;  /* the starting weights are what is saved */
+  opts.out = ft;
+  set_regions (&opts, "wt,tc,et");
+  g_assert_true (bs_train_run (set, &opts, NULL, NULL, &b, NULL, &error));
+  g_assert_no_error (error);
+  to = load (ft);
+  g_assert_cmpint (to->config.out_channels, ==, 3);
+  g_assert_cmpstr (to->config.outputs[2], ==, "et");
+  g_assert_cmpint (to->n_layers, ==, from->n_layers);
+  for (int i = 0; i < to->n_layers - 1; i++)
+    {
+      const BsUnetLayer *lf = &from->layers[i], *lt = &to->layers[i];
+      g_assert_cmpint (lt->out_ch, ==, lf->out_ch);
+      g_assert_cmpmem (lt->weights, sizeof (float) * lt->out_ch * lt->in_ch * lt->kh * lt->kw, lf->weights,
+                       sizeof (float) * lf->out_ch * lf->in_ch * lf->kh * lf->kw);
+      g_assert_cmpmem (lt->bias, sizeof (float) * lt->out_ch, lf->bias, sizeof (float) * lf->out_ch);
+    }
+  hf = bs_unet_find_layer (from, "PredictionMask");
+  ht = bs_unet_find_layer (to, "PredictionMask");
+  g_assert_cmpint (ht->out_ch, ==, 3);
+  for (int k = 0; k < 3; k++)
+    {
+      g_assert_cmpmem (ht->weights + (gsize) k * ht->in_ch, sizeof (float) * ht->in_ch, hf->weights,
+                       sizeof (float) * hf->in_ch);
+      g_assert_cmpfloat (ht->bias[k], ==, hf->bias[0]);
+    }
+
+  bs_train_report_clear (&a);
+  bs_train_report_clear (&b);
+  g_unlink (wt);
+  g_unlink (ft);
+  {
+    g_autofree char *l1 = bs_train_state_path_for (wt);
+    g_autofree char *l2 = bs_train_state_path_for (ft);
+    g_unlink (l1);
+    g_unlink (l2);
+  }
+  g_rmdir (dir);
+}
+
+/* A case with whole-tumour labels only trains its WT output: its core and
+ * enhancing targets are flagged invalid (and left zero), its evaluation has
+ * no TC/ET Dice, and a run with it alongside region cases goes through. */
+static void
+test_regions_binary_case (void)
+{
+  g_autoptr(BsTrainSet) set = region_set (3, 1);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("bs-regions-XXXXXX", NULL);
+  g_autofree char *out = g_build_filename (dir, "mixed.h5", NULL);
+  g_autofree char *last = bs_train_state_path_for (out);
+  BsTrainOutputs outputs = { 3, { BS_REGION_WT, BS_REGION_TC, BS_REGION_ET } };
+  g_autofree float *input = g_new (float, NX * NX);
+  g_autofree float *target = g_new (float, 3 * NX * NX);
+  BsTrainCaseResult res = { 0 };
+  BsTrainOptions opts;
+  BsTrainReport report = { 0 };
+  BsUnetConfig cfg = { 0 };
+  g_autoptr(BsUnet) net = NULL;
+
+  for (guint i = 0; i < 4; i++)
+    {
+      BsTrainCase *c = g_ptr_array_index (set->cases, i);
+      BsTrainSliceRef ref = { c, c->slices[c->n_slices / 2] };
+      float valid[3] = { -1, -1, -1 };
+      double sum[3] = { 0 };
+
+      g_assert_cmpint (bs_train_set_case_has_subregions (set, i), ==, i < 3);
+      bs_train_fill_slice (&ref, NX, NULL, NULL, &outputs, input, target, valid);
+      for (int k = 0; k < 3; k++)
+        for (int p = 0; p < NX * NX; p++)
+          sum[k] += target[k * NX * NX + p];
+      g_assert_cmpfloat (valid[0], ==, 1.0f);
+      g_assert_cmpfloat (valid[1], ==, i < 3 ? 1.0f : 0.0f);
+      g_assert_cmpfloat (valid[2], ==, i < 3 ? 1.0f : 0.0f);
+      g_assert_cmpfloat (sum[0], >, 0.0);
+      /* the regions nest: WT > TC > ET > 0 where they are known */
+      if (i < 3)
+        {
+          g_assert_cmpfloat (sum[0], >, sum[1]);
+          g_assert_cmpfloat (sum[1], >, sum[2]);
+          g_assert_cmpfloat (sum[2], >, 0.0);
+        }
+      else
+        g_assert_cmpfloat (sum[1] + sum[2], ==, 0.0);
+    }
+
+  cfg.fms = 2;
+  cfg.in_channels = 1;
+  cfg.upsample = BS_UPSAMPLE_TRANSPOSED;
+  g_assert_true (bs_unet_parse_outputs ("wt,tc,et", &cfg.outputs, &error));
+  net = bs_unet_new_random (&cfg, 5);
+  g_strfreev (cfg.outputs);
+  g_assert_true (bs_train_evaluate_case (net, set, 3, 1, FALSE, &res, &error));
+  g_assert_no_error (error);
+  g_assert_true (isfinite (res.region_dice[BS_REGION_WT]));
+  g_assert_true (isnan (res.region_dice[BS_REGION_TC]));
+  g_assert_true (isnan (res.region_dice[BS_REGION_ET]));
+  bs_train_case_result_clear (&res);
+
+  g_assert_true (bs_train_set_split (set, 1.0, 816, NULL, (const char *const[]) { "binary-03", NULL }, &error));
+  tiny_run_options (&opts);
+  set_regions (&opts, "wt,tc,et");
+  opts.epochs = 1;
+  opts.out = out;
+  g_assert_true (bs_train_run (set, &opts, NULL, NULL, &report, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (isfinite (report.last_train_loss));
+  g_assert_cmpuint (report.test->len, ==, 1);
+  g_assert_true (isnan (g_array_index (report.test, BsTrainCaseResult, 0).region_dice[BS_REGION_TC]));
+  bs_train_report_clear (&report);
+  g_unlink (out);
+  g_unlink (last);
+  g_rmdir (dir);
+}
+
 /* What the engine tells its caller (it prints nothing itself): the events in
  * order, with the numbers the CLI shows. */
 typedef struct {
@@ -885,5 +1257,9 @@ main (int argc, char **argv)
   g_test_add_data_func ("/train/resume/averaging", GINT_TO_POINTER (2), test_resume);
   g_test_add_func ("/train/average", test_average);
   g_test_add_func ("/train/progress", test_progress);
+  g_test_add_func ("/train/regions", test_regions_train);
+  g_test_add_func ("/train/regions/resume", test_regions_resume);
+  g_test_add_func ("/train/regions/fine-tune", test_regions_fine_tune);
+  g_test_add_func ("/train/regions/binary-case", test_regions_binary_case);
   return g_test_run ();
 }

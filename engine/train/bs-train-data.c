@@ -18,6 +18,7 @@ train_case_free (gpointer p)
   g_clear_pointer (&c->image, bs_volume_free);
   g_clear_pointer (&c->truth, bs_volume_free);
   g_clear_pointer (&c->core, bs_volume_free);
+  g_free (c->regions);
   g_free (c->slices);
   g_free (c->has_tumour);
   g_free (c);
@@ -114,6 +115,44 @@ bs_train_set_add_case (BsTrainSet *set, const char *id, const BsVolume *image, c
   return add_case (set, id, image, label, label ? bs_labels_guess (label) : BS_LABELS_UNKNOWN, 0, error);
 }
 
+gboolean
+bs_train_set_add_case_labelled (BsTrainSet *set, const char *id, const BsVolume *image, const BsVolume *label,
+                                BsLabelConvention convention, GError **error)
+{
+  return add_case (set, id, image, label, convention, 0, error);
+}
+
+gboolean
+bs_train_set_case_has_subregions (const BsTrainSet *set, guint i)
+{
+  return ((BsTrainCase *) g_ptr_array_index (set->cases, i))->regions != NULL;
+}
+
+/* Bit r of every voxel: inside region r under conv; NULL when conv has no
+ * sub-regions, so that such a case never teaches the core or the enhancing
+ * tumour as absent. */
+static guint8 *
+region_bits (const BsVolume *label, BsLabelConvention conv)
+{
+  gsize nvox = bs_volume_n_voxels (label);
+  guint8 lut[256] = { 0 };
+  guint8 *bits;
+
+  if (!bs_labels_has_region (conv, BS_REGION_TC) || !bs_labels_has_region (conv, BS_REGION_ET))
+    return NULL;
+  for (int v = 0; v < 256; v++)
+    for (int r = 0; r < BS_N_REGIONS; r++)
+      if (bs_labels_in_region (conv, r, v))
+        lut[v] |= 1u << r;
+  bits = g_new (guint8, nvox);
+  for (gsize v = 0; v < nvox; v++)
+    {
+      long value = lrintf (label->data[v]);
+      bits[v] = value > 0 && value < 256 ? lut[value] : 0;
+    }
+  return bits;
+}
+
 static gboolean
 add_case (BsTrainSet *set, const char *id, const BsVolume *image, const BsVolume *label, BsLabelConvention conv,
           int group, GError **error)
@@ -205,6 +244,7 @@ add_case (BsTrainSet *set, const char *id, const BsVolume *image, const BsVolume
   c->image = g_steal_pointer (&prepared);
   c->truth = g_steal_pointer (&truth);
   c->core = g_steal_pointer (&core);
+  c->regions = region_bits (label, conv);
   g_ptr_array_add (set->cases, c);
   return TRUE;
 }
@@ -546,9 +586,44 @@ modality_dropout_mask (BsTrainRng *r, guint32 present, int nch, double p)
   return drop;
 }
 
+static gssize
+voxel_offset (const BsVolume *vol, int slice, int x, int y)
+{
+  int ijk[3];
+
+  bs_volume_slice_to_voxel (vol, BS_PLANE_AXIAL, slice, x, y, ijk);
+  return ijk[0] + (gssize) vol->dims[0] * (ijk[1] + (gssize) vol->dims[1] * ijk[2]);
+}
+
+/* The axial slice of region r as a 0/1 plane, as displayed (the truth's
+ * slice for WT; zeros when the case cannot tell r). */
+static void
+region_slice (const BsTrainCase *c, BsRegion r, int slice, float *out)
+{
+  gssize start, sx, sy;
+
+  if (r == BS_REGION_WT)
+    {
+      bs_volume_get_slice (c->truth, 0, BS_PLANE_AXIAL, slice, out);
+      return;
+    }
+  if (!c->regions)
+    {
+      memset (out, 0, (gsize) c->sw * c->sh * sizeof (float));
+      return;
+    }
+  /* The slice's walk through the voxels, from three of its pixels. */
+  start = voxel_offset (c->truth, slice, 0, 0);
+  sx = c->sw > 1 ? voxel_offset (c->truth, slice, 1, 0) - start : 0;
+  sy = c->sh > 1 ? voxel_offset (c->truth, slice, 0, 1) - start : 0;
+  for (int y = 0; y < c->sh; y++)
+    for (int x = 0; x < c->sw; x++)
+      out[(gsize) y * c->sw + x] = (c->regions[start + y * sy + x * sx] >> r) & 1 ? 1.0f : 0.0f;
+}
+
 void
-bs_train_fill_slice (const BsTrainSliceRef *ref, int crop, BsTrainRng *r, const BsTrainAug *aug, float *input,
-                     float *target)
+bs_train_fill_slice (const BsTrainSliceRef *ref, int crop, BsTrainRng *r, const BsTrainAug *aug,
+                     const BsTrainOutputs *outputs, float *input, float *target, float *valid)
 {
   const BsTrainCase *c = ref->c;
   int nch = c->image->n_channels, w = c->sw, h = c->sh;
@@ -624,10 +699,17 @@ bs_train_fill_slice (const BsTrainSliceRef *ref, int crop, BsTrainRng *r, const 
           orient (plane, tmp, crop, fx, fy, turns);
         }
     }
-  bs_volume_get_slice (c->truth, 0, BS_PLANE_AXIAL, ref->slice, full);
-  window (full, w, h, x0, y0, crop, target);
-  if (augment)
-    orient (target, tmp, crop, fx, fy, turns);
+  for (int k = 0; k < (outputs ? outputs->n : 1); k++)
+    {
+      BsRegion region = outputs ? outputs->r[k] : BS_REGION_WT;
+      float *plane = target + (gsize) k * crop * crop;
+      region_slice (c, region, ref->slice, full);
+      window (full, w, h, x0, y0, crop, plane);
+      if (augment)
+        orient (plane, tmp, crop, fx, fy, turns);
+      if (valid)
+        valid[k] = region == BS_REGION_WT || c->regions ? 1.0f : 0.0f;
+    }
   if (augment && aug->modality_dropout > 0.0 && nch > 1)
     {
       guint32 drop = modality_dropout_mask (r, c->present, nch, aug->modality_dropout);
@@ -647,6 +729,7 @@ bs_train_sampler_init (BsTrainSampler *s, BsTrainSet *set, guint64 seed)
   bs_train_rng_seed (&s->rand, seed * 2654435761u + 17);
   s->n_total = s->tumour->len + s->other->len;
   s->tumour_share = s->n_total ? MAX (0.5, (double) s->tumour->len / s->n_total) : 0.0;
+  s->outputs = (BsTrainOutputs) { 1, { BS_REGION_WT } };
 }
 
 void
@@ -678,7 +761,7 @@ draw (BsTrainSampler *s, GArray *list, guint *pos)
  * tumour slices, so no step sees only healthy tissue. */
 void
 bs_train_sampler_next (BsTrainSampler *s, int batch, int crop, gboolean augment, float *input, float *target,
-                       int nch)
+                       float *valid, int nch)
 {
   int n_tumour = s->other->len == 0 ? batch : CLAMP ((int) floor (batch * s->tumour_share + 0.5), 1, batch);
 
@@ -687,7 +770,8 @@ bs_train_sampler_next (BsTrainSampler *s, int batch, int crop, gboolean augment,
   for (int b = 0; b < batch; b++)
     {
       BsTrainSliceRef *ref = b < n_tumour ? draw (s, s->tumour, &s->pos_tumour) : draw (s, s->other, &s->pos_other);
-      bs_train_fill_slice (ref, crop, &s->rand, augment ? &s->aug : NULL, input + (gsize) b * nch * crop * crop,
-                           target + (gsize) b * crop * crop);
+      bs_train_fill_slice (ref, crop, &s->rand, augment ? &s->aug : NULL, &s->outputs,
+                           input + (gsize) b * nch * crop * crop, target + (gsize) b * s->outputs.n * crop * crop,
+                           valid ? valid + (gsize) b * s->outputs.n : NULL);
     }
 }

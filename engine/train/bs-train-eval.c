@@ -1,6 +1,7 @@
 /* Evaluation: the fixed validation slices of every epoch, and whole-volume
  * Dice of the test cases (with their figures) at the end of a run. */
 #include <glib/gi18n.h>
+#include <math.h>
 #include <omp.h>
 #include <string.h>
 
@@ -30,25 +31,49 @@ centre (const float *src, int w, int h, float *dst, int ow, int oh)
       }
 }
 
-/* pred (one channel, the case's geometry) receives the probabilities when not NULL. */
+/* Dice of the sub-region output prob (zero outside the head already) inside
+ * the cleaned whole tumour wt: a region model's core and enhancing tumour
+ * nest in its whole tumour, and take its island clean-up with it. */
+static double
+region_dice (const BsTrainCase *c, BsRegion r, const BsVolume *prob, const BsVolume *wt)
+{
+  BsConfusion conf = { 0 };
+  gsize n = bs_volume_n_voxels (prob);
+
+  for (gsize v = 0; v < n; v++)
+    {
+      gboolean p = prob->data[v] > 0.5f && wt->data[v] > 0.5f, t = (c->regions[v] >> r) & 1;
+      conf.tp += p && t;
+      conf.fp += p && !t;
+      conf.fn += !p && t;
+      conf.tn += !p && !t;
+    }
+  return bs_confusion_dice (&conf);
+}
+
+/* pred (one channel, the case's geometry) receives the whole-tumour
+ * probabilities when not NULL. */
 static gboolean
-evaluate_case (BsTrainGraph *g, const BsTrainCase *c, gboolean flips, BsVolume *pred_vol,
+evaluate_case (BsTrainGraph *g, const BsUnet *net, const BsTrainCase *c, gboolean flips, BsVolume *pred_vol,
                BsTrainCaseResult *result, GError **error)
 {
-  int batch, ph, pw, nch = c->image->n_channels;
+  int batch, ph, pw, nch = c->image->n_channels, n_out = net->config.out_channels;
   int n_slices = bs_volume_n_slices (c->image, BS_PLANE_AXIAL);
   gsize pix;
   g_autofree float *input = NULL;
   g_autofree float *probs = NULL;
   g_autofree float *plane = g_new (float, (gsize) c->sw * c->sh);
   g_autofree float *pred = g_new (float, (gsize) c->sw * c->sh);
-  g_autoptr(BsVolume) prob = bs_volume_new_like (c->truth, 1);
+  g_autoptr(GPtrArray) vols = g_ptr_array_new_with_free_func ((GDestroyNotify) bs_volume_free);
+  BsVolume *prob;
   BsConfusion conf = { 0 };
 
+  for (int k = 0; k < n_out; k++)
+    g_ptr_array_add (vols, bs_volume_new_like (c->truth, 1));
   bs_train_graph_get_size (g, &batch, &ph, &pw);
   pix = (gsize) ph * pw;
   input = g_new (float, batch * nch * pix);
-  probs = g_new (float, batch * pix);
+  probs = g_new (float, batch * n_out * pix);
   for (int first = 0; first < n_slices; first += batch)
     {
       int n = MIN (batch, n_slices - first);
@@ -63,24 +88,31 @@ evaluate_case (BsTrainGraph *g, const BsTrainCase *c, gboolean flips, BsVolume *
         return FALSE;
       if (flips)
         {
-          g_autofree float *mirrored = g_new (float, (gsize) n * nch * pix);
-          g_autofree float *mprobs = g_new (float, (gsize) n * pix);
+          g_autofree float *mirrored = g_new (float, (gsize) n * MAX (nch, n_out) * pix);
+          g_autofree float *mprobs = g_new (float, (gsize) n * n_out * pix);
 
           bs_preprocess_flip_x (input, mirrored, (gsize) n * nch, ph, pw);
           if (!bs_train_graph_forward (g, mirrored, n, FALSE, mprobs, error))
             return FALSE;
-          bs_preprocess_flip_x (mprobs, mirrored, n, ph, pw);
-          for (gsize p = 0; p < (gsize) n * pix; p++)
+          bs_preprocess_flip_x (mprobs, mirrored, (gsize) n * n_out, ph, pw);
+          for (gsize p = 0; p < (gsize) n * n_out * pix; p++)
             probs[p] = 0.5f * (probs[p] + mirrored[p]);
         }
       for (int b = 0; b < n; b++)
-        {
-          centre (probs + b * pix, pw, ph, pred, c->sw, c->sh);
-          bs_volume_set_slice (prob, 0, BS_PLANE_AXIAL, first + b, pred);
-        }
+        for (int k = 0; k < n_out; k++)
+          {
+            centre (probs + ((gsize) b * n_out + k) * pix, pw, ph, pred, c->sw, c->sh);
+            bs_volume_set_slice (g_ptr_array_index (vols, k), 0, BS_PLANE_AXIAL, first + b, pred);
+          }
     }
   /* as every inference path does */
-  bs_infer_zero_outside_head (c->image->data, nch, bs_volume_n_voxels (prob), prob->data);
+  for (int k = 0; k < n_out; k++)
+    {
+      BsVolume *v = g_ptr_array_index (vols, k);
+      bs_infer_zero_outside_head (c->image->data, nch, bs_volume_n_voxels (v), v->data);
+    }
+  /* Output 0 is the whole tumour (bs_unet_parse_outputs puts it first). */
+  prob = g_ptr_array_index (vols, 0);
   bs_confusion_add (&conf, prob->data, c->truth->data, bs_volume_n_voxels (prob));
   result->dice_raw = bs_confusion_dice (&conf);
   /* the same island clean-up as brainseg-cli infer and the window */
@@ -105,6 +137,13 @@ evaluate_case (BsTrainGraph *g, const BsTrainCase *c, gboolean flips, BsVolume *
   result->dice = bs_confusion_dice (&conf);
   result->truth_voxels = conf.tp + conf.fn;
   result->predicted_voxels = conf.tp + conf.fp;
+  for (int r = 0; r < BS_N_REGIONS; r++)
+    result->region_dice[r] = NAN;
+  result->region_dice[BS_REGION_WT] = result->dice;
+  for (int k = 1; k < n_out && c->regions; k++)
+    for (int r = 1; r < BS_N_REGIONS; r++)
+      if (g_strcmp0 (net->config.outputs[k], bs_region_name (r)) == 0)
+        result->region_dice[r] = region_dice (c, r, g_ptr_array_index (vols, k), prob);
   return TRUE;
 }
 
@@ -117,7 +156,7 @@ evaluate_case_net (BsUnet *net, const BsTrainCase *c, int threads, gboolean flip
   omp_set_num_threads (threads > 0 ? threads : bs_runtime_auto_threads (bs_cpu_cores ()));
   g = bs_train_graph_new (net, BS_TRAIN_EVAL_BATCH, (c->sh + 15) / 16 * 16, (c->sw + 15) / 16 * 16,
                           error);
-  return g && evaluate_case (g, c, flips, pred, result, error);
+  return g && evaluate_case (g, net, c, flips, pred, result, error);
 }
 
 gboolean
@@ -220,7 +259,8 @@ val_pick (GArray *from, int want, GArray *to)
 }
 
 void
-bs_train_val_build (BsTrainSet *set, BsTrainSplit split, int cap, int crop, int nch, BsTrainValSet *v)
+bs_train_val_build (BsTrainSet *set, BsTrainSplit split, int cap, int crop, int nch, const BsTrainOutputs *outputs,
+                    BsTrainValSet *v)
 {
   g_autoptr(GArray) tumour = g_array_new (FALSE, FALSE, sizeof (BsTrainSliceRef));
   g_autoptr(GArray) other = g_array_new (FALSE, FALSE, sizeof (BsTrainSliceRef));
@@ -240,12 +280,15 @@ bs_train_val_build (BsTrainSet *set, BsTrainSplit split, int cap, int crop, int 
       val_pick (other, cap - nt, pick);
     }
   v->n = pick->len;
+  v->outputs = *outputs;
   v->input = g_new (float, MAX (v->n, 1) * nch * pix);
-  v->target = g_new (float, MAX (v->n, 1) * pix);
-  v->probs = g_new (float, MAX (v->n, 1) * pix);
+  v->target = g_new (float, MAX (v->n, 1) * outputs->n * pix);
+  v->valid = g_new (float, MAX (v->n, 1) * outputs->n);
+  v->probs = g_new (float, MAX (v->n, 1) * outputs->n * pix);
   for (int i = 0; i < v->n; i++)
-    bs_train_fill_slice (&g_array_index (pick, BsTrainSliceRef, i), crop, NULL, NULL,
-                         v->input + (gsize) i * nch * pix, v->target + (gsize) i * pix);
+    bs_train_fill_slice (&g_array_index (pick, BsTrainSliceRef, i), crop, NULL, NULL, outputs,
+                         v->input + (gsize) i * nch * pix, v->target + (gsize) i * outputs->n * pix,
+                         v->valid + (gsize) i * outputs->n);
 }
 
 void
@@ -253,15 +296,33 @@ bs_train_val_clear (BsTrainValSet *v)
 {
   g_free (v->input);
   g_free (v->target);
+  g_free (v->valid);
   g_free (v->probs);
   memset (v, 0, sizeof *v);
 }
 
+/* Dice of output k over the slices where it is valid, as one volume. */
+static double
+val_output_dice (const BsTrainValSet *v, int k, gsize pix)
+{
+  BsConfusion conf = { 0 };
+  int n_out = v->outputs.n, used = 0;
+
+  for (int i = 0; i < v->n; i++)
+    if (v->valid[(gsize) i * n_out + k] != 0.0f)
+      {
+        gsize at = ((gsize) i * n_out + k) * pix;
+        bs_confusion_add (&conf, v->probs + at, v->target + at, pix);
+        used++;
+      }
+  return used ? bs_confusion_dice (&conf) : NAN;
+}
+
 gboolean
 bs_train_val_run (BsTrainGraph *g, const BsTrainValSet *v, int nch, BsTrainLoss loss, double weight_dice,
-                  double *val_loss, double *val_dice, GError **error)
+                  double *val_loss, double *val_dice, double *region_dice, GError **error)
 {
-  int batch, h, w;
+  int batch, h, w, n_out = v->outputs.n;
   gsize pix;
 
   bs_train_graph_get_size (g, &batch, &h, &w);
@@ -269,11 +330,23 @@ bs_train_val_run (BsTrainGraph *g, const BsTrainValSet *v, int nch, BsTrainLoss 
   for (int first = 0; first < v->n; first += batch)
     {
       int n = MIN (batch, v->n - first);
-      if (!bs_train_graph_forward (g, v->input + (gsize) first * nch * pix, n, FALSE, v->probs + first * pix, error))
+      if (!bs_train_graph_forward (g, v->input + (gsize) first * nch * pix, n, FALSE,
+                                   v->probs + (gsize) first * n_out * pix, error))
         return FALSE;
     }
-  *val_loss = bs_train_loss (loss, weight_dice, v->probs, v->target, v->n * pix, NULL);
-  *val_dice = bs_dice (v->probs, v->target, v->n * pix);
+  *val_loss = bs_train_loss_outputs (loss, weight_dice, v->probs, v->target, v->valid, v->n, n_out, pix, NULL);
+  if (n_out == 1)
+    *val_dice = bs_dice (v->probs, v->target, v->n * pix);
+  else
+    *val_dice = val_output_dice (v, 0, pix);
+  if (region_dice)
+    {
+      for (int r = 0; r < BS_N_REGIONS; r++)
+        region_dice[r] = NAN;
+      region_dice[BS_REGION_WT] = *val_dice;
+      for (int k = 1; k < n_out; k++)
+        region_dice[v->outputs.r[k]] = val_output_dice (v, k, pix);
+    }
   return TRUE;
 }
 

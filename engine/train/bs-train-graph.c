@@ -812,7 +812,7 @@ sigmoid_layer (BsTrainGraph *g, Tensor *z, Tensor **out, GError **error)
   dnnl_primitive_t fprim, bprim;
   Op *op;
 
-  if (!tensor_new (g, 1, z->h, z->w, dnnl_nchw, TRUE, &p, error))
+  if (!tensor_new (g, z->c, z->h, z->w, dnnl_nchw, TRUE, &p, error))
     return FALSE;
   DNNL_TRY (dnnl_eltwise_forward_desc_init (&ed, dnnl_forward_training, dnnl_eltwise_logistic_use_dst_for_bwd,
                                             &z->md, 0.0f, 0.0f));
@@ -854,8 +854,9 @@ conv_named (BsTrainGraph *g, const char *name, Tensor *x, gboolean need_dx, Tens
 }
 
 /* The same tensor in another layout: oneDNN's 1x1 convolution to one channel
- * only has a reference implementation for a plain destination, so the output
- * layer stays blocked (padded to 16 channels) and the sigmoid runs on plain. */
+ * (or the three of a region model) only has a reference implementation for a
+ * plain destination, so the output layer stays blocked (padded to 16
+ * channels) and the sigmoid runs on plain. */
 static gboolean
 relayout_layer (BsTrainGraph *g, Tensor *x, dnnl_format_tag_t tag, Tensor **out, GError **error)
 {
@@ -1088,7 +1089,7 @@ bs_train_graph_forward (BsTrainGraph *g, const float *input, int n, gboolean tra
                         GError **error)
 {
   gsize per = g->input->per_image;
-  gsize hw = (gsize) g->h * g->w;
+  gsize out = g->probs->per_image;
 
   g_return_val_if_fail (n > 0 && n <= g->batch, FALSE);
   memcpy (g->input->data, input, per * n * sizeof (float));
@@ -1102,7 +1103,7 @@ bs_train_graph_forward (BsTrainGraph *g, const float *input, int n, gboolean tra
   if (!run_ops (g, g->fwd, error))
     return FALSE;
   if (probs)
-    memcpy (probs, g->probs->data, hw * n * sizeof (float));
+    memcpy (probs, g->probs->data, out * n * sizeof (float));
   return TRUE;
 }
 
@@ -1110,13 +1111,21 @@ gboolean
 bs_train_graph_backward (BsTrainGraph *g, const float *target, int n, BsTrainLoss loss, double weight_dice,
                          double *loss_value, GError **error)
 {
-  gsize hw = (gsize) g->h * g->w;
+  return bs_train_graph_backward_masked (g, target, NULL, n, loss, weight_dice, loss_value, error);
+}
+
+gboolean
+bs_train_graph_backward_masked (BsTrainGraph *g, const float *target, const float *valid, int n, BsTrainLoss loss,
+                                double weight_dice, double *loss_value, GError **error)
+{
+  gsize hw = (gsize) g->h * g->w, out = g->probs->per_image;
   double value;
 
   g_return_val_if_fail (n > 0 && n <= g->batch, FALSE);
-  value = bs_train_loss (loss, weight_dice, g->probs->data, target, hw * n, g->probs->diff);
+  value = bs_train_loss_outputs (loss, weight_dice, g->probs->data, target, valid, n, g->probs->c, hw,
+                                 g->probs->diff);
   if (n < g->batch)
-    memset (g->probs->diff + hw * n, 0, hw * (g->batch - n) * sizeof (float));
+    memset (g->probs->diff + out * n, 0, out * (g->batch - n) * sizeof (float));
   if (loss_value)
     *loss_value = value;
   for (int i = 0; i < g->n_layers; i++)

@@ -36,7 +36,8 @@ typedef struct {
   BsTrainValSet val;
   BsTrainState st;               /* what the state file gets after every epoch */
   char *state_path;
-  float *input, *target;         /* one batch */
+  BsTrainOutputs outputs;        /* the regions the network learns (o.outputs) */
+  float *input, *target, *valid; /* one batch: inputs, a target plane and a valid flag per output */
   int steps_per_epoch;
   int start_epoch;               /* epochs done before this run */
   int wait;                      /* epochs since the best validation loss */
@@ -62,6 +63,7 @@ run_clear (Run *r)
   g_clear_pointer (&r->state_path, g_free);
   g_clear_pointer (&r->input, g_free);
   g_clear_pointer (&r->target, g_free);
+  g_clear_pointer (&r->valid, g_free);
 }
 
 static void
@@ -71,9 +73,67 @@ emit (Run *r, BsTrainEvent event)
     r->progress (&event, r->progress_data);
 }
 
-/* continuing: opts->resume is a training state, whose run must keep its modalities. */
+/* A copy of from with a head of the given regions: every other layer as it
+ * is; each output row (weights and bias) from from's output of the same
+ * region, or from its whole-tumour row (output 0), since the core and the
+ * enhancing tumour lie inside the whole tumour. */
 static BsUnet *
-initial_net (BsTrainSet *set, const BsTrainOptions *opts, gboolean continuing, GError **error)
+with_outputs (const BsUnet *from, const BsTrainOutputs *outputs)
+{
+  BsUnetConfig cfg = { 0 };
+  BsUnet *net;
+  const BsUnetLayer *src = NULL;
+  BsUnetLayer *dst;
+
+  bs_unet_config_copy (&cfg, &from->config);
+  g_strfreev (cfg.outputs);
+  cfg.outputs = g_new0 (char *, outputs->n + 1);
+  for (int k = 0; k < outputs->n; k++)
+    cfg.outputs[k] = g_strdup (bs_region_name (outputs->r[k]));
+  cfg.out_channels = outputs->n;
+  net = bs_unet_new_random (&cfg, 0);
+  bs_unet_config_clear (&cfg);
+  for (int i = 0; i < net->n_layers; i++)
+    {
+      BsUnetLayer *L = &net->layers[i];
+      const BsUnetLayer *F = &from->layers[i];
+      if (L->kind == BS_LAYER_CONV1X1_SIGMOID)
+        {
+          src = F;
+          continue;
+        }
+      memcpy (L->weights, F->weights, (gsize) L->out_ch * L->in_ch * L->kh * L->kw * sizeof (float));
+      memcpy (L->bias, F->bias, (gsize) L->out_ch * sizeof (float));
+    }
+  dst = bs_unet_find_layer (net, "PredictionMask");
+  for (int k = 0; k < outputs->n && src; k++)
+    {
+      int row = MAX (bs_unet_output_index (from, bs_region_name (outputs->r[k])), 0);
+      gsize rn = (gsize) dst->in_ch * dst->kh * dst->kw;
+      memcpy (dst->weights + k * rn, src->weights + row * rn, rn * sizeof (float));
+      dst->bias[k] = src->bias[row];
+    }
+  net->path = g_strdup (from->path);
+  net->description = g_strdup (from->description);
+  return net;
+}
+
+static gboolean
+same_outputs (const BsTrainOutputs *a, const BsTrainOutputs *b)
+{
+  if (a->n != b->n)
+    return FALSE;
+  for (int k = 0; k < a->n; k++)
+    if (a->r[k] != b->r[k])
+      return FALSE;
+  return TRUE;
+}
+
+/* continuing: opts->resume is a training state, whose run must keep its
+ * modalities (and its regions, which run_setup checked). */
+static BsUnet *
+initial_net (BsTrainSet *set, const BsTrainOptions *opts, const BsTrainOutputs *outputs, gboolean continuing,
+             GError **error)
 {
   int nch = (int) g_strv_length (set->modalities);
   BsUnetConfig cfg = { 0 };
@@ -110,13 +170,27 @@ initial_net (BsTrainSet *set, const BsTrainOptions *opts, gboolean continuing, G
           bs_unet_free (net);
           return NULL;
         }
+      {
+        BsTrainOutputs had;
+        if (!continuing && (!bs_train_outputs_from_net (net, &had) || !same_outputs (&had, outputs)))
+          {
+            BsUnet *adapted = with_outputs (net, outputs);
+            bs_unet_free (net);
+            net = adapted;
+          }
+      }
     }
   else
     {
       cfg.fms = opts->fms;
       cfg.in_channels = nch;
       cfg.upsample = BS_UPSAMPLE_TRANSPOSED;
+      cfg.out_channels = outputs->n;
+      cfg.outputs = g_new0 (char *, outputs->n + 1);
+      for (int k = 0; k < outputs->n; k++)
+        cfg.outputs[k] = g_strdup (bs_region_name (outputs->r[k]));
       net = bs_unet_new_random (&cfg, opts->seed);
+      g_strfreev (cfg.outputs);
     }
   g_strfreev (net->config.modalities);
   net->config.modalities = g_strdupv (set->modalities);
@@ -159,6 +233,40 @@ same_split (const char *path, const BsTrainState *was, char **now[3], GError **e
   return TRUE;
 }
 
+/* The regions the run learns: those asked for, else those of the weights it
+ * starts from, else WT.  A resumed run keeps its own. */
+static gboolean
+run_outputs (Run *r, GError **error)
+{
+  BsTrainOutputs had = { 1, { BS_REGION_WT } };
+  const char *path = r->o.resume ? bs_train_checkpoint_get_path (r->o.resume) : NULL;
+
+  if (r->o.resume && !bs_train_outputs_from_net (bs_train_checkpoint_get_net (r->o.resume), &had))
+    {
+      g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA,
+                   _("%s: its outputs are not regions the trainer knows (wt, tc, et, whole tumour first)"), path);
+      return FALSE;
+    }
+  if (r->o.n_outputs <= 0)
+    {
+      r->o.n_outputs = had.n;
+      memcpy (r->o.outputs, had.r, sizeof had.r);
+    }
+  r->outputs.n = r->o.n_outputs;
+  memcpy (r->outputs.r, r->o.outputs, sizeof r->outputs.r);
+  if (r->resumed && !same_outputs (&had, &r->outputs))
+    {
+      g_autofree char *was = bs_train_regions_to_string (had.r, had.n);
+      g_autofree char *now = bs_train_regions_to_string (r->outputs.r, r->outputs.n);
+      g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA,
+                   _("%s continues a run on the regions %s, not %s; give --regions %s (or leave it out) to resume "
+                     "it, or fine-tune its best weights instead"),
+                   path, was, now, was);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /* The options the run goes by (a resumed state's own), checked, and the
  * split it records, checked against a resumed run's. */
 static gboolean
@@ -177,6 +285,8 @@ run_setup (Run *r, const BsTrainOptions *opts, GError **error)
       r->resumed = bs_train_checkpoint_get_state (opts->resume);
       bs_train_checkpoint_apply_options (opts->resume, &r->o);
     }
+  if (!run_outputs (r, error))
+    return FALSE;
   r->st.opts = r->o;
   r->st.opts.resume = NULL;
   r->st.opts.out = r->st.opts.figures = NULL;
@@ -215,6 +325,7 @@ run_prepare_data (Run *r, GError **error)
 
   t0 = bs_now_ms ();
   bs_train_sampler_init (&r->sampler, r->set, r->o.seed);
+  r->sampler.outputs = r->outputs;
   r->sampler.aug = (BsTrainAug) { .offset_ratio = BS_TRAIN_OFFSET_RATIO, .core_flair_p = r->o.core_flair_aug,
                                   .jitter = r->o.intensity_jitter, .modality_dropout = r->o.modality_dropout,
                                   .bias_field = r->o.bias_field };
@@ -223,12 +334,13 @@ run_prepare_data (Run *r, GError **error)
       g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA, _("The training cases have no slices with brain"));
       return FALSE;
     }
-  bs_train_val_build (r->set, BS_TRAIN_SPLIT_VALIDATION, r->o.val_slices, r->o.crop, r->nch, &r->val);
+  bs_train_val_build (r->set, BS_TRAIN_SPLIT_VALIDATION, r->o.val_slices, r->o.crop, r->nch, &r->outputs,
+                      &r->val);
   if (r->val.n == 0)
     {
       /* Too few cases for a validation split: select on training slices. */
       bs_train_val_clear (&r->val);
-      bs_train_val_build (r->set, BS_TRAIN_SPLIT_TRAIN, r->o.val_slices, r->o.crop, r->nch, &r->val);
+      bs_train_val_build (r->set, BS_TRAIN_SPLIT_TRAIN, r->o.val_slices, r->o.crop, r->nch, &r->outputs, &r->val);
       emit (r, (BsTrainEvent) { .kind = BS_TRAIN_EVENT_NO_VALIDATION });
     }
   bs_timing_add_stage (&r->report->stages, "stratification", bs_now_ms () - t0);
@@ -262,6 +374,7 @@ run_restore (Run *r, GError **error)
   report->best_epoch = st->best_epoch;
   report->best_val_loss = st->best_val_loss;
   report->best_val_dice = st->best_val_dice;
+  report->best_val_region_dice[BS_REGION_WT] = st->best_val_dice;
   report->first_train_loss = st->first_train_loss;
   report->last_train_loss = st->last_train_loss;
   g_free (r->best->description);
@@ -276,7 +389,7 @@ static gboolean
 run_build_model (Run *r, GError **error)
 {
   r->t_train = bs_now_ms ();
-  r->net = initial_net (r->set, &r->o, r->resumed != NULL, error);
+  r->net = initial_net (r->set, &r->o, &r->outputs, r->resumed != NULL, error);
   if (!r->net)
     return FALSE;
   r->g = bs_train_graph_new (r->net, r->o.batch, r->o.crop, r->o.crop, error);
@@ -286,6 +399,8 @@ run_build_model (Run *r, GError **error)
   r->adam = bs_adam_new (r->net, r->o.lr);
   r->report->best_val_loss = INFINITY;
   r->report->best_epoch = 0;
+  for (int k = 0; k < BS_N_REGIONS; k++)
+    r->report->best_val_region_dice[k] = NAN;
   if (r->resumed)
     return run_restore (r, error);
   if (r->o.resume)
@@ -298,7 +413,8 @@ static gboolean
 run_start (Run *r, GError **error)
 {
   r->input = g_new (float, (gsize) r->o.batch * r->nch * r->pix);
-  r->target = g_new (float, (gsize) r->o.batch * r->pix);
+  r->target = g_new (float, (gsize) r->o.batch * r->outputs.n * r->pix);
+  r->valid = g_new (float, (gsize) r->o.batch * r->outputs.n);
   r->steps_per_epoch = r->o.steps_per_epoch > 0 ? r->o.steps_per_epoch
                                                  : (int) ((r->sampler.n_total + r->o.batch - 1) / r->o.batch);
   r->start_ms = bs_now_ms ();
@@ -312,7 +428,7 @@ run_start (Run *r, GError **error)
   if (r->o.epochs == 0 && !r->resumed)
     {
       if (!bs_train_val_run (r->g, &r->val, r->nch, r->o.loss, r->o.weight_dice, &r->report->best_val_loss,
-                             &r->report->best_val_dice, error))
+                             &r->report->best_val_dice, r->report->best_val_region_dice, error))
         return FALSE;
       r->best = bs_unet_copy (r->net);
     }
@@ -346,9 +462,11 @@ train_epoch (Run *r, int epoch, double *train_loss, GCancellable *cancellable, G
 
       if (g_cancellable_set_error_if_cancelled (cancellable, error))
         return FALSE;
-      bs_train_sampler_next (&r->sampler, r->o.batch, r->o.crop, r->o.augment, r->input, r->target, r->nch);
+      bs_train_sampler_next (&r->sampler, r->o.batch, r->o.crop, r->o.augment, r->input, r->target, r->valid,
+                             r->nch);
       if (!bs_train_graph_forward (r->g, r->input, r->o.batch, TRUE, NULL, error)
-          || !bs_train_graph_backward (r->g, r->target, r->o.batch, r->o.loss, r->o.weight_dice, &loss, error))
+          || !bs_train_graph_backward_masked (r->g, r->target, r->valid, r->o.batch, r->o.loss, r->o.weight_dice,
+                                              &loss, error))
         return FALSE;
       if (!isfinite (loss))
         {
@@ -369,7 +487,7 @@ train_epoch (Run *r, int epoch, double *train_loss, GCancellable *cancellable, G
 /* Validation of the weights this epoch offers: net's own, or from
  * average_from on the running mean of the end-of-epoch weights. */
 static gboolean
-validate_epoch (Run *r, int epoch, double *val_loss, double *val_dice, GError **error)
+validate_epoch (Run *r, int epoch, double *val_loss, double *val_dice, double *region_dice, GError **error)
 {
   if (r->o.average_from > 0 && epoch >= r->o.average_from)
     {
@@ -389,7 +507,8 @@ validate_epoch (Run *r, int epoch, double *val_loss, double *val_dice, GError **
         bs_unet_copy_weights (r->current, r->net);
       bs_unet_copy_weights (r->net, r->mean);
     }
-  if (!bs_train_val_run (r->g, &r->val, r->nch, r->o.loss, r->o.weight_dice, val_loss, val_dice, error))
+  if (!bs_train_val_run (r->g, &r->val, r->nch, r->o.loss, r->o.weight_dice, val_loss, val_dice, region_dice,
+                         error))
     return FALSE;
   if (r->mean_count > 0)
     bs_unet_copy_weights (r->net, r->current);
@@ -400,7 +519,8 @@ validate_epoch (Run *r, int epoch, double *val_loss, double *val_dice, GError **
 /* A better validation loss (or, while averaging, every epoch) makes the
  * validated weights the best and writes them to opts->out. */
 static gboolean
-keep_if_best (Run *r, int epoch, double val_loss, double val_dice, gboolean *improved, GError **error)
+keep_if_best (Run *r, int epoch, double val_loss, double val_dice, const double *region_dice, gboolean *improved,
+              GError **error)
 {
   BsTrainReport *report = r->report;
   const BsTrainOptions *o = &r->o;
@@ -415,6 +535,7 @@ keep_if_best (Run *r, int epoch, double val_loss, double val_dice, gboolean *imp
     }
   report->best_val_loss = val_loss;
   report->best_val_dice = val_dice;
+  memcpy (report->best_val_region_dice, region_dice, sizeof report->best_val_region_dice);
   report->best_epoch = epoch;
   g_clear_pointer (&r->best, bs_unet_free);
   r->best = bs_unet_copy (r->mean_count > 0 ? r->mean : r->net);
@@ -429,6 +550,17 @@ keep_if_best (Run *r, int epoch, double val_loss, double val_dice, gboolean *imp
       "Brainseg trainer: epoch %d of %d, batch %d, crop %d, lr %g, loss %s, validation loss %.4f, "
       "validation Dice %.3f", epoch, o->epochs, o->batch, o->crop, o->lr, bs_train_loss_name (o->loss),
       val_loss, val_dice);
+  if (r->outputs.n > 1)
+    {
+      /* Which outputs the trainer taught, and how well each validated. */
+      g_autofree char *regions = bs_train_regions_to_string (r->outputs.r, r->outputs.n);
+      g_autoptr(GString) d = g_string_new (r->best->description);
+      g_string_append_printf (d, "; regions %s, validation Dice", regions);
+      for (int k = 0; k < r->outputs.n; k++)
+        g_string_append_printf (d, " %s %.3f", bs_region_name (r->outputs.r[k]), region_dice[r->outputs.r[k]]);
+      g_free (r->best->description);
+      r->best->description = g_string_free (g_steal_pointer (&d), FALSE);
+    }
   if (!bs_unet_save_h5 (r->best, o->out, error))
     return FALSE;
   r->saved_out = TRUE;
@@ -467,7 +599,8 @@ run_epochs (Run *r, GCancellable *cancellable, GError **error)
 {
   for (int epoch = r->start_epoch + 1; epoch <= r->o.epochs; epoch++)
     {
-      double e0 = bs_now_ms (), train_loss, val_loss, val_dice;
+      double e0 = bs_now_ms (), train_loss, val_loss, val_dice, region_dice[BS_N_REGIONS];
+      BsTrainEvent ev = { .kind = BS_TRAIN_EVENT_EPOCH };
       gboolean improved;
 
       if (!train_epoch (r, epoch, &train_loss, cancellable, error))
@@ -476,12 +609,20 @@ run_epochs (Run *r, GCancellable *cancellable, GError **error)
         r->report->first_train_loss = train_loss;
       r->report->last_train_loss = train_loss;
       r->report->epochs_run = epoch;
-      if (!validate_epoch (r, epoch, &val_loss, &val_dice, error)
-          || !keep_if_best (r, epoch, val_loss, val_dice, &improved, error) || !save_state (r, epoch, error))
+      if (!validate_epoch (r, epoch, &val_loss, &val_dice, region_dice, error)
+          || !keep_if_best (r, epoch, val_loss, val_dice, region_dice, &improved, error)
+          || !save_state (r, epoch, error))
         return FALSE;
-      emit (r, (BsTrainEvent) { .kind = BS_TRAIN_EVENT_EPOCH,
-                                .epoch = { epoch, r->o.epochs, (bs_now_ms () - e0) / 1000.0, train_loss, val_loss,
-                                           val_dice, improved, r->mean_count } });
+      ev.epoch.epoch = epoch;
+      ev.epoch.epochs = r->o.epochs;
+      ev.epoch.seconds = (bs_now_ms () - e0) / 1000.0;
+      ev.epoch.train_loss = train_loss;
+      ev.epoch.val_loss = val_loss;
+      ev.epoch.val_dice = val_dice;
+      ev.epoch.best = improved;
+      ev.epoch.mean_count = r->mean_count;
+      memcpy (ev.epoch.val_region_dice, region_dice, sizeof region_dice);
+      emit (r, ev);
       if (r->o.patience > 0 && r->wait >= r->o.patience)
         {
           emit (r, (BsTrainEvent) { .kind = BS_TRAIN_EVENT_EARLY_STOP, .early_stop.bad_epochs = r->wait });

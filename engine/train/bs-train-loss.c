@@ -1,6 +1,7 @@
 /* The training losses: soft Dice and soft Dice + binary cross-entropy, with
  * their gradient with respect to the predicted probabilities. */
 #include <math.h>
+#include <string.h>
 
 #include "bs-train-private.h"
 
@@ -66,4 +67,65 @@ bs_train_loss (BsTrainLoss loss, double weight_dice, const float *probs, const f
         }
     }
   return value;
+}
+
+double
+bs_train_loss_outputs (BsTrainLoss loss, double weight_dice, const float *probs, const float *target,
+                       const float *valid, int n, int n_out, gsize hw, float *dprobs)
+{
+  g_autofree float *p = NULL;
+  g_autofree float *t = NULL;
+  g_autofree float *d = NULL;
+  double sum = 0.0;
+  int used = 0;
+
+  if (n_out == 1)
+    {
+      gboolean all = TRUE;
+      for (int i = 0; valid && i < n; i++)
+        all = all && valid[i] != 0.0f;
+      if (all)
+        return bs_train_loss (loss, weight_dice, probs, target, (gsize) n * hw, dprobs);
+    }
+  /* Each output's valid planes gathered into one run, so that the Dice is
+   * over the batch as for a single output. */
+  p = g_new (float, (gsize) n * hw);
+  t = g_new (float, (gsize) n * hw);
+  d = dprobs ? g_new (float, (gsize) n * hw) : NULL;
+  for (int k = 0; k < n_out; k++)
+    {
+      int m = 0;
+      for (int i = 0; i < n; i++)
+        if (!valid || valid[(gsize) i * n_out + k] != 0.0f)
+          {
+            memcpy (p + (gsize) m * hw, probs + ((gsize) i * n_out + k) * hw, hw * sizeof (float));
+            memcpy (t + (gsize) m * hw, target + ((gsize) i * n_out + k) * hw, hw * sizeof (float));
+            m++;
+          }
+      if (m == 0)
+        continue;
+      sum += bs_train_loss (loss, weight_dice, p, t, (gsize) m * hw, d);
+      used++;
+      if (!dprobs)
+        continue;
+      m = 0;
+      for (int i = 0; i < n; i++)
+        {
+          float *dst = dprobs + ((gsize) i * n_out + k) * hw;
+          if (!valid || valid[(gsize) i * n_out + k] != 0.0f)
+            memcpy (dst, d + (gsize) m++ * hw, hw * sizeof (float));
+          else
+            memset (dst, 0, hw * sizeof (float));
+        }
+    }
+  if (used == 0)
+    {
+      if (dprobs)
+        memset (dprobs, 0, (gsize) n * n_out * hw * sizeof (float));
+      return 0.0;
+    }
+  if (dprobs && used > 1)
+    for (gsize i = 0; i < (gsize) n * n_out * hw; i++)
+      dprobs[i] /= (float) used;
+  return sum / used;
 }

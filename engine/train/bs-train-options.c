@@ -28,6 +28,48 @@ bs_train_options_init (BsTrainOptions *o)
   o->split = 0.8;
 }
 
+gboolean
+bs_train_options_set_regions (BsTrainOptions *o, const char *list, GError **error)
+{
+  g_auto(GStrv) names = NULL;
+
+  if (!bs_unet_parse_outputs (list, &names, error))
+    return FALSE;
+  o->n_outputs = 0;
+  for (char **n = names; *n && o->n_outputs < BS_N_REGIONS; n++)
+    for (int r = 0; r < BS_N_REGIONS; r++)
+      if (g_strcmp0 (*n, bs_region_name (r)) == 0)
+        o->outputs[o->n_outputs++] = r;
+  return TRUE;
+}
+
+char *
+bs_train_regions_to_string (const BsRegion *regions, int n)
+{
+  g_autoptr(GString) s = g_string_new (NULL);
+
+  for (int k = 0; k < n; k++)
+    g_string_append_printf (s, "%s%s", k ? "," : "", bs_region_name (regions[k]));
+  return g_string_free (g_steal_pointer (&s), FALSE);
+}
+
+gboolean
+bs_train_outputs_from_net (const BsUnet *net, BsTrainOutputs *outputs)
+{
+  outputs->n = 0;
+  for (int k = 0; k < net->config.out_channels; k++)
+    {
+      int found = -1;
+      for (int r = 0; r < BS_N_REGIONS; r++)
+        if (net->config.outputs && g_strcmp0 (net->config.outputs[k], bs_region_name (r)) == 0)
+          found = r;
+      if (found < 0 || outputs->n >= BS_N_REGIONS)
+        return FALSE;
+      outputs->r[outputs->n++] = found;
+    }
+  return outputs->n > 0 && outputs->r[0] == BS_REGION_WT;
+}
+
 void
 bs_train_case_result_clear (BsTrainCaseResult *r)
 {

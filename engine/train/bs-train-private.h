@@ -57,6 +57,8 @@ typedef struct {
   BsVolume *image;     /* the picked modalities, normalised */
   BsVolume *truth;     /* whole tumour, 0/1 */
   BsVolume *core;      /* necrotic / non-enhancing core, 0/1, or NULL (unknown convention, none present) */
+  guint8 *regions;     /* per voxel (the label's layout), bit r set inside region r (BsRegion), or NULL
+                        * when the convention cannot tell the tumour core and enhancing tumour apart */
   int sw, sh;          /* axial slice size as displayed */
   int n_slices;        /* slices with brain or tumour */
   int *slices;         /* their axial indices */
@@ -87,6 +89,13 @@ typedef struct {
   double bias_field;       /* BsTrainOptions.bias_field */
 } BsTrainAug;
 
+/* The regions the network outputs, in order: what a training example's
+ * target planes are. */
+typedef struct {
+  int n;
+  BsRegion r[BS_N_REGIONS];
+} BsTrainOutputs;
+
 typedef struct {
   GArray *tumour, *other;  /* BsTrainSliceRef of the training cases */
   guint pos_tumour, pos_other;
@@ -94,9 +103,14 @@ typedef struct {
   double tumour_share;
   BsTrainRng rand;
   BsTrainAug aug;          /* from the options; all off after init */
+  BsTrainOutputs outputs;  /* WT alone after init */
 } BsTrainSampler;
 
 /* ---- options (bs-train-options.c) ---- */
+
+/* The regions of net's outputs; FALSE when one is not a region the trainer
+ * knows or the first is not the whole tumour. */
+gboolean bs_train_outputs_from_net (const BsUnet *net, BsTrainOutputs *outputs);
 
 /* The options a training state fixes (crop, batch, lr, loss, seed, split,
  * steps, dropout, validation slices, augmentation) replace the caller's. */
@@ -104,16 +118,19 @@ void bs_train_options_apply_state (BsTrainOptions *o, const BsTrainOptions *from
 
 BsTrainCase *bs_train_set_find_case (BsTrainSet *set, const char *id);
 void bs_train_slice_list_build (BsTrainSet *set, BsTrainSplit split, GArray *tumour, GArray *other);
-/* One crop x crop training example (nch planes + target); r or aug NULL =
- * centre, no augmentation. */
+/* One crop x crop training example (nch planes + one target plane per
+ * output); r or aug NULL = centre, no augmentation.  valid (may be NULL)
+ * gets per output 1, or 0 when the case's labels cannot tell that region
+ * (its target plane is then zeros). */
 void bs_train_fill_slice (const BsTrainSliceRef *ref, int crop, BsTrainRng *r, const BsTrainAug *aug,
-                          float *input, float *target);
+                          const BsTrainOutputs *outputs, float *input, float *target, float *valid);
 
 void bs_train_sampler_init (BsTrainSampler *s, BsTrainSet *set, guint64 seed);
 void bs_train_sampler_clear (BsTrainSampler *s);
-/* augment FALSE: centred crops as they are, whatever s->aug says. */
+/* augment FALSE: centred crops as they are, whatever s->aug says.  target
+ * is batch x s->outputs.n planes, valid batch x s->outputs.n flags. */
 void bs_train_sampler_next (BsTrainSampler *s, int batch, int crop, gboolean augment, float *input, float *target,
-                            int nch);
+                            float *valid, int nch);
 
 /* bs_train_graph_new, with the input layer's weight gradient computed in
  * groups of at most max_group input channels (0: as bs_train_graph_new, which
@@ -177,15 +194,20 @@ gboolean bs_train_checkpoint_restore_sampler (const BsTrainCheckpoint *cp, BsTra
 /* Fixed validation slices: centre crops, no augmentation. */
 typedef struct {
   int n;
-  float *input, *target, *probs;
+  BsTrainOutputs outputs;
+  float *input, *target, *valid, *probs;  /* target and probs n x outputs.n planes, valid n x outputs.n */
 } BsTrainValSet;
 
 /* Tumour and healthy slices of the split evenly spaced through its cases,
  * half and half when capped at cap (0: all). */
-void bs_train_val_build (BsTrainSet *set, BsTrainSplit split, int cap, int crop, int nch, BsTrainValSet *v);
+void bs_train_val_build (BsTrainSet *set, BsTrainSplit split, int cap, int crop, int nch,
+                         const BsTrainOutputs *outputs, BsTrainValSet *v);
 void bs_train_val_clear (BsTrainValSet *v);
+/* val_loss: bs_train_loss_outputs; val_dice: whole tumour's; region_dice
+ * (may be NULL): per region (index BsRegion) over its valid slices, NAN for a
+ * region not output or with no valid slice. */
 gboolean bs_train_val_run (BsTrainGraph *g, const BsTrainValSet *v, int nch, BsTrainLoss loss, double weight_dice,
-                           double *val_loss, double *val_dice, GError **error);
+                           double *val_loss, double *val_dice, double *region_dice, GError **error);
 
 /* Every test case of set through net (whole volumes, full slices) into
  * report->test, with figures into figures_dir when not NULL; adds the stages

@@ -20,6 +20,7 @@
 
 #include <gio/gio.h>
 
+#include "bs-labels.h"
 #include "bs-unet.h"
 #include "bs-volume.h"
 #include "bs-timing.h"
@@ -44,6 +45,15 @@ gboolean bs_train_loss_from_string (const char *s, BsTrainLoss *loss);
 double bs_train_loss (BsTrainLoss loss, double weight_dice, const float *probs,
                       const float *target, gsize n, float *dprobs);
 
+/* The loss of a head with n_out sigmoid outputs: per output channel the loss
+ * above over the slices whose valid flag is set, averaged over the channels
+ * that have any such slice.  probs, target and dprobs are n x n_out x hw
+ * (NCHW); valid is n x n_out (0 or 1), NULL for all valid.  Invalid planes get
+ * a zero gradient.  With one output and every slice valid this is exactly
+ * bs_train_loss over n x hw. */
+double bs_train_loss_outputs (BsTrainLoss loss, double weight_dice, const float *probs, const float *target,
+                              const float *valid, int n, int n_out, gsize hw, float *dprobs);
+
 /* ---- The graph ---- */
 
 typedef struct _BsTrainGraph BsTrainGraph;
@@ -61,14 +71,21 @@ void bs_train_graph_set_dropout (BsTrainGraph *g, double rate, guint64 seed);
 void bs_train_graph_get_size (const BsTrainGraph *g, int *batch, int *h, int *w);
 
 /* input: n x in_channels x h x w (NCHW), n <= batch (the rest is treated as
- * zeros).  probs (n x h x w) may be NULL.  training selects dropout. */
+ * zeros).  probs (n x out_channels x h x w) may be NULL.  training selects
+ * dropout. */
 gboolean bs_train_graph_forward (BsTrainGraph *g, const float *input, int n,
                                  gboolean training, float *probs, GError **error);
-/* After a training forward of n slices: loss against target (n x h x w) and
- * the gradients of every layer (see bs_train_graph_get_grads). */
+/* After a training forward of n slices: loss against target (n x
+ * out_channels x h x w) and the gradients of every layer (see
+ * bs_train_graph_get_grads). */
 gboolean bs_train_graph_backward (BsTrainGraph *g, const float *target, int n,
                                   BsTrainLoss loss, double weight_dice,
                                   double *loss_value, GError **error);
+/* The same with the loss of output k of slice i counted only where
+ * valid[i * out_channels + k] is 1 (bs_train_loss_outputs); valid NULL: all. */
+gboolean bs_train_graph_backward_masked (BsTrainGraph *g, const float *target, const float *valid, int n,
+                                         BsTrainLoss loss, double weight_dice, double *loss_value,
+                                         GError **error);
 /* Gradients of layer i (OIHW like BsUnetLayer.weights, and bias), valid until
  * the next backward. */
 void bs_train_graph_get_grads (BsTrainGraph *g, int layer, const float **dweights, const float **dbias);
@@ -110,6 +127,13 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (BsTrainSet, bs_train_set_free)
  * "preprocessing") when not NULL. */
 gboolean bs_train_set_add_case (BsTrainSet *set, const char *id, const BsVolume *image,
                                 const BsVolume *label, GError **error);
+/* The same with the label convention known (bs_train_set_add_case guesses
+ * it from the values, and cannot tell Decathlon from BraTS 2023 labels). */
+gboolean bs_train_set_add_case_labelled (BsTrainSet *set, const char *id, const BsVolume *image,
+                                         const BsVolume *label, BsLabelConvention convention, GError **error);
+/* Whether case i's labels tell the tumour core and the enhancing tumour apart
+ * (its convention has sub-regions); otherwise only its whole tumour trains. */
+gboolean bs_train_set_case_has_subregions (const BsTrainSet *set, guint i);
 /* Every labelled case of the dataset at path (bs_dataset_open). */
 gboolean bs_train_set_add_dataset (BsTrainSet *set, const char *path, BsTiming *timing,
                                    GError **error);
@@ -178,12 +202,20 @@ typedef struct {
                         * crop's corners) changes each channel's gain by 1 + f and its offset by 3 f, as an MRI
                         * bias field of relative size B does to a z-scored image (0 = off) */
   int folds, fold;     /* cross-validation split the caller made (kept in checkpoints), 0 = none */
+  int n_outputs;       /* regions the network outputs, in order (WT first); 0: those of opts->resume's
+                        * weights, else WT alone */
+  BsRegion outputs[BS_N_REGIONS];
   const BsTrainCheckpoint *resume; /* checkpoint or weights to start from, or NULL (see bs_train_run) */
   const char *out;     /* best checkpoint goes here; the resumable state to OUT.last.h5 */
   const char *figures; /* folder for the test cases' PNG figures, or NULL */
 } BsTrainOptions;
 
 void bs_train_options_init (BsTrainOptions *opts);
+/* opts->outputs from a comma-separated list of region names ("wt,tc,et";
+ * bs_unet_parse_outputs says which lists are allowed). */
+gboolean bs_train_options_set_regions (BsTrainOptions *opts, const char *list, GError **error);
+/* "wt,tc,et" for n regions (free with g_free). */
+char *bs_train_regions_to_string (const BsRegion *regions, int n);
 
 /* Where bs_train_run keeps the resumable state of a run writing to out:
  * OUT.last.h5 for OUT.h5 (free with g_free). */
@@ -216,6 +248,9 @@ typedef struct {
   gsize predicted_voxels;
   char *channels;      /* modalities the case has, comma-separated */
   int fold;            /* its cross-validation fold, or 0 */
+  double region_dice[BS_N_REGIONS]; /* whole-volume Dice per region (index BsRegion) after the clean-up;
+                                     * NAN for a region the model does not output or the case's labels
+                                     * cannot tell.  [BS_REGION_WT] is dice. */
 } BsTrainCaseResult;
 
 void bs_train_case_result_clear (BsTrainCaseResult *r);
@@ -225,6 +260,7 @@ typedef struct {
   int best_epoch;
   double best_val_loss;
   double best_val_dice;
+  double best_val_region_dice[BS_N_REGIONS]; /* of the best epoch, NAN for a region not trained */
   double first_train_loss;  /* mean of the first epoch */
   double last_train_loss;   /* mean of the last epoch */
   double train_ms;
@@ -284,6 +320,7 @@ typedef struct {
       double seconds, train_loss, val_loss, val_dice;
       gboolean best;            /* saved to opts->out as the best so far */
       int mean_count;           /* > 0: the validated and saved weights are the mean of this many epochs */
+      double val_region_dice[BS_N_REGIONS]; /* per region trained (NAN otherwise); val_dice is WT's */
     } epoch;
     struct {
       int bad_epochs;
@@ -315,6 +352,15 @@ typedef void (*BsTrainProgressFunc) (const BsTrainEvent *event, gpointer user_da
  * would have; opts->resume a plain weights file starts afresh (epoch 1, new
  * optimiser) from its weights.
  *
+ * Regions (opts->outputs): one sigmoid output per region, each trained with
+ * the loss against that region's labels (bs_labels_in_region), the losses
+ * averaged; a case whose convention cannot tell the tumour core and the
+ * enhancing tumour apart trains only its whole-tumour output.  The best
+ * epoch and early stopping go by that mean validation loss.  Fine-tuning
+ * weights with other outputs copies every layer and gives each new output
+ * the head row of the same region, or else the whole tumour's.  A resumed
+ * state keeps its regions (asking for others is an error).
+ *
  * With opts->figures, writes DIR/<case>-axial-NNN.png for every test case:
  * MRI | ground truth | prediction at the slice with the most tumour and the
  * slices 10 before and after it (timed as the "visualisation" stage). */
@@ -323,7 +369,10 @@ gboolean bs_train_run (BsTrainSet *set, const BsTrainOptions *opts, BsTrainProgr
                        GError **error);
 
 /* Whole-volume whole-tumour Dice of net on case i of set (its normalised
- * image), axial slices at full size through the oneDNN forward pass; with
+ * image), and of a region model's further outputs where the case's labels
+ * tell them (result->region_dice; a region's voxels count only inside the
+ * cleaned whole tumour), axial slices at full size through the training
+ * graph's oneDNN forward pass; with
  * flips every slice also runs mirrored left-right and the two are averaged
  * (as BsPlanOptions.test_time_flips). */
 gboolean bs_train_evaluate_case (BsUnet *net, BsTrainSet *set, guint i, int threads, gboolean flips,
