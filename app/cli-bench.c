@@ -56,7 +56,7 @@ instance_main (gpointer data)
   g_autofree float *probs = NULL;
 
   bs_plan_get_size (in->plan, &h, &w, &batch);
-  probs = g_new (float, (gsize) batch * h * w);
+  probs = g_new (float, (gsize) batch * bs_plan_get_outputs (in->plan) * h * w);
   for (int i = 0; i < in->warmup && !in->error; i++)
     bs_plan_run (in->plan, in->input, batch, probs, NULL, &in->error);
   for (int i = 0; i < in->repeat && !in->error; i++)
@@ -91,7 +91,7 @@ run_reference (const BsUnet *net, BenchRow *row, int repeat)
 {
   int size = row->size, c = net->config.in_channels;
   g_autofree float *in = g_new (float, (gsize) c * size * size);
-  g_autofree float *out = g_new (float, (gsize) size * size);
+  g_autofree float *out = g_new (float, (gsize) net->config.out_channels * size * size);
   g_autofree double *t = g_new (double, repeat);
 
   synthetic_slices (in, 1, c, size);
@@ -122,7 +122,7 @@ print_details (BsPlan *plan, const float *input)
   if (!profile)
     return;
   bs_plan_get_size (plan, &h, &w, &batch);
-  probs = g_new (float, (gsize) batch * h * w);
+  probs = g_new (float, (gsize) batch * bs_plan_get_outputs (plan) * h * w);
   ((BsPlanOptions *) bs_plan_get_options (plan))->profile_layers = TRUE;
   for (int k = 0; k < 3; k++)
     {

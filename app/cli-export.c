@@ -2,6 +2,7 @@
  * with the model first (only the one slice for overlay and figure). */
 #include <glib/gi18n.h>
 #include <math.h>
+#include <nifti1.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -13,10 +14,12 @@
 #include "bs-infer.h"
 #include "bs-labels.h"
 #include "bs-metrics.h"
+#include "bs-nifti.h"
 #include "bs-plan.h"
 #include "bs-segment.h"
 #include "bs-unet.h"
 #include "cli.h"
+#include "cli-mask.h"
 
 typedef enum {
   WHAT_OVERLAY,
@@ -31,7 +34,7 @@ static const char *const what_names[] = { "overlay", "figure", "mask", "dice-csv
 
 typedef struct {
   char *case_id, *label, *model, *plane, *what, *out, *size, *modality, *style;
-  char *precision, *layout, *fusion, *cleanup, *crop, *flips, *annotations;
+  char *precision, *layout, *fusion, *cleanup, *crop, *flips, *annotations, *mask_labels;
   int slice, threads, batch;
   double opacity;
   gboolean confusion, quiet;
@@ -56,6 +59,7 @@ export_args_clear (ExportArgs *a)
   g_free (a->flips);
   g_free (a->cleanup);
   g_free (a->annotations);
+  g_free (a->mask_labels);
 }
 
 static gboolean
@@ -259,6 +263,7 @@ run_export (ExportArgs *a, const char *path)
   BsExportSource src;
   ExportWhat what;
   BsPlane plane = BS_PLANE_AXIAL;
+  BsLabelConvention mask_conv = BS_LABELS_BINARY;
   int case_index = 0, width = 0, height = 0, channel = 0, n_slices;
   gboolean ok, cleanup;
 
@@ -323,6 +328,15 @@ run_export (ExportArgs *a, const char *path)
   net = bs_unet_load_h5 (model, &error);
   if (net == NULL)
     return bs_cli_fail (error);
+  if (a->mask_labels && what != WHAT_MASK && !g_str_equal (a->mask_labels, "wt"))
+    {
+      g_set_error_literal (&error, BS_EXPORT_ERROR, BS_EXPORT_ERROR_INVALID,
+                           _("--mask-labels applies to --what mask only"));
+      return bs_cli_fail (error);
+    }
+  /* Before segmenting: a model that cannot give the labels asked for. */
+  if (!bs_cli_mask_labels (a->mask_labels, net, model, kase, &mask_conv, &error))
+    return bs_cli_fail (error);
   prepared = bs_infer_prepare (net, kase->image, &error);
   if (prepared == NULL)
     return bs_cli_fail (error);
@@ -383,7 +397,13 @@ run_export (ExportArgs *a, const char *path)
       ok = bs_export_figure_png (&src, a->slice, &overlay, width, height, a->out, &error);
       break;
     case WHAT_MASK:
-      ok = bs_export_mask_nifti (&src, a->out, &error);
+      if (mask_conv == BS_LABELS_BINARY)
+        ok = bs_export_mask_nifti (&src, a->out, &error);
+      else
+        {
+          g_autoptr(BsVolume) map = bs_cli_mask_volume (seg, mask_conv, &error);
+          ok = map != NULL && bs_volume_save_nifti (map, a->out, DT_UINT8, &error);
+        }
       break;
     case WHAT_DICE_CSV:
       ok = bs_export_dice_csv (&src, a->out, &error);
@@ -449,6 +469,7 @@ bs_cli_export (int argc, char **argv)
       "on|off" },
     { "threads", 0, 0, G_OPTION_ARG_INT, &a.threads, N_("Threads (0: all cores)"), N_("N") },
     { "batch", 0, 0, G_OPTION_ARG_INT, &a.batch, N_("Slices per inference run"), N_("N") },
+    { "mask-labels", 0, 0, G_OPTION_ARG_STRING, &a.mask_labels, bs_cli_mask_labels_help, "wt|input|brats|decathlon" },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &a.quiet, N_("Print nothing but errors"), NULL },
     { NULL },
   };

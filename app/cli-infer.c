@@ -17,6 +17,7 @@
 #include "bs-unet.h"
 #include "cli.h"
 #include "cli-json.h"
+#include "cli-mask.h"
 
 
 static void
@@ -29,66 +30,94 @@ add_double_or_null (JsonBuilder *b, const char *name, double v)
     json_builder_add_double_value (b, v);
 }
 
-/* "regions": the BraTS metrics of every region.  The model predicts the whole
- * tumour; tumour core and enhancing tumour carry the truth's volume where the
- * case's labels tell them apart, and null for what the model does not predict. */
+/* The BraTS metrics of one region: against its truth when there is one,
+ * else the predicted volume alone (NaN for the rest). */
 static void
-add_regions_json (JsonBuilder *b, const BsCase *c, const BsVolume *mask, const BsVolume *truth)
+region_metrics (const BsVolume *mask, const BsVolume *truth, BsRegionMetrics *m)
 {
+  double voxel_ml = mask->spacing[0] * mask->spacing[1] * mask->spacing[2] / 1000.0;
+  guint64 on = 0;
+
+  if (truth != NULL)
+    {
+      bs_metrics_region (mask->data, truth->data, truth->dims, truth->spacing, m);
+      return;
+    }
+  for (gsize v = 0; v < bs_volume_n_voxels (mask); v++)
+    on += mask->data[v] > 0.5f;
+  *m = (BsRegionMetrics) { 0 };
+  m->dice = m->hd95_mm = m->sensitivity = m->specificity = m->true_volume_ml = NAN;
+  m->volume_ml = (double) on * voxel_ml;
+}
+
+/* "regions": the BraTS metrics of every region the model predicts (the
+ * whole tumour always; tumour core and enhancing tumour when it has those
+ * outputs).  A region it does not predict carries "predicted": false, the
+ * truth's volume where the case's labels tell the region apart, and null
+ * for the rest. */
+static void
+add_regions_json (JsonBuilder *b, const BsSegmentResult *seg, const BsVolume *const *truths)
+{
+  const BsVolume *mask = seg->mask;
   double voxel_ml = mask->spacing[0] * mask->spacing[1] * mask->spacing[2] / 1000.0;
 
   json_builder_begin_object (b);
   for (int r = 0; r < BS_N_REGIONS; r++)
     {
+      const BsVolume *truth = truths[r];
+      BsRegionMetrics m = { 0 };
+
       json_builder_set_member_name (b, bs_region_name (r));
       json_builder_begin_object (b);
-      if (r == BS_REGION_WT)
-        {
-          BsRegionMetrics m = { 0 };
-          guint64 on = 0;
-
-          json_builder_set_member_name (b, "predicted");
-          json_builder_add_boolean_value (b, TRUE);
-          if (truth != NULL)
-            bs_metrics_region (mask->data, truth->data, truth->dims, truth->spacing, &m);
-          else
-            {
-              for (gsize v = 0; v < bs_volume_n_voxels (mask); v++)
-                on += mask->data[v] > 0.5f;
-              m.dice = m.hd95_mm = m.sensitivity = m.specificity = m.true_volume_ml = NAN;
-              m.volume_ml = (double) on * voxel_ml;
-            }
-          add_double_or_null (b, "dice", m.dice);
-          add_double_or_null (b, "hd95", m.hd95_mm);
-          add_double_or_null (b, "sensitivity", m.sensitivity);
-          add_double_or_null (b, "specificity", m.specificity);
-          add_double_or_null (b, "volume_ml", m.volume_ml);
-          add_double_or_null (b, "true_volume_ml", m.true_volume_ml);
-        }
+      json_builder_set_member_name (b, "predicted");
+      json_builder_add_boolean_value (b, seg->region_mask[r] != NULL);
+      if (seg->region_mask[r] != NULL)
+        region_metrics (seg->region_mask[r], truth, &m);
       else
         {
-          g_autoptr(BsVolume) region = c->label != NULL ? bs_labels_region (c->label, c->convention, r) : NULL;
-          double true_ml = NAN;
-
-          if (region != NULL)
+          m.dice = m.hd95_mm = m.sensitivity = m.specificity = m.volume_ml = m.true_volume_ml = NAN;
+          if (truth != NULL)
             {
               guint64 on = 0;
-              for (gsize v = 0; v < bs_volume_n_voxels (region); v++)
-                on += region->data[v] > 0.5f;
-              true_ml = (double) on * voxel_ml;
+              for (gsize v = 0; v < bs_volume_n_voxels (truth); v++)
+                on += truth->data[v] > 0.5f;
+              m.true_volume_ml = (double) on * voxel_ml;
             }
-          json_builder_set_member_name (b, "predicted");
-          json_builder_add_boolean_value (b, FALSE);
-          add_double_or_null (b, "dice", NAN);
-          add_double_or_null (b, "hd95", NAN);
-          add_double_or_null (b, "sensitivity", NAN);
-          add_double_or_null (b, "specificity", NAN);
-          add_double_or_null (b, "volume_ml", NAN);
-          add_double_or_null (b, "true_volume_ml", true_ml);
         }
+      add_double_or_null (b, "dice", m.dice);
+      add_double_or_null (b, "hd95", m.hd95_mm);
+      add_double_or_null (b, "sensitivity", m.sensitivity);
+      add_double_or_null (b, "specificity", m.specificity);
+      add_double_or_null (b, "volume_ml", m.volume_ml);
+      add_double_or_null (b, "true_volume_ml", m.true_volume_ml);
       json_builder_end_object (b);
     }
   json_builder_end_object (b);
+}
+
+/* One line for each sub-region (the whole tumour has its own lines). */
+static void
+print_subregions (const BsSegmentResult *seg, const BsVolume *const *truths)
+{
+  static const char *const names[BS_N_REGIONS] = { N_("whole tumour"), N_("tumour core"), N_("enhancing tumour") };
+
+  for (int r = BS_REGION_TC; r < BS_N_REGIONS; r++)
+    {
+      BsRegionMetrics m;
+
+      if (seg->region_mask[r] == NULL)
+        {
+          printf (_("%s: not predicted by this model\n"), _(names[r]));
+          continue;
+        }
+      region_metrics (seg->region_mask[r], truths[r], &m);
+      if (truths[r] != NULL)
+        printf (_("%s: Dice %.4f, HD95 %.2f mm, sensitivity %.4f, specificity %.4f, %.1f ml predicted, %.1f ml "
+                  "in the truth\n"), _(names[r]), m.dice, m.hd95_mm, m.sensitivity, m.specificity, m.volume_ml,
+                m.true_volume_ml);
+      else
+        printf (_("%s: %.1f ml predicted, no ground truth for it\n"), _(names[r]), m.volume_ml);
+    }
 }
 
 int
@@ -97,7 +126,7 @@ bs_cli_infer (int argc, char **argv)
   g_autofree char *model = NULL, *case_id = NULL, *out = NULL, *label = NULL;
   g_autofree char *prob_out = NULL, *prepared_out = NULL;
   g_autofree char *precision_s = NULL, *layout_s = NULL, *fusion_s = NULL, *cleanup_s = NULL, *crop_s = NULL;
-  g_autofree char *flips_s = NULL;
+  g_autofree char *flips_s = NULL, *mask_labels_s = NULL;
   int threads = 0, batch = 1, only_slice = -1;
   gboolean json = FALSE;
   const GOptionEntry entries[] = {
@@ -105,6 +134,7 @@ bs_cli_infer (int argc, char **argv)
     { "case", 0, 0, G_OPTION_ARG_STRING, &case_id, N_("Case to segment (default: the first)"), "ID" },
     { "label", 0, 0, G_OPTION_ARG_FILENAME, &label, N_("Ground truth for a single NIfTI file"), "FILE" },
     { "out", 0, 0, G_OPTION_ARG_FILENAME, &out, N_("Write the mask as NIfTI (uint8, source affine)"), "MASK.nii.gz" },
+    { "mask-labels", 0, 0, G_OPTION_ARG_STRING, &mask_labels_s, bs_cli_mask_labels_help, "wt|input|brats|decathlon" },
     { "prob-out", 0, 0, G_OPTION_ARG_FILENAME, &prob_out, N_("Also write the probabilities (float32 NIfTI)"), "PROB.nii.gz" },
     { "prepared-out", 0, 0, G_OPTION_ARG_FILENAME, &prepared_out, N_("Also write the normalised network input (float32 NIfTI)"), "IN.nii.gz" },
     { "precision", 0, 0, G_OPTION_ARG_STRING, &precision_s, N_("fp32 (default), int8 or bf16"), "P" },
@@ -128,7 +158,9 @@ bs_cli_infer (int argc, char **argv)
   g_autoptr(BsCase) c = NULL;
   g_autoptr(BsUnet) net = NULL;
   g_autoptr(BsVolume) prepared = NULL;
-  g_autoptr(BsVolume) truth = NULL;
+  g_autoptr(BsVolume) truth = NULL, truth_tc = NULL, truth_et = NULL, mask_out = NULL;
+  const BsVolume *truths[BS_N_REGIONS] = { NULL };
+  BsLabelConvention mask_conv = BS_LABELS_BINARY;
   g_autoptr(BsSegmentResult) seg = NULL;
   g_autofree guint8 *one = NULL;
   BsSegmentOptions sopts;
@@ -155,6 +187,12 @@ bs_cli_infer (int argc, char **argv)
       || (flips_s && !g_str_equal (flips_s, "on") && !g_str_equal (flips_s, "off")))
     {
       fprintf (stderr, "%s\n", _("brainseg-cli infer: --precision is fp32|int8|bf16, --layout nchw|nhwc|blocked, --fusion on|off, --cleanup on|off, --crop-to-brain on|off, --test-time-flips on|off"));
+      return 2;
+    }
+  if (mask_labels_s && !g_strv_contains ((const char *const[]) { "wt", "input", "brats", "decathlon", NULL },
+                                         mask_labels_s))
+    {
+      fprintf (stderr, "%s\n", _("brainseg-cli infer: --mask-labels is wt|input|brats|decathlon"));
       return 2;
     }
   if (threads < 0 || batch < 1)
@@ -190,6 +228,9 @@ bs_cli_infer (int argc, char **argv)
   c = bs_dataset_load_case (ds, case_index, &error);
   if (!c)
     return bs_cli_fail (error);
+  /* Before the network runs: a model that cannot give the labels asked for. */
+  if (!bs_cli_mask_labels (mask_labels_s, net, model, c, &mask_conv, &error))
+    return bs_cli_fail (error);
 
   t_start = bs_now_ms ();
   t0 = bs_now_ms ();
@@ -217,8 +258,15 @@ bs_cli_infer (int argc, char **argv)
       slices = 1;
     }
   if (c->label)
-    truth = bs_labels_whole_tumour (c->label);
-  seg = bs_segment (net, prepared, truth, &sopts, NULL, NULL, NULL, &error);
+    {
+      truth = bs_labels_whole_tumour (c->label);
+      truth_tc = bs_labels_region (c->label, c->convention, BS_REGION_TC);
+      truth_et = bs_labels_region (c->label, c->convention, BS_REGION_ET);
+    }
+  truths[BS_REGION_WT] = truth;
+  truths[BS_REGION_TC] = truth_tc;
+  truths[BS_REGION_ET] = truth_et;
+  seg = bs_segment_regions (net, prepared, truths, &sopts, NULL, NULL, NULL, &error);
   if (!seg)
     return bs_cli_fail (error);
   bs_timing_add_stage (&seg->timing, "preprocess", prepare_ms);
@@ -228,7 +276,9 @@ bs_cli_infer (int argc, char **argv)
   dice = seg->dice;
   dice_raw = seg->dice_raw;
 
-  if ((out && !bs_volume_save_nifti (seg->mask, out, DT_UINT8, &error))
+  if (out && !(mask_out = bs_cli_mask_volume (seg, mask_conv, &error)))
+    return bs_cli_fail (error);
+  if ((out && !bs_volume_save_nifti (mask_out, out, DT_UINT8, &error))
       || (prob_out && !bs_volume_save_nifti (seg->prob, prob_out, DT_FLOAT32, &error))
       || (prepared_out && !bs_volume_save_nifti (prepared, prepared_out, DT_FLOAT32, &error)))
     return bs_cli_fail (error);
@@ -296,7 +346,7 @@ bs_cli_infer (int argc, char **argv)
       else
         json_builder_add_null_value (b);
       json_builder_set_member_name (b, "regions");
-      add_regions_json (b, c, seg->mask, truth);
+      add_regions_json (b, seg, truths);
       json_builder_set_member_name (b, "components");
       json_builder_add_int_value (b, seg->cleanup.n_components);
       json_builder_set_member_name (b, "removed_voxels");
@@ -311,6 +361,8 @@ bs_cli_infer (int argc, char **argv)
           json_builder_add_double_value (b, seg->timing.stages[i].ms);
         }
       json_builder_end_object (b);
+      json_builder_set_member_name (b, "mask_labels");
+      json_builder_add_string_value (b, bs_labels_convention_name (mask_conv));
       json_builder_set_member_name (b, "out");
       if (out)
         json_builder_add_string_value (b, out);
@@ -341,6 +393,7 @@ bs_cli_infer (int argc, char **argv)
           printf (_("whole tumour: HD95 %.2f mm, sensitivity %.4f, specificity %.4f, %.1f ml predicted, %.1f ml "
                     "in the truth\n"), m.hd95_mm, m.sensitivity, m.specificity, m.volume_ml, m.true_volume_ml);
         }
+      print_subregions (seg, truths);
       if (cleanup && has_dice)
         printf (_("island clean-up: kept %d of %d components, removed %.0f voxels (Dice before: %.4f)\n"),
                 seg->cleanup.n_kept, seg->cleanup.n_components, (double) seg->cleanup.removed, dice_raw);

@@ -20,7 +20,9 @@ def run(*args, expect=0):
     return p
 
 
-def write_model(path, fms=4, cin=1, skip=None):
+def write_model(path, fms=4, cin=1, skip=None, outs=1, head_bias=None):
+    """outs: PredictionMask's outputs (3: a region model, WT, TC, ET); head_bias: its biases with a zero
+    kernel, so that every voxel in the head gets sigmoid(bias)."""
     rng = np.random.default_rng(3)
     f2 = 2 * fms
     specs = [("encodeAa", cin, fms), ("encodeAb", fms, fms), ("encodeBa", fms, f2), ("encodeBb", f2, f2),
@@ -29,7 +31,7 @@ def write_model(path, fms=4, cin=1, skip=None):
              ("transconvE", 8 * f2, 4 * f2), ("decodeCa", 8 * f2, 4 * f2), ("decodeCb", 4 * f2, 4 * f2),
              ("transconvC", 4 * f2, 2 * f2), ("decodeBa", 4 * f2, 2 * f2), ("decodeBb", 2 * f2, 2 * f2),
              ("transconvB", 2 * f2, f2), ("decodeAa", 2 * f2, f2), ("decodeAb", f2, f2),
-             ("transconvA", f2, fms), ("convOuta", f2, fms), ("convOutb", fms, fms), ("PredictionMask", fms, 1)]
+             ("transconvA", f2, fms), ("convOuta", f2, fms), ("convOutb", fms, fms), ("PredictionMask", fms, outs)]
     with h5py.File(path, "w") as f:
         f.attrs["model_config"] = json.dumps({"class_name": "Functional", "config": {"name": "2DUNet"}})
         mw = f.create_group("model_weights")
@@ -39,8 +41,13 @@ def write_model(path, fms=4, cin=1, skip=None):
             k = 2 if name.startswith("transconv") else 1 if name == "PredictionMask" else 3
             shape = (k, k, o, i) if name.startswith("transconv") else (k, k, i, o)
             g = mw.create_group(name)
-            g.create_dataset(f"{name}/kernel:0", data=rng.uniform(-0.5, 0.5, shape).astype(np.float32))
-            g.create_dataset(f"{name}/bias:0", data=np.full(o, 0.01, np.float32))
+            kernel = rng.uniform(-0.5, 0.5, shape).astype(np.float32)
+            bias = np.full(o, 0.01, np.float32)
+            if name == "PredictionMask" and head_bias is not None:
+                kernel[:] = 0
+                bias = np.array(head_bias, np.float32)
+            g.create_dataset(f"{name}/kernel:0", data=kernel)
+            g.create_dataset(f"{name}/bias:0", data=bias)
 
 
 def main():
@@ -141,7 +148,113 @@ def main():
         assert sum(1 for r in rows if r["layout"] == "reference") == 1
         assert {r["instances"] for r in rows if r["layout"] != "reference"} == {1, 2}
         assert all(r["threads"] >= 1 for r in rows)
+        check_regions(d, affine)
     print("ok")
+
+
+def check_regions(d, affine):
+    """A region model (WT, TC, ET outputs): --mask-labels writes its regions as labels, "regions" in the JSON
+    carries tumour core and enhancing tumour, and a one-output model refuses anything but wt."""
+    nx, ny, nz = 48, 40, 6
+    z, y, x = np.mgrid[0:nz, 0:ny, 0:nx]
+    blob = np.exp(-(((x - 24) / 12.0) ** 2 + ((y - 20) / 10.0) ** 2)).transpose(2, 1, 0) * 100.0
+    # A head with air around it: only the head is tumour for the forced model below.
+    img = np.where(blob > 5, blob + 1.0, 0.0).astype(np.float32)
+    head = img != 0
+    img_p = os.path.join(d, "rimg.nii.gz")
+    nib.save(nib.Nifti1Image(img, affine), img_p)
+    # BraTS 2015 labels (1 necrosis, 2 edema, 3 non-enhancing, 4 enhancing): TC = 1, 3, 4, ET = 4.
+    lab = np.zeros(img.shape, np.uint8)
+    lab[blob > 20] = 2
+    lab[blob > 50] = 3
+    lab[blob > 70] = 1
+    lab[blob > 85] = 4
+    lab15_p = os.path.join(d, "lab2015.nii.gz")
+    nib.save(nib.Nifti1Image(lab, affine), lab15_p)
+    binlab_p = os.path.join(d, "labbin.nii.gz")
+    nib.save(nib.Nifti1Image((lab > 0).astype(np.uint8), affine), binlab_p)
+
+    def infer(model, *extra, label=None, expect=0):
+        args = ["infer", img_p, "--model", model, "--threads", "1", *extra]
+        if label:
+            args += ["--label", label]
+        return run(*args, expect=expect)
+
+    def values(path):
+        return np.asanyarray(nib.load(path).dataobj)
+
+    # Forced outputs: P(WT), P(TC) high and P(ET) low in the head, so WT = TC = the head and ET is empty.
+    forced = os.path.join(d, "forced3.h5")
+    write_model(forced, outs=3, head_bias=[6.0, 4.0, -4.0])
+    expect = {"brats": 1, "decathlon": 2}
+    for labels, core in expect.items():
+        out_p = os.path.join(d, f"forced-{labels}.nii.gz")
+        out = json.loads(infer(forced, "--out", out_p, "--mask-labels", labels, "--json").stdout)
+        m = values(out_p)
+        assert m.dtype == np.uint8, m.dtype
+        assert np.array_equal(m, np.where(head, core, 0)), (labels, np.unique(m))
+        assert out["regions"]["tc"]["predicted"] and out["regions"]["et"]["predicted"], out["regions"]
+        assert out["regions"]["et"]["volume_ml"] == 0.0
+    # input: the case's own convention (BraTS 2015: the core is 3), else brats
+    out_p = os.path.join(d, "forced-input.nii.gz")
+    out = json.loads(infer(forced, "--out", out_p, "--mask-labels", "input", "--json", label=lab15_p).stdout)
+    assert np.array_equal(values(out_p), np.where(head, 3, 0)), np.unique(values(out_p))
+    assert out["mask_labels"] == "brats2015", out["mask_labels"]
+    voxel_ml = 0.001
+    tc = out["regions"]["tc"]
+    truth_tc = np.isin(lab, [1, 3, 4])
+    assert tc["predicted"] is True
+    want = 2 * (truth_tc & head).sum() / (truth_tc.sum() + head.sum())
+    assert abs(tc["dice"] - want) < 1e-9, (tc["dice"], want)
+    assert abs(tc["volume_ml"] - head.sum() * voxel_ml) < 1e-9 and abs(tc["true_volume_ml"] - truth_tc.sum() * voxel_ml) < 1e-9
+    for key in ("hd95", "sensitivity", "specificity"):
+        assert isinstance(tc[key], float), (key, tc)
+    et = out["regions"]["et"]
+    assert et["predicted"] is True and et["dice"] == 0.0 and et["sensitivity"] == 0.0, et
+    assert abs(et["true_volume_ml"] - (lab == 4).sum() * voxel_ml) < 1e-9
+    out_p = os.path.join(d, "forced-input-bin.nii.gz")
+    infer(forced, "--out", out_p, "--mask-labels", "input", label=binlab_p)
+    assert np.array_equal(values(out_p), np.where(head, 1, 0))
+    # default: today's binary whole-tumour mask
+    out_p = os.path.join(d, "forced-wt.nii.gz")
+    infer(forced, "--out", out_p)
+    assert np.array_equal(values(out_p), head.astype(np.uint8))
+    # the text output has a line per region
+    text = infer(forced, label=lab15_p).stdout
+    assert "tumour core: Dice" in text and "enhancing tumour: Dice 0.0000" in text, text
+
+    # Random weights: every sub-region present; the label map agrees with the regions' volumes, and the
+    # conventions map onto each other value by value.
+    rand3 = os.path.join(d, "random3.h5")
+    write_model(rand3, outs=3)
+    brats_p, dec_p = os.path.join(d, "r-brats.nii.gz"), os.path.join(d, "r-dec.nii.gz")
+    out = json.loads(infer(rand3, "--out", brats_p, "--mask-labels", "brats", "--json", label=lab15_p).stdout)
+    infer(rand3, "--out", dec_p, "--mask-labels", "decathlon")
+    b, dec = values(brats_p), values(dec_p)
+    assert set(np.unique(b)) == {0, 1, 2, 4}, np.unique(b)
+    assert int((b > 0).sum()) == out["tumour_voxels"]
+    r = out["regions"]
+    assert abs(np.isin(b, [1, 4]).sum() * voxel_ml - r["tc"]["volume_ml"]) < 1e-9, r["tc"]
+    assert abs((b == 4).sum() * voxel_ml - r["et"]["volume_ml"]) < 1e-9, r["et"]
+    assert np.array_equal(dec, np.choose(np.searchsorted([0, 1, 2, 4], b), [0, 2, 1, 3]).astype(dec.dtype))
+    # export --what mask takes the same option and writes the same labels
+    exp_p = os.path.join(d, "r-export.nii.gz")
+    run("export", img_p, "--model", rand3, "--what", "mask", "--mask-labels", "decathlon", "--threads", "1",
+        "--quiet", "--out", exp_p)
+    assert np.array_equal(values(exp_p), dec)
+
+    # A one-output model predicts the whole tumour only: a clear refusal naming the file, for infer and export.
+    one = os.path.join(d, "single.h5")
+    write_model(one)
+    for labels in ("brats", "decathlon", "input"):
+        p = infer(one, "--out", os.path.join(d, "never.nii.gz"), "--mask-labels", labels, expect=1)
+        assert "single.h5" in p.stderr and "whole tumour only" in p.stderr, p.stderr
+        assert not os.path.exists(os.path.join(d, "never.nii.gz"))
+    p = run("export", img_p, "--model", one, "--what", "mask", "--mask-labels", "brats", "--quiet",
+            "--out", os.path.join(d, "never.nii.gz"), expect=1)
+    assert "single.h5" in p.stderr and "whole tumour only" in p.stderr, p.stderr
+    p = infer(one, "--mask-labels", "labels", expect=2)
+    assert "--mask-labels" in p.stderr, p.stderr
 
 
 if __name__ == "__main__":

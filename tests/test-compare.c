@@ -28,6 +28,8 @@ fixture_set_up (Fixture *f, gconstpointer data)
   config.in_channels = 1;
   config.upsample = BS_UPSAMPLE_TRANSPOSED;
   config.modalities = modalities;
+  /* data: the number of outputs (NULL: one, IntelAI's whole tumour) */
+  config.out_channels = data ? GPOINTER_TO_INT (data) : 1;
   f->net = bs_unet_new_random (&config, 3);
   f->prepared = bs_volume_new (NX, NY, NZ, 1);
   f->truth = bs_volume_new (NX, NY, NZ, 1);
@@ -179,6 +181,8 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add ("/compare/pick-slices", Fixture, NULL, fixture_set_up, test_pick_slices, fixture_tear_down);
   g_test_add ("/compare/run", Fixture, NULL, fixture_set_up, test_run, fixture_tear_down);
+  /* A region model (WT, TC, ET): the rows judge its whole-tumour output. */
+  g_test_add ("/compare/run-regions", Fixture, GINT_TO_POINTER (3), fixture_set_up, test_run, fixture_tear_down);
   g_test_add ("/compare/cancel", Fixture, NULL, fixture_set_up, test_without_truth_and_cancel, fixture_tear_down);
   return g_test_run ();
 }

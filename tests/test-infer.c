@@ -349,6 +349,144 @@ test_volume_crop (void)
   g_assert_cmpfloat (max_diff, <, 0.05);
 }
 
+/* A region model (WT, TC, ET) on a cropped case: a three-channel prob volume
+ * whose channel c on every brain slice is the reference's output c on that
+ * slice's window, put back where the window sits, and 0 outside the head and
+ * on slices without brain in every channel.  A one-channel volume takes the
+ * whole tumour (output 0) alone; a volume with more channels than the model
+ * has outputs is refused. */
+static void
+test_volume_regions (void)
+{
+  g_autoptr(BsVolume) img = make_head ();
+  BsUnetConfig c = { .fms = 4, .in_channels = 1, .out_channels = 3 };
+  g_autoptr(BsUnet) net = bs_unet_new_random (&c, 23);
+  g_autoptr(BsVolume) prep = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BsInferGeometry) geom = NULL;
+  g_autoptr(BsPlan) plan = NULL;
+  g_autoptr(BsVolume) prob = NULL, wt = NULL, too_many = NULL;
+  BsPlanOptions o;
+  gsize nvox;
+  int h, w;
+  double max_err = 0.0, max_wt = 0.0, channel_gap = 0.0;
+
+  /* Biases that set the outputs apart (WT mostly on, ET mostly off). */
+  {
+    BsUnetLayer *pm = bs_unet_find_layer (net, "PredictionMask");
+    pm->bias[0] = 1.0f;
+    pm->bias[1] = 0.0f;
+    pm->bias[2] = -1.0f;
+  }
+  prep = bs_infer_prepare (net, img, &error);
+  g_assert_no_error (error);
+  geom = bs_infer_geometry_new (prep, BS_PLANE_AXIAL, TRUE);
+  h = geom->ph;
+  w = geom->pw;
+  bs_plan_options_init (&o);
+  o.threads = 1;
+  o.batch = 4;  /* 6 brain slices: a full batch and a short one */
+  plan = bs_plan_new (net, h, w, &o, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (bs_plan_get_outputs (plan), ==, 3);
+  prob = bs_volume_new_like (prep, 3);
+  for (gsize i = 0; i < 3 * bs_volume_n_voxels (prob); i++)
+    prob->data[i] = 0.75f;  /* skipped slices must be overwritten with 0 in every channel */
+  g_assert_true (bs_infer_volume (plan, prep, geom, prob, NULL, NULL, NULL, NULL, &error));
+  g_assert_no_error (error);
+  wt = bs_volume_new_like (prep, 1);
+  g_assert_true (bs_infer_volume (plan, prep, geom, wt, NULL, NULL, NULL, NULL, &error));
+  g_assert_no_error (error);
+
+  nvox = bs_volume_n_voxels (prob);
+  for (gsize i = 0; i < nvox; i++)
+    {
+      gboolean empty = prep->data[i] == 0.0f;
+
+      for (int ch = 0; ch < 3; ch++)
+        {
+          float v = bs_volume_channel (prob, ch)[i];
+          if (empty)
+            g_assert_cmpfloat (v, ==, 0.0f);
+          else
+            g_assert_true (v > 0.0f && v < 1.0f);
+        }
+      max_wt = MAX (max_wt, fabsf (wt->data[i] - prob->data[i]));
+      if (!empty)
+        channel_gap = MAX (channel_gap, fabsf (bs_volume_channel (prob, 0)[i] - bs_volume_channel (prob, 2)[i]));
+    }
+  g_assert_cmpfloat (max_wt, ==, 0.0);
+  g_assert_cmpfloat (channel_gap, >, 0.1);
+
+  /* Every brain slice, every channel, against the reference on its window. */
+  {
+    gsize plane = (gsize) h * w, px = (gsize) geom->width * geom->height;
+    g_autofree float *in = g_new (float, plane);
+    g_autofree float *ref = g_new (float, 3 * plane);
+    g_autofree float *expect = g_new (float, px);
+    g_autofree float *mine = g_new (float, px);
+
+    for (int k = 0; k < geom->n_slices; k++)
+      {
+        if (!geom->brain[k])
+          continue;
+        bs_infer_fill_slice (prep, geom, k, in);
+        bs_reference_forward (net, in, 1, h, w, ref);
+        for (int ch = 0; ch < 3; ch++)
+          {
+            bs_infer_window_to_slice (geom, in, 1, ref + ch * plane, expect);
+            bs_volume_get_slice (prob, ch, BS_PLANE_AXIAL, k, mine);
+            for (gsize i = 0; i < px; i++)
+              max_err = MAX (max_err, fabsf (expect[i] - mine[i]));
+          }
+      }
+    g_assert_cmpfloat (max_err, <, 1e-4);
+  }
+
+  /* bs_infer_store_output of a batch: n x C maps into the C channels. */
+  {
+    gsize plane = (gsize) h * w;
+    int k0 = 4;
+    g_autofree float *in = g_new (float, 2 * plane);
+    g_autofree float *ref = g_new (float, 2 * 3 * plane);
+    g_autoptr(BsVolume) back = bs_volume_new_like (prep, 3);
+
+    bs_infer_fill_input (prep, geom, k0, 2, in);
+    bs_reference_forward (net, in, 2, h, w, ref);
+    bs_infer_store_output (back, geom, in, 1, k0, 2, ref);
+    for (int ch = 0; ch < 3; ch++)
+      for (int z = k0; z < k0 + 2; z++)
+        for (gsize i = 0; i < (gsize) 240 * 200; i++)
+          {
+            gsize v = (gsize) z * 240 * 200 + i;
+            g_assert_cmpfloat (fabsf (bs_volume_channel (back, ch)[v] - bs_volume_channel (prob, ch)[v]), <, 1e-4);
+          }
+  }
+
+  too_many = bs_volume_new_like (prep, 4);
+  g_assert_false (bs_infer_volume (plan, prep, geom, too_many, NULL, NULL, NULL, NULL, &error));
+  g_assert_error (error, BS_PLAN_ERROR, BS_PLAN_ERROR_SIZE);
+}
+
+/* Zero outside the head, per output plane. */
+static void
+test_zero_outside_head_outputs (void)
+{
+  const float input[2 * 4] = { 0, 1, 0, 0,   /* channel 0 */
+                               0, 0, 2, 0 }; /* channel 1 */
+  float probs[3 * 4];
+
+  for (int i = 0; i < 12; i++)
+    probs[i] = 0.5f + i * 0.01f;
+  bs_infer_zero_outside_head_outputs (input, 2, 4, 3, probs);
+  for (int o = 0; o < 3; o++)
+    for (int p = 0; p < 4; p++)
+      {
+        gboolean head = p == 1 || p == 2;
+        g_assert_cmpfloat (probs[o * 4 + p], ==, head ? 0.5f + (o * 4 + p) * 0.01f : 0.0f);
+      }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -358,5 +496,7 @@ main (int argc, char **argv)
   g_test_add_func ("/infer/volume", test_volume);
   g_test_add_func ("/infer/geometry-crop", test_geometry_crop);
   g_test_add_func ("/infer/volume-crop", test_volume_crop);
+  g_test_add_func ("/infer/volume-regions", test_volume_regions);
+  g_test_add_func ("/infer/zero-outside-head-outputs", test_zero_outside_head_outputs);
   return g_test_run ();
 }

@@ -5,8 +5,11 @@
  * window, so its part is the engine call it makes, with its options. */
 #include <glib.h>
 #include <glib/gstdio.h>
+#include <math.h>
+#include <string.h>
 
 #include "bs-dataset.h"
+#include "bs-error.h"
 #include "bs-infer.h"
 #include "bs-labels.h"
 #include "bs-metrics.h"
@@ -236,12 +239,254 @@ test_result (void)
   g_assert_cmpfloat (seg->dice, ==, bs_dice (seg->mask->data, truth->data, n));
   g_assert_cmpfloat (seg->dice_raw, ==, bs_dice (seg->prob->data, truth->data, n));
   g_assert_cmpfloat (seg->dice, >, 0.5);
+  /* A one-output model: the whole tumour is its only region. */
+  g_assert_cmpint (seg->n_outputs, ==, 1);
+  g_assert_cmpint (seg->prob->n_channels, ==, 1);
+  g_assert_true (seg->region_mask[BS_REGION_WT] == seg->mask);
+  g_assert_null (seg->region_mask[BS_REGION_TC]);
+  g_assert_null (seg->region_mask[BS_REGION_ET]);
+  g_assert_cmpint (seg->region_channel[BS_REGION_TC], ==, -1);
+  g_assert_cmpuint (seg->region_voxels[BS_REGION_WT], ==, on);
+  g_assert_cmpfloat (seg->region_dice[BS_REGION_WT], ==, seg->dice);
+  g_assert_true (isnan (seg->region_dice[BS_REGION_TC]));
+  {
+    g_autoptr(BsVolume) binary = bs_segment_label_map (seg, BS_LABELS_BINARY, &error);
+    g_autoptr(BsVolume) brats = NULL;
+
+    g_assert_no_error (error);
+    for (gsize v = 0; v < n; v++)
+      g_assert_cmpfloat (binary->data[v], ==, seg->mask->data[v]);
+    brats = bs_segment_label_map (seg, BS_LABELS_BRATS2017, &error);
+    g_assert_null (brats);
+    g_assert_error (error, BS_PLAN_ERROR, BS_PLAN_ERROR_UNAVAILABLE);
+    g_assert_nonnull (strstr (error->message, "whole tumour only"));
+    g_clear_error (&error);
+  }
 
   p = (Progress) { .cancel_after_first = cancel };
   none = bs_segment (net, prepared, truth, &so, on_progress, &p, cancel, &error);
   g_assert_null (none);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_assert_cmpint (p.calls, ==, 1);
+}
+
+/* Eight voxels in a row (x), one of each combination of the three
+ * probabilities being over 0.5, in a 8x1x1 volume:
+ *   x:    0 1 2 3 4 5 6 7
+ *   P(WT) 0 0 0 0 1 1 1 1
+ *   P(TC) 0 0 1 1 0 0 1 1
+ *   P(ET) 0 1 0 1 0 1 0 1
+ * Nested: WT 4-7, TC 6-7, ET 7 (TC or ET outside WT, ET outside TC go). */
+static BsSegmentResult *
+hand_result (int n_outputs, const char *const *names)
+{
+  static const float p[3][8] = { { 0.1f, 0.2f, 0.3f, 0.4f, 0.6f, 0.7f, 0.8f, 0.9f },
+                                 { 0.1f, 0.2f, 0.7f, 0.8f, 0.3f, 0.4f, 0.6f, 0.9f },
+                                 { 0.2f, 0.7f, 0.1f, 0.8f, 0.3f, 0.6f, 0.4f, 0.9f } };
+  static const int region_of[3] = { BS_REGION_WT, BS_REGION_TC, BS_REGION_ET };
+  BsSegmentResult *r = g_new0 (BsSegmentResult, 1);
+
+  bs_timing_reset (&r->timing);
+  r->prob = bs_volume_new (8, 1, 1, n_outputs);
+  for (int c = 0; c < n_outputs; c++)
+    {
+      int src = names ? (g_str_equal (names[c], "tc") ? 1 : g_str_equal (names[c], "et") ? 2 : 0) : region_of[c];
+
+      memcpy (bs_volume_channel (r->prob, c), p[src], sizeof p[src]);
+      if (names)
+        {
+          g_free (r->prob->channel_names[c]);
+          r->prob->channel_names[c] = g_strdup (names[c]);
+        }
+    }
+  return r;
+}
+
+static BsVolume *
+row_volume (const float *values)
+{
+  BsVolume *v = bs_volume_new (8, 1, 1, 1);
+
+  memcpy (v->data, values, 8 * sizeof (float));
+  v->is_label = TRUE;
+  return v;
+}
+
+static void
+assert_row (const BsVolume *v, const float *expect, const char *what)
+{
+  for (int x = 0; x < 8; x++)
+    if (v->data[x] != expect[x])
+      g_error ("%s: voxel %d is %g, not %g", what, x, v->data[x], expect[x]);
+}
+
+/* bs_segment_finish on a three-output prob volume: nested region masks,
+ * their counts and, against region truths, their confusion and Dice; and
+ * the label map in every convention. */
+static void
+test_regions_by_hand (void)
+{
+  static const float wt[8] = { 0, 0, 0, 0, 1, 1, 1, 1 }, tc[8] = { 0, 0, 0, 0, 0, 0, 1, 1 },
+                     et[8] = { 0, 0, 0, 0, 0, 0, 0, 1 };
+  static const float t_wt[8] = { 0, 0, 0, 1, 1, 1, 1, 1 }, t_tc[8] = { 0, 0, 0, 0, 0, 1, 1, 1 },
+                     t_et[8] = { 0, 0, 0, 0, 0, 0, 1, 1 };
+  static const struct {
+    BsLabelConvention conv;
+    float expect[8];
+  } maps[] = {
+    { BS_LABELS_BINARY, { 0, 0, 0, 0, 1, 1, 1, 1 } },
+    { BS_LABELS_BRATS2017, { 0, 0, 0, 0, 2, 2, 1, 4 } },
+    { BS_LABELS_DECATHLON, { 0, 0, 0, 0, 1, 1, 2, 3 } },
+    { BS_LABELS_BRATS2023, { 0, 0, 0, 0, 2, 2, 1, 3 } },
+    { BS_LABELS_BRATS2015, { 0, 0, 0, 0, 2, 2, 3, 4 } },
+  };
+  static const char *const names[] = { "wt", "tc", "et" };
+  g_autoptr(BsSegmentResult) r = hand_result (3, names);
+  g_autoptr(BsVolume) vt_wt = row_volume (t_wt), vt_tc = row_volume (t_tc), vt_et = row_volume (t_et);
+  const BsVolume *truths[BS_N_REGIONS] = { vt_wt, vt_tc, vt_et };
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (bs_segment_finish_regions (r, truths, BS_PLANE_AXIAL, NULL, FALSE, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (r->n_outputs, ==, 3);
+  g_assert_cmpint (r->region_channel[BS_REGION_WT], ==, 0);
+  g_assert_cmpint (r->region_channel[BS_REGION_TC], ==, 1);
+  g_assert_cmpint (r->region_channel[BS_REGION_ET], ==, 2);
+  g_assert_true (r->region_mask[BS_REGION_WT] == r->mask);
+  assert_row (r->mask, wt, "WT");
+  assert_row (r->region_mask[BS_REGION_TC], tc, "TC");
+  assert_row (r->region_mask[BS_REGION_ET], et, "ET");
+  g_assert_true (r->region_mask[BS_REGION_TC]->is_label);
+  g_assert_cmpuint (r->region_voxels[BS_REGION_WT], ==, 4);
+  g_assert_cmpuint (r->region_voxels[BS_REGION_TC], ==, 2);
+  g_assert_cmpuint (r->region_voxels[BS_REGION_ET], ==, 1);
+  /* WT: tp 4 fn 1; TC: tp 2 fn 1; ET: tp 1 fn 1 */
+  g_assert_true (r->region_has_truth[BS_REGION_TC] && r->region_has_truth[BS_REGION_ET]);
+  g_assert_cmpuint (r->region_confusion[BS_REGION_TC].tp, ==, 2);
+  g_assert_cmpuint (r->region_confusion[BS_REGION_TC].fn, ==, 1);
+  g_assert_cmpuint (r->region_confusion[BS_REGION_TC].fp, ==, 0);
+  g_assert_cmpuint (r->region_confusion[BS_REGION_ET].tn, ==, 6);
+  g_assert_cmpfloat_with_epsilon (r->region_dice[BS_REGION_WT], 8.0 / 9.0, 1e-12);
+  g_assert_cmpfloat_with_epsilon (r->region_dice[BS_REGION_TC], 4.0 / 5.0, 1e-12);
+  g_assert_cmpfloat_with_epsilon (r->region_dice[BS_REGION_ET], 2.0 / 3.0, 1e-12);
+  g_assert_cmpfloat (r->region_dice[BS_REGION_WT], ==, r->dice);
+
+  for (guint i = 0; i < G_N_ELEMENTS (maps); i++)
+    {
+      g_autoptr(BsVolume) map = bs_segment_label_map (r, maps[i].conv, &error);
+
+      g_assert_no_error (error);
+      g_assert_true (map->is_label);
+      g_assert_cmpint (map->n_channels, ==, 1);
+      assert_row (map, maps[i].expect, bs_labels_convention_name (maps[i].conv));
+      /* Read back through the convention's own regions, the map gives the masks. */
+      if (maps[i].conv != BS_LABELS_BINARY)
+        for (int k = 0; k < BS_N_REGIONS; k++)
+          {
+            g_autoptr(BsVolume) back = bs_labels_region (map, maps[i].conv, k);
+            assert_row (back, k == 0 ? wt : k == 1 ? tc : et, bs_region_name (k));
+          }
+    }
+  g_assert_null (bs_segment_label_map (r, BS_LABELS_UNKNOWN, &error));
+  g_assert_error (error, BS_PLAN_ERROR, BS_PLAN_ERROR_UNAVAILABLE);
+  g_clear_error (&error);
+
+  /* Finishing again (the window's session does, after an edit) starts over. */
+  g_assert_true (bs_segment_finish (r, NULL, BS_PLANE_AXIAL, NULL, FALSE, &error));
+  g_assert_false (r->region_has_truth[BS_REGION_TC]);
+  g_assert_true (isnan (r->region_dice[BS_REGION_ET]));
+  assert_row (r->region_mask[BS_REGION_ET], et, "ET again");
+}
+
+/* A model with WT and ET outputs only: ET nests in WT; no label map but binary. */
+static void
+test_regions_without_core (void)
+{
+  static const char *const names[] = { "wt", "et" };
+  static const float et[8] = { 0, 0, 0, 0, 0, 1, 0, 1 };
+  g_autoptr(BsSegmentResult) r = hand_result (2, names);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BsVolume) map = NULL;
+
+  g_assert_true (bs_segment_finish (r, NULL, BS_PLANE_AXIAL, NULL, FALSE, &error));
+  g_assert_cmpint (r->region_channel[BS_REGION_TC], ==, -1);
+  g_assert_cmpint (r->region_channel[BS_REGION_ET], ==, 1);
+  g_assert_null (r->region_mask[BS_REGION_TC]);
+  assert_row (r->region_mask[BS_REGION_ET], et, "ET in WT");
+  map = bs_segment_label_map (r, BS_LABELS_DECATHLON, &error);
+  g_assert_null (map);
+  g_assert_error (error, BS_PLAN_ERROR, BS_PLAN_ERROR_UNAVAILABLE);
+  g_assert_nonnull (strstr (error->message, "both"));
+}
+
+/* A region model through the whole pipeline, with PredictionMask's weights
+ * zero and its biases forcing the outputs: P(WT) and P(TC) high, P(ET) low
+ * inside the head, everything 0 outside it.  So WT = TC = the head, ET is
+ * empty, and the label map is the core value on the head. */
+static void
+test_regions_pipeline (void)
+{
+  BsUnetConfig config = { .fms = 2, .in_channels = 1, .out_channels = 3 };
+  g_autoptr(BsUnet) net = bs_unet_new_random (&config, 5);
+  BsUnetLayer *pm = bs_unet_find_layer (net, "PredictionMask");
+  g_autoptr(BsVolume) prepared = bs_volume_new (40, 36, 6, 1);
+  g_autoptr(BsVolume) truth_et = NULL;
+  g_autoptr(BsSegmentResult) seg = NULL;
+  g_autoptr(BsVolume) map = NULL;
+  const BsVolume *truths[BS_N_REGIONS] = { NULL };
+  g_autoptr(GError) error = NULL;
+  BsSegmentOptions so;
+  gsize n = bs_volume_n_voxels (prepared);
+  guint64 head = 0;
+
+  memset (pm->weights, 0, sizeof (float) * pm->out_ch * pm->in_ch);
+  pm->bias[0] = 6.0f;
+  pm->bias[1] = 4.0f;
+  pm->bias[2] = -4.0f;
+  /* A head: a ball on slices 1..4. */
+  for (int z = 1; z <= 4; z++)
+    for (int y = 0; y < 36; y++)
+      for (int x = 0; x < 40; x++)
+        if (hypot (x - 20.0, y - 18.0) < 10.0)
+          {
+            prepared->data[((gsize) z * 36 + y) * 40 + x] = 0.5f + 0.01f * (x % 7);
+            head++;
+          }
+  truth_et = bs_volume_new_like (prepared, 1);
+  truth_et->data[((gsize) 2 * 36 + 18) * 40 + 20] = 1.0f;
+  truths[BS_REGION_ET] = truth_et;
+  bs_segment_options_init (&so);
+  so.plan.threads = 1;
+  so.plan.batch = 3;
+  seg = bs_segment_regions (net, prepared, truths, &so, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (seg->n_outputs, ==, 3);
+  g_assert_cmpint (seg->prob->n_channels, ==, 3);
+  g_assert_cmpstr (seg->prob->channel_names[1], ==, "tc");
+  g_assert_cmpstr (seg->prob->channel_names[2], ==, "et");
+  for (gsize v = 0; v < n; v++)
+    {
+      gboolean in_head = prepared->data[v] != 0.0f;
+
+      g_assert_cmpfloat_with_epsilon (bs_volume_channel (seg->prob, 0)[v], in_head ? 1.0f / (1.0f + expf (-6.0f)) : 0.0f, 1e-5);
+      g_assert_cmpfloat_with_epsilon (bs_volume_channel (seg->prob, 1)[v], in_head ? 1.0f / (1.0f + expf (-4.0f)) : 0.0f, 1e-5);
+      g_assert_cmpfloat_with_epsilon (bs_volume_channel (seg->prob, 2)[v], in_head ? 1.0f / (1.0f + expf (4.0f)) : 0.0f, 1e-5);
+      g_assert_cmpfloat (seg->mask->data[v], ==, in_head ? 1.0f : 0.0f);
+      g_assert_cmpfloat (seg->region_mask[BS_REGION_TC]->data[v], ==, in_head ? 1.0f : 0.0f);
+      g_assert_cmpfloat (seg->region_mask[BS_REGION_ET]->data[v], ==, 0.0f);
+    }
+  g_assert_cmpuint (seg->tumour_voxels, ==, head);
+  g_assert_cmpuint (seg->region_voxels[BS_REGION_TC], ==, head);
+  g_assert_cmpuint (seg->region_voxels[BS_REGION_ET], ==, 0);
+  g_assert_false (seg->has_truth);
+  g_assert_false (seg->region_has_truth[BS_REGION_TC]);
+  g_assert_true (seg->region_has_truth[BS_REGION_ET]);
+  g_assert_cmpuint (seg->region_confusion[BS_REGION_ET].fn, ==, 1);
+  g_assert_cmpfloat (seg->region_dice[BS_REGION_ET], ==, 0.0);
+  map = bs_segment_label_map (seg, BS_LABELS_BRATS2017, &error);
+  g_assert_no_error (error);
+  for (gsize v = 0; v < n; v++)
+    g_assert_cmpfloat (map->data[v], ==, prepared->data[v] != 0.0f ? 1.0f : 0.0f);
 }
 
 static void
@@ -270,6 +515,9 @@ main (int argc, char **argv)
   tmpdir = g_dir_make_tmp ("bs-segment-XXXXXX", NULL);
   g_assert_nonnull (tmpdir);
   g_test_add_func ("/segment/result", test_result);
+  g_test_add_func ("/segment/regions-by-hand", test_regions_by_hand);
+  g_test_add_func ("/segment/regions-without-core", test_regions_without_core);
+  g_test_add_func ("/segment/regions-pipeline", test_regions_pipeline);
   g_test_add_func ("/segment/int8-infer-export-dialog", test_int8_agreement);
   status = g_test_run ();
   remove_tree (tmpdir);

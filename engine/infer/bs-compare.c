@@ -151,7 +151,8 @@ run_config (const Job *job, BsCompareRow *row, gboolean all_slices, float *masks
   g_autoptr(GError) local = NULL;
   gsize per_in = (gsize) job->prepared->n_channels * job->ph * job->pw;
   gsize per_px = (gsize) job->w * job->h;
-  g_autofree float *probs = g_new (float, (gsize) job->ph * job->pw);
+  /* Every output of a region model; the comparison judges the first, the whole tumour. */
+  g_autofree float *probs = g_new (float, (gsize) job->net->config.out_channels * job->ph * job->pw);
   g_autofree double *times = g_new (double, job->n);
   double spent = 0;
   int n_ref, n_layers, n = 0;
@@ -207,6 +208,7 @@ run_config (const Job *job, BsCompareRow *row, gboolean all_slices, float *masks
       times[i] = bs_now_ms () - t0;
       spent += times[i];
       n++;
+      /* job->prob has one channel: of this one slice it takes output 0. */
       bs_infer_store_output (job->prob, job->geom, job->inputs + i * per_in, job->prepared->n_channels,
                              job->slices[i], 1, probs);
       bs_volume_get_slice (job->prob, 0, job->plane, job->slices[i], masks + i * per_px);

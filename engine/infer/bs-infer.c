@@ -153,7 +153,7 @@ bs_infer_fill_input (const BsVolume *prepared, const BsInferGeometry *geom, int 
 }
 
 void
-bs_infer_zero_outside_head (const float *input, int channels, gsize n, float *probs)
+bs_infer_zero_outside_head_outputs (const float *input, int channels, gsize n, int n_outputs, float *probs)
 {
   for (gsize p = 0; p < n; p++)
     {
@@ -162,8 +162,15 @@ bs_infer_zero_outside_head (const float *input, int channels, gsize n, float *pr
       for (int k = 0; k < channels && empty; k++)
         empty = input[(gsize) k * n + p] == 0.0f;
       if (empty)
-        probs[p] = 0.0f;
+        for (int o = 0; o < n_outputs; o++)
+          probs[(gsize) o * n + p] = 0.0f;
     }
+}
+
+void
+bs_infer_zero_outside_head (const float *input, int channels, gsize n, float *probs)
+{
+  bs_infer_zero_outside_head_outputs (input, channels, n, 1, probs);
 }
 
 void
@@ -184,13 +191,15 @@ bs_infer_store_output (BsVolume *prob, const BsInferGeometry *geom, const float 
 {
   g_autofree float *slice = g_new (float, (gsize) geom->width * geom->height);
   gsize plane = (gsize) geom->ph * geom->pw;
+  int n_out = prob->n_channels;
 
   for (int i = 0; i < n; i++)
-    {
-      bs_infer_window_to_slice (geom, input + (gsize) i * channels * plane, channels, probs + (gsize) i * plane,
-                                slice);
-      bs_volume_set_slice (prob, 0, geom->plane, first + i, slice);
-    }
+    for (int o = 0; o < n_out; o++)
+      {
+        bs_infer_window_to_slice (geom, input + (gsize) i * channels * plane, channels,
+                                  probs + ((gsize) i * n_out + o) * plane, slice);
+        bs_volume_set_slice (prob, o, geom->plane, first + i, slice);
+      }
 }
 
 /* The batch loop of bs_infer_volume and bs_infer_slices; *cancelled tells a
@@ -200,8 +209,8 @@ run_slices (BsPlan *plan, const BsVolume *prepared, const BsInferGeometry *geom,
             BsVolume *prob, BsTiming *timing, BsInferProgress progress, gpointer user_data,
             GCancellable *cancellable, gboolean *cancelled, GError **error)
 {
-  int ph, pw, batch, n_slices = geom->n_slices, total = 0, done = 0;
-  gsize per_in = (gsize) prepared->n_channels * geom->ph * geom->pw, per_out = (gsize) geom->ph * geom->pw;
+  int ph, pw, batch, n_slices = geom->n_slices, total = 0, done = 0, n_out = bs_plan_get_outputs (plan);
+  gsize per_in = (gsize) prepared->n_channels * geom->ph * geom->pw, per_out = (gsize) n_out * geom->ph * geom->pw;
   g_autofree float *input = NULL;
   g_autofree float *probs = NULL;
   g_autofree float *zero = NULL;
@@ -214,6 +223,13 @@ run_slices (BsPlan *plan, const BsVolume *prepared, const BsInferGeometry *geom,
       g_set_error (error, BS_PLAN_ERROR, BS_PLAN_ERROR_SIZE,
                    _("The inference plan is for %dx%d slices, but %s slices need %dx%d"), pw, ph,
                    bs_plane_name (geom->plane), geom->pw, geom->ph);
+      return FALSE;
+    }
+  if (prob->n_channels > n_out)
+    {
+      g_set_error (error, BS_PLAN_ERROR, BS_PLAN_ERROR_SIZE,
+                   _("The model has %d outputs, but the probability volume has %d channels"), n_out,
+                   prob->n_channels);
       return FALSE;
     }
   for (int k = 0; k < n_slices; k++)
@@ -244,7 +260,8 @@ run_slices (BsPlan *plan, const BsVolume *prepared, const BsInferGeometry *geom,
               run[n++] = end;
             }
           else
-            bs_volume_set_slice (prob, 0, geom->plane, end, zero);
+            for (int o = 0; o < prob->n_channels; o++)
+              bs_volume_set_slice (prob, o, geom->plane, end, zero);
           done++;
         }
       if (timing)
@@ -254,6 +271,8 @@ run_slices (BsPlan *plan, const BsVolume *prepared, const BsInferGeometry *geom,
           if (!bs_plan_run (plan, input, n, probs, timing, error))
             return FALSE;
           t0 = bs_now_ms ();
+          /* One slice at a time: a prob with fewer channels than the
+           * plan's outputs takes the first ones of each slice. */
           for (int i = 0; i < n; i++)
             bs_infer_store_output (prob, geom, input + per_in * i, prepared->n_channels, run[i], 1,
                                    probs + per_out * i);

@@ -52,19 +52,28 @@ void bs_infer_fill_slice (const BsVolume *prepared, const BsInferGeometry *geom,
  * bias-only activations of a region with nothing in it are smaller than one
  * quantisation step of the last layer, whose range the tumour sets. */
 void bs_infer_zero_outside_head (const float *input, int channels, gsize n, float *probs);
-/* One probability map (ph x pw) as a displayed slice (width x height), 0 outside the window. */
+/* The same for n_outputs probability planes of n values each (a region
+ * model's WT, TC, ET): every output is 0 where there is no head. */
+void bs_infer_zero_outside_head_outputs (const float *input, int channels, gsize n, int n_outputs, float *probs);
+/* One probability map (ph x pw) as a displayed slice (width x height), 0
+ * outside the window.  A region model's slice has one map per output
+ * (bs_plan_run's C x ph x pw): call it on each, probs + c * ph * pw. */
 void bs_infer_window_to_slice (const BsInferGeometry *geom, const float *input, int channels, const float *probs,
                                float *slice);
-/* Writes n probability maps (n x ph x pw) back as displayed slices of prob
- * (a single-channel volume like prepared), 0 outside the window. */
+/* Writes n slices of probability maps (n x C x ph x pw, C = prob->n_channels,
+ * slice-major as bs_plan_run writes them) back as displayed slices of prob
+ * (a volume like prepared with one channel per output, channel-major: channel
+ * 0 is the whole tumour), 0 outside the window. */
 void bs_infer_store_output (BsVolume *prob, const BsInferGeometry *geom, const float *input, int channels, int first,
                             int n, const float *probs);
 
 typedef void (*BsInferProgress) (int done, int total, gpointer user_data);
 
 /* Whole volume, in batches of the plan's batch size, over geom's brain
- * slices; prob receives the sigmoid output (0 on skipped slices and outside
- * the window).  Progress counts every slice.  Cancellable between batches.
+ * slices; prob receives the sigmoid outputs (0 on skipped slices and outside
+ * the window), channel c of prob being the plan's output c.  prob may have
+ * fewer channels than the plan has outputs (1: the whole tumour only), not
+ * more (BS_PLAN_ERROR_SIZE).  Progress counts every slice.  Cancellable between batches.
  * The plan must be built for geom->ph x geom->pw. */
 gboolean bs_infer_volume (BsPlan *plan, const BsVolume *prepared, const BsInferGeometry *geom,
                           BsVolume *prob, BsTiming *timing,

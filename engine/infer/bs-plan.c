@@ -42,22 +42,24 @@ typedef struct {
   gpointer data;
 } PlanOp;
 
-/* int8 with fusion: PredictionMask (1x1, one output channel) + sigmoid in
- * plain C, straight into the caller's probabilities.  oneDNN 2.6's int8
- * kernels vectorise over output channels, so with one of them every kernel
- * it offers took 1.5-3.6 ms per 16 slices of 128x128 on one core, more than
- * any 3x3 convolution at that level; this loop reads the u8 tensor once and
- * also replaces the output reorder. */
+/* int8 with fusion: PredictionMask (1x1, one output channel per region) +
+ * sigmoid in plain C, straight into the caller's probabilities.  oneDNN
+ * 2.6's int8 kernels vectorise over output channels, so with one of them
+ * every kernel it offers took 1.5-3.6 ms per 16 slices of 128x128 on one
+ * core, more than any 3x3 convolution at that level; this loop reads the u8
+ * tensor once per output and also replaces the output reorder. */
 typedef struct {
   const guint8 *src;  /* convOutb's output: u8, channels last */
   int c;
-  float *w;           /* weight / activation scale, per input channel */
-  float bias;
+  int n_out;          /* PredictionMask's output channels */
+  float *w;           /* n_out x c: weight / activation scale, per input channel */
+  float *bias;        /* n_out */
 } Head;
 
 struct _BsPlan {
   BsPlanOptions opts;
   int h, w, batch, in_ch;
+  int n_out;             /* output channels (sigmoid probabilities) per slice */
   int chunk;             /* slices the primitives are built for (<= batch) */
   int threads;           /* OpenMP threads the primitives were built for and run on */
   dnnl_engine_t engine;
@@ -284,7 +286,7 @@ calibration_slice (int s, gpointer user_data)
   CalibrationJob *job = user_data;
   gsize plane = (gsize) job->ch * job->cw;
   g_autofree float *crop = g_new (float, (gsize) job->c * plane);
-  g_autofree float *probs = g_new (float, plane);
+  g_autofree float *probs = g_new (float, (gsize) job->net->config.out_channels * plane);
 
   for (int k = 0; k < job->c; k++)
     bs_preprocess_crop_or_pad (job->slices + ((gsize) s * job->c + k) * job->h * job->w, job->w, job->h,
@@ -1119,7 +1121,7 @@ build_output (Builder *b, const Act *last)
   dnnl_primitive_desc_t pd;
   dnnl_status_t st;
 
-  md_4d (&user_md, b->batch, 1, p->h, p->w, dnnl_f32, dnnl_nchw);
+  md_4d (&user_md, b->batch, p->n_out, p->h, p->w, dnnl_f32, dnnl_nchw);
   p->out_net = last->mem;
   if (dnnl_memory_desc_equal (&user_md, &last->md))
     {
@@ -1166,10 +1168,16 @@ build_head (Builder *b, const BsUnetLayer *l, const Act *src)
 
   hd->src = mem_ptr (src->mem);
   hd->c = src->c;
-  hd->w = g_new (float, src->c);
-  for (int k = 0; k < src->c; k++)
-    hd->w[k] = l->weights[k] / src->scale;
-  hd->bias = l->bias[0];
+  hd->n_out = l->out_ch;
+  hd->w = g_new (float, (gsize) l->out_ch * src->c);
+  hd->bias = g_new (float, l->out_ch);
+  /* The weights are OIHW with a 1x1 kernel: output o's row is o * in_ch. */
+  for (int o = 0; o < l->out_ch; o++)
+    {
+      for (int k = 0; k < src->c; k++)
+        hd->w[o * src->c + k] = l->weights[o * src->c + k] / src->scale;
+      hd->bias[o] = l->bias[o];
+    }
   b->p->head = hd;
   g_string_append_printf (b->p->description, "  %-16s %s\n", l->name, "c:u8_dot_sigmoid");
 }
@@ -1363,9 +1371,9 @@ build_network (Builder *b)
         g_assert (li == net->n_layers);
         return build_input (b, &input) && describe_concats (b, inplace, concat_reorders, skip_in_cat, cat_names);
       }
-    act_declare (b, &out, 1, h, w, dnnl_f32, 1.0f);
+    act_declare (b, &out, l->out_ch, h, w, dnnl_f32, 1.0f);
     if (b->tag != dnnl_nchw && b->tag != dnnl_nhwc)
-      md_4d (&out.md, b->batch, 1, h, w, dnnl_f32, dnnl_format_tag_any);
+      md_4d (&out.md, b->batch, l->out_ch, h, w, dnnl_f32, dnnl_format_tag_any);
     if (!build_conv (b, l, &x, &out, NULL, b->fusion ? POST_SIGMOID : POST_NONE)
         || (!b->fusion && !build_eltwise (b, &out, POST_SIGMOID, "sigmoid")))
       return FALSE;
@@ -1466,6 +1474,7 @@ bs_plan_new (const BsUnet *net, int h, int w, const BsPlanOptions *opts, const B
   p->batch = opts->batch;
   p->chunk = plan_chunk (opts, h, w);
   p->in_ch = net->config.in_channels;
+  p->n_out = net->config.out_channels;
   p->ops = g_array_new (FALSE, TRUE, sizeof (PlanOp));
   p->mems = g_ptr_array_new ();
   p->description = g_string_new (NULL);
@@ -1549,7 +1558,10 @@ bs_plan_free (BsPlan *p)
   if (p->description)
     g_string_free (p->description, TRUE);
   if (p->head)
-    g_free (p->head->w);
+    {
+      g_free (p->head->w);
+      g_free (p->head->bias);
+    }
   g_free (p->head);
   g_free (p);
 }
@@ -1564,6 +1576,12 @@ const BsPlanOptions *
 bs_plan_get_options (const BsPlan *plan)
 {
   return &plan->opts;
+}
+
+int
+bs_plan_get_outputs (const BsPlan *plan)
+{
+  return plan->n_out;
 }
 
 void
@@ -1592,17 +1610,24 @@ run_ok (dnnl_status_t st, const char *what, GError **error)
   return FALSE;
 }
 
+/* n slices of hw pixels: the channels-last source is pixel-major over the
+ * whole batch, the probabilities are NCHW (slice, then output channel), so
+ * each piece of work is one (slice, output, run of pixels). */
 static void
-run_head (const Head *hd, gsize pixels, float *probs)
+run_head (const Head *hd, int n, gsize hw, float *probs)
 {
   const gsize chunk = 4096;
-  gsize n_chunks = (pixels + chunk - 1) / chunk;
+  gsize per_plane = (hw + chunk - 1) / chunk;
+  gsize n_work = (gsize) n * hd->n_out * per_plane;
 
 #pragma omp parallel for schedule(static)
-  for (gsize i = 0; i < n_chunks; i++)
+  for (gsize i = 0; i < n_work; i++)
     {
-      gsize p0 = i * chunk;
-      bs_plan_head_run (hd->src, hd->c, hd->w, hd->bias, p0, MIN (pixels, p0 + chunk), probs);
+      gsize plane = i / per_plane, s = plane / hd->n_out, o = plane % hd->n_out;
+      gsize p0 = (i % per_plane) * chunk;
+
+      bs_plan_head_run (hd->src + s * hw * hd->c, hd->c, hd->w + o * hd->c, hd->bias[o], p0, MIN (hw, p0 + chunk),
+                        probs + plane * hw);
     }
 }
 
@@ -1612,7 +1637,7 @@ run_chunk (BsPlan *plan, const float *input, int n, float *probs, BsTiming *timi
            GError **error)
 {
   gsize slice_in = (gsize) plan->in_ch * plan->h * plan->w;
-  gsize slice_out = (gsize) plan->h * plan->w;
+  gsize slice_out = (gsize) plan->n_out * plan->h * plan->w;
   double t0, t1;
   dnnl_status_t st = dnnl_success;
 
@@ -1663,7 +1688,7 @@ run_chunk (BsPlan *plan, const float *input, int n, float *probs, BsTiming *timi
   if (plan->head)
     {
       double l0 = bs_now_ms ();
-      run_head (plan->head, slice_out * n, probs);
+      run_head (plan->head, n, (gsize) plan->h * plan->w, probs);
       if (plan->opts.profile_layers && timing)
         bs_timing_add_layer (timing, "PredictionMask", bs_now_ms () - l0);
     }
@@ -1696,13 +1721,13 @@ run_chunk (BsPlan *plan, const float *input, int n, float *probs, BsTiming *timi
 static gboolean
 run_flipped (BsPlan *plan, const float *input, int n, float *probs, BsTiming *timing, GError **error)
 {
-  gsize slice_out = (gsize) plan->h * plan->w;
+  gsize plane = (gsize) plan->h * plan->w;
   double t0 = bs_now_ms ();
 
   if (!plan->flip_in)
     {
-      plan->flip_in = g_new (float, (gsize) plan->chunk * plan->in_ch * slice_out);
-      plan->flip_out = g_new (float, (gsize) plan->chunk * slice_out);
+      plan->flip_in = g_new (float, (gsize) plan->chunk * plan->in_ch * plane);
+      plan->flip_out = g_new (float, (gsize) plan->chunk * plan->n_out * plane);
     }
   bs_preprocess_flip_x (input, plan->flip_in, (gsize) n * plan->in_ch, plan->h, plan->w);
   if (timing)
@@ -1710,7 +1735,8 @@ run_flipped (BsPlan *plan, const float *input, int n, float *probs, BsTiming *ti
   if (!run_chunk (plan, plan->flip_in, n, plan->flip_out, timing, FALSE, error))
     return FALSE;
   t0 = bs_now_ms ();
-  for (gsize row = 0; row < (gsize) n * plan->h; row++)
+  /* Every row of every output channel, each mirrored back and averaged. */
+  for (gsize row = 0; row < (gsize) n * plan->n_out * plan->h; row++)
     {
       const float *m = plan->flip_out + row * plan->w;
       float *p = probs + row * plan->w;
@@ -1727,7 +1753,7 @@ gboolean
 bs_plan_run (BsPlan *plan, const float *input, int n, float *probs, BsTiming *timing, GError **error)
 {
   gsize slice_in = (gsize) plan->in_ch * plan->h * plan->w;
-  gsize slice_out = (gsize) plan->h * plan->w;
+  gsize slice_out = (gsize) plan->n_out * plan->h * plan->w;
 
   g_return_val_if_fail (n >= 1 && n <= plan->batch, FALSE);
   omp_set_num_threads (plan->threads);

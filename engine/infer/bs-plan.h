@@ -81,15 +81,20 @@ const BsPlanOptions *bs_plan_get_options (const BsPlan *plan);
  * leave free when it was built (bs_runtime_auto_threads). */
 int bs_plan_get_threads (const BsPlan *plan);
 void bs_plan_get_size (const BsPlan *plan, int *h, int *w, int *batch);
+/* Probability maps per slice: the model's out_channels (1 for IntelAI's
+ * whole tumour, 3 for a region model: WT, TC, ET). */
+int bs_plan_get_outputs (const BsPlan *plan);
 /* What the plan runs: one line per primitive with oneDNN's implementation,
  * and which concatenations could not be fused. */
 const char *bs_plan_describe (const BsPlan *plan);
 
-/* input: n x in_channels x h x w float32 (NCHW, n <= batch), probs: n x h x w.
+/* input: n x in_channels x h x w float32 (NCHW, n <= batch), probs:
+ * n x C x h x w with C = bs_plan_get_outputs (NCHW: slice-major, then output
+ * channel; channel 0 is the whole tumour).
  * Stage times go into timing (may be NULL).  Sets the OpenMP thread count on
  * the calling thread first.  With test_time_flips the mirrored pass runs too
  * (its time counts in the same stages, plus a "flips" stage for mirroring and
- * averaging; timing->n_slices counts each slice once). */
+ * averaging, per output channel; timing->n_slices counts each slice once). */
 gboolean bs_plan_run (BsPlan *plan, const float *input, int n, float *probs,
                       BsTiming *timing, GError **error);
 

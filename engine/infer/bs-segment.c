@@ -23,6 +23,10 @@ bs_segment_result_free (BsSegmentResult *result)
     return;
   bs_infer_geometry_free (result->geom);
   bs_volume_free (result->prob);
+  /* region_mask[BS_REGION_WT] is mask */
+  for (int k = 0; k < BS_N_REGIONS; k++)
+    if (result->region_mask[k] != result->mask)
+      bs_volume_free (result->region_mask[k]);
   bs_volume_free (result->mask);
   g_free (result);
 }
@@ -53,16 +57,130 @@ confusion_over (const BsVolume *mask, const BsVolume *truth, BsPlane plane, cons
       }
 }
 
+/* Which channel of prob holds which region: channel 0 is the whole tumour;
+ * the others by name ("tc", "et"), else by index. */
+static void
+find_region_channels (const BsVolume *prob, int *channel)
+{
+  for (int k = 0; k < BS_N_REGIONS; k++)
+    channel[k] = -1;
+  channel[BS_REGION_WT] = 0;
+  for (int c = 1; c < prob->n_channels; c++)
+    {
+      const char *name = prob->channel_names ? prob->channel_names[c] : NULL;
+      int region = -1;
+
+      for (int k = BS_REGION_TC; k < BS_N_REGIONS && name; k++)
+        if (g_ascii_strcasecmp (name, bs_region_name (k)) == 0)
+          region = k;
+      if (region < 0 && c < BS_N_REGIONS)
+        region = c;
+      if (region > 0 && channel[region] < 0)
+        channel[region] = c;
+    }
+}
+
+static void
+clear_regions (BsSegmentResult *r)
+{
+  for (int k = 0; k < BS_N_REGIONS; k++)
+    {
+      if (r->region_mask[k] != r->mask)
+        bs_volume_free (r->region_mask[k]);
+      r->region_mask[k] = NULL;
+      r->region_voxels[k] = 0;
+      r->region_has_truth[k] = FALSE;
+      r->region_confusion[k] = (BsConfusion) { 0 };
+      r->region_dice[k] = NAN;
+    }
+}
+
+/* P(region) > 0.5 inside the enclosing region's mask. */
+static BsVolume *
+nested_mask (const BsVolume *prob, int channel, const BsVolume *inside, guint64 *on)
+{
+  gsize nvox = bs_volume_n_voxels (prob);
+  const float *p = bs_volume_channel (prob, channel);
+  BsVolume *m = bs_volume_new_like (prob, 1);
+
+  if (m == NULL)
+    return NULL;
+  m->is_label = TRUE;
+  *on = 0;
+  for (gsize i = 0; i < nvox; i++)
+    {
+      gboolean v = p[i] > 0.5f && inside->data[i] > 0.5f;
+      m->data[i] = v ? 1.0f : 0.0f;
+      *on += v;
+    }
+  return m;
+}
+
+/* The tumour core and enhancing tumour masks, nested in the cleaned whole
+ * tumour, and their metrics against the truths given. */
+static gboolean
+finish_regions (BsSegmentResult *r, const BsVolume *const *truth, BsPlane plane, const guint8 *slices,
+                GError **error)
+{
+  double t1 = bs_now_ms ();
+
+  r->n_outputs = r->prob->n_channels;
+  find_region_channels (r->prob, r->region_channel);
+  r->region_mask[BS_REGION_WT] = r->mask;
+  r->region_voxels[BS_REGION_WT] = r->tumour_voxels;
+  for (int k = BS_REGION_TC; k < BS_N_REGIONS; k++)
+    {
+      const BsVolume *inside;
+
+      if (r->region_channel[k] < 0)
+        continue;
+      /* ET sits in TC; without a TC output, in WT. */
+      inside = k == BS_REGION_ET && r->region_mask[BS_REGION_TC] ? r->region_mask[BS_REGION_TC] : r->mask;
+      r->region_mask[k] = nested_mask (r->prob, r->region_channel[k], inside, &r->region_voxels[k]);
+      if (r->region_mask[k] == NULL)
+        {
+          g_set_error_literal (error, BS_PLAN_ERROR, BS_PLAN_ERROR_UNAVAILABLE,
+                               _("Out of memory for the tumour region masks"));
+          return FALSE;
+        }
+    }
+  for (int k = 0; k < BS_N_REGIONS; k++)
+    {
+      if (r->region_mask[k] == NULL || truth == NULL || truth[k] == NULL)
+        continue;
+      r->region_has_truth[k] = TRUE;
+      if (k == BS_REGION_WT)
+        r->region_confusion[k] = r->confusion;
+      else
+        confusion_over (r->region_mask[k], truth[k], plane, slices, &r->region_confusion[k]);
+      r->region_dice[k] = bs_confusion_dice (&r->region_confusion[k]);
+    }
+  if (r->n_outputs > 1)
+    bs_timing_add_stage (&r->timing, "regions", bs_now_ms () - t1);
+  return TRUE;
+}
+
 gboolean
 bs_segment_finish (BsSegmentResult *r, const BsVolume *truth, BsPlane plane, const guint8 *slices, gboolean cleanup,
                    GError **error)
 {
+  const BsVolume *truths[BS_N_REGIONS] = { truth, NULL, NULL };
+
+  return bs_segment_finish_regions (r, truths, plane, slices, cleanup, error);
+}
+
+gboolean
+bs_segment_finish_regions (BsSegmentResult *r, const BsVolume *const *truths, BsPlane plane, const guint8 *slices,
+                           gboolean cleanup, GError **error)
+{
+  const BsVolume *truth = truths ? truths[BS_REGION_WT] : NULL;
   gsize nvox;
   double t1;
 
   r->dice = r->dice_raw = NAN;
   r->tumour_voxels = 0;
   r->has_truth = FALSE;
+  clear_regions (r);
   g_clear_pointer (&r->mask, bs_volume_free);
   t1 = bs_now_ms ();
   nvox = bs_volume_n_voxels (r->prob);
@@ -102,12 +220,22 @@ bs_segment_finish (BsSegmentResult *r, const BsVolume *truth, BsPlane plane, con
       r->dice_raw = bs_confusion_dice (&r->confusion_raw);
       r->dice = bs_confusion_dice (&r->confusion);
     }
-  return TRUE;
+  return finish_regions (r, truths, plane, slices, error);
 }
 
 BsSegmentResult *
 bs_segment (const BsUnet *net, const BsVolume *prepared, const BsVolume *truth, const BsSegmentOptions *opts,
             BsInferProgress progress, gpointer user_data, GCancellable *cancellable, GError **error)
+{
+  const BsVolume *truths[BS_N_REGIONS] = { truth, NULL, NULL };
+
+  return bs_segment_regions (net, prepared, truths, opts, progress, user_data, cancellable, error);
+}
+
+BsSegmentResult *
+bs_segment_regions (const BsUnet *net, const BsVolume *prepared, const BsVolume *const *truth,
+                    const BsSegmentOptions *opts, BsInferProgress progress, gpointer user_data,
+                    GCancellable *cancellable, GError **error)
 {
   g_autoptr(BsSegmentResult) r = g_new0 (BsSegmentResult, 1);
   g_autoptr(BsCalibration) cal = NULL;
@@ -140,13 +268,57 @@ bs_segment (const BsUnet *net, const BsVolume *prepared, const BsVolume *truth, 
   r->plan_ms = bs_now_ms () - t0;
 
   t0 = bs_now_ms ();
-  r->prob = bs_volume_new_like (prepared, 1);
+  r->prob = bs_volume_new_like (prepared, net->config.out_channels);
+  if (r->prob == NULL)
+    {
+      g_set_error_literal (error, BS_PLAN_ERROR, BS_PLAN_ERROR_UNAVAILABLE,
+                           _("Out of memory for the probability volume"));
+      return NULL;
+    }
+  /* Region names tell bs_segment_finish which channel is which. */
+  for (int c = 0; c < net->config.out_channels; c++)
+    {
+      g_free (r->prob->channel_names[c]);
+      r->prob->channel_names[c] = g_strdup (net->config.outputs && net->config.outputs[c] ? net->config.outputs[c]
+                                                                                          : bs_region_name (c));
+    }
   if (!bs_infer_slices (plan, prepared, r->geom, opts->slices, r->prob, &r->timing, progress, user_data,
                         cancellable, error))
     return NULL;
 
-  if (!bs_segment_finish (r, truth, opts->plane, opts->slices, opts->cleanup, error))
+  if (!bs_segment_finish_regions (r, truth, opts->plane, opts->slices, opts->cleanup, error))
     return NULL;
   r->run_ms = bs_now_ms () - t0;
   return g_steal_pointer (&r);
+}
+
+BsVolume *
+bs_segment_label_map (const BsSegmentResult *r, BsLabelConvention conv, GError **error)
+{
+  const BsVolume *tc = r->region_mask[BS_REGION_TC], *et = r->region_mask[BS_REGION_ET];
+  BsVolume *map;
+
+  g_return_val_if_fail (r->mask != NULL, NULL);
+  if (conv == BS_LABELS_UNKNOWN)
+    {
+      g_set_error_literal (error, BS_PLAN_ERROR, BS_PLAN_ERROR_UNAVAILABLE,
+                           _("A label map needs a known label convention"));
+      return NULL;
+    }
+  if (conv != BS_LABELS_BINARY && (tc == NULL || et == NULL))
+    {
+      if (r->n_outputs <= 1)
+        g_set_error (error, BS_PLAN_ERROR, BS_PLAN_ERROR_UNAVAILABLE,
+                     _("The model predicts the whole tumour only: labels in the %s convention need tumour core "
+                       "and enhancing tumour outputs"), bs_labels_convention_name (conv));
+      else
+        g_set_error (error, BS_PLAN_ERROR, BS_PLAN_ERROR_UNAVAILABLE,
+                     _("The model does not predict both tumour core and enhancing tumour: labels in the %s "
+                       "convention need both"), bs_labels_convention_name (conv));
+      return NULL;
+    }
+  map = bs_labels_from_regions (r->mask, tc, et, conv);
+  if (map == NULL)
+    g_set_error_literal (error, BS_PLAN_ERROR, BS_PLAN_ERROR_UNAVAILABLE, _("Out of memory for the label map"));
+  return map;
 }

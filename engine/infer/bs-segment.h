@@ -10,6 +10,7 @@
 #include <gio/gio.h>
 
 #include "bs-infer.h"
+#include "bs-labels.h"
 #include "bs-metrics.h"
 #include "bs-plan.h"
 #include "bs-postprocess.h"
@@ -40,8 +41,11 @@ typedef struct {
   int threads;                /* the plan's (options say 0 for all cores) */
   int n_selected;             /* slices asked for */
   int n_run;                  /* of those, slices with brain that went through the network */
-  BsVolume *prob;             /* sigmoid output, one channel like prepared; 0 where nothing ran */
-  BsVolume *mask;             /* prob > 0.5 as 0/1 (is_label), after the clean-up when it ran */
+  /* Sigmoid outputs, one channel per model output (channel-major; channel 0
+   * the whole tumour, then as the model's outputs list, e.g. WT, TC, ET,
+   * each channel named after its region: "wt", "tc", "et"); 0 where nothing ran. */
+  BsVolume *prob;
+  BsVolume *mask;             /* whole tumour: prob channel 0 > 0.5 as 0/1 (is_label), after the clean-up when it ran */
   gboolean cleaned;           /* the clean-up ran */
   BsCleanupStats cleanup;     /* zeros when it did not */
   guint64 tumour_voxels;      /* on in mask */
@@ -49,6 +53,20 @@ typedef struct {
   BsConfusion confusion_raw;  /* the mask before the clean-up against the truth */
   BsConfusion confusion;      /* mask against the truth */
   double dice_raw, dice;      /* of the two; NAN without a truth */
+  /* Regions (BraTS's nested WT, TC, ET).  n_outputs: prob's channels.
+   * region_channel: prob's channel of each region, -1 where the model has
+   * no such output.  region_mask: 0/1 (is_label), nested: WT is mask (the
+   * same pointer, owned once by the result: never free it on its own), TC is
+   * P(TC) > 0.5 inside WT, ET is P(ET) > 0.5 inside TC (inside WT without a
+   * TC output); NULL where the model has no such output.  With that
+   * region's truth: its confusion against it and Dice (NAN otherwise). */
+  int n_outputs;
+  int region_channel[BS_N_REGIONS];
+  BsVolume *region_mask[BS_N_REGIONS];
+  guint64 region_voxels[BS_N_REGIONS];
+  gboolean region_has_truth[BS_N_REGIONS];
+  BsConfusion region_confusion[BS_N_REGIONS];
+  double region_dice[BS_N_REGIONS];
   BsTiming timing;            /* preprocess, the plan's stages, output, threshold, cleanup */
   double plan_ms;             /* calibration and building the plan */
   double run_ms;              /* network through clean-up */
@@ -67,13 +85,38 @@ BsSegmentResult *bs_segment (const BsUnet *net, const BsVolume *prepared, const 
                              const BsSegmentOptions *opts,
                              BsInferProgress progress, gpointer user_data,
                              GCancellable *cancellable, GError **error);
+/* The same with a truth per region (0/1, one channel with prepared's dims,
+ * indexed by BsRegion, each may be NULL; e.g. bs_labels_region of the
+ * case's label map): truth[BS_REGION_WT] is bs_segment's truth, TC and ET
+ * give the region confusion and Dice where the model predicts them.  truth
+ * itself may be NULL. */
+BsSegmentResult *bs_segment_regions (const BsUnet *net, const BsVolume *prepared,
+                                     const BsVolume *const *truth, const BsSegmentOptions *opts,
+                                     BsInferProgress progress, gpointer user_data,
+                                     GCancellable *cancellable, GError **error);
 
-/* The pipeline's last steps on r->prob (one channel, the case's geometry):
- * the threshold at 0.5 into r->mask, the island clean-up when cleanup, and
- * with a truth the confusion counts and Dice before and after it (over the
- * selected slices of plane when slices is not NULL).  bs_segment ends with
- * it; the window's session calls it on the volume its worker filled. */
+/* The pipeline's last steps on r->prob (the case's geometry, one channel
+ * per output): the threshold at 0.5 of channel 0 into r->mask, the island
+ * clean-up when cleanup, and with a truth the confusion counts and Dice
+ * before and after it (over the selected slices of plane when slices is not
+ * NULL); then the nested region masks of the other channels, which are
+ * told apart by their names ("tc", "et", as bs_segment names them; a
+ * channel without a region name is the region of its index).  bs_segment
+ * ends with it; the window's session calls it on the volume its worker
+ * filled (one channel: the whole tumour). */
 gboolean bs_segment_finish (BsSegmentResult *r, const BsVolume *truth, BsPlane plane, const guint8 *slices,
                             gboolean cleanup, GError **error);
+/* The same with a truth per region (see bs_segment_regions; may be NULL). */
+gboolean bs_segment_finish_regions (BsSegmentResult *r, const BsVolume *const *truth, BsPlane plane,
+                                    const guint8 *slices, gboolean cleanup, GError **error);
+
+/* The result's regions as one label map (single channel, uint8 values stored
+ * as float, is_label, the case's geometry) in conv: BS_LABELS_BINARY is the
+ * whole-tumour mask as 0/1; BraTS 2017-2021 (1 = TC minus ET, 2 = WT minus
+ * TC, 4 = ET), Decathlon (1 edema, 2 non-enhancing, 3 enhancing), BraTS 2023
+ * (1 NCR, 2 ED, 3 ET) and BraTS 2015 (2 edema, 3 non-enhancing, 4
+ * enhancing; necrosis is not told apart and is 3) need a model with TC and
+ * ET outputs: otherwise, and for BS_LABELS_UNKNOWN, BS_PLAN_ERROR_UNAVAILABLE. */
+BsVolume *bs_segment_label_map (const BsSegmentResult *r, BsLabelConvention conv, GError **error);
 
 G_END_DECLS

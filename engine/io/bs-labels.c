@@ -227,3 +227,75 @@ bs_labels_region (const BsVolume *label, BsLabelConvention conv, BsRegion region
   r->is_label = TRUE;
   return r;
 }
+
+gboolean
+bs_labels_region_values (BsLabelConvention conv, int *ed, int *core, int *et)
+{
+  switch (conv)
+    {
+    case BS_LABELS_DECATHLON:
+      *ed = 1;
+      *core = 2;
+      *et = 3;
+      return TRUE;
+    case BS_LABELS_BRATS2015:
+      /* Necrosis (1) and non-enhancing tumour (3) are one region to the
+       * network (TC minus ET): it goes to 3, the value the others share. */
+      *ed = 2;
+      *core = 3;
+      *et = 4;
+      return TRUE;
+    case BS_LABELS_BRATS2017:
+      *ed = 2;
+      *core = 1;
+      *et = 4;
+      return TRUE;
+    case BS_LABELS_BRATS2023:
+      *ed = 2;
+      *core = 1;
+      *et = 3;
+      return TRUE;
+    case BS_LABELS_BINARY:
+    case BS_LABELS_UNKNOWN:
+    default:
+      return FALSE;
+    }
+}
+
+BsVolume *
+bs_labels_from_regions (const BsVolume *wt, const BsVolume *tc, const BsVolume *et, BsLabelConvention conv)
+{
+  BsVolume *out;
+  gsize n;
+  int v_ed = 1, v_core = 1, v_et = 1;
+
+  g_return_val_if_fail (wt != NULL, NULL);
+  n = bs_volume_n_voxels (wt);
+  if (conv == BS_LABELS_UNKNOWN)
+    return NULL;
+  if (conv != BS_LABELS_BINARY && (!bs_labels_region_values (conv, &v_ed, &v_core, &v_et) || !tc || !et))
+    return NULL;
+  out = bs_volume_new_like (wt, 1);
+  if (out == NULL)
+    return NULL;
+  for (gsize i = 0; i < n; i++)
+    {
+      int v = 0;
+
+      /* Nested: a voxel is ET only inside TC, TC only inside WT. */
+      if (wt->data[i] > 0.5f)
+        {
+          if (conv == BS_LABELS_BINARY)
+            v = 1;
+          else if (tc->data[i] > 0.5f)
+            v = et->data[i] > 0.5f ? v_et : v_core;
+          else
+            v = v_ed;
+        }
+      out->data[i] = (float) v;
+    }
+  g_free (out->channel_names[0]);
+  out->channel_names[0] = g_strdup (bs_labels_convention_name (conv));
+  out->is_label = TRUE;
+  return out;
+}

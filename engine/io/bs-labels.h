@@ -46,4 +46,17 @@ gboolean bs_labels_has_region (BsLabelConvention conv, BsRegion region);
 /* New 0/1 single-channel volume of the region, or NULL when conv cannot tell it. */
 BsVolume *bs_labels_region (const BsVolume *label, BsLabelConvention conv, BsRegion region);
 
+/* The label value of each sub-region under conv: ed (edema, WT minus TC),
+ * core (the rest of the core, TC minus ET) and et (enhancing).  FALSE for
+ * conventions without sub-regions (binary, unknown).  BraTS 2015 does not
+ * tell necrosis (1) from non-enhancing tumour (3): a prediction's core is 3. */
+gboolean bs_labels_region_values (BsLabelConvention conv, int *ed, int *core, int *et);
+/* The label map of nested region masks (0/1, single channel, the same
+ * geometry) in conv: BS_LABELS_BINARY is 1 on wt; the sub-region conventions
+ * need tc and et and give ET its value, the rest of TC the core value and the
+ * rest of WT edema (tc and et count only inside wt, et only inside tc).
+ * NULL for BS_LABELS_UNKNOWN, or when conv needs tc and et and one is NULL. */
+BsVolume *bs_labels_from_regions (const BsVolume *wt, const BsVolume *tc, const BsVolume *et,
+                                  BsLabelConvention conv);
+
 G_END_DECLS

@@ -207,7 +207,8 @@ forward_one (const BsUnet *net, const float *input, int h, int w, float *probs,
   {
     Tensor logits = conv_same (&x, &l[li], FALSE);
     observe (observer, user_data, li++, &logits);
-    for (int p = 0; p < h * w; p++)
+    /* One sigmoid per output channel, channel-major like every tensor here. */
+    for (gsize p = 0; p < (gsize) logits.c * h * w; p++)
       probs[p] = 1.0f / (1.0f + expf (-logits.data[p]));
     tensor_clear (&logits);
   }
@@ -229,6 +230,6 @@ bs_reference_forward (const BsUnet *net, const float *input, int n, int h, int w
   g_return_if_fail (h % 16 == 0 && w % 16 == 0);
 
   for (int s = 0; s < n; s++)
-    forward_one (net, input + (gsize) s * net->config.in_channels * h * w, h, w, probs + (gsize) s * h * w,
-                 NULL, NULL);
+    forward_one (net, input + (gsize) s * net->config.in_channels * h * w, h, w,
+                 probs + (gsize) s * net->config.out_channels * h * w, NULL, NULL);
 }
