@@ -168,10 +168,11 @@ fill_missing (ExportJob *job, GCancellable *cancellable, GError **error)
   slice = g_new (float, (gsize) w * h);
   for (int k = 0; k < n; k++)
     if (missing[k])
-      {
-        bs_volume_get_slice (seg->prob, 0, job->net_plane, k, slice);
-        bs_volume_set_slice (job->prob, 0, job->net_plane, k, slice);
-      }
+      for (int c = 0; c < MIN (seg->prob->n_channels, job->prob->n_channels); c++)
+        {
+          bs_volume_get_slice (seg->prob, c, job->net_plane, k, slice);
+          bs_volume_set_slice (job->prob, c, job->net_plane, k, slice);
+        }
   return TRUE;
 }
 

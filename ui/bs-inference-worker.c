@@ -177,7 +177,8 @@ typedef struct {
   int n_done;
   int fill_cursor;
   float *in_buf;
-  float *out_buf;
+  float *out_buf;        /* batch x n_outputs x ph x pw */
+  int n_outputs;
   /* int8 calibration, kept while input and plane stay the same. */
   BsCalibration *cal;
   BsInferenceInput *cal_input;
@@ -292,7 +293,9 @@ job_adopt (BsInferenceWorker *self, Job *job)
   job->pw = job->geom->pw;
   job->done = g_new0 (guint8, job->n_slices);
   job->in_buf = g_new (float, (gsize) job->opts.batch * job->input->prepared->n_channels * job->ph * job->pw);
-  job->out_buf = g_new (float, (gsize) job->opts.batch * job->ph * job->pw);
+  /* One map per output: 1, or 3 for a region model (WT, TC, ET). */
+  job->n_outputs = MAX (1, job->input->net->config.out_channels);
+  job->out_buf = g_new (float, (gsize) job->opts.batch * job->n_outputs * job->ph * job->pw);
 }
 
 /* Runs slices first .. first + n - 1 and posts them. */
@@ -304,7 +307,7 @@ job_run (BsInferenceWorker *self, Job *job, int first, int n, gboolean visible)
   double t0;
   gsize px = (gsize) job->width * job->height;
   gsize per_in = (gsize) job->input->prepared->n_channels * job->ph * job->pw;
-  gsize per_out = (gsize) job->ph * job->pw;
+  gsize per_map = (gsize) job->ph * job->pw, per_out = per_map * job->n_outputs;
   int n_run = 0, run[n];
   Msg *msg;
 
@@ -327,11 +330,13 @@ job_run (BsInferenceWorker *self, Job *job, int first, int n, gboolean visible)
       return;
     }
   msg = msg_new (self, MSG_SLICES, job->generation);
-  msg->probs = g_new0 (float, px * n);
+  msg->probs = g_new0 (float, px * n * job->n_outputs);
   t0 = bs_now_ms ();
   for (int i = 0; i < n_run; i++)
-    bs_infer_window_to_slice (job->geom, job->in_buf + per_in * i, job->input->prepared->n_channels,
-                              job->out_buf + per_out * i, msg->probs + px * run[i]);
+    for (int c = 0; c < job->n_outputs; c++)
+      bs_infer_window_to_slice (job->geom, job->in_buf + per_in * i, job->input->prepared->n_channels,
+                                job->out_buf + per_out * i + per_map * c,
+                                msg->probs + px * ((gsize) run[i] * job->n_outputs + c));
   bs_timing_add_stage (&timing, "output", bs_now_ms () - t0);
   timing.n_slices = n_run;
   timing.total_ms = 0;
@@ -349,7 +354,7 @@ job_run (BsInferenceWorker *self, Job *job, int first, int n, gboolean visible)
   msg->result.n = n;
   msg->result.width = job->width;
   msg->result.height = job->height;
-  msg->result.channels = 1;
+  msg->result.channels = job->n_outputs;
   msg->result.visible = visible;
   msg->result.timing = timing;
   msg->result.done = job->n_done;
