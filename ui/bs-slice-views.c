@@ -313,10 +313,6 @@ update_geometry (BsSliceViews *self)
   g_free (self->pet_buf);
   g_free (self->rtruth_buf);
   g_free (self->rpred_buf);
-  g_free (self->ptc_buf);
-  g_free (self->pet_buf);
-  g_free (self->rtruth_buf);
-  g_free (self->rpred_buf);
   self->tc_buf = g_new (float, (gsize) w * h);
   self->et_buf = g_new (float, (gsize) w * h);
   self->ptc_buf = g_new (float, (gsize) w * h);
