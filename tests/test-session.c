@@ -2,7 +2,9 @@
  * slices, change options, stop and resume the fill, fail an open, and get the
  * same int8 mask as `brainseg-cli infer`. */
 #include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
 #include <math.h>
+#include <string.h>
 
 #include "bs-nifti.h"
 #include "bs-phantom.h"
@@ -245,6 +247,110 @@ test_int8_mask_matches_infer (void)
   g_assert_cmpuint (differ, ==, 0);
 }
 
+static gboolean
+region_metrics_known (BsSession *s)
+{
+  BsRegionMetrics m;
+
+  return settled (s) && bs_session_get_region_metrics (s, BS_REGION_ET, &m);
+}
+
+/* A region model (the shipped model's whole-tumour head copied to TC and ET,
+ * their biases lowered so that they mark less): the window's session shows
+ * the same per-region Dice and HD95 as `brainseg-cli infer --json`, with
+ * the regions nested as the pipeline nests them. */
+static void
+test_regions_match_infer (void)
+{
+  g_autofree char *shipped = bs_unet_default_model_path ();
+  g_autofree char *model_path = g_build_filename (tmpdir, "regions.h5", NULL);
+  g_autoptr(BsUnet) one = NULL, three = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autofree char *out = NULL, *err = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  BsSession *s;
+  BsPlanOptions opts;
+  int status = 0;
+  double ml[BS_N_REGIONS];
+
+  if (shipped == NULL)
+    {
+      g_test_skip ("no shipped model to derive a region model from");
+      return;
+    }
+  one = bs_unet_load_h5 (shipped, &error);
+  g_assert_no_error (error);
+  {
+    BsUnetConfig c;
+    BsUnetLayer *h1, *h3;
+
+    bs_unet_config_copy (&c, &one->config);
+    c.out_channels = 3;
+    g_clear_pointer (&c.outputs, g_strfreev);
+    three = bs_unet_new_random (&c, 1);
+    bs_unet_config_clear (&c);
+    for (int i = 0; i < one->n_layers - 1; i++)
+      {
+        memcpy (three->layers[i].weights, one->layers[i].weights,
+                sizeof (float) * one->layers[i].out_ch * one->layers[i].in_ch * one->layers[i].kh * one->layers[i].kw);
+        memcpy (three->layers[i].bias, one->layers[i].bias, sizeof (float) * one->layers[i].out_ch);
+      }
+    h1 = bs_unet_find_layer (one, "PredictionMask");
+    h3 = bs_unet_find_layer (three, "PredictionMask");
+    for (int o = 0; o < 3; o++)
+      {
+        memcpy (h3->weights + o * h1->in_ch, h1->weights, sizeof (float) * h1->in_ch);
+        h3->bias[o] = h1->bias[0] - 1.5f * o;
+      }
+  }
+  g_assert_true (bs_unet_save_h5 (three, model_path, &error));
+  g_assert_no_error (error);
+
+  bs_plan_options_init (&opts);
+  opts.threads = 1;
+  s = bs_session_new ();
+  bs_session_set_plan_options (s, &opts);
+  bs_session_open_async (s, sample, BS_SESSION_MODEL_LOAD, model_path, NULL, NULL, NULL);
+  g_assert_true (spin_until (s, loaded, 120));
+  g_assert_true (bs_session_model_has_region (s, BS_REGION_TC));
+  g_assert_true (bs_session_model_has_region (s, BS_REGION_ET));
+  g_assert_true (spin_until (s, region_metrics_known, 600));
+
+  for (const char *a[] = { g_getenv ("BS_CLI"), "infer", sample, "--model", model_path, "--threads", "1", "--json",
+                           NULL }, **p = a; *p; p++)
+    g_ptr_array_add (argv, (gpointer) *p);
+  g_ptr_array_add (argv, NULL);
+  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, 0, NULL, NULL, &out, &err, &status, &error));
+  g_assert_no_error (error);
+  if (!g_spawn_check_wait_status (status, &error))
+    g_error ("brainseg-cli infer: %s\n%s", error->message, err);
+  g_assert_true (json_parser_load_from_data (parser, out, -1, &error));
+  for (int r = 0; r < BS_N_REGIONS; r++)
+    {
+      JsonObject *regions = json_object_get_object_member (json_node_get_object (json_parser_get_root (parser)),
+                                                           "regions");
+      JsonObject *o = json_object_get_object_member (regions, bs_region_name (r));
+      BsRegionMetrics m;
+
+      g_assert_true (bs_session_get_region_metrics (s, r, &m));
+      g_assert_true (json_object_get_boolean_member (o, "predicted"));
+      g_test_message ("%s: session Dice %.6f HD95 %.3f mm %.2f ml; infer Dice %.6f HD95 %.3f mm", bs_region_name (r),
+                      m.dice, m.hd95_mm, m.volume_ml, json_object_get_double_member (o, "dice"),
+                      json_object_get_double_member (o, "hd95"));
+      g_assert_cmpfloat (fabs (m.dice - json_object_get_double_member (o, "dice")), <, 1e-9);
+      g_assert_cmpfloat (fabs (m.hd95_mm - json_object_get_double_member (o, "hd95")), <, 1e-6);
+      g_assert_cmpfloat (fabs (m.volume_ml - json_object_get_double_member (o, "volume_ml")), <, 1e-6);
+      ml[r] = m.volume_ml;
+    }
+  /* Nested and not empty: otherwise the agreement proves little. */
+  g_assert_cmpfloat (ml[BS_REGION_ET], >, 0.0);
+  g_assert_cmpfloat (ml[BS_REGION_ET], <, ml[BS_REGION_TC]);
+  g_assert_cmpfloat (ml[BS_REGION_TC], <, ml[BS_REGION_WT]);
+  g_object_unref (s);
+  g_unlink (model_path);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -261,6 +367,7 @@ main (int argc, char **argv)
   g_test_add_func ("/session/open-and-slices", test_open_and_slices);
   g_test_add_func ("/session/failed-open", test_failed_open);
   g_test_add_func ("/session/int8-mask-matches-infer", test_int8_mask_matches_infer);
+  g_test_add_func ("/session/regions-match-infer", test_regions_match_infer);
   status = g_test_run ();
   {
     g_autofree char *out = g_build_filename (tmpdir, "infer-int8.nii.gz", NULL);
