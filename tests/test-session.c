@@ -9,6 +9,7 @@
 #include "bs-nifti.h"
 #include "bs-phantom.h"
 #include "bs-session.h"
+#include "region-model.h"
 
 static char *sample, *tmpdir;
 
@@ -262,9 +263,7 @@ region_metrics_known (BsSession *s)
 static void
 test_regions_match_infer (void)
 {
-  g_autofree char *shipped = bs_unet_default_model_path ();
-  g_autofree char *model_path = g_build_filename (tmpdir, "regions.h5", NULL);
-  g_autoptr(BsUnet) one = NULL, three = NULL;
+  g_autofree char *model_path = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) argv = g_ptr_array_new ();
   g_autofree char *out = NULL, *err = NULL;
@@ -274,39 +273,13 @@ test_regions_match_infer (void)
   int status = 0;
   double ml[BS_N_REGIONS];
 
-  if (shipped == NULL)
+  model_path = bs_test_region_model (tmpdir, &error);
+  g_assert_no_error (error);
+  if (model_path == NULL)
     {
       g_test_skip ("no shipped model to derive a region model from");
       return;
     }
-  one = bs_unet_load_h5 (shipped, &error);
-  g_assert_no_error (error);
-  {
-    BsUnetConfig c;
-    BsUnetLayer *h1, *h3;
-
-    bs_unet_config_copy (&c, &one->config);
-    c.out_channels = 3;
-    g_clear_pointer (&c.outputs, g_strfreev);
-    three = bs_unet_new_random (&c, 1);
-    bs_unet_config_clear (&c);
-    for (int i = 0; i < one->n_layers - 1; i++)
-      {
-        memcpy (three->layers[i].weights, one->layers[i].weights,
-                sizeof (float) * one->layers[i].out_ch * one->layers[i].in_ch * one->layers[i].kh * one->layers[i].kw);
-        memcpy (three->layers[i].bias, one->layers[i].bias, sizeof (float) * one->layers[i].out_ch);
-      }
-    h1 = bs_unet_find_layer (one, "PredictionMask");
-    h3 = bs_unet_find_layer (three, "PredictionMask");
-    for (int o = 0; o < 3; o++)
-      {
-        memcpy (h3->weights + o * h1->in_ch, h1->weights, sizeof (float) * h1->in_ch);
-        h3->bias[o] = h1->bias[0] - 1.5f * o;
-      }
-  }
-  g_assert_true (bs_unet_save_h5 (three, model_path, &error));
-  g_assert_no_error (error);
-
   bs_plan_options_init (&opts);
   opts.threads = 1;
   s = bs_session_new ();

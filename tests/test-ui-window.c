@@ -13,6 +13,9 @@
 #include "bs-preprocess.h"
 #include "bs-slice-view.h"
 #include "bs-dice-chart.h"
+#include "bs-dice-panel.h"
+#include "bs-overlay.h"
+#include "region-model.h"
 #include "ui-harness.h"
 
 static BsWindow *win;
@@ -1507,6 +1510,118 @@ test_failed_start_keeps_model (void)
   g_object_unref (app2);
 }
 
+static gboolean
+regions_measured (BsWindow *w)
+{
+  BsSession *s = bs_window_get_session (w);
+  BsRegionMetrics m;
+
+  return bs_session_model_has_region (s, BS_REGION_ET) && bs_session_volume_complete (s) && !bs_session_is_busy (s)
+         && bs_session_get_region_metrics (s, BS_REGION_ET, &m);
+}
+
+/* Issue 13 (window), with a region model: the Dice table shows each
+ * region's volume Dice and HD95 as the session measured them, every region
+ * can be chosen, and the overlay then shows TP / FP / FN of that region
+ * (exactly the rendering of the region's prediction against its truth, and
+ * not the whole tumour's). */
+static void
+test_region_model (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("bs-ui-regions-XXXXXX", NULL);
+  g_autofree char *model = NULL, *sample = bs_test_sample_path ();
+  g_autofree char *shipped = bs_unet_default_model_path ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) views = g_ptr_array_new ();
+  BsSession *s;
+  BsDicePanel *panel;
+  BsOverlayOptions ov;
+  int slice, w, h, differ = 0;
+
+  if (!setup ())
+    return;
+  model = bs_test_region_model (dir, &error);
+  g_assert_no_error (error);
+  if (model == NULL || bs_session_get_truth_region (bs_window_get_session (win), BS_REGION_TC) == NULL)
+    {
+      g_test_skip ("no shipped model to derive a region model from, or no sub-region labels");
+      g_rmdir (dir);
+      return;
+    }
+  s = bs_window_get_session (win);
+  bs_window_open_with_model (win, sample, model);
+  g_assert_true (bs_test_wait (win, regions_measured, 600));
+  panel = BS_DICE_PANEL (find_widget (GTK_WIDGET (win), BS_TYPE_DICE_PANEL));
+  bs_test_spin (200);
+  for (int r = 0; r < BS_N_REGIONS; r++)
+    {
+      BsRegionMetrics m;
+      g_autofree char *dice = NULL;
+
+      g_assert_true (bs_session_get_region_metrics (s, r, &m));
+      dice = g_strdup_printf ("%.4f", m.dice);
+      g_test_message ("%s: table %s / %s / %s", bs_region_name (r), bs_dice_panel_get_region_text (panel, r, 0),
+                      bs_dice_panel_get_region_text (panel, r, 1), bs_dice_panel_get_region_text (panel, r, 2));
+      g_assert_cmpstr (bs_dice_panel_get_region_text (panel, r, 1), ==, dice);
+      g_assert_nonnull (strstr (bs_dice_panel_get_region_text (panel, r, 2), "mm"));
+      g_assert_true (bs_dice_panel_region_selectable (panel, r));
+    }
+
+  g_action_group_activate_action (G_ACTION_GROUP (win), "region", g_variant_new_int32 (BS_REGION_TC));
+  g_assert_cmpint (bs_session_get_region (s), ==, BS_REGION_TC);
+  g_action_group_activate_action (G_ACTION_GROUP (win), "view-mode", g_variant_new_string ("overlay"));
+  bs_session_set_plane (s, BS_PLANE_AXIAL);
+  slice = bs_test_tumour_slice (win);
+  bs_session_set_slice_index (s, slice);
+  bs_test_spin (400);
+  collect_views (GTK_WIDGET (win), views);
+  bs_session_get_overlay_options (s, &ov);
+  ov.confusion = TRUE;
+  {
+    const BsVolume *image = bs_session_get_case (s)->image;
+    g_autofree float *img = NULL, *pred = NULL, *truth = NULL, *wt = NULL, *wt_truth = NULL;
+    cairo_surface_t *want, *whole, *shown = bs_slice_view_get_surface (views->pdata[3]);
+
+    bs_volume_slice_size (image, BS_PLANE_AXIAL, &w, &h);
+    img = g_new (float, (gsize) w * h);
+    pred = g_new (float, (gsize) w * h);
+    truth = g_new (float, (gsize) w * h);
+    wt = g_new (float, (gsize) w * h);
+    wt_truth = g_new (float, (gsize) w * h);
+    bs_volume_get_slice (image, bs_session_get_display_channel (s), BS_PLANE_AXIAL, slice, img);
+    g_assert_true (bs_session_get_region_slice (s, BS_REGION_TC, BS_PLANE_AXIAL, slice, pred));
+    g_assert_true (bs_session_get_region_slice (s, BS_REGION_WT, BS_PLANE_AXIAL, slice, wt));
+    bs_volume_get_slice (bs_session_get_truth_region (s, BS_REGION_TC), 0, BS_PLANE_AXIAL, slice, truth);
+    bs_volume_get_slice (bs_session_get_truth (s), 0, BS_PLANE_AXIAL, slice, wt_truth);
+    want = bs_render_overlay (img, pred, truth, w, h, &ov);
+    whole = bs_render_overlay (img, wt, wt_truth, w, h, &ov);
+    cairo_surface_flush (shown);
+    g_assert_cmpint (cairo_image_surface_get_width (shown), ==, w);
+    for (int y = 0; y < h; y++)
+      for (int x = 0; x < w; x++)
+        {
+          guint32 a = ((guint32 *) (cairo_image_surface_get_data (shown) + y * cairo_image_surface_get_stride (shown)))[x];
+          guint32 b = ((guint32 *) (cairo_image_surface_get_data (want) + y * cairo_image_surface_get_stride (want)))[x];
+          guint32 c = ((guint32 *) (cairo_image_surface_get_data (whole) + y * cairo_image_surface_get_stride (whole)))[x];
+
+          g_assert_cmphex (a & 0xffffff, ==, b & 0xffffff);
+          differ += (b & 0xffffff) != (c & 0xffffff);
+        }
+    g_test_message ("slice %d: the TC overlay differs from the whole tumour's in %d pixels", slice, differ);
+    g_assert_cmpint (differ, >, 0);
+    cairo_surface_destroy (want);
+    cairo_surface_destroy (whole);
+  }
+
+  /* Back to the whole tumour and the shipped model for whatever runs next. */
+  g_action_group_activate_action (G_ACTION_GROUP (win), "region", g_variant_new_int32 (BS_REGION_WT));
+  g_action_group_activate_action (G_ACTION_GROUP (win), "view-mode", g_variant_new_string ("panes"));
+  bs_window_open_with_model (win, sample, shipped);
+  g_assert_true (bs_test_wait (win, shows_current_prediction, 300));
+  g_unlink (model);
+  g_rmdir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1537,6 +1652,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/window/narrow", test_narrow_window);
   g_test_add_func ("/ui/window/readout-fits", test_readout_fits);
   g_test_add_func ("/ui/window/toolbar-keyboard", test_toolbar_keyboard);
+  g_test_add_func ("/ui/window/region-model", test_region_model);
   ret = g_test_run ();
   if (win != NULL)
     {

@@ -247,6 +247,20 @@ bs_dice_panel_get_volume_text (BsDicePanel *self)
   return gtk_label_get_text (self->volume_dice_label);
 }
 
+const char *
+bs_dice_panel_get_region_text (BsDicePanel *self, BsRegion region, int column)
+{
+  g_return_val_if_fail (region >= 0 && region < BS_N_REGIONS && column >= 0 && column < 3, NULL);
+  return gtk_widget_get_visible (self->regions_grid) ? gtk_label_get_text (self->region_labels[region][column]) : NULL;
+}
+
+gboolean
+bs_dice_panel_region_selectable (BsDicePanel *self, BsRegion region)
+{
+  g_return_val_if_fail (region >= 0 && region < BS_N_REGIONS, FALSE);
+  return gtk_widget_get_visible (self->region_box) && gtk_widget_get_sensitive (self->region_buttons[region]);
+}
+
 static void
 bs_dice_panel_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
 {

@@ -16,5 +16,9 @@ void bs_dice_panel_set_session (BsDicePanel *self, BsSession *session);
 /* What the labels show (tests, the window's panel-text getter). */
 const char *bs_dice_panel_get_slice_text (BsDicePanel *self);
 const char *bs_dice_panel_get_volume_text (BsDicePanel *self);
+/* The regions table: column 0 this slice, 1 the volume, 2 HD95; and
+ * whether the region can be chosen for the chart and overlay. */
+const char *bs_dice_panel_get_region_text (BsDicePanel *self, BsRegion region, int column);
+gboolean bs_dice_panel_region_selectable (BsDicePanel *self, BsRegion region);
 
 G_END_DECLS

@@ -1,0 +1,9 @@
+/* A region model for tests: the shipped model with its whole-tumour head
+ * copied to TC and ET outputs whose biases are lowered (so they mark less of
+ * the same tumour, nested), saved in dir. */
+#pragma once
+
+#include <glib.h>
+
+/* The file's path, or NULL when no shipped model is built (error unset). */
+char *bs_test_region_model (const char *dir, GError **error);
