@@ -255,7 +255,7 @@ run_export (ExportArgs *a, const char *path)
   g_autoptr(BsDataset) ds = NULL;
   g_autoptr(BsCase) kase = NULL;
   g_autoptr(BsUnet) net = NULL;
-  g_autoptr(BsVolume) prepared = NULL, truth = NULL;
+  g_autoptr(BsVolume) prepared = NULL, truth = NULL, regions = NULL, truth_tc = NULL, truth_et = NULL;
   g_autoptr(BsSegmentResult) seg = NULL;
   g_autofree char *model = NULL;
   BsPlanOptions plan_opts;
@@ -387,6 +387,25 @@ run_export (ExportArgs *a, const char *path)
     return bs_cli_fail (error);
 
   src = (BsExportSource) { kase->image, channel, seg->mask, truth, plane, kase->id };
+  /* A region model: its nested masks as channels, the truth's regions. */
+  if (seg->region_mask[BS_REGION_TC] != NULL && seg->region_mask[BS_REGION_ET] != NULL)
+    {
+      static const char *const outputs[] = { "wt", "tc", "et", NULL };
+      gsize nvox = bs_volume_n_voxels (seg->mask);
+
+      regions = bs_volume_new_like (seg->mask, 3);
+      for (int r = 0; r < BS_N_REGIONS; r++)
+        memcpy (bs_volume_channel (regions, r), seg->region_mask[r]->data, sizeof (float) * nvox);
+      src.pred = regions;
+      src.pred_outputs = outputs;
+      if (kase->label != NULL)
+        {
+          truth_tc = bs_labels_region (kase->label, kase->convention, BS_REGION_TC);
+          truth_et = bs_labels_region (kase->label, kase->convention, BS_REGION_ET);
+          src.truth_tc = truth_tc;
+          src.truth_et = truth_et;
+        }
+    }
   bs_auto_window_volume (kase->image, channel, &overlay.lo, &overlay.hi);
   switch (what)
     {

@@ -272,6 +272,92 @@ test_mask_nifti_round_trip (Fixture *f, gconstpointer data)
       g_assert_cmpfloat_with_epsilon (back->affine[r][c], f->image->affine[r][c], 1e-4);
 }
 
+/* A region model: pred's channels are WT, TC (a smaller sphere) and ET (a
+ * smaller one still, partly outside TC so that the nesting shows).  The CSV
+ * gains dice_tc and dice_et, each the Dice of the nested predicted region
+ * against the truth's region; the figure shows enhancing tumour in its
+ * colour in the prediction panel. */
+static void
+test_regions (Fixture *f, gconstpointer data)
+{
+  static const char *const outputs[] = { "wt", "tc", "et", NULL };
+  g_autoptr(BsVolume) pred = bs_volume_new (NX, NY, NZ, 3);
+  g_autoptr(BsVolume) ttc = bs_volume_new (NX, NY, NZ, 1);
+  g_autoptr(BsVolume) tet = bs_volume_new (NX, NY, NZ, 1);
+  g_autofree char *text = NULL;
+  g_auto(GStrv) lines = NULL;
+  BsExportSource src = f->src;
+  BsOverlayOptions opts;
+  gsize nv = bs_volume_n_voxels (pred);
+  int checked = 0;
+
+  for (gsize v = 0; v < nv; v++)
+    {
+      int i = v % NX, j = (v / NX) % NY, k = v / (NX * NY);
+      double dp = hypot (hypot (i - 22.0, j - 16.0), (k - 6.0) * 2.0);
+      double dt = hypot (hypot (i - 20.0, j - 16.0), (k - 6.0) * 2.0);
+      double de = hypot (hypot (i - 26.0, j - 16.0), (k - 6.0) * 2.0);
+
+      bs_volume_channel (pred, 0)[v] = f->pred->data[v];
+      bs_volume_channel (pred, 1)[v] = dp < 5.0 ? 0.8f : 0.2f;
+      bs_volume_channel (pred, 2)[v] = de < 4.0 ? 0.8f : 0.2f;
+      ttc->data[v] = dt < 5.0;
+      tet->data[v] = dt < 3.0;
+    }
+  src.pred = pred;
+  src.pred_outputs = outputs;
+  src.truth_tc = ttc;
+  src.truth_et = tet;
+  text = bs_export_dice_csv_text (&src);
+  lines = g_strsplit (text, "\n", -1);
+  g_assert_cmpstr (lines[0], ==, "slice,dice,truth_pixels,pred_pixels,tp,fp,fn,dice_tc,dice_et");
+  for (int k = 0; k < NZ; k++)
+    {
+      g_auto(GStrv) cols = g_strsplit (lines[k + 1], ",", -1);
+      float w[NX * NY], pt[NX * NY], pe[NX * NY], t[NX * NY], e[NX * NY], tc[NX * NY], et[NX * NY];
+
+      g_assert_cmpint (g_strv_length (cols), ==, 9);
+      bs_volume_get_slice (pred, 0, BS_PLANE_AXIAL, k, w);
+      bs_volume_get_slice (pred, 1, BS_PLANE_AXIAL, k, pt);
+      bs_volume_get_slice (pred, 2, BS_PLANE_AXIAL, k, pe);
+      bs_volume_get_slice (ttc, 0, BS_PLANE_AXIAL, k, t);
+      bs_volume_get_slice (tet, 0, BS_PLANE_AXIAL, k, e);
+      for (int p = 0; p < NX * NY; p++)
+        {
+          tc[p] = w[p] > 0.5f && pt[p] > 0.5f;
+          et[p] = tc[p] > 0.5f && pe[p] > 0.5f;
+        }
+      if (*cols[7] != '\0')
+        {
+          g_assert_cmpfloat_with_epsilon (g_ascii_strtod (cols[7], NULL), bs_dice (tc, t, NX * NY), 1e-6);
+          checked++;
+        }
+      if (*cols[8] != '\0')
+        {
+          g_assert_cmpfloat_with_epsilon (g_ascii_strtod (cols[8], NULL), bs_dice (et, e, NX * NY), 1e-6);
+          checked++;
+        }
+    }
+  g_assert_cmpint (checked, >, 4);
+
+  bs_overlay_options_init (&opts);
+  opts.opacity = 1.0f;
+  bs_auto_window_volume (f->image, 0, &opts.lo, &opts.hi);
+  {
+    cairo_surface_t *fig = bs_export_render_figure (&src, 6, &opts, 900, 360);
+    int enhancing[3] = { 0 };
+
+    for (int y = 0; y < 360; y++)
+      for (int x = 0; x < 900; x++)
+        enhancing[x * 3 / 900] += pixel (fig, x, y) == colour (BS_COLOR_ENHANCING);
+    g_test_message ("enhancing-coloured pixels per panel: %d %d %d", enhancing[0], enhancing[1], enhancing[2]);
+    g_assert_cmpint (enhancing[0], ==, 0);
+    g_assert_cmpint (enhancing[1], >, 50);
+    g_assert_cmpint (enhancing[2], >, 50);
+    cairo_surface_destroy (fig);
+  }
+}
+
 static void
 test_dice_csv (Fixture *f, gconstpointer data)
 {
@@ -437,6 +523,7 @@ main (int argc, char **argv)
   ADD ("/export/figure-png", test_figure_png);
   ADD ("/export/mask-nifti", test_mask_nifti_round_trip);
   ADD ("/export/dice-csv", test_dice_csv);
+  ADD ("/export/regions", test_regions);
   ADD ("/export/series", test_series);
   ADD ("/export/unwritable-dir", test_unwritable_dir);
   ADD ("/export/failed-write", test_failed_write_leaves_nothing);

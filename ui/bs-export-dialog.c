@@ -25,6 +25,8 @@ typedef struct {
   cairo_surface_t *surface;    /* overlay and figure: rendered on the main thread */
   BsVolume *image;             /* the displayed channel only */
   BsVolume *prob, *truth, *prepared;
+  BsVolume *truth_tc, *truth_et;  /* the truth's regions, or NULL */
+  char **outputs;                 /* a region model's outputs (prob's channels), or NULL */
   BsUnet *net;
   BsPlanOptions plan_opts;
   gboolean *computed;          /* per slice of net_plane */
@@ -43,6 +45,9 @@ export_job_free (ExportJob *job)
   g_clear_pointer (&job->image, bs_volume_free);
   g_clear_pointer (&job->prob, bs_volume_free);
   g_clear_pointer (&job->truth, bs_volume_free);
+  g_clear_pointer (&job->truth_tc, bs_volume_free);
+  g_clear_pointer (&job->truth_et, bs_volume_free);
+  g_strfreev (job->outputs);
   g_clear_pointer (&job->prepared, bs_volume_free);
   g_clear_pointer (&job->net, bs_unet_free);
   g_free (job->computed);
@@ -181,7 +186,8 @@ export_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancel
 {
   ExportJob *job = data;
   g_autoptr(GError) error = NULL;
-  BsExportSource src = { job->image, 0, job->prob, job->truth, job->plane, job->case_id };
+  BsExportSource src = { job->image, 0, job->prob, job->truth, job->plane, job->case_id,
+                         (const char *const *) job->outputs, job->truth_tc, job->truth_et };
   gboolean ok;
 
   switch (job->kind)
@@ -236,6 +242,8 @@ snapshot_session (BsSession *session, BsExportKind kind, const char *path, int w
   job->case_id = g_strdup (c->id);
   bs_session_get_overlay_options (session, &job->overlay);
   job->overlay.annotate = annotate;
+  if (bs_session_model_has_region (session, BS_REGION_TC) || bs_session_model_has_region (session, BS_REGION_ET))
+    job->outputs = g_strdupv (bs_session_get_model (session)->config.outputs);
   bs_session_get_plan_options (session, &job->plan_opts);
 
   if (kind == BS_EXPORT_KIND_OVERLAY || kind == BS_EXPORT_KIND_FIGURE)
@@ -243,7 +251,10 @@ snapshot_session (BsSession *session, BsExportKind kind, const char *path, int w
       /* One slice: rendering is as cheap as drawing a view, so it happens
        * here without copying volumes; only the encoding and the write go to
        * the worker. */
-      BsExportSource src = { c->image, channel, prob, truth, job->plane, c->id };
+      BsExportSource src = { c->image, channel, prob, truth, job->plane, c->id,
+                             (const char *const *) job->outputs,
+                             bs_session_get_truth_region (session, BS_REGION_TC),
+                             bs_session_get_truth_region (session, BS_REGION_ET) };
 
       if (!bs_session_slice_is_computed (session, job->slice))
         {
@@ -269,6 +280,12 @@ snapshot_session (BsSession *session, BsExportKind kind, const char *path, int w
   job->image = bs_volume_extract_channel (c->image, channel);
   job->prob = bs_volume_copy (prob);
   job->truth = truth ? bs_volume_copy (truth) : NULL;
+  if (job->outputs != NULL && truth != NULL && bs_session_get_truth_region (session, BS_REGION_TC) != NULL
+      && bs_session_get_truth_region (session, BS_REGION_ET) != NULL)
+    {
+      job->truth_tc = bs_volume_copy (bs_session_get_truth_region (session, BS_REGION_TC));
+      job->truth_et = bs_volume_copy (bs_session_get_truth_region (session, BS_REGION_ET));
+    }
   if (job->n_missing > 0)
     {
       const BsVolume *prepared = bs_session_get_prepared_volume (session);

@@ -144,8 +144,8 @@ void bs_session_update_case_dice (BsSession *self);
 gboolean bs_session_truth_slice_empty (const float *t, gsize n);
 /* Channel of the probability volume holding region, or -1. */
 int bs_session_region_channel (BsSession *self, BsRegion region);
-/* out = the region's mask over n voxels: probs[channels[WT]] > 0.5, and for
- * TC / ET also every region before it (probs indexed by channel). */
+/* out = the region's mask over n voxels, nested as bs_regions_from_probs
+ * nests it (probs indexed by channel; channels[r] -1 when absent). */
 void bs_session_region_mask (const float *const *probs, const int *channels, BsRegion region, gsize n, float *out);
 /* Drops the case, its results and the worker's job. */
 void bs_session_clear_case (BsSession *self);

@@ -45,20 +45,18 @@ bs_session_set_region (BsSession *self, BsRegion region)
   g_signal_emit (self, bs_session_signals[SIGNAL_RESULTS_CHANGED], 0, 0, -1);
 }
 
-/* Nesting as the pipeline (bs_segment) does it: TC only inside the whole
- * tumour, ET only inside TC, so that the clean-up of the whole tumour (which
- * zeroes its probability) removes the regions inside too. */
+/* The pipeline's nesting (bs_regions_from_probs): the clean-up of the whole
+ * tumour (which zeroes its probability) removes the regions inside it too. */
 void
 bs_session_region_mask (const float *const *probs, const int *channels, BsRegion region, gsize n, float *out)
 {
-  for (gsize v = 0; v < n; v++)
-    {
-      gboolean on = probs[0][v] > 0.5f;
+  const float *by_region[BS_N_REGIONS];
+  float *outs[BS_N_REGIONS] = { NULL };
 
-      for (int r = 1; r <= (int) region && on; r++)
-        on = probs[channels[r]][v] > 0.5f;
-      out[v] = on ? 1.0f : 0.0f;
-    }
+  for (int r = 0; r < BS_N_REGIONS; r++)
+    by_region[r] = channels[r] >= 0 ? probs[channels[r]] : NULL;
+  outs[region] = out;
+  bs_regions_from_probs (by_region, n, outs[BS_REGION_WT], outs[BS_REGION_TC], outs[BS_REGION_ET]);
 }
 
 gboolean
@@ -72,9 +70,10 @@ bs_session_get_region_slice (BsSession *self, BsRegion region, BsPlane plane, in
   g_return_val_if_fail (BS_IS_SESSION (self), FALSE);
   if (self->prob == NULL || s < 0 || s >= bs_volume_n_slices (self->prob, plane))
     return FALSE;
-  for (int r = 0; r <= (int) region; r++)
-    if ((channels[r] = bs_session_region_channel (self, r)) < 0)
-      return FALSE;
+  for (int r = 0; r < BS_N_REGIONS; r++)
+    channels[r] = bs_session_region_channel (self, r);
+  if (channels[region] < 0)
+    return FALSE;
   bs_volume_slice_size (self->prob, plane, &w, &h);
   px = (gsize) w * h;
   buf = g_new (float, px * self->prob->n_channels);
@@ -82,8 +81,9 @@ bs_session_get_region_slice (BsSession *self, BsRegion region, BsPlane plane, in
     {
       bs_volume_get_slice (self->prob, c, plane, s, buf + px * c);
     }
-  for (int r = 0; r <= (int) region; r++)
-    probs[channels[r]] = buf + px * channels[r];
+  for (int r = 0; r < BS_N_REGIONS; r++)
+    if (channels[r] >= 0)
+      probs[channels[r]] = buf + px * channels[r];
   bs_session_region_mask (probs, channels, region, px, out);
   return TRUE;
 }

@@ -136,11 +136,8 @@ volume_job_measure (VolumeJob *job)
   for (int r = 0; r < BS_N_REGIONS; r++)
     {
       const BsVolume *t = job->truth_region[r];
-      gboolean have = t != NULL;
 
-      for (int q = 0; q <= r && have; q++)
-        have = job->channels[q] >= 0;
-      if (!have)
+      if (t == NULL || job->channels[r] < 0)
         continue;
       bs_session_region_mask (probs, job->channels, r, nvox, mask);
       bs_metrics_region (mask, t->data, t->dims, t->spacing, &job->metrics[r]);

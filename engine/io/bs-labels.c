@@ -299,3 +299,22 @@ bs_labels_from_regions (const BsVolume *wt, const BsVolume *tc, const BsVolume *
   out->is_label = TRUE;
   return out;
 }
+
+void
+bs_regions_from_probs (const float *const probs[BS_N_REGIONS], gsize n, float *wt, float *tc, float *et)
+{
+  const float *pw = probs[BS_REGION_WT], *pt = probs[BS_REGION_TC], *pe = probs[BS_REGION_ET];
+
+  for (gsize v = 0; v < n; v++)
+    {
+      gboolean w = pw[v] > 0.5f, t = w && pt != NULL && pt[v] > 0.5f;
+      gboolean e = (pt != NULL ? t : w) && pe != NULL && pe[v] > 0.5f;
+
+      if (wt)
+        wt[v] = w;
+      if (tc && pt)
+        tc[v] = t;
+      if (et && pe)
+        et[v] = e;
+    }
+}

@@ -59,4 +59,11 @@ gboolean bs_labels_region_values (BsLabelConvention conv, int *ed, int *core, in
 BsVolume *bs_labels_from_regions (const BsVolume *wt, const BsVolume *tc, const BsVolume *et,
                                   BsLabelConvention conv);
 
+/* Nested region masks (0/1) of n voxels from a region model's sigmoid
+ * outputs, the rule bs_segment uses: wt where probs[WT] > 0.5; tc where
+ * also probs[TC] > 0.5; et where probs[ET] > 0.5 inside tc (inside wt when
+ * the model has no TC output).  probs[r] NULL: the model lacks region r, and
+ * its output stays untouched; any output may be NULL. */
+void bs_regions_from_probs (const float *const probs[BS_N_REGIONS], gsize n, float *wt, float *tc, float *et);
+
 G_END_DECLS

@@ -10,13 +10,36 @@
 
 #include "bs-error.h"
 #include "bs-file.h"
+#include "bs-labels.h"
 #include "bs-metrics.h"
 #include "bs-nifti.h"
 
 typedef struct {
   int w, h;
   float *image, *pred, *truth; /* truth NULL without one */
+  /* A region model against a truth with regions: the nested predicted
+   * regions and the truth's (BS_REGION_TC, BS_REGION_ET; NULL otherwise). */
+  float *pred_region[BS_N_REGIONS], *truth_region[BS_N_REGIONS];
 } SliceData;
+
+/* pred's channel of region r, or -1. */
+static int
+pred_channel (const BsExportSource *src, BsRegion r)
+{
+  for (int c = 0; src->pred_outputs != NULL && src->pred_outputs[c] != NULL && c < src->pred->n_channels; c++)
+    if (g_strcmp0 (src->pred_outputs[c], bs_region_name (r)) == 0)
+      return c;
+  return r == BS_REGION_WT ? 0 : -1;
+}
+
+/* Whether the source shows regions: the model predicts TC and ET and the
+ * truth (when there is one) tells them apart. */
+static gboolean
+has_regions (const BsExportSource *src)
+{
+  return pred_channel (src, BS_REGION_TC) >= 0 && pred_channel (src, BS_REGION_ET) >= 0
+         && (src->truth == NULL || (src->truth_tc != NULL && src->truth_et != NULL));
+}
 
 static void
 slice_data_clear (SliceData *s)
@@ -24,6 +47,38 @@ slice_data_clear (SliceData *s)
   g_free (s->image);
   g_free (s->pred);
   g_free (s->truth);
+  for (int r = 0; r < BS_N_REGIONS; r++)
+    {
+      g_free (s->pred_region[r]);
+      g_free (s->truth_region[r]);
+    }
+}
+
+/* Slice index of the regions: nested prediction, the truth's regions. */
+static void
+slice_regions_load (SliceData *s, const BsExportSource *src, int index)
+{
+  gsize n = (gsize) s->w * s->h;
+  g_autofree float *pt = g_new (float, n), *pe = g_new (float, n);
+  const float *probs[BS_N_REGIONS] = { s->pred, pt, pe };
+
+  if (!has_regions (src))
+    return;
+  for (int r = BS_REGION_TC; r < BS_N_REGIONS; r++)
+    {
+      if (s->pred_region[r] == NULL)
+        s->pred_region[r] = g_new (float, n);
+      if (src->truth != NULL && s->truth_region[r] == NULL)
+        s->truth_region[r] = g_new (float, n);
+    }
+  bs_volume_get_slice (src->pred, pred_channel (src, BS_REGION_TC), src->plane, index, pt);
+  bs_volume_get_slice (src->pred, pred_channel (src, BS_REGION_ET), src->plane, index, pe);
+  bs_regions_from_probs (probs, n, NULL, s->pred_region[BS_REGION_TC], s->pred_region[BS_REGION_ET]);
+  if (src->truth != NULL)
+    {
+      bs_volume_get_slice (src->truth_tc, 0, src->plane, index, s->truth_region[BS_REGION_TC]);
+      bs_volume_get_slice (src->truth_et, 0, src->plane, index, s->truth_region[BS_REGION_ET]);
+    }
 }
 
 static void
@@ -40,6 +95,7 @@ slice_data_load (SliceData *s, const BsExportSource *src, int index)
   bs_volume_get_slice (src->pred, 0, src->plane, index, s->pred);
   if (src->truth)
     bs_volume_get_slice (src->truth, 0, src->plane, index, s->truth);
+  slice_regions_load (s, src, index);
 }
 
 double
@@ -184,25 +240,15 @@ show_text_fitted (cairo_t *cr, const char *text, double x, double cy, double siz
   cairo_restore (cr);
 }
 
-/* The colours the overlay used, each with its name, in one line. */
+/* Coloured squares with their names, in one line from (x, cy), shrunk to
+ * fit max_w. */
 static void
-paint_legend (cairo_t *cr, const BsOverlayOptions *opts, gboolean has_truth, double x, double cy, double f,
-              double max_w)
+paint_legend_entries (cairo_t *cr, const double *const *colors, const char *const *names, int n, double x, double cy,
+                      double f, double max_w)
 {
-  const double *colors[3];
-  const char *names[3];
-  int n = 0;
   double total = 0, scale = 1.0, box = 0.8 * f, gap = 0.4 * f, space = 1.2 * f;
   cairo_text_extents_t ext;
 
-  if (opts->confusion && has_truth)
-    {
-      colors[n] = BS_COLOR_TP, names[n++] = _("true positive");
-      colors[n] = BS_COLOR_FP, names[n++] = _("false positive");
-      colors[n] = BS_COLOR_FN, names[n++] = _("false negative");
-    }
-  else
-    colors[n] = BS_COLOR_PREDICTION, names[n++] = _("predicted tumour");
   cairo_set_font_size (cr, f);
   for (int i = 0; i < n; i++)
     {
@@ -224,12 +270,41 @@ paint_legend (cairo_t *cr, const BsOverlayOptions *opts, gboolean has_truth, dou
       cairo_fill (cr);
       x += box + gap;
       cairo_set_source_rgb (cr, 1, 1, 1);
-      cairo_set_font_size (cr, f);
       show_text_fitted (cr, names[i], x, 0, f, G_MAXDOUBLE);
       cairo_text_extents (cr, names[i], &ext);
       x += ext.x_advance;
     }
   cairo_restore (cr);
+}
+
+/* The colours the overlay used, each with its name. */
+static void
+paint_legend (cairo_t *cr, const BsOverlayOptions *opts, gboolean has_truth, double x, double cy, double f,
+              double max_w)
+{
+  const double *colors[3];
+  const char *names[3];
+  int n = 0;
+
+  if (opts->confusion && has_truth)
+    {
+      colors[n] = BS_COLOR_TP, names[n++] = _("true positive");
+      colors[n] = BS_COLOR_FP, names[n++] = _("false positive");
+      colors[n] = BS_COLOR_FN, names[n++] = _("false negative");
+    }
+  else
+    colors[n] = BS_COLOR_PREDICTION, names[n++] = _("predicted tumour");
+  paint_legend_entries (cr, colors, names, n, x, cy, f, max_w);
+}
+
+/* Edema, core, enhancing: the colours of a panel that shows the regions. */
+static void
+paint_region_legend (cairo_t *cr, double x, double cy, double f, double max_w)
+{
+  const double *colors[3] = { BS_COLOR_EDEMA, BS_COLOR_CORE, BS_COLOR_ENHANCING };
+  const char *names[3] = { _("edema"), _("core"), _("enhancing") };
+
+  paint_legend_entries (cr, colors, names, 3, x, cy, f, max_w);
 }
 
 /* "case · axial slice 53 (0–154) · Dice 0.8123" (or "no tumour" when the
@@ -338,8 +413,17 @@ bs_export_render_figure (const BsExportSource *src, int index, const BsOverlayOp
    * confusion colours belong to the overlay view. */
   panel_opts.confusion = FALSE;
   panels[0] = bs_render_grey (s.image, s.w, s.h, opts->lo, opts->hi);
-  panels[1] = bs_render_mask_over (s.image, s.truth, s.w, s.h, BS_COLOR_TRUTH, &panel_opts);
-  panels[2] = bs_render_mask_over (s.image, s.pred, s.w, s.h, BS_COLOR_PREDICTION, &panel_opts);
+  /* The regions in their colours where both sides have them. */
+  if (s.truth != NULL && s.truth_region[BS_REGION_TC] != NULL)
+    panels[1] = bs_render_regions_over (s.image, s.truth, s.truth_region[BS_REGION_TC], s.truth_region[BS_REGION_ET],
+                                        s.w, s.h, &panel_opts);
+  else
+    panels[1] = bs_render_mask_over (s.image, s.truth, s.w, s.h, BS_COLOR_TRUTH, &panel_opts);
+  if (s.pred_region[BS_REGION_TC] != NULL)
+    panels[2] = bs_render_regions_over (s.image, s.pred, s.pred_region[BS_REGION_TC], s.pred_region[BS_REGION_ET],
+                                        s.w, s.h, &panel_opts);
+  else
+    panels[2] = bs_render_mask_over (s.image, s.pred, s.w, s.h, BS_COLOR_PREDICTION, &panel_opts);
 
   if (s.truth)
     {
@@ -347,6 +431,19 @@ bs_export_render_figure (const BsExportSource *src, int index, const BsOverlayOp
       /* The dot stays a dot in every language: the figure quotes a number
        * people compare with papers and with the notebook. */
       dice_text = g_strdup_printf (_("Dice = %s"), g_ascii_formatd (num, sizeof num, "%.4f", dice));
+      if (s.pred_region[BS_REGION_TC] != NULL && s.truth_region[BS_REGION_TC] != NULL)
+        {
+          char tc[G_ASCII_DTOSTR_BUF_SIZE], et[G_ASCII_DTOSTR_BUF_SIZE];
+          gsize n = (gsize) s.w * s.h;
+
+          g_free (dice_text);
+          /* TRANSLATORS: Dice of the whole tumour, tumour core and enhancing tumour on the slice */
+          dice_text = g_strdup_printf (_("Dice WT %s · TC %s · ET %s"), g_ascii_formatd (num, sizeof num, "%.4f", dice),
+                                       g_ascii_formatd (tc, sizeof tc, "%.4f",
+                                                        bs_dice (s.pred_region[BS_REGION_TC], s.truth_region[BS_REGION_TC], n)),
+                                       g_ascii_formatd (et, sizeof et, "%.4f",
+                                                        bs_dice (s.pred_region[BS_REGION_ET], s.truth_region[BS_REGION_ET], n)));
+        }
     }
   else
     dice_text = g_strdup (_("no ground truth"));
@@ -369,8 +466,21 @@ bs_export_render_figure (const BsExportSource *src, int index, const BsOverlayOp
 
   cairo_select_font_face (cr, "Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
   cairo_set_source_rgb (cr, 0, 0, 0);
-  cairo_set_font_size (cr, MIN (title_h * 0.42, width / 45.0));
-  show_text_centred (cr, title, width / 2.0, title_h / 2);
+  {
+    cairo_text_extents_t ext;
+    cairo_font_options_t *fo = cairo_font_options_create ();
+    double size = MIN (title_h * 0.42, width / 45.0);
+
+    /* Unhinted advances, so that the title measured to fit does fit. */
+    cairo_font_options_set_hint_metrics (fo, CAIRO_HINT_METRICS_OFF);
+    cairo_set_font_options (cr, fo);
+    cairo_font_options_destroy (fo);
+    cairo_set_font_size (cr, size);
+    cairo_text_extents (cr, title, &ext);
+    if (ext.width > width * 0.96)
+      cairo_set_font_size (cr, size * width * 0.96 / ext.width);
+    show_text_centred (cr, title, width / 2.0, title_h / 2);
+  }
 
   cairo_select_font_face (cr, "Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
   bs_volume_plane_letters (src->image, src->plane, letters);
@@ -389,6 +499,12 @@ bs_export_render_figure (const BsExportSource *src, int index, const BsOverlayOp
       cairo_set_font_size (cr, MIN (label_h * 0.5, width / 55.0));
       show_text_centred (cr, titles[p], x + pw / 2, y - label_h / 2);
       paint_letters (cr, letters, x, y, pw, ph, MAX (8.0, MAX (pw, ph) / 30));
+      if ((p == 1 && s.truth != NULL && s.truth_region[BS_REGION_TC] != NULL)
+          || (p == 2 && s.pred_region[BS_REGION_TC] != NULL))
+        {
+          double f = MAX (8.0, ph / 28);
+          paint_region_legend (cr, x + 0.5 * f, y + ph - 0.9 * f, f, pw * 0.42);
+        }
       if (p == 1 && !s.truth)
         {
           /* Dimmed, so the note reads on bright tissue and the empty pane
@@ -544,7 +660,9 @@ bs_export_mask_nifti (const BsExportSource *src, const char *path, GError **erro
 char *
 bs_export_dice_csv_text (const BsExportSource *src)
 {
-  GString *csv = g_string_new ("slice,dice,truth_pixels,pred_pixels,tp,fp,fn\n");
+  gboolean regions = src->truth != NULL && has_regions (src);
+  GString *csv = g_string_new (regions ? "slice,dice,truth_pixels,pred_pixels,tp,fp,fn,dice_tc,dice_et\n"
+                                       : "slice,dice,truth_pixels,pred_pixels,tp,fp,fn\n");
   int n = bs_volume_n_slices (src->image, src->plane);
   SliceData s = { 0 };
   char num[G_ASCII_DTOSTR_BUF_SIZE];
@@ -563,10 +681,25 @@ bs_export_dice_csv_text (const BsExportSource *src)
           /* No tumour in truth or prediction: Dice is undefined there (an
            * empty cell), so that averaging the column is not inflated by 1s. */
           g_string_append_printf (csv, "%d,%s,%" G_GUINT64_FORMAT ",%" G_GUINT64_FORMAT ",%" G_GUINT64_FORMAT
-                                  ",%" G_GUINT64_FORMAT ",%" G_GUINT64_FORMAT "\n",
+                                  ",%" G_GUINT64_FORMAT ",%" G_GUINT64_FORMAT,
                                   k, c.tp + c.fp + c.fn > 0
                                        ? g_ascii_formatd (num, sizeof num, "%.6f", bs_confusion_dice (&c)) : "",
                                   c.tp + c.fn, c.tp + c.fp, c.tp, c.fp, c.fn);
+          if (regions)
+            {
+              slice_regions_load (&s, src, k);
+              for (int r = BS_REGION_TC; r < BS_N_REGIONS; r++)
+                {
+                  BsConfusion rc = { 0 };
+
+                  bs_confusion_add (&rc, s.pred_region[r], s.truth_region[r], npx);
+                  g_string_append_printf (csv, ",%s", rc.tp + rc.fp + rc.fn > 0
+                                                        ? g_ascii_formatd (num, sizeof num, "%.6f",
+                                                                           bs_confusion_dice (&rc))
+                                                        : "");
+                }
+            }
+          g_string_append_c (csv, '\n');
         }
       else
         {

@@ -20,6 +20,13 @@ typedef struct {
   const BsVolume *truth;  /* whole tumour (> 0.5), one channel, or NULL when there is none */
   BsPlane plane;
   const char *case_id;    /* shown in the figure title; may be NULL */
+  /* A region model's prediction (optional): the region name of each of
+   * pred's channels ("wt", "tc", "et"; the model's outputs), NULL for whole
+   * tumour only; and the truth's tumour core and enhancing tumour (0/1), or
+   * NULL.  With both, the figure shows the regions and the Dice CSV has a
+   * column per region. */
+  const char *const *pred_outputs;
+  const BsVolume *truth_tc, *truth_et;
 } BsExportSource;
 
 /* Default size of the figure, in pixels. */
@@ -74,7 +81,10 @@ gboolean bs_export_figure_png (const BsExportSource *src, int index, const BsOve
 gboolean bs_export_mask_nifti (const BsExportSource *src, const char *path, GError **error);
 
 /* One row per slice of the plane: slice,dice,truth_pixels,pred_pixels,tp,fp,fn
- * (dice empty without truth; 1 when both are empty, as bs_dice says). */
+ * (dice of the whole tumour; empty without truth, and where neither truth
+ * nor prediction has tumour, since Dice is undefined there), then
+ * dice_tc,dice_et for a region model and a truth with those regions (empty
+ * where undefined). */
 char *bs_export_dice_csv_text (const BsExportSource *src);
 gboolean bs_export_dice_csv (const BsExportSource *src, const char *path, GError **error);
 
