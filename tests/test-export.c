@@ -340,6 +340,38 @@ test_regions (Fixture *f, gconstpointer data)
     }
   g_assert_cmpint (checked, >, 4);
 
+  /* The BraTS label map: 4 exactly on the nested ET, 1 on the rest of TC, 2 on
+   * the rest of WT; a whole-tumour-only source cannot give one. */
+  {
+    g_autofree char *path = g_build_filename (f->dir, "labels.nii.gz", NULL);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(BsVolume) map = NULL;
+    gsize count[5] = { 0 }, et = 0, tc_rest = 0;
+
+    g_assert_true (bs_export_label_map_nifti (&src, BS_LABELS_BRATS2017, path, &error));
+    g_assert_no_error (error);
+    map = bs_volume_load_nifti (path, TRUE, &error);
+    g_assert_no_error (error);
+    for (gsize v = 0; v < nv; v++)
+      {
+        int l = (int) map->data[v];
+        gboolean w = bs_volume_channel (pred, 0)[v] > 0.5f, t = w && bs_volume_channel (pred, 1)[v] > 0.5f;
+        gboolean e = t && bs_volume_channel (pred, 2)[v] > 0.5f;
+
+        g_assert_true (l == 0 || l == 1 || l == 2 || l == 4);
+        count[l]++;
+        g_assert_cmpint (l, ==, e ? 4 : t ? 1 : w ? 2 : 0);
+        et += e;
+        tc_rest += t && !e;
+      }
+    g_assert_cmpuint (count[4], ==, et);
+    g_assert_cmpuint (et, >, 0);
+    g_assert_cmpuint (tc_rest, >, 0);
+    g_assert_false (bs_export_label_map_nifti (&f->src, BS_LABELS_BRATS2017, path, &error));
+    g_assert_error (error, BS_EXPORT_ERROR, BS_EXPORT_ERROR_INVALID);
+    g_assert_nonnull (strstr (error->message, "labels.nii.gz"));
+  }
+
   bs_overlay_options_init (&opts);
   opts.opacity = 1.0f;
   bs_auto_window_volume (f->image, 0, &opts.lo, &opts.hi);

@@ -68,7 +68,7 @@ wait_done (gpointer data)
 static void
 export_and_wait_full (BsExportKind kind, const char *path, int width, int height, gboolean annotate, Wait *w)
 {
-  bs_export_to_path_async (bs_window_get_session (win), kind, path, width, height, annotate, on_progress, w, NULL, on_done, w);
+  bs_export_to_path_async (bs_window_get_session (win), kind, path, width, height, annotate, BS_LABELS_BINARY, on_progress, w, NULL, on_done, w);
   g_assert_true (wait_until (wait_done, w, 300));
   g_assert_no_error (w->error);
   g_assert_true (w->ok);
@@ -277,7 +277,7 @@ test_failed_export (void)
   g_autofree char *path = g_build_filename (tmpdir, "missing", "figure.png", NULL);
   Wait w = { 0 };
 
-  bs_export_to_path_async (bs_window_get_session (win), BS_EXPORT_KIND_FIGURE, path, 0, 0, FALSE, NULL, NULL, NULL, on_done, &w);
+  bs_export_to_path_async (bs_window_get_session (win), BS_EXPORT_KIND_FIGURE, path, 0, 0, FALSE, BS_LABELS_BINARY, NULL, NULL, NULL, on_done, &w);
   g_assert_true (wait_until (wait_done, &w, 60));
   g_assert_false (w.ok);
   g_assert_nonnull (w.error);
@@ -295,7 +295,7 @@ test_missing_folder (void)
   g_autofree char *series = g_build_filename (dir, "series", NULL);
   Wait w = { 0 }, w2 = { 0 };
 
-  bs_export_to_path_async (bs_window_get_session (win), BS_EXPORT_KIND_MASK, path, 0, 0, FALSE, on_progress, &w, NULL,
+  bs_export_to_path_async (bs_window_get_session (win), BS_EXPORT_KIND_MASK, path, 0, 0, FALSE, BS_LABELS_BINARY, on_progress, &w, NULL,
                            on_done, &w);
   g_assert_true (wait_until (wait_done, &w, 5));
   g_assert_false (w.ok);
@@ -304,7 +304,7 @@ test_missing_folder (void)
   g_assert_nonnull (strstr (w.error->message, "does not exist"));
   g_assert_null (strstr (w.error->message, "mask.nii.gz."));
   g_clear_error (&w.error);
-  bs_export_to_path_async (bs_window_get_session (win), BS_EXPORT_KIND_SERIES, series, 0, 0, FALSE, NULL, NULL, NULL,
+  bs_export_to_path_async (bs_window_get_session (win), BS_EXPORT_KIND_SERIES, series, 0, 0, FALSE, BS_LABELS_BINARY, NULL, NULL, NULL,
                            on_done, &w2);
   g_assert_true (wait_until (wait_done, &w2, 5));
   g_assert_false (w2.ok);

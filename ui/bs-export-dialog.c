@@ -27,6 +27,7 @@ typedef struct {
   BsVolume *prob, *truth, *prepared;
   BsVolume *truth_tc, *truth_et;  /* the truth's regions, or NULL */
   char **outputs;                 /* a region model's outputs (prob's channels), or NULL */
+  BsLabelConvention mask_labels;  /* BS_LABELS_BINARY: 0/1 whole tumour */
   BsUnet *net;
   BsPlanOptions plan_opts;
   gboolean *computed;          /* per slice of net_plane */
@@ -197,7 +198,8 @@ export_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancel
       ok = bs_export_write_png (job->surface, job->path, &error);
       break;
     case BS_EXPORT_KIND_MASK:
-      ok = fill_missing (job, cancellable, &error) && bs_export_mask_nifti (&src, job->path, &error);
+      ok = fill_missing (job, cancellable, &error)
+           && bs_export_label_map_nifti (&src, job->mask_labels, job->path, &error);
       break;
     case BS_EXPORT_KIND_DICE_CSV:
       ok = fill_missing (job, cancellable, &error) && bs_export_dice_csv (&src, job->path, &error);
@@ -306,7 +308,8 @@ snapshot_session (BsSession *session, BsExportKind kind, const char *path, int w
 
 void
 bs_export_to_path_async (BsSession *session, BsExportKind kind, const char *path, int width, int height,
-                         gboolean annotate, BsExportUiProgress progress, gpointer progress_data,
+                         gboolean annotate, BsLabelConvention mask_labels, BsExportUiProgress progress,
+                         gpointer progress_data,
                          GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
 {
   g_autoptr(GTask) task = g_task_new (session, cancellable, callback, user_data);
@@ -326,6 +329,7 @@ bs_export_to_path_async (BsSession *session, BsExportKind kind, const char *path
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
+  job->mask_labels = mask_labels;
   job->progress = progress;
   job->progress_data = progress_data;
   job->task = task;
@@ -475,6 +479,7 @@ on_chooser_response (GtkNativeDialog *chooser, int response, gpointer user_data)
   g_autofree char *path = NULL;
   int w = 0, h = 0;
   gboolean annotate = FALSE;
+  BsLabelConvention labels = BS_LABELS_BINARY;
 
   if (response != GTK_RESPONSE_ACCEPT)
     {
@@ -489,6 +494,12 @@ on_chooser_response (GtkNativeDialog *chooser, int response, gpointer user_data)
     parse_choice (gtk_file_chooser_get_choice (GTK_FILE_CHOOSER (chooser), "size"), &w, &h);
   if (run->kind == BS_EXPORT_KIND_OVERLAY || run->kind == BS_EXPORT_KIND_SERIES)
     annotate = g_strcmp0 (gtk_file_chooser_get_choice (GTK_FILE_CHOOSER (chooser), "annotate"), "true") == 0;
+  if (run->kind == BS_EXPORT_KIND_MASK)
+    {
+      const char *l = gtk_file_chooser_get_choice (GTK_FILE_CHOOSER (chooser), "labels");
+      labels = g_strcmp0 (l, "brats") == 0 ? BS_LABELS_BRATS2017
+               : g_strcmp0 (l, "decathlon") == 0 ? BS_LABELS_DECATHLON : BS_LABELS_BINARY;
+    }
   g_object_unref (chooser);
 
   if (path == NULL)
@@ -506,7 +517,7 @@ on_chooser_response (GtkNativeDialog *chooser, int response, gpointer user_data)
   run->cancellable = g_cancellable_new ();
   if (run->kind == BS_EXPORT_KIND_MASK || run->kind == BS_EXPORT_KIND_DICE_CSV || run->kind == BS_EXPORT_KIND_SERIES)
     show_progress_window (run, path);
-  bs_export_to_path_async (run->session, run->kind, path, w, h, annotate, on_progress, run, run->cancellable,
+  bs_export_to_path_async (run->session, run->kind, path, w, h, annotate, labels, on_progress, run, run->cancellable,
                            on_export_done, run);
 }
 
@@ -598,6 +609,16 @@ bs_export_dialog_run (GtkWindow *parent, BsSession *session, BsExportKind kind)
       break;
     case BS_EXPORT_KIND_MASK:
       add_filter (fc, _("NIfTI volumes"), "*.nii.gz");
+      /* A region model's mask can be the BraTS or Decathlon label map. */
+      if (bs_session_model_has_region (session, BS_REGION_TC) && bs_session_model_has_region (session, BS_REGION_ET))
+        {
+          static const char *const ids[] = { "wt", "brats", "decathlon", NULL };
+          const char *names[] = { _("Whole tumour (0/1)"), _("BraTS label map (1 necrotic core, 2 edema, 4 enhancing)"),
+                                  _("Decathlon label map (1 edema, 2 non-enhancing, 3 enhancing)"), NULL };
+
+          gtk_file_chooser_add_choice (fc, "labels", _("Labels"), (const char **) ids, names);
+          gtk_file_chooser_set_choice (fc, "labels", "wt");
+        }
       break;
     case BS_EXPORT_KIND_DICE_CSV:
     default:

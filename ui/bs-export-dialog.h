@@ -32,9 +32,11 @@ typedef void (*BsExportUiProgress) (const char *stage, int done, int total, gpoi
  * yet (mask, Dice CSV and series cover the whole volume) and writes path in a
  * worker thread.  width/height <= 0 is the default size.  annotate: overlays
  * and series get a caption, orientation letters and a legend around the
- * slice (BsOverlayOptions.annotate). */
+ * slice (BsOverlayOptions.annotate).  mask_labels: the mask as 0/1 whole
+ * tumour (BS_LABELS_BINARY) or, for a region model, a label map in that
+ * convention (bs_export_label_map_nifti). */
 void bs_export_to_path_async (BsSession *session, BsExportKind kind, const char *path, int width, int height,
-                              gboolean annotate,
+                              gboolean annotate, BsLabelConvention mask_labels,
                               BsExportUiProgress progress, gpointer progress_data,
                               GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data);
 gboolean bs_export_to_path_finish (BsSession *session, GAsyncResult *result, GError **error);

@@ -657,6 +657,45 @@ bs_export_mask_nifti (const BsExportSource *src, const char *path, GError **erro
   return TRUE;
 }
 
+gboolean
+bs_export_label_map_nifti (const BsExportSource *src, BsLabelConvention conv, const char *path, GError **error)
+{
+  g_autoptr(BsVolume) wt = NULL, tc = NULL, et = NULL, map = NULL;
+  g_autoptr(GError) local = NULL;
+  const float *probs[BS_N_REGIONS];
+  gsize n = bs_volume_n_voxels (src->image);
+
+  if (conv == BS_LABELS_BINARY)
+    return bs_export_mask_nifti (src, path, error);
+  if (!check_source (src, 0, path, error))
+    return FALSE;
+  if (pred_channel (src, BS_REGION_TC) < 0 || pred_channel (src, BS_REGION_ET) < 0)
+    {
+      g_set_error (error, BS_EXPORT_ERROR, BS_EXPORT_ERROR_INVALID,
+                   _("Cannot export “%s” as a label map: the model predicts the whole tumour only"), path);
+      return FALSE;
+    }
+  wt = bs_volume_new_like (src->image, 1);
+  tc = bs_volume_new_like (src->image, 1);
+  et = bs_volume_new_like (src->image, 1);
+  for (int r = 0; r < BS_N_REGIONS; r++)
+    probs[r] = bs_volume_channel (src->pred, pred_channel (src, r));
+  bs_regions_from_probs (probs, n, wt->data, tc->data, et->data);
+  map = bs_labels_from_regions (wt, tc, et, conv);
+  if (map == NULL)
+    {
+      g_set_error (error, BS_EXPORT_ERROR, BS_EXPORT_ERROR_INVALID,
+                   _("Cannot export “%s”: %s labels have no sub-regions"), path, bs_labels_convention_name (conv));
+      return FALSE;
+    }
+  if (!bs_volume_save_nifti (map, path, DT_UINT8, &local))
+    {
+      g_set_error_literal (error, BS_EXPORT_ERROR, BS_EXPORT_ERROR_WRITE, local->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 char *
 bs_export_dice_csv_text (const BsExportSource *src)
 {

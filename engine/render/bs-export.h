@@ -8,6 +8,7 @@
 #include <cairo.h>
 #include <gio/gio.h>
 
+#include "bs-labels.h"
 #include "bs-overlay.h"
 #include "bs-volume.h"
 
@@ -79,6 +80,12 @@ gboolean bs_export_figure_png (const BsExportSource *src, int index, const BsOve
 
 /* The mask (pred > 0.5) as uint8 0/1 NIfTI with the image's affine. */
 gboolean bs_export_mask_nifti (const BsExportSource *src, const char *path, GError **error);
+/* The same as a label map in conv (bs_labels_from_regions: BraTS 0/1/2/4,
+ * Decathlon 0-3, ...) from a region model's nested regions; conv
+ * BS_LABELS_BINARY is bs_export_mask_nifti.  A source without TC and ET
+ * outputs fails with BS_EXPORT_ERROR_INVALID naming the file. */
+gboolean bs_export_label_map_nifti (const BsExportSource *src, BsLabelConvention conv, const char *path,
+                                    GError **error);
 
 /* One row per slice of the plane: slice,dice,truth_pixels,pred_pixels,tp,fp,fn
  * (dice of the whole tumour; empty without truth, and where neither truth
