@@ -863,6 +863,25 @@ test_outline_opacity (void)
   g_assert_nonnull (strstr (gtk_widget_get_tooltip_text (scale), "opaque"));
   g_action_group_change_action_state (G_ACTION_GROUP (win), "mask-outline", g_variant_new_boolean (FALSE));
   g_assert_true (gtk_widget_get_sensitive (scale));
+
+  /* A shorter modality name does not move the controls after it. */
+  if (bs_session_get_case (bs_window_get_session (win))->image->n_channels > 1)
+    {
+      graphene_rect_t before, after;
+      int channel = bs_session_get_display_channel (bs_window_get_session (win));
+
+      bs_test_spin (100);
+      g_assert_true (gtk_widget_compute_bounds (scale, GTK_WIDGET (win), &before));
+      for (int c = 0; c < bs_session_get_case (bs_window_get_session (win))->image->n_channels; c++)
+        {
+          bs_session_set_display_channel (bs_window_get_session (win), c);
+          bs_test_spin (150);
+          g_assert_true (gtk_widget_compute_bounds (scale, GTK_WIDGET (win), &after));
+          g_test_message ("channel %d: opacity slider at x %.0f (was %.0f)", c, after.origin.x, before.origin.x);
+          g_assert_cmpfloat (after.origin.x, ==, before.origin.x);
+        }
+      bs_session_set_display_channel (bs_window_get_session (win), channel);
+    }
 }
 
 /* Every button of the view's toolbar lies inside the view column, and the
