@@ -31,18 +31,15 @@ centre (const float *src, int w, int h, float *dst, int ow, int oh)
       }
 }
 
-/* Dice of the sub-region output prob (zero outside the head already) inside
- * the cleaned whole tumour wt: a region model's core and enhancing tumour
- * nest in its whole tumour, and take its island clean-up with it. */
+/* Dice of region r's nested mask against the case's truth bits. */
 static double
-region_dice (const BsTrainCase *c, BsRegion r, const BsVolume *prob, const BsVolume *wt)
+region_dice (const BsTrainCase *c, BsRegion r, const float *mask, gsize n)
 {
   BsConfusion conf = { 0 };
-  gsize n = bs_volume_n_voxels (prob);
 
   for (gsize v = 0; v < n; v++)
     {
-      gboolean p = prob->data[v] > 0.5f && wt->data[v] > 0.5f, t = (c->regions[v] >> r) & 1;
+      gboolean p = mask[v] > 0.5f, t = (c->regions[v] >> r) & 1;
       conf.tp += p && t;
       conf.fp += p && !t;
       conf.fn += !p && t;
@@ -140,10 +137,23 @@ evaluate_case (BsTrainGraph *g, const BsUnet *net, const BsTrainCase *c, gboolea
   for (int r = 0; r < BS_N_REGIONS; r++)
     result->region_dice[r] = NAN;
   result->region_dice[BS_REGION_WT] = result->dice;
-  for (int k = 1; k < n_out && c->regions; k++)
-    for (int r = 1; r < BS_N_REGIONS; r++)
-      if (g_strcmp0 (net->config.outputs[k], bs_region_name (r)) == 0)
-        result->region_dice[r] = region_dice (c, r, g_ptr_array_index (vols, k), prob);
+  if (n_out > 1 && c->regions)
+    {
+      /* The pipeline's nesting (bs_regions_from_probs) on the cleaned whole
+       * tumour: the core inside it, enhancing tumour inside the core. */
+      const float *probs[BS_N_REGIONS] = { prob->data, NULL, NULL };
+      gsize n = bs_volume_n_voxels (prob);
+      g_autofree float *masks = g_new (float, 2 * n);
+
+      for (int k = 1; k < n_out; k++)
+        for (int r = 1; r < BS_N_REGIONS; r++)
+          if (g_strcmp0 (net->config.outputs[k], bs_region_name (r)) == 0)
+            probs[r] = ((const BsVolume *) g_ptr_array_index (vols, k))->data;
+      bs_regions_from_probs (probs, n, NULL, masks, masks + n);
+      for (int r = 1; r < BS_N_REGIONS; r++)
+        if (probs[r] != NULL)
+          result->region_dice[r] = region_dice (c, r, masks + (gsize) (r - 1) * n, n);
+    }
   return TRUE;
 }
 
