@@ -20,16 +20,6 @@
 #include "cli-mask.h"
 
 
-static void
-add_double_or_null (JsonBuilder *b, const char *name, double v)
-{
-  json_builder_set_member_name (b, name);
-  if (isnan (v))
-    json_builder_add_null_value (b);
-  else
-    json_builder_add_double_value (b, v);
-}
-
 /* The BraTS metrics of one region: against its truth when there is one,
  * else the predicted volume alone (NaN for the rest). */
 static void
@@ -84,12 +74,12 @@ add_regions_json (JsonBuilder *b, const BsSegmentResult *seg, const BsVolume *co
               m.true_volume_ml = (double) on * voxel_ml;
             }
         }
-      add_double_or_null (b, "dice", m.dice);
-      add_double_or_null (b, "hd95", m.hd95_mm);
-      add_double_or_null (b, "sensitivity", m.sensitivity);
-      add_double_or_null (b, "specificity", m.specificity);
-      add_double_or_null (b, "volume_ml", m.volume_ml);
-      add_double_or_null (b, "true_volume_ml", m.true_volume_ml);
+      bs_cli_json_add_double_or_null (b, "dice", m.dice);
+      bs_cli_json_add_double_or_null (b, "hd95", m.hd95_mm);
+      bs_cli_json_add_double_or_null (b, "sensitivity", m.sensitivity);
+      bs_cli_json_add_double_or_null (b, "specificity", m.specificity);
+      bs_cli_json_add_double_or_null (b, "volume_ml", m.volume_ml);
+      bs_cli_json_add_double_or_null (b, "true_volume_ml", m.true_volume_ml);
       json_builder_end_object (b);
     }
   json_builder_end_object (b);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <json-glib/json-glib.h>
+#include <math.h>
 #include <stdio.h>
 
 #include "bs-preprocess.h"
@@ -19,6 +20,17 @@ bs_cli_print_json (JsonBuilder *b)
   json_generator_set_pretty (gen, TRUE);
   text = json_generator_to_data (gen, NULL);
   printf ("%s\n", text);
+}
+
+/* name: v, or null where v is NaN (a metric that is undefined or unknown). */
+static inline void
+bs_cli_json_add_double_or_null (JsonBuilder *b, const char *name, double v)
+{
+  json_builder_set_member_name (b, name);
+  if (isnan (v))
+    json_builder_add_null_value (b);
+  else
+    json_builder_add_double_value (b, v);
 }
 
 /* The "model" (path, or null for random weights) and "random_weights" members

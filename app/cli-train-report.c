@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "bs-error.h"
+#include "cli-json.h"
 #include "cli-train-report.h"
 #include "cli.h"
 
@@ -76,16 +77,6 @@ bs_cli_train_print_region_means (const BsCliRegions *regions, const GArray *resu
     print_dice (region_mean (results, sizeof (BsTrainCaseResult), 0, regions->r[k]), out);
 }
 
-static void
-add_double_or_null (JsonBuilder *b, const char *name, double v)
-{
-  json_builder_set_member_name (b, name);
-  if (isnan (v))
-    json_builder_add_null_value (b);
-  else
-    json_builder_add_double_value (b, v);
-}
-
 static gboolean
 is_csv (const char *path)
 {
@@ -130,7 +121,7 @@ add_case (JsonBuilder *b, const BsTrainCaseResult *r, const BsCliRegions *region
   json_builder_set_member_name (b, "dice_wt_raw");
   json_builder_add_double_value (b, r->dice_raw);
   for (int k = 1; k < regions->n; k++)
-    add_double_or_null (b, dice_members[regions->r[k]], r->region_dice[regions->r[k]]);
+    bs_cli_json_add_double_or_null (b, dice_members[regions->r[k]], r->region_dice[regions->r[k]]);
   json_builder_set_member_name (b, "truth_voxels");
   json_builder_add_int_value (b, (gint64) r->truth_voxels);
   json_builder_set_member_name (b, "predicted_voxels");
@@ -269,7 +260,7 @@ bs_cli_train_write_report (const char *path, const BsCliReportInfo *info, const 
     json_builder_add_null_value (b);
   /* over the cases whose labels tell the region */
   for (int k = 1; k < info->regions.n; k++)
-    add_double_or_null (b, mean_members[info->regions.r[k]],
+    bs_cli_json_add_double_or_null (b, mean_members[info->regions.r[k]],
                         region_mean (results, sizeof (BsTrainCaseResult), 0, info->regions.r[k]));
   json_builder_end_object (b);
   text = json_text (b);
@@ -504,7 +495,7 @@ write_summary (const char *out, GArray *rows, gint64 folds, gint64 seed, const B
       /* over the cases whose labels tell the region */
       json_builder_set_member_name (b, dice_members[regions->r[k]]);
       json_builder_begin_object (b);
-      add_double_or_null (b, "mean", region_mean (rows, sizeof (SummaryRow), G_STRUCT_OFFSET (SummaryRow, r),
+      bs_cli_json_add_double_or_null (b, "mean", region_mean (rows, sizeof (SummaryRow), G_STRUCT_OFFSET (SummaryRow, r),
                                                   regions->r[k]));
       json_builder_end_object (b);
     }

@@ -40,6 +40,26 @@ static guint signals[N_SIGNALS];
 
 #define VIEWS(self) { (self)->input_view, (self)->truth_view, (self)->pred_view, (self)->overlay_view }
 
+/* Edema, core, enhancing: the legend of a pane that shows the regions (the
+ * truth's, or a region model's prediction); none otherwise. */
+static void
+set_region_legend (BsSliceView *view, gboolean shown)
+{
+  const double region_rgb[3][3] = {
+    { BS_COLOR_EDEMA[0], BS_COLOR_EDEMA[1], BS_COLOR_EDEMA[2] },
+    { BS_COLOR_CORE[0], BS_COLOR_CORE[1], BS_COLOR_CORE[2] },
+    { BS_COLOR_ENHANCING[0], BS_COLOR_ENHANCING[1], BS_COLOR_ENHANCING[2] },
+  };
+  /* TRANSLATORS: the regions: edema; the core outside the enhancing part (necrotic or
+   * non-enhancing tumour); enhancing tumour */
+  const char *region_labels[3] = { _("Edema"), _("Core"), _("Enhancing") };
+
+  if (shown)
+    bs_slice_view_set_legend (view, 3, region_rgb, region_labels);
+  else
+    bs_slice_view_set_legend (view, 0, NULL, NULL);
+}
+
 static void
 render (BsSliceViews *self)
 {
@@ -161,34 +181,8 @@ render (BsSliceViews *self)
     }
   else
     bs_slice_view_set_title (self->overlay_view, _("Prediction over MRI"));
-  if (truth != NULL && tc != NULL && et != NULL)
-    {
-      const double region_rgb[3][3] = {
-        { BS_COLOR_EDEMA[0], BS_COLOR_EDEMA[1], BS_COLOR_EDEMA[2] },
-        { BS_COLOR_CORE[0], BS_COLOR_CORE[1], BS_COLOR_CORE[2] },
-        { BS_COLOR_ENHANCING[0], BS_COLOR_ENHANCING[1], BS_COLOR_ENHANCING[2] },
-      };
-      /* TRANSLATORS: the ground truth's regions: edema; the core outside the enhancing part (necrotic or
-       * non-enhancing tumour); enhancing tumour */
-      const char *region_labels[3] = { _("Edema"), _("Core"), _("Enhancing") };
-
-      bs_slice_view_set_legend (self->truth_view, 3, region_rgb, region_labels);
-    }
-  else
-    bs_slice_view_set_legend (self->truth_view, 0, NULL, NULL);
-  if (pred_regions)
-    {
-      const double region_rgb[3][3] = {
-        { BS_COLOR_EDEMA[0], BS_COLOR_EDEMA[1], BS_COLOR_EDEMA[2] },
-        { BS_COLOR_CORE[0], BS_COLOR_CORE[1], BS_COLOR_CORE[2] },
-        { BS_COLOR_ENHANCING[0], BS_COLOR_ENHANCING[1], BS_COLOR_ENHANCING[2] },
-      };
-      const char *region_labels[3] = { _("Edema"), _("Core"), _("Enhancing") };
-
-      bs_slice_view_set_legend (self->pred_view, 3, region_rgb, region_labels);
-    }
-  else
-    bs_slice_view_set_legend (self->pred_view, 0, NULL, NULL);
+  set_region_legend (self->truth_view, truth != NULL && tc != NULL && et != NULL);
+  set_region_legend (self->pred_view, pred_regions);
   if (truth != NULL)
     bs_slice_view_set_legend (self->overlay_view, 3, legend_rgb, legend_labels);
   else
