@@ -101,6 +101,83 @@ test_volume_values (void)
   g_assert_cmpfloat (prob->data[at (3, 3, 3)], ==, 0.9f);
 }
 
+/* Component sizes by union-find over the whole volume, written apart from
+ * the flood fill under test. */
+static gsize
+find_root (gsize *parent, gsize v)
+{
+  while (parent[v] != v)
+    v = parent[v] = parent[parent[v]];
+  return v;
+}
+
+static void
+test_random_against_union_find (void)
+{
+  const int dims[3] = { NX, NY, NZ };
+  const gsize n = (gsize) NX * NY * NZ;
+  g_autofree guint8 *on = g_new0 (guint8, n);
+  g_autofree guint8 *expect = g_new0 (guint8, n);
+  g_autofree gsize *parent = g_new (gsize, n);
+  g_autofree guint64 *size = g_new0 (guint64, n);
+  GRand *rand = g_rand_new_with_seed (20261204);
+
+  for (int round = 0; round < 12; round++)
+    {
+      guint64 largest = 0, removed = 0;
+      BsCleanupStats st;
+      /* sparse to dense, and a sub-box placed anywhere (edges included) */
+      double density = 0.02 + 0.03 * round;
+      int x0 = g_rand_int_range (rand, 0, NX / 2), y0 = g_rand_int_range (rand, 0, NY / 2);
+      int z0 = g_rand_int_range (rand, 0, NZ / 2);
+      int x1 = g_rand_int_range (rand, x0 + 1, NX + 1), y1 = g_rand_int_range (rand, y0 + 1, NY + 1);
+      int z1 = g_rand_int_range (rand, z0 + 1, NZ + 1);
+
+      memset (on, 0, n);
+      for (int k = z0; k < z1; k++)
+        for (int j = y0; j < y1; j++)
+          for (int i = x0; i < x1; i++)
+            on[at (i, j, k)] = g_rand_double (rand) < density;
+      for (gsize v = 0; v < n; v++)
+        parent[v] = v;
+      for (int k = 0; k < NZ; k++)
+        for (int j = 0; j < NY; j++)
+          for (int i = 0; i < NX; i++)
+            {
+              if (!on[at (i, j, k)])
+                continue;
+              for (int dk = -1; dk <= 1; dk++)
+                for (int dj = -1; dj <= 1; dj++)
+                  for (int di = -1; di <= 1; di++)
+                    {
+                      int a = i + di, b = j + dj, c = k + dk;
+
+                      if (a < 0 || b < 0 || c < 0 || a >= NX || b >= NY || c >= NZ || !on[at (a, b, c)])
+                        continue;
+                      parent[find_root (parent, at (a, b, c))] = find_root (parent, at (i, j, k));
+                    }
+            }
+      memset (size, 0, n * sizeof size[0]);
+      for (gsize v = 0; v < n; v++)
+        if (on[v])
+          {
+            guint64 grown = ++size[find_root (parent, v)];
+
+            largest = MAX (largest, grown);
+          }
+      for (gsize v = 0; v < n; v++)
+        {
+          expect[v] = on[v] && (double) size[find_root (parent, v)] >= (guint64) (BS_CLEANUP_MIN_FRACTION * (double) largest);
+          removed += on[v] && !expect[v];
+        }
+      g_assert_true (bs_mask_remove_islands (on, dims, BS_CLEANUP_MIN_FRACTION, &st));
+      g_assert_cmpuint (st.largest, ==, largest);
+      g_assert_cmpuint (st.removed, ==, removed);
+      g_assert_cmpmem (on, n, expect, n);
+    }
+  g_rand_free (rand);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -108,5 +185,6 @@ main (int argc, char **argv)
   g_test_add_func ("/postprocess/components", test_components);
   g_test_add_func ("/postprocess/fraction-bounds", test_fraction_bounds);
   g_test_add_func ("/postprocess/volume-values", test_volume_values);
+  g_test_add_func ("/postprocess/random-against-union-find", test_random_against_union_find);
   return g_test_run ();
 }

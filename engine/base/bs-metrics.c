@@ -166,7 +166,7 @@ compare_double (const void *a, const void *b)
 double
 bs_metrics_hd95 (const guint8 *a, const guint8 *b, const int dims[3], const double spacing[3])
 {
-  gsize n = (gsize) dims[0] * dims[1] * dims[2], na = 0, nb = 0, k = 0;
+  gsize na = 0, nb = 0, k = 0;
   g_autofree guint8 *sa = surface (a, dims, &na);
   g_autofree guint8 *sb = surface (b, dims, &nb);
   g_autofree double *da = NULL, *db = NULL, *all = NULL;
@@ -176,16 +176,56 @@ bs_metrics_hd95 (const guint8 *a, const guint8 *b, const int dims[3], const doub
     return 0.0;
   if (na == 0 || nb == 0)
     return bs_metrics_diagonal_mm (dims, spacing);
-  da = edt_squared (sa, dims, spacing);
-  db = edt_squared (sb, dims, spacing);
-  all = g_new (double, na + nb);
-  for (gsize i = 0; i < n; i++)
-    {
-      if (sa[i])
-        all[k++] = sqrt (db[i]);
-      if (sb[i])
-        all[k++] = sqrt (da[i]);
-    }
+  /* Every site and every query point is a surface voxel, so the distance
+   * transforms only need the box that holds both surfaces: the same
+   * distances, on a tumour's box instead of the whole head. */
+  {
+    int lo3[3] = { dims[0], dims[1], dims[2] }, hi3[3] = { -1, -1, -1 }, bd[3];
+    gsize bn, j = 0;
+    g_autofree guint8 *ba = NULL, *bb = NULL;
+
+    for (int zz = 0; zz < dims[2]; zz++)
+      for (int y = 0; y < dims[1]; y++)
+        {
+          gsize row = ((gsize) zz * dims[1] + y) * dims[0];
+
+          for (int x = 0; x < dims[0]; x++)
+            if (sa[row + x] || sb[row + x])
+              {
+                int p[3] = { x, y, zz };
+
+                for (int ax = 0; ax < 3; ax++)
+                  {
+                    lo3[ax] = MIN (lo3[ax], p[ax]);
+                    hi3[ax] = MAX (hi3[ax], p[ax]);
+                  }
+              }
+        }
+    for (int ax = 0; ax < 3; ax++)
+      bd[ax] = hi3[ax] - lo3[ax] + 1;
+    bn = (gsize) bd[0] * bd[1] * bd[2];
+    ba = g_new (guint8, bn);
+    bb = g_new (guint8, bn);
+    for (int zz = 0; zz < bd[2]; zz++)
+      for (int y = 0; y < bd[1]; y++)
+        {
+          gsize row = ((gsize) (zz + lo3[2]) * dims[1] + (y + lo3[1])) * dims[0] + lo3[0];
+
+          memcpy (ba + j, sa + row, bd[0]);
+          memcpy (bb + j, sb + row, bd[0]);
+          j += bd[0];
+        }
+    da = edt_squared (ba, bd, spacing);
+    db = edt_squared (bb, bd, spacing);
+    all = g_new (double, na + nb);
+    for (gsize i = 0; i < bn; i++)
+      {
+        if (ba[i])
+          all[k++] = sqrt (db[i]);
+        if (bb[i])
+          all[k++] = sqrt (da[i]);
+      }
+  }
   qsort (all, k, sizeof all[0], compare_double);
   /* The 95th percentile with linear interpolation between order statistics. */
   idx = 0.95 * (double) (k - 1);

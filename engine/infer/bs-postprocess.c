@@ -1,11 +1,12 @@
 /* Connected components by breadth-first flood fill over 26 neighbours: one
- * int32 label per voxel and one queue, both nvox long. */
+ * int32 label per voxel and one queue, both as long as the box that holds
+ * the mask (a tumour's box, not the whole head). */
 #include "bs-postprocess.h"
 
 #include <string.h>
 
-gboolean
-bs_mask_remove_islands (guint8 *on, const int dims[3], double min_fraction, BsCleanupStats *stats)
+static gboolean
+remove_islands_in (guint8 *on, const int dims[3], double min_fraction, BsCleanupStats *stats)
 {
   const int nx = dims[0], ny = dims[1], nz = dims[2];
   const gsize nvox = (gsize) nx * ny * nz, slab = (gsize) nx * ny;
@@ -88,6 +89,53 @@ bs_mask_remove_islands (guint8 *on, const int dims[3], double min_fraction, BsCl
   g_free (queue);
   if (stats)
     *stats = st;
+  return TRUE;
+}
+
+gboolean
+bs_mask_remove_islands (guint8 *on, const int dims[3], double min_fraction, BsCleanupStats *stats)
+{
+  const gsize nx = dims[0], ny = dims[1], nz = dims[2];
+  int lo[3] = { dims[0], dims[1], dims[2] }, hi[3] = { -1, -1, -1 }, bd[3];
+  g_autofree guint8 *box = NULL;
+  gsize j = 0;
+
+  if (nx * ny * nz == 0 || nx * ny * nz > G_MAXINT32)
+    return remove_islands_in (on, dims, min_fraction, stats);
+  for (gsize z = 0; z < nz; z++)
+    for (gsize y = 0; y < ny; y++)
+      {
+        const guint8 *row = on + (z * ny + y) * nx;
+
+        for (gsize x = 0; x < nx; x++)
+          if (row[x])
+            {
+              lo[0] = MIN (lo[0], (int) x);
+              hi[0] = MAX (hi[0], (int) x);
+              lo[1] = MIN (lo[1], (int) y);
+              hi[1] = MAX (hi[1], (int) y);
+              lo[2] = MIN (lo[2], (int) z);
+              hi[2] = MAX (hi[2], (int) z);
+            }
+      }
+  if (hi[0] < 0)
+    return remove_islands_in (on, dims, min_fraction, stats);
+  /* No voxel outside the box is on, so the components inside it are the
+   * volume's. */
+  for (int a = 0; a < 3; a++)
+    bd[a] = hi[a] - lo[a] + 1;
+  box = g_try_malloc ((gsize) bd[0] * bd[1] * bd[2]);
+  if (!box)
+    return FALSE;
+  for (int z = 0; z < bd[2]; z++)
+    for (int y = 0; y < bd[1]; y++, j += bd[0])
+      memcpy (box + j, on + ((gsize) (z + lo[2]) * ny + (gsize) (y + lo[1])) * nx + lo[0], bd[0]);
+  if (!remove_islands_in (box, bd, min_fraction, stats))
+    return FALSE;
+  j = 0;
+  for (int z = 0; z < bd[2]; z++)
+    for (int y = 0; y < bd[1]; y++, j += bd[0])
+      memcpy (on + ((gsize) (z + lo[2]) * ny + (gsize) (y + lo[1])) * nx + lo[0], box + j, bd[0]);
   return TRUE;
 }
 

@@ -138,7 +138,7 @@ def check_real_slice(cli, model_path, net, samples, threads):
         prob_p, prep_p = os.path.join(tmp, "prob.nii.gz"), os.path.join(tmp, "in.nii.gz")
         k = 80
         cmd = [cli, "infer", case, "--model", model_path, "--slice", str(k), "--precision", "fp32",
-               "--threads", str(threads), "--prob-out", prob_p, "--prepared-out", prep_p, "--json"]
+               "--threads", str(threads), "--crop-to-brain", "off", "--prob-out", prob_p, "--prepared-out", prep_p, "--json"]
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
         prob = np.asanyarray(nib.load(prob_p).dataobj)[:, :, k].astype(np.float32)
         prep = np.asanyarray(nib.load(prep_p).dataobj).astype(np.float32)
@@ -163,6 +163,8 @@ def check_real_slice(cli, model_path, net, samples, threads):
 
                 with torch.no_grad():
                     p = net(torch.from_numpy(np.ascontiguousarray(to_disp(xs)))[None])[0, 0].numpy()
+                # Brainseg's rule: probability 0 where every input channel is 0 (outside the head).
+                p = np.where(np.any(to_disp(xs) != 0, axis=0), p, 0.0)
                 err = float(np.abs(from_disp(p) - prob).max())
                 if best is None or err < best:
                     best = err
