@@ -30,44 +30,93 @@ plane (const Tensor *t, int c)
   return t->data + (gsize) c * t->h * t->w;
 }
 
-/* Same-padded k x k convolution (k odd), optional ReLU. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define CONV_CLONES __attribute__ ((target_clones ("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define CONV_CLONES
+#endif
+
+/* Eight columns, and eight output channels at a time. */
+#define VL 8
+#define OB 8
+typedef float Vec __attribute__ ((vector_size (VL * sizeof (float))));
+
+/* The rows of one block of OB output channels.  in: the input planes with
+ * a zero border of pad on every side and pw >= w rounded up to VL + 2 pad
+ * columns; wt: [i][ky][kx][OB] (zeros past the last output channel).  Each
+ * output is bias + sum over input channels, then kernel rows, then kernel
+ * columns, in that order, whatever the blocking (this file is compiled with
+ * -ffp-contract=off, so every CPU gives the same sums); a tap that falls on
+ * the border adds w * 0. */
+CONV_CLONES static void
+conv_block (const float *in, int in_ch, int h, int w, int pw, int k, const float *wt, const float *bias,
+            int n_out, gboolean relu, float *out)
+{
+  gsize in_plane = (gsize) (h + k - 1) * pw;
+
+  for (int y = 0; y < h; y++)
+    for (int x0 = 0; x0 < w; x0 += VL)
+      {
+        Vec acc[OB];
+        const float *tap = wt;
+
+        for (int j = 0; j < OB; j++)
+          for (int e = 0; e < VL; e++)
+            acc[j][e] = bias[j];
+        for (int i = 0; i < in_ch; i++)
+          for (int ky = 0; ky < k; ky++)
+            {
+              const float *row = in + (gsize) i * in_plane + (gsize) (y + ky) * pw + x0;
+
+              for (int kx = 0; kx < k; kx++, tap += OB)
+                {
+                  Vec v;
+
+                  memcpy (&v, row + kx, sizeof v);
+                  for (int j = 0; j < OB; j++)
+                    acc[j] = acc[j] + tap[j] * v;
+                }
+            }
+        for (int j = 0; j < n_out; j++)
+          {
+            float *dst = out + ((gsize) j * h + y) * w + x0;
+
+            for (int e = 0; e < VL && x0 + e < w; e++)
+              dst[e] = relu ? (acc[j][e] > 0.0f ? acc[j][e] : 0.0f) : acc[j][e];
+          }
+      }
+}
+
+/* Same-padded k x k convolution (k odd), optional ReLU: the input is copied
+ * once into zero-bordered planes, the weights into blocks of OB output
+ * channels, and conv_block sums each output in the plain order above. */
 static Tensor
 conv_same (const Tensor *in, const BsUnetLayer *l, gboolean relu)
 {
   Tensor out = tensor_new (l->out_ch, in->h, in->w);
-  int pad = l->kh / 2;
+  int k = l->kh, pad = k / 2;
+  int pw = (in->w + VL - 1) / VL * VL + 2 * pad, ph = in->h + 2 * pad;
+  g_autofree float *padded = g_new0 (float, (gsize) l->in_ch * ph * pw);
+  g_autofree float *wt = g_new (float, (gsize) l->in_ch * k * k * OB);
+  float bias[OB];
 
-  for (int o = 0; o < l->out_ch; o++)
+  g_assert (l->kh == l->kw);
+  for (int i = 0; i < l->in_ch; i++)
+    for (int y = 0; y < in->h; y++)
+      memcpy (padded + ((gsize) i * ph + y + pad) * pw + pad, plane (in, i) + (gsize) y * in->w,
+              sizeof (float) * in->w);
+  for (int o0 = 0; o0 < l->out_ch; o0 += OB)
     {
-      float *dst = plane (&out, o);
+      int n_out = MIN (OB, l->out_ch - o0);
 
-      for (int p = 0; p < in->h * in->w; p++)
-        dst[p] = l->bias[o];
       for (int i = 0; i < l->in_ch; i++)
-        {
-          const float *src = plane (in, i);
-
-          for (int ky = 0; ky < l->kh; ky++)
-            for (int kx = 0; kx < l->kw; kx++)
-              {
-                float wgt = l->weights[(((gsize) o * l->in_ch + i) * l->kh + ky) * l->kw + kx];
-
-                /* Output columns whose input column x + kx - pad lies inside the image. */
-                int x0 = MAX (0, pad - kx), x1 = MIN (in->w, in->w + pad - kx);
-
-                for (int y = 0; y < in->h; y++)
-                  {
-                    int sy = y + ky - pad;
-                    if (sy < 0 || sy >= in->h)
-                      continue;
-                    for (int x = x0; x < x1; x++)
-                      dst[y * in->w + x] += wgt * src[sy * in->w + x + kx - pad];
-                  }
-              }
-        }
-      if (relu)
-        for (int p = 0; p < in->h * in->w; p++)
-          dst[p] = dst[p] > 0.0f ? dst[p] : 0.0f;
+        for (int t = 0; t < k * k; t++)
+          for (int j = 0; j < OB; j++)
+            wt[((gsize) i * k * k + t) * OB + j]
+              = j < n_out ? l->weights[((gsize) (o0 + j) * l->in_ch + i) * k * k + t] : 0.0f;
+      for (int j = 0; j < OB; j++)
+        bias[j] = j < n_out ? l->bias[o0 + j] : 0.0f;
+      conv_block (padded, l->in_ch, in->h, in->w, pw, k, wt, bias, n_out, relu, plane (&out, o0));
     }
   return out;
 }
