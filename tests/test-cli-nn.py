@@ -75,6 +75,9 @@ def main():
         assert out["seconds"] > 0
         for stage in ("preprocess", "reorder", "network", "output", "threshold"):
             assert stage in out["stages"] and out["stages"][stage] >= 0, stage
+        # the command from start to mask written: loading and writing are timed too
+        assert out["load_seconds"] > 0 and out["write_seconds"] > 0, out
+        assert out["total_seconds"] >= out["seconds"], out
         assert out["model"] == model
         m = nib.load(mask_p)
         assert m.shape == img.shape, m.shape
