@@ -249,22 +249,65 @@ void
 bs_metrics_region (const float *pred, const float *truth, const int dims[3], const double spacing[3],
                    BsRegionMetrics *m)
 {
-  gsize n = (gsize) dims[0] * dims[1] * dims[2];
+  const gsize nx = dims[0], ny = dims[1], nz = dims[2];
   double voxel_ml = spacing[0] * spacing[1] * spacing[2] / 1000.0;
-  g_autofree guint8 *a = g_new (guint8, n);
-  g_autofree guint8 *b = g_new (guint8, n);
+  int lo[3] = { dims[0], dims[1], dims[2] }, hi[3] = { -1, -1, -1 }, bd[3];
+  g_autofree guint8 *a = NULL, *b = NULL;
   BsConfusion c = { 0 };
+  gsize j = 0;
 
   memset (m, 0, sizeof *m);
-  bs_confusion_add (&c, pred, truth, n);
-  for (gsize i = 0; i < n; i++)
-    {
-      a[i] = pred[i] > 0.5f;
-      b[i] = truth[i] > 0.5f;
-    }
+  bs_confusion_add (&c, pred, truth, nx * ny * nz);
+  /* The box that holds both masks, grown by one voxel where the image
+   * allows: its faces are then either the image's or empty, so the
+   * surfaces found inside it are the volume's. */
+  for (gsize z = 0; z < nz; z++)
+    for (gsize y = 0; y < ny; y++)
+      {
+        gsize row = (z * ny + y) * nx;
+
+        for (gsize x = 0; x < nx; x++)
+          if (pred[row + x] > 0.5f || truth[row + x] > 0.5f)
+            {
+              lo[0] = MIN (lo[0], (int) x);
+              hi[0] = MAX (hi[0], (int) x);
+              lo[1] = MIN (lo[1], (int) y);
+              hi[1] = MAX (hi[1], (int) y);
+              lo[2] = MIN (lo[2], (int) z);
+              hi[2] = MAX (hi[2], (int) z);
+            }
+      }
   m->confusion = c;
   m->dice = bs_confusion_dice (&c);
-  m->hd95_mm = bs_metrics_hd95 (a, b, dims, spacing);
+  if (hi[0] < 0)
+    m->hd95_mm = 0.0; /* both empty */
+  else
+    {
+      for (int ax = 0; ax < 3; ax++)
+        {
+          lo[ax] = MAX (lo[ax] - 1, 0);
+          hi[ax] = MIN (hi[ax] + 1, dims[ax] - 1);
+          bd[ax] = hi[ax] - lo[ax] + 1;
+        }
+      a = g_new (guint8, (gsize) bd[0] * bd[1] * bd[2]);
+      b = g_new (guint8, (gsize) bd[0] * bd[1] * bd[2]);
+      for (int z = 0; z < bd[2]; z++)
+        for (int y = 0; y < bd[1]; y++)
+          {
+            gsize row = ((gsize) (z + lo[2]) * ny + (gsize) (y + lo[1])) * nx + lo[0];
+
+            for (int x = 0; x < bd[0]; x++, j++)
+              {
+                a[j] = pred[row + x] > 0.5f;
+                b[j] = truth[row + x] > 0.5f;
+              }
+          }
+      /* one mask empty: the diagonal of the whole image, as BraTS does */
+      if (c.tp + c.fp == 0 || c.tp + c.fn == 0)
+        m->hd95_mm = bs_metrics_diagonal_mm (dims, spacing);
+      else
+        m->hd95_mm = bs_metrics_hd95 (a, b, bd, spacing);
+    }
   m->sensitivity = c.tp + c.fn > 0 ? (double) c.tp / (double) (c.tp + c.fn) : NAN;
   m->specificity = c.tn + c.fp > 0 ? (double) c.tn / (double) (c.tn + c.fp) : NAN;
   m->volume_ml = (double) (c.tp + c.fp) * voxel_ml;
