@@ -345,13 +345,31 @@ bs_preprocess_find_modality (const BsVolume *image, const char *modality, int n_
   return c;
 }
 
+typedef struct {
+  const BsVolume *image;
+  BsVolume *out;
+  int source[32];  /* the image's channel of each output channel, or -1 */
+} PrepareJob;
+
+static void
+prepare_channel (int i, gpointer user_data)
+{
+  PrepareJob *job = user_data;
+
+  if (job->source[i] < 0)
+    return;
+  memcpy (bs_volume_channel (job->out, i), bs_volume_channel (job->image, job->source[i]),
+          bs_volume_n_voxels (job->image) * sizeof (float));
+  normalize_channel (job->out, i);
+}
+
 BsVolume *
 bs_preprocess_prepare (const BsVolume *image, const char *const *modalities, int n, guint32 *present,
                        GError **error)
 {
   g_autoptr(BsVolume) out = NULL;
-  gsize nvox = bs_volume_n_voxels (image);
   guint32 found = 0;
+  PrepareJob job;
 
   g_return_val_if_fail (n > 0 && n <= 32, NULL);
   out = bs_volume_new_like (image, n);
@@ -361,21 +379,22 @@ bs_preprocess_prepare (const BsVolume *image, const char *const *modalities, int
                    image->path ? image->path : _("image"));
       return NULL;
     }
+  job = (PrepareJob) { image, out, { 0 } };
   for (int i = 0; i < n; i++)
     {
       const char *want = modalities && modalities[i] ? modalities[i] : "FLAIR";
-      int c = bs_preprocess_find_modality (image, want, n);
 
+      job.source[i] = bs_preprocess_find_modality (image, want, n);
       g_free (out->channel_names[i]);
       out->channel_names[i] = g_strdup (want);
       /* A missing modality stays a channel of zeros: the value every brain
        * voxel of a present one has on average after normalisation. */
-      if (c < 0)
-        continue;
-      memcpy (bs_volume_channel (out, i), bs_volume_channel (image, c), nvox * sizeof (float));
-      normalize_channel (out, i);
-      found |= 1u << i;
+      if (job.source[i] >= 0)
+        found |= 1u << i;
     }
+  /* The channels are independent: they are normalised side by side (each
+   * one's slices in parallel too). */
+  bs_parallel_for (n, prepare_channel, &job);
   if (found == 0)
     {
       g_autoptr(GString) want = g_string_new (NULL);
