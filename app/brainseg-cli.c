@@ -14,7 +14,7 @@ typedef struct {
 } BsCommand;
 
 static const BsCommand commands[] = {
-  { "info", bs_cli_info, N_("Describe a volume, case folder, Decathlon task or HDF5 file") },
+  { "info", bs_cli_info, N_("Describe a volume, case folder, Decathlon task, HDF5 file or model") },
   { "phantom", bs_cli_phantom, N_("Write a synthetic Decathlon-format task folder") },
   { "infer", bs_cli_infer, N_("Segment a case and report Dice and stage times") },
   { "bench", bs_cli_bench, N_("Benchmark inference configurations") },

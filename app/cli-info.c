@@ -5,6 +5,7 @@
 
 #include "bs-dataset.h"
 #include "bs-labels.h"
+#include "bs-unet.h"
 #include "cli.h"
 #include "cli-json.h"
 
@@ -120,6 +121,105 @@ print_case_text (const BsCase *c)
     }
 }
 
+static gint64
+count_parameters (const BsUnet *net)
+{
+  gint64 n = 0;
+
+  for (int i = 0; i < net->n_layers; i++)
+    {
+      const BsUnetLayer *l = &net->layers[i];
+      n += (gint64) l->out_ch * l->in_ch * l->kh * l->kw + l->out_ch;
+    }
+  return n;
+}
+
+static const char *
+output_label (const char *name)
+{
+  for (int r = 0; r < BS_N_REGIONS; r++)
+    if (g_str_equal (name, bs_region_name (r)))
+      return bs_region_label (r);
+  return name;
+}
+
+/* A weights file: what it takes, what it gives, how big it is. */
+static int
+describe_model (const BsUnet *net, gboolean json)
+{
+  const BsUnetConfig *cfg = &net->config;
+  const char *up = cfg->upsample == BS_UPSAMPLE_TRANSPOSED ? "transposed" : "nearest";
+  double gflop = bs_unet_flops (net, 240, 240) * 1e-9;
+
+  if (json)
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "path");
+      json_builder_add_string_value (b, net->path);
+      json_builder_set_member_name (b, "layout");
+      json_builder_add_string_value (b, "model");
+      json_builder_set_member_name (b, "fms");
+      json_builder_add_int_value (b, cfg->fms);
+      json_builder_set_member_name (b, "upsample");
+      json_builder_add_string_value (b, up);
+      json_builder_set_member_name (b, "inputs");
+      json_builder_begin_array (b);
+      for (int i = 0; i < cfg->in_channels; i++)
+        json_builder_add_string_value (b, cfg->modalities && cfg->modalities[i] ? cfg->modalities[i] : "FLAIR");
+      json_builder_end_array (b);
+      json_builder_set_member_name (b, "outputs");
+      json_builder_begin_array (b);
+      for (int k = 0; k < cfg->out_channels; k++)
+        json_builder_add_string_value (b, cfg->outputs && cfg->outputs[k] ? cfg->outputs[k] : "wt");
+      json_builder_end_array (b);
+      json_builder_set_member_name (b, "normalisation");
+      if (cfg->normalisation)
+        json_builder_add_string_value (b, cfg->normalisation);
+      else
+        json_builder_add_null_value (b);
+      json_builder_set_member_name (b, "crop");
+      json_builder_add_int_value (b, cfg->crop);
+      json_builder_set_member_name (b, "layers");
+      json_builder_add_int_value (b, net->n_layers);
+      json_builder_set_member_name (b, "parameters");
+      json_builder_add_int_value (b, count_parameters (net));
+      json_builder_set_member_name (b, "gflop_per_240_slice");
+      json_builder_add_double_value (b, gflop);
+      json_builder_set_member_name (b, "description");
+      if (net->description)
+        json_builder_add_string_value (b, net->description);
+      else
+        json_builder_add_null_value (b);
+      json_builder_end_object (b);
+      bs_cli_print_json (b);
+      return 0;
+    }
+  printf ("%s %s\n", _("model:"), net->path);
+  printf ("  %s ", _("inputs:"));
+  for (int i = 0; i < cfg->in_channels; i++)
+    printf ("%s%s", i ? ", " : "", cfg->modalities && cfg->modalities[i] ? cfg->modalities[i] : "FLAIR");
+  printf ("\n  %s ", _("outputs:"));
+  for (int k = 0; k < cfg->out_channels; k++)
+    printf ("%s%s", k ? ", " : "", output_label (cfg->outputs && cfg->outputs[k] ? cfg->outputs[k] : "wt"));
+  printf ("\n");
+  printf ("  %s ", _("topology:"));
+  /* TRANSLATORS: the base feature maps; the upsampling (transposed-convolution or nearest-neighbour); the layers */
+  printf (_("2D U-Net, %d base feature maps, %s upsampling, %d layers\n"), cfg->fms,
+          cfg->upsample == BS_UPSAMPLE_TRANSPOSED ? _("transposed-convolution") : _("nearest-neighbour"),
+          net->n_layers);
+  printf ("  %s %" G_GINT64_FORMAT "\n", _("parameters:"), count_parameters (net));
+  printf ("  %s %.2f GFLOP\n", _("work per 240x240 slice:"), gflop);
+  if (cfg->crop > 0)
+    printf ("  %s %d x %d\n", _("training crop:"), cfg->crop, cfg->crop);
+  if (cfg->normalisation)
+    printf ("  %s %s\n", _("normalisation:"), cfg->normalisation);
+  if (net->description)
+    printf ("  %s %s\n", _("description:"), net->description);
+  return 0;
+}
+
 int
 bs_cli_info (int argc, char **argv)
 {
@@ -132,7 +232,7 @@ bs_cli_info (int argc, char **argv)
     { NULL },
   };
 
-  if (!bs_cli_parse ("info", "PATH", _("Describe a volume, case folder, Decathlon task or HDF5 file."), entries,
+  if (!bs_cli_parse ("info", "PATH", _("Describe a volume, case folder, Decathlon task, HDF5 file or model weights file."), entries,
                      &argc, &argv))
     return 2;
   if (argc != 2)
@@ -143,7 +243,18 @@ bs_cli_info (int argc, char **argv)
 
   g_autoptr(BsDataset) ds = bs_dataset_open (argv[1], label, &error);
   if (ds == NULL)
-    return bs_cli_fail (error);
+    {
+      /* An HDF5 file that holds no images may be a weights file. */
+      if (label == NULL && g_file_test (argv[1], G_FILE_TEST_IS_REGULAR)
+          && (g_str_has_suffix (argv[1], ".h5") || g_str_has_suffix (argv[1], ".hdf5")))
+        {
+          g_autoptr(BsUnet) net = bs_unet_load_h5 (argv[1], NULL);
+
+          if (net != NULL)
+            return describe_model (net, json);
+        }
+      return bs_cli_fail (error);
+    }
 
   guint n = bs_dataset_get_n_cases (ds);
   g_autoptr(JsonBuilder) b = json_builder_new ();

@@ -110,6 +110,23 @@ def main():
         want = {str(int(v)): int(n) for v, n in zip(*np.unique(lab, return_counts=True))}
         check(case["labels"] == want and case["channels"] == ["FLAIR"], f"info --label: {case['labels']}")
 
+    # a weights file: described, its parameter count read from the file's own datasets
+    model = os.path.join(os.environ.get("BS_SOURCE_ROOT", ""), "resources", "models", "brainseg-default.h5")
+    if os.path.exists(model):
+        import h5py
+        rc, out, err = info(model, "--json")
+        check(rc == 0, f"info on the model: {err!r}")
+        if rc == 0:
+            d = json.loads(out)
+            with h5py.File(model, "r") as f:
+                sizes = []
+                f["model_weights"].visititems(lambda n, o: sizes.append(o.size) if isinstance(o, h5py.Dataset) else None)
+                first = f["model_weights/encodeAa/encodeAa/kernel:0"].shape  # HWIO
+            check(d["layout"] == "model" and d["parameters"] == sum(sizes), f"model parameters: {d} vs {sum(sizes)}")
+            check(len(d["inputs"]) == first[2] and d["outputs"] == ["wt"], f"model inputs/outputs: {d}")
+        rc, out, _ = info(model)
+        check(rc == 0 and out.startswith("model: ") and "inputs: FLAIR, T1w, T1gd, T2w" in out, f"model text: {out!r}")
+
     if failures:
         print(f"{len(failures)} check(s) failed")
         return 1
