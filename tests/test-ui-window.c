@@ -754,6 +754,46 @@ loaded_with_prediction (BsWindow *w)
   return bs_session_is_ready (bs_window_get_session (w)) && shows_current_prediction (w);
 }
 
+/* Walk finding: Escape pressed before the background fill starts (the case
+ * still loading, or its plan still building) stops it all the same. */
+static void
+test_stop_before_fill (void)
+{
+  BsSession *s;
+  BsPlanOptions opts;
+  g_autofree char *path = bs_test_sample_path ();
+
+  if (!setup ())
+    return;
+  s = bs_window_get_session (win);
+  for (int round = 0; round < 2; round++)
+    {
+      if (round == 0)
+        {
+          /* new options: a new plan, built on the worker */
+          bs_session_get_plan_options (s, &opts);
+          opts.fusion = !opts.fusion;
+          bs_session_set_plan_options (s, &opts);
+          g_assert_false (bs_session_is_ready (s));
+        }
+      else
+        {
+          /* the case opened again: it loads first */
+          bs_window_open_path (win, path);
+          bs_test_spin (1);
+          g_assert_true (bs_session_is_loading (s));
+        }
+      g_action_group_activate_action (G_ACTION_GROUP (win), "cancel-fill", NULL);
+      g_assert_true (bs_test_wait (win, loaded_with_prediction, 300));
+      /* long enough for dozens of slices if the fill ran */
+      bs_test_spin (1500);
+      g_test_message ("round %d: %d slices computed", round, bs_session_get_n_computed_slices (s));
+      g_assert_true (bs_session_fill_cancelled (s));
+      g_assert_false (bs_session_is_busy (s));
+      g_assert_cmpint (bs_session_get_n_computed_slices (s), <=, 8);
+    }
+}
+
 /* A real case without labels (BraTS 2023 validation style): the window says
  * so instead of showing a Dice. */
 static void
@@ -1667,6 +1707,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/window/no-ground-truth", test_no_ground_truth);
   g_test_add_func ("/ui/window/drop", test_drop);
   g_test_add_func ("/ui/window/bad-file", test_bad_file);
+  g_test_add_func ("/ui/window/stop-before-fill", test_stop_before_fill);
   g_test_add_func ("/ui/window/failed-start-keeps-model", test_failed_start_keeps_model);
   g_test_add_func ("/ui/window/narrow", test_narrow_window);
   g_test_add_func ("/ui/window/readout-fits", test_readout_fits);

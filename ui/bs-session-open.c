@@ -296,6 +296,7 @@ open_done (GObject *source, GAsyncResult *result, gpointer user_data)
   bs_session_set_activity (self, NULL);
   if (!g_task_propagate_boolean (inner, &error))
     {
+      self->stop_after_load = FALSE;
       /* A model that loaded stays, whatever went wrong with the data after it:
        * the next case opened must not fall back to random weights. */
       adopt_model (self, job);
@@ -348,6 +349,7 @@ start_open (BsSession *self, OpenJob *job, const char *what, GCancellable *cance
   g_task_set_task_data (inner, job, open_job_free);
   g_task_set_name (inner, "bs-open");
   self->loading = TRUE;
+  self->stop_after_load = FALSE;
   bs_session_set_activity (self, what);
   bs_session_notify (self, PROP_LOADING);
   g_task_run_in_thread (inner, open_thread);

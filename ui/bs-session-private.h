@@ -65,6 +65,7 @@ struct _BsSession
   gboolean ready;
   gboolean worker_busy;
   gboolean fill_cancelled;
+  gboolean stop_after_load;    /* Escape while a case loads: its fill starts stopped */
   gboolean inference_failed;
   char *plan_text;
   BsTiming last_timing;

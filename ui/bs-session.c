@@ -262,6 +262,14 @@ bs_session_restart_inference (BsSession *self)
       if (self->plane == self->net_plane)
         bs_inference_worker_request_slice (self->worker, self->generation, self->slice);
       self->worker_busy = TRUE;
+      if (self->stop_after_load && !self->loading)
+        {
+          /* the visible slice still comes; the rest waits for Resume */
+          bs_inference_worker_cancel_fill (self->worker);
+          self->fill_cancelled = TRUE;
+          self->stop_after_load = FALSE;
+          self->worker_busy = FALSE;
+        }
       bs_session_set_activity (self, self->opts.precision == BS_PRECISION_INT8 ? _("Calibrating and building the int8 plan…")
                                                                     : _("Building the inference plan…"));
     }
@@ -448,6 +456,8 @@ bs_session_cancel_fill (BsSession *self)
   bs_inference_worker_cancel_fill (self->worker);
   self->fill_cancelled = TRUE;
   self->worker_busy = FALSE;
+  /* While a case loads there is no fill yet: stop the one it will start. */
+  self->stop_after_load = self->loading;
   bs_session_notify (self, PROP_BUSY);
 }
 
@@ -456,6 +466,7 @@ bs_session_resume_fill (BsSession *self)
 {
   bs_inference_worker_resume_fill (self->worker);
   self->fill_cancelled = FALSE;
+  self->stop_after_load = FALSE;
   self->worker_busy = self->computed != NULL && !bs_session_volume_complete (self);
   bs_session_notify (self, PROP_BUSY);
 }
