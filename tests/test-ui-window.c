@@ -1549,6 +1549,7 @@ test_failed_start_keeps_model (void)
         g_assert_cmpstr (bs_session_get_case (bs_window_get_session (w2))->id, ==, "Brats18_TCIA01_201_1");
         g_assert_cmpint (bs_session_get_case (bs_window_get_session (w2))->image->n_channels, ==, 4);
         g_assert_null (strstr (bs_session_get_inputs_text (bs_window_get_session (w2)), "missing"));
+        g_assert_null (bs_dice_panel_get_missing_text (BS_DICE_PANEL (find_widget (GTK_WIDGET (w2), BS_TYPE_DICE_PANEL))));
 
         /* A FLAIR scan on its own (a folder with one file) opens, and the window says what is missing. */
         g_assert_true (g_file_get_contents (flair, &bytes, &len, NULL));
@@ -1559,6 +1560,16 @@ test_failed_start_keeps_model (void)
         g_test_message ("%s", bs_session_get_inputs_text (bs_window_get_session (w2)));
         g_assert_nonnull (strstr (bs_session_get_inputs_text (bs_window_get_session (w2)), "missing: "));
         g_assert_nonnull (strstr (bs_session_get_inputs_text (bs_window_get_session (w2)), "T1gd"));
+        /* walk finding: said beside the Dice too, not only in the timing panel */
+        {
+          const char *warning = bs_dice_panel_get_missing_text (
+            BS_DICE_PANEL (find_widget (GTK_WIDGET (w2), BS_TYPE_DICE_PANEL)));
+
+          g_assert_nonnull (warning);
+          g_test_message ("%s", warning);
+          g_assert_nonnull (strstr (warning, "1 of 4"));
+          g_assert_nonnull (strstr (warning, "T1w, T1gd, T2w"));
+        }
         g_unlink (alone);
         g_rmdir (tmp);
       }

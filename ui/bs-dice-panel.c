@@ -16,6 +16,7 @@ struct _BsDicePanel
   GtkLabel *slice_dice_label;
   GtkLabel *volume_dice_label;
   GtkLabel *volume_count_label;
+  GtkLabel *missing_label;
   BsDiceChart *dice_chart;
   GtkWidget *regions_grid, *region_box;
   GtkLabel *wt_slice_label, *wt_volume_label, *wt_hd95_label;
@@ -27,6 +28,17 @@ struct _BsDicePanel
 };
 
 static void update_regions (BsDicePanel *self);
+
+/* A case without some of the model's sequences: said where the Dice is read. */
+static void
+update_missing (BsDicePanel *self)
+{
+  const char *warning = self->session != NULL && bs_session_get_case (self->session) != NULL
+                          ? bs_session_get_missing_inputs_warning (self->session) : NULL;
+
+  gtk_label_set_text (self->missing_label, warning != NULL ? warning : "");
+  gtk_widget_set_visible (GTK_WIDGET (self->missing_label), warning != NULL);
+}
 
 G_DEFINE_FINAL_TYPE (BsDicePanel, bs_dice_panel, GTK_TYPE_BOX)
 
@@ -232,7 +244,15 @@ bs_dice_panel_set_session (BsDicePanel *self, BsSession *session)
     return;
   g_signal_group_set_target (self->signals, session);
   on_reset (session, NULL, self);
+  update_missing (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SESSION]);
+}
+
+/* The missing-sequences warning as shown, or NULL when hidden. */
+const char *
+bs_dice_panel_get_missing_text (BsDicePanel *self)
+{
+  return gtk_widget_get_visible (GTK_WIDGET (self->missing_label)) ? gtk_label_get_text (self->missing_label) : NULL;
 }
 
 const char *
@@ -312,6 +332,7 @@ bs_dice_panel_class_init (BsDicePanelClass *klass)
   gtk_widget_class_bind_template_child (widget_class, BsDicePanel, slice_dice_label);
   gtk_widget_class_bind_template_child (widget_class, BsDicePanel, volume_dice_label);
   gtk_widget_class_bind_template_child (widget_class, BsDicePanel, volume_count_label);
+  gtk_widget_class_bind_template_child (widget_class, BsDicePanel, missing_label);
   gtk_widget_class_bind_template_child (widget_class, BsDicePanel, dice_chart);
   gtk_widget_class_bind_template_child (widget_class, BsDicePanel, regions_grid);
   gtk_widget_class_bind_template_child (widget_class, BsDicePanel, region_box);
@@ -352,6 +373,8 @@ bs_dice_panel_init (BsDicePanel *self)
   g_signal_group_connect (self->signals, "notify::case", G_CALLBACK (on_reset), self);
   g_signal_group_connect (self->signals, "notify::generation", G_CALLBACK (on_reset), self);
   g_signal_group_connect (self->signals, "notify::region", G_CALLBACK (on_reset), self);
+  g_signal_group_connect_swapped (self->signals, "notify::inputs-text", G_CALLBACK (update_missing), self);
+  g_signal_group_connect_swapped (self->signals, "notify::case", G_CALLBACK (update_missing), self);
   g_signal_group_connect (self->signals, "notify::n-computed", G_CALLBACK (on_slice), self);
   g_signal_group_connect (self->signals, "notify::busy", G_CALLBACK (on_slice), self);
   update_labels (self);

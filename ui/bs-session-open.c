@@ -27,6 +27,7 @@ typedef struct {
   BsUnet *new_model;
   float *auto_lo, *auto_hi;
   char *inputs_text;
+  char *missing_text;
 } OpenJob;
 
 static void
@@ -47,6 +48,7 @@ open_job_free (gpointer data)
   g_free (job->auto_lo);
   g_free (job->auto_hi);
   g_free (job->inputs_text);
+  g_free (job->missing_text);
   g_free (job);
 }
 
@@ -79,11 +81,12 @@ compute_auto_windows (OpenJob *job)
 /* "Inputs: FLAIR, T1gd · missing: T1w, T2w (zeros)": a modality the case
  * lacks is a channel of zeros after preparation (the model is trained for it). */
 static char *
-describe_inputs (const BsVolume *prepared)
+describe_inputs (const BsVolume *prepared, char **warning)
 {
   g_autoptr(GString) have = g_string_new (NULL);
   g_autoptr(GString) missing = g_string_new (NULL);
   gsize n = bs_volume_n_voxels (prepared);
+  int n_missing = 0;
 
   for (int c = 0; c < prepared->n_channels; c++)
     {
@@ -94,10 +97,17 @@ describe_inputs (const BsVolume *prepared)
       for (gsize i = 0; i < n && !any; i++)
         any = d[i] != 0.0f;
       to = any ? have : missing;
+      n_missing += !any;
       g_string_append_printf (to, "%s%s", to->len ? ", " : "", prepared->channel_names[c]);
     }
+  *warning = NULL;
   if (missing->len == 0)
     return g_strdup_printf (_("Inputs: %s"), have->str);
+  /* TRANSLATORS: the sequences present, the model's inputs, the missing ones */
+  *warning = g_strdup_printf (_("Segmented from %d of %d MRI sequences: %s missing. The model sees zeros there; "
+                                "expect a less accurate mask than with every sequence."),
+                              prepared->n_channels - n_missing,
+                              prepared->n_channels, missing->str);
   return g_strdup_printf (_("Inputs: %s · missing: %s (zeros)"), have->len ? have->str : "-", missing->str);
 }
 
@@ -164,7 +174,7 @@ open_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *can
       g_task_return_error (task, error);
       return;
     }
-  job->inputs_text = describe_inputs (job->prepared);
+  job->inputs_text = describe_inputs (job->prepared, &job->missing_text);
   if (job->bcase->label != NULL)
     {
       job->truth = bs_labels_whole_tumour (job->bcase->label);
@@ -251,6 +261,8 @@ adopt_case (BsSession *self, OpenJob *job)
   self->input = bs_inference_input_new (bs_unet_copy (self->model), g_steal_pointer (&job->prepared));
   g_free (self->inputs_text);
   self->inputs_text = g_steal_pointer (&job->inputs_text);
+  g_free (self->missing_text);
+  self->missing_text = g_steal_pointer (&job->missing_text);
   img = self->bcase->image;
   preferred = bs_volume_find_channel (img, "FLAIR");
   if (self->channel < 0 || self->channel >= img->n_channels)

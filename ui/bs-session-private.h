@@ -38,6 +38,7 @@ struct _BsSession
   double *case_dice;       /* per dataset case, NaN until the volume is done */
   float *auto_lo, *auto_hi; /* per image channel */
   char *inputs_text;
+  char *missing_text;          /* a case without some of the model's sequences: the warning, else NULL */
   char *note;
 
   /* Results.  The network runs in net_plane; computed and n_computed count

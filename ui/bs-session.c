@@ -491,6 +491,7 @@ bs_session_get_truth_region (BsSession *self, BsRegion region)
 }
 const BsUnet *bs_session_get_model (BsSession *self) { return self->model; }
 const char *bs_session_get_inputs_text (BsSession *self) { return self->inputs_text; }
+const char *bs_session_get_missing_inputs_warning (BsSession *self) { return self->missing_text; }
 const char *bs_session_get_note (BsSession *self) { return self->note; }
 BsPlane bs_session_get_plane (BsSession *self) { return self->plane; }
 BsPlane bs_session_get_net_plane (BsSession *self) { return self->net_plane; }
@@ -688,6 +689,7 @@ bs_session_finalize (GObject *object)
   g_free (self->case_dice);
   g_free (self->plan_text);
   g_free (self->inputs_text);
+  g_free (self->missing_text);
   g_free (self->note);
   g_free (self->activity);
   g_clear_pointer (&self->cleanup_saved, g_array_unref);

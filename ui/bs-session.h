@@ -83,6 +83,9 @@ const BsVolume *bs_session_get_prepared_volume (BsSession *self);
 const BsUnet *bs_session_get_model (BsSession *self);
 /* "Inputs: FLAIR, T1gd · missing: …" for the open case, or NULL. */
 const char *bs_session_get_inputs_text (BsSession *self);
+/* When the case lacks some of the model's input sequences: a sentence that
+ * says which and what it means for the mask (notify::inputs-text); else NULL. */
+const char *bs_session_get_missing_inputs_warning (BsSession *self);
 /* A note about the model a user should read (random weights), or NULL. */
 const char *bs_session_get_note (BsSession *self);
 /* Automatic window/level of image channel c (percentiles over the volume). */
