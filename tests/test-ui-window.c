@@ -1635,6 +1635,17 @@ test_region_model (void)
       g_assert_cmpstr (bs_dice_panel_get_region_text (panel, r, 1), ==, dice);
       g_assert_nonnull (strstr (bs_dice_panel_get_region_text (panel, r, 2), "mm"));
       g_assert_true (bs_dice_panel_region_selectable (panel, r));
+      /* walk finding: the volumes in ml, the truth's counted here */
+      {
+        const BsVolume *t = bs_session_get_truth_region (s, r);
+        g_autofree char *ml = g_strdup_printf ("%.1f (%.1f)", m.volume_ml, m.true_volume_ml);
+        guint64 on = 0;
+
+        for (gsize v = 0; v < bs_volume_n_voxels (t); v++)
+          on += t->data[v] > 0.5f;
+        g_assert_cmpfloat_with_epsilon (m.true_volume_ml, on * t->spacing[0] * t->spacing[1] * t->spacing[2] / 1000.0, 1e-9);
+        g_assert_cmpstr (bs_dice_panel_get_region_text (panel, r, 3), ==, ml);
+      }
     }
 
   g_action_group_activate_action (G_ACTION_GROUP (win), "region", g_variant_new_int32 (BS_REGION_TC));

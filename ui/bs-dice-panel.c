@@ -23,7 +23,7 @@ struct _BsDicePanel
   GtkLabel *tc_slice_label, *tc_volume_label, *tc_hd95_label;
   GtkLabel *et_slice_label, *et_volume_label, *et_hd95_label;
   GtkWidget *wt_button, *tc_button, *et_button;
-  GtkLabel *region_labels[BS_N_REGIONS][3];  /* the labels above: slice, volume, HD95 */
+  GtkLabel *region_labels[BS_N_REGIONS][4];  /* the labels above: slice, volume, HD95; then ml */
   GtkWidget *region_buttons[BS_N_REGIONS];
 };
 
@@ -120,7 +120,7 @@ update_region_row (BsDicePanel *self, BsRegion r, gboolean complete)
   BsConfusion c;
   BsRegionMetrics m;
   gboolean empty;
-  g_autofree char *slice_text = NULL, *vol_text = NULL, *hd_text = NULL;
+  g_autofree char *slice_text = NULL, *vol_text = NULL, *hd_text = NULL, *ml_text = NULL;
   const char *why = NULL;
 
   if (bs_session_get_truth_region (s, r) == NULL)
@@ -128,11 +128,11 @@ update_region_row (BsDicePanel *self, BsRegion r, gboolean complete)
   else if (!bs_session_model_has_region (s, r))
     why = _("The model predicts the whole tumour only; a region model (brainseg-cli train --regions wt,tc,et) "
             "predicts this region too");
-  for (int k = 0; k < 3; k++)
+  for (int k = 0; k < 4; k++)
     gtk_widget_set_tooltip_text (GTK_WIDGET (l[k]), why);
   if (why != NULL)
     {
-      for (int k = 0; k < 3; k++)
+      for (int k = 0; k < 4; k++)
         gtk_label_set_text (l[k], "–");
       return;
     }
@@ -146,31 +146,36 @@ update_region_row (BsDicePanel *self, BsRegion r, gboolean complete)
       vol_text = g_strdup_printf ("%.4f", m.dice);
       /* TRANSLATORS: a distance in millimetres */
       hd_text = g_strdup_printf (_("%.1f mm"), m.hd95_mm);
+      /* TRANSLATORS: predicted volume in ml, the ground truth's in brackets */
+      ml_text = g_strdup_printf (_("%.1f (%.1f)"), m.volume_ml, m.true_volume_ml);
     }
   else
     {
       vol_text = g_strdup (complete || bs_session_get_n_computed_slices (s) > 0 ? "…" : "–");
       hd_text = g_strdup (vol_text);
+      ml_text = g_strdup (vol_text);
     }
   gtk_label_set_text (l[0], slice_text);
   gtk_label_set_text (l[1], vol_text);
   gtk_label_set_text (l[2], hd_text);
+  gtk_label_set_text (l[3], ml_text);
 }
 
-/* The regions table and the region switch, where the case's labels or the
- * model know the regions (a binary label and a one-output model show
- * neither). */
+/* The regions table wherever there is a ground truth or a region model (a
+ * binary label still gives the whole tumour's HD95 and volumes); the region
+ * switch where the labels or the model know the regions. */
 static void
 update_regions (BsDicePanel *self)
 {
   BsSession *s = self->session;
-  gboolean labels, model, shown;
+  gboolean truth, regions, model, shown;
 
-  labels = s != NULL && bs_session_get_case (s) != NULL && bs_session_get_truth_region (s, BS_REGION_TC) != NULL;
+  truth = s != NULL && bs_session_get_case (s) != NULL && bs_session_get_truth (s) != NULL;
+  regions = truth && bs_session_get_truth_region (s, BS_REGION_TC) != NULL;
   model = s != NULL && bs_session_model_has_region (s, BS_REGION_TC);
-  shown = labels || model;
+  shown = truth || model;
   gtk_widget_set_visible (self->regions_grid, shown);
-  gtk_widget_set_visible (self->region_box, shown);
+  gtk_widget_set_visible (self->region_box, regions || model);
   if (!shown)
     return;
   for (int r = 0; r < BS_N_REGIONS; r++)
@@ -270,7 +275,7 @@ bs_dice_panel_get_volume_text (BsDicePanel *self)
 const char *
 bs_dice_panel_get_region_text (BsDicePanel *self, BsRegion region, int column)
 {
-  g_return_val_if_fail (region >= 0 && region < BS_N_REGIONS && column >= 0 && column < 3, NULL);
+  g_return_val_if_fail (region >= 0 && region < BS_N_REGIONS && column >= 0 && column < 4, NULL);
   return gtk_widget_get_visible (self->regions_grid) ? gtk_label_get_text (self->region_labels[region][column]) : NULL;
 }
 
@@ -360,7 +365,18 @@ bs_dice_panel_init (BsDicePanel *self)
       { self->tc_slice_label, self->tc_volume_label, self->tc_hd95_label },
       { self->et_slice_label, self->et_volume_label, self->et_hd95_label },
     };
-    memcpy (self->region_labels, labels, sizeof labels);
+    for (int r = 0; r < BS_N_REGIONS; r++)
+      {
+        GtkWidget *ml = gtk_label_new ("–");
+
+        memcpy (self->region_labels[r], labels[r], sizeof labels[r]);
+        /* predicted volume, the truth's in brackets: "58.7 (80.7)" */
+        gtk_label_set_xalign (GTK_LABEL (ml), 0.0f);
+        gtk_label_set_width_chars (GTK_LABEL (ml), 11);
+        gtk_widget_add_css_class (ml, "numeric");
+        gtk_grid_attach (GTK_GRID (self->regions_grid), ml, 4, r + 1, 1, 1);
+        self->region_labels[r][3] = GTK_LABEL (ml);
+      }
     self->region_buttons[BS_REGION_WT] = self->wt_button;
     self->region_buttons[BS_REGION_TC] = self->tc_button;
     self->region_buttons[BS_REGION_ET] = self->et_button;

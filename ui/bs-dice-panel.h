@@ -17,7 +17,8 @@ void bs_dice_panel_set_session (BsDicePanel *self, BsSession *session);
 const char *bs_dice_panel_get_missing_text (BsDicePanel *self);
 const char *bs_dice_panel_get_slice_text (BsDicePanel *self);
 const char *bs_dice_panel_get_volume_text (BsDicePanel *self);
-/* The regions table: column 0 this slice, 1 the volume, 2 HD95; and
+/* The regions table: column 0 this slice, 1 the volume, 2 HD95, 3 the
+ * predicted volume in ml with the truth's in brackets; and
  * whether the region can be chosen for the chart and overlay. */
 const char *bs_dice_panel_get_region_text (BsDicePanel *self, BsRegion region, int column);
 gboolean bs_dice_panel_region_selectable (BsDicePanel *self, BsRegion region);
