@@ -17,7 +17,19 @@ struct _BsCaseSidebar
   GtkLabel *dataset_label;
   GtkSearchEntry *case_filter;
   GtkListBox *case_list;
+  GtkLabel *placeholder;         /* shown when the list is empty */
 };
+
+/* An empty list: nothing is open, or the filter hides every case. */
+static void
+update_placeholder (BsCaseSidebar *self)
+{
+  const char *text = gtk_editable_get_text (GTK_EDITABLE (self->case_filter));
+
+  gtk_label_set_text (self->placeholder, text != NULL && text[0] != '\0'
+                                           ? _("No case matches the filter")
+                                           : _("No case open: open a case folder, a Decathlon task or a NIfTI file, or drop one on the window"));
+}
 
 G_DEFINE_FINAL_TYPE (BsCaseSidebar, bs_case_sidebar, GTK_TYPE_BOX)
 
@@ -117,6 +129,7 @@ static void
 on_filter_changed (GtkSearchEntry *entry, BsCaseSidebar *self)
 {
   gtk_string_filter_set_search (self->filter, gtk_editable_get_text (GTK_EDITABLE (entry)));
+  update_placeholder (self);
   select_current (self);
 }
 
@@ -193,8 +206,10 @@ bs_case_sidebar_init (BsCaseSidebar *self)
   self->filtered = gtk_filter_list_model_new (NULL, GTK_FILTER (self->filter));
   gtk_list_box_bind_model (self->case_list, G_LIST_MODEL (self->filtered), create_row, self, NULL);
   {
-    GtkWidget *none = gtk_label_new (_("No case matches the filter"));
+    GtkWidget *none = gtk_label_new (NULL);
 
+    self->placeholder = GTK_LABEL (none);
+    update_placeholder (self);
     gtk_widget_add_css_class (none, "dim-label");
     gtk_widget_set_margin_top (none, 12);
     gtk_label_set_wrap (GTK_LABEL (none), TRUE);

@@ -269,6 +269,9 @@ adopt_case (BsSession *self, OpenJob *job)
     self->channel = preferred >= 0 ? preferred : 0;
   self->overlay.lo = self->auto_lo[self->channel];
   self->overlay.hi = self->auto_hi[self->channel];
+  /* another geometry: every plane starts at its middle again */
+  if (!same_geometry)
+    self->plane_slice[0] = self->plane_slice[1] = self->plane_slice[2] = -1;
   if (!same_geometry || self->slice >= bs_session_get_n_slices (self))
     self->slice = bs_session_get_n_slices (self) / 2;
 

@@ -66,7 +66,8 @@ struct _BsSession
   gboolean ready;
   gboolean worker_busy;
   gboolean fill_cancelled;
-  gboolean stop_after_load;    /* Escape while a case loads: its fill starts stopped */
+  gboolean stop_after_load;
+  int plane_slice[3];          /* the slice last shown in each plane, -1 = not yet (BsPlane order) */    /* Escape while a case loads: its fill starts stopped */
   gboolean inference_failed;
   char *plan_text;
   BsTiming last_timing;

@@ -294,13 +294,19 @@ bs_session_set_plane (BsSession *self, BsPlane plane)
   g_return_if_fail (BS_IS_SESSION (self));
   if (plane == self->plane && self->bcase != NULL)
     return;
+  if ((int) self->plane >= 0 && self->plane < 3)
+    self->plane_slice[self->plane] = self->slice;
   self->plane = plane;
   if (self->bcase == NULL)
     {
       bs_session_notify (self, PROP_PLANE);
       return;
     }
-  self->slice = bs_session_get_n_slices (self) / 2;
+  /* Back to a plane: the slice it showed last; a first visit: its middle. */
+  if (plane < 3 && self->plane_slice[plane] >= 0 && self->plane_slice[plane] < bs_session_get_n_slices (self))
+    self->slice = self->plane_slice[plane];
+  else
+    self->slice = bs_session_get_n_slices (self) / 2;
   bs_session_reset_display_counts (self);
   /* The prediction stays: other planes are cut from it, nothing reruns. */
   if (self->input != NULL && plane == self->net_plane && self->computed != NULL && !self->computed[self->slice])
@@ -763,6 +769,7 @@ bs_session_init (BsSession *self)
   self->first_computed = -1;
   self->channel = -1;
   self->plane = BS_PLANE_AXIAL;
+  self->plane_slice[0] = self->plane_slice[1] = self->plane_slice[2] = -1;
   self->net_plane = BS_INFER_NET_PLANE;
   self->cleanup = TRUE;
   bs_overlay_options_init (&self->overlay);
