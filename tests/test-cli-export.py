@@ -172,6 +172,12 @@ def main():
     p = run("export", *common, "--what", "dice-csv", "--out", missing, ok=False)
     assert p.returncode == 1 and missing in p.stderr, p.stderr
     assert not os.path.exists(os.path.dirname(missing))
+    # the reason in words, without the temporary name the file would have had
+    for what, name in (("overlay", "o.png"), ("mask", "m.nii.gz")):
+        target = os.path.join(tmp, "no-such-folder", name)
+        p = run("export", *common, "--what", what, "--out", target, ok=False)
+        assert p.returncode == 1 and target in p.stderr and "does not exist" in p.stderr, p.stderr
+        assert target + "." not in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
     p = run("export", *common, "--what", "overlay", "--slice", "999", "--out", os.path.join(tmp, "y.png"), ok=False)
     assert p.returncode == 1 and "999" in p.stderr, p.stderr
     assert not os.path.exists(os.path.join(tmp, "y.png"))

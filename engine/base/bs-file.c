@@ -3,6 +3,32 @@
 #include "bs-error.h"
 #include "bs-file.h"
 
+const char *
+bs_file_error_reason (const GError *error)
+{
+  if (error->domain == G_FILE_ERROR)
+    switch (error->code)
+      {
+      case G_FILE_ERROR_NOENT:
+      case G_FILE_ERROR_NOTDIR:
+        return _("the folder does not exist or does not accept new files");
+      case G_FILE_ERROR_ACCES:
+      case G_FILE_ERROR_PERM:
+        return _("permission denied");
+      case G_FILE_ERROR_ROFS:
+        return _("the file system is read-only");
+      case G_FILE_ERROR_NOSPC:
+        return _("the disk is full");
+      case G_FILE_ERROR_ISDIR:
+        return _("a folder has that name");
+      case G_FILE_ERROR_NAMETOOLONG:
+        return _("the name is too long");
+      default:
+        break;
+      }
+  return error->message;
+}
+
 gboolean
 bs_file_write_atomic (const char *path, const void *data, gsize len, GError **error)
 {
@@ -13,7 +39,7 @@ bs_file_write_atomic (const char *path, const void *data, gsize len, GError **er
   if (!g_file_set_contents_full (path, data, (gssize) len, G_FILE_SET_CONTENTS_CONSISTENT, 0644, &local))
     {
       g_set_error (error, BS_EXPORT_ERROR, BS_EXPORT_ERROR_WRITE,
-                   _("Could not write “%s”: %s"), path, local->message);
+                   _("Could not write “%s”: %s"), path, bs_file_error_reason (local));
       return FALSE;
     }
   return TRUE;

@@ -13,6 +13,7 @@
 #include <zlib.h>
 
 #include "bs-error.h"
+#include "bs-file.h"
 #include "bs-parallel.h"
 
 /* More voxels than this (over all channels) is not a brain MRI: 2^30 floats
@@ -1045,7 +1046,7 @@ bs_volume_save_nifti (const BsVolume *vol, const char *path, int datatype, GErro
   if (!g_file_set_contents_full (path, (const char *) out, (gssize) out_len, G_FILE_SET_CONTENTS_CONSISTENT,
                                  0644, &local))
     {
-      g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_WRITE, _("%s: cannot write: %s"), path, local->message);
+      g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_WRITE, _("%s: cannot write: %s"), path, bs_file_error_reason (local));
       return FALSE;
     }
   return TRUE;
