@@ -2,6 +2,7 @@
 
 #include <glib/gi18n.h>
 #include <math.h>
+#include <string.h>
 #include <pango/pangocairo.h>
 
 #include "bs-export.h"
@@ -179,8 +180,13 @@ bs_compare_chart_draw (const BsCompareResult *r, cairo_t *cr, int width, int hei
           g_autofree char *text = NULL;
 
           /* Pending rows have neither a time nor a reason yet. */
+          /* the reason up to its first colon: the rest ("why") is in the
+           * dialog's status line and the CSV, and would be cut off here */
           if (row->reason)
-            text = g_strdup_printf (_("unavailable: %s"), row->reason);
+            {
+              g_autofree char *brief = g_strndup (row->reason, strcspn (row->reason, ":"));
+              text = g_strdup_printf (_("unavailable: %s"), brief);
+            }
           else
             text = g_strdup (_("waiting…"));
           cairo_set_source_rgb (cr, 0.45, 0.45, 0.45);

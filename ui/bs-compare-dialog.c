@@ -18,6 +18,7 @@ struct _BsCompareDialog
   BsSession *session;
   BsCompareChart *chart;
   GtkLabel *status;
+  char *done_text;           /* the status line of the finished run */
   GtkProgressBar *bar;
   GtkWidget *export_png, *export_csv;
   GCancellable *cancellable;
@@ -171,10 +172,28 @@ on_compare_done (GObject *source, GAsyncResult *res, gpointer user_data)
   result->caption = compare_caption (self);
   bs_compare_chart_set_result (self->chart, result);
   gtk_progress_bar_set_fraction (self->bar, 1.0);
-  gtk_label_set_text (self->status, !isnan (result->rows[result->reference].dice)
-                                      ? _("Done. ΔDice is each configuration's Dice minus the fp32 reference's.")
-                                      : _("Done. This case has no ground truth: agreement is the Dice of each "
-                                          "mask against the fp32 reference mask."));
+  {
+    g_autoptr(GString) text = g_string_new (!isnan (result->rows[result->reference].dice)
+                                              ? _("Done. ΔDice is each configuration's Dice minus the fp32 reference's.")
+                                              : _("Done. This case has no ground truth: agreement is the Dice of each "
+                                                  "mask against the fp32 reference mask."));
+
+    /* Each reason a configuration could not run, once and whole (the chart
+     * shows its first words). */
+    for (int i = 0; i < result->n_rows; i++)
+      {
+        const char *why = result->rows[i].reason;
+        gboolean seen = FALSE;
+
+        for (int j = 0; j < i && why != NULL; j++)
+          seen |= !result->rows[j].available && g_strcmp0 (result->rows[j].reason, why) == 0;
+        if (!result->rows[i].available && why != NULL && !seen)
+          g_string_append_printf (text, "\n%s", why);
+      }
+    gtk_label_set_text (self->status, text->str);
+    g_free (self->done_text);
+    self->done_text = g_strdup (text->str);
+  }
   gtk_widget_set_sensitive (self->export_png, TRUE);
   gtk_widget_set_sensitive (self->export_csv, TRUE);
 }
@@ -228,10 +247,24 @@ start_run (BsCompareDialog *self)
 }
 
 static void
-on_saved (const char *what, const GError *error, BsCompareDialog *self)
+on_saved (const char *what, const char *path, const GError *error, BsCompareDialog *self)
 {
+  g_autofree char *text = NULL;
+
   if (error)
-    show_error (self, what, error);
+    {
+      show_error (self, what, error);
+      return;
+    }
+  /* The file went where it was asked to: said in the status line. */
+  text = g_strdup_printf (_("Saved “%s”"), path);
+  if (self->done_text != NULL)
+    {
+      g_autofree char *both = g_strdup_printf ("%s\n%s", self->done_text, text);
+      gtk_label_set_text (self->status, both);
+    }
+  else
+    gtk_label_set_text (self->status, text);
 }
 
 static void
@@ -246,7 +279,7 @@ on_png_chosen (GtkNativeDialog *chooser, int response, gpointer user_data)
       g_autoptr(GError) error = NULL;
 
       bs_compare_chart_save_png (bs_compare_chart_get_result (self->chart), 1600, 1000, path, &error);
-      on_saved (_("Could not export the chart"), error, self);
+      on_saved (_("Could not export the chart"), path, error, self);
     }
   g_object_unref (chooser);
   g_object_unref (self);
@@ -264,7 +297,7 @@ on_csv_chosen (GtkNativeDialog *chooser, int response, gpointer user_data)
       g_autoptr(GError) error = NULL;
 
       bs_compare_write_csv (bs_compare_chart_get_result (self->chart), path, &error);
-      on_saved (_("Could not export the table"), error, self);
+      on_saved (_("Could not export the table"), path, error, self);
     }
   g_object_unref (chooser);
   g_object_unref (self);
@@ -330,6 +363,7 @@ bs_compare_dialog_dispose (GObject *object)
     g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
   g_clear_object (&self->session);
+  g_clear_pointer (&self->done_text, g_free);
   G_OBJECT_CLASS (bs_compare_dialog_parent_class)->dispose (object);
 }
 
@@ -411,4 +445,10 @@ GtkWidget *
 bs_compare_dialog_get_chart (BsCompareDialog *self)
 {
   return GTK_WIDGET (self->chart);
+}
+
+const char *
+bs_compare_dialog_get_status_text (BsCompareDialog *self)
+{
+  return gtk_label_get_text (self->status);
 }

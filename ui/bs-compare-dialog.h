@@ -21,6 +21,8 @@ void bs_compare_dialog_set_n_slices (BsCompareDialog *self, int n_slices);
 /* NULL until the run has finished. */
 const BsCompareResult *bs_compare_dialog_get_result (BsCompareDialog *self);
 gboolean bs_compare_dialog_is_running (BsCompareDialog *self);
+/* The status line under the chart, as shown. */
+const char *bs_compare_dialog_get_status_text (BsCompareDialog *self);
 /* The chart, for screenshots and tests. */
 GtkWidget *bs_compare_dialog_get_chart (BsCompareDialog *self);
 
