@@ -87,6 +87,9 @@ update_labels (BsDicePanel *self)
         vol_text = g_strdup_printf (_("%.4f (raw %.4f)"), bs_confusion_dice (&c), bs_confusion_dice (&raw));
       else if (computed >= nn)
         vol_text = g_strdup_printf ("%.4f", bs_confusion_dice (&c));
+      else if (computed > 0 && c.tp + c.fp + c.fn == 0)
+        /* TRANSLATORS: no tumour in the slices computed so far, in truth or prediction: nothing to score yet */
+        vol_text = g_strdup (_("– (partial)"));
       else if (computed > 0)
         /* TRANSLATORS: the volume Dice so far, over the slices computed (the line below counts them) */
         vol_text = g_strdup_printf (_("%.4f (partial)"), bs_confusion_dice (&c));

@@ -197,7 +197,8 @@ parse_raw_header (const char *path, const guint8 *h, gsize n, RawHeader *raw, GE
   else
     {
       g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_CORRUPT,
-                   _("%s: not a NIfTI-1 or NIfTI-2 file (header size field is %d)"), path, size);
+                   _("%s: not a NIfTI image: the file does not start with a NIfTI-1 or NIfTI-2 header "
+                     "(its first four bytes read %d, where a NIfTI file has 348 or 540)"), path, size);
       return FALSE;
     }
   if (n < raw->header_size)
