@@ -191,15 +191,7 @@ bs_metrics_hd95 (const guint8 *a, const guint8 *b, const int dims[3], const doub
 
           for (int x = 0; x < dims[0]; x++)
             if (sa[row + x] || sb[row + x])
-              {
-                int p[3] = { x, y, zz };
-
-                for (int ax = 0; ax < 3; ax++)
-                  {
-                    lo3[ax] = MIN (lo3[ax], p[ax]);
-                    hi3[ax] = MAX (hi3[ax], p[ax]);
-                  }
-              }
+              bs_box_include (lo3, hi3, x, y, zz);
         }
     for (int ax = 0; ax < 3; ax++)
       bd[ax] = hi3[ax] - lo3[ax] + 1;
@@ -268,14 +260,7 @@ bs_metrics_region (const float *pred, const float *truth, const int dims[3], con
 
         for (gsize x = 0; x < nx; x++)
           if (pred[row + x] > 0.5f || truth[row + x] > 0.5f)
-            {
-              lo[0] = MIN (lo[0], (int) x);
-              hi[0] = MAX (hi[0], (int) x);
-              lo[1] = MIN (lo[1], (int) y);
-              hi[1] = MAX (hi[1], (int) y);
-              lo[2] = MIN (lo[2], (int) z);
-              hi[2] = MAX (hi[2], (int) z);
-            }
+            bs_box_include (lo, hi, (int) x, (int) y, (int) z);
       }
   m->confusion = c;
   m->dice = bs_confusion_dice (&c);

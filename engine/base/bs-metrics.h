@@ -43,4 +43,17 @@ void bs_metrics_region (const float *pred, const float *truth, const int dims[3]
 double bs_metrics_hd95 (const guint8 *a, const guint8 *b, const int dims[3], const double spacing[3]);
 double bs_metrics_diagonal_mm (const int dims[3], const double spacing[3]);
 
+/* Grows the box lo..hi (inclusive; empty while hi[0] < 0) to hold voxel (x, y, z). */
+static inline void
+bs_box_include (int lo[3], int hi[3], int x, int y, int z)
+{
+  const int p[3] = { x, y, z };
+
+  for (int a = 0; a < 3; a++)
+    {
+      lo[a] = p[a] < lo[a] ? p[a] : lo[a];
+      hi[a] = p[a] > hi[a] ? p[a] : hi[a];
+    }
+}
+
 G_END_DECLS

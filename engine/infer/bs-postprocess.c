@@ -2,6 +2,7 @@
  * int32 label per voxel and one queue, both as long as the box that holds
  * the mask (a tumour's box, not the whole head). */
 #include "bs-postprocess.h"
+#include "bs-metrics.h"
 
 #include <string.h>
 
@@ -109,14 +110,7 @@ bs_mask_remove_islands (guint8 *on, const int dims[3], double min_fraction, BsCl
 
         for (gsize x = 0; x < nx; x++)
           if (row[x])
-            {
-              lo[0] = MIN (lo[0], (int) x);
-              hi[0] = MAX (hi[0], (int) x);
-              lo[1] = MIN (lo[1], (int) y);
-              hi[1] = MAX (hi[1], (int) y);
-              lo[2] = MIN (lo[2], (int) z);
-              hi[2] = MAX (hi[2], (int) z);
-            }
+            bs_box_include (lo, hi, (int) x, (int) y, (int) z);
       }
   if (hi[0] < 0)
     return remove_islands_in (on, dims, min_fraction, stats);
