@@ -398,13 +398,14 @@ run_export (ExportArgs *a, const char *path)
         memcpy (bs_volume_channel (regions, r), seg->region_mask[r]->data, sizeof (float) * nvox);
       src.pred = regions;
       src.pred_outputs = outputs;
-      if (kase->label != NULL)
-        {
-          truth_tc = bs_labels_region (kase->label, kase->convention, BS_REGION_TC);
-          truth_et = bs_labels_region (kase->label, kase->convention, BS_REGION_ET);
-          src.truth_tc = truth_tc;
-          src.truth_et = truth_et;
-        }
+    }
+  /* The truth's regions, shown in their colours whatever the model predicts. */
+  if (kase->label != NULL)
+    {
+      truth_tc = bs_labels_region (kase->label, kase->convention, BS_REGION_TC);
+      truth_et = bs_labels_region (kase->label, kase->convention, BS_REGION_ET);
+      src.truth_tc = truth_tc;
+      src.truth_et = truth_et;
     }
   bs_auto_window_volume (kase->image, channel, &overlay.lo, &overlay.hi);
   switch (what)

@@ -388,6 +388,30 @@ test_regions (Fixture *f, gconstpointer data)
     g_assert_cmpint (enhancing[2], >, 50);
     cairo_surface_destroy (fig);
   }
+  /* A whole-tumour-only model against the same truth: the truth panel still
+   * shows its regions, as the window does; the prediction is one colour and
+   * the CSV has no region columns. */
+  {
+    BsExportSource wt_only = f->src;
+    cairo_surface_t *fig;
+    int enhancing[3] = { 0 };
+    g_autofree char *csv = NULL;
+
+    wt_only.truth_tc = ttc;
+    wt_only.truth_et = tet;
+    fig = bs_export_render_figure (&wt_only, 6, &opts, 900, 360);
+    for (int y = 0; y < 360; y++)
+      for (int x = 0; x < 900; x++)
+        enhancing[x * 3 / 900] += pixel (fig, x, y) == colour (BS_COLOR_ENHANCING);
+    g_test_message ("whole-tumour-only model, enhancing-coloured pixels per panel: %d %d %d", enhancing[0],
+                    enhancing[1], enhancing[2]);
+    g_assert_cmpint (enhancing[0], ==, 0);
+    g_assert_cmpint (enhancing[1], >, 50);
+    g_assert_cmpint (enhancing[2], ==, 0);
+    cairo_surface_destroy (fig);
+    csv = bs_export_dice_csv_text (&wt_only);
+    g_assert_true (g_str_has_prefix (csv, "slice,dice,truth_pixels,pred_pixels,tp,fp,fn\n"));
+  }
 }
 
 static void

@@ -282,7 +282,7 @@ snapshot_session (BsSession *session, BsExportKind kind, const char *path, int w
   job->image = bs_volume_extract_channel (c->image, channel);
   job->prob = bs_volume_copy (prob);
   job->truth = truth ? bs_volume_copy (truth) : NULL;
-  if (job->outputs != NULL && truth != NULL && bs_session_get_truth_region (session, BS_REGION_TC) != NULL
+  if (truth != NULL && bs_session_get_truth_region (session, BS_REGION_TC) != NULL
       && bs_session_get_truth_region (session, BS_REGION_ET) != NULL)
     {
       job->truth_tc = bs_volume_copy (bs_session_get_truth_region (session, BS_REGION_TC));

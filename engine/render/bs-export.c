@@ -54,30 +54,33 @@ slice_data_clear (SliceData *s)
     }
 }
 
-/* Slice index of the regions: nested prediction, the truth's regions. */
+/* Slice index of the regions: the nested prediction when the model predicts
+ * TC and ET, the truth's regions when its labels tell them apart (as the
+ * window's panels show them, whatever the model). */
 static void
 slice_regions_load (SliceData *s, const BsExportSource *src, int index)
 {
   gsize n = (gsize) s->w * s->h;
-  g_autofree float *pt = g_new (float, n), *pe = g_new (float, n);
-  const float *probs[BS_N_REGIONS] = { s->pred, pt, pe };
 
-  if (!has_regions (src))
-    return;
-  for (int r = BS_REGION_TC; r < BS_N_REGIONS; r++)
+  if (src->truth != NULL && src->truth_tc != NULL && src->truth_et != NULL)
+    for (int r = BS_REGION_TC; r < BS_N_REGIONS; r++)
+      {
+        if (s->truth_region[r] == NULL)
+          s->truth_region[r] = g_new (float, n);
+        bs_volume_get_slice (r == BS_REGION_TC ? src->truth_tc : src->truth_et, 0, src->plane, index,
+                             s->truth_region[r]);
+      }
+  if (pred_channel (src, BS_REGION_TC) >= 0 && pred_channel (src, BS_REGION_ET) >= 0)
     {
-      if (s->pred_region[r] == NULL)
-        s->pred_region[r] = g_new (float, n);
-      if (src->truth != NULL && s->truth_region[r] == NULL)
-        s->truth_region[r] = g_new (float, n);
-    }
-  bs_volume_get_slice (src->pred, pred_channel (src, BS_REGION_TC), src->plane, index, pt);
-  bs_volume_get_slice (src->pred, pred_channel (src, BS_REGION_ET), src->plane, index, pe);
-  bs_regions_from_probs (probs, n, NULL, s->pred_region[BS_REGION_TC], s->pred_region[BS_REGION_ET]);
-  if (src->truth != NULL)
-    {
-      bs_volume_get_slice (src->truth_tc, 0, src->plane, index, s->truth_region[BS_REGION_TC]);
-      bs_volume_get_slice (src->truth_et, 0, src->plane, index, s->truth_region[BS_REGION_ET]);
+      g_autofree float *pt = g_new (float, n), *pe = g_new (float, n);
+      const float *probs[BS_N_REGIONS] = { s->pred, pt, pe };
+
+      for (int r = BS_REGION_TC; r < BS_N_REGIONS; r++)
+        if (s->pred_region[r] == NULL)
+          s->pred_region[r] = g_new (float, n);
+      bs_volume_get_slice (src->pred, pred_channel (src, BS_REGION_TC), src->plane, index, pt);
+      bs_volume_get_slice (src->pred, pred_channel (src, BS_REGION_ET), src->plane, index, pe);
+      bs_regions_from_probs (probs, n, NULL, s->pred_region[BS_REGION_TC], s->pred_region[BS_REGION_ET]);
     }
 }
 
