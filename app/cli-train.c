@@ -195,6 +195,7 @@ enum {
   GIVEN_MODALITY_DROPOUT = 1 << 14,
   GIVEN_FOLDS = 1 << 15,
   GIVEN_BIAS_FIELD = 1 << 16,
+  GIVEN_WEIGHT_WT = 1 << 17,
 };
 
 static guint
@@ -208,7 +209,7 @@ given_options (const BsTrainOptions *o, gint64 seed, const char *loss, gboolean 
          | (no_augment ? GIVEN_NO_AUGMENT : 0) | (!isnan (o->core_flair_aug) ? GIVEN_CORE_FLAIR : 0)
          | (!isnan (o->intensity_jitter) ? GIVEN_JITTER : 0) | (o->average_from != G_MININT ? GIVEN_AVERAGE : 0)
          | (!isnan (o->modality_dropout) ? GIVEN_MODALITY_DROPOUT : 0)
-         | (!isnan (o->bias_field) ? GIVEN_BIAS_FIELD : 0)
+         | (!isnan (o->bias_field) ? GIVEN_BIAS_FIELD : 0) | (!isnan (o->weight_wt) ? GIVEN_WEIGHT_WT : 0)
          | (o->folds != G_MININT || o->fold != G_MININT ? GIVEN_FOLDS : 0);
 }
 
@@ -241,6 +242,8 @@ restore_defaults (BsTrainOptions *o, const BsTrainOptions *d)
     o->modality_dropout = d->modality_dropout;
   if (isnan (o->bias_field))
     o->bias_field = d->bias_field;
+  if (isnan (o->weight_wt))
+    o->weight_wt = d->weight_wt;
   if (o->folds == G_MININT)
     o->folds = d->folds;
   if (o->fold == G_MININT)
@@ -288,6 +291,8 @@ report_overridden (const char *path, guint given, const BsTrainOptions *asked, c
                             g_ascii_formatd (num, sizeof num, "%g", run->modality_dropout));
   if ((given & GIVEN_BIAS_FIELD) && asked->bias_field != run->bias_field)
     g_string_append_printf (s, " --bias-field %s", g_ascii_formatd (num, sizeof num, "%g", run->bias_field));
+  if ((given & GIVEN_WEIGHT_WT) && asked->weight_wt != run->weight_wt)
+    g_string_append_printf (s, " --weight-wt %s", g_ascii_formatd (num, sizeof num, "%g", run->weight_wt));
   if ((given & GIVEN_FOLDS) && (asked->folds != run->folds || asked->fold != run->fold))
     g_string_append_printf (s, " --folds %d --fold %d", run->folds, run->fold);
   if (s->len)
@@ -384,6 +389,7 @@ bs_cli_train (int argc, char **argv)
   opts.average_from = opts.folds = opts.fold = G_MININT;
   opts.modality_dropout = NAN;
   opts.bias_field = NAN;
+  opts.weight_wt = NAN;
   seed = G_MININT64;
   {
     GOptionEntry entries[] = {
@@ -406,6 +412,9 @@ bs_cli_train (int argc, char **argv)
         N_("Outputs to learn, whole tumour first: wt (default), or wt,tc,et for tumour core and enhancing tumour "
            "too (a case whose labels cannot tell them apart trains its whole tumour only)"),
         N_("LIST") },
+      { "weight-wt", 0, 0, G_OPTION_ARG_DOUBLE, &opts.weight_wt,
+        N_("With --regions: the whole tumour's share of the loss, the other regions share the rest (0 = all alike)"),
+        "W" },
       { "report", 0, 0, G_OPTION_ARG_FILENAME, &report_path,
         N_("Write the test cases' Dice (whole tumour, and each region trained) to FILE (JSON, or CSV for *.csv)"),
         N_("FILE") },
@@ -500,11 +509,12 @@ bs_cli_train (int argc, char **argv)
       || opts.weight_dice < 0.0 || opts.weight_dice > 1.0 || repeats < 1 || opts.core_flair_aug < 0.0
       || opts.core_flair_aug > 1.0 || !(opts.intensity_jitter >= 0.0 && opts.intensity_jitter < 1.0)
       || opts.average_from < 0 || !(opts.modality_dropout >= 0.0 && opts.modality_dropout < 1.0)
-      || !(opts.bias_field >= 0.0 && opts.bias_field < 1.0))
+      || !(opts.bias_field >= 0.0 && opts.bias_field < 1.0) || !(opts.weight_wt >= 0.0 && opts.weight_wt < 1.0))
     {
       fprintf (stderr, "%s\n", _("brainseg-cli train: --fms, --batch, --repeats must be positive, --crop a multiple "
                                  "of 16, --weight-dice and --core-flair-aug in [0, 1], --intensity-jitter, "
-                                 "--modality-dropout and --bias-field in [0, 1), --average-from not negative"));
+                                 "--modality-dropout, --bias-field and --weight-wt in [0, 1), --average-from not "
+                                 "negative"));
       return 2;
     }
   if ((opts.folds != 0 || opts.fold != 0) && (opts.folds < 2 || opts.fold < 1 || opts.fold > opts.folds))

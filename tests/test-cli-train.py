@@ -415,6 +415,7 @@ def main():
             (["train", task, "--out", bad, "--folds", "5", "--fold", "1", *TINY], "folds"),
             (["train", task, "--out", bad, "--modalities", "flair,dwi", *TINY], "dwi"),
             (["train", task, "--out", bad, "--modality-dropout", "1", *TINY], "--modality-dropout"),
+            (["train", task, "--out", bad, "--regions", "wt,tc,et", "--weight-wt", "1", *TINY], "--weight-wt"),
             (["train", "--cv-summary", os.path.join(tmp, "nowhere.json")], "nowhere.json"),
         ]
         for args, needle in cases:

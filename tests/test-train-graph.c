@@ -116,7 +116,7 @@ loss_at (BsTrainGraph *g, const float *input, const float *target, const float *
   g_autoptr(GError) error = NULL;
 
   g_assert_true (bs_train_graph_forward (g, input, n, TRUE, probs, &error));
-  return bs_train_loss_outputs (loss, 0.85, probs, target, valid, n, out, hw, NULL);
+  return bs_train_loss_outputs (loss, 0.85, bs_train_graph_get_weight_wt (g), probs, target, valid, n, out, hw, NULL);
 }
 
 /* Central differences on the weights with the largest analytic gradients of
@@ -334,17 +334,18 @@ test_loss_gradient (void)
   }
 }
 
-/* The loss of several outputs: the mean of each output's loss over its valid
- * slices, a masked plane neither counting nor getting a gradient; one output
- * with every slice valid is bs_train_loss itself. */
+/* The loss of several outputs: each output's loss over its valid slices,
+ * weighed by its share (the mean, or with weight_wt the whole tumour's
+ * weight_wt and the rest split), a masked plane neither counting nor getting
+ * a gradient; one output with every slice valid is bs_train_loss itself. */
 static void
-test_loss_outputs (void)
+check_loss_outputs (double weight_wt, gboolean wt_masked)
 {
   enum { N = 3, OUT = 3, HW = 20 };
   float p[N * OUT * HW], t[N * OUT * HW], d[N * OUT * HW], valid[N * OUT];
   float pk[N * HW], tk[N * HW], dk[N * HW];
   g_autoptr(GRand) r = g_rand_new_with_seed (4);
-  double expect = 0.0, got;
+  double expect = 0.0, got, share[OUT];
 
   for (int i = 0; i < N * OUT * HW; i++)
     {
@@ -352,8 +353,12 @@ test_loss_outputs (void)
       t[i] = g_rand_double (r) < 0.4 ? 1.0f : 0.0f;
     }
   for (int i = 0; i < N * OUT; i++)
-    valid[i] = i == 1 * OUT + 2 ? 0.0f : 1.0f;  /* slice 1 cannot tell output 2 */
-  got = bs_train_loss_outputs (BS_TRAIN_LOSS_DICE_BCE, 0.85, p, t, valid, N, OUT, HW, d);
+    valid[i] = i == 1 * OUT + 2 || (wt_masked && i % OUT == 0) ? 0.0f : 1.0f;  /* slice 1 cannot tell output 2 */
+  /* The shares worked out by hand: three outputs counted, or two when the
+   * whole tumour is masked on every slice (then the plain mean). */
+  for (int k = 0; k < OUT; k++)
+    share[k] = wt_masked ? (k == 0 ? 0.0 : 0.5) : weight_wt > 0.0 ? (k == 0 ? weight_wt : (1.0 - weight_wt) / 2) : 1.0 / 3;
+  got = bs_train_loss_outputs (BS_TRAIN_LOSS_DICE_BCE, 0.85, weight_wt, p, t, valid, N, OUT, HW, d);
   for (int k = 0; k < OUT; k++)
     {
       int m = 0;
@@ -364,7 +369,13 @@ test_loss_outputs (void)
             memcpy (tk + m * HW, t + (i * OUT + k) * HW, sizeof (float) * HW);
             m++;
           }
-      expect += bs_train_loss (BS_TRAIN_LOSS_DICE_BCE, 0.85, pk, tk, (gsize) m * HW, dk) / OUT;
+      if (m == 0)
+        {
+          for (int q = 0; q < N * HW; q++)
+            g_assert_cmpfloat (d[((q / HW) * OUT + k) * HW + q % HW], ==, 0.0f);
+          continue;
+        }
+      expect += bs_train_loss (BS_TRAIN_LOSS_DICE_BCE, 0.85, pk, tk, (gsize) m * HW, dk) * share[k];
       for (int i = 0, j = 0; i < N; i++)
         for (int q = 0; q < HW; q++)
           {
@@ -372,14 +383,22 @@ test_loss_outputs (void)
             if (valid[i * OUT + k] == 0.0f)
               g_assert_cmpfloat (dd, ==, 0.0f);
             else
-              g_assert_cmpfloat (fabs (dd - dk[j * HW + q] / OUT), <=, 1e-6 * MAX (1.0, fabs (dk[j * HW + q])));
+              g_assert_cmpfloat (fabs (dd - dk[j * HW + q] * share[k]), <=, 1e-6 * MAX (1.0, fabs (dk[j * HW + q])));
             j += valid[i * OUT + k] != 0.0f && q == HW - 1;
           }
     }
   g_assert_cmpfloat (fabs (got - expect), <, 1e-9);
-  /* One output, all valid: exactly the single-output loss. */
-  got = bs_train_loss_outputs (BS_TRAIN_LOSS_DICE, 0.85, p, t, NULL, N * OUT, 1, HW, d);
+  /* One output, all valid: exactly the single-output loss, whatever weight_wt. */
+  got = bs_train_loss_outputs (BS_TRAIN_LOSS_DICE, 0.85, weight_wt, p, t, NULL, N * OUT, 1, HW, d);
   g_assert_cmpfloat (got, ==, bs_train_loss (BS_TRAIN_LOSS_DICE, 0.85, p, t, N * OUT * HW, NULL));
+}
+
+static void
+test_loss_outputs (void)
+{
+  check_loss_outputs (0.0, FALSE);
+  check_loss_outputs (0.6, FALSE);  /* --weight-wt 0.6: WT 0.6, TC and ET 0.2 each */
+  check_loss_outputs (0.6, TRUE);   /* no slice tells the whole tumour: the others alike */
 }
 
 /* Output k of a 3-output graph is the single-output reference forward of the

@@ -972,6 +972,38 @@ test_regions_resume (void)
   assert_same_weights (one, two);
   g_assert_cmpfloat (a.last_train_loss, ==, b.last_train_loss);
 
+  /* --weight-wt: the same run with the whole tumour weighing 0.7 learns other
+   * weights, and its state keeps the share for a resume. */
+  {
+    g_autofree char *w = g_build_filename (dir, "weighted.h5", NULL);
+    g_autofree char *w_last = bs_train_state_path_for (w);
+    g_autoptr(BsTrainCheckpoint) wcp = NULL;
+    g_autoptr(BsUnet) plain = NULL, weighted = NULL;
+    BsTrainOptions applied;
+    BsTrainReport d = { 0 };
+    gsize nw;
+
+    opts.out = w;
+    opts.weight_wt = 0.7;
+    g_assert_true (bs_train_run (set, &opts, NULL, NULL, &d, NULL, &error));
+    g_assert_no_error (error);
+    plain = load (one);
+    weighted = load (w);
+    nw = (gsize) plain->layers[0].out_ch * plain->layers[0].in_ch * plain->layers[0].kh * plain->layers[0].kw;
+    g_assert_true (memcmp (plain->layers[0].weights, weighted->layers[0].weights, nw * sizeof (float)) != 0);
+    wcp = bs_train_checkpoint_load (w_last, &error);
+    g_assert_no_error (error);
+    bs_train_options_init (&applied);
+    g_assert_cmpfloat (applied.weight_wt, ==, 0.0);
+    bs_train_checkpoint_apply_options (wcp, &applied);
+    g_assert_cmpfloat (applied.weight_wt, ==, 0.7);
+    opts.weight_wt = 0.0;
+    opts.out = two;
+    bs_train_report_clear (&d);
+    g_unlink (w);
+    g_unlink (w_last);
+  }
+
   cp = bs_train_checkpoint_load (two_last, &error);
   g_assert_no_error (error);
   opts.resume = cp;

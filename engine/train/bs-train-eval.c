@@ -344,7 +344,8 @@ bs_train_val_run (BsTrainGraph *g, const BsTrainValSet *v, int nch, BsTrainLoss 
                                    v->probs + (gsize) first * n_out * pix, error))
         return FALSE;
     }
-  *val_loss = bs_train_loss_outputs (loss, weight_dice, v->probs, v->target, v->valid, v->n, n_out, pix, NULL);
+  *val_loss = bs_train_loss_outputs (loss, weight_dice, bs_train_graph_get_weight_wt (g), v->probs, v->target,
+                                     v->valid, v->n, n_out, pix, NULL);
   if (n_out == 1)
     *val_dice = bs_dice (v->probs, v->target, v->n * pix);
   else

@@ -59,6 +59,7 @@ typedef struct {
 struct _BsTrainGraph {
   BsUnet *net;
   int batch, h, w;
+  double weight_wt;       /* bs_train_graph_set_weight_wt */
   dnnl_format_tag_t act_tag;
   gboolean blocked;
   dnnl_engine_t engine;
@@ -1107,6 +1108,18 @@ bs_train_graph_forward (BsTrainGraph *g, const float *input, int n, gboolean tra
   return TRUE;
 }
 
+void
+bs_train_graph_set_weight_wt (BsTrainGraph *g, double weight_wt)
+{
+  g->weight_wt = weight_wt;
+}
+
+double
+bs_train_graph_get_weight_wt (const BsTrainGraph *g)
+{
+  return g->weight_wt;
+}
+
 gboolean
 bs_train_graph_backward (BsTrainGraph *g, const float *target, int n, BsTrainLoss loss, double weight_dice,
                          double *loss_value, GError **error)
@@ -1122,8 +1135,8 @@ bs_train_graph_backward_masked (BsTrainGraph *g, const float *target, const floa
   double value;
 
   g_return_val_if_fail (n > 0 && n <= g->batch, FALSE);
-  value = bs_train_loss_outputs (loss, weight_dice, g->probs->data, target, valid, n, g->probs->c, hw,
-                                 g->probs->diff);
+  value = bs_train_loss_outputs (loss, weight_dice, g->weight_wt, g->probs->data, target, valid, n, g->probs->c,
+                                 hw, g->probs->diff);
   if (n < g->batch)
     memset (g->probs->diff + out * n, 0, out * (g->batch - n) * sizeof (float));
   if (loss_value)

@@ -396,6 +396,7 @@ run_build_model (Run *r, GError **error)
   if (!r->g)
     return FALSE;
   bs_train_graph_set_dropout (r->g, r->o.dropout, r->o.seed);
+  bs_train_graph_set_weight_wt (r->g, r->o.weight_wt);
   r->adam = bs_adam_new (r->net, r->o.lr);
   r->report->best_val_loss = INFINITY;
   r->report->best_epoch = 0;

@@ -69,14 +69,24 @@ bs_train_loss (BsTrainLoss loss, double weight_dice, const float *probs, const f
   return value;
 }
 
+/* Whether output k has a valid plane among the n slices. */
+static gboolean
+output_counted (const float *valid, int n, int n_out, int k)
+{
+  for (int i = 0; i < n; i++)
+    if (!valid || valid[(gsize) i * n_out + k] != 0.0f)
+      return TRUE;
+  return FALSE;
+}
+
 double
-bs_train_loss_outputs (BsTrainLoss loss, double weight_dice, const float *probs, const float *target,
-                       const float *valid, int n, int n_out, gsize hw, float *dprobs)
+bs_train_loss_outputs (BsTrainLoss loss, double weight_dice, double weight_wt, const float *probs,
+                       const float *target, const float *valid, int n, int n_out, gsize hw, float *dprobs)
 {
   g_autofree float *p = NULL;
   g_autofree float *t = NULL;
   g_autofree float *d = NULL;
-  double sum = 0.0;
+  double sum = 0.0, share[BS_N_REGIONS];
   int used = 0;
 
   if (n_out == 1)
@@ -87,6 +97,18 @@ bs_train_loss_outputs (BsTrainLoss loss, double weight_dice, const float *probs,
       if (all)
         return bs_train_loss (loss, weight_dice, probs, target, (gsize) n * hw, dprobs);
     }
+  /* Each counted output's share of the loss: alike, or the whole tumour's
+   * weight_wt and the rest split. */
+  g_return_val_if_fail (n_out <= BS_N_REGIONS, 0.0);
+  for (int k = 0; k < n_out; k++)
+    used += output_counted (valid, n, n_out, k);
+  for (int k = 0; k < n_out; k++)
+    {
+      share[k] = used ? 1.0 / used : 0.0;
+      if (weight_wt > 0.0 && weight_wt < 1.0 && used > 1 && output_counted (valid, n, n_out, 0))
+        share[k] = k == 0 ? weight_wt : (1.0 - weight_wt) / (used - 1);
+    }
+  used = 0;
   /* Each output's valid planes gathered into one run, so that the Dice is
    * over the batch as for a single output. */
   p = g_new (float, (gsize) n * hw);
@@ -103,8 +125,13 @@ bs_train_loss_outputs (BsTrainLoss loss, double weight_dice, const float *probs,
             m++;
           }
       if (m == 0)
-        continue;
-      sum += bs_train_loss (loss, weight_dice, p, t, (gsize) m * hw, d);
+        {
+          /* No slice tells this output: no gradient (not the last batch's). */
+          for (int i = 0; dprobs && i < n; i++)
+            memset (dprobs + ((gsize) i * n_out + k) * hw, 0, hw * sizeof (float));
+          continue;
+        }
+      sum += share[k] * bs_train_loss (loss, weight_dice, p, t, (gsize) m * hw, d);
       used++;
       if (!dprobs)
         continue;
@@ -113,7 +140,11 @@ bs_train_loss_outputs (BsTrainLoss loss, double weight_dice, const float *probs,
         {
           float *dst = dprobs + ((gsize) i * n_out + k) * hw;
           if (!valid || valid[(gsize) i * n_out + k] != 0.0f)
-            memcpy (dst, d + (gsize) m++ * hw, hw * sizeof (float));
+            {
+              const float *src = d + (gsize) m++ * hw;
+              for (gsize j = 0; j < hw; j++)
+                dst[j] = (float) (share[k] * src[j]);
+            }
           else
             memset (dst, 0, hw * sizeof (float));
         }
@@ -124,8 +155,5 @@ bs_train_loss_outputs (BsTrainLoss loss, double weight_dice, const float *probs,
         memset (dprobs, 0, (gsize) n * n_out * hw * sizeof (float));
       return 0.0;
     }
-  if (dprobs && used > 1)
-    for (gsize i = 0; i < (gsize) n * n_out * hw; i++)
-      dprobs[i] /= (float) used;
-  return sum / used;
+  return sum;
 }

@@ -110,6 +110,7 @@ bs_train_options_apply_state (BsTrainOptions *o, const BsTrainOptions *from)
   o->bias_field = from->bias_field;
   o->folds = from->folds;
   o->fold = from->fold;
+  o->weight_wt = from->weight_wt;
 }
 
 /* ---- figures folder ---- */

@@ -312,6 +312,7 @@ write_state (gint64 file, gpointer data, GError **error)
            && attr_write_double (grp, "modality_dropout", o->modality_dropout)
            && attr_write_double (grp, "bias_field", o->bias_field)
            && attr_write_int (grp, "folds", o->folds) && attr_write_int (grp, "fold", o->fold)
+           && attr_write_double (grp, "weight_wt", o->weight_wt)
            && attr_write_int (grp, "mean_count", st->mean_count)
            && attr_write_string (grp, "best_description", st->best_description ? st->best_description : "");
       for (int k = 0; ok && k < 3; k++)
@@ -448,6 +449,12 @@ read_scalars (const char *path, hid_t grp, BsTrainState *st, gint64 *fms, gint64
       && (!attr_read (grp, "bias_field", H5T_NATIVE_DOUBLE, &st->opts.bias_field)
           || !(st->opts.bias_field >= 0.0 && st->opts.bias_field < 1.0)))
     return damaged (path, "bias_field", error);
+  /* Written since the option came in; earlier region runs weighed every output alike. */
+  st->opts.weight_wt = 0.0;
+  if (H5Aexists (grp, "weight_wt") > 0
+      && (!attr_read (grp, "weight_wt", H5T_NATIVE_DOUBLE, &st->opts.weight_wt)
+          || !(st->opts.weight_wt >= 0.0 && st->opts.weight_wt < 1.0)))
+    return damaged (path, "weight_wt", error);
   if (!attr_read (grp, "seed", H5T_NATIVE_UINT64, &st->opts.seed))
     return damaged (path, "seed", error);
   if (!attr_read (grp, "sampler_rng", H5T_NATIVE_UINT64, &st->sampler_rng))

@@ -50,9 +50,12 @@ double bs_train_loss (BsTrainLoss loss, double weight_dice, const float *probs,
  * that have any such slice.  probs, target and dprobs are n x n_out x hw
  * (NCHW); valid is n x n_out (0 or 1), NULL for all valid.  Invalid planes get
  * a zero gradient.  With one output and every slice valid this is exactly
- * bs_train_loss over n x hw. */
-double bs_train_loss_outputs (BsTrainLoss loss, double weight_dice, const float *probs, const float *target,
-                              const float *valid, int n, int n_out, gsize hw, float *dprobs);
+ * bs_train_loss over n x hw.  weight_wt in (0, 1): output 0 (the whole
+ * tumour) weighs weight_wt and the other counted outputs share the rest
+ * equally (when output 0 or no other output is counted, the plain mean);
+ * 0: the plain mean. */
+double bs_train_loss_outputs (BsTrainLoss loss, double weight_dice, double weight_wt, const float *probs,
+                              const float *target, const float *valid, int n, int n_out, gsize hw, float *dprobs);
 
 /* ---- The graph ---- */
 
@@ -86,6 +89,11 @@ gboolean bs_train_graph_backward (BsTrainGraph *g, const float *target, int n,
 gboolean bs_train_graph_backward_masked (BsTrainGraph *g, const float *target, const float *valid, int n,
                                          BsTrainLoss loss, double weight_dice, double *loss_value,
                                          GError **error);
+/* The whole tumour's share of a region head's loss in backward and in
+ * bs_train_val_run (bs_train_loss_outputs' weight_wt; 0, the default: the
+ * plain mean over the outputs). */
+void bs_train_graph_set_weight_wt (BsTrainGraph *g, double weight_wt);
+double bs_train_graph_get_weight_wt (const BsTrainGraph *g);
 /* Gradients of layer i (OIHW like BsUnetLayer.weights, and bias), valid until
  * the next backward. */
 void bs_train_graph_get_grads (BsTrainGraph *g, int layer, const float **dweights, const float **dbias);
@@ -205,6 +213,8 @@ typedef struct {
   int n_outputs;       /* regions the network outputs, in order (WT first); 0: those of opts->resume's
                         * weights, else WT alone */
   BsRegion outputs[BS_N_REGIONS];
+  double weight_wt;    /* region head: the whole tumour's share of the loss, the other regions share the rest
+                        * (bs_train_loss_outputs); 0 = every output alike */
   const BsTrainCheckpoint *resume; /* checkpoint or weights to start from, or NULL (see bs_train_run) */
   const char *out;     /* best checkpoint goes here; the resumable state to OUT.last.h5 */
   const char *figures; /* folder for the test cases' PNG figures, or NULL */
