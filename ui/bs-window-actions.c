@@ -3,6 +3,7 @@
 
 #include "bs-compare-dialog.h"
 #include "bs-export-dialog.h"
+#include "bs-unet.h"
 #include "bs-window-private.h"
 
 /* ---- Opening ---- */
@@ -40,6 +41,16 @@ bs_window_show_chooser (BsWindow *self, const char *title, GtkFileChooserAction 
       gtk_file_filter_add_pattern (filter, "*.h5");
       gtk_file_filter_add_pattern (filter, "*.hdf5");
       gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), filter);
+      /* Start where the shipped models are (brainseg-default.h5, the
+       * whole-tumour model, and brainseg-regions.h5), so both are one click away. */
+      {
+        g_autofree char *shipped = bs_unet_default_model_path ();
+        g_autofree char *dir = shipped ? g_path_get_dirname (shipped) : NULL;
+        g_autoptr(GFile) folder = dir ? g_file_new_for_path (dir) : NULL;
+
+        if (folder)
+          gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (chooser), folder, NULL);
+      }
     }
   else if (mode == GTK_FILE_CHOOSER_ACTION_OPEN)
     {
