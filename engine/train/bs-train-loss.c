@@ -88,6 +88,7 @@ bs_train_loss_outputs (BsTrainLoss loss, double weight_dice, double weight_wt, c
   g_autofree float *d = NULL;
   double sum = 0.0, share[BS_N_REGIONS];
   int used = 0;
+  gboolean weighted;
 
   if (n_out == 1)
     {
@@ -102,13 +103,15 @@ bs_train_loss_outputs (BsTrainLoss loss, double weight_dice, double weight_wt, c
   g_return_val_if_fail (n_out <= BS_N_REGIONS, 0.0);
   for (int k = 0; k < n_out; k++)
     used += output_counted (valid, n, n_out, k);
-  for (int k = 0; k < n_out; k++)
+  if (used == 0)
     {
-      share[k] = used ? 1.0 / used : 0.0;
-      if (weight_wt > 0.0 && weight_wt < 1.0 && used > 1 && output_counted (valid, n, n_out, 0))
-        share[k] = k == 0 ? weight_wt : (1.0 - weight_wt) / (used - 1);
+      if (dprobs)
+        memset (dprobs, 0, (gsize) n * n_out * hw * sizeof (float));
+      return 0.0;
     }
-  used = 0;
+  weighted = weight_wt > 0.0 && weight_wt < 1.0 && used > 1 && output_counted (valid, n, n_out, 0);
+  for (int k = 0; k < n_out; k++)
+    share[k] = !weighted ? 1.0 / used : k == 0 ? weight_wt : (1.0 - weight_wt) / (used - 1);
   /* Each output's valid planes gathered into one run, so that the Dice is
    * over the batch as for a single output. */
   p = g_new (float, (gsize) n * hw);
@@ -132,7 +135,6 @@ bs_train_loss_outputs (BsTrainLoss loss, double weight_dice, double weight_wt, c
           continue;
         }
       sum += share[k] * bs_train_loss (loss, weight_dice, p, t, (gsize) m * hw, d);
-      used++;
       if (!dprobs)
         continue;
       m = 0;
@@ -148,12 +150,6 @@ bs_train_loss_outputs (BsTrainLoss loss, double weight_dice, double weight_wt, c
           else
             memset (dst, 0, hw * sizeof (float));
         }
-    }
-  if (used == 0)
-    {
-      if (dprobs)
-        memset (dprobs, 0, (gsize) n * n_out * hw * sizeof (float));
-      return 0.0;
     }
   return sum;
 }
