@@ -7,7 +7,7 @@
 char *
 bs_test_region_model (const char *dir, GError **error)
 {
-  g_autofree char *shipped = bs_unet_default_model_path ();
+  g_autofree char *shipped = bs_unet_shipped_model_path (BS_UNET_WT_MODEL);
   g_autofree char *path = g_build_filename (dir, "regions.h5", NULL);
   g_autoptr(BsUnet) one = NULL, three = NULL;
   BsUnetConfig c;

@@ -1,4 +1,4 @@
-/* A region model for tests: the shipped model with its whole-tumour head
+/* A region model for tests: the shipped whole-tumour model (brainseg-wt.h5) with its head
  * copied to TC and ET outputs whose biases are lowered (so they mark less of
  * the same tumour, nested), saved in dir. */
 #pragma once

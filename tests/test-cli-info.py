@@ -122,8 +122,10 @@ def main():
                 sizes = []
                 f["model_weights"].visititems(lambda n, o: sizes.append(o.size) if isinstance(o, h5py.Dataset) else None)
                 first = f["model_weights/encodeAa/encodeAa/kernel:0"].shape  # HWIO
+                head = f["model_weights/PredictionMask/PredictionMask/kernel:0"].shape
             check(d["layout"] == "model" and d["parameters"] == sum(sizes), f"model parameters: {d} vs {sum(sizes)}")
-            check(len(d["inputs"]) == first[2] and d["outputs"] == ["wt"], f"model inputs/outputs: {d}")
+            check(len(d["inputs"]) == first[2] and d["outputs"] == ["wt", "tc", "et"][:head[3]],
+                  f"model inputs/outputs: {d}")
         rc, out, _ = info(model)
         check(rc == 0 and out.startswith("model: ") and "inputs: FLAIR, T1w, T1gd, T2w" in out, f"model text: {out!r}")
 

@@ -95,19 +95,37 @@ def main():
     case = os.path.join(SAMPLES, "brats2017-2018", "Brats18_TCIA01_201_1")
     if SAMPLES and os.path.isdir(case):
         out = os.path.join(tmp, "mask.nii.gz")
-        d = json.loads(subprocess.run([CLI, "infer", case, "--json", "--out", out], check=True,
-                                      capture_output=True, text=True).stdout)
-        mask = np.asarray(nib.load(out).dataobj) > 0
+        # The default model predicts all three regions: its BraTS label map against scipy, region by region.
+        d = json.loads(subprocess.run([CLI, "infer", case, "--json", "--out", out, "--mask-labels", "brats"],
+                                      check=True, capture_output=True, text=True).stdout)
+        pred = np.asarray(nib.load(out).dataobj)
         seg = [f for f in os.listdir(case) if f.endswith("_seg.nii.gz")][0]
         label_img = nib.load(os.path.join(case, seg))
         label = np.asarray(label_img.dataobj)
         spacing = tuple(float(z) for z in label_img.header.get_zooms()[:3])
+        ml = float(np.prod(spacing)) / 1000.0
+        regions = {"wt": (1, 2, 4), "tc": (1, 4), "et": (4,)}
+        for r, values in regions.items():
+            want = reference(np.isin(pred, values), np.isin(label, values), spacing)
+            for k in want:
+                close(f"{r} {k}", d["regions"][r][k], want[k], 1e-6)
+            close(f"{r} true volume", d["regions"][r]["true_volume_ml"], float(np.isin(label, values).sum()) * ml, 1e-9)
+            assert d["regions"][r]["predicted"] is True, d["regions"][r]
+        wt = d["regions"]["wt"]
+        close("dice_wt", d["dice_wt"], wt["dice"], 1e-9)
+        print(f"Brats18_TCIA01_201_1: TC Dice {d['regions']['tc']['dice']:.4f}, HD95 {d['regions']['tc']['hd95']:.3f} mm; "
+              f"ET Dice {d['regions']['et']['dice']:.4f}, HD95 {d['regions']['et']['hd95']:.3f} mm as scipy computes them")
+
+        # The whole-tumour model: its binary mask, and no core or enhancing tumour predicted.
+        wt_model = os.path.join(os.environ.get("BS_SOURCE_ROOT", ""), "resources", "models", "brainseg-wt.h5")
+        d = json.loads(subprocess.run([CLI, "infer", case, "--json", "--out", out, "--model", wt_model],
+                                      check=True, capture_output=True, text=True).stdout)
+        mask = np.asarray(nib.load(out).dataobj) > 0
         want = reference(mask, label > 0, spacing)
         wt = d["regions"]["wt"]
         for k in want:
             close(k, wt[k], want[k], 1e-6)
         close("dice_wt", d["dice_wt"], want["dice"], 1e-9)
-        ml = float(np.prod(spacing)) / 1000.0
         close("tc true volume", d["regions"]["tc"]["true_volume_ml"], float(np.isin(label, (1, 4)).sum()) * ml, 1e-9)
         close("et true volume", d["regions"]["et"]["true_volume_ml"], float((label == 4).sum()) * ml, 1e-9)
         assert d["regions"]["tc"]["dice"] is None and d["regions"]["tc"]["predicted"] is False

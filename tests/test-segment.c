@@ -199,6 +199,7 @@ test_result (void)
   BsSegmentOptions so;
   BsCleanupStats stats;
   Progress p = { 0 };
+  g_autofree char *wt_model = bs_unet_shipped_model_path (BS_UNET_WT_MODEL);
   gboolean is_random = FALSE;
   guint64 on = 0;
   gsize n;
@@ -207,7 +208,8 @@ test_result (void)
   c = bs_dataset_load_case (ds, 0, &error);
   g_assert_no_error (error);
   g_assert_nonnull (c->label);
-  net = bs_unet_load_or_default (NULL, &is_random, &error);
+  /* The shipped whole-tumour model (one output); random weights where none ships. */
+  net = bs_unet_load_or_default (wt_model, &is_random, &error);
   g_assert_no_error (error);
   prepared = bs_infer_prepare (net, c->image, &error);
   g_assert_no_error (error);

@@ -81,7 +81,8 @@ engine_probs (int slice, const BsPlanOptions *opts)
   plan = bs_plan_new (bs_session_get_model (bs_window_get_session (win)), ph, pw, &o, NULL, &error);
   g_assert_no_error (error);
   input = g_new (float, (gsize) prepared->n_channels * ph * pw);
-  out = g_new (float, (gsize) ph * pw);
+  /* Every output of the model; the whole tumour is the first. */
+  out = g_new (float, (gsize) ph * pw * bs_session_get_model (bs_window_get_session (win))->config.out_channels);
   bs_infer_fill_slice (prepared, geom, slice, input);
   g_assert_true (bs_plan_run (plan, input, 1, out, NULL, &error));
   g_assert_no_error (error);
@@ -824,9 +825,43 @@ test_no_ground_truth (void)
     }
   bs_window_open_path (win, path);
   g_assert_true (bs_test_wait (win, loaded_with_prediction, 600));
-  g_action_group_activate_action (G_ACTION_GROUP (win), "cancel-fill", NULL);
   g_assert_null (bs_session_get_truth (bs_window_get_session (win)));
   g_assert_true (isnan (bs_window_get_displayed_slice_dice (win)));
+
+  /* Nothing to score, but the predicted volume of each region the model has
+   * is in the table once the volume is done: here counted from the mask. */
+  g_assert_true (bs_test_wait (win, volume_done, 600));
+  bs_test_spin (200);
+  {
+    BsSession *s = bs_window_get_session (win);
+    BsDicePanel *panel = BS_DICE_PANEL (find_widget (GTK_WIDGET (win), BS_TYPE_DICE_PANEL));
+    const BsVolume *prob = bs_session_get_probability_volume (s);
+    BsRegionMetrics m;
+    g_autofree char *ml = NULL;
+    guint64 on = 0;
+
+    for (gsize v = 0; v < bs_volume_n_voxels (prob); v++)
+      on += prob->data[v] > 0.5f;
+    g_assert_cmpuint (on, >, 0);
+    g_assert_true (bs_session_get_region_metrics (s, BS_REGION_WT, &m));
+    g_assert_cmpfloat_with_epsilon (m.volume_ml, on * prob->spacing[0] * prob->spacing[1] * prob->spacing[2] / 1000.0,
+                                    1e-9);
+    g_assert_true (isnan (m.dice));
+    ml = g_strdup_printf ("%.1f", m.volume_ml);
+    g_assert_cmpstr (bs_dice_panel_get_region_text (panel, BS_REGION_WT, 3), ==, ml);
+    g_assert_cmpstr (bs_dice_panel_get_region_text (panel, BS_REGION_WT, 1), ==, "–");
+    for (int r = BS_REGION_TC; r < BS_N_REGIONS; r++)
+      if (bs_session_model_has_region (s, r))
+        {
+          g_autofree char *rml = NULL;
+
+          g_assert_true (bs_session_get_region_metrics (s, r, &m));
+          g_assert_cmpfloat (m.volume_ml, <=, on * prob->spacing[0] * prob->spacing[1] * prob->spacing[2] / 1000.0);
+          rml = g_strdup_printf ("%.1f", m.volume_ml);
+          g_assert_cmpstr (bs_dice_panel_get_region_text (panel, r, 3), ==, rml);
+          g_test_message ("%s: %s ml predicted, no ground truth", bs_region_name (r), rml);
+        }
+  }
 }
 
 /* A folder dropped on the window opens like File > Open: the drop target's
@@ -1463,6 +1498,19 @@ test_failed_start_keeps_model (void)
   g_assert_cmpstr (bs_window_get_slice_text (w2), ==, "");  /* not "Axial 0 (0–0)" with nothing open */
   g_assert_nonnull (bs_session_get_model (bs_window_get_session (w2)));
   g_assert_cmpstr (bs_session_get_model (bs_window_get_session (w2))->path, ==, model_path);
+  /* The Model button names the weights in use; its tooltip says what they predict. */
+  {
+    GtkWidget *label = find_label_with (gtk_window_get_titlebar (GTK_WINDOW (w2)), "Model: brainseg-default");
+    GtkWidget *button;
+    const char *tip;
+
+    g_assert_nonnull (label);
+    button = gtk_widget_get_ancestor (label, GTK_TYPE_BUTTON);
+    g_assert_nonnull (button);
+    tip = gtk_widget_get_tooltip_text (button);
+    g_assert_nonnull (strstr (tip, model_path));
+    g_assert_nonnull (strstr (tip, "whole tumour, tumour core, enhancing tumour"));
+  }
   /* Issue 14, finding 17: nothing open, nothing to export or compare */
   g_assert_false (g_action_group_get_action_enabled (G_ACTION_GROUP (w2), "export-mask"));
   g_assert_false (g_action_group_get_action_enabled (G_ACTION_GROUP (w2), "compare-all"));
@@ -1499,7 +1547,7 @@ test_failed_start_keeps_model (void)
   slice = bs_session_get_slice_index (bs_window_get_session (w2));
   bs_volume_slice_size (prepared, bs_session_get_plane (bs_window_get_session (w2)), &w, &h);
   input = g_new (float, (gsize) prepared->n_channels * geom->ph * geom->pw);
-  out = g_new (float, (gsize) geom->ph * geom->pw);
+  out = g_new (float, (gsize) geom->ph * geom->pw * shipped->config.out_channels);
   expected = g_new0 (float, (gsize) w * h);
   shown = g_new (float, (gsize) w * h);
   if (geom->brain[slice])

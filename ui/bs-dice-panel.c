@@ -126,6 +126,22 @@ update_region_row (BsDicePanel *self, BsRegion r, gboolean complete)
   g_autofree char *slice_text = NULL, *vol_text = NULL, *hd_text = NULL, *ml_text = NULL;
   const char *why = NULL;
 
+  if (bs_session_get_truth (s) == NULL && bs_session_model_has_region (s, r))
+    {
+      /* No ground truth: nothing to score, but the predicted volume is still news. */
+      gtk_widget_set_tooltip_text (GTK_WIDGET (l[3]), _("Predicted volume in ml (no ground truth to compare)"));
+      for (int k = 0; k < 3; k++)
+        {
+          gtk_label_set_text (l[k], "–");
+          gtk_widget_set_tooltip_text (GTK_WIDGET (l[k]), _("No ground truth for this case"));
+        }
+      if (bs_session_get_region_metrics (s, r, &m))
+        ml_text = g_strdup_printf ("%.1f", m.volume_ml);
+      else
+        ml_text = g_strdup (complete || bs_session_get_n_computed_slices (s) > 0 ? "…" : "–");
+      gtk_label_set_text (l[3], ml_text);
+      return;
+    }
   if (bs_session_get_truth_region (s, r) == NULL)
     why = _("The case's labels do not tell this region apart");
   else if (!bs_session_model_has_region (s, r))

@@ -81,7 +81,7 @@ compute_auto_windows (OpenJob *job)
 /* "Inputs: FLAIR, T1gd · missing: T1w, T2w (zeros)": a modality the case
  * lacks is a channel of zeros after preparation (the model is trained for it). */
 static char *
-describe_inputs (const BsVolume *prepared, char **warning)
+describe_inputs (const BsVolume *prepared, const BsUnet *net, char **warning)
 {
   g_autoptr(GString) have = g_string_new (NULL);
   g_autoptr(GString) missing = g_string_new (NULL);
@@ -108,6 +108,15 @@ describe_inputs (const BsVolume *prepared, char **warning)
                                 "expect a less accurate mask than with every sequence."),
                               prepared->n_channels - n_missing,
                               prepared->n_channels, missing->str);
+  /* Enhancement is what T1gd shows: without it the enhancing tumour is a guess. */
+  if (strstr (missing->str, "T1gd") != NULL && net->config.outputs != NULL &&
+      g_strv_contains ((const char *const *) net->config.outputs, "et"))
+    {
+      char *more = g_strdup_printf ("%s %s", *warning,
+                                    _("Without T1gd the enhancing tumour cannot be seen: its mask and Dice mean little."));
+      g_free (*warning);
+      *warning = more;
+    }
   return g_strdup_printf (_("Inputs: %s · missing: %s (zeros)"), have->len ? have->str : "-", missing->str);
 }
 
@@ -174,7 +183,7 @@ open_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *can
       g_task_return_error (task, error);
       return;
     }
-  job->inputs_text = describe_inputs (job->prepared, &job->missing_text);
+  job->inputs_text = describe_inputs (job->prepared, net, &job->missing_text);
   if (job->bcase->label != NULL)
     {
       job->truth = bs_labels_whole_tumour (job->bcase->label);

@@ -1,3 +1,4 @@
+#include <math.h>
 #include <string.h>
 
 #include "bs-postprocess.h"
@@ -123,7 +124,9 @@ volume_job_count (VolumeJob *job)
 }
 
 /* The BraTS metrics of every region the truth and the model both have, on
- * the complete (and cleaned-up) volume: Dice, HD95, volumes. */
+ * the complete (and cleaned-up) volume: Dice, HD95, volumes.  Without any
+ * ground truth, the predicted volume of every region the model has (the rest
+ * NaN): what a clinician with an unlabelled scan wants to read. */
 static void
 volume_job_measure (VolumeJob *job)
 {
@@ -137,10 +140,23 @@ volume_job_measure (VolumeJob *job)
     {
       const BsVolume *t = job->truth_region[r];
 
-      if (t == NULL || job->channels[r] < 0)
+      if (job->channels[r] < 0 || (t == NULL && job->truth != NULL))
         continue;
       bs_session_region_mask (probs, job->channels, r, nvox, mask);
-      bs_metrics_region (mask, t->data, t->dims, t->spacing, &job->metrics[r]);
+      if (t != NULL)
+        bs_metrics_region (mask, t->data, t->dims, t->spacing, &job->metrics[r]);
+      else
+        {
+          const double *sp = job->prob->spacing;
+          BsRegionMetrics *m = &job->metrics[r];
+          guint64 on = 0;
+
+          for (gsize v = 0; v < nvox; v++)
+            on += mask[v] > 0.5f;
+          memset (m, 0, sizeof *m);
+          m->dice = m->hd95_mm = m->sensitivity = m->specificity = m->true_volume_ml = NAN;
+          m->volume_ml = (double) on * sp[0] * sp[1] * sp[2] / 1000.0;
+        }
       job->metrics_valid[r] = TRUE;
     }
 }
@@ -157,7 +173,7 @@ volume_job_thread (GTask *task, gpointer source, gpointer task_data, GCancellabl
     volume_job_count (job);
   for (int s = 0; s < job->n_net && complete; s++)
     complete = job->computed[s] != 0;
-  if (job->truth != NULL && complete)
+  if (complete)
     volume_job_measure (job);
   g_task_return_boolean (task, TRUE);
 }
@@ -219,7 +235,7 @@ bs_session_start_volume_job (BsSession *self)
   job->generation = self->generation;
   job->serial = ++self->volume_serial;
   job->apply_cleanup = self->cleanup && !self->cleanup_applied && bs_session_volume_complete (self);
-  if (!job->apply_cleanup && self->truth == NULL)
+  if (!job->apply_cleanup && self->truth == NULL && !bs_session_volume_complete (self))
     {
       g_free (job);
       return;

@@ -194,8 +194,7 @@ on_slices_ready (BsInferenceWorker *worker, BsInferenceResult *r, BsSession *sel
   if (r->timing.n_slices > 0)
     g_signal_emit (self, bs_session_signals[SIGNAL_TIMING_CHANGED], 0);
   /* Complete: clean up, recount another plane, and measure every region. */
-  if (!was_complete && bs_session_volume_complete (self)
-      && ((self->cleanup && !self->cleanup_applied) || self->plane != self->net_plane || self->truth != NULL))
+  if (!was_complete && bs_session_volume_complete (self))
     bs_session_start_volume_job (self);
 }
 

@@ -42,7 +42,8 @@ bs_window_show_chooser (BsWindow *self, const char *title, GtkFileChooserAction 
       gtk_file_filter_add_pattern (filter, "*.hdf5");
       gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), filter);
       /* Start where the shipped models are (brainseg-default.h5, the
-       * whole-tumour model, and brainseg-regions.h5), so both are one click away. */
+       * region model, and brainseg-wt.h5, whole tumour only), so both are
+       * one click away. */
       {
         g_autofree char *shipped = bs_unet_default_model_path ();
         g_autofree char *dir = shipped ? g_path_get_dirname (shipped) : NULL;

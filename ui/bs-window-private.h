@@ -25,6 +25,7 @@ struct _BsWindow
 
   /* Template children */
   GtkMenuButton *recent_button;
+  GtkButton *model_button;
   GtkRevealer *note_revealer;
   GtkLabel *note_label;
   BsCaseSidebar *case_sidebar;

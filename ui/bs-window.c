@@ -1,5 +1,6 @@
 #include <glib/gi18n.h>
 #include <math.h>
+#include <string.h>
 
 #include "bs-error-dialog.h"
 #include "bs-settings.h"
@@ -140,6 +141,40 @@ on_case (BsSession *session, GParamSpec *pspec, BsWindow *self)
   gtk_window_set_title (GTK_WINDOW (self), title);
 }
 
+/* The Model button names the weights in use and, in its tooltip, what they
+ * predict, so that a presenter can tell the shipped region model from the
+ * whole-tumour one (or from random weights) at a glance. */
+static void
+on_model (BsSession *session, GParamSpec *pspec, BsWindow *self)
+{
+  const BsUnet *net = bs_session_get_model (session);
+  g_autofree char *base = NULL, *label = NULL, *tip = NULL;
+  g_autoptr(GString) outputs = g_string_new (NULL);
+
+  if (net == NULL)
+    return;
+  base = net->path != NULL ? g_path_get_basename (net->path) : g_strdup (_("random weights"));
+  if (g_str_has_suffix (base, ".h5"))
+    base[strlen (base) - 3] = '\0';
+  for (int c = 0; c < net->config.out_channels; c++)
+    {
+      const char *name = net->config.outputs != NULL ? net->config.outputs[c] : NULL;
+      const char *shown = name == NULL || g_str_equal (name, "wt") ? _("whole tumour")
+                          : g_str_equal (name, "tc")              ? _("tumour core")
+                          : g_str_equal (name, "et")              ? _("enhancing tumour")
+                                                                  : name;
+
+      g_string_append_printf (outputs, "%s%s", c ? ", " : "", shown);
+    }
+  /* TRANSLATORS: the Model button; %s is the weights file without ".h5" */
+  label = g_strdup_printf (_("_Model: %s"), base);
+  /* TRANSLATORS: the Model button's tooltip: the file, what it predicts */
+  tip = g_strdup_printf (_("%s\nPredicts: %s\nClick to load other U-Net weights (Keras HDF5)"),
+                         net->path != NULL ? net->path : _("random weights"), outputs->str);
+  gtk_button_set_label (self->model_button, label);
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->model_button), tip);
+}
+
 /* A new dataset (from the chooser, a drop, the recent list): the keys go to
  * the slices again, not to the case filter the list rebuild left focused. */
 static void
@@ -266,6 +301,7 @@ bs_window_class_init (BsWindowClass *klass)
   g_type_ensure (BS_TYPE_OPTIONS_PANEL);
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/brainseg/Brainseg/ui/bs-window.ui");
   gtk_widget_class_bind_template_child (widget_class, BsWindow, recent_button);
+  gtk_widget_class_bind_template_child (widget_class, BsWindow, model_button);
   gtk_widget_class_bind_template_child (widget_class, BsWindow, note_revealer);
   gtk_widget_class_bind_template_child (widget_class, BsWindow, note_label);
   gtk_widget_class_bind_template_child (widget_class, BsWindow, case_sidebar);
@@ -319,6 +355,7 @@ bs_window_init (BsWindow *self)
   g_signal_connect (self->session, "failed", G_CALLBACK (on_failed), self);
   g_signal_connect (self->session, "notify::note", G_CALLBACK (on_note), self);
   g_signal_connect (self->session, "notify::case", G_CALLBACK (on_case), self);
+  g_signal_connect (self->session, "notify::model", G_CALLBACK (on_model), self);
   g_signal_connect (self->session, "notify::dataset", G_CALLBACK (on_dataset), self);
   g_signal_connect (self->session, "notify::plan-options", G_CALLBACK (on_options), self);
   g_signal_connect (self->session, "notify::cleanup", G_CALLBACK (on_options), self);

@@ -341,20 +341,26 @@ bs_unet_flops (const BsUnet *net, int h, int w)
 /* ---- default model ---- */
 
 char *
-bs_unet_default_model_path (void)
+bs_unet_shipped_model_path (const char *file)
 {
-  g_autofree char *src = g_build_filename (BS_SOURCE_ROOT, "resources", "models", "brainseg-default.h5", NULL);
+  g_autofree char *src = g_build_filename (BS_SOURCE_ROOT, "resources", "models", file, NULL);
   const char *const *dirs = g_get_system_data_dirs ();
 
   if (g_file_test (src, G_FILE_TEST_IS_REGULAR))
     return g_steal_pointer (&src);
   for (int i = 0; dirs[i]; i++)
     {
-      g_autofree char *p = g_build_filename (dirs[i], "brainseg", "models", "brainseg-default.h5", NULL);
+      g_autofree char *p = g_build_filename (dirs[i], "brainseg", "models", file, NULL);
       if (g_file_test (p, G_FILE_TEST_IS_REGULAR))
         return g_steal_pointer (&p);
     }
   return NULL;
+}
+
+char *
+bs_unet_default_model_path (void)
+{
+  return bs_unet_shipped_model_path (BS_UNET_DEFAULT_MODEL);
 }
 
 BsUnet *

@@ -105,8 +105,16 @@ double bs_unet_flops (const BsUnet *net, int h, int w);
 void bs_unet_config_clear (BsUnetConfig *config);
 void bs_unet_config_copy (BsUnetConfig *dst, const BsUnetConfig *src);
 
-/* The model Brainseg ships (resources/models/brainseg-default.h5): the path
- * from the build tree or install, or NULL when none is there. */
+/* The models Brainseg ships (resources/models): the default predicts the
+ * whole tumour, the tumour core and the enhancing tumour; the whole-tumour
+ * model is the one-output model it was fine-tuned from. */
+#define BS_UNET_DEFAULT_MODEL "brainseg-default.h5"
+#define BS_UNET_WT_MODEL "brainseg-wt.h5"
+
+/* The shipped model called file: the path from the build tree or install, or
+ * NULL when none is there. */
+char *bs_unet_shipped_model_path (const char *file);
+/* The shipped default model (BS_UNET_DEFAULT_MODEL), or NULL. */
 char *bs_unet_default_model_path (void);
 
 /* path when given; else the shipped model; else (no model ships yet)
