@@ -466,6 +466,8 @@ bs_cli_bench (int argc, char **argv)
       json_builder_end_object (b);
       json_builder_set_member_name (b, "omp_wait_policy");
       json_builder_add_string_value (b, bs_runtime_wait_policy ());
+      json_builder_set_member_name (b, "malloc_policy");
+      json_builder_add_string_value (b, bs_runtime_malloc_policy ());
       bs_cli_json_add_model (b, net, is_random);
       json_builder_set_member_name (b, "fms");
       json_builder_add_int_value (b, net->config.fms);

@@ -319,6 +319,8 @@ bs_cli_infer (int argc, char **argv)
       json_builder_add_int_value (b, seg->n_run);
       json_builder_set_member_name (b, "omp_wait_policy");
       json_builder_add_string_value (b, bs_runtime_wait_policy ());
+      json_builder_set_member_name (b, "malloc_policy");
+      json_builder_add_string_value (b, bs_runtime_malloc_policy ());
       json_builder_set_member_name (b, "seconds");
       json_builder_add_double_value (b, infer_ms / 1000.0);
       json_builder_set_member_name (b, "ms_per_slice");

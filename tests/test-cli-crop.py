@@ -7,7 +7,8 @@
 - infer and export give the same int8 mask (one calibration policy);
 - test-time flips: infer --test-time-flips on says so in its JSON, its mask equals export's with
   the same switch, and it differs from the plain mask (the mirrored pass ran) on a few voxels;
-- the OpenMP wait policy: Brainseg's own unless the user set OMP_WAIT_POLICY or GOMP_SPINCOUNT,
+- the OpenMP wait policy: Brainseg's own unless the user set OMP_WAIT_POLICY or GOMP_SPINCOUNT, and malloc's
+  huge pages, Brainseg's unless GLIBC_TUNABLES names them,
   and --threads N still means N."""
 import json
 import os
@@ -44,7 +45,22 @@ def check_runtime():
     assert d["omp_wait_policy"] == "user (GOMP_SPINCOUNT=1234)", d["omp_wait_policy"]
     d = json.loads(run("infer", SAMPLE, "--json", env={"BRAINSEG_KEEP_OMP_DEFAULTS": "1"}).stdout)
     assert d["omp_wait_policy"] == "libgomp default", d["omp_wait_policy"]
-    print("runtime: wait policy and --threads as documented")
+    # malloc's huge pages: Brainseg's unless GLIBC_TUNABLES names them or BRAINSEG_KEEP_MALLOC_DEFAULTS is set;
+    # each choice independent of the other.
+    ours = "brainseg (GLIBC_TUNABLES=glibc.malloc.hugetlb=1)"
+    assert d["malloc_policy"] == ours, d["malloc_policy"]
+    d = json.loads(run("infer", SAMPLE, "--json", env={"GLIBC_TUNABLES": "glibc.malloc.hugetlb=0"}).stdout)
+    assert d["malloc_policy"] == "user (GLIBC_TUNABLES=glibc.malloc.hugetlb=0)", d["malloc_policy"]
+    assert d["omp_wait_policy"] == "brainseg (GOMP_SPINCOUNT=10000)", d["omp_wait_policy"]
+    d = json.loads(run("infer", SAMPLE, "--json", env={"GLIBC_TUNABLES": "glibc.malloc.tcache_count=7"}).stdout)
+    assert d["malloc_policy"] == ours, d["malloc_policy"]
+    d = json.loads(run("infer", SAMPLE, "--json", env={"BRAINSEG_KEEP_MALLOC_DEFAULTS": "1"}).stdout)
+    assert d["malloc_policy"] == "glibc default", d["malloc_policy"]
+    assert d["omp_wait_policy"] == "brainseg (GOMP_SPINCOUNT=10000)", d["omp_wait_policy"]
+    d = json.loads(run("infer", SAMPLE, "--json", env={"BRAINSEG_KEEP_MALLOC_DEFAULTS": "1",
+                                                        "BRAINSEG_KEEP_OMP_DEFAULTS": "1"}).stdout)
+    assert d["malloc_policy"] == "glibc default" and d["omp_wait_policy"] == "libgomp default", d
+    print("runtime: wait policy, malloc policy and --threads as documented")
 
 
 def check_progress(tmp):

@@ -14,22 +14,55 @@ user_chose (void)
   return g_getenv ("OMP_WAIT_POLICY") != NULL || g_getenv ("GOMP_SPINCOUNT") != NULL;
 }
 
+static gboolean
+user_chose_malloc (void)
+{
+  const char *t = g_getenv ("GLIBC_TUNABLES");
+
+  return t != NULL && strstr (t, "glibc.malloc.hugetlb") != NULL;
+}
+
+/* What the re-execution set, from the mark's value ("omp", "malloc" or both). */
+static gboolean
+marked (const char *what)
+{
+  const char *mark = g_getenv (BS_RUNTIME_MARK);
+
+  return mark != NULL && strstr (mark, what) != NULL;
+}
+
 void
 bs_runtime_prepare (char **argv)
 {
+  g_autofree char *old_tunables = NULL, *tunables = NULL;
+  gboolean omp, heap;
+
   if (argv == NULL || argv[0] == NULL)
     return;
-  if (g_getenv (BS_RUNTIME_MARK) != NULL || user_chose () || g_getenv ("BRAINSEG_KEEP_OMP_DEFAULTS") != NULL)
+  omp = !user_chose () && g_getenv ("BRAINSEG_KEEP_OMP_DEFAULTS") == NULL;
+  heap = !user_chose_malloc () && g_getenv ("BRAINSEG_KEEP_MALLOC_DEFAULTS") == NULL;
+  if (g_getenv (BS_RUNTIME_MARK) != NULL || (!omp && !heap))
     {
       bs_runtime_mark_start ();
       return;
     }
-  /* The mark also stops a loop should the new image not see the variable. */
-  if (setenv (BS_RUNTIME_MARK, "1", 1) != 0 || setenv ("GOMP_SPINCOUNT", BS_RUNTIME_SPINCOUNT, 1) != 0)
+  old_tunables = g_strdup (g_getenv ("GLIBC_TUNABLES"));
+  tunables = old_tunables != NULL && *old_tunables ? g_strconcat (old_tunables, ":", BS_RUNTIME_MALLOC_TUNABLE, NULL)
+                                                   : g_strdup (BS_RUNTIME_MALLOC_TUNABLE);
+  /* The mark also stops a loop should the new image not see the variables. */
+  if (setenv (BS_RUNTIME_MARK, omp && heap ? "omp,malloc" : omp ? "omp" : "malloc", 1) != 0
+      || (omp && setenv ("GOMP_SPINCOUNT", BS_RUNTIME_SPINCOUNT, 1) != 0)
+      || (heap && setenv ("GLIBC_TUNABLES", tunables, 1) != 0))
     return;
   execv ("/proc/self/exe", argv);
   /* No /proc (a chroot, a sandbox): run on as before rather than fail. */
-  unsetenv ("GOMP_SPINCOUNT");
+  if (omp)
+    unsetenv ("GOMP_SPINCOUNT");
+  if (heap && old_tunables != NULL)
+    setenv ("GLIBC_TUNABLES", old_tunables, 1);
+  else if (heap)
+    unsetenv ("GLIBC_TUNABLES");
+  unsetenv (BS_RUNTIME_MARK);
   bs_runtime_mark_start ();
 }
 
@@ -40,7 +73,7 @@ bs_runtime_wait_policy (void)
   const char *policy = g_getenv ("OMP_WAIT_POLICY");
   const char *spin = g_getenv ("GOMP_SPINCOUNT");
 
-  if (g_getenv (BS_RUNTIME_MARK) != NULL && spin != NULL && g_str_equal (spin, BS_RUNTIME_SPINCOUNT) && policy == NULL)
+  if (marked ("omp") && spin != NULL && g_str_equal (spin, BS_RUNTIME_SPINCOUNT) && policy == NULL)
     {
       g_snprintf (buf, sizeof buf, "brainseg (GOMP_SPINCOUNT=%s)", spin);
       return buf;
@@ -52,6 +85,25 @@ bs_runtime_wait_policy (void)
       return buf;
     }
   return "libgomp default";
+}
+
+const char *
+bs_runtime_malloc_policy (void)
+{
+  static char buf[160];
+  const char *t = g_getenv ("GLIBC_TUNABLES");
+
+  if (marked ("malloc") && t != NULL && strstr (t, BS_RUNTIME_MALLOC_TUNABLE) != NULL)
+    {
+      g_snprintf (buf, sizeof buf, "brainseg (GLIBC_TUNABLES=%s)", BS_RUNTIME_MALLOC_TUNABLE);
+      return buf;
+    }
+  if (user_chose_malloc ())
+    {
+      g_snprintf (buf, sizeof buf, "user (GLIBC_TUNABLES=%s)", t);
+      return buf;
+    }
+  return "glibc default";
 }
 
 /* Busy and total jiffies of all CPUs together, from /proc/stat's first line. */

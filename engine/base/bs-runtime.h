@@ -19,16 +19,34 @@ G_BEGIN_DECLS
  * core yields it.  Chosen with tests/bench/contention.py. */
 #define BS_RUNTIME_SPINCOUNT "10000"
 
-/* Set in the environment of a process whose OpenMP settings Brainseg chose. */
+/* Large blocks from malloc on transparent huge pages (glibc 2.35 and later;
+ * older ones ignore it).  A whole BraTS case touches about 800 MB of fresh
+ * memory (the NIfTI files' raw data, the image, the prepared input, the
+ * probabilities, masks, oneDNN's buffers); on the virtual machines measured,
+ * a first touch cost several milliseconds per MB on 4 KB pages and a tenth of
+ * that on 2 MB ones (README, "On a busy machine").  Volumes already ask for
+ * huge pages themselves (bs-volume.c); this covers every other allocation. */
+#define BS_RUNTIME_MALLOC_TUNABLE "glibc.malloc.hugetlb=1"
+
+/* Set in the environment of a process whose runtime settings Brainseg chose:
+ * "omp", "malloc" or "omp,malloc", what it set. */
 #define BS_RUNTIME_MARK "BRAINSEG_OMP_DEFAULTS"
 
 /* Call first thing in main().  When the user set none of OMP_WAIT_POLICY,
  * GOMP_SPINCOUNT (their settings always win) and BRAINSEG_KEEP_OMP_DEFAULTS
  * (benchmarks compare against libgomp's own defaults with it), sets
- * GOMP_SPINCOUNT and re-executes argv through /proc/self/exe; it returns only
- * when nothing had to change or the re-execution failed (then the program
- * runs on libgomp's defaults, as it did before). */
+ * GOMP_SPINCOUNT; unless GLIBC_TUNABLES already names glibc.malloc.hugetlb or
+ * BRAINSEG_KEEP_MALLOC_DEFAULTS is set, appends BS_RUNTIME_MALLOC_TUNABLE to
+ * GLIBC_TUNABLES (glibc reads it when the program loads, too); then
+ * re-executes argv through /proc/self/exe, once.  It returns only when
+ * nothing had to change or the re-execution failed (then the program runs on
+ * the defaults, as it did before). */
 void bs_runtime_prepare (char **argv);
+
+/* How malloc's huge pages were chosen, for reports: "brainseg
+ * (GLIBC_TUNABLES=glibc.malloc.hugetlb=1)", "user (GLIBC_TUNABLES=...)" or
+ * "glibc default".  Static string. */
+const char *bs_runtime_malloc_policy (void);
 
 /* How the OpenMP wait policy was chosen, for reports: "brainseg (GOMP_SPINCOUNT=10000)",
  * "user (OMP_WAIT_POLICY=passive)" or "libgomp default".  Static string. */

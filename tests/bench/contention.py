@@ -4,8 +4,8 @@
 Runs each workload quiet, with one core held by a spinning process, with every
 core held, and as two Brainseg processes at once, and prints the time of each
 and its ratio to quiet.  With --baseline every row is also run on libgomp's own
-defaults on every core, as Brainseg ran before it adapted (BRAINSEG_KEEP_OMP_DEFAULTS=1
-BRAINSEG_THREADS_ALL=1), side by side in the same run, so the comparison survives a noisy
+defaults on every core and malloc's, as Brainseg ran before it adapted (BRAINSEG_KEEP_OMP_DEFAULTS=1
+BRAINSEG_THREADS_ALL=1 BRAINSEG_KEEP_MALLOC_DEFAULTS=1), side by side in the same run, so the comparison survives a noisy
 shared machine.
 
     /usr/bin/python3 tests/bench/contention.py BUILD_DIR CASE [--repeat 3] [--baseline]
@@ -128,7 +128,8 @@ def main():
     cores = os.cpu_count() or 1
     variants = [("brainseg", {})]
     if a.baseline:
-        variants.append(("before", {"BRAINSEG_KEEP_OMP_DEFAULTS": "1", "BRAINSEG_THREADS_ALL": "1"}))
+        variants.append(("before", {"BRAINSEG_KEEP_OMP_DEFAULTS": "1", "BRAINSEG_THREADS_ALL": "1",
+                                    "BRAINSEG_KEEP_MALLOC_DEFAULTS": "1"}))
     for v in a.variant:
         name, _, assigns = v.partition(":")
         variants.append((name, dict(kv.split("=", 1) for kv in assigns.split(",") if kv)))
