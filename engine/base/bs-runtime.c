@@ -221,6 +221,8 @@ bs_runtime_auto_threads (int cores)
         sleep_us (sample_us - (now - last_reading.wall_us));
       r = take_reading ();
       busy = busy_between (&last_reading, &r, cores);
+      g_debug ("auto threads: other processes used %.2f of %d cores over %.0f ms (this process %.2f s of CPU)",
+               busy, cores, (r.wall_us - last_reading.wall_us) / 1000.0, r.self_s - last_reading.self_s);
       last_reading = r;
       last_busy_cores = busy;
       last_busy_us = r.wall_us;
