@@ -94,20 +94,24 @@ blend (int under, double over, double alpha)
 
 /* The exported overlay against colours computed here from the window's
  * options: grey from the window/level, the mask colour blended at the
- * chosen opacity (TP / FP / FN when the confusion colours are on). */
+ * chosen opacity: true positives, false positives and false negatives where
+ * the case has a ground truth (the Overlay view's colours, whatever the view
+ * mode), of the region the switch chose. */
 static void
-test_overlay (void)
+check_overlay (BsRegion region)
 {
-  g_autofree char *path = g_build_filename (tmpdir, "overlay.png", NULL);
-  const BsVolume *prob = bs_session_get_probability_volume (bs_window_get_session (win));
-  const BsVolume *truth = bs_session_get_truth (bs_window_get_session (win));
-  const BsVolume *image = bs_session_get_case (bs_window_get_session (win))->image;
-  BsPlane plane = bs_session_get_plane (bs_window_get_session (win));
-  int slice = bs_session_get_slice_index (bs_window_get_session (win)), w, h, coloured = 0;
+  BsSession *session = bs_window_get_session (win);
+  g_autofree char *path = g_strdup_printf ("%s/overlay-%s.png", tmpdir, bs_region_name (region));
+  const BsVolume *prob = bs_session_get_probability_volume (session);
+  const BsVolume *truth = bs_session_get_truth_region (session, region);
+  const BsVolume *image = bs_session_get_case (session)->image;
+  BsPlane plane = bs_session_get_plane (session);
+  int slice = bs_session_get_slice_index (session), w, h, coloured = 0, missed = 0;
   BsOverlayOptions opts;
   Wait wait = { 0 };
 
-  bs_session_get_overlay_options (bs_window_get_session (win), &opts);
+  bs_session_set_region (session, region);
+  bs_session_get_overlay_options (session, &opts);
   export_and_wait (BS_EXPORT_KIND_OVERLAY, path, 0, 0, &wait);
   cairo_surface_t *s = cairo_image_surface_create_from_png (path);
   g_assert_cmpint (cairo_surface_status (s), ==, CAIRO_STATUS_SUCCESS);
@@ -118,8 +122,8 @@ test_overlay (void)
   g_autofree float *pred = g_new (float, (gsize) w * h);
   g_autofree float *grey = g_new (float, (gsize) w * h);
   g_autofree float *tr = g_new0 (float, (gsize) w * h);
-  bs_volume_get_slice (prob, 0, plane, slice, pred);
-  bs_volume_get_slice (image, bs_session_get_display_channel (bs_window_get_session (win)), plane, slice, grey);
+  g_assert_true (bs_session_get_region_slice (session, region, plane, slice, pred));
+  bs_volume_get_slice (image, bs_session_get_display_channel (session), plane, slice, grey);
   if (truth)
     bs_volume_get_slice (truth, 0, plane, slice, tr);
   for (int y = 0; y < h; y++)
@@ -133,7 +137,7 @@ test_overlay (void)
         gboolean pm = pred[i] > 0.5f, tm = tr[i] > 0.5f;
         const double *c = NULL;
 
-        if (opts.confusion && truth)
+        if (truth)
           c = pm && tm ? BS_COLOR_TP : pm ? BS_COLOR_FP : tm ? BS_COLOR_FN : NULL;
         else if (pm)
           c = BS_COLOR_PREDICTION;
@@ -152,9 +156,26 @@ test_overlay (void)
         g_assert_cmpint (abs (g - blend (level, c[1], opts.opacity)), <=, 1);
         g_assert_cmpint (abs (b - blend (level, c[2], opts.opacity)), <=, 1);
         coloured++;
+        missed += c == BS_COLOR_FN || c == BS_COLOR_FP;
       }
-  g_test_message ("overlay: %d mask pixels checked against their colour", coloured);
+  g_test_message ("overlay of %s: %d mask pixels checked against their colour, %d of them errors",
+                  bs_region_name (region), coloured, missed);
+  g_assert_cmpint (coloured, >, 0);
   cairo_surface_destroy (s);
+  bs_session_set_region (session, BS_REGION_WT);
+}
+
+static void
+test_overlay (void)
+{
+  BsSession *session = bs_window_get_session (win);
+
+  check_overlay (BS_REGION_WT);
+  /* The enhancing tumour, where the labels and the model have it. */
+  if (bs_session_get_truth_region (session, BS_REGION_ET) != NULL && bs_session_model_has_region (session, BS_REGION_ET))
+    check_overlay (BS_REGION_ET);
+  else
+    g_test_message ("no enhancing tumour in the labels or the model: the region overlay is not checked");
 }
 
 /* With the window's default (the dialog's check box on), the overlay has its

@@ -1752,6 +1752,26 @@ test_region_model (void)
     cairo_surface_destroy (whole);
   }
 
+  /* walk finding: a model without the chosen region (the whole-tumour one)
+   * puts the switch back on the whole tumour, not on a greyed-out region
+   * with an empty chart. */
+  {
+    g_autofree char *wt_model = bs_unet_shipped_model_path (BS_UNET_WT_MODEL);
+
+    if (wt_model != NULL)
+      {
+        g_assert_cmpint (bs_session_get_region (s), ==, BS_REGION_TC);
+        bs_window_open_with_model (win, sample, wt_model);
+        /* Until the whole-tumour model is the session's and predicts. */
+        for (int i = 0; i < 3000 && (g_strcmp0 (bs_session_get_model (s)->path, wt_model) != 0
+                                     || !shows_current_prediction (win)); i++)
+          bs_test_spin (100);
+        g_assert_cmpstr (bs_session_get_model (s)->path, ==, wt_model);
+        g_assert_false (bs_session_model_has_region (s, BS_REGION_TC));
+        g_assert_cmpint (bs_session_get_region (s), ==, BS_REGION_WT);
+      }
+  }
+
   /* Back to the whole tumour and the shipped model for whatever runs next. */
   g_action_group_activate_action (G_ACTION_GROUP (win), "region", g_variant_new_int32 (BS_REGION_WT));
   g_action_group_activate_action (G_ACTION_GROUP (win), "view-mode", g_variant_new_string ("panes"));

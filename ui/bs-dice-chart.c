@@ -139,6 +139,16 @@ bs_dice_chart_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
                 }
               continue;
             }
+          /* Tumour in the truth and none of it found: a bar of height 0
+           * would look like a slice without tumour (walk finding), so a
+           * faint full-height column in the colour of Dice 0 marks it. */
+          if (d < 0.005)
+            {
+              cairo_set_source_rgba (cr, 0.8, 0.35, 0.0, 0.35);
+              cairo_rectangle (cr, x, top, MAX (bw - (bw > 3 ? 1 : 0), 1), plot_h);
+              cairo_fill (cr);
+              continue;
+            }
           cairo_set_source_rgb (cr, 0.2 + 0.6 * (1 - d), 0.35 + 0.45 * d, 0.85 * d);
           cairo_rectangle (cr, x, top + plot_h * (1 - d), MAX (bw - (bw > 3 ? 1 : 0), 1), plot_h * d);
           cairo_fill (cr);
@@ -203,8 +213,9 @@ bs_dice_chart_init (BsDiceChart *self)
 
   self->current = -1;
   gtk_widget_set_tooltip_text (GTK_WIDGET (self),
-                               _("Dice of each slice with tumour in the ground truth; red marks: false positives on "
-                                 "slices without tumour. Click or drag to go to a slice."));
+                               _("Dice of each slice with tumour in the ground truth: bar height, blue at 1 to orange "
+                                 "near 0; a faint orange column: tumour there, none of it found. Red marks: false "
+                                 "positives on slices without tumour. Click or drag to go to a slice."));
   g_signal_connect (click, "pressed", G_CALLBACK (on_pressed), self);
   g_signal_connect (drag, "drag-update", G_CALLBACK (on_drag_update), self);
   gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (click));

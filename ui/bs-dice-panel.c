@@ -145,8 +145,8 @@ update_region_row (BsDicePanel *self, BsRegion r, gboolean complete)
   if (bs_session_get_truth_region (s, r) == NULL)
     why = _("The case's labels do not tell this region apart");
   else if (!bs_session_model_has_region (s, r))
-    why = _("The model predicts the whole tumour only; a region model (brainseg-cli train --regions wt,tc,et) "
-            "predicts this region too");
+    why = _("The model loaded predicts the whole tumour only; the shipped default model (brainseg-default.h5, "
+            "through the Model button) predicts this region too");
   for (int k = 0; k < 4; k++)
     gtk_widget_set_tooltip_text (GTK_WIDGET (l[k]), why);
   if (why != NULL)

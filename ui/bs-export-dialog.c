@@ -257,6 +257,8 @@ snapshot_session (BsSession *session, BsExportKind kind, const char *path, int w
                              (const char *const *) job->outputs,
                              bs_session_get_truth_region (session, BS_REGION_TC),
                              bs_session_get_truth_region (session, BS_REGION_ET) };
+      BsRegion region = bs_session_get_region (session);
+      g_autoptr(BsVolume) region_pred = NULL;
 
       if (!bs_session_slice_is_computed (session, job->slice))
         {
@@ -265,6 +267,31 @@ snapshot_session (BsSession *session, BsExportKind kind, const char *path, int w
                        path, job->slice + 1);
           export_job_free (job);
           return NULL;
+        }
+      /* The overlay image is the Overlay view: true positives, false
+       * positives and false negatives where there is a ground truth, of the
+       * region the switch chose (walk finding: it ignored both). */
+      if (kind == BS_EXPORT_KIND_OVERLAY)
+        {
+          job->overlay.confusion = truth != NULL;
+          if (region != BS_REGION_WT && bs_session_get_truth_region (session, region) != NULL
+              && bs_session_model_has_region (session, region))
+            {
+              int w, h;
+              g_autofree float *buf = NULL;
+
+              region_pred = bs_volume_new_like (prob, 1);
+              bs_volume_slice_size (prob, job->plane, &w, &h);
+              buf = g_new (float, (gsize) w * h);
+              if (region_pred != NULL && bs_session_get_region_slice (session, region, job->plane, job->slice, buf))
+                {
+                  bs_volume_set_slice (region_pred, 0, job->plane, job->slice, buf);
+                  src.pred = region_pred;
+                  src.truth = bs_session_get_truth_region (session, region);
+                  src.pred_outputs = NULL;
+                  src.region_label = region == BS_REGION_TC ? "TC" : "ET";
+                }
+            }
         }
       job->surface = kind == BS_EXPORT_KIND_OVERLAY
                        ? bs_export_render_overlay (&src, job->slice, &job->overlay, width, height)

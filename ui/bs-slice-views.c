@@ -173,7 +173,7 @@ render (BsSliceViews *self)
   bs_slice_view_set_title (self->pred_view, pred_title->str);
   if (!have_pred)
     bs_slice_view_set_title (self->overlay_view, _("Prediction over MRI · computing…"));
-  else if (region != BS_REGION_WT)
+  else if (region != BS_REGION_WT || bs_session_model_has_region (s, BS_REGION_TC))
     {
       /* TRANSLATORS: the overlay's title when it shows one BraTS region, e.g. "tumour core" */
       g_autofree char *t = g_strdup_printf (_("Prediction over MRI · %s"), bs_region_label (region));

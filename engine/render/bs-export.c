@@ -247,7 +247,7 @@ show_text_fitted (cairo_t *cr, const char *text, double x, double cy, double siz
  * fit max_w. */
 static void
 paint_legend_entries (cairo_t *cr, const double *const *colors, const char *const *names, int n, double x, double cy,
-                      double f, double max_w)
+                      double f, double max_w, double text_grey)
 {
   double total = 0, scale = 1.0, box = 0.8 * f, gap = 0.4 * f, space = 1.2 * f;
   cairo_text_extents_t ext;
@@ -272,7 +272,7 @@ paint_legend_entries (cairo_t *cr, const double *const *colors, const char *cons
       cairo_rectangle (cr, x, -box / 2, box, box);
       cairo_fill (cr);
       x += box + gap;
-      cairo_set_source_rgb (cr, 1, 1, 1);
+      cairo_set_source_rgb (cr, text_grey, text_grey, text_grey);
       show_text_fitted (cr, names[i], x, 0, f, G_MAXDOUBLE);
       cairo_text_extents (cr, names[i], &ext);
       x += ext.x_advance;
@@ -297,17 +297,17 @@ paint_legend (cairo_t *cr, const BsOverlayOptions *opts, gboolean has_truth, dou
     }
   else
     colors[n] = BS_COLOR_PREDICTION, names[n++] = _("predicted tumour");
-  paint_legend_entries (cr, colors, names, n, x, cy, f, max_w);
+  paint_legend_entries (cr, colors, names, n, x, cy, f, max_w, 1.0);
 }
 
 /* Edema, core, enhancing: the colours of a panel that shows the regions. */
 static void
-paint_region_legend (cairo_t *cr, double x, double cy, double f, double max_w)
+paint_region_legend (cairo_t *cr, double x, double cy, double f, double max_w, double text_grey)
 {
   const double *colors[3] = { BS_COLOR_EDEMA, BS_COLOR_CORE, BS_COLOR_ENHANCING };
   const char *names[3] = { _("edema"), _("core"), _("enhancing") };
 
-  paint_legend_entries (cr, colors, names, 3, x, cy, f, max_w);
+  paint_legend_entries (cr, colors, names, 3, x, cy, f, max_w, text_grey);
 }
 
 /* "case · axial slice 53 (0–154) · Dice 0.8123" (or "no tumour" when the
@@ -323,9 +323,11 @@ overlay_caption (const BsExportSource *src, const SliceData *s, int index)
       gsize n = (gsize) s->w * s->h, any = 0;
       for (gsize i = 0; i < n; i++)
         any += s->truth[i] > 0.5f || s->pred[i] > 0.5f;
-      dice_text = any ? g_strdup_printf (_("Dice %s"), g_ascii_formatd (num, sizeof num, "%.4f",
-                                                                        bs_dice (s->pred, s->truth, n)))
-                      : g_strdup (_("no tumour"));
+      g_ascii_formatd (num, sizeof num, "%.4f", bs_dice (s->pred, s->truth, n));
+      /* TRANSLATORS: the region ("TC", "ET"), then the slice's Dice */
+      dice_text = !any                ? g_strdup (_("no tumour"))
+                  : src->region_label ? g_strdup_printf (_("Dice %s %s"), src->region_label, num)
+                                      : g_strdup_printf (_("Dice %s"), num);
     }
   /* Translators: case id, plane name, slice index (the file's voxel index, from
    * 0, as in file names, the CSV and the window), the last index. */
@@ -403,7 +405,7 @@ bs_export_render_figure (const BsExportSource *src, int index, const BsOverlayOp
   char letters[4], num[G_ASCII_DTOSTR_BUF_SIZE];
   g_autofree char *dice_text = NULL, *title = NULL;
   BsOverlayOptions panel_opts = *opts;
-  double margin, title_h, label_h, cell_w, cell_h;
+  double margin, title_h, label_h, legend_h, cell_w, cell_h;
   cairo_t *cr;
 
   if (width <= 0 || height <= 0)
@@ -433,7 +435,7 @@ bs_export_render_figure (const BsExportSource *src, int index, const BsOverlayOp
       double dice = bs_dice (s.pred, s.truth, (size_t) s.w * s.h);
       /* The dot stays a dot in every language: the figure quotes a number
        * people compare with papers and with the notebook. */
-      dice_text = g_strdup_printf (_("Dice = %s"), g_ascii_formatd (num, sizeof num, "%.4f", dice));
+      dice_text = g_strdup_printf (_("slice Dice = %s"), g_ascii_formatd (num, sizeof num, "%.4f", dice));
       if (s.pred_region[BS_REGION_TC] != NULL && s.truth_region[BS_REGION_TC] != NULL)
         {
           char tc[G_ASCII_DTOSTR_BUF_SIZE], et[G_ASCII_DTOSTR_BUF_SIZE];
@@ -441,7 +443,7 @@ bs_export_render_figure (const BsExportSource *src, int index, const BsOverlayOp
 
           g_free (dice_text);
           /* TRANSLATORS: Dice of the whole tumour, tumour core and enhancing tumour on the slice */
-          dice_text = g_strdup_printf (_("Dice WT %s · TC %s · ET %s"), g_ascii_formatd (num, sizeof num, "%.4f", dice),
+          dice_text = g_strdup_printf (_("slice Dice WT %s · TC %s · ET %s"), g_ascii_formatd (num, sizeof num, "%.4f", dice),
                                        g_ascii_formatd (tc, sizeof tc, "%.4f",
                                                         bs_dice (s.pred_region[BS_REGION_TC], s.truth_region[BS_REGION_TC], n)),
                                        g_ascii_formatd (et, sizeof et, "%.4f",
@@ -465,7 +467,12 @@ bs_export_render_figure (const BsExportSource *src, int index, const BsOverlayOp
   title_h = height * 0.12;
   label_h = height * 0.08;
   cell_w = (width - 4 * margin) / 3;
-  cell_h = height - title_h - label_h - margin;
+  /* A band under the panels for the regions' legend, where it covers neither
+   * the tumour nor the orientation letters (walk finding: inside the image
+   * it was too small to read when projected). */
+  legend_h = (s.truth != NULL && s.truth_region[BS_REGION_TC] != NULL) || s.pred_region[BS_REGION_TC] != NULL
+               ? height * 0.07 : 0.0;
+  cell_h = height - title_h - label_h - legend_h - margin;
 
   cairo_select_font_face (cr, "Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
   cairo_set_source_rgb (cr, 0, 0, 0);
@@ -500,13 +507,23 @@ bs_export_render_figure (const BsExportSource *src, int index, const BsOverlayOp
        * coronal slice leaves room above it. */
       cairo_set_source_rgb (cr, 0, 0, 0);
       cairo_set_font_size (cr, MIN (label_h * 0.5, width / 55.0));
-      show_text_centred (cr, titles[p], x + pw / 2, y - label_h / 2);
+      if (p == 0 && src->image->channel_names != NULL && src->image->channel_names[src->channel] != NULL)
+        {
+          /* The sequence shown, as the window's pane says ("MRI input · FLAIR"). */
+          g_autofree char *t = g_strdup_printf ("%s · %s", titles[0], src->image->channel_names[src->channel]);
+          show_text_centred (cr, t, x + pw / 2, y - label_h / 2);
+        }
+      else
+        show_text_centred (cr, titles[p], x + pw / 2, y - label_h / 2);
       paint_letters (cr, letters, x, y, pw, ph, MAX (8.0, MAX (pw, ph) / 30));
       if ((p == 1 && s.truth != NULL && s.truth_region[BS_REGION_TC] != NULL)
           || (p == 2 && s.pred_region[BS_REGION_TC] != NULL))
         {
-          double f = MAX (8.0, ph / 28);
-          paint_region_legend (cr, x + 0.5 * f, y + ph - 0.9 * f, f, pw * 0.42);
+          double f = MIN (legend_h * 0.55, width / 60.0);
+
+          cairo_set_source_rgb (cr, 0, 0, 0);
+          /* Dark text: the band is on the figure's white background. */
+          paint_region_legend (cr, x, y + ph + legend_h * 0.5, f, pw, 0.0);
         }
       if (p == 1 && !s.truth)
         {

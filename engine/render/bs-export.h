@@ -28,6 +28,9 @@ typedef struct {
    * column per region. */
   const char *const *pred_outputs;
   const BsVolume *truth_tc, *truth_et;
+  /* An overlay of one region other than the whole tumour ("TC", "ET"): pred
+   * and truth are that region's, and the caption names it.  NULL: the whole tumour. */
+  const char *region_label;
 } BsExportSource;
 
 /* Default size of the figure, in pixels. */
