@@ -187,9 +187,21 @@ bs_slice_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
   if (self->title != NULL)
     draw_text (cr, layout, self->title, 8, 4, 0, 0);
 
+  /* A legend that would reach the bottom orientation letter (a long label in
+   * a narrow pane) sits one row higher, clear of it. */
+  double lift = 0.0;
   for (int i = 0; i < self->n_legend; i++)
     {
-      double y = h - 8 - (self->n_legend - i) * 20;
+      int tw = 0;
+
+      pango_layout_set_text (layout, self->legend_labels[i], -1);
+      pango_layout_get_pixel_size (layout, &tw, NULL);
+      if (30 + tw > w / 2.0 - 10)
+        lift = 20.0;
+    }
+  for (int i = 0; i < self->n_legend; i++)
+    {
+      double y = h - 8 - lift - (self->n_legend - i) * 20;
 
       cairo_set_source_rgb (cr, self->legend_rgb[i][0], self->legend_rgb[i][1], self->legend_rgb[i][2]);
       cairo_rectangle (cr, 10, y + 3, 14, 14);

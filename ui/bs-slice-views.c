@@ -183,6 +183,14 @@ render (BsSliceViews *self)
     bs_slice_view_set_title (self->overlay_view, _("Prediction over MRI"));
   set_region_legend (self->truth_view, truth != NULL && tc != NULL && et != NULL);
   set_region_legend (self->pred_view, pred_regions);
+  /* A whole-tumour model's one colour, named (walk finding: no legend). */
+  if (have_pred && !pred_regions)
+    {
+      const double whole_rgb[1][3] = { { BS_COLOR_PREDICTION[0], BS_COLOR_PREDICTION[1], BS_COLOR_PREDICTION[2] } };
+      const char *whole_label[1] = { _("Whole tumour") };
+
+      bs_slice_view_set_legend (self->pred_view, 1, whole_rgb, whole_label);
+    }
   if (truth != NULL)
     bs_slice_view_set_legend (self->overlay_view, 3, legend_rgb, legend_labels);
   else

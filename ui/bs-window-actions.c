@@ -41,16 +41,20 @@ bs_window_show_chooser (BsWindow *self, const char *title, GtkFileChooserAction 
       gtk_file_filter_add_pattern (filter, "*.h5");
       gtk_file_filter_add_pattern (filter, "*.hdf5");
       gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), filter);
-      /* Start where the shipped models are (brainseg-default.h5, the
-       * region model, and brainseg-wt.h5, whole tumour only), so both are
-       * one click away. */
+      /* Start on the model in use, selected (walk finding: the default
+       * stayed highlighted while another was loaded); without one, where
+       * the shipped models are (brainseg-default.h5, the region model, and
+       * brainseg-wt.h5, whole tumour only), so both are one click away. */
       {
+        const BsUnet *current = bs_session_get_model (self->session);
         g_autofree char *shipped = bs_unet_default_model_path ();
         g_autofree char *dir = shipped ? g_path_get_dirname (shipped) : NULL;
         g_autoptr(GFile) folder = dir ? g_file_new_for_path (dir) : NULL;
+        g_autoptr(GFile) file = current && current->path ? g_file_new_for_path (current->path) : NULL;
 
-        if (folder)
-          gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (chooser), folder, NULL);
+        if (file == NULL || !gtk_file_chooser_set_file (GTK_FILE_CHOOSER (chooser), file, NULL))
+          if (folder)
+            gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (chooser), folder, NULL);
       }
     }
   else if (mode == GTK_FILE_CHOOSER_ACTION_OPEN)
