@@ -823,6 +823,9 @@ test_no_ground_truth (void)
       g_test_skip ("brats2023-gli-00001 not among the real samples");
       return;
     }
+  /* With a ground truth, no message over the chart. */
+  g_assert_nonnull (bs_session_get_truth (bs_window_get_session (win)));
+  g_assert_null (bs_dice_chart_get_message (BS_DICE_CHART (find_widget (GTK_WIDGET (win), BS_TYPE_DICE_CHART))));
   bs_window_open_path (win, path);
   g_assert_true (bs_test_wait (win, loaded_with_prediction, 600));
   g_assert_null (bs_session_get_truth (bs_window_get_session (win)));
@@ -850,6 +853,8 @@ test_no_ground_truth (void)
     ml = g_strdup_printf ("%.1f", m.volume_ml);
     g_assert_cmpstr (bs_dice_panel_get_region_text (panel, BS_REGION_WT, 3), ==, ml);
     g_assert_cmpstr (bs_dice_panel_get_region_text (panel, BS_REGION_WT, 1), ==, "–");
+    /* The chart says why it stays empty. */
+    g_assert_nonnull (bs_dice_chart_get_message (BS_DICE_CHART (find_widget (GTK_WIDGET (win), BS_TYPE_DICE_CHART))));
     for (int r = BS_REGION_TC; r < BS_N_REGIONS; r++)
       if (bs_session_model_has_region (s, r))
         {

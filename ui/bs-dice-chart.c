@@ -11,6 +11,7 @@ struct _BsDiceChart
   double *dice;
   guint8 *empty;
   int current;
+  char *message;   /* shown over an empty plot, or NULL */
 };
 
 G_DEFINE_FINAL_TYPE (BsDiceChart, bs_dice_chart, GTK_TYPE_WIDGET)
@@ -153,6 +154,19 @@ bs_dice_chart_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
           cairo_rectangle (cr, x, top + plot_h * (1 - d), MAX (bw - (bw > 3 ? 1 : 0), 1), plot_h * d);
           cairo_fill (cr);
         }
+      if (self->message != NULL)
+        {
+          int tw, th;
+
+          pango_layout_set_text (layout, self->message, -1);
+          pango_layout_set_width (layout, (int) (plot_w - 8) * PANGO_SCALE);
+          pango_layout_set_alignment (layout, PANGO_ALIGN_CENTER);
+          pango_layout_get_pixel_size (layout, &tw, &th);
+          cairo_set_source_rgba (cr, fg.red, fg.green, fg.blue, 0.6);
+          cairo_move_to (cr, left + 4, top + (plot_h - th) / 2);
+          pango_cairo_show_layout (cr, layout);
+          pango_layout_set_width (layout, -1);
+        }
       if (self->current >= 0 && self->current < self->n)
         {
           double x = left + (self->current + 0.5) * bw;
@@ -189,6 +203,7 @@ bs_dice_chart_finalize (GObject *object)
 
   g_free (self->dice);
   g_free (self->empty);
+  g_free (self->message);
   G_OBJECT_CLASS (bs_dice_chart_parent_class)->finalize (object);
 }
 
@@ -264,4 +279,22 @@ bs_dice_chart_set_current (BsDiceChart *self, int slice)
     return;
   self->current = slice;
   gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+void
+bs_dice_chart_set_message (BsDiceChart *self, const char *message)
+{
+  g_return_if_fail (BS_IS_DICE_CHART (self));
+  if (g_strcmp0 (self->message, message) == 0)
+    return;
+  g_free (self->message);
+  self->message = g_strdup (message);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+const char *
+bs_dice_chart_get_message (BsDiceChart *self)
+{
+  g_return_val_if_fail (BS_IS_DICE_CHART (self), NULL);
+  return self->message;
 }

@@ -19,4 +19,8 @@ void bs_dice_chart_set_current (BsDiceChart *self, int slice);
  * drag emits "slice-activated" (int slice) with it. */
 int bs_dice_chart_slice_at (BsDiceChart *self, double x);
 
+/* A line shown over the plot (e.g. why it is empty), or NULL for none. */
+void bs_dice_chart_set_message (BsDiceChart *self, const char *message);
+const char *bs_dice_chart_get_message (BsDiceChart *self);
+
 G_END_DECLS

@@ -211,6 +211,10 @@ update_chart (BsDicePanel *self, int first, int n)
   BsSession *s = self->session;
   int total = s != NULL ? bs_session_get_n_slices (s) : 0;
 
+  /* walk finding: empty axes said nothing on a case without labels */
+  bs_dice_chart_set_message (self->dice_chart,
+                             s != NULL && bs_session_get_case (s) != NULL && bs_session_get_truth (s) == NULL
+                               ? _("No ground truth: nothing to score per slice") : NULL);
   if (n < 0)
     {
       bs_dice_chart_reset (self->dice_chart, total);
