@@ -20,26 +20,6 @@
 #include "cli-mask.h"
 
 
-/* The BraTS metrics of one region: against its truth when there is one,
- * else the predicted volume alone (NaN for the rest). */
-static void
-region_metrics (const BsVolume *mask, const BsVolume *truth, BsRegionMetrics *m)
-{
-  double voxel_ml = mask->spacing[0] * mask->spacing[1] * mask->spacing[2] / 1000.0;
-  guint64 on = 0;
-
-  if (truth != NULL)
-    {
-      bs_metrics_region (mask->data, truth->data, truth->dims, truth->spacing, m);
-      return;
-    }
-  for (gsize v = 0; v < bs_volume_n_voxels (mask); v++)
-    on += mask->data[v] > 0.5f;
-  *m = (BsRegionMetrics) { 0 };
-  m->dice = m->hd95_mm = m->sensitivity = m->specificity = m->true_volume_ml = NAN;
-  m->volume_ml = (double) on * voxel_ml;
-}
-
 /* "regions": the BraTS metrics of every region the model predicts (the
  * whole tumour always; tumour core and enhancing tumour when it has those
  * outputs).  A region it does not predict carries "predicted": false, the
@@ -62,7 +42,8 @@ add_regions_json (JsonBuilder *b, const BsSegmentResult *seg, const BsVolume *co
       json_builder_set_member_name (b, "predicted");
       json_builder_add_boolean_value (b, seg->region_mask[r] != NULL);
       if (seg->region_mask[r] != NULL)
-        region_metrics (seg->region_mask[r], truth, &m);
+        bs_metrics_region (seg->region_mask[r]->data, truth != NULL ? truth->data : NULL, seg->region_mask[r]->dims,
+                           seg->region_mask[r]->spacing, &m);
       else
         {
           m.dice = m.hd95_mm = m.sensitivity = m.specificity = m.volume_ml = m.true_volume_ml = NAN;
@@ -100,7 +81,8 @@ print_subregions (const BsSegmentResult *seg, const BsVolume *const *truths)
           printf (_("%s: not predicted by this model\n"), _(names[r]));
           continue;
         }
-      region_metrics (seg->region_mask[r], truths[r], &m);
+      bs_metrics_region (seg->region_mask[r]->data, truths[r] != NULL ? truths[r]->data : NULL,
+                         seg->region_mask[r]->dims, seg->region_mask[r]->spacing, &m);
       if (truths[r] != NULL)
         printf (_("%s: Dice %.4f, HD95 %.2f mm, sensitivity %.4f, specificity %.4f, %.1f ml predicted, %.1f ml "
                   "in the truth\n"), _(names[r]), m.dice, m.hd95_mm, m.sensitivity, m.specificity, m.volume_ml,

@@ -1,4 +1,3 @@
-#include <math.h>
 #include <string.h>
 
 #include "bs-postprocess.h"
@@ -143,20 +142,7 @@ volume_job_measure (VolumeJob *job)
       if (job->channels[r] < 0 || (t == NULL && job->truth != NULL))
         continue;
       bs_session_region_mask (probs, job->channels, r, nvox, mask);
-      if (t != NULL)
-        bs_metrics_region (mask, t->data, t->dims, t->spacing, &job->metrics[r]);
-      else
-        {
-          const double *sp = job->prob->spacing;
-          BsRegionMetrics *m = &job->metrics[r];
-          guint64 on = 0;
-
-          for (gsize v = 0; v < nvox; v++)
-            on += mask[v] > 0.5f;
-          memset (m, 0, sizeof *m);
-          m->dice = m->hd95_mm = m->sensitivity = m->specificity = m->true_volume_ml = NAN;
-          m->volume_ml = (double) on * sp[0] * sp[1] * sp[2] / 1000.0;
-        }
+      bs_metrics_region (mask, t != NULL ? t->data : NULL, job->prob->dims, job->prob->spacing, &job->metrics[r]);
       job->metrics_valid[r] = TRUE;
     }
 }

@@ -158,11 +158,13 @@ on_model (BsSession *session, GParamSpec *pspec, BsWindow *self)
     base[strlen (base) - 3] = '\0';
   for (int c = 0; c < net->config.out_channels; c++)
     {
-      const char *name = net->config.outputs != NULL ? net->config.outputs[c] : NULL;
-      const char *shown = name == NULL || g_str_equal (name, "wt") ? _("whole tumour")
-                          : g_str_equal (name, "tc")              ? _("tumour core")
-                          : g_str_equal (name, "et")              ? _("enhancing tumour")
-                                                                  : name;
+      /* An output without a name is the whole tumour (IntelAI's files). */
+      const char *name = net->config.outputs != NULL ? net->config.outputs[c] : bs_region_name (BS_REGION_WT);
+      const char *shown = name;
+
+      for (int r = 0; r < BS_N_REGIONS; r++)
+        if (g_strcmp0 (name, bs_region_name (r)) == 0)
+          shown = bs_region_label (r);
 
       g_string_append_printf (outputs, "%s%s", c ? ", " : "", shown);
     }

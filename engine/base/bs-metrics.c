@@ -249,6 +249,16 @@ bs_metrics_region (const float *pred, const float *truth, const int dims[3], con
   gsize j = 0;
 
   memset (m, 0, sizeof *m);
+  if (truth == NULL)
+    {
+      guint64 on = 0;
+
+      for (gsize v = 0; v < nx * ny * nz; v++)
+        on += pred[v] > 0.5f;
+      m->dice = m->hd95_mm = m->sensitivity = m->specificity = m->true_volume_ml = NAN;
+      m->volume_ml = (double) on * voxel_ml;
+      return;
+    }
   bs_confusion_add (&c, pred, truth, nx * ny * nz);
   /* The box that holds both masks, grown by one voxel where the image
    * allows: its faces are then either the image's or empty, so the

@@ -30,7 +30,9 @@ typedef struct {
   double true_volume_ml;
 } BsRegionMetrics;
 
-/* pred and truth: dims[0] x dims[1] x dims[2] voxels, x fastest; spacing in mm. */
+/* pred and truth: dims[0] x dims[1] x dims[2] voxels, x fastest; spacing in mm.
+ * truth NULL (a case without ground truth): the predicted volume only, the
+ * other measures NaN (confusion zero). */
 void bs_metrics_region (const float *pred, const float *truth, const int dims[3], const double spacing[3],
                         BsRegionMetrics *m);
 
