@@ -198,6 +198,67 @@ test_failed_open (void)
   g_free (f.title);
 }
 
+static void
+remove_tree (const char *path)
+{
+  GDir *d = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+
+      if (g_file_test (child, G_FILE_TEST_IS_DIR))
+        remove_tree (child);
+      else
+        g_unlink (child);
+    }
+  if (d != NULL)
+    g_dir_close (d);
+  g_rmdir (path);
+}
+
+/* A new model whose case cannot be read again (the files went away): the
+ * open fails and the session keeps the case with the model that segmented
+ * it, instead of naming the new model over the old prediction (review
+ * finding). */
+static void
+test_failed_model_reload (void)
+{
+  g_autofree char *dir = g_build_filename (tmpdir, "vanishing", NULL);
+  g_autofree char *other = bs_unet_shipped_model_path (BS_UNET_WT_MODEL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BsSession) s = bs_session_new ();
+  Failures f = { 0 };
+  BsCase *before;
+  const BsUnet *model;
+
+  if (other == NULL)
+    {
+      g_test_skip ("no shipped whole-tumour model");
+      return;
+    }
+  g_assert_true (bs_phantom_write_task (dir, 1, 7, 64, 64, 40, &error));
+  g_assert_no_error (error);
+  bs_session_open_async (s, dir, BS_SESSION_MODEL_RANDOM, NULL, NULL, NULL, NULL);
+  g_assert_true (spin_until (s, loaded, 60));
+  before = bs_session_get_case (s);
+  model = bs_session_get_model (s);
+  g_assert_nonnull (model);
+  g_assert_null (model->path);
+
+  remove_tree (dir);
+  g_signal_connect (s, "failed", G_CALLBACK (on_failed), &f);
+  bs_session_open_async (s, NULL, BS_SESSION_MODEL_LOAD, other, NULL, NULL, NULL);
+  g_assert_true (spin_until (s, loaded, 60));
+  g_assert_cmpint (f.n, ==, 1);
+  g_assert_cmpuint (f.what, ==, BS_SESSION_FAILED_CASE);
+  g_assert_true (bs_session_get_case (s) == before);
+  g_assert_true (bs_session_get_model (s) == model);
+  g_assert_null (bs_session_get_model (s)->path);
+  g_free (f.title);
+}
+
 /* The session's int8 mask is `brainseg-cli infer`'s, voxel by voxel. */
 static void
 test_int8_mask_matches_infer (void)
@@ -339,6 +400,7 @@ main (int argc, char **argv)
   tmpdir = g_dir_make_tmp ("bs-session-XXXXXX", NULL);
   g_test_add_func ("/session/open-and-slices", test_open_and_slices);
   g_test_add_func ("/session/failed-open", test_failed_open);
+  g_test_add_func ("/session/failed-model-reload", test_failed_model_reload);
   g_test_add_func ("/session/int8-mask-matches-infer", test_int8_mask_matches_infer);
   g_test_add_func ("/session/regions-match-infer", test_regions_match_infer);
   status = g_test_run ();

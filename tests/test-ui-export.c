@@ -161,6 +161,27 @@ check_overlay (BsRegion region)
   g_test_message ("overlay of %s: %d mask pixels checked against their colour, %d of them errors",
                   bs_region_name (region), coloured, missed);
   g_assert_cmpint (coloured, >, 0);
+
+  /* A series shows the same: its image of this slice is this overlay, pixel
+   * for pixel (review finding: the series ignored the region and the
+   * confusion colours). */
+  {
+    g_autofree char *dir = g_strdup_printf ("%s/series-%s", tmpdir, bs_region_name (region));
+    g_autofree char *name = g_strdup_printf ("%s-%03d.png", bs_plane_name (plane), slice);
+    g_autofree char *one = g_build_filename (dir, name, NULL);
+    Wait w2 = { 0 };
+    cairo_surface_t *t;
+
+    export_and_wait (BS_EXPORT_KIND_SERIES, dir, 0, 0, &w2);
+    t = cairo_image_surface_create_from_png (one);
+    g_assert_cmpint (cairo_surface_status (t), ==, CAIRO_STATUS_SUCCESS);
+    g_assert_cmpint (cairo_image_surface_get_width (t), ==, w);
+    g_assert_cmpint (cairo_image_surface_get_height (t), ==, h);
+    for (int y = 0; y < h; y++)
+      for (int x = 0; x < w; x++)
+        g_assert_cmphex (pixel (t, x, y), ==, pixel (s, x, y));
+    cairo_surface_destroy (t);
+  }
   cairo_surface_destroy (s);
   bs_session_set_region (session, BS_REGION_WT);
 }

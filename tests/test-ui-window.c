@@ -1516,6 +1516,55 @@ test_failed_start_keeps_model (void)
     g_assert_nonnull (strstr (tip, model_path));
     g_assert_nonnull (strstr (tip, "whole tumour, tumour core, enhancing tumour"));
   }
+  /* A file name's own underscores stay (the button's mnemonic took them),
+   * ".hdf5" goes like ".h5", and a long name is shortened, not widening the
+   * header bar (review finding). */
+  {
+    g_autofree char *tmp = g_dir_make_tmp ("bs-model-XXXXXX", NULL);
+    g_autofree char *copy = g_build_filename (tmp, "my_unet_model_trained_on_all_twenty_one_cases.hdf5", NULL);
+    g_autofree char *bytes = NULL;
+    gsize len;
+    BsWindow *w3;
+    GtkApplication *app3;
+    GtkWidget *label, *button;
+
+    g_assert_true (g_file_get_contents (model_path, &bytes, &len, NULL));
+    g_assert_true (g_file_set_contents (copy, bytes, (gssize) len, NULL));
+    app3 = GTK_APPLICATION (bs_application_new ());
+    g_application_set_flags (G_APPLICATION (app3), G_APPLICATION_NON_UNIQUE);
+    g_application_register (G_APPLICATION (app3), NULL, NULL);
+    w3 = bs_window_new (BS_APPLICATION (app3));
+    gtk_window_set_default_size (GTK_WINDOW (w3), 1366, 768);
+    bs_window_open_with_model (w3, "/nonexistent/typo-path", copy);
+    gtk_window_present (GTK_WINDOW (w3));
+    g_assert_true (bs_test_wait (w3, not_busy, 60));
+    bs_test_spin (200);
+    g_assert_cmpstr (bs_session_get_model (bs_window_get_session (w3))->path, ==, copy);
+    label = find_label_with (gtk_window_get_titlebar (GTK_WINDOW (w3)),
+                             "Model: my_unet_model_trained_on_all_twenty_one_cases");
+    g_assert_nonnull (label);
+    g_assert_null (strstr (gtk_label_get_text (GTK_LABEL (label)), ".hdf5"));
+    g_assert_cmpint (gtk_label_get_ellipsize (GTK_LABEL (label)), !=, PANGO_ELLIPSIZE_NONE);
+    button = gtk_widget_get_ancestor (label, GTK_TYPE_BUTTON);
+    g_assert_nonnull (button);
+    /* shortened on screen: narrower than the whole name would be */
+    {
+      int nat = 0;
+      PangoLayout *layout = gtk_widget_create_pango_layout (label, gtk_label_get_text (GTK_LABEL (label)));
+      int full;
+
+      pango_layout_get_pixel_size (layout, &full, NULL);
+      g_object_unref (layout);
+      gtk_widget_measure (button, GTK_ORIENTATION_HORIZONTAL, -1, NULL, &nat, NULL, NULL);
+      g_test_message ("Model button: %d px wide for a %d px name", nat, full);
+      g_assert_cmpint (nat, <, full);
+    }
+    gtk_window_destroy (GTK_WINDOW (w3));
+    bs_test_spin (100);
+    g_object_unref (app3);
+    g_unlink (copy);
+    g_rmdir (tmp);
+  }
   /* Issue 14, finding 17: nothing open, nothing to export or compare */
   g_assert_false (g_action_group_get_action_enabled (G_ACTION_GROUP (w2), "export-mask"));
   g_assert_false (g_action_group_get_action_enabled (G_ACTION_GROUP (w2), "compare-all"));

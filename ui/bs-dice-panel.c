@@ -142,11 +142,15 @@ update_region_row (BsDicePanel *self, BsRegion r, gboolean complete)
       gtk_label_set_text (l[3], ml_text);
       return;
     }
-  if (bs_session_get_truth_region (s, r) == NULL)
-    why = _("The case's labels do not tell this region apart");
-  else if (!bs_session_model_has_region (s, r))
+  /* The model first: on a case without labels, the labels are not why
+   * (review finding).  Before a prediction exists, nothing is known of it. */
+  if (r != BS_REGION_WT && bs_session_get_probability_volume (s) != NULL && !bs_session_model_has_region (s, r))
     why = _("The model loaded predicts the whole tumour only; the shipped default model (brainseg-default.h5, "
             "through the Model button) predicts this region too");
+  else if (bs_session_get_truth (s) == NULL)
+    why = _("No ground truth for this case");
+  else if (bs_session_get_truth_region (s, r) == NULL)
+    why = _("The case's labels do not tell this region apart");
   for (int k = 0; k < 4; k++)
     gtk_widget_set_tooltip_text (GTK_WIDGET (l[k]), why);
   if (why != NULL)
@@ -192,7 +196,9 @@ update_regions (BsDicePanel *self)
   truth = s != NULL && bs_session_get_case (s) != NULL && bs_session_get_truth (s) != NULL;
   regions = truth && bs_session_get_truth_region (s, BS_REGION_TC) != NULL;
   model = s != NULL && bs_session_model_has_region (s, BS_REGION_TC);
-  shown = truth || model;
+  /* With a case open the table is there, even for a whole-tumour model on
+   * a case without labels: its row gives the predicted volume (review finding). */
+  shown = truth || model || (s != NULL && bs_session_get_case (s) != NULL);
   gtk_widget_set_visible (self->regions_grid, shown);
   gtk_widget_set_visible (self->region_box, regions || model);
   if (!shown)

@@ -22,6 +22,7 @@ typedef struct {
   int slice;
   char *case_id;
   BsOverlayOptions overlay;
+  BsRegion region;             /* what overlays show: the region switch's choice */
   cairo_surface_t *surface;    /* overlay and figure: rendered on the main thread */
   BsVolume *image;             /* the displayed channel only */
   BsVolume *prob, *truth, *prepared;
@@ -188,7 +189,7 @@ export_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancel
   ExportJob *job = data;
   g_autoptr(GError) error = NULL;
   BsExportSource src = { job->image, 0, job->prob, job->truth, job->plane, job->case_id,
-                         (const char *const *) job->outputs, job->truth_tc, job->truth_et };
+                         (const char *const *) job->outputs, job->truth_tc, job->truth_et, job->region };
   gboolean ok;
 
   switch (job->kind)
@@ -244,6 +245,15 @@ snapshot_session (BsSession *session, BsExportKind kind, const char *path, int w
   job->case_id = g_strdup (c->id);
   bs_session_get_overlay_options (session, &job->overlay);
   job->overlay.annotate = annotate;
+  /* An overlay image (one or a series) is the Overlay view: true positives,
+   * false positives and false negatives where there is a ground truth, of
+   * the region the switch chose (walk finding: it ignored both; review: the
+   * series still did). */
+  if (kind == BS_EXPORT_KIND_OVERLAY || kind == BS_EXPORT_KIND_SERIES)
+    {
+      job->overlay.confusion = truth != NULL;
+      job->region = bs_session_get_region (session);
+    }
   if (bs_session_model_has_region (session, BS_REGION_TC) || bs_session_model_has_region (session, BS_REGION_ET))
     job->outputs = g_strdupv (bs_session_get_model (session)->config.outputs);
   bs_session_get_plan_options (session, &job->plan_opts);
@@ -257,8 +267,6 @@ snapshot_session (BsSession *session, BsExportKind kind, const char *path, int w
                              (const char *const *) job->outputs,
                              bs_session_get_truth_region (session, BS_REGION_TC),
                              bs_session_get_truth_region (session, BS_REGION_ET) };
-      BsRegion region = bs_session_get_region (session);
-      g_autoptr(BsVolume) region_pred = NULL;
 
       if (!bs_session_slice_is_computed (session, job->slice))
         {
@@ -268,31 +276,7 @@ snapshot_session (BsSession *session, BsExportKind kind, const char *path, int w
           export_job_free (job);
           return NULL;
         }
-      /* The overlay image is the Overlay view: true positives, false
-       * positives and false negatives where there is a ground truth, of the
-       * region the switch chose (walk finding: it ignored both). */
-      if (kind == BS_EXPORT_KIND_OVERLAY)
-        {
-          job->overlay.confusion = truth != NULL;
-          if (region != BS_REGION_WT && bs_session_get_truth_region (session, region) != NULL
-              && bs_session_model_has_region (session, region))
-            {
-              int w, h;
-              g_autofree float *buf = NULL;
-
-              region_pred = bs_volume_new_like (prob, 1);
-              bs_volume_slice_size (prob, job->plane, &w, &h);
-              buf = g_new (float, (gsize) w * h);
-              if (region_pred != NULL && bs_session_get_region_slice (session, region, job->plane, job->slice, buf))
-                {
-                  bs_volume_set_slice (region_pred, 0, job->plane, job->slice, buf);
-                  src.pred = region_pred;
-                  src.truth = bs_session_get_truth_region (session, region);
-                  src.pred_outputs = NULL;
-                  src.region_label = region == BS_REGION_TC ? "TC" : "ET";
-                }
-            }
-        }
+      src.overlay_region = job->region;
       job->surface = kind == BS_EXPORT_KIND_OVERLAY
                        ? bs_export_render_overlay (&src, job->slice, &job->overlay, width, height)
                        : bs_export_render_figure (&src, job->slice, &job->overlay, width, height);

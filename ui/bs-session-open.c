@@ -87,6 +87,7 @@ describe_inputs (const BsVolume *prepared, const BsUnet *net, char **warning)
   g_autoptr(GString) missing = g_string_new (NULL);
   gsize n = bs_volume_n_voxels (prepared);
   int n_missing = 0;
+  gboolean no_t1gd = FALSE;
 
   for (int c = 0; c < prepared->n_channels; c++)
     {
@@ -98,6 +99,8 @@ describe_inputs (const BsVolume *prepared, const BsUnet *net, char **warning)
         any = d[i] != 0.0f;
       to = any ? have : missing;
       n_missing += !any;
+      /* by its canonical name: a model may call it "t1ce" or "T1c" (review finding) */
+      no_t1gd |= !any && g_strcmp0 (bs_modality_canonical (prepared->channel_names[c]), "T1gd") == 0;
       g_string_append_printf (to, "%s%s", to->len ? ", " : "", prepared->channel_names[c]);
     }
   *warning = NULL;
@@ -109,7 +112,7 @@ describe_inputs (const BsVolume *prepared, const BsUnet *net, char **warning)
                               prepared->n_channels - n_missing,
                               prepared->n_channels, missing->str);
   /* Enhancement is what T1gd shows: without it the enhancing tumour is a guess. */
-  if (strstr (missing->str, "T1gd") != NULL && net->config.outputs != NULL &&
+  if (no_t1gd && net->config.outputs != NULL &&
       g_strv_contains ((const char *const *) net->config.outputs, "et"))
     {
       char *more = g_strdup_printf ("%s %s", *warning,
@@ -326,9 +329,13 @@ open_done (GObject *source, GAsyncResult *result, gpointer user_data)
   if (!g_task_propagate_boolean (inner, &error))
     {
       self->stop_after_load = FALSE;
-      /* A model that loaded stays, whatever went wrong with the data after it:
-       * the next case opened must not fall back to random weights. */
-      adopt_model (self, job);
+      /* A model that loaded stays when nothing is open yet, whatever went
+       * wrong with the data after it: the next case opened must not fall
+       * back to random weights.  With a case open, the window stays as it
+       * was, the case with the model that segmented it (review finding: the
+       * button named the new model over the old model's prediction). */
+      if (self->model == NULL || self->bcase == NULL)
+        adopt_model (self, job);
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         {
           g_autofree char *title = NULL;

@@ -228,6 +228,13 @@ bs_session_start_volume_job (BsSession *self)
     }
   job->prob = bs_volume_copy (self->prob);
   job->truth = self->truth != NULL ? bs_volume_copy (self->truth) : NULL;
+  if (job->prob == NULL || (self->truth != NULL && job->truth == NULL))
+    {
+      /* Out of memory for the copies: the counts stay as they are. */
+      g_warning ("Not enough memory to measure the volume");
+      volume_job_free (job);
+      return;
+    }
   job->truth_region[BS_REGION_WT] = job->truth;
   for (int r = 0; r < BS_N_REGIONS; r++)
     {

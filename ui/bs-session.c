@@ -317,7 +317,11 @@ bs_session_set_plane (BsSession *self, BsPlane plane)
   bs_session_notify (self, PROP_PLANE);
   bs_session_notify (self, PROP_SLICE);
   g_object_thaw_notify (G_OBJECT (self));
-  bs_session_start_volume_job (self);
+  /* The new plane's per-slice counts need the truth; without one the job
+   * would only copy the volumes on this thread to measure the same regions
+   * again, unless a clean-up is still due (review finding). */
+  if (self->truth != NULL || (self->cleanup && !self->cleanup_applied && bs_session_volume_complete (self)))
+    bs_session_start_volume_job (self);
   g_signal_emit (self, bs_session_signals[SIGNAL_RESULTS_CHANGED], 0, 0, -1);
 }
 

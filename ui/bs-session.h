@@ -54,9 +54,10 @@ BsSession *bs_session_new (void);
 /* ---- Opening (off the main thread) ----
  * Opens path (a dataset file or folder, a case folder, one file of a case)
  * and its first case; path NULL keeps the dataset and reloads the case shown
- * (with a new model).  Any earlier open still running is cancelled.  A model
- * that loaded stays even when the data then fails, so that a later case is
- * never segmented with random weights.  Every failure is also emitted as
+ * (with a new model).  Any earlier open still running is cancelled.  When
+ * nothing is open yet, a model that loaded stays even when the data then
+ * fails, so that a later case is never segmented with random weights; with
+ * a case open, a failure leaves case and model as they were.  Every failure is also emitted as
  * "failed", so callers that only want the dialog pass no callback. */
 void bs_session_open_async (BsSession *self, const char *path, BsSessionModel model, const char *model_path,
                             GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data);

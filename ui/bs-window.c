@@ -148,14 +148,18 @@ static void
 on_model (BsSession *session, GParamSpec *pspec, BsWindow *self)
 {
   const BsUnet *net = bs_session_get_model (session);
-  g_autofree char *base = NULL, *label = NULL, *tip = NULL;
+  g_autofree char *base = NULL, *shown_base = NULL, *label = NULL, *tip = NULL;
+  g_auto(GStrv) parts = NULL;
   g_autoptr(GString) outputs = g_string_new (NULL);
+  GtkWidget *child;
 
   if (net == NULL)
     return;
   base = net->path != NULL ? g_path_get_basename (net->path) : g_strdup (_("random weights"));
   if (g_str_has_suffix (base, ".h5"))
     base[strlen (base) - 3] = '\0';
+  else if (g_str_has_suffix (base, ".hdf5"))
+    base[strlen (base) - 5] = '\0';
   for (int c = 0; c < net->config.out_channels; c++)
     {
       /* An output without a name is the whole tumour (IntelAI's files). */
@@ -168,12 +172,21 @@ on_model (BsSession *session, GParamSpec *pspec, BsWindow *self)
 
       g_string_append_printf (outputs, "%s%s", c ? ", " : "", shown);
     }
+  /* The button's mnemonic underline would eat the file name's own "_". */
+  shown_base = g_strjoinv ("__", (parts = g_strsplit (base, "_", -1)));
   /* TRANSLATORS: the Model button; %s is the weights file without ".h5" */
-  label = g_strdup_printf (_("_Model: %s"), base);
+  label = g_strdup_printf (_("_Model: %s"), shown_base);
   /* TRANSLATORS: the Model button's tooltip: the file, what it predicts */
   tip = g_strdup_printf (_("%s\nPredicts: %s\nClick to load other U-Net weights (Keras HDF5)"),
                          net->path != NULL ? net->path : _("random weights"), outputs->str);
   gtk_button_set_label (self->model_button, label);
+  /* A long file name must not widen the header bar past a laptop's screen. */
+  child = gtk_button_get_child (self->model_button);
+  if (GTK_IS_LABEL (child))
+    {
+      gtk_label_set_ellipsize (GTK_LABEL (child), PANGO_ELLIPSIZE_MIDDLE);
+      gtk_label_set_max_width_chars (GTK_LABEL (child), 30);
+    }
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->model_button), tip);
 }
 

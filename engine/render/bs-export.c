@@ -310,24 +310,51 @@ paint_region_legend (cairo_t *cr, double x, double cy, double f, double max_w, d
   paint_legend_entries (cr, colors, names, 3, x, cy, f, max_w, text_grey);
 }
 
+/* The region an overlay shows: src->overlay_region when the slice data has
+ * both its prediction and its truth (or the prediction, without a truth),
+ * else the whole tumour.  *pred and *truth are that region's planes. */
+static BsRegion
+overlay_region (const BsExportSource *src, const SliceData *s, const float **pred, const float **truth)
+{
+  BsRegion r = src->overlay_region;
+
+  *pred = s->pred;
+  *truth = s->truth;
+  if (r != BS_REGION_TC && r != BS_REGION_ET)
+    return BS_REGION_WT;
+  if (s->pred_region[r] == NULL || (s->truth != NULL && s->truth_region[r] == NULL))
+    return BS_REGION_WT;
+  *pred = s->pred_region[r];
+  *truth = s->truth != NULL ? s->truth_region[r] : NULL;
+  return r;
+}
+
 /* "case · axial slice 53 (0–154) · Dice 0.8123" (or "no tumour" when the
- * slice has none in truth and prediction, whose Dice would say nothing). */
+ * slice has none in truth and prediction, whose Dice would say nothing);
+ * "Dice ET 0.7123" for an overlay of another region than the whole tumour. */
 static char *
 overlay_caption (const BsExportSource *src, const SliceData *s, int index)
 {
   g_autofree char *dice_text = NULL;
   char num[G_ASCII_DTOSTR_BUF_SIZE];
 
-  if (s->truth)
+  const float *pred, *truth;
+  BsRegion region = overlay_region (src, s, &pred, &truth);
+
+  if (truth)
     {
       gsize n = (gsize) s->w * s->h, any = 0;
       for (gsize i = 0; i < n; i++)
-        any += s->truth[i] > 0.5f || s->pred[i] > 0.5f;
-      g_ascii_formatd (num, sizeof num, "%.4f", bs_dice (s->pred, s->truth, n));
-      /* TRANSLATORS: the region ("TC", "ET"), then the slice's Dice */
-      dice_text = !any                ? g_strdup (_("no tumour"))
-                  : src->region_label ? g_strdup_printf (_("Dice %s %s"), src->region_label, num)
-                                      : g_strdup_printf (_("Dice %s"), num);
+        any += truth[i] > 0.5f || pred[i] > 0.5f;
+      g_ascii_formatd (num, sizeof num, "%.4f", bs_dice (pred, truth, n));
+      if (!any)
+        dice_text = g_strdup (_("no tumour"));
+      else if (region == BS_REGION_WT)
+        dice_text = g_strdup_printf (_("Dice %s"), num);
+      else
+        /* TRANSLATORS: the region's abbreviation (TC: tumour core, ET:
+         * enhancing tumour), then the slice's Dice */
+        dice_text = g_strdup_printf (_("Dice %s %s"), region == BS_REGION_TC ? _("TC") : _("ET"), num);
     }
   /* Translators: case id, plane name, slice index (the file's voxel index, from
    * 0, as in file names, the CSV and the window), the last index. */
@@ -345,9 +372,11 @@ bs_export_render_overlay (const BsExportSource *src, int index, const BsOverlayO
   BsExportOverlayLayout lay;
   cairo_surface_t *slice, *out;
   cairo_t *cr;
+  const float *pred, *truth;
 
   slice_data_load (&s, src, index);
-  slice = bs_render_overlay (s.image, s.pred, s.truth, s.w, s.h, opts);
+  overlay_region (src, &s, &pred, &truth);
+  slice = bs_render_overlay (s.image, pred, truth, s.w, s.h, opts);
   bs_export_overlay_layout (s.w, s.h, opts, width, height, &lay);
   if (!opts->annotate && lay.width == s.w && lay.height == s.h)
     {

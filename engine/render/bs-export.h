@@ -28,9 +28,13 @@ typedef struct {
    * column per region. */
   const char *const *pred_outputs;
   const BsVolume *truth_tc, *truth_et;
-  /* An overlay of one region other than the whole tumour ("TC", "ET"): pred
-   * and truth are that region's, and the caption names it.  NULL: the whole tumour. */
-  const char *region_label;
+  /* The region an overlay (and a series of overlays) shows: BS_REGION_WT
+   * (0, the default) the whole tumour of pred and truth; BS_REGION_TC or
+   * BS_REGION_ET that region, nested from pred's channels as the window
+   * does, against truth_tc or truth_et, with the caption naming it.  An
+   * overlay falls back to the whole tumour when pred or the truth cannot
+   * tell the region (no such output, labels without regions). */
+  BsRegion overlay_region;
 } BsExportSource;
 
 /* Default size of the figure, in pixels. */
