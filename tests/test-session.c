@@ -6,6 +6,8 @@
 #include <math.h>
 #include <string.h>
 
+#include <nifti1.h>
+
 #include "bs-nifti.h"
 #include "bs-phantom.h"
 #include "bs-session.h"
@@ -259,6 +261,85 @@ test_failed_model_reload (void)
   g_free (f.title);
 }
 
+/* The sequence shown goes on by name from case to case (walk finding: by
+ * position, T1gd of a FLAIR + T1gd case became T1w of the next). */
+static void
+test_channel_by_name (void)
+{
+  g_autofree char *dir = g_build_filename (tmpdir, "two-sequences", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BsVolume) image = NULL, label = NULL;
+  g_autoptr(BsSession) s = bs_session_new ();
+  const char *files[2] = { "two_flair.nii.gz", "two_t1ce.nii.gz" };
+  int t1gd;
+
+  g_assert_true (bs_phantom_generate (7, 0, 64, 64, 40, &image, &label, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  for (int k = 0; k < 2; k++)
+    {
+      g_autoptr(BsVolume) one = bs_volume_extract_channel (image, bs_volume_find_channel (image, k ? "T1gd" : "FLAIR"));
+      g_autofree char *path = g_build_filename (dir, files[k], NULL);
+
+      g_assert_true (bs_volume_save_nifti (one, path, DT_FLOAT32, &error));
+      g_assert_no_error (error);
+    }
+  bs_session_open_async (s, dir, BS_SESSION_MODEL_RANDOM, NULL, NULL, NULL, NULL);
+  g_assert_true (spin_until (s, loaded, 60));
+  g_assert_cmpint (bs_session_get_case (s)->image->n_channels, ==, 2);
+  t1gd = bs_volume_find_channel (bs_session_get_case (s)->image, "T1gd");
+  g_assert_cmpint (t1gd, ==, 1);
+  bs_session_set_display_channel (s, t1gd);
+
+  bs_session_open_async (s, sample, BS_SESSION_MODEL_KEEP, NULL, NULL, NULL, NULL);
+  g_assert_true (spin_until (s, loaded, 60));
+  g_assert_cmpint (bs_session_get_case (s)->image->n_channels, ==, 4);
+  g_assert_cmpstr (bs_modality_canonical (bs_session_get_case (s)->image->channel_names
+                                            [bs_session_get_display_channel (s)]), ==, "T1gd");
+  for (int k = 0; k < 2; k++)
+    {
+      g_autofree char *path = g_build_filename (dir, files[k], NULL);
+      g_unlink (path);
+    }
+  g_rmdir (dir);
+}
+
+static void
+on_case_dice (BsSession *s, int index, GArray *seen)
+{
+  double d = bs_session_get_case_dice (s, index);
+
+  g_array_append_val (seen, d);
+}
+
+/* Another model: the case list's Dice of the old one goes (walk finding: it
+ * stayed beside the new model's partial Dice). */
+static void
+test_case_dice_reset_by_model (void)
+{
+  g_autofree char *other = bs_unet_shipped_model_path (BS_UNET_WT_MODEL);
+  g_autoptr(GArray) seen = g_array_new (FALSE, FALSE, sizeof (double));
+  BsPlanOptions opts;
+  g_autoptr(BsSession) s = NULL;
+
+  if (other == NULL)
+    {
+      g_test_skip ("no shipped whole-tumour model");
+      return;
+    }
+  bs_plan_options_init (&opts);
+  opts.threads = 1;
+  s = open_sample (&opts);
+  g_assert_true (spin_until (s, settled, 300));
+  g_assert_false (isnan (bs_session_get_case_dice (s, 0)));
+  g_signal_connect (s, "case-dice-changed", G_CALLBACK (on_case_dice), seen);
+  bs_session_open_async (s, NULL, BS_SESSION_MODEL_LOAD, other, NULL, NULL, NULL);
+  g_assert_true (spin_until (s, loaded, 60));
+  g_assert_cmpstr (bs_session_get_model (s)->path, ==, other);
+  g_assert_cmpuint (seen->len, >=, 1);
+  g_assert_true (isnan (g_array_index (seen, double, 0)));
+}
+
 /* The session's int8 mask is `brainseg-cli infer`'s, voxel by voxel. */
 static void
 test_int8_mask_matches_infer (void)
@@ -401,6 +482,8 @@ main (int argc, char **argv)
   g_test_add_func ("/session/open-and-slices", test_open_and_slices);
   g_test_add_func ("/session/failed-open", test_failed_open);
   g_test_add_func ("/session/failed-model-reload", test_failed_model_reload);
+  g_test_add_func ("/session/channel-by-name", test_channel_by_name);
+  g_test_add_func ("/session/case-dice-reset-by-model", test_case_dice_reset_by_model);
   g_test_add_func ("/session/int8-mask-matches-infer", test_int8_mask_matches_infer);
   g_test_add_func ("/session/regions-match-infer", test_regions_match_infer);
   status = g_test_run ();

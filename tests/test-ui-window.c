@@ -1080,6 +1080,9 @@ test_readout_fits (void)
             g_test_message ("  view %u (%d px): title %d..%d, letter at x %d y %d", i,
                             gtk_widget_get_width (views->pdata[i]), t.x, t.x + t.width, l.x, l.y);
             g_assert_false (gdk_rectangle_intersect (&t, &l, NULL));
+            /* on the title's line only well clear of it ("MRI input · T1gd A" read as one) */
+            if (t.width > 0 && l.y == t.y)
+              g_assert_cmpint (l.x - (t.x + t.width), >=, 24);
           }
       }
     }

@@ -173,10 +173,24 @@ on_compare_done (GObject *source, GAsyncResult *res, gpointer user_data)
   bs_compare_chart_set_result (self->chart, result);
   gtk_progress_bar_set_fraction (self->bar, 1.0);
   {
-    g_autoptr(GString) text = g_string_new (!isnan (result->rows[result->reference].dice)
-                                              ? _("Done. ΔDice is each configuration's Dice minus the fp32 reference's.")
-                                              : _("Done. This case has no ground truth: agreement is the Dice of each "
-                                                  "mask against the fp32 reference mask."));
+    g_autoptr(GString) text = g_string_new (NULL);
+
+    /* What the Dice here is, so that it is not read as the Dice panel's
+     * (walk finding: int8 cost 0.0007 here and 0.0015 in the panel). */
+    if (!isnan (result->rows[result->reference].dice))
+      g_string_append_printf (text, g_dngettext (GETTEXT_PACKAGE,
+                                                 "Done. Dice on the %d compared slice (the one with the most "
+                                                 "tumour), before the island clean-up; the Dice panel's is the whole "
+                                                 "volume's after it. ΔDice is each configuration's Dice minus the fp32 "
+                                                 "reference's.",
+                                                 "Done. Dice on the %d compared slices (those with the most tumour), "
+                                                 "before the island clean-up; the Dice panel's is the whole volume's "
+                                                 "after it. ΔDice is each configuration's Dice minus the fp32 "
+                                                 "reference's.", result->n_slices),
+                              result->n_slices);
+    else
+      g_string_append (text, _("Done. This case has no ground truth: agreement is the Dice of each "
+                               "mask against the fp32 reference mask."));
 
     /* Each reason a configuration could not run, once and whole (the chart
      * shows its first words). */

@@ -154,6 +154,8 @@ bs_dice_chart_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
           cairo_rectangle (cr, x, top + plot_h * (1 - d), MAX (bw - (bw > 3 ? 1 : 0), 1), plot_h * d);
           cairo_fill (cr);
         }
+      double msg_top = 0, msg_bottom = 0;  /* the message's band, which the slice marker skips */
+
       if (self->message != NULL)
         {
           int tw, th;
@@ -166,6 +168,8 @@ bs_dice_chart_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
           cairo_move_to (cr, left + 4, top + (plot_h - th) / 2);
           pango_cairo_show_layout (cr, layout);
           pango_layout_set_width (layout, -1);
+          msg_top = top + (plot_h - th) / 2 - 2;
+          msg_bottom = msg_top + th + 4;
         }
       if (self->current >= 0 && self->current < self->n)
         {
@@ -176,6 +180,12 @@ bs_dice_chart_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
           cairo_set_source_rgba (cr, fg.red, fg.green, fg.blue, 0.8);
           cairo_set_line_width (cr, 1);
           cairo_move_to (cr, floor (x) + 0.5, top + 5);
+          if (msg_bottom > msg_top)
+            {
+              /* not through the message's words (walk finding) */
+              cairo_line_to (cr, floor (x) + 0.5, msg_top);
+              cairo_move_to (cr, floor (x) + 0.5, msg_bottom);
+            }
           cairo_line_to (cr, floor (x) + 0.5, top + plot_h);
           cairo_stroke (cr);
           cairo_move_to (cr, x - 4, top - 2);

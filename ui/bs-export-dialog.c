@@ -73,6 +73,10 @@ bs_export_suggested_name (BsSession *session, BsExportKind kind)
   switch (kind)
     {
     case BS_EXPORT_KIND_OVERLAY:
+      /* The overlay shows the region the switch chose: the name says which. */
+      if (bs_session_get_region (session) != BS_REGION_WT && bs_session_model_has_region (session, bs_session_get_region (session)))
+        return g_strdup_printf ("%s-%s-%03d-overlay-%s.png", id, plane_id (plane), slice,
+                                bs_region_name (bs_session_get_region (session)));
       return g_strdup_printf ("%s-%s-%03d-overlay.png", id, plane_id (plane), slice);
     case BS_EXPORT_KIND_FIGURE:
       return g_strdup_printf ("%s-%s-%03d-figure.png", id, plane_id (plane), slice);
@@ -611,7 +615,10 @@ bs_export_dialog_run (GtkWindow *parent, BsSession *session, BsExportKind kind)
       break;
     case BS_EXPORT_KIND_OVERLAY:
       add_filter (fc, _("PNG images"), "*.png");
-      add_size_choice (fc, (const char *const *) overlay_sizes, "native");
+      /* Annotated at the slice's own size (240 px) the caption is a few
+       * pixels tall (walk finding): one overlay starts at a size a slide or
+       * a report can use; a series stays at the slice's size. */
+      add_size_choice (fc, (const char *const *) overlay_sizes, "960x960");
       add_annotate_choice (fc);
       break;
     case BS_EXPORT_KIND_SERIES:
@@ -627,8 +634,13 @@ bs_export_dialog_run (GtkWindow *parent, BsSession *session, BsExportKind kind)
           const char *names[] = { _("Whole tumour (0/1)"), _("BraTS label map (1 necrotic core, 2 edema, 4 enhancing)"),
                                   _("Decathlon label map (1 edema, 2 non-enhancing, 3 enhancing)"), NULL };
 
+          BsCase *c = bs_session_get_case (session);
+
           gtk_file_chooser_add_choice (fc, "labels", _("Labels"), (const char **) ids, names);
-          gtk_file_chooser_set_choice (fc, "labels", "wt");
+          /* The regions the model predicts, in the case's own convention
+           * (walk finding: the whole tumour alone dropped them by default). */
+          gtk_file_chooser_set_choice (fc, "labels",
+                                       c != NULL && c->convention == BS_LABELS_DECATHLON ? "decathlon" : "brats");
         }
       break;
     case BS_EXPORT_KIND_DICE_CSV:

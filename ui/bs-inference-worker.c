@@ -229,7 +229,7 @@ describe_plan (const Job *job)
   if (!o->test_time_flips)
     return g_steal_pointer (&base);
   /* TRANSLATORS: appended to the plan line; the network runs twice per slice */
-  return g_strdup_printf (_("%s · test-time flips (2 passes)"), base);
+  return g_strdup_printf (_("%s · test-time flips (2 passes)"), base);
 }
 
 static gboolean

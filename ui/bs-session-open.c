@@ -228,6 +228,14 @@ adopt_model (BsSession *self, OpenJob *job)
     return;
   g_clear_pointer (&self->model, bs_unet_free);
   self->model = g_steal_pointer (&job->new_model);
+  /* Every Dice in the case list was the old model's (walk finding: the list
+   * kept it beside the new model's partial Dice). */
+  for (guint i = 0; self->case_dice != NULL && self->dataset != NULL && i < bs_dataset_get_n_cases (self->dataset); i++)
+    if (!isnan (self->case_dice[i]))
+      {
+        self->case_dice[i] = NAN;
+        g_signal_emit (self, bs_session_signals[SIGNAL_CASE_DICE_CHANGED], 0, (int) i);
+      }
   g_free (self->note);
   self->note = job->model_choice == BS_SESSION_MODEL_RANDOM
                  ? g_strdup (_("No trained model was found: predictions come from random weights. "
@@ -260,7 +268,7 @@ adopt_case (BsSession *self, OpenJob *job)
   gboolean same_geometry = self->bcase != NULL &&
                            memcmp (self->bcase->image->dims, job->bcase->image->dims, sizeof (int) * 3) == 0;
   const BsVolume *img;
-  int preferred;
+  int preferred, same_sequence = -1;
 
   bs_session_clear_case (self);
   self->case_index = job->case_index;
@@ -277,7 +285,13 @@ adopt_case (BsSession *self, OpenJob *job)
   self->missing_text = g_steal_pointer (&job->missing_text);
   img = self->bcase->image;
   preferred = bs_volume_find_channel (img, "FLAIR");
-  if (self->channel < 0 || self->channel >= img->n_channels)
+  /* The sequence a user chose goes on by its name (walk finding: by its
+   * position, T1gd on a two-sequence case became T1w on the next). */
+  if (self->channel_name != NULL)
+    same_sequence = bs_volume_find_channel (img, self->channel_name);
+  if (same_sequence >= 0)
+    self->channel = same_sequence;
+  else if (self->channel_name != NULL || self->channel < 0 || self->channel >= img->n_channels)
     self->channel = preferred >= 0 ? preferred : 0;
   self->overlay.lo = self->auto_lo[self->channel];
   self->overlay.hi = self->auto_hi[self->channel];

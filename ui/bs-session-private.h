@@ -80,6 +80,7 @@ struct _BsSession
   BsPlane plane;
   int slice;
   int channel;
+  char *channel_name;   /* the sequence shown, kept from case to case (NULL: none chosen yet) */
   BsOverlayOptions overlay;
   BsPlanOptions opts;
 

@@ -350,6 +350,9 @@ bs_session_set_display_channel (BsSession *self, int channel)
   if (self->bcase == NULL || channel < 0 || channel >= self->bcase->image->n_channels || channel == self->channel)
     return;
   self->channel = channel;
+  g_free (self->channel_name);
+  self->channel_name = g_strdup (self->bcase->image->channel_names != NULL
+                                 ? self->bcase->image->channel_names[channel] : NULL);
   self->overlay.lo = self->auto_lo[channel];
   self->overlay.hi = self->auto_hi[channel];
   bs_session_notify (self, PROP_CHANNEL);
@@ -698,6 +701,7 @@ bs_session_finalize (GObject *object)
   g_free (self->case_dice);
   g_free (self->plan_text);
   g_free (self->inputs_text);
+  g_free (self->channel_name);
   g_free (self->missing_text);
   g_free (self->note);
   g_free (self->activity);

@@ -89,7 +89,8 @@ draw_text (cairo_t *cr, PangoLayout *layout, const char *text, double x, double 
 
 /* Where the title (top left) and the top orientation letter (top centre) go
  * in a view w pixels wide: the letter moves below the title's line when the
- * two would touch ("MRI input · FLAIRA" in a narrow pane). */
+ * two would touch ("MRI input · FLAIRA" in a narrow pane) or read as one
+ * ("MRI input · T1gd A": walk finding), closer than three letters. */
 static void
 label_rects (BsSliceView *self, PangoLayout *layout, double w, GdkRectangle *title, GdkRectangle *letter)
 {
@@ -105,7 +106,7 @@ label_rects (BsSliceView *self, PangoLayout *layout, double w, GdkRectangle *tit
   pango_layout_get_pixel_size (layout, &lw, &lh);
   *title = (GdkRectangle) { 8, 4, self->title != NULL ? tw : 0, self->title != NULL ? th : 0 };
   *letter = (GdkRectangle) { (int) (w / 2 - lw / 2.0), 4, lw, lh };
-  if (self->title != NULL && title->x + title->width + 6 > letter->x)
+  if (self->title != NULL && title->x + title->width + MAX (24, 3 * lw) > letter->x)
     letter->y = title->y + title->height + 2;
 }
 
