@@ -186,6 +186,27 @@ check_overlay (BsRegion region)
   bs_session_set_region (session, BS_REGION_WT);
 }
 
+/* Every save dialog (the exports, Compare all's chart and table) starts
+ * where the last export went while that folder exists, else at home (walk
+ * finding: Compare all's opened in the folder the program started in). */
+static void
+test_start_folder (void)
+{
+  g_autofree char *sub = g_build_filename (tmpdir, "start-here", NULL);
+  g_autofree char *file = g_build_filename (sub, "chart.png", NULL);
+  g_autofree char *gone = g_build_filename (tmpdir, "gone", "chart.png", NULL);
+  g_autofree char *a = NULL, *b = NULL;
+
+  g_assert_cmpint (g_mkdir_with_parents (sub, 0755), ==, 0);
+  bs_export_remember_folder (file);
+  a = bs_export_start_folder ();
+  g_assert_cmpstr (a, ==, sub);
+  bs_export_remember_folder (gone);
+  b = bs_export_start_folder ();
+  g_assert_cmpstr (b, ==, g_get_home_dir ());
+  g_rmdir (sub);
+}
+
 static void
 test_overlay (void)
 {
@@ -532,6 +553,7 @@ main (int argc, char **argv)
   if (!bs_test_wait (win, prediction_shown, 120))
     g_error ("no prediction for slice %d within 2 minutes", slice);
 
+  g_test_add_func ("/ui-export/start-folder", test_start_folder);
   g_test_add_func ("/ui-export/overlay", test_overlay);
   g_test_add_func ("/ui-export/overlay-annotated", test_overlay_annotated);
   g_test_add_func ("/ui-export/figure", test_figure);

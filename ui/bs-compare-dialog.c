@@ -6,6 +6,7 @@
 
 #include "bs-compare-chart.h"
 #include "bs-error.h"
+#include "bs-export-dialog.h"
 #include "bs-infer.h"
 
 /* Slices per configuration: enough for a stable median, few enough that
@@ -270,6 +271,7 @@ on_saved (const char *what, const char *path, const GError *error, BsCompareDial
       show_error (self, what, error);
       return;
     }
+  bs_export_remember_folder (path);
   /* The file went where it was asked to: said in the status line. */
   text = g_strdup_printf (_("Saved “%s”"), path);
   if (self->done_text != NULL)
@@ -324,7 +326,13 @@ choose_file (BsCompareDialog *self, const char *title, const char *name, GCallba
                                                                GTK_FILE_CHOOSER_ACTION_SAVE,
                                                                _("_Export"), _("_Cancel"));
 
+  g_autofree char *folder = bs_export_start_folder ();
+  g_autoptr(GFile) start = g_file_new_for_path (folder);
+
   gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
+  /* Where the window's exports go, not the folder the program started in
+   * (walk finding). */
+  gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (chooser), start, NULL);
   gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), name);
   g_signal_connect (chooser, "response", on_response, g_object_ref (self));
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));

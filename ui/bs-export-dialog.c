@@ -370,6 +370,20 @@ bs_export_to_path_finish (BsSession *session, GAsyncResult *result, GError **err
 /* Where the last export of this run of the program went. */
 static char *last_folder;
 
+char *
+bs_export_start_folder (void)
+{
+  return g_strdup (last_folder != NULL && g_file_test (last_folder, G_FILE_TEST_IS_DIR) ? last_folder
+                                                                                     : g_get_home_dir ());
+}
+
+void
+bs_export_remember_folder (const char *path)
+{
+  g_free (last_folder);
+  last_folder = g_path_get_dirname (path);
+}
+
 typedef struct {
   GtkWindow *parent;
   BsSession *session;
@@ -526,8 +540,7 @@ on_chooser_response (GtkNativeDialog *chooser, int response, gpointer user_data)
       return;
     }
   /* The next export starts where this one went. */
-  g_free (last_folder);
-  last_folder = g_path_get_dirname (path);
+  bs_export_remember_folder (path);
   run->path = g_strdup (path);
   run->cancellable = g_cancellable_new ();
   if (run->kind == BS_EXPORT_KIND_MASK || run->kind == BS_EXPORT_KIND_DICE_CSV || run->kind == BS_EXPORT_KIND_SERIES)
@@ -583,6 +596,7 @@ bs_export_dialog_run (GtkWindow *parent, BsSession *session, BsExportKind kind)
   };
   GtkFileChooserNative *chooser;
   g_autoptr(GFile) start = NULL;
+  g_autofree char *folder = NULL;
   GtkFileChooser *fc;
   DialogRun *run;
 
@@ -604,8 +618,8 @@ bs_export_dialog_run (GtkWindow *parent, BsSession *session, BsExportKind kind)
     gtk_file_chooser_set_current_name (fc, name);
   }
   /* Not the working directory the program happened to start in. */
-  start = g_file_new_for_path (last_folder != NULL && g_file_test (last_folder, G_FILE_TEST_IS_DIR) ? last_folder
-                                                                                                  : g_get_home_dir ());
+  folder = bs_export_start_folder ();
+  start = g_file_new_for_path (folder);
   gtk_file_chooser_set_current_folder (fc, start, NULL);
   switch (kind)
     {

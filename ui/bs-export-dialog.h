@@ -21,6 +21,12 @@ typedef enum {
  * holds and the window shows. */
 void bs_export_dialog_run (GtkWindow *parent, BsSession *session, BsExportKind kind);
 
+/* Where a save dialog starts: the folder of the last export (of any kind,
+ * from any dialog) while it exists, else the home folder.  Free with g_free. */
+char *bs_export_start_folder (void);
+/* Remembers path's folder as where the next save dialog starts. */
+void bs_export_remember_folder (const char *path);
+
 /* The suggested file (or, for a series, folder) name for the case shown. */
 char *bs_export_suggested_name (BsSession *session, BsExportKind kind);
 
