@@ -662,6 +662,30 @@ test_layout_holds_still (void)
       g_assert_cmpfloat (fabs (y_of (compare) - y_compare), <, 0.5);
       g_assert_cmpfloat (fabs (y_of (pred) - y_pred), <, 0.5);
     }
+
+  /* Per-layer times: their rows come when profiling is switched on and go
+   * when it is switched off, leaving no gap (walk finding). */
+  {
+    double y_on, y_off;
+    int slice = bs_session_get_slice_index (bs_window_get_session (win));
+
+    opts.batch = 1;
+    opts.profile_layers = TRUE;
+    bs_session_set_plan_options (bs_window_get_session (win), &opts);
+    bs_session_set_slice_index (bs_window_get_session (win), slice + 1);
+    g_assert_true (bs_test_wait (win, shows_current_prediction, 300));
+    bs_test_spin (100);
+    y_on = y_of (precision);
+    opts.profile_layers = FALSE;
+    bs_session_set_plan_options (bs_window_get_session (win), &opts);
+    bs_session_set_slice_index (bs_window_get_session (win), slice);
+    g_assert_true (bs_test_wait (win, shows_current_prediction, 300));
+    bs_test_spin (100);
+    y_off = y_of (precision);
+    g_test_message ("fp32 button at y %.0f with per-layer times, %.0f without (was %.0f)", y_on, y_off, y_precision);
+    g_assert_cmpfloat (y_on, >, y_precision + 20);
+    g_assert_cmpfloat (fabs (y_off - y_precision), <, 0.5);
+  }
 }
 
 static void

@@ -5,6 +5,9 @@
 #include "bs-timing-panel.h"
 
 #define SLOWEST_LAYERS 5
+/* Every stage a run can have: preprocess, reorder, network, test-time flips,
+ * output, render. */
+#define BASE_TIMING_LINES 6
 
 struct _BsTimingPanel
 {
@@ -17,6 +20,7 @@ struct _BsTimingPanel
    * texts are padded to them, so the controls below never move. */
   int plan_lines, timing_lines;
   gboolean plan_reserved;
+  gboolean layers_shown;  /* per-layer profiling on when the rows were last sized */
 
   GtkLabel *speed_label;
   GtkGrid *timing_grid;
@@ -155,6 +159,22 @@ update (BsTimingPanel *self)
     }
   hold_height (GTK_WIDGET (self->plan_label));
 
+  /* Per-layer profiling adds its rows at once when it is switched on and
+   * takes them away when it is switched off (walk finding: the rows came
+   * one result later and left a gap behind). */
+  if (s != NULL)
+    {
+      BsPlanOptions o;
+
+      bs_session_get_plan_options (s, &o);
+      if (o.profile_layers != self->layers_shown)
+        {
+          self->layers_shown = o.profile_layers;
+          self->timing_lines = BASE_TIMING_LINES + (o.profile_layers ? 1 + SLOWEST_LAYERS : 0);
+          gtk_widget_set_size_request (GTK_WIDGET (self->timing_grid), -1, -1);
+        }
+    }
+
   if (s == NULL || !bs_session_get_steady_timing (s, &t))
     {
       gtk_label_set_text (self->speed_label, s != NULL && bs_session_is_ready (s) ? _("Waiting for the first slice…") : "");
@@ -187,7 +207,8 @@ update (BsTimingPanel *self)
   n_layers = t.n_layers;
   if (n_layers > 0)
     {
-      timing_line (names, values, _("Slowest layers"), " ", FALSE);
+      /* TRANSLATORS: heading of the per-layer rows: each layer's time per slice in the last run */
+      timing_line (names, values, _("Slowest layers (last run)"), " ", FALSE);
       memcpy (layers, t.layers, sizeof layers[0] * n_layers);
       qsort (layers, n_layers, sizeof layers[0], compare_entries_desc);
       for (int i = 0; i < MIN (n_layers, SLOWEST_LAYERS); i++)
@@ -287,7 +308,7 @@ bs_timing_panel_init (BsTimingPanel *self)
   /* Room from the start for every stage a run can have (preprocess, reorder,
    * network, test-time flips, output, render), so that switching flips on
    * adds no row under the pointer. */
-  self->timing_lines = 6;
+  self->timing_lines = BASE_TIMING_LINES;
   /* Two multi-line labels (names, values): their text changes at inference
    * rate, so no widgets are made or hidden per result. */
   self->names_label = GTK_LABEL (gtk_label_new (NULL));
