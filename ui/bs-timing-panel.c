@@ -8,6 +8,8 @@
 /* Every stage a run can have: preprocess, reorder, network, test-time flips,
  * output, render. */
 #define BASE_TIMING_LINES 6
+/* Runs in the speed line's median before it stops saying "settling". */
+#define SETTLE_RUNS 5
 
 struct _BsTimingPanel
 {
@@ -190,7 +192,22 @@ update (BsTimingPanel *self)
                                                          "Median over the last %d runs of the network (preprocessing to output, without drawing), as are the stages below",
                                                          n_runs), n_runs);
 
-    gtk_label_set_text (self->speed_label, speed);
+    /* The first runs of a new plan are slower (first touches, warm caches):
+     * until a few have run the figure is dimmed and says it is settling
+     * (walk finding: it halved between the first slices and the end). */
+    if (n_runs < SETTLE_RUNS)
+      {
+        /* TRANSLATORS: after the speed line, while only the first few runs of a new plan are in its median */
+        g_autofree char *settling = g_strdup_printf ("%s · %s", speed, _("settling"));
+
+        gtk_label_set_text (self->speed_label, settling);
+        gtk_widget_add_css_class (GTK_WIDGET (self->speed_label), "dim-label");
+      }
+    else
+      {
+        gtk_label_set_text (self->speed_label, speed);
+        gtk_widget_remove_css_class (GTK_WIDGET (self->speed_label), "dim-label");
+      }
     gtk_widget_set_tooltip_text (GTK_WIDGET (self->speed_label), tip);
   }
   for (int i = 0; i < t.n_stages; i++)
