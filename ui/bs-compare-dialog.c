@@ -135,7 +135,9 @@ compare_caption (BsCompareDialog *self)
                                                              : g_strdup (_("random weights"));
   g_autofree char *cpu = bs_cpu_description ();
 
-  return g_strdup_printf (_("Case %s · model %s · %s"),
+  /* TRANSLATORS: case id, model file, CPU; every configuration runs one slice at a time (walk finding: the
+   * Batch setting seemed ignored) */
+  return g_strdup_printf (_("Case %s · model %s · batch 1 · %s"),
                           ds != NULL && index >= 0 ? bs_dataset_get_case_id (ds, index) : "–", model,
                           cpu != NULL ? cpu : _("Unknown CPU"));
 }
