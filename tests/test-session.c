@@ -296,12 +296,7 @@ test_channel_by_name (void)
   g_assert_cmpint (bs_session_get_case (s)->image->n_channels, ==, 4);
   g_assert_cmpstr (bs_modality_canonical (bs_session_get_case (s)->image->channel_names
                                             [bs_session_get_display_channel (s)]), ==, "T1gd");
-  for (int k = 0; k < 2; k++)
-    {
-      g_autofree char *path = g_build_filename (dir, files[k], NULL);
-      g_unlink (path);
-    }
-  g_rmdir (dir);
+  remove_tree (dir);
 }
 
 static void

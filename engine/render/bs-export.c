@@ -337,7 +337,6 @@ overlay_caption (const BsExportSource *src, const SliceData *s, int index)
 {
   g_autofree char *dice_text = NULL;
   char num[G_ASCII_DTOSTR_BUF_SIZE];
-
   const float *pred, *truth;
   BsRegion region = overlay_region (src, s, &pred, &truth);
 
