@@ -182,6 +182,77 @@ test_foreground_without_constant_background (void)
         g_assert_cmpfloat (mask->data[((gsize) k * NY + j) * NX + i], ==, inside_brain (i, j, k) ? 1.0f : 0.0f);
 }
 
+/* The reference: background (0) voxels reached from the slice border
+ * through 4-connected background, one pixel at a time (a queue). */
+static void
+reference_foreground (const float *v, int w, int h, float *out)
+{
+  g_autofree int *queue = g_new (int, (gsize) w * h);
+  g_autofree guint8 *seen = g_new0 (guint8, (gsize) w * h);
+  gsize head = 0, tail = 0;
+
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++)
+      if ((x == 0 || y == 0 || x == w - 1 || y == h - 1) && v[y * w + x] == 0.0f)
+        seen[y * w + x] = 1, queue[tail++] = y * w + x;
+  while (head < tail)
+    {
+      int i = queue[head++], x = i % w, y = i / w;
+      const int dx[4] = { -1, 1, 0, 0 }, dy[4] = { 0, 0, -1, 1 };
+      for (int d = 0; d < 4; d++)
+        {
+          int nx = x + dx[d], ny = y + dy[d];
+          if (nx < 0 || ny < 0 || nx >= w || ny >= h || seen[ny * w + nx] || v[ny * w + nx] != 0.0f)
+            continue;
+          seen[ny * w + nx] = 1;
+          queue[tail++] = ny * w + nx;
+        }
+    }
+  for (gsize i = 0; i < (gsize) w * h; i++)
+    out[i] = seen[i] ? 0.0f : 1.0f;
+}
+
+static void
+test_foreground_fill_random (void)
+{
+  /* Random speckle of brain values on a zero background with a zero border
+   * (so that the border constant is the background): enclosed zeros of every
+   * shape, spirals of runs included, must count as brain exactly where a
+   * plain flood from the border does not reach them. */
+  const int w = 61, h = 47, nz = 24;
+  g_autoptr(BsVolume) vol = bs_volume_new (w, h, nz, 1);
+  g_autofree float *want = g_new (float, (gsize) w * h);
+  GRand *rand = g_rand_new_with_seed (11);
+
+  for (int k = 0; k < nz; k++)
+    {
+      double density = 0.2 + 0.6 * k / (nz - 1);
+      for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+          {
+            gboolean edge = x == 0 || y == 0 || x == w - 1 || y == h - 1;
+            vol->data[((gsize) k * h + y) * w + x] = !edge && g_rand_double (rand) < density ? 5.0f : 0.0f;
+          }
+    }
+  g_rand_free (rand);
+  g_autoptr(BsVolume) mask = bs_preprocess_foreground (vol, 0);
+  gsize brain = 0, holes = 0;
+  for (int k = 0; k < nz; k++)
+    {
+      const float *v = vol->data + (gsize) k * w * h;
+      reference_foreground (v, w, h, want);
+      for (int i = 0; i < w * h; i++)
+        {
+          g_assert_cmpfloat (mask->data[(gsize) k * w * h + i], ==, want[i]);
+          brain += want[i] > 0.0f;
+          holes += want[i] > 0.0f && v[i] == 0.0f;
+        }
+    }
+  /* The speckle is varied enough to test something: filled holes and open background both. */
+  g_assert_cmpuint (holes, >, 1000);
+  g_assert_cmpuint (brain, <, (gsize) w * h * nz - 1000);
+}
+
 static void
 test_round16 (void)
 {
@@ -273,6 +344,7 @@ main (int argc, char **argv)
   g_test_add_func ("/preprocess/saturated-voxels", test_saturated_voxels);
   g_test_add_func ("/preprocess/prepare", test_prepare);
   g_test_add_func ("/preprocess/foreground-noisy-background", test_foreground_without_constant_background);
+  g_test_add_func ("/preprocess/foreground-fill-random", test_foreground_fill_random);
   g_test_add_func ("/preprocess/round16", test_round16);
   g_test_add_func ("/preprocess/crop-or-pad", test_crop_or_pad);
   g_test_add_func ("/preprocess/labels", test_labels);

@@ -75,8 +75,8 @@ border_background (const float *p, const int *dims, float *bg)
 
 typedef struct {
   const float *src;
-  float *dst;
-  const BsVolume *vol;
+  guint8 *dst;
+  int w, h;
   gboolean constant_bg;
   float bg;
   float threshold;
@@ -84,52 +84,111 @@ typedef struct {
 
 /* Background-valued voxels enclosed by brain in their slice are brain that
  * happens to have the background's value (raw data has zeros inside the
- * brain too): keep only the background reachable from the slice border. */
+ * brain too): keep only the background reachable from the slice border
+ * (4-connected).  A scanline fill: each seed is widened to its whole run of
+ * background in the row, and the rows above and below seed one pixel per
+ * run they touch, so most of a slice (air) costs one pass of writes. */
+#define FILL_REACHED 2
+
 static void
-fill_holes (float *m, int w, int h)
+fill_seed (guint8 *m, int w, int x, int y, int *stack, gsize *top)
+{
+  guint8 *row = m + (gsize) y * w;
+
+  if (row[x] != 0)
+    return;
+  row[x] = FILL_REACHED;
+  stack[(*top)++] = y * w + x;
+}
+
+static void
+fill_holes (guint8 *m, int w, int h)
 {
   g_autofree int *stack = g_new (int, (gsize) w * h);
   gsize top = 0;
 
   /* 0: background candidate, 1: brain, 2: background reached from the border */
   for (int x = 0; x < w; x++)
-    for (int e = 0; e < 2; e++)
-      {
-        int i = (e ? h - 1 : 0) * w + x;
-        if (m[i] == 0.0f)
-          m[i] = 2.0f, stack[top++] = i;
-      }
+    {
+      fill_seed (m, w, x, 0, stack, &top);
+      fill_seed (m, w, x, h - 1, stack, &top);
+    }
   for (int y = 0; y < h; y++)
-    for (int e = 0; e < 2; e++)
-      {
-        int i = y * w + (e ? w - 1 : 0);
-        if (m[i] == 0.0f)
-          m[i] = 2.0f, stack[top++] = i;
-      }
+    {
+      fill_seed (m, w, 0, y, stack, &top);
+      fill_seed (m, w, w - 1, y, stack, &top);
+    }
   while (top > 0)
     {
-      int i = stack[--top], x = i % w, y = i / w;
-      int nb[4] = { x > 0 ? i - 1 : -1, x < w - 1 ? i + 1 : -1, y > 0 ? i - w : -1, y < h - 1 ? i + w : -1 };
-      for (int k = 0; k < 4; k++)
-        if (nb[k] >= 0 && m[nb[k]] == 0.0f)
-          m[nb[k]] = 2.0f, stack[top++] = nb[k];
+      int i = stack[--top], x = i % w, y = i / w, a = x, b = x;
+      guint8 *row = m + (gsize) y * w;
+
+      while (a > 0 && row[a - 1] == 0)
+        row[--a] = FILL_REACHED;
+      while (b < w - 1 && row[b + 1] == 0)
+        row[++b] = FILL_REACHED;
+      /* The run [a, b] is reached; seed each run it touches above and below once
+       * (a pixel right of brain, or at a; one right of a reached pixel will be
+       * reached when that pixel widens). */
+      for (int dy = -1; dy <= 1; dy += 2)
+        {
+          int ny = y + dy;
+          const guint8 *other;
+
+          if (ny < 0 || ny >= h)
+            continue;
+          other = m + (gsize) ny * w;
+          for (int nx = a; nx <= b; nx++)
+            if (other[nx] == 0 && (nx == a || other[nx - 1] == 1))
+              fill_seed (m, w, nx, ny, stack, &top);
+        }
     }
   for (gsize i = 0; i < (gsize) w * h; i++)
-    m[i] = m[i] == 2.0f ? 0.0f : 1.0f;
+    m[i] = m[i] != FILL_REACHED;
 }
 
 static void
 mask_slice (int k, gpointer user_data)
 {
   MaskJob *job = user_data;
-  gsize plane = (gsize) job->vol->dims[0] * job->vol->dims[1];
+  gsize plane = (gsize) job->w * job->h;
   const float *s = job->src + k * plane;
-  float *d = job->dst + k * plane;
+  guint8 *d = job->dst + k * plane;
 
-  for (gsize i = 0; i < plane; i++)
-    d[i] = job->constant_bg ? (s[i] != job->bg ? 1.0f : 0.0f) : (s[i] > job->threshold ? 1.0f : 0.0f);
   if (job->constant_bg)
-    fill_holes (d, job->vol->dims[0], job->vol->dims[1]);
+    {
+      for (gsize i = 0; i < plane; i++)
+        d[i] = s[i] != job->bg;
+      fill_holes (d, job->w, job->h);
+    }
+  else
+    for (gsize i = 0; i < plane; i++)
+      d[i] = s[i] > job->threshold;
+}
+
+/* The foreground of one channel as bytes (1 brain, 0 background): a quarter
+ * of a float mask's memory, which the normalisation reads four times. */
+static guint8 *
+foreground_bytes (const float *src, const int *dims)
+{
+  gsize n = (gsize) dims[0] * dims[1] * dims[2];
+  guint8 *mask = g_try_malloc (MAX (n, 1));
+  MaskJob job = { src, mask, dims[0], dims[1], FALSE, 0.0f, 0.0f };
+
+  if (mask == NULL)
+    return NULL;
+  job.constant_bg = border_background (src, dims, &job.bg);
+  if (!job.constant_bg)
+    {
+      /* Not skull-stripped: the head is brighter than the air around it, and
+       * the mean sits between the two. */
+      double sum = 0.0;
+      for (gsize i = 0; i < n; i++)
+        sum += src[i];
+      job.threshold = (float) (sum / (double) n);
+    }
+  bs_parallel_for (dims[2], mask_slice, &job);
+  return mask;
 }
 
 BsVolume *
@@ -138,21 +197,19 @@ bs_preprocess_foreground (const BsVolume *image, int c)
   g_return_val_if_fail (c >= 0 && c < image->n_channels, NULL);
 
   BsVolume *mask = bs_volume_new_like (image, 1);
+  g_autofree guint8 *bytes = NULL;
+  gsize n = bs_volume_n_voxels (image);
+
   if (mask == NULL)
     return NULL;
-  MaskJob job = { bs_volume_channel (image, c), mask->data, image, FALSE, 0.0f, 0.0f };
-  job.constant_bg = border_background (job.src, image->dims, &job.bg);
-  if (!job.constant_bg)
+  bytes = foreground_bytes (bs_volume_channel (image, c), image->dims);
+  if (bytes == NULL)
     {
-      /* Not skull-stripped: the head is brighter than the air around it, and
-       * the mean sits between the two. */
-      double sum = 0.0;
-      gsize n = bs_volume_n_voxels (image);
-      for (gsize i = 0; i < n; i++)
-        sum += job.src[i];
-      job.threshold = (float) (sum / (double) n);
+      bs_volume_free (mask);
+      return NULL;
     }
-  bs_parallel_for (image->dims[2], mask_slice, &job);
+  for (gsize i = 0; i < n; i++)
+    mask->data[i] = bytes[i];
   g_free (mask->channel_names[0]);
   mask->channel_names[0] = g_strdup ("foreground");
   mask->is_label = TRUE;
@@ -172,7 +229,7 @@ bs_preprocess_foreground (const BsVolume *image, int c)
 
 typedef struct {
   float *data;
-  const float *mask;
+  const guint8 *mask;
   gsize plane;
   double *sum, *sum2;
   gsize *count;
@@ -187,12 +244,12 @@ norm_range (int k, gpointer user_data)
 {
   NormJob *job = user_data;
   const float *p = job->data + k * job->plane;
-  const float *m = job->mask + k * job->plane;
+  const guint8 *m = job->mask + k * job->plane;
   float lo = INFINITY, hi = -INFINITY;
   gsize n = 0;
 
   for (gsize i = 0; i < job->plane; i++)
-    if (m[i] > 0.0f)
+    if (m[i])
       {
         lo = MIN (lo, p[i]);
         hi = MAX (hi, p[i]);
@@ -240,7 +297,7 @@ norm_percentiles (NormJob *job, int nz, gsize n)
   hist = g_new0 (guint32, BS_CLIP_BINS);
   width = ((double) hi - lo) / BS_CLIP_BINS;
   for (gsize i = 0; i < total; i++)
-    if (job->mask[i] > 0.0f)
+    if (job->mask[i])
       hist[MIN ((gsize) ((job->data[i] - lo) / width), (gsize) BS_CLIP_BINS - 1)]++;
   job->stat_lo = hist_quantile (hist, n, BS_STATS_LOW, lo, width, FALSE);
   job->stat_hi = hist_quantile (hist, n, 1.0 - BS_STATS_LOW, lo, width, TRUE);
@@ -253,12 +310,12 @@ norm_stats (int k, gpointer user_data)
 {
   NormJob *job = user_data;
   const float *p = job->data + k * job->plane;
-  const float *m = job->mask + k * job->plane;
+  const guint8 *m = job->mask + k * job->plane;
   double s = 0.0, s2 = 0.0;
   gsize n = 0;
 
   for (gsize i = 0; i < job->plane; i++)
-    if (m[i] > 0.0f)
+    if (m[i])
       {
         double v = CLAMP (p[i], job->stat_lo, job->stat_hi);
         s += v;
@@ -275,15 +332,15 @@ norm_apply (int k, gpointer user_data)
 {
   NormJob *job = user_data;
   float *p = job->data + k * job->plane;
-  const float *m = job->mask + k * job->plane;
+  const guint8 *m = job->mask + k * job->plane;
 
   /* Background is exactly 0 and the foreground never is (a voxel right at the
    * mean gets the smallest normal float instead): inference reads "every
    * channel 0" as outside the head (bs_infer_window_to_slice). */
   for (gsize i = 0; i < job->plane; i++)
     {
-      float z = m[i] > 0.0f ? (float) ((CLAMP (p[i], job->lo, job->hi) - job->mean) * job->inv_std) : 0.0f;
-      p[i] = m[i] > 0.0f && z == 0.0f ? FLT_MIN : z;
+      float z = m[i] ? (float) ((CLAMP (p[i], job->lo, job->hi) - job->mean) * job->inv_std) : 0.0f;
+      p[i] = m[i] && z == 0.0f ? FLT_MIN : z;
     }
 }
 
@@ -291,13 +348,13 @@ static void
 normalize_channel (BsVolume *image, int c)
 {
   int nz = image->dims[2];
-  g_autoptr(BsVolume) mask = bs_preprocess_foreground (image, c);
+  g_autofree guint8 *mask = foreground_bytes (bs_volume_channel (image, c), image->dims);
   double s = 0.0, s2 = 0.0, var;
   gsize n = 0;
 
   if (mask == NULL)
     return;
-  NormJob job = { bs_volume_channel (image, c), mask->data, (gsize) image->dims[0] * image->dims[1] };
+  NormJob job = { bs_volume_channel (image, c), mask, (gsize) image->dims[0] * image->dims[1] };
   job.sum = g_new0 (double, nz);
   job.sum2 = g_new0 (double, nz);
   job.count = g_new0 (gsize, nz);
