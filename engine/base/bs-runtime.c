@@ -14,25 +14,12 @@ user_chose (void)
   return g_getenv ("OMP_WAIT_POLICY") != NULL || g_getenv ("GOMP_SPINCOUNT") != NULL;
 }
 
-/* Brainseg's malloc tunables the user's GLIBC_TUNABLES does not name, joined
- * with ':' ("" when the user named them all: the user's settings win, one
- * by one). */
-static char *
-malloc_tunables_to_add (void)
+static gboolean
+user_chose_malloc (void)
 {
   const char *t = g_getenv ("GLIBC_TUNABLES");
-  g_auto(GStrv) ours = g_strsplit (BS_RUNTIME_MALLOC_TUNABLE, ":", -1);
-  g_autoptr(GString) add = g_string_new (NULL);
 
-  for (int i = 0; ours[i] != NULL; i++)
-    {
-      g_autofree char *name = g_strndup (ours[i], strcspn (ours[i], "=") + 1);
-
-      if (t != NULL && strstr (t, name) != NULL)
-        continue;
-      g_string_append_printf (add, "%s%s", add->len ? ":" : "", ours[i]);
-    }
-  return g_string_free (g_steal_pointer (&add), FALSE);
+  return t != NULL && strstr (t, "glibc.malloc.hugetlb") != NULL;
 }
 
 /* What the re-execution set, from the mark's value ("omp", "malloc" or both). */
@@ -47,21 +34,21 @@ marked (const char *what)
 void
 bs_runtime_prepare (char **argv)
 {
-  g_autofree char *old_tunables = NULL, *tunables = NULL, *add = NULL;
+  g_autofree char *old_tunables = NULL, *tunables = NULL;
   gboolean omp, heap;
 
   if (argv == NULL || argv[0] == NULL)
     return;
-  add = malloc_tunables_to_add ();
   omp = !user_chose () && g_getenv ("BRAINSEG_KEEP_OMP_DEFAULTS") == NULL;
-  heap = *add != '\0' && g_getenv ("BRAINSEG_KEEP_MALLOC_DEFAULTS") == NULL;
+  heap = !user_chose_malloc () && g_getenv ("BRAINSEG_KEEP_MALLOC_DEFAULTS") == NULL;
   if (g_getenv (BS_RUNTIME_MARK) != NULL || (!omp && !heap))
     {
       bs_runtime_mark_start ();
       return;
     }
   old_tunables = g_strdup (g_getenv ("GLIBC_TUNABLES"));
-  tunables = old_tunables != NULL && *old_tunables ? g_strconcat (old_tunables, ":", add, NULL) : g_strdup (add);
+  tunables = old_tunables != NULL && *old_tunables ? g_strconcat (old_tunables, ":", BS_RUNTIME_MALLOC_TUNABLE, NULL)
+                                                   : g_strdup (BS_RUNTIME_MALLOC_TUNABLE);
   /* The mark also stops a loop should the new image not see the variables. */
   if (setenv (BS_RUNTIME_MARK, omp && heap ? "omp,malloc" : omp ? "omp" : "malloc", 1) != 0
       || (omp && setenv ("GOMP_SPINCOUNT", BS_RUNTIME_SPINCOUNT, 1) != 0)
@@ -103,18 +90,20 @@ bs_runtime_wait_policy (void)
 const char *
 bs_runtime_malloc_policy (void)
 {
-  static char buf[320];
+  static char buf[160];
   const char *t = g_getenv ("GLIBC_TUNABLES");
 
-  if (marked ("malloc") && t != NULL && g_str_equal (t, BS_RUNTIME_MALLOC_TUNABLE))
-    g_snprintf (buf, sizeof buf, "brainseg (GLIBC_TUNABLES=%s)", t);
-  else if (marked ("malloc") && t != NULL)
-    g_snprintf (buf, sizeof buf, "user and brainseg (GLIBC_TUNABLES=%s)", t);
-  else if (t != NULL && strstr (t, "glibc.malloc.") != NULL)
-    g_snprintf (buf, sizeof buf, "user (GLIBC_TUNABLES=%s)", t);
-  else
-    return "glibc default";
-  return buf;
+  if (marked ("malloc") && t != NULL && strstr (t, BS_RUNTIME_MALLOC_TUNABLE) != NULL)
+    {
+      g_snprintf (buf, sizeof buf, "brainseg (GLIBC_TUNABLES=%s)", BS_RUNTIME_MALLOC_TUNABLE);
+      return buf;
+    }
+  if (user_chose_malloc ())
+    {
+      g_snprintf (buf, sizeof buf, "user (GLIBC_TUNABLES=%s)", t);
+      return buf;
+    }
+  return "glibc default";
 }
 
 /* Busy and total jiffies of all CPUs together, from /proc/stat's first line. */

@@ -20,20 +20,13 @@ G_BEGIN_DECLS
 #define BS_RUNTIME_SPINCOUNT "10000"
 
 /* Large blocks from malloc on transparent huge pages (glibc 2.35 and later;
- * older ones ignore it), and freed blocks kept for the next ones.  A whole
- * BraTS case touches about 800 MB of memory (the NIfTI files' raw data, the
- * image, the prepared input, the probabilities, masks, oneDNN's buffers); on
- * the virtual machines measured, a first touch cost several milliseconds per
- * MB on 4 KB pages and a tenth of that on 2 MB ones (README, "On a busy
- * machine").  Volumes already ask for huge pages themselves (bs-volume.c);
- * hugetlb=1 covers every other allocation.  glibc serves blocks of 32 MB and
- * more (one channel of a BraTS volume is 36 MB) with mmap and gives them back
- * to the kernel on free, so the next volume of a case faults in fresh, zeroed
- * pages again: mmap_max=0 keeps them in the heap, one arena (arena_max=1)
- * lets a block freed on one thread serve the next on another, and the heap
- * shrinks only when 1 GB at its top is free (trim_threshold). */
-#define BS_RUNTIME_MALLOC_TUNABLE                                                                              \
-  "glibc.malloc.hugetlb=1:glibc.malloc.mmap_max=0:glibc.malloc.arena_max=1:glibc.malloc.trim_threshold=1073741824"
+ * older ones ignore it).  A whole BraTS case touches about 800 MB of fresh
+ * memory (the NIfTI files' raw data, the image, the prepared input, the
+ * probabilities, masks, oneDNN's buffers); on the virtual machines measured,
+ * a first touch cost several milliseconds per MB on 4 KB pages and a tenth of
+ * that on 2 MB ones (README, "On a busy machine").  Volumes already ask for
+ * huge pages themselves (bs-volume.c); this covers every other allocation. */
+#define BS_RUNTIME_MALLOC_TUNABLE "glibc.malloc.hugetlb=1"
 
 /* Set in the environment of a process whose runtime settings Brainseg chose:
  * "omp", "malloc" or "omp,malloc", what it set. */
@@ -42,18 +35,16 @@ G_BEGIN_DECLS
 /* Call first thing in main().  When the user set none of OMP_WAIT_POLICY,
  * GOMP_SPINCOUNT (their settings always win) and BRAINSEG_KEEP_OMP_DEFAULTS
  * (benchmarks compare against libgomp's own defaults with it), sets
- * GOMP_SPINCOUNT; unless BRAINSEG_KEEP_MALLOC_DEFAULTS is set, appends to
- * GLIBC_TUNABLES the tunables of BS_RUNTIME_MALLOC_TUNABLE it does not name
- * (a user's own value of one always wins; glibc reads them when the program
- * loads, too); then
+ * GOMP_SPINCOUNT; unless GLIBC_TUNABLES already names glibc.malloc.hugetlb or
+ * BRAINSEG_KEEP_MALLOC_DEFAULTS is set, appends BS_RUNTIME_MALLOC_TUNABLE to
+ * GLIBC_TUNABLES (glibc reads it when the program loads, too); then
  * re-executes argv through /proc/self/exe, once.  It returns only when
  * nothing had to change or the re-execution failed (then the program runs on
  * the defaults, as it did before). */
 void bs_runtime_prepare (char **argv);
 
-/* How malloc's policy was chosen, for reports: "brainseg
- * (GLIBC_TUNABLES=glibc.malloc.hugetlb=1:...)", "user and brainseg
- * (GLIBC_TUNABLES=...)" (the user named some, Brainseg added the others), "user (GLIBC_TUNABLES=...)" or
+/* How malloc's huge pages were chosen, for reports: "brainseg
+ * (GLIBC_TUNABLES=glibc.malloc.hugetlb=1)", "user (GLIBC_TUNABLES=...)" or
  * "glibc default".  Static string. */
 const char *bs_runtime_malloc_policy (void);
 
