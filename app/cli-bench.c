@@ -89,7 +89,7 @@ synthetic_slices (float *x, int n, int c, int size)
 static void
 run_reference (const BsUnet *net, BenchRow *row, int repeat)
 {
-  int size = row->size, c = net->config.in_channels;
+  int size = row->size, c = bs_unet_input_channels (&net->config);
   g_autofree float *in = g_new (float, (gsize) c * size * size);
   g_autofree float *out = g_new (float, (gsize) net->config.out_channels * size * size);
   g_autofree double *t = g_new (double, repeat);
@@ -137,7 +137,7 @@ print_details (BsPlan *plan, const float *input)
 static void
 run_row (const BsUnet *net, BenchRow *row, int repeat, int warmup)
 {
-  int size = row->size, c = net->config.in_channels;
+  int size = row->size, c = bs_unet_input_channels (&net->config);
   g_autofree float *input = g_new (float, (gsize) row->batch * c * size * size);
   g_autoptr(BsCalibration) cal = NULL;
   Instance *inst = g_new0 (Instance, row->instances);

@@ -226,6 +226,8 @@ run_compare (const BsUnet *net, const BsVolume *prepared, const BsVolume *truth,
   g_autoptr(BsInferGeometry) geom = bs_infer_geometry_new (prepared, plane, crop);
   int slices[6], n;
 
+  geom->context = net->config.context;
+
   n = bs_compare_pick_slices (prepared, truth, plane, G_N_ELEMENTS (slices), slices);
   result = bs_compare_run (net, prepared, truth, geom, slices, n, threads, NULL,
                            quiet ? NULL : print_compare_progress, NULL, NULL, &error);

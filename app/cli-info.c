@@ -169,6 +169,8 @@ describe_model (const BsUnet *net, gboolean json)
       for (int i = 0; i < cfg->in_channels; i++)
         json_builder_add_string_value (b, cfg->modalities && cfg->modalities[i] ? cfg->modalities[i] : "FLAIR");
       json_builder_end_array (b);
+      json_builder_set_member_name (b, "context");
+      json_builder_add_int_value (b, cfg->context);
       json_builder_set_member_name (b, "outputs");
       json_builder_begin_array (b);
       for (int k = 0; k < cfg->out_channels; k++)
@@ -200,6 +202,10 @@ describe_model (const BsUnet *net, gboolean json)
   printf ("  %s ", _("inputs:"));
   for (int i = 0; i < cfg->in_channels; i++)
     printf ("%s%s", i ? ", " : "", cfg->modalities && cfg->modalities[i] ? cfg->modalities[i] : "FLAIR");
+  if (cfg->context > 0)
+    /* TRANSLATORS: 2.5D input: the slice and %d neighbours on each side */
+    printf (ngettext (", of the slice and %d neighbour on each side", ", of the slice and %d neighbours on each side",
+                      cfg->context), cfg->context);
   printf ("\n  %s ", _("outputs:"));
   for (int k = 0; k < cfg->out_channels; k++)
     printf ("%s%s", k ? ", " : "", output_label (cfg->outputs && cfg->outputs[k] ? cfg->outputs[k] : "wt"));

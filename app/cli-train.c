@@ -403,6 +403,11 @@ bs_cli_train (int argc, char **argv)
         "B" },
       { "modality-dropout", 0, 0, G_OPTION_ARG_DOUBLE, &opts.modality_dropout,
         N_("Augmentation: zero each input channel with probability P, never all of them (0 = off)"), "P" },
+      { "context", 0, 0, G_OPTION_ARG_INT, &opts.context,
+        N_("2.5D: give the network N neighbouring slices on each side as extra input channels (0 = one slice; "
+           "default: as the weights fine-tuned, 0 for new ones; 2D weights widened this way start with zero "
+           "weights on the neighbours)"),
+        "N" },
       { "folds", 0, 0, G_OPTION_ARG_INT, &opts.folds,
         N_("Cross-validation over cases: K folds (seeded by --seed); needs --fold"), "K" },
       { "fold", 0, 0, G_OPTION_ARG_INT, &opts.fold,
@@ -515,6 +520,11 @@ bs_cli_train (int argc, char **argv)
                                  "of 16, --weight-dice and --core-flair-aug in [0, 1], --intensity-jitter, "
                                  "--modality-dropout, --bias-field and --weight-wt in [0, 1), --average-from not "
                                  "negative"));
+      return 2;
+    }
+  if (opts.context < -1 || opts.context > BS_UNET_MAX_CONTEXT)
+    {
+      fprintf (stderr, _("brainseg-cli train: --context must be between 0 and %d\n"), BS_UNET_MAX_CONTEXT);
       return 2;
     }
   if ((opts.folds != 0 || opts.fold != 0) && (opts.folds < 2 || opts.fold < 1 || opts.fold > opts.folds))

@@ -8,6 +8,8 @@
 #include "bs-infer.h"
 #include "bs-plan.h"
 #include "bs-preprocess.h"
+#include "bs-reference.h"
+#include "bs-segment.h"
 #include "bs-unet.h"
 
 static BsVolume *
@@ -487,6 +489,109 @@ test_zero_outside_head_outputs (void)
       }
 }
 
+/* 2.5D: slot s of a slice's input is bs_infer_context_slice's neighbour,
+ * clamped at the ends; the volume runs every slice with its neighbours, and
+ * bs_segment (the CLI's and export's path) gives the same volume. */
+static void
+test_context (void)
+{
+  static const char *const names[] = { "FLAIR", "T1gd", NULL };
+  g_autoptr(BsVolume) img = make_image (40, 36, 7, names);
+  BsUnetConfig c = { .fms = 4, .in_channels = 2, .context = 1 };
+  g_autoptr(BsUnet) net = bs_unet_new_random (&c, 5);
+  g_autoptr(BsVolume) prep = NULL;
+  g_autoptr(BsVolume) prob = NULL;
+  g_autoptr(BsPlan) plan = NULL;
+  g_autoptr(BsInferGeometry) geom = NULL;
+  g_autoptr(BsInferGeometry) flat = NULL;
+  g_autoptr(BsSegmentResult) seg = NULL;
+  g_autoptr(GError) error = NULL;
+  BsPlanOptions o;
+  BsSegmentOptions so;
+  gsize plane;
+  int n;
+
+  g_assert_cmpint (bs_infer_context_slice (3, 0, 7), ==, 3);
+  g_assert_cmpint (bs_infer_context_slice (3, 1, 7), ==, 2);
+  g_assert_cmpint (bs_infer_context_slice (3, 2, 7), ==, 4);
+  g_assert_cmpint (bs_infer_context_slice (3, 4, 7), ==, 5);
+  g_assert_cmpint (bs_infer_context_slice (0, 1, 7), ==, 0);
+  g_assert_cmpint (bs_infer_context_slice (6, 2, 7), ==, 6);
+  g_assert_cmpint (bs_infer_context_slice (6, 3, 7), ==, 4);
+  g_assert_cmpint (bs_infer_context_slice (6, 4, 7), ==, 6);
+
+  prep = bs_infer_prepare (net, img, &error);
+  g_assert_no_error (error);
+  /* Slices that differ from their neighbours. */
+  for (int k = 0; k < prep->n_channels; k++)
+    for (gsize i = 0; i < bs_volume_n_voxels (prep); i++)
+      if (bs_volume_channel (prep, k)[i] != 0.0f)
+        bs_volume_channel (prep, k)[i] += 0.3f * (float) ((i * 7 + k) % 11) - 1.5f;
+  geom = bs_infer_geometry_new (prep, BS_PLANE_AXIAL, FALSE);
+  flat = bs_infer_geometry_new (prep, BS_PLANE_AXIAL, FALSE);
+  geom->context = 1;
+  plane = (gsize) geom->ph * geom->pw;
+  n = geom->n_slices;
+  {
+    g_autofree float *in = g_new (float, 6 * plane);
+    g_autofree float *one = g_new (float, 2 * plane);
+    const int expect[][3] = { { 0, 0, 1 }, { 3, 2, 4 }, { 6, 5, 6 } };
+
+    for (gsize t = 0; t < G_N_ELEMENTS (expect); t++)
+      {
+        bs_infer_fill_slice (prep, geom, expect[t][0], in);
+        for (int s = 0; s < 3; s++)
+          {
+            bs_infer_fill_slice (prep, flat, expect[t][s], one);
+            g_assert_cmpmem (in + s * 2 * plane, 2 * plane * sizeof (float), one, 2 * plane * sizeof (float));
+          }
+      }
+  }
+  bs_plan_options_init (&o);
+  o.batch = 3;
+  o.threads = 1;
+  plan = bs_plan_new (net, geom->ph, geom->pw, &o, NULL, &error);
+  g_assert_no_error (error);
+  prob = bs_volume_new_like (prep, 1);
+  g_assert_true (bs_infer_volume (plan, prep, geom, prob, NULL, NULL, NULL, NULL, &error));
+  g_assert_no_error (error);
+  for (int k = 0; k < n; k += 3)
+    {
+      g_autofree float *in = g_new (float, 6 * plane);
+      g_autofree float *ref = g_new (float, plane);
+      g_autofree float *mine = g_new (float, plane);
+      g_autofree float *centre = g_new (float, 6 * plane);
+      g_autofree float *plain = g_new (float, plane);
+      g_autoptr(BsVolume) back = bs_volume_new_like (prep, 1);
+      double max_err = 0.0, moved = 0.0;
+
+      bs_infer_fill_slice (prep, geom, k, in);
+      bs_reference_forward (net, in, 1, geom->ph, geom->pw, ref);
+      bs_infer_store_output (back, geom, in, prep->n_channels, k, 1, ref);
+      bs_infer_fill_slice (back, flat, k, ref);
+      bs_infer_fill_slice (prob, flat, k, mine);
+      for (gsize i = 0; i < plane; i++)
+        max_err = MAX (max_err, fabs (ref[i] - mine[i]));
+      g_assert_cmpfloat (max_err, <, 1e-4);
+      /* The neighbours matter: the slice repeated in every slot gives another map. */
+      for (int s = 0; s < 3; s++)
+        memcpy (centre + s * 2 * plane, in, 2 * plane * sizeof (float));
+      bs_reference_forward (net, centre, 1, geom->ph, geom->pw, plain);
+      for (gsize i = 0; i < plane; i++)
+        moved = MAX (moved, fabs (plain[i] - ref[i]));
+      g_assert_cmpfloat (moved, >, 1e-3);
+    }
+  bs_segment_options_init (&so);
+  so.plan.threads = 1;
+  so.plan.crop_to_brain = FALSE;
+  so.cleanup = FALSE;
+  seg = bs_segment (net, prep, NULL, &so, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (seg->geom->context, ==, 1);
+  for (gsize i = 0; i < bs_volume_n_voxels (prob); i++)
+    g_assert_cmpfloat (fabs (seg->prob->data[i] - prob->data[i]), <, 1e-5);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -498,5 +603,6 @@ main (int argc, char **argv)
   g_test_add_func ("/infer/volume-crop", test_volume_crop);
   g_test_add_func ("/infer/volume-regions", test_volume_regions);
   g_test_add_func ("/infer/zero-outside-head-outputs", test_zero_outside_head_outputs);
+  g_test_add_func ("/infer/context", test_context);
   return g_test_run ();
 }

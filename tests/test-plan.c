@@ -84,10 +84,15 @@ balance_output (Fixture *f)
   bs_reference_forward (f->net, f->input, f->n, f->h, f->w, f->ref);
 }
 
+/* Neighbouring slices on each side of the next fixture's network (2.5D). */
+static int fixture_context = 0;
+
 static void
-fixture_init_outputs (Fixture *f, int fms, int in_ch, BsUpsample up, int h, int w, int n, guint64 seed, int nout)
+fixture_init_outputs (Fixture *f, int fms, int n_mod, BsUpsample up, int h, int w, int n, guint64 seed, int nout)
 {
-  BsUnetConfig c = { .fms = fms, .in_channels = in_ch, .upsample = up, .out_channels = nout };
+  BsUnetConfig c = { .fms = fms, .in_channels = n_mod, .upsample = up, .out_channels = nout,
+                     .context = fixture_context };
+  int in_ch = bs_unet_input_channels (&c);
   g_autoptr(GError) error = NULL;
 
   memset (f, 0, sizeof *f);
@@ -183,7 +188,7 @@ run_plan (Fixture *f, BsPrecision prec, BsMemLayout layout, gboolean fusion, int
       int k = MIN (batch, f->n - s);
       BsTiming t;
       bs_timing_reset (&t);
-      g_assert_true (bs_plan_run (plan, f->input + (gsize) s * f->net->config.in_channels * slice, k,
+      g_assert_true (bs_plan_run (plan, f->input + (gsize) s * bs_unet_input_channels (&f->net->config) * slice, k,
                                   probs + s * per, &t, &error));
       g_assert_no_error (error);
       g_assert_cmpint (t.n_slices, ==, k);
@@ -490,7 +495,7 @@ run_int8 (Fixture *f, BsMemLayout layout, int batch, int first_n, char **describ
   BsPlanOptions o;
   g_autoptr(GError) error = NULL;
   g_autoptr(BsPlan) plan = NULL;
-  gsize slice = (gsize) f->h * f->w, in_slice = slice * f->net->config.in_channels;
+  gsize slice = (gsize) f->h * f->w, in_slice = slice * bs_unet_input_channels (&f->net->config);
   float *probs = g_new (float, f->n * slice);
 
   bs_plan_options_init (&o);
@@ -688,6 +693,23 @@ test_regions_nearest (void)
   fixture_clear (&f);
 }
 
+/* 2.5D: four modalities of the slice and one neighbour on each side (12
+ * input channels, the first convolution's channel blocking not a multiple of
+ * 8 or 16), with the region head, through every plan. */
+static void
+test_context (void)
+{
+  Fixture f;
+
+  fixture_context = 1;
+  fixture_init_outputs (&f, 4, 4, BS_UPSAMPLE_TRANSPOSED, 32, 48, 2, 23, 3);
+  fixture_context = 0;
+  g_assert_cmpint (bs_unet_find_layer (f.net, "encodeAa")->in_ch, ==, 12);
+  first_batch = 1;
+  check_all (&f, TRUE);
+  fixture_clear (&f);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -703,5 +725,6 @@ main (int argc, char **argv)
   g_test_add_func ("/plan/regions", test_regions);
   g_test_add_func ("/plan/regions-nearest", test_regions_nearest);
   g_test_add_func ("/plan/regions-flips", test_regions_flips);
+  g_test_add_func ("/plan/context", test_context);
   return g_test_run ();
 }

@@ -273,7 +273,7 @@ test_missing_modality (void)
 
   ref.c = c;
   ref.slice = NZ / 2;
-  bs_train_fill_slice (&ref, NX, NULL, NULL, NULL, input, target, NULL);
+  bs_train_fill_slice (&ref, NX, 0, NULL, NULL, NULL, input, target, NULL);
   {
     double s0 = 0, s2 = 0;
     for (int p = 0; p < NX * NY; p++)
@@ -289,7 +289,7 @@ test_missing_modality (void)
   for (int it = 0; it < n_draws; it++)
     {
       gboolean any = FALSE;
-      bs_train_fill_slice (&ref, NX, &r, &aug, NULL, input, target, NULL);
+      bs_train_fill_slice (&ref, NX, 0, &r, &aug, NULL, input, target, NULL);
       for (int k = 0; k < 2; k++)
         {
           gboolean zero = TRUE;
@@ -405,7 +405,7 @@ test_core_flair_augmentation (void)
   for (int it = 0; it < n; it++)
     {
       gboolean dark = FALSE;
-      bs_train_fill_slice (&ref, NX, &r, &aug, NULL, input, target, NULL);
+      bs_train_fill_slice (&ref, NX, 0, &r, &aug, NULL, input, target, NULL);
       for (gsize p = 0; p < NX * NY; p++)
         {
           /* outside the tumour nothing gets that dark in the brain */
@@ -419,7 +419,7 @@ test_core_flair_augmentation (void)
   g_assert_cmpint (darkened, >, n / 5);
   g_assert_cmpint (darkened, <, 3 * n / 4);
   /* without augmentation the core keeps its bright FLAIR */
-  bs_train_fill_slice (&ref, NX, &r, NULL, NULL, input, target, NULL);
+  bs_train_fill_slice (&ref, NX, 0, &r, NULL, NULL, input, target, NULL);
   for (gsize p = 0; p < NX * NY; p++)
     if (target[p] > 0.5f)
       g_assert_cmpfloat (input[p], >, 0.5f);
@@ -461,7 +461,7 @@ test_intensity_jitter (void)
   ref.c = bs_train_set_find_case (set, "synth-00");
   g_assert_nonnull (ref.c);
   ref.slice = NZ / 2;
-  bs_train_fill_slice (&ref, NX, NULL, NULL, NULL, input, target, NULL);
+  bs_train_fill_slice (&ref, NX, 0, NULL, NULL, NULL, input, target, NULL);
   base_mean = brain_mean (input, NX * NY, &base_sq);
   g_assert_cmpfloat (base_sq, >, 0.1);
   for (gsize j = 0; j < G_N_ELEMENTS (jitters); j++)
@@ -473,7 +473,7 @@ test_intensity_jitter (void)
       for (int it = 0; it < 300; it++)
         {
           double sq, mean;
-          bs_train_fill_slice (&ref, NX, &r, &aug, NULL, input, target, NULL);
+          bs_train_fill_slice (&ref, NX, 0, &r, &aug, NULL, input, target, NULL);
           mean = brain_mean (input, NX * NY, &sq);
           /* mean' = g mean + o, so the brain's mean moves by at most J (|mean| + 1) */
           g_assert_cmpfloat (fabs (mean - base_mean), <=, jitters[j] * (fabs (base_mean) + 1.0) + 1e-5);
@@ -1104,6 +1104,141 @@ test_regions_fine_tune (void)
   g_rmdir (dir);
 }
 
+/* 2.5D: a training example's neighbour slots hold the neighbouring slices
+ * (clamped at the ends), every augmentation treats a modality's slots alike,
+ * and --context 1 from 2D weights starts from them, neighbours at zero. */
+static void
+test_context (void)
+{
+  static const char *const mods[] = { "FLAIR", NULL };
+  g_autoptr(BsTrainSet) set = bs_train_set_new (mods);
+  g_autoptr(BsTrainSet) flat_set = bs_train_set_new (mods);
+  g_autoptr(BsVolume) image = NULL;
+  g_autoptr(BsVolume) label = NULL;
+  g_autoptr(BsVolume) flat = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree float *input = g_new (float, 3 * NX * NY);
+  g_autofree float *one = g_new (float, NX * NY);
+  g_autofree float *target = g_new (float, NX * NY);
+  gsize pix = NX * NY, per = (gsize) NX * NY;
+  const BsTrainAug aug = { .offset_ratio = 0.5, .jitter = 0.3, .bias_field = 0.2, .modality_dropout = 0.0 };
+  BsTrainSliceRef ref;
+  BsTrainRng r;
+
+  synthetic_case (7, &image, &label);
+  g_assert_true (bs_train_set_add_case (set, "c", image, label, &error));
+  g_assert_no_error (error);
+  ref.c = bs_train_set_find_case (set, "c");
+  for (int slice = 0; slice < NZ; slice += NZ - 1)
+    {
+      const int expect[3] = { slice, MAX (slice - 1, 0), MIN (slice + 1, NZ - 1) };
+      ref.slice = slice;
+      bs_train_fill_slice (&ref, NX, 1, NULL, NULL, NULL, input, target, NULL);
+      for (int s = 0; s < 3; s++)
+        {
+          BsTrainSliceRef nb = { ref.c, expect[s] };
+          bs_train_fill_slice (&nb, NX, 0, NULL, NULL, NULL, one, target, NULL);
+          g_assert_cmpmem (input + s * pix, pix * sizeof (float), one, pix * sizeof (float));
+        }
+    }
+
+  /* Every slice the same: augmented, the three slots stay the same. */
+  flat = bs_volume_new_like (image, 1);
+  for (int z = 0; z < NZ; z++)
+    memcpy (flat->data + (gsize) z * per, image->data + (gsize) (NZ / 2) * per, per * sizeof (float));
+  g_assert_true (bs_train_set_add_case (flat_set, "flat", flat, label, &error));
+  ref.c = bs_train_set_find_case (flat_set, "flat");
+  ref.slice = 3;
+  bs_train_rng_seed (&r, 11);
+  for (int it = 0; it < 20; it++)
+    {
+      double moved = 0.0;
+      bs_train_fill_slice (&ref, 32, 1, &r, &aug, NULL, input, target, NULL);
+      g_assert_cmpmem (input, 32 * 32 * sizeof (float), input + 32 * 32, 32 * 32 * sizeof (float));
+      g_assert_cmpmem (input, 32 * 32 * sizeof (float), input + 2 * 32 * 32, 32 * 32 * sizeof (float));
+      /* and the augmentation did something */
+      bs_train_fill_slice (&ref, 32, 0, NULL, NULL, NULL, one, target, NULL);
+      for (int p = 0; p < 32 * 32; p++)
+        moved += fabs (one[p] - input[p]);
+      g_assert_cmpfloat (moved, >, 0.0);
+    }
+
+  /* Fine-tuning 2D weights with context 1. */
+  {
+    g_autoptr(BsTrainSet) tset = synthetic_set (4);
+    g_autofree char *dir = g_dir_make_tmp ("bs-context-XXXXXX", NULL);
+    g_autofree char *two = g_build_filename (dir, "2d.h5", NULL);
+    g_autofree char *wide = g_build_filename (dir, "25d.h5", NULL);
+    g_autoptr(BsTrainCheckpoint) cp = NULL;
+    g_autoptr(BsTrainCheckpoint) cp2 = NULL;
+    g_autoptr(BsUnet) from = NULL;
+    g_autoptr(BsUnet) to = NULL;
+    g_autoptr(BsUnet) trained = NULL;
+    BsTrainOptions opts;
+    BsTrainReport a = { 0 }, b = { 0 }, c = { 0 };
+    const BsUnetLayer *lf, *lt;
+    double neighbours = 0.0;
+
+    g_assert_true (bs_train_set_split (tset, 0.5, 816, NULL, NULL, &error));
+    tiny_run_options (&opts);
+    opts.epochs = 1;
+    opts.out = two;
+    g_assert_true (bs_train_run (tset, &opts, NULL, NULL, &a, NULL, &error));
+    g_assert_no_error (error);
+    from = load (two);
+    g_assert_cmpint (from->config.context, ==, 0);
+    cp = bs_train_checkpoint_load (two, &error);
+    g_assert_no_error (error);
+    opts.resume = cp;
+    opts.epochs = 0;
+    opts.out = wide;
+    opts.context = 1;
+    g_assert_true (bs_train_run (tset, &opts, NULL, NULL, &b, NULL, &error));
+    g_assert_no_error (error);
+    to = load (wide);
+    g_assert_cmpint (to->config.context, ==, 1);
+    lf = bs_unet_find_layer (from, "encodeAa");
+    lt = bs_unet_find_layer (to, "encodeAa");
+    g_assert_cmpint (lt->in_ch, ==, 3);
+    for (int o = 0; o < lt->out_ch; o++)
+      {
+        g_assert_cmpmem (lt->weights + o * 3 * 9, 9 * sizeof (float), lf->weights + o * 9, 9 * sizeof (float));
+        for (int i = 9; i < 27; i++)
+          g_assert_cmpfloat (lt->weights[o * 27 + i], ==, 0.0f);
+      }
+    /* and trains (fine-tuned from the widened file, whose context it keeps):
+     * the neighbours' weights move, the test cases are evaluated */
+    cp2 = bs_train_checkpoint_load (wide, &error);
+    g_assert_no_error (error);
+    opts.resume = cp2;
+    opts.epochs = 1;
+    opts.context = -1;
+    g_assert_true (bs_train_run (tset, &opts, NULL, NULL, &c, NULL, &error));
+    g_assert_no_error (error);
+    trained = load (wide);
+    g_assert_cmpint (trained->config.context, ==, 1);
+    lt = bs_unet_find_layer (trained, "encodeAa");
+    for (int o = 0; o < lt->out_ch; o++)
+      for (int i = 9; i < 27; i++)
+        neighbours += fabs (lt->weights[o * 27 + i]);
+    g_assert_cmpfloat (neighbours, >, 0.0);
+    g_assert_cmpuint (c.test->len, >, 0);
+    g_assert_cmpfloat (g_array_index (c.test, BsTrainCaseResult, 0).dice, >=, 0.0);
+    bs_train_report_clear (&a);
+    bs_train_report_clear (&b);
+    bs_train_report_clear (&c);
+    {
+      g_autofree char *l1 = bs_train_state_path_for (two);
+      g_autofree char *l2 = bs_train_state_path_for (wide);
+      g_unlink (l1);
+      g_unlink (l2);
+    }
+    g_unlink (two);
+    g_unlink (wide);
+    g_rmdir (dir);
+  }
+}
+
 /* A case with whole-tumour labels only trains its WT output: its core and
  * enhancing targets are flagged invalid (and left zero), its evaluation has
  * no TC/ET Dice, and a run with it alongside region cases goes through. */
@@ -1132,7 +1267,7 @@ test_regions_binary_case (void)
       double sum[3] = { 0 };
 
       g_assert_cmpint (bs_train_set_case_has_subregions (set, i), ==, i < 3);
-      bs_train_fill_slice (&ref, NX, NULL, NULL, &outputs, input, target, valid);
+      bs_train_fill_slice (&ref, NX, 0, NULL, NULL, &outputs, input, target, valid);
       for (int k = 0; k < 3; k++)
         for (int p = 0; p < NX * NX; p++)
           sum[k] += target[k * NX * NX + p];
@@ -1293,5 +1428,6 @@ main (int argc, char **argv)
   g_test_add_func ("/train/regions/resume", test_regions_resume);
   g_test_add_func ("/train/regions/fine-tune", test_regions_fine_tune);
   g_test_add_func ("/train/regions/binary-case", test_regions_binary_case);
+  g_test_add_func ("/train/context", test_context);
   return g_test_run ();
 }

@@ -210,6 +210,62 @@ test_regions (void)
   g_rmdir (dir);
 }
 
+/* 2.5D: a network widened from 2D computes what the 2D one did whatever its
+ * neighbour inputs hold, until training moves their weights; the context
+ * survives the file. */
+static void
+test_context (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("bs-unet-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "c.h5", NULL);
+  BsUnetConfig c = { .fms = 2, .in_channels = 2 };
+  g_autoptr(BsUnet) flat = bs_unet_new_random (&c, 7);
+  g_autoptr(BsUnet) wide = bs_unet_with_context (flat, 1);
+  g_autoptr(BsUnet) back = NULL;
+  g_autoptr(BsUnet) narrow = NULL;
+  g_autoptr(GError) error = NULL;
+  const int h = 16, w = 16;
+  gsize plane = (gsize) h * w;
+  g_autofree float *in = g_new (float, 6 * plane);
+  g_autofree float *a = g_new (float, plane), *b = g_new (float, plane);
+  double diff = 0.0;
+
+  g_assert_cmpint (wide->config.context, ==, 1);
+  g_assert_cmpint (bs_unet_input_channels (&wide->config), ==, 6);
+  g_assert_cmpint (bs_unet_find_layer (wide, "encodeAa")->in_ch, ==, 6);
+  for (gsize i = 0; i < 6 * plane; i++)
+    in[i] = sinf ((float) i * 0.37f);
+  bs_reference_forward (flat, in, 1, h, w, a);
+  bs_reference_forward (wide, in, 1, h, w, b);
+  for (gsize i = 0; i < plane; i++)
+    diff = MAX (diff, fabs (a[i] - b[i]));
+  g_assert_cmpfloat (diff, <, 1e-6);
+  /* Once a neighbour weight moves, the neighbours count. */
+  bs_unet_find_layer (wide, "encodeAa")->weights[2 * 9] = 0.5f;
+  bs_reference_forward (wide, in, 1, h, w, b);
+  diff = 0.0;
+  for (gsize i = 0; i < plane; i++)
+    diff = MAX (diff, fabs (a[i] - b[i]));
+  g_assert_cmpfloat (diff, >, 1e-4);
+
+  g_assert_true (bs_unet_save_h5 (wide, path, &error));
+  back = bs_unet_load_h5 (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (back->config.context, ==, 1);
+  g_assert_cmpint (back->config.in_channels, ==, 2);
+  assert_same_net (wide, back);
+  /* Back to one slice: the slice's own weights, as they were. */
+  narrow = bs_unet_with_context (back, 0);
+  g_assert_cmpint (bs_unet_find_layer (narrow, "encodeAa")->in_ch, ==, 2);
+  bs_reference_forward (narrow, in, 1, h, w, b);
+  diff = 0.0;
+  for (gsize i = 0; i < plane; i++)
+    diff = MAX (diff, fabs (a[i] - b[i]));
+  g_assert_cmpfloat (diff, <, 1e-6);
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
 static void
 test_keras (void)
 {
@@ -359,6 +415,7 @@ main (int argc, char **argv)
   g_test_add_func ("/unet/reference", test_reference_basic);
   g_test_add_func ("/unet/keras", test_keras);
   g_test_add_func ("/unet/regions", test_regions);
+  g_test_add_func ("/unet/context", test_context);
   g_test_add_func ("/unet/not-hdf5", test_not_hdf5);
   return g_test_run ();
 }

@@ -116,6 +116,8 @@ compare_thread (GTask *task, gpointer source, gpointer data, GCancellable *cance
   BsCompareResult *result;
   g_autoptr(BsInferGeometry) geom = bs_infer_geometry_new (job->prepared, job->plane, job->crop);
 
+  geom->context = job->net->config.context;
+
   result = bs_compare_run (job->net, job->prepared, job->truth, geom, job->slices, job->n_slices,
                            job->threads, NULL, on_row_done, job, cancellable, &error);
   if (result)

@@ -149,7 +149,7 @@ run_config (const Job *job, BsCompareRow *row, gboolean all_slices, float *masks
   BsPlanOptions opts;
   g_autoptr(BsPlan) plan = NULL;
   g_autoptr(GError) local = NULL;
-  gsize per_in = (gsize) job->prepared->n_channels * job->ph * job->pw;
+  gsize per_in = (gsize) job->prepared->n_channels * (1 + 2 * job->geom->context) * job->ph * job->pw;
   gsize per_px = (gsize) job->w * job->h;
   /* Every output of a region model; the comparison judges the first, the whole tumour. */
   g_autofree float *probs = g_new (float, (gsize) job->net->config.out_channels * job->ph * job->pw);
@@ -259,6 +259,7 @@ bs_compare_run (const BsUnet *net, const BsVolume *prepared, const BsVolume *tru
   int ref = -1;
   BsPlane plane = geom->plane;
 
+  g_return_val_if_fail (geom->context == net->config.context, NULL);
   if (n_slices <= 0)
     {
       g_set_error (error, BS_EXPORT_ERROR, BS_EXPORT_ERROR_INVALID, _("No slices to compare on"));
@@ -275,7 +276,7 @@ bs_compare_run (const BsUnet *net, const BsVolume *prepared, const BsVolume *tru
   job.pw = geom->pw;
   bs_volume_slice_size (prepared, plane, &job.w, &job.h);
 
-  gsize per_in = (gsize) prepared->n_channels * job.ph * job.pw;
+  gsize per_in = (gsize) prepared->n_channels * (1 + 2 * geom->context) * job.ph * job.pw;
   gsize per_px = (gsize) job.w * job.h;
   g_autofree float *inputs = g_new (float, per_in * n_slices);
   for (int i = 0; i < n_slices; i++)

@@ -130,23 +130,34 @@ bs_infer_geometry_free (BsInferGeometry *geom)
   g_free (geom);
 }
 
+int
+bs_infer_context_slice (int slice, int slot, int n_slices)
+{
+  /* slot 0 is the slice, then slice - 1, slice + 1, slice - 2, ... */
+  int d = (slot + 1) / 2, s = slot % 2 ? slice - d : slice + d;
+
+  return CLAMP (s, 0, MAX (n_slices - 1, 0));
+}
+
 void
 bs_infer_fill_slice (const BsVolume *prepared, const BsInferGeometry *geom, int slice, float *input)
 {
   g_autofree float *buf = g_new (float, (gsize) geom->width * geom->height);
+  int nch = prepared->n_channels;
 
-  for (int k = 0; k < prepared->n_channels; k++)
-    {
-      bs_volume_get_slice (prepared, k, geom->plane, slice, buf);
-      bs_preprocess_copy_window (buf, geom->width, geom->height, geom->x0, geom->y0,
-                   input + (gsize) k * geom->ph * geom->pw, geom->pw, geom->ph);
-    }
+  for (int slot = 0; slot < 1 + 2 * geom->context; slot++)
+    for (int k = 0; k < nch; k++)
+      {
+        bs_volume_get_slice (prepared, k, geom->plane, bs_infer_context_slice (slice, slot, geom->n_slices), buf);
+        bs_preprocess_copy_window (buf, geom->width, geom->height, geom->x0, geom->y0,
+                                   input + ((gsize) slot * nch + k) * geom->ph * geom->pw, geom->pw, geom->ph);
+      }
 }
 
 void
 bs_infer_fill_input (const BsVolume *prepared, const BsInferGeometry *geom, int first, int n, float *input)
 {
-  gsize per = (gsize) prepared->n_channels * geom->ph * geom->pw;
+  gsize per = (gsize) prepared->n_channels * (1 + 2 * geom->context) * geom->ph * geom->pw;
 
   for (int i = 0; i < n; i++)
     bs_infer_fill_slice (prepared, geom, first + i, input + per * i);
@@ -196,7 +207,7 @@ bs_infer_store_output (BsVolume *prob, const BsInferGeometry *geom, const float 
   for (int i = 0; i < n; i++)
     for (int o = 0; o < n_out; o++)
       {
-        bs_infer_window_to_slice (geom, input + (gsize) i * channels * plane, channels,
+        bs_infer_window_to_slice (geom, input + (gsize) i * channels * (1 + 2 * geom->context) * plane, channels,
                                   probs + ((gsize) i * n_out + o) * plane, slice);
         bs_volume_set_slice (prob, o, geom->plane, first + i, slice);
       }
@@ -210,7 +221,7 @@ run_slices (BsPlan *plan, const BsVolume *prepared, const BsInferGeometry *geom,
             GCancellable *cancellable, gboolean *cancelled, GError **error)
 {
   int ph, pw, batch, n_slices = geom->n_slices, total = 0, done = 0, n_out = bs_plan_get_outputs (plan);
-  gsize per_in = (gsize) prepared->n_channels * geom->ph * geom->pw, per_out = (gsize) n_out * geom->ph * geom->pw;
+  gsize per_in = (gsize) prepared->n_channels * (1 + 2 * geom->context) * geom->ph * geom->pw, per_out = (gsize) n_out * geom->ph * geom->pw;
   g_autofree float *input = NULL;
   g_autofree float *probs = NULL;
   g_autofree float *zero = NULL;

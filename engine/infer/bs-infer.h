@@ -28,6 +28,7 @@ typedef struct {
   gboolean cropped;    /* made with crop TRUE */
   guint8 *brain;       /* n_slices: 1 where the network runs */
   int n_brain;
+  int context;         /* neighbouring slices on each side in the input (the network's config.context) */
 } BsInferGeometry;
 
 /* The plane the 2D U-Net is trained in and runs in (IntelAI's and
@@ -42,9 +43,13 @@ BsInferGeometry *bs_infer_geometry_new (const BsVolume *prepared, BsPlane plane,
 void bs_infer_geometry_free (BsInferGeometry *geom);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BsInferGeometry, bs_infer_geometry_free)
 
-/* Fills input (n x C x ph x pw) with the window of slices first..first+n-1. */
+/* The slice in input slot `slot` of slice `slice` (0: itself, then slice - 1,
+ * slice + 1, slice - 2, ...), clamped to the volume's n_slices. */
+int bs_infer_context_slice (int slice, int slot, int n_slices);
+/* Fills input (n x C x ph x pw, C = prepared's channels x (1 + 2 context))
+ * with the window of slices first..first+n-1 and their neighbours. */
 void bs_infer_fill_input (const BsVolume *prepared, const BsInferGeometry *geom, int first, int n, float *input);
-/* One slice's window (C x ph x pw). */
+/* One slice's window (C x ph x pw), its neighbours' after it. */
 void bs_infer_fill_slice (const BsVolume *prepared, const BsInferGeometry *geom, int slice, float *input);
 /* No tumour where there is no head: probs[p] = 0 wherever every channel of
  * input (channels planes of n values) is 0, the background preprocessing
@@ -60,7 +65,9 @@ void bs_infer_zero_outside_head_outputs (const float *input, int channels, gsize
  * (bs_plan_run's C x ph x pw): call it on each, probs + c * ph * pw. */
 void bs_infer_window_to_slice (const BsInferGeometry *geom, const float *input, int channels, const float *probs,
                                float *slice);
-/* Writes n slices of probability maps (n x C x ph x pw, C = prob->n_channels,
+/* channels: the prepared volume's (input holds channels x (1 + 2 context)
+ * planes a slice, geom's context; the head is where the slice itself is).
+ * Writes n slices of probability maps (n x C x ph x pw, C = prob->n_channels,
  * slice-major as bs_plan_run writes them) back as displayed slices of prob
  * (a volume like prepared with one channel per output, channel-major: channel
  * 0 is the whole tumour), 0 outside the window. */

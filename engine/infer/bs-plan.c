@@ -315,7 +315,7 @@ bs_calibration_compute (const BsUnet *net, const float *slices, int n, int h, in
    * at most CALIBRATION_CROP keep the plain-C pass affordable on whole
    * 240x240 slices.  The slices run in parallel (the reference pass is
    * single-threaded), each into its own maxima. */
-  job = (CalibrationJob) { net, slices, net->config.in_channels, h, w, MIN (h, CALIBRATION_CROP),
+  job = (CalibrationJob) { net, slices, bs_unet_input_channels (&net->config), h, w, MIN (h, CALIBRATION_CROP),
                            MIN (w, CALIBRATION_CROP), g_new0 (BsCalibration, n) };
   for (int s = 0; s < n; s++)
     job.per_slice[s].layer_max = g_new0 (float, net->n_layers);
@@ -1204,7 +1204,7 @@ build_network (Builder *b)
   plan_quant (b, q, &qin);
 
   /* The first convolution chooses its input format unless the layout is fixed. */
-  act_declare (b, &input, net->config.in_channels, h, w, qin.dt, qin.scale);
+  act_declare (b, &input, bs_unet_input_channels (&net->config), h, w, qin.dt, qin.scale);
   if (b->tag != dnnl_format_tag_any && b->tag != dnnl_nchw && b->tag != dnnl_nhwc)
     md_4d (&input.md, b->batch, input.c, h, w, qin.dt, dnnl_format_tag_any);
 
@@ -1473,7 +1473,7 @@ bs_plan_new (const BsUnet *net, int h, int w, const BsPlanOptions *opts, const B
   p->w = w;
   p->batch = opts->batch;
   p->chunk = plan_chunk (opts, h, w);
-  p->in_ch = net->config.in_channels;
+  p->in_ch = bs_unet_input_channels (&net->config);
   p->n_out = net->config.out_channels;
   p->ops = g_array_new (FALSE, TRUE, sizeof (PlanOp));
   p->mems = g_ptr_array_new ();

@@ -202,12 +202,12 @@ static void
 forward_one (const BsUnet *net, const float *input, int h, int w, float *probs,
              BsReferenceObserver observer, gpointer user_data)
 {
-  Tensor x = tensor_new (net->config.in_channels, h, w);
+  Tensor x = tensor_new (bs_unet_input_channels (&net->config), h, w);
   Tensor skips[4] = { { 0 } };
   const BsUnetLayer *l = net->layers;
   int li = 0;
 
-  memcpy (x.data, input, sizeof (float) * net->config.in_channels * h * w);
+  memcpy (x.data, input, sizeof (float) * bs_unet_input_channels (&net->config) * h * w);
   observe (observer, user_data, -1, &x);
 
   /* Encoder: four levels of conv, conv, pool (keeping the skip), then the bottom. */
@@ -279,6 +279,6 @@ bs_reference_forward (const BsUnet *net, const float *input, int n, int h, int w
   g_return_if_fail (h % 16 == 0 && w % 16 == 0);
 
   for (int s = 0; s < n; s++)
-    forward_one (net, input + (gsize) s * net->config.in_channels * h * w, h, w,
+    forward_one (net, input + (gsize) s * bs_unet_input_channels (&net->config) * h * w, h, w,
                  probs + (gsize) s * net->config.out_channels * h * w, NULL, NULL);
 }

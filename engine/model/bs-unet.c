@@ -154,7 +154,7 @@ unet_alloc (const BsUnetConfig *config)
 
       g_strlcpy (l->name, specs[i].name, sizeof l->name);
       l->kind = specs[i].kind;
-      l->in_ch = specs[i].in_mul ? specs[i].in_mul * fms : net->config.in_channels;
+      l->in_ch = specs[i].in_mul ? specs[i].in_mul * fms : bs_unet_input_channels (&net->config);
       l->out_ch = specs[i].out_mul ? specs[i].out_mul * fms : net->config.out_channels;
       l->kh = l->kw = l->kind == BS_LAYER_CONV3X3_RELU ? 3 : l->kind == BS_LAYER_TRANSCONV2X2 ? 2 : 1;
       l->weights = g_new0 (float, (gsize) l->out_ch * l->in_ch * l->kh * l->kw);
@@ -245,6 +245,41 @@ bs_unet_copy (const BsUnet *net)
   copy->path = g_strdup (net->path);
   copy->description = g_strdup (net->description);
   return copy;
+}
+
+BsUnet *
+bs_unet_with_context (const BsUnet *net, int context)
+{
+  BsUnetConfig cfg;
+  BsUnet *wide;
+  int nmod = net->config.in_channels;
+  int keep = nmod * (1 + 2 * MIN (context, net->config.context));
+
+  bs_unet_config_copy (&cfg, &net->config);
+  cfg.context = context;
+  wide = unet_alloc (&cfg);
+  bs_unet_config_clear (&cfg);
+  for (int i = 0; i < net->n_layers; i++)
+    {
+      const BsUnetLayer *F = &net->layers[i];
+      BsUnetLayer *L = &wide->layers[i];
+      gsize k = (gsize) F->kh * F->kw;
+
+      memcpy (L->bias, F->bias, (gsize) L->out_ch * sizeof (float));
+      if (L->in_ch == F->in_ch)
+        {
+          memcpy (L->weights, F->weights, (gsize) L->out_ch * L->in_ch * k * sizeof (float));
+          continue;
+        }
+      /* The first convolution: the slots (slice, slice - 1, slice + 1, ...)
+       * both networks have keep their weights, the rest start at zero. */
+      for (int o = 0; o < L->out_ch; o++)
+        memcpy (L->weights + (gsize) o * L->in_ch * k, F->weights + (gsize) o * F->in_ch * k,
+                (gsize) keep * k * sizeof (float));
+    }
+  wide->path = g_strdup (net->path);
+  wide->description = g_strdup (net->description);
+  return wide;
 }
 
 int
@@ -500,6 +535,11 @@ config_to_json (const BsUnet *net)
   json_builder_add_int_value (b, net->config.fms);
   json_builder_set_member_name (b, "in_channels");
   json_builder_add_int_value (b, net->config.in_channels);
+  if (net->config.context > 0)
+    {
+      json_builder_set_member_name (b, "context");
+      json_builder_add_int_value (b, net->config.context);
+    }
   json_builder_set_member_name (b, "upsample");
   json_builder_add_string_value (b, net->config.upsample == BS_UPSAMPLE_NEAREST ? "nearest" : "transposed");
   json_builder_set_member_name (b, "modalities");
@@ -557,6 +597,7 @@ config_from_json (const char *path, const char *json, BsUnetConfig *config, char
   memset (config, 0, sizeof *config);
   config->fms = json_object_get_int_member_with_default (o, "fms", 16);
   config->in_channels = json_object_get_int_member_with_default (o, "in_channels", 1);
+  config->context = json_object_get_int_member_with_default (o, "context", 0);
   up = json_object_get_string_member_with_default (o, "upsample", "transposed");
   config->upsample = strcmp (up, "nearest") == 0 ? BS_UPSAMPLE_NEAREST : BS_UPSAMPLE_TRANSPOSED;
   config->crop = json_object_get_int_member_with_default (o, "crop", 0);
@@ -594,6 +635,14 @@ config_from_json (const char *path, const char *json, BsUnetConfig *config, char
     }
   if (json_object_has_member (o, "description"))
     *description = g_strdup (json_object_get_string_member (o, "description"));
+  if (config->context < 0 || config->context > BS_UNET_MAX_CONTEXT)
+    {
+      g_set_error (error, BS_MODEL_ERROR, BS_MODEL_ERROR_TOPOLOGY,
+                   _("%s: brainseg_config asks for %d neighbouring slices on each side; at most %d are supported"),
+                   path, config->context, BS_UNET_MAX_CONTEXT);
+      bs_unet_config_clear (config);
+      return FALSE;
+    }
   if (config->fms < 1 || config->fms > 4096 || config->in_channels < 1 || config->in_channels > 64)
     {
       g_set_error (error, BS_MODEL_ERROR, BS_MODEL_ERROR_TOPOLOGY,

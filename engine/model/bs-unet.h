@@ -52,7 +52,20 @@ typedef struct {
   int out_channels;     /* sigmoid outputs of PredictionMask (1 = IntelAI whole tumour) */
   char **outputs;       /* out_channels region names + NULL ("wt", "tc", "et"); output k is
                          * the probability of region outputs[k] */
+  int context;          /* neighbouring slices on each side given as extra input channels (2.5D);
+                         * 0 = one slice.  The input is the slice's in_channels modalities, then
+                         * those of slice - 1, slice + 1, slice - 2, slice + 2, ... (clamped to the
+                         * volume) */
 } BsUnetConfig;
+
+#define BS_UNET_MAX_CONTEXT 3
+
+/* The first convolution's input channels: in_channels x (1 + 2 context). */
+static inline int
+bs_unet_input_channels (const BsUnetConfig *c)
+{
+  return c->in_channels * (1 + 2 * c->context);
+}
 
 typedef struct {
   BsUnetConfig config;
@@ -65,6 +78,10 @@ typedef struct {
 /* A network with He-uniform random weights and zero biases (deterministic for seed). */
 BsUnet *bs_unet_new_random (const BsUnetConfig *config, guint64 seed);
 BsUnet *bs_unet_copy (const BsUnet *net);
+/* A copy of net taking context neighbouring slices on each side: the input
+ * slots both have keep their weights, new ones start at zero (so a 2D
+ * network widened this way computes what it did). */
+BsUnet *bs_unet_with_context (const BsUnet *net, int context);
 /* dst's weights and biases become src's (same topology). */
 void bs_unet_copy_weights (BsUnet *dst, const BsUnet *src);
 /* The running mean of count weight sets, the last being net's:

@@ -6,6 +6,7 @@
 
 #include "bs-dataset.h"
 #include "bs-error.h"
+#include "bs-infer.h"
 #include "bs-preprocess.h"
 #include "bs-train-private.h"
 
@@ -622,17 +623,19 @@ region_slice (const BsTrainCase *c, BsRegion r, int slice, float *out)
 }
 
 void
-bs_train_fill_slice (const BsTrainSliceRef *ref, int crop, BsTrainRng *r, const BsTrainAug *aug,
+bs_train_fill_slice (const BsTrainSliceRef *ref, int crop, int context, BsTrainRng *r, const BsTrainAug *aug,
                      const BsTrainOutputs *outputs, float *input, float *target, float *valid)
 {
   const BsTrainCase *c = ref->c;
-  int nch = c->image->n_channels, w = c->sw, h = c->sh;
+  int nch = c->image->n_channels, w = c->sw, h = c->sh, slots = 1 + 2 * context;
+  int n_slices = bs_volume_n_slices (c->image, BS_PLANE_AXIAL);
   int x0 = (w - crop) / 2, y0 = (h - crop) / 2;
   g_autofree float *full = g_new (float, (gsize) w * h);
   g_autofree float *tmp = g_new (float, (gsize) crop * crop);
   gboolean fx = FALSE, fy = FALSE;
   int turns = 0;
   gboolean augment = r && aug;
+  gsize pix = (gsize) crop * crop;
 
   if (augment)
     {
@@ -645,11 +648,16 @@ bs_train_fill_slice (const BsTrainSliceRef *ref, int crop, BsTrainRng *r, const 
       fy = bs_train_rng_boolean (r);
       turns = bs_train_rng_int_range (r, 0, 4);
     }
+  /* Input slot s (the slice, then its neighbours) of modality k is plane
+   * s * nch + k; every augmentation of a modality treats its slots alike, as
+   * one scan. */
   for (int k = 0; k < nch; k++)
     {
-      float *plane = input + (gsize) k * crop * crop;
-      bs_volume_get_slice (c->image, k, BS_PLANE_AXIAL, ref->slice, full);
-      window (full, w, h, x0, y0, crop, plane);
+      for (int s = 0; s < slots; s++)
+        {
+          bs_volume_get_slice (c->image, k, BS_PLANE_AXIAL, bs_infer_context_slice (ref->slice, s, n_slices), full);
+          window (full, w, h, x0, y0, crop, input + ((gsize) s * nch + k) * pix);
+        }
       if (augment && c->core && g_strcmp0 (c->image->channel_names[k], "FLAIR") == 0 && aug->core_flair_p > 0.0
           && bs_train_rng_double (r) < aug->core_flair_p)
         {
@@ -658,12 +666,16 @@ bs_train_fill_slice (const BsTrainSliceRef *ref, int crop, BsTrainRng *r, const 
            * the network does not learn "tumour = bright on FLAIR" alone. */
           float level = (float) bs_train_rng_double_range (r, -1.8, 0.0);
           float t = (float) bs_train_rng_double_range (r, 0.4, 1.0);
-          g_autofree float *core = g_new (float, (gsize) crop * crop);
-          bs_volume_get_slice (c->core, 0, BS_PLANE_AXIAL, ref->slice, full);
-          window (full, w, h, x0, y0, crop, core);
-          for (gsize p = 0; p < (gsize) crop * crop; p++)
-            if (core[p] > 0.5f && plane[p] != 0.0f)
-              plane[p] += t * (level - plane[p]);
+          g_autofree float *core = g_new (float, pix);
+          for (int s = 0; s < slots; s++)
+            {
+              float *plane = input + ((gsize) s * nch + k) * pix;
+              bs_volume_get_slice (c->core, 0, BS_PLANE_AXIAL, bs_infer_context_slice (ref->slice, s, n_slices), full);
+              window (full, w, h, x0, y0, crop, core);
+              for (gsize p = 0; p < pix; p++)
+                if (core[p] > 0.5f && plane[p] != 0.0f)
+                  plane[p] += t * (level - plane[p]);
+            }
         }
       if (augment && aug->bias_field > 0.0)
         {
@@ -674,16 +686,20 @@ bs_train_fill_slice (const BsTrainSliceRef *ref, int crop, BsTrainRng *r, const 
           double a = bs_train_rng_double_range (r, -1.0, 1.0), b = bs_train_rng_double_range (r, -1.0, 1.0);
           double cc = bs_train_rng_double_range (r, -1.0, 1.0);
           double scale = aug->bias_field * bs_train_rng_double (r) / MAX (fabs (a) + fabs (b) + fabs (cc), 1e-6);
-          for (int y = 0; y < crop; y++)
+          for (int s = 0; s < slots; s++)
             {
-              double v = 2.0 * y / MAX (crop - 1, 1) - 1.0;
-              for (int x = 0; x < crop; x++)
+              float *plane = input + ((gsize) s * nch + k) * pix;
+              for (int y = 0; y < crop; y++)
                 {
-                  double u = 2.0 * x / MAX (crop - 1, 1) - 1.0;
-                  float f = (float) (scale * (a * u + b * v + cc * u * v));
-                  float *px = plane + (gsize) y * crop + x;
-                  if (*px != 0.0f)
-                    *px = *px * (1.0f + f) + 3.0f * f;
+                  double v = 2.0 * y / MAX (crop - 1, 1) - 1.0;
+                  for (int x = 0; x < crop; x++)
+                    {
+                      double u = 2.0 * x / MAX (crop - 1, 1) - 1.0;
+                      float f = (float) (scale * (a * u + b * v + cc * u * v));
+                      float *px = plane + (gsize) y * crop + x;
+                      if (*px != 0.0f)
+                        *px = *px * (1.0f + f) + 3.0f * f;
+                    }
                 }
             }
         }
@@ -693,10 +709,14 @@ bs_train_fill_slice (const BsTrainSliceRef *ref, int crop, BsTrainRng *r, const 
            * offset changes inside the brain, each channel its own. */
           float gain = (float) bs_train_rng_double_range (r, 1.0 - aug->jitter, 1.0 + aug->jitter);
           float shift = (float) bs_train_rng_double_range (r, -aug->jitter, aug->jitter);
-          for (gsize p = 0; p < (gsize) crop * crop; p++)
-            if (plane[p] != 0.0f)
-              plane[p] = plane[p] * gain + shift;
-          orient (plane, tmp, crop, fx, fy, turns);
+          for (int s = 0; s < slots; s++)
+            {
+              float *plane = input + ((gsize) s * nch + k) * pix;
+              for (gsize p = 0; p < pix; p++)
+                if (plane[p] != 0.0f)
+                  plane[p] = plane[p] * gain + shift;
+              orient (plane, tmp, crop, fx, fy, turns);
+            }
         }
     }
   for (int k = 0; k < (outputs ? outputs->n : 1); k++)
@@ -715,7 +735,8 @@ bs_train_fill_slice (const BsTrainSliceRef *ref, int crop, BsTrainRng *r, const 
       guint32 drop = modality_dropout_mask (r, c->present, nch, aug->modality_dropout);
       for (int k = 0; k < nch; k++)
         if (drop & (1u << k))
-          memset (input + (gsize) k * crop * crop, 0, sizeof (float) * crop * crop);
+          for (int s = 0; s < slots; s++)
+            memset (input + ((gsize) s * nch + k) * pix, 0, sizeof (float) * pix);
     }
 }
 
@@ -770,8 +791,8 @@ bs_train_sampler_next (BsTrainSampler *s, int batch, int crop, gboolean augment,
   for (int b = 0; b < batch; b++)
     {
       BsTrainSliceRef *ref = b < n_tumour ? draw (s, s->tumour, &s->pos_tumour) : draw (s, s->other, &s->pos_other);
-      bs_train_fill_slice (ref, crop, &s->rand, augment ? &s->aug : NULL, &s->outputs,
-                           input + (gsize) b * nch * crop * crop, target + (gsize) b * s->outputs.n * crop * crop,
+      bs_train_fill_slice (ref, crop, s->context, &s->rand, augment ? &s->aug : NULL, &s->outputs,
+                           input + (gsize) b * nch * (1 + 2 * s->context) * crop * crop, target + (gsize) b * s->outputs.n * crop * crop,
                            valid ? valid + (gsize) b * s->outputs.n : NULL);
     }
 }

@@ -55,6 +55,7 @@ evaluate_case (BsTrainGraph *g, const BsUnet *net, const BsTrainCase *c, gboolea
                BsTrainCaseResult *result, GError **error)
 {
   int batch, ph, pw, nch = c->image->n_channels, n_out = net->config.out_channels;
+  int slots = 1 + 2 * net->config.context, nin = nch * slots;
   int n_slices = bs_volume_n_slices (c->image, BS_PLANE_AXIAL);
   gsize pix;
   g_autofree float *input = NULL;
@@ -69,26 +70,27 @@ evaluate_case (BsTrainGraph *g, const BsUnet *net, const BsTrainCase *c, gboolea
     g_ptr_array_add (vols, bs_volume_new_like (c->truth, 1));
   bs_train_graph_get_size (g, &batch, &ph, &pw);
   pix = (gsize) ph * pw;
-  input = g_new (float, batch * nch * pix);
+  input = g_new (float, batch * nin * pix);
   probs = g_new (float, batch * n_out * pix);
   for (int first = 0; first < n_slices; first += batch)
     {
       int n = MIN (batch, n_slices - first);
 
       for (int b = 0; b < n; b++)
-        for (int k = 0; k < nch; k++)
-          {
-            bs_volume_get_slice (c->image, k, BS_PLANE_AXIAL, first + b, plane);
-            centre (plane, c->sw, c->sh, input + ((gsize) b * nch + k) * pix, pw, ph);
-          }
+        for (int s = 0; s < slots; s++)
+          for (int k = 0; k < nch; k++)
+            {
+              bs_volume_get_slice (c->image, k, BS_PLANE_AXIAL, bs_infer_context_slice (first + b, s, n_slices), plane);
+              centre (plane, c->sw, c->sh, input + ((gsize) b * nin + s * nch + k) * pix, pw, ph);
+            }
       if (!bs_train_graph_forward (g, input, n, FALSE, probs, error))
         return FALSE;
       if (flips)
         {
-          g_autofree float *mirrored = g_new (float, (gsize) n * MAX (nch, n_out) * pix);
+          g_autofree float *mirrored = g_new (float, (gsize) n * MAX (nin, n_out) * pix);
           g_autofree float *mprobs = g_new (float, (gsize) n * n_out * pix);
 
-          bs_preprocess_flip_x (input, mirrored, (gsize) n * nch, ph, pw);
+          bs_preprocess_flip_x (input, mirrored, (gsize) n * nin, ph, pw);
           if (!bs_train_graph_forward (g, mirrored, n, FALSE, mprobs, error))
             return FALSE;
           bs_preprocess_flip_x (mprobs, mirrored, (gsize) n * n_out, ph, pw);
@@ -269,8 +271,8 @@ val_pick (GArray *from, int want, GArray *to)
 }
 
 void
-bs_train_val_build (BsTrainSet *set, BsTrainSplit split, int cap, int crop, int nch, const BsTrainOutputs *outputs,
-                    BsTrainValSet *v)
+bs_train_val_build (BsTrainSet *set, BsTrainSplit split, int cap, int crop, int nch, int context,
+                    const BsTrainOutputs *outputs, BsTrainValSet *v)
 {
   g_autoptr(GArray) tumour = g_array_new (FALSE, FALSE, sizeof (BsTrainSliceRef));
   g_autoptr(GArray) other = g_array_new (FALSE, FALSE, sizeof (BsTrainSliceRef));
@@ -291,12 +293,13 @@ bs_train_val_build (BsTrainSet *set, BsTrainSplit split, int cap, int crop, int 
     }
   v->n = pick->len;
   v->outputs = *outputs;
+  nch *= 1 + 2 * context;
   v->input = g_new (float, MAX (v->n, 1) * nch * pix);
   v->target = g_new (float, MAX (v->n, 1) * outputs->n * pix);
   v->valid = g_new (float, MAX (v->n, 1) * outputs->n);
   v->probs = g_new (float, MAX (v->n, 1) * outputs->n * pix);
   for (int i = 0; i < v->n; i++)
-    bs_train_fill_slice (&g_array_index (pick, BsTrainSliceRef, i), crop, NULL, NULL, outputs,
+    bs_train_fill_slice (&g_array_index (pick, BsTrainSliceRef, i), crop, context, NULL, NULL, outputs,
                          v->input + (gsize) i * nch * pix, v->target + (gsize) i * outputs->n * pix,
                          v->valid + (gsize) i * outputs->n);
 }

@@ -898,7 +898,7 @@ build (BsTrainGraph *g, GError **error)
   };
   Tensor *skip[4], *x, *t;
 
-  if (!tensor_new (g, g->net->config.in_channels, g->h, g->w, dnnl_nchw, FALSE, &g->input, error))
+  if (!tensor_new (g, bs_unet_input_channels (&g->net->config), g->h, g->w, dnnl_nchw, FALSE, &g->input, error))
     return FALSE;
   x = g->input;
   for (int level = 0; level < 5; level++)

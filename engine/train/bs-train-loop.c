@@ -23,7 +23,8 @@ typedef struct {
   BsTrainReport *report;
   BsTrainProgressFunc progress;
   gpointer progress_data;
-  int nch;
+  int nch;                       /* modalities */
+  int nin;                       /* input planes a slice: nch x (1 + 2 o.context) */
   gsize pix;                     /* o.crop squared */
   BsUnet *net;                   /* the weights the optimiser moves */
   BsUnet *best;                  /* what opts->out gets, or NULL before the first validation */
@@ -179,11 +180,19 @@ initial_net (BsTrainSet *set, const BsTrainOptions *opts, const BsTrainOutputs *
             net = adapted;
           }
       }
+      if (!continuing && net->config.context != opts->context)
+        {
+          /* 2.5D from 2D weights: the new neighbour inputs start at zero. */
+          BsUnet *wide = bs_unet_with_context (net, opts->context);
+          bs_unet_free (net);
+          net = wide;
+        }
     }
   else
     {
       cfg.fms = opts->fms;
       cfg.in_channels = nch;
+      cfg.context = opts->context;
       cfg.upsample = BS_UPSAMPLE_TRANSPOSED;
       cfg.out_channels = outputs->n;
       cfg.outputs = g_new0 (char *, outputs->n + 1);
@@ -291,6 +300,18 @@ run_setup (Run *r, const BsTrainOptions *opts, GError **error)
   r->st.opts.resume = NULL;
   r->st.opts.out = r->st.opts.figures = NULL;
   r->nch = (int) g_strv_length (r->set->modalities);
+  /* A resumed run keeps its network's slices; fine-tuning keeps those of the
+   * weights unless --context says otherwise. */
+  if (r->resumed || r->o.context < 0)
+    r->o.context = r->o.resume ? bs_train_checkpoint_get_net (r->o.resume)->config.context : 0;
+  if (r->o.context > BS_UNET_MAX_CONTEXT)
+    {
+      g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA,
+                   _("At most %d neighbouring slices on each side can be given to the network, not %d"),
+                   BS_UNET_MAX_CONTEXT, r->o.context);
+      return FALSE;
+    }
+  r->nin = r->nch * (1 + 2 * r->o.context);
   r->pix = (gsize) r->o.crop * r->o.crop;
   if (r->o.crop <= 0 || r->o.crop % 16 != 0)
     {
@@ -326,6 +347,7 @@ run_prepare_data (Run *r, GError **error)
   t0 = bs_now_ms ();
   bs_train_sampler_init (&r->sampler, r->set, r->o.seed);
   r->sampler.outputs = r->outputs;
+  r->sampler.context = r->o.context;
   r->sampler.aug = (BsTrainAug) { .offset_ratio = BS_TRAIN_OFFSET_RATIO, .core_flair_p = r->o.core_flair_aug,
                                   .jitter = r->o.intensity_jitter, .modality_dropout = r->o.modality_dropout,
                                   .bias_field = r->o.bias_field };
@@ -334,13 +356,14 @@ run_prepare_data (Run *r, GError **error)
       g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA, _("The training cases have no slices with brain"));
       return FALSE;
     }
-  bs_train_val_build (r->set, BS_TRAIN_SPLIT_VALIDATION, r->o.val_slices, r->o.crop, r->nch, &r->outputs,
+  bs_train_val_build (r->set, BS_TRAIN_SPLIT_VALIDATION, r->o.val_slices, r->o.crop, r->nch, r->o.context, &r->outputs,
                       &r->val);
   if (r->val.n == 0)
     {
       /* Too few cases for a validation split: select on training slices. */
       bs_train_val_clear (&r->val);
-      bs_train_val_build (r->set, BS_TRAIN_SPLIT_TRAIN, r->o.val_slices, r->o.crop, r->nch, &r->outputs, &r->val);
+      bs_train_val_build (r->set, BS_TRAIN_SPLIT_TRAIN, r->o.val_slices, r->o.crop, r->nch, r->o.context,
+                          &r->outputs, &r->val);
       emit (r, (BsTrainEvent) { .kind = BS_TRAIN_EVENT_NO_VALIDATION });
     }
   bs_timing_add_stage (&r->report->stages, "stratification", bs_now_ms () - t0);
@@ -413,7 +436,7 @@ run_build_model (Run *r, GError **error)
 static gboolean
 run_start (Run *r, GError **error)
 {
-  r->input = g_new (float, (gsize) r->o.batch * r->nch * r->pix);
+  r->input = g_new (float, (gsize) r->o.batch * r->nin * r->pix);
   r->target = g_new (float, (gsize) r->o.batch * r->outputs.n * r->pix);
   r->valid = g_new (float, (gsize) r->o.batch * r->outputs.n);
   r->steps_per_epoch = r->o.steps_per_epoch > 0 ? r->o.steps_per_epoch
@@ -428,7 +451,7 @@ run_start (Run *r, GError **error)
   /* No training: the starting weights are the best, with their validation loss. */
   if (r->o.epochs == 0 && !r->resumed)
     {
-      if (!bs_train_val_run (r->g, &r->val, r->nch, r->o.loss, r->o.weight_dice, &r->report->best_val_loss,
+      if (!bs_train_val_run (r->g, &r->val, r->nin, r->o.loss, r->o.weight_dice, &r->report->best_val_loss,
                              &r->report->best_val_dice, r->report->best_val_region_dice, error))
         return FALSE;
       r->best = bs_unet_copy (r->net);
@@ -508,7 +531,7 @@ validate_epoch (Run *r, int epoch, double *val_loss, double *val_dice, double *r
         bs_unet_copy_weights (r->current, r->net);
       bs_unet_copy_weights (r->net, r->mean);
     }
-  if (!bs_train_val_run (r->g, &r->val, r->nch, r->o.loss, r->o.weight_dice, val_loss, val_dice, region_dice,
+  if (!bs_train_val_run (r->g, &r->val, r->nin, r->o.loss, r->o.weight_dice, val_loss, val_dice, region_dice,
                          error))
     return FALSE;
   if (r->mean_count > 0)

@@ -26,6 +26,7 @@ bs_train_options_init (BsTrainOptions *o)
   o->augment = TRUE;
   o->intensity_jitter = 0.1;
   o->split = 0.8;
+  o->context = -1;
 }
 
 gboolean

@@ -104,6 +104,7 @@ typedef struct {
   BsTrainRng rand;
   BsTrainAug aug;          /* from the options; all off after init */
   BsTrainOutputs outputs;  /* WT alone after init */
+  int context;             /* neighbouring slices on each side in the input; 0 after init */
 } BsTrainSampler;
 
 /* ---- options (bs-train-options.c) ---- */
@@ -118,16 +119,19 @@ void bs_train_options_apply_state (BsTrainOptions *o, const BsTrainOptions *from
 
 BsTrainCase *bs_train_set_find_case (BsTrainSet *set, const char *id);
 void bs_train_slice_list_build (BsTrainSet *set, BsTrainSplit split, GArray *tumour, GArray *other);
-/* One crop x crop training example (nch planes + one target plane per
- * output); r or aug NULL = centre, no augmentation.  valid (may be NULL)
+/* One crop x crop training example (nch x (1 + 2 context) planes: the
+ * slice's modalities, then those of each neighbour in bs_infer_context_slice
+ * order; and one target plane per output); r or aug NULL = centre, no
+ * augmentation.  valid (may be NULL)
  * gets per output 1, or 0 when the case's labels cannot tell that region
  * (its target plane is then zeros). */
-void bs_train_fill_slice (const BsTrainSliceRef *ref, int crop, BsTrainRng *r, const BsTrainAug *aug,
+void bs_train_fill_slice (const BsTrainSliceRef *ref, int crop, int context, BsTrainRng *r, const BsTrainAug *aug,
                           const BsTrainOutputs *outputs, float *input, float *target, float *valid);
 
 void bs_train_sampler_init (BsTrainSampler *s, BsTrainSet *set, guint64 seed);
 void bs_train_sampler_clear (BsTrainSampler *s);
-/* augment FALSE: centred crops as they are, whatever s->aug says.  target
+/* augment FALSE: centred crops as they are, whatever s->aug says.  nch:
+ * the modalities (input is batch x nch x (1 + 2 s->context) planes).  target
  * is batch x s->outputs.n planes, valid batch x s->outputs.n flags. */
 void bs_train_sampler_next (BsTrainSampler *s, int batch, int crop, gboolean augment, float *input, float *target,
                             float *valid, int nch);
@@ -200,13 +204,14 @@ typedef struct {
 
 /* Tumour and healthy slices of the split evenly spaced through its cases,
  * half and half when capped at cap (0: all). */
-void bs_train_val_build (BsTrainSet *set, BsTrainSplit split, int cap, int crop, int nch,
+void bs_train_val_build (BsTrainSet *set, BsTrainSplit split, int cap, int crop, int nch, int context,
                          const BsTrainOutputs *outputs, BsTrainValSet *v);
 void bs_train_val_clear (BsTrainValSet *v);
 /* val_loss: bs_train_loss_outputs; val_dice: whole tumour's; region_dice
  * (may be NULL): per region (index BsRegion) over its valid slices, NAN for a
  * region not output or with no valid slice. */
-gboolean bs_train_val_run (BsTrainGraph *g, const BsTrainValSet *v, int nch, BsTrainLoss loss, double weight_dice,
+/* nin: input planes a slice (modalities x (1 + 2 context)). */
+gboolean bs_train_val_run (BsTrainGraph *g, const BsTrainValSet *v, int nin, BsTrainLoss loss, double weight_dice,
                            double *val_loss, double *val_dice, double *region_dice, GError **error);
 
 /* Every test case of set through net (whole volumes, full slices) into

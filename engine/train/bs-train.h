@@ -215,6 +215,8 @@ typedef struct {
   BsRegion outputs[BS_N_REGIONS];
   double weight_wt;    /* region head: the whole tumour's share of the loss, the other regions share the rest
                         * (bs_train_loss_outputs); 0 = every output alike */
+  int context;         /* neighbouring slices on each side as extra input channels (2.5D); -1: those of the
+                        * weights fine-tuned (0 from random weights); a resumed run keeps its own */
   const BsTrainCheckpoint *resume; /* checkpoint or weights to start from, or NULL (see bs_train_run) */
   const char *out;     /* best checkpoint goes here; the resumable state to OUT.last.h5 */
   const char *figures; /* folder for the test cases' PNG figures, or NULL */
