@@ -79,9 +79,24 @@ compute_auto_windows (OpenJob *job)
 }
 
 /* "Inputs: FLAIR, T1gd · missing: T1w, T2w (zeros)": a modality the case
- * lacks is a channel of zeros after preparation (the model is trained for it). */
+ * lacks is a channel of zeros after preparation (the model is trained for it);
+ * a 2.5D model's neighbouring slices are said after it. */
+static char *describe_channels (const BsVolume *prepared, const BsUnet *net, char **warning);
+
 static char *
 describe_inputs (const BsVolume *prepared, const BsUnet *net, char **warning)
+{
+  g_autofree char *channels = describe_channels (prepared, net, warning);
+
+  if (net->config.context <= 0)
+    return g_steal_pointer (&channels);
+  /* TRANSLATORS: the plan line's inputs, then how many neighbouring slices on each side a 2.5D model reads */
+  return g_strdup_printf (ngettext ("%s · slice ± %d", "%s · slice ± %d", net->config.context), channels,
+                          net->config.context);
+}
+
+static char *
+describe_channels (const BsVolume *prepared, const BsUnet *net, char **warning)
 {
   g_autoptr(GString) have = g_string_new (NULL);
   g_autoptr(GString) missing = g_string_new (NULL);

@@ -148,7 +148,7 @@ static void
 on_model (BsSession *session, GParamSpec *pspec, BsWindow *self)
 {
   const BsUnet *net = bs_session_get_model (session);
-  g_autofree char *base = NULL, *shown_base = NULL, *label = NULL, *tip = NULL;
+  g_autofree char *base = NULL, *shown_base = NULL, *label = NULL, *tip = NULL, *inputs = NULL, *reads = NULL;
   g_auto(GStrv) parts = NULL;
   g_autoptr(GString) outputs = g_string_new (NULL);
   GtkWidget *child;
@@ -176,9 +176,17 @@ on_model (BsSession *session, GParamSpec *pspec, BsWindow *self)
   shown_base = g_strjoinv ("__", (parts = g_strsplit (base, "_", -1)));
   /* TRANSLATORS: the Model button; %s is the weights file without ".h5" */
   label = g_strdup_printf (_("_Model: %s"), shown_base);
-  /* TRANSLATORS: the Model button's tooltip: the file, what it predicts */
-  tip = g_strdup_printf (_("%s\nPredicts: %s\nClick to load other U-Net weights (Keras HDF5)"),
-                         net->path != NULL ? net->path : _("random weights"), outputs->str);
+  inputs = net->config.modalities != NULL ? g_strjoinv (", ", net->config.modalities) : g_strdup ("FLAIR");
+  if (net->config.context > 0)
+    /* TRANSLATORS: a 2.5D model's inputs: %s the MRI sequences, %d the neighbouring slices on each side */
+    reads = g_strdup_printf (ngettext ("%s of the slice and %d neighbouring slice on each side",
+                                       "%s of the slice and %d neighbouring slices on each side", net->config.context),
+                             inputs, net->config.context);
+  else
+    reads = g_strdup (inputs);
+  /* TRANSLATORS: the Model button's tooltip: the file, what it reads, what it predicts */
+  tip = g_strdup_printf (_("%s\nReads: %s\nPredicts: %s\nClick to load other U-Net weights (Keras HDF5)"),
+                         net->path != NULL ? net->path : _("random weights"), reads, outputs->str);
   gtk_button_set_label (self->model_button, label);
   /* A long file name must not widen the header bar past a laptop's screen. */
   child = gtk_button_get_child (self->model_button);
