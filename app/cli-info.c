@@ -204,8 +204,9 @@ describe_model (const BsUnet *net, gboolean json)
     printf ("%s%s", i ? ", " : "", cfg->modalities && cfg->modalities[i] ? cfg->modalities[i] : "FLAIR");
   if (cfg->context > 0)
     /* TRANSLATORS: 2.5D input: the slice and %d neighbours on each side */
-    printf (ngettext (", of the slice and %d neighbour on each side", ", of the slice and %d neighbours on each side",
-                      cfg->context), cfg->context);
+    printf (g_dngettext (GETTEXT_PACKAGE, ", of the slice and %d neighbour on each side",
+                         ", of the slice and %d neighbours on each side", cfg->context),
+            cfg->context);
   printf ("\n  %s ", _("outputs:"));
   for (int k = 0; k < cfg->out_channels; k++)
     printf ("%s%s", k ? ", " : "", output_label (cfg->outputs && cfg->outputs[k] ? cfg->outputs[k] : "wt"));

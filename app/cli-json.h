@@ -45,6 +45,9 @@ bs_cli_json_add_model (JsonBuilder *b, const BsUnet *net, gboolean is_random)
     json_builder_add_null_value (b);
   json_builder_set_member_name (b, "random_weights");
   json_builder_add_boolean_value (b, is_random);
+  /* neighbouring slices on each side the model reads (2.5D), 0 for one slice */
+  json_builder_set_member_name (b, "context");
+  json_builder_add_int_value (b, net->config.context);
 }
 
 /* "channels_present": the model's input modalities the image has, in the

@@ -5,7 +5,8 @@ per region in the tables and --report, the same file contents for the same
 seed, --regions wt the same as no --regions, a resumed run keeping its regions
 and refusing others, a whole-tumour model fine-tuned into a region model with
 its WT head row copied to every output, --evaluate and --cv-summary with the
-region columns, and a clear error for a bad region list."""
+region columns, 2.5D (--context 1) widening and training, and a clear error for
+a bad region list."""
 import json
 import os
 import subprocess
@@ -170,6 +171,37 @@ def main():
         run("train", "--cv-summary", *reports, "--report", j("cv.csv"))
         with open(j("cv.csv")) as f:
             assert f.readline().startswith("case,fold,dice_wt,dice_wt_raw,dice_tc,dice_et,")
+
+        # 2.5D: the region model widened to one neighbouring slice on each side
+        # (the slice's weights kept, the neighbours' zero), then trained; info,
+        # infer (fp32 and int8) and export read it, and a bad --context is refused.
+        run("train", task, "--out", j("c0.h5"), "--resume", j("r.h5"), "--epochs", "0", "--context", "1", *TINY)
+        with h5py.File(j("r.h5"), "r") as f:
+            k2d = f["model_weights/encodeAa/encodeAa/kernel:0"][()]
+        with h5py.File(j("c0.h5"), "r") as f:
+            k25 = f["model_weights/encodeAa/encodeAa/kernel:0"][()]
+            cfg = json.loads(f.attrs["brainseg_config"])
+        assert cfg["context"] == 1 and cfg["in_channels"] == 1, cfg
+        assert k25.shape == (3, 3, 3, 2) and np.array_equal(k25[:, :, :1, :], k2d), k25.shape
+        assert not k25[:, :, 1:, :].any()
+        run("train", task, "--out", j("c1.h5"), "--resume", j("c0.h5"), "--epochs", "1", *TINY)
+        with h5py.File(j("c1.h5"), "r") as f:
+            assert f["model_weights/encodeAa/encodeAa/kernel:0"][()][:, :, 1:, :].any()
+        info = json.loads(run("info", j("c1.h5"), "--json").stdout)
+        assert info["context"] == 1, info
+        assert "neighbour" in run("info", j("c1.h5")).stdout
+        dice = {}
+        for prec in ("fp32", "int8"):
+            out = json.loads(run("infer", task, "--model", j("c1.h5"), "--case", "phantom_001", "--json",
+                                 "--threads", "1", "--precision", prec, "--layout", "nhwc").stdout)
+            assert out["context"] == 1 and "wt" in out["regions"], out
+            dice[prec] = out["dice_wt"]
+        assert abs(dice["fp32"] - dice["int8"]) < 0.05, dice
+        run("export", task, "--model", j("c1.h5"), "--case", "phantom_001", "--what", "mask", "--out", j("c.nii.gz"),
+            "--threads", "1", "--quiet")
+        assert os.path.getsize(j("c.nii.gz")) > 0
+        proc = run("train", task, "--out", j("bad.h5"), "--context", "9", *TINY, ok=False)
+        assert proc.returncode == 2 and "--context" in proc.stderr and not os.path.exists(j("bad.h5")), proc.stderr
 
         # A bad list: a clear message, exit status 2, no output file.
         for bad in ("tc,wt", "wt,xx", "wt,wt"):

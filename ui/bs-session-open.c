@@ -91,8 +91,8 @@ describe_inputs (const BsVolume *prepared, const BsUnet *net, char **warning)
   if (net->config.context <= 0)
     return g_steal_pointer (&channels);
   /* TRANSLATORS: the plan line's inputs, then how many neighbouring slices on each side a 2.5D model reads */
-  return g_strdup_printf (ngettext ("%s · slice ± %d", "%s · slice ± %d", net->config.context), channels,
-                          net->config.context);
+  return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%s · slice ± %d", "%s · slice ± %d", net->config.context),
+                          channels, net->config.context);
 }
 
 static char *

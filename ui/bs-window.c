@@ -179,8 +179,9 @@ on_model (BsSession *session, GParamSpec *pspec, BsWindow *self)
   inputs = net->config.modalities != NULL ? g_strjoinv (", ", net->config.modalities) : g_strdup ("FLAIR");
   if (net->config.context > 0)
     /* TRANSLATORS: a 2.5D model's inputs: %s the MRI sequences, %d the neighbouring slices on each side */
-    reads = g_strdup_printf (ngettext ("%s of the slice and %d neighbouring slice on each side",
-                                       "%s of the slice and %d neighbouring slices on each side", net->config.context),
+    reads = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%s of the slice and %d neighbouring slice on each side",
+                                          "%s of the slice and %d neighbouring slices on each side",
+                                          net->config.context),
                              inputs, net->config.context);
   else
     reads = g_strdup (inputs);
