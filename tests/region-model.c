@@ -41,3 +41,32 @@ bs_test_region_model (const char *dir, GError **error)
     return NULL;
   return g_steal_pointer (&path);
 }
+
+char *
+bs_test_context_model (const char *dir, GError **error)
+{
+  g_autofree char *shipped = bs_unet_shipped_model_path (BS_UNET_DEFAULT_MODEL);
+  g_autofree char *path = g_build_filename (dir, "context.h5", NULL);
+  g_autoptr(BsUnet) flat = NULL, wide = NULL;
+  BsUnetLayer *first;
+  int nmod;
+
+  if (shipped == NULL)
+    return NULL;
+  flat = bs_unet_load_h5 (shipped, error);
+  if (flat == NULL)
+    return NULL;
+  wide = bs_unet_with_context (flat, 1);
+  first = bs_unet_find_layer (wide, "encodeAa");
+  nmod = wide->config.in_channels;
+  for (int o = 0; o < first->out_ch; o++)
+    for (int k = 0; k < nmod * 9; k++)
+      {
+        float *w = first->weights + (gsize) o * first->in_ch * 9;
+        w[nmod * 9 + k] = 0.3f * w[k];
+        w[2 * nmod * 9 + k] = -0.2f * w[k];
+      }
+  if (!bs_unet_save_h5 (wide, path, error))
+    return NULL;
+  return g_steal_pointer (&path);
+}

@@ -397,10 +397,12 @@ region_metrics_known (BsSession *s)
  * their biases lowered so that they mark less): the window's session shows
  * the same per-region Dice and HD95 as `brainseg-cli infer --json`, with
  * the regions nested as the pipeline nests them. */
+/* The session (the window's worker) on model_path gives the same per-region
+ * Dice, HD95 and volume as `brainseg-cli infer --json`; the regions' volumes
+ * go to ml when not NULL, the session's inputs line to inputs. */
 static void
-test_regions_match_infer (void)
+check_session_matches_infer (const char *model_path, double *ml, char **inputs)
 {
-  g_autofree char *model_path = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) argv = g_ptr_array_new ();
   g_autofree char *out = NULL, *err = NULL;
@@ -408,15 +410,7 @@ test_regions_match_infer (void)
   BsSession *s;
   BsPlanOptions opts;
   int status = 0;
-  double ml[BS_N_REGIONS];
 
-  model_path = bs_test_region_model (tmpdir, &error);
-  g_assert_no_error (error);
-  if (model_path == NULL)
-    {
-      g_test_skip ("no shipped model to derive a region model from");
-      return;
-    }
   bs_plan_options_init (&opts);
   opts.threads = 1;
   s = bs_session_new ();
@@ -426,6 +420,7 @@ test_regions_match_infer (void)
   g_assert_true (bs_session_model_has_region (s, BS_REGION_TC));
   g_assert_true (bs_session_model_has_region (s, BS_REGION_ET));
   g_assert_true (spin_until (s, region_metrics_known, 600));
+  *inputs = g_strdup (bs_session_get_inputs_text (s));
 
   for (const char *a[] = { g_getenv ("BS_CLI"), "infer", sample, "--model", model_path, "--threads", "1", "--json",
                            NULL }, **p = a; *p; p++)
@@ -451,13 +446,65 @@ test_regions_match_infer (void)
       g_assert_cmpfloat (fabs (m.dice - json_object_get_double_member (o, "dice")), <, 1e-9);
       g_assert_cmpfloat (fabs (m.hd95_mm - json_object_get_double_member (o, "hd95")), <, 1e-6);
       g_assert_cmpfloat (fabs (m.volume_ml - json_object_get_double_member (o, "volume_ml")), <, 1e-6);
-      ml[r] = m.volume_ml;
+      if (ml)
+        ml[r] = m.volume_ml;
     }
+  g_object_unref (s);
+}
+
+/* A region model (the shipped model's whole-tumour head copied to TC and ET,
+ * their biases lowered so that they mark less): the window's session shows
+ * the same per-region Dice and HD95 as `brainseg-cli infer --json`, with
+ * the regions nested as the pipeline nests them. */
+static void
+test_regions_match_infer (void)
+{
+  g_autofree char *model_path = NULL;
+  g_autofree char *inputs = NULL;
+  g_autoptr(GError) error = NULL;
+  double ml[BS_N_REGIONS];
+
+  model_path = bs_test_region_model (tmpdir, &error);
+  g_assert_no_error (error);
+  if (model_path == NULL)
+    {
+      g_test_skip ("no shipped model to derive a region model from");
+      return;
+    }
+  check_session_matches_infer (model_path, ml, &inputs);
   /* Nested and not empty: otherwise the agreement proves little. */
   g_assert_cmpfloat (ml[BS_REGION_ET], >, 0.0);
   g_assert_cmpfloat (ml[BS_REGION_ET], <, ml[BS_REGION_TC]);
   g_assert_cmpfloat (ml[BS_REGION_TC], <, ml[BS_REGION_WT]);
-  g_object_unref (s);
+  g_unlink (model_path);
+}
+
+/* 2.5D: the window's worker fills each slice's neighbours as infer does (the
+ * same Dice, HD95 and volumes per region), the plan line says so, and the
+ * neighbours change the mask (another volume than the 2D model's). */
+static void
+test_context_matches_infer (void)
+{
+  g_autofree char *model_path = NULL;
+  g_autofree char *shipped = bs_unet_shipped_model_path (BS_UNET_DEFAULT_MODEL);
+  g_autofree char *inputs = NULL, *flat_inputs = NULL;
+  g_autoptr(GError) error = NULL;
+  double ml[BS_N_REGIONS], flat_ml[BS_N_REGIONS];
+
+  model_path = bs_test_context_model (tmpdir, &error);
+  g_assert_no_error (error);
+  if (model_path == NULL)
+    {
+      g_test_skip ("no shipped model to derive a 2.5D model from");
+      return;
+    }
+  check_session_matches_infer (model_path, ml, &inputs);
+  g_test_message ("%s", inputs);
+  g_assert_nonnull (strstr (inputs, "± 1"));
+  check_session_matches_infer (shipped, flat_ml, &flat_inputs);
+  g_assert_null (strstr (flat_inputs, "±"));
+  g_test_message ("whole tumour: 2.5D %.3f ml, 2D %.3f ml", ml[BS_REGION_WT], flat_ml[BS_REGION_WT]);
+  g_assert_cmpfloat (fabs (ml[BS_REGION_WT] - flat_ml[BS_REGION_WT]), >, 0.01);
   g_unlink (model_path);
 }
 
@@ -481,6 +528,7 @@ main (int argc, char **argv)
   g_test_add_func ("/session/case-dice-reset-by-model", test_case_dice_reset_by_model);
   g_test_add_func ("/session/int8-mask-matches-infer", test_int8_mask_matches_infer);
   g_test_add_func ("/session/regions-match-infer", test_regions_match_infer);
+  g_test_add_func ("/session/context-matches-infer", test_context_matches_infer);
   status = g_test_run ();
   {
     g_autofree char *out = g_build_filename (tmpdir, "infer-int8.nii.gz", NULL);
