@@ -9,6 +9,7 @@
 #include "bs-dataset.h"
 #include "bs-error.h"
 #include "bs-nifti.h"
+#include "test-util.h"
 
 static char *tmpdir;
 
@@ -444,23 +445,6 @@ test_bad_datasets (void)
   g_assert_nonnull (strstr (error->message, "BRATS_001"));
 }
 
-static void
-remove_tree (const char *path)
-{
-  if (g_file_test (path, G_FILE_TEST_IS_DIR))
-    {
-      g_autoptr(GDir) d = g_dir_open (path, 0, NULL);
-      const char *name;
-      while (d && (name = g_dir_read_name (d)) != NULL)
-        {
-          g_autofree char *p = g_build_filename (path, name, NULL);
-          remove_tree (p);
-        }
-      g_rmdir (path);
-    }
-  else
-    g_unlink (path);
-}
 
 int
 main (int argc, char **argv)
@@ -476,7 +460,7 @@ main (int argc, char **argv)
   g_test_add_func ("/dataset/hdf5-quiet-scoped", test_hdf5_quiet_scoped);
   g_test_add_func ("/dataset/bad", test_bad_datasets);
   int rc = g_test_run ();
-  remove_tree (tmpdir);
+  bs_test_remove_tree (tmpdir);
   g_free (tmpdir);
   return rc;
 }

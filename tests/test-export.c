@@ -11,6 +11,7 @@
 #include "bs-export.h"
 #include "bs-metrics.h"
 #include "bs-nifti.h"
+#include "test-util.h"
 
 /* A small case: a grey ramp image, a spherical truth and a prediction sphere
  * shifted by two voxels, with a non-trivial affine. */
@@ -52,31 +53,12 @@ fixture_set_up (Fixture *f, gconstpointer data)
   g_assert_nonnull (f->dir);
 }
 
-static void
-remove_tree (const char *dir)
-{
-  GDir *d = g_dir_open (dir, 0, NULL);
-  const char *name;
-
-  if (d == NULL)
-    return;
-  while ((name = g_dir_read_name (d)))
-    {
-      g_autofree char *p = g_build_filename (dir, name, NULL);
-      if (g_file_test (p, G_FILE_TEST_IS_DIR))
-        remove_tree (p);
-      else
-        g_unlink (p);
-    }
-  g_dir_close (d);
-  g_rmdir (dir);
-}
 
 static void
 fixture_tear_down (Fixture *f, gconstpointer data)
 {
   g_chmod (f->dir, 0755);
-  remove_tree (f->dir);
+  bs_test_remove_tree (f->dir);
   g_free (f->dir);
   bs_volume_free (f->image);
   bs_volume_free (f->pred);

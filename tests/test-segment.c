@@ -17,6 +17,7 @@
 #include "bs-postprocess.h"
 #include "bs-segment.h"
 #include "bs-unet.h"
+#include "test-util.h"
 
 static char *sample, *tmpdir;
 
@@ -491,21 +492,6 @@ test_regions_pipeline (void)
     g_assert_cmpfloat (map->data[v], ==, prepared->data[v] != 0.0f ? 1.0f : 0.0f);
 }
 
-static void
-remove_tree (const char *dir)
-{
-  GDir *d = g_dir_open (dir, 0, NULL);
-  const char *name;
-
-  while (d && (name = g_dir_read_name (d)))
-    {
-      g_autofree char *path = g_build_filename (dir, name, NULL);
-      g_unlink (path);
-    }
-  if (d)
-    g_dir_close (d);
-  g_rmdir (dir);
-}
 
 int
 main (int argc, char **argv)
@@ -522,7 +508,7 @@ main (int argc, char **argv)
   g_test_add_func ("/segment/regions-pipeline", test_regions_pipeline);
   g_test_add_func ("/segment/int8-infer-export-dialog", test_int8_agreement);
   status = g_test_run ();
-  remove_tree (tmpdir);
+  bs_test_remove_tree (tmpdir);
   g_free (tmpdir);
   g_free (sample);
   return status;

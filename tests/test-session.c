@@ -12,6 +12,7 @@
 #include "bs-phantom.h"
 #include "bs-session.h"
 #include "region-model.h"
+#include "test-util.h"
 
 static char *sample, *tmpdir;
 
@@ -200,25 +201,6 @@ test_failed_open (void)
   g_free (f.title);
 }
 
-static void
-remove_tree (const char *path)
-{
-  GDir *d = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  if (d != NULL)
-    g_dir_close (d);
-  g_rmdir (path);
-}
 
 /* A new model whose case cannot be read again (the files went away): the
  * open fails and the session keeps the case with the model that segmented
@@ -249,7 +231,7 @@ test_failed_model_reload (void)
   g_assert_nonnull (model);
   g_assert_null (model->path);
 
-  remove_tree (dir);
+  bs_test_remove_tree (dir);
   g_signal_connect (s, "failed", G_CALLBACK (on_failed), &f);
   bs_session_open_async (s, NULL, BS_SESSION_MODEL_LOAD, other, NULL, NULL, NULL);
   g_assert_true (spin_until (s, loaded, 60));
@@ -296,7 +278,7 @@ test_channel_by_name (void)
   g_assert_cmpint (bs_session_get_case (s)->image->n_channels, ==, 4);
   g_assert_cmpstr (bs_modality_canonical (bs_session_get_case (s)->image->channel_names
                                             [bs_session_get_display_channel (s)]), ==, "T1gd");
-  remove_tree (dir);
+  bs_test_remove_tree (dir);
 }
 
 static void
