@@ -1179,6 +1179,7 @@ test_context (void)
     const BsUnetLayer *lf, *lt;
     double neighbours = 0.0;
 
+    g_assert_nonnull (dir);
     g_assert_true (bs_train_set_split (tset, 0.5, 816, NULL, NULL, &error));
     tiny_run_options (&opts);
     opts.epochs = 1;

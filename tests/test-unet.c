@@ -230,6 +230,7 @@ test_context (void)
   g_autofree float *a = g_new (float, plane), *b = g_new (float, plane);
   double diff = 0.0;
 
+  g_assert_nonnull (dir);
   g_assert_cmpint (wide->config.context, ==, 1);
   g_assert_cmpint (bs_unet_input_channels (&wide->config), ==, 6);
   g_assert_cmpint (bs_unet_find_layer (wide, "encodeAa")->in_ch, ==, 6);

@@ -293,8 +293,7 @@ job_adopt (BsInferenceWorker *self, Job *job)
   job->ph = job->geom->ph;
   job->pw = job->geom->pw;
   job->done = g_new0 (guint8, job->n_slices);
-  job->in_buf = g_new (float, (gsize) job->opts.batch * job->input->prepared->n_channels * (1 + 2 * job->geom->context)
-                                 * job->ph * job->pw);
+  job->in_buf = g_new (float, (gsize) job->opts.batch * bs_infer_slice_floats (job->input->prepared, job->geom));
   /* One map per output: 1, or 3 for a region model (WT, TC, ET). */
   job->n_outputs = MAX (1, job->input->net->config.out_channels);
   job->out_buf = g_new (float, (gsize) job->opts.batch * job->n_outputs * job->ph * job->pw);
@@ -308,7 +307,7 @@ job_run (BsInferenceWorker *self, Job *job, int first, int n, gboolean visible)
   BsTiming timing;
   double t0;
   gsize px = (gsize) job->width * job->height;
-  gsize per_in = (gsize) job->input->prepared->n_channels * (1 + 2 * job->geom->context) * job->ph * job->pw;
+  gsize per_in = bs_infer_slice_floats (job->input->prepared, job->geom);
   gsize per_map = (gsize) job->ph * job->pw, per_out = per_map * job->n_outputs;
   int n_run = 0, run[n];
   Msg *msg;

@@ -41,7 +41,7 @@ bs_calibration_new_for_case (const BsUnet *net, const BsVolume *prepared, const 
                              GError **error)
 {
   int picks[BS_CALIBRATION_SLICES], n_pick;
-  gsize per = (gsize) prepared->n_channels * (1 + 2 * geom->context) * geom->ph * geom->pw;
+  gsize per = bs_infer_slice_floats (prepared, geom);
   g_autofree float *input = NULL;
 
   n_pick = bs_calibration_pick_slices (prepared, geom, picks);

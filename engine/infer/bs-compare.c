@@ -149,7 +149,7 @@ run_config (const Job *job, BsCompareRow *row, gboolean all_slices, float *masks
   BsPlanOptions opts;
   g_autoptr(BsPlan) plan = NULL;
   g_autoptr(GError) local = NULL;
-  gsize per_in = (gsize) job->prepared->n_channels * (1 + 2 * job->geom->context) * job->ph * job->pw;
+  gsize per_in = bs_infer_slice_floats (job->prepared, job->geom);
   gsize per_px = (gsize) job->w * job->h;
   /* Every output of a region model; the comparison judges the first, the whole tumour. */
   g_autofree float *probs = g_new (float, (gsize) job->net->config.out_channels * job->ph * job->pw);
@@ -276,7 +276,7 @@ bs_compare_run (const BsUnet *net, const BsVolume *prepared, const BsVolume *tru
   job.pw = geom->pw;
   bs_volume_slice_size (prepared, plane, &job.w, &job.h);
 
-  gsize per_in = (gsize) prepared->n_channels * (1 + 2 * geom->context) * job.ph * job.pw;
+  gsize per_in = bs_infer_slice_floats (prepared, geom);
   gsize per_px = (gsize) job.w * job.h;
   g_autofree float *inputs = g_new (float, per_in * n_slices);
   for (int i = 0; i < n_slices; i++)

@@ -139,6 +139,12 @@ bs_infer_context_slice (int slice, int slot, int n_slices)
   return CLAMP (s, 0, MAX (n_slices - 1, 0));
 }
 
+gsize
+bs_infer_slice_floats (const BsVolume *prepared, const BsInferGeometry *geom)
+{
+  return (gsize) prepared->n_channels * (1 + 2 * geom->context) * geom->ph * geom->pw;
+}
+
 void
 bs_infer_fill_slice (const BsVolume *prepared, const BsInferGeometry *geom, int slice, float *input)
 {
@@ -157,7 +163,7 @@ bs_infer_fill_slice (const BsVolume *prepared, const BsInferGeometry *geom, int 
 void
 bs_infer_fill_input (const BsVolume *prepared, const BsInferGeometry *geom, int first, int n, float *input)
 {
-  gsize per = (gsize) prepared->n_channels * (1 + 2 * geom->context) * geom->ph * geom->pw;
+  gsize per = bs_infer_slice_floats (prepared, geom);
 
   for (int i = 0; i < n; i++)
     bs_infer_fill_slice (prepared, geom, first + i, input + per * i);
@@ -221,7 +227,7 @@ run_slices (BsPlan *plan, const BsVolume *prepared, const BsInferGeometry *geom,
             GCancellable *cancellable, gboolean *cancelled, GError **error)
 {
   int ph, pw, batch, n_slices = geom->n_slices, total = 0, done = 0, n_out = bs_plan_get_outputs (plan);
-  gsize per_in = (gsize) prepared->n_channels * (1 + 2 * geom->context) * geom->ph * geom->pw, per_out = (gsize) n_out * geom->ph * geom->pw;
+  gsize per_in = bs_infer_slice_floats (prepared, geom), per_out = (gsize) n_out * geom->ph * geom->pw;
   g_autofree float *input = NULL;
   g_autofree float *probs = NULL;
   g_autofree float *zero = NULL;

@@ -49,6 +49,8 @@ int bs_infer_context_slice (int slice, int slot, int n_slices);
 /* Fills input (n x C x ph x pw, C = prepared's channels x (1 + 2 context))
  * with the window of slices first..first+n-1 and their neighbours. */
 void bs_infer_fill_input (const BsVolume *prepared, const BsInferGeometry *geom, int first, int n, float *input);
+/* Floats of one slice's input: prepared's channels x (1 + 2 context) x ph x pw. */
+gsize bs_infer_slice_floats (const BsVolume *prepared, const BsInferGeometry *geom);
 /* One slice's window (C x ph x pw), its neighbours' after it. */
 void bs_infer_fill_slice (const BsVolume *prepared, const BsInferGeometry *geom, int slice, float *input);
 /* No tumour where there is no head: probs[p] = 0 wherever every channel of
