@@ -223,10 +223,8 @@ run_compare (const BsUnet *net, const BsVolume *prepared, const BsVolume *truth,
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(BsCompareResult) result = NULL;
-  g_autoptr(BsInferGeometry) geom = bs_infer_geometry_new (prepared, plane, crop);
+  g_autoptr(BsInferGeometry) geom = bs_infer_geometry_new_for_net (net, prepared, plane, crop);
   int slices[6], n;
-
-  geom->context = net->config.context;
 
   n = bs_compare_pick_slices (prepared, truth, plane, G_N_ELEMENTS (slices), slices);
   result = bs_compare_run (net, prepared, truth, geom, slices, n, threads, NULL,

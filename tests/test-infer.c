@@ -527,9 +527,12 @@ test_context (void)
     for (gsize i = 0; i < bs_volume_n_voxels (prep); i++)
       if (bs_volume_channel (prep, k)[i] != 0.0f)
         bs_volume_channel (prep, k)[i] += 0.3f * (float) ((i * 7 + k) % 11) - 1.5f;
-  geom = bs_infer_geometry_new (prep, BS_PLANE_AXIAL, FALSE);
+  geom = bs_infer_geometry_new_for_net (net, prep, BS_PLANE_AXIAL, FALSE);
   flat = bs_infer_geometry_new (prep, BS_PLANE_AXIAL, FALSE);
-  geom->context = 1;
+  /* The network's geometry takes its neighbours; a bare one none. */
+  g_assert_cmpint (geom->context, ==, 1);
+  g_assert_cmpint (flat->context, ==, 0);
+  g_assert_cmpuint (bs_infer_slice_floats (prep, geom), ==, 3 * bs_infer_slice_floats (prep, flat));
   plane = (gsize) geom->ph * geom->pw;
   n = geom->n_slices;
   {

@@ -439,10 +439,20 @@ test_dialog_flow (void)
   g_assert_cmpstr (folder_path, ==, g_get_home_dir ());
   name = gtk_file_chooser_get_current_name (GTK_FILE_CHOOSER (chooser));
   g_assert_cmpstr (name, ==, suggested);
+  /* The dialog the user sees starts on the size the code chose (GTK 4.8
+   * showed the first option whatever gtk_file_chooser_set_choice said). */
+  g_assert_cmpstr (gtk_file_chooser_get_choice (GTK_FILE_CHOOSER (chooser), "size"), ==, "960x960");
   gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (chooser), dir, NULL);
-  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), "from-dialog.png");
+  /* A name typed without its extension gets it. */
+  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), "from-dialog");
   gtk_dialog_response (GTK_DIALOG (chooser), GTK_RESPONSE_ACCEPT);
   g_assert_true (wait_until (file_exists, path, 60));
+  {
+    g_autoptr(GdkTexture) png = gdk_texture_new_from_filename (path, NULL);
+
+    g_assert_nonnull (png);
+    g_assert_cmpint (MAX (gdk_texture_get_width (png), gdk_texture_get_height (png)), ==, 960);
+  }
   bs_test_spin (300);
   g_assert_true (label_with_text (GTK_WIDGET (win), "from-dialog.png"));
 
@@ -464,6 +474,49 @@ static gboolean
 compare_finished (gpointer data)
 {
   return !bs_compare_dialog_is_running (data) && bs_compare_dialog_get_result (data) != NULL;
+}
+
+/* The mask through the dialog: a region model's starts as the label map of
+ * the case's convention, and a name typed without an extension is written
+ * as .nii.gz. */
+static void
+test_dialog_mask (void)
+{
+  BsSession *session = bs_window_get_session (win);
+  g_autofree char *path = g_build_filename (tmpdir, "typed-mask.nii.gz", NULL);
+  g_autoptr(GFile) dir = g_file_new_for_path (tmpdir);
+  g_autoptr(BsVolume) back = NULL;
+  g_autoptr(GError) error = NULL;
+  BsCase *c = bs_session_get_case (session);
+  const char *expect = c->convention == BS_LABELS_DECATHLON ? "decathlon" : "brats";
+  GtkWidget *chooser;
+  gboolean above_one = FALSE;
+
+  if (!bs_session_model_has_region (session, BS_REGION_TC) || !bs_session_model_has_region (session, BS_REGION_ET))
+    {
+      g_test_skip ("the model predicts the whole tumour only: no label map to choose");
+      return;
+    }
+  bs_export_dialog_run (GTK_WINDOW (win), session, BS_EXPORT_KIND_MASK);
+  if (!wait_until (chooser_shown, NULL, 10))
+    {
+      g_test_skip ("the file chooser is not a GtkFileChooserDialog here (a portal?)");
+      return;
+    }
+  bs_test_spin (500);
+  chooser = find_chooser ();
+  g_assert_cmpstr (gtk_file_chooser_get_choice (GTK_FILE_CHOOSER (chooser), "labels"), ==, expect);
+  gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (chooser), dir, NULL);
+  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), "typed-mask");
+  gtk_dialog_response (GTK_DIALOG (chooser), GTK_RESPONSE_ACCEPT);
+  g_assert_true (wait_until (file_exists, path, 60));
+  bs_test_spin (300);
+  back = bs_volume_load_nifti (path, TRUE, &error);
+  g_assert_no_error (error);
+  for (gsize v = 0; v < bs_volume_n_voxels (back) && !above_one; v++)
+    above_one = back->data[v] > 1.0f;
+  /* The sample has a tumour core: a label map has labels over 1. */
+  g_assert_true (above_one);
 }
 
 static void
@@ -562,6 +615,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui-export/failed", test_failed_export);
   g_test_add_func ("/ui-export/missing-folder", test_missing_folder);
   g_test_add_func ("/ui-export/dialog-flow", test_dialog_flow);
+  g_test_add_func ("/ui-export/dialog-mask", test_dialog_mask);
   g_test_add_func ("/ui-export/compare-all", test_compare_all);
   status = g_test_run ();
 

@@ -73,14 +73,15 @@ engine_probs (int slice, const BsPlanOptions *opts)
 
   o.batch = 1;
   o.precision = BS_PRECISION_FP32;
-  g_autoptr(BsInferGeometry) geom = bs_infer_geometry_new (prepared, plane, opts->crop_to_brain);
+  g_autoptr(BsInferGeometry) geom = bs_infer_geometry_new_for_net (bs_session_get_model (bs_window_get_session (win)),
+                                                                   prepared, plane, opts->crop_to_brain);
 
   ph = geom->ph;
   pw = geom->pw;
   bs_volume_slice_size (prepared, plane, &w, &h);
   plan = bs_plan_new (bs_session_get_model (bs_window_get_session (win)), ph, pw, &o, NULL, &error);
   g_assert_no_error (error);
-  input = g_new (float, (gsize) prepared->n_channels * ph * pw);
+  input = g_new (float, bs_infer_slice_floats (prepared, geom));
   /* Every output of the model; the whole tumour is the first. */
   out = g_new (float, (gsize) ph * pw * bs_session_get_model (bs_window_get_session (win))->config.out_channels);
   bs_infer_fill_slice (prepared, geom, slice, input);
@@ -1632,12 +1633,13 @@ test_failed_start_keeps_model (void)
   prepared = bs_session_get_prepared_volume (bs_window_get_session (w2));
   bs_session_get_plan_options (bs_window_get_session (w2), &opts);
   opts.batch = 1;
-  geom = bs_infer_geometry_new (prepared, bs_session_get_plane (bs_window_get_session (w2)), opts.crop_to_brain);
+  geom = bs_infer_geometry_new_for_net (shipped, prepared, bs_session_get_plane (bs_window_get_session (w2)),
+                                        opts.crop_to_brain);
   plan = bs_plan_new (shipped, geom->ph, geom->pw, &opts, NULL, &error);
   g_assert_no_error (error);
   slice = bs_session_get_slice_index (bs_window_get_session (w2));
   bs_volume_slice_size (prepared, bs_session_get_plane (bs_window_get_session (w2)), &w, &h);
-  input = g_new (float, (gsize) prepared->n_channels * geom->ph * geom->pw);
+  input = g_new (float, bs_infer_slice_floats (prepared, geom));
   out = g_new (float, (gsize) geom->ph * geom->pw * shipped->config.out_channels);
   expected = g_new0 (float, (gsize) w * h);
   shown = g_new (float, (gsize) w * h);
@@ -1727,6 +1729,33 @@ test_failed_start_keeps_model (void)
   gtk_window_destroy (GTK_WINDOW (w2));
   bs_test_spin (100);
   g_object_unref (app2);
+}
+
+/* A session can outlive its window (an open still finishing holds it).  Its
+ * properties back window actions (region, precision...): once the window is
+ * gone, changing them must not reach the window's action group.  Before the
+ * fix this raised "g_action_group_action_state_changed: assertion
+ * 'G_IS_ACTION_GROUP (action_group)' failed" at the end of a test run. */
+static void
+test_session_outlives_window (void)
+{
+  GtkApplication *app2;
+  BsWindow *w2 = open_nothing_with_model (NULL, &app2);
+  g_autoptr(BsSession) session = g_object_ref (bs_window_get_session (w2));
+  BsPlanOptions opts;
+
+  gtk_window_destroy (GTK_WINDOW (w2));
+  bs_test_spin (100);
+  g_object_unref (app2);
+  bs_test_spin (50);
+  bs_session_set_region (session, BS_REGION_TC);
+  bs_session_set_cleanup (session, !bs_session_get_cleanup_enabled (session));
+  bs_session_get_plan_options (session, &opts);
+  opts.test_time_flips = !opts.test_time_flips;
+  opts.precision = opts.precision == BS_PRECISION_INT8 ? BS_PRECISION_FP32 : BS_PRECISION_INT8;
+  bs_session_set_plan_options (session, &opts);
+  bs_test_spin (50);
+  g_assert_cmpint (bs_session_get_region (session), ==, BS_REGION_TC);
 }
 
 static gboolean
@@ -1899,6 +1928,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/window/drop", test_drop);
   g_test_add_func ("/ui/window/bad-file", test_bad_file);
   g_test_add_func ("/ui/window/stop-before-fill", test_stop_before_fill);
+  g_test_add_func ("/ui/window/session-outlives-window", test_session_outlives_window);
   g_test_add_func ("/ui/window/failed-start-keeps-model", test_failed_start_keeps_model);
   g_test_add_func ("/ui/window/narrow", test_narrow_window);
   g_test_add_func ("/ui/window/readout-fits", test_readout_fits);

@@ -114,9 +114,7 @@ compare_thread (GTask *task, gpointer source, gpointer data, GCancellable *cance
   CompareJob *job = data;
   GError *error = NULL;
   BsCompareResult *result;
-  g_autoptr(BsInferGeometry) geom = bs_infer_geometry_new (job->prepared, job->plane, job->crop);
-
-  geom->context = job->net->config.context;
+  g_autoptr(BsInferGeometry) geom = bs_infer_geometry_new_for_net (job->net, job->prepared, job->plane, job->crop);
 
   result = bs_compare_run (job->net, job->prepared, job->truth, geom, job->slices, job->n_slices,
                            job->threads, NULL, on_row_done, job, cancellable, &error);

@@ -500,6 +500,36 @@ parse_choice (const char *choice, int *w, int *h)
     *w = *h = 0;
 }
 
+/* The name a user typed, with the file type's extension when it has none
+ * (walk finding: "mymask" was written as a NIfTI file no viewer opens by
+ * name).  A series is a folder and keeps its name. */
+static char *
+with_extension (BsExportKind kind, const char *path)
+{
+  g_autofree char *lower = g_ascii_strdown (path, -1);
+  const char *ext;
+
+  switch (kind)
+    {
+    case BS_EXPORT_KIND_FIGURE:
+    case BS_EXPORT_KIND_OVERLAY:
+      ext = ".png";
+      break;
+    case BS_EXPORT_KIND_MASK:
+      if (g_str_has_suffix (lower, ".nii"))
+        return g_strdup (path);
+      ext = ".nii.gz";
+      break;
+    case BS_EXPORT_KIND_DICE_CSV:
+      ext = ".csv";
+      break;
+    case BS_EXPORT_KIND_SERIES:
+    default:
+      return g_strdup (path);
+    }
+  return g_str_has_suffix (lower, ext) ? g_strdup (path) : g_strconcat (path, ext, NULL);
+}
+
 static void
 on_chooser_response (GtkNativeDialog *chooser, int response, gpointer user_data)
 {
@@ -539,6 +569,24 @@ on_chooser_response (GtkNativeDialog *chooser, int response, gpointer user_data)
       dialog_run_free (run);
       return;
     }
+  {
+    g_autofree char *named = with_extension (run->kind, path);
+
+    /* The dialog asked before replacing the name as typed, not this one. */
+    if (g_strcmp0 (named, path) != 0 && g_file_test (named, G_FILE_TEST_EXISTS))
+      {
+        g_autofree char *base = g_path_get_basename (named);
+        g_autoptr(GError) error = g_error_new (BS_EXPORT_ERROR, BS_EXPORT_ERROR_WRITE,
+                                               _("“%s” already exists. To replace it, choose it with its extension; "
+                                                 "otherwise choose another name."), base);
+
+        bs_show_error (run->parent, _("Export failed"), error);
+        dialog_run_free (run);
+        return;
+      }
+    g_free (path);
+    path = g_steal_pointer (&named);
+  }
   /* The next export starts where this one went. */
   bs_export_remember_folder (path);
   run->path = g_strdup (path);
@@ -547,6 +595,32 @@ on_chooser_response (GtkNativeDialog *chooser, int response, gpointer user_data)
     show_progress_window (run, path);
   bs_export_to_path_async (run->session, run->kind, path, w, h, annotate, labels, on_progress, run, run->cancellable,
                            on_export_done, run);
+}
+
+/* A drop-down choice that starts on default_id.  GTK 4.8's file chooser
+ * dialog ignores gtk_file_chooser_set_choice for a drop-down before it is
+ * shown and starts on the first option (walk finding: the mask came out as
+ * the whole tumour and the overlay at the slice's size, whatever was
+ * chosen here), so the default goes first. */
+static void
+add_choice_default_first (GtkFileChooser *chooser, const char *id, const char *label, const char *const *ids,
+                          const char *const *names, const char *default_id)
+{
+  g_autoptr(GPtrArray) order_ids = g_ptr_array_new ();
+  g_autoptr(GPtrArray) order_names = g_ptr_array_new ();
+
+  for (int pass = 0; pass < 2; pass++)
+    for (int i = 0; ids[i]; i++)
+      if ((g_strcmp0 (ids[i], default_id) == 0) == (pass == 0))
+        {
+          g_ptr_array_add (order_ids, (gpointer) ids[i]);
+          g_ptr_array_add (order_names, (gpointer) names[i]);
+        }
+  g_ptr_array_add (order_ids, NULL);
+  g_ptr_array_add (order_names, NULL);
+  gtk_file_chooser_add_choice (chooser, id, label, (const char **) order_ids->pdata,
+                               (const char **) order_names->pdata);
+  gtk_file_chooser_set_choice (chooser, id, default_id);
 }
 
 static void
@@ -563,9 +637,7 @@ add_size_choice (GtkFileChooser *chooser, const char *const *ids, const char *de
                                      : g_strdup (_("The slice's own size")));
     }
   g_ptr_array_add (labels, NULL);
-  gtk_file_chooser_add_choice (chooser, "size", _("Resolution"), (const char **) ids,
-                               (const char **) labels->pdata);
-  gtk_file_chooser_set_choice (chooser, "size", default_id);
+  add_choice_default_first (chooser, "size", _("Resolution"), ids, (const char *const *) labels->pdata, default_id);
 }
 
 /* A check box, on by default: an overlay shown to others needs its case,
@@ -650,11 +722,10 @@ bs_export_dialog_run (GtkWindow *parent, BsSession *session, BsExportKind kind)
 
           BsCase *c = bs_session_get_case (session);
 
-          gtk_file_chooser_add_choice (fc, "labels", _("Labels"), (const char **) ids, names);
           /* The regions the model predicts, in the case's own convention
            * (walk finding: the whole tumour alone dropped them by default). */
-          gtk_file_chooser_set_choice (fc, "labels",
-                                       c != NULL && c->convention == BS_LABELS_DECATHLON ? "decathlon" : "brats");
+          add_choice_default_first (fc, "labels", _("Labels"), ids, names,
+                                    c != NULL && c->convention == BS_LABELS_DECATHLON ? "decathlon" : "brats");
         }
       break;
     case BS_EXPORT_KIND_DICE_CSV:

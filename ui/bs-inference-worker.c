@@ -288,8 +288,8 @@ job_adopt (BsInferenceWorker *self, Job *job)
   job->generation = self->job_generation;
   job->n_slices = bs_volume_n_slices (job->input->prepared, job->plane);
   bs_volume_slice_size (job->input->prepared, job->plane, &job->width, &job->height);
-  job->geom = bs_infer_geometry_new (job->input->prepared, job->plane, job->opts.crop_to_brain);
-  job->geom->context = job->input->net->config.context;
+  job->geom = bs_infer_geometry_new_for_net (job->input->net, job->input->prepared, job->plane,
+                                             job->opts.crop_to_brain);
   job->ph = job->geom->ph;
   job->pw = job->geom->pw;
   job->done = g_new0 (guint8, job->n_slices);

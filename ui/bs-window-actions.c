@@ -283,6 +283,13 @@ on_window_key (GtkEventControllerKey *controller, guint keyval, guint keycode, G
 }
 
 void
+bs_window_uninstall_session_actions (BsWindow *self)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (session_property_actions); i++)
+    g_action_map_remove_action (G_ACTION_MAP (self), session_property_actions[i]);
+}
+
+void
 bs_window_install_actions (BsWindow *self)
 {
   GtkEventController *keys;

@@ -41,6 +41,10 @@ struct _BsWindow
 /* bs-window-actions.c: installs the win.* actions (some bound to the
  * session's properties) and the keys that act wherever the focus is. */
 void bs_window_install_actions (BsWindow *self);
+/* Drops the actions bound to the session's properties, so that a session
+ * that outlives the window (an open still finishing) never changes the
+ * state of an action of a window that is gone. */
+void bs_window_uninstall_session_actions (BsWindow *self);
 /* Updates the state of win.view-mode and win.plane from the session. */
 void bs_window_sync_view_actions (BsWindow *self);
 void bs_window_show_chooser (BsWindow *self, const char *title, GtkFileChooserAction mode, gboolean model);

@@ -295,6 +295,7 @@ bs_window_dispose (GObject *object)
 {
   BsWindow *self = BS_WINDOW (object);
 
+  bs_window_uninstall_session_actions (self);
   if (self->session != NULL)
     {
       g_signal_handlers_disconnect_by_data (self->session, self);

@@ -121,6 +121,15 @@ bs_infer_geometry_new (const BsVolume *prepared, BsPlane plane, gboolean crop)
   return g;
 }
 
+BsInferGeometry *
+bs_infer_geometry_new_for_net (const BsUnet *net, const BsVolume *prepared, BsPlane plane, gboolean crop)
+{
+  BsInferGeometry *g = bs_infer_geometry_new (prepared, plane, crop);
+
+  g->context = net->config.context;
+  return g;
+}
+
 void
 bs_infer_geometry_free (BsInferGeometry *geom)
 {

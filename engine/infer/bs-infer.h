@@ -40,6 +40,11 @@ typedef struct {
 #define BS_INFER_CROP_MARGIN 24
 
 BsInferGeometry *bs_infer_geometry_new (const BsVolume *prepared, BsPlane plane, gboolean crop);
+/* The geometry net runs on: bs_infer_geometry_new with net's context (the
+ * neighbouring slices its input takes).  Every caller that feeds net uses
+ * this, so that no path forgets the neighbours. */
+BsInferGeometry *bs_infer_geometry_new_for_net (const BsUnet *net, const BsVolume *prepared, BsPlane plane,
+                                                gboolean crop);
 void bs_infer_geometry_free (BsInferGeometry *geom);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BsInferGeometry, bs_infer_geometry_free)
 

@@ -245,8 +245,7 @@ bs_segment_regions (const BsUnet *net, const BsVolume *prepared, const BsVolume 
   bs_timing_reset (&r->timing);
   r->dice = r->dice_raw = NAN;
   t0 = bs_now_ms ();
-  r->geom = bs_infer_geometry_new (prepared, opts->plane, opts->plan.crop_to_brain);
-  r->geom->context = net->config.context;
+  r->geom = bs_infer_geometry_new_for_net (net, prepared, opts->plane, opts->plan.crop_to_brain);
   bs_timing_add_stage (&r->timing, "preprocess", bs_now_ms () - t0);
   for (int k = 0; k < r->geom->n_slices; k++)
     if (opts->slices == NULL || opts->slices[k])
