@@ -101,7 +101,7 @@ bs_dice_chart_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
   if (self->n > 0)
     {
       double bw = plot_w / self->n;
-      int ticks[3] = { 0, (self->n - 1) / 2, self->n - 1 };
+      int ticks[3] = { 0, self->n / 2, self->n - 1 };  /* the middle a plane opens on */
 
       /* Slice numbers under the first, middle and last slice, as the slice
        * label counts them (from 0). */

@@ -250,6 +250,13 @@ update_readout (BsSliceViews *self)
   slice = bs_session_get_slice_index (s);
   channel = bs_session_get_display_channel (s);
   bs_volume_slice_to_voxel (img, bs_session_get_plane (s), slice, x, y, ijk);
+  /* A new case can arrive before the views take its size. */
+  for (int a = 0; a < 3; a++)
+    if (ijk[a] < 0 || ijk[a] >= img->dims[a])
+      {
+        gtk_label_set_text (self->readout_label, "");
+        return;
+      }
   idx = ((gsize) ijk[2] * img->dims[1] + ijk[1]) * img->dims[0] + ijk[0];
   text = g_string_new (NULL);
   /* The probability first after the voxel: it is what a reader checks, and the
@@ -376,7 +383,11 @@ on_results_changed (BsSession *session, int first, int n, BsSliceViews *self)
 
   if (n < 0 || bs_session_get_plane (session) != bs_session_get_net_plane (session)
       || (slice >= first && slice < first + n))
-    schedule_render (self);
+    {
+      schedule_render (self);
+      /* The pointer may rest over the view while its probability arrives. */
+      update_readout (self);
+    }
 }
 
 static void
@@ -384,6 +395,7 @@ on_generation (BsSession *session, GParamSpec *pspec, BsSliceViews *self)
 {
   self->displayed_pred_slice = -1;
   schedule_render (self);
+  update_readout (self);
 }
 
 static void
