@@ -335,6 +335,18 @@ test_bad_inputs (void)
   expect_failure ("empty.nii", (const guint8 *) "", 0, BS_IO_ERROR_CORRUPT);
   memset (b, 'x', len);
   expect_failure ("text.nii", b, len, BS_IO_ERROR_CORRUPT);
+  /* Named .nii.gz, neither gzip nor NIfTI: the message says so in words. */
+  {
+    g_autofree char *path = tmp_path ("random.nii.gz");
+    g_autoptr(GError) error = NULL;
+
+    g_assert_true (g_file_set_contents (path, (const char *) b, (gssize) len, NULL));
+    g_autoptr(BsVolume) vol = bs_volume_load_nifti (path, FALSE, &error);
+    g_assert_null (vol);
+    g_assert_error (error, BS_IO_ERROR, BS_IO_ERROR_CORRUPT);
+    g_assert_nonnull (strstr (error->message, path));
+    g_assert_nonnull (strstr (error->message, "not gzip-compressed"));
+  }
   /* Analyze header without magic */
   memcpy (b, good, len);
   memset (b + 344, 0, 4);

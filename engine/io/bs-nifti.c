@@ -532,6 +532,16 @@ nifti_source_init (NiftiSource *src, const guint8 *file, gsize file_len, const c
       head_len = MIN (file_len, sizeof head);
       if (head_len)
         memcpy (head, file, head_len);
+      /* What a user who picked a .nii.gz needs to hear first (walk finding:
+       * the header message alone quoted byte values). */
+      if (g_str_has_suffix (path, ".gz") && head_len >= 4 && read_i32 (head, FALSE) != 348
+          && read_i32 (head, TRUE) != 348 && read_i32 (head, FALSE) != 540 && read_i32 (head, TRUE) != 540)
+        {
+          g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_CORRUPT,
+                       _("%s: not a NIfTI image: the name ends in .gz, but the file is not gzip-compressed and "
+                         "does not start with a NIfTI header either (damaged, or another kind of file)"), path);
+          return FALSE;
+        }
     }
   if (!parse_raw_header (path, head, head_len, &src->raw, error))
     return FALSE;
