@@ -476,6 +476,65 @@ compare_finished (gpointer data)
   return !bs_compare_dialog_is_running (data) && bs_compare_dialog_get_result (data) != NULL;
 }
 
+static gboolean
+saved_shown (gpointer text)
+{
+  return label_with_text (GTK_WIDGET (win), text);
+}
+
+static GtkWidget *
+find_error_dialog (void)
+{
+  GListModel *tops = gtk_window_get_toplevels ();
+
+  for (guint i = 0; i < g_list_model_get_n_items (tops); i++)
+    {
+      g_autoptr(GObject) w = g_list_model_get_item (tops, i);
+      if (GTK_IS_MESSAGE_DIALOG (w) && gtk_widget_get_visible (GTK_WIDGET (w)))
+        return GTK_WIDGET (w);
+    }
+  return NULL;
+}
+
+static gboolean
+error_shown (gpointer data)
+{
+  return find_error_dialog () != NULL;
+}
+
+/* A name typed without its extension whose extended name exists already:
+ * the dialog asked about the name as typed, so the export is refused with an
+ * error that names the file, and the file is left as it was. */
+static void
+test_dialog_refuses_unasked_replace (void)
+{
+  g_autofree char *path = g_build_filename (tmpdir, "kept.png", NULL);
+  g_autoptr(GFile) dir = g_file_new_for_path (tmpdir);
+  g_autofree char *after = NULL;
+  GtkWidget *chooser, *dialog;
+
+  g_assert_true (g_file_set_contents (path, "not a png", -1, NULL));
+  bs_export_dialog_run (GTK_WINDOW (win), bs_window_get_session (win), BS_EXPORT_KIND_OVERLAY);
+  if (!wait_until (chooser_shown, NULL, 10))
+    {
+      g_test_skip ("the file chooser is not a GtkFileChooserDialog here (a portal?)");
+      return;
+    }
+  bs_test_spin (500);
+  chooser = find_chooser ();
+  gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (chooser), dir, NULL);
+  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), "kept");
+  gtk_dialog_response (GTK_DIALOG (chooser), GTK_RESPONSE_ACCEPT);
+  g_assert_true (wait_until (error_shown, NULL, 10));
+  dialog = find_error_dialog ();
+  g_assert_true (label_with_text (dialog, "kept.png"));
+  g_assert_true (label_with_text (dialog, "already exists"));
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  bs_test_spin (500);
+  g_assert_true (g_file_get_contents (path, &after, NULL, NULL));
+  g_assert_cmpstr (after, ==, "not a png");
+}
+
 /* The mask through the dialog: a region model's starts as the label map of
  * the case's convention, and a name typed without an extension is written
  * as .nii.gz. */
@@ -510,7 +569,8 @@ test_dialog_mask (void)
   gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), "typed-mask");
   gtk_dialog_response (GTK_DIALOG (chooser), GTK_RESPONSE_ACCEPT);
   g_assert_true (wait_until (file_exists, path, 60));
-  bs_test_spin (300);
+  /* The export is finished once the window says where it went. */
+  g_assert_true (wait_until (saved_shown, (gpointer) "typed-mask.nii.gz", 60));
   back = bs_volume_load_nifti (path, TRUE, &error);
   g_assert_no_error (error);
   for (gsize v = 0; v < bs_volume_n_voxels (back) && !above_one; v++)
@@ -616,6 +676,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui-export/missing-folder", test_missing_folder);
   g_test_add_func ("/ui-export/dialog-flow", test_dialog_flow);
   g_test_add_func ("/ui-export/dialog-mask", test_dialog_mask);
+  g_test_add_func ("/ui-export/dialog-refuses-unasked-replace", test_dialog_refuses_unasked_replace);
   g_test_add_func ("/ui-export/compare-all", test_compare_all);
   status = g_test_run ();
 

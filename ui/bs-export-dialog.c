@@ -487,8 +487,8 @@ on_export_done (GObject *source, GAsyncResult *result, gpointer user_data)
   dialog_run_free (run);
 }
 
-/* The default comes first: GTK 4.8's fallback chooser shows the first choice
- * whatever gtk_file_chooser_set_choice says. */
+/* Smallest to largest; each dialog puts its default first
+ * (add_choice_default_first). */
 static const char *const figure_sizes[] = { "1800x720", "1200x480", "2400x960", "3600x1440", NULL };
 static const char *const overlay_sizes[] = { "native", "480x480", "960x960", "1920x1920", NULL };
 
@@ -516,8 +516,14 @@ with_extension (BsExportKind kind, const char *path)
       ext = ".png";
       break;
     case BS_EXPORT_KIND_MASK:
-      if (g_str_has_suffix (lower, ".nii"))
+      if (g_str_has_suffix (lower, ".nii") || g_str_has_suffix (lower, ".nii.gz"))
         return g_strdup (path);
+      if (g_str_has_suffix (lower, ".gz"))   /* "mask.gz": compressed NIfTI meant */
+        {
+          g_autofree char *stem = g_strndup (path, strlen (path) - 3);
+
+          return g_strconcat (stem, ".nii.gz", NULL);
+        }
       ext = ".nii.gz";
       break;
     case BS_EXPORT_KIND_DICE_CSV:
@@ -573,7 +579,9 @@ on_chooser_response (GtkNativeDialog *chooser, int response, gpointer user_data)
     g_autofree char *named = with_extension (run->kind, path);
 
     /* The dialog asked before replacing the name as typed, not this one. */
-    if (g_strcmp0 (named, path) != 0 && g_file_test (named, G_FILE_TEST_EXISTS))
+    /* (A folder of that name is refused below, by the destination check.) */
+    if (g_strcmp0 (named, path) != 0 && g_file_test (named, G_FILE_TEST_EXISTS)
+        && !g_file_test (named, G_FILE_TEST_IS_DIR))
       {
         g_autofree char *base = g_path_get_basename (named);
         g_autoptr(GError) error = g_error_new (BS_EXPORT_ERROR, BS_EXPORT_ERROR_WRITE,
@@ -721,11 +729,11 @@ bs_export_dialog_run (GtkWindow *parent, BsSession *session, BsExportKind kind)
                                   _("Decathlon label map (1 edema, 2 non-enhancing, 3 enhancing)"), NULL };
 
           BsCase *c = bs_session_get_case (session);
+          /* By default the regions the model predicts, in the case's own
+           * convention (walk finding: the whole tumour alone dropped them). */
+          const char *labels_default = c != NULL && c->convention == BS_LABELS_DECATHLON ? "decathlon" : "brats";
 
-          /* The regions the model predicts, in the case's own convention
-           * (walk finding: the whole tumour alone dropped them by default). */
-          add_choice_default_first (fc, "labels", _("Labels"), ids, names,
-                                    c != NULL && c->convention == BS_LABELS_DECATHLON ? "decathlon" : "brats");
+          add_choice_default_first (fc, "labels", _("Labels"), ids, names, labels_default);
         }
       break;
     case BS_EXPORT_KIND_DICE_CSV:

@@ -502,6 +502,15 @@ check_data_length (const NiftiSource *src, gsize available, GError **error)
   return TRUE;
 }
 
+/* ".gz" in any letter case. */
+static gboolean
+path_ends_gz (const char *path)
+{
+  gsize n = strlen (path);
+
+  return n >= 3 && g_ascii_strcasecmp (path + n - 3, ".gz") == 0;
+}
+
 /* Reads and checks the header: everything the data must satisfy is known and
  * validated here, before any image-sized allocation. */
 static gboolean
@@ -534,7 +543,7 @@ nifti_source_init (NiftiSource *src, const guint8 *file, gsize file_len, const c
         memcpy (head, file, head_len);
       /* What a user who picked a .nii.gz needs to hear first (walk finding:
        * the header message alone quoted byte values). */
-      if (g_str_has_suffix (path, ".gz") && head_len >= 4 && read_i32 (head, FALSE) != 348
+      if (path_ends_gz (path) && head_len >= 4 && read_i32 (head, FALSE) != 348
           && read_i32 (head, TRUE) != 348 && read_i32 (head, FALSE) != 540 && read_i32 (head, TRUE) != 540)
         {
           g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_CORRUPT,
@@ -1034,7 +1043,7 @@ bs_volume_save_nifti (const BsVolume *vol, const char *path, int datatype, GErro
 
   const guint8 *out = buf;
   gsize out_len = vox_offset + data_bytes;
-  if (g_str_has_suffix (path, ".gz") || g_str_has_suffix (path, ".GZ"))
+  if (path_ends_gz (path))
     {
       /* Level 6: close to gzip's size at a fraction of zlib's time. */
       struct libdeflate_compressor *c = libdeflate_alloc_compressor (6);
