@@ -375,18 +375,25 @@ test_missing_folder (void)
   g_clear_error (&w2.error);
 }
 
+/* The shown toplevel window of type (a file chooser, an error dialog), or NULL. */
 static GtkWidget *
-find_chooser (void)
+find_shown (GType type)
 {
   GListModel *tops = gtk_window_get_toplevels ();
 
   for (guint i = 0; i < g_list_model_get_n_items (tops); i++)
     {
       g_autoptr(GObject) w = g_list_model_get_item (tops, i);
-      if (GTK_IS_FILE_CHOOSER_DIALOG (w) && gtk_widget_get_visible (GTK_WIDGET (w)))
+      if (G_TYPE_CHECK_INSTANCE_TYPE (w, type) && gtk_widget_get_visible (GTK_WIDGET (w)))
         return GTK_WIDGET (w);
     }
   return NULL;
+}
+
+static GtkWidget *
+find_chooser (void)
+{
+  return find_shown (GTK_TYPE_FILE_CHOOSER_DIALOG);
 }
 
 static gboolean
@@ -485,15 +492,7 @@ saved_shown (gpointer text)
 static GtkWidget *
 find_error_dialog (void)
 {
-  GListModel *tops = gtk_window_get_toplevels ();
-
-  for (guint i = 0; i < g_list_model_get_n_items (tops); i++)
-    {
-      g_autoptr(GObject) w = g_list_model_get_item (tops, i);
-      if (GTK_IS_MESSAGE_DIALOG (w) && gtk_widget_get_visible (GTK_WIDGET (w)))
-        return GTK_WIDGET (w);
-    }
-  return NULL;
+  return find_shown (GTK_TYPE_MESSAGE_DIALOG);
 }
 
 static gboolean
