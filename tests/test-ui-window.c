@@ -14,6 +14,8 @@
 #include "bs-slice-view.h"
 #include "bs-dice-chart.h"
 #include "bs-dice-panel.h"
+#include "bs-options-panel.h"
+#include "bs-timing-panel.h"
 #include "bs-overlay.h"
 #include "region-model.h"
 #include "ui-harness.h"
@@ -666,11 +668,17 @@ test_layout_holds_still (void)
       g_assert_cmpfloat (fabs (y_of (pred) - y_pred), <, 0.5);
     }
 
-  /* Per-layer times: their rows come when profiling is switched on and go
-   * when it is switched off, leaving no gap (walk finding). */
+  /* Per-layer times: their rows come in the timing panel when profiling is
+   * switched on and go when it is switched off, leaving no gap (walk
+   * finding); the switch the presenter just clicked stays where it was. */
   {
+    GtkWidget *timing = find_widget (GTK_WIDGET (win), BS_TYPE_TIMING_PANEL);
     double y_on, y_off;
+    int h_before, h_on, h_off;
     int slice = bs_session_get_slice_index (bs_window_get_session (win));
+
+    g_assert_nonnull (timing);
+    h_before = gtk_widget_get_height (timing);
 
     opts.batch = 1;
     opts.profile_layers = TRUE;
@@ -679,14 +687,19 @@ test_layout_holds_still (void)
     g_assert_true (bs_test_wait (win, shows_current_prediction, 300));
     bs_test_spin (100);
     y_on = y_of (precision);
+    h_on = gtk_widget_get_height (timing);
     opts.profile_layers = FALSE;
     bs_session_set_plan_options (bs_window_get_session (win), &opts);
     bs_session_set_slice_index (bs_window_get_session (win), slice);
     g_assert_true (bs_test_wait (win, shows_current_prediction, 300));
     bs_test_spin (100);
     y_off = y_of (precision);
-    g_test_message ("fp32 button at y %.0f with per-layer times, %.0f without (was %.0f)", y_on, y_off, y_precision);
-    g_assert_cmpfloat (y_on, >, y_precision + 20);
+    h_off = gtk_widget_get_height (timing);
+    g_test_message ("timing panel %d px high with per-layer times, %d without (was %d); fp32 button at y %.0f, "
+                    "%.0f (was %.0f)", h_on, h_off, h_before, y_on, y_off, y_precision);
+    g_assert_cmpint (h_on, >, h_before + 20);
+    g_assert_cmpint (h_off, ==, h_before);
+    g_assert_cmpfloat (fabs (y_on - y_precision), <, 0.5);
     g_assert_cmpfloat (fabs (y_off - y_precision), <, 0.5);
     /* the next test's keys want an idle window, as before this block */
     g_assert_true (bs_test_wait (win, volume_done, 300));
@@ -1047,6 +1060,68 @@ test_narrow_window (void)
       gtk_window_set_default_size (GTK_WINDOW (win), widths[k], 760);
       bs_test_spin (400);
       assert_view_fits (widths[k]);
+    }
+  gtk_window_set_default_size (GTK_WINDOW (win), 1560, 940);
+  bs_test_spin (300);
+}
+
+/* How far a scrolled window would have to scroll to show all of its child. */
+static double
+hidden_by_scrolling (GtkWidget *inside)
+{
+  GtkWidget *sw = gtk_widget_get_ancestor (inside, GTK_TYPE_SCROLLED_WINDOW);
+  GtkAdjustment *v;
+
+  g_assert_nonnull (sw);
+  v = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (sw));
+  return gtk_adjustment_get_upper (v) - gtk_adjustment_get_page_size (v);
+}
+
+/* A presenter's laptop (1366x768; 1280x800): the window fits the screen, and
+ * the Dice, the timing and every optimisation are on screen together, with no
+ * scrolling (they used to sit in one side panel that scrolled the options
+ * out of sight). */
+static void
+test_laptop_fits (void)
+{
+  static const int sizes[][2] = { { 1366, 768 }, { 1280, 800 } };
+  GtkWidget *options, *dice, *timing, *flow;
+
+  if (!setup ())
+    return;
+  options = find_widget (GTK_WIDGET (win), BS_TYPE_OPTIONS_PANEL);
+  dice = find_widget (GTK_WIDGET (win), BS_TYPE_DICE_PANEL);
+  timing = find_widget (GTK_WIDGET (win), BS_TYPE_TIMING_PANEL);
+  g_assert_nonnull (options);
+  g_assert_nonnull (dice);
+  g_assert_nonnull (timing);
+  flow = find_widget (options, GTK_TYPE_FLOW_BOX);
+  g_assert_nonnull (flow);
+  for (gsize k = 0; k < G_N_ELEMENTS (sizes); k++)
+    {
+      int w = sizes[k][0], h = sizes[k][1], n_items = 0, flow_min = 0;
+      graphene_rect_t b;
+
+      gtk_window_set_default_size (GTK_WINDOW (win), w, h);
+      bs_test_spin (500);
+      gtk_widget_measure (flow, GTK_ORIENTATION_VERTICAL, gtk_widget_get_width (flow), &flow_min, NULL, NULL, NULL);
+      g_test_message ("%dx%d: window %dx%d, side panel hides %.0f px, options %d px high (they need %d)", w, h,
+                      gtk_widget_get_width (GTK_WIDGET (win)), gtk_widget_get_height (GTK_WIDGET (win)),
+                      hidden_by_scrolling (dice), gtk_widget_get_height (flow), flow_min);
+      g_assert_cmpint (gtk_widget_get_height (GTK_WIDGET (win)), <=, h);
+      g_assert_cmpfloat (hidden_by_scrolling (dice), <=, 0.5);
+      g_assert_cmpint (gtk_widget_get_height (flow), >=, flow_min);
+      g_assert_true (gtk_widget_compute_bounds (timing, GTK_WIDGET (win), &b));
+      g_assert_cmpfloat (b.origin.y + b.size.height, <=, h);
+      for (GtkWidget *c = gtk_widget_get_first_child (flow); c != NULL; c = gtk_widget_get_next_sibling (c))
+        {
+          g_assert_true (gtk_widget_compute_bounds (c, GTK_WIDGET (win), &b));
+          g_assert_cmpfloat (b.size.height, >, 10);
+          g_assert_cmpfloat (b.origin.y + b.size.height, <=, h);
+          g_assert_cmpfloat (b.origin.x + b.size.width, <=, w);
+          n_items++;
+        }
+      g_assert_cmpint (n_items, ==, 11);  /* the heading, nine options and Compare All */
     }
   gtk_window_set_default_size (GTK_WINDOW (win), 1560, 940);
   bs_test_spin (300);
@@ -1934,6 +2009,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/window/session-outlives-window", test_session_outlives_window);
   g_test_add_func ("/ui/window/failed-start-keeps-model", test_failed_start_keeps_model);
   g_test_add_func ("/ui/window/narrow", test_narrow_window);
+  g_test_add_func ("/ui/window/laptop-fits", test_laptop_fits);
   g_test_add_func ("/ui/window/readout-fits", test_readout_fits);
   g_test_add_func ("/ui/window/toolbar-keyboard", test_toolbar_keyboard);
   g_test_add_func ("/ui/window/region-model", test_region_model);

@@ -20,6 +20,9 @@ struct _BsOptionsPanel
   GtkAdjustment *batch_adjustment;
   GtkSpinButton *threads_spin;
   GtkSpinButton *batch_spin;
+  GtkScrolledWindow *strip;
+  GtkWidget *flow;
+  guint fit_idle;
 };
 
 G_DEFINE_FINAL_TYPE (BsOptionsPanel, bs_options_panel, GTK_TYPE_BOX)
@@ -71,7 +74,7 @@ on_threads_input (GtkSpinButton *spin, double *new_value)
   return TRUE;
 }
 
-/* Scrolling over a spin button scrolls the panel it sits in; it never edits
+/* Scrolling over a spin button scrolls what it sits in (if that scrolls); it never edits
  * the value (that takes a click on − or +, or typing). */
 static gboolean
 on_spin_scroll (GtkEventControllerScroll *controller, double dx, double dy, gpointer user_data)
@@ -97,6 +100,31 @@ spin_scrolls_panel (GtkSpinButton *spin)
   gtk_event_controller_set_propagation_phase (scroll, GTK_PHASE_CAPTURE);
   g_signal_connect (scroll, "scroll", G_CALLBACK (on_spin_scroll), NULL);
   gtk_widget_add_controller (GTK_WIDGET (spin), scroll);
+}
+
+/* The strip is as high as its flow box needs at the width it was given:
+ * checked whenever the strip's allocation changes, applied after that
+ * allocation (never a resize from inside one). */
+static gboolean
+fit_strip (gpointer data)
+{
+  BsOptionsPanel *self = data;
+  int width = gtk_widget_get_width (self->flow), need = 0;
+
+  self->fit_idle = 0;
+  if (width <= 0)
+    return G_SOURCE_REMOVE;
+  gtk_widget_measure (self->flow, GTK_ORIENTATION_VERTICAL, width, &need, NULL, NULL, NULL);
+  if (need > 0 && need != gtk_scrolled_window_get_min_content_height (self->strip))
+    gtk_scrolled_window_set_min_content_height (self->strip, need);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_strip_changed (BsOptionsPanel *self)
+{
+  if (self->fit_idle == 0)
+    self->fit_idle = g_idle_add (fit_strip, self);
 }
 
 /* int8 has only reference kernels for plain NCHW: that pair is greyed, with
@@ -197,6 +225,7 @@ bs_options_panel_dispose (GObject *object)
   g_clear_pointer (&self->threads_binding, g_binding_unbind);
   g_clear_pointer (&self->batch_binding, g_binding_unbind);
   g_signal_group_set_target (self->signals, NULL);
+  g_clear_handle_id (&self->fit_idle, g_source_remove);
   g_clear_object (&self->signals);
   g_clear_object (&self->session);
   gtk_widget_dispose_template (GTK_WIDGET (self), BS_TYPE_OPTIONS_PANEL);
@@ -225,6 +254,8 @@ bs_options_panel_class_init (BsOptionsPanelClass *klass)
   gtk_widget_class_bind_template_child (widget_class, BsOptionsPanel, batch_adjustment);
   gtk_widget_class_bind_template_child (widget_class, BsOptionsPanel, threads_spin);
   gtk_widget_class_bind_template_child (widget_class, BsOptionsPanel, batch_spin);
+  gtk_widget_class_bind_template_child (widget_class, BsOptionsPanel, strip);
+  gtk_widget_class_bind_template_child (widget_class, BsOptionsPanel, flow);
   gtk_widget_class_bind_template_callback (widget_class, on_threads_output);
   gtk_widget_class_bind_template_callback (widget_class, on_threads_input);
 }
@@ -238,6 +269,11 @@ bs_options_panel_init (BsOptionsPanel *self)
   spin_scrolls_panel (self->threads_spin);
   spin_scrolls_panel (self->batch_spin);
   setup_precision_toggles (self);
+  /* the horizontal one changes with the width, the vertical one with the height */
+  g_signal_connect_object (gtk_scrolled_window_get_hadjustment (self->strip), "changed", G_CALLBACK (on_strip_changed),
+                           self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (gtk_scrolled_window_get_vadjustment (self->strip), "changed", G_CALLBACK (on_strip_changed),
+                           self, G_CONNECT_SWAPPED);
   self->signals = g_signal_group_new (BS_TYPE_SESSION);
   g_signal_group_connect_swapped (self->signals, "notify::plan-options", G_CALLBACK (update_sensitivity), self);
 }
