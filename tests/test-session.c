@@ -91,7 +91,7 @@ test_open_and_slices (void)
 {
   BsPlanOptions opts;
   g_autoptr(BsSession) s = NULL;
-  int generation_notifies = 0, n, target;
+  int generation_notifies = 0, n, target, computed;
   guint gen;
 
   bs_plan_options_init (&opts);
@@ -123,6 +123,14 @@ test_open_and_slices (void)
   bs_session_set_plan_options (s, &opts);
   g_assert_cmpuint (bs_session_get_generation (s), >, gen);
   g_assert_cmpint (bs_session_get_n_computed_slices (s), ==, 0);
+  g_assert_cmpint (generation_notifies, ==, 1);
+  /* The same options again (the active fp32 button clicked): no restart. */
+  g_assert_true (spin_until (s, one_more_slice, 60));
+  gen = bs_session_get_generation (s);
+  computed = bs_session_get_n_computed_slices (s);
+  bs_session_set_plan_options (s, &opts);
+  g_assert_cmpuint (bs_session_get_generation (s), ==, gen);
+  g_assert_cmpint (bs_session_get_n_computed_slices (s), >=, computed);
   g_assert_cmpint (generation_notifies, ==, 1);
 
   /* Stopped: nothing more arrives; resumed: the volume completes, the

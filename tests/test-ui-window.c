@@ -11,6 +11,7 @@
 #include "bs-metrics.h"
 #include "bs-plan.h"
 #include "bs-preprocess.h"
+#include "bs-slice-bar.h"
 #include "bs-slice-view.h"
 #include "bs-dice-chart.h"
 #include "bs-dice-panel.h"
@@ -1084,7 +1085,7 @@ hidden_by_scrolling (GtkWidget *inside)
 static void
 test_laptop_fits (void)
 {
-  static const int sizes[][2] = { { 1366, 768 }, { 1280, 800 } };
+  static const int sizes[][2] = { { 1366, 768 }, { 1280, 800 }, { 1280, 720 } };
   GtkWidget *options, *dice, *timing, *flow;
 
   if (!setup ())
@@ -1121,7 +1122,7 @@ test_laptop_fits (void)
           g_assert_cmpfloat (b.origin.x + b.size.width, <=, w);
           n_items++;
         }
-      g_assert_cmpint (n_items, ==, 11);  /* the heading, nine options and Compare All */
+      g_assert_cmpint (n_items, ==, 10);  /* nine options and Compare All */
     }
   gtk_window_set_default_size (GTK_WINDOW (win), 1560, 940);
   bs_test_spin (300);
@@ -1225,6 +1226,46 @@ test_toolbar_keyboard (void)
           }
     }
   g_assert_cmpint (n_reached, ==, 5);
+}
+
+/* Tab goes on from the slice slider into the optimisations strip and then
+ * to the Dice panel's region buttons (walk finding: it stayed on the slider). */
+static void
+test_tab_reaches_options (void)
+{
+  GtkWidget *options, *dice, *scale;
+  int at_scale = -1, at_options = -1, at_dice = -1;
+
+  if (!setup ())
+    return;
+  options = find_widget (GTK_WIDGET (win), BS_TYPE_OPTIONS_PANEL);
+  dice = find_widget (GTK_WIDGET (win), BS_TYPE_DICE_PANEL);
+  scale = find_widget (GTK_WIDGET (find_widget (GTK_WIDGET (win), BS_TYPE_SLICE_BAR)), GTK_TYPE_SCALE);
+  g_assert_nonnull (options);
+  g_assert_nonnull (dice);
+  g_assert_nonnull (scale);
+  gtk_root_set_focus (GTK_ROOT (win), NULL);
+  for (int step = 0; step < 120 && at_dice < 0; step++)
+    {
+      GtkWidget *focus;
+
+      if (!gtk_widget_child_focus (GTK_WIDGET (win), GTK_DIR_TAB_FORWARD))
+        gtk_root_set_focus (GTK_ROOT (win), NULL);
+      focus = gtk_root_get_focus (GTK_ROOT (win));
+      if (focus == NULL)
+        continue;
+      if (at_scale < 0 && (focus == scale || gtk_widget_is_ancestor (focus, scale)))
+        at_scale = step;
+      if (at_options < 0 && gtk_widget_is_ancestor (focus, options))
+        at_options = step;
+      if (at_dice < 0 && gtk_widget_is_ancestor (focus, dice))
+        at_dice = step;
+    }
+  g_test_message ("Tab reaches the slice slider at %d, the options at %d, the Dice panel at %d", at_scale, at_options,
+                  at_dice);
+  g_assert_cmpint (at_scale, >=, 0);
+  g_assert_cmpint (at_options, >, at_scale);
+  g_assert_cmpint (at_dice, >, at_options);
 }
 
 static gboolean
@@ -2012,6 +2053,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/window/laptop-fits", test_laptop_fits);
   g_test_add_func ("/ui/window/readout-fits", test_readout_fits);
   g_test_add_func ("/ui/window/toolbar-keyboard", test_toolbar_keyboard);
+  g_test_add_func ("/ui/window/tab-reaches-options", test_tab_reaches_options);
   g_test_add_func ("/ui/window/region-model", test_region_model);
   ret = g_test_run ();
   if (win != NULL)

@@ -92,14 +92,69 @@ on_spin_scroll (GtkEventControllerScroll *controller, double dx, double dy, gpoi
   return TRUE;
 }
 
+/* A click on − or + leaves the keyboard focus where it was, so that Up and
+ * Down go on stepping slices instead of editing the value (walk finding:
+ * GTK moves the focus into the spin button's text on any click in it). */
+typedef struct {
+  GtkWidget *spin;
+  GtkWidget *before;  /* weak: the focus before the click, or NULL */
+} FocusBack;
+
+static void
+focus_back_free (FocusBack *f)
+{
+  g_clear_weak_pointer (&f->spin);
+  g_clear_weak_pointer (&f->before);
+  g_free (f);
+}
+
+static gboolean
+restore_focus (gpointer data)
+{
+  FocusBack *f = data;
+  GtkRoot *root = f->spin != NULL ? gtk_widget_get_root (f->spin) : NULL;
+
+  if (root != NULL && gtk_widget_is_ancestor (gtk_root_get_focus (root), f->spin))
+    {
+      if (f->before != NULL && gtk_widget_get_mapped (f->before))
+        gtk_widget_grab_focus (f->before);
+      else
+        gtk_root_set_focus (root, NULL);
+    }
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_spin_pressed (GtkGestureClick *gesture, int n_press, double x, double y, gpointer user_data)
+{
+  GtkWidget *spin = gtk_event_controller_get_widget (GTK_EVENT_CONTROLLER (gesture));
+  GtkWidget *picked = gtk_widget_pick (spin, x, y, GTK_PICK_DEFAULT);
+  GtkRoot *root = gtk_widget_get_root (spin);
+  GtkWidget *focus = root != NULL ? gtk_root_get_focus (root) : NULL;
+  FocusBack *f;
+
+  /* typing into the field, or already in it: GTK's own behaviour */
+  if (picked == NULL || (picked != spin && !GTK_IS_BUTTON (picked) && gtk_widget_get_ancestor (picked, GTK_TYPE_BUTTON) == NULL)
+      || picked == spin || (focus != NULL && (focus == spin || gtk_widget_is_ancestor (focus, spin))))
+    return;
+  f = g_new0 (FocusBack, 1);
+  g_set_weak_pointer (&f->spin, spin);
+  g_set_weak_pointer (&f->before, focus);
+  g_idle_add_full (G_PRIORITY_DEFAULT, restore_focus, f, (GDestroyNotify) focus_back_free);
+}
+
 static void
 spin_scrolls_panel (GtkSpinButton *spin)
 {
   GtkEventController *scroll = gtk_event_controller_scroll_new (GTK_EVENT_CONTROLLER_SCROLL_VERTICAL);
+  GtkGesture *click = gtk_gesture_click_new ();
 
   gtk_event_controller_set_propagation_phase (scroll, GTK_PHASE_CAPTURE);
   g_signal_connect (scroll, "scroll", G_CALLBACK (on_spin_scroll), NULL);
   gtk_widget_add_controller (GTK_WIDGET (spin), scroll);
+  gtk_event_controller_set_propagation_phase (GTK_EVENT_CONTROLLER (click), GTK_PHASE_CAPTURE);
+  g_signal_connect (click, "pressed", G_CALLBACK (on_spin_pressed), NULL);
+  gtk_widget_add_controller (GTK_WIDGET (spin), GTK_EVENT_CONTROLLER (click));
 }
 
 /* The strip is as high as its flow box needs at the width it was given:

@@ -395,6 +395,13 @@ bs_session_set_plan_options (BsSession *self, const BsPlanOptions *opts)
   g_return_if_fail (BS_IS_SESSION (self));
   BsPlanOptions old = self->opts;
 
+  /* Clicking the option already in use (the active fp32 button) keeps the
+   * finished volume instead of predicting it all again. */
+  if (old.precision == opts->precision && old.layout == opts->layout && !old.fusion == !opts->fusion
+      && old.threads == opts->threads && old.batch == MAX (1, opts->batch)
+      && !old.profile_layers == !opts->profile_layers && !old.crop_to_brain == !opts->crop_to_brain
+      && !old.test_time_flips == !opts->test_time_flips)
+    return;
   self->opts = *opts;
   self->opts.batch = MAX (1, self->opts.batch);
   g_object_freeze_notify (G_OBJECT (self));
