@@ -383,6 +383,69 @@ region_metrics_known (BsSession *s)
   return settled (s) && bs_session_get_region_metrics (s, BS_REGION_ET, &m);
 }
 
+/* A case whose labels cannot tell the core and the enhancing tumour apart
+ * (TCGA-DU-7294's fused labels, 0/1/2 in no release's convention) with the
+ * region model: the session still has the predicted core and enhancing
+ * volumes (walk finding: the window showed "–"), no Dice for them, and the
+ * same volumes as `brainseg-cli infer --json`. */
+static void
+test_regions_without_sub_labels (void)
+{
+  const char *samples = g_getenv ("BS_SAMPLES_DIR");
+  g_autofree char *dir = samples != NULL ? g_build_filename (samples, "tcga-du-7294", NULL) : NULL;
+  g_autofree char *model = bs_unet_default_model_path ();
+  g_autofree char *out = NULL, *err = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(BsSession) s = NULL;
+  JsonObject *regions;
+  BsPlanOptions opts;
+  int status = 0;
+
+  if (dir == NULL || !g_file_test (dir, G_FILE_TEST_IS_DIR) || model == NULL)
+    {
+      g_test_skip ("real samples (BS_SAMPLES_DIR/tcga-du-7294) or the shipped model absent");
+      return;
+    }
+  bs_plan_options_init (&opts);
+  opts.threads = 1;
+  s = bs_session_new ();
+  bs_session_set_plan_options (s, &opts);
+  bs_session_open_async (s, dir, BS_SESSION_MODEL_LOAD, model, NULL, NULL, NULL);
+  g_assert_true (spin_until (s, loaded, 120));
+  if (!bs_session_model_has_region (s, BS_REGION_ET))
+    {
+      g_test_skip ("the shipped model predicts the whole tumour only");
+      return;
+    }
+  g_assert_nonnull (bs_session_get_truth (s));
+  g_assert_null (bs_session_get_truth_region (s, BS_REGION_TC));
+  g_assert_true (spin_until (s, region_metrics_known, 600));
+  {
+    const char *argv[] = { g_getenv ("BS_CLI"), "infer", dir, "--model", model, "--threads", "1", "--json", NULL };
+
+    g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, 0, NULL, NULL, &out, &err, &status, &error));
+  }
+  g_assert_no_error (error);
+  if (!g_spawn_check_wait_status (status, &error))
+    g_error ("brainseg-cli infer: %s\n%s", error->message, err);
+  g_assert_true (json_parser_load_from_data (parser, out, -1, &error));
+  regions = json_object_get_object_member (json_node_get_object (json_parser_get_root (parser)), "regions");
+  for (int r = BS_REGION_TC; r < BS_N_REGIONS; r++)
+    {
+      JsonObject *o = json_object_get_object_member (regions, bs_region_name (r));
+      BsRegionMetrics m;
+
+      g_assert_true (bs_session_get_region_metrics (s, r, &m));
+      g_test_message ("%s: session %.2f ml, infer %.2f ml", bs_region_name (r), m.volume_ml,
+                      json_object_get_double_member (o, "volume_ml"));
+      g_assert_true (isnan (m.dice));
+      /* this LGG has a core; its enhancing tumour may be nothing */
+      g_assert_cmpfloat (m.volume_ml, >, r == BS_REGION_TC ? 0.0 : -1e-9);
+      g_assert_cmpfloat (fabs (m.volume_ml - json_object_get_double_member (o, "volume_ml")), <, 1e-6);
+    }
+}
+
 /* A region model (the shipped model's whole-tumour head copied to TC and ET,
  * their biases lowered so that they mark less): the window's session shows
  * the same per-region Dice and HD95 as `brainseg-cli infer --json`, with
@@ -518,6 +581,7 @@ main (int argc, char **argv)
   g_test_add_func ("/session/case-dice-reset-by-model", test_case_dice_reset_by_model);
   g_test_add_func ("/session/int8-mask-matches-infer", test_int8_mask_matches_infer);
   g_test_add_func ("/session/regions-match-infer", test_regions_match_infer);
+  g_test_add_func ("/session/regions-without-sub-labels", test_regions_without_sub_labels);
   g_test_add_func ("/session/context-matches-infer", test_context_matches_infer);
   status = g_test_run ();
   {

@@ -139,7 +139,9 @@ volume_job_measure (VolumeJob *job)
     {
       const BsVolume *t = job->truth_region[r];
 
-      if (job->channels[r] < 0 || (t == NULL && job->truth != NULL))
+      /* A region the labels cannot tell apart (binary or fused labels) still
+       * has the predicted volume: scored against no truth. */
+      if (job->channels[r] < 0 || (t == NULL && job->truth != NULL && r == BS_REGION_WT))
         continue;
       bs_session_region_mask (probs, job->channels, r, nvox, mask);
       bs_metrics_region (mask, t != NULL ? t->data : NULL, job->prob->dims, job->prob->spacing, &job->metrics[r]);
