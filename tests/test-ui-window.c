@@ -1111,7 +1111,8 @@ test_laptop_fits (void)
                       hidden_by_scrolling (dice), gtk_widget_get_height (flow), flow_min);
       g_assert_cmpint (gtk_widget_get_height (GTK_WIDGET (win)), <=, h);
       g_assert_cmpfloat (hidden_by_scrolling (dice), <=, 0.5);
-      g_assert_cmpint (gtk_widget_get_height (flow), >=, flow_min);
+      /* the strip (not only the flow box inside it) is as high as the rows need */
+      g_assert_cmpint (gtk_widget_get_height (gtk_widget_get_ancestor (flow, GTK_TYPE_SCROLLED_WINDOW)), >=, flow_min);
       g_assert_true (gtk_widget_compute_bounds (timing, GTK_WIDGET (win), &b));
       g_assert_cmpfloat (b.origin.y + b.size.height, <=, h);
       for (GtkWidget *c = gtk_widget_get_first_child (flow); c != NULL; c = gtk_widget_get_next_sibling (c))

@@ -158,10 +158,12 @@ update_region_row (BsDicePanel *self, BsRegion r, gboolean complete)
       for (int k = 0; k < 4; k++)
         gtk_label_set_text (l[k], "–");
       /* labels without this region: the model's volume is still news */
-      if (bs_session_get_truth (s) != NULL && bs_session_model_has_region (s, r)
-          && bs_session_get_region_metrics (s, r, &m))
+      if (bs_session_get_truth (s) != NULL && bs_session_model_has_region (s, r))
         {
-          ml_text = g_strdup_printf ("%.1f", m.volume_ml);
+          if (bs_session_get_region_metrics (s, r, &m))
+            ml_text = g_strdup_printf ("%.1f", m.volume_ml);
+          else
+            ml_text = g_strdup (complete || bs_session_get_n_computed_slices (s) > 0 ? "…" : "–");
           gtk_label_set_text (l[3], ml_text);
           gtk_widget_set_tooltip_text (GTK_WIDGET (l[3]),
                                        _("Predicted volume in ml (the case's labels do not tell this region apart)"));

@@ -131,12 +131,12 @@ on_spin_pressed (GtkGestureClick *gesture, int n_press, double x, double y, gpoi
   GtkWidget *picked = gtk_widget_pick (spin, x, y, GTK_PICK_DEFAULT);
   GtkRoot *root = gtk_widget_get_root (spin);
   GtkWidget *focus = root != NULL ? gtk_root_get_focus (root) : NULL;
+  GtkWidget *button = picked != NULL ? gtk_widget_get_ancestor (picked, GTK_TYPE_BUTTON) : NULL;
   FocusBack *f;
 
-  /* typing into the field, or already in it: GTK's own behaviour */
-  if (picked == NULL || (picked != spin && !GTK_IS_BUTTON (picked) && gtk_widget_get_ancestor (picked, GTK_TYPE_BUTTON) == NULL)
-      || picked == spin || (focus != NULL && (focus == spin || gtk_widget_is_ancestor (focus, spin))))
-    return;
+  if (button == NULL || !gtk_widget_is_ancestor (button, spin)
+      || (focus != NULL && (focus == spin || gtk_widget_is_ancestor (focus, spin))))
+    return;  /* typing into the field, or already in it: GTK's own behaviour */
   f = g_new0 (FocusBack, 1);
   g_set_weak_pointer (&f->spin, spin);
   g_set_weak_pointer (&f->before, focus);
@@ -167,7 +167,7 @@ fit_strip (gpointer data)
   int width = gtk_widget_get_width (self->flow), need = 0;
 
   self->fit_idle = 0;
-  if (width <= 0)
+  if (self->flow == NULL || width <= 0)
     return G_SOURCE_REMOVE;
   gtk_widget_measure (self->flow, GTK_ORIENTATION_VERTICAL, width, &need, NULL, NULL, NULL);
   if (need > 0 && need != gtk_scrolled_window_get_min_content_height (self->strip))
@@ -280,10 +280,15 @@ bs_options_panel_dispose (GObject *object)
   g_clear_pointer (&self->threads_binding, g_binding_unbind);
   g_clear_pointer (&self->batch_binding, g_binding_unbind);
   g_signal_group_set_target (self->signals, NULL);
-  g_clear_handle_id (&self->fit_idle, g_source_remove);
   g_clear_object (&self->signals);
   g_clear_object (&self->session);
+  if (self->strip != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (gtk_scrolled_window_get_hadjustment (self->strip), self);
+      g_signal_handlers_disconnect_by_data (gtk_scrolled_window_get_vadjustment (self->strip), self);
+    }
   gtk_widget_dispose_template (GTK_WIDGET (self), BS_TYPE_OPTIONS_PANEL);
+  g_clear_handle_id (&self->fit_idle, g_source_remove);
   G_OBJECT_CLASS (bs_options_panel_parent_class)->dispose (object);
 }
 

@@ -122,10 +122,11 @@ volume_job_count (VolumeJob *job)
   }
 }
 
-/* The BraTS metrics of every region the truth and the model both have, on
- * the complete (and cleaned-up) volume: Dice, HD95, volumes.  Without any
- * ground truth, the predicted volume of every region the model has (the rest
- * NaN): what a clinician with an unlabelled scan wants to read. */
+/* The BraTS metrics of every region the model has, on the complete (and
+ * cleaned-up) volume: Dice, HD95, volumes where the labels tell the region
+ * apart; elsewhere (no ground truth, or labels without sub-regions) the
+ * predicted volume alone, the rest NaN: what a clinician with an unlabelled
+ * scan wants to read. */
 static void
 volume_job_measure (VolumeJob *job)
 {
@@ -141,7 +142,7 @@ volume_job_measure (VolumeJob *job)
 
       /* A region the labels cannot tell apart (binary or fused labels) still
        * has the predicted volume: scored against no truth. */
-      if (job->channels[r] < 0 || (t == NULL && job->truth != NULL && r == BS_REGION_WT))
+      if (job->channels[r] < 0)
         continue;
       bs_session_region_mask (probs, job->channels, r, nvox, mask);
       bs_metrics_region (mask, t != NULL ? t->data : NULL, job->prob->dims, job->prob->spacing, &job->metrics[r]);

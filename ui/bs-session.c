@@ -396,8 +396,9 @@ bs_session_set_plan_options (BsSession *self, const BsPlanOptions *opts)
   BsPlanOptions old = self->opts;
 
   /* Clicking the option already in use (the active fp32 button) keeps the
-   * finished volume instead of predicting it all again. */
-  if (old.precision == opts->precision && old.layout == opts->layout && !old.fusion == !opts->fusion
+   * volume being (or already) predicted instead of predicting it all again;
+   * after a failure or a Stop it still starts again (a retry). */
+  if (!self->inference_failed && !self->fill_cancelled && old.precision == opts->precision && old.layout == opts->layout && !old.fusion == !opts->fusion
       && old.threads == opts->threads && old.batch == MAX (1, opts->batch)
       && !old.profile_layers == !opts->profile_layers && !old.crop_to_brain == !opts->crop_to_brain
       && !old.test_time_flips == !opts->test_time_flips)
