@@ -11,6 +11,7 @@
 #include "bs-infer.h"
 #include "bs-labels.h"
 #include "bs-nifti.h"
+#include "bs-parallel.h"
 #include "bs-plan.h"
 #include "bs-segment.h"
 #include "bs-runtime.h"
@@ -25,12 +26,42 @@
  * outputs).  A region it does not predict carries "predicted": false, the
  * truth's volume where the case's labels tell the region apart, and null
  * for the rest. */
+/* The metrics of every region the model predicts, the three at once (HD95's
+ * distance transforms are most of the time after the mask is written). */
+typedef struct {
+  const BsSegmentResult *seg;
+  const BsVolume *const *truths;
+  BsRegionMetrics m[BS_N_REGIONS];
+} RegionsJob;
+
+static void
+measure_region (int r, gpointer data)
+{
+  RegionsJob *job = data;
+  const BsVolume *mask = job->seg->region_mask[r];
+
+  if (mask != NULL)
+    bs_metrics_region (mask->data, job->truths[r] != NULL ? job->truths[r]->data : NULL, mask->dims, mask->spacing,
+                       &job->m[r]);
+}
+
+static void
+measure_regions (RegionsJob *job, const BsSegmentResult *seg, const BsVolume *const *truths)
+{
+  memset (job, 0, sizeof *job);
+  job->seg = seg;
+  job->truths = truths;
+  bs_parallel_for (BS_N_REGIONS, measure_region, job);
+}
+
 static void
 add_regions_json (JsonBuilder *b, const BsSegmentResult *seg, const BsVolume *const *truths)
 {
   const BsVolume *mask = seg->mask;
   double voxel_ml = mask->spacing[0] * mask->spacing[1] * mask->spacing[2] / 1000.0;
+  RegionsJob job;
 
+  measure_regions (&job, seg, truths);
   json_builder_begin_object (b);
   for (int r = 0; r < BS_N_REGIONS; r++)
     {
@@ -42,8 +73,7 @@ add_regions_json (JsonBuilder *b, const BsSegmentResult *seg, const BsVolume *co
       json_builder_set_member_name (b, "predicted");
       json_builder_add_boolean_value (b, seg->region_mask[r] != NULL);
       if (seg->region_mask[r] != NULL)
-        bs_metrics_region (seg->region_mask[r]->data, truth != NULL ? truth->data : NULL, seg->region_mask[r]->dims,
-                           seg->region_mask[r]->spacing, &m);
+        m = job.m[r];
       else
         {
           m.dice = m.hd95_mm = m.sensitivity = m.specificity = m.volume_ml = m.true_volume_ml = NAN;
@@ -71,18 +101,18 @@ static void
 print_subregions (const BsSegmentResult *seg, const BsVolume *const *truths)
 {
   static const char *const names[BS_N_REGIONS] = { N_("whole tumour"), N_("tumour core"), N_("enhancing tumour") };
+  RegionsJob job;
 
+  measure_regions (&job, seg, truths);
   for (int r = BS_REGION_TC; r < BS_N_REGIONS; r++)
     {
-      BsRegionMetrics m;
+      const BsRegionMetrics m = job.m[r];
 
       if (seg->region_mask[r] == NULL)
         {
           printf (_("%s: not predicted by this model\n"), _(names[r]));
           continue;
         }
-      bs_metrics_region (seg->region_mask[r]->data, truths[r] != NULL ? truths[r]->data : NULL,
-                         seg->region_mask[r]->dims, seg->region_mask[r]->spacing, &m);
       if (truths[r] != NULL)
         printf (_("%s: Dice %.4f, HD95 %.2f mm, sensitivity %.4f, specificity %.4f, %.1f ml predicted, %.1f ml "
                   "in the truth\n"), _(names[r]), m.dice, m.hd95_mm, m.sensitivity, m.specificity, m.volume_ml,
