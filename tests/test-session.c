@@ -383,6 +383,39 @@ region_metrics_known (BsSession *s)
   return settled (s) && bs_session_get_region_metrics (s, BS_REGION_ET, &m);
 }
 
+/* A session on path with the weights at model_path, on one thread, loaded. */
+static BsSession *
+open_with_model (const char *path, const char *model_path)
+{
+  BsSession *s = bs_session_new ();
+  BsPlanOptions opts;
+
+  bs_plan_options_init (&opts);
+  opts.threads = 1;
+  bs_session_set_plan_options (s, &opts);
+  bs_session_open_async (s, path, BS_SESSION_MODEL_LOAD, model_path, NULL, NULL, NULL);
+  g_assert_true (spin_until (s, loaded, 120));
+  return s;
+}
+
+/* `brainseg-cli infer PATH --model MODEL --threads 1 --json`, parsed into
+ * parser: its "regions" object. */
+static JsonObject *
+infer_regions (const char *path, const char *model_path, JsonParser *parser)
+{
+  const char *argv[] = { g_getenv ("BS_CLI"), "infer", path, "--model", model_path, "--threads", "1", "--json", NULL };
+  g_autofree char *out = NULL, *err = NULL;
+  g_autoptr(GError) error = NULL;
+  int status = 0;
+
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, 0, NULL, NULL, &out, &err, &status, &error));
+  g_assert_no_error (error);
+  if (!g_spawn_check_wait_status (status, &error))
+    g_error ("brainseg-cli infer: %s\n%s", error->message, err);
+  g_assert_true (json_parser_load_from_data (parser, out, -1, &error));
+  return json_object_get_object_member (json_node_get_object (json_parser_get_root (parser)), "regions");
+}
+
 /* A case whose labels cannot tell the core and the enhancing tumour apart
  * (TCGA-DU-7294's fused labels, 0/1/2 in no release's convention) with the
  * region model: the session still has the predicted core and enhancing
@@ -394,25 +427,16 @@ test_regions_without_sub_labels (void)
   const char *samples = g_getenv ("BS_SAMPLES_DIR");
   g_autofree char *dir = samples != NULL ? g_build_filename (samples, "tcga-du-7294", NULL) : NULL;
   g_autofree char *model = bs_unet_default_model_path ();
-  g_autofree char *out = NULL, *err = NULL;
-  g_autoptr(GError) error = NULL;
   g_autoptr(JsonParser) parser = json_parser_new ();
   g_autoptr(BsSession) s = NULL;
   JsonObject *regions;
-  BsPlanOptions opts;
-  int status = 0;
 
   if (dir == NULL || !g_file_test (dir, G_FILE_TEST_IS_DIR) || model == NULL)
     {
       g_test_skip ("real samples (BS_SAMPLES_DIR/tcga-du-7294) or the shipped model absent");
       return;
     }
-  bs_plan_options_init (&opts);
-  opts.threads = 1;
-  s = bs_session_new ();
-  bs_session_set_plan_options (s, &opts);
-  bs_session_open_async (s, dir, BS_SESSION_MODEL_LOAD, model, NULL, NULL, NULL);
-  g_assert_true (spin_until (s, loaded, 120));
+  s = open_with_model (dir, model);
   if (!bs_session_model_has_region (s, BS_REGION_ET))
     {
       g_test_skip ("the shipped model predicts the whole tumour only");
@@ -421,16 +445,7 @@ test_regions_without_sub_labels (void)
   g_assert_nonnull (bs_session_get_truth (s));
   g_assert_null (bs_session_get_truth_region (s, BS_REGION_TC));
   g_assert_true (spin_until (s, region_metrics_known, 600));
-  {
-    const char *argv[] = { g_getenv ("BS_CLI"), "infer", dir, "--model", model, "--threads", "1", "--json", NULL };
-
-    g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, 0, NULL, NULL, &out, &err, &status, &error));
-  }
-  g_assert_no_error (error);
-  if (!g_spawn_check_wait_status (status, &error))
-    g_error ("brainseg-cli infer: %s\n%s", error->message, err);
-  g_assert_true (json_parser_load_from_data (parser, out, -1, &error));
-  regions = json_object_get_object_member (json_node_get_object (json_parser_get_root (parser)), "regions");
+  regions = infer_regions (dir, model, parser);
   for (int r = BS_REGION_TC; r < BS_N_REGIONS; r++)
     {
       JsonObject *o = json_object_get_object_member (regions, bs_region_name (r));
@@ -446,48 +461,25 @@ test_regions_without_sub_labels (void)
     }
 }
 
-/* A region model (the shipped model's whole-tumour head copied to TC and ET,
- * their biases lowered so that they mark less): the window's session shows
- * the same per-region Dice and HD95 as `brainseg-cli infer --json`, with
- * the regions nested as the pipeline nests them. */
 /* The session (the window's worker) on model_path gives the same per-region
  * Dice, HD95 and volume as `brainseg-cli infer --json`; the regions' volumes
  * go to ml when not NULL, the session's inputs line to inputs. */
 static void
 check_session_matches_infer (const char *model_path, double *ml, char **inputs)
 {
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autofree char *out = NULL, *err = NULL;
   g_autoptr(JsonParser) parser = json_parser_new ();
   BsSession *s;
-  BsPlanOptions opts;
-  int status = 0;
+  JsonObject *regions;
 
-  bs_plan_options_init (&opts);
-  opts.threads = 1;
-  s = bs_session_new ();
-  bs_session_set_plan_options (s, &opts);
-  bs_session_open_async (s, sample, BS_SESSION_MODEL_LOAD, model_path, NULL, NULL, NULL);
-  g_assert_true (spin_until (s, loaded, 120));
+  s = open_with_model (sample, model_path);
   g_assert_true (bs_session_model_has_region (s, BS_REGION_TC));
   g_assert_true (bs_session_model_has_region (s, BS_REGION_ET));
   g_assert_true (spin_until (s, region_metrics_known, 600));
   *inputs = g_strdup (bs_session_get_inputs_text (s));
 
-  for (const char *a[] = { g_getenv ("BS_CLI"), "infer", sample, "--model", model_path, "--threads", "1", "--json",
-                           NULL }, **p = a; *p; p++)
-    g_ptr_array_add (argv, (gpointer) *p);
-  g_ptr_array_add (argv, NULL);
-  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, 0, NULL, NULL, &out, &err, &status, &error));
-  g_assert_no_error (error);
-  if (!g_spawn_check_wait_status (status, &error))
-    g_error ("brainseg-cli infer: %s\n%s", error->message, err);
-  g_assert_true (json_parser_load_from_data (parser, out, -1, &error));
+  regions = infer_regions (sample, model_path, parser);
   for (int r = 0; r < BS_N_REGIONS; r++)
     {
-      JsonObject *regions = json_object_get_object_member (json_node_get_object (json_parser_get_root (parser)),
-                                                           "regions");
       JsonObject *o = json_object_get_object_member (regions, bs_region_name (r));
       BsRegionMetrics m;
 

@@ -164,10 +164,11 @@ static gboolean
 fit_strip (gpointer data)
 {
   BsOptionsPanel *self = data;
-  int width = gtk_widget_get_width (self->flow), need = 0;
+  int width, need = 0;
 
   self->fit_idle = 0;
-  if (self->flow == NULL || width <= 0)
+  width = self->flow != NULL ? gtk_widget_get_width (self->flow) : 0;
+  if (width <= 0)
     return G_SOURCE_REMOVE;
   gtk_widget_measure (self->flow, GTK_ORIENTATION_VERTICAL, width, &need, NULL, NULL, NULL);
   if (need > 0 && need != gtk_scrolled_window_get_min_content_height (self->strip))

@@ -217,32 +217,20 @@ bs_infer_store_output (BsVolume *prob, const BsInferGeometry *geom, const float 
 {
   g_autofree float *slice = g_new (float, (gsize) geom->width * geom->height);
   gsize plane = (gsize) geom->ph * geom->pw;
-  g_autofree float *gated = g_new (float, plane);
-  g_autofree guint8 *outside = g_new (guint8, plane);
+  g_autofree float *gated = g_new (float, (gsize) prob->n_channels * plane);
   int n_out = prob->n_channels;
 
   /* As bs_infer_window_to_slice for each output, with the head found once
-   * per slice instead of once per output. */
+   * per slice for all the outputs. */
   for (int i = 0; i < n; i++)
     {
-      const float *in = input + (gsize) i * channels * (1 + 2 * geom->context) * plane;
-
-      for (gsize p = 0; p < plane; p++)
-        {
-          gboolean empty = TRUE;
-
-          for (int k = 0; k < channels && empty; k++)
-            empty = in[(gsize) k * plane + p] == 0.0f;
-          outside[p] = empty;
-        }
+      memcpy (gated, probs + (gsize) i * n_out * plane, sizeof (float) * n_out * plane);
+      bs_infer_zero_outside_head_outputs (input + (gsize) i * channels * (1 + 2 * geom->context) * plane, channels,
+                                          plane, n_out, gated);
       for (int o = 0; o < n_out; o++)
         {
-          const float *src = probs + ((gsize) i * n_out + o) * plane;
-
-          for (gsize p = 0; p < plane; p++)
-            gated[p] = outside[p] ? 0.0f : src[p];
-          bs_preprocess_copy_window (gated, geom->pw, geom->ph, -geom->x0, -geom->y0, slice, geom->width,
-                                     geom->height);
+          bs_preprocess_copy_window (gated + (gsize) o * plane, geom->pw, geom->ph, -geom->x0, -geom->y0, slice,
+                                     geom->width, geom->height);
           bs_volume_set_slice (prob, o, geom->plane, first + i, slice);
         }
     }
