@@ -128,7 +128,7 @@ bs_cli_infer (int argc, char **argv)
   g_autofree char *model = NULL, *case_id = NULL, *out = NULL, *label = NULL;
   g_autofree char *prob_out = NULL, *prepared_out = NULL;
   g_autofree char *precision_s = NULL, *layout_s = NULL, *fusion_s = NULL, *cleanup_s = NULL, *crop_s = NULL;
-  g_autofree char *flips_s = NULL, *mask_labels_s = NULL;
+  g_autofree char *flips_s = NULL, *planes_s = NULL, *mask_labels_s = NULL;
   int threads = 0, batch = 1, only_slice = -1;
   gboolean json = FALSE;
   const GOptionEntry entries[] = {
@@ -148,6 +148,9 @@ bs_cli_infer (int argc, char **argv)
       N_("on (default): run only slices with brain, on the brain's window; off: every whole slice"), "on|off" },
     { "test-time-flips", 0, 0, G_OPTION_ARG_STRING, &flips_s,
       N_("on: every slice also runs mirrored left-right and the two probabilities are averaged (twice the time); off (default)"),
+      "on|off" },
+    { "three-planes", 0, 0, G_OPTION_ARG_STRING, &planes_s,
+      N_("on (default): the network also runs on coronal and sagittal slices and the three probabilities are averaged (about three times the time); off: axial slices only"),
       "on|off" },
     { "slice", 0, 0, G_OPTION_ARG_INT, &only_slice, N_("Only this axial slice (Dice over it alone)"), "K" },
     { "threads", 0, 0, G_OPTION_ARG_INT, &threads, N_("Threads (default: all cores)"), "N" },
@@ -186,9 +189,10 @@ bs_cli_infer (int argc, char **argv)
       || (fusion_s && !g_str_equal (fusion_s, "on") && !g_str_equal (fusion_s, "off"))
       || (cleanup_s && !g_str_equal (cleanup_s, "on") && !g_str_equal (cleanup_s, "off"))
       || (crop_s && !g_str_equal (crop_s, "on") && !g_str_equal (crop_s, "off"))
-      || (flips_s && !g_str_equal (flips_s, "on") && !g_str_equal (flips_s, "off")))
+      || (flips_s && !g_str_equal (flips_s, "on") && !g_str_equal (flips_s, "off"))
+      || (planes_s && !g_str_equal (planes_s, "on") && !g_str_equal (planes_s, "off")))
     {
-      fprintf (stderr, "%s\n", _("brainseg-cli infer: --precision is fp32|int8|bf16, --layout nchw|nhwc|blocked, --fusion on|off, --cleanup on|off, --crop-to-brain on|off, --test-time-flips on|off"));
+      fprintf (stderr, "%s\n", _("brainseg-cli infer: --precision is fp32|int8|bf16, --layout nchw|nhwc|blocked, --fusion on|off, --cleanup on|off, --crop-to-brain on|off, --test-time-flips on|off, --three-planes on|off"));
       return 2;
     }
   if (mask_labels_s && !g_strv_contains ((const char *const[]) { "wt", "input", "brats", "decathlon", NULL },
@@ -205,6 +209,7 @@ bs_cli_infer (int argc, char **argv)
   opts.fusion = !fusion_s || g_str_equal (fusion_s, "on");
   opts.crop_to_brain = !crop_s || g_str_equal (crop_s, "on");
   opts.test_time_flips = flips_s && g_str_equal (flips_s, "on");
+  opts.three_planes = !planes_s || g_str_equal (planes_s, "on");
   /* one slice has no 3D components to judge */
   cleanup = (!cleanup_s || g_str_equal (cleanup_s, "on")) && only_slice < 0;
   opts.threads = threads;
@@ -318,6 +323,8 @@ bs_cli_infer (int argc, char **argv)
       json_builder_add_string_value (b, geom->cropped ? "on" : "off");
       json_builder_set_member_name (b, "test_time_flips");
       json_builder_add_string_value (b, opts.test_time_flips ? "on" : "off");
+      json_builder_set_member_name (b, "three_planes");
+      json_builder_add_string_value (b, seg->three_planes ? "on" : "off");
       json_builder_set_member_name (b, "window");
       json_builder_begin_array (b);
       json_builder_add_int_value (b, geom->x0);
@@ -392,6 +399,8 @@ bs_cli_infer (int argc, char **argv)
               bs_memlayout_name (opts.layout), opts.fusion ? "on" : "off", opts.batch);
       if (opts.test_time_flips)
         printf ("%s\n", _("test-time flips: every slice also ran mirrored left-right; the probabilities are averaged"));
+      if (seg->three_planes)
+        printf ("%s\n", _("three planes: the network also ran on every coronal and sagittal slice; the three probabilities are averaged"));
       if (geom->cropped)
         printf (_("cropped to the brain: %d of %d slices run, on a %dx%d window of the %dx%d slices\n"),
                 geom->n_brain, slices, geom->pw, geom->ph, geom->width, geom->height);

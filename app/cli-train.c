@@ -119,8 +119,8 @@ add_phantoms (BsTrainSet *set, int n, const char *size, guint64 seed, BsTiming *
 
 /* Every labelled case of the datasets through the model, with the model's own modalities. */
 static int
-evaluate_all (char **datasets, const char *model_path, int threads, gboolean flips, char **only,
-              const char *report_path)
+evaluate_all (char **datasets, const char *model_path, int threads, gboolean flips, gboolean three_planes,
+              char **only, const char *report_path)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(BsUnet) net = bs_unet_load_h5 (model_path, &error);
@@ -146,7 +146,7 @@ evaluate_all (char **datasets, const char *model_path, int threads, gboolean fli
       BsTrainCaseResult r = { 0 };
       if (only && !g_strv_contains ((const char *const *) only, bs_train_set_get_case_id (set, i)))
         continue;
-      if (!bs_train_evaluate_case (net, set, i, threads, flips, &r, &error))
+      if (!bs_train_evaluate_case (net, set, i, threads, flips, three_planes, &r, &error))
         return bs_cli_fail (error);
       printf ("%-28s %8.4f %8.4f", r.id, r.dice, r.dice_raw);
       bs_cli_train_print_region_row (&regions, &r, stdout);
@@ -377,6 +377,7 @@ bs_cli_train (int argc, char **argv)
   gint64 seed;
   int phantoms = 0, repeats = 3;
   gboolean flips = FALSE;
+  g_autofree char *planes_s = NULL;
   gboolean bench = FALSE, evaluate = FALSE, no_augment = FALSE, plain = FALSE, cv_summary = FALSE;
   double t_start = bs_now_ms ();
 
@@ -464,6 +465,9 @@ bs_cli_train (int argc, char **argv)
       { "plain", 0, 0, G_OPTION_ARG_NONE, &plain, N_("Plain progress lines even on a terminal"), NULL },
       { "test-time-flips", 0, 0, G_OPTION_ARG_NONE, &flips,
         N_("With --evaluate: every slice also runs mirrored left-right, the two are averaged"), NULL },
+      { "three-planes", 0, 0, G_OPTION_ARG_STRING, &planes_s,
+        N_("Test cases and --evaluate: on (default): the network also runs on coronal and sagittal slices and the three probabilities are averaged, as infer does; off: axial slices only"),
+        "on|off" },
       { "evaluate", 0, 0, G_OPTION_ARG_NONE, &evaluate,
         N_("Only evaluate the --resume weights on every case with its own modalities (whole-volume Dice)"), NULL },
       { "bench-step", 0, 0, G_OPTION_ARG_NONE, &bench, N_("Time training steps on random data, print JSON"), NULL },
@@ -500,6 +504,12 @@ bs_cli_train (int argc, char **argv)
   opts.augment = !no_augment;
   opts.out = out;
   opts.figures = figures;
+  if (planes_s && !g_str_equal (planes_s, "on") && !g_str_equal (planes_s, "off"))
+    {
+      fprintf (stderr, "%s\n", _("brainseg-cli train: --three-planes is on or off"));
+      return 2;
+    }
+  opts.eval_three_planes = !planes_s || g_str_equal (planes_s, "on");
   if (regions && !bs_train_options_set_regions (&opts, regions, &error))
     {
       fprintf (stderr, _("brainseg-cli train: --regions %s: %s\n"), regions, error->message);
@@ -565,7 +575,7 @@ bs_cli_train (int argc, char **argv)
   if (evaluate)
     {
       g_auto(GStrv) only = test_cases ? g_strsplit (test_cases, ",", -1) : NULL;
-      return evaluate_all (datasets, resume, opts.threads, flips, only, report_path);
+      return evaluate_all (datasets, resume, opts.threads, flips, opts.eval_three_planes, only, report_path);
     }
 
   /* Before the data loads: a figures folder that cannot take the figures

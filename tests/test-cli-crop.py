@@ -10,6 +10,7 @@
 - the OpenMP wait policy: Brainseg's own unless the user set OMP_WAIT_POLICY or GOMP_SPINCOUNT, and malloc's
   huge pages, Brainseg's unless GLIBC_TUNABLES names them,
   and --threads N still means N."""
+import glob
 import json
 import os
 import subprocess
@@ -69,8 +70,13 @@ def check_progress(tmp):
     lines = [l for l in p.stderr.splitlines() if l.startswith("Segmenting")]
     assert "\r" not in p.stderr, repr(p.stderr[:200])
     assert 2 <= len(lines) <= 6, p.stderr
-    assert lines[-1].endswith("/96") and lines[-1].split()[-1] == "96/96", lines
-    print(f"export progress on a non-terminal: {len(lines)} lines")
+    # three planes (the default): the axial slices, then the coronal and sagittal ones
+    total = sum(nib.load(glob.glob(os.path.join(SAMPLE, "imagesTr", "*.nii.gz"))[0]).shape[:3])
+    assert lines[-1] == f"Segmenting {total}/{total}", (lines, total)
+    p = run("export", SAMPLE, "--what", "mask", "--out", out, "--threads", "1", "--three-planes", "off")
+    lines = [l for l in p.stderr.splitlines() if l.startswith("Segmenting")]
+    assert lines[-1].split()[-1] == "96/96", lines
+    print(f"export progress on a non-terminal: {len(lines)} lines, {total} slices in three planes")
 
 
 def check_int8_agreement(tmp):

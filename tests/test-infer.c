@@ -587,6 +587,7 @@ test_context (void)
   bs_segment_options_init (&so);
   so.plan.threads = 1;
   so.plan.crop_to_brain = FALSE;
+  so.plan.three_planes = FALSE;  /* bs_infer_volume's one plane */
   so.cleanup = FALSE;
   seg = bs_segment (net, prep, NULL, &so, NULL, NULL, NULL, &error);
   g_assert_no_error (error);

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "bs-calibration.h"
 #include "bs-dataset.h"
 #include "bs-error.h"
 #include "bs-infer.h"
@@ -68,10 +69,15 @@ test_int8_agreement (void)
   g_autofree char *infer_out = g_build_filename (tmpdir, "infer.nii.gz", NULL);
   g_autofree char *prob_out = g_build_filename (tmpdir, "infer-prob.nii.gz", NULL);
   g_autofree char *export_out = g_build_filename (tmpdir, "export.nii.gz", NULL);
+  g_autofree char *prob3_out = g_build_filename (tmpdir, "infer-prob3.nii.gz", NULL);
+  /* the axial pass first (the window's own slices), three planes below */
   const char *const infer_args[] = { "infer", sample, "--precision", "int8", "--layout", "nhwc", "--threads", "1",
-                                     "--out", infer_out, "--prob-out", prob_out, NULL };
+                                     "--three-planes", "off", "--out", infer_out, "--prob-out", prob_out, NULL };
   const char *const export_args[] = { "export", sample, "--what", "mask", "--precision", "int8", "--layout", "nhwc",
-                                      "--threads", "1", "--quiet", "--out", export_out, NULL };
+                                      "--threads", "1", "--three-planes", "off", "--quiet", "--out", export_out,
+                                      NULL };
+  const char *const infer3_args[] = { "infer", sample, "--precision", "int8", "--layout", "nhwc", "--threads", "1",
+                                      "--cleanup", "off", "--prob-out", prob3_out, NULL };
   g_autoptr(GError) error = NULL;
   g_autoptr(BsDataset) ds = NULL;
   g_autoptr(BsCase) c = NULL;
@@ -161,6 +167,24 @@ test_int8_agreement (void)
         bs_volume_set_slice (cleaned, 0, BS_INFER_NET_PLANE, k, slice);
       }
   g_assert_cmpuint (count_differ (cleaned, infer_prob), ==, 0);
+  {
+    /* Three planes (infer's default): the dialog's next step, the mean of
+     * the three planes on that volume with the window's calibration, gives
+     * infer's probabilities. */
+    g_autoptr(BsVolume) mean = bs_volume_copy (cleaned);
+    g_autoptr(BsVolume) infer3 = NULL;
+    g_autoptr(BsInferGeometry) geom = bs_infer_geometry_new_for_net (net, prepared, BS_INFER_NET_PLANE, TRUE);
+    g_autoptr(BsCalibration) cal = bs_calibration_new_for_case (net, prepared, geom, &error);
+
+    g_assert_no_error (error);
+    run_cli (infer3_args);
+    infer3 = load ("infer-prob3.nii.gz", FALSE);
+    g_assert_true (bs_segment_average_planes (net, prepared, BS_INFER_NET_PLANE, &so.plan, cal, mean, NULL, NULL,
+                                              NULL, 0, 0, NULL, &error));
+    g_assert_no_error (error);
+    g_assert_cmpuint (count_differ (mean, infer3), ==, 0);
+    g_assert_cmpuint (count_differ (mean, cleaned), >, 0);
+  }
   g_assert_true (bs_volume_remove_islands (cleaned, BS_CLEANUP_MIN_FRACTION, NULL));
   g_assert_cmpuint (count_differ (cleaned, infer_mask), ==, 0);
 }
@@ -221,9 +245,11 @@ test_result (void)
   seg = bs_segment (net, prepared, truth, &so, on_progress, &p, NULL, &error);
   g_assert_no_error (error);
   n = bs_volume_n_voxels (seg->prob);
-  g_assert_cmpint (p.total, ==, bs_volume_n_slices (prepared, BS_INFER_NET_PLANE));
+  /* Three planes (the default): progress counts the slices of all three. */
+  g_assert_true (seg->three_planes);
+  g_assert_cmpint (p.total, ==, prepared->dims[0] + prepared->dims[1] + prepared->dims[2]);
   g_assert_cmpint (p.last_done, ==, p.total);
-  g_assert_cmpint (seg->n_selected, ==, p.total);
+  g_assert_cmpint (seg->n_selected, ==, bs_volume_n_slices (prepared, BS_INFER_NET_PLANE));
   g_assert_cmpint (seg->n_run, ==, seg->geom->n_brain);
   g_assert_true (seg->cleaned && seg->has_truth);
 
@@ -271,6 +297,84 @@ test_result (void)
   g_assert_null (none);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_assert_cmpint (p.calls, ==, 1);
+}
+
+/* Three planes: bs_segment's probabilities are, voxel by voxel, the mean of
+ * three one-plane runs (axial, coronal, sagittal) of the same network, and
+ * those three differ (so the mean is not any one of them).  A selection of
+ * slices runs in its own plane alone. */
+static void
+test_three_planes (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BsDataset) ds = bs_dataset_open (sample, NULL, &error);
+  g_autoptr(BsCase) c = NULL;
+  g_autoptr(BsUnet) net = NULL;
+  g_autoptr(BsVolume) prepared = NULL;
+  g_autoptr(BsSegmentResult) mean = NULL, sel = NULL;
+  BsSegmentResult *one[3] = { NULL };
+  g_autofree guint8 *some = NULL;
+  BsSegmentOptions so;
+  gboolean is_random = FALSE;
+  gsize n, differ01 = 0, differ02 = 0, differ_axial = 0;
+  Progress p = { 0 };
+
+  g_assert_no_error (error);
+  c = bs_dataset_load_case (ds, 0, &error);
+  g_assert_no_error (error);
+  /* the shipped default: a region model, three outputs */
+  net = bs_unet_load_or_default (NULL, &is_random, &error);
+  g_assert_no_error (error);
+  prepared = bs_infer_prepare (net, c->image, &error);
+  g_assert_no_error (error);
+  bs_segment_options_init (&so);
+  g_assert_true (so.plan.three_planes);
+  so.plan.threads = 1;
+  so.plan.batch = 4;
+  so.cleanup = FALSE;
+  mean = bs_segment (net, prepared, NULL, &so, on_progress, &p, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (mean->three_planes);
+  g_assert_cmpint (p.last_done, ==, prepared->dims[0] + prepared->dims[1] + prepared->dims[2]);
+  g_assert_cmpfloat (bs_timing_stage_ms (&mean->timing, "planes"), >, 0.0);
+  so.plan.three_planes = FALSE;
+  for (int k = 0; k < 3; k++)
+    {
+      so.plane = (BsPlane) k;
+      one[k] = bs_segment (net, prepared, NULL, &so, NULL, NULL, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_false (one[k]->three_planes);
+    }
+  n = bs_volume_n_voxels (prepared) * (gsize) mean->prob->n_channels;
+  g_assert_cmpint (mean->prob->n_channels, ==, net->config.out_channels);
+  for (gsize i = 0; i < n; i++)
+    {
+      float a = one[0]->prob->data[i], b = one[1]->prob->data[i], d = one[2]->prob->data[i];
+      float expect = (a + b + d) / 3.0f;
+
+      if (mean->prob->data[i] != expect)
+        g_error ("voxel %" G_GSIZE_FORMAT ": %.9g is not the mean %.9g of %.9g, %.9g, %.9g", i,
+                 mean->prob->data[i], expect, a, b, d);
+      differ01 += fabsf (a - b) > 0.05f;
+      differ02 += fabsf (a - d) > 0.05f;
+      differ_axial += (mean->prob->data[i] > 0.5f) != (a > 0.5f);
+    }
+  g_assert_cmpuint (differ01, >, 0);
+  g_assert_cmpuint (differ02, >, 0);
+  g_assert_cmpuint (differ_axial, >, 0);
+  for (int k = 0; k < 3; k++)
+    bs_segment_result_free (one[k]);
+
+  /* one slice: its own plane only */
+  some = g_new0 (guint8, bs_volume_n_slices (prepared, BS_INFER_NET_PLANE));
+  some[bs_volume_n_slices (prepared, BS_INFER_NET_PLANE) / 2] = 1;
+  so.plane = BS_INFER_NET_PLANE;
+  so.plan.three_planes = TRUE;
+  so.slices = some;
+  sel = bs_segment (net, prepared, NULL, &so, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_false (sel->three_planes);
+  g_assert_cmpint (sel->n_selected, ==, 1);
 }
 
 /* Eight voxels in a row (x), one of each combination of the three
@@ -503,6 +607,7 @@ main (int argc, char **argv)
   tmpdir = g_dir_make_tmp ("bs-segment-XXXXXX", NULL);
   g_assert_nonnull (tmpdir);
   g_test_add_func ("/segment/result", test_result);
+  g_test_add_func ("/segment/three-planes", test_three_planes);
   g_test_add_func ("/segment/regions-by-hand", test_regions_by_hand);
   g_test_add_func ("/segment/regions-without-core", test_regions_without_core);
   g_test_add_func ("/segment/regions-pipeline", test_regions_pipeline);

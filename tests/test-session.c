@@ -325,7 +325,8 @@ test_case_dice_reset_by_model (void)
   g_assert_true (isnan (g_array_index (seen, double, 0)));
 }
 
-/* The session's int8 mask is `brainseg-cli infer`'s, voxel by voxel. */
+/* The session's int8 mask is `brainseg-cli infer`'s, voxel by voxel, with
+ * the three-plane mean both make by default. */
 static void
 test_int8_mask_matches_infer (void)
 {
@@ -352,6 +353,11 @@ test_int8_mask_matches_infer (void)
   s = open_sample (&opts);
   g_assert_true (spin_until (s, settled, 300));
   prob = bs_session_get_probability_volume (s);
+  /* three planes, as infer's default: the volume is their mean */
+  g_assert_true (opts.three_planes);
+  g_assert_true (bs_session_planes_done (s));
+  g_assert_cmpfloat (bs_session_get_planes_ms (s), >, 0.0);
+  g_assert_nonnull (strstr (bs_session_get_plan_text (s), "three planes"));
 
   for (const char *a[] = { g_getenv ("BS_CLI"), "infer", sample, "--precision", "int8", "--layout", "nhwc",
                            "--threads", "1", "--out", out, NULL }, **p = a; *p; p++)

@@ -526,7 +526,7 @@ test_train_smoke (void)
   cfg.in_channels = 1;
   cfg.upsample = BS_UPSAMPLE_TRANSPOSED;
   untrained = bs_unet_new_random (&cfg, opts.seed);
-  g_assert_true (bs_train_evaluate_case (untrained, set, test_case, 2, FALSE, &before, &error));
+  g_assert_true (bs_train_evaluate_case (untrained, set, test_case, 2, FALSE, FALSE, &before, &error));
   g_assert_no_error (error);
 
   g_assert_true (bs_train_run (set, &opts, NULL, NULL, &report, NULL, &error));
@@ -547,7 +547,7 @@ test_train_smoke (void)
   g_assert_no_error (error);
   g_assert_cmpint (loaded->config.fms, ==, 4);
   g_assert_cmpstr (loaded->config.modalities[0], ==, "FLAIR");
-  g_assert_true (bs_train_evaluate_case (loaded, set, test_case, 2, FALSE, &after, &error));
+  g_assert_true (bs_train_evaluate_case (loaded, set, test_case, 2, FALSE, FALSE, &after, &error));
   g_assert_cmpfloat (fabs (after.dice - g_array_index (report.test, BsTrainCaseResult, 0).dice), <, 1e-9);
 
   /* Resuming from the checkpoint with no epochs keeps its validation loss. */
@@ -903,7 +903,7 @@ test_regions_train (void)
   g_assert_true (bs_unet_parse_outputs ("wt,tc,et", &cfg.outputs, &error));
   untrained = bs_unet_new_random (&cfg, opts.seed);
   g_strfreev (cfg.outputs);
-  g_assert_true (bs_train_evaluate_case (untrained, set, test_case, 2, FALSE, &before, &error));
+  g_assert_true (bs_train_evaluate_case (untrained, set, test_case, 2, FALSE, FALSE, &before, &error));
   g_assert_no_error (error);
 
   g_assert_true (bs_train_run (set, &opts, NULL, NULL, &report, NULL, &error));
@@ -1293,7 +1293,7 @@ test_regions_binary_case (void)
   g_assert_true (bs_unet_parse_outputs ("wt,tc,et", &cfg.outputs, &error));
   net = bs_unet_new_random (&cfg, 5);
   g_strfreev (cfg.outputs);
-  g_assert_true (bs_train_evaluate_case (net, set, 3, 1, FALSE, &res, &error));
+  g_assert_true (bs_train_evaluate_case (net, set, 3, 1, FALSE, FALSE, &res, &error));
   g_assert_no_error (error);
   g_assert_true (isfinite (res.region_dice[BS_REGION_WT]));
   g_assert_true (isnan (res.region_dice[BS_REGION_TC]));

@@ -9,6 +9,7 @@
 #include "bs-error.h"
 #include "bs-export.h"
 #include "bs-infer.h"
+#include "bs-calibration.h"
 #include "bs-segment.h"
 
 /* Everything a worker needs, copied on the main thread: the window's
@@ -33,6 +34,8 @@ typedef struct {
   BsPlanOptions plan_opts;
   gboolean *computed;          /* per slice of net_plane */
   int n_missing;
+  gboolean planes;             /* three planes on, and the window's volume is not their mean yet */
+  gboolean cleanup;            /* the window's clean-up switch */
   BsExportUiProgress progress;
   gpointer progress_data;
   GTask *task;                 /* not a reference: the task owns the job */
@@ -188,6 +191,53 @@ fill_missing (ExportJob *job, GCancellable *cancellable, GError **error)
 }
 
 static void
+planes_progress (int done, int total, gpointer user_data)
+{
+  post_progress (user_data, _("Coronal and sagittal slices"), done, total);
+}
+
+/* Three planes on and the window not done with them (still running, or
+ * stopped): the mean of the three planes and the clean-up of it, as infer
+ * would write it. */
+static gboolean
+average_planes (ExportJob *job, GCancellable *cancellable, GError **error)
+{
+  g_autoptr(BsCalibration) cal = NULL;
+  g_autoptr(BsSegmentResult) r = NULL;
+  gsize nvox;
+
+  if (!job->planes)
+    return TRUE;
+  if (job->plan_opts.precision == BS_PRECISION_INT8)
+    {
+      g_autoptr(BsInferGeometry) geom = bs_infer_geometry_new_for_net (job->net, job->prepared, job->net_plane,
+                                                                       job->plan_opts.crop_to_brain);
+      cal = bs_calibration_new_for_case (job->net, job->prepared, geom, error);
+      if (cal == NULL)
+        return FALSE;
+    }
+  if (!bs_segment_average_planes (job->net, job->prepared, job->net_plane, &job->plan_opts, cal, job->prob, NULL,
+                                  planes_progress, job, 0,
+                                  bs_segment_other_planes_slices (job->prepared, job->net_plane), cancellable, error))
+    return FALSE;
+  if (!job->cleanup)
+    return TRUE;
+  r = g_new0 (BsSegmentResult, 1);
+  r->prob = job->prob;
+  if (!bs_segment_finish (r, NULL, job->net_plane, NULL, TRUE, error))
+    {
+      r->prob = NULL;
+      return FALSE;
+    }
+  r->prob = NULL;
+  nvox = bs_volume_n_voxels (job->prob);
+  for (gsize v = 0; v < nvox; v++)
+    if (r->mask->data[v] <= 0.5f && job->prob->data[v] > 0.5f)
+      job->prob->data[v] = 0.0f;
+  return TRUE;
+}
+
+static void
 export_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
 {
   ExportJob *job = data;
@@ -203,15 +253,16 @@ export_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancel
       ok = bs_export_write_png (job->surface, job->path, &error);
       break;
     case BS_EXPORT_KIND_MASK:
-      ok = fill_missing (job, cancellable, &error)
+      ok = fill_missing (job, cancellable, &error) && average_planes (job, cancellable, &error)
            && bs_export_label_map_nifti (&src, job->mask_labels, job->path, &error);
       break;
     case BS_EXPORT_KIND_DICE_CSV:
-      ok = fill_missing (job, cancellable, &error) && bs_export_dice_csv (&src, job->path, &error);
+      ok = fill_missing (job, cancellable, &error) && average_planes (job, cancellable, &error)
+           && bs_export_dice_csv (&src, job->path, &error);
       break;
     case BS_EXPORT_KIND_SERIES:
     default:
-      ok = fill_missing (job, cancellable, &error) &&
+      ok = fill_missing (job, cancellable, &error) && average_planes (job, cancellable, &error) &&
            bs_export_series (&src, &job->overlay, job->width, job->height, job->path, series_progress, job,
                              cancellable, &error);
       break;
@@ -303,7 +354,9 @@ snapshot_session (BsSession *session, BsExportKind kind, const char *path, int w
       job->truth_tc = bs_volume_copy (bs_session_get_truth_region (session, BS_REGION_TC));
       job->truth_et = bs_volume_copy (bs_session_get_truth_region (session, BS_REGION_ET));
     }
-  if (job->n_missing > 0)
+  job->planes = job->plan_opts.three_planes && !bs_session_planes_done (session);
+  job->cleanup = bs_session_get_cleanup_enabled (session);
+  if (job->n_missing > 0 || job->planes)
     {
       const BsVolume *prepared = bs_session_get_prepared_volume (session);
       const BsUnet *net = bs_session_get_model (session);

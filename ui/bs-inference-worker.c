@@ -226,10 +226,24 @@ describe_plan (const Job *job)
     base = g_strdup_printf (_("%s · %s · %s · %d×%d · batch %d · %s"),
                             bs_precision_name (o->precision), bs_memlayout_name (o->layout),
                             o->fusion ? _("fused") : _("unfused"), job->pw, job->ph, o->batch, threads_text);
-  if (!o->test_time_flips)
-    return g_steal_pointer (&base);
-  /* TRANSLATORS: appended to the plan line; the network runs twice per slice */
-  return g_strdup_printf (_("%s · test-time flips (2 passes)"), base);
+  if (o->test_time_flips)
+    {
+      /* TRANSLATORS: appended to the plan line; the network runs twice per slice */
+      char *with = g_strdup_printf (_("%s · test-time flips (2 passes)"), base);
+
+      g_free (base);
+      base = with;
+    }
+  if (o->three_planes)
+    {
+      /* TRANSLATORS: appended to the plan line; after the axial slices the network
+       * also runs on the coronal and sagittal ones */
+      char *with = g_strdup_printf (_("%s · three planes"), base);
+
+      g_free (base);
+      base = with;
+    }
+  return g_steal_pointer (&base);
 }
 
 static gboolean

@@ -231,6 +231,8 @@ bs_session_clear_case (BsSession *self)
   g_clear_pointer (&self->auto_hi, g_free);
   self->volume_serial++;
   self->volume_job_running = FALSE;
+  bs_session_cancel_planes (self);
+  self->planes_done = FALSE;
   self->ready = FALSE;
   self->worker_busy = FALSE;
 }

@@ -62,6 +62,14 @@ struct _BsSession
   guint volume_serial;
   gboolean volume_job_running;
 
+  /* Three planes (opts.three_planes): once the network's plane is complete,
+   * the coronal and sagittal passes run off the main thread and prob becomes
+   * the mean of the three (bs_segment_average_planes), before the clean-up. */
+  GCancellable *planes_cancellable;
+  gboolean planes_running;
+  gboolean planes_done;
+  double planes_ms;            /* how long the two passes took, once done */
+
   guint generation;
   gboolean ready;
   gboolean worker_busy;
@@ -119,6 +127,7 @@ enum {
   PROP_FUSION,
   PROP_CROP_TO_BRAIN,
   PROP_TEST_TIME_FLIPS,
+  PROP_THREE_PLANES,
   PROP_PROFILE_LAYERS,
   PROP_THREADS,
   PROP_BATCH,
@@ -158,5 +167,11 @@ void bs_session_clear_case (BsSession *self);
 void bs_session_start_volume_job (BsSession *self);
 /* Puts back what the clean-up switched off, then recounts. */
 void bs_session_cleanup_undo (BsSession *self);
+/* The network's plane has just become complete: the three-plane passes
+ * when they are on and not done yet, else the volume job. */
+void bs_session_volume_completed (BsSession *self);
+/* Stops the three-plane passes (a new job, a Stop, closing); they start
+ * again from bs_session_volume_completed. */
+void bs_session_cancel_planes (BsSession *self);
 
 G_END_DECLS

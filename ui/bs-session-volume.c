@@ -218,7 +218,8 @@ bs_session_start_volume_job (BsSession *self)
   g_autoptr(GTask) task = NULL;
   VolumeJob *job;
 
-  if (self->prob == NULL)
+  /* the three-plane passes start it when they are done */
+  if (self->prob == NULL || self->planes_running)
     return;
   job = g_new0 (VolumeJob, 1);
   job->generation = self->generation;

@@ -109,6 +109,9 @@ reset_results (BsSession *self)
     g_array_set_size (self->cleanup_saved, 0);
   self->volume_serial++;
   self->volume_job_running = FALSE;
+  bs_session_cancel_planes (self);
+  self->planes_done = FALSE;
+  self->planes_ms = 0;
   self->n_computed = 0;
   self->first_computed = -1;
   self->has_timing = FALSE;
@@ -195,7 +198,7 @@ on_slices_ready (BsInferenceWorker *worker, BsInferenceResult *r, BsSession *sel
     g_signal_emit (self, bs_session_signals[SIGNAL_TIMING_CHANGED], 0);
   /* Complete: clean up, recount another plane, and measure every region. */
   if (!was_complete && bs_session_volume_complete (self))
-    bs_session_start_volume_job (self);
+    bs_session_volume_completed (self);
 }
 
 static void
@@ -401,7 +404,7 @@ bs_session_set_plan_options (BsSession *self, const BsPlanOptions *opts)
   if (!self->inference_failed && !self->fill_cancelled && old.precision == opts->precision && old.layout == opts->layout && !old.fusion == !opts->fusion
       && old.threads == opts->threads && old.batch == MAX (1, opts->batch)
       && !old.profile_layers == !opts->profile_layers && !old.crop_to_brain == !opts->crop_to_brain
-      && !old.test_time_flips == !opts->test_time_flips)
+      && !old.test_time_flips == !opts->test_time_flips && !old.three_planes == !opts->three_planes)
     return;
   self->opts = *opts;
   self->opts.batch = MAX (1, self->opts.batch);
@@ -417,6 +420,8 @@ bs_session_set_plan_options (BsSession *self, const BsPlanOptions *opts)
     bs_session_notify (self, PROP_CROP_TO_BRAIN);
   if (old.test_time_flips != self->opts.test_time_flips)
     bs_session_notify (self, PROP_TEST_TIME_FLIPS);
+  if (old.three_planes != self->opts.three_planes)
+    bs_session_notify (self, PROP_THREE_PLANES);
   if (old.profile_layers != self->opts.profile_layers)
     bs_session_notify (self, PROP_PROFILE_LAYERS);
   if (old.threads != self->opts.threads)
@@ -474,6 +479,7 @@ void
 bs_session_cancel_fill (BsSession *self)
 {
   bs_inference_worker_cancel_fill (self->worker);
+  bs_session_cancel_planes (self);
   self->fill_cancelled = TRUE;
   self->worker_busy = FALSE;
   /* While a case loads there is no fill yet: stop the one it will start. */
@@ -488,6 +494,9 @@ bs_session_resume_fill (BsSession *self)
   self->fill_cancelled = FALSE;
   self->stop_after_load = FALSE;
   self->worker_busy = self->computed != NULL && !bs_session_volume_complete (self);
+  /* a Stop during the three-plane passes: they start again */
+  if (self->computed != NULL && bs_session_volume_complete (self) && !self->inference_failed)
+    bs_session_volume_completed (self);
   bs_session_notify (self, PROP_BUSY);
 }
 
@@ -526,7 +535,9 @@ bs_session_is_ready (BsSession *self)
   return self->bcase != NULL && self->ready && !self->loading;
 }
 
-gboolean bs_session_is_busy (BsSession *self) { return self->worker_busy || self->volume_job_running; }
+double bs_session_get_planes_ms (BsSession *self) { return self->planes_done ? self->planes_ms : 0.0; }
+gboolean bs_session_planes_done (BsSession *self) { return self->planes_done && self->planes_ms > 0; }
+gboolean bs_session_is_busy (BsSession *self) { return self->worker_busy || self->volume_job_running || self->planes_running; }
 gboolean bs_session_fill_cancelled (BsSession *self) { return self->fill_cancelled; }
 gboolean bs_session_inference_failed (BsSession *self) { return self->inference_failed; }
 const char *bs_session_get_plan_text (BsSession *self) { return self->plan_text; }
@@ -628,6 +639,7 @@ bs_session_get_property (GObject *object, guint prop_id, GValue *value, GParamSp
     case PROP_FUSION: g_value_set_boolean (value, self->opts.fusion); break;
     case PROP_CROP_TO_BRAIN: g_value_set_boolean (value, self->opts.crop_to_brain); break;
     case PROP_TEST_TIME_FLIPS: g_value_set_boolean (value, self->opts.test_time_flips); break;
+    case PROP_THREE_PLANES: g_value_set_boolean (value, self->opts.three_planes); break;
     case PROP_PROFILE_LAYERS: g_value_set_boolean (value, self->opts.profile_layers); break;
     case PROP_THREADS: g_value_set_int (value, self->opts.threads); break;
     case PROP_BATCH: g_value_set_int (value, self->opts.batch); break;
@@ -652,6 +664,7 @@ bs_session_set_property (GObject *object, guint prop_id, const GValue *value, GP
     case PROP_FUSION:
     case PROP_CROP_TO_BRAIN:
     case PROP_TEST_TIME_FLIPS:
+    case PROP_THREE_PLANES:
     case PROP_PROFILE_LAYERS:
     case PROP_THREADS:
     case PROP_BATCH:
@@ -668,6 +681,8 @@ bs_session_set_property (GObject *object, guint prop_id, const GValue *value, GP
           o.crop_to_brain = g_value_get_boolean (value);
         if (prop_id == PROP_TEST_TIME_FLIPS)
           o.test_time_flips = g_value_get_boolean (value);
+        if (prop_id == PROP_THREE_PLANES)
+          o.three_planes = g_value_get_boolean (value);
         if (prop_id == PROP_PROFILE_LAYERS)
           o.profile_layers = g_value_get_boolean (value);
         if (prop_id == PROP_THREADS)
@@ -689,6 +704,7 @@ bs_session_dispose (GObject *object)
   if (self->load_cancellable != NULL)
     g_cancellable_cancel (self->load_cancellable);
   g_clear_object (&self->load_cancellable);
+  bs_session_cancel_planes (self);
   if (self->worker != NULL)
     {
       g_signal_handlers_disconnect_by_data (self->worker, self);
@@ -754,6 +770,7 @@ bs_session_class_init (BsSessionClass *klass)
   bs_session_properties[PROP_FUSION] = g_param_spec_boolean ("fusion", NULL, NULL, TRUE, rw);
   bs_session_properties[PROP_CROP_TO_BRAIN] = g_param_spec_boolean ("crop-to-brain", NULL, NULL, TRUE, rw);
   bs_session_properties[PROP_TEST_TIME_FLIPS] = g_param_spec_boolean ("test-time-flips", NULL, NULL, FALSE, rw);
+  bs_session_properties[PROP_THREE_PLANES] = g_param_spec_boolean ("three-planes", NULL, NULL, TRUE, rw);
   bs_session_properties[PROP_PROFILE_LAYERS] = g_param_spec_boolean ("profile-layers", NULL, NULL, FALSE, rw);
   /* 0: every core the other programs leave free */
   bs_session_properties[PROP_THREADS] = g_param_spec_int ("threads", NULL, NULL, 0, 1024, 0, rw);

@@ -174,7 +174,11 @@ gboolean bs_session_get_region_metrics (BsSession *self, BsRegion region, BsRegi
 
 /* ---- The worker ---- */
 gboolean bs_session_is_ready (BsSession *self);      /* a case is open, nothing loads and the worker has a plan */
-gboolean bs_session_is_busy (BsSession *self);       /* the worker is filling the volume */
+gboolean bs_session_is_busy (BsSession *self);
+/* How long the coronal and sagittal passes of the three-plane mean took, once done; else 0. */
+double bs_session_get_planes_ms (BsSession *self);
+/* Whether prob is the three-plane mean (the passes are done). */
+gboolean bs_session_planes_done (BsSession *self);       /* the worker is filling the volume */
 gboolean bs_session_fill_cancelled (BsSession *self);
 gboolean bs_session_inference_failed (BsSession *self);
 void bs_session_cancel_fill (BsSession *self);

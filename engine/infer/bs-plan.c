@@ -99,6 +99,7 @@ bs_plan_options_init (BsPlanOptions *opts)
   opts->threads = 0;
   opts->batch = 1;
   opts->crop_to_brain = TRUE;
+  opts->three_planes = TRUE;
 }
 
 const char *

@@ -32,9 +32,13 @@ typedef struct {
                             * (BsInferGeometry) instead of every whole slice */
   gboolean test_time_flips; /* every slice also runs mirrored left-right; the two probability maps
                              * are averaged (twice the network time) */
+  gboolean three_planes;   /* not the plan's own: a whole volume also runs on coronal and sagittal
+                            * slices and the three probability volumes are averaged (about three
+                            * times the network time; bs_segment_average_planes) */
 } BsPlanOptions;
 
-/* Fastest sensible defaults for this CPU: fp32, blocked, fusion on, all cores, batch 1, cropped to the brain. */
+/* Fastest sensible defaults for this CPU: fp32, blocked, fusion on, all cores, batch 1, cropped to the brain;
+ * and the most accurate whole volume: three planes on (callers that time one plane turn it off). */
 void bs_plan_options_init (BsPlanOptions *opts);
 
 const char *bs_precision_name (BsPrecision p);  /* "fp32", "int8", "bf16" */

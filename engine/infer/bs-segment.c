@@ -3,6 +3,7 @@
 
 #include <glib/gi18n.h>
 #include <math.h>
+#include <string.h>
 
 #include "bs-calibration.h"
 #include "bs-error.h"
@@ -223,6 +224,94 @@ bs_segment_finish_regions (BsSegmentResult *r, const BsVolume *const *truths, Bs
   return finish_regions (r, truths, plane, slices, error);
 }
 
+typedef struct {
+  BsInferProgress fn;
+  gpointer data;
+  int offset, total;
+} PlanesProgress;
+
+static void
+planes_progress (int done, int total, gpointer user_data)
+{
+  PlanesProgress *pp = user_data;
+
+  (void) total;
+  pp->fn (pp->offset + done, pp->total, pp->data);
+}
+
+int
+bs_segment_other_planes_slices (const BsVolume *prepared, BsPlane plane)
+{
+  int n = 0;
+
+  for (int p = 0; p < 3; p++)
+    if ((BsPlane) p != plane)
+      n += bs_volume_n_slices (prepared, (BsPlane) p);
+  return n;
+}
+
+gboolean
+bs_segment_average_planes (const BsUnet *net, const BsVolume *prepared, BsPlane plane, const BsPlanOptions *opts,
+                           const BsCalibration *cal, BsVolume *prob, BsTiming *timing, BsInferProgress progress,
+                           gpointer user_data, int done_before, int total, GCancellable *cancellable, GError **error)
+{
+  gsize n = bs_volume_n_voxels (prob) * (gsize) prob->n_channels;
+  g_autoptr(BsVolume) sum = NULL;
+  PlanesProgress pp = { progress, user_data, done_before, total };
+  BsTiming own;
+  double t0;
+
+  if (timing == NULL)
+    {
+      bs_timing_reset (&own);
+      timing = &own;
+    }
+
+  sum = bs_volume_new_like (prob, prob->n_channels);
+  if (sum == NULL)
+    {
+      g_set_error_literal (error, BS_PLAN_ERROR, BS_PLAN_ERROR_UNAVAILABLE,
+                           _("Out of memory for the probability volume"));
+      return FALSE;
+    }
+  memcpy (sum->data, prob->data, n * sizeof (float));
+  for (int p = 0; p < 3; p++)
+    {
+      g_autoptr(BsInferGeometry) geom = NULL;
+      g_autoptr(BsPlan) plan = NULL;
+      g_autoptr(BsVolume) pass = NULL;
+
+      if ((BsPlane) p == plane)
+        continue;
+      t0 = bs_now_ms ();
+      geom = bs_infer_geometry_new_for_net (net, prepared, (BsPlane) p, opts->crop_to_brain);
+      bs_timing_add_stage (timing, "preprocess", bs_now_ms () - t0);
+      plan = bs_plan_new (net, geom->ph, geom->pw, opts, cal, error);
+      if (plan == NULL)
+        return FALSE;
+      pass = bs_volume_new_like (prob, prob->n_channels);
+      if (pass == NULL)
+        {
+          g_set_error_literal (error, BS_PLAN_ERROR, BS_PLAN_ERROR_UNAVAILABLE,
+                               _("Out of memory for the probability volume"));
+          return FALSE;
+        }
+      if (!bs_infer_slices (plan, prepared, geom, NULL, pass, timing, progress ? planes_progress : NULL, &pp,
+                            cancellable, error))
+        return FALSE;
+      pp.offset += geom->n_slices;
+      t0 = bs_now_ms ();
+      for (gsize i = 0; i < n; i++)
+        sum->data[i] += pass->data[i];
+      bs_timing_add_stage (timing, "planes", bs_now_ms () - t0);
+    }
+  t0 = bs_now_ms ();
+  for (gsize i = 0; i < n; i++)
+    prob->data[i] = sum->data[i] / 3.0f;
+  bs_timing_add_stage (timing, "planes", bs_now_ms () - t0);
+  return TRUE;
+}
+
 BsSegmentResult *
 bs_segment (const BsUnet *net, const BsVolume *prepared, const BsVolume *truth, const BsSegmentOptions *opts,
             BsInferProgress progress, gpointer user_data, GCancellable *cancellable, GError **error)
@@ -282,8 +371,21 @@ bs_segment_regions (const BsUnet *net, const BsVolume *prepared, const BsVolume 
       r->prob->channel_names[c] = g_strdup (net->config.outputs && net->config.outputs[c] ? net->config.outputs[c]
                                                                                           : bs_region_name (c));
     }
-  if (!bs_infer_slices (plan, prepared, r->geom, opts->slices, r->prob, &r->timing, progress, user_data,
-                        cancellable, error))
+  r->three_planes = opts->plan.three_planes && opts->slices == NULL;
+  if (r->three_planes)
+    {
+      PlanesProgress pp = { progress, user_data, 0, r->n_selected + bs_segment_other_planes_slices (prepared, opts->plane) };
+
+      if (!bs_infer_slices (plan, prepared, r->geom, NULL, r->prob, &r->timing, progress ? planes_progress : NULL,
+                            &pp, cancellable, error))
+        return NULL;
+      g_clear_pointer (&plan, bs_plan_free);
+      if (!bs_segment_average_planes (net, prepared, opts->plane, &opts->plan, cal, r->prob, &r->timing, progress,
+                                      user_data, r->n_selected, pp.total, cancellable, error))
+        return NULL;
+    }
+  else if (!bs_infer_slices (plan, prepared, r->geom, opts->slices, r->prob, &r->timing, progress, user_data,
+                             cancellable, error))
     return NULL;
 
   if (!bs_segment_finish_regions (r, truth, opts->plane, opts->slices, opts->cleanup, error))

@@ -41,6 +41,7 @@ typedef struct {
   int threads;                /* the plan's (options say 0 for all cores) */
   int n_selected;             /* slices asked for */
   int n_run;                  /* of those, slices with brain that went through the network */
+  gboolean three_planes;      /* the coronal and sagittal passes ran and prob is the mean of three */
   /* Sigmoid outputs, one channel per model output (channel-major; channel 0
    * the whole tumour, then as the model's outputs list, e.g. WT, TC, ET,
    * each channel named after its region: "wt", "tc", "et"); 0 where nothing ran. */
@@ -75,7 +76,11 @@ typedef struct {
 void bs_segment_result_free (BsSegmentResult *result);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BsSegmentResult, bs_segment_result_free)
 
-/* Segments prepared (bs_infer_prepare) with net.  truth (whole tumour,
+/* Segments prepared (bs_infer_prepare) with net.  With
+ * opts->plan.three_planes and every slice selected (slices NULL) the network
+ * also runs in the two other planes (bs_segment_average_planes) and progress
+ * counts the slices of all three; with a selection of slices it runs in
+ * opts->plane only (r->three_planes says which happened).  truth (whole tumour,
  * > 0.5, one channel with prepared's dims) may be NULL.  progress gets
  * (done, total) selected slices after each batch, on the calling thread.
  * Cancellable between batches (G_IO_ERROR_CANCELLED).  Errors: the plan's
@@ -94,6 +99,25 @@ BsSegmentResult *bs_segment_regions (const BsUnet *net, const BsVolume *prepared
                                      const BsVolume *const *truth, const BsSegmentOptions *opts,
                                      BsInferProgress progress, gpointer user_data,
                                      GCancellable *cancellable, GError **error);
+
+/* Three planes (opts->three_planes): prob holds the network's probabilities
+ * of a whole volume run in plane (every slice; as bs_infer_volume leaves
+ * them); this runs the same network, options and calibration (cal, for
+ * int8; may be NULL otherwise) on every slice of the two other planes, each
+ * on its own window (opts->crop_to_brain) and plan, and leaves in prob the
+ * mean of the three, voxel by voxel: (plane + first other + second other) / 3,
+ * the others in BsPlane order.  A 2D network sees each voxel three times,
+ * with context from three directions: cross-validated on the 21 real cases
+ * this lifts the whole-tumour Dice (models/README.md).  Stages add to timing
+ * (may be NULL; the same names as the first pass, plus "planes" for the mean); progress
+ * gets (done_before + slices done, total) after each batch.  Cancellable
+ * between batches (G_IO_ERROR_CANCELLED; prob is then unchanged). */
+gboolean bs_segment_average_planes (const BsUnet *net, const BsVolume *prepared, BsPlane plane,
+                                    const BsPlanOptions *opts, const BsCalibration *cal, BsVolume *prob,
+                                    BsTiming *timing, BsInferProgress progress, gpointer user_data,
+                                    int done_before, int total, GCancellable *cancellable, GError **error);
+/* Slices bs_segment_average_planes runs: those of the two planes other than plane. */
+int bs_segment_other_planes_slices (const BsVolume *prepared, BsPlane plane);
 
 /* The pipeline's last steps on r->prob (the case's geometry, one channel
  * per output): the threshold at 0.5 of channel 0 into r->mask, the island

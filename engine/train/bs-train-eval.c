@@ -48,26 +48,30 @@ region_dice (const BsTrainCase *c, BsRegion r, const float *mask, gsize n)
   return bs_confusion_dice (&conf);
 }
 
-/* pred (one channel, the case's geometry) receives the whole-tumour
- * probabilities when not NULL. */
+/* The network's probabilities of every slice of plane, added to vols (one
+ * volume per output, the case's geometry) when add, else written into them. */
 static gboolean
-evaluate_case (BsTrainGraph *g, const BsUnet *net, const BsTrainCase *c, gboolean flips, BsVolume *pred_vol,
-               BsTrainCaseResult *result, GError **error)
+evaluate_plane (const BsUnet *net, const BsTrainCase *c, BsPlane plane, gboolean flips, GPtrArray *vols,
+                gboolean add, GError **error)
 {
-  int batch, ph, pw, nch = c->image->n_channels, n_out = net->config.out_channels;
+  int batch, ph, pw, w, h, nch = c->image->n_channels, n_out = net->config.out_channels;
   int slots = 1 + 2 * net->config.context, nin = nch * slots;
-  int n_slices = bs_volume_n_slices (c->image, BS_PLANE_AXIAL);
+  int n_slices = bs_volume_n_slices (c->image, plane);
   gsize pix;
+  g_autoptr(BsTrainGraph) g = NULL;
   g_autofree float *input = NULL;
   g_autofree float *probs = NULL;
-  g_autofree float *plane = g_new (float, (gsize) c->sw * c->sh);
-  g_autofree float *pred = g_new (float, (gsize) c->sw * c->sh);
-  g_autoptr(GPtrArray) vols = g_ptr_array_new_with_free_func ((GDestroyNotify) bs_volume_free);
-  BsVolume *prob;
-  BsConfusion conf = { 0 };
+  g_autofree float *slice = NULL;
+  g_autofree float *pred = NULL;
+  g_autofree float *old = NULL;
 
-  for (int k = 0; k < n_out; k++)
-    g_ptr_array_add (vols, bs_volume_new_like (c->truth, 1));
+  bs_volume_slice_size (c->image, plane, &w, &h);
+  g = bs_train_graph_new ((BsUnet *) net, BS_TRAIN_EVAL_BATCH, (h + 15) / 16 * 16, (w + 15) / 16 * 16, error);
+  if (g == NULL)
+    return FALSE;
+  slice = g_new (float, (gsize) w * h);
+  pred = g_new (float, (gsize) w * h);
+  old = g_new (float, (gsize) w * h);
   bs_train_graph_get_size (g, &batch, &ph, &pw);
   pix = (gsize) ph * pw;
   input = g_new (float, batch * nin * pix);
@@ -80,8 +84,8 @@ evaluate_case (BsTrainGraph *g, const BsUnet *net, const BsTrainCase *c, gboolea
         for (int s = 0; s < slots; s++)
           for (int k = 0; k < nch; k++)
             {
-              bs_volume_get_slice (c->image, k, BS_PLANE_AXIAL, bs_infer_context_slice (first + b, s, n_slices), plane);
-              centre (plane, c->sw, c->sh, input + ((gsize) b * nin + s * nch + k) * pix, pw, ph);
+              bs_volume_get_slice (c->image, k, plane, bs_infer_context_slice (first + b, s, n_slices), slice);
+              centre (slice, w, h, input + ((gsize) b * nin + s * nch + k) * pix, pw, ph);
             }
       if (!bs_train_graph_forward (g, input, n, FALSE, probs, error))
         return FALSE;
@@ -100,10 +104,47 @@ evaluate_case (BsTrainGraph *g, const BsUnet *net, const BsTrainCase *c, gboolea
       for (int b = 0; b < n; b++)
         for (int k = 0; k < n_out; k++)
           {
-            centre (probs + ((gsize) b * n_out + k) * pix, pw, ph, pred, c->sw, c->sh);
-            bs_volume_set_slice (g_ptr_array_index (vols, k), 0, BS_PLANE_AXIAL, first + b, pred);
+            BsVolume *v = g_ptr_array_index (vols, k);
+
+            centre (probs + ((gsize) b * n_out + k) * pix, pw, ph, pred, w, h);
+            if (add)
+              {
+                bs_volume_get_slice (v, 0, plane, first + b, old);
+                for (gsize p = 0; p < (gsize) w * h; p++)
+                  pred[p] += old[p];
+              }
+            bs_volume_set_slice (v, 0, plane, first + b, pred);
           }
     }
+  return TRUE;
+}
+
+/* pred (one channel, the case's geometry) receives the whole-tumour
+ * probabilities when not NULL.  With three_planes the network runs on the
+ * axial, coronal and sagittal slices and the three are averaged, as
+ * bs_segment_average_planes does. */
+static gboolean
+evaluate_case (const BsUnet *net, const BsTrainCase *c, gboolean flips, gboolean three_planes, BsVolume *pred_vol,
+               BsTrainCaseResult *result, GError **error)
+{
+  int nch = c->image->n_channels, n_out = net->config.out_channels;
+  g_autoptr(GPtrArray) vols = g_ptr_array_new_with_free_func ((GDestroyNotify) bs_volume_free);
+  BsVolume *prob;
+  BsConfusion conf = { 0 };
+
+  for (int k = 0; k < n_out; k++)
+    g_ptr_array_add (vols, bs_volume_new_like (c->truth, 1));
+  for (int p = 0; p < (three_planes ? 3 : 1); p++)
+    if (!evaluate_plane (net, c, (BsPlane) p, flips, vols, p > 0, error))
+      return FALSE;
+  if (three_planes)
+    for (int k = 0; k < n_out; k++)
+      {
+        BsVolume *v = g_ptr_array_index (vols, k);
+
+        for (gsize i = 0; i < bs_volume_n_voxels (v); i++)
+          v->data[i] /= 3.0f;
+      }
   /* as every inference path does */
   for (int k = 0; k < n_out; k++)
     {
@@ -160,22 +201,19 @@ evaluate_case (BsTrainGraph *g, const BsUnet *net, const BsTrainCase *c, gboolea
 }
 
 static gboolean
-evaluate_case_net (BsUnet *net, const BsTrainCase *c, int threads, gboolean flips, BsVolume *pred,
-                   BsTrainCaseResult *result, GError **error)
+evaluate_case_net (BsUnet *net, const BsTrainCase *c, int threads, gboolean flips, gboolean three_planes,
+                   BsVolume *pred, BsTrainCaseResult *result, GError **error)
 {
-  g_autoptr(BsTrainGraph) g = NULL;
-
   omp_set_num_threads (threads > 0 ? threads : bs_runtime_auto_threads (bs_cpu_cores ()));
-  g = bs_train_graph_new (net, BS_TRAIN_EVAL_BATCH, (c->sh + 15) / 16 * 16, (c->sw + 15) / 16 * 16,
-                          error);
-  return g && evaluate_case (g, net, c, flips, pred, result, error);
+  return evaluate_case (net, c, flips, three_planes, pred, result, error);
 }
 
 gboolean
-bs_train_evaluate_case (BsUnet *net, BsTrainSet *set, guint i, int threads, gboolean flips,
+bs_train_evaluate_case (BsUnet *net, BsTrainSet *set, guint i, int threads, gboolean flips, gboolean three_planes,
                         BsTrainCaseResult *result, GError **error)
 {
-  return evaluate_case_net (net, g_ptr_array_index (set->cases, i), threads, flips, NULL, result, error);
+  return evaluate_case_net (net, g_ptr_array_index (set->cases, i), threads, flips, three_planes, NULL, result,
+                            error);
 }
 
 /* ---- figures ---- */
@@ -367,7 +405,8 @@ bs_train_val_run (BsTrainGraph *g, const BsTrainValSet *v, int nch, BsTrainLoss 
 /* ---- test cases ---- */
 
 gboolean
-bs_train_evaluate_tests (BsTrainSet *set, BsUnet *net, int threads, const char *figures_dir, BsTrainReport *report,
+bs_train_evaluate_tests (BsTrainSet *set, BsUnet *net, int threads, gboolean three_planes, const char *figures_dir,
+                         BsTrainReport *report,
                          BsTrainProgressFunc progress, gpointer progress_data, GError **error)
 {
   double t0 = bs_now_ms (), t_vis = 0.0;
@@ -383,7 +422,7 @@ bs_train_evaluate_tests (BsTrainSet *set, BsUnet *net, int threads, const char *
         continue;
       if (figures_dir)
         pred = bs_volume_new_like (c->truth, 1);
-      if (!evaluate_case_net (net, c, threads, FALSE, pred, &r, error))
+      if (!evaluate_case_net (net, c, threads, FALSE, three_planes, pred, &r, error))
         return FALSE;
       g_array_append_val (report->test, r);
       if (progress)

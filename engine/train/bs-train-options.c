@@ -27,6 +27,7 @@ bs_train_options_init (BsTrainOptions *o)
   o->intensity_jitter = 0.1;
   o->split = 0.8;
   o->context = -1;
+  o->eval_three_planes = TRUE;
 }
 
 gboolean

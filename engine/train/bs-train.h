@@ -220,6 +220,8 @@ typedef struct {
   const BsTrainCheckpoint *resume; /* checkpoint or weights to start from, or NULL (see bs_train_run) */
   const char *out;     /* best checkpoint goes here; the resumable state to OUT.last.h5 */
   const char *figures; /* folder for the test cases' PNG figures, or NULL */
+  gboolean eval_three_planes; /* test cases run on axial, coronal and sagittal slices, the three averaged, as
+                               * the shipped pipeline does (BsPlanOptions.three_planes); not kept in checkpoints */
 } BsTrainOptions;
 
 void bs_train_options_init (BsTrainOptions *opts);
@@ -386,8 +388,10 @@ gboolean bs_train_run (BsTrainSet *set, const BsTrainOptions *opts, BsTrainProgr
  * cleaned whole tumour), axial slices at full size through the training
  * graph's oneDNN forward pass; with
  * flips every slice also runs mirrored left-right and the two are averaged
- * (as BsPlanOptions.test_time_flips). */
-gboolean bs_train_evaluate_case (BsUnet *net, BsTrainSet *set, guint i, int threads, gboolean flips,
+ * (as BsPlanOptions.test_time_flips); with three_planes the network also
+ * runs on every coronal and sagittal slice and the three probability
+ * volumes are averaged (as BsPlanOptions.three_planes). */
+gboolean bs_train_evaluate_case (BsUnet *net, BsTrainSet *set, guint i, int threads, gboolean flips, gboolean three_planes,
                                  BsTrainCaseResult *result, GError **error);
 
 G_END_DECLS
