@@ -12,7 +12,8 @@ shared machine.
         [--rows infer-fp32,infer-int8,slice,train-step,compare] [--json FILE]
 
 Workloads (all through brainseg-cli, the entry point a user runs):
-  infer-fp32  whole volume, fp32, from process start to mask written (wall clock)
+  infer-fp32  whole volume, fp32, axial slices only (--three-planes off: the same work as the tables
+              before three planes became the default), from process start to mask written (wall clock)
   infer-int8  whole volume, int8 NHWC, the same
   slice       one 240x240 slice, fp32 NHWC batch 1, through a ready plan (the window's visible-slice latency)
   train-step  one training step, batch 16, 128x128 (train --bench-step, mean of the timed steps)
@@ -47,9 +48,10 @@ class Runner:
     def command(self, row, k):
         out = os.path.join(self.tmp, f"{row}-{k}")
         if row == "infer-fp32":
-            return [self.cli, "infer", self.case, "--precision", "fp32", "--out", out + ".nii.gz", "--json"]
+            return [self.cli, "infer", self.case, "--precision", "fp32", "--three-planes", "off",
+                    "--out", out + ".nii.gz", "--json"]
         if row == "infer-int8":
-            return [self.cli, "infer", self.case, "--precision", "int8", "--layout", "nhwc",
+            return [self.cli, "infer", self.case, "--precision", "int8", "--layout", "nhwc", "--three-planes", "off",
                     "--out", out + ".nii.gz", "--json"]
         if row == "slice":
             return [self.cli, "bench", "--size", "240", "--batch", "1", "--precision", "fp32", "--layout", "nhwc",

@@ -40,7 +40,8 @@ def main():
     if not cases:
         print("no real cases found (../shared/data/brats-samples is absent)")
         return 0
-    extra = ["--precision", a.precision] + (["--layout", a.layout] if a.layout else [])
+    # axial slices only: the crop's own effect, as measured before three planes became the default
+    extra = ["--precision", a.precision, "--three-planes", "off"] + (["--layout", a.layout] if a.layout else [])
     print(f"{'case':<24} {'agree %':>9} {'Dice on':>8} {'Dice off':>8} {'window':>18} {'run':>8} "
           f"{'s on':>6} {'s off':>6}")
     worst_agree, worst_dd, t_on, t_off = 100.0, 0.0, 0.0, 0.0
