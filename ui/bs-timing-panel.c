@@ -143,9 +143,12 @@ update (BsTimingPanel *self)
   g_string_printf (plan, "%s%s%s", plan_text != NULL ? plan_text : "",
                    plan_text != NULL && inputs_text != NULL ? "\n" : "", inputs_text != NULL ? inputs_text : "");
   if (s != NULL && plan_text != NULL && bs_session_get_planes_ms (s) > 0)
-    /* TRANSLATORS: timing panel, after the plan: how long the coronal and sagittal passes of the three-plane mean took */
-    g_string_append_printf (plan, _("\nThree planes: coronal and sagittal passes %.1f s"),
-                            bs_session_get_planes_ms (s) / 1000.0);
+    {
+      g_string_append_c (plan, '\n');
+      /* TRANSLATORS: timing panel, after the plan: how long the coronal and sagittal passes of the three-plane mean took */
+      g_string_append_printf (plan, _("Three planes: coronal and sagittal passes %.1f s"),
+                              bs_session_get_planes_ms (s) / 1000.0);
+    }
   self->plan_lines = MAX (self->plan_lines, count_lines (plan->str));
   pad_lines (plan, self->plan_lines);
   gtk_label_set_text (self->plan_label, plan->str);
