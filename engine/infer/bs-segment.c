@@ -7,6 +7,7 @@
 
 #include "bs-calibration.h"
 #include "bs-error.h"
+#include "bs-parallel.h"
 
 void
 bs_segment_options_init (BsSegmentOptions *opts)
@@ -250,15 +251,40 @@ bs_segment_other_planes_slices (const BsVolume *prepared, BsPlane plane)
   return n;
 }
 
+/* dst[i] = (dst[i] + add[i]) * scale over n floats, in chunks side by side. */
+typedef struct {
+  float *dst;
+  const float *add;
+  float scale;
+  gsize n;
+} AddJob;
+
+#define ADD_CHUNKS 64
+
+static void
+add_chunk (int k, gpointer user_data)
+{
+  AddJob *job = user_data;
+  gsize lo = job->n * (gsize) k / ADD_CHUNKS, hi = job->n * (gsize) (k + 1) / ADD_CHUNKS;
+
+  if (job->add != NULL)
+    for (gsize i = lo; i < hi; i++)
+      job->dst[i] += job->add[i];
+  else
+    for (gsize i = lo; i < hi; i++)
+      job->dst[i] = job->dst[i] / job->scale;
+}
+
 gboolean
 bs_segment_average_planes (const BsUnet *net, const BsVolume *prepared, BsPlane plane, const BsPlanOptions *opts,
                            const BsCalibration *cal, BsVolume *prob, BsTiming *timing, BsInferProgress progress,
                            gpointer user_data, int done_before, int total, GCancellable *cancellable, GError **error)
 {
   gsize n = bs_volume_n_voxels (prob) * (gsize) prob->n_channels;
-  g_autoptr(BsVolume) sum = NULL;
+  g_autoptr(BsVolume) pass = NULL;
   PlanesProgress pp = { progress, user_data, done_before, total };
   BsTiming own;
+  AddJob add = { prob->data, NULL, 3.0f, n };
   double t0;
 
   if (timing == NULL)
@@ -266,20 +292,20 @@ bs_segment_average_planes (const BsUnet *net, const BsVolume *prepared, BsPlane 
       bs_timing_reset (&own);
       timing = &own;
     }
-
-  sum = bs_volume_new_like (prob, prob->n_channels);
-  if (sum == NULL)
+  /* One volume for both passes: bs_infer_slices writes every slice of it
+   * (0 where nothing ran), so the second pass needs no clearing. */
+  pass = bs_volume_new_like (prob, prob->n_channels);
+  if (pass == NULL)
     {
       g_set_error_literal (error, BS_PLAN_ERROR, BS_PLAN_ERROR_UNAVAILABLE,
                            _("Out of memory for the probability volume"));
       return FALSE;
     }
-  memcpy (sum->data, prob->data, n * sizeof (float));
+  add.add = pass->data;
   for (int p = 0; p < 3; p++)
     {
       g_autoptr(BsInferGeometry) geom = NULL;
       g_autoptr(BsPlan) plan = NULL;
-      g_autoptr(BsVolume) pass = NULL;
 
       if ((BsPlane) p == plane)
         continue;
@@ -289,25 +315,18 @@ bs_segment_average_planes (const BsUnet *net, const BsVolume *prepared, BsPlane 
       plan = bs_plan_new (net, geom->ph, geom->pw, opts, cal, error);
       if (plan == NULL)
         return FALSE;
-      pass = bs_volume_new_like (prob, prob->n_channels);
-      if (pass == NULL)
-        {
-          g_set_error_literal (error, BS_PLAN_ERROR, BS_PLAN_ERROR_UNAVAILABLE,
-                               _("Out of memory for the probability volume"));
-          return FALSE;
-        }
       if (!bs_infer_slices (plan, prepared, geom, NULL, pass, timing, progress ? planes_progress : NULL, &pp,
                             cancellable, error))
         return FALSE;
       pp.offset += geom->n_slices;
       t0 = bs_now_ms ();
-      for (gsize i = 0; i < n; i++)
-        sum->data[i] += pass->data[i];
+      /* (plane + first other) + second other, in this order everywhere */
+      bs_parallel_for (ADD_CHUNKS, add_chunk, &add);
       bs_timing_add_stage (timing, "planes", bs_now_ms () - t0);
     }
   t0 = bs_now_ms ();
-  for (gsize i = 0; i < n; i++)
-    prob->data[i] = sum->data[i] / 3.0f;
+  add.add = NULL;
+  bs_parallel_for (ADD_CHUNKS, add_chunk, &add);
   bs_timing_add_stage (timing, "planes", bs_now_ms () - t0);
   return TRUE;
 }

@@ -111,7 +111,8 @@ BsSegmentResult *bs_segment_regions (const BsUnet *net, const BsVolume *prepared
  * this lifts the whole-tumour Dice (models/README.md).  Stages add to timing
  * (may be NULL; the same names as the first pass, plus "planes" for the mean); progress
  * gets (done_before + slices done, total) after each batch.  Cancellable
- * between batches (G_IO_ERROR_CANCELLED; prob is then unchanged). */
+ * between batches (G_IO_ERROR_CANCELLED).  On any failure prob holds a partial
+ * sum: callers drop it. */
 gboolean bs_segment_average_planes (const BsUnet *net, const BsVolume *prepared, BsPlane plane,
                                     const BsPlanOptions *opts, const BsCalibration *cal, BsVolume *prob,
                                     BsTiming *timing, BsInferProgress progress, gpointer user_data,
