@@ -16,11 +16,35 @@ bs_infer_prepare (const BsUnet *net, const BsVolume *image, GError **error)
 }
 
 typedef struct {
-  const BsVolume *prepared;
+  const BsVolume *head;  /* one channel: 1 where any channel of the prepared case is not 0 */
   BsPlane plane;
   int width, height;
   int *box;       /* per slice: x0, y0, x1, y1 (inclusive), x0 > x1 when empty */
 } BoxJob;
+
+typedef struct {
+  const BsVolume *prepared;
+  BsVolume *head;
+  gsize n;
+} HeadJob;
+
+#define HEAD_CHUNKS 64
+
+static void
+head_chunk (int k, gpointer user_data)
+{
+  HeadJob *job = user_data;
+  gsize lo = job->n * (gsize) k / HEAD_CHUNKS, hi = job->n * (gsize) (k + 1) / HEAD_CHUNKS;
+
+  for (gsize v = lo; v < hi; v++)
+    {
+      gboolean on = FALSE;
+
+      for (int c = 0; c < job->prepared->n_channels && !on; c++)
+        on = job->prepared->data[(gsize) c * job->n + v] != 0.0f;
+      job->head->data[v] = on ? 1.0f : 0.0f;
+    }
+}
 
 static void
 slice_box (int k, gpointer user_data)
@@ -34,28 +58,27 @@ slice_box (int k, gpointer user_data)
   b[1] = h;
   b[2] = -1;
   b[3] = -1;
-  for (int c = 0; c < job->prepared->n_channels; c++)
+  /* one slice of the head mask instead of one per channel: the coronal and
+   * sagittal slices are strided reads */
+  bs_volume_get_slice (job->head, 0, job->plane, k, buf);
+  for (int y = 0; y < h; y++)
     {
-      bs_volume_get_slice (job->prepared, c, job->plane, k, buf);
-      for (int y = 0; y < h; y++)
-        {
-          const float *row = buf + (gsize) y * w;
-          int first = -1, last = -1;
+      const float *row = buf + (gsize) y * w;
+      int first = -1, last = -1;
 
-          for (int x = 0; x < w; x++)
-            if (row[x] != 0.0f)
-              {
-                if (first < 0)
-                  first = x;
-                last = x;
-              }
-          if (first < 0)
-            continue;
-          b[0] = MIN (b[0], first);
-          b[2] = MAX (b[2], last);
-          b[1] = MIN (b[1], y);
-          b[3] = MAX (b[3], y);
-        }
+      for (int x = 0; x < w; x++)
+        if (row[x] != 0.0f)
+          {
+            if (first < 0)
+              first = x;
+            last = x;
+          }
+      if (first < 0)
+        continue;
+      b[0] = MIN (b[0], first);
+      b[2] = MAX (b[2], last);
+      b[1] = MIN (b[1], y);
+      b[3] = MAX (b[3], y);
     }
 }
 
@@ -96,7 +119,11 @@ bs_infer_geometry_new (const BsVolume *prepared, BsPlane plane, gboolean crop)
     }
 
   g_autofree int *box = g_new (int, 4 * (gsize) MAX (g->n_slices, 1));
-  BoxJob job = { prepared, plane, g->width, g->height, box };
+  g_autoptr(BsVolume) head = bs_volume_new_like (prepared, 1);
+  HeadJob hj = { prepared, head, bs_volume_n_voxels (prepared) };
+  BoxJob job = { head, plane, g->width, g->height, box };
+
+  bs_parallel_for (HEAD_CHUNKS, head_chunk, &hj);
   bs_parallel_for (g->n_slices, slice_box, &job);
   bx0 = g->width;
   by0 = g->height;
