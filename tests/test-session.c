@@ -10,6 +10,7 @@
 
 #include "bs-nifti.h"
 #include "bs-phantom.h"
+#include "bs-segment.h"
 #include "bs-session.h"
 #include "region-model.h"
 #include "test-util.h"
@@ -382,6 +383,69 @@ test_int8_mask_matches_infer (void)
 }
 
 static gboolean
+planes_running (BsSession *s)
+{
+  return bs_session_planes_pending (s, NULL, NULL) && bs_session_is_busy (s);
+}
+
+/* Three planes, stopped while the coronal and sagittal passes run (walk
+ * finding: nothing could resume them, and the axial figures stayed): the
+ * session says they are pending and stopped, the volume stays the axial
+ * one; Resume runs them and ends in bs_segment's three-plane mask. */
+static void
+test_planes_stop_resume (void)
+{
+  g_autoptr(BsSession) s = NULL;
+  g_autoptr(BsSegmentResult) seg = NULL;
+  g_autoptr(GError) error = NULL;
+  BsSegmentOptions so;
+  BsPlanOptions opts;
+  const BsVolume *prob;
+  gsize differ = 0, tumour = 0;
+  int done = -1, total = -1;
+
+  bs_plan_options_init (&opts);
+  opts.threads = 1;
+  s = open_sample (&opts);
+  g_assert_true (spin_until (s, planes_running, 300));
+  g_assert_true (bs_session_planes_pending (s, &done, &total));
+  g_assert_cmpint (total, ==, bs_segment_other_planes_slices (bs_session_get_prepared_volume (s),
+                                                              bs_session_get_net_plane (s)));
+  bs_session_cancel_fill (s);
+  g_assert_false (bs_session_is_busy (s));
+  g_assert_true (bs_session_fill_cancelled (s));
+  {
+    gint64 until = g_get_monotonic_time () + 300 * 1000;
+    while (g_get_monotonic_time () < until)
+      g_main_context_iteration (NULL, FALSE), g_usleep (1000);
+  }
+  g_assert_true (bs_session_planes_pending (s, NULL, NULL));
+  g_assert_false (bs_session_planes_done (s));
+  g_assert_false (bs_session_is_busy (s));
+
+  bs_session_resume_fill (s);
+  g_assert_true (bs_session_is_busy (s));
+  g_assert_true (spin_until (s, settled, 300));
+  g_assert_false (bs_session_planes_pending (s, NULL, NULL));
+  g_assert_true (bs_session_planes_done (s));
+
+  bs_segment_options_init (&so);
+  so.plan = opts;
+  seg = bs_segment (bs_session_get_model (s), bs_session_get_prepared_volume (s), NULL, &so, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (seg->three_planes);
+  prob = bs_session_get_probability_volume (s);
+  for (gsize v = 0; v < bs_volume_n_voxels (prob); v++)
+    {
+      differ += (prob->data[v] > 0.5f) != (seg->mask->data[v] > 0.5f);
+      tumour += seg->mask->data[v] > 0.5f;
+    }
+  g_test_message ("stopped and resumed: %" G_GSIZE_FORMAT " tumour voxels, %" G_GSIZE_FORMAT " differ", tumour, differ);
+  g_assert_cmpuint (tumour, >, 0);
+  g_assert_cmpuint (differ, ==, 0);
+}
+
+static gboolean
 region_metrics_known (BsSession *s)
 {
   BsRegionMetrics m;
@@ -578,6 +642,7 @@ main (int argc, char **argv)
   g_test_add_func ("/session/channel-by-name", test_channel_by_name);
   g_test_add_func ("/session/case-dice-reset-by-model", test_case_dice_reset_by_model);
   g_test_add_func ("/session/int8-mask-matches-infer", test_int8_mask_matches_infer);
+  g_test_add_func ("/session/three-planes-stop-resume", test_planes_stop_resume);
   g_test_add_func ("/session/regions-match-infer", test_regions_match_infer);
   g_test_add_func ("/session/regions-without-sub-labels", test_regions_without_sub_labels);
   g_test_add_func ("/session/context-matches-infer", test_context_matches_infer);

@@ -82,7 +82,11 @@ update_labels (BsDicePanel *self)
       else
         slice_text = g_strdup (_("computing…"));
       bs_session_get_volume_confusion (s, &c, &raw);
-      if (computed > 0 && bs_session_get_cleanup (s, NULL))
+      if (computed >= nn && bs_session_planes_pending (s, NULL, NULL))
+        /* TRANSLATORS: the volume Dice of the axial slices alone, while the coronal and sagittal passes of
+         * "three planes" still run; the final value replaces it */
+        vol_text = g_strdup_printf (_("%.4f (axial only)"), bs_confusion_dice (&c));
+      else if (computed > 0 && bs_session_get_cleanup (s, NULL))
         /* TRANSLATORS: volume Dice after the island clean-up, then before it */
         vol_text = g_strdup_printf (_("%.4f (raw %.4f)"), bs_confusion_dice (&c), bs_confusion_dice (&raw));
       else if (computed >= nn)
@@ -98,7 +102,7 @@ update_labels (BsDicePanel *self)
       gtk_label_set_text (self->slice_dice_label, slice_text);
       gtk_label_set_text (self->volume_dice_label, vol_text);
       /* A partial volume Dice is dimmed until every slice ran. */
-      if (computed > 0 && computed < nn)
+      if (computed > 0 && (computed < nn || bs_session_planes_pending (s, NULL, NULL)))
         gtk_widget_add_css_class (GTK_WIDGET (self->volume_dice_label), "dim-label");
       else
         gtk_widget_remove_css_class (GTK_WIDGET (self->volume_dice_label), "dim-label");

@@ -374,23 +374,14 @@ snapshot_session (BsSession *session, BsExportKind kind, const char *path, int w
   return job;
 }
 
-void
-bs_export_to_path_async (BsSession *session, BsExportKind kind, const char *path, int width, int height,
-                         gboolean annotate, BsLabelConvention mask_labels, BsExportUiProgress progress,
-                         gpointer progress_data,
-                         GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
+/* The export's own start: a snapshot of the session, then the work on a thread. */
+static void
+start_export (GTask *task, BsSession *session, BsExportKind kind, const char *path, int width, int height,
+              gboolean annotate, BsLabelConvention mask_labels, BsExportUiProgress progress, gpointer progress_data)
 {
-  g_autoptr(GTask) task = g_task_new (session, cancellable, callback, user_data);
   g_autoptr(GError) error = NULL;
   ExportJob *job;
 
-  g_task_set_source_tag (task, bs_export_to_path_async);
-  /* Before segmenting a whole volume for it, not after. */
-  if (!bs_export_check_destination (path, kind == BS_EXPORT_KIND_SERIES, &error))
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
   job = snapshot_session (session, kind, path, width, height, annotate, &error);
   if (job == NULL)
     {
@@ -403,6 +394,96 @@ bs_export_to_path_async (BsSession *session, BsExportKind kind, const char *path
   job->task = task;
   g_task_set_task_data (task, job, (GDestroyNotify) export_job_free);
   g_task_run_in_thread (task, export_thread);
+}
+
+/* A whole-volume export asked for while the window runs its coronal and
+ * sagittal passes waits for them (walk finding: it ran the same passes a
+ * second time beside the window's). */
+typedef struct {
+  GTask *task;
+  BsSession *session;   /* the task's source object keeps it */
+  guint generation;
+  BsExportKind kind;
+  char *path;
+  int width, height;
+  gboolean annotate;
+  BsLabelConvention mask_labels;
+  BsExportUiProgress progress;
+  gpointer progress_data;
+} PendingExport;
+
+static gboolean
+window_passes_running (BsSession *session)
+{
+  return bs_session_planes_pending (session, NULL, NULL) && !bs_session_fill_cancelled (session)
+         && bs_session_is_busy (session);
+}
+
+static gboolean
+pending_poll (gpointer data)
+{
+  PendingExport *p = data;
+  guint generation = 0;
+  int done = 0, total = 0;
+
+  g_object_get (p->session, "generation", &generation, NULL);
+  if (g_task_return_error_if_cancelled (p->task))
+    ;
+  else if (generation != p->generation)
+    g_task_return_new_error (p->task, BS_EXPORT_ERROR, BS_EXPORT_ERROR_INVALID,
+                             _("Cannot export “%s”: the case or the options changed while it waited"), p->path);
+  else if (window_passes_running (p->session))
+    {
+      bs_session_planes_pending (p->session, &done, &total);
+      if (p->progress)
+        p->progress (_("Waiting for the window’s coronal and sagittal slices"), done, MAX (total, 1),
+                     p->progress_data);
+      return G_SOURCE_CONTINUE;
+    }
+  else
+    start_export (p->task, p->session, p->kind, p->path, p->width, p->height, p->annotate,
+                  p->mask_labels, p->progress, p->progress_data);
+  g_object_unref (p->task);
+  g_free (p->path);
+  g_free (p);
+  return G_SOURCE_REMOVE;
+}
+
+void
+bs_export_to_path_async (BsSession *session, BsExportKind kind, const char *path, int width, int height,
+                         gboolean annotate, BsLabelConvention mask_labels, BsExportUiProgress progress,
+                         gpointer progress_data,
+                         GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_autoptr(GTask) task = g_task_new (session, cancellable, callback, user_data);
+  g_autoptr(GError) error = NULL;
+
+  g_task_set_source_tag (task, bs_export_to_path_async);
+  /* Before segmenting a whole volume for it, not after. */
+  if (!bs_export_check_destination (path, kind == BS_EXPORT_KIND_SERIES, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  if (kind != BS_EXPORT_KIND_OVERLAY && kind != BS_EXPORT_KIND_FIGURE && window_passes_running (session))
+    {
+      PendingExport *p = g_new0 (PendingExport, 1);
+
+      p->task = g_object_ref (task);
+      p->session = session;
+      g_object_get (session, "generation", &p->generation, NULL);
+      p->kind = kind;
+      p->path = g_strdup (path);
+      p->width = width;
+      p->height = height;
+      p->annotate = annotate;
+      p->mask_labels = mask_labels;
+      p->progress = progress;
+      p->progress_data = progress_data;
+      g_timeout_add (200, pending_poll, p);
+      return;
+    }
+  start_export (task, session, kind, path, width, height, annotate, mask_labels, progress, progress_data);
 }
 
 gboolean

@@ -45,8 +45,10 @@ static void
 update_buttons (BsProgressRow *self)
 {
   BsSession *s = self->session;
+  /* the axial fill, then the three-plane passes: Stop and Resume work on both */
   gboolean filling = s != NULL && bs_session_is_ready (s) && bs_session_get_probability_volume (s) != NULL
-                     && !bs_session_volume_complete (s) && !bs_session_inference_failed (s);
+                     && (!bs_session_volume_complete (s) || bs_session_planes_pending (s, NULL, NULL))
+                     && !bs_session_inference_failed (s);
   gboolean stopped = filling && bs_session_fill_cancelled (s);
 
   /* One of the two is always there, so the row never changes height under
@@ -62,7 +64,7 @@ update (BsProgressRow *self)
   BsSession *s = self->session;
   g_autofree char *activity = NULL;
   BsCleanupStats stats;
-  int n, computed;
+  int n, computed, pdone = 0, ptotal = 0;
 
   if (s == NULL)
     return;
@@ -88,6 +90,15 @@ update (BsProgressRow *self)
     set_progress (self, _("Inference stopped"), 0);
   else if (!bs_session_is_ready (s) || n == 0)
     set_progress (self, "", 0);
+  else if (computed >= n && bs_session_planes_pending (s, &pdone, &ptotal))
+    {
+      g_autofree char *text = g_strdup_printf (bs_session_fill_cancelled (s)
+                                                 /* TRANSLATORS: three planes: the coronal and sagittal passes after the axial slices */
+                                                 ? _("Stopped at %d / %d coronal and sagittal slices")
+                                                 : _("Three planes: coronal and sagittal slices %d / %d"),
+                                               pdone, ptotal);
+      set_progress (self, text, ptotal > 0 ? (double) pdone / ptotal : 0.0);
+    }
   else if (computed >= n && bs_session_get_cleanup (s, &stats) && stats.removed > 0)
     {
       int removed = stats.n_components - stats.n_kept;

@@ -49,9 +49,9 @@ planes_progress_main (gpointer data)
 
   if (self->planes_running && p->generation == self->generation)
     {
-      /* TRANSLATORS: progress of the three-plane passes: slices done, slices in all */
-      g_autofree char *text = g_strdup_printf (_("Coronal and sagittal slices: %d of %d…"), p->done, p->total);
-      bs_session_set_activity (self, text);
+      self->planes_slices_done = p->done;
+      self->planes_slices_total = p->total;
+      bs_session_notify (self, PROP_N_COMPUTED);
     }
   g_object_unref (p->session);
   g_free (p);
@@ -122,7 +122,6 @@ planes_job_done (GObject *source, GAsyncResult *result, gpointer user_data)
     return;
   self->planes_running = FALSE;
   g_clear_object (&self->planes_cancellable);
-  bs_session_set_activity (self, NULL);
   if (!ok)
     {
       if (!g_error_matches (job->error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
@@ -155,6 +154,7 @@ planes_job_done (GObject *source, GAsyncResult *result, gpointer user_data)
   bs_session_start_volume_job (self);
   g_signal_emit (self, bs_session_signals[SIGNAL_RESULTS_CHANGED], 0, 0, -1);
   g_signal_emit (self, bs_session_signals[SIGNAL_TIMING_CHANGED], 0);
+  bs_session_notify (self, PROP_N_COMPUTED);
   bs_session_notify (self, PROP_BUSY);
 }
 
@@ -197,11 +197,10 @@ start_planes (BsSession *self)
   g_task_set_task_data (task, job, planes_job_free);
   g_task_set_name (task, "bs-session-planes");
   g_task_set_return_on_cancel (task, FALSE);
+  self->planes_slices_done = 0;
+  self->planes_slices_total = job->total;
   g_task_run_in_thread (task, planes_job_thread);
-  {
-    g_autofree char *text = g_strdup_printf (_("Coronal and sagittal slices: %d of %d…"), 0, job->total);
-    bs_session_set_activity (self, text);
-  }
+  bs_session_notify (self, PROP_N_COMPUTED);
   bs_session_notify (self, PROP_BUSY);
 }
 
@@ -223,7 +222,5 @@ bs_session_cancel_planes (BsSession *self)
   if (self->planes_cancellable != NULL)
     g_cancellable_cancel (self->planes_cancellable);
   g_clear_object (&self->planes_cancellable);
-  if (self->planes_running)
-    bs_session_set_activity (self, NULL);
   self->planes_running = FALSE;
 }

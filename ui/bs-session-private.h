@@ -69,6 +69,7 @@ struct _BsSession
   gboolean planes_running;
   gboolean planes_done;
   double planes_ms;            /* how long the two passes took, once done */
+  int planes_slices_done, planes_slices_total;  /* progress of the running passes */
 
   guint generation;
   gboolean ready;

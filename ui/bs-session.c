@@ -123,7 +123,8 @@ reset_results (BsSession *self)
 void
 bs_session_update_case_dice (BsSession *self)
 {
-  if (self->truth == NULL || self->case_dice == NULL || !bs_session_volume_complete (self))
+  if (self->truth == NULL || self->case_dice == NULL || !bs_session_volume_complete (self)
+      || bs_session_planes_pending (self, NULL, NULL))
     return;
   self->case_dice[self->case_index] = bs_confusion_dice (&self->volume_conf);
   g_signal_emit (self, bs_session_signals[SIGNAL_CASE_DICE_CHANGED], 0, self->case_index);
@@ -537,6 +538,19 @@ bs_session_is_ready (BsSession *self)
 
 double bs_session_get_planes_ms (BsSession *self) { return self->planes_done ? self->planes_ms : 0.0; }
 gboolean bs_session_planes_done (BsSession *self) { return self->planes_done && self->planes_ms > 0; }
+
+gboolean
+bs_session_planes_pending (BsSession *self, int *done, int *total)
+{
+  gboolean pending = self->opts.three_planes && !self->planes_done && !self->inference_failed && self->input != NULL
+                     && bs_session_volume_complete (self);
+
+  if (done)
+    *done = pending ? self->planes_slices_done : 0;
+  if (total)
+    *total = pending ? self->planes_slices_total : 0;
+  return pending;
+}
 gboolean bs_session_is_busy (BsSession *self) { return self->worker_busy || self->volume_job_running || self->planes_running; }
 gboolean bs_session_fill_cancelled (BsSession *self) { return self->fill_cancelled; }
 gboolean bs_session_inference_failed (BsSession *self) { return self->inference_failed; }

@@ -178,7 +178,11 @@ gboolean bs_session_is_busy (BsSession *self);
 /* How long the coronal and sagittal passes of the three-plane mean took, once done; else 0. */
 double bs_session_get_planes_ms (BsSession *self);
 /* Whether prob is the three-plane mean (the passes are done). */
-gboolean bs_session_planes_done (BsSession *self);       /* the worker is filling the volume */
+gboolean bs_session_planes_done (BsSession *self);
+/* Three planes on, every axial slice predicted, and the coronal and sagittal
+ * passes not done yet (running, or stopped by a Stop): the volume's figures
+ * are the axial ones for now.  done and total (may be NULL): their slices. */
+gboolean bs_session_planes_pending (BsSession *self, int *done, int *total);       /* the worker is filling the volume */
 gboolean bs_session_fill_cancelled (BsSession *self);
 gboolean bs_session_inference_failed (BsSession *self);
 void bs_session_cancel_fill (BsSession *self);
