@@ -378,6 +378,7 @@ bs_cli_train (int argc, char **argv)
   int phantoms = 0, repeats = 3;
   gboolean flips = FALSE;
   g_autofree char *planes_s = NULL;
+  gboolean train_planes = FALSE;
   gboolean bench = FALSE, evaluate = FALSE, no_augment = FALSE, plain = FALSE, cv_summary = FALSE;
   double t_start = bs_now_ms ();
 
@@ -465,6 +466,8 @@ bs_cli_train (int argc, char **argv)
       { "plain", 0, 0, G_OPTION_ARG_NONE, &plain, N_("Plain progress lines even on a terminal"), NULL },
       { "test-time-flips", 0, 0, G_OPTION_ARG_NONE, &flips,
         N_("With --evaluate: every slice also runs mirrored left-right, the two are averaged"), NULL },
+      { "train-planes", 0, 0, G_OPTION_ARG_NONE, &train_planes,
+        N_("Train on slices of all three planes (axial, coronal, sagittal), not axial ones only"), NULL },
       { "three-planes", 0, 0, G_OPTION_ARG_STRING, &planes_s,
         N_("Test cases and --evaluate: on (default): the network also runs on coronal and sagittal slices and the three probabilities are averaged, as infer does; off: axial slices only"),
         "on|off" },
@@ -510,6 +513,7 @@ bs_cli_train (int argc, char **argv)
       return 2;
     }
   opts.eval_three_planes = !planes_s || g_str_equal (planes_s, "on");
+  opts.train_planes = train_planes;
   if (regions && !bs_train_options_set_regions (&opts, regions, &error))
     {
       fprintf (stderr, _("brainseg-cli train: --regions %s: %s\n"), regions, error->message);

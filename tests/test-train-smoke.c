@@ -309,6 +309,80 @@ test_missing_modality (void)
     }
 }
 
+/* Training on every plane (BsTrainOptions.train_planes): the sampler also
+ * holds coronal and sagittal slices, and such an example (centred, no
+ * augmentation) is that plane's slice of the image and of the truth, the
+ * target where the image has its tumour. */
+static void
+test_sampling_planes (void)
+{
+  g_autoptr(BsTrainSet) set = synthetic_set (2);
+  g_autoptr(GError) error = NULL;
+  BsTrainSampler s;
+  guint n_axial, per_plane[3] = { 0, 0, 0 };
+  enum { CROP = 16 };
+  float input[CROP * CROP], target[CROP * CROP];
+
+  g_assert_true (bs_train_set_split (set, 1.0, 1, NULL, NULL, &error));
+  bs_train_sampler_init (&s, set, 3);
+  n_axial = s.n_total;
+  bs_train_sampler_add_planes (&s, set);
+  g_assert_cmpuint (s.n_total, ==, s.tumour->len + s.other->len);
+  for (int l = 0; l < 2; l++)
+    {
+      GArray *list = l ? s.other : s.tumour;
+
+      for (guint i = 0; i < list->len; i++)
+        {
+          const BsTrainSliceRef *ref = &g_array_index (list, BsTrainSliceRef, i);
+          int n = bs_volume_n_slices (ref->c->image, ref->plane);
+
+          g_assert_cmpint (ref->slice, >=, 0);
+          g_assert_cmpint (ref->slice, <, n);
+          per_plane[ref->plane]++;
+        }
+    }
+  g_test_message ("slices: axial %u, coronal %u, sagittal %u", per_plane[0], per_plane[1], per_plane[2]);
+  g_assert_cmpuint (per_plane[BS_PLANE_AXIAL], ==, n_axial);
+  g_assert_cmpuint (per_plane[BS_PLANE_CORONAL], >, 0);
+  g_assert_cmpuint (per_plane[BS_PLANE_SAGITTAL], >, 0);
+
+  /* a coronal slice with tumour: its centre CROP x CROP, image and truth */
+  for (guint i = 0; i < s.tumour->len; i++)
+    {
+      const BsTrainSliceRef *ref = &g_array_index (s.tumour, BsTrainSliceRef, i);
+      int w, h, x0, y0;
+      gsize on = 0;
+
+      if (ref->plane != BS_PLANE_CORONAL)
+        continue;
+      bs_volume_slice_size (ref->c->image, BS_PLANE_CORONAL, &w, &h);
+      {
+        g_autofree float *img = g_new (float, (gsize) w * h);
+        g_autofree float *tru = g_new (float, (gsize) w * h);
+
+        bs_volume_get_slice (ref->c->image, 0, BS_PLANE_CORONAL, ref->slice, img);
+        bs_volume_get_slice (ref->c->truth, 0, BS_PLANE_CORONAL, ref->slice, tru);
+        bs_train_fill_slice (ref, CROP, 0, NULL, NULL, NULL, input, target, NULL);
+        x0 = (w - CROP) / 2;
+        y0 = (h - CROP) / 2;
+        for (int y = 0; y < CROP; y++)
+          for (int x = 0; x < CROP; x++)
+            {
+              int sx = x0 + x, sy = y0 + y;
+              gboolean inside = sx >= 0 && sx < w && sy >= 0 && sy < h;
+
+              g_assert_cmpfloat (input[y * CROP + x], ==, inside ? img[(gsize) sy * w + sx] : 0.0f);
+              g_assert_cmpfloat (target[y * CROP + x], ==, inside ? tru[(gsize) sy * w + sx] : 0.0f);
+              on += target[y * CROP + x] > 0.5f;
+            }
+      }
+      if (on > 0)
+        break;
+    }
+  bs_train_sampler_clear (&s);
+}
+
 /* Every batch holds tumour slices, and augmentation moves image and target
  * together. */
 static void
@@ -1422,6 +1496,7 @@ main (int argc, char **argv)
   g_test_add_func ("/train/data/folds", test_folds);
   g_test_add_func ("/train/data/missing-modality", test_missing_modality);
   g_test_add_func ("/train/data/sampling", test_sampling);
+  g_test_add_func ("/train/data/sampling-planes", test_sampling_planes);
   g_test_add_func ("/train/data/core-flair", test_core_flair_augmentation);
   g_test_add_func ("/train/data/intensity-jitter", test_intensity_jitter);
   g_test_add_func ("/train/smoke", test_train_smoke);

@@ -22,6 +22,11 @@ train_case_free (gpointer p)
   g_free (c->regions);
   g_free (c->slices);
   g_free (c->has_tumour);
+  for (int p = 0; p < 3; p++)
+    {
+      g_free (c->pslices[p]);
+      g_free (c->phas_tumour[p]);
+    }
   g_free (c);
 }
 
@@ -588,38 +593,40 @@ modality_dropout_mask (BsTrainRng *r, guint32 present, int nch, double p)
 }
 
 static gssize
-voxel_offset (const BsVolume *vol, int slice, int x, int y)
+voxel_offset (const BsVolume *vol, BsPlane plane, int slice, int x, int y)
 {
   int ijk[3];
 
-  bs_volume_slice_to_voxel (vol, BS_PLANE_AXIAL, slice, x, y, ijk);
+  bs_volume_slice_to_voxel (vol, plane, slice, x, y, ijk);
   return ijk[0] + (gssize) vol->dims[0] * (ijk[1] + (gssize) vol->dims[1] * ijk[2]);
 }
 
-/* The axial slice of region r as a 0/1 plane, as displayed (the truth's
+/* The slice of region r in plane as a 0/1 plane, as displayed (the truth's
  * slice for WT; zeros when the case cannot tell r). */
 static void
-region_slice (const BsTrainCase *c, BsRegion r, int slice, float *out)
+region_slice (const BsTrainCase *c, BsRegion r, BsPlane plane, int slice, float *out)
 {
   gssize start, sx, sy;
+  int w, h;
 
   if (r == BS_REGION_WT)
     {
-      bs_volume_get_slice (c->truth, 0, BS_PLANE_AXIAL, slice, out);
+      bs_volume_get_slice (c->truth, 0, plane, slice, out);
       return;
     }
+  bs_volume_slice_size (c->truth, plane, &w, &h);
   if (!c->regions)
     {
-      memset (out, 0, (gsize) c->sw * c->sh * sizeof (float));
+      memset (out, 0, (gsize) w * h * sizeof (float));
       return;
     }
   /* The slice's walk through the voxels, from three of its pixels. */
-  start = voxel_offset (c->truth, slice, 0, 0);
-  sx = c->sw > 1 ? voxel_offset (c->truth, slice, 1, 0) - start : 0;
-  sy = c->sh > 1 ? voxel_offset (c->truth, slice, 0, 1) - start : 0;
-  for (int y = 0; y < c->sh; y++)
-    for (int x = 0; x < c->sw; x++)
-      out[(gsize) y * c->sw + x] = (c->regions[start + y * sy + x * sx] >> r) & 1 ? 1.0f : 0.0f;
+  start = voxel_offset (c->truth, plane, slice, 0, 0);
+  sx = w > 1 ? voxel_offset (c->truth, plane, slice, 1, 0) - start : 0;
+  sy = h > 1 ? voxel_offset (c->truth, plane, slice, 0, 1) - start : 0;
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++)
+      out[(gsize) y * w + x] = (c->regions[start + y * sy + x * sx] >> r) & 1 ? 1.0f : 0.0f;
 }
 
 void
@@ -627,16 +634,21 @@ bs_train_fill_slice (const BsTrainSliceRef *ref, int crop, int context, BsTrainR
                      const BsTrainOutputs *outputs, float *input, float *target, float *valid)
 {
   const BsTrainCase *c = ref->c;
+  BsPlane splane = ref->plane;
   int nch = c->image->n_channels, w = c->sw, h = c->sh, slots = 1 + 2 * context;
-  int n_slices = bs_volume_n_slices (c->image, BS_PLANE_AXIAL);
-  int x0 = (w - crop) / 2, y0 = (h - crop) / 2;
-  g_autofree float *full = g_new (float, (gsize) w * h);
+  int n_slices = bs_volume_n_slices (c->image, splane);
+  int x0, y0;
+  g_autofree float *full = NULL;
   g_autofree float *tmp = g_new (float, (gsize) crop * crop);
   gboolean fx = FALSE, fy = FALSE;
   int turns = 0;
   gboolean augment = r && aug;
   gsize pix = (gsize) crop * crop;
 
+  bs_volume_slice_size (c->image, splane, &w, &h);
+  full = g_new (float, (gsize) w * h);
+  x0 = (w - crop) / 2;
+  y0 = (h - crop) / 2;
   if (augment)
     {
       int jx = (int) (abs (x0) * aug->offset_ratio), jy = (int) (abs (y0) * aug->offset_ratio);
@@ -655,7 +667,7 @@ bs_train_fill_slice (const BsTrainSliceRef *ref, int crop, int context, BsTrainR
     {
       for (int s = 0; s < slots; s++)
         {
-          bs_volume_get_slice (c->image, k, BS_PLANE_AXIAL, bs_infer_context_slice (ref->slice, s, n_slices), full);
+          bs_volume_get_slice (c->image, k, splane, bs_infer_context_slice (ref->slice, s, n_slices), full);
           window (full, w, h, x0, y0, crop, input + ((gsize) s * nch + k) * pix);
         }
       if (augment && c->core && g_strcmp0 (c->image->channel_names[k], "FLAIR") == 0 && aug->core_flair_p > 0.0
@@ -670,7 +682,7 @@ bs_train_fill_slice (const BsTrainSliceRef *ref, int crop, int context, BsTrainR
           for (int s = 0; s < slots; s++)
             {
               float *plane = input + ((gsize) s * nch + k) * pix;
-              bs_volume_get_slice (c->core, 0, BS_PLANE_AXIAL, bs_infer_context_slice (ref->slice, s, n_slices), full);
+              bs_volume_get_slice (c->core, 0, splane, bs_infer_context_slice (ref->slice, s, n_slices), full);
               window (full, w, h, x0, y0, crop, core);
               for (gsize p = 0; p < pix; p++)
                 if (core[p] > 0.5f && plane[p] != 0.0f)
@@ -723,7 +735,7 @@ bs_train_fill_slice (const BsTrainSliceRef *ref, int crop, int context, BsTrainR
     {
       BsRegion region = outputs ? outputs->r[k] : BS_REGION_WT;
       float *plane = target + (gsize) k * crop * crop;
-      region_slice (c, region, ref->slice, full);
+      region_slice (c, region, splane, ref->slice, full);
       window (full, w, h, x0, y0, crop, plane);
       if (augment)
         orient (plane, tmp, crop, fx, fy, turns);
@@ -738,6 +750,69 @@ bs_train_fill_slice (const BsTrainSliceRef *ref, int crop, int context, BsTrainR
           for (int s = 0; s < slots; s++)
             memset (input + ((gsize) s * nch + k) * pix, 0, sizeof (float) * pix);
     }
+}
+
+/* The coronal and sagittal slices of c with brain or tumour, once. */
+static void
+find_planes (BsTrainCase *c)
+{
+  if (c->planes_found)
+    return;
+  for (int p = BS_PLANE_CORONAL; p <= BS_PLANE_SAGITTAL; p++)
+    {
+      int n = bs_volume_n_slices (c->image, (BsPlane) p), w, h;
+      g_autofree float *buf = NULL, *lab = NULL;
+
+      bs_volume_slice_size (c->image, (BsPlane) p, &w, &h);
+      buf = g_new (float, (gsize) w * h);
+      lab = g_new (float, (gsize) w * h);
+      c->pslices[p] = g_new (int, MAX (n, 1));
+      c->phas_tumour[p] = g_new (guint8, MAX (n, 1));
+      for (int k = 0; k < n; k++)
+        {
+          gboolean brain = FALSE, tumour = FALSE;
+
+          bs_volume_get_slice (c->truth, 0, (BsPlane) p, k, lab);
+          for (int ch = 0; ch < c->image->n_channels && !brain; ch++)
+            {
+              if (!(c->present & (1u << ch)))
+                continue;
+              bs_volume_get_slice (c->image, ch, (BsPlane) p, k, buf);
+              for (gsize q = 0; q < (gsize) w * h && !brain; q++)
+                brain = buf[q] != 0.0f;
+            }
+          for (gsize q = 0; q < (gsize) w * h && !tumour; q++)
+            tumour = lab[q] > 0.5f;
+          if (brain || tumour)
+            {
+              c->pslices[p][c->n_pslices[p]] = k;
+              c->phas_tumour[p][c->n_pslices[p]] = tumour;
+              c->n_pslices[p]++;
+            }
+        }
+    }
+  c->planes_found = TRUE;
+}
+
+void
+bs_train_sampler_add_planes (BsTrainSampler *s, BsTrainSet *set)
+{
+  for (guint i = 0; i < set->cases->len; i++)
+    {
+      BsTrainCase *c = g_ptr_array_index (set->cases, i);
+
+      if (c->split != BS_TRAIN_SPLIT_TRAIN)
+        continue;
+      find_planes (c);
+      for (int p = BS_PLANE_CORONAL; p <= BS_PLANE_SAGITTAL; p++)
+        for (int k = 0; k < c->n_pslices[p]; k++)
+          {
+            BsTrainSliceRef ref = { c, c->pslices[p][k], (BsPlane) p };
+            g_array_append_val (c->phas_tumour[p][k] ? s->tumour : s->other, ref);
+          }
+    }
+  s->n_total = s->tumour->len + s->other->len;
+  s->tumour_share = s->n_total ? MAX (0.5, (double) s->tumour->len / s->n_total) : 0.0;
 }
 
 void

@@ -346,6 +346,8 @@ run_prepare_data (Run *r, GError **error)
 
   t0 = bs_now_ms ();
   bs_train_sampler_init (&r->sampler, r->set, r->o.seed);
+  if (r->o.train_planes)
+    bs_train_sampler_add_planes (&r->sampler, r->set);
   r->sampler.outputs = r->outputs;
   r->sampler.context = r->o.context;
   r->sampler.aug = (BsTrainAug) { .offset_ratio = BS_TRAIN_OFFSET_RATIO, .core_flair_p = r->o.core_flair_aug,

@@ -113,6 +113,7 @@ bs_train_options_apply_state (BsTrainOptions *o, const BsTrainOptions *from)
   o->folds = from->folds;
   o->fold = from->fold;
   o->weight_wt = from->weight_wt;
+  o->train_planes = from->train_planes;
 }
 
 /* ---- figures folder ---- */

@@ -63,6 +63,12 @@ typedef struct {
   int n_slices;        /* slices with brain or tumour */
   int *slices;         /* their axial indices */
   guint8 *has_tumour;
+  /* The same for the coronal and sagittal planes ([BS_PLANE_AXIAL] unused),
+   * found when a run trains on every plane (BsTrainOptions.train_planes). */
+  gboolean planes_found;
+  int n_pslices[3];
+  int *pslices[3];
+  guint8 *phas_tumour[3];
   BsTrainSplit split;
   guint32 present;     /* bit k: the image had modality k (else channel k is zeros) */
   int group;           /* 1 + index of the dataset it came from; 0: added on its own (always trains in folds) */
@@ -78,6 +84,7 @@ struct _BsTrainSet {
 typedef struct {
   const BsTrainCase *c;
   int slice;
+  BsPlane plane;       /* BS_PLANE_AXIAL (0) unless the run trains on every plane */
 } BsTrainSliceRef;
 
 /* What augmentation does to a training example (see BsTrainOptions). */
@@ -119,6 +126,9 @@ void bs_train_options_apply_state (BsTrainOptions *o, const BsTrainOptions *from
 
 BsTrainCase *bs_train_set_find_case (BsTrainSet *set, const char *id);
 void bs_train_slice_list_build (BsTrainSet *set, BsTrainSplit split, GArray *tumour, GArray *other);
+/* Adds the coronal and sagittal slices (with brain or tumour) of the
+ * training cases to the sampler's lists (BsTrainOptions.train_planes). */
+void bs_train_sampler_add_planes (BsTrainSampler *s, BsTrainSet *set);
 /* One crop x crop training example (nch x (1 + 2 context) planes: the
  * slice's modalities, then those of each neighbour in bs_infer_context_slice
  * order; and one target plane per output); r or aug NULL = centre, no

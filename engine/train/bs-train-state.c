@@ -228,6 +228,16 @@ typedef struct {
   const BsTrainState *st;
 } SaveJob;
 
+/* A slice and its plane in one number: axial slices are their index, as
+ * states written before training on every plane have them. */
+#define PLANE_STRIDE 4096
+
+static gint32
+slice_code (const BsTrainSliceRef *ref)
+{
+  return ref->slice + PLANE_STRIDE * (gint32) ref->plane;
+}
+
 static gint32 *
 slice_rows (BsTrainSet *set, GArray *list)
 {
@@ -239,7 +249,7 @@ slice_rows (BsTrainSet *set, GArray *list)
       guint idx = 0;
       g_ptr_array_find (set->cases, ref->c, &idx);
       rows[2 * i] = (gint32) idx;
-      rows[2 * i + 1] = ref->slice;
+      rows[2 * i + 1] = slice_code (ref);
     }
   return rows;
 }
@@ -313,6 +323,7 @@ write_state (gint64 file, gpointer data, GError **error)
            && attr_write_double (grp, "bias_field", o->bias_field)
            && attr_write_int (grp, "folds", o->folds) && attr_write_int (grp, "fold", o->fold)
            && attr_write_double (grp, "weight_wt", o->weight_wt)
+           && attr_write_int (grp, "train_planes", o->train_planes)
            && attr_write_int (grp, "mean_count", st->mean_count)
            && attr_write_string (grp, "best_description", st->best_description ? st->best_description : "");
       for (int k = 0; ok && k < 3; k++)
@@ -455,6 +466,15 @@ read_scalars (const char *path, hid_t grp, BsTrainState *st, gint64 *fms, gint64
       && (!attr_read (grp, "weight_wt", H5T_NATIVE_DOUBLE, &st->opts.weight_wt)
           || !(st->opts.weight_wt >= 0.0 && st->opts.weight_wt < 1.0)))
     return damaged (path, "weight_wt", error);
+  /* Written since the option came in; earlier runs trained on axial slices only. */
+  {
+    gint64 value = 0;
+
+    if (H5Aexists (grp, "train_planes") > 0
+        && (!attr_read (grp, "train_planes", H5T_NATIVE_INT64, &value) || value < 0 || value > 1))
+      return damaged (path, "train_planes", error);
+    st->opts.train_planes = value != 0;
+  }
   if (!attr_read (grp, "seed", H5T_NATIVE_UINT64, &st->opts.seed))
     return damaged (path, "seed", error);
   if (!attr_read (grp, "sampler_rng", H5T_NATIVE_UINT64, &st->sampler_rng))
@@ -681,7 +701,7 @@ restore_list (const BsTrainCheckpoint *cp, int k, BsTrainSet *set, GArray *list,
       guint idx = 0;
       gint64 *key = g_new (gint64, 1);
       g_ptr_array_find (set->cases, ref->c, &idx);
-      *key = ((gint64) idx << 32) | (guint32) ref->slice;
+      *key = ((gint64) idx << 32) | (guint32) slice_code (ref);
       g_hash_table_add (have, key);
     }
   for (guint i = 0; i < list->len; i++)
@@ -691,7 +711,8 @@ restore_list (const BsTrainCheckpoint *cp, int k, BsTrainSet *set, GArray *list,
       if (rows[2 * i] < 0 || !g_hash_table_remove (have, &key))
         return damaged (cp->path, sampler_lists[k], error);
       ref.c = g_ptr_array_index (set->cases, rows[2 * i]);
-      ref.slice = rows[2 * i + 1];
+      ref.slice = rows[2 * i + 1] % PLANE_STRIDE;
+      ref.plane = (BsPlane) (rows[2 * i + 1] / PLANE_STRIDE);
       g_array_append_val (out, ref);
     }
   g_array_set_size (list, 0);

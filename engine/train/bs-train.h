@@ -215,6 +215,8 @@ typedef struct {
   BsRegion outputs[BS_N_REGIONS];
   double weight_wt;    /* region head: the whole tumour's share of the loss, the other regions share the rest
                         * (bs_train_loss_outputs); 0 = every output alike */
+  gboolean train_planes; /* training examples are slices of all three planes (axial, coronal, sagittal), not
+                          * axial ones only: what a network that runs in three planes sees (kept in checkpoints) */
   int context;         /* neighbouring slices on each side as extra input channels (2.5D); -1: those of the
                         * weights fine-tuned (0 from random weights); a resumed run keeps its own */
   const BsTrainCheckpoint *resume; /* checkpoint or weights to start from, or NULL (see bs_train_run) */
