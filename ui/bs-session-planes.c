@@ -8,7 +8,7 @@
 #include "bs-session-private.h"
 
 typedef struct {
-  guint generation;
+  guint generation, serial;
   BsInferenceInput *input;  /* a reference: the net and the prepared case */
   BsPlane plane;
   BsPlanOptions opts;
@@ -37,7 +37,7 @@ planes_job_free (gpointer data)
 
 typedef struct {
   BsSession *session;
-  guint generation;
+  guint generation, serial;
   int done, total;
 } PlanesProgress;
 
@@ -47,7 +47,7 @@ planes_progress_main (gpointer data)
   PlanesProgress *p = data;
   BsSession *self = p->session;
 
-  if (self->planes_running && p->generation == self->generation)
+  if (self->planes_running && p->generation == self->generation && p->serial == self->planes_serial)
     {
       self->planes_slices_done = p->done;
       self->planes_slices_total = p->total;
@@ -71,6 +71,7 @@ planes_progress (int done, int total, gpointer user_data)
   p = g_new (PlanesProgress, 1);
   p->session = g_object_ref (job->session);
   p->generation = job->generation;
+  p->serial = job->serial;
   p->done = done;
   p->total = total;
   g_main_context_invoke (NULL, planes_progress_main, p);
@@ -118,7 +119,10 @@ planes_job_done (GObject *source, GAsyncResult *result, gpointer user_data)
   PlanesJob *job = g_task_get_task_data (G_TASK (result));
   gboolean ok = g_task_propagate_boolean (G_TASK (result), NULL);
 
-  if (job->generation != self->generation || !self->planes_running || self->prob == NULL)
+  /* A stopped run ends (cancelled) after Resume may have started the next
+   * one: only the newest run's end counts. */
+  if (job->generation != self->generation || job->serial != self->planes_serial || !self->planes_running
+      || self->prob == NULL)
     return;
   self->planes_running = FALSE;
   g_clear_object (&self->planes_cancellable);
@@ -166,6 +170,7 @@ start_planes (BsSession *self)
 
   job = g_new0 (PlanesJob, 1);
   job->generation = self->generation;
+  job->serial = ++self->planes_serial;
   job->input = bs_inference_input_ref (self->input);
   job->plane = self->net_plane;
   job->opts = self->opts;

@@ -67,6 +67,7 @@ struct _BsSession
    * the mean of the three (bs_segment_average_planes), before the clean-up. */
   GCancellable *planes_cancellable;
   gboolean planes_running;
+  guint planes_serial;         /* of the newest passes; a stopped one's late result is dropped */
   gboolean planes_done;
   double planes_ms;            /* how long the two passes took, once done */
   int planes_slices_done, planes_slices_total;  /* progress of the running passes */
