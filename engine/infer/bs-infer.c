@@ -28,15 +28,12 @@ typedef struct {
   gsize n;
 } HeadJob;
 
-#define HEAD_CHUNKS 64
-
 static void
-head_chunk (int k, gpointer user_data)
+head_range (int begin, int end, gpointer user_data)
 {
   HeadJob *job = user_data;
-  gsize lo = job->n * (gsize) k / HEAD_CHUNKS, hi = job->n * (gsize) (k + 1) / HEAD_CHUNKS;
 
-  for (gsize v = lo; v < hi; v++)
+  for (gsize v = (gsize) begin; v < (gsize) end; v++)
     {
       gboolean on = FALSE;
 
@@ -123,7 +120,7 @@ bs_infer_geometry_new (const BsVolume *prepared, BsPlane plane, gboolean crop)
   HeadJob hj = { prepared, head, bs_volume_n_voxels (prepared) };
   BoxJob job = { head, plane, g->width, g->height, box };
 
-  bs_parallel_for (HEAD_CHUNKS, head_chunk, &hj);
+  bs_parallel_for_range ((int) hj.n, 1 << 16, head_range, &hj);
   bs_parallel_for (g->n_slices, slice_box, &job);
   bx0 = g->width;
   by0 = g->height;

@@ -251,27 +251,23 @@ bs_segment_other_planes_slices (const BsVolume *prepared, BsPlane plane)
   return n;
 }
 
-/* dst[i] = (dst[i] + add[i]) * scale over n floats, in chunks side by side. */
+/* dst[i] += add[i], or with add NULL dst[i] /= scale, over [begin, end). */
 typedef struct {
   float *dst;
   const float *add;
   float scale;
-  gsize n;
 } AddJob;
 
-#define ADD_CHUNKS 64
-
 static void
-add_chunk (int k, gpointer user_data)
+add_range (int begin, int end, gpointer user_data)
 {
   AddJob *job = user_data;
-  gsize lo = job->n * (gsize) k / ADD_CHUNKS, hi = job->n * (gsize) (k + 1) / ADD_CHUNKS;
 
   if (job->add != NULL)
-    for (gsize i = lo; i < hi; i++)
+    for (int i = begin; i < end; i++)
       job->dst[i] += job->add[i];
   else
-    for (gsize i = lo; i < hi; i++)
+    for (int i = begin; i < end; i++)
       job->dst[i] = job->dst[i] / job->scale;
 }
 
@@ -284,7 +280,7 @@ bs_segment_average_planes (const BsUnet *net, const BsVolume *prepared, BsPlane 
   g_autoptr(BsVolume) pass = NULL;
   PlanesProgress pp = { progress, user_data, done_before, total };
   BsTiming own;
-  AddJob add = { prob->data, NULL, 3.0f, n };
+  AddJob add = { prob->data, NULL, 3.0f };
   double t0;
 
   if (timing == NULL)
@@ -321,12 +317,12 @@ bs_segment_average_planes (const BsUnet *net, const BsVolume *prepared, BsPlane 
       pp.offset += geom->n_slices;
       t0 = bs_now_ms ();
       /* (plane + first other) + second other, in this order everywhere */
-      bs_parallel_for (ADD_CHUNKS, add_chunk, &add);
+      bs_parallel_for_range ((int) n, 1 << 16, add_range, &add);
       bs_timing_add_stage (timing, "planes", bs_now_ms () - t0);
     }
   t0 = bs_now_ms ();
   add.add = NULL;
-  bs_parallel_for (ADD_CHUNKS, add_chunk, &add);
+  bs_parallel_for_range ((int) n, 1 << 16, add_range, &add);
   bs_timing_add_stage (timing, "planes", bs_now_ms () - t0);
   return TRUE;
 }
