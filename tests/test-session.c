@@ -453,6 +453,49 @@ test_planes_stop_resume (void)
   g_assert_cmpuint (differ, ==, 0);
 }
 
+typedef struct {
+  GThread *main_thread;
+  int on_main, elsewhere;
+} NotifyThreads;
+
+static void
+on_any_notify (BsSession *s, GParamSpec *pspec, NotifyThreads *t)
+{
+  if (g_thread_self () == t->main_thread)
+    g_atomic_int_inc (&t->on_main);
+  else
+    g_atomic_int_inc (&t->elsewhere);
+}
+
+/* The passes' progress reaches the session from its worker. While the main
+ * thread is busy outside the loop (here: asleep, owning no context), that
+ * progress still has to wait for the main loop: a notify from the worker ran
+ * the window's handlers in the wrong thread (CI caught a GLib critical in the
+ * progress row). */
+static void
+test_planes_progress_main_thread (void)
+{
+  g_autoptr(BsSession) s = NULL;
+  NotifyThreads t = { g_thread_self (), 0, 0 };
+  BsPlanOptions opts;
+  gulong id;
+
+  bs_plan_options_init (&opts);
+  opts.threads = 1;
+  s = open_sample (&opts);
+  g_assert_true (spin_until (s, planes_running, 300));
+  id = g_signal_connect (s, "notify", G_CALLBACK (on_any_notify), &t);
+  /* the main thread away from the loop for a while, then back */
+  for (int i = 0; i < 20 && bs_session_planes_pending (s, NULL, NULL); i++)
+    g_usleep (100 * 1000);
+  g_assert_true (spin_until (s, settled, 300));
+  g_assert_true (spin_until (s, bs_session_planes_done, 300));
+  g_signal_handler_disconnect (s, id);
+  g_test_message ("notifies: %d on the main thread, %d elsewhere", t.on_main, t.elsewhere);
+  g_assert_cmpint (t.on_main, >, 0);
+  g_assert_cmpint (t.elsewhere, ==, 0);
+}
+
 static gboolean
 region_metrics_known (BsSession *s)
 {
@@ -651,6 +694,7 @@ main (int argc, char **argv)
   g_test_add_func ("/session/case-dice-reset-by-model", test_case_dice_reset_by_model);
   g_test_add_func ("/session/int8-mask-matches-infer", test_int8_mask_matches_infer);
   g_test_add_func ("/session/three-planes-stop-resume", test_planes_stop_resume);
+  g_test_add_func ("/session/three-planes-progress-main-thread", test_planes_progress_main_thread);
   g_test_add_func ("/session/regions-match-infer", test_regions_match_infer);
   g_test_add_func ("/session/regions-without-sub-labels", test_regions_without_sub_labels);
   g_test_add_func ("/session/context-matches-infer", test_context_matches_infer);

@@ -8,6 +8,7 @@
 #include "bs-error.h"
 #include "bs-export-dialog.h"
 #include "bs-infer.h"
+#include "bs-main-post.h"
 
 /* Slices per configuration: enough for a stable median, few enough that
  * eighteen configurations finish in well under a minute on two cores. */
@@ -105,7 +106,7 @@ on_row_done (int done, int total, int index, const BsCompareRow *row, gpointer u
   msg->index = index;
   msg->row = *row;
   msg->row.reason = g_strdup (row->reason);
-  g_main_context_invoke_full (NULL, G_PRIORITY_DEFAULT, deliver_row, msg, row_msg_free);
+  bs_main_post (NULL, "bs-compare-row", deliver_row, msg, row_msg_free);
 }
 
 static void

@@ -9,6 +9,7 @@
 #include "bs-error.h"
 #include "bs-export.h"
 #include "bs-infer.h"
+#include "bs-main-post.h"
 #include "bs-calibration.h"
 #include "bs-segment.h"
 
@@ -134,7 +135,7 @@ post_progress (ExportJob *job, const char *stage, int done, int total)
   msg->stage = g_strdup (stage);
   msg->done = done;
   msg->total = total;
-  g_main_context_invoke_full (NULL, G_PRIORITY_DEFAULT, deliver_progress, msg, progress_msg_free);
+  bs_main_post (NULL, "bs-export-progress", deliver_progress, msg, progress_msg_free);
 }
 
 static void

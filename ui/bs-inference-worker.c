@@ -5,6 +5,7 @@
 #include "bs-error.h"
 #include "bs-infer.h"
 #include "bs-inference-worker.h"
+#include "bs-main-post.h"
 #include "bs-preprocess.h"
 
 /* ---- BsInferenceInput ---- */
@@ -146,19 +147,10 @@ msg_new (BsInferenceWorker *self, MsgKind kind, guint generation)
   return msg;
 }
 
-/* Always through a source attached to the main context, never
- * g_main_context_invoke: that runs the callback right here, in the worker
- * thread, whenever no thread owns the context at that moment. */
 static void
 msg_post (BsInferenceWorker *self, Msg *msg)
 {
-  GSource *source = g_idle_source_new ();
-
-  g_source_set_priority (source, G_PRIORITY_DEFAULT);
-  g_source_set_callback (source, msg_dispatch, msg, msg_free);
-  g_source_set_static_name (source, "bs-inference-result");
-  g_source_attach (source, self->main_context);
-  g_source_unref (source);
+  bs_main_post (self->main_context, "bs-inference-result", msg_dispatch, msg, msg_free);
 }
 
 /* What the thread knows about the job it runs. */

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "bs-calibration.h"
+#include "bs-main-post.h"
 #include "bs-segment.h"
 #include "bs-session-private.h"
 
@@ -74,7 +75,7 @@ planes_progress (int done, int total, gpointer user_data)
   p->serial = job->serial;
   p->done = done;
   p->total = total;
-  g_main_context_invoke (NULL, planes_progress_main, p);
+  bs_main_post (NULL, "bs-planes-progress", planes_progress_main, p, NULL);
 }
 
 static void
