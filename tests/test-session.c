@@ -453,6 +453,60 @@ test_planes_stop_resume (void)
   g_assert_cmpuint (differ, ==, 0);
 }
 
+/* Walk finding: in a coronal view while the three-plane passes ran (or
+ * stood stopped), the slice's tumour core and enhancing tumour had figures
+ * and the whole tumour read "…". The whole tumour's slice counts are there
+ * too, and they are the slice of the axial result. */
+static void
+test_planes_other_plane_slice_counts (void)
+{
+  g_autoptr(BsSession) s = NULL;
+  g_autofree float *p = NULL, *t = NULL;
+  BsPlanOptions opts;
+  BsConfusion c, want = { 0 };
+  const BsVolume *truth;
+  int n, w, h, slice = -1, best = -1;
+
+  bs_plan_options_init (&opts);
+  opts.threads = 1;
+  s = open_sample (&opts);
+  truth = bs_session_get_truth (s);
+  g_assert_nonnull (truth);
+  g_assert_true (spin_until (s, planes_running, 300));
+  bs_session_cancel_fill (s);
+  g_assert_true (bs_session_planes_pending (s, NULL, NULL));
+  bs_session_set_plane (s, BS_PLANE_CORONAL);
+  n = bs_volume_n_slices (truth, BS_PLANE_CORONAL);
+  bs_volume_slice_size (truth, BS_PLANE_CORONAL, &w, &h);
+  p = g_new (float, (gsize) w * h);
+  t = g_new (float, (gsize) w * h);
+  /* the coronal slice with the most tumour */
+  for (int k = 0; k < n; k++)
+    {
+      int on = 0;
+
+      bs_volume_get_slice (truth, 0, BS_PLANE_CORONAL, k, t);
+      for (int i = 0; i < w * h; i++)
+        on += t[i] > 0.5f;
+      if (on > best)
+        best = on, slice = k;
+    }
+  bs_session_set_slice_index (s, slice);
+  g_assert_true (bs_session_get_slice_confusion (s, slice, &c, NULL));
+  bs_volume_get_slice (bs_session_get_probability_volume (s), 0, BS_PLANE_CORONAL, slice, p);
+  bs_volume_get_slice (truth, 0, BS_PLANE_CORONAL, slice, t);
+  bs_confusion_add (&want, p, t, (gsize) w * h);
+  g_test_message ("coronal slice %d: tp %" G_GUINT64_FORMAT " fp %" G_GUINT64_FORMAT " fn %" G_GUINT64_FORMAT,
+                  slice, c.tp, c.fp, c.fn);
+  g_assert_cmpuint (want.tp, >, 0);
+  g_assert_cmpuint (c.tp, ==, want.tp);
+  g_assert_cmpuint (c.fp, ==, want.fp);
+  g_assert_cmpuint (c.fn, ==, want.fn);
+  g_assert_cmpuint (c.tn, ==, want.tn);
+  if (bs_session_get_truth_region (s, BS_REGION_TC) != NULL && bs_session_model_has_region (s, BS_REGION_TC))
+    g_assert_true (bs_session_get_region_slice_confusion (s, BS_REGION_TC, slice, &c, NULL));
+}
+
 typedef struct {
   GThread *main_thread;
   int on_main, elsewhere;
@@ -695,6 +749,7 @@ main (int argc, char **argv)
   g_test_add_func ("/session/int8-mask-matches-infer", test_int8_mask_matches_infer);
   g_test_add_func ("/session/three-planes-stop-resume", test_planes_stop_resume);
   g_test_add_func ("/session/three-planes-progress-main-thread", test_planes_progress_main_thread);
+  g_test_add_func ("/session/three-planes-other-plane-slice-counts", test_planes_other_plane_slice_counts);
   g_test_add_func ("/session/regions-match-infer", test_regions_match_infer);
   g_test_add_func ("/session/regions-without-sub-labels", test_regions_without_sub_labels);
   g_test_add_func ("/session/context-matches-infer", test_context_matches_infer);

@@ -846,6 +846,15 @@ test_stop_before_fill (void)
     }
 }
 
+static void
+collect_views (GtkWidget *root, GPtrArray *out)
+{
+  if (BS_IS_SLICE_VIEW (root))
+    g_ptr_array_add (out, root);
+  for (GtkWidget *c = gtk_widget_get_first_child (root); c != NULL; c = gtk_widget_get_next_sibling (c))
+    collect_views (c, out);
+}
+
 /* A real case without labels (BraTS 2023 validation style): the window says
  * so instead of showing a Dice. */
 static void
@@ -910,6 +919,98 @@ test_no_ground_truth (void)
           g_assert_cmpstr (bs_dice_panel_get_region_text (panel, r, 3), ==, rml);
           g_test_message ("%s: %s ml predicted, no ground truth", bs_region_name (r), rml);
         }
+    /* Walk finding: the overlay showed the whole tumour alone. With nothing
+     * to compare with, a region model's overlay shows its regions: the same
+     * image as the side-by-side prediction pane, on a slice with tumour. */
+    if (bs_session_model_has_region (s, BS_REGION_ET))
+      {
+        g_autoptr(GPtrArray) views = g_ptr_array_new ();
+        cairo_surface_t *pred_s, *over_s;
+        int n = bs_volume_n_slices (prob, BS_PLANE_AXIAL), w, h, best = 0, best_on = -1, differ = 0, coloured = 0;
+        g_autofree float *buf = NULL;
+
+        bs_volume_slice_size (prob, BS_PLANE_AXIAL, &w, &h);
+        buf = g_new (float, (gsize) w * h);
+        for (int k = 0; k < n; k++)
+          {
+            int c = 0;
+
+            bs_volume_get_slice (prob, 0, BS_PLANE_AXIAL, k, buf);
+            for (int p = 0; p < w * h; p++)
+              c += buf[p] > 0.5f;
+            if (c > best_on)
+              best_on = c, best = k;
+          }
+        bs_session_set_plane (s, BS_PLANE_AXIAL);
+        bs_session_set_slice_index (s, best);
+        bs_test_spin (300);
+        collect_views (GTK_WIDGET (win), views);
+        g_assert_cmpuint (views->len, ==, 4);  /* MRI, truth, prediction, overlay */
+        pred_s = bs_slice_view_get_surface (views->pdata[2]);
+        over_s = bs_slice_view_get_surface (views->pdata[3]);
+        g_assert_nonnull (pred_s);
+        g_assert_nonnull (over_s);
+        cairo_surface_flush (pred_s);
+        cairo_surface_flush (over_s);
+        g_assert_cmpint (cairo_image_surface_get_width (over_s), ==, w);
+        for (int y = 0; y < h; y++)
+          {
+            const guint32 *a = (const guint32 *) (cairo_image_surface_get_data (pred_s)
+                                                  + (gsize) y * cairo_image_surface_get_stride (pred_s));
+            const guint32 *b = (const guint32 *) (cairo_image_surface_get_data (over_s)
+                                                  + (gsize) y * cairo_image_surface_get_stride (over_s));
+            const guint32 *g = (const guint32 *) (cairo_image_surface_get_data (bs_slice_view_get_surface (views->pdata[0]))
+                                                  + (gsize) y * cairo_image_surface_get_stride (bs_slice_view_get_surface (views->pdata[0])));
+
+            for (int x = 0; x < w; x++)
+              {
+                differ += a[x] != b[x];
+                coloured += b[x] != g[x];
+              }
+          }
+        g_test_message ("overlay on slice %d (%d tumour pixels): %d pixels coloured, %d differ from the prediction pane",
+                        best, best_on, coloured, differ);
+        g_assert_cmpint (coloured, >=, best_on);
+        g_assert_cmpint (differ, ==, 0);
+
+        /* The region selector picks one region alone: the enhancing tumour's
+         * pixels and no others are coloured. */
+        {
+          int on_et = 0, coloured_et = 0, coloured_elsewhere = 0;
+
+          g_assert_true (bs_session_get_region_slice (s, BS_REGION_ET, BS_PLANE_AXIAL, best, buf));
+          for (int p = 0; p < w * h; p++)
+            on_et += buf[p] > 0.5f;
+          /* the selector offers it (it was greyed without a truth) */
+          g_assert_true (bs_dice_panel_region_selectable (panel, BS_REGION_ET));
+          bs_session_set_region (s, BS_REGION_ET);
+          bs_test_spin (300);
+          over_s = bs_slice_view_get_surface (views->pdata[3]);
+          cairo_surface_flush (over_s);
+          for (int y = 0; y < h; y++)
+            {
+              const guint32 *b = (const guint32 *) (cairo_image_surface_get_data (over_s)
+                                                    + (gsize) y * cairo_image_surface_get_stride (over_s));
+              const guint32 *g = (const guint32 *) (cairo_image_surface_get_data (bs_slice_view_get_surface (views->pdata[0]))
+                                                    + (gsize) y * cairo_image_surface_get_stride (bs_slice_view_get_surface (views->pdata[0])));
+
+              for (int x = 0; x < w; x++)
+                if (b[x] != g[x])
+                  {
+                    if (buf[y * w + x] > 0.5f)
+                      coloured_et++;
+                    else
+                      coloured_elsewhere++;
+                  }
+            }
+          g_test_message ("enhancing tumour alone: %d pixels, %d of them coloured, %d coloured elsewhere", on_et,
+                          coloured_et, coloured_elsewhere);
+          g_assert_cmpint (on_et, >, 0);
+          g_assert_cmpint (coloured_et, ==, on_et);
+          g_assert_cmpint (coloured_elsewhere, ==, 0);
+          bs_session_set_region (s, BS_REGION_WT);
+        }
+      }
   }
 }
 
@@ -1127,15 +1228,6 @@ test_laptop_fits (void)
     }
   gtk_window_set_default_size (GTK_WINDOW (win), 1560, 940);
   bs_test_spin (300);
-}
-
-static void
-collect_views (GtkWidget *root, GPtrArray *out)
-{
-  if (BS_IS_SLICE_VIEW (root))
-    g_ptr_array_add (out, root);
-  for (GtkWidget *c = gtk_widget_get_first_child (root); c != NULL; c = gtk_widget_get_next_sibling (c))
-    collect_views (c, out);
 }
 
 /* Issue 14, findings 12 and 14: at a laptop's width the cursor readout still shows

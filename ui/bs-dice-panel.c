@@ -221,8 +221,10 @@ update_regions (BsDicePanel *self)
   for (int r = 0; r < BS_N_REGIONS; r++)
     {
       update_region_row (self, r, bs_session_volume_complete (s));
+      /* without any truth the overlay still shows the chosen predicted region */
       gtk_widget_set_sensitive (self->region_buttons[r], r == BS_REGION_WT
-                                || (bs_session_get_truth_region (s, r) != NULL && bs_session_model_has_region (s, r)));
+                                || (bs_session_model_has_region (s, r)
+                                    && (bs_session_get_truth_region (s, r) != NULL || !truth)));
     }
 }
 

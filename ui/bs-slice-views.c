@@ -71,7 +71,7 @@ render (BsSliceViews *self)
   int slice, channel;
   cairo_surface_t *grey, *truth_s, *pred_s, *over_s;
   gboolean have_pred, pred_regions;
-  BsRegion region;
+  BsRegion region, solo_region;
   const BsVolume *region_truth;
   g_autoptr(GString) pred_title = NULL;
   double t0 = bs_now_ms ();
@@ -135,6 +135,8 @@ render (BsSliceViews *self)
   /* TP / FP / FN of the chosen region (bs_session_set_region), where both
    * the truth and the model have it; else of the whole tumour. */
   region = bs_session_get_region (s);
+  /* Without a truth: the chosen region alone, or every region for WT. */
+  solo_region = truth == NULL && pred_regions ? region : BS_REGION_WT;
   region_truth = bs_session_get_truth_region (s, region);
   if (region != BS_REGION_WT && region_truth != NULL && have_pred
       && bs_session_get_region_slice (s, region, plane, slice, self->rpred_buf))
@@ -146,10 +148,21 @@ render (BsSliceViews *self)
       if (truth != NULL)
         memcpy (self->rtruth_buf, self->truth_buf, sizeof (float) * self->width * self->height);
     }
+  if (solo_region != BS_REGION_WT && !bs_session_get_region_slice (s, solo_region, plane, slice, self->rpred_buf))
+    solo_region = BS_REGION_WT;
   /* Without a prediction there is nothing to classify: the truth alone is not "missed". */
   ov.confusion = truth != NULL && have_pred;
-  over_s = bs_render_overlay (self->img_buf, have_pred ? self->rpred_buf : NULL,
-                              truth != NULL ? self->rtruth_buf : NULL, self->width, self->height, &ov);
+  /* Nothing to compare with: a region model's overlay shows its regions, as
+   * the side-by-side prediction does (it showed the whole tumour alone). */
+  if (solo_region != BS_REGION_WT)
+    over_s = bs_render_mask_over (self->img_buf, self->rpred_buf, self->width, self->height,
+                                  solo_region == BS_REGION_TC ? BS_COLOR_CORE : BS_COLOR_ENHANCING, &ov);
+  else if (truth == NULL && pred_regions)
+    over_s = bs_render_regions_over (self->img_buf, self->prob_buf, self->ptc_buf, self->pet_buf,
+                                     self->width, self->height, &ov);
+  else
+    over_s = bs_render_overlay (self->img_buf, have_pred ? self->rpred_buf : NULL,
+                                truth != NULL ? self->rtruth_buf : NULL, self->width, self->height, &ov);
   bs_slice_view_set_surface (self->input_view, grey);
   bs_slice_view_set_surface (self->truth_view, truth_s);
   bs_slice_view_set_surface (self->pred_view, pred_s);
@@ -173,6 +186,15 @@ render (BsSliceViews *self)
   bs_slice_view_set_title (self->pred_view, pred_title->str);
   if (!have_pred)
     bs_slice_view_set_title (self->overlay_view, _("Prediction over MRI · computing…"));
+  else if (solo_region != BS_REGION_WT)
+    {
+      /* TRANSLATORS: the overlay's title on a case without ground truth showing one predicted region */
+      g_autofree char *t = g_strdup_printf (_("Prediction over MRI · %s (no ground truth)"), bs_region_label (solo_region));
+      bs_slice_view_set_title (self->overlay_view, t);
+    }
+  else if (truth == NULL && pred_regions)
+    /* TRANSLATORS: the overlay's title on a case without ground truth, showing the predicted regions */
+    bs_slice_view_set_title (self->overlay_view, _("Prediction over MRI · regions (no ground truth)"));
   else if (region != BS_REGION_WT || bs_session_model_has_region (s, BS_REGION_TC))
     {
       /* TRANSLATORS: the overlay's title when it shows one BraTS region, e.g. "tumour core" */
@@ -193,6 +215,16 @@ render (BsSliceViews *self)
     }
   if (truth != NULL)
     bs_slice_view_set_legend (self->overlay_view, 3, legend_rgb, legend_labels);
+  else if (solo_region != BS_REGION_WT)
+    {
+      const double *c = solo_region == BS_REGION_TC ? BS_COLOR_CORE : BS_COLOR_ENHANCING;
+      const double solo_rgb[1][3] = { { c[0], c[1], c[2] } };
+      const char *solo_label[1] = { solo_region == BS_REGION_TC ? _("Tumour core") : _("Enhancing tumour") };
+
+      bs_slice_view_set_legend (self->overlay_view, 1, solo_rgb, solo_label);
+    }
+  else if (pred_regions)
+    set_region_legend (self->overlay_view, TRUE);
   else
     {
       const double pred_rgb[1][3] = { { BS_COLOR_PREDICTION[0], BS_COLOR_PREDICTION[1], BS_COLOR_PREDICTION[2] } };
