@@ -1179,6 +1179,52 @@ hidden_by_scrolling (GtkWidget *inside)
   return gtk_adjustment_get_upper (v) - gtk_adjustment_get_page_size (v);
 }
 
+/* Walk finding: on a laptop the options strip stood one row high, its other
+ * rows scrolled away, until the first case had loaded; then it jumped to
+ * its full height and the slice views shrank. A new window with no case
+ * shows every row from its first frames. */
+static gboolean
+busy_source (gpointer data)
+{
+  g_usleep (2000);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+test_strip_fits_before_case (void)
+{
+  BsWindow *empty;
+  GtkWidget *panel, *flow;
+  double hidden = -1;
+  guint busy;
+
+  if (!setup ())
+    return;
+  /* A main loop that always has work above idle priority, below drawing:
+   * what a case being loaded and its progress did to the first fit. */
+  busy = g_idle_add_full (150, busy_source, NULL, NULL);
+  empty = bs_window_new (BS_APPLICATION (app));
+  gtk_window_set_default_size (GTK_WINDOW (empty), 1366, 768);
+  gtk_window_present (GTK_WINDOW (empty));
+  panel = find_widget (GTK_WIDGET (empty), BS_TYPE_OPTIONS_PANEL);
+  g_assert_nonnull (panel);
+  flow = find_widget (panel, GTK_TYPE_FLOW_BOX);
+  g_assert_nonnull (flow);
+  for (int k = 0; k < 50 && gtk_widget_get_width (flow) <= 0; k++)
+    bs_test_spin (20);
+  bs_test_spin (300);
+  g_assert_null (bs_session_get_case (bs_window_get_session (empty)));
+  hidden = hidden_by_scrolling (flow);
+  g_test_message ("no case: options strip %d px wide, %d px high, %.0f px scrolled out of sight",
+                  gtk_widget_get_width (flow), gtk_widget_get_height (gtk_widget_get_ancestor (flow, GTK_TYPE_SCROLLED_WINDOW)),
+                  hidden);
+  g_source_remove (busy);
+  g_assert_cmpint (gtk_widget_get_width (flow), >, 0);
+  g_assert_cmpfloat (hidden, <, 1);
+  gtk_window_destroy (GTK_WINDOW (empty));
+  bs_test_spin (50);
+}
+
 /* A presenter's laptop (1366x768; 1280x800): the window fits the screen, and
  * the Dice, the timing and every optimisation are on screen together, with no
  * scrolling (they used to sit in one side panel that scrolled the options
@@ -2144,6 +2190,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/window/failed-start-keeps-model", test_failed_start_keeps_model);
   g_test_add_func ("/ui/window/narrow", test_narrow_window);
   g_test_add_func ("/ui/window/laptop-fits", test_laptop_fits);
+  g_test_add_func ("/ui/window/strip-fits-before-case", test_strip_fits_before_case);
   g_test_add_func ("/ui/window/readout-fits", test_readout_fits);
   g_test_add_func ("/ui/window/toolbar-keyboard", test_toolbar_keyboard);
   g_test_add_func ("/ui/window/tab-reaches-options", test_tab_reaches_options);

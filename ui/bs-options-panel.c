@@ -22,7 +22,7 @@ struct _BsOptionsPanel
   GtkSpinButton *batch_spin;
   GtkScrolledWindow *strip;
   GtkWidget *flow;
-  guint fit_idle;
+  guint fit_tick;
 };
 
 G_DEFINE_FINAL_TYPE (BsOptionsPanel, bs_options_panel, GTK_TYPE_BOX)
@@ -158,18 +158,21 @@ spin_scrolls_panel (GtkSpinButton *spin)
 }
 
 /* The strip is as high as its flow box needs at the width it was given:
- * checked whenever the strip's allocation changes, applied after that
- * allocation (never a resize from inside one). */
+ * checked when the panel is mapped and whenever the strip's allocation
+ * changes, applied at the start of the next frame (never a resize from
+ * inside an allocation). A frame callback, not an idle: while a case loads
+ * the main loop always had work above idle priority, and the strip stood one
+ * row high until the case was open, then jumped to three (walk finding). */
 static gboolean
-fit_strip (gpointer data)
+fit_strip (GtkWidget *widget, GdkFrameClock *clock, gpointer data)
 {
-  BsOptionsPanel *self = data;
+  BsOptionsPanel *self = BS_OPTIONS_PANEL (widget);
   int width, need = 0;
 
-  self->fit_idle = 0;
   width = self->flow != NULL ? gtk_widget_get_width (self->flow) : 0;
   if (width <= 0)
-    return G_SOURCE_REMOVE;
+    return G_SOURCE_CONTINUE;   /* not laid out yet: the next frame */
+  self->fit_tick = 0;
   gtk_widget_measure (self->flow, GTK_ORIENTATION_VERTICAL, width, &need, NULL, NULL, NULL);
   if (need > 0 && need != gtk_scrolled_window_get_min_content_height (self->strip))
     gtk_scrolled_window_set_min_content_height (self->strip, need);
@@ -179,8 +182,8 @@ fit_strip (gpointer data)
 static void
 on_strip_changed (BsOptionsPanel *self)
 {
-  if (self->fit_idle == 0)
-    self->fit_idle = g_idle_add (fit_strip, self);
+  if (self->fit_tick == 0 && gtk_widget_get_mapped (GTK_WIDGET (self)))
+    self->fit_tick = gtk_widget_add_tick_callback (GTK_WIDGET (self), fit_strip, NULL, NULL);
 }
 
 /* int8 has only reference kernels for plain NCHW: that pair is greyed, with
@@ -289,8 +292,25 @@ bs_options_panel_dispose (GObject *object)
       g_signal_handlers_disconnect_by_data (gtk_scrolled_window_get_vadjustment (self->strip), self);
     }
   gtk_widget_dispose_template (GTK_WIDGET (self), BS_TYPE_OPTIONS_PANEL);
-  g_clear_handle_id (&self->fit_idle, g_source_remove);
   G_OBJECT_CLASS (bs_options_panel_parent_class)->dispose (object);
+}
+
+static void
+bs_options_panel_map (GtkWidget *widget)
+{
+  GTK_WIDGET_CLASS (bs_options_panel_parent_class)->map (widget);
+  on_strip_changed (BS_OPTIONS_PANEL (widget));
+}
+
+static void
+bs_options_panel_unmap (GtkWidget *widget)
+{
+  BsOptionsPanel *self = BS_OPTIONS_PANEL (widget);
+
+  if (self->fit_tick != 0)
+    gtk_widget_remove_tick_callback (widget, self->fit_tick);
+  self->fit_tick = 0;
+  GTK_WIDGET_CLASS (bs_options_panel_parent_class)->unmap (widget);
 }
 
 static void
@@ -302,6 +322,8 @@ bs_options_panel_class_init (BsOptionsPanelClass *klass)
   object_class->get_property = bs_options_panel_get_property;
   object_class->set_property = bs_options_panel_set_property;
   object_class->dispose = bs_options_panel_dispose;
+  widget_class->map = bs_options_panel_map;
+  widget_class->unmap = bs_options_panel_unmap;
   properties[PROP_SESSION] = BS_PANEL_SESSION_PSPEC ();
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
