@@ -245,9 +245,11 @@ test_result (void)
   seg = bs_segment (net, prepared, truth, &so, on_progress, &p, NULL, &error);
   g_assert_no_error (error);
   n = bs_volume_n_voxels (seg->prob);
-  /* Three planes (the default): progress counts the slices of all three. */
+  /* Three planes (the default): progress counts the axial slices and the
+   * coronal and sagittal ones through the tumour's box, and ends at its total. */
   g_assert_true (seg->three_planes);
-  g_assert_cmpint (p.total, ==, prepared->dims[0] + prepared->dims[1] + prepared->dims[2]);
+  g_assert_cmpint (p.total, >, prepared->dims[2]);
+  g_assert_cmpint (p.total, <, prepared->dims[0] + prepared->dims[1] + prepared->dims[2]);
   g_assert_cmpint (p.last_done, ==, p.total);
   g_assert_cmpint (seg->n_selected, ==, bs_volume_n_slices (prepared, BS_INFER_NET_PLANE));
   g_assert_cmpint (seg->n_run, ==, seg->geom->n_brain);
@@ -316,7 +318,8 @@ test_three_planes (void)
   g_autofree guint8 *some = NULL;
   BsSegmentOptions so;
   gboolean is_random = FALSE;
-  gsize n, differ01 = 0, differ02 = 0, differ_axial = 0;
+  gsize n, differ01 = 0, differ02 = 0, differ_axial = 0, outside_full = 0;
+  int lo[3], hi[3];
   Progress p = { 0 };
 
   g_assert_no_error (error);
@@ -335,7 +338,6 @@ test_three_planes (void)
   mean = bs_segment (net, prepared, NULL, &so, on_progress, &p, NULL, &error);
   g_assert_no_error (error);
   g_assert_true (mean->three_planes);
-  g_assert_cmpint (p.last_done, ==, prepared->dims[0] + prepared->dims[1] + prepared->dims[2]);
   g_assert_cmpfloat (bs_timing_stage_ms (&mean->timing, "planes"), >, 0.0);
   so.plan.three_planes = FALSE;
   for (int k = 0; k < 3; k++)
@@ -345,20 +347,45 @@ test_three_planes (void)
       g_assert_no_error (error);
       g_assert_false (one[k]->three_planes);
     }
-  n = bs_volume_n_voxels (prepared) * (gsize) mean->prob->n_channels;
+  /* the other planes ran on the slices through the box of the axial
+   * probabilities >= 0.05 (grown by 8 voxels): fewer than all of them, as
+   * progress counted */
+  g_assert_true (bs_segment_planes_box (one[0]->prob, lo, hi));
+  g_assert_cmpint (p.last_done, ==, prepared->dims[2] + (hi[0] - lo[0] + 1) + (hi[1] - lo[1] + 1));
+  g_assert_cmpint (p.last_done, ==, p.total);
+  g_assert_cmpint (p.last_done, <, prepared->dims[0] + prepared->dims[1] + prepared->dims[2]);
+  n = bs_volume_n_voxels (prepared);
   g_assert_cmpint (mean->prob->n_channels, ==, net->config.out_channels);
-  for (gsize i = 0; i < n; i++)
-    {
-      float a = one[0]->prob->data[i], b = one[1]->prob->data[i], d = one[2]->prob->data[i];
-      float expect = (a + b + d) / 3.0f;
+  for (int c = 0; c < mean->prob->n_channels; c++)
+    for (gsize i = 0; i < n; i++)
+      {
+        gsize at = (gsize) c * n + i;
+        int ijk[3] = { (int) (i % prepared->dims[0]), (int) (i / prepared->dims[0] % prepared->dims[1]),
+                       (int) (i / ((gsize) prepared->dims[0] * prepared->dims[1])) };
+        gboolean inside = TRUE;
+        float a = one[0]->prob->data[at], b = one[1]->prob->data[at], d = one[2]->prob->data[at];
+        /* inside the box the mean of the three, in this order; outside the axial value */
+        float expect;
 
-      if (mean->prob->data[i] != expect)
-        g_error ("voxel %" G_GSIZE_FORMAT ": %.9g is not the mean %.9g of %.9g, %.9g, %.9g", i,
-                 mean->prob->data[i], expect, a, b, d);
-      differ01 += fabsf (a - b) > 0.05f;
-      differ02 += fabsf (a - d) > 0.05f;
-      differ_axial += (mean->prob->data[i] > 0.5f) != (a > 0.5f);
-    }
+        for (int ax = 0; ax < 3; ax++)
+          inside = inside && ijk[ax] >= lo[ax] && ijk[ax] <= hi[ax];
+        expect = inside ? ((a + b) + d) / 3.0f : a;
+        if (mean->prob->data[at] != expect)
+          g_error ("channel %d voxel %" G_GSIZE_FORMAT " (%s the box): %.9g is not %.9g (planes %.9g, %.9g, %.9g)", c,
+                   i, inside ? "inside" : "outside", mean->prob->data[at], expect, a, b, d);
+        if (!inside && c == 0)
+          {
+            g_assert_cmpfloat (a, <, BS_SEGMENT_PLANES_MIN_PROB);
+            /* what the skipped slices would have added: no tumour here either way */
+            outside_full += ((a + b) + d) / 3.0f > 0.5f;
+          }
+        differ01 += fabsf (a - b) > 0.05f;
+        differ02 += fabsf (a - d) > 0.05f;
+        differ_axial += c == 0 && (mean->prob->data[at] > 0.5f) != (a > 0.5f);
+      }
+  g_test_message ("box x %d-%d y %d-%d z %d-%d; outside it, %" G_GSIZE_FORMAT " voxels would be tumour in all three planes",
+                  lo[0], hi[0], lo[1], hi[1], lo[2], hi[2], outside_full);
+  g_assert_cmpuint (outside_full, ==, 0);
   g_assert_cmpuint (differ01, >, 0);
   g_assert_cmpuint (differ02, >, 0);
   g_assert_cmpuint (differ_axial, >, 0);

@@ -219,7 +219,7 @@ average_planes (ExportJob *job, GCancellable *cancellable, GError **error)
     }
   if (!bs_segment_average_planes (job->net, job->prepared, job->net_plane, &job->plan_opts, cal, job->prob, NULL,
                                   planes_progress, job, 0,
-                                  bs_segment_other_planes_slices (job->prepared, job->net_plane), cancellable, error))
+                                  bs_segment_other_planes_slices (job->prepared, job->net_plane, job->prob), cancellable, error))
     return FALSE;
   if (!job->cleanup)
     return TRUE;

@@ -176,7 +176,6 @@ start_planes (BsSession *self)
   job->plane = self->net_plane;
   job->opts = self->opts;
   job->session = g_object_ref (self);
-  job->total = bs_segment_other_planes_slices (self->input->prepared, self->net_plane);
   job->prob = bs_volume_copy (self->prob);
   job->truth = self->truth != NULL ? bs_volume_copy (self->truth) : NULL;
   /* The axial volume was cleaned up already (a Stop, then Resume): the mean
@@ -195,6 +194,8 @@ start_planes (BsSession *self)
       bs_session_start_volume_job (self);
       return;
     }
+  /* the slices through the tumour's box of the network's own values */
+  job->total = bs_segment_other_planes_slices (self->input->prepared, self->net_plane, job->prob);
   g_clear_object (&self->planes_cancellable);
   self->planes_cancellable = g_cancellable_new ();
   self->planes_running = TRUE;

@@ -240,35 +240,152 @@ planes_progress (int done, int total, gpointer user_data)
   pp->fn (pp->offset + done, pp->total, pp->data);
 }
 
-int
-bs_segment_other_planes_slices (const BsVolume *prepared, BsPlane plane)
-{
-  int n = 0;
+typedef struct {
+  const BsVolume *prob;
+  int *rows;   /* per k: x0, x1, y0, y1 (x0 > x1: nothing) */
+} BoxJob;
 
+static void
+box_slice (int k, gpointer user_data)
+{
+  BoxJob *job = user_data;
+  const BsVolume *v = job->prob;
+  int nx = v->dims[0], ny = v->dims[1], *r = job->rows + 4 * k;
+  const float *d = v->data + (gsize) k * nx * ny;
+
+  r[0] = nx;
+  r[1] = -1;
+  r[2] = ny;
+  r[3] = -1;
+  for (int j = 0; j < ny; j++)
+    for (int i = 0; i < nx; i++)
+      if (d[(gsize) j * nx + i] >= BS_SEGMENT_PLANES_MIN_PROB)
+        {
+          r[0] = MIN (r[0], i);
+          r[1] = MAX (r[1], i);
+          r[2] = MIN (r[2], j);
+          r[3] = MAX (r[3], j);
+        }
+}
+
+gboolean
+bs_segment_planes_box (const BsVolume *prob, int lo[3], int hi[3])
+{
+  int nz = prob->dims[2];
+  g_autofree int *rows = g_new (int, 4 * (gsize) MAX (nz, 1));
+  BoxJob job = { prob, rows };
+
+  bs_parallel_for (nz, box_slice, &job);
+  lo[0] = lo[1] = lo[2] = G_MAXINT;
+  hi[0] = hi[1] = hi[2] = -1;
+  for (int k = 0; k < nz; k++)
+    {
+      const int *r = rows + 4 * k;
+
+      if (r[0] > r[1])
+        continue;
+      lo[0] = MIN (lo[0], r[0]);
+      hi[0] = MAX (hi[0], r[1]);
+      lo[1] = MIN (lo[1], r[2]);
+      hi[1] = MAX (hi[1], r[3]);
+      lo[2] = MIN (lo[2], k);
+      hi[2] = MAX (hi[2], k);
+    }
+  if (hi[2] < 0)
+    return FALSE;
+  for (int a = 0; a < 3; a++)
+    {
+      lo[a] = MAX (lo[a] - BS_SEGMENT_PLANES_MARGIN, 0);
+      hi[a] = MIN (hi[a] + BS_SEGMENT_PLANES_MARGIN, prob->dims[a] - 1);
+    }
+  return TRUE;
+}
+
+int
+bs_segment_planes_slices (const BsVolume *vol, BsPlane p, const int lo[3], const int hi[3], guint8 *selected)
+{
+  int n = bs_volume_n_slices (vol, p), count = 0, a0[3], a1[3], axis = 0;
+
+  /* the voxel axis along which this plane's slices step */
+  bs_volume_slice_to_voxel (vol, p, 0, 0, 0, a0);
+  bs_volume_slice_to_voxel (vol, p, MIN (1, n - 1), 0, 0, a1);
+  for (int a = 0; a < 3; a++)
+    if (a0[a] != a1[a])
+      axis = a;
+  for (int k = 0; k < n; k++)
+    {
+      int ijk[3];
+      gboolean in;
+
+      bs_volume_slice_to_voxel (vol, p, k, 0, 0, ijk);
+      in = n == 1 || (ijk[axis] >= lo[axis] && ijk[axis] <= hi[axis]);
+      if (selected != NULL)
+        selected[k] = in;
+      count += in;
+    }
+  return count;
+}
+
+int
+bs_segment_other_planes_slices (const BsVolume *prepared, BsPlane plane, const BsVolume *prob)
+{
+  int n = 0, lo[3], hi[3];
+  gboolean box = prob != NULL && bs_segment_planes_box (prob, lo, hi);
+
+  if (prob != NULL && !box)
+    return 0;
   for (int p = 0; p < 3; p++)
     if ((BsPlane) p != plane)
-      n += bs_volume_n_slices (prepared, (BsPlane) p);
+      n += box ? bs_segment_planes_slices (prepared, (BsPlane) p, lo, hi, NULL) : bs_volume_n_slices (prepared, (BsPlane) p);
   return n;
 }
 
-/* dst[i] += add[i], or with add NULL dst[i] /= scale, over [begin, end). */
+/* Over the box, in place in prob: prob += add, or with add NULL prob /= 3;
+ * each job item is one row (j, k) of every channel. */
 typedef struct {
   float *dst;
   const float *add;
-  float scale;
+  int nx, ny, n_channels;
+  gsize n;
+  int lo[3], hi[3];
 } AddJob;
 
 static void
-add_range (int begin, int end, gpointer user_data)
+add_rows (int begin, int end, gpointer user_data)
 {
   AddJob *job = user_data;
+  int rows_per_k = job->hi[1] - job->lo[1] + 1;
 
-  if (job->add != NULL)
-    for (int i = begin; i < end; i++)
-      job->dst[i] += job->add[i];
-  else
-    for (int i = begin; i < end; i++)
-      job->dst[i] = job->dst[i] / job->scale;
+  for (int r = begin; r < end; r++)
+    {
+      int k = job->lo[2] + r / rows_per_k, j = job->lo[1] + r % rows_per_k;
+
+      for (int c = 0; c < job->n_channels; c++)
+        {
+          gsize off = (gsize) c * job->n + ((gsize) k * job->ny + j) * job->nx;
+          float *d = job->dst + off;
+
+          if (job->add != NULL)
+            {
+              const float *a = job->add + off;
+
+              for (int i = job->lo[0]; i <= job->hi[0]; i++)
+                d[i] += a[i];
+            }
+          else
+            for (int i = job->lo[0]; i <= job->hi[0]; i++)
+              d[i] = d[i] / 3.0f;
+        }
+    }
+}
+
+void
+bs_segment_planes_add (BsVolume *dst, const BsVolume *add, const int lo[3], const int hi[3])
+{
+  AddJob job = { dst->data, add != NULL ? add->data : NULL, dst->dims[0], dst->dims[1], dst->n_channels,
+                 bs_volume_n_voxels (dst), { lo[0], lo[1], lo[2] }, { hi[0], hi[1], hi[2] } };
+
+  bs_parallel_for_range ((hi[1] - lo[1] + 1) * (hi[2] - lo[2] + 1), 16, add_rows, &job);
 }
 
 gboolean
@@ -276,11 +393,10 @@ bs_segment_average_planes (const BsUnet *net, const BsVolume *prepared, BsPlane 
                            const BsCalibration *cal, BsVolume *prob, BsTiming *timing, BsInferProgress progress,
                            gpointer user_data, int done_before, int total, GCancellable *cancellable, GError **error)
 {
-  gsize n = bs_volume_n_voxels (prob) * (gsize) prob->n_channels;
   g_autoptr(BsVolume) pass = NULL;
   PlanesProgress pp = { progress, user_data, done_before, total };
   BsTiming own;
-  AddJob add = { prob->data, NULL, 3.0f };
+  int lo[3], hi[3];
   double t0;
 
   if (timing == NULL)
@@ -288,8 +404,18 @@ bs_segment_average_planes (const BsUnet *net, const BsVolume *prepared, BsPlane 
       bs_timing_reset (&own);
       timing = &own;
     }
-  /* One volume for both passes: bs_infer_slices writes every slice of it
-   * (0 where nothing ran), so the second pass needs no clearing. */
+  /* No voxel anywhere near tumour in the first plane: the other two could
+   * only outvote it where both are sure, which is not worth two passes. */
+  t0 = bs_now_ms ();
+  if (!bs_segment_planes_box (prob, lo, hi))
+    {
+      bs_timing_add_stage (timing, "planes", bs_now_ms () - t0);
+      return TRUE;
+    }
+  bs_timing_add_stage (timing, "planes", bs_now_ms () - t0);
+  /* One volume for both passes: every voxel of the box lies on a slice each
+   * pass runs, and bs_infer_slices writes those slices whole, so the box of
+   * the second pass needs no clearing. */
   pass = bs_volume_new_like (prob, prob->n_channels);
   if (pass == NULL)
     {
@@ -297,32 +423,34 @@ bs_segment_average_planes (const BsUnet *net, const BsVolume *prepared, BsPlane 
                            _("Out of memory for the probability volume"));
       return FALSE;
     }
-  add.add = pass->data;
   for (int p = 0; p < 3; p++)
     {
       g_autoptr(BsInferGeometry) geom = NULL;
       g_autoptr(BsPlan) plan = NULL;
+      g_autofree guint8 *selected = NULL;
 
       if ((BsPlane) p == plane)
         continue;
       t0 = bs_now_ms ();
       geom = bs_infer_geometry_new_for_net (net, prepared, (BsPlane) p, opts->crop_to_brain);
+      selected = g_new (guint8, MAX (geom->n_slices, 1));
+      bs_segment_planes_slices (prepared, (BsPlane) p, lo, hi, selected);
       bs_timing_add_stage (timing, "preprocess", bs_now_ms () - t0);
       plan = bs_plan_new (net, geom->ph, geom->pw, opts, cal, error);
       if (plan == NULL)
         return FALSE;
-      if (!bs_infer_slices (plan, prepared, geom, NULL, pass, timing, progress ? planes_progress : NULL, &pp,
+      if (!bs_infer_slices (plan, prepared, geom, selected, pass, timing, progress ? planes_progress : NULL, &pp,
                             cancellable, error))
         return FALSE;
-      pp.offset += geom->n_slices;
+      for (int k = 0; k < geom->n_slices; k++)
+        pp.offset += selected[k];
       t0 = bs_now_ms ();
       /* (plane + first other) + second other, in this order everywhere */
-      bs_parallel_for_range ((int) n, 1 << 16, add_range, &add);
+      bs_segment_planes_add (prob, pass, lo, hi);
       bs_timing_add_stage (timing, "planes", bs_now_ms () - t0);
     }
   t0 = bs_now_ms ();
-  add.add = NULL;
-  bs_parallel_for_range ((int) n, 1 << 16, add_range, &add);
+  bs_segment_planes_add (prob, NULL, lo, hi);
   bs_timing_add_stage (timing, "planes", bs_now_ms () - t0);
   return TRUE;
 }
@@ -389,12 +517,15 @@ bs_segment_regions (const BsUnet *net, const BsVolume *prepared, const BsVolume 
   r->three_planes = opts->plan.three_planes && opts->slices == NULL;
   if (r->three_planes)
     {
-      PlanesProgress pp = { progress, user_data, 0, r->n_selected + bs_segment_other_planes_slices (prepared, opts->plane) };
+      /* the most the passes can run; the box, known after the first pass, says how many will */
+      PlanesProgress pp = { progress, user_data, 0,
+                            r->n_selected + bs_segment_other_planes_slices (prepared, opts->plane, NULL) };
 
       if (!bs_infer_slices (plan, prepared, r->geom, NULL, r->prob, &r->timing, progress ? planes_progress : NULL,
                             &pp, cancellable, error))
         return NULL;
       g_clear_pointer (&plan, bs_plan_free);
+      pp.total = r->n_selected + bs_segment_other_planes_slices (prepared, opts->plane, r->prob);
       if (!bs_segment_average_planes (net, prepared, opts->plane, &opts->plan, cal, r->prob, &r->timing, progress,
                                       user_data, r->n_selected, pp.total, cancellable, error))
         return NULL;

@@ -100,25 +100,48 @@ BsSegmentResult *bs_segment_regions (const BsUnet *net, const BsVolume *prepared
                                      BsInferProgress progress, gpointer user_data,
                                      GCancellable *cancellable, GError **error);
 
+/* The two other planes of three run only on the slices through the box that
+ * holds every voxel of the first plane's whole-tumour probability at or above
+ * this, grown by this many voxels (engine/infer/bs-segment.c). */
+#define BS_SEGMENT_PLANES_MIN_PROB 0.05f
+#define BS_SEGMENT_PLANES_MARGIN 8
+
 /* Three planes (opts->three_planes): prob holds the network's probabilities
  * of a whole volume run in plane (every slice; as bs_infer_volume leaves
  * them); this runs the same network, options and calibration (cal, for
- * int8; may be NULL otherwise) on every slice of the two other planes, each
- * on its own window (opts->crop_to_brain) and plan, and leaves in prob the
+ * int8; may be NULL otherwise) on the slices of the two other planes that
+ * cross the tumour's box (above), each plane on its own window
+ * (opts->crop_to_brain) and plan, and leaves in prob, inside the box, the
  * mean of the three, voxel by voxel: (plane + first other + second other) / 3,
- * the others in BsPlane order.  A 2D network sees each voxel three times,
- * with context from three directions: cross-validated on the 21 real cases
- * this lifts the whole-tumour Dice (models/README.md).  Stages add to timing
- * (may be NULL; the same names as the first pass, plus "planes" for the mean); progress
- * gets (done_before + slices done, total) after each batch.  Cancellable
+ * the others in BsPlane order.  Outside the box prob keeps the first plane's
+ * values (all below BS_SEGMENT_PLANES_MIN_PROB); with no voxel at that level
+ * nothing runs.  A 2D network sees each voxel three times, with context from
+ * three directions: cross-validated on the 21 real cases this lifts the
+ * whole-tumour Dice (models/README.md).  Stages add to timing (may be NULL;
+ * the same names as the first pass, plus "planes" for the box and the mean);
+ * progress gets (done_before + slices done, total) after each batch (total:
+ * done_before + bs_segment_other_planes_slices with prob).  Cancellable
  * between batches (G_IO_ERROR_CANCELLED).  On any failure prob holds a partial
  * sum: callers drop it. */
 gboolean bs_segment_average_planes (const BsUnet *net, const BsVolume *prepared, BsPlane plane,
                                     const BsPlanOptions *opts, const BsCalibration *cal, BsVolume *prob,
                                     BsTiming *timing, BsInferProgress progress, gpointer user_data,
                                     int done_before, int total, GCancellable *cancellable, GError **error);
-/* Slices bs_segment_average_planes runs: those of the two planes other than plane. */
-int bs_segment_other_planes_slices (const BsVolume *prepared, BsPlane plane);
+/* The pieces, for a caller that runs the network itself (the trainer's
+ * held-out cases).  The box: inclusive voxel bounds of prob's first channel
+ * at or above BS_SEGMENT_PLANES_MIN_PROB, grown by BS_SEGMENT_PLANES_MARGIN
+ * and clamped to the volume; FALSE when no voxel reaches it. */
+gboolean bs_segment_planes_box (const BsVolume *prob, int lo[3], int hi[3]);
+/* Which slices of vol's plane cross the box (selected[k] = 1; selected may
+ * be NULL), and how many: a run of consecutive slices. */
+int bs_segment_planes_slices (const BsVolume *vol, BsPlane plane, const int lo[3], const int hi[3],
+                              guint8 *selected);
+/* Over the box, every channel: dst += add, or with add NULL dst /= 3. */
+void bs_segment_planes_add (BsVolume *dst, const BsVolume *add, const int lo[3], const int hi[3]);
+/* Slices bs_segment_average_planes runs in the two planes other than plane:
+ * with prob (the first plane's probabilities), those crossing its box; with
+ * prob NULL, every slice (the most it can run, before prob is known). */
+int bs_segment_other_planes_slices (const BsVolume *prepared, BsPlane plane, const BsVolume *prob);
 
 /* The pipeline's last steps on r->prob (the case's geometry, one channel
  * per output): the threshold at 0.5 of channel 0 into r->mask, the island

@@ -13,6 +13,7 @@
 #include "bs-preprocess.h"
 #include "bs-plan.h"
 #include "bs-runtime.h"
+#include "bs-segment.h"
 #include "bs-train-private.h"
 
 #define BS_TRAIN_EVAL_BATCH 4
@@ -48,11 +49,11 @@ region_dice (const BsTrainCase *c, BsRegion r, const float *mask, gsize n)
   return bs_confusion_dice (&conf);
 }
 
-/* The network's probabilities of every slice of plane, added to vols (one
- * volume per output, the case's geometry) when add, else written into them. */
+/* The network's probabilities of slices [k_begin, k_end) of plane, written
+ * into vols (one volume per output, the case's geometry). */
 static gboolean
 evaluate_plane (const BsUnet *net, const BsTrainCase *c, BsPlane plane, gboolean flips, GPtrArray *vols,
-                gboolean add, GError **error)
+                int k_begin, int k_end, GError **error)
 {
   int batch, ph, pw, w, h, nch = c->image->n_channels, n_out = net->config.out_channels;
   int slots = 1 + 2 * net->config.context, nin = nch * slots;
@@ -63,7 +64,6 @@ evaluate_plane (const BsUnet *net, const BsTrainCase *c, BsPlane plane, gboolean
   g_autofree float *probs = NULL;
   g_autofree float *slice = NULL;
   g_autofree float *pred = NULL;
-  g_autofree float *old = NULL;
 
   bs_volume_slice_size (c->image, plane, &w, &h);
   g = bs_train_graph_new ((BsUnet *) net, BS_TRAIN_EVAL_BATCH, (h + 15) / 16 * 16, (w + 15) / 16 * 16, error);
@@ -71,14 +71,13 @@ evaluate_plane (const BsUnet *net, const BsTrainCase *c, BsPlane plane, gboolean
     return FALSE;
   slice = g_new (float, (gsize) w * h);
   pred = g_new (float, (gsize) w * h);
-  old = g_new (float, (gsize) w * h);
   bs_train_graph_get_size (g, &batch, &ph, &pw);
   pix = (gsize) ph * pw;
   input = g_new (float, batch * nin * pix);
   probs = g_new (float, batch * n_out * pix);
-  for (int first = 0; first < n_slices; first += batch)
+  for (int first = k_begin; first < k_end; first += batch)
     {
-      int n = MIN (batch, n_slices - first);
+      int n = MIN (batch, k_end - first);
 
       for (int b = 0; b < n; b++)
         for (int s = 0; s < slots; s++)
@@ -107,12 +106,6 @@ evaluate_plane (const BsUnet *net, const BsTrainCase *c, BsPlane plane, gboolean
             BsVolume *v = g_ptr_array_index (vols, k);
 
             centre (probs + ((gsize) b * n_out + k) * pix, pw, ph, pred, w, h);
-            if (add)
-              {
-                bs_volume_get_slice (v, 0, plane, first + b, old);
-                for (gsize p = 0; p < (gsize) w * h; p++)
-                  pred[p] += old[p];
-              }
             bs_volume_set_slice (v, 0, plane, first + b, pred);
           }
     }
@@ -131,20 +124,37 @@ evaluate_case (const BsUnet *net, const BsTrainCase *c, gboolean flips, gboolean
   g_autoptr(GPtrArray) vols = g_ptr_array_new_with_free_func ((GDestroyNotify) bs_volume_free);
   BsVolume *prob;
   BsConfusion conf = { 0 };
+  int lo[3], hi[3];
 
   for (int k = 0; k < n_out; k++)
     g_ptr_array_add (vols, bs_volume_new_like (c->truth, 1));
-  for (int p = 0; p < (three_planes ? 3 : 1); p++)
-    if (!evaluate_plane (net, c, (BsPlane) p, flips, vols, p > 0, error))
-      return FALSE;
-  if (three_planes)
-    for (int k = 0; k < n_out; k++)
-      {
-        BsVolume *v = g_ptr_array_index (vols, k);
+  if (!evaluate_plane (net, c, BS_PLANE_AXIAL, flips, vols, 0, bs_volume_n_slices (c->image, BS_PLANE_AXIAL), error))
+    return FALSE;
+  /* the coronal and sagittal slices through the tumour's box, summed in the
+   * same order as the pipeline's */
+  if (three_planes && bs_segment_planes_box (g_ptr_array_index (vols, 0), lo, hi))
+    {
+      g_autoptr(GPtrArray) other = g_ptr_array_new_with_free_func ((GDestroyNotify) bs_volume_free);
 
-        for (gsize i = 0; i < bs_volume_n_voxels (v); i++)
-          v->data[i] /= 3.0f;
-      }
+      for (int k = 0; k < n_out; k++)
+        g_ptr_array_add (other, bs_volume_new_like (c->truth, 1));
+      for (int p = BS_PLANE_CORONAL; p <= BS_PLANE_SAGITTAL; p++)
+        {
+          int n = bs_volume_n_slices (c->image, (BsPlane) p), k0 = n, k1 = 0;
+          g_autofree guint8 *selected = g_new (guint8, MAX (n, 1));
+
+          bs_segment_planes_slices (c->image, (BsPlane) p, lo, hi, selected);
+          for (int k = 0; k < n; k++)
+            if (selected[k])
+              k0 = MIN (k0, k), k1 = k + 1;
+          if (!evaluate_plane (net, c, (BsPlane) p, flips, other, k0, MAX (k0, k1), error))
+            return FALSE;
+          for (int k = 0; k < n_out; k++)
+            bs_segment_planes_add (g_ptr_array_index (vols, k), g_ptr_array_index (other, k), lo, hi);
+        }
+      for (int k = 0; k < n_out; k++)
+        bs_segment_planes_add (g_ptr_array_index (vols, k), NULL, lo, hi);
+    }
   /* as every inference path does */
   for (int k = 0; k < n_out; k++)
     {
