@@ -318,7 +318,8 @@ test_three_planes (void)
   g_autofree guint8 *some = NULL;
   BsSegmentOptions so;
   gboolean is_random = FALSE;
-  gsize n, differ01 = 0, differ02 = 0, differ_axial = 0, outside_full = 0;
+  gsize n, differ01 = 0, differ02 = 0, differ_axial = 0, outside_full = 0, changed_by_window = 0, n_inside = 0;
+  BsVolume *narrowed[3] = { NULL };
   int lo[3], hi[3];
   Progress p = { 0 };
 
@@ -356,6 +357,23 @@ test_three_planes (void)
   g_assert_cmpint (p.last_done, <, prepared->dims[0] + prepared->dims[1] + prepared->dims[2]);
   n = bs_volume_n_voxels (prepared);
   g_assert_cmpint (mean->prob->n_channels, ==, net->config.out_channels);
+  /* the coronal and sagittal passes as the pipeline runs them: their brain
+   * windows narrowed to the box and its context */
+  for (int k = 1; k < 3; k++)
+    {
+      g_autoptr(BsInferGeometry) geom = bs_infer_geometry_new_for_net (net, prepared, (BsPlane) k, TRUE);
+      g_autoptr(BsPlan) plan = NULL;
+      int pw = geom->pw, ph = geom->ph;
+
+      bs_infer_geometry_restrict (geom, prepared, lo, hi, BS_SEGMENT_PLANES_CONTEXT);
+      g_test_message ("plane %d: brain window %dx%d, narrowed to %dx%d", k, pw, ph, geom->pw, geom->ph);
+      g_assert_cmpint (geom->pw * geom->ph, <, pw * ph);
+      plan = bs_plan_new (net, geom->ph, geom->pw, &so.plan, NULL, &error);
+      g_assert_no_error (error);
+      narrowed[k] = bs_volume_new_like (prepared, net->config.out_channels);
+      g_assert_true (bs_infer_slices (plan, prepared, geom, NULL, narrowed[k], NULL, NULL, NULL, NULL, &error));
+      g_assert_no_error (error);
+    }
   for (int c = 0; c < mean->prob->n_channels; c++)
     for (gsize i = 0; i < n; i++)
       {
@@ -364,12 +382,16 @@ test_three_planes (void)
                        (int) (i / ((gsize) prepared->dims[0] * prepared->dims[1])) };
         gboolean inside = TRUE;
         float a = one[0]->prob->data[at], b = one[1]->prob->data[at], d = one[2]->prob->data[at];
+        float nb = narrowed[1]->data[at], nd = narrowed[2]->data[at];
         /* inside the box the mean of the three, in this order; outside the axial value */
         float expect;
 
         for (int ax = 0; ax < 3; ax++)
           inside = inside && ijk[ax] >= lo[ax] && ijk[ax] <= hi[ax];
-        expect = inside ? ((a + b) + d) / 3.0f : a;
+        expect = inside ? ((a + nb) + nd) / 3.0f : a;
+        /* the narrower windows against every slice on its whole brain window */
+        if (inside && c == 0)
+          changed_by_window += (expect > 0.5f) != (((a + b) + d) / 3.0f > 0.5f), n_inside++;
         if (mean->prob->data[at] != expect)
           g_error ("channel %d voxel %" G_GSIZE_FORMAT " (%s the box): %.9g is not %.9g (planes %.9g, %.9g, %.9g)", c,
                    i, inside ? "inside" : "outside", mean->prob->data[at], expect, a, b, d);
@@ -386,6 +408,11 @@ test_three_planes (void)
   g_test_message ("box x %d-%d y %d-%d z %d-%d; outside it, %" G_GSIZE_FORMAT " voxels would be tumour in all three planes",
                   lo[0], hi[0], lo[1], hi[1], lo[2], hi[2], outside_full);
   g_assert_cmpuint (outside_full, ==, 0);
+  g_test_message ("inside the box, %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT " voxels change side of 0.5 with the narrowed windows",
+                  changed_by_window, n_inside);
+  g_assert_cmpuint (changed_by_window * 1000, <=, n_inside);
+  for (int k = 1; k < 3; k++)
+    bs_volume_free (narrowed[k]);
   g_assert_cmpuint (differ01, >, 0);
   g_assert_cmpuint (differ02, >, 0);
   g_assert_cmpuint (differ_axial, >, 0);

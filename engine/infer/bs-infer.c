@@ -145,6 +145,71 @@ bs_infer_geometry_new (const BsVolume *prepared, BsPlane plane, gboolean crop)
   return g;
 }
 
+static void
+restrict_axis (int lo, int hi, int margin, int f0, int *start, int *size)
+{
+  int end = *start + *size;
+  int a = MAX (lo - margin, *start), b = MIN (hi + margin, end);
+
+  if (a >= b)
+    return;   /* nothing of the range in the window: keep it */
+  a = f0 + (a - f0) / 16 * 16;
+  *size = MIN (bs_preprocess_round16 (b - a), end - a);
+  *start = a;
+}
+
+/* The voxel axis along which displayed pixels of plane step in x (dx 1) or y. */
+static int
+pixel_axis (const BsVolume *vol, BsPlane plane, int dx, int dy)
+{
+  int a0[3], a1[3];
+
+  bs_volume_slice_to_voxel (vol, plane, 0, 0, 0, a0);
+  bs_volume_slice_to_voxel (vol, plane, 0, dx, dy, a1);
+  for (int a = 0; a < 3; a++)
+    if (a0[a] != a1[a])
+      return a;
+  return -1;
+}
+
+/* The range [*p_lo, *p_hi] of displayed pixels (0..n-1 along x when dx, else
+ * y) whose voxels lie within [lo, hi] of their axis. */
+static void
+pixel_range (const BsVolume *vol, BsPlane plane, int n, gboolean dx, const int lo[3], const int hi[3], int *p_lo,
+             int *p_hi)
+{
+  int axis = n > 1 ? pixel_axis (vol, plane, dx ? 1 : 0, dx ? 0 : 1) : -1;
+
+  *p_lo = n;
+  *p_hi = -1;
+  for (int i = 0; i < n; i++)
+    {
+      int ijk[3];
+
+      bs_volume_slice_to_voxel (vol, plane, 0, dx ? i : 0, dx ? 0 : i, ijk);
+      if (axis < 0 || (ijk[axis] >= lo[axis] && ijk[axis] <= hi[axis]))
+        {
+          *p_lo = MIN (*p_lo, i);
+          *p_hi = MAX (*p_hi, i);
+        }
+    }
+}
+
+void
+bs_infer_geometry_restrict (BsInferGeometry *g, const BsVolume *vol, const int lo[3], const int hi[3], int margin)
+{
+  int x_lo, x_hi, y_lo, y_hi;
+  int f0x = -((bs_preprocess_round16 (g->width) - g->width) / 2);
+  int f0y = -((bs_preprocess_round16 (g->height) - g->height) / 2);
+
+  pixel_range (vol, g->plane, g->width, TRUE, lo, hi, &x_lo, &x_hi);
+  pixel_range (vol, g->plane, g->height, FALSE, lo, hi, &y_lo, &y_hi);
+  if (x_hi < 0 || y_hi < 0)
+    return;
+  restrict_axis (x_lo, x_hi + 1, margin, f0x, &g->x0, &g->pw);
+  restrict_axis (y_lo, y_hi + 1, margin, f0y, &g->y0, &g->ph);
+}
+
 BsInferGeometry *
 bs_infer_geometry_new_for_net (const BsUnet *net, const BsVolume *prepared, BsPlane plane, gboolean crop)
 {

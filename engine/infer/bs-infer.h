@@ -45,6 +45,13 @@ BsInferGeometry *bs_infer_geometry_new (const BsVolume *prepared, BsPlane plane,
  * this, so that no path forgets the neighbours. */
 BsInferGeometry *bs_infer_geometry_new_for_net (const BsUnet *net, const BsVolume *prepared, BsPlane plane,
                                                 gboolean crop);
+/* Narrows geom's window to the part of the box (inclusive voxel bounds of
+ * vol, the volume geom was made for) seen in its plane, grown by margin
+ * pixels, the start kept on the whole frame's 16-pixel grid, never beyond
+ * the window it had.  The three-plane passes use it: only the tumour's box
+ * needs their answer. */
+void bs_infer_geometry_restrict (BsInferGeometry *geom, const BsVolume *vol, const int lo[3], const int hi[3],
+                                 int margin);
 void bs_infer_geometry_free (BsInferGeometry *geom);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BsInferGeometry, bs_infer_geometry_free)
 

@@ -433,6 +433,9 @@ bs_segment_average_planes (const BsUnet *net, const BsVolume *prepared, BsPlane 
         continue;
       t0 = bs_now_ms ();
       geom = bs_infer_geometry_new_for_net (net, prepared, (BsPlane) p, opts->crop_to_brain);
+      /* and within them, the box with some tissue around it for context */
+      if (opts->crop_to_brain)
+        bs_infer_geometry_restrict (geom, prepared, lo, hi, BS_SEGMENT_PLANES_CONTEXT);
       selected = g_new (guint8, MAX (geom->n_slices, 1));
       bs_segment_planes_slices (prepared, (BsPlane) p, lo, hi, selected);
       bs_timing_add_stage (timing, "preprocess", bs_now_ms () - t0);

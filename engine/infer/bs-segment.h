@@ -105,6 +105,9 @@ BsSegmentResult *bs_segment_regions (const BsUnet *net, const BsVolume *prepared
  * this, grown by this many voxels (engine/infer/bs-segment.c). */
 #define BS_SEGMENT_PLANES_MIN_PROB 0.05f
 #define BS_SEGMENT_PLANES_MARGIN 8
+/* Pixels of the slice kept around the box on the other planes' windows (with
+ * crop to brain), for the network's context. */
+#define BS_SEGMENT_PLANES_CONTEXT 32
 
 /* Three planes (opts->three_planes): prob holds the network's probabilities
  * of a whole volume run in plane (every slice; as bs_infer_volume leaves
