@@ -218,6 +218,18 @@ test_cleanup (void)
 
   bs_session_set_cleanup (bs_window_get_session (win), TRUE);
   g_assert_true (bs_session_is_busy (bs_window_get_session (win)));  /* the clean-up runs off the main thread */
+  /* Walk finding: while it runs the whole tumour's slice Dice waits, and the
+   * core's and enhancing tumour's wait with it (they showed the figures of the
+   * mask before the clean-up). */
+  if (bs_session_get_truth_region (bs_window_get_session (win), BS_REGION_TC) != NULL
+      && bs_session_model_has_region (bs_window_get_session (win), BS_REGION_TC))
+    {
+      BsDicePanel *panel = BS_DICE_PANEL (find_widget (GTK_WIDGET (win), BS_TYPE_DICE_PANEL));
+
+      g_assert_cmpstr (bs_dice_panel_get_region_text (panel, BS_REGION_WT, 0), ==, "…");
+      g_assert_cmpstr (bs_dice_panel_get_region_text (panel, BS_REGION_TC, 0), ==, "…");
+      g_assert_cmpstr (bs_dice_panel_get_region_text (panel, BS_REGION_ET, 0), ==, "…");
+    }
   g_assert_true (bs_test_wait (win, volume_done, 60));
   g_assert_true (bs_session_get_cleanup (bs_window_get_session (win), &again));
   g_assert_cmpuint (again.removed, ==, st.removed);

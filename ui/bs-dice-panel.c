@@ -174,7 +174,11 @@ update_region_row (BsDicePanel *self, BsRegion r, gboolean complete)
         }
       return;
     }
-  if (bs_session_get_region_slice_confusion (s, r, bs_session_get_slice_index (s), &c, &empty))
+  /* While the volume is recounted (after the clean-up or the three planes)
+   * the whole tumour's slice figure waits: the regions' wait with it, rather
+   * than show figures of the volume before (walk finding). */
+  if ((r == BS_REGION_WT || bs_session_get_slice_confusion (s, bs_session_get_slice_index (s), NULL, NULL))
+      && bs_session_get_region_slice_confusion (s, r, bs_session_get_slice_index (s), &c, &empty))
     /* TRANSLATORS: neither truth nor prediction has this region in the slice (Dice undefined) */
     slice_text = c.tp + c.fp + c.fn == 0 ? g_strdup (_("none")) : g_strdup_printf ("%.4f", bs_confusion_dice (&c));
   else
