@@ -82,10 +82,15 @@ update_labels (BsDicePanel *self)
       else
         slice_text = g_strdup (_("computing…"));
       bs_session_get_volume_confusion (s, &c, &raw);
-      if (computed >= nn && bs_session_planes_pending (s, NULL, NULL))
+      if (computed >= nn && bs_session_planes_pending (s, NULL, NULL)
+          && (bs_session_get_cleanup (s, NULL) || !bs_session_get_cleanup_enabled (s)))
         /* TRANSLATORS: the volume Dice of the axial slices alone, while the coronal and sagittal passes of
-         * "three planes" still run; the final value replaces it */
+         * "three planes" still run (or were stopped), after the island clean-up; the final value replaces it */
         vol_text = g_strdup_printf (_("%.4f (axial only)"), bs_confusion_dice (&c));
+      else if (computed >= nn && bs_session_planes_pending (s, NULL, NULL))
+        /* TRANSLATORS: the same before the island clean-up ("raw"), which waits for the three-plane mean
+         * (walk finding: compared with the final cleaned value it overstated what three planes buy) */
+        vol_text = g_strdup_printf (_("%.4f (axial only, raw)"), bs_confusion_dice (&c));
       else if (computed > 0 && bs_session_get_cleanup (s, NULL))
         /* TRANSLATORS: volume Dice after the island clean-up, then before it */
         vol_text = g_strdup_printf (_("%.4f (raw %.4f)"), bs_confusion_dice (&c), bs_confusion_dice (&raw));

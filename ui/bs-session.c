@@ -479,10 +479,17 @@ bs_session_get_cleanup (BsSession *self, BsCleanupStats *stats)
 void
 bs_session_cancel_fill (BsSession *self)
 {
+  gboolean planes_were_running = self->planes_running;
+
   bs_inference_worker_cancel_fill (self->worker);
   bs_session_cancel_planes (self);
   self->fill_cancelled = TRUE;
   self->worker_busy = FALSE;
+  /* Stopped during the three-plane passes: the axial volume is cleaned up
+   * and measured as it stands (its table stayed "…" for good, walk finding);
+   * Resume starts the passes from its network values again. */
+  if (planes_were_running && self->prob != NULL && bs_session_volume_complete (self))
+    bs_session_start_volume_job (self);
   /* While a case loads there is no fill yet: stop the one it will start. */
   self->stop_after_load = self->loading;
   bs_session_notify (self, PROP_BUSY);
