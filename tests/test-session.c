@@ -390,6 +390,73 @@ planes_running (BsSession *s)
   return bs_session_planes_pending (s, NULL, NULL) && bs_session_is_busy (s);
 }
 
+/* The mask of bs_segment with three planes on or off, cleaned up, against
+ * the session's volume: how many voxels differ. */
+static gsize
+differ_from_segment (BsSession *s, const BsPlanOptions *opts, gboolean three_planes)
+{
+  g_autoptr(BsSegmentResult) seg = NULL;
+  g_autoptr(GError) error = NULL;
+  BsSegmentOptions so;
+  const BsVolume *prob = bs_session_get_probability_volume (s);
+  gsize differ = 0;
+
+  bs_segment_options_init (&so);
+  so.plan = *opts;
+  so.plan.three_planes = three_planes;
+  seg = bs_segment (bs_session_get_model (s), bs_session_get_prepared_volume (s), NULL, &so, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  for (gsize v = 0; v < bs_volume_n_voxels (prob); v++)
+    differ += (prob->data[v] > 0.5f) != (seg->mask->data[v] > 0.5f);
+  return differ;
+}
+
+/* Walk finding: switching three planes on or off predicted the whole volume
+ * again. On, after the axial volume is done: the passes run on it, and the
+ * end is bs_segment's three-plane mask; off during the passes: they stop and
+ * the axial volume is cleaned up as it stands. Neither starts a new run. */
+static void
+test_planes_switch_keeps_axial (void)
+{
+  g_autoptr(BsSession) s = NULL;
+  BsPlanOptions opts;
+  guint generation;
+
+  bs_plan_options_init (&opts);
+  opts.threads = 1;
+  opts.three_planes = FALSE;
+  s = open_sample (&opts);
+  g_assert_true (spin_until (s, settled, 300));
+  generation = bs_session_get_generation (s);
+  opts.three_planes = TRUE;
+  bs_session_set_plan_options (s, &opts);
+  g_assert_cmpuint (bs_session_get_generation (s), ==, generation);
+  g_assert_true (bs_session_volume_complete (s));
+  g_assert_true (bs_session_planes_pending (s, NULL, NULL));
+  g_assert_true (bs_session_is_busy (s));
+  g_assert_true (spin_until (s, settled, 300));
+  g_assert_true (bs_session_planes_done (s));
+  g_assert_cmpuint (bs_session_get_generation (s), ==, generation);
+  g_assert_cmpuint (differ_from_segment (s, &opts, TRUE), ==, 0);
+
+  /* off after the mean replaced the axial volume: predicted again */
+  opts.three_planes = FALSE;
+  bs_session_set_plan_options (s, &opts);
+  g_assert_cmpuint (bs_session_get_generation (s), >, generation);
+  g_assert_true (spin_until (s, settled, 300));
+  /* on, and off again while the passes run: back to the axial volume, no new run */
+  generation = bs_session_get_generation (s);
+  opts.three_planes = TRUE;
+  bs_session_set_plan_options (s, &opts);
+  g_assert_true (spin_until (s, planes_running, 300));
+  opts.three_planes = FALSE;
+  bs_session_set_plan_options (s, &opts);
+  g_assert_cmpuint (bs_session_get_generation (s), ==, generation);
+  g_assert_false (bs_session_planes_pending (s, NULL, NULL));
+  g_assert_true (spin_until (s, settled, 300));
+  g_assert_cmpuint (differ_from_segment (s, &opts, FALSE), ==, 0);
+}
+
 static gboolean
 wt_metrics_known (BsSession *s)
 {
@@ -765,6 +832,7 @@ main (int argc, char **argv)
   g_test_add_func ("/session/case-dice-reset-by-model", test_case_dice_reset_by_model);
   g_test_add_func ("/session/int8-mask-matches-infer", test_int8_mask_matches_infer);
   g_test_add_func ("/session/three-planes-stop-resume", test_planes_stop_resume);
+  g_test_add_func ("/session/three-planes-switch-keeps-axial", test_planes_switch_keeps_axial);
   g_test_add_func ("/session/three-planes-progress-main-thread", test_planes_progress_main_thread);
   g_test_add_func ("/session/three-planes-other-plane-slice-counts", test_planes_other_plane_slice_counts);
   g_test_add_func ("/session/regions-match-infer", test_regions_match_infer);

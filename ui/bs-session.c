@@ -398,6 +398,7 @@ bs_session_set_plan_options (BsSession *self, const BsPlanOptions *opts)
 {
   g_return_if_fail (BS_IS_SESSION (self));
   BsPlanOptions old = self->opts;
+  gboolean only_planes;
 
   /* Clicking the option already in use (the active fp32 button) keeps the
    * volume being (or already) predicted instead of predicting it all again;
@@ -407,6 +408,15 @@ bs_session_set_plan_options (BsSession *self, const BsPlanOptions *opts)
       && !old.profile_layers == !opts->profile_layers && !old.crop_to_brain == !opts->crop_to_brain
       && !old.test_time_flips == !opts->test_time_flips && !old.three_planes == !opts->three_planes)
     return;
+  /* Three planes alone switched: the axial volume stands (walk finding: a
+   * presenter's switch threw it away and predicted it all again) */
+  only_planes = !self->inference_failed && !self->fill_cancelled && self->bcase != NULL && self->prob != NULL
+                && old.precision == opts->precision && old.layout == opts->layout && !old.fusion == !opts->fusion
+                && old.threads == opts->threads && old.batch == MAX (1, opts->batch)
+                && !old.profile_layers == !opts->profile_layers && !old.crop_to_brain == !opts->crop_to_brain
+                && !old.test_time_flips == !opts->test_time_flips
+                /* off once the mean replaced it: the axial volume is gone, predict it again */
+                && (opts->three_planes || !self->planes_done);
   self->opts = *opts;
   self->opts.batch = MAX (1, self->opts.batch);
   g_object_freeze_notify (G_OBJECT (self));
@@ -429,7 +439,39 @@ bs_session_set_plan_options (BsSession *self, const BsPlanOptions *opts)
     bs_session_notify (self, PROP_THREADS);
   if (old.batch != self->opts.batch)
     bs_session_notify (self, PROP_BATCH);
+  if (only_planes)
+    {
+      g_autofree char *suffix = g_strdup_printf (_("%s · three planes"), "");
+
+      /* the plan line says what runs */
+      if (self->plan_text != NULL && !self->opts.three_planes && g_str_has_suffix (self->plan_text, suffix))
+        self->plan_text[strlen (self->plan_text) - strlen (suffix)] = '\0';
+      else if (self->plan_text != NULL && self->opts.three_planes && !g_str_has_suffix (self->plan_text, suffix))
+        {
+          char *with = g_strconcat (self->plan_text, suffix, NULL);
+
+          g_free (self->plan_text);
+          self->plan_text = with;
+        }
+    }
   g_object_thaw_notify (G_OBJECT (self));
+  if (only_planes)
+    {
+      self->planes_done = FALSE;
+      if (!self->opts.three_planes)
+        {
+          /* the passes stop; the axial volume is cleaned up and measured */
+          bs_session_cancel_planes (self);
+          if (bs_session_volume_complete (self))
+            bs_session_start_volume_job (self);
+        }
+      else if (bs_session_volume_complete (self))
+        bs_session_volume_completed (self);   /* the passes, from the axial network values */
+      g_signal_emit (self, bs_session_signals[SIGNAL_TIMING_CHANGED], 0);
+      bs_session_notify (self, PROP_N_COMPUTED);
+      bs_session_notify (self, PROP_BUSY);
+      return;
+    }
   if (self->bcase != NULL)
     bs_session_restart_inference (self);
 }
