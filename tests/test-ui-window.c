@@ -1290,6 +1290,22 @@ test_strip_fits_before_case (void)
   g_source_remove (busy);
   g_assert_cmpint (gtk_widget_get_width (flow), >, 0);
   g_assert_cmpfloat (hidden, <, 1);
+
+  /* and the Dice panel keeps its width when the case opens (it widened by
+   * 78 px and moved every option under the pointer) */
+  {
+    GtkWidget *dice = find_widget (GTK_WIDGET (empty), BS_TYPE_DICE_PANEL);
+    g_autofree char *sample = bs_test_sample_path ();
+    g_autofree char *model = bs_unet_default_model_path ();
+    int before = gtk_widget_get_width (dice);
+
+    bs_window_open_with_model (empty, sample, model);
+    g_assert_true (bs_test_wait (empty, shows_current_prediction, 300));
+    bs_test_spin (300);
+    g_test_message ("Dice panel %d px wide before the case, %d px after", before, gtk_widget_get_width (dice));
+    g_assert_cmpint (abs (gtk_widget_get_width (dice) - before), <=, 2);
+    g_action_group_activate_action (G_ACTION_GROUP (empty), "cancel-fill", NULL);
+  }
   gtk_window_destroy (GTK_WINDOW (empty));
   bs_test_spin (50);
 }

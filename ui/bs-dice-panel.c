@@ -223,10 +223,26 @@ update_regions (BsDicePanel *self)
   /* With a case open the table is there, even for a whole-tumour model on
    * a case without labels: its row gives the predicted volume (review finding). */
   shown = truth || model || (s != NULL && bs_session_get_case (s) != NULL);
+  /* No case yet: the table and the selector stand empty, so that the panel
+   * keeps its width when the first case opens (walk finding: it widened by
+   * 78 px and every option under the views moved left under the pointer). */
+  if (!shown)
+    {
+      gtk_widget_set_visible (self->regions_grid, TRUE);
+      gtk_widget_set_visible (self->region_box, TRUE);
+      for (int r = 0; r < BS_N_REGIONS; r++)
+        {
+          for (int k = 0; k < 4; k++)
+            {
+              gtk_label_set_text (self->region_labels[r][k], "–");
+              gtk_widget_set_tooltip_text (GTK_WIDGET (self->region_labels[r][k]), NULL);
+            }
+          gtk_widget_set_sensitive (self->region_buttons[r], r == BS_REGION_WT);
+        }
+      return;
+    }
   gtk_widget_set_visible (self->regions_grid, shown);
   gtk_widget_set_visible (self->region_box, regions || model);
-  if (!shown)
-    return;
   for (int r = 0; r < BS_N_REGIONS; r++)
     {
       update_region_row (self, r, bs_session_volume_complete (s));
