@@ -19,6 +19,7 @@
 #include "bs-timing-panel.h"
 #include "bs-overlay.h"
 #include "region-model.h"
+#include "test-util.h"
 #include "ui-harness.h"
 
 static BsWindow *win;
@@ -915,13 +916,14 @@ test_stop_before_fill (void)
     }
 }
 
+/* Every widget of type under root, in tree order. */
 static void
-collect_views (GtkWidget *root, GPtrArray *out)
+collect_widgets (GtkWidget *root, GType type, GPtrArray *out)
 {
-  if (BS_IS_SLICE_VIEW (root))
+  if (G_TYPE_CHECK_INSTANCE_TYPE (root, type))
     g_ptr_array_add (out, root);
   for (GtkWidget *c = gtk_widget_get_first_child (root); c != NULL; c = gtk_widget_get_next_sibling (c))
-    collect_views (c, out);
+    collect_widgets (c, type, out);
 }
 
 /* A real case without labels (BraTS 2023 validation style): the window says
@@ -995,25 +997,17 @@ test_no_ground_truth (void)
       {
         g_autoptr(GPtrArray) views = g_ptr_array_new ();
         cairo_surface_t *pred_s, *over_s;
-        int n = bs_volume_n_slices (prob, BS_PLANE_AXIAL), w, h, best = 0, best_on = -1, differ = 0, coloured = 0;
+        int w, h, best_on = 0, differ = 0, coloured = 0;
+        int best = bs_test_fullest_slice (prob, 0, BS_PLANE_AXIAL, &best_on);
         g_autofree float *buf = NULL;
 
+        g_assert_cmpint (best, >=, 0);
         bs_volume_slice_size (prob, BS_PLANE_AXIAL, &w, &h);
         buf = g_new (float, (gsize) w * h);
-        for (int k = 0; k < n; k++)
-          {
-            int c = 0;
-
-            bs_volume_get_slice (prob, 0, BS_PLANE_AXIAL, k, buf);
-            for (int p = 0; p < w * h; p++)
-              c += buf[p] > 0.5f;
-            if (c > best_on)
-              best_on = c, best = k;
-          }
         bs_session_set_plane (s, BS_PLANE_AXIAL);
         bs_session_set_slice_index (s, best);
         bs_test_spin (300);
-        collect_views (GTK_WIDGET (win), views);
+        collect_widgets (GTK_WIDGET (win), BS_TYPE_SLICE_VIEW, views);
         g_assert_cmpuint (views->len, ==, 4);  /* MRI, truth, prediction, overlay */
         pred_s = bs_slice_view_get_surface (views->pdata[2]);
         over_s = bs_slice_view_get_surface (views->pdata[3]);
@@ -1399,7 +1393,7 @@ test_readout_fits (void)
       {
         g_autoptr(GPtrArray) views = g_ptr_array_new ();
 
-        collect_views (GTK_WIDGET (win), views);
+        collect_widgets (GTK_WIDGET (win), BS_TYPE_SLICE_VIEW, views);
         for (guint i = 0; i < views->len; i++)
           {
             GdkRectangle t, l;
@@ -1713,7 +1707,7 @@ test_truth_regions (void)
   g_assert_cmpint (slice, >=, 0);
   bs_session_set_slice_index (s, slice);
   bs_test_spin (300);
-  collect_views (GTK_WIDGET (win), views);
+  collect_widgets (GTK_WIDGET (win), BS_TYPE_SLICE_VIEW, views);
   g_assert_cmpuint (views->len, ==, 4);  /* MRI, truth, prediction, overlay */
   view_pixel (views->pdata[1], ex, ey, rgb);
   g_test_message ("enhancing voxel (%d, %d): %d %d %d", ex, ey, rgb[0], rgb[1], rgb[2]);
@@ -1722,15 +1716,6 @@ test_truth_regions (void)
   view_pixel (views->pdata[1], dx, dy, rgb);
   g_test_message ("edema voxel (%d, %d): %d %d %d", dx, dy, rgb[0], rgb[1], rgb[2]);
   g_assert_cmpint (rgb[1], >, rgb[0]);  /* bluish green */
-}
-
-static void
-collect_spins (GtkWidget *root, GPtrArray *out)
-{
-  if (GTK_IS_SPIN_BUTTON (root))
-    g_ptr_array_add (out, root);
-  for (GtkWidget *c = gtk_widget_get_first_child (root); c != NULL; c = gtk_widget_get_next_sibling (c))
-    collect_spins (c, out);
 }
 
 /* Issue 14, findings 7 and 15: + on Threads "All" stays at All (it jumped to
@@ -1745,7 +1730,7 @@ test_spin_buttons (void)
 
   if (!setup ())
     return;
-  collect_spins (GTK_WIDGET (win), spins);
+  collect_widgets (GTK_WIDGET (win), GTK_TYPE_SPIN_BUTTON, spins);
   for (guint i = 0; i < spins->len; i++)
     {
       const char *tip = gtk_widget_get_tooltip_text (spins->pdata[i]);
@@ -2176,7 +2161,7 @@ test_region_model (void)
   slice = bs_test_tumour_slice (win);
   bs_session_set_slice_index (s, slice);
   bs_test_spin (400);
-  collect_views (GTK_WIDGET (win), views);
+  collect_widgets (GTK_WIDGET (win), BS_TYPE_SLICE_VIEW, views);
   bs_session_get_overlay_options (s, &ov);
   ov.confusion = TRUE;
   {

@@ -22,3 +22,26 @@ bs_test_remove_tree (const char *path)
     }
   g_rmdir (path);
 }
+
+int
+bs_test_fullest_slice (const BsVolume *vol, int c, BsPlane plane, int *count)
+{
+  int n = bs_volume_n_slices (vol, plane), w, h, best = -1, best_on = 0;
+  g_autofree float *buf = NULL;
+
+  bs_volume_slice_size (vol, plane, &w, &h);
+  buf = g_new (float, (gsize) w * h);
+  for (int k = 0; k < n; k++)
+    {
+      int on = 0;
+
+      bs_volume_get_slice (vol, c, plane, k, buf);
+      for (gsize p = 0; p < (gsize) w * h; p++)
+        on += buf[p] > 0.5f;
+      if (on > best_on)
+        best_on = on, best = k;
+    }
+  if (count != NULL)
+    *count = best_on;
+  return best;
+}

@@ -2,6 +2,7 @@
 
 #include "bs-phantom.h"
 #include "bs-unet.h"
+#include "test-util.h"
 #include "ui-harness.h"
 
 void
@@ -125,30 +126,9 @@ int
 bs_test_tumour_slice (BsWindow *win)
 {
   const BsVolume *truth = bs_session_get_truth (bs_window_get_session (win));
-  BsPlane plane = bs_session_get_plane (bs_window_get_session (win));
-  int n, w, h, best = -1;
-  gsize best_count = 0;
-  g_autofree float *buf = NULL;
 
-  if (truth == NULL)
-    return -1;
-  n = bs_volume_n_slices (truth, plane);
-  bs_volume_slice_size (truth, plane, &w, &h);
-  buf = g_new (float, (gsize) w * h);
-  for (int s = 0; s < n; s++)
-    {
-      gsize count = 0;
-
-      bs_volume_get_slice (truth, 0, plane, s, buf);
-      for (gsize p = 0; p < (gsize) w * h; p++)
-        count += buf[p] > 0.5f;
-      if (count > best_count)
-        {
-          best_count = count;
-          best = s;
-        }
-    }
-  return best;
+  return truth != NULL ? bs_test_fullest_slice (truth, 0, bs_session_get_plane (bs_window_get_session (win)), NULL)
+                       : -1;
 }
 
 /* Used only by AddressSanitizer builds.  LeakSanitizer matches the

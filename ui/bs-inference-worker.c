@@ -226,15 +226,7 @@ describe_plan (const Job *job)
       g_free (base);
       base = with;
     }
-  if (o->three_planes)
-    {
-      /* TRANSLATORS: appended to the plan line; after the axial slices the network
-       * also runs on the coronal and sagittal ones */
-      char *with = g_strdup_printf (_("%s · three planes"), base);
-
-      g_free (base);
-      base = with;
-    }
+  /* (the session adds "three planes": it runs those passes itself) */
   return g_steal_pointer (&base);
 }
 

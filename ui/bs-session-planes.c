@@ -231,3 +231,21 @@ bs_session_cancel_planes (BsSession *self)
   g_clear_object (&self->planes_cancellable);
   self->planes_running = FALSE;
 }
+
+void
+bs_session_planes_switched (BsSession *self)
+{
+  self->planes_done = FALSE;
+  if (!self->opts.three_planes)
+    {
+      bs_session_cancel_planes (self);
+      if (bs_session_volume_complete (self))
+        bs_session_start_volume_job (self);
+    }
+  else if (bs_session_volume_complete (self))
+    bs_session_volume_completed (self);   /* the passes, from the axial network values */
+  bs_session_update_plan_text (self);
+  g_signal_emit (self, bs_session_signals[SIGNAL_TIMING_CHANGED], 0);
+  bs_session_notify (self, PROP_N_COMPUTED);
+  bs_session_notify (self, PROP_BUSY);
+}

@@ -80,6 +80,7 @@ struct _BsSession
   int plane_slice[3];          /* the slice last shown in each plane, -1 = not yet (BsPlane order) */    /* Escape while a case loads: its fill starts stopped */
   gboolean inference_failed;
   char *plan_text;
+  char *plan_description;  /* the worker's, of its plan */
   BsTiming last_timing;
   gboolean has_timing;
   double speed_hist[SPEED_RUNS];
@@ -175,5 +176,11 @@ void bs_session_volume_completed (BsSession *self);
 /* Stops the three-plane passes (a new job, a Stop, closing); they start
  * again from bs_session_volume_completed. */
 void bs_session_cancel_planes (BsSession *self);
+/* Three planes switched alone (bs_session_set_plan_options): on, the passes
+ * run on the axial volume as it stands; off, they stop and the axial volume
+ * is cleaned up and measured. */
+void bs_session_planes_switched (BsSession *self);
+/* plan_text from plan_description and the options. */
+void bs_session_update_plan_text (BsSession *self);
 
 G_END_DECLS

@@ -202,13 +202,31 @@ on_slices_ready (BsInferenceWorker *worker, BsInferenceResult *r, BsSession *sel
     bs_session_volume_completed (self);
 }
 
+/* "Plan: " and the worker's description of its plan, and the three-plane
+ * passes the session runs after it. */
+void
+bs_session_update_plan_text (BsSession *self)
+{
+  g_autofree char *plan = NULL;
+
+  g_clear_pointer (&self->plan_text, g_free);
+  if (self->plan_description == NULL)
+    return;
+  /* TRANSLATORS: appended to the plan line; after the axial slices the network
+   * also runs on the coronal and sagittal ones */
+  plan = self->opts.three_planes ? g_strdup_printf (_("%s · three planes"), self->plan_description)
+                                 : g_strdup (self->plan_description);
+  self->plan_text = g_strdup_printf (_("Plan: %s"), plan);
+  bs_session_notify (self, PROP_PLAN_TEXT);
+}
+
 static void
 on_plan_ready (BsInferenceWorker *worker, guint generation, const char *description, BsSession *self)
 {
-  g_free (self->plan_text);
-  self->plan_text = g_strdup_printf (_("Plan: %s"), description);
+  g_free (self->plan_description);
+  self->plan_description = g_strdup (description);
+  bs_session_update_plan_text (self);
   bs_session_set_activity (self, NULL);
-  bs_session_notify (self, PROP_PLAN_TEXT);
   if (!self->ready)
     {
       self->ready = TRUE;
@@ -257,6 +275,7 @@ bs_session_restart_inference (BsSession *self)
   set_generation (self);
   reset_results (self);
   g_clear_pointer (&self->plan_text, g_free);
+  g_clear_pointer (&self->plan_description, g_free);
   self->ready = FALSE;
   self->worker_busy = FALSE;
   if (self->input != NULL)
@@ -393,30 +412,32 @@ bs_session_get_plan_options (BsSession *self, BsPlanOptions *opts)
   *opts = self->opts;
 }
 
+/* a and b run the same network the same way; three planes aside */
+static gboolean
+same_plan (const BsPlanOptions *a, const BsPlanOptions *b)
+{
+  return a->precision == b->precision && a->layout == b->layout && !a->fusion == !b->fusion
+         && a->threads == b->threads && a->batch == MAX (1, b->batch) && !a->profile_layers == !b->profile_layers
+         && !a->crop_to_brain == !b->crop_to_brain && !a->test_time_flips == !b->test_time_flips;
+}
+
 void
 bs_session_set_plan_options (BsSession *self, const BsPlanOptions *opts)
 {
   g_return_if_fail (BS_IS_SESSION (self));
   BsPlanOptions old = self->opts;
-  gboolean only_planes;
+  gboolean keep, only_planes;
 
   /* Clicking the option already in use (the active fp32 button) keeps the
    * volume being (or already) predicted instead of predicting it all again;
    * after a failure or a Stop it still starts again (a retry). */
-  if (!self->inference_failed && !self->fill_cancelled && old.precision == opts->precision && old.layout == opts->layout && !old.fusion == !opts->fusion
-      && old.threads == opts->threads && old.batch == MAX (1, opts->batch)
-      && !old.profile_layers == !opts->profile_layers && !old.crop_to_brain == !opts->crop_to_brain
-      && !old.test_time_flips == !opts->test_time_flips && !old.three_planes == !opts->three_planes)
+  keep = !self->inference_failed && !self->fill_cancelled && same_plan (&old, opts);
+  if (keep && !old.three_planes == !opts->three_planes)
     return;
   /* Three planes alone switched: the axial volume stands (walk finding: a
-   * presenter's switch threw it away and predicted it all again) */
-  only_planes = !self->inference_failed && !self->fill_cancelled && self->bcase != NULL && self->prob != NULL
-                && old.precision == opts->precision && old.layout == opts->layout && !old.fusion == !opts->fusion
-                && old.threads == opts->threads && old.batch == MAX (1, opts->batch)
-                && !old.profile_layers == !opts->profile_layers && !old.crop_to_brain == !opts->crop_to_brain
-                && !old.test_time_flips == !opts->test_time_flips
-                /* off once the mean replaced it: the axial volume is gone, predict it again */
-                && (opts->three_planes || !self->planes_done);
+   * presenter's switch threw it away and predicted it all again), unless it
+   * is off once the mean has replaced the axial volume */
+  only_planes = keep && self->bcase != NULL && self->prob != NULL && (opts->three_planes || !self->planes_done);
   self->opts = *opts;
   self->opts.batch = MAX (1, self->opts.batch);
   g_object_freeze_notify (G_OBJECT (self));
@@ -439,37 +460,10 @@ bs_session_set_plan_options (BsSession *self, const BsPlanOptions *opts)
     bs_session_notify (self, PROP_THREADS);
   if (old.batch != self->opts.batch)
     bs_session_notify (self, PROP_BATCH);
-  if (only_planes)
-    {
-      g_autofree char *suffix = g_strdup_printf (_("%s · three planes"), "");
-
-      /* the plan line says what runs */
-      if (self->plan_text != NULL && !self->opts.three_planes && g_str_has_suffix (self->plan_text, suffix))
-        self->plan_text[strlen (self->plan_text) - strlen (suffix)] = '\0';
-      else if (self->plan_text != NULL && self->opts.three_planes && !g_str_has_suffix (self->plan_text, suffix))
-        {
-          char *with = g_strconcat (self->plan_text, suffix, NULL);
-
-          g_free (self->plan_text);
-          self->plan_text = with;
-        }
-    }
   g_object_thaw_notify (G_OBJECT (self));
   if (only_planes)
     {
-      self->planes_done = FALSE;
-      if (!self->opts.three_planes)
-        {
-          /* the passes stop; the axial volume is cleaned up and measured */
-          bs_session_cancel_planes (self);
-          if (bs_session_volume_complete (self))
-            bs_session_start_volume_job (self);
-        }
-      else if (bs_session_volume_complete (self))
-        bs_session_volume_completed (self);   /* the passes, from the axial network values */
-      g_signal_emit (self, bs_session_signals[SIGNAL_TIMING_CHANGED], 0);
-      bs_session_notify (self, PROP_N_COMPUTED);
-      bs_session_notify (self, PROP_BUSY);
+      bs_session_planes_switched (self);
       return;
     }
   if (self->bcase != NULL)
@@ -807,6 +801,7 @@ bs_session_finalize (GObject *object)
   g_clear_pointer (&self->model, bs_unet_free);
   g_free (self->case_dice);
   g_free (self->plan_text);
+  g_free (self->plan_description);
   g_free (self->inputs_text);
   g_free (self->channel_name);
   g_free (self->missing_text);

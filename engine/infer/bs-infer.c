@@ -158,27 +158,13 @@ restrict_axis (int lo, int hi, int margin, int f0, int *start, int *size)
   *start = a;
 }
 
-/* The voxel axis along which displayed pixels of plane step in x (dx 1) or y. */
-static int
-pixel_axis (const BsVolume *vol, BsPlane plane, int dx, int dy)
-{
-  int a0[3], a1[3];
-
-  bs_volume_slice_to_voxel (vol, plane, 0, 0, 0, a0);
-  bs_volume_slice_to_voxel (vol, plane, 0, dx, dy, a1);
-  for (int a = 0; a < 3; a++)
-    if (a0[a] != a1[a])
-      return a;
-  return -1;
-}
-
 /* The range [*p_lo, *p_hi] of displayed pixels (0..n-1 along x when dx, else
  * y) whose voxels lie within [lo, hi] of their axis. */
 static void
 pixel_range (const BsVolume *vol, BsPlane plane, int n, gboolean dx, const int lo[3], const int hi[3], int *p_lo,
              int *p_hi)
 {
-  int axis = n > 1 ? pixel_axis (vol, plane, dx ? 1 : 0, dx ? 0 : 1) : -1;
+  int axis = bs_volume_slice_axis (vol, plane, dx ? 0 : 1);
 
   *p_lo = n;
   *p_hi = -1;
@@ -187,7 +173,7 @@ pixel_range (const BsVolume *vol, BsPlane plane, int n, gboolean dx, const int l
       int ijk[3];
 
       bs_volume_slice_to_voxel (vol, plane, 0, dx ? i : 0, dx ? 0 : i, ijk);
-      if (axis < 0 || (ijk[axis] >= lo[axis] && ijk[axis] <= hi[axis]))
+      if (ijk[axis] >= lo[axis] && ijk[axis] <= hi[axis])
         {
           *p_lo = MIN (*p_lo, i);
           *p_hi = MAX (*p_hi, i);

@@ -304,21 +304,15 @@ bs_segment_planes_box (const BsVolume *prob, int lo[3], int hi[3])
 int
 bs_segment_planes_slices (const BsVolume *vol, BsPlane p, const int lo[3], const int hi[3], guint8 *selected)
 {
-  int n = bs_volume_n_slices (vol, p), count = 0, a0[3], a1[3], axis = 0;
+  int n = bs_volume_n_slices (vol, p), count = 0, axis = bs_volume_slice_axis (vol, p, 2);
 
-  /* the voxel axis along which this plane's slices step */
-  bs_volume_slice_to_voxel (vol, p, 0, 0, 0, a0);
-  bs_volume_slice_to_voxel (vol, p, MIN (1, n - 1), 0, 0, a1);
-  for (int a = 0; a < 3; a++)
-    if (a0[a] != a1[a])
-      axis = a;
   for (int k = 0; k < n; k++)
     {
       int ijk[3];
       gboolean in;
 
       bs_volume_slice_to_voxel (vol, p, k, 0, 0, ijk);
-      in = n == 1 || (ijk[axis] >= lo[axis] && ijk[axis] <= hi[axis]);
+      in = ijk[axis] >= lo[axis] && ijk[axis] <= hi[axis];
       if (selected != NULL)
         selected[k] = in;
       count += in;

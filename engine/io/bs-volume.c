@@ -292,6 +292,16 @@ slice_map (const BsVolume *vol, BsPlane plane, BsSliceMap *m)
 }
 
 int
+bs_volume_slice_axis (const BsVolume *vol, BsPlane plane, int d)
+{
+  BsSliceMap m;
+
+  g_return_val_if_fail (d >= 0 && d < 3, 0);
+  slice_map (vol, plane, &m);
+  return m.axis[d];
+}
+
+int
 bs_volume_n_slices (const BsVolume *vol, BsPlane plane)
 {
   BsSliceMap m;

@@ -85,6 +85,9 @@ void bs_volume_slice_size (const BsVolume *vol, BsPlane plane, int *width, int *
 void bs_volume_get_slice (const BsVolume *vol, int c, BsPlane plane, int index, float *out);
 /* The inverse: writes a displayed slice back into channel c. */
 void bs_volume_set_slice (BsVolume *vol, int c, BsPlane plane, int index, const float *in);
+/* The voxel axis (0 i, 1 j, 2 k) along which plane's displayed columns (d 0),
+ * rows (d 1) or slices (d 2) step. */
+int bs_volume_slice_axis (const BsVolume *vol, BsPlane plane, int d);
 /* Voxel (i, j, k) shown at displayed pixel (x, y) of slice index. */
 void bs_volume_slice_to_voxel (const BsVolume *vol, BsPlane plane, int index, int x, int y, int ijk[3]);
 /* vol resampled onto the voxel grid of like when the two differ only in
