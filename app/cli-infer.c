@@ -163,6 +163,7 @@ bs_cli_infer (int argc, char **argv)
   g_autoptr(BsCase) c = NULL;
   g_autoptr(BsUnet) net = NULL;
   g_autoptr(BsVolume) prepared = NULL;
+  g_auto(GStrv) present = NULL;
   g_autoptr(BsVolume) truth = NULL, truth_tc = NULL, truth_et = NULL, mask_out = NULL;
   const BsVolume *truths[BS_N_REGIONS] = { NULL };
   BsLabelConvention mask_conv = BS_LABELS_BINARY;
@@ -247,6 +248,9 @@ bs_cli_infer (int argc, char **argv)
   if (!prepared)
     return bs_cli_fail (error);
   prepare_ms = bs_now_ms () - t0;
+  /* The image is not read again: its memory goes back for the volumes to come. */
+  present = bs_cli_channels_present (net, c->image);
+  g_clear_pointer (&c->image, bs_volume_free);
   slices = bs_volume_n_slices (prepared, BS_PLANE_AXIAL);
   if (only_slice >= slices)
     {
@@ -271,6 +275,7 @@ bs_cli_infer (int argc, char **argv)
       truth = bs_labels_whole_tumour (c->label);
       truth_tc = bs_labels_region (c->label, c->convention, BS_REGION_TC);
       truth_et = bs_labels_region (c->label, c->convention, BS_REGION_ET);
+      g_clear_pointer (&c->label, bs_volume_free);
     }
   truths[BS_REGION_WT] = truth;
   truths[BS_REGION_TC] = truth_tc;
@@ -286,9 +291,10 @@ bs_cli_infer (int argc, char **argv)
   dice_raw = seg->dice_raw;
 
   t0 = bs_now_ms ();
-  if (out && !(mask_out = bs_cli_mask_volume (seg, mask_conv, &error)))
+  /* the binary mask is written as it is, a label map is made */
+  if (out && mask_conv != BS_LABELS_BINARY && !(mask_out = bs_cli_mask_volume (seg, mask_conv, &error)))
     return bs_cli_fail (error);
-  if ((out && !bs_volume_save_nifti (mask_out, out, DT_UINT8, &error))
+  if ((out && !bs_volume_save_nifti (mask_out ? mask_out : seg->mask, out, DT_UINT8, &error))
       || (prob_out && !bs_volume_save_nifti (seg->prob, prob_out, DT_FLOAT32, &error))
       || (prepared_out && !bs_volume_save_nifti (prepared, prepared_out, DT_FLOAT32, &error)))
     return bs_cli_fail (error);
@@ -302,7 +308,7 @@ bs_cli_infer (int argc, char **argv)
       json_builder_set_member_name (b, "case");
       json_builder_add_string_value (b, c->id);
       bs_cli_json_add_model (b, net, is_random);
-      bs_cli_json_add_channels_present (b, net, c->image);
+      bs_cli_json_add_channels_present (b, present);
       json_builder_set_member_name (b, "precision");
       json_builder_add_string_value (b, bs_precision_name (opts.precision));
       json_builder_set_member_name (b, "layout");

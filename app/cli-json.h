@@ -50,18 +50,30 @@ bs_cli_json_add_model (JsonBuilder *b, const BsUnet *net, gboolean is_random)
   json_builder_add_int_value (b, net->config.context);
 }
 
-/* "channels_present": the model's input modalities the image has, in the
- * model's order (the others went in as zeros, see bs_preprocess_prepare). */
-static inline void
-bs_cli_json_add_channels_present (JsonBuilder *b, const BsUnet *net, const BsVolume *image)
+/* The model's input modalities the image has, in the model's order (the
+ * others went in as zeros, see bs_preprocess_prepare). */
+static inline char **
+bs_cli_channels_present (const BsUnet *net, const BsVolume *image)
 {
-  json_builder_set_member_name (b, "channels_present");
-  json_builder_begin_array (b);
+  GPtrArray *names = g_ptr_array_new ();
+
   for (int i = 0; i < net->config.in_channels; i++)
     {
       const char *m = net->config.modalities && net->config.modalities[i] ? net->config.modalities[i] : "FLAIR";
       if (bs_preprocess_find_modality (image, m, net->config.in_channels) >= 0)
-        json_builder_add_string_value (b, m);
+        g_ptr_array_add (names, g_strdup (m));
     }
+  g_ptr_array_add (names, NULL);
+  return (char **) g_ptr_array_free (names, FALSE);
+}
+
+/* "channels_present": bs_cli_channels_present's list. */
+static inline void
+bs_cli_json_add_channels_present (JsonBuilder *b, char **present)
+{
+  json_builder_set_member_name (b, "channels_present");
+  json_builder_begin_array (b);
+  for (char **m = present; *m; m++)
+    json_builder_add_string_value (b, *m);
   json_builder_end_array (b);
 }

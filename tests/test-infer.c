@@ -8,6 +8,7 @@
 #include "bs-infer.h"
 #include "bs-plan.h"
 #include "bs-preprocess.h"
+#include "bs-random.h"
 #include "bs-reference.h"
 #include "bs-segment.h"
 #include "bs-unet.h"
@@ -275,6 +276,99 @@ test_geometry_crop (void)
     g_assert_cmpint (none->pw, ==, 48);
     g_assert_cmpint (none->ph, ==, 48);
   }
+}
+
+/* The window rule as the header states it, for the check below: the box
+ * grown by the margin, inside the whole frame, start on its 16-pixel grid,
+ * size rounded up to 16. */
+static void
+expected_axis (int lo, int hi, int f0, int full, int *start, int *size)
+{
+  int a = MAX (lo - BS_INFER_CROP_MARGIN, f0), b = MIN (hi + BS_INFER_CROP_MARGIN, f0 + full);
+
+  a = f0 + (a - f0) / 16 * 16;
+  *size = MIN (bs_preprocess_round16 (b - a), full);
+  *start = MIN (a, f0 + full - *size);
+}
+
+/* The brain flags and window of every plane, for volumes whose voxel axes
+ * lie along any world axis in either direction, against a box found slice by
+ * slice from every channel's displayed pixels. */
+static void
+test_geometry_every_orientation (void)
+{
+  guint64 seed = 20261205;
+
+  for (int trial = 0; trial < 12; trial++)
+    {
+      int dims[3] = { 96 + trial % 5 * 9, 80 + trial % 3 * 7, 72 + trial % 4 * 5 }, perm[3] = { 0, 1, 2 };
+      g_autoptr(BsVolume) v = bs_volume_new (dims[0], dims[1], dims[2], 2);
+      gsize n = bs_volume_n_voxels (v);
+
+      /* a random permutation and signs for the affine */
+      for (int a = 2; a > 0; a--)
+        {
+          int b = (int) (bs_splitmix64 (&seed) % (guint64) (a + 1)), t = perm[a];
+
+          perm[a] = perm[b];
+          perm[b] = t;
+        }
+      memset (v->affine, 0, sizeof v->affine);
+      for (int a = 0; a < 3; a++)
+        v->affine[perm[a]][a] = (bs_splitmix64 (&seed) & 1) ? 1.0 : -1.0;
+      v->affine[3][3] = 1.0;
+      /* scattered voxels on either channel in a box off the centre (so that
+       * a window mirrored along any axis would differ), none on some slabs */
+      for (int s = 0; s < 40 + trial * 10; s++)
+        {
+          int ijk[3], c = (int) (bs_splitmix64 (&seed) & 1);
+
+          for (int a = 0; a < 3; a++)
+            ijk[a] = (int) (bs_splitmix64 (&seed) % (guint64) (dims[a] / 3));
+          if (ijk[2] % 4 != 1)
+            v->data[(gsize) c * n + ((gsize) ijk[2] * dims[1] + ijk[1]) * dims[0] + ijk[0]] = (float) (1 + s % 3);
+        }
+      for (int p = 0; p < 3; p++)
+        {
+          g_autoptr(BsInferGeometry) g = bs_infer_geometry_new (v, (BsPlane) p, TRUE);
+          int w, h, ns = bs_volume_n_slices (v, (BsPlane) p), n_brain = 0;
+          int bx0, by0, bx1 = -1, by1 = -1, x0, pw, y0, ph;
+
+          bs_volume_slice_size (v, (BsPlane) p, &w, &h);
+          bx0 = w;
+          by0 = h;
+          g_autofree float *buf = g_new (float, (gsize) w * h);
+          for (int s = 0; s < ns; s++)
+            {
+              gboolean any = FALSE;
+
+              for (int c = 0; c < 2; c++)
+                {
+                  bs_volume_get_slice (v, c, (BsPlane) p, s, buf);
+                  for (int y = 0; y < h; y++)
+                    for (int x = 0; x < w; x++)
+                      if (buf[y * w + x] != 0.0f)
+                        {
+                          any = TRUE;
+                          bx0 = MIN (bx0, x);
+                          bx1 = MAX (bx1, x);
+                          by0 = MIN (by0, y);
+                          by1 = MAX (by1, y);
+                        }
+                }
+              g_assert_cmpint (g->brain[s], ==, any);
+              n_brain += any;
+            }
+          g_assert_cmpint (g->n_brain, ==, n_brain);
+          g_assert_cmpint (n_brain, >, 0);
+          expected_axis (bx0, bx1 + 1, -((bs_preprocess_round16 (w) - w) / 2), bs_preprocess_round16 (w), &x0, &pw);
+          expected_axis (by0, by1 + 1, -((bs_preprocess_round16 (h) - h) / 2), bs_preprocess_round16 (h), &y0, &ph);
+          g_assert_cmpint (g->x0, ==, x0);
+          g_assert_cmpint (g->pw, ==, pw);
+          g_assert_cmpint (g->y0, ==, y0);
+          g_assert_cmpint (g->ph, ==, ph);
+        }
+    }
 }
 
 /* Cropped inference agrees with whole-slice inference: same mask on >= 99.9 %
@@ -604,6 +698,7 @@ main (int argc, char **argv)
   g_test_add_func ("/infer/fill-store-roundtrip", test_fill_store_roundtrip);
   g_test_add_func ("/infer/volume", test_volume);
   g_test_add_func ("/infer/geometry-crop", test_geometry_crop);
+  g_test_add_func ("/infer/geometry-every-orientation", test_geometry_every_orientation);
   g_test_add_func ("/infer/volume-crop", test_volume_crop);
   g_test_add_func ("/infer/volume-regions", test_volume_regions);
   g_test_add_func ("/infer/zero-outside-head-outputs", test_zero_outside_head_outputs);

@@ -149,6 +149,58 @@ test_set_slice_inverse (void)
     }
 }
 
+/* Adding a slice within a box changes exactly the box's voxels on that
+ * slice, by the slice's value at each voxel's pixel, in all 48 storage orders
+ * and every plane. */
+static void
+test_add_slice_box (void)
+{
+  static const int perms[6][3] = {
+    { 0, 1, 2 }, { 0, 2, 1 }, { 1, 0, 2 }, { 1, 2, 0 }, { 2, 0, 1 }, { 2, 1, 0 },
+  };
+
+  for (int p = 0; p < 6; p++)
+    for (int s = 0; s < 8; s++)
+      {
+        int sign[3] = { s & 1 ? -1 : 1, s & 2 ? -1 : 1, s & 4 ? -1 : 1 };
+        g_autoptr(BsVolume) vol = store (n_world, perms[p], sign);
+        /* an off-centre box, so that a mirrored one would differ */
+        int lo[3] = { 1, 0, 2 }, hi[3] = { vol->dims[0] - 2, 1, vol->dims[2] - 1 };
+
+        for (int plane = 0; plane < 3; plane++)
+          for (int k = 0; k < bs_volume_n_slices (vol, (BsPlane) plane); k++)
+            {
+              g_autoptr(BsVolume) sum = bs_volume_copy (vol);
+              int w, h;
+
+              bs_volume_slice_size (vol, (BsPlane) plane, &w, &h);
+              g_autofree float *in = g_new (float, (gsize) w * h);
+              for (int i = 0; i < w * h; i++)
+                in[i] = 1000.0f * (float) (i + 1);
+              bs_volume_add_slice_box (sum, 0, (BsPlane) plane, k, in, lo, hi);
+              /* what moved, pixel by pixel */
+              g_autofree guint8 *seen = g_new0 (guint8, bs_volume_n_voxels (vol));
+              for (int y = 0; y < h; y++)
+                for (int x = 0; x < w; x++)
+                  {
+                    int ijk[3];
+                    gsize v;
+                    gboolean in_box = TRUE;
+
+                    bs_volume_slice_to_voxel (vol, (BsPlane) plane, k, x, y, ijk);
+                    for (int a = 0; a < 3; a++)
+                      in_box = in_box && ijk[a] >= lo[a] && ijk[a] <= hi[a];
+                    v = ((gsize) ijk[2] * vol->dims[1] + ijk[1]) * vol->dims[0] + ijk[0];
+                    seen[v] = 1;
+                    g_assert_cmpfloat (sum->data[v], ==, vol->data[v] + (in_box ? in[y * w + x] : 0.0f));
+                  }
+              for (gsize v = 0; v < bs_volume_n_voxels (vol); v++)
+                if (!seen[v])
+                  g_assert_cmpfloat (sum->data[v], ==, vol->data[v]);
+            }
+      }
+}
+
 static void
 test_reorient_like (void)
 {
@@ -243,6 +295,7 @@ main (int argc, char **argv)
   g_test_add_func ("/volume/codes", test_codes);
   g_test_add_func ("/volume/display-all-orders", test_display_all_orders);
   g_test_add_func ("/volume/set-slice-inverse", test_set_slice_inverse);
+  g_test_add_func ("/volume/add-slice-box", test_add_slice_box);
   g_test_add_func ("/volume/oblique", test_oblique);
   g_test_add_func ("/volume/reorient-like", test_reorient_like);
   g_test_add_func ("/volume/letters-and-names", test_letters_and_names);

@@ -15,67 +15,135 @@ bs_infer_prepare (const BsUnet *net, const BsVolume *image, GError **error)
                                 NULL, error);
 }
 
-typedef struct {
-  const BsVolume *head;  /* one channel: 1 where any channel of the prepared case is not 0 */
-  BsPlane plane;
-  int width, height;
-  int *box;       /* per slice: x0, y0, x1, y1 (inclusive), x0 > x1 when empty */
-} BoxJob;
-
+/* Where the head is, from one pass over the prepared case: for every slab k
+ * (voxel axis 2) the first and last i of each row j, and the first and last j
+ * of each column i, among the voxels with any channel not 0.  The box of a
+ * slice of any plane follows from these, with no head volume to allocate. */
 typedef struct {
   const BsVolume *prepared;
-  BsVolume *head;
-  gsize n;
-} HeadJob;
+  int *row;   /* nz * ny pairs: i0, i1 of row (j, k), i0 > i1 when empty */
+  int *col;   /* nz * nx pairs: j0, j1 of column (i, k) */
+} ExtentJob;
 
 static void
-head_range (int begin, int end, gpointer user_data)
+extent_slab (int k, gpointer user_data)
 {
-  HeadJob *job = user_data;
+  ExtentJob *job = user_data;
+  const BsVolume *v = job->prepared;
+  int nx = v->dims[0], ny = v->dims[1];
+  gsize n = bs_volume_n_voxels (v);
+  int *row = job->row + (gsize) k * ny * 2, *col = job->col + (gsize) k * nx * 2;
 
-  for (gsize v = (gsize) begin; v < (gsize) end; v++)
+  for (int i = 0; i < nx; i++)
     {
-      gboolean on = FALSE;
+      col[2 * i] = ny;
+      col[2 * i + 1] = -1;
+    }
+  for (int j = 0; j < ny; j++)
+    {
+      gsize base = ((gsize) k * ny + j) * nx;
+      int first = nx, last = -1;
 
-      for (int c = 0; c < job->prepared->n_channels && !on; c++)
-        on = job->prepared->data[(gsize) c * job->n + v] != 0.0f;
-      job->head->data[v] = on ? 1.0f : 0.0f;
+      for (int i = 0; i < nx; i++)
+        {
+          gboolean on = FALSE;
+
+          for (int c = 0; c < v->n_channels && !on; c++)
+            on = v->data[(gsize) c * n + base + i] != 0.0f;
+          if (!on)
+            continue;
+          first = MIN (first, i);
+          last = i;
+          col[2 * i] = MIN (col[2 * i], j);
+          col[2 * i + 1] = j;
+        }
+      row[2 * j] = first;
+      row[2 * j + 1] = last;
     }
 }
 
 static void
-slice_box (int k, gpointer user_data)
+grow (int *b, int axis, int lo, int hi)
 {
-  BoxJob *job = user_data;
-  int w = job->width, h = job->height;
-  int *b = job->box + 4 * k;
-  g_autofree float *buf = g_new (float, (gsize) w * h);
+  b[axis] = MIN (b[axis], lo);
+  b[3 + axis] = MAX (b[3 + axis], hi);
+}
 
-  b[0] = w;
-  b[1] = h;
-  b[2] = -1;
-  b[3] = -1;
-  /* one slice of the head mask instead of one per channel: the coronal and
-   * sagittal slices are strided reads */
-  bs_volume_get_slice (job->head, 0, job->plane, k, buf);
-  for (int y = 0; y < h; y++)
+/* box: per slice of plane, x0, y0, x1, y1 of its head voxels (inclusive
+ * display pixels), x0 > x1 when it has none. */
+static void
+head_boxes (const BsVolume *prepared, BsPlane plane, int *box)
+{
+  const int *d = prepared->dims;
+  int nx = d[0], ny = d[1], nz = d[2];
+  g_autofree int *row = g_new (int, (gsize) nz * ny * 2);
+  g_autofree int *col = g_new (int, (gsize) nz * nx * 2);
+  ExtentJob job = { prepared, row, col };
+  int sa = bs_volume_slice_axis (prepared, plane, 2), xa = bs_volume_slice_axis (prepared, plane, 0),
+      ya = bs_volume_slice_axis (prepared, plane, 1);
+  int n_slices = d[sa], w = d[xa], h = d[ya], ijk[3];
+  /* per index t of the slice axis: lo[3], hi[3] of the voxels with ijk[sa] == t */
+  g_autofree int *ext = g_new (int, (gsize) n_slices * 6);
+  gboolean flip_x, flip_y;
+
+  bs_parallel_for (nz, extent_slab, &job);
+  for (int t = 0; t < n_slices; t++)
+    for (int a = 0; a < 3; a++)
+      {
+        ext[6 * t + a] = d[a];
+        ext[6 * t + 3 + a] = -1;
+      }
+  for (int k = 0; k < nz; k++)
     {
-      const float *row = buf + (gsize) y * w;
-      int first = -1, last = -1;
+      for (int j = 0; j < ny; j++)
+        {
+          const int *r = row + ((gsize) k * ny + j) * 2;
 
-      for (int x = 0; x < w; x++)
-        if (row[x] != 0.0f)
+          if (r[0] > r[1])
+            continue;
+          if (sa == 2)
+            {
+              grow (ext + 6 * k, 0, r[0], r[1]);
+              grow (ext + 6 * k, 1, j, j);
+            }
+          else if (sa == 1)
+            {
+              grow (ext + 6 * j, 0, r[0], r[1]);
+              grow (ext + 6 * j, 2, k, k);
+            }
+        }
+      if (sa == 0)
+        for (int i = 0; i < nx; i++)
           {
-            if (first < 0)
-              first = x;
-            last = x;
+            const int *c = col + ((gsize) k * nx + i) * 2;
+
+            if (c[0] > c[1])
+              continue;
+            grow (ext + 6 * i, 1, c[0], c[1]);
+            grow (ext + 6 * i, 2, k, k);
           }
-      if (first < 0)
-        continue;
-      b[0] = MIN (b[0], first);
-      b[2] = MAX (b[2], last);
-      b[1] = MIN (b[1], y);
-      b[3] = MAX (b[3], y);
+    }
+  /* Display pixel 0 of each axis is voxel 0 or the last one of it. */
+  bs_volume_slice_to_voxel (prepared, plane, 0, 0, 0, ijk);
+  flip_x = w > 1 && ijk[xa] != 0;
+  flip_y = h > 1 && ijk[ya] != 0;
+  for (int s = 0; s < n_slices; s++)
+    {
+      int *b = box + 4 * s;
+      const int *e;
+
+      bs_volume_slice_to_voxel (prepared, plane, s, 0, 0, ijk);
+      e = ext + 6 * ijk[sa];
+      b[0] = flip_x ? w - 1 - e[3 + xa] : e[xa];
+      b[2] = flip_x ? w - 1 - e[xa] : e[3 + xa];
+      b[1] = flip_y ? h - 1 - e[3 + ya] : e[ya];
+      b[3] = flip_y ? h - 1 - e[ya] : e[3 + ya];
+      if (e[3 + xa] < 0)
+        {
+          b[0] = w;
+          b[1] = h;
+          b[2] = b[3] = -1;
+        }
     }
 }
 
@@ -116,12 +184,8 @@ bs_infer_geometry_new (const BsVolume *prepared, BsPlane plane, gboolean crop)
     }
 
   g_autofree int *box = g_new (int, 4 * (gsize) MAX (g->n_slices, 1));
-  g_autoptr(BsVolume) head = bs_volume_new_like (prepared, 1);
-  HeadJob hj = { prepared, head, bs_volume_n_voxels (prepared) };
-  BoxJob job = { head, plane, g->width, g->height, box };
 
-  bs_parallel_for_range ((int) hj.n, 1 << 16, head_range, &hj);
-  bs_parallel_for (g->n_slices, slice_box, &job);
+  head_boxes (prepared, plane, box);
   bx0 = g->width;
   by0 = g->height;
   bx1 = by1 = -1;
@@ -286,9 +350,11 @@ bs_infer_window_to_slice (const BsInferGeometry *geom, const float *input, int c
   bs_preprocess_copy_window (gated, geom->pw, geom->ph, -geom->x0, -geom->y0, slice, geom->width, geom->height);
 }
 
-void
-bs_infer_store_output (BsVolume *prob, const BsInferGeometry *geom, const float *input, int channels, int first,
-                       int n, const float *probs)
+/* As bs_infer_store_output, or with lo non-NULL adding the slices to prob
+ * within the voxel box [lo, hi] instead of writing them whole. */
+static void
+store_or_add (BsVolume *prob, const BsInferGeometry *geom, const float *input, int channels, int first, int n,
+              const float *probs, const int *lo, const int *hi)
 {
   g_autofree float *slice = g_new (float, (gsize) geom->width * geom->height);
   gsize plane = (gsize) geom->ph * geom->pw;
@@ -306,24 +372,71 @@ bs_infer_store_output (BsVolume *prob, const BsInferGeometry *geom, const float 
         {
           bs_preprocess_copy_window (gated + (gsize) o * plane, geom->pw, geom->ph, -geom->x0, -geom->y0, slice,
                                      geom->width, geom->height);
-          bs_volume_set_slice (prob, o, geom->plane, first + i, slice);
+          if (lo != NULL)
+            bs_volume_add_slice_box (prob, o, geom->plane, first + i, slice, lo, hi);
+          else
+            bs_volume_set_slice (prob, o, geom->plane, first + i, slice);
         }
     }
+}
+
+void
+bs_infer_store_output (BsVolume *prob, const BsInferGeometry *geom, const float *input, int channels, int first,
+                       int n, const float *probs)
+{
+  store_or_add (prob, geom, input, channels, first, n, probs, NULL, NULL);
+}
+
+/* Slices gathered and stored together: filling a slice's input (a strided
+ * read in the coronal and sagittal planes) and storing its output are serial
+ * per slice but independent between slices, so a chunk of them runs on every
+ * core between the network's batches. */
+#define RUN_CHUNK 8
+
+typedef struct {
+  const BsVolume *prepared;
+  const BsInferGeometry *geom;
+  BsVolume *prob;
+  const int *run;           /* the chunk's slices */
+  float *input;             /* per_in floats a slice */
+  const float *probs;       /* per_out floats a slice */
+  gsize per_in, per_out;
+  const int *lo, *hi;       /* the box to add into, or NULL to store */
+} ChunkJob;
+
+static void
+fill_one (int i, gpointer user_data)
+{
+  ChunkJob *job = user_data;
+
+  bs_infer_fill_slice (job->prepared, job->geom, job->run[i], job->input + job->per_in * i);
+}
+
+static void
+store_one (int i, gpointer user_data)
+{
+  ChunkJob *job = user_data;
+
+  /* One slice at a time: a prob with fewer channels than the plan's outputs
+   * takes the first ones of each slice. */
+  store_or_add (job->prob, job->geom, job->input + job->per_in * i, job->prepared->n_channels, job->run[i], 1,
+                job->probs + job->per_out * i, job->lo, job->hi);
 }
 
 /* The batch loop of bs_infer_volume and bs_infer_slices; *cancelled tells a
  * cancellation (error left unset) from a failure. */
 static gboolean
 run_slices (BsPlan *plan, const BsVolume *prepared, const BsInferGeometry *geom, const guint8 *selected,
-            BsVolume *prob, BsTiming *timing, BsInferProgress progress, gpointer user_data,
-            GCancellable *cancellable, gboolean *cancelled, GError **error)
+            BsVolume *prob, const int *lo, const int *hi, BsTiming *timing, BsInferProgress progress,
+            gpointer user_data, GCancellable *cancellable, gboolean *cancelled, GError **error)
 {
-  int ph, pw, batch, n_slices = geom->n_slices, total = 0, done = 0, n_out = bs_plan_get_outputs (plan);
+  int ph, pw, batch, chunk, n_slices = geom->n_slices, total = 0, done = 0, n_out = bs_plan_get_outputs (plan);
   gsize per_in = bs_infer_slice_floats (prepared, geom), per_out = (gsize) n_out * geom->ph * geom->pw;
   g_autofree float *input = NULL;
   g_autofree float *probs = NULL;
   g_autofree float *zero = NULL;
   g_autofree int *run = NULL;
+  ChunkJob job = { prepared, geom, prob, NULL, NULL, NULL, per_in, per_out, lo, hi };
 
   *cancelled = FALSE;
   bs_plan_get_size (plan, &ph, &pw, &batch);
@@ -343,10 +456,15 @@ run_slices (BsPlan *plan, const BsVolume *prepared, const BsInferGeometry *geom,
     }
   for (int k = 0; k < n_slices; k++)
     total += selected == NULL || selected[k];
-  input = g_new (float, (gsize) batch * per_in);
-  probs = g_new (float, (gsize) batch * per_out);
+  /* whole batches to a chunk, at least RUN_CHUNK slices */
+  chunk = MAX (batch, (RUN_CHUNK + batch - 1) / batch * batch);
+  input = g_new (float, (gsize) chunk * per_in);
+  probs = g_new (float, (gsize) chunk * per_out);
   zero = g_new0 (float, (gsize) geom->width * geom->height);
-  run = g_new (int, batch);
+  run = g_new (int, chunk);
+  job.run = run;
+  job.input = input;
+  job.probs = probs;
   for (int first = 0; first < n_slices;)
     {
       int n = 0, end = first;
@@ -357,37 +475,37 @@ run_slices (BsPlan *plan, const BsVolume *prepared, const BsInferGeometry *geom,
           *cancelled = TRUE;
           return FALSE;
         }
-      /* The next batch of brain slices; slices without brain in between are zeros. */
+      /* The next chunk of brain slices; slices without brain in between are zeros. */
       t0 = bs_now_ms ();
-      for (; end < n_slices && n < batch; end++)
+      for (; end < n_slices && n < chunk; end++)
         {
           if (selected != NULL && !selected[end])
             continue;
           if (geom->brain[end])
-            {
-              bs_infer_fill_slice (prepared, geom, end, input + per_in * n);
-              run[n++] = end;
-            }
-          else
+            run[n++] = end;
+          else if (lo == NULL)   /* (adding would add zeros) */
             for (int o = 0; o < prob->n_channels; o++)
               bs_volume_set_slice (prob, o, geom->plane, end, zero);
-          done++;
         }
+      bs_parallel_for (n, fill_one, &job);
       if (timing)
         bs_timing_add_stage (timing, "preprocess", bs_now_ms () - t0);
-      if (n > 0)
+      for (int b = 0; b < n; b += batch)
         {
-          if (!bs_plan_run (plan, input, n, probs, timing, error))
+          if (b > 0 && g_cancellable_is_cancelled (cancellable))
+            {
+              *cancelled = TRUE;
+              return FALSE;
+            }
+          if (!bs_plan_run (plan, input + per_in * b, MIN (batch, n - b), probs + per_out * b, timing, error))
             return FALSE;
-          t0 = bs_now_ms ();
-          /* One slice at a time: a prob with fewer channels than the
-           * plan's outputs takes the first ones of each slice. */
-          for (int i = 0; i < n; i++)
-            bs_infer_store_output (prob, geom, input + per_in * i, prepared->n_channels, run[i], 1,
-                                   probs + per_out * i);
-          if (timing)
-            bs_timing_add_stage (timing, "output", bs_now_ms () - t0);
         }
+      t0 = bs_now_ms ();
+      bs_parallel_for (n, store_one, &job);
+      if (timing)
+        bs_timing_add_stage (timing, "output", bs_now_ms () - t0);
+      for (int k = first; k < end; k++)
+        done += selected == NULL || selected[k];
       first = end;
       if (progress)
         progress (done, total, user_data);
@@ -402,7 +520,8 @@ bs_infer_volume (BsPlan *plan, const BsVolume *prepared, const BsInferGeometry *
 {
   gboolean cancelled;
 
-  if (run_slices (plan, prepared, geom, NULL, prob, timing, progress, user_data, cancellable, &cancelled, error))
+  if (run_slices (plan, prepared, geom, NULL, prob, NULL, NULL, timing, progress, user_data, cancellable, &cancelled,
+                  error))
     return TRUE;
   if (cancelled)
     g_set_error (error, BS_PLAN_ERROR, BS_PLAN_ERROR_CANCELLED, _("Inference was cancelled"));
@@ -416,8 +535,24 @@ bs_infer_slices (BsPlan *plan, const BsVolume *prepared, const BsInferGeometry *
 {
   gboolean cancelled;
 
-  if (run_slices (plan, prepared, geom, selected, prob, timing, progress, user_data, cancellable, &cancelled,
-                  error))
+  if (run_slices (plan, prepared, geom, selected, prob, NULL, NULL, timing, progress, user_data, cancellable,
+                  &cancelled, error))
+    return TRUE;
+  if (cancelled)
+    g_cancellable_set_error_if_cancelled (cancellable, error);
+  return FALSE;
+}
+
+gboolean
+bs_infer_slices_add (BsPlan *plan, const BsVolume *prepared, const BsInferGeometry *geom, const guint8 *selected,
+                     BsVolume *prob, const int lo[3], const int hi[3], BsTiming *timing, BsInferProgress progress,
+                     gpointer user_data, GCancellable *cancellable, GError **error)
+{
+  gboolean cancelled;
+
+  g_return_val_if_fail (lo != NULL && hi != NULL, FALSE);
+  if (run_slices (plan, prepared, geom, selected, prob, lo, hi, timing, progress, user_data, cancellable,
+                  &cancelled, error))
     return TRUE;
   if (cancelled)
     g_cancellable_set_error_if_cancelled (cancellable, error);

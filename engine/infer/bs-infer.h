@@ -94,7 +94,10 @@ typedef void (*BsInferProgress) (int done, int total, gpointer user_data);
  * slices; prob receives the sigmoid outputs (0 on skipped slices and outside
  * the window), channel c of prob being the plan's output c.  prob may have
  * fewer channels than the plan has outputs (1: the whole tumour only), not
- * more (BS_PLAN_ERROR_SIZE).  Progress counts every slice.  Cancellable between batches.
+ * more (BS_PLAN_ERROR_SIZE).  Slices go in chunks of whole batches, at
+ * least 8 slices, whose inputs are gathered and outputs stored on every core
+ * (bs_parallel_for) around the network's batches.  Progress counts every
+ * slice, after each chunk.  Cancellable between batches.
  * The plan must be built for geom->ph x geom->pw. */
 gboolean bs_infer_volume (BsPlan *plan, const BsVolume *prepared, const BsInferGeometry *geom,
                           BsVolume *prob, BsTiming *timing,
@@ -109,5 +112,15 @@ gboolean bs_infer_slices (BsPlan *plan, const BsVolume *prepared, const BsInferG
                           const guint8 *selected, BsVolume *prob, BsTiming *timing,
                           BsInferProgress progress, gpointer user_data,
                           GCancellable *cancellable, GError **error);
+
+/* The same, adding each selected slice's probabilities to prob at the voxels
+ * within the inclusive voxel box [lo, hi] instead of writing the slices: the
+ * three-plane passes sum into the first plane's probabilities where they are
+ * needed, with no volume of their own.  On failure or cancellation prob holds
+ * part of the sum. */
+gboolean bs_infer_slices_add (BsPlan *plan, const BsVolume *prepared, const BsInferGeometry *geom,
+                              const guint8 *selected, BsVolume *prob, const int lo[3], const int hi[3],
+                              BsTiming *timing, BsInferProgress progress, gpointer user_data,
+                              GCancellable *cancellable, GError **error);
 
 G_END_DECLS

@@ -387,7 +387,6 @@ bs_segment_average_planes (const BsUnet *net, const BsVolume *prepared, BsPlane 
                            const BsCalibration *cal, BsVolume *prob, BsTiming *timing, BsInferProgress progress,
                            gpointer user_data, int done_before, int total, GCancellable *cancellable, GError **error)
 {
-  g_autoptr(BsVolume) pass = NULL;
   PlanesProgress pp = { progress, user_data, done_before, total };
   BsTiming own;
   int lo[3], hi[3];
@@ -407,16 +406,10 @@ bs_segment_average_planes (const BsUnet *net, const BsVolume *prepared, BsPlane 
       return TRUE;
     }
   bs_timing_add_stage (timing, "planes", bs_now_ms () - t0);
-  /* One volume for both passes: every voxel of the box lies on a slice each
-   * pass runs, and bs_infer_slices writes those slices whole, so the box of
-   * the second pass needs no clearing. */
-  pass = bs_volume_new_like (prob, prob->n_channels);
-  if (pass == NULL)
-    {
-      g_set_error_literal (error, BS_PLAN_ERROR, BS_PLAN_ERROR_UNAVAILABLE,
-                           _("Out of memory for the probability volume"));
-      return FALSE;
-    }
+  /* Each pass adds its slices into prob within the box, so the sum is
+   * (plane + first other) + second other, in this order everywhere (the
+   * trainer's evaluation adds whole volumes in the same order), with no
+   * volume of its own: every voxel of the box lies on one slice each pass runs. */
   for (int p = 0; p < 3; p++)
     {
       g_autoptr(BsInferGeometry) geom = NULL;
@@ -436,15 +429,11 @@ bs_segment_average_planes (const BsUnet *net, const BsVolume *prepared, BsPlane 
       plan = bs_plan_new (net, geom->ph, geom->pw, opts, cal, error);
       if (plan == NULL)
         return FALSE;
-      if (!bs_infer_slices (plan, prepared, geom, selected, pass, timing, progress ? planes_progress : NULL, &pp,
-                            cancellable, error))
+      if (!bs_infer_slices_add (plan, prepared, geom, selected, prob, lo, hi, timing,
+                                progress ? planes_progress : NULL, &pp, cancellable, error))
         return FALSE;
       for (int k = 0; k < geom->n_slices; k++)
         pp.offset += selected[k];
-      t0 = bs_now_ms ();
-      /* (plane + first other) + second other, in this order everywhere */
-      bs_segment_planes_add (prob, pass, lo, hi);
-      bs_timing_add_stage (timing, "planes", bs_now_ms () - t0);
     }
   t0 = bs_now_ms ();
   bs_segment_planes_add (prob, NULL, lo, hi);

@@ -394,6 +394,49 @@ bs_volume_set_slice (BsVolume *vol, int c, BsPlane plane, int index, const float
 }
 
 void
+bs_volume_add_slice_box (BsVolume *vol, int c, BsPlane plane, int index, const float *in, const int lo[3],
+                         const int hi[3])
+{
+  BsSliceMap m;
+  gssize start, sx, sy;
+  int w, h, x0, x1, y0, y1, t;
+
+  g_return_if_fail (c >= 0 && c < vol->n_channels);
+  g_return_if_fail (index >= 0 && index < bs_volume_n_slices (vol, plane));
+  slice_map (vol, plane, &m);
+  t = m.flip[2] ? vol->dims[m.axis[2]] - 1 - index : index;
+  if (t < lo[m.axis[2]] || t > hi[m.axis[2]])
+    return;
+  slice_walk (vol, plane, index, &start, &sx, &sy, &w, &h);
+  /* the box's pixels along each displayed axis */
+  x0 = MAX (lo[m.axis[0]], 0);
+  x1 = MIN (hi[m.axis[0]], w - 1);
+  y0 = MAX (lo[m.axis[1]], 0);
+  y1 = MIN (hi[m.axis[1]], h - 1);
+  if (m.flip[0])
+    {
+      int a = w - 1 - x1;
+      x1 = w - 1 - x0;
+      x0 = a;
+    }
+  if (m.flip[1])
+    {
+      int a = h - 1 - y1;
+      y1 = h - 1 - y0;
+      y0 = a;
+    }
+  float *base = bs_volume_channel (vol, c) + start;
+  for (int y = y0; y <= y1; y++)
+    {
+      float *row = base + y * sy;
+      const float *src = in + (gsize) y * w;
+
+      for (int x = x0; x <= x1; x++)
+        row[x * sx] += src[x];
+    }
+}
+
+void
 bs_volume_slice_to_voxel (const BsVolume *vol, BsPlane plane, int index, int x, int y, int ijk[3])
 {
   BsSliceMap m;

@@ -85,6 +85,11 @@ void bs_volume_slice_size (const BsVolume *vol, BsPlane plane, int *width, int *
 void bs_volume_get_slice (const BsVolume *vol, int c, BsPlane plane, int index, float *out);
 /* The inverse: writes a displayed slice back into channel c. */
 void bs_volume_set_slice (BsVolume *vol, int c, BsPlane plane, int index, const float *in);
+/* Adds the displayed slice in (as bs_volume_set_slice takes it) to the voxels
+ * of channel c that lie within the inclusive voxel box [lo, hi]; the others
+ * keep their values. */
+void bs_volume_add_slice_box (BsVolume *vol, int c, BsPlane plane, int index, const float *in, const int lo[3],
+                              const int hi[3]);
 /* The voxel axis (0 i, 1 j, 2 k) along which plane's displayed columns (d 0),
  * rows (d 1) or slices (d 2) step. */
 int bs_volume_slice_axis (const BsVolume *vol, BsPlane plane, int d);
