@@ -1077,6 +1077,105 @@ test_no_ground_truth (void)
   }
 }
 
+static gboolean
+tcga_volume_done (BsWindow *w)
+{
+  BsCase *c = bs_session_get_case (bs_window_get_session (w));
+
+  return c != NULL && g_strcmp0 (c->id, "TCGA-DU-7294") == 0 && volume_done (w);
+}
+
+/* Labels without the sub-regions (TCGA-DU-7294's are an algorithm fusion of
+ * the whole tumour): a region model's tumour core and enhancing tumour stay
+ * selectable and the overlay shows the chosen one alone (walk finding: they
+ * were greyed out with no reason given); the chart says why it is empty. */
+static void
+test_labels_without_regions (void)
+{
+  const char *samples = g_getenv ("BS_SAMPLES_DIR");
+  g_autofree char *path = NULL;
+  g_autoptr(GPtrArray) views = g_ptr_array_new ();
+  BsSession *s;
+  BsDicePanel *panel;
+  const BsVolume *prob;
+  cairo_surface_t *over_s, *grey_s;
+  int w, h, best, best_on = 0, on_tc = 0, coloured_tc = 0, coloured_elsewhere = 0;
+  g_autofree float *buf = NULL;
+
+  if (!setup ())
+    return;
+  if (samples == NULL)
+    {
+      g_test_skip ("BS_SAMPLES_DIR not set: real samples absent");
+      return;
+    }
+  path = g_build_filename (samples, "tcga-du-7294", NULL);
+  if (!g_file_test (path, G_FILE_TEST_IS_DIR))
+    {
+      g_test_skip ("tcga-du-7294 not among the real samples");
+      return;
+    }
+  s = bs_window_get_session (win);
+  if (!bs_session_model_has_region (s, BS_REGION_TC))
+    {
+      g_test_skip ("the default model predicts the whole tumour only");
+      return;
+    }
+  bs_window_open_path (win, path);
+  g_assert_true (bs_test_wait (win, tcga_volume_done, 600));
+  bs_test_spin (200);
+  g_assert_nonnull (bs_session_get_truth (s));
+  g_assert_null (bs_session_get_truth_region (s, BS_REGION_TC));
+  panel = BS_DICE_PANEL (find_widget (GTK_WIDGET (win), BS_TYPE_DICE_PANEL));
+  g_assert_true (bs_dice_panel_region_selectable (panel, BS_REGION_TC));
+  g_assert_true (bs_dice_panel_region_selectable (panel, BS_REGION_ET));
+  /* the whole tumour's chart scores against the labels */
+  g_assert_null (bs_dice_chart_get_message (BS_DICE_CHART (find_widget (GTK_WIDGET (win), BS_TYPE_DICE_CHART))));
+
+  prob = bs_session_get_probability_volume (s);
+  bs_volume_slice_size (prob, BS_PLANE_AXIAL, &w, &h);
+  buf = g_new (float, (gsize) w * h);
+  best = bs_test_fullest_slice (prob, 0, BS_PLANE_AXIAL, &best_on);
+  g_assert_cmpint (best, >=, 0);
+  bs_session_set_plane (s, BS_PLANE_AXIAL);
+  bs_session_set_slice_index (s, best);
+  bs_session_set_region (s, BS_REGION_TC);
+  bs_test_spin (300);
+  g_assert_cmpint (bs_session_get_region (s), ==, BS_REGION_TC);
+  g_assert_nonnull (bs_dice_chart_get_message (BS_DICE_CHART (find_widget (GTK_WIDGET (win), BS_TYPE_DICE_CHART))));
+  g_assert_true (bs_session_get_region_slice (s, BS_REGION_TC, BS_PLANE_AXIAL, best, buf));
+  for (int p = 0; p < w * h; p++)
+    on_tc += buf[p] > 0.5f;
+  collect_widgets (GTK_WIDGET (win), BS_TYPE_SLICE_VIEW, views);
+  g_assert_cmpuint (views->len, ==, 4);  /* MRI, truth, prediction, overlay */
+  over_s = bs_slice_view_get_surface (views->pdata[3]);
+  grey_s = bs_slice_view_get_surface (views->pdata[0]);
+  cairo_surface_flush (over_s);
+  cairo_surface_flush (grey_s);
+  for (int y = 0; y < h; y++)
+    {
+      const guint32 *b = (const guint32 *) (cairo_image_surface_get_data (over_s)
+                                            + (gsize) y * cairo_image_surface_get_stride (over_s));
+      const guint32 *g = (const guint32 *) (cairo_image_surface_get_data (grey_s)
+                                            + (gsize) y * cairo_image_surface_get_stride (grey_s));
+
+      for (int x = 0; x < w; x++)
+        if (b[x] != g[x])
+          {
+            if (buf[y * w + x] > 0.5f)
+              coloured_tc++;
+            else
+              coloured_elsewhere++;
+          }
+    }
+  g_test_message ("slice %d: tumour core alone, %d pixels, %d of them coloured, %d coloured elsewhere", best, on_tc,
+                  coloured_tc, coloured_elsewhere);
+  g_assert_cmpint (on_tc, >, 0);
+  g_assert_cmpint (coloured_tc, ==, on_tc);
+  g_assert_cmpint (coloured_elsewhere, ==, 0);
+  bs_session_set_region (s, BS_REGION_WT);
+}
+
 /* A folder dropped on the window opens like File > Open: the drop target's
  * "drop" signal gets the file list a file manager would send. */
 static void
@@ -2254,6 +2353,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/window/spin-buttons", test_spin_buttons);
   g_test_add_func ("/ui/window/outline-opacity", test_outline_opacity);
   g_test_add_func ("/ui/window/no-ground-truth", test_no_ground_truth);
+  g_test_add_func ("/ui/window/labels-without-regions", test_labels_without_regions);
   g_test_add_func ("/ui/window/drop", test_drop);
   g_test_add_func ("/ui/window/bad-file", test_bad_file);
   g_test_add_func ("/ui/window/stop-before-fill", test_stop_before_fill);

@@ -246,10 +246,10 @@ update_regions (BsDicePanel *self)
   for (int r = 0; r < BS_N_REGIONS; r++)
     {
       update_region_row (self, r, bs_session_volume_complete (s));
-      /* without any truth the overlay still shows the chosen predicted region */
-      gtk_widget_set_sensitive (self->region_buttons[r], r == BS_REGION_WT
-                                || (bs_session_model_has_region (s, r)
-                                    && (bs_session_get_truth_region (s, r) != NULL || !truth)));
+      /* without a truth of the region (no labels, or labels without it) the
+       * overlay still shows the chosen predicted region alone (walk finding:
+       * TC and ET were greyed out on TCGA-DU-7294, with no reason given) */
+      gtk_widget_set_sensitive (self->region_buttons[r], r == BS_REGION_WT || bs_session_model_has_region (s, r));
     }
 }
 
@@ -260,9 +260,14 @@ update_chart (BsDicePanel *self, int first, int n)
   int total = s != NULL ? bs_session_get_n_slices (s) : 0;
 
   /* walk finding: empty axes said nothing on a case without labels */
-  bs_dice_chart_set_message (self->dice_chart,
-                             s != NULL && bs_session_get_case (s) != NULL && bs_session_get_truth (s) == NULL
-                               ? _("No ground truth: nothing to score per slice") : NULL);
+  if (s != NULL && bs_session_get_case (s) != NULL && bs_session_get_truth (s) == NULL)
+    bs_dice_chart_set_message (self->dice_chart, _("No ground truth: nothing to score per slice"));
+  else if (s != NULL && bs_session_get_case (s) != NULL
+           && bs_session_get_truth_region (s, bs_session_get_region (s)) == NULL)
+    bs_dice_chart_set_message (self->dice_chart,
+                               _("The case's labels do not tell this region apart: nothing to score per slice"));
+  else
+    bs_dice_chart_set_message (self->dice_chart, NULL);
   if (n < 0)
     {
       bs_dice_chart_reset (self->dice_chart, total);

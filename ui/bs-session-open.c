@@ -326,10 +326,9 @@ adopt_case (BsSession *self, OpenJob *job)
   bs_session_notify (self, PROP_INPUTS_TEXT);
   g_object_thaw_notify (G_OBJECT (self));
   bs_session_restart_inference (self);
-  /* A region this case's labels or this model cannot tell apart (the switch
-   * greys it out): back to the whole tumour rather than an empty chart. */
-  if (self->region != BS_REGION_WT
-      && (bs_session_get_truth_region (self, self->region) == NULL || !bs_session_model_has_region (self, self->region)))
+  /* A region this model cannot tell apart (the switch greys it out): back to
+   * the whole tumour.  One the case's labels lack stays: its prediction shows alone. */
+  if (self->region != BS_REGION_WT && !bs_session_model_has_region (self, self->region))
     bs_session_set_region (self, BS_REGION_WT);
 }
 

@@ -135,9 +135,10 @@ render (BsSliceViews *self)
   /* TP / FP / FN of the chosen region (bs_session_set_region), where both
    * the truth and the model have it; else of the whole tumour. */
   region = bs_session_get_region (s);
-  /* Without a truth: the chosen region alone, or every region for WT. */
-  solo_region = truth == NULL && pred_regions ? region : BS_REGION_WT;
   region_truth = bs_session_get_truth_region (s, region);
+  /* Without a truth of the chosen region (no labels, or labels that do not
+   * tell it apart, as TCGA-DU-7294's): that region alone; every region for WT. */
+  solo_region = (truth == NULL || region_truth == NULL) && pred_regions ? region : BS_REGION_WT;
   if (region != BS_REGION_WT && region_truth != NULL && have_pred
       && bs_session_get_region_slice (s, region, plane, slice, self->rpred_buf))
     bs_volume_get_slice (region_truth, 0, plane, slice, self->rtruth_buf);
@@ -186,10 +187,17 @@ render (BsSliceViews *self)
   bs_slice_view_set_title (self->pred_view, pred_title->str);
   if (!have_pred)
     bs_slice_view_set_title (self->overlay_view, _("Prediction over MRI · computing…"));
-  else if (solo_region != BS_REGION_WT)
+  else if (solo_region != BS_REGION_WT && truth == NULL)
     {
       /* TRANSLATORS: the overlay's title on a case without ground truth showing one predicted region */
       g_autofree char *t = g_strdup_printf (_("Prediction over MRI · %s (no ground truth)"), bs_region_label (solo_region));
+      bs_slice_view_set_title (self->overlay_view, t);
+    }
+  else if (solo_region != BS_REGION_WT)
+    {
+      /* TRANSLATORS: the overlay's title showing one predicted region on a case whose labels do not have it */
+      g_autofree char *t = g_strdup_printf (_("Prediction over MRI · %s (not in the case's labels)"),
+                                            bs_region_label (solo_region));
       bs_slice_view_set_title (self->overlay_view, t);
     }
   else if (truth == NULL && pred_regions)
@@ -213,9 +221,7 @@ render (BsSliceViews *self)
 
       bs_slice_view_set_legend (self->pred_view, 1, whole_rgb, whole_label);
     }
-  if (truth != NULL)
-    bs_slice_view_set_legend (self->overlay_view, 3, legend_rgb, legend_labels);
-  else if (solo_region != BS_REGION_WT)
+  if (solo_region != BS_REGION_WT)
     {
       const double *c = solo_region == BS_REGION_TC ? BS_COLOR_CORE : BS_COLOR_ENHANCING;
       const double solo_rgb[1][3] = { { c[0], c[1], c[2] } };
@@ -223,6 +229,8 @@ render (BsSliceViews *self)
 
       bs_slice_view_set_legend (self->overlay_view, 1, solo_rgb, solo_label);
     }
+  else if (truth != NULL)
+    bs_slice_view_set_legend (self->overlay_view, 3, legend_rgb, legend_labels);
   else if (pred_regions)
     set_region_legend (self->overlay_view, TRUE);
   else
