@@ -115,7 +115,7 @@ static void
 test_volume (void)
 {
   static const char *const names[] = { "FLAIR", NULL };
-  g_autoptr(BsVolume) img = make_image (40, 36, 7, names);
+  g_autoptr(BsVolume) img = make_image (40, 36, 20, names);
   BsUnetConfig c = { .fms = 4, .in_channels = 1 };
   g_autoptr(BsUnet) net = bs_unet_new_random (&c, 3);
   g_autoptr(BsVolume) prep = NULL;
@@ -145,11 +145,12 @@ test_volume (void)
   bs_timing_reset (&t);
   g_assert_true (bs_infer_volume (plan, prep, geom, prob, &t, on_progress, &p, NULL, &error));
   g_assert_no_error (error);
-  /* 7 slices in batches of 3: three runs. */
+  /* 20 slices in batches of 3, gathered in chunks of whole batches of at
+   * least 8 slices (9, 9, 2): a progress call after each chunk. */
   g_assert_cmpint (p.calls, ==, 3);
-  g_assert_cmpint (p.last_done, ==, 7);
-  g_assert_cmpint (p.total, ==, 7);
-  g_assert_cmpint (t.n_slices, ==, 7);
+  g_assert_cmpint (p.last_done, ==, 20);
+  g_assert_cmpint (p.total, ==, 20);
+  g_assert_cmpint (t.n_slices, ==, 20);
   g_assert_cmpfloat (bs_timing_stage_ms (&t, "network"), >, 0.0);
   /* A probability in the head; 0 where every input channel is 0 (outside it). */
   {
@@ -189,7 +190,7 @@ test_volume (void)
     g_assert_cmpfloat (max_err, <, 1e-4);
   }
 
-  /* Cancelled after the first batch: an error, and no further batches. */
+  /* Cancelled after the first chunk: an error, and no further chunks. */
   p = (Progress) { 0 };
   p.cancel_after_first = cancel;
   g_assert_false (bs_infer_volume (plan, prep, geom, prob, NULL, on_progress, &p, cancel, &error));
