@@ -109,12 +109,14 @@ check_display (const BsVolume *vol)
     }
 }
 
+/* Every order of the three world axes along the voxel axes. */
+static const int perms[6][3] = {
+  { 0, 1, 2 }, { 0, 2, 1 }, { 1, 0, 2 }, { 1, 2, 0 }, { 2, 0, 1 }, { 2, 1, 0 },
+};
+
 static void
 test_display_all_orders (void)
 {
-  static const int perms[6][3] = {
-    { 0, 1, 2 }, { 0, 2, 1 }, { 1, 0, 2 }, { 1, 2, 0 }, { 2, 0, 1 }, { 2, 1, 0 },
-  };
   /* Every permutation with every sign combination: 48 storage orders. */
   for (int p = 0; p < 6; p++)
     for (int s = 0; s < 8; s++)
@@ -155,10 +157,6 @@ test_set_slice_inverse (void)
 static void
 test_add_slice_box (void)
 {
-  static const int perms[6][3] = {
-    { 0, 1, 2 }, { 0, 2, 1 }, { 1, 0, 2 }, { 1, 2, 0 }, { 2, 0, 1 }, { 2, 1, 0 },
-  };
-
   for (int p = 0; p < 6; p++)
     for (int s = 0; s < 8; s++)
       {

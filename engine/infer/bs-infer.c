@@ -528,14 +528,16 @@ bs_infer_volume (BsPlan *plan, const BsVolume *prepared, const BsInferGeometry *
   return FALSE;
 }
 
-gboolean
-bs_infer_slices (BsPlan *plan, const BsVolume *prepared, const BsInferGeometry *geom, const guint8 *selected,
-                 BsVolume *prob, BsTiming *timing, BsInferProgress progress, gpointer user_data,
-                 GCancellable *cancellable, GError **error)
+/* bs_infer_slices and bs_infer_slices_add: a cancellation reported as
+ * G_IO_ERROR_CANCELLED. */
+static gboolean
+run_selected (BsPlan *plan, const BsVolume *prepared, const BsInferGeometry *geom, const guint8 *selected,
+              BsVolume *prob, const int *lo, const int *hi, BsTiming *timing, BsInferProgress progress,
+              gpointer user_data, GCancellable *cancellable, GError **error)
 {
   gboolean cancelled;
 
-  if (run_slices (plan, prepared, geom, selected, prob, NULL, NULL, timing, progress, user_data, cancellable,
+  if (run_slices (plan, prepared, geom, selected, prob, lo, hi, timing, progress, user_data, cancellable,
                   &cancelled, error))
     return TRUE;
   if (cancelled)
@@ -544,17 +546,20 @@ bs_infer_slices (BsPlan *plan, const BsVolume *prepared, const BsInferGeometry *
 }
 
 gboolean
+bs_infer_slices (BsPlan *plan, const BsVolume *prepared, const BsInferGeometry *geom, const guint8 *selected,
+                 BsVolume *prob, BsTiming *timing, BsInferProgress progress, gpointer user_data,
+                 GCancellable *cancellable, GError **error)
+{
+  return run_selected (plan, prepared, geom, selected, prob, NULL, NULL, timing, progress, user_data, cancellable,
+                       error);
+}
+
+gboolean
 bs_infer_slices_add (BsPlan *plan, const BsVolume *prepared, const BsInferGeometry *geom, const guint8 *selected,
                      BsVolume *prob, const int lo[3], const int hi[3], BsTiming *timing, BsInferProgress progress,
                      gpointer user_data, GCancellable *cancellable, GError **error)
 {
-  gboolean cancelled;
-
   g_return_val_if_fail (lo != NULL && hi != NULL, FALSE);
-  if (run_slices (plan, prepared, geom, selected, prob, lo, hi, timing, progress, user_data, cancellable,
-                  &cancelled, error))
-    return TRUE;
-  if (cancelled)
-    g_cancellable_set_error_if_cancelled (cancellable, error);
-  return FALSE;
+  return run_selected (plan, prepared, geom, selected, prob, lo, hi, timing, progress, user_data, cancellable,
+                       error);
 }
