@@ -24,6 +24,20 @@ bs_test_remove_tree (const char *path)
 }
 
 int
+bs_test_slice_count (const BsVolume *vol, int c, BsPlane plane, int slice)
+{
+  int w, h, on = 0;
+  g_autofree float *buf = NULL;
+
+  bs_volume_slice_size (vol, plane, &w, &h);
+  buf = g_new (float, (gsize) w * h);
+  bs_volume_get_slice (vol, c, plane, slice, buf);
+  for (gsize p = 0; p < (gsize) w * h; p++)
+    on += buf[p] > 0.5f;
+  return on;
+}
+
+int
 bs_test_fullest_slice (const BsVolume *vol, int c, BsPlane plane, int *count)
 {
   int n = bs_volume_n_slices (vol, plane), w, h, best = -1, best_on = 0;

@@ -8,6 +8,9 @@
 /* Deletes path: a file, or a folder with everything in it. */
 void bs_test_remove_tree (const char *path);
 
+/* How many voxels of channel c of vol's slice in that plane are above 0.5. */
+int bs_test_slice_count (const BsVolume *vol, int c, BsPlane plane, int slice);
+
 /* The slice of vol's plane with the most voxels above 0.5 in channel c, or
  * -1 when none has any; *count (may be NULL) receives how many. */
 int bs_test_fullest_slice (const BsVolume *vol, int c, BsPlane plane, int *count);

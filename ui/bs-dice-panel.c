@@ -13,6 +13,7 @@ struct _BsDicePanel
   BsSession *session;
   GSignalGroup *signals;
 
+  GtkLabel *title_label;
   GtkLabel *slice_dice_label;
   GtkLabel *volume_dice_label;
   GtkLabel *volume_count_label;
@@ -208,6 +209,34 @@ update_region_row (BsDicePanel *self, BsRegion r, gboolean complete)
   gtk_label_set_text (l[3], ml_text);
 }
 
+/* The big figures follow the region chosen for the chart and the overlay
+ * when the labels score it (walk finding: with the tumour core chosen they
+ * still showed the whole tumour); they keep the whole tumour's otherwise. */
+static void
+update_headline (BsDicePanel *self)
+{
+  BsSession *s = self->session;
+  BsRegion r = s != NULL ? bs_session_get_region (s) : BS_REGION_WT;
+  g_autofree char *title = NULL;
+
+  if (r != BS_REGION_WT && (bs_session_get_case (s) == NULL || bs_session_get_truth (s) == NULL
+                            || bs_session_get_truth_region (s, r) == NULL || !bs_session_model_has_region (s, r)))
+    r = BS_REGION_WT;
+  /* TRANSLATORS: the panel's heading; %s is "whole tumour", "tumour core" or "enhancing tumour" */
+  title = g_strdup_printf (_("Dice (%s)"), bs_region_label (r));
+  gtk_label_set_text (self->title_label, title);
+  if (r == BS_REGION_WT)
+    return;
+  /* the region's row: "none" (nothing of it in truth or prediction) reads as the whole tumour's "no tumour" */
+  if (g_strcmp0 (gtk_label_get_text (self->region_labels[r][0]), _("none")) == 0)
+    gtk_label_set_text (self->slice_dice_label, _("no tumour"));
+  else
+    gtk_label_set_text (self->slice_dice_label, gtk_label_get_text (self->region_labels[r][0]));
+  gtk_label_set_text (self->volume_dice_label, gtk_label_get_text (self->region_labels[r][1]));
+  if (!bs_session_volume_complete (s) || bs_session_planes_pending (s, NULL, NULL))
+    gtk_widget_add_css_class (GTK_WIDGET (self->volume_dice_label), "dim-label");
+}
+
 /* The regions table wherever there is a ground truth or a region model (a
  * binary label still gives the whole tumour's HD95 and volumes); the region
  * switch where the labels or the model know the regions. */
@@ -239,6 +268,7 @@ update_regions (BsDicePanel *self)
             }
           gtk_widget_set_sensitive (self->region_buttons[r], r == BS_REGION_WT);
         }
+      update_headline (self);
       return;
     }
   gtk_widget_set_visible (self->regions_grid, shown);
@@ -251,6 +281,7 @@ update_regions (BsDicePanel *self)
        * TC and ET were greyed out on TCGA-DU-7294, with no reason given) */
       gtk_widget_set_sensitive (self->region_buttons[r], r == BS_REGION_WT || bs_session_model_has_region (s, r));
     }
+  update_headline (self);
 }
 
 static void
@@ -337,6 +368,12 @@ bs_dice_panel_get_missing_text (BsDicePanel *self)
 }
 
 const char *
+bs_dice_panel_get_title_text (BsDicePanel *self)
+{
+  return gtk_label_get_text (self->title_label);
+}
+
+const char *
 bs_dice_panel_get_slice_text (BsDicePanel *self)
 {
   return gtk_label_get_text (self->slice_dice_label);
@@ -415,6 +452,7 @@ bs_dice_panel_class_init (BsDicePanelClass *klass)
   gtk_widget_class_bind_template_child (widget_class, BsDicePanel, volume_count_label);
   gtk_widget_class_bind_template_child (widget_class, BsDicePanel, missing_label);
   gtk_widget_class_bind_template_child (widget_class, BsDicePanel, dice_chart);
+  gtk_widget_class_bind_template_child (widget_class, BsDicePanel, title_label);
   gtk_widget_class_bind_template_child (widget_class, BsDicePanel, regions_grid);
   gtk_widget_class_bind_template_child (widget_class, BsDicePanel, region_box);
   gtk_widget_class_bind_template_child (widget_class, BsDicePanel, wt_slice_label);

@@ -15,6 +15,7 @@ G_DECLARE_FINAL_TYPE (BsDicePanel, bs_dice_panel, BS, DICE_PANEL, GtkBox)
 void bs_dice_panel_set_session (BsDicePanel *self, BsSession *session);
 /* What the labels show (tests, the window's panel-text getter). */
 const char *bs_dice_panel_get_missing_text (BsDicePanel *self);
+const char *bs_dice_panel_get_title_text (BsDicePanel *self);
 const char *bs_dice_panel_get_slice_text (BsDicePanel *self);
 const char *bs_dice_panel_get_volume_text (BsDicePanel *self);
 /* The regions table: column 0 this slice, 1 the volume, 2 HD95, 3 the

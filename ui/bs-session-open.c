@@ -2,6 +2,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "bs-compare.h"
 #include "bs-error.h"
 #include "bs-infer.h"
 #include "bs-labels.h"
@@ -28,6 +29,7 @@ typedef struct {
   float *auto_lo, *auto_hi;
   char *inputs_text;
   char *missing_text;
+  int tumour_slice[3];     /* per plane, the slice with the most labelled tumour; -1 without labels */
 } OpenJob;
 
 static void
@@ -202,11 +204,16 @@ open_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *can
       return;
     }
   job->inputs_text = describe_inputs (job->prepared, net, &job->missing_text);
+  job->tumour_slice[0] = job->tumour_slice[1] = job->tumour_slice[2] = -1;
   if (job->bcase->label != NULL)
     {
       job->truth = bs_labels_whole_tumour (job->bcase->label);
       job->truth_tc = bs_labels_region (job->bcase->label, job->bcase->convention, BS_REGION_TC);
       job->truth_et = bs_labels_region (job->bcase->label, job->bcase->convention, BS_REGION_ET);
+      /* where the case opens: its tumour, as `export` picks its slice */
+      for (int p = 0; p < 3; p++)
+        if (bs_compare_pick_slices (job->bcase->image, job->truth, (BsPlane) p, 1, &job->tumour_slice[p]) != 1)
+          job->tumour_slice[p] = -1;
     }
   compute_auto_windows (job);
   g_task_return_boolean (task, TRUE);
@@ -312,10 +319,16 @@ adopt_case (BsSession *self, OpenJob *job)
     self->channel = preferred >= 0 ? preferred : 0;
   self->overlay.lo = self->auto_lo[self->channel];
   self->overlay.hi = self->auto_hi[self->channel];
-  /* another geometry: every plane starts at its middle again */
-  if (!same_geometry)
+  /* A case with labels opens on its tumour: in each plane the slice with the
+   * most of it, as `export` picks (walk finding: the middle slice often missed
+   * it).  Without labels, another geometry starts every plane at its middle
+   * again, the same geometry keeps the slice. */
+  memcpy (self->tumour_slice, job->tumour_slice, sizeof self->tumour_slice);
+  if (!same_geometry || self->truth != NULL)
     self->plane_slice[0] = self->plane_slice[1] = self->plane_slice[2] = -1;
-  if (!same_geometry || self->slice >= bs_session_get_n_slices (self))
+  if (self->truth != NULL && (int) self->plane >= 0 && self->plane < 3 && self->tumour_slice[self->plane] >= 0)
+    self->slice = self->tumour_slice[self->plane];
+  else if (!same_geometry || self->slice >= bs_session_get_n_slices (self))
     self->slice = bs_session_get_n_slices (self) / 2;
 
   g_object_freeze_notify (G_OBJECT (self));

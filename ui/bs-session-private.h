@@ -77,7 +77,8 @@ struct _BsSession
   gboolean worker_busy;
   gboolean fill_cancelled;
   gboolean stop_after_load;
-  int plane_slice[3];          /* the slice last shown in each plane, -1 = not yet (BsPlane order) */    /* Escape while a case loads: its fill starts stopped */
+  int plane_slice[3];          /* the slice last shown in each plane, -1 = not yet (BsPlane order) */
+  int tumour_slice[3];         /* a first visit's slice per plane: the most labelled tumour; -1: the middle */    /* Escape while a case loads: its fill starts stopped */
   gboolean inference_failed;
   char *plan_text;
   char *plan_description;  /* the worker's, of its plan */

@@ -324,9 +324,12 @@ bs_session_set_plane (BsSession *self, BsPlane plane)
       bs_session_notify (self, PROP_PLANE);
       return;
     }
-  /* Back to a plane: the slice it showed last; a first visit: its middle. */
+  /* Back to a plane: the slice it showed last; a first visit: its tumour's
+   * biggest slice when the case has labels, else its middle. */
   if (plane < 3 && self->plane_slice[plane] >= 0 && self->plane_slice[plane] < bs_session_get_n_slices (self))
     self->slice = self->plane_slice[plane];
+  else if (plane < 3 && self->tumour_slice[plane] >= 0 && self->tumour_slice[plane] < bs_session_get_n_slices (self))
+    self->slice = self->tumour_slice[plane];
   else
     self->slice = bs_session_get_n_slices (self) / 2;
   bs_session_reset_display_counts (self);
@@ -880,6 +883,7 @@ bs_session_init (BsSession *self)
   self->channel = -1;
   self->plane = BS_PLANE_AXIAL;
   self->plane_slice[0] = self->plane_slice[1] = self->plane_slice[2] = -1;
+  self->tumour_slice[0] = self->tumour_slice[1] = self->tumour_slice[2] = -1;
   self->net_plane = BS_INFER_NET_PLANE;
   self->cleanup = TRUE;
   bs_overlay_options_init (&self->overlay);
