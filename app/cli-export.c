@@ -235,6 +235,10 @@ run_compare (const BsUnet *net, const BsVolume *prepared, const BsVolume *truth,
   if (result == NULL || !bs_compare_write_csv (result, out, &error))
     return bs_cli_fail (error);
   if (!quiet)
+    printf (g_dngettext (GETTEXT_PACKAGE, "Every configuration on %d thread, batch 1, median of %d slices\n",
+                         "Every configuration on %d threads, batch 1, median of %d slices\n", result->threads_used),
+            result->threads_used, result->n_slices);
+  if (!quiet)
     for (int i = 0; i < result->n_rows; i++)
       {
         const BsCompareRow *row = &result->rows[i];

@@ -175,6 +175,40 @@ test_without_truth_and_cancel (Fixture *f, gconstpointer data)
   g_assert_nonnull (error);
 }
 
+/* "All cores" is judged once per run: every configuration runs on the
+ * same threads, which the result reports (each plan used to judge the free
+ * cores anew, so one row could run on 2 threads and the next on 1). */
+static void
+test_compare_threads (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  int slices[1] = { 5 };
+
+  for (int asked = 0; asked <= 1; asked++)
+    {
+      g_autoptr(BsCompareResult) r = bs_compare_run (f->net, f->prepared, NULL, f->geom, slices, 1, asked, NULL,
+                                                     NULL, NULL, NULL, &error);
+      int ran = 0;
+
+      g_assert_no_error (error);
+      g_assert_cmpint (r->threads, ==, asked);
+      g_assert_cmpint (r->threads_used, >=, 1);
+      g_assert_cmpint (r->threads_used, <=, MAX (asked, bs_cpu_cores ()));
+      if (asked > 0)
+        g_assert_cmpint (r->threads_used, ==, asked);
+      for (int i = 0; i < r->n_rows; i++)
+        if (r->rows[i].available)
+          {
+            g_assert_cmpint (r->rows[i].threads, ==, r->threads_used);
+            ran++;
+          }
+        else
+          g_assert_cmpint (r->rows[i].threads, ==, 0);
+      g_test_message ("asked %d: %d rows on %d threads", asked, ran, r->threads_used);
+      g_assert_cmpint (ran, >=, 6);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -184,5 +218,6 @@ main (int argc, char **argv)
   /* A region model (WT, TC, ET): the rows judge its whole-tumour output. */
   g_test_add ("/compare/run-regions", Fixture, GINT_TO_POINTER (3), fixture_set_up, test_run, fixture_tear_down);
   g_test_add ("/compare/cancel", Fixture, NULL, fixture_set_up, test_without_truth_and_cancel, fixture_tear_down);
+  g_test_add ("/compare/threads", Fixture, NULL, fixture_set_up, test_compare_threads, fixture_tear_down);
   return g_test_run ();
 }

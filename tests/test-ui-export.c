@@ -477,6 +477,21 @@ test_dialog_flow (void)
   bs_test_spin (200);
 }
 
+static GtkWidget *
+find_button (GtkWidget *root, const char *label)
+{
+  if (GTK_IS_BUTTON (root) && g_strcmp0 (gtk_button_get_label (GTK_BUTTON (root)), label) == 0)
+    return root;
+  for (GtkWidget *c = gtk_widget_get_first_child (root); c != NULL; c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *found = find_button (c, label);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
 static gboolean
 compare_finished (gpointer data)
 {
@@ -609,12 +624,44 @@ test_compare_all (void)
   g_assert_nonnull (strstr (r->caption, bs_dataset_get_case_id (bs_session_get_dataset (bs_window_get_session (win)),
                                                                 bs_session_get_case_index (bs_window_get_session (win)))));
   g_assert_nonnull (strstr (r->caption, "oneDNN"));
+  /* walk finding: the threads every row ran on, named once ("batch 1" is the title's) */
+  {
+    g_autofree char *threads = g_strdup_printf (r->threads_used == 1 ? " %d thread " : " %d threads ", r->threads_used);
+
+    g_assert_nonnull (strstr (r->caption, threads));
+    g_assert_null (strstr (r->caption, "batch"));
+  }
   /* walk finding: the chart cuts a long reason short, the status line gives it whole */
   for (int i = 0; i < r->n_rows; i++)
     if (!r->rows[i].available && r->rows[i].reason != NULL)
       g_assert_nonnull (strstr (bs_compare_dialog_get_status_text (dialog), r->rows[i].reason));
   g_assert_true (bs_compare_chart_save_png (r, 1600, 1000, png, &error));
   g_assert_no_error (error);
+
+  /* Export Table… with a name typed bare: written as .csv (walk finding:
+   * "compare" was written with no extension). */
+  {
+    g_autofree char *typed = g_build_filename (tmpdir, "typed-table", NULL);
+    g_autofree char *csv = g_strconcat (typed, ".csv", NULL), *text = NULL;
+    g_autoptr(GFile) dir = g_file_new_for_path (tmpdir);
+    GtkWidget *button = find_button (GTK_WIDGET (dialog), "Export _Table…"), *chooser;
+
+    g_assert_nonnull (button);
+    g_assert_true (gtk_widget_get_sensitive (button));
+    g_signal_emit_by_name (button, "clicked");
+    if (wait_until (chooser_shown, NULL, 10))
+      {
+        bs_test_spin (500);
+        chooser = find_chooser ();
+        gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (chooser), dir, NULL);
+        gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), "typed-table");
+        gtk_dialog_response (GTK_DIALOG (chooser), GTK_RESPONSE_ACCEPT);
+        g_assert_true (wait_until (file_exists, csv, 30));
+        g_assert_false (g_file_test (typed, G_FILE_TEST_EXISTS));
+        g_assert_true (g_file_get_contents (csv, &text, NULL, NULL));
+        g_assert_nonnull (strstr (text, "fp32"));
+      }
+  }
 
   if (g_getenv ("BS_SCREENSHOT_DIR"))
     {

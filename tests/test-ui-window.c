@@ -18,6 +18,7 @@
 #include "bs-options-panel.h"
 #include "bs-timing-panel.h"
 #include "bs-overlay.h"
+#include "bs-phantom.h"
 #include "region-model.h"
 #include "test-util.h"
 #include "ui-harness.h"
@@ -720,7 +721,7 @@ test_layout_holds_still (void)
   bs_session_set_plan_options (bs_window_get_session (win), &opts);
   g_assert_true (bs_test_wait (win, volume_done, 300));
   bs_test_spin (300);
-  compare = find_button_labelled (GTK_WIDGET (win), "_Compare All…");
+  compare = find_button_labelled (GTK_WIDGET (win), "Compare All…");
   precision = find_button_labelled (GTK_WIDGET (win), "fp32");
   pred = GTK_WIDGET (find_widget (GTK_WIDGET (win), BS_TYPE_SLICE_VIEW));
   g_assert_nonnull (compare);
@@ -1155,6 +1156,13 @@ test_labels_without_regions (void)
     on_tc += buf[p] > 0.5f;
   collect_widgets (GTK_WIDGET (win), BS_TYPE_SLICE_VIEW, views);
   g_assert_cmpuint (views->len, ==, 4);  /* MRI, truth, prediction, overlay */
+  /* the truth pane names its one colour (walk finding: it read as "all edema") */
+  {
+    const char *const *labels;
+
+    g_assert_cmpint (bs_slice_view_get_legend (views->pdata[1], &labels), ==, 1);
+    g_assert_nonnull (strstr (labels[0], "no sub-regions"));
+  }
   over_s = bs_slice_view_get_surface (views->pdata[3]);
   grey_s = bs_slice_view_get_surface (views->pdata[0]);
   cairo_surface_flush (over_s);
@@ -2091,7 +2099,7 @@ test_failed_start_keeps_model (void)
   /* In a window that never ran them, switching test-time flips on (one more
    * timing row, a longer plan line) moves no switch under the pointer. */
   {
-    GtkWidget *compare = find_button_labelled (GTK_WIDGET (w2), "_Compare All…");
+    GtkWidget *compare = find_button_labelled (GTK_WIDGET (w2), "Compare All…");
     double y0;
 
     g_assert_true (bs_test_wait (w2, not_busy, 300));
@@ -2343,6 +2351,166 @@ test_region_model (void)
   g_rmdir (dir);
 }
 
+/* Every mnemonic the window shows against the application's <Alt>
+ * shortcuts: none may share a key (walk finding: Alt+O took turns between
+ * the Open button and the outline, Alt+C focused Compare All instead of
+ * showing the coronal plane). */
+static void
+collect_mnemonics (GtkWidget *root, GPtrArray *found)
+{
+  const char *label = NULL;
+
+  /* a menu's own mnemonics work only while it is open */
+  if (GTK_IS_POPOVER (root))
+    return;
+  if (GTK_IS_BUTTON (root) && gtk_button_get_use_underline (GTK_BUTTON (root)))
+    label = gtk_button_get_label (GTK_BUTTON (root));
+  else if (GTK_IS_MENU_BUTTON (root) && gtk_menu_button_get_use_underline (GTK_MENU_BUTTON (root)))
+    label = gtk_menu_button_get_label (GTK_MENU_BUTTON (root));
+  else if (GTK_IS_LABEL (root) && gtk_label_get_use_underline (GTK_LABEL (root)))
+    label = gtk_label_get_label (GTK_LABEL (root));
+  if (label != NULL && strchr (label, '_') != NULL)
+    g_ptr_array_add (found, (gpointer) label);
+  for (GtkWidget *c = gtk_widget_get_first_child (root); c != NULL; c = gtk_widget_get_next_sibling (c))
+    collect_mnemonics (c, found);
+}
+
+static void
+test_mnemonics_clear_of_shortcuts (void)
+{
+  g_autoptr(GPtrArray) mnemonics = g_ptr_array_new ();
+  g_auto(GStrv) actions = NULL;
+  int alt_shortcuts = 0;
+
+  if (!setup ())
+    return;
+  collect_mnemonics (GTK_WIDGET (win), mnemonics);
+  g_assert_cmpuint (mnemonics->len, >, 0);
+  actions = gtk_application_list_action_descriptions (GTK_APPLICATION (app));
+  for (int a = 0; actions[a] != NULL; a++)
+    {
+      g_auto(GStrv) accels = gtk_application_get_accels_for_action (GTK_APPLICATION (app), actions[a]);
+
+      for (int k = 0; accels[k] != NULL; k++)
+        {
+          guint key;
+          GdkModifierType mods;
+
+          g_assert_true (gtk_accelerator_parse (accels[k], &key, &mods));
+          if (mods != GDK_ALT_MASK)
+            continue;
+          alt_shortcuts++;
+          for (guint m = 0; m < mnemonics->len; m++)
+            {
+              const char *u = strchr (mnemonics->pdata[m], '_');
+              guint mkey = gdk_keyval_to_lower (gdk_unicode_to_keyval (g_utf8_get_char (u + 1)));
+
+              if (mkey == gdk_keyval_to_lower (key))
+                g_error ("the mnemonic of \"%s\" is %s's shortcut %s", (char *) mnemonics->pdata[m], actions[a], accels[k]);
+            }
+        }
+    }
+  g_test_message ("%u mnemonics, %d <Alt> shortcuts, no key shared", mnemonics->len, alt_shortcuts);
+  g_assert_cmpint (alt_shortcuts, >, 0);
+}
+
+static gboolean
+has_label_text (GtkWidget *root, const char *text)
+{
+  if (GTK_IS_LABEL (root) && g_strcmp0 (gtk_label_get_text (GTK_LABEL (root)), text) == 0)
+    return TRUE;
+  for (GtkWidget *c = gtk_widget_get_first_child (root); c != NULL; c = gtk_widget_get_next_sibling (c))
+    if (has_label_text (c, text))
+      return TRUE;
+  return FALSE;
+}
+
+/* The Recent list shows a case's name as it is, underscores and all (walk
+ * finding: the menu took them for mnemonics, "brats_2013_pat0001_1" read
+ * "brats2013pat00011"). */
+static void
+test_recent_names (void)
+{
+  g_autoptr(GSettings) settings = g_settings_new ("io.github.brainseg.Brainseg");
+  g_auto(GStrv) before = NULL;
+  const char *paths[] = { "/data/brats_2013_pat0001_1", "/data/Brats18_TCIA01_201_1", NULL };
+  GtkWidget *button = NULL;
+  GtkPopover *popover;
+
+  if (!setup ())
+    return;
+  before = g_settings_get_strv (settings, "recent-paths");
+  g_settings_set_strv (settings, "recent-paths", paths);
+  bs_test_spin (100);
+  {
+    g_autoptr(GPtrArray) buttons = g_ptr_array_new ();
+
+    collect_widgets (GTK_WIDGET (win), GTK_TYPE_MENU_BUTTON, buttons);
+    for (guint i = 0; i < buttons->len; i++)
+      if (g_strcmp0 (gtk_widget_get_tooltip_text (buttons->pdata[i]), "Open a folder, or a file opened recently") == 0)
+        button = buttons->pdata[i];
+  }
+  g_assert_nonnull (button);
+  gtk_menu_button_popup (GTK_MENU_BUTTON (button));
+  bs_test_spin (200);
+  popover = gtk_menu_button_get_popover (GTK_MENU_BUTTON (button));
+  g_assert_nonnull (popover);
+  g_assert_true (has_label_text (GTK_WIDGET (popover), "brats_2013_pat0001_1"));
+  g_assert_true (has_label_text (GTK_WIDGET (popover), "Brats18_TCIA01_201_1"));
+  gtk_menu_button_popdown (GTK_MENU_BUTTON (button));
+  g_settings_set_strv (settings, "recent-paths", (const char *const *) before);
+}
+
+static gboolean
+third_case_shown (BsWindow *w)
+{
+  return bs_session_get_case_index (bs_window_get_session (w)) == 2 && !bs_session_is_loading (bs_window_get_session (w))
+         && bs_session_get_case (bs_window_get_session (w)) != NULL;
+}
+
+static gboolean
+first_case_shown (BsWindow *w)
+{
+  return bs_session_get_case_index (bs_window_get_session (w)) == 0 && !bs_session_is_loading (bs_window_get_session (w))
+         && bs_session_get_case (bs_window_get_session (w)) != NULL;
+}
+
+/* Enter in the case filter opens the first case it lets through (walk
+ * finding: with one match left, Enter did nothing). */
+static void
+test_filter_enter (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("bs-ui-filter-XXXXXX", NULL);
+  g_autofree char *model = bs_unet_default_model_path ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *sample = bs_test_sample_path ();
+  GtkWidget *filter;
+  const char *third;
+
+  if (!setup ())
+    return;
+  g_assert_true (bs_phantom_write_task (dir, 3, 7, 64, 64, 32, &error));
+  g_assert_no_error (error);
+  bs_window_open_with_model (win, dir, model);
+  g_assert_true (bs_test_wait (win, first_case_shown, 120));
+  g_action_group_activate_action (G_ACTION_GROUP (win), "cancel-fill", NULL);
+  third = bs_dataset_get_case_id (bs_session_get_dataset (bs_window_get_session (win)), 2);
+  filter = find_widget (GTK_WIDGET (win), GTK_TYPE_SEARCH_ENTRY);
+  gtk_editable_set_text (GTK_EDITABLE (filter), third);
+  bs_test_spin (600);  /* the search entry waits before it filters */
+  g_signal_emit_by_name (filter, "activate");
+  g_assert_true (bs_test_wait (win, third_case_shown, 120));
+  g_assert_cmpstr (bs_session_get_case (bs_window_get_session (win))->id, ==, third);
+
+  /* the sample again, for whatever runs next */
+  gtk_editable_set_text (GTK_EDITABLE (filter), "");
+  bs_test_spin (600);
+  bs_window_open_with_model (win, sample, model);
+  g_assert_true (bs_test_wait (win, shows_current_prediction, 300));
+  g_action_group_activate_action (G_ACTION_GROUP (win), "cancel-fill", NULL);
+  bs_test_remove_tree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -2381,6 +2549,9 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/window/toolbar-keyboard", test_toolbar_keyboard);
   g_test_add_func ("/ui/window/tab-reaches-options", test_tab_reaches_options);
   g_test_add_func ("/ui/window/region-model", test_region_model);
+  g_test_add_func ("/ui/window/mnemonics-clear-of-shortcuts", test_mnemonics_clear_of_shortcuts);
+  g_test_add_func ("/ui/window/recent-names", test_recent_names);
+  g_test_add_func ("/ui/window/filter-enter", test_filter_enter);
   ret = g_test_run ();
   if (win != NULL)
     {

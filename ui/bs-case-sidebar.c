@@ -133,6 +133,17 @@ on_filter_changed (GtkSearchEntry *entry, BsCaseSidebar *self)
   select_current (self);
 }
 
+/* Enter in the filter opens the first case it lets through (walk finding:
+ * with one match left, Enter did nothing). */
+static void
+on_filter_activate (GtkSearchEntry *entry, BsCaseSidebar *self)
+{
+  GtkListBoxRow *row = gtk_list_box_get_row_at_index (self->case_list, 0);
+
+  if (row != NULL)
+    gtk_list_box_select_row (self->case_list, row);
+}
+
 void
 bs_case_sidebar_set_session (BsCaseSidebar *self, BsSession *session)
 {
@@ -217,6 +228,7 @@ bs_case_sidebar_init (BsCaseSidebar *self)
   }
   g_signal_connect (self->case_list, "row-selected", G_CALLBACK (on_row_selected), self);
   g_signal_connect (self->case_filter, "search-changed", G_CALLBACK (on_filter_changed), self);
+  g_signal_connect (self->case_filter, "activate", G_CALLBACK (on_filter_activate), self);
   self->signals = g_signal_group_new (BS_TYPE_SESSION);
   g_signal_group_connect (self->signals, "notify::dataset", G_CALLBACK (on_dataset), self);
   g_signal_group_connect (self->signals, "notify::case", G_CALLBACK (on_case), self);

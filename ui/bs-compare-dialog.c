@@ -125,9 +125,11 @@ compare_thread (GTask *task, gpointer source, gpointer data, GCancellable *cance
     g_task_return_error (task, error);
 }
 
-/* "Case BraTS2021_00006 · model brainseg-default.h5 · AMD EPYC, 2 cores, oneDNN avx512_core_bf16" */
+/* "Case BraTS2021_00006 · model brainseg-default.h5 · 2 threads · AMD EPYC, 2
+ * cores, oneDNN avx512_core_bf16"; threads 0: not known yet (the run judges
+ * the free cores when it starts).  The title above it says "batch 1". */
 static char *
-compare_caption (BsCompareDialog *self)
+compare_caption (BsCompareDialog *self, int threads)
 {
   BsDataset *ds = bs_session_get_dataset (self->session);
   const BsUnet *net = bs_session_get_model (self->session);
@@ -135,12 +137,18 @@ compare_caption (BsCompareDialog *self)
   g_autofree char *model = net != NULL && net->path != NULL ? g_path_get_basename (net->path)
                                                              : g_strdup (_("random weights"));
   g_autofree char *cpu = bs_cpu_description ();
+  const char *id = ds != NULL && index >= 0 ? bs_dataset_get_case_id (ds, index) : "–";
 
-  /* TRANSLATORS: case id, model file, CPU; every configuration runs one slice at a time (walk finding: the
-   * Batch setting seemed ignored) */
-  return g_strdup_printf (_("Case %s · model %s · batch 1 · %s"),
-                          ds != NULL && index >= 0 ? bs_dataset_get_case_id (ds, index) : "–", model,
-                          cpu != NULL ? cpu : _("Unknown CPU"));
+  if (cpu == NULL)
+    cpu = g_strdup (_("Unknown CPU"));
+  if (threads > 0)
+    /* TRANSLATORS: case id, model file, the threads every configuration ran on (walk finding: a presenter could
+     * not tell them), CPU */
+    return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "Case %s · model %s · %d thread · %s",
+                                         "Case %s · model %s · %d threads · %s", threads),
+                            id, model, threads, cpu);
+  /* TRANSLATORS: case id, model file, CPU */
+  return g_strdup_printf (_("Case %s · model %s · %s"), id, model, cpu);
 }
 
 /* "BraTS2021_00006-compare.png": the case the comparison ran on. */
@@ -173,7 +181,7 @@ on_compare_done (GObject *source, GAsyncResult *res, gpointer user_data)
       return;
     }
   self->finished = TRUE;
-  result->caption = compare_caption (self);
+  result->caption = compare_caption (self, result->threads_used);
   bs_compare_chart_set_result (self->chart, result);
   gtk_progress_bar_set_fraction (self->bar, 1.0);
   {
@@ -252,7 +260,7 @@ start_run (BsCompareDialog *self)
   pending->height = job->crop ? 0 : (ph + 15) / 16 * 16;
   pending->width = job->crop ? 0 : (pw + 15) / 16 * 16;
   pending->n_slices = job->n_slices;
-  pending->caption = compare_caption (self);
+  pending->caption = compare_caption (self, 0);
   bs_compare_chart_begin (self->chart, pending);
 
   self->running = TRUE;
@@ -294,9 +302,18 @@ on_png_chosen (GtkNativeDialog *chooser, int response, gpointer user_data)
   if (response == GTK_RESPONSE_ACCEPT)
     {
       g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser));
-      g_autofree char *path = g_file_get_path (file);
+      g_autofree char *typed = g_file_get_path (file);
+      /* walk finding: "compare" was written without ".png" */
+      g_autofree char *named = typed != NULL ? bs_export_add_extension (typed, ".png") : NULL;
+      g_autofree char *path = named != NULL ? bs_export_resolve_typed_name (GTK_WINDOW (self), typed, named) : NULL;
       g_autoptr(GError) error = NULL;
 
+      if (path == NULL)
+        {
+          g_object_unref (chooser);
+          g_object_unref (self);
+          return;
+        }
       bs_compare_chart_save_png (bs_compare_chart_get_result (self->chart), 1600, 1000, path, &error);
       on_saved (_("Could not export the chart"), path, error, self);
     }
@@ -312,9 +329,18 @@ on_csv_chosen (GtkNativeDialog *chooser, int response, gpointer user_data)
   if (response == GTK_RESPONSE_ACCEPT)
     {
       g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser));
-      g_autofree char *path = g_file_get_path (file);
+      g_autofree char *typed = g_file_get_path (file);
+      /* walk finding: "compare" was written without ".csv" */
+      g_autofree char *named = typed != NULL ? bs_export_add_extension (typed, ".csv") : NULL;
+      g_autofree char *path = named != NULL ? bs_export_resolve_typed_name (GTK_WINDOW (self), typed, named) : NULL;
       g_autoptr(GError) error = NULL;
 
+      if (path == NULL)
+        {
+          g_object_unref (chooser);
+          g_object_unref (self);
+          return;
+        }
       bs_compare_write_csv (bs_compare_chart_get_result (self->chart), path, &error);
       on_saved (_("Could not export the table"), path, error, self);
     }

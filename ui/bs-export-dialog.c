@@ -638,6 +638,33 @@ parse_choice (const char *choice, int *w, int *h)
 /* The name a user typed, with the file type's extension when it has none
  * (walk finding: "mymask" was written as a NIfTI file no viewer opens by
  * name).  A series is a folder and keeps its name. */
+char *
+bs_export_add_extension (const char *path, const char *ext)
+{
+  g_autofree char *lower = g_ascii_strdown (path, -1);
+
+  return g_str_has_suffix (lower, ext) ? g_strdup (path) : g_strconcat (path, ext, NULL);
+}
+
+char *
+bs_export_resolve_typed_name (GtkWindow *parent, const char *path, const char *named)
+{
+  /* The dialog asked before replacing the name as typed, not this one. */
+  /* (A folder of that name is refused later, by the destination check.) */
+  if (g_strcmp0 (named, path) != 0 && g_file_test (named, G_FILE_TEST_EXISTS)
+      && !g_file_test (named, G_FILE_TEST_IS_DIR))
+    {
+      g_autofree char *base = g_path_get_basename (named);
+      g_autoptr(GError) error = g_error_new (BS_EXPORT_ERROR, BS_EXPORT_ERROR_WRITE,
+                                             _("“%s” already exists. To replace it, choose it with its extension; "
+                                               "otherwise choose another name."), base);
+
+      bs_show_error (parent, _("Export failed"), error);
+      return NULL;
+    }
+  return g_strdup (named);
+}
+
 static char *
 with_extension (BsExportKind kind, const char *path)
 {
@@ -668,7 +695,7 @@ with_extension (BsExportKind kind, const char *path)
     default:
       return g_strdup (path);
     }
-  return g_str_has_suffix (lower, ext) ? g_strdup (path) : g_strconcat (path, ext, NULL);
+  return bs_export_add_extension (path, ext);
 }
 
 static void
@@ -712,23 +739,15 @@ on_chooser_response (GtkNativeDialog *chooser, int response, gpointer user_data)
     }
   {
     g_autofree char *named = with_extension (run->kind, path);
+    char *resolved = bs_export_resolve_typed_name (run->parent, path, named);
 
-    /* The dialog asked before replacing the name as typed, not this one. */
-    /* (A folder of that name is refused below, by the destination check.) */
-    if (g_strcmp0 (named, path) != 0 && g_file_test (named, G_FILE_TEST_EXISTS)
-        && !g_file_test (named, G_FILE_TEST_IS_DIR))
+    if (resolved == NULL)
       {
-        g_autofree char *base = g_path_get_basename (named);
-        g_autoptr(GError) error = g_error_new (BS_EXPORT_ERROR, BS_EXPORT_ERROR_WRITE,
-                                               _("“%s” already exists. To replace it, choose it with its extension; "
-                                                 "otherwise choose another name."), base);
-
-        bs_show_error (run->parent, _("Export failed"), error);
         dialog_run_free (run);
         return;
       }
     g_free (path);
-    path = g_steal_pointer (&named);
+    path = resolved;
   }
   /* The next export starts where this one went. */
   bs_export_remember_folder (path);

@@ -364,7 +364,9 @@ bs_session_set_slice_index (BsSession *self, int slice)
   if (slice == self->slice)
     return;
   self->slice = slice;
-  if (self->input != NULL && self->plane == self->net_plane && !self->computed[slice])
+  /* (computed is NULL for a moment while a case is adopted: its
+   * notifications reach the slider before inference restarts) */
+  if (self->input != NULL && self->computed != NULL && self->plane == self->net_plane && !self->computed[slice])
     bs_inference_worker_request_slice (self->worker, self->generation, slice);
   bs_session_notify (self, PROP_SLICE);
 }

@@ -455,6 +455,15 @@ bs_slice_view_set_letters (BsSliceView *self, const char letters[4])
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
+int
+bs_slice_view_get_legend (BsSliceView *self, const char *const **labels)
+{
+  g_return_val_if_fail (BS_IS_SLICE_VIEW (self), 0);
+  if (labels != NULL)
+    *labels = (const char *const *) self->legend_labels;
+  return self->n_legend;
+}
+
 void
 bs_slice_view_set_legend (BsSliceView *self, int n, const double (*rgb)[3], const char *const *labels)
 {

@@ -40,6 +40,8 @@ void bs_slice_view_set_letters (BsSliceView *self, const char letters[4]);
 void bs_slice_view_get_label_rects (BsSliceView *self, GdkRectangle *title, GdkRectangle *top_letter);
 /* Colour swatches with labels drawn in a corner (n entries, rgb 0..1). */
 void bs_slice_view_set_legend (BsSliceView *self, int n, const double (*rgb)[3], const char *const *labels);
+/* How many entries the legend has; *labels (may be NULL) its texts, owned by the view. */
+int bs_slice_view_get_legend (BsSliceView *self, const char *const **labels);
 
 void bs_slice_view_get_transform (BsSliceView *self, BsViewTransform *t);
 void bs_slice_view_set_transform (BsSliceView *self, const BsViewTransform *t);

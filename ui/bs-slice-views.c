@@ -212,6 +212,16 @@ render (BsSliceViews *self)
   else
     bs_slice_view_set_title (self->overlay_view, _("Prediction over MRI"));
   set_region_legend (self->truth_view, truth != NULL && tc != NULL && et != NULL);
+  /* Labels without sub-regions (tumour or not, as TCGA-DU-7294's) in the
+   * edema's colour: named, so that they do not read as "all edema" (walk finding). */
+  if (truth != NULL && (tc == NULL || et == NULL))
+    {
+      const double truth_rgb[1][3] = { { BS_COLOR_TRUTH[0], BS_COLOR_TRUTH[1], BS_COLOR_TRUTH[2] } };
+      /* TRANSLATORS: the ground-truth pane's legend when the labels mark tumour or not, without sub-regions */
+      const char *truth_label[1] = { _("Tumour (no sub-regions in the labels)") };
+
+      bs_slice_view_set_legend (self->truth_view, 1, truth_rgb, truth_label);
+    }
   set_region_legend (self->pred_view, pred_regions);
   /* A whole-tumour model's one colour, named (walk finding: no legend). */
   if (have_pred && !pred_regions)

@@ -21,7 +21,11 @@ rebuild_recent_menu (BsWindow *self)
   for (int i = 0; paths[i] != NULL; i++)
     {
       g_autofree char *base = g_path_get_basename (paths[i]);
-      g_autoptr(GMenuItem) item = g_menu_item_new (base, NULL);
+      g_auto(GStrv) parts = g_strsplit (base, "_", -1);
+      /* A menu label's "_" marks a mnemonic: the name's own are doubled
+       * (walk finding: brats_2013_pat0001_1 read "brats2013pat00011"). */
+      g_autofree char *shown = g_strjoinv ("__", parts);
+      g_autoptr(GMenuItem) item = g_menu_item_new (shown, NULL);
 
       g_menu_item_set_action_and_target_value (item, "win.open-recent", g_variant_new_string (paths[i]));
       g_menu_append_item (self->recent_menu, item);

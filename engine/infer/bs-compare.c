@@ -10,6 +10,7 @@
 #include "bs-calibration.h"
 #include "bs-infer.h"
 #include "bs-metrics.h"
+#include "bs-runtime.h"
 
 void
 bs_compare_result_free (BsCompareResult *result)
@@ -186,6 +187,7 @@ run_config (const Job *job, BsCompareRow *row, gboolean all_slices, float *masks
                                      n_ref, n_layers);
       return TRUE;
     }
+  row->threads = bs_plan_get_threads (plan);
   /* The warm-up run pays for first-touch page faults and JIT, which would
    * otherwise land on the first timed slice. */
   if (!bs_plan_run (plan, job->inputs, 1, probs, NULL, &local))
@@ -270,7 +272,7 @@ bs_compare_run (const BsUnet *net, const BsVolume *prepared, const BsVolume *tru
   job.plane = plane;
   job.slices = slices;
   job.n = n_slices;
-  job.threads = threads;
+  job.threads = threads > 0 ? threads : bs_runtime_auto_threads (bs_cpu_cores ());
   job.geom = geom;
   job.ph = geom->ph;
   job.pw = geom->pw;
@@ -298,6 +300,7 @@ bs_compare_run (const BsUnet *net, const BsVolume *prepared, const BsVolume *tru
   result->height = job.ph;
   result->width = job.pw;
   result->threads = threads;
+  result->threads_used = job.threads;
 
   g_autofree float *ref_masks = g_new (float, per_px * n_slices);
   g_autofree float *masks = g_new (float, per_px * n_slices);

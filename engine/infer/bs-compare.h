@@ -25,6 +25,7 @@ typedef struct {
   double dice_delta;    /* dice minus the reference configuration's dice; NAN without truth */
   double agreement;     /* Dice of this configuration's mask against the reference's mask */
   int n_slices_run;     /* slices timed and compared: all of them unless the time budget ran out */
+  int threads;          /* the threads its plan ran on (0 when it did not run) */
 } BsCompareRow;
 
 typedef struct {
@@ -34,6 +35,8 @@ typedef struct {
   int n_slices;
   int height, width;    /* padded slice size the plans ran at */
   int threads;          /* as asked, 0 = all cores */
+  int threads_used;     /* what every row ran on: "all cores" is judged once, before the first row, so that
+                         * the rows of one run compare (each plan used to judge the free cores anew) */
   char *caption;        /* what was compared (case, model, CPU), set by the caller; may be NULL */
 } BsCompareResult;
 
