@@ -1,6 +1,7 @@
 /* brainseg-cli infer: whole-volume inference on whole axial slices, the mask
  * as NIfTI with the source affine, whole-tumour Dice and where the time went. */
 #include <glib/gi18n.h>
+#include <glib/gstdio.h>
 #include <math.h>
 #include <json-glib/json-glib.h>
 #include <nifti1.h>
@@ -216,6 +217,13 @@ bs_cli_infer (int argc, char **argv)
   opts.threads = threads;
   opts.batch = batch;
 
+  {
+    const char *outputs[] = { out, prob_out, prepared_out };
+    const char *inputs[] = { argv[1], label, model };
+
+    if (!bs_cli_check_outputs (outputs, G_N_ELEMENTS (outputs), inputs, G_N_ELEMENTS (inputs), &error))
+      return bs_cli_fail (error);
+  }
   t_cmd = bs_now_ms ();
   net = bs_unet_load_or_default (model, &is_random, &error);
   if (!net)
@@ -294,10 +302,21 @@ bs_cli_infer (int argc, char **argv)
   /* the binary mask is written as it is, a label map is made */
   if (out && mask_conv != BS_LABELS_BINARY && !(mask_out = bs_cli_mask_volume (seg, mask_conv, &error)))
     return bs_cli_fail (error);
-  if ((out && !bs_volume_save_nifti (mask_out ? mask_out : seg->mask, out, DT_UINT8, &error))
-      || (prob_out && !bs_volume_save_nifti (seg->prob, prob_out, DT_FLOAT32, &error))
-      || (prepared_out && !bs_volume_save_nifti (prepared, prepared_out, DT_FLOAT32, &error)))
-    return bs_cli_fail (error);
+  {
+    /* All the outputs or none: the ones this run wrote before a failure go. */
+    const char *paths[] = { out, prob_out, prepared_out };
+    const BsVolume *vols[] = { mask_out ? mask_out : seg->mask, seg->prob, prepared };
+    const int types[] = { DT_UINT8, DT_FLOAT32, DT_FLOAT32 };
+
+    for (guint i = 0; i < G_N_ELEMENTS (paths); i++)
+      if (paths[i] != NULL && !bs_volume_save_nifti (vols[i], paths[i], types[i], &error))
+        {
+          for (guint j = 0; j < i; j++)
+            if (paths[j] != NULL)
+              g_unlink (paths[j]);
+          return bs_cli_fail (error);
+        }
+  }
   write_ms = bs_now_ms () - t0;
 
   if (json)

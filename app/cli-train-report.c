@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "bs-error.h"
+#include "bs-file.h"
 #include "cli-json.h"
 #include "cli-train-report.h"
 #include "cli.h"
@@ -341,11 +342,24 @@ read_report (const char *path, GArray *rows, gint64 *folds, gint64 *seed, guint6
   JsonArray *cases;
   gint64 f, fold, s;
 
-  if (!json_parser_load_from_file (parser, path, error))
-    {
-      g_prefix_error (error, "%s: ", path);
+  {
+    g_autofree char *text = NULL;
+    gsize len = 0;
+
+    if (!g_file_get_contents (path, &text, &len, error))
       return FALSE;
-    }
+    if (bs_json_depth (text, (gssize) len) > BS_JSON_MAX_DEPTH)
+      {
+        g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID, _("%s: malformed JSON: nested deeper than %d levels"),
+                     path, BS_JSON_MAX_DEPTH);
+        return FALSE;
+      }
+    if (!json_parser_load_from_data (parser, text, (gssize) len, error))
+      {
+        g_prefix_error (error, "%s: ", path);
+        return FALSE;
+      }
+  }
   root = JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)) ? json_node_get_object (json_parser_get_root (parser))
                                                                  : NULL;
   if (!root || !json_object_has_member (root, "cases") || !json_object_has_member (root, "folds")

@@ -14,6 +14,13 @@ int bs_cli_export (int argc, char **argv);
 
 /* Prints "brainseg-cli: <message>" on stderr and returns 1. */
 int bs_cli_fail (const GError *error);
+/* Before any work: every output (NULL entries skipped) can be written
+ * (its folder exists and is writable, it is not a folder), no two are the
+ * same file and none is one of the inputs (NULLs skipped); the error names
+ * the file (fuzz findings: a failed --prob-out left the mask written, and
+ * --out could overwrite the image it was segmenting). */
+gboolean bs_cli_check_outputs (const char *const *outputs, int n_out, const char *const *inputs, int n_in,
+                               GError **error);
 /* Parses argv with entries; on failure prints the problem and returns FALSE. */
 gboolean bs_cli_parse (const char *command, const char *params, const char *summary,
                        const GOptionEntry *entries, int *argc, char ***argv);

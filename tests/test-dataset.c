@@ -8,6 +8,7 @@
 
 #include "bs-dataset.h"
 #include "bs-error.h"
+#include "bs-file.h"
 #include "bs-nifti.h"
 #include "test-util.h"
 
@@ -425,6 +426,28 @@ test_bad_datasets (void)
   g_autofree char *escape = build_decathlon (
     "escape", "{ \"modality\": { \"0\": \"FLAIR\" }, \"training\": [ { \"image\": \"../../etc/passwd\" } ] }");
   expect_open_error (escape, BS_IO_ERROR_INVALID, "outside");
+
+  /* fuzz findings: nesting deep enough to overflow json-glib's stack, and
+   * one case listed twice */
+  {
+    GString *deep = g_string_new ("{ \"a\": ");
+    g_autofree char *nested = NULL;
+
+    for (int i = 0; i < 100000; i++)
+      g_string_append_c (deep, '[');
+    for (int i = 0; i < 100000; i++)
+      g_string_append_c (deep, ']');
+    g_string_append (deep, " }");
+    nested = build_decathlon ("nested", deep->str);
+    g_string_free (deep, TRUE);
+    expect_open_error (nested, BS_IO_ERROR_INVALID, "nested deeper");
+    /* brackets inside strings do not count */
+    g_assert_cmpint (bs_json_depth ("{ \"a\": \"[[[[\\\"[[\", \"b\": [ { } ] }", -1), ==, 3);
+  }
+  g_autofree char *twice = build_decathlon (
+    "twice", "{ \"modality\": { \"0\": \"FLAIR\" }, \"training\": [ { \"image\": \"./imagesTr/BRATS_001.nii.gz\" },"
+             " { \"image\": \"./imagesTr/BRATS_001.nii.gz\" } ] }");
+  expect_open_error (twice, BS_IO_ERROR_INVALID, "more than once");
 
   /* dataset.json naming missing files */
   g_autofree char *gone = build_decathlon (

@@ -6,6 +6,7 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <math.h>
+#include <nifti1.h>
 #include <string.h>
 
 #include "bs-calibration.h"
@@ -651,6 +652,74 @@ test_regions_pipeline (void)
 }
 
 
+/* brainseg-cli with args; its exit status, its stderr in *err. */
+static int
+run_cli_status (const char *const *args, char **err)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GError) error = NULL;
+  int status = 0;
+
+  g_ptr_array_add (argv, (gpointer) g_getenv ("BS_CLI"));
+  for (int i = 0; args[i]; i++)
+    g_ptr_array_add (argv, (gpointer) args[i]);
+  g_ptr_array_add (argv, NULL);
+  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL,
+                               err, &status, &error));
+  g_assert_no_error (error);
+  return g_spawn_check_wait_status (status, NULL) ? 0 : 1;
+}
+
+/* `infer` checks every output before it works, and leaves none of them when
+ * one cannot be written (fuzz findings: a --prob-out into a missing folder
+ * left the mask written; --out could overwrite the image being segmented). */
+static void
+test_cli_outputs (void)
+{
+  g_autofree char *dir = g_build_filename (tmpdir, "outputs", NULL);
+  g_autofree char *mask = g_build_filename (dir, "m.nii.gz", NULL);
+  g_autofree char *image = g_build_filename (dir, "image.nii.gz", NULL);
+  g_autofree char *err = NULL, *before = NULL, *after = NULL;
+  gsize len_before = 0, len_after = 0;
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  {
+    const char *args[] = { "infer", sample, "--threads", "1", "--three-planes", "off", "--out", mask,
+                           "--prob-out", "/nonexistent-brainseg-dir/p.nii.gz", NULL };
+
+    g_assert_cmpint (run_cli_status (args, &err), !=, 0);
+    g_test_message ("%s", err);
+    g_assert_nonnull (strstr (err, "/nonexistent-brainseg-dir/p.nii.gz"));
+    g_assert_false (g_file_test (mask, G_FILE_TEST_EXISTS));
+    g_clear_pointer (&err, g_free);
+  }
+  {
+    const char *args[] = { "infer", sample, "--threads", "1", "--out", mask, "--prob-out", mask, NULL };
+
+    g_assert_cmpint (run_cli_status (args, &err), !=, 0);
+    g_assert_nonnull (strstr (err, "twice"));
+    g_assert_false (g_file_test (mask, G_FILE_TEST_EXISTS));
+    g_clear_pointer (&err, g_free);
+  }
+  {
+    /* one file of the sample, segmented into itself */
+    g_autoptr(BsDataset) ds = bs_dataset_open (sample, NULL, NULL);
+    g_autoptr(BsCase) c = ds ? bs_dataset_load_case (ds, 0, NULL) : NULL;
+    const char *args[] = { "infer", image, "--threads", "1", "--out", image, NULL };
+
+    g_assert_nonnull (c);
+    g_assert_true (bs_volume_save_nifti (c->image, image, DT_FLOAT32, NULL));
+    g_assert_true (g_file_get_contents (image, &before, &len_before, NULL));
+    g_assert_cmpint (run_cli_status (args, &err), !=, 0);
+    g_test_message ("%s", err);
+    g_assert_nonnull (strstr (err, "inputs"));
+    g_assert_nonnull (strstr (err, image));
+    g_assert_true (g_file_get_contents (image, &after, &len_after, NULL));
+    g_assert_cmpuint (len_after, ==, len_before);
+    g_assert_true (memcmp (before, after, len_before) == 0);
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -666,6 +735,7 @@ main (int argc, char **argv)
   g_test_add_func ("/segment/regions-without-core", test_regions_without_core);
   g_test_add_func ("/segment/regions-pipeline", test_regions_pipeline);
   g_test_add_func ("/segment/int8-infer-export-dialog", test_int8_agreement);
+  g_test_add_func ("/segment/cli-outputs", test_cli_outputs);
   status = g_test_run ();
   bs_test_remove_tree (tmpdir);
   g_free (tmpdir);

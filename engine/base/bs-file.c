@@ -1,4 +1,5 @@
 #include <glib/gi18n.h>
+#include <string.h>
 
 #include "bs-error.h"
 #include "bs-file.h"
@@ -43,4 +44,35 @@ bs_file_write_atomic (const char *path, const void *data, gsize len, GError **er
       return FALSE;
     }
   return TRUE;
+}
+
+int
+bs_json_depth (const char *text, gssize len)
+{
+  gsize n = len < 0 ? strlen (text) : (gsize) len;
+  int depth = 0, deepest = 0;
+  gboolean in_string = FALSE;
+
+  for (gsize i = 0; i < n; i++)
+    {
+      char c = text[i];
+
+      if (in_string)
+        {
+          if (c == '\\')
+            i++;   /* the escaped character cannot end the string */
+          else if (c == '"')
+            in_string = FALSE;
+        }
+      else if (c == '"')
+        in_string = TRUE;
+      else if (c == '[' || c == '{')
+        {
+          depth++;
+          deepest = MAX (deepest, depth);
+        }
+      else if ((c == ']' || c == '}') && depth > 0)
+        depth--;
+    }
+  return deepest;
 }

@@ -15,4 +15,11 @@ gboolean bs_file_write_atomic (const char *path, const void *data, gsize len, GE
  * a translated phrase, else the error's own message. */
 const char *bs_file_error_reason (const GError *error);
 
+/* The deepest nesting of [ and { in JSON text (outside strings), looked at
+ * before a parser sees it: json-glib recurses once per level, and a file of
+ * a few hundred kilobytes of brackets overflowed the stack (fuzz finding).
+ * len < 0: text is NUL-terminated. */
+#define BS_JSON_MAX_DEPTH 256
+int bs_json_depth (const char *text, gssize len);
+
 G_END_DECLS

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "bs-error.h"
+#include "bs-file.h"
 #include "bs-nifti.h"
 
 /* Canonical channel order of every multi-modal layout (Decathlon's). */
@@ -406,6 +407,12 @@ bs_dataset_open_decathlon_json (const char *folder, const char *json, gssize len
   guint n_missing = 0;
   g_autofree char *first_missing = NULL;
 
+  if (bs_json_depth (json, length) > BS_JSON_MAX_DEPTH)
+    {
+      g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID, _("%s: malformed JSON: nested deeper than %d levels"),
+                   json_path, BS_JSON_MAX_DEPTH);
+      return NULL;
+    }
   if (!json_parser_load_from_data (parser, json, length, &local))
     {
       g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID, _("%s: malformed JSON: %s"), json_path,
@@ -533,6 +540,23 @@ bs_dataset_open_decathlon_json (const char *folder, const char *json, gssize len
           g_ptr_array_add (ds->cases, e);
         }
     }
+  /* One image listed twice would be two cases with one id (fuzz finding:
+   * the same case in training, validation and test). */
+  {
+    g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+
+    for (guint i = 0; i < ds->cases->len; i++)
+      {
+        const CaseEntry *e = g_ptr_array_index (ds->cases, i);
+
+        if (!g_hash_table_add (seen, e->id))
+          {
+            g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID, _("%s: case %s is listed more than once"),
+                         json_path, e->id);
+            return NULL;
+          }
+      }
+  }
   if (n_missing > 0)
     {
       g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_NOT_FOUND,
@@ -880,6 +904,12 @@ bs_dataset_open (const char *path, const char *label_path, GError **error)
 
   if (g_file_test (path, G_FILE_TEST_IS_DIR))
     ds = open_folder (path, error);
+  else if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
+    {
+      /* a pipe or a device would block the first read for ever (fuzz finding) */
+      g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_UNSUPPORTED, _("%s: not a regular file or folder"), path);
+      return NULL;
+    }
   else
     {
       g_autofree char *base = g_path_get_basename (path);

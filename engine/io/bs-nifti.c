@@ -43,13 +43,17 @@ typedef enum {
 } GunzipStatus;
 
 /* Streams with zlib into out until it is full or the input is exhausted,
- * following concatenated gzip members. */
+ * following concatenated gzip members.  With verify, a member that out
+ * cannot hold whole is still inflated to its end (into a scratch buffer), so
+ * that zlib checks its CRC and length: without it a file damaged in the
+ * middle decoded to garbage that nothing noticed (fuzz finding). */
 static GunzipStatus
-gunzip_zlib (const guint8 *in, gsize in_len, guint8 *out, gsize out_len, gsize *produced)
+gunzip_zlib (const guint8 *in, gsize in_len, guint8 *out, gsize out_len, gsize *produced, gboolean verify)
 {
   z_stream zs = { 0 };
   gsize in_pos = 0, out_pos = 0;
   GunzipStatus status = GUNZIP_OK;
+  gboolean ended = FALSE;
 
   if (inflateInit2 (&zs, 15 + 16) != Z_OK)
     return GUNZIP_CORRUPT;
@@ -74,6 +78,7 @@ gunzip_zlib (const guint8 *in, gsize in_len, guint8 *out, gsize out_len, gsize *
               inflateReset (&zs);
               continue;
             }
+          ended = TRUE;
           break;
         }
       if (ret == Z_BUF_ERROR || (ret == Z_OK && in_pos == in_len && zs.avail_out > 0))
@@ -96,6 +101,30 @@ gunzip_zlib (const guint8 *in, gsize in_len, guint8 *out, gsize out_len, gsize *
           status = GUNZIP_CORRUPT;
           break;
         }
+    }
+  /* out is full inside a member: the rest of it only to reach its trailer. */
+  while (verify && status == GUNZIP_OK && !ended)
+    {
+      guint8 scratch[65536];
+      gsize in_chunk = MIN (in_len - in_pos, (gsize) 1 << 30);
+      zs.next_in = (Bytef *) (in + in_pos);
+      zs.avail_in = (uInt) in_chunk;
+      zs.next_out = scratch;
+      zs.avail_out = sizeof scratch;
+      int ret = inflate (&zs, Z_NO_FLUSH);
+      gsize consumed = in_chunk - zs.avail_in;
+
+      in_pos += consumed;
+      if (ret == Z_STREAM_END)
+        ended = TRUE;
+      else if (ret == Z_OK && in_pos == in_len && zs.avail_out > 0)
+        status = GUNZIP_TRUNCATED;
+      else if (ret == Z_BUF_ERROR && in_pos == in_len)
+        status = GUNZIP_TRUNCATED;
+      else if (ret != Z_OK && ret != Z_BUF_ERROR)
+        status = GUNZIP_CORRUPT;
+      else if (consumed == 0 && zs.avail_out == sizeof scratch)
+        status = GUNZIP_CORRUPT;   /* no progress with input and room left: never spin */
     }
   inflateEnd (&zs);
   *produced = out_pos;
@@ -132,7 +161,7 @@ gunzip_all (const guint8 *in, gsize in_len, guint8 *out, gsize out_len, gsize *p
   /* libdeflate wants each member to fit in the output whole; a member that
    * carries bytes past the image, trailing padding, or a damaged stream all
    * end up here, where zlib can stop early and tell truncation from corruption. */
-  return gunzip_zlib (in, in_len, out, out_len, produced);
+  return gunzip_zlib (in, in_len, out, out_len, produced, TRUE);
 }
 
 /* ---- header ---- */
@@ -537,7 +566,7 @@ nifti_source_init (NiftiSource *src, const guint8 *file, gsize file_len, const c
 
   if (src->gz)
     {
-      GunzipStatus st = gunzip_zlib (file, file_len, head, sizeof head, &head_len);
+      GunzipStatus st = gunzip_zlib (file, file_len, head, sizeof head, &head_len, FALSE);
       if (head_len < 348)
         {
           g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_CORRUPT,
@@ -631,6 +660,13 @@ nifti_source_open (NiftiSource *src, const char *path, GError **error)
 {
   g_autoptr(GError) local = NULL;
 
+  /* A pipe or a device (a dataset.json may name one) would block or never
+   * end: only regular files are read (fuzz finding). */
+  if (g_file_test (path, G_FILE_TEST_EXISTS) && !g_file_test (path, G_FILE_TEST_IS_REGULAR))
+    {
+      g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_UNSUPPORTED, _("%s: not a regular file"), path);
+      return FALSE;
+    }
   src->mapped = g_mapped_file_new (path, FALSE, &local);
   if (src->mapped == NULL)
     {
@@ -681,6 +717,13 @@ nifti_source_decode (NiftiSource *src, float *dst, gboolean as_label, gsize *non
           g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_CORRUPT,
                        _("%s: corrupt gzip data after %zu decompressed bytes"), src->path,
                        available);
+          return FALSE;
+        }
+      if (st == GUNZIP_TRUNCATED && available >= need)
+        {
+          /* every voxel came out, but not the checksum that vouches for them */
+          g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_CORRUPT,
+                       _("%s: truncated gzip file: it ends before the gzip checksum"), src->path);
           return FALSE;
         }
       if (st == GUNZIP_TRUNCATED && available < need)

@@ -828,15 +828,36 @@ bs_export_series (const BsExportSource *src, const BsOverlayOptions *opts,
                    _("Could not create the folder “%s”: %s"), dir, g_strerror (saved));
       return FALSE;
     }
+  /* A name that is taken by a folder would stop the series half-way (fuzz
+   * finding): every name is looked at before the first image is written. */
   for (int k = 0; k < n; k++)
     {
       g_autofree char *name = g_strdup_printf ("%s-%03d.png", bs_plane_name (src->plane), k);
       g_autofree char *path = g_build_filename (dir, name, NULL);
 
+      if (!bs_export_check_destination (path, FALSE, error))
+        return FALSE;
+    }
+  for (int k = 0; k < n; k++)
+    {
+      g_autofree char *name = g_strdup_printf ("%s-%03d.png", bs_plane_name (src->plane), k);
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+
+      /* Stopped by the user: the images written so far stay (each whole). */
       if (g_cancellable_set_error_if_cancelled (cancellable, error))
         return FALSE;
       if (!bs_export_overlay_png (src, k, opts, width, height, path, error))
-        return FALSE;
+        {
+          /* A failure (the disk full...): no half series is left behind. */
+          for (int j = 0; j < k; j++)
+            {
+              g_autofree char *done = g_strdup_printf ("%s-%03d.png", bs_plane_name (src->plane), j);
+              g_autofree char *done_path = g_build_filename (dir, done, NULL);
+
+              g_unlink (done_path);
+            }
+          return FALSE;
+        }
       if (progress)
         progress (k + 1, n, user_data);
     }

@@ -273,6 +273,16 @@ bs_train_set_add_dataset (BsTrainSet *set, const char *path, BsTiming *timing, G
 
       if (!bs_dataset_case_has_label (ds, i))
         continue;
+      /* The same case twice (a dataset given twice, or two copies of one
+       * case) could sit in a fold's training and its held-out cases at once
+       * (fuzz finding): refused by its id. */
+      if (bs_train_set_find_case (set, bs_dataset_get_case_id (ds, i)) != NULL)
+        {
+          g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA,
+                       _("%s: case %s is already in the training data (a dataset given twice, or two copies of "
+                         "one case?)"), path, bs_dataset_get_case_id (ds, i));
+          return FALSE;
+        }
       t0 = bs_now_ms ();
       cs = bs_dataset_load_case (ds, i, error);
       if (!cs)
