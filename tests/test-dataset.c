@@ -449,6 +449,46 @@ test_bad_datasets (void)
              " { \"image\": \"./imagesTr/BRATS_001.nii.gz\" } ] }");
   expect_open_error (twice, BS_IO_ERROR_INVALID, "more than once");
 
+  /* fuzz findings: NaN and negative label voxels, and an image of nothing
+   * but NaN, are refused when the case loads, naming the file */
+  {
+    g_autofree char *odd = build_decathlon ("odd-values", decathlon_json);
+    g_autofree char *lab1 = g_build_filename (odd, "labelsTr", "BRATS_001.nii.gz", NULL);
+    g_autofree char *lab2 = g_build_filename (odd, "labelsTr", "BRATS_002.nii.gz", NULL);
+    g_autofree char *img2 = g_build_filename (odd, "imagesTr", "BRATS_002.nii.gz", NULL);
+    g_autoptr(BsVolume) lab = bs_volume_new (6, 5, 4, 1);
+    g_autoptr(BsVolume) img = bs_volume_new (6, 5, 4, 4);
+    g_autoptr(BsDataset) d = NULL;
+    g_autoptr(GError) e = NULL;
+    BsCase *bad;
+
+    lab->data[7] = NAN;
+    lab->data[8] = 1.0f;
+    g_assert_true (bs_volume_save_nifti (lab, lab1, DT_FLOAT32, NULL));
+    lab->data[7] = -2.0f;
+    g_assert_true (bs_volume_save_nifti (lab, lab2, DT_FLOAT32, NULL));
+    d = bs_dataset_open (odd, NULL, &e);
+    g_assert_no_error (e);
+    bad = bs_dataset_load_case (d, 0, &e);
+    g_assert_null (bad);
+    g_assert_error (e, BS_IO_ERROR, BS_IO_ERROR_INVALID);
+    g_assert_nonnull (strstr (e->message, lab1));
+    g_assert_nonnull (strstr (e->message, "NaN"));
+    g_clear_error (&e);
+    bad = bs_dataset_load_case (d, 1, &e);
+    g_assert_null (bad);
+    g_assert_nonnull (strstr (e->message, lab2));
+    g_assert_nonnull (strstr (e->message, "negative"));
+    g_clear_error (&e);
+    for (gsize i = 0; i < bs_volume_n_voxels (img) * 4; i++)
+      img->data[i] = NAN;
+    g_assert_true (bs_volume_save_nifti (img, img2, DT_FLOAT32, NULL));
+    bad = bs_dataset_load_case (d, 1, &e);
+    g_assert_null (bad);
+    g_assert_nonnull (strstr (e->message, img2));
+    g_assert_nonnull (strstr (e->message, "NaN"));
+  }
+
   /* dataset.json naming missing files */
   g_autofree char *gone = build_decathlon (
     "gone", "{ \"modality\": { \"0\": \"FLAIR\" }, \"training\": [ { \"image\": \"./imagesTr/BRATS_001.nii.gz\","

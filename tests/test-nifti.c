@@ -170,6 +170,8 @@ test_load_channels (void)
       bs_volume_channel (vb, 1)[i] = -5.0f;
     }
   set_lps_affine (va);
+  set_lps_affine (vb);
+  vb->affine[0][0] = -0.8;   /* another spacing, the same voxel order: the first file's geometry is taken */
   g_assert_true (bs_volume_save_nifti (va, a, DT_INT16, &error));
   g_assert_true (bs_volume_save_nifti (vb, b, DT_FLOAT32, &error));
   g_assert_true (bs_volume_save_nifti (vc, c, DT_UINT8, &error));
@@ -190,6 +192,22 @@ test_load_channels (void)
   g_assert_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID);
   g_assert_nonnull (strstr (error->message, a));
   g_assert_nonnull (strstr (error->message, c));
+  g_clear_error (&error);
+
+  /* Two files of one case in other voxel orders (an LPS one, a RAS one)
+   * cannot be stacked voxel by voxel (fuzz finding: they were, silently). */
+  {
+    g_autofree char *d = tmp_path ("chan-d-ras.nii.gz");
+    g_autoptr(BsVolume) vd = bs_volume_new (30, 20, 10, 1);
+    const char *mixed[] = { a, d };
+
+    g_assert_true (bs_volume_save_nifti (vd, d, DT_INT16, &error));
+    g_assert_null (bs_volume_load_nifti_channels (mixed, 2, &error));
+    g_assert_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID);
+    g_assert_nonnull (strstr (error->message, d));
+    g_assert_nonnull (strstr (error->message, "LPS"));
+    g_assert_nonnull (strstr (error->message, "RAS"));
+  }
 }
 
 static void

@@ -1056,11 +1056,36 @@ bs_dataset_load_case (BsDataset *ds, guint i, GError **error)
   c->image = load_images (e, error);
   if (c->image == NULL)
     return NULL;
+  /* Nothing but NaN or infinity: not a scan to segment (fuzz finding: an
+   * empty mask came back, with no word of why). */
+  if (c->image->n_nonfinite > 0 && c->image->n_nonfinite >= bs_volume_n_voxels (c->image) * c->image->n_channels)
+    {
+      g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID, _("%s: every voxel is NaN or infinite"), e->images[0]);
+      return NULL;
+    }
   if (e->label)
     {
       c->label = bs_volume_load_nifti (e->label, TRUE, error);
       if (c->label == NULL)
         return NULL;
+      /* A label voxel that is not a number, or below 0, is no class of any
+       * convention: read as background it scored a Dice of 0 (fuzz finding). */
+      if (c->label->n_nonfinite > 0)
+        {
+          g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID,
+                       g_dngettext (GETTEXT_PACKAGE, "%s: %lu label voxel is NaN or infinite",
+                                    "%s: %lu label voxels are NaN or infinite", c->label->n_nonfinite),
+                       e->label, (unsigned long) c->label->n_nonfinite);
+          return NULL;
+        }
+      for (gsize v = 0; v < bs_volume_n_voxels (c->label) * c->label->n_channels; v++)
+        if (c->label->data[v] < 0.0f)
+          {
+            g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID,
+                         _("%s: label value %g is negative (labels are 0 for background and positive classes)"),
+                         e->label, c->label->data[v]);
+            return NULL;
+          }
       if (c->label->n_channels != 1)
         {
           g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID, _("%s: a label map must be 3D, this one has %d volumes"),

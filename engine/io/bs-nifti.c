@@ -853,6 +853,26 @@ decode_one (int i, gpointer user_data)
   nifti_source_decode (&job->src[i], job->dst[i], FALSE, &job->nonfinite[i], &job->errors[i]);
 }
 
+/* Which world direction each voxel axis of src runs along ("LPS", "RAS"...),
+ * from the matrix fill_geometry takes. */
+static void
+source_orientation (const NiftiSource *src, char code[4])
+{
+  static const char pos[3] = { 'R', 'A', 'S' }, neg[3] = { 'L', 'P', 'I' };
+  const nifti_dmat44 *m = src->nim->sform_code > 0 ? &src->nim->sto_xyz : &src->nim->qto_xyz;
+
+  for (int c = 0; c < 3; c++)
+    {
+      int best = 0;
+
+      for (int r = 1; r < 3; r++)
+        if (fabs (m->m[r][c]) > fabs (m->m[best][c]))
+          best = r;
+      code[c] = m->m[best][c] >= 0 ? pos[best] : neg[best];
+    }
+  code[3] = '\0';
+}
+
 BsVolume *
 bs_volume_load_nifti_channels (const char *const *paths, int n, GError **error)
 {
@@ -875,6 +895,22 @@ bs_volume_load_nifti_channels (const char *const *paths, int n, GError **error)
                        src[i].dims[0], src[i].dims[1], src[i].dims[2], paths[0], src[0].dims[0], src[0].dims[1],
                        src[0].dims[2]);
           goto out;
+        }
+      /* Stacked voxel by voxel, the modalities must run the same way (fuzz
+       * finding: a T2 stored flipped was stacked as it was, silently). */
+      if (i > 0)
+        {
+          char first[4], this[4];
+
+          source_orientation (&src[0], first);
+          source_orientation (&src[i], this);
+          if (strcmp (first, this) != 0)
+            {
+              g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID,
+                           _("%s is stored in %s voxel order but %s in %s: the modalities of a case must share one"),
+                           paths[i], this, paths[0], first);
+              goto out;
+            }
         }
       channels += src[i].channels;
     }
