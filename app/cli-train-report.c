@@ -332,6 +332,33 @@ channels_of (JsonObject *c)
   return g_string_free (g_steal_pointer (&s), FALSE);
 }
 
+/* A report's member of JSON type integer (json-glib keeps 1.5 a double and
+ * "1" a string: neither is a fold or a count).  FALSE when missing. */
+static gboolean
+int_member (JsonObject *o, const char *name, gint64 *out)
+{
+  JsonNode *n = json_object_get_member (o, name);
+
+  if (n == NULL || !JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_INT64)
+    return FALSE;
+  *out = json_node_get_int (n);
+  return TRUE;
+}
+
+/* A Dice in a report: a number from 0 to 1 (fuzz finding: "x" and null
+ * counted as 0 and lowered the mean, 1e308 was taken as it was). */
+static gboolean
+dice_member (JsonObject *o, const char *name, double *out)
+{
+  JsonNode *n = json_object_get_member (o, name);
+  GType t = n != NULL && JSON_NODE_HOLDS_VALUE (n) ? json_node_get_value_type (n) : G_TYPE_INVALID;
+
+  if (t != G_TYPE_DOUBLE && t != G_TYPE_INT64)
+    return FALSE;
+  *out = json_node_get_double (n);
+  return isfinite (*out) && *out >= 0.0 && *out <= 1.0;
+}
+
 /* Appends the cases of one report; its folds and seed must match the first's. */
 static gboolean
 read_report (const char *path, GArray *rows, gint64 *folds, gint64 *seed, guint64 *fold_seen, BsCliRegions *regions,
@@ -360,8 +387,8 @@ read_report (const char *path, GArray *rows, gint64 *folds, gint64 *seed, guint6
         return FALSE;
       }
   }
-  root = JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)) ? json_node_get_object (json_parser_get_root (parser))
-                                                                 : NULL;
+  root = json_parser_get_root (parser) != NULL && JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser))
+           ? json_node_get_object (json_parser_get_root (parser)) : NULL;
   if (!root || !json_object_has_member (root, "cases") || !json_object_has_member (root, "folds")
       || !JSON_NODE_HOLDS_ARRAY (json_object_get_member (root, "cases")))
     {
@@ -369,9 +396,10 @@ read_report (const char *path, GArray *rows, gint64 *folds, gint64 *seed, guint6
                    _("%s: not a report of brainseg-cli train --report (no \"cases\" and \"folds\")"), path);
       return FALSE;
     }
-  f = json_object_get_int_member (root, "folds");
-  fold = json_object_get_int_member_with_default (root, "fold", 0);
-  s = json_object_get_int_member_with_default (root, "seed", 0);
+  s = 0;
+  if (!int_member (root, "folds", &f) || !int_member (root, "fold", &fold)
+      || (json_object_has_member (root, "seed") && !int_member (root, "seed", &s)))
+    f = fold = 0;
   if (f < 2 || f > 64 || fold < 1 || fold > f)
     {
       g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID,
@@ -400,14 +428,51 @@ read_report (const char *path, GArray *rows, gint64 *folds, gint64 *seed, guint6
   cases = json_object_get_array_member (root, "cases");
   for (guint i = 0; i < json_array_get_length (cases); i++)
     {
-      JsonObject *c = json_array_get_object_element (cases, i);
+      JsonNode *cn = json_array_get_element (cases, i);
+      JsonObject *c = JSON_NODE_HOLDS_OBJECT (cn) ? json_node_get_object (cn) : NULL;
+      JsonNode *idn = c != NULL ? json_object_get_member (c, "id") : NULL;
       SummaryRow row = { { 0 } };
+      gint64 case_fold = fold, voxels;
+      double dice;
 
       if (!c || !json_object_has_member (c, "id") || !json_object_has_member (c, "dice_wt"))
         {
           g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID, _("%s: case %u has no id or dice_wt"), path, i + 1);
           return FALSE;
         }
+      if (!JSON_NODE_HOLDS_VALUE (idn) || json_node_get_value_type (idn) != G_TYPE_STRING
+          || !*json_node_get_string (idn))
+        {
+          g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID, _("%s: case %u: \"id\" is not a case name"), path,
+                       i + 1);
+          return FALSE;
+        }
+      {
+        const char *bad = NULL;
+
+        if (json_object_has_member (c, "fold") && (!int_member (c, "fold", &case_fold) || case_fold < 1 || case_fold > f))
+          bad = "fold";
+        for (int r = 0; r < BS_N_REGIONS && bad == NULL; r++)
+          if (json_object_has_member (c, dice_members[r])
+              && !(r > 0 && JSON_NODE_HOLDS_NULL (json_object_get_member (c, dice_members[r])))
+              && !dice_member (c, dice_members[r], &dice))
+            bad = dice_members[r];
+        if (bad == NULL && json_object_has_member (c, "dice_wt_raw") && !dice_member (c, "dice_wt_raw", &dice))
+          bad = "dice_wt_raw";
+        if (bad == NULL && json_object_has_member (c, "truth_voxels") && (!int_member (c, "truth_voxels", &voxels) || voxels < 0))
+          bad = "truth_voxels";
+        if (bad == NULL && json_object_has_member (c, "predicted_voxels")
+            && (!int_member (c, "predicted_voxels", &voxels) || voxels < 0))
+          bad = "predicted_voxels";
+        if (bad != NULL)
+          {
+            /* TRANSLATORS: %s the report, %s the case, %s the member (dice_wt, fold...) */
+            g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID,
+                         _("%s: case %s: \"%s\" is not valid (a Dice is a number from 0 to 1, a fold or a count a "
+                           "whole number)"), path, json_node_get_string (idn), bad);
+            return FALSE;
+          }
+      }
       for (guint j = 0; j < rows->len; j++)
         {
           const SummaryRow *other = &g_array_index (rows, SummaryRow, j);
@@ -421,7 +486,7 @@ read_report (const char *path, GArray *rows, gint64 *folds, gint64 *seed, guint6
             }
         }
       row.r.id = g_strdup (json_object_get_string_member (c, "id"));
-      row.r.fold = (int) json_object_get_int_member_with_default (c, "fold", fold);
+      row.r.fold = (int) case_fold;
       row.r.dice = json_object_get_double_member (c, "dice_wt");
       row.r.dice_raw = json_object_get_double_member_with_default (c, "dice_wt_raw", row.r.dice);
       row.r.truth_voxels = (gsize) json_object_get_int_member_with_default (c, "truth_voxels", 0);

@@ -348,6 +348,35 @@ def check_cross_validation(tmp):
         *[a if a != "21" else "22" for a in common])
     proc = run("train", "--cv-summary", reports[1], other, ok=False)
     assert proc.returncode != 0 and "seed" in proc.stderr, proc.stderr
+    # Damaged reports (fuzz findings): a Dice that is no number from 0 to 1, a fold
+    # that is no whole number, an id that is no name, an empty file, nesting past
+    # what the parser takes: refused, naming the file, with no GLib warning.
+    with open(reports[0]) as f:
+        good = json.load(f)
+    damages = [
+        (lambda r: r["cases"][0].update(dice_wt="x"), "dice_wt"),
+        (lambda r: r["cases"][0].update(dice_wt=None), "dice_wt"),
+        (lambda r: r["cases"][0].update(dice_wt=1e308), "dice_wt"),
+        (lambda r: r["cases"][0].update(id=5), "id"),
+        (lambda r: r["cases"][0].update(fold="x"), "fold"),
+        (lambda r: r.update(fold=1.5), "cross-validation"),
+    ]
+    for i, (damage, needle) in enumerate(damages):
+        bad = json.loads(json.dumps(good))
+        damage(bad)
+        path = os.path.join(tmp, f"damaged-{i}.json")
+        with open(path, "w") as f:
+            json.dump(bad, f)
+        proc = run("train", "--cv-summary", path, ok=False)
+        assert proc.returncode != 0 and needle in proc.stderr and path in proc.stderr, (needle, proc.stderr)
+        assert "CRITICAL" not in proc.stderr and "WARNING" not in proc.stderr, proc.stderr
+    for i, text in enumerate(["", '{"a":' + "[" * 100000 + "]" * 100000 + "}"]):
+        path = os.path.join(tmp, f"damaged-text-{i}.json")
+        with open(path, "w") as f:
+            f.write(text)
+        proc = run("train", "--cv-summary", path, ok=False)
+        assert proc.returncode != 0 and path in proc.stderr, proc.stderr
+        assert "CRITICAL" not in proc.stderr, proc.stderr
 
     # A resumed fold keeps its split (the state holds folds, fold and seed).
     out = os.path.join(tmp, "cv1.h5")
