@@ -286,6 +286,19 @@ run_export (ExportArgs *a, const char *path)
   /* Before segmenting a whole volume for it, not after. */
   if (!bs_export_check_destination (a->out, what == WHAT_SERIES, &error))
     return bs_cli_fail (error);
+  /* (-1, the defaults, mean "not given"; fuzz findings: nan, 5 and -5 were taken) */
+  if (isnan (a->opacity) || (a->opacity != -1 && (a->opacity < 0 || a->opacity > 1)))
+    {
+      g_set_error (&error, BS_EXPORT_ERROR, BS_EXPORT_ERROR_INVALID, _("--opacity must be a number from 0 to 1, not %g"),
+                   a->opacity);
+      return bs_cli_fail (error);
+    }
+  if (a->slice < -1)
+    {
+      g_set_error (&error, BS_EXPORT_ERROR, BS_EXPORT_ERROR_INVALID, _("--slice must be a slice index from 0, not %d"),
+                   a->slice);
+      return bs_cli_fail (error);
+    }
   if (a->plane && !bs_plane_from_string (a->plane, &plane))
     {
       fail_invalid (&error, _("--plane must be axial, coronal or sagittal, not “%s”"), a->plane);
@@ -294,7 +307,7 @@ run_export (ExportArgs *a, const char *path)
   bs_overlay_options_init (&overlay);
   overlay.confusion = a->confusion;
   if (a->opacity >= 0)
-    overlay.opacity = (float) CLAMP (a->opacity, 0.0, 1.0);
+    overlay.opacity = (float) a->opacity;
   if (a->style && strcmp (a->style, "outline") == 0)
     overlay.style = BS_OVERLAY_OUTLINE;
   else if (a->style && strcmp (a->style, "fill") != 0)

@@ -702,6 +702,24 @@ test_cli_outputs (void)
     g_clear_pointer (&err, g_free);
   }
   {
+    /* export's numbers out of range (fuzz findings: nan, 5 and -5 were taken) */
+    g_autofree char *png = g_build_filename (dir, "o.png", NULL);
+    const char *opacity[] = { "export", sample, "--what", "overlay", "--out", png, "--opacity", "5", NULL };
+    const char *nan_opacity[] = { "export", sample, "--what", "overlay", "--out", png, "--opacity", "nan", NULL };
+    const char *slice[] = { "export", sample, "--what", "overlay", "--out", png, "--slice", "-5", NULL };
+
+    g_assert_cmpint (run_cli_status (opacity, &err), !=, 0);
+    g_assert_nonnull (strstr (err, "--opacity"));
+    g_clear_pointer (&err, g_free);
+    g_assert_cmpint (run_cli_status (nan_opacity, &err), !=, 0);
+    g_assert_nonnull (strstr (err, "--opacity"));
+    g_clear_pointer (&err, g_free);
+    g_assert_cmpint (run_cli_status (slice, &err), !=, 0);
+    g_assert_nonnull (strstr (err, "--slice"));
+    g_clear_pointer (&err, g_free);
+    g_assert_false (g_file_test (png, G_FILE_TEST_EXISTS));
+  }
+  {
     /* one file of the sample, segmented into itself */
     g_autoptr(BsDataset) ds = bs_dataset_open (sample, NULL, NULL);
     g_autoptr(BsCase) c = ds ? bs_dataset_load_case (ds, 0, NULL) : NULL;
