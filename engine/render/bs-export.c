@@ -348,18 +348,33 @@ overlay_caption (const BsExportSource *src, const SliceData *s, int index)
       g_ascii_formatd (num, sizeof num, "%.4f", bs_dice (pred, truth, n));
       if (!any)
         dice_text = g_strdup (_("no tumour"));
-      else if (region == BS_REGION_WT)
+      else if (region == BS_REGION_WT && src->pred_outputs == NULL)
         dice_text = g_strdup_printf (_("Dice %s"), num);
+      else if (region == BS_REGION_WT)
+        /* TRANSLATORS: WT: whole tumour, beside the core and enhancing tumour of a region model
+         * (walk finding: the caption did not say which region its Dice was of) */
+        dice_text = g_strdup_printf (_("Dice %s %s"), _("WT"), num);
       else
         /* TRANSLATORS: the region's abbreviation (TC: tumour core, ET:
          * enhancing tumour), then the slice's Dice */
         dice_text = g_strdup_printf (_("Dice %s %s"), region == BS_REGION_TC ? _("TC") : _("ET"), num);
     }
+  const char *sequence = src->image->channel_names != NULL && src->channel >= 0
+                         && src->channel < src->image->n_channels ? src->image->channel_names[src->channel] : NULL;
   /* Translators: case id, plane name, slice index (the file's voxel index, from
    * 0, as in file names, the CSV and the window), the last index. */
   g_autofree char *where = g_strdup_printf (_("%s  ·  %s slice %d (0–%d)"),
                                             src->case_id ? src->case_id : _("Case"), plane_label (src->plane),
                                             index, bs_volume_n_slices (src->image, src->plane) - 1);
+
+  /* the MRI sequence under the mask (walk finding: the caption did not say) */
+  if (sequence != NULL && *sequence)
+    {
+      char *with = g_strdup_printf ("%s  ·  %s", where, sequence);
+
+      g_free (where);
+      where = with;
+    }
   return dice_text ? g_strdup_printf ("%s  ·  %s", where, dice_text) : g_steal_pointer (&where);
 }
 
