@@ -402,6 +402,20 @@ chooser_shown (gpointer data)
   return find_chooser () != NULL;
 }
 
+/* The save dialog shown: the name typed into folder dir, accepted. */
+static void
+answer_chooser (GFile *dir, const char *name)
+{
+  GtkWidget *chooser;
+
+  bs_test_spin (500);  /* the chooser loads its folder */
+  chooser = find_chooser ();
+  g_assert_nonnull (chooser);
+  gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (chooser), dir, NULL);
+  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), name);
+  gtk_dialog_response (GTK_DIALOG (chooser), GTK_RESPONSE_ACCEPT);
+}
+
 static gboolean
 file_exists (gpointer data)
 {
@@ -477,21 +491,6 @@ test_dialog_flow (void)
   bs_test_spin (200);
 }
 
-static GtkWidget *
-find_button (GtkWidget *root, const char *label)
-{
-  if (GTK_IS_BUTTON (root) && g_strcmp0 (gtk_button_get_label (GTK_BUTTON (root)), label) == 0)
-    return root;
-  for (GtkWidget *c = gtk_widget_get_first_child (root); c != NULL; c = gtk_widget_get_next_sibling (c))
-    {
-      GtkWidget *found = find_button (c, label);
-
-      if (found != NULL)
-        return found;
-    }
-  return NULL;
-}
-
 static gboolean
 compare_finished (gpointer data)
 {
@@ -525,7 +524,7 @@ test_dialog_refuses_unasked_replace (void)
   g_autofree char *path = g_build_filename (tmpdir, "kept.png", NULL);
   g_autoptr(GFile) dir = g_file_new_for_path (tmpdir);
   g_autofree char *after = NULL;
-  GtkWidget *chooser, *dialog;
+  GtkWidget *dialog;
 
   g_assert_true (g_file_set_contents (path, "not a png", -1, NULL));
   bs_export_dialog_run (GTK_WINDOW (win), bs_window_get_session (win), BS_EXPORT_KIND_OVERLAY);
@@ -534,11 +533,7 @@ test_dialog_refuses_unasked_replace (void)
       g_test_skip ("the file chooser is not a GtkFileChooserDialog here (a portal?)");
       return;
     }
-  bs_test_spin (500);
-  chooser = find_chooser ();
-  gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (chooser), dir, NULL);
-  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), "kept");
-  gtk_dialog_response (GTK_DIALOG (chooser), GTK_RESPONSE_ACCEPT);
+  answer_chooser (dir, "kept");
   g_assert_true (wait_until (error_shown, NULL, 10));
   dialog = find_error_dialog ();
   g_assert_true (label_with_text (dialog, "kept.png"));
@@ -644,18 +639,14 @@ test_compare_all (void)
     g_autofree char *typed = g_build_filename (tmpdir, "typed-table", NULL);
     g_autofree char *csv = g_strconcat (typed, ".csv", NULL), *text = NULL;
     g_autoptr(GFile) dir = g_file_new_for_path (tmpdir);
-    GtkWidget *button = find_button (GTK_WIDGET (dialog), "Export _Table…"), *chooser;
+    GtkWidget *button = bs_test_find_button (GTK_WIDGET (dialog), "Export _Table…");
 
     g_assert_nonnull (button);
     g_assert_true (gtk_widget_get_sensitive (button));
     g_signal_emit_by_name (button, "clicked");
     if (wait_until (chooser_shown, NULL, 10))
       {
-        bs_test_spin (500);
-        chooser = find_chooser ();
-        gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (chooser), dir, NULL);
-        gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), "typed-table");
-        gtk_dialog_response (GTK_DIALOG (chooser), GTK_RESPONSE_ACCEPT);
+        answer_chooser (dir, "typed-table");
         g_assert_true (wait_until (file_exists, csv, 30));
         g_assert_false (g_file_test (typed, G_FILE_TEST_EXISTS));
         g_assert_true (g_file_get_contents (csv, &text, NULL, NULL));

@@ -679,20 +679,6 @@ test_trust_panels (void)
     }
 }
 
-static GtkWidget *
-find_button_labelled (GtkWidget *root, const char *label)
-{
-  if (GTK_IS_BUTTON (root) && g_strcmp0 (gtk_button_get_label (GTK_BUTTON (root)), label) == 0)
-    return root;
-  for (GtkWidget *c = gtk_widget_get_first_child (root); c != NULL; c = gtk_widget_get_next_sibling (c))
-    {
-      GtkWidget *found = find_button_labelled (c, label);
-      if (found != NULL)
-        return found;
-    }
-  return NULL;
-}
-
 /* Issue 14, finding 3: int8 with NCHW cannot run; each half of the pair is
  * greyed, with the reason, while the other is chosen. */
 static double
@@ -721,8 +707,8 @@ test_layout_holds_still (void)
   bs_session_set_plan_options (bs_window_get_session (win), &opts);
   g_assert_true (bs_test_wait (win, volume_done, 300));
   bs_test_spin (300);
-  compare = find_button_labelled (GTK_WIDGET (win), "Compare All…");
-  precision = find_button_labelled (GTK_WIDGET (win), "fp32");
+  compare = bs_test_find_button (GTK_WIDGET (win), "Compare All…");
+  precision = bs_test_find_button (GTK_WIDGET (win), "fp32");
   pred = GTK_WIDGET (find_widget (GTK_WIDGET (win), BS_TYPE_SLICE_VIEW));
   g_assert_nonnull (compare);
   g_assert_nonnull (precision);
@@ -799,8 +785,8 @@ test_int8_nchw_greyed (void)
       g_test_skip ("no int8 on this CPU");
       return;
     }
-  nchw = find_button_labelled (GTK_WIDGET (win), "NCHW");
-  int8 = find_button_labelled (GTK_WIDGET (win), "int8");
+  nchw = bs_test_find_button (GTK_WIDGET (win), "NCHW");
+  int8 = bs_test_find_button (GTK_WIDGET (win), "int8");
   g_assert_nonnull (nchw);
   g_assert_nonnull (int8);
   bs_plan_options_init (&opts);
@@ -1642,7 +1628,7 @@ test_slice_keys_anywhere (void)
   gtk_window_present (GTK_WINDOW (win));
   bs_session_set_plane (bs_window_get_session (win), BS_PLANE_AXIAL);
   bs_session_set_slice_index (bs_window_get_session (win), 40);
-  overlay_button = find_button_labelled (GTK_WIDGET (win), "Overlay");
+  overlay_button = bs_test_find_button (GTK_WIDGET (win), "Overlay");
   g_assert_nonnull (overlay_button);
   g_assert_true (gtk_widget_grab_focus (overlay_button));
   bs_test_spin (200);
@@ -1861,7 +1847,7 @@ test_spin_buttons (void)
 
     for (guint i = 0; i < G_N_ELEMENTS (labels); i++)
       {
-        GtkWidget *b = find_button_labelled (GTK_WIDGET (win), labels[i]);
+        GtkWidget *b = bs_test_find_button (GTK_WIDGET (win), labels[i]);
         g_assert_nonnull (b);
         g_assert_nonnull (gtk_widget_get_tooltip_text (b));
       }
@@ -2099,7 +2085,7 @@ test_failed_start_keeps_model (void)
   /* In a window that never ran them, switching test-time flips on (one more
    * timing row, a longer plan line) moves no switch under the pointer. */
   {
-    GtkWidget *compare = find_button_labelled (GTK_WIDGET (w2), "Compare All…");
+    GtkWidget *compare = bs_test_find_button (GTK_WIDGET (w2), "Compare All…");
     double y0;
 
     g_assert_true (bs_test_wait (w2, not_busy, 300));

@@ -18,5 +18,8 @@ gboolean bs_test_save_png (GtkWidget *widget, const char *path, GError **error);
 char *bs_test_sample_path (void);
 /* The slice of the current plane with the most ground-truth tumour, or -1. */
 int bs_test_tumour_slice (BsWindow *win);
+
+/* The first button under root whose label is label (mnemonic "_" included), or NULL. */
+GtkWidget *bs_test_find_button (GtkWidget *root, const char *label);
 /* A window on the sample, waiting for the first prediction of the visible slice. */
 BsWindow *bs_test_open_window (GtkApplication **app_out);
