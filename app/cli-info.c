@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "bs-dataset.h"
+#include "bs-error.h"
 #include "bs-labels.h"
 #include "bs-unet.h"
 #include "cli.h"
@@ -248,20 +249,31 @@ bs_cli_info (int argc, char **argv)
       return 2;
     }
 
+  /* A .h5 file holds a dataset (imgs_* stacks) or model weights.  Decide
+   * which before loading, so that a broken model reports what is wrong with
+   * it rather than that it holds no images, and a file that is not HDF5 at
+   * all is not taken for a NIfTI image. */
+  if (label == NULL && g_file_test (argv[1], G_FILE_TEST_IS_REGULAR)
+      && (g_str_has_suffix (argv[1], ".h5") || g_str_has_suffix (argv[1], ".hdf5")))
+    {
+      BsUnetH5Kind kind = bs_unet_h5_probe (argv[1]);
+
+      if (kind == BS_UNET_H5_NOT_HDF5)
+        {
+          g_set_error (&error, BS_MODEL_ERROR, BS_MODEL_ERROR_FILE, _("%s: not an HDF5 file"), argv[1]);
+          return bs_cli_fail (error);
+        }
+      if (kind == BS_UNET_H5_MODEL)
+        {
+          g_autoptr(BsUnet) net = bs_unet_load_h5 (argv[1], &error);
+
+          return net ? describe_model (net, json) : bs_cli_fail (error);
+        }
+    }
+
   g_autoptr(BsDataset) ds = bs_dataset_open (argv[1], label, &error);
   if (ds == NULL)
-    {
-      /* An HDF5 file that holds no images may be a weights file. */
-      if (label == NULL && g_file_test (argv[1], G_FILE_TEST_IS_REGULAR)
-          && (g_str_has_suffix (argv[1], ".h5") || g_str_has_suffix (argv[1], ".hdf5")))
-        {
-          g_autoptr(BsUnet) net = bs_unet_load_h5 (argv[1], NULL);
-
-          if (net != NULL)
-            return describe_model (net, json);
-        }
-      return bs_cli_fail (error);
-    }
+    return bs_cli_fail (error);
 
   guint n = bs_dataset_get_n_cases (ds);
   g_autoptr(JsonBuilder) b = json_builder_new ();

@@ -19,6 +19,15 @@ bs_cli_print_json (JsonBuilder *b)
   json_generator_set_root (gen, root);
   json_generator_set_pretty (gen, TRUE);
   text = json_generator_to_data (gen, NULL);
+  /* A file or folder name need not be UTF-8; JSON must be (fuzz finding: a
+   * raw 0xff byte came out).  Such bytes read as U+FFFD. */
+  if (!g_utf8_validate (text, -1, NULL))
+    {
+      char *valid = g_utf8_make_valid (text, -1);
+
+      g_free (text);
+      text = valid;
+    }
   printf ("%s\n", text);
 }
 

@@ -524,6 +524,11 @@ bs_cli_train (int argc, char **argv)
       fprintf (stderr, _("brainseg-cli train: unknown loss '%s' (dice or dice+bce)\n"), loss);
       return 2;
     }
+  if (!bs_train_options_check (&opts, &error))
+    {
+      fprintf (stderr, "brainseg-cli train: %s\n", error->message);
+      return 2;
+    }
   if (opts.fms < 1 || opts.batch < 1 || opts.crop < 16 || opts.crop % 16 != 0 || opts.epochs < 0
       || opts.weight_dice < 0.0 || opts.weight_dice > 1.0 || repeats < 1 || opts.core_flair_aug < 0.0
       || opts.core_flair_aug > 1.0 || !(opts.intensity_jitter >= 0.0 && opts.intensity_jitter < 1.0)
@@ -556,6 +561,14 @@ bs_cli_train (int argc, char **argv)
   mods = g_strsplit (modalities ? modalities : "FLAIR", ",", -1);
   for (char **m = mods; *m; m++)
     g_strstrip (*m);
+  /* Each modality is an input channel of the network, and preprocessing
+   * picks at most that many. */
+  if (g_strv_length (mods) > BS_UNET_MAX_IN_CHANNELS)
+    {
+      fprintf (stderr, _("brainseg-cli train: --modalities lists %u modalities; at most %d are supported\n"),
+               g_strv_length (mods), BS_UNET_MAX_IN_CHANNELS);
+      return 2;
+    }
 
   if (bench)
     return bench_step (&opts, (int) g_strv_length (mods), repeats);
@@ -582,10 +595,18 @@ bs_cli_train (int argc, char **argv)
       return evaluate_all (datasets, resume, opts.threads, flips, opts.eval_three_planes, only, report_path);
     }
 
-  /* Before the data loads: a figures folder that cannot take the figures
-   * should not cost a whole training run. */
+  /* Before the data loads: a figures folder that cannot take the figures,
+   * or a report or model that cannot be written, should not cost a whole
+   * training run (fuzz finding: --report into a missing folder failed after
+   * training, with the model written). */
   if (figures && !bs_train_check_figures_dir (figures, &error))
     return bs_cli_fail (error);
+  {
+    const char *outputs[] = { out, report_path };
+
+    if (!bs_cli_check_outputs (outputs, G_N_ELEMENTS (outputs), NULL, 0, &error))
+      return bs_cli_fail (error);
+  }
   /* Read once, here: a resumed run splits and samples as it did when it
    * started, so its options are needed before the cases load. */
   if (resume)

@@ -52,6 +52,27 @@ def main():
     env = dict(os.environ, LANGUAGE="de", LC_ALL="C.UTF-8")
     r = subprocess.run([CLI, "infer", "--help"], capture_output=True, text=True, env=env)
     check("Einen Fall segmentieren" in r.stdout, f"infer --help in German: {r.stdout[:200]!r}")
+    # A folder name that is not UTF-8 still gives valid JSON (fuzz finding: a raw
+    # 0xff byte came out), and a pipe named like an image is refused at once.
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        odd = os.path.join(tmp.encode(), b"case\xff")
+        os.mkdir(odd)
+        task = os.path.join(odd, b"task")
+        subprocess.run([CLI.encode(), b"phantom", task, b"--size", b"64x64x32"], check=True, capture_output=True)
+        r = subprocess.run([CLI.encode(), b"info", task, b"--json"], capture_output=True)
+        try:
+            d = json.loads(r.stdout.decode("utf-8"))
+            check(r.returncode == 0 and "\ufffd" in d["path"], f"info --json on a non-UTF-8 name: {d['path']!r}")
+        except (UnicodeDecodeError, ValueError) as e:
+            check(False, f"info --json on a non-UTF-8 name is not UTF-8 JSON: {e}")
+        fifo = os.path.join(tmp, "pipe.nii.gz")
+        os.mkfifo(fifo)
+        try:
+            r = subprocess.run([CLI, "info", fifo], capture_output=True, text=True, timeout=60)
+            check(r.returncode == 1 and "regular" in r.stderr and fifo in r.stderr, f"info on a pipe: {r.stderr!r}")
+        except subprocess.TimeoutExpired:
+            check(False, "info on a pipe blocked")
 
     if not os.path.isdir(SAMPLES):
         print(f"SKIP: real samples absent ({SAMPLES!r}); usage checks ran")

@@ -348,6 +348,13 @@ def check_cross_validation(tmp):
         *[a if a != "21" else "22" for a in common])
     proc = run("train", "--cv-summary", reports[1], other, ok=False)
     assert proc.returncode != 0 and "seed" in proc.stderr, proc.stderr
+    # A report or model that cannot be written is refused before training (fuzz
+    # finding: --report into a missing folder failed after training, the model written).
+    lost = os.path.join(tmp, "never.h5")
+    proc = run("train", task, "--out", lost, "--fold", "1", "--report", "/nonexistent-brainseg/r.json",
+               *common, ok=False)
+    assert proc.returncode != 0 and "/nonexistent-brainseg" in proc.stderr, proc.stderr
+    assert "epoch" not in proc.stdout and not os.path.exists(lost), proc.stdout
     # Damaged reports (fuzz findings): a Dice that is no number from 0 to 1, a fold
     # that is no whole number, an id that is no name, an empty file, nesting past
     # what the parser takes: refused, naming the file, with no GLib warning.

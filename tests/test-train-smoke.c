@@ -3,9 +3,11 @@
  * test Dice must rise far above what the same untrained network scores. */
 #include <glib.h>
 #include <glib/gstdio.h>
+#include <hdf5.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "bs-error.h"
 #include "bs-plan.h"
@@ -1487,6 +1489,241 @@ test_progress (void)
   g_rmdir (dir);
 }
 
+/* ---- damaged training states and out-of-range options ---- */
+
+typedef enum {
+  EDIT_INT,     /* an int64 attribute of /training_state */
+  EDIT_DOUBLE,  /* a double attribute */
+  EDIT_FLOAT,   /* element 0 of a float32 dataset */
+  EDIT_ROWS,    /* every value of a sampler's (case, slice) rows */
+} StateEdit;
+
+static void
+edit_state (const char *path, StateEdit kind, const char *name, double value)
+{
+  hid_t f = H5Fopen (path, H5F_ACC_RDWR, H5P_DEFAULT);
+  hid_t g = H5Gopen2 (f, "training_state", H5P_DEFAULT);
+
+  g_assert_cmpint (g, >=, 0);
+  if (kind == EDIT_INT || kind == EDIT_DOUBLE)
+    {
+      hid_t a = H5Aopen (g, name, H5P_DEFAULT);
+      gint64 i = (gint64) value;
+
+      g_assert_cmpint (a, >=, 0);
+      g_assert_cmpint (H5Awrite (a, kind == EDIT_INT ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE,
+                                 kind == EDIT_INT ? (void *) &i : (void *) &value),
+                       >=, 0);
+      H5Aclose (a);
+    }
+  else
+    {
+      hid_t ds = H5Dopen2 (g, name, H5P_DEFAULT), space = H5Dget_space (ds);
+      gsize n = (gsize) H5Sget_simple_extent_npoints (space);
+
+      g_assert_cmpuint (n, >, 0);
+      if (kind == EDIT_FLOAT)
+        {
+          g_autofree float *v = g_new (float, n);
+          g_assert_cmpint (H5Dread (ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v), >=, 0);
+          v[0] = (float) value;
+          g_assert_cmpint (H5Dwrite (ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v), >=, 0);
+        }
+      else
+        {
+          g_autofree gint32 *v = g_new (gint32, n);
+          for (gsize k = 0; k < n; k++)
+            v[k] = (gint32) value;
+          g_assert_cmpint (H5Dwrite (ds, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, v), >=, 0);
+        }
+      H5Sclose (space);
+      H5Dclose (ds);
+    }
+  H5Gclose (g);
+  g_assert_cmpint (H5Fclose (f), >=, 0);
+}
+
+/* Every integer of a training state is range-checked on load (a batch of a
+ * billion would allocate terabytes, 2^31 - 1 steps an epoch never ends, a
+ * negative sampler row shifts a negative value), and Adam's moments and the
+ * best weights are checked for non-finite values like the weights are; each
+ * error names the file, the field and, for an integer, the range allowed. */
+static void
+test_damaged_state (void)
+{
+  static const struct { StateEdit kind; const char *name; double value; const char *says; } bad[] = {
+    { EDIT_INT, "batch", 1e9, "batch is 1000000000, not between 1 and 1024" },
+    { EDIT_INT, "steps_per_epoch", G_MAXINT, "steps_per_epoch is 2147483647, not between 0 and 100000" },
+    { EDIT_INT, "epochs", G_MAXINT, "epochs is 2147483647, not between 0 and 10000" },
+    { EDIT_INT, "crop", 100000, "crop is 100000, not between 16 and 512" },
+    { EDIT_INT, "crop", 7, "crop is 7, not between 16 and 512" },
+    { EDIT_INT, "val_slices", -100, "val_slices is -100, not between 0 and 100000" },
+    { EDIT_INT, "patience", -1, "patience is -1, not between 0 and 10000" },
+    { EDIT_INT, "epoch", -5, "epoch is -5, not between 0 and 10000" },
+    { EDIT_INT, "average_from", -5, "average_from is -5, not between 0 and 10000" },
+    { EDIT_INT, "mean_count", 5, "mean_count is 5, not between 0 and 1" },
+    { EDIT_INT, "sampler_pos_other", -3, "sampler_pos_other is -3" },
+    { EDIT_ROWS, "sampler_tumour", -7, "sampler_tumour row 0 is -7" },
+    { EDIT_ROWS, "sampler_other", 1e9, "sampler_other row 0 is 1000000000, not between 0 and 12287" },
+    { EDIT_FLOAT, "adam_m", NAN, "the training state's adam_m has non-finite values" },
+    { EDIT_FLOAT, "adam_v", INFINITY, "the training state's adam_v has non-finite values" },
+    { EDIT_FLOAT, "adam_v", -1.0, "the training state's adam_v has negative values" },
+    { EDIT_FLOAT, "best_weights", NAN, "the training state's best_weights has non-finite values" },
+    { EDIT_DOUBLE, "dropout", 5.0, "the training state is damaged (dropout)" },
+    { EDIT_DOUBLE, "lr", 1e300, "the training state is damaged (lr)" },
+  };
+  g_autoptr(BsTrainSet) set = synthetic_set (4);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("bs-damaged-XXXXXX", NULL);
+  g_autofree char *out = g_build_filename (dir, "run.h5", NULL);
+  g_autofree char *last = bs_train_state_path_for (out);
+  g_autofree char *copy = g_build_filename (dir, "damaged.last.h5", NULL);
+  g_autofree char *intact = NULL;
+  gsize len = 0;
+  BsTrainOptions opts;
+  BsTrainReport report = { 0 };
+
+  g_assert_true (bs_train_set_split (set, 0.5, 816, NULL, NULL, &error));
+  tiny_run_options (&opts);
+  opts.epochs = 1;
+  opts.out = out;
+  g_assert_true (bs_train_run (set, &opts, NULL, NULL, &report, NULL, &error));
+  g_assert_no_error (error);
+  bs_train_report_clear (&report);
+  g_assert_true (g_file_get_contents (last, &intact, &len, NULL));
+  {
+    g_autoptr(BsTrainCheckpoint) cp = bs_train_checkpoint_load (last, &error);
+    g_assert_no_error (error);
+    g_assert_true (bs_train_checkpoint_has_state (cp));
+  }
+
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr(GError) e = NULL;
+      g_autoptr(BsTrainCheckpoint) cp = NULL;
+
+      g_assert_true (g_file_set_contents (copy, intact, (gssize) len, NULL));
+      edit_state (copy, bad[i].kind, bad[i].name, bad[i].value);
+      cp = bs_train_checkpoint_load (copy, &e);
+      g_assert_null (cp);
+      g_assert_nonnull (e);
+      g_test_message ("%s", e->message);
+      g_assert_nonnull (strstr (e->message, "damaged.last.h5"));
+      g_assert_nonnull (strstr (e->message, bad[i].says));
+    }
+  g_unlink (copy);
+  g_unlink (out);
+  g_unlink (last);
+  g_rmdir (dir);
+}
+
+static int
+run_train_cli (const char *dir, const char *option, const char *value, char **err)
+{
+  g_autofree char *out = g_build_filename (dir, "x.h5", NULL);
+  const char *argv[] = { g_getenv ("BS_CLI"), "train", "--phantoms", "2", "--phantom-size", "32x32x16",
+                         "--epochs", "1", "--out", out, option, value, NULL };
+  g_autoptr(GError) error = NULL;
+  int status = 0;
+
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, err, &status,
+                               &error));
+  g_assert_no_error (error);
+  g_assert_true (WIFEXITED (status));
+  return WEXITSTATUS (status);
+}
+
+/* The trainer's options are range-checked before anything is loaded or
+ * allocated, each error naming the option and the range allowed:
+ * brainseg-cli train --batch 100000000 and --fms 100000 used to abort
+ * allocating hundreds of gigabytes, --steps-per-epoch 2147483647 never ended. */
+static void
+test_options_check (void)
+{
+  static const struct { const char *option; int value; const char *says; gboolean cli; } bad[] = {
+    { "--batch", 100000000, "--batch 100000000 is out of range; it must be between 1 and 1024", TRUE },
+    { "--batch", 0, "--batch 0 is out of range; it must be between 1 and 1024" },
+    { "--fms", 100000, "--fms 100000 is too large (at most 256)", TRUE },
+    { "--fms", 0, "--fms 0 is out of range; it must be between 1 and 256" },
+    { "--steps-per-epoch", G_MAXINT, "--steps-per-epoch 2147483647 is out of range; it must be between 0 and 100000" },
+    { "--crop", 100000, "--crop 100000 is out of range; it must be between 16 and 512" },
+    { "--crop", 100, "--crop 100 is not a multiple of 16" },
+    { "--epochs", -1, "--epochs -1 is out of range; it must be between 0 and 10000" },
+    { "--patience", -1, "--patience -1 is out of range; it must be between 0 and 10000" },
+    { "--val-slices", 1000000, "--val-slices 1000000 is out of range; it must be between 0 and 100000" },
+    { "--threads", 100000, "--threads 100000 is out of range; it must be between 0 and 1024" },
+    { "--average-from", -1, "--average-from -1 is out of range; it must be between 0 and 10000" },
+  };
+  BsTrainOptions opts;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = NULL;
+
+  bs_train_options_init (&opts);
+  g_assert_true (bs_train_options_check (&opts, &error));
+  g_assert_no_error (error);
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr(GError) e = NULL;
+      BsTrainOptions o;
+      int *field = g_str_equal (bad[i].option, "--batch")             ? &o.batch
+                   : g_str_equal (bad[i].option, "--fms")             ? &o.fms
+                   : g_str_equal (bad[i].option, "--steps-per-epoch") ? &o.steps_per_epoch
+                   : g_str_equal (bad[i].option, "--crop")            ? &o.crop
+                   : g_str_equal (bad[i].option, "--epochs")          ? &o.epochs
+                   : g_str_equal (bad[i].option, "--patience")        ? &o.patience
+                   : g_str_equal (bad[i].option, "--val-slices")      ? &o.val_slices
+                   : g_str_equal (bad[i].option, "--threads")         ? &o.threads
+                                                                      : &o.average_from;
+
+      bs_train_options_init (&o);
+      *field = bad[i].value;
+      g_assert_false (bs_train_options_check (&o, &e));
+      g_assert_nonnull (e);
+      g_test_message ("%s", e->message);
+      g_assert_cmpstr (e->message, ==, bad[i].says);
+    }
+  {
+    g_autoptr(GError) e = NULL;
+    opts.dropout = 2.0;
+    g_assert_false (bs_train_options_check (&opts, &e));
+    g_assert_cmpstr (e->message, ==, "--dropout 2 is out of range; it must be in [0, 1)");
+  }
+
+  if (!g_getenv ("BS_CLI"))
+    {
+      g_test_skip ("BS_CLI is not set (run through meson test)");
+      return;
+    }
+  /* The command line refuses them before loading a case (the two marked cli
+   * aborted allocating: --batch times the crop, and the weights of --fms). */
+  dir = g_dir_make_tmp ("bs-train-cli-XXXXXX", NULL);
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autofree char *err = NULL;
+      g_autofree char *value = NULL;
+
+      if (!bad[i].cli)
+        continue;
+      value = g_strdup_printf ("%d", bad[i].value);
+      g_assert_cmpint (run_train_cli (dir, bad[i].option, value, &err), ==, 2);
+      g_test_message ("%s", err);
+      g_assert_nonnull (strstr (err, bad[i].says));
+    }
+  {
+    /* More modalities than preprocessing can pick is refused too (it failed
+     * an assertion in bs_preprocess_prepare). */
+    g_autoptr(GString) mods = g_string_new ("FLAIR");
+    g_autofree char *err = NULL;
+    for (int k = 0; k < 40; k++)
+      g_string_append_printf (mods, ",m%d", k);
+    g_assert_cmpint (run_train_cli (dir, "--modalities", mods->str, &err), ==, 2);
+    g_test_message ("%s", err);
+    g_assert_nonnull (strstr (err, "--modalities lists 41 modalities; at most 32 are supported"));
+    g_assert_null (strstr (err, "CRITICAL"));
+  }
+  g_rmdir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1503,6 +1740,8 @@ main (int argc, char **argv)
   g_test_add_data_func ("/train/resume", GINT_TO_POINTER (0), test_resume);
   g_test_add_data_func ("/train/resume/averaging", GINT_TO_POINTER (2), test_resume);
   g_test_add_func ("/train/average", test_average);
+  g_test_add_func ("/train/resume/damaged-state", test_damaged_state);
+  g_test_add_func ("/train/options-check", test_options_check);
   g_test_add_func ("/train/progress", test_progress);
   g_test_add_func ("/train/regions", test_regions_train);
   g_test_add_func ("/train/regions/resume", test_regions_resume);

@@ -1,10 +1,14 @@
 /* U-Net weights: random construction, HDF5 round trip, Keras files written by
- * h5py loading and agreeing with a numpy forward pass, broken files refused. */
+ * h5py loading and agreeing with a numpy forward pass, broken files refused
+ * (each with a message naming the file and what is wrong), and
+ * brainseg-cli info telling a broken model what the model loader says. */
 #include <glib.h>
 #include <glib/gstdio.h>
+#include <hdf5.h>
 #include <json-glib/json-glib.h>
 #include <math.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "bs-error.h"
 #include "bs-plan.h"
@@ -406,6 +410,290 @@ test_mean (void)
     }
 }
 
+/* ---- damaged files ---- */
+
+/* A tiny model (fms 2, one FLAIR input) saved as dir/name; its path. */
+static char *
+save_small (const char *dir, const char *name, BsUnet *net)
+{
+  g_autoptr(BsUnet) own = NULL;
+  g_autoptr(GError) error = NULL;
+  char *path = g_build_filename (dir, name, NULL);
+
+  if (!net)
+    net = own = small_net (2, 1, BS_UPSAMPLE_TRANSPOSED, 5);
+  g_assert_true (bs_unet_save_h5 (net, path, &error));
+  g_assert_no_error (error);
+  return path;
+}
+
+/* Replaces the file's brainseg_config attribute with json (NULL: none, as a
+ * Keras file has), written as the saver writes it. */
+static void
+set_config (const char *path, const char *json)
+{
+  hid_t f = H5Fopen (path, H5F_ACC_RDWR, H5P_DEFAULT);
+
+  g_assert_cmpint (f, >=, 0);
+  if (H5Aexists (f, "brainseg_config") > 0)
+    g_assert_cmpint (H5Adelete (f, "brainseg_config"), >=, 0);
+  if (json)
+    {
+      hid_t type = H5Tcopy (H5T_C_S1), space = H5Screate (H5S_SCALAR), attr;
+
+      H5Tset_size (type, strlen (json) + 1);
+      H5Tset_strpad (type, H5T_STR_NULLTERM);
+      attr = H5Acreate2 (f, "brainseg_config", type, space, H5P_DEFAULT, H5P_DEFAULT);
+      g_assert_cmpint (attr, >=, 0);
+      g_assert_cmpint (H5Awrite (attr, type, json), >=, 0);
+      H5Aclose (attr);
+      H5Sclose (space);
+      H5Tclose (type);
+    }
+  g_assert_cmpint (H5Fclose (f), >=, 0);
+}
+
+/* A layer's kernel replaced by an empty one of another shape (never
+ * written, so the file stays small however large the shape). */
+static void
+set_kernel_shape (const char *path, const char *layer, int rank, const hsize_t *dims)
+{
+  g_autofree char *k = g_strdup_printf ("model_weights/%s/%s/kernel:0", layer, layer);
+  hid_t f = H5Fopen (path, H5F_ACC_RDWR, H5P_DEFAULT), space, ds;
+
+  g_assert_cmpint (f, >=, 0);
+  g_assert_cmpint (H5Ldelete (f, k, H5P_DEFAULT), >=, 0);
+  space = H5Screate_simple (rank, dims, NULL);
+  ds = H5Dcreate2 (f, k, H5T_IEEE_F32LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  g_assert_cmpint (ds, >=, 0);
+  H5Dclose (ds);
+  H5Sclose (space);
+  g_assert_cmpint (H5Fclose (f), >=, 0);
+}
+
+/* Loading path fails with a message naming the file and saying says. */
+static void
+assert_load_fails (const char *path, const char *says)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BsUnet) net = bs_unet_load_h5 (path, &error);
+  g_autofree char *base = g_path_get_basename (path);
+
+  g_assert_null (net);
+  g_assert_nonnull (error);
+  g_test_message ("%s", error->message);
+  g_assert_true (error->domain == BS_MODEL_ERROR);
+  g_assert_nonnull (strstr (error->message, base));
+  g_assert_nonnull (strstr (error->message, says));
+}
+
+/* Every brainseg_config key is type-checked and range-checked: a value of
+ * another type fails naming the file and the key (no json-glib warnings,
+ * which g_test_init makes fatal, no NULL reaching strcmp), and sizes that
+ * would allocate tens of gigabytes or exceed what preprocessing supports
+ * fail before anything is allocated. */
+static void
+test_config_types (void)
+{
+  static const char *const base_json =
+    "{\"topology\":\"unet2d-intelai\",\"fms\":2,\"in_channels\":1,\"upsample\":\"transposed\","
+    "\"modalities\":[\"FLAIR\"],\"normalisation\":\"zscore-foreground\",\"crop\":128,\"outputs\":[\"wt\"],"
+    "\"description\":\"tiny\"}";
+  static const struct { const char *key, *value, *says; } bad[] = {
+    { "topology", "5", "brainseg_config \"topology\" is not a string" },
+    { "topology", "null", "brainseg_config \"topology\" is not a string" },
+    { "upsample", "5", "brainseg_config \"upsample\" is not a string" },
+    { "upsample", "null", "brainseg_config \"upsample\" is not a string" },
+    { "upsample", "\"bilinear\"", "\"upsample\" is \"bilinear\"; it must be \"transposed\" or \"nearest\"" },
+    { "normalisation", "7", "brainseg_config \"normalisation\" is not a string" },
+    { "description", "12", "brainseg_config \"description\" is not a string" },
+    { "modalities", "\"FLAIR\"", "brainseg_config \"modalities\" is not an array of strings" },
+    { "modalities", "[1, 2]", "brainseg_config \"modalities\" is not an array of strings" },
+    { "outputs", "\"wt\"", "brainseg_config \"outputs\" is not an array of strings" },
+    { "outputs", "[1]", "brainseg_config \"outputs\" is not an array of strings" },
+    { "fms", "\"16\"", "brainseg_config \"fms\" is not an integer" },
+    { "fms", "1e300", "brainseg_config \"fms\" is not an integer" },
+    { "fms", "0", "brainseg_config \"fms\" is 0; it must be between 1 and 256" },
+    { "fms", "4096", "fms 4096 is too large (at most 256)" },
+    { "fms", "4294967312", "fms 4294967312 is too large (at most 256)" },
+    { "in_channels", "true", "brainseg_config \"in_channels\" is not an integer" },
+    { "in_channels", "40", "40 input channels are too many (at most 32)" },
+    { "context", "1099511627776", "brainseg_config \"context\" is 1099511627776; it must be between 0 and 3" },
+    { "crop", "-5", "brainseg_config \"crop\" is -5" },
+    { "crop", "2147483653", "brainseg_config \"crop\" is 2147483653" },
+  };
+  g_autofree char *dir = g_dir_make_tmp ("bs-unet-XXXXXX", NULL);
+  g_autofree char *path = save_small (dir, "M.h5", NULL);
+
+  /* The base configuration itself loads. */
+  set_config (path, base_json);
+  {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(BsUnet) net = bs_unet_load_h5 (path, &error);
+    g_assert_no_error (error);
+    g_assert_cmpstr (net->description, ==, "tiny");
+    g_assert_cmpint (net->config.crop, ==, 128);
+  }
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr(JsonNode) root = json_from_string (base_json, NULL);
+      g_autoptr(GError) error = NULL;
+      g_autofree char *json = NULL;
+      JsonNode *value = json_from_string (bad[i].value, &error);
+
+      g_assert_no_error (error);
+      json_object_set_member (json_node_get_object (root), bad[i].key, value);
+      json = json_to_string (root, FALSE);
+      set_config (path, json);
+      assert_load_fails (path, bad[i].says);
+    }
+  remove_dir (dir);
+}
+
+/* A Keras file without brainseg_config takes fms and the input channels
+ * from encodeAa's kernel shape: capped the same way, checked before the
+ * value narrows to an int. */
+static void
+test_shape_limits (void)
+{
+  static const struct { hsize_t dims[4]; const char *says; } bad[] = {
+    { { 3, 3, 1, 100000 }, "fms 100000 is too large (at most 256)" },
+    { { 3, 3, 1, G_GUINT64_CONSTANT (2147483664) }, "fms 2147483664 is too large (at most 256)" },
+    { { 3, 3, 2000, 2 }, "2000 input channels are too many (at most 32)" },
+    { { 3, 3, 100000, 2 }, "100000 input channels are too many (at most 32)" },
+  };
+  g_autofree char *dir = g_dir_make_tmp ("bs-unet-XXXXXX", NULL);
+  g_autofree char *path = save_small (dir, "K.h5", NULL);
+
+  set_config (path, NULL);
+  {
+    /* Untouched, it loads from the shapes alone. */
+    g_autoptr(GError) error = NULL;
+    g_autoptr(BsUnet) net = bs_unet_load_h5 (path, &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (net->config.fms, ==, 2);
+  }
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      set_kernel_shape (path, "encodeAa", 4, bad[i].dims);
+      assert_load_fails (path, bad[i].says);
+    }
+  remove_dir (dir);
+}
+
+/* A NaN or infinite bias is refused like a NaN kernel: it would turn the
+ * layer's whole output (a PredictionMask bias: every probability) NaN. */
+static void
+test_nonfinite_bias (void)
+{
+  static const struct { const char *layer; float value; } bad[] = {
+    { "PredictionMask", NAN },
+    { "encodeAa", INFINITY },
+    { "transconvA", -INFINITY },
+  };
+  g_autofree char *dir = g_dir_make_tmp ("bs-unet-XXXXXX", NULL);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr(BsUnet) net = small_net (2, 1, BS_UPSAMPLE_TRANSPOSED, 5);
+      g_autofree char *path = NULL;
+      g_autofree char *says = g_strdup_printf ("layer %s has non-finite biases", bad[i].layer);
+
+      bs_unet_find_layer (net, bad[i].layer)->bias[0] = bad[i].value;
+      path = save_small (dir, "B.h5", net);
+      assert_load_fails (path, says);
+    }
+  remove_dir (dir);
+}
+
+static int
+run_info (const char *path, char **out, char **err)
+{
+  const char *argv[] = { g_getenv ("BS_CLI"), "info", path, NULL };
+  g_autoptr(GError) error = NULL;
+  int status = 0;
+
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, out, err, &status, &error));
+  g_assert_no_error (error);
+  g_assert_true (WIFEXITED (status));
+  return WEXITSTATUS (status);
+}
+
+/* brainseg-cli info on a .h5 file that is a broken model says what the model
+ * loader says (not that the file holds no imgs_* datasets); an empty or text
+ * file named .h5 is not an HDF5 file (not a NIfTI image too short). */
+static void
+test_cli_info (void)
+{
+  g_autofree char *dir = NULL;
+  g_autofree char *good = NULL;
+  g_autoptr(BsUnet) nan_net = small_net (2, 1, BS_UPSAMPLE_TRANSPOSED, 5);
+  struct { char *path; const char *says; } bad[7] = { { NULL } };
+  int n = 0;
+
+  if (!g_getenv ("BS_CLI"))
+    {
+      g_test_skip ("BS_CLI is not set (run through meson test)");
+      return;
+    }
+  dir = g_dir_make_tmp ("bs-unet-info-XXXXXX", NULL);
+  good = save_small (dir, "good.h5", NULL);
+
+  nan_net->layers[4].weights[0] = NAN;
+  bad[n].path = save_small (dir, "nan.h5", nan_net);
+  bad[n++].says = "layer encodeCa has non-finite weights";
+
+  bad[n].path = save_small (dir, "topology.h5", NULL);
+  set_config (bad[n].path, "{\"topology\":\"unet3d\",\"fms\":2}");
+  bad[n++].says = "the weights are for a \"unet3d\" network";
+
+  bad[n].path = save_small (dir, "missing.h5", NULL);
+  {
+    hid_t f = H5Fopen (bad[n].path, H5F_ACC_RDWR, H5P_DEFAULT);
+    g_assert_cmpint (H5Ldelete (f, "model_weights/decodeBb", H5P_DEFAULT), >=, 0);
+    H5Fclose (f);
+  }
+  bad[n++].says = "layer decodeBb is missing";
+
+  bad[n].path = save_small (dir, "channels.h5", NULL);
+  set_config (bad[n].path, "{\"fms\":2,\"in_channels\":100000}");
+  bad[n++].says = "100000 input channels are too many (at most 32)";
+
+  bad[n].path = save_small (dir, "topo-int.h5", NULL);
+  set_config (bad[n].path, "{\"topology\":5}");
+  bad[n++].says = "brainseg_config \"topology\" is not a string";
+
+  bad[n].path = g_build_filename (dir, "text.h5", NULL);
+  g_assert_true (g_file_set_contents (bad[n].path, "hello, not hdf5\n", -1, NULL));
+  bad[n++].says = "not an HDF5 file";
+
+  bad[n].path = g_build_filename (dir, "empty.h5", NULL);
+  g_assert_true (g_file_set_contents (bad[n].path, "", 0, NULL));
+  bad[n++].says = "not an HDF5 file";
+
+  {
+    g_autofree char *out = NULL, *err = NULL;
+    g_assert_cmpint (run_info (good, &out, &err), ==, 0);
+    g_assert_nonnull (strstr (out, "model:"));
+  }
+  for (int i = 0; i < n; i++)
+    {
+      g_autofree char *out = NULL, *err = NULL;
+      g_autofree char *base = g_path_get_basename (bad[i].path);
+
+      g_assert_cmpint (run_info (bad[i].path, &out, &err), !=, 0);
+      g_test_message ("%s: %s", base, err);
+      g_assert_nonnull (strstr (err, base));
+      g_assert_nonnull (strstr (err, bad[i].says));
+      g_assert_null (strstr (err, "imgs_train"));
+      g_assert_null (strstr (err, "NIfTI"));
+      g_assert_null (strstr (err, "CRITICAL"));
+      g_assert_cmpuint (strlen (out), ==, 0);
+      g_free (bad[i].path);
+    }
+  remove_dir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -418,5 +706,9 @@ main (int argc, char **argv)
   g_test_add_func ("/unet/regions", test_regions);
   g_test_add_func ("/unet/context", test_context);
   g_test_add_func ("/unet/not-hdf5", test_not_hdf5);
+  g_test_add_func ("/unet/config-types", test_config_types);
+  g_test_add_func ("/unet/shape-limits", test_shape_limits);
+  g_test_add_func ("/unet/nonfinite-bias", test_nonfinite_bias);
+  g_test_add_func ("/unet/cli-info", test_cli_info);
   return g_test_run ();
 }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "bs-error.h"
+#include "bs-file.h"
 #include "bs-h5.h"
 #include "bs-random.h"
 #include "bs-unet.h"
@@ -568,16 +569,143 @@ config_to_json (const BsUnet *net)
   return json_generator_to_data (gen, NULL);
 }
 
+/* Every brainseg_config key is read through these, so that a value of the
+ * wrong type (a damaged or hand-edited file) fails naming the key instead of
+ * reaching json-glib's accessors, which warn and return NULL or 0. */
+
+static gboolean
+config_type_error (const char *path, const char *key, const char *message, GError **error)
+{
+  g_set_error (error, BS_MODEL_ERROR, BS_MODEL_ERROR_TOPOLOGY, message, path, key);
+  return FALSE;
+}
+
+/* key's string, or fallback when the key is absent. */
+static gboolean
+config_string (const char *path, JsonObject *o, const char *key, const char *fallback, const char **value,
+               GError **error)
+{
+  JsonNode *node = json_object_get_member (o, key);
+
+  if (!node)
+    {
+      *value = fallback;
+      return TRUE;
+    }
+  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
+    /* TRANSLATORS: the file; a key of its brainseg_config attribute (JSON), not translated */
+    return config_type_error (path, key, _("%s: brainseg_config \"%s\" is not a string"), error);
+  *value = json_node_get_string (node);
+  return TRUE;
+}
+
+/* key's integer, or fallback when the key is absent. */
+static gboolean
+config_int (const char *path, JsonObject *o, const char *key, gint64 fallback, gint64 *value, GError **error)
+{
+  JsonNode *node = json_object_get_member (o, key);
+
+  if (!node)
+    {
+      *value = fallback;
+      return TRUE;
+    }
+  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64)
+    return config_type_error (path, key, _("%s: brainseg_config \"%s\" is not an integer"), error);
+  *value = json_node_get_int (node);
+  return TRUE;
+}
+
+/* v, read for key, in [lo, hi] (checked on the 64-bit value, before it
+ * narrows to an int). */
+static gboolean
+config_in_range (const char *path, const char *key, gint64 v, int lo, int hi, int *value, GError **error)
+{
+  if (v < lo || v > hi)
+    {
+      g_set_error (error, BS_MODEL_ERROR, BS_MODEL_ERROR_TOPOLOGY,
+                   /* TRANSLATORS: the file; a key of its brainseg_config attribute, its value, the range allowed */
+                   _("%s: brainseg_config \"%s\" is %lld; it must be between %d and %d"), path, key, (long long) v,
+                   lo, hi);
+      return FALSE;
+    }
+  *value = (int) v;
+  return TRUE;
+}
+
+/* The sizes that decide how much memory the network takes, wherever they
+ * come from (brainseg_config or the kernel shapes). */
+static gboolean
+check_sizes (const char *path, gint64 fms, gint64 in_channels, GError **error)
+{
+  if (fms > BS_UNET_MAX_FMS)
+    {
+      /* TRANSLATORS: fms: the U-Net's base feature maps */
+      g_set_error (error, BS_MODEL_ERROR, BS_MODEL_ERROR_TOPOLOGY, _("%s: fms %lld is too large (at most %d)"), path,
+                   (long long) fms, BS_UNET_MAX_FMS);
+      return FALSE;
+    }
+  if (in_channels > BS_UNET_MAX_IN_CHANNELS)
+    {
+      g_set_error (error, BS_MODEL_ERROR, BS_MODEL_ERROR_TOPOLOGY,
+                   _("%s: %lld input channels are too many (at most %d)"), path, (long long) in_channels,
+                   BS_UNET_MAX_IN_CHANNELS);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* key's array of strings (NULL-terminated, *value NULL when the key is absent). */
+static gboolean
+config_strings (const char *path, JsonObject *o, const char *key, char ***value, GError **error)
+{
+  JsonNode *node = json_object_get_member (o, key);
+  JsonArray *a;
+  guint n;
+
+  *value = NULL;
+  if (!node)
+    return TRUE;
+  if (!JSON_NODE_HOLDS_ARRAY (node))
+    return config_type_error (path, key, _("%s: brainseg_config \"%s\" is not an array of strings"), error);
+  a = json_node_get_array (node);
+  n = json_array_get_length (a);
+  for (guint i = 0; i < n; i++)
+    {
+      JsonNode *e = json_array_get_element (a, i);
+      if (!JSON_NODE_HOLDS_VALUE (e) || json_node_get_value_type (e) != G_TYPE_STRING)
+        return config_type_error (path, key, _("%s: brainseg_config \"%s\" is not an array of strings"), error);
+    }
+  *value = g_new0 (char *, n + 1);
+  for (guint i = 0; i < n; i++)
+    (*value)[i] = g_strdup (json_array_get_string_element (a, i));
+  return TRUE;
+}
+
+/* The largest training crop a file may name.  It is informational (what the
+ * weights were trained on), so the bound is only there to keep it an int. */
+#define CONFIG_MAX_CROP 65536
+
 static gboolean
 config_from_json (const char *path, const char *json, BsUnetConfig *config, char **description,
                   GError **error)
 {
   g_autoptr(JsonParser) parser = json_parser_new ();
   g_autoptr(GError) local = NULL;
+  g_auto(GStrv) outputs = NULL;
   JsonObject *o;
-  const char *topology, *up;
+  const char *topology, *up, *normalisation, *desc;
+  gint64 fms, in_channels, context, crop;
 
+  /* (nesting checked first: json-glib recurses once per level) */
+  if (bs_json_depth (json, -1) > BS_JSON_MAX_DEPTH)
+    {
+      g_set_error (error, BS_MODEL_ERROR, BS_MODEL_ERROR_FILE,
+                   _("%s: malformed JSON: nested deeper than %d levels"), path, BS_JSON_MAX_DEPTH);
+      return FALSE;
+    }
   if (!json_parser_load_from_data (parser, json, -1, &local)
+      || json_parser_get_root (parser) == NULL
       || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
     {
       g_set_error (error, BS_MODEL_ERROR, BS_MODEL_ERROR_FILE,
@@ -586,7 +714,8 @@ config_from_json (const char *path, const char *json, BsUnetConfig *config, char
       return FALSE;
     }
   o = json_node_get_object (json_parser_get_root (parser));
-  topology = json_object_get_string_member_with_default (o, "topology", BS_UNET_TOPOLOGY);
+  if (!config_string (path, o, "topology", BS_UNET_TOPOLOGY, &topology, error))
+    return FALSE;
   if (strcmp (topology, BS_UNET_TOPOLOGY) != 0)
     {
       g_set_error (error, BS_MODEL_ERROR, BS_MODEL_ERROR_TOPOLOGY,
@@ -595,62 +724,48 @@ config_from_json (const char *path, const char *json, BsUnetConfig *config, char
       return FALSE;
     }
   memset (config, 0, sizeof *config);
-  config->fms = json_object_get_int_member_with_default (o, "fms", 16);
-  config->in_channels = json_object_get_int_member_with_default (o, "in_channels", 1);
-  config->context = json_object_get_int_member_with_default (o, "context", 0);
-  up = json_object_get_string_member_with_default (o, "upsample", "transposed");
-  config->upsample = strcmp (up, "nearest") == 0 ? BS_UPSAMPLE_NEAREST : BS_UPSAMPLE_TRANSPOSED;
-  config->crop = json_object_get_int_member_with_default (o, "crop", 0);
-  config->normalisation = g_strdup (json_object_get_string_member_with_default (o, "normalisation",
-                                                                                BS_UNET_DEFAULT_NORMALISATION));
-  if (json_object_has_member (o, "modalities"))
+  if (!config_int (path, o, "fms", 16, &fms, error) || !config_int (path, o, "in_channels", 1, &in_channels, error)
+      || !config_int (path, o, "context", 0, &context, error) || !config_int (path, o, "crop", 0, &crop, error)
+      || !check_sizes (path, fms, in_channels, error)
+      || !config_in_range (path, "fms", fms, 1, BS_UNET_MAX_FMS, &config->fms, error)
+      || !config_in_range (path, "in_channels", in_channels, 1, BS_UNET_MAX_IN_CHANNELS, &config->in_channels, error)
+      || !config_in_range (path, "context", context, 0, BS_UNET_MAX_CONTEXT, &config->context, error)
+      || !config_in_range (path, "crop", crop, 0, CONFIG_MAX_CROP, &config->crop, error)
+      || !config_string (path, o, "upsample", "transposed", &up, error)
+      || !config_string (path, o, "normalisation", BS_UNET_DEFAULT_NORMALISATION, &normalisation, error)
+      || !config_string (path, o, "description", NULL, &desc, error)
+      || !config_strings (path, o, "modalities", &config->modalities, error)
+      || !config_strings (path, o, "outputs", &outputs, error))
     {
-      JsonArray *a = json_object_get_array_member (o, "modalities");
-      guint n = a ? json_array_get_length (a) : 0;
-      config->modalities = g_new0 (char *, n + 1);
-      for (guint i = 0; i < n; i++)
-        config->modalities[i] = g_strdup (json_array_get_string_element (a, i));
+      bs_unet_config_clear (config);
+      return FALSE;
     }
-  if (json_object_has_member (o, "outputs"))
+  if (!g_str_equal (up, "transposed") && !g_str_equal (up, "nearest"))
     {
-      JsonArray *a = json_object_get_array_member (o, "outputs");
-      guint n = a ? json_array_get_length (a) : 0;
-      g_autoptr(GString) list = g_string_new (NULL);
+      g_set_error (error, BS_MODEL_ERROR, BS_MODEL_ERROR_TOPOLOGY,
+                   _("%s: brainseg_config \"upsample\" is \"%s\"; it must be \"transposed\" or \"nearest\""), path,
+                   up);
+      bs_unet_config_clear (config);
+      return FALSE;
+    }
+  config->upsample = g_str_equal (up, "nearest") ? BS_UPSAMPLE_NEAREST : BS_UPSAMPLE_TRANSPOSED;
+  config->normalisation = g_strdup (normalisation);
+  if (outputs)
+    {
+      g_autofree char *list = g_strjoinv (",", outputs);
       g_autoptr(GError) bad = NULL;
 
-      for (guint i = 0; i < n; i++)
-        {
-          const char *name = json_array_get_string_element (a, i);
-          g_string_append_printf (list, "%s%s", i ? "," : "", name ? name : "?");
-        }
-      if (n == 0 || !bs_unet_parse_outputs (list->str, &config->outputs, &bad))
+      if (!outputs[0] || !bs_unet_parse_outputs (list, &config->outputs, &bad))
         {
           g_set_error (error, BS_MODEL_ERROR, BS_MODEL_ERROR_TOPOLOGY,
-                       _("%s: brainseg_config lists the outputs \"%s\": %s"), path, list->str,
+                       _("%s: brainseg_config lists the outputs \"%s\": %s"), path, list,
                        bad ? bad->message : _("none"));
           bs_unet_config_clear (config);
           return FALSE;
         }
-      config->out_channels = (int) n;
+      config->out_channels = (int) g_strv_length (outputs);
     }
-  if (json_object_has_member (o, "description"))
-    *description = g_strdup (json_object_get_string_member (o, "description"));
-  if (config->context < 0 || config->context > BS_UNET_MAX_CONTEXT)
-    {
-      g_set_error (error, BS_MODEL_ERROR, BS_MODEL_ERROR_TOPOLOGY,
-                   _("%s: brainseg_config asks for %d neighbouring slices on each side; at most %d are supported"),
-                   path, config->context, BS_UNET_MAX_CONTEXT);
-      bs_unet_config_clear (config);
-      return FALSE;
-    }
-  if (config->fms < 1 || config->fms > 4096 || config->in_channels < 1 || config->in_channels > 64)
-    {
-      g_set_error (error, BS_MODEL_ERROR, BS_MODEL_ERROR_TOPOLOGY,
-                   _("%s: brainseg_config has fms %d and %d input channels, which is not a usable U-Net"),
-                   path, config->fms, config->in_channels);
-      bs_unet_config_clear (config);
-      return FALSE;
-    }
+  *description = g_strdup (desc);
   return TRUE;
 }
 
@@ -727,6 +842,10 @@ infer_config (const char *path, hid_t base, BsUnetConfig *config, GError **error
                    path, rank);
       return FALSE;
     }
+  /* Checked before they narrow to int: a shape of 2^31 + 16 must not pass as 16. */
+  if (!check_sizes (path, (gint64) MIN (dims[3], (hsize_t) G_MAXINT64), (gint64) MIN (dims[2], (hsize_t) G_MAXINT64),
+                    error))
+    return FALSE;
   memset (config, 0, sizeof *config);
   config->in_channels = (int) dims[2];
   config->fms = (int) dims[3];
@@ -848,6 +967,14 @@ load_layer (const char *path, hid_t base, BsUnetLayer *l, GError **error)
                      _("%s: layer %s has non-finite weights"), path, l->name);
         return FALSE;
       }
+  /* A NaN bias poisons every output of the layer just as a NaN kernel does. */
+  for (int i = 0; i < l->out_ch; i++)
+    if (!isfinite (l->bias[i]))
+      {
+        g_set_error (error, BS_MODEL_ERROR, BS_MODEL_ERROR_SHAPE,
+                     _("%s: layer %s has non-finite biases"), path, l->name);
+        return FALSE;
+      }
   return TRUE;
 }
 
@@ -868,6 +995,32 @@ scan_layer (hid_t group, const char *name, const H5L_info_t *info, void *data)
   if (bs_h5_link_exists (group, k))
     scan->unknown = g_strdup (name);
   return 0;
+}
+
+BsUnetH5Kind
+bs_unet_h5_probe (const char *path)
+{
+  /* The stacks of the Intel tutorials' preprocessed HDF5 (bs-dataset.h). */
+  static const char *const stacks[] = { "imgs_train", "imgs_validation", "imgs_testing" };
+  BsUnetH5Kind kind = BS_UNET_H5_DAMAGED;
+  BsH5Quiet quiet;
+  hid_t file;
+
+  if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
+    return BS_UNET_H5_NOT_HDF5;
+  bs_h5_quiet_begin (&quiet);
+  if (H5Fis_hdf5 (path) <= 0)
+    kind = BS_UNET_H5_NOT_HDF5;
+  else if ((file = H5Fopen (path, H5F_ACC_RDONLY, H5P_DEFAULT)) >= 0)
+    {
+      kind = BS_UNET_H5_MODEL;
+      for (gsize i = 0; i < G_N_ELEMENTS (stacks); i++)
+        if (H5Lexists (file, stacks[i], H5P_DEFAULT) > 0)
+          kind = BS_UNET_H5_DATASET;
+      H5Fclose (file);
+    }
+  bs_h5_quiet_end (&quiet);
+  return kind;
 }
 
 BsUnet *

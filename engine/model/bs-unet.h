@@ -60,6 +60,17 @@ typedef struct {
 
 #define BS_UNET_MAX_CONTEXT 3
 
+/* The largest base feature maps a file or the trainer may ask for.  The
+ * shipped models use 16 and the IntelAI recipe 16 or 32; parameters grow
+ * with fms squared, so fms 256 is already about 500 million parameters (2 GB
+ * of float32 weights, 600 MB for encodeEb alone).  Anything larger is a
+ * typo or a damaged file, and would only fail later allocating tens of
+ * gigabytes. */
+#define BS_UNET_MAX_FMS 256
+/* The most modalities a network may take: bs_preprocess_prepare picks at
+ * most 32 (a bit each in its guint32 mask of those present). */
+#define BS_UNET_MAX_IN_CHANNELS 32
+
 /* The first convolution's input channels: in_channels x (1 + 2 context). */
 static inline int
 bs_unet_input_channels (const BsUnetConfig *c)
@@ -92,8 +103,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (BsUnet, bs_unet_free)
 
 /* Keras-layout HDF5 (model_weights/<layer>/<layer>/kernel:0, bias:0).  The
  * topology is read from the root "brainseg_config" attribute (JSON) when
- * present, otherwise inferred from the kernel shapes.  Missing layers or
- * wrong shapes fail with BS_MODEL_ERROR naming the file and the layer. */
+ * present, otherwise inferred from the kernel shapes.  Missing layers, wrong
+ * shapes and non-finite kernels or biases fail with BS_MODEL_ERROR naming the
+ * file and the layer; a brainseg_config key of the wrong type or out of range
+ * (fms above BS_UNET_MAX_FMS, in_channels above BS_UNET_MAX_IN_CHANNELS)
+ * fails naming the file and the key. */
 BsUnet *bs_unet_load_h5 (const char *path, GError **error);
 /* The same, with extra called on the still open file (an HDF5 hid_t) once the
  * weights are in net, so that a file with groups of its own (the trainer's
@@ -108,6 +122,18 @@ gboolean bs_unet_save_h5 (const BsUnet *net, const char *path, GError **error);
 typedef gboolean (*BsUnetSaveExtra) (gint64 h5_file, gpointer user_data, GError **error);
 gboolean bs_unet_save_h5_with (const BsUnet *net, const char *path, BsUnetSaveExtra extra,
                                gpointer user_data, GError **error);
+
+/* What a file looks like at a glance, for a caller that takes both the
+ * HDF5 datasets of the Intel tutorials and weights files (brainseg-cli info)
+ * and must report the right loader's error. */
+typedef enum {
+  BS_UNET_H5_NOT_HDF5,  /* missing, empty, text: no HDF5 signature */
+  BS_UNET_H5_DAMAGED,   /* an HDF5 signature, but HDF5 cannot open it */
+  BS_UNET_H5_DATASET,   /* imgs_train, imgs_validation or imgs_testing at the root */
+  BS_UNET_H5_MODEL,     /* any other HDF5: weights, intact or not, or something the model loader will name */
+} BsUnetH5Kind;
+
+BsUnetH5Kind bs_unet_h5_probe (const char *path);
 
 /* Index of region name ("wt", "tc", "et") among net's outputs, or -1. */
 int bs_unet_output_index (const BsUnet *net, const char *region);

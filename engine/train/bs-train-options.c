@@ -31,6 +31,61 @@ bs_train_options_init (BsTrainOptions *o)
 }
 
 gboolean
+bs_train_options_check (const BsTrainOptions *o, GError **error)
+{
+  static const struct {
+    const char *option;
+    gsize offset;
+    int min, max;
+  } ints[] = {
+    { "--fms", G_STRUCT_OFFSET (BsTrainOptions, fms), 1, BS_UNET_MAX_FMS },
+    { "--crop", G_STRUCT_OFFSET (BsTrainOptions, crop), 16, BS_TRAIN_MAX_CROP },
+    { "--epochs", G_STRUCT_OFFSET (BsTrainOptions, epochs), 0, BS_TRAIN_MAX_EPOCHS },
+    { "--batch", G_STRUCT_OFFSET (BsTrainOptions, batch), 1, BS_TRAIN_MAX_BATCH },
+    { "--threads", G_STRUCT_OFFSET (BsTrainOptions, threads), 0, BS_TRAIN_MAX_THREADS },
+    { "--steps-per-epoch", G_STRUCT_OFFSET (BsTrainOptions, steps_per_epoch), 0, BS_TRAIN_MAX_STEPS_PER_EPOCH },
+    { "--patience", G_STRUCT_OFFSET (BsTrainOptions, patience), 0, BS_TRAIN_MAX_EPOCHS },
+    { "--val-slices", G_STRUCT_OFFSET (BsTrainOptions, val_slices), 0, BS_TRAIN_MAX_VAL_SLICES },
+    { "--average-from", G_STRUCT_OFFSET (BsTrainOptions, average_from), 0, BS_TRAIN_MAX_EPOCHS },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (ints); i++)
+    {
+      int v = G_STRUCT_MEMBER (int, o, ints[i].offset);
+
+      if (v >= ints[i].min && v <= ints[i].max)
+        continue;
+      if (ints[i].offset == G_STRUCT_OFFSET (BsTrainOptions, fms) && v > ints[i].max)
+        g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA, _("--fms %d is too large (at most %d)"), v,
+                     ints[i].max);
+      else
+        g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA,
+                     /* TRANSLATORS: an option (--batch), the value given, the smallest and largest allowed */
+                     _("%s %d is out of range; it must be between %d and %d"), ints[i].option, v, ints[i].min,
+                     ints[i].max);
+      return FALSE;
+    }
+  if (o->crop % 16 != 0)
+    {
+      /* The U-Net pools four times. */
+      g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA, _("--crop %d is not a multiple of 16"), o->crop);
+      return FALSE;
+    }
+  if (!(o->lr > 0.0 && o->lr <= 1.0) || !(o->dropout >= 0.0 && o->dropout < 1.0))
+    {
+      gboolean lr = !(o->lr > 0.0 && o->lr <= 1.0);
+      char num[G_ASCII_DTOSTR_BUF_SIZE];
+
+      /* TRANSLATORS: an option (--lr), the value given, the interval allowed, e.g. (0, 1] */
+      g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA, _("%s %s is out of range; it must be in %s"),
+                   lr ? "--lr" : "--dropout", g_ascii_formatd (num, sizeof num, "%g", lr ? o->lr : o->dropout),
+                   lr ? "(0, 1]" : "[0, 1)");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
 bs_train_options_set_regions (BsTrainOptions *o, const char *list, GError **error)
 {
   g_auto(GStrv) names = NULL;

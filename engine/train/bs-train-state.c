@@ -16,6 +16,7 @@
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
 #include <hdf5.h>
+#include <math.h>
 #include <string.h>
 
 #include "bs-error.h"
@@ -371,35 +372,81 @@ damaged (const char *path, const char *what, GError **error)
   return FALSE;
 }
 
+/* An integer attribute that is there and readable but outside what a run
+ * can have written (bs-train.h's limits): a damaged or hand-edited file,
+ * refused before the value sizes an allocation or a loop. */
+static gboolean
+out_of_range (const char *path, const char *what, gint64 value, gint64 min, gint64 max, GError **error)
+{
+  g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA,
+               /* TRANSLATORS: the file; a training state attribute (batch), its value, the least and most allowed */
+               _("%s: the training state is damaged (%s is %lld, not between %lld and %lld); resume from an intact "
+                 "checkpoint or train afresh"),
+               path, what, (long long) value, (long long) min, (long long) max);
+  return FALSE;
+}
+
+/* An optional integer attribute (written since its option came in; 0 when
+ * absent) in [min, max]. */
+static gboolean
+read_optional_int (const char *path, hid_t grp, const char *name, gint64 min, gint64 max, int *value,
+                   GError **error)
+{
+  gint64 v = 0;
+
+  if (H5Aexists (grp, name) > 0)
+    {
+      if (!attr_read (grp, name, H5T_NATIVE_INT64, &v))
+        return damaged (path, name, error);
+      if (v < min || v > max)
+        return out_of_range (path, name, v, min, max, error);
+    }
+  *value = (int) v;
+  return TRUE;
+}
+
 static gboolean
 read_scalars (const char *path, hid_t grp, BsTrainState *st, gint64 *fms, gint64 *in_ch, gint64 *np,
               GError **error)
 {
+  /* Steps are counted over the whole run, one pass over the slices an epoch
+   * when steps_per_epoch is 0, so only the int bounds them. */
   static const struct {
     const char *name;
     gsize offset;
+    gint64 min, max;
   } ints[] = {
-    { "epoch", G_STRUCT_OFFSET (BsTrainState, epoch) },
-    { "steps", G_STRUCT_OFFSET (BsTrainState, steps) },
-    { "best_epoch", G_STRUCT_OFFSET (BsTrainState, best_epoch) },
-    { "bad_epochs", G_STRUCT_OFFSET (BsTrainState, bad_epochs) },
-    { "crop", G_STRUCT_OFFSET (BsTrainState, opts.crop) },
-    { "batch", G_STRUCT_OFFSET (BsTrainState, opts.batch) },
-    { "epochs", G_STRUCT_OFFSET (BsTrainState, opts.epochs) },
-    { "steps_per_epoch", G_STRUCT_OFFSET (BsTrainState, opts.steps_per_epoch) },
-    { "patience", G_STRUCT_OFFSET (BsTrainState, opts.patience) },
-    { "val_slices", G_STRUCT_OFFSET (BsTrainState, opts.val_slices) },
-    { "augment", G_STRUCT_OFFSET (BsTrainState, opts.augment) },
-  }, doubles[] = {
-    { "best_val_loss", G_STRUCT_OFFSET (BsTrainState, best_val_loss) },
-    { "best_val_dice", G_STRUCT_OFFSET (BsTrainState, best_val_dice) },
-    { "first_train_loss", G_STRUCT_OFFSET (BsTrainState, first_train_loss) },
-    { "last_train_loss", G_STRUCT_OFFSET (BsTrainState, last_train_loss) },
-    { "lr", G_STRUCT_OFFSET (BsTrainState, opts.lr) },
-    { "weight_dice", G_STRUCT_OFFSET (BsTrainState, opts.weight_dice) },
-    { "dropout", G_STRUCT_OFFSET (BsTrainState, opts.dropout) },
-    { "split", G_STRUCT_OFFSET (BsTrainState, opts.split) },
-    { "core_flair_aug", G_STRUCT_OFFSET (BsTrainState, opts.core_flair_aug) },
+    { "epoch", G_STRUCT_OFFSET (BsTrainState, epoch), 0, BS_TRAIN_MAX_EPOCHS },
+    { "steps", G_STRUCT_OFFSET (BsTrainState, steps), 0, G_MAXINT },
+    { "best_epoch", G_STRUCT_OFFSET (BsTrainState, best_epoch), 0, BS_TRAIN_MAX_EPOCHS },
+    { "bad_epochs", G_STRUCT_OFFSET (BsTrainState, bad_epochs), 0, BS_TRAIN_MAX_EPOCHS },
+    { "crop", G_STRUCT_OFFSET (BsTrainState, opts.crop), 16, BS_TRAIN_MAX_CROP },
+    { "batch", G_STRUCT_OFFSET (BsTrainState, opts.batch), 1, BS_TRAIN_MAX_BATCH },
+    { "epochs", G_STRUCT_OFFSET (BsTrainState, opts.epochs), 0, BS_TRAIN_MAX_EPOCHS },
+    { "steps_per_epoch", G_STRUCT_OFFSET (BsTrainState, opts.steps_per_epoch), 0, BS_TRAIN_MAX_STEPS_PER_EPOCH },
+    { "patience", G_STRUCT_OFFSET (BsTrainState, opts.patience), 0, BS_TRAIN_MAX_EPOCHS },
+    { "val_slices", G_STRUCT_OFFSET (BsTrainState, opts.val_slices), 0, BS_TRAIN_MAX_VAL_SLICES },
+    { "augment", G_STRUCT_OFFSET (BsTrainState, opts.augment), 0, 1 },
+  };
+  /* The options in the ranges brainseg-cli train accepts (bs_train_options_check
+   * and its own checks); the losses and Dice are only reported, whatever a
+   * diverging run gave (ranged FALSE). */
+  static const struct {
+    const char *name;
+    gsize offset;
+    gboolean ranged;
+    double min, max;
+    gboolean open_min, open_max;
+  } doubles[] = {
+    { "best_val_loss", G_STRUCT_OFFSET (BsTrainState, best_val_loss), FALSE, 0.0, 0.0, FALSE, FALSE },
+    { "best_val_dice", G_STRUCT_OFFSET (BsTrainState, best_val_dice), FALSE, 0.0, 0.0, FALSE, FALSE },
+    { "first_train_loss", G_STRUCT_OFFSET (BsTrainState, first_train_loss), FALSE, 0.0, 0.0, FALSE, FALSE },
+    { "last_train_loss", G_STRUCT_OFFSET (BsTrainState, last_train_loss), FALSE, 0.0, 0.0, FALSE, FALSE },
+    { "lr", G_STRUCT_OFFSET (BsTrainState, opts.lr), TRUE, 0.0, 1.0, TRUE, FALSE },
+    { "weight_dice", G_STRUCT_OFFSET (BsTrainState, opts.weight_dice), TRUE, 0.0, 1.0, FALSE, FALSE },
+    { "dropout", G_STRUCT_OFFSET (BsTrainState, opts.dropout), TRUE, 0.0, 1.0, FALSE, TRUE },
+    { "split", G_STRUCT_OFFSET (BsTrainState, opts.split), TRUE, 0.0, 1.0, TRUE, FALSE },
+    { "core_flair_aug", G_STRUCT_OFFSET (BsTrainState, opts.core_flair_aug), TRUE, 0.0, 1.0, FALSE, FALSE },
   };
   gint64 format = 0, pt = -1, po = -1;
   g_autofree char *loss = NULL;
@@ -416,39 +463,39 @@ read_scalars (const char *path, hid_t grp, BsTrainState *st, gint64 *fms, gint64
   for (gsize i = 0; i < G_N_ELEMENTS (ints); i++)
     {
       gint64 value;
-      if (!attr_read (grp, ints[i].name, H5T_NATIVE_INT64, &value) || value < 0 || value > G_MAXINT)
+      if (!attr_read (grp, ints[i].name, H5T_NATIVE_INT64, &value))
         return damaged (path, ints[i].name, error);
+      if (value < ints[i].min || value > ints[i].max)
+        return out_of_range (path, ints[i].name, value, ints[i].min, ints[i].max, error);
       G_STRUCT_MEMBER (int, st, ints[i].offset) = (int) value;
     }
   for (gsize i = 0; i < G_N_ELEMENTS (doubles); i++)
-    if (!attr_read (grp, doubles[i].name, H5T_NATIVE_DOUBLE, &G_STRUCT_MEMBER (double, st, doubles[i].offset)))
-      return damaged (path, doubles[i].name, error);
+    {
+      double *value = &G_STRUCT_MEMBER (double, st, doubles[i].offset);
+      if (!attr_read (grp, doubles[i].name, H5T_NATIVE_DOUBLE, value))
+        return damaged (path, doubles[i].name, error);
+      if (doubles[i].ranged
+          && (isnan (*value) || *value < doubles[i].min || *value > doubles[i].max
+              || (doubles[i].open_min && *value == doubles[i].min)
+              || (doubles[i].open_max && *value == doubles[i].max)))
+        return damaged (path, doubles[i].name, error);
+    }
   /* Written since the option came in; earlier runs used the then fixed 0.1. */
   if (H5Aexists (grp, "intensity_jitter") <= 0)
     st->opts.intensity_jitter = 0.1;
   else if (!attr_read (grp, "intensity_jitter", H5T_NATIVE_DOUBLE, &st->opts.intensity_jitter)
            || !(st->opts.intensity_jitter >= 0.0 && st->opts.intensity_jitter < 1.0))
     return damaged (path, "intensity_jitter", error);
-  /* Both came with weight averaging; earlier states did not average. */
-  for (int k = 0; k < 2; k++)
-    {
-      const char *name = k ? "mean_count" : "average_from";
-      gint64 value = 0;
-      if (H5Aexists (grp, name) > 0
-          && (!attr_read (grp, name, H5T_NATIVE_INT64, &value) || value < 0 || value > G_MAXINT))
-        return damaged (path, name, error);
-      *(k ? &st->mean_count : &st->opts.average_from) = (int) value;
-    }
-  /* These came with cross-validation; earlier runs had neither. */
-  for (int k = 0; k < 2; k++)
-    {
-      const char *name = k ? "fold" : "folds";
-      gint64 value = 0;
-      if (H5Aexists (grp, name) > 0
-          && (!attr_read (grp, name, H5T_NATIVE_INT64, &value) || value < 0 || value > G_MAXINT))
-        return damaged (path, name, error);
-      *(k ? &st->opts.fold : &st->opts.folds) = (int) value;
-    }
+  /* Both came with weight averaging; earlier states did not average.  The
+   * running mean counts epochs done, at most the state's epoch. */
+  if (!read_optional_int (path, grp, "average_from", 0, BS_TRAIN_MAX_EPOCHS, &st->opts.average_from, error)
+      || !read_optional_int (path, grp, "mean_count", 0, st->epoch, &st->mean_count, error))
+    return FALSE;
+  /* These came with cross-validation; earlier runs had neither.  Whether
+   * the cases allow that many folds, bs_train_set_split_folds says. */
+  if (!read_optional_int (path, grp, "folds", 0, G_MAXINT, &st->opts.folds, error)
+      || !read_optional_int (path, grp, "fold", 0, st->opts.folds, &st->opts.fold, error))
+    return FALSE;
   st->opts.modality_dropout = 0.0;
   if (H5Aexists (grp, "modality_dropout") > 0
       && (!attr_read (grp, "modality_dropout", H5T_NATIVE_DOUBLE, &st->opts.modality_dropout)
@@ -468,11 +515,10 @@ read_scalars (const char *path, hid_t grp, BsTrainState *st, gint64 *fms, gint64
     return damaged (path, "weight_wt", error);
   /* Written since the option came in; earlier runs trained on axial slices only. */
   {
-    gint64 value = 0;
+    int value = 0;
 
-    if (H5Aexists (grp, "train_planes") > 0
-        && (!attr_read (grp, "train_planes", H5T_NATIVE_INT64, &value) || value < 0 || value > 1))
-      return damaged (path, "train_planes", error);
+    if (!read_optional_int (path, grp, "train_planes", 0, 1, &value, error))
+      return FALSE;
     st->opts.train_planes = value != 0;
   }
   if (!attr_read (grp, "seed", H5T_NATIVE_UINT64, &st->opts.seed))
@@ -481,20 +527,29 @@ read_scalars (const char *path, hid_t grp, BsTrainState *st, gint64 *fms, gint64
     return damaged (path, "sampler_rng", error);
   if (!attr_read (grp, "dropout_rng", H5T_NATIVE_UINT64, &st->dropout_rng))
     return damaged (path, "dropout_rng", error);
-  if (!attr_read (grp, "sampler_pos_tumour", H5T_NATIVE_INT64, &pt) || pt < 0 || pt > G_MAXUINT)
+  /* Positions in the sampler's lists, which hold at most G_MAXINT32 rows
+   * (read_rows); bs_train_checkpoint_restore_sampler checks them against the
+   * lists' lengths. */
+  if (!attr_read (grp, "sampler_pos_tumour", H5T_NATIVE_INT64, &pt))
     return damaged (path, "sampler_pos_tumour", error);
-  if (!attr_read (grp, "sampler_pos_other", H5T_NATIVE_INT64, &po) || po < 0 || po > G_MAXUINT)
+  if (pt < 0 || pt > G_MAXINT32)
+    return out_of_range (path, "sampler_pos_tumour", pt, 0, G_MAXINT32, error);
+  if (!attr_read (grp, "sampler_pos_other", H5T_NATIVE_INT64, &po))
     return damaged (path, "sampler_pos_other", error);
+  if (po < 0 || po > G_MAXINT32)
+    return out_of_range (path, "sampler_pos_other", po, 0, G_MAXINT32, error);
   st->pos_tumour = (guint) pt;
   st->pos_other = (guint) po;
+  /* fms, in_channels and n_params must match the file's weights, which the
+   * model loader bounded (read_state compares them). */
   if (!attr_read (grp, "fms", H5T_NATIVE_INT64, fms) || !attr_read (grp, "in_channels", H5T_NATIVE_INT64, in_ch)
       || !attr_read (grp, "n_params", H5T_NATIVE_INT64, np))
     return damaged (path, "fms, in_channels, n_params", error);
   loss = attr_read_string (grp, "loss");
   if (!loss || !bs_train_loss_from_string (loss, &st->opts.loss))
     return damaged (path, "loss", error);
-  if (st->opts.crop < 16 || st->opts.crop % 16 != 0 || st->opts.batch < 1 || !(st->opts.lr > 0.0)
-      || st->steps < st->epoch || st->best_epoch > st->epoch)
+  if (st->opts.crop % 16 != 0 || st->steps < st->epoch || st->best_epoch > st->epoch
+      || st->bad_epochs > st->epoch)
     return damaged (path, _("inconsistent options"), error);
   for (int k = 0; k < 3; k++)
     {
@@ -531,6 +586,30 @@ read_arrays (BsTrainCheckpoint *cp, const BsUnet *net, hid_t grp, GError **error
       *arrays[i].to = g_new (float, n);
       if (!read_dataset (grp, arrays[i].name, H5T_NATIVE_FLOAT, 1, &flat, *arrays[i].to))
         return damaged (cp->path, arrays[i].name, error);
+      /* Checked like the weights (bs_unet_load_h5): one NaN in the moments
+       * turns every weight it touches NaN at the first step. */
+      for (gsize k = 0; k < n; k++)
+        if (!isfinite ((*arrays[i].to)[k]))
+          {
+            g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA,
+                         /* TRANSLATORS: the file; a dataset of its training state (adam_m, best_weights) */
+                         _("%s: the training state's %s has non-finite values; resume from an intact checkpoint or "
+                           "train afresh"),
+                         cp->path, arrays[i].name);
+            return FALSE;
+          }
+      /* Second moments are running means of squares; a negative one is a NaN step. */
+      if (arrays[i].to == &cp->adam_v)
+        for (gsize k = 0; k < n; k++)
+          if (cp->adam_v[k] < 0.0f)
+            {
+              g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA,
+                           /* TRANSLATORS: the file; a dataset of its training state (adam_v) */
+                           _("%s: the training state's %s has negative values; resume from an intact checkpoint or "
+                             "train afresh"),
+                           cp->path, arrays[i].name);
+              return FALSE;
+            }
     }
   return TRUE;
 }
@@ -559,6 +638,19 @@ read_rows (BsTrainCheckpoint *cp, hid_t grp, int k, GError **error)
   cp->rows[k] = g_new (gint32, MAX (dims[0], 1) * 2);
   if (!read_dataset (grp, name, H5T_NATIVE_INT32, 2, dims, cp->rows[k]))
     return damaged (cp->path, name, error);
+  /* A case index is never negative and a slice code is a slice (below
+   * PLANE_STRIDE) of one of three planes; which cases and slices exist,
+   * restore_list checks against the training cases. */
+  for (guint i = 0; i < cp->n_rows[k]; i++)
+    {
+      gint32 c = cp->rows[k][2 * i], code = cp->rows[k][2 * i + 1];
+      if (c < 0 || code < 0 || code >= 3 * PLANE_STRIDE)
+        {
+          g_autofree char *what = g_strdup_printf ("%s row %u", name, i);
+          return out_of_range (cp->path, what, c < 0 ? c : code, 0, c < 0 ? G_MAXINT32 : 3 * PLANE_STRIDE - 1,
+                               error);
+        }
+    }
   return TRUE;
 }
 
@@ -706,9 +798,13 @@ restore_list (const BsTrainCheckpoint *cp, int k, BsTrainSet *set, GArray *list,
     }
   for (guint i = 0; i < list->len; i++)
     {
-      gint64 key = ((gint64) rows[2 * i] << 32) | (guint32) rows[2 * i + 1];
+      gint64 key;
       BsTrainSliceRef ref;
-      if (rows[2 * i] < 0 || !g_hash_table_remove (have, &key))
+      /* read_rows refused negative indices; shifting one would be undefined. */
+      if (rows[2 * i] < 0)
+        return damaged (cp->path, sampler_lists[k], error);
+      key = ((gint64) rows[2 * i] << 32) | (guint32) rows[2 * i + 1];
+      if (!g_hash_table_remove (have, &key))
         return damaged (cp->path, sampler_lists[k], error);
       ref.c = g_ptr_array_index (set->cases, rows[2 * i]);
       ref.slice = rows[2 * i + 1] % PLANE_STRIDE;

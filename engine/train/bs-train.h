@@ -226,7 +226,27 @@ typedef struct {
                                * the shipped pipeline does (BsPlanOptions.three_planes); not kept in checkpoints */
 } BsTrainOptions;
 
+/* Limits of the integer options, checked on the command line
+ * (bs_train_options_check) and when a training state is read.  They are
+ * generous for real use (the IntelAI recipe trains fms 16 or 32, batch 128,
+ * crop 128 or 144, some 40 epochs of one pass over the slices) and refuse
+ * what only a typo or a damaged file gives, before it turns into an
+ * allocation of hundreds of gigabytes, an int overflow or a run that never
+ * ends.  fms is capped at BS_UNET_MAX_FMS. */
+#define BS_TRAIN_MAX_BATCH 1024             /* 8 x the recipe's 128 slices per step */
+#define BS_TRAIN_MAX_CROP 512               /* the 240 x 240 BraTS and Decathlon slices twice over (a crop
+                                             * larger than the slice pads it) */
+#define BS_TRAIN_MAX_EPOCHS 10000
+#define BS_TRAIN_MAX_STEPS_PER_EPOCH 100000 /* x BS_TRAIN_MAX_EPOCHS = 1e9 steps in all, still an int */
+#define BS_TRAIN_MAX_VAL_SLICES 100000      /* more than the axial slices of all of BraTS' training cases */
+#define BS_TRAIN_MAX_THREADS 1024
+
 void bs_train_options_init (BsTrainOptions *opts);
+/* Checks the options a caller set against the limits above (and crop a
+ * multiple of 16, lr in (0, 1], dropout in [0, 1)); the error names the first
+ * one out of range as its brainseg-cli train option (--batch) and says the
+ * range allowed. */
+gboolean bs_train_options_check (const BsTrainOptions *opts, GError **error);
 /* opts->outputs from a comma-separated list of region names ("wt,tc,et";
  * bs_unet_parse_outputs says which lists are allowed). */
 gboolean bs_train_options_set_regions (BsTrainOptions *opts, const char *list, GError **error);
