@@ -218,7 +218,7 @@ render (BsSliceViews *self)
     {
       const double truth_rgb[1][3] = { { BS_COLOR_TRUTH[0], BS_COLOR_TRUTH[1], BS_COLOR_TRUTH[2] } };
       /* TRANSLATORS: the ground-truth pane's legend when the labels mark tumour or not, without sub-regions */
-      const char *truth_label[1] = { _("Tumour (no sub-regions in the labels)") };
+      const char *truth_label[1] = { _("Tumour (no sub-regions)") };
 
       bs_slice_view_set_legend (self->truth_view, 1, truth_rgb, truth_label);
     }
