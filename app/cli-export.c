@@ -86,6 +86,7 @@ parse_what (const char *s, ExportWhat *what, GError **error)
 static gboolean
 parse_size (const char *s, int *w, int *h, GError **error)
 {
+  const char *text = s, *hs;
   char *end = NULL;
   gint64 a, b;
 
@@ -93,11 +94,12 @@ parse_size (const char *s, int *w, int *h, GError **error)
     return TRUE;
   a = g_ascii_strtoll (s, &end, 10);
   if (end == s || (*end != 'x' && *end != 'X'))
-    return fail_invalid (error, _("--size must be WIDTHxHEIGHT in pixels, e.g. 1800x720, not “%s”"), s);
-  s = end + 1;
-  b = g_ascii_strtoll (s, &end, 10);
-  if (end == s || *end != '\0' || a < 16 || b < 16 || a > 16384 || b > 16384)
-    return fail_invalid (error, _("--size must be WIDTHxHEIGHT between 16 and 16384 pixels, not “%s”"), s);
+    return fail_invalid (error, _("--size must be WIDTHxHEIGHT in pixels, e.g. 1800x720, not “%s”"), text);
+  hs = end + 1;
+  b = g_ascii_strtoll (hs, &end, 10);
+  /* the whole text in the message (fuzz finding: "-5x10" was reported as "10") */
+  if (end == hs || *end != '\0' || a < 16 || b < 16 || a > 16384 || b > 16384)
+    return fail_invalid (error, _("--size must be WIDTHxHEIGHT between 16 and 16384 pixels, not “%s”"), text);
   *w = (int) a;
   *h = (int) b;
   return TRUE;

@@ -709,6 +709,13 @@ test_cli_outputs (void)
     g_assert_cmpint (run_cli_status (slice, &err), !=, 0);
     g_assert_nonnull (strstr (err, "--slice"));
     g_clear_pointer (&err, g_free);
+    {
+      const char *size[] = { "export", sample, "--what", "overlay", "--out", png, "--size", "-5x10", NULL };
+
+      g_assert_cmpint (run_cli_status (size, &err), !=, 0);
+      g_assert_nonnull (strstr (err, "-5x10"));
+      g_clear_pointer (&err, g_free);
+    }
     g_assert_false (g_file_test (png, G_FILE_TEST_EXISTS));
   }
   {
