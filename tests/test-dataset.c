@@ -444,6 +444,10 @@ test_bad_datasets (void)
     /* brackets inside strings do not count */
     g_assert_cmpint (bs_json_depth ("{ \"a\": \"[[[[\\\"[[\", \"b\": [ { } ] }", -1), ==, 3);
   }
+  g_autofree char *same_names = build_decathlon (
+    "same-names", "{ \"modality\": { \"0\": \"FLAIR\", \"1\": \"flair\" }, \"training\": [ { \"image\": "
+                  "\"./imagesTr/BRATS_001.nii.gz\" } ] }");
+  expect_open_error (same_names, BS_IO_ERROR_INVALID, "both");
   g_autofree char *twice = build_decathlon (
     "twice", "{ \"modality\": { \"0\": \"FLAIR\" }, \"training\": [ { \"image\": \"./imagesTr/BRATS_001.nii.gz\" },"
              " { \"image\": \"./imagesTr/BRATS_001.nii.gz\" } ] }");

@@ -463,6 +463,15 @@ bs_dataset_open_decathlon_json (const char *folder, const char *json, gssize len
           return NULL;
         }
       channels[c] = g_strdup (bs_modality_canonical (m));
+      /* Two channels of one name: the model would take the first for both
+       * (fuzz finding: four channels named FLAIR gave FLAIR alone). */
+      for (guint d = 0; d < c; d++)
+        if (g_ascii_strcasecmp (channels[d], channels[c]) == 0)
+          {
+            g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID,
+                         _("%s: \"modality\" names channels %u and %u both %s"), json_path, d, c, channels[c]);
+            return NULL;
+          }
     }
 
   /* "labels": { "0": "background", "1": "edema", ... } */
