@@ -5,6 +5,7 @@
 
 #include <gtk/gtk.h>
 
+#include "bs-export-names.h"
 #include "bs-session.h"
 
 G_BEGIN_DECLS
@@ -20,20 +21,6 @@ typedef enum {
 /* Asks where to write (a dialog over parent), then exports what the session
  * holds and the window shows. */
 void bs_export_dialog_run (GtkWindow *parent, BsSession *session, BsExportKind kind);
-
-/* Where a save dialog starts: the folder of the last export (of any kind,
- * from any dialog) while it exists, else the home folder.  Free with g_free. */
-char *bs_export_start_folder (void);
-/* Remembers path's folder as where the next save dialog starts. */
-void bs_export_remember_folder (const char *path);
-
-/* path with ext (".png") appended when it does not end in it already. */
-char *bs_export_add_extension (const char *path, const char *ext);
-
-/* named (the typed path with its extension) when it may be written; NULL
- * when it differs from the typed path and exists already, with an error
- * shown over parent (the save dialog asked about the name typed only). */
-char *bs_export_resolve_typed_name (GtkWindow *parent, const char *path, const char *named);
 
 /* The suggested file (or, for a series, folder) name for the case shown. */
 char *bs_export_suggested_name (BsSession *session, BsExportKind kind);

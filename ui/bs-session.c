@@ -1,5 +1,4 @@
 #include <glib/gi18n.h>
-#include <math.h>
 #include <string.h>
 
 #include "bs-error.h"
@@ -624,68 +623,10 @@ bs_session_get_auto_window (BsSession *self, int c, float *lo, float *hi)
   *hi = self->auto_hi[c];
 }
 
-double
-bs_session_get_case_dice (BsSession *self, int i)
-{
-  if (self->dataset == NULL || self->case_dice == NULL || i < 0 || (guint) i >= bs_dataset_get_n_cases (self->dataset))
-    return NAN;
-  return self->case_dice[i];
-}
-
 gboolean
 bs_session_net_slice_is_computed (BsSession *self, int k)
 {
   return self->computed != NULL && k >= 0 && k < bs_session_get_n_net_slices (self) && self->computed[k];
-}
-
-gboolean
-bs_session_get_slice_confusion (BsSession *self, int s, BsConfusion *conf, gboolean *truth_empty)
-{
-  if (self->truth == NULL || self->slice_conf == NULL || s < 0 || s >= bs_session_get_n_slices (self)
-      || !bs_session_slice_is_computed (self, s))
-    return FALSE;
-  /* Another plane while the three-plane passes run or wait (stopped): no volume job counts
-   * it until they end, so count this slice of the axial result now, as the
-   * other regions' rows do (the whole tumour read "…" beside their figures). */
-  if (!self->slice_conf_valid[s] && self->plane != self->net_plane && bs_session_planes_pending (self, NULL, NULL))
-    {
-      g_autofree float *p = NULL, *t = NULL;
-      int w, h;
-
-      bs_volume_slice_size (self->prob, self->plane, &w, &h);
-      p = g_new (float, (gsize) w * h);
-      t = g_new (float, (gsize) w * h);
-      bs_volume_get_slice (self->prob, 0, self->plane, s, p);
-      bs_volume_get_slice (self->truth, 0, self->plane, s, t);
-      self->slice_conf[s] = (BsConfusion) { 0 };
-      bs_confusion_add (&self->slice_conf[s], p, t, (gsize) w * h);
-      self->slice_truth_empty[s] = bs_session_truth_slice_empty (t, (gsize) w * h);
-      self->slice_conf_valid[s] = 1;
-    }
-  if (!self->slice_conf_valid[s])
-    return FALSE;
-  if (conf != NULL)
-    *conf = self->slice_conf[s];
-  if (truth_empty != NULL)
-    *truth_empty = self->slice_truth_empty[s];
-  return TRUE;
-}
-
-void
-bs_session_get_volume_confusion (BsSession *self, BsConfusion *conf, BsConfusion *raw)
-{
-  if (conf != NULL)
-    *conf = self->volume_conf;
-  if (raw != NULL)
-    *raw = self->cleanup_applied ? self->raw_volume_conf : self->volume_conf;
-}
-
-double
-bs_session_get_volume_dice (BsSession *self)
-{
-  if (self->truth == NULL || self->n_computed == 0)
-    return NAN;
-  return bs_confusion_dice (&self->volume_conf);
 }
 
 /* ---- GObject ---- */

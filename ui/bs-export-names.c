@@ -1,0 +1,52 @@
+/* Where the window's exports go and what they are called: the folder the
+ * save dialogs start in, and the extension a typed name gets. */
+#include "bs-export-names.h"
+#include "bs-error-dialog.h"
+
+#include <glib/gi18n.h>
+
+#include "bs-error.h"
+
+/* Where the last export of this run of the program went. */
+static char *last_folder;
+
+char *
+bs_export_start_folder (void)
+{
+  return g_strdup (last_folder != NULL && g_file_test (last_folder, G_FILE_TEST_IS_DIR) ? last_folder
+                                                                                     : g_get_home_dir ());
+}
+
+void
+bs_export_remember_folder (const char *path)
+{
+  g_free (last_folder);
+  last_folder = g_path_get_dirname (path);
+}
+
+char *
+bs_export_add_extension (const char *path, const char *ext)
+{
+  g_autofree char *lower = g_ascii_strdown (path, -1);
+
+  return g_str_has_suffix (lower, ext) ? g_strdup (path) : g_strconcat (path, ext, NULL);
+}
+
+char *
+bs_export_resolve_typed_name (GtkWindow *parent, const char *path, const char *named)
+{
+  /* The dialog asked before replacing the name as typed, not this one. */
+  /* (A folder of that name is refused later, by the destination check.) */
+  if (g_strcmp0 (named, path) != 0 && g_file_test (named, G_FILE_TEST_EXISTS)
+      && !g_file_test (named, G_FILE_TEST_IS_DIR))
+    {
+      g_autofree char *base = g_path_get_basename (named);
+      g_autoptr(GError) error = g_error_new (BS_EXPORT_ERROR, BS_EXPORT_ERROR_WRITE,
+                                             _("“%s” already exists. To replace it, choose it with its extension; "
+                                               "otherwise choose another name."), base);
+
+      bs_show_error (parent, _("Export failed"), error);
+      return NULL;
+    }
+  return g_strdup (named);
+}
