@@ -158,6 +158,7 @@ run_row (const BsUnet *net, BenchRow *row, int repeat, int warmup)
       o.fusion = row->fusion;
       o.batch = row->batch;
       o.threads = row->threads;
+      o.slice_parallel = FALSE;   /* a plan's own threads; --instances runs copies side by side */
       inst[i].plan = bs_plan_new (net, size, size, &o, cal, &error);
       /* "all cores" (0) reports the threads the plan chose (bs-runtime.h). */
       if (inst[i].plan != NULL && i == 0 && row->threads == 0)

@@ -34,7 +34,7 @@ static const char *const what_names[] = { "overlay", "figure", "mask", "dice-csv
 
 typedef struct {
   char *case_id, *label, *model, *plane, *what, *out, *size, *modality, *style;
-  char *precision, *layout, *fusion, *cleanup, *crop, *flips, *planes, *annotations, *mask_labels;
+  char *precision, *layout, *fusion, *cleanup, *crop, *flips, *planes, *annotations, *mask_labels, *lanes;
   int slice, threads, batch;
   double opacity;
   gboolean confusion, quiet;
@@ -58,6 +58,7 @@ export_args_clear (ExportArgs *a)
   g_free (a->crop);
   g_free (a->flips);
   g_free (a->planes);
+  g_free (a->lanes);
   g_free (a->cleanup);
   g_free (a->annotations);
   g_free (a->mask_labels);
@@ -133,6 +134,8 @@ parse_plan_options (const ExportArgs *a, BsPlanOptions *opts, GError **error)
     return fail_invalid (error, _("--test-time-flips must be on or off, not “%s”"), a->flips);
   if (!parse_switch (a->planes, &opts->three_planes))
     return fail_invalid (error, _("--three-planes must be on or off, not “%s”"), a->planes);
+  if (!parse_switch (a->lanes, &opts->slice_parallel))
+    return fail_invalid (error, _("--lanes must be on or off, not “%s”"), a->lanes);
   if (a->threads < 0 || a->threads > 1024)
     {
       g_set_error (error, BS_EXPORT_ERROR, BS_EXPORT_ERROR_INVALID,
@@ -508,6 +511,9 @@ bs_cli_export (int argc, char **argv)
       "on|off" },
     { "three-planes", 0, 0, G_OPTION_ARG_STRING, &a.planes,
       N_("on (default): a whole volume also runs on coronal and sagittal slices and the three probabilities are averaged (about three times the time); off: axial slices only"),
+      "on|off" },
+    { "lanes", 0, 0, G_OPTION_ARG_STRING, &a.lanes,
+      N_("on (default): each thread runs its own copy of the network on whole batches of slices, taking the next batch when it has finished its last, so a core that another program holds slows one copy instead of all; off: every layer split between the threads"),
       "on|off" },
     { "cleanup", 0, 0, G_OPTION_ARG_STRING, &a.cleanup,
       N_("on (default): segment the whole volume and remove islands smaller than 20 per cent of the largest tumour component; off: the raw mask (overlay and figure then segment their slice only)"),

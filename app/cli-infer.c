@@ -129,7 +129,7 @@ bs_cli_infer (int argc, char **argv)
   g_autofree char *model = NULL, *case_id = NULL, *out = NULL, *label = NULL;
   g_autofree char *prob_out = NULL, *prepared_out = NULL;
   g_autofree char *precision_s = NULL, *layout_s = NULL, *fusion_s = NULL, *cleanup_s = NULL, *crop_s = NULL;
-  g_autofree char *flips_s = NULL, *planes_s = NULL, *mask_labels_s = NULL;
+  g_autofree char *flips_s = NULL, *planes_s = NULL, *mask_labels_s = NULL, *lanes_s = NULL;
   int threads = 0, batch = 4, only_slice = -1;
   gboolean json = FALSE;
   const GOptionEntry entries[] = {
@@ -152,6 +152,9 @@ bs_cli_infer (int argc, char **argv)
       "on|off" },
     { "three-planes", 0, 0, G_OPTION_ARG_STRING, &planes_s,
       N_("on (default): the network also runs on coronal and sagittal slices and the three probabilities are averaged (about three times the time); off: axial slices only"),
+      "on|off" },
+    { "lanes", 0, 0, G_OPTION_ARG_STRING, &lanes_s,
+      N_("on (default): each thread runs its own copy of the network on whole batches of slices, taking the next batch when it has finished its last, so a core that another program holds slows one copy instead of all; off: every layer split between the threads"),
       "on|off" },
     { "slice", 0, 0, G_OPTION_ARG_INT, &only_slice, N_("Only this axial slice (Dice over it alone)"), "K" },
     { "threads", 0, 0, G_OPTION_ARG_INT, &threads, N_("Threads (default: all cores)"), "N" },
@@ -192,9 +195,10 @@ bs_cli_infer (int argc, char **argv)
       || (cleanup_s && !g_str_equal (cleanup_s, "on") && !g_str_equal (cleanup_s, "off"))
       || (crop_s && !g_str_equal (crop_s, "on") && !g_str_equal (crop_s, "off"))
       || (flips_s && !g_str_equal (flips_s, "on") && !g_str_equal (flips_s, "off"))
-      || (planes_s && !g_str_equal (planes_s, "on") && !g_str_equal (planes_s, "off")))
+      || (planes_s && !g_str_equal (planes_s, "on") && !g_str_equal (planes_s, "off"))
+      || (lanes_s && !g_str_equal (lanes_s, "on") && !g_str_equal (lanes_s, "off")))
     {
-      fprintf (stderr, "%s\n", _("brainseg-cli infer: --precision is fp32|int8|bf16, --layout nchw|nhwc|blocked, --fusion on|off, --cleanup on|off, --crop-to-brain on|off, --test-time-flips on|off, --three-planes on|off"));
+      fprintf (stderr, "%s\n", _("brainseg-cli infer: --precision is fp32|int8|bf16, --layout nchw|nhwc|blocked, --fusion on|off, --cleanup on|off, --crop-to-brain on|off, --test-time-flips on|off, --three-planes on|off, --lanes on|off"));
       return 2;
     }
   if (mask_labels_s && !g_strv_contains ((const char *const[]) { "wt", "input", "brats", "decathlon", NULL },
@@ -212,6 +216,7 @@ bs_cli_infer (int argc, char **argv)
   opts.crop_to_brain = !crop_s || g_str_equal (crop_s, "on");
   opts.test_time_flips = flips_s && g_str_equal (flips_s, "on");
   opts.three_planes = !planes_s || g_str_equal (planes_s, "on");
+  opts.slice_parallel = !lanes_s || g_str_equal (lanes_s, "on");
   /* one slice has no 3D components to judge */
   cleanup = (!cleanup_s || g_str_equal (cleanup_s, "on")) && only_slice < 0;
   opts.threads = threads;
@@ -336,6 +341,8 @@ bs_cli_infer (int argc, char **argv)
       json_builder_add_string_value (b, opts.fusion ? "on" : "off");
       json_builder_set_member_name (b, "threads");
       json_builder_add_int_value (b, seg->threads);
+      json_builder_set_member_name (b, "lanes");
+      json_builder_add_int_value (b, seg->lanes);
       json_builder_set_member_name (b, "batch");
       json_builder_add_int_value (b, opts.batch);
       /* The whole slice padded for the network; "window" is what ran. */
@@ -422,6 +429,14 @@ bs_cli_infer (int argc, char **argv)
       printf (_("case %s: %d slices in %.2f s (%.1f ms/slice), %s %s fusion %s, batch %d\n"), c->id, slices,
               infer_ms / 1000.0, infer_ms / MAX (slices, 1), bs_precision_name (opts.precision),
               bs_memlayout_name (opts.layout), opts.fusion ? "on" : "off", opts.batch);
+      if (seg->lanes > 1)
+        printf (g_dngettext (GETTEXT_PACKAGE, "lanes: %d copy of the network, one thread each, sharing out the slices\n",
+                             "lanes: %d copies of the network, one thread each, sharing out the slices\n", seg->lanes),
+                seg->lanes);
+      else
+        printf (g_dngettext (GETTEXT_PACKAGE, "%d thread on every layer\n", "%d threads on every layer\n",
+                             seg->threads),
+                seg->threads);
       if (opts.test_time_flips)
         printf ("%s\n", _("test-time flips: every slice also ran mirrored left-right; the probabilities are averaged"));
       if (seg->three_planes)

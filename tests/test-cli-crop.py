@@ -9,7 +9,8 @@
   the same switch, and it differs from the plain mask (the mirrored pass ran) on a few voxels;
 - the OpenMP wait policy: Brainseg's own unless the user set OMP_WAIT_POLICY or GOMP_SPINCOUNT, and malloc's
   huge pages, Brainseg's unless GLIBC_TUNABLES names them,
-  and --threads N still means N."""
+  and --threads N still means N;
+- lanes: two copies of the network give the same int8 mask as one plan on two threads."""
 import glob
 import json
 import os
@@ -114,6 +115,32 @@ def check_flips(tmp):
     print(f"test-time flips: Dice {on['dice_wt']:.4f} (plain {off['dice_wt']:.4f}), {differ} voxels differ")
 
 
+def check_lanes(tmp):
+    """Lanes (the default): two copies of the network on the sample, the same mask as every layer split between
+    two threads (--lanes off); export's progress still ends on the total; a bad switch is refused."""
+    a, b = os.path.join(tmp, "lanes-on.nii.gz"), os.path.join(tmp, "lanes-off.nii.gz")
+    on = json.loads(run("infer", SAMPLE, "--json", "--threads", "2", "--precision", "int8", "--layout", "nhwc",
+                        "--out", a).stdout)
+    off = json.loads(run("infer", SAMPLE, "--json", "--threads", "2", "--precision", "int8", "--layout", "nhwc",
+                         "--lanes", "off", "--out", b).stdout)
+    assert (on["lanes"], on["threads"]) == (2, 2), on
+    assert (off["lanes"], off["threads"]) == (1, 2), off
+    assert on["stages"]["network"] > 0, on["stages"]
+    ma, mb = nib.load(a).get_fdata(), nib.load(b).get_fdata()
+    assert ma.sum() > 0 and np.array_equal(ma, mb), (ma.sum(), mb.sum())
+    assert on["dice_wt"] == off["dice_wt"], (on["dice_wt"], off["dice_wt"])
+    one = json.loads(run("infer", SAMPLE, "--json", "--threads", "1", "--three-planes", "off").stdout)
+    assert one["lanes"] == 1, one
+    p = run("export", SAMPLE, "--what", "mask", "--out", a, "--threads", "2", "--three-planes", "off")
+    lines = [l for l in p.stderr.splitlines() if l.startswith("Segmenting")]
+    assert lines and lines[-1].split()[-1] == "96/96", lines
+    p = run("infer", SAMPLE, "--lanes", "maybe", expect=2)
+    assert "--lanes on|off" in p.stderr, p.stderr
+    p = run("export", SAMPLE, "--what", "mask", "--out", a, "--lanes", "maybe", expect=1)
+    assert "--lanes" in p.stderr and "maybe" in p.stderr, p.stderr
+    print("lanes: the same int8 mask as one plan on two threads; progress to the total; a bad switch refused")
+
+
 def check_crop(tmp):
     if not os.path.isdir(CASE):
         print(f"real samples absent ({CASE}): crop agreement not checked")
@@ -144,6 +171,7 @@ def main():
         check_progress(tmp)
         check_int8_agreement(tmp)
         check_flips(tmp)
+        check_lanes(tmp)
         check_crop(tmp)
     return 0
 

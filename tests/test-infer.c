@@ -203,6 +203,92 @@ test_volume (void)
   g_assert_error (error, BS_PLAN_ERROR, BS_PLAN_ERROR_SIZE);
 }
 
+/* Lanes (slice_parallel): the same probabilities as one thread, bit for
+ * bit, whole slices stored and slices added into a box; progress ends on the
+ * total; a cancellation stops every lane. */
+static void
+test_lanes (void)
+{
+  static const char *const names[] = { "FLAIR", NULL };
+  g_autoptr(BsVolume) img = make_image (40, 36, 23, names);
+  BsUnetConfig c = { .fms = 4, .in_channels = 1 };
+  g_autoptr(BsUnet) net = bs_unet_new_random (&c, 5);
+  g_autoptr(BsVolume) prep = NULL;
+  g_autoptr(BsInferGeometry) geom = NULL;
+  g_autoptr(BsPlan) one = NULL;
+  g_autoptr(BsPlan) lanes = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GCancellable) cancel = g_cancellable_new ();
+  g_autoptr(BsVolume) a = NULL;
+  g_autoptr(BsVolume) b = NULL;
+  g_autofree guint8 *selected = NULL;
+  BsPlanOptions o;
+  BsTiming t;
+  Progress p = { 0 };
+  int lo[3] = { 5, 4, 3 }, hi[3] = { 30, 27, 17 };
+
+  prep = bs_infer_prepare (net, img, &error);
+  g_assert_no_error (error);
+  geom = bs_infer_geometry_new (prep, BS_PLANE_AXIAL, FALSE);
+  bs_plan_options_init (&o);
+  g_assert_true (o.slice_parallel);
+  o.batch = 2;
+  o.threads = 1;
+  one = bs_plan_new (net, geom->ph, geom->pw, &o, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (bs_plan_get_lanes (one), ==, 1);
+  o.threads = 3;   /* more lanes than this machine may have cores: still right */
+  lanes = bs_plan_new (net, geom->ph, geom->pw, &o, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (bs_plan_get_lanes (lanes), ==, 3);
+  g_assert_cmpint (bs_plan_get_threads (lanes), ==, 3);
+
+  a = bs_volume_new_like (prep, 1);
+  b = bs_volume_new_like (prep, 1);
+  for (gsize i = 0; i < bs_volume_n_voxels (b); i++)   /* every voxel written, none left over */
+    b->data[i] = 0.5f;
+  g_assert_true (bs_infer_volume (one, prep, geom, a, NULL, NULL, NULL, NULL, &error));
+  g_assert_no_error (error);
+  bs_timing_reset (&t);
+  g_assert_true (bs_infer_volume (lanes, prep, geom, b, &t, on_progress, &p, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpmem (a->data, bs_volume_n_voxels (a) * sizeof (float), b->data, bs_volume_n_voxels (b) * sizeof (float));
+  g_assert_cmpint (p.last_done, ==, 23);
+  g_assert_cmpint (p.total, ==, 23);
+  g_assert_cmpint (t.n_slices, ==, 23);
+  g_assert_cmpfloat (bs_timing_stage_ms (&t, "network"), >, 0.0);
+
+  /* Selected slices added into a box, as the other planes' passes do. */
+  selected = g_new0 (guint8, geom->n_slices);
+  for (int k = 2; k < geom->n_slices; k += 3)
+    selected[k] = 1;
+  g_assert_true (bs_infer_slices_add (one, prep, geom, selected, a, lo, hi, NULL, NULL, NULL, NULL, &error));
+  g_assert_true (bs_infer_slices_add (lanes, prep, geom, selected, b, lo, hi, NULL, NULL, NULL, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpmem (a->data, bs_volume_n_voxels (a) * sizeof (float), b->data, bs_volume_n_voxels (b) * sizeof (float));
+
+  /* bs_plan_run splits a batch between the lanes. */
+  {
+    gsize per_in = bs_infer_slice_floats (prep, geom), per_out = (gsize) geom->ph * geom->pw;
+    g_autofree float *in = g_new (float, 2 * per_in);
+    g_autofree float *out_one = g_new (float, 2 * per_out);
+    g_autofree float *out_lanes = g_new (float, 2 * per_out);
+
+    bs_infer_fill_input (prep, geom, 10, 2, in);
+    g_assert_true (bs_plan_run (one, in, 2, out_one, NULL, &error));
+    g_assert_true (bs_plan_run (lanes, in, 2, out_lanes, NULL, &error));
+    g_assert_no_error (error);
+    g_assert_cmpmem (out_one, 2 * per_out * sizeof (float), out_lanes, 2 * per_out * sizeof (float));
+  }
+
+  /* Cancelled at lane 0's first report: an error, and no more reports. */
+  p = (Progress) { 0 };
+  p.cancel_after_first = cancel;
+  g_assert_false (bs_infer_volume (lanes, prep, geom, b, NULL, on_progress, &p, cancel, &error));
+  g_assert_error (error, BS_PLAN_ERROR, BS_PLAN_ERROR_CANCELLED);
+  g_assert_cmpint (p.calls, ==, 1);
+}
+
 /* A head in a box of air: brain at x 70..129, y 40..169 of a 240x200 slice,
  * on slices 3..8 of 12.  Intensities vary so that the network has edges to see. */
 static BsVolume *
@@ -698,6 +784,7 @@ main (int argc, char **argv)
   g_test_add_func ("/infer/prepare", test_prepare);
   g_test_add_func ("/infer/fill-store-roundtrip", test_fill_store_roundtrip);
   g_test_add_func ("/infer/volume", test_volume);
+  g_test_add_func ("/infer/lanes", test_lanes);
   g_test_add_func ("/infer/geometry-crop", test_geometry_crop);
   g_test_add_func ("/infer/geometry-every-orientation", test_geometry_every_orientation);
   g_test_add_func ("/infer/volume-crop", test_volume_crop);

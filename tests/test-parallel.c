@@ -74,11 +74,55 @@ test_nested_and_capped (void)
   g_assert_cmpint (bs_parallel_get_max_threads (), >=, 1);
 }
 
+/* Lanes run at the same time: each waits until every lane has started (a
+ * run one after another would wait in vain, up to the deadline), and each
+ * index runs once, index 0 on the caller's thread. */
+typedef struct {
+  int n, started, seen_all, on_caller, caller_index;
+  int hits[6];
+  GThread *caller;
+} Lanes;
+
+static void
+lane (int i, gpointer user_data)
+{
+  Lanes *l = user_data;
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+  g_atomic_int_inc (&l->hits[i]);
+  if (g_thread_self () == l->caller)
+    {
+      g_atomic_int_inc (&l->on_caller);
+      l->caller_index = i;
+    }
+  g_atomic_int_inc (&l->started);
+  while (g_atomic_int_get (&l->started) < l->n && g_get_monotonic_time () < deadline)
+    g_usleep (100);
+  if (g_atomic_int_get (&l->started) == l->n)
+    g_atomic_int_inc (&l->seen_all);
+}
+
+static void
+test_lanes (void)
+{
+  for (int n = 0; n <= 6; n++)
+    {
+      Lanes l = { .n = n, .caller = g_thread_self (), .caller_index = -1 };
+
+      bs_parallel_lanes (n, lane, &l);
+      check_all_once (l.hits, n);
+      g_assert_cmpint (l.seen_all, ==, n);
+      g_assert_cmpint (l.on_caller, ==, n > 0);
+      g_assert_cmpint (l.caller_index, ==, n > 0 ? 0 : -1);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/parallel/for", test_for);
+  g_test_add_func ("/parallel/lanes", test_lanes);
   g_test_add_func ("/parallel/range", test_range);
   g_test_add_func ("/parallel/nested-and-capped", test_nested_and_capped);
   return g_test_run ();

@@ -283,6 +283,8 @@ job_adopt (BsInferenceWorker *self, Job *job)
   job->plane = self->job_plane;
   job->opts = self->job_opts;
   job->opts.batch = MAX (1, job->opts.batch);
+  /* The visible slice comes first and alone: every thread on its primitives. */
+  job->opts.slice_parallel = FALSE;
   job->generation = self->job_generation;
   job->n_slices = bs_volume_n_slices (job->input->prepared, job->plane);
   bs_volume_slice_size (job->input->prepared, job->plane, &job->width, &job->height);

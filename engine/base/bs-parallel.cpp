@@ -2,6 +2,9 @@
 
 #include <memory>
 #include <mutex>
+#include <system_error>
+#include <thread>
+#include <vector>
 
 #include <tbb/blocked_range.h>
 #include <tbb/global_control.h>
@@ -55,4 +58,29 @@ bs_parallel_for_range (int n, int grain, void (*fn) (int begin, int end, gpointe
                      [fn, user_data] (const tbb::blocked_range<int> &r) {
                        fn (r.begin (), r.end (), user_data);
                      });
+}
+
+void
+bs_parallel_lanes (int n, void (*fn) (int i, gpointer user_data), gpointer user_data)
+{
+  std::vector<std::thread> threads;
+  std::vector<int> unstarted;
+
+  for (int i = 1; i < n; i++)
+    {
+      try
+        {
+          threads.emplace_back (fn, i, user_data);
+        }
+      catch (const std::system_error &)
+        {
+          unstarted.push_back (i);
+        }
+    }
+  if (n > 0)
+    fn (0, user_data);
+  for (std::thread &t : threads)
+    t.join ();
+  for (int i : unstarted)
+    fn (i, user_data);
 }

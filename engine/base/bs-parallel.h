@@ -18,6 +18,14 @@ void bs_parallel_for_range (int n, int grain,
                             void (*fn) (int begin, int end, gpointer user_data),
                             gpointer user_data);
 
+/* Calls fn (i, user_data) for every i in [0, n) at the same time, each on a
+ * thread of its own (i = 0 on the caller's), and returns when all have
+ * returned.  For long-lived workers that share work among themselves
+ * (inference lanes), where bs_parallel_for's pool may run items one after
+ * another.  If a thread cannot be started, its call runs on the caller's
+ * after the others. */
+void bs_parallel_lanes (int n, void (*fn) (int i, gpointer user_data), gpointer user_data);
+
 /* Caps the threads bs_parallel_for may use (0: back to all cores), e.g. to
  * leave cores to oneDNN while inference runs.  Applies process-wide. */
 void bs_parallel_set_max_threads (int n);

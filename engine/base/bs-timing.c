@@ -37,6 +37,22 @@ bs_timing_add_layer (BsTiming *t, const char *name, double ms)
   add_entry (t->layers, &t->n_layers, BS_TIMING_MAX_LAYERS, name, ms);
 }
 
+void
+bs_timing_add_concurrent (BsTiming *t, const BsTiming *parts, int n, double wall_ms)
+{
+  BsTiming sum;
+
+  bs_timing_reset (&sum);
+  for (int i = 0; i < n; i++)
+    {
+      for (int s = 0; s < parts[i].n_stages; s++)
+        bs_timing_add_stage (&sum, parts[i].stages[s].name, parts[i].stages[s].ms);
+      t->n_slices += parts[i].n_slices;
+    }
+  for (int s = 0; s < sum.n_stages; s++)
+    bs_timing_add_stage (t, sum.stages[s].name, sum.total_ms > 0 ? wall_ms * sum.stages[s].ms / sum.total_ms : 0);
+}
+
 double
 bs_timing_stage_ms (const BsTiming *t, const char *name)
 {

@@ -26,6 +26,9 @@ void bs_timing_reset (BsTiming *t);
 /* Adds ms to the stage called name (created on first use). */
 void bs_timing_add_stage (BsTiming *t, const char *name, double ms);
 void bs_timing_add_layer (BsTiming *t, const char *name, double ms);
+/* Stages of n timings that ran at the same time (inference lanes), as wall
+ * time: each stage's share of their summed time, of wall_ms.  Slices add up. */
+void bs_timing_add_concurrent (BsTiming *t, const BsTiming *parts, int n, double wall_ms);
 double bs_timing_stage_ms (const BsTiming *t, const char *name);
 /* Monotonic clock in milliseconds. */
 double bs_now_ms (void);

@@ -172,6 +172,7 @@ run_config (const Job *job, BsCompareRow *row, gboolean all_slices, float *masks
   opts.threads = job->threads;
   opts.batch = 1;
   opts.profile_layers = FALSE;
+  opts.slice_parallel = FALSE;   /* one slice's latency, every thread on its primitives */
   plan = bs_plan_new (job->net, job->ph, job->pw, &opts, job->cal, &local);
   if (plan == NULL)
     {

@@ -423,6 +423,151 @@ store_one (int i, gpointer user_data)
                 job->probs + job->per_out * i, job->lo, job->hi);
 }
 
+/* run_slices on a plan with lanes: every lane gathers, runs and stores whole
+ * batches of the brain slices, taking the next one when it has finished its
+ * last, on a thread of its own (lane 0 on the caller's, which also reports
+ * progress).  A lane whose core another program holds takes fewer batches
+ * instead of holding the others up at every primitive's barrier. */
+typedef struct {
+  BsPlan *plan;
+  const BsVolume *prepared;
+  const BsInferGeometry *geom;
+  BsVolume *prob;
+  const int *run;           /* the brain slices to run, in order */
+  int n_run, batch, n_batches;
+  gsize per_in, per_out;
+  const int *lo, *hi;
+  int next;                 /* next batch to take (atomic) */
+  int finished;             /* slices run (atomic) */
+  int stop;                 /* a lane failed or the run was cancelled (atomic) */
+  GCancellable *cancellable;
+  BsInferProgress progress;
+  gpointer user_data;
+  int done_before, total;   /* progress: selected slices done before the lanes, of total */
+  int reported;             /* the last done lane 0 reported */
+  GMutex lock;
+  GError *error;
+  gboolean cancelled;
+  BsTiming timing[BS_PLAN_MAX_LANES];
+} LaneRun;
+
+static void
+lane_work (int lane, gpointer user_data)
+{
+  LaneRun *r = user_data;
+  g_autofree float *input = g_new (float, (gsize) r->batch * r->per_in);
+  g_autofree float *probs = g_new (float, (gsize) r->batch * r->per_out);
+  BsTiming *timing = &r->timing[lane];
+  int b;
+
+  while (!g_atomic_int_get (&r->stop) && (b = g_atomic_int_add (&r->next, 1)) < r->n_batches)
+    {
+      const int *run = r->run + (gsize) b * r->batch;
+      int n = MIN (r->batch, r->n_run - b * r->batch);
+      GError *error = NULL;
+      double t0;
+
+      if (g_cancellable_is_cancelled (r->cancellable))
+        {
+          g_mutex_lock (&r->lock);
+          r->cancelled = TRUE;
+          g_mutex_unlock (&r->lock);
+          g_atomic_int_set (&r->stop, 1);
+          break;
+        }
+      t0 = bs_now_ms ();
+      for (int i = 0; i < n; i++)
+        bs_infer_fill_slice (r->prepared, r->geom, run[i], input + r->per_in * i);
+      bs_timing_add_stage (timing, "preprocess", bs_now_ms () - t0);
+      if (!bs_plan_run_lane (r->plan, lane, input, n, probs, timing, &error))
+        {
+          g_mutex_lock (&r->lock);
+          if (r->error == NULL)
+            r->error = g_steal_pointer (&error);
+          g_mutex_unlock (&r->lock);
+          g_clear_error (&error);
+          g_atomic_int_set (&r->stop, 1);
+          break;
+        }
+      t0 = bs_now_ms ();
+      for (int i = 0; i < n; i++)
+        store_or_add (r->prob, r->geom, input + r->per_in * i, r->prepared->n_channels, run[i], 1,
+                      probs + r->per_out * i, r->lo, r->hi);
+      bs_timing_add_stage (timing, "output", bs_now_ms () - t0);
+      g_atomic_int_add (&r->finished, n);
+      if (lane == 0 && r->progress)
+        {
+          r->reported = MIN (r->done_before + g_atomic_int_get (&r->finished), r->total);
+          r->progress (r->reported, r->total, r->user_data);
+        }
+    }
+}
+
+static gboolean
+run_lanes (BsPlan *plan, const BsVolume *prepared, const BsInferGeometry *geom, const guint8 *selected,
+           BsVolume *prob, const int *lo, const int *hi, BsTiming *timing, BsInferProgress progress,
+           gpointer user_data, GCancellable *cancellable, gboolean *cancelled, GError **error)
+{
+  g_autofree LaneRun *r = g_new0 (LaneRun, 1);
+  g_autofree int *run = g_new (int, MAX (geom->n_slices, 1));
+  g_autofree float *zero = g_new0 (float, (gsize) geom->width * geom->height);
+  int lanes = bs_plan_get_lanes (plan), n_out = bs_plan_get_outputs (plan);
+  double t0 = bs_now_ms ();
+
+  r->plan = plan;
+  r->prepared = prepared;
+  r->geom = geom;
+  r->prob = prob;
+  r->run = run;
+  r->per_in = bs_infer_slice_floats (prepared, geom);
+  r->per_out = (gsize) n_out * geom->ph * geom->pw;
+  r->lo = lo;
+  r->hi = hi;
+  r->cancellable = cancellable;
+  r->progress = progress;
+  r->user_data = user_data;
+  bs_plan_get_size (plan, NULL, NULL, &r->batch);
+  /* Slices without brain are zeros (adding would add zeros); the rest run. */
+  for (int k = 0; k < geom->n_slices; k++)
+    {
+      if (selected != NULL && !selected[k])
+        continue;
+      r->total++;
+      if (geom->brain[k])
+        run[r->n_run++] = k;
+      else
+        {
+          r->done_before++;
+          if (lo == NULL)
+            for (int o = 0; o < prob->n_channels; o++)
+              bs_volume_set_slice (prob, o, geom->plane, k, zero);
+        }
+    }
+  r->n_batches = (r->n_run + r->batch - 1) / r->batch;
+  lanes = MIN (lanes, r->n_batches);
+  if (timing)
+    bs_timing_add_stage (timing, "preprocess", bs_now_ms () - t0);
+  g_mutex_init (&r->lock);
+  t0 = bs_now_ms ();
+  if (lanes > 0)
+    bs_parallel_lanes (lanes, lane_work, r);
+  g_mutex_clear (&r->lock);
+  if (timing)
+    bs_timing_add_concurrent (timing, r->timing, lanes, bs_now_ms () - t0);
+  *cancelled = r->cancelled;
+  if (r->error != NULL)
+    {
+      *cancelled = FALSE;
+      g_propagate_error (error, r->error);
+      return FALSE;
+    }
+  if (r->cancelled)
+    return FALSE;
+  if (progress && r->reported < r->total)
+    progress (r->total, r->total, user_data);
+  return TRUE;
+}
+
 /* The batch loop of bs_infer_volume and bs_infer_slices; *cancelled tells a
  * cancellation (error left unset) from a failure. */
 static gboolean
@@ -454,6 +599,9 @@ run_slices (BsPlan *plan, const BsVolume *prepared, const BsInferGeometry *geom,
                    prob->n_channels);
       return FALSE;
     }
+  if (bs_plan_get_lanes (plan) > 1)
+    return run_lanes (plan, prepared, geom, selected, prob, lo, hi, timing, progress, user_data, cancellable,
+                      cancelled, error);
   for (int k = 0; k < n_slices; k++)
     total += selected == NULL || selected[k];
   /* whole batches to a chunk, at least RUN_CHUNK slices */

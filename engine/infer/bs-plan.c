@@ -62,6 +62,8 @@ struct _BsPlan {
   int n_out;             /* output channels (sigmoid probabilities) per slice */
   int chunk;             /* slices the primitives are built for (<= batch) */
   int threads;           /* OpenMP threads the primitives were built for and run on */
+  int n_lanes;           /* 1, or lanes: this plan is lane 0 (one thread) */
+  BsPlan **lane;         /* n_lanes - 1 more single-thread copies (lanes 1, 2, ...), or NULL */
   dnnl_engine_t engine;
   dnnl_stream_t stream;
   GArray *ops;           /* PlanOp */
@@ -100,6 +102,7 @@ bs_plan_options_init (BsPlanOptions *opts)
   opts->batch = 1;
   opts->crop_to_brain = TRUE;
   opts->three_planes = TRUE;
+  opts->slice_parallel = TRUE;
 }
 
 const char *
@@ -1428,6 +1431,23 @@ plan_chunk (const BsPlanOptions *opts, int h, int w)
   return CLAMP (FLOAT_CHUNK_PIXELS / (h * w), 1, opts->batch);
 }
 
+/* Lanes 1, 2, ...: copies of p on one thread each. */
+static gboolean
+build_lanes (BsPlan *p, const BsUnet *net, const BsCalibration *cal, GError **error)
+{
+  BsPlanOptions o = p->opts;
+
+  if (p->n_lanes <= 1)
+    return TRUE;
+  o.slice_parallel = FALSE;
+  o.threads = 1;
+  p->lane = g_new0 (BsPlan *, p->n_lanes - 1);
+  for (int i = 0; i < p->n_lanes - 1; i++)
+    if ((p->lane[i] = bs_plan_new (net, p->h, p->w, &o, cal, error)) == NULL)
+      return FALSE;
+  return TRUE;
+}
+
 BsPlan *
 bs_plan_new (const BsUnet *net, int h, int w, const BsPlanOptions *opts, const BsCalibration *cal,
              GError **error)
@@ -1479,8 +1499,16 @@ bs_plan_new (const BsUnet *net, int h, int w, const BsPlanOptions *opts, const B
   p->ops = g_array_new (FALSE, TRUE, sizeof (PlanOp));
   p->mems = g_ptr_array_new ();
   p->description = g_string_new (NULL);
-  /* "All cores" means the cores other programs leave free (bs-runtime.h). */
-  threads = opts->threads > 0 ? opts->threads : bs_runtime_auto_threads (bs_cpu_cores ());
+  /* Lanes: every core, as work is handed out as the lanes go (a busy core's
+   * lane takes fewer batches); else "all cores" means the cores other
+   * programs leave free (bs-runtime.h). */
+  p->n_lanes = 1;
+  if (opts->slice_parallel && !opts->profile_layers)
+    p->n_lanes = MIN (opts->threads > 0 ? opts->threads : bs_cpu_cores (), BS_PLAN_MAX_LANES);
+  if (p->n_lanes > 1)
+    threads = 1;
+  else
+    threads = opts->threads > 0 ? opts->threads : bs_runtime_auto_threads (bs_cpu_cores ());
   p->threads = threads;
   omp_set_num_threads (threads);
 
@@ -1515,6 +1543,8 @@ bs_plan_new (const BsUnet *net, int h, int w, const BsPlanOptions *opts, const B
   g_string_printf (p->description, "%s %s fusion %s, batch %d, %dx%d, %d threads, %s\n",
                    bs_precision_name (opts->precision), bs_memlayout_name (opts->layout),
                    opts->fusion ? "on" : "off", p->batch, w, h, threads, bs_dnnl_isa_name ());
+  if (p->n_lanes > 1)
+    g_string_append_printf (p->description, "  %d lanes of 1 thread, this is lane 0\n", p->n_lanes);
   if (p->chunk < p->batch)
     g_string_append_printf (p->description, _("  runs the batch %d slices at a time\n"), p->chunk);
   if (!dnnl_ok (&b, dnnl_primitive_attr_create (&b.attr), "create attributes", __LINE__))
@@ -1522,7 +1552,7 @@ bs_plan_new (const BsUnet *net, int h, int w, const BsPlanOptions *opts, const B
   dnnl_primitive_attr_set_scratchpad_mode (b.attr, dnnl_scratchpad_mode_user);
   ok = build_network (&b) && build_scratchpad (&b);
   dnnl_primitive_attr_destroy (b.attr);
-  if (!ok)
+  if (!ok || !build_lanes (p, net, cal, error))
     return NULL;
   return g_steal_pointer (&p);
 }
@@ -1532,6 +1562,9 @@ bs_plan_free (BsPlan *p)
 {
   if (!p)
     return;
+  for (int i = 0; p->lane && i < p->n_lanes - 1; i++)
+    bs_plan_free (p->lane[i]);
+  g_free (p->lane);
   for (guint i = 0; p->ops && i < p->ops->len; i++)
     {
       PlanOp *op = &g_array_index (p->ops, PlanOp, i);
@@ -1570,7 +1603,13 @@ bs_plan_free (BsPlan *p)
 int
 bs_plan_get_threads (const BsPlan *plan)
 {
-  return plan->threads;
+  return plan->n_lanes > 1 ? plan->n_lanes : plan->threads;
+}
+
+int
+bs_plan_get_lanes (const BsPlan *plan)
+{
+  return plan->n_lanes;
 }
 
 const BsPlanOptions *
@@ -1750,13 +1789,13 @@ run_flipped (BsPlan *plan, const float *input, int n, float *probs, BsTiming *ti
   return TRUE;
 }
 
-gboolean
-bs_plan_run (BsPlan *plan, const float *input, int n, float *probs, BsTiming *timing, GError **error)
+/* One plan's own primitives, on the calling thread's OpenMP threads. */
+static gboolean
+run_own (BsPlan *plan, const float *input, int n, float *probs, BsTiming *timing, GError **error)
 {
   gsize slice_in = (gsize) plan->in_ch * plan->h * plan->w;
   gsize slice_out = (gsize) plan->n_out * plan->h * plan->w;
 
-  g_return_val_if_fail (n >= 1 && n <= plan->batch, FALSE);
   omp_set_num_threads (plan->threads);
   for (int s = 0; s < n; s += plan->chunk)
     {
@@ -1769,4 +1808,71 @@ bs_plan_run (BsPlan *plan, const float *input, int n, float *probs, BsTiming *ti
         return FALSE;
     }
   return TRUE;
+}
+
+gboolean
+bs_plan_run_lane (BsPlan *plan, int lane, const float *input, int n, float *probs, BsTiming *timing,
+                  GError **error)
+{
+  g_return_val_if_fail (n >= 1 && n <= plan->batch, FALSE);
+  g_return_val_if_fail (lane >= 0 && lane < plan->n_lanes, FALSE);
+  return run_own (lane == 0 ? plan : plan->lane[lane - 1], input, n, probs, timing, error);
+}
+
+/* bs_plan_run on lanes: slices [i * per, (i + 1) * per) on lane i. */
+typedef struct {
+  BsPlan *plan;
+  const float *input;
+  float *probs;
+  int n, per;
+  BsTiming timing[BS_PLAN_MAX_LANES];
+  gboolean ok[BS_PLAN_MAX_LANES];
+  GError *error[BS_PLAN_MAX_LANES];
+} SplitRun;
+
+static void
+split_lane (int i, gpointer user_data)
+{
+  SplitRun *r = user_data;
+  int first = i * r->per, m = MIN (r->per, r->n - first);
+  gsize slice_in = (gsize) r->plan->in_ch * r->plan->h * r->plan->w;
+  gsize slice_out = (gsize) r->plan->n_out * r->plan->h * r->plan->w;
+
+  r->ok[i] = m <= 0 || bs_plan_run_lane (r->plan, i, r->input + first * slice_in, m, r->probs + first * slice_out,
+                                         &r->timing[i], &r->error[i]);
+}
+
+gboolean
+bs_plan_run (BsPlan *plan, const float *input, int n, float *probs, BsTiming *timing, GError **error)
+{
+  g_autofree SplitRun *r = NULL;
+  int lanes;
+  double t0;
+  gboolean ok = TRUE;
+
+  g_return_val_if_fail (n >= 1 && n <= plan->batch, FALSE);
+  lanes = MIN (MIN (plan->n_lanes, n), BS_PLAN_MAX_LANES);
+  if (lanes <= 1)
+    return run_own (plan, input, n, probs, timing, error);
+  r = g_new0 (SplitRun, 1);
+  r->plan = plan;
+  r->input = input;
+  r->probs = probs;
+  r->n = n;
+  r->per = (n + lanes - 1) / lanes;
+  lanes = (n + r->per - 1) / r->per;
+  t0 = bs_now_ms ();
+  bs_parallel_lanes (lanes, split_lane, r);
+  if (timing)
+    bs_timing_add_concurrent (timing, r->timing, lanes, bs_now_ms () - t0);
+  for (int i = 0; i < lanes; i++)
+    {
+      if (!r->ok[i] && ok)
+        {
+          g_propagate_error (error, g_steal_pointer (&r->error[i]));
+          ok = FALSE;
+        }
+      g_clear_error (&r->error[i]);
+    }
+  return ok;
 }

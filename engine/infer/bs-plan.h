@@ -25,7 +25,13 @@ typedef struct {
   BsPrecision precision;
   BsMemLayout layout;
   gboolean fusion;   /* ReLU post-ops, transconv into concat halves, fused sigmoid */
-  int threads;       /* 0 = all cores that other programs leave free (see bs-runtime.h) */
+  int threads;       /* 0 = all cores that other programs leave free (see bs-runtime.h); with
+                      * slice_parallel, 0 = one lane per core */
+  gboolean slice_parallel; /* many slices at once run on lanes: one single-thread copy of the network per
+                            * thread, each taking the next batch when it has finished its last (see
+                            * bs_plan_get_lanes), instead of every primitive split between the threads.
+                            * No barriers between threads, so a thread whose core another program holds
+                            * only does less of the work; one slice alone runs on one thread */
   int batch;         /* slices per run, >= 1 */
   gboolean profile_layers; /* record per-layer times (slower: waits after each primitive) */
   gboolean crop_to_brain;  /* not the plan's own: callers run brain slices on the brain's window
@@ -37,7 +43,8 @@ typedef struct {
                             * times the network time; bs_segment_average_planes) */
 } BsPlanOptions;
 
-/* Fastest sensible defaults for this CPU: fp32, blocked, fusion on, all cores, batch 1, cropped to the brain;
+/* Fastest sensible defaults for this CPU: fp32, blocked, fusion on, all cores, batch 1, cropped to the brain,
+ * slices on parallel lanes (callers that time one slice's latency turn it off);
  * and the most accurate whole volume: three planes on (callers that time one plane turn it off). */
 void bs_plan_options_init (BsPlanOptions *opts);
 
@@ -82,8 +89,15 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (BsPlan, bs_plan_free)
 
 const BsPlanOptions *bs_plan_get_options (const BsPlan *plan);
 /* The threads it runs on: opts->threads, or for 0 the cores other programs
- * leave free when it was built (bs_runtime_auto_threads). */
+ * leave free when it was built (bs_runtime_auto_threads); with lanes, the
+ * lanes (one thread each). */
 int bs_plan_get_threads (const BsPlan *plan);
+/* Copies of the network that run different slices at the same time, one
+ * thread each: with slice_parallel and more than one thread (opts->threads,
+ * or every core for 0: lanes share the work out as they go, so a busy core
+ * slows one lane without holding the other up), else 1. */
+int bs_plan_get_lanes (const BsPlan *plan);
+#define BS_PLAN_MAX_LANES 64
 void bs_plan_get_size (const BsPlan *plan, int *h, int *w, int *batch);
 /* Probability maps per slice: the model's out_channels (1 for IntelAI's
  * whole tumour, 3 for a region model: WT, TC, ET). */
@@ -101,5 +115,11 @@ const char *bs_plan_describe (const BsPlan *plan);
  * averaging, per output channel; timing->n_slices counts each slice once). */
 gboolean bs_plan_run (BsPlan *plan, const float *input, int n, float *probs,
                       BsTiming *timing, GError **error);
+/* On a plan with lanes, bs_plan_run splits the n slices between the lanes.
+ * bs_plan_run_lane runs them on lane lane (0 <= lane < bs_plan_get_lanes)
+ * alone, on the calling thread: different lanes may run at the same time,
+ * each from one thread. */
+gboolean bs_plan_run_lane (BsPlan *plan, int lane, const float *input, int n, float *probs,
+                           BsTiming *timing, GError **error);
 
 G_END_DECLS

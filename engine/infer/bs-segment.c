@@ -483,6 +483,7 @@ bs_segment_regions (const BsUnet *net, const BsVolume *prepared, const BsVolume 
   if (plan == NULL)
     return NULL;
   r->threads = bs_plan_get_threads (plan);
+  r->lanes = bs_plan_get_lanes (plan);
   r->plan_ms = bs_now_ms () - t0;
 
   t0 = bs_now_ms ();

@@ -39,6 +39,7 @@ void bs_segment_options_init (BsSegmentOptions *opts);
 typedef struct {
   BsInferGeometry *geom;      /* where the network looked */
   int threads;                /* the plan's (options say 0 for all cores) */
+  int lanes;                  /* the plan's lanes (bs_plan_get_lanes): 1, or copies of the network sharing the slices */
   int n_selected;             /* slices asked for */
   int n_run;                  /* of those, slices with brain that went through the network */
   gboolean three_planes;      /* the coronal and sagittal passes ran and prob is the mean of three */

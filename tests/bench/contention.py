@@ -9,7 +9,7 @@ BRAINSEG_THREADS_ALL=1 BRAINSEG_KEEP_MALLOC_DEFAULTS=1), side by side in the sam
 shared machine.
 
     /usr/bin/python3 tests/bench/contention.py BUILD_DIR CASE [--repeat 3] [--baseline]
-        [--rows infer-fp32,infer-int8,slice,train-step,compare] [--json FILE]
+        [--rows infer-fp32,infer-int8,slice,train-step,compare] [--lanes-off] [--json FILE]
 
 Workloads (all through brainseg-cli, the entry point a user runs):
   infer-fp32  whole volume, fp32, axial slices only (--three-planes off: the same work as the tables
@@ -45,14 +45,14 @@ class Runner:
     def __init__(self, cli, case, tmp):
         self.cli, self.case, self.tmp = cli, case, tmp
 
-    def command(self, row, k):
+    def command(self, row, k, args=()):
         out = os.path.join(self.tmp, f"{row}-{k}")
         if row == "infer-fp32":
             return [self.cli, "infer", self.case, "--precision", "fp32", "--three-planes", "off",
-                    "--out", out + ".nii.gz", "--json"]
+                    "--out", out + ".nii.gz", "--json", *args]
         if row == "infer-int8":
             return [self.cli, "infer", self.case, "--precision", "int8", "--layout", "nhwc", "--three-planes", "off",
-                    "--out", out + ".nii.gz", "--json"]
+                    "--out", out + ".nii.gz", "--json", *args]
         if row == "slice":
             return [self.cli, "bench", "--size", "240", "--batch", "1", "--precision", "fp32", "--layout", "nhwc",
                     "--no-reference", "--repeat", "20", "--json"]
@@ -70,8 +70,8 @@ class Runner:
             return json.loads(stdout)["step_ms_mean"] / 1000.0
         return wall
 
-    def start(self, row, k, env):
-        return subprocess.Popen(self.command(row, k), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    def start(self, row, k, env, args=()):
+        return subprocess.Popen(self.command(row, k, args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 env=env, text=True), time.perf_counter()
 
     def finish(self, row, proc_t0):
@@ -93,18 +93,18 @@ def stop(procs):
         p.wait()
 
 
-def run_condition(runner, row, cond, env, repeat, cores):
+def run_condition(runner, row, cond, env, repeat, cores, args=()):
     times = []
     for k in range(repeat):
         held = spinners(1 if cond == "one core busy" else cores if cond == "all cores busy" else 0)
         try:
             time.sleep(0.2 if held else 0)
             if cond == "two processes":
-                a = runner.start(row, f"{k}a", env)
-                b = runner.start(row, f"{k}b", env)
+                a = runner.start(row, f"{k}a", env, args)
+                b = runner.start(row, f"{k}b", env, args)
                 times.append(statistics.mean([runner.finish(row, a), runner.finish(row, b)]))
             else:
-                times.append(runner.finish(row, runner.start(row, k, env)))
+                times.append(runner.finish(row, runner.start(row, k, env, args)))
         finally:
             stop(held)
     return statistics.median(times)
@@ -123,18 +123,24 @@ def main():
                     help="also run as before (libgomp's defaults, every core), side by side")
     ap.add_argument("--variant", action="append", default=[], metavar="NAME:VAR=VALUE[,VAR=VALUE]",
                     help="also run with these environment variables (e.g. passive:OMP_WAIT_POLICY=passive)")
+    ap.add_argument("--lanes-off", action="store_true",
+                    help="also run the whole-volume rows with --lanes off (every layer split between the threads)")
     ap.add_argument("--json", help="write the table as JSON here too")
     a = ap.parse_args()
 
     cli = os.path.join(a.build, "app", "brainseg-cli")
     cores = os.cpu_count() or 1
-    variants = [("brainseg", {})]
+    # (name, environment, arguments of the whole-volume rows)
+    variants = [("brainseg", {}, ())]
+    if a.lanes_off:
+        variants.append(("lanes off", {}, ("--lanes", "off")))
     if a.baseline:
+        # as before Brainseg adapted: no lanes either
         variants.append(("before", {"BRAINSEG_KEEP_OMP_DEFAULTS": "1", "BRAINSEG_THREADS_ALL": "1",
-                                    "BRAINSEG_KEEP_MALLOC_DEFAULTS": "1"}))
+                                    "BRAINSEG_KEEP_MALLOC_DEFAULTS": "1"}, ("--lanes", "off")))
     for v in a.variant:
         name, _, assigns = v.partition(":")
-        variants.append((name, dict(kv.split("=", 1) for kv in assigns.split(",") if kv)))
+        variants.append((name, dict(kv.split("=", 1) for kv in assigns.split(",") if kv), ()))
     base_env = {k: v for k, v in os.environ.items()
                 if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "OMP_NUM_THREADS", "BRAINSEG_OMP_DEFAULTS")}
     conditions = a.conditions.split(",")
@@ -151,11 +157,15 @@ def main():
         runner = Runner(cli, a.case, tmp)
         print(f"{'row':<12} {'runtime':<16} " + " ".join(f"{c:>20}" for c in conditions), flush=True)
         for row in a.rows.split(","):
-            for name, extra in variants:
+            for name, extra, args in variants:
                 env = dict(base_env, **extra)
+                if not row.startswith("infer-"):
+                    if args:
+                        continue   # the variant is about the whole-volume rows only
+                    args = ()
                 cells, quiet = [], None
                 for cond in conditions:
-                    t = run_condition(runner, row, cond, env, a.repeat, cores)
+                    t = run_condition(runner, row, cond, env, a.repeat, cores, args)
                     if cond == "quiet":
                         quiet = t
                     ratio = t / quiet if quiet else float("nan")
