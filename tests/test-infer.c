@@ -267,19 +267,24 @@ test_lanes (void)
   g_assert_no_error (error);
   g_assert_cmpmem (a->data, bs_volume_n_voxels (a) * sizeof (float), b->data, bs_volume_n_voxels (b) * sizeof (float));
 
-  /* bs_plan_run splits a batch between the lanes. */
-  {
-    gsize per_in = bs_infer_slice_floats (prep, geom), per_out = (gsize) geom->ph * geom->pw;
-    g_autofree float *in = g_new (float, 2 * per_in);
-    g_autofree float *out_one = g_new (float, 2 * per_out);
-    g_autofree float *out_lanes = g_new (float, 2 * per_out);
+  /* bs_plan_run hands a batch, or up to batch x lanes slices, to the lanes. */
+  for (int n = 1; n <= 6; n++)
+    {
+      gsize per_in = bs_infer_slice_floats (prep, geom), per_out = (gsize) geom->ph * geom->pw;
+      g_autofree float *in = g_new (float, n * per_in);
+      g_autofree float *out_one = g_new (float, n * per_out);
+      g_autofree float *out_lanes = g_new (float, n * per_out);
+      BsTiming tl;
 
-    bs_infer_fill_input (prep, geom, 10, 2, in);
-    g_assert_true (bs_plan_run (one, in, 2, out_one, NULL, &error));
-    g_assert_true (bs_plan_run (lanes, in, 2, out_lanes, NULL, &error));
-    g_assert_no_error (error);
-    g_assert_cmpmem (out_one, 2 * per_out * sizeof (float), out_lanes, 2 * per_out * sizeof (float));
-  }
+      bs_infer_fill_input (prep, geom, 10, n, in);
+      for (int s = 0; s < n; s += 2)
+        g_assert_true (bs_plan_run (one, in + s * per_in, MIN (2, n - s), out_one + s * per_out, NULL, &error));
+      bs_timing_reset (&tl);
+      g_assert_true (bs_plan_run (lanes, in, n, out_lanes, &tl, &error));
+      g_assert_no_error (error);
+      g_assert_cmpmem (out_one, n * per_out * sizeof (float), out_lanes, n * per_out * sizeof (float));
+      g_assert_cmpint (tl.n_slices, ==, n);
+    }
 
   /* Cancelled at lane 0's first report: an error, and no more reports. */
   p = (Progress) { 0 };

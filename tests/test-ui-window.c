@@ -440,6 +440,66 @@ test_toggles (void)
   bs_session_set_plan_options (bs_window_get_session (win), &base);
 }
 
+/* The fill on lanes: with 2 threads the plan line says the rest of the
+ * volume runs on 2 lanes, and a slice the fill computed holds what one plan
+ * computes for it alone; with lanes off the line says nothing of lanes. */
+static gboolean
+has_lanes_plan (BsWindow *w)
+{
+  const char *text = bs_session_get_plan_text (bs_window_get_session (w));
+  return text != NULL && strstr (text, "fill on 2 lanes") != NULL;
+}
+
+static gboolean
+has_plan_without_lanes (BsWindow *w)
+{
+  const char *text = bs_session_get_plan_text (bs_window_get_session (w));
+  return text != NULL && strstr (text, "lane") == NULL && strstr (text, "2 threads") != NULL;
+}
+
+static void
+test_fill_lanes (void)
+{
+  BsSession *s;
+  BsPlanOptions opts;
+  int n, visible, checked = 0;
+
+  if (!setup ())
+    return;
+  s = bs_window_get_session (win);
+  bs_session_get_plan_options (s, &opts);
+  opts.precision = BS_PRECISION_FP32;
+  opts.three_planes = FALSE;
+  opts.profile_layers = FALSE;
+  opts.threads = 2;
+  opts.slice_parallel = TRUE;
+  opts.batch = 2;
+  bs_session_set_plan_options (s, &opts);
+  g_action_group_activate_action (G_ACTION_GROUP (win), "resume-fill", NULL);
+  g_assert_true (bs_test_wait (win, volume_done, 300));
+  g_test_message ("plan line: %s", bs_session_get_plan_text (s));
+  g_assert_true (has_lanes_plan (win));
+  n = bs_volume_n_slices (bs_session_get_prepared_volume (s), bs_session_get_plane (s));
+  visible = bs_session_get_slice_index (s);
+  for (int k = 1; k < n && checked < 3; k += n / 5)
+    {
+      g_autofree float *shown = NULL, *expect = NULL;
+      int slice = (visible + k) % n, w, h;
+      double err = 0;
+
+      shown = window_probs (slice, &w, &h);
+      expect = engine_probs (slice, &opts);
+      for (gsize i = 0; i < (gsize) w * h; i++)
+        err = MAX (err, fabs (shown[i] - expect[i]));
+      g_test_message ("fill slice %d: largest difference from one plan %.3g", slice, err);
+      g_assert_cmpfloat (err, <, 1e-5);
+      checked++;
+    }
+  opts.slice_parallel = FALSE;
+  bs_session_set_plan_options (s, &opts);
+  g_assert_true (bs_test_wait (win, has_plan_without_lanes, 120));
+}
+
 /* The "Test-time flips" switch: the visible slice is re-run with the mirrored
  * pass averaged in, exactly as a plan with the option computes it, and the
  * timing panel's plan line says so. */
@@ -2510,6 +2570,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/window/axial-only-label", test_axial_only_label);
   g_test_add_func ("/ui/window/toggles", test_toggles);
   g_test_add_func ("/ui/window/test-time-flips", test_flips);
+  g_test_add_func ("/ui/window/fill-lanes", test_fill_lanes);
   g_test_add_func ("/ui/window/planes", test_views_and_planes);
   g_test_add_func ("/ui/window/plane-keeps-prediction", test_plane_keeps_prediction);
   g_test_add_func ("/ui/window/trust-panels", test_trust_panels);

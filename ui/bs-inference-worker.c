@@ -161,6 +161,12 @@ typedef struct {
   BsPlanOptions opts;
   guint generation;
   BsPlan *plan;
+  /* The rest of the volume, on lanes (bs_plan_get_lanes) when the options
+   * ask for them: built after the first visible slice, else NULL (then the
+   * fill runs on plan). */
+  BsPlan *fill;
+  gboolean fill_tried;
+  int fill_max;          /* slices a fill run takes: batch, or batch x lanes */
   gboolean failed;
   gboolean finished_sent;
   int width, height, ph, pw, n_slices;
@@ -169,7 +175,7 @@ typedef struct {
   int n_done;
   int fill_cursor;
   float *in_buf;
-  float *out_buf;        /* batch x n_outputs x ph x pw */
+  float *out_buf;        /* fill_max x n_outputs x ph x pw */
   int n_outputs;
   /* int8 calibration, kept while input and plane stay the same. */
   BsCalibration *cal;
@@ -182,6 +188,8 @@ static void
 job_reset (Job *job)
 {
   g_clear_pointer (&job->plan, bs_plan_free);
+  g_clear_pointer (&job->fill, bs_plan_free);
+  job->fill_tried = FALSE;
   g_clear_pointer (&job->input, bs_inference_input_unref);
   g_clear_pointer (&job->done, g_free);
   g_clear_pointer (&job->geom, bs_infer_geometry_free);
@@ -218,6 +226,16 @@ describe_plan (const Job *job)
     base = g_strdup_printf (_("%s · %s · %s · %d×%d · batch %d · %s"),
                             bs_precision_name (o->precision), bs_memlayout_name (o->layout),
                             o->fusion ? _("fused") : _("unfused"), job->pw, job->ph, o->batch, threads_text);
+  if (job->fill != NULL)
+    {
+      /* TRANSLATORS: appended to the plan line; the rest of the volume runs on copies of the network */
+      char *with = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%s · fill on %d lane", "%s · fill on %d lanes",
+                                                 bs_plan_get_lanes (job->fill)),
+                                    base, bs_plan_get_lanes (job->fill));
+
+      g_free (base);
+      base = with;
+    }
   if (o->test_time_flips)
     {
       /* TRANSLATORS: appended to the plan line; the network runs twice per slice */
@@ -228,6 +246,41 @@ describe_plan (const Job *job)
     }
   /* (the session adds "three planes": it runs those passes itself) */
   return g_steal_pointer (&base);
+}
+
+/* The fill plan, once: lanes of single-thread copies that share out the
+ * rest of the volume (no barriers between threads, so a core that another
+ * program holds slows one lane).  Without lanes the fill stays on the
+ * visible slice's plan.  A failure here only means no lanes. */
+static void
+job_build_fill (BsInferenceWorker *self, Job *job)
+{
+  BsPlanOptions o = job->opts;
+  g_autoptr(GError) error = NULL;
+  Msg *msg;
+
+  job->fill_tried = TRUE;
+  if (!self->job_opts.slice_parallel || o.profile_layers)
+    return;
+  o.slice_parallel = TRUE;
+  job->fill = bs_plan_new (job->input->net, job->ph, job->pw, &o, job->cal, &error);
+  if (job->fill == NULL)
+    {
+      g_debug ("no fill lanes: %s", error->message);
+      return;
+    }
+  if (bs_plan_get_lanes (job->fill) <= 1)
+    {
+      g_clear_pointer (&job->fill, bs_plan_free);
+      return;
+    }
+  job->fill_max = job->opts.batch * bs_plan_get_lanes (job->fill);
+  job->in_buf = g_renew (float, job->in_buf,
+                         (gsize) job->fill_max * bs_infer_slice_floats (job->input->prepared, job->geom));
+  job->out_buf = g_renew (float, job->out_buf, (gsize) job->fill_max * job->n_outputs * job->ph * job->pw);
+  msg = msg_new (self, MSG_PLAN, job->generation);
+  msg->text = describe_plan (job);
+  msg_post (self, msg);
 }
 
 static gboolean
@@ -293,6 +346,7 @@ job_adopt (BsInferenceWorker *self, Job *job)
   job->ph = job->geom->ph;
   job->pw = job->geom->pw;
   job->done = g_new0 (guint8, job->n_slices);
+  job->fill_max = job->opts.batch;
   job->in_buf = g_new (float, (gsize) job->opts.batch * bs_infer_slice_floats (job->input->prepared, job->geom));
   /* One map per output: 1, or 3 for a region model (WT, TC, ET). */
   job->n_outputs = MAX (1, job->input->net->config.out_channels);
@@ -322,7 +376,8 @@ job_run (BsInferenceWorker *self, Job *job, int first, int n, gboolean visible)
         run[n_run++] = i;
       }
   bs_timing_add_stage (&timing, "preprocess", bs_now_ms () - t0);
-  if (n_run > 0 && !bs_plan_run (job->plan, job->in_buf, n_run, job->out_buf, &timing, &error))
+  if (n_run > 0 && !bs_plan_run (visible || job->fill == NULL ? job->plan : job->fill, job->in_buf, n_run,
+                                 job->out_buf, &timing, &error))
     {
       msg = msg_new (self, MSG_FAILED, job->generation);
       msg->error = g_steal_pointer (&error);
@@ -376,7 +431,7 @@ job_next_batch (Job *job, int *first, int *n)
         continue;
       *first = s;
       *n = 0;
-      while (s + *n < job->n_slices && *n < job->opts.batch && !job->done[s + *n])
+      while (s + *n < job->n_slices && *n < job->fill_max && !job->done[s + *n])
         (*n)++;
       return TRUE;
     }
@@ -437,6 +492,8 @@ worker_thread (gpointer data)
             job.fill_cursor = visible;
           served = TRUE;
         }
+      else if (visible < 0 && !job.fill_tried)
+        job_build_fill (self, &job);
       else if (visible < 0 && job_next_batch (&job, &first, &n))
         {
           job_run (self, &job, first, n, FALSE);

@@ -1819,12 +1819,14 @@ bs_plan_run_lane (BsPlan *plan, int lane, const float *input, int n, float *prob
   return run_own (lane == 0 ? plan : plan->lane[lane - 1], input, n, probs, timing, error);
 }
 
-/* bs_plan_run on lanes: slices [i * per, (i + 1) * per) on lane i. */
+/* bs_plan_run on lanes: pieces of at most per slices, each lane taking the
+ * next piece when it has finished its last. */
 typedef struct {
   BsPlan *plan;
   const float *input;
   float *probs;
-  int n, per;
+  int n, per, n_pieces;
+  int next;   /* atomic */
   BsTiming timing[BS_PLAN_MAX_LANES];
   gboolean ok[BS_PLAN_MAX_LANES];
   GError *error[BS_PLAN_MAX_LANES];
@@ -1834,12 +1836,18 @@ static void
 split_lane (int i, gpointer user_data)
 {
   SplitRun *r = user_data;
-  int first = i * r->per, m = MIN (r->per, r->n - first);
   gsize slice_in = (gsize) r->plan->in_ch * r->plan->h * r->plan->w;
   gsize slice_out = (gsize) r->plan->n_out * r->plan->h * r->plan->w;
+  int k;
 
-  r->ok[i] = m <= 0 || bs_plan_run_lane (r->plan, i, r->input + first * slice_in, m, r->probs + first * slice_out,
-                                         &r->timing[i], &r->error[i]);
+  r->ok[i] = TRUE;
+  while (r->ok[i] && (k = g_atomic_int_add (&r->next, 1)) < r->n_pieces)
+    {
+      int first = k * r->per, m = MIN (r->per, r->n - first);
+
+      r->ok[i] = bs_plan_run_lane (r->plan, i, r->input + first * slice_in, m, r->probs + first * slice_out,
+                                   &r->timing[i], &r->error[i]);
+    }
 }
 
 gboolean
@@ -1850,8 +1858,8 @@ bs_plan_run (BsPlan *plan, const float *input, int n, float *probs, BsTiming *ti
   double t0;
   gboolean ok = TRUE;
 
-  g_return_val_if_fail (n >= 1 && n <= plan->batch, FALSE);
-  lanes = MIN (MIN (plan->n_lanes, n), BS_PLAN_MAX_LANES);
+  g_return_val_if_fail (n >= 1 && n <= plan->batch * plan->n_lanes, FALSE);
+  lanes = MIN (plan->n_lanes, n);
   if (lanes <= 1)
     return run_own (plan, input, n, probs, timing, error);
   r = g_new0 (SplitRun, 1);
@@ -1859,8 +1867,11 @@ bs_plan_run (BsPlan *plan, const float *input, int n, float *probs, BsTiming *ti
   r->input = input;
   r->probs = probs;
   r->n = n;
-  r->per = (n + lanes - 1) / lanes;
-  lanes = (n + r->per - 1) / r->per;
+  /* two pieces a lane where the slices allow, so that a lane slowed by a
+   * busy core leaves the other piece to a free one */
+  r->per = CLAMP ((n + 2 * lanes - 1) / (2 * lanes), 1, plan->batch);
+  r->n_pieces = (n + r->per - 1) / r->per;
+  lanes = MIN (lanes, r->n_pieces);
   t0 = bs_now_ms ();
   bs_parallel_lanes (lanes, split_lane, r);
   if (timing)

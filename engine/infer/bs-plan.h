@@ -106,7 +106,8 @@ int bs_plan_get_outputs (const BsPlan *plan);
  * and which concatenations could not be fused. */
 const char *bs_plan_describe (const BsPlan *plan);
 
-/* input: n x in_channels x h x w float32 (NCHW, n <= batch), probs:
+/* input: n x in_channels x h x w float32 (NCHW, n <= batch; batch x lanes
+ * on a plan with lanes), probs:
  * n x C x h x w with C = bs_plan_get_outputs (NCHW: slice-major, then output
  * channel; channel 0 is the whole tumour).
  * Stage times go into timing (may be NULL).  Sets the OpenMP thread count on
@@ -115,7 +116,9 @@ const char *bs_plan_describe (const BsPlan *plan);
  * averaging, per output channel; timing->n_slices counts each slice once). */
 gboolean bs_plan_run (BsPlan *plan, const float *input, int n, float *probs,
                       BsTiming *timing, GError **error);
-/* On a plan with lanes, bs_plan_run splits the n slices between the lanes.
+/* On a plan with lanes, bs_plan_run takes up to batch x lanes slices and
+ * hands them to the lanes in pieces of at most batch, each lane taking the
+ * next piece when it has finished its last.
  * bs_plan_run_lane runs them on lane lane (0 <= lane < bs_plan_get_lanes)
  * alone, on the calling thread: different lanes may run at the same time,
  * each from one thread. */
