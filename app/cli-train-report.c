@@ -181,6 +181,8 @@ write_text (const char *path, const char *text, GError **error)
 {
   g_autoptr(GError) local = NULL;
 
+  if (!bs_file_check_replaceable (path, error))
+    return FALSE;
   if (!g_file_set_contents (path, text, -1, &local))
     {
       g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_WRITE, _("%s: cannot write the report (%s)"), path,

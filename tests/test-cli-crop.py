@@ -141,6 +141,27 @@ def check_lanes(tmp):
     print("lanes: the same int8 mask as one plan on two threads; progress to the total; a bad switch refused")
 
 
+def check_not_a_file(tmp):
+    """An output that names a pipe (or a link to one) is refused with its name, and stays a pipe: writing to a
+    temporary name and renaming it over a device replaced /dev/null with a file (infer --out /dev/null as root)."""
+    import stat
+    fifo = os.path.join(tmp, "pipe.nii.gz")
+    link = os.path.join(tmp, "link.png")
+    os.mkfifo(fifo)
+    os.symlink(fifo, link)
+    for args in (("infer", SAMPLE, "--threads", "1", "--three-planes", "off", "--out", fifo),
+                 ("infer", SAMPLE, "--threads", "1", "--three-planes", "off", "--prob-out", fifo),
+                 ("export", SAMPLE, "--what", "mask", "--out", fifo),
+                 ("export", SAMPLE, "--what", "overlay", "--out", link),
+                 ("train", SAMPLE, "--out", fifo, "--epochs", "1")):
+        p = subprocess.run([CLI, *args], capture_output=True, text=True, timeout=300)
+        assert p.returncode != 0, (args, p.stdout[-300:])
+        assert "device, pipe or socket" in p.stderr and os.path.basename(args[-1] if args[0] != "train" else fifo) \
+            in p.stderr, (args, p.stderr)
+        assert stat.S_ISFIFO(os.stat(fifo).st_mode) and os.path.islink(link), args
+    print("outputs: a pipe, or a link to one, is refused and left as it was")
+
+
 def check_crop(tmp):
     if not os.path.isdir(CASE):
         print(f"real samples absent ({CASE}): crop agreement not checked")
@@ -172,6 +193,7 @@ def main():
         check_int8_agreement(tmp)
         check_flips(tmp)
         check_lanes(tmp)
+        check_not_a_file(tmp)
         check_crop(tmp)
     return 0
 

@@ -1,5 +1,7 @@
 #include <glib/gi18n.h>
 #include <string.h>
+#include <glib/gstdio.h>
+#include <sys/stat.h>
 
 #include "bs-error.h"
 #include "bs-file.h"
@@ -31,10 +33,24 @@ bs_file_error_reason (const GError *error)
 }
 
 gboolean
+bs_file_check_replaceable (const char *path, GError **error)
+{
+  GStatBuf st;
+
+  if (g_stat (path, &st) != 0 || S_ISREG (st.st_mode) || S_ISDIR (st.st_mode))
+    return TRUE;   /* absent, a file, or a folder (refused with its own words by the callers) */
+  g_set_error (error, BS_EXPORT_ERROR, BS_EXPORT_ERROR_WRITE,
+               _("Cannot write “%s”: it is a device, pipe or socket, not a file; give the name of a file"), path);
+  return FALSE;
+}
+
+gboolean
 bs_file_write_atomic (const char *path, const void *data, gsize len, GError **error)
 {
   g_autoptr(GError) local = NULL;
 
+  if (!bs_file_check_replaceable (path, error))
+    return FALSE;
   /* CONSISTENT: written to a temporary file beside the target and renamed,
    * and the temporary file is removed when anything fails. */
   if (!g_file_set_contents_full (path, data, (gssize) len, G_FILE_SET_CONTENTS_CONSISTENT, 0644, &local))

@@ -9,6 +9,11 @@ G_BEGIN_DECLS
  * failed write never leaves a partial file; the error (BS_EXPORT_ERROR_WRITE)
  * names the file. */
 gboolean bs_file_write_atomic (const char *path, const void *data, gsize len, GError **error);
+/* FALSE with an error naming path when path exists and is not a regular
+ * file (or a link to one): a device such as /dev/null, a pipe or a socket.
+ * Writing to a temporary name and renaming it over such a path would
+ * replace the device itself (found with --out /dev/null). */
+gboolean bs_file_check_replaceable (const char *path, GError **error);
 
 /* Why a file could not be written, in words a user reads and without the
  * temporary name GLib's message carries: for the usual G_FILE_ERROR codes

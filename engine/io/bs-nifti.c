@@ -1141,6 +1141,8 @@ bs_volume_save_nifti (const BsVolume *vol, const char *path, int datatype, GErro
     }
 
   g_autoptr(GError) local = NULL;
+  if (!bs_file_check_replaceable (path, error))
+    return FALSE;
   /* g_file_set_contents writes a temporary file beside the target and renames
    * it, so readers never see a partial volume. */
   if (!g_file_set_contents_full (path, (const char *) out, (gssize) out_len, G_FILE_SET_CONTENTS_CONSISTENT,

@@ -1155,12 +1155,16 @@ bs_unet_save_h5_with (const BsUnet *net, const char *path, BsUnetSaveExtra extra
   g_autofree char *base = g_path_get_basename (path);
   g_autofree char *tmpl = g_strdup_printf (".%s.XXXXXX", base);
   g_autofree char *tmp = g_build_filename (dir, tmpl, NULL);
-  g_autofree char *json = config_to_json (net);
-  const char **names = g_new0 (const char *, net->n_layers + 1);
+  g_autofree char *json = NULL;
+  const char **names = NULL;
   hid_t file, weights;
   gboolean ok;
   int fd;
 
+  if (!bs_file_check_replaceable (path, error))
+    return FALSE;
+  json = config_to_json (net);
+  names = g_new0 (const char *, net->n_layers + 1);
   fd = g_mkstemp (tmp);
   if (fd < 0)
     {

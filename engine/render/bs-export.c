@@ -602,6 +602,8 @@ bs_export_check_destination (const char *path, gboolean is_folder, GError **erro
       g_set_error (error, BS_EXPORT_ERROR, BS_EXPORT_ERROR_WRITE, _("Cannot write “%s”: it is a folder"), path);
       return FALSE;
     }
+  if (!is_folder && !bs_file_check_replaceable (path, error))
+    return FALSE;
   if (!g_file_test (dir, G_FILE_TEST_IS_DIR))
     {
       g_set_error (error, BS_EXPORT_ERROR, BS_EXPORT_ERROR_WRITE, _("Cannot write “%s”: the folder “%s” does not exist"),

@@ -130,17 +130,17 @@ def main():
 
     cli = os.path.join(a.build, "app", "brainseg-cli")
     cores = os.cpu_count() or 1
-    # (name, environment, arguments of the whole-volume rows)
-    variants = [("brainseg", {}, ())]
+    # (name, environment, arguments of the whole-volume rows, whole-volume rows only)
+    variants = [("brainseg", {}, (), False)]
     if a.lanes_off:
-        variants.append(("lanes off", {}, ("--lanes", "off")))
+        variants.append(("lanes off", {}, ("--lanes", "off"), True))
     if a.baseline:
         # as before Brainseg adapted: no lanes either
         variants.append(("before", {"BRAINSEG_KEEP_OMP_DEFAULTS": "1", "BRAINSEG_THREADS_ALL": "1",
-                                    "BRAINSEG_KEEP_MALLOC_DEFAULTS": "1"}, ("--lanes", "off")))
+                                    "BRAINSEG_KEEP_MALLOC_DEFAULTS": "1"}, ("--lanes", "off"), False))
     for v in a.variant:
         name, _, assigns = v.partition(":")
-        variants.append((name, dict(kv.split("=", 1) for kv in assigns.split(",") if kv), ()))
+        variants.append((name, dict(kv.split("=", 1) for kv in assigns.split(",") if kv), (), False))
     base_env = {k: v for k, v in os.environ.items()
                 if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "OMP_NUM_THREADS", "BRAINSEG_OMP_DEFAULTS")}
     conditions = a.conditions.split(",")
@@ -157,11 +157,11 @@ def main():
         runner = Runner(cli, a.case, tmp)
         print(f"{'row':<12} {'runtime':<16} " + " ".join(f"{c:>20}" for c in conditions), flush=True)
         for row in a.rows.split(","):
-            for name, extra, args in variants:
+            for name, extra, args, infer_only in variants:
                 env = dict(base_env, **extra)
                 if not row.startswith("infer-"):
-                    if args:
-                        continue   # the variant is about the whole-volume rows only
+                    if infer_only:
+                        continue
                     args = ()
                 cells, quiet = [], None
                 for cond in conditions:
