@@ -495,9 +495,18 @@ test_fill_lanes (void)
       g_assert_cmpfloat (err, <, 1e-5);
       checked++;
     }
-  opts.slice_parallel = FALSE;
-  bs_session_set_plan_options (s, &opts);
+  /* The options panel's "Lanes" switch is the session's property. */
+  {
+    g_autoptr(GVariant) state = g_action_group_get_action_state (G_ACTION_GROUP (win), "lanes");
+
+    g_assert_true (g_variant_get_boolean (state));
+  }
+  g_action_group_change_action_state (G_ACTION_GROUP (win), "lanes", g_variant_new_boolean (FALSE));
+  bs_session_get_plan_options (s, &opts);
+  g_assert_false (opts.slice_parallel);
   g_assert_true (bs_test_wait (win, has_plan_without_lanes, 120));
+  g_action_group_change_action_state (G_ACTION_GROUP (win), "lanes", g_variant_new_boolean (TRUE));
+  g_assert_true (bs_test_wait (win, has_lanes_plan, 300));
 }
 
 /* The "Test-time flips" switch: the visible slice is re-run with the mirrored
@@ -1509,7 +1518,7 @@ test_laptop_fits (void)
           g_assert_cmpfloat (b.origin.x + b.size.width, <=, w);
           n_items++;
         }
-      g_assert_cmpint (n_items, ==, 11);  /* ten options and Compare All */
+      g_assert_cmpint (n_items, ==, 12);  /* eleven options and Compare All */
     }
   gtk_window_set_default_size (GTK_WINDOW (win), 1560, 940);
   bs_test_spin (300);

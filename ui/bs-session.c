@@ -459,6 +459,8 @@ bs_session_set_plan_options (BsSession *self, const BsPlanOptions *opts)
     bs_session_notify (self, PROP_TEST_TIME_FLIPS);
   if (old.three_planes != self->opts.three_planes)
     bs_session_notify (self, PROP_THREE_PLANES);
+  if (!old.slice_parallel != !self->opts.slice_parallel)
+    bs_session_notify (self, PROP_LANES);
   if (old.profile_layers != self->opts.profile_layers)
     bs_session_notify (self, PROP_PROFILE_LAYERS);
   if (old.threads != self->opts.threads)
@@ -664,6 +666,7 @@ bs_session_get_property (GObject *object, guint prop_id, GValue *value, GParamSp
     case PROP_CROP_TO_BRAIN: g_value_set_boolean (value, self->opts.crop_to_brain); break;
     case PROP_TEST_TIME_FLIPS: g_value_set_boolean (value, self->opts.test_time_flips); break;
     case PROP_THREE_PLANES: g_value_set_boolean (value, self->opts.three_planes); break;
+    case PROP_LANES: g_value_set_boolean (value, self->opts.slice_parallel); break;
     case PROP_PROFILE_LAYERS: g_value_set_boolean (value, self->opts.profile_layers); break;
     case PROP_THREADS: g_value_set_int (value, self->opts.threads); break;
     case PROP_BATCH: g_value_set_int (value, self->opts.batch); break;
@@ -689,6 +692,7 @@ bs_session_set_property (GObject *object, guint prop_id, const GValue *value, GP
     case PROP_CROP_TO_BRAIN:
     case PROP_TEST_TIME_FLIPS:
     case PROP_THREE_PLANES:
+    case PROP_LANES:
     case PROP_PROFILE_LAYERS:
     case PROP_THREADS:
     case PROP_BATCH:
@@ -707,6 +711,8 @@ bs_session_set_property (GObject *object, guint prop_id, const GValue *value, GP
           o.test_time_flips = g_value_get_boolean (value);
         if (prop_id == PROP_THREE_PLANES)
           o.three_planes = g_value_get_boolean (value);
+        if (prop_id == PROP_LANES)
+          o.slice_parallel = g_value_get_boolean (value);
         if (prop_id == PROP_PROFILE_LAYERS)
           o.profile_layers = g_value_get_boolean (value);
         if (prop_id == PROP_THREADS)
@@ -796,6 +802,8 @@ bs_session_class_init (BsSessionClass *klass)
   bs_session_properties[PROP_CROP_TO_BRAIN] = g_param_spec_boolean ("crop-to-brain", NULL, NULL, TRUE, rw);
   bs_session_properties[PROP_TEST_TIME_FLIPS] = g_param_spec_boolean ("test-time-flips", NULL, NULL, FALSE, rw);
   bs_session_properties[PROP_THREE_PLANES] = g_param_spec_boolean ("three-planes", NULL, NULL, TRUE, rw);
+  /* the volume's slices on lanes (BsPlanOptions.slice_parallel) */
+  bs_session_properties[PROP_LANES] = g_param_spec_boolean ("lanes", NULL, NULL, TRUE, rw);
   bs_session_properties[PROP_PROFILE_LAYERS] = g_param_spec_boolean ("profile-layers", NULL, NULL, FALSE, rw);
   /* 0: every core the other programs leave free */
   bs_session_properties[PROP_THREADS] = g_param_spec_int ("threads", NULL, NULL, 0, 1024, 0, rw);
