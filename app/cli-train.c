@@ -39,7 +39,7 @@ bench_step (const BsTrainOptions *opts, int n_mod, int repeats)
   cfg.in_channels = n_mod;
   cfg.upsample = BS_UPSAMPLE_TRANSPOSED;
   net = bs_unet_new_random (&cfg, opts->seed);
-  g = bs_train_graph_new (net, opts->batch, opts->crop, opts->crop, &error);
+  g = bs_train_graph_new_lanes (net, opts->batch, opts->crop, opts->crop, bs_train_options_lanes (opts), &error);
   if (!g)
     return bs_cli_fail (error);
   bs_train_graph_set_dropout (g, opts->dropout, opts->seed);
@@ -81,9 +81,9 @@ bench_step (const BsTrainOptions *opts, int n_mod, int repeats)
         mean += times[i] / repeats;
       }
     printf ("{\"impl\": \"brainseg-onednn\", \"fms\": %d, \"batch\": %d, \"crop\": %d, \"channels\": %d, "
-            "\"threads\": %d, \"repeats\": %d, \"step_ms_min\": %.2f, \"step_ms_mean\": %.2f, "
+            "\"threads\": %d, \"lanes\": %d, \"repeats\": %d, \"step_ms_min\": %.2f, \"step_ms_mean\": %.2f, "
             "\"forward_ms\": %.2f, \"backward_ms\": %.2f, \"update_ms\": %.2f}\n",
-            opts->fms, opts->batch, opts->crop, n_mod, omp_get_max_threads (), repeats, best, mean,
+            opts->fms, opts->batch, opts->crop, n_mod, omp_get_max_threads (), bs_train_graph_get_lanes (g), repeats, best, mean,
             fwd_ms / repeats, bwd_ms / repeats, upd_ms / repeats);
   }
   return 0;
@@ -378,6 +378,7 @@ bs_cli_train (int argc, char **argv)
   int phantoms = 0, repeats = 3;
   gboolean flips = FALSE;
   g_autofree char *planes_s = NULL;
+  g_autofree char *lanes_s = NULL;
   gboolean train_planes = FALSE;
   gboolean bench = FALSE, evaluate = FALSE, no_augment = FALSE, plain = FALSE, cv_summary = FALSE;
   double t_start = bs_now_ms ();
@@ -471,6 +472,9 @@ bs_cli_train (int argc, char **argv)
       { "three-planes", 0, 0, G_OPTION_ARG_STRING, &planes_s,
         N_("Test cases and --evaluate: on (default): the network also runs on coronal and sagittal slices and the three probabilities are averaged, as infer does; off: axial slices only"),
         "on|off" },
+      { "lanes", 0, 0, G_OPTION_ARG_STRING, &lanes_s,
+        N_("on (default): the batch runs in pieces, each thread taking the next piece when it has finished its last, so a core that another program holds slows one thread instead of every layer; off: every layer split between the threads"),
+        "on|off" },
       { "evaluate", 0, 0, G_OPTION_ARG_NONE, &evaluate,
         N_("Only evaluate the --resume weights on every case with its own modalities (whole-volume Dice)"), NULL },
       { "bench-step", 0, 0, G_OPTION_ARG_NONE, &bench, N_("Time training steps on random data, print JSON"), NULL },
@@ -513,6 +517,12 @@ bs_cli_train (int argc, char **argv)
       return 2;
     }
   opts.eval_three_planes = !planes_s || g_str_equal (planes_s, "on");
+  if (lanes_s && !g_str_equal (lanes_s, "on") && !g_str_equal (lanes_s, "off"))
+    {
+      fprintf (stderr, "%s\n", _("brainseg-cli train: --lanes is on or off"));
+      return 2;
+    }
+  opts.lanes = !lanes_s || g_str_equal (lanes_s, "on");
   opts.train_planes = train_planes;
   if (regions && !bs_train_options_set_regions (&opts, regions, &error))
     {

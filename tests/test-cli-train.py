@@ -432,6 +432,12 @@ def main():
         proc = run("train", "--bench-step", "--fms", "2", "--batch", "2", "--crop", "32", "--repeats", "1")
         j = json.loads(proc.stdout.strip().splitlines()[-1])
         assert j["step_ms_min"] > 0 and j["batch"] == 2, j
+        # On lanes (the default: one a thread), and without.
+        for lanes, want in (("on", 2), ("off", 1)):
+            proc = run("train", "--bench-step", "--fms", "2", "--batch", "4", "--crop", "32", "--repeats", "1",
+                       "--threads", "2", "--lanes", lanes)
+            j = json.loads(proc.stdout.strip().splitlines()[-1])
+            assert j["lanes"] == want and j["step_ms_min"] > 0, (lanes, j)
 
         # Bad input: a clear message, exit status != 0, no output file.
         bad = os.path.join(tmp, "bad.h5")
@@ -442,6 +448,7 @@ def main():
             (["train", task, "--out", bad, "--modalities", "dwi", *TINY], "dwi"),
             (["train", task, "--out", bad, "--test-cases", "BRATS_999", *TINY], "BRATS_999"),
             (["train", task], "--out"),
+            (["train", task, "--out", bad, "--lanes", "maybe", *TINY], "--lanes"),
             (["train", task, "--out", bad, "--intensity-jitter", "1.5", *TINY], "--intensity-jitter"),
             (["train", task, "--out", bad, "--average-from", "-1", *TINY], "--average-from"),
             (["train", task, "--out", bad, "--fold", "1", *TINY], "--folds"),

@@ -2,6 +2,7 @@
  * finite differences (backward: every layer type, and the loss). */
 #include <glib.h>
 #include <math.h>
+#include <omp.h>
 #include <string.h>
 
 #include "bs-error.h"
@@ -475,6 +476,126 @@ test_dropout_changes_training_only (void)
   g_assert_cmpmem (a, gc.batch * hw * sizeof (float), b, gc.batch * hw * sizeof (float));
 }
 
+/* Gradients of every layer of a against b: within float rounding of b's. */
+static void
+assert_same_grads (BsUnet *net, BsTrainGraph *a, BsTrainGraph *b, double tol)
+{
+  for (int li = 0; li < net->n_layers; li++)
+    {
+      const BsUnetLayer *L = &net->layers[li];
+      const float *dw_a, *db_a, *dw_b, *db_b;
+      gsize wn = (gsize) L->out_ch * L->in_ch * L->kh * L->kw;
+      double max_ref = 0.0, max_diff = 0.0;
+
+      bs_train_graph_get_grads (a, li, &dw_a, &db_a);
+      bs_train_graph_get_grads (b, li, &dw_b, &db_b);
+      for (gsize i = 0; i < wn; i++)
+        {
+          max_ref = MAX (max_ref, fabs (dw_b[i]));
+          max_diff = MAX (max_diff, fabs (dw_a[i] - dw_b[i]));
+        }
+      for (int o = 0; o < L->out_ch; o++)
+        {
+          max_ref = MAX (max_ref, fabs (db_b[o]));
+          max_diff = MAX (max_diff, fabs (db_a[o] - db_b[o]));
+        }
+      g_assert_cmpfloat (max_ref, >, 0.0);
+      if (max_diff > tol * max_ref)
+        g_error ("layer %s: max |a - b| = %g of max |b| %g", L->name, max_diff, max_ref);
+    }
+}
+
+/* A graph on lanes (the batch in pieces, one single-thread graph a piece,
+ * bs-train-lanes.c) against one graph of the whole batch: the same
+ * probabilities, loss and gradients within float rounding, also for a part
+ * of the batch that leaves a piece out, with a region head whose core and
+ * enhancing outputs some slices cannot tell (the loss is over the whole
+ * batch, not per piece).  With dropout, two runs on lanes from one seed give
+ * the same gradients bit for bit, whichever lane took which piece, and the
+ * generator state a checkpoint keeps resumes it. */
+static void
+test_lanes (gconstpointer data)
+{
+  const GraphCase *gc = data;
+  g_autoptr(BsUnet) net = tiny_net_outputs (gc->fms, gc->in_ch, gc->out, 23);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BsTrainGraph) one = bs_train_graph_new (net, gc->batch, gc->h, gc->w, &error);
+  g_autoptr(BsTrainGraph) lanes = bs_train_graph_new_lanes (net, gc->batch, gc->h, gc->w, 3, &error);
+  g_autoptr(BsTrainGraph) again = bs_train_graph_new_lanes (net, gc->batch, gc->h, gc->w, 3, &error);
+  g_autoptr(GRand) r = g_rand_new_with_seed (29);
+  int nout = n_out (gc), threads = omp_get_max_threads ();
+  gsize hw = (gsize) gc->h * gc->w;
+  g_autofree float *input = g_new (float, gc->batch * gc->in_ch * hw);
+  g_autofree float *target = g_new (float, gc->batch * nout * hw);
+  g_autofree float *valid = g_new (float, gc->batch * nout);
+  g_autofree float *p_one = g_new (float, gc->batch * nout * hw);
+  g_autofree float *p_lanes = g_new (float, gc->batch * nout * hw);
+  g_autofree char *describe = NULL;
+
+  g_assert_no_error (error);
+  g_assert_cmpint (bs_train_graph_get_lanes (one), ==, 1);
+  g_assert_cmpint (bs_train_graph_get_lanes (lanes), ==, 3);
+  describe = bs_train_graph_describe (lanes);
+  g_assert_nonnull (strstr (describe, "3 lanes of 1 thread, 3 pieces of up to 3 slices"));
+  fill_batch_outputs (r, gc->batch, gc->in_ch, nout, gc->h, gc->w, input, target);
+  for (int i = 0; i < gc->batch * nout; i++)
+    valid[i] = i % nout == 0 || i / nout != 1;   /* slice 1 tells the whole tumour only */
+  for (int pass = 0; pass < 2; pass++)
+    {
+      /* All 7 slices (pieces of 3, 3, 1), then 5 (the last piece idle). */
+      int n = pass == 0 ? gc->batch : gc->batch - 2;
+      double loss_one, loss_lanes, max_p = 0.0;
+
+      g_assert_true (bs_train_graph_forward (one, input, n, TRUE, p_one, &error));
+      g_assert_true (bs_train_graph_forward (lanes, input, n, TRUE, p_lanes, &error));
+      g_assert_no_error (error);
+      g_assert_cmpint (omp_get_max_threads (), ==, threads);
+      for (gsize i = 0; i < (gsize) n * nout * hw; i++)
+        max_p = MAX (max_p, fabs (p_one[i] - p_lanes[i]));
+      g_assert_cmpfloat (max_p, <=, 1e-5);
+      g_assert_true (bs_train_graph_backward_masked (one, target, valid, n, BS_TRAIN_LOSS_DICE_BCE, 0.85, &loss_one,
+                                                     &error));
+      g_assert_true (bs_train_graph_backward_masked (lanes, target, valid, n, BS_TRAIN_LOSS_DICE_BCE, 0.85,
+                                                     &loss_lanes, &error));
+      g_assert_no_error (error);
+      g_assert_cmpint (omp_get_max_threads (), ==, threads);
+      g_assert_cmpfloat (fabs (loss_one - loss_lanes), <=, 1e-5 * fabs (loss_one));
+      assert_same_grads (net, lanes, one, 1e-4);
+    }
+
+  /* Dropout: the same seed, the same masks, whatever lane ran a piece. */
+  bs_train_graph_set_dropout (lanes, 0.5, 7);
+  bs_train_graph_set_dropout (again, 0.5, 7);
+  for (int step = 0; step < 3; step++)
+    {
+      guint64 state = bs_train_graph_get_rng_state (lanes);
+
+      if (step == 2)
+        bs_train_graph_set_rng_state (again, state);   /* as a resumed checkpoint does */
+      g_assert_true (bs_train_graph_forward (lanes, input, gc->batch, TRUE, NULL, &error));
+      g_assert_true (bs_train_graph_backward (lanes, target, gc->batch, BS_TRAIN_LOSS_DICE, 1.0, NULL, &error));
+      g_assert_true (bs_train_graph_forward (again, input, gc->batch, TRUE, NULL, &error));
+      g_assert_true (bs_train_graph_backward (again, target, gc->batch, BS_TRAIN_LOSS_DICE, 1.0, NULL, &error));
+      g_assert_no_error (error);
+      g_assert_cmpuint (bs_train_graph_get_rng_state (lanes), !=, state);
+      assert_same_grads (net, again, lanes, 0.0);
+    }
+  /* ... and dropout did drop: the gradients differ from the run without it. */
+  g_assert_true (bs_train_graph_forward (one, input, gc->batch, TRUE, NULL, &error));
+  g_assert_true (bs_train_graph_backward (one, target, gc->batch, BS_TRAIN_LOSS_DICE, 1.0, NULL, &error));
+  {
+    const float *dw_a, *dw_b;
+    const BsUnetLayer *L = &net->layers[0];
+    double diff = 0.0;
+
+    bs_train_graph_get_grads (one, 0, &dw_a, NULL);
+    bs_train_graph_get_grads (lanes, 0, &dw_b, NULL);
+    for (gsize i = 0; i < (gsize) L->out_ch * L->in_ch * L->kh * L->kw; i++)
+      diff = MAX (diff, fabs (dw_a[i] - dw_b[i]));
+    g_assert_cmpfloat (diff, >, 0.0);
+  }
+}
+
 static void
 test_bad_size (void)
 {
@@ -497,6 +618,8 @@ main (int argc, char **argv)
   static const GraphCase seven_blocked = { 16, 7, 3, 16, 16 };  /* uneven groups: 3 + 2 + 2 */
   static const GraphCase regions = { 2, 2, 2, 16, 16, 3 };      /* WT, TC, ET */
   static const GraphCase regions_blocked = { 16, 1, 2, 16, 16, 3 };
+  static const GraphCase lanes_plain = { 2, 2, 7, 16, 16, 3 };
+  static const GraphCase lanes_blocked = { 16, 4, 7, 16, 16, 3 };
 
   g_test_init (&argc, &argv, NULL);
   g_test_add_data_func ("/train/graph/forward-reference/fms2", &plain, test_forward_matches_reference);
@@ -521,5 +644,7 @@ main (int argc, char **argv)
   g_test_add_data_func ("/train/graph/gradients/dice/fms16-regions", &regions_blocked, test_gradients_dice);
   g_test_add_func ("/train/graph/dropout", test_dropout_changes_training_only);
   g_test_add_func ("/train/graph/bad-size", test_bad_size);
+  g_test_add_data_func ("/train/graph/lanes/fms2-regions", &lanes_plain, test_lanes);
+  g_test_add_data_func ("/train/graph/lanes/fms16-4ch-regions", &lanes_blocked, test_lanes);
   return g_test_run ();
 }

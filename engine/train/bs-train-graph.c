@@ -1,4 +1,5 @@
-/* The U-Net as a oneDNN training graph: forward-training primitives (conv with
+/* One piece of the training graph (BsTrainGraph, bs-train-lanes.c): the
+ * U-Net at a fixed batch as a oneDNN training graph: forward-training primitives (conv with
  * fused ReLU, max pooling with workspace, transposed conv, sigmoid), backward
  * data and weights primitives, and a few plain-C steps (concat, split,
  * spatial dropout, gradient sums) in between.
@@ -32,7 +33,7 @@ typedef struct {
 } Tensor;
 
 typedef struct _Op Op;
-typedef void (*OpFunc) (BsTrainGraph *g, Op *op);
+typedef void (*OpFunc) (BsTrainPiece *g, Op *op);
 
 struct _Op {
   dnnl_primitive_t prim;  /* or func */
@@ -56,14 +57,19 @@ typedef struct {
   int c0;
 } InputGroup;
 
-struct _BsTrainGraph {
+struct _BsTrainPiece {
   BsUnet *net;
   int batch, h, w;
-  double weight_wt;       /* bs_train_graph_set_weight_wt */
+  int threads;            /* > 0: OpenMP threads its passes run on (a lane's piece: 1); 0: the caller's */
   dnnl_format_tag_t act_tag;
   gboolean blocked;
   dnnl_engine_t engine;
   dnnl_stream_t stream;
+  /* Every primitive takes its scratchpad from the piece (oneDNN's own is
+   * shared by every thread, so that two pieces on two lanes would write into
+   * one): attr sets that mode, scratch is as large as the largest asks. */
+  dnnl_primitive_attr_t attr;
+  dnnl_memory_t scratch;
 
   GPtrArray *tensors;     /* Tensor*, owned */
   GPtrArray *pds;         /* dnnl_primitive_desc_t, owned */
@@ -141,7 +147,7 @@ mem_free (gpointer p)
 }
 
 static gboolean
-tensor_new (BsTrainGraph *g, int c, int h, int w, dnnl_format_tag_t tag, gboolean with_diff,
+tensor_new (BsTrainPiece *g, int c, int h, int w, dnnl_format_tag_t tag, gboolean with_diff,
             Tensor **out, GError **error)
 {
   Tensor *t = g_new0 (Tensor, 1);
@@ -168,11 +174,11 @@ tensor_new (BsTrainGraph *g, int c, int h, int w, dnnl_format_tag_t tag, gboolea
 }
 
 static gboolean
-make_pd (BsTrainGraph *g, const_dnnl_op_desc_t desc, const_dnnl_primitive_attr_t attr,
+make_pd (BsTrainPiece *g, const_dnnl_op_desc_t desc, const_dnnl_primitive_attr_t attr,
          const_dnnl_primitive_desc_t hint, dnnl_primitive_desc_t *pd, const char *what,
          GError **error)
 {
-  dnnl_status_t st = dnnl_primitive_desc_create (pd, desc, attr, g->engine, hint);
+  dnnl_status_t st = dnnl_primitive_desc_create (pd, desc, attr ? attr : g->attr, g->engine, hint);
 
   if (st != dnnl_success)
     {
@@ -185,7 +191,7 @@ make_pd (BsTrainGraph *g, const_dnnl_op_desc_t desc, const_dnnl_primitive_attr_t
 }
 
 static gboolean
-make_prim (BsTrainGraph *g, dnnl_primitive_desc_t pd, const char *what, dnnl_primitive_t *prim,
+make_prim (BsTrainPiece *g, dnnl_primitive_desc_t pd, const char *what, dnnl_primitive_t *prim,
            GError **error)
 {
   const char *impl = NULL;
@@ -231,14 +237,14 @@ add_func_op (GPtrArray *list, OpFunc func, Tensor *a, Tensor *b, Tensor *c, int 
 }
 
 static void
-begin_group (BsTrainGraph *g)
+begin_group (BsTrainPiece *g)
 {
   g->cur_group = g_ptr_array_new ();
   g_ptr_array_add (g->bwd_groups, g->cur_group);
 }
 
 static Op *
-bwd_prim (BsTrainGraph *g, dnnl_primitive_t prim)
+bwd_prim (BsTrainPiece *g, dnnl_primitive_t prim)
 {
   Op *op = add_prim_op (g->bwd, prim);
 
@@ -247,7 +253,7 @@ bwd_prim (BsTrainGraph *g, dnnl_primitive_t prim)
 }
 
 static Op *
-bwd_func (BsTrainGraph *g, OpFunc func, Tensor *a, Tensor *b, Tensor *c, int index)
+bwd_func (BsTrainPiece *g, OpFunc func, Tensor *a, Tensor *b, Tensor *c, int index)
 {
   Op *op = add_func_op (g->bwd, func, a, b, c, index);
 
@@ -258,7 +264,7 @@ bwd_func (BsTrainGraph *g, OpFunc func, Tensor *a, Tensor *b, Tensor *c, int ind
 /* ---- plain-C steps ---- */
 
 static void
-func_concat (BsTrainGraph *g, Op *op)
+func_concat (BsTrainPiece *g, Op *op)
 {
   Tensor *up = op->a, *skip = op->b, *cat = op->c;
 
@@ -272,7 +278,7 @@ func_concat (BsTrainGraph *g, Op *op)
 }
 
 static void
-func_split (BsTrainGraph *g, Op *op)
+func_split (BsTrainPiece *g, Op *op)
 {
   Tensor *up = op->a, *skip = op->b, *cat = op->c;
 
@@ -288,7 +294,7 @@ func_split (BsTrainGraph *g, Op *op)
 /* a->diff += b->data (a skip connection's gradient: the concat part plus the
  * pooling part, which the pooling backward wrote into b). */
 static void
-func_add_diff (BsTrainGraph *g, Op *op)
+func_add_diff (BsTrainPiece *g, Op *op)
 {
   gsize total = (gsize) g->batch * op->a->per_image;
   float *dst = op->a->diff;
@@ -301,7 +307,7 @@ func_add_diff (BsTrainGraph *g, Op *op)
 
 /* Multiplies every (image, channel) plane of buf by mask[n * c + ch]. */
 static void
-scale_channels (BsTrainGraph *g, const Tensor *t, float *buf, const float *mask)
+scale_channels (BsTrainPiece *g, const Tensor *t, float *buf, const float *mask)
 {
   int hw = t->h * t->w;
 
@@ -334,7 +340,7 @@ scale_channels (BsTrainGraph *g, const Tensor *t, float *buf, const float *mask)
 }
 
 static void
-func_dropout_fwd (BsTrainGraph *g, Op *op)
+func_dropout_fwd (BsTrainPiece *g, Op *op)
 {
   float *mask = g->drop_mask[op->index];
   int nc = g->batch * op->a->c;
@@ -348,7 +354,7 @@ func_dropout_fwd (BsTrainGraph *g, Op *op)
 }
 
 static void
-func_dropout_bwd (BsTrainGraph *g, Op *op)
+func_dropout_bwd (BsTrainPiece *g, Op *op)
 {
   if (g->dropout_rate <= 0.0 || !g->last_forward_training)
     return;
@@ -357,7 +363,7 @@ func_dropout_bwd (BsTrainGraph *g, Op *op)
 
 /* The input's channel groups, each into its own dense tensor. */
 static void
-func_split_input (BsTrainGraph *g, Op *op)
+func_split_input (BsTrainPiece *g, Op *op)
 {
   const Tensor *x = op->a;
   gsize hw = (gsize) x->h * x->w;
@@ -375,7 +381,7 @@ func_split_input (BsTrainGraph *g, Op *op)
 /* ---- layers ---- */
 
 static gboolean
-weights_memories (BsTrainGraph *g, int li, const dnnl_memory_desc_t *fwd_wmd,
+weights_memories (BsTrainPiece *g, int li, const dnnl_memory_desc_t *fwd_wmd,
                   const dnnl_memory_desc_t *bwd_wmd, const dnnl_memory_desc_t *dw_md,
                   GError **error)
 {
@@ -406,7 +412,7 @@ weights_memories (BsTrainGraph *g, int li, const dnnl_memory_desc_t *fwd_wmd,
     {
       DNNL_TRY (dnnl_memory_create (&s->w_fwd, fwd_wmd, g->engine, DNNL_MEMORY_ALLOCATE));
       g_ptr_array_add (g->memories, s->w_fwd);
-      DNNL_TRY (dnnl_reorder_primitive_desc_create (&rpd, &user_md, g->engine, fwd_wmd, g->engine, NULL));
+      DNNL_TRY (dnnl_reorder_primitive_desc_create (&rpd, &user_md, g->engine, fwd_wmd, g->engine, g->attr));
       g_ptr_array_add (g->pds, rpd);
       DNNL_TRY (dnnl_primitive_create (&s->reorder_fwd, rpd));
       g_ptr_array_add (g->prims, s->reorder_fwd);
@@ -422,7 +428,7 @@ weights_memories (BsTrainGraph *g, int li, const dnnl_memory_desc_t *fwd_wmd,
     {
       DNNL_TRY (dnnl_memory_create (&s->w_bwd, bwd_wmd, g->engine, DNNL_MEMORY_ALLOCATE));
       g_ptr_array_add (g->memories, s->w_bwd);
-      DNNL_TRY (dnnl_reorder_primitive_desc_create (&rpd, &user_md, g->engine, bwd_wmd, g->engine, NULL));
+      DNNL_TRY (dnnl_reorder_primitive_desc_create (&rpd, &user_md, g->engine, bwd_wmd, g->engine, g->attr));
       g_ptr_array_add (g->pds, rpd);
       DNNL_TRY (dnnl_primitive_create (&s->reorder_bwd, rpd));
       g_ptr_array_add (g->prims, s->reorder_bwd);
@@ -435,7 +441,7 @@ weights_memories (BsTrainGraph *g, int li, const dnnl_memory_desc_t *fwd_wmd,
     {
       DNNL_TRY (dnnl_memory_create (&s->dw_prim, dw_md, g->engine, DNNL_MEMORY_ALLOCATE));
       g_ptr_array_add (g->memories, s->dw_prim);
-      DNNL_TRY (dnnl_reorder_primitive_desc_create (&rpd, dw_md, g->engine, &user_md, g->engine, NULL));
+      DNNL_TRY (dnnl_reorder_primitive_desc_create (&rpd, dw_md, g->engine, &user_md, g->engine, g->attr));
       g_ptr_array_add (g->pds, rpd);
       DNNL_TRY (dnnl_primitive_create (&s->reorder_dw, rpd));
       g_ptr_array_add (g->prims, s->reorder_dw);
@@ -452,7 +458,7 @@ weights_memories (BsTrainGraph *g, int li, const dnnl_memory_desc_t *fwd_wmd,
  * and the step 0.27 s, as with 2 channels.  A plain graph's layers all run
  * oneDNN's gemm convolution, which takes any channel count. */
 static int
-input_group_count (const BsTrainGraph *g, const Tensor *x)
+input_group_count (const BsTrainPiece *g, const Tensor *x)
 {
   int max = g->max_group > 0 ? g->max_group : 3;
 
@@ -468,7 +474,7 @@ input_group_count (const BsTrainGraph *g, const Tensor *x)
  * gradient (the sum of y's gradient, the same for every group).  The groups
  * are as even as possible (4 channels: 2 + 2). */
 static gboolean
-input_groups_weights_grad (BsTrainGraph *g, int li, Tensor *x, Tensor *y, int n_groups, const dnnl_dims_t strides,
+input_groups_weights_grad (BsTrainPiece *g, int li, Tensor *x, Tensor *y, int n_groups, const dnnl_dims_t strides,
                            const dnnl_dims_t pad, GError **error)
 {
   LayerState *s = &g->ls[li];
@@ -537,7 +543,7 @@ input_groups_weights_grad (BsTrainGraph *g, int li, Tensor *x, Tensor *y, int n_
           dnnl_primitive_t rprim;
           Op *op;
 
-          DNNL_TRY (dnnl_reorder_primitive_desc_create (&rpd, dw_md, g->engine, &slice_md, g->engine, NULL));
+          DNNL_TRY (dnnl_reorder_primitive_desc_create (&rpd, dw_md, g->engine, &slice_md, g->engine, g->attr));
           g_ptr_array_add (g->pds, rpd);
           g_snprintf (what, sizeof what, "%s dw ch %d-%d reorder", L->name, c0, c0 + c - 1);
           if (!make_prim (g, rpd, what, &rprim, error))
@@ -555,7 +561,7 @@ input_groups_weights_grad (BsTrainGraph *g, int li, Tensor *x, Tensor *y, int n_
  * new tensor; its backward group computes the weight gradients and, when
  * need_dx, x's gradient. */
 static gboolean
-conv_layer (BsTrainGraph *g, int li, Tensor *x, dnnl_format_tag_t out_tag, gboolean need_dx,
+conv_layer (BsTrainPiece *g, int li, Tensor *x, dnnl_format_tag_t out_tag, gboolean need_dx,
             Tensor **out, GError **error)
 {
   BsUnetLayer *L = g->ls[li].layer;
@@ -609,6 +615,7 @@ conv_layer (BsTrainGraph *g, int li, Tensor *x, dnnl_format_tag_t out_tag, gbool
           DNNL_TRY (dnnl_post_ops_create (&po));
           dnnl_post_ops_append_eltwise (po, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f);
           DNNL_TRY (dnnl_primitive_attr_create (&attr));
+          dnnl_primitive_attr_set_scratchpad_mode (attr, dnnl_scratchpad_mode_user);
           dnnl_primitive_attr_set_post_ops (attr, po);
           dnnl_post_ops_destroy (po);
         }
@@ -735,7 +742,7 @@ conv_layer (BsTrainGraph *g, int li, Tensor *x, dnnl_format_tag_t out_tag, gbool
 /* 2x2 max pooling; the backward group adds x's pooling gradient to what the
  * skip connection's split already wrote into x's gradient. */
 static gboolean
-pool_layer (BsTrainGraph *g, Tensor *x, Tensor **out, GError **error)
+pool_layer (BsTrainPiece *g, Tensor *x, Tensor **out, GError **error)
 {
   Tensor *y, *tmp;
   dnnl_pooling_desc_t pdsc;
@@ -779,7 +786,7 @@ pool_layer (BsTrainGraph *g, Tensor *x, Tensor **out, GError **error)
 }
 
 static gboolean
-concat_layer (BsTrainGraph *g, Tensor *up, Tensor *skip, Tensor **out, GError **error)
+concat_layer (BsTrainPiece *g, Tensor *up, Tensor *skip, Tensor **out, GError **error)
 {
   Tensor *cat;
 
@@ -793,7 +800,7 @@ concat_layer (BsTrainGraph *g, Tensor *up, Tensor *skip, Tensor **out, GError **
 }
 
 static void
-dropout_layer (BsTrainGraph *g, Tensor *x, int index)
+dropout_layer (BsTrainPiece *g, Tensor *x, int index)
 {
   g->drop_channels[index] = x->c;
   g->drop_mask[index] = g_new (float, (gsize) g->batch * x->c);
@@ -805,7 +812,7 @@ dropout_layer (BsTrainGraph *g, Tensor *x, int index)
 }
 
 static gboolean
-sigmoid_layer (BsTrainGraph *g, Tensor *z, Tensor **out, GError **error)
+sigmoid_layer (BsTrainPiece *g, Tensor *z, Tensor **out, GError **error)
 {
   Tensor *p;
   dnnl_eltwise_desc_t ed;
@@ -835,7 +842,7 @@ sigmoid_layer (BsTrainGraph *g, Tensor *z, Tensor **out, GError **error)
 }
 
 static int
-layer_index (BsTrainGraph *g, const char *name, GError **error)
+layer_index (BsTrainPiece *g, const char *name, GError **error)
 {
   for (int i = 0; i < g->n_layers; i++)
     if (strcmp (g->net->layers[i].name, name) == 0)
@@ -845,7 +852,7 @@ layer_index (BsTrainGraph *g, const char *name, GError **error)
 }
 
 static gboolean
-conv_named (BsTrainGraph *g, const char *name, Tensor *x, gboolean need_dx, Tensor **out, GError **error)
+conv_named (BsTrainPiece *g, const char *name, Tensor *x, gboolean need_dx, Tensor **out, GError **error)
 {
   int li = layer_index (g, name, error);
 
@@ -859,7 +866,7 @@ conv_named (BsTrainGraph *g, const char *name, Tensor *x, gboolean need_dx, Tens
  * plain destination, so the output layer stays blocked (padded to 16
  * channels) and the sigmoid runs on plain. */
 static gboolean
-relayout_layer (BsTrainGraph *g, Tensor *x, dnnl_format_tag_t tag, Tensor **out, GError **error)
+relayout_layer (BsTrainPiece *g, Tensor *x, dnnl_format_tag_t tag, Tensor **out, GError **error)
 {
   Tensor *y;
   dnnl_primitive_desc_t fpd, bpd;
@@ -868,9 +875,9 @@ relayout_layer (BsTrainGraph *g, Tensor *x, dnnl_format_tag_t tag, Tensor **out,
 
   if (!tensor_new (g, x->c, x->h, x->w, tag, TRUE, &y, error))
     return FALSE;
-  DNNL_TRY (dnnl_reorder_primitive_desc_create (&fpd, &x->md, g->engine, &y->md, g->engine, NULL));
+  DNNL_TRY (dnnl_reorder_primitive_desc_create (&fpd, &x->md, g->engine, &y->md, g->engine, g->attr));
   g_ptr_array_add (g->pds, fpd);
-  DNNL_TRY (dnnl_reorder_primitive_desc_create (&bpd, &y->md, g->engine, &x->md, g->engine, NULL));
+  DNNL_TRY (dnnl_reorder_primitive_desc_create (&bpd, &y->md, g->engine, &x->md, g->engine, g->attr));
   g_ptr_array_add (g->pds, bpd);
   if (!make_prim (g, fpd, "relayout fwd", &fprim, error) || !make_prim (g, bpd, "relayout bwd", &bprim, error))
     return FALSE;
@@ -886,7 +893,7 @@ relayout_layer (BsTrainGraph *g, Tensor *x, dnnl_format_tag_t tag, Tensor **out,
 }
 
 static gboolean
-build (BsTrainGraph *g, GError **error)
+build (BsTrainPiece *g, GError **error)
 {
   static const char *const enc[5][2] = {
     { "encodeAa", "encodeAb" }, { "encodeBa", "encodeBb" }, { "encodeCa", "encodeCb" },
@@ -932,17 +939,40 @@ build (BsTrainGraph *g, GError **error)
   return sigmoid_layer (g, g->logits, &g->probs, error);
 }
 
-BsTrainGraph *
-bs_train_graph_new (BsUnet *net, int batch, int h, int w, GError **error)
+/* The scratchpad every primitive asked for, given to every op. */
+static gboolean
+build_scratchpad (BsTrainPiece *g, GError **error)
 {
-  return bs_train_graph_new_grouped (net, batch, h, w, 0, error);
+  dnnl_memory_desc_t md;
+  dnnl_dims_t dims;
+  size_t size = 64;
+
+  for (guint i = 0; i < g->pds->len; i++)
+    size = MAX (size, dnnl_memory_desc_get_size (
+                        dnnl_primitive_desc_query_md (g_ptr_array_index (g->pds, i), dnnl_query_scratchpad_md, 0)));
+  dims[0] = (dnnl_dim_t) size;
+  DNNL_TRY (dnnl_memory_desc_init_by_tag (&md, 1, dims, dnnl_u8, dnnl_a));
+  DNNL_TRY (dnnl_memory_create (&g->scratch, &md, g->engine, DNNL_MEMORY_ALLOCATE));
+  g_ptr_array_add (g->memories, g->scratch);
+  for (int pass = 0; pass < 2; pass++)
+    {
+      GPtrArray *ops = pass == 0 ? g->fwd : g->bwd;
+      for (guint i = 0; i < ops->len; i++)
+        {
+          Op *op = g_ptr_array_index (ops, i);
+          if (op->prim)
+            op_arg (op, DNNL_ARG_SCRATCHPAD, g->scratch);
+        }
+    }
+  return TRUE;
 }
 
-BsTrainGraph *
-bs_train_graph_new_grouped (BsUnet *net, int batch, int h, int w, int max_group, GError **error)
+BsTrainPiece *
+bs_train_piece_new (BsUnet *net, int batch, int h, int w, int max_group, int threads, GError **error)
 {
-  g_autoptr(BsTrainGraph) g = NULL;
-  int fms = net->config.fms;
+  g_autoptr(BsTrainPiece) g = NULL;
+  int fms = net->config.fms, caller_threads = omp_get_max_threads ();
+  gboolean ok;
 
   g_return_val_if_fail (net != NULL && batch > 0, NULL);
   if (h <= 0 || w <= 0 || h % 16 != 0 || w % 16 != 0)
@@ -957,12 +987,13 @@ bs_train_graph_new_grouped (BsUnet *net, int batch, int h, int w, int max_group,
                    _("Only U-Nets with transposed-convolution upsampling can be trained"));
       return NULL;
     }
-  g = g_new0 (BsTrainGraph, 1);
+  g = g_new0 (BsTrainPiece, 1);
   g->net = net;
   g->batch = batch;
   g->h = h;
   g->w = w;
   g->max_group = max_group;
+  g->threads = MAX (threads, 0);
   g->blocked = fms % 16 == 0;
   g->act_tag = g->blocked ? dnnl_nChw16c : dnnl_nchw;
   g->tensors = g_ptr_array_new_with_free_func (tensor_free);
@@ -985,7 +1016,18 @@ bs_train_graph_new_grouped (BsUnet *net, int batch, int h, int w, int max_group,
       g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DNNL, _("oneDNN could not create a CPU engine"));
       return NULL;
     }
-  if (!build (g, error))
+  if (dnnl_primitive_attr_create (&g->attr) != dnnl_success
+      || dnnl_primitive_attr_set_scratchpad_mode (g->attr, dnnl_scratchpad_mode_user) != dnnl_success)
+    {
+      g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DNNL, _("oneDNN could not create a primitive attribute"));
+      return NULL;
+    }
+  /* oneDNN fixes a primitive's thread count when it is created. */
+  if (g->threads > 0)
+    omp_set_num_threads (g->threads);
+  ok = build (g, error) && build_scratchpad (g, error);
+  omp_set_num_threads (caller_threads);
+  if (!ok)
     return NULL;
 
   /* The backward pass runs the groups in reverse, each group in order. */
@@ -1002,7 +1044,7 @@ bs_train_graph_new_grouped (BsUnet *net, int batch, int h, int w, int max_group,
 }
 
 void
-bs_train_graph_free (BsTrainGraph *g)
+bs_train_piece_free (BsTrainPiece *g)
 {
   if (!g)
     return;
@@ -1024,6 +1066,8 @@ bs_train_graph_free (BsTrainGraph *g)
   g_free (g->in_groups);
   g_free (g->drop_mask[0]);
   g_free (g->drop_mask[1]);
+  if (g->attr)
+    dnnl_primitive_attr_destroy (g->attr);
   if (g->stream)
     dnnl_stream_destroy (g->stream);
   if (g->engine)
@@ -1034,31 +1078,20 @@ bs_train_graph_free (BsTrainGraph *g)
 }
 
 void
-bs_train_graph_set_dropout (BsTrainGraph *g, double rate, guint64 seed)
+bs_train_piece_set_dropout (BsTrainPiece *g, double rate, guint64 seed)
 {
   g->dropout_rate = CLAMP (rate, 0.0, 0.95);
   bs_train_rng_seed (&g->rand, seed ^ 0x64726f706f7574ULL);
 }
 
-void
-bs_train_graph_get_size (const BsTrainGraph *g, int *batch, int *h, int *w)
-{
-  if (batch)
-    *batch = g->batch;
-  if (h)
-    *h = g->h;
-  if (w)
-    *w = g->w;
-}
-
 char *
-bs_train_graph_describe (const BsTrainGraph *g)
+bs_train_piece_describe (const BsTrainPiece *g)
 {
   return g_strdup (g->describe->str);
 }
 
 static gboolean
-run_ops (BsTrainGraph *g, GPtrArray *ops, GError **error)
+run_ops (BsTrainPiece *g, GPtrArray *ops, GError **error)
 {
   for (guint i = 0; i < ops->len; i++)
     {
@@ -1076,23 +1109,25 @@ run_ops (BsTrainGraph *g, GPtrArray *ops, GError **error)
 }
 
 static gboolean
-reorder (BsTrainGraph *g, dnnl_primitive_t prim, dnnl_memory_t src, dnnl_memory_t dst, GError **error)
+reorder (BsTrainPiece *g, dnnl_primitive_t prim, dnnl_memory_t src, dnnl_memory_t dst, GError **error)
 {
-  dnnl_exec_arg_t args[2] = { { DNNL_ARG_FROM, src }, { DNNL_ARG_TO, dst } };
+  dnnl_exec_arg_t args[3] = { { DNNL_ARG_FROM, src }, { DNNL_ARG_TO, dst }, { DNNL_ARG_SCRATCHPAD, g->scratch } };
 
   if (prim)
-    DNNL_TRY (dnnl_primitive_execute (prim, g->stream, 2, args));
+    DNNL_TRY (dnnl_primitive_execute (prim, g->stream, 3, args));
   return TRUE;
 }
 
 gboolean
-bs_train_graph_forward (BsTrainGraph *g, const float *input, int n, gboolean training, float *probs,
+bs_train_piece_forward (BsTrainPiece *g, const float *input, int n, gboolean training, float *probs,
                         GError **error)
 {
   gsize per = g->input->per_image;
   gsize out = g->probs->per_image;
 
   g_return_val_if_fail (n > 0 && n <= g->batch, FALSE);
+  if (g->threads > 0)
+    omp_set_num_threads (g->threads);
   memcpy (g->input->data, input, per * n * sizeof (float));
   if (n < g->batch)
     memset (g->input->data + per * n, 0, per * (g->batch - n) * sizeof (float));
@@ -1108,39 +1143,17 @@ bs_train_graph_forward (BsTrainGraph *g, const float *input, int n, gboolean tra
   return TRUE;
 }
 
-void
-bs_train_graph_set_weight_wt (BsTrainGraph *g, double weight_wt)
-{
-  g->weight_wt = weight_wt;
-}
-
-double
-bs_train_graph_get_weight_wt (const BsTrainGraph *g)
-{
-  return g->weight_wt;
-}
-
 gboolean
-bs_train_graph_backward (BsTrainGraph *g, const float *target, int n, BsTrainLoss loss, double weight_dice,
-                         double *loss_value, GError **error)
+bs_train_piece_backward (BsTrainPiece *g, const float *dprobs, int n, GError **error)
 {
-  return bs_train_graph_backward_masked (g, target, NULL, n, loss, weight_dice, loss_value, error);
-}
-
-gboolean
-bs_train_graph_backward_masked (BsTrainGraph *g, const float *target, const float *valid, int n, BsTrainLoss loss,
-                                double weight_dice, double *loss_value, GError **error)
-{
-  gsize hw = (gsize) g->h * g->w, out = g->probs->per_image;
-  double value;
+  gsize out = g->probs->per_image;
 
   g_return_val_if_fail (n > 0 && n <= g->batch, FALSE);
-  value = bs_train_loss_outputs (loss, weight_dice, g->weight_wt, g->probs->data, target, valid, n, g->probs->c,
-                                 hw, g->probs->diff);
+  if (g->threads > 0)
+    omp_set_num_threads (g->threads);
+  memcpy (g->probs->diff, dprobs, out * n * sizeof (float));
   if (n < g->batch)
     memset (g->probs->diff + out * n, 0, out * (g->batch - n) * sizeof (float));
-  if (loss_value)
-    *loss_value = value;
   for (int i = 0; i < g->n_layers; i++)
     if (g->ls[i].w_bwd && !reorder (g, g->ls[i].reorder_bwd, g->ls[i].w_user, g->ls[i].w_bwd, error))
       return FALSE;
@@ -1154,7 +1167,7 @@ bs_train_graph_backward_masked (BsTrainGraph *g, const float *target, const floa
 }
 
 void
-bs_train_graph_get_grads (BsTrainGraph *g, int layer, const float **dweights, const float **dbias)
+bs_train_piece_get_grads (BsTrainPiece *g, int layer, const float **dweights, const float **dbias)
 {
   g_return_if_fail (layer >= 0 && layer < g->n_layers);
   if (dweights)
@@ -1164,13 +1177,13 @@ bs_train_graph_get_grads (BsTrainGraph *g, int layer, const float **dweights, co
 }
 
 guint64
-bs_train_graph_get_rng_state (const BsTrainGraph *g)
+bs_train_piece_get_rng_state (const BsTrainPiece *g)
 {
   return g->rand.state;
 }
 
 void
-bs_train_graph_set_rng_state (BsTrainGraph *g, guint64 state)
+bs_train_piece_set_rng_state (BsTrainPiece *g, guint64 state)
 {
   g->rand.state = state;
 }

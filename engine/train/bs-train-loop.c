@@ -417,7 +417,7 @@ run_build_model (Run *r, GError **error)
   r->net = initial_net (r->set, &r->o, &r->outputs, r->resumed != NULL, error);
   if (!r->net)
     return FALSE;
-  r->g = bs_train_graph_new (r->net, r->o.batch, r->o.crop, r->o.crop, error);
+  r->g = bs_train_graph_new_lanes (r->net, r->o.batch, r->o.crop, r->o.crop, bs_train_options_lanes (&r->o), error);
   if (!r->g)
     return FALSE;
   bs_train_graph_set_dropout (r->g, r->o.dropout, r->o.seed);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "bs-error.h"
+#include "bs-plan.h"
 #include "bs-train-private.h"
 
 void
@@ -28,6 +29,15 @@ bs_train_options_init (BsTrainOptions *o)
   o->split = 0.8;
   o->context = -1;
   o->eval_three_planes = TRUE;
+  o->lanes = TRUE;
+}
+
+int
+bs_train_options_lanes (const BsTrainOptions *o)
+{
+  if (!o->lanes)
+    return 1;
+  return MIN (o->threads > 0 ? o->threads : bs_cpu_cores (), BS_TRAIN_MAX_LANES);
 }
 
 gboolean

@@ -146,10 +146,35 @@ void bs_train_sampler_clear (BsTrainSampler *s);
 void bs_train_sampler_next (BsTrainSampler *s, int batch, int crop, gboolean augment, float *input, float *target,
                             float *valid, int nch);
 
-/* bs_train_graph_new, with the input layer's weight gradient computed in
- * groups of at most max_group input channels (0: as bs_train_graph_new, which
- * groups where oneDNN would otherwise be slow; in_channels or more: one
- * convolution), so that tests can compare the two. */
+/* ---- pieces of the training graph (bs-train-graph.c) ---- */
+
+/* The U-Net at one batch size as oneDNN training primitives; a BsTrainGraph
+ * runs one piece, or several on lanes (bs-train-lanes.c).  It reads net's
+ * weights in place.  The input layer's weight gradient is computed in groups
+ * of at most max_group input channels (0: where oneDNN would otherwise be
+ * slow; in_channels or more: one convolution).  threads > 0: its primitives
+ * are made for, and its passes run on, that many OpenMP threads (set in the
+ * calling thread); 0: the caller's. */
+typedef struct _BsTrainPiece BsTrainPiece;
+
+BsTrainPiece *bs_train_piece_new (BsUnet *net, int batch, int h, int w, int max_group, int threads, GError **error);
+void bs_train_piece_free (BsTrainPiece *g);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BsTrainPiece, bs_train_piece_free)
+void bs_train_piece_set_dropout (BsTrainPiece *g, double rate, guint64 seed);
+/* As bs_train_graph_forward, for n <= the piece's batch. */
+gboolean bs_train_piece_forward (BsTrainPiece *g, const float *input, int n, gboolean training, float *probs,
+                                 GError **error);
+/* After a forward of n slices: the gradients of every layer from the loss's
+ * gradient with respect to the n slices' probabilities. */
+gboolean bs_train_piece_backward (BsTrainPiece *g, const float *dprobs, int n, GError **error);
+void bs_train_piece_get_grads (BsTrainPiece *g, int layer, const float **dweights, const float **dbias);
+char *bs_train_piece_describe (const BsTrainPiece *g);
+/* The dropout generator of a piece. */
+guint64 bs_train_piece_get_rng_state (const BsTrainPiece *g);
+void bs_train_piece_set_rng_state (BsTrainPiece *g, guint64 state);
+
+/* bs_train_graph_new with max_group (above), so that tests can compare the
+ * input layer's weight gradient in groups and in one convolution. */
 BsTrainGraph *bs_train_graph_new_grouped (BsUnet *net, int batch, int h, int w, int max_group, GError **error);
 
 /* The dropout generator of a graph, saved with a checkpoint. */

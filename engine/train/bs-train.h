@@ -65,6 +65,14 @@ typedef struct _BsTrainGraph BsTrainGraph;
  * place) and must not outlive it.  Only transposed-convolution upsampling is
  * trainable.  h and w must be multiples of 16. */
 BsTrainGraph *bs_train_graph_new (BsUnet *net, int batch, int h, int w, GError **error);
+/* The same on lanes (bs-train-lanes.c): the batch in pieces of a few slices,
+ * each its own single-thread graph, on one thread a lane taking the next
+ * piece as it goes, so that a core another program holds slows one lane
+ * instead of every layer.  lanes 1: bs_train_graph_new. */
+#define BS_TRAIN_MAX_LANES 64
+BsTrainGraph *bs_train_graph_new_lanes (BsUnet *net, int batch, int h, int w, int lanes, GError **error);
+/* Lanes the graph runs on (1: none). */
+int bs_train_graph_get_lanes (const BsTrainGraph *g);
 void bs_train_graph_free (BsTrainGraph *g);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BsTrainGraph, bs_train_graph_free)
 
@@ -222,6 +230,8 @@ typedef struct {
   const BsTrainCheckpoint *resume; /* checkpoint or weights to start from, or NULL (see bs_train_run) */
   const char *out;     /* best checkpoint goes here; the resumable state to OUT.last.h5 */
   const char *figures; /* folder for the test cases' PNG figures, or NULL */
+  gboolean lanes;      /* steps run on lanes, one a thread (bs_train_graph_new_lanes; TRUE by default); not kept in
+                        * checkpoints */
   gboolean eval_three_planes; /* test cases run on axial, coronal and sagittal slices, the three averaged, as
                                * the shipped pipeline does (BsPlanOptions.three_planes); not kept in checkpoints */
 } BsTrainOptions;
@@ -242,6 +252,9 @@ typedef struct {
 #define BS_TRAIN_MAX_THREADS 1024
 
 void bs_train_options_init (BsTrainOptions *opts);
+/* The lanes a run's steps take: 1 without lanes, else --threads, or one a
+ * core. */
+int bs_train_options_lanes (const BsTrainOptions *opts);
 /* Checks the options a caller set against the limits above (and crop a
  * multiple of 16, lr in (0, 1], dropout in [0, 1)); the error names the first
  * one out of range as its brainseg-cli train option (--batch) and says the

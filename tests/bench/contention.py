@@ -57,7 +57,7 @@ class Runner:
             return [self.cli, "bench", "--size", "240", "--batch", "1", "--precision", "fp32", "--layout", "nhwc",
                     "--no-reference", "--repeat", "20", "--json"]
         if row == "train-step":
-            return [self.cli, "train", "--bench-step", "--batch", "16", "--crop", "128", "--repeats", "3"]
+            return [self.cli, "train", "--bench-step", "--batch", "16", "--crop", "128", "--repeats", "3", *args]
         if row == "compare":
             return [self.cli, "export", self.case, "--what", "compare", "--out", out + ".csv", "--quiet"]
         raise ValueError(row)
@@ -124,13 +124,14 @@ def main():
     ap.add_argument("--variant", action="append", default=[], metavar="NAME:VAR=VALUE[,VAR=VALUE]",
                     help="also run with these environment variables (e.g. passive:OMP_WAIT_POLICY=passive)")
     ap.add_argument("--lanes-off", action="store_true",
-                    help="also run the whole-volume rows with --lanes off (every layer split between the threads)")
+                    help="also run the rows that run on lanes (whole volume, training step) with --lanes off "
+                         "(every layer split between the threads)")
     ap.add_argument("--json", help="write the table as JSON here too")
     a = ap.parse_args()
 
     cli = os.path.join(a.build, "app", "brainseg-cli")
     cores = os.cpu_count() or 1
-    # (name, environment, arguments of the whole-volume rows, whole-volume rows only)
+    # (name, environment, arguments of the rows on lanes, those rows only)
     variants = [("brainseg", {}, (), False)]
     if a.lanes_off:
         variants.append(("lanes off", {}, ("--lanes", "off"), True))
@@ -157,10 +158,10 @@ def main():
         runner = Runner(cli, a.case, tmp)
         print(f"{'row':<12} {'runtime':<16} " + " ".join(f"{c:>20}" for c in conditions), flush=True)
         for row in a.rows.split(","):
-            for name, extra, args, infer_only in variants:
+            for name, extra, args, lanes_only in variants:
                 env = dict(base_env, **extra)
-                if not row.startswith("infer-"):
-                    if infer_only:
+                if not (row.startswith("infer-") or row == "train-step"):
+                    if lanes_only:
                         continue
                     args = ()
                 cells, quiet = [], None
