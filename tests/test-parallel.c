@@ -1,6 +1,6 @@
 /* bs_parallel_for visits every index exactly once, nested or not, and the
- * thread cap takes effect. */
-#include <glib.h>
+ * thread cap takes effect; lanes run at once; pieces on lanes run once each. */
+#include <gio/gio.h>
 
 #include "bs-parallel.h"
 
@@ -117,12 +117,79 @@ test_lanes (void)
     }
 }
 
+typedef struct {
+  int hits[64];
+  int lane_pieces[8];
+  int fail_at;      /* this piece fails, or -1 */
+  int started;      /* pieces begun (atomic) */
+} Pieces;
+
+static gboolean
+piece (int lane, int k, gpointer user_data, GError **error)
+{
+  Pieces *p = user_data;
+
+  g_assert_cmpint (lane, >=, 0);
+  g_assert_cmpint (lane, <, 8);
+  g_atomic_int_inc (&p->started);
+  g_atomic_int_inc (&p->hits[k]);
+  g_atomic_int_inc (&p->lane_pieces[lane]);
+  if (k == p->fail_at)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "piece %d failed", k);
+      return FALSE;
+    }
+  /* Lane 0 is slow: the others take its share. */
+  if (lane == 0)
+    g_usleep (20000);
+  return TRUE;
+}
+
+/* Every piece once, over fewer lanes than pieces, a slow lane taking fewer;
+ * a failing piece stops the lanes from starting more and its error is the
+ * one returned. */
+static void
+test_pieces (void)
+{
+  for (int lanes = 1; lanes <= 4; lanes++)
+    {
+      Pieces p = { .fail_at = -1 };
+      GError *error = NULL;
+
+      g_assert_true (bs_parallel_pieces (lanes, 40, piece, &p, &error));
+      g_assert_no_error (error);
+      check_all_once (p.hits, 40);
+      for (int i = lanes; i < 8; i++)
+        g_assert_cmpint (p.lane_pieces[i], ==, 0);
+      if (lanes > 1)
+        g_assert_cmpint (p.lane_pieces[0], <, 40 / lanes);
+    }
+  {
+    Pieces p = { .fail_at = 3 };
+    GError *error = NULL;
+
+    g_assert_false (bs_parallel_pieces (2, 64, piece, &p, &error));
+    g_assert_error (error, G_IO_ERROR, G_IO_ERROR_FAILED);
+    g_assert_cmpstr (error->message, ==, "piece 3 failed");
+    /* At most the pieces already begun when it failed, one a lane. */
+    g_assert_cmpint (p.started, <, 64);
+    g_clear_error (&error);
+  }
+  /* No pieces: nothing runs, no error. */
+  {
+    Pieces p = { .fail_at = 0 };
+    g_assert_true (bs_parallel_pieces (2, 0, piece, &p, NULL));
+    g_assert_cmpint (p.started, ==, 0);
+  }
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/parallel/for", test_for);
   g_test_add_func ("/parallel/lanes", test_lanes);
+  g_test_add_func ("/parallel/pieces", test_pieces);
   g_test_add_func ("/parallel/range", test_range);
   g_test_add_func ("/parallel/nested-and-capped", test_nested_and_capped);
   return g_test_run ();

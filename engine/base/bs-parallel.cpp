@@ -1,5 +1,6 @@
 #include "bs-parallel.h"
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <system_error>
@@ -83,4 +84,55 @@ bs_parallel_lanes (int n, void (*fn) (int i, gpointer user_data), gpointer user_
     t.join ();
   for (int i : unstarted)
     fn (i, user_data);
+}
+
+namespace {
+struct PieceRun {
+  BsPieceFunc fn;
+  gpointer user_data;
+  int n_pieces;
+  std::atomic<int> next{ 0 };
+  std::atomic<bool> failed{ false };
+  std::mutex lock;
+  GError *error = nullptr;
+};
+}
+
+static void
+piece_lane (int lane, gpointer data)
+{
+  PieceRun *r = static_cast<PieceRun *> (data);
+
+  while (!r->failed.load ())
+    {
+      int k = r->next.fetch_add (1);
+      GError *error = nullptr;
+
+      if (k >= r->n_pieces)
+        break;
+      if (r->fn (lane, k, r->user_data, &error))
+        continue;
+      {
+        std::lock_guard<std::mutex> guard (r->lock);
+        if (r->error == nullptr)
+          r->error = error;
+        else
+          g_clear_error (&error);
+      }
+      r->failed.store (true);
+    }
+}
+
+gboolean
+bs_parallel_pieces (int lanes, int n_pieces, BsPieceFunc fn, gpointer user_data, GError **error)
+{
+  PieceRun r;
+
+  r.fn = fn;
+  r.user_data = user_data;
+  r.n_pieces = n_pieces;
+  bs_parallel_lanes (MIN (lanes, n_pieces), piece_lane, &r);
+  if (r.error != nullptr)
+    g_propagate_error (error, r.error);
+  return !r.failed.load ();
 }

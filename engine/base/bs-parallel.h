@@ -26,6 +26,14 @@ void bs_parallel_for_range (int n, int grain,
  * after the others. */
 void bs_parallel_lanes (int n, void (*fn) (int i, gpointer user_data), gpointer user_data);
 
+/* Pieces of work [0, n_pieces) on lanes (bs_parallel_lanes): each lane calls
+ * fn (lane, piece, user_data, error) for the next piece not yet taken until
+ * none is left, so that a lane slowed by a busy core takes fewer pieces.
+ * After the first fn that returns FALSE (setting error) no lane starts
+ * another piece; that first error is returned, the others dropped. */
+typedef gboolean (*BsPieceFunc) (int lane, int piece, gpointer user_data, GError **error);
+gboolean bs_parallel_pieces (int lanes, int n_pieces, BsPieceFunc fn, gpointer user_data, GError **error);
+
 /* Caps the threads bs_parallel_for may use (0: back to all cores), e.g. to
  * leave cores to oneDNN while inference runs.  Applies process-wide. */
 void bs_parallel_set_max_threads (int n);

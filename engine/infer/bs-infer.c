@@ -434,73 +434,57 @@ typedef struct {
   const BsInferGeometry *geom;
   BsVolume *prob;
   const int *run;           /* the brain slices to run, in order */
-  int n_run, batch, n_batches;
+  int n_run, batch;
   gsize per_in, per_out;
   const int *lo, *hi;
-  int next;                 /* next batch to take (atomic) */
   int finished;             /* slices run (atomic) */
-  int stop;                 /* a lane failed or the run was cancelled (atomic) */
   GCancellable *cancellable;
   BsInferProgress progress;
   gpointer user_data;
   int done_before, total;   /* progress: selected slices done before the lanes, of total */
   int reported;             /* the last done lane 0 reported */
-  GMutex lock;
-  GError *error;
-  gboolean cancelled;
+  float *input[BS_PLAN_MAX_LANES], *probs[BS_PLAN_MAX_LANES];  /* each lane's, made on its first batch */
   BsTiming timing[BS_PLAN_MAX_LANES];
 } LaneRun;
 
-static void
-lane_work (int lane, gpointer user_data)
+/* Batch b of the slices to run, on a lane: gathered, run, stored. */
+static gboolean
+lane_batch (int lane, int b, gpointer user_data, GError **error)
 {
   LaneRun *r = user_data;
-  g_autofree float *input = g_new (float, (gsize) r->batch * r->per_in);
-  g_autofree float *probs = g_new (float, (gsize) r->batch * r->per_out);
   BsTiming *timing = &r->timing[lane];
-  int b;
+  const int *run = r->run + (gsize) b * r->batch;
+  int n = MIN (r->batch, r->n_run - b * r->batch);
+  float *input, *probs;
+  double t0;
 
-  while (!g_atomic_int_get (&r->stop) && (b = g_atomic_int_add (&r->next, 1)) < r->n_batches)
+  if (g_cancellable_set_error_if_cancelled (r->cancellable, error))
+    return FALSE;
+  if (r->input[lane] == NULL)
     {
-      const int *run = r->run + (gsize) b * r->batch;
-      int n = MIN (r->batch, r->n_run - b * r->batch);
-      GError *error = NULL;
-      double t0;
-
-      if (g_cancellable_is_cancelled (r->cancellable))
-        {
-          g_mutex_lock (&r->lock);
-          r->cancelled = TRUE;
-          g_mutex_unlock (&r->lock);
-          g_atomic_int_set (&r->stop, 1);
-          break;
-        }
-      t0 = bs_now_ms ();
-      for (int i = 0; i < n; i++)
-        bs_infer_fill_slice (r->prepared, r->geom, run[i], input + r->per_in * i);
-      bs_timing_add_stage (timing, "preprocess", bs_now_ms () - t0);
-      if (!bs_plan_run_lane (r->plan, lane, input, n, probs, timing, &error))
-        {
-          g_mutex_lock (&r->lock);
-          if (r->error == NULL)
-            r->error = g_steal_pointer (&error);
-          g_mutex_unlock (&r->lock);
-          g_clear_error (&error);
-          g_atomic_int_set (&r->stop, 1);
-          break;
-        }
-      t0 = bs_now_ms ();
-      for (int i = 0; i < n; i++)
-        store_or_add (r->prob, r->geom, input + r->per_in * i, r->prepared->n_channels, run[i], 1,
-                      probs + r->per_out * i, r->lo, r->hi);
-      bs_timing_add_stage (timing, "output", bs_now_ms () - t0);
-      g_atomic_int_add (&r->finished, n);
-      if (lane == 0 && r->progress)
-        {
-          r->reported = MIN (r->done_before + g_atomic_int_get (&r->finished), r->total);
-          r->progress (r->reported, r->total, r->user_data);
-        }
+      r->input[lane] = g_new (float, (gsize) r->batch * r->per_in);
+      r->probs[lane] = g_new (float, (gsize) r->batch * r->per_out);
     }
+  input = r->input[lane];
+  probs = r->probs[lane];
+  t0 = bs_now_ms ();
+  for (int i = 0; i < n; i++)
+    bs_infer_fill_slice (r->prepared, r->geom, run[i], input + r->per_in * i);
+  bs_timing_add_stage (timing, "preprocess", bs_now_ms () - t0);
+  if (!bs_plan_run_lane (r->plan, lane, input, n, probs, timing, error))
+    return FALSE;
+  t0 = bs_now_ms ();
+  for (int i = 0; i < n; i++)
+    store_or_add (r->prob, r->geom, input + r->per_in * i, r->prepared->n_channels, run[i], 1,
+                  probs + r->per_out * i, r->lo, r->hi);
+  bs_timing_add_stage (timing, "output", bs_now_ms () - t0);
+  g_atomic_int_add (&r->finished, n);
+  if (lane == 0 && r->progress)
+    {
+      r->reported = MIN (r->done_before + g_atomic_int_get (&r->finished), r->total);
+      r->progress (r->reported, r->total, r->user_data);
+    }
+  return TRUE;
 }
 
 static gboolean
@@ -511,8 +495,10 @@ run_lanes (BsPlan *plan, const BsVolume *prepared, const BsInferGeometry *geom, 
   g_autofree LaneRun *r = g_new0 (LaneRun, 1);
   g_autofree int *run = g_new (int, MAX (geom->n_slices, 1));
   g_autofree float *zero = g_new0 (float, (gsize) geom->width * geom->height);
-  int lanes = bs_plan_get_lanes (plan), n_out = bs_plan_get_outputs (plan);
+  g_autoptr(GError) lane_error = NULL;
+  int lanes = bs_plan_get_lanes (plan), n_out = bs_plan_get_outputs (plan), n_batches;
   double t0 = bs_now_ms ();
+  gboolean ok;
 
   r->plan = plan;
   r->prepared = prepared;
@@ -543,26 +529,27 @@ run_lanes (BsPlan *plan, const BsVolume *prepared, const BsInferGeometry *geom, 
               bs_volume_set_slice (prob, o, geom->plane, k, zero);
         }
     }
-  r->n_batches = (r->n_run + r->batch - 1) / r->batch;
-  lanes = MIN (lanes, r->n_batches);
+  n_batches = (r->n_run + r->batch - 1) / r->batch;
+  lanes = MIN (lanes, n_batches);
   if (timing)
     bs_timing_add_stage (timing, "preprocess", bs_now_ms () - t0);
-  g_mutex_init (&r->lock);
   t0 = bs_now_ms ();
-  if (lanes > 0)
-    bs_parallel_lanes (lanes, lane_work, r);
-  g_mutex_clear (&r->lock);
+  ok = bs_parallel_pieces (lanes, n_batches, lane_batch, r, &lane_error);
+  for (int i = 0; i < lanes; i++)
+    {
+      g_free (r->input[i]);
+      g_free (r->probs[i]);
+    }
   if (timing)
     bs_timing_add_concurrent (timing, r->timing, lanes, bs_now_ms () - t0);
-  *cancelled = r->cancelled;
-  if (r->error != NULL)
+  /* A cancellation is no error; an error that stopped the lanes first is. */
+  *cancelled = !ok && g_error_matches (lane_error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  if (!ok)
     {
-      *cancelled = FALSE;
-      g_propagate_error (error, r->error);
+      if (!*cancelled)
+        g_propagate_error (error, g_steal_pointer (&lane_error));
       return FALSE;
     }
-  if (r->cancelled)
-    return FALSE;
   if (progress && r->reported < r->total)
     progress (r->total, r->total, user_data);
   return TRUE;

@@ -1652,38 +1652,29 @@ typedef struct {
   BsPlan *plan;
   const float *input;
   float *probs;
-  int n, per, n_pieces;
-  int next;   /* atomic */
+  int n, per;
   BsTiming timing[BS_PLAN_MAX_LANES];
-  gboolean ok[BS_PLAN_MAX_LANES];
-  GError *error[BS_PLAN_MAX_LANES];
 } SplitRun;
 
-static void
-split_lane (int i, gpointer user_data)
+static gboolean
+split_piece (int lane, int k, gpointer user_data, GError **error)
 {
   SplitRun *r = user_data;
   gsize slice_in = (gsize) r->plan->in_ch * r->plan->h * r->plan->w;
   gsize slice_out = (gsize) r->plan->n_out * r->plan->h * r->plan->w;
-  int k;
+  int first = k * r->per, m = MIN (r->per, r->n - first);
 
-  r->ok[i] = TRUE;
-  while (r->ok[i] && (k = g_atomic_int_add (&r->next, 1)) < r->n_pieces)
-    {
-      int first = k * r->per, m = MIN (r->per, r->n - first);
-
-      r->ok[i] = bs_plan_run_lane (r->plan, i, r->input + first * slice_in, m, r->probs + first * slice_out,
-                                   &r->timing[i], &r->error[i]);
-    }
+  return bs_plan_run_lane (r->plan, lane, r->input + first * slice_in, m, r->probs + first * slice_out,
+                           &r->timing[lane], error);
 }
 
 gboolean
 bs_plan_run (BsPlan *plan, const float *input, int n, float *probs, BsTiming *timing, GError **error)
 {
   g_autofree SplitRun *r = NULL;
-  int lanes;
+  int lanes, n_pieces;
   double t0;
-  gboolean ok = TRUE;
+  gboolean ok;
 
   g_return_val_if_fail (n >= 1 && n <= plan->batch * plan->n_lanes, FALSE);
   lanes = MIN (plan->n_lanes, n);
@@ -1697,20 +1688,11 @@ bs_plan_run (BsPlan *plan, const float *input, int n, float *probs, BsTiming *ti
   /* two pieces a lane where the slices allow, so that a lane slowed by a
    * busy core leaves the other piece to a free one */
   r->per = CLAMP ((n + 2 * lanes - 1) / (2 * lanes), 1, plan->batch);
-  r->n_pieces = (n + r->per - 1) / r->per;
-  lanes = MIN (lanes, r->n_pieces);
+  n_pieces = (n + r->per - 1) / r->per;
+  lanes = MIN (lanes, n_pieces);
   t0 = bs_now_ms ();
-  bs_parallel_lanes (lanes, split_lane, r);
+  ok = bs_parallel_pieces (lanes, n_pieces, split_piece, r, error);
   if (timing)
     bs_timing_add_concurrent (timing, r->timing, lanes, bs_now_ms () - t0);
-  for (int i = 0; i < lanes; i++)
-    {
-      if (!r->ok[i] && ok)
-        {
-          g_propagate_error (error, g_steal_pointer (&r->error[i]));
-          ok = FALSE;
-        }
-      g_clear_error (&r->error[i]);
-    }
   return ok;
 }

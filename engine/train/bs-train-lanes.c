@@ -196,7 +196,7 @@ bs_train_graph_set_rng_state (BsTrainGraph *g, guint64 state)
 
 /* ---- lanes ---- */
 
-typedef enum { PASS_FORWARD, PASS_BACKWARD, PASS_SUM } Pass;
+typedef enum { PASS_FORWARD, PASS_BACKWARD } Pass;
 
 typedef struct {
   BsTrainGraph *g;
@@ -204,17 +204,27 @@ typedef struct {
   const float *input;
   int n;
   gboolean training;
-  gint next;              /* the next piece to take */
-  gint failed;
-  GMutex lock;
-  GError *error;          /* the first lane's that failed */
 } LaneRun;
+
+/* Piece k of a pass, on a lane (a piece sets its one thread itself). */
+static gboolean
+run_piece (int lane, int k, gpointer user_data, GError **error)
+{
+  LaneRun *r = user_data;
+  BsTrainGraph *g = r->g;
+  int first = k * g->per, m = MIN (g->per, r->n - first);
+
+  if (r->pass == PASS_FORWARD)
+    return bs_train_piece_forward (g->piece[k], r->input + first * g->in_per, m, r->training,
+                                   g->probs + first * g->out_per, error);
+  return bs_train_piece_backward (g->piece[k], g->dprobs + first * g->out_per, m, error);
+}
 
 /* The pieces' gradients summed: lane i sums its share of every layer. */
 static void
-sum_share (LaneRun *r, int lane)
+sum_share (int lane, gpointer user_data)
 {
-  BsTrainGraph *g = r->g;
+  BsTrainGraph *g = user_data;
 
   for (int i = 0; i < g->net->n_layers; i++)
     {
@@ -243,63 +253,16 @@ sum_share (LaneRun *r, int lane)
 }
 
 static gboolean
-run_piece (LaneRun *r, int k, GError **error)
-{
-  BsTrainGraph *g = r->g;
-  int first = k * g->per, m = MIN (g->per, r->n - first);
-
-  if (r->pass == PASS_FORWARD)
-    return bs_train_piece_forward (g->piece[k], r->input + first * g->in_per, m, r->training,
-                                   g->probs + first * g->out_per, error);
-  return bs_train_piece_backward (g->piece[k], g->dprobs + first * g->out_per, m, error);
-}
-
-static void
-lane_main (int lane, gpointer user_data)
-{
-  LaneRun *r = user_data;
-  int caller_threads = omp_get_max_threads ();
-
-  /* Lane 0 is the caller's thread: its thread count is given back. */
-  omp_set_num_threads (1);
-  if (r->pass == PASS_SUM)
-    sum_share (r, lane);
-  else
-    for (;;)
-      {
-        g_autoptr(GError) error = NULL;
-        int k = g_atomic_int_add (&r->next, 1);
-
-        if (k >= r->g->n_run || g_atomic_int_get (&r->failed))
-          break;
-        if (!run_piece (r, k, &error))
-          {
-            g_mutex_lock (&r->lock);
-            if (!r->error)
-              r->error = g_steal_pointer (&error);
-            g_mutex_unlock (&r->lock);
-            g_atomic_int_set (&r->failed, 1);
-            break;
-          }
-      }
-  omp_set_num_threads (caller_threads);
-}
-
-static gboolean
 run_lanes (BsTrainGraph *g, Pass pass, const float *input, int n, gboolean training, GError **error)
 {
   LaneRun r = { .g = g, .pass = pass, .input = input, .n = n, .training = training };
-  int lanes = pass == PASS_SUM ? g->n_lanes : MIN (g->n_lanes, g->n_run);
+  int caller_threads = omp_get_max_threads ();
+  gboolean ok;
 
-  g_mutex_init (&r.lock);
-  bs_parallel_lanes (lanes, lane_main, &r);
-  g_mutex_clear (&r.lock);
-  if (r.error)
-    {
-      g_propagate_error (error, r.error);
-      return FALSE;
-    }
-  return TRUE;
+  ok = bs_parallel_pieces (g->n_lanes, g->n_run, run_piece, &r, error);
+  /* Lane 0 ran on the caller's thread: its thread count is given back. */
+  omp_set_num_threads (caller_threads);
+  return ok;
 }
 
 /* ---- passes ---- */
@@ -352,7 +315,10 @@ bs_train_graph_backward_masked (BsTrainGraph *g, const float *target, const floa
     *loss_value = value;
   if (g->n_lanes <= 1)
     return bs_train_piece_backward (g->piece[0], g->dprobs, n, error);
-  return run_lanes (g, PASS_BACKWARD, NULL, n, TRUE, error) && run_lanes (g, PASS_SUM, NULL, n, TRUE, error);
+  if (!run_lanes (g, PASS_BACKWARD, NULL, n, TRUE, error))
+    return FALSE;
+  bs_parallel_lanes (g->n_lanes, sum_share, g);
+  return TRUE;
 }
 
 void
