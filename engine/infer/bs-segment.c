@@ -55,15 +55,17 @@ threshold_chunk (int k, gpointer user_data)
   guint64 on = 0;
 
   for (gsize i = i0; i < i1; i++)
-    {
-      gboolean v = j->p[i] > 0.5f && (j->inside == NULL || j->inside[i] > 0.5f);
-      j->out[i] = v ? 1.0f : 0.0f;
-      on += v;
-    }
+    if (j->p[i] > 0.5f && (j->inside == NULL || j->inside[i] > 0.5f))
+      {
+        j->out[i] = 1.0f;
+        on++;
+      }
   j->on[k] = on;
 }
 
-/* out = p > 0.5 (and inside > 0.5 where inside is given); the voxels set. */
+/* out (zeros, as bs_volume_new makes it) = 1 where p > 0.5 (and inside >
+ * 0.5 where inside is given); the voxels set.  Zeros are left alone: the
+ * pages of a new volume that no voxel is set in are never touched. */
 static guint64
 threshold_into (const float *p, const float *inside, float *out, gsize n)
 {
@@ -240,6 +242,11 @@ bs_segment_finish_regions (BsSegmentResult *r, const BsVolume *const *truths, Bs
   t1 = bs_now_ms ();
   nvox = bs_volume_n_voxels (r->prob);
   r->mask = bs_volume_new_like (r->prob, 1);
+  if (r->mask == NULL)
+    {
+      g_set_error_literal (error, BS_PLAN_ERROR, BS_PLAN_ERROR_UNAVAILABLE, _("Out of memory for the mask"));
+      return FALSE;
+    }
   r->mask->is_label = TRUE;
   r->tumour_voxels = threshold_into (r->prob->data, NULL, r->mask->data, nvox);
   bs_timing_add_stage (&r->timing, "threshold", bs_now_ms () - t1);
