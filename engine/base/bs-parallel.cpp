@@ -1,5 +1,7 @@
 #include "bs-parallel.h"
 
+#include <gio/gio.h>
+
 #include <atomic>
 #include <memory>
 #include <mutex>
@@ -112,6 +114,8 @@ piece_lane (int lane, gpointer data)
         break;
       if (r->fn (lane, k, r->user_data, &error))
         continue;
+      if (error == nullptr)
+        error = g_error_new (G_IO_ERROR, G_IO_ERROR_FAILED, "piece %d of %d failed", k + 1, r->n_pieces);
       {
         std::lock_guard<std::mutex> guard (r->lock);
         if (r->error == nullptr)
@@ -131,7 +135,7 @@ bs_parallel_pieces (int lanes, int n_pieces, BsPieceFunc fn, gpointer user_data,
   r.fn = fn;
   r.user_data = user_data;
   r.n_pieces = n_pieces;
-  bs_parallel_lanes (MIN (lanes, n_pieces), piece_lane, &r);
+  bs_parallel_lanes (CLAMP (lanes, 1, MAX (n_pieces, 1)), piece_lane, &r);
   if (r.error != nullptr)
     g_propagate_error (error, r.error);
   return !r.failed.load ();

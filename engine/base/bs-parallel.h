@@ -29,8 +29,9 @@ void bs_parallel_lanes (int n, void (*fn) (int i, gpointer user_data), gpointer 
 /* Pieces of work [0, n_pieces) on lanes (bs_parallel_lanes): each lane calls
  * fn (lane, piece, user_data, error) for the next piece not yet taken until
  * none is left, so that a lane slowed by a busy core takes fewer pieces.
- * After the first fn that returns FALSE (setting error) no lane starts
- * another piece; that first error is returned, the others dropped. */
+ * Once an fn has returned FALSE (setting error), lanes start no more pieces
+ * (one that had already taken its next piece still runs it); the first
+ * error is returned, the others dropped.  lanes < 1 counts as 1. */
 typedef gboolean (*BsPieceFunc) (int lane, int piece, gpointer user_data, GError **error);
 gboolean bs_parallel_pieces (int lanes, int n_pieces, BsPieceFunc fn, gpointer user_data, GError **error);
 

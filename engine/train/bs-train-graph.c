@@ -65,9 +65,11 @@ struct _BsTrainPiece {
   gboolean blocked;
   dnnl_engine_t engine;
   dnnl_stream_t stream;
-  /* Every primitive takes its scratchpad from the piece (oneDNN's own is
-   * shared by every thread, so that two pieces on two lanes would write into
-   * one): attr sets that mode, scratch is as large as the largest asks. */
+  /* Every primitive takes its scratchpad from the piece: oneDNN's own (with
+   * DNNL_ENABLE_CONCURRENT_EXEC off, as Debian builds it) may only be used
+   * on the thread that made the primitive, and a piece is made on the
+   * caller's thread and run on lanes.  attr sets that mode, scratch is as
+   * large as the largest asks. */
   dnnl_primitive_attr_t attr;
   dnnl_memory_t scratch;
 
@@ -87,7 +89,7 @@ struct _BsTrainPiece {
   InputGroup *in_groups;
   int n_in_groups;
   double dropout_rate;
-  BsTrainRng rand;
+  const guint64 *seeds;   /* the training forward's dropout seed of each slice (bs_train_piece_forward) */
   float *drop_mask[2];    /* batch x channels of encodeCa and encodeDa */
   int drop_channels[2];
   gboolean last_forward_training;
@@ -343,13 +345,22 @@ static void
 func_dropout_fwd (BsTrainPiece *g, Op *op)
 {
   float *mask = g->drop_mask[op->index];
-  int nc = g->batch * op->a->c;
+  int c = op->a->c;
   float keep = (float) (1.0 / (1.0 - g->dropout_rate));
 
   if (!g->last_forward_training || g->dropout_rate <= 0.0)
     return;
-  for (int i = 0; i < nc; i++)
-    mask[i] = bs_train_rng_double (&g->rand) < g->dropout_rate ? 0.0f : keep;
+  /* Each slice's channels from its own seed, one stream a dropout layer, so
+   * that a slice's mask does not depend on the piece it is in; the padding
+   * past the slices given keeps everything (its input and gradient are 0). */
+  for (int n = 0; n < g->batch; n++)
+    {
+      BsTrainRng r;
+
+      bs_train_rng_seed (&r, n < g->last_n ? g->seeds[n] ^ (0x6c61796572ULL * (guint64) (op->index + 1)) : 0);
+      for (int ch = 0; ch < c; ch++)
+        mask[(gsize) n * c + ch] = n < g->last_n && bs_train_rng_double (&r) < g->dropout_rate ? 0.0f : keep;
+    }
   scale_channels (g, op->a, op->a->data, mask);
 }
 
@@ -614,9 +625,17 @@ conv_layer (BsTrainPiece *g, int li, Tensor *x, dnnl_format_tag_t out_tag, gbool
           dnnl_post_ops_t po;
           DNNL_TRY (dnnl_post_ops_create (&po));
           dnnl_post_ops_append_eltwise (po, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f);
-          DNNL_TRY (dnnl_primitive_attr_create (&attr));
-          dnnl_primitive_attr_set_scratchpad_mode (attr, dnnl_scratchpad_mode_user);
-          dnnl_primitive_attr_set_post_ops (attr, po);
+          if (dnnl_primitive_attr_create (&attr) != dnnl_success
+              || dnnl_primitive_attr_set_scratchpad_mode (attr, dnnl_scratchpad_mode_user) != dnnl_success
+              || dnnl_primitive_attr_set_post_ops (attr, po) != dnnl_success)
+            {
+              dnnl_post_ops_destroy (po);
+              if (attr)
+                dnnl_primitive_attr_destroy (attr);
+              g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DNNL,
+                           _("oneDNN could not create a primitive attribute"));
+              return FALSE;
+            }
           dnnl_post_ops_destroy (po);
         }
       g_snprintf (what, sizeof what, "%s fwd", L->name);
@@ -1008,7 +1027,6 @@ bs_train_piece_new (BsUnet *net, int batch, int h, int w, int max_group, int thr
   g->ls = g_new0 (LayerState, net->n_layers);
   for (int i = 0; i < net->n_layers; i++)
     g->ls[i].layer = &net->layers[i];
-  bs_train_rng_seed (&g->rand, 816);
 
   if (dnnl_engine_create (&g->engine, dnnl_cpu, 0) != dnnl_success
       || dnnl_stream_create (&g->stream, g->engine, dnnl_stream_default_flags) != dnnl_success)
@@ -1078,10 +1096,9 @@ bs_train_piece_free (BsTrainPiece *g)
 }
 
 void
-bs_train_piece_set_dropout (BsTrainPiece *g, double rate, guint64 seed)
+bs_train_piece_set_dropout (BsTrainPiece *g, double rate)
 {
   g->dropout_rate = CLAMP (rate, 0.0, 0.95);
-  bs_train_rng_seed (&g->rand, seed ^ 0x64726f706f7574ULL);
 }
 
 char *
@@ -1119,8 +1136,8 @@ reorder (BsTrainPiece *g, dnnl_primitive_t prim, dnnl_memory_t src, dnnl_memory_
 }
 
 gboolean
-bs_train_piece_forward (BsTrainPiece *g, const float *input, int n, gboolean training, float *probs,
-                        GError **error)
+bs_train_piece_forward (BsTrainPiece *g, const float *input, int n, gboolean training, const guint64 *seeds,
+                        float *probs, GError **error)
 {
   gsize per = g->input->per_image;
   gsize out = g->probs->per_image;
@@ -1134,8 +1151,9 @@ bs_train_piece_forward (BsTrainPiece *g, const float *input, int n, gboolean tra
   for (int i = 0; i < g->n_layers; i++)
     if (!reorder (g, g->ls[i].reorder_fwd, g->ls[i].w_user, g->ls[i].w_fwd, error))
       return FALSE;
-  g->last_forward_training = training;
+  g->last_forward_training = training && seeds != NULL;
   g->last_n = n;
+  g->seeds = seeds;
   if (!run_ops (g, g->fwd, error))
     return FALSE;
   if (probs)
@@ -1174,16 +1192,4 @@ bs_train_piece_get_grads (BsTrainPiece *g, int layer, const float **dweights, co
     *dweights = g->ls[layer].dw;
   if (dbias)
     *dbias = g->ls[layer].db;
-}
-
-guint64
-bs_train_piece_get_rng_state (const BsTrainPiece *g)
-{
-  return g->rand.state;
-}
-
-void
-bs_train_piece_set_rng_state (BsTrainPiece *g, guint64 state)
-{
-  g->rand.state = state;
 }

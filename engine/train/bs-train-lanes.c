@@ -16,9 +16,10 @@
  * probabilities into one batch, the loss is the whole batch's (its soft Dice
  * is over the batch), each piece's backward takes its share of the loss's
  * gradient, and the layers' gradients are the pieces' sums.  Only the order
- * of the sums differs, and the dropout masks, which each piece draws from a
- * seed the graph's one generator hands it (so a step does not depend on which
- * lane ran which piece, and a checkpoint's one generator state resumes it). */
+ * of the sums differs.  Dropout draws one seed a slice from the graph's one
+ * generator, and each slice's masks come from its seed, so the masks do not
+ * depend on the lanes, the pieces or which lane ran which piece, and a
+ * checkpoint's generator state resumes a run on any number of lanes. */
 #include <omp.h>
 #include <string.h>
 
@@ -36,6 +37,7 @@ struct _BsTrainGraph {
   int n_out;
   gsize in_per, out_per;  /* floats a slice in and out */
   float *probs, *dprobs;  /* batch x out_per: the pieces' outputs, the loss's gradient */
+  guint64 *seeds;         /* batch: each slice's dropout seed in a training forward */
   float **dw, **db;       /* per layer, the pieces' gradients summed (lanes only) */
   double weight_wt;
   double dropout_rate;
@@ -79,6 +81,7 @@ graph_new (BsUnet *net, int batch, int h, int w, int max_group, int lanes, GErro
       return NULL;
   g->probs = g_new0 (float, g->out_per * batch);
   g->dprobs = g_new0 (float, g->out_per * batch);
+  g->seeds = g_new0 (guint64, batch);
   if (g->n_lanes > 1)
     {
       g->dw = g_new0 (float *, net->n_layers);
@@ -129,6 +132,7 @@ bs_train_graph_free (BsTrainGraph *g)
   g_free (g->db);
   g_free (g->probs);
   g_free (g->dprobs);
+  g_free (g->seeds);
   g_free (g);
 }
 
@@ -143,9 +147,8 @@ bs_train_graph_set_dropout (BsTrainGraph *g, double rate, guint64 seed)
 {
   g->dropout_rate = CLAMP (rate, 0.0, 0.95);
   for (int k = 0; k < g->n_pieces; k++)
-    bs_train_piece_set_dropout (g->piece[k], rate, seed);
-  /* Seeded as a piece seeds its own, so that one piece draws what it always drew. */
-  g->rand.state = bs_train_piece_get_rng_state (g->piece[0]);
+    bs_train_piece_set_dropout (g->piece[k], rate);
+  bs_train_rng_seed (&g->rand, seed ^ 0x64726f706f7574ULL);
 }
 
 void
@@ -204,6 +207,7 @@ typedef struct {
   const float *input;
   int n;
   gboolean training;
+  const guint64 *seeds;
 } LaneRun;
 
 /* Piece k of a pass, on a lane (a piece sets its one thread itself). */
@@ -216,7 +220,7 @@ run_piece (int lane, int k, gpointer user_data, GError **error)
 
   if (r->pass == PASS_FORWARD)
     return bs_train_piece_forward (g->piece[k], r->input + first * g->in_per, m, r->training,
-                                   g->probs + first * g->out_per, error);
+                                   r->seeds ? r->seeds + first : NULL, g->probs + first * g->out_per, error);
   return bs_train_piece_backward (g->piece[k], g->dprobs + first * g->out_per, m, error);
 }
 
@@ -253,9 +257,10 @@ sum_share (int lane, gpointer user_data)
 }
 
 static gboolean
-run_lanes (BsTrainGraph *g, Pass pass, const float *input, int n, gboolean training, GError **error)
+run_lanes (BsTrainGraph *g, Pass pass, const float *input, int n, gboolean training, const guint64 *seeds,
+           GError **error)
 {
-  LaneRun r = { .g = g, .pass = pass, .input = input, .n = n, .training = training };
+  LaneRun r = { .g = g, .pass = pass, .input = input, .n = n, .training = training, .seeds = seeds };
   int caller_threads = omp_get_max_threads ();
   gboolean ok;
 
@@ -271,24 +276,23 @@ gboolean
 bs_train_graph_forward (BsTrainGraph *g, const float *input, int n, gboolean training, float *probs,
                         GError **error)
 {
+  const guint64 *seeds = NULL;
+
   g_return_val_if_fail (n > 0 && n <= g->batch, FALSE);
   g->n_run = (n + g->per - 1) / g->per;
+  if (training && g->dropout_rate > 0.0)
+    {
+      for (int i = 0; i < n; i++)
+        g->seeds[i] = bs_train_rng_next (&g->rand);
+      seeds = g->seeds;
+    }
   if (g->n_lanes <= 1)
     {
-      /* One piece draws from the graph's generator itself. */
-      bs_train_piece_set_rng_state (g->piece[0], g->rand.state);
-      if (!bs_train_piece_forward (g->piece[0], input, n, training, g->probs, error))
-        return FALSE;
-      g->rand.state = bs_train_piece_get_rng_state (g->piece[0]);
-    }
-  else
-    {
-      if (training && g->dropout_rate > 0.0)
-        for (int k = 0; k < g->n_run; k++)
-          bs_train_piece_set_rng_state (g->piece[k], bs_train_rng_next (&g->rand));
-      if (!run_lanes (g, PASS_FORWARD, input, n, training, error))
+      if (!bs_train_piece_forward (g->piece[0], input, n, training, seeds, g->probs, error))
         return FALSE;
     }
+  else if (!run_lanes (g, PASS_FORWARD, input, n, training, seeds, error))
+    return FALSE;
   if (probs)
     memcpy (probs, g->probs, g->out_per * n * sizeof (float));
   return TRUE;
@@ -315,7 +319,7 @@ bs_train_graph_backward_masked (BsTrainGraph *g, const float *target, const floa
     *loss_value = value;
   if (g->n_lanes <= 1)
     return bs_train_piece_backward (g->piece[0], g->dprobs, n, error);
-  if (!run_lanes (g, PASS_BACKWARD, NULL, n, TRUE, error))
+  if (!run_lanes (g, PASS_BACKWARD, NULL, n, TRUE, NULL, error))
     return FALSE;
   bs_parallel_lanes (g->n_lanes, sum_share, g);
   return TRUE;

@@ -160,24 +160,24 @@ typedef struct _BsTrainPiece BsTrainPiece;
 BsTrainPiece *bs_train_piece_new (BsUnet *net, int batch, int h, int w, int max_group, int threads, GError **error);
 void bs_train_piece_free (BsTrainPiece *g);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BsTrainPiece, bs_train_piece_free)
-void bs_train_piece_set_dropout (BsTrainPiece *g, double rate, guint64 seed);
-/* As bs_train_graph_forward, for n <= the piece's batch. */
-gboolean bs_train_piece_forward (BsTrainPiece *g, const float *input, int n, gboolean training, float *probs,
-                                 GError **error);
+void bs_train_piece_set_dropout (BsTrainPiece *g, double rate);
+/* As bs_train_graph_forward, for n <= the piece's batch; a training forward
+ * gives each slice's dropout seed (n of them, read during the call), else
+ * NULL: no dropout. */
+gboolean bs_train_piece_forward (BsTrainPiece *g, const float *input, int n, gboolean training,
+                                 const guint64 *seeds, float *probs, GError **error);
 /* After a forward of n slices: the gradients of every layer from the loss's
  * gradient with respect to the n slices' probabilities. */
 gboolean bs_train_piece_backward (BsTrainPiece *g, const float *dprobs, int n, GError **error);
 void bs_train_piece_get_grads (BsTrainPiece *g, int layer, const float **dweights, const float **dbias);
 char *bs_train_piece_describe (const BsTrainPiece *g);
-/* The dropout generator of a piece. */
-guint64 bs_train_piece_get_rng_state (const BsTrainPiece *g);
-void bs_train_piece_set_rng_state (BsTrainPiece *g, guint64 state);
 
 /* bs_train_graph_new with max_group (above), so that tests can compare the
  * input layer's weight gradient in groups and in one convolution. */
 BsTrainGraph *bs_train_graph_new_grouped (BsUnet *net, int batch, int h, int w, int max_group, GError **error);
 
-/* The dropout generator of a graph, saved with a checkpoint. */
+/* The dropout generator of a graph, saved with a checkpoint: a training
+ * forward draws one seed a slice from it, whatever the lanes. */
 guint64 bs_train_graph_get_rng_state (const BsTrainGraph *g);
 void bs_train_graph_set_rng_state (BsTrainGraph *g, guint64 state);
 
