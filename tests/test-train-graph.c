@@ -216,6 +216,35 @@ static const char *const all_kinds[] = {
   NULL,
 };
 
+/* Gradients of every layer of a against b: within float rounding of b's. */
+static void
+assert_same_grads (BsUnet *net, BsTrainGraph *a, BsTrainGraph *b, double tol)
+{
+  for (int li = 0; li < net->n_layers; li++)
+    {
+      const BsUnetLayer *L = &net->layers[li];
+      const float *dw_a, *db_a, *dw_b, *db_b;
+      gsize wn = (gsize) L->out_ch * L->in_ch * L->kh * L->kw;
+      double max_ref = 0.0, max_diff = 0.0;
+
+      bs_train_graph_get_grads (a, li, &dw_a, &db_a);
+      bs_train_graph_get_grads (b, li, &dw_b, &db_b);
+      for (gsize i = 0; i < wn; i++)
+        {
+          max_ref = MAX (max_ref, fabs (dw_b[i]));
+          max_diff = MAX (max_diff, fabs (dw_a[i] - dw_b[i]));
+        }
+      for (int o = 0; o < L->out_ch; o++)
+        {
+          max_ref = MAX (max_ref, fabs (db_b[o]));
+          max_diff = MAX (max_diff, fabs (db_a[o] - db_b[o]));
+        }
+      g_assert_cmpfloat (max_ref, >, 0.0);
+      if (max_diff > tol * max_ref)
+        g_error ("layer %s: max |a - b| = %g of max |b| %g", L->name, max_diff, max_ref);
+    }
+}
+
 /* The input layer's weight gradient computed in groups of input channels (as
  * bs_train_graph_new does where oneDNN has no fast kernel for all of them at
  * once) against one convolution over every channel: the same gradients in every
@@ -253,31 +282,7 @@ test_grouped_input_gradient (gconstpointer data)
       g_assert_true (bs_train_graph_backward (whole, target, n, BS_TRAIN_LOSS_DICE_BCE, 0.85, &loss_whole, &error));
       g_assert_no_error (error);
       g_assert_cmpfloat (loss_grouped, ==, loss_whole);
-      for (int li = 0; li < net->n_layers; li++)
-        {
-          const BsUnetLayer *L = &net->layers[li];
-          const float *dw_a, *db_a, *dw_b, *db_b;
-          gsize wn = (gsize) L->out_ch * L->in_ch * L->kh * L->kw;
-          double max_ref = 0.0, max_diff = 0.0;
-
-          bs_train_graph_get_grads (grouped, li, &dw_a, &db_a);
-          bs_train_graph_get_grads (whole, li, &dw_b, &db_b);
-          for (gsize i = 0; i < wn; i++)
-            {
-              max_ref = MAX (max_ref, fabs (dw_b[i]));
-              max_diff = MAX (max_diff, fabs (dw_a[i] - dw_b[i]));
-            }
-          for (int o = 0; o < L->out_ch; o++)
-            {
-              max_ref = MAX (max_ref, fabs (db_b[o]));
-              max_diff = MAX (max_diff, fabs (db_a[o] - db_b[o]));
-            }
-          if (strcmp (L->name, "encodeAa") == 0)
-            g_test_message ("batch %d, encodeAa: max |grouped - whole| = %g of max |whole| %g", n, max_diff,
-                            max_ref);
-          g_assert_cmpfloat (max_ref, >, 0.0);
-          g_assert_cmpfloat (max_diff, <=, 1e-5 * max_ref);
-        }
+      assert_same_grads (net, grouped, whole, 1e-5);
     }
 }
 
@@ -474,35 +479,6 @@ test_dropout_changes_training_only (void)
   g_assert_cmpfloat (diff, >, 1e-6);
   g_assert_true (bs_train_graph_forward (g, input, gc.batch, FALSE, b, &error));
   g_assert_cmpmem (a, gc.batch * hw * sizeof (float), b, gc.batch * hw * sizeof (float));
-}
-
-/* Gradients of every layer of a against b: within float rounding of b's. */
-static void
-assert_same_grads (BsUnet *net, BsTrainGraph *a, BsTrainGraph *b, double tol)
-{
-  for (int li = 0; li < net->n_layers; li++)
-    {
-      const BsUnetLayer *L = &net->layers[li];
-      const float *dw_a, *db_a, *dw_b, *db_b;
-      gsize wn = (gsize) L->out_ch * L->in_ch * L->kh * L->kw;
-      double max_ref = 0.0, max_diff = 0.0;
-
-      bs_train_graph_get_grads (a, li, &dw_a, &db_a);
-      bs_train_graph_get_grads (b, li, &dw_b, &db_b);
-      for (gsize i = 0; i < wn; i++)
-        {
-          max_ref = MAX (max_ref, fabs (dw_b[i]));
-          max_diff = MAX (max_diff, fabs (dw_a[i] - dw_b[i]));
-        }
-      for (int o = 0; o < L->out_ch; o++)
-        {
-          max_ref = MAX (max_ref, fabs (db_b[o]));
-          max_diff = MAX (max_diff, fabs (db_a[o] - db_b[o]));
-        }
-      g_assert_cmpfloat (max_ref, >, 0.0);
-      if (max_diff > tol * max_ref)
-        g_error ("layer %s: max |a - b| = %g of max |b| %g", L->name, max_diff, max_ref);
-    }
 }
 
 /* A graph on lanes (the batch in pieces, one single-thread graph a piece,
