@@ -1,6 +1,7 @@
 /* One piece of the training graph (BsTrainGraph, bs-train-lanes.c): the
- * U-Net at a fixed batch as a oneDNN training graph: forward-training primitives (conv with
- * fused ReLU, max pooling with workspace, transposed conv, sigmoid), backward
+ * U-Net at a fixed batch as a oneDNN training graph: forward-training
+ * primitives (conv with fused ReLU, in bs-train-conv.c; max pooling with
+ * workspace, transposed conv, sigmoid), backward
  * data and weights primitives, and a few plain-C steps (concat, split,
  * spatial dropout, gradient sums) in between.
  *
@@ -12,8 +13,8 @@
  * reordered into whatever layout each primitive chose, once per step.
  *
  * The input layer's weight gradient may be computed in groups of input
- * channels (input_groups_weights_grad): oneDNN 2.6 has a fast kernel for it
- * only up to 3 plain input channels. */
+ * channels (bs-train-conv.c): oneDNN 2.6 has a fast kernel for it only up
+ * to 3 plain input channels. */
 #include <glib/gi18n.h>
 #include <math.h>
 #include <omp.h>
@@ -22,93 +23,7 @@
 #include <oneapi/dnnl/dnnl.h>
 
 #include "bs-error.h"
-#include "bs-train-private.h"
-
-typedef struct {
-  dnnl_memory_desc_t md;
-  dnnl_memory_t mem, dmem;
-  float *data, *diff;
-  int c, h, w;
-  gsize per_image;  /* floats per image (c * h * w) */
-} Tensor;
-
-typedef struct _Op Op;
-typedef void (*OpFunc) (BsTrainPiece *g, Op *op);
-
-struct _Op {
-  dnnl_primitive_t prim;  /* or func */
-  int nargs;
-  dnnl_exec_arg_t args[8];
-  OpFunc func;
-  Tensor *a, *b, *c;
-  int index;
-};
-
-typedef struct {
-  BsUnetLayer *layer;
-  dnnl_memory_t w_user, b_user, w_fwd, w_bwd, dw_prim, dw_user, db_user;
-  dnnl_primitive_t reorder_fwd, reorder_bwd, reorder_dw;
-  float *dw, *db;
-} LayerState;
-
-/* Some input channels of the input layer, for its weight gradient. */
-typedef struct {
-  Tensor *x;  /* channels c0 .. c0 + x->c - 1 of the input, dense NCHW */
-  int c0;
-} InputGroup;
-
-struct _BsTrainPiece {
-  BsUnet *net;
-  int batch, h, w;
-  int threads;            /* > 0: OpenMP threads its passes run on (a lane's piece: 1); 0: the caller's */
-  dnnl_format_tag_t act_tag;
-  gboolean blocked;
-  dnnl_engine_t engine;
-  dnnl_stream_t stream;
-  /* Every primitive takes its scratchpad from the piece: oneDNN's own (with
-   * DNNL_ENABLE_CONCURRENT_EXEC off, as Debian builds it) may only be used
-   * on the thread that made the primitive, and a piece is made on the
-   * caller's thread and run on lanes.  attr sets that mode, scratch is as
-   * large as the largest asks. */
-  dnnl_primitive_attr_t attr;
-  dnnl_memory_t scratch;
-
-  GPtrArray *tensors;     /* Tensor*, owned */
-  GPtrArray *pds;         /* dnnl_primitive_desc_t, owned */
-  GPtrArray *prims;       /* dnnl_primitive_t, owned */
-  GPtrArray *memories;    /* extra dnnl_memory_t, owned */
-  GPtrArray *fwd;         /* Op*, owned */
-  GPtrArray *bwd;         /* Op*, owned, execution order */
-  GPtrArray *bwd_groups;  /* GPtrArray of Op* (not owning), forward order */
-  GPtrArray *cur_group;
-  LayerState *ls;
-  int n_layers;
-
-  Tensor *input, *probs, *logits;
-  int max_group;          /* input channels per group of the input layer's weight gradient */
-  InputGroup *in_groups;
-  int n_in_groups;
-  double dropout_rate;
-  const guint64 *seeds;   /* the training forward's dropout seed of each slice (bs_train_piece_forward) */
-  float *drop_mask[2];    /* batch x channels of encodeCa and encodeDa */
-  int drop_channels[2];
-  gboolean last_forward_training;
-  int last_n;
-  char *impl_info;
-  GString *describe;
-};
-
-#define DNNL_TRY(call)                                                              \
-  G_STMT_START {                                                                    \
-    dnnl_status_t st_ = (call);                                                     \
-    if (st_ != dnnl_success)                                                        \
-      {                                                                             \
-        g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DNNL,                    \
-                     _("oneDNN refused %s (status %d, %s:%d)"), #call, (int) st_,   \
-                     __FILE__, __LINE__);                                           \
-        return FALSE;                                                               \
-      }                                                                             \
-  } G_STMT_END
+#include "bs-train-graph-private.h"
 
 /* ---- small helpers ---- */
 
@@ -148,8 +63,8 @@ mem_free (gpointer p)
   dnnl_memory_destroy (p);
 }
 
-static gboolean
-tensor_new (BsTrainPiece *g, int c, int h, int w, dnnl_format_tag_t tag, gboolean with_diff,
+gboolean
+bs_train_piece_tensor_new (BsTrainPiece *g, int c, int h, int w, dnnl_format_tag_t tag, gboolean with_diff,
             Tensor **out, GError **error)
 {
   Tensor *t = g_new0 (Tensor, 1);
@@ -175,8 +90,8 @@ tensor_new (BsTrainPiece *g, int c, int h, int w, dnnl_format_tag_t tag, gboolea
   return TRUE;
 }
 
-static gboolean
-make_pd (BsTrainPiece *g, const_dnnl_op_desc_t desc, const_dnnl_primitive_attr_t attr,
+gboolean
+bs_train_piece_make_pd (BsTrainPiece *g, const_dnnl_op_desc_t desc, const_dnnl_primitive_attr_t attr,
          const_dnnl_primitive_desc_t hint, dnnl_primitive_desc_t *pd, const char *what,
          GError **error)
 {
@@ -192,8 +107,8 @@ make_pd (BsTrainPiece *g, const_dnnl_op_desc_t desc, const_dnnl_primitive_attr_t
   return TRUE;
 }
 
-static gboolean
-make_prim (BsTrainPiece *g, dnnl_primitive_desc_t pd, const char *what, dnnl_primitive_t *prim,
+gboolean
+bs_train_piece_make_prim (BsTrainPiece *g, dnnl_primitive_desc_t pd, const char *what, dnnl_primitive_t *prim,
            GError **error)
 {
   const char *impl = NULL;
@@ -205,8 +120,8 @@ make_prim (BsTrainPiece *g, dnnl_primitive_desc_t pd, const char *what, dnnl_pri
   return TRUE;
 }
 
-static Op *
-add_prim_op (GPtrArray *list, dnnl_primitive_t prim)
+Op *
+bs_train_piece_add_prim_op (GPtrArray *list, dnnl_primitive_t prim)
 {
   Op *op = g_new0 (Op, 1);
 
@@ -215,8 +130,8 @@ add_prim_op (GPtrArray *list, dnnl_primitive_t prim)
   return op;
 }
 
-static void
-op_arg (Op *op, int arg, dnnl_memory_t mem)
+void
+bs_train_piece_op_arg (Op *op, int arg, dnnl_memory_t mem)
 {
   g_assert (op->nargs < (int) G_N_ELEMENTS (op->args));
   op->args[op->nargs].arg = arg;
@@ -224,8 +139,8 @@ op_arg (Op *op, int arg, dnnl_memory_t mem)
   op->nargs++;
 }
 
-static Op *
-add_func_op (GPtrArray *list, OpFunc func, Tensor *a, Tensor *b, Tensor *c, int index)
+Op *
+bs_train_piece_add_func_op (GPtrArray *list, OpFunc func, Tensor *a, Tensor *b, Tensor *c, int index)
 {
   Op *op = g_new0 (Op, 1);
 
@@ -238,26 +153,26 @@ add_func_op (GPtrArray *list, OpFunc func, Tensor *a, Tensor *b, Tensor *c, int 
   return op;
 }
 
-static void
-begin_group (BsTrainPiece *g)
+void
+bs_train_piece_begin_group (BsTrainPiece *g)
 {
   g->cur_group = g_ptr_array_new ();
   g_ptr_array_add (g->bwd_groups, g->cur_group);
 }
 
-static Op *
-bwd_prim (BsTrainPiece *g, dnnl_primitive_t prim)
+Op *
+bs_train_piece_bwd_prim (BsTrainPiece *g, dnnl_primitive_t prim)
 {
-  Op *op = add_prim_op (g->bwd, prim);
+  Op *op = bs_train_piece_add_prim_op (g->bwd, prim);
 
   g_ptr_array_add (g->cur_group, op);
   return op;
 }
 
-static Op *
-bwd_func (BsTrainPiece *g, OpFunc func, Tensor *a, Tensor *b, Tensor *c, int index)
+Op *
+bs_train_piece_bwd_func (BsTrainPiece *g, OpFunc func, Tensor *a, Tensor *b, Tensor *c, int index)
 {
-  Op *op = add_func_op (g->bwd, func, a, b, c, index);
+  Op *op = bs_train_piece_add_func_op (g->bwd, func, a, b, c, index);
 
   g_ptr_array_add (g->cur_group, op);
   return op;
@@ -372,392 +287,6 @@ func_dropout_bwd (BsTrainPiece *g, Op *op)
   scale_channels (g, op->a, op->a->diff, g->drop_mask[op->index]);
 }
 
-/* The input's channel groups, each into its own dense tensor. */
-static void
-func_split_input (BsTrainPiece *g, Op *op)
-{
-  const Tensor *x = op->a;
-  gsize hw = (gsize) x->h * x->w;
-
-#pragma omp parallel for collapse(2)
-  for (int n = 0; n < g->batch; n++)
-    for (int k = 0; k < g->n_in_groups; k++)
-      {
-        const InputGroup *grp = &g->in_groups[k];
-        memcpy (grp->x->data + n * grp->x->per_image, x->data + n * x->per_image + grp->c0 * hw,
-                grp->x->per_image * sizeof (float));
-      }
-}
-
-/* ---- layers ---- */
-
-static gboolean
-weights_memories (BsTrainPiece *g, int li, const dnnl_memory_desc_t *fwd_wmd,
-                  const dnnl_memory_desc_t *bwd_wmd, const dnnl_memory_desc_t *dw_md,
-                  GError **error)
-{
-  LayerState *s = &g->ls[li];
-  BsUnetLayer *L = s->layer;
-  dnnl_memory_desc_t user_md, bias_md;
-  dnnl_dims_t wdims = { L->out_ch, L->in_ch, L->kh, L->kw };
-  dnnl_dims_t bdims = { L->out_ch };
-  dnnl_primitive_desc_t rpd;
-  gsize wn = (gsize) L->out_ch * L->in_ch * L->kh * L->kw;
-
-  DNNL_TRY (dnnl_memory_desc_init_by_tag (&user_md, 4, wdims, dnnl_f32, dnnl_oihw));
-  DNNL_TRY (dnnl_memory_desc_init_by_tag (&bias_md, 1, bdims, dnnl_f32, dnnl_a));
-  s->dw = g_new0 (float, wn);
-  s->db = g_new0 (float, L->out_ch);
-  DNNL_TRY (dnnl_memory_create (&s->w_user, &user_md, g->engine, L->weights));
-  DNNL_TRY (dnnl_memory_create (&s->b_user, &bias_md, g->engine, L->bias));
-  DNNL_TRY (dnnl_memory_create (&s->dw_user, &user_md, g->engine, s->dw));
-  DNNL_TRY (dnnl_memory_create (&s->db_user, &bias_md, g->engine, s->db));
-  g_ptr_array_add (g->memories, s->w_user);
-  g_ptr_array_add (g->memories, s->b_user);
-  g_ptr_array_add (g->memories, s->dw_user);
-  g_ptr_array_add (g->memories, s->db_user);
-
-  if (dnnl_memory_desc_equal (fwd_wmd, &user_md))
-    s->w_fwd = s->w_user;
-  else
-    {
-      DNNL_TRY (dnnl_memory_create (&s->w_fwd, fwd_wmd, g->engine, DNNL_MEMORY_ALLOCATE));
-      g_ptr_array_add (g->memories, s->w_fwd);
-      DNNL_TRY (dnnl_reorder_primitive_desc_create (&rpd, &user_md, g->engine, fwd_wmd, g->engine, g->attr));
-      g_ptr_array_add (g->pds, rpd);
-      DNNL_TRY (dnnl_primitive_create (&s->reorder_fwd, rpd));
-      g_ptr_array_add (g->prims, s->reorder_fwd);
-    }
-
-  if (bwd_wmd == NULL)
-    s->w_bwd = NULL;
-  else if (dnnl_memory_desc_equal (bwd_wmd, &user_md))
-    s->w_bwd = s->w_user;
-  else if (dnnl_memory_desc_equal (bwd_wmd, fwd_wmd))
-    s->w_bwd = s->w_fwd;
-  else
-    {
-      DNNL_TRY (dnnl_memory_create (&s->w_bwd, bwd_wmd, g->engine, DNNL_MEMORY_ALLOCATE));
-      g_ptr_array_add (g->memories, s->w_bwd);
-      DNNL_TRY (dnnl_reorder_primitive_desc_create (&rpd, &user_md, g->engine, bwd_wmd, g->engine, g->attr));
-      g_ptr_array_add (g->pds, rpd);
-      DNNL_TRY (dnnl_primitive_create (&s->reorder_bwd, rpd));
-      g_ptr_array_add (g->prims, s->reorder_bwd);
-    }
-
-  /* dw_md NULL: the weight gradient is written in slices (input_groups_weights_grad). */
-  if (dw_md == NULL || dnnl_memory_desc_equal (dw_md, &user_md))
-    s->dw_prim = s->dw_user;
-  else
-    {
-      DNNL_TRY (dnnl_memory_create (&s->dw_prim, dw_md, g->engine, DNNL_MEMORY_ALLOCATE));
-      g_ptr_array_add (g->memories, s->dw_prim);
-      DNNL_TRY (dnnl_reorder_primitive_desc_create (&rpd, dw_md, g->engine, &user_md, g->engine, g->attr));
-      g_ptr_array_add (g->pds, rpd);
-      DNNL_TRY (dnnl_primitive_create (&s->reorder_dw, rpd));
-      g_ptr_array_add (g->prims, s->reorder_dw);
-    }
-  return TRUE;
-}
-
-/* How many groups the input layer's weight gradient is computed in (1: one
- * convolution).  oneDNN 2.6 computes a weight gradient from a plain (nchw)
- * source and a blocked (nChw16c) output gradient with its jit kernel only
- * for 1 to 3 source channels (jit_avx512_common's first-convolution case);
- * with 4 it falls back to its reference convolution: 2.5 s of a 2.6 s step at
- * batch 16, 128x128 on 2 cores, where two groups of 2 channels take 1.5 ms
- * and the step 0.27 s, as with 2 channels.  A plain graph's layers all run
- * oneDNN's gemm convolution, which takes any channel count. */
-static int
-input_group_count (const BsTrainPiece *g, const Tensor *x)
-{
-  int max = g->max_group > 0 ? g->max_group : 3;
-
-  if (!g->blocked || x != g->input)
-    return 1;
-  return (x->c + max - 1) / max;
-}
-
-/* The input layer's weight gradient as one convolution per group of input
- * channels, each writing its slice of the OIHW gradient: the gradient is a sum
- * over input channels of terms that involve only that channel, so the slices
- * are exactly the whole layer's.  The first group also writes the bias
- * gradient (the sum of y's gradient, the same for every group).  The groups
- * are as even as possible (4 channels: 2 + 2). */
-static gboolean
-input_groups_weights_grad (BsTrainPiece *g, int li, Tensor *x, Tensor *y, int n_groups, const dnnl_dims_t strides,
-                           const dnnl_dims_t pad, GError **error)
-{
-  LayerState *s = &g->ls[li];
-  BsUnetLayer *L = s->layer;
-  dnnl_memory_desc_t user_md, bias_md;
-  dnnl_dims_t full = { L->out_ch, L->in_ch, L->kh, L->kw };
-  dnnl_dims_t bdims = { L->out_ch };
-  int c0 = 0;
-
-  DNNL_TRY (dnnl_memory_desc_init_by_tag (&user_md, 4, full, dnnl_f32, dnnl_oihw));
-  DNNL_TRY (dnnl_memory_desc_init_by_tag (&bias_md, 1, bdims, dnnl_f32, dnnl_a));
-  g->in_groups = g_new0 (InputGroup, n_groups);
-  g->n_in_groups = n_groups;
-  for (int k = 0; k < n_groups; k++)
-    {
-      InputGroup *grp = &g->in_groups[k];
-      int c = x->c / n_groups + (k < x->c % n_groups ? 1 : 0);
-      dnnl_dims_t wdims = { L->out_ch, c, L->kh, L->kw };
-      dnnl_dims_t offsets = { 0, c0, 0, 0 };
-      dnnl_memory_desc_t wmd_any, slice_md;
-      const dnnl_memory_desc_t *dw_md;
-      dnnl_convolution_desc_t d;
-      dnnl_primitive_desc_t hint, wpd;
-      dnnl_primitive_t wprim;
-      dnnl_memory_t slice, dw_prim;
-      char what[64];
-
-      grp->c0 = c0;
-      if (!tensor_new (g, c, x->h, x->w, dnnl_nchw, FALSE, &grp->x, error))
-        return FALSE;
-      DNNL_TRY (dnnl_memory_desc_init_by_tag (&wmd_any, 4, wdims, dnnl_f32, dnnl_format_tag_any));
-      DNNL_TRY (dnnl_convolution_forward_desc_init (&d, dnnl_forward_training, dnnl_convolution_direct,
-                                                    &grp->x->md, &wmd_any, &bias_md, &y->md, strides, pad, pad));
-      g_snprintf (what, sizeof what, "%s fwd ch %d-%d (hint)", L->name, c0, c0 + c - 1);
-      if (!make_pd (g, &d, NULL, NULL, &hint, what, error))
-        return FALSE;
-      DNNL_TRY (dnnl_convolution_backward_weights_desc_init (&d, dnnl_convolution_direct, &grp->x->md, &wmd_any,
-                                                             k == 0 ? &bias_md : NULL, &y->md, strides, pad, pad));
-      g_snprintf (what, sizeof what, "%s bwd weights ch %d-%d", L->name, c0, c0 + c - 1);
-      if (!make_pd (g, &d, NULL, hint, &wpd, what, error) || !make_prim (g, wpd, what, &wprim, error))
-        return FALSE;
-
-      /* The slice of the layer's OIHW gradient array, which the handle points at. */
-      DNNL_TRY (dnnl_memory_desc_init_submemory (&slice_md, &user_md, wdims, offsets));
-      DNNL_TRY (dnnl_memory_create (&slice, &slice_md, g->engine, s->dw));
-      g_ptr_array_add (g->memories, slice);
-      dw_md = dnnl_primitive_desc_query_md (wpd, dnnl_query_diff_weights_md, 0);
-      if (dnnl_memory_desc_equal (dw_md, &slice_md))
-        dw_prim = slice;
-      else
-        DNNL_TRY (dnnl_memory_create (&dw_prim, dw_md, g->engine, DNNL_MEMORY_ALLOCATE));
-      if (dw_prim != slice)
-        g_ptr_array_add (g->memories, dw_prim);
-
-      {
-        Op *op = bwd_prim (g, wprim);
-        op_arg (op, DNNL_ARG_SRC, grp->x->mem);
-        op_arg (op, DNNL_ARG_DIFF_DST, y->dmem);
-        op_arg (op, DNNL_ARG_DIFF_WEIGHTS, dw_prim);
-        if (k == 0)
-          op_arg (op, DNNL_ARG_DIFF_BIAS, s->db_user);
-      }
-      if (dw_prim != slice)
-        {
-          dnnl_primitive_desc_t rpd;
-          dnnl_primitive_t rprim;
-          Op *op;
-
-          DNNL_TRY (dnnl_reorder_primitive_desc_create (&rpd, dw_md, g->engine, &slice_md, g->engine, g->attr));
-          g_ptr_array_add (g->pds, rpd);
-          g_snprintf (what, sizeof what, "%s dw ch %d-%d reorder", L->name, c0, c0 + c - 1);
-          if (!make_prim (g, rpd, what, &rprim, error))
-            return FALSE;
-          op = bwd_prim (g, rprim);
-          op_arg (op, DNNL_ARG_FROM, dw_prim);
-          op_arg (op, DNNL_ARG_TO, slice);
-        }
-      c0 += c;
-    }
-  return TRUE;
-}
-
-/* A convolution (3x3 same + ReLU, 1x1, or 2x2 stride-2 transposed) from x to a
- * new tensor; its backward group computes the weight gradients and, when
- * need_dx, x's gradient. */
-static gboolean
-conv_layer (BsTrainPiece *g, int li, Tensor *x, dnnl_format_tag_t out_tag, gboolean need_dx,
-            Tensor **out, GError **error)
-{
-  BsUnetLayer *L = g->ls[li].layer;
-  gboolean deconv = L->kind == BS_LAYER_TRANSCONV2X2;
-  gboolean relu = L->kind == BS_LAYER_CONV3X3_RELU;
-  int oh = deconv ? x->h * 2 : x->h, ow = deconv ? x->w * 2 : x->w;
-  Tensor *y;
-  dnnl_memory_desc_t wmd_any, bias_md;
-  dnnl_dims_t wdims = { L->out_ch, L->in_ch, L->kh, L->kw };
-  dnnl_dims_t bdims = { L->out_ch };
-  dnnl_dims_t strides = { deconv ? 2 : 1, deconv ? 2 : 1 };
-  dnnl_dims_t pad = { deconv ? 0 : L->kh / 2, deconv ? 0 : L->kw / 2 };
-  dnnl_primitive_desc_t fpd, dpd = NULL, wpd = NULL;
-  dnnl_primitive_attr_t attr = NULL;
-  dnnl_primitive_t fprim, dprim = NULL, wprim = NULL;
-  const dnnl_memory_desc_t *fwd_wmd, *bwd_wmd = NULL, *dw_md = NULL;
-  int n_groups = deconv ? 1 : input_group_count (g, x);
-  char what[64];
-  Op *op;
-  gboolean ok;
-
-  if (L->in_ch != x->c)
-    {
-      g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DNNL,
-                   _("Layer %s expects %d input channels but gets %d"), L->name, L->in_ch, x->c);
-      return FALSE;
-    }
-  if (!tensor_new (g, L->out_ch, oh, ow, out_tag, TRUE, &y, error))
-    return FALSE;
-  DNNL_TRY (dnnl_memory_desc_init_by_tag (&wmd_any, 4, wdims, dnnl_f32, dnnl_format_tag_any));
-  DNNL_TRY (dnnl_memory_desc_init_by_tag (&bias_md, 1, bdims, dnnl_f32, dnnl_a));
-
-  /* forward */
-  if (deconv)
-    {
-      dnnl_deconvolution_desc_t d;
-      DNNL_TRY (dnnl_deconvolution_forward_desc_init (&d, dnnl_forward_training, dnnl_deconvolution_direct,
-                                                      &x->md, &wmd_any, &bias_md, &y->md, strides, pad, pad));
-      g_snprintf (what, sizeof what, "%s fwd", L->name);
-      if (!make_pd (g, &d, NULL, NULL, &fpd, what, error))
-        return FALSE;
-    }
-  else
-    {
-      dnnl_convolution_desc_t d;
-      DNNL_TRY (dnnl_convolution_forward_desc_init (&d, dnnl_forward_training, dnnl_convolution_direct,
-                                                    &x->md, &wmd_any, &bias_md, &y->md, strides, pad, pad));
-      if (relu)
-        {
-          dnnl_post_ops_t po;
-          DNNL_TRY (dnnl_post_ops_create (&po));
-          dnnl_post_ops_append_eltwise (po, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f);
-          if (dnnl_primitive_attr_create (&attr) != dnnl_success
-              || dnnl_primitive_attr_set_scratchpad_mode (attr, dnnl_scratchpad_mode_user) != dnnl_success
-              || dnnl_primitive_attr_set_post_ops (attr, po) != dnnl_success)
-            {
-              dnnl_post_ops_destroy (po);
-              if (attr)
-                dnnl_primitive_attr_destroy (attr);
-              g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DNNL,
-                           _("oneDNN could not create a primitive attribute"));
-              return FALSE;
-            }
-          dnnl_post_ops_destroy (po);
-        }
-      g_snprintf (what, sizeof what, "%s fwd", L->name);
-      ok = make_pd (g, &d, attr, NULL, &fpd, what, error);
-      if (attr)
-        dnnl_primitive_attr_destroy (attr);
-      if (!ok)
-        return FALSE;
-    }
-  if (!make_prim (g, fpd, what, &fprim, error))
-    return FALSE;
-  fwd_wmd = dnnl_primitive_desc_query_md (fpd, dnnl_query_weights_md, 0);
-
-  /* backward data and weights */
-  if (deconv)
-    {
-      dnnl_deconvolution_desc_t d;
-      if (need_dx)
-        {
-          DNNL_TRY (dnnl_deconvolution_backward_data_desc_init (&d, dnnl_deconvolution_direct, &x->md, &wmd_any,
-                                                                &y->md, strides, pad, pad));
-          g_snprintf (what, sizeof what, "%s bwd data", L->name);
-          if (!make_pd (g, &d, NULL, fpd, &dpd, what, error))
-            return FALSE;
-        }
-      DNNL_TRY (dnnl_deconvolution_backward_weights_desc_init (&d, dnnl_deconvolution_direct, &x->md, &wmd_any,
-                                                               &bias_md, &y->md, strides, pad, pad));
-      g_snprintf (what, sizeof what, "%s bwd weights", L->name);
-      if (!make_pd (g, &d, NULL, fpd, &wpd, what, error))
-        return FALSE;
-    }
-  else
-    {
-      dnnl_convolution_desc_t d;
-      if (need_dx)
-        {
-          DNNL_TRY (dnnl_convolution_backward_data_desc_init (&d, dnnl_convolution_direct, &x->md, &wmd_any,
-                                                              &y->md, strides, pad, pad));
-          g_snprintf (what, sizeof what, "%s bwd data", L->name);
-          if (!make_pd (g, &d, NULL, fpd, &dpd, what, error))
-            return FALSE;
-        }
-      if (n_groups == 1)
-        {
-          DNNL_TRY (dnnl_convolution_backward_weights_desc_init (&d, dnnl_convolution_direct, &x->md, &wmd_any,
-                                                                 &bias_md, &y->md, strides, pad, pad));
-          g_snprintf (what, sizeof what, "%s bwd weights", L->name);
-          if (!make_pd (g, &d, NULL, fpd, &wpd, what, error))
-            return FALSE;
-        }
-    }
-  if (dpd)
-    {
-      g_snprintf (what, sizeof what, "%s bwd data", L->name);
-      if (!make_prim (g, dpd, what, &dprim, error))
-        return FALSE;
-      bwd_wmd = dnnl_primitive_desc_query_md (dpd, dnnl_query_weights_md, 0);
-    }
-  if (wpd)
-    {
-      g_snprintf (what, sizeof what, "%s bwd weights", L->name);
-      if (!make_prim (g, wpd, what, &wprim, error))
-        return FALSE;
-      dw_md = dnnl_primitive_desc_query_md (wpd, dnnl_query_diff_weights_md, 0);
-    }
-
-  if (!weights_memories (g, li, fwd_wmd, bwd_wmd, dw_md, error))
-    return FALSE;
-
-  op = add_prim_op (g->fwd, fprim);
-  op_arg (op, DNNL_ARG_SRC, x->mem);
-  op_arg (op, DNNL_ARG_WEIGHTS, g->ls[li].w_fwd);
-  op_arg (op, DNNL_ARG_BIAS, g->ls[li].b_user);
-  op_arg (op, DNNL_ARG_DST, y->mem);
-
-  begin_group (g);
-  if (relu)
-    {
-      dnnl_eltwise_desc_t ed;
-      dnnl_primitive_desc_t hint, epd;
-      dnnl_primitive_t eprim;
-
-      DNNL_TRY (dnnl_eltwise_forward_desc_init (&ed, dnnl_forward_training, dnnl_eltwise_relu_use_dst_for_bwd,
-                                                &y->md, 0.0f, 0.0f));
-      g_snprintf (what, sizeof what, "%s relu fwd", L->name);
-      if (!make_pd (g, &ed, NULL, NULL, &hint, what, error))
-        return FALSE;
-      DNNL_TRY (dnnl_eltwise_backward_desc_init (&ed, dnnl_eltwise_relu_use_dst_for_bwd, &y->md, &y->md,
-                                                 0.0f, 0.0f));
-      g_snprintf (what, sizeof what, "%s relu bwd", L->name);
-      if (!make_pd (g, &ed, NULL, hint, &epd, what, error) || !make_prim (g, epd, what, &eprim, error))
-        return FALSE;
-      op = bwd_prim (g, eprim);
-      op_arg (op, DNNL_ARG_DST, y->mem);
-      op_arg (op, DNNL_ARG_DIFF_DST, y->dmem);
-      op_arg (op, DNNL_ARG_DIFF_SRC, y->dmem);
-    }
-  if (wprim)
-    {
-      op = bwd_prim (g, wprim);
-      op_arg (op, DNNL_ARG_SRC, x->mem);
-      op_arg (op, DNNL_ARG_DIFF_DST, y->dmem);
-      op_arg (op, DNNL_ARG_DIFF_WEIGHTS, g->ls[li].dw_prim);
-      op_arg (op, DNNL_ARG_DIFF_BIAS, g->ls[li].db_user);
-    }
-  else
-    {
-      bwd_func (g, func_split_input, x, NULL, NULL, 0);
-      if (!input_groups_weights_grad (g, li, x, y, n_groups, strides, pad, error))
-        return FALSE;
-    }
-  if (dprim)
-    {
-      op = bwd_prim (g, dprim);
-      op_arg (op, DNNL_ARG_DIFF_DST, y->dmem);
-      op_arg (op, DNNL_ARG_WEIGHTS, g->ls[li].w_bwd);
-      op_arg (op, DNNL_ARG_DIFF_SRC, x->dmem);
-    }
-  *out = y;
-  return TRUE;
-}
-
 /* 2x2 max pooling; the backward group adds x's pooling gradient to what the
  * skip connection's split already wrote into x's gradient. */
 static gboolean
@@ -772,34 +301,34 @@ pool_layer (BsTrainPiece *g, Tensor *x, Tensor **out, GError **error)
   dnnl_dims_t strides = { 2, 2 }, kernel = { 2, 2 }, pad = { 0, 0 };
   Op *op;
 
-  if (!tensor_new (g, x->c, x->h / 2, x->w / 2, g->act_tag, TRUE, &y, error))
+  if (!bs_train_piece_tensor_new (g, x->c, x->h / 2, x->w / 2, g->act_tag, TRUE, &y, error))
     return FALSE;
-  if (!tensor_new (g, x->c, x->h, x->w, g->act_tag, FALSE, &tmp, error))
+  if (!bs_train_piece_tensor_new (g, x->c, x->h, x->w, g->act_tag, FALSE, &tmp, error))
     return FALSE;
   DNNL_TRY (dnnl_pooling_forward_desc_init (&pdsc, dnnl_forward_training, dnnl_pooling_max, &x->md, &y->md,
                                             strides, kernel, pad, pad));
-  if (!make_pd (g, &pdsc, NULL, NULL, &fpd, "maxpool fwd", error)
-      || !make_prim (g, fpd, "maxpool fwd", &fprim, error))
+  if (!bs_train_piece_make_pd (g, &pdsc, NULL, NULL, &fpd, "maxpool fwd", error)
+      || !bs_train_piece_make_prim (g, fpd, "maxpool fwd", &fprim, error))
     return FALSE;
   ws_md = dnnl_primitive_desc_query_md (fpd, dnnl_query_workspace_md, 0);
   DNNL_TRY (dnnl_memory_create (&ws, ws_md, g->engine, DNNL_MEMORY_ALLOCATE));
   g_ptr_array_add (g->memories, ws);
   DNNL_TRY (dnnl_pooling_backward_desc_init (&pdsc, dnnl_pooling_max, &x->md, &y->md, strides, kernel, pad, pad));
-  if (!make_pd (g, &pdsc, NULL, fpd, &bpd, "maxpool bwd", error)
-      || !make_prim (g, bpd, "maxpool bwd", &bprim, error))
+  if (!bs_train_piece_make_pd (g, &pdsc, NULL, fpd, &bpd, "maxpool bwd", error)
+      || !bs_train_piece_make_prim (g, bpd, "maxpool bwd", &bprim, error))
     return FALSE;
 
-  op = add_prim_op (g->fwd, fprim);
-  op_arg (op, DNNL_ARG_SRC, x->mem);
-  op_arg (op, DNNL_ARG_DST, y->mem);
-  op_arg (op, DNNL_ARG_WORKSPACE, ws);
+  op = bs_train_piece_add_prim_op (g->fwd, fprim);
+  bs_train_piece_op_arg (op, DNNL_ARG_SRC, x->mem);
+  bs_train_piece_op_arg (op, DNNL_ARG_DST, y->mem);
+  bs_train_piece_op_arg (op, DNNL_ARG_WORKSPACE, ws);
 
-  begin_group (g);
-  op = bwd_prim (g, bprim);
-  op_arg (op, DNNL_ARG_DIFF_DST, y->dmem);
-  op_arg (op, DNNL_ARG_DIFF_SRC, tmp->mem);
-  op_arg (op, DNNL_ARG_WORKSPACE, ws);
-  bwd_func (g, func_add_diff, x, tmp, NULL, 0);
+  bs_train_piece_begin_group (g);
+  op = bs_train_piece_bwd_prim (g, bprim);
+  bs_train_piece_op_arg (op, DNNL_ARG_DIFF_DST, y->dmem);
+  bs_train_piece_op_arg (op, DNNL_ARG_DIFF_SRC, tmp->mem);
+  bs_train_piece_op_arg (op, DNNL_ARG_WORKSPACE, ws);
+  bs_train_piece_bwd_func (g, func_add_diff, x, tmp, NULL, 0);
   *out = y;
   return TRUE;
 }
@@ -809,11 +338,11 @@ concat_layer (BsTrainPiece *g, Tensor *up, Tensor *skip, Tensor **out, GError **
 {
   Tensor *cat;
 
-  if (!tensor_new (g, up->c + skip->c, up->h, up->w, g->act_tag, TRUE, &cat, error))
+  if (!bs_train_piece_tensor_new (g, up->c + skip->c, up->h, up->w, g->act_tag, TRUE, &cat, error))
     return FALSE;
-  add_func_op (g->fwd, func_concat, up, skip, cat, 0);
-  begin_group (g);
-  bwd_func (g, func_split, up, skip, cat, 0);
+  bs_train_piece_add_func_op (g->fwd, func_concat, up, skip, cat, 0);
+  bs_train_piece_begin_group (g);
+  bs_train_piece_bwd_func (g, func_split, up, skip, cat, 0);
   *out = cat;
   return TRUE;
 }
@@ -825,9 +354,9 @@ dropout_layer (BsTrainPiece *g, Tensor *x, int index)
   g->drop_mask[index] = g_new (float, (gsize) g->batch * x->c);
   for (gsize i = 0; i < (gsize) g->batch * x->c; i++)
     g->drop_mask[index][i] = 1.0f;
-  add_func_op (g->fwd, func_dropout_fwd, x, NULL, NULL, index);
-  begin_group (g);
-  bwd_func (g, func_dropout_bwd, x, NULL, NULL, index);
+  bs_train_piece_add_func_op (g->fwd, func_dropout_fwd, x, NULL, NULL, index);
+  bs_train_piece_begin_group (g);
+  bs_train_piece_bwd_func (g, func_dropout_bwd, x, NULL, NULL, index);
 }
 
 static gboolean
@@ -839,23 +368,23 @@ sigmoid_layer (BsTrainPiece *g, Tensor *z, Tensor **out, GError **error)
   dnnl_primitive_t fprim, bprim;
   Op *op;
 
-  if (!tensor_new (g, z->c, z->h, z->w, dnnl_nchw, TRUE, &p, error))
+  if (!bs_train_piece_tensor_new (g, z->c, z->h, z->w, dnnl_nchw, TRUE, &p, error))
     return FALSE;
   DNNL_TRY (dnnl_eltwise_forward_desc_init (&ed, dnnl_forward_training, dnnl_eltwise_logistic_use_dst_for_bwd,
                                             &z->md, 0.0f, 0.0f));
-  if (!make_pd (g, &ed, NULL, NULL, &fpd, "sigmoid fwd", error) || !make_prim (g, fpd, "sigmoid fwd", &fprim, error))
+  if (!bs_train_piece_make_pd (g, &ed, NULL, NULL, &fpd, "sigmoid fwd", error) || !bs_train_piece_make_prim (g, fpd, "sigmoid fwd", &fprim, error))
     return FALSE;
   DNNL_TRY (dnnl_eltwise_backward_desc_init (&ed, dnnl_eltwise_logistic_use_dst_for_bwd, &z->md, &z->md, 0.0f, 0.0f));
-  if (!make_pd (g, &ed, NULL, fpd, &bpd, "sigmoid bwd", error) || !make_prim (g, bpd, "sigmoid bwd", &bprim, error))
+  if (!bs_train_piece_make_pd (g, &ed, NULL, fpd, &bpd, "sigmoid bwd", error) || !bs_train_piece_make_prim (g, bpd, "sigmoid bwd", &bprim, error))
     return FALSE;
-  op = add_prim_op (g->fwd, fprim);
-  op_arg (op, DNNL_ARG_SRC, z->mem);
-  op_arg (op, DNNL_ARG_DST, p->mem);
-  begin_group (g);
-  op = bwd_prim (g, bprim);
-  op_arg (op, DNNL_ARG_DST, p->mem);
-  op_arg (op, DNNL_ARG_DIFF_DST, p->dmem);
-  op_arg (op, DNNL_ARG_DIFF_SRC, z->dmem);
+  op = bs_train_piece_add_prim_op (g->fwd, fprim);
+  bs_train_piece_op_arg (op, DNNL_ARG_SRC, z->mem);
+  bs_train_piece_op_arg (op, DNNL_ARG_DST, p->mem);
+  bs_train_piece_begin_group (g);
+  op = bs_train_piece_bwd_prim (g, bprim);
+  bs_train_piece_op_arg (op, DNNL_ARG_DST, p->mem);
+  bs_train_piece_op_arg (op, DNNL_ARG_DIFF_DST, p->dmem);
+  bs_train_piece_op_arg (op, DNNL_ARG_DIFF_SRC, z->dmem);
   *out = p;
   return TRUE;
 }
@@ -877,7 +406,7 @@ conv_named (BsTrainPiece *g, const char *name, Tensor *x, gboolean need_dx, Tens
 
   if (li < 0)
     return FALSE;
-  return conv_layer (g, li, x, g->act_tag, need_dx, out, error);
+  return bs_train_piece_conv_layer (g, li, x, g->act_tag, need_dx, out, error);
 }
 
 /* The same tensor in another layout: oneDNN's 1x1 convolution to one channel
@@ -892,21 +421,21 @@ relayout_layer (BsTrainPiece *g, Tensor *x, dnnl_format_tag_t tag, Tensor **out,
   dnnl_primitive_t fprim, bprim;
   Op *op;
 
-  if (!tensor_new (g, x->c, x->h, x->w, tag, TRUE, &y, error))
+  if (!bs_train_piece_tensor_new (g, x->c, x->h, x->w, tag, TRUE, &y, error))
     return FALSE;
   DNNL_TRY (dnnl_reorder_primitive_desc_create (&fpd, &x->md, g->engine, &y->md, g->engine, g->attr));
   g_ptr_array_add (g->pds, fpd);
   DNNL_TRY (dnnl_reorder_primitive_desc_create (&bpd, &y->md, g->engine, &x->md, g->engine, g->attr));
   g_ptr_array_add (g->pds, bpd);
-  if (!make_prim (g, fpd, "relayout fwd", &fprim, error) || !make_prim (g, bpd, "relayout bwd", &bprim, error))
+  if (!bs_train_piece_make_prim (g, fpd, "relayout fwd", &fprim, error) || !bs_train_piece_make_prim (g, bpd, "relayout bwd", &bprim, error))
     return FALSE;
-  op = add_prim_op (g->fwd, fprim);
-  op_arg (op, DNNL_ARG_FROM, x->mem);
-  op_arg (op, DNNL_ARG_TO, y->mem);
-  begin_group (g);
-  op = bwd_prim (g, bprim);
-  op_arg (op, DNNL_ARG_FROM, y->dmem);
-  op_arg (op, DNNL_ARG_TO, x->dmem);
+  op = bs_train_piece_add_prim_op (g->fwd, fprim);
+  bs_train_piece_op_arg (op, DNNL_ARG_FROM, x->mem);
+  bs_train_piece_op_arg (op, DNNL_ARG_TO, y->mem);
+  bs_train_piece_begin_group (g);
+  op = bs_train_piece_bwd_prim (g, bprim);
+  bs_train_piece_op_arg (op, DNNL_ARG_FROM, y->dmem);
+  bs_train_piece_op_arg (op, DNNL_ARG_TO, x->dmem);
   *out = y;
   return TRUE;
 }
@@ -924,7 +453,7 @@ build (BsTrainPiece *g, GError **error)
   };
   Tensor *skip[4], *x, *t;
 
-  if (!tensor_new (g, bs_unet_input_channels (&g->net->config), g->h, g->w, dnnl_nchw, FALSE, &g->input, error))
+  if (!bs_train_piece_tensor_new (g, bs_unet_input_channels (&g->net->config), g->h, g->w, dnnl_nchw, FALSE, &g->input, error))
     return FALSE;
   x = g->input;
   for (int level = 0; level < 5; level++)
@@ -980,7 +509,7 @@ build_scratchpad (BsTrainPiece *g, GError **error)
         {
           Op *op = g_ptr_array_index (ops, i);
           if (op->prim)
-            op_arg (op, DNNL_ARG_SCRATCHPAD, g->scratch);
+            bs_train_piece_op_arg (op, DNNL_ARG_SCRATCHPAD, g->scratch);
         }
     }
   return TRUE;
