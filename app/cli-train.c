@@ -119,7 +119,7 @@ add_phantoms (BsTrainSet *set, int n, const char *size, guint64 seed, BsTiming *
 
 /* Every labelled case of the datasets through the model, with the model's own modalities. */
 static int
-evaluate_all (char **datasets, const char *model_path, int threads, gboolean flips, gboolean three_planes,
+evaluate_all (char **datasets, const char *model_path, int threads, int lanes, gboolean flips, gboolean three_planes,
               char **only, const char *report_path)
 {
   g_autoptr(GError) error = NULL;
@@ -146,7 +146,7 @@ evaluate_all (char **datasets, const char *model_path, int threads, gboolean fli
       BsTrainCaseResult r = { 0 };
       if (only && !g_strv_contains ((const char *const *) only, bs_train_set_get_case_id (set, i)))
         continue;
-      if (!bs_train_evaluate_case (net, set, i, threads, flips, three_planes, &r, &error))
+      if (!bs_train_evaluate_case (net, set, i, threads, lanes, flips, three_planes, &r, &error))
         return bs_cli_fail (error);
       printf ("%-28s %8.4f %8.4f", r.id, r.dice, r.dice_raw);
       bs_cli_train_print_region_row (&regions, &r, stdout);
@@ -602,7 +602,8 @@ bs_cli_train (int argc, char **argv)
   if (evaluate)
     {
       g_auto(GStrv) only = test_cases ? g_strsplit (test_cases, ",", -1) : NULL;
-      return evaluate_all (datasets, resume, opts.threads, flips, opts.eval_three_planes, only, report_path);
+      return evaluate_all (datasets, resume, opts.threads, bs_train_options_lanes (&opts), flips, opts.eval_three_planes,
+                           only, report_path);
     }
 
   /* Before the data loads: a figures folder that cannot take the figures,

@@ -127,7 +127,7 @@ dice_of (BsUnet *net, const char *id, const BsVolume *image, const BsVolume *lab
 
   g_assert_true (bs_train_set_add_case (set, id, image, label, &error));
   g_assert_no_error (error);
-  g_assert_true (bs_train_evaluate_case (net, set, 0, 0, FALSE, FALSE, &r, &error));
+  g_assert_true (bs_train_evaluate_case (net, set, 0, 0, 1, FALSE, FALSE, &r, &error));
   g_assert_no_error (error);
   dice = r.dice;
   g_test_message ("%s: whole-volume whole-tumour Dice %.4f (%zu truth, %zu predicted voxels; channels %s)", id,

@@ -52,7 +52,7 @@ region_dice (const BsTrainCase *c, BsRegion r, const float *mask, gsize n)
 /* The network's probabilities of slices [k_begin, k_end) of plane, written
  * into vols (one volume per output, the case's geometry). */
 static gboolean
-evaluate_plane (const BsUnet *net, const BsTrainCase *c, BsPlane plane, gboolean flips, GPtrArray *vols,
+evaluate_plane (const BsUnet *net, const BsTrainCase *c, BsPlane plane, int lanes, gboolean flips, GPtrArray *vols,
                 int k_begin, int k_end, GError **error)
 {
   int batch, ph, pw, w, h, nch = c->image->n_channels, n_out = net->config.out_channels;
@@ -66,7 +66,8 @@ evaluate_plane (const BsUnet *net, const BsTrainCase *c, BsPlane plane, gboolean
   g_autofree float *pred = NULL;
 
   bs_volume_slice_size (c->image, plane, &w, &h);
-  g = bs_train_graph_new ((BsUnet *) net, BS_TRAIN_EVAL_BATCH, (h + 15) / 16 * 16, (w + 15) / 16 * 16, error);
+  g = bs_train_graph_new_lanes ((BsUnet *) net, BS_TRAIN_EVAL_BATCH, (h + 15) / 16 * 16, (w + 15) / 16 * 16, lanes,
+                                error);
   if (g == NULL)
     return FALSE;
   slice = g_new (float, (gsize) w * h);
@@ -117,7 +118,8 @@ evaluate_plane (const BsUnet *net, const BsTrainCase *c, BsPlane plane, gboolean
  * axial, coronal and sagittal slices and the three are averaged, as
  * bs_segment_average_planes does. */
 static gboolean
-evaluate_case (const BsUnet *net, const BsTrainCase *c, gboolean flips, gboolean three_planes, BsVolume *pred_vol,
+evaluate_case (const BsUnet *net, const BsTrainCase *c, int lanes, gboolean flips, gboolean three_planes,
+               BsVolume *pred_vol,
                BsTrainCaseResult *result, GError **error)
 {
   int nch = c->image->n_channels, n_out = net->config.out_channels;
@@ -128,7 +130,7 @@ evaluate_case (const BsUnet *net, const BsTrainCase *c, gboolean flips, gboolean
 
   for (int k = 0; k < n_out; k++)
     g_ptr_array_add (vols, bs_volume_new_like (c->truth, 1));
-  if (!evaluate_plane (net, c, BS_PLANE_AXIAL, flips, vols, 0, bs_volume_n_slices (c->image, BS_PLANE_AXIAL), error))
+  if (!evaluate_plane (net, c, BS_PLANE_AXIAL, lanes, flips, vols, 0, bs_volume_n_slices (c->image, BS_PLANE_AXIAL), error))
     return FALSE;
   /* the coronal and sagittal slices through the tumour's box, summed in the
    * same order as the pipeline's */
@@ -147,7 +149,7 @@ evaluate_case (const BsUnet *net, const BsTrainCase *c, gboolean flips, gboolean
           for (int k = 0; k < n; k++)
             if (selected[k])
               k0 = MIN (k0, k), k1 = k + 1;
-          if (!evaluate_plane (net, c, (BsPlane) p, flips, other, k0, MAX (k0, k1), error))
+          if (!evaluate_plane (net, c, (BsPlane) p, lanes, flips, other, k0, MAX (k0, k1), error))
             return FALSE;
           for (int k = 0; k < n_out; k++)
             bs_segment_planes_add (g_ptr_array_index (vols, k), g_ptr_array_index (other, k), lo, hi);
@@ -211,18 +213,19 @@ evaluate_case (const BsUnet *net, const BsTrainCase *c, gboolean flips, gboolean
 }
 
 static gboolean
-evaluate_case_net (BsUnet *net, const BsTrainCase *c, int threads, gboolean flips, gboolean three_planes,
+evaluate_case_net (BsUnet *net, const BsTrainCase *c, int threads, int lanes, gboolean flips, gboolean three_planes,
                    BsVolume *pred, BsTrainCaseResult *result, GError **error)
 {
   omp_set_num_threads (threads > 0 ? threads : bs_runtime_auto_threads (bs_cpu_cores ()));
-  return evaluate_case (net, c, flips, three_planes, pred, result, error);
+  return evaluate_case (net, c, lanes, flips, three_planes, pred, result, error);
 }
 
 gboolean
-bs_train_evaluate_case (BsUnet *net, BsTrainSet *set, guint i, int threads, gboolean flips, gboolean three_planes,
+bs_train_evaluate_case (BsUnet *net, BsTrainSet *set, guint i, int threads, int lanes, gboolean flips,
+                        gboolean three_planes,
                         BsTrainCaseResult *result, GError **error)
 {
-  return evaluate_case_net (net, g_ptr_array_index (set->cases, i), threads, flips, three_planes, NULL, result,
+  return evaluate_case_net (net, g_ptr_array_index (set->cases, i), threads, lanes, flips, three_planes, NULL, result,
                             error);
 }
 
@@ -415,7 +418,8 @@ bs_train_val_run (BsTrainGraph *g, const BsTrainValSet *v, int nch, BsTrainLoss 
 /* ---- test cases ---- */
 
 gboolean
-bs_train_evaluate_tests (BsTrainSet *set, BsUnet *net, int threads, gboolean three_planes, const char *figures_dir,
+bs_train_evaluate_tests (BsTrainSet *set, BsUnet *net, int threads, int lanes, gboolean three_planes,
+                         const char *figures_dir,
                          BsTrainReport *report,
                          BsTrainProgressFunc progress, gpointer progress_data, GError **error)
 {
@@ -432,7 +436,7 @@ bs_train_evaluate_tests (BsTrainSet *set, BsUnet *net, int threads, gboolean thr
         continue;
       if (figures_dir)
         pred = bs_volume_new_like (c->truth, 1);
-      if (!evaluate_case_net (net, c, threads, FALSE, three_planes, pred, &r, error))
+      if (!evaluate_case_net (net, c, threads, lanes, FALSE, three_planes, pred, &r, error))
         return FALSE;
       g_array_append_val (report->test, r);
       if (progress)

@@ -425,8 +425,10 @@ gboolean bs_train_run (BsTrainSet *set, const BsTrainOptions *opts, BsTrainProgr
  * flips every slice also runs mirrored left-right and the two are averaged
  * (as BsPlanOptions.test_time_flips); with three_planes the network also
  * runs on every coronal and sagittal slice and the three probability
- * volumes are averaged (as BsPlanOptions.three_planes). */
-gboolean bs_train_evaluate_case (BsUnet *net, BsTrainSet *set, guint i, int threads, gboolean flips, gboolean three_planes,
-                                 BsTrainCaseResult *result, GError **error);
+ * volumes are averaged (as BsPlanOptions.three_planes).  lanes > 1: the
+ * slices run on that many lanes (bs_train_graph_new_lanes), else on threads
+ * (0: the cores other programs leave free). */
+gboolean bs_train_evaluate_case (BsUnet *net, BsTrainSet *set, guint i, int threads, int lanes, gboolean flips,
+                                 gboolean three_planes, BsTrainCaseResult *result, GError **error);
 
 G_END_DECLS
