@@ -635,6 +635,7 @@ test_train_smoke (void)
     g_assert_true (bs_train_evaluate_case (loaded, set, test_case, 2, 1, FALSE, TRUE, &one, &error));
     g_assert_no_error (error);
     g_assert_cmpfloat (fabs (one.dice - after.dice), <, 1e-3);
+    bs_train_case_result_clear (&one);
   }
 
   /* Resuming from the checkpoint with no epochs keeps its validation loss. */
