@@ -83,8 +83,8 @@ bench_step (const BsTrainOptions *opts, int n_mod, int repeats)
     printf ("{\"impl\": \"brainseg-onednn\", \"fms\": %d, \"batch\": %d, \"crop\": %d, \"channels\": %d, "
             "\"threads\": %d, \"lanes\": %d, \"repeats\": %d, \"step_ms_min\": %.2f, \"step_ms_mean\": %.2f, "
             "\"forward_ms\": %.2f, \"backward_ms\": %.2f, \"update_ms\": %.2f}\n",
-            opts->fms, opts->batch, opts->crop, n_mod, omp_get_max_threads (), bs_train_graph_get_lanes (g), repeats, best, mean,
-            fwd_ms / repeats, bwd_ms / repeats, upd_ms / repeats);
+            opts->fms, opts->batch, opts->crop, n_mod, omp_get_max_threads (), bs_train_graph_get_lanes (g), repeats,
+            best, mean, fwd_ms / repeats, bwd_ms / repeats, upd_ms / repeats);
   }
   return 0;
 }
@@ -602,8 +602,8 @@ bs_cli_train (int argc, char **argv)
   if (evaluate)
     {
       g_auto(GStrv) only = test_cases ? g_strsplit (test_cases, ",", -1) : NULL;
-      return evaluate_all (datasets, resume, opts.threads, bs_train_options_lanes (&opts), flips, opts.eval_three_planes,
-                           only, report_path);
+      return evaluate_all (datasets, resume, opts.threads, bs_train_options_lanes (&opts), flips,
+                           opts.eval_three_planes, only, report_path);
     }
 
   /* Before the data loads: a figures folder that cannot take the figures,

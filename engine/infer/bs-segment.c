@@ -98,14 +98,11 @@ confusion_over (const BsVolume *mask, const BsVolume *truth, BsPlane plane, cons
   *c = (BsConfusion) { 0 };
   if (selected == NULL)
     {
-      g_autofree VoxelJob *j = g_new0 (VoxelJob, 1);
+      VoxelJob j = { .p = mask->data, .truth = truth->data, .n = bs_volume_n_voxels (mask) };
 
-      j->p = mask->data;
-      j->truth = truth->data;
-      j->n = bs_volume_n_voxels (mask);
-      bs_parallel_for (VOXEL_CHUNKS, confusion_chunk, j);
+      bs_parallel_for (VOXEL_CHUNKS, confusion_chunk, &j);
       for (int k = 0; k < VOXEL_CHUNKS; k++)
-        bs_confusion_merge (c, &j->c[k]);
+        bs_confusion_merge (c, &j.c[k]);
       return;
     }
   bs_volume_slice_size (mask, plane, &w, &h);

@@ -163,7 +163,8 @@ input_groups_weights_grad (BsTrainPiece *g, int li, Tensor *x, Tensor *y, int n_
       DNNL_TRY (dnnl_convolution_backward_weights_desc_init (&d, dnnl_convolution_direct, &grp->x->md, &wmd_any,
                                                              k == 0 ? &bias_md : NULL, &y->md, strides, pad, pad));
       g_snprintf (what, sizeof what, "%s bwd weights ch %d-%d", L->name, c0, c0 + c - 1);
-      if (!bs_train_piece_make_pd (g, &d, NULL, hint, &wpd, what, error) || !bs_train_piece_make_prim (g, wpd, what, &wprim, error))
+      if (!bs_train_piece_make_pd (g, &d, NULL, hint, &wpd, what, error)
+          || !bs_train_piece_make_prim (g, wpd, what, &wprim, error))
         return FALSE;
 
       /* The slice of the layer's OIHW gradient array, which the handle points at. */
@@ -364,7 +365,8 @@ bs_train_piece_conv_layer (BsTrainPiece *g, int li, Tensor *x, dnnl_format_tag_t
       DNNL_TRY (dnnl_eltwise_backward_desc_init (&ed, dnnl_eltwise_relu_use_dst_for_bwd, &y->md, &y->md,
                                                  0.0f, 0.0f));
       g_snprintf (what, sizeof what, "%s relu bwd", L->name);
-      if (!bs_train_piece_make_pd (g, &ed, NULL, hint, &epd, what, error) || !bs_train_piece_make_prim (g, epd, what, &eprim, error))
+      if (!bs_train_piece_make_pd (g, &ed, NULL, hint, &epd, what, error)
+          || !bs_train_piece_make_prim (g, epd, what, &eprim, error))
         return FALSE;
       op = bs_train_piece_bwd_prim (g, eprim);
       bs_train_piece_op_arg (op, DNNL_ARG_DST, y->mem);

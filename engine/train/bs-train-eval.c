@@ -130,7 +130,8 @@ evaluate_case (const BsUnet *net, const BsTrainCase *c, int lanes, gboolean flip
 
   for (int k = 0; k < n_out; k++)
     g_ptr_array_add (vols, bs_volume_new_like (c->truth, 1));
-  if (!evaluate_plane (net, c, BS_PLANE_AXIAL, lanes, flips, vols, 0, bs_volume_n_slices (c->image, BS_PLANE_AXIAL), error))
+  if (!evaluate_plane (net, c, BS_PLANE_AXIAL, lanes, flips, vols, 0, bs_volume_n_slices (c->image, BS_PLANE_AXIAL),
+                       error))
     return FALSE;
   /* the coronal and sagittal slices through the tumour's box, summed in the
    * same order as the pipeline's */

@@ -372,10 +372,12 @@ sigmoid_layer (BsTrainPiece *g, Tensor *z, Tensor **out, GError **error)
     return FALSE;
   DNNL_TRY (dnnl_eltwise_forward_desc_init (&ed, dnnl_forward_training, dnnl_eltwise_logistic_use_dst_for_bwd,
                                             &z->md, 0.0f, 0.0f));
-  if (!bs_train_piece_make_pd (g, &ed, NULL, NULL, &fpd, "sigmoid fwd", error) || !bs_train_piece_make_prim (g, fpd, "sigmoid fwd", &fprim, error))
+  if (!bs_train_piece_make_pd (g, &ed, NULL, NULL, &fpd, "sigmoid fwd", error)
+      || !bs_train_piece_make_prim (g, fpd, "sigmoid fwd", &fprim, error))
     return FALSE;
   DNNL_TRY (dnnl_eltwise_backward_desc_init (&ed, dnnl_eltwise_logistic_use_dst_for_bwd, &z->md, &z->md, 0.0f, 0.0f));
-  if (!bs_train_piece_make_pd (g, &ed, NULL, fpd, &bpd, "sigmoid bwd", error) || !bs_train_piece_make_prim (g, bpd, "sigmoid bwd", &bprim, error))
+  if (!bs_train_piece_make_pd (g, &ed, NULL, fpd, &bpd, "sigmoid bwd", error)
+      || !bs_train_piece_make_prim (g, bpd, "sigmoid bwd", &bprim, error))
     return FALSE;
   op = bs_train_piece_add_prim_op (g->fwd, fprim);
   bs_train_piece_op_arg (op, DNNL_ARG_SRC, z->mem);
@@ -427,7 +429,8 @@ relayout_layer (BsTrainPiece *g, Tensor *x, dnnl_format_tag_t tag, Tensor **out,
   g_ptr_array_add (g->pds, fpd);
   DNNL_TRY (dnnl_reorder_primitive_desc_create (&bpd, &y->md, g->engine, &x->md, g->engine, g->attr));
   g_ptr_array_add (g->pds, bpd);
-  if (!bs_train_piece_make_prim (g, fpd, "relayout fwd", &fprim, error) || !bs_train_piece_make_prim (g, bpd, "relayout bwd", &bprim, error))
+  if (!bs_train_piece_make_prim (g, fpd, "relayout fwd", &fprim, error)
+      || !bs_train_piece_make_prim (g, bpd, "relayout bwd", &bprim, error))
     return FALSE;
   op = bs_train_piece_add_prim_op (g->fwd, fprim);
   bs_train_piece_op_arg (op, DNNL_ARG_FROM, x->mem);
@@ -453,7 +456,8 @@ build (BsTrainPiece *g, GError **error)
   };
   Tensor *skip[4], *x, *t;
 
-  if (!bs_train_piece_tensor_new (g, bs_unet_input_channels (&g->net->config), g->h, g->w, dnnl_nchw, FALSE, &g->input, error))
+  if (!bs_train_piece_tensor_new (g, bs_unet_input_channels (&g->net->config), g->h, g->w, dnnl_nchw, FALSE,
+                                  &g->input, error))
     return FALSE;
   x = g->input;
   for (int level = 0; level < 5; level++)

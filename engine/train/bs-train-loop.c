@@ -684,8 +684,8 @@ bs_train_run (BsTrainSet *set, const BsTrainOptions *opts, BsTrainProgressFunc p
     {
       /* Test cases through the best weights, whole volumes, full slices. */
       g_clear_pointer (&r.g, bs_train_graph_free);
-      ok = bs_train_evaluate_tests (set, r.best, r.o.threads, bs_train_options_lanes (&r.o), opts->eval_three_planes, opts->figures, report, progress, progress_data,
-                                    error);
+      ok = bs_train_evaluate_tests (set, r.best, r.o.threads, bs_train_options_lanes (&r.o), opts->eval_three_planes,
+                                    opts->figures, report, progress, progress_data, error);
     }
   run_clear (&r);
   return ok;

@@ -254,7 +254,7 @@ gboolean bs_train_val_run (BsTrainGraph *g, const BsTrainValSet *v, int nin, BsT
  * "prediction" and "visualisation" and tells progress each case and the
  * figures. */
 gboolean bs_train_evaluate_tests (BsTrainSet *set, BsUnet *net, int threads, int lanes, gboolean three_planes,
-                                  const char *figures_dir, BsTrainReport *report, BsTrainProgressFunc progress, gpointer progress_data,
-                                  GError **error);
+                                  const char *figures_dir, BsTrainReport *report, BsTrainProgressFunc progress,
+                                  gpointer progress_data, GError **error);
 
 G_END_DECLS
