@@ -1,4 +1,5 @@
 /* OpenMP settings fixed before libgomp reads them (see bs-runtime.h). */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,33 @@ user_chose_malloc (void)
   return t != NULL && strstr (t, "glibc.malloc.hugetlb") != NULL;
 }
 
+/* The user's own heap settings (GLIBC_TUNABLES naming a glibc.malloc
+ * tunable other than the one Brainseg adds) or BRAINSEG_KEEP_MALLOC_DEFAULTS. */
+static gboolean
+user_chose_heap (void)
+{
+  const char *t = g_getenv ("GLIBC_TUNABLES");
+
+  if (g_getenv ("BRAINSEG_KEEP_MALLOC_DEFAULTS") != NULL)
+    return TRUE;
+  if (t == NULL)
+    return FALSE;
+  return strstr (t, "glibc.malloc.mmap") != NULL || strstr (t, "glibc.malloc.trim") != NULL
+         || strstr (t, "glibc.malloc.top_pad") != NULL;
+}
+
+static gboolean heap_reused;
+
+/* See BS_RUNTIME_HEAP_KEEP_MB in bs-runtime.h. */
+static void
+tune_heap (void)
+{
+  if (user_chose_heap ())
+    return;
+  heap_reused = mallopt (M_MMAP_MAX, 0) == 1
+                && mallopt (M_TRIM_THRESHOLD, BS_RUNTIME_HEAP_KEEP_MB * 1024 * 1024) == 1;
+}
+
 /* What the re-execution set, from the mark's value ("omp", "malloc" or both). */
 static gboolean
 marked (const char *what)
@@ -43,6 +71,7 @@ bs_runtime_prepare (char **argv)
   heap = !user_chose_malloc () && g_getenv ("BRAINSEG_KEEP_MALLOC_DEFAULTS") == NULL;
   if (g_getenv (BS_RUNTIME_MARK) != NULL || (!omp && !heap))
     {
+      tune_heap ();
       bs_runtime_mark_start ();
       return;
     }
@@ -63,6 +92,7 @@ bs_runtime_prepare (char **argv)
   else if (heap)
     unsetenv ("GLIBC_TUNABLES");
   unsetenv (BS_RUNTIME_MARK);
+  tune_heap ();
   bs_runtime_mark_start ();
 }
 
@@ -90,20 +120,21 @@ bs_runtime_wait_policy (void)
 const char *
 bs_runtime_malloc_policy (void)
 {
-  static char buf[160];
+  static char buf[256];
   const char *t = g_getenv ("GLIBC_TUNABLES");
+  g_autofree char *reuse = heap_reused ? g_strdup_printf ("; heap kept: M_MMAP_MAX=0 M_TRIM_THRESHOLD=%d MB",
+                                                          BS_RUNTIME_HEAP_KEEP_MB)
+                                       : g_strdup ("");
 
   if (marked ("malloc") && t != NULL && strstr (t, BS_RUNTIME_MALLOC_TUNABLE) != NULL)
-    {
-      g_snprintf (buf, sizeof buf, "brainseg (GLIBC_TUNABLES=%s)", BS_RUNTIME_MALLOC_TUNABLE);
-      return buf;
-    }
-  if (user_chose_malloc ())
-    {
-      g_snprintf (buf, sizeof buf, "user (GLIBC_TUNABLES=%s)", t);
-      return buf;
-    }
-  return "glibc default";
+    g_snprintf (buf, sizeof buf, "brainseg (GLIBC_TUNABLES=%s%s)", BS_RUNTIME_MALLOC_TUNABLE, reuse);
+  else if (t != NULL && *t)
+    g_snprintf (buf, sizeof buf, "user (GLIBC_TUNABLES=%s%s)", t, reuse);
+  else if (heap_reused)
+    g_snprintf (buf, sizeof buf, "brainseg (%s)", reuse + 2);
+  else
+    return "glibc default";
+  return buf;
 }
 
 /* Busy and total jiffies of all CPUs together, from /proc/stat's first line. */

@@ -28,6 +28,19 @@ G_BEGIN_DECLS
  * huge pages themselves (bs-volume.c); this covers every other allocation. */
 #define BS_RUNTIME_MALLOC_TUNABLE "glibc.malloc.hugetlb=1"
 
+/* Freed memory stays with the process for the next allocation instead of
+ * going back to the kernel: every malloc comes from the heap (M_MMAP_MAX 0;
+ * glibc otherwise maps each block over 32 MB, every volume, anew and unmaps
+ * it on free), and up to this many free megabytes at the heap's top are kept
+ * (M_TRIM_THRESHOLD).  On the virtual machines measured, a first touch of a
+ * page costs far more than reusing one: an int8 whole volume spent 0.4-1.1 s
+ * of system time clearing fresh pages, 0.15-0.37 s with the heap kept
+ * (README, "On a busy machine").  Set with mallopt() at start, so no
+ * re-execution is needed; a GLIBC_TUNABLES that names glibc.malloc.mmap_*,
+ * trim_threshold or top_pad, or BRAINSEG_KEEP_MALLOC_DEFAULTS, leaves
+ * glibc's defaults. */
+#define BS_RUNTIME_HEAP_KEEP_MB 512
+
 /* Set in the environment of a process whose runtime settings Brainseg chose:
  * "omp", "malloc" or "omp,malloc", what it set. */
 #define BS_RUNTIME_MARK "BRAINSEG_OMP_DEFAULTS"
@@ -43,9 +56,9 @@ G_BEGIN_DECLS
  * the defaults, as it did before). */
 void bs_runtime_prepare (char **argv);
 
-/* How malloc's huge pages were chosen, for reports: "brainseg
- * (GLIBC_TUNABLES=glibc.malloc.hugetlb=1)", "user (GLIBC_TUNABLES=...)" or
- * "glibc default".  Static string. */
+/* How malloc's huge pages and heap were chosen, for reports: "brainseg
+ * (GLIBC_TUNABLES=glibc.malloc.hugetlb=1; heap kept: ...)", "user
+ * (GLIBC_TUNABLES=...)" or "glibc default".  Static string. */
 const char *bs_runtime_malloc_policy (void);
 
 /* How the OpenMP wait policy was chosen, for reports: "brainseg (GOMP_SPINCOUNT=10000)",
