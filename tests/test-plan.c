@@ -10,6 +10,7 @@
 #include "bs-infer.h"
 #include "bs-labels.h"
 #include "bs-plan.h"
+#include "bs-plan-weights.h"
 #include "bs-preprocess.h"
 #include "bs-unet.h"
 
@@ -568,6 +569,72 @@ test_int8_fused_path (void)
   fixture_clear (&f);
 }
 
+static float *
+run_fp32_blocked (const BsUnet *net, const float *input, int h, int w)
+{
+  BsPlanOptions o;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BsPlan) plan = NULL;
+  float *probs = g_new (float, (gsize) net->config.out_channels * h * w);
+
+  bs_plan_options_init (&o);
+  o.layout = BS_MEMLAYOUT_BLOCKED;   /* Winograd weights: the costly reorder */
+  o.threads = 1;
+  plan = bs_plan_new (net, h, w, &o, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (bs_plan_run (plan, input, 1, probs, NULL, &error));
+  g_assert_no_error (error);
+  return probs;
+}
+
+/* Plans share reordered weights (bs-plan-weights.h): a second plan of the
+ * same network finds every convolution's weights and gives the same output;
+ * weights changed in place afterwards are never served from the cache, and
+ * the plan of the changed network agrees with the reference of it. */
+static void
+test_weights_cache (void)
+{
+  Fixture f;
+  gsize slice;
+  guint64 hits0, hits1, hits2;
+  g_autofree float *first = NULL, *second = NULL, *changed = NULL, *ref = NULL;
+  double diff = 0.0, moved = 0.0;
+
+  fixture_init (&f, 16, 2, BS_UPSAMPLE_TRANSPOSED, 64, 64, 1, 5);
+  slice = (gsize) f.h * f.w;
+  first = run_fp32_blocked (f.net, f.input, f.h, f.w);
+  g_assert_cmpuint (bs_plan_weights_cached_bytes (), >, 0);
+  hits0 = bs_plan_weights_hits ();
+  second = run_fp32_blocked (f.net, f.input, f.h, f.w);
+  hits1 = bs_plan_weights_hits ();
+  /* every 3x3 and transposed convolution; the 1x1 head may run outside oneDNN */
+  g_assert_cmpuint (hits1 - hits0, >=, (guint64) f.net->n_layers - 1);
+  g_assert_cmpmem (first, slice * sizeof (float), second, slice * sizeof (float));
+
+  /* encodeBa's weights scaled in place: the same address, new contents. */
+  {
+    BsUnetLayer *l = bs_unet_find_layer (f.net, "encodeBa");
+
+    for (gsize k = 0; k < (gsize) l->out_ch * l->in_ch * l->kh * l->kw; k++)
+      l->weights[k] *= -1.5f;
+  }
+  changed = run_fp32_blocked (f.net, f.input, f.h, f.w);
+  hits2 = bs_plan_weights_hits ();
+  /* all but the changed layer found again */
+  g_assert_cmpuint (hits2 - hits1, ==, hits1 - hits0 - 1);
+  ref = g_new (float, slice);
+  bs_reference_forward (f.net, f.input, 1, f.h, f.w, ref);
+  for (gsize i = 0; i < slice; i++)
+    {
+      diff = MAX (diff, fabsf (changed[i] - ref[i]));
+      moved = MAX (moved, fabsf (changed[i] - first[i]));
+    }
+  g_test_message ("changed weights: max |plan - reference| %.2e, moved %.3f from the first plan", diff, moved);
+  g_assert_cmpfloat (diff, <=, 1e-3);
+  g_assert_cmpfloat (moved, >, 0.01);
+  fixture_clear (&f);
+}
+
 /* Test-time flips: the plan's output is the mean of the network on the slice
  * and, mirrored back, on the slice mirrored left-right; so a mirrored input
  * gives the mirrored output.  Every precision, in blocked and nhwc layouts. */
@@ -726,5 +793,6 @@ main (int argc, char **argv)
   g_test_add_func ("/plan/regions-nearest", test_regions_nearest);
   g_test_add_func ("/plan/regions-flips", test_regions_flips);
   g_test_add_func ("/plan/context", test_context);
+  g_test_add_func ("/plan/weights-cache", test_weights_cache);
   return g_test_run ();
 }

@@ -27,6 +27,7 @@
 #include "bs-parallel.h"
 #include "bs-plan.h"
 #include "bs-plan-kernels.h"
+#include "bs-plan-weights.h"
 #include "bs-preprocess.h"
 #include "bs-reference.h"
 #include "bs-runtime.h"
@@ -68,6 +69,7 @@ struct _BsPlan {
   dnnl_stream_t stream;
   GArray *ops;           /* PlanOp */
   GPtrArray *mems;       /* dnnl_memory_t owned by the plan */
+  GPtrArray *held;       /* GBytes: the reordered weights its memories point into (bs-plan-weights.h) */
   dnnl_memory_t in_user, in_net;
   dnnl_primitive_t in_reorder;
   dnnl_memory_t out_net, out_user;
@@ -445,9 +447,23 @@ prepare_weights (Builder *b, const BsUnetLayer *l, const dnnl_memory_desc_t *wan
   dnnl_primitive_t reorder;
   dnnl_exec_arg_t args[2];
   dnnl_status_t st;
+  guint64 key = bs_plan_weights_key (l, wscale);
+  GBytes *blob = bs_plan_weights_lookup (key, want);
+  gsize size;
+  void *buf;
 
+  /* Another plan (a lane, a plane, an earlier run) reordered them already. */
+  if (blob != NULL)
+    {
+      g_ptr_array_add (b->p->held, blob);
+      return new_mem (b, want, (void *) g_bytes_get_data (blob, NULL), out);
+    }
+  size = MAX (dnnl_memory_desc_get_size (want), 64);
+  buf = g_aligned_alloc0 (size, 1, 64);
+  blob = g_bytes_new_with_free_func (buf, size, g_aligned_free, buf);
+  g_ptr_array_add (b->p->held, blob);
   md_4d (&user_md, l->out_ch, l->in_ch, l->kh, l->kw, dnnl_f32, dnnl_oihw);
-  if (!new_mem (b, &user_md, l->weights, &user) || !new_mem (b, want, NULL, out))
+  if (!new_mem (b, &user_md, l->weights, &user) || !new_mem (b, want, buf, out))
     return FALSE;
   TRY (dnnl_primitive_attr_create (&attr), "create attributes");
   if (wscale)
@@ -468,6 +484,7 @@ prepare_weights (Builder *b, const BsUnetLayer *l, const dnnl_memory_desc_t *wan
   /* The user weights belong to the net, which may go away after the plan is built. */
   g_ptr_array_remove_fast (b->p->mems, user);
   dnnl_memory_destroy (user);
+  bs_plan_weights_insert (key, want, blob);
   return TRUE;
 }
 
@@ -1325,6 +1342,7 @@ bs_plan_new (const BsUnet *net, int h, int w, const BsPlanOptions *opts, const B
   p->n_out = net->config.out_channels;
   p->ops = g_array_new (FALSE, TRUE, sizeof (PlanOp));
   p->mems = g_ptr_array_new ();
+  p->held = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
   p->description = g_string_new (NULL);
   /* Lanes: every core, as work is handed out as the lanes go (a busy core's
    * lane takes fewer batches); else "all cores" means the cores other
@@ -1410,6 +1428,8 @@ bs_plan_free (BsPlan *p)
     dnnl_memory_destroy (g_ptr_array_index (p->mems, i));
   if (p->mems)
     g_ptr_array_free (p->mems, TRUE);
+  if (p->held)
+    g_ptr_array_free (p->held, TRUE);
   if (p->stream)
     dnnl_stream_destroy (p->stream);
   if (p->engine)
