@@ -468,18 +468,26 @@ prepare_weights (Builder *b, const BsUnetLayer *l, const dnnl_memory_desc_t *wan
   TRY (dnnl_primitive_attr_create (&attr), "create attributes");
   if (wscale)
     dnnl_primitive_attr_set_output_scales (attr, l->out_ch, 1 << 0, wscale);
+  /* On every lane's thread, not lane 0's alone: the Winograd transform of
+   * the deepest layers took 15-53 ms each on one thread. */
+  omp_set_num_threads (MAX (b->p->threads, b->p->n_lanes));
   st = dnnl_reorder_primitive_desc_create (&pd, &user_md, b->p->engine, want, b->p->engine, attr);
   dnnl_primitive_attr_destroy (attr);
-  TRY (st, "reorder weights");
-  st = dnnl_primitive_create (&reorder, pd);
-  dnnl_primitive_desc_destroy (pd);
-  TRY (st, "create the weights reorder");
-  args[0] = (dnnl_exec_arg_t) { DNNL_ARG_FROM, user };
-  args[1] = (dnnl_exec_arg_t) { DNNL_ARG_TO, *out };
-  st = dnnl_primitive_execute (reorder, b->p->stream, 2, args);
   if (st == dnnl_success)
-    st = dnnl_stream_wait (b->p->stream);
-  dnnl_primitive_destroy (reorder);
+    {
+      st = dnnl_primitive_create (&reorder, pd);
+      dnnl_primitive_desc_destroy (pd);
+      if (st == dnnl_success)
+        {
+          args[0] = (dnnl_exec_arg_t) { DNNL_ARG_FROM, user };
+          args[1] = (dnnl_exec_arg_t) { DNNL_ARG_TO, *out };
+          st = dnnl_primitive_execute (reorder, b->p->stream, 2, args);
+          if (st == dnnl_success)
+            st = dnnl_stream_wait (b->p->stream);
+          dnnl_primitive_destroy (reorder);
+        }
+    }
+  omp_set_num_threads (b->p->threads);
   TRY (st, "reorder weights");
   /* The user weights belong to the net, which may go away after the plan is built. */
   g_ptr_array_remove_fast (b->p->mems, user);
