@@ -360,13 +360,32 @@ test_three_planes (void)
 
       bs_infer_geometry_restrict (geom, prepared, lo, hi, BS_SEGMENT_PLANES_CONTEXT);
       g_test_message ("plane %d: brain window %dx%d, narrowed to %dx%d", k, pw, ph, geom->pw, geom->ph);
-      g_assert_cmpint (geom->pw * geom->ph, <, pw * ph);
+      g_assert_cmpint (geom->pw * geom->ph, <=, pw * ph);
       plan = bs_plan_new (net, geom->ph, geom->pw, &so.plan, NULL, &error);
       g_assert_no_error (error);
       narrowed[k] = bs_volume_new_like (prepared, net->config.out_channels);
       g_assert_true (bs_infer_slices (plan, prepared, geom, NULL, narrowed[k], NULL, NULL, NULL, NULL, &error));
       g_assert_no_error (error);
     }
+  /* a box smaller than the brain narrows a window, kept on the 16-pixel grid */
+  {
+    g_autoptr(BsInferGeometry) geom = bs_infer_geometry_new (prepared, BS_PLANE_AXIAL, FALSE);
+    int blo[3], bhi[3], pw = geom->pw, ph = geom->ph;
+
+    for (int a = 0; a < 3; a++)
+      {
+        blo[a] = prepared->dims[a] / 2 - 5;
+        bhi[a] = blo[a] + 9;
+      }
+    bs_infer_geometry_restrict (geom, prepared, blo, bhi, 8);
+    g_test_message ("axial frame %dx%d, narrowed to a 10-voxel box: %dx%d", pw, ph, geom->pw, geom->ph);
+    g_assert_cmpint (geom->pw, <, pw);
+    g_assert_cmpint (geom->ph, <, ph);
+    g_assert_cmpint (geom->pw % 16, ==, 0);
+    g_assert_cmpint (geom->ph % 16, ==, 0);
+    g_assert_cmpint (geom->pw, >=, 26);
+    g_assert_cmpint (geom->ph, >=, 26);
+  }
   for (int c = 0; c < mean->prob->n_channels; c++)
     for (gsize i = 0; i < n; i++)
       {

@@ -6,7 +6,7 @@ For each case folder given (or every labelled case under ../shared/data/brats-sa
 which the two masks agree, both whole-tumour Dice values, the window, the slices run and the
 inference seconds of each (JSON "seconds": network loop, threshold and clean-up).
 
-    /usr/bin/python3 tests/bench/crop-agreement.py BUILD_DIR [--precision fp32] [CASE_DIR...]
+    /usr/bin/python3 tests/bench/crop-agreement.py BUILD_DIR [--precision fp32] [--model W.h5] [CASE_DIR...]
 """
 import argparse
 import glob
@@ -34,6 +34,7 @@ def main():
     ap.add_argument("cases", nargs="*")
     ap.add_argument("--precision", default="fp32")
     ap.add_argument("--layout", default=None)
+    ap.add_argument("--model", default=None, help="weights to run (default: the shipped model)")
     a = ap.parse_args()
     cli = os.path.join(a.build, "app", "brainseg-cli")
     cases = a.cases or default_cases()
@@ -42,6 +43,7 @@ def main():
         return 0
     # axial slices only: the crop's own effect, as measured before three planes became the default
     extra = ["--precision", a.precision, "--three-planes", "off"] + (["--layout", a.layout] if a.layout else [])
+    extra += ["--model", a.model] if a.model else []
     print(f"{'case':<24} {'agree %':>9} {'Dice on':>8} {'Dice off':>8} {'window':>18} {'run':>8} "
           f"{'s on':>6} {'s off':>6}")
     worst_agree, worst_dd, t_on, t_off = 100.0, 0.0, 0.0, 0.0
