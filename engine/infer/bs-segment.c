@@ -571,6 +571,9 @@ bs_segment_regions (const BsUnet *net, const BsVolume *prepared, const BsVolume 
   else if (!bs_infer_slices (plan, prepared, r->geom, opts->slices, r->prob, &r->timing, progress, user_data,
                              cancellable, error))
     return NULL;
+  /* Its buffers (hundreds of MB in fp32) go back before the masks are made,
+   * which then reuse that memory instead of fresh pages (bs-runtime.h). */
+  g_clear_pointer (&plan, bs_plan_free);
 
   if (!bs_segment_finish_regions (r, truth, opts->plane, opts->slices, opts->cleanup, error))
     return NULL;
