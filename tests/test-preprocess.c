@@ -212,6 +212,32 @@ reference_foreground (const float *v, int w, int h, float *out)
     out[i] = seen[i] ? 0.0f : 1.0f;
 }
 
+/* bs_preprocess_foreground of vol against the reference, slice by slice;
+ * at least min_holes enclosed zeros filled, and open background left. */
+static void
+check_fill (const BsVolume *vol, float *want, gsize min_holes)
+{
+  int w = vol->dims[0], h = vol->dims[1], nz = vol->dims[2];
+  g_autoptr(BsVolume) mask = bs_preprocess_foreground (vol, 0);
+  gsize brain = 0, holes = 0;
+
+  for (int k = 0; k < nz; k++)
+    {
+      const float *v = vol->data + (gsize) k * w * h;
+      reference_foreground (v, w, h, want);
+      for (int i = 0; i < w * h; i++)
+        {
+          g_assert_cmpfloat (mask->data[(gsize) k * w * h + i], ==, want[i]);
+          brain += want[i] > 0.0f;
+          holes += want[i] > 0.0f && v[i] == 0.0f;
+        }
+    }
+  g_test_message ("%" G_GSIZE_FORMAT " brain voxels, %" G_GSIZE_FORMAT " of them filled holes", brain, holes);
+  /* The speckle is varied enough to test something: filled holes and open background both. */
+  g_assert_cmpuint (holes, >, min_holes);
+  g_assert_cmpuint (brain, <, (gsize) w * h * nz - 1000);
+}
+
 static void
 test_foreground_fill_random (void)
 {
@@ -235,22 +261,41 @@ test_foreground_fill_random (void)
           }
     }
   g_rand_free (rand);
-  g_autoptr(BsVolume) mask = bs_preprocess_foreground (vol, 0);
-  gsize brain = 0, holes = 0;
+  check_fill (vol, want, 1000);
+}
+
+/* The same with the speckle in a random box of each slice, touching the
+ * slice's edge in some (the fill runs on the box grown by a pixel), and
+ * slices with no brain at all. */
+static void
+test_foreground_fill_boxes (void)
+{
+  const int w = 64, h = 50, nz = 40;
+  g_autoptr(BsVolume) vol = bs_volume_new (w, h, nz, 1);
+  g_autofree float *want = g_new (float, (gsize) w * h);
+  GRand *rand = g_rand_new_with_seed (12);
+
   for (int k = 0; k < nz; k++)
     {
-      const float *v = vol->data + (gsize) k * w * h;
-      reference_foreground (v, w, h, want);
-      for (int i = 0; i < w * h; i++)
+      int x0 = g_rand_int_range (rand, 0, w / 2), y0 = g_rand_int_range (rand, 0, h / 2);
+      int x1 = g_rand_int_range (rand, x0, w), y1 = g_rand_int_range (rand, y0, h);
+
+      if (k % 5 == 4)
+        continue;   /* no brain */
+      if (k % 3 != 0)
         {
-          g_assert_cmpfloat (mask->data[(gsize) k * w * h + i], ==, want[i]);
-          brain += want[i] > 0.0f;
-          holes += want[i] > 0.0f && v[i] == 0.0f;
+          /* off the slice's edge: the box starts past the border */
+          x0 = MAX (x0, 1);
+          y0 = MAX (y0, 1);
+          x1 = MIN (x1, w - 2);
+          y1 = MIN (y1, h - 2);
         }
+      for (int y = y0; y <= y1; y++)
+        for (int x = x0; x <= x1; x++)
+          vol->data[((gsize) k * h + y) * w + x] = g_rand_double (rand) < 0.55 ? 3.0f : 0.0f;
     }
-  /* The speckle is varied enough to test something: filled holes and open background both. */
-  g_assert_cmpuint (holes, >, 1000);
-  g_assert_cmpuint (brain, <, (gsize) w * h * nz - 1000);
+  g_rand_free (rand);
+  check_fill (vol, want, 100);
 }
 
 static void
@@ -345,6 +390,7 @@ main (int argc, char **argv)
   g_test_add_func ("/preprocess/prepare", test_prepare);
   g_test_add_func ("/preprocess/foreground-noisy-background", test_foreground_without_constant_background);
   g_test_add_func ("/preprocess/foreground-fill-random", test_foreground_fill_random);
+  g_test_add_func ("/preprocess/foreground-fill-boxes", test_foreground_fill_boxes);
   g_test_add_func ("/preprocess/round16", test_round16);
   g_test_add_func ("/preprocess/crop-or-pad", test_crop_or_pad);
   g_test_add_func ("/preprocess/labels", test_labels);

@@ -91,37 +91,37 @@ typedef struct {
 #define FILL_REACHED 2
 
 static void
-fill_seed (guint8 *m, int w, int x, int y, int *stack, gsize *top)
+fill_seed (guint8 *m, int stride, int x, int y, int *stack, gsize *top)
 {
-  guint8 *row = m + (gsize) y * w;
+  guint8 *row = m + (gsize) y * stride;
 
   if (row[x] != 0)
     return;
   row[x] = FILL_REACHED;
-  stack[(*top)++] = y * w + x;
+  stack[(*top)++] = y * stride + x;
 }
 
+/* The fill of the w x h rectangle of rows stride apart at m. */
 static void
-fill_holes (guint8 *m, int w, int h)
+fill_holes (guint8 *m, int stride, int w, int h, int *stack)
 {
-  g_autofree int *stack = g_new (int, (gsize) w * h);
   gsize top = 0;
 
   /* 0: background candidate, 1: brain, 2: background reached from the border */
   for (int x = 0; x < w; x++)
     {
-      fill_seed (m, w, x, 0, stack, &top);
-      fill_seed (m, w, x, h - 1, stack, &top);
+      fill_seed (m, stride, x, 0, stack, &top);
+      fill_seed (m, stride, x, h - 1, stack, &top);
     }
   for (int y = 0; y < h; y++)
     {
-      fill_seed (m, w, 0, y, stack, &top);
-      fill_seed (m, w, w - 1, y, stack, &top);
+      fill_seed (m, stride, 0, y, stack, &top);
+      fill_seed (m, stride, w - 1, y, stack, &top);
     }
   while (top > 0)
     {
-      int i = stack[--top], x = i % w, y = i / w, a = x, b = x;
-      guint8 *row = m + (gsize) y * w;
+      int i = stack[--top], x = i % stride, y = i / stride, a = x, b = x;
+      guint8 *row = m + (gsize) y * stride;
 
       while (a > 0 && row[a - 1] == 0)
         row[--a] = FILL_REACHED;
@@ -137,33 +137,72 @@ fill_holes (guint8 *m, int w, int h)
 
           if (ny < 0 || ny >= h)
             continue;
-          other = m + (gsize) ny * w;
+          other = m + (gsize) ny * stride;
           for (int nx = a; nx <= b; nx++)
             if (other[nx] == 0 && (nx == a || other[nx - 1] == 1))
-              fill_seed (m, w, nx, ny, stack, &top);
+              fill_seed (m, stride, nx, ny, stack, &top);
         }
     }
-  for (gsize i = 0; i < (gsize) w * h; i++)
-    m[i] = m[i] != FILL_REACHED;
+  for (int y = 0; y < h; y++)
+    {
+      guint8 *row = m + (gsize) y * stride;
+
+      for (int x = 0; x < w; x++)
+        row[x] = row[x] != FILL_REACHED;
+    }
 }
 
 static void
 mask_slice (int k, gpointer user_data)
 {
   MaskJob *job = user_data;
-  gsize plane = (gsize) job->w * job->h;
+  int w = job->w, h = job->h, x0 = w, x1 = -1, y0 = h, y1 = -1;
+  gsize plane = (gsize) w * h;
   const float *s = job->src + k * plane;
   guint8 *d = job->dst + k * plane;
 
-  if (job->constant_bg)
+  if (!job->constant_bg)
     {
       for (gsize i = 0; i < plane; i++)
-        d[i] = s[i] != job->bg;
-      fill_holes (d, job->w, job->h);
+        d[i] = s[i] > job->threshold;
+      return;
     }
-  else
-    for (gsize i = 0; i < plane; i++)
-      d[i] = s[i] > job->threshold;
+  for (int y = 0; y < h; y++)
+    {
+      const float *sr = s + (gsize) y * w;
+      guint8 *dr = d + (gsize) y * w;
+      int first = -1, last = -1;
+
+      for (int x = 0; x < w; x++)
+        {
+          dr[x] = sr[x] != job->bg;
+          if (dr[x])
+            {
+              first = first < 0 ? x : first;
+              last = x;
+            }
+        }
+      if (last < 0)
+        continue;
+      x0 = MIN (x0, first);
+      x1 = MAX (x1, last);
+      y0 = MIN (y0, y);
+      y1 = y;
+    }
+  if (x1 < 0)
+    return;   /* all background */
+  /* Outside the box of the brain everything is background with a straight
+   * path to the border, and the box grown by a pixel has background (or the
+   * border) all round: filling that rectangle alone gives the same mask. */
+  x0 = MAX (x0 - 1, 0);
+  y0 = MAX (y0 - 1, 0);
+  x1 = MIN (x1 + 1, w - 1);
+  y1 = MIN (y1 + 1, h - 1);
+  {
+    g_autofree int *stack = g_new (int, (gsize) w * h);
+
+    fill_holes (d + (gsize) y0 * w + x0, w, x1 - x0 + 1, y1 - y0 + 1, stack);
+  }
 }
 
 /* The foreground of one channel as bytes (1 brain, 0 background): a quarter
@@ -228,7 +267,8 @@ bs_preprocess_foreground (const BsVolume *image, int c)
 #define BS_CLIP_BINS 65536
 
 typedef struct {
-  float *data;
+  const float *src;          /* the channel's values */
+  float *data;               /* where the normalised values go (may be src) */
   const guint8 *mask;
   gsize plane;
   double *sum, *sum2;
@@ -243,7 +283,7 @@ static void
 norm_range (int k, gpointer user_data)
 {
   NormJob *job = user_data;
-  const float *p = job->data + k * job->plane;
+  const float *p = job->src + k * job->plane;
   const guint8 *m = job->mask + k * job->plane;
   float lo = INFINITY, hi = -INFINITY;
   gsize n = 0;
@@ -275,6 +315,31 @@ hist_quantile (const guint32 *hist, gsize n, double q, float lo, double width, g
   return (float) (lo + BS_CLIP_BINS * width);
 }
 
+#define HIST_PARTS 8
+
+typedef struct {
+  const NormJob *job;
+  float lo;
+  double width;
+  gsize total;
+  int n_parts;
+  guint32 *hist;   /* n_parts histograms */
+} HistJob;
+
+static void
+hist_part (int q, gpointer user_data)
+{
+  HistJob *hj = user_data;
+  guint32 *hist = hj->hist + (gsize) q * BS_CLIP_BINS;
+  gsize a = hj->total * q / hj->n_parts, b = hj->total * (q + 1) / hj->n_parts;
+  const float *src = hj->job->src;
+  const guint8 *mask = hj->job->mask;
+
+  for (gsize i = a; i < b; i++)
+    if (mask[i])
+      hist[MIN ((gsize) ((src[i] - hj->lo) / hj->width), (gsize) BS_CLIP_BINS - 1)]++;
+}
+
 /* The bounds from a histogram of the foreground: exact to a 65536th of the
  * range, which is far below the noise of any scan. */
 static void
@@ -294,11 +359,18 @@ norm_percentiles (NormJob *job, int nz, gsize n)
   job->hi = job->stat_hi = hi;
   if (n == 0 || !(hi > lo))
     return;
-  hist = g_new0 (guint32, BS_CLIP_BINS);
   width = ((double) hi - lo) / BS_CLIP_BINS;
-  for (gsize i = 0; i < total; i++)
-    if (job->mask[i])
-      hist[MIN ((gsize) ((job->data[i] - lo) / width), (gsize) BS_CLIP_BINS - 1)]++;
+  {
+    HistJob hj = { job, lo, width, total, MIN (HIST_PARTS, MAX (total / (1 << 20), 1)), NULL };
+
+    /* in parts side by side, summed: the same counts */
+    hj.hist = g_new0 (guint32, (gsize) hj.n_parts * BS_CLIP_BINS);
+    bs_parallel_for (hj.n_parts, hist_part, &hj);
+    for (int q = 1; q < hj.n_parts; q++)
+      for (int b = 0; b < BS_CLIP_BINS; b++)
+        hj.hist[b] += hj.hist[(gsize) q * BS_CLIP_BINS + b];
+    hist = hj.hist;
+  }
   job->stat_lo = hist_quantile (hist, n, BS_STATS_LOW, lo, width, FALSE);
   job->stat_hi = hist_quantile (hist, n, 1.0 - BS_STATS_LOW, lo, width, TRUE);
   job->lo = hist_quantile (hist, n, BS_CLIP_LOW, lo, width, FALSE);
@@ -309,7 +381,7 @@ static void
 norm_stats (int k, gpointer user_data)
 {
   NormJob *job = user_data;
-  const float *p = job->data + k * job->plane;
+  const float *p = job->src + k * job->plane;
   const guint8 *m = job->mask + k * job->plane;
   double s = 0.0, s2 = 0.0;
   gsize n = 0;
@@ -331,7 +403,8 @@ static void
 norm_apply (int k, gpointer user_data)
 {
   NormJob *job = user_data;
-  float *p = job->data + k * job->plane;
+  const float *p = job->src + k * job->plane;
+  float *out = job->data + k * job->plane;
   const guint8 *m = job->mask + k * job->plane;
 
   /* Background is exactly 0 and the foreground never is (a voxel right at the
@@ -340,12 +413,13 @@ norm_apply (int k, gpointer user_data)
   for (gsize i = 0; i < job->plane; i++)
     {
       float z = m[i] ? (float) ((CLAMP (p[i], job->lo, job->hi) - job->mean) * job->inv_std) : 0.0f;
-      p[i] = m[i] && z == 0.0f ? FLT_MIN : z;
+      out[i] = m[i] && z == 0.0f ? FLT_MIN : z;
     }
 }
 
+/* Channel c of image, normalised into dst (which may be the channel itself). */
 static void
-normalize_channel (BsVolume *image, int c)
+normalize_channel_into (const BsVolume *image, int c, float *dst)
 {
   int nz = image->dims[2];
   g_autofree guint8 *mask = foreground_bytes (bs_volume_channel (image, c), image->dims);
@@ -353,8 +427,12 @@ normalize_channel (BsVolume *image, int c)
   gsize n = 0;
 
   if (mask == NULL)
-    return;
-  NormJob job = { bs_volume_channel (image, c), mask, (gsize) image->dims[0] * image->dims[1] };
+    {
+      if (dst != bs_volume_channel (image, c))
+        memcpy (dst, bs_volume_channel (image, c), bs_volume_n_voxels (image) * sizeof (float));
+      return;
+    }
+  NormJob job = { bs_volume_channel (image, c), dst, mask, (gsize) image->dims[0] * image->dims[1] };
   job.sum = g_new0 (double, nz);
   job.sum2 = g_new0 (double, nz);
   job.count = g_new0 (gsize, nz);
@@ -386,7 +464,7 @@ void
 bs_preprocess_normalize (BsVolume *image)
 {
   for (int c = 0; c < image->n_channels; c++)
-    normalize_channel (image, c);
+    normalize_channel_into (image, c, bs_volume_channel (image, c));
 }
 
 int
@@ -415,9 +493,7 @@ prepare_channel (int i, gpointer user_data)
 
   if (job->source[i] < 0)
     return;
-  memcpy (bs_volume_channel (job->out, i), bs_volume_channel (job->image, job->source[i]),
-          bs_volume_n_voxels (job->image) * sizeof (float));
-  normalize_channel (job->out, i);
+  normalize_channel_into (job->image, job->source[i], bs_volume_channel (job->out, i));
 }
 
 BsVolume *
@@ -429,7 +505,8 @@ bs_preprocess_prepare (const BsVolume *image, const char *const *modalities, int
   PrepareJob job;
 
   g_return_val_if_fail (n > 0 && n <= 32, NULL);
-  out = bs_volume_new_like (image, n);
+  /* every voxel is written below: a missing channel's zeros, the others' values */
+  out = bs_volume_new_uninitialized_like (image, n);
   if (!out)
     {
       g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_TOO_LARGE, _("%s: the volume is too large to prepare"),
@@ -448,6 +525,8 @@ bs_preprocess_prepare (const BsVolume *image, const char *const *modalities, int
        * voxel of a present one has on average after normalisation. */
       if (job.source[i] >= 0)
         found |= 1u << i;
+      else
+        memset (bs_volume_channel (out, i), 0, bs_volume_n_voxels (out) * sizeof (float));
     }
   /* The channels are independent: they are normalised side by side (each
    * one's slices in parallel too). */

@@ -103,15 +103,27 @@ bs_volume_free (BsVolume *vol)
   g_free (vol);
 }
 
-BsVolume *
-bs_volume_new_like (const BsVolume *vol, int n_channels)
+static BsVolume *
+new_like (const BsVolume *vol, int n_channels, gboolean zero)
 {
-  BsVolume *out = bs_volume_new (vol->dims[0], vol->dims[1], vol->dims[2], n_channels);
+  BsVolume *out = volume_new (vol->dims[0], vol->dims[1], vol->dims[2], n_channels, zero);
   if (out == NULL)
     return NULL;
   memcpy (out->spacing, vol->spacing, sizeof out->spacing);
   memcpy (out->affine, vol->affine, sizeof out->affine);
   return out;
+}
+
+BsVolume *
+bs_volume_new_like (const BsVolume *vol, int n_channels)
+{
+  return new_like (vol, n_channels, TRUE);
+}
+
+BsVolume *
+bs_volume_new_uninitialized_like (const BsVolume *vol, int n_channels)
+{
+  return new_like (vol, n_channels, FALSE);
 }
 
 BsVolume *

@@ -58,6 +58,8 @@ bs_volume_channel (const BsVolume *vol, int c)
 
 /* A new single-channel volume sharing geometry (dims, spacing, affine) with vol. */
 BsVolume *bs_volume_new_like (const BsVolume *vol, int n_channels);
+/* The same without zeroing the voxels, for a caller that writes every one. */
+BsVolume *bs_volume_new_uninitialized_like (const BsVolume *vol, int n_channels);
 /* A new single-channel volume with a copy of channel c. */
 BsVolume *bs_volume_extract_channel (const BsVolume *vol, int c);
 /* Same dims and affine within tolerance (for image/label pairs). */
