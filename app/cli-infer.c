@@ -364,6 +364,9 @@ bs_cli_infer (int argc, char **argv)
       json_builder_add_int_value (b, geom->pw);
       json_builder_add_int_value (b, geom->ph);
       json_builder_end_array (b);
+      /* The window above holds every slab's (bs_infer_geometry_slabs). */
+      json_builder_set_member_name (b, "slabs");
+      json_builder_add_int_value (b, seg->n_slabs);
       json_builder_set_member_name (b, "slices");
       json_builder_add_int_value (b, slices);
       json_builder_set_member_name (b, "slices_run");

@@ -183,7 +183,7 @@ bs_infer_geometry_new (const BsVolume *prepared, BsPlane plane, gboolean crop)
       return g;
     }
 
-  g_autofree int *box = g_new (int, 4 * (gsize) MAX (g->n_slices, 1));
+  int *box = g->box = g_new (int, 4 * (gsize) MAX (g->n_slices, 1));
 
   head_boxes (prepared, plane, box);
   bx0 = g->width;
@@ -275,7 +275,131 @@ bs_infer_geometry_free (BsInferGeometry *geom)
   if (geom == NULL)
     return;
   g_free (geom->brain);
+  g_free (geom->box);
   g_free (geom);
+}
+
+/* The union of the boxes of brain slices order[a..b) into u (x0, y0, x1, y1). */
+static void
+union_add (int *u, const int *b)
+{
+  u[0] = MIN (u[0], b[0]);
+  u[1] = MIN (u[1], b[1]);
+  u[2] = MAX (u[2], b[2]);
+  u[3] = MAX (u[3], b[3]);
+}
+
+/* Pixels the network runs on for n slices on the window of box u. */
+static gint64
+slab_cost (const BsInferGeometry *g, const int *u, int n)
+{
+  int fx = -((bs_preprocess_round16 (g->width) - g->width) / 2);
+  int fy = -((bs_preprocess_round16 (g->height) - g->height) / 2);
+  int x0, y0, pw, ph;
+
+  window_axis (u[0], u[2] + 1, fx, bs_preprocess_round16 (g->width), &x0, &pw);
+  window_axis (u[1], u[3] + 1, fy, bs_preprocess_round16 (g->height), &y0, &ph);
+  return (gint64) n * pw * ph;
+}
+
+/* Slices order[a..b) on the window of their box, or on g's (own_window FALSE). */
+static BsInferGeometry *
+slab_new (const BsInferGeometry *g, const int *order, int a, int b, gboolean own_window)
+{
+  BsInferGeometry *s = g_new0 (BsInferGeometry, 1);
+  int u[4] = { g->width, g->height, -1, -1 };
+
+  *s = *g;
+  s->box = NULL;
+  s->brain = g_new0 (guint8, MAX (g->n_slices, 1));
+  s->n_brain = b - a;
+  for (int i = a; i < b; i++)
+    {
+      s->brain[order[i]] = 1;
+      if (own_window)
+        union_add (u, g->box + 4 * order[i]);
+    }
+  if (!own_window)
+    return s;
+  s->x0 = -((bs_preprocess_round16 (g->width) - g->width) / 2);
+  s->y0 = -((bs_preprocess_round16 (g->height) - g->height) / 2);
+  window_axis (u[0], u[2] + 1, s->x0, bs_preprocess_round16 (g->width), &s->x0, &s->pw);
+  window_axis (u[1], u[3] + 1, s->y0, bs_preprocess_round16 (g->height), &s->y0, &s->ph);
+  return s;
+}
+
+BsInferGeometry **
+bs_infer_geometry_slabs (const BsInferGeometry *g, const guint8 *selected, int max_slabs, double min_saving,
+                         int *n_slabs)
+{
+  g_autofree int *order = g_new (int, MAX (g->n_slices, 1));
+  g_autofree int *prefix = NULL, *suffix = NULL;
+  int n = 0, best_i = 0, best_j = 0;
+  gint64 whole, best;
+  GPtrArray *out = g_ptr_array_new ();
+
+  for (int k = 0; k < g->n_slices; k++)
+    if (g->brain[k] && (selected == NULL || selected[k]))
+      order[n++] = k;
+  if (g->box != NULL && n >= 3 && max_slabs >= 2)
+    {
+      /* prefix[i]: the union of slices 0..i-1, suffix[i]: of slices i..n-1 */
+      prefix = g_new (int, 4 * (gsize) (n + 1));
+      suffix = g_new (int, 4 * (gsize) (n + 1));
+      prefix[0] = suffix[4 * n] = g->width;
+      prefix[1] = suffix[4 * n + 1] = g->height;
+      prefix[2] = prefix[3] = suffix[4 * n + 2] = suffix[4 * n + 3] = -1;
+      for (int i = 0; i < n; i++)
+        {
+          memcpy (prefix + 4 * (i + 1), prefix + 4 * i, 4 * sizeof (int));
+          union_add (prefix + 4 * (i + 1), g->box + 4 * order[i]);
+        }
+      for (int i = n - 1; i >= 0; i--)
+        {
+          memcpy (suffix + 4 * i, suffix + 4 * (i + 1), 4 * sizeof (int));
+          union_add (suffix + 4 * i, g->box + 4 * order[i]);
+        }
+      whole = best = slab_cost (g, prefix + 4 * n, n);
+      /* Two slabs [0, i) [i, n), or three [0, i) [i, j) [j, n). */
+      for (int i = 1; i < n; i++)
+        {
+          gint64 left = slab_cost (g, prefix + 4 * i, i);
+          int mid[4] = { g->width, g->height, -1, -1 };
+
+          if (left + slab_cost (g, suffix + 4 * i, n - i) < best)
+            {
+              best = left + slab_cost (g, suffix + 4 * i, n - i);
+              best_i = i;
+              best_j = 0;
+            }
+          for (int j = i + 1; max_slabs >= 3 && j < n; j++)
+            {
+              gint64 c;
+
+              union_add (mid, g->box + 4 * order[j - 1]);
+              c = left + slab_cost (g, mid, j - i) + slab_cost (g, suffix + 4 * j, n - j);
+              if (c < best)
+                {
+                  best = c;
+                  best_i = i;
+                  best_j = j;
+                }
+            }
+        }
+      if (best > (1.0 - min_saving) * whole)
+        best_i = best_j = 0;
+    }
+  if (best_i == 0)
+    g_ptr_array_add (out, slab_new (g, order, 0, n, FALSE));
+  else
+    {
+      g_ptr_array_add (out, slab_new (g, order, 0, best_i, TRUE));
+      g_ptr_array_add (out, slab_new (g, order, best_i, best_j ? best_j : n, TRUE));
+      if (best_j)
+        g_ptr_array_add (out, slab_new (g, order, best_j, n, TRUE));
+    }
+  *n_slabs = (int) out->len;
+  return (BsInferGeometry **) g_ptr_array_free (out, FALSE);
 }
 
 int

@@ -29,6 +29,7 @@ typedef struct {
   guint8 *brain;       /* n_slices: 1 where the network runs */
   int n_brain;
   int context;         /* neighbouring slices on each side in the input (the network's config.context) */
+  int *box;            /* cropped: per slice x0, y0, x1, y1 of its head (inclusive, x0 > x1 when none), else NULL */
 } BsInferGeometry;
 
 /* The plane the 2D U-Net is trained in and runs in (IntelAI's and
@@ -58,6 +59,19 @@ BsInferGeometry *bs_infer_geometry_new_for_net (const BsUnet *net, const BsVolum
 void bs_infer_geometry_restrict (BsInferGeometry *geom, const BsVolume *vol, const int lo[3], const int hi[3],
                                  int margin);
 void bs_infer_geometry_free (BsInferGeometry *geom);
+
+/* Slabs: geom's brain slices (those selected too, when selected is not NULL)
+ * cut into at most max_slabs (1 to 3) runs of consecutive slices, each with
+ * the window of its own slices' box (the same margin and 16-pixel grid as
+ * geom's), cut where the fewest pixels run.  The first and last slices of a
+ * head are small, and each slab's window follows them; each slab needs a plan
+ * of its own, so a cut is kept only where it saves at least min_saving of the
+ * pixels.  A geometry made without crop, or max_slabs 1, gives one slab on
+ * geom's window.  A slab's brain[] holds its own slices only: run it with
+ * that as the selection.  *n_slabs receives the count; free each slab and the
+ * array. */
+BsInferGeometry **bs_infer_geometry_slabs (const BsInferGeometry *geom, const guint8 *selected, int max_slabs,
+                                           double min_saving, int *n_slabs);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BsInferGeometry, bs_infer_geometry_free)
 
 /* The slice in input slot `slot` of slice `slice` (0: itself, then slice - 1,

@@ -17,7 +17,7 @@
 
 #include "bs-unet.h"
 
-#define BS_PLAN_WEIGHTS_CACHE_MB 256
+#define BS_PLAN_WEIGHTS_CACHE_MB 128
 
 /* The key of layer l's weights with these int8 output scales (out_ch of
  * them, or NULL). */

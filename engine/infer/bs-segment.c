@@ -492,6 +492,50 @@ bs_segment_average_planes (const BsUnet *net, const BsVolume *prepared, BsPlane 
   return TRUE;
 }
 
+/* The pass in the case's own plane: its brain slices (those selected) in
+ * slabs, each on its own window and plan (bs_infer_geometry_slabs); every
+ * plan's buffers go back before the next is built and before the masks are
+ * made, which then reuse that memory instead of fresh pages (bs-runtime.h). */
+static gboolean
+run_slabs (const BsUnet *net, const BsVolume *prepared, BsSegmentResult *r, const BsPlanOptions *opts,
+           const guint8 *selected, const BsCalibration *cal, PlanesProgress *pp, GCancellable *cancellable,
+           GError **error)
+{
+  int n_slabs = 0;
+  double saving = opts->precision == BS_PRECISION_INT8 ? BS_SEGMENT_SLAB_SAVING_INT8 : BS_SEGMENT_SLAB_SAVING;
+  BsInferGeometry **slabs = bs_infer_geometry_slabs (r->geom, selected, BS_SEGMENT_MAX_SLABS, saving, &n_slabs);
+  gboolean ok = TRUE;
+
+  r->n_slabs = n_slabs;
+  for (int i = 0; i < n_slabs && ok; i++)
+    {
+      g_autoptr(BsPlan) plan = NULL;
+      double t0 = bs_now_ms ();
+
+      if (slabs[i]->n_brain == 0)
+        continue;
+      plan = bs_plan_new (net, slabs[i]->ph, slabs[i]->pw, opts, cal, error);
+      r->plan_ms += bs_now_ms () - t0;
+      if (plan == NULL)
+        {
+          ok = FALSE;
+          break;
+        }
+      if (r->threads == 0)
+        {
+          r->threads = bs_plan_get_threads (plan);
+          r->lanes = bs_plan_get_lanes (plan);
+        }
+      ok = bs_infer_slices (plan, prepared, slabs[i], slabs[i]->brain, r->prob, &r->timing,
+                            pp->fn ? planes_progress : NULL, pp, cancellable, error);
+      pp->offset += slabs[i]->n_brain;
+    }
+  for (int i = 0; i < n_slabs; i++)
+    bs_infer_geometry_free (slabs[i]);
+  g_free (slabs);
+  return ok;
+}
+
 BsSegmentResult *
 bs_segment (const BsUnet *net, const BsVolume *prepared, const BsVolume *truth, const BsSegmentOptions *opts,
             BsInferProgress progress, gpointer user_data, GCancellable *cancellable, GError **error)
@@ -508,8 +552,7 @@ bs_segment_regions (const BsUnet *net, const BsVolume *prepared, const BsVolume 
 {
   g_autoptr(BsSegmentResult) r = g_new0 (BsSegmentResult, 1);
   g_autoptr(BsCalibration) cal = NULL;
-  g_autoptr(BsPlan) plan = NULL;
-  double t0;
+  double t0, plan_before = 0.0;
 
   bs_timing_reset (&r->timing);
   r->dice = r->dice_raw = NAN;
@@ -530,11 +573,6 @@ bs_segment_regions (const BsUnet *net, const BsVolume *prepared, const BsVolume 
       if (cal == NULL)
         return NULL;
     }
-  plan = bs_plan_new (net, r->geom->ph, r->geom->pw, &opts->plan, cal, error);
-  if (plan == NULL)
-    return NULL;
-  r->threads = bs_plan_get_threads (plan);
-  r->lanes = bs_plan_get_lanes (plan);
   r->plan_ms = bs_now_ms () - t0;
 
   t0 = bs_now_ms ();
@@ -553,31 +591,30 @@ bs_segment_regions (const BsUnet *net, const BsVolume *prepared, const BsVolume 
                                                                                           : bs_region_name (c));
     }
   r->three_planes = opts->plan.three_planes && opts->slices == NULL;
-  if (r->three_planes)
-    {
-      /* the most the passes can run; the box, known after the first pass, says how many will */
-      PlanesProgress pp = { progress, user_data, 0,
-                            r->n_selected + bs_segment_other_planes_slices (prepared, opts->plane, NULL) };
+  {
+    /* the most the passes can run; the box, known after the first pass, says how many will */
+    PlanesProgress pp = { progress, user_data, r->n_selected - r->n_run,
+                          r->n_selected + (r->three_planes ? bs_segment_other_planes_slices (prepared, opts->plane,
+                                                                                               NULL) : 0) };
 
-      if (!bs_infer_slices (plan, prepared, r->geom, NULL, r->prob, &r->timing, progress ? planes_progress : NULL,
-                            &pp, cancellable, error))
-        return NULL;
-      g_clear_pointer (&plan, bs_plan_free);
-      pp.total = r->n_selected + bs_segment_other_planes_slices (prepared, opts->plane, r->prob);
-      if (!bs_segment_average_planes (net, prepared, opts->plane, &opts->plan, cal, r->prob, &r->timing, progress,
-                                      user_data, r->n_selected, pp.total, cancellable, error))
-        return NULL;
-    }
-  else if (!bs_infer_slices (plan, prepared, r->geom, opts->slices, r->prob, &r->timing, progress, user_data,
-                             cancellable, error))
-    return NULL;
-  /* Its buffers (hundreds of MB in fp32) go back before the masks are made,
-   * which then reuse that memory instead of fresh pages (bs-runtime.h). */
-  g_clear_pointer (&plan, bs_plan_free);
+    plan_before = r->plan_ms;
+    if (!run_slabs (net, prepared, r, &opts->plan, opts->slices, cal, &pp, cancellable, error))
+      return NULL;
+    if (r->three_planes)
+      {
+        pp.total = r->n_selected + bs_segment_other_planes_slices (prepared, opts->plane, r->prob);
+        if (!bs_segment_average_planes (net, prepared, opts->plane, &opts->plan, cal, r->prob, &r->timing, progress,
+                                        user_data, r->n_selected, pp.total, cancellable, error))
+          return NULL;
+      }
+    else if (progress)
+      progress (r->n_selected, r->n_selected, user_data);
+  }
 
   if (!bs_segment_finish_regions (r, truth, opts->plane, opts->slices, opts->cleanup, error))
     return NULL;
-  r->run_ms = bs_now_ms () - t0;
+  /* the slabs' plans count as planning, as the one plan did */
+  r->run_ms = bs_now_ms () - t0 - (r->plan_ms - plan_before);
   return g_steal_pointer (&r);
 }
 

@@ -42,6 +42,7 @@ typedef struct {
   int lanes;                  /* the plan's lanes (bs_plan_get_lanes): 1, or copies of the network sharing the slices */
   int n_selected;             /* slices asked for */
   int n_run;                  /* of those, slices with brain that went through the network */
+  int n_slabs;                /* windows (and plans) the pass in plane ran on: bs_infer_geometry_slabs */
   gboolean three_planes;      /* the coronal and sagittal passes ran and prob is the mean of three */
   /* Sigmoid outputs, one channel per model output (channel-major; channel 0
    * the whole tumour, then as the model's outputs list, e.g. WT, TC, ET,
@@ -109,6 +110,18 @@ BsSegmentResult *bs_segment_regions (const BsUnet *net, const BsVolume *prepared
 /* Pixels of the slice kept around the box on the other planes' windows (with
  * crop to brain), for the network's context. */
 #define BS_SEGMENT_PLANES_CONTEXT 32
+
+/* The pass in the case's own plane runs its brain slices in up to this many
+ * slabs of consecutive slices, each on its own window, where that saves at
+ * least this share of the pixels (bs_infer_geometry_slabs).  On six BraTS
+ * 2017/2018 cases three slabs run 0.80-0.85 of one window's pixels.  Each
+ * slab builds a plan for its size: on Brats18_TCIA01_201_1 the two more
+ * plans cost fp32 50-90 ms and saved it 150-250 ms of network; int8's network
+ * saved 45 ms and its plans cost 60 ms, so int8 cuts only where the saving
+ * is far larger. */
+#define BS_SEGMENT_MAX_SLABS 3
+#define BS_SEGMENT_SLAB_SAVING 0.10
+#define BS_SEGMENT_SLAB_SAVING_INT8 0.30
 
 /* Three planes (opts->three_planes): prob holds the network's probabilities
  * of a whole volume run in plane (every slice; as bs_infer_volume leaves

@@ -1,0 +1,61 @@
+#!/usr/bin/env python3
+"""Two builds' whole-volume `infer`, interleaved run by run: a report, never pass/fail.
+
+For each configuration (int8 and fp32, axial slices only and three planes) runs
+`brainseg-cli infer CASE --precision P --three-planes on|off --json --out mask.nii.gz` with the
+build before and the build after, alternately, and prints per configuration and build the median
+and range of the wall clock (process start to exit), the median system time and resident memory
+(/usr/bin/time), the JSON's load_seconds + total_seconds (command start to the mask written) and
+the whole-tumour Dice.  Alternating the builds keeps a noisy shared machine's drift out of the
+comparison.
+
+    /usr/bin/python3 tests/bench/volume-ab.py BEFORE_BUILD AFTER_BUILD CASE [--runs 5]
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("before")
+    ap.add_argument("after")
+    ap.add_argument("case")
+    ap.add_argument("--runs", type=int, default=5)
+    a = ap.parse_args()
+    builds = {"before": a.before, "after": a.after}
+    configs = [("int8", "off"), ("fp32", "off"), ("int8", "on"), ("fp32", "on")]
+    res = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for _ in range(a.runs):
+            for prec, planes in configs:
+                for name, build in builds.items():
+                    cli = os.path.join(build, "app", "brainseg-cli")
+                    timing = os.path.join(tmp, "time.txt")
+                    cmd = ["/usr/bin/time", "-f", "%e %S %M", "-o", timing, cli, "infer", a.case, "--precision",
+                           prec, "--three-planes", planes, "--json", "--out", os.path.join(tmp, "mask.nii.gz")]
+                    p = subprocess.run(cmd, capture_output=True, text=True)
+                    if p.returncode != 0:
+                        sys.exit(f"{name}: {' '.join(cmd)}\n{p.stderr}")
+                    wall, sys_s, rss = open(timing).read().split()[-3:]
+                    d = json.loads(p.stdout)
+                    res.setdefault((prec, planes, name), []).append(
+                        (float(wall), float(sys_s), int(rss) / 1024, d["load_seconds"] + d["total_seconds"],
+                         d["dice_wt"]))
+    print(f"{'precision':<9} {'planes':<6} {'build':<6} {'wall s (range)':>20} {'sys s':>6} {'RSS MB':>7} "
+          f"{'load+total s':>12} {'Dice':>7}")
+    for (prec, planes, name), v in res.items():
+        wall = [x[0] for x in v]
+        print(f"{prec:<9} {'three' if planes == 'on' else 'axial':<6} {name:<6} "
+              f"{statistics.median(wall):>8.2f} ({min(wall):.2f}-{max(wall):.2f}) "
+              f"{statistics.median(x[1] for x in v):>6.2f} {statistics.median(x[2] for x in v):>7.0f} "
+              f"{statistics.median(x[3] for x in v):>12.2f} {v[0][4] if v[0][4] is not None else float('nan'):>7.4f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
