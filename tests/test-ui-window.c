@@ -8,6 +8,7 @@
 
 #include "bs-application.h"
 #include "bs-infer.h"
+#include "bs-segment.h"
 #include "bs-metrics.h"
 #include "bs-plan.h"
 #include "bs-preprocess.h"
@@ -82,7 +83,23 @@ engine_probs (int slice, const BsPlanOptions *opts)
   o.precision = BS_PRECISION_FP32;
   g_autoptr(BsInferGeometry) geom = bs_infer_geometry_new_for_net (bs_session_get_model (bs_window_get_session (win)),
                                                                    prepared, plane, opts->crop_to_brain);
+  int n_slabs = 0;
+  BsInferGeometry **slabs = bs_infer_geometry_slabs (geom, NULL, BS_SEGMENT_MAX_SLABS,
+                                                     opts->precision == BS_PRECISION_INT8 ? BS_SEGMENT_SLAB_SAVING_INT8
+                                                                                          : BS_SEGMENT_SLAB_SAVING,
+                                                     &n_slabs);
 
+  /* the window of the slab the slice is in, as the session and bs_segment run it */
+  for (int i = 0; i < n_slabs; i++)
+    {
+      if (slabs[i]->brain[slice])
+        {
+          bs_infer_geometry_free (geom);
+          geom = g_steal_pointer (&slabs[i]);
+        }
+      bs_infer_geometry_free (slabs[i]);
+    }
+  g_free (slabs);
   ph = geom->ph;
   pw = geom->pw;
   bs_volume_slice_size (prepared, plane, &w, &h);

@@ -7,6 +7,7 @@
 #include "bs-inference-worker.h"
 #include "bs-main-post.h"
 #include "bs-preprocess.h"
+#include "bs-segment.h"
 
 /* ---- BsInferenceInput ---- */
 
@@ -160,6 +161,15 @@ typedef struct {
   BsPlane plane;
   BsPlanOptions opts;
   guint generation;
+  /* The volume runs in slabs, each on its own window, as bs_segment cuts
+   * them (bs_infer_geometry_slabs), so that the window's volume is the one
+   * `infer` writes; each slab's plans are built when it first runs.  plan
+   * and fill point at the first slab's that were built (for the plan line). */
+  BsInferGeometry **slabs;
+  int n_slabs;
+  guint8 *slab_of;       /* n_slices: the slab of each brain slice */
+  BsPlan **plans;        /* n_slabs: the visible slice's plan of each slab, or NULL */
+  BsPlan **fills;        /* n_slabs: its fill plan on lanes, or NULL */
   BsPlan *plan;
   /* The rest of the volume, on lanes (bs_plan_get_lanes) when the options
    * ask for them: built after the first visible slice, else NULL (then the
@@ -187,8 +197,18 @@ typedef struct {
 static void
 job_reset (Job *job)
 {
-  g_clear_pointer (&job->plan, bs_plan_free);
-  g_clear_pointer (&job->fill, bs_plan_free);
+  for (int i = 0; i < job->n_slabs; i++)
+    {
+      g_clear_pointer (&job->plans[i], bs_plan_free);
+      g_clear_pointer (&job->fills[i], bs_plan_free);
+      g_clear_pointer (&job->slabs[i], bs_infer_geometry_free);
+    }
+  g_clear_pointer (&job->plans, g_free);
+  g_clear_pointer (&job->fills, g_free);
+  g_clear_pointer (&job->slabs, g_free);
+  g_clear_pointer (&job->slab_of, g_free);
+  job->n_slabs = 0;
+  job->plan = job->fill = NULL;
   job->fill_tried = FALSE;
   g_clear_pointer (&job->input, bs_inference_input_unref);
   g_clear_pointer (&job->done, g_free);
@@ -252,28 +272,58 @@ describe_plan (const Job *job)
  * rest of the volume (no barriers between threads, so a core that another
  * program holds slows one lane).  Without lanes the fill stays on the
  * visible slice's plan.  A failure here only means no lanes. */
+/* Slab i's fill plan on lanes, built on first use; NULL when there are no
+ * lanes (the fill then runs on the slab's plan).  A failure only means no
+ * lanes. */
+static BsPlan *
+slab_fill (Job *job, int i)
+{
+  BsPlanOptions o = job->opts;
+  g_autoptr(GError) error = NULL;
+  const BsInferGeometry *g = job->slabs[i];
+
+  if (job->fill == NULL)
+    return NULL;   /* no lanes for this job */
+  if (job->fills[i] != NULL)
+    return job->fills[i];
+  o.slice_parallel = TRUE;
+  job->fills[i] = bs_plan_new (job->input->net, g->ph, g->pw, &o, job->cal, &error);
+  if (job->fills[i] == NULL)
+    g_debug ("no fill lanes: %s", error->message);
+  else if (bs_plan_get_lanes (job->fills[i]) <= 1)
+    g_clear_pointer (&job->fills[i], bs_plan_free);
+  return job->fills[i];
+}
+
 static void
 job_build_fill (BsInferenceWorker *self, Job *job)
 {
   BsPlanOptions o = job->opts;
   g_autoptr(GError) error = NULL;
+  const BsInferGeometry *g;
+  int i = 0;
   Msg *msg;
 
   job->fill_tried = TRUE;
   if (!self->job_opts.slice_parallel || o.profile_layers)
     return;
+  /* the lanes of the slab the fill starts in */
+  if (job->fill_cursor >= 0 && job->fill_cursor < job->n_slices && job->slab_of[job->fill_cursor] < job->n_slabs)
+    i = job->slab_of[job->fill_cursor];
+  g = job->slabs[i];
   o.slice_parallel = TRUE;
-  job->fill = bs_plan_new (job->input->net, job->ph, job->pw, &o, job->cal, &error);
-  if (job->fill == NULL)
+  job->fills[i] = bs_plan_new (job->input->net, g->ph, g->pw, &o, job->cal, &error);
+  if (job->fills[i] == NULL)
     {
       g_debug ("no fill lanes: %s", error->message);
       return;
     }
-  if (bs_plan_get_lanes (job->fill) <= 1)
+  if (bs_plan_get_lanes (job->fills[i]) <= 1)
     {
-      g_clear_pointer (&job->fill, bs_plan_free);
+      g_clear_pointer (&job->fills[i], bs_plan_free);
       return;
     }
+  job->fill = job->fills[i];
   job->fill_max = job->opts.batch * bs_plan_get_lanes (job->fill);
   job->in_buf = g_renew (float, job->in_buf,
                          (gsize) job->fill_max * bs_infer_slice_floats (job->input->prepared, job->geom));
@@ -306,7 +356,13 @@ job_build_plan (BsInferenceWorker *self, Job *job)
       cal = job->cal;
     }
   if (error == NULL)
-    job->plan = bs_plan_new (job->input->net, job->ph, job->pw, &job->opts, cal, &error);
+    {
+      /* the slab of the middle slice first: where a case opens */
+      int i = job->slab_of[job->n_slices / 2] < job->n_slabs ? job->slab_of[job->n_slices / 2] : 0;
+
+      job->plans[i] = bs_plan_new (job->input->net, job->slabs[i]->ph, job->slabs[i]->pw, &job->opts, cal, &error);
+      job->plan = job->plans[i];
+    }
   if (job->plan == NULL)
     {
       Msg *msg = msg_new (self, MSG_FAILED, job->generation);
@@ -345,6 +401,18 @@ job_adopt (BsInferenceWorker *self, Job *job)
                                              job->opts.crop_to_brain);
   job->ph = job->geom->ph;
   job->pw = job->geom->pw;
+  job->slabs = bs_infer_geometry_slabs (job->geom, NULL, BS_SEGMENT_MAX_SLABS,
+                                        job->opts.precision == BS_PRECISION_INT8 ? BS_SEGMENT_SLAB_SAVING_INT8
+                                                                                 : BS_SEGMENT_SLAB_SAVING,
+                                        &job->n_slabs);
+  job->slab_of = g_new (guint8, MAX (job->n_slices, 1));
+  memset (job->slab_of, 255, MAX (job->n_slices, 1));
+  for (int i = 0; i < job->n_slabs; i++)
+    for (int k = 0; k < job->n_slices; k++)
+      if (job->slabs[i]->brain[k])
+        job->slab_of[k] = (guint8) i;
+  job->plans = g_new0 (BsPlan *, job->n_slabs);
+  job->fills = g_new0 (BsPlan *, job->n_slabs);
   job->done = g_new0 (guint8, job->n_slices);
   job->fill_max = job->opts.batch;
   job->in_buf = g_new (float, (gsize) job->opts.batch * bs_infer_slice_floats (job->input->prepared, job->geom));
@@ -353,47 +421,66 @@ job_adopt (BsInferenceWorker *self, Job *job)
   job->out_buf = g_new (float, (gsize) job->opts.batch * job->n_outputs * job->ph * job->pw);
 }
 
-/* Runs slices first .. first + n - 1 and posts them. */
+/* Runs slices first .. first + n - 1 and posts them: each run of them in
+ * one slab on that slab's window and plan (the fill's lanes unless visible). */
 static void
 job_run (BsInferenceWorker *self, Job *job, int first, int n, gboolean visible)
 {
   g_autoptr(GError) error = NULL;
   BsTiming timing;
-  double t0;
   gsize px = (gsize) job->width * job->height;
-  gsize per_in = bs_infer_slice_floats (job->input->prepared, job->geom);
-  gsize per_map = (gsize) job->ph * job->pw, per_out = per_map * job->n_outputs;
-  int n_run = 0, run[n];
+  int n_run = 0;
   Msg *msg;
 
   bs_timing_reset (&timing);
-  t0 = bs_now_ms ();
-  /* Only slices with brain go through the network; the others are 0. */
-  for (int i = 0; i < n; i++)
-    if (job->geom->brain[first + i])
-      {
-        bs_infer_fill_slice (job->input->prepared, job->geom, first + i, job->in_buf + per_in * n_run);
-        run[n_run++] = i;
-      }
-  bs_timing_add_stage (&timing, "preprocess", bs_now_ms () - t0);
-  if (n_run > 0 && !bs_plan_run (visible || job->fill == NULL ? job->plan : job->fill, job->in_buf, n_run,
-                                 job->out_buf, &timing, &error))
-    {
-      msg = msg_new (self, MSG_FAILED, job->generation);
-      msg->error = g_steal_pointer (&error);
-      msg_post (self, msg);
-      job->failed = TRUE;
-      return;
-    }
   msg = msg_new (self, MSG_SLICES, job->generation);
   msg->probs = g_new0 (float, px * n * job->n_outputs);
-  t0 = bs_now_ms ();
-  for (int i = 0; i < n_run; i++)
-    for (int c = 0; c < job->n_outputs; c++)
-      bs_infer_window_to_slice (job->geom, job->in_buf + per_in * i, job->input->prepared->n_channels,
-                                job->out_buf + per_out * i + per_map * c,
-                                msg->probs + px * ((gsize) run[i] * job->n_outputs + c));
-  bs_timing_add_stage (&timing, "output", bs_now_ms () - t0);
+  /* Only slices with brain go through the network; the others are 0. */
+  for (int a = 0; a < n;)
+    {
+      int slab = job->slab_of[first + a], b = a, run[n], m = 0;
+      const BsInferGeometry *g;
+      gsize per_in, per_map, per_out;
+      BsPlan *plan;
+      double t0;
+
+      if (slab >= job->n_slabs)
+        {
+          a++;
+          continue;
+        }
+      while (b < n && job->slab_of[first + b] == slab)
+        b++;
+      g = job->slabs[slab];
+      per_in = bs_infer_slice_floats (job->input->prepared, g);
+      per_map = (gsize) g->ph * g->pw;
+      per_out = per_map * job->n_outputs;
+      if (job->plans[slab] == NULL)
+        job->plans[slab] = bs_plan_new (job->input->net, g->ph, g->pw, &job->opts, job->cal, &error);
+      plan = visible || job->fill == NULL ? job->plans[slab] : slab_fill (job, slab);
+      if (plan == NULL)
+        plan = job->plans[slab];
+      if (plan == NULL)
+        goto failed;
+      t0 = bs_now_ms ();
+      for (int i = a; i < b; i++)
+        {
+          bs_infer_fill_slice (job->input->prepared, g, first + i, job->in_buf + per_in * m);
+          run[m++] = i;
+        }
+      bs_timing_add_stage (&timing, "preprocess", bs_now_ms () - t0);
+      if (!bs_plan_run (plan, job->in_buf, m, job->out_buf, &timing, &error))
+        goto failed;
+      t0 = bs_now_ms ();
+      for (int i = 0; i < m; i++)
+        for (int c = 0; c < job->n_outputs; c++)
+          bs_infer_window_to_slice (g, job->in_buf + per_in * i, job->input->prepared->n_channels,
+                                    job->out_buf + per_out * i + per_map * c,
+                                    msg->probs + px * ((gsize) run[i] * job->n_outputs + c));
+      bs_timing_add_stage (&timing, "output", bs_now_ms () - t0);
+      n_run += m;
+      a = b;
+    }
   timing.n_slices = n_run;
   timing.total_ms = 0;
   for (int i = 0; i < timing.n_stages; i++)
@@ -416,6 +503,14 @@ job_run (BsInferenceWorker *self, Job *job, int first, int n, gboolean visible)
   msg->result.done = job->n_done;
   msg->result.total = job->n_slices;
   msg_post (self, msg);
+  return;
+
+failed:
+  msg_free (msg);
+  msg = msg_new (self, MSG_FAILED, job->generation);
+  msg->error = g_steal_pointer (&error);
+  msg_post (self, msg);
+  job->failed = TRUE;
 }
 
 /* The next contiguous run of unfinished slices, at most batch long, starting
