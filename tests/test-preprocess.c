@@ -215,10 +215,11 @@ reference_foreground (const float *v, int w, int h, float *out)
 /* bs_preprocess_foreground of vol against the reference, slice by slice;
  * at least min_holes enclosed zeros filled, and open background left. */
 static void
-check_fill (const BsVolume *vol, float *want, gsize min_holes)
+check_fill (const BsVolume *vol, gsize min_holes)
 {
   int w = vol->dims[0], h = vol->dims[1], nz = vol->dims[2];
   g_autoptr(BsVolume) mask = bs_preprocess_foreground (vol, 0);
+  g_autofree float *want = g_new (float, (gsize) w * h);
   gsize brain = 0, holes = 0;
 
   for (int k = 0; k < nz; k++)
@@ -247,7 +248,6 @@ test_foreground_fill_random (void)
    * plain flood from the border does not reach them. */
   const int w = 61, h = 47, nz = 24;
   g_autoptr(BsVolume) vol = bs_volume_new (w, h, nz, 1);
-  g_autofree float *want = g_new (float, (gsize) w * h);
   GRand *rand = g_rand_new_with_seed (11);
 
   for (int k = 0; k < nz; k++)
@@ -261,7 +261,7 @@ test_foreground_fill_random (void)
           }
     }
   g_rand_free (rand);
-  check_fill (vol, want, 1000);
+  check_fill (vol, 1000);
 }
 
 /* The same with the speckle in a random box of each slice, touching the
@@ -272,7 +272,6 @@ test_foreground_fill_boxes (void)
 {
   const int w = 64, h = 50, nz = 40;
   g_autoptr(BsVolume) vol = bs_volume_new (w, h, nz, 1);
-  g_autofree float *want = g_new (float, (gsize) w * h);
   GRand *rand = g_rand_new_with_seed (12);
 
   for (int k = 0; k < nz; k++)
@@ -295,7 +294,7 @@ test_foreground_fill_boxes (void)
           vol->data[((gsize) k * h + y) * w + x] = g_rand_double (rand) < 0.55 ? 3.0f : 0.0f;
     }
   g_rand_free (rand);
-  check_fill (vol, want, 100);
+  check_fill (vol, 100);
 }
 
 static void

@@ -202,6 +202,26 @@ on_progress (int done, int total, gpointer user_data)
     g_cancellable_cancel (p->cancel_after_first);
 }
 
+/* The sample's first case prepared for the default model (*net). */
+static BsVolume *
+sample_prepared (BsUnet **net)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BsDataset) ds = bs_dataset_open (sample, NULL, &error);
+  g_autoptr(BsCase) c = NULL;
+  gboolean is_random = FALSE;
+  BsVolume *prepared;
+
+  g_assert_no_error (error);
+  c = bs_dataset_load_case (ds, 0, &error);
+  g_assert_no_error (error);
+  *net = bs_unet_load_or_default (NULL, &is_random, &error);
+  g_assert_no_error (error);
+  prepared = bs_infer_prepare (*net, c->image, &error);
+  g_assert_no_error (error);
+  return prepared;
+}
+
 /* Slabs (bs_infer_geometry_slabs) on the sample: consecutive runs that hold
  * every brain slice once, each window on the 16-pixel grid around its own
  * slices' boxes grown by the margin, fewer pixels than one window; the
@@ -211,28 +231,18 @@ static void
 test_slabs (void)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(BsDataset) ds = bs_dataset_open (sample, NULL, &error);
-  g_autoptr(BsCase) c = NULL;
   g_autoptr(BsUnet) net = NULL;
-  g_autoptr(BsVolume) prepared = NULL, one = NULL;
+  g_autoptr(BsVolume) prepared = sample_prepared (&net), one = NULL;
   g_autoptr(BsInferGeometry) geom = NULL, whole = NULL;
   g_autoptr(BsPlan) plan = NULL;
   g_autoptr(BsSegmentResult) seg = NULL;
   g_autofree guint8 *seen = NULL, *pick = NULL;
   BsInferGeometry **slabs;
   BsSegmentOptions so;
-  gboolean is_random = FALSE;
   int n_slabs = 0, last = -1, fx, fy;
   gint64 pixels = 0;
   gsize n, differ = 0;
 
-  g_assert_no_error (error);
-  c = bs_dataset_load_case (ds, 0, &error);
-  g_assert_no_error (error);
-  net = bs_unet_load_or_default (NULL, &is_random, &error);
-  g_assert_no_error (error);
-  prepared = bs_infer_prepare (net, c->image, &error);
-  g_assert_no_error (error);
   geom = bs_infer_geometry_new_for_net (net, prepared, BS_PLANE_AXIAL, TRUE);
   fx = -((bs_preprocess_round16 (geom->width) - geom->width) / 2);
   fy = -((bs_preprocess_round16 (geom->height) - geom->height) / 2);
@@ -434,28 +444,18 @@ static void
 test_three_planes (void)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(BsDataset) ds = bs_dataset_open (sample, NULL, &error);
-  g_autoptr(BsCase) c = NULL;
   g_autoptr(BsUnet) net = NULL;
-  g_autoptr(BsVolume) prepared = NULL;
+  /* the shipped default: a region model, three outputs */
+  g_autoptr(BsVolume) prepared = sample_prepared (&net);
   g_autoptr(BsSegmentResult) mean = NULL, sel = NULL;
   BsSegmentResult *one[3] = { NULL };
   g_autofree guint8 *some = NULL;
   BsSegmentOptions so;
-  gboolean is_random = FALSE;
   gsize n, differ01 = 0, differ02 = 0, differ_axial = 0, outside_full = 0, changed_by_window = 0, n_inside = 0;
   BsVolume *narrowed[3] = { NULL };
   int lo[3], hi[3];
   Progress p = { 0 };
 
-  g_assert_no_error (error);
-  c = bs_dataset_load_case (ds, 0, &error);
-  g_assert_no_error (error);
-  /* the shipped default: a region model, three outputs */
-  net = bs_unet_load_or_default (NULL, &is_random, &error);
-  g_assert_no_error (error);
-  prepared = bs_infer_prepare (net, c->image, &error);
-  g_assert_no_error (error);
   bs_segment_options_init (&so);
   g_assert_true (so.plan.three_planes);
   so.plan.threads = 1;

@@ -103,24 +103,13 @@ bs_plan_weights_insert (guint64 key, const dnnl_memory_desc_t *md, GBytes *data)
   g_mutex_unlock (&lock);
 }
 
-guint64
-bs_plan_weights_hits (void)
+void
+bs_plan_weights_stats (guint64 *n_hits, gsize *bytes)
 {
-  guint64 n;
-
   g_mutex_lock (&lock);
-  n = hits;
+  if (n_hits)
+    *n_hits = hits;
+  if (bytes)
+    *bytes = held;
   g_mutex_unlock (&lock);
-  return n;
-}
-
-gsize
-bs_plan_weights_cached_bytes (void)
-{
-  gsize n;
-
-  g_mutex_lock (&lock);
-  n = held;
-  g_mutex_unlock (&lock);
-  return n;
 }

@@ -29,6 +29,5 @@ GBytes *bs_plan_weights_lookup (guint64 key, const dnnl_memory_desc_t *md);
 /* Caches data (which the cache references) for key in format md. */
 void bs_plan_weights_insert (guint64 key, const dnnl_memory_desc_t *md, GBytes *data);
 
-/* For tests and reports: lookups that found their weights, and the bytes held. */
-guint64 bs_plan_weights_hits (void);
-gsize bs_plan_weights_cached_bytes (void);
+/* For tests and reports: lookups that found their weights, and the bytes held (either may be NULL). */
+void bs_plan_weights_stats (guint64 *hits, gsize *bytes);
