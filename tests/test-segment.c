@@ -226,7 +226,8 @@ sample_prepared (BsUnet **net)
  * every brain slice once, each window on the 16-pixel grid around its own
  * slices' boxes grown by the margin, fewer pixels than one window; the
  * axial pass on slabs agrees with one window on >= 99.9 % of the voxels;
- * without crop, with a selection and with one slab allowed, one slab. */
+ * a selection keeps the volume's cut; without crop, when the saving is not
+ * reached and with one slab allowed, one slab. */
 static void
 test_slabs (void)
 {
@@ -291,6 +292,36 @@ test_slabs (void)
   for (int k = 0; k < geom->n_slices; k++)
     g_assert_cmpint (seen[k], ==, geom->brain[k]);
   g_assert_cmpint (pixels, <=, 0.9 * geom->n_brain * geom->pw * geom->ph);
+
+  /* a selection keeps the whole volume's cut and windows: a slice runs on the
+   * same window alone as in the volume */
+  {
+    g_autofree guint8 *every7 = g_new0 (guint8, geom->n_slices);
+    BsInferGeometry **sel;
+    int n_sel = 0;
+
+    for (int k = 0; k < geom->n_slices; k += 7)
+      every7[k] = 1;
+    sel = bs_infer_geometry_slabs (geom, every7, 3, 0.10, &n_sel);
+    g_assert_cmpint (n_sel, ==, n_slabs);
+    for (int i = 0; i < n_sel; i++)
+      {
+        int count = 0;
+
+        g_assert_cmpint (sel[i]->x0, ==, slabs[i]->x0);
+        g_assert_cmpint (sel[i]->y0, ==, slabs[i]->y0);
+        g_assert_cmpint (sel[i]->pw, ==, slabs[i]->pw);
+        g_assert_cmpint (sel[i]->ph, ==, slabs[i]->ph);
+        for (int k = 0; k < geom->n_slices; k++)
+          {
+            g_assert_cmpint (sel[i]->brain[k], ==, slabs[i]->brain[k] && every7[k]);
+            count += sel[i]->brain[k];
+          }
+        g_assert_cmpint (sel[i]->n_brain, ==, count);
+        bs_infer_geometry_free (sel[i]);
+      }
+    g_free (sel);
+  }
   for (int i = 0; i < n_slabs; i++)
     bs_infer_geometry_free (slabs[i]);
   g_free (slabs);

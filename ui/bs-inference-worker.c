@@ -170,6 +170,7 @@ typedef struct {
   guint8 *slab_of;       /* n_slices: the slab of each brain slice */
   BsPlan **plans;        /* n_slabs: the visible slice's plan of each slab, or NULL */
   BsPlan **fills;        /* n_slabs: its fill plan on lanes, or NULL */
+  gboolean *fill_failed; /* n_slabs: building that fill plan failed (the slab fills on its plan) */
   BsPlan *plan;
   /* The rest of the volume, on lanes (bs_plan_get_lanes) when the options
    * ask for them: built after the first visible slice, else NULL (then the
@@ -205,6 +206,7 @@ job_reset (Job *job)
     }
   g_clear_pointer (&job->plans, g_free);
   g_clear_pointer (&job->fills, g_free);
+  g_clear_pointer (&job->fill_failed, g_free);
   g_clear_pointer (&job->slabs, g_free);
   g_clear_pointer (&job->slab_of, g_free);
   job->n_slabs = 0;
@@ -284,14 +286,16 @@ slab_fill (Job *job, int i)
 
   if (job->fill == NULL)
     return NULL;   /* no lanes for this job */
-  if (job->fills[i] != NULL)
+  if (job->fills[i] != NULL || job->fill_failed[i])
     return job->fills[i];
+  job->fill_failed[i] = TRUE;   /* until it is built */
   o.slice_parallel = TRUE;
   job->fills[i] = bs_plan_new (job->input->net, g->ph, g->pw, &o, job->cal, &error);
   if (job->fills[i] == NULL)
     g_debug ("no fill lanes: %s", error->message);
   else if (bs_plan_get_lanes (job->fills[i]) <= 1)
     g_clear_pointer (&job->fills[i], bs_plan_free);
+  job->fill_failed[i] = job->fills[i] == NULL;
   return job->fills[i];
 }
 
@@ -413,6 +417,7 @@ job_adopt (BsInferenceWorker *self, Job *job)
         job->slab_of[k] = (guint8) i;
   job->plans = g_new0 (BsPlan *, job->n_slabs);
   job->fills = g_new0 (BsPlan *, job->n_slabs);
+  job->fill_failed = g_new0 (gboolean, job->n_slabs);
   job->done = g_new0 (guint8, job->n_slices);
   job->fill_max = job->opts.batch;
   job->in_buf = g_new (float, (gsize) job->opts.batch * bs_infer_slice_floats (job->input->prepared, job->geom));
@@ -438,7 +443,7 @@ job_run (BsInferenceWorker *self, Job *job, int first, int n, gboolean visible)
   /* Only slices with brain go through the network; the others are 0. */
   for (int a = 0; a < n;)
     {
-      int slab = job->slab_of[first + a], b = a, run[n], m = 0;
+      int slab = job->slab_of[first + a], b = a, run[n], m = 0, step;
       const BsInferGeometry *g;
       gsize per_in, per_map, per_out;
       BsPlan *plan;
@@ -457,7 +462,9 @@ job_run (BsInferenceWorker *self, Job *job, int first, int n, gboolean visible)
       per_out = per_map * job->n_outputs;
       if (job->plans[slab] == NULL)
         job->plans[slab] = bs_plan_new (job->input->net, g->ph, g->pw, &job->opts, job->cal, &error);
-      plan = visible || job->fill == NULL ? job->plans[slab] : slab_fill (job, slab);
+      plan = visible || job->fill == NULL ? NULL : slab_fill (job, slab);
+      /* without lanes, the slab's own plan a batch at a time */
+      step = plan != NULL ? b - a : job->opts.batch;
       if (plan == NULL)
         plan = job->plans[slab];
       if (plan == NULL)
@@ -469,8 +476,10 @@ job_run (BsInferenceWorker *self, Job *job, int first, int n, gboolean visible)
           run[m++] = i;
         }
       bs_timing_add_stage (&timing, "preprocess", bs_now_ms () - t0);
-      if (!bs_plan_run (plan, job->in_buf, m, job->out_buf, &timing, &error))
-        goto failed;
+      for (int o = 0; o < m; o += step)
+        if (!bs_plan_run (plan, job->in_buf + per_in * o, MIN (step, m - o), job->out_buf + per_out * o, &timing,
+                          &error))
+          goto failed;
       t0 = bs_now_ms ();
       for (int i = 0; i < m; i++)
         for (int c = 0; c < job->n_outputs; c++)

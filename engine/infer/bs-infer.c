@@ -302,9 +302,10 @@ slab_cost (const BsInferGeometry *g, const int *u, int n)
   return (gint64) n * pw * ph;
 }
 
-/* Slices order[a..b) on the window of their box, or on g's (own_window FALSE). */
+/* Slices order[a..b) on the window of their box, or on g's (own_window
+ * FALSE); of them, those selected (all when selected is NULL) run. */
 static BsInferGeometry *
-slab_new (const BsInferGeometry *g, const int *order, int a, int b, gboolean own_window)
+slab_new (const BsInferGeometry *g, const int *order, int a, int b, gboolean own_window, const guint8 *selected)
 {
   BsInferGeometry *s = g_new0 (BsInferGeometry, 1);
   int u[4] = { g->width, g->height, -1, -1 };
@@ -312,10 +313,13 @@ slab_new (const BsInferGeometry *g, const int *order, int a, int b, gboolean own
   *s = *g;
   s->box = NULL;
   s->brain = g_new0 (guint8, MAX (g->n_slices, 1));
-  s->n_brain = b - a;
+  s->n_brain = 0;
   for (int i = a; i < b; i++)
     {
-      s->brain[order[i]] = 1;
+      gboolean run = selected == NULL || selected[order[i]];
+
+      s->brain[order[i]] = run;
+      s->n_brain += run;
       if (own_window)
         union_add (u, g->box + 4 * order[i]);
     }
@@ -338,8 +342,10 @@ bs_infer_geometry_slabs (const BsInferGeometry *g, const guint8 *selected, int m
   gint64 whole, best;
   GPtrArray *out = g_ptr_array_new ();
 
+  /* The cut is the whole volume's, whatever the selection: a slice runs on
+   * the same window alone as in the whole volume. */
   for (int k = 0; k < g->n_slices; k++)
-    if (g->brain[k] && (selected == NULL || selected[k]))
+    if (g->brain[k])
       order[n++] = k;
   if (g->box != NULL && n >= 3 && max_slabs >= 2)
     {
@@ -390,13 +396,13 @@ bs_infer_geometry_slabs (const BsInferGeometry *g, const guint8 *selected, int m
         best_i = best_j = 0;
     }
   if (best_i == 0)
-    g_ptr_array_add (out, slab_new (g, order, 0, n, FALSE));
+    g_ptr_array_add (out, slab_new (g, order, 0, n, FALSE, selected));
   else
     {
-      g_ptr_array_add (out, slab_new (g, order, 0, best_i, TRUE));
-      g_ptr_array_add (out, slab_new (g, order, best_i, best_j ? best_j : n, TRUE));
+      g_ptr_array_add (out, slab_new (g, order, 0, best_i, TRUE, selected));
+      g_ptr_array_add (out, slab_new (g, order, best_i, best_j ? best_j : n, TRUE, selected));
       if (best_j)
-        g_ptr_array_add (out, slab_new (g, order, best_j, n, TRUE));
+        g_ptr_array_add (out, slab_new (g, order, best_j, n, TRUE, selected));
     }
   *n_slabs = (int) out->len;
   return (BsInferGeometry **) g_ptr_array_free (out, FALSE);

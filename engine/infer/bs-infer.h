@@ -60,16 +60,17 @@ void bs_infer_geometry_restrict (BsInferGeometry *geom, const BsVolume *vol, con
                                  int margin);
 void bs_infer_geometry_free (BsInferGeometry *geom);
 
-/* Slabs: geom's brain slices (those selected too, when selected is not NULL)
- * cut into at most max_slabs (1 to 3) runs of consecutive slices, each with
- * the window of its own slices' box (the same margin and 16-pixel grid as
- * geom's), cut where the fewest pixels run.  The first and last slices of a
+/* Slabs: geom's brain slices cut into at most max_slabs (1 to 3) runs of
+ * consecutive slices, each with the window of its own slices' box (the same
+ * margin and 16-pixel grid as geom's), cut where the fewest pixels run.  The first and last slices of a
  * head are small, and each slab's window follows them; each slab needs a plan
  * of its own, so a cut is kept only where it saves at least min_saving of the
  * pixels.  A geometry made without crop, or max_slabs 1, gives one slab on
- * geom's window.  A slab's brain[] holds its own slices only: run it with
- * that as the selection.  *n_slabs receives the count; free each slab and the
- * array. */
+ * geom's window.  A slab's brain[] holds its own slices only, and of them
+ * only those selected when selected is not NULL (the cut itself is always
+ * the whole volume's, so that a slice runs on the same window alone as in
+ * the whole volume): run it with that as the selection.  *n_slabs receives
+ * the count; free each slab and the array. */
 BsInferGeometry **bs_infer_geometry_slabs (const BsInferGeometry *geom, const guint8 *selected, int max_slabs,
                                            double min_saving, int *n_slabs);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BsInferGeometry, bs_infer_geometry_free)
