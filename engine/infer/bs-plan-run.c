@@ -112,6 +112,19 @@ run_ok (dnnl_status_t st, const char *what, GError **error)
 /* n slices of hw pixels: the channels-last source is pixel-major over the
  * whole batch, the probabilities are NCHW (slice, then output channel), so
  * each piece of work is one (slice, output, run of pixels). */
+/* One of the plan's reorders (input or output), waited for. */
+static gboolean
+run_reorder (BsPlan *plan, dnnl_primitive_t reorder, dnnl_memory_t from, dnnl_memory_t to, const char *what,
+             GError **error)
+{
+  dnnl_exec_arg_t args[3] = { { DNNL_ARG_FROM, from }, { DNNL_ARG_TO, to }, { DNNL_ARG_SCRATCHPAD, plan->scratch } };
+  dnnl_status_t st = dnnl_primitive_execute (reorder, plan->stream, 3, args);
+
+  if (st == dnnl_success)
+    st = dnnl_stream_wait (plan->stream);
+  return run_ok (st, what, error);
+}
+
 static void
 run_head (const Head *hd, int n, gsize hw, float *probs)
 {
@@ -142,16 +155,9 @@ run_chunk (BsPlan *plan, const float *input, int n, float *probs, BsTiming *timi
 
   t0 = bs_now_ms ();
   memcpy (plan->in_ptr, input, sizeof (float) * slice_in * n);
-  if (plan->in_reorder)
-    {
-      dnnl_exec_arg_t args[3] = { { DNNL_ARG_FROM, plan->in_user }, { DNNL_ARG_TO, plan->in_net },
-                                  { DNNL_ARG_SCRATCHPAD, plan->scratch } };
-      st = dnnl_primitive_execute (plan->in_reorder, plan->stream, 3, args);
-      if (st == dnnl_success)
-        st = dnnl_stream_wait (plan->stream);
-      if (!run_ok (st, "reorder the input", error))
-        return FALSE;
-    }
+  if (plan->in_reorder
+      && !run_reorder (plan, plan->in_reorder, plan->in_user, plan->in_net, "reorder the input", error))
+    return FALSE;
   t1 = bs_now_ms ();
   if (timing)
     bs_timing_add_stage (timing, "reorder", t1 - t0);
@@ -195,16 +201,9 @@ run_chunk (BsPlan *plan, const float *input, int n, float *probs, BsTiming *timi
   if (timing)
     bs_timing_add_stage (timing, "network", t0 - t1);
 
-  if (plan->out_reorder)
-    {
-      dnnl_exec_arg_t args[3] = { { DNNL_ARG_FROM, plan->out_net }, { DNNL_ARG_TO, plan->out_user },
-                                  { DNNL_ARG_SCRATCHPAD, plan->scratch } };
-      st = dnnl_primitive_execute (plan->out_reorder, plan->stream, 3, args);
-      if (st == dnnl_success)
-        st = dnnl_stream_wait (plan->stream);
-      if (!run_ok (st, "reorder the output", error))
-        return FALSE;
-    }
+  if (plan->out_reorder
+      && !run_reorder (plan, plan->out_reorder, plan->out_net, plan->out_user, "reorder the output", error))
+    return FALSE;
   if (!plan->head)
     memcpy (probs, plan->out_ptr, sizeof (float) * slice_out * n);
   if (timing)
