@@ -286,12 +286,28 @@ test_lanes (void)
       g_assert_cmpint (tl.n_slices, ==, n);
     }
 
-  /* Cancelled at lane 0's first report: an error, and no more reports. */
+  /* Cancelled at lane 0's first report: an error, and no more reports.
+   * (Three lanes on fewer cores: while lane 0 waits for a core the others
+   * may take every remaining batch before it reports, and a run whose
+   * every batch was taken finishes; then it must have finished whole.) */
   p = (Progress) { 0 };
   p.cancel_after_first = cancel;
-  g_assert_false (bs_infer_volume (lanes, prep, geom, b, NULL, on_progress, &p, cancel, &error));
-  g_assert_error (error, BS_PLAN_ERROR, BS_PLAN_ERROR_CANCELLED);
-  g_assert_cmpint (p.calls, ==, 1);
+  if (bs_infer_volume (lanes, prep, geom, b, NULL, on_progress, &p, cancel, &error))
+    {
+      g_autoptr(BsVolume) c = bs_volume_new_like (prep, 1);
+
+      g_test_message ("every batch was taken before the cancel came: the run finished");
+      g_assert_no_error (error);
+      g_assert_cmpint (p.last_done, ==, p.total);
+      g_assert_true (bs_infer_volume (one, prep, geom, c, NULL, NULL, NULL, NULL, &error));
+      g_assert_cmpmem (c->data, bs_volume_n_voxels (c) * sizeof (float), b->data,
+                       bs_volume_n_voxels (b) * sizeof (float));
+    }
+  else
+    {
+      g_assert_error (error, BS_PLAN_ERROR, BS_PLAN_ERROR_CANCELLED);
+      g_assert_cmpint (p.calls, ==, 1);
+    }
 }
 
 /* A head in a box of air: brain at x 70..129, y 40..169 of a 240x200 slice,
