@@ -286,6 +286,32 @@ test_channels (void)
   g_assert_false (bs_volume_same_geometry (vol, copy));
 }
 
+/* A zeroed volume is zero even where the heap hands back memory a volume
+ * before it dirtied (large volumes come from calloc, which clears only
+ * memory that is not fresh from the kernel). */
+static void
+test_new_is_zero_after_reuse (void)
+{
+  for (int round = 0; round < 3; round++)
+    {
+      BsVolume *dirty = bs_volume_new_uninitialized (240, 240, 155, 1 + round);
+      BsVolume *clean;
+      gsize n;
+
+      g_assert_nonnull (dirty);
+      n = (gsize) dirty->n_channels * bs_volume_n_voxels (dirty);
+      for (gsize i = 0; i < n; i++)
+        dirty->data[i] = 7.0f;
+      bs_volume_free (dirty);
+      clean = bs_volume_new (240, 240, 155, 1 + round);
+      g_assert_nonnull (clean);
+      for (gsize i = 0; i < n; i++)
+        if (clean->data[i] != 0.0f)
+          g_error ("voxel %" G_GSIZE_FORMAT " of a new volume is %g, not 0", i, clean->data[i]);
+      bs_volume_free (clean);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -298,5 +324,6 @@ main (int argc, char **argv)
   g_test_add_func ("/volume/reorient-like", test_reorient_like);
   g_test_add_func ("/volume/letters-and-names", test_letters_and_names);
   g_test_add_func ("/volume/channels", test_channels);
+  g_test_add_func ("/volume/new-is-zero-after-reuse", test_new_is_zero_after_reuse);
   return g_test_run ();
 }

@@ -140,8 +140,11 @@ bs_labels_whole_tumour (const BsVolume *label)
 
   if (wt == NULL)
     return NULL;
+  /* Only the tumour is written: the rest is zero already, and its pages
+   * need never be touched (bs_volume_new_like). */
   for (gsize i = 0; i < n; i++)
-    wt->data[i] = label->data[i] > 0.0f ? 1.0f : 0.0f;
+    if (label->data[i] > 0.0f)
+      wt->data[i] = 1.0f;
   g_free (wt->channel_names[0]);
   wt->channel_names[0] = g_strdup ("whole tumour");
   wt->is_label = TRUE;
@@ -221,7 +224,8 @@ bs_labels_region (const BsVolume *label, BsLabelConvention conv, BsRegion region
   if (r == NULL)
     return NULL;
   for (gsize i = 0; i < n; i++)
-    r->data[i] = bs_labels_in_region (conv, region, (int) lrintf (label->data[i])) ? 1.0f : 0.0f;
+    if (label->data[i] != 0.0f && bs_labels_in_region (conv, region, (int) lrintf (label->data[i])))
+      r->data[i] = 1.0f;
   g_free (r->channel_names[0]);
   r->channel_names[0] = g_strdup (long_names[region]);
   r->is_label = TRUE;
@@ -292,7 +296,8 @@ bs_labels_from_regions (const BsVolume *wt, const BsVolume *tc, const BsVolume *
           else
             v = v_ed;
         }
-      out->data[i] = (float) v;
+      if (v != 0)
+        out->data[i] = (float) v;
     }
   g_free (out->channel_names[0]);
   out->channel_names[0] = g_strdup (bs_labels_convention_name (conv));

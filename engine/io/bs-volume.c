@@ -1,6 +1,7 @@
 #include "bs-volume.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -22,13 +23,31 @@ alloc_voxels (gsize n, gboolean zero)
   bytes = n * sizeof (float);
   if (bytes < 4 * BS_HUGE_PAGE)
     return zero ? g_try_malloc0 (bytes) : g_try_malloc (bytes);
+  if (zero)
+    {
+      /* calloc leaves memory fresh from the kernel untouched (it is zero
+       * already): a page no voxel is ever written to is never faulted in.
+       * Probabilities outside the brain's window and masks outside the
+       * tumour stay that way; a memset here made the kernel clear every
+       * page of them first (measured: a third of an int8 volume's time). */
+      uintptr_t a, b;
+
+      p = calloc (n, sizeof (float));
+      if (p == NULL)
+        return NULL;
+      a = ((uintptr_t) p + BS_HUGE_PAGE - 1) & ~(uintptr_t) (BS_HUGE_PAGE - 1);
+      b = ((uintptr_t) p + bytes) & ~(uintptr_t) (BS_HUGE_PAGE - 1);
+#ifdef MADV_HUGEPAGE
+      if (b > a)
+        madvise ((void *) a, b - a, MADV_HUGEPAGE);
+#endif
+      return p;
+    }
   if (posix_memalign (&p, BS_HUGE_PAGE, bytes) != 0)
     return NULL;
 #ifdef MADV_HUGEPAGE
   madvise (p, bytes, MADV_HUGEPAGE);
 #endif
-  if (zero)
-    memset (p, 0, bytes);
   return p;
 }
 
