@@ -257,13 +257,13 @@ bs_cli_infer (int argc, char **argv)
   t_start = bs_now_ms ();
   load_ms = t_start - t_cmd;
   t0 = bs_now_ms ();
-  prepared = bs_infer_prepare (net, c->image, &error);
+  present = bs_cli_channels_present (net, c->image);
+  /* The image is not read again: it is normalised in place where it can be
+   * (no second volume to page in), and freed otherwise. */
+  prepared = bs_infer_prepare_take (net, g_steal_pointer (&c->image), &error);
   if (!prepared)
     return bs_cli_fail (error);
   prepare_ms = bs_now_ms () - t0;
-  /* The image is not read again: its memory goes back for the volumes to come. */
-  present = bs_cli_channels_present (net, c->image);
-  g_clear_pointer (&c->image, bs_volume_free);
   slices = bs_volume_n_slices (prepared, BS_PLANE_AXIAL);
   if (only_slice >= slices)
     {

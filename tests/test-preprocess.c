@@ -163,6 +163,59 @@ test_prepare (void)
   g_assert_nonnull (strstr (error->message, "DWI"));
 }
 
+/* prepare_take gives what prepare gives: in place (the very image back) when
+ * the channels are the ones wanted in their order, a new volume otherwise; a
+ * failure frees the image and names it. */
+static void
+test_prepare_take (void)
+{
+  static const char *const both[] = { "FLAIR", "T1gd", NULL };
+  static const char *const swapped[] = { "T1gd", "FLAIR", NULL };
+  static const char *const four[] = { "FLAIR", "T1w", "T1gd", "T2w", NULL };
+  static const char *const dwi[] = { "DWI", NULL };
+  const char *const *orders[] = { both, swapped, four };
+  const int counts[] = { 2, 2, 4 };
+  g_autoptr(GError) error = NULL;
+
+  for (guint t = 0; t < G_N_ELEMENTS (orders); t++)
+    {
+      g_autoptr(BsVolume) raw = raw_volume ();
+      g_autoptr(BsVolume) expect = NULL;
+      BsVolume *image, *taken;
+      guint32 p_expect = 0, p_taken = 0;
+
+      g_free (raw->channel_names[0]);
+      g_free (raw->channel_names[1]);
+      raw->channel_names[0] = g_strdup ("flair");
+      raw->channel_names[1] = g_strdup ("t1ce");
+      expect = bs_preprocess_prepare (raw, orders[t], counts[t], &p_expect, &error);
+      g_assert_no_error (error);
+      image = bs_volume_copy (raw);
+      taken = bs_preprocess_prepare_take (image, orders[t], counts[t], &p_taken, &error);
+      g_assert_no_error (error);
+      /* only the first order is the image's own */
+      if (t == 0)
+        g_assert_true (taken == image);
+      else
+        g_assert_true (taken != image);
+      g_assert_cmpuint (p_taken, ==, p_expect);
+      g_assert_cmpint (taken->n_channels, ==, expect->n_channels);
+      for (int c = 0; c < counts[t]; c++)
+        g_assert_cmpstr (taken->channel_names[c], ==, expect->channel_names[c]);
+      g_assert_cmpmem (taken->data, bs_volume_n_voxels (raw) * counts[t] * sizeof (float), expect->data,
+                       bs_volume_n_voxels (raw) * counts[t] * sizeof (float));
+      bs_volume_free (taken);
+    }
+  {
+    BsVolume *image = raw_volume ();
+
+    image->path = g_strdup ("dwi-less.nii.gz");
+    g_assert_null (bs_preprocess_prepare_take (image, dwi, 1, NULL, &error));
+    g_assert_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID);
+    g_assert_nonnull (strstr (error->message, "dwi-less.nii.gz"));
+  }
+}
+
 static void
 test_foreground_without_constant_background (void)
 {
@@ -387,6 +440,7 @@ main (int argc, char **argv)
   g_test_add_func ("/preprocess/same-picture", test_same_picture);
   g_test_add_func ("/preprocess/saturated-voxels", test_saturated_voxels);
   g_test_add_func ("/preprocess/prepare", test_prepare);
+  g_test_add_func ("/preprocess/prepare-take", test_prepare_take);
   g_test_add_func ("/preprocess/foreground-noisy-background", test_foreground_without_constant_background);
   g_test_add_func ("/preprocess/foreground-fill-random", test_foreground_fill_random);
   g_test_add_func ("/preprocess/foreground-fill-boxes", test_foreground_fill_boxes);

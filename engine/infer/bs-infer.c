@@ -15,6 +15,13 @@ bs_infer_prepare (const BsUnet *net, const BsVolume *image, GError **error)
                                 NULL, error);
 }
 
+BsVolume *
+bs_infer_prepare_take (const BsUnet *net, BsVolume *image, GError **error)
+{
+  return bs_preprocess_prepare_take (image, (const char *const *) net->config.modalities, net->config.in_channels,
+                                     NULL, error);
+}
+
 /* Where the head is, from one pass over the prepared case: for every slab k
  * (voxel axis 2) the first and last i of each row j, and the first and last j
  * of each column i, among the voxels with any channel not 0.  The box of a

@@ -10,6 +10,9 @@ G_BEGIN_DECLS
 /* A case prepared for the network: the model's modalities picked from the
  * image (by name, see bs_volume_find_channel), normalised, in one volume. */
 BsVolume *bs_infer_prepare (const BsUnet *net, const BsVolume *image, GError **error);
+/* The same, taking the image (bs_preprocess_prepare_take): for a caller that
+ * does not read the image again. */
+BsVolume *bs_infer_prepare_take (const BsUnet *net, BsVolume *image, GError **error);
 
 /* Where the network looks in one plane of a prepared case.
  *

@@ -550,6 +550,39 @@ bs_preprocess_prepare (const BsVolume *image, const char *const *modalities, int
   return g_steal_pointer (&out);
 }
 
+BsVolume *
+bs_preprocess_prepare_take (BsVolume *image, const char *const *modalities, int n, guint32 *present,
+                            GError **error)
+{
+  PrepareJob job;
+  BsVolume *out;
+
+  g_return_val_if_fail (image != NULL && n > 0 && n <= 32, NULL);
+  job = (PrepareJob) { image, image, { 0 } };
+  for (int i = 0; i < n; i++)
+    {
+      job.source[i] = bs_preprocess_find_modality (image, modalities && modalities[i] ? modalities[i] : "FLAIR", n);
+      if (image->n_channels != n || job.source[i] != i)
+        {
+          out = bs_preprocess_prepare (image, modalities, n, present, error);
+          bs_volume_free (image);
+          return out;
+        }
+    }
+  /* Every channel is where the network wants it: each is normalised in
+   * place (normalize_channel_into reads all of a channel it needs before it
+   * writes), and the image's memory, already paged in, becomes the input. */
+  bs_parallel_for (n, prepare_channel, &job);
+  for (int i = 0; i < n; i++)
+    {
+      g_free (image->channel_names[i]);
+      image->channel_names[i] = g_strdup (modalities && modalities[i] ? modalities[i] : "FLAIR");
+    }
+  if (present)
+    *present = n == 32 ? G_MAXUINT32 : (1u << n) - 1;
+  return image;
+}
+
 int
 bs_preprocess_round16 (int n)
 {

@@ -24,6 +24,12 @@ int bs_preprocess_find_modality (const BsVolume *image, const char *modality, in
  * modality found (n <= 32).  Fails, naming the image, when none is found. */
 BsVolume *bs_preprocess_prepare (const BsVolume *image, const char *const *modalities, int n,
                                  guint32 *present, GError **error);
+/* The same, taking the image (always freed or returned): when its channels
+ * are the modalities asked for, in that order, they are normalised in place
+ * and the image itself is returned, with no second volume to allocate and
+ * page in; otherwise as bs_preprocess_prepare. */
+BsVolume *bs_preprocess_prepare_take (BsVolume *image, const char *const *modalities, int n, guint32 *present,
+                                      GError **error);
 
 /* Foreground (brain) mask of channel c: 1 inside, 0 outside. */
 BsVolume *bs_preprocess_foreground (const BsVolume *image, int c);
