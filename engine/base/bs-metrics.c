@@ -1,5 +1,7 @@
 #include "bs-metrics.h"
 
+#include "bs-parallel.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,39 +94,56 @@ edt_line (const double *f, int n, double w, double *d, int *v, double *z)
     }
 }
 
-/* Squared Euclidean distance (mm^2) from every voxel to the nearest site. */
+/* One axis of the transform: every line along it, the lines of one value of
+ * the slowest other coordinate per task. */
+typedef struct {
+  double *g;
+  int len, n_a;
+  gsize stride, stride_a, stride_b;
+  double w;
+} EdtAxis;
+
+static void
+edt_lines (int b, gpointer user_data)
+{
+  const EdtAxis *ax = user_data;
+  g_autofree double *f = g_new (double, ax->len);
+  g_autofree double *d = g_new (double, ax->len);
+  g_autofree int *v = g_new (int, ax->len);
+  g_autofree double *z = g_new (double, ax->len + 1);
+
+  for (int a = 0; a < ax->n_a; a++)
+    {
+      double *line = ax->g + (gsize) b * ax->stride_b + (gsize) a * ax->stride_a;
+
+      for (int q = 0; q < ax->len; q++)
+        f[q] = line[q * ax->stride];
+      edt_line (f, ax->len, ax->w, d, v, z);
+      for (int q = 0; q < ax->len; q++)
+        line[q * ax->stride] = d[q];
+    }
+}
+
+/* Squared Euclidean distance (mm^2) from every voxel to the nearest site.
+ * Each axis's lines are independent: they run in parallel. */
 static double *
 edt_squared (const guint8 *site, const int dims[3], const double spacing[3])
 {
   gsize n = (gsize) dims[0] * dims[1] * dims[2];
-  int longest = MAX (dims[0], MAX (dims[1], dims[2]));
+  const gsize sx = 1, sy = (gsize) dims[0], sz = (gsize) dims[0] * dims[1];
   double *g = g_new (double, n);
-  g_autofree double *f = g_new (double, longest);
-  g_autofree double *d = g_new (double, longest);
-  g_autofree int *v = g_new (int, longest);
-  g_autofree double *z = g_new (double, longest + 1);
 
   for (gsize i = 0; i < n; i++)
     g[i] = site[i] ? 0.0 : FAR;
   for (int axis = 0; axis < 3; axis++)
     {
-      int len = dims[axis];
-      gsize stride = axis == 0 ? 1 : axis == 1 ? (gsize) dims[0] : (gsize) dims[0] * dims[1];
-      double w = spacing[axis] * spacing[axis];
+      /* the two other axes: a (inner loop) and b (one task each) */
+      static const int other_a[3] = { 1, 0, 0 }, other_b[3] = { 2, 2, 1 };
+      const gsize strides[3] = { sx, sy, sz };
+      EdtAxis ax = { g, dims[axis], dims[other_a[axis]], strides[axis], strides[other_a[axis]],
+                     strides[other_b[axis]], spacing[axis] * spacing[axis] };
 
-      for (gsize start = 0; start < n; start++)
-        {
-          /* one line per starting voxel whose coordinate on this axis is 0 */
-          gsize coord = (start / stride) % (gsize) len;
-
-          if (coord != 0)
-            continue;
-          for (int q = 0; q < len; q++)
-            f[q] = g[start + q * stride];
-          edt_line (f, len, w, d, v, z);
-          for (int q = 0; q < len; q++)
-            g[start + q * stride] = d[q];
-        }
+      bs_parallel_for (dims[other_b[axis]], edt_lines, &ax);
     }
   return g;
 }
