@@ -484,7 +484,7 @@ run_export (ExportArgs *a, const char *path)
 int
 bs_cli_export (int argc, char **argv)
 {
-  ExportArgs a = { .slice = -1, .batch = 4, .opacity = -1 };
+  ExportArgs a = { .slice = -1, .batch = 1, .opacity = -1 };
   const GOptionEntry entries[] = {
     { "what", 'w', 0, G_OPTION_ARG_STRING, &a.what, N_("overlay, figure, mask, dice-csv, series or compare"), N_("WHAT") },
     { "out", 'o', 0, G_OPTION_ARG_FILENAME, &a.out, N_("File to write (a folder for series)"), N_("PATH") },
@@ -519,7 +519,7 @@ bs_cli_export (int argc, char **argv)
       N_("on (default): segment the whole volume and remove islands smaller than 20 per cent of the largest tumour component; off: the raw mask (overlay and figure then segment their slice only)"),
       "on|off" },
     { "threads", 0, 0, G_OPTION_ARG_INT, &a.threads, N_("Threads (0: all cores)"), N_("N") },
-    { "batch", 0, 0, G_OPTION_ARG_INT, &a.batch, N_("Slices per inference run (default 4, as in the window)"), N_("N") },
+    { "batch", 0, 0, G_OPTION_ARG_INT, &a.batch, N_("Slices per inference run (default 1, as in the window)"), N_("N") },
     { "mask-labels", 0, 0, G_OPTION_ARG_STRING, &a.mask_labels, bs_cli_mask_labels_help, "wt|input|brats|decathlon" },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &a.quiet, N_("Print nothing but errors"), NULL },
     { NULL },

@@ -130,7 +130,7 @@ bs_cli_infer (int argc, char **argv)
   g_autofree char *prob_out = NULL, *prepared_out = NULL;
   g_autofree char *precision_s = NULL, *layout_s = NULL, *fusion_s = NULL, *cleanup_s = NULL, *crop_s = NULL;
   g_autofree char *flips_s = NULL, *planes_s = NULL, *mask_labels_s = NULL, *lanes_s = NULL;
-  int threads = 0, batch = 4, only_slice = -1;
+  int threads = 0, batch = 1, only_slice = -1;
   gboolean json = FALSE;
   const GOptionEntry entries[] = {
     { "model", 0, 0, G_OPTION_ARG_FILENAME, &model, N_("Weights (Keras-layout HDF5); default: the shipped model"), "M.h5" },
@@ -158,7 +158,7 @@ bs_cli_infer (int argc, char **argv)
       "on|off" },
     { "slice", 0, 0, G_OPTION_ARG_INT, &only_slice, N_("Only this axial slice (Dice over it alone)"), "K" },
     { "threads", 0, 0, G_OPTION_ARG_INT, &threads, N_("Threads (default: all cores)"), "N" },
-    { "batch", 0, 0, G_OPTION_ARG_INT, &batch, N_("Slices per run (default 4, as in the window)"), "N" },
+    { "batch", 0, 0, G_OPTION_ARG_INT, &batch, N_("Slices per run (default 1, as in the window)"), "N" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print one JSON object"), NULL },
     { NULL },
   };

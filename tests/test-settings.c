@@ -13,7 +13,7 @@ test_schema_from_build_tree (void)
   g_assert_nonnull (settings);
   g_object_get (settings, "settings-schema", &schema, NULL);
   g_assert_true (g_settings_schema_has_key (schema, "batch"));
-  g_assert_cmpint (g_settings_get_int (settings, "batch"), ==, 4);
+  g_assert_cmpint (g_settings_get_int (settings, "batch"), ==, 1);
   g_settings_set_int (settings, "batch", 7);
   g_assert_cmpint (g_settings_get_int (settings, "batch"), ==, 7);
 }

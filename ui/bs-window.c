@@ -248,7 +248,7 @@ load_settings (BsWindow *self)
 
   bs_plan_options_init (&opts);
   bs_overlay_options_init (&ov);
-  opts.batch = 4;
+  opts.batch = 1;
   if (self->settings != NULL)
     {
       ov.opacity = g_settings_get_double (self->settings, "mask-opacity");
