@@ -2,18 +2,18 @@
  * (zlib only as the fallback for streams libdeflate cannot take in one go),
  * and the header is interpreted by niftilib's own conversion functions.
  * Everything a header claims is checked against what the file can hold before
- * any image-sized allocation. */
+ * any image-sized allocation.  Gunzipping is in bs-gunzip.c, writing in
+ * bs-nifti-write.c. */
 #include "bs-nifti.h"
 
 #include <glib/gi18n.h>
-#include <libdeflate.h>
 #include <math.h>
 #include <nifti2_io.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "bs-error.h"
 #include "bs-file.h"
+#include "bs-nifti-private.h"
 #include "bs-parallel.h"
 
 /* More voxels than this (over all channels) is not a brain MRI: 2^30 floats
@@ -23,8 +23,8 @@
 /* DEFLATE cannot expand data by more than about 1032:1. */
 #define BS_DEFLATE_MAX_RATIO 1040
 
-static void
-quiet_niftilib (void)
+void
+bs_nifti_quiet (void)
 {
   static gsize done = 0;
   if (g_once_init_enter (&done))
@@ -32,136 +32,6 @@ quiet_niftilib (void)
       nifti_set_debug_level (0);
       g_once_init_leave (&done, 1);
     }
-}
-
-/* ---- gunzip ---- */
-
-typedef enum {
-  GUNZIP_OK,        /* output full, or the stream ended cleanly */
-  GUNZIP_TRUNCATED, /* input ended inside a compressed stream */
-  GUNZIP_CORRUPT,
-} GunzipStatus;
-
-/* Streams with zlib into out until it is full or the input is exhausted,
- * following concatenated gzip members.  With verify, a member that out
- * cannot hold whole is still inflated to its end (into a scratch buffer), so
- * that zlib checks its CRC and length: without it a file damaged in the
- * middle decoded to garbage that nothing noticed (fuzz finding). */
-static GunzipStatus
-gunzip_zlib (const guint8 *in, gsize in_len, guint8 *out, gsize out_len, gsize *produced, gboolean verify)
-{
-  z_stream zs = { 0 };
-  gsize in_pos = 0, out_pos = 0;
-  GunzipStatus status = GUNZIP_OK;
-  gboolean ended = FALSE;
-
-  if (inflateInit2 (&zs, 15 + 16) != Z_OK)
-    return GUNZIP_CORRUPT;
-  while (out_pos < out_len)
-    {
-      gsize in_chunk = MIN (in_len - in_pos, (gsize) 1 << 30);
-      gsize out_chunk = MIN (out_len - out_pos, (gsize) 1 << 30);
-      zs.next_in = (Bytef *) (in + in_pos);
-      zs.avail_in = (uInt) in_chunk;
-      zs.next_out = out + out_pos;
-      zs.avail_out = (uInt) out_chunk;
-      int ret = inflate (&zs, Z_NO_FLUSH);
-      gsize consumed = in_chunk - zs.avail_in, produced_now = out_chunk - zs.avail_out;
-      in_pos += consumed;
-      out_pos += produced_now;
-      if (ret == Z_STREAM_END)
-        {
-          /* Another member may follow; anything else after the end is
-           * padding that gzip(1) would also ignore. */
-          if (in_len - in_pos >= 2 && in[in_pos] == 0x1f && in[in_pos + 1] == 0x8b)
-            {
-              inflateReset (&zs);
-              continue;
-            }
-          ended = TRUE;
-          break;
-        }
-      if (ret == Z_BUF_ERROR || (ret == Z_OK && in_pos == in_len && zs.avail_out > 0))
-        {
-          if (in_pos == in_len)
-            {
-              status = GUNZIP_TRUNCATED;
-              break;
-            }
-          /* zlib could not move with input and room left: never spin. */
-          if (consumed == 0 && produced_now == 0)
-            {
-              status = GUNZIP_CORRUPT;
-              break;
-            }
-          continue;
-        }
-      if (ret != Z_OK)
-        {
-          status = GUNZIP_CORRUPT;
-          break;
-        }
-    }
-  /* out is full inside a member: the rest of it only to reach its trailer. */
-  while (verify && status == GUNZIP_OK && !ended)
-    {
-      guint8 scratch[65536];
-      gsize in_chunk = MIN (in_len - in_pos, (gsize) 1 << 30);
-      zs.next_in = (Bytef *) (in + in_pos);
-      zs.avail_in = (uInt) in_chunk;
-      zs.next_out = scratch;
-      zs.avail_out = sizeof scratch;
-      int ret = inflate (&zs, Z_NO_FLUSH);
-      gsize consumed = in_chunk - zs.avail_in;
-
-      in_pos += consumed;
-      if (ret == Z_STREAM_END)
-        ended = TRUE;
-      else if (ret == Z_OK && in_pos == in_len && zs.avail_out > 0)
-        status = GUNZIP_TRUNCATED;
-      else if (ret == Z_BUF_ERROR && in_pos == in_len)
-        status = GUNZIP_TRUNCATED;
-      else if (ret != Z_OK && ret != Z_BUF_ERROR)
-        status = GUNZIP_CORRUPT;
-      else if (consumed == 0 && zs.avail_out == sizeof scratch)
-        status = GUNZIP_CORRUPT;   /* no progress with input and room left: never spin */
-    }
-  inflateEnd (&zs);
-  *produced = out_pos;
-  return status;
-}
-
-static GunzipStatus
-gunzip_all (const guint8 *in, gsize in_len, guint8 *out, gsize out_len, gsize *produced)
-{
-  struct libdeflate_decompressor *d = libdeflate_alloc_decompressor ();
-  gsize in_pos = 0, out_pos = 0;
-  gboolean fast_path_ok = d != NULL;
-
-  while (fast_path_ok && in_pos < in_len && out_pos < out_len)
-    {
-      size_t used = 0, got = 0;
-      enum libdeflate_result r =
-        libdeflate_gzip_decompress_ex (d, in + in_pos, in_len - in_pos, out + out_pos, out_len - out_pos,
-                                       &used, &got);
-      if (r != LIBDEFLATE_SUCCESS)
-        fast_path_ok = FALSE;
-      else
-        {
-          in_pos += used;
-          out_pos += got;
-        }
-    }
-  libdeflate_free_decompressor (d);
-  if (fast_path_ok)
-    {
-      *produced = out_pos;
-      return GUNZIP_OK;
-    }
-  /* libdeflate wants each member to fit in the output whole; a member that
-   * carries bytes past the image, trailing padding, or a damaged stream all
-   * end up here, where zlib can stop early and tell truncation from corruption. */
-  return gunzip_zlib (in, in_len, out, out_len, produced, TRUE);
 }
 
 /* ---- header ---- */
@@ -199,8 +69,8 @@ read_i64 (const guint8 *p, gboolean swap)
 }
 
 /* ".gz" in any letter case. */
-static gboolean
-path_ends_gz (const char *path)
+gboolean
+bs_nifti_path_ends_gz (const char *path)
 {
   gsize n = strlen (path);
 
@@ -234,7 +104,7 @@ parse_raw_header (const char *path, gboolean gzipped, const guint8 *h, gsize n, 
       raw->swapped = size != 540;
       raw->header_size = 540;
     }
-  else if (!gzipped && path_ends_gz (path))
+  else if (!gzipped && bs_nifti_path_ends_gz (path))
     {
       /* What a user who picked a .nii.gz needs to hear first (walk finding:
        * the message below quotes byte values). */
@@ -308,8 +178,8 @@ parse_raw_header (const char *path, gboolean gzipped, const guint8 *h, gsize n, 
   return TRUE;
 }
 
-static gboolean
-datatype_supported (int datatype)
+gboolean
+bs_nifti_datatype_supported (int datatype)
 {
   switch (datatype)
     {
@@ -331,7 +201,7 @@ header_to_nim (const char *path, const guint8 *h, const RawHeader *raw, GError *
 {
   nifti_image *nim;
 
-  quiet_niftilib ();
+  bs_nifti_quiet ();
   if (raw->version == 1)
     {
       nifti_1_header n1;
@@ -566,7 +436,7 @@ nifti_source_init (NiftiSource *src, const guint8 *file, gsize file_len, const c
 
   if (src->gz)
     {
-      GunzipStatus st = gunzip_zlib (file, file_len, head, sizeof head, &head_len, FALSE);
+      GunzipStatus st = bs_gunzip_zlib (file, file_len, head, sizeof head, &head_len, FALSE);
       if (head_len < 348)
         {
           g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_CORRUPT,
@@ -584,7 +454,7 @@ nifti_source_init (NiftiSource *src, const guint8 *file, gsize file_len, const c
     }
   if (!parse_raw_header (path, src->gz, head, head_len, &src->raw, error))
     return FALSE;
-  if (!datatype_supported (src->raw.datatype))
+  if (!bs_nifti_datatype_supported (src->raw.datatype))
     {
       const char *name = nifti_datatype_to_string (src->raw.datatype);
       g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_UNSUPPORTED,
@@ -711,7 +581,7 @@ nifti_source_decode (NiftiSource *src, float *dst, gboolean as_label, gsize *non
               return FALSE;
             }
         }
-      GunzipStatus st = gunzip_all (src->file, src->file_len, buf, need, &available);
+      GunzipStatus st = bs_gunzip_all (src->file, src->file_len, buf, need, &available);
       if (st == GUNZIP_CORRUPT)
         {
           g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_CORRUPT,
@@ -952,204 +822,3 @@ out:
   return vol;
 }
 
-/* ---- writing ---- */
-
-typedef struct {
-  const BsVolume *vol;
-  guint8 *dst;
-  int datatype;
-  int nbyper;
-  gsize n_per_task;
-  gsize n_total;
-} Encode;
-
-static inline double
-clamp_round (float v, double lo, double hi)
-{
-  if (!isfinite (v))
-    return 0.0;
-  double r = nearbyint ((double) v);
-  return r < lo ? lo : r > hi ? hi : r;
-}
-
-static void
-encode_task (int task, gpointer user_data)
-{
-  Encode *en = user_data;
-  gsize begin = (gsize) task * en->n_per_task;
-  gsize end = MIN (begin + en->n_per_task, en->n_total);
-  const float *src = en->vol->data;
-
-  for (gsize i = begin; i < end; i++)
-    {
-      guint8 *p = en->dst + i * en->nbyper;
-      float v = src[i];
-      switch (en->datatype)
-        {
-        case DT_UINT8:
-          *p = (guint8) clamp_round (v, 0, G_MAXUINT8);
-          break;
-        case DT_INT8:
-          *(gint8 *) p = (gint8) clamp_round (v, G_MININT8, G_MAXINT8);
-          break;
-        case DT_INT16:
-          {
-            gint16 s = (gint16) clamp_round (v, G_MININT16, G_MAXINT16);
-            memcpy (p, &s, 2);
-          }
-          break;
-        case DT_UINT16:
-          {
-            guint16 s = (guint16) clamp_round (v, 0, G_MAXUINT16);
-            memcpy (p, &s, 2);
-          }
-          break;
-        case DT_INT32:
-          {
-            gint32 s = (gint32) clamp_round (v, G_MININT32, G_MAXINT32);
-            memcpy (p, &s, 4);
-          }
-          break;
-        case DT_FLOAT32:
-          memcpy (p, &v, 4);
-          break;
-        case DT_FLOAT64:
-        default:
-          {
-            double dv = v;
-            memcpy (p, &dv, 8);
-          }
-          break;
-        }
-    }
-}
-
-static nifti_image *
-volume_to_nim (const BsVolume *vol, int datatype)
-{
-  int64_t dims[8] = { vol->n_channels > 1 ? 4 : 3, vol->dims[0], vol->dims[1], vol->dims[2],
-                      vol->n_channels, 1, 1, 1 };
-  nifti_image *nim;
-  nifti_dmat44 m;
-
-  quiet_niftilib ();
-  nim = nifti_make_new_nim (dims, datatype, 0);
-  if (nim == NULL)
-    return NULL;
-  for (int r = 0; r < 4; r++)
-    for (int c = 0; c < 4; c++)
-      m.m[r][c] = vol->affine[r][c];
-  nim->sform_code = NIFTI_XFORM_SCANNER_ANAT;
-  nim->sto_xyz = m;
-  nim->qform_code = NIFTI_XFORM_SCANNER_ANAT;
-  nifti_dmat44_to_quatern (m, &nim->quatern_b, &nim->quatern_c, &nim->quatern_d, &nim->qoffset_x,
-                           &nim->qoffset_y, &nim->qoffset_z, &nim->dx, &nim->dy, &nim->dz, &nim->qfac);
-  nim->qto_xyz = m;
-  nim->pixdim[1] = nim->dx;
-  nim->pixdim[2] = nim->dy;
-  nim->pixdim[3] = nim->dz;
-  nim->xyz_units = NIFTI_UNITS_MM;
-  nim->scl_slope = 0.0; /* no scaling: the voxels are the values */
-  nim->scl_inter = 0.0;
-  nim->intent_code = vol->is_label ? NIFTI_INTENT_LABEL : NIFTI_INTENT_NONE;
-  g_strlcpy (nim->descrip, "Brainseg", sizeof nim->descrip);
-  return nim;
-}
-
-gboolean
-bs_volume_save_nifti (const BsVolume *vol, const char *path, int datatype, GError **error)
-{
-  g_autofree guint8 *buf = NULL;
-  g_autofree guint8 *gzbuf = NULL;
-  gboolean nifti2 = FALSE;
-  gsize header_size;
-
-  g_return_val_if_fail (vol != NULL && path != NULL, FALSE);
-
-  if (!datatype_supported (datatype))
-    {
-      g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_UNSUPPORTED,
-                   _("%s: cannot write voxel datatype %d"), path, datatype);
-      return FALSE;
-    }
-  for (int a = 0; a < 3; a++)
-    nifti2 = nifti2 || vol->dims[a] > G_MAXINT16;
-  nifti2 = nifti2 || vol->n_channels > G_MAXINT16;
-
-  nifti_image *nim = volume_to_nim (vol, datatype);
-  if (nim == NULL)
-    {
-      g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_WRITE, _("%s: could not build a NIfTI header"), path);
-      return FALSE;
-    }
-  nim->nifti_type = nifti2 ? NIFTI_FTYPE_NIFTI2_1 : NIFTI_FTYPE_NIFTI1_1;
-  nifti_set_iname_offset (nim, nifti2 ? 2 : 1);
-  gsize vox_offset = (gsize) nim->iname_offset;
-  gsize data_bytes = (gsize) nim->nvox * nim->nbyper;
-  int nbyper = nim->nbyper;
-
-  buf = g_try_malloc0 (vox_offset + data_bytes);
-  if (buf == NULL)
-    {
-      g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_WRITE, _("%s: not enough memory to encode the volume"), path);
-      nifti_image_free (nim);
-      return FALSE;
-    }
-  int rc;
-  if (nifti2)
-    {
-      nifti_2_header h2;
-      rc = nifti_convert_nim2n2hdr (nim, &h2);
-      memcpy (buf, &h2, sizeof h2);
-      header_size = sizeof h2;
-    }
-  else
-    {
-      nifti_1_header h1;
-      rc = nifti_convert_nim2n1hdr (nim, &h1);
-      memcpy (buf, &h1, sizeof h1);
-      header_size = sizeof h1;
-    }
-  nifti_image_free (nim);
-  if (rc != 0 || vox_offset < header_size + 4)
-    {
-      g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_WRITE, _("%s: niftilib could not encode the header"), path);
-      return FALSE;
-    }
-  /* The 4 bytes after the header are the extension flag: none (zero). */
-
-  Encode en = { vol, buf + vox_offset, datatype, nbyper, 1 << 20, (gsize) vol->n_channels * bs_volume_n_voxels (vol) };
-  bs_parallel_for ((int) ((en.n_total + en.n_per_task - 1) / en.n_per_task), encode_task, &en);
-
-  const guint8 *out = buf;
-  gsize out_len = vox_offset + data_bytes;
-  if (path_ends_gz (path))
-    {
-      /* Level 6: close to gzip's size at a fraction of zlib's time. */
-      struct libdeflate_compressor *c = libdeflate_alloc_compressor (6);
-      gsize bound = c ? libdeflate_gzip_compress_bound (c, out_len) : 0;
-      gzbuf = bound ? g_try_malloc (bound) : NULL;
-      gsize z = gzbuf ? libdeflate_gzip_compress (c, out, out_len, gzbuf, bound) : 0;
-      libdeflate_free_compressor (c);
-      if (z == 0)
-        {
-          g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_WRITE, _("%s: compression failed"), path);
-          return FALSE;
-        }
-      out = gzbuf;
-      out_len = z;
-    }
-
-  g_autoptr(GError) local = NULL;
-  if (!bs_file_check_replaceable (path, error))
-    return FALSE;
-  /* g_file_set_contents writes a temporary file beside the target and renames
-   * it, so readers never see a partial volume. */
-  if (!g_file_set_contents_full (path, (const char *) out, (gssize) out_len, G_FILE_SET_CONTENTS_CONSISTENT,
-                                 0644, &local))
-    {
-      g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_WRITE, _("%s: cannot write: %s"), path, bs_file_error_reason (local));
-      return FALSE;
-    }
-  return TRUE;
-}
