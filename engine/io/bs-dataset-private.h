@@ -1,0 +1,43 @@
+/* What bs-dataset.c and bs-dataset-h5.c share, and nothing else needs. */
+#pragma once
+
+#include <glib.h>
+
+#include "bs-dataset.h"
+#include "bs-labels.h"
+#include "bs-volume.h"
+
+typedef struct {
+  char *id;
+  char **images;        /* one 4D file, or one file per channel */
+  char **channel_names; /* names of the channels of the loaded image, or NULL: from the file */
+  char *label;          /* or NULL */
+  BsLabelConvention convention;
+  gboolean guess_convention; /* decide from the label values when loaded */
+  char *h5_images;      /* HDF5 dataset names (kind HDF5) */
+  char *h5_masks;
+} CaseEntry;
+
+struct _BsDataset {
+  BsDatasetKind kind;
+  char *path;
+  char *name;
+  GPtrArray *cases; /* CaseEntry */
+};
+
+/* A dataset of that kind and path with no cases yet (its name: the path's
+ * last component). */
+BsDataset *bs_dataset_new_empty (BsDatasetKind kind, const char *path);
+
+/* The file starts with HDF5's signature. */
+gboolean bs_dataset_is_hdf5_file (const char *path);
+/* The Intel tutorial's HDF5 as a dataset: one case per split that has images. */
+BsDataset *bs_dataset_open_hdf5 (const char *path, GError **error);
+/* Reads an N x H x W x C float32 dataset into a volume (x = W, y = H, z = N). */
+BsVolume *bs_dataset_h5_read_stack (const char *path, const char *name, gboolean as_label, GError **error);
+
+/* The file's name without its folder and its .nii or .nii.gz ending
+ * (BRATS_001 from imagesTr/BRATS_001.nii.gz). */
+char *bs_dataset_case_id_from_file (const char *path);
+/* A Decathlon task folder (its dataset.json). */
+BsDataset *bs_dataset_open_decathlon (const char *folder, GError **error);
