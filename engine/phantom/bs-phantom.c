@@ -26,6 +26,7 @@
 #include "bs-nifti.h"
 #include "bs-parallel.h"
 #include "bs-phantom-config.h"
+#include "bs-phantom-private.h"
 #include "bs-random.h"
 
 /* ---- random numbers ---- */
@@ -88,13 +89,7 @@ rng_normal2 (Rng *rng, double *a, double *b)
   *b = r * sin (2.0 * G_PI * v);
 }
 
-/* ---- smooth noise: gradient noise on a lattice, values roughly in [-1, 1] ---- */
-
-typedef struct {
-  int n[3];
-  double inv_cell;
-  float *grad; /* 3 components per lattice point, x fastest */
-} Noise;
+/* ---- smooth noise (the rest is in bs-phantom-anatomy.c) ---- */
 
 static void
 noise_init (Noise *noise, Rng *rng, double cell_mm, const int dims[3])
@@ -123,63 +118,10 @@ noise_init (Noise *noise, Rng *rng, double cell_mm, const int dims[3])
     }
 }
 
-static void
-noise_clear (Noise *noise)
-{
-  g_clear_pointer (&noise->grad, g_free);
-}
-
-static inline double
-fade (double t)
-{
-  return t * t * t * (t * (t * 6.0 - 15.0) + 10.0);
-}
-
-static double
-noise_eval (const Noise *noise, double x, double y, double z)
-{
-  double f[3] = { x * noise->inv_cell + 1.5, y * noise->inv_cell + 1.5, z * noise->inv_cell + 1.5 };
-  int i0[3];
-  double t[3], w[3], acc = 0.0;
-
-  for (int a = 0; a < 3; a++)
-    {
-      f[a] = CLAMP (f[a], 0.0, noise->n[a] - 1.001);
-      i0[a] = (int) f[a];
-      t[a] = f[a] - i0[a];
-      w[a] = fade (t[a]);
-    }
-  for (int corner = 0; corner < 8; corner++)
-    {
-      int dx = corner & 1, dy = (corner >> 1) & 1, dz = corner >> 2;
-      gsize idx = ((gsize) (i0[2] + dz) * noise->n[1] + (i0[1] + dy)) * noise->n[0] + (i0[0] + dx);
-      const float *g = noise->grad + 3 * idx;
-      double dot = g[0] * (t[0] - dx) + g[1] * (t[1] - dy) + g[2] * (t[2] - dz);
-      double weight = (dx ? w[0] : 1.0 - w[0]) * (dy ? w[1] : 1.0 - w[1]) * (dz ? w[2] : 1.0 - w[2]);
-      acc += weight * dot;
-    }
-  return acc * 1.6;
-}
-
 /* ---- the case description ---- */
 
-/* Tissue classes of the anatomy map. */
-enum {
-  T_OUT,       /* outside the brain: 0 in every modality */
-  T_CSF,       /* cortical CSF: outer rim, sulci, fissures, cisterns */
-  T_VENT,      /* ventricles (not a source of cortex) */
-  T_CORTEX,    /* cerebral tissue: grey or white depending on the depth */
-  T_CEREB,     /* cerebellar tissue: thicker cortex */
-  T_WM,
-  T_DGM,       /* deep grey nuclei */
-  T_GM,
-  T_CHOROID,   /* choroid plexus in the atria: enhances */
-  N_TISSUES
-};
 
-enum { CH_FLAIR, CH_T1, CH_T1GD, CH_T2, N_CHANNELS };
-
-static const char *const channel_names[N_CHANNELS] = { "FLAIR", "T1w", "T1gd", "T2w" };
+const char *const bs_ph_channel_names[N_CHANNELS] = { "FLAIR", "T1w", "T1gd", "T2w" };
 
 /* Raw intensities (before bias and noise) of a typical 3T protocol, in the
  * ranges real BraTS files have.  Order: FLAIR, T1w, T1gd, T2w. */
@@ -201,295 +143,6 @@ static const float edema_intensity[N_CHANNELS] = { 2000, 700, 2150, 1450 };
 /* Noise standard deviation per channel, relative to the white matter level. */
 static const float noise_level[N_CHANNELS] = { 0.045f, 0.04f, 0.04f, 0.05f };
 
-#define N_LOBES 5
-
-typedef struct {
-  int dims[3];
-  double scale;      /* head size relative to a 240x240x155 volume */
-  double fine;       /* scale of small features, kept above a voxel or so */
-  double c[3];       /* brain centre, voxel mm */
-  double ax[3];      /* cerebrum semi-axes */
-  double midline_tilt;
-  double vent_size;
-
-  /* tumour */
-  double tc[3];
-  double tr;         /* outer radius of the enhancing rim before lobulation */
-  double core_frac;
-  double edema_frac;
-  double lobe_dir[N_LOBES][3];
-  double lobe_amp[N_LOBES];
-  double mass_amp, mass_len;
-  /* FLAIR signal of the necrosis relative to necrosis_intensity: fluid-filled
-   * cores are dark on FLAIR (as dark as CSF at the low end), others iso. */
-  double necrosis_flair;
-
-  double gain[N_CHANNELS]; /* scanner scaling of each sequence */
-  double bias_amp[N_CHANNELS];
-
-  Noise surf, sulc, sulc2, sulc_depth, thick, folia, tum_shape, tum_fine, tum_het, edema, texture,
-        bias, bias2;
-} Phantom;
-
-static void
-phantom_clear (Phantom *ph)
-{
-  Noise *all[] = { &ph->surf, &ph->sulc, &ph->sulc2, &ph->sulc_depth, &ph->thick, &ph->folia,
-                   &ph->tum_shape, &ph->tum_fine, &ph->tum_het, &ph->edema, &ph->texture,
-                   &ph->bias, &ph->bias2 };
-  for (gsize i = 0; i < G_N_ELEMENTS (all); i++)
-    noise_clear (all[i]);
-}
-
-static inline double
-sq (double x)
-{
-  return x * x;
-}
-
-static inline double
-smoothstep (double t)
-{
-  t = CLAMP (t, 0.0, 1.0);
-  return t * t * (3.0 - 2.0 * t);
-}
-
-/* Normalised cerebrum coordinates: (u, v, w) in about [-1, 1], and rho, the
- * ellipsoidal radius (1 on the mean outer surface).  The frontal lobes are a
- * little narrower and the base flatter than an ellipsoid. */
-static double
-cerebrum_rho (const Phantom *ph, double x, double y, double z, double *u, double *v, double *w)
-{
-  *v = (y - ph->c[1]) / ph->ax[1];
-  *u = (x - ph->c[0] - ph->midline_tilt * (y - ph->c[1])) / (ph->ax[0] * (1.0 - 0.08 * *v));
-  *w = (z - ph->c[2]) / ph->ax[2];
-  if (*w < 0.0)
-    {
-      /* squarer below: the temporal lobes fill the lower corners */
-      double h = *u * *u + *v * *v;
-      *w /= 0.85;
-      return pow (h * sqrt (h) + fabs (*w * *w * *w), 1.0 / 3.0);
-    }
-  return sqrt (*u * *u + *v * *v + *w * *w);
-}
-
-/* Tumour mass effect: tissue is pushed away from the tumour centre, so the
- * anatomy at p is looked up at a point nearer to the centre. */
-static void
-mass_warp (const Phantom *ph, double *x, double *y, double *z)
-{
-  double d[3] = { *x - ph->tc[0], *y - ph->tc[1], *z - ph->tc[2] };
-  double r = sqrt (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]);
-  double shift;
-
-  if (r < 1e-6 || r > 4.0 * ph->mass_len)
-    return;
-  shift = ph->mass_amp * exp (-sq (r / ph->mass_len));
-  *x -= d[0] / r * shift;
-  *y -= d[1] / r * shift;
-  *z -= d[2] / r * shift;
-}
-
-/* The cerebellum sits below and behind the cerebrum, under the tentorium. */
-static double
-cerebellum_rho (const Phantom *ph, double x, double y, double z, double *lx, double *ly, double *lz)
-{
-  double a = 0.62 * ph->ax[0], b = 0.34 * ph->ax[1], c = 0.36 * ph->ax[2];
-
-  *lx = (x - ph->c[0]) / a;
-  *ly = (y - (ph->c[1] - 0.56 * ph->ax[1])) / b;
-  *lz = (z - (ph->c[2] - 0.84 * ph->ax[2])) / c;
-  /* two hemispheres: narrower at the midline behind the vermis */
-  return sqrt (*lx * *lx + *ly * *ly + *lz * *lz) + 0.12 * exp (-sq (*lx / 0.12)) * MAX (0.0, -*ly);
-}
-
-/* Brainstem: an elliptic column leaning back as it descends, with the pons
- * bulging forward. */
-static double
-brainstem_r (const Phantom *ph, double x, double y, double z)
-{
-  double w = (z - ph->c[2]) / ph->ax[2];
-  double yc = ph->c[1] - 0.16 * ph->ax[1] + 0.14 * ph->ax[1] * (w + 0.3);
-  double pons = 1.0 + 0.35 * exp (-sq ((w + 0.62) / 0.15));
-  double rx = 0.15 * ph->ax[0] * (0.8 + 0.2 * pons), ry = 0.13 * ph->ax[1] * pons;
-
-  if (w > -0.12)
-    return 99.0;
-  return sqrt (sq ((x - ph->c[0]) / rx) + sq ((y - yc) / ry));
-}
-
-static gboolean
-in_ellipsoid (double x, double y, double z, double cx, double cy, double cz, double a, double b, double c)
-{
-  return sq ((x - cx) / a) + sq ((y - cy) / b) + sq ((z - cz) / c) < 1.0;
-}
-
-/* Lateral ventricles: two arched tubes diverging backwards, with frontal and
- * occipital horns; plus the third ventricle, a thin midline slit. */
-static gboolean
-in_ventricles (const Phantom *ph, double x, double y, double z, gboolean *atrium)
-{
-  const double *c = ph->c, *ax = ph->ax;
-  double v = (y - c[1]) / ax[1], w = (z - c[2]) / ax[2];
-  double vs = ph->vent_size;
-
-  *atrium = FALSE;
-  if (v > -0.58 && v < 0.42)
-    {
-      double back = MAX (0.0, -v - 0.1);
-      double zc = c[2] + ax[2] * (0.13 - 0.55 * sq (v + 0.05) - 0.6 * back * back);
-      double hw = ax[0] * vs * (0.055 + 0.05 * exp (-sq ((v + 0.33) / 0.12)) + 0.02 * MAX (0.0, v));
-      double hh = ax[2] * vs * (0.055 + 0.07 * exp (-sq ((v + 0.33) / 0.14)));
-      double taper = 1.0 - pow (fabs ((v + 0.08) / 0.50), 6.0);
-      for (int side = -1; side <= 1; side += 2)
-        {
-          double xc = c[0] + side * (hw + 0.008 * ax[0] + ax[0] * (0.05 * sq (MIN (0.0, v + 0.1)) * 6.0));
-          /* the floor slopes outwards: the butterfly of a coronal slice */
-          double tilt = (z - zc) * 0.3 * side;
-          double q = sq ((x - xc - tilt) / hw) + sq ((z - zc) / hh);
-          if (q < taper)
-            {
-              *atrium = v < -0.2 && v > -0.45 && q < 0.35 * taper && z < zc;
-              return TRUE;
-            }
-        }
-    }
-  if (v > -0.2 && v < 0.12 && w > -0.34 && w < -0.02 && fabs (x - c[0]) < 1.3 * ph->fine)
-    return TRUE;
-  return FALSE;
-}
-
-static gboolean
-in_deep_grey (const Phantom *ph, double x, double y, double z)
-{
-  const double *c = ph->c, *ax = ph->ax;
-  for (int side = -1; side <= 1; side += 2)
-    {
-      /* caudate head, thalamus, lentiform nucleus */
-      if (in_ellipsoid (x, y, z, c[0] + side * 0.17 * ax[0], c[1] + 0.20 * ax[1], c[2] + 0.04 * ax[2],
-                        0.085 * ax[0], 0.14 * ax[1], 0.13 * ax[2]) ||
-          in_ellipsoid (x, y, z, c[0] + side * 0.115 * ax[0], c[1] - 0.10 * ax[1], c[2] - 0.10 * ax[2],
-                        0.12 * ax[0], 0.15 * ax[1], 0.13 * ax[2]) ||
-          in_ellipsoid (x, y, z, c[0] + side * 0.36 * ax[0], c[1] + 0.08 * ax[1], c[2] - 0.05 * ax[2],
-                        0.07 * ax[0], 0.19 * ax[1], 0.14 * ax[2]))
-        return TRUE;
-    }
-  return FALSE;
-}
-
-/* The anatomy (no tumour) at voxel (x, y, z). */
-static guint8
-classify (const Phantom *ph, double x, double y, double z)
-{
-  double u, v, w, rho, surf, lx, ly, lz, cb, bs, depth, rim;
-  double wx = x, wy = y, wz = z;
-  gboolean atrium;
-  double f = ph->fine;
-
-  mass_warp (ph, &wx, &wy, &wz);
-
-  /* cerebellum, with folia: thin parallel lamellae of CSF */
-  cb = cerebellum_rho (ph, wx, wy, wz, &lx, &ly, &lz);
-  cb += 0.03 * noise_eval (&ph->surf, wx, wy, wz);
-  if (cb < 1.0)
-    {
-      double cdepth = (1.0 - cb) * 0.33 * ph->ax[2];
-      double lam = sin (2.0 * G_PI * (wz / (3.4 * f) + 1.3 * noise_eval (&ph->folia, wx, wy, wz) +
-                                      0.6 * ly));
-      if (in_ellipsoid (wx, wy, wz, ph->c[0], ph->c[1] - 0.30 * ph->ax[1], ph->c[2] - 0.78 * ph->ax[2],
-                        0.05 * ph->ax[0], 0.05 * ph->ax[1], 0.07 * ph->ax[2]))
-        return T_VENT; /* fourth ventricle */
-      if (cdepth < 1.2 * f)
-        return T_CSF;
-      if (cdepth < 9.0 * f && lam > 0.55 + 0.4 * cdepth / (9.0 * f))
-        return T_CSF;
-      if (fabs (lx) < 0.03 && ly < -0.55)
-        return T_CSF;
-      if (cb < 0.45 && fabs (lx) > 0.15)
-        return T_WM; /* the deep white matter of the hemispheres */
-      return T_CEREB;
-    }
-
-  bs = brainstem_r (ph, wx, wy, wz);
-  if (bs < 1.0)
-    return bs > 1.0 - 1.0 * f / (0.13 * ph->ax[1]) ? T_CSF : T_WM;
-
-  /* cerebrum: the outer surface does not move with the tumour (the skull holds it) */
-  rho = cerebrum_rho (ph, x, y, z, &u, &v, &w);
-  surf = 1.0 + 0.035 * noise_eval (&ph->surf, x, y, z);
-  if (rho >= surf)
-    return (cb < 1.06 || bs < 1.3) && w < 0.0 ? T_CSF : T_OUT;
-
-  /* the base of the brain: the temporal lobes hang down on either side of
-   * the brainstem and cerebellum, the frontal base sits higher */
-  /* The base: the frontal lobes end a little lower in front, the occipital
-   * lobes behind come down onto the tentorium over the cerebellum, and in
-   * between only the temporal lobes hang lower. */
-  if (w < -0.28 - 0.12 * smoothstep ((v - 0.3) / 0.2) -
-              0.65 * smoothstep ((-0.1 - v) / 0.3) * smoothstep ((1.0 - lx * lx - ly * ly) / 0.4) +
-              0.06 * noise_eval (&ph->sulc_depth, x, y, 0.0) + 0.08 * sq (u))
-    {
-      double tu = (fabs (u) - 0.56) / 0.30, tv = (v - 0.04) / 0.40, tw = (w + 0.50) / 0.36;
-      double tl = sqrt (tu * tu + tv * tv + tw * tw) + 0.05 * noise_eval (&ph->surf, y, z, x);
-      if (tl > 1.0)
-        return (cb < 1.06 || bs < 1.3 || tl < 1.06) ? T_CSF : T_OUT;
-      if (tl > 1.0 - 1.3 * f / (0.30 * ph->ax[0]))
-        return T_CSF;
-    }
-  if (cb < 1.08)
-    return T_CSF; /* tentorium */
-
-  depth = (surf - rho) * 0.9 * MIN (ph->ax[0], ph->ax[2]);
-  rim = 1.3 * f;
-  if (depth < rim)
-    return T_CSF;
-
-  /* anatomy that moves with the tumour */
-  rho = cerebrum_rho (ph, wx, wy, wz, &u, &v, &w);
-
-  if (in_ventricles (ph, wx, wy, wz, &atrium))
-    return atrium ? T_CHOROID : T_VENT;
-
-  /* interhemispheric fissure, stopping at the corpus callosum */
-  {
-    double mid = ph->c[0] + ph->midline_tilt * (wy - ph->c[1]) + 1.2 * f * noise_eval (&ph->sulc2, 0.0, wy, wz);
-    double fw = 0.9 * f + 1.2 * f * CLAMP ((rho - 0.85) / 0.15, 0.0, 1.0);
-    gboolean callosum = fabs (v + 0.03) < 0.45 && w < 0.27 - 0.5 * sq (v + 0.03) && w > -0.6;
-    if (fabs (wx - mid) < fw && !callosum)
-      return T_CSF;
-  }
-
-  /* Sylvian fissure: a deep lateral cleft above the temporal lobe */
-  if (fabs (u) > 0.58 && v > -0.35 && v < 0.45)
-    {
-      double zc = -0.10 + 0.20 * v + 0.05 * noise_eval (&ph->sulc2, wx, wy, 0.0);
-      double sw = 1.1 * f / ph->ax[2] * (0.6 + 0.8 * CLAMP ((fabs (u) - 0.58) / 0.3, 0.0, 1.0));
-      if (fabs (w - zc) < sw)
-        return T_CSF;
-    }
-
-  if (in_deep_grey (ph, wx, wy, wz))
-    return T_DGM;
-
-  /* Sulci: the zero set of a smooth noise on the brain surface, extruded
-   * inwards (the noise is read near the point's radial projection onto the
-   * surface), so they run from the surface into the depth as real sulci do;
-   * cut to a depth that varies. */
-  {
-    double k = 0.75 * (1.0 / MAX (rho, 0.3) - 1.0);
-    double qx = wx + k * (wx - ph->c[0]), qy = wy + k * (wy - ph->c[1]), qz = wz + k * (wz - ph->c[2]);
-    double n = noise_eval (&ph->sulc, qx, qy, qz) + 0.3 * noise_eval (&ph->sulc2, wx, wy, wz);
-    double dmax = f * (15.0 + 8.0 * noise_eval (&ph->sulc_depth, wx, wy, wz));
-    if (depth < dmax)
-      {
-        double width = 0.045 * sqrt (1.0 - depth / dmax) + 0.02;
-        if (fabs (n) < width)
-          return T_CSF;
-      }
-  }
-  return T_CORTEX;
-}
-
 /* ---- tumour ---- */
 
 /* Normalised tumour radius at p: < core < 1 tumour, 1 .. edema extent edema.
@@ -505,7 +158,7 @@ tumour_radius (const Phantom *ph, const double dir[3])
       if (dot > 0.0)
         lobes += ph->lobe_amp[m] * dot * dot * dot;
     }
-  lobes += 0.3 * noise_eval (&ph->tum_shape, ph->tc[0] + dir[0] * ph->tr, ph->tc[1] + dir[1] * ph->tr,
+  lobes += 0.3 * bs_ph_noise_eval (&ph->tum_shape, ph->tc[0] + dir[0] * ph->tr, ph->tc[1] + dir[1] * ph->tr,
                               ph->tc[2] + dir[2] * ph->tr);
   return ph->tr * (1.0 + lobes);
 }
@@ -521,7 +174,7 @@ tumour_t (const Phantom *ph, double x, double y, double z)
     return 0.0;
   for (int a = 0; a < 3; a++)
     dir[a] = d[a] / r;
-  return r / tumour_radius (ph, dir) * (1.0 - 0.08 * noise_eval (&ph->tum_fine, x, y, z));
+  return r / tumour_radius (ph, dir) * (1.0 - 0.08 * bs_ph_noise_eval (&ph->tum_fine, x, y, z));
 }
 
 static void
@@ -559,10 +212,10 @@ tumour_fits (const Phantom *ph, double reach)
       double dir[3], u, v, w, lx, ly, lz;
       sphere_point (i, 200, dir);
       double p[3] = { ph->tc[0] + reach * dir[0], ph->tc[1] + reach * dir[1], ph->tc[2] + reach * dir[2] };
-      double rho = cerebrum_rho (ph, p[0], p[1], p[2], &u, &v, &w);
+      double rho = bs_ph_cerebrum_rho (ph, p[0], p[1], p[2], &u, &v, &w);
       if (rho > 0.92 || (w < -0.25 && v < 0.42))
         return FALSE;
-      if (cerebellum_rho (ph, p[0], p[1], p[2], &lx, &ly, &lz) < 1.2)
+      if (bs_ph_cerebellum_rho (ph, p[0], p[1], p[2], &lx, &ly, &lz) < 1.2)
         return FALSE;
     }
   return TRUE;
@@ -735,7 +388,7 @@ classify_slices (int k0, int k1, gpointer data)
       for (int i = 0; i < dims[0]; i++)
         {
           gsize idx = vidx (dims, i, j, k);
-          guint8 t = classify (job->ph, i, j, k);
+          guint8 t = bs_ph_classify (job->ph, i, j, k);
           job->tissue[idx] = t;
           job->dist[idx] = (t == T_OUT || t == T_CSF) ? 0 : G_MAXUINT16 / 2;
         }
@@ -793,7 +446,7 @@ build_tissue (const Phantom *ph, guint8 *tissue, guint16 *dist, Box *brain_box)
           guint8 t = tissue[idx];
           if (t == T_CORTEX || t == T_CEREB)
             {
-              double thick = ph->fine * (2.7 + 0.8 * noise_eval (&ph->thick, i, j, k));
+              double thick = ph->fine * (2.7 + 0.8 * bs_ph_noise_eval (&ph->thick, i, j, k));
               if (t == T_CEREB)
                 thick *= 1.7;
               tissue[idx] = dist[idx] < 3.0 * thick ? T_GM : T_WM;
@@ -833,13 +486,13 @@ build_labels (const Phantom *ph, guint8 *tissue, guint8 *label, float *tval)
           if (t < 1.0)
             {
               /* a rim of uneven thickness around an irregular necrosis */
-              double core = MIN (0.82, ph->core_frac * (1.0 + 0.35 * noise_eval (&ph->tum_shape, i * 0.8, j * 0.8, k * 0.8) +
-                                                        0.12 * noise_eval (&ph->tum_het, i, j, k)));
+              double core = MIN (0.82, ph->core_frac * (1.0 + 0.35 * bs_ph_noise_eval (&ph->tum_shape, i * 0.8, j * 0.8, k * 0.8) +
+                                                        0.12 * bs_ph_noise_eval (&ph->tum_het, i, j, k)));
               label[idx] = t < core ? BS_PHANTOM_CORE : BS_PHANTOM_ENHANCING;
             }
           else if (tt != T_OUT)
             {
-              double ext = ph->edema_frac * (1.0 + 0.22 * noise_eval (&ph->edema, i, j, k));
+              double ext = ph->edema_frac * (1.0 + 0.22 * bs_ph_noise_eval (&ph->edema, i, j, k));
               /* edema spreads along white matter and mostly spares the cortex */
               if ((tt == T_WM && t < ext) || ((tt == T_GM || tt == T_DGM) && t < 1.0 + 0.3 * (ext - 1.0)))
                 label[idx] = BS_PHANTOM_EDEMA;
@@ -941,16 +594,16 @@ paint_slices (int k0, int k1, gpointer data)
 
           if (t == T_OUT)
             continue;
-          tex = 1.0 + 0.035 * noise_eval (&ph->texture, i, j, k);
+          tex = 1.0 + 0.035 * bs_ph_noise_eval (&ph->texture, i, j, k);
           for (int ch = 0; ch < N_CHANNELS; ch++)
             val[ch] = tissue_intensity[t][ch];
           /* small veins in the sulci: bright with contrast, flow voids on T2 */
-          if (t == T_CSF && noise_eval (&ph->tum_fine, i * 0.8 + 31.0, j * 0.8, k * 0.8) > 0.62)
+          if (t == T_CSF && bs_ph_noise_eval (&ph->tum_fine, i * 0.8 + 31.0, j * 0.8, k * 0.8) > 0.62)
             for (int ch = 0; ch < N_CHANNELS; ch++)
               val[ch] = vein_intensity[ch];
           if (l == BS_PHANTOM_CORE || l == BS_PHANTOM_ENHANCING)
             {
-              double het = noise_eval (&ph->tum_het, i * 1.7, j * 1.7, k * 1.7);
+              double het = bs_ph_noise_eval (&ph->tum_het, i * 1.7, j * 1.7, k * 1.7);
               for (int ch = 0; ch < N_CHANNELS; ch++)
                 val[ch] = (float) ((l == BS_PHANTOM_CORE ? necrosis_intensity[ch] * (1.0 + 0.2 * het) *
                                                              (ch == CH_FLAIR ? ph->necrosis_flair : 1.0)
@@ -1002,8 +655,8 @@ acquire_slices (int k0, int k1, gpointer data)
                   bs_volume_channel (image, ch)[idx] = 0.0f;
                 continue;
               }
-            b1 = noise_eval (&ph->bias, i, j, k);
-            b2 = noise_eval (&ph->bias2, i, j, k);
+            b1 = bs_ph_noise_eval (&ph->bias, i, j, k);
+            b2 = bs_ph_noise_eval (&ph->bias2, i, j, k);
             for (int ch = 0; ch < N_CHANNELS; ch++)
               {
                 float *p = bs_volume_channel (image, ch) + idx;
@@ -1070,7 +723,7 @@ bs_phantom_generate_with_tissue (guint64 seed, guint case_index, int nx, int ny,
   tval = g_try_malloc0_n (nvox, sizeof (float));
   if (image == NULL || lab == NULL || tissue == NULL || label == NULL || dist == NULL || tval == NULL)
     {
-      phantom_clear (&ph);
+      bs_ph_phantom_clear (&ph);
       g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_TOO_LARGE,
                    _("Not enough memory for a %dx%dx%d phantom"), nx, ny, nz);
       return FALSE;
@@ -1082,7 +735,7 @@ bs_phantom_generate_with_tissue (guint64 seed, guint case_index, int nx, int ny,
   g_strfreev (image->channel_names);
   image->channel_names = g_new0 (char *, N_CHANNELS + 1);
   for (int ch = 0; ch < N_CHANNELS; ch++)
-    image->channel_names[ch] = g_strdup (channel_names[ch]);
+    image->channel_names[ch] = g_strdup (bs_ph_channel_names[ch]);
 
   /* the blur needs two voxels of background around the brain */
   for (int a = 0; a < 3; a++)
@@ -1112,7 +765,7 @@ bs_phantom_generate_with_tissue (guint64 seed, guint case_index, int nx, int ny,
       *tissue_out = bs_volume_new (nx, ny, nz, 1);
       if (*tissue_out == NULL)
         {
-          phantom_clear (&ph);
+          bs_ph_phantom_clear (&ph);
           g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_TOO_LARGE,
                        _("Not enough memory for a %dx%dx%d phantom"), nx, ny, nz);
           return FALSE;
@@ -1122,197 +775,9 @@ bs_phantom_generate_with_tissue (guint64 seed, guint case_index, int nx, int ny,
         (*tissue_out)->data[i] = public_class[tissue[i]];
     }
 
-  phantom_clear (&ph);
+  bs_ph_phantom_clear (&ph);
   *image_out = g_steal_pointer (&image);
   *label_out = g_steal_pointer (&lab);
   return TRUE;
 }
 
-/* ---- the task folder ---- */
-
-static JsonNode *
-dataset_json (guint n_cases, guint64 seed, int nx, int ny, int nz)
-{
-  g_autoptr(JsonBuilder) b = json_builder_new ();
-  g_autofree char *description =
-    g_strdup_printf ("Synthetic brain tumour phantoms generated by Brainseg (seed %" G_GUINT64_FORMAT
-                     ", %dx%dx%d voxels of 1 mm)", seed, nx, ny, nz);
-
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "name");
-  json_builder_add_string_value (b, "BrainsegPhantom");
-  json_builder_set_member_name (b, "description");
-  json_builder_add_string_value (b, description);
-  json_builder_set_member_name (b, "reference");
-  json_builder_add_string_value (b, "Brainseg");
-  json_builder_set_member_name (b, "licence");
-  json_builder_add_string_value (b, "Apache-2.0");
-  json_builder_set_member_name (b, "release");
-  json_builder_add_string_value (b, "1.0");
-  json_builder_set_member_name (b, "tensorImageSize");
-  json_builder_add_string_value (b, "4D");
-  json_builder_set_member_name (b, "modality");
-  json_builder_begin_object (b);
-  for (int ch = 0; ch < N_CHANNELS; ch++)
-    {
-      char key[8];
-      g_snprintf (key, sizeof key, "%d", ch);
-      json_builder_set_member_name (b, key);
-      json_builder_add_string_value (b, channel_names[ch]);
-    }
-  json_builder_end_object (b);
-  json_builder_set_member_name (b, "labels");
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "0");
-  json_builder_add_string_value (b, "background");
-  json_builder_set_member_name (b, "1");
-  json_builder_add_string_value (b, "edema");
-  json_builder_set_member_name (b, "2");
-  json_builder_add_string_value (b, "non-enhancing tumor");
-  json_builder_set_member_name (b, "3");
-  json_builder_add_string_value (b, "enhancing tumour");
-  json_builder_end_object (b);
-  json_builder_set_member_name (b, "numTraining");
-  json_builder_add_int_value (b, n_cases);
-  json_builder_set_member_name (b, "numTest");
-  json_builder_add_int_value (b, 0);
-  json_builder_set_member_name (b, "training");
-  json_builder_begin_array (b);
-  for (guint i = 0; i < n_cases; i++)
-    {
-      g_autofree char *image = g_strdup_printf ("./imagesTr/phantom_%03u.nii.gz", i + 1);
-      g_autofree char *label = g_strdup_printf ("./labelsTr/phantom_%03u.nii.gz", i + 1);
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "image");
-      json_builder_add_string_value (b, image);
-      json_builder_set_member_name (b, "label");
-      json_builder_add_string_value (b, label);
-      json_builder_end_object (b);
-    }
-  json_builder_end_array (b);
-  json_builder_set_member_name (b, "test");
-  json_builder_begin_array (b);
-  json_builder_end_array (b);
-  json_builder_end_object (b);
-  return json_builder_get_root (b);
-}
-
-static gboolean
-make_dir (const char *path, GError **error)
-{
-  if (g_mkdir_with_parents (path, 0755) != 0 || !g_file_test (path, G_FILE_TEST_IS_DIR))
-    {
-      int saved = errno;
-      g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_WRITE, _("Cannot create folder %s: %s"), path,
-                   g_strerror (saved ? saved : ENOTDIR));
-      return FALSE;
-    }
-  return TRUE;
-}
-
-gboolean
-bs_phantom_write_task (const char *outdir, guint n_cases, guint64 seed, int nx, int ny, int nz, GError **error)
-{
-  g_autofree char *images_dir = g_build_filename (outdir, "imagesTr", NULL);
-  g_autofree char *labels_dir = g_build_filename (outdir, "labelsTr", NULL);
-  g_autofree char *json_path = g_build_filename (outdir, "dataset.json", NULL);
-  g_autoptr(JsonNode) root = NULL;
-  g_autoptr(JsonGenerator) gen = NULL;
-  g_autofree char *json = NULL;
-  int dims[3] = { nx, ny, nz };
-
-  g_return_val_if_fail (outdir != NULL, FALSE);
-
-  if (n_cases == 0)
-    {
-      g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID, _("A phantom task needs at least one case"));
-      return FALSE;
-    }
-  for (int a = 0; a < 3; a++)
-    if (dims[a] < BS_PHANTOM_MIN_DIM || dims[a] > BS_PHANTOM_MAX_DIM)
-      {
-        g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID,
-                     _("Phantom size %dx%dx%d: each dimension must be between %d and %d voxels"),
-                     nx, ny, nz, BS_PHANTOM_MIN_DIM, BS_PHANTOM_MAX_DIM);
-        return FALSE;
-      }
-  if (!make_dir (outdir, error) || !make_dir (images_dir, error) || !make_dir (labels_dir, error))
-    return FALSE;
-
-  for (guint i = 0; i < n_cases; i++)
-    {
-      g_autoptr(BsVolume) image = NULL;
-      g_autoptr(BsVolume) label = NULL;
-      g_autofree char *name = g_strdup_printf ("phantom_%03u.nii.gz", i + 1);
-      g_autofree char *image_path = g_build_filename (images_dir, name, NULL);
-      g_autofree char *label_path = g_build_filename (labels_dir, name, NULL);
-
-      if (!bs_phantom_generate (seed, i, nx, ny, nz, &image, &label, error))
-        return FALSE;
-      if (!bs_volume_save_nifti (image, image_path, DT_INT16, error) ||
-          !bs_volume_save_nifti (label, label_path, DT_UINT8, error))
-        return FALSE;
-    }
-
-  /* dataset.json last: a folder with one names only complete cases */
-  root = dataset_json (n_cases, seed, nx, ny, nz);
-  gen = json_generator_new ();
-  json_generator_set_pretty (gen, TRUE);
-  json_generator_set_root (gen, root);
-  json = json_generator_to_data (gen, NULL);
-  if (!g_file_set_contents (json_path, json, -1, error))
-    {
-      g_prefix_error (error, _("Cannot write %s: "), json_path);
-      return FALSE;
-    }
-  return TRUE;
-}
-
-gboolean
-bs_phantom_parse_size (const char *text, int dims[3], GError **error)
-{
-  g_auto(GStrv) parts = NULL;
-
-  if (text == NULL || *text == '\0')
-    goto bad;
-  parts = g_strsplit (text, "x", -1);
-  if (g_strv_length (parts) != 3)
-    goto bad;
-  for (int a = 0; a < 3; a++)
-    {
-      guint64 v;
-      if (!g_ascii_string_to_unsigned (parts[a], 10, 0, G_MAXINT, &v, NULL))
-        goto bad;
-      dims[a] = (int) v;
-      if (dims[a] < BS_PHANTOM_MIN_DIM || dims[a] > BS_PHANTOM_MAX_DIM)
-        {
-          g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID,
-                       _("Size '%s': each dimension must be between %d and %d voxels"), text,
-                       BS_PHANTOM_MIN_DIM, BS_PHANTOM_MAX_DIM);
-          return FALSE;
-        }
-    }
-  return TRUE;
-
-bad:
-  g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID,
-               _("Size '%s' is not of the form WIDTHxHEIGHTxDEPTH, e.g. 240x240x155"), text ? text : "");
-  return FALSE;
-}
-
-char *
-bs_sample_default_path (void)
-{
-  const char *env = g_getenv ("BRAINSEG_SAMPLE");
-  const char *candidates[2] = { BS_SAMPLE_BUILD_DIR, BS_SAMPLE_INSTALL_DIR };
-
-  if (env != NULL && *env != '\0')
-    return g_strdup (env);
-  for (gsize i = 0; i < G_N_ELEMENTS (candidates); i++)
-    {
-      g_autofree char *json = g_build_filename (candidates[i], "dataset.json", NULL);
-      if (g_file_test (json, G_FILE_TEST_IS_REGULAR))
-        return g_strdup (candidates[i]);
-    }
-  return NULL;
-}
