@@ -74,6 +74,9 @@ smoothstep (double t)
   return t * t * (3.0 - 2.0 * t);
 }
 
+/* Each of the sizes within BS_PHANTOM_MIN_DIM..BS_PHANTOM_MAX_DIM, else an
+ * error that names them. */
+gboolean bs_ph_check_size (int nx, int ny, int nz, GError **error);
 /* Frees the case's noise lattices. */
 void bs_ph_phantom_clear (Phantom *ph);
 /* Normalised cerebrum coordinates (u, v, w) and the ellipsoidal radius rho

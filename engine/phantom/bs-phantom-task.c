@@ -103,7 +103,6 @@ bs_phantom_write_task (const char *outdir, guint n_cases, guint64 seed, int nx, 
   g_autoptr(JsonNode) root = NULL;
   g_autoptr(JsonGenerator) gen = NULL;
   g_autofree char *json = NULL;
-  int dims[3] = { nx, ny, nz };
 
   g_return_val_if_fail (outdir != NULL, FALSE);
 
@@ -112,14 +111,8 @@ bs_phantom_write_task (const char *outdir, guint n_cases, guint64 seed, int nx, 
       g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID, _("A phantom task needs at least one case"));
       return FALSE;
     }
-  for (int a = 0; a < 3; a++)
-    if (dims[a] < BS_PHANTOM_MIN_DIM || dims[a] > BS_PHANTOM_MAX_DIM)
-      {
-        g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID,
-                     _("Phantom size %dx%dx%d: each dimension must be between %d and %d voxels"),
-                     nx, ny, nz, BS_PHANTOM_MIN_DIM, BS_PHANTOM_MAX_DIM);
-        return FALSE;
-      }
+  if (!bs_ph_check_size (nx, ny, nz, error))
+    return FALSE;
   if (!make_dir (outdir, error) || !make_dir (images_dir, error) || !make_dir (labels_dir, error))
     return FALSE;
 

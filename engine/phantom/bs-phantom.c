@@ -674,6 +674,22 @@ acquire_slices (int k0, int k1, gpointer data)
 }
 
 gboolean
+bs_ph_check_size (int nx, int ny, int nz, GError **error)
+{
+  const int dims[3] = { nx, ny, nz };
+
+  for (int a = 0; a < 3; a++)
+    if (dims[a] < BS_PHANTOM_MIN_DIM || dims[a] > BS_PHANTOM_MAX_DIM)
+      {
+        g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID,
+                     _("Phantom size %dx%dx%d: each dimension must be between %d and %d voxels"),
+                     nx, ny, nz, BS_PHANTOM_MIN_DIM, BS_PHANTOM_MAX_DIM);
+        return FALSE;
+      }
+  return TRUE;
+}
+
+gboolean
 bs_phantom_generate (guint64 seed, guint case_index, int nx, int ny, int nz,
                      BsVolume **image, BsVolume **label, GError **error)
 {
@@ -700,14 +716,8 @@ bs_phantom_generate_with_tissue (guint64 seed, guint case_index, int nx, int ny,
 
   g_return_val_if_fail (image_out != NULL && label_out != NULL, FALSE);
 
-  for (int a = 0; a < 3; a++)
-    if (dims[a] < BS_PHANTOM_MIN_DIM || dims[a] > BS_PHANTOM_MAX_DIM)
-      {
-        g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID,
-                     _("Phantom size %dx%dx%d: each dimension must be between %d and %d voxels"),
-                     nx, ny, nz, BS_PHANTOM_MIN_DIM, BS_PHANTOM_MAX_DIM);
-        return FALSE;
-      }
+  if (!bs_ph_check_size (nx, ny, nz, error))
+    return FALSE;
 
   case_seed = seed;
   case_seed = bs_splitmix64 (&case_seed) ^ (0xd1b54a32d192ed03ULL * ((guint64) case_index + 1));
