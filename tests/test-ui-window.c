@@ -84,10 +84,7 @@ engine_probs (int slice, const BsPlanOptions *opts)
   g_autoptr(BsInferGeometry) geom = bs_infer_geometry_new_for_net (bs_session_get_model (bs_window_get_session (win)),
                                                                    prepared, plane, opts->crop_to_brain);
   int n_slabs = 0;
-  BsInferGeometry **slabs = bs_infer_geometry_slabs (geom, NULL, BS_SEGMENT_MAX_SLABS,
-                                                     opts->precision == BS_PRECISION_INT8 ? BS_SEGMENT_SLAB_SAVING_INT8
-                                                                                          : BS_SEGMENT_SLAB_SAVING,
-                                                     &n_slabs);
+  BsInferGeometry **slabs = bs_segment_slabs (geom, NULL, opts->precision, &n_slabs);
 
   /* the window of the slab the slice is in, as the session and bs_segment run it */
   for (int i = 0; i < n_slabs; i++)

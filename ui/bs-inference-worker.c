@@ -288,7 +288,6 @@ slab_fill (Job *job, int i)
     return NULL;   /* no lanes for this job */
   if (job->fills[i] != NULL || job->fill_failed[i])
     return job->fills[i];
-  job->fill_failed[i] = TRUE;   /* until it is built */
   o.slice_parallel = TRUE;
   job->fills[i] = bs_plan_new (job->input->net, g->ph, g->pw, &o, job->cal, &error);
   if (job->fills[i] == NULL)
@@ -405,10 +404,7 @@ job_adopt (BsInferenceWorker *self, Job *job)
                                              job->opts.crop_to_brain);
   job->ph = job->geom->ph;
   job->pw = job->geom->pw;
-  job->slabs = bs_infer_geometry_slabs (job->geom, NULL, BS_SEGMENT_MAX_SLABS,
-                                        job->opts.precision == BS_PRECISION_INT8 ? BS_SEGMENT_SLAB_SAVING_INT8
-                                                                                 : BS_SEGMENT_SLAB_SAVING,
-                                        &job->n_slabs);
+  job->slabs = bs_segment_slabs (job->geom, NULL, job->opts.precision, &job->n_slabs);
   job->slab_of = g_new (guint8, MAX (job->n_slices, 1));
   memset (job->slab_of, 255, MAX (job->n_slices, 1));
   for (int i = 0; i < job->n_slabs; i++)

@@ -492,6 +492,14 @@ bs_segment_average_planes (const BsUnet *net, const BsVolume *prepared, BsPlane 
   return TRUE;
 }
 
+BsInferGeometry **
+bs_segment_slabs (const BsInferGeometry *geom, const guint8 *selected, BsPrecision precision, int *n_slabs)
+{
+  return bs_infer_geometry_slabs (geom, selected, BS_SEGMENT_MAX_SLABS,
+                                  precision == BS_PRECISION_INT8 ? BS_SEGMENT_SLAB_SAVING_INT8 : BS_SEGMENT_SLAB_SAVING,
+                                  n_slabs);
+}
+
 /* The pass in the case's own plane: its brain slices (those selected) in
  * slabs, each on its own window and plan (bs_infer_geometry_slabs); every
  * plan's buffers go back before the next is built and before the masks are
@@ -502,8 +510,7 @@ run_slabs (const BsUnet *net, const BsVolume *prepared, BsSegmentResult *r, cons
            GError **error)
 {
   int n_slabs = 0;
-  double saving = opts->precision == BS_PRECISION_INT8 ? BS_SEGMENT_SLAB_SAVING_INT8 : BS_SEGMENT_SLAB_SAVING;
-  BsInferGeometry **slabs = bs_infer_geometry_slabs (r->geom, selected, BS_SEGMENT_MAX_SLABS, saving, &n_slabs);
+  BsInferGeometry **slabs = bs_segment_slabs (r->geom, selected, opts->precision, &n_slabs);
   gboolean ok = TRUE;
 
   r->n_slabs = n_slabs;

@@ -123,6 +123,12 @@ BsSegmentResult *bs_segment_regions (const BsUnet *net, const BsVolume *prepared
 #define BS_SEGMENT_SLAB_SAVING 0.10
 #define BS_SEGMENT_SLAB_SAVING_INT8 0.30
 
+/* The slabs every path runs a pass in geom's plane on: bs_infer_geometry_slabs
+ * with the limits above for that precision (the window's worker, bs_segment
+ * and the tests that compare them take them from here). */
+BsInferGeometry **bs_segment_slabs (const BsInferGeometry *geom, const guint8 *selected, BsPrecision precision,
+                                    int *n_slabs);
+
 /* Three planes (opts->three_planes): prob holds the network's probabilities
  * of a whole volume run in plane (every slice; as bs_infer_volume leaves
  * them); this runs the same network, options and calibration (cal, for

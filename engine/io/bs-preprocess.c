@@ -480,6 +480,13 @@ bs_preprocess_find_modality (const BsVolume *image, const char *modality, int n_
   return c;
 }
 
+/* The modality asked for as input i (FLAIR when none is named). */
+static const char *
+wanted_modality (const char *const *modalities, int i)
+{
+  return modalities && modalities[i] ? modalities[i] : "FLAIR";
+}
+
 typedef struct {
   const BsVolume *image;
   BsVolume *out;
@@ -516,7 +523,7 @@ bs_preprocess_prepare (const BsVolume *image, const char *const *modalities, int
   job = (PrepareJob) { image, out, { 0 } };
   for (int i = 0; i < n; i++)
     {
-      const char *want = modalities && modalities[i] ? modalities[i] : "FLAIR";
+      const char *want = wanted_modality (modalities, i);
 
       job.source[i] = bs_preprocess_find_modality (image, want, n);
       g_free (out->channel_names[i]);
@@ -559,16 +566,15 @@ bs_preprocess_prepare_take (BsVolume *image, const char *const *modalities, int 
 
   g_return_val_if_fail (image != NULL && n > 0 && n <= 32, NULL);
   job = (PrepareJob) { image, image, { 0 } };
+  for (int i = 0; i < n && image->n_channels == n; i++)
+    job.source[i] = bs_preprocess_find_modality (image, wanted_modality (modalities, i), n);
   for (int i = 0; i < n; i++)
-    {
-      job.source[i] = bs_preprocess_find_modality (image, modalities && modalities[i] ? modalities[i] : "FLAIR", n);
-      if (image->n_channels != n || job.source[i] != i)
-        {
-          out = bs_preprocess_prepare (image, modalities, n, present, error);
-          bs_volume_free (image);
-          return out;
-        }
-    }
+    if (image->n_channels != n || job.source[i] != i)
+      {
+        out = bs_preprocess_prepare (image, modalities, n, present, error);
+        bs_volume_free (image);
+        return out;
+      }
   /* Every channel is where the network wants it: each is normalised in
    * place (normalize_channel_into reads all of a channel it needs before it
    * writes), and the image's memory, already paged in, becomes the input. */
@@ -576,7 +582,7 @@ bs_preprocess_prepare_take (BsVolume *image, const char *const *modalities, int 
   for (int i = 0; i < n; i++)
     {
       g_free (image->channel_names[i]);
-      image->channel_names[i] = g_strdup (modalities && modalities[i] ? modalities[i] : "FLAIR");
+      image->channel_names[i] = g_strdup (wanted_modality (modalities, i));
     }
   if (present)
     *present = n == 32 ? G_MAXUINT32 : (1u << n) - 1;
