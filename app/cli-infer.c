@@ -42,8 +42,8 @@ measure_region (int r, gpointer data)
   const BsVolume *mask = job->seg->region_mask[r];
 
   if (mask != NULL)
-    bs_metrics_region (mask->data, job->truths[r] != NULL ? job->truths[r]->data : NULL, mask->dims, mask->spacing,
-                       &job->m[r]);
+    bs_metrics_region_in (mask->data, job->truths[r] != NULL ? job->truths[r]->data : NULL, mask->dims,
+                          mask->spacing, job->seg->region_slices[0], job->seg->region_slices[1], &job->m[r]);
 }
 
 static void
@@ -455,7 +455,8 @@ bs_cli_infer (int argc, char **argv)
         {
           BsRegionMetrics m;
 
-          bs_metrics_region (seg->mask->data, truth->data, truth->dims, truth->spacing, &m);
+          bs_metrics_region_in (seg->mask->data, truth->data, truth->dims, truth->spacing, seg->region_slices[0],
+                                seg->region_slices[1], &m);
           printf (_("whole tumour: HD95 %.2f mm, sensitivity %.4f, specificity %.4f, %.1f ml predicted, %.1f ml "
                     "in the truth\n"), m.hd95_mm, m.sensitivity, m.specificity, m.volume_ml, m.true_volume_ml);
         }

@@ -826,6 +826,94 @@ test_regions_pipeline (void)
 }
 
 
+/* bs_segment_finish_regions reads only the slices that can hold a region
+ * (region_slices): on masks and truths in a few slices of a taller volume
+ * its counts are the whole volume's, region_slices holds every voxel of
+ * them, and bs_metrics_region_in over those slices gives what
+ * bs_metrics_region gives over all.  Without a whole-tumour truth beside a
+ * sub-region's, nothing is assumed: every slice. */
+static void
+test_region_slices (void)
+{
+  const int nx = 7, ny = 6, nz = 40;
+  const gsize plane = (gsize) nx * ny, n = plane * nz;
+  g_autoptr(GRand) rng = g_rand_new_with_seed (91);
+  g_autoptr(BsSegmentResult) r = g_new0 (BsSegmentResult, 1);
+  g_autoptr(BsVolume) label = bs_volume_new (nx, ny, nz, 1);
+  g_autoptr(BsVolume) t_wt = NULL, t_tc = NULL, t_et = NULL;
+  const BsVolume *truths[BS_N_REGIONS];
+  g_autoptr(GError) error = NULL;
+  int lo = nz, hi = -1;
+
+  bs_timing_reset (&r->timing);
+  r->prob = bs_volume_new (nx, ny, nz, 3);
+  g_free (r->prob->channel_names[1]);
+  r->prob->channel_names[1] = g_strdup ("tc");
+  g_free (r->prob->channel_names[2]);
+  r->prob->channel_names[2] = g_strdup ("et");
+  /* predictions in slices 10-19, labels (BraTS 2017: 1 core, 2 edema, 4 enhancing) in 15-24 */
+  for (gsize v = 10 * plane; v < 20 * plane; v++)
+    for (int c = 0; c < 3; c++)
+      bs_volume_channel (r->prob, c)[v] = (float) g_rand_double (rng);
+  for (gsize v = 15 * plane; v < 25 * plane; v++)
+    {
+      static const float values[] = { 0, 1, 2, 4 };
+
+      label->data[v] = values[g_rand_int_range (rng, 0, 4)];
+    }
+  t_wt = bs_labels_whole_tumour (label);
+  t_tc = bs_labels_region (label, BS_LABELS_BRATS2017, BS_REGION_TC);
+  t_et = bs_labels_region (label, BS_LABELS_BRATS2017, BS_REGION_ET);
+  truths[BS_REGION_WT] = t_wt;
+  truths[BS_REGION_TC] = t_tc;
+  truths[BS_REGION_ET] = t_et;
+  g_assert_true (bs_segment_finish_regions (r, truths, BS_PLANE_AXIAL, NULL, FALSE, &error));
+  g_assert_no_error (error);
+  for (int k = 0; k < BS_N_REGIONS; k++)
+    {
+      BsConfusion c = { 0 };
+      BsRegionMetrics all, in;
+
+      g_assert_nonnull (r->region_mask[k]);
+      for (gsize v = 0; v < n; v++)
+        if (r->region_mask[k]->data[v] != 0.0f || truths[k]->data[v] != 0.0f)
+          {
+            lo = MIN (lo, (int) (v / plane));
+            hi = MAX (hi, (int) (v / plane));
+          }
+      bs_confusion_add (&c, r->region_mask[k]->data, truths[k]->data, n);
+      g_assert_cmpuint (r->region_confusion[k].tp, ==, c.tp);
+      g_assert_cmpuint (r->region_confusion[k].fp, ==, c.fp);
+      g_assert_cmpuint (r->region_confusion[k].fn, ==, c.fn);
+      g_assert_cmpuint (r->region_confusion[k].tn, ==, c.tn);
+      g_assert_cmpuint (c.tp, >, 0);
+      bs_metrics_region (r->region_mask[k]->data, truths[k]->data, label->dims, label->spacing, &all);
+      bs_metrics_region_in (r->region_mask[k]->data, truths[k]->data, label->dims, label->spacing,
+                            r->region_slices[0], r->region_slices[1], &in);
+      g_assert_cmpmem (&all.confusion, sizeof all.confusion, &in.confusion, sizeof in.confusion);
+      g_assert_cmpfloat (all.hd95_mm, ==, in.hd95_mm);
+      g_assert_cmpfloat (all.specificity, ==, in.specificity);
+      g_assert_cmpfloat (all.volume_ml, ==, in.volume_ml);
+    }
+  g_assert_cmpuint (r->confusion.tp, ==, r->region_confusion[BS_REGION_WT].tp);
+  g_assert_cmpint (lo, >=, 10);
+  g_assert_cmpint (hi, <=, 24);
+  g_assert_cmpint (r->region_slices[0], <=, lo);
+  g_assert_cmpint (r->region_slices[1], >, hi);
+  g_assert_cmpint (r->region_slices[0], >=, 10);
+  g_assert_cmpint (r->region_slices[1], <=, 25);
+
+  /* An enhancing-tumour truth outside the (absent) whole-tumour truth: all slices. */
+  truths[BS_REGION_WT] = NULL;
+  truths[BS_REGION_TC] = NULL;
+  memset (t_et->data, 0, n * sizeof (float));
+  t_et->data[2 * plane + 3] = 1.0f;
+  g_assert_true (bs_segment_finish_regions (r, truths, BS_PLANE_AXIAL, NULL, FALSE, &error));
+  g_assert_cmpint (r->region_slices[0], ==, 0);
+  g_assert_cmpint (r->region_slices[1], ==, nz);
+  g_assert_cmpuint (r->region_confusion[BS_REGION_ET].fn, ==, 1);
+}
+
 /* brainseg-cli with args; its exit status, its stderr in *err. */
 static int
 run_cli_status (const char *const *args, char **err)
@@ -934,6 +1022,7 @@ main (int argc, char **argv)
   g_test_add_func ("/segment/regions-by-hand", test_regions_by_hand);
   g_test_add_func ("/segment/regions-without-core", test_regions_without_core);
   g_test_add_func ("/segment/regions-pipeline", test_regions_pipeline);
+  g_test_add_func ("/segment/region-slices", test_region_slices);
   g_test_add_func ("/segment/int8-infer-export-dialog", test_int8_agreement);
   g_test_add_func ("/segment/cli-outputs", test_cli_outputs);
   status = g_test_run ();

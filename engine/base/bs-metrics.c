@@ -260,29 +260,41 @@ void
 bs_metrics_region (const float *pred, const float *truth, const int dims[3], const double spacing[3],
                    BsRegionMetrics *m)
 {
+  bs_metrics_region_in (pred, truth, dims, spacing, 0, dims[2], m);
+}
+
+void
+bs_metrics_region_in (const float *pred, const float *truth, const int dims[3], const double spacing[3], int z0,
+                      int z1, BsRegionMetrics *m)
+{
   const gsize nx = dims[0], ny = dims[1], nz = dims[2];
   double voxel_ml = spacing[0] * spacing[1] * spacing[2] / 1000.0;
   int lo[3] = { dims[0], dims[1], dims[2] }, hi[3] = { -1, -1, -1 }, bd[3];
   g_autofree guint8 *a = NULL, *b = NULL;
   BsConfusion c = { 0 };
-  gsize j = 0;
+  gsize j = 0, first, n_in;
 
   memset (m, 0, sizeof *m);
+  z0 = CLAMP (z0, 0, dims[2]);
+  z1 = CLAMP (z1, z0, dims[2]);
+  first = (gsize) z0 * nx * ny;
+  n_in = (gsize) (z1 - z0) * nx * ny;
   if (truth == NULL)
     {
       guint64 on = 0;
 
-      for (gsize v = 0; v < nx * ny * nz; v++)
+      for (gsize v = first; v < first + n_in; v++)
         on += pred[v] > 0.5f;
       m->dice = m->hd95_mm = m->sensitivity = m->specificity = m->true_volume_ml = NAN;
       m->volume_ml = (double) on * voxel_ml;
       return;
     }
-  bs_confusion_add (&c, pred, truth, nx * ny * nz);
+  bs_confusion_add (&c, pred + first, truth + first, n_in);
+  c.tn += nx * ny * nz - n_in;   /* both 0 outside the slices */
   /* The box that holds both masks, grown by one voxel where the image
    * allows: its faces are then either the image's or empty, so the
    * surfaces found inside it are the volume's. */
-  for (gsize z = 0; z < nz; z++)
+  for (gsize z = z0; z < (gsize) z1; z++)
     for (gsize y = 0; y < ny; y++)
       {
         gsize row = (z * ny + y) * nx;

@@ -35,6 +35,13 @@ typedef struct {
  * other measures NaN (confusion zero). */
 void bs_metrics_region (const float *pred, const float *truth, const int dims[3], const double spacing[3],
                         BsRegionMetrics *m);
+/* The same when every voxel outside axial slices [z0, z1) is known to be 0
+ * in both pred and truth (as BsSegmentResult's region_slices say): only
+ * those slices are read, so the pages of a mostly-empty mask or truth
+ * outside them are never touched; the counts, volumes and HD95 (a diagonal
+ * included) are the whole volume's. */
+void bs_metrics_region_in (const float *pred, const float *truth, const int dims[3], const double spacing[3], int z0,
+                           int z1, BsRegionMetrics *m);
 
 /* The 95th percentile of the symmetric surface distance in mm (as medpy's
  * hd95, which BraTS evaluations use): surfaces are the mask voxels with a

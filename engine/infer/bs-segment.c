@@ -33,48 +33,109 @@ bs_segment_result_free (BsSegmentResult *result)
   g_free (result);
 }
 
-/* Whole-volume passes in chunks on every core (bs_parallel_for): the
- * threshold, the nested region masks and the counts against the truth each
- * read and write some 36 MB a BraTS volume, and the first writes into a new
- * mask fault its pages in. */
+/* Whole-volume passes in chunks of axial slices on every core
+ * (bs_parallel_for): the threshold, the nested region masks and the counts
+ * against the truth each read and write some 36 MB a BraTS volume, and the
+ * first writes into a new mask fault its pages in.  Reads do too on a
+ * kernel without a shared zero page (this project's test VMs), so the
+ * region passes read only the slices that can hold a voxel of the regions
+ * (BsSegmentResult's region_slices). */
 #define VOXEL_CHUNKS 32
 
 typedef struct {
   const float *p, *inside, *truth;
   float *out;
-  gsize n;
+  gsize plane;   /* voxels per axial slice */
+  int z0, z1;    /* the slices the pass covers */
   guint64 on[VOXEL_CHUNKS];
+  int first[VOXEL_CHUNKS], last[VOXEL_CHUNKS];   /* slices with a voxel on (first > last: none) */
   BsConfusion c[VOXEL_CHUNKS];
 } VoxelJob;
+
+static void
+job_init (VoxelJob *j, const BsVolume *v, int z0, int z1)
+{
+  memset (j, 0, sizeof *j);
+  j->plane = (gsize) v->dims[0] * v->dims[1];
+  j->z0 = z0;
+  j->z1 = z1;
+}
+
+static void
+chunk_slices (const VoxelJob *j, int k, int *s0, int *s1)
+{
+  int n = j->z1 - j->z0;
+
+  *s0 = j->z0 + n * k / VOXEL_CHUNKS;
+  *s1 = j->z0 + n * (k + 1) / VOXEL_CHUNKS;
+}
+
+/* The slices [ext[0], ext[1]) holding every voxel the chunks saw on
+ * (ext[0] == ext[1]: none). */
+static void
+job_extent (const VoxelJob *j, int ext[2])
+{
+  ext[0] = G_MAXINT;
+  ext[1] = G_MININT;
+  for (int k = 0; k < VOXEL_CHUNKS; k++)
+    if (j->first[k] <= j->last[k])
+      {
+        ext[0] = MIN (ext[0], j->first[k]);
+        ext[1] = MAX (ext[1], j->last[k] + 1);
+      }
+  if (ext[0] > ext[1])
+    ext[0] = ext[1] = 0;
+}
 
 static void
 threshold_chunk (int k, gpointer user_data)
 {
   VoxelJob *j = user_data;
-  gsize i0 = j->n * k / VOXEL_CHUNKS, i1 = j->n * (k + 1) / VOXEL_CHUNKS;
   guint64 on = 0;
+  int s0, s1;
 
-  for (gsize i = i0; i < i1; i++)
-    if (j->p[i] > 0.5f && (j->inside == NULL || j->inside[i] > 0.5f))
-      {
-        j->out[i] = 1.0f;
-        on++;
-      }
+  chunk_slices (j, k, &s0, &s1);
+  j->first[k] = s1;
+  j->last[k] = s0 - 1;
+  for (int z = s0; z < s1; z++)
+    {
+      guint64 before = on;
+
+      for (gsize i = z * j->plane; i < (z + 1) * j->plane; i++)
+        if (j->p[i] > 0.5f && (j->inside == NULL || j->inside[i] > 0.5f))
+          {
+            j->out[i] = 1.0f;
+            on++;
+          }
+      if (on > before)
+        {
+          j->first[k] = MIN (j->first[k], z);
+          j->last[k] = z;
+        }
+    }
   j->on[k] = on;
 }
 
 /* out (zeros, as bs_volume_new makes it) = 1 where p > 0.5 (and inside >
- * 0.5 where inside is given); the voxels set.  Zeros are left alone: the
- * pages of a new volume that no voxel is set in are never touched. */
+ * 0.5 where inside is given), in axial slices [z0, z1) of vol's geometry;
+ * the voxels set, and in ext the slices that hold them.  Zeros are left
+ * alone: the pages of a new volume that no voxel is set in are never
+ * touched. */
 static guint64
-threshold_into (const float *p, const float *inside, float *out, gsize n)
+threshold_into (const BsVolume *geometry, const float *p, const float *inside, float *out, int z0, int z1,
+                int ext[2])
 {
-  VoxelJob j = { .p = p, .inside = inside, .out = out, .n = n };
+  VoxelJob j;
   guint64 on = 0;
 
+  job_init (&j, geometry, z0, z1);
+  j.p = p;
+  j.inside = inside;
+  j.out = out;
   bs_parallel_for (VOXEL_CHUNKS, threshold_chunk, &j);
   for (int k = 0; k < VOXEL_CHUNKS; k++)
     on += j.on[k];
+  job_extent (&j, ext);
   return on;
 }
 
@@ -82,27 +143,49 @@ static void
 confusion_chunk (int k, gpointer user_data)
 {
   VoxelJob *j = user_data;
-  gsize i0 = j->n * k / VOXEL_CHUNKS, i1 = j->n * (k + 1) / VOXEL_CHUNKS;
+  int s0, s1;
 
-  bs_confusion_add (&j->c[k], j->p + i0, j->truth + i0, i1 - i0);
+  chunk_slices (j, k, &s0, &s1);
+  j->first[k] = s1;
+  j->last[k] = s0 - 1;
+  for (int z = s0; z < s1; z++)
+    {
+      const float *t = j->truth + z * j->plane;
+      guint64 fn_tp = j->c[k].tp + j->c[k].fn;
+
+      bs_confusion_add (&j->c[k], j->p + z * j->plane, t, j->plane);
+      if (j->c[k].tp + j->c[k].fn > fn_tp)
+        {
+          j->first[k] = MIN (j->first[k], z);
+          j->last[k] = z;
+        }
+    }
 }
 
 /* Counts of mask against truth over the selected slices of the plane (all
- * of them when selected is NULL). */
+ * of them when selected is NULL).  With selected NULL, only axial slices
+ * [z0, z1) are read, the others known to be 0 in both (true negatives), and
+ * truth_ext (may be NULL) gets the slices holding the truth's voxels. */
 static void
-confusion_over (const BsVolume *mask, const BsVolume *truth, BsPlane plane, const guint8 *selected,
-                BsConfusion *c)
+confusion_over (const BsVolume *mask, const BsVolume *truth, BsPlane plane, const guint8 *selected, int z0, int z1,
+                BsConfusion *c, int *truth_ext)
 {
   int w, h, n = bs_volume_n_slices (mask, plane);
 
   *c = (BsConfusion) { 0 };
   if (selected == NULL)
     {
-      VoxelJob j = { .p = mask->data, .truth = truth->data, .n = bs_volume_n_voxels (mask) };
+      VoxelJob j;
 
+      job_init (&j, mask, z0, z1);
+      j.p = mask->data;
+      j.truth = truth->data;
       bs_parallel_for (VOXEL_CHUNKS, confusion_chunk, &j);
       for (int k = 0; k < VOXEL_CHUNKS; k++)
         bs_confusion_merge (c, &j.c[k]);
+      c->tn += bs_volume_n_voxels (mask) - (gsize) (z1 - z0) * j.plane;
+      if (truth_ext)
+        job_extent (&j, truth_ext);
       return;
     }
   bs_volume_slice_size (mask, plane, &w, &h);
@@ -155,18 +238,19 @@ clear_regions (BsSegmentResult *r)
     }
 }
 
-/* P(region) > 0.5 inside the enclosing region's mask. */
+/* P(region) > 0.5 inside the enclosing region's mask, whose voxels all lie
+ * in axial slices [z0, z1). */
 static BsVolume *
-nested_mask (const BsVolume *prob, int channel, const BsVolume *inside, guint64 *on)
+nested_mask (const BsVolume *prob, int channel, const BsVolume *inside, int z0, int z1, guint64 *on)
 {
-  gsize nvox = bs_volume_n_voxels (prob);
   const float *p = bs_volume_channel (prob, channel);
   BsVolume *m = bs_volume_new_like (prob, 1);
+  int ext[2];
 
   if (m == NULL)
     return NULL;
   m->is_label = TRUE;
-  *on = threshold_into (p, inside->data, m->data, nvox);
+  *on = threshold_into (prob, p, inside->data, m->data, z0, z1, ext);
   return m;
 }
 
@@ -177,6 +261,8 @@ finish_regions (BsSegmentResult *r, const BsVolume *const *truth, BsPlane plane,
                 GError **error)
 {
   double t1 = bs_now_ms ();
+
+  int z0 = r->region_slices[0], z1 = r->region_slices[1];
 
   r->n_outputs = r->prob->n_channels;
   find_region_channels (r->prob, r->region_channel);
@@ -190,7 +276,7 @@ finish_regions (BsSegmentResult *r, const BsVolume *const *truth, BsPlane plane,
         continue;
       /* ET sits in TC; without a TC output, in WT. */
       inside = k == BS_REGION_ET && r->region_mask[BS_REGION_TC] ? r->region_mask[BS_REGION_TC] : r->mask;
-      r->region_mask[k] = nested_mask (r->prob, r->region_channel[k], inside, &r->region_voxels[k]);
+      r->region_mask[k] = nested_mask (r->prob, r->region_channel[k], inside, z0, z1, &r->region_voxels[k]);
       if (r->region_mask[k] == NULL)
         {
           g_set_error_literal (error, BS_PLAN_ERROR, BS_PLAN_ERROR_UNAVAILABLE,
@@ -206,7 +292,7 @@ finish_regions (BsSegmentResult *r, const BsVolume *const *truth, BsPlane plane,
       if (k == BS_REGION_WT)
         r->region_confusion[k] = r->confusion;
       else
-        confusion_over (r->region_mask[k], truth[k], plane, slices, &r->region_confusion[k]);
+        confusion_over (r->region_mask[k], truth[k], plane, slices, z0, z1, &r->region_confusion[k], NULL);
       r->region_dice[k] = bs_confusion_dice (&r->region_confusion[k]);
     }
   if (r->n_outputs > 1)
@@ -228,7 +314,7 @@ bs_segment_finish_regions (BsSegmentResult *r, const BsVolume *const *truths, Bs
                            gboolean cleanup, GError **error)
 {
   const BsVolume *truth = truths ? truths[BS_REGION_WT] : NULL;
-  gsize nvox;
+  int nz = r->prob->dims[2], mask_ext[2], truth_ext[2] = { 0, 0 };
   double t1;
 
   r->dice = r->dice_raw = NAN;
@@ -237,7 +323,6 @@ bs_segment_finish_regions (BsSegmentResult *r, const BsVolume *const *truths, Bs
   clear_regions (r);
   g_clear_pointer (&r->mask, bs_volume_free);
   t1 = bs_now_ms ();
-  nvox = bs_volume_n_voxels (r->prob);
   r->mask = bs_volume_new_like (r->prob, 1);
   if (r->mask == NULL)
     {
@@ -245,13 +330,25 @@ bs_segment_finish_regions (BsSegmentResult *r, const BsVolume *const *truths, Bs
       return FALSE;
     }
   r->mask->is_label = TRUE;
-  r->tumour_voxels = threshold_into (r->prob->data, NULL, r->mask->data, nvox);
+  r->tumour_voxels = threshold_into (r->prob, r->prob->data, NULL, r->mask->data, 0, nz, mask_ext);
   bs_timing_add_stage (&r->timing, "threshold", bs_now_ms () - t1);
   if (truth)
     {
       r->has_truth = TRUE;
-      confusion_over (r->mask, truth, plane, slices, &r->confusion_raw);
+      confusion_over (r->mask, truth, plane, slices, 0, nz, &r->confusion_raw, truth_ext);
       r->confusion = r->confusion_raw;
+    }
+  /* Every region's mask lies in the whole tumour's (the clean-up only takes
+   * voxels away), and every region's truth in the whole tumour's truth. */
+  r->region_slices[0] = 0;
+  r->region_slices[1] = nz;
+  if (slices == NULL && (truth != NULL || truths == NULL || (truths[BS_REGION_TC] == NULL
+                                                             && truths[BS_REGION_ET] == NULL)))
+    {
+      gboolean has_m = mask_ext[0] < mask_ext[1], has_t = truth_ext[0] < truth_ext[1];
+
+      r->region_slices[0] = has_m && has_t ? MIN (mask_ext[0], truth_ext[0]) : has_m ? mask_ext[0] : truth_ext[0];
+      r->region_slices[1] = has_m && has_t ? MAX (mask_ext[1], truth_ext[1]) : has_m ? mask_ext[1] : truth_ext[1];
     }
   if (cleanup)
     {
@@ -266,7 +363,8 @@ bs_segment_finish_regions (BsSegmentResult *r, const BsVolume *const *truths, Bs
       r->tumour_voxels -= r->cleanup.removed;
       bs_timing_add_stage (&r->timing, "cleanup", bs_now_ms () - t1);
       if (truth)
-        confusion_over (r->mask, truth, plane, slices, &r->confusion);
+        confusion_over (r->mask, truth, plane, slices, r->region_slices[0], r->region_slices[1], &r->confusion,
+                        NULL);
     }
   if (truth)
     {

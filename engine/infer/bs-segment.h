@@ -70,6 +70,11 @@ typedef struct {
   gboolean region_has_truth[BS_N_REGIONS];
   BsConfusion region_confusion[BS_N_REGIONS];
   double region_dice[BS_N_REGIONS];
+  /* Axial slices [region_slices[0], region_slices[1]) hold every voxel of
+   * every region's mask and truth (all slices unless bs_segment_finish
+   * knew better: it assumes the TC and ET truths lie in the WT truth, as
+   * bs_labels_region makes them).  bs_metrics_region_in reads only them. */
+  int region_slices[2];
   BsTiming timing;            /* preprocess, the plan's stages, output, threshold, cleanup */
   double plan_ms;             /* calibration and building the plan */
   double run_ms;              /* network through clean-up */
