@@ -3,6 +3,7 @@
  * random network and input, with an error bound per precision. */
 #include <glib.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "bs-dataset.h"
@@ -159,6 +160,20 @@ on_fraction (const float *a, gsize n)
   return (double) on / n;
 }
 
+/* The plan's activations share an arena (bs-plan-share.c), smaller than
+ * the tensors apart, and the description says so.  The outputs of those
+ * plans are checked against the reference by their callers. */
+static void
+assert_shared (const BsPlan *plan)
+{
+  gsize arena = 0, apart = 0;
+
+  bs_plan_get_shared_activations (plan, &arena, &apart);
+  g_assert_cmpuint (arena, >, 0);
+  g_assert_cmpuint (arena, <, apart);
+  g_assert_nonnull (strstr (bs_plan_describe (plan), "activations: "));
+}
+
 static Agreement
 run_plan (Fixture *f, BsPrecision prec, BsMemLayout layout, gboolean fusion, int batch)
 {
@@ -184,6 +199,7 @@ run_plan (Fixture *f, BsPrecision prec, BsMemLayout layout, gboolean fusion, int
   g_assert_no_error (error);
   if (g_test_verbose ())
     g_test_message ("%s", bs_plan_describe (plan));
+  assert_shared (plan);
   for (int s = 0; s < f->n; s += batch)
     {
       int k = MIN (batch, f->n - s);
@@ -508,6 +524,7 @@ run_int8 (Fixture *f, BsMemLayout layout, int batch, int first_n, char **describ
   g_assert_no_error (error);
   if (describe)
     *describe = g_strdup (bs_plan_describe (plan));
+  assert_shared (plan);
   /* A first run of first_n slices, then the rest in full batches and a short one. */
   for (int s = 0; s < f->n;)
     {

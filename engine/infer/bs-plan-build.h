@@ -20,8 +20,17 @@ typedef struct {
   int c, h, w;
 } Act;
 
+/* An activation buffer as allocated while building (bs-plan-share.c moves
+ * the ones whose lives do not overlap into one arena). */
+typedef struct {
+  dnnl_memory_t mem;
+  char *base;
+  gsize size;
+} ActBuf;
+
 typedef struct {
   BsPlan *p;
+  GArray *acts;           /* ActBuf, every pb_act_allocate */
   const BsUnet *net;
   const BsCalibration *cal;
   GError **error;
@@ -67,3 +76,9 @@ gboolean pb_build_upsample (Builder *b, const Act *src, Act *dst, const Slot *ha
 gboolean pb_build_copy_into (Builder *b, const Act *src, const Act *dst, int offset_c, const char *label);
 gboolean pb_build_concat_by_reorders (Builder *b, const Act *up, const Act *skip, Act *cat, const char *label);
 gboolean pb_build_concat (Builder *b, const Act *up, const Act *skip, Act *cat, const char *label);
+/* After the network is built: activations whose lives (from the first to
+ * the last operation that touches them) do not overlap share memory, and
+ * every memory, view and plain-C step is pointed into that arena
+ * (bs-plan-share.c).  The input, the output, the head's source and tensors
+ * with padded channels keep their own buffers. */
+gboolean pb_share_acts (Builder *b);

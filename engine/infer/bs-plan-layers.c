@@ -87,9 +87,14 @@ add_op (Builder *b, dnnl_primitive_desc_t pd, const char *label, int n_sets, int
 }
 
 static void
-add_c_op (Builder *b, const char *label, const char *impl, void (*run) (gconstpointer, int), gpointer data)
+add_c_op (Builder *b, const char *label, const char *impl, void (*run) (gconstpointer, int), gpointer data,
+          gpointer *p0, gpointer *p1, gpointer *p2)
 {
   PlanOp op = { 0 };
+
+  op.c_ptrs[0] = p0;
+  op.c_ptrs[1] = p1;
+  op.c_ptrs[2] = p2;
 
   g_string_append_printf (b->p->description, "  %-16s %s\n", label, impl);
   g_strlcpy (op.label, label, sizeof op.label);
@@ -153,10 +158,19 @@ pb_act_declare (Builder *b, Act *a, int c, int h, int w, dnnl_data_type_t dt, fl
 gboolean
 pb_act_allocate (Builder *b, Act *a, const dnnl_memory_desc_t *chosen)
 {
+  ActBuf buf;
+
   if (chosen)
     a->md = *chosen;
   a->tag = match_tag (&a->md);
-  return pb_new_mem (b, &a->md, NULL, &a->mem);
+  if (!pb_new_mem (b, &a->md, NULL, &a->mem))
+    return FALSE;
+  buf.mem = a->mem;
+  buf.base = pb_mem_ptr (a->mem);
+  buf.size = dnnl_memory_desc_get_size (&a->md);
+  if (b->acts)
+    g_array_append_val (b->acts, buf);
+  return TRUE;
 }
 
 /* A single-sample view of sample i of a (a known, N-outermost tag), or of
@@ -558,8 +572,7 @@ pb_build_pool (Builder *b, const Slot *src, Act *dst, const char *label)
  * took longer than the convolution before it, and this reads the skip
  * tensor once for both. */
 typedef struct {
-  const gint8 *src;
-  gint8 *pooled, *cat;
+  gpointer src, pooled, cat;  /* s8; gpointer for bs-plan-share.c */
   int h, w, c, c_cat, offset_c;
 } PoolCopy;
 
@@ -574,10 +587,10 @@ run_pool_copy (gconstpointer data, int n)
   for (int r = 0; r < rows; r++)
     {
       gsize y0 = (gsize) (r / out_h) * pc->h + 2 * (r % out_h);  /* first input row, counted over the batch */
-      const gint8 *row0 = pc->src + y0 * in_row;
-      gint8 *cat0 = pc->cat + y0 * cat_row;
+      const gint8 *row0 = (const gint8 *) pc->src + y0 * in_row;
+      gint8 *cat0 = (gint8 *) pc->cat + y0 * cat_row;
 
-      bs_plan_pool_copy_row (row0, row0 + in_row, pc->w, pc->c, pc->pooled + (gsize) r * out_row, cat0,
+      bs_plan_pool_copy_row (row0, row0 + in_row, pc->w, pc->c, (gint8 *) pc->pooled + (gsize) r * out_row, cat0,
                              cat0 + cat_row, pc->c_cat, pc->offset_c);
     }
 }
@@ -600,7 +613,7 @@ pb_build_pool_copy (Builder *b, const Act *skip, Act *cat, int offset_c, Act *po
   pc->c = skip->c;
   pc->c_cat = cat->c;
   pc->offset_c = offset_c;
-  add_c_op (b, label, "c:s8_pool_copy", run_pool_copy, pc);
+  add_c_op (b, label, "c:s8_pool_copy", run_pool_copy, pc, &pc->src, &pc->pooled, &pc->cat);
   return TRUE;
 }
 

@@ -17,6 +17,7 @@ typedef struct {
   /* A plain-C step instead of a primitive (prim NULL): run (data, n slices). */
   void (*run) (gconstpointer data, int n);
   gpointer data;
+  gpointer *c_ptrs[3];    /* its pointers into activations (fields of data), NULL-ended */
 } PlanOp;
 
 /* int8 with fusion: PredictionMask (1x1, one output channel per region) +
@@ -57,6 +58,8 @@ struct _BsPlan {
    * per-thread scratchpad would tie execution to the building thread. */
   dnnl_memory_t scratch;
   size_t scratch_size;
+  void *arena;           /* the activations that share memory (bs-plan-share.c), or NULL */
+  gsize arena_size, arena_saved;
   GString *description;
 };
 

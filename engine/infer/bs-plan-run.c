@@ -40,6 +40,7 @@ bs_plan_free (BsPlan *p)
     dnnl_memory_destroy (g_ptr_array_index (p->mems, i));
   if (p->mems)
     g_ptr_array_free (p->mems, TRUE);
+  free (p->arena);
   if (p->held)
     g_ptr_array_free (p->held, TRUE);
   if (p->stream)
@@ -69,6 +70,13 @@ int
 bs_plan_get_lanes (const BsPlan *plan)
 {
   return plan->n_lanes;
+}
+
+void
+bs_plan_get_shared_activations (const BsPlan *plan, gsize *arena, gsize *apart)
+{
+  *arena = plan->arena ? plan->arena_size : 0;
+  *apart = plan->arena ? plan->arena_size + plan->arena_saved : 0;
 }
 
 const BsPlanOptions *

@@ -102,6 +102,9 @@ void bs_plan_get_size (const BsPlan *plan, int *h, int *w, int *batch);
 /* Probability maps per slice: the model's out_channels (1 for IntelAI's
  * whole tumour, 3 for a region model: WT, TC, ET). */
 int bs_plan_get_outputs (const BsPlan *plan);
+/* Bytes of the arena the activations that are never alive together share
+ * (0 when they keep their own buffers), and of those activations apart. */
+void bs_plan_get_shared_activations (const BsPlan *plan, gsize *arena, gsize *apart);
 /* What the plan runs: one line per primitive with oneDNN's implementation,
  * and which concatenations could not be fused. */
 const char *bs_plan_describe (const BsPlan *plan);
