@@ -276,8 +276,9 @@ run_export (ExportArgs *a, const char *path)
   ExportWhat what;
   BsPlane plane = BS_PLANE_AXIAL;
   BsLabelConvention mask_conv = BS_LABELS_BINARY;
+  const BsVolume *image;
   int case_index = 0, width = 0, height = 0, channel = 0, n_slices;
-  gboolean ok, cleanup;
+  gboolean ok, cleanup, shows_image;
 
   if (a->out == NULL)
     {
@@ -362,10 +363,6 @@ run_export (ExportArgs *a, const char *path)
   /* Before segmenting: a model that cannot give the labels asked for. */
   if (!bs_cli_mask_labels (a->mask_labels, net, model, kase, &mask_conv, &error))
     return bs_cli_fail (error);
-  prepared = bs_infer_prepare (net, kase->image, &error);
-  if (prepared == NULL)
-    return bs_cli_fail (error);
-
   if (a->modality)
     {
       channel = bs_volume_find_channel (kase->image, a->modality);
@@ -378,12 +375,25 @@ run_export (ExportArgs *a, const char *path)
     }
   else if (net->config.modalities && net->config.modalities[0])
     channel = MAX (0, bs_volume_find_channel (kase->image, net->config.modalities[0]));
+  /* A mask, a Dice table or a comparison never shows the image: it is
+   * normalised in place where it can be (no second volume to page in), as
+   * infer does, and the prepared volume stands in for its geometry. */
+  shows_image = what == WHAT_OVERLAY || what == WHAT_FIGURE || what == WHAT_SERIES;
+  if (shows_image)
+    prepared = bs_infer_prepare (net, kase->image, &error);
+  else
+    prepared = bs_infer_prepare_take (net, g_steal_pointer (&kase->image), &error);
+  if (prepared == NULL)
+    return bs_cli_fail (error);
+  image = shows_image ? kase->image : prepared;
+  if (!shows_image)
+    channel = 0;   /* (the modality asked for was checked above; nothing shows it) */
 
   if (kase->label)
     truth = bs_labels_whole_tumour (kase->label);
-  n_slices = bs_volume_n_slices (kase->image, plane);
+  n_slices = bs_volume_n_slices (image, plane);
   if (a->slice < 0)
-    a->slice = default_slice (kase->image, truth, plane);
+    a->slice = default_slice (image, truth, plane);
   if (a->slice >= n_slices)
     {
       g_set_error (&error, BS_EXPORT_ERROR, BS_EXPORT_ERROR_INVALID,
@@ -411,7 +421,7 @@ run_export (ExportArgs *a, const char *path)
   if (seg == NULL)
     return bs_cli_fail (error);
 
-  src = (BsExportSource) { kase->image, channel, seg->mask, truth, plane, kase->id };
+  src = (BsExportSource) { image, channel, seg->mask, truth, plane, kase->id };
   /* A region model: its nested masks as channels, the truth's regions. */
   if (seg->region_mask[BS_REGION_TC] != NULL && seg->region_mask[BS_REGION_ET] != NULL)
     {
@@ -432,7 +442,8 @@ run_export (ExportArgs *a, const char *path)
       src.truth_tc = truth_tc;
       src.truth_et = truth_et;
     }
-  bs_auto_window_volume (kase->image, channel, &overlay.lo, &overlay.hi);
+  if (shows_image)
+    bs_auto_window_volume (image, channel, &overlay.lo, &overlay.hi);
   switch (what)
     {
     case WHAT_OVERLAY:

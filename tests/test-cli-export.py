@@ -181,6 +181,10 @@ def main():
     p = run("export", *common, "--what", "overlay", "--slice", "999", "--out", os.path.join(tmp, "y.png"), ok=False)
     assert p.returncode == 1 and "999" in p.stderr, p.stderr
     assert not os.path.exists(os.path.join(tmp, "y.png"))
+    # a mask never shows the image (it is normalised in place), but a modality the case lacks is still refused
+    p = run("export", *common, "--what", "mask", "--modality", "pd", "--out", os.path.join(tmp, "w.nii.gz"), ok=False)
+    assert p.returncode == 1 and "“pd”" in p.stderr, p.stderr
+    assert not os.path.exists(os.path.join(tmp, "w.nii.gz"))
     p = run("export", os.path.join(tmp, "nothing-here"), "--model", model, "--what", "mask", "--out",
             os.path.join(tmp, "z.nii.gz"), ok=False)
     assert p.returncode == 1 and "nothing-here" in p.stderr, p.stderr
