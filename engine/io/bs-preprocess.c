@@ -80,6 +80,7 @@ typedef struct {
   gboolean constant_bg;
   float bg;
   float threshold;
+  int *box;   /* per slice: x0, x1, y0, y1 of its foreground (x0 > x1: none) */
 } MaskJob;
 
 /* Background-valued voxels enclosed by brain in their slice are brain that
@@ -157,16 +158,11 @@ mask_slice (int k, gpointer user_data)
 {
   MaskJob *job = user_data;
   int w = job->w, h = job->h, x0 = w, x1 = -1, y0 = h, y1 = -1;
+  int *box = job->box + 4 * (gsize) k;
   gsize plane = (gsize) w * h;
   const float *s = job->src + k * plane;
   guint8 *d = job->dst + k * plane;
 
-  if (!job->constant_bg)
-    {
-      for (gsize i = 0; i < plane; i++)
-        d[i] = s[i] > job->threshold;
-      return;
-    }
   for (int y = 0; y < h; y++)
     {
       const float *sr = s + (gsize) y * w;
@@ -175,7 +171,7 @@ mask_slice (int k, gpointer user_data)
 
       for (int x = 0; x < w; x++)
         {
-          dr[x] = sr[x] != job->bg;
+          dr[x] = job->constant_bg ? sr[x] != job->bg : sr[x] > job->threshold;
           if (dr[x])
             {
               first = first < 0 ? x : first;
@@ -189,8 +185,14 @@ mask_slice (int k, gpointer user_data)
       y0 = MIN (y0, y);
       y1 = y;
     }
-  if (x1 < 0)
-    return;   /* all background */
+  /* The box of the foreground: holes filled below lie inside it, and the
+   * normalisation reads only it. */
+  box[0] = x0;
+  box[1] = x1;
+  box[2] = y0;
+  box[3] = y1;
+  if (x1 < 0 || !job->constant_bg)
+    return;   /* all background, or no holes to fill */
   /* Outside the box of the brain everything is background with a straight
    * path to the border, and the box grown by a pixel has background (or the
    * border) all round: filling that rectangle alone gives the same mask. */
@@ -208,11 +210,11 @@ mask_slice (int k, gpointer user_data)
 /* The foreground of one channel as bytes (1 brain, 0 background): a quarter
  * of a float mask's memory, which the normalisation reads four times. */
 static guint8 *
-foreground_bytes (const float *src, const int *dims)
+foreground_bytes (const float *src, const int *dims, int *box)
 {
   gsize n = (gsize) dims[0] * dims[1] * dims[2];
   guint8 *mask = g_try_malloc (MAX (n, 1));
-  MaskJob job = { src, mask, dims[0], dims[1], FALSE, 0.0f, 0.0f };
+  MaskJob job = { src, mask, dims[0], dims[1], FALSE, 0.0f, 0.0f, box };
 
   if (mask == NULL)
     return NULL;
@@ -237,11 +239,12 @@ bs_preprocess_foreground (const BsVolume *image, int c)
 
   BsVolume *mask = bs_volume_new_like (image, 1);
   g_autofree guint8 *bytes = NULL;
+  g_autofree int *box = g_new (int, 4 * (gsize) MAX (image->dims[2], 1));
   gsize n = bs_volume_n_voxels (image);
 
   if (mask == NULL)
     return NULL;
-  bytes = foreground_bytes (bs_volume_channel (image, c), image->dims);
+  bytes = foreground_bytes (bs_volume_channel (image, c), image->dims, box);
   if (bytes == NULL)
     {
       bs_volume_free (mask);
@@ -270,6 +273,8 @@ typedef struct {
   const float *src;          /* the channel's values */
   float *data;               /* where the normalised values go (may be src) */
   const guint8 *mask;
+  const int *box;            /* per slice: x0, x1, y0, y1 of the mask (x0 > x1: empty) */
+  int w;
   gsize plane;
   double *sum, *sum2;
   gsize *count;
@@ -283,18 +288,23 @@ static void
 norm_range (int k, gpointer user_data)
 {
   NormJob *job = user_data;
-  const float *p = job->src + k * job->plane;
-  const guint8 *m = job->mask + k * job->plane;
+  const int *b = job->box + 4 * (gsize) k;
   float lo = INFINITY, hi = -INFINITY;
   gsize n = 0;
 
-  for (gsize i = 0; i < job->plane; i++)
-    if (m[i])
-      {
-        lo = MIN (lo, p[i]);
-        hi = MAX (hi, p[i]);
-        n++;
-      }
+  for (int y = b[2]; y <= b[3]; y++)
+    {
+      const float *p = job->src + k * job->plane + (gsize) y * job->w;
+      const guint8 *m = job->mask + k * job->plane + (gsize) y * job->w;
+
+      for (int x = b[0]; x <= b[1]; x++)
+        if (m[x])
+          {
+            lo = MIN (lo, p[x]);
+            hi = MAX (hi, p[x]);
+            n++;
+          }
+    }
   job->count[k] = n;
   job->min[k] = lo;
   job->max[k] = hi;
@@ -321,7 +331,7 @@ typedef struct {
   const NormJob *job;
   float lo;
   double width;
-  gsize total;
+  int nz;
   int n_parts;
   guint32 *hist;   /* n_parts histograms */
 } HistJob;
@@ -330,14 +340,23 @@ static void
 hist_part (int q, gpointer user_data)
 {
   HistJob *hj = user_data;
+  const NormJob *job = hj->job;
   guint32 *hist = hj->hist + (gsize) q * BS_CLIP_BINS;
-  gsize a = hj->total * q / hj->n_parts, b = hj->total * (q + 1) / hj->n_parts;
-  const float *src = hj->job->src;
-  const guint8 *mask = hj->job->mask;
 
-  for (gsize i = a; i < b; i++)
-    if (mask[i])
-      hist[MIN ((gsize) ((src[i] - hj->lo) / hj->width), (gsize) BS_CLIP_BINS - 1)]++;
+  for (int k = hj->nz * q / hj->n_parts; k < hj->nz * (q + 1) / hj->n_parts; k++)
+    {
+      const int *b = job->box + 4 * (gsize) k;
+
+      for (int y = b[2]; y <= b[3]; y++)
+        {
+          const float *p = job->src + k * job->plane + (gsize) y * job->w;
+          const guint8 *m = job->mask + k * job->plane + (gsize) y * job->w;
+
+          for (int x = b[0]; x <= b[1]; x++)
+            if (m[x])
+              hist[MIN ((gsize) ((p[x] - hj->lo) / hj->width), (gsize) BS_CLIP_BINS - 1)]++;
+        }
+    }
 }
 
 /* The bounds from a histogram of the foreground: exact to a 65536th of the
@@ -348,7 +367,6 @@ norm_percentiles (NormJob *job, int nz, gsize n)
   float lo = INFINITY, hi = -INFINITY;
   g_autofree guint32 *hist = NULL;
   double width;
-  gsize total = (gsize) nz * job->plane;
 
   for (int k = 0; k < nz; k++)
     {
@@ -361,7 +379,8 @@ norm_percentiles (NormJob *job, int nz, gsize n)
     return;
   width = ((double) hi - lo) / BS_CLIP_BINS;
   {
-    HistJob hj = { job, lo, width, total, MIN (HIST_PARTS, MAX (total / (1 << 20), 1)), NULL };
+    HistJob hj = { job, lo, width, nz, CLAMP ((int) ((gsize) nz * job->plane / (1 << 20)), 1, MIN (HIST_PARTS, nz)),
+                   NULL };
 
     /* in parts side by side, summed: the same counts */
     hj.hist = g_new0 (guint32, (gsize) hj.n_parts * BS_CLIP_BINS);
@@ -381,19 +400,24 @@ static void
 norm_stats (int k, gpointer user_data)
 {
   NormJob *job = user_data;
-  const float *p = job->src + k * job->plane;
-  const guint8 *m = job->mask + k * job->plane;
+  const int *b = job->box + 4 * (gsize) k;
   double s = 0.0, s2 = 0.0;
   gsize n = 0;
 
-  for (gsize i = 0; i < job->plane; i++)
-    if (m[i])
-      {
-        double v = CLAMP (p[i], job->stat_lo, job->stat_hi);
-        s += v;
-        s2 += v * v;
-        n++;
-      }
+  for (int y = b[2]; y <= b[3]; y++)
+    {
+      const float *p = job->src + k * job->plane + (gsize) y * job->w;
+      const guint8 *m = job->mask + k * job->plane + (gsize) y * job->w;
+
+      for (int x = b[0]; x <= b[1]; x++)
+        if (m[x])
+          {
+            double v = CLAMP (p[x], job->stat_lo, job->stat_hi);
+            s += v;
+            s2 += v * v;
+            n++;
+          }
+    }
   job->sum[k] = s;
   job->sum2[k] = s2;
   job->count[k] = n;
@@ -403,17 +427,34 @@ static void
 norm_apply (int k, gpointer user_data)
 {
   NormJob *job = user_data;
-  const float *p = job->src + k * job->plane;
+  const int *b = job->box + 4 * (gsize) k;
   float *out = job->data + k * job->plane;
-  const guint8 *m = job->mask + k * job->plane;
+  int w = job->w, h = (int) (job->plane / (gsize) job->w);
 
   /* Background is exactly 0 and the foreground never is (a voxel right at the
    * mean gets the smallest normal float instead): inference reads "every
-   * channel 0" as outside the head (bs_infer_window_to_slice). */
-  for (gsize i = 0; i < job->plane; i++)
+   * channel 0" as outside the head (bs_infer_window_to_slice).  Outside the
+   * mask's box all is background. */
+  if (b[0] > b[1])
     {
-      float z = m[i] ? (float) ((CLAMP (p[i], job->lo, job->hi) - job->mean) * job->inv_std) : 0.0f;
-      out[i] = m[i] && z == 0.0f ? FLT_MIN : z;
+      memset (out, 0, job->plane * sizeof (float));
+      return;
+    }
+  memset (out, 0, (gsize) b[2] * w * sizeof (float));
+  memset (out + (gsize) (b[3] + 1) * w, 0, (gsize) (h - b[3] - 1) * w * sizeof (float));
+  for (int y = b[2]; y <= b[3]; y++)
+    {
+      const float *p = job->src + k * job->plane + (gsize) y * w;
+      const guint8 *m = job->mask + k * job->plane + (gsize) y * w;
+      float *o = out + (gsize) y * w;
+
+      for (int x = b[0]; x <= b[1]; x++)
+        {
+          float z = m[x] ? (float) ((CLAMP (p[x], job->lo, job->hi) - job->mean) * job->inv_std) : 0.0f;
+          o[x] = m[x] && z == 0.0f ? FLT_MIN : z;
+        }
+      memset (o, 0, (gsize) b[0] * sizeof (float));
+      memset (o + b[1] + 1, 0, (gsize) (w - b[1] - 1) * sizeof (float));
     }
 }
 
@@ -422,7 +463,8 @@ static void
 normalize_channel_into (const BsVolume *image, int c, float *dst)
 {
   int nz = image->dims[2];
-  g_autofree guint8 *mask = foreground_bytes (bs_volume_channel (image, c), image->dims);
+  g_autofree int *box = g_new (int, 4 * (gsize) MAX (nz, 1));
+  g_autofree guint8 *mask = foreground_bytes (bs_volume_channel (image, c), image->dims, box);
   double s = 0.0, s2 = 0.0, var;
   gsize n = 0;
 
@@ -432,7 +474,7 @@ normalize_channel_into (const BsVolume *image, int c, float *dst)
         memcpy (dst, bs_volume_channel (image, c), bs_volume_n_voxels (image) * sizeof (float));
       return;
     }
-  NormJob job = { bs_volume_channel (image, c), dst, mask, (gsize) image->dims[0] * image->dims[1] };
+  NormJob job = { bs_volume_channel (image, c), dst, mask, box, image->dims[0], (gsize) image->dims[0] * image->dims[1] };
   job.sum = g_new0 (double, nz);
   job.sum2 = g_new0 (double, nz);
   job.count = g_new0 (gsize, nz);
