@@ -4,6 +4,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "bs-parallel.h"
+
 const char *
 bs_labels_convention_name (BsLabelConvention conv)
 {
@@ -132,19 +134,49 @@ bs_labels_guess (const BsVolume *label)
   return BS_LABELS_UNKNOWN;
 }
 
+/* A region of a label map written in chunks side by side: the voxels of
+ * the region only (the rest is zero already, and its pages need never be
+ * touched: bs_volume_new_like). */
+#define REGION_CHUNKS 32
+
+typedef struct {
+  const float *label;
+  float *out;
+  gsize n;
+  BsLabelConvention conv;
+  BsRegion region;
+  gboolean positive;   /* the whole tumour of bs_labels_whole_tumour: any value > 0 */
+} RegionJob;
+
+static void
+region_chunk (int k, gpointer user_data)
+{
+  const RegionJob *job = user_data;
+  gsize a = job->n * k / REGION_CHUNKS, b = job->n * (k + 1) / REGION_CHUNKS;
+
+  for (gsize i = a; i < b; i++)
+    if (job->label[i] != 0.0f
+        && (job->positive ? job->label[i] > 0.0f
+                          : bs_labels_in_region (job->conv, job->region, (int) lrintf (job->label[i]))))
+      job->out[i] = 1.0f;
+}
+
+static void
+write_region (const BsVolume *label, BsLabelConvention conv, BsRegion region, gboolean positive, BsVolume *out)
+{
+  RegionJob job = { label->data, out->data, bs_volume_n_voxels (label), conv, region, positive };
+
+  bs_parallel_for (REGION_CHUNKS, region_chunk, &job);
+}
+
 BsVolume *
 bs_labels_whole_tumour (const BsVolume *label)
 {
   BsVolume *wt = bs_volume_new_like (label, 1);
-  gsize n = bs_volume_n_voxels (label);
 
   if (wt == NULL)
     return NULL;
-  /* Only the tumour is written: the rest is zero already, and its pages
-   * need never be touched (bs_volume_new_like). */
-  for (gsize i = 0; i < n; i++)
-    if (label->data[i] > 0.0f)
-      wt->data[i] = 1.0f;
+  write_region (label, BS_LABELS_BINARY, BS_REGION_WT, TRUE, wt);
   g_free (wt->channel_names[0]);
   wt->channel_names[0] = g_strdup ("whole tumour");
   wt->is_label = TRUE;
@@ -216,16 +248,13 @@ bs_labels_region (const BsVolume *label, BsLabelConvention conv, BsRegion region
 {
   static const char *const long_names[] = { "whole tumour", "tumour core", "enhancing tumour" };
   BsVolume *r;
-  gsize n = bs_volume_n_voxels (label);
 
   if (!bs_labels_has_region (conv, region))
     return NULL;
   r = bs_volume_new_like (label, 1);
   if (r == NULL)
     return NULL;
-  for (gsize i = 0; i < n; i++)
-    if (label->data[i] != 0.0f && bs_labels_in_region (conv, region, (int) lrintf (label->data[i])))
-      r->data[i] = 1.0f;
+  write_region (label, conv, region, FALSE, r);
   g_free (r->channel_names[0]);
   r->channel_names[0] = g_strdup (long_names[region]);
   r->is_label = TRUE;
