@@ -152,7 +152,30 @@ conv_same (const Tensor *in, const BsUnetLayer *l, gboolean relu)
   return out;
 }
 
-/* 2x2 stride-2 transposed convolution: each input pixel paints a 2x2 block. */
+/* 2x2 stride-2 transposed convolution: each input pixel paints a 2x2 block.
+ * Each output is its bias plus one product per input channel, added in
+ * channel order; one output channel's two rows from an input row take every
+ * input channel while they are in cache, even and odd columns side by side
+ * so that the compiler can vectorise them. */
+CONV_CLONES static void
+transconv_channel (const float *in, int in_ch, int h, int w, const float *wk, float *dst)
+{
+  for (int y = 0; y < h; y++)
+    for (int i = 0; i < in_ch; i++)
+      for (int ky = 0; ky < 2; ky++)
+        {
+          const float w0 = wk[i * 4 + ky * 2], w1 = wk[i * 4 + ky * 2 + 1];
+          const float *s = in + ((gsize) i * h + y) * w;
+          float *d = dst + (gsize) (2 * y + ky) * 2 * w;
+
+          for (int x = 0; x < w; x++)
+            {
+              d[2 * x] += w0 * s[x];
+              d[2 * x + 1] += w1 * s[x];
+            }
+        }
+}
+
 static Tensor
 transconv (const Tensor *in, const BsUnetLayer *l)
 {
@@ -164,17 +187,7 @@ transconv (const Tensor *in, const BsUnetLayer *l)
 
       for (int p = 0; p < out.h * out.w; p++)
         dst[p] = l->bias[o];
-      for (int i = 0; i < l->in_ch; i++)
-        {
-          const float *src = plane (in, i);
-
-          for (int y = 0; y < in->h; y++)
-            for (int x = 0; x < in->w; x++)
-              for (int ky = 0; ky < 2; ky++)
-                for (int kx = 0; kx < 2; kx++)
-                  dst[(2 * y + ky) * out.w + 2 * x + kx]
-                    += l->weights[(((gsize) o * l->in_ch + i) * 2 + ky) * 2 + kx] * src[y * in->w + x];
-        }
+      transconv_channel (in->data, l->in_ch, in->h, in->w, l->weights + (gsize) o * l->in_ch * 4, dst);
     }
   return out;
 }
