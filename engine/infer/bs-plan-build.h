@@ -20,17 +20,9 @@ typedef struct {
   int c, h, w;
 } Act;
 
-/* An activation buffer as allocated while building (bs-plan-share.c moves
- * the ones whose lives do not overlap into one arena). */
-typedef struct {
-  dnnl_memory_t mem;
-  char *base;
-  gsize size;
-} ActBuf;
-
 typedef struct {
   BsPlan *p;
-  GArray *acts;           /* ActBuf, every pb_act_allocate */
+  GPtrArray *acts;        /* the dnnl_memory_t of every pb_act_allocate (bs-plan-share.c) */
   const BsUnet *net;
   const BsCalibration *cal;
   GError **error;

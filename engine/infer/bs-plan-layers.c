@@ -158,18 +158,13 @@ pb_act_declare (Builder *b, Act *a, int c, int h, int w, dnnl_data_type_t dt, fl
 gboolean
 pb_act_allocate (Builder *b, Act *a, const dnnl_memory_desc_t *chosen)
 {
-  ActBuf buf;
-
   if (chosen)
     a->md = *chosen;
   a->tag = match_tag (&a->md);
   if (!pb_new_mem (b, &a->md, NULL, &a->mem))
     return FALSE;
-  buf.mem = a->mem;
-  buf.base = pb_mem_ptr (a->mem);
-  buf.size = dnnl_memory_desc_get_size (&a->md);
   if (b->acts)
-    g_array_append_val (b->acts, buf);
+    g_ptr_array_add (b->acts, a->mem);
   return TRUE;
 }
 

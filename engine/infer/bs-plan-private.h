@@ -59,7 +59,7 @@ struct _BsPlan {
   dnnl_memory_t scratch;
   size_t scratch_size;
   void *arena;           /* the activations that share memory (bs-plan-share.c), or NULL */
-  gsize arena_size, arena_saved;
+  gsize arena_size, arena_apart;   /* its bytes, and those of its tensors apart */
   GString *description;
 };
 

@@ -76,7 +76,7 @@ void
 bs_plan_get_shared_activations (const BsPlan *plan, gsize *arena, gsize *apart)
 {
   *arena = plan->arena ? plan->arena_size : 0;
-  *apart = plan->arena ? plan->arena_size + plan->arena_saved : 0;
+  *apart = plan->arena ? plan->arena_apart : 0;
 }
 
 const BsPlanOptions *

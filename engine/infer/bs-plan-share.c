@@ -114,13 +114,14 @@ pb_share_acts (Builder *b)
 
   for (int i = 0; i < n; i++)
     {
-      const ActBuf *a = &g_array_index (b->acts, ActBuf, i);
+      dnnl_memory_t mem = g_ptr_array_index (b->acts, i);
+      const dnnl_memory_desc_t *md = NULL;
 
-      bufs[i] = (Buf) { a->base, a->size, 0, G_MAXINT, -1, TRUE };
+      dnnl_memory_get_memory_desc (mem, &md);
+      bufs[i] = (Buf) { pb_mem_ptr (mem), md ? dnnl_memory_desc_get_size (md) : 0, 0, G_MAXINT, -1, TRUE };
       /* Read or written outside the operations (the input, the output, the
        * head), or padded channels whose zeros a tenant before would spoil. */
-      if (a->mem == p->in_net || a->mem == p->in_user || a->mem == p->out_net || a->mem == p->out_user
-          || padded (a->mem))
+      if (mem == p->in_net || mem == p->in_user || mem == p->out_net || mem == p->out_user || padded (mem))
         bufs[i].shared = FALSE;
     }
   if (p->head && find_buf (bufs, n, p->head->src) >= 0)
@@ -191,7 +192,7 @@ pb_share_acts (Builder *b)
     }
   p->arena = arena;
   p->arena_size = arena_size;
-  p->arena_saved = separate - MIN (separate, arena_size);
+  p->arena_apart = separate;
   g_string_append_printf (p->description, _("  activations: %.1f MB shared by %d tensors that are not alive "
                                             "together (%.1f MB apart)\n"),
                           arena_size / 1048576.0, n_placed, separate / 1048576.0);

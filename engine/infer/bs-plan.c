@@ -569,9 +569,9 @@ bs_plan_new (const BsUnet *net, int h, int w, const BsPlanOptions *opts, const B
   if (!pb_dnnl_ok (&b, dnnl_primitive_attr_create (&b.attr), "create attributes", PB_WHERE))
     return NULL;
   dnnl_primitive_attr_set_scratchpad_mode (b.attr, dnnl_scratchpad_mode_user);
-  b.acts = g_array_new (FALSE, FALSE, sizeof (ActBuf));
+  b.acts = g_ptr_array_new ();
   ok = build_network (&b) && pb_share_acts (&b) && build_scratchpad (&b);
-  g_array_free (b.acts, TRUE);
+  g_ptr_array_free (b.acts, TRUE);
   dnnl_primitive_attr_destroy (b.attr);
   if (!ok || !build_lanes (p, net, cal, error))
     return NULL;

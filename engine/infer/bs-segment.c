@@ -61,13 +61,24 @@ job_init (VoxelJob *j, const BsVolume *v, int z0, int z1)
   j->z1 = z1;
 }
 
+/* Chunk k's slices [*s0, *s1), none of them seen on yet. */
 static void
-chunk_slices (const VoxelJob *j, int k, int *s0, int *s1)
+chunk_begin (VoxelJob *j, int k, int *s0, int *s1)
 {
   int n = j->z1 - j->z0;
 
   *s0 = j->z0 + n * k / VOXEL_CHUNKS;
   *s1 = j->z0 + n * (k + 1) / VOXEL_CHUNKS;
+  j->first[k] = *s1;
+  j->last[k] = *s0 - 1;
+}
+
+/* Chunk k saw a voxel on in slice z (slices come in order). */
+static void
+chunk_saw (VoxelJob *j, int k, int z)
+{
+  j->first[k] = MIN (j->first[k], z);
+  j->last[k] = z;
 }
 
 /* The slices [ext[0], ext[1]) holding every voxel the chunks saw on
@@ -94,9 +105,7 @@ threshold_chunk (int k, gpointer user_data)
   guint64 on = 0;
   int s0, s1;
 
-  chunk_slices (j, k, &s0, &s1);
-  j->first[k] = s1;
-  j->last[k] = s0 - 1;
+  chunk_begin (j, k, &s0, &s1);
   for (int z = s0; z < s1; z++)
     {
       guint64 before = on;
@@ -108,10 +117,7 @@ threshold_chunk (int k, gpointer user_data)
             on++;
           }
       if (on > before)
-        {
-          j->first[k] = MIN (j->first[k], z);
-          j->last[k] = z;
-        }
+        chunk_saw (j, k, z);
     }
   j->on[k] = on;
 }
@@ -145,9 +151,7 @@ confusion_chunk (int k, gpointer user_data)
   VoxelJob *j = user_data;
   int s0, s1;
 
-  chunk_slices (j, k, &s0, &s1);
-  j->first[k] = s1;
-  j->last[k] = s0 - 1;
+  chunk_begin (j, k, &s0, &s1);
   for (int z = s0; z < s1; z++)
     {
       const float *t = j->truth + z * j->plane;
@@ -155,10 +159,7 @@ confusion_chunk (int k, gpointer user_data)
 
       bs_confusion_add (&j->c[k], j->p + z * j->plane, t, j->plane);
       if (j->c[k].tp + j->c[k].fn > fn_tp)
-        {
-          j->first[k] = MIN (j->first[k], z);
-          j->last[k] = z;
-        }
+        chunk_saw (j, k, z);
     }
 }
 
