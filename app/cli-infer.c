@@ -123,6 +123,35 @@ print_subregions (const BsSegmentResult *seg, const BsVolume *const *truths)
     }
 }
 
+/* after_network of infer: the prepared image goes (unless it is still to be
+ * written), then the truths are made from the labels, which go too; the
+ * truths thus reuse the image's memory, as the masks made next reuse the
+ * labels' and the rest of the image's. */
+typedef struct {
+  BsCase *c;
+  BsVolume **prepared;  /* NULL: keep it */
+  const BsVolume **truths;
+  BsVolume **truth, **truth_tc, **truth_et;
+} AfterNetwork;
+
+static void
+after_network (gpointer data)
+{
+  AfterNetwork *a = data;
+
+  if (a->prepared)
+    g_clear_pointer (a->prepared, bs_volume_free);
+  if (a->c->label == NULL)
+    return;
+  *a->truth = bs_labels_whole_tumour (a->c->label);
+  *a->truth_tc = bs_labels_region (a->c->label, a->c->convention, BS_REGION_TC);
+  *a->truth_et = bs_labels_region (a->c->label, a->c->convention, BS_REGION_ET);
+  g_clear_pointer (&a->c->label, bs_volume_free);
+  a->truths[BS_REGION_WT] = *a->truth;
+  a->truths[BS_REGION_TC] = *a->truth_tc;
+  a->truths[BS_REGION_ET] = *a->truth_et;
+}
+
 int
 bs_cli_infer (int argc, char **argv)
 {
@@ -174,6 +203,7 @@ bs_cli_infer (int argc, char **argv)
   g_autoptr(BsSegmentResult) seg = NULL;
   g_autofree guint8 *one = NULL;
   BsSegmentOptions sopts;
+  AfterNetwork after;
   BsPlanOptions opts;
   const BsInferGeometry *geom;
   gboolean is_random = FALSE, has_dice, cleanup;
@@ -283,16 +313,16 @@ bs_cli_infer (int argc, char **argv)
       sopts.slices = one;
       slices = 1;
     }
-  if (c->label)
-    {
-      truth = bs_labels_whole_tumour (c->label);
-      truth_tc = bs_labels_region (c->label, c->convention, BS_REGION_TC);
-      truth_et = bs_labels_region (c->label, c->convention, BS_REGION_ET);
-      g_clear_pointer (&c->label, bs_volume_free);
-    }
-  truths[BS_REGION_WT] = truth;
-  truths[BS_REGION_TC] = truth_tc;
-  truths[BS_REGION_ET] = truth_et;
+  /* The truths are made once the network is done, in the memory the
+   * prepared image leaves (after_network), unless it is still to be written. */
+  after.c = c;
+  after.prepared = prepared_out == NULL ? &prepared : NULL;
+  after.truths = truths;
+  after.truth = &truth;
+  after.truth_tc = &truth_tc;
+  after.truth_et = &truth_et;
+  sopts.after_network = after_network;
+  sopts.after_network_data = &after;
   seg = bs_segment_regions (net, prepared, truths, &sopts, NULL, NULL, NULL, &error);
   if (!seg)
     return bs_cli_fail (error);

@@ -826,6 +826,92 @@ test_regions_pipeline (void)
 }
 
 
+/* after_network runs once, after every pass (three planes here) and before
+ * the masks: the prepared image freed in it and the truths made in it give
+ * the same probabilities, masks and counts as both kept from the start
+ * (under AddressSanitizer, a read of the freed image would fail). */
+typedef struct {
+  BsVolume *prepared;           /* freed by the hook */
+  const BsVolume *truth_src[BS_N_REGIONS];
+  BsVolume *truth[BS_N_REGIONS];
+  const BsVolume **truths;      /* the array bs_segment_regions was given */
+  int calls;
+} AfterJob;
+
+static void
+after_hook (gpointer data)
+{
+  AfterJob *a = data;
+
+  a->calls++;
+  g_clear_pointer (&a->prepared, bs_volume_free);
+  for (int k = 0; k < BS_N_REGIONS; k++)
+    {
+      a->truth[k] = bs_volume_copy (a->truth_src[k]);
+      a->truths[k] = a->truth[k];
+    }
+}
+
+static void
+test_after_network (void)
+{
+  BsUnetConfig config = { .fms = 2, .in_channels = 1, .out_channels = 3 };
+  g_autoptr(BsUnet) net = bs_unet_new_random (&config, 11);
+  g_autoptr(BsVolume) prepared = bs_volume_new (48, 40, 20, 1);
+  g_autoptr(BsVolume) tw = NULL, tt = NULL, te = NULL;
+  g_autoptr(BsSegmentResult) kept = NULL, freed = NULL;
+  g_autoptr(GRand) rng = g_rand_new_with_seed (17);
+  const BsVolume *truths_kept[BS_N_REGIONS], *truths_late[BS_N_REGIONS] = { NULL };
+  AfterJob job = { 0 };
+  g_autoptr(GError) error = NULL;
+  BsSegmentOptions so;
+  gsize n = bs_volume_n_voxels (prepared);
+
+  for (int z = 2; z < 18; z++)
+    for (int y = 0; y < 40; y++)
+      for (int x = 0; x < 48; x++)
+        if (hypot (x - 24.0, y - 20.0) < 15.0)
+          prepared->data[((gsize) z * 40 + y) * 48 + x] = (float) g_rand_double_range (rng, -1.0, 2.0);
+  tw = bs_volume_new_like (prepared, 1);
+  tt = bs_volume_new_like (prepared, 1);
+  te = bs_volume_new_like (prepared, 1);
+  for (gsize v = 0; v < n; v++)
+    {
+      tw->data[v] = prepared->data[v] > 0.5f;
+      tt->data[v] = prepared->data[v] > 1.0f;
+      te->data[v] = prepared->data[v] > 1.5f;
+    }
+  truths_kept[BS_REGION_WT] = job.truth_src[BS_REGION_WT] = tw;
+  truths_kept[BS_REGION_TC] = job.truth_src[BS_REGION_TC] = tt;
+  truths_kept[BS_REGION_ET] = job.truth_src[BS_REGION_ET] = te;
+  bs_segment_options_init (&so);
+  so.plan.threads = 2;
+  so.plan.three_planes = TRUE;
+  kept = bs_segment_regions (net, prepared, truths_kept, &so, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (kept->three_planes);
+
+  job.prepared = bs_volume_copy (prepared);
+  job.truths = truths_late;
+  so.after_network = after_hook;
+  so.after_network_data = &job;
+  freed = bs_segment_regions (net, job.prepared, truths_late, &so, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (job.calls, ==, 1);
+  g_assert_null (job.prepared);
+  g_assert_cmpmem (freed->prob->data, n * 3 * sizeof (float), kept->prob->data, n * 3 * sizeof (float));
+  g_assert_true (freed->has_truth);
+  for (int k = 0; k < BS_N_REGIONS; k++)
+    {
+      g_assert_nonnull (freed->region_mask[k]);
+      g_assert_cmpmem (freed->region_mask[k]->data, n * sizeof (float), kept->region_mask[k]->data, n * sizeof (float));
+      g_assert_true (freed->region_has_truth[k]);
+      g_assert_cmpmem (&freed->region_confusion[k], sizeof (BsConfusion), &kept->region_confusion[k], sizeof (BsConfusion));
+      g_assert_cmpuint (kept->region_confusion[k].tp + kept->region_confusion[k].fn, >, 0);
+      bs_volume_free (job.truth[k]);
+    }
+}
+
 /* bs_segment_finish_regions reads only the slices that can hold a region
  * (region_slices): on masks and truths in a few slices of a taller volume
  * its counts are the whole volume's, region_slices holds every voxel of
@@ -1023,6 +1109,7 @@ main (int argc, char **argv)
   g_test_add_func ("/segment/regions-without-core", test_regions_without_core);
   g_test_add_func ("/segment/regions-pipeline", test_regions_pipeline);
   g_test_add_func ("/segment/region-slices", test_region_slices);
+  g_test_add_func ("/segment/after-network", test_after_network);
   g_test_add_func ("/segment/int8-infer-export-dialog", test_int8_agreement);
   g_test_add_func ("/segment/cli-outputs", test_cli_outputs);
   status = g_test_run ();

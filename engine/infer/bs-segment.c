@@ -16,6 +16,8 @@ bs_segment_options_init (BsSegmentOptions *opts)
   opts->plane = BS_INFER_NET_PLANE;
   opts->cleanup = TRUE;
   opts->slices = NULL;
+  opts->after_network = NULL;
+  opts->after_network_data = NULL;
 }
 
 void
@@ -717,6 +719,9 @@ bs_segment_regions (const BsUnet *net, const BsVolume *prepared, const BsVolume 
       progress (r->n_selected, r->n_selected, user_data);
   }
 
+  /* prepared may be gone after this; the truths are read only after it */
+  if (opts->after_network)
+    opts->after_network (opts->after_network_data);
   if (!bs_segment_finish_regions (r, truth, opts->plane, opts->slices, opts->cleanup, error))
     return NULL;
   /* the slabs' plans count as planning, as the one plan did */

@@ -31,9 +31,18 @@ typedef struct {
    * slices.  The clean-up judges the volume as it is, so a partial
    * selection usually wants it off. */
   const guint8 *slices;
+  /* Called once, after the network's last pass and before the masks are
+   * made (NULL: nothing).  From then on bs_segment does not read prepared
+   * again, and it reads the truths it was given only after this returns: a
+   * caller that has no further use for the prepared image can free it here
+   * and make the truths from the case's labels now, so that the truths and
+   * the masks take the memory the image leaves on the heap instead of fresh
+   * pages (bs-runtime.h). */
+  void (*after_network) (gpointer data);
+  gpointer after_network_data;
 } BsSegmentOptions;
 
-/* bs_plan_options_init's plan, BS_INFER_NET_PLANE, clean-up on, every slice. */
+/* bs_plan_options_init's plan, BS_INFER_NET_PLANE, clean-up on, every slice, no after_network. */
 void bs_segment_options_init (BsSegmentOptions *opts);
 
 typedef struct {
