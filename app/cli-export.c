@@ -260,6 +260,69 @@ run_compare (const BsUnet *net, const BsVolume *prepared, const BsVolume *truth,
   return 0;
 }
 
+/* --what mask: the mask (or label map) straight from the segmentation, with
+ * nothing the file does not hold.  Once the network is done the prepared
+ * image goes and the whole-tumour truth (for the Dice printed) is made in its
+ * memory (BsSegmentOptions.after_network); no region truths, no copies. */
+typedef struct {
+  BsVolume **prepared;
+  BsCase *kase;
+  BsVolume **truth;
+  const BsVolume **truths;
+} MaskAfter;
+
+static void
+mask_after_network (gpointer data)
+{
+  MaskAfter *m = data;
+
+  g_clear_pointer (m->prepared, bs_volume_free);
+  if (m->kase->label == NULL)
+    return;
+  *m->truth = bs_labels_whole_tumour (m->kase->label);
+  m->truths[BS_REGION_WT] = *m->truth;
+  g_clear_pointer (&m->kase->label, bs_volume_free);
+}
+
+static int
+export_mask (const BsUnet *net, BsVolume **prepared, BsCase *kase, const BsPlanOptions *opts, gboolean cleanup,
+             BsLabelConvention conv, const ExportArgs *a)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BsVolume) truth = NULL, map = NULL;
+  g_autoptr(BsSegmentResult) seg = NULL;
+  const BsVolume *truths[BS_N_REGIONS] = { NULL };
+  MaskAfter after = { prepared, kase, &truth, truths };
+  BsSegmentOptions so;
+  gboolean ok;
+
+  bs_segment_options_init (&so);
+  so.plan = *opts;
+  so.cleanup = cleanup;
+  so.after_network = mask_after_network;
+  so.after_network_data = &after;
+  seg = bs_segment_regions (net, *prepared, truths, &so, a->quiet ? NULL : print_progress, (gpointer) _("Segmenting"),
+                            NULL, &error);
+  if (seg == NULL)
+    return bs_cli_fail (error);
+  if (conv == BS_LABELS_BINARY)
+    ok = bs_volume_save_nifti (seg->mask, a->out, DT_UINT8, &error);
+  else
+    ok = (map = bs_cli_mask_volume (seg, conv, &error)) != NULL && bs_volume_save_nifti (map, a->out, DT_UINT8, &error);
+  if (!ok)
+    return bs_cli_fail (error);
+  if (!a->quiet)
+    {
+      char num[G_ASCII_DTOSTR_BUF_SIZE];
+
+      if (!seg->has_truth)
+        printf (_("Wrote %s (%s, no ground truth)\n"), a->out, kase->id);
+      else
+        printf (_("Wrote %s (%s, Dice %s)\n"), a->out, kase->id, g_ascii_formatd (num, sizeof num, "%.4f", seg->dice));
+    }
+  return 0;
+}
+
 static int
 run_export (ExportArgs *a, const char *path)
 {
@@ -389,7 +452,7 @@ run_export (ExportArgs *a, const char *path)
   if (!shows_image)
     channel = 0;   /* (the modality asked for was checked above; nothing shows it) */
 
-  if (kase->label)
+  if (kase->label && what != WHAT_MASK)
     truth = bs_labels_whole_tumour (kase->label);
   n_slices = bs_volume_n_slices (image, plane);
   if (a->slice < 0)
@@ -413,6 +476,8 @@ run_export (ExportArgs *a, const char *path)
   /* With the clean-up on, one slice also needs the whole volume: an island
    * is only known as one in 3D, and every export then agrees with the mask. */
   cleanup = !a->cleanup || strcmp (a->cleanup, "on") == 0;
+  if (what == WHAT_MASK)
+    return export_mask (net, &prepared, kase, &plan_opts, cleanup, mask_conv, a);
   /* The network runs in its own plane; another plane's slice is cut from the
    * whole volume, so that every plane shows the same prediction. */
   seg = segment (net, prepared,
@@ -451,15 +516,6 @@ run_export (ExportArgs *a, const char *path)
       break;
     case WHAT_FIGURE:
       ok = bs_export_figure_png (&src, a->slice, &overlay, width, height, a->out, &error);
-      break;
-    case WHAT_MASK:
-      if (mask_conv == BS_LABELS_BINARY)
-        ok = bs_export_mask_nifti (&src, a->out, &error);
-      else
-        {
-          g_autoptr(BsVolume) map = bs_cli_mask_volume (seg, mask_conv, &error);
-          ok = map != NULL && bs_volume_save_nifti (map, a->out, DT_UINT8, &error);
-        }
       break;
     case WHAT_DICE_CSV:
       ok = bs_export_dice_csv (&src, a->out, &error);

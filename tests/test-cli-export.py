@@ -5,6 +5,7 @@ refused with messages that name the file."""
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -83,6 +84,21 @@ def main():
     assert set(np.unique(m)) <= {0, 1}
     assert np.allclose(msk.affine, img.affine, atol=1e-4), (msk.affine, img.affine)
     print(f"mask: {int(m.sum())} tumour voxels of {m.size}")
+    # The same voxels as infer's mask of the case, and the Dice it prints is
+    # the mask's against the label (the truth is made after the network).
+    # The shipped model (the random one above overlaps nothing), so that the
+    # Dice compared is not 0.
+    infer_mask = os.path.join(tmp, "infer-mask.nii.gz")
+    shipped_mask = os.path.join(tmp, "shipped-mask.nii.gz")
+    run("infer", task, "--case", case_id, "--threads", "1", "--out", infer_mask)
+    loud = run("export", task, "--case", case_id, "--threads", "1", "--what", "mask", "--out", shipped_mask)
+    sm = np.asarray(nib.load(shipped_mask).dataobj)
+    assert np.array_equal(np.asarray(nib.load(infer_mask).dataobj), sm)
+    truth = np.asarray(nib.load(label_path).dataobj) > 0
+    dice = 2.0 * np.logical_and(sm > 0, truth).sum() / ((sm > 0).sum() + truth.sum())
+    printed = float(re.search(r"Dice ([0-9.]+)", loud.stdout).group(1))
+    assert dice > 0.2 and abs(printed - dice) < 6e-5, (printed, dice, loud.stdout)
+    print(f"mask: the shipped model's as infer's; Dice printed {printed:.4f}, numpy {dice:.4f}")
 
     # Overlay of an axial slice at opacity 1: the prediction-coloured pixels
     # are exactly the mask's voxels in that slice (the phantom's affine is
