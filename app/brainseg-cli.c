@@ -10,6 +10,7 @@
 #include "bs-export.h"
 #include "bs-runtime.h"
 #include "cli.h"
+#include "bs-file.h"
 
 typedef struct {
   const char *name;
@@ -33,21 +34,6 @@ bs_cli_fail (const GError *error)
   return 1;
 }
 
-/* The same file, whether or not both names exist (a name that does not
- * exist yet is compared as written, made absolute). */
-static gboolean
-same_file (const char *a, const char *b)
-{
-  GStatBuf sa, sb;
-  g_autofree char *ca = NULL, *cb = NULL;
-
-  if (g_stat (a, &sa) == 0 && g_stat (b, &sb) == 0)
-    return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
-  ca = g_canonicalize_filename (a, NULL);
-  cb = g_canonicalize_filename (b, NULL);
-  return g_strcmp0 (ca, cb) == 0;
-}
-
 gboolean
 bs_cli_check_outputs (const char *const *outputs, int n_out, const char *const *inputs, int n_in, GError **error)
 {
@@ -58,14 +44,14 @@ bs_cli_check_outputs (const char *const *outputs, int n_out, const char *const *
       if (!bs_export_check_destination (outputs[i], FALSE, error))
         return FALSE;
       for (int j = 0; j < n_in; j++)
-        if (inputs[j] != NULL && same_file (outputs[i], inputs[j]))
+        if (inputs[j] != NULL && bs_file_same (outputs[i], inputs[j]))
           {
             g_set_error (error, BS_EXPORT_ERROR, BS_EXPORT_ERROR_WRITE,
                          _("Cannot write “%s”: it is one of this command's inputs"), outputs[i]);
             return FALSE;
           }
       for (int j = 0; j < i; j++)
-        if (outputs[j] != NULL && same_file (outputs[i], outputs[j]))
+        if (outputs[j] != NULL && bs_file_same (outputs[i], outputs[j]))
           {
             g_set_error (error, BS_EXPORT_ERROR, BS_EXPORT_ERROR_WRITE,
                          _("Cannot write “%s” twice: give each output its own name"), outputs[i]);

@@ -403,6 +403,16 @@ run_export (ExportArgs *a, const char *path)
           return bs_cli_fail (error);
         }
     }
+  {
+    /* Not over the case's own files (a mask written over its label was
+     * taken, and the ground truth lost). */
+    const char *outputs[] = { a->out };
+    g_auto(GStrv) files = bs_dataset_get_case_files (ds, case_index);
+
+    if (what != WHAT_SERIES && what != WHAT_COMPARE
+        && !bs_cli_check_outputs (outputs, 1, (const char *const *) files, g_strv_length (files), &error))
+      return bs_cli_fail (error);
+  }
   kase = bs_dataset_load_case (ds, case_index, &error);
   if (kase == NULL)
     return bs_cli_fail (error);

@@ -277,6 +277,16 @@ bs_cli_infer (int argc, char **argv)
           return 1;
         }
     }
+  {
+    /* Not over the case's own files (a mask written over its label was
+     * taken, and the ground truth lost). */
+    const char *outputs[] = { out, prob_out, prepared_out };
+    g_auto(GStrv) files = bs_dataset_get_case_files (ds, case_index);
+
+    if (!bs_cli_check_outputs (outputs, G_N_ELEMENTS (outputs), (const char *const *) files, g_strv_length (files),
+                               &error))
+      return bs_cli_fail (error);
+  }
   c = bs_dataset_load_case (ds, case_index, &error);
   if (!c)
     return bs_cli_fail (error);

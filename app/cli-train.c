@@ -601,6 +601,11 @@ bs_cli_train (int argc, char **argv)
 
   if (evaluate)
     {
+      /* The report's folder before a whole evaluation, not after it. */
+      const char *outputs[] = { report_path };
+
+      if (!bs_cli_check_outputs (outputs, 1, (const char *const *) &resume, 1, &error))
+        return bs_cli_fail (error);
       g_auto(GStrv) only = test_cases ? g_strsplit (test_cases, ",", -1) : NULL;
       return evaluate_all (datasets, resume, opts.threads, bs_train_options_lanes (&opts), flips,
                            opts.eval_three_planes, only, report_path);

@@ -99,6 +99,18 @@ def main():
     printed = float(re.search(r"Dice ([0-9.]+)", loud.stdout).group(1))
     assert dice > 0.2 and abs(printed - dice) < 6e-5, (printed, dice, loud.stdout)
     print(f"mask: the shipped model's as infer's; Dice printed {printed:.4f}, numpy {dice:.4f}")
+    # Never over a file of the case itself (helper finding: a mask written over
+    # the label replaced the ground truth): export and infer refuse, by name.
+    with open(label_path, "rb") as f:
+        label_bytes = f.read()
+    for cmd in (["export", *common, "--what", "mask", "--out", label_path],
+                ["infer", task, "--model", model, "--case", case_id, "--out", label_path],
+                ["infer", task, "--model", model, "--case", case_id, "--prob-out", image_path]):
+        p = run(*cmd, ok=False)
+        assert p.returncode != 0 and "one of this command's inputs" in p.stderr, (cmd, p.stderr)
+    with open(label_path, "rb") as f:
+        assert f.read() == label_bytes
+    print("mask: refused over the case's own label and image")
 
     # Overlay of an axial slice at opacity 1: the prediction-coloured pixels
     # are exactly the mask's voxels in that slice (the phantom's affine is

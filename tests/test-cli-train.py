@@ -416,6 +416,12 @@ def main():
         # --evaluate reads the weights back and scores every case.
         proc = run("train", task, "--evaluate", "--resume", out, "--threads", "2")
         assert proc.stdout.count("phantom_") == 4, proc.stdout
+        # A report that cannot be written is refused before any case is
+        # scored, naming its folder (helper finding: after the whole run).
+        missing = os.path.join(tmp, "no-such-folder", "r.json")
+        proc = run("train", task, "--evaluate", "--resume", out, "--report", missing, ok=False)
+        assert proc.returncode != 0 and "no-such-folder" in proc.stderr, proc.stderr
+        assert "phantom_" not in proc.stdout, proc.stdout
 
         # --resume of the best weights (no training state) fine-tunes them.
         out2 = os.path.join(tmp, "resumed.h5")

@@ -265,6 +265,38 @@ test_nifti_file (void)
   g_assert_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID);
   g_assert_nonnull (strstr (error->message, img));
   g_assert_nonnull (strstr (error->message, short_lab));
+  g_clear_error (&error);
+
+  /* The same size and voxel order, but elsewhere (moved 50 mm) or on 2 mm
+   * voxels: scored as if it fitted before (helper finding); now an error
+   * naming both files. */
+  for (int kind = 0; kind < 2; kind++)
+    {
+      g_autofree char *moved = g_build_filename (dir, kind == 0 ? "moved-label.nii.gz" : "coarse-label.nii.gz", NULL);
+      g_autoptr(BsVolume) v = bs_volume_load_nifti (lab, TRUE, &error);
+      g_autoptr(BsDataset) ds3 = NULL;
+      g_autoptr(BsCase) c3 = NULL;
+
+      g_assert_no_error (error);
+      if (kind == 0)
+        v->affine[0][3] += 50.0;
+      else
+        for (int a = 0; a < 3; a++)
+          {
+            v->affine[a][a] *= 2.0;
+            v->spacing[a] *= 2.0;
+          }
+      g_assert_true (bs_volume_save_nifti (v, moved, DT_UINT8, &error));
+      ds3 = bs_dataset_open (img, moved, &error);
+      g_assert_no_error (error);
+      c3 = bs_dataset_load_case (ds3, 0, &error);
+      g_assert_null (c3);
+      g_assert_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID);
+      g_assert_nonnull (strstr (error->message, img));
+      g_assert_nonnull (strstr (error->message, moved));
+      g_assert_nonnull (strstr (error->message, "does not lie on the grid"));
+      g_clear_error (&error);
+    }
 }
 
 static void

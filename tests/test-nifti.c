@@ -171,7 +171,6 @@ test_load_channels (void)
     }
   set_lps_affine (va);
   set_lps_affine (vb);
-  vb->affine[0][0] = -0.8;   /* another spacing, the same voxel order: the first file's geometry is taken */
   g_assert_true (bs_volume_save_nifti (va, a, DT_INT16, &error));
   g_assert_true (bs_volume_save_nifti (vb, b, DT_FLOAT32, &error));
   g_assert_true (bs_volume_save_nifti (vc, c, DT_UINT8, &error));
@@ -184,7 +183,38 @@ test_load_channels (void)
                    bs_volume_n_voxels (va) * sizeof (float));
   g_assert_cmpmem (bs_volume_channel (v, 1), 2 * bs_volume_n_voxels (va) * sizeof (float), vb->data,
                    2 * bs_volume_n_voxels (va) * sizeof (float));
-  g_assert_cmpfloat_with_epsilon (v->affine[0][0], -0.9, 1e-6); /* the first file's */
+  g_assert_cmpfloat_with_epsilon (v->affine[0][0], -0.9, 1e-6);
+
+  /* The same voxel order but another place: other voxel sizes, or the grid
+   * moved by two voxels, were stacked as if they fitted (helper finding). */
+  for (int kind = 0; kind < 2; kind++)
+    {
+      g_autofree char *e = tmp_path (kind == 0 ? "chan-e-spacing.nii" : "chan-e-moved.nii");
+      g_autoptr(BsVolume) ve = bs_volume_copy (vb);
+      const char *moved[] = { a, e };
+
+      if (kind == 0)
+        ve->affine[0][0] = -0.8;
+      else
+        ve->affine[1][3] += 2 * 1.1;
+      g_assert_true (bs_volume_save_nifti (ve, e, DT_FLOAT32, &error));
+      g_assert_null (bs_volume_load_nifti_channels (moved, 2, &error));
+      g_assert_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID);
+      g_assert_nonnull (strstr (error->message, a));
+      g_assert_nonnull (strstr (error->message, e));
+      g_assert_nonnull (strstr (error->message, "does not lie on the grid"));
+      g_clear_error (&error);
+      /* half a voxel is rounding, not another place */
+      if (kind == 1)
+        {
+          g_autoptr(BsVolume) near = NULL;
+
+          ve->affine[1][3] -= 2 * 1.1 - 0.3;
+          g_assert_true (bs_volume_save_nifti (ve, e, DT_FLOAT32, &error));
+          near = bs_volume_load_nifti_channels (moved, 2, &error);
+          g_assert_no_error (error);
+        }
+    }
 
   const char *bad[] = { a, c };
   g_autoptr(BsVolume) none = bs_volume_load_nifti_channels (bad, 2, &error);
@@ -354,6 +384,25 @@ test_bad_inputs (void)
   f = 1e7f;
   memcpy (b + 108, &f, 4);
   expect_failure ("voxoffset.nii", b, len, BS_IO_ERROR_CORRUPT);
+  /* Voxel sizes no head has, in pixdim and in the affine (helper finding: 1e30 mm
+   * made every volume in ml a 90-digit number and the window unusable). */
+  {
+    const float sizes[] = { 1e30f, 1e-30f, 500.0f, 0.001f };
+
+    for (guint i = 0; i < G_N_ELEMENTS (sizes); i++)
+      {
+        memcpy (b, good, len);
+        memcpy (b + 80 + 4 * (i % 3), &sizes[i], 4);
+        expect_failure ("pixdim.nii", b, len, BS_IO_ERROR_INVALID);
+      }
+    /* sform column of x (srow_x[0], srow_y[0], srow_z[0]) 1e30 long, sform_code 1 */
+    memcpy (b, good, len);
+    s = 1;
+    memcpy (b + 254, &s, 2);
+    f = 1e30f;
+    memcpy (b + 280, &f, 4);
+    expect_failure ("sform.nii", b, len, BS_IO_ERROR_INVALID);
+  }
   /* unsupported datatype (complex64) */
   memcpy (b, good, len);
   s = DT_COMPLEX64;

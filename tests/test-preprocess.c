@@ -118,6 +118,37 @@ test_saturated_voxels (void)
       g_assert_cmpfloat (fabsf (hot->data[i] - clean->data[i]), <, 0.05f);
 }
 
+/* One wild voxel (1e20, 3e38: a damaged file or header scale) is one voxel:
+ * the other voxels' normalised values stay where they were, where the
+ * histogram between the smallest and largest value once put the whole brain
+ * in its first bin and every bound with it (the mask came back empty). */
+static void
+test_wild_voxel (void)
+{
+  const float wild[] = { 1e10f, 1e20f, 3e38f, -1e20f };
+
+  for (guint w = 0; w < G_N_ELEMENTS (wild); w++)
+    {
+      g_autoptr(BsVolume) clean = raw_volume ();
+      g_autoptr(BsVolume) hot = bs_volume_copy (clean);
+      gsize n = bs_volume_n_voxels (clean), at = 0;
+      double moved = 0.0;
+
+      for (gsize i = 0; i < n && at == 0; i++)
+        if (clean->data[i] != 0.0f && i > n / 2)
+          at = i;
+      hot->data[at] = wild[w];
+      bs_preprocess_normalize (clean);
+      bs_preprocess_normalize (hot);
+      for (gsize i = 0; i < n; i++)
+        if (i != at)
+          moved = MAX (moved, fabsf (hot->data[i] - clean->data[i]));
+      g_test_message ("one voxel at %g: the others moved by at most %.4f", wild[w], moved);
+      g_assert_cmpfloat (moved, <, 0.05);
+      g_assert_true (isfinite (hot->data[at]) && fabsf (hot->data[at]) < 10.0f);
+    }
+}
+
 /* The network input: modalities in the order asked for, by any alias; a
  * missing one is zeros; none at all is an error naming the image. */
 static void
@@ -439,6 +470,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/preprocess/same-picture", test_same_picture);
   g_test_add_func ("/preprocess/saturated-voxels", test_saturated_voxels);
+  g_test_add_func ("/preprocess/wild-voxel", test_wild_voxel);
   g_test_add_func ("/preprocess/prepare", test_prepare);
   g_test_add_func ("/preprocess/prepare-take", test_prepare_take);
   g_test_add_func ("/preprocess/foreground-noisy-background", test_foreground_without_constant_background);

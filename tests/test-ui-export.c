@@ -10,6 +10,7 @@
 #include "bs-compare-chart.h"
 #include "bs-compare-dialog.h"
 #include "bs-export.h"
+#include "bs-dataset.h"
 #include "bs-export-dialog.h"
 #include "bs-nifti.h"
 #include "bs-overlay.h"
@@ -375,6 +376,38 @@ test_missing_folder (void)
   g_clear_error (&w2.error);
 }
 
+/* An export never writes over a file of the open case (helper finding: a
+ * mask saved over the case's label replaced its ground truth): every one of
+ * them is refused at once, by name, and left as it was. */
+static void
+test_not_over_case (void)
+{
+  BsSession *session = bs_window_get_session (win);
+  g_auto(GStrv) files = bs_dataset_get_case_files (bs_session_get_dataset (session),
+                                                   (guint) bs_session_get_case_index (session));
+
+  g_assert_cmpuint (g_strv_length (files), >=, 2);
+  for (int i = 0; files[i]; i++)
+    {
+      g_autofree char *before = NULL, *after = NULL;
+      gsize n_before = 0, n_after = 0;
+      Wait w = { 0 };
+
+      if (!g_file_test (files[i], G_FILE_TEST_EXISTS))
+        continue;
+      g_assert_true (g_file_get_contents (files[i], &before, &n_before, NULL));
+      bs_export_to_path_async (session, BS_EXPORT_KIND_MASK, files[i], 0, 0, FALSE, BS_LABELS_BINARY, on_progress, &w,
+                               NULL, on_done, &w);
+      g_assert_true (wait_until (wait_done, &w, 5));
+      g_assert_false (w.ok);
+      g_assert_cmpint (w.progress_calls, ==, 0);
+      g_assert_nonnull (strstr (w.error->message, files[i]));
+      g_assert_true (g_file_get_contents (files[i], &after, &n_after, NULL));
+      g_assert_cmpmem (before, n_before, after, n_after);
+      g_clear_error (&w.error);
+    }
+}
+
 /* The shown toplevel window of type (a file chooser, an error dialog), or NULL. */
 static GtkWidget *
 find_shown (GType type)
@@ -711,6 +744,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui-export/csv-series", test_csv_and_series);
   g_test_add_func ("/ui-export/failed", test_failed_export);
   g_test_add_func ("/ui-export/missing-folder", test_missing_folder);
+  g_test_add_func ("/ui-export/not-over-case", test_not_over_case);
   g_test_add_func ("/ui-export/dialog-flow", test_dialog_flow);
   g_test_add_func ("/ui-export/dialog-mask", test_dialog_mask);
   g_test_add_func ("/ui-export/dialog-refuses-unasked-replace", test_dialog_refuses_unasked_replace);

@@ -1,4 +1,5 @@
 #include "bs-export-dialog.h"
+#include "bs-file.h"
 #include "bs-error-dialog.h"
 
 #include <glib/gi18n.h>
@@ -465,6 +466,22 @@ bs_export_to_path_async (BsSession *session, BsExportKind kind, const char *path
     {
       g_task_return_error (task, g_steal_pointer (&error));
       return;
+    }
+  /* Not over a file of the open case (a mask saved over its label took the
+   * ground truth with it). */
+  if (kind != BS_EXPORT_KIND_SERIES && bs_session_get_dataset (session) != NULL
+      && bs_session_get_case_index (session) >= 0)
+    {
+      g_auto(GStrv) files = bs_dataset_get_case_files (bs_session_get_dataset (session),
+                                                       (guint) bs_session_get_case_index (session));
+
+      for (int i = 0; files[i]; i++)
+        if (bs_file_same (path, files[i]))
+          {
+            g_task_return_new_error (task, BS_EXPORT_ERROR, BS_EXPORT_ERROR_WRITE,
+                                     _("Cannot write “%s”: it is a file of the open case"), path);
+            return;
+          }
     }
   if (kind != BS_EXPORT_KIND_OVERLAY && kind != BS_EXPORT_KIND_FIGURE && window_passes_running (session))
     {

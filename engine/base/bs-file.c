@@ -92,3 +92,16 @@ bs_json_depth (const char *text, gssize len)
     }
   return deepest;
 }
+
+gboolean
+bs_file_same (const char *a, const char *b)
+{
+  GStatBuf sa, sb;
+  g_autofree char *ca = NULL, *cb = NULL;
+
+  if (g_stat (a, &sa) == 0 && g_stat (b, &sb) == 0)
+    return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+  ca = g_canonicalize_filename (a, NULL);
+  cb = g_canonicalize_filename (b, NULL);
+  return g_strcmp0 (ca, cb) == 0;
+}

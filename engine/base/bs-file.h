@@ -14,6 +14,9 @@ gboolean bs_file_write_atomic (const char *path, const void *data, gsize len, GE
  * Writing to a temporary name and renaming it over such a path would
  * replace the device itself (found with --out /dev/null). */
 gboolean bs_file_check_replaceable (const char *path, GError **error);
+/* The same file, whether or not both names exist (a name that does not
+ * exist yet is compared as written, made absolute). */
+gboolean bs_file_same (const char *a, const char *b);
 
 /* Why a file could not be written, in words a user reads and without the
  * temporary name GLib's message carries: for the usual G_FILE_ERROR codes

@@ -122,6 +122,27 @@ bs_dataset_case_has_label (const BsDataset *ds, guint i)
   return e && (e->label != NULL || e->h5_masks != NULL);
 }
 
+char **
+bs_dataset_get_case_files (const BsDataset *ds, guint i)
+{
+  const CaseEntry *e = entry (ds, i);
+  GPtrArray *files = g_ptr_array_new ();
+
+  if (e != NULL)
+    {
+      for (int k = 0; e->images && e->images[k]; k++)
+        g_ptr_array_add (files, g_strdup (e->images[k]));
+      if (e->label)
+        g_ptr_array_add (files, g_strdup (e->label));
+      if (e->h5_images)
+        g_ptr_array_add (files, g_strdup (ds->path));
+    }
+  if (ds->kind == BS_DATASET_DECATHLON && g_file_test (ds->path, G_FILE_TEST_IS_DIR))
+    g_ptr_array_add (files, g_build_filename (ds->path, "dataset.json", NULL));
+  g_ptr_array_add (files, NULL);
+  return (char **) g_ptr_array_free (files, FALSE);
+}
+
 int
 bs_dataset_find_case (const BsDataset *ds, const char *id)
 {
@@ -660,6 +681,21 @@ bs_dataset_load_case (BsDataset *ds, guint i, GError **error)
             }
           bs_volume_free (c->label);
           c->label = moved;
+        }
+      else
+        {
+          /* In the same voxel order, the label must lie where the image does
+           * (a label moved or resampled elsewhere scored as if it fitted). */
+          g_autofree char *why = NULL;
+
+          if (c->image->dims[0] == c->label->dims[0] && c->image->dims[1] == c->label->dims[1]
+              && c->image->dims[2] == c->label->dims[2]
+              && !bs_affine_same_grid (c->label->affine, c->image->affine, &why))
+            {
+              g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID, _("%s does not lie on the grid of %s: %s"), e->label,
+                           e->images[0], why);
+              return NULL;
+            }
         }
       if (!check_same_dims (c->image, e->images[0], c->label, e->label, error))
         return NULL;

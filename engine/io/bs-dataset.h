@@ -44,6 +44,10 @@ const char *bs_dataset_get_name (const BsDataset *ds);  /* dataset.json "name" o
 guint bs_dataset_get_n_cases (const BsDataset *ds);
 const char *bs_dataset_get_case_id (const BsDataset *ds, guint i);
 gboolean bs_dataset_case_has_label (const BsDataset *ds, guint i);
+/* The files case i is read from: its images and label, the HDF5 file of an
+ * HDF5 dataset, a Decathlon task's dataset.json; NULL-terminated (g_strfreev).
+ * An export must not write over any of them. */
+char **bs_dataset_get_case_files (const BsDataset *ds, guint i);
 /* Index of the case with this id, or -1. */
 int bs_dataset_find_case (const BsDataset *ds, const char *id);
 

@@ -20,6 +20,9 @@
  * is 4 GiB.  Rejecting it early keeps a corrupt header from exhausting memory. */
 #define BS_NIFTI_MAX_VOXELS ((gint64) 1 << 30)
 #define BS_NIFTI_MAX_CHANNELS 1024
+/* The voxel sizes a head scan can have, in mm (check_voxel_size). */
+#define BS_NIFTI_MIN_VOXEL_MM 0.01
+#define BS_NIFTI_MAX_VOXEL_MM 100.0
 /* DEFLATE cannot expand data by more than about 1032:1. */
 #define BS_DEFLATE_MAX_RATIO 1040
 
@@ -194,6 +197,42 @@ bs_nifti_datatype_supported (int datatype)
     default:
       return FALSE;
     }
+}
+
+/* Voxel sizes no head scan can have (a damaged or hostile header: 1e30 mm
+ * made every volume in ml a 90-digit number and the window's panels unusable)
+ * are refused, from pixdim and from the affine the geometry is taken from. */
+static gboolean
+check_voxel_size (const char *path, const nifti_image *nim, GError **error)
+{
+  const nifti_dmat44 *m = nim->sform_code > 0 ? &nim->sto_xyz : &nim->qto_xyz;
+  const double pix[3] = { nim->dx, nim->dy, nim->dz };
+  static const char axis[3] = { 'x', 'y', 'z' };
+
+  for (int a = 0; a < 3; a++)
+    {
+      double col = 0.0;
+
+      if (isfinite (pix[a]) && pix[a] != 0.0
+          && (fabs (pix[a]) < BS_NIFTI_MIN_VOXEL_MM || fabs (pix[a]) > BS_NIFTI_MAX_VOXEL_MM))
+        {
+          g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID,
+                       _("%s: the header gives voxels %g mm wide along %c; a head scan has voxels of %g to %g mm"),
+                       path, fabs (pix[a]), axis[a], BS_NIFTI_MIN_VOXEL_MM, BS_NIFTI_MAX_VOXEL_MM);
+          return FALSE;
+        }
+      for (int r = 0; r < 3; r++)
+        col += m->m[r][a] * m->m[r][a];
+      col = sqrt (col);
+      if (isfinite (col) && col != 0.0 && (col < BS_NIFTI_MIN_VOXEL_MM || col > BS_NIFTI_MAX_VOXEL_MM))
+        {
+          g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID,
+                       _("%s: the header's affine makes voxels %g mm wide along %c; a head scan has voxels of %g to %g mm"),
+                       path, col, axis[a], BS_NIFTI_MIN_VOXEL_MM, BS_NIFTI_MAX_VOXEL_MM);
+          return FALSE;
+        }
+    }
+  return TRUE;
 }
 
 static nifti_image *
@@ -465,7 +504,7 @@ nifti_source_init (NiftiSource *src, const guint8 *file, gsize file_len, const c
     }
 
   src->nim = header_to_nim (path, head, &src->raw, error);
-  if (src->nim == NULL)
+  if (src->nim == NULL || !check_voxel_size (path, src->nim, error))
     return FALSE;
 
   /* The header's own counts, from the raw (validated) dims: channels are
@@ -725,6 +764,16 @@ decode_one (int i, gpointer user_data)
 
 /* Which world direction each voxel axis of src runs along ("LPS", "RAS"...),
  * from the matrix fill_geometry takes. */
+/* The affine a volume of src gets (fill_geometry), from its header alone. */
+static void
+source_affine (const NiftiSource *src, double aff[4][4])
+{
+  BsVolume v = { 0 };
+
+  fill_geometry (&v, src->nim);
+  memcpy (aff, v.affine, sizeof v.affine);
+}
+
 static void
 source_orientation (const NiftiSource *src, char code[4])
 {
@@ -781,6 +830,21 @@ bs_volume_load_nifti_channels (const char *const *paths, int n, GError **error)
                            paths[i], this, paths[0], first);
               goto out;
             }
+          /* ... and lie in one place: a sequence moved or resampled elsewhere
+           * was stacked as if it fitted. */
+          {
+            double a0[4][4], ai[4][4];
+            g_autofree char *why = NULL;
+
+            source_affine (&src[0], a0);
+            source_affine (&src[i], ai);
+            if (!bs_affine_same_grid (ai, a0, &why))
+              {
+                g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID, _("%s does not lie on the grid of %s: %s"),
+                             paths[i], paths[0], why);
+                goto out;
+              }
+          }
         }
       channels += src[i].channels;
     }

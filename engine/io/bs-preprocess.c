@@ -310,19 +310,25 @@ norm_range (int k, gpointer user_data)
   job->max[k] = hi;
 }
 
-/* The value below which a share q of the n counted voxels lies. */
+/* The value below which a share q of the n counted voxels lies, from a
+ * histogram of BS_CLIP_BINS bins from lo up to top, below of the voxels
+ * lying under lo.  The top edge is top itself: lo + BS_CLIP_BINS * width is
+ * top only while lo is not far larger (-1e20 + 1e20 + 900 is 0). */
 static float
-hist_quantile (const guint32 *hist, gsize n, double q, float lo, double width, gboolean upper)
+hist_quantile (const guint32 *hist, gsize n, gsize below, double q, float lo, float top, double width,
+               gboolean upper)
 {
-  gsize want = upper ? (gsize) ceil (q * n) : (gsize) (q * n), cum = 0;
+  gsize want = upper ? (gsize) ceil (q * n) : (gsize) (q * n), cum = below;
 
+  if (upper ? cum >= want : cum > want)
+    return lo;
   for (int b = 0; b < BS_CLIP_BINS; b++)
     {
       cum += hist[b];
       if (upper ? cum >= want : cum > want)
-        return (float) (lo + (b + (upper ? 1 : 0)) * width);
+        return upper && b == BS_CLIP_BINS - 1 ? top : (float) (lo + (b + (upper ? 1 : 0)) * width);
     }
-  return (float) (lo + BS_CLIP_BINS * width);
+  return top;
 }
 
 #define HIST_PARTS 8
@@ -334,6 +340,7 @@ typedef struct {
   int nz;
   int n_parts;
   guint32 *hist;   /* n_parts histograms */
+  gsize *below;    /* per part: voxels under lo */
 } HistJob;
 
 static void
@@ -342,6 +349,7 @@ hist_part (int q, gpointer user_data)
   HistJob *hj = user_data;
   const NormJob *job = hj->job;
   guint32 *hist = hj->hist + (gsize) q * BS_CLIP_BINS;
+  gsize below = 0;
 
   for (int k = hj->nz * q / hj->n_parts; k < hj->nz * (q + 1) / hj->n_parts; k++)
     {
@@ -354,18 +362,52 @@ hist_part (int q, gpointer user_data)
 
           for (int x = b[0]; x <= b[1]; x++)
             if (m[x])
-              hist[MIN ((gsize) ((p[x] - hj->lo) / hj->width), (gsize) BS_CLIP_BINS - 1)]++;
+              {
+                if (p[x] < hj->lo)
+                  below++;
+                else
+                  hist[MIN ((gsize) ((p[x] - hj->lo) / hj->width), (gsize) BS_CLIP_BINS - 1)]++;
+              }
         }
     }
+  hj->below[q] = below;
+}
+
+/* The foreground's histogram from lo in bins of width (the last bin takes
+ * everything above), in parts side by side, summed: the same counts. */
+static guint32 *
+norm_histogram (const NormJob *job, int nz, float lo, double width, gsize *below)
+{
+  HistJob hj = { job, lo, width, nz, CLAMP ((int) ((gsize) nz * job->plane / (1 << 20)), 1, MIN (HIST_PARTS, nz)),
+                 NULL, NULL };
+  gsize parts_below[HIST_PARTS] = { 0 };
+
+  hj.hist = g_new0 (guint32, (gsize) hj.n_parts * BS_CLIP_BINS);
+  hj.below = parts_below;
+  bs_parallel_for (hj.n_parts, hist_part, &hj);
+  *below = 0;
+  for (int q = 0; q < hj.n_parts; q++)
+    *below += parts_below[q];
+  for (int q = 1; q < hj.n_parts; q++)
+    for (int b = 0; b < BS_CLIP_BINS; b++)
+      hj.hist[b] += hj.hist[(gsize) q * BS_CLIP_BINS + b];
+  return hj.hist;
 }
 
 /* The bounds from a histogram of the foreground: exact to a 65536th of the
- * range, which is far below the noise of any scan. */
+ * range between the smallest and the largest value.  One wild voxel (1e20 in
+ * a FLAIR, or a header scale that makes one) would put the whole brain in the
+ * first bin of that range, and every bound with it (helper finding: an empty
+ * mask, no warning): while the 0.5 to 99.5 percentile span covers fewer than
+ * BS_CLIP_REFINE_BINS bins, the histogram is made again over the bins that
+ * hold the bounds.  Ordinary cases never refine and get the same bounds. */
+#define BS_CLIP_REFINE_BINS 64
+#define BS_CLIP_REFINE_ROUNDS 8
+
 static void
 norm_percentiles (NormJob *job, int nz, gsize n)
 {
   float lo = INFINITY, hi = -INFINITY;
-  g_autofree guint32 *hist = NULL;
   double width;
 
   for (int k = 0; k < nz; k++)
@@ -378,22 +420,24 @@ norm_percentiles (NormJob *job, int nz, gsize n)
   if (n == 0 || !(hi > lo))
     return;
   width = ((double) hi - lo) / BS_CLIP_BINS;
-  {
-    HistJob hj = { job, lo, width, nz, CLAMP ((int) ((gsize) nz * job->plane / (1 << 20)), 1, MIN (HIST_PARTS, nz)),
-                   NULL };
+  for (int round = 0; round <= BS_CLIP_REFINE_ROUNDS; round++)
+    {
+      gsize below = 0;
+      g_autofree guint32 *hist = norm_histogram (job, nz, lo, width, &below);
 
-    /* in parts side by side, summed: the same counts */
-    hj.hist = g_new0 (guint32, (gsize) hj.n_parts * BS_CLIP_BINS);
-    bs_parallel_for (hj.n_parts, hist_part, &hj);
-    for (int q = 1; q < hj.n_parts; q++)
-      for (int b = 0; b < BS_CLIP_BINS; b++)
-        hj.hist[b] += hj.hist[(gsize) q * BS_CLIP_BINS + b];
-    hist = hj.hist;
-  }
-  job->stat_lo = hist_quantile (hist, n, BS_STATS_LOW, lo, width, FALSE);
-  job->stat_hi = hist_quantile (hist, n, 1.0 - BS_STATS_LOW, lo, width, TRUE);
-  job->lo = hist_quantile (hist, n, BS_CLIP_LOW, lo, width, FALSE);
-  job->hi = hist_quantile (hist, n, 1.0 - BS_CLIP_LOW, lo, width, TRUE);
+      job->stat_lo = hist_quantile (hist, n, below, BS_STATS_LOW, lo, hi, width, FALSE);
+      job->stat_hi = hist_quantile (hist, n, below, 1.0 - BS_STATS_LOW, lo, hi, width, TRUE);
+      job->lo = hist_quantile (hist, n, below, BS_CLIP_LOW, lo, hi, width, FALSE);
+      job->hi = hist_quantile (hist, n, below, 1.0 - BS_CLIP_LOW, lo, hi, width, TRUE);
+      if ((double) job->stat_hi - job->stat_lo >= BS_CLIP_REFINE_BINS * width)
+        break;
+      /* the bins from the lowest bound's to the highest's, in finer bins */
+      lo = job->lo;
+      hi = job->hi;
+      width = MAX ((double) hi - lo, width / BS_CLIP_BINS) / BS_CLIP_BINS;
+      if (!(width > 0.0) || (float) (lo + width) == lo)
+        break;   /* as fine as floats go */
+    }
 }
 
 static void

@@ -1,5 +1,7 @@
 #include "bs-volume.h"
 
+#include <glib/gi18n.h>
+
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -174,6 +176,33 @@ bs_volume_same_geometry (const BsVolume *a, const BsVolume *b)
       if (fabs (a->affine[r][c] - b->affine[r][c]) > 1e-2)
         return FALSE;
   return TRUE;
+}
+
+gboolean
+bs_affine_same_grid (const double a[4][4], const double b[4][4], char **why)
+{
+  double size_a[3], size_b[3], smallest = G_MAXDOUBLE;
+  gboolean same = TRUE;
+
+  for (int c = 0; c < 3; c++)
+    {
+      size_a[c] = sqrt (a[0][c] * a[0][c] + a[1][c] * a[1][c] + a[2][c] * a[2][c]);
+      size_b[c] = sqrt (b[0][c] * b[0][c] + b[1][c] * b[1][c] + b[2][c] * b[2][c]);
+      smallest = MIN (smallest, MIN (size_a[c], size_b[c]));
+      for (int r = 0; r < 3; r++)
+        same = same && fabs (a[r][c] - b[r][c]) <= 0.01 * MAX (size_a[c], size_b[c]);
+    }
+  for (int r = 0; r < 3; r++)
+    same = same && fabs (a[r][3] - b[r][3]) <= 0.5 * smallest;
+  if (!same && why != NULL)
+    /* TRANSLATORS: two voxel grids side by side, e.g. "voxels of 1 x 1 x 1 mm
+     * with the first at (0.0, -239.0, 0.0) mm against voxels of 2 x 2 x 2 mm
+     * with the first at (0.0, -239.0, 0.0) mm" */
+    *why = g_strdup_printf (_("voxels of %g x %g x %g mm with the first at (%.1f, %.1f, %.1f) mm against voxels of "
+                              "%g x %g x %g mm with the first at (%.1f, %.1f, %.1f) mm"),
+                            size_a[0], size_a[1], size_a[2], a[0][3], a[1][3], a[2][3], size_b[0], size_b[1],
+                            size_b[2], b[0][3], b[1][3], b[2][3]);
+  return same;
 }
 
 /* Canonical modality of a name as found in files and dataset.json. */

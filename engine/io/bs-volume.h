@@ -64,6 +64,11 @@ BsVolume *bs_volume_new_uninitialized_like (const BsVolume *vol, int n_channels)
 BsVolume *bs_volume_extract_channel (const BsVolume *vol, int c);
 /* Same dims and affine within tolerance (for image/label pairs). */
 gboolean bs_volume_same_geometry (const BsVolume *a, const BsVolume *b);
+/* Whether two affines (voxel -> RAS mm) put their voxel grids in one place:
+ * every voxel axis the same direction and size to 1 %, and the first voxels
+ * within half a voxel of each other.  When not, and why is not NULL, *why
+ * gets both grids in words (voxel sizes and where the first voxel lies). */
+gboolean bs_affine_same_grid (const double a[4][4], const double b[4][4], char **why);
 /* Index of the channel whose name matches (case-insensitive; aliases such as
  * "flair"/"t2f"/"fla", "t1gd"/"t1c"/"t1ce" are understood), or -1. */
 int bs_volume_find_channel (const BsVolume *vol, const char *modality);
