@@ -32,6 +32,7 @@
 typedef struct {
   const BsSegmentResult *seg;
   const BsVolume *const *truths;
+  const int *z;   /* the axial voxel slices [z[0], z[1]) measured */
   BsRegionMetrics m[BS_N_REGIONS];
 } RegionsJob;
 
@@ -43,26 +44,27 @@ measure_region (int r, gpointer data)
 
   if (mask != NULL)
     bs_metrics_region_in (mask->data, job->truths[r] != NULL ? job->truths[r]->data : NULL, mask->dims,
-                          mask->spacing, job->seg->region_slices[0], job->seg->region_slices[1], &job->m[r]);
+                          mask->spacing, job->z[0], job->z[1], &job->m[r]);
 }
 
 static void
-measure_regions (RegionsJob *job, const BsSegmentResult *seg, const BsVolume *const *truths)
+measure_regions (RegionsJob *job, const BsSegmentResult *seg, const BsVolume *const *truths, const int *z)
 {
   memset (job, 0, sizeof *job);
   job->seg = seg;
   job->truths = truths;
+  job->z = z;
   bs_parallel_for (BS_N_REGIONS, measure_region, job);
 }
 
 static void
-add_regions_json (JsonBuilder *b, const BsSegmentResult *seg, const BsVolume *const *truths)
+add_regions_json (JsonBuilder *b, const BsSegmentResult *seg, const BsVolume *const *truths, const int *z)
 {
   const BsVolume *mask = seg->mask;
   double voxel_ml = mask->spacing[0] * mask->spacing[1] * mask->spacing[2] / 1000.0;
   RegionsJob job;
 
-  measure_regions (&job, seg, truths);
+  measure_regions (&job, seg, truths, z);
   json_builder_begin_object (b);
   for (int r = 0; r < BS_N_REGIONS; r++)
     {
@@ -99,12 +101,12 @@ add_regions_json (JsonBuilder *b, const BsSegmentResult *seg, const BsVolume *co
 
 /* One line for each sub-region (the whole tumour has its own lines). */
 static void
-print_subregions (const BsSegmentResult *seg, const BsVolume *const *truths)
+print_subregions (const BsSegmentResult *seg, const BsVolume *const *truths, const int *z)
 {
   static const char *const names[BS_N_REGIONS] = { N_("whole tumour"), N_("tumour core"), N_("enhancing tumour") };
   RegionsJob job;
 
-  measure_regions (&job, seg, truths);
+  measure_regions (&job, seg, truths, z);
   for (int r = BS_REGION_TC; r < BS_N_REGIONS; r++)
     {
       const BsRegionMetrics m = job.m[r];
@@ -208,7 +210,7 @@ bs_cli_infer (int argc, char **argv)
   const BsInferGeometry *geom;
   gboolean is_random = FALSE, has_dice, cleanup;
   double dice, dice_raw, t0, t_start, prepare_ms, infer_ms, t_cmd, load_ms, write_ms = 0;
-  int slices, case_index = 0;
+  int slices, case_index = 0, zr[2];
 
   if (!bs_cli_parse ("infer", "PATH", _("Segment a case: whole-tumour mask, Dice against the ground truth, stage times."),
                      entries, &argc, &argv))
@@ -290,6 +292,12 @@ bs_cli_infer (int argc, char **argv)
   c = bs_dataset_load_case (ds, case_index, &error);
   if (!c)
     return bs_cli_fail (error);
+  if (c->image->n_nonfinite > 0)
+    fprintf (stderr, g_dngettext (GETTEXT_PACKAGE,
+                                  "brainseg-cli infer: warning: %lu voxel of %s is NaN or infinite in its file and is read as 0\n",
+                                  "brainseg-cli infer: warning: %lu voxels of %s are NaN or infinite in their files and are read as 0\n",
+                                  c->image->n_nonfinite),
+             (unsigned long) c->image->n_nonfinite, c->id);
   /* Before the network runs: a model that cannot give the labels asked for. */
   if (!bs_cli_mask_labels (mask_labels_s, net, model, c, &mask_conv, &error))
     return bs_cli_fail (error);
@@ -342,6 +350,19 @@ bs_cli_infer (int argc, char **argv)
   has_dice = seg->has_truth;
   dice = seg->dice;
   dice_raw = seg->dice_raw;
+  /* The metrics are of what ran: with --slice, that axial slice alone
+   * (helper finding: one slice's mask was measured against the whole
+   * volume's truth), where axial slices are the volume's third axis. */
+  zr[0] = seg->region_slices[0];
+  zr[1] = seg->region_slices[1];
+  if (only_slice >= 0 && bs_volume_slice_axis (seg->mask, BS_PLANE_AXIAL, 2) == 2)
+    {
+      int ijk[3];
+
+      bs_volume_slice_to_voxel (seg->mask, BS_PLANE_AXIAL, only_slice, 0, 0, ijk);
+      zr[0] = ijk[2];
+      zr[1] = ijk[2] + 1;
+    }
 
   t0 = bs_now_ms ();
   /* the binary mask is written as it is, a label map is made */
@@ -442,7 +463,7 @@ bs_cli_infer (int argc, char **argv)
       else
         json_builder_add_null_value (b);
       json_builder_set_member_name (b, "regions");
-      add_regions_json (b, seg, truths);
+      add_regions_json (b, seg, truths, zr);
       json_builder_set_member_name (b, "components");
       json_builder_add_int_value (b, seg->cleanup.n_components);
       json_builder_set_member_name (b, "removed_voxels");
@@ -486,7 +507,7 @@ bs_cli_infer (int argc, char **argv)
         printf ("%s\n", _("three planes: the network also ran on every coronal and sagittal slice; the three probabilities are averaged"));
       if (geom->cropped)
         printf (_("cropped to the brain: %d of %d slices run, on a %dx%d window of the %dx%d slices\n"),
-                geom->n_brain, slices, geom->pw, geom->ph, geom->width, geom->height);
+                seg->n_run, slices, geom->pw, geom->ph, geom->width, geom->height);
       if (has_dice)
         printf (_("whole-tumour Dice: %.4f (%llu voxels predicted)\n"), dice, (unsigned long long) seg->tumour_voxels);
       else
@@ -495,12 +516,11 @@ bs_cli_infer (int argc, char **argv)
         {
           BsRegionMetrics m;
 
-          bs_metrics_region_in (seg->mask->data, truth->data, truth->dims, truth->spacing, seg->region_slices[0],
-                                seg->region_slices[1], &m);
+          bs_metrics_region_in (seg->mask->data, truth->data, truth->dims, truth->spacing, zr[0], zr[1], &m);
           printf (_("whole tumour: HD95 %.2f mm, sensitivity %.4f, specificity %.4f, %.1f ml predicted, %.1f ml "
                     "in the truth\n"), m.hd95_mm, m.sensitivity, m.specificity, m.volume_ml, m.true_volume_ml);
         }
-      print_subregions (seg, truths);
+      print_subregions (seg, truths, zr);
       if (cleanup && has_dice)
         printf (_("island clean-up: kept %d of %d components, removed %.0f voxels (Dice before: %.4f)\n"),
                 seg->cleanup.n_kept, seg->cleanup.n_components, (double) seg->cleanup.removed, dice_raw);

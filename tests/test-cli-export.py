@@ -111,6 +111,16 @@ def main():
     with open(label_path, "rb") as f:
         assert f.read() == label_bytes
     print("mask: refused over the case's own label and image")
+    # infer --slice measures that slice: its regions' metrics are of the one
+    # slice against the same slice of the truth (helper finding: against the
+    # whole volume's truth), and the slices run are 1 of 1.
+    k = int(np.argmax((truth > 0).sum(axis=(0, 1))))
+    one = json.loads(run("infer", task, "--case", case_id, "--threads", "1", "--slice", str(k), "--json").stdout)
+    wt = one["regions"]["wt"]
+    assert one["slices_run"] == 1, one
+    assert abs(wt["dice"] - one["dice_wt"]) < 1e-6, (wt, one["dice_wt"])
+    assert abs(wt["true_volume_ml"] - truth[:, :, k].sum() * np.prod(nib.load(label_path).header.get_zooms()[:3]) / 1000) < 1e-3, wt
+    print(f"infer --slice {k}: whole-tumour Dice {wt['dice']:.4f} of that slice, truth {wt['true_volume_ml']:.2f} ml")
 
     # Overlay of an axial slice at opacity 1: the prediction-coloured pixels
     # are exactly the mask's voxels in that slice (the phantom's affine is

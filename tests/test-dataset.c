@@ -147,7 +147,8 @@ build_brats (const char *parent, const BratsLayout *l)
     if (l->files[m])
       {
         g_autofree char *f = g_build_filename (dir, l->files[m], NULL);
-        write_volume (f, 4, 1, (float) m, m >= 4);
+        /* the label's tag: a class of its release's convention */
+        write_volume (f, 4, 1, m == 4 && l->convention == BS_LABELS_BRATS2023 ? 3.0f : (float) m, m >= 4);
       }
   return dir;
 }
@@ -172,7 +173,8 @@ test_brats_cases (void)
       for (int ch = 0; ch < 4; ch++)
         g_assert_cmpfloat (bs_volume_channel (c->image, ch)[0], ==, 1000 + ch);
       g_assert_nonnull (c->label);
-      g_assert_cmpfloat (c->label->data[0], ==, 4.0f); /* the label file, not brainmask (tag 5) */
+      /* the label file, not brainmask (tag 5) */
+      g_assert_cmpfloat (c->label->data[0], ==, layouts[i].convention == BS_LABELS_BRATS2023 ? 3.0f : 4.0f);
       g_assert_cmpint (c->convention, ==, layouts[i].convention);
 
       /* Issue 14, finding 8: opening any one file of the case (a modality or
@@ -189,6 +191,45 @@ test_brats_cases (void)
           g_assert_no_error (error);
           g_assert_cmpint (oc->image->n_channels, ==, 4);
           g_assert_nonnull (oc->label);
+        }
+    }
+}
+
+/* Labels whose values the release the file names suggest does not have (a
+ * 7 in a BraTS 2017-named seg, or BraTS 2024's label 4 under 2023's names)
+ * open with an unknown convention, whole tumour only; a value that is no
+ * whole number is refused by name. */
+static void
+test_brats_other_labels (void)
+{
+  g_autofree char *dir = build_brats ("other-labels", &layouts[0]);
+  g_autofree char *seg = g_build_filename (dir, layouts[0].files[4], NULL);
+  g_autoptr(GError) error = NULL;
+
+  for (int bad = 0; bad < 2; bad++)
+    {
+      g_autoptr(BsVolume) lab = bs_volume_load_nifti (seg, TRUE, &error);
+      g_autoptr(BsDataset) ds = NULL;
+      g_autoptr(BsCase) c = NULL;
+
+      g_assert_no_error (error);
+      lab->data[1] = bad ? 0.5f : 7.0f;
+      g_assert_true (bs_volume_save_nifti (lab, seg, DT_FLOAT32, &error));
+      ds = bs_dataset_open (dir, NULL, &error);
+      g_assert_no_error (error);
+      c = bs_dataset_load_case (ds, 0, &error);
+      if (!bad)
+        {
+          g_assert_no_error (error);
+          g_assert_cmpint (c->convention, ==, BS_LABELS_UNKNOWN);
+        }
+      else
+        {
+          g_assert_null (c);
+          g_assert_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID);
+          g_assert_nonnull (strstr (error->message, seg));
+          g_assert_nonnull (strstr (error->message, "0.5"));
+          g_clear_error (&error);
         }
     }
 }
@@ -552,6 +593,7 @@ main (int argc, char **argv)
   tmpdir = g_dir_make_tmp ("bs-test-dataset-XXXXXX", NULL);
   g_test_add_func ("/dataset/decathlon", test_decathlon);
   g_test_add_func ("/dataset/brats-cases", test_brats_cases);
+  g_test_add_func ("/dataset/brats-other-labels", test_brats_other_labels);
   g_test_add_func ("/dataset/case-id-from-files", test_case_id_from_files);
   g_test_add_func ("/dataset/collection", test_collection);
   g_test_add_func ("/dataset/nifti-file", test_nifti_file);

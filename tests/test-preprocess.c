@@ -462,6 +462,46 @@ test_labels (void)
   g_assert_cmpstr (bs_labels_value_name (BS_LABELS_BRATS2023, 3), ==, "enhancing tumour");
   g_assert_null (bs_labels_value_name (BS_LABELS_BRATS2017, 3));
   g_assert_cmpstr (bs_labels_convention_name (BS_LABELS_BRATS2023), ==, "brats2023");
+
+  /* Values that are no class of the convention are refused by name and
+   * value (helper finding: a 7 among BraTS 2017 labels gave an empty ET). */
+  {
+    const struct {
+      BsLabelConvention conv;
+      float value;
+      gboolean ok;
+    } cases[] = {
+      { BS_LABELS_BRATS2017, 4, TRUE }, { BS_LABELS_BRATS2017, 3, FALSE }, { BS_LABELS_BRATS2017, 7, FALSE },
+      { BS_LABELS_BRATS2015, 3, TRUE }, { BS_LABELS_DECATHLON, 3, TRUE }, { BS_LABELS_DECATHLON, 4, FALSE },
+      { BS_LABELS_BRATS2023, 3, TRUE }, { BS_LABELS_BINARY, 2, FALSE }, { BS_LABELS_UNKNOWN, 7, TRUE },
+      { BS_LABELS_UNKNOWN, 0.5f, FALSE }, { BS_LABELS_BRATS2017, 1e30f, FALSE }, { BS_LABELS_UNKNOWN, 100000, FALSE },
+    };
+
+    /* classes of every convention but binary's (made 0/1 below) */
+    const float base[8] = { 0, 0, 1, 2, 1, 1, 0, 2 };
+
+    for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+      {
+        g_autoptr(GError) error = NULL;
+
+        memcpy (lab->data, base, sizeof base);
+        if (cases[i].conv == BS_LABELS_BINARY)
+          for (int k = 0; k < 8; k++)
+            lab->data[k] = lab->data[k] > 0;
+        lab->data[5] = cases[i].value;
+        g_assert_cmpint (bs_labels_check_values (lab, cases[i].conv, "seg.nii.gz", &error), ==, cases[i].ok);
+        if (cases[i].ok)
+          g_assert_no_error (error);
+        else
+          {
+            g_autofree char *v = g_strdup_printf ("%g", cases[i].value);
+
+            g_assert_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID);
+            g_assert_nonnull (strstr (error->message, "seg.nii.gz"));
+            g_assert_nonnull (strstr (error->message, v));
+          }
+      }
+  }
 }
 
 int

@@ -204,6 +204,19 @@ open_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *can
       return;
     }
   job->inputs_text = describe_inputs (job->prepared, net, &job->missing_text);
+  /* Non-finite voxels were read as 0 (helper finding: silently). */
+  if (job->bcase->image->n_nonfinite > 0)
+    {
+      g_autofree char *nan_text = g_strdup_printf (
+        g_dngettext (GETTEXT_PACKAGE, "%lu voxel of this case is NaN or infinite in its file and is read as 0.",
+                     "%lu voxels of this case are NaN or infinite in their files and are read as 0.",
+                     job->bcase->image->n_nonfinite),
+        (unsigned long) job->bcase->image->n_nonfinite);
+      char *both = job->missing_text ? g_strdup_printf ("%s %s", job->missing_text, nan_text) : g_strdup (nan_text);
+
+      g_free (job->missing_text);
+      job->missing_text = both;
+    }
   job->tumour_slice[0] = job->tumour_slice[1] = job->tumour_slice[2] = -1;
   if (job->bcase->label != NULL)
     {

@@ -619,6 +619,23 @@ bs_dataset_load_case (BsDataset *ds, guint i, GError **error)
                            ds->path, e->h5_masks, c->label->n_channels);
               return NULL;
             }
+          if (c->label->n_nonfinite > 0)
+            {
+              g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID,
+                           g_dngettext (GETTEXT_PACKAGE, "%s: %lu mask value in %s is NaN or infinite",
+                                        "%s: %lu mask values in %s are NaN or infinite", c->label->n_nonfinite),
+                           ds->path, (unsigned long) c->label->n_nonfinite, e->h5_masks);
+              return NULL;
+            }
+          {
+            g_autofree char *where = g_strdup_printf ("%s (%s)", ds->path, e->h5_masks);
+
+            /* whole numbers; other classes than 0/1: whole tumour only */
+            if (!bs_labels_check_values (c->label, BS_LABELS_UNKNOWN, where, error))
+              return NULL;
+            if (!bs_labels_check_values (c->label, c->convention, where, NULL))
+              c->convention = BS_LABELS_UNKNOWN;
+          }
         }
       return g_steal_pointer (&c);
     }
@@ -703,6 +720,21 @@ bs_dataset_load_case (BsDataset *ds, guint i, GError **error)
       c->label->channel_names[0] = g_strdup ("label");
       if (e->guess_convention)
         c->convention = bs_labels_guess (c->label);
+      /* A value that is no class at all (0.5, 1e30) is refused.  One that is
+       * no class of the convention (a 7 among BraTS labels) gave empty regions
+       * and Dice 0 with no word of why (helper finding): where dataset.json
+       * names the classes it is refused too; where only the files' names
+       * suggest a release (BraTS 2024 keeps 2023's names and adds a label 4)
+       * the labels count as of an unknown convention: whole tumour only. */
+      if (!bs_labels_check_values (c->label, BS_LABELS_UNKNOWN, e->label, error))
+        return NULL;
+      if (ds->kind == BS_DATASET_DECATHLON)
+        {
+          if (!bs_labels_check_values (c->label, c->convention, e->label, error))
+            return NULL;
+        }
+      else if (!bs_labels_check_values (c->label, c->convention, e->label, NULL))
+        c->convention = BS_LABELS_UNKNOWN;
     }
   return g_steal_pointer (&c);
 }

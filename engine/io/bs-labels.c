@@ -1,4 +1,5 @@
 #include "bs-labels.h"
+#include "bs-error.h"
 
 #include <glib/gi18n.h>
 #include <math.h>
@@ -107,6 +108,48 @@ bs_labels_count (const BsVolume *label, int **values, guint64 **counts)
         distinct++;
       }
   return distinct;
+}
+
+gboolean
+bs_labels_check_values (const BsVolume *label, BsLabelConvention conv, const char *path, GError **error)
+{
+  g_autofree int *values = NULL;
+  g_autofree guint64 *counts = NULL;
+  int n = bs_labels_count (label, &values, &counts);
+
+  for (int i = 0; i < n; i++)
+    {
+      g_autoptr(GString) classes = NULL;
+
+      if (values[i] < 0)
+        {
+          /* the first voxel that is no class, for the message */
+          float bad = 0.0f;
+
+          for (gsize v = 0; v < bs_volume_n_voxels (label); v++)
+            if (!(label->data[v] >= 0.0f && label->data[v] <= BS_LABELS_MAX_VALUE
+                  && label->data[v] == floorf (label->data[v])))
+              {
+                bad = label->data[v];
+                break;
+              }
+          g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID,
+                       _("%s: label value %g is no class (a label map holds whole numbers from 0 to %d)"), path,
+                       bad, BS_LABELS_MAX_VALUE);
+          return FALSE;
+        }
+      if (conv == BS_LABELS_UNKNOWN || bs_labels_value_name (conv, values[i]) != NULL)
+        continue;
+      classes = g_string_new (NULL);
+      for (int c = 0; c <= BS_LABELS_MAX_VALUE; c++)
+        if (bs_labels_value_name (conv, c) != NULL)
+          g_string_append_printf (classes, "%s%d", classes->len ? ", " : "", c);
+      /* TRANSLATORS: e.g. "seg.nii.gz: label value 7 is not a class of the brats2017 labels (0, 1, 2, 4)" */
+      g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID, _("%s: label value %d is not a class of the %s labels (%s)"),
+                   path, values[i], bs_labels_convention_name (conv), classes->str);
+      return FALSE;
+    }
+  return TRUE;
 }
 
 BsLabelConvention

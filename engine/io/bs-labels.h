@@ -25,6 +25,10 @@ BsLabelConvention bs_labels_guess (const BsVolume *label);
 /* Voxel count of every label value present (value -> count), sorted by value.
  * Returns the number of distinct values; values and counts are newly allocated. */
 int bs_labels_count (const BsVolume *label, int **values, guint64 **counts);
+/* Whether every value of a label map read from path is a class: a whole
+ * number from 0 to 255 and, under a known convention, one of its classes.
+ * Else an error naming path, the value and the classes. */
+gboolean bs_labels_check_values (const BsVolume *label, BsLabelConvention conv, const char *path, GError **error);
 /* New uint8-valued (0/1, stored as float) single-channel volume: label > 0. */
 BsVolume *bs_labels_whole_tumour (const BsVolume *label);
 

@@ -873,6 +873,15 @@ bs_volume_load_nifti_channels (const char *const *paths, int n, GError **error)
         g_clear_pointer (&vol, bs_volume_free);
         goto out;
       }
+  /* One sequence with no finite voxel is no sequence: read as zeros it
+   * passed for a missing one, with no word of why (helper finding). */
+  for (int i = 0; i < n; i++)
+    if (n > 1 && nonfinite[i] > 0 && nonfinite[i] >= src[i].n_values)
+      {
+        g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID, _("%s: every voxel is NaN or infinite"), paths[i]);
+        g_clear_pointer (&vol, bs_volume_free);
+        goto out;
+      }
   for (int i = 0; i < n; i++)
     vol->n_nonfinite += nonfinite[i];
   fill_geometry (vol, src[0].nim);
