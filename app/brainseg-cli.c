@@ -34,6 +34,19 @@ bs_cli_fail (const GError *error)
   return 1;
 }
 
+void
+bs_cli_warn_nonfinite (const char *command, const BsCase *c)
+{
+  if (c->image == NULL || c->image->n_nonfinite == 0)
+    return;
+  /* TRANSLATORS: the command (infer, export), the count, the case */
+  fprintf (stderr, g_dngettext (GETTEXT_PACKAGE,
+                                "brainseg-cli %s: warning: %lu voxel of %s is NaN or infinite in its file and is read as 0\n",
+                                "brainseg-cli %s: warning: %lu voxels of %s are NaN or infinite in their files and are read as 0\n",
+                                c->image->n_nonfinite),
+           command, (unsigned long) c->image->n_nonfinite, c->id);
+}
+
 gboolean
 bs_cli_check_outputs (const char *const *outputs, int n_out, const char *const *inputs, int n_in, GError **error)
 {

@@ -416,12 +416,7 @@ run_export (ExportArgs *a, const char *path)
   kase = bs_dataset_load_case (ds, case_index, &error);
   if (kase == NULL)
     return bs_cli_fail (error);
-  if (kase->image->n_nonfinite > 0)
-    fprintf (stderr, g_dngettext (GETTEXT_PACKAGE,
-                                  "brainseg-cli export: warning: %lu voxel of %s is NaN or infinite in its file and is read as 0\n",
-                                  "brainseg-cli export: warning: %lu voxels of %s are NaN or infinite in their files and are read as 0\n",
-                                  kase->image->n_nonfinite),
-             (unsigned long) kase->image->n_nonfinite, kase->id);
+  bs_cli_warn_nonfinite ("export", kase);
 
   model = a->model ? g_strdup (a->model) : bs_unet_default_model_path ();
   if (model == NULL)

@@ -292,12 +292,7 @@ bs_cli_infer (int argc, char **argv)
   c = bs_dataset_load_case (ds, case_index, &error);
   if (!c)
     return bs_cli_fail (error);
-  if (c->image->n_nonfinite > 0)
-    fprintf (stderr, g_dngettext (GETTEXT_PACKAGE,
-                                  "brainseg-cli infer: warning: %lu voxel of %s is NaN or infinite in its file and is read as 0\n",
-                                  "brainseg-cli infer: warning: %lu voxels of %s are NaN or infinite in their files and are read as 0\n",
-                                  c->image->n_nonfinite),
-             (unsigned long) c->image->n_nonfinite, c->id);
+  bs_cli_warn_nonfinite ("infer", c);
   /* Before the network runs: a model that cannot give the labels asked for. */
   if (!bs_cli_mask_labels (mask_labels_s, net, model, c, &mask_conv, &error))
     return bs_cli_fail (error);

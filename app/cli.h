@@ -5,6 +5,8 @@
 
 #include <glib.h>
 
+#include "bs-dataset.h"
+
 int bs_cli_info (int argc, char **argv);
 int bs_cli_phantom (int argc, char **argv);
 int bs_cli_infer (int argc, char **argv);
@@ -21,6 +23,8 @@ int bs_cli_fail (const GError *error);
  * --out could overwrite the image it was segmenting). */
 gboolean bs_cli_check_outputs (const char *const *outputs, int n_out, const char *const *inputs, int n_in,
                                GError **error);
+/* On stderr: the case's image had NaN or infinite voxels, read as 0. */
+void bs_cli_warn_nonfinite (const char *command, const BsCase *c);
 /* Parses argv with entries; on failure prints the problem and returns FALSE. */
 gboolean bs_cli_parse (const char *command, const char *params, const char *summary,
                        const GOptionEntry *entries, int *argc, char ***argv);
