@@ -157,7 +157,20 @@ evaluate_all (char **datasets, const char *model_path, int threads, int lanes, g
     }
   if (only && n_done < g_strv_length (only))
     {
-      fprintf (stderr, "%s\n", _("brainseg-cli train: a case named in --test-cases is not in the datasets"));
+      /* name them (helper finding: the message did not say which) */
+      g_autoptr(GString) missing = g_string_new (NULL);
+
+      for (int k = 0; only[k]; k++)
+        {
+          gboolean found = FALSE;
+
+          for (guint j = 0; j < results->len && !found; j++)
+            found = g_strcmp0 (g_array_index (results, BsTrainCaseResult, j).id, only[k]) == 0;
+          if (!found)
+            g_string_append_printf (missing, "%s%s", missing->len ? ", " : "", only[k]);
+        }
+      fprintf (stderr, _("brainseg-cli train: --test-cases names cases that are not in the datasets: %s\n"),
+               missing->str);
       return 1;
     }
   if (n_done > 1)

@@ -111,6 +111,9 @@ def main():
     with open(label_path, "rb") as f:
         assert f.read() == label_bytes
     print("mask: refused over the case's own label and image")
+    # An empty --out is refused before anything is computed.
+    p = run("export", *common[:-1], "--what", "mask", "--out", "", ok=False)
+    assert p.returncode != 0 and "empty file name" in p.stderr and "Segmenting" not in p.stderr, p.stderr
     # infer --slice measures that slice: its regions' metrics are of the one
     # slice against the same slice of the truth (helper finding: against the
     # whole volume's truth), and the slices run are 1 of 1.

@@ -422,6 +422,9 @@ def main():
         proc = run("train", task, "--evaluate", "--resume", out, "--report", missing, ok=False)
         assert proc.returncode != 0 and "no-such-folder" in proc.stderr, proc.stderr
         assert "phantom_" not in proc.stdout, proc.stdout
+        # A --test-cases name that no dataset has is named.
+        proc = run("train", task, "--evaluate", "--resume", out, "--test-cases", "NOPE", ok=False)
+        assert proc.returncode != 0 and "NOPE" in proc.stderr, proc.stderr
 
         # --resume of the best weights (no training state) fine-tunes them.
         out2 = os.path.join(tmp, "resumed.h5")

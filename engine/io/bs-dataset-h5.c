@@ -139,7 +139,13 @@ h5_read_stack_quietly (const char *path, const char *name, gboolean as_label, GE
     }
   H5Sget_simple_extent_dims (space, dims, NULL);
   guint64 total = (guint64) dims[0] * dims[1] * dims[2] * dims[3];
-  if (total == 0 || total > ((guint64) 1 << 31) || dims[3] > 64)
+  if (dims[3] > 64)
+    {
+      g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_TOO_LARGE, _("%s: dataset %s has %llu channels; at most 64 are read"),
+                   path, name, (unsigned long long) dims[3]);
+      goto out;
+    }
+  if (total == 0 || total > ((guint64) 1 << 31))
     {
       g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_TOO_LARGE, _("%s: dataset %s is too large (%llu values)"), path,
                    name, (unsigned long long) total);

@@ -591,6 +591,11 @@ bs_export_check_destination (const char *path, gboolean is_folder, GError **erro
 {
   g_autofree char *dir = g_path_get_dirname (path);
 
+  if (*path == '\0')
+    {
+      g_set_error_literal (error, BS_EXPORT_ERROR, BS_EXPORT_ERROR_WRITE, _("Cannot write to an empty file name"));
+      return FALSE;
+    }
   if (is_folder && g_file_test (path, G_FILE_TEST_EXISTS) && !g_file_test (path, G_FILE_TEST_IS_DIR))
     {
       g_set_error (error, BS_EXPORT_ERROR, BS_EXPORT_ERROR_WRITE, _("Cannot write into “%s”: it is a file, not a folder"),
