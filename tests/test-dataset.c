@@ -530,6 +530,10 @@ test_bad_datasets (void)
     "twice", "{ \"modality\": { \"0\": \"FLAIR\" }, \"training\": [ { \"image\": \"./imagesTr/BRATS_001.nii.gz\" },"
              " { \"image\": \"./imagesTr/BRATS_001.nii.gz\" } ] }");
   expect_open_error (twice, BS_IO_ERROR_INVALID, "more than once");
+  /* an entry naming a folder is said to be one, not a missing file */
+  g_autofree char *folder_entry = build_decathlon (
+    "folder-entry", "{ \"modality\": { \"0\": \"FLAIR\" }, \"training\": [ { \"image\": \"./imagesTr\" } ] }");
+  expect_open_error (folder_entry, BS_IO_ERROR_INVALID, "not a regular file");
 
   /* fuzz findings: NaN and negative label voxels, and an image of nothing
    * but NaN, are refused when the case loads, naming the file */

@@ -171,6 +171,15 @@ bs_dataset_open_decathlon_json (const char *folder, const char *json, gssize len
           for (int f = 0; f < 2; f++)
             if (check[f] && !g_file_test (check[f], G_FILE_TEST_IS_REGULAR))
               {
+                /* a folder or a pipe there is no missing file (helper finding:
+                 * "./imagesTr" was said not to exist) */
+                if (g_file_test (check[f], G_FILE_TEST_EXISTS))
+                  {
+                    g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID,
+                                 _("%s: entry %u of \"%s\" names %s, which is not a regular file (a folder?)"),
+                                 json_path, i, lists[l], check[f]);
+                    return NULL;
+                  }
                 if (n_missing++ == 0)
                   first_missing = g_strdup (check[f]);
               }
