@@ -75,6 +75,33 @@ bs_cli_check_outputs (const char *const *outputs, int n_out, const char *const *
 }
 
 gboolean
+bs_cli_check_case_outputs (const char *const *outputs, int n_out, const BsDataset *ds, guint i, GError **error)
+{
+  g_auto(GStrv) files = bs_dataset_get_case_files (ds, i);
+
+  return bs_cli_check_outputs (outputs, n_out, (const char *const *) files, (int) g_strv_length (files), error);
+}
+
+void
+bs_cli_after_network (gpointer data)
+{
+  BsCliAfterNetwork *a = data;
+
+  if (a->prepared)
+    g_clear_pointer (a->prepared, bs_volume_free);
+  if (a->c->label == NULL)
+    return;
+  for (int r = 0; r < BS_N_REGIONS; r++)
+    if (a->keep[r])
+      {
+        *a->keep[r] = r == BS_REGION_WT ? bs_labels_whole_tumour (a->c->label)
+                                        : bs_labels_region (a->c->label, a->c->convention, (BsRegion) r);
+        a->truths[r] = *a->keep[r];
+      }
+  g_clear_pointer (&a->c->label, bs_volume_free);
+}
+
+gboolean
 bs_cli_parse (const char *command, const char *params, const char *summary,
               const GOptionEntry *entries, int *argc, char ***argv)
 {

@@ -264,26 +264,6 @@ run_compare (const BsUnet *net, const BsVolume *prepared, const BsVolume *truth,
  * nothing the file does not hold.  Once the network is done the prepared
  * image goes and the whole-tumour truth (for the Dice printed) is made in its
  * memory (BsSegmentOptions.after_network); no region truths, no copies. */
-typedef struct {
-  BsVolume **prepared;
-  BsCase *kase;
-  BsVolume **truth;
-  const BsVolume **truths;
-} MaskAfter;
-
-static void
-mask_after_network (gpointer data)
-{
-  MaskAfter *m = data;
-
-  g_clear_pointer (m->prepared, bs_volume_free);
-  if (m->kase->label == NULL)
-    return;
-  *m->truth = bs_labels_whole_tumour (m->kase->label);
-  m->truths[BS_REGION_WT] = *m->truth;
-  g_clear_pointer (&m->kase->label, bs_volume_free);
-}
-
 static int
 export_mask (const BsUnet *net, BsVolume **prepared, BsCase *kase, const BsPlanOptions *opts, gboolean cleanup,
              BsLabelConvention conv, const ExportArgs *a)
@@ -292,14 +272,14 @@ export_mask (const BsUnet *net, BsVolume **prepared, BsCase *kase, const BsPlanO
   g_autoptr(BsVolume) truth = NULL, map = NULL;
   g_autoptr(BsSegmentResult) seg = NULL;
   const BsVolume *truths[BS_N_REGIONS] = { NULL };
-  MaskAfter after = { prepared, kase, &truth, truths };
+  BsCliAfterNetwork after = { kase, prepared, truths, { &truth, NULL, NULL } };
   BsSegmentOptions so;
   gboolean ok;
 
   bs_segment_options_init (&so);
   so.plan = *opts;
   so.cleanup = cleanup;
-  so.after_network = mask_after_network;
+  so.after_network = bs_cli_after_network;
   so.after_network_data = &after;
   seg = bs_segment_regions (net, *prepared, truths, &so, a->quiet ? NULL : print_progress, (gpointer) _("Segmenting"),
                             NULL, &error);
@@ -407,10 +387,9 @@ run_export (ExportArgs *a, const char *path)
     /* Not over the case's own files (a mask written over its label was
      * taken, and the ground truth lost). */
     const char *outputs[] = { a->out };
-    g_auto(GStrv) files = bs_dataset_get_case_files (ds, case_index);
 
     if (what != WHAT_SERIES && what != WHAT_COMPARE
-        && !bs_cli_check_outputs (outputs, 1, (const char *const *) files, g_strv_length (files), &error))
+        && !bs_cli_check_case_outputs (outputs, 1, ds, case_index, &error))
       return bs_cli_fail (error);
   }
   kase = bs_dataset_load_case (ds, case_index, &error);

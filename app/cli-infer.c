@@ -125,35 +125,6 @@ print_subregions (const BsSegmentResult *seg, const BsVolume *const *truths, con
     }
 }
 
-/* after_network of infer: the prepared image goes (unless it is still to be
- * written), then the truths are made from the labels, which go too; the
- * truths thus reuse the image's memory, as the masks made next reuse the
- * labels' and the rest of the image's. */
-typedef struct {
-  BsCase *c;
-  BsVolume **prepared;  /* NULL: keep it */
-  const BsVolume **truths;
-  BsVolume **truth, **truth_tc, **truth_et;
-} AfterNetwork;
-
-static void
-after_network (gpointer data)
-{
-  AfterNetwork *a = data;
-
-  if (a->prepared)
-    g_clear_pointer (a->prepared, bs_volume_free);
-  if (a->c->label == NULL)
-    return;
-  *a->truth = bs_labels_whole_tumour (a->c->label);
-  *a->truth_tc = bs_labels_region (a->c->label, a->c->convention, BS_REGION_TC);
-  *a->truth_et = bs_labels_region (a->c->label, a->c->convention, BS_REGION_ET);
-  g_clear_pointer (&a->c->label, bs_volume_free);
-  a->truths[BS_REGION_WT] = *a->truth;
-  a->truths[BS_REGION_TC] = *a->truth_tc;
-  a->truths[BS_REGION_ET] = *a->truth_et;
-}
-
 int
 bs_cli_infer (int argc, char **argv)
 {
@@ -205,7 +176,7 @@ bs_cli_infer (int argc, char **argv)
   g_autoptr(BsSegmentResult) seg = NULL;
   g_autofree guint8 *one = NULL;
   BsSegmentOptions sopts;
-  AfterNetwork after;
+  BsCliAfterNetwork after;
   BsPlanOptions opts;
   const BsInferGeometry *geom;
   gboolean is_random = FALSE, has_dice, cleanup;
@@ -283,10 +254,8 @@ bs_cli_infer (int argc, char **argv)
     /* Not over the case's own files (a mask written over its label was
      * taken, and the ground truth lost). */
     const char *outputs[] = { out, prob_out, prepared_out };
-    g_auto(GStrv) files = bs_dataset_get_case_files (ds, case_index);
 
-    if (!bs_cli_check_outputs (outputs, G_N_ELEMENTS (outputs), (const char *const *) files, g_strv_length (files),
-                               &error))
+    if (!bs_cli_check_case_outputs (outputs, G_N_ELEMENTS (outputs), ds, case_index, &error))
       return bs_cli_fail (error);
   }
   c = bs_dataset_load_case (ds, case_index, &error);
@@ -328,13 +297,8 @@ bs_cli_infer (int argc, char **argv)
     }
   /* The truths are made once the network is done, in the memory the
    * prepared image leaves (after_network), unless it is still to be written. */
-  after.c = c;
-  after.prepared = prepared_out == NULL ? &prepared : NULL;
-  after.truths = truths;
-  after.truth = &truth;
-  after.truth_tc = &truth_tc;
-  after.truth_et = &truth_et;
-  sopts.after_network = after_network;
+  after = (BsCliAfterNetwork) { c, prepared_out == NULL ? &prepared : NULL, truths, { &truth, &truth_tc, &truth_et } };
+  sopts.after_network = bs_cli_after_network;
   sopts.after_network_data = &after;
   seg = bs_segment_regions (net, prepared, truths, &sopts, NULL, NULL, NULL, &error);
   if (!seg)

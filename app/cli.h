@@ -6,6 +6,7 @@
 #include <glib.h>
 
 #include "bs-dataset.h"
+#include "bs-labels.h"
 
 int bs_cli_info (int argc, char **argv);
 int bs_cli_phantom (int argc, char **argv);
@@ -23,6 +24,22 @@ int bs_cli_fail (const GError *error);
  * --out could overwrite the image it was segmenting). */
 gboolean bs_cli_check_outputs (const char *const *outputs, int n_out, const char *const *inputs, int n_in,
                                GError **error);
+/* bs_cli_check_outputs with the files case i of ds is read from as the
+ * inputs: no output may write over the case itself. */
+gboolean bs_cli_check_case_outputs (const char *const *outputs, int n_out, const BsDataset *ds, guint i,
+                                    GError **error);
+/* BsSegmentOptions.after_network of infer and export: the prepared image
+ * goes (when prepared is not NULL), then the truth of every region with a
+ * place in keep is made from c's labels into it and into truths, and the
+ * labels go; so the truths, and the masks made next, take the memory the
+ * image and the labels leave. */
+typedef struct {
+  BsCase *c;
+  BsVolume **prepared;
+  const BsVolume **truths;            /* the array bs_segment_regions was given */
+  BsVolume **keep[BS_N_REGIONS];      /* NULL: that region's truth is not made */
+} BsCliAfterNetwork;
+void bs_cli_after_network (gpointer data);
 /* On stderr: the case's image had NaN or infinite voxels, read as 0. */
 void bs_cli_warn_nonfinite (const char *command, const BsCase *c);
 /* Parses argv with entries; on failure prints the problem and returns FALSE. */

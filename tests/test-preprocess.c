@@ -489,7 +489,7 @@ test_labels (void)
           for (int k = 0; k < 8; k++)
             lab->data[k] = lab->data[k] > 0;
         lab->data[5] = cases[i].value;
-        g_assert_cmpint (bs_labels_check_values (lab, cases[i].conv, "seg.nii.gz", &error), ==, cases[i].ok);
+        g_assert_cmpint (bs_labels_check_values (lab, cases[i].conv, "seg.nii.gz", NULL, &error), ==, cases[i].ok);
         if (cases[i].ok)
           g_assert_no_error (error);
         else

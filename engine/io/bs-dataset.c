@@ -628,12 +628,13 @@ bs_dataset_load_case (BsDataset *ds, guint i, GError **error)
               return NULL;
             }
           {
-            g_autofree char *where = g_strdup_printf ("%s (%s)", ds->path, e->h5_masks);
-
             /* whole numbers; other classes than 0/1: whole tumour only */
-            if (!bs_labels_check_values (c->label, BS_LABELS_UNKNOWN, where, error))
+            g_autofree char *where = g_strdup_printf ("%s (%s)", ds->path, e->h5_masks);
+            gboolean fits;
+
+            if (!bs_labels_check_values (c->label, c->convention, where, &fits, error))
               return NULL;
-            if (!bs_labels_check_values (c->label, c->convention, where, NULL))
+            if (!fits)
               c->convention = BS_LABELS_UNKNOWN;
           }
         }
@@ -726,15 +727,15 @@ bs_dataset_load_case (BsDataset *ds, guint i, GError **error)
        * names the classes it is refused too; where only the files' names
        * suggest a release (BraTS 2024 keeps 2023's names and adds a label 4)
        * the labels count as of an unknown convention: whole tumour only. */
-      if (!bs_labels_check_values (c->label, BS_LABELS_UNKNOWN, e->label, error))
-        return NULL;
-      if (ds->kind == BS_DATASET_DECATHLON)
-        {
-          if (!bs_labels_check_values (c->label, c->convention, e->label, error))
-            return NULL;
-        }
-      else if (!bs_labels_check_values (c->label, c->convention, e->label, NULL))
-        c->convention = BS_LABELS_UNKNOWN;
+      {
+        gboolean fits;
+
+        if (!bs_labels_check_values (c->label, c->convention, e->label,
+                                     ds->kind == BS_DATASET_DECATHLON ? NULL : &fits, error))
+          return NULL;
+        if (ds->kind != BS_DATASET_DECATHLON && !fits)
+          c->convention = BS_LABELS_UNKNOWN;
+      }
     }
   return g_steal_pointer (&c);
 }

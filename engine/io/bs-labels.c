@@ -111,16 +111,15 @@ bs_labels_count (const BsVolume *label, int **values, guint64 **counts)
 }
 
 gboolean
-bs_labels_check_values (const BsVolume *label, BsLabelConvention conv, const char *path, GError **error)
+bs_labels_check_values (const BsVolume *label, BsLabelConvention conv, const char *path, gboolean *fits,
+                        GError **error)
 {
   g_autofree int *values = NULL;
   g_autofree guint64 *counts = NULL;
-  int n = bs_labels_count (label, &values, &counts);
+  int n = bs_labels_count (label, &values, &counts), outside = -1;
 
   for (int i = 0; i < n; i++)
     {
-      g_autoptr(GString) classes = NULL;
-
       if (values[i] < 0)
         {
           /* the first voxel that is no class, for the message */
@@ -138,15 +137,21 @@ bs_labels_check_values (const BsVolume *label, BsLabelConvention conv, const cha
                        bad, BS_LABELS_MAX_VALUE);
           return FALSE;
         }
-      if (conv == BS_LABELS_UNKNOWN || bs_labels_value_name (conv, values[i]) != NULL)
-        continue;
-      classes = g_string_new (NULL);
+      if (outside < 0 && conv != BS_LABELS_UNKNOWN && bs_labels_value_name (conv, values[i]) == NULL)
+        outside = values[i];
+    }
+  if (fits)
+    *fits = outside < 0;
+  if (outside >= 0 && fits == NULL)
+    {
+      g_autoptr(GString) classes = g_string_new (NULL);
+
       for (int c = 0; c <= BS_LABELS_MAX_VALUE; c++)
         if (bs_labels_value_name (conv, c) != NULL)
           g_string_append_printf (classes, "%s%d", classes->len ? ", " : "", c);
       /* TRANSLATORS: e.g. "seg.nii.gz: label value 7 is not a class of the brats2017 labels (0, 1, 2, 4)" */
       g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID, _("%s: label value %d is not a class of the %s labels (%s)"),
-                   path, values[i], bs_labels_convention_name (conv), classes->str);
+                   path, outside, bs_labels_convention_name (conv), classes->str);
       return FALSE;
     }
   return TRUE;

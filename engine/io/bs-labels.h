@@ -27,8 +27,11 @@ BsLabelConvention bs_labels_guess (const BsVolume *label);
 int bs_labels_count (const BsVolume *label, int **values, guint64 **counts);
 /* Whether every value of a label map read from path is a class: a whole
  * number from 0 to 255 and, under a known convention, one of its classes.
- * Else an error naming path, the value and the classes. */
-gboolean bs_labels_check_values (const BsVolume *label, BsLabelConvention conv, const char *path, GError **error);
+ * Else an error naming path, the value and the classes.  With fits not
+ * NULL, a value outside conv's classes is no error: *fits says whether
+ * every value is one of them (one pass over the labels either way). */
+gboolean bs_labels_check_values (const BsVolume *label, BsLabelConvention conv, const char *path, gboolean *fits,
+                                 GError **error);
 /* New uint8-valued (0/1, stored as float) single-channel volume: label > 0. */
 BsVolume *bs_labels_whole_tumour (const BsVolume *label);
 
