@@ -35,6 +35,7 @@ static const char *const what_names[] = { "overlay", "figure", "mask", "dice-csv
 typedef struct {
   char *case_id, *label, *model, *plane, *what, *out, *size, *modality, *style;
   char *precision, *layout, *fusion, *cleanup, *crop, *flips, *planes, *annotations, *mask_labels, *lanes;
+  char *calibration;
   int slice, threads, batch;
   double opacity;
   gboolean confusion, quiet;
@@ -58,6 +59,7 @@ export_args_clear (ExportArgs *a)
   g_free (a->crop);
   g_free (a->flips);
   g_free (a->planes);
+  g_free (a->calibration);
   g_free (a->lanes);
   g_free (a->cleanup);
   g_free (a->annotations);
@@ -136,6 +138,9 @@ parse_plan_options (const ExportArgs *a, BsPlanOptions *opts, GError **error)
     return fail_invalid (error, _("--three-planes must be on or off, not “%s”"), a->planes);
   if (!parse_switch (a->lanes, &opts->slice_parallel))
     return fail_invalid (error, _("--lanes must be on or off, not “%s”"), a->lanes);
+  if (a->calibration && strcmp (a->calibration, "model") != 0 && strcmp (a->calibration, "case") != 0)
+    return fail_invalid (error, _("--calibration must be model or case, not “%s”"), a->calibration);
+  opts->calibrate_case = a->calibration && strcmp (a->calibration, "case") == 0;
   if (a->threads < 0 || a->threads > 1024)
     {
       g_set_error (error, BS_EXPORT_ERROR, BS_EXPORT_ERROR_INVALID,
@@ -572,6 +577,9 @@ bs_cli_export (int argc, char **argv)
     { "lanes", 0, 0, G_OPTION_ARG_STRING, &a.lanes,
       N_("on (default): each thread runs its own copy of the network on whole batches of slices, taking the next batch when it has finished its last, so a core that another program holds slows one copy instead of all; off: every layer split between the threads"),
       "on|off" },
+    { "calibration", 0, 0, G_OPTION_ARG_STRING, &a.calibration,
+      N_("int8's ranges: model (default: those stored with the model, measured once on many cases; this case's when it stores none) or case (measured on slices of this case)"),
+      "model|case" },
     { "cleanup", 0, 0, G_OPTION_ARG_STRING, &a.cleanup,
       N_("on (default): segment the whole volume and remove islands smaller than 20 per cent of the largest tumour component; off: the raw mask (overlay and figure then segment their slice only)"),
       "on|off" },

@@ -17,6 +17,7 @@
 #include "bs-segment.h"
 #include "bs-runtime.h"
 #include "bs-unet.h"
+#include "bs-calibration.h"
 #include "cli.h"
 #include "cli-json.h"
 #include "cli-mask.h"
@@ -131,7 +132,7 @@ bs_cli_infer (int argc, char **argv)
   g_autofree char *model = NULL, *case_id = NULL, *out = NULL, *label = NULL;
   g_autofree char *prob_out = NULL, *prepared_out = NULL;
   g_autofree char *precision_s = NULL, *layout_s = NULL, *fusion_s = NULL, *cleanup_s = NULL, *crop_s = NULL;
-  g_autofree char *flips_s = NULL, *planes_s = NULL, *mask_labels_s = NULL, *lanes_s = NULL;
+  g_autofree char *flips_s = NULL, *planes_s = NULL, *mask_labels_s = NULL, *lanes_s = NULL, *cal_s = NULL;
   int threads = 0, batch = 1, only_slice = -1;
   gboolean json = FALSE;
   const GOptionEntry entries[] = {
@@ -158,6 +159,9 @@ bs_cli_infer (int argc, char **argv)
     { "lanes", 0, 0, G_OPTION_ARG_STRING, &lanes_s,
       N_("on (default): each thread runs its own copy of the network on whole batches of slices, taking the next batch when it has finished its last, so a core that another program holds slows one copy instead of all; off: every layer split between the threads"),
       "on|off" },
+    { "calibration", 0, 0, G_OPTION_ARG_STRING, &cal_s,
+      N_("int8's ranges: model (default: those stored with the model, measured once on many cases; this case's when it stores none) or case (measured on slices of this case)"),
+      "model|case" },
     { "slice", 0, 0, G_OPTION_ARG_INT, &only_slice, N_("Only this axial slice (Dice over it alone)"), "K" },
     { "threads", 0, 0, G_OPTION_ARG_INT, &threads, N_("Threads (default: all cores)"), "N" },
     { "batch", 0, 0, G_OPTION_ARG_INT, &batch, N_("Slices per run (default 1, as in the window)"), "N" },
@@ -199,9 +203,10 @@ bs_cli_infer (int argc, char **argv)
       || (crop_s && !g_str_equal (crop_s, "on") && !g_str_equal (crop_s, "off"))
       || (flips_s && !g_str_equal (flips_s, "on") && !g_str_equal (flips_s, "off"))
       || (planes_s && !g_str_equal (planes_s, "on") && !g_str_equal (planes_s, "off"))
-      || (lanes_s && !g_str_equal (lanes_s, "on") && !g_str_equal (lanes_s, "off")))
+      || (lanes_s && !g_str_equal (lanes_s, "on") && !g_str_equal (lanes_s, "off"))
+      || (cal_s && !g_str_equal (cal_s, "model") && !g_str_equal (cal_s, "case")))
     {
-      fprintf (stderr, "%s\n", _("brainseg-cli infer: --precision is fp32|int8|bf16, --layout nchw|nhwc|blocked, --fusion on|off, --cleanup on|off, --crop-to-brain on|off, --test-time-flips on|off, --three-planes on|off, --lanes on|off"));
+      fprintf (stderr, "%s\n", _("brainseg-cli infer: --precision is fp32|int8|bf16, --layout nchw|nhwc|blocked, --fusion on|off, --cleanup on|off, --crop-to-brain on|off, --test-time-flips on|off, --three-planes on|off, --lanes on|off, --calibration model|case"));
       return 2;
     }
   if (mask_labels_s && !g_strv_contains ((const char *const[]) { "wt", "input", "brats", "decathlon", NULL },
@@ -220,6 +225,7 @@ bs_cli_infer (int argc, char **argv)
   opts.test_time_flips = flips_s && g_str_equal (flips_s, "on");
   opts.three_planes = !planes_s || g_str_equal (planes_s, "on");
   opts.slice_parallel = !lanes_s || g_str_equal (lanes_s, "on");
+  opts.calibrate_case = cal_s && g_str_equal (cal_s, "case");
   /* one slice has no 3D components to judge */
   cleanup = (!cleanup_s || g_str_equal (cleanup_s, "on")) && only_slice < 0;
   opts.threads = threads;
@@ -399,6 +405,19 @@ bs_cli_infer (int argc, char **argv)
       json_builder_add_double_value (b, infer_ms / 1000.0);
       json_builder_set_member_name (b, "ms_per_slice");
       json_builder_add_double_value (b, infer_ms / MAX (slices, 1));
+      /* int8: where its activation ranges came from */
+      json_builder_set_member_name (b, "calibration");
+      if (seg->calibration_cases > 0 || seg->calibration_slices > 0)
+        {
+          json_builder_begin_object (b);
+          json_builder_set_member_name (b, "source");
+          json_builder_add_string_value (b, seg->calibration_cases > 0 ? "model" : "case");
+          json_builder_set_member_name (b, seg->calibration_cases > 0 ? "cases" : "slices");
+          json_builder_add_int_value (b, seg->calibration_cases > 0 ? seg->calibration_cases : seg->calibration_slices);
+          json_builder_end_object (b);
+        }
+      else
+        json_builder_add_null_value (b);
       json_builder_set_member_name (b, "plan_seconds");
       json_builder_add_double_value (b, seg->plan_ms / 1000.0);
       json_builder_set_member_name (b, "total_seconds");
@@ -460,6 +479,12 @@ bs_cli_infer (int argc, char **argv)
         printf (g_dngettext (GETTEXT_PACKAGE, "%d thread on every layer\n", "%d threads on every layer\n",
                              seg->threads),
                 seg->threads);
+      if (seg->calibration_cases > 0 || seg->calibration_slices > 0)
+        {
+          g_autofree char *cal = bs_calibration_describe_counts (seg->calibration_cases, seg->calibration_slices);
+
+          printf ("%s\n", cal);
+        }
       if (opts.test_time_flips)
         printf ("%s\n", _("test-time flips: every slice also ran mirrored left-right; the probabilities are averaged"));
       if (seg->three_planes)

@@ -195,6 +195,12 @@ describe_model (const BsUnet *net, gboolean json)
         json_builder_add_string_value (b, net->description);
       else
         json_builder_add_null_value (b);
+      /* cases the stored int8 calibration was measured on; null: int8 measures each case's */
+      json_builder_set_member_name (b, "calibration_cases");
+      if (net->calibration)
+        json_builder_add_int_value (b, net->calibration_cases);
+      else
+        json_builder_add_null_value (b);
       json_builder_end_object (b);
       bs_cli_print_json (b);
       return 0;
@@ -223,6 +229,13 @@ describe_model (const BsUnet *net, gboolean json)
     printf ("  %s %d x %d\n", _("training crop:"), cfg->crop, cfg->crop);
   if (cfg->normalisation)
     printf ("  %s %s\n", _("normalisation:"), cfg->normalisation);
+  printf ("  %s ", _("int8 calibration:"));
+  if (net->calibration)
+    printf (g_dngettext (GETTEXT_PACKAGE, "stored, the median of %d case\n", "stored, the median of %d cases\n",
+                         net->calibration_cases),
+            net->calibration_cases);
+  else
+    printf ("%s\n", _("none stored; int8 measures each case's ranges"));
   if (net->description)
     printf ("  %s %s\n", _("description:"), net->description);
   return 0;

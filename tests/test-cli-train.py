@@ -394,6 +394,54 @@ def check_cross_validation(tmp):
     assert "epoch 2/2" in text, text
 
 
+def check_calibrate(tmp, task, model):
+    """brainseg-cli calibrate stores int8's ranges with the weights; int8 then
+    runs with them (and --calibration case still measures the case); training
+    the weights drops them; bad arguments fail naming what is wrong."""
+    cal = os.path.join(tmp, "calibrated.h5")
+    proc = run("calibrate", task, "--model", model, "--out", cal)
+    assert "int8 calibration of 4 cases stored" in proc.stdout, proc.stdout
+    with h5py.File(cal, "r") as f:
+        stored = json.loads(f.attrs["brainseg_calibration"])
+    assert stored["cases"] == 4 and len(stored["layer_max"]) == 23, stored
+    assert all(v > 0 for v in stored["layer_max"]) and stored["input_max"] > 0, stored
+    assert_same_weights(model, cal)
+    info = json.loads(run("info", cal, "--json").stdout)
+    assert info["calibration_cases"] == 4, info
+    assert json.loads(run("info", model, "--json").stdout)["calibration_cases"] is None
+    assert "stored, the median of 4 cases" in run("info", cal).stdout
+    assert "none stored" in run("info", model).stdout
+
+    def infer(*extra):
+        out = json.loads(run("infer", task, "--model", cal, "--layout", "nhwc", "--three-planes", "off", "--json",
+                             *extra).stdout)
+        return out["calibration"]
+    assert infer("--precision", "int8") == {"source": "model", "cases": 4}
+    assert infer("--precision", "int8", "--calibration", "case") == {"source": "case", "slices": 4}
+    assert infer("--precision", "fp32") is None
+
+    # the median of one case only, written over the model itself
+    again = os.path.join(tmp, "again.h5")
+    shutil.copy(cal, again)
+    run("calibrate", task, "--model", again, "--out", again, "--cases", "phantom_002", "--quiet")
+    with h5py.File(again, "r") as f:
+        assert json.loads(f.attrs["brainseg_calibration"])["cases"] == 1
+
+    # trained further: the ranges were of the old weights
+    tuned = os.path.join(tmp, "tuned-cal.h5")
+    run("train", task, "--out", tuned, "--epochs", "1", "--resume", cal, *RESUME)
+    with h5py.File(tuned, "r") as f:
+        assert "brainseg_calibration" not in f.attrs, list(f.attrs)
+
+    bad = os.path.join(tmp, "bad-cal.h5")
+    proc = run("calibrate", task, "--model", model, ok=False)
+    assert proc.returncode == 2 and "--out" in proc.stderr, proc.stderr
+    proc = run("calibrate", task, "--model", model, "--out", bad, "--cases", "phantom_002,NOPE", ok=False)
+    assert proc.returncode == 1 and "NOPE" in proc.stderr and not os.path.exists(bad), proc.stderr
+    proc = run("infer", task, "--model", cal, "--calibration", "sometimes", ok=False)
+    assert proc.returncode == 2 and "--calibration" in proc.stderr, proc.stderr
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         task = os.path.join(tmp, "task")
@@ -433,6 +481,7 @@ def main():
         check_weights(out2)
 
         check_resume(tmp, task)
+        check_calibrate(tmp, task, out)
         check_average(tmp, task)
         check_figures(tmp, task)
         check_cross_validation(tmp)

@@ -18,6 +18,7 @@
 #include "bs-nifti.h"
 #include "bs-postprocess.h"
 #include "bs-preprocess.h"
+#include "bs-plan.h"
 #include "bs-segment.h"
 #include "bs-unet.h"
 #include "test-util.h"
@@ -168,7 +169,7 @@ test_int8_agreement (void)
     g_autoptr(BsVolume) mean = bs_volume_copy (cleaned);
     g_autoptr(BsVolume) infer3 = NULL;
     g_autoptr(BsInferGeometry) geom = bs_infer_geometry_new_for_net (net, prepared, BS_INFER_NET_PLANE, TRUE);
-    g_autoptr(BsCalibration) cal = bs_calibration_new_for_case (net, prepared, geom, &error);
+    g_autoptr(BsCalibration) cal = bs_calibration_new_for_case (net, prepared, geom, FALSE, &error);
 
     g_assert_no_error (error);
     run_cli (infer3_args);
@@ -912,6 +913,122 @@ test_after_network (void)
     }
 }
 
+/* A calibration stored with the weights: int8 takes it instead of measuring
+ * the case (the ranges are the case's own here, so the probabilities agree
+ * to the bit, and ranges four times as wide change them: they are used);
+ * calibrate_case still measures the case; the median of three cases'
+ * calibrations is each range's middle value; the result says which ran. */
+static void
+test_stored_calibration (void)
+{
+  BsUnetConfig config = { .fms = 2, .in_channels = 1, .out_channels = 3 };
+  g_autoptr(BsUnet) net = bs_unet_new_random (&config, 23);
+  g_autoptr(BsVolume) prepared = bs_volume_new (48, 40, 20, 1);
+  g_autoptr(BsVolume) wide = NULL, narrow = NULL;
+  g_autoptr(BsInferGeometry) geom = NULL;
+  g_autoptr(BsCalibration) own = NULL, stored = NULL, forced = NULL, c2 = NULL, c3 = NULL;
+  g_autoptr(BsSegmentResult) by_case = NULL, by_model = NULL, by_model_forced = NULL, by_wider = NULL;
+  g_autoptr(GRand) rng = g_rand_new_with_seed (29);
+  g_autoptr(GError) error = NULL;
+  g_autofree float *v1 = NULL, *v2 = NULL, *v3 = NULL, *mid = NULL;
+  BsCalibration *three[3];
+  BsSegmentOptions so;
+  gsize n = bs_volume_n_voxels (prepared), nv;
+  gboolean differ = FALSE;
+
+  if (!bs_precision_available (BS_PRECISION_INT8, NULL))
+    {
+      g_test_skip ("int8 is not available on this CPU");
+      return;
+    }
+  for (int z = 2; z < 18; z++)
+    for (int y = 0; y < 40; y++)
+      for (int x = 0; x < 48; x++)
+        if (hypot (x - 24.0, y - 20.0) < 15.0)
+          prepared->data[((gsize) z * 40 + y) * 48 + x] = (float) g_rand_double_range (rng, -1.0, 2.0);
+  geom = bs_infer_geometry_new_for_net (net, prepared, BS_PLANE_AXIAL, TRUE);
+  own = bs_calibration_new_for_case (net, prepared, geom, FALSE, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (bs_calibration_get_cases (own), ==, 0);
+  g_assert_cmpint (bs_calibration_get_slices (own), ==, BS_CALIBRATION_SLICES);
+  g_assert_null (bs_calibration_new_stored (net));
+
+  /* the median of one calibration is itself */
+  nv = 1 + net->n_layers;
+  v1 = g_new (float, nv);
+  bs_calibration_median (net, &own, 1, v1);
+  for (gsize i = 0; i < nv; i++)
+    g_assert_cmpfloat (v1[i], >, 0.0f);
+
+  /* two more cases: the same one scaled, so every range moves */
+  wide = bs_volume_copy (prepared);
+  narrow = bs_volume_copy (prepared);
+  for (gsize v = 0; v < n; v++)
+    {
+      wide->data[v] *= 3.0f;
+      narrow->data[v] *= 0.25f;
+    }
+  c2 = bs_calibration_new_for_case (net, wide, geom, TRUE, &error);
+  g_assert_no_error (error);
+  c3 = bs_calibration_new_for_case (net, narrow, geom, TRUE, &error);
+  g_assert_no_error (error);
+  v2 = g_new (float, nv);
+  v3 = g_new (float, nv);
+  mid = g_new (float, nv);
+  bs_calibration_median (net, &c2, 1, v2);
+  bs_calibration_median (net, &c3, 1, v3);
+  three[0] = c3;
+  three[1] = own;
+  three[2] = c2;
+  bs_calibration_median (net, three, 3, mid);
+  for (gsize i = 0; i < nv; i++)
+    {
+      float a = v1[i], b = v2[i], c = v3[i];
+      float middle = (a >= b) == (a <= c) ? a : (b >= a) == (b <= c) ? b : c;
+
+      g_assert_cmpfloat (mid[i], ==, middle);
+    }
+  g_assert_cmpfloat (mid[0], ==, v1[0]);  /* the input's range scales with the input */
+
+  bs_segment_options_init (&so);
+  so.plan.precision = BS_PRECISION_INT8;
+  so.plan.layout = BS_MEMLAYOUT_NHWC;
+  so.plan.threads = 1;
+  so.plan.three_planes = FALSE;
+  by_case = bs_segment_regions (net, prepared, NULL, &so, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (by_case->calibration_cases, ==, 0);
+  g_assert_cmpint (by_case->calibration_slices, ==, BS_CALIBRATION_SLICES);
+
+  bs_unet_set_calibration (net, v1, 1);
+  stored = bs_calibration_new_for_case (net, prepared, geom, FALSE, &error);
+  g_assert_cmpint (bs_calibration_get_cases (stored), ==, 1);
+  g_assert_cmpint (bs_calibration_get_slices (stored), ==, 0);
+  forced = bs_calibration_new_for_case (net, prepared, geom, TRUE, &error);
+  g_assert_cmpint (bs_calibration_get_cases (forced), ==, 0);
+  by_model = bs_segment_regions (net, prepared, NULL, &so, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (by_model->calibration_cases, ==, 1);
+  g_assert_cmpint (by_model->calibration_slices, ==, 0);
+  g_assert_cmpmem (by_model->prob->data, n * 3 * sizeof (float), by_case->prob->data, n * 3 * sizeof (float));
+  so.plan.calibrate_case = TRUE;
+  by_model_forced = bs_segment_regions (net, prepared, NULL, &so, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (by_model_forced->calibration_cases, ==, 0);
+  g_assert_cmpmem (by_model_forced->prob->data, n * 3 * sizeof (float), by_case->prob->data, n * 3 * sizeof (float));
+
+  for (gsize i = 0; i < nv; i++)
+    v1[i] *= 4.0f;
+  bs_unet_set_calibration (net, v1, 5);
+  so.plan.calibrate_case = FALSE;
+  by_wider = bs_segment_regions (net, prepared, NULL, &so, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (by_wider->calibration_cases, ==, 5);
+  for (gsize v = 0; v < n * 3 && !differ; v++)
+    differ = by_wider->prob->data[v] != by_case->prob->data[v];
+  g_assert_true (differ);
+}
+
 /* bs_segment_finish_regions reads only the slices that can hold a region
  * (region_slices): on masks and truths in a few slices of a taller volume
  * its counts are the whole volume's, region_slices holds every voxel of
@@ -1110,6 +1227,7 @@ main (int argc, char **argv)
   g_test_add_func ("/segment/regions-pipeline", test_regions_pipeline);
   g_test_add_func ("/segment/region-slices", test_region_slices);
   g_test_add_func ("/segment/after-network", test_after_network);
+  g_test_add_func ("/segment/stored-calibration", test_stored_calibration);
   g_test_add_func ("/segment/int8-infer-export-dialog", test_int8_agreement);
   g_test_add_func ("/segment/cli-outputs", test_cli_outputs);
   status = g_test_run ();

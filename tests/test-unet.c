@@ -427,23 +427,23 @@ save_small (const char *dir, const char *name, BsUnet *net)
   return path;
 }
 
-/* Replaces the file's brainseg_config attribute with json (NULL: none, as a
- * Keras file has), written as the saver writes it. */
+/* Replaces the file's string attribute name with json (NULL: none), written
+ * as the saver writes it. */
 static void
-set_config (const char *path, const char *json)
+set_attr (const char *path, const char *name, const char *json)
 {
   hid_t f = H5Fopen (path, H5F_ACC_RDWR, H5P_DEFAULT);
 
   g_assert_cmpint (f, >=, 0);
-  if (H5Aexists (f, "brainseg_config") > 0)
-    g_assert_cmpint (H5Adelete (f, "brainseg_config"), >=, 0);
+  if (H5Aexists (f, name) > 0)
+    g_assert_cmpint (H5Adelete (f, name), >=, 0);
   if (json)
     {
       hid_t type = H5Tcopy (H5T_C_S1), space = H5Screate (H5S_SCALAR), attr;
 
       H5Tset_size (type, strlen (json) + 1);
       H5Tset_strpad (type, H5T_STR_NULLTERM);
-      attr = H5Acreate2 (f, "brainseg_config", type, space, H5P_DEFAULT, H5P_DEFAULT);
+      attr = H5Acreate2 (f, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
       g_assert_cmpint (attr, >=, 0);
       g_assert_cmpint (H5Awrite (attr, type, json), >=, 0);
       H5Aclose (attr);
@@ -451,6 +451,94 @@ set_config (const char *path, const char *json)
       H5Tclose (type);
     }
   g_assert_cmpint (H5Fclose (f), >=, 0);
+}
+
+/* The brainseg_config attribute (NULL: none, as a Keras file has). */
+static void
+set_config (const char *path, const char *json)
+{
+  set_attr (path, "brainseg_config", json);
+}
+
+/* A stored int8 calibration goes with the weights to the file and back, and
+ * through copies; one that cannot be of this network, or is damaged, fails
+ * naming the file (a wrong range would quantise every layer wrongly, silently). */
+static void
+test_calibration (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("bs-unet-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "m.h5", NULL);
+  g_autoptr(BsUnet) net = small_net (2, 1, BS_UPSAMPLE_TRANSPOSED, 5);
+  g_autoptr(BsUnet) back = NULL, copy = NULL, bare = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree float *values = g_new (float, 1 + net->n_layers);
+  g_autofree char *ranges = NULL;
+  struct { const char *json, *message; } bad[] = {
+    { "not json", "brainseg_calibration is not a JSON object" },
+    { "[1, 2]", "brainseg_calibration is not a JSON object" },
+    { "{\"cases\": 3, \"input_max\": 2, \"layer_max\": [1, 2, 3, 4, 5]}",
+      "brainseg_calibration holds 5 layer ranges, but the network has 23 layers" },
+    { NULL, "range of layer encodeAb is not a positive number" },
+    { NULL, "needs a positive input_max and a count of cases" },
+  };
+
+  g_assert_cmpint (net->n_layers, ==, 23);
+  g_assert_null (net->calibration);
+  for (int i = 0; i <= net->n_layers; i++)
+    values[i] = 0.37f + 1.7f * i;
+  bs_unet_set_calibration (net, values, 7);
+  g_assert_true (bs_unet_save_h5 (net, path, &error));
+  g_assert_no_error (error);
+  back = bs_unet_load_h5 (path, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (back->calibration);
+  g_assert_cmpint (back->calibration_cases, ==, 7);
+  g_assert_cmpmem (back->calibration, (1 + net->n_layers) * sizeof (float), values,
+                   (1 + net->n_layers) * sizeof (float));
+  copy = bs_unet_copy (back);
+  g_assert_cmpint (copy->calibration_cases, ==, 7);
+  g_assert_cmpmem (copy->calibration, (1 + net->n_layers) * sizeof (float), values,
+                   (1 + net->n_layers) * sizeof (float));
+  /* dropped: saved without it */
+  bs_unet_set_calibration (copy, NULL, 0);
+  g_assert_null (copy->calibration);
+  g_assert_true (bs_unet_save_h5 (copy, path, &error));
+  bare = bs_unet_load_h5 (path, &error);
+  g_assert_no_error (error);
+  g_assert_null (bare->calibration);
+  g_assert_cmpint (bare->calibration_cases, ==, 0);
+
+  /* 23 ranges with the second negative; then all positive, no cases */
+  {
+    g_autoptr(GString) g = g_string_new ("{\"cases\": 3, \"input_max\": 2, \"layer_max\": [");
+    for (int i = 0; i < net->n_layers; i++)
+      g_string_append_printf (g, "%s%d", i ? ", " : "", i == 1 ? -4 : i + 1);
+    g_string_append (g, "]}");
+    bad[3].json = g_strdup (g->str);
+    ranges = g_strdup (g->str);
+    g_strdelimit (ranges, "-", ' ');
+    ranges[strlen ("{\"cases\": ") ] = '0';
+    bad[4].json = ranges;
+  }
+  g_assert_true (bs_unet_save_h5 (net, path, &error));
+  for (guint k = 0; k < G_N_ELEMENTS (bad); k++)
+    {
+      g_autoptr(BsUnet) none = NULL;
+
+      set_attr (path, "brainseg_calibration", bad[k].json);
+      none = bs_unet_load_h5 (path, &error);
+      g_assert_null (none);
+      int code = k == 2 ? BS_MODEL_ERROR_TOPOLOGY : BS_MODEL_ERROR_FILE;
+
+      g_assert_error (error, BS_MODEL_ERROR, code);
+      g_test_message ("%s", error->message);
+      g_assert_nonnull (strstr (error->message, path));
+      g_assert_nonnull (strstr (error->message, bad[k].message));
+      g_clear_error (&error);
+    }
+  g_free ((char *) bad[3].json);
+  g_unlink (path);
+  g_rmdir (dir);
 }
 
 /* A layer's kernel replaced by an empty one of another shape (never
@@ -701,6 +789,7 @@ main (int argc, char **argv)
   g_test_add_func ("/unet/layers", test_layers);
   g_test_add_func ("/unet/mean", test_mean);
   g_test_add_func ("/unet/roundtrip", test_roundtrip);
+  g_test_add_func ("/unet/calibration", test_calibration);
   g_test_add_func ("/unet/reference", test_reference_basic);
   g_test_add_func ("/unet/keras", test_keras);
   g_test_add_func ("/unet/regions", test_regions);

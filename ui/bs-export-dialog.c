@@ -214,7 +214,7 @@ average_planes (ExportJob *job, GCancellable *cancellable, GError **error)
     {
       g_autoptr(BsInferGeometry) geom = bs_infer_geometry_new_for_net (job->net, job->prepared, job->net_plane,
                                                                        job->plan_opts.crop_to_brain);
-      cal = bs_calibration_new_for_case (job->net, job->prepared, geom, error);
+      cal = bs_calibration_new_for_case (job->net, job->prepared, geom, job->plan_opts.calibrate_case, error);
       if (cal == NULL)
         return FALSE;
     }

@@ -193,6 +193,7 @@ typedef struct {
   BsInferenceInput *cal_input;
   BsPlane cal_plane;
   gboolean cal_crop;
+  gboolean cal_per_case;
 } Job;
 
 static void
@@ -262,6 +263,14 @@ describe_plan (const Job *job)
     {
       /* TRANSLATORS: appended to the plan line; the network runs twice per slice */
       char *with = g_strdup_printf (_("%s · test-time flips (2 passes)"), base);
+
+      g_free (base);
+      base = with;
+    }
+  if (o->precision == BS_PRECISION_INT8 && job->cal != NULL)
+    {
+      g_autofree char *cal = bs_calibration_describe (job->cal);
+      char *with = g_strdup_printf ("%s · %s", base, cal);
 
       g_free (base);
       base = with;
@@ -345,15 +354,17 @@ job_build_plan (BsInferenceWorker *self, Job *job)
   if (job->opts.precision == BS_PRECISION_INT8)
     {
       if (job->cal == NULL || job->cal_input != job->input || job->cal_plane != job->plane ||
-          job->cal_crop != job->geom->cropped)
+          job->cal_crop != job->geom->cropped || job->cal_per_case != job->opts.calibrate_case)
         {
           job_clear_calibration (job);
-          job->cal = bs_calibration_new_for_case (job->input->net, job->input->prepared, job->geom, &error);
+          job->cal = bs_calibration_new_for_case (job->input->net, job->input->prepared, job->geom,
+                                                 job->opts.calibrate_case, &error);
           if (job->cal != NULL)
             {
               job->cal_input = bs_inference_input_ref (job->input);
               job->cal_plane = job->plane;
               job->cal_crop = job->geom->cropped;
+              job->cal_per_case = job->opts.calibrate_case;
             }
         }
       cal = job->cal;

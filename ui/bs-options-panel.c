@@ -209,8 +209,12 @@ update_sensitivity (BsOptionsPanel *self)
                                    opts.layout == BS_MEMLAYOUT_NCHW
                                      ? _("Not with NCHW: oneDNN has only reference int8 kernels for plain NCHW "
                                          "(seconds per slice); choose NHWC or Blocked first")
-                                     : _("8-bit integer weights and activations, calibrated on slices of the "
-                                         "open case"));
+                                     : bs_session_get_model (self->session) != NULL
+                                           && bs_session_get_model (self->session)->calibration != NULL
+                                       ? _("8-bit integer weights and activations, with the activation ranges "
+                                           "stored with the model (measured once on many cases)")
+                                       : _("8-bit integer weights and activations, calibrated on slices of the "
+                                           "open case"));
     }
 }
 
@@ -359,4 +363,5 @@ bs_options_panel_init (BsOptionsPanel *self)
                            self, G_CONNECT_SWAPPED);
   self->signals = g_signal_group_new (BS_TYPE_SESSION);
   g_signal_group_connect_swapped (self->signals, "notify::plan-options", G_CALLBACK (update_sensitivity), self);
+  g_signal_group_connect_swapped (self->signals, "notify::model", G_CALLBACK (update_sensitivity), self);
 }

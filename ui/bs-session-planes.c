@@ -94,7 +94,7 @@ planes_job_thread (GTask *task, gpointer source, gpointer task_data, GCancellabl
       /* the worker's calibration: the same slices of the same window */
       g_autoptr(BsInferGeometry) geom = bs_infer_geometry_new_for_net (net, prepared, job->plane,
                                                                        job->opts.crop_to_brain);
-      cal = bs_calibration_new_for_case (net, prepared, geom, &job->error);
+      cal = bs_calibration_new_for_case (net, prepared, geom, job->opts.calibrate_case, &job->error);
       if (cal == NULL)
         {
           g_task_return_boolean (task, FALSE);

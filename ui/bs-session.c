@@ -423,7 +423,8 @@ same_plan (const BsPlanOptions *a, const BsPlanOptions *b)
   return a->precision == b->precision && a->layout == b->layout && !a->fusion == !b->fusion
          && a->threads == b->threads && a->batch == MAX (1, b->batch) && !a->profile_layers == !b->profile_layers
          && !a->crop_to_brain == !b->crop_to_brain && !a->test_time_flips == !b->test_time_flips
-         && !a->slice_parallel == !b->slice_parallel;
+         && !a->slice_parallel == !b->slice_parallel
+         && (a->precision != BS_PRECISION_INT8 || !a->calibrate_case == !b->calibrate_case);
 }
 
 void

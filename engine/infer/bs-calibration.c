@@ -3,6 +3,7 @@
 
 #include <glib/gi18n.h>
 #include <math.h>
+#include <stdlib.h>
 
 #include "bs-error.h"
 #include "bs-parallel.h"
@@ -42,13 +43,94 @@ bs_calibration_pick_slices (const BsVolume *prepared, const BsInferGeometry *geo
 }
 
 BsCalibration *
+bs_calibration_new_stored (const BsUnet *net)
+{
+  BsCalibration *cal;
+
+  if (net->calibration == NULL)
+    return NULL;
+  cal = g_new0 (BsCalibration, 1);
+  cal->n_layers = net->n_layers;
+  cal->input_max = net->calibration[0];
+  cal->layer_max = g_memdup2 (net->calibration + 1, (gsize) net->n_layers * sizeof (float));
+  cal->n_cases = MAX (1, net->calibration_cases);
+  return cal;
+}
+
+int
+bs_calibration_get_cases (const BsCalibration *cal)
+{
+  return cal->n_cases;
+}
+
+int
+bs_calibration_get_slices (const BsCalibration *cal)
+{
+  return cal->n_slices;
+}
+
+char *
+bs_calibration_describe_counts (int cases, int slices)
+{
+  if (cases > 0)
+    return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "int8 ranges stored with the model (median of %d case)",
+                                         "int8 ranges stored with the model (median of %d cases)", cases),
+                            cases);
+  return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "int8 ranges measured on %d slice of this case",
+                                       "int8 ranges measured on %d slices of this case", slices),
+                          slices);
+}
+
+char *
+bs_calibration_describe (const BsCalibration *cal)
+{
+  return bs_calibration_describe_counts (cal->n_cases, cal->n_slices);
+}
+
+static int
+compare_floats (gconstpointer a, gconstpointer b)
+{
+  float x = *(const float *) a, y = *(const float *) b;
+
+  return (x > y) - (x < y);
+}
+
+static float
+median (float *v, int n)
+{
+  qsort (v, n, sizeof *v, compare_floats);
+  return n % 2 ? v[n / 2] : 0.5f * (v[n / 2 - 1] + v[n / 2]);
+}
+
+void
+bs_calibration_median (const BsUnet *net, BsCalibration *const *cases, int n, float *values)
+{
+  g_autofree float *v = g_new (float, MAX (n, 1));
+
+  g_return_if_fail (n > 0);
+  for (int i = 0; i < n; i++)
+    v[i] = cases[i]->input_max;
+  values[0] = median (v, n);
+  for (int l = 0; l < net->n_layers; l++)
+    {
+      for (int i = 0; i < n; i++)
+        v[i] = cases[i]->layer_max[l];
+      values[1 + l] = median (v, n);
+    }
+}
+
+BsCalibration *
 bs_calibration_new_for_case (const BsUnet *net, const BsVolume *prepared, const BsInferGeometry *geom,
-                             GError **error)
+                             gboolean per_case, GError **error)
 {
   int picks[BS_CALIBRATION_SLICES], n_pick;
   gsize per = bs_infer_slice_floats (prepared, geom);
   g_autofree float *input = NULL;
 
+  /* Stored: measured once on many cases, none of them computed here (the
+   * plain-C pass below is a tenth of an int8 volume's time). */
+  if (!per_case && net->calibration != NULL)
+    return bs_calibration_new_stored (net);
   n_pick = bs_calibration_pick_slices (prepared, geom, picks);
   if (n_pick == 0)
     {

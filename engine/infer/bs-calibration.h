@@ -21,10 +21,24 @@ G_BEGIN_DECLS
  * BS_CALIBRATION_SLICES indices; returns how many (0 when no slice has brain). */
 int bs_calibration_pick_slices (const BsVolume *prepared, const BsInferGeometry *geom, int *picks);
 
-/* Measures the calibration of net on prepared's picked slices, each through
- * geom's window.  Fails with BS_PLAN_ERROR_UNAVAILABLE when the case has no
- * brain voxel to calibrate on. */
+/* The calibration int8 runs a case with: the one stored with net's weights
+ * (bs_calibration_new_stored) unless per_case is set or it has none,
+ * otherwise measured on prepared's picked slices, each through geom's window.
+ * Fails with BS_PLAN_ERROR_UNAVAILABLE when it is to be measured and the case
+ * has no brain voxel to calibrate on. */
 BsCalibration *bs_calibration_new_for_case (const BsUnet *net, const BsVolume *prepared,
-                                            const BsInferGeometry *geom, GError **error);
+                                            const BsInferGeometry *geom, gboolean per_case, GError **error);
+
+/* "int8 ranges stored with the model (median of N cases)" or "int8 ranges
+ * measured on N slices of this case", translated. */
+char *bs_calibration_describe (const BsCalibration *cal);
+/* The same from bs_calibration_get_cases and bs_calibration_get_slices. */
+char *bs_calibration_describe_counts (int cases, int slices);
+
+/* A calibration to store with net (bs_unet_set_calibration): each value the
+ * median over the n cases' calibrations (as bs_calibration_new_for_case
+ * measures them) of that case's maximum.  values receives 1 + net->n_layers
+ * floats. */
+void bs_calibration_median (const BsUnet *net, BsCalibration *const *cases, int n, float *values);
 
 G_END_DECLS

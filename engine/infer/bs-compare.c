@@ -289,7 +289,7 @@ bs_compare_run (const BsUnet *net, const BsVolume *prepared, const BsVolume *tru
   if (cal == NULL)
     {
       /* Without a calibration the int8 rows say so; the others still run. */
-      own_cal = bs_calibration_new_for_case (net, prepared, geom, NULL);
+      own_cal = bs_calibration_new_for_case (net, prepared, geom, FALSE, NULL);
       job.cal = own_cal;
     }
   prob = bs_volume_new_like (prepared, 1);

@@ -67,5 +67,6 @@ struct _BsCalibration {
   int n_layers;
   float input_max;   /* max |x| of the network input */
   float *layer_max;  /* max |y| of each layer's output (after ReLU where there is one) */
-  int n_slices;
+  int n_slices;      /* slices measured (of this case), 0 when stored */
+  int n_cases;       /* stored with the model: the cases it was measured on; 0 when of this case */
 };

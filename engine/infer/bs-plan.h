@@ -41,6 +41,8 @@ typedef struct {
   gboolean three_planes;   /* not the plan's own: a whole volume also runs on coronal and sagittal
                             * slices and the three probability volumes are averaged (about three
                             * times the network time; bs_segment_average_planes) */
+  gboolean calibrate_case; /* not the plan's own: int8 measures the case's own ranges
+                            * (bs_calibration_new_for_case) even when the model stores a calibration */
 } BsPlanOptions;
 
 /* Fastest sensible defaults for this CPU: fp32, blocked, fusion on, all cores, batch 1, cropped to the brain,
@@ -75,6 +77,14 @@ typedef struct _BsCalibration BsCalibration;
  * 144x144 are measured on their centre 144x144 (where the brain is), which
  * keeps this plain-C pass to about a second per slice. */
 BsCalibration *bs_calibration_compute (const BsUnet *net, const float *slices, int n, int h, int w, GError **error);
+/* The calibration stored with net's weights (net->calibration), or NULL when
+ * it has none. */
+BsCalibration *bs_calibration_new_stored (const BsUnet *net);
+/* How many cases a stored calibration was measured on; 0 for one measured on
+ * the case at hand. */
+int bs_calibration_get_cases (const BsCalibration *cal);
+/* Slices of the case at hand it was measured on (0 when stored). */
+int bs_calibration_get_slices (const BsCalibration *cal);
 void bs_calibration_free (BsCalibration *cal);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BsCalibration, bs_calibration_free)
 

@@ -677,9 +677,11 @@ bs_segment_regions (const BsUnet *net, const BsVolume *prepared, const BsVolume 
   t0 = bs_now_ms ();
   if (opts->plan.precision == BS_PRECISION_INT8)
     {
-      cal = bs_calibration_new_for_case (net, prepared, r->geom, error);
+      cal = bs_calibration_new_for_case (net, prepared, r->geom, opts->plan.calibrate_case, error);
       if (cal == NULL)
         return NULL;
+      r->calibration_cases = bs_calibration_get_cases (cal);
+      r->calibration_slices = bs_calibration_get_slices (cal);
     }
   r->plan_ms = bs_now_ms () - t0;
 

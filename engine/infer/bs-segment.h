@@ -86,6 +86,9 @@ typedef struct {
   int region_slices[2];
   BsTiming timing;            /* preprocess, the plan's stages, output, threshold, cleanup */
   double plan_ms;             /* calibration and building the plan */
+  /* int8: the calibration's bs_calibration_get_cases (0: measured on this
+   * case) and bs_calibration_get_slices; both 0 for other precisions */
+  int calibration_cases, calibration_slices;
   double run_ms;              /* network through clean-up */
 } BsSegmentResult;
 

@@ -170,7 +170,19 @@ bs_unet_free (BsUnet *net)
   bs_unet_config_clear (&net->config);
   g_free (net->path);
   g_free (net->description);
+  g_free (net->calibration);
   g_free (net);
+}
+
+void
+bs_unet_set_calibration (BsUnet *net, const float *values, int n_cases)
+{
+  g_clear_pointer (&net->calibration, g_free);
+  net->calibration_cases = 0;
+  if (values == NULL)
+    return;
+  net->calibration = g_memdup2 (values, (gsize) (1 + net->n_layers) * sizeof (float));
+  net->calibration_cases = n_cases;
 }
 
 BsUnet *
@@ -237,6 +249,7 @@ bs_unet_copy (const BsUnet *net)
   bs_unet_copy_weights (copy, net);
   copy->path = g_strdup (net->path);
   copy->description = g_strdup (net->description);
+  bs_unet_set_calibration (copy, net->calibration, net->calibration_cases);
   return copy;
 }
 

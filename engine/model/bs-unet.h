@@ -84,6 +84,13 @@ typedef struct {
   BsUnetLayer *layers;  /* in forward order: encodeAa ... PredictionMask */
   char *path;           /* weights file, or NULL */
   char *description;    /* model card line from the file, or NULL */
+  /* int8 calibration stored with the weights (the file's brainseg_calibration
+   * attribute; brainseg-cli calibrate), or NULL: the largest |value| of the
+   * network input, then of each layer's output, 1 + n_layers floats, each the
+   * median over calibration_cases cases of that case's maximum.  Valid only
+   * for these weights: whatever changes them (the trainer) drops it. */
+  float *calibration;
+  int calibration_cases;
 } BsUnet;
 
 /* A network with He-uniform random weights and zero biases (deterministic for seed). */
@@ -93,6 +100,9 @@ BsUnet *bs_unet_copy (const BsUnet *net);
  * slots both have keep their weights, new ones start at zero (so a 2D
  * network widened this way computes what it did). */
 BsUnet *bs_unet_with_context (const BsUnet *net, int context);
+/* Stores (a copy of) the calibration values (1 + n_layers floats, input
+ * first) measured over n_cases cases, or drops it when values is NULL. */
+void bs_unet_set_calibration (BsUnet *net, const float *values, int n_cases);
 /* dst's weights and biases become src's (same topology). */
 void bs_unet_copy_weights (BsUnet *dst, const BsUnet *src);
 /* The running mean of count weight sets, the last being net's:
@@ -114,7 +124,8 @@ BsUnet *bs_unet_load_h5 (const char *path, GError **error);
  * state) is opened and read once.  When extra fails, so does the load. */
 typedef gboolean (*BsUnetLoadExtra) (gint64 h5_file, const BsUnet *net, gpointer user_data, GError **error);
 BsUnet *bs_unet_load_h5_with (const char *path, BsUnetLoadExtra extra, gpointer user_data, GError **error);
-/* Writes the Keras layout plus the brainseg_config attribute; atomic. */
+/* Writes the Keras layout plus the brainseg_config attribute (and
+ * brainseg_calibration when net has a calibration); atomic. */
 gboolean bs_unet_save_h5 (const BsUnet *net, const char *path, GError **error);
 /* The same, with extra called on the open file (an HDF5 hid_t) after the
  * weights, to add groups of its own that loaders ignore (the trainer's state).

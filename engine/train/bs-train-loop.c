@@ -145,6 +145,8 @@ initial_net (BsTrainSet *set, const BsTrainOptions *opts, const BsTrainOutputs *
       const char *path = bs_train_checkpoint_get_path (opts->resume);
 
       net = bs_unet_copy (bs_train_checkpoint_get_net (opts->resume));
+      /* a stored int8 calibration is of these weights, which training changes */
+      bs_unet_set_calibration (net, NULL, 0);
       if (net->config.in_channels != nch)
         {
           g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA,
