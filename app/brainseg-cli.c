@@ -83,6 +83,23 @@ bs_cli_check_case_outputs (const char *const *outputs, int n_out, const BsDatase
   return bs_cli_check_outputs (outputs, n_out, (const char *const *) files, (int) g_strv_length (files), error);
 }
 
+gboolean
+bs_cli_check_dataset_outputs (const char *const *outputs, int n_out, const char *const *datasets, int n_datasets,
+                              GError **error)
+{
+  for (int d = 0; d < n_datasets; d++)
+    {
+      g_autoptr(BsDataset) ds = bs_dataset_open (datasets[d], NULL, error);
+
+      if (ds == NULL)
+        return FALSE;
+      for (guint i = 0; i < bs_dataset_get_n_cases (ds); i++)
+        if (!bs_cli_check_case_outputs (outputs, n_out, ds, i, error))
+          return FALSE;
+    }
+  return TRUE;
+}
+
 void
 bs_cli_after_network (gpointer data)
 {

@@ -47,6 +47,7 @@ bs_cli_calibrate (int argc, char **argv)
   g_autoptr(GError) error = NULL;
   g_autoptr(BsUnet) net = NULL;
   g_autoptr(GPtrArray) cals = g_ptr_array_new_with_free_func ((GDestroyNotify) bs_calibration_free);
+  g_autoptr(GPtrArray) datasets = g_ptr_array_new_with_free_func ((GDestroyNotify) bs_dataset_free);
   g_auto(GStrv) wanted = NULL;
   g_autoptr(GHashTable) found = g_hash_table_new (g_str_hash, g_str_equal);
   g_autofree float *values = NULL;
@@ -80,12 +81,27 @@ bs_cli_calibrate (int argc, char **argv)
   }
   if (cases_s)
     wanted = g_strsplit (cases_s, ",", -1);
+  /* Every dataset opened and every case's files checked before anything is
+   * measured: --out must not replace an image or a label (a model written
+   * over a case's _seg.nii.gz took its ground truth). */
+  {
+    const char *outputs[] = { out };
+
+    if (!bs_cli_check_dataset_outputs (outputs, 1, (const char *const *) argv + 1, argc - 1, &error))
+      return bs_cli_fail (error);
+  }
   for (int d = 1; d < argc; d++)
     {
-      g_autoptr(BsDataset) ds = bs_dataset_open (argv[d], NULL, &error);
+      BsDataset *ds = bs_dataset_open (argv[d], NULL, &error);
 
       if (ds == NULL)
         return bs_cli_fail (error);
+      g_ptr_array_add (datasets, ds);
+    }
+  for (guint d = 0; d < datasets->len; d++)
+    {
+      BsDataset *ds = datasets->pdata[d];
+
       for (guint i = 0; i < bs_dataset_get_n_cases (ds); i++)
         {
           const char *id = bs_dataset_get_case_id (ds, i);

@@ -617,7 +617,9 @@ bs_cli_train (int argc, char **argv)
       /* The report's folder before a whole evaluation, not after it. */
       const char *outputs[] = { report_path };
 
-      if (!bs_cli_check_outputs (outputs, 1, (const char *const *) &resume, 1, &error))
+      if (!bs_cli_check_outputs (outputs, 1, (const char *const *) &resume, 1, &error)
+          || !bs_cli_check_dataset_outputs (outputs, 1, (const char *const *) datasets,
+                                            datasets ? (int) g_strv_length (datasets) : 0, &error))
         return bs_cli_fail (error);
       g_auto(GStrv) only = test_cases ? g_strsplit (test_cases, ",", -1) : NULL;
       return evaluate_all (datasets, resume, opts.threads, bs_train_options_lanes (&opts), flips,
@@ -633,7 +635,9 @@ bs_cli_train (int argc, char **argv)
   {
     const char *outputs[] = { out, report_path };
 
-    if (!bs_cli_check_outputs (outputs, G_N_ELEMENTS (outputs), NULL, 0, &error))
+    if (!bs_cli_check_outputs (outputs, G_N_ELEMENTS (outputs), NULL, 0, &error)
+        || !bs_cli_check_dataset_outputs (outputs, G_N_ELEMENTS (outputs), (const char *const *) datasets,
+                                          datasets ? (int) g_strv_length (datasets) : 0, &error))
       return bs_cli_fail (error);
   }
   /* Read once, here: a resumed run splits and samples as it did when it

@@ -29,6 +29,12 @@ gboolean bs_cli_check_outputs (const char *const *outputs, int n_out, const char
  * inputs: no output may write over the case itself. */
 gboolean bs_cli_check_case_outputs (const char *const *outputs, int n_out, const BsDataset *ds, guint i,
                                     GError **error);
+/* bs_cli_check_case_outputs for every case of every dataset (opened, not
+ * loaded): a model, report or calibration is never written over a case's
+ * image or label (train --out onto a _seg.nii.gz replaced the ground truth).
+ * A dataset that cannot be opened fails with its error. */
+gboolean bs_cli_check_dataset_outputs (const char *const *outputs, int n_out, const char *const *datasets,
+                                       int n_datasets, GError **error);
 /* BsSegmentOptions.after_network of infer and export: the prepared image
  * goes (when prepared is not NULL), then the truth of every region with a
  * place in keep is made from c's labels into it and into truths, and the

@@ -442,6 +442,27 @@ def check_calibrate(tmp, task, model):
     assert proc.returncode == 2 and "--calibration" in proc.stderr, proc.stderr
 
 
+def check_not_over_cases(tmp, task, model):
+    """No model, report or calibration is written over a file of the cases it
+    reads (found here: calibrate and train --out onto a case's label replaced
+    its ground truth with weights)."""
+    label = os.path.join(task, "labelsTr", "phantom_001.nii.gz")
+    image = os.path.join(task, "imagesTr", "phantom_002.nii.gz")
+    listing = os.path.join(task, "dataset.json")
+    before = {p: open(p, "rb").read() for p in (label, image, listing)}
+    for args, path in (
+            (["calibrate", task, "--model", model, "--out", label], label),
+            (["train", task, "--out", label, "--epochs", "1", *TINY], label),
+            (["train", task, "--out", os.path.join(tmp, "m-over.h5"), "--report", image, "--epochs", "1", *TINY],
+             image),
+            (["train", task, "--evaluate", "--resume", model, "--report", listing], listing)):
+        proc = run(*args, ok=False)
+        assert proc.returncode == 1 and path in proc.stderr and "inputs" in proc.stderr, (args, proc.stderr)
+    for p, data in before.items():
+        assert open(p, "rb").read() == data, p
+    assert not os.path.exists(os.path.join(tmp, "m-over.h5"))
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         task = os.path.join(tmp, "task")
@@ -482,6 +503,7 @@ def main():
 
         check_resume(tmp, task)
         check_calibrate(tmp, task, out)
+        check_not_over_cases(tmp, task, out)
         check_average(tmp, task)
         check_figures(tmp, task)
         check_cross_validation(tmp)
