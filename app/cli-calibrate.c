@@ -84,19 +84,17 @@ bs_cli_calibrate (int argc, char **argv)
   /* Every dataset opened and every case's files checked before anything is
    * measured: --out must not replace an image or a label (a model written
    * over a case's _seg.nii.gz took its ground truth). */
-  {
-    const char *outputs[] = { out };
-
-    if (!bs_cli_check_dataset_outputs (outputs, 1, (const char *const *) argv + 1, argc - 1, &error))
-      return bs_cli_fail (error);
-  }
   for (int d = 1; d < argc; d++)
     {
       BsDataset *ds = bs_dataset_open (argv[d], NULL, &error);
+      const char *outputs[] = { out };
 
       if (ds == NULL)
         return bs_cli_fail (error);
       g_ptr_array_add (datasets, ds);
+      for (guint i = 0; i < bs_dataset_get_n_cases (ds); i++)
+        if (!bs_cli_check_case_outputs (outputs, 1, ds, i, &error))
+          return bs_cli_fail (error);
     }
   for (guint d = 0; d < datasets->len; d++)
     {
