@@ -51,7 +51,8 @@ def check_runtime():
     # the heap kept (mallopt) unless GLIBC_TUNABLES names a heap tunable or BRAINSEG_KEEP_MALLOC_DEFAULTS is
     # set; each choice independent of the others.
     # (under AddressSanitizer its own allocator refuses mallopt, and the policy says nothing of the heap)
-    sanitized = "libasan" in subprocess.run(["ldd", CLI], capture_output=True, text=True).stdout
+    program = CLI + ".bin"
+    sanitized = "libasan" in subprocess.run(["ldd", program], capture_output=True, text=True).stdout
     kept = "" if sanitized else "; heap kept: M_MMAP_MAX=0 M_TRIM_THRESHOLD=512 MB"
     ours = f"brainseg (GLIBC_TUNABLES=glibc.malloc.hugetlb=1{kept})"
     assert d["malloc_policy"] == ours, d["malloc_policy"]
@@ -65,6 +66,16 @@ def check_runtime():
     d = json.loads(run("infer", SAMPLE, "--json", env={"BRAINSEG_KEEP_MALLOC_DEFAULTS": "1"}).stdout)
     assert d["malloc_policy"] == "glibc default", d["malloc_policy"]
     assert d["omp_wait_policy"] == "brainseg (GOMP_SPINCOUNT=10000)", d["omp_wait_policy"]
+    # The launcher links the C library alone, so that a start loads the program's libraries once; the
+    # program started without it decides the same by re-executing itself.
+    libs = subprocess.run(["ldd", CLI], capture_output=True, text=True).stdout
+    assert "libdnnl" not in libs and "libglib" not in libs and "libc.so" in libs, libs
+    e = {k: v for k, v in os.environ.items()
+         if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "BRAINSEG_OMP_DEFAULTS", "GLIBC_TUNABLES")}
+    direct = json.loads(subprocess.run([program, "infer", SAMPLE, "--json", "--threads", "1"], env=e,
+                                       capture_output=True, text=True, check=True).stdout)
+    assert direct["omp_wait_policy"] == "brainseg (GOMP_SPINCOUNT=10000)", direct["omp_wait_policy"]
+    assert direct["malloc_policy"] == ours, direct["malloc_policy"]
     d = json.loads(run("infer", SAMPLE, "--json", env={"BRAINSEG_KEEP_MALLOC_DEFAULTS": "1",
                                                         "BRAINSEG_KEEP_OMP_DEFAULTS": "1"}).stdout)
     assert d["malloc_policy"] == "glibc default" and d["omp_wait_policy"] == "libgomp default", d

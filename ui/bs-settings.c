@@ -29,13 +29,17 @@ find_schema (void)
     return schema;
   if ((schema = lookup_in (BS_SCHEMA_BUILD_DIR)) || (schema = lookup_in (BS_SCHEMA_INSTALL_DIR)))
     return schema;
-  /* A relocated install: <prefix>/bin/brainseg beside <prefix>/share. */
+  /* A relocated install: the program in <prefix>/libexec/brainseg (or
+   * <prefix>/bin, run without its launcher) beside <prefix>/share. */
   exe = g_file_read_link ("/proc/self/exe", NULL);
   if (exe)
     {
-      g_autofree char *bindir = g_path_get_dirname (exe);
-      g_autofree char *dir = g_build_filename (bindir, "..", "share", "glib-2.0", "schemas", NULL);
-      schema = lookup_in (dir);
+      g_autofree char *exedir = g_path_get_dirname (exe);
+      g_autofree char *dir = g_build_filename (exedir, "..", "..", "share", "glib-2.0", "schemas", NULL);
+      g_autofree char *dir_bin = g_build_filename (exedir, "..", "share", "glib-2.0", "schemas", NULL);
+
+      if ((schema = lookup_in (dir)) == NULL)
+        schema = lookup_in (dir_bin);
     }
   return schema;
 }

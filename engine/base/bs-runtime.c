@@ -9,20 +9,6 @@
 
 #include "bs-runtime.h"
 
-static gboolean
-user_chose (void)
-{
-  return g_getenv ("OMP_WAIT_POLICY") != NULL || g_getenv ("GOMP_SPINCOUNT") != NULL;
-}
-
-static gboolean
-user_chose_malloc (void)
-{
-  const char *t = g_getenv ("GLIBC_TUNABLES");
-
-  return t != NULL && strstr (t, "glibc.malloc.hugetlb") != NULL;
-}
-
 /* The user's own heap settings (GLIBC_TUNABLES naming a glibc.malloc
  * tunable other than the one Brainseg adds) or BRAINSEG_KEEP_MALLOC_DEFAULTS. */
 static gboolean
@@ -62,13 +48,14 @@ marked (const char *what)
 void
 bs_runtime_prepare (char **argv)
 {
-  g_autofree char *old_tunables = NULL, *tunables = NULL;
+  g_autofree char *old_tunables = NULL;
   gboolean omp, heap;
 
   if (argv == NULL || argv[0] == NULL)
     return;
-  omp = !user_chose () && g_getenv ("BRAINSEG_KEEP_OMP_DEFAULTS") == NULL;
-  heap = !user_chose_malloc () && g_getenv ("BRAINSEG_KEEP_MALLOC_DEFAULTS") == NULL;
+  omp = bs_runtime_env_wants_omp ();
+  heap = bs_runtime_env_wants_malloc ();
+  /* The mark: the launcher (or a first execution) has decided already. */
   if (g_getenv (BS_RUNTIME_MARK) != NULL || (!omp && !heap))
     {
       tune_heap ();
@@ -76,12 +63,7 @@ bs_runtime_prepare (char **argv)
       return;
     }
   old_tunables = g_strdup (g_getenv ("GLIBC_TUNABLES"));
-  tunables = old_tunables != NULL && *old_tunables ? g_strconcat (old_tunables, ":", BS_RUNTIME_MALLOC_TUNABLE, NULL)
-                                                   : g_strdup (BS_RUNTIME_MALLOC_TUNABLE);
-  /* The mark also stops a loop should the new image not see the variables. */
-  if (setenv (BS_RUNTIME_MARK, omp && heap ? "omp,malloc" : omp ? "omp" : "malloc", 1) != 0
-      || (omp && setenv ("GOMP_SPINCOUNT", BS_RUNTIME_SPINCOUNT, 1) != 0)
-      || (heap && setenv ("GLIBC_TUNABLES", tunables, 1) != 0))
+  if (bs_runtime_env_set (omp, heap) != 0)
     return;
   execv ("/proc/self/exe", argv);
   /* No /proc (a chroot, a sandbox): run on as before rather than fail. */

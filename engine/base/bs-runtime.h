@@ -6,27 +6,31 @@
  * volume that takes 1.2 s on a quiet machine takes 8 s (one process) or 24 s
  * (two Brainseg processes at once).  libgomp reads its settings once, in a
  * constructor that runs before main(), so setting them in main() is too late:
- * bs_runtime_prepare() sets them and re-executes the program once. */
+ * the programs' launcher (app/launch.c) sets them before it runs the
+ * program, and bs_runtime_prepare() sets them and re-executes the program
+ * once when it was started without the launcher. */
 #pragma once
 
 #include <glib.h>
 
+#include "bs-runtime-env.h"
+
 G_BEGIN_DECLS
 
-/* Spin iterations before a waiting OpenMP thread sleeps: long enough that a
- * quiet machine keeps oneDNN's back-to-back primitives on spinning threads,
- * short enough (tens of microseconds) that a thread whose partner lost its
- * core yields it.  Chosen with tests/bench/contention.py. */
-#define BS_RUNTIME_SPINCOUNT "10000"
+/* BS_RUNTIME_SPINCOUNT (bs-runtime-env.h), the spin iterations before a
+ * waiting OpenMP thread sleeps: long enough that a quiet machine keeps
+ * oneDNN's back-to-back primitives on spinning threads, short enough (tens of
+ * microseconds) that a thread whose partner lost its core yields it.  Chosen
+ * with tests/bench/contention.py. */
 
-/* Large blocks from malloc on transparent huge pages (glibc 2.35 and later;
+/* BS_RUNTIME_MALLOC_TUNABLE (bs-runtime-env.h): large blocks from malloc on
+ * transparent huge pages (glibc 2.35 and later;
  * older ones ignore it).  A whole BraTS case touches about 800 MB of fresh
  * memory (the NIfTI files' raw data, the image, the prepared input, the
  * probabilities, masks, oneDNN's buffers); on the virtual machines measured,
  * a first touch cost several milliseconds per MB on 4 KB pages and a tenth of
  * that on 2 MB ones (README, "On a busy machine").  Volumes already ask for
  * huge pages themselves (bs-volume.c); this covers every other allocation. */
-#define BS_RUNTIME_MALLOC_TUNABLE "glibc.malloc.hugetlb=1"
 
 /* Freed memory stays with the process for the next allocation instead of
  * going back to the kernel: every malloc comes from the heap (M_MMAP_MAX 0;
@@ -41,10 +45,6 @@ G_BEGIN_DECLS
  * glibc's defaults. */
 #define BS_RUNTIME_HEAP_KEEP_MB 512
 
-/* Set in the environment of a process whose runtime settings Brainseg chose:
- * "omp", "malloc" or "omp,malloc", what it set. */
-#define BS_RUNTIME_MARK "BRAINSEG_OMP_DEFAULTS"
-
 /* Call first thing in main().  When the user set none of OMP_WAIT_POLICY,
  * GOMP_SPINCOUNT (their settings always win) and BRAINSEG_KEEP_OMP_DEFAULTS
  * (benchmarks compare against libgomp's own defaults with it), sets
@@ -52,8 +52,8 @@ G_BEGIN_DECLS
  * BRAINSEG_KEEP_MALLOC_DEFAULTS is set, appends BS_RUNTIME_MALLOC_TUNABLE to
  * GLIBC_TUNABLES (glibc reads it when the program loads, too); then
  * re-executes argv through /proc/self/exe, once.  It returns only when
- * nothing had to change or the re-execution failed (then the program runs on
- * the defaults, as it did before). */
+ * nothing had to change (the launcher has set the mark) or the re-execution
+ * failed (then the program runs on the defaults, as it did before). */
 void bs_runtime_prepare (char **argv);
 
 /* How malloc's huge pages and heap were chosen, for reports: "brainseg
