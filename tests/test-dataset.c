@@ -420,6 +420,23 @@ test_hdf5 (void)
   g_assert_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID);
   g_assert_nonnull (strstr (error->message, "imgs_train"));
   g_clear_error (&error);
+
+  /* cut short: said to be truncated or damaged (it was "not a readable HDF5 file") */
+  {
+    g_autofree char *cut = g_build_filename (tmpdir, "cut.h5", NULL);
+    g_autofree char *bytes = NULL;
+    gsize len = 0;
+    g_autoptr(BsDataset) ds4 = NULL;
+
+    g_assert_true (g_file_get_contents (path, &bytes, &len, NULL));
+    g_assert_true (g_file_set_contents (cut, bytes, (gssize) (len / 2), NULL));
+    ds4 = bs_dataset_open (cut, NULL, &error);
+    g_assert_null (ds4);
+    g_assert_error (error, BS_IO_ERROR, BS_IO_ERROR_CORRUPT);
+    g_assert_nonnull (strstr (error->message, cut));
+    g_assert_nonnull (strstr (error->message, "truncated or damaged"));
+    g_clear_error (&error);
+  }
 }
 
 static herr_t
