@@ -237,6 +237,9 @@ bs_cli_infer (int argc, char **argv)
 
     if (!bs_cli_check_outputs (outputs, G_N_ELEMENTS (outputs), inputs, G_N_ELEMENTS (inputs), &error))
       return bs_cli_fail (error);
+    for (gsize i = 0; i < G_N_ELEMENTS (outputs); i++)
+      if (!bs_cli_check_nifti_name (outputs[i], &error))
+        return bs_cli_fail (error);
   }
   t_cmd = bs_now_ms ();
   net = bs_unet_load_or_default (model, &is_random, &error);

@@ -226,6 +226,26 @@ def main():
     p = run("export", *common, "--what", "mask", "--modality", "pd", "--out", os.path.join(tmp, "w.nii.gz"), ok=False)
     assert p.returncode == 1 and "“pd”" in p.stderr, p.stderr
     assert not os.path.exists(os.path.join(tmp, "w.nii.gz"))
+    # An --out whose ending is another format's is refused before any work
+    # (hostile-input finding: --what mask --out m.png wrote a NIfTI file named
+    # .png), naming the file and the endings it takes; infer's NIfTI outputs
+    # too.  The right endings are taken in any letter case.
+    for what, name, says in (("mask", "m.png", ".nii or .nii.gz"), ("mask", "m", ".nii or .nii.gz"),
+                             ("overlay", "o.jpg", "must end in .png"), ("figure", "f.nii.gz", "must end in .png"),
+                             ("dice-csv", "d.png", "ends in .png"), ("compare", "c.nii", "ends in .nii")):
+        target = os.path.join(tmp, name)
+        p = run("export", *common[:-1], "--what", what, "--out", target, ok=False)
+        assert p.returncode == 1 and target in p.stderr and says in p.stderr, (what, p.stderr)
+        assert "Segmenting" not in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
+        assert not os.path.exists(target), target
+    for opt in ("--out", "--prob-out", "--prepared-out"):
+        target = os.path.join(tmp, "i.png")
+        p = run("infer", task, "--model", model, "--case", case_id, opt, target, ok=False)
+        assert p.returncode == 1 and target in p.stderr and ".nii or .nii.gz" in p.stderr, (opt, p.stderr)
+        assert not os.path.exists(target), target
+    upper = os.path.join(tmp, "UPPER.NII.GZ")
+    run("export", *common, "--what", "mask", "--out", upper, "--three-planes", "off")
+    assert nib.load(upper).shape == m.shape
     p = run("export", os.path.join(tmp, "nothing-here"), "--model", model, "--what", "mask", "--out",
             os.path.join(tmp, "z.nii.gz"), ok=False)
     assert p.returncode == 1 and "nothing-here" in p.stderr, p.stderr
