@@ -125,6 +125,21 @@ def main():
     assert abs(wt["true_volume_ml"] - truth[:, :, k].sum() * np.prod(nib.load(label_path).header.get_zooms()[:3]) / 1000) < 1e-3, wt
     print(f"infer --slice {k}: whole-tumour Dice {wt['dice']:.4f} of that slice, truth {wt['true_volume_ml']:.2f} ml")
 
+    # A volume of one voxel (or any with nothing but background) runs no slice
+    # through the network: infer says so, where it said "0 threads on every
+    # layer" (hostile-input finding).  Not too small for the network: without
+    # the crop its one slice runs on a 16x16 window, on the thread asked for.
+    tiny = os.path.join(tmp, "tiny")
+    os.mkdir(tiny)
+    nib.save(nib.Nifti1Image(np.full((1, 1, 1), 5, np.float32), np.eye(4)), os.path.join(tiny, "tiny_flair.nii.gz"))
+    p = run("infer", tiny, "--model", model, "--threads", "1")
+    assert "ran on no slice" in p.stdout and "0 threads" not in p.stdout and "three planes" not in p.stdout, p.stdout
+    d = json.loads(run("infer", tiny, "--model", model, "--threads", "1", "--json").stdout)
+    assert d["slices_run"] == 0 and d["threads"] == 0 and d["tumour_voxels"] == 0, d
+    d = json.loads(run("infer", tiny, "--model", model, "--threads", "1", "--crop-to-brain", "off", "--json").stdout)
+    assert d["slices_run"] == 1 and d["threads"] == 1, d
+    print("infer on one voxel: no slice run, said in words; with the crop off, 1 slice on 1 thread")
+
     # Overlay of an axial slice at opacity 1: the prediction-coloured pixels
     # are exactly the mask's voxels in that slice (the phantom's affine is
     # RAS-diagonal, so axial slice k is z = k).
