@@ -86,6 +86,39 @@ parse_what (const char *s, ExportWhat *what, GError **error)
                        s ? s : "");
 }
 
+/* The name fits what is written: a mask .nii or .nii.gz, a PNG .png; a CSV
+ * table may have any name but an image's (a series is a folder). */
+static gboolean
+check_out_name (ExportWhat what, const char *out, GError **error)
+{
+  static const char *const not_csv[] = { ".png", ".nii", ".nii.gz", ".h5" };
+
+  switch (what)
+    {
+    case WHAT_MASK:
+      return bs_cli_check_nifti_name (out, error);
+    case WHAT_OVERLAY:
+    case WHAT_FIGURE:
+      if (bs_cli_path_ends_in (out, ".png"))
+        return TRUE;
+      return fail_invalid (error, _("%s: the file would be a PNG image, so its name must end in .png"), out);
+    case WHAT_DICE_CSV:
+    case WHAT_COMPARE:
+      for (gsize i = 0; i < G_N_ELEMENTS (not_csv); i++)
+        if (bs_cli_path_ends_in (out, not_csv[i]))
+          {
+            g_set_error (error, BS_EXPORT_ERROR, BS_EXPORT_ERROR_INVALID,
+                         _("%s: the file would be a CSV table, but its name ends in %s, another format's ending; use .csv"), out,
+                         not_csv[i]);
+            return FALSE;
+          }
+      return TRUE;
+    case WHAT_SERIES:
+    default:
+      return TRUE;
+    }
+}
+
 static gboolean
 parse_size (const char *s, int *w, int *h, GError **error)
 {
@@ -338,7 +371,7 @@ run_export (ExportArgs *a, const char *path)
       !parse_plan_options (a, &plan_opts, &error))
     return bs_cli_fail (error);
   /* Before segmenting a whole volume for it, not after. */
-  if (!bs_export_check_destination (a->out, what == WHAT_SERIES, &error))
+  if (!bs_export_check_destination (a->out, what == WHAT_SERIES, &error) || !check_out_name (what, a->out, &error))
     return bs_cli_fail (error);
   /* (-1, the defaults, mean "not given"; fuzz findings: nan, 5 and -5 were taken) */
   if (isnan (a->opacity) || (a->opacity != -1 && (a->opacity < 0 || a->opacity > 1)))

@@ -237,6 +237,9 @@ bs_cli_infer (int argc, char **argv)
 
     if (!bs_cli_check_outputs (outputs, G_N_ELEMENTS (outputs), inputs, G_N_ELEMENTS (inputs), &error))
       return bs_cli_fail (error);
+    for (gsize i = 0; i < G_N_ELEMENTS (outputs); i++)
+      if (!bs_cli_check_nifti_name (outputs[i], &error))
+        return bs_cli_fail (error);
   }
   t_cmd = bs_now_ms ();
   net = bs_unet_load_or_default (model, &is_random, &error);
@@ -471,7 +474,12 @@ bs_cli_infer (int argc, char **argv)
       printf (_("case %s: %d slices in %.2f s (%.1f ms/slice), %s %s fusion %s, batch %d\n"), c->id, slices,
               infer_ms / 1000.0, infer_ms / MAX (slices, 1), bs_precision_name (opts.precision),
               bs_memlayout_name (opts.layout), opts.fusion ? "on" : "off", opts.batch);
-      if (seg->lanes > 1)
+      /* No slice held anything but background (a blank or constant image, one
+       * voxel): no plan was made and no thread ran, which read "0 threads
+       * on every layer" (hostile-input finding). */
+      if (seg->n_run == 0)
+        printf ("%s\n", _("the network ran on no slice: the slices hold nothing but background, so the mask is empty"));
+      else if (seg->lanes > 1)
         printf (g_dngettext (GETTEXT_PACKAGE, "lanes: %d copy of the network, one thread each, sharing out the slices\n",
                              "lanes: %d copies of the network, one thread each, sharing out the slices\n", seg->lanes),
                 seg->lanes);
@@ -487,7 +495,7 @@ bs_cli_infer (int argc, char **argv)
         }
       if (opts.test_time_flips)
         printf ("%s\n", _("test-time flips: every slice also ran mirrored left-right; the probabilities are averaged"));
-      if (seg->three_planes)
+      if (seg->three_planes && seg->n_run > 0)
         printf ("%s\n", _("three planes: the network also ran on every coronal and sagittal slice; the three probabilities are averaged"));
       if (geom->cropped)
         printf (_("cropped to the brain: %d of %d slices run, on a %dx%d window of the %dx%d slices\n"),

@@ -276,6 +276,13 @@ bs_cli_info (int argc, char **argv)
           g_set_error (&error, BS_MODEL_ERROR, BS_MODEL_ERROR_FILE, _("%s: not an HDF5 file"), argv[1]);
           return bs_cli_fail (error);
         }
+      /* model or dataset, no one can tell: what is wrong is the file */
+      if (kind == BS_UNET_H5_DAMAGED)
+        {
+          g_set_error (&error, BS_MODEL_ERROR, BS_MODEL_ERROR_FILE,
+                       _("%s: an HDF5 file that is truncated or damaged (HDF5 cannot open it)"), argv[1]);
+          return bs_cli_fail (error);
+        }
       if (kind == BS_UNET_H5_MODEL)
         {
           g_autoptr(BsUnet) net = bs_unet_load_h5 (argv[1], &error);

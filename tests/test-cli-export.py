@@ -125,6 +125,21 @@ def main():
     assert abs(wt["true_volume_ml"] - truth[:, :, k].sum() * np.prod(nib.load(label_path).header.get_zooms()[:3]) / 1000) < 1e-3, wt
     print(f"infer --slice {k}: whole-tumour Dice {wt['dice']:.4f} of that slice, truth {wt['true_volume_ml']:.2f} ml")
 
+    # A volume of one voxel (or any with nothing but background) runs no slice
+    # through the network: infer says so, where it said "0 threads on every
+    # layer" (hostile-input finding).  Not too small for the network: without
+    # the crop its one slice runs on a 16x16 window, on the thread asked for.
+    tiny = os.path.join(tmp, "tiny")
+    os.mkdir(tiny)
+    nib.save(nib.Nifti1Image(np.full((1, 1, 1), 5, np.float32), np.eye(4)), os.path.join(tiny, "tiny_flair.nii.gz"))
+    p = run("infer", tiny, "--model", model, "--threads", "1")
+    assert "ran on no slice" in p.stdout and "0 threads" not in p.stdout and "three planes" not in p.stdout, p.stdout
+    d = json.loads(run("infer", tiny, "--model", model, "--threads", "1", "--json").stdout)
+    assert d["slices_run"] == 0 and d["threads"] == 0 and d["tumour_voxels"] == 0, d
+    d = json.loads(run("infer", tiny, "--model", model, "--threads", "1", "--crop-to-brain", "off", "--json").stdout)
+    assert d["slices_run"] == 1 and d["threads"] == 1, d
+    print("infer on one voxel: no slice run, said in words; with the crop off, 1 slice on 1 thread")
+
     # Overlay of an axial slice at opacity 1: the prediction-coloured pixels
     # are exactly the mask's voxels in that slice (the phantom's affine is
     # RAS-diagonal, so axial slice k is z = k).
@@ -226,6 +241,26 @@ def main():
     p = run("export", *common, "--what", "mask", "--modality", "pd", "--out", os.path.join(tmp, "w.nii.gz"), ok=False)
     assert p.returncode == 1 and "“pd”" in p.stderr, p.stderr
     assert not os.path.exists(os.path.join(tmp, "w.nii.gz"))
+    # An --out whose ending is another format's is refused before any work
+    # (hostile-input finding: --what mask --out m.png wrote a NIfTI file named
+    # .png), naming the file and the endings it takes; infer's NIfTI outputs
+    # too.  The right endings are taken in any letter case.
+    for what, name, says in (("mask", "m.png", ".nii or .nii.gz"), ("mask", "m", ".nii or .nii.gz"),
+                             ("overlay", "o.jpg", "must end in .png"), ("figure", "f.nii.gz", "must end in .png"),
+                             ("dice-csv", "d.png", "ends in .png"), ("compare", "c.nii", "ends in .nii")):
+        target = os.path.join(tmp, name)
+        p = run("export", *common[:-1], "--what", what, "--out", target, ok=False)
+        assert p.returncode == 1 and target in p.stderr and says in p.stderr, (what, p.stderr)
+        assert "Segmenting" not in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
+        assert not os.path.exists(target), target
+    for opt in ("--out", "--prob-out", "--prepared-out"):
+        target = os.path.join(tmp, "i.png")
+        p = run("infer", task, "--model", model, "--case", case_id, opt, target, ok=False)
+        assert p.returncode == 1 and target in p.stderr and ".nii or .nii.gz" in p.stderr, (opt, p.stderr)
+        assert not os.path.exists(target), target
+    upper = os.path.join(tmp, "UPPER.NII.GZ")
+    run("export", *common, "--what", "mask", "--out", upper, "--three-planes", "off")
+    assert nib.load(upper).shape == m.shape
     p = run("export", os.path.join(tmp, "nothing-here"), "--model", model, "--what", "mask", "--out",
             os.path.join(tmp, "z.nii.gz"), ok=False)
     assert p.returncode == 1 and "nothing-here" in p.stderr, p.stderr

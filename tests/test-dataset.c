@@ -420,6 +420,23 @@ test_hdf5 (void)
   g_assert_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID);
   g_assert_nonnull (strstr (error->message, "imgs_train"));
   g_clear_error (&error);
+
+  /* cut short: said to be truncated or damaged (it was "not a readable HDF5 file") */
+  {
+    g_autofree char *cut = g_build_filename (tmpdir, "cut.h5", NULL);
+    g_autofree char *bytes = NULL;
+    gsize len = 0;
+    g_autoptr(BsDataset) ds4 = NULL;
+
+    g_assert_true (g_file_get_contents (path, &bytes, &len, NULL));
+    g_assert_true (g_file_set_contents (cut, bytes, (gssize) (len / 2), NULL));
+    ds4 = bs_dataset_open (cut, NULL, &error);
+    g_assert_null (ds4);
+    g_assert_error (error, BS_IO_ERROR, BS_IO_ERROR_CORRUPT);
+    g_assert_nonnull (strstr (error->message, cut));
+    g_assert_nonnull (strstr (error->message, "truncated or damaged"));
+    g_clear_error (&error);
+  }
 }
 
 static herr_t
@@ -534,6 +551,67 @@ test_bad_datasets (void)
   g_autofree char *folder_entry = build_decathlon (
     "folder-entry", "{ \"modality\": { \"0\": \"FLAIR\" }, \"training\": [ { \"image\": \"./imagesTr\" } ] }");
   expect_open_error (folder_entry, BS_IO_ERROR_INVALID, "not a regular file");
+  /* hostile-input findings: an empty dataset.json is said to be empty, and a
+   * modality Brainseg does not know is one of dataset.json, by name */
+  g_autofree char *empty_json = build_decathlon ("empty-json", " \n\t ");
+  expect_open_error (empty_json, BS_IO_ERROR_INVALID, "dataset.json: the file is empty");
+  g_autofree char *zero_json = build_decathlon ("zero-json", "");
+  expect_open_error (zero_json, BS_IO_ERROR_INVALID, "dataset.json: the file is empty");
+  g_autofree char *unknown_mod = build_decathlon (
+    "unknown-modality", "{ \"modality\": { \"0\": \"FLAIR\", \"1\": \"PD\" }, \"training\": [ { \"image\": "
+                        "\"./imagesTr/BRATS_001.nii.gz\" } ] }");
+  expect_open_error (unknown_mod, BS_IO_ERROR_INVALID, "dataset.json: \"modality\" names “PD” (channel 1)");
+  /* aliases are no unknown modalities */
+  {
+    g_autofree char *aliases = build_decathlon (
+      "alias-modalities", "{ \"modality\": { \"0\": \"t2f\", \"1\": \"T1\", \"2\": \"t1ce\", \"3\": \"T2\" },"
+                          " \"training\": [ { \"image\": \"./imagesTr/BRATS_001.nii.gz\" } ] }");
+    g_autoptr(GError) e = NULL;
+    g_autoptr(BsDataset) d = bs_dataset_open (aliases, NULL, &e);
+
+    g_assert_no_error (e);
+    g_assert_cmpuint (bs_dataset_get_n_cases (d), ==, 1);
+  }
+
+  /* hostile-input finding: a sub-folder of a BraTS case named like one of
+   * its files was passed over; it is reported, by path, as a folder, whether
+   * the case, one of its files or a collection of cases is opened */
+  {
+    g_autofree char *dir = build_brats ("modality-folder", &layouts[0]);
+    g_autofree char *flair = g_build_filename (dir, layouts[0].files[0], NULL);
+    g_autofree char *t1 = g_build_filename (dir, layouts[0].files[1], NULL);
+    g_autofree char *parent = g_build_filename (tmpdir, "modality-folder", NULL);
+    g_autofree char *bare_dir = build_brats ("bare-folder", &layouts[1]);
+    g_autofree char *bare_flair = g_build_filename (bare_dir, layouts[1].files[0], NULL);
+    g_autofree char *bare = g_build_filename (bare_dir, "flair", NULL);
+    g_autofree char *seg_dir = build_brats ("seg-folder", &layouts[0]);
+    g_autofree char *seg = g_build_filename (seg_dir, layouts[0].files[4], NULL);
+    g_autoptr(GError) e = NULL;
+    g_autoptr(BsDataset) d = NULL;
+
+    g_assert_cmpint (g_remove (flair), ==, 0);
+    g_assert_cmpint (g_mkdir (flair, 0755), ==, 0);
+    expect_open_error (dir, BS_IO_ERROR_INVALID, flair);
+    expect_open_error (dir, BS_IO_ERROR_INVALID, "FLAIR file, but it is a folder, not a file");
+    expect_open_error (t1, BS_IO_ERROR_INVALID, flair);
+    expect_open_error (parent, BS_IO_ERROR_INVALID, flair);
+
+    g_assert_cmpint (g_remove (bare_flair), ==, 0);
+    g_assert_cmpint (g_mkdir (bare, 0755), ==, 0);
+    expect_open_error (bare_dir, BS_IO_ERROR_INVALID, bare);
+
+    g_assert_cmpint (g_remove (seg), ==, 0);
+    g_assert_cmpint (g_mkdir (seg, 0755), ==, 0);
+    expect_open_error (seg_dir, BS_IO_ERROR_INVALID, "label file, but it is a folder");
+
+    /* a folder that only happens to carry a modality's word still opens */
+    g_assert_cmpint (g_rmdir (bare), ==, 0);
+    g_autofree char *other = g_build_filename (bare_dir, "native", NULL);
+    g_assert_cmpint (g_mkdir (other, 0755), ==, 0);
+    d = bs_dataset_open (bare_dir, NULL, &e);
+    g_assert_no_error (e);
+    g_assert_cmpint (bs_dataset_get_kind (d), ==, BS_DATASET_BRATS_CASE);
+  }
 
   /* fuzz findings: NaN and negative label voxels, and an image of nothing
    * but NaN, are refused when the case loads, naming the file */

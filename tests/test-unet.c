@@ -360,11 +360,56 @@ test_not_hdf5 (void)
   g_assert_null (net);
   g_assert_error (error, BS_MODEL_ERROR, BS_MODEL_ERROR_FILE);
   g_assert_nonnull (strstr (error->message, "junk.h5"));
+  g_assert_nonnull (strstr (error->message, "not an HDF5 model file"));
   g_clear_error (&error);
   g_unlink (path);
   net = bs_unet_load_h5 (path, &error);
   g_assert_null (net);
   g_assert_error (error, BS_MODEL_ERROR, BS_MODEL_ERROR_FILE);
+  g_clear_error (&error);
+
+  /* hostile-input finding: a model cut short starts as HDF5 does and was
+   * called no HDF5 file; it is said to be truncated or damaged, at any length
+   * from the bare signature to all but its last bytes */
+  {
+    BsUnetConfig c = { .fms = 2, .in_channels = 1 };
+    g_autoptr(BsUnet) whole = bs_unet_new_random (&c, 3);
+    g_autofree char *full = g_build_filename (dir, "whole.h5", NULL);
+    g_autofree char *cut = g_build_filename (dir, "cut.h5", NULL);
+    g_autofree char *bytes = NULL;
+    gsize len = 0;
+
+    g_assert_true (bs_unet_save_h5 (whole, full, &error));
+    g_assert_no_error (error);
+    g_assert_true (g_file_get_contents (full, &bytes, &len, NULL));
+    g_assert_cmpuint (len, >, 4096);
+    {
+      const gsize keep[] = { 8, 2048, len / 2, len - 100 };
+
+      for (gsize k = 0; k < G_N_ELEMENTS (keep); k++)
+        {
+          g_autoptr(BsUnet) none = NULL;
+
+          g_assert_true (g_file_set_contents (cut, bytes, (gssize) keep[k], NULL));
+          none = bs_unet_load_h5 (cut, &error);
+          g_assert_null (none);
+          g_assert_error (error, BS_MODEL_ERROR, BS_MODEL_ERROR_FILE);
+          g_assert_nonnull (strstr (error->message, cut));
+          g_assert_nonnull (strstr (error->message, "truncated or damaged"));
+          g_assert_cmpint (bs_unet_h5_probe (cut), ==, BS_UNET_H5_DAMAGED);
+          g_clear_error (&error);
+        }
+    }
+    /* and the whole file still loads */
+    {
+      g_autoptr(BsUnet) again = bs_unet_load_h5 (full, &error);
+
+      g_assert_no_error (error);
+      g_assert_nonnull (again);
+    }
+    g_unlink (cut);
+    g_unlink (full);
+  }
   g_rmdir (dir);
 }
 
@@ -716,7 +761,7 @@ test_cli_info (void)
   g_autofree char *dir = NULL;
   g_autofree char *good = NULL;
   g_autoptr(BsUnet) nan_net = small_net (2, 1, BS_UPSAMPLE_TRANSPOSED, 5);
-  struct { char *path; const char *says; } bad[7] = { { NULL } };
+  struct { char *path; const char *says; } bad[8] = { { NULL } };
   int n = 0;
 
   if (!g_getenv ("BS_CLI"))
@@ -758,6 +803,17 @@ test_cli_info (void)
   bad[n].path = g_build_filename (dir, "empty.h5", NULL);
   g_assert_true (g_file_set_contents (bad[n].path, "", 0, NULL));
   bad[n++].says = "not an HDF5 file";
+
+  /* a model cut short (hostile-input finding: "not a readable HDF5 file") */
+  bad[n].path = save_small (dir, "truncated.h5", NULL);
+  {
+    g_autofree char *bytes = NULL;
+    gsize len = 0;
+
+    g_assert_true (g_file_get_contents (bad[n].path, &bytes, &len, NULL));
+    g_assert_true (g_file_set_contents (bad[n].path, bytes, (gssize) (len / 2), NULL));
+  }
+  bad[n++].says = "an HDF5 file that is truncated or damaged";
 
   {
     g_autofree char *out = NULL, *err = NULL;

@@ -43,6 +43,18 @@ bs_dataset_open_decathlon_json (const char *folder, const char *json, gssize len
   guint n_missing = 0;
   g_autofree char *first_missing = NULL;
 
+  /* json-glib called nothing at all "not a JSON object" (hostile-input finding) */
+  {
+    gsize n = length < 0 ? strlen (json) : (gsize) length, k = 0;
+
+    while (k < n && g_ascii_isspace (json[k]))
+      k++;
+    if (k == n)
+      {
+        g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID, _("%s: the file is empty"), json_path);
+        return NULL;
+      }
+  }
   if (bs_json_depth (json, length) > BS_JSON_MAX_DEPTH)
     {
       g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID, _("%s: malformed JSON: nested deeper than %d levels"),
@@ -96,6 +108,16 @@ bs_dataset_open_decathlon_json (const char *folder, const char *json, gssize len
         {
           g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID,
                        _("%s: \"modality\" has no name for channel \"%s\""), json_path, key);
+          return NULL;
+        }
+      /* An unknown name was reported later as the image's want of a FLAIR
+       * channel (hostile-input finding): the mistake is in dataset.json. */
+      if (!bs_modality_is_known (m))
+        {
+          g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID,
+                       _("%s: \"modality\" names “%s” (channel %s), a modality Brainseg does not know (it knows "
+                         "FLAIR, T1w, T1gd and T2w, and aliases such as flair, t1ce and t2f)"),
+                       json_path, m, key);
           return NULL;
         }
       channels[c] = g_strdup (bs_modality_canonical (m));

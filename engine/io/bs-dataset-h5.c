@@ -35,16 +35,7 @@ h5_dataset_shape (hid_t file, const char *name, int *rank, hsize_t dims[4])
 gboolean
 bs_dataset_is_hdf5_file (const char *path)
 {
-  static const guint8 sig[8] = { 0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n' };
-  guint8 head[8] = { 0 };
-  FILE *f = g_fopen (path, "rb");
-  gboolean ok = FALSE;
-  if (f)
-    {
-      ok = fread (head, 1, 8, f) == 8 && memcmp (head, sig, 8) == 0;
-      fclose (f);
-    }
-  return ok;
+  return bs_h5_file_has_signature (path);
 }
 
 static BsDataset *
@@ -56,7 +47,9 @@ open_hdf5_quietly (const char *path, GError **error)
   file = H5Fopen (path, H5F_ACC_RDONLY, H5P_DEFAULT);
   if (file < 0)
     {
-      g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_CORRUPT, _("%s: not a readable HDF5 file"), path);
+      /* (it starts with HDF5's signature: bs_dataset_open looked) */
+      g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_CORRUPT,
+                   _("%s: an HDF5 file that is truncated or damaged (HDF5 cannot open it)"), path);
       return NULL;
     }
   for (gsize s = 0; s < G_N_ELEMENTS (h5_splits); s++)

@@ -289,8 +289,6 @@ list_folder (const char *folder, gboolean want_dirs, GError **error)
   return names;
 }
 
-/* A BraTS case folder: at least one modality file by name.  Returns NULL
- * (without error) when the folder is not one. */
 /* A case's id: the name its modality files share before their suffix
  * ("BraTS2021_00006" from BraTS2021_00006_flair.nii.gz ...), as the release
  * names it, whatever the folder is called; else the folder's name. */
@@ -319,15 +317,73 @@ case_id_from_names (const char *folder, const char *const *by_modality)
   return common != NULL ? g_steal_pointer (&common) : g_path_get_basename (folder);
 }
 
-static CaseEntry *
-scan_brats_case (const char *folder)
+/* The modality a folder's name gives it, as a file's would ("X_flair.nii.gz",
+ * "X-t2f.nii") or on its own ("flair", "T1ce"): 0..3, -1 for a label's name,
+ * or -2 for none.  Only the short names the releases put in file names count
+ * on their own: a folder called "native" may well group whole cases. */
+static int
+folder_modality (const char *path)
 {
-  g_autoptr(GPtrArray) files = list_folder (folder, FALSE, NULL);
+  static const char *const bare[] = { "flair", "t2f", "t1", "t1w", "t1n", "t1ce", "t1c", "t1gd", "t2", "t2w" };
+  g_autofree char *base = g_path_get_basename (path);
+  const NamePattern *p = is_nifti_name (base) ? match_name (base) : NULL;
+
+  if (p != NULL)
+    return p->modality;
+  for (gsize i = 0; i < G_N_ELEMENTS (bare); i++)
+    if (g_ascii_strcasecmp (base, bare[i]) == 0)
+      for (int m = 0; m < N_MODALITIES; m++)
+        if (g_strcmp0 (bs_modality_canonical (bare[i]), modality_order[m]) == 0)
+          return m;
+  return -2;
+}
+
+/* A sub-folder named like one of a case's files was passed over without a
+ * word (hostile-input finding): the case then opened without that modality,
+ * or failed later with a message about something else. */
+static gboolean
+check_no_modality_folders (const char *folder, GError **error)
+{
+  g_autoptr(GPtrArray) dirs = list_folder (folder, TRUE, NULL);
+
+  for (guint i = 0; dirs && i < dirs->len; i++)
+    {
+      const char *d = g_ptr_array_index (dirs, i);
+      int m = folder_modality (d);
+
+      if (m >= 0)
+        {
+          g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID,
+                       /* TRANSLATORS: the second %s is a modality: FLAIR, T1w, T1gd or T2w */
+                       _("%s: named like the case's %s file, but it is a folder, not a file"), d,
+                       modality_order[m]);
+          return FALSE;
+        }
+      if (m == -1)
+        {
+          g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID,
+                       _("%s: named like the case's label file, but it is a folder, not a file"), d);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+/* A BraTS case folder: at least one modality file by name.  Returns NULL
+ * without error when the folder is not one, and with one when a sub-folder
+ * is named like a modality or label file. */
+static CaseEntry *
+scan_brats_case (const char *folder, GError **error)
+{
+  g_autoptr(GPtrArray) files = NULL;
   const char *by_modality[N_MODALITIES] = { NULL };
   const char *label = NULL;
   Release release = RELEASE_NONE;
   int n_found = 0;
 
+  if (!check_no_modality_folders (folder, error))
+    return NULL;
+  files = list_folder (folder, FALSE, NULL);
   if (files == NULL)
     return NULL;
   for (guint i = 0; i < files->len; i++)
@@ -411,12 +467,17 @@ open_folder (const char *path, GError **error)
   if (g_file_test (json, G_FILE_TEST_EXISTS))
     return bs_dataset_open_decathlon (path, error);
 
-  CaseEntry *single = scan_brats_case (path);
+  CaseEntry *single = scan_brats_case (path, &local);
   if (single)
     {
       BsDataset *ds = bs_dataset_new_empty (BS_DATASET_BRATS_CASE, path);
       g_ptr_array_add (ds->cases, single);
       return ds;
+    }
+  if (local != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&local));
+      return NULL;
     }
 
   g_autoptr(GPtrArray) dirs = list_folder (path, TRUE, &local);
@@ -430,16 +491,28 @@ open_folder (const char *path, GError **error)
   for (guint i = 0; i < dirs->len; i++)
     {
       const char *sub = g_ptr_array_index (dirs, i);
-      CaseEntry *e = scan_brats_case (sub);
+      CaseEntry *e = scan_brats_case (sub, &local);
       if (e)
         {
           g_ptr_array_add (ds->cases, e);
           continue;
         }
+      if (local != NULL)
+        {
+          g_propagate_error (error, g_steal_pointer (&local));
+          return NULL;
+        }
       g_autoptr(GPtrArray) subdirs = list_folder (sub, TRUE, NULL);
       for (guint j = 0; subdirs && j < subdirs->len; j++)
-        if ((e = scan_brats_case (g_ptr_array_index (subdirs, j))) != NULL)
-          g_ptr_array_add (ds->cases, e);
+        {
+          if ((e = scan_brats_case (g_ptr_array_index (subdirs, j), &local)) != NULL)
+            g_ptr_array_add (ds->cases, e);
+          else if (local != NULL)
+            {
+              g_propagate_error (error, g_steal_pointer (&local));
+              return NULL;
+            }
+        }
     }
   if (ds->cases->len > 0)
     return g_steal_pointer (&ds);
@@ -497,12 +570,18 @@ bs_dataset_open (const char *path, const char *label_path, GError **error)
           if (label_path == NULL && match_name (path) != NULL)
             {
               g_autofree char *folder = g_path_get_dirname (path);
-              CaseEntry *single = scan_brats_case (folder);
+              g_autoptr(GError) local = NULL;
+              CaseEntry *single = scan_brats_case (folder, &local);
 
               if (single)
                 {
                   ds = bs_dataset_new_empty (BS_DATASET_BRATS_CASE, folder);
                   g_ptr_array_add (ds->cases, single);
+                }
+              else if (local != NULL)
+                {
+                  g_propagate_error (error, g_steal_pointer (&local));
+                  return NULL;
                 }
             }
           if (ds == NULL)

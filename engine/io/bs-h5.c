@@ -1,5 +1,25 @@
 #include "bs-h5.h"
 
+#include <glib/gstdio.h>
+#include <stdio.h>
+#include <string.h>
+
+gboolean
+bs_h5_file_has_signature (const char *path)
+{
+  static const guint8 sig[8] = { 0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n' };
+  guint8 head[8] = { 0 };
+  FILE *f = g_fopen (path, "rb");
+  gboolean ok = FALSE;
+
+  if (f)
+    {
+      ok = fread (head, 1, 8, f) == 8 && memcmp (head, sig, 8) == 0;
+      fclose (f);
+    }
+  return ok;
+}
+
 void
 bs_h5_quiet_begin (BsH5Quiet *q)
 {

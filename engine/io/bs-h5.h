@@ -19,6 +19,10 @@ typedef struct {
 void bs_h5_quiet_begin (BsH5Quiet *q);
 void bs_h5_quiet_end (BsH5Quiet *q);
 
+/* The file starts with HDF5's 8-byte signature (it need not open: a truncated
+ * file starts with it too). */
+gboolean bs_h5_file_has_signature (const char *path);
+
 /* TRUE when every component of the '/'-separated path exists under loc
  * (H5Lexists fails rather than says no when an intermediate group is missing). */
 gboolean bs_h5_link_exists (hid_t loc, const char *path);

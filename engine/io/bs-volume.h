@@ -75,6 +75,8 @@ int bs_volume_find_channel (const BsVolume *vol, const char *modality);
 /* Canonical name ("FLAIR", "T1w", "T1gd", "T2w") of a modality name or alias
  * as found in file names and dataset.json; other names are returned as given. */
 const char *bs_modality_canonical (const char *name);
+/* Whether the name is one of those four or an alias of one. */
+gboolean bs_modality_is_known (const char *name);
 void bs_volume_value_range (const BsVolume *vol, int channel, float *min, float *max);
 
 /* ---- Display orientation (from the affine) ---- */

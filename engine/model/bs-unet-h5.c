@@ -703,7 +703,7 @@ bs_unet_h5_probe (const char *path)
   if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
     return BS_UNET_H5_NOT_HDF5;
   bs_h5_quiet_begin (&quiet);
-  if (H5Fis_hdf5 (path) <= 0)
+  if (H5Fis_hdf5 (path) <= 0 && !bs_h5_file_has_signature (path))
     kind = BS_UNET_H5_NOT_HDF5;
   else if ((file = H5Fopen (path, H5F_ACC_RDONLY, H5P_DEFAULT)) >= 0)
     {
@@ -740,9 +740,16 @@ bs_unet_load_h5_with (const char *path, BsUnetLoadExtra extra, gpointer user_dat
       return NULL;
     }
   bs_h5_quiet_begin (&quiet);
-  if (H5Fis_hdf5 (path) <= 0 || (file = H5Fopen (path, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0)
+  if (H5Fis_hdf5 (path) <= 0 && !bs_h5_file_has_signature (path))
     {
       g_set_error (error, BS_MODEL_ERROR, BS_MODEL_ERROR_FILE, _("%s: not an HDF5 model file"), path);
+      goto out;
+    }
+  /* A copy cut short was called no HDF5 file at all (hostile-input finding). */
+  if ((file = H5Fopen (path, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0)
+    {
+      g_set_error (error, BS_MODEL_ERROR, BS_MODEL_ERROR_FILE,
+                   _("%s: an HDF5 file that is truncated or damaged (HDF5 cannot open it)"), path);
       goto out;
     }
   base = open_weights_group (file);
