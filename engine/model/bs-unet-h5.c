@@ -119,14 +119,23 @@ h5_write_string_array_attr (hid_t obj, const char *name, const char *const *valu
   return st >= 0;
 }
 
+/* The text of what b built. */
+static char *
+builder_text (JsonBuilder *b)
+{
+  g_autoptr(JsonGenerator) gen = json_generator_new ();
+  g_autoptr(JsonNode) root = json_builder_get_root (b);
+
+  json_generator_set_root (gen, root);
+  return json_generator_to_data (gen, NULL);
+}
+
 /* ---- brainseg_config ---- */
 
 static char *
 config_to_json (const BsUnet *net)
 {
   g_autoptr(JsonBuilder) b = json_builder_new ();
-  g_autoptr(JsonGenerator) gen = json_generator_new ();
-  g_autoptr(JsonNode) root = NULL;
 
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "topology");
@@ -163,9 +172,7 @@ config_to_json (const BsUnet *net)
       json_builder_add_string_value (b, net->description);
     }
   json_builder_end_object (b);
-  root = json_builder_get_root (b);
-  json_generator_set_root (gen, root);
-  return json_generator_to_data (gen, NULL);
+  return builder_text (b);
 }
 
 /* ---- brainseg_calibration ---- */
@@ -174,8 +181,6 @@ static char *
 calibration_to_json (const BsUnet *net)
 {
   g_autoptr(JsonBuilder) b = json_builder_new ();
-  g_autoptr(JsonGenerator) gen = json_generator_new ();
-  g_autoptr(JsonNode) root = NULL;
 
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "statistic");
@@ -190,9 +195,7 @@ calibration_to_json (const BsUnet *net)
     json_builder_add_double_value (b, net->calibration[1 + i]);
   json_builder_end_array (b);
   json_builder_end_object (b);
-  root = json_builder_get_root (b);
-  json_generator_set_root (gen, root);
-  return json_generator_to_data (gen, NULL);
+  return builder_text (b);
 }
 
 static gboolean
