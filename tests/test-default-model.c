@@ -10,8 +10,11 @@
 #include <string.h>
 
 #include "bs-dataset.h"
+#include "bs-infer.h"
+#include "bs-labels.h"
 #include "bs-phantom.h"
 #include "bs-plan.h"
+#include "bs-segment.h"
 #include "bs-train.h"
 #include "bs-unet.h"
 
@@ -203,6 +206,63 @@ test_real_case (gconstpointer data)
     g_assert_cmpfloat (et, >=, h->et_floor);
 }
 
+/* int8 with the ranges stored in the file against fp32, through the shipped
+ * pipeline (three planes, crop to the brain, clean-up): the whole tumour
+ * within 0.01 (issue 12).  Brats18_TCIA01_378_1 is the case where int8 with
+ * the ranges measured on the case itself missed by 0.018; TCGA-DU-7294 chose
+ * neither the ranges nor the weights. */
+static const char *const int8_cases[] = {
+  "brats2017-2018/Brats18_TCIA01_378_1",
+  "brats2017-2018/Brats18_TCIA01_201_1",
+  "tcga-du-7294",
+};
+
+static void
+test_int8_agrees (gconstpointer data)
+{
+  const char *samples = g_getenv ("BS_SAMPLES_DIR");
+  g_autofree char *dir = NULL;
+  g_autoptr(BsUnet) net = NULL;
+  g_autoptr(BsDataset) ds = NULL;
+  g_autoptr(BsCase) c = NULL;
+  g_autoptr(BsVolume) prepared = NULL, truth = NULL;
+  g_autoptr(BsSegmentResult) fp32 = NULL, int8 = NULL;
+  g_autoptr(GError) error = NULL;
+  BsSegmentOptions so;
+
+  if (!samples || !g_file_test ((dir = g_build_filename (samples, (const char *) data, NULL)), G_FILE_TEST_IS_DIR))
+    {
+      g_test_skip ("real samples absent (BS_SAMPLES_DIR)");
+      return;
+    }
+  if (!bs_precision_available (BS_PRECISION_INT8, NULL))
+    {
+      g_test_skip ("int8 is not available on this CPU");
+      return;
+    }
+  net = shipped_model (DEFAULT);
+  g_assert_nonnull (net->calibration);
+  g_assert_cmpint (net->calibration_cases, ==, 21);
+  ds = bs_dataset_open (dir, NULL, &error);
+  g_assert_no_error (error);
+  c = bs_dataset_load_case (ds, 0, &error);
+  g_assert_no_error (error);
+  prepared = bs_infer_prepare (net, c->image, &error);
+  g_assert_no_error (error);
+  truth = bs_labels_region (c->label, c->convention, BS_REGION_WT);
+  bs_segment_options_init (&so);
+  fp32 = bs_segment (net, prepared, truth, &so, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  so.plan.precision = BS_PRECISION_INT8;
+  so.plan.layout = BS_MEMLAYOUT_NHWC;
+  int8 = bs_segment (net, prepared, truth, &so, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (int8->calibration_cases, ==, 21);
+  g_test_message ("%s: whole-tumour Dice fp32 %.4f, int8 %.4f", (const char *) data, fp32->dice, int8->dice);
+  g_assert_cmpfloat (fp32->dice, >, 0.7);
+  g_assert_cmpfloat (fabs (int8->dice - fp32->dice), <=, 0.01);
+}
+
 /* The sample the app opens when started without a file. */
 static void
 test_bundled_sample (gconstpointer data)
@@ -240,6 +300,12 @@ main (int argc, char **argv)
             g_test_add_data_func (name, &real_cases[i], test_real_case);
           }
       g_test_add_data_func (sample, files[m], test_bundled_sample);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (int8_cases); i++)
+    {
+      g_autofree char *name = g_strdup_printf ("/train/default-model/int8-agrees/%u", i);
+
+      g_test_add_data_func (name, int8_cases[i], test_int8_agrees);
     }
   return g_test_run ();
 }
