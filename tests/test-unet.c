@@ -521,6 +521,8 @@ test_calibration (void)
   struct { const char *json, *message; } bad[] = {
     { "not json", "brainseg_calibration is not a JSON object" },
     { "[1, 2]", "brainseg_calibration is not a JSON object" },
+    { "", "brainseg_calibration is not a JSON object" },
+    { NULL, "malformed JSON: nested deeper than" },
     { "{\"cases\": 3, \"input_max\": 2, \"layer_max\": [1, 2, 3, 4, 5]}",
       "brainseg_calibration holds 5 layer ranges, but the network has 23 layers" },
     { NULL, "range of layer encodeAb is not a positive number" },
@@ -553,17 +555,19 @@ test_calibration (void)
   g_assert_null (bare->calibration);
   g_assert_cmpint (bare->calibration_cases, ==, 0);
 
+  /* nested far deeper than any calibration: refused before json-glib recurses */
+  bad[3].json = g_strnfill (30000, '[');
   /* 23 ranges with the second negative; then all positive, no cases */
   {
     g_autoptr(GString) g = g_string_new ("{\"cases\": 3, \"input_max\": 2, \"layer_max\": [");
     for (int i = 0; i < net->n_layers; i++)
       g_string_append_printf (g, "%s%d", i ? ", " : "", i == 1 ? -4 : i + 1);
     g_string_append (g, "]}");
-    bad[3].json = g_strdup (g->str);
+    bad[5].json = g_strdup (g->str);
     ranges = g_strdup (g->str);
     g_strdelimit (ranges, "-", ' ');
     ranges[strlen ("{\"cases\": ") ] = '0';
-    bad[4].json = ranges;
+    bad[6].json = ranges;
   }
   g_assert_true (bs_unet_save_h5 (net, path, &error));
   for (guint k = 0; k < G_N_ELEMENTS (bad); k++)
@@ -573,7 +577,7 @@ test_calibration (void)
       set_attr (path, "brainseg_calibration", bad[k].json);
       none = bs_unet_load_h5 (path, &error);
       g_assert_null (none);
-      int code = k == 2 ? BS_MODEL_ERROR_TOPOLOGY : BS_MODEL_ERROR_FILE;
+      int code = strstr (bad[k].message, "layer ranges") ? BS_MODEL_ERROR_TOPOLOGY : BS_MODEL_ERROR_FILE;
 
       g_assert_error (error, BS_MODEL_ERROR, code);
       g_test_message ("%s", error->message);
@@ -581,6 +585,7 @@ test_calibration (void)
       g_assert_nonnull (strstr (error->message, bad[k].message));
       g_clear_error (&error);
     }
+  g_free ((char *) bad[5].json);
   g_free ((char *) bad[3].json);
   g_unlink (path);
   g_rmdir (dir);

@@ -225,7 +225,15 @@ calibration_from_json (const char *path, const char *json, BsUnet *net, GError *
   JsonArray *layers;
   JsonNode *cases;
 
-  if (!json_parser_load_from_data (parser, json, -1, NULL) || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+  /* (nesting checked first, as for brainseg_config: json-glib recurses once per level) */
+  if (bs_json_depth (json, -1) > BS_JSON_MAX_DEPTH)
+    {
+      g_set_error (error, BS_MODEL_ERROR, BS_MODEL_ERROR_FILE,
+                   _("%s: malformed JSON: nested deeper than %d levels"), path, BS_JSON_MAX_DEPTH);
+      return FALSE;
+    }
+  if (!json_parser_load_from_data (parser, json, -1, NULL) || json_parser_get_root (parser) == NULL
+      || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
     {
       /* TRANSLATORS: the file; brainseg_calibration is the name of an HDF5 attribute, not translated */
       g_set_error (error, BS_MODEL_ERROR, BS_MODEL_ERROR_FILE, _("%s: brainseg_calibration is not a JSON object"),
