@@ -913,6 +913,39 @@ test_after_network (void)
     }
 }
 
+/* Three planes asked for, but the first pass finds no whole tumour (every
+ * probability far below the box's 0.05): the other planes have nothing to
+ * run, and the result says they did not (helper finding: it said they had,
+ * and infer --json reported "three_planes": "on"). */
+static void
+test_three_planes_nothing_found (void)
+{
+  BsUnetConfig config = { .fms = 2, .in_channels = 1, .out_channels = 1 };
+  g_autoptr(BsUnet) net = bs_unet_new_random (&config, 31);
+  g_autoptr(BsVolume) prepared = bs_volume_new (48, 40, 20, 1);
+  g_autoptr(BsSegmentResult) r = NULL;
+  g_autoptr(GRand) rng = g_rand_new_with_seed (37);
+  g_autoptr(GError) error = NULL;
+  BsUnetLayer *head = &net->layers[net->n_layers - 1];
+  BsSegmentOptions so;
+
+  for (int z = 2; z < 18; z++)
+    for (int y = 0; y < 40; y++)
+      for (int x = 0; x < 48; x++)
+        if (hypot (x - 24.0, y - 20.0) < 15.0)
+          prepared->data[((gsize) z * 40 + y) * 48 + x] = (float) g_rand_double_range (rng, -1.0, 2.0);
+  memset (head->weights, 0, (gsize) head->out_ch * head->in_ch * sizeof (float));
+  head->bias[0] = -40.0f;
+  bs_segment_options_init (&so);
+  so.plan.threads = 1;
+  so.plan.three_planes = TRUE;
+  r = bs_segment (net, prepared, NULL, &so, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (r->n_run, >, 0);
+  g_assert_cmpuint (r->tumour_voxels, ==, 0);
+  g_assert_false (r->three_planes);
+}
+
 /* A calibration stored with the weights: int8 takes it instead of measuring
  * the case (the ranges are the case's own here, so the probabilities agree
  * to the bit, and ranges four times as wide change them: they are used);
@@ -1228,6 +1261,7 @@ main (int argc, char **argv)
   g_test_add_func ("/segment/region-slices", test_region_slices);
   g_test_add_func ("/segment/after-network", test_after_network);
   g_test_add_func ("/segment/stored-calibration", test_stored_calibration);
+  g_test_add_func ("/segment/three-planes-nothing-found", test_three_planes_nothing_found);
   g_test_add_func ("/segment/int8-infer-export-dialog", test_int8_agreement);
   g_test_add_func ("/segment/cli-outputs", test_cli_outputs);
   status = g_test_run ();

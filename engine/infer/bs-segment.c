@@ -713,8 +713,16 @@ bs_segment_regions (const BsUnet *net, const BsVolume *prepared, const BsVolume 
     if (r->three_planes)
       {
         pp.total = r->n_selected + bs_segment_other_planes_slices (prepared, opts->plane, r->prob);
-        if (!bs_segment_average_planes (net, prepared, opts->plane, &opts->plan, cal, r->prob, &r->timing, progress,
-                                        user_data, r->n_selected, pp.total, cancellable, error))
+        /* Nothing in the first pass to look at again: the other planes do
+         * not run, and the result says so (it said they had). */
+        if (pp.total == r->n_selected)
+          {
+            r->three_planes = FALSE;
+            if (progress)
+              progress (r->n_selected, r->n_selected, user_data);
+          }
+        else if (!bs_segment_average_planes (net, prepared, opts->plane, &opts->plan, cal, r->prob, &r->timing,
+                                             progress, user_data, r->n_selected, pp.total, cancellable, error))
           return NULL;
       }
     else if (progress)
