@@ -332,21 +332,56 @@ test_case_dice_reset_by_model (void)
   g_assert_true (isnan (g_array_index (seen, double, 0)));
 }
 
-/* The session's int8 mask is `brainseg-cli infer`'s, voxel by voxel, with
- * the three-plane mean both make by default. */
-static void
-test_int8_mask_matches_infer (void)
+/* Voxels where prob's mask and `brainseg-cli infer sample --precision int8
+ * --layout nhwc --threads 1 [calibration]`'s differ; tumour: the CLI mask's. */
+static gsize
+differ_from_int8_cli (const BsVolume *prob, const char *calibration, gsize *tumour)
 {
   g_autofree char *out = g_build_filename (tmpdir, "infer-int8.nii.gz", NULL);
   g_autoptr(GPtrArray) argv = g_ptr_array_new ();
   g_autoptr(GError) error = NULL;
-  g_autoptr(BsSession) s = NULL;
   g_autoptr(BsVolume) cli = NULL;
   g_autofree char *err = NULL;
-  const BsVolume *prob;
-  BsPlanOptions opts;
-  gsize differ = 0, tumour = 0;
+  gsize differ = 0;
   int status = 0;
+
+  for (const char *a[] = { g_getenv ("BS_CLI"), "infer", sample, "--precision", "int8", "--layout", "nhwc",
+                           "--threads", "1", "--calibration", calibration, "--out", out, NULL }, **p = a; *p; p++)
+    g_ptr_array_add (argv, (gpointer) *p);
+  g_ptr_array_add (argv, NULL);
+  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL,
+                               &err, &status, &error));
+  g_assert_no_error (error);
+  if (!g_spawn_check_wait_status (status, &error))
+    g_error ("brainseg-cli infer: %s\n%s", error->message, err);
+  cli = bs_volume_load_nifti (out, TRUE, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (bs_volume_n_voxels (cli), ==, bs_volume_n_voxels (prob));
+  *tumour = 0;
+  for (gsize v = 0; v < bs_volume_n_voxels (prob); v++)
+    {
+      differ += (prob->data[v] > 0.5f) != (cli->data[v] > 0.5f);
+      *tumour += cli->data[v] > 0.5f;
+    }
+  return differ;
+}
+
+static gboolean
+settled_on_case_ranges (BsSession *s)
+{
+  return settled (s) && strstr (bs_session_get_plan_text (s), "of this case") != NULL;
+}
+
+/* The session's int8 mask is `brainseg-cli infer`'s, voxel by voxel, with
+ * the three-plane mean both make by default: with the ranges stored in the
+ * model (the default, said on the plan line), and with the switch that has
+ * int8 measure the case's own (infer --calibration case). */
+static void
+test_int8_mask_matches_infer (void)
+{
+  g_autoptr(BsSession) s = NULL;
+  BsPlanOptions opts;
+  gsize differ, tumour = 0;
 
   if (!bs_precision_available (BS_PRECISION_INT8, NULL))
     {
@@ -359,31 +394,23 @@ test_int8_mask_matches_infer (void)
   opts.threads = 1;
   s = open_sample (&opts);
   g_assert_true (spin_until (s, settled, 300));
-  prob = bs_session_get_probability_volume (s);
   /* three planes, as infer's default: the volume is their mean */
   g_assert_true (opts.three_planes);
   g_assert_true (bs_session_planes_done (s));
   g_assert_cmpfloat (bs_session_get_planes_ms (s), >, 0.0);
   g_assert_nonnull (strstr (bs_session_get_plan_text (s), "three planes"));
-
-  for (const char *a[] = { g_getenv ("BS_CLI"), "infer", sample, "--precision", "int8", "--layout", "nhwc",
-                           "--threads", "1", "--out", out, NULL }, **p = a; *p; p++)
-    g_ptr_array_add (argv, (gpointer) *p);
-  g_ptr_array_add (argv, NULL);
-  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL,
-                               &err, &status, &error));
-  g_assert_no_error (error);
-  if (!g_spawn_check_wait_status (status, &error))
-    g_error ("brainseg-cli infer: %s\n%s", error->message, err);
-  cli = bs_volume_load_nifti (out, TRUE, &error);
-  g_assert_no_error (error);
-  g_assert_cmpuint (bs_volume_n_voxels (cli), ==, bs_volume_n_voxels (prob));
-  for (gsize v = 0; v < bs_volume_n_voxels (prob); v++)
-    {
-      differ += (prob->data[v] > 0.5f) != (cli->data[v] > 0.5f);
-      tumour += cli->data[v] > 0.5f;
-    }
+  g_assert_nonnull (strstr (bs_session_get_plan_text (s), "int8 ranges stored with the model"));
+  differ = differ_from_int8_cli (bs_session_get_probability_volume (s), "model", &tumour);
   g_test_message ("int8: %" G_GSIZE_FORMAT " tumour voxels, %" G_GSIZE_FORMAT " differ", tumour, differ);
+  g_assert_cmpuint (tumour, >, 0);
+  g_assert_cmpuint (differ, ==, 0);
+
+  g_object_set (s, "calibrate-case", TRUE, NULL);
+  g_assert_true (spin_until (s, settled_on_case_ranges, 300));
+  g_assert_nonnull (strstr (bs_session_get_plan_text (s), "int8 ranges measured on 4 slices of this case"));
+  differ = differ_from_int8_cli (bs_session_get_probability_volume (s), "case", &tumour);
+  g_test_message ("int8, the case's ranges: %" G_GSIZE_FORMAT " tumour voxels, %" G_GSIZE_FORMAT " differ", tumour,
+                  differ);
   g_assert_cmpuint (tumour, >, 0);
   g_assert_cmpuint (differ, ==, 0);
 }

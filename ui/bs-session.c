@@ -462,6 +462,8 @@ bs_session_set_plan_options (BsSession *self, const BsPlanOptions *opts)
     bs_session_notify (self, PROP_THREE_PLANES);
   if (!old.slice_parallel != !self->opts.slice_parallel)
     bs_session_notify (self, PROP_LANES);
+  if (!old.calibrate_case != !self->opts.calibrate_case)
+    bs_session_notify (self, PROP_CALIBRATE_CASE);
   if (old.profile_layers != self->opts.profile_layers)
     bs_session_notify (self, PROP_PROFILE_LAYERS);
   if (old.threads != self->opts.threads)
@@ -668,6 +670,7 @@ bs_session_get_property (GObject *object, guint prop_id, GValue *value, GParamSp
     case PROP_TEST_TIME_FLIPS: g_value_set_boolean (value, self->opts.test_time_flips); break;
     case PROP_THREE_PLANES: g_value_set_boolean (value, self->opts.three_planes); break;
     case PROP_LANES: g_value_set_boolean (value, self->opts.slice_parallel); break;
+    case PROP_CALIBRATE_CASE: g_value_set_boolean (value, self->opts.calibrate_case); break;
     case PROP_PROFILE_LAYERS: g_value_set_boolean (value, self->opts.profile_layers); break;
     case PROP_THREADS: g_value_set_int (value, self->opts.threads); break;
     case PROP_BATCH: g_value_set_int (value, self->opts.batch); break;
@@ -694,6 +697,7 @@ bs_session_set_property (GObject *object, guint prop_id, const GValue *value, GP
     case PROP_TEST_TIME_FLIPS:
     case PROP_THREE_PLANES:
     case PROP_LANES:
+    case PROP_CALIBRATE_CASE:
     case PROP_PROFILE_LAYERS:
     case PROP_THREADS:
     case PROP_BATCH:
@@ -714,6 +718,8 @@ bs_session_set_property (GObject *object, guint prop_id, const GValue *value, GP
           o.three_planes = g_value_get_boolean (value);
         if (prop_id == PROP_LANES)
           o.slice_parallel = g_value_get_boolean (value);
+        if (prop_id == PROP_CALIBRATE_CASE)
+          o.calibrate_case = g_value_get_boolean (value);
         if (prop_id == PROP_PROFILE_LAYERS)
           o.profile_layers = g_value_get_boolean (value);
         if (prop_id == PROP_THREADS)
@@ -805,6 +811,8 @@ bs_session_class_init (BsSessionClass *klass)
   bs_session_properties[PROP_THREE_PLANES] = g_param_spec_boolean ("three-planes", NULL, NULL, TRUE, rw);
   /* the volume's slices on lanes (BsPlanOptions.slice_parallel) */
   bs_session_properties[PROP_LANES] = g_param_spec_boolean ("lanes", NULL, NULL, TRUE, rw);
+  /* int8 measures the case's own ranges (BsPlanOptions.calibrate_case) */
+  bs_session_properties[PROP_CALIBRATE_CASE] = g_param_spec_boolean ("calibrate-case", NULL, NULL, FALSE, rw);
   bs_session_properties[PROP_PROFILE_LAYERS] = g_param_spec_boolean ("profile-layers", NULL, NULL, FALSE, rw);
   /* 0: every core the other programs leave free */
   bs_session_properties[PROP_THREADS] = g_param_spec_int ("threads", NULL, NULL, 0, 1024, 0, rw);

@@ -242,7 +242,8 @@ static const GActionEntry win_entries[] = {
 /* The switches and toggles of the options panel: each is the session's
  * property of the same name, so state and action never disagree. */
 static const char *const session_property_actions[] = {
-  "precision", "layout", "fusion", "crop-to-brain", "test-time-flips", "three-planes", "lanes", "profile-layers",
+  "precision", "layout", "fusion", "crop-to-brain", "test-time-flips", "three-planes", "lanes", "calibrate-case",
+  "profile-layers",
   "cleanup",
   "region",
 };
