@@ -193,31 +193,30 @@ static void
 update_sensitivity (BsOptionsPanel *self)
 {
   BsPlanOptions opts;
+  const BsUnet *model;
+  gboolean stored;
 
   if (self->session == NULL)
     return;
   bs_session_get_plan_options (self->session, &opts);
+  model = bs_session_get_model (self->session);
+  stored = model != NULL && model->calibration != NULL;
   gtk_widget_set_sensitive (GTK_WIDGET (self->nchw_toggle), opts.precision != BS_PRECISION_INT8);
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->nchw_toggle),
                                opts.precision == BS_PRECISION_INT8
                                  ? _("Not with int8: oneDNN has only reference int8 kernels for plain NCHW "
                                      "(seconds per slice); int8 runs in NHWC or blocked")
                                  : _("Plain channels-first layout: every primitive reads and writes NCHW"));
-  {
-    /* Only int8 calibrates, and only a model that stores ranges has a choice. */
-    const BsUnet *model = bs_session_get_model (self->session);
-    gboolean stored = model != NULL && model->calibration != NULL;
-
-    gtk_widget_set_sensitive (GTK_WIDGET (self->calibrate_switch), opts.precision == BS_PRECISION_INT8 && stored);
-    gtk_widget_set_tooltip_text (GTK_WIDGET (self->calibrate_switch),
-                                 !stored ? _("This model stores no int8 ranges: int8 always measures them on slices "
-                                             "of the open case")
-                                 : opts.precision != BS_PRECISION_INT8
-                                   ? _("Only int8 has activation ranges; choose int8 first")
-                                   : _("On: int8 measures the activation ranges on 4 slices of the open case (about "
-                                       "60 ms more per volume). Off: it takes those stored with the model, measured "
-                                       "once on many cases. Compare the Dice of both"));
-  }
+  /* Only int8 calibrates, and only a model that stores ranges has a choice. */
+  gtk_widget_set_sensitive (GTK_WIDGET (self->calibrate_switch), opts.precision == BS_PRECISION_INT8 && stored);
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->calibrate_switch),
+                               !stored ? _("This model stores no int8 ranges: int8 always measures them on slices "
+                                           "of the open case")
+                               : opts.precision != BS_PRECISION_INT8
+                                 ? _("Only int8 has activation ranges; choose int8 first")
+                                 : _("On: int8 measures the activation ranges on 4 slices of the open case (about "
+                                     "60 ms more per volume). Off: it takes those stored with the model, measured "
+                                     "once on many cases. Compare the Dice of both"));
   if (bs_precision_available (BS_PRECISION_INT8, NULL))
     {
       gtk_widget_set_sensitive (GTK_WIDGET (self->int8_toggle), opts.layout != BS_MEMLAYOUT_NCHW);
@@ -225,8 +224,7 @@ update_sensitivity (BsOptionsPanel *self)
                                    opts.layout == BS_MEMLAYOUT_NCHW
                                      ? _("Not with NCHW: oneDNN has only reference int8 kernels for plain NCHW "
                                          "(seconds per slice); choose NHWC or Blocked first")
-                                     : bs_session_get_model (self->session) != NULL
-                                           && bs_session_get_model (self->session)->calibration != NULL
+                                     : stored
                                        ? _("8-bit integer weights and activations, with the activation ranges "
                                            "stored with the model (measured once on many cases)")
                                        : _("8-bit integer weights and activations, calibrated on slices of the "
