@@ -16,7 +16,6 @@ struct _BsOptionsPanel
   GtkToggleButton *nchw_toggle;
   GtkToggleButton *bf16_toggle;
   GtkLabel *precision_note_label;
-  GtkSwitch *calibrate_switch;
   GtkAdjustment *threads_adjustment;  /* 1..cores, and cores + 1 for "All" (threads 0) */
   GtkAdjustment *batch_adjustment;
   GtkSpinButton *threads_spin;
@@ -207,16 +206,6 @@ update_sensitivity (BsOptionsPanel *self)
                                  ? _("Not with int8: oneDNN has only reference int8 kernels for plain NCHW "
                                      "(seconds per slice); int8 runs in NHWC or blocked")
                                  : _("Plain channels-first layout: every primitive reads and writes NCHW"));
-  /* Only int8 calibrates, and only a model that stores ranges has a choice. */
-  gtk_widget_set_sensitive (GTK_WIDGET (self->calibrate_switch), opts.precision == BS_PRECISION_INT8 && stored);
-  gtk_widget_set_tooltip_text (GTK_WIDGET (self->calibrate_switch),
-                               !stored ? _("This model stores no int8 ranges: int8 always measures them on slices "
-                                           "of the open case")
-                               : opts.precision != BS_PRECISION_INT8
-                                 ? _("Only int8 has activation ranges; choose int8 first")
-                                 : _("On: int8 measures the activation ranges on 4 slices of the open case (about "
-                                     "60 ms more per volume). Off: it takes those stored with the model, measured "
-                                     "once on many cases. Compare the Dice of both"));
   if (bs_precision_available (BS_PRECISION_INT8, NULL))
     {
       gtk_widget_set_sensitive (GTK_WIDGET (self->int8_toggle), opts.layout != BS_MEMLAYOUT_NCHW);
@@ -226,7 +215,9 @@ update_sensitivity (BsOptionsPanel *self)
                                          "(seconds per slice); choose NHWC or Blocked first")
                                      : stored
                                        ? _("8-bit integer weights and activations, with the activation ranges "
-                                           "stored with the model (measured once on many cases)")
+                                           "stored with the model (measured once on many cases; the main menu's "
+                                           "“Measure int8 Ranges on the Open Case” measures this case's "
+                                           "instead)")
                                        : _("8-bit integer weights and activations, calibrated on slices of the "
                                            "open case"));
     }
@@ -351,7 +342,6 @@ bs_options_panel_class_init (BsOptionsPanelClass *klass)
   gtk_widget_class_bind_template_child (widget_class, BsOptionsPanel, nchw_toggle);
   gtk_widget_class_bind_template_child (widget_class, BsOptionsPanel, bf16_toggle);
   gtk_widget_class_bind_template_child (widget_class, BsOptionsPanel, precision_note_label);
-  gtk_widget_class_bind_template_child (widget_class, BsOptionsPanel, calibrate_switch);
   gtk_widget_class_bind_template_child (widget_class, BsOptionsPanel, threads_adjustment);
   gtk_widget_class_bind_template_child (widget_class, BsOptionsPanel, batch_adjustment);
   gtk_widget_class_bind_template_child (widget_class, BsOptionsPanel, threads_spin);
