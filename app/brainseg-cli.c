@@ -76,17 +76,9 @@ bs_cli_check_outputs (const char *const *outputs, int n_out, const char *const *
 }
 
 gboolean
-bs_cli_path_ends_in (const char *path, const char *ending)
-{
-  gsize n = strlen (path), k = strlen (ending);
-
-  return n > k && g_ascii_strcasecmp (path + n - k, ending) == 0;
-}
-
-gboolean
 bs_cli_check_nifti_name (const char *path, GError **error)
 {
-  if (path == NULL || bs_cli_path_ends_in (path, ".nii") || bs_cli_path_ends_in (path, ".nii.gz"))
+  if (path == NULL || bs_file_name_ends (path, ".nii") || bs_file_name_ends (path, ".nii.gz"))
     return TRUE;
   g_set_error (error, BS_EXPORT_ERROR, BS_EXPORT_ERROR_INVALID,
                _("%s: the file would be NIfTI, so its name must end in .nii or .nii.gz"), path);

@@ -11,6 +11,7 @@
 #include "bs-dataset.h"
 #include "bs-error.h"
 #include "bs-export.h"
+#include "bs-file.h"
 #include "bs-infer.h"
 #include "bs-labels.h"
 #include "bs-metrics.h"
@@ -99,13 +100,13 @@ check_out_name (ExportWhat what, const char *out, GError **error)
       return bs_cli_check_nifti_name (out, error);
     case WHAT_OVERLAY:
     case WHAT_FIGURE:
-      if (bs_cli_path_ends_in (out, ".png"))
+      if (bs_file_name_ends (out, ".png"))
         return TRUE;
       return fail_invalid (error, _("%s: the file would be a PNG image, so its name must end in .png"), out);
     case WHAT_DICE_CSV:
     case WHAT_COMPARE:
       for (gsize i = 0; i < G_N_ELEMENTS (not_csv); i++)
-        if (bs_cli_path_ends_in (out, not_csv[i]))
+        if (bs_file_name_ends (out, not_csv[i]))
           {
             g_set_error (error, BS_EXPORT_ERROR, BS_EXPORT_ERROR_INVALID,
                          _("%s: the file would be a CSV table, but its name ends in %s, another format's ending; use .csv"), out,

@@ -495,7 +495,7 @@ bs_cli_infer (int argc, char **argv)
         }
       if (opts.test_time_flips)
         printf ("%s\n", _("test-time flips: every slice also ran mirrored left-right; the probabilities are averaged"));
-      if (seg->three_planes && seg->n_run > 0)
+      if (seg->three_planes)
         printf ("%s\n", _("three planes: the network also ran on every coronal and sagittal slice; the three probabilities are averaged"));
       if (geom->cropped)
         printf (_("cropped to the brain: %d of %d slices run, on a %dx%d window of the %dx%d slices\n"),

@@ -25,8 +25,6 @@ int bs_cli_fail (const GError *error);
  * --out could overwrite the image it was segmenting). */
 gboolean bs_cli_check_outputs (const char *const *outputs, int n_out, const char *const *inputs, int n_in,
                                GError **error);
-/* path ends in ending, in any letter case, after at least one character. */
-gboolean bs_cli_path_ends_in (const char *path, const char *ending);
 /* A NIfTI output (NULL: none) is named .nii or .nii.gz (hostile-input
  * finding: export --what mask --out m.png wrote a NIfTI file named .png). */
 gboolean bs_cli_check_nifti_name (const char *path, GError **error);

@@ -511,7 +511,8 @@ set_config (const char *path, const char *json)
 static void
 test_calibration (void)
 {
-  g_autofree char *dir = g_dir_make_tmp ("bs-unet-XXXXXX", NULL);
+  g_autoptr(GError) tmp_error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("bs-unet-XXXXXX", &tmp_error);
   g_autofree char *path = g_build_filename (dir, "m.h5", NULL);
   g_autoptr(BsUnet) net = small_net (2, 1, BS_UPSAMPLE_TRANSPOSED, 5);
   g_autoptr(BsUnet) back = NULL, copy = NULL, bare = NULL;
@@ -529,6 +530,7 @@ test_calibration (void)
     { NULL, "needs a positive input_max and a count of cases" },
   };
 
+  g_assert_no_error (tmp_error);
   g_assert_cmpint (net->n_layers, ==, 23);
   g_assert_null (net->calibration);
   for (int i = 0; i <= net->n_layers; i++)

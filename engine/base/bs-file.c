@@ -94,6 +94,14 @@ bs_json_depth (const char *text, gssize len)
 }
 
 gboolean
+bs_file_name_ends (const char *path, const char *ending)
+{
+  gsize n = strlen (path), k = strlen (ending);
+
+  return n >= k && g_ascii_strcasecmp (path + n - k, ending) == 0;
+}
+
+gboolean
 bs_file_same (const char *a, const char *b)
 {
   GStatBuf sa, sb;

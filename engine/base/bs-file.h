@@ -17,6 +17,8 @@ gboolean bs_file_check_replaceable (const char *path, GError **error);
 /* The same file, whether or not both names exist (a name that does not
  * exist yet is compared as written, made absolute). */
 gboolean bs_file_same (const char *a, const char *b);
+/* path ends in ending, in any letter case (".nii.gz", ".PNG"). */
+gboolean bs_file_name_ends (const char *path, const char *ending);
 
 /* Why a file could not be written, in words a user reads and without the
  * temporary name GLib's message carries: for the usual G_FILE_ERROR codes

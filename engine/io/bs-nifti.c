@@ -75,9 +75,7 @@ read_i64 (const guint8 *p, gboolean swap)
 gboolean
 bs_nifti_path_ends_gz (const char *path)
 {
-  gsize n = strlen (path);
-
-  return n >= 3 && g_ascii_strcasecmp (path + n - 3, ".gz") == 0;
+  return bs_file_name_ends (path, ".gz");
 }
 
 /* Identifies the version and byte order and reads the dimensions as stored,

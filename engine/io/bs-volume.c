@@ -228,13 +228,8 @@ bs_modality_canonical (const char *name)
 gboolean
 bs_modality_is_known (const char *name)
 {
-  static const char *const known[] = { "FLAIR", "T1w", "T1gd", "T2w" };
-  const char *canonical = bs_modality_canonical (name);
-
-  for (gsize i = 0; i < G_N_ELEMENTS (known); i++)
-    if (g_ascii_strcasecmp (canonical, known[i]) == 0)
-      return TRUE;
-  return FALSE;
+  /* every canonical name is an alias of itself in bs_modality_canonical's table */
+  return bs_modality_canonical (name) != name;
 }
 
 int
