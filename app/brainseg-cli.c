@@ -86,6 +86,35 @@ bs_cli_check_nifti_name (const char *path, GError **error)
 }
 
 gboolean
+bs_cli_check_model_name (const char *path, GError **error)
+{
+  if (path == NULL || bs_file_name_ends (path, ".h5") || bs_file_name_ends (path, ".hdf5"))
+    return TRUE;
+  g_set_error (error, BS_EXPORT_ERROR, BS_EXPORT_ERROR_INVALID,
+               _("%s: the file would be a model (HDF5), so its name must end in .h5 or .hdf5"), path);
+  return FALSE;
+}
+
+/* A table (CSV or JSON) may have any name but an image's, a volume's or a
+ * model's: "--report fold1.h5" is a slip that would otherwise leave a
+ * table where a model was expected. */
+gboolean
+bs_cli_check_table_name (const char *path, GError **error)
+{
+  static const char *const others[] = { ".png", ".nii", ".nii.gz", ".h5", ".hdf5" };
+
+  for (gsize i = 0; path != NULL && i < G_N_ELEMENTS (others); i++)
+    if (bs_file_name_ends (path, others[i]))
+      {
+        g_set_error (error, BS_EXPORT_ERROR, BS_EXPORT_ERROR_INVALID,
+                     _("%s: the file would be a table, but its name ends in %s, another format's ending"), path,
+                     others[i]);
+        return FALSE;
+      }
+  return TRUE;
+}
+
+gboolean
 bs_cli_check_case_outputs (const char *const *outputs, int n_out, const BsDataset *ds, guint i, GError **error)
 {
   g_auto(GStrv) files = bs_dataset_get_case_files (ds, i);

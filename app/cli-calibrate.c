@@ -63,6 +63,8 @@ bs_cli_calibrate (int argc, char **argv)
       fprintf (stderr, "%s\n", _("brainseg-cli calibrate: give at least one DATASET (a case folder, Decathlon task or HDF5 file) and --out OUT.h5"));
       return 2;
     }
+  if (!bs_cli_check_model_name (out, &error))
+    return bs_cli_fail (error);
   net = bs_unet_load_or_default (model, &is_random, &error);
   if (net == NULL)
     return bs_cli_fail (error);

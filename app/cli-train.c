@@ -516,6 +516,9 @@ bs_cli_train (int argc, char **argv)
                        entries, &argc, &argv))
       return 2;
   }
+  /* A name for another format is a slip best caught before any work. */
+  if (!bs_cli_check_table_name (report_path, &error) || !bs_cli_check_model_name (out, &error))
+    return bs_cli_fail (error);
   if (cv_summary)
     return bs_cli_train_cv_summary (datasets, report_path);
   given = given_options (&opts, seed, loss, no_augment);

@@ -28,6 +28,8 @@ gboolean bs_cli_check_outputs (const char *const *outputs, int n_out, const char
 /* A NIfTI output (NULL: none) is named .nii or .nii.gz (hostile-input
  * finding: export --what mask --out m.png wrote a NIfTI file named .png). */
 gboolean bs_cli_check_nifti_name (const char *path, GError **error);
+gboolean bs_cli_check_model_name (const char *path, GError **error);
+gboolean bs_cli_check_table_name (const char *path, GError **error);
 /* bs_cli_check_outputs with the files case i of ds is read from as the
  * inputs: no output may write over the case itself. */
 gboolean bs_cli_check_case_outputs (const char *const *outputs, int n_out, const BsDataset *ds, guint i,

@@ -450,17 +450,27 @@ def check_not_over_cases(tmp, task, model):
     image = os.path.join(task, "imagesTr", "phantom_002.nii.gz")
     listing = os.path.join(task, "dataset.json")
     before = {p: open(p, "rb").read() for p in (label, image, listing)}
-    for args, path in (
-            (["calibrate", task, "--model", model, "--out", label], label),
-            (["train", task, "--out", label, "--epochs", "1", *TINY], label),
-            (["train", task, "--out", os.path.join(tmp, "m-over.h5"), "--report", image, "--epochs", "1", *TINY],
-             image),
-            (["train", task, "--evaluate", "--resume", model, "--report", listing], listing)):
+    over = os.path.join(tmp, "m-over.h5")
+    for args, path, why in (
+            # a model's name must be a model's: the label is refused for its ending
+            (["calibrate", task, "--model", model, "--out", label], label, "must end in .h5 or .hdf5"),
+            (["train", task, "--out", label, "--epochs", "1", *TINY], label, "must end in .h5 or .hdf5"),
+            # a table may have any name but another format's
+            (["train", task, "--out", over, "--report", image, "--epochs", "1", *TINY], image,
+             "another format's ending"),
+            (["train", task, "--out", over, "--report", os.path.join(tmp, "fold1.h5"), "--epochs", "1", *TINY],
+             "fold1.h5", "another format's ending"),
+            # a name that fits is still refused when it is one of the inputs
+            (["train", task, "--evaluate", "--resume", model, "--report", listing], listing, "inputs")):
+        model_before = open(model, "rb").read()
         proc = run(*args, ok=False)
-        assert proc.returncode == 1 and path in proc.stderr and "inputs" in proc.stderr, (args, proc.stderr)
+        assert proc.returncode == 1 and path in proc.stderr and why in proc.stderr, (args, proc.stderr)
+        assert "epoch" not in proc.stdout, (args, proc.stdout)
+        assert open(model, "rb").read() == model_before, args
     for p, data in before.items():
         assert open(p, "rb").read() == data, p
-    assert not os.path.exists(os.path.join(tmp, "m-over.h5"))
+    assert not os.path.exists(over)
+    assert not os.path.exists(os.path.join(tmp, "fold1.h5"))
 
 
 def main():
