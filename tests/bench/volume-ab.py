@@ -9,7 +9,13 @@ and range of the wall clock (process start to exit), the median system time and 
 the whole-tumour Dice.  Alternating the builds, and which of the two runs first, keeps a noisy
 shared machine's drift out of the comparison (use an even --runs).
 
-    /usr/bin/python3 tests/bench/volume-ab.py BEFORE_BUILD AFTER_BUILD CASE [--runs 6]
+--pause S sleeps S seconds before every run.  On the Firecracker VMs measured here, memory a process
+frees goes back to the host within about a second, and the next process's first touch of fresh
+pages then costs 0.3-0.7 GB/s instead of 9-15 GB/s: back to back (the default, --pause 0) each run
+finds the pages the run before it freed still warm, as a loop of benchmarks does; with --pause 3
+each run starts cold, as a user's single command after a pause does.
+
+    /usr/bin/python3 tests/bench/volume-ab.py BEFORE_BUILD AFTER_BUILD CASE [--runs 6] [--pause 3]
 """
 import argparse
 import json
@@ -18,6 +24,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 
 
 def main():
@@ -26,9 +33,12 @@ def main():
     ap.add_argument("after")
     ap.add_argument("case")
     ap.add_argument("--runs", type=int, default=6)
+    ap.add_argument("--pause", type=float, default=0.0, help="seconds to sleep before each run (3: cold pages)")
+    ap.add_argument("--configs", default="int8:off,fp32:off,int8:on,fp32:on",
+                    help="precision:three-planes pairs, comma-separated")
     a = ap.parse_args()
     builds = {"before": a.before, "after": a.after}
-    configs = [("int8", "off"), ("fp32", "off"), ("int8", "on"), ("fp32", "on")]
+    configs = [tuple(c.split(":")) for c in a.configs.split(",")]
     res = {}
     with tempfile.TemporaryDirectory() as tmp:
         for run in range(a.runs):
@@ -44,6 +54,7 @@ def main():
                     timing = os.path.join(tmp, "time.txt")
                     cmd = ["/usr/bin/time", "-f", "%e %S %M", "-o", timing, cli, "infer", a.case, "--precision",
                            prec, "--three-planes", planes, "--json", "--out", os.path.join(tmp, "mask.nii.gz")]
+                    time.sleep(a.pause)
                     p = subprocess.run(cmd, capture_output=True, text=True)
                     if p.returncode != 0:
                         sys.exit(f"{name}: {' '.join(cmd)}\n{p.stderr}")
