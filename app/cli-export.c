@@ -88,12 +88,11 @@ parse_what (const char *s, ExportWhat *what, GError **error)
 }
 
 /* The name fits what is written: a mask .nii or .nii.gz, a PNG .png; a CSV
- * table may have any name but an image's (a series is a folder). */
+ * table may have any name but an image's, a volume's or a model's (a series
+ * is a folder). */
 static gboolean
 check_out_name (ExportWhat what, const char *out, GError **error)
 {
-  static const char *const not_csv[] = { ".png", ".nii", ".nii.gz", ".h5" };
-
   switch (what)
     {
     case WHAT_MASK:
@@ -105,15 +104,7 @@ check_out_name (ExportWhat what, const char *out, GError **error)
       return fail_invalid (error, _("%s: the file would be a PNG image, so its name must end in .png"), out);
     case WHAT_DICE_CSV:
     case WHAT_COMPARE:
-      for (gsize i = 0; i < G_N_ELEMENTS (not_csv); i++)
-        if (bs_file_name_ends (out, not_csv[i]))
-          {
-            g_set_error (error, BS_EXPORT_ERROR, BS_EXPORT_ERROR_INVALID,
-                         _("%s: the file would be a CSV table, but its name ends in %s, another format's ending; use .csv"), out,
-                         not_csv[i]);
-            return FALSE;
-          }
-      return TRUE;
+      return bs_cli_check_table_name (out, error);
     case WHAT_SERIES:
     default:
       return TRUE;
