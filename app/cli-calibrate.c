@@ -95,34 +95,14 @@ bs_cli_calibrate (int argc, char **argv)
         return bs_cli_fail (error);
       g_ptr_array_add (datasets, ds);
       for (guint i = 0; i < bs_dataset_get_n_cases (ds); i++)
-        if (!bs_cli_check_case_outputs (outputs, 1, ds, i, &error))
-          return bs_cli_fail (error);
-    }
-  for (guint d = 0; d < datasets->len; d++)
-    {
-      BsDataset *ds = datasets->pdata[d];
-
-      for (guint i = 0; i < bs_dataset_get_n_cases (ds); i++)
         {
-          const char *id = bs_dataset_get_case_id (ds, i);
-          BsCalibration *cal;
-
-          if (wanted && !g_strv_contains ((const char *const *) wanted, id))
-            continue;
-          g_hash_table_add (found, (gpointer) g_intern_string (id));
-          cal = case_calibration (net, ds, i, &error);
-          if (cal == NULL)
-            {
-              g_prefix_error (&error, _("case %s: "), id);
-              return bs_cli_fail (error);
-            }
-          g_ptr_array_add (cals, cal);
-          if (!quiet)
-            printf (g_dngettext (GETTEXT_PACKAGE, "%s: ranges measured on %d slice\n",
-                                 "%s: ranges measured on %d slices\n", bs_calibration_get_slices (cal)),
-                    id, bs_calibration_get_slices (cal));
+          if (!bs_cli_check_case_outputs (outputs, 1, ds, i, &error))
+            return bs_cli_fail (error);
+          g_hash_table_add (found, (gpointer) g_intern_string (bs_dataset_get_case_id (ds, i)));
         }
     }
+  /* A --cases id that no dataset has is named before any case is measured
+   * (helper finding: after every case had been). */
   if (wanted)
     {
       g_autoptr(GString) missing = g_string_new (NULL);
@@ -135,6 +115,30 @@ bs_cli_calibrate (int argc, char **argv)
           fprintf (stderr, _("brainseg-cli calibrate: --cases names cases that are not in the datasets: %s\n"),
                    missing->str);
           return 1;
+        }
+    }
+  for (guint d = 0; d < datasets->len; d++)
+    {
+      BsDataset *ds = datasets->pdata[d];
+
+      for (guint i = 0; i < bs_dataset_get_n_cases (ds); i++)
+        {
+          const char *id = bs_dataset_get_case_id (ds, i);
+          BsCalibration *cal;
+
+          if (wanted && !g_strv_contains ((const char *const *) wanted, id))
+            continue;
+          cal = case_calibration (net, ds, i, &error);
+          if (cal == NULL)
+            {
+              g_prefix_error (&error, _("case %s: "), id);
+              return bs_cli_fail (error);
+            }
+          g_ptr_array_add (cals, cal);
+          if (!quiet)
+            printf (g_dngettext (GETTEXT_PACKAGE, "%s: ranges measured on %d slice\n",
+                                 "%s: ranges measured on %d slices\n", bs_calibration_get_slices (cal)),
+                    id, bs_calibration_get_slices (cal));
         }
     }
   if (cals->len == 0)

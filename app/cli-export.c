@@ -562,6 +562,9 @@ run_export (ExportArgs *a, const char *path)
         }
       if (isnan (dice))
         printf (_("Wrote %s (%s, no ground truth)\n"), a->out, kase->id);
+      else if ((what == WHAT_OVERLAY || what == WHAT_FIGURE) && !bs_export_slice_has_tumour (&src, a->slice))
+        /* as the image's caption says (helper finding: "Dice 1.0000" beside a caption of "no tumour") */
+        printf (_("Wrote %s (%s, no tumour on this slice)\n"), a->out, kase->id);
       else
         printf (_("Wrote %s (%s, Dice %s)\n"), a->out, kase->id, g_ascii_formatd (num, sizeof num, "%.4f", dice));
     }

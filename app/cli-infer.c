@@ -496,7 +496,7 @@ bs_cli_infer (int argc, char **argv)
       if (opts.test_time_flips)
         printf ("%s\n", _("test-time flips: every slice also ran mirrored left-right; the probabilities are averaged"));
       if (seg->three_planes)
-        printf ("%s\n", _("three planes: the network also ran on every coronal and sagittal slice; the three probabilities are averaged"));
+        printf ("%s\n", _("three planes: the network also ran on the coronal and sagittal slices through the tumour's box; the three probabilities are averaged there"));
       if (geom->cropped)
         printf (_("cropped to the brain: %d of %d slices run, on a %dx%d window of the %dx%d slices\n"),
                 seg->n_run, slices, geom->pw, geom->ph, geom->width, geom->height);

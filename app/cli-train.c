@@ -138,6 +138,28 @@ evaluate_all (char **datasets, const char *model_path, int threads, int lanes, g
     if (!bs_train_set_add_dataset (set, *d, NULL, &error))
       return bs_cli_fail (error);
   g_array_set_clear_func (results, (GDestroyNotify) bs_train_case_result_clear);
+  /* A --test-cases id that no dataset has is named before any case is
+   * scored (helper finding: after the whole evaluation, with no report). */
+  if (only)
+    {
+      g_autoptr(GString) missing = g_string_new (NULL);
+
+      for (int k = 0; only[k]; k++)
+        {
+          gboolean found = FALSE;
+
+          for (guint i = 0; i < bs_train_set_get_n_cases (set) && !found; i++)
+            found = g_strcmp0 (bs_train_set_get_case_id (set, i), only[k]) == 0;
+          if (!found)
+            g_string_append_printf (missing, "%s%s", missing->len ? ", " : "", only[k]);
+        }
+      if (missing->len)
+        {
+          fprintf (stderr, _("brainseg-cli train: --test-cases names cases that are not in the datasets: %s\n"),
+                   missing->str);
+          return 1;
+        }
+    }
   printf ("%-28s %8s %8s", _("Case"), _("Dice"), _("raw"));
   bs_cli_train_print_region_header (&regions, stdout);
   printf (" %14s %14s  %s\n", _("truth voxels"), _("predicted"), _("channels"));
@@ -154,24 +176,6 @@ evaluate_all (char **datasets, const char *model_path, int threads, int lanes, g
       sum += r.dice;
       n_done++;
       g_array_append_val (results, r);
-    }
-  if (only && n_done < g_strv_length (only))
-    {
-      /* name them (helper finding: the message did not say which) */
-      g_autoptr(GString) missing = g_string_new (NULL);
-
-      for (int k = 0; only[k]; k++)
-        {
-          gboolean found = FALSE;
-
-          for (guint j = 0; j < results->len && !found; j++)
-            found = g_strcmp0 (g_array_index (results, BsTrainCaseResult, j).id, only[k]) == 0;
-          if (!found)
-            g_string_append_printf (missing, "%s%s", missing->len ? ", " : "", only[k]);
-        }
-      fprintf (stderr, _("brainseg-cli train: --test-cases names cases that are not in the datasets: %s\n"),
-               missing->str);
-      return 1;
     }
   if (n_done > 1)
     {
@@ -441,7 +445,7 @@ bs_cli_train (int argc, char **argv)
         N_("FILE") },
       { "cv-summary", 0, 0, G_OPTION_ARG_NONE, &cv_summary,
         N_("Gather the --report JSON files given as arguments (one per fold) into one table"), NULL },
-      { "crop", 0, 0, G_OPTION_ARG_INT, &opts.crop, N_("Training crop, 128 or 144"), "N" },
+      { "crop", 0, 0, G_OPTION_ARG_INT, &opts.crop, N_("Training crop: a multiple of 16 (128)"), "N" },
       { "epochs", 'e', 0, G_OPTION_ARG_INT, &opts.epochs,
         N_("Epochs (30; with --resume of a run, the total from its first epoch)"), "N" },
       { "batch", 'b', 0, G_OPTION_ARG_INT, &opts.batch, N_("Slices per step (128)"), "N" },

@@ -164,18 +164,21 @@ def check_not_a_file(tmp):
     import stat
     fifo = os.path.join(tmp, "pipe.nii.gz")
     link = os.path.join(tmp, "link.png")
+    model_fifo = os.path.join(tmp, "pipe.h5")   # a model's name, so that the pipe is what is refused
     os.mkfifo(fifo)
+    os.mkfifo(model_fifo)
     os.symlink(fifo, link)
     for args in (("infer", SAMPLE, "--threads", "1", "--three-planes", "off", "--out", fifo),
                  ("infer", SAMPLE, "--threads", "1", "--three-planes", "off", "--prob-out", fifo),
                  ("export", SAMPLE, "--what", "mask", "--out", fifo),
                  ("export", SAMPLE, "--what", "overlay", "--out", link),
-                 ("train", SAMPLE, "--out", fifo, "--epochs", "1")):
+                 ("train", SAMPLE, "--out", model_fifo, "--epochs", "1")):
         p = subprocess.run([CLI, *args], capture_output=True, text=True, timeout=300)
         assert p.returncode != 0, (args, p.stdout[-300:])
-        assert "device, pipe or socket" in p.stderr and os.path.basename(args[-1] if args[0] != "train" else fifo) \
+        assert "device, pipe or socket" in p.stderr and os.path.basename(args[-1] if args[0] != "train" else model_fifo) \
             in p.stderr, (args, p.stderr)
-        assert stat.S_ISFIFO(os.stat(fifo).st_mode) and os.path.islink(link), args
+        assert stat.S_ISFIFO(os.stat(fifo).st_mode) and stat.S_ISFIFO(os.stat(model_fifo).st_mode), args
+        assert os.path.islink(link), args
     print("outputs: a pipe, or a link to one, is refused and left as it was")
 
 

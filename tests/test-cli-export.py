@@ -156,6 +156,16 @@ def main():
     # Neither empty nor everything: otherwise the check above proves nothing.
     assert 0.01 * coloured.size < coloured.sum() < 0.99 * coloured.size, int(coloured.sum())
     print(f"overlay: {int(coloured.sum())} prediction pixels in slice {k}, as in the mask")
+    # On a slice with tumour in neither mask nor truth, the line printed says
+    # what the caption says, "no tumour", not the Dice of two empty masks
+    # (helper finding: "Dice 1.0000" beside a caption of "no tumour"); on the
+    # slice above it prints a Dice.
+    empty = [z for z in range(m.shape[2]) if not m[:, :, z].any() and not truth[:, :, z].any()]
+    assert empty, "the phantom has no slice without tumour"
+    p = run("export", *common[:-1], "--what", "overlay", "--slice", str(empty[0]), "--out", over)
+    assert "no tumour on this slice" in p.stdout and "Dice" not in p.stdout, p.stdout
+    p = run("export", *common[:-1], "--what", "overlay", "--slice", str(k), "--out", over)
+    assert "Dice" in p.stdout and "no tumour" not in p.stdout, p.stdout
 
     # By default the overlay is annotated: the same slice pixels, framed by a
     # caption, orientation letters and a legend that cover none of them.

@@ -438,6 +438,8 @@ def check_calibrate(tmp, task, model):
     assert proc.returncode == 2 and "--out" in proc.stderr, proc.stderr
     proc = run("calibrate", task, "--model", model, "--out", bad, "--cases", "phantom_002,NOPE", ok=False)
     assert proc.returncode == 1 and "NOPE" in proc.stderr and not os.path.exists(bad), proc.stderr
+    # refused before any case is measured (it measured every case first)
+    assert "ranges measured" not in proc.stdout, proc.stdout
     proc = run("infer", task, "--model", cal, "--calibration", "sometimes", ok=False)
     assert proc.returncode == 2 and "--calibration" in proc.stderr, proc.stderr
 
@@ -504,6 +506,12 @@ def main():
         # A --test-cases name that no dataset has is named.
         proc = run("train", task, "--evaluate", "--resume", out, "--test-cases", "NOPE", ok=False)
         assert proc.returncode != 0 and "NOPE" in proc.stderr, proc.stderr
+        # beside a case that exists: refused before that case is scored, no report
+        report = os.path.join(tmp, "nope.json")
+        proc = run("train", task, "--evaluate", "--resume", out, "--test-cases", "NOPE,phantom_001", "--report",
+                   report, ok=False)
+        assert proc.returncode == 1 and "NOPE" in proc.stderr and "phantom_001" not in proc.stderr, proc.stderr
+        assert "phantom_001" not in proc.stdout and not os.path.exists(report), proc.stdout
 
         # --resume of the best weights (no training state) fine-tunes them.
         out2 = os.path.join(tmp, "resumed.h5")

@@ -115,6 +115,19 @@ bs_export_slice_dice (const BsExportSource *src, int index)
   return dice;
 }
 
+gboolean
+bs_export_slice_has_tumour (const BsExportSource *src, int index)
+{
+  SliceData s = { 0 };
+  gboolean any = FALSE;
+
+  slice_data_load (&s, src, index);
+  for (gsize i = 0; i < (gsize) s.w * s.h && !any; i++)
+    any = s.pred[i] > 0.5f || (s.truth != NULL && s.truth[i] > 0.5f);
+  slice_data_clear (&s);
+  return any;
+}
+
 /* Paints a w x h slice surface into the box (x, y, bw, bh), centred and
  * scaled to fit. */
 static void

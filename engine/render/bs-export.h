@@ -43,6 +43,10 @@ typedef struct {
 
 /* Dice of one slice of pred against truth; NAN without truth. */
 double bs_export_slice_dice (const BsExportSource *src, int index);
+/* Whether the whole tumour is on one slice, in the prediction or the truth:
+ * where it is in neither, the slice's Dice (1, both empty) says nothing, and
+ * captions say "no tumour". */
+gboolean bs_export_slice_has_tumour (const BsExportSource *src, int index);
 
 /* Where an exported overlay puts the slice: the image is width x height
  * pixels and the slice's pixel (i, j) covers [x + i * scale, x + (i+1) *
