@@ -200,6 +200,11 @@ open_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *can
   job->prepared = bs_infer_prepare (net, job->bcase->image, &error);
   if (job->prepared == NULL)
     {
+      /* The case read well: a model just chosen lacks its inputs (walk
+       * finding: "Could not load case" when a FLAIR-only model met a case
+       * without FLAIR). */
+      if (job->model_choice == BS_SESSION_MODEL_LOAD)
+        job->failure = BS_SESSION_FAILED_MODEL;
       g_task_return_error (task, error);
       return;
     }
@@ -396,7 +401,14 @@ open_done (GObject *source, GAsyncResult *result, gpointer user_data)
         {
           g_autofree char *title = NULL;
 
-          if (job->failure == BS_SESSION_FAILED_MODEL)
+          if (job->failure == BS_SESSION_FAILED_MODEL && job->bcase != NULL)
+            {
+              g_autofree char *model = g_path_get_basename (job->model_path);
+
+              /* TRANSLATORS: the model's file name, the case id; the message under it names the missing input */
+              title = g_strdup_printf (_("The model “%s” cannot segment “%s”"), model, job->bcase->id);
+            }
+          else if (job->failure == BS_SESSION_FAILED_MODEL)
             title = g_strdup_printf (_("Could not load the model “%s”"), job->model_path);
           else if (job->path != NULL)
             title = g_strdup_printf (_("Could not open “%s”"), job->path);
