@@ -112,6 +112,53 @@ test_laptop_fits (void)
   bs_test_spin (300);
 }
 
+/* Every text under root that is still an English message the catalogue
+ * translates: shown without going through gettext. */
+static void
+collect_english (GtkWidget *root, GPtrArray *found)
+{
+  const char *texts[2] = { NULL, NULL };
+
+  if (GTK_IS_LABEL (root))
+    texts[0] = gtk_label_get_label (GTK_LABEL (root));
+  else if (GTK_IS_BUTTON (root))
+    texts[0] = gtk_button_get_label (GTK_BUTTON (root));
+  texts[1] = gtk_widget_get_tooltip_text (root);
+  for (int i = 0; i < 2; i++)
+    if (texts[i] != NULL && *texts[i] != '\0' && g_strcmp0 (g_dgettext (GETTEXT_PACKAGE, texts[i]), texts[i]) != 0)
+      g_ptr_array_add (found, g_strdup_printf ("%s: “%s”", G_OBJECT_TYPE_NAME (root), texts[i]));
+  for (GtkWidget *c = gtk_widget_get_first_child (root); c; c = gtk_widget_get_next_sibling (c))
+    collect_english (c, found);
+}
+
+/* What the window shows once a case has segmented (views, Dice panel,
+ * timing, options, the two menus), the keyboard shortcuts and the
+ * preferences are all German. */
+static void
+test_no_english (void)
+{
+  g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func (g_free);
+  GListModel *tops = gtk_window_get_toplevels ();
+
+  if (!setup ())
+    return;
+  g_action_group_activate_action (G_ACTION_GROUP (win), "show-help-overlay", NULL);
+  g_action_group_activate_action (G_ACTION_GROUP (app), "preferences", NULL);
+  bs_test_spin (500);
+  g_assert_cmpuint (g_list_model_get_n_items (tops), >=, 3);
+  for (guint i = 0; i < g_list_model_get_n_items (tops); i++)
+    {
+      g_autoptr(GtkWidget) top = g_list_model_get_item (tops, i);
+
+      collect_english (top, found);
+      if (top != GTK_WIDGET (win))
+        gtk_widget_set_visible (top, FALSE);
+    }
+  for (guint i = 0; i < found->len; i++)
+    g_test_message ("still English: %s", (char *) found->pdata[i]);
+  g_assert_cmpuint (found->len, ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -131,6 +178,7 @@ main (int argc, char **argv)
       return 77;
     }
   g_test_add_func ("/ui/german/laptop-fits", test_laptop_fits);
+  g_test_add_func ("/ui/german/no-english", test_no_english);
   ret = g_test_run ();
   if (win != NULL)
     {
