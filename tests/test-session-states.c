@@ -182,6 +182,46 @@ test_model_for_other_inputs (void)
   bs_test_remove_tree (dir);
 }
 
+/* Walk finding: a model path mistyped in Preferences ("Model at start")
+ * opened nothing, not even the case given on the command line: the window
+ * said the model could not load over empty panes.  The case opens with the
+ * shipped model, and the note names the model that did not load. */
+static void
+test_startup_model_missing (void)
+{
+  g_autofree char *missing = g_build_filename (tmpdir, "mistyped.h5", NULL);
+  g_autofree char *shipped = bs_unet_default_model_path ();
+  g_autoptr(BsSession) s = bs_session_new ();
+  BsPlanOptions opts;
+  Failures f = { 0 };
+
+  if (shipped == NULL)
+    {
+      g_test_skip ("no shipped model built");
+      return;
+    }
+  bs_plan_options_init (&opts);
+  opts.threads = 1;
+  opts.three_planes = FALSE;
+  bs_session_set_plan_options (s, &opts);
+  g_signal_connect (s, "failed", G_CALLBACK (on_failed), &f);
+  bs_session_open_async (s, sample, BS_SESSION_MODEL_LOAD, missing, NULL, NULL, NULL);
+  g_assert_true (spin_until (s, loaded, 120));
+  g_assert_cmpint (f.n, ==, 0);
+  g_assert_nonnull (bs_session_get_model (s));
+  g_assert_cmpstr (bs_session_get_model (s)->path, ==, shipped);
+  g_assert_nonnull (bs_session_get_note (s));
+  g_test_message ("%s", bs_session_get_note (s));
+  g_assert_nonnull (strstr (bs_session_get_note (s), "mistyped.h5"));
+  g_assert_nonnull (strstr (bs_session_get_note (s), BS_UNET_DEFAULT_MODEL));
+  g_assert_true (spin_until (s, settled, 300));
+
+  /* the next model that loads clears the note */
+  bs_session_open_async (s, NULL, BS_SESSION_MODEL_LOAD, shipped, NULL, NULL, NULL);
+  g_assert_true (spin_until (s, loaded, 120));
+  g_assert_null (bs_session_get_note (s));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -197,6 +237,7 @@ main (int argc, char **argv)
   tmpdir = g_dir_make_tmp ("bs-session-states-XXXXXX", NULL);
   g_test_add_func ("/session-states/calibrate-case-kept-in-fp32", test_calibrate_case_kept_in_fp32);
   g_test_add_func ("/session-states/model-for-other-inputs", test_model_for_other_inputs);
+  g_test_add_func ("/session-states/startup-model-missing", test_startup_model_missing);
   status = g_test_run ();
   g_rmdir (tmpdir);
   g_free (tmpdir);
