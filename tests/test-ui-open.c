@@ -2,7 +2,9 @@
  * a user sees.  Findings of a walk through the window. */
 #include <string.h>
 
+#include "bs-phantom.h"
 #include "bs-unet.h"
+#include "test-util.h"
 #include "ui-harness.h"
 
 static BsWindow *win;
@@ -97,6 +99,76 @@ test_model_chooser_shipped_folder (void)
   g_assert_null (find_chooser ());
 }
 
+static GtkWidget *
+find_widget (GtkWidget *root, GType type)
+{
+  if (G_TYPE_CHECK_INSTANCE_TYPE (root, type))
+    return root;
+  for (GtkWidget *c = gtk_widget_get_first_child (root); c; c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *found = find_widget (c, type);
+      if (found)
+        return found;
+    }
+  return NULL;
+}
+
+static gboolean
+case_shown (BsWindow *w, int index)
+{
+  BsSession *s = bs_window_get_session (w);
+
+  return bs_session_get_case_index (s) == index && !bs_session_is_loading (s) && bs_session_get_case (s) != NULL;
+}
+
+static gboolean
+first_case_shown (BsWindow *w)
+{
+  return case_shown (w, 0);
+}
+
+static gboolean
+third_case_shown (BsWindow *w)
+{
+  return case_shown (w, 2);
+}
+
+/* Walk finding: Enter pressed right after typing in the case filter (before
+ * the search entry's pause let the filter follow the text) opened the first
+ * case of the list as it stood before, or nothing: the case typed opens. */
+static void
+test_filter_enter_at_once (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("bs-ui-open-XXXXXX", NULL);
+  g_autofree char *model = bs_unet_default_model_path ();
+  g_autofree char *sample = bs_test_sample_path ();
+  g_autoptr(GError) error = NULL;
+  GtkWidget *filter;
+  const char *third;
+
+  if (!setup ())
+    return;
+  g_assert_true (bs_phantom_write_task (dir, 3, 7, 64, 64, 32, &error));
+  g_assert_no_error (error);
+  bs_window_open_with_model (win, dir, model);
+  g_assert_true (bs_test_wait (win, first_case_shown, 120));
+  g_action_group_activate_action (G_ACTION_GROUP (win), "cancel-fill", NULL);
+  third = bs_dataset_get_case_id (bs_session_get_dataset (bs_window_get_session (win)), 2);
+  filter = find_widget (GTK_WIDGET (win), GTK_TYPE_SEARCH_ENTRY);
+  g_assert_nonnull (filter);
+  gtk_editable_set_text (GTK_EDITABLE (filter), third);
+  g_signal_emit_by_name (filter, "activate");
+  g_assert_true (bs_test_wait (win, third_case_shown, 120));
+  g_assert_cmpstr (bs_session_get_case (bs_window_get_session (win))->id, ==, third);
+
+  gtk_editable_set_text (GTK_EDITABLE (filter), "");
+  bs_test_spin (300);
+  bs_window_open_with_model (win, sample, model);
+  g_assert_true (bs_test_wait (win, first_case_shown, 300));
+  g_action_group_activate_action (G_ACTION_GROUP (win), "cancel-fill", NULL);
+  bs_test_remove_tree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -104,6 +176,7 @@ main (int argc, char **argv)
 
   bs_test_init (&argc, &argv);
   g_test_add_func ("/ui/open/model-chooser-shipped-folder", test_model_chooser_shipped_folder);
+  g_test_add_func ("/ui/open/filter-enter-at-once", test_filter_enter_at_once);
   ret = g_test_run ();
   if (win != NULL)
     {
