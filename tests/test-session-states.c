@@ -30,6 +30,12 @@ loaded (BsSession *s)
 }
 
 static gboolean
+not_loading (BsSession *s)
+{
+  return !bs_session_is_loading (s);
+}
+
+static gboolean
 settled (BsSession *s)
 {
   return bs_session_volume_complete (s) && !bs_session_is_busy (s);
@@ -182,6 +188,41 @@ test_model_for_other_inputs (void)
   bs_test_remove_tree (dir);
 }
 
+/* The other way round: data opened with a model (a window starting) that
+ * the model cannot take is the data's failure, and the title names the file
+ * (walk finding: after the fix above it said the shipped model "cannot
+ * segment" a file whose name says no sequence). */
+static void
+test_unnamed_file_at_start (void)
+{
+  g_autofree char *path = g_build_filename (tmpdir, "scan.nii.gz", NULL);
+  g_autofree char *model = bs_unet_default_model_path ();
+  g_autoptr(BsSession) s = bs_session_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BsVolume) image = NULL, label = NULL, flair = NULL;
+  Failures f = { 0 };
+
+  if (model == NULL)
+    {
+      g_test_skip ("no shipped model built");
+      return;
+    }
+  g_assert_true (bs_phantom_generate (5, 0, 64, 64, 40, &image, &label, &error));
+  g_assert_no_error (error);
+  flair = bs_volume_extract_channel (image, bs_volume_find_channel (image, "FLAIR"));
+  g_assert_true (bs_volume_save_nifti (flair, path, DT_FLOAT32, &error));
+  g_assert_no_error (error);
+  g_signal_connect (s, "failed", G_CALLBACK (on_failed), &f);
+  bs_session_open_async (s, path, BS_SESSION_MODEL_LOAD, model, NULL, NULL, NULL);
+  g_assert_true (spin_until (s, not_loading, 60));
+  g_assert_cmpint (f.n, ==, 1);
+  g_assert_cmpuint (f.what, ==, BS_SESSION_FAILED_DATA);
+  g_assert_nonnull (strstr (f.title, "scan.nii.gz"));
+  g_assert_null (strstr (f.title, "brainseg-default"));
+  g_free (f.title);
+  g_unlink (path);
+}
+
 /* Walk finding: a model path mistyped in Preferences ("Model at start")
  * opened nothing, not even the case given on the command line: the window
  * said the model could not load over empty panes.  The case opens with the
@@ -238,6 +279,7 @@ main (int argc, char **argv)
   g_test_add_func ("/session-states/calibrate-case-kept-in-fp32", test_calibrate_case_kept_in_fp32);
   g_test_add_func ("/session-states/model-for-other-inputs", test_model_for_other_inputs);
   g_test_add_func ("/session-states/startup-model-missing", test_startup_model_missing);
+  g_test_add_func ("/session-states/unnamed-file-at-start", test_unnamed_file_at_start);
   status = g_test_run ();
   g_rmdir (tmpdir);
   g_free (tmpdir);

@@ -227,10 +227,10 @@ open_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *can
   job->prepared = bs_infer_prepare (net, job->bcase->image, &error);
   if (job->prepared == NULL)
     {
-      /* The case read well: a model just chosen lacks its inputs (walk
-       * finding: "Could not load case" when a FLAIR-only model met a case
-       * without FLAIR). */
-      if (job->model_choice == BS_SESSION_MODEL_LOAD)
+      /* The case read well: a model just chosen for it lacks its inputs
+       * (walk finding: "Could not load case" when a FLAIR-only model met a
+       * case without FLAIR).  Data opened with a model is the data's fault. */
+      if (job->model_choice == BS_SESSION_MODEL_LOAD && job->path == NULL)
         job->failure = BS_SESSION_FAILED_MODEL;
       g_task_return_error (task, error);
       return;
