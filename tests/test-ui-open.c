@@ -2,6 +2,7 @@
  * a user sees.  Findings of a walk through the window. */
 #include <string.h>
 
+#include "bs-compare-dialog.h"
 #include "bs-phantom.h"
 #include "bs-unet.h"
 #include "test-util.h"
@@ -128,6 +129,12 @@ first_case_shown (BsWindow *w)
 }
 
 static gboolean
+second_case_shown (BsWindow *w)
+{
+  return case_shown (w, 1);
+}
+
+static gboolean
 third_case_shown (BsWindow *w)
 {
   return case_shown (w, 2);
@@ -169,6 +176,70 @@ test_filter_enter_at_once (void)
   bs_test_remove_tree (dir);
 }
 
+static gboolean
+compare_finished (BsWindow *w)
+{
+  BsCompareDialog *dialog = g_object_get_data (G_OBJECT (w), "test-compare");
+
+  return bs_compare_dialog_get_result (dialog) != NULL;
+}
+
+/* Walk finding: a case opened while Compare all runs gave the finished
+ * chart's caption the new case's id (and the export names too), over the
+ * numbers of the case it ran on. */
+static void
+test_case_during_compare (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("bs-ui-compare-XXXXXX", NULL);
+  g_autofree char *model = bs_unet_default_model_path ();
+  g_autofree char *sample = bs_test_sample_path ();
+  g_autofree char *ran_on = NULL;
+  g_autoptr(GError) error = NULL;
+  BsSession *session;
+  BsCompareDialog *dialog;
+  const BsCompareResult *r;
+
+  if (!setup ())
+    return;
+  session = bs_window_get_session (win);
+  ran_on = g_strdup (bs_session_get_case (session)->id);
+  /* two cases: the sample is a phantom_001 too, the second one is not */
+  g_assert_true (bs_phantom_write_task (dir, 2, 9, 64, 64, 32, &error));
+  g_assert_no_error (error);
+  dialog = bs_compare_dialog_new (GTK_WINDOW (win), session);
+  bs_compare_dialog_set_n_slices (dialog, 1);
+  g_object_set_data (G_OBJECT (win), "test-compare", dialog);
+  gtk_window_present (GTK_WINDOW (dialog));
+  g_assert_true (bs_compare_dialog_is_running (dialog));
+
+  bs_window_open_with_model (win, dir, model);
+  g_assert_true (bs_test_wait (win, first_case_shown, 120));
+  bs_session_load_case (session, 1);
+  g_assert_true (bs_test_wait (win, second_case_shown, 120));
+  g_assert_cmpstr (bs_session_get_case (session)->id, !=, ran_on);
+  if (!bs_compare_dialog_is_running (dialog))
+    {
+      /* a machine fast enough to finish the comparison first */
+      g_test_skip ("Compare all finished before the other case opened");
+      gtk_window_destroy (GTK_WINDOW (dialog));
+      bs_test_remove_tree (dir);
+      return;
+    }
+  g_action_group_activate_action (G_ACTION_GROUP (win), "cancel-fill", NULL);
+  g_assert_true (bs_test_wait (win, compare_finished, 600));
+  r = bs_compare_dialog_get_result (dialog);
+  g_test_message ("%s", r->caption);
+  g_assert_nonnull (strstr (r->caption, ran_on));
+  g_assert_null (strstr (r->caption, bs_session_get_case (session)->id));
+  g_object_set_data (G_OBJECT (win), "test-compare", NULL);
+  gtk_window_destroy (GTK_WINDOW (dialog));
+
+  bs_window_open_with_model (win, sample, model);
+  g_assert_true (bs_test_wait (win, first_case_shown, 300));
+  g_action_group_activate_action (G_ACTION_GROUP (win), "cancel-fill", NULL);
+  bs_test_remove_tree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -177,6 +248,7 @@ main (int argc, char **argv)
   bs_test_init (&argc, &argv);
   g_test_add_func ("/ui/open/model-chooser-shipped-folder", test_model_chooser_shipped_folder);
   g_test_add_func ("/ui/open/filter-enter-at-once", test_filter_enter_at_once);
+  g_test_add_func ("/ui/open/case-during-compare", test_case_during_compare);
   ret = g_test_run ();
   if (win != NULL)
     {
