@@ -1,9 +1,11 @@
 /* Opening things from the window under a real display (Xvfb): the choosers
  * a user sees.  Findings of a walk through the window. */
+#include <glib/gstdio.h>
 #include <string.h>
 
 #include "bs-compare-dialog.h"
 #include "bs-phantom.h"
+#include "bs-preferences.h"
 #include "bs-unet.h"
 #include "test-util.h"
 #include "ui-harness.h"
@@ -240,6 +242,43 @@ test_case_during_compare (void)
   bs_test_remove_tree (dir);
 }
 
+/* Walk finding: Preferences took a mistyped model path without a word (the
+ * next window then opened nothing).  It says so under the entry. */
+static void
+test_preferences_model_hint (void)
+{
+  g_autofree char *shipped = bs_unet_default_model_path ();
+  g_autofree char *text_file = g_build_filename (g_get_tmp_dir (), "bs-ui-open-not-a-model.h5", NULL);
+  GtkWidget *prefs;
+  GtkWidget *entry;
+
+  if (!setup ())
+    return;
+  if (shipped == NULL)
+    {
+      g_test_skip ("no shipped model built");
+      return;
+    }
+  g_assert_true (g_file_set_contents (text_file, "not weights\n", -1, NULL));
+  prefs = bs_preferences_new (GTK_WINDOW (win));
+  entry = find_widget (prefs, GTK_TYPE_ENTRY);
+  g_assert_nonnull (entry);
+  gtk_window_present (GTK_WINDOW (prefs));
+  bs_test_spin (100);
+
+  gtk_editable_set_text (GTK_EDITABLE (entry), "/nonexistent/mistyped.h5");
+  g_assert_nonnull (bs_preferences_get_model_hint (BS_PREFERENCES (prefs)));
+  g_assert_nonnull (strstr (bs_preferences_get_model_hint (BS_PREFERENCES (prefs)), "No such file"));
+  gtk_editable_set_text (GTK_EDITABLE (entry), text_file);
+  g_assert_nonnull (bs_preferences_get_model_hint (BS_PREFERENCES (prefs)));
+  gtk_editable_set_text (GTK_EDITABLE (entry), shipped);
+  g_assert_null (bs_preferences_get_model_hint (BS_PREFERENCES (prefs)));
+  gtk_editable_set_text (GTK_EDITABLE (entry), "");
+  g_assert_null (bs_preferences_get_model_hint (BS_PREFERENCES (prefs)));
+  gtk_window_destroy (GTK_WINDOW (prefs));
+  g_unlink (text_file);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -249,6 +288,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/open/model-chooser-shipped-folder", test_model_chooser_shipped_folder);
   g_test_add_func ("/ui/open/filter-enter-at-once", test_filter_enter_at_once);
   g_test_add_func ("/ui/open/case-during-compare", test_case_during_compare);
+  g_test_add_func ("/ui/open/preferences-model-hint", test_preferences_model_hint);
   ret = g_test_run ();
   if (win != NULL)
     {
