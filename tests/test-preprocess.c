@@ -194,6 +194,36 @@ test_prepare (void)
   g_assert_nonnull (strstr (error->message, "DWI"));
 }
 
+/* Walk finding: a FLAIR scan saved as patient7.nii.gz (a name that says no
+ * sequence) was refused "(it has channel0)", a name the user never gave.
+ * The message says what to do: name it as BraTS does. */
+static void
+test_prepare_unnamed_file (void)
+{
+  static const char *const four[] = { "FLAIR", "T1w", "T1gd", "T2w", NULL };
+  g_autoptr(BsVolume) raw = raw_volume ();
+  g_autoptr(BsVolume) one = bs_volume_extract_channel (raw, 0);
+  g_autoptr(BsVolume) prepared = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_free (one->channel_names[0]);
+  one->channel_names[0] = g_strdup ("channel0");
+  one->path = g_strdup ("patient7.nii.gz");
+  prepared = bs_preprocess_prepare (one, four, 4, NULL, &error);
+  g_assert_null (prepared);
+  g_assert_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "patient7.nii.gz"));
+  g_assert_nonnull (strstr (error->message, "_flair"));
+  g_assert_null (strstr (error->message, "channel0"));
+  g_clear_error (&error);
+
+  /* a model with one input takes it as before */
+  prepared = bs_preprocess_prepare (one, four, 1, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (prepared);
+}
+
 /* prepare_take gives what prepare gives: in place (the very image back) when
  * the channels are the ones wanted in their order, a new volume otherwise; a
  * failure frees the image and names it. */
@@ -513,6 +543,7 @@ main (int argc, char **argv)
   g_test_add_func ("/preprocess/wild-voxel", test_wild_voxel);
   g_test_add_func ("/preprocess/prepare", test_prepare);
   g_test_add_func ("/preprocess/prepare-take", test_prepare_take);
+  g_test_add_func ("/preprocess/prepare-unnamed-file", test_prepare_unnamed_file);
   g_test_add_func ("/preprocess/foreground-noisy-background", test_foreground_without_constant_background);
   g_test_add_func ("/preprocess/foreground-fill-random", test_foreground_fill_random);
   g_test_add_func ("/preprocess/foreground-fill-boxes", test_foreground_fill_boxes);

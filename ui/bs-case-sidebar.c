@@ -134,11 +134,17 @@ on_filter_changed (GtkSearchEntry *entry, BsCaseSidebar *self)
 }
 
 /* Enter in the filter opens the first case it lets through (walk finding:
- * with one match left, Enter did nothing). */
+ * with one match left, Enter did nothing).  The text typed counts, not the
+ * filter the entry applies a moment later (walk finding: Enter typed
+ * quickly after "tcia02" went by the text before it). */
 static void
 on_filter_activate (GtkSearchEntry *entry, BsCaseSidebar *self)
 {
-  GtkListBoxRow *row = gtk_list_box_get_row_at_index (self->case_list, 0);
+  GtkListBoxRow *row;
+
+  if (g_strcmp0 (gtk_string_filter_get_search (self->filter), gtk_editable_get_text (GTK_EDITABLE (entry))) != 0)
+    on_filter_changed (entry, self);
+  row = gtk_list_box_get_row_at_index (self->case_list, 0);
 
   if (row != NULL)
     gtk_list_box_select_row (self->case_list, row);

@@ -24,6 +24,10 @@ struct _BsCompareDialog
   GtkProgressBar *bar;
   GtkWidget *export_png, *export_csv;
   GCancellable *cancellable;
+  /* What the run was started on: the window may open another case or
+   * model while it runs (walk finding: the caption and the file names then
+   * named those over the first case's numbers). */
+  char *case_id, *model_name;
   int n_slices;
   gboolean running, finished;
 };
@@ -125,19 +129,30 @@ compare_thread (GTask *task, gpointer source, gpointer data, GCancellable *cance
     g_task_return_error (task, error);
 }
 
+/* The case and model the run starts on, remembered for its caption and
+ * file names. */
+static void
+remember_subject (BsCompareDialog *self)
+{
+  BsDataset *ds = bs_session_get_dataset (self->session);
+  const BsUnet *net = bs_session_get_model (self->session);
+  int index = bs_session_get_case_index (self->session);
+
+  g_free (self->case_id);
+  g_free (self->model_name);
+  self->case_id = ds != NULL && index >= 0 ? g_strdup (bs_dataset_get_case_id (ds, index)) : NULL;
+  self->model_name = net != NULL && net->path != NULL ? g_path_get_basename (net->path) : NULL;
+}
+
 /* "Case BraTS2021_00006 · model brainseg-default.h5 · 2 threads · AMD EPYC, 2
  * cores, oneDNN avx512_core_bf16"; threads 0: not known yet (the run judges
  * the free cores when it starts).  The title above it says "batch 1". */
 static char *
 compare_caption (BsCompareDialog *self, int threads)
 {
-  BsDataset *ds = bs_session_get_dataset (self->session);
-  const BsUnet *net = bs_session_get_model (self->session);
-  int index = bs_session_get_case_index (self->session);
-  g_autofree char *model = net != NULL && net->path != NULL ? g_path_get_basename (net->path)
-                                                             : g_strdup (_("random weights"));
+  const char *model = self->model_name != NULL ? self->model_name : _("random weights");
   g_autofree char *cpu = bs_cpu_description ();
-  const char *id = ds != NULL && index >= 0 ? bs_dataset_get_case_id (ds, index) : "–";
+  const char *id = self->case_id != NULL ? self->case_id : "–";
 
   if (cpu == NULL)
     cpu = g_strdup (_("Unknown CPU"));
@@ -155,12 +170,9 @@ compare_caption (BsCompareDialog *self, int threads)
 static char *
 compare_file_name (BsCompareDialog *self, const char *ext)
 {
-  BsDataset *ds = bs_session_get_dataset (self->session);
-  int index = bs_session_get_case_index (self->session);
-
-  if (ds == NULL || index < 0)
+  if (self->case_id == NULL)
     return g_strdup_printf ("brainseg-compare.%s", ext);
-  return g_strdup_printf ("%s-compare.%s", bs_dataset_get_case_id (ds, index), ext);
+  return g_strdup_printf ("%s-compare.%s", self->case_id, ext);
 }
 
 static void
@@ -253,6 +265,7 @@ start_run (BsCompareDialog *self)
   job->n_slices = bs_compare_pick_slices (job->prepared, job->truth, job->plane, self->n_slices, job->slices);
   job->dialog = g_object_ref (self);
 
+  remember_subject (self);
   pending = bs_compare_result_new_pending ();
   /* The brain's window is known once the run has looked at the volume, off
    * this thread: until then the heading names no size rather than a wrong one. */
@@ -415,6 +428,8 @@ bs_compare_dialog_dispose (GObject *object)
   g_clear_object (&self->cancellable);
   g_clear_object (&self->session);
   g_clear_pointer (&self->done_text, g_free);
+  g_clear_pointer (&self->case_id, g_free);
+  g_clear_pointer (&self->model_name, g_free);
   G_OBJECT_CLASS (bs_compare_dialog_parent_class)->dispose (object);
 }
 

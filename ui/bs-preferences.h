@@ -9,5 +9,8 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (BsPreferences, bs_preferences, BS, PREFERENCES, GtkWindow)
 
 GtkWidget *bs_preferences_new (GtkWindow *parent);
+/* What the window says under the model path typed (no such file, not a
+ * model), or NULL when it says nothing. */
+const char *bs_preferences_get_model_hint (BsPreferences *self);
 
 G_END_DECLS

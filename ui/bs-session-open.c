@@ -29,6 +29,7 @@ typedef struct {
   float *auto_lo, *auto_hi;
   char *inputs_text;
   char *missing_text;
+  char *model_note;        /* the model asked for did not load: which ran instead */
   int tumour_slice[3];     /* per plane, the slice with the most labelled tumour; -1 without labels */
 } OpenJob;
 
@@ -51,6 +52,7 @@ open_job_free (gpointer data)
   g_free (job->auto_hi);
   g_free (job->inputs_text);
   g_free (job->missing_text);
+  g_free (job->model_note);
   g_free (job);
 }
 
@@ -67,6 +69,29 @@ random_model (void)
   config.normalisation = (char *) "zscore-foreground";
   config.crop = 128;
   return bs_unet_new_random (&config, 1);
+}
+
+/* A window opening its data with a model (the one chosen in Preferences)
+ * that does not load: the shipped model instead, and the note says why
+ * (walk finding: a mistyped path in Preferences opened nothing at all, not
+ * even the case asked for).  NULL, *error kept, when there is none to take. */
+static BsUnet *
+load_shipped_instead (OpenJob *job, GError **error)
+{
+  g_autofree char *shipped = bs_unet_default_model_path ();
+  g_autofree char *name = NULL;
+  BsUnet *net;
+
+  if (shipped == NULL || g_strcmp0 (shipped, job->model_path) == 0)
+    return NULL;
+  net = bs_unet_load_h5 (shipped, NULL);
+  if (net == NULL)
+    return NULL;
+  name = g_path_get_basename (shipped);
+  /* TRANSLATORS: why the model asked for did not load (a message naming its file), the shipped model's file name */
+  job->model_note = g_strdup_printf (_("The model did not load (%s); %s segments instead."), (*error)->message, name);
+  g_clear_error (error);
+  return net;
 }
 
 static void
@@ -151,6 +176,8 @@ open_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *can
   if (job->model_choice == BS_SESSION_MODEL_LOAD)
     {
       job->new_model = bs_unet_load_h5 (job->model_path, &error);
+      if (job->new_model == NULL && job->path != NULL)
+        job->new_model = load_shipped_instead (job, &error);
       if (job->new_model == NULL)
         {
           job->failure = BS_SESSION_FAILED_MODEL;
@@ -200,6 +227,11 @@ open_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *can
   job->prepared = bs_infer_prepare (net, job->bcase->image, &error);
   if (job->prepared == NULL)
     {
+      /* The case read well: a model just chosen for it lacks its inputs
+       * (walk finding: "Could not load case" when a FLAIR-only model met a
+       * case without FLAIR).  Data opened with a model is the data's fault. */
+      if (job->model_choice == BS_SESSION_MODEL_LOAD && job->path == NULL)
+        job->failure = BS_SESSION_FAILED_MODEL;
       g_task_return_error (task, error);
       return;
     }
@@ -277,7 +309,7 @@ adopt_model (BsSession *self, OpenJob *job)
   self->note = job->model_choice == BS_SESSION_MODEL_RANDOM
                  ? g_strdup (_("No trained model was found: predictions come from random weights. "
                                "Load trained weights with Model."))
-                 : NULL;
+                 : g_steal_pointer (&job->model_note);
   bs_session_notify (self, PROP_MODEL);
   bs_session_notify (self, PROP_NOTE);
 }
@@ -396,7 +428,14 @@ open_done (GObject *source, GAsyncResult *result, gpointer user_data)
         {
           g_autofree char *title = NULL;
 
-          if (job->failure == BS_SESSION_FAILED_MODEL)
+          if (job->failure == BS_SESSION_FAILED_MODEL && job->bcase != NULL)
+            {
+              g_autofree char *model = g_path_get_basename (job->model_path);
+
+              /* TRANSLATORS: the model's file name, the case id; the message under it names the missing input */
+              title = g_strdup_printf (_("The model “%s” cannot segment “%s”"), model, job->bcase->id);
+            }
+          else if (job->failure == BS_SESSION_FAILED_MODEL)
             title = g_strdup_printf (_("Could not load the model “%s”"), job->model_path);
           else if (job->path != NULL)
             title = g_strdup_printf (_("Could not open “%s”"), job->path);

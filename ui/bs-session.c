@@ -432,14 +432,15 @@ bs_session_set_plan_options (BsSession *self, const BsPlanOptions *opts)
 {
   g_return_if_fail (BS_IS_SESSION (self));
   BsPlanOptions old = self->opts;
-  gboolean keep, only_planes;
+  gboolean keep, only_planes, nothing_runs;
 
   /* Clicking the option already in use (the active fp32 button) keeps the
    * volume being (or already) predicted instead of predicting it all again;
-   * after a failure or a Stop it still starts again (a retry). */
+   * after a failure or a Stop it still starts again (a retry).  An option
+   * the plan does not use yet (the int8 ranges' source in fp32) is still
+   * kept for later (walk finding: the menu's check item ignored the click). */
   keep = !self->inference_failed && !self->fill_cancelled && same_plan (&old, opts);
-  if (keep && !old.three_planes == !opts->three_planes)
-    return;
+  nothing_runs = keep && !old.three_planes == !opts->three_planes;
   /* Three planes alone switched: the axial volume stands (walk finding: a
    * presenter's switch threw it away and predicted it all again), unless it
    * is off once the mean has replaced the axial volume */
@@ -471,6 +472,8 @@ bs_session_set_plan_options (BsSession *self, const BsPlanOptions *opts)
   if (old.batch != self->opts.batch)
     bs_session_notify (self, PROP_BATCH);
   g_object_thaw_notify (G_OBJECT (self));
+  if (nothing_runs)
+    return;
   if (only_planes)
     {
       bs_session_planes_switched (self);

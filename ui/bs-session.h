@@ -57,7 +57,9 @@ BsSession *bs_session_new (void);
  * (with a new model).  Any earlier open still running is cancelled.  When
  * nothing is open yet, a model that loaded stays even when the data then
  * fails, so that a later case is never segmented with random weights; with
- * a case open, a failure leaves case and model as they were.  Every failure is also emitted as
+ * a case open, a failure leaves case and model as they were.  A model that
+ * does not load while path opens gives way to the shipped model, and the
+ * note says so.  Every failure is also emitted as
  * "failed", so callers that only want the dialog pass no callback. */
 void bs_session_open_async (BsSession *self, const char *path, BsSessionModel model, const char *model_path,
                             GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data);

@@ -55,6 +55,12 @@ bs_window_show_chooser (BsWindow *self, const char *title, GtkFileChooserAction 
         if (file == NULL || !gtk_file_chooser_set_file (GTK_FILE_CHOOSER (chooser), file, NULL))
           if (folder)
             gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (chooser), folder, NULL);
+        /* The shipped models stay one click away in the places list (walk
+         * finding: once another model was loaded, the chooser opened beside
+         * it and the way back to brainseg-default meant knowing where the
+         * program keeps it). */
+        if (folder)
+          gtk_file_chooser_add_shortcut_folder (GTK_FILE_CHOOSER (chooser), folder, NULL);
       }
     }
   else if (mode == GTK_FILE_CHOOSER_ACTION_OPEN)

@@ -630,6 +630,17 @@ bs_preprocess_prepare (const BsVolume *image, const char *const *modalities, int
       g_autofree char *have = image->channel_names ? g_strjoinv (", ", image->channel_names) : g_strdup ("-");
       for (int i = 0; i < n; i++)
         g_string_append_printf (want, "%s%s", i ? ", " : "", out->channel_names[i]);
+      /* One file whose name says no sequence (walk finding: a FLAIR scan
+       * saved as patient7.nii.gz was refused "(it has channel0)"). */
+      if (image->n_channels == 1 && bs_preprocess_find_modality (image, "FLAIR", 1) == 0)
+        {
+          g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID,
+                       /* TRANSLATORS: the file, then the sequences the model takes; the name endings are literal */
+                       _("%s: its name does not say which MRI sequence it holds, and the model takes %s. Name it "
+                         "as BraTS does (…_flair.nii.gz, _t1, _t1ce or _t2) or open its case folder"),
+                       image->path ? image->path : _("image"), want->str);
+          return NULL;
+        }
       g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID,
                    n == 1 ? _("%s: the image has no %s channel (it has %s)")
                           : _("%s: the image has none of the modalities %s (it has %s)"),

@@ -1,0 +1,288 @@
+/* BsSession without a window: the state it is left in after a step a user
+ * takes that changes nothing now (an option for later) or that fails (a
+ * model for other inputs).  Findings of a walk through the window. */
+#include <glib/gstdio.h>
+#include <string.h>
+
+#include <nifti1.h>
+
+#include "bs-nifti.h"
+#include "bs-phantom.h"
+#include "bs-session.h"
+#include "test-util.h"
+
+static char *sample, *tmpdir;
+
+static gboolean
+spin_until (BsSession *s, gboolean (*cond) (BsSession *), double timeout_s)
+{
+  gint64 end = g_get_monotonic_time () + (gint64) (timeout_s * G_USEC_PER_SEC);
+
+  while (!cond (s) && g_get_monotonic_time () < end)
+    g_main_context_iteration (NULL, FALSE), g_usleep (1000);
+  return cond (s);
+}
+
+static gboolean
+loaded (BsSession *s)
+{
+  return bs_session_get_case (s) != NULL && !bs_session_is_loading (s);
+}
+
+static gboolean
+not_loading (BsSession *s)
+{
+  return !bs_session_is_loading (s);
+}
+
+static gboolean
+settled (BsSession *s)
+{
+  return bs_session_volume_complete (s) && !bs_session_is_busy (s);
+}
+
+static gboolean
+settled_on_case_ranges (BsSession *s)
+{
+  return settled (s) && strstr (bs_session_get_plan_text (s), "of this case") != NULL;
+}
+
+typedef struct {
+  int n;
+  guint what;
+  char *title;
+} Failures;
+
+static void
+on_failed (BsSession *s, guint what, const char *title, const GError *error, Failures *f)
+{
+  f->n++;
+  f->what = what;
+  g_free (f->title);
+  f->title = g_strdup (title);
+}
+
+/* path opened with the shipped default model and opts, loaded */
+static BsSession *
+open_with_default (const char *path, const BsPlanOptions *opts)
+{
+  BsSession *s = bs_session_new ();
+  g_autofree char *model = bs_unet_default_model_path ();
+
+  bs_session_set_plan_options (s, opts);
+  bs_session_open_async (s, path, model != NULL ? BS_SESSION_MODEL_LOAD : BS_SESSION_MODEL_RANDOM, model, NULL,
+                         NULL, NULL);
+  g_assert_true (spin_until (s, loaded, 120));
+  return s;
+}
+
+/* Walk finding: "Measure int8 Ranges on the Open Case" (main menu, a check
+ * item) clicked in fp32 stayed unticked and int8 then took the model's
+ * ranges: an option the running plan does not use was dropped.  It is kept,
+ * nothing is predicted again for it, and int8 uses it. */
+static void
+test_calibrate_case_kept_in_fp32 (void)
+{
+  g_autoptr(BsSession) s = NULL;
+  BsPlanOptions opts;
+  gboolean on = FALSE;
+  guint generation;
+
+  if (!bs_precision_available (BS_PRECISION_INT8, NULL))
+    {
+      g_test_skip ("no int8 on this CPU");
+      return;
+    }
+  bs_plan_options_init (&opts);
+  opts.threads = 1;
+  opts.three_planes = FALSE;
+  s = open_with_default (sample, &opts);
+  g_assert_true (spin_until (s, settled, 300));
+  generation = bs_session_get_generation (s);
+
+  g_object_set (s, "calibrate-case", TRUE, NULL);
+  g_object_get (s, "calibrate-case", &on, NULL);
+  g_assert_true (on);
+  g_assert_cmpuint (bs_session_get_generation (s), ==, generation);
+  g_assert_true (settled (s));
+
+  g_object_set (s, "precision", "int8", NULL);
+  g_assert_true (spin_until (s, settled_on_case_ranges, 300));
+  g_assert_nonnull (strstr (bs_session_get_plan_text (s), "int8 ranges measured on 4 slices of this case"));
+}
+
+/* A case folder with T1w and T1gd only (no FLAIR), as .nii.gz files. */
+static char *
+write_case_without_flair (void)
+{
+  char *dir = g_build_filename (tmpdir, "no-flair", NULL);
+  const char *names[2] = { "T1w", "T1gd" };
+  const char *files[2] = { "case_t1.nii.gz", "case_t1ce.nii.gz" };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BsVolume) image = NULL, label = NULL;
+
+  g_assert_true (bs_phantom_generate (11, 0, 64, 64, 40, &image, &label, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  for (int k = 0; k < 2; k++)
+    {
+      g_autoptr(BsVolume) one = bs_volume_extract_channel (image, bs_volume_find_channel (image, names[k]));
+      g_autofree char *path = g_build_filename (dir, files[k], NULL);
+
+      g_assert_true (bs_volume_save_nifti (one, path, DT_FLOAT32, &error));
+      g_assert_no_error (error);
+    }
+  return dir;
+}
+
+/* Walk finding: loading a FLAIR-only model over a case without FLAIR said
+ * "Could not load case “…”", blaming a case that had opened and segmented
+ * well.  The failure is the model's and its title names the model and the
+ * case; the window keeps both as they were. */
+static void
+test_model_for_other_inputs (void)
+{
+  g_autofree char *dir = write_case_without_flair ();
+  g_autofree char *model_path = g_build_filename (tmpdir, "flair-only.h5", NULL);
+  g_autoptr(BsSession) s = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BsUnet) flair_only = NULL;
+  char *modalities[] = { (char *) "FLAIR", NULL };
+  BsUnetConfig config = { 0 };
+  BsPlanOptions opts;
+  Failures f = { 0 };
+  BsCase *before;
+  const BsUnet *model;
+
+  bs_plan_options_init (&opts);
+  opts.threads = 1;
+  opts.three_planes = FALSE;
+  s = open_with_default (dir, &opts);
+  before = bs_session_get_case (s);
+  model = bs_session_get_model (s);
+  g_assert_cmpint (before->image->n_channels, ==, 2);
+
+  config.fms = 4;
+  config.in_channels = 1;
+  config.upsample = BS_UPSAMPLE_TRANSPOSED;
+  config.modalities = modalities;
+  config.normalisation = (char *) "zscore-foreground";
+  config.crop = 128;
+  flair_only = bs_unet_new_random (&config, 3);
+  g_assert_true (bs_unet_save_h5 (flair_only, model_path, &error));
+  g_assert_no_error (error);
+
+  g_signal_connect (s, "failed", G_CALLBACK (on_failed), &f);
+  bs_session_open_async (s, NULL, BS_SESSION_MODEL_LOAD, model_path, NULL, NULL, NULL);
+  g_assert_true (spin_until (s, loaded, 60));
+  g_assert_cmpint (f.n, ==, 1);
+  g_assert_cmpuint (f.what, ==, BS_SESSION_FAILED_MODEL);
+  g_test_message ("%s", f.title);
+  g_assert_nonnull (strstr (f.title, "flair-only.h5"));
+  g_assert_nonnull (strstr (f.title, before->id));
+  g_assert_null (strstr (f.title, "Could not load case"));
+  g_assert_true (bs_session_get_case (s) == before);
+  g_assert_true (bs_session_get_model (s) == model);
+  g_free (f.title);
+  g_unlink (model_path);
+  bs_test_remove_tree (dir);
+}
+
+/* The other way round: data opened with a model (a window starting) that
+ * the model cannot take is the data's failure, and the title names the file
+ * (walk finding: after the fix above it said the shipped model "cannot
+ * segment" a file whose name says no sequence). */
+static void
+test_unnamed_file_at_start (void)
+{
+  g_autofree char *path = g_build_filename (tmpdir, "scan.nii.gz", NULL);
+  g_autofree char *model = bs_unet_default_model_path ();
+  g_autoptr(BsSession) s = bs_session_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BsVolume) image = NULL, label = NULL, flair = NULL;
+  Failures f = { 0 };
+
+  if (model == NULL)
+    {
+      g_test_skip ("no shipped model built");
+      return;
+    }
+  g_assert_true (bs_phantom_generate (5, 0, 64, 64, 40, &image, &label, &error));
+  g_assert_no_error (error);
+  flair = bs_volume_extract_channel (image, bs_volume_find_channel (image, "FLAIR"));
+  g_assert_true (bs_volume_save_nifti (flair, path, DT_FLOAT32, &error));
+  g_assert_no_error (error);
+  g_signal_connect (s, "failed", G_CALLBACK (on_failed), &f);
+  bs_session_open_async (s, path, BS_SESSION_MODEL_LOAD, model, NULL, NULL, NULL);
+  g_assert_true (spin_until (s, not_loading, 60));
+  g_assert_cmpint (f.n, ==, 1);
+  g_assert_cmpuint (f.what, ==, BS_SESSION_FAILED_DATA);
+  g_assert_nonnull (strstr (f.title, "scan.nii.gz"));
+  g_assert_null (strstr (f.title, "brainseg-default"));
+  g_free (f.title);
+  g_unlink (path);
+}
+
+/* Walk finding: a model path mistyped in Preferences ("Model at start")
+ * opened nothing, not even the case given on the command line: the window
+ * said the model could not load over empty panes.  The case opens with the
+ * shipped model, and the note names the model that did not load. */
+static void
+test_startup_model_missing (void)
+{
+  g_autofree char *missing = g_build_filename (tmpdir, "mistyped.h5", NULL);
+  g_autofree char *shipped = bs_unet_default_model_path ();
+  g_autoptr(BsSession) s = bs_session_new ();
+  BsPlanOptions opts;
+  Failures f = { 0 };
+
+  if (shipped == NULL)
+    {
+      g_test_skip ("no shipped model built");
+      return;
+    }
+  bs_plan_options_init (&opts);
+  opts.threads = 1;
+  opts.three_planes = FALSE;
+  bs_session_set_plan_options (s, &opts);
+  g_signal_connect (s, "failed", G_CALLBACK (on_failed), &f);
+  bs_session_open_async (s, sample, BS_SESSION_MODEL_LOAD, missing, NULL, NULL, NULL);
+  g_assert_true (spin_until (s, loaded, 120));
+  g_assert_cmpint (f.n, ==, 0);
+  g_assert_nonnull (bs_session_get_model (s));
+  g_assert_cmpstr (bs_session_get_model (s)->path, ==, shipped);
+  g_assert_nonnull (bs_session_get_note (s));
+  g_test_message ("%s", bs_session_get_note (s));
+  g_assert_nonnull (strstr (bs_session_get_note (s), "mistyped.h5"));
+  g_assert_nonnull (strstr (bs_session_get_note (s), BS_UNET_DEFAULT_MODEL));
+  g_assert_true (spin_until (s, settled, 300));
+
+  /* the next model that loads clears the note */
+  bs_session_open_async (s, NULL, BS_SESSION_MODEL_LOAD, shipped, NULL, NULL, NULL);
+  g_assert_true (spin_until (s, loaded, 120));
+  g_assert_null (bs_session_get_note (s));
+}
+
+int
+main (int argc, char **argv)
+{
+  int status;
+
+  g_test_init (&argc, &argv, NULL);
+  sample = bs_sample_default_path ();
+  if (sample == NULL)
+    {
+      g_test_message ("no bundled sample built");
+      return 77;
+    }
+  tmpdir = g_dir_make_tmp ("bs-session-states-XXXXXX", NULL);
+  g_test_add_func ("/session-states/calibrate-case-kept-in-fp32", test_calibrate_case_kept_in_fp32);
+  g_test_add_func ("/session-states/model-for-other-inputs", test_model_for_other_inputs);
+  g_test_add_func ("/session-states/startup-model-missing", test_startup_model_missing);
+  g_test_add_func ("/session-states/unnamed-file-at-start", test_unnamed_file_at_start);
+  status = g_test_run ();
+  g_rmdir (tmpdir);
+  g_free (tmpdir);
+  g_free (sample);
+  return status;
+}

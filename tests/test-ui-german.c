@@ -1,0 +1,190 @@
+/* The window in German, under a real display (Xvfb): what a German user on a
+ * presenter's laptop sees fits the screen and is German.  Findings of a walk
+ * through the window (German labels are longer than English ones). */
+#include <glib/gi18n.h>
+#include <locale.h>
+#include <string.h>
+
+#include "bs-options-panel.h"
+#include "bs-runtime.h"
+#include "bs-timing-panel.h"
+#include "ui-harness.h"
+
+static BsWindow *win;
+static GtkApplication *app;
+
+static gboolean
+setup (void)
+{
+  if (win != NULL)
+    return TRUE;
+  win = bs_test_open_window (&app);
+  if (win == NULL)
+    {
+      g_test_skip ("no sample: set BRAINSEG_SAMPLE or build the bundled sample (app/sample)");
+      return FALSE;
+    }
+  g_action_group_activate_action (G_ACTION_GROUP (win), "cancel-fill", NULL);
+  return TRUE;
+}
+
+static GtkWidget *
+find_widget (GtkWidget *root, GType type)
+{
+  if (G_TYPE_CHECK_INSTANCE_TYPE (root, type))
+    return root;
+  for (GtkWidget *c = gtk_widget_get_first_child (root); c; c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *found = find_widget (c, type);
+      if (found)
+        return found;
+    }
+  return NULL;
+}
+
+static GtkWidget *
+find_label (GtkWidget *root, const char *text)
+{
+  if (GTK_IS_LABEL (root) && g_strcmp0 (gtk_label_get_text (GTK_LABEL (root)), text) == 0)
+    return root;
+  for (GtkWidget *c = gtk_widget_get_first_child (root); c; c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *found = find_label (c, text);
+      if (found)
+        return found;
+    }
+  return NULL;
+}
+
+/* Walk finding: in German the options under the slices wrapped into two
+ * columns of six rows, the window grew to 783 px and its last row (Remove
+ * islands, Per-layer times) and the research-use line fell off a 1366x768
+ * screen.  The side panel had taken the width of "… · pendelt sich ein"
+ * (settling) for good, and the longest names shared no column.  Everything
+ * fits there now, as in English; at 1280x800 two columns fit in height. */
+static void
+test_laptop_fits (void)
+{
+  static const int sizes[][2] = { { 1366, 768 }, { 1280, 800 } };
+  GtkWidget *options, *timing, *flow, *research;
+
+  if (!setup ())
+    return;
+  research = find_label (GTK_WIDGET (win), _("Research use only · not for diagnosis"));
+  options = find_widget (GTK_WIDGET (win), BS_TYPE_OPTIONS_PANEL);
+  timing = find_widget (GTK_WIDGET (win), BS_TYPE_TIMING_PANEL);
+  g_assert_nonnull (options);
+  g_assert_nonnull (timing);
+  flow = find_widget (options, GTK_TYPE_FLOW_BOX);
+  g_assert_nonnull (flow);
+  for (gsize k = 0; k < G_N_ELEMENTS (sizes); k++)
+    {
+      int w = sizes[k][0], h = sizes[k][1], n_items = 0;
+      graphene_rect_t b;
+
+      gtk_window_set_default_size (GTK_WINDOW (win), w, h);
+      bs_test_spin (500);
+      g_test_message ("%dx%d: window %dx%d, options %d px wide, %d px high", w, h,
+                      gtk_widget_get_width (GTK_WIDGET (win)), gtk_widget_get_height (GTK_WIDGET (win)),
+                      gtk_widget_get_width (flow), gtk_widget_get_height (flow));
+      for (GtkWidget *c = gtk_widget_get_first_child (flow); c != NULL; c = gtk_widget_get_next_sibling (c))
+        {
+          int min, nat;
+
+          gtk_widget_measure (c, GTK_ORIENTATION_HORIZONTAL, -1, &min, &nat, NULL, NULL);
+          g_assert_true (gtk_widget_compute_bounds (c, GTK_WIDGET (win), &b));
+          g_test_message ("  option %d: %.0f,%.0f %.0fx%.0f (natural width %d)", n_items, b.origin.x, b.origin.y,
+                          b.size.width, b.size.height, nat);
+          g_assert_cmpfloat (b.origin.y + b.size.height, <=, h);
+          g_assert_cmpfloat (b.origin.x + b.size.width, <=, w);
+          n_items++;
+        }
+      g_assert_cmpint (n_items, ==, 12);
+      g_assert_cmpint (gtk_widget_get_height (GTK_WIDGET (win)), <=, h);
+      g_assert_true (gtk_widget_compute_bounds (timing, GTK_WIDGET (win), &b));
+      g_assert_cmpfloat (b.origin.y + b.size.height, <=, h);
+      /* the research-use line under the case list, whole */
+      g_assert_nonnull (research);
+      g_assert_true (gtk_widget_compute_bounds (research, GTK_WIDGET (win), &b));
+      g_assert_cmpfloat (b.origin.y + b.size.height, <=, h);
+    }
+  gtk_window_set_default_size (GTK_WINDOW (win), 1560, 940);
+  bs_test_spin (300);
+}
+
+/* Every text under root that is still an English message the catalogue
+ * translates: shown without going through gettext. */
+static void
+collect_english (GtkWidget *root, GPtrArray *found)
+{
+  const char *texts[2] = { NULL, NULL };
+
+  if (GTK_IS_LABEL (root))
+    texts[0] = gtk_label_get_label (GTK_LABEL (root));
+  else if (GTK_IS_BUTTON (root))
+    texts[0] = gtk_button_get_label (GTK_BUTTON (root));
+  texts[1] = gtk_widget_get_tooltip_text (root);
+  for (int i = 0; i < 2; i++)
+    if (texts[i] != NULL && *texts[i] != '\0' && g_strcmp0 (g_dgettext (GETTEXT_PACKAGE, texts[i]), texts[i]) != 0)
+      g_ptr_array_add (found, g_strdup_printf ("%s: “%s”", G_OBJECT_TYPE_NAME (root), texts[i]));
+  for (GtkWidget *c = gtk_widget_get_first_child (root); c; c = gtk_widget_get_next_sibling (c))
+    collect_english (c, found);
+}
+
+/* What the window shows once a case has segmented (views, Dice panel,
+ * timing, options, the two menus), the keyboard shortcuts and the
+ * preferences are all German. */
+static void
+test_no_english (void)
+{
+  g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func (g_free);
+  GListModel *tops = gtk_window_get_toplevels ();
+
+  if (!setup ())
+    return;
+  g_action_group_activate_action (G_ACTION_GROUP (win), "show-help-overlay", NULL);
+  g_action_group_activate_action (G_ACTION_GROUP (app), "preferences", NULL);
+  bs_test_spin (500);
+  g_assert_cmpuint (g_list_model_get_n_items (tops), >=, 3);
+  for (guint i = 0; i < g_list_model_get_n_items (tops); i++)
+    {
+      g_autoptr(GtkWidget) top = g_list_model_get_item (tops, i);
+
+      collect_english (top, found);
+      if (top != GTK_WIDGET (win))
+        gtk_widget_set_visible (top, FALSE);
+    }
+  for (guint i = 0; i < found->len; i++)
+    g_test_message ("still English: %s", (char *) found->pdata[i]);
+  g_assert_cmpuint (found->len, ==, 0);
+}
+
+int
+main (int argc, char **argv)
+{
+  int ret;
+
+  /* German messages from the build tree's catalogue (a "C" locale would
+   * ignore LANGUAGE). */
+  g_setenv ("LANGUAGE", "de", TRUE);
+  g_setenv ("LC_ALL", "C.UTF-8", TRUE);
+  bs_test_init (&argc, &argv);
+  bindtextdomain (GETTEXT_PACKAGE, bs_runtime_locale_dir (LOCALEDIR));
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
+  if (g_strcmp0 (_("Precision"), "Precision") == 0)
+    {
+      g_test_message ("no German catalogue built (po/de)");
+      return 77;
+    }
+  g_test_add_func ("/ui/german/laptop-fits", test_laptop_fits);
+  g_test_add_func ("/ui/german/no-english", test_no_english);
+  ret = g_test_run ();
+  if (win != NULL)
+    {
+      gtk_window_destroy (GTK_WINDOW (win));
+      bs_test_spin (100);
+      g_object_unref (app);
+    }
+  return ret;
+}
