@@ -141,6 +141,8 @@ def check_real_slice(cli, model_path, net, samples, threads):
                "--threads", str(threads), "--crop-to-brain", "off", "--prob-out", prob_p, "--prepared-out", prep_p, "--json"]
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
         prob = np.asanyarray(nib.load(prob_p).dataobj)[:, :, k].astype(np.float32)
+        # one channel per model output (a region model writes WT, TC and ET): outputs x nx x ny
+        prob = np.moveaxis(prob, -1, 0) if prob.ndim == 3 else prob[None]
         prep = np.asanyarray(nib.load(prep_p).dataobj).astype(np.float32)
     if prep.ndim == 3:
         prep = prep[..., None]
@@ -162,9 +164,9 @@ def check_real_slice(cli, model_path, net, samples, threads):
                     return np.swapaxes(a, -1, -2) if transpose else a
 
                 with torch.no_grad():
-                    p = net(torch.from_numpy(np.ascontiguousarray(to_disp(xs)))[None])[0, 0].numpy()
+                    p = net(torch.from_numpy(np.ascontiguousarray(to_disp(xs)))[None])[0].numpy()
                 # Brainseg's rule: probability 0 where every input channel is 0 (outside the head).
-                p = np.where(np.any(to_disp(xs) != 0, axis=0), p, 0.0)
+                p = np.where(np.any(to_disp(xs) != 0, axis=0)[None], p, 0.0)
                 err = float(np.abs(from_disp(p) - prob).max())
                 if best is None or err < best:
                     best = err
