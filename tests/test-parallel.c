@@ -3,6 +3,7 @@
 #include <gio/gio.h>
 
 #include "bs-parallel.h"
+#include "bs-runtime.h"
 
 typedef struct {
   int *hits;
@@ -197,10 +198,34 @@ test_pieces (void)
   }
 }
 
+/* /proc/stat's cpu line as the busy-core judgement reads it: idle and
+ * iowait are free; niced processes' time is busy only for a niced reader
+ * (they give way to a process at nice 0: three trainings at nice 19 made
+ * the window plan one thread of two). */
+static void
+test_cpu_line (void)
+{
+  /*                   user nice system idle iowait irq softirq steal guest guest_nice */
+  const char *line = "cpu  100 700 50 1000 30 5 5 10 40 0\n";
+  double busy = 0, total = 0;
+
+  g_assert_true (bs_runtime_parse_cpu_line (line, TRUE, &busy, &total));
+  g_assert_cmpfloat (total, ==, 100 + 700 + 50 + 1000 + 30 + 5 + 5 + 10);
+  g_assert_cmpfloat (busy, ==, 100 + 700 + 50 + 5 + 5 + 10);
+  g_assert_true (bs_runtime_parse_cpu_line (line, FALSE, &busy, &total));
+  g_assert_cmpfloat (total, ==, 1900);
+  g_assert_cmpfloat (busy, ==, 100 + 50 + 5 + 5 + 10);
+  /* an old kernel's four fields are too few; not a cpu line at all */
+  g_assert_false (bs_runtime_parse_cpu_line ("cpu  1 2 3 4\n", FALSE, &busy, &total));
+  g_assert_false (bs_runtime_parse_cpu_line ("intr 12 3 4 5 6 7\n", FALSE, &busy, &total));
+  g_assert_false (bs_runtime_parse_cpu_line (NULL, FALSE, &busy, &total));
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/parallel/cpu-line", test_cpu_line);
   g_test_add_func ("/parallel/for", test_for);
   g_test_add_func ("/parallel/lanes", test_lanes);
   g_test_add_func ("/parallel/pieces", test_pieces);

@@ -67,7 +67,8 @@ const char *bs_runtime_wait_policy (void);
 
 /* Threads for "all cores" (a thread count of 0) on a machine that others
  * share: the cores minus what other processes used (/proc/stat less this
- * process's own CPU time) since the previous reading when that is under
+ * process's own CPU time, and less the time of niced processes unless this
+ * one is niced too) since the previous reading when that is under
  * BS_RUNTIME_REUSE_MS old (the first is taken by bs_runtime_prepare, so a
  * command judges the machine over its own loading), else over a fresh
  * BS_RUNTIME_SAMPLE_MS sample; at least 1.  oneDNN splits
@@ -75,6 +76,11 @@ const char *bs_runtime_wait_policy (void);
  * core with another program holds every barrier up: on 2 cores with one held
  * by a busy loop, fp32 inference took 2.6x its quiet time on 2 threads and
  * about 1.5x on 1.  BRAINSEG_THREADS_ALL=1 turns the adaptation off. */
+/* /proc/stat's "cpu" line: busy and total jiffies (total without guest
+ * time, busy without idle and iowait, and without nice time unless
+ * count_nice).  FALSE when the line is not one. */
+gboolean bs_runtime_parse_cpu_line (const char *line, gboolean count_nice, double *busy, double *total);
+
 #define BS_RUNTIME_SAMPLE_MS 40
 #define BS_RUNTIME_REUSE_MS 2000
 int bs_runtime_auto_threads (int cores);
