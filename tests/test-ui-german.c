@@ -16,44 +16,7 @@ static GtkApplication *app;
 static gboolean
 setup (void)
 {
-  if (win != NULL)
-    return TRUE;
-  win = bs_test_open_window (&app);
-  if (win == NULL)
-    {
-      g_test_skip ("no sample: set BRAINSEG_SAMPLE or build the bundled sample (app/sample)");
-      return FALSE;
-    }
-  g_action_group_activate_action (G_ACTION_GROUP (win), "cancel-fill", NULL);
-  return TRUE;
-}
-
-static GtkWidget *
-find_widget (GtkWidget *root, GType type)
-{
-  if (G_TYPE_CHECK_INSTANCE_TYPE (root, type))
-    return root;
-  for (GtkWidget *c = gtk_widget_get_first_child (root); c; c = gtk_widget_get_next_sibling (c))
-    {
-      GtkWidget *found = find_widget (c, type);
-      if (found)
-        return found;
-    }
-  return NULL;
-}
-
-static GtkWidget *
-find_label (GtkWidget *root, const char *text)
-{
-  if (GTK_IS_LABEL (root) && g_strcmp0 (gtk_label_get_text (GTK_LABEL (root)), text) == 0)
-    return root;
-  for (GtkWidget *c = gtk_widget_get_first_child (root); c; c = gtk_widget_get_next_sibling (c))
-    {
-      GtkWidget *found = find_label (c, text);
-      if (found)
-        return found;
-    }
-  return NULL;
+  return bs_test_window_once (&win, &app);
 }
 
 /* Walk finding: in German the options under the slices wrapped into two
@@ -70,12 +33,12 @@ test_laptop_fits (void)
 
   if (!setup ())
     return;
-  research = find_label (GTK_WIDGET (win), _("Research use only · not for diagnosis"));
-  options = find_widget (GTK_WIDGET (win), BS_TYPE_OPTIONS_PANEL);
-  timing = find_widget (GTK_WIDGET (win), BS_TYPE_TIMING_PANEL);
+  research = bs_test_find_label (GTK_WIDGET (win), _("Research use only · not for diagnosis"), FALSE);
+  options = bs_test_find_widget (GTK_WIDGET (win), BS_TYPE_OPTIONS_PANEL);
+  timing = bs_test_find_widget (GTK_WIDGET (win), BS_TYPE_TIMING_PANEL);
   g_assert_nonnull (options);
   g_assert_nonnull (timing);
-  flow = find_widget (options, GTK_TYPE_FLOW_BOX);
+  flow = bs_test_find_widget (options, GTK_TYPE_FLOW_BOX);
   g_assert_nonnull (flow);
   for (gsize k = 0; k < G_N_ELEMENTS (sizes); k++)
     {

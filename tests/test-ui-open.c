@@ -16,16 +16,7 @@ static GtkApplication *app;
 static gboolean
 setup (void)
 {
-  if (win != NULL)
-    return TRUE;
-  win = bs_test_open_window (&app);
-  if (win == NULL)
-    {
-      g_test_skip ("no sample: set BRAINSEG_SAMPLE or build the bundled sample (app/sample)");
-      return FALSE;
-    }
-  g_action_group_activate_action (G_ACTION_GROUP (win), "cancel-fill", NULL);
-  return TRUE;
+  return bs_test_window_once (&win, &app);
 }
 
 /* The shown file chooser dialog, or NULL (a portal shows none of ours). */
@@ -102,20 +93,6 @@ test_model_chooser_shipped_folder (void)
   g_assert_null (find_chooser ());
 }
 
-static GtkWidget *
-find_widget (GtkWidget *root, GType type)
-{
-  if (G_TYPE_CHECK_INSTANCE_TYPE (root, type))
-    return root;
-  for (GtkWidget *c = gtk_widget_get_first_child (root); c; c = gtk_widget_get_next_sibling (c))
-    {
-      GtkWidget *found = find_widget (c, type);
-      if (found)
-        return found;
-    }
-  return NULL;
-}
-
 static gboolean
 case_shown (BsWindow *w, int index)
 {
@@ -163,7 +140,7 @@ test_filter_enter_at_once (void)
   g_assert_true (bs_test_wait (win, first_case_shown, 120));
   g_action_group_activate_action (G_ACTION_GROUP (win), "cancel-fill", NULL);
   third = bs_dataset_get_case_id (bs_session_get_dataset (bs_window_get_session (win)), 2);
-  filter = find_widget (GTK_WIDGET (win), GTK_TYPE_SEARCH_ENTRY);
+  filter = bs_test_find_widget (GTK_WIDGET (win), GTK_TYPE_SEARCH_ENTRY);
   g_assert_nonnull (filter);
   gtk_editable_set_text (GTK_EDITABLE (filter), third);
   g_signal_emit_by_name (filter, "activate");
@@ -261,7 +238,7 @@ test_preferences_model_hint (void)
     }
   g_assert_true (g_file_set_contents (text_file, "not weights\n", -1, NULL));
   prefs = bs_preferences_new (GTK_WINDOW (win));
-  entry = find_widget (prefs, GTK_TYPE_ENTRY);
+  entry = bs_test_find_widget (prefs, GTK_TYPE_ENTRY);
   g_assert_nonnull (entry);
   gtk_window_present (GTK_WINDOW (prefs));
   bs_test_spin (100);

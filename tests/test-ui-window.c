@@ -25,7 +25,6 @@
 #include "ui-harness.h"
 
 static BsWindow *win;
-static GtkWidget *find_widget (GtkWidget *root, GType type);
 static GtkApplication *app;
 
 static gboolean
@@ -40,17 +39,7 @@ shows_current_prediction (BsWindow *w)
 static gboolean
 setup (void)
 {
-  if (win != NULL)
-    return TRUE;
-  win = bs_test_open_window (&app);
-  if (win == NULL)
-    {
-      g_test_skip ("no sample: set BRAINSEG_SAMPLE or build the bundled sample (app/sample)");
-      return FALSE;
-    }
-  /* The background fill would only slow the checks down on a shared CPU. */
-  g_action_group_activate_action (G_ACTION_GROUP (win), "cancel-fill", NULL);
-  return TRUE;
+  return bs_test_window_once (&win, &app);
 }
 
 /* The slice's probabilities as the window holds them. */
@@ -242,7 +231,7 @@ test_cleanup (void)
   if (bs_session_get_truth_region (bs_window_get_session (win), BS_REGION_TC) != NULL
       && bs_session_model_has_region (bs_window_get_session (win), BS_REGION_TC))
     {
-      BsDicePanel *panel = BS_DICE_PANEL (find_widget (GTK_WIDGET (win), BS_TYPE_DICE_PANEL));
+      BsDicePanel *panel = BS_DICE_PANEL (bs_test_find_widget (GTK_WIDGET (win), BS_TYPE_DICE_PANEL));
 
       g_assert_cmpstr (bs_dice_panel_get_region_text (panel, BS_REGION_WT, 0), ==, "…");
       g_assert_cmpstr (bs_dice_panel_get_region_text (panel, BS_REGION_TC, 0), ==, "…");
@@ -346,7 +335,7 @@ test_axial_only_label (void)
   if (!setup ())
     return;
   s = bs_window_get_session (win);
-  panel = BS_DICE_PANEL (find_widget (GTK_WIDGET (win), BS_TYPE_DICE_PANEL));
+  panel = BS_DICE_PANEL (bs_test_find_widget (GTK_WIDGET (win), BS_TYPE_DICE_PANEL));
   if (bs_session_get_truth (s) == NULL)
     {
       g_test_skip ("the sample has no ground truth");
@@ -676,20 +665,6 @@ some_computed (BsWindow *w)
   return bs_session_get_n_computed_slices (bs_window_get_session (w)) > 0;
 }
 
-static GtkWidget *
-find_label_with (GtkWidget *root, const char *text)
-{
-  if (GTK_IS_LABEL (root) && strstr (gtk_label_get_text (GTK_LABEL (root)), text) != NULL)
-    return root;
-  for (GtkWidget *c = gtk_widget_get_first_child (root); c != NULL; c = gtk_widget_get_next_sibling (c))
-    {
-      GtkWidget *found = find_label_with (c, text);
-      if (found != NULL)
-        return found;
-    }
-  return NULL;
-}
-
 /* Issue 14, findings 5, 9, 10, 11, 18: one slice number (the voxel index) everywhere; per-layer profiling off by default and a
  * steady (median) ms/slice; "no tumour" instead of Dice 1 on a slice with no
  * tumour anywhere; a partial volume Dice says it is partial; a visible
@@ -708,7 +683,7 @@ test_trust_panels (void)
   g_assert_false (g_variant_get_boolean (profile));
   if (!setup ())
     return;
-  research = find_label_with (GTK_WIDGET (win), "Research use only");
+  research = bs_test_find_label (GTK_WIDGET (win), "Research use only", TRUE);
   g_assert_nonnull (research);
   g_assert_true (gtk_widget_get_mapped (research));
 
@@ -792,7 +767,7 @@ test_layout_holds_still (void)
   bs_test_spin (300);
   compare = bs_test_find_button (GTK_WIDGET (win), "Compare All…");
   precision = bs_test_find_button (GTK_WIDGET (win), "fp32");
-  pred = GTK_WIDGET (find_widget (GTK_WIDGET (win), BS_TYPE_SLICE_VIEW));
+  pred = GTK_WIDGET (bs_test_find_widget (GTK_WIDGET (win), BS_TYPE_SLICE_VIEW));
   g_assert_nonnull (compare);
   g_assert_nonnull (precision);
   g_assert_nonnull (pred);
@@ -820,7 +795,7 @@ test_layout_holds_still (void)
    * switched on and go when it is switched off, leaving no gap (walk
    * finding); the switch the presenter just clicked stays where it was. */
   {
-    GtkWidget *timing = find_widget (GTK_WIDGET (win), BS_TYPE_TIMING_PANEL);
+    GtkWidget *timing = bs_test_find_widget (GTK_WIDGET (win), BS_TYPE_TIMING_PANEL);
     double y_on, y_off;
     int h_before, h_on, h_off;
     int slice = bs_session_get_slice_index (bs_window_get_session (win));
@@ -1026,7 +1001,7 @@ test_no_ground_truth (void)
     }
   /* With a ground truth, no message over the chart. */
   g_assert_nonnull (bs_session_get_truth (bs_window_get_session (win)));
-  g_assert_null (bs_dice_chart_get_message (BS_DICE_CHART (find_widget (GTK_WIDGET (win), BS_TYPE_DICE_CHART))));
+  g_assert_null (bs_dice_chart_get_message (BS_DICE_CHART (bs_test_find_widget (GTK_WIDGET (win), BS_TYPE_DICE_CHART))));
   bs_window_open_path (win, path);
   g_assert_true (bs_test_wait (win, loaded_with_prediction, 600));
   g_assert_null (bs_session_get_truth (bs_window_get_session (win)));
@@ -1038,7 +1013,7 @@ test_no_ground_truth (void)
   bs_test_spin (200);
   {
     BsSession *s = bs_window_get_session (win);
-    BsDicePanel *panel = BS_DICE_PANEL (find_widget (GTK_WIDGET (win), BS_TYPE_DICE_PANEL));
+    BsDicePanel *panel = BS_DICE_PANEL (bs_test_find_widget (GTK_WIDGET (win), BS_TYPE_DICE_PANEL));
     const BsVolume *prob = bs_session_get_probability_volume (s);
     BsRegionMetrics m;
     g_autofree char *ml = NULL;
@@ -1055,7 +1030,7 @@ test_no_ground_truth (void)
     g_assert_cmpstr (bs_dice_panel_get_region_text (panel, BS_REGION_WT, 3), ==, ml);
     g_assert_cmpstr (bs_dice_panel_get_region_text (panel, BS_REGION_WT, 1), ==, "–");
     /* The chart says why it stays empty. */
-    g_assert_nonnull (bs_dice_chart_get_message (BS_DICE_CHART (find_widget (GTK_WIDGET (win), BS_TYPE_DICE_CHART))));
+    g_assert_nonnull (bs_dice_chart_get_message (BS_DICE_CHART (bs_test_find_widget (GTK_WIDGET (win), BS_TYPE_DICE_CHART))));
     for (int r = BS_REGION_TC; r < BS_N_REGIONS; r++)
       if (bs_session_model_has_region (s, r))
         {
@@ -1203,11 +1178,11 @@ test_labels_without_regions (void)
   bs_test_spin (200);
   g_assert_nonnull (bs_session_get_truth (s));
   g_assert_null (bs_session_get_truth_region (s, BS_REGION_TC));
-  panel = BS_DICE_PANEL (find_widget (GTK_WIDGET (win), BS_TYPE_DICE_PANEL));
+  panel = BS_DICE_PANEL (bs_test_find_widget (GTK_WIDGET (win), BS_TYPE_DICE_PANEL));
   g_assert_true (bs_dice_panel_region_selectable (panel, BS_REGION_TC));
   g_assert_true (bs_dice_panel_region_selectable (panel, BS_REGION_ET));
   /* the whole tumour's chart scores against the labels */
-  g_assert_null (bs_dice_chart_get_message (BS_DICE_CHART (find_widget (GTK_WIDGET (win), BS_TYPE_DICE_CHART))));
+  g_assert_null (bs_dice_chart_get_message (BS_DICE_CHART (bs_test_find_widget (GTK_WIDGET (win), BS_TYPE_DICE_CHART))));
 
   prob = bs_session_get_probability_volume (s);
   bs_volume_slice_size (prob, BS_PLANE_AXIAL, &w, &h);
@@ -1219,7 +1194,7 @@ test_labels_without_regions (void)
   bs_session_set_region (s, BS_REGION_TC);
   bs_test_spin (300);
   g_assert_cmpint (bs_session_get_region (s), ==, BS_REGION_TC);
-  g_assert_nonnull (bs_dice_chart_get_message (BS_DICE_CHART (find_widget (GTK_WIDGET (win), BS_TYPE_DICE_CHART))));
+  g_assert_nonnull (bs_dice_chart_get_message (BS_DICE_CHART (bs_test_find_widget (GTK_WIDGET (win), BS_TYPE_DICE_CHART))));
   g_assert_true (bs_session_get_region_slice (s, BS_REGION_TC, BS_PLANE_AXIAL, best, buf));
   for (int p = 0; p < w * h; p++)
     on_tc += buf[p] > 0.5f;
@@ -1310,20 +1285,6 @@ test_drop (void)
   g_assert_nonnull (bs_session_get_truth (bs_window_get_session (win)));
 }
 
-static GtkWidget *
-find_widget (GtkWidget *root, GType type)
-{
-  if (G_TYPE_CHECK_INSTANCE_TYPE (root, type))
-    return root;
-  for (GtkWidget *c = gtk_widget_get_first_child (root); c; c = gtk_widget_get_next_sibling (c))
-    {
-      GtkWidget *found = find_widget (c, type);
-      if (found)
-        return found;
-    }
-  return NULL;
-}
-
 /* In outline mode the opacity slider changes nothing (outlines are opaque):
  * it is greyed and its tooltip says why, and it comes back with fill. */
 static void
@@ -1333,7 +1294,7 @@ test_outline_opacity (void)
 
   if (!setup ())
     return;
-  scale = find_widget (GTK_WIDGET (win), GTK_TYPE_SCALE);
+  scale = bs_test_find_widget (GTK_WIDGET (win), GTK_TYPE_SCALE);
   g_assert_nonnull (scale);
   g_assert_true (gtk_widget_get_sensitive (scale));
   g_action_group_change_action_state (G_ACTION_GROUP (win), "mask-outline", g_variant_new_boolean (TRUE));
@@ -1367,7 +1328,7 @@ test_outline_opacity (void)
 static void
 assert_view_fits (int width)
 {
-  GtkWidget *toolbar = find_widget (GTK_WIDGET (win), GTK_TYPE_FLOW_BOX);
+  GtkWidget *toolbar = bs_test_find_widget (GTK_WIDGET (win), GTK_TYPE_FLOW_BOX);
   GtkWidget *column, *side;
   graphene_rect_t col, b;
   int min = 0, buttons = 0;
@@ -1452,9 +1413,9 @@ test_strip_fits_before_case (void)
   empty = bs_window_new (BS_APPLICATION (app));
   gtk_window_set_default_size (GTK_WINDOW (empty), 1366, 768);
   gtk_window_present (GTK_WINDOW (empty));
-  panel = find_widget (GTK_WIDGET (empty), BS_TYPE_OPTIONS_PANEL);
+  panel = bs_test_find_widget (GTK_WIDGET (empty), BS_TYPE_OPTIONS_PANEL);
   g_assert_nonnull (panel);
-  flow = find_widget (panel, GTK_TYPE_FLOW_BOX);
+  flow = bs_test_find_widget (panel, GTK_TYPE_FLOW_BOX);
   g_assert_nonnull (flow);
   for (int k = 0; k < 50 && gtk_widget_get_width (flow) <= 0; k++)
     bs_test_spin (20);
@@ -1471,7 +1432,7 @@ test_strip_fits_before_case (void)
   /* and the Dice panel keeps its width when the case opens (it widened by
    * 78 px and moved every option under the pointer) */
   {
-    GtkWidget *dice = find_widget (GTK_WIDGET (empty), BS_TYPE_DICE_PANEL);
+    GtkWidget *dice = bs_test_find_widget (GTK_WIDGET (empty), BS_TYPE_DICE_PANEL);
     g_autofree char *sample = bs_test_sample_path ();
     g_autofree char *model = bs_unet_default_model_path ();
     int before = gtk_widget_get_width (dice);
@@ -1499,13 +1460,13 @@ test_laptop_fits (void)
 
   if (!setup ())
     return;
-  options = find_widget (GTK_WIDGET (win), BS_TYPE_OPTIONS_PANEL);
-  dice = find_widget (GTK_WIDGET (win), BS_TYPE_DICE_PANEL);
-  timing = find_widget (GTK_WIDGET (win), BS_TYPE_TIMING_PANEL);
+  options = bs_test_find_widget (GTK_WIDGET (win), BS_TYPE_OPTIONS_PANEL);
+  dice = bs_test_find_widget (GTK_WIDGET (win), BS_TYPE_DICE_PANEL);
+  timing = bs_test_find_widget (GTK_WIDGET (win), BS_TYPE_TIMING_PANEL);
   g_assert_nonnull (options);
   g_assert_nonnull (dice);
   g_assert_nonnull (timing);
-  flow = find_widget (options, GTK_TYPE_FLOW_BOX);
+  flow = bs_test_find_widget (options, GTK_TYPE_FLOW_BOX);
   g_assert_nonnull (flow);
   for (gsize k = 0; k < G_N_ELEMENTS (sizes); k++)
     {
@@ -1552,7 +1513,7 @@ test_readout_fits (void)
   bs_session_set_plane (bs_window_get_session (win), BS_PLANE_AXIAL);
   bs_session_set_slice_index (bs_window_get_session (win), bs_test_tumour_slice (win));
   g_assert_true (bs_test_wait (win, shows_current_prediction, 300));
-  view = find_widget (GTK_WIDGET (win), BS_TYPE_SLICE_VIEW);
+  view = bs_test_find_widget (GTK_WIDGET (win), BS_TYPE_SLICE_VIEW);
   g_assert_nonnull (view);
   for (gsize k = 0; k < G_N_ELEMENTS (widths); k++)
     {
@@ -1563,7 +1524,7 @@ test_readout_fits (void)
       bs_test_spin (400);
       g_signal_emit_by_name (view, "cursor-moved", 80.0, 80.0);
       bs_test_spin (200);
-      readout = find_label_with (GTK_WIDGET (win), "Voxel (");
+      readout = bs_test_find_label (GTK_WIDGET (win), "Voxel (", TRUE);
       g_assert_nonnull (readout);
       text = gtk_label_get_text (GTK_LABEL (readout));
       g_test_message ("%d px: %s (%d px wide, ellipsized: %d)", widths[k], text, gtk_widget_get_width (readout),
@@ -1607,7 +1568,7 @@ test_toolbar_keyboard (void)
 
   if (!setup ())
     return;
-  toolbar = find_widget (GTK_WIDGET (win), GTK_TYPE_FLOW_BOX);
+  toolbar = bs_test_find_widget (GTK_WIDGET (win), GTK_TYPE_FLOW_BOX);
   g_assert_nonnull (toolbar);
   gtk_root_set_focus (GTK_ROOT (win), NULL);
   for (int step = 0; step < 80 && n_reached < 5; step++)
@@ -1639,9 +1600,9 @@ test_tab_reaches_options (void)
 
   if (!setup ())
     return;
-  options = find_widget (GTK_WIDGET (win), BS_TYPE_OPTIONS_PANEL);
-  dice = find_widget (GTK_WIDGET (win), BS_TYPE_DICE_PANEL);
-  scale = find_widget (GTK_WIDGET (find_widget (GTK_WIDGET (win), BS_TYPE_SLICE_BAR)), GTK_TYPE_SCALE);
+  options = bs_test_find_widget (GTK_WIDGET (win), BS_TYPE_OPTIONS_PANEL);
+  dice = bs_test_find_widget (GTK_WIDGET (win), BS_TYPE_DICE_PANEL);
+  scale = bs_test_find_widget (GTK_WIDGET (bs_test_find_widget (GTK_WIDGET (win), BS_TYPE_SLICE_BAR)), GTK_TYPE_SCALE);
   g_assert_nonnull (options);
   g_assert_nonnull (dice);
   g_assert_nonnull (scale);
@@ -1733,7 +1694,7 @@ test_slice_keys_anywhere (void)
   g_assert_true (xdotool_keys ("Escape"));
   g_assert_false (bs_session_is_busy (bs_window_get_session (win)));
   /* in the filter box the keys are the entry's */
-  filter = find_widget (GTK_WIDGET (win), GTK_TYPE_SEARCH_ENTRY);
+  filter = bs_test_find_widget (GTK_WIDGET (win), GTK_TYPE_SEARCH_ENTRY);
   g_assert_nonnull (filter);
   gtk_widget_grab_focus (filter);
   before = bs_session_get_slice_index (bs_window_get_session (win));
@@ -1765,7 +1726,7 @@ test_chart_click (void)
   bs_session_set_plane (bs_window_get_session (win), BS_PLANE_AXIAL);
   bs_session_set_slice_index (bs_window_get_session (win), 5);
   bs_test_spin (300);
-  chart = find_widget (GTK_WIDGET (win), BS_TYPE_DICE_CHART);
+  chart = bs_test_find_widget (GTK_WIDGET (win), BS_TYPE_DICE_CHART);
   g_assert_nonnull (chart);
   n = bs_session_get_n_slices (bs_window_get_session (win));
   /* Three quarters along the plot. */
@@ -1798,25 +1759,25 @@ test_case_row_names (void)
   if (!setup ())
     return;
   s = bs_window_get_session (win);
-  list = find_widget (GTK_WIDGET (win), GTK_TYPE_LIST_BOX);
+  list = bs_test_find_widget (GTK_WIDGET (win), GTK_TYPE_LIST_BOX);
   g_assert_nonnull (list);
   row = GTK_WIDGET (gtk_list_box_get_row_at_index (GTK_LIST_BOX (list), 0));
   g_assert_nonnull (row);
   id = bs_dataset_get_case_id (bs_session_get_dataset (s), 0);
   g_assert_nonnull (strstr (gtk_widget_get_tooltip_text (row), id));
-  name = find_label_with (row, id);
+  name = bs_test_find_label (row, id, TRUE);
   g_assert_nonnull (name);
   g_assert_false (pango_layout_is_ellipsized (gtk_label_get_layout (GTK_LABEL (name))));
   g_assert_cmpint (gtk_widget_get_width (name), >=, gtk_widget_get_width (row) - 24);
 
   /* a filter that matches nothing says so */
   {
-    GtkWidget *filter = find_widget (GTK_WIDGET (win), GTK_TYPE_SEARCH_ENTRY);
+    GtkWidget *filter = bs_test_find_widget (GTK_WIDGET (win), GTK_TYPE_SEARCH_ENTRY);
     GtkWidget *none;
 
     gtk_editable_set_text (GTK_EDITABLE (filter), "no-such-case-zzz");
     bs_test_spin (600);
-    none = find_label_with (list, "No case matches");
+    none = bs_test_find_label (list, "No case matches", TRUE);
     g_assert_nonnull (none);
     g_assert_true (gtk_widget_get_mapped (none));
     gtk_editable_set_text (GTK_EDITABLE (filter), "");
@@ -1934,7 +1895,7 @@ test_spin_buttons (void)
         g_assert_nonnull (b);
         g_assert_nonnull (gtk_widget_get_tooltip_text (b));
       }
-    g_assert_nonnull (gtk_widget_get_tooltip_text (find_widget (GTK_WIDGET (win), GTK_TYPE_SWITCH)));
+    g_assert_nonnull (gtk_widget_get_tooltip_text (bs_test_find_widget (GTK_WIDGET (win), GTK_TYPE_SWITCH)));
   }
   bs_plan_options_init (&opts);
   opts.threads = 0;
@@ -2059,7 +2020,7 @@ test_failed_start_keeps_model (void)
   g_assert_cmpstr (bs_session_get_model (bs_window_get_session (w2))->path, ==, model_path);
   /* The Model button names the weights in use; its tooltip says what they predict. */
   {
-    GtkWidget *label = find_label_with (gtk_window_get_titlebar (GTK_WINDOW (w2)), "Model: brainseg-default");
+    GtkWidget *label = bs_test_find_label (gtk_window_get_titlebar (GTK_WINDOW (w2)), "Model: brainseg-default", TRUE);
     GtkWidget *button;
     const char *tip;
 
@@ -2086,8 +2047,8 @@ test_failed_start_keeps_model (void)
     g_assert_true (g_file_set_contents (copy, bytes, (gssize) len, NULL));
     w3 = open_nothing_with_model (copy, &app3);
     g_assert_cmpstr (bs_session_get_model (bs_window_get_session (w3))->path, ==, copy);
-    label = find_label_with (gtk_window_get_titlebar (GTK_WINDOW (w3)),
-                             "Model: my_unet_model_trained_on_all_twenty_one_cases");
+    label = bs_test_find_label (gtk_window_get_titlebar (GTK_WINDOW (w3)),
+                             "Model: my_unet_model_trained_on_all_twenty_one_cases", TRUE);
     g_assert_nonnull (label);
     g_assert_null (strstr (gtk_label_get_text (GTK_LABEL (label)), ".hdf5"));
     g_assert_cmpint (gtk_label_get_ellipsize (GTK_LABEL (label)), !=, PANGO_ELLIPSIZE_NONE);
@@ -2115,13 +2076,13 @@ test_failed_start_keeps_model (void)
   g_assert_false (g_action_group_get_action_enabled (G_ACTION_GROUP (w2), "export-mask"));
   g_assert_false (g_action_group_get_action_enabled (G_ACTION_GROUP (w2), "compare-all"));
   /* walk finding: the empty case list says nothing is open, not that the (empty) filter hides everything */
-  g_assert_null (find_label_with (GTK_WIDGET (w2), "No case matches"));
-  g_assert_nonnull (find_label_with (GTK_WIDGET (w2), "No case open"));
+  g_assert_null (bs_test_find_label (GTK_WIDGET (w2), "No case matches", TRUE));
+  g_assert_nonnull (bs_test_find_label (GTK_WIDGET (w2), "No case open", TRUE));
 
   /* The Open dropdown (with Open Folder…) works before anything was opened. */
   {
-    GtkWidget *filter = find_widget (GTK_WIDGET (w2), GTK_TYPE_SEARCH_ENTRY);
-    GtkWidget *dropdown = find_widget (gtk_window_get_titlebar (GTK_WINDOW (w2)), GTK_TYPE_MENU_BUTTON);
+    GtkWidget *filter = bs_test_find_widget (GTK_WIDGET (w2), GTK_TYPE_SEARCH_ENTRY);
+    GtkWidget *dropdown = bs_test_find_widget (gtk_window_get_titlebar (GTK_WINDOW (w2)), GTK_TYPE_MENU_BUTTON);
 
     g_assert_nonnull (dropdown);
     g_assert_true (gtk_widget_is_sensitive (dropdown));
@@ -2208,7 +2169,7 @@ test_failed_start_keeps_model (void)
         g_assert_cmpstr (bs_session_get_case (bs_window_get_session (w2))->id, ==, "Brats18_TCIA01_201_1");
         g_assert_cmpint (bs_session_get_case (bs_window_get_session (w2))->image->n_channels, ==, 4);
         g_assert_null (strstr (bs_session_get_inputs_text (bs_window_get_session (w2)), "missing"));
-        g_assert_null (bs_dice_panel_get_missing_text (BS_DICE_PANEL (find_widget (GTK_WIDGET (w2), BS_TYPE_DICE_PANEL))));
+        g_assert_null (bs_dice_panel_get_missing_text (BS_DICE_PANEL (bs_test_find_widget (GTK_WIDGET (w2), BS_TYPE_DICE_PANEL))));
 
         /* A FLAIR scan on its own (a folder with one file) opens, and the window says what is missing. */
         g_assert_true (g_file_get_contents (flair, &bytes, &len, NULL));
@@ -2222,7 +2183,7 @@ test_failed_start_keeps_model (void)
         /* walk finding: said beside the Dice too, not only in the timing panel */
         {
           const char *warning = bs_dice_panel_get_missing_text (
-            BS_DICE_PANEL (find_widget (GTK_WIDGET (w2), BS_TYPE_DICE_PANEL)));
+            BS_DICE_PANEL (bs_test_find_widget (GTK_WIDGET (w2), BS_TYPE_DICE_PANEL)));
 
           g_assert_nonnull (warning);
           g_test_message ("%s", warning);
@@ -2310,7 +2271,7 @@ test_region_model (void)
   s = bs_window_get_session (win);
   bs_window_open_with_model (win, sample, model);
   g_assert_true (bs_test_wait (win, regions_measured, 600));
-  panel = BS_DICE_PANEL (find_widget (GTK_WIDGET (win), BS_TYPE_DICE_PANEL));
+  panel = BS_DICE_PANEL (bs_test_find_widget (GTK_WIDGET (win), BS_TYPE_DICE_PANEL));
   bs_test_spin (200);
   for (int r = 0; r < BS_N_REGIONS; r++)
     {
@@ -2564,7 +2525,7 @@ test_filter_enter (void)
   g_assert_true (bs_test_wait (win, first_case_shown, 120));
   g_action_group_activate_action (G_ACTION_GROUP (win), "cancel-fill", NULL);
   third = bs_dataset_get_case_id (bs_session_get_dataset (bs_window_get_session (win)), 2);
-  filter = find_widget (GTK_WIDGET (win), GTK_TYPE_SEARCH_ENTRY);
+  filter = bs_test_find_widget (GTK_WIDGET (win), GTK_TYPE_SEARCH_ENTRY);
   gtk_editable_set_text (GTK_EDITABLE (filter), third);
   bs_test_spin (600);  /* the search entry waits before it filters */
   g_signal_emit_by_name (filter, "activate");

@@ -5,6 +5,8 @@
 #include "test-util.h"
 #include "ui-harness.h"
 
+#include <string.h>
+
 void
 bs_test_init (int *argc, char ***argv)
 {
@@ -120,6 +122,53 @@ bs_test_open_window (GtkApplication **app_out)
     g_error ("no prediction of the visible slice within 300 s on %s", sample);
   *app_out = app;
   return win;
+}
+
+gboolean
+bs_test_window_once (BsWindow **win, GtkApplication **app)
+{
+  if (*win != NULL)
+    return TRUE;
+  *win = bs_test_open_window (app);
+  if (*win == NULL)
+    {
+      g_test_skip ("no sample: set BRAINSEG_SAMPLE or build the bundled sample (app/sample)");
+      return FALSE;
+    }
+  g_action_group_activate_action (G_ACTION_GROUP (*win), "cancel-fill", NULL);
+  return TRUE;
+}
+
+GtkWidget *
+bs_test_find_widget (GtkWidget *root, GType type)
+{
+  if (G_TYPE_CHECK_INSTANCE_TYPE (root, type))
+    return root;
+  for (GtkWidget *c = gtk_widget_get_first_child (root); c != NULL; c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *found = bs_test_find_widget (c, type);
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+GtkWidget *
+bs_test_find_label (GtkWidget *root, const char *text, gboolean substring)
+{
+  if (GTK_IS_LABEL (root))
+    {
+      const char *t = gtk_label_get_text (GTK_LABEL (root));
+      if (substring ? strstr (t, text) != NULL : g_strcmp0 (t, text) == 0)
+        return root;
+    }
+  for (GtkWidget *c = gtk_widget_get_first_child (root); c != NULL; c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *found = bs_test_find_label (c, text, substring);
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
 }
 
 int

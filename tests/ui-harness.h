@@ -23,3 +23,12 @@ int bs_test_tumour_slice (BsWindow *win);
 GtkWidget *bs_test_find_button (GtkWidget *root, const char *label);
 /* A window on the sample, waiting for the first prediction of the visible slice. */
 BsWindow *bs_test_open_window (GtkApplication **app_out);
+/* A test program's one window: opened on the first call (its background fill
+ * stopped: it would only slow the checks down on a shared CPU), kept after;
+ * FALSE, the test skipped, without a sample. */
+gboolean bs_test_window_once (BsWindow **win, GtkApplication **app);
+/* The first widget under root (root included) of type, or NULL. */
+GtkWidget *bs_test_find_widget (GtkWidget *root, GType type);
+/* The first label under root whose text is text, or contains it with
+ * substring; NULL when there is none. */
+GtkWidget *bs_test_find_label (GtkWidget *root, const char *text, gboolean substring);
