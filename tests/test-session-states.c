@@ -9,57 +9,15 @@
 #include "bs-nifti.h"
 #include "bs-phantom.h"
 #include "bs-session.h"
+#include "session-harness.h"
 #include "test-util.h"
 
 static char *sample, *tmpdir;
 
 static gboolean
-spin_until (BsSession *s, gboolean (*cond) (BsSession *), double timeout_s)
-{
-  gint64 end = g_get_monotonic_time () + (gint64) (timeout_s * G_USEC_PER_SEC);
-
-  while (!cond (s) && g_get_monotonic_time () < end)
-    g_main_context_iteration (NULL, FALSE), g_usleep (1000);
-  return cond (s);
-}
-
-static gboolean
-loaded (BsSession *s)
-{
-  return bs_session_get_case (s) != NULL && !bs_session_is_loading (s);
-}
-
-static gboolean
 not_loading (BsSession *s)
 {
   return !bs_session_is_loading (s);
-}
-
-static gboolean
-settled (BsSession *s)
-{
-  return bs_session_volume_complete (s) && !bs_session_is_busy (s);
-}
-
-static gboolean
-settled_on_case_ranges (BsSession *s)
-{
-  return settled (s) && strstr (bs_session_get_plan_text (s), "of this case") != NULL;
-}
-
-typedef struct {
-  int n;
-  guint what;
-  char *title;
-} Failures;
-
-static void
-on_failed (BsSession *s, guint what, const char *title, const GError *error, Failures *f)
-{
-  f->n++;
-  f->what = what;
-  g_free (f->title);
-  f->title = g_strdup (title);
 }
 
 /* path opened with the shipped default model and opts, loaded */
@@ -72,7 +30,7 @@ open_with_default (const char *path, const BsPlanOptions *opts)
   bs_session_set_plan_options (s, opts);
   bs_session_open_async (s, path, model != NULL ? BS_SESSION_MODEL_LOAD : BS_SESSION_MODEL_RANDOM, model, NULL,
                          NULL, NULL);
-  g_assert_true (spin_until (s, loaded, 120));
+  g_assert_true (bs_test_session_spin_until (s, bs_test_session_loaded, 120));
   return s;
 }
 
@@ -97,17 +55,17 @@ test_calibrate_case_kept_in_fp32 (void)
   opts.threads = 1;
   opts.three_planes = FALSE;
   s = open_with_default (sample, &opts);
-  g_assert_true (spin_until (s, settled, 300));
+  g_assert_true (bs_test_session_spin_until (s, bs_test_session_settled, 300));
   generation = bs_session_get_generation (s);
 
   g_object_set (s, "calibrate-case", TRUE, NULL);
   g_object_get (s, "calibrate-case", &on, NULL);
   g_assert_true (on);
   g_assert_cmpuint (bs_session_get_generation (s), ==, generation);
-  g_assert_true (settled (s));
+  g_assert_true (bs_test_session_settled (s));
 
   g_object_set (s, "precision", "int8", NULL);
-  g_assert_true (spin_until (s, settled_on_case_ranges, 300));
+  g_assert_true (bs_test_session_spin_until (s, bs_test_session_settled_on_case_ranges, 300));
   g_assert_nonnull (strstr (bs_session_get_plan_text (s), "int8 ranges measured on 4 slices of this case"));
 }
 
@@ -150,7 +108,7 @@ test_model_for_other_inputs (void)
   char *modalities[] = { (char *) "FLAIR", NULL };
   BsUnetConfig config = { 0 };
   BsPlanOptions opts;
-  Failures f = { 0 };
+  BsTestFailures f = { 0 };
   BsCase *before;
   const BsUnet *model;
 
@@ -172,9 +130,9 @@ test_model_for_other_inputs (void)
   g_assert_true (bs_unet_save_h5 (flair_only, model_path, &error));
   g_assert_no_error (error);
 
-  g_signal_connect (s, "failed", G_CALLBACK (on_failed), &f);
+  g_signal_connect (s, "failed", G_CALLBACK (bs_test_session_on_failed), &f);
   bs_session_open_async (s, NULL, BS_SESSION_MODEL_LOAD, model_path, NULL, NULL, NULL);
-  g_assert_true (spin_until (s, loaded, 60));
+  g_assert_true (bs_test_session_spin_until (s, bs_test_session_loaded, 60));
   g_assert_cmpint (f.n, ==, 1);
   g_assert_cmpuint (f.what, ==, BS_SESSION_FAILED_MODEL);
   g_test_message ("%s", f.title);
@@ -200,7 +158,7 @@ test_unnamed_file_at_start (void)
   g_autoptr(BsSession) s = bs_session_new ();
   g_autoptr(GError) error = NULL;
   g_autoptr(BsVolume) image = NULL, label = NULL, flair = NULL;
-  Failures f = { 0 };
+  BsTestFailures f = { 0 };
 
   if (model == NULL)
     {
@@ -212,9 +170,9 @@ test_unnamed_file_at_start (void)
   flair = bs_volume_extract_channel (image, bs_volume_find_channel (image, "FLAIR"));
   g_assert_true (bs_volume_save_nifti (flair, path, DT_FLOAT32, &error));
   g_assert_no_error (error);
-  g_signal_connect (s, "failed", G_CALLBACK (on_failed), &f);
+  g_signal_connect (s, "failed", G_CALLBACK (bs_test_session_on_failed), &f);
   bs_session_open_async (s, path, BS_SESSION_MODEL_LOAD, model, NULL, NULL, NULL);
-  g_assert_true (spin_until (s, not_loading, 60));
+  g_assert_true (bs_test_session_spin_until (s, not_loading, 60));
   g_assert_cmpint (f.n, ==, 1);
   g_assert_cmpuint (f.what, ==, BS_SESSION_FAILED_DATA);
   g_assert_nonnull (strstr (f.title, "scan.nii.gz"));
@@ -234,7 +192,7 @@ test_startup_model_missing (void)
   g_autofree char *shipped = bs_unet_default_model_path ();
   g_autoptr(BsSession) s = bs_session_new ();
   BsPlanOptions opts;
-  Failures f = { 0 };
+  BsTestFailures f = { 0 };
 
   if (shipped == NULL)
     {
@@ -245,9 +203,9 @@ test_startup_model_missing (void)
   opts.threads = 1;
   opts.three_planes = FALSE;
   bs_session_set_plan_options (s, &opts);
-  g_signal_connect (s, "failed", G_CALLBACK (on_failed), &f);
+  g_signal_connect (s, "failed", G_CALLBACK (bs_test_session_on_failed), &f);
   bs_session_open_async (s, sample, BS_SESSION_MODEL_LOAD, missing, NULL, NULL, NULL);
-  g_assert_true (spin_until (s, loaded, 120));
+  g_assert_true (bs_test_session_spin_until (s, bs_test_session_loaded, 120));
   g_assert_cmpint (f.n, ==, 0);
   g_assert_nonnull (bs_session_get_model (s));
   g_assert_cmpstr (bs_session_get_model (s)->path, ==, shipped);
@@ -255,11 +213,11 @@ test_startup_model_missing (void)
   g_test_message ("%s", bs_session_get_note (s));
   g_assert_nonnull (strstr (bs_session_get_note (s), "mistyped.h5"));
   g_assert_nonnull (strstr (bs_session_get_note (s), BS_UNET_DEFAULT_MODEL));
-  g_assert_true (spin_until (s, settled, 300));
+  g_assert_true (bs_test_session_spin_until (s, bs_test_session_settled, 300));
 
   /* the next model that loads clears the note */
   bs_session_open_async (s, NULL, BS_SESSION_MODEL_LOAD, shipped, NULL, NULL, NULL);
-  g_assert_true (spin_until (s, loaded, 120));
+  g_assert_true (bs_test_session_spin_until (s, bs_test_session_loaded, 120));
   g_assert_null (bs_session_get_note (s));
 }
 

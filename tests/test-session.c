@@ -13,31 +13,10 @@
 #include "bs-segment.h"
 #include "bs-session.h"
 #include "region-model.h"
+#include "session-harness.h"
 #include "test-util.h"
 
 static char *sample, *tmpdir;
-
-static gboolean
-spin_until (BsSession *s, gboolean (*cond) (BsSession *), double timeout_s)
-{
-  gint64 end = g_get_monotonic_time () + (gint64) (timeout_s * G_USEC_PER_SEC);
-
-  while (!cond (s) && g_get_monotonic_time () < end)
-    g_main_context_iteration (NULL, FALSE), g_usleep (1000);
-  return cond (s);
-}
-
-static gboolean
-loaded (BsSession *s)
-{
-  return bs_session_get_case (s) != NULL && !bs_session_is_loading (s);
-}
-
-static gboolean
-settled (BsSession *s)
-{
-  return bs_session_volume_complete (s) && !bs_session_is_busy (s);
-}
 
 static gboolean
 visible_done (BsSession *s)
@@ -49,21 +28,6 @@ static gboolean
 one_more_slice (BsSession *s)
 {
   return bs_session_get_n_computed_slices (s) > 0;
-}
-
-typedef struct {
-  int n;
-  guint what;
-  char *title;
-} Failures;
-
-static void
-on_failed (BsSession *s, guint what, const char *title, const GError *error, Failures *f)
-{
-  f->n++;
-  f->what = what;
-  g_free (f->title);
-  f->title = g_strdup (title);
 }
 
 static void
@@ -83,7 +47,7 @@ open_sample (const BsPlanOptions *opts)
   bs_session_open_async (s, sample, model != NULL ? BS_SESSION_MODEL_LOAD : BS_SESSION_MODEL_RANDOM, model, NULL,
                          NULL, NULL);
   g_assert_true (bs_session_is_loading (s));
-  g_assert_true (spin_until (s, loaded, 120));
+  g_assert_true (bs_test_session_spin_until (s, bs_test_session_loaded, 120));
   return s;
 }
 
@@ -111,13 +75,13 @@ test_open_and_slices (void)
   g_assert_cmpint (bs_test_slice_count (bs_session_get_truth (s), 0, bs_session_get_plane (s), first), ==, most);
 
   /* The visible slice comes first. */
-  g_assert_true (spin_until (s, visible_done, 120));
+  g_assert_true (bs_test_session_spin_until (s, visible_done, 120));
   g_assert_cmpint (bs_session_get_first_computed_slice (s), ==, first);
   bs_session_cancel_fill (s);
   target = first > n / 2 ? first - 7 : first + 7;
   bs_session_set_slice_index (s, target);
   g_assert_cmpint (bs_session_get_slice_index (s), ==, target);
-  g_assert_true (spin_until (s, visible_done, 60));
+  g_assert_true (bs_test_session_spin_until (s, visible_done, 60));
   bs_session_set_slice_index (s, n + 50);   /* clamped */
   g_assert_cmpint (bs_session_get_slice_index (s), ==, n - 1);
 
@@ -130,7 +94,7 @@ test_open_and_slices (void)
   g_assert_cmpint (bs_session_get_n_computed_slices (s), ==, 0);
   g_assert_cmpint (generation_notifies, ==, 1);
   /* The same options again (the active fp32 button clicked): no restart. */
-  g_assert_true (spin_until (s, one_more_slice, 60));
+  g_assert_true (bs_test_session_spin_until (s, one_more_slice, 60));
   gen = bs_session_get_generation (s);
   computed = bs_session_get_n_computed_slices (s);
   bs_session_set_plan_options (s, &opts);
@@ -140,7 +104,7 @@ test_open_and_slices (void)
 
   /* Stopped: nothing more arrives; resumed: the volume completes, the
    * clean-up runs off the main thread and the volume Dice is known. */
-  g_assert_true (spin_until (s, one_more_slice, 60));
+  g_assert_true (bs_test_session_spin_until (s, one_more_slice, 60));
   bs_session_cancel_fill (s);
   g_assert_true (bs_session_fill_cancelled (s));
   {
@@ -161,7 +125,7 @@ test_open_and_slices (void)
     g_assert_cmpint (stopped_at, <, bs_session_get_n_net_slices (s));
   }
   bs_session_resume_fill (s);
-  g_assert_true (spin_until (s, settled, 300));
+  g_assert_true (bs_test_session_spin_until (s, bs_test_session_settled, 300));
   g_assert_true (bs_session_get_cleanup (s, NULL));
   g_assert_false (isnan (bs_session_get_volume_dice (s)));
   g_assert_false (isnan (bs_session_get_case_dice (s, 0)));
@@ -187,7 +151,7 @@ test_open_and_slices (void)
   bs_session_set_plane (s, BS_PLANE_CORONAL);
   g_assert_cmpuint (bs_session_get_generation (s), ==, gen);
   g_assert_true (bs_session_slice_is_computed (s, bs_session_get_slice_index (s)));
-  g_assert_true (spin_until (s, settled, 60));
+  g_assert_true (bs_test_session_spin_until (s, bs_test_session_settled, 60));
   {
     BsConfusion c;
     g_assert_true (bs_session_get_slice_confusion (s, bs_session_get_slice_index (s), &c, NULL));
@@ -199,14 +163,14 @@ static void
 test_failed_open (void)
 {
   g_autoptr(BsSession) s = open_sample (NULL);
-  Failures f = { 0 };
+  BsTestFailures f = { 0 };
   g_autofree char *missing = g_build_filename (tmpdir, "no-such-case", NULL);
   BsCase *before = bs_session_get_case (s);
   const BsUnet *model = bs_session_get_model (s);
 
-  g_signal_connect (s, "failed", G_CALLBACK (on_failed), &f);
+  g_signal_connect (s, "failed", G_CALLBACK (bs_test_session_on_failed), &f);
   bs_session_open_async (s, missing, BS_SESSION_MODEL_KEEP, NULL, NULL, NULL, NULL);
-  g_assert_true (spin_until (s, loaded, 60));
+  g_assert_true (bs_test_session_spin_until (s, bs_test_session_loaded, 60));
   g_assert_cmpint (f.n, ==, 1);
   g_assert_cmpuint (f.what, ==, BS_SESSION_FAILED_DATA);
   g_assert_nonnull (strstr (f.title, "no-such-case"));
@@ -228,7 +192,7 @@ test_failed_model_reload (void)
   g_autofree char *other = bs_unet_shipped_model_path (BS_UNET_WT_MODEL);
   g_autoptr(GError) error = NULL;
   g_autoptr(BsSession) s = bs_session_new ();
-  Failures f = { 0 };
+  BsTestFailures f = { 0 };
   BsCase *before;
   const BsUnet *model;
 
@@ -240,16 +204,16 @@ test_failed_model_reload (void)
   g_assert_true (bs_phantom_write_task (dir, 1, 7, 64, 64, 40, &error));
   g_assert_no_error (error);
   bs_session_open_async (s, dir, BS_SESSION_MODEL_RANDOM, NULL, NULL, NULL, NULL);
-  g_assert_true (spin_until (s, loaded, 60));
+  g_assert_true (bs_test_session_spin_until (s, bs_test_session_loaded, 60));
   before = bs_session_get_case (s);
   model = bs_session_get_model (s);
   g_assert_nonnull (model);
   g_assert_null (model->path);
 
   bs_test_remove_tree (dir);
-  g_signal_connect (s, "failed", G_CALLBACK (on_failed), &f);
+  g_signal_connect (s, "failed", G_CALLBACK (bs_test_session_on_failed), &f);
   bs_session_open_async (s, NULL, BS_SESSION_MODEL_LOAD, other, NULL, NULL, NULL);
-  g_assert_true (spin_until (s, loaded, 60));
+  g_assert_true (bs_test_session_spin_until (s, bs_test_session_loaded, 60));
   g_assert_cmpint (f.n, ==, 1);
   g_assert_cmpuint (f.what, ==, BS_SESSION_FAILED_CASE);
   g_assert_true (bs_session_get_case (s) == before);
@@ -282,14 +246,14 @@ test_channel_by_name (void)
       g_assert_no_error (error);
     }
   bs_session_open_async (s, dir, BS_SESSION_MODEL_RANDOM, NULL, NULL, NULL, NULL);
-  g_assert_true (spin_until (s, loaded, 60));
+  g_assert_true (bs_test_session_spin_until (s, bs_test_session_loaded, 60));
   g_assert_cmpint (bs_session_get_case (s)->image->n_channels, ==, 2);
   t1gd = bs_volume_find_channel (bs_session_get_case (s)->image, "T1gd");
   g_assert_cmpint (t1gd, ==, 1);
   bs_session_set_display_channel (s, t1gd);
 
   bs_session_open_async (s, sample, BS_SESSION_MODEL_KEEP, NULL, NULL, NULL, NULL);
-  g_assert_true (spin_until (s, loaded, 60));
+  g_assert_true (bs_test_session_spin_until (s, bs_test_session_loaded, 60));
   g_assert_cmpint (bs_session_get_case (s)->image->n_channels, ==, 4);
   g_assert_cmpstr (bs_modality_canonical (bs_session_get_case (s)->image->channel_names
                                             [bs_session_get_display_channel (s)]), ==, "T1gd");
@@ -322,11 +286,11 @@ test_case_dice_reset_by_model (void)
   bs_plan_options_init (&opts);
   opts.threads = 1;
   s = open_sample (&opts);
-  g_assert_true (spin_until (s, settled, 300));
+  g_assert_true (bs_test_session_spin_until (s, bs_test_session_settled, 300));
   g_assert_false (isnan (bs_session_get_case_dice (s, 0)));
   g_signal_connect (s, "case-dice-changed", G_CALLBACK (on_case_dice), seen);
   bs_session_open_async (s, NULL, BS_SESSION_MODEL_LOAD, other, NULL, NULL, NULL);
-  g_assert_true (spin_until (s, loaded, 60));
+  g_assert_true (bs_test_session_spin_until (s, bs_test_session_loaded, 60));
   g_assert_cmpstr (bs_session_get_model (s)->path, ==, other);
   g_assert_cmpuint (seen->len, >=, 1);
   g_assert_true (isnan (g_array_index (seen, double, 0)));
@@ -366,12 +330,6 @@ differ_from_int8_cli (const BsVolume *prob, const char *calibration, gsize *tumo
   return differ;
 }
 
-static gboolean
-settled_on_case_ranges (BsSession *s)
-{
-  return settled (s) && strstr (bs_session_get_plan_text (s), "of this case") != NULL;
-}
-
 /* The session's int8 mask is `brainseg-cli infer`'s, voxel by voxel, with
  * the three-plane mean both make by default: with the ranges stored in the
  * model (the default, said on the plan line), and with the switch that has
@@ -393,7 +351,7 @@ test_int8_mask_matches_infer (void)
   opts.layout = BS_MEMLAYOUT_NHWC;
   opts.threads = 1;
   s = open_sample (&opts);
-  g_assert_true (spin_until (s, settled, 300));
+  g_assert_true (bs_test_session_spin_until (s, bs_test_session_settled, 300));
   /* three planes, as infer's default: the volume is their mean */
   g_assert_true (opts.three_planes);
   g_assert_true (bs_session_planes_done (s));
@@ -406,7 +364,7 @@ test_int8_mask_matches_infer (void)
   g_assert_cmpuint (differ, ==, 0);
 
   g_object_set (s, "calibrate-case", TRUE, NULL);
-  g_assert_true (spin_until (s, settled_on_case_ranges, 300));
+  g_assert_true (bs_test_session_spin_until (s, bs_test_session_settled_on_case_ranges, 300));
   g_assert_nonnull (strstr (bs_session_get_plan_text (s), "int8 ranges measured on 4 slices of this case"));
   differ = differ_from_int8_cli (bs_session_get_probability_volume (s), "case", &tumour);
   g_test_message ("int8, the case's ranges: %" G_GSIZE_FORMAT " tumour voxels, %" G_GSIZE_FORMAT " differ", tumour,
@@ -457,7 +415,7 @@ test_planes_switch_keeps_axial (void)
   opts.threads = 1;
   opts.three_planes = FALSE;
   s = open_sample (&opts);
-  g_assert_true (spin_until (s, settled, 300));
+  g_assert_true (bs_test_session_spin_until (s, bs_test_session_settled, 300));
   generation = bs_session_get_generation (s);
   opts.three_planes = TRUE;
   bs_session_set_plan_options (s, &opts);
@@ -465,7 +423,7 @@ test_planes_switch_keeps_axial (void)
   g_assert_true (bs_session_volume_complete (s));
   g_assert_true (bs_session_planes_pending (s, NULL, NULL));
   g_assert_true (bs_session_is_busy (s));
-  g_assert_true (spin_until (s, settled, 300));
+  g_assert_true (bs_test_session_spin_until (s, bs_test_session_settled, 300));
   g_assert_true (bs_session_planes_done (s));
   g_assert_cmpuint (bs_session_get_generation (s), ==, generation);
   g_assert_cmpuint (differ_from_segment (s, &opts, TRUE), ==, 0);
@@ -474,17 +432,17 @@ test_planes_switch_keeps_axial (void)
   opts.three_planes = FALSE;
   bs_session_set_plan_options (s, &opts);
   g_assert_cmpuint (bs_session_get_generation (s), >, generation);
-  g_assert_true (spin_until (s, settled, 300));
+  g_assert_true (bs_test_session_spin_until (s, bs_test_session_settled, 300));
   /* on, and off again while the passes run: back to the axial volume, no new run */
   generation = bs_session_get_generation (s);
   opts.three_planes = TRUE;
   bs_session_set_plan_options (s, &opts);
-  g_assert_true (spin_until (s, planes_running, 300));
+  g_assert_true (bs_test_session_spin_until (s, planes_running, 300));
   opts.three_planes = FALSE;
   bs_session_set_plan_options (s, &opts);
   g_assert_cmpuint (bs_session_get_generation (s), ==, generation);
   g_assert_false (bs_session_planes_pending (s, NULL, NULL));
-  g_assert_true (spin_until (s, settled, 300));
+  g_assert_true (bs_test_session_spin_until (s, bs_test_session_settled, 300));
   g_assert_cmpuint (differ_from_segment (s, &opts, FALSE), ==, 0);
 }
 
@@ -515,7 +473,7 @@ test_planes_stop_resume (void)
   bs_plan_options_init (&opts);
   opts.threads = 1;
   s = open_sample (&opts);
-  g_assert_true (spin_until (s, planes_running, 300));
+  g_assert_true (bs_test_session_spin_until (s, planes_running, 300));
   g_assert_true (bs_session_planes_pending (s, &done, &total));
   /* the slices through the tumour's box of the axial volume, fewer than all */
   g_assert_cmpint (total, ==, bs_segment_other_planes_slices (bs_session_get_prepared_volume (s),
@@ -532,7 +490,7 @@ test_planes_stop_resume (void)
   bs_session_resume_fill (s);
   g_assert_true (bs_session_is_busy (s));
   /* then Stop, a pause, and Resume */
-  g_assert_true (spin_until (s, planes_running, 300));
+  g_assert_true (bs_test_session_spin_until (s, planes_running, 300));
   bs_session_cancel_fill (s);
   {
     gint64 until = g_get_monotonic_time () + 300 * 1000;
@@ -543,12 +501,12 @@ test_planes_stop_resume (void)
   g_assert_false (bs_session_planes_done (s));
   /* stopped, the axial volume is cleaned up and measured as it stands (its
    * table stayed "…" for good) */
-  g_assert_true (spin_until (s, wt_metrics_known, 120));
+  g_assert_true (bs_test_session_spin_until (s, wt_metrics_known, 120));
   g_assert_false (bs_session_is_busy (s));
   g_assert_true (bs_session_planes_pending (s, NULL, NULL));
   bs_session_resume_fill (s);
   g_assert_true (bs_session_is_busy (s));
-  g_assert_true (spin_until (s, settled, 300));
+  g_assert_true (bs_test_session_spin_until (s, bs_test_session_settled, 300));
   g_assert_false (bs_session_planes_pending (s, NULL, NULL));
   g_assert_true (bs_session_planes_done (s));
 
@@ -587,7 +545,7 @@ test_planes_other_plane_slice_counts (void)
   s = open_sample (&opts);
   truth = bs_session_get_truth (s);
   g_assert_nonnull (truth);
-  g_assert_true (spin_until (s, planes_running, 300));
+  g_assert_true (bs_test_session_spin_until (s, planes_running, 300));
   bs_session_cancel_fill (s);
   g_assert_true (bs_session_planes_pending (s, NULL, NULL));
   bs_session_set_plane (s, BS_PLANE_CORONAL);
@@ -643,13 +601,13 @@ test_planes_progress_main_thread (void)
   bs_plan_options_init (&opts);
   opts.threads = 1;
   s = open_sample (&opts);
-  g_assert_true (spin_until (s, planes_running, 300));
+  g_assert_true (bs_test_session_spin_until (s, planes_running, 300));
   id = g_signal_connect (s, "notify", G_CALLBACK (on_any_notify), &t);
   /* the main thread away from the loop for a while, then back */
   for (int i = 0; i < 20 && bs_session_planes_pending (s, NULL, NULL); i++)
     g_usleep (100 * 1000);
-  g_assert_true (spin_until (s, settled, 300));
-  g_assert_true (spin_until (s, bs_session_planes_done, 300));
+  g_assert_true (bs_test_session_spin_until (s, bs_test_session_settled, 300));
+  g_assert_true (bs_test_session_spin_until (s, bs_session_planes_done, 300));
   g_signal_handler_disconnect (s, id);
   g_test_message ("notifies: %d on the main thread, %d elsewhere", t.on_main, t.elsewhere);
   g_assert_cmpint (t.on_main, >, 0);
@@ -661,7 +619,7 @@ region_metrics_known (BsSession *s)
 {
   BsRegionMetrics m;
 
-  return settled (s) && bs_session_get_region_metrics (s, BS_REGION_ET, &m);
+  return bs_test_session_settled (s) && bs_session_get_region_metrics (s, BS_REGION_ET, &m);
 }
 
 /* A session on path with the weights at model_path, on one thread, loaded. */
@@ -675,7 +633,7 @@ open_with_model (const char *path, const char *model_path)
   opts.threads = 1;
   bs_session_set_plan_options (s, &opts);
   bs_session_open_async (s, path, BS_SESSION_MODEL_LOAD, model_path, NULL, NULL, NULL);
-  g_assert_true (spin_until (s, loaded, 120));
+  g_assert_true (bs_test_session_spin_until (s, bs_test_session_loaded, 120));
   return s;
 }
 
@@ -725,7 +683,7 @@ test_regions_without_sub_labels (void)
     }
   g_assert_nonnull (bs_session_get_truth (s));
   g_assert_null (bs_session_get_truth_region (s, BS_REGION_TC));
-  g_assert_true (spin_until (s, region_metrics_known, 600));
+  g_assert_true (bs_test_session_spin_until (s, region_metrics_known, 600));
   regions = infer_regions (dir, model, parser);
   for (int r = BS_REGION_TC; r < BS_N_REGIONS; r++)
     {
@@ -755,7 +713,7 @@ check_session_matches_infer (const char *model_path, double *ml, char **inputs)
   s = open_with_model (sample, model_path);
   g_assert_true (bs_session_model_has_region (s, BS_REGION_TC));
   g_assert_true (bs_session_model_has_region (s, BS_REGION_ET));
-  g_assert_true (spin_until (s, region_metrics_known, 600));
+  g_assert_true (bs_test_session_spin_until (s, region_metrics_known, 600));
   *inputs = g_strdup (bs_session_get_inputs_text (s));
 
   regions = infer_regions (sample, model_path, parser);
