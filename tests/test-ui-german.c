@@ -143,11 +143,6 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/german/laptop-fits", test_laptop_fits);
   g_test_add_func ("/ui/german/no-english", test_no_english);
   ret = g_test_run ();
-  if (win != NULL)
-    {
-      gtk_window_destroy (GTK_WINDOW (win));
-      bs_test_spin (100);
-      g_object_unref (app);
-    }
+  bs_test_window_close (win, app);
   return ret;
 }

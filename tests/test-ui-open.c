@@ -267,11 +267,6 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/open/case-during-compare", test_case_during_compare);
   g_test_add_func ("/ui/open/preferences-model-hint", test_preferences_model_hint);
   ret = g_test_run ();
-  if (win != NULL)
-    {
-      gtk_window_destroy (GTK_WINDOW (win));
-      bs_test_spin (100);
-      g_object_unref (app);
-    }
+  bs_test_window_close (win, app);
   return ret;
 }

@@ -2584,11 +2584,6 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/window/recent-names", test_recent_names);
   g_test_add_func ("/ui/window/filter-enter", test_filter_enter);
   ret = g_test_run ();
-  if (win != NULL)
-    {
-      gtk_window_destroy (GTK_WINDOW (win));
-      bs_test_spin (100);
-      g_object_unref (app);
-    }
+  bs_test_window_close (win, app);
   return ret;
 }

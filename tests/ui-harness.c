@@ -139,6 +139,16 @@ bs_test_window_once (BsWindow **win, GtkApplication **app)
   return TRUE;
 }
 
+void
+bs_test_window_close (BsWindow *win, GtkApplication *app)
+{
+  if (win == NULL)
+    return;
+  gtk_window_destroy (GTK_WINDOW (win));
+  bs_test_spin (100);
+  g_object_unref (app);
+}
+
 GtkWidget *
 bs_test_find_widget (GtkWidget *root, GType type)
 {

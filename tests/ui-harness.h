@@ -27,6 +27,8 @@ BsWindow *bs_test_open_window (GtkApplication **app_out);
  * stopped: it would only slow the checks down on a shared CPU), kept after;
  * FALSE, the test skipped, without a sample. */
 gboolean bs_test_window_once (BsWindow **win, GtkApplication **app);
+/* Closes that window, if it was opened, and lets the application go. */
+void bs_test_window_close (BsWindow *win, GtkApplication *app);
 /* The first widget under root (root included) of type, or NULL. */
 GtkWidget *bs_test_find_widget (GtkWidget *root, GType type);
 /* The first label under root whose text is text, or contains it with
