@@ -146,7 +146,7 @@ evaluate_all (char **datasets, const char *model_path, int threads, int lanes, g
 
       for (int k = 0; only[k]; k++)
         {
-          gboolean found = FALSE;
+          gboolean found = *only[k] == '\0';   /* "a,b," names no third case */
 
           for (guint i = 0; i < bs_train_set_get_n_cases (set) && !found; i++)
             found = g_strcmp0 (bs_train_set_get_case_id (set, i), only[k]) == 0;
