@@ -1473,8 +1473,7 @@ test_laptop_fits (void)
       int w = sizes[k][0], h = sizes[k][1], n_items = 0, flow_min = 0;
       graphene_rect_t b;
 
-      gtk_window_set_default_size (GTK_WINDOW (win), w, h);
-      bs_test_spin (500);
+      bs_test_resize (win, w, h);
       gtk_widget_measure (flow, GTK_ORIENTATION_VERTICAL, gtk_widget_get_width (flow), &flow_min, NULL, NULL, NULL);
       g_test_message ("%dx%d: window %dx%d, side panel hides %.0f px, options %d px high (they need %d)", w, h,
                       gtk_widget_get_width (GTK_WIDGET (win)), gtk_widget_get_height (GTK_WIDGET (win)),

@@ -140,6 +140,19 @@ bs_test_window_once (BsWindow **win, GtkApplication **app)
 }
 
 void
+bs_test_resize (BsWindow *win, int w, int h)
+{
+  gint64 end = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+  gtk_window_set_default_size (GTK_WINDOW (win), w, h);
+  bs_test_spin (200);
+  while ((gtk_widget_get_width (GTK_WIDGET (win)) > w || gtk_widget_get_height (GTK_WIDGET (win)) > h)
+         && g_get_monotonic_time () < end)
+    bs_test_spin (100);
+  bs_test_spin (300);
+}
+
+void
 bs_test_window_close (BsWindow *win, GtkApplication *app)
 {
   if (win == NULL)

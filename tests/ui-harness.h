@@ -27,6 +27,11 @@ BsWindow *bs_test_open_window (GtkApplication **app_out);
  * stopped: it would only slow the checks down on a shared CPU), kept after;
  * FALSE, the test skipped, without a sample. */
 gboolean bs_test_window_once (BsWindow **win, GtkApplication **app);
+/* Asks for a w x h window and gives it up to 10 s to take that size (a
+ * window that cannot fit stays larger: the caller's assertions see it);
+ * then lets the layout settle.  A fixed 500 ms was too short under
+ * AddressSanitizer beside other work (the window still measured 1550x990). */
+void bs_test_resize (BsWindow *win, int w, int h);
 /* Closes that window, if it was opened, and lets the application go. */
 void bs_test_window_close (BsWindow *win, GtkApplication *app);
 /* The first widget under root (root included) of type, or NULL. */
