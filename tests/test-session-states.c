@@ -233,7 +233,7 @@ main (int argc, char **argv)
       g_test_message ("no bundled sample built");
       return 77;
     }
-  tmpdir = g_dir_make_tmp ("bs-session-states-XXXXXX", NULL);
+  tmpdir = bs_test_make_tmp_dir ("bs-session-states-XXXXXX");
   g_test_add_func ("/session-states/calibrate-case-kept-in-fp32", test_calibrate_case_kept_in_fp32);
   g_test_add_func ("/session-states/model-for-other-inputs", test_model_for_other_inputs);
   g_test_add_func ("/session-states/startup-model-missing", test_startup_model_missing);

@@ -125,7 +125,7 @@ third_case_shown (BsWindow *w)
 static void
 test_filter_enter_at_once (void)
 {
-  g_autofree char *dir = g_dir_make_tmp ("bs-ui-open-XXXXXX", NULL);
+  g_autofree char *dir = bs_test_make_tmp_dir ("bs-ui-open-XXXXXX");
   g_autofree char *model = bs_unet_default_model_path ();
   g_autofree char *sample = bs_test_sample_path ();
   g_autoptr(GError) error = NULL;
@@ -169,7 +169,7 @@ compare_finished (BsWindow *w)
 static void
 test_case_during_compare (void)
 {
-  g_autofree char *dir = g_dir_make_tmp ("bs-ui-compare-XXXXXX", NULL);
+  g_autofree char *dir = bs_test_make_tmp_dir ("bs-ui-compare-XXXXXX");
   g_autofree char *model = bs_unet_default_model_path ();
   g_autofree char *sample = bs_test_sample_path ();
   g_autofree char *ran_on = NULL;

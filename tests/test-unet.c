@@ -13,6 +13,7 @@
 #include "bs-error.h"
 #include "bs-plan.h"
 #include "bs-unet.h"
+#include "test-util.h"
 
 static BsUnet *
 small_net (int fms, int in_ch, BsUpsample up, guint64 seed)
@@ -63,7 +64,7 @@ assert_same_net (const BsUnet *a, const BsUnet *b)
 static void
 test_roundtrip (void)
 {
-  g_autofree char *dir = g_dir_make_tmp ("bs-unet-XXXXXX", NULL);
+  g_autofree char *dir = bs_test_make_tmp_dir ("bs-unet-XXXXXX");
   g_autofree char *path = g_build_filename (dir, "m.h5", NULL);
 
   for (int up = 0; up < 2; up++)
@@ -129,7 +130,7 @@ keras_files (void)
   if (!py || !src)
     return NULL;
   script = g_build_filename (src, "tests", "keras-weights.py", NULL);
-  dir = g_dir_make_tmp ("bs-keras-XXXXXX", NULL);
+  dir = bs_test_make_tmp_dir ("bs-keras-XXXXXX");
   {
     char *argv[] = { (char *) py, script, dir, NULL };
     g_assert_true (g_spawn_sync (NULL, argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL, &err, &status, &error));
@@ -171,7 +172,7 @@ remove_dir (const char *dir)
 static void
 test_regions (void)
 {
-  g_autofree char *dir = g_dir_make_tmp ("bs-unet-XXXXXX", NULL);
+  g_autofree char *dir = bs_test_make_tmp_dir ("bs-unet-XXXXXX");
   g_autofree char *path = g_build_filename (dir, "r.h5", NULL);
   BsUnetConfig c = { .fms = 2, .in_channels = 4 };
   g_autoptr(BsUnet) net = NULL;
@@ -220,7 +221,7 @@ test_regions (void)
 static void
 test_context (void)
 {
-  g_autofree char *dir = g_dir_make_tmp ("bs-unet-XXXXXX", NULL);
+  g_autofree char *dir = bs_test_make_tmp_dir ("bs-unet-XXXXXX");
   g_autofree char *path = g_build_filename (dir, "c.h5", NULL);
   BsUnetConfig c = { .fms = 2, .in_channels = 2 };
   g_autoptr(BsUnet) flat = bs_unet_new_random (&c, 7);
@@ -350,7 +351,7 @@ test_keras (void)
 static void
 test_not_hdf5 (void)
 {
-  g_autofree char *dir = g_dir_make_tmp ("bs-unet-XXXXXX", NULL);
+  g_autofree char *dir = bs_test_make_tmp_dir ("bs-unet-XXXXXX");
   g_autofree char *path = g_build_filename (dir, "junk.h5", NULL);
   g_autoptr(GError) error = NULL;
   g_autoptr(BsUnet) net = NULL;
@@ -511,8 +512,7 @@ set_config (const char *path, const char *json)
 static void
 test_calibration (void)
 {
-  g_autoptr(GError) tmp_error = NULL;
-  g_autofree char *dir = g_dir_make_tmp ("bs-unet-XXXXXX", &tmp_error);
+  g_autofree char *dir = bs_test_make_tmp_dir ("bs-unet-XXXXXX");
   g_autofree char *path = g_build_filename (dir, "m.h5", NULL);
   g_autoptr(BsUnet) net = small_net (2, 1, BS_UPSAMPLE_TRANSPOSED, 5);
   g_autoptr(BsUnet) back = NULL, copy = NULL, bare = NULL;
@@ -530,7 +530,6 @@ test_calibration (void)
     { NULL, "needs a positive input_max and a count of cases" },
   };
 
-  g_assert_no_error (tmp_error);
   g_assert_cmpint (net->n_layers, ==, 23);
   g_assert_null (net->calibration);
   for (int i = 0; i <= net->n_layers; i++)
@@ -662,7 +661,7 @@ test_config_types (void)
     { "crop", "-5", "brainseg_config \"crop\" is -5" },
     { "crop", "2147483653", "brainseg_config \"crop\" is 2147483653" },
   };
-  g_autofree char *dir = g_dir_make_tmp ("bs-unet-XXXXXX", NULL);
+  g_autofree char *dir = bs_test_make_tmp_dir ("bs-unet-XXXXXX");
   g_autofree char *path = save_small (dir, "M.h5", NULL);
 
   /* The base configuration itself loads. */
@@ -702,7 +701,7 @@ test_shape_limits (void)
     { { 3, 3, 2000, 2 }, "2000 input channels are too many (at most 32)" },
     { { 3, 3, 100000, 2 }, "100000 input channels are too many (at most 32)" },
   };
-  g_autofree char *dir = g_dir_make_tmp ("bs-unet-XXXXXX", NULL);
+  g_autofree char *dir = bs_test_make_tmp_dir ("bs-unet-XXXXXX");
   g_autofree char *path = save_small (dir, "K.h5", NULL);
 
   set_config (path, NULL);
@@ -731,7 +730,7 @@ test_nonfinite_bias (void)
     { "encodeAa", INFINITY },
     { "transconvA", -INFINITY },
   };
-  g_autofree char *dir = g_dir_make_tmp ("bs-unet-XXXXXX", NULL);
+  g_autofree char *dir = bs_test_make_tmp_dir ("bs-unet-XXXXXX");
 
   for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
     {
@@ -776,7 +775,7 @@ test_cli_info (void)
       g_test_skip ("BS_CLI is not set (run through meson test)");
       return;
     }
-  dir = g_dir_make_tmp ("bs-unet-info-XXXXXX", NULL);
+  dir = bs_test_make_tmp_dir ("bs-unet-info-XXXXXX");
   good = save_small (dir, "good.h5", NULL);
 
   nan_net->layers[4].weights[0] = NAN;

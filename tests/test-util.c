@@ -59,3 +59,13 @@ bs_test_fullest_slice (const BsVolume *vol, int c, BsPlane plane, int *count)
     *count = best_on;
   return best;
 }
+
+char *
+bs_test_make_tmp_dir (const char *tmpl)
+{
+  g_autoptr(GError) error = NULL;
+  char *dir = g_dir_make_tmp (tmpl, &error);
+
+  g_assert_no_error (error);
+  return dir;
+}
