@@ -7,6 +7,7 @@
 #include "bs-error.h"
 #include "bs-labels.h"
 #include "bs-preprocess.h"
+#include "bs-span.h"
 
 #define NX 40
 #define NY 36
@@ -534,6 +535,47 @@ test_labels (void)
   }
 }
 
+/* bs_span_nonzero against a byte-by-byte search: rows of every length up
+ * to 40 (across the eight-byte steps), empty, full and with random bytes
+ * set, the flags 0/1 or any value. */
+static void
+test_span_random (void)
+{
+  GRand *rng = g_rand_new_with_seed (4711);
+  guint8 row[40];
+
+  for (int trial = 0; trial < 20000; trial++)
+    {
+      int n = g_rand_int_range (rng, 0, 41), set = g_rand_int_range (rng, 0, 4), first = -1, last = -1, f = -7, l = -7;
+      gboolean any;
+
+      memset (row, 0, sizeof row);
+      if (set == 3)
+        memset (row, 1, n);
+      else
+        for (int i = 0; i < set && n > 0; i++)
+          row[g_rand_int_range (rng, 0, n)] = (guint8) g_rand_int_range (rng, 1, 256);
+      /* bytes beyond n are never read as part of the row */
+      memset (row + n, 9, sizeof row - n);
+      for (int i = 0; i < n; i++)
+        if (row[i])
+          {
+            first = first < 0 ? i : first;
+            last = i;
+          }
+      any = bs_span_nonzero (row, n, &f, &l);
+      g_assert_cmpint (any, ==, first >= 0);
+      if (any)
+        {
+          g_assert_cmpint (f, ==, first);
+          g_assert_cmpint (l, ==, last);
+        }
+      else
+        g_assert_cmpint (f, ==, -7);   /* untouched */
+    }
+  g_rand_free (rng);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -547,6 +589,7 @@ main (int argc, char **argv)
   g_test_add_func ("/preprocess/foreground-noisy-background", test_foreground_without_constant_background);
   g_test_add_func ("/preprocess/foreground-fill-random", test_foreground_fill_random);
   g_test_add_func ("/preprocess/foreground-fill-boxes", test_foreground_fill_boxes);
+  g_test_add_func ("/preprocess/span-random", test_span_random);
   g_test_add_func ("/preprocess/round16", test_round16);
   g_test_add_func ("/preprocess/crop-or-pad", test_crop_or_pad);
   g_test_add_func ("/preprocess/labels", test_labels);

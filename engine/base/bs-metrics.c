@@ -9,20 +9,20 @@
 void
 bs_confusion_add (BsConfusion *c, const float *pred, const float *truth, size_t n)
 {
-  guint64 tp = 0, fp = 0, fn = 0, tn = 0;
+  guint64 both = 0, np = 0, nt = 0;
 
+  /* Three sums in one loop the compiler vectorises; the four cells follow. */
   for (size_t i = 0; i < n; i++)
     {
-      gboolean p = pred[i] > 0.5f, t = truth[i] > 0.5f;
-      tp += p && t;
-      fp += p && !t;
-      fn += !p && t;
-      tn += !p && !t;
+      guint32 p = pred[i] > 0.5f, t = truth[i] > 0.5f;
+      both += p & t;
+      np += p;
+      nt += t;
     }
-  c->tp += tp;
-  c->fp += fp;
-  c->fn += fn;
-  c->tn += tn;
+  c->tp += both;
+  c->fp += np - both;
+  c->fn += nt - both;
+  c->tn += n - np - nt + both;
 }
 
 double

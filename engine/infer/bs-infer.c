@@ -6,6 +6,7 @@
 #include "bs-infer.h"
 #include "bs-parallel.h"
 #include "bs-preprocess.h"
+#include "bs-span.h"
 
 BsVolume *
 bs_infer_prepare (const BsUnet *net, const BsVolume *image, GError **error)
@@ -37,9 +38,10 @@ extent_slab (int k, gpointer user_data)
 {
   ExtentJob *job = user_data;
   const BsVolume *v = job->prepared;
-  int nx = v->dims[0], ny = v->dims[1];
+  int nx = v->dims[0], ny = v->dims[1], nc = v->n_channels;
   gsize n = bs_volume_n_voxels (v);
   int *row = job->row + (gsize) k * ny * 2, *col = job->col + (gsize) k * nx * 2;
+  g_autofree guint8 *on = g_new (guint8, MAX (nx, 1));
 
   for (int i = 0; i < nx; i++)
     {
@@ -51,19 +53,34 @@ extent_slab (int k, gpointer user_data)
       gsize base = ((gsize) k * ny + j) * nx;
       int first = nx, last = -1;
 
-      for (int i = 0; i < nx; i++)
+      if (nc < 1)
         {
-          gboolean on = FALSE;
-
-          for (int c = 0; c < v->n_channels && !on; c++)
-            on = v->data[(gsize) c * n + base + i] != 0.0f;
-          if (!on)
-            continue;
-          first = MIN (first, i);
-          last = i;
-          col[2 * i] = MIN (col[2 * i], j);
-          col[2 * i + 1] = j;
+          row[2 * j] = first;
+          row[2 * j + 1] = last;
+          continue;
         }
+      /* The row's flags channel by channel, in loops the compiler
+       * vectorises, then its span. */
+      {
+        const float *restrict p = v->data + base;
+        guint8 *restrict o = on;
+
+        for (int i = 0; i < nx; i++)
+          o[i] = p[i] != 0.0f;
+        for (int c = 1; c < nc; c++)
+          {
+            p = v->data + (gsize) c * n + base;
+            for (int i = 0; i < nx; i++)
+              o[i] |= p[i] != 0.0f;
+          }
+      }
+      if (bs_span_nonzero (on, nx, &first, &last))
+        for (int i = first; i <= last; i++)
+          if (on[i])
+            {
+              col[2 * i] = MIN (col[2 * i], j);
+              col[2 * i + 1] = j;
+            }
       row[2 * j] = first;
       row[2 * j + 1] = last;
     }
@@ -457,15 +474,30 @@ bs_infer_fill_input (const BsVolume *prepared, const BsInferGeometry *geom, int 
 void
 bs_infer_zero_outside_head_outputs (const float *input, int channels, gsize n, int n_outputs, float *probs)
 {
-  for (gsize p = 0; p < n; p++)
-    {
-      gboolean empty = TRUE;
+  /* In runs of pixels: a flag per pixel, channel by channel, then the
+   * outputs gated by it, each a loop the compiler vectorises. */
+  enum { RUN = 2048 };
+  guint8 on[RUN];
 
-      for (int k = 0; k < channels && empty; k++)
-        empty = input[(gsize) k * n + p] == 0.0f;
-      if (empty)
-        for (int o = 0; o < n_outputs; o++)
-          probs[(gsize) o * n + p] = 0.0f;
+  for (gsize p0 = 0; p0 < n; p0 += RUN)
+    {
+      gsize m = MIN ((gsize) RUN, n - p0);
+
+      memset (on, 0, m);
+      for (int k = 0; k < channels; k++)
+        {
+          const float *restrict in = input + (gsize) k * n + p0;
+
+          for (gsize p = 0; p < m; p++)
+            on[p] |= in[p] != 0.0f;
+        }
+      for (int o = 0; o < n_outputs; o++)
+        {
+          float *restrict out = probs + (gsize) o * n + p0;
+
+          for (gsize p = 0; p < m; p++)
+            out[p] = on[p] ? out[p] : 0.0f;
+        }
     }
 }
 

@@ -92,7 +92,15 @@ bs_labels_count (const BsVolume *label, int **values, guint64 **counts)
   for (gsize i = 0; i < n; i++)
     {
       float v = p[i];
-      int b = v >= 0.0f && v <= BS_LABELS_MAX_VALUE && v == floorf (v) ? (int) v : BS_LABELS_MAX_VALUE + 1;
+      int b;
+
+      /* Most of a label map is background: no floorf call for it. */
+      if (v == 0.0f)
+        {
+          hist[0]++;
+          continue;
+        }
+      b = v >= 0.0f && v <= BS_LABELS_MAX_VALUE && v == floorf (v) ? (int) v : BS_LABELS_MAX_VALUE + 1;
       hist[b]++;
     }
   for (int b = 0; b < BS_LABELS_MAX_VALUE + 2; b++)

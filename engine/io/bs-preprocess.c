@@ -8,6 +8,7 @@
 
 #include "bs-error.h"
 #include "bs-parallel.h"
+#include "bs-span.h"
 
 /* Skull-stripped data has a constant background: 0 in raw BraTS files, a
  * negative constant in the pre-normalised samples.  That constant is the most
@@ -162,23 +163,24 @@ mask_slice (int k, gpointer user_data)
   gsize plane = (gsize) w * h;
   const float *s = job->src + k * plane;
   guint8 *d = job->dst + k * plane;
+  const float bg = job->bg, threshold = job->threshold;
+  const gboolean constant_bg = job->constant_bg;
 
   for (int y = 0; y < h; y++)
     {
-      const float *sr = s + (gsize) y * w;
-      guint8 *dr = d + (gsize) y * w;
-      int first = -1, last = -1;
+      const float *restrict sr = s + (gsize) y * w;
+      guint8 *restrict dr = d + (gsize) y * w;
+      int first, last;
 
-      for (int x = 0; x < w; x++)
-        {
-          dr[x] = job->constant_bg ? sr[x] != job->bg : sr[x] > job->threshold;
-          if (dr[x])
-            {
-              first = first < 0 ? x : first;
-              last = x;
-            }
-        }
-      if (last < 0)
+      /* Two loops the compiler vectorises (locals: the byte stores could
+       * alias the job); the span is found after. */
+      if (constant_bg)
+        for (int x = 0; x < w; x++)
+          dr[x] = sr[x] != bg;
+      else
+        for (int x = 0; x < w; x++)
+          dr[x] = sr[x] > threshold;
+      if (!bs_span_nonzero (dr, w, &first, &last))
         continue;
       x0 = MIN (x0, first);
       x1 = MAX (x1, last);
