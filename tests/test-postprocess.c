@@ -102,7 +102,8 @@ test_volume_values (void)
 }
 
 /* Component sizes by union-find over the whole volume, written apart from
- * the flood fill under test. */
+ * the flood fill under test (on the byte mask, and on a float volume
+ * through the slices that hold it). */
 static gsize
 find_root (gsize *parent, gsize v)
 {
@@ -170,6 +171,21 @@ test_random_against_union_find (void)
           expect[v] = on[v] && (double) size[find_root (parent, v)] >= (guint64) (BS_CLEANUP_MIN_FRACTION * (double) largest);
           removed += on[v] && !expect[v];
         }
+      /* The float volume's clean-up on the slices [z0, z1) that hold the
+       * mask alone gives the same: voxel values 0.6 + a little, kept as they
+       * are where kept, 0 where removed. */
+      {
+        g_autoptr(BsVolume) vol = bs_volume_new (NX, NY, NZ, 1);
+        BsCleanupStats vs;
+
+        for (gsize v = 0; v < n; v++)
+          vol->data[v] = on[v] ? 0.6f + (float) (v % 7) * 0.01f : 0.0f;
+        g_assert_true (bs_volume_remove_islands_slices (vol, z0, z1, BS_CLEANUP_MIN_FRACTION, &vs));
+        g_assert_cmpuint (vs.largest, ==, largest);
+        g_assert_cmpuint (vs.removed, ==, removed);
+        for (gsize v = 0; v < n; v++)
+          g_assert_cmpfloat (vol->data[v], ==, expect[v] ? 0.6f + (float) (v % 7) * 0.01f : 0.0f);
+      }
       g_assert_true (bs_mask_remove_islands (on, dims, BS_CLEANUP_MIN_FRACTION, &st));
       g_assert_cmpuint (st.largest, ==, largest);
       g_assert_cmpuint (st.removed, ==, removed);

@@ -1,8 +1,11 @@
 /* Connected components by breadth-first flood fill over 26 neighbours: one
  * int32 label per voxel and one queue, both as long as the box that holds
- * the mask (a tumour's box, not the whole head). */
+ * the mask (a tumour's box, not the whole head) grown by a voxel of
+ * background all round, so that every neighbour is an offset away with no
+ * bounds to test. */
 #include "bs-postprocess.h"
 #include "bs-metrics.h"
+#include "bs-span.h"
 
 #include <string.h>
 
@@ -10,82 +13,100 @@ static gboolean
 remove_islands_in (guint8 *on, const int dims[3], double min_fraction, BsCleanupStats *stats)
 {
   const int nx = dims[0], ny = dims[1], nz = dims[2];
-  const gsize nvox = (gsize) nx * ny * nz, slab = (gsize) nx * ny;
+  const gsize nvox = (gsize) nx * ny * nz;
+  /* the padded grid */
+  const gsize px = (gsize) nx + 2, py = (gsize) ny + 2, pz = (gsize) nz + 2, pslab = px * py, pvox = pslab * pz;
   BsCleanupStats st = { 0, 0, 0, 0 };
+  guint8 *grid;
   gint32 *label, *queue;
   GArray *sizes;
   guint64 threshold;
+  gssize offset[26];
+  int n_off = 0;
 
   if (stats)
     *stats = st;
-  if (nvox == 0 || nvox > G_MAXINT32)
+  if (nvox == 0 || pvox > G_MAXINT32)
     return nvox == 0;
-  label = g_try_new0 (gint32, nvox);
+  grid = g_try_malloc0 (pvox);
+  label = g_try_new0 (gint32, pvox);
   queue = g_try_new (gint32, nvox);
-  if (!label || !queue)
+  if (!grid || !label || !queue)
     {
+      g_free (grid);
       g_free (label);
       g_free (queue);
       return FALSE;
     }
+  for (int k = 0; k < nz; k++)
+    for (int j = 0; j < ny; j++)
+      memcpy (grid + (gsize) (k + 1) * pslab + (gsize) (j + 1) * px + 1, on + ((gsize) k * ny + j) * nx, nx);
+  for (int dk = -1; dk <= 1; dk++)
+    for (int dj = -1; dj <= 1; dj++)
+      for (int di = -1; di <= 1; di++)
+        if (dk || dj || di)
+          offset[n_off++] = (gssize) dk * (gssize) pslab + (gssize) dj * (gssize) px + di;
   sizes = g_array_new (FALSE, FALSE, sizeof (guint64));
   g_array_append_val (sizes, st.largest); /* label 0 = background */
 
-  for (gsize seed = 0; seed < nvox; seed++)
-    {
-      gsize head = 0, tail = 0;
-      guint64 size = 0;
-      gint32 id;
+  for (int k = 0; k < nz; k++)
+    for (int j = 0; j < ny; j++)
+      {
+        gsize row = (gsize) (k + 1) * pslab + (gsize) (j + 1) * px + 1;
 
-      if (!on[seed] || label[seed])
-        continue;
-      id = (gint32) sizes->len;
-      label[seed] = id;
-      queue[tail++] = (gint32) seed;
-      while (head < tail)
-        {
-          gsize v = (gsize) queue[head++];
-          int i = (int) (v % (gsize) nx), j = (int) ((v / (gsize) nx) % (gsize) ny), k = (int) (v / slab);
+        for (int i = 0; i < nx; i++)
+          {
+            gsize seed = row + i, head = 0, tail = 0;
+            gint32 id;
 
-          size++;
-          for (int dk = -1; dk <= 1; dk++)
+            if (!grid[seed] || label[seed])
+              continue;
+            id = (gint32) sizes->len;
+            label[seed] = id;
+            queue[tail++] = (gint32) seed;
+            while (head < tail)
+              {
+                gsize v = (gsize) queue[head++];
+
+                for (int o = 0; o < 26; o++)
+                  {
+                    gsize w = (gsize) ((gssize) v + offset[o]);
+
+                    if (grid[w] && !label[w])
+                      {
+                        label[w] = id;
+                        queue[tail++] = (gint32) w;
+                      }
+                  }
+              }
             {
-              if (k + dk < 0 || k + dk >= nz)
-                continue;
-              for (int dj = -1; dj <= 1; dj++)
-                {
-                  if (j + dj < 0 || j + dj >= ny)
-                    continue;
-                  for (int di = -1; di <= 1; di++)
-                    {
-                      gsize w;
-                      if (i + di < 0 || i + di >= nx)
-                        continue;
-                      w = (gsize) (k + dk) * slab + (gsize) (j + dj) * nx + (gsize) (i + di);
-                      if (on[w] && !label[w])
-                        {
-                          label[w] = id;
-                          queue[tail++] = (gint32) w;
-                        }
-                    }
-                }
+              guint64 size = tail;
+
+              g_array_append_val (sizes, size);
+              st.largest = MAX (st.largest, size);
             }
-        }
-      g_array_append_val (sizes, size);
-      st.largest = MAX (st.largest, size);
-    }
+          }
+      }
 
   st.n_components = (int) sizes->len - 1;
   threshold = (guint64) (min_fraction * (double) st.largest);
   for (guint c = 1; c < sizes->len; c++)
     st.n_kept += g_array_index (sizes, guint64, c) >= threshold;
-  for (gsize v = 0; v < nvox; v++)
-    if (label[v] && g_array_index (sizes, guint64, label[v]) < threshold)
+  for (int k = 0; k < nz; k++)
+    for (int j = 0; j < ny; j++)
       {
-        on[v] = 0;
-        st.removed++;
+        const gint32 *lr = label + (gsize) (k + 1) * pslab + (gsize) (j + 1) * px + 1;
+        guint8 *o = on + ((gsize) k * ny + j) * nx;
+
+        for (int i = 0; i < nx; i++)
+          if (lr[i] && g_array_index (sizes, guint64, lr[i]) < threshold)
+            {
+              o[i] = 0;
+              st.removed++;
+            }
       }
   g_array_unref (sizes);
+  g_free (grid);
   g_free (label);
   g_free (queue);
   if (stats)
@@ -106,11 +127,12 @@ bs_mask_remove_islands (guint8 *on, const int dims[3], double min_fraction, BsCl
   for (gsize z = 0; z < nz; z++)
     for (gsize y = 0; y < ny; y++)
       {
-        const guint8 *row = on + (z * ny + y) * nx;
+        int first, last;
 
-        for (gsize x = 0; x < nx; x++)
-          if (row[x])
-            bs_box_include (lo, hi, (int) x, (int) y, (int) z);
+        if (!bs_span_nonzero (on + (z * ny + y) * nx, (int) nx, &first, &last))
+          continue;
+        bs_box_include (lo, hi, first, (int) y, (int) z);
+        bs_box_include (lo, hi, last, (int) y, (int) z);
       }
   if (hi[0] < 0)
     return remove_islands_in (on, dims, min_fraction, stats);
@@ -134,19 +156,33 @@ bs_mask_remove_islands (guint8 *on, const int dims[3], double min_fraction, BsCl
 }
 
 gboolean
-bs_volume_remove_islands (BsVolume *mask, double min_fraction, BsCleanupStats *stats)
+bs_volume_remove_islands_slices (BsVolume *mask, int z0, int z1, double min_fraction, BsCleanupStats *stats)
 {
-  gsize nvox = bs_volume_n_voxels (mask);
-  g_autofree guint8 *on = g_try_malloc (MAX (nvox, 1));
+  gsize plane = (gsize) mask->dims[0] * mask->dims[1], nvox;
+  int sub[3] = { mask->dims[0], mask->dims[1], 0 };
+  g_autofree guint8 *on = NULL;
+  float *data;
 
+  z0 = CLAMP (z0, 0, mask->dims[2]);
+  z1 = CLAMP (z1, z0, mask->dims[2]);
+  sub[2] = z1 - z0;
+  nvox = plane * sub[2];
+  data = mask->data + plane * z0;
+  on = g_try_malloc (MAX (nvox, 1));
   if (!on)
     return FALSE;
   for (gsize v = 0; v < nvox; v++)
-    on[v] = mask->data[v] > 0.5f;
-  if (!bs_mask_remove_islands (on, mask->dims, min_fraction, stats))
+    on[v] = data[v] > 0.5f;
+  if (!bs_mask_remove_islands (on, sub, min_fraction, stats))
     return FALSE;
   for (gsize v = 0; v < nvox; v++)
-    if (!on[v] && mask->data[v] > 0.5f)
-      mask->data[v] = 0.0f;
+    if (!on[v] && data[v] > 0.5f)
+      data[v] = 0.0f;
   return TRUE;
+}
+
+gboolean
+bs_volume_remove_islands (BsVolume *mask, double min_fraction, BsCleanupStats *stats)
+{
+  return bs_volume_remove_islands_slices (mask, 0, mask->dims[2], min_fraction, stats);
 }

@@ -27,4 +27,10 @@ gboolean bs_mask_remove_islands (guint8 *on, const int dims[3], double min_fract
  * become 0, kept ones keep their value. */
 gboolean bs_volume_remove_islands (BsVolume *mask, double min_fraction, BsCleanupStats *stats);
 
+/* The same on the voxel slices z0 <= k < z1 (voxel axis 2) alone, for a mask
+ * known to be 0 outside them: the same result, without reading (and so, on a
+ * volume calloc left untouched, paging in) the rest. */
+gboolean bs_volume_remove_islands_slices (BsVolume *mask, int z0, int z1, double min_fraction,
+                                          BsCleanupStats *stats);
+
 G_END_DECLS

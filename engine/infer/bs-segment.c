@@ -356,7 +356,9 @@ bs_segment_finish_regions (BsSegmentResult *r, const BsVolume *const *truths, Bs
   if (cleanup)
     {
       t1 = bs_now_ms ();
-      if (!bs_volume_remove_islands (r->mask, BS_CLEANUP_MIN_FRACTION, &r->cleanup))
+      /* Only the slices that hold the mask: the rest is zeros never touched. */
+      if (!bs_volume_remove_islands_slices (r->mask, mask_ext[0], mask_ext[1], BS_CLEANUP_MIN_FRACTION,
+                                            &r->cleanup))
         {
           g_set_error_literal (error, BS_PLAN_ERROR, BS_PLAN_ERROR_UNAVAILABLE,
                                _("Out of memory for the island clean-up"));
