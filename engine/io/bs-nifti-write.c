@@ -39,6 +39,18 @@ encode_task (int task, gpointer user_data)
   gsize end = MIN (begin + en->n_per_task, en->n_total);
   const float *src = en->vol->data;
 
+  if (en->datatype == DT_UINT8)
+    {
+      /* Masks and label maps: mostly zeros and small whole numbers, which
+       * need no rounding call. */
+      for (gsize i = begin; i < end; i++)
+        {
+          float v = src[i];
+
+          en->dst[i] = v == 0.0f ? 0 : v == 1.0f ? 1 : (guint8) clamp_round (v, 0, G_MAXUINT8);
+        }
+      return;
+    }
   for (gsize i = begin; i < end; i++)
     {
       guint8 *p = en->dst + i * en->nbyper;
