@@ -312,6 +312,53 @@ test_new_is_zero_after_reuse (void)
     }
 }
 
+/* A window of a slice read directly is that window cut from the whole slice
+ * (0 where it reaches past it), in all 48 storage orders, every plane and
+ * slice, windows starting before, inside and past the slice and larger
+ * than it. */
+static void
+test_get_window (void)
+{
+  const BsPlane planes[3] = { BS_PLANE_AXIAL, BS_PLANE_CORONAL, BS_PLANE_SAGITTAL };
+
+  for (int p = 0; p < 6; p++)
+    for (int sg = 0; sg < 8; sg++)
+      {
+        int sign[3] = { sg & 1 ? -1 : 1, sg & 2 ? -1 : 1, sg & 4 ? -1 : 1 };
+        g_autoptr(BsVolume) vol = store (n_world, perms[p], sign);
+
+        for (int q = 0; q < 3; q++)
+          {
+            int w, h;
+
+            bs_volume_slice_size (vol, planes[q], &w, &h);
+            g_autofree float *slice = g_new (float, w * h);
+            g_autofree float *got = g_new (float, (w + 4) * (h + 4));
+
+            for (int s = 0; s < bs_volume_n_slices (vol, planes[q]); s++)
+              {
+                bs_volume_get_slice (vol, 0, planes[q], s, slice);
+                for (int x0 = -3; x0 <= w; x0 += 2)
+                  for (int y0 = -3; y0 <= h; y0 += 2)
+                    for (int size = 0; size < 3; size++)
+                      {
+                        int ow = size == 0 ? 1 : size == 1 ? w : w + 4, oh = size == 0 ? 2 : size == 1 ? h : h + 4;
+
+                        bs_volume_get_window (vol, 0, planes[q], s, x0, y0, ow, oh, got);
+                        for (int y = 0; y < oh; y++)
+                          for (int x = 0; x < ow; x++)
+                            {
+                              int sx = x + x0, sy = y + y0;
+                              float want = sx >= 0 && sx < w && sy >= 0 && sy < h ? slice[sy * w + sx] : 0.0f;
+
+                              g_assert_cmpfloat (got[y * ow + x], ==, want);
+                            }
+                      }
+              }
+          }
+      }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -319,6 +366,7 @@ main (int argc, char **argv)
   g_test_add_func ("/volume/codes", test_codes);
   g_test_add_func ("/volume/display-all-orders", test_display_all_orders);
   g_test_add_func ("/volume/set-slice-inverse", test_set_slice_inverse);
+  g_test_add_func ("/volume/get-window", test_get_window);
   g_test_add_func ("/volume/add-slice-box", test_add_slice_box);
   g_test_add_func ("/volume/oblique", test_oblique);
   g_test_add_func ("/volume/reorient-like", test_reorient_like);

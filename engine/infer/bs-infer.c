@@ -450,16 +450,15 @@ bs_infer_slice_floats (const BsVolume *prepared, const BsInferGeometry *geom)
 void
 bs_infer_fill_slice (const BsVolume *prepared, const BsInferGeometry *geom, int slice, float *input)
 {
-  g_autofree float *buf = g_new (float, (gsize) geom->width * geom->height);
   int nch = prepared->n_channels;
 
+  /* Only the window's voxels are read: a coronal or sagittal slice is a
+   * strided gather, and the window is often half of it. */
   for (int slot = 0; slot < 1 + 2 * geom->context; slot++)
     for (int k = 0; k < nch; k++)
-      {
-        bs_volume_get_slice (prepared, k, geom->plane, bs_infer_context_slice (slice, slot, geom->n_slices), buf);
-        bs_preprocess_copy_window (buf, geom->width, geom->height, geom->x0, geom->y0,
-                                   input + ((gsize) slot * nch + k) * geom->ph * geom->pw, geom->pw, geom->ph);
-      }
+      bs_volume_get_window (prepared, k, geom->plane, bs_infer_context_slice (slice, slot, geom->n_slices), geom->x0,
+                            geom->y0, geom->pw, geom->ph,
+                            input + ((gsize) slot * nch + k) * geom->ph * geom->pw);
 }
 
 void

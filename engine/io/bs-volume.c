@@ -442,6 +442,41 @@ bs_volume_get_slice (const BsVolume *vol, int c, BsPlane plane, int index, float
 }
 
 void
+bs_volume_get_window (const BsVolume *vol, int c, BsPlane plane, int index, int x0, int y0, int out_w, int out_h,
+                      float *out)
+{
+  gssize start, sx, sy;
+  int w, h, xa, xb;
+
+  g_return_if_fail (c >= 0 && c < vol->n_channels);
+  g_return_if_fail (index >= 0 && index < bs_volume_n_slices (vol, plane));
+  slice_walk (vol, plane, index, &start, &sx, &sy, &w, &h);
+  const float *base = bs_volume_channel (vol, c) + start;
+  /* the window's columns that lie on the slice: [xa, xb) */
+  xa = CLAMP (-x0, 0, out_w);
+  xb = CLAMP (w - x0, xa, out_w);
+  for (int y = 0; y < out_h; y++)
+    {
+      int t = y + y0;
+      float *o = out + (gsize) y * out_w;
+
+      if (t < 0 || t >= h)
+        {
+          memset (o, 0, (gsize) out_w * sizeof (float));
+          continue;
+        }
+      const float *row = base + (gssize) t * sy;
+      memset (o, 0, (gsize) xa * sizeof (float));
+      if (sx == 1)
+        memcpy (o + xa, row + xa + x0, (gsize) (xb - xa) * sizeof (float));
+      else
+        for (int x = xa; x < xb; x++)
+          o[x] = row[(gssize) (x + x0) * sx];
+      memset (o + xb, 0, (gsize) (out_w - xb) * sizeof (float));
+    }
+}
+
+void
 bs_volume_set_slice (BsVolume *vol, int c, BsPlane plane, int index, const float *in)
 {
   gssize start, sx, sy;

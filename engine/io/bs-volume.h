@@ -94,6 +94,12 @@ void bs_volume_slice_size (const BsVolume *vol, BsPlane plane, int *width, int *
 void bs_volume_get_slice (const BsVolume *vol, int c, BsPlane plane, int index, float *out);
 /* The inverse: writes a displayed slice back into channel c. */
 void bs_volume_set_slice (BsVolume *vol, int c, BsPlane plane, int index, const float *in);
+/* The out_w x out_h window of a displayed slice of channel c whose top-left
+ * pixel is (x0, y0) of the slice (either may be negative, and the window may
+ * reach past the slice: those pixels are 0), as bs_volume_get_slice and then
+ * bs_preprocess_copy_window give it, reading only the window's voxels. */
+void bs_volume_get_window (const BsVolume *vol, int c, BsPlane plane, int index, int x0, int y0, int out_w,
+                           int out_h, float *out);
 /* Adds the displayed slice in (as bs_volume_set_slice takes it) to the voxels
  * of channel c that lie within the inclusive voxel box [lo, hi]; the others
  * keep their values. */
