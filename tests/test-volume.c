@@ -359,6 +359,58 @@ test_get_window (void)
       }
 }
 
+/* Adding a window within a box is adding the whole slice that is the window
+ * and 0 elsewhere, in all 48 storage orders, every plane, windows inside,
+ * across and past the slice, boxes of every size. */
+static void
+test_add_window_box (void)
+{
+  const BsPlane planes[3] = { BS_PLANE_AXIAL, BS_PLANE_CORONAL, BS_PLANE_SAGITTAL };
+  GRand *rand = g_rand_new_with_seed (1207);
+
+  for (int p = 0; p < 6; p++)
+    for (int sg = 0; sg < 8; sg++)
+      {
+        int sign[3] = { sg & 1 ? -1 : 1, sg & 2 ? -1 : 1, sg & 4 ? -1 : 1 };
+        g_autoptr(BsVolume) vol = store (n_world, perms[p], sign);
+        g_autoptr(BsVolume) a = bs_volume_new_like (vol, 1);
+        g_autoptr(BsVolume) b = bs_volume_new_like (vol, 1);
+
+        for (int q = 0; q < 3; q++)
+          for (int trial = 0; trial < 20; trial++)
+            {
+              int w, h, lo[3], hi[3];
+              int wx0 = g_rand_int_range (rand, -3, 6), wy0 = g_rand_int_range (rand, -3, 6);
+              int ww = g_rand_int_range (rand, 1, 9), wh = g_rand_int_range (rand, 1, 9);
+              int s;
+
+              bs_volume_slice_size (vol, planes[q], &w, &h);
+              s = g_rand_int_range (rand, 0, bs_volume_n_slices (vol, planes[q]));
+              for (int ax = 0; ax < 3; ax++)
+                {
+                  lo[ax] = g_rand_int_range (rand, 0, vol->dims[ax]);
+                  hi[ax] = g_rand_int_range (rand, lo[ax], vol->dims[ax]);
+                }
+              g_autofree float *win = g_new (float, ww * wh);
+              g_autofree float *slice = g_new0 (float, w * h);
+
+              for (int i = 0; i < ww * wh; i++)
+                win[i] = (float) g_rand_int_range (rand, 1, 1000);
+              for (int y = 0; y < wh; y++)
+                for (int x = 0; x < ww; x++)
+                  if (x + wx0 >= 0 && x + wx0 < w && y + wy0 >= 0 && y + wy0 < h)
+                    slice[(y + wy0) * w + x + wx0] = win[y * ww + x];
+              memcpy (a->data, vol->data, bs_volume_n_voxels (vol) * sizeof (float));
+              memcpy (b->data, vol->data, bs_volume_n_voxels (vol) * sizeof (float));
+              bs_volume_add_slice_box (a, 0, planes[q], s, slice, lo, hi);
+              bs_volume_add_window_box (b, 0, planes[q], s, win, wx0, wy0, ww, wh, lo, hi);
+              g_assert_cmpmem (b->data, bs_volume_n_voxels (vol) * sizeof (float), a->data,
+                               bs_volume_n_voxels (vol) * sizeof (float));
+            }
+      }
+  g_rand_free (rand);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -368,6 +420,7 @@ main (int argc, char **argv)
   g_test_add_func ("/volume/set-slice-inverse", test_set_slice_inverse);
   g_test_add_func ("/volume/get-window", test_get_window);
   g_test_add_func ("/volume/add-slice-box", test_add_slice_box);
+  g_test_add_func ("/volume/add-window-box", test_add_window_box);
   g_test_add_func ("/volume/oblique", test_oblique);
   g_test_add_func ("/volume/reorient-like", test_reorient_like);
   g_test_add_func ("/volume/letters-and-names", test_letters_and_names);

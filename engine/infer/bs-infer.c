@@ -538,12 +538,16 @@ store_or_add (BsVolume *prob, const BsInferGeometry *geom, const float *input, i
                                           plane, n_out, gated);
       for (int o = 0; o < n_out; o++)
         {
+          if (lo != NULL)
+            {
+              /* Added straight from the window: outside it the slice is 0. */
+              bs_volume_add_window_box (prob, o, geom->plane, first + i, gated + (gsize) o * plane, geom->x0,
+                                        geom->y0, geom->pw, geom->ph, lo, hi);
+              continue;
+            }
           bs_preprocess_copy_window (gated + (gsize) o * plane, geom->pw, geom->ph, -geom->x0, -geom->y0, slice,
                                      geom->width, geom->height);
-          if (lo != NULL)
-            bs_volume_add_slice_box (prob, o, geom->plane, first + i, slice, lo, hi);
-          else
-            bs_volume_set_slice (prob, o, geom->plane, first + i, slice);
+          bs_volume_set_slice (prob, o, geom->plane, first + i, slice);
         }
     }
 }

@@ -495,43 +495,84 @@ bs_volume_set_slice (BsVolume *vol, int c, BsPlane plane, int index, const float
     }
 }
 
+/* The pixels [x0, x1] x [y0, y1] of a displayed slice that lie in the
+ * inclusive voxel box [lo, hi] (empty: x0 > x1 or y0 > y1), and the slice's
+ * walk; FALSE when the slice misses the box. */
+static gboolean
+slice_box (const BsVolume *vol, BsPlane plane, int index, const int lo[3], const int hi[3], gssize *start,
+           gssize *sx, gssize *sy, int *w, int *x0, int *x1, int *y0, int *y1)
+{
+  BsSliceMap m;
+  int h, t;
+
+  slice_map (vol, plane, &m);
+  t = m.flip[2] ? vol->dims[m.axis[2]] - 1 - index : index;
+  if (t < lo[m.axis[2]] || t > hi[m.axis[2]])
+    return FALSE;
+  slice_walk (vol, plane, index, start, sx, sy, w, &h);
+  /* the box's pixels along each displayed axis */
+  *x0 = MAX (lo[m.axis[0]], 0);
+  *x1 = MIN (hi[m.axis[0]], *w - 1);
+  *y0 = MAX (lo[m.axis[1]], 0);
+  *y1 = MIN (hi[m.axis[1]], h - 1);
+  if (m.flip[0])
+    {
+      int a = *w - 1 - *x1;
+      *x1 = *w - 1 - *x0;
+      *x0 = a;
+    }
+  if (m.flip[1])
+    {
+      int a = h - 1 - *y1;
+      *y1 = h - 1 - *y0;
+      *y0 = a;
+    }
+  return TRUE;
+}
+
 void
 bs_volume_add_slice_box (BsVolume *vol, int c, BsPlane plane, int index, const float *in, const int lo[3],
                          const int hi[3])
 {
-  BsSliceMap m;
   gssize start, sx, sy;
-  int w, h, x0, x1, y0, y1, t;
+  int w, x0, x1, y0, y1;
 
   g_return_if_fail (c >= 0 && c < vol->n_channels);
   g_return_if_fail (index >= 0 && index < bs_volume_n_slices (vol, plane));
-  slice_map (vol, plane, &m);
-  t = m.flip[2] ? vol->dims[m.axis[2]] - 1 - index : index;
-  if (t < lo[m.axis[2]] || t > hi[m.axis[2]])
+  if (!slice_box (vol, plane, index, lo, hi, &start, &sx, &sy, &w, &x0, &x1, &y0, &y1))
     return;
-  slice_walk (vol, plane, index, &start, &sx, &sy, &w, &h);
-  /* the box's pixels along each displayed axis */
-  x0 = MAX (lo[m.axis[0]], 0);
-  x1 = MIN (hi[m.axis[0]], w - 1);
-  y0 = MAX (lo[m.axis[1]], 0);
-  y1 = MIN (hi[m.axis[1]], h - 1);
-  if (m.flip[0])
-    {
-      int a = w - 1 - x1;
-      x1 = w - 1 - x0;
-      x0 = a;
-    }
-  if (m.flip[1])
-    {
-      int a = h - 1 - y1;
-      y1 = h - 1 - y0;
-      y0 = a;
-    }
   float *base = bs_volume_channel (vol, c) + start;
   for (int y = y0; y <= y1; y++)
     {
       float *row = base + y * sy;
       const float *src = in + (gsize) y * w;
+
+      for (int x = x0; x <= x1; x++)
+        row[x * sx] += src[x];
+    }
+}
+
+void
+bs_volume_add_window_box (BsVolume *vol, int c, BsPlane plane, int index, const float *win, int wx0, int wy0,
+                          int ww, int wh, const int lo[3], const int hi[3])
+{
+  gssize start, sx, sy;
+  int w, x0, x1, y0, y1;
+
+  g_return_if_fail (c >= 0 && c < vol->n_channels);
+  g_return_if_fail (index >= 0 && index < bs_volume_n_slices (vol, plane));
+  if (!slice_box (vol, plane, index, lo, hi, &start, &sx, &sy, &w, &x0, &x1, &y0, &y1))
+    return;
+  /* Pixels of the box outside the window would add 0: they are skipped. */
+  x0 = MAX (x0, wx0);
+  x1 = MIN (x1, wx0 + ww - 1);
+  y0 = MAX (y0, wy0);
+  y1 = MIN (y1, wy0 + wh - 1);
+  float *base = bs_volume_channel (vol, c) + start;
+  for (int y = y0; y <= y1; y++)
+    {
+      float *row = base + y * sy;
+      const float *src = win + (gsize) (y - wy0) * ww - wx0;
 
       for (int x = x0; x <= x1; x++)
         row[x * sx] += src[x];

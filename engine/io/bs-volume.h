@@ -105,6 +105,11 @@ void bs_volume_get_window (const BsVolume *vol, int c, BsPlane plane, int index,
  * keep their values. */
 void bs_volume_add_slice_box (BsVolume *vol, int c, BsPlane plane, int index, const float *in, const int lo[3],
                               const int hi[3]);
+/* The same from a window of the slice (ww x wh pixels whose top-left is pixel
+ * (wx0, wy0) of the slice), pixels outside it counting as 0: the window's
+ * pixels in the box are added, nothing else is touched. */
+void bs_volume_add_window_box (BsVolume *vol, int c, BsPlane plane, int index, const float *win, int wx0, int wy0,
+                               int ww, int wh, const int lo[3], const int hi[3]);
 /* The voxel axis (0 i, 1 j, 2 k) along which plane's displayed columns (d 0),
  * rows (d 1) or slices (d 2) step. */
 int bs_volume_slice_axis (const BsVolume *vol, BsPlane plane, int d);
