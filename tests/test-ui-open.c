@@ -219,6 +219,73 @@ test_case_during_compare (void)
   bs_test_remove_tree (dir);
 }
 
+/* Walk finding: Compare all opened while the window still filled its volume
+ * timed its first configurations beside that work, up to twice as slow as
+ * the later ones.  It waits for the window's inference (the volume, its
+ * three-plane passes and figures), then times, on the case shown when it was
+ * opened; not busy, it starts at once. */
+static void
+test_compare_waits_for_window (void)
+{
+  g_autofree char *model = bs_unet_default_model_path ();
+  g_autofree char *sample = bs_test_sample_path ();
+  BsSession *session;
+  BsCompareDialog *dialog;
+  gboolean waited_busy = FALSE, launched = FALSE;
+
+  if (!setup ())
+    return;
+  session = bs_window_get_session (win);
+  bs_window_open_with_model (win, sample, model);
+  g_assert_true (bs_test_wait (win, first_case_shown, 300));
+  /* Stopped: nothing of the window's runs, the comparison starts at once. */
+  g_action_group_activate_action (G_ACTION_GROUP (win), "cancel-fill", NULL);
+  bs_test_spin (50);
+  if (!bs_session_is_busy (session))
+    {
+      dialog = bs_compare_dialog_new (GTK_WINDOW (win), session);
+      bs_compare_dialog_set_n_slices (dialog, 1);
+      gtk_window_present (GTK_WINDOW (dialog));
+      g_assert_true (bs_compare_dialog_is_running (dialog));
+      g_assert_false (bs_compare_dialog_is_waiting (dialog));
+      gtk_window_destroy (GTK_WINDOW (dialog));
+      bs_test_spin (200);
+    }
+
+  /* Filling again: the comparison waits until the window is done. */
+  g_action_group_activate_action (G_ACTION_GROUP (win), "resume-fill", NULL);
+  if (!bs_session_is_busy (session))
+    {
+      g_test_skip ("the window finished the volume before the comparison could open");
+      return;
+    }
+  dialog = bs_compare_dialog_new (GTK_WINDOW (win), session);
+  bs_compare_dialog_set_n_slices (dialog, 1);
+  g_object_set_data (G_OBJECT (win), "test-compare", dialog);
+  gtk_window_present (GTK_WINDOW (dialog));
+  g_assert_true (bs_compare_dialog_is_running (dialog));
+  g_assert_true (bs_compare_dialog_is_waiting (dialog));
+  g_assert_nonnull (strstr (bs_compare_dialog_get_status_text (dialog), "Waiting"));
+  for (gint64 end = g_get_monotonic_time () + 600 * G_USEC_PER_SEC;
+       !compare_finished (win) && g_get_monotonic_time () < end;)
+    {
+      if (bs_compare_dialog_is_waiting (dialog))
+        waited_busy |= bs_session_is_busy (session);
+      else if (!launched)
+        {
+          launched = TRUE;
+          /* it started with the window idle */
+          g_assert_false (bs_session_is_busy (session));
+        }
+      bs_test_spin (5);
+    }
+  g_assert_true (waited_busy);
+  g_assert_true (launched);
+  g_assert_true (compare_finished (win));
+  g_object_set_data (G_OBJECT (win), "test-compare", NULL);
+  gtk_window_destroy (GTK_WINDOW (dialog));
+}
+
 /* Walk finding: Preferences took a mistyped model path without a word (the
  * next window then opened nothing).  It says so under the entry. */
 static void
@@ -265,6 +332,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/open/model-chooser-shipped-folder", test_model_chooser_shipped_folder);
   g_test_add_func ("/ui/open/filter-enter-at-once", test_filter_enter_at_once);
   g_test_add_func ("/ui/open/case-during-compare", test_case_during_compare);
+  g_test_add_func ("/ui/open/compare-waits-for-window", test_compare_waits_for_window);
   g_test_add_func ("/ui/open/preferences-model-hint", test_preferences_model_hint);
   ret = g_test_run ();
   bs_test_window_close (win, app);

@@ -21,6 +21,9 @@ void bs_compare_dialog_set_n_slices (BsCompareDialog *self, int n_slices);
 /* NULL until the run has finished. */
 const BsCompareResult *bs_compare_dialog_get_result (BsCompareDialog *self);
 gboolean bs_compare_dialog_is_running (BsCompareDialog *self);
+/* Running, but waiting for the window's own inference to finish before the
+ * first timing (it would share the CPU). */
+gboolean bs_compare_dialog_is_waiting (BsCompareDialog *self);
 /* The status line under the chart, as shown. */
 const char *bs_compare_dialog_get_status_text (BsCompareDialog *self);
 /* The chart, for screenshots and tests. */
