@@ -255,9 +255,9 @@ launch (BsCompareDialog *self)
 }
 
 /* The window's volume, its three-plane passes and its figures run on the
- * same cores: the timings wait for them (walk finding: the first rows,
- * timed beside the window's fill, came out up to twice as slow as the
- * later ones, which skewed every ratio).  The window's stop button starts
+ * same cores: the timings wait for them (walk finding: the first rows were
+ * timed beside the window's fill and the later ones alone, which skewed the
+ * ratios).  The window's stop button starts
  * them at once. */
 static gboolean
 launch_when_idle (gpointer data)
