@@ -257,8 +257,7 @@ launch (BsCompareDialog *self)
 /* The window's volume, its three-plane passes and its figures run on the
  * same cores: the timings wait for them (walk finding: the first rows were
  * timed beside the window's fill and the later ones alone, which skewed the
- * ratios).  The window's stop button starts
- * them at once. */
+ * ratios).  The window's stop button starts them at once. */
 static gboolean
 launch_when_idle (gpointer data)
 {
