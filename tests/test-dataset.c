@@ -673,6 +673,36 @@ test_bad_datasets (void)
 }
 
 
+/* A label that cannot be used: bs_dataset_load_case refuses the case naming
+ * the label file; bs_dataset_load_case_full gives the case without a label
+ * and the label's error apart (the window opens the scan). */
+static void
+test_damaged_label_apart (void)
+{
+  g_autofree char *dir = build_brats ("damaged", &layouts[0]);
+  g_autofree char *seg = g_build_filename (dir, layouts[0].files[4], NULL);
+  g_autofree gchar *bytes = NULL;
+  g_autoptr(GError) error = NULL, label_error = NULL;
+  g_autoptr(BsDataset) ds = NULL;
+  g_autoptr(BsCase) strict = NULL, lenient = NULL;
+  gsize len = 0;
+
+  g_assert_true (g_file_get_contents (seg, &bytes, &len, &error));
+  g_assert_true (g_file_set_contents (seg, bytes, (gssize) (len - 20), &error));
+  ds = bs_dataset_open (dir, NULL, &error);
+  g_assert_no_error (error);
+  strict = bs_dataset_load_case (ds, 0, &error);
+  g_assert_null (strict);
+  g_assert_nonnull (error);
+  g_assert_nonnull (strstr (error->message, layouts[0].files[4]));
+  lenient = bs_dataset_load_case_full (ds, 0, &label_error, NULL);
+  g_assert_nonnull (lenient);
+  g_assert_nonnull (lenient->image);
+  g_assert_null (lenient->label);
+  g_assert_nonnull (label_error);
+  g_assert_cmpstr (label_error->message, ==, error->message);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -687,6 +717,7 @@ main (int argc, char **argv)
   g_test_add_func ("/dataset/hdf5", test_hdf5);
   g_test_add_func ("/dataset/hdf5-quiet-scoped", test_hdf5_quiet_scoped);
   g_test_add_func ("/dataset/bad", test_bad_datasets);
+  g_test_add_func ("/dataset/damaged-label-apart", test_damaged_label_apart);
   int rc = g_test_run ();
   bs_test_remove_tree (tmpdir);
   g_free (tmpdir);

@@ -221,6 +221,51 @@ test_startup_model_missing (void)
   g_assert_null (bs_session_get_note (s));
 }
 
+/* Walk finding: a case whose ground truth is damaged was refused whole, so
+ * its scan could not even be looked at.  It opens without the truth; the
+ * Dice panel's warning and the error the window shows name the file. */
+static void
+test_damaged_truth_opens_case (void)
+{
+  g_autofree char *dir = g_build_filename (tmpdir, "damaged-truth", NULL);
+  g_autofree char *seg = g_build_filename (dir, "labelsTr", "phantom_001.nii.gz", NULL);
+  g_autofree char *model = bs_unet_default_model_path ();
+  g_autofree gchar *bytes = NULL;
+  g_autoptr(BsSession) s = bs_session_new ();
+  g_autoptr(GError) error = NULL, truth_error = NULL;
+  BsTestFailures f = { 0 };
+  gsize len = 0;
+  BsPlanOptions opts;
+
+  g_assert_true (bs_phantom_write_task (dir, 1, 3, 64, 64, 32, &error));
+  g_assert_no_error (error);
+  /* cut the label file in half */
+  g_assert_true (g_file_get_contents (seg, &bytes, &len, &error));
+  g_assert_true (g_file_set_contents (seg, bytes, (gssize) (len / 2), &error));
+  bs_plan_options_init (&opts);
+  opts.threads = 1;
+  opts.three_planes = FALSE;
+  bs_session_set_plan_options (s, &opts);
+  g_signal_connect (s, "failed", G_CALLBACK (bs_test_session_on_failed), &f);
+  bs_session_open_async (s, dir, model != NULL ? BS_SESSION_MODEL_LOAD : BS_SESSION_MODEL_RANDOM, model, NULL, NULL,
+                         NULL);
+  g_assert_true (bs_test_session_spin_until (s, bs_test_session_loaded, 120));
+  g_assert_cmpint (f.n, ==, 0);
+  g_assert_nonnull (bs_session_get_case (s));
+  g_assert_null (bs_session_get_truth (s));
+  g_assert_nonnull (bs_session_get_missing_inputs_warning (s));
+  g_test_message ("%s", bs_session_get_missing_inputs_warning (s));
+  g_assert_nonnull (strstr (bs_session_get_missing_inputs_warning (s), "labelsTr"));
+  truth_error = bs_session_take_truth_error (s);
+  g_assert_nonnull (truth_error);
+  g_assert_nonnull (strstr (truth_error->message, "labelsTr"));
+  g_assert_null (bs_session_take_truth_error (s));   /* once */
+  /* the scan is segmented as any case without labels */
+  g_assert_true (bs_test_session_spin_until (s, bs_test_session_settled, 300));
+  g_assert_false (bs_session_inference_failed (s));
+  bs_test_remove_tree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -238,6 +283,7 @@ main (int argc, char **argv)
   g_test_add_func ("/session-states/model-for-other-inputs", test_model_for_other_inputs);
   g_test_add_func ("/session-states/startup-model-missing", test_startup_model_missing);
   g_test_add_func ("/session-states/unnamed-file-at-start", test_unnamed_file_at_start);
+  g_test_add_func ("/session-states/damaged-truth-opens-case", test_damaged_truth_opens_case);
   status = g_test_run ();
   g_rmdir (tmpdir);
   g_free (tmpdir);

@@ -30,6 +30,7 @@ typedef struct {
   char *inputs_text;
   char *missing_text;
   char *model_note;        /* the model asked for did not load: which ran instead */
+  GError *truth_error;     /* the case's label could not be used: it opens without */
   int tumour_slice[3];     /* per plane, the slice with the most labelled tumour; -1 without labels */
 } OpenJob;
 
@@ -53,6 +54,7 @@ open_job_free (gpointer data)
   g_free (job->inputs_text);
   g_free (job->missing_text);
   g_free (job->model_note);
+  g_clear_error (&job->truth_error);
   g_free (job);
 }
 
@@ -216,7 +218,10 @@ open_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *can
     }
   if (g_task_return_error_if_cancelled (task))
     return;
-  job->bcase = bs_dataset_load_case (ds, job->case_index, &error);
+  /* A damaged or mismatched ground truth does not keep the scan from
+   * showing (walk finding: the whole case was refused): it opens without, and
+   * the window says why. */
+  job->bcase = bs_dataset_load_case_full (ds, job->case_index, &job->truth_error, &error);
   if (job->bcase == NULL)
     {
       g_task_return_error (task, error);
@@ -245,6 +250,15 @@ open_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *can
                      job->bcase->image->n_nonfinite),
         (unsigned long) job->bcase->image->n_nonfinite);
       char *both = job->missing_text ? g_strdup_printf ("%s %s", job->missing_text, nan_text) : g_strdup (nan_text);
+
+      g_free (job->missing_text);
+      job->missing_text = both;
+    }
+  if (job->truth_error != NULL)
+    {
+      g_autofree char *truth_text = g_strdup_printf (_("No ground truth: %s"), job->truth_error->message);
+      char *both = job->missing_text ? g_strdup_printf ("%s %s", job->missing_text, truth_text)
+                                     : g_strdup (truth_text);
 
       g_free (job->missing_text);
       job->missing_text = both;
@@ -352,6 +366,8 @@ adopt_case (BsSession *self, OpenJob *job)
   self->inputs_text = g_steal_pointer (&job->inputs_text);
   g_free (self->missing_text);
   self->missing_text = g_steal_pointer (&job->missing_text);
+  g_clear_error (&self->truth_error);
+  self->truth_error = g_steal_pointer (&job->truth_error);
   img = self->bcase->image;
   preferred = bs_volume_find_channel (img, "FLAIR");
   /* The sequence a user chose goes on by its name (walk finding: by its

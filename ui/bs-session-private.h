@@ -33,6 +33,7 @@ struct _BsSession
   BsCase *bcase;
   BsVolume *truth;
   BsVolume *truth_tc, *truth_et;  /* tumour core and enhancing tumour of the label, or NULL */
+  GError *truth_error;     /* the case's label could not be used (it opened without), not shown yet */
   BsUnet *model;           /* the session's copy; the worker has its own */
   BsInferenceInput *input;
   double *case_dice;       /* per dataset case, NaN until the volume is done */

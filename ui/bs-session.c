@@ -578,6 +578,12 @@ bs_session_get_truth_region (BsSession *self, BsRegion region)
 const BsUnet *bs_session_get_model (BsSession *self) { return self->model; }
 const char *bs_session_get_inputs_text (BsSession *self) { return self->inputs_text; }
 const char *bs_session_get_missing_inputs_warning (BsSession *self) { return self->missing_text; }
+
+GError *
+bs_session_take_truth_error (BsSession *self)
+{
+  return g_steal_pointer (&self->truth_error);
+}
 const char *bs_session_get_note (BsSession *self) { return self->note; }
 BsPlane bs_session_get_plane (BsSession *self) { return self->plane; }
 BsPlane bs_session_get_net_plane (BsSession *self) { return self->net_plane; }
@@ -767,6 +773,7 @@ bs_session_finalize (GObject *object)
   g_free (self->plan_description);
   g_free (self->inputs_text);
   g_free (self->channel_name);
+  g_clear_error (&self->truth_error);
   g_free (self->missing_text);
   g_free (self->note);
   g_free (self->activity);

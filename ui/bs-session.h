@@ -89,6 +89,10 @@ const char *bs_session_get_inputs_text (BsSession *self);
 /* When the case lacks some of the model's input sequences: a sentence that
  * says which and what it means for the mask (notify::inputs-text); else NULL. */
 const char *bs_session_get_missing_inputs_warning (BsSession *self);
+/* Why the open case's ground truth could not be used (it opened without; the
+ * warning above says so too), once: the caller owns it, the next call gives
+ * NULL until another case opens with one. */
+GError *bs_session_take_truth_error (BsSession *self);
 /* A note about the model a user should read (random weights), or NULL. */
 const char *bs_session_get_note (BsSession *self);
 /* Automatic window/level of image channel c (percentiles over the volume). */

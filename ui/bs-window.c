@@ -143,6 +143,15 @@ on_case (BsSession *session, GParamSpec *pspec, BsWindow *self)
   title = g_strdup_printf ("%s — %s", bs_dataset_get_case_id (ds, bs_session_get_case_index (session)),
                            _("Brainseg"));
   gtk_window_set_title (GTK_WINDOW (self), title);
+  {
+    /* The case opened without its ground truth: why, once, in a dialog (the
+     * Dice panel keeps saying it). */
+    g_autoptr(GError) truth_error = bs_session_take_truth_error (session);
+
+    if (truth_error != NULL)
+      bs_show_error (GTK_WINDOW (self), _("The ground truth could not be used; the case is shown without it"),
+                     truth_error);
+  }
 }
 
 /* The Model button names the weights in use and, in its tooltip, what they

@@ -656,8 +656,148 @@ load_images (const CaseEntry *e, GError **error)
   return out;
 }
 
+/* The HDF5 dataset's mask of case e into c->label. */
+static gboolean
+load_h5_label (BsDataset *ds, const CaseEntry *e, BsCase *c, GError **error)
+{
+  c->label = bs_dataset_h5_read_stack (ds->path, e->h5_masks, TRUE, error);
+  if (c->label == NULL)
+    return FALSE;
+  if (c->label->n_channels != 1)
+    {
+      g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID, _("%s: %s has %d channels, expected 1"),
+                   ds->path, e->h5_masks, c->label->n_channels);
+      return FALSE;
+    }
+  if (c->label->n_nonfinite > 0)
+    {
+      g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID,
+                   g_dngettext (GETTEXT_PACKAGE, "%s: %lu mask value in %s is NaN or infinite",
+                                "%s: %lu mask values in %s are NaN or infinite", c->label->n_nonfinite),
+                   ds->path, (unsigned long) c->label->n_nonfinite, e->h5_masks);
+      return FALSE;
+    }
+  {
+    /* whole numbers; other classes than 0/1: whole tumour only */
+    g_autofree char *where = g_strdup_printf ("%s (%s)", ds->path, e->h5_masks);
+    gboolean fits;
+
+    if (!bs_labels_check_values (c->label, c->convention, where, &fits, error))
+      return FALSE;
+    if (!fits)
+      c->convention = BS_LABELS_UNKNOWN;
+  }
+  return TRUE;
+}
+
+/* The label file of case e into c->label, on the grid of c->image. */
+static gboolean
+load_nifti_label (BsDataset *ds, const CaseEntry *e, BsCase *c, GError **error)
+{
+  c->label = bs_volume_load_nifti (e->label, TRUE, error);
+  if (c->label == NULL)
+    return FALSE;
+  /* A label voxel that is not a number, or below 0, is no class of any
+   * convention: read as background it scored a Dice of 0 (fuzz finding). */
+  if (c->label->n_nonfinite > 0)
+    {
+      g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID,
+                   g_dngettext (GETTEXT_PACKAGE, "%s: %lu label voxel is NaN or infinite",
+                                "%s: %lu label voxels are NaN or infinite", c->label->n_nonfinite),
+                   e->label, (unsigned long) c->label->n_nonfinite);
+      return FALSE;
+    }
+  for (gsize v = 0; v < bs_volume_n_voxels (c->label) * c->label->n_channels; v++)
+    if (c->label->data[v] < 0.0f)
+      {
+        g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID,
+                     _("%s: label value %g is negative (labels are 0 for background and positive classes)"),
+                     e->label, c->label->data[v]);
+        return FALSE;
+      }
+  if (c->label->n_channels != 1)
+    {
+      g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID, _("%s: a label map must be 3D, this one has %d volumes"),
+                   e->label, c->label->n_channels);
+      return FALSE;
+    }
+  char code_img[4], code_lab[4];
+  bs_volume_orientation_code (c->image, code_img);
+  bs_volume_orientation_code (c->label, code_lab);
+  if (strcmp (code_img, code_lab) != 0)
+    {
+      /* A label stored in another voxel order (Decathlon RAS labels for
+       * BraTS LPS images) is brought onto the image grid so that
+       * voxel-wise comparisons line up. */
+      BsVolume *moved = bs_volume_reorient_like (c->label, c->image);
+      if (moved == NULL)
+        {
+          g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID,
+                       _("%s (%dx%dx%d, %s) does not cover the grid of %s (%dx%dx%d, %s)"), e->label,
+                       c->label->dims[0], c->label->dims[1], c->label->dims[2], code_lab, e->images[0],
+                       c->image->dims[0], c->image->dims[1], c->image->dims[2], code_img);
+          return FALSE;
+        }
+      bs_volume_free (c->label);
+      c->label = moved;
+    }
+  else
+    {
+      /* In the same voxel order, the label must lie where the image does
+       * (a label moved or resampled elsewhere scored as if it fitted). */
+      g_autofree char *why = NULL;
+
+      if (c->image->dims[0] == c->label->dims[0] && c->image->dims[1] == c->label->dims[1]
+          && c->image->dims[2] == c->label->dims[2]
+          && !bs_affine_same_grid (c->label->affine, c->image->affine, &why))
+        {
+          g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID, _("%s does not lie on the grid of %s: %s"), e->label,
+                       e->images[0], why);
+          return FALSE;
+        }
+    }
+  if (!check_same_dims (c->image, e->images[0], c->label, e->label, error))
+    return FALSE;
+  g_free (c->label->channel_names[0]);
+  c->label->channel_names[0] = g_strdup ("label");
+  if (e->guess_convention)
+    c->convention = bs_labels_guess (c->label);
+  /* A value that is no class at all (0.5, 1e30) is refused.  One that is
+   * no class of the convention (a 7 among BraTS labels) gave empty regions
+   * and Dice 0 with no word of why (helper finding): where dataset.json
+   * names the classes it is refused too; where only the files' names
+   * suggest a release (BraTS 2024 keeps 2023's names and adds a label 4)
+   * the labels count as of an unknown convention: whole tumour only. */
+  {
+    gboolean fits;
+
+    if (!bs_labels_check_values (c->label, c->convention, e->label,
+                                 ds->kind == BS_DATASET_DECATHLON ? NULL : &fits, error))
+      return FALSE;
+    if (ds->kind != BS_DATASET_DECATHLON && !fits)
+      c->convention = BS_LABELS_UNKNOWN;
+  }
+  return TRUE;
+}
+
+/* A label that loaded wrong: with label_error the case goes on without it
+ * (its error there), else the case fails with it. */
+static gboolean
+label_failed (const CaseEntry *e, BsCase *c, GError *local, GError **label_error, GError **error)
+{
+  g_clear_pointer (&c->label, bs_volume_free);
+  c->convention = e->convention;
+  if (label_error == NULL)
+    {
+      g_propagate_error (error, local);
+      return FALSE;
+    }
+  g_propagate_error (label_error, local);
+  return TRUE;
+}
+
 BsCase *
-bs_dataset_load_case (BsDataset *ds, guint i, GError **error)
+bs_dataset_load_case_full (BsDataset *ds, guint i, GError **label_error, GError **error)
 {
   const CaseEntry *e = entry (ds, i);
   g_autoptr(BsCase) c = NULL;
@@ -689,33 +829,10 @@ bs_dataset_load_case (BsDataset *ds, guint i, GError **error)
         }
       if (e->h5_masks)
         {
-          c->label = bs_dataset_h5_read_stack (ds->path, e->h5_masks, TRUE, error);
-          if (c->label == NULL)
-            return NULL;
-          if (c->label->n_channels != 1)
-            {
-              g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID, _("%s: %s has %d channels, expected 1"),
-                           ds->path, e->h5_masks, c->label->n_channels);
-              return NULL;
-            }
-          if (c->label->n_nonfinite > 0)
-            {
-              g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID,
-                           g_dngettext (GETTEXT_PACKAGE, "%s: %lu mask value in %s is NaN or infinite",
-                                        "%s: %lu mask values in %s are NaN or infinite", c->label->n_nonfinite),
-                           ds->path, (unsigned long) c->label->n_nonfinite, e->h5_masks);
-              return NULL;
-            }
-          {
-            /* whole numbers; other classes than 0/1: whole tumour only */
-            g_autofree char *where = g_strdup_printf ("%s (%s)", ds->path, e->h5_masks);
-            gboolean fits;
+          GError *local = NULL;
 
-            if (!bs_labels_check_values (c->label, c->convention, where, &fits, error))
-              return NULL;
-            if (!fits)
-              c->convention = BS_LABELS_UNKNOWN;
-          }
+          if (!load_h5_label (ds, e, c, &local) && !label_failed (e, c, local, label_error, error))
+            return NULL;
         }
       return g_steal_pointer (&c);
     }
@@ -732,91 +849,18 @@ bs_dataset_load_case (BsDataset *ds, guint i, GError **error)
     }
   if (e->label)
     {
-      c->label = bs_volume_load_nifti (e->label, TRUE, error);
-      if (c->label == NULL)
-        return NULL;
-      /* A label voxel that is not a number, or below 0, is no class of any
-       * convention: read as background it scored a Dice of 0 (fuzz finding). */
-      if (c->label->n_nonfinite > 0)
-        {
-          g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID,
-                       g_dngettext (GETTEXT_PACKAGE, "%s: %lu label voxel is NaN or infinite",
-                                    "%s: %lu label voxels are NaN or infinite", c->label->n_nonfinite),
-                       e->label, (unsigned long) c->label->n_nonfinite);
-          return NULL;
-        }
-      for (gsize v = 0; v < bs_volume_n_voxels (c->label) * c->label->n_channels; v++)
-        if (c->label->data[v] < 0.0f)
-          {
-            g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID,
-                         _("%s: label value %g is negative (labels are 0 for background and positive classes)"),
-                         e->label, c->label->data[v]);
-            return NULL;
-          }
-      if (c->label->n_channels != 1)
-        {
-          g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID, _("%s: a label map must be 3D, this one has %d volumes"),
-                       e->label, c->label->n_channels);
-          return NULL;
-        }
-      char code_img[4], code_lab[4];
-      bs_volume_orientation_code (c->image, code_img);
-      bs_volume_orientation_code (c->label, code_lab);
-      if (strcmp (code_img, code_lab) != 0)
-        {
-          /* A label stored in another voxel order (Decathlon RAS labels for
-           * BraTS LPS images) is brought onto the image grid so that
-           * voxel-wise comparisons line up. */
-          BsVolume *moved = bs_volume_reorient_like (c->label, c->image);
-          if (moved == NULL)
-            {
-              g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID,
-                           _("%s (%dx%dx%d, %s) does not cover the grid of %s (%dx%dx%d, %s)"), e->label,
-                           c->label->dims[0], c->label->dims[1], c->label->dims[2], code_lab, e->images[0],
-                           c->image->dims[0], c->image->dims[1], c->image->dims[2], code_img);
-              return NULL;
-            }
-          bs_volume_free (c->label);
-          c->label = moved;
-        }
-      else
-        {
-          /* In the same voxel order, the label must lie where the image does
-           * (a label moved or resampled elsewhere scored as if it fitted). */
-          g_autofree char *why = NULL;
+      GError *local = NULL;
 
-          if (c->image->dims[0] == c->label->dims[0] && c->image->dims[1] == c->label->dims[1]
-              && c->image->dims[2] == c->label->dims[2]
-              && !bs_affine_same_grid (c->label->affine, c->image->affine, &why))
-            {
-              g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID, _("%s does not lie on the grid of %s: %s"), e->label,
-                           e->images[0], why);
-              return NULL;
-            }
-        }
-      if (!check_same_dims (c->image, e->images[0], c->label, e->label, error))
+      if (!load_nifti_label (ds, e, c, &local) && !label_failed (e, c, local, label_error, error))
         return NULL;
-      g_free (c->label->channel_names[0]);
-      c->label->channel_names[0] = g_strdup ("label");
-      if (e->guess_convention)
-        c->convention = bs_labels_guess (c->label);
-      /* A value that is no class at all (0.5, 1e30) is refused.  One that is
-       * no class of the convention (a 7 among BraTS labels) gave empty regions
-       * and Dice 0 with no word of why (helper finding): where dataset.json
-       * names the classes it is refused too; where only the files' names
-       * suggest a release (BraTS 2024 keeps 2023's names and adds a label 4)
-       * the labels count as of an unknown convention: whole tumour only. */
-      {
-        gboolean fits;
-
-        if (!bs_labels_check_values (c->label, c->convention, e->label,
-                                     ds->kind == BS_DATASET_DECATHLON ? NULL : &fits, error))
-          return NULL;
-        if (ds->kind != BS_DATASET_DECATHLON && !fits)
-          c->convention = BS_LABELS_UNKNOWN;
-      }
     }
   return g_steal_pointer (&c);
+}
+
+BsCase *
+bs_dataset_load_case (BsDataset *ds, guint i, GError **error)
+{
+  return bs_dataset_load_case_full (ds, i, NULL, error);
 }
 
 void

@@ -55,6 +55,10 @@ int bs_dataset_find_case (const BsDataset *ds, const char *id);
  * error naming both files.  Thread-safe for different datasets; one case at a
  * time per dataset. */
 BsCase *bs_dataset_load_case (BsDataset *ds, guint i, GError **error);
+/* The same, except that with label_error non-NULL a label that cannot be
+ * used (unreadable, damaged, on another grid, values of no class) leaves the
+ * case without one and its error in *label_error: the scan still opens. */
+BsCase *bs_dataset_load_case_full (BsDataset *ds, guint i, GError **label_error, GError **error);
 void bs_case_free (BsCase *c);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BsCase, bs_case_free)
 
