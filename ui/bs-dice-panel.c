@@ -52,8 +52,9 @@ update_labels (BsDicePanel *self)
   BsSession *s = self->session;
   int slice, nn, computed;
   BsConfusion c, raw;
+  BsCleanupStats cleanup;
   gboolean empty;
-  g_autofree char *slice_text = NULL, *vol_text = NULL, *count = NULL;
+  g_autofree char *slice_text = NULL, *vol_text = NULL, *vol_tip = NULL, *count = NULL;
 
   if (s == NULL || bs_session_get_case (s) == NULL)
     {
@@ -92,6 +93,24 @@ update_labels (BsDicePanel *self)
         /* TRANSLATORS: the same before the island clean-up ("raw"), which waits for the three-plane mean
          * (walk finding: compared with the final cleaned value it overstated what three planes buy) */
         vol_text = g_strdup_printf (_("%.4f (axial only, raw)"), bs_confusion_dice (&c));
+      else if (computed > 0 && bs_session_get_cleanup (s, &cleanup)
+               && round (bs_confusion_dice (&c) * 1e4) == round (bs_confusion_dice (&raw) * 1e4))
+        {
+          /* The value before the clean-up is the same to the four decimals
+           * shown: it is not repeated (walk finding: "0.9648 (raw 0.9648)"
+           * read as a difference, or as nothing removed); the tooltip says
+           * what the clean-up did. */
+          vol_text = g_strdup_printf ("%.4f", bs_confusion_dice (&c));
+          vol_tip = cleanup.removed == 0
+                      ? g_strdup (_("The island clean-up found nothing to remove"))
+                      : g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                                      "The island clean-up removed %lu voxel; the Dice before it "
+                                                      "was the same to four decimals",
+                                                      "The island clean-up removed %lu voxels; the Dice before it "
+                                                      "was the same to four decimals",
+                                                      (gulong) MIN (cleanup.removed, G_MAXULONG)),
+                                         (gulong) MIN (cleanup.removed, G_MAXULONG));
+        }
       else if (computed > 0 && bs_session_get_cleanup (s, NULL))
         /* TRANSLATORS: volume Dice after the island clean-up, then before it */
         vol_text = g_strdup_printf (_("%.4f (raw %.4f)"), bs_confusion_dice (&c), bs_confusion_dice (&raw));
@@ -107,6 +126,7 @@ update_labels (BsDicePanel *self)
         vol_text = g_strdup ("–");
       gtk_label_set_text (self->slice_dice_label, slice_text);
       gtk_label_set_text (self->volume_dice_label, vol_text);
+      gtk_widget_set_tooltip_text (GTK_WIDGET (self->volume_dice_label), vol_tip);
       /* A partial volume Dice is dimmed until every slice ran. */
       if (computed > 0 && (computed < nn || bs_session_planes_pending (s, NULL, NULL)))
         gtk_widget_add_css_class (GTK_WIDGET (self->volume_dice_label), "dim-label");
