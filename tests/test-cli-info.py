@@ -47,6 +47,20 @@ def main():
     missing = "/nonexistent/brainseg/case"
     rc, _, err = info(missing)
     check(rc == 1 and len(err.strip().splitlines()) == 1 and missing in err, f"info on a missing path: {err!r}")
+    # infer reads the model while it reads the case (on a thread, unless the
+    # data is an HDF5 file): the model's error still comes first, alone, and
+    # the data's when the model is fine.
+    def infer_err(*args):
+        r = subprocess.run([CLI, "infer", *args], capture_output=True, text=True)
+        return r.returncode, r.stderr
+    no_model = "/nonexistent/brainseg/model.h5"
+    h5_data = os.path.join(os.environ.get("BS_SOURCE_ROOT", ""), "resources", "models", "brainseg-wt.h5")
+    for data in (missing, h5_data):
+        rc, err = infer_err(data, "--model", no_model)
+        check(rc == 1 and len(err.strip().splitlines()) == 1 and no_model in err and missing not in err,
+              f"infer {data} with a missing model: {rc} {err!r}")
+    rc, err = infer_err(missing)
+    check(rc == 1 and len(err.strip().splitlines()) == 1 and missing in err, f"infer on a missing path: {err!r}")
     # German from the build tree, before any install (issue 14, finding 13): the
     # catalogue is found beside the program, not only under the install prefix.
     env = dict(os.environ, LANGUAGE="de", LC_ALL="C.UTF-8")
