@@ -325,29 +325,43 @@ stopped_and_measured (BsWindow *w)
  * slices is the raw one (the clean-up waits for the mean), and it said only
  * "(axial only)", which overstated what three planes buy; stopped during the
  * passes, the table stayed "…" for good. */
-static void
-test_axial_only_label (void)
+/* The window's Dice panel, once the sample's volume is predicted again with
+ * the clean-up on and three planes as asked (threads > 0: that many); NULL
+ * (the test skipped) when the sample has no ground truth. */
+static BsDicePanel *
+panel_for_new_run (gboolean three_planes, int threads)
 {
   BsSession *s;
-  BsDicePanel *panel;
   BsPlanOptions opts;
 
   if (!setup ())
-    return;
+    return NULL;
   s = bs_window_get_session (win);
-  panel = BS_DICE_PANEL (bs_test_find_widget (GTK_WIDGET (win), BS_TYPE_DICE_PANEL));
   if (bs_session_get_truth (s) == NULL)
     {
       g_test_skip ("the sample has no ground truth");
-      return;
+      return NULL;
     }
   bs_session_set_cleanup (s, TRUE);
   bs_session_get_plan_options (s, &opts);
-  opts.three_planes = TRUE;
-  opts.threads = 1;
+  opts.three_planes = three_planes;
+  if (threads > 0)
+    opts.threads = threads;
   opts.batch = opts.batch == 1 ? 2 : 1;   /* a new run */
   bs_session_set_plan_options (s, &opts);
   g_action_group_activate_action (G_ACTION_GROUP (win), "resume-fill", NULL);
+  return BS_DICE_PANEL (bs_test_find_widget (GTK_WIDGET (win), BS_TYPE_DICE_PANEL));
+}
+
+static void
+test_axial_only_label (void)
+{
+  BsDicePanel *panel = panel_for_new_run (TRUE, 1);
+  BsSession *s;
+
+  if (panel == NULL)
+    return;
+  s = bs_window_get_session (win);
   g_assert_true (bs_test_wait (win, passes_running, 300));
   g_test_message ("during the passes: %s", bs_dice_panel_get_volume_text (panel));
   g_assert_true (g_str_has_suffix (bs_dice_panel_get_volume_text (panel), "(axial only, raw)"));
@@ -415,25 +429,12 @@ test_raw_only_when_cleaned (void)
   g_autofree char *real = samples ? g_build_filename (samples, "brats2017-2018", "Brats18_TCIA01_201_1", NULL) : NULL;
   g_autofree char *model = bs_unet_default_model_path ();
   g_autofree char *sample = bs_test_sample_path ();
+  BsDicePanel *panel = panel_for_new_run (FALSE, 0);
   BsSession *s;
-  BsDicePanel *panel;
-  BsPlanOptions opts;
 
-  if (!setup ())
+  if (panel == NULL)
     return;
   s = bs_window_get_session (win);
-  panel = BS_DICE_PANEL (bs_test_find_widget (GTK_WIDGET (win), BS_TYPE_DICE_PANEL));
-  if (bs_session_get_truth (s) == NULL)
-    {
-      g_test_skip ("the sample has no ground truth");
-      return;
-    }
-  bs_session_set_cleanup (s, TRUE);
-  bs_session_get_plan_options (s, &opts);
-  opts.three_planes = FALSE;
-  opts.batch = opts.batch == 1 ? 2 : 1;   /* a new run */
-  bs_session_set_plan_options (s, &opts);
-  g_action_group_activate_action (G_ACTION_GROUP (win), "resume-fill", NULL);
   g_assert_true (bs_test_wait (win, stopped_and_measured, 300));
   bs_test_spin (100);
   check_raw_text (s, panel);

@@ -534,22 +534,11 @@ void
 bs_volume_add_slice_box (BsVolume *vol, int c, BsPlane plane, int index, const float *in, const int lo[3],
                          const int hi[3])
 {
-  gssize start, sx, sy;
-  int w, x0, x1, y0, y1;
+  int w, h;
 
-  g_return_if_fail (c >= 0 && c < vol->n_channels);
-  g_return_if_fail (index >= 0 && index < bs_volume_n_slices (vol, plane));
-  if (!slice_box (vol, plane, index, lo, hi, &start, &sx, &sy, &w, &x0, &x1, &y0, &y1))
-    return;
-  float *base = bs_volume_channel (vol, c) + start;
-  for (int y = y0; y <= y1; y++)
-    {
-      float *row = base + y * sy;
-      const float *src = in + (gsize) y * w;
-
-      for (int x = x0; x <= x1; x++)
-        row[x * sx] += src[x];
-    }
+  /* the whole slice is a window of it */
+  bs_volume_slice_size (vol, plane, &w, &h);
+  bs_volume_add_window_box (vol, c, plane, index, in, 0, 0, w, h, lo, hi);
 }
 
 void
