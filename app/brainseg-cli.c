@@ -9,7 +9,6 @@
 #include "bs-error.h"
 #include "bs-export.h"
 #include "bs-runtime.h"
-#include "bs-h5.h"
 #include "cli.h"
 #include "bs-file.h"
 
@@ -34,59 +33,6 @@ bs_cli_fail (const GError *error)
 {
   fprintf (stderr, "brainseg-cli: %s\n", error ? error->message : _("unknown error"));
   return 1;
-}
-
-struct _BsCliModelLoad {
-  char *model;
-  GThread *thread;
-  BsUnet *net;
-  gboolean is_random;
-  GError *error;
-};
-
-static gpointer
-model_load_thread (gpointer data)
-{
-  BsCliModelLoad *job = data;
-
-  job->net = bs_unet_load_or_default (job->model, &job->is_random, &job->error);
-  return NULL;
-}
-
-BsCliModelLoad *
-bs_cli_model_load_start (const char *model, gboolean alone)
-{
-  BsCliModelLoad *job = g_new0 (BsCliModelLoad, 1);
-
-  job->model = g_strdup (model);
-  if (!alone)
-    job->thread = g_thread_try_new ("bs-model", model_load_thread, job, NULL);
-  if (job->thread == NULL)
-    model_load_thread (job);
-  return job;
-}
-
-BsUnet *
-bs_cli_model_load_finish (BsCliModelLoad *job, gboolean *is_random, GError **error)
-{
-  BsUnet *net;
-
-  if (job->thread != NULL)
-    g_thread_join (job->thread);
-  net = job->net;
-  if (is_random)
-    *is_random = job->is_random;
-  if (job->error != NULL)
-    g_propagate_error (error, job->error);
-  g_free (job->model);
-  g_free (job);
-  return net;
-}
-
-gboolean
-bs_cli_path_is_hdf5 (const char *path)
-{
-  return g_file_test (path, G_FILE_TEST_IS_REGULAR) && bs_h5_file_has_signature (path);
 }
 
 void

@@ -183,9 +183,7 @@ bs_cli_infer (int argc, char **argv)
   BsCliAfterNetwork after;
   BsPlanOptions opts;
   const BsInferGeometry *geom;
-  gboolean is_random = FALSE, has_dice, cleanup, no_case = FALSE;
-  g_autoptr(GError) model_error = NULL;
-  BsCliModelLoad *model_job;
+  gboolean is_random = FALSE, has_dice, cleanup;
   double dice, dice_raw, t0, t_start, prepare_ms, infer_ms, t_cmd, load_ms, write_ms = 0;
   int slices, case_index = 0, zr[2];
 
@@ -244,35 +242,32 @@ bs_cli_infer (int argc, char **argv)
         return bs_cli_fail (error);
   }
   t_cmd = bs_now_ms ();
-  /* The model is read while the case is: on its own thread, unless the data
-   * is an HDF5 file too (Debian's HDF5 is not thread-safe).  Its errors come
-   * first, as when it was read first. */
-  model_job = bs_cli_model_load_start (model, bs_cli_path_is_hdf5 (argv[1]));
-  ds = bs_dataset_open (argv[1], label, &error);
-  if (ds && case_id)
-    {
-      case_index = bs_dataset_find_case (ds, case_id);
-      no_case = case_index < 0;
-    }
-  if (error == NULL && !no_case)
-    {
-      /* Not over the case's own files (a mask written over its label was
-       * taken, and the ground truth lost). */
-      const char *outputs[] = { out, prob_out, prepared_out };
-
-      if (bs_cli_check_case_outputs (outputs, G_N_ELEMENTS (outputs), ds, case_index, &error))
-        c = bs_dataset_load_case (ds, case_index, &error);
-    }
-  net = bs_cli_model_load_finish (model_job, &is_random, &model_error);
+  net = bs_unet_load_or_default (model, &is_random, &error);
   if (!net)
-    return bs_cli_fail (model_error);
+    return bs_cli_fail (error);
   if (is_random)
     fprintf (stderr, "%s\n", _("brainseg-cli infer: no model given and none ships yet; random weights (the mask means nothing)"));
-  if (no_case)
+  ds = bs_dataset_open (argv[1], label, &error);
+  if (!ds)
+    return bs_cli_fail (error);
+  if (case_id)
     {
-      fprintf (stderr, _("brainseg-cli infer: %s has no case '%s'\n"), argv[1], case_id);
-      return 1;
+      case_index = bs_dataset_find_case (ds, case_id);
+      if (case_index < 0)
+        {
+          fprintf (stderr, _("brainseg-cli infer: %s has no case '%s'\n"), argv[1], case_id);
+          return 1;
+        }
     }
+  {
+    /* Not over the case's own files (a mask written over its label was
+     * taken, and the ground truth lost). */
+    const char *outputs[] = { out, prob_out, prepared_out };
+
+    if (!bs_cli_check_case_outputs (outputs, G_N_ELEMENTS (outputs), ds, case_index, &error))
+      return bs_cli_fail (error);
+  }
+  c = bs_dataset_load_case (ds, case_index, &error);
   if (!c)
     return bs_cli_fail (error);
   bs_cli_warn_nonfinite ("infer", c);

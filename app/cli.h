@@ -7,7 +7,6 @@
 
 #include "bs-dataset.h"
 #include "bs-labels.h"
-#include "bs-unet.h"
 
 int bs_cli_info (int argc, char **argv);
 int bs_cli_phantom (int argc, char **argv);
@@ -19,16 +18,6 @@ int bs_cli_calibrate (int argc, char **argv);
 
 /* Prints "brainseg-cli: <message>" on stderr and returns 1. */
 int bs_cli_fail (const GError *error);
-
-/* Reading a model (bs_unet_load_or_default) while the caller reads the
- * case: start, then finish for the model or its error.  With alone (the
- * data is an HDF5 file, and Debian's HDF5 is not thread-safe) it is read
- * right there instead, as before. */
-typedef struct _BsCliModelLoad BsCliModelLoad;
-BsCliModelLoad *bs_cli_model_load_start (const char *model, gboolean alone);
-BsUnet *bs_cli_model_load_finish (BsCliModelLoad *job, gboolean *is_random, GError **error);
-/* A regular file with HDF5's signature (what bs_dataset_open reads as HDF5). */
-gboolean bs_cli_path_is_hdf5 (const char *path);
 /* Before any work: every output (NULL entries skipped) can be written
  * (its folder exists and is writable, it is not a folder), no two are the
  * same file and none is one of the inputs (NULLs skipped); the error names
