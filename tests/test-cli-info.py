@@ -47,9 +47,8 @@ def main():
     missing = "/nonexistent/brainseg/case"
     rc, _, err = info(missing)
     check(rc == 1 and len(err.strip().splitlines()) == 1 and missing in err, f"info on a missing path: {err!r}")
-    # infer reads the model while it reads the case (on a thread, unless the
-    # data is an HDF5 file): the model's error still comes first, alone, and
-    # the data's when the model is fine.
+    # infer's model error comes first and alone, whatever the data (a missing
+    # folder, an HDF5 file), and the data's when the model is fine.
     def infer_err(*args):
         r = subprocess.run([CLI, "infer", *args], capture_output=True, text=True)
         return r.returncode, r.stderr
