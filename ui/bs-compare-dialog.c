@@ -241,13 +241,21 @@ on_compare_done (GObject *source, GAsyncResult *res, gpointer user_data)
   gtk_widget_set_sensitive (self->export_csv, TRUE);
 }
 
+/* No more looking at the window's work (the run starts, or never will). */
+static void
+stop_listening (BsCompareDialog *self)
+{
+  if (self->session != NULL)
+    g_clear_signal_handler (&self->busy_handler, self->session);
+  g_clear_handle_id (&self->wait_source, g_source_remove);
+}
+
 static void
 launch (BsCompareDialog *self)
 {
   g_autoptr(GTask) task = g_steal_pointer (&self->waiting);
 
-  g_clear_signal_handler (&self->busy_handler, self->session);
-  g_clear_handle_id (&self->wait_source, g_source_remove);
+  stop_listening (self);
   gtk_label_set_text (self->status, _("Timing every configuration on slices of this case. Anything else "
                                       "the computer does meanwhile shows in the times, so compare ratios "
                                       "rather than absolute times."));
@@ -451,9 +459,7 @@ stop_waiting (BsCompareDialog *self)
 {
   g_autoptr(GTask) task = g_steal_pointer (&self->waiting);
 
-  if (self->session != NULL)
-    g_clear_signal_handler (&self->busy_handler, self->session);
-  g_clear_handle_id (&self->wait_source, g_source_remove);
+  stop_listening (self);
   if (task != NULL)
     g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED, "%s", _("Compare all was cancelled"));
 }

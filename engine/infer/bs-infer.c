@@ -41,7 +41,8 @@ extent_slab (int k, gpointer user_data)
   int nx = v->dims[0], ny = v->dims[1], nc = v->n_channels;
   gsize n = bs_volume_n_voxels (v);
   int *row = job->row + (gsize) k * ny * 2, *col = job->col + (gsize) k * nx * 2;
-  g_autofree guint8 *on = g_new (guint8, MAX (nx, 1));
+  /* zeros: a volume without channels has no head */
+  g_autofree guint8 *on = g_new0 (guint8, MAX (nx, 1));
 
   for (int i = 0; i < nx; i++)
     {
@@ -53,27 +54,22 @@ extent_slab (int k, gpointer user_data)
       gsize base = ((gsize) k * ny + j) * nx;
       int first = nx, last = -1;
 
-      if (nc < 1)
-        {
-          row[2 * j] = first;
-          row[2 * j + 1] = last;
-          continue;
-        }
       /* The row's flags channel by channel, in loops the compiler
        * vectorises, then its span. */
-      {
-        const float *restrict p = v->data + base;
-        guint8 *restrict o = on;
+      if (nc > 0)
+        {
+          const float *restrict p = v->data + base;
+          guint8 *restrict o = on;
 
-        for (int i = 0; i < nx; i++)
-          o[i] = p[i] != 0.0f;
-        for (int c = 1; c < nc; c++)
-          {
-            p = v->data + (gsize) c * n + base;
-            for (int i = 0; i < nx; i++)
-              o[i] |= p[i] != 0.0f;
-          }
-      }
+          for (int i = 0; i < nx; i++)
+            o[i] = p[i] != 0.0f;
+          for (int c = 1; c < nc; c++)
+            {
+              p = v->data + (gsize) c * n + base;
+              for (int i = 0; i < nx; i++)
+                o[i] |= p[i] != 0.0f;
+            }
+        }
       if (bs_span_nonzero (on, nx, &first, &last))
         for (int i = first; i <= last; i++)
           if (on[i])
@@ -524,7 +520,8 @@ static void
 store_or_add (BsVolume *prob, const BsInferGeometry *geom, const float *input, int channels, int first, int n,
               const float *probs, const int *lo, const int *hi)
 {
-  g_autofree float *slice = g_new (float, (gsize) geom->width * geom->height);
+  /* a whole slice, only where whole slices are written */
+  g_autofree float *slice = lo == NULL ? g_new (float, (gsize) geom->width * geom->height) : NULL;
   gsize plane = (gsize) geom->ph * geom->pw;
   g_autofree float *gated = g_new (float, (gsize) prob->n_channels * plane);
   int n_out = prob->n_channels;
