@@ -74,6 +74,66 @@ test_laptop_fits (void)
   bs_test_spin (300);
 }
 
+/* Sets every label in the regions table's ml column (column 4) under root. */
+static int
+set_ml_column (GtkWidget *root, const char *text)
+{
+  int n = 0;
+
+  if (GTK_IS_GRID (root))
+    for (int row = 1; row < 4; row++)
+      {
+        GtkWidget *l = gtk_grid_get_child_at (GTK_GRID (root), 4, row);
+
+        if (GTK_IS_LABEL (l))
+          {
+            gtk_label_set_text (GTK_LABEL (l), text);
+            n++;
+          }
+      }
+  for (GtkWidget *c = gtk_widget_get_first_child (root); c != NULL; c = gtk_widget_get_next_sibling (c))
+    n += set_ml_column (c, text);
+  return n;
+}
+
+/* CI finding: under load the speed line read wider ("… ms/Schicht · …
+ * Schichten/s · vorläufig" with more digits), the side panel took its width,
+ * and the options under the views went from three columns to two: the window
+ * grew to 773 px on a 768 px screen.  The side panel's width does not follow
+ * its figures: the widest speed line and volumes leave it as wide as it was. */
+static void
+test_side_panel_width_fixed (void)
+{
+  GtkWidget *timing, *side, *speed;
+  g_autofree char *speed_text = NULL, *figures = NULL, *worst = NULL;
+  int before = 0, after = 0;
+
+  if (!setup ())
+    return;
+  timing = bs_test_find_widget (GTK_WIDGET (win), BS_TYPE_TIMING_PANEL);
+  g_assert_nonnull (timing);
+  side = gtk_widget_get_parent (timing);
+  speed_text = g_strdup (bs_timing_panel_get_speed_text (BS_TIMING_PANEL (timing)));
+  g_assert_cmpstr (speed_text, !=, "");
+  speed = bs_test_find_label (timing, speed_text, FALSE);
+  g_assert_nonnull (speed);
+  gtk_widget_measure (side, GTK_ORIENTATION_HORIZONTAL, -1, &before, NULL, NULL, NULL);
+  /* the widest the line can read: three-digit figures while settling */
+  figures = g_strdup_printf (_("%.1f ms/slice · %.1f slices/s"), 888.8, 888.8);
+  worst = g_strdup_printf ("%s · %s", figures, _("settling"));
+  gtk_label_set_text (GTK_LABEL (speed), worst);
+  g_assert_cmpint (set_ml_column (side, "888.8 (888.8)"), ==, 3);
+  gtk_widget_measure (side, GTK_ORIENTATION_HORIZONTAL, -1, &after, NULL, NULL, NULL);
+  g_test_message ("side panel minimum width %d px, with the widest figures %d px", before, after);
+  g_assert_cmpint (after, <=, before);
+  /* and the window still fits a 1366x768 laptop with them */
+  bs_test_resize (win, 1366, 768);
+  g_assert_cmpint (gtk_widget_get_height (GTK_WIDGET (win)), <=, 768);
+  gtk_label_set_text (GTK_LABEL (speed), speed_text);
+  gtk_window_set_default_size (GTK_WINDOW (win), 1560, 940);
+  bs_test_spin (300);
+}
+
 /* Every text under root that is still an English message the catalogue
  * translates: shown without going through gettext. */
 static void
@@ -140,6 +200,7 @@ main (int argc, char **argv)
       return 77;
     }
   g_test_add_func ("/ui/german/laptop-fits", test_laptop_fits);
+  g_test_add_func ("/ui/german/side-panel-width-fixed", test_side_panel_width_fixed);
   g_test_add_func ("/ui/german/no-english", test_no_english);
   ret = g_test_run ();
   bs_test_window_close (win, app);

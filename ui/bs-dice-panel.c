@@ -504,9 +504,11 @@ bs_dice_panel_init (BsDicePanel *self)
         GtkWidget *ml = gtk_label_new ("–");
 
         memcpy (self->region_labels[r], labels[r], sizeof labels[r]);
-        /* predicted volume, the truth's in brackets: "58.7 (80.7)" */
+        /* predicted volume, the truth's in brackets, "58.7 (80.7)": room for
+         * "158.7 (180.7)" from the start, so a large tumour does not widen the
+         * side panel */
         gtk_label_set_xalign (GTK_LABEL (ml), 0.0f);
-        gtk_label_set_width_chars (GTK_LABEL (ml), 11);
+        gtk_label_set_width_chars (GTK_LABEL (ml), 13);
         gtk_widget_add_css_class (ml, "numeric");
         gtk_grid_attach (GTK_GRID (self->regions_grid), ml, 4, r + 1, 1, 1);
         self->region_labels[r][3] = GTK_LABEL (ml);

@@ -216,6 +216,10 @@ update (BsTimingPanel *self)
         gtk_widget_remove_css_class (GTK_WIDGET (self->speed_label), "dim-label");
       }
     gtk_widget_set_tooltip_text (GTK_WIDGET (self->speed_label), tip);
+    /* The line wraps where the side panel is narrower than it ("settling"
+     * onto a second line): it keeps that height, so the rows below do not
+     * move up when settling ends. */
+    hold_height (GTK_WIDGET (self->speed_label));
   }
   for (int i = 0; i < t.n_stages; i++)
     {
