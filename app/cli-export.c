@@ -315,6 +315,10 @@ export_mask (const BsUnet *net, BsVolume **prepared, BsCase *kase, const BsPlanO
                             NULL, &error);
   if (seg == NULL)
     return bs_cli_fail (error);
+  if (seg->planes_note != NULL && !a->quiet)
+    printf (_("%s: three planes not run. %s\n"), kase->id, seg->planes_note);
+  if (seg->pixel_note != NULL)
+    fprintf (stderr, _("%s: warning: %s\n"), kase->id, seg->pixel_note);
   if (conv == BS_LABELS_BINARY)
     ok = bs_volume_save_nifti (seg->mask, a->out, DT_UINT8, &error);
   else

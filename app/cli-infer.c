@@ -386,6 +386,16 @@ bs_cli_infer (int argc, char **argv)
       json_builder_add_string_value (b, opts.test_time_flips ? "on" : "off");
       json_builder_set_member_name (b, "three_planes");
       json_builder_add_string_value (b, seg->three_planes ? "on" : "off");
+      if (seg->planes_note != NULL)
+        {
+          json_builder_set_member_name (b, "three_planes_note");
+          json_builder_add_string_value (b, seg->planes_note);
+        }
+      if (seg->pixel_note != NULL)
+        {
+          json_builder_set_member_name (b, "pixel_note");
+          json_builder_add_string_value (b, seg->pixel_note);
+        }
       json_builder_set_member_name (b, "window");
       json_builder_begin_array (b);
       json_builder_add_int_value (b, geom->x0);
@@ -497,6 +507,10 @@ bs_cli_infer (int argc, char **argv)
         printf ("%s\n", _("test-time flips: every slice also ran mirrored left-right; the probabilities are averaged"));
       if (seg->three_planes)
         printf ("%s\n", _("three planes: the network also ran on the coronal and sagittal slices through the tumour's box; the three probabilities are averaged there"));
+      else if (seg->planes_note != NULL)
+        printf (_("three planes: not run. %s\n"), seg->planes_note);
+      if (seg->pixel_note != NULL)
+        printf (_("warning: %s\n"), seg->pixel_note);
       if (geom->cropped)
         printf (_("cropped to the brain: %d of %d slices run, on a %dx%d window of the %dx%d slices\n"),
                 seg->n_run, slices, geom->pw, geom->ph, geom->width, geom->height);

@@ -266,6 +266,54 @@ test_damaged_truth_opens_case (void)
   bs_test_remove_tree (dir);
 }
 
+/* A clinical scan: thick slices (here 4 mm) of fine pixels (0.6 mm).  With
+ * three planes on, the window runs the network on its own slices only and its
+ * plan line says why, instead of passes on slices stretched; and it warns
+ * that pixels finer than the model learned from make a less accurate mask. */
+static void
+test_thick_slices_one_plane (void)
+{
+  g_autofree char *dir = g_build_filename (tmpdir, "thick", NULL);
+  static const char *names[4] = { "FLAIR", "T1w", "T1gd", "T2w" };
+  static const char *files[4] = { "case_flair.nii.gz", "case_t1.nii.gz", "case_t1ce.nii.gz", "case_t2.nii.gz" };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BsVolume) image = NULL, label = NULL;
+  g_autoptr(BsSession) s = NULL;
+  BsPlanOptions opts;
+
+  g_assert_true (bs_phantom_generate (13, 0, 64, 64, 40, &image, &label, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  for (int k = 0; k < 4; k++)
+    {
+      g_autoptr(BsVolume) one = bs_volume_extract_channel (image, bs_volume_find_channel (image, names[k]));
+      g_autofree char *path = g_build_filename (dir, files[k], NULL);
+
+      one->spacing[2] = 4.0;
+      one->affine[2][2] *= 4.0;
+      for (int a = 0; a < 2; a++)
+        {
+          one->spacing[a] = 0.6;
+          one->affine[a][a] *= 0.6;
+        }
+      g_assert_true (bs_volume_save_nifti (one, path, DT_FLOAT32, &error));
+      g_assert_no_error (error);
+    }
+  bs_plan_options_init (&opts);
+  opts.threads = 1;
+  g_assert_true (opts.three_planes);
+  s = open_with_default (dir, &opts);
+  g_assert_true (bs_test_session_spin_until (s, bs_test_session_settled, 300));
+  g_test_message ("%s", bs_session_get_plan_text (s));
+  g_assert_false (bs_session_three_planes_apply (s));
+  g_assert_false (bs_session_planes_done (s));
+  g_assert_false (bs_session_planes_pending (s, NULL, NULL));
+  g_assert_nonnull (strstr (bs_session_get_plan_text (s), "one plane (slices 4 mm thick)"));
+  g_assert_nonnull (bs_session_get_missing_inputs_warning (s));
+  g_assert_nonnull (strstr (bs_session_get_missing_inputs_warning (s), "Pixels of 0.6 x 0.6 mm"));
+  g_assert_null (strstr (bs_session_get_plan_text (s), "three planes"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -284,6 +332,7 @@ main (int argc, char **argv)
   g_test_add_func ("/session-states/startup-model-missing", test_startup_model_missing);
   g_test_add_func ("/session-states/unnamed-file-at-start", test_unnamed_file_at_start);
   g_test_add_func ("/session-states/damaged-truth-opens-case", test_damaged_truth_opens_case);
+  g_test_add_func ("/session-states/thick-slices-one-plane", test_thick_slices_one_plane);
   status = g_test_run ();
   g_rmdir (tmpdir);
   g_free (tmpdir);

@@ -356,7 +356,7 @@ snapshot_session (BsSession *session, BsExportKind kind, const char *path, int w
       job->truth_tc = bs_volume_copy (bs_session_get_truth_region (session, BS_REGION_TC));
       job->truth_et = bs_volume_copy (bs_session_get_truth_region (session, BS_REGION_ET));
     }
-  job->planes = job->plan_opts.three_planes && !bs_session_planes_done (session);
+  job->planes = bs_session_three_planes_apply (session) && !bs_session_planes_done (session);
   job->cleanup = bs_session_get_cleanup_enabled (session);
   if (job->n_missing > 0 || job->planes)
     {

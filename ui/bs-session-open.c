@@ -7,6 +7,7 @@
 #include "bs-infer.h"
 #include "bs-labels.h"
 #include "bs-overlay.h"
+#include "bs-segment.h"
 #include "bs-session-private.h"
 
 /* ---- Opening (off the main thread) ---- */
@@ -241,6 +242,18 @@ open_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *can
       return;
     }
   job->inputs_text = describe_inputs (job->prepared, net, &job->missing_text);
+  /* Pixels finer than the model learned from (a clinical 0.5 mm scan). */
+  {
+    g_autofree char *pixels = bs_segment_pixel_note (job->prepared, BS_INFER_NET_PLANE);
+
+    if (pixels != NULL)
+      {
+        char *both = job->missing_text ? g_strdup_printf ("%s %s", job->missing_text, pixels) : g_strdup (pixels);
+
+        g_free (job->missing_text);
+        job->missing_text = both;
+      }
+  }
   /* Non-finite voxels were read as 0 (helper finding: silently). */
   if (job->bcase->image->n_nonfinite > 0)
     {

@@ -214,7 +214,7 @@ start_planes (BsSession *self)
 void
 bs_session_volume_completed (BsSession *self)
 {
-  if (self->opts.three_planes && !self->planes_done && self->input != NULL)
+  if (bs_session_three_planes_apply (self) && !self->planes_done)
     {
       if (!self->planes_running)
         start_planes (self);
@@ -236,7 +236,7 @@ void
 bs_session_planes_switched (BsSession *self)
 {
   self->planes_done = FALSE;
-  if (!self->opts.three_planes)
+  if (!bs_session_three_planes_apply (self))
     {
       bs_session_cancel_planes (self);
       if (bs_session_volume_complete (self))

@@ -5,6 +5,7 @@
 #include "bs-infer.h"
 #include "bs-inference-worker.h"
 #include "bs-labels.h"
+#include "bs-segment.h"
 #include "bs-session-private.h"
 
 GParamSpec *bs_session_properties[N_PROPS];
@@ -213,8 +214,18 @@ bs_session_update_plan_text (BsSession *self)
     return;
   /* TRANSLATORS: appended to the plan line; after the axial slices the network
    * also runs on the coronal and sagittal ones */
-  plan = self->opts.three_planes ? g_strdup_printf (_("%s · three planes"), self->plan_description)
-                                 : g_strdup (self->plan_description);
+  if (self->opts.three_planes && self->input != NULL && !bs_session_three_planes_apply (self))
+    {
+      const BsVolume *v = self->input->prepared;
+
+      /* TRANSLATORS: appended to the plan line; three planes is on, but the
+       * case's slices are too thick for the coronal and sagittal passes */
+      plan = g_strdup_printf (_("%s · one plane (slices %.2g mm thick)"), self->plan_description,
+                              v->spacing[bs_volume_slice_axis (v, self->net_plane, 2)]);
+    }
+  else
+    plan = self->opts.three_planes ? g_strdup_printf (_("%s · three planes"), self->plan_description)
+                                   : g_strdup (self->plan_description);
   self->plan_text = g_strdup_printf (_("Plan: %s"), plan);
   bs_session_notify (self, PROP_PLAN_TEXT);
 }
@@ -602,9 +613,16 @@ double bs_session_get_planes_ms (BsSession *self) { return self->planes_done ? s
 gboolean bs_session_planes_done (BsSession *self) { return self->planes_done && self->planes_ms > 0; }
 
 gboolean
+bs_session_three_planes_apply (BsSession *self)
+{
+  return self->opts.three_planes && self->input != NULL
+         && bs_segment_planes_suit (self->input->prepared, self->net_plane, NULL);
+}
+
+gboolean
 bs_session_planes_pending (BsSession *self, int *done, int *total)
 {
-  gboolean pending = self->opts.three_planes && !self->planes_done && !self->inference_failed && self->input != NULL
+  gboolean pending = bs_session_three_planes_apply (self) && !self->planes_done && !self->inference_failed
                      && bs_session_volume_complete (self);
 
   if (done)

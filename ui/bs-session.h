@@ -185,6 +185,9 @@ gboolean bs_session_is_busy (BsSession *self);
 double bs_session_get_planes_ms (BsSession *self);
 /* Whether prob is the three-plane mean (the passes are done). */
 gboolean bs_session_planes_done (BsSession *self);
+/* Three planes on and the case open suits them (bs_segment_planes_suit: not
+ * on slices far thicker than their pixels). */
+gboolean bs_session_three_planes_apply (BsSession *self);
 /* Three planes on, every axial slice predicted, and the coronal and sagittal
  * passes not done yet (running, or stopped by a Stop): the volume's figures
  * are the axial ones for now.  done and total (may be NULL): their slices. */

@@ -26,6 +26,8 @@ bs_segment_result_free (BsSegmentResult *result)
   if (result == NULL)
     return;
   bs_infer_geometry_free (result->geom);
+  g_free (result->planes_note);
+  g_free (result->pixel_note);
   bs_volume_free (result->prob);
   /* region_mask[BS_REGION_WT] is mask */
   for (int k = 0; k < BS_N_REGIONS; k++)
@@ -474,6 +476,41 @@ bs_segment_planes_slices (const BsVolume *vol, BsPlane p, const int lo[3], const
   return count;
 }
 
+gboolean
+bs_segment_planes_suit (const BsVolume *vol, BsPlane plane, char **why)
+{
+  double thick, wide;
+
+  g_return_val_if_fail (vol != NULL, FALSE);
+  thick = vol->spacing[bs_volume_slice_axis (vol, plane, 2)];
+  wide = MAX (vol->spacing[bs_volume_slice_axis (vol, plane, 0)], vol->spacing[bs_volume_slice_axis (vol, plane, 1)]);
+  /* a hundredth of slack for spacings stored as 2.0000001 */
+  if (!(thick > BS_SEGMENT_PLANES_MAX_THICKNESS * 1.01 * wide))
+    return TRUE;
+  if (why != NULL)
+    /* TRANSLATORS: why the three-plane passes did not run on a case; %.2g are millimetres */
+    *why = g_strdup_printf (_("Voxels of %.2g x %.2g x %.2g mm: the slices are %.1f times thicker than their pixels, "
+                              "so the network ran on these slices only (the other planes' slices would be stretched)"),
+                            vol->spacing[0], vol->spacing[1], vol->spacing[2], thick / wide);
+  return FALSE;
+}
+
+char *
+bs_segment_pixel_note (const BsVolume *vol, BsPlane plane)
+{
+  double w, h;
+
+  g_return_val_if_fail (vol != NULL, NULL);
+  w = vol->spacing[bs_volume_slice_axis (vol, plane, 0)];
+  h = vol->spacing[bs_volume_slice_axis (vol, plane, 1)];
+  if (!(MIN (w, h) < BS_SEGMENT_FINE_PIXEL_MM))
+    return NULL;
+  /* TRANSLATORS: a warning on a case whose pixels are finer than the model's training data; %.2g are millimetres */
+  return g_strdup_printf (_("Pixels of %.2g x %.2g mm, finer than the 1 mm the model learned from: a tumour looks "
+                            "larger to it than in training; expect a less accurate mask."),
+                          w, h);
+}
+
 int
 bs_segment_other_planes_slices (const BsVolume *prepared, BsPlane plane, const BsVolume *prob)
 {
@@ -702,7 +739,9 @@ bs_segment_regions (const BsUnet *net, const BsVolume *prepared, const BsVolume 
       r->prob->channel_names[c] = g_strdup (net->config.outputs && net->config.outputs[c] ? net->config.outputs[c]
                                                                                           : bs_region_name (c));
     }
-  r->three_planes = opts->plan.three_planes && opts->slices == NULL;
+  r->pixel_note = bs_segment_pixel_note (prepared, opts->plane);
+  r->three_planes = opts->plan.three_planes && opts->slices == NULL
+                    && bs_segment_planes_suit (prepared, opts->plane, &r->planes_note);
   {
     /* the most the passes can run; the box, known after the first pass, says how many will */
     PlanesProgress pp = { progress, user_data, r->n_selected - r->n_run,

@@ -53,6 +53,8 @@ typedef struct {
   int n_run;                  /* of those, slices with brain that went through the network */
   int n_slabs;                /* windows (and plans) the pass in plane ran on: bs_infer_geometry_slabs */
   gboolean three_planes;      /* the coronal and sagittal passes ran and prob is the mean of three */
+  char *planes_note;          /* three planes asked for but skipped for the voxels (bs_segment_planes_suit), else NULL */
+  char *pixel_note;           /* pixels finer than the model learned from (bs_segment_pixel_note), else NULL */
   /* Sigmoid outputs, one channel per model output (channel-major; channel 0
    * the whole tumour, then as the model's outputs list, e.g. WT, TC, ET,
    * each channel named after its region: "wt", "tc", "et"); 0 where nothing ran. */
@@ -145,6 +147,35 @@ BsSegmentResult *bs_segment_regions (const BsUnet *net, const BsVolume *prepared
  * and the tests that compare them take them from here). */
 BsInferGeometry **bs_segment_slabs (const BsInferGeometry *geom, const guint8 *selected, BsPrecision precision,
                                     int *n_slabs);
+
+/* Thick slices: the coronal and sagittal passes are skipped where the
+ * slices of the network's plane are more than this many times thicker than
+ * their pixels are wide (a clinical scan of 5 mm axial slices), since the
+ * other planes' slices are then stretched that much.  On 8 held-out cases
+ * (each by the fold model that did not train on it) resampled to 1 x 1 x 3
+ * and 1 x 1 x 5 mm, three planes gave whole-tumour Dice 0.874 and 0.671
+ * against 0.876 and 0.885 in the plane alone; at 1 x 1 x 2 mm 0.907 against
+ * 0.887 (models/README.md, "Thick slices"). */
+#define BS_SEGMENT_PLANES_MAX_THICKNESS 2.0
+
+/* Whether the coronal and sagittal passes suit vol's voxels for a network
+ * run in plane: FALSE where its slices are more than
+ * BS_SEGMENT_PLANES_MAX_THICKNESS times thicker than their widest pixel side;
+ * then why (may be NULL) gets a sentence for the user that names the voxel
+ * size (free it). */
+gboolean bs_segment_planes_suit (const BsVolume *vol, BsPlane plane, char **why);
+
+/* Pixels finer than this (mm) in the network's plane: the model learned
+ * from 1 mm pixels, and a tumour drawn on finer ones looks larger to it than
+ * any it saw.  On 8 held-out cases (each by the fold model that did not train
+ * on it) resampled to 0.7 x 0.7 x 1 mm the whole-tumour Dice fell from 0.918
+ * to 0.845 (worst 0.58); at 1.4 x 1.4 x 1 mm it was 0.908 (models/README.md,
+ * "Thick slices and fine pixels"). */
+#define BS_SEGMENT_FINE_PIXEL_MM 0.8
+
+/* A warning for the user where vol's pixels in plane are finer than
+ * BS_SEGMENT_FINE_PIXEL_MM on either side (free it), else NULL. */
+char *bs_segment_pixel_note (const BsVolume *vol, BsPlane plane);
 
 /* Three planes (opts->three_planes): prob holds the network's probabilities
  * of a whole volume run in plane (every slice; as bs_infer_volume leaves

@@ -116,7 +116,8 @@ evaluate_plane (const BsUnet *net, const BsTrainCase *c, BsPlane plane, int lane
 /* pred (one channel, the case's geometry) receives the whole-tumour
  * probabilities when not NULL.  With three_planes the network runs on the
  * axial, coronal and sagittal slices and the three are averaged, as
- * bs_segment_average_planes does. */
+ * bs_segment_average_planes does (where the voxels suit it:
+ * bs_segment_planes_suit). */
 static gboolean
 evaluate_case (const BsUnet *net, const BsTrainCase *c, int lanes, gboolean flips, gboolean three_planes,
                BsVolume *pred_vol,
@@ -135,7 +136,8 @@ evaluate_case (const BsUnet *net, const BsTrainCase *c, int lanes, gboolean flip
     return FALSE;
   /* the coronal and sagittal slices through the tumour's box, summed in the
    * same order as the pipeline's */
-  if (three_planes && bs_segment_planes_box (g_ptr_array_index (vols, 0), lo, hi))
+  if (three_planes && bs_segment_planes_suit (c->image, BS_PLANE_AXIAL, NULL)
+      && bs_segment_planes_box (g_ptr_array_index (vols, 0), lo, hi))
     {
       g_autoptr(GPtrArray) other = g_ptr_array_new_with_free_func ((GDestroyNotify) bs_volume_free);
 
