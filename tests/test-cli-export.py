@@ -276,6 +276,31 @@ def main():
     assert p.returncode == 1 and "nothing-here" in p.stderr, p.stderr
     print("bad requests refused")
 
+    # A clinical scan's voxels: the same case on 4 mm slices of 0.6 mm pixels.
+    # The shipped model runs the coronal and sagittal passes on the case as
+    # given, and on the thick one it runs the axial slices alone and says why,
+    # with a warning for the fine pixels; export prints both.
+    thick_image = os.path.join(tmp, "thick.nii.gz")
+    thick_label = os.path.join(tmp, "thick_label.nii.gz")
+    for src, dst in ((image_path, thick_image), (label_path, thick_label)):
+        v = nib.load(src)
+        aff = v.affine.copy()
+        for k, mm in enumerate((0.6, 0.6, 4.0)):
+            aff[:3, k] *= mm / v.header.get_zooms()[k]
+        out = nib.Nifti1Image(np.asarray(v.dataobj), aff, v.header)
+        out.header.set_zooms((0.6, 0.6, 4.0) + tuple(v.header.get_zooms()[3:]))
+        nib.save(out, dst)
+    given = json.loads(run("infer", task, "--case", case_id, "--threads", "1", "--json").stdout)
+    assert given["three_planes"] == "on" and "three_planes_note" not in given and "pixel_note" not in given, given
+    thick = json.loads(run("infer", thick_image, "--label", thick_label, "--threads", "1", "--json").stdout)
+    assert thick["three_planes"] == "off", thick
+    assert "0.6 x 0.6 x 4 mm" in thick["three_planes_note"], thick["three_planes_note"]
+    assert "Pixels of 0.6 x 0.6 mm" in thick["pixel_note"], thick["pixel_note"]
+    assert thick["dice_wt"] > 0.2, thick["dice_wt"]
+    loud = run("export", thick_image, "--threads", "1", "--what", "mask", "--out", os.path.join(tmp, "thick-mask.nii.gz"))
+    assert "three planes not run" in loud.stdout and "Pixels of 0.6 x 0.6 mm" in loud.stderr, (loud.stdout, loud.stderr)
+    print(f"thick slices: one plane, Dice {thick['dice_wt']:.4f}; {thick['three_planes_note']}")
+
     subprocess.run(["rm", "-rf", tmp])
     print("PASS")
 

@@ -224,6 +224,8 @@ bs_session_update_plan_text (BsSession *self)
                               v->spacing[bs_volume_slice_axis (v, self->net_plane, 2)]);
     }
   else
+    /* TRANSLATORS: appended to the plan line; after the axial slices the network
+     * also runs on the coronal and sagittal ones */
     plan = self->opts.three_planes ? g_strdup_printf (_("%s · three planes"), self->plan_description)
                                    : g_strdup (self->plan_description);
   self->plan_text = g_strdup_printf (_("Plan: %s"), plan);

@@ -155,7 +155,7 @@ BsInferGeometry **bs_segment_slabs (const BsInferGeometry *geom, const guint8 *s
  * (each by the fold model that did not train on it) resampled to 1 x 1 x 3
  * and 1 x 1 x 5 mm, three planes gave whole-tumour Dice 0.874 and 0.671
  * against 0.876 and 0.885 in the plane alone; at 1 x 1 x 2 mm 0.907 against
- * 0.887 (models/README.md, "Thick slices"). */
+ * 0.887 (models/README.md, "Thick slices and fine pixels"). */
 #define BS_SEGMENT_PLANES_MAX_THICKNESS 2.0
 
 /* Whether the coronal and sagittal passes suit vol's voxels for a network
