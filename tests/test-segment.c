@@ -913,6 +913,24 @@ test_after_network (void)
     }
 }
 
+/* A 48x40x20 volume's brain (a disc on slices 2-17, random values) and a
+ * network whose head ignores its input: every probability is sigmoid (bias). */
+static void
+brain_and_constant_head (BsVolume *prepared, guint32 seed, BsUnet *net, float bias)
+{
+  g_autoptr(GRand) rng = g_rand_new_with_seed (seed);
+  BsUnetLayer *head = &net->layers[net->n_layers - 1];
+
+  g_assert_true (prepared->dims[0] == 48 && prepared->dims[1] == 40 && prepared->dims[2] == 20);
+  for (int z = 2; z < 18; z++)
+    for (int y = 0; y < 40; y++)
+      for (int x = 0; x < 48; x++)
+        if (hypot (x - 24.0, y - 20.0) < 15.0)
+          prepared->data[((gsize) z * 40 + y) * 48 + x] = (float) g_rand_double_range (rng, -1.0, 2.0);
+  memset (head->weights, 0, (gsize) head->out_ch * head->in_ch * sizeof (float));
+  head->bias[0] = bias;
+}
+
 /* Three planes asked for, but the first pass finds no whole tumour (every
  * probability far below the box's 0.05): the other planes have nothing to
  * run, and the result says they did not (helper finding: it said they had,
@@ -924,18 +942,10 @@ test_three_planes_nothing_found (void)
   g_autoptr(BsUnet) net = bs_unet_new_random (&config, 31);
   g_autoptr(BsVolume) prepared = bs_volume_new (48, 40, 20, 1);
   g_autoptr(BsSegmentResult) r = NULL;
-  g_autoptr(GRand) rng = g_rand_new_with_seed (37);
   g_autoptr(GError) error = NULL;
-  BsUnetLayer *head = &net->layers[net->n_layers - 1];
   BsSegmentOptions so;
 
-  for (int z = 2; z < 18; z++)
-    for (int y = 0; y < 40; y++)
-      for (int x = 0; x < 48; x++)
-        if (hypot (x - 24.0, y - 20.0) < 15.0)
-          prepared->data[((gsize) z * 40 + y) * 48 + x] = (float) g_rand_double_range (rng, -1.0, 2.0);
-  memset (head->weights, 0, (gsize) head->out_ch * head->in_ch * sizeof (float));
-  head->bias[0] = -40.0f;
+  brain_and_constant_head (prepared, 37, net, -40.0f);
   bs_segment_options_init (&so);
   so.plan.threads = 1;
   so.plan.three_planes = TRUE;
@@ -958,19 +968,11 @@ test_three_planes_thick_slices (void)
   g_autoptr(BsUnet) net = bs_unet_new_random (&config, 41);
   g_autoptr(BsVolume) prepared = bs_volume_new (48, 40, 20, 1);
   g_autoptr(BsVolume) turned = bs_volume_new (20, 20, 20, 1);
-  g_autoptr(GRand) rng = g_rand_new_with_seed (43);
-  BsUnetLayer *head = &net->layers[net->n_layers - 1];
   BsSegmentOptions so;
   char *why = NULL;
 
-  for (int z = 2; z < 18; z++)
-    for (int y = 0; y < 40; y++)
-      for (int x = 0; x < 48; x++)
-        if (hypot (x - 24.0, y - 20.0) < 15.0)
-          prepared->data[((gsize) z * 40 + y) * 48 + x] = (float) g_rand_double_range (rng, -1.0, 2.0);
   /* every brain voxel tumour: the first pass has a box for the others */
-  memset (head->weights, 0, (gsize) head->out_ch * head->in_ch * sizeof (float));
-  head->bias[0] = 40.0f;
+  brain_and_constant_head (prepared, 43, net, 40.0f);
   bs_segment_options_init (&so);
   so.plan.threads = 1;
   so.plan.three_planes = TRUE;

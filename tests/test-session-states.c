@@ -69,28 +69,44 @@ test_calibrate_case_kept_in_fp32 (void)
   g_assert_nonnull (strstr (bs_session_get_plan_text (s), "int8 ranges measured on 4 slices of this case"));
 }
 
-/* A case folder with T1w and T1gd only (no FLAIR), as .nii.gz files. */
+/* A phantom case folder under tmpdir/name with n of its sequences (names[k]
+ * as files[k], .nii.gz), on voxels of spacing mm. */
 static char *
-write_case_without_flair (void)
+write_phantom_case (const char *name, guint64 seed, const char *const *names, const char *const *files, int n,
+                    const double spacing[3])
 {
-  char *dir = g_build_filename (tmpdir, "no-flair", NULL);
-  const char *names[2] = { "T1w", "T1gd" };
-  const char *files[2] = { "case_t1.nii.gz", "case_t1ce.nii.gz" };
+  char *dir = g_build_filename (tmpdir, name, NULL);
   g_autoptr(GError) error = NULL;
   g_autoptr(BsVolume) image = NULL, label = NULL;
 
-  g_assert_true (bs_phantom_generate (11, 0, 64, 64, 40, &image, &label, &error));
+  g_assert_true (bs_phantom_generate (seed, 0, 64, 64, 40, &image, &label, &error));
   g_assert_no_error (error);
   g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
-  for (int k = 0; k < 2; k++)
+  for (int k = 0; k < n; k++)
     {
       g_autoptr(BsVolume) one = bs_volume_extract_channel (image, bs_volume_find_channel (image, names[k]));
       g_autofree char *path = g_build_filename (dir, files[k], NULL);
 
+      for (int a = 0; a < 3; a++)
+        {
+          one->affine[a][a] *= spacing[a] / one->spacing[a];
+          one->spacing[a] = spacing[a];
+        }
       g_assert_true (bs_volume_save_nifti (one, path, DT_FLOAT32, &error));
       g_assert_no_error (error);
     }
   return dir;
+}
+
+/* A case folder with T1w and T1gd only (no FLAIR), as .nii.gz files. */
+static char *
+write_case_without_flair (void)
+{
+  static const char *names[2] = { "T1w", "T1gd" };
+  static const char *files[2] = { "case_t1.nii.gz", "case_t1ce.nii.gz" };
+  static const double mm[3] = { 1.0, 1.0, 1.0 };
+
+  return write_phantom_case ("no-flair", 11, names, files, 2, mm);
 }
 
 /* Walk finding: loading a FLAIR-only model over a case without FLAIR said
@@ -273,32 +289,13 @@ test_damaged_truth_opens_case (void)
 static void
 test_thick_slices_one_plane (void)
 {
-  g_autofree char *dir = g_build_filename (tmpdir, "thick", NULL);
   static const char *names[4] = { "FLAIR", "T1w", "T1gd", "T2w" };
   static const char *files[4] = { "case_flair.nii.gz", "case_t1.nii.gz", "case_t1ce.nii.gz", "case_t2.nii.gz" };
-  g_autoptr(GError) error = NULL;
-  g_autoptr(BsVolume) image = NULL, label = NULL;
+  static const double mm[3] = { 0.6, 0.6, 4.0 };
+  g_autofree char *dir = write_phantom_case ("thick", 13, names, files, 4, mm);
   g_autoptr(BsSession) s = NULL;
   BsPlanOptions opts;
 
-  g_assert_true (bs_phantom_generate (13, 0, 64, 64, 40, &image, &label, &error));
-  g_assert_no_error (error);
-  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
-  for (int k = 0; k < 4; k++)
-    {
-      g_autoptr(BsVolume) one = bs_volume_extract_channel (image, bs_volume_find_channel (image, names[k]));
-      g_autofree char *path = g_build_filename (dir, files[k], NULL);
-
-      one->spacing[2] = 4.0;
-      one->affine[2][2] *= 4.0;
-      for (int a = 0; a < 2; a++)
-        {
-          one->spacing[a] = 0.6;
-          one->affine[a][a] *= 0.6;
-        }
-      g_assert_true (bs_volume_save_nifti (one, path, DT_FLOAT32, &error));
-      g_assert_no_error (error);
-    }
   bs_plan_options_init (&opts);
   opts.threads = 1;
   g_assert_true (opts.three_planes);
