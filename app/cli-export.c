@@ -36,6 +36,7 @@ static const char *const what_names[] = { "overlay", "figure", "mask", "dice-csv
 typedef struct {
   char *case_id, *label, *model, *plane, *what, *out, *size, *modality, *style;
   char *precision, *layout, *fusion, *cleanup, *crop, *flips, *planes, *annotations, *mask_labels, *lanes;
+  char *resample;
   char *calibration;
   int slice, threads, batch;
   double opacity;
@@ -60,6 +61,7 @@ export_args_clear (ExportArgs *a)
   g_free (a->crop);
   g_free (a->flips);
   g_free (a->planes);
+  g_free (a->resample);
   g_free (a->calibration);
   g_free (a->lanes);
   g_free (a->cleanup);
@@ -319,6 +321,8 @@ export_mask (const BsUnet *net, BsVolume **prepared, BsCase *kase, const BsPlanO
     printf (_("%s: three planes not run. %s\n"), kase->id, seg->planes_note);
   if (seg->pixel_note != NULL)
     fprintf (stderr, _("%s: warning: %s\n"), kase->id, seg->pixel_note);
+  if (seg->resample_note != NULL && !a->quiet)
+    printf ("%s: %s\n", kase->id, seg->resample_note);
   if (conv == BS_LABELS_BINARY)
     ok = bs_volume_save_nifti (seg->mask, a->out, DT_UINT8, &error);
   else
@@ -405,9 +409,15 @@ run_export (ExportArgs *a, const char *path)
       return bs_cli_fail (error);
     }
 
+  if (a->resample && strcmp (a->resample, "on") != 0 && strcmp (a->resample, "off") != 0)
+    {
+      fail_invalid (&error, _("--resample must be on or off, not “%s”"), a->resample);
+      return bs_cli_fail (error);
+    }
   ds = bs_dataset_open (path, a->label, &error);
   if (ds == NULL)
     return bs_cli_fail (error);
+  bs_dataset_set_resample (ds, a->resample == NULL || strcmp (a->resample, "on") == 0);
   if (a->case_id)
     {
       case_index = bs_dataset_find_case (ds, a->case_id);
@@ -605,6 +615,9 @@ bs_cli_export (int argc, char **argv)
       "on|off" },
     { "three-planes", 0, 0, G_OPTION_ARG_STRING, &a.planes,
       N_("on (default): a whole volume also runs on coronal and sagittal slices and the three probabilities are averaged (about three times the time); off: axial slices only"),
+      "on|off" },
+    { "resample", 0, 0, G_OPTION_ARG_STRING, &a.resample,
+      N_("on (default): voxels finer than 0.8 mm are resampled to about 1 mm, as the model learned, and the outputs written back on the file's grid; off: the case's own voxels"),
       "on|off" },
     { "lanes", 0, 0, G_OPTION_ARG_STRING, &a.lanes,
       N_("on (default): each thread runs its own copy of the network on whole batches of slices, taking the next batch when it has finished its last, so a core that another program holds slows one copy instead of all; off: every layer split between the threads"),

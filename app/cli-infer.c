@@ -133,6 +133,7 @@ bs_cli_infer (int argc, char **argv)
   g_autofree char *prob_out = NULL, *prepared_out = NULL;
   g_autofree char *precision_s = NULL, *layout_s = NULL, *fusion_s = NULL, *cleanup_s = NULL, *crop_s = NULL;
   g_autofree char *flips_s = NULL, *planes_s = NULL, *mask_labels_s = NULL, *lanes_s = NULL, *cal_s = NULL;
+  g_autofree char *resample_s = NULL;
   int threads = 0, batch = 1, only_slice = -1;
   gboolean json = FALSE;
   const GOptionEntry entries[] = {
@@ -158,6 +159,9 @@ bs_cli_infer (int argc, char **argv)
       "on|off" },
     { "lanes", 0, 0, G_OPTION_ARG_STRING, &lanes_s,
       N_("on (default): each thread runs its own copy of the network on whole batches of slices, taking the next batch when it has finished its last, so a core that another program holds slows one copy instead of all; off: every layer split between the threads"),
+      "on|off" },
+    { "resample", 0, 0, G_OPTION_ARG_STRING, &resample_s,
+      N_("on (default): voxels finer than 0.8 mm are resampled to about 1 mm, as the model learned, and the outputs written back on the file's grid; off: the case's own voxels"),
       "on|off" },
     { "calibration", 0, 0, G_OPTION_ARG_STRING, &cal_s,
       N_("int8's ranges: model (default: those stored with the model, measured once on many cases; this case's when it stores none) or case (measured on slices of this case)"),
@@ -186,6 +190,7 @@ bs_cli_infer (int argc, char **argv)
   gboolean is_random = FALSE, has_dice, cleanup;
   double dice, dice_raw, t0, t_start, prepare_ms, infer_ms, t_cmd, load_ms, write_ms = 0;
   int slices, case_index = 0, zr[2];
+  double prepared_spacing[2][3];
 
   if (!bs_cli_parse ("infer", "PATH", _("Segment a case: whole-tumour mask, Dice against the ground truth, stage times."),
                      entries, &argc, &argv))
@@ -204,9 +209,10 @@ bs_cli_infer (int argc, char **argv)
       || (flips_s && !g_str_equal (flips_s, "on") && !g_str_equal (flips_s, "off"))
       || (planes_s && !g_str_equal (planes_s, "on") && !g_str_equal (planes_s, "off"))
       || (lanes_s && !g_str_equal (lanes_s, "on") && !g_str_equal (lanes_s, "off"))
+      || (resample_s && !g_str_equal (resample_s, "on") && !g_str_equal (resample_s, "off"))
       || (cal_s && !g_str_equal (cal_s, "model") && !g_str_equal (cal_s, "case")))
     {
-      fprintf (stderr, "%s\n", _("brainseg-cli infer: --precision is fp32|int8|bf16, --layout nchw|nhwc|blocked, --fusion on|off, --cleanup on|off, --crop-to-brain on|off, --test-time-flips on|off, --three-planes on|off, --lanes on|off, --calibration model|case"));
+      fprintf (stderr, "%s\n", _("brainseg-cli infer: --precision is fp32|int8|bf16, --layout nchw|nhwc|blocked, --fusion on|off, --cleanup on|off, --crop-to-brain on|off, --test-time-flips on|off, --three-planes on|off, --lanes on|off, --resample on|off, --calibration model|case"));
       return 2;
     }
   if (mask_labels_s && !g_strv_contains ((const char *const[]) { "wt", "input", "brats", "decathlon", NULL },
@@ -250,6 +256,7 @@ bs_cli_infer (int argc, char **argv)
   ds = bs_dataset_open (argv[1], label, &error);
   if (!ds)
     return bs_cli_fail (error);
+  bs_dataset_set_resample (ds, !resample_s || g_str_equal (resample_s, "on"));
   if (case_id)
     {
       case_index = bs_dataset_find_case (ds, case_id);
@@ -284,6 +291,10 @@ bs_cli_infer (int argc, char **argv)
   prepared = bs_infer_prepare_take (net, g_steal_pointer (&c->image), &error);
   if (!prepared)
     return bs_cli_fail (error);
+  /* the file's voxel and the one the network ran on (prepared may be freed
+   * once the network is done) */
+  memcpy (prepared_spacing[0], prepared->source_spacing, sizeof prepared_spacing[0]);
+  memcpy (prepared_spacing[1], prepared->spacing, sizeof prepared_spacing[1]);
   prepare_ms = bs_now_ms () - t0;
   slices = bs_volume_n_slices (prepared, BS_PLANE_AXIAL);
   if (only_slice >= slices)
@@ -395,6 +406,25 @@ bs_cli_infer (int argc, char **argv)
         {
           json_builder_set_member_name (b, "pixel_note");
           json_builder_add_string_value (b, seg->pixel_note);
+        }
+      if (seg->resample_note != NULL)
+        {
+          /* what the network ran on, and the file's grid the outputs were written on */
+          json_builder_set_member_name (b, "resampled");
+          json_builder_begin_object (b);
+          json_builder_set_member_name (b, "file_voxel_mm");
+          json_builder_begin_array (b);
+          for (int a = 0; a < 3; a++)
+            json_builder_add_double_value (b, prepared_spacing[0][a]);
+          json_builder_end_array (b);
+          json_builder_set_member_name (b, "voxel_mm");
+          json_builder_begin_array (b);
+          for (int a = 0; a < 3; a++)
+            json_builder_add_double_value (b, prepared_spacing[1][a]);
+          json_builder_end_array (b);
+          json_builder_set_member_name (b, "note");
+          json_builder_add_string_value (b, seg->resample_note);
+          json_builder_end_object (b);
         }
       json_builder_set_member_name (b, "window");
       json_builder_begin_array (b);
@@ -511,6 +541,8 @@ bs_cli_infer (int argc, char **argv)
         printf (_("three planes: not run. %s\n"), seg->planes_note);
       if (seg->pixel_note != NULL)
         printf (_("warning: %s\n"), seg->pixel_note);
+      if (seg->resample_note != NULL)
+        printf ("%s\n", seg->resample_note);
       if (geom->cropped)
         printf (_("cropped to the brain: %d of %d slices run, on a %dx%d window of the %dx%d slices\n"),
                 seg->n_run, slices, geom->pw, geom->ph, geom->width, geom->height);

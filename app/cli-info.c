@@ -294,6 +294,8 @@ bs_cli_info (int argc, char **argv)
   g_autoptr(BsDataset) ds = bs_dataset_open (argv[1], label, &error);
   if (ds == NULL)
     return bs_cli_fail (error);
+  /* info describes the files as they are */
+  bs_dataset_set_resample (ds, FALSE);
 
   guint n = bs_dataset_get_n_cases (ds);
   g_autoptr(JsonBuilder) b = json_builder_new ();

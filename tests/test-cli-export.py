@@ -278,28 +278,50 @@ def main():
 
     # A clinical scan's voxels: the same case on 4 mm slices of 0.6 mm pixels.
     # The shipped model runs the coronal and sagittal passes on the case as
-    # given, and on the thick one it runs the axial slices alone and says why,
-    # with a warning for the fine pixels; export prints both.
+    # given; the thick one loads resampled to about 1 mm pixels, runs on its
+    # axial slices alone and says both, and its mask is written on the file's
+    # grid; with --resample off it runs on the fine pixels with a warning.
     thick_image = os.path.join(tmp, "thick.nii.gz")
     thick_label = os.path.join(tmp, "thick_label.nii.gz")
-    for src, dst in ((image_path, thick_image), (label_path, thick_label)):
+    from scipy.ndimage import zoom
+    for src, dst, order in ((image_path, thick_image, 1), (label_path, thick_label, 0)):
         v = nib.load(src)
+        a = np.asarray(v.dataobj)
+        mm = (0.6, 0.6, 4.0)
+        a = zoom(a, tuple(z / m for z, m in zip(v.header.get_zooms()[:3], mm)) + (1,) * (a.ndim - 3), order=order)
         aff = v.affine.copy()
-        for k, mm in enumerate((0.6, 0.6, 4.0)):
-            aff[:3, k] *= mm / v.header.get_zooms()[k]
-        out = nib.Nifti1Image(np.asarray(v.dataobj), aff, v.header)
-        out.header.set_zooms((0.6, 0.6, 4.0) + tuple(v.header.get_zooms()[3:]))
+        for k in range(3):
+            aff[:3, k] *= mm[k] / v.header.get_zooms()[k]
+        out = nib.Nifti1Image(a.astype(v.get_data_dtype()), aff)
+        out.header.set_zooms(mm + tuple(v.header.get_zooms()[3:]))
         nib.save(out, dst)
+    thick_truth = np.asarray(nib.load(thick_label).dataobj) > 0
     given = json.loads(run("infer", task, "--case", case_id, "--threads", "1", "--json").stdout)
     assert given["three_planes"] == "on" and "three_planes_note" not in given and "pixel_note" not in given, given
-    thick = json.loads(run("infer", thick_image, "--label", thick_label, "--threads", "1", "--json").stdout)
+    thick_mask = os.path.join(tmp, "thick-infer.nii.gz")
+    thick = json.loads(run("infer", thick_image, "--label", thick_label, "--threads", "1", "--json",
+                           "--out", thick_mask).stdout)
     assert thick["three_planes"] == "off", thick
-    assert "0.6 x 0.6 x 4 mm" in thick["three_planes_note"], thick["three_planes_note"]
-    assert "Pixels of 0.6 x 0.6 mm" in thick["pixel_note"], thick["pixel_note"]
-    assert thick["dice_wt"] > 0.2, thick["dice_wt"]
+    assert "three_planes_note" in thick and "pixel_note" not in thick, thick
+    assert np.allclose(thick["resampled"]["file_voxel_mm"], [0.6, 0.6, 4.0], atol=1e-4), thick["resampled"]
+    assert all(abs(v - 1.0) < 0.05 for v in thick["resampled"]["voxel_mm"][:2]), thick["resampled"]
+    tm = nib.load(thick_mask)
+    assert tm.shape == thick_truth.shape and np.allclose(tm.affine, nib.load(thick_image).affine, atol=1e-4), \
+        (tm.shape, tm.affine)
+    tmask = np.asarray(tm.dataobj) > 0
+    tdice = 2.0 * np.logical_and(tmask, thick_truth).sum() / (tmask.sum() + thick_truth.sum())
+    # the mask on the file's grid scores what infer measured on the 1 mm one
+    assert tmask.sum() > 0 and abs(tdice - thick["dice_wt"]) < 0.01, (tdice, thick["dice_wt"])
+    fine = json.loads(run("infer", thick_image, "--label", thick_label, "--threads", "1", "--json",
+                          "--resample", "off").stdout)
+    assert "0.6 x 0.6 x 4 mm" in fine["three_planes_note"], fine["three_planes_note"]
+    assert "Pixels of 0.6 x 0.6 mm" in fine["pixel_note"] and "resampled" not in fine, fine
     loud = run("export", thick_image, "--threads", "1", "--what", "mask", "--out", os.path.join(tmp, "thick-mask.nii.gz"))
-    assert "three planes not run" in loud.stdout and "Pixels of 0.6 x 0.6 mm" in loud.stderr, (loud.stdout, loud.stderr)
-    print(f"thick slices: one plane, Dice {thick['dice_wt']:.4f}; {thick['three_planes_note']}")
+    assert "three planes not run" in loud.stdout and "Resampled from the file's voxels of 0.6 x 0.6 x 4 mm" in loud.stdout, \
+        (loud.stdout, loud.stderr)
+    assert np.array_equal(np.asarray(nib.load(os.path.join(tmp, "thick-mask.nii.gz")).dataobj) > 0, tmask)
+    print(f"thick slices of fine pixels: resampled, one plane, Dice {thick['dice_wt']:.4f} "
+          f"({tdice:.4f} on the file's grid; {fine['dice_wt']:.4f} on its own pixels)")
 
     subprocess.run(["rm", "-rf", tmp])
     print("PASS")

@@ -703,6 +703,72 @@ test_damaged_label_apart (void)
   g_assert_cmpstr (label_error->message, ==, error->message);
 }
 
+/* A clinical scan's fine pixels (0.5 x 0.5 x 4 mm): the case loads resampled
+ * to 1 mm pixels, image and label alike, as the model learned; a mask made
+ * like it is saved back on the file's grid (same size, same affine, the
+ * label's own blocks); with resampling off the case is the file's. */
+static void
+test_fine_voxels_resampled (void)
+{
+  g_autofree char *dir = make_dir ("fine");
+  g_autofree char *img = g_build_filename (dir, "fine.nii.gz", NULL);
+  g_autofree char *lab = g_build_filename (dir, "fine-label.nii.gz", NULL);
+  g_autofree char *out = g_build_filename (dir, "mask.nii.gz", NULL);
+  g_autoptr(BsVolume) image = bs_volume_new (64, 48, 5, 1);
+  g_autoptr(BsVolume) label = NULL, written = NULL, mask = NULL;
+  g_autoptr(BsDataset) ds = NULL, kept = NULL;
+  g_autoptr(BsCase) c = NULL, same = NULL;
+  g_autoptr(GError) error = NULL;
+
+  image->spacing[0] = image->spacing[1] = 0.5;
+  image->spacing[2] = 4.0;
+  image->affine[0][0] = image->affine[1][1] = 0.5;
+  image->affine[2][2] = 4.0;
+  for (gsize v = 0; v < bs_volume_n_voxels (image); v++)
+    image->data[v] = (float) (v % 64);
+  label = bs_volume_new_like (image, 1);
+  label->is_label = TRUE;
+  /* a tumour of 2 x 2 pixel blocks, as a 1 mm label drawn on 0.5 mm pixels */
+  for (int k = 1; k < 4; k++)
+    for (int j = 10; j < 30; j++)
+      for (int i = 20; i < 44; i++)
+        label->data[((gsize) k * 48 + j) * 64 + i] = (float) (1 + ((i / 2 + j / 2) % 2));
+  g_assert_true (bs_volume_save_nifti (image, img, DT_INT16, &error));
+  g_assert_true (bs_volume_save_nifti (label, lab, DT_UINT8, &error));
+  g_assert_no_error (error);
+
+  ds = bs_dataset_open (img, lab, &error);
+  g_assert_no_error (error);
+  c = bs_dataset_load_case (ds, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (c->image->dims[0], ==, 32);
+  g_assert_cmpint (c->image->dims[1], ==, 24);
+  g_assert_cmpint (c->image->dims[2], ==, 5);
+  g_assert_cmpfloat_with_epsilon (c->image->spacing[0], 1.0, 1e-6);
+  g_assert_true (bs_volume_same_geometry (c->label, c->image));
+  g_assert_true (bs_volume_has_source (c->image));
+  g_assert_true (bs_volume_has_source (c->label));
+
+  /* the label, saved from the resampled case, is the file's label */
+  mask = bs_volume_new_like (c->image, 1);
+  mask->is_label = TRUE;
+  memcpy (mask->data, c->label->data, bs_volume_n_voxels (mask) * sizeof (float));
+  g_assert_true (bs_volume_save_nifti (mask, out, DT_UINT8, &error));
+  g_assert_no_error (error);
+  written = bs_volume_load_nifti (out, TRUE, &error);
+  g_assert_no_error (error);
+  g_assert_true (bs_volume_same_geometry (written, label));
+  g_assert_cmpmem (written->data, bs_volume_n_voxels (label) * sizeof (float), label->data,
+                   bs_volume_n_voxels (label) * sizeof (float));
+
+  kept = bs_dataset_open (img, lab, &error);
+  bs_dataset_set_resample (kept, FALSE);
+  same = bs_dataset_load_case (kept, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (same->image->dims[0], ==, 64);
+  g_assert_false (bs_volume_has_source (same->image));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -718,6 +784,7 @@ main (int argc, char **argv)
   g_test_add_func ("/dataset/hdf5-quiet-scoped", test_hdf5_quiet_scoped);
   g_test_add_func ("/dataset/bad", test_bad_datasets);
   g_test_add_func ("/dataset/damaged-label-apart", test_damaged_label_apart);
+  g_test_add_func ("/dataset/fine-voxels-resampled", test_fine_voxels_resampled);
   int rc = g_test_run ();
   bs_test_remove_tree (tmpdir);
   g_free (tmpdir);

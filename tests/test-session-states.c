@@ -282,10 +282,10 @@ test_damaged_truth_opens_case (void)
   bs_test_remove_tree (dir);
 }
 
-/* A clinical scan: thick slices (here 4 mm) of fine pixels (0.6 mm).  With
- * three planes on, the window runs the network on its own slices only and its
- * plan line says why, instead of passes on slices stretched; and it warns
- * that pixels finer than the model learned from make a less accurate mask. */
+/* A clinical scan: thick slices (here 4 mm) of fine pixels (0.6 mm).  The
+ * case opens resampled to about 1 mm pixels, as the model learned, and the
+ * window says so; with three planes on it runs the network on its own slices
+ * only and its plan line says why, instead of passes on stretched slices. */
 static void
 test_thick_slices_one_plane (void)
 {
@@ -307,7 +307,9 @@ test_thick_slices_one_plane (void)
   g_assert_false (bs_session_planes_pending (s, NULL, NULL));
   g_assert_nonnull (strstr (bs_session_get_plan_text (s), "one plane (slices 4 mm thick)"));
   g_assert_nonnull (bs_session_get_missing_inputs_warning (s));
-  g_assert_nonnull (strstr (bs_session_get_missing_inputs_warning (s), "Pixels of 0.6 x 0.6 mm"));
+  g_assert_nonnull (strstr (bs_session_get_missing_inputs_warning (s),
+                            "Resampled from the file's voxels of 0.6 x 0.6 x 4 mm to 1 x 1 x 4 mm"));
+  g_assert_cmpint (bs_session_get_case (s)->image->dims[0], ==, 38);
   g_assert_null (strstr (bs_session_get_plan_text (s), "three planes"));
 }
 

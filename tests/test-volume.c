@@ -411,6 +411,98 @@ test_add_window_box (void)
   g_rand_free (rand);
 }
 
+/* A world point of voxel (i, j, k) under vol's affine. */
+static void
+voxel_world (const BsVolume *vol, double i, double j, double k, double out[3])
+{
+  for (int r = 0; r < 3; r++)
+    out[r] = vol->affine[r][0] * i + vol->affine[r][1] * j + vol->affine[r][2] * k + vol->affine[r][3];
+}
+
+/* Rescaling for fine voxels (0.5 mm pixels to 1 mm): the field of view stays
+ * (the grids' outer edges meet in world space), a linear ramp stays a ramp,
+ * labels drawn in 2 x 2 blocks come back exactly on the file's grid, and the
+ * volume remembers that grid through volumes made like it. */
+static void
+test_rescale (void)
+{
+  g_autoptr(BsVolume) vol = bs_volume_new (40, 30, 6, 2);
+  g_autoptr(BsVolume) down = NULL, lab = NULL, lab_down = NULL, back = NULL, like = NULL, ramp_back = NULL;
+  const int dims[3] = { 20, 15, 6 };
+  double a[3], b[3];
+
+  /* an oblique-free LPS-like affine of 0.5 x 0.5 x 3 mm voxels */
+  memset (vol->affine, 0, sizeof vol->affine);
+  vol->affine[0][0] = -0.5;
+  vol->affine[1][1] = -0.5;
+  vol->affine[2][2] = 3.0;
+  vol->affine[0][3] = 10.0;
+  vol->affine[1][3] = -20.0;
+  vol->affine[2][3] = 5.0;
+  vol->affine[3][3] = 1.0;
+  vol->spacing[0] = vol->spacing[1] = 0.5;
+  vol->spacing[2] = 3.0;
+  for (int k = 0; k < 6; k++)
+    for (int j = 0; j < 30; j++)
+      for (int i = 0; i < 40; i++)
+        {
+          gsize v = ((gsize) k * 30 + j) * 40 + i;
+
+          vol->data[v] = (float) (2 * i + 3 * j + 7 * k);
+          vol->data[bs_volume_n_voxels (vol) + v] = 1.0f;
+        }
+  g_assert_false (bs_volume_has_source (vol));
+  down = bs_volume_rescale (vol, dims, FALSE);
+  g_assert_nonnull (down);
+  g_assert_true (bs_volume_has_source (down));
+  g_assert_cmpint (down->dims[0], ==, 20);
+  g_assert_cmpint (down->n_channels, ==, 2);
+  g_assert_cmpfloat_with_epsilon (down->spacing[0], 1.0, 1e-9);
+  g_assert_cmpfloat_with_epsilon (down->spacing[2], 3.0, 1e-9);
+  /* the first and last voxels' outer corners are where they were */
+  voxel_world (vol, -0.5, -0.5, -0.5, a);
+  voxel_world (down, -0.5, -0.5, -0.5, b);
+  for (int r = 0; r < 3; r++)
+    g_assert_cmpfloat_with_epsilon (a[r], b[r], 1e-9);
+  voxel_world (vol, 39.5, 29.5, 5.5, a);
+  voxel_world (down, 19.5, 14.5, 5.5, b);
+  for (int r = 0; r < 3; r++)
+    g_assert_cmpfloat_with_epsilon (a[r], b[r], 1e-9);
+  /* the ramp: new voxel (i, j) sits at old (2i + 0.5, 2j + 0.5) */
+  for (int k = 0; k < 6; k++)
+    for (int j = 0; j < 15; j++)
+      for (int i = 0; i < 20; i++)
+        {
+          gsize v = ((gsize) k * 15 + j) * 20 + i;
+
+          g_assert_cmpfloat_with_epsilon (down->data[v], 2 * (2 * i + 0.5) + 3 * (2 * j + 0.5) + 7 * k, 1e-3);
+          g_assert_cmpfloat_with_epsilon (down->data[bs_volume_n_voxels (down) + v], 1.0, 1e-6);
+        }
+  /* labels in 2 x 2 blocks: down to the nearest voxel and back, exactly */
+  lab = bs_volume_new_like (vol, 1);
+  lab->is_label = TRUE;
+  for (int k = 0; k < 6; k++)
+    for (int j = 0; j < 30; j++)
+      for (int i = 0; i < 40; i++)
+        lab->data[((gsize) k * 30 + j) * 40 + i] = (float) (((i / 2) * 7 + (j / 2) * 3 + k) % 5);
+  lab_down = bs_volume_rescale (lab, dims, TRUE);
+  back = bs_volume_to_source (lab_down, TRUE);
+  g_assert_true (bs_volume_same_geometry (back, lab));
+  g_assert_cmpmem (back->data, bs_volume_n_voxels (lab) * sizeof (float), lab->data,
+                   bs_volume_n_voxels (lab) * sizeof (float));
+  g_assert_false (bs_volume_has_source (back));
+  /* a volume made like the rescaled one goes back to the same grid */
+  like = bs_volume_new_like (down, 1);
+  g_assert_true (bs_volume_has_source (like));
+  ramp_back = bs_volume_to_source (down, FALSE);
+  g_assert_true (bs_volume_same_geometry (ramp_back, vol));
+  /* inside the edges the ramp comes back to within the rounding */
+  for (int k = 0; k < 6; k++)
+    for (int j = 2; j < 28; j++)
+      for (int i = 2; i < 38; i++)
+        g_assert_cmpfloat_with_epsilon (ramp_back->data[((gsize) k * 30 + j) * 40 + i], 2 * i + 3 * j + 7 * k, 1e-3);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -426,5 +518,6 @@ main (int argc, char **argv)
   g_test_add_func ("/volume/letters-and-names", test_letters_and_names);
   g_test_add_func ("/volume/channels", test_channels);
   g_test_add_func ("/volume/new-is-zero-after-reuse", test_new_is_zero_after_reuse);
+  g_test_add_func ("/volume/rescale", test_rescale);
   return g_test_run ();
 }

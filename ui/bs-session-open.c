@@ -242,9 +242,12 @@ open_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *can
       return;
     }
   job->inputs_text = describe_inputs (job->prepared, net, &job->missing_text);
-  /* Pixels finer than the model learned from (a clinical 0.5 mm scan). */
+  /* Pixels finer than the model learned from (a clinical 0.5 mm scan):
+   * resampled on load, and said so. */
   {
-    g_autofree char *pixels = bs_segment_pixel_note (job->prepared, BS_INFER_NET_PLANE);
+    g_autofree char *resampled = bs_segment_resample_note (job->prepared);
+    g_autofree char *pixels = resampled ? g_steal_pointer (&resampled)
+                                        : bs_segment_pixel_note (job->prepared, BS_INFER_NET_PLANE);
 
     if (pixels != NULL)
       {

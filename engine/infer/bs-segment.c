@@ -28,6 +28,7 @@ bs_segment_result_free (BsSegmentResult *result)
   bs_infer_geometry_free (result->geom);
   g_free (result->planes_note);
   g_free (result->pixel_note);
+  g_free (result->resample_note);
   bs_volume_free (result->prob);
   /* region_mask[BS_REGION_WT] is mask */
   for (int k = 0; k < BS_N_REGIONS; k++)
@@ -511,6 +512,19 @@ bs_segment_pixel_note (const BsVolume *vol, BsPlane plane)
                           w, h);
 }
 
+char *
+bs_segment_resample_note (const BsVolume *vol)
+{
+  g_return_val_if_fail (vol != NULL, NULL);
+  if (!bs_volume_has_source (vol))
+    return NULL;
+  /* TRANSLATORS: a case resampled for the network; %.2g are millimetres, the file's voxel then the one used */
+  return g_strdup_printf (_("Resampled from the file's voxels of %.2g x %.2g x %.2g mm to %.2g x %.2g x %.2g mm, as "
+                            "the model learned from 1 mm voxels; masks are saved on the file's grid."),
+                          vol->source_spacing[0], vol->source_spacing[1], vol->source_spacing[2], vol->spacing[0],
+                          vol->spacing[1], vol->spacing[2]);
+}
+
 int
 bs_segment_other_planes_slices (const BsVolume *prepared, BsPlane plane, const BsVolume *prob)
 {
@@ -740,6 +754,7 @@ bs_segment_regions (const BsUnet *net, const BsVolume *prepared, const BsVolume 
                                                                                           : bs_region_name (c));
     }
   r->pixel_note = bs_segment_pixel_note (prepared, opts->plane);
+  r->resample_note = bs_segment_resample_note (prepared);
   r->three_planes = opts->plan.three_planes && opts->slices == NULL
                     && bs_segment_planes_suit (prepared, opts->plane, &r->planes_note);
   {

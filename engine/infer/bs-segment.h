@@ -9,6 +9,7 @@
 
 #include <gio/gio.h>
 
+#include "bs-dataset.h"
 #include "bs-infer.h"
 #include "bs-labels.h"
 #include "bs-metrics.h"
@@ -55,6 +56,7 @@ typedef struct {
   gboolean three_planes;      /* the coronal and sagittal passes ran and prob is the mean of three */
   char *planes_note;          /* three planes asked for but skipped for the voxels (bs_segment_planes_suit), else NULL */
   char *pixel_note;           /* pixels finer than the model learned from (bs_segment_pixel_note), else NULL */
+  char *resample_note;        /* the case was resampled from its file's voxels (bs_segment_resample_note), else NULL */
   /* Sigmoid outputs, one channel per model output (channel-major; channel 0
    * the whole tumour, then as the model's outputs list, e.g. WT, TC, ET,
    * each channel named after its region: "wt", "tc", "et"); 0 where nothing ran. */
@@ -171,11 +173,16 @@ gboolean bs_segment_planes_suit (const BsVolume *vol, BsPlane plane, char **why)
  * on it) resampled to 0.7 x 0.7 x 1 mm the whole-tumour Dice fell from 0.918
  * to 0.845 (worst 0.58); at 1.4 x 1.4 x 1 mm it was 0.908 (models/README.md,
  * "Thick slices and fine pixels"). */
-#define BS_SEGMENT_FINE_PIXEL_MM 0.8
+#define BS_SEGMENT_FINE_PIXEL_MM BS_DATASET_FINE_VOXEL_MM
 
 /* A warning for the user where vol's pixels in plane are finer than
- * BS_SEGMENT_FINE_PIXEL_MM on either side (free it), else NULL. */
+ * BS_SEGMENT_FINE_PIXEL_MM on either side (free it), else NULL.  Cases load
+ * resampled to about 1 mm (bs_dataset_set_resample), so this is for a case
+ * loaded without. */
 char *bs_segment_pixel_note (const BsVolume *vol, BsPlane plane);
+/* Where vol was resampled from its file's finer voxels (bs_dataset_set_resample),
+ * a sentence for the user that says from what to what (free it), else NULL. */
+char *bs_segment_resample_note (const BsVolume *vol);
 
 /* Three planes (opts->three_planes): prob holds the network's probabilities
  * of a whole volume run in plane (every slice; as bs_infer_volume leaves

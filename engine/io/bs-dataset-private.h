@@ -23,6 +23,7 @@ struct _BsDataset {
   char *path;
   char *name;
   GPtrArray *cases; /* CaseEntry */
+  gboolean keep_grid; /* bs_dataset_set_resample off */
 };
 
 /* A dataset of that kind and path with no cases yet (its name: the path's

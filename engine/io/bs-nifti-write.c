@@ -137,6 +137,22 @@ bs_volume_save_nifti (const BsVolume *vol, const char *path, int datatype, GErro
 
   g_return_val_if_fail (vol != NULL && path != NULL, FALSE);
 
+  /* A volume of a case resampled for the network goes back onto the file's
+   * grid, so that it lies on the scan it came from in every other tool:
+   * masks and labels to the nearest voxel, probabilities and images linearly. */
+  if (bs_volume_has_source (vol))
+    {
+      g_autoptr(BsVolume) back = bs_volume_to_source (vol, vol->is_label || (datatype != DT_FLOAT32
+                                                                            && datatype != DT_FLOAT64));
+
+      if (back == NULL)
+        {
+          g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_WRITE, _("%s: out of memory for the file's voxel grid"), path);
+          return FALSE;
+        }
+      memset (back->source_dims, 0, sizeof back->source_dims);
+      return bs_volume_save_nifti (back, path, datatype, error);
+    }
   if (!bs_nifti_datatype_supported (datatype))
     {
       g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_UNSUPPORTED,

@@ -1,4 +1,5 @@
 #include "bs-volume.h"
+#include "bs-parallel.h"
 
 #include <glib/gi18n.h>
 
@@ -132,6 +133,9 @@ new_like (const BsVolume *vol, int n_channels, gboolean zero)
     return NULL;
   memcpy (out->spacing, vol->spacing, sizeof out->spacing);
   memcpy (out->affine, vol->affine, sizeof out->affine);
+  memcpy (out->source_dims, vol->source_dims, sizeof out->source_dims);
+  memcpy (out->source_spacing, vol->source_spacing, sizeof out->source_spacing);
+  memcpy (out->source_affine, vol->source_affine, sizeof out->source_affine);
   return out;
 }
 
@@ -655,4 +659,166 @@ bs_plane_from_string (const char *s, BsPlane *plane)
         return TRUE;
       }
   return FALSE;
+}
+
+/* One axis of a rescale: output voxel i reads input voxels lo[i] and hi[i]
+ * with weights 1 - w[i] and w[i] (nearest: lo[i] alone). */
+typedef struct {
+  int *lo, *hi;
+  float *w;
+} RescaleAxis;
+
+typedef struct {
+  const BsVolume *in;
+  BsVolume *out;
+  RescaleAxis ax[3];
+} RescaleJob;
+
+static void
+rescale_axis_init (RescaleAxis *a, int n_in, int n_out, gboolean nearest)
+{
+  double r = (double) n_in / n_out;
+
+  a->lo = g_new (int, n_out);
+  a->hi = g_new (int, n_out);
+  a->w = g_new (float, n_out);
+  for (int i = 0; i < n_out; i++)
+    {
+      /* the output voxel's centre in input voxels */
+      double x = CLAMP ((i + 0.5) * r - 0.5, 0.0, (double) (n_in - 1));
+      int f = (int) floor (x);
+
+      if (nearest)
+        {
+          a->lo[i] = a->hi[i] = MIN ((int) floor (x + 0.5), n_in - 1);
+          a->w[i] = 0.0f;
+        }
+      else
+        {
+          a->lo[i] = f;
+          a->hi[i] = MIN (f + 1, n_in - 1);
+          a->w[i] = (float) (x - f);
+        }
+    }
+}
+
+static void
+rescale_axis_clear (RescaleAxis *a)
+{
+  g_free (a->lo);
+  g_free (a->hi);
+  g_free (a->w);
+}
+
+/* Output rows (channel, k, j) begin..end. */
+static void
+rescale_rows (int begin, int end, gpointer user_data)
+{
+  RescaleJob *job = user_data;
+  const BsVolume *in = job->in;
+  BsVolume *out = job->out;
+  int nx = out->dims[0], ny = out->dims[1], nz = out->dims[2];
+  gsize in_n = bs_volume_n_voxels (in), in_row = (gsize) in->dims[0], in_slice = in_row * in->dims[1];
+
+  for (int r = begin; r < end; r++)
+    {
+      int c = r / (ny * nz), k = r / ny % nz, j = r % ny;
+      const float *src = in->data + (gsize) c * in_n;
+      float *dst = out->data + ((gsize) c * nz * ny + (gsize) k * ny + j) * nx;
+      float wk = job->ax[2].w[k], wj = job->ax[1].w[j];
+      const float *s00 = src + job->ax[2].lo[k] * in_slice + job->ax[1].lo[j] * in_row;
+      const float *s01 = src + job->ax[2].lo[k] * in_slice + job->ax[1].hi[j] * in_row;
+      const float *s10 = src + job->ax[2].hi[k] * in_slice + job->ax[1].lo[j] * in_row;
+      const float *s11 = src + job->ax[2].hi[k] * in_slice + job->ax[1].hi[j] * in_row;
+
+      for (int i = 0; i < nx; i++)
+        {
+          int lo = job->ax[0].lo[i], hi = job->ax[0].hi[i];
+          float wi = job->ax[0].w[i];
+          float a = s00[lo] + wi * (s00[hi] - s00[lo]), b = s01[lo] + wi * (s01[hi] - s01[lo]);
+          float cc = s10[lo] + wi * (s10[hi] - s10[lo]), d = s11[lo] + wi * (s11[hi] - s11[lo]);
+          float e = a + wj * (b - a), f = cc + wj * (d - cc);
+
+          dst[i] = e + wk * (f - e);
+        }
+    }
+}
+
+static BsVolume *
+rescale_into (const BsVolume *vol, const int new_dims[3], gboolean nearest)
+{
+  BsVolume *out = bs_volume_new_uninitialized (new_dims[0], new_dims[1], new_dims[2], vol->n_channels);
+  RescaleJob job = { vol, out, { { 0 } } };
+
+  if (out == NULL)
+    return NULL;
+  for (int a = 0; a < 3; a++)
+    rescale_axis_init (&job.ax[a], vol->dims[a], new_dims[a], nearest);
+  bs_parallel_for_range (vol->n_channels * new_dims[1] * new_dims[2], 16, rescale_rows, &job);
+  for (int a = 0; a < 3; a++)
+    rescale_axis_clear (&job.ax[a]);
+  g_strfreev (out->channel_names);
+  out->channel_names = g_strdupv (vol->channel_names);
+  out->is_label = vol->is_label;
+  out->path = g_strdup (vol->path);
+  return out;
+}
+
+BsVolume *
+bs_volume_rescale (const BsVolume *vol, const int new_dims[3], gboolean nearest)
+{
+  BsVolume *out;
+
+  g_return_val_if_fail (vol != NULL && new_dims[0] > 0 && new_dims[1] > 0 && new_dims[2] > 0, NULL);
+  out = rescale_into (vol, new_dims, nearest);
+  if (out == NULL)
+    return NULL;
+  for (int k = 0; k < 3; k++)
+    {
+      double r = (double) vol->dims[k] / new_dims[k];
+
+      out->spacing[k] = vol->spacing[k] * r;
+      for (int row = 0; row < 3; row++)
+        {
+          out->affine[row][k] = vol->affine[row][k] * r;
+          out->affine[row][3] += vol->affine[row][k] * 0.5 * (r - 1.0);
+        }
+    }
+  for (int row = 0; row < 3; row++)
+    out->affine[row][3] += vol->affine[row][3];
+  out->affine[3][3] = 1.0;
+  if (bs_volume_has_source (vol))
+    {
+      memcpy (out->source_dims, vol->source_dims, sizeof out->source_dims);
+      memcpy (out->source_spacing, vol->source_spacing, sizeof out->source_spacing);
+      memcpy (out->source_affine, vol->source_affine, sizeof out->source_affine);
+    }
+  else
+    {
+      memcpy (out->source_dims, vol->dims, sizeof out->source_dims);
+      memcpy (out->source_spacing, vol->spacing, sizeof out->source_spacing);
+      memcpy (out->source_affine, vol->affine, sizeof out->source_affine);
+    }
+  return out;
+}
+
+gboolean
+bs_volume_has_source (const BsVolume *vol)
+{
+  return vol->source_dims[0] > 0;
+}
+
+BsVolume *
+bs_volume_to_source (const BsVolume *vol, gboolean nearest)
+{
+  BsVolume *out;
+
+  if (!bs_volume_has_source (vol))
+    return bs_volume_copy (vol);
+  out = rescale_into (vol, vol->source_dims, nearest);
+  if (out == NULL)
+    return NULL;
+  memcpy (out->spacing, vol->source_spacing, sizeof out->spacing);
+  memcpy (out->affine, vol->source_affine, sizeof out->affine);
+  return out;
 }

@@ -32,6 +32,13 @@ typedef struct {
   /* Non-finite voxels found on load were replaced by 0 and counted here so
    * they can be reported instead of propagated into the display. */
   gsize n_nonfinite;
+  /* The grid of the file this volume was resampled from for the network
+   * (bs_volume_rescale: pixels finer than the model learned from), which
+   * bs_volume_save_nifti writes back onto; source_dims[0] 0: the volume is
+   * on its own file's grid.  Volumes made like it keep it. */
+  int source_dims[3];
+  double source_spacing[3];
+  double source_affine[4][4];
 } BsVolume;
 
 /* Allocates zeroed data; affine is identity scaled by spacing 1. */
@@ -110,6 +117,19 @@ void bs_volume_add_slice_box (BsVolume *vol, int c, BsPlane plane, int index, co
  * pixels in the box are added, nothing else is touched. */
 void bs_volume_add_window_box (BsVolume *vol, int c, BsPlane plane, int index, const float *win, int wx0, int wy0,
                                int ww, int wh, const int lo[3], const int hi[3]);
+/* vol on new_dims voxels over the same field of view, each axis scaled on
+ * its own (the affine's columns by dims / new_dims, the first voxel's centre
+ * moved so that the grid's edges stay), each channel: linear between voxel
+ * centres, or the nearest voxel (labels and masks).  The result remembers
+ * vol's grid as its source (or vol's own source, where vol has one).  NULL
+ * when the memory is not available. */
+BsVolume *bs_volume_rescale (const BsVolume *vol, const int new_dims[3], gboolean nearest);
+/* vol back on its source grid (bs_volume_rescale's inverse, the source's
+ * affine and spacing exactly), or a copy where it has none. */
+BsVolume *bs_volume_to_source (const BsVolume *vol, gboolean nearest);
+/* TRUE where vol was resampled from another grid (bs_volume_rescale). */
+gboolean bs_volume_has_source (const BsVolume *vol);
+
 /* The voxel axis (0 i, 1 j, 2 k) along which plane's displayed columns (d 0),
  * rows (d 1) or slices (d 2) step. */
 int bs_volume_slice_axis (const BsVolume *vol, BsPlane plane, int d);
