@@ -564,6 +564,61 @@ test_invalid_source (Fixture *f, gconstpointer data)
   g_assert_cmpint (count_files (f->dir), ==, 0);
 }
 
+/* Walk finding: the coronal and sagittal exports of a case of thick slices
+ * drew one pixel row per slice, squashed where the window shows the slice in
+ * proportion.  With voxels of 1 x 1.5 x 2 mm (the fixture's affine) the
+ * coronal overlay is twice as tall as it has slices (2 mm rows under 1 mm
+ * columns), each slice a band of two rows of its own pixels; the sagittal one
+ * 4/3 as tall; the figure's panels follow. */
+static void
+test_square_pixels (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = g_build_filename (f->dir, "coronal.png", NULL);
+  g_autofree char *fig = g_build_filename (f->dir, "figure.png", NULL);
+  g_autoptr(GError) error = NULL;
+  BsExportSource src = f->src;
+  BsOverlayOptions opts;
+  cairo_surface_t *s, *plain;
+  int w, h;
+
+  f->image->spacing[0] = 1.0;
+  f->image->spacing[1] = 1.5;
+  f->image->spacing[2] = 2.0;
+  bs_overlay_options_init (&opts);
+  opts.opacity = 1.0f;
+  bs_auto_window_volume (f->image, 0, &opts.lo, &opts.hi);
+  src.plane = BS_PLANE_CORONAL;
+  bs_volume_slice_size (f->image, BS_PLANE_CORONAL, &w, &h);
+  g_assert_cmpint (h, ==, NZ);
+  g_assert_true (bs_export_overlay_png (&src, 16, &opts, 0, 0, path, &error));
+  g_assert_no_error (error);
+  s = cairo_image_surface_create_from_png (path);
+  g_assert_cmpint (cairo_image_surface_get_width (s), ==, w);
+  g_assert_cmpint (cairo_image_surface_get_height (s), ==, 2 * h);
+  /* the same pixels as on 1 mm voxels, each row twice */
+  f->image->spacing[2] = 1.0;
+  f->image->spacing[1] = 1.0;
+  plain = bs_export_render_overlay (&src, 16, &opts, 0, 0);
+  g_assert_cmpint (cairo_image_surface_get_height (plain), ==, h);
+  cairo_surface_flush (plain);
+  for (int y = 0; y < 2 * h; y++)
+    for (int x = 0; x < w; x++)
+      g_assert_cmphex (pixel (s, x, y) & 0xffffff, ==, pixel (plain, x, y / 2) & 0xffffff);
+  cairo_surface_destroy (plain);
+  cairo_surface_destroy (s);
+  f->image->spacing[1] = 1.5;
+  f->image->spacing[2] = 2.0;
+  src.plane = BS_PLANE_SAGITTAL;
+  s = bs_export_render_overlay (&src, 20, &opts, 0, 0);
+  bs_volume_slice_size (f->image, BS_PLANE_SAGITTAL, &w, &h);
+  g_assert_cmpint (cairo_image_surface_get_width (s), ==, w);
+  g_assert_cmpint (cairo_image_surface_get_height (s), ==, (int) lround (h * 2.0 / 1.5));
+  cairo_surface_destroy (s);
+  src.plane = BS_PLANE_CORONAL;
+  g_assert_true (bs_export_figure_png (&src, 16, &opts, 900, 400, fig, &error));
+  g_assert_no_error (error);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -579,5 +634,6 @@ main (int argc, char **argv)
   ADD ("/export/unwritable-dir", test_unwritable_dir);
   ADD ("/export/failed-write", test_failed_write_leaves_nothing);
   ADD ("/export/invalid-source", test_invalid_source);
+  ADD ("/export/square-pixels", test_square_pixels);
   return g_test_run ();
 }

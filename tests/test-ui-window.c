@@ -693,6 +693,51 @@ test_views_and_planes (void)
   bs_window_set_overlay_mode (win, FALSE);
 }
 
+/* Walk finding: on a case of few axial slices (31 slices of 5 mm) the
+ * coronal view opened on the brain's edge, slice 30: the new plane's slice
+ * reached the slice bar before its range, was clamped to the axial one and
+ * went back to the session.  Here 32 axial slices under 128 coronal ones: the
+ * coronal view opens on its slice with the most tumour, beyond 31, and the
+ * bar shows it. */
+static void
+test_plane_range_before_slice (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("bs-ui-few-slices-XXXXXX", NULL);
+  g_autofree char *model = bs_unet_default_model_path ();
+  g_autofree char *shown = NULL;
+  g_autoptr(GError) error = NULL;
+  GtkWidget *bar;
+  BsWindow *w;
+  BsSession *s;
+  int most = 0, at, best;
+
+  if (!setup ())
+    return;
+  g_assert_true (bs_phantom_write_task (dir, 1, 17, 128, 128, 32, &error));
+  g_assert_no_error (error);
+  w = bs_window_new (BS_APPLICATION (app));
+  gtk_window_present (GTK_WINDOW (w));
+  bs_window_open_with_model (w, dir, model);
+  s = bs_window_get_session (w);
+  g_assert_true (bs_test_wait (w, shows_current_prediction, 300));
+  g_assert_cmpint (bs_session_get_n_slices (s), ==, 32);
+  best = bs_test_fullest_slice (bs_session_get_truth (s), 0, BS_PLANE_CORONAL, &most);
+  g_test_message ("coronal slice with the most tumour: %d (%d voxels)", best, most);
+  g_assert_cmpint (best, >, 31);
+  bs_session_set_plane (s, BS_PLANE_CORONAL);
+  bs_test_spin (100);
+  at = bs_session_get_slice_index (s);
+  g_assert_cmpint (bs_test_slice_count (bs_session_get_truth (s), 0, BS_PLANE_CORONAL, at), ==, most);
+  bar = bs_test_find_widget (GTK_WIDGET (w), BS_TYPE_SLICE_BAR);
+  g_assert_nonnull (bar);
+  shown = g_strdup_printf ("Coronal %d (0–127)", at);
+  g_assert_nonnull (bs_test_find_label (bar, shown, FALSE));
+  g_action_group_activate_action (G_ACTION_GROUP (w), "cancel-fill", NULL);
+  gtk_window_destroy (GTK_WINDOW (w));
+  bs_test_spin (50);
+  bs_test_remove_tree (dir);
+}
+
 /* Issue 14, finding 2: the prediction of a volume is one thing.  The network
  * runs in its own plane; switching to coronal or sagittal keeps the result
  * (no new job, the same probabilities and volume Dice) and shows reslices of
@@ -2647,6 +2692,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/window/test-time-flips", test_flips);
   g_test_add_func ("/ui/window/fill-lanes", test_fill_lanes);
   g_test_add_func ("/ui/window/planes", test_views_and_planes);
+  g_test_add_func ("/ui/window/plane-range-before-slice", test_plane_range_before_slice);
   g_test_add_func ("/ui/window/plane-keeps-prediction", test_plane_keeps_prediction);
   g_test_add_func ("/ui/window/trust-panels", test_trust_panels);
   g_test_add_func ("/ui/window/int8-nchw-greyed", test_int8_nchw_greyed);

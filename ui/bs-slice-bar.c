@@ -96,6 +96,15 @@ on_slice (BsSession *session, GParamSpec *pspec, BsSliceBar *self)
 {
   int slice = bs_session_get_slice_index (session);
 
+  /* A new plane's slice can come before its notify::plane (walk finding: on
+   * a case of 31 axial slices, coronal slice 100 was clamped to the axial
+   * range, 30, and sent back to the session, so the coronal view opened on
+   * the brain's edge): the bar takes the plane's range and slice at once. */
+  if ((int) round (gtk_adjustment_get_upper (self->slice_adjustment)) != MAX (bs_session_get_n_slices (session) - 1, 0))
+    {
+      on_geometry (session, NULL, self);
+      return;
+    }
   if ((int) round (gtk_adjustment_get_value (self->slice_adjustment)) != slice)
     gtk_adjustment_set_value (self->slice_adjustment, slice);
   update_label (self);

@@ -128,6 +128,45 @@ bs_export_slice_has_tumour (const BsExportSource *src, int index)
   return any;
 }
 
+/* A displayed pixel's height over its width in mm on plane's slices: 5 on
+ * the coronal slices of 1 x 1 x 5 mm voxels. */
+static double
+pixel_aspect (const BsVolume *vol, BsPlane plane)
+{
+  double w = vol->spacing[bs_volume_slice_axis (vol, plane, 0)], h = vol->spacing[bs_volume_slice_axis (vol, plane, 1)];
+
+  return w > 0 && h > 0 && isfinite (h / w) ? h / w : 1.0;
+}
+
+/* slice (w x *h pixels) drawn on square pixels: its rows stretched by aspect
+ * into a new surface of w x round (*h * aspect), which replaces it (walk
+ * finding: the coronal and sagittal exports of a case of 5 mm slices were
+ * squashed five times, where the window shows them in proportion).  Thick
+ * slices stay visible as bands (nearest neighbour from twice on). */
+static cairo_surface_t *
+square_pixels (cairo_surface_t *slice, int w, int *h, double aspect)
+{
+  cairo_surface_t *out;
+  cairo_t *cr;
+  int nh;
+
+  if (fabs (aspect - 1.0) < 0.01)
+    return slice;
+  nh = MAX (1, (int) lround (*h * aspect));
+  out = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, w, nh);
+  cr = cairo_create (out);
+  cairo_scale (cr, 1.0, (double) nh / *h);
+  cairo_set_source_surface (cr, slice, 0, 0);
+  cairo_pattern_set_filter (cairo_get_source (cr), aspect >= 2.0 ? CAIRO_FILTER_NEAREST : CAIRO_FILTER_GOOD);
+  cairo_pattern_set_extend (cairo_get_source (cr), CAIRO_EXTEND_PAD);
+  cairo_rectangle (cr, 0, 0, w, *h);
+  cairo_fill (cr);
+  cairo_destroy (cr);
+  cairo_surface_destroy (slice);
+  *h = nh;
+  return out;
+}
+
 /* Paints a w x h slice surface into the box (x, y, bw, bh), centred and
  * scaled to fit. */
 static void
@@ -400,12 +439,15 @@ bs_export_render_overlay (const BsExportSource *src, int index, const BsOverlayO
   cairo_surface_t *slice, *out;
   cairo_t *cr;
   const float *pred, *truth;
+  int sh;
 
   slice_data_load (&s, src, index);
   overlay_region (src, &s, &pred, &truth);
   slice = bs_render_overlay (s.image, pred, truth, s.w, s.h, opts);
-  bs_export_overlay_layout (s.w, s.h, opts, width, height, &lay);
-  if (!opts->annotate && lay.width == s.w && lay.height == s.h)
+  sh = s.h;
+  slice = square_pixels (slice, s.w, &sh, pixel_aspect (src->image, src->plane));
+  bs_export_overlay_layout (s.w, sh, opts, width, height, &lay);
+  if (!opts->annotate && lay.width == s.w && lay.height == sh)
     {
       slice_data_clear (&s);
       return slice;
@@ -414,10 +456,10 @@ bs_export_render_overlay (const BsExportSource *src, int index, const BsOverlayO
   cr = cairo_create (out);
   cairo_set_source_rgb (cr, 0, 0, 0);
   cairo_paint (cr);
-  paint_fitted (cr, slice, s.w, s.h, lay.x, lay.y, s.w * lay.scale, s.h * lay.scale);
+  paint_fitted (cr, slice, s.w, sh, lay.x, lay.y, s.w * lay.scale, sh * lay.scale);
   if (opts->annotate)
     {
-      double f = lay.font, pw = s.w * lay.scale, ph = s.h * lay.scale;
+      double f = lay.font, pw = s.w * lay.scale, ph = sh * lay.scale;
       g_autofree char *caption = overlay_caption (src, &s, index);
       char letters[4], l[2] = { 0, 0 };
 
@@ -463,6 +505,7 @@ bs_export_render_figure (const BsExportSource *src, int index, const BsOverlayOp
   BsOverlayOptions panel_opts = *opts;
   double margin, title_h, label_h, legend_h, cell_w, cell_h;
   cairo_t *cr;
+  int sh;
 
   if (width <= 0 || height <= 0)
     {
@@ -485,6 +528,14 @@ bs_export_render_figure (const BsExportSource *src, int index, const BsOverlayOp
                                         s.w, s.h, &panel_opts);
   else
     panels[2] = bs_render_mask_over (s.image, s.pred, s.w, s.h, BS_COLOR_PREDICTION, &panel_opts);
+  sh = s.h;
+  for (int p = 0; p < 3; p++)
+    {
+      int ph = s.h;
+
+      panels[p] = square_pixels (panels[p], s.w, &ph, pixel_aspect (src->image, src->plane));
+      sh = ph;
+    }
 
   if (s.truth)
     {
@@ -553,10 +604,10 @@ bs_export_render_figure (const BsExportSource *src, int index, const BsOverlayOp
   for (int p = 0; p < 3; p++)
     {
       double x = margin + p * (cell_w + margin), y = title_h + label_h;
-      double scale = MIN (cell_w / s.w, cell_h / s.h);
-      double pw = s.w * scale, ph = s.h * scale;
+      double scale = MIN (cell_w / s.w, cell_h / sh);
+      double pw = s.w * scale, ph = sh * scale;
 
-      paint_fitted (cr, panels[p], s.w, s.h, x, y, cell_w, cell_h);
+      paint_fitted (cr, panels[p], s.w, sh, x, y, cell_w, cell_h);
       x += (cell_w - pw) / 2;
       y += (cell_h - ph) / 2;
       /* The panel title sits just above the image, also when a wide
