@@ -491,6 +491,17 @@ test_rescale (void)
   g_assert_cmpmem (back->data, bs_volume_n_voxels (lab) * sizeof (float), lab->data,
                    bs_volume_n_voxels (lab) * sizeof (float));
   g_assert_false (bs_volume_has_source (back));
+  /* the file's voxel under a resampled one: its centre's nearest */
+  {
+    int ijk[3] = { 3, 14, 5 }, file[3];
+
+    bs_volume_voxel_in_source (down, ijk, file);
+    g_assert_cmpint (file[0], ==, 7);
+    g_assert_cmpint (file[1], ==, 29);
+    g_assert_cmpint (file[2], ==, 5);
+    bs_volume_voxel_in_source (vol, ijk, file);
+    g_assert_cmpint (file[0], ==, 3);
+  }
   /* a volume made like the rescaled one goes back to the same grid */
   like = bs_volume_new_like (down, 1);
   g_assert_true (bs_volume_has_source (like));

@@ -311,7 +311,19 @@ update_readout (BsSliceViews *self)
   text = g_string_new (NULL);
   /* The probability first after the voxel: it is what a reader checks, and the
    * line is cut at its end when the window is narrow (the tooltip has it all). */
-  g_string_append_printf (text, _("Voxel (%d, %d, %d)"), ijk[0], ijk[1], ijk[2]);
+  if (bs_volume_has_source (img))
+    {
+      int file[3];
+
+      /* A case resampled for the network: the voxel as the file and every
+       * other viewer number it (walk finding: the resampled grid's numbers
+       * pointed at background in the file). */
+      bs_volume_voxel_in_source (img, ijk, file);
+      /* TRANSLATORS: the cursor's voxel in the case's file, when the window shows it resampled */
+      g_string_append_printf (text, _("File voxel (%d, %d, %d)"), file[0], file[1], file[2]);
+    }
+  else
+    g_string_append_printf (text, _("Voxel (%d, %d, %d)"), ijk[0], ijk[1], ijk[2]);
   if (bs_session_slice_is_computed (s, slice))
     g_string_append_printf (text, _("   probability %.3f"),
                             bs_volume_channel (bs_session_get_probability_volume (s), 0)[idx]);

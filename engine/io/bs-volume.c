@@ -808,6 +808,23 @@ bs_volume_has_source (const BsVolume *vol)
   return vol->source_dims[0] > 0;
 }
 
+void
+bs_volume_voxel_in_source (const BsVolume *vol, const int ijk[3], int out[3])
+{
+  for (int a = 0; a < 3; a++)
+    {
+      double x;
+
+      if (!bs_volume_has_source (vol))
+        {
+          out[a] = ijk[a];
+          continue;
+        }
+      x = (ijk[a] + 0.5) * vol->source_dims[a] / vol->dims[a] - 0.5;
+      out[a] = CLAMP ((int) floor (x + 0.5), 0, vol->source_dims[a] - 1);
+    }
+}
+
 BsVolume *
 bs_volume_to_source (const BsVolume *vol, gboolean nearest)
 {

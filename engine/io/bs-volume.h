@@ -129,6 +129,9 @@ BsVolume *bs_volume_rescale (const BsVolume *vol, const int new_dims[3], gboolea
 BsVolume *bs_volume_to_source (const BsVolume *vol, gboolean nearest);
 /* TRUE where vol was resampled from another grid (bs_volume_rescale). */
 gboolean bs_volume_has_source (const BsVolume *vol);
+/* The voxel of the source grid nearest to the centre of vol's voxel ijk (ijk
+ * itself where vol has no source): what another viewer of the file calls it. */
+void bs_volume_voxel_in_source (const BsVolume *vol, const int ijk[3], int out[3]);
 
 /* The voxel axis (0 i, 1 j, 2 k) along which plane's displayed columns (d 0),
  * rows (d 1) or slices (d 2) step. */
