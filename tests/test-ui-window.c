@@ -702,15 +702,17 @@ test_views_and_planes (void)
 static void
 test_plane_range_before_slice (void)
 {
-  g_autofree char *dir = g_dir_make_tmp ("bs-ui-few-slices-XXXXXX", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("bs-ui-few-slices-XXXXXX", &error);
   g_autofree char *model = bs_unet_default_model_path ();
   g_autofree char *shown = NULL;
-  g_autoptr(GError) error = NULL;
   GtkWidget *bar;
   BsWindow *w;
   BsSession *s;
   int most = 0, at, best;
 
+  g_assert_no_error (error);
+  g_assert_nonnull (dir);
   if (!setup ())
     return;
   g_assert_true (bs_phantom_write_task (dir, 1, 17, 128, 128, 32, &error));

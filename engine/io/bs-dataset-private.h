@@ -26,6 +26,11 @@ struct _BsDataset {
   gboolean keep_grid; /* bs_dataset_set_resample off */
 };
 
+/* c resampled to about 1 mm along every axis whose voxels are finer than
+ * BS_DATASET_FINE_VOXEL_MM, image and label alike (engine/io/bs-dataset-resample.c);
+ * file names the case in the error. */
+gboolean bs_dataset_resample_fine (BsCase *c, const char *file, GError **error);
+
 /* A dataset of that kind and path with no cases yet (its name: the path's
  * last component). */
 BsDataset *bs_dataset_new_empty (BsDatasetKind kind, const char *path);

@@ -796,46 +796,6 @@ label_failed (const CaseEntry *e, BsCase *c, GError *local, GError **label_error
   return TRUE;
 }
 
-/* Voxels finer than the model learned from: the case resampled to about
- * 1 mm along those axes (bs_dataset_set_resample). */
-static gboolean
-resample_fine (BsCase *c, const CaseEntry *e, GError **error)
-{
-  int dims[3];
-  gboolean any = FALSE;
-  g_autoptr(BsVolume) image = NULL, label = NULL;
-
-  for (int a = 0; a < 3; a++)
-    {
-      double mm = c->image->spacing[a] * c->image->dims[a];
-
-      dims[a] = c->image->dims[a];
-      if (c->image->spacing[a] < BS_DATASET_FINE_VOXEL_MM && c->image->dims[a] > 1)
-        {
-          dims[a] = MAX (1, (int) floor (mm + 0.5));
-          any = TRUE;
-        }
-    }
-  if (!any)
-    return TRUE;
-  image = bs_volume_rescale (c->image, dims, FALSE);
-  if (image == NULL || (c->label != NULL && (label = bs_volume_rescale (c->label, dims, TRUE)) == NULL))
-    {
-      g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID, _("%s: out of memory to resample the case to 1 mm voxels"),
-                   e->images[0]);
-      return FALSE;
-    }
-  image->n_nonfinite = c->image->n_nonfinite;
-  bs_volume_free (c->image);
-  c->image = g_steal_pointer (&image);
-  if (c->label != NULL)
-    {
-      bs_volume_free (c->label);
-      c->label = g_steal_pointer (&label);
-    }
-  return TRUE;
-}
-
 BsCase *
 bs_dataset_load_case_full (BsDataset *ds, guint i, GError **label_error, GError **error)
 {
@@ -894,16 +854,9 @@ bs_dataset_load_case_full (BsDataset *ds, guint i, GError **label_error, GError 
       if (!load_nifti_label (ds, e, c, &local) && !label_failed (e, c, local, label_error, error))
         return NULL;
     }
-  if (!ds->keep_grid && !resample_fine (c, e, error))
+  if (!ds->keep_grid && !bs_dataset_resample_fine (c, e->images[0], error))
     return NULL;
   return g_steal_pointer (&c);
-}
-
-void
-bs_dataset_set_resample (BsDataset *ds, gboolean on)
-{
-  g_return_if_fail (ds != NULL);
-  ds->keep_grid = !on;
 }
 
 BsCase *

@@ -1,4 +1,5 @@
 #include "bs-export.h"
+#include "bs-export-private.h"
 
 #include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
@@ -126,65 +127,6 @@ bs_export_slice_has_tumour (const BsExportSource *src, int index)
     any = s.pred[i] > 0.5f || (s.truth != NULL && s.truth[i] > 0.5f);
   slice_data_clear (&s);
   return any;
-}
-
-/* A displayed pixel's height over its width in mm on plane's slices: 5 on
- * the coronal slices of 1 x 1 x 5 mm voxels. */
-static double
-pixel_aspect (const BsVolume *vol, BsPlane plane)
-{
-  double w = vol->spacing[bs_volume_slice_axis (vol, plane, 0)], h = vol->spacing[bs_volume_slice_axis (vol, plane, 1)];
-
-  return w > 0 && h > 0 && isfinite (h / w) ? h / w : 1.0;
-}
-
-/* slice (w x *h pixels) drawn on square pixels: its rows stretched by aspect
- * into a new surface of w x round (*h * aspect), which replaces it (walk
- * finding: the coronal and sagittal exports of a case of 5 mm slices were
- * squashed five times, where the window shows them in proportion).  Thick
- * slices stay visible as bands (nearest neighbour from twice on). */
-static cairo_surface_t *
-square_pixels (cairo_surface_t *slice, int w, int *h, double aspect)
-{
-  cairo_surface_t *out;
-  cairo_t *cr;
-  int nh;
-
-  if (fabs (aspect - 1.0) < 0.01)
-    return slice;
-  nh = MAX (1, (int) lround (*h * aspect));
-  out = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, w, nh);
-  cr = cairo_create (out);
-  cairo_scale (cr, 1.0, (double) nh / *h);
-  cairo_set_source_surface (cr, slice, 0, 0);
-  cairo_pattern_set_filter (cairo_get_source (cr), aspect >= 2.0 ? CAIRO_FILTER_NEAREST : CAIRO_FILTER_GOOD);
-  cairo_pattern_set_extend (cairo_get_source (cr), CAIRO_EXTEND_PAD);
-  cairo_rectangle (cr, 0, 0, w, *h);
-  cairo_fill (cr);
-  cairo_destroy (cr);
-  cairo_surface_destroy (slice);
-  *h = nh;
-  return out;
-}
-
-/* Paints a w x h slice surface into the box (x, y, bw, bh), centred and
- * scaled to fit. */
-static void
-paint_fitted (cairo_t *cr, cairo_surface_t *slice, int w, int h, double x, double y, double bw, double bh)
-{
-  double scale = MIN (bw / w, bh / h);
-  double dx = x + (bw - w * scale) / 2, dy = y + (bh - h * scale) / 2;
-
-  cairo_save (cr);
-  cairo_translate (cr, dx, dy);
-  cairo_scale (cr, scale, scale);
-  cairo_set_source_surface (cr, slice, 0, 0);
-  /* Nearest neighbour when enlarging a lot keeps voxels (and mask edges)
-   * honest; bilinear otherwise avoids aliasing. */
-  cairo_pattern_set_filter (cairo_get_source (cr), scale >= 3.0 ? CAIRO_FILTER_NEAREST : CAIRO_FILTER_GOOD);
-  cairo_rectangle (cr, 0, 0, w, h);
-  cairo_fill (cr);
-  cairo_restore (cr);
 }
 
 static const char *
@@ -445,7 +387,7 @@ bs_export_render_overlay (const BsExportSource *src, int index, const BsOverlayO
   overlay_region (src, &s, &pred, &truth);
   slice = bs_render_overlay (s.image, pred, truth, s.w, s.h, opts);
   sh = s.h;
-  slice = square_pixels (slice, s.w, &sh, pixel_aspect (src->image, src->plane));
+  slice = bs_export_square_pixels (slice, s.w, &sh, bs_export_pixel_aspect (src->image, src->plane));
   bs_export_overlay_layout (s.w, sh, opts, width, height, &lay);
   if (!opts->annotate && lay.width == s.w && lay.height == sh)
     {
@@ -456,7 +398,7 @@ bs_export_render_overlay (const BsExportSource *src, int index, const BsOverlayO
   cr = cairo_create (out);
   cairo_set_source_rgb (cr, 0, 0, 0);
   cairo_paint (cr);
-  paint_fitted (cr, slice, s.w, sh, lay.x, lay.y, s.w * lay.scale, sh * lay.scale);
+  bs_export_paint_fitted (cr, slice, s.w, sh, lay.x, lay.y, s.w * lay.scale, sh * lay.scale);
   if (opts->annotate)
     {
       double f = lay.font, pw = s.w * lay.scale, ph = sh * lay.scale;
@@ -533,7 +475,7 @@ bs_export_render_figure (const BsExportSource *src, int index, const BsOverlayOp
     {
       int ph = s.h;
 
-      panels[p] = square_pixels (panels[p], s.w, &ph, pixel_aspect (src->image, src->plane));
+      panels[p] = bs_export_square_pixels (panels[p], s.w, &ph, bs_export_pixel_aspect (src->image, src->plane));
       sh = ph;
     }
 
@@ -607,7 +549,7 @@ bs_export_render_figure (const BsExportSource *src, int index, const BsOverlayOp
       double scale = MIN (cell_w / s.w, cell_h / sh);
       double pw = s.w * scale, ph = sh * scale;
 
-      paint_fitted (cr, panels[p], s.w, sh, x, y, cell_w, cell_h);
+      bs_export_paint_fitted (cr, panels[p], s.w, sh, x, y, cell_w, cell_h);
       x += (cell_w - pw) / 2;
       y += (cell_h - ph) / 2;
       /* The panel title sits just above the image, also when a wide
