@@ -394,20 +394,9 @@ update_geometry (BsSliceViews *self)
   self->truth_buf = g_new (float, (gsize) w * h);
   self->prob_buf = g_new (float, (gsize) w * h);
   bs_volume_plane_letters (img, plane, letters);
-  /* Rows of a displayed slice run along the plane's vertical axis. */
-  switch (plane)
-    {
-    case BS_PLANE_AXIAL:
-      aspect = img->spacing[1] / img->spacing[0];
-      break;
-    case BS_PLANE_CORONAL:
-      aspect = img->spacing[2] / img->spacing[0];
-      break;
-    case BS_PLANE_SAGITTAL:
-    default:
-      aspect = img->spacing[2] / img->spacing[1];
-      break;
-    }
+  /* Rows of a displayed slice run along the plane's vertical axis (the
+   * exports draw the same, bs_volume_pixel_aspect). */
+  aspect = bs_volume_pixel_aspect (img, plane);
   for (guint i = 0; i < G_N_ELEMENTS (views); i++)
     {
       bs_slice_view_set_letters (views[i], letters);

@@ -839,3 +839,11 @@ bs_volume_to_source (const BsVolume *vol, gboolean nearest)
   memcpy (out->affine, vol->source_affine, sizeof out->affine);
   return out;
 }
+
+double
+bs_volume_pixel_aspect (const BsVolume *vol, BsPlane plane)
+{
+  double w = vol->spacing[bs_volume_slice_axis (vol, plane, 0)], h = vol->spacing[bs_volume_slice_axis (vol, plane, 1)];
+
+  return w > 0 && h > 0 && isfinite (h / w) ? h / w : 1.0;
+}

@@ -136,6 +136,10 @@ void bs_volume_voxel_in_source (const BsVolume *vol, const int ijk[3], int out[3
 /* The voxel axis (0 i, 1 j, 2 k) along which plane's displayed columns (d 0),
  * rows (d 1) or slices (d 2) step. */
 int bs_volume_slice_axis (const BsVolume *vol, BsPlane plane, int d);
+/* A displayed pixel's height over its width in mm on plane's slices (5 on
+ * the coronal slices of 1 x 1 x 5 mm voxels): the window's views and the
+ * exports draw them so. */
+double bs_volume_pixel_aspect (const BsVolume *vol, BsPlane plane);
 /* Voxel (i, j, k) shown at displayed pixel (x, y) of slice index. */
 void bs_volume_slice_to_voxel (const BsVolume *vol, BsPlane plane, int index, int x, int y, int ijk[3]);
 /* vol resampled onto the voxel grid of like when the two differ only in

@@ -3,16 +3,6 @@
 
 #include "bs-export-private.h"
 
-/* A displayed pixel's height over its width in mm on plane's slices: 5 on
- * the coronal slices of 1 x 1 x 5 mm voxels. */
-double
-bs_export_pixel_aspect (const BsVolume *vol, BsPlane plane)
-{
-  double w = vol->spacing[bs_volume_slice_axis (vol, plane, 0)], h = vol->spacing[bs_volume_slice_axis (vol, plane, 1)];
-
-  return w > 0 && h > 0 && isfinite (h / w) ? h / w : 1.0;
-}
-
 /* slice (w x *h pixels) drawn on square pixels: its rows stretched by aspect
  * into a new surface of w x round (*h * aspect), which replaces it (walk
  * finding: the coronal and sagittal exports of a case of 5 mm slices were

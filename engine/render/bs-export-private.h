@@ -7,9 +7,6 @@
 
 G_BEGIN_DECLS
 
-/* A displayed pixel's height over its width in mm on plane's slices: 5 on
- * the coronal slices of 1 x 1 x 5 mm voxels. */
-double bs_export_pixel_aspect (const BsVolume *vol, BsPlane plane);
 /* slice (w x *h pixels) on square pixels: a new surface of w x
  * round (*h * aspect) replaces it (slice is freed; *h updated); slice itself
  * where aspect is 1. */

@@ -387,7 +387,7 @@ bs_export_render_overlay (const BsExportSource *src, int index, const BsOverlayO
   overlay_region (src, &s, &pred, &truth);
   slice = bs_render_overlay (s.image, pred, truth, s.w, s.h, opts);
   sh = s.h;
-  slice = bs_export_square_pixels (slice, s.w, &sh, bs_export_pixel_aspect (src->image, src->plane));
+  slice = bs_export_square_pixels (slice, s.w, &sh, bs_volume_pixel_aspect (src->image, src->plane));
   bs_export_overlay_layout (s.w, sh, opts, width, height, &lay);
   if (!opts->annotate && lay.width == s.w && lay.height == sh)
     {
@@ -475,7 +475,7 @@ bs_export_render_figure (const BsExportSource *src, int index, const BsOverlayOp
     {
       int ph = s.h;
 
-      panels[p] = bs_export_square_pixels (panels[p], s.w, &ph, bs_export_pixel_aspect (src->image, src->plane));
+      panels[p] = bs_export_square_pixels (panels[p], s.w, &ph, bs_volume_pixel_aspect (src->image, src->plane));
       sh = ph;
     }
 
