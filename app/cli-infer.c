@@ -148,7 +148,7 @@ bs_cli_infer (int argc, char **argv)
     { "layout", 0, 0, G_OPTION_ARG_STRING, &layout_s, N_("nchw, nhwc or blocked (default)"), "L" },
     { "fusion", 0, 0, G_OPTION_ARG_STRING, &fusion_s, N_("on (default) or off"), "on|off" },
     { "cleanup", 0, 0, G_OPTION_ARG_STRING, &cleanup_s,
-      N_("on (default): remove islands smaller than 20 per cent of the largest tumour component; off: the raw mask"), "on|off" },
+      N_("on (default): remove islands smaller than 20 per cent of the largest tumour component and fill the holes of the tumour core; off: the raw masks"), "on|off" },
     { "crop-to-brain", 0, 0, G_OPTION_ARG_STRING, &crop_s,
       N_("on (default): run only slices with brain, on the brain's window; off: every whole slice"), "on|off" },
     { "test-time-flips", 0, 0, G_OPTION_ARG_STRING, &flips_s,
@@ -489,6 +489,12 @@ bs_cli_infer (int argc, char **argv)
       json_builder_add_int_value (b, seg->cleanup.n_components);
       json_builder_set_member_name (b, "removed_voxels");
       json_builder_add_int_value (b, (gint64) seg->cleanup.removed);
+      /* the clean-up's other half: voxels of the core's holes filled (region models) */
+      json_builder_set_member_name (b, "core_filled_voxels");
+      if (seg->region_mask[BS_REGION_TC] != NULL)
+        json_builder_add_int_value (b, (gint64) seg->cleanup.core_filled);
+      else
+        json_builder_add_null_value (b);
       json_builder_set_member_name (b, "tumour_voxels");
       json_builder_add_int_value (b, (gint64) seg->tumour_voxels);
       json_builder_set_member_name (b, "stages");
@@ -565,6 +571,10 @@ bs_cli_infer (int argc, char **argv)
       else if (cleanup)
         printf (_("island clean-up: kept %d of %d components, removed %.0f voxels\n"), seg->cleanup.n_kept,
                 seg->cleanup.n_components, (double) seg->cleanup.removed);
+      if (cleanup && seg->region_mask[BS_REGION_TC] != NULL)
+        /* TRANSLATORS: the clean-up also fills the holes of the tumour-core mask in its axial, coronal and
+         * sagittal slices (necrosis the network left out, enclosed by the core) */
+        printf (_("tumour core: %.0f voxels of holes filled\n"), (double) seg->cleanup.core_filled);
       printf ("%s\n", _("stages (ms):"));
       for (int i = 0; i < seg->timing.n_stages; i++)
         printf ("  %-12s %10.1f\n", seg->timing.stages[i].name, seg->timing.stages[i].ms);

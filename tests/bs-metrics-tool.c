@@ -1,10 +1,15 @@
 /* Helper of tests/test-metrics-scipy.py: the BraTS region metrics of two
- * NIfTI masks (value > 0.5 is on), as one JSON line. */
+ * NIfTI masks (value > 0.5 is on), as one JSON line; or, as
+ * `bs-metrics-tool fill MASK WITHIN OUT`, the clean-up's filling of a mask's
+ * holes in its axial, coronal and sagittal slices (bs_volume_fill_plane_holes)
+ * within another, written to OUT, and the voxels filled printed. */
 #include <math.h>
 #include <stdio.h>
 
 #include "bs-metrics.h"
+#include "bs-postprocess.h"
 #include "bs-nifti.h"
+#include <nifti1.h>  /* DT_UINT8; after the headers above, as app/ does */
 
 static void
 print_number (const char *name, double v, const char *sep)
@@ -22,9 +27,25 @@ main (int argc, char **argv)
   g_autoptr(BsVolume) pred = NULL, truth = NULL;
   BsRegionMetrics m;
 
+  if (argc == 5 && g_strcmp0 (argv[1], "fill") == 0)
+    {
+      guint64 filled = 0;
+
+      pred = bs_volume_load_nifti (argv[2], TRUE, &error);
+      if (pred != NULL)
+        truth = bs_volume_load_nifti (argv[3], TRUE, &error);
+      if (pred == NULL || truth == NULL || !bs_volume_fill_plane_holes (pred, truth, &filled)
+          || !bs_volume_save_nifti (pred, argv[4], DT_UINT8, &error))
+        {
+          fprintf (stderr, "bs-metrics-tool: %s\n", error ? error->message : "cannot fill");
+          return 1;
+        }
+      printf ("{\"filled\": %llu}\n", (unsigned long long) filled);
+      return 0;
+    }
   if (argc != 3)
     {
-      fprintf (stderr, "usage: bs-metrics-tool PRED.nii.gz TRUTH.nii.gz\n");
+      fprintf (stderr, "usage: bs-metrics-tool PRED.nii.gz TRUTH.nii.gz | fill MASK.nii.gz WITHIN.nii.gz OUT.nii.gz\n");
       return 2;
     }
   pred = bs_volume_load_nifti (argv[1], TRUE, &error);

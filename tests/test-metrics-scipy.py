@@ -4,7 +4,10 @@ engine/base/bs-metrics against scipy: HD95 as medpy computes it (surfaces by a
 6-connected erosion, distances by scipy.ndimage.distance_transform_edt with the
 voxel spacing, the pooled distances' 95th percentile), on random masks with
 anisotropic spacing, on the empty cases, and on a real case segmented by
-`brainseg-cli infer --json`."""
+`brainseg-cli infer --json`.  The clean-up's filling of the tumour core's
+holes (in its axial, coronal and sagittal slices, then kept inside the whole
+tumour) against scipy.ndimage.binary_fill_holes slice by slice, on random
+masks and on that real case's probabilities."""
 import json, os, subprocess, sys, tempfile
 import numpy as np
 import nibabel as nib
@@ -64,9 +67,68 @@ def blob(rng, shape, n):
     return m
 
 
+def fill_planes(m):
+    """The holes of every 2D slice filled, axial (numpy axis 2 of a NIfTI array) first, then coronal, then
+    sagittal, each on what the one before left; 2D holes are 4-connected background, binary_fill_holes' default."""
+    out = m.copy()
+    for axis in (2, 1, 0):
+        for k in range(out.shape[axis]):
+            sl = [slice(None)] * 3
+            sl[axis] = k
+            out[tuple(sl)] = ndimage.binary_fill_holes(out[tuple(sl)])
+    return out
+
+
+def islands(m, fraction=0.2):
+    lab, n = ndimage.label(m, np.ones((3, 3, 3), bool))
+    if n == 0:
+        return m
+    size = np.bincount(lab.ravel())
+    size[0] = 0
+    keep = size >= int(fraction * size.max())
+    keep[0] = False
+    return keep[lab]
+
+
+def check_fill(rng, tmp):
+    cases, total = 0, [0, 0, 0]
+    for shape in [(30, 26, 20), (17, 40, 23)]:
+        for trial in range(4):
+            # hollow shells (closed, or pierced by a few missing voxels), tubes open at both ends, blobs minus blobs
+            b = blob(rng, shape, 3)
+            m = ndimage.binary_dilation(b, iterations=2) & ~b
+            if trial == 1:
+                m &= rng.random(shape) > 0.05
+            elif trial == 2:
+                ring = ndimage.binary_dilation(b[:, :, shape[2] // 2], iterations=2) & ~b[:, :, shape[2] // 2]
+                m = np.repeat(ring[:, :, None], shape[2], axis=2)
+            elif trial == 3:
+                m = blob(rng, shape, 4) & ~blob(rng, shape, 6)
+            within = m | (rng.random(shape) > 0.3) if trial < 3 else np.ones(shape, bool)
+            mp = os.path.join(tmp, "m.nii.gz"); wp = os.path.join(tmp, "w.nii.gz"); op = os.path.join(tmp, "o.nii.gz")
+            save(m, (1.0, 1.0, 1.0), mp); save(within, (1.0, 1.0, 1.0), wp)
+            got = json.loads(subprocess.run([TOOL, "fill", mp, wp, op], check=True, capture_output=True,
+                                            text=True).stdout)
+            want = fill_planes(m) & within | m
+            filled = np.asarray(nib.load(op).dataobj) > 0
+            assert (filled == want).all(), f"fill {shape} trial {trial}: {int((filled != want).sum())} voxels differ"
+            assert got["filled"] == int((want & ~m).sum()), (got, int((want & ~m).sum()))
+            # holes that 3D filling would leave (open along some axis) and voxels kept out by `within`
+            total[0] += got["filled"]
+            total[1] += int((fill_planes(m) & ~ndimage.binary_fill_holes(m)).sum())
+            total[2] += int((fill_planes(m) & ~within & ~m).sum())
+            cases += 1
+    assert min(total) > 0, f"the random masks must exercise every case: {total}"
+    print(f"filled {total[0]} voxels; before within, {total[1]} were holes of slices only (3D filling leaves them) "
+          f"and {total[2]} were kept out")
+    return cases
+
+
 def main():
     rng = np.random.default_rng(20261204)
     tmp = tempfile.mkdtemp()
+    n = check_fill(rng, tmp)
+    print(f"{n} random masks: the core's holes filled as scipy fills them")
     cases = 0
     shapes = [(40, 36, 24), (33, 41, 17)]
     spacings = [(1.0, 1.0, 1.0), (0.9, 1.2, 3.0)]
@@ -96,9 +158,23 @@ def main():
     if SAMPLES and os.path.isdir(case):
         out = os.path.join(tmp, "mask.nii.gz")
         # The default model predicts all three regions: its BraTS label map against scipy, region by region.
-        d = json.loads(subprocess.run([CLI, "infer", case, "--json", "--out", out, "--mask-labels", "brats"],
-                                      check=True, capture_output=True, text=True).stdout)
+        prob_out = os.path.join(tmp, "prob.nii.gz")
+        d = json.loads(subprocess.run([CLI, "infer", case, "--json", "--out", out, "--mask-labels", "brats",
+                                       "--prob-out", prob_out], check=True, capture_output=True, text=True).stdout)
         pred = np.asarray(nib.load(out).dataobj)
+        # The masks from the network's probabilities as the pipeline makes them: the whole tumour without its
+        # islands, the core inside it with its holes filled, the enhancing tumour inside the core.
+        prob = np.asarray(nib.load(prob_out).dataobj)
+        wt = islands(prob[..., 0] > 0.5)
+        core = (prob[..., 1] > 0.5) & wt
+        tc = fill_planes(core) & wt
+        et = (prob[..., 2] > 0.5) & tc
+        for r, mine, values in (("wt", wt, (1, 2, 4)), ("tc", tc, (1, 4)), ("et", et, (4,))):
+            differ = int((np.isin(pred, values) != mine).sum())
+            assert differ == 0, f"{r}: {differ} voxels differ from the masks made from the probabilities"
+        assert d["core_filled_voxels"] == int((tc & ~core).sum()), (d["core_filled_voxels"], int((tc & ~core).sum()))
+        print(f"Brats18_TCIA01_201_1: the masks are the probabilities' as scipy makes them "
+              f"({d['core_filled_voxels']} core voxels filled)")
         seg = [f for f in os.listdir(case) if f.endswith("_seg.nii.gz")][0]
         label_img = nib.load(os.path.join(case, seg))
         label = np.asarray(label_img.dataobj)

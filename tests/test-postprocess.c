@@ -1,4 +1,5 @@
-/* The island clean-up: which 26-connected components stay, exactly. */
+/* The island clean-up: which 26-connected components stay, exactly; and the
+ * filling of the tumour core's holes in its slices. */
 #include <string.h>
 
 #include "bs-postprocess.h"
@@ -194,6 +195,68 @@ test_random_against_union_find (void)
   g_rand_free (rand);
 }
 
+/* The core's holes: a tube along z (rings in its axial slices) is filled
+ * though it is open at both ends; the same tube cut open along its length
+ * is not (no slice of it encloses anything); a closed box is filled; within
+ * keeps the filling inside it. */
+static void
+test_fill_plane_holes (void)
+{
+  const int dims[3] = { NX, NY, NZ };
+  const gsize n = (gsize) NX * NY * NZ;
+  g_autofree guint8 *on = g_new0 (guint8, n), *within = g_new (guint8, n);
+  guint64 filled;
+
+  /* a square tube along z: walls x 2..8, y 2..8, z 3..14, hollow x 3..7, y 3..7 */
+  fill_box (on, 2, 2, 3, 7, 7, 12);
+  for (int k = 3; k < 15; k++)
+    for (int j = 3; j < 8; j++)
+      for (int i = 3; i < 8; i++)
+        on[at (i, j, k)] = 0;
+  g_assert_true (bs_mask_fill_plane_holes (on, dims, NULL, &filled));
+  g_assert_cmpuint (filled, ==, 5 * 5 * 12);
+  g_assert_cmpuint (count (on), ==, 7 * 7 * 12);
+
+  /* the same tube with a slit along its whole length, at x = 5 of the wall y = 2 */
+  memset (on, 0, n);
+  fill_box (on, 2, 2, 3, 7, 7, 12);
+  for (int k = 3; k < 15; k++)
+    {
+      for (int j = 3; j < 8; j++)
+        for (int i = 3; i < 8; i++)
+          on[at (i, j, k)] = 0;
+      on[at (5, 2, k)] = 0;
+    }
+  g_assert_true (bs_mask_fill_plane_holes (on, dims, NULL, &filled));
+  g_assert_cmpuint (filled, ==, 0);
+  g_assert_cmpuint (count (on), ==, 7 * 7 * 12 - 5 * 5 * 12 - 12);
+
+  /* a closed box against the volume's far corner (no background ring in the
+   * volume there), and within leaving out one voxel of its inside */
+  memset (on, 0, n);
+  fill_box (on, NX - 6, NY - 6, NZ - 6, 6, 6, 6);
+  fill_box (on, 2, 2, 2, 3, 3, 3);   /* a second component, solid */
+  for (int k = NZ - 5; k < NZ - 1; k++)
+    for (int j = NY - 5; j < NY - 1; j++)
+      for (int i = NX - 5; i < NX - 1; i++)
+        on[at (i, j, k)] = 0;
+  memset (within, 1, n);
+  within[at (NX - 3, NY - 3, NZ - 3)] = 0;
+  g_assert_true (bs_mask_fill_plane_holes (on, dims, within, &filled));
+  g_assert_cmpuint (filled, ==, 4 * 4 * 4 - 1);
+  g_assert_false (on[at (NX - 3, NY - 3, NZ - 3)]);
+  g_assert_true (on[at (NX - 4, NY - 4, NZ - 4)]);
+  g_assert_cmpuint (count (on), ==, 6 * 6 * 6 - 1 + 27);
+  for (gsize v = 0; v < n; v++)
+    g_assert_cmpuint (on[v], <=, 1);
+
+  /* an empty mask stays empty */
+  memset (on, 0, n);
+  g_assert_true (bs_mask_fill_plane_holes (on, dims, NULL, &filled));
+  g_assert_cmpuint (filled, ==, 0);
+  g_assert_cmpuint (count (on), ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -202,5 +265,6 @@ main (int argc, char **argv)
   g_test_add_func ("/postprocess/fraction-bounds", test_fraction_bounds);
   g_test_add_func ("/postprocess/volume-values", test_volume_values);
   g_test_add_func ("/postprocess/random-against-union-find", test_random_against_union_find);
+  g_test_add_func ("/postprocess/fill-plane-holes", test_fill_plane_holes);
   return g_test_run ();
 }

@@ -188,6 +188,21 @@ tumour_voxels (const BsVolume *prob)
   return n;
 }
 
+/* Voxels of the session's tumour-core channel above 0.5 (0 without one). */
+static gsize
+core_voxels (BsSession *s)
+{
+  const BsVolume *prob = bs_session_get_probability_volume (s);
+  int c = bs_session_get_model (s) != NULL ? bs_unet_output_index (bs_session_get_model (s), "tc") : -1;
+  gsize n = 0;
+
+  if (c < 0)
+    return 0;
+  for (gsize v = 0; v < bs_volume_n_voxels (prob); v++)
+    n += bs_volume_channel (prob, c)[v] > 0.5f;
+  return n;
+}
+
 /* Once the volume is done the islands go; switching the clean-up off brings
  * them back without new inference, and on again removes the same voxels.
  * What stays is exactly the engine's clean-up of the raw mask. */
@@ -197,7 +212,7 @@ test_cleanup (void)
   const BsVolume *prob;
   g_autoptr(BsVolume) expected = NULL;
   BsCleanupStats st, again;
-  gsize cleaned, raw;
+  gsize cleaned, raw, core_cleaned;
   guint generation;
 
   if (!setup ())
@@ -210,14 +225,17 @@ test_cleanup (void)
   generation = bs_session_get_generation (bs_window_get_session (win));
   prob = bs_session_get_probability_volume (bs_window_get_session (win));
   cleaned = tumour_voxels (prob);
-  g_test_message ("clean-up: %d components, %d kept, %" G_GUINT64_FORMAT " voxels removed", st.n_components,
-                  st.n_kept, st.removed);
+  core_cleaned = core_voxels (bs_window_get_session (win));
+  g_test_message ("clean-up: %d components, %d kept, %" G_GUINT64_FORMAT " voxels removed, %" G_GUINT64_FORMAT
+                  " core voxels filled", st.n_components, st.n_kept, st.removed, st.core_filled);
 
   bs_session_set_cleanup (bs_window_get_session (win), FALSE);
   g_assert_false (bs_session_get_cleanup (bs_window_get_session (win), NULL));
   g_assert_cmpuint (bs_session_get_generation (bs_window_get_session (win)), ==, generation);  /* no new inference */
   raw = tumour_voxels (prob);
   g_assert_cmpuint (raw, ==, cleaned + st.removed);
+  /* the core's filled holes go with it, and only they */
+  g_assert_cmpuint (core_voxels (bs_window_get_session (win)), ==, core_cleaned - st.core_filled);
 
   expected = bs_volume_new_like (prob, 1);
   memcpy (expected->data, prob->data, bs_volume_n_voxels (prob) * sizeof (float));
@@ -240,6 +258,8 @@ test_cleanup (void)
   g_assert_true (bs_test_wait (win, volume_done, 60));
   g_assert_true (bs_session_get_cleanup (bs_window_get_session (win), &again));
   g_assert_cmpuint (again.removed, ==, st.removed);
+  g_assert_cmpuint (again.core_filled, ==, st.core_filled);
+  g_assert_cmpuint (core_voxels (bs_window_get_session (win)), ==, core_cleaned);
   g_assert_cmpint (memcmp (expected->data, prob->data, bs_volume_n_voxels (prob) * sizeof (float)), ==, 0);
   if (bs_session_get_truth (bs_window_get_session (win)) != NULL)
     {

@@ -66,11 +66,28 @@ volume_job_clean (VolumeJob *job)
   for (gsize v = 0; v < nvox; v++)
     if (r->mask->data[v] <= 0.5f && p[v] > 0.5f)
       {
-        CleanupVoxel cv = { v, p[v] };
+        CleanupVoxel cv = { v, p[v], 0.0f };
 
         g_array_append_val (job->saved, cv);
         p[v] = 0.0f;
       }
+  /* The core's filled holes: certain core, as the masks take it (when the
+   * pipeline read the core from the channel the session shows as core). */
+  if (r->region_mask[BS_REGION_TC] != NULL && r->region_channel[BS_REGION_TC] >= 0
+      && r->region_channel[BS_REGION_TC] == job->channels[BS_REGION_TC])
+    {
+      gsize offset = nvox * (gsize) r->region_channel[BS_REGION_TC];
+      const float *tc = r->region_mask[BS_REGION_TC]->data;
+
+      for (gsize v = 0; v < nvox; v++)
+        if (tc[v] > 0.5f && !(p[offset + v] > 0.5f))
+          {
+            CleanupVoxel cv = { offset + v, p[offset + v], 1.0f };
+
+            g_array_append_val (job->saved, cv);
+            p[offset + v] = 1.0f;
+          }
+    }
   job->cleaned = TRUE;
 }
 
@@ -183,7 +200,11 @@ volume_job_done (GObject *source, GAsyncResult *result, gpointer user_data)
       /* Switching off what the job found is a short list: the volume (and
        * every pointer to it) stays the same. */
       for (guint i = 0; i < job->saved->len; i++)
-        self->prob->data[g_array_index (job->saved, CleanupVoxel, i).index] = 0.0f;
+        {
+          const CleanupVoxel *cv = &g_array_index (job->saved, CleanupVoxel, i);
+
+          self->prob->data[cv->index] = cv->set;
+        }
       g_clear_pointer (&self->cleanup_saved, g_array_unref);
       self->cleanup_saved = g_steal_pointer (&job->saved);
       self->cleanup_stats = job->stats;

@@ -530,7 +530,7 @@ bs_session_get_cleanup (BsSession *self, BsCleanupStats *stats)
   g_return_val_if_fail (BS_IS_SESSION (self), FALSE);
   if (stats != NULL)
     {
-      BsCleanupStats none = { 0, 0, 0, 0 };
+      BsCleanupStats none = { 0 };
       *stats = self->cleanup_applied ? self->cleanup_stats : none;
     }
   return self->cleanup_applied;

@@ -16,7 +16,7 @@ remove_islands_in (guint8 *on, const int dims[3], double min_fraction, BsCleanup
   const gsize nvox = (gsize) nx * ny * nz;
   /* the padded grid */
   const gsize px = (gsize) nx + 2, py = (gsize) ny + 2, pz = (gsize) nz + 2, pslab = px * py, pvox = pslab * pz;
-  BsCleanupStats st = { 0, 0, 0, 0 };
+  BsCleanupStats st = { 0 };
   guint8 *grid;
   gint32 *label, *queue;
   GArray *sizes;
@@ -185,4 +185,138 @@ gboolean
 bs_volume_remove_islands (BsVolume *mask, double min_fraction, BsCleanupStats *stats)
 {
   return bs_volume_remove_islands_slices (mask, 0, mask->dims[2], min_fraction, stats);
+}
+
+/* The holes of the slices [lo[axis], hi[axis]] of the box lo..hi across
+ * voxel axis `axis`: each slice is copied into grid inside a ring of
+ * background and a ring of wall (so that no step needs a bounds test), the
+ * background reachable from the outer ring is marked, and what is left is a
+ * hole: it becomes 2 in on (filled, still subject to `within`). */
+static void
+fill_slices (guint8 *on, const gsize st[3], const int lo[3], const int hi[3], int axis, guint8 *grid,
+             gint32 *queue)
+{
+  const int ua = axis == 0 ? 1 : 0, va = axis == 2 ? 1 : 2;
+  const int nu = hi[ua] - lo[ua] + 1, nv = hi[va] - lo[va] + 1, gu = nu + 4, gv = nv + 4;
+  const gssize step[4] = { 1, -1, gu, -gu };
+
+  for (int s = lo[axis]; s <= hi[axis]; s++)
+    {
+      guint8 *base = on + (gsize) s * st[axis] + (gsize) lo[ua] * st[ua] + (gsize) lo[va] * st[va];
+      gsize head = 0, tail = 0;
+
+      /* 0 background not reached, 1 mask or wall, 2 background reached */
+      memset (grid, 0, (gsize) gu * gv);
+      for (int u = 0; u < gu; u++)
+        grid[u] = grid[(gsize) (gv - 1) * gu + u] = 1;
+      for (int v = 0; v < gv; v++)
+        grid[(gsize) v * gu] = grid[(gsize) v * gu + gu - 1] = 1;
+      for (int v = 0; v < nv; v++)
+        for (int u = 0; u < nu; u++)
+          grid[(gsize) (v + 2) * gu + u + 2] = base[(gsize) u * st[ua] + (gsize) v * st[va]] != 0;
+      grid[gu + 1] = 2;
+      queue[tail++] = gu + 1;
+      while (head < tail)
+        {
+          gsize c = (gsize) queue[head++];
+
+          for (int d = 0; d < 4; d++)
+            {
+              gsize n = (gsize) ((gssize) c + step[d]);
+
+              if (grid[n] == 0)
+                {
+                  grid[n] = 2;
+                  queue[tail++] = (gint32) n;
+                }
+            }
+        }
+      for (int v = 0; v < nv; v++)
+        for (int u = 0; u < nu; u++)
+          if (grid[(gsize) (v + 2) * gu + u + 2] == 0)
+            base[(gsize) u * st[ua] + (gsize) v * st[va]] = 2;
+    }
+}
+
+gboolean
+bs_mask_fill_plane_holes (guint8 *on, const int dims[3], const guint8 *within, guint64 *filled)
+{
+  const gsize nx = dims[0], ny = dims[1], nz = dims[2];
+  const gsize st[3] = { 1, nx, nx * ny };
+  int lo[3] = { dims[0], dims[1], dims[2] }, hi[3] = { -1, -1, -1 };
+  gsize most = 0;
+  g_autofree guint8 *grid = NULL;
+  g_autofree gint32 *queue = NULL;
+  guint64 n = 0;
+
+  if (filled)
+    *filled = 0;
+  for (gsize z = 0; z < nz; z++)
+    for (gsize y = 0; y < ny; y++)
+      {
+        int first, last;
+
+        if (!bs_span_nonzero (on + (z * ny + y) * nx, (int) nx, &first, &last))
+          continue;
+        bs_box_include (lo, hi, first, (int) y, (int) z);
+        bs_box_include (lo, hi, last, (int) y, (int) z);
+      }
+  if (hi[0] < 0)
+    return TRUE;
+  for (int a = 0; a < 3; a++)
+    {
+      int ua = a == 0 ? 1 : 0, va = a == 2 ? 1 : 2;
+      gsize cells = (gsize) (hi[ua] - lo[ua] + 5) * (gsize) (hi[va] - lo[va] + 5);
+
+      most = MAX (most, cells);
+    }
+  if (most > G_MAXINT32)
+    return FALSE;
+  grid = g_try_malloc (most);
+  queue = g_try_new (gint32, most);
+  if (!grid || !queue)
+    return FALSE;
+  /* axial, coronal, sagittal */
+  for (int a = 2; a >= 0; a--)
+    fill_slices (on, st, lo, hi, a, grid, queue);
+  for (gsize z = (gsize) lo[2]; z <= (gsize) hi[2]; z++)
+    for (gsize y = (gsize) lo[1]; y <= (gsize) hi[1]; y++)
+      for (gsize x = (gsize) lo[0]; x <= (gsize) hi[0]; x++)
+        {
+          gsize v = (z * ny + y) * nx + x;
+
+          if (on[v] != 2)
+            continue;
+          on[v] = within == NULL || within[v] != 0;
+          n += on[v];
+        }
+  if (filled)
+    *filled = n;
+  return TRUE;
+}
+
+gboolean
+bs_volume_fill_plane_holes (BsVolume *mask, const BsVolume *within, guint64 *filled)
+{
+  gsize nvox = bs_volume_n_voxels (mask);
+  g_autofree guint8 *on = g_try_malloc (MAX (nvox, 1));
+  g_autofree guint8 *in = NULL;
+
+  if (filled)
+    *filled = 0;
+  g_return_val_if_fail (within == NULL || bs_volume_n_voxels (within) == nvox, FALSE);
+  if (!on)
+    return FALSE;
+  if (within != NULL && !(in = g_try_malloc (MAX (nvox, 1))))
+    return FALSE;
+  for (gsize v = 0; v < nvox; v++)
+    on[v] = mask->data[v] > 0.5f;
+  for (gsize v = 0; in && v < nvox; v++)
+    in[v] = within->data[v] > 0.5f;
+  if (!bs_mask_fill_plane_holes (on, mask->dims, in, filled))
+    return FALSE;
+  for (gsize v = 0; v < nvox; v++)
+    if (on[v] && !(mask->data[v] > 0.5f))
+      mask->data[v] = 1.0f;
+  return TRUE;
 }

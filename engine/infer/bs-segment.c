@@ -261,16 +261,18 @@ nested_mask (const BsVolume *prob, int channel, const BsVolume *inside, int z0, 
 }
 
 /* The tumour core and enhancing tumour masks, nested in the cleaned whole
- * tumour, and their metrics against the truths given. */
+ * tumour (with the clean-up, the core's holes filled: bs_volume_fill_plane_holes),
+ * and their metrics against the truths given. */
 static gboolean
 finish_regions (BsSegmentResult *r, const BsVolume *const *truth, BsPlane plane, const guint8 *slices,
-                GError **error)
+                gboolean cleanup, GError **error)
 {
   double t1 = bs_now_ms ();
 
   int z0 = r->region_slices[0], z1 = r->region_slices[1];
 
   r->n_outputs = r->prob->n_channels;
+  r->cleanup.core_filled = 0;
   find_region_channels (r->prob, r->region_channel);
   r->region_mask[BS_REGION_WT] = r->mask;
   r->region_voxels[BS_REGION_WT] = r->tumour_voxels;
@@ -283,12 +285,20 @@ finish_regions (BsSegmentResult *r, const BsVolume *const *truth, BsPlane plane,
       /* ET sits in TC; without a TC output, in WT. */
       inside = k == BS_REGION_ET && r->region_mask[BS_REGION_TC] ? r->region_mask[BS_REGION_TC] : r->mask;
       r->region_mask[k] = nested_mask (r->prob, r->region_channel[k], inside, z0, z1, &r->region_voxels[k]);
+      /* The core encloses its necrosis: a cavity the network left out, in
+       * the whole tumour, is core too (cross-validated: resources/models/README.md,
+       * "Filling the core's holes"). */
+      if (r->region_mask[k] != NULL && k == BS_REGION_TC && cleanup
+          && !bs_volume_fill_plane_holes (r->region_mask[k], inside, &r->cleanup.core_filled))
+        g_clear_pointer (&r->region_mask[k], bs_volume_free);
       if (r->region_mask[k] == NULL)
         {
           g_set_error_literal (error, BS_PLAN_ERROR, BS_PLAN_ERROR_UNAVAILABLE,
                                _("Out of memory for the tumour region masks"));
           return FALSE;
         }
+      if (k == BS_REGION_TC)
+        r->region_voxels[k] += r->cleanup.core_filled;
     }
   for (int k = 0; k < BS_N_REGIONS; k++)
     {
@@ -379,7 +389,7 @@ bs_segment_finish_regions (BsSegmentResult *r, const BsVolume *const *truths, Bs
       r->dice_raw = bs_confusion_dice (&r->confusion_raw);
       r->dice = bs_confusion_dice (&r->confusion);
     }
-  return finish_regions (r, truths, plane, slices, error);
+  return finish_regions (r, truths, plane, slices, cleanup, error);
 }
 
 typedef struct {
