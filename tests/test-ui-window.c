@@ -17,6 +17,7 @@
 #include "bs-dice-chart.h"
 #include "bs-dice-panel.h"
 #include "bs-options-panel.h"
+#include "bs-progress-row.h"
 #include "bs-timing-panel.h"
 #include "bs-overlay.h"
 #include "bs-phantom.h"
@@ -228,6 +229,15 @@ test_cleanup (void)
   core_cleaned = core_voxels (bs_window_get_session (win));
   g_test_message ("clean-up: %d components, %d kept, %" G_GUINT64_FORMAT " voxels removed, %" G_GUINT64_FORMAT
                   " core voxels filled", st.n_components, st.n_kept, st.removed, st.core_filled);
+  {
+    /* the status line says what the clean-up did, the core's filling too */
+    GtkWidget *row = bs_test_find_widget (GTK_WIDGET (win), BS_TYPE_PROGRESS_ROW);
+    const char *status = gtk_label_get_text (GTK_LABEL (bs_test_find_widget (row, GTK_TYPE_LABEL)));
+
+    g_test_message ("status: %s", status);
+    g_assert_true ((strstr (status, "core holes filled") != NULL) == (st.core_filled > 0));
+    g_assert_true ((strstr (status, "removed") != NULL) == (st.removed > 0));
+  }
 
   bs_session_set_cleanup (bs_window_get_session (win), FALSE);
   g_assert_false (bs_session_get_cleanup (bs_window_get_session (win), NULL));

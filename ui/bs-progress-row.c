@@ -99,11 +99,32 @@ update (BsProgressRow *self)
                                                pdone, ptotal);
       set_progress (self, text, ptotal > 0 ? (double) pdone / ptotal : 0.0);
     }
-  else if (computed >= n && bs_session_get_cleanup (s, &stats) && stats.removed > 0)
+  else if (computed >= n && bs_session_get_cleanup (s, &stats) && (stats.removed > 0 || stats.core_filled > 0))
     {
       int removed = stats.n_components - stats.n_kept;
-      g_autofree char *text = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "Volume done · %d island removed",
-                                                            "Volume done · %d islands removed", removed), removed);
+      const BsVolume *prob = bs_session_get_probability_volume (s);
+      g_autofree char *text = stats.removed > 0
+                                ? g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "Volume done · %d island removed",
+                                                                "Volume done · %d islands removed", removed), removed)
+                                : g_strdup (_("Volume done"));
+
+      if (stats.core_filled > 0 && prob != NULL)
+        {
+          double ml = (double) stats.core_filled * prob->spacing[0] * prob->spacing[1] * prob->spacing[2] / 1000.0;
+          /* TRANSLATORS: after "Volume done · N islands removed": the clean-up also filled the holes of the
+           * tumour core (necrosis the network left out), this many millilitres */
+          g_autofree char *filled
+            = ml >= 0.05 ? g_strdup_printf (_("core holes filled: %.1f ml"), ml)
+                         /* TRANSLATORS: the same, for less than 0.05 ml: in voxels */
+                         : g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "core holes filled: %lu voxel",
+                                                         "core holes filled: %lu voxels",
+                                                         (gulong) MIN (stats.core_filled, G_MAXULONG)),
+                                            (gulong) MIN (stats.core_filled, G_MAXULONG));
+          char *both = g_strdup_printf ("%s · %s", text, filled);
+
+          g_free (text);
+          text = both;
+        }
       set_progress (self, text, 1.0);
     }
   else if (computed >= n)
