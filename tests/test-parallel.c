@@ -1,6 +1,10 @@
 /* bs_parallel_for visits every index exactly once, nested or not, and the
- * thread cap takes effect; lanes run at once; pieces on lanes run once each. */
+ * thread cap takes effect; lanes run at once, pinned one to a CPU when there
+ * are as many as CPUs; pieces on lanes run once each. */
+#define _GNU_SOURCE
 #include <gio/gio.h>
+#include <pthread.h>
+#include <sched.h>
 
 #include "bs-parallel.h"
 #include "bs-runtime.h"
@@ -119,6 +123,68 @@ test_lanes (void)
 }
 
 typedef struct {
+  cpu_set_t mask[8];
+} LaneMasks;
+
+static void
+record_mask (int i, gpointer user_data)
+{
+  LaneMasks *m = user_data;
+
+  g_assert_cmpint (i, <, 8);
+  g_assert_cmpint (pthread_getaffinity_np (pthread_self (), sizeof m->mask[i], &m->mask[i]), ==, 0);
+}
+
+/* As many lanes as CPUs the caller may use (two, on any machine with two or
+ * more: the test narrows its own mask first): each lane on one CPU of its
+ * own, all of them covered, the caller's mask back afterwards; more lanes
+ * than CPUs, or BRAINSEG_PIN_LANES=0, leave every lane the caller's mask. */
+static void
+test_lanes_pinned (void)
+{
+  cpu_set_t original, two, after;
+  LaneMasks m;
+  int cpus[2], n = 0;
+
+  g_assert_cmpint (pthread_getaffinity_np (pthread_self (), sizeof original, &original), ==, 0);
+  for (int c = 0; c < CPU_SETSIZE && n < 2; c++)
+    if (CPU_ISSET (c, &original))
+      cpus[n++] = c;
+  if (n < 2)
+    {
+      g_test_skip ("one CPU: nothing to pin lanes to");
+      return;
+    }
+  CPU_ZERO (&two);
+  CPU_SET (cpus[0], &two);
+  CPU_SET (cpus[1], &two);
+  g_assert_cmpint (pthread_setaffinity_np (pthread_self (), sizeof two, &two), ==, 0);
+  g_unsetenv ("BRAINSEG_PIN_LANES");
+  g_unsetenv ("OMP_PROC_BIND");
+
+  bs_parallel_lanes (2, record_mask, &m);
+  for (int i = 0; i < 2; i++)
+    {
+      g_assert_cmpint (CPU_COUNT (&m.mask[i]), ==, 1);
+      g_assert_true (CPU_ISSET (cpus[i], &m.mask[i]));
+    }
+  g_assert_cmpint (pthread_getaffinity_np (pthread_self (), sizeof after, &after), ==, 0);
+  g_assert_true (CPU_EQUAL (&after, &two));
+
+  bs_parallel_lanes (3, record_mask, &m);
+  for (int i = 0; i < 3; i++)
+    g_assert_true (CPU_EQUAL (&m.mask[i], &two));
+
+  g_setenv ("BRAINSEG_PIN_LANES", "0", TRUE);
+  bs_parallel_lanes (2, record_mask, &m);
+  for (int i = 0; i < 2; i++)
+    g_assert_true (CPU_EQUAL (&m.mask[i], &two));
+  g_unsetenv ("BRAINSEG_PIN_LANES");
+
+  g_assert_cmpint (pthread_setaffinity_np (pthread_self (), sizeof original, &original), ==, 0);
+}
+
+typedef struct {
   int hits[64];
   int lane_pieces[8];
   int fail_at;      /* this piece and the next fail, or -1 */
@@ -228,6 +294,7 @@ main (int argc, char **argv)
   g_test_add_func ("/parallel/cpu-line", test_cpu_line);
   g_test_add_func ("/parallel/for", test_for);
   g_test_add_func ("/parallel/lanes", test_lanes);
+  g_test_add_func ("/parallel/lanes-pinned", test_lanes_pinned);
   g_test_add_func ("/parallel/pieces", test_pieces);
   g_test_add_func ("/parallel/range", test_range);
   g_test_add_func ("/parallel/nested-and-capped", test_nested_and_capped);

@@ -1,6 +1,8 @@
 #include "bs-parallel.h"
 
 #include <gio/gio.h>
+#include <pthread.h>
+#include <sched.h>
 
 #include <atomic>
 #include <memory>
@@ -63,17 +65,68 @@ bs_parallel_for_range (int n, int grain, void (*fn) (int begin, int end, gpointe
                      });
 }
 
+gboolean
+bs_parallel_pin_lanes_enabled (void)
+{
+  const char *pin = g_getenv ("BRAINSEG_PIN_LANES"), *bind = g_getenv ("OMP_PROC_BIND");
+
+  if (pin != NULL)
+    return g_strcmp0 (pin, "0") != 0;
+  return bind == NULL || g_ascii_strcasecmp (bind, "false") != 0;
+}
+
+/* The CPUs lanes are pinned to, one each, when there are as many lanes as
+ * CPUs the calling thread may run on (else none: with fewer lanes than CPUs
+ * which ones to take is not ours to guess, and two processes would crowd
+ * the same ones); *allowed is the caller's mask, to put back. */
+static std::vector<int>
+lane_cpus (int n, cpu_set_t *allowed)
+{
+  std::vector<int> cpus;
+
+  if (n < 2 || !bs_parallel_pin_lanes_enabled ())
+    return cpus;
+  CPU_ZERO (allowed);
+  if (pthread_getaffinity_np (pthread_self (), sizeof *allowed, allowed) != 0)
+    return cpus;
+  for (int c = 0; c < CPU_SETSIZE; c++)
+    if (CPU_ISSET (c, allowed))
+      cpus.push_back (c);
+  if ((int) cpus.size () != n)
+    cpus.clear ();
+  return cpus;
+}
+
+static void
+pin_to (int cpu)
+{
+  cpu_set_t one;
+
+  CPU_ZERO (&one);
+  CPU_SET (cpu, &one);
+  /* best effort: a lane that stays unpinned still runs */
+  (void) pthread_setaffinity_np (pthread_self (), sizeof one, &one);
+}
+
 void
 bs_parallel_lanes (int n, void (*fn) (int i, gpointer user_data), gpointer user_data)
 {
   std::vector<std::thread> threads;
   std::vector<int> unstarted;
+  cpu_set_t allowed;
+  std::vector<int> cpus = lane_cpus (n, &allowed);
 
   for (int i = 1; i < n; i++)
     {
       try
         {
-          threads.emplace_back (fn, i, user_data);
+          if (cpus.empty ())
+            threads.emplace_back (fn, i, user_data);
+          else
+            threads.emplace_back ([fn, i, user_data, cpu = cpus[i]] () {
+              pin_to (cpu);
+              fn (i, user_data);
+            });
         }
       catch (const std::system_error &)
         {
@@ -81,7 +134,13 @@ bs_parallel_lanes (int n, void (*fn) (int i, gpointer user_data), gpointer user_
         }
     }
   if (n > 0)
-    fn (0, user_data);
+    {
+      if (!cpus.empty ())
+        pin_to (cpus[0]);
+      fn (0, user_data);
+      if (!cpus.empty ())
+        (void) pthread_setaffinity_np (pthread_self (), sizeof allowed, &allowed);
+    }
   for (std::thread &t : threads)
     t.join ();
   for (int i : unstarted)

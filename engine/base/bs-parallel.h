@@ -26,6 +26,17 @@ void bs_parallel_for_range (int n, int grain,
  * after the others. */
 void bs_parallel_lanes (int n, void (*fn) (int i, gpointer user_data), gpointer user_data);
 
+/* When there are as many lanes as CPUs the caller may run on, each lane is
+ * pinned to a CPU of its own for the call (the caller's thread gets its own
+ * affinity back at the end).  Unpinned, two lanes and another program's busy
+ * thread on 2 cores were often scheduled with both lanes on one core, the
+ * busy thread alone on the other: a fixed amount of work in pieces, handed
+ * out as the lanes go, took 1.58x its quiet time beside a busy loop; pinned,
+ * the busy thread shares one lane's core and the other lane takes more
+ * pieces: 1.30x (README, "On a busy machine").  BRAINSEG_PIN_LANES=0, or
+ * OMP_PROC_BIND=false, leaves the lanes unpinned. */
+gboolean bs_parallel_pin_lanes_enabled (void);
+
 /* Pieces of work [0, n_pieces) on lanes (bs_parallel_lanes): each lane calls
  * fn (lane, piece, user_data, error) for the next piece not yet taken until
  * none is left, so that a lane slowed by a busy core takes fewer pieces.
