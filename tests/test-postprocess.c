@@ -213,7 +213,7 @@ test_fill_plane_holes (void)
     for (int j = 3; j < 8; j++)
       for (int i = 3; i < 8; i++)
         on[at (i, j, k)] = 0;
-  g_assert_true (bs_mask_fill_plane_holes (on, dims, NULL, &filled));
+  g_assert_true (bs_mask_fill_plane_holes (on, dims, NULL, NULL, &filled));
   g_assert_cmpuint (filled, ==, 5 * 5 * 12);
   g_assert_cmpuint (count (on), ==, 7 * 7 * 12);
 
@@ -227,7 +227,7 @@ test_fill_plane_holes (void)
           on[at (i, j, k)] = 0;
       on[at (5, 2, k)] = 0;
     }
-  g_assert_true (bs_mask_fill_plane_holes (on, dims, NULL, &filled));
+  g_assert_true (bs_mask_fill_plane_holes (on, dims, NULL, NULL, &filled));
   g_assert_cmpuint (filled, ==, 0);
   g_assert_cmpuint (count (on), ==, 7 * 7 * 12 - 5 * 5 * 12 - 12);
 
@@ -242,7 +242,7 @@ test_fill_plane_holes (void)
         on[at (i, j, k)] = 0;
   memset (within, 1, n);
   within[at (NX - 3, NY - 3, NZ - 3)] = 0;
-  g_assert_true (bs_mask_fill_plane_holes (on, dims, within, &filled));
+  g_assert_true (bs_mask_fill_plane_holes (on, dims, NULL, within, &filled));
   g_assert_cmpuint (filled, ==, 4 * 4 * 4 - 1);
   g_assert_false (on[at (NX - 3, NY - 3, NZ - 3)]);
   g_assert_true (on[at (NX - 4, NY - 4, NZ - 4)]);
@@ -252,9 +252,65 @@ test_fill_plane_holes (void)
 
   /* an empty mask stays empty */
   memset (on, 0, n);
-  g_assert_true (bs_mask_fill_plane_holes (on, dims, NULL, &filled));
+  g_assert_true (bs_mask_fill_plane_holes (on, dims, NULL, NULL, &filled));
   g_assert_cmpuint (filled, ==, 0);
   g_assert_cmpuint (count (on), ==, 0);
+}
+
+/* A box whose top and bottom are rings and whose sides are two walls (not
+ * touching the rings' corners): its
+ * top and bottom fill only in the slices across voxel axis 2, and then its
+ * inside is enclosed in the slices across axis 1 (a pass across axis 1 first
+ * finds nothing).  So the order of the passes shows, and a volume's passes
+ * follow its planes, axial first, whatever its voxel order. */
+static void
+make_cup (guint8 *on)
+{
+  memset (on, 0, (gsize) NX * NY * NZ);
+  for (int k = 1; k <= 5; k++)
+    for (int j = 1; j <= 7; j++)
+      for (int i = 1; i <= 7; i++)
+        {
+          gboolean edge = i == 1 || i == 7 || j == 1 || j == 7;
+
+          if ((k == 1 || k == 5) ? edge : (i == 1 || i == 7) && j > 1 && j < 7)
+            on[at (i, j, k)] = 1;
+        }
+}
+
+static void
+test_fill_plane_order (void)
+{
+  const int dims[3] = { NX, NY, NZ }, axial_first[3] = { 2, 1, 0 }, coronal_first[3] = { 1, 2, 0 };
+  const gsize n = (gsize) NX * NY * NZ;
+  g_autofree guint8 *on = g_new (guint8, n);
+  guint64 filled_a, filled_c, filled;
+  g_autoptr(BsVolume) v = bs_volume_new (NX, NY, NZ, 1);
+
+  make_cup (on);
+  g_assert_true (bs_mask_fill_plane_holes (on, dims, axial_first, NULL, &filled_a));
+  g_assert_true (on[at (4, 4, 3)]);
+  make_cup (on);
+  g_assert_true (bs_mask_fill_plane_holes (on, dims, coronal_first, NULL, &filled_c));
+  g_assert_false (on[at (4, 4, 3)]);
+  g_assert_cmpuint (filled_c, ==, 2 * 5 * 5);   /* the top and the bottom */
+  g_assert_cmpuint (filled_a, ==, filled_c + 5 * 5 * 3);
+
+  /* identity affine: axial slices step along voxel axis 2 */
+  make_cup (on);
+  for (gsize i = 0; i < n; i++)
+    v->data[i] = on[i];
+  g_assert_true (bs_volume_fill_plane_holes (v, NULL, &filled));
+  g_assert_cmpuint (filled, ==, filled_a);
+  /* voxel axis 1 runs up (superior), axis 2 forward (anterior): the axial
+   * pass is across axis 1, the coronal across axis 2 */
+  memset (v->affine, 0, sizeof v->affine);
+  v->affine[0][0] = v->affine[2][1] = v->affine[1][2] = v->affine[3][3] = 1.0;
+  g_assert_cmpint (bs_volume_slice_axis (v, BS_PLANE_AXIAL, 2), ==, 1);
+  for (gsize i = 0; i < n; i++)
+    v->data[i] = on[i];
+  g_assert_true (bs_volume_fill_plane_holes (v, NULL, &filled));
+  g_assert_cmpuint (filled, ==, filled_c);
 }
 
 int
@@ -266,5 +322,6 @@ main (int argc, char **argv)
   g_test_add_func ("/postprocess/volume-values", test_volume_values);
   g_test_add_func ("/postprocess/random-against-union-find", test_random_against_union_find);
   g_test_add_func ("/postprocess/fill-plane-holes", test_fill_plane_holes);
+  g_test_add_func ("/postprocess/fill-plane-order", test_fill_plane_order);
   return g_test_run ();
 }

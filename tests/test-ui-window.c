@@ -270,6 +270,27 @@ test_cleanup (void)
   g_assert_cmpuint (again.removed, ==, st.removed);
   g_assert_cmpuint (again.core_filled, ==, st.core_filled);
   g_assert_cmpuint (core_voxels (bs_window_get_session (win)), ==, core_cleaned);
+  {
+    /* The window's core, voxel for voxel, is the pipeline's on the network's
+     * own probabilities (bs_segment_finish, as infer makes it). */
+    BsSession *s = bs_window_get_session (win);
+    int c = bs_session_get_model (s) != NULL ? bs_unet_output_index (bs_session_get_model (s), "tc") : -1;
+    g_autoptr(BsSegmentResult) r = g_new0 (BsSegmentResult, 1);
+    g_autoptr(BsVolume) raw_prob = bs_session_copy_network_probabilities (s);
+    gsize nvox = bs_volume_n_voxels (prob), differ = 0;
+
+    g_assert_nonnull (raw_prob);
+    g_assert_cmpuint (tumour_voxels (raw_prob), ==, raw);
+    r->prob = raw_prob;
+    g_assert_true (bs_segment_finish (r, NULL, bs_session_get_net_plane (s), NULL, TRUE, NULL));
+    r->prob = NULL;
+    g_assert_cmpuint (r->cleanup.core_filled, ==, st.core_filled);
+    if (c > 0)
+      for (gsize v = 0; v < nvox; v++)
+        differ += (r->region_mask[BS_REGION_TC]->data[v] > 0.5f)
+                  != (bs_volume_channel (prob, c)[v] > 0.5f && prob->data[v] > 0.5f);
+    g_assert_cmpuint (differ, ==, 0);
+  }
   g_assert_cmpint (memcmp (expected->data, prob->data, bs_volume_n_voxels (prob) * sizeof (float)), ==, 0);
   if (bs_session_get_truth (bs_window_get_session (win)) != NULL)
     {

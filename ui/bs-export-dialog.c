@@ -206,7 +206,6 @@ average_planes (ExportJob *job, GCancellable *cancellable, GError **error)
 {
   g_autoptr(BsCalibration) cal = NULL;
   g_autoptr(BsSegmentResult) r = NULL;
-  gsize nvox;
 
   if (!job->planes)
     return TRUE;
@@ -232,10 +231,8 @@ average_planes (ExportJob *job, GCancellable *cancellable, GError **error)
       return FALSE;
     }
   r->prob = NULL;
-  nvox = bs_volume_n_voxels (job->prob);
-  for (gsize v = 0; v < nvox; v++)
-    if (r->mask->data[v] <= 0.5f && job->prob->data[v] > 0.5f)
-      job->prob->data[v] = 0.0f;
+  /* islands off, the core's holes filled, as the window's volume job does */
+  bs_segment_write_cleanup (r, job->prob, r->region_channel[BS_REGION_TC], NULL);
   return TRUE;
 }
 
@@ -348,7 +345,11 @@ snapshot_session (BsSession *session, BsExportKind kind, const char *path, int w
       job->n_missing += !job->computed[k];
     }
   job->image = bs_volume_extract_channel (c->image, channel);
-  job->prob = bs_volume_copy (prob);
+  job->planes = bs_session_three_planes_apply (session) && !bs_session_planes_done (session);
+  /* The three planes' mean starts from the network's own values, as the
+   * window's does (review: after a Stop the axial volume may be cleaned up
+   * already, and its islands' zeros and the core's filled ones were averaged). */
+  job->prob = job->planes ? bs_session_copy_network_probabilities (session) : bs_volume_copy (prob);
   job->truth = truth ? bs_volume_copy (truth) : NULL;
   if (truth != NULL && bs_session_get_truth_region (session, BS_REGION_TC) != NULL
       && bs_session_get_truth_region (session, BS_REGION_ET) != NULL)
@@ -356,7 +357,6 @@ snapshot_session (BsSession *session, BsExportKind kind, const char *path, int w
       job->truth_tc = bs_volume_copy (bs_session_get_truth_region (session, BS_REGION_TC));
       job->truth_et = bs_volume_copy (bs_session_get_truth_region (session, BS_REGION_ET));
     }
-  job->planes = bs_session_three_planes_apply (session) && !bs_session_planes_done (session);
   job->cleanup = bs_session_get_cleanup_enabled (session);
   if (job->n_missing > 0 || job->planes)
     {

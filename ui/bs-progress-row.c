@@ -111,9 +111,9 @@ update (BsProgressRow *self)
       if (stats.core_filled > 0 && prob != NULL)
         {
           double ml = (double) stats.core_filled * prob->spacing[0] * prob->spacing[1] * prob->spacing[2] / 1000.0;
-          /* TRANSLATORS: after "Volume done · N islands removed": the clean-up also filled the holes of the
-           * tumour core (necrosis the network left out), this many millilitres */
           g_autofree char *filled
+            /* TRANSLATORS: after "Volume done · N islands removed": the clean-up also filled the holes of the
+             * tumour core (necrosis the network left out), this many millilitres */
             = ml >= 0.05 ? g_strdup_printf (_("core holes filled: %.1f ml"), ml)
                          /* TRANSLATORS: the same, for less than 0.05 ml: in voxels */
                          : g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "core holes filled: %lu voxel",

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "bs-inference-worker.h"
+#include "bs-segment.h"
 #include "bs-session.h"
 
 G_BEGIN_DECLS
@@ -11,14 +12,8 @@ G_BEGIN_DECLS
 /* Runs whose ms/slice the steady figure's median covers. */
 #define SPEED_RUNS 15
 
-/* A voxel the clean-up changed: its index in the probabilities (all
- * channels), the network's value and the clean-up's (0 for an island's
- * voxel of the whole tumour, 1 for a hole filled in the tumour core). */
-typedef struct {
-  gsize index;
-  float prob;
-  float set;
-} CleanupVoxel;
+/* A voxel the clean-up changed (bs_segment_write_cleanup). */
+typedef BsCleanupChange CleanupVoxel;
 
 struct _BsSession
 {

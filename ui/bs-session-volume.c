@@ -50,12 +50,10 @@ static void
 volume_job_clean (VolumeJob *job)
 {
   g_autoptr(BsSegmentResult) r = g_new0 (BsSegmentResult, 1);
-  gsize nvox = bs_volume_n_voxels (job->prob);
-  float *p = job->prob->data;
   gboolean ok;
 
   /* The pipeline's own threshold and clean-up (bs_segment_finish), on the
-   * volume the worker filled; what it switched off is kept for the undo. */
+   * volume the worker filled; what it changed is kept for the undo. */
   r->prob = job->prob;
   ok = bs_segment_finish (r, NULL, job->net_plane, NULL, TRUE, NULL);
   r->prob = NULL;
@@ -63,31 +61,11 @@ volume_job_clean (VolumeJob *job)
     return;
   job->stats = r->cleanup;
   job->saved = g_array_new (FALSE, FALSE, sizeof (CleanupVoxel));
-  for (gsize v = 0; v < nvox; v++)
-    if (r->mask->data[v] <= 0.5f && p[v] > 0.5f)
-      {
-        CleanupVoxel cv = { v, p[v], 0.0f };
-
-        g_array_append_val (job->saved, cv);
-        p[v] = 0.0f;
-      }
-  /* The core's filled holes: certain core, as the masks take it (when the
-   * pipeline read the core from the channel the session shows as core). */
-  if (r->region_mask[BS_REGION_TC] != NULL && r->region_channel[BS_REGION_TC] >= 0
-      && r->region_channel[BS_REGION_TC] == job->channels[BS_REGION_TC])
-    {
-      gsize offset = nvox * (gsize) r->region_channel[BS_REGION_TC];
-      const float *tc = r->region_mask[BS_REGION_TC]->data;
-
-      for (gsize v = 0; v < nvox; v++)
-        if (tc[v] > 0.5f && !(p[offset + v] > 0.5f))
-          {
-            CleanupVoxel cv = { offset + v, p[offset + v], 1.0f };
-
-            g_array_append_val (job->saved, cv);
-            p[offset + v] = 1.0f;
-          }
-    }
+  /* The core's filled holes become certain core, as the masks take them,
+   * when the pipeline read the core from the channel the session shows as
+   * core; else they are not the session's, and not counted. */
+  if (!bs_segment_write_cleanup (r, job->prob, job->channels[BS_REGION_TC], job->saved))
+    job->stats.core_filled = 0;
   job->cleaned = TRUE;
 }
 
@@ -285,7 +263,25 @@ bs_session_start_volume_job (BsSession *self)
   bs_session_notify (self, PROP_BUSY);
 }
 
-/* Puts back what the clean-up switched off (a short list), then recounts. */
+BsVolume *
+bs_session_copy_network_probabilities (BsSession *self)
+{
+  BsVolume *copy;
+
+  g_return_val_if_fail (BS_IS_SESSION (self), NULL);
+  if (self->prob == NULL || (copy = bs_volume_copy (self->prob)) == NULL)
+    return NULL;
+  if (self->cleanup_applied && self->cleanup_saved != NULL)
+    for (guint i = 0; i < self->cleanup_saved->len; i++)
+      {
+        const CleanupVoxel *cv = &g_array_index (self->cleanup_saved, CleanupVoxel, i);
+
+        copy->data[cv->index] = cv->prob;
+      }
+  return copy;
+}
+
+/* Puts back what the clean-up changed (a short list), then recounts. */
 void
 bs_session_cleanup_undo (BsSession *self)
 {

@@ -138,6 +138,10 @@ gboolean bs_session_get_cleanup (BsSession *self, BsCleanupStats *stats);
 guint bs_session_get_generation (BsSession *self);
 /* Sigmoid output of the slices computed so far (others 0), image geometry. */
 const BsVolume *bs_session_get_probability_volume (BsSession *self);
+/* A copy of the probabilities as the network gave them: the clean-up's
+ * changes (islands switched off, the core's holes filled) undone.  NULL
+ * when nothing is predicted or memory runs out. */
+BsVolume *bs_session_copy_network_probabilities (BsSession *self);
 /* Whether slice k of the network's plane has its prediction. */
 gboolean bs_session_net_slice_is_computed (BsSession *self, int k);
 int bs_session_get_n_computed_slices (BsSession *self);

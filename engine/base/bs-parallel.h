@@ -34,7 +34,11 @@ void bs_parallel_lanes (int n, void (*fn) (int i, gpointer user_data), gpointer 
  * out as the lanes go, took 1.58x its quiet time beside a busy loop; pinned,
  * the busy thread shares one lane's core and the other lane takes more
  * pieces: 1.30x (README, "On a busy machine").  BRAINSEG_PIN_LANES=0, or
- * OMP_PROC_BIND=false, leaves the lanes unpinned. */
+ * OMP_PROC_BIND=false, leaves the lanes unpinned.  So a lane's fn runs
+ * on one CPU: it must not start thread pools (OpenMP teams of more than one
+ * thread, oneTBB) or size thread counts from the CPUs it sees, as threads it
+ * starts would inherit that one CPU (the lanes' plans and training graphs
+ * run one thread each). */
 gboolean bs_parallel_pin_lanes_enabled (void);
 
 /* Pieces of work [0, n_pieces) on lanes (bs_parallel_lanes): each lane calls

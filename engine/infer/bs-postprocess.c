@@ -239,8 +239,10 @@ fill_slices (guint8 *on, const gsize st[3], const int lo[3], const int hi[3], in
 }
 
 gboolean
-bs_mask_fill_plane_holes (guint8 *on, const int dims[3], const guint8 *within, guint64 *filled)
+bs_mask_fill_plane_holes (guint8 *on, const int dims[3], const int order[3], const guint8 *within,
+                          guint64 *filled)
 {
+  static const int voxel_order[3] = { 2, 1, 0 };
   const gsize nx = dims[0], ny = dims[1], nz = dims[2];
   const gsize st[3] = { 1, nx, nx * ny };
   int lo[3] = { dims[0], dims[1], dims[2] }, hi[3] = { -1, -1, -1 };
@@ -276,9 +278,10 @@ bs_mask_fill_plane_holes (guint8 *on, const int dims[3], const guint8 *within, g
   queue = g_try_new (gint32, most);
   if (!grid || !queue)
     return FALSE;
-  /* axial, coronal, sagittal */
-  for (int a = 2; a >= 0; a--)
-    fill_slices (on, st, lo, hi, a, grid, queue);
+  if (order == NULL)
+    order = voxel_order;
+  for (int k = 0; k < 3; k++)
+    fill_slices (on, st, lo, hi, CLAMP (order[k], 0, 2), grid, queue);
   for (gsize z = (gsize) lo[2]; z <= (gsize) hi[2]; z++)
     for (gsize y = (gsize) lo[1]; y <= (gsize) hi[1]; y++)
       for (gsize x = (gsize) lo[0]; x <= (gsize) hi[0]; x++)
@@ -301,6 +304,8 @@ bs_volume_fill_plane_holes (BsVolume *mask, const BsVolume *within, guint64 *fil
   gsize nvox = bs_volume_n_voxels (mask);
   g_autofree guint8 *on = g_try_malloc (MAX (nvox, 1));
   g_autofree guint8 *in = NULL;
+  static const BsPlane planes[3] = { BS_PLANE_AXIAL, BS_PLANE_CORONAL, BS_PLANE_SAGITTAL };
+  int order[3];
 
   if (filled)
     *filled = 0;
@@ -313,7 +318,9 @@ bs_volume_fill_plane_holes (BsVolume *mask, const BsVolume *within, guint64 *fil
     on[v] = mask->data[v] > 0.5f;
   for (gsize v = 0; in && v < nvox; v++)
     in[v] = within->data[v] > 0.5f;
-  if (!bs_mask_fill_plane_holes (on, mask->dims, in, filled))
+  for (int k = 0; k < 3; k++)
+    order[k] = bs_volume_slice_axis (mask, planes[k], 2);
+  if (!bs_mask_fill_plane_holes (on, mask->dims, order, in, filled))
     return FALSE;
   for (gsize v = 0; v < nvox; v++)
     if (on[v] && !(mask->data[v] > 0.5f))

@@ -35,18 +35,21 @@ gboolean bs_volume_remove_islands_slices (BsVolume *mask, int z0, int z1, double
                                           BsCleanupStats *stats);
 
 /* on: nx*ny*nz bytes, non-zero = in the mask.  Fills the holes of the mask's
- * 2D slices in the three planes, axial slices (voxel axis 2) first, then
- * coronal (axis 1), then sagittal (axis 0), each pass on the mask the one
- * before left: a hole is background that no path of 4-connected background
- * pixels in its slice leads out of the mask's box.  Then only the filled
- * voxels that within marks (non-zero; NULL: all) stay on.  The tumour core
- * encloses its necrosis; a cavity the network leaves out is still core.
- * *filled (may be NULL) counts the voxels switched on.  Returns FALSE only
- * when a buffer cannot be allocated (then on is as it was). */
-gboolean bs_mask_fill_plane_holes (guint8 *on, const int dims[3], const guint8 *within, guint64 *filled);
+ * 2D slices across the voxel axes order[0], order[1], order[2] in turn (NULL:
+ * 2, 1, 0), each pass on the mask the one before left: a hole is background
+ * that no path of 4-connected background pixels in its slice leads out of
+ * the mask's box.  Then only the filled voxels that within marks (non-zero;
+ * NULL: all) stay on.  The tumour core encloses its necrosis; a cavity the
+ * network leaves out is still core.  *filled (may be NULL) counts the voxels
+ * switched on.  Returns FALSE only when a buffer cannot be allocated (then on
+ * is as it was). */
+gboolean bs_mask_fill_plane_holes (guint8 *on, const int dims[3], const int order[3], const guint8 *within,
+                                   guint64 *filled);
 
 /* The same on a single-channel volume (value > 0.5 = in the mask), within a
- * volume of the same dimensions (or NULL): filled voxels become 1. */
+ * volume of the same dimensions (or NULL): filled voxels become 1.  The
+ * passes go over the axial slices first, then the coronal, then the
+ * sagittal, whatever the volume's voxel order (its affine). */
 gboolean bs_volume_fill_plane_holes (BsVolume *mask, const BsVolume *within, guint64 *filled);
 
 G_END_DECLS

@@ -354,8 +354,9 @@ bs_segment_finish_regions (BsSegmentResult *r, const BsVolume *const *truths, Bs
       confusion_over (r->mask, truth, plane, slices, 0, nz, &r->confusion_raw, truth_ext);
       r->confusion = r->confusion_raw;
     }
-  /* Every region's mask lies in the whole tumour's (the clean-up only takes
-   * voxels away), and every region's truth in the whole tumour's truth. */
+  /* Every region's mask lies in the whole tumour's (the clean-up takes its
+   * voxels away, and fills the core only inside it), and every region's
+   * truth in the whole tumour's truth. */
   r->region_slices[0] = 0;
   r->region_slices[1] = nz;
   if (slices == NULL && (truth != NULL || truths == NULL || (truths[BS_REGION_TC] == NULL
@@ -390,6 +391,41 @@ bs_segment_finish_regions (BsSegmentResult *r, const BsVolume *const *truths, Bs
       r->dice = bs_confusion_dice (&r->confusion);
     }
   return finish_regions (r, truths, plane, slices, cleanup, error);
+}
+
+gboolean
+bs_segment_write_cleanup (const BsSegmentResult *r, BsVolume *prob, int core_channel, GArray *changes)
+{
+  gsize nvox = bs_volume_n_voxels (prob), offset;
+  float *p = prob->data;
+  const float *tc;
+
+  g_return_val_if_fail (r->mask != NULL && bs_volume_n_voxels (r->mask) == nvox, FALSE);
+  for (gsize v = 0; v < nvox; v++)
+    if (r->mask->data[v] <= 0.5f && p[v] > 0.5f)
+      {
+        BsCleanupChange c = { v, p[v], 0.0f };
+
+        if (changes)
+          g_array_append_val (changes, c);
+        p[v] = 0.0f;
+      }
+  if (r->region_mask[BS_REGION_TC] == NULL)
+    return TRUE;
+  if (r->region_channel[BS_REGION_TC] != core_channel || core_channel < 0 || core_channel >= prob->n_channels)
+    return FALSE;
+  offset = nvox * (gsize) core_channel;
+  tc = r->region_mask[BS_REGION_TC]->data;
+  for (gsize v = 0; v < nvox; v++)
+    if (tc[v] > 0.5f && !(p[offset + v] > 0.5f))
+      {
+        BsCleanupChange c = { offset + v, p[offset + v], 1.0f };
+
+        if (changes)
+          g_array_append_val (changes, c);
+        p[offset + v] = 1.0f;
+      }
+  return TRUE;
 }
 
 typedef struct {

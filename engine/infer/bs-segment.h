@@ -236,6 +236,24 @@ gboolean bs_segment_finish (BsSegmentResult *r, const BsVolume *truth, BsPlane p
 gboolean bs_segment_finish_regions (BsSegmentResult *r, const BsVolume *const *truth, BsPlane plane,
                                     const guint8 *slices, gboolean cleanup, GError **error);
 
+/* A voxel of a probability volume that the clean-up changed: its index over
+ * all channels, the network's value and the clean-up's (0 for an island of
+ * the whole tumour, 1 for a filled hole of the tumour core). */
+typedef struct {
+  gsize index;
+  float prob;
+  float set;
+} BsCleanupChange;
+
+/* Writes a finished result's clean-up into prob (r->prob's geometry; not
+ * r->prob itself, which stays the network's): channel 0's removed islands
+ * become 0, and where r has a core mask read from channel core_channel, its
+ * filled holes become 1 in that channel, so that thresholds of prob give
+ * r's masks again.  Every change is appended to changes when it is not NULL.
+ * Returns FALSE when the core's channel is not core_channel (its holes are
+ * then not written). */
+gboolean bs_segment_write_cleanup (const BsSegmentResult *r, BsVolume *prob, int core_channel, GArray *changes);
+
 /* The result's regions as one label map (single channel, uint8 values stored
  * as float, is_label, the case's geometry) in conv: BS_LABELS_BINARY is the
  * whole-tumour mask as 0/1; BraTS 2017-2021 (1 = TC minus ET, 2 = WT minus

@@ -170,7 +170,7 @@ evaluate_case (const BsUnet *net, const BsTrainCase *c, int lanes, gboolean flip
   prob = g_ptr_array_index (vols, 0);
   bs_confusion_add (&conf, prob->data, c->truth->data, bs_volume_n_voxels (prob));
   result->dice_raw = bs_confusion_dice (&conf);
-  /* the same island clean-up as brainseg-cli infer and the window */
+  /* the same clean-up as brainseg-cli infer and the window (the core's holes below) */
   if (!bs_volume_remove_islands (prob, BS_CLEANUP_MIN_FRACTION, NULL))
     {
       g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA, _("%s: out of memory for the island clean-up"), c->id);
@@ -208,6 +208,29 @@ evaluate_case (const BsUnet *net, const BsTrainCase *c, int lanes, gboolean flip
           if (g_strcmp0 (net->config.outputs[k], bs_region_name (r)) == 0)
             probs[r] = ((const BsVolume *) g_ptr_array_index (vols, k))->data;
       bs_regions_from_probs (probs, n, NULL, masks, masks + n);
+      /* the core's holes filled inside the whole tumour, and the enhancing
+       * tumour nested in the filled core, as bs_segment_finish does */
+      if (probs[BS_REGION_TC] != NULL)
+        {
+          g_autoptr(BsVolume) core = bs_volume_new_like (prob, 1);
+
+          if (core == NULL)
+            {
+              g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA, _("%s: out of memory for the island clean-up"),
+                           c->id);
+              return FALSE;
+            }
+          memcpy (core->data, masks, n * sizeof (float));
+          if (!bs_volume_fill_plane_holes (core, prob, NULL))
+            {
+              g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA, _("%s: out of memory for the island clean-up"),
+                           c->id);
+              return FALSE;
+            }
+          memcpy (masks, core->data, n * sizeof (float));
+          for (gsize v = 0; probs[BS_REGION_ET] != NULL && v < n; v++)
+            masks[n + v] = probs[BS_REGION_ET][v] > 0.5f && masks[v] > 0.5f ? 1.0f : 0.0f;
+        }
       for (int r = 1; r < BS_N_REGIONS; r++)
         if (probs[r] != NULL)
           result->region_dice[r] = region_dice (c, r, masks + (gsize) (r - 1) * n, n);
