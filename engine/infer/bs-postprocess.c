@@ -114,16 +114,18 @@ remove_islands_in (guint8 *on, const int dims[3], double min_fraction, BsCleanup
   return TRUE;
 }
 
-gboolean
-bs_mask_remove_islands (guint8 *on, const int dims[3], double min_fraction, BsCleanupStats *stats)
+/* The box lo..hi (inclusive) of the non-zero bytes of on; hi[0] < 0 when
+ * there are none. */
+static void
+mask_box (const guint8 *on, const int dims[3], int lo[3], int hi[3])
 {
   const gsize nx = dims[0], ny = dims[1], nz = dims[2];
-  int lo[3] = { dims[0], dims[1], dims[2] }, hi[3] = { -1, -1, -1 }, bd[3];
-  g_autofree guint8 *box = NULL;
-  gsize j = 0;
 
-  if (nx * ny * nz == 0 || nx * ny * nz > G_MAXINT32)
-    return remove_islands_in (on, dims, min_fraction, stats);
+  for (int a = 0; a < 3; a++)
+    {
+      lo[a] = dims[a];
+      hi[a] = -1;
+    }
   for (gsize z = 0; z < nz; z++)
     for (gsize y = 0; y < ny; y++)
       {
@@ -134,6 +136,19 @@ bs_mask_remove_islands (guint8 *on, const int dims[3], double min_fraction, BsCl
         bs_box_include (lo, hi, first, (int) y, (int) z);
         bs_box_include (lo, hi, last, (int) y, (int) z);
       }
+}
+
+gboolean
+bs_mask_remove_islands (guint8 *on, const int dims[3], double min_fraction, BsCleanupStats *stats)
+{
+  const gsize nx = dims[0], ny = dims[1], nz = dims[2];
+  int lo[3], hi[3], bd[3];
+  g_autofree guint8 *box = NULL;
+  gsize j = 0;
+
+  if (nx * ny * nz == 0 || nx * ny * nz > G_MAXINT32)
+    return remove_islands_in (on, dims, min_fraction, stats);
+  mask_box (on, dims, lo, hi);
   if (hi[0] < 0)
     return remove_islands_in (on, dims, min_fraction, stats);
   /* No voxel outside the box is on, so the components inside it are the
@@ -243,9 +258,9 @@ bs_mask_fill_plane_holes (guint8 *on, const int dims[3], const int order[3], con
                           guint64 *filled)
 {
   static const int voxel_order[3] = { 2, 1, 0 };
-  const gsize nx = dims[0], ny = dims[1], nz = dims[2];
+  const gsize nx = dims[0], ny = dims[1];
   const gsize st[3] = { 1, nx, nx * ny };
-  int lo[3] = { dims[0], dims[1], dims[2] }, hi[3] = { -1, -1, -1 };
+  int lo[3], hi[3];
   gsize most = 0;
   g_autofree guint8 *grid = NULL;
   g_autofree gint32 *queue = NULL;
@@ -253,16 +268,7 @@ bs_mask_fill_plane_holes (guint8 *on, const int dims[3], const int order[3], con
 
   if (filled)
     *filled = 0;
-  for (gsize z = 0; z < nz; z++)
-    for (gsize y = 0; y < ny; y++)
-      {
-        int first, last;
-
-        if (!bs_span_nonzero (on + (z * ny + y) * nx, (int) nx, &first, &last))
-          continue;
-        bs_box_include (lo, hi, first, (int) y, (int) z);
-        bs_box_include (lo, hi, last, (int) y, (int) z);
-      }
+  mask_box (on, dims, lo, hi);
   if (hi[0] < 0)
     return TRUE;
   for (int a = 0; a < 3; a++)
