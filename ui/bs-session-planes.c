@@ -176,16 +176,10 @@ start_planes (BsSession *self)
   job->plane = self->net_plane;
   job->opts = self->opts;
   job->session = g_object_ref (self);
-  job->prob = bs_volume_copy (self->prob);
+  /* The axial volume may be cleaned up already (a Stop, then Resume): the
+   * mean starts from the network's own values. */
+  job->prob = bs_session_copy_network_probabilities (self);
   job->truth = self->truth != NULL ? bs_volume_copy (self->truth) : NULL;
-  /* The axial volume was cleaned up already (a Stop, then Resume): the mean
-   * starts from the network's own values. */
-  if (job->prob != NULL && self->cleanup_applied && self->cleanup_saved != NULL)
-    for (guint i = 0; i < self->cleanup_saved->len; i++)
-      {
-        const CleanupVoxel *cv = &g_array_index (self->cleanup_saved, CleanupVoxel, i);
-        job->prob->data[cv->index] = cv->prob;
-      }
   if (job->prob == NULL || (self->truth != NULL && job->truth == NULL))
     {
       g_warning ("Not enough memory for the three-plane passes");

@@ -393,38 +393,34 @@ bs_segment_finish_regions (BsSegmentResult *r, const BsVolume *const *truths, Bs
   return finish_regions (r, truths, plane, slices, cleanup, error);
 }
 
-gboolean
-bs_segment_write_cleanup (const BsSegmentResult *r, BsVolume *prob, int core_channel, GArray *changes)
+/* Where mask is on (on TRUE) or off (FALSE) and prob's n values at offset
+ * are not: prob becomes on's value (1 or 0), each change appended. */
+static void
+write_where (float *prob, gsize offset, const float *mask, gsize n, gboolean on, GArray *changes)
 {
-  gsize nvox = bs_volume_n_voxels (prob), offset;
-  float *p = prob->data;
-  const float *tc;
-
-  g_return_val_if_fail (r->mask != NULL && bs_volume_n_voxels (r->mask) == nvox, FALSE);
-  for (gsize v = 0; v < nvox; v++)
-    if (r->mask->data[v] <= 0.5f && p[v] > 0.5f)
+  for (gsize v = 0; v < n; v++)
+    if ((mask[v] > 0.5f) == on && (prob[offset + v] > 0.5f) != on)
       {
-        BsCleanupChange c = { v, p[v], 0.0f };
+        BsCleanupChange c = { offset + v, prob[offset + v], on ? 1.0f : 0.0f };
 
         if (changes)
           g_array_append_val (changes, c);
-        p[v] = 0.0f;
+        prob[offset + v] = c.set;
       }
+}
+
+gboolean
+bs_segment_write_cleanup (const BsSegmentResult *r, BsVolume *prob, int core_channel, GArray *changes)
+{
+  gsize nvox = bs_volume_n_voxels (prob);
+
+  g_return_val_if_fail (r->mask != NULL && bs_volume_n_voxels (r->mask) == nvox, FALSE);
+  write_where (prob->data, 0, r->mask->data, nvox, FALSE, changes);
   if (r->region_mask[BS_REGION_TC] == NULL)
     return TRUE;
   if (r->region_channel[BS_REGION_TC] != core_channel || core_channel < 0 || core_channel >= prob->n_channels)
     return FALSE;
-  offset = nvox * (gsize) core_channel;
-  tc = r->region_mask[BS_REGION_TC]->data;
-  for (gsize v = 0; v < nvox; v++)
-    if (tc[v] > 0.5f && !(p[offset + v] > 0.5f))
-      {
-        BsCleanupChange c = { offset + v, p[offset + v], 1.0f };
-
-        if (changes)
-          g_array_append_val (changes, c);
-        p[offset + v] = 1.0f;
-      }
+  write_where (prob->data, nvox * (gsize) core_channel, r->region_mask[BS_REGION_TC]->data, nvox, TRUE, changes);
   return TRUE;
 }
 

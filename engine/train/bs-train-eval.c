@@ -214,14 +214,9 @@ evaluate_case (const BsUnet *net, const BsTrainCase *c, int lanes, gboolean flip
         {
           g_autoptr(BsVolume) core = bs_volume_new_like (prob, 1);
 
-          if (core == NULL)
-            {
-              g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA, _("%s: out of memory for the island clean-up"),
-                           c->id);
-              return FALSE;
-            }
-          memcpy (core->data, masks, n * sizeof (float));
-          if (!bs_volume_fill_plane_holes (core, prob, NULL))
+          if (core != NULL)
+            memcpy (core->data, masks, n * sizeof (float));
+          if (core == NULL || !bs_volume_fill_plane_holes (core, prob, NULL))
             {
               g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA, _("%s: out of memory for the island clean-up"),
                            c->id);
