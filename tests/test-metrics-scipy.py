@@ -6,8 +6,9 @@ voxel spacing, the pooled distances' 95th percentile), on random masks with
 anisotropic spacing, on the empty cases, and on a real case segmented by
 `brainseg-cli infer --json`.  The clean-up's filling of the tumour core's
 holes (in its axial, coronal and sagittal slices, then kept inside the whole
-tumour) against scipy.ndimage.binary_fill_holes slice by slice, on random
-masks and on that real case's probabilities."""
+tumour) against scipy.ndimage.binary_fill_holes slice by slice, and its
+trimming of the core to the enhancing rim against scipy's distance_transform_edt,
+on random masks and on that real case's probabilities."""
 import json, os, subprocess, sys, tempfile
 import numpy as np
 import nibabel as nib
@@ -79,6 +80,55 @@ def fill_planes(m):
     return out
 
 
+def trim_core(core, et, spacing, radius, share):
+    """The core's voxels within radius mm of the enhancing tumour with its plane holes filled, when the enhancing
+    tumour is at least share of the core; else the core unchanged."""
+    if not core.any() or et.sum() < share * core.sum():
+        return core
+    return core & (ndimage.distance_transform_edt(~fill_planes(et), sampling=spacing) <= radius)
+
+
+def check_trim(rng, tmp):
+    """Random cores with enhancing shells (some enclosing a cavity wider than the radius, some with too little
+    enhancement), on isotropic and anisotropic voxels, against scipy."""
+    total = [0, 0, 0]
+    for shape, spacing in [((44, 40, 30), (1.0, 1.0, 1.0)), ((38, 46, 20), (0.9, 1.2, 3.0))]:
+        for trial in range(4):
+            b = blob(rng, shape, 2)
+            et = ndimage.binary_dilation(b, iterations=2) & ~b
+            if trial == 1:
+                et &= rng.random(shape) > 0.3
+            core = ndimage.binary_dilation(et | b, iterations=int(rng.integers(3, 7))) | blob(rng, shape, 3)
+            if trial == 2:
+                et &= blob(rng, shape, 1)
+            if trial == 3:
+                # a big cavity: a thick shell around a ball of radius 9 voxels, all core
+                zz, yy, xx = np.ogrid[: shape[0], : shape[1], : shape[2]]
+                c = [s // 2 for s in shape]
+                rr = (zz - c[0]) ** 2 + (yy - c[1]) ** 2 + (xx - c[2]) ** 2
+                et = (rr > 81) & (rr <= 121)
+                core = (rr <= 121) | blob(rng, shape, 2)
+            et &= core
+            cp = os.path.join(tmp, "c.nii.gz"); ep = os.path.join(tmp, "e.nii.gz"); op = os.path.join(tmp, "o.nii.gz")
+            save(core, spacing, cp); save(et, spacing, ep)
+            got = json.loads(subprocess.run([TOOL, "trim", cp, ep, op], check=True, capture_output=True,
+                                            text=True).stdout)
+            stored = tuple(float(z) for z in nib.load(cp).header.get_zooms()[:3])
+            want = trim_core(core, et, stored, got["radius_mm"], got["min_share"])
+            out = np.asarray(nib.load(op).dataobj) > 0
+            assert (out == want).all(), f"trim {shape} trial {trial}: {int((out != want).sum())} voxels differ"
+            assert got["trimmed"] == int((core & ~want).sum()), (got, int((core & ~want).sum()))
+            assert (out & et).sum() == et.sum(), "the enhancing tumour stays in the core"
+            total[0] += got["trimmed"]
+            total[1] += int(got["trimmed"] == 0 and et.sum() < got["min_share"] * core.sum())
+            if trial == 3:
+                # the cavity's centre is 9 voxels or more from any enhancing voxel, and stays core
+                total[2] += int(want[tuple(s // 2 for s in shape)] and et.any())
+    assert total[0] > 0 and total[1] > 0 and total[2] > 0, f"the random masks must exercise every case: {total}"
+    print(f"trimmed {total[0]} core voxels as scipy does; {total[1]} cores with too little enhancement left whole; "
+          f"{total[2]} enclosed cavities kept")
+
+
 def islands(m, fraction=0.2):
     lab, n = ndimage.label(m, np.ones((3, 3, 3), bool))
     if n == 0:
@@ -129,6 +179,7 @@ def main():
     tmp = tempfile.mkdtemp()
     n = check_fill(rng, tmp)
     print(f"{n} random masks: the core's holes filled as scipy fills them")
+    check_trim(rng, tmp)
     cases = 0
     shapes = [(40, 36, 24), (33, 41, 17)]
     spacings = [(1.0, 1.0, 1.0), (0.9, 1.2, 3.0)]
@@ -167,14 +218,19 @@ def main():
         prob = np.asarray(nib.load(prob_out).dataobj)
         wt = islands(prob[..., 0] > 0.5)
         core = (prob[..., 1] > 0.5) & wt
-        tc = fill_planes(core) & wt
-        et = (prob[..., 2] > 0.5) & tc
+        filled = fill_planes(core) & wt
+        et = (prob[..., 2] > 0.5) & filled
+        zooms = tuple(float(z) for z in nib.load(prob_out).header.get_zooms()[:3])
+        tc = trim_core(filled, et, zooms, 6.0, 0.1)
         for r, mine, values in (("wt", wt, (1, 2, 4)), ("tc", tc, (1, 4)), ("et", et, (4,))):
             differ = int((np.isin(pred, values) != mine).sum())
             assert differ == 0, f"{r}: {differ} voxels differ from the masks made from the probabilities"
-        assert d["core_filled_voxels"] == int((tc & ~core).sum()), (d["core_filled_voxels"], int((tc & ~core).sum()))
+        assert d["core_filled_voxels"] == int((filled & ~core).sum()), (d["core_filled_voxels"],
+                                                                         int((filled & ~core).sum()))
+        assert d["core_trimmed_voxels"] == int((filled & ~tc).sum()), (d["core_trimmed_voxels"],
+                                                                        int((filled & ~tc).sum()))
         print(f"Brats18_TCIA01_201_1: the masks are the probabilities' as scipy makes them "
-              f"({d['core_filled_voxels']} core voxels filled)")
+              f"({d['core_filled_voxels']} core voxels filled, {d['core_trimmed_voxels']} trimmed)")
         seg = [f for f in os.listdir(case) if f.endswith("_seg.nii.gz")][0]
         label_img = nib.load(os.path.join(case, seg))
         label = np.asarray(label_img.dataobj)

@@ -313,6 +313,68 @@ test_fill_plane_order (void)
   g_assert_cmpuint (filled, ==, filled_c);
 }
 
+/* The core trimmed to its enhancing rim: a slab of core with an enhancing
+ * ring in its middle slices; core beyond the radius from the ring (its
+ * inside filled: a cavity counts as rim) goes, core within it stays, and
+ * the slices' spacing counts.  With too little enhancement the core stays
+ * whole. */
+static void
+test_trim_core (void)
+{
+  const int dims[3] = { NX, NY, NZ }, order[3] = { 2, 1, 0 };
+  const gsize n = (gsize) NX * NY * NZ;
+  const double iso[3] = { 1.0, 1.0, 1.0 }, thick[3] = { 1.0, 1.0, 3.0 };
+  g_autofree guint8 *core = g_new0 (guint8, n), *enh = g_new0 (guint8, n);
+  guint64 trimmed;
+
+  /* core: x 2..37, y 2..27, z 8..11; enhancing: the square ring of side 21
+   * and width 2 (x 4..24, y 4..24) in z 8..11, 16 % of the core, its inside
+   * 17 x 17 (a cavity 9 voxels from the ring at its centre) */
+  fill_box (core, 2, 2, 8, 36, 26, 4);
+  fill_box (enh, 4, 4, 8, 21, 21, 4);
+  for (int k = 8; k < 12; k++)
+    for (int j = 6; j < 23; j++)
+      for (int i = 6; i < 23; i++)
+        enh[at (i, j, k)] = 0;
+  g_assert_true (bs_mask_trim_core (core, enh, dims, order, iso, 6.0, 0.1, &trimmed));
+  g_assert_true (core[at (14, 14, 9)]);    /* the cavity's centre */
+  g_assert_true (core[at (30, 14, 9)]);    /* 6 mm from the ring (x = 24) */
+  g_assert_false (core[at (31, 14, 9)]);   /* 7 mm */
+  g_assert_true (core[at (2, 2, 9)]);      /* sqrt (8) from the ring's corner */
+  g_assert_false (core[at (30, 27, 9)]);   /* sqrt (6^2 + 3^2) from the corner (24, 24) */
+  g_assert_cmpuint (trimmed + count (core), ==, 36 * 26 * 4);
+  for (gsize v = 0; v < n; v++)
+    if (enh[v])
+      g_assert_true (core[v]);
+
+  /* across slices of 3 mm: core two slices above the ring (6 mm) stays,
+   * three (9 mm) goes; the ring is 9 % of this core */
+  memset (core, 0, n);
+  fill_box (core, 4, 4, 2, 21, 21, 16);
+  g_assert_true (bs_mask_trim_core (core, enh, dims, order, thick, 6.0, 0.05, &trimmed));
+  g_assert_true (core[at (14, 14, 6)]);
+  g_assert_false (core[at (14, 14, 5)]);
+  g_assert_true (core[at (14, 14, 13)]);
+  g_assert_false (core[at (14, 14, 14)]);
+  g_assert_cmpuint (trimmed, ==, (guint64) 21 * 21 * (4 + 4));
+
+  /* a core of 36 x 26 x 4 voxels with one ring slice of 152 enhancing
+   * voxels (4 %): nothing to measure from, nothing trimmed */
+  memset (core, 0, n);
+  fill_box (core, 2, 2, 8, 36, 26, 4);
+  for (int k = 9; k < 12; k++)
+    for (int j = 0; j < NY; j++)
+      for (int i = 0; i < NX; i++)
+        enh[at (i, j, k)] = 0;
+  g_assert_true (bs_mask_trim_core (core, enh, dims, order, iso, 6.0, 0.1, &trimmed));
+  g_assert_cmpuint (trimmed, ==, 0);
+  g_assert_cmpuint (count (core), ==, 36 * 26 * 4);
+  /* a share of 1 % lets it measure */
+  g_assert_true (bs_mask_trim_core (core, enh, dims, order, iso, 6.0, 0.01, &trimmed));
+  g_assert_cmpuint (trimmed, >, 0);
+  g_assert_cmpuint (trimmed + count (core), ==, 36 * 26 * 4);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -323,5 +385,6 @@ main (int argc, char **argv)
   g_test_add_func ("/postprocess/random-against-union-find", test_random_against_union_find);
   g_test_add_func ("/postprocess/fill-plane-holes", test_fill_plane_holes);
   g_test_add_func ("/postprocess/fill-plane-order", test_fill_plane_order);
+  g_test_add_func ("/postprocess/trim-core", test_trim_core);
   return g_test_run ();
 }

@@ -228,7 +228,8 @@ test_cleanup (void)
   cleaned = tumour_voxels (prob);
   core_cleaned = core_voxels (bs_window_get_session (win));
   g_test_message ("clean-up: %d components, %d kept, %" G_GUINT64_FORMAT " voxels removed, %" G_GUINT64_FORMAT
-                  " core voxels filled", st.n_components, st.n_kept, st.removed, st.core_filled);
+                  " core voxels filled, %" G_GUINT64_FORMAT " trimmed", st.n_components, st.n_kept, st.removed,
+                  st.core_filled, st.core_trimmed);
   {
     /* the status line says what the clean-up did, the core's filling too */
     GtkWidget *row = bs_test_find_widget (GTK_WIDGET (win), BS_TYPE_PROGRESS_ROW);
@@ -236,6 +237,7 @@ test_cleanup (void)
 
     g_test_message ("status: %s", status);
     g_assert_true ((strstr (status, "core holes filled") != NULL) == (st.core_filled > 0));
+    g_assert_true ((strstr (status, "core away from the rim removed") != NULL) == (st.core_trimmed > 0));
     g_assert_true ((strstr (status, "removed") != NULL) == (st.removed > 0));
   }
 
@@ -244,8 +246,9 @@ test_cleanup (void)
   g_assert_cmpuint (bs_session_get_generation (bs_window_get_session (win)), ==, generation);  /* no new inference */
   raw = tumour_voxels (prob);
   g_assert_cmpuint (raw, ==, cleaned + st.removed);
-  /* the core's filled holes go with it, and only they */
-  g_assert_cmpuint (core_voxels (bs_window_get_session (win)), ==, core_cleaned - st.core_filled);
+  /* the core's filled holes go with it, and the core trimmed away from the
+   * enhancing rim comes back, and only they */
+  g_assert_cmpuint (core_voxels (bs_window_get_session (win)), ==, core_cleaned - st.core_filled + st.core_trimmed);
 
   expected = bs_volume_new_like (prob, 1);
   memcpy (expected->data, prob->data, bs_volume_n_voxels (prob) * sizeof (float));
@@ -269,6 +272,7 @@ test_cleanup (void)
   g_assert_true (bs_session_get_cleanup (bs_window_get_session (win), &again));
   g_assert_cmpuint (again.removed, ==, st.removed);
   g_assert_cmpuint (again.core_filled, ==, st.core_filled);
+  g_assert_cmpuint (again.core_trimmed, ==, st.core_trimmed);
   g_assert_cmpuint (core_voxels (bs_window_get_session (win)), ==, core_cleaned);
   {
     /* The window's core, voxel for voxel, is the pipeline's on the network's
@@ -285,6 +289,7 @@ test_cleanup (void)
     g_assert_true (bs_segment_finish (r, NULL, bs_session_get_net_plane (s), NULL, TRUE, NULL));
     r->prob = NULL;
     g_assert_cmpuint (r->cleanup.core_filled, ==, st.core_filled);
+    g_assert_cmpuint (r->cleanup.core_trimmed, ==, st.core_trimmed);
     if (c > 0)
       for (gsize v = 0; v < nvox; v++)
         differ += (r->region_mask[BS_REGION_TC]->data[v] > 0.5f)

@@ -58,6 +58,29 @@ update_buttons (BsProgressRow *self)
   gtk_widget_set_visible (GTK_WIDGET (self->resume_button), stopped);
 }
 
+/* "core holes filled: 0.2 ml" or "core far from the rim removed: 3.1 ml"
+ * (in voxels under 0.05 ml). */
+static char *
+core_change_text (const BsVolume *prob, guint64 voxels, gboolean filled)
+{
+  double ml = (double) voxels * prob->spacing[0] * prob->spacing[1] * prob->spacing[2] / 1000.0;
+  gulong n = (gulong) MIN (voxels, G_MAXULONG);
+
+  if (filled)
+    /* TRANSLATORS: after "Volume done · N islands removed": the clean-up also filled the holes of the
+     * tumour core (necrosis the network left out), this many millilitres */
+    return ml >= 0.05 ? g_strdup_printf (_("core holes filled: %.1f ml"), ml)
+                      /* TRANSLATORS: the same, for less than 0.05 ml: in voxels */
+                      : g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "core holes filled: %lu voxel",
+                                                      "core holes filled: %lu voxels", n), n);
+  /* TRANSLATORS: the clean-up also removed tumour core more than 6 mm from the enhancing tumour (edema the
+   * network took for core), this many millilitres */
+  return ml >= 0.05 ? g_strdup_printf (_("core away from the rim removed: %.1f ml"), ml)
+                    /* TRANSLATORS: the same, for less than 0.05 ml: in voxels */
+                    : g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "core away from the rim removed: %lu voxel",
+                                                    "core away from the rim removed: %lu voxels", n), n);
+}
+
 static void
 update (BsProgressRow *self)
 {
@@ -99,7 +122,8 @@ update (BsProgressRow *self)
                                                pdone, ptotal);
       set_progress (self, text, ptotal > 0 ? (double) pdone / ptotal : 0.0);
     }
-  else if (computed >= n && bs_session_get_cleanup (s, &stats) && (stats.removed > 0 || stats.core_filled > 0))
+  else if (computed >= n && bs_session_get_cleanup (s, &stats)
+           && (stats.removed > 0 || stats.core_filled > 0 || stats.core_trimmed > 0))
     {
       int removed = stats.n_components - stats.n_kept;
       const BsVolume *prob = bs_session_get_probability_volume (s);
@@ -110,17 +134,16 @@ update (BsProgressRow *self)
 
       if (stats.core_filled > 0 && prob != NULL)
         {
-          double ml = (double) stats.core_filled * prob->spacing[0] * prob->spacing[1] * prob->spacing[2] / 1000.0;
-          g_autofree char *filled
-            /* TRANSLATORS: after "Volume done · N islands removed": the clean-up also filled the holes of the
-             * tumour core (necrosis the network left out), this many millilitres */
-            = ml >= 0.05 ? g_strdup_printf (_("core holes filled: %.1f ml"), ml)
-                         /* TRANSLATORS: the same, for less than 0.05 ml: in voxels */
-                         : g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "core holes filled: %lu voxel",
-                                                         "core holes filled: %lu voxels",
-                                                         (gulong) MIN (stats.core_filled, G_MAXULONG)),
-                                            (gulong) MIN (stats.core_filled, G_MAXULONG));
+          g_autofree char *filled = core_change_text (prob, stats.core_filled, TRUE);
           char *both = g_strdup_printf ("%s · %s", text, filled);
+
+          g_free (text);
+          text = both;
+        }
+      if (stats.core_trimmed > 0 && prob != NULL)
+        {
+          g_autofree char *trimmed = core_change_text (prob, stats.core_trimmed, FALSE);
+          char *both = g_strdup_printf ("%s · %s", text, trimmed);
 
           g_free (text);
           text = both;

@@ -65,7 +65,7 @@ volume_job_clean (VolumeJob *job)
    * when the pipeline read the core from the channel the session shows as
    * core; else they are not the session's, and not counted. */
   if (!bs_segment_write_cleanup (r, job->prob, job->channels[BS_REGION_TC], job->saved))
-    job->stats.core_filled = 0;
+    job->stats.core_filled = job->stats.core_trimmed = 0;
   job->cleaned = TRUE;
 }
 

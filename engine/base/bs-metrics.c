@@ -124,10 +124,9 @@ edt_lines (int b, gpointer user_data)
     }
 }
 
-/* Squared Euclidean distance (mm^2) from every voxel to the nearest site.
- * Each axis's lines are independent: they run in parallel. */
-static double *
-edt_squared (const guint8 *site, const int dims[3], const double spacing[3])
+/* Each axis's lines are independent: they run in parallel. */
+double *
+bs_metrics_distance_squared (const guint8 *site, const int dims[3], const double spacing[3])
 {
   gsize n = (gsize) dims[0] * dims[1] * dims[2];
   const gsize sx = 1, sy = (gsize) dims[0], sz = (gsize) dims[0] * dims[1];
@@ -226,8 +225,8 @@ bs_metrics_hd95 (const guint8 *a, const guint8 *b, const int dims[3], const doub
           memcpy (bb + j, sb + row, bd[0]);
           j += bd[0];
         }
-    da = edt_squared (ba, bd, spacing);
-    db = edt_squared (bb, bd, spacing);
+    da = bs_metrics_distance_squared (ba, bd, spacing);
+    db = bs_metrics_distance_squared (bb, bd, spacing);
     all = g_new (double, na + nb);
     for (gsize i = 0; i < bn; i++)
       {

@@ -52,6 +52,11 @@ void bs_metrics_region_in (const float *pred, const float *truth, const int dims
 double bs_metrics_hd95 (const guint8 *a, const guint8 *b, const int dims[3], const double spacing[3]);
 double bs_metrics_diagonal_mm (const int dims[3], const double spacing[3]);
 
+/* The squared Euclidean distance in mm^2 from every voxel of a dims volume
+ * (x fastest) to the nearest voxel where site is non-zero, exact (spacing
+ * honoured); 1e20 everywhere when there is no site.  g_free the result. */
+double *bs_metrics_distance_squared (const guint8 *site, const int dims[3], const double spacing[3]);
+
 /* Grows the box lo..hi (inclusive; empty while hi[0] < 0) to hold voxel (x, y, z). */
 static inline void
 bs_box_include (int lo[3], int hi[3], int x, int y, int z)

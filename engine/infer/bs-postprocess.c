@@ -333,3 +333,92 @@ bs_volume_fill_plane_holes (BsVolume *mask, const BsVolume *within, guint64 *fil
       mask->data[v] = 1.0f;
   return TRUE;
 }
+
+gboolean
+bs_mask_trim_core (guint8 *core, const guint8 *enhancing, const int dims[3], const int order[3],
+                   const double spacing[3], double radius_mm, double min_share, guint64 *trimmed)
+{
+  const gsize nx = dims[0], ny = dims[1], nvox = nx * ny * (gsize) dims[2];
+  int lo[3], hi[3], elo[3], ehi[3], bd[3];
+  guint64 n_core = 0, n_enh = 0, n = 0;
+  g_autofree guint8 *site = NULL;
+  g_autofree double *d2 = NULL;
+  gsize j = 0;
+
+  if (trimmed)
+    *trimmed = 0;
+  for (gsize v = 0; v < nvox; v++)
+    {
+      n_core += core[v] != 0;
+      n_enh += enhancing[v] != 0;
+    }
+  if (n_core == 0 || (double) n_enh < min_share * (double) n_core)
+    return TRUE;
+  /* Distances inside the box that holds both masks: the nearest enhancing
+   * voxel of a core voxel is in it. */
+  mask_box (core, dims, lo, hi);
+  mask_box (enhancing, dims, elo, ehi);
+  for (int a = 0; a < 3; a++)
+    {
+      lo[a] = MIN (lo[a], elo[a]);
+      hi[a] = MAX (hi[a], ehi[a]);
+      bd[a] = hi[a] - lo[a] + 1;
+    }
+  site = g_try_malloc ((gsize) bd[0] * bd[1] * bd[2]);
+  if (!site)
+    return FALSE;
+  for (int z = 0; z < bd[2]; z++)
+    for (int y = 0; y < bd[1]; y++, j += bd[0])
+      for (int x = 0; x < bd[0]; x++)
+        site[j + x] = enhancing[((gsize) (z + lo[2]) * ny + (gsize) (y + lo[1])) * nx + (gsize) (x + lo[0])] != 0;
+  if (!bs_mask_fill_plane_holes (site, bd, order, NULL, NULL))
+    return FALSE;
+  d2 = bs_metrics_distance_squared (site, bd, spacing);
+  j = 0;
+  for (int z = 0; z < bd[2]; z++)
+    for (int y = 0; y < bd[1]; y++, j += bd[0])
+      for (int x = 0; x < bd[0]; x++)
+        {
+          guint8 *c = core + ((gsize) (z + lo[2]) * ny + (gsize) (y + lo[1])) * nx + (gsize) (x + lo[0]);
+
+          if (*c && d2[j + x] > radius_mm * radius_mm)
+            {
+              *c = 0;
+              n++;
+            }
+        }
+  if (trimmed)
+    *trimmed = n;
+  return TRUE;
+}
+
+gboolean
+bs_volume_trim_core (BsVolume *core, const BsVolume *enhancing, double radius_mm, double min_share,
+                     guint64 *trimmed)
+{
+  gsize nvox = bs_volume_n_voxels (core);
+  static const BsPlane planes[3] = { BS_PLANE_AXIAL, BS_PLANE_CORONAL, BS_PLANE_SAGITTAL };
+  g_autofree guint8 *on = NULL, *enh = NULL;
+  int order[3];
+
+  if (trimmed)
+    *trimmed = 0;
+  g_return_val_if_fail (bs_volume_n_voxels (enhancing) == nvox, FALSE);
+  on = g_try_malloc (MAX (nvox, 1));
+  enh = g_try_malloc (MAX (nvox, 1));
+  if (!on || !enh)
+    return FALSE;
+  for (gsize v = 0; v < nvox; v++)
+    {
+      on[v] = core->data[v] > 0.5f;
+      enh[v] = enhancing->data[v] > 0.5f;
+    }
+  for (int k = 0; k < 3; k++)
+    order[k] = bs_volume_slice_axis (core, planes[k], 2);
+  if (!bs_mask_trim_core (on, enh, core->dims, order, core->spacing, radius_mm, min_share, trimmed))
+    return FALSE;
+  for (gsize v = 0; v < nvox; v++)
+    if (!on[v] && core->data[v] > 0.5f)
+      core->data[v] = 0.0f;
+  return TRUE;
+}

@@ -17,6 +17,7 @@ typedef struct {
   guint64 largest;       /* voxels of the largest component */
   guint64 removed;       /* voxels switched off */
   guint64 core_filled;   /* tumour-core voxels switched on by bs_volume_fill_plane_holes (region models) */
+  guint64 core_trimmed;  /* tumour-core voxels switched off by bs_volume_trim_core (region models) */
 } BsCleanupStats;
 
 /* on: nx*ny*nz bytes, non-zero = tumour.  Switches off every 26-connected
@@ -51,5 +52,28 @@ gboolean bs_mask_fill_plane_holes (guint8 *on, const int dims[3], const int orde
  * passes go over the axial slices first, then the coronal, then the
  * sagittal, whatever the volume's voxel order (its affine). */
 gboolean bs_volume_fill_plane_holes (BsVolume *mask, const BsVolume *within, guint64 *filled);
+
+/* The clean-up's defaults for bs_volume_trim_core (cross-validated:
+ * resources/models/README.md, "The core near its enhancing rim"). */
+#define BS_CORE_TRIM_RADIUS_MM 6.0
+#define BS_CORE_TRIM_MIN_SHARE 0.1
+
+/* core, enhancing: nx*ny*nz bytes, non-zero = in the mask; spacing in mm.
+ * When the enhancing voxels are at least min_share of the core's, switches
+ * off every core voxel farther than radius_mm from the enhancing tumour
+ * with its plane holes filled (bs_mask_fill_plane_holes in order; a
+ * necrotic cavity the rim encloses is at distance 0).  A core with less
+ * enhancement (a low-grade glioma's) is left as it is: there is no rim to
+ * measure from.  *trimmed (may be NULL) counts the voxels switched off.
+ * Returns FALSE only when a buffer cannot be allocated (then core is as it
+ * was). */
+gboolean bs_mask_trim_core (guint8 *core, const guint8 *enhancing, const int dims[3], const int order[3],
+                            const double spacing[3], double radius_mm, double min_share, guint64 *trimmed);
+
+/* The same on single-channel volumes of the same dimensions (value > 0.5 =
+ * in the mask): switched-off voxels become 0; the planes as
+ * bs_volume_fill_plane_holes takes them. */
+gboolean bs_volume_trim_core (BsVolume *core, const BsVolume *enhancing, double radius_mm, double min_share,
+                              guint64 *trimmed);
 
 G_END_DECLS

@@ -273,6 +273,7 @@ finish_regions (BsSegmentResult *r, const BsVolume *const *truth, BsPlane plane,
 
   r->n_outputs = r->prob->n_channels;
   r->cleanup.core_filled = 0;
+  r->cleanup.core_trimmed = 0;
   find_region_channels (r->prob, r->region_channel);
   r->region_mask[BS_REGION_WT] = r->mask;
   r->region_voxels[BS_REGION_WT] = r->tumour_voxels;
@@ -299,6 +300,21 @@ finish_regions (BsSegmentResult *r, const BsVolume *const *truth, BsPlane plane,
         }
       if (k == BS_REGION_TC)
         r->region_voxels[k] += r->cleanup.core_filled;
+    }
+  /* The core lies at its enhancing rim: far from it (with enhancement to
+   * measure from) is edema the network took for core (cross-validated:
+   * resources/models/README.md, "The core near its enhancing rim").  The
+   * enhancing tumour, in the core, stays whole. */
+  if (cleanup && r->region_mask[BS_REGION_TC] != NULL && r->region_mask[BS_REGION_ET] != NULL)
+    {
+      if (!bs_volume_trim_core (r->region_mask[BS_REGION_TC], r->region_mask[BS_REGION_ET], BS_CORE_TRIM_RADIUS_MM,
+                                BS_CORE_TRIM_MIN_SHARE, &r->cleanup.core_trimmed))
+        {
+          g_set_error_literal (error, BS_PLAN_ERROR, BS_PLAN_ERROR_UNAVAILABLE,
+                               _("Out of memory for the tumour region masks"));
+          return FALSE;
+        }
+      r->region_voxels[BS_REGION_TC] -= r->cleanup.core_trimmed;
     }
   for (int k = 0; k < BS_N_REGIONS; k++)
     {
@@ -421,6 +437,20 @@ bs_segment_write_cleanup (const BsSegmentResult *r, BsVolume *prob, int core_cha
   if (r->region_channel[BS_REGION_TC] != core_channel || core_channel < 0 || core_channel >= prob->n_channels)
     return FALSE;
   write_where (prob->data, nvox * (gsize) core_channel, r->region_mask[BS_REGION_TC]->data, nvox, TRUE, changes);
+  /* The core trimmed away from its enhancing rim, in the whole tumour. */
+  for (gsize v = 0; r->cleanup.core_trimmed > 0 && v < nvox; v++)
+    {
+      float *p = prob->data + nvox * (gsize) core_channel + v;
+
+      if (r->mask->data[v] > 0.5f && !(r->region_mask[BS_REGION_TC]->data[v] > 0.5f) && *p > 0.5f)
+        {
+          BsCleanupChange c = { nvox * (gsize) core_channel + v, *p, 0.0f };
+
+          if (changes)
+            g_array_append_val (changes, c);
+          *p = 0.0f;
+        }
+    }
   return TRUE;
 }
 

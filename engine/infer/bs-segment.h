@@ -238,7 +238,8 @@ gboolean bs_segment_finish_regions (BsSegmentResult *r, const BsVolume *const *t
 
 /* A voxel of a probability volume that the clean-up changed: its index over
  * all channels, the network's value and the clean-up's (0 for an island of
- * the whole tumour, 1 for a filled hole of the tumour core). */
+ * the whole tumour or a core voxel trimmed far from the enhancing rim, 1 for
+ * a filled hole of the tumour core). */
 typedef struct {
   gsize index;
   float prob;
@@ -248,7 +249,8 @@ typedef struct {
 /* Writes a finished result's clean-up into prob (r->prob's geometry; not
  * r->prob itself, which stays the network's): channel 0's removed islands
  * become 0, and where r has a core mask read from channel core_channel, its
- * filled holes become 1 in that channel, so that thresholds of prob give
+ * filled holes become 1 in that channel and its trimmed voxels
+ * (bs_volume_trim_core) 0, so that thresholds of prob give
  * r's masks again.  Every change is appended to changes when it is not NULL.
  * Returns FALSE when the core's channel is not core_channel (its holes are
  * then not written). */

@@ -225,6 +225,21 @@ evaluate_case (const BsUnet *net, const BsTrainCase *c, int lanes, gboolean flip
           memcpy (masks, core->data, n * sizeof (float));
           for (gsize v = 0; probs[BS_REGION_ET] != NULL && v < n; v++)
             masks[n + v] = probs[BS_REGION_ET][v] > 0.5f && masks[v] > 0.5f ? 1.0f : 0.0f;
+          /* and the core trimmed to its enhancing rim, as bs_segment_finish does */
+          if (probs[BS_REGION_ET] != NULL)
+            {
+              g_autoptr(BsVolume) enh = bs_volume_new_like (prob, 1);
+
+              if (enh != NULL)
+                memcpy (enh->data, masks + n, n * sizeof (float));
+              if (enh == NULL || !bs_volume_trim_core (core, enh, BS_CORE_TRIM_RADIUS_MM, BS_CORE_TRIM_MIN_SHARE, NULL))
+                {
+                  g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA,
+                               _("%s: out of memory for the island clean-up"), c->id);
+                  return FALSE;
+                }
+              memcpy (masks, core->data, n * sizeof (float));
+            }
         }
       for (int r = 1; r < BS_N_REGIONS; r++)
         if (probs[r] != NULL)
