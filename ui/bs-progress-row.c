@@ -28,6 +28,8 @@ static void
 set_progress (BsProgressRow *self, const char *text, double fraction)
 {
   gtk_label_set_text (self->progress_label, text != NULL ? text : "");
+  /* the whole line, where the row is too narrow for it (ellipsized) */
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->progress_label), text != NULL && *text ? text : NULL);
   if (fraction >= 0)
     gtk_progress_bar_set_fraction (self->progress_bar, fraction);
 }
@@ -58,27 +60,37 @@ update_buttons (BsProgressRow *self)
   gtk_widget_set_visible (GTK_WIDGET (self->resume_button), stopped);
 }
 
-/* "core holes filled: 0.2 ml" or "core far from the rim removed: 3.1 ml"
- * (in voxels under 0.05 ml). */
+/* An amount of the core as the status line gives it: millilitres, or
+ * voxels under 0.05 ml. */
 static char *
-core_change_text (const BsVolume *prob, guint64 voxels, gboolean filled)
+core_amount (const BsVolume *prob, guint64 voxels)
 {
   double ml = (double) voxels * prob->spacing[0] * prob->spacing[1] * prob->spacing[2] / 1000.0;
   gulong n = (gulong) MIN (voxels, G_MAXULONG);
 
-  if (filled)
-    /* TRANSLATORS: after "Volume done · N islands removed": the clean-up also filled the holes of the
-     * tumour core (necrosis the network left out), this many millilitres */
-    return ml >= 0.05 ? g_strdup_printf (_("core holes filled: %.1f ml"), ml)
-                      /* TRANSLATORS: the same, for less than 0.05 ml: in voxels */
-                      : g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "core holes filled: %lu voxel",
-                                                      "core holes filled: %lu voxels", n), n);
-  /* TRANSLATORS: the clean-up also removed tumour core more than 6 mm from the enhancing tumour (edema the
-   * network took for core), this many millilitres */
-  return ml >= 0.05 ? g_strdup_printf (_("core away from the rim removed: %.1f ml"), ml)
-                    /* TRANSLATORS: the same, for less than 0.05 ml: in voxels */
-                    : g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "core away from the rim removed: %lu voxel",
-                                                    "core away from the rim removed: %lu voxels", n), n);
+  if (ml >= 0.05)
+    /* TRANSLATORS: a volume in millilitres */
+    return g_strdup_printf (_("%.1f ml"), ml);
+  return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%lu voxel", "%lu voxels", n), n);
+}
+
+/* "core: 0.2 ml filled, 3.1 ml trimmed": what the clean-up did to the
+ * tumour core (either half alone when the other did nothing). */
+static char *
+core_change_text (const BsVolume *prob, guint64 filled, guint64 trimmed)
+{
+  g_autofree char *f = core_amount (prob, filled), *t = core_amount (prob, trimmed);
+
+  if (filled > 0 && trimmed > 0)
+    /* TRANSLATORS: after "Volume done · N islands removed": the clean-up filled the holes of the tumour core
+     * (necrosis the network left out) and trimmed the core to 6 mm around the enhancing tumour; amounts in
+     * ml or voxels */
+    return g_strdup_printf (_("core: %s filled, %s trimmed"), f, t);
+  if (filled > 0)
+    /* TRANSLATORS: the same, only holes filled */
+    return g_strdup_printf (_("core: %s filled"), f);
+  /* TRANSLATORS: the same, only trimmed to the enhancing rim */
+  return g_strdup_printf (_("core: %s trimmed"), t);
 }
 
 static void
@@ -132,18 +144,10 @@ update (BsProgressRow *self)
                                                                 "Volume done · %d islands removed", removed), removed)
                                 : g_strdup (_("Volume done"));
 
-      if (stats.core_filled > 0 && prob != NULL)
+      if ((stats.core_filled > 0 || stats.core_trimmed > 0) && prob != NULL)
         {
-          g_autofree char *filled = core_change_text (prob, stats.core_filled, TRUE);
-          char *both = g_strdup_printf ("%s · %s", text, filled);
-
-          g_free (text);
-          text = both;
-        }
-      if (stats.core_trimmed > 0 && prob != NULL)
-        {
-          g_autofree char *trimmed = core_change_text (prob, stats.core_trimmed, FALSE);
-          char *both = g_strdup_printf ("%s · %s", text, trimmed);
+          g_autofree char *core = core_change_text (prob, stats.core_filled, stats.core_trimmed);
+          char *both = g_strdup_printf ("%s · %s", text, core);
 
           g_free (text);
           text = both;
