@@ -211,7 +211,18 @@ update_region_row (BsDicePanel *self, BsRegion r, gboolean complete)
     slice_text = g_strdup ("…");
   if (bs_session_get_region_metrics (s, r, &m))
     {
+      double raw;
+
       vol_text = g_strdup_printf ("%.4f", m.dice);
+      /* what the clean-up (the core's filling and trimming) did to the
+       * region, as the whole tumour's "raw" says it (walk finding) */
+      if (bs_session_get_region_raw_dice (s, r, &raw) && round (raw * 1e4) != round (m.dice * 1e4))
+        {
+          /* TRANSLATORS: tooltip of a region's volume Dice: the same before the clean-up */
+          g_autofree char *tip = g_strdup_printf (_("Before the clean-up (raw): %.4f"), raw);
+
+          gtk_widget_set_tooltip_text (GTK_WIDGET (l[1]), tip);
+        }
       /* TRANSLATORS: a distance in millimetres */
       hd_text = g_strdup_printf (_("%.1f mm"), m.hd95_mm);
       /* TRANSLATORS: predicted volume in ml, the ground truth's in brackets */
@@ -252,7 +263,23 @@ update_headline (BsDicePanel *self)
     gtk_label_set_text (self->slice_dice_label, _("no tumour"));
   else
     gtk_label_set_text (self->slice_dice_label, gtk_label_get_text (self->region_labels[r][0]));
-  gtk_label_set_text (self->volume_dice_label, gtk_label_get_text (self->region_labels[r][1]));
+  {
+    BsRegionMetrics m;
+    double raw;
+
+    if (bs_session_get_region_metrics (s, r, &m) && bs_session_get_region_raw_dice (s, r, &raw)
+        && round (raw * 1e4) != round (m.dice * 1e4))
+      {
+        g_autofree char *text = g_strdup_printf (_("%.4f (raw %.4f)"), m.dice, raw);
+
+        gtk_label_set_text (self->volume_dice_label, text);
+      }
+    else
+      gtk_label_set_text (self->volume_dice_label, gtk_label_get_text (self->region_labels[r][1]));
+    /* the region's tooltip, not the whole tumour's clean-up note */
+    gtk_widget_set_tooltip_text (GTK_WIDGET (self->volume_dice_label),
+                                 gtk_widget_get_tooltip_text (GTK_WIDGET (self->region_labels[r][1])));
+  }
   if (!bs_session_volume_complete (s) || bs_session_planes_pending (s, NULL, NULL))
     gtk_widget_add_css_class (GTK_WIDGET (self->volume_dice_label), "dim-label");
 }

@@ -101,6 +101,10 @@ struct _BsSession
   BsRegion region;
   BsRegionMetrics region_metrics[BS_N_REGIONS];
   gboolean region_metrics_valid[BS_N_REGIONS];
+  /* the tumour core's and enhancing tumour's volume Dice before the
+   * clean-up, while it is applied ([WT]: raw_volume_conf) */
+  double region_raw_dice[BS_N_REGIONS];
+  gboolean region_raw_valid[BS_N_REGIONS];
 };
 
 

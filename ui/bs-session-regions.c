@@ -124,3 +124,13 @@ bs_session_get_region_metrics (BsSession *self, BsRegion region, BsRegionMetrics
   *m = self->region_metrics[region];
   return TRUE;
 }
+
+gboolean
+bs_session_get_region_raw_dice (BsSession *self, BsRegion region, double *dice)
+{
+  g_return_val_if_fail (BS_IS_SESSION (self), FALSE);
+  if (region <= BS_REGION_WT || region >= BS_N_REGIONS || !self->cleanup_applied || !self->region_raw_valid[region])
+    return FALSE;
+  *dice = self->region_raw_dice[region];
+  return TRUE;
+}

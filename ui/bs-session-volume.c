@@ -27,6 +27,8 @@ typedef struct {
   guint8 *valid, *empty;
   BsRegionMetrics metrics[BS_N_REGIONS];
   gboolean metrics_valid[BS_N_REGIONS];
+  double raw_dice[BS_N_REGIONS];         /* TC and ET before the clean-up */
+  gboolean raw_valid[BS_N_REGIONS];
 } VolumeJob;
 
 static void
@@ -46,6 +48,33 @@ volume_job_free (gpointer data)
   g_free (job);
 }
 
+/* The tumour core's and enhancing tumour's volume Dice on the network's
+ * own probabilities (job->prob before the clean-up is written into it), for
+ * the Dice panel's "raw" beside the cleaned figure. */
+static void
+volume_job_raw_dice (VolumeJob *job)
+{
+  gsize nvox = bs_volume_n_voxels (job->prob);
+  const float *probs[BS_N_REGIONS * 2] = { NULL };
+  g_autofree float *mask = NULL;
+
+  for (int c = 0; c < job->prob->n_channels && c < (int) G_N_ELEMENTS (probs); c++)
+    probs[c] = bs_volume_channel (job->prob, c);
+  for (int r = BS_REGION_TC; r < BS_N_REGIONS; r++)
+    {
+      BsConfusion c = { 0 };
+
+      if (job->channels[r] < 0 || job->truth_region[r] == NULL)
+        continue;
+      if (mask == NULL && !(mask = g_try_new (float, nvox)))
+        return;
+      bs_session_region_mask (probs, job->channels, r, nvox, mask);
+      bs_confusion_add (&c, mask, job->truth_region[r]->data, nvox);
+      job->raw_dice[r] = bs_confusion_dice (&c);
+      job->raw_valid[r] = TRUE;
+    }
+}
+
 static void
 volume_job_clean (VolumeJob *job)
 {
@@ -60,6 +89,7 @@ volume_job_clean (VolumeJob *job)
   if (!ok)
     return;
   job->stats = r->cleanup;
+  volume_job_raw_dice (job);
   job->saved = g_array_new (FALSE, FALSE, sizeof (CleanupVoxel));
   /* The core's filled holes become certain core, as the masks take them,
    * when the pipeline read the core from the channel the session shows as
@@ -188,6 +218,8 @@ volume_job_done (GObject *source, GAsyncResult *result, gpointer user_data)
       self->cleanup_stats = job->stats;
       self->raw_volume_conf = self->volume_conf;
       self->cleanup_applied = TRUE;
+      memcpy (self->region_raw_dice, job->raw_dice, sizeof self->region_raw_dice);
+      memcpy (self->region_raw_valid, job->raw_valid, sizeof self->region_raw_valid);
     }
   if (job->truth != NULL && job->n == bs_session_get_n_slices (self) && job->plane == self->plane)
     {

@@ -105,6 +105,7 @@ reset_results (BsSession *self)
   memset (&self->raw_volume_conf, 0, sizeof self->raw_volume_conf);
   self->cleanup_applied = FALSE;
   memset (self->region_metrics_valid, 0, sizeof self->region_metrics_valid);
+  memset (self->region_raw_valid, 0, sizeof self->region_raw_valid);
   if (self->cleanup_saved != NULL)
     g_array_set_size (self->cleanup_saved, 0);
   self->volume_serial++;

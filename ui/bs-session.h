@@ -181,6 +181,10 @@ gboolean bs_session_get_region_slice_confusion (BsSession *self, BsRegion region
  * counted off the main thread; FALSE before, and without the region in
  * truth or model. */
 gboolean bs_session_get_region_metrics (BsSession *self, BsRegion region, BsRegionMetrics *m);
+/* The tumour core's or enhancing tumour's volume Dice before the clean-up
+ * (the network's own masks) while the clean-up is applied; FALSE otherwise
+ * (the whole tumour's: bs_session_get_volume_confusion's raw). */
+gboolean bs_session_get_region_raw_dice (BsSession *self, BsRegion region, double *dice);
 
 /* ---- The worker ---- */
 gboolean bs_session_is_ready (BsSession *self);      /* a case is open, nothing loads and the worker has a plan */
