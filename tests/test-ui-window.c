@@ -1188,6 +1188,46 @@ collect_widgets (GtkWidget *root, GType type, GPtrArray *out)
     collect_widgets (c, type, out);
 }
 
+static void
+count_call (guint *n)
+{
+  (*n)++;
+}
+
+/* Walk finding: no tooltip in the window showed while a volume was
+ * predicted, because the panels set theirs again on every slice (each set
+ * re-queries the tooltip under the pointer).  Over a whole fill, the
+ * window's tooltips change a few times, not once per slice and widget. */
+static void
+test_tooltips_hold_while_predicting (void)
+{
+  g_autoptr(GPtrArray) all = g_ptr_array_new ();
+  BsPlanOptions opts;
+  guint changes = 0, updates = 0;
+  gulong results;
+
+  if (!setup ())
+    return;
+  collect_widgets (GTK_WIDGET (win), GTK_TYPE_WIDGET, all);
+  for (guint i = 0; i < all->len; i++)
+    g_signal_connect_swapped (all->pdata[i], "notify::tooltip-text", G_CALLBACK (count_call), &changes);
+  results = g_signal_connect_swapped (bs_window_get_session (win), "results-changed", G_CALLBACK (count_call),
+                                      &updates);
+  /* a fresh fill: the plan is rebuilt, every slice predicted again */
+  bs_session_get_plan_options (bs_window_get_session (win), &opts);
+  opts.batch = opts.batch == 1 ? 2 : 1;
+  bs_session_set_plan_options (bs_window_get_session (win), &opts);
+  g_action_group_activate_action (G_ACTION_GROUP (win), "resume-fill", NULL);
+  g_assert_true (bs_test_wait (win, volume_done, 600));
+  bs_test_spin (200);
+  g_test_message ("%u widgets, %u result updates, %u tooltip changes", all->len, updates, changes);
+  g_assert_cmpuint (updates, >, 20);
+  g_assert_cmpuint (changes, <, 60);
+  for (guint i = 0; i < all->len; i++)
+    g_signal_handlers_disconnect_by_data (all->pdata[i], &changes);
+  g_signal_handler_disconnect (bs_window_get_session (win), results);
+}
+
 /* A real case without labels (BraTS 2023 validation style): the window says
  * so instead of showing a Dice. */
 static void
@@ -2792,6 +2832,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/window/outline-opacity", test_outline_opacity);
   g_test_add_func ("/ui/window/no-ground-truth", test_no_ground_truth);
   g_test_add_func ("/ui/window/raw-only-when-cleaned", test_raw_only_when_cleaned);
+  g_test_add_func ("/ui/window/tooltips-hold-while-predicting", test_tooltips_hold_while_predicting);
   g_test_add_func ("/ui/window/labels-without-regions", test_labels_without_regions);
   g_test_add_func ("/ui/window/drop", test_drop);
   g_test_add_func ("/ui/window/bad-file", test_bad_file);

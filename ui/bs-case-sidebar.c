@@ -95,7 +95,7 @@ on_dataset (BsSession *session, GParamSpec *pspec, BsCaseSidebar *self)
   g_set_object (&self->cases, ids);
   gtk_filter_list_model_set_model (self->filtered, G_LIST_MODEL (self->cases));
   gtk_label_set_text (self->dataset_label, ds != NULL ? bs_dataset_get_name (ds) : "");
-  gtk_widget_set_tooltip_text (GTK_WIDGET (self->dataset_label), ds != NULL ? bs_dataset_get_path (ds) : NULL);
+  bs_widget_set_tooltip (GTK_WIDGET (self->dataset_label), ds != NULL ? bs_dataset_get_path (ds) : NULL);
 }
 
 static void

@@ -1,6 +1,7 @@
 #include <glib/gi18n.h>
 #include <math.h>
 
+#include "bs-panel-private.h"
 #include "bs-dice-chart.h"
 
 struct _BsDiceChart
@@ -237,7 +238,7 @@ bs_dice_chart_init (BsDiceChart *self)
   GtkGesture *drag = gtk_gesture_drag_new ();
 
   self->current = -1;
-  gtk_widget_set_tooltip_text (GTK_WIDGET (self),
+  bs_widget_set_tooltip (GTK_WIDGET (self),
                                _("Dice of each slice with tumour in the ground truth: bar height, blue at 1 to orange "
                                  "near 0; a faint orange column: tumour there, none of it found. Red marks: false "
                                  "positives on slices without tumour. Click or drag to go to a slice."));

@@ -126,7 +126,7 @@ update_labels (BsDicePanel *self)
         vol_text = g_strdup ("–");
       gtk_label_set_text (self->slice_dice_label, slice_text);
       gtk_label_set_text (self->volume_dice_label, vol_text);
-      gtk_widget_set_tooltip_text (GTK_WIDGET (self->volume_dice_label), vol_tip);
+      bs_widget_set_tooltip (GTK_WIDGET (self->volume_dice_label), vol_tip);
       /* A partial volume Dice is dimmed until every slice ran. */
       if (computed > 0 && (computed < nn || bs_session_planes_pending (s, NULL, NULL)))
         gtk_widget_add_css_class (GTK_WIDGET (self->volume_dice_label), "dim-label");
@@ -159,11 +159,11 @@ update_region_row (BsDicePanel *self, BsRegion r, gboolean complete)
   if (bs_session_get_truth (s) == NULL && bs_session_model_has_region (s, r))
     {
       /* No ground truth: nothing to score, but the predicted volume is still news. */
-      gtk_widget_set_tooltip_text (GTK_WIDGET (l[3]), _("Predicted volume in ml (no ground truth to compare)"));
+      bs_widget_set_tooltip (GTK_WIDGET (l[3]), _("Predicted volume in ml (no ground truth to compare)"));
       for (int k = 0; k < 3; k++)
         {
           gtk_label_set_text (l[k], "–");
-          gtk_widget_set_tooltip_text (GTK_WIDGET (l[k]), _("No ground truth for this case"));
+          bs_widget_set_tooltip (GTK_WIDGET (l[k]), _("No ground truth for this case"));
         }
       if (bs_session_get_region_metrics (s, r, &m))
         ml_text = g_strdup_printf ("%.1f", m.volume_ml);
@@ -182,7 +182,7 @@ update_region_row (BsDicePanel *self, BsRegion r, gboolean complete)
   else if (bs_session_get_truth_region (s, r) == NULL)
     why = _("The case's labels do not tell this region apart");
   for (int k = 0; k < 4; k++)
-    gtk_widget_set_tooltip_text (GTK_WIDGET (l[k]), why);
+    bs_widget_set_tooltip (GTK_WIDGET (l[k]), why);
   if (why != NULL)
     {
       for (int k = 0; k < 4; k++)
@@ -195,7 +195,7 @@ update_region_row (BsDicePanel *self, BsRegion r, gboolean complete)
           else
             ml_text = g_strdup (complete || bs_session_get_n_computed_slices (s) > 0 ? "…" : "–");
           gtk_label_set_text (l[3], ml_text);
-          gtk_widget_set_tooltip_text (GTK_WIDGET (l[3]),
+          bs_widget_set_tooltip (GTK_WIDGET (l[3]),
                                        _("Predicted volume in ml (the case's labels do not tell this region apart)"));
         }
       return;
@@ -221,7 +221,7 @@ update_region_row (BsDicePanel *self, BsRegion r, gboolean complete)
           /* TRANSLATORS: tooltip of a region's volume Dice: the same before the clean-up */
           g_autofree char *tip = g_strdup_printf (_("Before the clean-up (raw): %.4f"), raw);
 
-          gtk_widget_set_tooltip_text (GTK_WIDGET (l[1]), tip);
+          bs_widget_set_tooltip (GTK_WIDGET (l[1]), tip);
         }
       /* TRANSLATORS: a distance in millimetres */
       hd_text = g_strdup_printf (_("%.1f mm"), m.hd95_mm);
@@ -277,7 +277,7 @@ update_headline (BsDicePanel *self)
     else
       gtk_label_set_text (self->volume_dice_label, gtk_label_get_text (self->region_labels[r][1]));
     /* the region's tooltip, not the whole tumour's clean-up note */
-    gtk_widget_set_tooltip_text (GTK_WIDGET (self->volume_dice_label),
+    bs_widget_set_tooltip (GTK_WIDGET (self->volume_dice_label),
                                  gtk_widget_get_tooltip_text (GTK_WIDGET (self->region_labels[r][1])));
   }
   if (!bs_session_volume_complete (s) || bs_session_planes_pending (s, NULL, NULL))
@@ -311,7 +311,7 @@ update_regions (BsDicePanel *self)
           for (int k = 0; k < 4; k++)
             {
               gtk_label_set_text (self->region_labels[r][k], "–");
-              gtk_widget_set_tooltip_text (GTK_WIDGET (self->region_labels[r][k]), NULL);
+              bs_widget_set_tooltip (GTK_WIDGET (self->region_labels[r][k]), NULL);
             }
           gtk_widget_set_sensitive (self->region_buttons[r], r == BS_REGION_WT);
         }

@@ -589,7 +589,12 @@ show_progress_window (DialogRun *run, const char *path)
   gtk_widget_set_margin_bottom (box, 18);
   gtk_label_set_text (GTK_LABEL (title), text);
   gtk_label_set_xalign (GTK_LABEL (title), 0);
-  gtk_label_set_ellipsize (GTK_LABEL (title), PANGO_ELLIPSIZE_MIDDLE);
+  /* the whole name, wrapped (walk finding: a case's export names were cut
+   * in the middle), and where it goes as the tooltip */
+  gtk_label_set_wrap (GTK_LABEL (title), TRUE);
+  gtk_label_set_wrap_mode (GTK_LABEL (title), PANGO_WRAP_WORD_CHAR);
+  gtk_label_set_max_width_chars (GTK_LABEL (title), 40);
+  gtk_widget_set_tooltip_text (title, path);
   gtk_widget_add_css_class (title, "heading");
   run->label = GTK_LABEL (gtk_label_new (_("Starting…")));
   gtk_label_set_xalign (run->label, 0);

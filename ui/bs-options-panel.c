@@ -201,7 +201,7 @@ update_sensitivity (BsOptionsPanel *self)
   model = bs_session_get_model (self->session);
   stored = model != NULL && model->calibration != NULL;
   gtk_widget_set_sensitive (GTK_WIDGET (self->nchw_toggle), opts.precision != BS_PRECISION_INT8);
-  gtk_widget_set_tooltip_text (GTK_WIDGET (self->nchw_toggle),
+  bs_widget_set_tooltip (GTK_WIDGET (self->nchw_toggle),
                                opts.precision == BS_PRECISION_INT8
                                  ? _("Not with int8: oneDNN has only reference int8 kernels for plain NCHW "
                                      "(seconds per slice); int8 runs in NHWC or blocked")
@@ -209,7 +209,7 @@ update_sensitivity (BsOptionsPanel *self)
   if (bs_precision_available (BS_PRECISION_INT8, NULL))
     {
       gtk_widget_set_sensitive (GTK_WIDGET (self->int8_toggle), opts.layout != BS_MEMLAYOUT_NCHW);
-      gtk_widget_set_tooltip_text (GTK_WIDGET (self->int8_toggle),
+      bs_widget_set_tooltip (GTK_WIDGET (self->int8_toggle),
                                    opts.layout == BS_MEMLAYOUT_NCHW
                                      ? _("Not with NCHW: oneDNN has only reference int8 kernels for plain NCHW "
                                          "(seconds per slice); choose NHWC or Blocked first")
@@ -238,7 +238,7 @@ setup_precision_toggles (BsOptionsPanel *self)
       if (bs_precision_available (precisions[i], &reason))
         continue;
       gtk_widget_set_sensitive (GTK_WIDGET (toggles[i]), FALSE);
-      gtk_widget_set_tooltip_text (GTK_WIDGET (toggles[i]), reason);
+      bs_widget_set_tooltip (GTK_WIDGET (toggles[i]), reason);
       if (reason != NULL)
         g_string_append_printf (notes, "%s%s", notes->len ? "\n" : "", reason);
     }

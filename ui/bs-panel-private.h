@@ -15,4 +15,17 @@ G_BEGIN_DECLS
 /* "Axial", "Coronal", "Sagittal", translated. */
 const char *bs_plane_label (BsPlane plane);
 
+/* gtk_widget_set_tooltip_text, only when the text changes (an empty text is
+ * none): every call re-queries the tooltip under the pointer, and panels
+ * that update on every slice kept any tooltip in the window from showing
+ * while a volume was predicted (walk finding). */
+static inline void
+bs_widget_set_tooltip (GtkWidget *widget, const char *text)
+{
+  if (text != NULL && *text == '\0')
+    text = NULL;
+  if (g_strcmp0 (gtk_widget_get_tooltip_text (widget), text) != 0)
+    gtk_widget_set_tooltip_text (widget, text);
+}
+
 G_END_DECLS

@@ -28,8 +28,9 @@ static void
 set_progress (BsProgressRow *self, const char *text, double fraction)
 {
   gtk_label_set_text (self->progress_label, text != NULL ? text : "");
-  /* the whole line, where the row is too narrow for it (ellipsized) */
-  gtk_widget_set_tooltip_text (GTK_WIDGET (self->progress_label), text != NULL && *text ? text : NULL);
+  /* no tooltip while the line changes with every slice (each new one
+   * re-queries the window's tooltips) */
+  bs_widget_set_tooltip (GTK_WIDGET (self->progress_label), NULL);
   if (fraction >= 0)
     gtk_progress_bar_set_fraction (self->progress_bar, fraction);
 }
@@ -153,6 +154,8 @@ update (BsProgressRow *self)
           text = both;
         }
       set_progress (self, text, 1.0);
+      /* the whole line, where the row is too narrow for it (ellipsized) */
+      bs_widget_set_tooltip (GTK_WIDGET (self->progress_label), text);
     }
   else if (computed >= n)
     set_progress (self, _("Volume done"), 1.0);

@@ -342,7 +342,7 @@ update_readout (BsSliceViews *self)
   else
     g_string_append (text, _("   no ground truth"));
   g_string_append_printf (text, _("   intensity %.4g"), bs_volume_channel (img, channel)[idx]);
-  gtk_widget_set_tooltip_text (GTK_WIDGET (self->readout_label), text->str);
+  bs_widget_set_tooltip (GTK_WIDGET (self->readout_label), text->str);
   gtk_label_set_text (self->readout_label, text->str);
 }
 

@@ -215,7 +215,7 @@ update (BsTimingPanel *self)
         gtk_label_set_text (self->speed_label, speed);
         gtk_widget_remove_css_class (GTK_WIDGET (self->speed_label), "dim-label");
       }
-    gtk_widget_set_tooltip_text (GTK_WIDGET (self->speed_label), tip);
+    bs_widget_set_tooltip (GTK_WIDGET (self->speed_label), tip);
     /* The line wraps where the side panel is narrower than it ("settling"
      * onto a second line): it keeps that height, so the rows below do not
      * move up when settling ends. */
@@ -348,7 +348,7 @@ bs_timing_panel_init (BsTimingPanel *self)
   gtk_widget_add_css_class (GTK_WIDGET (self->values_label), "numeric");
   gtk_grid_attach (self->timing_grid, GTK_WIDGET (self->names_label), 0, 0, 1, 1);
   gtk_grid_attach (self->timing_grid, GTK_WIDGET (self->values_label), 1, 0, 1, 1);
-  gtk_widget_set_tooltip_text (GTK_WIDGET (self->timing_grid),
+  bs_widget_set_tooltip (GTK_WIDGET (self->timing_grid),
                                _("Time per slice by stage, each the median over the same runs as the line above; "
                                  "the slowest layers are the last run's"));
   /* The description already names the cores and oneDNN's ISA; the threads in

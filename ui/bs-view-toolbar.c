@@ -62,7 +62,7 @@ on_overlay (BsSession *session, GParamSpec *pspec, BsViewToolbar *self)
   /* Outlines are drawn opaque (a one-pixel line at half opacity vanishes on
    * bright tissue): a slider that changes nothing is greyed and says why. */
   gtk_widget_set_sensitive (self->opacity_scale, ov.style != BS_OVERLAY_OUTLINE);
-  gtk_widget_set_tooltip_text (self->opacity_scale, ov.style == BS_OVERLAY_OUTLINE
+  bs_widget_set_tooltip (self->opacity_scale, ov.style == BS_OVERLAY_OUTLINE
                                                       ? _("Outlines are drawn fully opaque; opacity applies to filled masks")
                                                       : _("Mask opacity"));
 }
