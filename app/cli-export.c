@@ -626,7 +626,7 @@ bs_cli_export (int argc, char **argv)
       N_("int8's ranges: model (default: those stored with the model, measured once on many cases; this case's when it stores none) or case (measured on slices of this case)"),
       "model|case" },
     { "cleanup", 0, 0, G_OPTION_ARG_STRING, &a.cleanup,
-      N_("on (default): segment the whole volume, remove islands smaller than 20 per cent of the largest tumour component, fill the holes of the tumour core and keep the core within 6 mm of the enhancing tumour; off: the raw masks (overlay and figure then segment their slice only)"),
+      N_("on (default): segment the whole volume, remove islands smaller than 20 per cent of the largest tumour component, fill the holes of the tumour core and keep the core within 6 mm of the enhancing tumour (when that is at least a tenth of it); off: the raw masks (overlay and figure then segment their slice only)"),
       "on|off" },
     { "threads", 0, 0, G_OPTION_ARG_INT, &a.threads, N_("Threads (0: all cores)"), N_("N") },
     { "batch", 0, 0, G_OPTION_ARG_INT, &a.batch, N_("Slices per inference run (default 1, as in the window)"), N_("N") },

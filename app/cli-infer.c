@@ -148,7 +148,7 @@ bs_cli_infer (int argc, char **argv)
     { "layout", 0, 0, G_OPTION_ARG_STRING, &layout_s, N_("nchw, nhwc or blocked (default)"), "L" },
     { "fusion", 0, 0, G_OPTION_ARG_STRING, &fusion_s, N_("on (default) or off"), "on|off" },
     { "cleanup", 0, 0, G_OPTION_ARG_STRING, &cleanup_s,
-      N_("on (default): remove islands smaller than 20 per cent of the largest tumour component, fill the holes of the tumour core and keep the core within 6 mm of the enhancing tumour; off: the raw masks"), "on|off" },
+      N_("on (default): remove islands smaller than 20 per cent of the largest tumour component, fill the holes of the tumour core and keep the core within 6 mm of the enhancing tumour (when that is at least a tenth of it); off: the raw masks"), "on|off" },
     { "crop-to-brain", 0, 0, G_OPTION_ARG_STRING, &crop_s,
       N_("on (default): run only slices with brain, on the brain's window; off: every whole slice"), "on|off" },
     { "test-time-flips", 0, 0, G_OPTION_ARG_STRING, &flips_s,
@@ -489,7 +489,8 @@ bs_cli_infer (int argc, char **argv)
       json_builder_add_int_value (b, seg->cleanup.n_components);
       json_builder_set_member_name (b, "removed_voxels");
       json_builder_add_int_value (b, (gint64) seg->cleanup.removed);
-      /* the clean-up's other half: voxels of the core's holes filled (region models) */
+      /* the clean-up's other parts (region models): voxels of the core's holes filled, and (below) the
+       * core's voxels trimmed away from the enhancing tumour; a hole filled and then trimmed counts in both */
       json_builder_set_member_name (b, "core_filled_voxels");
       if (seg->region_mask[BS_REGION_TC] != NULL)
         json_builder_add_int_value (b, (gint64) seg->cleanup.core_filled);
@@ -497,7 +498,7 @@ bs_cli_infer (int argc, char **argv)
         json_builder_add_null_value (b);
       /* and the core's voxels far from its enhancing rim, switched off */
       json_builder_set_member_name (b, "core_trimmed_voxels");
-      if (seg->region_mask[BS_REGION_TC] != NULL)
+      if (seg->region_mask[BS_REGION_TC] != NULL && seg->region_mask[BS_REGION_ET] != NULL)
         json_builder_add_int_value (b, (gint64) seg->cleanup.core_trimmed);
       else
         json_builder_add_null_value (b);
@@ -581,7 +582,7 @@ bs_cli_infer (int argc, char **argv)
         /* TRANSLATORS: the clean-up also fills the holes of the tumour-core mask in its axial, coronal and
          * sagittal slices (necrosis the network left out, enclosed by the core) */
         printf (_("tumour core: %.0f voxels of holes filled\n"), (double) seg->cleanup.core_filled);
-      if (cleanup && seg->region_mask[BS_REGION_TC] != NULL)
+      if (cleanup && seg->region_mask[BS_REGION_TC] != NULL && seg->region_mask[BS_REGION_ET] != NULL)
         /* TRANSLATORS: the clean-up also removes tumour-core voxels more than 6 mm from the enhancing tumour */
         printf (_("tumour core: %.0f voxels far from the enhancing rim removed\n"),
                 (double) seg->cleanup.core_trimmed);

@@ -214,7 +214,8 @@ def main():
                                        "--prob-out", prob_out], check=True, capture_output=True, text=True).stdout)
         pred = np.asarray(nib.load(out).dataobj)
         # The masks from the network's probabilities as the pipeline makes them: the whole tumour without its
-        # islands, the core inside it with its holes filled, the enhancing tumour inside the core.
+        # islands, the core inside it with its holes filled, the enhancing tumour inside the core, then the core
+        # kept within 6 mm of the enhancing tumour.
         prob = np.asarray(nib.load(prob_out).dataobj)
         wt = islands(prob[..., 0] > 0.5)
         core = (prob[..., 1] > 0.5) & wt

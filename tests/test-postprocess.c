@@ -1,8 +1,10 @@
-/* The island clean-up: which 26-connected components stay, exactly; and the
- * filling of the tumour core's holes in its slices. */
+/* The island clean-up: which 26-connected components stay, exactly; the
+ * filling of the tumour core's holes in its slices; the core kept near its
+ * enhancing rim; and the clean-up written into probabilities and undone. */
 #include <string.h>
 
 #include "bs-postprocess.h"
+#include "bs-segment.h"
 
 #define NX 40
 #define NY 30
@@ -373,6 +375,90 @@ test_trim_core (void)
   g_assert_true (bs_mask_trim_core (core, enh, dims, order, iso, 6.0, 0.01, &trimmed));
   g_assert_cmpuint (trimmed, >, 0);
   g_assert_cmpuint (trimmed + count (core), ==, 36 * 26 * 4);
+
+  /* no enhancement at all, even with no share asked: nothing to measure
+   * from, nothing trimmed */
+  memset (enh, 0, n);
+  g_assert_true (bs_mask_trim_core (core, enh, dims, order, iso, 6.0, 0.0, &trimmed));
+  g_assert_cmpuint (trimmed, ==, 0);
+
+  /* enhancement outside the core's box still measures: a core slab x 2..9
+   * with enhancing voxels at x 12..15 (outside it) keeps x >= 6 only */
+  memset (core, 0, n);
+  fill_box (core, 2, 2, 2, 8, 10, 3);
+  fill_box (enh, 12, 2, 2, 4, 10, 3);
+  g_assert_true (bs_mask_trim_core (core, enh, dims, order, iso, 6.0, 0.1, &trimmed));
+  g_assert_cmpuint (trimmed, ==, 4 * 10 * 3);
+  g_assert_true (core[at (6, 5, 3)]);
+  g_assert_false (core[at (5, 5, 3)]);
+}
+
+/* The clean-up written into a region model's probabilities
+ * (bs_segment_write_cleanup): the core voxels trimmed far from the rim
+ * become 0 in the core's channel, thresholds then give the result's masks,
+ * and the changes recorded put the network's values back exactly (the
+ * window's "Remove islands" off). */
+static void
+test_write_cleanup_trim (void)
+{
+  g_autoptr(BsVolume) prob = bs_volume_new (NX, NY, NZ, 3), copy = NULL;
+  g_autoptr(BsSegmentResult) r = g_new0 (BsSegmentResult, 1);
+  g_autoptr(GArray) changes = g_array_new (FALSE, FALSE, sizeof (BsCleanupChange));
+  const gsize n = (gsize) NX * NY * NZ;
+  float *wt = prob->data, *tc = prob->data + n, *et = prob->data + 2 * n;
+  guint64 trimmed_on = 0, core_on = 0;
+  guint zeros = 0;
+
+  /* whole tumour and core: x 4..27, y 4..27, z 3..8, the core's values
+   * varied so that the undo must restore each one; enhancing: a ring 3
+   * wide, x 8..20, y 8..20, in z 4..7 (14 % of the core) */
+  for (int k = 3; k < 9; k++)
+    for (int j = 4; j < 28; j++)
+      for (int i = 4; i < 28; i++)
+        {
+          wt[at (i, j, k)] = 0.9f;
+          tc[at (i, j, k)] = 0.6f + 0.01f * (float) (i % 7);
+        }
+  for (int k = 4; k < 8; k++)
+    for (int j = 8; j < 21; j++)
+      for (int i = 8; i < 21; i++)
+        if (i < 11 || i > 17 || j < 11 || j > 17)
+          et[at (i, j, k)] = 0.95f;
+  copy = bs_volume_new (NX, NY, NZ, 3);
+  memcpy (copy->data, prob->data, 3 * n * sizeof (float));
+  r->prob = prob;
+  g_assert_true (bs_segment_finish (r, NULL, BS_PLANE_AXIAL, NULL, TRUE, NULL));
+  g_assert_cmpuint (r->cleanup.core_trimmed, >, 0);
+  g_assert_true (bs_segment_write_cleanup (r, copy, 1, changes));
+  for (guint c = 0; c < changes->len; c++)
+    {
+      const BsCleanupChange *ch = &g_array_index (changes, BsCleanupChange, c);
+
+      g_assert_cmpfloat (ch->prob, ==, prob->data[ch->index]);
+      zeros += ch->index >= n && ch->index < 2 * n && ch->set == 0.0f;
+    }
+  /* every trimmed voxel was network core here (no holes to fill) */
+  g_assert_cmpuint (r->cleanup.core_filled, ==, 0);
+  g_assert_cmpuint (zeros, ==, r->cleanup.core_trimmed);
+  for (gsize v = 0; v < n; v++)
+    {
+      gboolean on = copy->data[v] > 0.5f && copy->data[n + v] > 0.5f;
+
+      g_assert_cmpint (on, ==, r->region_mask[BS_REGION_TC]->data[v] > 0.5f);
+      core_on += on;
+      trimmed_on += tc[v] > 0.5f && wt[v] > 0.5f && !on;
+    }
+  g_assert_cmpuint (trimmed_on, ==, r->cleanup.core_trimmed);
+  g_assert_cmpuint (core_on + trimmed_on, ==, 24 * 24 * 6);
+  /* the undo: the network's values, bit for bit */
+  for (guint c = 0; c < changes->len; c++)
+    {
+      const BsCleanupChange *ch = &g_array_index (changes, BsCleanupChange, c);
+
+      copy->data[ch->index] = ch->prob;
+    }
+  g_assert_cmpint (memcmp (copy->data, prob->data, 3 * n * sizeof (float)), ==, 0);
+  r->prob = NULL;
 }
 
 int
@@ -386,5 +472,6 @@ main (int argc, char **argv)
   g_test_add_func ("/postprocess/fill-plane-holes", test_fill_plane_holes);
   g_test_add_func ("/postprocess/fill-plane-order", test_fill_plane_order);
   g_test_add_func ("/postprocess/trim-core", test_trim_core);
+  g_test_add_func ("/postprocess/write-cleanup-trim", test_write_cleanup_trim);
   return g_test_run ();
 }

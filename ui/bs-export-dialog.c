@@ -231,7 +231,7 @@ average_planes (ExportJob *job, GCancellable *cancellable, GError **error)
       return FALSE;
     }
   r->prob = NULL;
-  /* islands off, the core's holes filled, as the window's volume job does */
+  /* islands off, the core's holes filled and the core trimmed, as the window's volume job does */
   bs_segment_write_cleanup (r, job->prob, r->region_channel[BS_REGION_TC], NULL);
   return TRUE;
 }

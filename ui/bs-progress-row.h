@@ -1,5 +1,6 @@
 /* What the session is doing: opening, building a plan (a pulsing bar),
- * predicting n / N, stopped, done (with the islands the clean-up removed),
+ * predicting n / N, stopped, done (with what the clean-up did: islands
+ * removed, the core filled and trimmed),
  * and the Stop / Resume button that always holds its place. */
 #pragma once
 

@@ -91,9 +91,10 @@ volume_job_clean (VolumeJob *job)
   job->stats = r->cleanup;
   volume_job_raw_dice (job);
   job->saved = g_array_new (FALSE, FALSE, sizeof (CleanupVoxel));
-  /* The core's filled holes become certain core, as the masks take them,
-   * when the pipeline read the core from the channel the session shows as
-   * core; else they are not the session's, and not counted. */
+  /* The core's filled holes become certain core and its trimmed voxels
+   * certain background, as the masks take them, when the pipeline read the
+   * core from the channel the session shows as core; else they are not the
+   * session's, and not counted. */
   if (!bs_segment_write_cleanup (r, job->prob, job->channels[BS_REGION_TC], job->saved))
     job->stats.core_filled = job->stats.core_trimmed = 0;
   job->cleaned = TRUE;

@@ -125,7 +125,8 @@ void bs_session_reset_window_level (BsSession *self);
 void bs_session_get_plan_options (BsSession *self, BsPlanOptions *opts);
 /* New options restart inference when a case is open ("notify::plan-options"). */
 void bs_session_set_plan_options (BsSession *self, const BsPlanOptions *opts);
-/* Island clean-up (bs-postprocess.h): applied once every slice of the
+/* The clean-up (islands; with a region model the core's holes filled and the
+ * core kept near its enhancing rim: bs-postprocess.h): applied once every slice of the
  * network's plane is computed, undone without new inference when switched off. */
 void bs_session_set_cleanup (BsSession *self, gboolean cleanup);
 gboolean bs_session_get_cleanup_enabled (BsSession *self);
@@ -139,7 +140,8 @@ guint bs_session_get_generation (BsSession *self);
 /* Sigmoid output of the slices computed so far (others 0), image geometry. */
 const BsVolume *bs_session_get_probability_volume (BsSession *self);
 /* A copy of the probabilities as the network gave them: the clean-up's
- * changes (islands switched off, the core's holes filled) undone.  NULL
+ * changes (islands switched off, the core's holes filled, the core
+ * trimmed to its enhancing rim) undone.  NULL
  * when nothing is predicted or memory runs out. */
 BsVolume *bs_session_copy_network_probabilities (BsSession *self);
 /* Whether slice k of the network's plane has its prediction. */

@@ -130,8 +130,10 @@ bs_metrics_distance_squared (const guint8 *site, const int dims[3], const double
 {
   gsize n = (gsize) dims[0] * dims[1] * dims[2];
   const gsize sx = 1, sy = (gsize) dims[0], sz = (gsize) dims[0] * dims[1];
-  double *g = g_new (double, n);
+  double *g = g_try_new (double, n);
 
+  if (g == NULL)
+    return NULL;
   for (gsize i = 0; i < n; i++)
     g[i] = site[i] ? 0.0 : FAR;
   for (int axis = 0; axis < 3; axis++)
@@ -227,6 +229,8 @@ bs_metrics_hd95 (const guint8 *a, const guint8 *b, const int dims[3], const doub
         }
     da = bs_metrics_distance_squared (ba, bd, spacing);
     db = bs_metrics_distance_squared (bb, bd, spacing);
+    if (da == NULL || db == NULL)
+      return NAN;   /* out of memory for the distances: no figure rather than a wrong one */
     all = g_new (double, na + nb);
     for (gsize i = 0; i < bn; i++)
       {

@@ -48,13 +48,15 @@ void bs_metrics_region_in (const float *pred, const float *truth, const int dims
  * 6-neighbour outside the mask or on the image's edge; the distances from
  * each surface to the other, pooled, 95th percentile interpolated linearly.
  * Both empty: 0; one empty: the image diagonal (bs_metrics_diagonal_mm, 373.13
- * mm for a 240 x 240 x 155 volume at 1 mm, the value BraTS 2021 reports). */
+ * mm for a 240 x 240 x 155 volume at 1 mm, the value BraTS 2021 reports).
+ * NaN when memory for the distances runs out. */
 double bs_metrics_hd95 (const guint8 *a, const guint8 *b, const int dims[3], const double spacing[3]);
 double bs_metrics_diagonal_mm (const int dims[3], const double spacing[3]);
 
 /* The squared Euclidean distance in mm^2 from every voxel of a dims volume
  * (x fastest) to the nearest voxel where site is non-zero, exact (spacing
- * honoured); 1e20 everywhere when there is no site.  g_free the result. */
+ * honoured); 1e20 everywhere when there is no site.  g_free the result;
+ * NULL when it cannot be allocated. */
 double *bs_metrics_distance_squared (const guint8 *site, const int dims[3], const double spacing[3]);
 
 /* Grows the box lo..hi (inclusive; empty while hi[0] < 0) to hold voxel (x, y, z). */

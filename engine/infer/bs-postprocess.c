@@ -352,7 +352,7 @@ bs_mask_trim_core (guint8 *core, const guint8 *enhancing, const int dims[3], con
       n_core += core[v] != 0;
       n_enh += enhancing[v] != 0;
     }
-  if (n_core == 0 || (double) n_enh < min_share * (double) n_core)
+  if (n_core == 0 || n_enh == 0 || (double) n_enh < min_share * (double) n_core)
     return TRUE;
   /* Distances inside the box that holds both masks: the nearest enhancing
    * voxel of a core voxel is in it. */
@@ -374,6 +374,8 @@ bs_mask_trim_core (guint8 *core, const guint8 *enhancing, const int dims[3], con
   if (!bs_mask_fill_plane_holes (site, bd, order, NULL, NULL))
     return FALSE;
   d2 = bs_metrics_distance_squared (site, bd, spacing);
+  if (!d2)
+    return FALSE;
   j = 0;
   for (int z = 0; z < bd[2]; z++)
     for (int y = 0; y < bd[1]; y++, j += bd[0])

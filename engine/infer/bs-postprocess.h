@@ -17,7 +17,8 @@ typedef struct {
   guint64 largest;       /* voxels of the largest component */
   guint64 removed;       /* voxels switched off */
   guint64 core_filled;   /* tumour-core voxels switched on by bs_volume_fill_plane_holes (region models) */
-  guint64 core_trimmed;  /* tumour-core voxels switched off by bs_volume_trim_core (region models) */
+  guint64 core_trimmed;  /* tumour-core voxels switched off by bs_volume_trim_core (region models; a
+                          * hole filled and then trimmed counts in both) */
 } BsCleanupStats;
 
 /* on: nx*ny*nz bytes, non-zero = tumour.  Switches off every 26-connected

@@ -261,8 +261,9 @@ nested_mask (const BsVolume *prob, int channel, const BsVolume *inside, int z0, 
 }
 
 /* The tumour core and enhancing tumour masks, nested in the cleaned whole
- * tumour (with the clean-up, the core's holes filled: bs_volume_fill_plane_holes),
- * and their metrics against the truths given. */
+ * tumour (with the clean-up, the core's holes filled: bs_volume_fill_plane_holes;
+ * then the core kept near the enhancing tumour: bs_volume_trim_core), and
+ * their metrics against the truths given. */
 static gboolean
 finish_regions (BsSegmentResult *r, const BsVolume *const *truth, BsPlane plane, const guint8 *slices,
                 gboolean cleanup, GError **error)

@@ -73,8 +73,10 @@ typedef struct {
    * region_channel: prob's channel of each region, -1 where the model has
    * no such output.  region_mask: 0/1 (is_label), nested: WT is mask (the
    * same pointer, owned once by the result: never free it on its own), TC is
-   * P(TC) > 0.5 inside WT, ET is P(ET) > 0.5 inside TC (inside WT without a
-   * TC output); NULL where the model has no such output.  With that
+   * P(TC) > 0.5 inside WT (with the clean-up, its plane holes filled inside
+   * WT, then kept near the enhancing tumour: bs_volume_trim_core), ET is
+   * P(ET) > 0.5 inside TC (inside WT without a TC output); NULL where the
+   * model has no such output.  With that
    * region's truth: its confusion against it and Dice (NAN otherwise). */
   int n_outputs;
   int region_channel[BS_N_REGIONS];
@@ -252,8 +254,8 @@ typedef struct {
  * filled holes become 1 in that channel and its trimmed voxels
  * (bs_volume_trim_core) 0, so that thresholds of prob give
  * r's masks again.  Every change is appended to changes when it is not NULL.
- * Returns FALSE when the core's channel is not core_channel (its holes are
- * then not written). */
+ * Returns FALSE when the core's channel is not core_channel (its holes and
+ * its trimming are then not written). */
 gboolean bs_segment_write_cleanup (const BsSegmentResult *r, BsVolume *prob, int core_channel, GArray *changes);
 
 /* The result's regions as one label map (single channel, uint8 values stored

@@ -170,7 +170,7 @@ evaluate_case (const BsUnet *net, const BsTrainCase *c, int lanes, gboolean flip
   prob = g_ptr_array_index (vols, 0);
   bs_confusion_add (&conf, prob->data, c->truth->data, bs_volume_n_voxels (prob));
   result->dice_raw = bs_confusion_dice (&conf);
-  /* the same clean-up as brainseg-cli infer and the window (the core's holes below) */
+  /* the same clean-up as brainseg-cli infer and the window (the core's holes and trimming below) */
   if (!bs_volume_remove_islands (prob, BS_CLEANUP_MIN_FRACTION, NULL))
     {
       g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA, _("%s: out of memory for the island clean-up"), c->id);
