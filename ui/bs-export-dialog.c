@@ -38,6 +38,7 @@ typedef struct {
   int n_missing;
   gboolean planes;             /* three planes on, and the window's volume is not their mean yet */
   gboolean cleanup;            /* the window's clean-up switch */
+  gboolean clean_here;         /* and the window's volume is not cleaned up yet: the export does it */
   BsExportUiProgress progress;
   gpointer progress_data;
   GTask *task;                 /* not a reference: the task owns the job */
@@ -199,8 +200,10 @@ planes_progress (int done, int total, gpointer user_data)
 }
 
 /* Three planes on and the window not done with them (still running, or
- * stopped): the mean of the three planes and the clean-up of it, as infer
- * would write it. */
+ * stopped): the mean of the three planes; then, with the clean-up on and the
+ * window's volume not cleaned up yet (the planes pending, slices missing, or
+ * its clean-up still running), the clean-up, as infer would write it
+ * (review: an export with slices missing had no clean-up). */
 static gboolean
 average_planes (ExportJob *job, GCancellable *cancellable, GError **error)
 {
@@ -208,7 +211,7 @@ average_planes (ExportJob *job, GCancellable *cancellable, GError **error)
   g_autoptr(BsSegmentResult) r = NULL;
 
   if (!job->planes)
-    return TRUE;
+    goto clean;
   if (job->plan_opts.precision == BS_PRECISION_INT8)
     {
       g_autoptr(BsInferGeometry) geom = bs_infer_geometry_new_for_net (job->net, job->prepared, job->net_plane,
@@ -221,7 +224,8 @@ average_planes (ExportJob *job, GCancellable *cancellable, GError **error)
                                   planes_progress, job, 0,
                                   bs_segment_other_planes_slices (job->prepared, job->net_plane, job->prob), cancellable, error))
     return FALSE;
-  if (!job->cleanup)
+clean:
+  if (!job->clean_here)
     return TRUE;
   r = g_new0 (BsSegmentResult, 1);
   r->prob = job->prob;
@@ -358,6 +362,9 @@ snapshot_session (BsSession *session, BsExportKind kind, const char *path, int w
       job->truth_et = bs_volume_copy (bs_session_get_truth_region (session, BS_REGION_ET));
     }
   job->cleanup = bs_session_get_cleanup_enabled (session);
+  /* the three planes' mean starts from the network's values; otherwise the
+   * window's volume is cleaned up once it is (bs_session_get_cleanup) */
+  job->clean_here = job->cleanup && (job->planes || !bs_session_get_cleanup (session, NULL));
   if (job->n_missing > 0 || job->planes)
     {
       const BsVolume *prepared = bs_session_get_prepared_volume (session);
