@@ -80,25 +80,40 @@ def fill_planes(m):
     return out
 
 
-def trim_core(core, et, spacing, radius, share):
-    """The core's voxels within radius mm of the enhancing tumour with its plane holes filled, when the enhancing
-    tumour is at least share of the core; else the core unchanged."""
-    if not core.any() or et.sum() < share * core.sum():
-        return core
+def near_rim(core, et, spacing, radius):
     return core & (ndimage.distance_transform_edt(~fill_planes(et), sampling=spacing) <= radius)
+
+
+def trim_core(core, et, spacing, radius, share):
+    """The core's voxels within radius mm of the enhancing tumour with its plane holes filled, and of those only
+    the pieces (26-connected, enhancing voxels joining them) that hold an enhancing voxel, when the enhancing
+    tumour is at least share of the core; else the core unchanged."""
+    if not core.any() or not et.any() or et.sum() < share * core.sum():
+        return core
+    near = near_rim(core, et, spacing, radius)
+    lab, n = ndimage.label(near | et, np.ones((3, 3, 3), bool))
+    keep = np.zeros(n + 1, bool)
+    keep[np.unique(lab[et])] = True
+    keep[0] = False
+    return near & keep[lab]
 
 
 def check_trim(rng, tmp):
     """Random cores with enhancing shells (some enclosing a cavity wider than the radius, some with too little
     enhancement), on isotropic and anisotropic voxels, against scipy."""
-    total = [0, 0, 0]
+    total = [0, 0, 0, 0]
     for shape, spacing in [((44, 40, 30), (1.0, 1.0, 1.0)), ((38, 46, 20), (0.9, 1.2, 3.0))]:
-        for trial in range(4):
+        for trial in range(5):
             b = blob(rng, shape, 2)
             et = ndimage.binary_dilation(b, iterations=2) & ~b
             if trial == 1:
                 et &= rng.random(shape) > 0.3
             core = ndimage.binary_dilation(et | b, iterations=int(rng.integers(3, 7))) | blob(rng, shape, 3)
+            if trial == 4:
+                # a moat 2-3 mm out from the rim: the core beyond it, though near, is cut off from the rim
+                core = ndimage.binary_dilation(et | b, iterations=4)
+                d = ndimage.distance_transform_edt(~fill_planes(et), sampling=spacing)
+                core &= ~((d > 2.0) & (d <= 3.2))
             if trial == 2:
                 et &= blob(rng, shape, 1)
             if trial == 3:
@@ -124,9 +139,12 @@ def check_trim(rng, tmp):
             if trial == 3:
                 # the cavity's centre is 9 voxels or more from any enhancing voxel, and stays core
                 total[2] += int(want[tuple(s // 2 for s in shape)] and et.any())
-    assert total[0] > 0 and total[1] > 0 and total[2] > 0, f"the random masks must exercise every case: {total}"
-    print(f"trimmed {total[0]} core voxels as scipy does; {total[1]} cores with too little enhancement left whole; "
-          f"{total[2]} enclosed cavities kept")
+            if et.any() and et.sum() >= got["min_share"] * core.sum():
+                # near the rim, but in a piece without enhancement
+                total[3] += int((near_rim(core, et, stored, got["radius_mm"]) & ~want).sum())
+    assert min(total) > 0, f"the random masks must exercise every case: {total}"
+    print(f"trimmed {total[0]} core voxels as scipy does ({total[3]} of them near the rim, in pieces without "
+          f"enhancement); {total[1]} cores with too little enhancement left whole; {total[2]} enclosed cavities kept")
 
 
 def islands(m, fraction=0.2):

@@ -383,14 +383,29 @@ test_trim_core (void)
   g_assert_cmpuint (trimmed, ==, 0);
 
   /* enhancement outside the core's box still measures: a core slab x 2..9
-   * with enhancing voxels at x 12..15 (outside it) keeps x >= 6 only */
+   * beside enhancing voxels at x 10..13 (outside it) keeps x >= 4 only */
   memset (core, 0, n);
   fill_box (core, 2, 2, 2, 8, 10, 3);
-  fill_box (enh, 12, 2, 2, 4, 10, 3);
+  fill_box (enh, 10, 2, 2, 4, 10, 3);
   g_assert_true (bs_mask_trim_core (core, enh, dims, order, iso, 6.0, 0.1, &trimmed));
-  g_assert_cmpuint (trimmed, ==, 4 * 10 * 3);
-  g_assert_true (core[at (6, 5, 3)]);
-  g_assert_false (core[at (5, 5, 3)]);
+  g_assert_cmpuint (trimmed, ==, 2 * 10 * 3);
+  g_assert_true (core[at (4, 5, 3)]);
+  g_assert_false (core[at (3, 5, 3)]);
+
+  /* a piece of core within the radius but cut off from the enhancing
+   * tumour (two voxels of background between) goes; one touching it only
+   * at a corner (26-connected) stays */
+  memset (core, 0, n);
+  memset (enh, 0, n);
+  fill_box (core, 10, 10, 5, 6, 6, 4);   /* x 10..15, y 10..15, z 5..8 */
+  fill_box (enh, 10, 10, 5, 6, 6, 4);    /* all enhancing */
+  fill_box (core, 18, 10, 5, 2, 2, 2);   /* x 18..19: 3 voxels from x = 15 */
+  core[at (16, 16, 9)] = 1;              /* a corner's neighbour of (15, 15, 8) */
+  g_assert_true (bs_mask_trim_core (core, enh, dims, order, iso, 6.0, 0.1, &trimmed));
+  g_assert_cmpuint (trimmed, ==, 2 * 2 * 2);
+  g_assert_false (core[at (18, 10, 5)]);
+  g_assert_true (core[at (16, 16, 9)]);
+  g_assert_cmpuint (count (core), ==, 6 * 6 * 4 + 1);
 }
 
 /* The clean-up written into a region model's probabilities

@@ -1201,7 +1201,7 @@ count_call (guint *n)
 static void
 test_tooltips_hold_while_predicting (void)
 {
-  g_autoptr(GPtrArray) all = g_ptr_array_new ();
+  g_autoptr(GPtrArray) all = g_ptr_array_new_with_free_func (g_object_unref);
   BsPlanOptions opts;
   guint changes = 0, updates = 0;
   gulong results;
@@ -1209,8 +1209,12 @@ test_tooltips_hold_while_predicting (void)
   if (!setup ())
     return;
   collect_widgets (GTK_WIDGET (win), GTK_TYPE_WIDGET, all);
+  /* held while connected: a panel may rebuild a child meanwhile */
   for (guint i = 0; i < all->len; i++)
-    g_signal_connect_swapped (all->pdata[i], "notify::tooltip-text", G_CALLBACK (count_call), &changes);
+    {
+      g_object_ref (all->pdata[i]);
+      g_signal_connect_swapped (all->pdata[i], "notify::tooltip-text", G_CALLBACK (count_call), &changes);
+    }
   results = g_signal_connect_swapped (bs_window_get_session (win), "results-changed", G_CALLBACK (count_call),
                                       &updates);
   /* a fresh fill: the plan is rebuilt, every slice predicted again */

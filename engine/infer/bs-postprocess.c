@@ -334,6 +334,63 @@ bs_volume_fill_plane_holes (BsVolume *mask, const BsVolume *within, guint64 *fil
   return TRUE;
 }
 
+/* keep (the box lo + bd of the volume, x fastest): 1 where a core voxel
+ * may stay.  Keeps only the core voxels it marks that a 26-connected path
+ * of such voxels joins to an enhancing voxel: a piece of core cut off from
+ * the rim by the trimming goes too (walk finding: specks of core with no
+ * enhancement left in the views). */
+static gboolean
+keep_pieces_with_rim (const guint8 *core, const guint8 *enhancing, const int dims[3], const int lo[3],
+                      const int bd[3], guint8 *keep)
+{
+  const gsize nx = dims[0], ny = dims[1], bn = (gsize) bd[0] * bd[1] * bd[2];
+  g_autofree gint32 *queue = bn <= G_MAXINT32 ? g_try_new (gint32, bn) : NULL;
+  gsize head = 0, tail = 0, j = 0;
+
+  if (!queue)
+    return FALSE;
+  /* 0 goes, 1 may stay, 2 stays (reached from the rim; every enhancing
+   * voxel is a start, in the core or not) */
+  for (int z = 0; z < bd[2]; z++)
+    for (int y = 0; y < bd[1]; y++)
+      for (int x = 0; x < bd[0]; x++, j++)
+        {
+          gsize v = ((gsize) (z + lo[2]) * ny + (gsize) (y + lo[1])) * nx + (gsize) (x + lo[0]);
+
+          keep[j] = keep[j] && core[v];
+          if (enhancing[v])
+            {
+              keep[j] = 2;
+              queue[tail++] = (gint32) j;
+            }
+        }
+  while (head < tail)
+    {
+      gsize c = (gsize) queue[head++];
+      int x = (int) (c % bd[0]), y = (int) (c / bd[0] % bd[1]), z = (int) (c / ((gsize) bd[0] * bd[1]));
+
+      for (int dz = -1; dz <= 1; dz++)
+        for (int dy = -1; dy <= 1; dy++)
+          for (int dx = -1; dx <= 1; dx++)
+            {
+              int xx = x + dx, yy = y + dy, zz = z + dz;
+              gsize m;
+
+              if (xx < 0 || yy < 0 || zz < 0 || xx >= bd[0] || yy >= bd[1] || zz >= bd[2])
+                continue;
+              m = ((gsize) zz * bd[1] + (gsize) yy) * bd[0] + (gsize) xx;
+              if (keep[m] == 1)
+                {
+                  keep[m] = 2;
+                  queue[tail++] = (gint32) m;
+                }
+            }
+    }
+  for (gsize m = 0; m < bn; m++)
+    keep[m] = keep[m] == 2;
+  return TRUE;
+}
+
 gboolean
 bs_mask_trim_core (guint8 *core, const guint8 *enhancing, const int dims[3], const int order[3],
                    const double spacing[3], double radius_mm, double min_share, guint64 *trimmed)
@@ -376,6 +433,12 @@ bs_mask_trim_core (guint8 *core, const guint8 *enhancing, const int dims[3], con
   d2 = bs_metrics_distance_squared (site, bd, spacing);
   if (!d2)
     return FALSE;
+  /* site now marks what stays: 1 near the rim, 0 elsewhere */
+  for (gsize v = 0; v < (gsize) bd[0] * bd[1] * bd[2]; v++)
+    site[v] = d2[v] <= radius_mm * radius_mm;
+  g_clear_pointer (&d2, g_free);
+  if (!keep_pieces_with_rim (core, enhancing, dims, lo, bd, site))
+    return FALSE;
   j = 0;
   for (int z = 0; z < bd[2]; z++)
     for (int y = 0; y < bd[1]; y++, j += bd[0])
@@ -383,7 +446,7 @@ bs_mask_trim_core (guint8 *core, const guint8 *enhancing, const int dims[3], con
         {
           guint8 *c = core + ((gsize) (z + lo[2]) * ny + (gsize) (y + lo[1])) * nx + (gsize) (x + lo[0]);
 
-          if (*c && d2[j + x] > radius_mm * radius_mm)
+          if (*c && !site[j + x])
             {
               *c = 0;
               n++;

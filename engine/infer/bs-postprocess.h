@@ -63,7 +63,8 @@ gboolean bs_volume_fill_plane_holes (BsVolume *mask, const BsVolume *within, gui
  * When the enhancing voxels are at least min_share of the core's, switches
  * off every core voxel farther than radius_mm from the enhancing tumour
  * with its plane holes filled (bs_mask_fill_plane_holes in order; a
- * necrotic cavity the rim encloses is at distance 0).  A core with less
+ * necrotic cavity the rim encloses is at distance 0), and every piece of
+ * the core that is left without an enhancing voxel (26-connected).  A core with less
  * enhancement (a low-grade glioma's) is left as it is: there is no rim to
  * measure from.  *trimmed (may be NULL) counts the voxels switched off.
  * Returns FALSE only when a buffer cannot be allocated (then core is as it
