@@ -154,8 +154,20 @@ update (BsProgressRow *self)
           text = both;
         }
       set_progress (self, text, 1.0);
-      /* the whole line, where the row is too narrow for it (ellipsized) */
-      bs_widget_set_tooltip (GTK_WIDGET (self->progress_label), text);
+      /* the whole line (the row may be too narrow for it), and what it means
+       * (walk finding: "trimmed" said nothing of what, or where it went) */
+      {
+        g_autofree char *tip
+          = g_strdup_printf ("%s\n\n%s", text,
+                             /* TRANSLATORS: tooltip of the status line once the clean-up ran */
+                             _("The clean-up (“Remove islands”): tumour components smaller than 20 per cent of the "
+                               "largest are removed; with a region model the tumour core’s holes (necrosis the "
+                               "network left out) are filled, and core farther than 6 mm from the enhancing "
+                               "tumour, or cut off from it, becomes oedema again (only when the enhancing tumour "
+                               "is at least a tenth of the core). A hole filled and then trimmed counts in both."));
+
+        bs_widget_set_tooltip (GTK_WIDGET (self->progress_label), tip);
+      }
     }
   else if (computed >= n)
     set_progress (self, _("Volume done"), 1.0);
