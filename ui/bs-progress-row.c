@@ -158,7 +158,7 @@ update (BsProgressRow *self)
        * (walk finding: "trimmed" said nothing of what, or where it went) */
       {
         g_autofree char *tip
-          = g_strdup_printf ("%s\n\n%s", text,
+          = g_strdup_printf ("%s. %s", text,
                              /* TRANSLATORS: tooltip of the status line once the clean-up ran */
                              _("The clean-up (“Remove islands”): tumour components smaller than 20 per cent of the "
                                "largest are removed; with a region model the tumour core’s holes (necrosis the "
