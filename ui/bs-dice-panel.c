@@ -144,6 +144,20 @@ update_labels (BsDicePanel *self)
   update_regions (self);
 }
 
+/* The region's volume Dice and, where the clean-up changed it in the four
+ * decimals shown, the Dice before it (raw); FALSE when the raw one is not
+ * known or not different. */
+static gboolean
+region_raw_differs (BsSession *s, BsRegion r, double *dice, double *raw)
+{
+  BsRegionMetrics m;
+
+  if (!bs_session_get_region_metrics (s, r, &m) || !bs_session_get_region_raw_dice (s, r, raw))
+    return FALSE;
+  *dice = m.dice;
+  return round (*raw * 1e4) != round (m.dice * 1e4);
+}
+
 /* One row of the regions table: this slice's Dice, the volume's, its HD95. */
 static void
 update_region_row (BsDicePanel *self, BsRegion r, gboolean complete)
@@ -211,12 +225,12 @@ update_region_row (BsDicePanel *self, BsRegion r, gboolean complete)
     slice_text = g_strdup ("…");
   if (bs_session_get_region_metrics (s, r, &m))
     {
-      double raw;
+      double dice, raw;
 
       vol_text = g_strdup_printf ("%.4f", m.dice);
       /* what the clean-up (the core's filling and trimming) did to the
        * region, as the whole tumour's "raw" says it (walk finding) */
-      if (bs_session_get_region_raw_dice (s, r, &raw) && round (raw * 1e4) != round (m.dice * 1e4))
+      if (region_raw_differs (s, r, &dice, &raw))
         {
           /* TRANSLATORS: tooltip of a region's volume Dice: the same before the clean-up */
           g_autofree char *tip = g_strdup_printf (_("Before the clean-up (raw): %.4f"), raw);
@@ -264,13 +278,11 @@ update_headline (BsDicePanel *self)
   else
     gtk_label_set_text (self->slice_dice_label, gtk_label_get_text (self->region_labels[r][0]));
   {
-    BsRegionMetrics m;
-    double raw;
+    double dice, raw;
 
-    if (bs_session_get_region_metrics (s, r, &m) && bs_session_get_region_raw_dice (s, r, &raw)
-        && round (raw * 1e4) != round (m.dice * 1e4))
+    if (region_raw_differs (s, r, &dice, &raw))
       {
-        g_autofree char *text = g_strdup_printf (_("%.4f (raw %.4f)"), m.dice, raw);
+        g_autofree char *text = g_strdup_printf (_("%.4f (raw %.4f)"), dice, raw);
 
         gtk_label_set_text (self->volume_dice_label, text);
       }
@@ -278,7 +290,7 @@ update_headline (BsDicePanel *self)
       gtk_label_set_text (self->volume_dice_label, gtk_label_get_text (self->region_labels[r][1]));
     /* the region's tooltip, not the whole tumour's clean-up note */
     bs_widget_set_tooltip (GTK_WIDGET (self->volume_dice_label),
-                                 gtk_widget_get_tooltip_text (GTK_WIDGET (self->region_labels[r][1])));
+                           gtk_widget_get_tooltip_text (GTK_WIDGET (self->region_labels[r][1])));
   }
   if (!bs_session_volume_complete (s) || bs_session_planes_pending (s, NULL, NULL))
     gtk_widget_add_css_class (GTK_WIDGET (self->volume_dice_label), "dim-label");

@@ -200,18 +200,14 @@ planes_progress (int done, int total, gpointer user_data)
 }
 
 /* Three planes on and the window not done with them (still running, or
- * stopped): the mean of the three planes; then, with the clean-up on and the
- * window's volume not cleaned up yet (the planes pending, slices missing, or
- * its clean-up still running), the clean-up, as infer would write it
- * (review: an export with slices missing had no clean-up). */
+ * stopped): the mean of the three planes. */
 static gboolean
-average_planes (ExportJob *job, GCancellable *cancellable, GError **error)
+mean_of_planes (ExportJob *job, GCancellable *cancellable, GError **error)
 {
   g_autoptr(BsCalibration) cal = NULL;
-  g_autoptr(BsSegmentResult) r = NULL;
 
   if (!job->planes)
-    goto clean;
+    return TRUE;
   if (job->plan_opts.precision == BS_PRECISION_INT8)
     {
       g_autoptr(BsInferGeometry) geom = bs_infer_geometry_new_for_net (job->net, job->prepared, job->net_plane,
@@ -224,7 +220,18 @@ average_planes (ExportJob *job, GCancellable *cancellable, GError **error)
                                   planes_progress, job, 0,
                                   bs_segment_other_planes_slices (job->prepared, job->net_plane, job->prob), cancellable, error))
     return FALSE;
-clean:
+  return TRUE;
+}
+
+/* With the clean-up on and the window's volume not cleaned up yet (the
+ * planes pending, slices missing, or its clean-up still running): the
+ * clean-up, as infer would write it (review: an export with slices missing
+ * had none). */
+static gboolean
+clean_up (ExportJob *job, GError **error)
+{
+  g_autoptr(BsSegmentResult) r = NULL;
+
   if (!job->clean_here)
     return TRUE;
   r = g_new0 (BsSegmentResult, 1);
@@ -238,6 +245,13 @@ clean:
   /* islands off, the core's holes filled and the core trimmed, as the window's volume job does */
   bs_segment_write_cleanup (r, job->prob, r->region_channel[BS_REGION_TC], NULL);
   return TRUE;
+}
+
+/* The whole volume as infer would give it: the planes' mean, then the clean-up. */
+static gboolean
+average_planes (ExportJob *job, GCancellable *cancellable, GError **error)
+{
+  return mean_of_planes (job, cancellable, error) && clean_up (job, error);
 }
 
 static void

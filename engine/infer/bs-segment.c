@@ -410,13 +410,15 @@ bs_segment_finish_regions (BsSegmentResult *r, const BsVolume *const *truths, Bs
   return finish_regions (r, truths, plane, slices, cleanup, error);
 }
 
-/* Where mask is on (on TRUE) or off (FALSE) and prob's n values at offset
- * are not: prob becomes on's value (1 or 0), each change appended. */
+/* Where mask is on (on TRUE) or off (FALSE), within is on (NULL: all) and
+ * prob's n values at offset are not: prob becomes on's value (1 or 0), each
+ * change appended. */
 static void
-write_where (float *prob, gsize offset, const float *mask, gsize n, gboolean on, GArray *changes)
+write_where (float *prob, gsize offset, const float *mask, const float *within, gsize n, gboolean on,
+             GArray *changes)
 {
   for (gsize v = 0; v < n; v++)
-    if ((mask[v] > 0.5f) == on && (prob[offset + v] > 0.5f) != on)
+    if ((mask[v] > 0.5f) == on && (within == NULL || within[v] > 0.5f) && (prob[offset + v] > 0.5f) != on)
       {
         BsCleanupChange c = { offset + v, prob[offset + v], on ? 1.0f : 0.0f };
 
@@ -432,26 +434,17 @@ bs_segment_write_cleanup (const BsSegmentResult *r, BsVolume *prob, int core_cha
   gsize nvox = bs_volume_n_voxels (prob);
 
   g_return_val_if_fail (r->mask != NULL && bs_volume_n_voxels (r->mask) == nvox, FALSE);
-  write_where (prob->data, 0, r->mask->data, nvox, FALSE, changes);
+  write_where (prob->data, 0, r->mask->data, NULL, nvox, FALSE, changes);
   if (r->region_mask[BS_REGION_TC] == NULL)
     return TRUE;
   if (r->region_channel[BS_REGION_TC] != core_channel || core_channel < 0 || core_channel >= prob->n_channels)
     return FALSE;
-  write_where (prob->data, nvox * (gsize) core_channel, r->region_mask[BS_REGION_TC]->data, nvox, TRUE, changes);
+  write_where (prob->data, nvox * (gsize) core_channel, r->region_mask[BS_REGION_TC]->data, NULL, nvox, TRUE,
+               changes);
   /* The core trimmed away from its enhancing rim, in the whole tumour. */
-  for (gsize v = 0; r->cleanup.core_trimmed > 0 && v < nvox; v++)
-    {
-      float *p = prob->data + nvox * (gsize) core_channel + v;
-
-      if (r->mask->data[v] > 0.5f && !(r->region_mask[BS_REGION_TC]->data[v] > 0.5f) && *p > 0.5f)
-        {
-          BsCleanupChange c = { nvox * (gsize) core_channel + v, *p, 0.0f };
-
-          if (changes)
-            g_array_append_val (changes, c);
-          *p = 0.0f;
-        }
-    }
+  if (r->cleanup.core_trimmed > 0)
+    write_where (prob->data, nvox * (gsize) core_channel, r->region_mask[BS_REGION_TC]->data, r->mask->data, nvox,
+                 FALSE, changes);
   return TRUE;
 }
 

@@ -113,6 +113,36 @@ evaluate_plane (const BsUnet *net, const BsTrainCase *c, BsPlane plane, int lane
   return TRUE;
 }
 
+/* As bs_segment_finish cleans the regions up: the core (core_mask, nested
+ * in the cleaned whole tumour wt) gets its holes filled inside wt; the
+ * enhancing tumour (into enh_mask, from et_prob; NULL without that output)
+ * is nested in the filled core; the core is then kept near it.  FALSE when
+ * memory runs out. */
+static gboolean
+clean_core (const BsVolume *wt, const float *et_prob, float *core_mask, float *enh_mask)
+{
+  gsize n = bs_volume_n_voxels (wt);
+  g_autoptr(BsVolume) core = bs_volume_new_like (wt, 1);
+  g_autoptr(BsVolume) enh = NULL;
+
+  if (core == NULL)
+    return FALSE;
+  memcpy (core->data, core_mask, n * sizeof (float));
+  if (!bs_volume_fill_plane_holes (core, wt, NULL))
+    return FALSE;
+  if (et_prob != NULL)
+    {
+      if (!(enh = bs_volume_new_like (wt, 1)))
+        return FALSE;
+      for (gsize v = 0; v < n; v++)
+        enh_mask[v] = enh->data[v] = et_prob[v] > 0.5f && core->data[v] > 0.5f ? 1.0f : 0.0f;
+      if (!bs_volume_trim_core (core, enh, BS_CORE_TRIM_RADIUS_MM, BS_CORE_TRIM_MIN_SHARE, NULL))
+        return FALSE;
+    }
+  memcpy (core_mask, core->data, n * sizeof (float));
+  return TRUE;
+}
+
 /* pred (one channel, the case's geometry) receives the whole-tumour
  * probabilities when not NULL.  With three_planes the network runs on the
  * axial, coronal and sagittal slices and the three are averaged, as
@@ -208,38 +238,11 @@ evaluate_case (const BsUnet *net, const BsTrainCase *c, int lanes, gboolean flip
           if (g_strcmp0 (net->config.outputs[k], bs_region_name (r)) == 0)
             probs[r] = ((const BsVolume *) g_ptr_array_index (vols, k))->data;
       bs_regions_from_probs (probs, n, NULL, masks, masks + n);
-      /* the core's holes filled inside the whole tumour, and the enhancing
-       * tumour nested in the filled core, as bs_segment_finish does */
-      if (probs[BS_REGION_TC] != NULL)
+      if (probs[BS_REGION_TC] != NULL && !clean_core (prob, probs[BS_REGION_ET], masks, masks + n))
         {
-          g_autoptr(BsVolume) core = bs_volume_new_like (prob, 1);
-
-          if (core != NULL)
-            memcpy (core->data, masks, n * sizeof (float));
-          if (core == NULL || !bs_volume_fill_plane_holes (core, prob, NULL))
-            {
-              g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA, _("%s: out of memory for the island clean-up"),
-                           c->id);
-              return FALSE;
-            }
-          memcpy (masks, core->data, n * sizeof (float));
-          for (gsize v = 0; probs[BS_REGION_ET] != NULL && v < n; v++)
-            masks[n + v] = probs[BS_REGION_ET][v] > 0.5f && masks[v] > 0.5f ? 1.0f : 0.0f;
-          /* and the core trimmed to its enhancing rim, as bs_segment_finish does */
-          if (probs[BS_REGION_ET] != NULL)
-            {
-              g_autoptr(BsVolume) enh = bs_volume_new_like (prob, 1);
-
-              if (enh != NULL)
-                memcpy (enh->data, masks + n, n * sizeof (float));
-              if (enh == NULL || !bs_volume_trim_core (core, enh, BS_CORE_TRIM_RADIUS_MM, BS_CORE_TRIM_MIN_SHARE, NULL))
-                {
-                  g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA,
-                               _("%s: out of memory for the island clean-up"), c->id);
-                  return FALSE;
-                }
-              memcpy (masks, core->data, n * sizeof (float));
-            }
+          g_set_error (error, BS_TRAIN_ERROR, BS_TRAIN_ERROR_DATA, _("%s: out of memory for the island clean-up"),
+                       c->id);
+          return FALSE;
         }
       for (int r = 1; r < BS_N_REGIONS; r++)
         if (probs[r] != NULL)
