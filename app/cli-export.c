@@ -521,6 +521,7 @@ run_export (ExportArgs *a, const char *path)
     return bs_cli_fail (error);
 
   src = (BsExportSource) { image, channel, seg->mask, truth, plane, kase->id };
+  src.cleanup = cleanup ? BS_EXPORT_CLEANUP_ON : BS_EXPORT_CLEANUP_OFF;
   /* A region model: its nested masks as channels, the truth's regions. */
   if (seg->region_mask[BS_REGION_TC] != NULL && seg->region_mask[BS_REGION_ET] != NULL)
     {

@@ -210,7 +210,13 @@ def main():
         else:
             assert abs(float(r["dice"]) - 2 * tp / (2 * tp + fp + fn)) < 1e-6, (z, r)
         assert (int(r["tp"]), int(r["fp"]), int(r["fn"])) == (tp, fp, fn), (z, r, tp, fp, fn)
+        # the file says which Dice it holds: the clean-up is on by default
+        assert r["cleanup"] == "on", (z, r)
     print(f"dice-csv: {len(rows)} slices agree with numpy")
+    off_path = os.path.join(tmp, "dice-raw.csv")
+    run("export", *common, "--what", "dice-csv", "--cleanup", "off", "--out", off_path)
+    with open(off_path, newline="") as f:
+        assert {r["cleanup"] for r in csv.DictReader(f)} == {"off"}
 
     # Every slice as PNG.
     series = os.path.join(tmp, "series")

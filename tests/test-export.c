@@ -430,6 +430,43 @@ test_dice_csv (Fixture *f, gconstpointer data)
         g_assert_cmpfloat_with_epsilon (g_ascii_strtod (cols[1], NULL), bs_dice (pred, truth, NX * NY), 1e-6);
     }
   g_assert_cmpint (n_empty, ==, 5);  /* slices 0-2 and 10-11: both spheres end 8 voxels (4 slices) from slice 6 */
+
+  /* A source that says whether its prediction was cleaned up: a last column
+   * "cleanup" on every row, the other columns as they were (walk finding:
+   * a CSV did not say which Dice it held); without truth too. */
+  for (int on = 0; on < 2; on++)
+    for (int with_truth = 0; with_truth < 2; with_truth++)
+      {
+        BsExportSource src = f->src;
+        g_autofree char *said = NULL;
+        g_auto(GStrv) said_lines = NULL;
+
+        src.cleanup = on ? BS_EXPORT_CLEANUP_ON : BS_EXPORT_CLEANUP_OFF;
+        if (!with_truth)
+          src.truth = NULL;
+        said = bs_export_dice_csv_text (&src);
+        said_lines = g_strsplit (said, "\n", -1);
+        g_assert_cmpint (g_strv_length (said_lines), ==, n + 2);
+        g_assert_cmpstr (said_lines[0], ==, "slice,dice,truth_pixels,pred_pixels,tp,fp,fn,cleanup");
+        for (int k = 0; k < n; k++)
+          {
+            g_autofree char *row = g_strdup (said_lines[k + 1]);
+            char *last = strrchr (row, ',');
+
+            g_assert_nonnull (last);
+            g_assert_cmpstr (last + 1, ==, on ? "on" : "off");
+            *last = '\0';
+            if (with_truth)
+              g_assert_cmpstr (row, ==, lines[k + 1]);
+            else
+              {
+                g_auto(GStrv) cols = g_strsplit (row, ",", -1);
+
+                g_assert_cmpint (g_strv_length (cols), ==, 7);
+                g_assert_cmpint (atoi (cols[0]), ==, k);
+              }
+          }
+      }
 }
 
 static void

@@ -12,6 +12,7 @@
 #include "bs-export.h"
 #include "bs-dataset.h"
 #include "bs-export-dialog.h"
+#include "bs-export-names.h"
 #include "bs-nifti.h"
 #include "bs-overlay.h"
 #include "bs-window.h"
@@ -324,6 +325,10 @@ test_csv_and_series (void)
   g_assert_true (g_file_get_contents (csv, &text, NULL, NULL));
   lines = g_strsplit (text, "\n", -1);
   g_assert_cmpint (g_strv_length (lines), ==, n + 2);
+  /* the file says whether its Dice is after the window's clean-up */
+  g_assert_true (g_str_has_suffix (lines[0], ",cleanup"));
+  g_assert_true (g_str_has_suffix (lines[1], bs_session_get_cleanup_enabled (bs_window_get_session (win))
+                                               ? ",on" : ",off"));
 
   export_and_wait (BS_EXPORT_KIND_SERIES, dir, 0, 0, &w2);
   g_assert_cmpint (w2.progress_calls, >=, 1);
@@ -333,6 +338,32 @@ test_csv_and_series (void)
     files++;
   g_dir_close (d);
   g_assert_cmpint (files, ==, n);
+}
+
+/* A name typed with another kind's extension gets this kind's in its place
+ * (walk finding: a PNG named "x.nii.gz" was written as "x.nii.gz.png"). */
+static void
+test_extension_replaced (void)
+{
+  static const char *const cases[][3] = {
+    { "/d/x", ".png", "/d/x.png" },
+    { "/d/x.PNG", ".png", "/d/x.PNG" },
+    { "/d/x.nii.gz", ".png", "/d/x.png" },
+    { "/d/x.NII", ".png", "/d/x.png" },
+    { "/d/x.csv", ".png", "/d/x.png" },
+    { "/d/x.png", ".nii.gz", "/d/x.nii.gz" },
+    { "/d/x.nii.gz", ".csv", "/d/x.csv" },
+    { "/d/case.v2", ".csv", "/d/case.v2.csv" },
+    { "/d/.png", ".csv", "/d/.png.csv" },        /* a hidden name, not an extension */
+    { "/d.png/x", ".csv", "/d.png/x.csv" },      /* the folder's name is not the file's */
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *named = bs_export_add_extension (cases[i][0], cases[i][1]);
+
+      g_assert_cmpstr (named, ==, cases[i][2]);
+    }
 }
 
 static void
@@ -805,6 +836,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui-export/mask", test_mask);
   g_test_add_func ("/ui-export/mask-cleaned-with-slices-missing", test_mask_cleaned_with_slices_missing);
   g_test_add_func ("/ui-export/csv-series", test_csv_and_series);
+  g_test_add_func ("/ui-export/extension-replaced", test_extension_replaced);
   g_test_add_func ("/ui-export/failed", test_failed_export);
   g_test_add_func ("/ui-export/missing-folder", test_missing_folder);
   g_test_add_func ("/ui-export/not-over-case", test_not_over_case);

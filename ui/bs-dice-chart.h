@@ -22,5 +22,9 @@ int bs_dice_chart_slice_at (BsDiceChart *self, double x);
 /* A line shown over the plot (e.g. why it is empty), or NULL for none. */
 void bs_dice_chart_set_message (BsDiceChart *self, const char *message);
 const char *bs_dice_chart_get_message (BsDiceChart *self);
+/* What the slice numbers count ("Coronal slice"), drawn under the plot where
+ * it fits between the numbers; NULL for none. */
+void bs_dice_chart_set_axis_title (BsDiceChart *self, const char *title);
+const char *bs_dice_chart_get_axis_title (BsDiceChart *self);
 
 G_END_DECLS

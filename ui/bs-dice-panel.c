@@ -358,6 +358,17 @@ update_chart (BsDicePanel *self, int first, int n)
                                _("The case's labels do not tell this region apart: nothing to score per slice"));
   else
     bs_dice_chart_set_message (self->dice_chart, NULL);
+  if (s == NULL || bs_session_get_case (s) == NULL)
+    bs_dice_chart_set_axis_title (self->dice_chart, NULL);
+  else if (bs_session_get_plane (s) == BS_PLANE_CORONAL)
+    /* TRANSLATORS: under the per-slice Dice chart: its bars are coronal slices */
+    bs_dice_chart_set_axis_title (self->dice_chart, _("Coronal slice"));
+  else if (bs_session_get_plane (s) == BS_PLANE_SAGITTAL)
+    /* TRANSLATORS: under the per-slice Dice chart: its bars are sagittal slices */
+    bs_dice_chart_set_axis_title (self->dice_chart, _("Sagittal slice"));
+  else
+    /* TRANSLATORS: under the per-slice Dice chart: its bars are axial slices */
+    bs_dice_chart_set_axis_title (self->dice_chart, _("Axial slice"));
   if (n < 0)
     {
       bs_dice_chart_reset (self->dice_chart, total);

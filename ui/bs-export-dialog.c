@@ -260,7 +260,8 @@ export_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancel
   ExportJob *job = data;
   g_autoptr(GError) error = NULL;
   BsExportSource src = { job->image, 0, job->prob, job->truth, job->plane, job->case_id,
-                         (const char *const *) job->outputs, job->truth_tc, job->truth_et, job->region };
+                         (const char *const *) job->outputs, job->truth_tc, job->truth_et, job->region,
+                         job->cleanup ? BS_EXPORT_CLEANUP_ON : BS_EXPORT_CLEANUP_OFF };
   gboolean ok;
 
   switch (job->kind)

@@ -4,6 +4,7 @@
 #include "bs-error-dialog.h"
 
 #include <glib/gi18n.h>
+#include <string.h>
 
 #include "bs-error.h"
 
@@ -24,12 +25,31 @@ bs_export_remember_folder (const char *path)
   last_folder = g_path_get_dirname (path);
 }
 
+/* The first n bytes of path, then ext. */
+static char *
+concat_stem (const char *path, gsize n, const char *ext)
+{
+  g_autofree char *stem = g_strndup (path, n);
+
+  return g_strconcat (stem, ext, NULL);
+}
+
 char *
 bs_export_add_extension (const char *path, const char *ext)
 {
+  /* The other kinds' extensions: a name that ends in one of them was meant
+   * for this file with the wrong kind's extension, and gets this one in its
+   * place (walk finding: a PNG named "x.nii.gz" became "x.nii.gz.png"). */
+  static const char *const others[] = { ".nii.gz", ".nii", ".png", ".csv" };
   g_autofree char *lower = g_ascii_strdown (path, -1);
+  g_autofree char *base = g_path_get_basename (lower);
 
-  return g_str_has_suffix (lower, ext) ? g_strdup (path) : g_strconcat (path, ext, NULL);
+  if (g_str_has_suffix (lower, ext))
+    return g_strdup (path);
+  for (guint i = 0; i < G_N_ELEMENTS (others); i++)
+    if (g_str_has_suffix (base, others[i]) && strlen (base) > strlen (others[i]))
+      return concat_stem (path, strlen (path) - strlen (others[i]), ext);
+  return g_strconcat (path, ext, NULL);
 }
 
 char *

@@ -11,7 +11,9 @@ char *bs_export_start_folder (void);
 /* Remembers path's folder as where the next save dialog starts. */
 void bs_export_remember_folder (const char *path);
 
-/* path with ext (".png") appended when it does not end in it already. */
+/* path with ext (".png") appended when it does not end in it already; a
+ * path that ends in another export's extension (".nii.gz", ".nii", ".png",
+ * ".csv") has it replaced by ext ("x.nii.gz" -> "x.png"). */
 char *bs_export_add_extension (const char *path, const char *ext);
 
 /* named (the typed path with its extension) when it may be written; NULL

@@ -776,12 +776,15 @@ char *
 bs_export_dice_csv_text (const BsExportSource *src)
 {
   gboolean regions = src->truth != NULL && has_regions (src);
-  GString *csv = g_string_new (regions ? "slice,dice,truth_pixels,pred_pixels,tp,fp,fn,dice_tc,dice_et\n"
-                                       : "slice,dice,truth_pixels,pred_pixels,tp,fp,fn\n");
+  const char *cleanup = src->cleanup == BS_EXPORT_CLEANUP_ON ? ",on"
+                        : src->cleanup == BS_EXPORT_CLEANUP_OFF ? ",off" : "";
+  GString *csv = g_string_new (regions ? "slice,dice,truth_pixels,pred_pixels,tp,fp,fn,dice_tc,dice_et"
+                                       : "slice,dice,truth_pixels,pred_pixels,tp,fp,fn");
   int n = bs_volume_n_slices (src->image, src->plane);
   SliceData s = { 0 };
   char num[G_ASCII_DTOSTR_BUF_SIZE];
 
+  g_string_append (csv, *cleanup ? ",cleanup\n" : "\n");
   slice_data_load (&s, src, 0);
   for (int k = 0; k < n; k++)
     {
@@ -814,14 +817,14 @@ bs_export_dice_csv_text (const BsExportSource *src)
                                                         : "");
                 }
             }
-          g_string_append_c (csv, '\n');
+          g_string_append_printf (csv, "%s\n", cleanup);
         }
       else
         {
           guint64 on = 0;
           for (gsize i = 0; i < npx; i++)
             on += s.pred[i] > 0.5f;
-          g_string_append_printf (csv, "%d,,,%" G_GUINT64_FORMAT ",,,\n", k, on);
+          g_string_append_printf (csv, "%d,,,%" G_GUINT64_FORMAT ",,,%s\n", k, on, cleanup);
         }
     }
   slice_data_clear (&s);

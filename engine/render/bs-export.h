@@ -14,6 +14,12 @@
 
 G_BEGIN_DECLS
 
+typedef enum {
+  BS_EXPORT_CLEANUP_UNKNOWN,
+  BS_EXPORT_CLEANUP_OFF,
+  BS_EXPORT_CLEANUP_ON,
+} BsExportCleanup;
+
 typedef struct {
   const BsVolume *image;  /* the MRI; channel `channel` is shown */
   int channel;
@@ -35,6 +41,10 @@ typedef struct {
    * overlay falls back to the whole tumour when pred or the truth cannot
    * tell the region (no such output, labels without regions). */
   BsRegion overlay_region;
+  /* Whether pred is after the island clean-up: the Dice CSV then gains a
+   * column "cleanup" (on or off) so that a file says which Dice it holds;
+   * BS_EXPORT_CLEANUP_UNKNOWN (0, the default) leaves the column out. */
+  BsExportCleanup cleanup;
 } BsExportSource;
 
 /* Default size of the figure, in pixels. */
