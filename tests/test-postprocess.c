@@ -476,6 +476,86 @@ test_write_cleanup_trim (void)
   r->prob = NULL;
 }
 
+/* A random box with a random cavity (a box inside it left empty, open to
+ * one side or not), in slices [z0, z1) of vol, set to 1. */
+static void
+random_hollow_box (BsVolume *vol, int z0, int z1)
+{
+  int lo[3], hi[3], clo[3], chi[3], open_axis = g_test_rand_int_range (-1, 3);
+  const int dims[3] = { NX, NY, NZ };
+
+  for (int a = 0; a < 3; a++)
+    {
+      int from = a == 2 ? z0 : 0, to = a == 2 ? z1 : dims[a];
+
+      lo[a] = g_test_rand_int_range (from, to - 1);
+      hi[a] = g_test_rand_int_range (lo[a] + 1, MIN (to, lo[a] + 12) + 1);
+      clo[a] = lo[a] + 1;
+      chi[a] = hi[a] - 1;
+    }
+  if (open_axis >= 0)
+    chi[open_axis] = hi[open_axis];   /* the cavity reaches the box's far side: a cup */
+  for (int k = lo[2]; k < hi[2]; k++)
+    for (int j = lo[1]; j < hi[1]; j++)
+      for (int i = lo[0]; i < hi[0]; i++)
+        {
+          gboolean cavity = i >= clo[0] && i < chi[0] && j >= clo[1] && j < chi[1] && k >= clo[2] && k < chi[2];
+
+          if (!cavity)
+            vol->data[at (i, j, k)] = 1.0f;
+        }
+}
+
+/* The clean-up on the slices that can hold the masks (what bs_segment does
+ * with its region slices) gives what it gives on the whole volume: the core's
+ * holes and its trimming near the rim, with masks that touch the first and
+ * last of those slices and cups open towards them. */
+static void
+test_slices_match_whole (void)
+{
+  const gsize n = (gsize) NX * NY * NZ;
+
+  for (int trial = 0; trial < 40; trial++)
+    {
+      int z0 = g_test_rand_int_range (0, NZ - 4), z1 = g_test_rand_int_range (z0 + 3, NZ + 1);
+      g_autoptr(BsVolume) core = bs_volume_new (NX, NY, NZ, 1), enh = bs_volume_new (NX, NY, NZ, 1);
+      g_autoptr(BsVolume) within = bs_volume_new (NX, NY, NZ, 1);
+      g_autoptr(BsVolume) core2 = NULL;
+      guint64 filled = 0, filled2 = 0, trimmed = 0, trimmed2 = 0;
+
+      for (int b = g_test_rand_int_range (1, 4); b > 0; b--)
+        random_hollow_box (core, z0, z1);
+      for (int b = g_test_rand_int_range (1, 3); b > 0; b--)
+        random_hollow_box (enh, z0, z1);
+      /* the whole tumour: the core grown by a voxel in x and y, in [z0, z1) */
+      for (int k = z0; k < z1; k++)
+        for (int j = 0; j < NY; j++)
+          for (int i = 0; i < NX; i++)
+            for (int d = 0; d < 9; d++)
+              {
+                int ii = i + d % 3 - 1, jj = j + d / 3 - 1;
+
+                if (ii >= 0 && jj >= 0 && ii < NX && jj < NY && core->data[at (ii, jj, k)] > 0.5f)
+                  within->data[at (i, j, k)] = 1.0f;
+              }
+      core->spacing[2] = trial % 2 ? 3.0 : 1.0;
+      core2 = bs_volume_new (NX, NY, NZ, 1);
+      core2->spacing[2] = core->spacing[2];
+      memcpy (core2->data, core->data, n * sizeof (float));
+      g_assert_true (bs_volume_fill_plane_holes (core, trial % 3 ? within : NULL, &filled));
+      g_assert_true (bs_volume_fill_plane_holes_slices (core2, trial % 3 ? within : NULL, z0, z1, &filled2));
+      g_assert_cmpuint (filled, ==, filled2);
+      g_assert_cmpint (memcmp (core->data, core2->data, n * sizeof (float)), ==, 0);
+      g_assert_true (bs_volume_trim_core (core, enh, 2.0, 0.05, &trimmed));
+      g_assert_true (bs_volume_trim_core_slices (core2, enh, z0, z1, 2.0, 0.05, &trimmed2));
+      g_assert_cmpuint (trimmed, ==, trimmed2);
+      g_assert_cmpint (memcmp (core->data, core2->data, n * sizeof (float)), ==, 0);
+      if (trial < 3)
+        g_test_message ("slices %d-%d: %" G_GUINT64_FORMAT " filled, %" G_GUINT64_FORMAT " trimmed", z0, z1 - 1,
+                        filled, trimmed);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -488,5 +568,6 @@ main (int argc, char **argv)
   g_test_add_func ("/postprocess/fill-plane-order", test_fill_plane_order);
   g_test_add_func ("/postprocess/trim-core", test_trim_core);
   g_test_add_func ("/postprocess/write-cleanup-trim", test_write_cleanup_trim);
+  g_test_add_func ("/postprocess/slices-match-whole", test_slices_match_whole);
   return g_test_run ();
 }

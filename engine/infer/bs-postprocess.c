@@ -305,33 +305,48 @@ bs_mask_fill_plane_holes (guint8 *on, const int dims[3], const int order[3], con
 }
 
 gboolean
-bs_volume_fill_plane_holes (BsVolume *mask, const BsVolume *within, guint64 *filled)
+bs_volume_fill_plane_holes_slices (BsVolume *mask, const BsVolume *within, int z0, int z1, guint64 *filled)
 {
-  gsize nvox = bs_volume_n_voxels (mask);
-  g_autofree guint8 *on = g_try_malloc (MAX (nvox, 1));
-  g_autofree guint8 *in = NULL;
   static const BsPlane planes[3] = { BS_PLANE_AXIAL, BS_PLANE_CORONAL, BS_PLANE_SAGITTAL };
+  gsize plane = (gsize) mask->dims[0] * mask->dims[1], nvox;
+  int sub[3] = { mask->dims[0], mask->dims[1], 0 };
+  g_autofree guint8 *on = NULL, *in = NULL;
+  float *data;
   int order[3];
 
   if (filled)
     *filled = 0;
-  g_return_val_if_fail (within == NULL || bs_volume_n_voxels (within) == nvox, FALSE);
+  g_return_val_if_fail (within == NULL || bs_volume_n_voxels (within) == bs_volume_n_voxels (mask), FALSE);
+  z0 = CLAMP (z0, 0, mask->dims[2]);
+  z1 = CLAMP (z1, z0, mask->dims[2]);
+  sub[2] = z1 - z0;
+  nvox = plane * sub[2];
+  if (nvox == 0)
+    return TRUE;
+  data = mask->data + plane * z0;
+  on = g_try_malloc (nvox);
   if (!on)
     return FALSE;
-  if (within != NULL && !(in = g_try_malloc (MAX (nvox, 1))))
+  if (within != NULL && !(in = g_try_malloc (nvox)))
     return FALSE;
   for (gsize v = 0; v < nvox; v++)
-    on[v] = mask->data[v] > 0.5f;
+    on[v] = data[v] > 0.5f;
   for (gsize v = 0; in && v < nvox; v++)
-    in[v] = within->data[v] > 0.5f;
+    in[v] = within->data[plane * z0 + v] > 0.5f;
   for (int k = 0; k < 3; k++)
     order[k] = bs_volume_slice_axis (mask, planes[k], 2);
-  if (!bs_mask_fill_plane_holes (on, mask->dims, order, in, filled))
+  if (!bs_mask_fill_plane_holes (on, sub, order, in, filled))
     return FALSE;
   for (gsize v = 0; v < nvox; v++)
-    if (on[v] && !(mask->data[v] > 0.5f))
-      mask->data[v] = 1.0f;
+    if (on[v] && !(data[v] > 0.5f))
+      data[v] = 1.0f;
   return TRUE;
+}
+
+gboolean
+bs_volume_fill_plane_holes (BsVolume *mask, const BsVolume *within, guint64 *filled)
+{
+  return bs_volume_fill_plane_holes_slices (mask, within, 0, mask->dims[2], filled);
 }
 
 /* keep (the box lo + bd of the volume, x fastest): 1 where a core voxel
@@ -458,32 +473,50 @@ bs_mask_trim_core (guint8 *core, const guint8 *enhancing, const int dims[3], con
 }
 
 gboolean
-bs_volume_trim_core (BsVolume *core, const BsVolume *enhancing, double radius_mm, double min_share,
-                     guint64 *trimmed)
+bs_volume_trim_core_slices (BsVolume *core, const BsVolume *enhancing, int z0, int z1, double radius_mm,
+                            double min_share, guint64 *trimmed)
 {
-  gsize nvox = bs_volume_n_voxels (core);
   static const BsPlane planes[3] = { BS_PLANE_AXIAL, BS_PLANE_CORONAL, BS_PLANE_SAGITTAL };
+  gsize plane = (gsize) core->dims[0] * core->dims[1], nvox;
+  int sub[3] = { core->dims[0], core->dims[1], 0 };
   g_autofree guint8 *on = NULL, *enh = NULL;
+  const float *e;
+  float *data;
   int order[3];
 
   if (trimmed)
     *trimmed = 0;
-  g_return_val_if_fail (bs_volume_n_voxels (enhancing) == nvox, FALSE);
-  on = g_try_malloc (MAX (nvox, 1));
-  enh = g_try_malloc (MAX (nvox, 1));
+  g_return_val_if_fail (bs_volume_n_voxels (enhancing) == bs_volume_n_voxels (core), FALSE);
+  z0 = CLAMP (z0, 0, core->dims[2]);
+  z1 = CLAMP (z1, z0, core->dims[2]);
+  sub[2] = z1 - z0;
+  nvox = plane * sub[2];
+  if (nvox == 0)
+    return TRUE;
+  data = core->data + plane * z0;
+  e = enhancing->data + plane * z0;
+  on = g_try_malloc (nvox);
+  enh = g_try_malloc (nvox);
   if (!on || !enh)
     return FALSE;
   for (gsize v = 0; v < nvox; v++)
     {
-      on[v] = core->data[v] > 0.5f;
-      enh[v] = enhancing->data[v] > 0.5f;
+      on[v] = data[v] > 0.5f;
+      enh[v] = e[v] > 0.5f;
     }
   for (int k = 0; k < 3; k++)
     order[k] = bs_volume_slice_axis (core, planes[k], 2);
-  if (!bs_mask_trim_core (on, enh, core->dims, order, core->spacing, radius_mm, min_share, trimmed))
+  if (!bs_mask_trim_core (on, enh, sub, order, core->spacing, radius_mm, min_share, trimmed))
     return FALSE;
   for (gsize v = 0; v < nvox; v++)
-    if (!on[v] && core->data[v] > 0.5f)
-      core->data[v] = 0.0f;
+    if (!on[v] && data[v] > 0.5f)
+      data[v] = 0.0f;
   return TRUE;
+}
+
+gboolean
+bs_volume_trim_core (BsVolume *core, const BsVolume *enhancing, double radius_mm, double min_share,
+                     guint64 *trimmed)
+{
+  return bs_volume_trim_core_slices (core, enhancing, 0, core->dims[2], radius_mm, min_share, trimmed);
 }

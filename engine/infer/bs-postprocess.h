@@ -53,6 +53,12 @@ gboolean bs_mask_fill_plane_holes (guint8 *on, const int dims[3], const int orde
  * passes go over the axial slices first, then the coronal, then the
  * sagittal, whatever the volume's voxel order (its affine). */
 gboolean bs_volume_fill_plane_holes (BsVolume *mask, const BsVolume *within, guint64 *filled);
+/* The same on the voxel slices z0 <= k < z1 (voxel axis 2) alone, for masks
+ * known to be 0 outside them (within too): the same result, since the
+ * background beyond them reaches every slice's edge, without reading the
+ * rest. */
+gboolean bs_volume_fill_plane_holes_slices (BsVolume *mask, const BsVolume *within, int z0, int z1,
+                                            guint64 *filled);
 
 /* The clean-up's defaults for bs_volume_trim_core (cross-validated:
  * resources/models/README.md, "The core near its enhancing rim"). */
@@ -77,5 +83,11 @@ gboolean bs_mask_trim_core (guint8 *core, const guint8 *enhancing, const int dim
  * bs_volume_fill_plane_holes takes them. */
 gboolean bs_volume_trim_core (BsVolume *core, const BsVolume *enhancing, double radius_mm, double min_share,
                               guint64 *trimmed);
+/* The same on the voxel slices z0 <= k < z1 (voxel axis 2) alone, for masks
+ * known to be 0 outside them: the same result without reading the rest
+ * (review 2026-12-07: reading the whole of two masks calloc had left
+ * untouched paged them in, 50-150 ms of an int8 run's regions stage). */
+gboolean bs_volume_trim_core_slices (BsVolume *core, const BsVolume *enhancing, int z0, int z1, double radius_mm,
+                                     double min_share, guint64 *trimmed);
 
 G_END_DECLS

@@ -291,7 +291,7 @@ finish_regions (BsSegmentResult *r, const BsVolume *const *truth, BsPlane plane,
        * the whole tumour, is core too (cross-validated: resources/models/README.md,
        * "Filling the core's holes"). */
       if (r->region_mask[k] != NULL && k == BS_REGION_TC && cleanup
-          && !bs_volume_fill_plane_holes (r->region_mask[k], inside, &r->cleanup.core_filled))
+          && !bs_volume_fill_plane_holes_slices (r->region_mask[k], inside, z0, z1, &r->cleanup.core_filled))
         g_clear_pointer (&r->region_mask[k], bs_volume_free);
       if (r->region_mask[k] == NULL)
         {
@@ -308,8 +308,8 @@ finish_regions (BsSegmentResult *r, const BsVolume *const *truth, BsPlane plane,
    * enhancing tumour, in the core, stays whole. */
   if (cleanup && r->region_mask[BS_REGION_TC] != NULL && r->region_mask[BS_REGION_ET] != NULL)
     {
-      if (!bs_volume_trim_core (r->region_mask[BS_REGION_TC], r->region_mask[BS_REGION_ET], BS_CORE_TRIM_RADIUS_MM,
-                                BS_CORE_TRIM_MIN_SHARE, &r->cleanup.core_trimmed))
+      if (!bs_volume_trim_core_slices (r->region_mask[BS_REGION_TC], r->region_mask[BS_REGION_ET], z0, z1,
+                                       BS_CORE_TRIM_RADIUS_MM, BS_CORE_TRIM_MIN_SHARE, &r->cleanup.core_trimmed))
         {
           g_set_error_literal (error, BS_PLAN_ERROR, BS_PLAN_ERROR_UNAVAILABLE,
                                _("Out of memory for the tumour region masks"));
