@@ -282,8 +282,12 @@ run_compare (const BsUnet *net, const BsVolume *prepared, const BsVolume *truth,
         g_autofree char *label = bs_compare_row_label (row);
 
         if (row->available && !isnan (row->dice_delta))
-          printf ("%-30s %9.2f ms  ΔDice %+.4f  %s %.4f\n", label, row->ms_per_slice, row->dice_delta,
-                  _("agreement"), row->agreement);
+          {
+            g_autofree char *delta = bs_compare_format_delta (row->dice_delta);
+
+            printf ("%-30s %9.2f ms  ΔDice %s  %s %.4f\n", label, row->ms_per_slice, delta, _("agreement"),
+                    row->agreement);
+          }
         else if (row->available)
           printf ("%-30s %9.2f ms  %s %.4f\n", label, row->ms_per_slice, _("agreement"), row->agreement);
         else

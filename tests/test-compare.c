@@ -209,10 +209,29 @@ test_compare_threads (Fixture *f, gconstpointer data)
     }
 }
 
+/* A difference that rounds to zero shows no sign of a loss or a gain; the
+ * others keep theirs (walk finding: "-0.0000" beside "+0.0000"). */
+static void
+test_format_delta (void)
+{
+  static const struct { double d; const char *shown; } cases[] = {
+    { 0.0, "±0.0000" }, { -0.0, "±0.0000" }, { -0.00004, "±0.0000" }, { 0.00004, "±0.0000" },
+    { -0.0002, "-0.0002" }, { 0.0012, "+0.0012" }, { -0.0123, "-0.0123" }, { 1.0, "+1.0000" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *shown = bs_compare_format_delta (cases[i].d);
+
+      g_assert_cmpstr (shown, ==, cases[i].shown);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/compare/format-delta", test_format_delta);
   g_test_add ("/compare/pick-slices", Fixture, NULL, fixture_set_up, test_pick_slices, fixture_tear_down);
   g_test_add ("/compare/run", Fixture, NULL, fixture_set_up, test_run, fixture_tear_down);
   /* A region model (WT, TC, ET): the rows judge its whole-tumour output. */

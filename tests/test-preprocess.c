@@ -219,6 +219,23 @@ test_prepare_unnamed_file (void)
   g_assert_null (strstr (error->message, "channel0"));
   g_clear_error (&error);
 
+  /* a label file opened alone: no advice to rename it as a sequence (walk
+   * finding: BRATS_001_label.nii.gz was told to be named …_flair.nii.gz) */
+  for (int k = 0; k < 3; k++)
+    {
+      static const char *const names[] = { "/d/BRATS_001_label.nii.gz", "/d/Brats18_X_1_seg.nii.gz", "/d/mask.nii" };
+
+      g_free (one->path);
+      one->path = g_strdup (names[k]);
+      prepared = bs_preprocess_prepare (one, four, 4, NULL, &error);
+      g_assert_null (prepared);
+      g_assert_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID);
+      g_assert_nonnull (strstr (error->message, names[k]));
+      g_assert_nonnull (strstr (error->message, "labels"));
+      g_assert_null (strstr (error->message, "_flair"));
+      g_clear_error (&error);
+    }
+
   /* a model with one input takes it as before */
   prepared = bs_preprocess_prepare (one, four, 1, NULL, &error);
   g_assert_no_error (error);

@@ -577,6 +577,27 @@ test_truth_regions (void)
   view_pixel (views->pdata[1], dx, dy, rgb);
   g_test_message ("edema voxel (%d, %d): %d %d %d", dx, dy, rgb[0], rgb[1], rgb[2]);
   g_assert_cmpint (rgb[1], >, rgb[0]);  /* bluish green */
+
+  /* The slice bar marks the slices holding the region chosen for the chart
+   * and overlay (walk finding: with ET chosen it marked the whole tumour's) */
+  {
+    BsSliceBar *bar = BS_SLICE_BAR (bs_test_find_widget (GTK_WIDGET (win), BS_TYPE_SLICE_BAR));
+    const BsVolume *truths[BS_N_REGIONS] = { wt, tc, et };
+    int marks[BS_N_REGIONS];
+
+    for (int r = BS_N_REGIONS - 1; r >= 0; r--)
+      {
+        int expected = 0;
+
+        bs_session_set_region (s, r);
+        for (int k = 0; k < n; k++)
+          expected += bs_test_slice_count (truths[r], 0, BS_PLANE_AXIAL, k) > 0;
+        marks[r] = bs_slice_bar_get_n_marks (bar);
+        g_test_message ("region %d: %d slices marked", r, marks[r]);
+        g_assert_cmpint (marks[r], ==, expected);
+      }
+    g_assert_cmpint (marks[BS_REGION_ET], <, marks[BS_REGION_WT]);
+  }
 }
 
 /* Issue 14, findings 7 and 15: + on Threads "All" stays at All (it jumped to

@@ -682,11 +682,19 @@ void
 test_views_and_planes (void)
 {
   const BsPlane planes[] = { BS_PLANE_CORONAL, BS_PLANE_SAGITTAL, BS_PLANE_AXIAL };
+  GtkWidget *scale;
+  int scale_width;
 
   if (!setup ())
     return;
   bs_session_set_plane (bs_window_get_session (win), BS_PLANE_AXIAL);
   bs_session_set_slice_index (bs_window_get_session (win), 40);
+  /* The slider keeps its length whatever the slice and plane (walk finding:
+   * its label took the slider's room at coronal and sagittal slice 100). */
+  scale = bs_test_find_widget (bs_test_find_widget (GTK_WIDGET (win), BS_TYPE_SLICE_BAR), GTK_TYPE_SCALE);
+  bs_test_spin (100);
+  scale_width = gtk_widget_get_width (scale);
+  g_assert_cmpint (scale_width, >, 100);
   for (guint i = 0; i < G_N_ELEMENTS (planes); i++)
     {
       bs_session_set_plane (bs_window_get_session (win), planes[i]);
@@ -714,6 +722,14 @@ test_views_and_planes (void)
                            : planes[i] == BS_PLANE_SAGITTAL ? "Sagittal slice" : "Axial slice");
       g_action_group_activate_action (G_ACTION_GROUP (win), "cancel-fill", NULL);
     }
+  for (guint i = 0; i < G_N_ELEMENTS (planes); i++)
+    for (int k = 9; k <= 100; k += 91)
+      {
+        bs_session_set_plane (bs_window_get_session (win), planes[i]);
+        bs_session_set_slice_index (bs_window_get_session (win), k);
+        bs_test_spin (100);
+        g_assert_cmpint (gtk_widget_get_width (scale), ==, scale_width);
+      }
   bs_window_set_overlay_mode (win, TRUE);
   g_action_group_activate_action (G_ACTION_GROUP (win), "page-up", NULL);
   g_assert_true (bs_test_wait (win, shows_current_prediction, 300));

@@ -94,6 +94,10 @@ on_dataset (BsSession *session, GParamSpec *pspec, BsCaseSidebar *self)
     }
   g_set_object (&self->cases, ids);
   gtk_filter_list_model_set_model (self->filtered, G_LIST_MODEL (self->cases));
+  /* Another folder starts unfiltered (walk finding: a filter typed for the
+   * folder before hid the case just opened, "No case matches the filter"). */
+  gtk_editable_set_text (GTK_EDITABLE (self->case_filter), "");
+  gtk_string_filter_set_search (self->filter, NULL);
   gtk_label_set_text (self->dataset_label, ds != NULL ? bs_dataset_get_name (ds) : "");
   bs_widget_set_tooltip (GTK_WIDGET (self->dataset_label), ds != NULL ? bs_dataset_get_path (ds) : NULL);
 }

@@ -45,7 +45,7 @@ accuracy_text (const BsCompareResult *r, const BsCompareRow *row, int index)
   if (!isnan (row->dice_delta))
     {
       /* Explicit sign: a loss and a gain must not look alike. */
-      g_autofree char *fmt = g_strdup_printf ("%+.4f", row->dice_delta);
+      g_autofree char *fmt = bs_compare_format_delta (row->dice_delta);
       return g_strdup_printf (_("ΔDice %s"), fmt);
     }
   return g_strdup_printf (_("agreement %s"), g_ascii_formatd (num, sizeof num, "%.4f", row->agreement));
@@ -141,7 +141,27 @@ bs_compare_chart_draw (const BsCompareResult *r, cairo_t *cr, int width, int hei
     }
 
   top = r->caption != NULL ? height * 0.13 : height * 0.09;
-  row_h = (height - top - height * 0.02) / n;
+  /* What ΔDice is, in the chart itself: a saved chart goes on a slide
+   * without the dialog's explanation (walk finding). */
+  if (r->reference >= 0 && r->reference < n && !isnan (r->rows[r->reference].dice))
+    {
+      g_autofree char *note = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                                            "ΔDice: each configuration's Dice minus the fp32 "
+                                                            "reference's, on the %d slice compared, before the "
+                                                            "island clean-up",
+                                                            "ΔDice: each configuration's Dice minus the fp32 "
+                                                            "reference's, on the %d slices compared, before the "
+                                                            "island clean-up",
+                                                            r->n_slices),
+                                               r->n_slices);
+
+      cairo_set_source_rgb (cr, 0.35, 0.35, 0.35);
+      show_text (cr, layout, note, width * 0.02, height * 0.97, width * 0.96, FALSE);
+      cairo_set_source_rgb (cr, 0.1, 0.1, 0.1);
+      row_h = (height - top - height * 0.06) / n;
+    }
+  else
+    row_h = (height - top - height * 0.02) / n;
   label_w = width * 0.22;
   acc_w = width * 0.17;
   bar_x = width * 0.02 + label_w;

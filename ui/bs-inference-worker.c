@@ -231,6 +231,16 @@ job_clear_calibration (Job *job)
   g_clear_pointer (&job->cal_input, bs_inference_input_unref);
 }
 
+/* The layout as the plan line names it: its option value, "blocked" in the
+ * user's language like the Blocked button beside it (walk finding: German
+ * read "blocked · fusioniert" beside "Geblockt"). */
+static const char *
+layout_text (BsMemLayout layout)
+{
+  /* TRANSLATORS: the blocked memory layout in the plan line, as the Layout button names it, in lower case */
+  return layout == BS_MEMLAYOUT_BLOCKED ? C_("plan line", "blocked") : bs_memlayout_name (layout);
+}
+
 static char *
 describe_plan (const Job *job)
 {
@@ -242,12 +252,12 @@ describe_plan (const Job *job)
 
   if (job->geom->cropped)
     base = g_strdup_printf (_("%s · %s · %s · %d×%d brain window, %d of %d slices · batch %d · %s"),
-                            bs_precision_name (o->precision), bs_memlayout_name (o->layout),
+                            bs_precision_name (o->precision), layout_text (o->layout),
                             o->fusion ? _("fused") : _("unfused"), job->pw, job->ph, job->geom->n_brain,
                             job->n_slices, o->batch, threads_text);
   else
     base = g_strdup_printf (_("%s · %s · %s · %d×%d · batch %d · %s"),
-                            bs_precision_name (o->precision), bs_memlayout_name (o->layout),
+                            bs_precision_name (o->precision), layout_text (o->layout),
                             o->fusion ? _("fused") : _("unfused"), job->pw, job->ph, o->batch, threads_text);
   if (job->fill != NULL)
     {

@@ -12,6 +12,7 @@ struct _BsSliceBar
   GSignalGroup *signals;
 
   GtkScale *slice_scale;
+  int n_marks;   /* slices marked as holding the region in the truth */
   GtkAdjustment *slice_adjustment;
   GtkLabel *slice_label;
 };
@@ -53,16 +54,46 @@ update_label (BsSliceBar *self)
   gtk_label_set_text (self->slice_label, text);
 }
 
+/* The label as wide as its widest text in any plane of the case, so that
+ * the slider keeps its length from slice 99 to 100 and from plane to plane
+ * (walk finding: in the coronal and sagittal views its handle stepped back
+ * at slice 100, the label taking the slider's room). */
+static void
+reserve_label_width (BsSliceBar *self)
+{
+  static const BsPlane planes[3] = { BS_PLANE_AXIAL, BS_PLANE_CORONAL, BS_PLANE_SAGITTAL };
+  const BsCase *c = bs_session_get_case (self->session);
+  int widest = -1;
+
+  for (int k = 0; c != NULL && k < 3; k++)
+    {
+      int last = MAX (bs_volume_n_slices (c->image, planes[k]) - 1, 0), w, h;
+      g_autofree char *text = g_strdup_printf (_("%s %d (0–%d)"), bs_plane_label (planes[k]), last, last);
+      g_autoptr(PangoLayout) layout = gtk_widget_create_pango_layout (GTK_WIDGET (self->slice_label), text);
+
+      pango_layout_get_pixel_size (layout, &w, &h);
+      widest = MAX (widest, w + 2);
+    }
+  gtk_widget_set_size_request (GTK_WIDGET (self->slice_label), widest, -1);
+}
+
+/* A mark under every slice with tumour in the truth, of the region the
+ * chart and overlay show (walk finding: with TC or ET chosen the marks still
+ * showed the whole tumour's slices); the whole tumour's where the labels do
+ * not tell the region apart. */
 static void
 update_marks (BsSliceBar *self)
 {
   BsSession *s = self->session;
-  const BsVolume *truth = bs_session_get_truth (s);
+  const BsVolume *truth = bs_session_get_truth_region (s, bs_session_get_region (s));
   BsPlane plane = bs_session_get_plane (s);
   int n = bs_session_get_n_slices (s), w, h;
   g_autofree float *buf = NULL;
 
+  if (truth == NULL)
+    truth = bs_session_get_truth (s);
   gtk_scale_clear_marks (self->slice_scale);
+  self->n_marks = 0;
   if (truth == NULL || n == 0)
     return;
   bs_volume_slice_size (truth, plane, &w, &h);
@@ -75,7 +106,10 @@ update_marks (BsSliceBar *self)
       for (gsize p = 0; p < (gsize) w * h && !any; p++)
         any = buf[p] > 0.5f;
       if (any)
-        gtk_scale_add_mark (self->slice_scale, k, GTK_POS_BOTTOM, NULL);
+        {
+          gtk_scale_add_mark (self->slice_scale, k, GTK_POS_BOTTOM, NULL);
+          self->n_marks++;
+        }
     }
 }
 
@@ -88,6 +122,7 @@ on_geometry (BsSession *session, GParamSpec *pspec, BsSliceBar *self)
   gtk_adjustment_configure (self->slice_adjustment, bs_session_get_slice_index (session), 0, MAX (n - 1, 0), 1, 10, 0);
   g_signal_handlers_unblock_matched (self->slice_adjustment, G_SIGNAL_MATCH_DATA, 0, 0, NULL, NULL, self);
   update_marks (self);
+  reserve_label_width (self);
   update_label (self);
 }
 
@@ -192,4 +227,11 @@ bs_slice_bar_init (BsSliceBar *self)
   g_signal_group_connect (self->signals, "notify::case", G_CALLBACK (on_geometry), self);
   g_signal_group_connect (self->signals, "notify::plane", G_CALLBACK (on_geometry), self);
   g_signal_group_connect (self->signals, "notify::slice", G_CALLBACK (on_slice), self);
+  g_signal_group_connect_swapped (self->signals, "notify::region", G_CALLBACK (update_marks), self);
+}
+
+int
+bs_slice_bar_get_n_marks (BsSliceBar *self)
+{
+  return self->n_marks;
 }

@@ -14,5 +14,7 @@ G_DECLARE_FINAL_TYPE (BsSliceBar, bs_slice_bar, BS, SLICE_BAR, GtkBox)
 
 void bs_slice_bar_set_session (BsSliceBar *self, BsSession *session);
 const char *bs_slice_bar_get_text (BsSliceBar *self);
+/* How many slices the bar marks as holding the chosen region in the truth. */
+int bs_slice_bar_get_n_marks (BsSliceBar *self);
 
 G_END_DECLS

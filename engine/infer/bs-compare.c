@@ -25,6 +25,17 @@ bs_compare_result_free (BsCompareResult *result)
 }
 
 char *
+bs_compare_format_delta (double delta)
+{
+  char num[G_ASCII_DTOSTR_BUF_SIZE];
+
+  g_ascii_formatd (num, sizeof num, "%.4f", fabs (delta));
+  if (strcmp (num, "0.0000") == 0)
+    return g_strdup ("±0.0000");
+  return g_strconcat (delta < 0 ? "-" : "+", num, NULL);
+}
+
+char *
 bs_compare_row_label (const BsCompareRow *row)
 {
   return g_strdup_printf ("%s · %s · %s", bs_precision_name (row->precision),

@@ -46,6 +46,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (BsCompareResult, bs_compare_result_free)
 /* "int8 · nhwc · fused": the configuration's short name (not translated, the
  * words are the CLI's option values). */
 char *bs_compare_row_label (const BsCompareRow *row);
+/* A Dice difference as shown: "+0.0012", "-0.0012", and "±0.0000" for one
+ * that rounds to zero (walk finding: "-0.0000" beside "+0.0000" read as a
+ * loss).  Free with g_free. */
+char *bs_compare_format_delta (double delta);
 
 /* Up to max slice indices of the plane worth comparing on: the slices with
  * the most tumour when there is a truth, else evenly spaced slices through the

@@ -591,6 +591,19 @@ prepare_channel (int i, gpointer user_data)
   normalize_channel_into (job->image, job->source[i], bs_volume_channel (job->out, i));
 }
 
+/* Whether a file's name says it is a label map ("BRATS_001_label.nii.gz",
+ * "…_seg.nii.gz", "mask.nii"): opened alone it has no sequence to find, and
+ * renaming it as one would be the wrong advice (walk finding). */
+static gboolean
+name_says_labels (const char *path)
+{
+  g_autofree char *base = g_path_get_basename (path);
+  g_autofree char *lower = g_ascii_strdown (base, -1);
+
+  return strstr (lower, "label") != NULL || strstr (lower, "_seg") != NULL || strstr (lower, "-seg") != NULL
+         || g_str_has_prefix (lower, "seg") || strstr (lower, "mask") != NULL;
+}
+
 BsVolume *
 bs_preprocess_prepare (const BsVolume *image, const char *const *modalities, int n, guint32 *present,
                        GError **error)
@@ -634,6 +647,14 @@ bs_preprocess_prepare (const BsVolume *image, const char *const *modalities, int
         g_string_append_printf (want, "%s%s", i ? ", " : "", out->channel_names[i]);
       /* One file whose name says no sequence (walk finding: a FLAIR scan
        * saved as patient7.nii.gz was refused "(it has channel0)"). */
+      if (image->n_channels == 1 && image->path != NULL && name_says_labels (image->path))
+        {
+          g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID,
+                       _("%s: its name says it holds labels (a segmentation), not an MRI sequence, and the model "
+                         "takes %s. Open the case's folder, which holds the images and this label file"),
+                       image->path, want->str);
+          return NULL;
+        }
       if (image->n_channels == 1 && bs_preprocess_find_modality (image, "FLAIR", 1) == 0)
         {
           g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID,
