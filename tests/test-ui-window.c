@@ -78,6 +78,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/window/case-row-names", test_case_row_names);
   g_test_add_func ("/ui/window/truth-regions", test_truth_regions);
   g_test_add_func ("/ui/window/spin-buttons", test_spin_buttons);
+  g_test_add_func ("/ui/window/window-level-shown", test_window_level_shown);
   g_test_add_func ("/ui/window/outline-opacity", test_outline_opacity);
   g_test_add_func ("/ui/window/no-ground-truth", test_no_ground_truth);
   g_test_add_func ("/ui/window/raw-only-when-cleaned", test_raw_only_when_cleaned);

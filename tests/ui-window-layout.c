@@ -680,3 +680,42 @@ test_spin_buttons (void)
   bs_plan_options_init (&opts);
   bs_session_set_plan_options (bs_window_get_session (win), &opts);
 }
+
+/* A right-drag's window and level show in the MRI pane's title, in the
+ * image's intensities; Home (reset view) takes them back to the automatic
+ * ones and the title back to its name (walk finding: nothing said what the
+ * contrast had been set to). */
+void
+test_window_level_shown (void)
+{
+  BsSession *s;
+  BsSliceView *mri;
+  BsOverlayOptions ov, back;
+  float lo, hi;
+
+  if (!setup ())
+    return;
+  s = bs_window_get_session (win);
+  mri = BS_SLICE_VIEW (bs_test_find_widget (GTK_WIDGET (win), BS_TYPE_SLICE_VIEW));
+  g_assert_nonnull (strstr (bs_slice_view_get_title (mri), "MRI input"));
+  g_assert_null (strstr (bs_slice_view_get_title (mri), " W "));
+  bs_session_get_auto_window (s, bs_session_get_display_channel (s), &lo, &hi);
+  bs_session_get_overlay_options (s, &ov);
+  back = ov;
+  ov.lo = lo + 0.25 * (hi - lo);
+  ov.hi = hi + 0.25 * (hi - lo);
+  bs_session_set_overlay_options (s, &ov);
+  bs_test_spin (100);
+  {
+    g_autofree char *want = NULL;
+    double w = ov.hi - ov.lo, l = (ov.hi + ov.lo) / 2;
+
+    want = fabs (w) >= 100 ? g_strdup_printf ("W %.0f L %.0f", w, l) : g_strdup_printf ("W %.3g L %.3g", w, l);
+    g_test_message ("%s", bs_slice_view_get_title (mri));
+    g_assert_true (g_str_has_suffix (bs_slice_view_get_title (mri), want));
+  }
+  g_action_group_activate_action (G_ACTION_GROUP (win), "reset-view", NULL);
+  bs_test_spin (100);
+  g_assert_null (strstr (bs_slice_view_get_title (mri), " W "));
+  bs_session_set_overlay_options (s, &back);
+}

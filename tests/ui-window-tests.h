@@ -83,6 +83,7 @@ void test_chart_click (void);
 void test_case_row_names (void);
 void test_truth_regions (void);
 void test_spin_buttons (void);
+void test_window_level_shown (void);
 
 /* ui-window-models.c */
 void test_failed_start_keeps_model (void);

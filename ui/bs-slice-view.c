@@ -505,3 +505,9 @@ bs_slice_view_set_cursor (BsSliceView *self, double x, double y)
   self->cursor_y = y;
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
+
+const char *
+bs_slice_view_get_title (BsSliceView *self)
+{
+  return self->title;
+}

@@ -32,6 +32,7 @@ cairo_surface_t *bs_slice_view_get_surface (BsSliceView *self);
 /* Height of a pixel relative to its width (anisotropic voxels). */
 void bs_slice_view_set_pixel_aspect (BsSliceView *self, double aspect);
 void bs_slice_view_set_title (BsSliceView *self, const char *title);
+const char *bs_slice_view_get_title (BsSliceView *self);
 void bs_slice_view_set_placeholder (BsSliceView *self, const char *text);
 /* Left, right, top, bottom edge letters; NULL hides them. */
 void bs_slice_view_set_letters (BsSliceView *self, const char letters[4]);

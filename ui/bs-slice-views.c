@@ -60,6 +60,30 @@ set_region_legend (BsSliceView *view, gboolean shown)
     bs_slice_view_set_legend (view, 0, NULL, NULL);
 }
 
+/* "W 812 L 406": the grey window's width and level in the image's own
+ * intensities, once they differ from the automatic ones (walk finding: a
+ * right-drag changed the contrast and nothing said to what); NULL while
+ * they are the automatic ones. */
+static char *
+window_level_text (BsSession *session, int channel)
+{
+  BsOverlayOptions ov;
+  float auto_lo, auto_hi;
+  double width, level, tol;
+
+  bs_session_get_overlay_options (session, &ov);
+  bs_session_get_auto_window (session, channel, &auto_lo, &auto_hi);
+  tol = 1e-4 * MAX (fabs ((double) auto_hi - auto_lo), 1e-6);
+  if (fabs (ov.lo - auto_lo) <= tol && fabs (ov.hi - auto_hi) <= tol)
+    return NULL;
+  width = ov.hi - ov.lo;
+  level = (ov.hi + ov.lo) / 2.0;
+  /* TRANSLATORS: window width and level of the grey scale, as radiology viewers abbreviate them */
+  return fabs (width) >= 100.0 ? g_strdup_printf (_("W %.0f L %.0f"), width, level)
+                               : g_strdup_printf (_("W %.3g L %.3g"), width, level);
+}
+
+
 static void
 render (BsSliceViews *self)
 {
@@ -177,7 +201,16 @@ render (BsSliceViews *self)
     const char *name = bcase->image->channel_names != NULL ? bcase->image->channel_names[channel] : NULL;
     g_autofree char *fallback = g_strdup_printf (_("Channel %d"), channel + 1);
     g_autofree char *input_title = g_strdup_printf (_("MRI input · %s"), name != NULL && *name ? name : fallback);
+    g_autofree char *wl = window_level_text (self->session, channel);
 
+    if (wl != NULL)
+      {
+        /* TRANSLATORS: the MRI pane's title, then its window and level */
+        char *with = g_strdup_printf (_("%s · %s"), input_title, wl);
+
+        g_free (input_title);
+        input_title = with;
+      }
     bs_slice_view_set_title (self->input_view, input_title);
   }
   bs_slice_view_set_title (self->truth_view, truth != NULL ? _("Ground truth") : _("Ground truth · none for this case"));
