@@ -235,6 +235,20 @@ test_prepare_unnamed_file (void)
       g_assert_null (strstr (error->message, "_flair"));
       g_clear_error (&error);
     }
+  /* a word that only holds one of those is not a label file's name: the
+   * advice to name the sequence stays (review: "brain_masked" is an image) */
+  for (int k = 0; k < 2; k++)
+    {
+      static const char *const names[] = { "/d/brain_masked.nii.gz", "/d/unlabelled_scan.nii.gz" };
+
+      g_free (one->path);
+      one->path = g_strdup (names[k]);
+      prepared = bs_preprocess_prepare (one, four, 4, NULL, &error);
+      g_assert_null (prepared);
+      g_assert_nonnull (strstr (error->message, "_flair"));
+      g_assert_null (strstr (error->message, "labels"));
+      g_clear_error (&error);
+    }
 
   /* a model with one input takes it as before */
   prepared = bs_preprocess_prepare (one, four, 1, NULL, &error);

@@ -716,10 +716,15 @@ test_views_and_planes (void)
       g_assert_true (bs_test_wait (win, shows_current_prediction, 300));
       /* the chart's axis names the plane its bars are slices of (walk
        * finding: "axial slices computed" over coronal slice numbers) */
-      g_assert_cmpstr (bs_dice_chart_get_axis_title (BS_DICE_CHART (bs_test_find_widget (GTK_WIDGET (win),
-                                                                                        BS_TYPE_DICE_CHART))),
-                       ==, planes[i] == BS_PLANE_CORONAL    ? "Coronal slice"
-                           : planes[i] == BS_PLANE_SAGITTAL ? "Sagittal slice" : "Axial slice");
+      {
+        BsDiceChart *chart = BS_DICE_CHART (bs_test_find_widget (GTK_WIDGET (win), BS_TYPE_DICE_CHART));
+
+        g_assert_cmpstr (bs_dice_chart_get_axis_title (chart), ==,
+                         planes[i] == BS_PLANE_CORONAL    ? "Coronal slice"
+                         : planes[i] == BS_PLANE_SAGITTAL ? "Sagittal slice" : "Axial slice");
+        bs_test_spin (100);
+        g_assert_true (bs_dice_chart_axis_title_drawn (chart));
+      }
       g_action_group_activate_action (G_ACTION_GROUP (win), "cancel-fill", NULL);
     }
   for (guint i = 0; i < G_N_ELEMENTS (planes); i++)

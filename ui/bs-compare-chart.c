@@ -155,10 +155,19 @@ bs_compare_chart_draw (const BsCompareResult *r, cairo_t *cr, int width, int hei
                                                             r->n_slices),
                                                r->n_slices);
 
+      int nw, nh;
+
+      /* wrapped, not cut: the German runs longer than a line (review) */
+      pango_layout_set_text (layout, note, -1);
+      pango_layout_set_width (layout, (int) (width * 0.96 * PANGO_SCALE));
+      pango_layout_set_ellipsize (layout, PANGO_ELLIPSIZE_NONE);
+      pango_layout_set_wrap (layout, PANGO_WRAP_WORD_CHAR);
+      pango_layout_get_pixel_size (layout, &nw, &nh);
       cairo_set_source_rgb (cr, 0.35, 0.35, 0.35);
-      show_text (cr, layout, note, width * 0.02, height * 0.97, width * 0.96, FALSE);
+      cairo_move_to (cr, width * 0.02, height * 0.99 - nh);
+      pango_cairo_show_layout (cr, layout);
       cairo_set_source_rgb (cr, 0.1, 0.1, 0.1);
-      row_h = (height - top - height * 0.06) / n;
+      row_h = (height - top - height * 0.02 - nh) / n;
     }
   else
     row_h = (height - top - height * 0.02) / n;

@@ -14,6 +14,7 @@ struct _BsDiceChart
   int current;
   char *message;   /* shown over an empty plot, or NULL */
   char *axis_title; /* under the slice numbers' axis, or NULL */
+  gboolean axis_title_drawn;  /* it fitted, the last time the chart was drawn */
 };
 
 G_DEFINE_FINAL_TYPE (BsDiceChart, bs_dice_chart, GTK_TYPE_WIDGET)
@@ -124,31 +125,38 @@ bs_dice_chart_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
         }
 
       /* The axis's title ("Coronal slice") between the middle and the last
-       * number, where it fits (walk finding: the line over the chart says
-       * "axial slices computed", the network's plane, over coronal bars). */
-      if (self->axis_title != NULL && ticks[2] > ticks[1])
+       * number, or between the first and the middle one, where it fits
+       * (walk finding: the line over the chart says "axial slices
+       * computed", the network's plane, over coronal bars). */
+      self->axis_title_drawn = FALSE;
+      if (self->axis_title != NULL && ticks[2] > ticks[1] && ticks[1] > ticks[0])
         {
-          int tw, th, mw, lw;
-          char label[16];
-          double xm = left + (ticks[1] + 0.5) * bw, xl = left + (ticks[2] + 0.5) * bw;
-          double from, to;
+          int tw, th, nw[3];
+          double gap_from[2], gap_to[2];
 
-          g_snprintf (label, sizeof label, "%d", ticks[1]);
-          pango_layout_set_text (layout, label, -1);
-          pango_layout_get_pixel_size (layout, &mw, &th);
-          g_snprintf (label, sizeof label, "%d", ticks[2]);
-          pango_layout_set_text (layout, label, -1);
-          pango_layout_get_pixel_size (layout, &lw, &th);
-          from = xm + mw / 2.0 + 6;
-          to = MIN (xl - lw / 2.0, w - lw) - 6;
+          for (int i = 0; i < 3; i++)
+            {
+              char label[16];
+
+              g_snprintf (label, sizeof label, "%d", ticks[i]);
+              pango_layout_set_text (layout, label, -1);
+              pango_layout_get_pixel_size (layout, &nw[i], &th);
+            }
+          /* right of the middle number, then right of the first */
+          gap_from[0] = left + (ticks[1] + 0.5) * bw + nw[1] / 2.0 + 6;
+          gap_to[0] = MIN (left + (ticks[2] + 0.5) * bw - nw[2] / 2.0, w - nw[2]) - 6;
+          gap_from[1] = MAX (left + (ticks[0] + 0.5) * bw + nw[0] / 2.0, left + nw[0]) + 6;
+          gap_to[1] = left + (ticks[1] + 0.5) * bw - nw[1] / 2.0 - 6;
           pango_layout_set_text (layout, self->axis_title, -1);
           pango_layout_get_pixel_size (layout, &tw, &th);
-          if (to - from >= tw)
-            {
-              cairo_set_source_rgba (cr, fg.red, fg.green, fg.blue, 0.55);
-              cairo_move_to (cr, floor ((from + to - tw) / 2), top + plot_h + 2);
-              pango_cairo_show_layout (cr, layout);
-            }
+          for (int g = 0; g < 2 && !self->axis_title_drawn; g++)
+            if (gap_to[g] - gap_from[g] >= tw)
+              {
+                cairo_set_source_rgba (cr, fg.red, fg.green, fg.blue, 0.55);
+                cairo_move_to (cr, floor ((gap_from[g] + gap_to[g] - tw) / 2), top + plot_h + 2);
+                pango_cairo_show_layout (cr, layout);
+                self->axis_title_drawn = TRUE;
+              }
         }
 
       for (int s = 0; s < self->n; s++)
@@ -354,4 +362,10 @@ const char *
 bs_dice_chart_get_axis_title (BsDiceChart *self)
 {
   return self->axis_title;
+}
+
+gboolean
+bs_dice_chart_axis_title_drawn (BsDiceChart *self)
+{
+  return self->axis_title_drawn;
 }

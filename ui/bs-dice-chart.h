@@ -26,5 +26,7 @@ const char *bs_dice_chart_get_message (BsDiceChart *self);
  * it fits between the numbers; NULL for none. */
 void bs_dice_chart_set_axis_title (BsDiceChart *self, const char *title);
 const char *bs_dice_chart_get_axis_title (BsDiceChart *self);
+/* Whether the title fitted the last time the chart was drawn. */
+gboolean bs_dice_chart_axis_title_drawn (BsDiceChart *self);
 
 G_END_DECLS

@@ -13,6 +13,9 @@ struct _BsSliceBar
 
   GtkScale *slice_scale;
   int n_marks;   /* slices marked as holding the region in the truth */
+  /* Per truth region and plane, which slices hold it (NULL: not read yet):
+   * the truth is read once per case, not at every region switch (review). */
+  guint8 *has[BS_N_REGIONS][3];
   GtkAdjustment *slice_adjustment;
   GtkLabel *slice_label;
 };
@@ -69,7 +72,13 @@ reserve_label_width (BsSliceBar *self)
     {
       int last = MAX (bs_volume_n_slices (c->image, planes[k]) - 1, 0), w, h;
       g_autofree char *text = g_strdup_printf (_("%s %d (0–%d)"), bs_plane_label (planes[k]), last, last);
-      g_autoptr(PangoLayout) layout = gtk_widget_create_pango_layout (GTK_WIDGET (self->slice_label), text);
+      g_autoptr(PangoLayout) layout = NULL;
+
+      /* every digit an 8, among the widest in most fonts (review) */
+      for (char *c = text; *c; c++)
+        if (g_ascii_isdigit (*c))
+          *c = '8';
+      layout = gtk_widget_create_pango_layout (GTK_WIDGET (self->slice_label), text);
 
       pango_layout_get_pixel_size (layout, &w, &h);
       widest = MAX (widest, w + 2);
@@ -82,35 +91,61 @@ reserve_label_width (BsSliceBar *self)
  * showed the whole tumour's slices); the whole tumour's where the labels do
  * not tell the region apart. */
 static void
+forget_marks (BsSliceBar *self)
+{
+  for (int r = 0; r < BS_N_REGIONS; r++)
+    for (int p = 0; p < 3; p++)
+      g_clear_pointer (&self->has[r][p], g_free);
+}
+
+static void
 update_marks (BsSliceBar *self)
 {
   BsSession *s = self->session;
-  const BsVolume *truth = bs_session_get_truth_region (s, bs_session_get_region (s));
+  int region = bs_session_get_region (s);
+  const BsVolume *truth = bs_session_get_truth_region (s, region);
   BsPlane plane = bs_session_get_plane (s);
   int n = bs_session_get_n_slices (s), w, h;
-  g_autofree float *buf = NULL;
 
   if (truth == NULL)
-    truth = bs_session_get_truth (s);
+    {
+      truth = bs_session_get_truth (s);
+      region = BS_REGION_WT;
+    }
   gtk_scale_clear_marks (self->slice_scale);
   self->n_marks = 0;
-  if (truth == NULL || n == 0)
+  if (truth == NULL || n == 0 || n != bs_volume_n_slices (truth, plane))
     return;
-  bs_volume_slice_size (truth, plane, &w, &h);
-  buf = g_new (float, (gsize) w * h);
-  for (int k = 0; k < n; k++)
+  if (self->has[region][plane] == NULL)
     {
-      gboolean any = FALSE;
+      g_autofree float *buf = NULL;
 
-      bs_volume_get_slice (truth, 0, plane, k, buf);
-      for (gsize p = 0; p < (gsize) w * h && !any; p++)
-        any = buf[p] > 0.5f;
-      if (any)
+      bs_volume_slice_size (truth, plane, &w, &h);
+      buf = g_new (float, (gsize) w * h);
+      self->has[region][plane] = g_new0 (guint8, n);
+      for (int k = 0; k < n; k++)
         {
-          gtk_scale_add_mark (self->slice_scale, k, GTK_POS_BOTTOM, NULL);
-          self->n_marks++;
+          bs_volume_get_slice (truth, 0, plane, k, buf);
+          for (gsize p = 0; p < (gsize) w * h && !self->has[region][plane][k]; p++)
+            self->has[region][plane][k] = buf[p] > 0.5f;
         }
     }
+  for (int k = 0; k < n; k++)
+    if (self->has[region][plane][k])
+      {
+        gtk_scale_add_mark (self->slice_scale, k, GTK_POS_BOTTOM, NULL);
+        self->n_marks++;
+      }
+}
+
+static void
+on_geometry (BsSession *session, GParamSpec *pspec, BsSliceBar *self);
+
+static void
+on_case (BsSession *session, GParamSpec *pspec, BsSliceBar *self)
+{
+  forget_marks (self);
+  on_geometry (session, pspec, self);
 }
 
 static void
@@ -158,6 +193,7 @@ bs_slice_bar_set_session (BsSliceBar *self, BsSession *session)
   g_return_if_fail (BS_IS_SLICE_BAR (self));
   if (!g_set_object (&self->session, session))
     return;
+  forget_marks (self);
   g_signal_group_set_target (self->signals, session);
   if (session != NULL)
     on_geometry (session, NULL, self);
@@ -196,6 +232,7 @@ bs_slice_bar_dispose (GObject *object)
   g_signal_group_set_target (self->signals, NULL);
   g_clear_object (&self->signals);
   g_clear_object (&self->session);
+  forget_marks (self);
   gtk_widget_dispose_template (GTK_WIDGET (self), BS_TYPE_SLICE_BAR);
   G_OBJECT_CLASS (bs_slice_bar_parent_class)->dispose (object);
 }
@@ -224,7 +261,7 @@ bs_slice_bar_init (BsSliceBar *self)
   gtk_widget_init_template (GTK_WIDGET (self));
   g_signal_connect (self->slice_adjustment, "value-changed", G_CALLBACK (on_value_changed), self);
   self->signals = g_signal_group_new (BS_TYPE_SESSION);
-  g_signal_group_connect (self->signals, "notify::case", G_CALLBACK (on_geometry), self);
+  g_signal_group_connect (self->signals, "notify::case", G_CALLBACK (on_case), self);
   g_signal_group_connect (self->signals, "notify::plane", G_CALLBACK (on_geometry), self);
   g_signal_group_connect (self->signals, "notify::slice", G_CALLBACK (on_slice), self);
   g_signal_group_connect_swapped (self->signals, "notify::region", G_CALLBACK (update_marks), self);

@@ -53,10 +53,9 @@ gboolean bs_mask_fill_plane_holes (guint8 *on, const int dims[3], const int orde
  * passes go over the axial slices first, then the coronal, then the
  * sagittal, whatever the volume's voxel order (its affine). */
 gboolean bs_volume_fill_plane_holes (BsVolume *mask, const BsVolume *within, guint64 *filled);
-/* The same on the voxel slices z0 <= k < z1 (voxel axis 2) alone, for masks
- * known to be 0 outside them (within too): the same result, since the
- * background beyond them reaches every slice's edge, without reading the
- * rest. */
+/* The same on the voxel slices z0 <= k < z1 (voxel axis 2) alone, for a
+ * mask known to be 0 outside them: the same result (holes are found within
+ * the mask's box, which those slices hold), without reading the rest. */
 gboolean bs_volume_fill_plane_holes_slices (BsVolume *mask, const BsVolume *within, int z0, int z1,
                                             guint64 *filled);
 

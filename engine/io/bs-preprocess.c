@@ -591,17 +591,25 @@ prepare_channel (int i, gpointer user_data)
   normalize_channel_into (job->image, job->source[i], bs_volume_channel (job->out, i));
 }
 
-/* Whether a file's name says it is a label map ("BRATS_001_label.nii.gz",
- * "…_seg.nii.gz", "mask.nii"): opened alone it has no sequence to find, and
- * renaming it as one would be the wrong advice (walk finding). */
+/* Whether a file's name says it is a label map: one of the parts of its
+ * name (split at "_", "-", "." and spaces) is "seg", "label", "labels" or
+ * "mask" ("BRATS_001_label.nii.gz", "Brats18_X_1_seg.nii.gz", "mask.nii"),
+ * not a word that only holds one ("brain_masked", "unlabelled").  Opened
+ * alone such a file has no sequence to find, and renaming it as one would be
+ * the wrong advice (walk finding). */
 static gboolean
 name_says_labels (const char *path)
 {
+  static const char *const words[] = { "seg", "label", "labels", "mask", "labelmap", "segmentation" };
   g_autofree char *base = g_path_get_basename (path);
   g_autofree char *lower = g_ascii_strdown (base, -1);
+  g_auto(GStrv) parts = g_regex_split_simple ("[-_. ]+", lower, 0, 0);
 
-  return strstr (lower, "label") != NULL || strstr (lower, "_seg") != NULL || strstr (lower, "-seg") != NULL
-         || g_str_has_prefix (lower, "seg") || strstr (lower, "mask") != NULL;
+  for (int i = 0; parts != NULL && parts[i] != NULL; i++)
+    for (guint w = 0; w < G_N_ELEMENTS (words); w++)
+      if (strcmp (parts[i], words[w]) == 0)
+        return TRUE;
+  return FALSE;
 }
 
 BsVolume *
