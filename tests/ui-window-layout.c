@@ -462,6 +462,26 @@ test_chart_click (void)
     }
   bs_test_spin (400);
   g_assert_cmpint (abs (bs_session_get_slice_index (bs_window_get_session (win)) - target), <=, 1);
+
+  /* The tooltip names the bar under the pointer and its Dice (walk finding:
+   * one fixed text, no slice or value): the slice clicked, its Dice as the
+   * session has it, or why there is none. */
+  {
+    BsSession *s = bs_window_get_session (win);
+    int slice = bs_session_get_slice_index (s);
+    g_autofree char *tip = bs_dice_chart_tooltip_text (BS_DICE_CHART (chart), slice);
+    g_autofree char *head = NULL;
+    BsConfusion c;
+    gboolean empty;
+
+    g_test_message ("%s", tip);
+    if (bs_session_get_region_slice_confusion (s, bs_session_get_region (s), slice, &c, &empty) && !empty)
+      head = g_strdup_printf ("Axial slice %d: Dice %.4f. ", slice, bs_confusion_dice (&c));
+    else
+      head = g_strdup_printf ("Axial slice %d: ", slice);
+    g_assert_true (g_str_has_prefix (tip, head));
+    g_assert_nonnull (strstr (tip, "Click or drag"));
+  }
 }
 
 /* Issue 14, finding 17: a case's id is never only cut in the list: the name

@@ -269,6 +269,55 @@ bs_dice_chart_class_init (BsDiceChartClass *klass)
   gtk_widget_class_set_accessible_role (GTK_WIDGET_CLASS (klass), GTK_ACCESSIBLE_ROLE_IMG);
 }
 
+char *
+bs_dice_chart_tooltip_text (BsDiceChart *self, int slice)
+{
+  const char *legend = _("Bar height: the slice's Dice, blue at 1 to orange near 0; a faint orange column: tumour "
+                         "there, none of it found; red marks: false positives on slices without tumour. Click or "
+                         "drag to go to a slice.");
+  const char *what = self->axis_title != NULL ? self->axis_title : _("Slice");
+  g_autofree char *head = NULL;
+  double d;
+
+  if (slice < 0 || slice >= self->n)
+    return g_strdup (legend);
+  d = self->dice[slice];
+  if (isnan (d))
+    /* TRANSLATORS: "Coronal slice 77: not computed yet" */
+    head = g_strdup_printf (_("%s %d: not computed yet"), what, slice);
+  else if (self->empty[slice] && d < 0.5)
+    head = g_strdup_printf (_("%s %d: no tumour in the ground truth, some predicted (false positives)"), what, slice);
+  else if (self->empty[slice])
+    head = g_strdup_printf (_("%s %d: no tumour in the ground truth or the prediction"), what, slice);
+  else
+    /* TRANSLATORS: "Coronal slice 77: Dice 0.9512" */
+    head = g_strdup_printf (_("%s %d: Dice %.4f"), what, slice, d);
+  /* TRANSLATORS: the bar under the pointer, then what the chart shows (one paragraph: it wraps) */
+  return g_strdup_printf (_("%s. %s"), head, legend);
+}
+
+/* The tooltip names the bar under the pointer and its Dice (walk finding:
+ * one fixed explanation, no slice or value), and is asked again when the
+ * pointer leaves that bar's column. */
+static gboolean
+on_query_tooltip (GtkWidget *widget, int x, int y, gboolean keyboard, GtkTooltip *tooltip, gpointer data)
+{
+  BsDiceChart *self = BS_DICE_CHART (widget);
+  int slice = keyboard ? self->current : bs_dice_chart_slice_at (self, x);
+  g_autofree char *text = bs_dice_chart_tooltip_text (self, slice);
+
+  if (slice >= 0 && self->n > 0)
+    {
+      double plot_w = gtk_widget_get_width (widget) - CHART_LEFT - 2, bw = plot_w / self->n;
+
+      gtk_tooltip_set_tip_area (tooltip, &(GdkRectangle) { (int) floor (CHART_LEFT + slice * bw), 0,
+                                                           MAX ((int) ceil (bw), 1),
+                                                           gtk_widget_get_height (widget) });
+    }
+  gtk_tooltip_set_text (tooltip, text);
+  return TRUE;
+}
+
 static void
 bs_dice_chart_init (BsDiceChart *self)
 {
@@ -276,10 +325,8 @@ bs_dice_chart_init (BsDiceChart *self)
   GtkGesture *drag = gtk_gesture_drag_new ();
 
   self->current = -1;
-  bs_widget_set_tooltip (GTK_WIDGET (self),
-                               _("Dice of each slice with tumour in the ground truth: bar height, blue at 1 to orange "
-                                 "near 0; a faint orange column: tumour there, none of it found. Red marks: false "
-                                 "positives on slices without tumour. Click or drag to go to a slice."));
+  gtk_widget_set_has_tooltip (GTK_WIDGET (self), TRUE);
+  g_signal_connect (self, "query-tooltip", G_CALLBACK (on_query_tooltip), NULL);
   g_signal_connect (click, "pressed", G_CALLBACK (on_pressed), self);
   g_signal_connect (drag, "drag-update", G_CALLBACK (on_drag_update), self);
   gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (click));

@@ -28,5 +28,8 @@ void bs_dice_chart_set_axis_title (BsDiceChart *self, const char *title);
 const char *bs_dice_chart_get_axis_title (BsDiceChart *self);
 /* Whether the title fitted the last time the chart was drawn. */
 gboolean bs_dice_chart_axis_title_drawn (BsDiceChart *self);
+/* The tooltip over a slice's bar: the slice, its Dice (or why there is
+ * none), then what the chart shows; slice -1: that alone. */
+char *bs_dice_chart_tooltip_text (BsDiceChart *self, int slice);
 
 G_END_DECLS
