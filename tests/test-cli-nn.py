@@ -152,6 +152,12 @@ def main():
         assert sum(1 for r in rows if r["layout"] == "reference") == 1
         assert {r["instances"] for r in rows if r["layout"] != "reference"} == {1, 2}
         assert all(r["threads"] >= 1 for r in rows)
+        # "% of peak" divides by the peak the JSON reports (measured before and after the rows, the higher
+        # kept), the reference row by fp32's
+        peaks = {"fp32": out["peak_gflops_fp32"], "int8": out["peak_gops_int8"], "bf16": out["peak_gflops_bf16"]}
+        for r in rows:
+            peak = peaks["fp32" if r["layout"] == "reference" else r["precision"]]
+            assert peak > 0 and abs(r["peak_percent"] - 100 * r["gflops"] / peak) < 1e-6 * max(1, r["peak_percent"]), r
         check_regions(d, affine)
     print("ok")
 

@@ -144,11 +144,17 @@ bs_cpu_measure_peak_gflops (BsPrecision p, int threads)
   if (loop == NULL)
     return 0.0;
   /* Best of several short runs: the first pays for frequency ramp-up, and a
-   * busy machine only ever makes a run slower. */
-  for (int rep = 0; rep < 12; rep++)
+   * busy machine only ever makes a run slower.  The runs are spread over
+   * some 30 ms, not run back to back, so that a slow moment of a shared
+   * host does not hold all of them. */
+  for (int rep = 0; rep < 24; rep++)
     {
-      double t0 = bs_now_ms (), ms;
+      double t0, ms;
       float sink = 0.0f;
+
+      if (rep > 0)
+        g_usleep (1000);
+      t0 = bs_now_ms ();
 
 #pragma omp parallel num_threads (threads) reduction (+:sink)
       sink += loop (iters);
