@@ -170,24 +170,44 @@ bs_mask_remove_islands (guint8 *on, const int dims[3], double min_fraction, BsCl
   return TRUE;
 }
 
+/* The voxel slices [z0, z1) (voxel axis 2) of v, clamped to its extent:
+ * their dimensions in sub, the index of their first voxel in *first; returns
+ * how many voxels they hold. */
+static gsize
+slices_of (const BsVolume *v, int z0, int z1, int sub[3], gsize *first)
+{
+  gsize plane = (gsize) v->dims[0] * v->dims[1];
+
+  z0 = CLAMP (z0, 0, v->dims[2]);
+  z1 = CLAMP (z1, z0, v->dims[2]);
+  sub[0] = v->dims[0];
+  sub[1] = v->dims[1];
+  sub[2] = z1 - z0;
+  *first = plane * z0;
+  return plane * sub[2];
+}
+
+/* n bytes, 1 where data > 0.5 (in a mask); NULL when they cannot be allocated. */
+static guint8 *
+bytes_over_half (const float *data, gsize n)
+{
+  guint8 *on = g_try_malloc (MAX (n, 1));
+
+  for (gsize v = 0; on != NULL && v < n; v++)
+    on[v] = data[v] > 0.5f;
+  return on;
+}
+
 gboolean
 bs_volume_remove_islands_slices (BsVolume *mask, int z0, int z1, double min_fraction, BsCleanupStats *stats)
 {
-  gsize plane = (gsize) mask->dims[0] * mask->dims[1], nvox;
-  int sub[3] = { mask->dims[0], mask->dims[1], 0 };
-  g_autofree guint8 *on = NULL;
-  float *data;
+  int sub[3];
+  gsize first, nvox = slices_of (mask, z0, z1, sub, &first);
+  float *data = mask->data + first;
+  g_autofree guint8 *on = bytes_over_half (data, nvox);
 
-  z0 = CLAMP (z0, 0, mask->dims[2]);
-  z1 = CLAMP (z1, z0, mask->dims[2]);
-  sub[2] = z1 - z0;
-  nvox = plane * sub[2];
-  data = mask->data + plane * z0;
-  on = g_try_malloc (MAX (nvox, 1));
   if (!on)
     return FALSE;
-  for (gsize v = 0; v < nvox; v++)
-    on[v] = data[v] > 0.5f;
   if (!bs_mask_remove_islands (on, sub, min_fraction, stats))
     return FALSE;
   for (gsize v = 0; v < nvox; v++)
@@ -308,31 +328,23 @@ gboolean
 bs_volume_fill_plane_holes_slices (BsVolume *mask, const BsVolume *within, int z0, int z1, guint64 *filled)
 {
   static const BsPlane planes[3] = { BS_PLANE_AXIAL, BS_PLANE_CORONAL, BS_PLANE_SAGITTAL };
-  gsize plane = (gsize) mask->dims[0] * mask->dims[1], nvox;
-  int sub[3] = { mask->dims[0], mask->dims[1], 0 };
+  int sub[3], order[3];
+  gsize first, nvox;
   g_autofree guint8 *on = NULL, *in = NULL;
   float *data;
-  int order[3];
 
   if (filled)
     *filled = 0;
   g_return_val_if_fail (within == NULL || bs_volume_n_voxels (within) == bs_volume_n_voxels (mask), FALSE);
-  z0 = CLAMP (z0, 0, mask->dims[2]);
-  z1 = CLAMP (z1, z0, mask->dims[2]);
-  sub[2] = z1 - z0;
-  nvox = plane * sub[2];
+  nvox = slices_of (mask, z0, z1, sub, &first);
   if (nvox == 0)
     return TRUE;
-  data = mask->data + plane * z0;
-  on = g_try_malloc (nvox);
+  data = mask->data + first;
+  on = bytes_over_half (data, nvox);
   if (!on)
     return FALSE;
-  if (within != NULL && !(in = g_try_malloc (nvox)))
+  if (within != NULL && !(in = bytes_over_half (within->data + first, nvox)))
     return FALSE;
-  for (gsize v = 0; v < nvox; v++)
-    on[v] = data[v] > 0.5f;
-  for (gsize v = 0; in && v < nvox; v++)
-    in[v] = within->data[plane * z0 + v] > 0.5f;
   for (int k = 0; k < 3; k++)
     order[k] = bs_volume_slice_axis (mask, planes[k], 2);
   if (!bs_mask_fill_plane_holes (on, sub, order, in, filled))
@@ -477,33 +489,22 @@ bs_volume_trim_core_slices (BsVolume *core, const BsVolume *enhancing, int z0, i
                             double min_share, guint64 *trimmed)
 {
   static const BsPlane planes[3] = { BS_PLANE_AXIAL, BS_PLANE_CORONAL, BS_PLANE_SAGITTAL };
-  gsize plane = (gsize) core->dims[0] * core->dims[1], nvox;
-  int sub[3] = { core->dims[0], core->dims[1], 0 };
+  int sub[3], order[3];
+  gsize first, nvox;
   g_autofree guint8 *on = NULL, *enh = NULL;
-  const float *e;
   float *data;
-  int order[3];
 
   if (trimmed)
     *trimmed = 0;
   g_return_val_if_fail (bs_volume_n_voxels (enhancing) == bs_volume_n_voxels (core), FALSE);
-  z0 = CLAMP (z0, 0, core->dims[2]);
-  z1 = CLAMP (z1, z0, core->dims[2]);
-  sub[2] = z1 - z0;
-  nvox = plane * sub[2];
+  nvox = slices_of (core, z0, z1, sub, &first);
   if (nvox == 0)
     return TRUE;
-  data = core->data + plane * z0;
-  e = enhancing->data + plane * z0;
-  on = g_try_malloc (nvox);
-  enh = g_try_malloc (nvox);
+  data = core->data + first;
+  on = bytes_over_half (data, nvox);
+  enh = bytes_over_half (enhancing->data + first, nvox);
   if (!on || !enh)
     return FALSE;
-  for (gsize v = 0; v < nvox; v++)
-    {
-      on[v] = data[v] > 0.5f;
-      enh[v] = e[v] > 0.5f;
-    }
   for (int k = 0; k < 3; k++)
     order[k] = bs_volume_slice_axis (core, planes[k], 2);
   if (!bs_mask_trim_core (on, enh, sub, order, core->spacing, radius_mm, min_share, trimmed))
