@@ -355,6 +355,24 @@ have_xdotool (void)
   return path != NULL && g_getenv ("DISPLAY") != NULL;
 }
 
+/* The window, presented, on axial slice `slice`, for a test that drives it
+ * with xdotool; FALSE (the test skipped) without a display or xdotool. */
+static gboolean
+setup_for_xdotool (int slice)
+{
+  if (!setup ())
+    return FALSE;
+  if (!have_xdotool ())
+    {
+      g_test_skip ("needs xdotool and an X display (Xvfb)");
+      return FALSE;
+    }
+  gtk_window_present (GTK_WINDOW (win));
+  bs_session_set_plane (bs_window_get_session (win), BS_PLANE_AXIAL);
+  bs_session_set_slice_index (bs_window_get_session (win), slice);
+  return TRUE;
+}
+
 /* Real key presses from the X server (xdotool), as a user types them. */
 static gboolean
 xdotool_keys (const char *keys)
@@ -379,16 +397,8 @@ test_slice_keys_anywhere (void)
   GtkWidget *overlay_button, *filter;
   int before;
 
-  if (!setup ())
+  if (!setup_for_xdotool (40))
     return;
-  if (!have_xdotool ())
-    {
-      g_test_skip ("needs xdotool and an X display (Xvfb)");
-      return;
-    }
-  gtk_window_present (GTK_WINDOW (win));
-  bs_session_set_plane (bs_window_get_session (win), BS_PLANE_AXIAL);
-  bs_session_set_slice_index (bs_window_get_session (win), 40);
   overlay_button = bs_test_find_button (GTK_WIDGET (win), "Overlay");
   g_assert_nonnull (overlay_button);
   g_assert_true (gtk_widget_grab_focus (overlay_button));
@@ -432,16 +442,8 @@ test_chart_click (void)
   g_autofree char *cmd = NULL;
   int status = -1;
 
-  if (!setup ())
+  if (!setup_for_xdotool (5))
     return;
-  if (!have_xdotool ())
-    {
-      g_test_skip ("needs xdotool and an X display (Xvfb)");
-      return;
-    }
-  gtk_window_present (GTK_WINDOW (win));
-  bs_session_set_plane (bs_window_get_session (win), BS_PLANE_AXIAL);
-  bs_session_set_slice_index (bs_window_get_session (win), 5);
   bs_test_spin (300);
   chart = bs_test_find_widget (GTK_WIDGET (win), BS_TYPE_DICE_CHART);
   g_assert_nonnull (chart);

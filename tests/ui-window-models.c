@@ -1,8 +1,6 @@
 /* test-ui-window, models and sessions: a failed start, a session that
- * outlives its window, the region model, mnemonics, recent files, the case
- * filter. */
+ * outlives its window, the region model, mnemonics, recent files. */
 #include "ui-window-tests.h"
-#include "bs-case-sidebar.h"
 
 static gboolean
 not_busy (BsWindow *w)
@@ -564,64 +562,4 @@ test_recent_names (void)
   g_assert_true (has_label_text (GTK_WIDGET (popover), "Brats18_TCIA01_201_1"));
   gtk_menu_button_popdown (GTK_MENU_BUTTON (button));
   g_settings_set_strv (settings, "recent-paths", (const char *const *) before);
-}
-
-static gboolean
-third_case_shown (BsWindow *w)
-{
-  return bs_session_get_case_index (bs_window_get_session (w)) == 2 && !bs_session_is_loading (bs_window_get_session (w))
-         && bs_session_get_case (bs_window_get_session (w)) != NULL;
-}
-
-static gboolean
-first_case_shown (BsWindow *w)
-{
-  return bs_session_get_case_index (bs_window_get_session (w)) == 0 && !bs_session_is_loading (bs_window_get_session (w))
-         && bs_session_get_case (bs_window_get_session (w)) != NULL;
-}
-
-/* Enter in the case filter opens the first case it lets through (walk
- * finding: with one match left, Enter did nothing). */
-void
-test_filter_enter (void)
-{
-  g_autofree char *dir = g_dir_make_tmp ("bs-ui-filter-XXXXXX", NULL);
-  g_autofree char *model = bs_unet_default_model_path ();
-  g_autoptr(GError) error = NULL;
-  g_autofree char *sample = bs_test_sample_path ();
-  GtkWidget *filter;
-  const char *third;
-
-  if (!setup ())
-    return;
-  g_assert_true (bs_phantom_write_task (dir, 3, 7, 64, 64, 32, &error));
-  g_assert_no_error (error);
-  bs_window_open_with_model (win, dir, model);
-  g_assert_true (bs_test_wait (win, first_case_shown, 120));
-  g_action_group_activate_action (G_ACTION_GROUP (win), "cancel-fill", NULL);
-  third = bs_dataset_get_case_id (bs_session_get_dataset (bs_window_get_session (win)), 2);
-  filter = bs_test_find_widget (GTK_WIDGET (win), GTK_TYPE_SEARCH_ENTRY);
-  gtk_editable_set_text (GTK_EDITABLE (filter), third);
-  bs_test_spin (600);  /* the search entry waits before it filters */
-  g_signal_emit_by_name (filter, "activate");
-  g_assert_true (bs_test_wait (win, third_case_shown, 120));
-  g_assert_cmpstr (bs_session_get_case (bs_window_get_session (win))->id, ==, third);
-
-  /* the sample again, for whatever runs next, with the filter still typed:
-   * another folder starts unfiltered, its case listed (walk finding: the
-   * filter hid the case just opened) */
-  bs_window_open_with_model (win, sample, model);
-  g_assert_true (bs_test_wait (win, shows_current_prediction, 300));
-  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (filter)), ==, "");
-  bs_test_spin (600);
-  {
-    GtkWidget *list = bs_test_find_widget (bs_test_find_widget (GTK_WIDGET (win), BS_TYPE_CASE_SIDEBAR),
-                                           GTK_TYPE_LIST_BOX);
-
-    g_assert_nonnull (list);
-    g_assert_nonnull (gtk_list_box_get_row_at_index (GTK_LIST_BOX (list), 0));
-    g_assert_nonnull (bs_test_find_label (list, bs_session_get_case (bs_window_get_session (win))->id, FALSE));
-  }
-  g_action_group_activate_action (G_ACTION_GROUP (win), "cancel-fill", NULL);
-  bs_test_remove_tree (dir);
 }

@@ -91,4 +91,3 @@ void test_session_outlives_window (void);
 void test_region_model (void);
 void test_mnemonics_clear_of_shortcuts (void);
 void test_recent_names (void);
-void test_filter_enter (void);
