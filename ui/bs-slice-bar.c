@@ -13,6 +13,7 @@ struct _BsSliceBar
 
   GtkScale *slice_scale;
   int n_marks;   /* slices marked as holding the region in the truth */
+  int marks_height;  /* the slider's height with its row of marks (0: not measured yet) */
   /* Per truth region and plane, which slices hold it (NULL: not read yet):
    * the truth is read once per case, not at every region switch (review). */
   guint8 *has[BS_N_REGIONS][3];
@@ -112,6 +113,16 @@ update_marks (BsSliceBar *self)
       truth = bs_session_get_truth (s);
       region = BS_REGION_WT;
     }
+  /* The slider keeps the height of its row of marks without any (a case
+   * without labels): the views above it keep their size (walk finding: 6 px
+   * taller on such a case). */
+  if (self->marks_height == 0)
+    {
+      gtk_scale_add_mark (self->slice_scale, 0, GTK_POS_BOTTOM, NULL);
+      gtk_widget_measure (GTK_WIDGET (self->slice_scale), GTK_ORIENTATION_VERTICAL, -1, NULL, &self->marks_height,
+                          NULL, NULL);
+      gtk_widget_set_size_request (GTK_WIDGET (self->slice_scale), -1, self->marks_height);
+    }
   gtk_scale_clear_marks (self->slice_scale);
   self->n_marks = 0;
   if (truth == NULL || n == 0 || n != bs_volume_n_slices (truth, plane))
@@ -136,6 +147,16 @@ update_marks (BsSliceBar *self)
         gtk_scale_add_mark (self->slice_scale, k, GTK_POS_BOTTOM, NULL);
         self->n_marks++;
       }
+  if (self->n_marks > 0)
+    {
+      int h;
+
+      /* the height real marks take (a lone mark measured less) */
+      gtk_widget_set_size_request (GTK_WIDGET (self->slice_scale), -1, -1);
+      gtk_widget_measure (GTK_WIDGET (self->slice_scale), GTK_ORIENTATION_VERTICAL, -1, NULL, &h, NULL, NULL);
+      self->marks_height = MAX (self->marks_height, h);
+      gtk_widget_set_size_request (GTK_WIDGET (self->slice_scale), -1, self->marks_height);
+    }
 }
 
 static void
