@@ -17,6 +17,8 @@ struct _BsSliceBar
   /* Per truth region and plane, which slices hold it (NULL: not read yet):
    * the truth is read once per case, not at every region switch (review). */
   guint8 *has[BS_N_REGIONS][3];
+  const BsVolume *has_truth[BS_N_REGIONS][3];  /* the truth and slice count each was read from: a */
+  int has_n[BS_N_REGIONS][3];                 /* notify of the new case's plane can come before its case's */
   GtkAdjustment *slice_adjustment;
   GtkLabel *slice_label;
 };
@@ -127,13 +129,16 @@ update_marks (BsSliceBar *self)
   self->n_marks = 0;
   if (truth == NULL || n == 0 || n != bs_volume_n_slices (truth, plane))
     return;
-  if (self->has[region][plane] == NULL)
+  if (self->has[region][plane] == NULL || self->has_truth[region][plane] != truth || self->has_n[region][plane] != n)
     {
       g_autofree float *buf = NULL;
 
       bs_volume_slice_size (truth, plane, &w, &h);
       buf = g_new (float, (gsize) w * h);
+      g_free (self->has[region][plane]);
       self->has[region][plane] = g_new0 (guint8, n);
+      self->has_truth[region][plane] = truth;
+      self->has_n[region][plane] = n;
       for (int k = 0; k < n; k++)
         {
           bs_volume_get_slice (truth, 0, plane, k, buf);
