@@ -78,9 +78,9 @@ reserve_label_width (BsSliceBar *self)
       g_autoptr(PangoLayout) layout = NULL;
 
       /* every digit an 8, among the widest in most fonts (review) */
-      for (char *c = text; *c; c++)
-        if (g_ascii_isdigit (*c))
-          *c = '8';
+      for (char *d = text; *d; d++)
+        if (g_ascii_isdigit (*d))
+          *d = '8';
       layout = gtk_widget_create_pango_layout (GTK_WIDGET (self->slice_label), text);
 
       pango_layout_get_pixel_size (layout, &w, &h);
@@ -89,10 +89,7 @@ reserve_label_width (BsSliceBar *self)
   gtk_widget_set_size_request (GTK_WIDGET (self->slice_label), widest, -1);
 }
 
-/* A mark under every slice with tumour in the truth, of the region the
- * chart and overlay show (walk finding: with TC or ET chosen the marks still
- * showed the whole tumour's slices); the whole tumour's where the labels do
- * not tell the region apart. */
+/* The cached slices of every region and plane: a new case or session. */
 static void
 forget_marks (BsSliceBar *self)
 {
@@ -101,6 +98,10 @@ forget_marks (BsSliceBar *self)
       g_clear_pointer (&self->has[r][p], g_free);
 }
 
+/* A mark under every slice with tumour in the truth, of the region the
+ * chart and overlay show (walk finding: with TC or ET chosen the marks still
+ * showed the whole tumour's slices); the whole tumour's where the labels do
+ * not tell the region apart. */
 static void
 update_marks (BsSliceBar *self)
 {
@@ -154,12 +155,13 @@ update_marks (BsSliceBar *self)
       }
   if (self->n_marks > 0)
     {
-      int h;
+      int with_marks;
 
       /* the height real marks take (a lone mark measured less) */
       gtk_widget_set_size_request (GTK_WIDGET (self->slice_scale), -1, -1);
-      gtk_widget_measure (GTK_WIDGET (self->slice_scale), GTK_ORIENTATION_VERTICAL, -1, NULL, &h, NULL, NULL);
-      self->marks_height = MAX (self->marks_height, h);
+      gtk_widget_measure (GTK_WIDGET (self->slice_scale), GTK_ORIENTATION_VERTICAL, -1, NULL, &with_marks, NULL,
+                          NULL);
+      self->marks_height = MAX (self->marks_height, with_marks);
       gtk_widget_set_size_request (GTK_WIDGET (self->slice_scale), -1, self->marks_height);
     }
 }

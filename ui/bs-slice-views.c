@@ -72,6 +72,8 @@ window_level_text (BsSession *session, int channel)
   double width, level, tol;
 
   bs_session_get_overlay_options (session, &ov);
+  auto_lo = ov.lo;   /* (kept if the automatic window is not known) */
+  auto_hi = ov.hi;
   bs_session_get_auto_window (session, channel, &auto_lo, &auto_hi);
   tol = 1e-4 * MAX (fabs ((double) auto_hi - auto_lo), 1e-6);
   if (fabs (ov.lo - auto_lo) <= tol && fabs (ov.hi - auto_hi) <= tol)
@@ -82,7 +84,6 @@ window_level_text (BsSession *session, int channel)
   return fabs (width) >= 100.0 ? g_strdup_printf (_("W %.0f L %.0f"), width, level)
                                : g_strdup_printf (_("W %.3g L %.3g"), width, level);
 }
-
 
 static void
 render (BsSliceViews *self)
