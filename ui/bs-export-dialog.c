@@ -662,42 +662,6 @@ parse_choice (const char *choice, int *w, int *h)
     *w = *h = 0;
 }
 
-/* The name a user typed, with the file type's extension when it has none
- * (walk finding: "mymask" was written as a NIfTI file no viewer opens by
- * name).  A series is a folder and keeps its name. */
-static char *
-with_extension (BsExportKind kind, const char *path)
-{
-  g_autofree char *lower = g_ascii_strdown (path, -1);
-  const char *ext;
-
-  switch (kind)
-    {
-    case BS_EXPORT_KIND_FIGURE:
-    case BS_EXPORT_KIND_OVERLAY:
-      ext = ".png";
-      break;
-    case BS_EXPORT_KIND_MASK:
-      if (g_str_has_suffix (lower, ".nii") || g_str_has_suffix (lower, ".nii.gz"))
-        return g_strdup (path);
-      if (g_str_has_suffix (lower, ".gz"))   /* "mask.gz": compressed NIfTI meant */
-        {
-          g_autofree char *stem = g_strndup (path, strlen (path) - 3);
-
-          return g_strconcat (stem, ".nii.gz", NULL);
-        }
-      ext = ".nii.gz";
-      break;
-    case BS_EXPORT_KIND_DICE_CSV:
-      ext = ".csv";
-      break;
-    case BS_EXPORT_KIND_SERIES:
-    default:
-      return g_strdup (path);
-    }
-  return bs_export_add_extension (path, ext);
-}
-
 static void
 on_chooser_response (GtkNativeDialog *chooser, int response, gpointer user_data)
 {
@@ -738,7 +702,7 @@ on_chooser_response (GtkNativeDialog *chooser, int response, gpointer user_data)
       return;
     }
   {
-    g_autofree char *named = with_extension (run->kind, path);
+    g_autofree char *named = bs_export_name_for_kind (run->kind, path);
     char *resolved = bs_export_resolve_typed_name (run->parent, path, named);
 
     if (resolved == NULL)

@@ -18,6 +18,11 @@ typedef enum {
   BS_EXPORT_KIND_SERIES,     /* every slice as PNG, into a folder */
 } BsExportKind;
 
+/* The name a user typed with the file type's extension when it has none
+ * (and ".nii.gz" for a mask typed "mask.gz"); a series keeps its name
+ * (bs-export-names.c). */
+char *bs_export_name_for_kind (BsExportKind kind, const char *path);
+
 /* Asks where to write (a dialog over parent), then exports what the session
  * holds and the window shows. */
 void bs_export_dialog_run (GtkWindow *parent, BsSession *session, BsExportKind kind);

@@ -1,6 +1,7 @@
 /* Where the window's exports go and what they are called: the folder the
  * save dialogs start in, and the extension a typed name gets. */
 #include "bs-export-names.h"
+#include "bs-export-dialog.h"
 #include "bs-error-dialog.h"
 
 #include <glib/gi18n.h>
@@ -69,4 +70,40 @@ bs_export_resolve_typed_name (GtkWindow *parent, const char *path, const char *n
       return NULL;
     }
   return g_strdup (named);
+}
+
+/* The name a user typed, with the file type's extension when it has none
+ * (walk finding: "mymask" was written as a NIfTI file no viewer opens by
+ * name).  A series is a folder and keeps its name. */
+char *
+bs_export_name_for_kind (BsExportKind kind, const char *path)
+{
+  g_autofree char *lower = g_ascii_strdown (path, -1);
+  const char *ext;
+
+  switch (kind)
+    {
+    case BS_EXPORT_KIND_FIGURE:
+    case BS_EXPORT_KIND_OVERLAY:
+      ext = ".png";
+      break;
+    case BS_EXPORT_KIND_MASK:
+      if (g_str_has_suffix (lower, ".nii") || g_str_has_suffix (lower, ".nii.gz"))
+        return g_strdup (path);
+      if (g_str_has_suffix (lower, ".gz"))   /* "mask.gz": compressed NIfTI meant */
+        {
+          g_autofree char *stem = g_strndup (path, strlen (path) - 3);
+
+          return g_strconcat (stem, ".nii.gz", NULL);
+        }
+      ext = ".nii.gz";
+      break;
+    case BS_EXPORT_KIND_DICE_CSV:
+      ext = ".csv";
+      break;
+    case BS_EXPORT_KIND_SERIES:
+    default:
+      return g_strdup (path);
+    }
+  return bs_export_add_extension (path, ext);
 }
