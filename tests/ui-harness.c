@@ -100,6 +100,27 @@ has_prediction (BsWindow *win)
   return bs_session_is_ready (bs_window_get_session (win)) && bs_window_get_displayed_slice_index_of_prediction (win) >= 0;
 }
 
+void
+bs_test_reset_settings (void)
+{
+  g_autoptr(GSettings) settings = g_settings_new ("io.github.brainseg.Brainseg");
+  g_autoptr(GSettingsSchema) schema = NULL;
+  g_auto(GStrv) keys = NULL;
+
+  g_object_get (settings, "settings-schema", &schema, NULL);
+  keys = g_settings_schema_list_keys (schema);
+  for (int i = 0; keys[i] != NULL; i++)
+    if (!g_str_equal (keys[i], "recent-paths"))
+      g_settings_reset (settings, keys[i]);
+}
+
+BsWindow *
+bs_test_new_window (GtkApplication *app)
+{
+  bs_test_reset_settings ();
+  return bs_window_new (BS_APPLICATION (app));
+}
+
 BsWindow *
 bs_test_open_window (GtkApplication **app_out)
 {
@@ -113,7 +134,7 @@ bs_test_open_window (GtkApplication **app_out)
   app = GTK_APPLICATION (bs_application_new ());
   g_application_set_flags (G_APPLICATION (app), G_APPLICATION_NON_UNIQUE);
   g_application_register (G_APPLICATION (app), NULL, NULL);
-  win = bs_window_new (BS_APPLICATION (app));
+  win = bs_test_new_window (app);
   gtk_window_set_default_size (GTK_WINDOW (win), 1560, 940);
   model = bs_unet_default_model_path ();
   bs_window_open_with_model (win, sample, model);

@@ -21,6 +21,12 @@ int bs_test_tumour_slice (BsWindow *win);
 
 /* The first button under root whose label is label (mnemonic "_" included), or NULL. */
 GtkWidget *bs_test_find_button (GtkWidget *root, const char *label);
+/* A new window of app that starts from the schema's defaults: the window
+ * remembers the options a user sets (GSettings, in memory under the tests),
+ * so a window made after a test that switched to int8 would start in int8. */
+BsWindow *bs_test_new_window (GtkApplication *app);
+/* Every remembered option back to the schema's default (not the recent list). */
+void bs_test_reset_settings (void);
 /* A window on the sample, waiting for the first prediction of the visible slice. */
 BsWindow *bs_test_open_window (GtkApplication **app_out);
 /* A test program's one window: opened on the first call (its background fill

@@ -128,7 +128,7 @@ test_strip_fits_before_case (void)
   /* A main loop that always has work above idle priority, below drawing:
    * what a case being loaded and its progress did to the first fit. */
   busy = g_idle_add_full (150, busy_source, NULL, NULL);
-  empty = bs_window_new (BS_APPLICATION (app));
+  empty = bs_test_new_window (app);
   gtk_window_set_default_size (GTK_WINDOW (empty), 1366, 768);
   gtk_window_present (GTK_WINDOW (empty));
   panel = bs_test_find_widget (GTK_WIDGET (empty), BS_TYPE_OPTIONS_PANEL);

@@ -41,7 +41,7 @@ open_nothing_with_model (const char *model, GtkApplication **app)
   *app = GTK_APPLICATION (bs_application_new ());
   g_application_set_flags (G_APPLICATION (*app), G_APPLICATION_NON_UNIQUE);
   g_application_register (G_APPLICATION (*app), NULL, NULL);
-  w = bs_window_new (BS_APPLICATION (*app));
+  w = bs_test_new_window (*app);
   gtk_window_set_default_size (GTK_WINDOW (w), 1366, 768);
   bs_window_open_with_model (w, "/nonexistent/typo-path", model);
   gtk_window_present (GTK_WINDOW (w));
@@ -562,4 +562,99 @@ test_recent_names (void)
   g_assert_true (has_label_text (GTK_WIDGET (popover), "Brats18_TCIA01_201_1"));
   gtk_menu_button_popdown (GTK_MENU_BUTTON (button));
   g_settings_set_strv (settings, "recent-paths", (const char *const *) before);
+}
+
+/* The window remembers the options a user sets for its next start (walk
+ * finding: the threads and the batch were remembered, the precision, the
+ * layout and the outline were not), and the schema's defaults are the
+ * engine's own. */
+void
+test_options_remembered (void)
+{
+  g_autoptr(GSettings) settings = g_settings_new ("io.github.brainseg.Brainseg");
+  BsPlanOptions before, set, dflt, read, got;
+  BsOverlayOptions ov_dflt, ov_read, ov_got;
+  GtkWidget *scale;
+  BsWindow *second;
+  BsSession *s;
+
+  if (!setup ())
+    return;
+  /* the schema's defaults read back as bs_plan_options_init's */
+  bs_test_reset_settings ();
+  bs_plan_options_init (&dflt);
+  bs_overlay_options_init (&ov_dflt);
+  read = dflt;
+  read.precision = BS_PRECISION_BF16;
+  read.layout = BS_MEMLAYOUT_NCHW;
+  read.fusion = read.crop_to_brain = read.three_planes = read.slice_parallel = FALSE;
+  read.test_time_flips = read.calibrate_case = read.profile_layers = TRUE;
+  read.threads = 3;
+  read.batch = 8;
+  ov_read = ov_dflt;
+  ov_read.style = BS_OVERLAY_OUTLINE;
+  ov_read.opacity = 0.9f;
+  bs_settings_read_options (settings, &read, &ov_read);
+  g_assert_cmpint (read.precision, ==, dflt.precision);
+  g_assert_cmpint (read.layout, ==, dflt.layout);
+  g_assert_cmpint (read.fusion, ==, dflt.fusion);
+  g_assert_cmpint (read.crop_to_brain, ==, dflt.crop_to_brain);
+  g_assert_cmpint (read.three_planes, ==, dflt.three_planes);
+  g_assert_cmpint (read.slice_parallel, ==, dflt.slice_parallel);
+  g_assert_cmpint (read.test_time_flips, ==, dflt.test_time_flips);
+  g_assert_cmpint (read.calibrate_case, ==, dflt.calibrate_case);
+  g_assert_cmpint (read.profile_layers, ==, dflt.profile_layers);
+  g_assert_cmpint (read.threads, ==, dflt.threads);
+  g_assert_cmpint (read.batch, ==, dflt.batch);
+  g_assert_cmpint (ov_read.style, ==, ov_dflt.style);
+  g_assert_cmpfloat_with_epsilon (ov_read.opacity, ov_dflt.opacity, 1e-6);
+
+  /* what a user sets in this window, the next window starts with */
+  s = bs_window_get_session (win);
+  bs_session_get_plan_options (s, &before);
+  set = before;
+  set.precision = bs_precision_available (BS_PRECISION_INT8, NULL) ? BS_PRECISION_INT8 : BS_PRECISION_FP32;
+  set.layout = BS_MEMLAYOUT_NHWC;
+  set.fusion = !before.fusion;
+  set.slice_parallel = !before.slice_parallel;
+  set.crop_to_brain = !before.crop_to_brain;
+  set.test_time_flips = !before.test_time_flips;
+  set.three_planes = !before.three_planes;
+  set.calibrate_case = !before.calibrate_case;
+  set.batch = 4;
+  set.threads = 1;
+  bs_session_set_plan_options (s, &set);
+  g_action_group_activate_action (G_ACTION_GROUP (win), "cancel-fill", NULL);
+  g_action_group_change_action_state (G_ACTION_GROUP (win), "mask-outline", g_variant_new_boolean (TRUE));
+  g_action_group_change_action_state (G_ACTION_GROUP (win), "mask-outline", g_variant_new_boolean (FALSE));
+  scale = bs_test_find_widget (GTK_WIDGET (win), GTK_TYPE_SCALE);
+  g_assert_nonnull (scale);
+  gtk_range_set_value (GTK_RANGE (scale), 0.3);
+  g_action_group_change_action_state (G_ACTION_GROUP (win), "mask-outline", g_variant_new_boolean (TRUE));
+  bs_test_spin (100);
+
+  second = bs_window_new (BS_APPLICATION (app));
+  bs_session_get_plan_options (bs_window_get_session (second), &got);
+  bs_session_get_overlay_options (bs_window_get_session (second), &ov_got);
+  gtk_window_destroy (GTK_WINDOW (second));
+  g_assert_cmpint (got.precision, ==, set.precision);
+  g_assert_cmpint (got.layout, ==, set.layout);
+  g_assert_cmpint (got.fusion, ==, set.fusion);
+  g_assert_cmpint (got.slice_parallel, ==, set.slice_parallel);
+  g_assert_cmpint (got.crop_to_brain, ==, set.crop_to_brain);
+  g_assert_cmpint (got.test_time_flips, ==, set.test_time_flips);
+  g_assert_cmpint (got.three_planes, ==, set.three_planes);
+  g_assert_cmpint (got.calibrate_case, ==, set.calibrate_case);
+  g_assert_cmpint (got.batch, ==, 4);
+  g_assert_cmpint (got.threads, ==, 1);
+  g_assert_cmpint (ov_got.style, ==, BS_OVERLAY_OUTLINE);
+  g_assert_cmpfloat_with_epsilon (ov_got.opacity, 0.3, 1e-3);
+
+  /* this window as it was */
+  g_action_group_change_action_state (G_ACTION_GROUP (win), "mask-outline", g_variant_new_boolean (FALSE));
+  gtk_range_set_value (GTK_RANGE (scale), ov_dflt.opacity);
+  bs_session_set_plan_options (s, &before);
+  g_action_group_activate_action (G_ACTION_GROUP (win), "cancel-fill", NULL);
+  bs_test_spin (100);
+  bs_test_reset_settings ();
 }

@@ -765,7 +765,7 @@ test_plane_range_before_slice (void)
     return;
   g_assert_true (bs_phantom_write_task (dir, 1, 17, 128, 128, 32, &error));
   g_assert_no_error (error);
-  w = bs_window_new (BS_APPLICATION (app));
+  w = bs_test_new_window (app);
   gtk_window_present (GTK_WINDOW (w));
   bs_window_open_with_model (w, dir, model);
   s = bs_window_get_session (w);

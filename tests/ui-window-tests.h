@@ -10,6 +10,7 @@
 #include "bs-application.h"
 #include "bs-infer.h"
 #include "bs-segment.h"
+#include "bs-settings.h"
 #include "bs-metrics.h"
 #include "bs-plan.h"
 #include "bs-preprocess.h"
@@ -91,3 +92,4 @@ void test_session_outlives_window (void);
 void test_region_model (void);
 void test_mnemonics_clear_of_shortcuts (void);
 void test_recent_names (void);
+void test_options_remembered (void);

@@ -231,20 +231,24 @@ static void
 on_options (BsSession *session, GParamSpec *pspec, BsWindow *self)
 {
   BsPlanOptions opts;
-  BsOverlayOptions ov;
 
   if (self->settings == NULL)
     return;
   bs_session_get_plan_options (session, &opts);
-  bs_session_get_overlay_options (session, &ov);
-  if (g_settings_get_int (self->settings, "threads") != opts.threads)
-    g_settings_set_int (self->settings, "threads", opts.threads);
-  if (g_settings_get_int (self->settings, "batch") != opts.batch)
-    g_settings_set_int (self->settings, "batch", opts.batch);
-  if (g_settings_get_boolean (self->settings, "profile-layers") != opts.profile_layers)
-    g_settings_set_boolean (self->settings, "profile-layers", opts.profile_layers);
+  bs_settings_write_plan_options (self->settings, &opts);
   if (g_settings_get_boolean (self->settings, "cleanup") != bs_session_get_cleanup_enabled (session))
     g_settings_set_boolean (self->settings, "cleanup", bs_session_get_cleanup_enabled (session));
+}
+
+/* The mask's look (fill or outline, opacity) too; the window and level are
+ * the case's own. */
+static void
+on_overlay (BsSession *session, GParamSpec *pspec, BsWindow *self)
+{
+  BsOverlayOptions ov;
+
+  bs_session_get_overlay_options (session, &ov);
+  bs_settings_write_overlay (self->settings, &ov);
 }
 
 /* The session starts from what was remembered (or the schema's defaults). */
@@ -253,21 +257,13 @@ load_settings (BsWindow *self)
 {
   BsPlanOptions opts;
   BsOverlayOptions ov;
-  g_autofree char *style = NULL;
 
   bs_plan_options_init (&opts);
   bs_overlay_options_init (&ov);
   opts.batch = 1;
+  bs_settings_read_options (self->settings, &opts, &ov);
   if (self->settings != NULL)
-    {
-      ov.opacity = g_settings_get_double (self->settings, "mask-opacity");
-      style = g_settings_get_string (self->settings, "mask-style");
-      ov.style = g_str_equal (style, "outline") ? BS_OVERLAY_OUTLINE : BS_OVERLAY_FILL;
-      opts.threads = g_settings_get_int (self->settings, "threads");
-      opts.batch = MAX (1, g_settings_get_int (self->settings, "batch"));
-      opts.profile_layers = g_settings_get_boolean (self->settings, "profile-layers");
-      bs_session_set_cleanup (self->session, g_settings_get_boolean (self->settings, "cleanup"));
-    }
+    bs_session_set_cleanup (self->session, g_settings_get_boolean (self->settings, "cleanup"));
   bs_session_set_plan_options (self->session, &opts);
   bs_session_set_overlay_options (self->session, &ov);
 }
@@ -420,6 +416,7 @@ bs_window_init (BsWindow *self)
   g_signal_connect (self->session, "notify::dataset", G_CALLBACK (on_dataset), self);
   g_signal_connect (self->session, "notify::plan-options", G_CALLBACK (on_options), self);
   g_signal_connect (self->session, "notify::cleanup", G_CALLBACK (on_options), self);
+  g_signal_connect (self->session, "notify::overlay", G_CALLBACK (on_overlay), self);
   g_signal_connect_swapped (self->session, "notify::plane", G_CALLBACK (bs_window_sync_view_actions), self);
   on_case (self->session, NULL, self);
 
