@@ -3,6 +3,7 @@
  * enhancing rim; and the clean-up written into probabilities and undone. */
 #include <string.h>
 
+#include "bs-mask-edit.h"
 #include "bs-postprocess.h"
 #include "bs-segment.h"
 
@@ -556,6 +557,65 @@ test_slices_match_whole (void)
     }
 }
 
+/* The correction brush: painting the enhancing tumour marks it, the core
+ * and the whole tumour on a disk of the slice (round: pixel centres within
+ * the radius); erasing the core clears the core and the enhancing tumour and
+ * leaves the whole tumour; undoing both, last first, gives the volume back
+ * bit for bit; the touched slices are found in every plane. */
+static void
+test_mask_edit (void)
+{
+  g_autoptr(BsVolume) prob = bs_volume_new (12, 10, 6, 3);
+  g_autoptr(BsVolume) before = NULL;
+  g_autoptr(GArray) paint = g_array_new (FALSE, FALSE, sizeof (BsMaskEditVoxel));
+  g_autoptr(GArray) erase = g_array_new (FALSE, FALSE, sizeof (BsMaskEditVoxel));
+  const int channels[BS_N_REGIONS] = { 0, 1, 2 };
+  gsize nvox = bs_volume_n_voxels (prob);
+  int covered, on[3] = { 0 }, first, last, expect = 0;
+
+  for (gsize v = 0; v < nvox * 3; v++)
+    prob->data[v] = (float) (v % 7) / 10.0f;   /* below 0.5: nothing marked */
+  before = bs_volume_copy (prob);
+  covered = bs_mask_edit_disk (prob, channels, BS_REGION_ET, FALSE, BS_PLANE_AXIAL, 3, 5.5, 4.5, 2.0, paint);
+  for (int y = 0; y < 10; y++)
+    for (int x = 0; x < 12; x++)
+      expect += (x + 0.5 - 5.5) * (x + 0.5 - 5.5) + (y + 0.5 - 4.5) * (y + 0.5 - 4.5) <= 4.0;
+  g_assert_cmpint (covered, ==, expect);
+  g_assert_cmpint (covered, ==, 13);
+  for (int c = 0; c < 3; c++)
+    for (gsize v = 0; v < nvox; v++)
+      on[c] += prob->data[c * nvox + v] == 1.0f;
+  g_assert_cmpint (on[0], ==, 13);
+  g_assert_cmpint (on[1], ==, 13);
+  g_assert_cmpint (on[2], ==, 13);
+  g_assert_cmpuint (paint->len, ==, 39);
+  /* every painted voxel lies on the one axial slice 3 */
+  g_assert_true (bs_mask_edit_slices (prob, paint, BS_PLANE_AXIAL, &first, &last));
+  g_assert_cmpint (first, ==, 3);
+  g_assert_cmpint (last, ==, 3);
+  g_assert_true (bs_mask_edit_slices (prob, paint, BS_PLANE_CORONAL, &first, &last));
+  g_assert_cmpint (last - first, ==, 4);
+  covered = bs_mask_edit_disk (prob, channels, BS_REGION_TC, TRUE, BS_PLANE_AXIAL, 3, 5.5, 4.5, 1.0, erase);
+  g_assert_cmpint (covered, ==, 5);   /* the centre and its four neighbours, at distance 1 */
+  g_assert_cmpuint (erase->len, ==, 10);   /* core and enhancing, 5 voxels each; the whole tumour stays */
+  memset (on, 0, sizeof on);
+  for (int c = 0; c < 3; c++)
+    for (gsize v = 0; v < nvox; v++)
+      on[c] += prob->data[c * nvox + v] == 1.0f;
+  g_assert_cmpint (on[0], ==, 13);
+  g_assert_cmpint (on[1], ==, 8);
+  g_assert_cmpint (on[2], ==, 8);
+  /* outside the volume: nothing */
+  g_assert_cmpint (bs_mask_edit_disk (prob, channels, BS_REGION_WT, FALSE, BS_PLANE_AXIAL, 6, 5, 5, 2, paint), ==, 0);
+  bs_mask_edit_apply (prob, erase, TRUE);
+  bs_mask_edit_apply (prob, paint, TRUE);
+  g_assert_cmpmem (prob->data, nvox * 3 * sizeof (float), before->data, nvox * 3 * sizeof (float));
+  bs_mask_edit_apply (prob, paint, FALSE);
+  g_assert_cmpfloat (bs_volume_channel (prob, 2)[(gsize) 3 * 120 + 4 * 12 + 5], ==, 1.0f);
+  g_array_set_size (erase, 0);
+  g_assert_false (bs_mask_edit_slices (prob, erase, BS_PLANE_AXIAL, &first, &last));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -569,5 +629,6 @@ main (int argc, char **argv)
   g_test_add_func ("/postprocess/trim-core", test_trim_core);
   g_test_add_func ("/postprocess/write-cleanup-trim", test_write_cleanup_trim);
   g_test_add_func ("/postprocess/slices-match-whole", test_slices_match_whole);
+  g_test_add_func ("/postprocess/mask-edit", test_mask_edit);
   return g_test_run ();
 }

@@ -313,6 +313,92 @@ test_thick_slices_one_plane (void)
   g_assert_null (strstr (bs_session_get_plan_text (s), "three planes"));
 }
 
+/* The value region's mask has at displayed pixel (x, y) of the viewed slice. */
+static float
+mask_at (BsSession *s, BsRegion region, int x, int y)
+{
+  const BsVolume *prob = bs_session_get_probability_volume (s);
+  BsPlane plane = bs_session_get_plane (s);
+  int w, h;
+  g_autofree float *buf = NULL;
+
+  bs_volume_slice_size (prob, plane, &w, &h);
+  buf = g_new (float, (gsize) w * h);
+  g_assert_true (bs_session_get_region_slice (s, region, plane, bs_session_get_slice_index (s), buf));
+  return buf[(gsize) y * w + x];
+}
+
+/* Corrections (the window's brush): only once the volume is done; a stroke
+ * marks the region (and, for the enhancing tumour, the core and the whole
+ * tumour around it), the volume's counts follow, undo gives them back
+ * exactly, redo does it again, and switching the clean-up puts the network's
+ * prediction back and forgets the strokes. */
+static void
+test_corrections (void)
+{
+  g_autoptr(BsSession) s = NULL;
+  g_autofree char *why = NULL;
+  BsPlanOptions opts;
+  BsConfusion before, after, undone;
+  int n_redo;
+
+  bs_plan_options_init (&opts);
+  opts.threads = 1;
+  s = open_with_default (sample, &opts);
+  g_assert_false (bs_session_can_edit (s, &why));
+  g_assert_nonnull (why);
+  g_assert_true (bs_test_session_spin_until (s, bs_test_session_settled, 300));
+  g_assert_true (bs_session_can_edit (s, NULL));
+  g_assert_nonnull (bs_session_get_truth (s));
+  bs_session_get_volume_confusion (s, &before, NULL);
+  g_assert_cmpfloat (mask_at (s, BS_REGION_WT, 3, 3), ==, 0.0f);
+
+  /* a stroke in the slice's corner, where there is no tumour */
+  bs_session_edit_begin (s, FALSE, 2.0);
+  bs_session_edit_to (s, 3, 3);
+  bs_session_edit_to (s, 12, 3);
+  bs_session_edit_end (s);
+  g_assert_cmpint (bs_session_get_n_edits (s, &n_redo), ==, 1);
+  g_assert_cmpint (n_redo, ==, 0);
+  g_assert_cmpfloat (mask_at (s, BS_REGION_WT, 3, 3), ==, 1.0f);
+  g_assert_cmpfloat (mask_at (s, BS_REGION_WT, 8, 3), ==, 1.0f);   /* along the way */
+  g_assert_true (bs_test_session_spin_until (s, bs_test_session_settled, 120));
+  bs_session_get_volume_confusion (s, &after, NULL);
+  g_test_message ("false positives %" G_GUINT64_FORMAT " -> %" G_GUINT64_FORMAT, before.fp, after.fp);
+  g_assert_cmpuint (after.fp, >, before.fp);
+  g_assert_cmpuint (after.tp, ==, before.tp);
+
+  if (bs_session_model_has_region (s, BS_REGION_ET))
+    {
+      bs_session_set_region (s, BS_REGION_ET);
+      bs_session_edit_begin (s, FALSE, 1.5);
+      bs_session_edit_to (s, 20, 20);
+      bs_session_edit_end (s);
+      g_assert_cmpfloat (mask_at (s, BS_REGION_ET, 20, 20), ==, 1.0f);
+      g_assert_cmpfloat (mask_at (s, BS_REGION_TC, 20, 20), ==, 1.0f);
+      g_assert_cmpfloat (mask_at (s, BS_REGION_WT, 20, 20), ==, 1.0f);
+      g_assert_true (bs_session_edit_undo (s));
+      g_assert_cmpfloat (mask_at (s, BS_REGION_WT, 20, 20), ==, 0.0f);
+      bs_session_set_region (s, BS_REGION_WT);
+    }
+  g_assert_true (bs_session_edit_undo (s));
+  g_assert_cmpfloat (mask_at (s, BS_REGION_WT, 3, 3), ==, 0.0f);
+  g_assert_true (bs_test_session_spin_until (s, bs_test_session_settled, 120));
+  bs_session_get_volume_confusion (s, &undone, NULL);
+  g_assert_cmpmem (&undone, sizeof undone, &before, sizeof before);
+  g_assert_false (bs_session_edit_undo (s));   /* nothing left to undo */
+  g_assert_true (bs_session_edit_redo (s));
+  g_assert_cmpfloat (mask_at (s, BS_REGION_WT, 3, 3), ==, 1.0f);
+  g_assert_true (bs_test_session_spin_until (s, bs_test_session_settled, 120));
+
+  /* the clean-up switched: the network's prediction back, the strokes gone */
+  bs_session_set_cleanup (s, FALSE);
+  g_assert_cmpint (bs_session_get_n_edits (s, &n_redo), ==, 0);
+  g_assert_cmpint (n_redo, ==, 0);
+  g_assert_cmpfloat (mask_at (s, BS_REGION_WT, 3, 3), ==, 0.0f);
+  g_assert_false (bs_session_edit_redo (s));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -332,6 +418,7 @@ main (int argc, char **argv)
   g_test_add_func ("/session-states/unnamed-file-at-start", test_unnamed_file_at_start);
   g_test_add_func ("/session-states/damaged-truth-opens-case", test_damaged_truth_opens_case);
   g_test_add_func ("/session-states/thick-slices-one-plane", test_thick_slices_one_plane);
+  g_test_add_func ("/session-states/corrections", test_corrections);
   status = g_test_run ();
   g_rmdir (tmpdir);
   g_free (tmpdir);

@@ -27,6 +27,14 @@ static GParamSpec *properties[N_PROPS];
 static void
 set_progress (BsProgressRow *self, const char *text, double fraction)
 {
+  int edits = self->session != NULL && text != NULL && *text ? bs_session_get_n_edits (self->session, NULL) : 0;
+  g_autofree char *with_edits = edits > 0
+    /* TRANSLATORS: after the status line ("Volume done · …"): strokes of the correction brush */
+    ? g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%s · %d correction", "%s · %d corrections", edits), text, edits)
+    : NULL;
+
+  if (with_edits != NULL)
+    text = with_edits;
   gtk_label_set_text (self->progress_label, text != NULL ? text : "");
   /* no tooltip while the line changes with every slice (each new one
    * re-queries the window's tooltips) */
@@ -286,6 +294,7 @@ bs_progress_row_init (BsProgressRow *self)
   g_signal_group_connect_swapped (self->signals, "notify::busy", G_CALLBACK (update), self);
   g_signal_group_connect_swapped (self->signals, "notify::n-computed", G_CALLBACK (update), self);
   g_signal_group_connect_swapped (self->signals, "notify::cleanup", G_CALLBACK (update), self);
+  g_signal_group_connect_swapped (self->signals, "notify::edits", G_CALLBACK (update), self);
   g_signal_group_connect_swapped (self->signals, "results-changed", G_CALLBACK (update), self);
   update_buttons (self);
 }

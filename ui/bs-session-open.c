@@ -304,6 +304,7 @@ bs_session_clear_case (BsSession *self)
   g_clear_pointer (&self->truth, bs_volume_free);
   g_clear_pointer (&self->truth_tc, bs_volume_free);
   g_clear_pointer (&self->truth_et, bs_volume_free);
+  bs_session_edit_discard (self, FALSE);
   g_clear_pointer (&self->prob, bs_volume_free);
   g_clear_pointer (&self->computed, g_free);
   g_clear_pointer (&self->slice_conf, g_free);

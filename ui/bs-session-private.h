@@ -105,6 +105,16 @@ struct _BsSession
    * clean-up, while it is applied ([WT]: raw_volume_conf) */
   double region_raw_dice[BS_N_REGIONS];
   gboolean region_raw_valid[BS_N_REGIONS];
+
+  /* Corrections (bs-session-edit.c): strokes to undo and to redo (GArrays
+   * of BsMaskEditVoxel), the one being painted, and where it paints. */
+  GPtrArray *edit_undo, *edit_redo;
+  GArray *edit_stroke;
+  gboolean edit_erase, edit_has_last;
+  double edit_radius, edit_last_x, edit_last_y;
+  BsPlane edit_plane;
+  int edit_slice;
+  gboolean edit_recount;        /* the next volume job counts the whole volume again */
 };
 
 
@@ -141,6 +151,7 @@ enum {
   PROP_PROFILE_LAYERS,
   PROP_THREADS,
   PROP_BATCH,
+  PROP_EDITS,
   N_PROPS
 };
 

@@ -17,6 +17,7 @@ typedef struct {
   int n_net;
   BsPlane net_plane, plane;
   gboolean apply_cleanup;
+  gboolean recount;      /* corrections: the volume's counts replace the session's */
   /* results */
   gboolean cleaned;
   BsCleanupStats stats;
@@ -224,7 +225,7 @@ volume_job_done (GObject *source, GAsyncResult *result, gpointer user_data)
     }
   if (job->truth != NULL && job->n == bs_session_get_n_slices (self) && job->plane == self->plane)
     {
-      if (job->cleaned)
+      if (job->cleaned || job->recount)
         self->volume_conf = job->volume_conf;
       /* Slices that arrived while the job counted keep their own counts. */
       for (int s = 0; s < job->n; s++)
@@ -258,6 +259,8 @@ bs_session_start_volume_job (BsSession *self)
   job->generation = self->generation;
   job->serial = ++self->volume_serial;
   job->apply_cleanup = self->cleanup && !self->cleanup_applied && bs_session_volume_complete (self);
+  job->recount = self->edit_recount;
+  self->edit_recount = FALSE;
   if (!job->apply_cleanup && self->truth == NULL && !bs_session_volume_complete (self))
     {
       g_free (job);

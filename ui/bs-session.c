@@ -92,6 +92,7 @@ bs_session_reset_display_counts (BsSession *self)
 static void
 reset_results (BsSession *self)
 {
+  bs_session_edit_discard (self, FALSE);
   g_clear_pointer (&self->prob, bs_volume_free);
   g_clear_pointer (&self->computed, g_free);
   if (self->bcase != NULL)
@@ -459,6 +460,8 @@ bs_session_set_plan_options (BsSession *self, const BsPlanOptions *opts)
    * presenter's switch threw it away and predicted it all again), unless it
    * is off once the mean has replaced the axial volume */
   only_planes = keep && self->bcase != NULL && self->prob != NULL && (opts->three_planes || !self->planes_done);
+  if (!nothing_runs)
+    bs_session_edit_discard (self, TRUE);   /* the prediction changes: corrections back first */
   self->opts = *opts;
   self->opts.batch = MAX (1, self->opts.batch);
   g_object_freeze_notify (G_OBJECT (self));
@@ -504,6 +507,7 @@ bs_session_set_cleanup (BsSession *self, gboolean cleanup)
   cleanup = !!cleanup;
   if (self->cleanup == cleanup)
     return;
+  bs_session_edit_discard (self, TRUE);
   self->cleanup = cleanup;
   if (self->prob != NULL)
     {
@@ -693,6 +697,7 @@ bs_session_get_property (GObject *object, guint prop_id, GValue *value, GParamSp
     case PROP_PLAN_TEXT: g_value_set_string (value, self->plan_text); break;
     case PROP_INPUTS_TEXT: g_value_set_string (value, self->inputs_text); break;
     case PROP_REGION: g_value_set_int (value, self->region); break;
+    case PROP_EDITS: g_value_set_int (value, bs_session_get_n_edits (self, NULL)); break;
     case PROP_PRECISION: g_value_set_string (value, bs_precision_name (self->opts.precision)); break;
     case PROP_LAYOUT: g_value_set_string (value, bs_memlayout_name (self->opts.layout)); break;
     case PROP_FUSION: g_value_set_boolean (value, self->opts.fusion); break;
@@ -834,6 +839,7 @@ bs_session_class_init (BsSessionClass *klass)
   bs_session_properties[PROP_INPUTS_TEXT] = g_param_spec_string ("inputs-text", NULL, NULL, NULL, ro);
   /* BsRegion as an int, so that a GPropertyAction can hold it */
   bs_session_properties[PROP_REGION] = g_param_spec_int ("region", NULL, NULL, 0, BS_N_REGIONS - 1, 0, rw);
+  bs_session_properties[PROP_EDITS] = g_param_spec_int ("edits", NULL, NULL, 0, G_MAXINT, 0, ro);
   bs_session_properties[PROP_PRECISION] = g_param_spec_string ("precision", NULL, NULL, "fp32", rw);
   bs_session_properties[PROP_LAYOUT] = g_param_spec_string ("layout", NULL, NULL, "blocked", rw);
   bs_session_properties[PROP_FUSION] = g_param_spec_boolean ("fusion", NULL, NULL, TRUE, rw);

@@ -188,6 +188,26 @@ gboolean bs_session_get_region_metrics (BsSession *self, BsRegion region, BsRegi
  * (the whole tumour's: bs_session_get_volume_confusion's raw). */
 gboolean bs_session_get_region_raw_dice (BsSession *self, BsRegion region, double *dice);
 
+/* ---- Corrections (bs-session-edit.c) ---- */
+/* Whether the prediction can be painted now: the whole volume predicted and
+ * measured; else FALSE and (why may be NULL) a translated reason. */
+gboolean bs_session_can_edit (BsSession *self, char **why);
+/* A stroke on the viewed slice: paint (erase FALSE) or erase the region
+ * chosen (bs_session_get_region; the whole tumour for a model without it)
+ * with a brush radius pixels wide, through the displayed pixels (x, y) given
+ * to edit_to, until edit_end, which makes it one step to undo ("edits"
+ * notifies). */
+void bs_session_edit_begin (BsSession *self, gboolean erase, double radius);
+void bs_session_edit_to (BsSession *self, double x, double y);
+void bs_session_edit_end (BsSession *self);
+gboolean bs_session_edit_undo (BsSession *self);
+gboolean bs_session_edit_redo (BsSession *self);
+/* Strokes that can be undone; *n_redo (may be NULL) those that can be done again. */
+int bs_session_get_n_edits (BsSession *self, int *n_redo);
+/* Forgets every stroke, first putting the prediction back as the network
+ * left it when restore is TRUE. */
+void bs_session_edit_discard (BsSession *self, gboolean restore);
+
 /* ---- The worker ---- */
 gboolean bs_session_is_ready (BsSession *self);      /* a case is open, nothing loads and the worker has a plan */
 gboolean bs_session_is_busy (BsSession *self);

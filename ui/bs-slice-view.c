@@ -30,6 +30,11 @@ struct _BsSliceView
   /* Drag state. */
   double drag_pan_x, drag_pan_y;
   double wl_last_x, wl_last_y;
+  /* Painting (bs_slice_view_set_painting): the left drag paints instead of
+   * panning; the brush's radius in image pixels, drawn as a ring. */
+  gboolean painting, stroking;
+  double brush_radius;
+  double drag_x, drag_y;
 };
 
 G_DEFINE_FINAL_TYPE (BsSliceView, bs_slice_view, GTK_TYPE_WIDGET)
@@ -39,6 +44,7 @@ enum {
   SIGNAL_CURSOR_MOVED,
   SIGNAL_STEP,
   SIGNAL_WINDOW_LEVEL,
+  SIGNAL_PAINT,
   N_SIGNALS
 };
 static guint signals[N_SIGNALS];
@@ -165,6 +171,13 @@ bs_slice_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
           cairo_move_to (cr, cx + 6, cy);
           cairo_line_to (cr, MIN (w, ox + cairo_image_surface_get_width (self->surface) * sx), cy);
           cairo_stroke (cr);
+          if (self->painting && self->brush_radius > 0)
+            {
+              /* the brush: round on screen, as bs_mask_edit_disk paints it */
+              cairo_set_source_rgba (cr, 1.0, 1.0, 1.0, 0.9);
+              cairo_arc (cr, self->pointer_x, self->pointer_y, self->brush_radius * sx, 0, 2 * G_PI);
+              cairo_stroke (cr);
+            }
         }
       if (self->has_letters)
         {
@@ -273,11 +286,40 @@ on_scroll (GtkEventControllerScroll *scroll, double dx, double dy, BsSliceView *
   return TRUE;
 }
 
+/* A painting drag: "paint" with phase 0 (begin), 1 (on) or 2 (end) and the
+ * image pixel under the pointer (not clamped: the brush may hang over the edge). */
+static void
+emit_paint (BsSliceView *self, int phase, double wx, double wy)
+{
+  double ix, iy;
+
+  widget_to_image (self, wx, wy, &ix, &iy);
+  g_signal_emit (self, signals[SIGNAL_PAINT], 0, phase, ix, iy);
+}
+
 static void
 on_pan_begin (GtkGestureDrag *drag, double x, double y, BsSliceView *self)
 {
   self->drag_pan_x = self->t.pan_x;
   self->drag_pan_y = self->t.pan_y;
+  self->drag_x = x;
+  self->drag_y = y;
+  self->stroking = self->painting && self->surface != NULL;
+  if (self->stroking)
+    {
+      gtk_gesture_set_state (GTK_GESTURE (drag), GTK_EVENT_SEQUENCE_CLAIMED);
+      emit_paint (self, 0, x, y);
+      emit_paint (self, 1, x, y);
+    }
+}
+
+static void
+on_pan_end (GtkGestureDrag *drag, double dx, double dy, BsSliceView *self)
+{
+  if (!self->stroking)
+    return;
+  self->stroking = FALSE;
+  emit_paint (self, 2, self->drag_x + dx, self->drag_y + dy);
 }
 
 static void
@@ -285,6 +327,14 @@ on_pan_update (GtkGestureDrag *drag, double dx, double dy, BsSliceView *self)
 {
   double ox, oy, sx, sy;
 
+  if (self->stroking)
+    {
+      self->pointer_x = self->drag_x + dx;
+      self->pointer_y = self->drag_y + dy;
+      emit_paint (self, 1, self->pointer_x, self->pointer_y);
+      gtk_widget_queue_draw (GTK_WIDGET (self));
+      return;
+    }
   if (!view_geometry (self, &ox, &oy, &sx, &sy))
     return;
   self->t.pan_x = self->drag_pan_x - dx / sx;
@@ -351,6 +401,9 @@ bs_slice_view_class_init (BsSliceViewClass *klass)
   signals[SIGNAL_WINDOW_LEVEL] =
     g_signal_new ("window-level", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                   G_TYPE_NONE, 2, G_TYPE_DOUBLE, G_TYPE_DOUBLE);
+  signals[SIGNAL_PAINT] =
+    g_signal_new ("paint", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 3, G_TYPE_INT, G_TYPE_DOUBLE, G_TYPE_DOUBLE);
   gtk_widget_class_set_css_name (widget_class, "bs-slice-view");
 }
 
@@ -386,6 +439,7 @@ bs_slice_view_init (BsSliceView *self)
   gtk_gesture_single_set_button (GTK_GESTURE_SINGLE (pan), GDK_BUTTON_PRIMARY);
   g_signal_connect (pan, "drag-begin", G_CALLBACK (on_pan_begin), self);
   g_signal_connect (pan, "drag-update", G_CALLBACK (on_pan_update), self);
+  g_signal_connect (pan, "drag-end", G_CALLBACK (on_pan_end), self);
   gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (pan));
 
   wl = gtk_gesture_drag_new ();
@@ -510,4 +564,24 @@ const char *
 bs_slice_view_get_title (BsSliceView *self)
 {
   return self->title;
+}
+
+void
+bs_slice_view_set_painting (BsSliceView *self, gboolean painting, double radius)
+{
+  g_return_if_fail (BS_IS_SLICE_VIEW (self));
+  painting = !!painting;
+  if (self->painting == painting && self->brush_radius == radius)
+    return;
+  self->painting = painting;
+  self->brush_radius = radius;
+  gtk_widget_set_cursor_from_name (GTK_WIDGET (self), painting ? "cell" : "crosshair");
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+gboolean
+bs_slice_view_get_painting (BsSliceView *self)
+{
+  g_return_val_if_fail (BS_IS_SLICE_VIEW (self), FALSE);
+  return self->painting;
 }

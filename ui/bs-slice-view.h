@@ -23,7 +23,9 @@ typedef struct {
  *  "transform-changed" ()             the user zoomed or panned this view
  *  "cursor-moved" (double x, double y) image pixel under the pointer, -1 when outside
  *  "step" (int delta)                 wheel without modifiers: slices to move
- *  "window-level" (double dx, double dy) right-drag motion in widget pixels */
+ *  "window-level" (double dx, double dy) right-drag motion in widget pixels
+ *  "paint" (int phase, double x, double y) while painting: a left drag's
+ *                                     begin (0), each motion (1) and end (2), image pixels */
 GtkWidget *bs_slice_view_new (void);
 
 /* Takes a reference; NULL shows the placeholder text. */
@@ -48,5 +50,10 @@ void bs_slice_view_get_transform (BsSliceView *self, BsViewTransform *t);
 void bs_slice_view_set_transform (BsSliceView *self, const BsViewTransform *t);
 /* Image pixel the crosshair marks, or x < 0 for none. */
 void bs_slice_view_set_cursor (BsSliceView *self, double x, double y);
+/* Painting on: the left drag emits "paint" instead of panning, the pointer
+ * is a cell and the brush (radius image pixels) is drawn as a ring around the
+ * cursor.  Off by default. */
+void bs_slice_view_set_painting (BsSliceView *self, gboolean painting, double radius);
+gboolean bs_slice_view_get_painting (BsSliceView *self);
 
 G_END_DECLS

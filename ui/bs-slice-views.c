@@ -28,6 +28,8 @@ struct _BsSliceViews
   int displayed_pred_slice;
   double displayed_dice;
   double cursor_x, cursor_y;
+  int brush;               /* 0 none, 1 paint, 2 erase (bs_slice_views_set_brush) */
+  double brush_radius;
 };
 
 G_DEFINE_FINAL_TYPE (BsSliceViews, bs_slice_views, GTK_TYPE_BOX)
@@ -535,6 +537,40 @@ on_window_level (BsSliceView *view, double dx, double dy, BsSliceViews *self)
   bs_session_set_overlay_options (self->session, &ov);
 }
 
+/* A drag with the brush on the Prediction pane or the overlay: a stroke of
+ * the session's. */
+static void
+on_paint (BsSliceView *view, int phase, double x, double y, BsSliceViews *self)
+{
+  if (self->session == NULL || self->brush == 0)
+    return;
+  if (phase == 0)
+    bs_session_edit_begin (self->session, self->brush == 2, self->brush_radius);
+  else if (phase == 1)
+    bs_session_edit_to (self->session, x, y);
+  else
+    bs_session_edit_end (self->session);
+}
+
+void
+bs_slice_views_set_brush (BsSliceViews *self, int brush, double radius)
+{
+  g_return_if_fail (BS_IS_SLICE_VIEWS (self));
+  self->brush = CLAMP (brush, 0, 2);
+  self->brush_radius = radius;
+  bs_slice_view_set_painting (self->pred_view, self->brush != 0, radius);
+  bs_slice_view_set_painting (self->overlay_view, self->brush != 0, radius);
+}
+
+int
+bs_slice_views_get_brush (BsSliceViews *self, double *radius)
+{
+  g_return_val_if_fail (BS_IS_SLICE_VIEWS (self), 0);
+  if (radius != NULL)
+    *radius = self->brush_radius;
+  return self->brush;
+}
+
 void
 bs_slice_views_set_overlay_mode (BsSliceViews *self, gboolean overlay)
 {
@@ -663,6 +699,7 @@ bs_slice_views_init (BsSliceViews *self)
       g_signal_connect (views[i], "cursor-moved", G_CALLBACK (on_cursor_moved), self);
       g_signal_connect (views[i], "step", G_CALLBACK (on_view_step), self);
       g_signal_connect (views[i], "window-level", G_CALLBACK (on_window_level), self);
+      g_signal_connect (views[i], "paint", G_CALLBACK (on_paint), self);
       bs_slice_view_set_placeholder (views[i], _("Nothing open"));
     }
   self->signals = g_signal_group_new (BS_TYPE_SESSION);

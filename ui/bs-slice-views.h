@@ -22,6 +22,11 @@ void bs_slice_views_set_overlay_mode (BsSliceViews *self, gboolean overlay);
 void bs_slice_views_focus (BsSliceViews *self);
 /* Zoom and pan back to fit. */
 void bs_slice_views_reset_transforms (BsSliceViews *self);
+/* The correction brush on the Prediction pane and the overlay: brush 0 off
+ * (a left drag pans), 1 paints, 2 erases the session's chosen region
+ * (bs_session_edit_begin), radius image pixels. */
+void bs_slice_views_set_brush (BsSliceViews *self, int brush, double radius);
+int bs_slice_views_get_brush (BsSliceViews *self, double *radius);
 /* Slice whose prediction the Prediction pane shows now, or -1 (not computed yet). */
 int bs_slice_views_get_displayed_prediction_slice (BsSliceViews *self);
 /* Dice of the slice as last drawn (NaN when none). */

@@ -285,6 +285,8 @@ on_window_key (GtkEventControllerKey *controller, guint keyval, guint keycode, G
     case GDK_KEY_Page_Down: case GDK_KEY_KP_Page_Down: action = "page-down"; break;
     case GDK_KEY_Home: case GDK_KEY_KP_Home: action = "reset-view"; break;
     case GDK_KEY_Escape: action = "cancel-fill"; break;
+    case GDK_KEY_bracketleft: action = "brush-smaller"; break;
+    case GDK_KEY_bracketright: action = "brush-larger"; break;
     default: return FALSE;
     }
   g_action_group_activate_action (G_ACTION_GROUP (self), action, NULL);

@@ -36,6 +36,8 @@ struct _BsWindow
   BsDicePanel *dice_panel;
   BsTimingPanel *timing_panel;
   BsOptionsPanel *options_panel;
+
+  double brush_radius;     /* the correction brush's radius in image pixels */
 };
 
 /* bs-window-actions.c: installs the win.* actions (some bound to the
@@ -47,6 +49,10 @@ void bs_window_install_actions (BsWindow *self);
 void bs_window_uninstall_session_actions (BsWindow *self);
 /* Updates the state of win.view-mode and win.plane from the session. */
 void bs_window_sync_view_actions (BsWindow *self);
+/* bs-window-edit.c: the correction brush (win.brush: 'off', 'paint',
+ * 'erase'; win.brush-smaller, win.brush-larger) and win.undo-edit,
+ * win.redo-edit, enabled as the session allows. */
+void bs_window_install_edit_actions (BsWindow *self);
 void bs_window_show_chooser (BsWindow *self, const char *title, GtkFileChooserAction mode, gboolean model);
 
 G_END_DECLS

@@ -393,6 +393,7 @@ bs_window_init (BsWindow *self)
   g_signal_connect (self->slice_views, "rendered", G_CALLBACK (on_rendered), self);
 
   bs_window_install_actions (self);
+  bs_window_install_edit_actions (self);
 
   self->recent_menu = g_menu_new ();
   {

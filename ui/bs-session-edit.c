@@ -1,0 +1,222 @@
+/* BsSession's corrections: a brush a user paints the prediction with, on the
+ * displayed slice, for the region chosen (bs_mask_edit_disk), once the volume
+ * is complete and settled; each stroke can be undone and done again.  The
+ * masks, the Dice figures, the chart and every export are cut from the
+ * probability volume, so they all follow.  A new prediction (other options,
+ * another model or case, the clean-up switched) puts the corrections back
+ * first and forgets them. */
+#include <glib/gi18n.h>
+#include <math.h>
+
+#include "bs-mask-edit.h"
+#include "bs-session-private.h"
+
+static void
+free_stroke (gpointer stroke)
+{
+  g_array_unref (stroke);
+}
+
+static void
+ensure_stacks (BsSession *self)
+{
+  if (self->edit_undo == NULL)
+    self->edit_undo = g_ptr_array_new_with_free_func (free_stroke);
+  if (self->edit_redo == NULL)
+    self->edit_redo = g_ptr_array_new_with_free_func (free_stroke);
+}
+
+gboolean
+bs_session_can_edit (BsSession *self, char **why)
+{
+  const char *reason = NULL;
+
+  g_return_val_if_fail (BS_IS_SESSION (self), FALSE);
+  if (self->prob == NULL || self->bcase == NULL)
+    reason = _("Open a case first");
+  else if (!bs_session_volume_complete (self) || self->planes_running
+           || (bs_session_three_planes_apply (self) && !self->planes_done))
+    reason = _("Corrections start once the whole volume is predicted");
+  else if (self->cleanup && !self->cleanup_applied)
+    reason = _("Corrections start once the volume is measured");
+  if (why != NULL)
+    *why = reason != NULL ? g_strdup (reason) : NULL;
+  return reason == NULL;
+}
+
+/* The region a stroke paints: the one chosen, or the whole tumour where
+ * the model has no such output. */
+static BsRegion
+edit_region (BsSession *self, int channels[BS_N_REGIONS])
+{
+  for (int r = 0; r < BS_N_REGIONS; r++)
+    channels[r] = bs_session_region_channel (self, r);
+  return channels[self->region] >= 0 ? self->region : BS_REGION_WT;
+}
+
+void
+bs_session_edit_begin (BsSession *self, gboolean erase, double radius)
+{
+  g_return_if_fail (BS_IS_SESSION (self));
+  if (!bs_session_can_edit (self, NULL))
+    return;
+  g_clear_pointer (&self->edit_stroke, g_array_unref);
+  self->edit_stroke = g_array_new (FALSE, FALSE, sizeof (BsMaskEditVoxel));
+  self->edit_erase = erase;
+  self->edit_radius = MAX (radius, 0.5);
+  self->edit_plane = self->plane;
+  self->edit_slice = self->slice;
+  self->edit_has_last = FALSE;
+}
+
+/* The viewed slice's counts after its voxels changed (the whole tumour's;
+ * the regions' rows ask for theirs as they draw). */
+static void
+recount_slice (BsSession *self)
+{
+  int w, h, s = self->edit_slice;
+
+  if (self->truth == NULL || self->slice_conf == NULL || self->plane != self->edit_plane
+      || s < 0 || s >= bs_session_get_n_slices (self))
+    return;
+  bs_volume_slice_size (self->prob, self->plane, &w, &h);
+  {
+    g_autofree float *p = g_new (float, (gsize) w * h);
+    g_autofree float *t = g_new (float, (gsize) w * h);
+
+    bs_volume_get_slice (self->prob, 0, self->plane, s, p);
+    bs_volume_get_slice (self->truth, 0, self->plane, s, t);
+    self->slice_conf[s] = (BsConfusion) { 0 };
+    bs_confusion_add (&self->slice_conf[s], p, t, (gsize) w * h);
+    self->slice_truth_empty[s] = bs_session_truth_slice_empty (t, (gsize) w * h);
+    self->slice_conf_valid[s] = 1;
+  }
+}
+
+void
+bs_session_edit_to (BsSession *self, double x, double y)
+{
+  int channels[BS_N_REGIONS];
+  BsRegion region;
+  guint before;
+  int steps = 1;
+  double x0 = x, y0 = y;
+
+  g_return_if_fail (BS_IS_SESSION (self));
+  if (self->edit_stroke == NULL || self->prob == NULL || self->plane != self->edit_plane
+      || self->slice != self->edit_slice)
+    return;
+  region = edit_region (self, channels);
+  if (channels[region] < 0)
+    return;
+  before = self->edit_stroke->len;
+  /* dabs along the way from the last point, half a radius apart */
+  if (self->edit_has_last)
+    {
+      double d = hypot (x - self->edit_last_x, y - self->edit_last_y);
+
+      x0 = self->edit_last_x;
+      y0 = self->edit_last_y;
+      steps = MAX (1, (int) ceil (d / (self->edit_radius * 0.5)));
+    }
+  for (int k = 1; k <= steps; k++)
+    bs_mask_edit_disk (self->prob, channels, region, self->edit_erase, self->plane, self->slice,
+                       x0 + (x - x0) * k / steps, y0 + (y - y0) * k / steps, self->edit_radius, self->edit_stroke);
+  self->edit_last_x = x;
+  self->edit_last_y = y;
+  self->edit_has_last = TRUE;
+  if (self->edit_stroke->len == before)
+    return;
+  recount_slice (self);
+  g_signal_emit (self, bs_session_signals[SIGNAL_RESULTS_CHANGED], 0, 0, -1);
+}
+
+/* After voxels changed: the volume's figures counted again off the main
+ * thread (the viewed slice's are already). */
+static void
+remeasure (BsSession *self)
+{
+  self->edit_recount = TRUE;
+  bs_session_start_volume_job (self);
+  g_signal_emit (self, bs_session_signals[SIGNAL_RESULTS_CHANGED], 0, 0, -1);
+  bs_session_notify (self, PROP_EDITS);
+}
+
+void
+bs_session_edit_end (BsSession *self)
+{
+  g_return_if_fail (BS_IS_SESSION (self));
+  if (self->edit_stroke == NULL)
+    return;
+  if (self->edit_stroke->len == 0)
+    {
+      g_clear_pointer (&self->edit_stroke, g_array_unref);
+      return;
+    }
+  ensure_stacks (self);
+  g_ptr_array_add (self->edit_undo, g_steal_pointer (&self->edit_stroke));
+  g_ptr_array_set_size (self->edit_redo, 0);
+  remeasure (self);
+}
+
+static gboolean
+move_stroke (BsSession *self, GPtrArray *from, GPtrArray *to, gboolean undo)
+{
+  GArray *stroke;
+
+  if (from == NULL || from->len == 0 || self->prob == NULL || self->edit_stroke != NULL
+      || !bs_session_can_edit (self, NULL))
+    return FALSE;
+  stroke = g_ptr_array_steal_index (from, from->len - 1);
+  bs_mask_edit_apply (self->prob, stroke, undo);
+  g_ptr_array_add (to, stroke);
+  remeasure (self);
+  return TRUE;
+}
+
+gboolean
+bs_session_edit_undo (BsSession *self)
+{
+  g_return_val_if_fail (BS_IS_SESSION (self), FALSE);
+  ensure_stacks (self);
+  return move_stroke (self, self->edit_undo, self->edit_redo, TRUE);
+}
+
+gboolean
+bs_session_edit_redo (BsSession *self)
+{
+  g_return_val_if_fail (BS_IS_SESSION (self), FALSE);
+  ensure_stacks (self);
+  return move_stroke (self, self->edit_redo, self->edit_undo, FALSE);
+}
+
+int
+bs_session_get_n_edits (BsSession *self, int *n_redo)
+{
+  g_return_val_if_fail (BS_IS_SESSION (self), 0);
+  if (n_redo != NULL)
+    *n_redo = self->edit_redo != NULL ? (int) self->edit_redo->len : 0;
+  return self->edit_undo != NULL ? (int) self->edit_undo->len : 0;
+}
+
+void
+bs_session_edit_discard (BsSession *self, gboolean restore)
+{
+  gboolean had;
+
+  g_return_if_fail (BS_IS_SESSION (self));
+  had = bs_session_get_n_edits (self, NULL) > 0 || self->edit_stroke != NULL
+        || (self->edit_redo != NULL && self->edit_redo->len > 0);
+  if (restore && self->prob != NULL)
+    {
+      if (self->edit_stroke != NULL)
+        bs_mask_edit_apply (self->prob, self->edit_stroke, TRUE);
+      for (guint i = self->edit_undo != NULL ? self->edit_undo->len : 0; i-- > 0;)
+        bs_mask_edit_apply (self->prob, g_ptr_array_index (self->edit_undo, i), TRUE);
+    }
+  g_clear_pointer (&self->edit_stroke, g_array_unref);
+  g_clear_pointer (&self->edit_undo, g_ptr_array_unref);
+  g_clear_pointer (&self->edit_redo, g_ptr_array_unref);
+  if (had)
+    bs_session_notify (self, PROP_EDITS);
+}
