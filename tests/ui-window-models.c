@@ -658,3 +658,68 @@ test_options_remembered (void)
   bs_test_spin (100);
   bs_test_reset_settings ();
 }
+
+static gboolean
+can_edit (BsWindow *w)
+{
+  return bs_session_can_edit (bs_window_get_session (w), NULL);
+}
+
+/* The Prediction pane among the views: the slice view titled so. */
+static BsSliceView *
+prediction_view (void)
+{
+  g_autoptr(GPtrArray) views = g_ptr_array_new ();
+
+  collect_widgets (GTK_WIDGET (win), BS_TYPE_SLICE_VIEW, views);
+  for (guint i = 0; i < views->len; i++)
+    if (g_str_has_prefix (bs_slice_view_get_title (views->pdata[i]), "Prediction"))
+      return views->pdata[i];
+  return NULL;
+}
+
+/* The correction brush in the window: greyed until the volume is done, then
+ * win.brush turns the Prediction pane's left drag into strokes of the
+ * session's, win.undo-edit takes one back, and clicking the brush in use puts
+ * it away (the drag pans again). */
+void
+test_corrections_in_window (void)
+{
+  BsSession *s;
+  BsSliceView *pred;
+  GAction *brush, *undo;
+  double radius = 0;
+
+  if (!setup ())
+    return;
+  s = bs_window_get_session (win);
+  brush = g_action_map_lookup_action (G_ACTION_MAP (win), "brush");
+  undo = g_action_map_lookup_action (G_ACTION_MAP (win), "undo-edit");
+  g_assert_nonnull (brush);
+  g_assert_nonnull (undo);
+  g_action_group_activate_action (G_ACTION_GROUP (win), "resume-fill", NULL);
+  g_assert_true (bs_test_wait (win, can_edit, 600));
+  bs_test_spin (100);
+  g_assert_true (g_action_get_enabled (brush));
+  g_assert_false (g_action_get_enabled (undo));
+  pred = prediction_view ();
+  g_assert_nonnull (pred);
+  g_assert_false (bs_slice_view_get_painting (pred));
+  g_action_group_activate_action (G_ACTION_GROUP (win), "brush", g_variant_new_string ("paint"));
+  g_assert_true (bs_slice_view_get_painting (pred));
+  g_assert_cmpint (bs_slice_views_get_brush (BS_SLICE_VIEWS (bs_test_find_widget (GTK_WIDGET (win), BS_TYPE_SLICE_VIEWS)),
+                                             &radius), ==, 1);
+  g_assert_cmpfloat (radius, >, 0);
+  g_signal_emit_by_name (pred, "paint", 0, 3.0, 3.0);
+  g_signal_emit_by_name (pred, "paint", 1, 3.0, 3.0);
+  g_signal_emit_by_name (pred, "paint", 1, 9.0, 3.0);
+  g_signal_emit_by_name (pred, "paint", 2, 9.0, 3.0);
+  g_assert_cmpint (bs_session_get_n_edits (s, NULL), ==, 1);
+  bs_test_spin (100);
+  g_assert_true (g_action_get_enabled (undo));
+  g_action_group_activate_action (G_ACTION_GROUP (win), "undo-edit", NULL);
+  g_assert_cmpint (bs_session_get_n_edits (s, NULL), ==, 0);
+  g_action_group_activate_action (G_ACTION_GROUP (win), "brush", g_variant_new_string ("paint"));
+  g_assert_false (bs_slice_view_get_painting (pred));
+  bs_test_spin (100);
+}

@@ -16,6 +16,7 @@
 #include "bs-preprocess.h"
 #include "bs-slice-bar.h"
 #include "bs-slice-view.h"
+#include "bs-slice-views.h"
 #include "bs-dice-chart.h"
 #include "bs-dice-panel.h"
 #include "bs-options-panel.h"
@@ -93,3 +94,4 @@ void test_region_model (void);
 void test_mnemonics_clear_of_shortcuts (void);
 void test_recent_names (void);
 void test_options_remembered (void);
+void test_corrections_in_window (void);
