@@ -660,6 +660,7 @@ test_compare_all (void)
   g_autoptr(GError) error = NULL;
   const BsCompareResult *r;
   int pending_w = -1, pending_h = -1;
+  graphene_rect_t chart_running = { 0 }, chart_done = { 0 };
 
   /* One slice per configuration keeps the test short on a busy machine. */
   bs_compare_dialog_set_n_slices (dialog, 1);
@@ -670,7 +671,15 @@ test_compare_all (void)
       pending_w = p->width;
       pending_h = p->height;
     }
+  bs_test_spin (200);
+  g_assert_true (gtk_widget_compute_bounds (bs_compare_dialog_get_chart (dialog), GTK_WIDGET (dialog), &chart_running));
   g_assert_true (wait_until (compare_finished, dialog, 600));
+  bs_test_spin (200);
+  /* walk finding: the chart moved down as the status above it grew */
+  g_assert_true (gtk_widget_compute_bounds (bs_compare_dialog_get_chart (dialog), GTK_WIDGET (dialog), &chart_done));
+  g_test_message ("chart at y %.0f while running, %.0f when done", chart_running.origin.y, chart_done.origin.y);
+  g_assert_cmpfloat (chart_done.origin.y, ==, chart_running.origin.y);
+  g_assert_cmpfloat (chart_done.size.height, ==, chart_running.size.height);
   r = bs_compare_dialog_get_result (dialog);
   /* While running, the heading names no slice size, or the right one (not
    * the whole slice before the brain's window is known). */

@@ -142,35 +142,37 @@ bs_compare_chart_draw (const BsCompareResult *r, cairo_t *cr, int width, int hei
 
   top = r->caption != NULL ? height * 0.13 : height * 0.09;
   /* What ΔDice is, in the chart itself: a saved chart goes on a slide
-   * without the dialog's explanation (walk finding). */
-  if (r->reference >= 0 && r->reference < n && !isnan (r->rows[r->reference].dice))
-    {
-      g_autofree char *note = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
-                                                            "ΔDice: each configuration's Dice minus the fp32 "
-                                                            "reference's, on the %d slice compared, before the "
-                                                            "island clean-up",
-                                                            "ΔDice: each configuration's Dice minus the fp32 "
-                                                            "reference's, on the %d slices compared, before the "
-                                                            "island clean-up",
-                                                            r->n_slices),
-                                               r->n_slices);
+   * without the dialog's explanation (walk finding).  Its room is kept from
+   * the start, so that the rows do not move up when the reference's Dice
+   * comes in (walk finding: the chart jumped while a presenter watched). */
+  {
+    g_autofree char *note = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                                          "ΔDice: each configuration's Dice minus the fp32 "
+                                                          "reference's, on the %d slice compared, before the "
+                                                          "island clean-up",
+                                                          "ΔDice: each configuration's Dice minus the fp32 "
+                                                          "reference's, on the %d slices compared, before the "
+                                                          "island clean-up",
+                                                          r->n_slices),
+                                             r->n_slices);
+    gboolean shown = r->reference >= 0 && r->reference < n && !isnan (r->rows[r->reference].dice);
+    int nw, nh;
 
-      int nw, nh;
-
-      /* wrapped, not cut: the German runs longer than a line (review) */
-      pango_layout_set_text (layout, note, -1);
-      pango_layout_set_width (layout, (int) (width * 0.96 * PANGO_SCALE));
-      pango_layout_set_ellipsize (layout, PANGO_ELLIPSIZE_NONE);
-      pango_layout_set_wrap (layout, PANGO_WRAP_WORD_CHAR);
-      pango_layout_get_pixel_size (layout, &nw, &nh);
-      cairo_set_source_rgb (cr, 0.35, 0.35, 0.35);
-      cairo_move_to (cr, width * 0.02, height * 0.99 - nh);
-      pango_cairo_show_layout (cr, layout);
-      cairo_set_source_rgb (cr, 0.1, 0.1, 0.1);
-      row_h = (height - top - height * 0.02 - nh) / n;
-    }
-  else
-    row_h = (height - top - height * 0.02) / n;
+    /* wrapped, not cut: the German runs longer than a line (review) */
+    pango_layout_set_text (layout, note, -1);
+    pango_layout_set_width (layout, (int) (width * 0.96 * PANGO_SCALE));
+    pango_layout_set_ellipsize (layout, PANGO_ELLIPSIZE_NONE);
+    pango_layout_set_wrap (layout, PANGO_WRAP_WORD_CHAR);
+    pango_layout_get_pixel_size (layout, &nw, &nh);
+    if (shown)
+      {
+        cairo_set_source_rgb (cr, 0.35, 0.35, 0.35);
+        cairo_move_to (cr, width * 0.02, height * 0.99 - nh);
+        pango_cairo_show_layout (cr, layout);
+        cairo_set_source_rgb (cr, 0.1, 0.1, 0.1);
+      }
+    row_h = (height - top - height * 0.02 - nh) / n;
+  }
   label_w = width * 0.22;
   acc_w = width * 0.17;
   bar_x = width * 0.02 + label_w;

@@ -536,6 +536,17 @@ bs_compare_dialog_init (BsCompareDialog *self)
   self->status = GTK_LABEL (gtk_label_new (NULL));
   gtk_label_set_wrap (self->status, TRUE);
   gtk_label_set_xalign (self->status, 0);
+  gtk_label_set_yalign (self->status, 0);
+  /* Four lines kept from the start (what the Dice is, over two lines at
+   * 1366 px; a configuration that could not run; "Saved"), so that the chart
+   * under it does not move down as they come (walk finding). */
+  {
+    g_autoptr(PangoLayout) one = gtk_widget_create_pango_layout (GTK_WIDGET (self->status), "X\nX\nX\nX");
+    int lw, lh;
+
+    pango_layout_get_pixel_size (one, &lw, &lh);
+    gtk_widget_set_size_request (GTK_WIDGET (self->status), -1, lh);
+  }
   self->bar = GTK_PROGRESS_BAR (gtk_progress_bar_new ());
   self->chart = BS_COMPARE_CHART (bs_compare_chart_new ());
   gtk_widget_set_vexpand (GTK_WIDGET (self->chart), TRUE);
