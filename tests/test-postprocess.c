@@ -590,11 +590,14 @@ test_mask_edit (void)
   g_assert_cmpint (on[2], ==, 13);
   g_assert_cmpuint (paint->len, ==, 39);
   /* every painted voxel lies on the one axial slice 3 */
-  g_assert_true (bs_mask_edit_slices (prob, paint, BS_PLANE_AXIAL, &first, &last));
+  g_assert_true (bs_mask_edit_slices (prob, paint, 0, BS_PLANE_AXIAL, &first, &last));
   g_assert_cmpint (first, ==, 3);
   g_assert_cmpint (last, ==, 3);
-  g_assert_true (bs_mask_edit_slices (prob, paint, BS_PLANE_CORONAL, &first, &last));
+  g_assert_true (bs_mask_edit_slices (prob, paint, 0, BS_PLANE_CORONAL, &first, &last));
   g_assert_cmpint (last - first, ==, 4);
+  /* from a later change on: the last ones only */
+  g_assert_true (bs_mask_edit_slices (prob, paint, paint->len - 1, BS_PLANE_CORONAL, &first, &last));
+  g_assert_cmpint (first, ==, last);
   covered = bs_mask_edit_disk (prob, channels, BS_REGION_TC, TRUE, BS_PLANE_AXIAL, 3, 5.5, 4.5, 1.0, erase);
   g_assert_cmpint (covered, ==, 5);   /* the centre and its four neighbours, at distance 1 */
   g_assert_cmpuint (erase->len, ==, 10);   /* core and enhancing, 5 voxels each; the whole tumour stays */
@@ -613,7 +616,7 @@ test_mask_edit (void)
   bs_mask_edit_apply (prob, paint, FALSE);
   g_assert_cmpfloat (bs_volume_channel (prob, 2)[(gsize) 3 * 120 + 4 * 12 + 5], ==, 1.0f);
   g_array_set_size (erase, 0);
-  g_assert_false (bs_mask_edit_slices (prob, erase, BS_PLANE_AXIAL, &first, &last));
+  g_assert_false (bs_mask_edit_slices (prob, erase, 0, BS_PLANE_AXIAL, &first, &last));
 }
 
 int

@@ -719,6 +719,47 @@ test_corrections_in_window (void)
   g_assert_true (g_action_get_enabled (undo));
   g_action_group_activate_action (G_ACTION_GROUP (win), "undo-edit", NULL);
   g_assert_cmpint (bs_session_get_n_edits (s, NULL), ==, 0);
+
+  /* A real drag from the X server across the middle of the pane: one
+   * stroke, and the view did not pan (the brush holds the left drag). */
+  {
+    g_autofree char *path = g_find_program_in_path ("xdotool");
+    BsViewTransform t0, t1;
+    graphene_point_t a, b;
+    double sx = 0, sy = 0;
+    int status = -1;
+
+    if (path != NULL && g_getenv ("DISPLAY") != NULL)
+      {
+        g_autofree char *cmd = NULL;
+
+        gtk_window_present (GTK_WINDOW (win));
+        bs_test_spin (300);
+        bs_slice_view_get_transform (pred, &t0);
+        g_assert_true (gtk_widget_compute_point (GTK_WIDGET (pred), GTK_WIDGET (win),
+                                                 &GRAPHENE_POINT_INIT (gtk_widget_get_width (GTK_WIDGET (pred)) * 0.2,
+                                                                       gtk_widget_get_height (GTK_WIDGET (pred)) * 0.5), &a));
+        g_assert_true (gtk_widget_compute_point (GTK_WIDGET (pred), GTK_WIDGET (win),
+                                                 &GRAPHENE_POINT_INIT (gtk_widget_get_width (GTK_WIDGET (pred)) * 0.8,
+                                                                       gtk_widget_get_height (GTK_WIDGET (pred)) * 0.5), &b));
+        gtk_native_get_surface_transform (GTK_NATIVE (win), &sx, &sy);
+        cmd = g_strdup_printf ("xdotool search --name \"Brainseg$\" windowfocus --sync mousemove --window %%1 %d %d "
+                               "mousedown 1 sleep 0.1 mousemove --window %%1 %d %d sleep 0.1 mousemove --window %%1 %d %d "
+                               "sleep 0.1 mouseup 1", (int) (a.x + sx), (int) (a.y + sy),
+                               (int) ((a.x + b.x) / 2 + sx), (int) (a.y + sy), (int) (b.x + sx), (int) (b.y + sy));
+        if (g_spawn_command_line_sync (cmd, NULL, NULL, &status, NULL) && g_spawn_check_wait_status (status, NULL))
+          {
+            bs_test_spin (400);
+            bs_slice_view_get_transform (pred, &t1);
+            g_test_message ("a real drag: %d stroke(s)", bs_session_get_n_edits (s, NULL));
+            g_assert_cmpint (bs_session_get_n_edits (s, NULL), ==, 1);
+            g_assert_cmpfloat (t1.pan_x, ==, t0.pan_x);
+            g_assert_cmpfloat (t1.pan_y, ==, t0.pan_y);
+            g_action_group_activate_action (G_ACTION_GROUP (win), "undo-edit", NULL);
+            g_assert_cmpint (bs_session_get_n_edits (s, NULL), ==, 0);
+          }
+      }
+  }
   g_action_group_activate_action (G_ACTION_GROUP (win), "brush", g_variant_new_string ("paint"));
   g_assert_false (bs_slice_view_get_painting (pred));
   bs_test_spin (100);

@@ -390,9 +390,18 @@ update_chart (BsDicePanel *self, int first, int n)
 static void
 on_results_changed (BsSession *session, int first, int n, BsDicePanel *self)
 {
-  /* A result in another plane than the one shown changes every slice of it. */
+  /* A result in another plane than the one shown changes every slice of it
+   * (the session says (0, -1)); a range of the network's slices there is a
+   * correction's, painted on the slice shown: that one bar is counted again,
+   * not the whole chart at every movement of the brush (review finding). */
   if (bs_session_get_plane (session) != bs_session_get_net_plane (session))
-    n = -1;
+    {
+      if (n >= 0)
+        {
+          first = bs_session_get_slice_index (session);
+          n = 1;
+        }
+    }
   update_chart (self, first, n);
   update_labels (self);
 }

@@ -58,9 +58,9 @@ void
 bs_session_edit_begin (BsSession *self, gboolean erase, double radius)
 {
   g_return_if_fail (BS_IS_SESSION (self));
+  bs_session_edit_end (self);   /* one left open (its drag never ended) is a step of its own */
   if (!bs_session_can_edit (self, NULL))
     return;
-  g_clear_pointer (&self->edit_stroke, g_array_unref);
   self->edit_stroke = g_array_new (FALSE, FALSE, sizeof (BsMaskEditVoxel));
   self->edit_erase = erase;
   self->edit_radius = MAX (radius, 0.5);
@@ -103,9 +103,16 @@ bs_session_edit_to (BsSession *self, double x, double y)
   double x0 = x, y0 = y;
 
   g_return_if_fail (BS_IS_SESSION (self));
-  if (self->edit_stroke == NULL || self->prob == NULL || self->plane != self->edit_plane
-      || self->slice != self->edit_slice)
+  if (self->edit_stroke == NULL || self->prob == NULL)
     return;
+  /* The slice or the plane changed under the drag (keys, the wheel): the
+   * stroke goes on there, without a line from where it was. */
+  if (self->plane != self->edit_plane || self->slice != self->edit_slice)
+    {
+      self->edit_plane = self->plane;
+      self->edit_slice = self->slice;
+      self->edit_has_last = FALSE;
+    }
   region = edit_region (self, channels);
   if (channels[region] < 0)
     return;
@@ -128,7 +135,14 @@ bs_session_edit_to (BsSession *self, double x, double y)
   if (self->edit_stroke->len == before)
     return;
   recount_slice (self);
-  g_signal_emit (self, bs_session_signals[SIGNAL_RESULTS_CHANGED], 0, 0, -1);
+  /* the network's slices this dab changed, not the whole volume: the chart
+   * recounts what it is told changed, on this thread */
+  {
+    int first, last;
+
+    if (bs_mask_edit_slices (self->prob, self->edit_stroke, before, self->net_plane, &first, &last))
+      g_signal_emit (self, bs_session_signals[SIGNAL_RESULTS_CHANGED], 0, first, last - first + 1);
+  }
 }
 
 /* After voxels changed: the volume's figures counted again off the main
@@ -136,8 +150,11 @@ bs_session_edit_to (BsSession *self, double x, double y)
 static void
 remeasure (BsSession *self)
 {
-  self->edit_recount = TRUE;
-  bs_session_start_volume_job (self);
+  /* one count at a time: strokes while one runs wait for the next */
+  if (self->volume_job_running)
+    self->edit_remeasure = TRUE;
+  else
+    bs_session_start_volume_job (self);
   g_signal_emit (self, bs_session_signals[SIGNAL_RESULTS_CHANGED], 0, 0, -1);
   bs_session_notify (self, PROP_EDITS);
 }
@@ -164,8 +181,8 @@ move_stroke (BsSession *self, GPtrArray *from, GPtrArray *to, gboolean undo)
 {
   GArray *stroke;
 
-  if (from == NULL || from->len == 0 || self->prob == NULL || self->edit_stroke != NULL
-      || !bs_session_can_edit (self, NULL))
+  bs_session_edit_end (self);
+  if (from == NULL || from->len == 0 || self->prob == NULL || !bs_session_can_edit (self, NULL))
     return FALSE;
   stroke = g_ptr_array_steal_index (from, from->len - 1);
   bs_mask_edit_apply (self->prob, stroke, undo);
@@ -202,11 +219,11 @@ bs_session_get_n_edits (BsSession *self, int *n_redo)
 void
 bs_session_edit_discard (BsSession *self, gboolean restore)
 {
-  gboolean had;
+  gboolean had, changed;
 
   g_return_if_fail (BS_IS_SESSION (self));
-  had = bs_session_get_n_edits (self, NULL) > 0 || self->edit_stroke != NULL
-        || (self->edit_redo != NULL && self->edit_redo->len > 0);
+  changed = bs_session_get_n_edits (self, NULL) > 0 || (self->edit_stroke != NULL && self->edit_stroke->len > 0);
+  had = changed || self->edit_stroke != NULL || (self->edit_redo != NULL && self->edit_redo->len > 0);
   if (restore && self->prob != NULL)
     {
       if (self->edit_stroke != NULL)
@@ -217,6 +234,9 @@ bs_session_edit_discard (BsSession *self, gboolean restore)
   g_clear_pointer (&self->edit_stroke, g_array_unref);
   g_clear_pointer (&self->edit_undo, g_ptr_array_unref);
   g_clear_pointer (&self->edit_redo, g_ptr_array_unref);
-  if (had)
+  /* the network's values back: the volume's counts follow */
+  if (restore && changed && self->prob != NULL)
+    remeasure (self);
+  else if (had)
     bs_session_notify (self, PROP_EDITS);
 }

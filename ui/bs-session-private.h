@@ -114,7 +114,7 @@ struct _BsSession
   double edit_radius, edit_last_x, edit_last_y;
   BsPlane edit_plane;
   int edit_slice;
-  gboolean edit_recount;        /* the next volume job counts the whole volume again */
+  gboolean edit_remeasure;      /* strokes came while a volume job ran: another one when it is done */
 };
 
 

@@ -17,7 +17,9 @@ typedef struct {
   int n_net;
   BsPlane net_plane, plane;
   gboolean apply_cleanup;
-  gboolean recount;      /* corrections: the volume's counts replace the session's */
+  gboolean recount;      /* a complete volume: its counts replace the session's (corrections change them) */
+  BsConfusion raw_wt;    /* the whole tumour's counts before the clean-up */
+  gboolean raw_wt_valid;
   /* results */
   gboolean cleaned;
   BsCleanupStats stats;
@@ -61,6 +63,13 @@ volume_job_raw_dice (VolumeJob *job)
 
   for (int c = 0; c < job->prob->n_channels && c < (int) G_N_ELEMENTS (probs); c++)
     probs[c] = bs_volume_channel (job->prob, c);
+  /* the whole tumour's too: the session's running counts may hold
+   * corrections the clean-up's switch has just put back */
+  if (job->truth != NULL)
+    {
+      bs_confusion_add (&job->raw_wt, probs[0], job->truth->data, nvox);
+      job->raw_wt_valid = TRUE;
+    }
   for (int r = BS_REGION_TC; r < BS_N_REGIONS; r++)
     {
       BsConfusion c = { 0 };
@@ -218,7 +227,7 @@ volume_job_done (GObject *source, GAsyncResult *result, gpointer user_data)
       g_clear_pointer (&self->cleanup_saved, g_array_unref);
       self->cleanup_saved = g_steal_pointer (&job->saved);
       self->cleanup_stats = job->stats;
-      self->raw_volume_conf = self->volume_conf;
+      self->raw_volume_conf = job->raw_wt_valid ? job->raw_wt : self->volume_conf;
       self->cleanup_applied = TRUE;
       memcpy (self->region_raw_dice, job->raw_dice, sizeof self->region_raw_dice);
       memcpy (self->region_raw_valid, job->raw_valid, sizeof self->region_raw_valid);
@@ -242,6 +251,12 @@ volume_job_done (GObject *source, GAsyncResult *result, gpointer user_data)
   g_signal_emit (self, bs_session_signals[SIGNAL_RESULTS_CHANGED], 0, 0, -1);
   bs_session_notify (self, PROP_BUSY);
   bs_session_notify (self, PROP_CLEANUP);
+  /* strokes painted while it counted: one more count, not one per stroke */
+  if (self->edit_remeasure)
+    {
+      self->edit_remeasure = FALSE;
+      bs_session_start_volume_job (self);
+    }
 }
 
 /* Recounts the viewed plane, and cleans the volume up first when it is
@@ -259,8 +274,7 @@ bs_session_start_volume_job (BsSession *self)
   job->generation = self->generation;
   job->serial = ++self->volume_serial;
   job->apply_cleanup = self->cleanup && !self->cleanup_applied && bs_session_volume_complete (self);
-  job->recount = self->edit_recount;
-  self->edit_recount = FALSE;
+  job->recount = bs_session_volume_complete (self);
   if (!job->apply_cleanup && self->truth == NULL && !bs_session_volume_complete (self))
     {
       g_free (job);

@@ -151,7 +151,7 @@ on_slices_ready (BsInferenceWorker *worker, BsInferenceResult *r, BsSession *sel
       int s = r->first + i;
       const float *p = r->probs + px * (gsize) i * r->channels;  /* whole tumour */
 
-      if (s < 0 || s >= n_net || (self->cleanup_applied && self->computed[s]))
+      if (s < 0 || s >= n_net || (self->computed[s] && (self->cleanup_applied || was_complete)))
         continue;
       for (int c = 0; c < self->prob->n_channels && c < r->channels; c++)
         bs_volume_set_slice (self->prob, c, self->net_plane, s, r->probs + px * ((gsize) i * r->channels + c));

@@ -184,6 +184,9 @@ on_geometry (BsSession *session, GParamSpec *pspec, BsSliceBar *self)
   g_signal_handlers_block_matched (self->slice_adjustment, G_SIGNAL_MATCH_DATA, 0, 0, NULL, NULL, self);
   gtk_adjustment_configure (self->slice_adjustment, bs_session_get_slice_index (session), 0, MAX (n - 1, 0), 1, 10, 0);
   g_signal_handlers_unblock_matched (self->slice_adjustment, G_SIGNAL_MATCH_DATA, 0, 0, NULL, NULL, self);
+  /* Nothing open: a slider of no slices is greyed (walk finding: its handle
+   * sat at the left end as a stray blue dot). */
+  gtk_widget_set_sensitive (GTK_WIDGET (self->slice_scale), n > 1);
   update_marks (self);
   reserve_label_width (self);
   update_label (self);

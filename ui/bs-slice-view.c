@@ -32,7 +32,7 @@ struct _BsSliceView
   double wl_last_x, wl_last_y;
   /* Painting (bs_slice_view_set_painting): the left drag paints instead of
    * panning; the brush's radius in image pixels, drawn as a ring. */
-  gboolean painting, stroking;
+  gboolean painting, stroking, hovered;
   double brush_radius;
   double drag_x, drag_y;
 };
@@ -171,7 +171,7 @@ bs_slice_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
           cairo_move_to (cr, cx + 6, cy);
           cairo_line_to (cr, MIN (w, ox + cairo_image_surface_get_width (self->surface) * sx), cy);
           cairo_stroke (cr);
-          if (self->painting && self->brush_radius > 0)
+          if (self->painting && self->brush_radius > 0 && (self->hovered || self->stroking))
             {
               /* the brush: round on screen, as bs_mask_edit_disk paints it */
               cairo_set_source_rgba (cr, 1.0, 1.0, 1.0, 0.9);
@@ -246,6 +246,7 @@ on_motion (GtkEventControllerMotion *motion, double x, double y, BsSliceView *se
 
   self->pointer_x = x;
   self->pointer_y = y;
+  self->hovered = TRUE;
   widget_to_image (self, x, y, &ix, &iy);
   if (self->surface == NULL || ix < 0 || iy < 0 ||
       ix >= cairo_image_surface_get_width (self->surface) ||
@@ -257,6 +258,7 @@ on_motion (GtkEventControllerMotion *motion, double x, double y, BsSliceView *se
 static void
 on_leave (GtkEventControllerMotion *motion, BsSliceView *self)
 {
+  self->hovered = FALSE;
   g_signal_emit (self, signals[SIGNAL_CURSOR_MOVED], 0, -1.0, -1.0);
 }
 

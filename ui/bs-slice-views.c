@@ -542,14 +542,16 @@ on_window_level (BsSliceView *view, double dx, double dy, BsSliceViews *self)
 static void
 on_paint (BsSliceView *view, int phase, double x, double y, BsSliceViews *self)
 {
-  if (self->session == NULL || self->brush == 0)
+  if (self->session == NULL)
     return;
-  if (phase == 0)
-    bs_session_edit_begin (self->session, self->brush == 2, self->brush_radius);
-  else if (phase == 1)
-    bs_session_edit_to (self->session, x, y);
-  else
+  if (phase == 2)   /* a drag that began painting ends its stroke, brush or not */
     bs_session_edit_end (self->session);
+  else if (self->brush == 0)
+    return;
+  else if (phase == 0)
+    bs_session_edit_begin (self->session, self->brush == 2, self->brush_radius);
+  else
+    bs_session_edit_to (self->session, x, y);
 }
 
 void

@@ -79,13 +79,13 @@ bs_mask_edit_apply (BsVolume *prob, const GArray *changes, gboolean undo)
 }
 
 gboolean
-bs_mask_edit_slices (const BsVolume *prob, const GArray *changes, BsPlane plane, int *first, int *last)
+bs_mask_edit_slices (const BsVolume *prob, const GArray *changes, guint from, BsPlane plane, int *first, int *last)
 {
   int axis = bs_volume_slice_axis (prob, plane, 2), n = bs_volume_n_slices (prob, plane);
   gsize nvox = bs_volume_n_voxels (prob);
   int lo = G_MAXINT, hi = -1;
 
-  for (guint i = 0; i < changes->len; i++)
+  for (guint i = from; i < changes->len; i++)
     {
       gsize v = g_array_index (changes, BsMaskEditVoxel, i).index % nvox;
       int ijk[3] = { (int) (v % prob->dims[0]), (int) (v / prob->dims[0] % prob->dims[1]),

@@ -33,8 +33,9 @@ int bs_mask_edit_disk (BsVolume *prob, const int channels[BS_N_REGIONS], BsRegio
  * (the after values, first change first). */
 void bs_mask_edit_apply (BsVolume *prob, const GArray *changes, gboolean undo);
 
-/* The displayed slices of plane a list of changes touches: [*first, *last]
- * (FALSE when it is empty). */
-gboolean bs_mask_edit_slices (const BsVolume *prob, const GArray *changes, BsPlane plane, int *first, int *last);
+/* The displayed slices of plane that changes from index from on touch:
+ * [*first, *last] (FALSE when there are none). */
+gboolean bs_mask_edit_slices (const BsVolume *prob, const GArray *changes, guint from, BsPlane plane, int *first,
+                              int *last);
 
 G_END_DECLS
