@@ -733,6 +733,18 @@ test_corrections_in_window (void)
       {
         g_autofree char *cmd = NULL;
 
+        /* an earlier test's error dialogs (modal) would take the drag */
+        {
+          GListModel *tops = gtk_window_get_toplevels ();
+
+          for (guint i = g_list_model_get_n_items (tops); i-- > 0;)
+            {
+              g_autoptr(GtkWindow) w = g_list_model_get_item (tops, i);
+
+              if (w != GTK_WINDOW (win) && gtk_window_get_transient_for (w) == GTK_WINDOW (win))
+                gtk_window_destroy (w);
+            }
+        }
         gtk_window_present (GTK_WINDOW (win));
         bs_test_spin (300);
         bs_slice_view_get_transform (pred, &t0);
@@ -743,10 +755,17 @@ test_corrections_in_window (void)
                                                  &GRAPHENE_POINT_INIT (gtk_widget_get_width (GTK_WIDGET (pred)) * 0.8,
                                                                        gtk_widget_get_height (GTK_WIDGET (pred)) * 0.5), &b));
         gtk_native_get_surface_transform (GTK_NATIVE (win), &sx, &sy);
-        cmd = g_strdup_printf ("xdotool search --name \"Brainseg$\" windowfocus --sync mousemove --window %%1 %d %d "
+        /* this window by its whole title, raised: an earlier test's window
+         * (also "… Brainseg") may still be above it */
+        g_autofree char *title = g_regex_escape_string (gtk_window_get_title (GTK_WINDOW (win)), -1);
+        cmd = g_strdup_printf ("xdotool search --name \"^%s$\" windowraise windowfocus --sync "
+                               "mousemove --window %%1 %d %d "
                                "mousedown 1 sleep 0.1 mousemove --window %%1 %d %d sleep 0.1 mousemove --window %%1 %d %d "
-                               "sleep 0.1 mouseup 1", (int) (a.x + sx), (int) (a.y + sy),
+                               "sleep 0.1 mouseup 1", title, (int) (a.x + sx), (int) (a.y + sy),
                                (int) ((a.x + b.x) / 2 + sx), (int) (a.y + sy), (int) (b.x + sx), (int) (b.y + sy));
+        g_test_message ("drag from %.0f,%.0f to %.0f,%.0f (surface %.0f,%.0f); pane mapped %d, zoom %.2f pan %.1f,%.1f, "
+                        "plane %d slice %d", a.x, a.y, b.x, b.y, sx, sy, gtk_widget_get_mapped (GTK_WIDGET (pred)),
+                        t0.zoom, t0.pan_x, t0.pan_y, bs_session_get_plane (s), bs_session_get_slice_index (s));
         if (g_spawn_command_line_sync (cmd, NULL, NULL, &status, NULL) && g_spawn_check_wait_status (status, NULL))
           {
             bs_test_spin (400);
@@ -760,6 +779,25 @@ test_corrections_in_window (void)
           }
       }
   }
+  /* Switching the clean-up puts the network's mask back: a note says so,
+   * and stays (the status line's message gave way to the new work at once). */
+  g_signal_emit_by_name (pred, "paint", 0, 3.0, 3.0);
+  g_signal_emit_by_name (pred, "paint", 1, 9.0, 3.0);
+  g_signal_emit_by_name (pred, "paint", 2, 9.0, 3.0);
+  g_assert_cmpint (bs_session_get_n_edits (s, NULL), ==, 1);
+  g_action_group_activate_action (G_ACTION_GROUP (win), "cleanup", NULL);
+  bs_test_spin (200);
+  g_assert_cmpint (bs_session_get_n_edits (s, NULL), ==, 0);
+  {
+    GtkWidget *note = bs_test_find_label (GTK_WIDGET (win), "1 correction was undone", TRUE);
+
+    g_assert_nonnull (note);
+    g_assert_true (gtk_widget_get_mapped (note) || gtk_revealer_get_reveal_child (
+                     GTK_REVEALER (gtk_widget_get_ancestor (note, GTK_TYPE_REVEALER))));
+  }
+  g_action_group_activate_action (G_ACTION_GROUP (win), "dismiss-note", NULL);
+  g_action_group_activate_action (G_ACTION_GROUP (win), "cleanup", NULL);
+  bs_test_spin (100);
   g_action_group_activate_action (G_ACTION_GROUP (win), "brush", g_variant_new_string ("paint"));
   g_assert_false (bs_slice_view_get_painting (pred));
   bs_test_spin (100);

@@ -364,8 +364,12 @@ static void
 bs_slice_view_measure (GtkWidget *widget, GtkOrientation orientation, int for_size,
                        int *minimum, int *natural, int *minimum_baseline, int *natural_baseline)
 {
+  /* The natural height is the minimum: the views take what the window has
+   * left (they expand) after the toolbar and the options strip got their
+   * natural heights, so a short window scrolls the strip only when even the
+   * views' minimum would not fit (walk finding: 1024x700). */
   *minimum = 120;
-  *natural = 320;
+  *natural = orientation == GTK_ORIENTATION_VERTICAL ? 120 : 320;
 }
 
 static void

@@ -99,10 +99,37 @@ on_session_changed (BsWindow *self)
   sync_edit_actions (self);
 }
 
+/* Strokes gone without an undo (a new prediction, the clean-up switched):
+ * said in the note over the views, which stays until dismissed (the status
+ * line's message gives way to the new prediction at once); not for another
+ * case, whose corrections go with it. */
+static void
+on_edits (BsWindow *self)
+{
+  int n_redo, n = bs_session_get_n_edits (self->session, &n_redo);
+  int before = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (self), "bs-edits-before"));
+
+  if (n == 0 && n_redo == 0 && before > 0 && bs_session_get_case (self->session) != NULL)
+    {
+      g_autofree char *text
+        = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                        "%d correction was undone: the prediction changed (an option, the model or "
+                                        "Remove islands), so the network's mask is shown again.",
+                                        "%d corrections were undone: the prediction changed (an option, the model "
+                                        "or Remove islands), so the network's mask is shown again.", before),
+                           before);
+
+      gtk_label_set_text (self->note_label, text);
+      gtk_revealer_set_reveal_child (self->note_revealer, TRUE);
+    }
+  g_object_set_data (G_OBJECT (self), "bs-edits-before", GINT_TO_POINTER (n));
+  sync_edit_actions (self);
+}
+
 void
 bs_window_install_edit_actions (BsWindow *self)
 {
-  const char *signals[] = { "notify::busy", "notify::edits", "notify::generation", "notify::n-computed",
+  const char *signals[] = { "notify::busy", "notify::generation", "notify::n-computed",
                             "notify::cleanup", "notify::case", "notify::ready" };
 
   self->brush_radius = BRUSH_DEFAULT;
@@ -111,5 +138,6 @@ bs_window_install_edit_actions (BsWindow *self)
     g_signal_connect_object (self->session, signals[i], G_CALLBACK (on_session_changed), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->session, "results-changed", G_CALLBACK (on_session_changed), self,
                            G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->session, "notify::edits", G_CALLBACK (on_edits), self, G_CONNECT_SWAPPED);
   sync_edit_actions (self);
 }
