@@ -557,6 +557,20 @@ test_slices_match_whole (void)
     }
 }
 
+/* How many values of each of prob's three channels are 1 (marked by a stroke). */
+static void
+count_marked (const BsVolume *prob, int on[3])
+{
+  gsize nvox = bs_volume_n_voxels (prob);
+
+  for (int c = 0; c < 3; c++)
+    {
+      on[c] = 0;
+      for (gsize v = 0; v < nvox; v++)
+        on[c] += prob->data[c * nvox + v] == 1.0f;
+    }
+}
+
 /* The correction brush: painting the enhancing tumour marks it, the core
  * and the whole tumour on a disk of the slice (round: pixel centres within
  * the radius); erasing the core clears the core and the enhancing tumour and
@@ -571,7 +585,7 @@ test_mask_edit (void)
   g_autoptr(GArray) erase = g_array_new (FALSE, FALSE, sizeof (BsMaskEditVoxel));
   const int channels[BS_N_REGIONS] = { 0, 1, 2 };
   gsize nvox = bs_volume_n_voxels (prob);
-  int covered, on[3] = { 0 }, first, last, expect = 0;
+  int covered, on[3], first, last, expect = 0;
 
   for (gsize v = 0; v < nvox * 3; v++)
     prob->data[v] = (float) (v % 7) / 10.0f;   /* below 0.5: nothing marked */
@@ -582,9 +596,7 @@ test_mask_edit (void)
       expect += (x + 0.5 - 5.5) * (x + 0.5 - 5.5) + (y + 0.5 - 4.5) * (y + 0.5 - 4.5) <= 4.0;
   g_assert_cmpint (covered, ==, expect);
   g_assert_cmpint (covered, ==, 13);
-  for (int c = 0; c < 3; c++)
-    for (gsize v = 0; v < nvox; v++)
-      on[c] += prob->data[c * nvox + v] == 1.0f;
+  count_marked (prob, on);
   g_assert_cmpint (on[0], ==, 13);
   g_assert_cmpint (on[1], ==, 13);
   g_assert_cmpint (on[2], ==, 13);
@@ -601,10 +613,7 @@ test_mask_edit (void)
   covered = bs_mask_edit_disk (prob, channels, BS_REGION_TC, TRUE, BS_PLANE_AXIAL, 3, 5.5, 4.5, 1.0, erase);
   g_assert_cmpint (covered, ==, 5);   /* the centre and its four neighbours, at distance 1 */
   g_assert_cmpuint (erase->len, ==, 10);   /* core and enhancing, 5 voxels each; the whole tumour stays */
-  memset (on, 0, sizeof on);
-  for (int c = 0; c < 3; c++)
-    for (gsize v = 0; v < nvox; v++)
-      on[c] += prob->data[c * nvox + v] == 1.0f;
+  count_marked (prob, on);
   g_assert_cmpint (on[0], ==, 13);
   g_assert_cmpint (on[1], ==, 8);
   g_assert_cmpint (on[2], ==, 8);

@@ -74,23 +74,12 @@ bs_session_edit_begin (BsSession *self, gboolean erase, double radius)
 static void
 recount_slice (BsSession *self)
 {
-  int w, h, s = self->edit_slice;
+  int s = self->edit_slice;
 
   if (self->truth == NULL || self->slice_conf == NULL || self->plane != self->edit_plane
       || s < 0 || s >= bs_session_get_n_slices (self))
     return;
-  bs_volume_slice_size (self->prob, self->plane, &w, &h);
-  {
-    g_autofree float *p = g_new (float, (gsize) w * h);
-    g_autofree float *t = g_new (float, (gsize) w * h);
-
-    bs_volume_get_slice (self->prob, 0, self->plane, s, p);
-    bs_volume_get_slice (self->truth, 0, self->plane, s, t);
-    self->slice_conf[s] = (BsConfusion) { 0 };
-    bs_confusion_add (&self->slice_conf[s], p, t, (gsize) w * h);
-    self->slice_truth_empty[s] = bs_session_truth_slice_empty (t, (gsize) w * h);
-    self->slice_conf_valid[s] = 1;
-  }
+  bs_session_count_slice (self, s);
 }
 
 void

@@ -176,6 +176,9 @@ void bs_session_reset_display_counts (BsSession *self);
 /* The open case's whole-volume Dice, once its volume is complete. */
 void bs_session_update_case_dice (BsSession *self);
 gboolean bs_session_truth_slice_empty (const float *t, gsize n);
+/* The viewed plane's slice s counted against the whole tumour's truth, now
+ * (on this thread: one slice), into the per-slice counts. */
+void bs_session_count_slice (BsSession *self, int s);
 /* Channel of the probability volume holding region, or -1. */
 int bs_session_region_channel (BsSession *self, BsRegion region);
 /* out = the region's mask over n voxels, nested as bs_regions_from_probs

@@ -358,6 +358,23 @@ bs_session_get_case_dice (BsSession *self, int i)
   return self->case_dice[i];
 }
 
+void
+bs_session_count_slice (BsSession *self, int s)
+{
+  g_autofree float *p = NULL, *t = NULL;
+  int w, h;
+
+  bs_volume_slice_size (self->prob, self->plane, &w, &h);
+  p = g_new (float, (gsize) w * h);
+  t = g_new (float, (gsize) w * h);
+  bs_volume_get_slice (self->prob, 0, self->plane, s, p);
+  bs_volume_get_slice (self->truth, 0, self->plane, s, t);
+  self->slice_conf[s] = (BsConfusion) { 0 };
+  bs_confusion_add (&self->slice_conf[s], p, t, (gsize) w * h);
+  self->slice_truth_empty[s] = bs_session_truth_slice_empty (t, (gsize) w * h);
+  self->slice_conf_valid[s] = 1;
+}
+
 gboolean
 bs_session_get_slice_confusion (BsSession *self, int s, BsConfusion *conf, gboolean *truth_empty)
 {
@@ -368,20 +385,7 @@ bs_session_get_slice_confusion (BsSession *self, int s, BsConfusion *conf, gbool
    * it until they end, so count this slice of the axial result now, as the
    * other regions' rows do (the whole tumour read "…" beside their figures). */
   if (!self->slice_conf_valid[s] && self->plane != self->net_plane && bs_session_planes_pending (self, NULL, NULL))
-    {
-      g_autofree float *p = NULL, *t = NULL;
-      int w, h;
-
-      bs_volume_slice_size (self->prob, self->plane, &w, &h);
-      p = g_new (float, (gsize) w * h);
-      t = g_new (float, (gsize) w * h);
-      bs_volume_get_slice (self->prob, 0, self->plane, s, p);
-      bs_volume_get_slice (self->truth, 0, self->plane, s, t);
-      self->slice_conf[s] = (BsConfusion) { 0 };
-      bs_confusion_add (&self->slice_conf[s], p, t, (gsize) w * h);
-      self->slice_truth_empty[s] = bs_session_truth_slice_empty (t, (gsize) w * h);
-      self->slice_conf_valid[s] = 1;
-    }
+    bs_session_count_slice (self, s);
   if (!self->slice_conf_valid[s])
     return FALSE;
   if (conf != NULL)
