@@ -133,8 +133,6 @@ static const struct {
   { "win.plane('coronal')", { "<Alt>c", NULL } },
   { "win.plane('sagittal')", { "<Alt>s", NULL } },
   { "win.mask-outline", { "<Alt>o", NULL } },
-  { "win.undo-edit", { "<Control>z", NULL } },
-  { "win.redo-edit", { "<Control><Shift>z", "<Control>y", NULL } },
   { "win.export-overlay", { "<Control>e", NULL } },
   { "win.export-figure", { "<Control><Shift>e", NULL } },
 };

@@ -93,6 +93,18 @@ update_labels (BsDicePanel *self)
         /* TRANSLATORS: the same before the island clean-up ("raw"), which waits for the three-plane mean
          * (walk finding: compared with the final cleaned value it overstated what three planes buy) */
         vol_text = g_strdup_printf (_("%.4f (axial only, raw)"), bs_confusion_dice (&c));
+      else if (computed >= nn && bs_session_get_n_edits (s, NULL) > 0)
+        {
+          /* The network's "raw" figure says nothing of the strokes (walk
+           * finding: beside a corrected Dice it read as the clean-up's loss). */
+          /* TRANSLATORS: the volume Dice of a mask the user corrected with the brush */
+          vol_text = g_strdup_printf (_("%.4f (corrected)"), bs_confusion_dice (&c));
+          vol_tip = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                                  "With your %d correction; Ctrl+Z undoes it",
+                                                  "With your %d corrections; Ctrl+Z undoes the last",
+                                                  bs_session_get_n_edits (s, NULL)),
+                                     bs_session_get_n_edits (s, NULL));
+        }
       else if (computed > 0 && bs_session_get_cleanup (s, &cleanup)
                && round (bs_confusion_dice (&c) * 1e4) == round (bs_confusion_dice (&raw) * 1e4))
         {
@@ -152,7 +164,9 @@ region_raw_differs (BsSession *s, BsRegion r, double *dice, double *raw)
 {
   BsRegionMetrics m;
 
-  if (!bs_session_get_region_metrics (s, r, &m) || !bs_session_get_region_raw_dice (s, r, raw))
+  /* with corrections the network's figure is not "before the clean-up" of what is shown */
+  if (!bs_session_get_region_metrics (s, r, &m) || !bs_session_get_region_raw_dice (s, r, raw)
+      || bs_session_get_n_edits (s, NULL) > 0)
     return FALSE;
   *dice = m.dice;
   return round (*raw * 1e4) != round (m.dice * 1e4);
@@ -588,5 +602,6 @@ bs_dice_panel_init (BsDicePanel *self)
   g_signal_group_connect_swapped (self->signals, "notify::case", G_CALLBACK (update_missing), self);
   g_signal_group_connect (self->signals, "notify::n-computed", G_CALLBACK (on_slice), self);
   g_signal_group_connect (self->signals, "notify::busy", G_CALLBACK (on_slice), self);
+  g_signal_group_connect (self->signals, "notify::edits", G_CALLBACK (on_slice), self);
   update_labels (self);
 }

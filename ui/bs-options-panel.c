@@ -74,22 +74,44 @@ on_threads_input (GtkSpinButton *spin, double *new_value)
   return TRUE;
 }
 
+/* The wheel over the strip scrolls the first scrolled window around it that
+ * has somewhere to go: the strip itself is as high as its options (fit_strip),
+ * the window's scrolled window around the panel scrolls on a short screen
+ * (walk finding: at 1024x700 the wheel moved nothing). */
+static gboolean
+scroll_outward (GtkWidget *from, double dy)
+{
+  for (GtkWidget *sw = gtk_widget_get_ancestor (from, GTK_TYPE_SCROLLED_WINDOW); sw != NULL;
+       sw = gtk_widget_get_parent (sw) != NULL ? gtk_widget_get_ancestor (gtk_widget_get_parent (sw),
+                                                                          GTK_TYPE_SCROLLED_WINDOW) : NULL)
+    {
+      GtkAdjustment *v = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (sw));
+      double step = MAX (gtk_adjustment_get_step_increment (v), 40.0);
+
+      if (gtk_adjustment_get_upper (v) - gtk_adjustment_get_page_size (v) > 0.5)
+        {
+          gtk_adjustment_set_value (v, gtk_adjustment_get_value (v) + dy * step);
+          return TRUE;
+        }
+    }
+  return FALSE;
+}
+
 /* Scrolling over a spin button scrolls what it sits in (if that scrolls); it never edits
  * the value (that takes a click on − or +, or typing). */
 static gboolean
 on_spin_scroll (GtkEventControllerScroll *controller, double dx, double dy, gpointer user_data)
 {
-  GtkWidget *spin = gtk_event_controller_get_widget (GTK_EVENT_CONTROLLER (controller));
-  GtkWidget *sw = gtk_widget_get_ancestor (spin, GTK_TYPE_SCROLLED_WINDOW);
-
-  if (sw != NULL)
-    {
-      GtkAdjustment *v = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (sw));
-      double step = MAX (gtk_adjustment_get_step_increment (v), 40.0);
-
-      gtk_adjustment_set_value (v, gtk_adjustment_get_value (v) + dy * step);
-    }
+  scroll_outward (gtk_event_controller_get_widget (GTK_EVENT_CONTROLLER (controller)), dy);
   return TRUE;
+}
+
+/* Over the rest of the strip, the same before the strip's own scrolled
+ * window takes the wheel and goes nowhere. */
+static gboolean
+on_strip_scroll (GtkEventControllerScroll *controller, double dx, double dy, gpointer user_data)
+{
+  return scroll_outward (gtk_event_controller_get_widget (GTK_EVENT_CONTROLLER (controller)), dy);
 }
 
 /* A click on − or + leaves the keyboard focus where it was, so that Up and
@@ -360,6 +382,13 @@ bs_options_panel_init (BsOptionsPanel *self)
   gtk_adjustment_configure (self->threads_adjustment, threads_all_value (), 1, threads_all_value (), 1, 1, 0);
   spin_scrolls_panel (self->threads_spin);
   spin_scrolls_panel (self->batch_spin);
+  {
+    GtkEventController *scroll = gtk_event_controller_scroll_new (GTK_EVENT_CONTROLLER_SCROLL_VERTICAL);
+
+    gtk_event_controller_set_propagation_phase (scroll, GTK_PHASE_CAPTURE);
+    g_signal_connect (scroll, "scroll", G_CALLBACK (on_strip_scroll), NULL);
+    gtk_widget_add_controller (GTK_WIDGET (self->strip), scroll);
+  }
   setup_precision_toggles (self);
   /* the horizontal one changes with the width, the vertical one with the height */
   g_signal_connect_object (gtk_scrolled_window_get_hadjustment (self->strip), "changed", G_CALLBACK (on_strip_changed),

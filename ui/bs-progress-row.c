@@ -166,7 +166,7 @@ update (BsProgressRow *self)
        * (walk finding: "trimmed" said nothing of what, or where it went) */
       {
         g_autofree char *tip
-          = g_strdup_printf ("%s. %s", text,
+          = g_strdup_printf ("%s. %s", gtk_label_get_text (self->progress_label),  /* as shown: with the corrections */
                              /* TRANSLATORS: tooltip of the status line once the clean-up ran */
                              _("The clean-up (“Remove islands”): tumour components smaller than 20 per cent of the "
                                "largest are removed; with a region model the tumour core’s holes (necrosis the "

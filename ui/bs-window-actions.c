@@ -274,8 +274,25 @@ on_window_key (GtkEventControllerKey *controller, guint keyval, guint keycode, G
 {
   const char *action = NULL;
 
-  if ((state & (GDK_CONTROL_MASK | GDK_ALT_MASK | GDK_SHIFT_MASK | GDK_SUPER_MASK)) != 0
-      || focus_keeps_keys (self))
+  if (focus_keeps_keys (self))
+    return FALSE;
+  /* Ctrl+Z undoes a correction, Ctrl+Shift+Z and Ctrl+Y do it again; not
+   * in a text entry, whose own undo they stay (walk finding: Ctrl+Z in the
+   * case filter undid a stroke) */
+  if ((state & (GDK_CONTROL_MASK | GDK_ALT_MASK | GDK_SUPER_MASK)) == GDK_CONTROL_MASK)
+    {
+      guint key = gdk_keyval_to_lower (keyval);
+
+      if (key == GDK_KEY_z)
+        action = (state & GDK_SHIFT_MASK) ? "redo-edit" : "undo-edit";
+      else if (key == GDK_KEY_y)
+        action = "redo-edit";
+      if (action == NULL || !g_action_group_get_action_enabled (G_ACTION_GROUP (self), action))
+        return FALSE;
+      g_action_group_activate_action (G_ACTION_GROUP (self), action, NULL);
+      return TRUE;
+    }
+  if ((state & (GDK_CONTROL_MASK | GDK_ALT_MASK | GDK_SHIFT_MASK | GDK_SUPER_MASK)) != 0)
     return FALSE;
   switch (keyval)
     {

@@ -99,30 +99,61 @@ on_session_changed (BsWindow *self)
   sync_edit_actions (self);
 }
 
-/* Strokes gone without an undo (a new prediction, the clean-up switched):
- * said in the note over the views, which stays until dismissed (the status
- * line's message gives way to the new prediction at once); not for another
- * case, whose corrections go with it. */
+/* The open case's name, or NULL. */
+static char *
+case_name (BsSession *s)
+{
+  BsDataset *ds = bs_session_get_dataset (s);
+  int index = bs_session_get_case_index (s);
+
+  return ds != NULL && index >= 0 && bs_session_get_case (s) != NULL ? g_strdup (bs_dataset_get_case_id (ds, index))
+                                                                      : NULL;
+}
+
+static gboolean
+show_later (gpointer data)
+{
+  BsWindow *self = data;
+  char *text = g_object_steal_data (G_OBJECT (self), "bs-edits-message");
+
+  if (text != NULL)
+    bs_progress_row_show_message (self->progress_row, text);
+  g_free (text);
+  g_object_unref (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* Strokes gone without an undo (a new prediction, the clean-up switched,
+ * another case) are said in the status line, once the new work has started
+ * (it would replace the message at once), where nothing above the views
+ * moves for it (walk finding: a note over the views pushed them down). */
 static void
 on_edits (BsWindow *self)
 {
   int n_redo, n = bs_session_get_n_edits (self->session, &n_redo);
   int before = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (self), "bs-edits-before"));
+  const char *edited = g_object_get_data (G_OBJECT (self), "bs-edits-case");
+  g_autofree char *now = case_name (self->session);
 
-  if (n == 0 && n_redo == 0 && before > 0 && bs_session_get_case (self->session) != NULL)
+  if (n == 0 && n_redo == 0 && before > 0)
     {
-      g_autofree char *text
-        = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
-                                        "%d correction was undone: the prediction changed (an option, the model or "
-                                        "Remove islands), so the network's mask is shown again.",
-                                        "%d corrections were undone: the prediction changed (an option, the model "
-                                        "or Remove islands), so the network's mask is shown again.", before),
-                           before);
+      char *text;
 
-      gtk_label_set_text (self->note_label, text);
-      gtk_revealer_set_reveal_child (self->note_revealer, TRUE);
+      if (edited != NULL && g_strcmp0 (edited, now) != 0)
+        text = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                             "%d correction to %s was dropped: another case was opened",
+                                             "%d corrections to %s were dropped: another case was opened", before),
+                                before, edited);
+      else
+        text = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                             "%d correction undone: the prediction changed",
+                                             "%d corrections undone: the prediction changed", before),
+                                before);
+      g_object_set_data_full (G_OBJECT (self), "bs-edits-message", text, g_free);
+      g_idle_add (show_later, g_object_ref (self));
     }
   g_object_set_data (G_OBJECT (self), "bs-edits-before", GINT_TO_POINTER (n));
+  g_object_set_data_full (G_OBJECT (self), "bs-edits-case", n > 0 ? g_steal_pointer (&now) : NULL, g_free);
   sync_edit_actions (self);
 }
 
