@@ -208,11 +208,11 @@ bs_session_get_n_edits (BsSession *self, int *n_redo)
 void
 bs_session_edit_discard (BsSession *self, gboolean restore)
 {
-  gboolean had, changed;
+  gboolean had;
 
   g_return_if_fail (BS_IS_SESSION (self));
-  changed = bs_session_get_n_edits (self, NULL) > 0 || (self->edit_stroke != NULL && self->edit_stroke->len > 0);
-  had = changed || self->edit_stroke != NULL || (self->edit_redo != NULL && self->edit_redo->len > 0);
+  had = bs_session_get_n_edits (self, NULL) > 0 || self->edit_stroke != NULL
+        || (self->edit_redo != NULL && self->edit_redo->len > 0);
   if (restore && self->prob != NULL)
     {
       if (self->edit_stroke != NULL)
@@ -223,9 +223,10 @@ bs_session_edit_discard (BsSession *self, gboolean restore)
   g_clear_pointer (&self->edit_stroke, g_array_unref);
   g_clear_pointer (&self->edit_undo, g_ptr_array_unref);
   g_clear_pointer (&self->edit_redo, g_ptr_array_unref);
-  /* the network's values back: the volume's counts follow */
-  if (restore && changed && self->prob != NULL)
-    remeasure (self);
-  else if (had)
+  /* The network's values are back; what follows counts them again (a new
+   * prediction starts from nothing, the clean-up's switch and three planes
+   * start a volume job, which recounts a complete volume): no job here that
+   * would only be dropped. */
+  if (had)
     bs_session_notify (self, PROP_EDITS);
 }
