@@ -150,7 +150,7 @@ on_edits (BsWindow *self)
                                              "%d corrections undone: the prediction changed", before),
                                 before);
       g_object_set_data_full (G_OBJECT (self), "bs-edits-message", text, g_free);
-      g_idle_add (show_later, g_object_ref (self));
+      g_idle_add_full (G_PRIORITY_DEFAULT, show_later, g_object_ref (self), NULL);
     }
   g_object_set_data (G_OBJECT (self), "bs-edits-before", GINT_TO_POINTER (n));
   g_object_set_data_full (G_OBJECT (self), "bs-edits-case", n > 0 ? g_steal_pointer (&now) : NULL, g_free);
