@@ -116,7 +116,8 @@ show_later (gpointer data)
   BsWindow *self = data;
   char *text = g_object_steal_data (G_OBJECT (self), "bs-edits-message");
 
-  if (text != NULL)
+  /* (a window closed meanwhile has no progress row: its template is gone) */
+  if (text != NULL && self->progress_row != NULL)
     bs_progress_row_show_message (self->progress_row, text);
   g_free (text);
   g_object_unref (self);
