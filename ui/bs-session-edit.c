@@ -135,16 +135,21 @@ bs_session_edit_to (BsSession *self, double x, double y)
 }
 
 /* After voxels changed: the volume's figures counted again off the main
- * thread (the viewed slice's are already). */
+ * thread (the viewed slice's are already).  The network's slices the stroke
+ * changed are told now when its dabs did not tell them (an undo or redo);
+ * the count's end tells every slice again. */
 static void
-remeasure (BsSession *self)
+remeasure (BsSession *self, const GArray *told_or_not)
 {
+  int first, last;
+
   /* one count at a time: strokes while one runs wait for the next */
   if (self->volume_job_running)
     self->edit_remeasure = TRUE;
   else
     bs_session_start_volume_job (self);
-  g_signal_emit (self, bs_session_signals[SIGNAL_RESULTS_CHANGED], 0, 0, -1);
+  if (told_or_not != NULL && bs_mask_edit_slices (self->prob, told_or_not, 0, self->net_plane, &first, &last))
+    g_signal_emit (self, bs_session_signals[SIGNAL_RESULTS_CHANGED], 0, first, last - first + 1);
   bs_session_notify (self, PROP_EDITS);
 }
 
@@ -162,7 +167,7 @@ bs_session_edit_end (BsSession *self)
   ensure_stacks (self);
   g_ptr_array_add (self->edit_undo, g_steal_pointer (&self->edit_stroke));
   g_ptr_array_set_size (self->edit_redo, 0);
-  remeasure (self);
+  remeasure (self, NULL);   /* its dabs told their slices */
 }
 
 static gboolean
@@ -176,7 +181,9 @@ move_stroke (BsSession *self, GPtrArray *from, GPtrArray *to, gboolean undo)
   stroke = g_ptr_array_steal_index (from, from->len - 1);
   bs_mask_edit_apply (self->prob, stroke, undo);
   g_ptr_array_add (to, stroke);
-  remeasure (self);
+  if (self->truth != NULL && self->slice_conf != NULL)
+    bs_session_count_slice (self, self->slice);   /* the slice shown, now */
+  remeasure (self, stroke);
   return TRUE;
 }
 
