@@ -25,6 +25,7 @@ static const BsCommand commands[] = {
   { "bench", bs_cli_bench, N_("Benchmark inference configurations") },
   { "train", bs_cli_train, N_("Train the U-Net") },
   { "export", bs_cli_export, N_("Export overlays, figures, masks and per-slice Dice") },
+  { "score", bs_cli_score, N_("Measure a segmentation file against the case's ground truth") },
   { "calibrate", bs_cli_calibrate, N_("Store int8's activation ranges, measured on many cases, with a model") },
 };
 

@@ -15,6 +15,7 @@ int bs_cli_bench (int argc, char **argv);
 int bs_cli_train (int argc, char **argv);
 int bs_cli_export (int argc, char **argv);
 int bs_cli_calibrate (int argc, char **argv);
+int bs_cli_score (int argc, char **argv);
 
 /* Prints "brainseg-cli: <message>" on stderr and returns 1. */
 int bs_cli_fail (const GError *error);

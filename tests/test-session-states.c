@@ -417,6 +417,130 @@ test_corrections (void)
   g_assert_cmpmem (&raw, sizeof raw, &raw_before, sizeof raw_before);
 }
 
+static GAsyncResult *mask_result;
+
+static void
+on_mask (GObject *source, GAsyncResult *result, gpointer data)
+{
+  mask_result = g_object_ref (result);
+}
+
+static gboolean
+mask_done (BsSession *s)
+{
+  return mask_result != NULL;
+}
+
+/* Opens path as a correction and waits for it: TRUE, or FALSE with error. */
+static gboolean
+load_mask (BsSession *s, const char *path, gsize *changed, BsLabelConvention *conv, GError **error)
+{
+  gboolean ok;
+
+  g_clear_object (&mask_result);
+  bs_session_load_mask_async (s, path, NULL, on_mask, NULL);
+  g_assert_true (bs_test_session_spin_until (s, mask_done, 120));
+  ok = bs_session_load_mask_finish (s, mask_result, changed, NULL, conv, error);
+  g_clear_object (&mask_result);
+  return ok;
+}
+
+/* A segmentation file as one correction: the case's own label turns every
+ * region's Dice to 1, undo gives the network's counts back exactly; a 0/1
+ * mask sets the whole tumour alone; a file on another grid, or one read
+ * while the prediction changed, is an error that changes nothing. */
+static void
+test_open_mask (void)
+{
+  g_autoptr(BsSession) s = NULL;
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) files = NULL;
+  g_autoptr(BsVolume) small = NULL, wt = NULL;
+  g_autofree char *small_path = g_build_filename (tmpdir, "small-mask.nii.gz", NULL);
+  g_autofree char *wt_path = g_build_filename (tmpdir, "wt-mask.nii.gz", NULL);
+  const char *label_path = NULL;
+  BsPlanOptions opts;
+  BsConfusion before, after, undone;
+  BsRegionMetrics m;
+  BsLabelConvention conv;
+  gsize changed = 0;
+  int n_redo;
+
+  bs_plan_options_init (&opts);
+  opts.threads = 1;
+  s = open_with_default (sample, &opts);
+  g_assert_true (bs_test_session_spin_until (s, bs_test_session_settled, 300));
+  bs_session_get_volume_confusion (s, &before, NULL);
+  g_assert_cmpuint (before.fp + before.fn, >, 0);
+  files = bs_dataset_get_case_files (bs_session_get_dataset (s), bs_session_get_case_index (s));
+  for (char **f = files; *f; f++)
+    if (strstr (*f, "labels") != NULL)
+      label_path = *f;
+  g_assert_nonnull (label_path);
+
+  /* the case's own labels: the prediction becomes the truth, every region */
+  g_assert_true (load_mask (s, label_path, &changed, &conv, &error));
+  g_assert_no_error (error);
+  g_test_message ("%s: %" G_GSIZE_FORMAT " whole-tumour voxels changed, labels %s", label_path, changed,
+                  bs_labels_convention_name (conv));
+  g_assert_cmpuint (changed, ==, before.fp + before.fn);
+  g_assert_true (bs_labels_has_region (conv, BS_REGION_ET));
+  g_assert_cmpint (bs_session_get_n_edits (s, &n_redo), ==, 1);
+  g_assert_true (bs_test_session_spin_until (s, bs_test_session_settled, 120));
+  bs_session_get_volume_confusion (s, &after, NULL);
+  g_assert_cmpuint (after.fp, ==, 0);
+  g_assert_cmpuint (after.fn, ==, 0);
+  for (int r = 0; r < BS_N_REGIONS; r++)
+    {
+      g_assert_true (bs_session_get_region_metrics (s, r, &m));
+      g_assert_cmpfloat (m.dice, ==, 1.0);
+      g_assert_cmpfloat (m.hd95_mm, ==, 0.0);
+    }
+  g_assert_true (bs_session_edit_undo (s));
+  g_assert_true (bs_test_session_spin_until (s, bs_test_session_settled, 120));
+  bs_session_get_volume_confusion (s, &undone, NULL);
+  g_assert_cmpmem (&undone, sizeof undone, &before, sizeof before);
+
+  /* a 0/1 mask: the whole tumour alone */
+  wt = bs_labels_whole_tumour (bs_session_get_case (s)->label);
+  g_assert_true (bs_volume_save_nifti (wt, wt_path, DT_UINT8, &error));
+  g_assert_true (load_mask (s, wt_path, &changed, &conv, &error));
+  g_assert_cmpint (conv, ==, BS_LABELS_BINARY);
+  g_assert_cmpuint (changed, ==, before.fp + before.fn);
+  g_assert_true (bs_test_session_spin_until (s, bs_test_session_settled, 120));
+  bs_session_get_volume_confusion (s, &after, NULL);
+  g_assert_cmpuint (after.fp + after.fn, ==, 0);
+  g_assert_cmpint (bs_session_get_n_edits (s, NULL), ==, 1);
+
+  /* another grid: an error naming the file; nothing changes */
+  {
+    small = bs_volume_new (12, 10, 8, 1);
+    g_assert_true (bs_volume_save_nifti (small, small_path, DT_UINT8, &error));
+  }
+  g_assert_false (load_mask (s, small_path, NULL, NULL, &error));
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "small-mask.nii.gz"));
+  g_clear_error (&error);
+  g_assert_cmpint (bs_session_get_n_edits (s, NULL), ==, 1);
+
+  /* the prediction changed while the file was read (a stroke): refused */
+  g_clear_object (&mask_result);
+  bs_session_load_mask_async (s, label_path, NULL, on_mask, NULL);
+  bs_session_edit_undo (s);
+  g_assert_true (bs_test_session_spin_until (s, mask_done, 120));
+  g_assert_false (bs_session_load_mask_finish (s, mask_result, NULL, NULL, NULL, &error));
+  g_assert_nonnull (strstr (error->message, "changed while"));
+  g_clear_error (&error);
+  g_clear_object (&mask_result);
+  g_assert_cmpint (bs_session_get_n_edits (s, &n_redo), ==, 0);
+  g_assert_cmpint (n_redo, ==, 1);
+  g_assert_true (bs_test_session_spin_until (s, bs_test_session_settled, 120));
+  bs_session_get_volume_confusion (s, &undone, NULL);
+  g_assert_cmpmem (&undone, sizeof undone, &before, sizeof before);
+  g_unlink (small_path);
+  g_unlink (wt_path);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -437,6 +561,7 @@ main (int argc, char **argv)
   g_test_add_func ("/session-states/damaged-truth-opens-case", test_damaged_truth_opens_case);
   g_test_add_func ("/session-states/thick-slices-one-plane", test_thick_slices_one_plane);
   g_test_add_func ("/session-states/corrections", test_corrections);
+  g_test_add_func ("/session-states/open-mask", test_open_mask);
   status = g_test_run ();
   g_rmdir (tmpdir);
   g_free (tmpdir);

@@ -100,6 +100,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/window/recent-names", test_recent_names);
   g_test_add_func ("/ui/window/options-remembered", test_options_remembered);
   g_test_add_func ("/ui/window/corrections", test_corrections_in_window);
+  g_test_add_func ("/ui/window/open-mask", test_open_mask_in_window);
   ret = g_test_run ();
   bs_test_window_close (win, app);
   return ret;

@@ -669,3 +669,102 @@ test_drop (void)
   g_assert_cmpstr (c->id, ==, "phantom_001");
   g_assert_nonnull (bs_session_get_truth (bs_window_get_session (win)));
 }
+
+static gboolean
+can_edit_now (BsWindow *w)
+{
+  return bs_session_can_edit (bs_window_get_session (w), NULL);
+}
+
+static gboolean
+mask_read (BsWindow *w)
+{
+  GAction *open = g_action_map_lookup_action (G_ACTION_MAP (w), "open-mask");
+
+  return g_action_get_enabled (open) && bs_session_get_n_edits (bs_window_get_session (w), NULL) > 0;
+}
+
+/* "Open Mask as a Correction…": greyed until the volume can be edited; the
+ * case's own labels, opened through win.open-mask-file, make the volume's
+ * Dice 1 in the Dice panel ("(corrected)") and the status line says what
+ * changed; Ctrl+Z's action puts the network's prediction back.  A file on
+ * another grid is an error dialog naming it, and nothing changes. */
+void
+test_open_mask_in_window (void)
+{
+  BsSession *s;
+  GAction *open;
+  g_auto(GStrv) files = NULL;
+  const char *label_path = NULL;
+  g_autofree char *bad = NULL;
+  GtkWidget *row, *panel;
+  int n_before;
+
+  if (!setup ())
+    return;
+  s = bs_window_get_session (win);
+  open = g_action_map_lookup_action (G_ACTION_MAP (win), "open-mask");
+  g_assert_nonnull (open);
+  g_action_group_activate_action (G_ACTION_GROUP (win), "resume-fill", NULL);
+  g_assert_true (bs_test_wait (win, can_edit_now, 600));
+  bs_test_spin (100);
+  g_assert_true (g_action_get_enabled (open));
+  files = bs_dataset_get_case_files (bs_session_get_dataset (s), bs_session_get_case_index (s));
+  for (char **f = files; *f; f++)
+    if (strstr (*f, "labels") != NULL)
+      label_path = *f;
+  g_assert_nonnull (label_path);
+  n_before = bs_session_get_n_edits (s, NULL);
+  g_assert_cmpint (n_before, ==, 0);
+
+  g_action_group_activate_action (G_ACTION_GROUP (win), "open-mask-file", g_variant_new_string (label_path));
+  g_assert_false (g_action_get_enabled (open));   /* one file at a time */
+  g_assert_true (bs_test_wait (win, mask_read, 120));
+  g_assert_true (bs_test_wait (win, volume_done, 120));
+  bs_test_spin (200);
+  row = bs_test_find_widget (GTK_WIDGET (win), BS_TYPE_PROGRESS_ROW);
+  panel = bs_test_find_widget (GTK_WIDGET (win), BS_TYPE_DICE_PANEL);
+  {
+    GtkWidget *line = bs_test_find_label (row, "Mask opened with its regions:", TRUE);
+    const char *tip;
+
+    g_assert_nonnull (line);
+    tip = gtk_widget_get_tooltip_text (line);
+    g_assert_nonnull (tip);
+    g_assert_nonnull (strstr (tip, "(phantom_001.nii.gz)"));   /* the whole line, where it is cut */
+  }
+  for (int k = 0; k < 100 && bs_test_find_label (panel, "1.0000 (corrected)", FALSE) == NULL; k++)
+    bs_test_spin (50);
+  g_assert_nonnull (bs_test_find_label (panel, "1.0000 (corrected)", FALSE));
+  g_action_group_activate_action (G_ACTION_GROUP (win), "undo-edit", NULL);
+  g_assert_cmpint (bs_session_get_n_edits (s, NULL), ==, 0);
+  g_assert_true (bs_test_wait (win, volume_done, 120));
+  bs_test_spin (200);
+  g_assert_null (bs_test_find_label (panel, "1.0000 (corrected)", FALSE));
+
+  /* not a mask of this case: a dialog naming the file, no correction */
+  bad = g_build_filename (g_get_tmp_dir (), "bs-not-a-mask.nii.gz", NULL);
+  g_assert_true (g_file_set_contents (bad, "not a NIfTI file", -1, NULL));
+  g_action_group_activate_action (G_ACTION_GROUP (win), "open-mask-file", g_variant_new_string (bad));
+  for (int k = 0; k < 200 && !g_action_get_enabled (open); k++)
+    bs_test_spin (50);
+  bs_test_spin (200);
+  g_assert_cmpint (bs_session_get_n_edits (s, NULL), ==, 0);
+  {
+    GListModel *tops = gtk_window_get_toplevels ();
+    gboolean found = FALSE;
+
+    for (guint i = g_list_model_get_n_items (tops); i-- > 0;)
+      {
+        g_autoptr(GtkWindow) w = g_list_model_get_item (tops, i);
+
+        if (w != GTK_WINDOW (win) && gtk_window_get_transient_for (w) == GTK_WINDOW (win))
+          {
+            found = found || bs_test_find_label (GTK_WIDGET (w), "bs-not-a-mask.nii.gz", TRUE) != NULL;
+            gtk_window_destroy (w);
+          }
+      }
+    g_assert_true (found);
+  }
+  g_unlink (bad);
+}

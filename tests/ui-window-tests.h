@@ -95,3 +95,4 @@ void test_mnemonics_clear_of_shortcuts (void);
 void test_recent_names (void);
 void test_options_remembered (void);
 void test_corrections_in_window (void);
+void test_open_mask_in_window (void);

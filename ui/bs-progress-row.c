@@ -37,8 +37,9 @@ set_progress (BsProgressRow *self, const char *text, double fraction)
     text = with_edits;
   gtk_label_set_text (self->progress_label, text != NULL ? text : "");
   /* no tooltip while the line changes with every slice (each new one
-   * re-queries the window's tooltips) */
-  bs_widget_set_tooltip (GTK_WIDGET (self->progress_label), NULL);
+   * re-queries the window's tooltips); a message, which stays, has its
+   * whole text there when the line is too narrow for it */
+  bs_widget_set_tooltip (GTK_WIDGET (self->progress_label), fraction < 0 ? text : NULL);
   if (fraction >= 0)
     gtk_progress_bar_set_fraction (self->progress_bar, fraction);
 }

@@ -8,6 +8,7 @@
 #include <glib/gi18n.h>
 #include <math.h>
 
+#include "bs-error.h"
 #include "bs-mask-edit.h"
 #include "bs-session-private.h"
 
@@ -236,4 +237,161 @@ bs_session_edit_discard (BsSession *self, gboolean restore)
    * would only be dropped. */
   if (had)
     bs_session_notify (self, PROP_EDITS);
+}
+
+/* ---- A segmentation file as one correction ---- */
+
+typedef struct {
+  char *dataset_path, *case_id, *mask_path;
+  BsLabelConvention case_convention;
+  BsVolume *prob;              /* a copy: the session's may go meanwhile */
+  int channels[BS_N_REGIONS];
+  /* the prediction it was compared with: unchanged when it is done, or stale */
+  guint generation, volume_serial, n_undo, n_redo;
+  int case_index;
+  gboolean cleanup_applied;
+  /* results */
+  GArray *changes;
+  gsize wt_changed;
+  BsLabelConvention convention;
+} MaskJob;
+
+static void
+mask_job_free (gpointer data)
+{
+  MaskJob *job = data;
+
+  g_free (job->dataset_path);
+  g_free (job->case_id);
+  g_free (job->mask_path);
+  g_clear_pointer (&job->prob, bs_volume_free);
+  g_clear_pointer (&job->changes, g_array_unref);
+  g_free (job);
+}
+
+/* Off the main thread: the file read onto the case's grid (a dataset of its
+ * own: the session's may be closed meanwhile), compared with the copy. */
+static void
+mask_job_run (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  MaskJob *job = data;
+  GError *error = NULL;
+  g_autoptr(BsDataset) ds = bs_dataset_open (job->dataset_path, NULL, &error);
+  g_autoptr(BsVolume) label = NULL;
+  gboolean ok;
+  int index;
+
+  if (ds == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  index = bs_dataset_find_case (ds, job->case_id);
+  if (index < 0)
+    {
+      g_task_return_new_error (task, BS_IO_ERROR, BS_IO_ERROR_NOT_FOUND, _("%s: no case %s any more"),
+                               job->dataset_path, job->case_id);
+      return;
+    }
+  label = bs_dataset_load_case_mask (ds, index, job->mask_path, job->case_convention, &job->convention, &error);
+  if (label == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  if (g_task_return_error_if_cancelled (task))
+    return;
+  job->changes = g_array_new (FALSE, FALSE, sizeof (BsMaskEditVoxel));
+  job->wt_changed = bs_mask_edit_from_label (job->prob, job->channels, label, job->convention, job->changes, &ok);
+  if (!ok)
+    {
+      g_task_return_new_error (task, BS_IO_ERROR, BS_IO_ERROR_INVALID,
+                               _("%s (%dx%dx%d) is not on the grid of the prediction (%dx%dx%d)"), job->mask_path,
+                               label->dims[0], label->dims[1], label->dims[2], job->prob->dims[0], job->prob->dims[1],
+                               job->prob->dims[2]);
+      return;
+    }
+  g_clear_pointer (&job->prob, bs_volume_free);
+  g_task_return_boolean (task, TRUE);
+}
+
+void
+bs_session_load_mask_async (BsSession *self, const char *path, GCancellable *cancellable,
+                            GAsyncReadyCallback callback, gpointer data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autofree char *why = NULL;
+  MaskJob *job;
+
+  g_return_if_fail (BS_IS_SESSION (self) && path != NULL);
+  task = g_task_new (self, cancellable, callback, data);
+  g_task_set_source_tag (task, bs_session_load_mask_async);
+  bs_session_edit_end (self);
+  if (!bs_session_can_edit (self, &why))
+    {
+      g_task_return_new_error (task, BS_IO_ERROR, BS_IO_ERROR_INVALID, "%s", why);
+      return;
+    }
+  job = g_new0 (MaskJob, 1);
+  job->dataset_path = g_strdup (bs_dataset_get_path (self->dataset));
+  job->case_id = g_strdup (self->bcase->id);
+  job->mask_path = g_strdup (path);
+  job->case_convention = self->bcase->convention;
+  job->prob = bs_volume_copy (self->prob);
+  for (int r = 0; r < BS_N_REGIONS; r++)
+    job->channels[r] = bs_session_region_channel (self, r);
+  job->generation = self->generation;
+  job->volume_serial = self->volume_serial;
+  job->n_undo = self->edit_undo != NULL ? self->edit_undo->len : 0;
+  job->n_redo = self->edit_redo != NULL ? self->edit_redo->len : 0;
+  job->case_index = self->case_index;
+  job->cleanup_applied = self->cleanup_applied;
+  g_task_set_task_data (task, job, mask_job_free);
+  if (job->prob == NULL)
+    {
+      g_task_return_new_error (task, BS_IO_ERROR, BS_IO_ERROR_INVALID, _("Out of memory to compare %s"), path);
+      return;
+    }
+  g_task_run_in_thread (task, mask_job_run);
+}
+
+gboolean
+bs_session_load_mask_finish (BsSession *self, GAsyncResult *result, gsize *n_changed, gsize *n_values,
+                             BsLabelConvention *convention, GError **error)
+{
+  MaskJob *job;
+
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  if (!g_task_propagate_boolean (G_TASK (result), error))
+    return FALSE;
+  job = g_task_get_task_data (G_TASK (result));
+  /* The prediction it was compared with must be the one shown (a stroke,
+   * an undo, the clean-up's switch or another case came meanwhile). */
+  if (self->prob == NULL || job->generation != self->generation || job->volume_serial != self->volume_serial
+      || job->case_index != self->case_index || job->cleanup_applied != self->cleanup_applied
+      || job->n_undo != (self->edit_undo != NULL ? self->edit_undo->len : 0)
+      || job->n_redo != (self->edit_redo != NULL ? self->edit_redo->len : 0) || self->edit_stroke != NULL
+      || !bs_session_can_edit (self, NULL))
+    {
+      g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID,
+                   _("The prediction changed while %s was read: open it again"), job->mask_path);
+      return FALSE;
+    }
+  if (n_changed != NULL)
+    *n_changed = job->wt_changed;
+  if (n_values != NULL)
+    *n_values = job->changes->len;
+  if (convention != NULL)
+    *convention = job->convention;
+  if (job->changes->len == 0)
+    return TRUE;
+  /* one step of the undo stack, like a stroke */
+  bs_mask_edit_apply (self->prob, job->changes, FALSE);
+  ensure_stacks (self);
+  g_ptr_array_add (self->edit_undo, g_steal_pointer (&job->changes));
+  g_ptr_array_set_size (self->edit_redo, 0);
+  if (self->truth != NULL && self->slice_conf != NULL)
+    bs_session_count_slice (self, self->slice);
+  remeasure (self, g_ptr_array_index (self->edit_undo, self->edit_undo->len - 1));
+  return TRUE;
 }

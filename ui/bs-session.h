@@ -207,6 +207,18 @@ int bs_session_get_n_edits (BsSession *self, int *n_redo);
 /* Forgets every stroke, first putting the prediction back as the network
  * left it when restore is TRUE. */
 void bs_session_edit_discard (BsSession *self, gboolean restore);
+/* A segmentation file (an exported mask, a corrected one, another tool's)
+ * as one correction: once the volume can be edited, the file is read onto
+ * the case's grid and compared with the prediction off the main thread
+ * (bs_dataset_load_case_mask, bs_mask_edit_from_label); finishing makes it
+ * one step that Ctrl+Z takes back (none when nothing changed).  *n_changed:
+ * voxels whose whole tumour changed; *n_values: values of every region that
+ * changed; *convention: the labels the file was read in.  An error names the
+ * file and the problem, and leaves the prediction as it was. */
+void bs_session_load_mask_async (BsSession *self, const char *path, GCancellable *cancellable,
+                                 GAsyncReadyCallback callback, gpointer data);
+gboolean bs_session_load_mask_finish (BsSession *self, GAsyncResult *result, gsize *n_changed, gsize *n_values,
+                                      BsLabelConvention *convention, GError **error);
 
 /* ---- The worker ---- */
 gboolean bs_session_is_ready (BsSession *self);      /* a case is open, nothing loads and the worker has a plan */

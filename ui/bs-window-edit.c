@@ -44,6 +44,10 @@ sync_edit_actions (BsWindow *self)
           apply_brush (self);
         }
     }
+  g_simple_action_set_enabled (G_SIMPLE_ACTION (g_action_map_lookup_action (map, "open-mask")),
+                               can && self->mask_cancellable == NULL);
+  g_simple_action_set_enabled (G_SIMPLE_ACTION (g_action_map_lookup_action (map, "open-mask-file")),
+                               can && self->mask_cancellable == NULL);
   g_simple_action_set_enabled (G_SIMPLE_ACTION (g_action_map_lookup_action (map, "undo-edit")), can && n_undo > 0);
   g_simple_action_set_enabled (G_SIMPLE_ACTION (g_action_map_lookup_action (map, "redo-edit")), can && n_redo > 0);
 }
@@ -85,7 +89,109 @@ action_undo_edit (GSimpleAction *action, GVariant *param, gpointer data)
     bs_session_edit_redo (self->session);
 }
 
+/* ---- A segmentation file as one correction ---- */
+
+static void
+on_mask_loaded (GObject *source, GAsyncResult *result, gpointer data)
+{
+  BsWindow *self = data;
+  g_autoptr(GError) error = NULL;
+  gsize changed = 0, values = 0;
+  BsLabelConvention conv = BS_LABELS_UNKNOWN;
+  gboolean ok = bs_session_load_mask_finish (BS_SESSION (source), result, &changed, &values, &conv, &error);
+  const char *path = self->mask_cancellable ? g_object_get_data (G_OBJECT (self->mask_cancellable), "bs-path") : NULL;
+  g_autofree char *name = path != NULL ? g_path_get_basename (path) : g_strdup ("");
+  gboolean gone = self->mask_cancellable == NULL || g_cancellable_is_cancelled (self->mask_cancellable);
+
+  g_clear_object (&self->mask_cancellable);
+  if (gone || self->progress_row == NULL)
+    {
+      g_object_unref (self);
+      return;
+    }
+  if (!ok)
+    bs_window_show_error (self, _("The mask could not be opened"), error);
+  else
+    {
+      g_autofree char *text = NULL;
+
+      if (values == 0)
+        /* TRANSLATORS: %s is the mask file's name */
+        text = g_strdup_printf (_("The mask is the prediction already: nothing changed (%s)"), name);
+      else if (!bs_labels_has_region (conv, BS_REGION_TC))
+        /* TRANSLATORS: %lu voxels, %s the mask file's name; a 0/1 mask tells the whole tumour only */
+        text = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                             "Mask opened, whole tumour only: %lu voxel changed · Ctrl+Z undoes it (%s)",
+                                             "Mask opened, whole tumour only: %lu voxels changed · Ctrl+Z undoes it (%s)",
+                                             changed),
+                                (unsigned long) changed, name);
+      else
+        /* TRANSLATORS: %lu voxels of the whole tumour, %s the mask file's name; its core and enhancing tumour are taken too */
+        text = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                             "Mask opened with its regions: %lu tumour voxel changed · Ctrl+Z undoes it (%s)",
+                                             "Mask opened with its regions: %lu tumour voxels changed · Ctrl+Z undoes it (%s)",
+                                             changed),
+                                (unsigned long) changed, name);
+      bs_progress_row_show_message (self->progress_row, text);
+    }
+  sync_edit_actions (self);
+  g_object_unref (self);
+}
+
+static void
+open_mask (BsWindow *self, const char *path)
+{
+  if (self->mask_cancellable != NULL || !bs_session_can_edit (self->session, NULL))
+    return;
+  self->mask_cancellable = g_cancellable_new ();
+  g_object_set_data_full (G_OBJECT (self->mask_cancellable), "bs-path", g_strdup (path), g_free);
+  sync_edit_actions (self);
+  bs_progress_row_show_message (self->progress_row, _("Reading the mask…"));
+  bs_session_load_mask_async (self->session, path, self->mask_cancellable, on_mask_loaded, g_object_ref (self));
+}
+
+static void
+action_open_mask_file (GSimpleAction *action, GVariant *param, gpointer data)
+{
+  open_mask (data, g_variant_get_string (param, NULL));
+}
+
+static void
+on_mask_chosen (GtkNativeDialog *dialog, int response, gpointer data)
+{
+  BsWindow *self = data;
+
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+      g_autofree char *path = file != NULL ? g_file_get_path (file) : NULL;
+
+      if (path != NULL)
+        open_mask (self, path);
+    }
+  g_object_unref (dialog);
+  g_object_unref (self);
+}
+
+static void
+action_open_mask (GSimpleAction *action, GVariant *param, gpointer data)
+{
+  BsWindow *self = data;
+  GtkFileChooserNative *chooser = gtk_file_chooser_native_new (_("Open a Mask as a Correction"), GTK_WINDOW (self),
+                                                               GTK_FILE_CHOOSER_ACTION_OPEN, _("_Open"), _("_Cancel"));
+  g_autoptr(GtkFileFilter) filter = gtk_file_filter_new ();
+
+  gtk_file_filter_set_name (filter, _("NIfTI masks and label maps"));
+  gtk_file_filter_add_pattern (filter, "*.nii");
+  gtk_file_filter_add_pattern (filter, "*.nii.gz");
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), filter);
+  g_signal_connect (chooser, "response", G_CALLBACK (on_mask_chosen), g_object_ref (self));
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+}
+
 static const GActionEntry edit_entries[] = {
+  { "open-mask", action_open_mask },
+  { "open-mask-file", action_open_mask_file, "s" },
   { "brush", NULL, "s", "'off'", action_brush },
   { "brush-smaller", action_brush_size },
   { "brush-larger", action_brush_size },

@@ -38,6 +38,7 @@ struct _BsWindow
   BsOptionsPanel *options_panel;
 
   double brush_radius;     /* the correction brush's radius in image pixels */
+  GCancellable *mask_cancellable;  /* a mask file being read (win.open-mask), else NULL */
 };
 
 /* bs-window-actions.c: installs the win.* actions (some bound to the
@@ -50,8 +51,9 @@ void bs_window_uninstall_session_actions (BsWindow *self);
 /* Updates the state of win.view-mode and win.plane from the session. */
 void bs_window_sync_view_actions (BsWindow *self);
 /* bs-window-edit.c: the correction brush (win.brush: 'off', 'paint',
- * 'erase'; win.brush-smaller, win.brush-larger) and win.undo-edit,
- * win.redo-edit, enabled as the session allows. */
+ * 'erase'; win.brush-smaller, win.brush-larger), win.undo-edit,
+ * win.redo-edit and win.open-mask (a segmentation file as one correction;
+ * win.open-mask-file takes its path), enabled as the session allows. */
 void bs_window_install_edit_actions (BsWindow *self);
 void bs_window_show_chooser (BsWindow *self, const char *title, GtkFileChooserAction mode, gboolean model);
 

@@ -305,6 +305,9 @@ bs_window_dispose (GObject *object)
   BsWindow *self = BS_WINDOW (object);
 
   bs_window_uninstall_session_actions (self);
+  if (self->mask_cancellable != NULL)
+    g_cancellable_cancel (self->mask_cancellable);
+  g_clear_object (&self->mask_cancellable);
   if (self->session != NULL)
     {
       g_signal_handlers_disconnect_by_data (self->session, self);

@@ -60,6 +60,50 @@ bs_mask_edit_disk (BsVolume *prob, const int channels[BS_N_REGIONS], BsRegion re
   return covered;
 }
 
+gsize
+bs_mask_edit_from_label (const BsVolume *prob, const int channels[BS_N_REGIONS], const BsVolume *label,
+                         BsLabelConvention conv, GArray *changes, gboolean *ok)
+{
+  gboolean tells[BS_N_REGIONS];
+  gsize nvox, wt_changed = 0;
+
+  g_return_val_if_fail (prob != NULL && channels != NULL && label != NULL && changes != NULL && ok != NULL, 0);
+  *ok = label->n_channels == 1 && label->dims[0] == prob->dims[0] && label->dims[1] == prob->dims[1]
+        && label->dims[2] == prob->dims[2];
+  if (!*ok)
+    return 0;
+  for (int r = 0; r < BS_N_REGIONS; r++)
+    tells[r] = r == BS_REGION_WT || bs_labels_has_region (conv, r);
+  nvox = bs_volume_n_voxels (prob);
+  for (gsize v = 0; v < nvox; v++)
+    {
+      int value = (int) lrintf (label->data[v]);
+
+      for (int r = 0; r < BS_N_REGIONS; r++)
+        {
+          gsize at;
+          gboolean want, on;
+
+          if (channels[r] < 0)
+            continue;
+          at = (gsize) channels[r] * nvox + v;
+          on = prob->data[at] > 0.5f;
+          /* no core outside the tumour; inside, what the file cannot tell stays */
+          want = r == BS_REGION_WT ? value > 0 : tells[r] ? bs_labels_in_region (conv, r, value) : on && value > 0;
+          if (want == on)
+            continue;
+          {
+            BsMaskEditVoxel e = { at, prob->data[at], want ? 1.0f : 0.0f };
+
+            g_array_append_val (changes, e);
+          }
+          if (r == BS_REGION_WT)
+            wt_changed++;
+        }
+    }
+  return wt_changed;
+}
+
 void
 bs_mask_edit_apply (BsVolume *prob, const GArray *changes, gboolean undo)
 {

@@ -29,6 +29,18 @@ typedef struct {
 int bs_mask_edit_disk (BsVolume *prob, const int channels[BS_N_REGIONS], BsRegion region, gboolean erase,
                        BsPlane plane, int index, double x, double y, double radius, GArray *changes);
 
+/* The changes (appended to changes, prob itself untouched: bs_mask_edit_apply
+ * makes them) that turn prob's masks into a segmentation's: label is a label
+ * map of conv on prob's grid (bs_dataset_load_case_mask).  Every region conv
+ * tells and the model has (channels[r] >= 0) becomes the label's: a value
+ * whose side of 0.5 is wrong becomes 1 or 0, the others keep the network's
+ * probability.  A region conv cannot tell (a binary or unknown map: the whole
+ * tumour only) is cleared outside the label's whole tumour and left alone
+ * inside it.  Returns the number of voxels whose whole tumour changed; FALSE
+ * from *ok when label is not on prob's grid. */
+gsize bs_mask_edit_from_label (const BsVolume *prob, const int channels[BS_N_REGIONS], const BsVolume *label,
+                               BsLabelConvention conv, GArray *changes, gboolean *ok);
+
 /* Puts changes back (undo: the before values, last change first) or again
  * (the after values, first change first). */
 void bs_mask_edit_apply (BsVolume *prob, const GArray *changes, gboolean undo);

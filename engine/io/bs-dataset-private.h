@@ -26,6 +26,16 @@ struct _BsDataset {
   gboolean keep_grid; /* bs_dataset_set_resample off */
 };
 
+/* Every image file of case e as the channels of one volume (read in
+ * parallel: gunzip dominates). */
+BsVolume *bs_dataset_read_images (const CaseEntry *e, GError **error);
+/* The label file of case e into c->label, on the grid of c->image: read,
+ * checked (numbers, classes, 3D, on the image's grid), brought into the
+ * image's voxel order; c->convention from the values where e says to guess.
+ * strict (a Decathlon task, whose dataset.json names the classes): a value of
+ * no class of c->convention is an error; else it makes the convention unknown. */
+gboolean bs_dataset_read_nifti_label (const CaseEntry *e, gboolean strict, BsCase *c, GError **error);
+
 /* c resampled to about 1 mm along every axis whose voxels are finer than
  * BS_DATASET_FINE_VOXEL_MM, image and label alike (engine/io/bs-dataset-resample.c);
  * file names the case in the error. */

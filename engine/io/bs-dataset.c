@@ -619,10 +619,9 @@ check_same_dims (const BsVolume *a, const char *a_path, const BsVolume *b, const
   return FALSE;
 }
 
-/* Loads every file of a case (in parallel: gunzip dominates) as the
- * channels of one volume. */
-static BsVolume *
-load_images (const CaseEntry *e, GError **error)
+/* (bs-dataset-private.h) */
+BsVolume *
+bs_dataset_read_images (const CaseEntry *e, GError **error)
 {
   int n = (int) g_strv_length (e->images);
   BsVolume *out = bs_volume_load_nifti_channels ((const char *const *) e->images, n, error);
@@ -690,9 +689,8 @@ load_h5_label (BsDataset *ds, const CaseEntry *e, BsCase *c, GError **error)
   return TRUE;
 }
 
-/* The label file of case e into c->label, on the grid of c->image. */
-static gboolean
-load_nifti_label (BsDataset *ds, const CaseEntry *e, BsCase *c, GError **error)
+gboolean
+bs_dataset_read_nifti_label (const CaseEntry *e, gboolean strict, BsCase *c, GError **error)
 {
   c->label = bs_volume_load_nifti (e->label, TRUE, error);
   if (c->label == NULL)
@@ -772,9 +770,9 @@ load_nifti_label (BsDataset *ds, const CaseEntry *e, BsCase *c, GError **error)
     gboolean fits;
 
     if (!bs_labels_check_values (c->label, c->convention, e->label,
-                                 ds->kind == BS_DATASET_DECATHLON ? NULL : &fits, error))
+                                 strict ? NULL : &fits, error))
       return FALSE;
-    if (ds->kind != BS_DATASET_DECATHLON && !fits)
+    if (!strict && !fits)
       c->convention = BS_LABELS_UNKNOWN;
   }
   return TRUE;
@@ -837,7 +835,7 @@ bs_dataset_load_case_full (BsDataset *ds, guint i, GError **label_error, GError 
       return g_steal_pointer (&c);
     }
 
-  c->image = load_images (e, error);
+  c->image = bs_dataset_read_images (e, error);
   if (c->image == NULL)
     return NULL;
   /* Nothing but NaN or infinity: not a scan to segment (fuzz finding: an
@@ -851,7 +849,7 @@ bs_dataset_load_case_full (BsDataset *ds, guint i, GError **label_error, GError 
     {
       GError *local = NULL;
 
-      if (!load_nifti_label (ds, e, c, &local) && !label_failed (e, c, local, label_error, error))
+      if (!bs_dataset_read_nifti_label (e, ds->kind == BS_DATASET_DECATHLON, c, &local) && !label_failed (e, c, local, label_error, error))
         return NULL;
     }
   if (!ds->keep_grid && !bs_dataset_resample_fine (c, e->images[0], error))

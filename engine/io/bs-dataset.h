@@ -73,6 +73,16 @@ BsCase *bs_dataset_load_case (BsDataset *ds, guint i, GError **error);
  * used (unreadable, damaged, on another grid, values of no class) leaves the
  * case without one and its error in *label_error: the scan still opens. */
 BsCase *bs_dataset_load_case_full (BsDataset *ds, guint i, GError **label_error, GError **error);
+/* A segmentation of case i read from path (a mask Brainseg exported, another
+ * tool's, a label map): checked and brought onto the case's grid as its own
+ * label would be (numbers, 3D, on the grid of the case's first image file,
+ * which is read again for it; its voxel order; resampled with the case), an
+ * error naming path and the problem otherwise.  *convention: binary (0/1),
+ * case_convention where its values are of it and it tells the regions apart,
+ * else the BraTS release the values suggest, else unknown (whole tumour only).
+ * Not for HDF5 datasets. */
+BsVolume *bs_dataset_load_case_mask (BsDataset *ds, guint i, const char *path, BsLabelConvention case_convention,
+                                     BsLabelConvention *convention, GError **error);
 void bs_case_free (BsCase *c);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BsCase, bs_case_free)
 

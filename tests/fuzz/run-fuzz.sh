@@ -18,7 +18,7 @@ mkdir -p "$work"
 san="-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined"
 cflags="-g -O1 -std=gnu11 $san -I$root/engine/base -I$root/engine/io -I/usr/include/nifti $(pkg-config --cflags glib-2.0 gio-2.0 json-glib-1.0 hdf5) -DGETTEXT_PACKAGE=\"brainseg\" -DG_LOG_DOMAIN=\"Brainseg\""
 libs="$(pkg-config --libs glib-2.0 gio-2.0 json-glib-1.0 hdf5) -lnifti2 -lznz -ldeflate -lz -ltbb -lm"
-engine="engine/base/bs-error.c engine/base/bs-file.c engine/io/bs-volume.c engine/io/bs-nifti.c engine/io/bs-nifti-write.c engine/io/bs-gunzip.c engine/io/bs-labels.c engine/io/bs-dataset.c engine/io/bs-dataset-resample.c engine/io/bs-dataset-decathlon.c engine/io/bs-dataset-h5.c engine/io/bs-h5.c"
+engine="engine/base/bs-error.c engine/base/bs-file.c engine/io/bs-volume.c engine/io/bs-nifti.c engine/io/bs-nifti-write.c engine/io/bs-gunzip.c engine/io/bs-labels.c engine/io/bs-dataset.c engine/io/bs-dataset-mask.c engine/io/bs-dataset-resample.c engine/io/bs-dataset-decathlon.c engine/io/bs-dataset-h5.c engine/io/bs-h5.c"
 
 # The engine sources are compiled into every target so that libFuzzer sees
 # their coverage (the meson build's libbrainseg.a is not instrumented).

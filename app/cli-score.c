@@ -1,0 +1,196 @@
+/* brainseg-cli score: a segmentation file (Brainseg's exported mask, a
+ * corrected one, another tool's) measured against the case's ground truth,
+ * region by region, with the metrics infer reports. */
+#include <glib/gi18n.h>
+#include <json-glib/json-glib.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "bs-dataset.h"
+#include "bs-labels.h"
+#include "bs-metrics.h"
+#include "bs-parallel.h"
+#include "cli.h"
+#include "cli-json.h"
+
+typedef struct {
+  BsVolume *mask[BS_N_REGIONS];   /* NULL: the file cannot tell the region */
+  BsVolume *truth[BS_N_REGIONS];  /* NULL: the case's labels cannot */
+  BsRegionMetrics m[BS_N_REGIONS];
+} ScoreJob;
+
+static void
+score_region (int r, gpointer data)
+{
+  ScoreJob *job = data;
+  const BsVolume *mask = job->mask[r];
+
+  if (mask != NULL)
+    bs_metrics_region_in (mask->data, job->truth[r] != NULL ? job->truth[r]->data : NULL, mask->dims, mask->spacing,
+                          0, mask->dims[2], &job->m[r]);
+}
+
+static double
+volume_ml (const BsVolume *v)
+{
+  guint64 on = 0;
+
+  for (gsize i = 0; i < bs_volume_n_voxels (v); i++)
+    on += v->data[i] > 0.5f;
+  return (double) on * v->spacing[0] * v->spacing[1] * v->spacing[2] / 1000.0;
+}
+
+static void
+score_job_clear (ScoreJob *job)
+{
+  for (int r = 0; r < BS_N_REGIONS; r++)
+    {
+      bs_volume_free (job->mask[r]);
+      bs_volume_free (job->truth[r]);
+    }
+}
+
+int
+bs_cli_score (int argc, char **argv)
+{
+  g_autofree char *mask_path = NULL, *case_id = NULL, *label = NULL, *resample_s = NULL;
+  gboolean json = FALSE;
+  GOptionEntry entries[] = {
+    { "mask", 0, 0, G_OPTION_ARG_FILENAME, &mask_path,
+      N_("The segmentation to measure (NIfTI: 0/1, or a label map of the case's or a BraTS release's labels)"),
+      "MASK.nii.gz" },
+    { "case", 0, 0, G_OPTION_ARG_STRING, &case_id, N_("Case (default: the first)"), "ID" },
+    { "label", 0, 0, G_OPTION_ARG_FILENAME, &label, N_("Ground truth for a single NIfTI file"), "FILE" },
+    { "resample", 0, 0, G_OPTION_ARG_STRING, &resample_s,
+      N_("on (default): a case with voxels finer than 0.8 mm is measured on about 1 mm voxels, as infer measures it; off: on its own voxels"),
+      "on|off" },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print one JSON object"), NULL },
+    { NULL }
+  };
+  static const char *const names[BS_N_REGIONS] = { N_("whole tumour"), N_("tumour core"), N_("enhancing tumour") };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BsDataset) ds = NULL;
+  g_autoptr(BsCase) c = NULL;
+  g_autoptr(BsVolume) mask = NULL;
+  BsLabelConvention conv = BS_LABELS_UNKNOWN;
+  ScoreJob job = { { NULL } };
+  int case_index = 0;
+
+  if (!bs_cli_parse ("score", "PATH",
+                     _("Measure a segmentation against the case's ground truth: Dice, HD95, sensitivity, specificity and volumes of the whole tumour, tumour core and enhancing tumour."),
+                     entries, &argc, &argv))
+    return 2;
+  if (argc != 2 || mask_path == NULL)
+    {
+      fprintf (stderr, "%s\n", _("brainseg-cli score: give exactly one PATH (a case folder, Decathlon task or NIfTI file) and --mask FILE"));
+      return 2;
+    }
+  if (resample_s && strcmp (resample_s, "on") != 0 && strcmp (resample_s, "off") != 0)
+    {
+      fprintf (stderr, "%s\n", _("brainseg-cli score: --resample is on|off"));
+      return 2;
+    }
+  ds = bs_dataset_open (argv[1], label, &error);
+  if (!ds)
+    return bs_cli_fail (error);
+  bs_dataset_set_resample (ds, resample_s == NULL || strcmp (resample_s, "on") == 0);
+  if (case_id && (case_index = bs_dataset_find_case (ds, case_id)) < 0)
+    {
+      fprintf (stderr, _("brainseg-cli score: %s has no case '%s'\n"), argv[1], case_id);
+      return 1;
+    }
+  c = bs_dataset_load_case (ds, case_index, &error);
+  if (!c)
+    return bs_cli_fail (error);
+  if (c->label == NULL)
+    {
+      fprintf (stderr, _("brainseg-cli score: case %s has no ground truth to measure %s against\n"), c->id, mask_path);
+      return 1;
+    }
+  mask = bs_dataset_load_case_mask (ds, case_index, mask_path, c->convention, &conv, &error);
+  if (!mask)
+    return bs_cli_fail (error);
+  for (int r = 0; r < BS_N_REGIONS; r++)
+    {
+      gboolean ok = TRUE;
+
+      job.truth[r] = r == BS_REGION_WT ? bs_labels_whole_tumour (c->label)
+                     : bs_labels_has_region (c->convention, r) ? bs_labels_region (c->label, c->convention, r) : NULL;
+      job.mask[r] = r == BS_REGION_WT ? bs_labels_whole_tumour (mask)
+                    : bs_labels_has_region (conv, r) ? bs_labels_region (mask, conv, r) : NULL;
+      ok = (job.truth[r] != NULL || (r != BS_REGION_WT && !bs_labels_has_region (c->convention, r)))
+           && (job.mask[r] != NULL || (r != BS_REGION_WT && !bs_labels_has_region (conv, r)));
+      if (!ok)
+        {
+          score_job_clear (&job);
+          fprintf (stderr, _("brainseg-cli score: out of memory for the regions of %s\n"), mask_path);
+          return 1;
+        }
+    }
+  bs_parallel_for (BS_N_REGIONS, score_region, &job);
+
+  if (json)
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "case");
+      json_builder_add_string_value (b, c->id);
+      json_builder_set_member_name (b, "mask");
+      json_builder_add_string_value (b, mask_path);
+      json_builder_set_member_name (b, "mask_labels");
+      json_builder_add_string_value (b, bs_labels_convention_name (conv));
+      json_builder_set_member_name (b, "labels");
+      json_builder_add_string_value (b, bs_labels_convention_name (c->convention));
+      json_builder_set_member_name (b, "regions");
+      json_builder_begin_object (b);
+      for (int r = 0; r < BS_N_REGIONS; r++)
+        {
+          BsRegionMetrics m = job.m[r];
+
+          json_builder_set_member_name (b, bs_region_name (r));
+          json_builder_begin_object (b);
+          json_builder_set_member_name (b, "predicted");
+          json_builder_add_boolean_value (b, job.mask[r] != NULL);
+          if (job.mask[r] == NULL || job.truth[r] == NULL)
+            {
+              double predicted = job.mask[r] != NULL ? m.volume_ml : NAN;
+
+              m.dice = m.hd95_mm = m.sensitivity = m.specificity = NAN;
+              m.volume_ml = predicted;
+              m.true_volume_ml = job.truth[r] != NULL ? volume_ml (job.truth[r]) : NAN;
+            }
+          bs_cli_json_add_double_or_null (b, "dice", m.dice);
+          bs_cli_json_add_double_or_null (b, "hd95", m.hd95_mm);
+          bs_cli_json_add_double_or_null (b, "sensitivity", m.sensitivity);
+          bs_cli_json_add_double_or_null (b, "specificity", m.specificity);
+          bs_cli_json_add_double_or_null (b, "volume_ml", m.volume_ml);
+          bs_cli_json_add_double_or_null (b, "true_volume_ml", m.true_volume_ml);
+          json_builder_end_object (b);
+        }
+      json_builder_end_object (b);
+      json_builder_end_object (b);
+      bs_cli_print_json (b);
+    }
+  else
+    {
+      /* TRANSLATORS: the case, the mask file and the label convention its values were read in */
+      printf (_("case %s: %s (%s labels)\n"), c->id, mask_path, bs_labels_convention_name (conv));
+      for (int r = 0; r < BS_N_REGIONS; r++)
+        {
+          const BsRegionMetrics m = job.m[r];
+
+          if (job.mask[r] == NULL)
+            printf (_("%s: the mask's labels do not tell it\n"), _(names[r]));
+          else if (job.truth[r] == NULL)
+            printf (_("%s: %.1f ml in the mask, no ground truth for it\n"), _(names[r]), m.volume_ml);
+          else
+            printf (_("%s: Dice %.4f, HD95 %.2f mm, sensitivity %.4f, specificity %.4f, %.1f ml in the mask, %.1f ml "
+                      "in the truth\n"), _(names[r]), m.dice, m.hd95_mm, m.sensitivity, m.specificity, m.volume_ml,
+                    m.true_volume_ml);
+        }
+    }
+  score_job_clear (&job);
+  return 0;
+}
