@@ -761,6 +761,33 @@ test_fine_voxels_resampled (void)
   g_assert_cmpmem (written->data, bs_volume_n_voxels (label) * sizeof (float), label->data,
                    bs_volume_n_voxels (label) * sizeof (float));
 
+  /* that mask opened back onto the case (the window's "Open Mask", score):
+   * on the resampled grid, the case's label voxel for voxel, the convention
+   * the case's when its values fit (here 1 and 2 only: 0/1 they are not) */
+  {
+    BsLabelConvention conv = BS_LABELS_UNKNOWN;
+    g_autoptr(BsVolume) back = bs_dataset_load_case_mask (ds, 0, out, BS_LABELS_BRATS2017, &conv, &error);
+
+    g_assert_no_error (error);
+    g_assert_true (bs_volume_same_geometry (back, c->image));
+    g_assert_cmpmem (back->data, bs_volume_n_voxels (back) * sizeof (float), c->label->data,
+                     bs_volume_n_voxels (back) * sizeof (float));
+    g_assert_cmpint (conv, ==, BS_LABELS_BRATS2017);
+    /* the same size moved 10 mm: another grid, an error naming the file */
+    {
+      g_autofree char *moved = g_build_filename (dir, "moved.nii.gz", NULL);
+
+      label->affine[0][3] += 10.0;
+      g_assert_true (bs_volume_save_nifti (label, moved, DT_UINT8, &error));
+      label->affine[0][3] -= 10.0;
+      g_assert_null (bs_dataset_load_case_mask (ds, 0, moved, BS_LABELS_BRATS2017, &conv, &error));
+      g_assert_nonnull (error);
+      g_test_message ("%s", error->message);
+      g_assert_nonnull (strstr (error->message, "moved.nii.gz"));
+      g_clear_error (&error);
+    }
+  }
+
   kept = bs_dataset_open (img, lab, &error);
   bs_dataset_set_resample (kept, FALSE);
   same = bs_dataset_load_case (kept, 0, &error);

@@ -628,6 +628,74 @@ test_mask_edit (void)
   g_assert_false (bs_mask_edit_slices (prob, erase, 0, BS_PLANE_AXIAL, &first, &last));
 }
 
+/* A segmentation as one correction: every region becomes the label map's
+ * (BraTS 2017: 1 core, 2 edema, 4 enhancing) where the network's side of 0.5
+ * was wrong, its other values untouched; undo gives the volume back bit for
+ * bit; a 0/1 map sets the whole tumour and clears the core and enhancing
+ * tumour outside it only; a map on another grid changes nothing. */
+static void
+test_mask_from_label (void)
+{
+  g_autoptr(BsVolume) prob = bs_volume_new (12, 10, 6, 3);
+  g_autoptr(BsVolume) label = bs_volume_new (12, 10, 6, 1);
+  g_autoptr(BsVolume) before = NULL, other = bs_volume_new (12, 10, 5, 1);
+  g_autoptr(GArray) changes = g_array_new (FALSE, FALSE, sizeof (BsMaskEditVoxel));
+  const int channels[BS_N_REGIONS] = { 0, 1, 2 };
+  gsize nvox = bs_volume_n_voxels (prob), wt_changed, expect_wt = 0;
+  gboolean ok;
+
+  for (gsize v = 0; v < nvox * 3; v++)
+    prob->data[v] = (float) ((v * 7919) % 10) / 9.0f;   /* some above 0.5, some below */
+  for (gsize v = 0; v < nvox; v++)
+    {
+      static const float values[] = { 0, 1, 2, 4, 0, 2 };
+
+      label->data[v] = values[(v * 31) % G_N_ELEMENTS (values)];
+      expect_wt += (label->data[v] > 0) != (prob->data[v] > 0.5f);
+    }
+  before = bs_volume_copy (prob);
+  wt_changed = bs_mask_edit_from_label (prob, channels, label, BS_LABELS_BRATS2017, changes, &ok);
+  g_assert_true (ok);
+  g_assert_cmpuint (wt_changed, ==, expect_wt);
+  g_assert_cmpmem (prob->data, nvox * 3 * sizeof (float), before->data, nvox * 3 * sizeof (float));  /* untouched */
+  bs_mask_edit_apply (prob, changes, FALSE);
+  for (gsize v = 0; v < nvox; v++)
+    {
+      int value = (int) label->data[v];
+
+      g_assert_cmpint (prob->data[v] > 0.5f, ==, value > 0);
+      g_assert_cmpint (prob->data[nvox + v] > 0.5f, ==, value == 1 || value == 4);
+      g_assert_cmpint (prob->data[2 * nvox + v] > 0.5f, ==, value == 4);
+      for (int c = 0; c < 3; c++)   /* a value on the right side keeps the network's probability */
+        if ((before->data[c * nvox + v] > 0.5f) == (prob->data[c * nvox + v] > 0.5f))
+          g_assert_cmpfloat (prob->data[c * nvox + v], ==, before->data[c * nvox + v]);
+    }
+  bs_mask_edit_apply (prob, changes, TRUE);
+  g_assert_cmpmem (prob->data, nvox * 3 * sizeof (float), before->data, nvox * 3 * sizeof (float));
+
+  /* 0/1: the whole tumour; the core and enhancing tumour go outside it only */
+  g_array_set_size (changes, 0);
+  for (gsize v = 0; v < nvox; v++)
+    label->data[v] = label->data[v] > 0;
+  bs_mask_edit_from_label (prob, channels, label, BS_LABELS_BINARY, changes, &ok);
+  bs_mask_edit_apply (prob, changes, FALSE);
+  for (gsize v = 0; v < nvox; v++)
+    {
+      g_assert_cmpint (prob->data[v] > 0.5f, ==, label->data[v] > 0);
+      for (int c = 1; c < 3; c++)
+        if (label->data[v] > 0)
+          g_assert_cmpfloat (prob->data[c * nvox + v], ==, before->data[c * nvox + v]);
+        else
+          g_assert_cmpfloat (prob->data[c * nvox + v], <=, 0.5f);
+    }
+  bs_mask_edit_apply (prob, changes, TRUE);
+
+  g_array_set_size (changes, 0);
+  g_assert_cmpuint (bs_mask_edit_from_label (prob, channels, other, BS_LABELS_BINARY, changes, &ok), ==, 0);
+  g_assert_false (ok);
+  g_assert_cmpuint (changes->len, ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -642,5 +710,6 @@ main (int argc, char **argv)
   g_test_add_func ("/postprocess/write-cleanup-trim", test_write_cleanup_trim);
   g_test_add_func ("/postprocess/slices-match-whole", test_slices_match_whole);
   g_test_add_func ("/postprocess/mask-edit", test_mask_edit);
+  g_test_add_func ("/postprocess/mask-from-label", test_mask_from_label);
   return g_test_run ();
 }

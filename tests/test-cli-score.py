@@ -1,0 +1,137 @@
+#!/usr/bin/python3
+"""brainseg-cli score on a real case: the case's own labels score 1 in every
+region; a mask infer wrote scores what infer reported (binary and as a BraTS
+label map), also with its voxels stored in another order; the whole tumour's
+Dice agrees with numpy's on the files; bad masks are one-line errors naming
+the file.  Skips (77) when the samples are absent."""
+
+import gzip
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import nibabel as nib
+import numpy as np
+
+CLI = os.environ.get("BS_CLI")
+SAMPLES = os.environ.get("BS_SAMPLES_DIR", "")
+CASE = "Brats18_TCIA01_201_1"
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+        print("FAIL:", what)
+
+
+def run(*args):
+    r = subprocess.run([CLI, *args], capture_output=True, text=True)
+    return r.returncode, r.stdout, r.stderr
+
+
+def score(folder, mask):
+    rc, out, err = run("score", folder, "--mask", mask, "--json")
+    check(rc == 0, f"score {mask}: rc {rc} {err!r}")
+    return json.loads(out) if rc == 0 else None
+
+
+def one_line_error(args, names, what):
+    rc, _, err = run(*args)
+    check(rc == 1 and len(err.strip().splitlines()) == 1 and names in err, f"{what}: rc {rc} {err!r}")
+    print(f"{what}: {err.strip()}")
+
+
+def main():
+    if not CLI:
+        print("SKIP: BS_CLI not set")
+        return 77
+    rc, _, err = run("score", "x")
+    check(rc == 2 and "--mask" in err, f"score without --mask: {rc} {err!r}")
+    folder = os.path.join(SAMPLES, "brats2017-2018", CASE)
+    if not os.path.isdir(folder):
+        print("SKIP: no real case at", folder)
+        return 77 if not failures else 1
+    seg = os.path.join(folder, CASE + "_seg.nii.gz")
+    tmp = tempfile.mkdtemp(prefix="bs-cli-score-")
+
+    # the truth against itself
+    own = score(folder, seg)
+    for r in ("wt", "tc", "et"):
+        m = own["regions"][r]
+        check(m["predicted"] and m["dice"] == 1.0 and m["hd95"] == 0.0, f"own labels, {r}: {m}")
+    check(own["mask_labels"] == "brats2017", f"own labels read as {own['mask_labels']}")
+
+    # a mask infer wrote: the same figures infer reported
+    for labels in ("wt", "input"):
+        out = os.path.join(tmp, f"mask-{labels}.nii.gz")
+        rc, text, err = run("infer", folder, "--precision", "int8", "--layout", "nhwc", "--three-planes", "off",
+                            "--mask-labels", labels, "--out", out, "--json")
+        check(rc == 0, f"infer --mask-labels {labels}: {err!r}")
+        if rc != 0:
+            continue
+        inferred = json.loads(text)
+        got = score(folder, out)
+        for r in ("wt", "tc", "et") if labels == "input" else ("wt",):
+            a, b = inferred["regions"][r], got["regions"][r]
+            for k in ("dice", "hd95", "sensitivity", "specificity", "volume_ml", "true_volume_ml"):
+                check(abs(a[k] - b[k]) < 1e-9, f"{labels} mask, {r} {k}: infer {a[k]} score {b[k]}")
+        if labels == "wt":
+            check(not got["regions"]["tc"]["predicted"] and got["regions"]["tc"]["dice"] is None
+                  and got["regions"]["tc"]["true_volume_ml"] > 0, f"a 0/1 mask tells no core: {got['regions']['tc']}")
+            # numpy on the files
+            p = np.asarray(nib.load(out).dataobj) > 0
+            t = np.asarray(nib.load(seg).dataobj) > 0
+            dice = 2 * np.logical_and(p, t).sum() / (p.sum() + t.sum())
+            check(abs(dice - got["regions"]["wt"]["dice"]) < 1e-9, f"numpy Dice {dice} score {got['regions']['wt']['dice']}")
+            print(f"{CASE}: infer's mask scores WT Dice {got['regions']['wt']['dice']:.4f} (numpy {dice:.4f})")
+            # the same mask with its voxels in another order (RAS): the same figures
+            img = nib.load(out)
+            ras = nib.as_closest_canonical(img)
+            check(nib.aff2axcodes(ras.affine) != nib.aff2axcodes(img.affine), "the reordered mask has another axis order")
+            ras_path = os.path.join(tmp, "mask-ras.nii.gz")
+            nib.save(ras, ras_path)
+            got_ras = score(folder, ras_path)
+            check(got_ras["regions"]["wt"] == got["regions"]["wt"], f"RAS mask: {got_ras['regions']['wt']}")
+
+    # bad masks: one line naming the file
+    small = os.path.join(tmp, "small.nii.gz")
+    nib.save(nib.Nifti1Image(np.zeros((10, 12, 8), np.uint8), np.eye(4)), small)
+    one_line_error(["score", folder, "--mask", small], "small.nii.gz", "another grid")
+    trunc = os.path.join(tmp, "truncated.nii.gz")
+    with open(seg, "rb") as f:
+        data = f.read()
+    with open(trunc, "wb") as f:
+        f.write(data[: len(data) // 3])
+    one_line_error(["score", folder, "--mask", trunc], "truncated.nii.gz", "truncated mask")
+    nan = os.path.join(tmp, "nan.nii.gz")
+    ref = nib.load(seg)
+    header = ref.header.copy()
+    header.set_data_dtype(np.float32)   # (the label's own type would round them away)
+    vals = np.asarray(ref.dataobj).astype(np.float32)
+    vals[100, 100, 70] = np.nan
+    nib.save(nib.Nifti1Image(vals, ref.affine, header), nan)
+    one_line_error(["score", folder, "--mask", nan], "nan.nii.gz", "a NaN in the mask")
+    frac = os.path.join(tmp, "fraction.nii.gz")
+    vals = np.asarray(ref.dataobj).astype(np.float32)
+    vals[100, 100, 70] = 0.5
+    nib.save(nib.Nifti1Image(vals, ref.affine, header), frac)
+    one_line_error(["score", folder, "--mask", frac], "fraction.nii.gz", "a value of no class")
+    one_line_error(["score", folder, "--mask", os.path.join(tmp, "missing.nii.gz")], "missing.nii.gz", "no such file")
+    unlabelled = os.path.join(SAMPLES, "brats2023-gli-00001")
+    if os.path.isdir(unlabelled):
+        one_line_error(["score", unlabelled, "--mask", seg], seg, "a case without ground truth")
+
+    for f in os.listdir(tmp):
+        os.unlink(os.path.join(tmp, f))
+    os.rmdir(tmp)
+    if failures:
+        print(f"{len(failures)} failure(s)")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
