@@ -185,6 +185,19 @@ action_open_mask (GSimpleAction *action, GVariant *param, gpointer data)
   gtk_file_filter_add_pattern (filter, "*.nii");
   gtk_file_filter_add_pattern (filter, "*.nii.gz");
   gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), filter);
+  /* Beside the case, where its label (and often a mask exported from it)
+   * lies, rather than in Recent (walk finding: a path typed into Recent's
+   * location entry did not open). */
+  {
+    BsDataset *ds = bs_session_get_dataset (self->session);
+    const char *where = ds != NULL ? bs_dataset_get_path (ds) : NULL;
+    g_autofree char *dir = where == NULL ? NULL
+                           : g_file_test (where, G_FILE_TEST_IS_DIR) ? g_strdup (where) : g_path_get_dirname (where);
+    g_autoptr(GFile) folder = dir != NULL ? g_file_new_for_path (dir) : NULL;
+
+    if (folder != NULL)
+      gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (chooser), folder, NULL);
+  }
   g_signal_connect (chooser, "response", G_CALLBACK (on_mask_chosen), g_object_ref (self));
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
 }
