@@ -6,6 +6,7 @@
 #include <json-glib/json-glib.h>
 #include <nifti1.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bs-dataset.h"
@@ -126,56 +127,37 @@ print_subregions (const BsSegmentResult *seg, const BsVolume *const *truths, con
     }
 }
 
-int
-bs_cli_infer (int argc, char **argv)
+/* What every case of one infer run shares. */
+typedef struct {
+  BsUnet *net;
+  gboolean is_random;
+  BsDataset *ds;
+  const char *prob_out, *prepared_out, *mask_labels_s;
+  BsPlanOptions opts;
+  gboolean cleanup, json, quiet_case;
+  int only_slice;
+  JsonArray *into;          /* every case: its JSON object goes here instead of stdout */
+  GArray *scores;           /* every case: its CaseScore, for the summary */
+} InferRun;
+
+/* One case's figures, for the summary of a whole dataset. */
+typedef struct {
+  char *id;
+  double dice[BS_N_REGIONS], hd95_wt, seconds;
+} CaseScore;
+
+static int
+infer_case (const InferRun *run, int case_index, const char *out, double t_cmd)
 {
-  g_autofree char *model = NULL, *case_id = NULL, *out = NULL, *label = NULL;
-  g_autofree char *prob_out = NULL, *prepared_out = NULL;
-  g_autofree char *precision_s = NULL, *layout_s = NULL, *fusion_s = NULL, *cleanup_s = NULL, *crop_s = NULL;
-  g_autofree char *flips_s = NULL, *planes_s = NULL, *mask_labels_s = NULL, *lanes_s = NULL, *cal_s = NULL;
-  g_autofree char *resample_s = NULL;
-  int threads = 0, batch = 1, only_slice = -1;
-  gboolean json = FALSE;
-  const GOptionEntry entries[] = {
-    { "model", 0, 0, G_OPTION_ARG_FILENAME, &model, N_("Weights (Keras-layout HDF5); default: the shipped model"), "M.h5" },
-    { "case", 0, 0, G_OPTION_ARG_STRING, &case_id, N_("Case to segment (default: the first)"), "ID" },
-    { "label", 0, 0, G_OPTION_ARG_FILENAME, &label, N_("Ground truth for a single NIfTI file"), "FILE" },
-    { "out", 0, 0, G_OPTION_ARG_FILENAME, &out, N_("Write the mask as NIfTI (uint8, source affine)"), "MASK.nii.gz" },
-    { "mask-labels", 0, 0, G_OPTION_ARG_STRING, &mask_labels_s, bs_cli_mask_labels_help, "wt|input|brats|decathlon" },
-    { "prob-out", 0, 0, G_OPTION_ARG_FILENAME, &prob_out, N_("Also write the probabilities (float32 NIfTI)"), "PROB.nii.gz" },
-    { "prepared-out", 0, 0, G_OPTION_ARG_FILENAME, &prepared_out, N_("Also write the normalised network input (float32 NIfTI)"), "IN.nii.gz" },
-    { "precision", 0, 0, G_OPTION_ARG_STRING, &precision_s, N_("fp32 (default), int8 or bf16"), "P" },
-    { "layout", 0, 0, G_OPTION_ARG_STRING, &layout_s, N_("nchw, nhwc or blocked (default)"), "L" },
-    { "fusion", 0, 0, G_OPTION_ARG_STRING, &fusion_s, N_("on (default) or off"), "on|off" },
-    { "cleanup", 0, 0, G_OPTION_ARG_STRING, &cleanup_s,
-      N_("on (default): remove islands smaller than 20 per cent of the largest tumour component, fill the holes of the tumour core and keep the core within 6 mm of the enhancing tumour (when that is at least a tenth of it); off: the raw masks"), "on|off" },
-    { "crop-to-brain", 0, 0, G_OPTION_ARG_STRING, &crop_s,
-      N_("on (default): run only slices with brain, on the brain's window; off: every whole slice"), "on|off" },
-    { "test-time-flips", 0, 0, G_OPTION_ARG_STRING, &flips_s,
-      N_("on: every slice also runs mirrored left-right and the two probabilities are averaged (twice the time); off (default)"),
-      "on|off" },
-    { "three-planes", 0, 0, G_OPTION_ARG_STRING, &planes_s,
-      N_("on (default): the network also runs on coronal and sagittal slices and the three probabilities are averaged (about three times the time); off: axial slices only"),
-      "on|off" },
-    { "lanes", 0, 0, G_OPTION_ARG_STRING, &lanes_s,
-      N_("on (default): each thread runs its own copy of the network on whole batches of slices, taking the next batch when it has finished its last, so a core that another program holds slows one copy instead of all; off: every layer split between the threads"),
-      "on|off" },
-    { "resample", 0, 0, G_OPTION_ARG_STRING, &resample_s,
-      N_("on (default): voxels finer than 0.8 mm are resampled to about 1 mm, as the model learned, and the outputs written back on the file's grid; off: the case's own voxels"),
-      "on|off" },
-    { "calibration", 0, 0, G_OPTION_ARG_STRING, &cal_s,
-      N_("int8's ranges: model (default: those stored with the model, measured once on many cases; this case's when it stores none) or case (measured on slices of this case)"),
-      "model|case" },
-    { "slice", 0, 0, G_OPTION_ARG_INT, &only_slice, N_("Only this axial slice (Dice over it alone)"), "K" },
-    { "threads", 0, 0, G_OPTION_ARG_INT, &threads, N_("Threads (default: all cores)"), "N" },
-    { "batch", 0, 0, G_OPTION_ARG_INT, &batch, N_("Slices per run (default 1, as in the window)"), "N" },
-    { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print one JSON object"), NULL },
-    { NULL },
-  };
+  BsUnet *net = run->net;
+  gboolean is_random = run->is_random, json = run->json, cleanup = run->cleanup;
+  BsDataset *ds = run->ds;
+  const char *prob_out = run->prob_out, *prepared_out = run->prepared_out, *mask_labels_s = run->mask_labels_s;
+  const char *model = net->path;
+  int only_slice = run->only_slice;
+  BsPlanOptions opts = run->opts;
   g_autoptr(GError) error = NULL;
-  g_autoptr(BsDataset) ds = NULL;
   g_autoptr(BsCase) c = NULL;
-  g_autoptr(BsUnet) net = NULL;
   g_autoptr(BsVolume) prepared = NULL;
   g_auto(GStrv) present = NULL;
   g_autoptr(BsVolume) truth = NULL, truth_tc = NULL, truth_et = NULL, mask_out = NULL;
@@ -185,87 +167,12 @@ bs_cli_infer (int argc, char **argv)
   g_autofree guint8 *one = NULL;
   BsSegmentOptions sopts;
   BsCliAfterNetwork after;
-  BsPlanOptions opts;
   const BsInferGeometry *geom;
-  gboolean is_random = FALSE, has_dice, cleanup;
-  double dice, dice_raw, t0, t_start, prepare_ms, infer_ms, t_cmd, load_ms, write_ms = 0;
-  int slices, case_index = 0, zr[2];
+  gboolean has_dice;
+  double dice, dice_raw, t0, t_start, prepare_ms, infer_ms, load_ms, write_ms = 0;
+  int slices, zr[2];
   double prepared_spacing[2][3];
 
-  if (!bs_cli_parse ("infer", "PATH", _("Segment a case: whole-tumour mask, Dice against the ground truth, stage times."),
-                     entries, &argc, &argv))
-    return 2;
-  if (argc != 2)
-    {
-      fprintf (stderr, "%s\n", _("brainseg-cli infer: give exactly one PATH (a case folder, Decathlon task, NIfTI or HDF5 file)"));
-      return 2;
-    }
-  bs_plan_options_init (&opts);
-  if ((precision_s && !bs_precision_from_string (precision_s, &opts.precision))
-      || (layout_s && !bs_memlayout_from_string (layout_s, &opts.layout))
-      || (fusion_s && !g_str_equal (fusion_s, "on") && !g_str_equal (fusion_s, "off"))
-      || (cleanup_s && !g_str_equal (cleanup_s, "on") && !g_str_equal (cleanup_s, "off"))
-      || (crop_s && !g_str_equal (crop_s, "on") && !g_str_equal (crop_s, "off"))
-      || (flips_s && !g_str_equal (flips_s, "on") && !g_str_equal (flips_s, "off"))
-      || (planes_s && !g_str_equal (planes_s, "on") && !g_str_equal (planes_s, "off"))
-      || (lanes_s && !g_str_equal (lanes_s, "on") && !g_str_equal (lanes_s, "off"))
-      || (resample_s && !g_str_equal (resample_s, "on") && !g_str_equal (resample_s, "off"))
-      || (cal_s && !g_str_equal (cal_s, "model") && !g_str_equal (cal_s, "case")))
-    {
-      fprintf (stderr, "%s\n", _("brainseg-cli infer: --precision is fp32|int8|bf16, --layout nchw|nhwc|blocked, --fusion on|off, --cleanup on|off, --crop-to-brain on|off, --test-time-flips on|off, --three-planes on|off, --lanes on|off, --resample on|off, --calibration model|case"));
-      return 2;
-    }
-  if (mask_labels_s && !g_strv_contains ((const char *const[]) { "wt", "input", "brats", "decathlon", NULL },
-                                         mask_labels_s))
-    {
-      fprintf (stderr, "%s\n", _("brainseg-cli infer: --mask-labels is wt|input|brats|decathlon"));
-      return 2;
-    }
-  if (threads < 0 || batch < 1)
-    {
-      fprintf (stderr, "%s\n", _("brainseg-cli infer: --threads must be >= 0 and --batch >= 1"));
-      return 2;
-    }
-  opts.fusion = !fusion_s || g_str_equal (fusion_s, "on");
-  opts.crop_to_brain = !crop_s || g_str_equal (crop_s, "on");
-  opts.test_time_flips = flips_s && g_str_equal (flips_s, "on");
-  opts.three_planes = !planes_s || g_str_equal (planes_s, "on");
-  opts.slice_parallel = !lanes_s || g_str_equal (lanes_s, "on");
-  opts.calibrate_case = cal_s && g_str_equal (cal_s, "case");
-  /* one slice has no 3D components to judge */
-  cleanup = (!cleanup_s || g_str_equal (cleanup_s, "on")) && only_slice < 0;
-  opts.threads = threads;
-  opts.batch = batch;
-
-  {
-    const char *outputs[] = { out, prob_out, prepared_out };
-    const char *inputs[] = { argv[1], label, model };
-
-    if (!bs_cli_check_outputs (outputs, G_N_ELEMENTS (outputs), inputs, G_N_ELEMENTS (inputs), &error))
-      return bs_cli_fail (error);
-    for (gsize i = 0; i < G_N_ELEMENTS (outputs); i++)
-      if (!bs_cli_check_nifti_name (outputs[i], &error))
-        return bs_cli_fail (error);
-  }
-  t_cmd = bs_now_ms ();
-  net = bs_unet_load_or_default (model, &is_random, &error);
-  if (!net)
-    return bs_cli_fail (error);
-  if (is_random)
-    fprintf (stderr, "%s\n", _("brainseg-cli infer: no model given and none ships yet; random weights (the mask means nothing)"));
-  ds = bs_dataset_open (argv[1], label, &error);
-  if (!ds)
-    return bs_cli_fail (error);
-  bs_dataset_set_resample (ds, !resample_s || g_str_equal (resample_s, "on"));
-  if (case_id)
-    {
-      case_index = bs_dataset_find_case (ds, case_id);
-      if (case_index < 0)
-        {
-          fprintf (stderr, _("brainseg-cli infer: %s has no case '%s'\n"), argv[1], case_id);
-          return 1;
-        }
-    }
   {
     /* Not over the case's own files (a mask written over its label was
      * taken, and the ground truth lost). */
@@ -520,7 +427,27 @@ bs_cli_infer (int argc, char **argv)
       else
         json_builder_add_null_value (b);
       json_builder_end_object (b);
-      bs_cli_print_json (b);
+      if (run->into != NULL)
+        json_array_add_element (run->into, json_builder_get_root (b));
+      else
+        bs_cli_print_json (b);
+    }
+  else if (run->quiet_case)
+    {
+      /* a dataset: one line a case, the summary at the end */
+      static const char *const abbrev[BS_N_REGIONS] = { "WT", "TC", "ET" };
+
+      printf ("%s:", c->id);
+      for (int r = 0; r < BS_N_REGIONS; r++)
+        if (seg->region_mask[r] != NULL && seg->region_has_truth[r])
+          printf (" %s %.4f", abbrev[r], seg->region_dice[r]);
+      if (!has_dice)
+        printf (" %s", _("no ground truth"));
+      printf (_(" · %.1f ml · %.2f s"), (double) seg->tumour_voxels * seg->mask->spacing[0] * seg->mask->spacing[1]
+              * seg->mask->spacing[2] / 1000.0, (bs_now_ms () - t_cmd) / 1000.0);
+      if (out)
+        printf (" → %s", out);
+      printf ("\n");
     }
   else
     {
@@ -592,5 +519,303 @@ bs_cli_infer (int argc, char **argv)
       if (out)
         printf (_("mask written to %s\n"), out);
     }
+  if (run->scores != NULL)
+    {
+      CaseScore score = { g_strdup (c->id), { NAN, NAN, NAN }, NAN, (bs_now_ms () - t_cmd) / 1000.0 };
+
+      for (int r = 0; r < BS_N_REGIONS; r++)
+        if (seg->region_mask[r] != NULL && seg->region_has_truth[r])
+          score.dice[r] = seg->region_dice[r];
+      g_array_append_val (run->scores, score);
+    }
   return 0;
+}
+
+static void
+case_score_clear (gpointer data)
+{
+  g_free (((CaseScore *) data)->id);
+}
+
+static int
+compare_double (gconstpointer a, gconstpointer b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+
+  return (x > y) - (x < y);
+}
+
+/* The Dice of region r over the cases that have it: n, mean, median,
+ * worst and its case (NULL when no case has it). */
+static int
+region_summary (const GArray *scores, int r, double *mean, double *median, double *worst, const char **worst_case)
+{
+  g_autofree double *v = g_new (double, MAX (scores->len, 1));
+  int n = 0;
+
+  *mean = *median = *worst = NAN;
+  *worst_case = NULL;
+  for (guint i = 0; i < scores->len; i++)
+    {
+      const CaseScore *s = &g_array_index (scores, CaseScore, i);
+
+      if (isnan (s->dice[r]))
+        continue;
+      if (n == 0 || s->dice[r] < *worst)
+        {
+          *worst = s->dice[r];
+          *worst_case = s->id;
+        }
+      v[n++] = s->dice[r];
+    }
+  if (n == 0)
+    return 0;
+  *mean = 0;
+  for (int i = 0; i < n; i++)
+    *mean += v[i] / n;
+  qsort (v, n, sizeof *v, compare_double);
+  *median = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+  return n;
+}
+
+/* After every case of a dataset: the JSON object of them all, or the
+ * summary lines. */
+static void
+print_summary (const InferRun *run, JsonArray *cases, int failed, double seconds)
+{
+  static const char *const names[BS_N_REGIONS] = { N_("whole tumour"), N_("tumour core"), N_("enhancing tumour") };
+
+  if (run->json)
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "cases");
+      json_builder_add_value (b, json_node_init_array (json_node_alloc (), cases));
+      json_builder_set_member_name (b, "summary");
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "cases");
+      json_builder_add_int_value (b, run->scores->len);
+      json_builder_set_member_name (b, "failed");
+      json_builder_add_int_value (b, failed);
+      json_builder_set_member_name (b, "seconds");
+      json_builder_add_double_value (b, seconds);
+      for (int r = 0; r < BS_N_REGIONS; r++)
+        {
+          double mean, median, worst;
+          const char *worst_case;
+          int n = region_summary (run->scores, r, &mean, &median, &worst, &worst_case);
+
+          json_builder_set_member_name (b, bs_region_name (r));
+          json_builder_begin_object (b);
+          json_builder_set_member_name (b, "n");
+          json_builder_add_int_value (b, n);
+          bs_cli_json_add_double_or_null (b, "mean_dice", mean);
+          bs_cli_json_add_double_or_null (b, "median_dice", median);
+          bs_cli_json_add_double_or_null (b, "worst_dice", worst);
+          json_builder_set_member_name (b, "worst_case");
+          if (worst_case != NULL)
+            json_builder_add_string_value (b, worst_case);
+          else
+            json_builder_add_null_value (b);
+          json_builder_end_object (b);
+        }
+      json_builder_end_object (b);
+      json_builder_end_object (b);
+      bs_cli_print_json (b);
+      return;
+    }
+  printf (g_dngettext (GETTEXT_PACKAGE, "%u case in %.1f s", "%u cases in %.1f s", run->scores->len),
+          run->scores->len, seconds);
+  if (failed > 0)
+    printf (g_dngettext (GETTEXT_PACKAGE, ", %d failed (its error says why)", ", %d failed (their errors say why)", failed),
+            failed);
+  printf ("\n");
+  for (int r = 0; r < BS_N_REGIONS; r++)
+    {
+      double mean, median, worst;
+      const char *worst_case;
+      int n = region_summary (run->scores, r, &mean, &median, &worst, &worst_case);
+
+      if (n > 0)
+        /* TRANSLATORS: a region's Dice over the cases with its ground truth: mean, median, the worst and its case */
+        printf (g_dngettext (GETTEXT_PACKAGE, "%s Dice: mean %.4f, median %.4f, worst %.4f (%s), over %d case\n",
+                             "%s Dice: mean %.4f, median %.4f, worst %.4f (%s), over %d cases\n", n),
+                _(names[r]), mean, median, worst, worst_case, n);
+    }
+}
+
+int
+bs_cli_infer (int argc, char **argv)
+{
+  g_autofree char *model = NULL, *case_id = NULL, *out = NULL, *label = NULL;
+  g_autofree char *prob_out = NULL, *prepared_out = NULL;
+  g_autofree char *precision_s = NULL, *layout_s = NULL, *fusion_s = NULL, *cleanup_s = NULL, *crop_s = NULL;
+  g_autofree char *flips_s = NULL, *planes_s = NULL, *mask_labels_s = NULL, *lanes_s = NULL, *cal_s = NULL;
+  g_autofree char *resample_s = NULL, *out_dir = NULL;
+  int threads = 0, batch = 1, only_slice = -1;
+  gboolean json = FALSE, all_cases = FALSE;
+  const GOptionEntry entries[] = {
+    { "model", 0, 0, G_OPTION_ARG_FILENAME, &model, N_("Weights (Keras-layout HDF5); default: the shipped model"), "M.h5" },
+    { "case", 0, 0, G_OPTION_ARG_STRING, &case_id, N_("Case to segment (default: the first)"), "ID" },
+    { "label", 0, 0, G_OPTION_ARG_FILENAME, &label, N_("Ground truth for a single NIfTI file"), "FILE" },
+    { "out", 0, 0, G_OPTION_ARG_FILENAME, &out, N_("Write the mask as NIfTI (uint8, source affine)"), "MASK.nii.gz" },
+    { "mask-labels", 0, 0, G_OPTION_ARG_STRING, &mask_labels_s, bs_cli_mask_labels_help, "wt|input|brats|decathlon" },
+    { "prob-out", 0, 0, G_OPTION_ARG_FILENAME, &prob_out, N_("Also write the probabilities (float32 NIfTI)"), "PROB.nii.gz" },
+    { "prepared-out", 0, 0, G_OPTION_ARG_FILENAME, &prepared_out, N_("Also write the normalised network input (float32 NIfTI)"), "IN.nii.gz" },
+    { "precision", 0, 0, G_OPTION_ARG_STRING, &precision_s, N_("fp32 (default), int8 or bf16"), "P" },
+    { "layout", 0, 0, G_OPTION_ARG_STRING, &layout_s, N_("nchw, nhwc or blocked (default)"), "L" },
+    { "fusion", 0, 0, G_OPTION_ARG_STRING, &fusion_s, N_("on (default) or off"), "on|off" },
+    { "cleanup", 0, 0, G_OPTION_ARG_STRING, &cleanup_s,
+      N_("on (default): remove islands smaller than 20 per cent of the largest tumour component, fill the holes of the tumour core and keep the core within 6 mm of the enhancing tumour (when that is at least a tenth of it); off: the raw masks"), "on|off" },
+    { "crop-to-brain", 0, 0, G_OPTION_ARG_STRING, &crop_s,
+      N_("on (default): run only slices with brain, on the brain's window; off: every whole slice"), "on|off" },
+    { "test-time-flips", 0, 0, G_OPTION_ARG_STRING, &flips_s,
+      N_("on: every slice also runs mirrored left-right and the two probabilities are averaged (twice the time); off (default)"),
+      "on|off" },
+    { "three-planes", 0, 0, G_OPTION_ARG_STRING, &planes_s,
+      N_("on (default): the network also runs on coronal and sagittal slices and the three probabilities are averaged (about three times the time); off: axial slices only"),
+      "on|off" },
+    { "lanes", 0, 0, G_OPTION_ARG_STRING, &lanes_s,
+      N_("on (default): each thread runs its own copy of the network on whole batches of slices, taking the next batch when it has finished its last, so a core that another program holds slows one copy instead of all; off: every layer split between the threads"),
+      "on|off" },
+    { "resample", 0, 0, G_OPTION_ARG_STRING, &resample_s,
+      N_("on (default): voxels finer than 0.8 mm are resampled to about 1 mm, as the model learned, and the outputs written back on the file's grid; off: the case's own voxels"),
+      "on|off" },
+    { "calibration", 0, 0, G_OPTION_ARG_STRING, &cal_s,
+      N_("int8's ranges: model (default: those stored with the model, measured once on many cases; this case's when it stores none) or case (measured on slices of this case)"),
+      "model|case" },
+    { "slice", 0, 0, G_OPTION_ARG_INT, &only_slice, N_("Only this axial slice (Dice over it alone)"), "K" },
+    { "threads", 0, 0, G_OPTION_ARG_INT, &threads, N_("Threads (default: all cores)"), "N" },
+    { "batch", 0, 0, G_OPTION_ARG_INT, &batch, N_("Slices per run (default 1, as in the window)"), "N" },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print one JSON object"), NULL },
+    { "all-cases", 0, 0, G_OPTION_ARG_NONE, &all_cases,
+      N_("Every case of the dataset, one after the other: a line (or a JSON object) per case and a summary of the Dice of each region (mean, median, worst)"),
+      NULL },
+    { "out-dir", 0, 0, G_OPTION_ARG_FILENAME, &out_dir,
+      N_("With --all-cases: write each case's mask into this folder as CASE.nii.gz"), "DIR" },
+    { NULL },
+  };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BsDataset) ds = NULL;
+  g_autoptr(BsUnet) net = NULL;
+  g_autoptr(JsonArray) cases = NULL;
+  g_autoptr(GArray) scores = NULL;
+  BsPlanOptions opts;
+  InferRun run;
+  gboolean is_random = FALSE, cleanup;
+  double t_cmd;
+  int case_index = 0, failed = 0;
+
+  if (!bs_cli_parse ("infer", "PATH", _("Segment a case: whole-tumour mask, Dice against the ground truth, stage times."),
+                     entries, &argc, &argv))
+    return 2;
+  if (argc != 2)
+    {
+      fprintf (stderr, "%s\n", _("brainseg-cli infer: give exactly one PATH (a case folder, Decathlon task, NIfTI or HDF5 file)"));
+      return 2;
+    }
+  bs_plan_options_init (&opts);
+  if ((precision_s && !bs_precision_from_string (precision_s, &opts.precision))
+      || (layout_s && !bs_memlayout_from_string (layout_s, &opts.layout))
+      || (fusion_s && !g_str_equal (fusion_s, "on") && !g_str_equal (fusion_s, "off"))
+      || (cleanup_s && !g_str_equal (cleanup_s, "on") && !g_str_equal (cleanup_s, "off"))
+      || (crop_s && !g_str_equal (crop_s, "on") && !g_str_equal (crop_s, "off"))
+      || (flips_s && !g_str_equal (flips_s, "on") && !g_str_equal (flips_s, "off"))
+      || (planes_s && !g_str_equal (planes_s, "on") && !g_str_equal (planes_s, "off"))
+      || (lanes_s && !g_str_equal (lanes_s, "on") && !g_str_equal (lanes_s, "off"))
+      || (resample_s && !g_str_equal (resample_s, "on") && !g_str_equal (resample_s, "off"))
+      || (cal_s && !g_str_equal (cal_s, "model") && !g_str_equal (cal_s, "case")))
+    {
+      fprintf (stderr, "%s\n", _("brainseg-cli infer: --precision is fp32|int8|bf16, --layout nchw|nhwc|blocked, --fusion on|off, --cleanup on|off, --crop-to-brain on|off, --test-time-flips on|off, --three-planes on|off, --lanes on|off, --resample on|off, --calibration model|case"));
+      return 2;
+    }
+  if (mask_labels_s && !g_strv_contains ((const char *const[]) { "wt", "input", "brats", "decathlon", NULL },
+                                         mask_labels_s))
+    {
+      fprintf (stderr, "%s\n", _("brainseg-cli infer: --mask-labels is wt|input|brats|decathlon"));
+      return 2;
+    }
+  if (threads < 0 || batch < 1)
+    {
+      fprintf (stderr, "%s\n", _("brainseg-cli infer: --threads must be >= 0 and --batch >= 1"));
+      return 2;
+    }
+  opts.fusion = !fusion_s || g_str_equal (fusion_s, "on");
+  opts.crop_to_brain = !crop_s || g_str_equal (crop_s, "on");
+  opts.test_time_flips = flips_s && g_str_equal (flips_s, "on");
+  opts.three_planes = !planes_s || g_str_equal (planes_s, "on");
+  opts.slice_parallel = !lanes_s || g_str_equal (lanes_s, "on");
+  opts.calibrate_case = cal_s && g_str_equal (cal_s, "case");
+  /* one slice has no 3D components to judge */
+  cleanup = (!cleanup_s || g_str_equal (cleanup_s, "on")) && only_slice < 0;
+  opts.threads = threads;
+  opts.batch = batch;
+
+  if (all_cases && (out || prob_out || prepared_out || case_id || only_slice >= 0))
+    {
+      fprintf (stderr, "%s\n", _("brainseg-cli infer: --all-cases writes masks with --out-dir DIR; --out, --prob-out, --prepared-out, --case and --slice are for one case"));
+      return 2;
+    }
+  if (out_dir && !all_cases)
+    {
+      fprintf (stderr, "%s\n", _("brainseg-cli infer: --out-dir goes with --all-cases (one case: --out MASK.nii.gz)"));
+      return 2;
+    }
+  if (out_dir && !g_file_test (out_dir, G_FILE_TEST_IS_DIR))
+    {
+      fprintf (stderr, _("brainseg-cli infer: %s: no such folder (--out-dir)\n"), out_dir);
+      return 1;
+    }
+  {
+    const char *outputs[] = { out, prob_out, prepared_out };
+    const char *inputs[] = { argv[1], label, model };
+
+    if (!bs_cli_check_outputs (outputs, G_N_ELEMENTS (outputs), inputs, G_N_ELEMENTS (inputs), &error))
+      return bs_cli_fail (error);
+    for (gsize i = 0; i < G_N_ELEMENTS (outputs); i++)
+      if (!bs_cli_check_nifti_name (outputs[i], &error))
+        return bs_cli_fail (error);
+  }
+  t_cmd = bs_now_ms ();
+  net = bs_unet_load_or_default (model, &is_random, &error);
+  if (!net)
+    return bs_cli_fail (error);
+  if (is_random)
+    fprintf (stderr, "%s\n", _("brainseg-cli infer: no model given and none ships yet; random weights (the mask means nothing)"));
+  ds = bs_dataset_open (argv[1], label, &error);
+  if (!ds)
+    return bs_cli_fail (error);
+  bs_dataset_set_resample (ds, !resample_s || g_str_equal (resample_s, "on"));
+  run = (InferRun) { net, is_random, ds, prob_out, prepared_out, mask_labels_s, opts, cleanup, json, all_cases && !json,
+                     only_slice, NULL, NULL };
+  if (!all_cases)
+    {
+      if (case_id)
+        {
+          case_index = bs_dataset_find_case (ds, case_id);
+          if (case_index < 0)
+            {
+              fprintf (stderr, _("brainseg-cli infer: %s has no case '%s'\n"), argv[1], case_id);
+              return 1;
+            }
+        }
+      return infer_case (&run, case_index, out, t_cmd);
+    }
+  /* Every case: one that fails says why and the others go on. */
+  cases = json_array_new ();
+  scores = g_array_new (FALSE, FALSE, sizeof (CaseScore));
+  g_array_set_clear_func (scores, case_score_clear);
+  run.into = json ? cases : NULL;
+  run.scores = scores;
+  for (guint i = 0; i < bs_dataset_get_n_cases (ds); i++)
+    {
+      g_autofree char *name = out_dir ? g_strdup_printf ("%s.nii.gz", bs_dataset_get_case_id (ds, i)) : NULL;
+      g_autofree char *path = name ? g_build_filename (out_dir, name, NULL) : NULL;
+
+      if (infer_case (&run, (int) i, path, i == 0 ? t_cmd : bs_now_ms ()) != 0)
+        failed++;
+    }
+  print_summary (&run, cases, failed, (bs_now_ms () - t_cmd) / 1000.0);
+  return failed > 0 ? 1 : 0;
 }

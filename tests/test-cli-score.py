@@ -1,12 +1,15 @@
 #!/usr/bin/python3
-"""brainseg-cli score on a real case: the case's own labels score 1 in every
+"""brainseg-cli infer --all-cases on the BraTS 2015 samples: a mask per case
+in --out-dir, each scoring what its case's JSON says, and a summary that is
+their mean, median and worst; a damaged case fails alone.  brainseg-cli
+score on a real case: the case's own labels score 1 in every
 region; a mask infer wrote scores what infer reported (binary and as a BraTS
 label map), also with its voxels stored in another order; the whole tumour's
 Dice agrees with numpy's on the files; bad masks are one-line errors naming
 the file.  Skips (77) when the samples are absent."""
 
-import gzip
 import json
+import shutil
 import os
 import subprocess
 import sys
@@ -32,8 +35,8 @@ def run(*args):
     return r.returncode, r.stdout, r.stderr
 
 
-def score(folder, mask):
-    rc, out, err = run("score", folder, "--mask", mask, "--json")
+def score(folder, mask, *more):
+    rc, out, err = run("score", folder, "--mask", mask, "--json", *more)
     check(rc == 0, f"score {mask}: rc {rc} {err!r}")
     return json.loads(out) if rc == 0 else None
 
@@ -42,6 +45,49 @@ def one_line_error(args, names, what):
     rc, _, err = run(*args)
     check(rc == 1 and len(err.strip().splitlines()) == 1 and names in err, f"{what}: rc {rc} {err!r}")
     print(f"{what}: {err.strip()}")
+
+
+def all_cases(tmp):
+    dataset = os.path.join(SAMPLES, "decathlon-brats-001-006")
+    if not os.path.isdir(dataset):
+        return
+    masks = os.path.join(tmp, "masks")
+    os.mkdir(masks)
+    rc, text, err = run("infer", dataset, "--all-cases", "--out-dir", masks, "--precision", "int8", "--layout", "nhwc",
+                        "--three-planes", "off", "--json")
+    check(rc == 0, f"infer --all-cases: rc {rc} {err!r}")
+    if rc != 0:
+        return
+    got = json.loads(text)
+    ids = [c["case"] for c in got["cases"]]
+    check(len(ids) == 6 and sorted(os.listdir(masks)) == sorted(i + ".nii.gz" for i in ids), f"masks {os.listdir(masks)}")
+    for c in got["cases"]:
+        s = score(dataset, os.path.join(masks, c["case"] + ".nii.gz"), "--case", c["case"])
+        check(abs(s["regions"]["wt"]["dice"] - c["regions"]["wt"]["dice"]) < 1e-9,
+              f"{c['case']}: its mask scores {s['regions']['wt']['dice']}, infer said {c['regions']['wt']['dice']}")
+    for r in ("wt", "tc", "et"):
+        dice = sorted(c["regions"][r]["dice"] for c in got["cases"])
+        summ = got["summary"][r]
+        check(summ["n"] == 6 and abs(summ["mean_dice"] - sum(dice) / 6) < 1e-9
+              and abs(summ["median_dice"] - (dice[2] + dice[3]) / 2) < 1e-9 and summ["worst_dice"] == dice[0],
+              f"summary {r}: {summ} against {dice}")
+    print("all cases:", {r: round(got["summary"][r]["mean_dice"], 4) for r in ("wt", "tc", "et")})
+    # one damaged case among good ones: it fails alone, named, and the run says so
+    coll = os.path.join(tmp, "collection")
+    os.makedirs(os.path.join(coll, "Brats18_bad_1"))
+    os.symlink(os.path.join(SAMPLES, "brats2017-2018", CASE), os.path.join(coll, CASE))
+    src = os.path.join(SAMPLES, "brats2017-2018", CASE, CASE)
+    for m in ("flair", "t1", "t1ce", "t2", "seg"):
+        with open(f"{src}_{m}.nii.gz", "rb") as f:
+            data = f.read()
+        with open(os.path.join(coll, "Brats18_bad_1", f"Brats18_bad_1_{m}.nii.gz"), "wb") as f:
+            f.write(data if m != "t1" else data[: len(data) // 4])
+    rc, text, err = run("infer", coll, "--all-cases", "--precision", "int8", "--layout", "nhwc", "--three-planes", "off")
+    print(text.strip())
+    check(rc == 1 and "Brats18_bad_1_t1.nii.gz" in err and text.startswith(CASE + ": WT ") and "1 failed" in text,
+          f"a damaged case among good ones: rc {rc} {text!r} {err!r}")
+    rc, _, err = run("infer", dataset, "--all-cases", "--out", os.path.join(tmp, "m.nii.gz"))
+    check(rc == 2 and "--out-dir" in err, f"--all-cases with --out: {rc} {err!r}")
 
 
 def main():
@@ -124,9 +170,8 @@ def main():
     if os.path.isdir(unlabelled):
         one_line_error(["score", unlabelled, "--mask", seg], seg, "a case without ground truth")
 
-    for f in os.listdir(tmp):
-        os.unlink(os.path.join(tmp, f))
-    os.rmdir(tmp)
+    all_cases(tmp)
+    shutil.rmtree(tmp)
     if failures:
         print(f"{len(failures)} failure(s)")
         return 1
