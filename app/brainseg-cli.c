@@ -6,6 +6,7 @@
 
 #include <glib/gstdio.h>
 
+#include "bs-dist.h"
 #include "bs-error.h"
 #include "bs-export.h"
 #include "bs-runtime.h"
@@ -190,6 +191,8 @@ usage (FILE *out)
 int
 main (int argc, char **argv)
 {
+  int status;
+
   bs_runtime_prepare (argv);
   setlocale (LC_ALL, "");
   bindtextdomain (GETTEXT_PACKAGE, bs_runtime_locale_dir (LOCALEDIR));
@@ -208,7 +211,11 @@ main (int argc, char **argv)
 
         /* Usage lines then read "brainseg-cli infer [OPTION…] PATH". */
         g_set_prgname (prgname);
-        return commands[i].run (argc - 1, argv + 1);
+        /* a process of several that mpirun started (infer --all-cases shares the cases out) */
+        bs_dist_init ();
+        status = commands[i].run (argc - 1, argv + 1);
+        bs_dist_finish ();
+        return status;
       }
 
   fprintf (stderr, _("brainseg-cli: unknown command '%s'\n"), argv[1]);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "bs-dataset.h"
+#include "bs-dist.h"
 #include "bs-infer.h"
 #include "bs-labels.h"
 #include "bs-nifti.h"
@@ -22,6 +23,7 @@
 #include "cli.h"
 #include "cli-json.h"
 #include "cli-mask.h"
+#include "cli-infer-all.h"
 
 
 /* "regions": the BraTS metrics of every region the model predicts (the
@@ -134,23 +136,16 @@ typedef struct {
   BsDataset *ds;
   const char *prob_out, *prepared_out, *mask_labels_s;
   BsPlanOptions opts;
-  gboolean cleanup, json, quiet_case;
+  gboolean cleanup, json;
   int only_slice;
-  JsonArray *into;          /* every case: its JSON object goes here instead of stdout */
-  GArray *scores;           /* every case: its CaseScore, for the summary */
+  JsonArray *into;          /* every case (--all-cases): its JSON object goes here, with its "index" */
 } InferRun;
-
-/* One case's figures, for the summary of a whole dataset. */
-typedef struct {
-  char *id;
-  double dice[BS_N_REGIONS], hd95_wt, seconds;
-} CaseScore;
 
 static int
 infer_case (const InferRun *run, int case_index, const char *out, double t_cmd)
 {
   BsUnet *net = run->net;
-  gboolean is_random = run->is_random, json = run->json, cleanup = run->cleanup;
+  gboolean is_random = run->is_random, json = run->json || run->into != NULL, cleanup = run->cleanup;
   BsDataset *ds = run->ds;
   const char *prob_out = run->prob_out, *prepared_out = run->prepared_out, *mask_labels_s = run->mask_labels_s;
   const char *model = net->path;
@@ -278,6 +273,12 @@ infer_case (const InferRun *run, int case_index, const char *out, double t_cmd)
       json_builder_begin_object (b);
       json_builder_set_member_name (b, "case");
       json_builder_add_string_value (b, c->id);
+      if (run->into != NULL)
+        {
+          /* the case's place in the dataset (processes of one run each do some) */
+          json_builder_set_member_name (b, "index");
+          json_builder_add_int_value (b, case_index);
+        }
       bs_cli_json_add_model (b, net, is_random);
       bs_cli_json_add_channels_present (b, present);
       json_builder_set_member_name (b, "precision");
@@ -432,23 +433,6 @@ infer_case (const InferRun *run, int case_index, const char *out, double t_cmd)
       else
         bs_cli_print_json (b);
     }
-  else if (run->quiet_case)
-    {
-      /* a dataset: one line a case, the summary at the end */
-      static const char *const abbrev[BS_N_REGIONS] = { "WT", "TC", "ET" };
-
-      printf ("%s:", c->id);
-      for (int r = 0; r < BS_N_REGIONS; r++)
-        if (seg->region_mask[r] != NULL && seg->region_has_truth[r])
-          printf (" %s %.4f", abbrev[r], seg->region_dice[r]);
-      if (!has_dice)
-        printf (" %s", _("no ground truth"));
-      printf (_(" · %.1f ml · %.2f s"), (double) seg->tumour_voxels * seg->mask->spacing[0] * seg->mask->spacing[1]
-              * seg->mask->spacing[2] / 1000.0, (bs_now_ms () - t_cmd) / 1000.0);
-      if (out)
-        printf (" → %s", out);
-      printf ("\n");
-    }
   else
     {
       printf (_("case %s: %d slices in %.2f s (%.1f ms/slice), %s %s fusion %s, batch %d\n"), c->id, slices,
@@ -519,130 +503,7 @@ infer_case (const InferRun *run, int case_index, const char *out, double t_cmd)
       if (out)
         printf (_("mask written to %s\n"), out);
     }
-  if (run->scores != NULL)
-    {
-      CaseScore score = { g_strdup (c->id), { NAN, NAN, NAN }, NAN, (bs_now_ms () - t_cmd) / 1000.0 };
-
-      for (int r = 0; r < BS_N_REGIONS; r++)
-        if (seg->region_mask[r] != NULL && seg->region_has_truth[r])
-          score.dice[r] = seg->region_dice[r];
-      g_array_append_val (run->scores, score);
-    }
   return 0;
-}
-
-static void
-case_score_clear (gpointer data)
-{
-  g_free (((CaseScore *) data)->id);
-}
-
-static int
-compare_double (gconstpointer a, gconstpointer b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-
-  return (x > y) - (x < y);
-}
-
-/* The Dice of region r over the cases that have it: n, mean, median,
- * worst and its case (NULL when no case has it). */
-static int
-region_summary (const GArray *scores, int r, double *mean, double *median, double *worst, const char **worst_case)
-{
-  g_autofree double *v = g_new (double, MAX (scores->len, 1));
-  int n = 0;
-
-  *mean = *median = *worst = NAN;
-  *worst_case = NULL;
-  for (guint i = 0; i < scores->len; i++)
-    {
-      const CaseScore *s = &g_array_index (scores, CaseScore, i);
-
-      if (isnan (s->dice[r]))
-        continue;
-      if (n == 0 || s->dice[r] < *worst)
-        {
-          *worst = s->dice[r];
-          *worst_case = s->id;
-        }
-      v[n++] = s->dice[r];
-    }
-  if (n == 0)
-    return 0;
-  *mean = 0;
-  for (int i = 0; i < n; i++)
-    *mean += v[i] / n;
-  qsort (v, n, sizeof *v, compare_double);
-  *median = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-  return n;
-}
-
-/* After every case of a dataset: the JSON object of them all, or the
- * summary lines. */
-static void
-print_summary (const InferRun *run, JsonArray *cases, int failed, double seconds)
-{
-  static const char *const names[BS_N_REGIONS] = { N_("whole tumour"), N_("tumour core"), N_("enhancing tumour") };
-
-  if (run->json)
-    {
-      g_autoptr(JsonBuilder) b = json_builder_new ();
-
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "cases");
-      json_builder_add_value (b, json_node_init_array (json_node_alloc (), cases));
-      json_builder_set_member_name (b, "summary");
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "cases");
-      json_builder_add_int_value (b, run->scores->len);
-      json_builder_set_member_name (b, "failed");
-      json_builder_add_int_value (b, failed);
-      json_builder_set_member_name (b, "seconds");
-      json_builder_add_double_value (b, seconds);
-      for (int r = 0; r < BS_N_REGIONS; r++)
-        {
-          double mean, median, worst;
-          const char *worst_case;
-          int n = region_summary (run->scores, r, &mean, &median, &worst, &worst_case);
-
-          json_builder_set_member_name (b, bs_region_name (r));
-          json_builder_begin_object (b);
-          json_builder_set_member_name (b, "n");
-          json_builder_add_int_value (b, n);
-          bs_cli_json_add_double_or_null (b, "mean_dice", mean);
-          bs_cli_json_add_double_or_null (b, "median_dice", median);
-          bs_cli_json_add_double_or_null (b, "worst_dice", worst);
-          json_builder_set_member_name (b, "worst_case");
-          if (worst_case != NULL)
-            json_builder_add_string_value (b, worst_case);
-          else
-            json_builder_add_null_value (b);
-          json_builder_end_object (b);
-        }
-      json_builder_end_object (b);
-      json_builder_end_object (b);
-      bs_cli_print_json (b);
-      return;
-    }
-  printf (g_dngettext (GETTEXT_PACKAGE, "%u case in %.1f s", "%u cases in %.1f s", run->scores->len),
-          run->scores->len, seconds);
-  if (failed > 0)
-    printf (g_dngettext (GETTEXT_PACKAGE, ", %d failed (its error says why)", ", %d failed (their errors say why)", failed),
-            failed);
-  printf ("\n");
-  for (int r = 0; r < BS_N_REGIONS; r++)
-    {
-      double mean, median, worst;
-      const char *worst_case;
-      int n = region_summary (run->scores, r, &mean, &median, &worst, &worst_case);
-
-      if (n > 0)
-        /* TRANSLATORS: a region's Dice over the cases with its ground truth: mean, median, the worst and its case */
-        printf (g_dngettext (GETTEXT_PACKAGE, "%s Dice: mean %.4f, median %.4f, worst %.4f (%s), over %d case\n",
-                             "%s Dice: mean %.4f, median %.4f, worst %.4f (%s), over %d cases\n", n),
-                _(names[r]), mean, median, worst, worst_case, n);
-    }
 }
 
 int
@@ -700,7 +561,6 @@ bs_cli_infer (int argc, char **argv)
   g_autoptr(BsDataset) ds = NULL;
   g_autoptr(BsUnet) net = NULL;
   g_autoptr(JsonArray) cases = NULL;
-  g_autoptr(GArray) scores = NULL;
   BsPlanOptions opts;
   InferRun run;
   gboolean is_random = FALSE, cleanup;
@@ -751,6 +611,10 @@ bs_cli_infer (int argc, char **argv)
   cleanup = (!cleanup_s || g_str_equal (cleanup_s, "on")) && only_slice < 0;
   opts.threads = threads;
   opts.batch = batch;
+  /* processes of one run on one machine share its cores (an unbound
+   * mpirun), unless the threads are given */
+  if (threads == 0 && bs_dist_local_size () > 1)
+    opts.threads = MAX (1, (int) g_get_num_processors () / bs_dist_local_size ());
 
   if (all_cases && (out || prob_out || prepared_out || case_id || only_slice >= 0))
     {
@@ -787,8 +651,7 @@ bs_cli_infer (int argc, char **argv)
   if (!ds)
     return bs_cli_fail (error);
   bs_dataset_set_resample (ds, !resample_s || g_str_equal (resample_s, "on"));
-  run = (InferRun) { net, is_random, ds, prob_out, prepared_out, mask_labels_s, opts, cleanup, json, all_cases && !json,
-                     only_slice, NULL, NULL };
+  run = (InferRun) { net, is_random, ds, prob_out, prepared_out, mask_labels_s, opts, cleanup, json, only_slice, NULL };
   if (!all_cases)
     {
       if (case_id)
@@ -802,20 +665,37 @@ bs_cli_infer (int argc, char **argv)
         }
       return infer_case (&run, case_index, out, t_cmd);
     }
-  /* Every case: one that fails says why and the others go on. */
+  /* Every case: one that fails says why and the others go on.  Processes
+   * of one run (mpirun) take every size-th case from their rank on, and the
+   * first prints them all. */
   cases = json_array_new ();
-  scores = g_array_new (FALSE, FALSE, sizeof (CaseScore));
-  g_array_set_clear_func (scores, case_score_clear);
-  run.into = json ? cases : NULL;
-  run.scores = scores;
+  run.into = cases;
   for (guint i = 0; i < bs_dataset_get_n_cases (ds); i++)
     {
-      g_autofree char *name = out_dir ? g_strdup_printf ("%s.nii.gz", bs_dataset_get_case_id (ds, i)) : NULL;
-      g_autofree char *path = name ? g_build_filename (out_dir, name, NULL) : NULL;
+      g_autofree char *name = NULL, *path = NULL;
+      guint before = json_array_get_length (cases);
 
-      if (infer_case (&run, (int) i, path, i == 0 ? t_cmd : bs_now_ms ()) != 0)
+      if ((int) (i % bs_dist_size ()) != bs_dist_rank ())
+        continue;
+      name = out_dir ? g_strdup_printf ("%s.nii.gz", bs_dataset_get_case_id (ds, i)) : NULL;
+      path = name ? g_build_filename (out_dir, name, NULL) : NULL;
+      if (infer_case (&run, (int) i, path, i == (guint) bs_dist_rank () ? t_cmd : bs_now_ms ()) != 0)
         failed++;
+      if (!json && bs_dist_size () == 1 && json_array_get_length (cases) > before)
+        bs_cli_print_case_line (json_array_get_object_element (cases, before));
     }
-  print_summary (&run, cases, failed, (bs_now_ms () - t_cmd) / 1000.0);
+  if (bs_dist_size () > 1)
+    {
+      JsonArray *all = bs_cli_gather_cases (cases, &failed);
+
+      if (all == NULL)
+        return failed > 0 ? 1 : 0;   /* the first process reports */
+      json_array_unref (cases);
+      cases = all;
+      if (!json)
+        for (guint i = 0; i < json_array_get_length (cases); i++)
+          bs_cli_print_case_line (json_array_get_object_element (cases, i));
+    }
+  bs_cli_print_cases_summary (json, cases, failed, (bs_now_ms () - t_cmd) / 1000.0);
   return failed > 0 ? 1 : 0;
 }

@@ -4,7 +4,7 @@ set -euo pipefail
 packages=(
   build-essential meson ninja-build pkg-config gettext
   libglib2.0-dev libgtk-4-dev libcairo2-dev libjson-glib-dev zlib1g-dev libdeflate-dev
-  libhdf5-dev libtbb-dev libnifti2-dev libdnnl-dev
+  libhdf5-dev libtbb-dev libnifti2-dev libdnnl-dev libopenmpi-dev openmpi-bin
   desktop-file-utils appstream-util xvfb xauth xdotool
   python3 python3-numpy python3-nibabel python3-h5py python3-pil python3-scipy python3-torch
   clang libclang-rt-14-dev

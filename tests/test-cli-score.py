@@ -72,6 +72,30 @@ def all_cases(tmp):
               and abs(summ["median_dice"] - (dice[2] + dice[3]) / 2) < 1e-9 and summ["worst_dice"] == dice[0],
               f"summary {r}: {summ} against {dice}")
     print("all cases:", {r: round(got["summary"][r]["mean_dice"], 4) for r in ("wt", "tc", "et")})
+    check(got["summary"]["processes"] == 1, f"alone: {got['summary']['processes']} processes")
+    # two processes of one run (MPI): each takes every other case, the first prints them all, the same figures
+    if os.environ.get("BS_HAVE_MPI") == "1":
+        mpirun = shutil.which("mpirun")
+        check(mpirun is not None, "brainseg-cli was built with MPI but there is no mpirun")
+        if mpirun:
+            env = dict(os.environ)
+            # (under the sanitizers: Open MPI's runtime keeps memory to the end, which is not ours to free)
+            env["ASAN_OPTIONS"] = "detect_leaks=0:abort_on_error=1"
+            r = subprocess.run([mpirun, "--allow-run-as-root", "--oversubscribe", "-n", "2", CLI, "infer", dataset,
+                                "--all-cases", "--precision", "int8", "--layout", "nhwc", "--three-planes", "off",
+                                "--json"], capture_output=True, text=True, env=env)
+            check(r.returncode == 0, f"mpirun -n 2 infer --all-cases: rc {r.returncode} {r.stderr[-800:]!r}")
+            if r.returncode == 0:
+                two = json.loads(r.stdout)
+                check(two["summary"]["processes"] == 2, f"mpirun -n 2: {two['summary']['processes']} processes")
+                check([c["case"] for c in two["cases"]] == ids, f"mpirun -n 2: cases {[c['case'] for c in two['cases']]}")
+                for a, b in zip(got["cases"], two["cases"]):
+                    for r_ in ("wt", "tc", "et"):
+                        check(a["regions"][r_]["dice"] == b["regions"][r_]["dice"],
+                              f"{a['case']} {r_}: alone {a['regions'][r_]['dice']}, of two {b['regions'][r_]['dice']}")
+                for r_ in ("wt", "tc", "et"):
+                    check(two["summary"][r_] == got["summary"][r_], f"summary {r_}: {two['summary'][r_]}")
+                print("mpirun -n 2: the same", len(two["cases"]), "cases, threads", [c["threads"] for c in two["cases"]])
     # one damaged case among good ones: it fails alone, named, and the run says so
     coll = os.path.join(tmp, "collection")
     os.makedirs(os.path.join(coll, "Brats18_bad_1"))
