@@ -12,6 +12,8 @@
 #include "bs-metrics.h"
 #include "bs-parallel.h"
 #include "cli.h"
+#include "bs-timing.h"
+#include "cli-infer-all.h"
 #include "cli-json.h"
 
 typedef struct {
@@ -51,61 +53,31 @@ score_job_clear (ScoreJob *job)
     }
 }
 
-int
-bs_cli_score (int argc, char **argv)
+/* One case: its mask read and measured.  into NULL: printed (the text or
+ * the JSON object of one case); else its JSON object appended there, with its
+ * "index" and seconds (the dataset's line and summary read them). */
+static int
+score_case (BsDataset *ds, int case_index, const char *mask_path, gboolean json, JsonArray *into)
 {
-  g_autofree char *mask_path = NULL, *case_id = NULL, *label = NULL, *resample_s = NULL;
-  gboolean json = FALSE;
-  GOptionEntry entries[] = {
-    { "mask", 0, 0, G_OPTION_ARG_FILENAME, &mask_path,
-      N_("The segmentation to measure (NIfTI: 0/1, or a label map of the case's or a BraTS release's labels)"),
-      "MASK.nii.gz" },
-    { "case", 0, 0, G_OPTION_ARG_STRING, &case_id, N_("Case (default: the first)"), "ID" },
-    { "label", 0, 0, G_OPTION_ARG_FILENAME, &label, N_("Ground truth for a single NIfTI file"), "FILE" },
-    { "resample", 0, 0, G_OPTION_ARG_STRING, &resample_s,
-      N_("on (default): a case with voxels finer than 0.8 mm is measured on about 1 mm voxels, as infer measures it; off: on its own voxels"),
-      "on|off" },
-    { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print one JSON object"), NULL },
-    { NULL }
-  };
   static const char *const names[BS_N_REGIONS] = { N_("whole tumour"), N_("tumour core"), N_("enhancing tumour") };
   g_autoptr(GError) error = NULL;
-  g_autoptr(BsDataset) ds = NULL;
   g_autoptr(BsCase) c = NULL;
   g_autoptr(BsVolume) mask = NULL;
   BsLabelConvention conv = BS_LABELS_UNKNOWN;
   ScoreJob job = { { NULL } };
-  int case_index = 0;
+  double t0 = bs_now_ms ();
 
-  if (!bs_cli_parse ("score", "PATH",
-                     _("Measure a segmentation against the case's ground truth: Dice, HD95, sensitivity, specificity and volumes of the whole tumour, tumour core and enhancing tumour."),
-                     entries, &argc, &argv))
-    return 2;
-  if (argc != 2 || mask_path == NULL)
-    {
-      fprintf (stderr, "%s\n", _("brainseg-cli score: give exactly one PATH (a case folder, Decathlon task or NIfTI file) and --mask FILE"));
-      return 2;
-    }
-  if (resample_s && strcmp (resample_s, "on") != 0 && strcmp (resample_s, "off") != 0)
-    {
-      fprintf (stderr, "%s\n", _("brainseg-cli score: --resample is on|off"));
-      return 2;
-    }
-  ds = bs_dataset_open (argv[1], label, &error);
-  if (!ds)
-    return bs_cli_fail (error);
-  bs_dataset_set_resample (ds, resample_s == NULL || strcmp (resample_s, "on") == 0);
-  if (case_id && (case_index = bs_dataset_find_case (ds, case_id)) < 0)
-    {
-      fprintf (stderr, _("brainseg-cli score: %s has no case '%s'\n"), argv[1], case_id);
-      return 1;
-    }
   c = bs_dataset_load_case (ds, case_index, &error);
   if (!c)
     return bs_cli_fail (error);
   if (c->label == NULL)
     {
       fprintf (stderr, _("brainseg-cli score: case %s has no ground truth to measure %s against\n"), c->id, mask_path);
+      return 1;
+    }
+  if (!g_file_test (mask_path, G_FILE_TEST_EXISTS))
+    {
+      fprintf (stderr, _("brainseg-cli score: %s: no such mask file (case %s)\n"), mask_path, c->id);
       return 1;
     }
   mask = bs_dataset_load_case_mask (ds, case_index, mask_path, c->convention, &conv, &error);
@@ -130,13 +102,18 @@ bs_cli_score (int argc, char **argv)
     }
   bs_parallel_for (BS_N_REGIONS, score_region, &job);
 
-  if (json)
+  if (json || into != NULL)
     {
       g_autoptr(JsonBuilder) b = json_builder_new ();
 
       json_builder_begin_object (b);
       json_builder_set_member_name (b, "case");
       json_builder_add_string_value (b, c->id);
+      if (into != NULL)
+        {
+          json_builder_set_member_name (b, "index");
+          json_builder_add_int_value (b, case_index);
+        }
       json_builder_set_member_name (b, "mask");
       json_builder_add_string_value (b, mask_path);
       json_builder_set_member_name (b, "mask_labels");
@@ -170,8 +147,21 @@ bs_cli_score (int argc, char **argv)
           json_builder_end_object (b);
         }
       json_builder_end_object (b);
+      if (into != NULL)
+        {
+          /* what a dataset's line reads: the seconds, and no mask written */
+          json_builder_set_member_name (b, "load_seconds");
+          json_builder_add_double_value (b, 0);
+          json_builder_set_member_name (b, "total_seconds");
+          json_builder_add_double_value (b, (bs_now_ms () - t0) / 1000.0);
+          json_builder_set_member_name (b, "out");
+          json_builder_add_null_value (b);
+        }
       json_builder_end_object (b);
-      bs_cli_print_json (b);
+      if (into != NULL)
+        json_array_add_element (into, json_builder_get_root (b));
+      else
+        bs_cli_print_json (b);
     }
   else
     {
@@ -193,4 +183,104 @@ bs_cli_score (int argc, char **argv)
     }
   score_job_clear (&job);
   return 0;
+}
+
+/* The mask of case id in dir: ID.nii.gz, else ID.nii. */
+static char *
+mask_in_dir (const char *dir, const char *id)
+{
+  g_autofree char *gz = g_strdup_printf ("%s.nii.gz", id);
+  g_autofree char *plain = g_strdup_printf ("%s.nii", id);
+  char *path = g_build_filename (dir, gz, NULL);
+
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    {
+      char *other = g_build_filename (dir, plain, NULL);
+
+      if (g_file_test (other, G_FILE_TEST_EXISTS))
+        {
+          g_free (path);
+          return other;
+        }
+      g_free (other);
+    }
+  return path;
+}
+
+int
+bs_cli_score (int argc, char **argv)
+{
+  g_autofree char *mask_path = NULL, *mask_dir = NULL, *case_id = NULL, *label = NULL, *resample_s = NULL;
+  gboolean json = FALSE, all_cases = FALSE;
+  GOptionEntry entries[] = {
+    { "mask", 0, 0, G_OPTION_ARG_FILENAME, &mask_path,
+      N_("The segmentation to measure (NIfTI: 0/1, or a label map of the case's or a BraTS release's labels)"),
+      "MASK.nii.gz" },
+    { "case", 0, 0, G_OPTION_ARG_STRING, &case_id, N_("Case (default: the first)"), "ID" },
+    { "label", 0, 0, G_OPTION_ARG_FILENAME, &label, N_("Ground truth for a single NIfTI file"), "FILE" },
+    { "all-cases", 0, 0, G_OPTION_ARG_NONE, &all_cases,
+      N_("Every case of the dataset, its mask taken from --mask-dir: a line (or a JSON object) per case and each region's mean, median and worst Dice"),
+      NULL },
+    { "mask-dir", 0, 0, G_OPTION_ARG_FILENAME, &mask_dir,
+      N_("With --all-cases: the folder of the masks, one per case, named CASE.nii.gz (as infer --all-cases --out-dir writes them)"),
+      "DIR" },
+    { "resample", 0, 0, G_OPTION_ARG_STRING, &resample_s,
+      N_("on (default): a case with voxels finer than 0.8 mm is measured on about 1 mm voxels, as infer measures it; off: on its own voxels"),
+      "on|off" },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print one JSON object"), NULL },
+    { NULL }
+  };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BsDataset) ds = NULL;
+  g_autoptr(JsonArray) cases = NULL;
+  int case_index = 0, failed = 0;
+  double t0 = bs_now_ms ();
+
+  if (!bs_cli_parse ("score", "PATH",
+                     _("Measure a segmentation against the case's ground truth: Dice, HD95, sensitivity, specificity and volumes of the whole tumour, tumour core and enhancing tumour."),
+                     entries, &argc, &argv))
+    return 2;
+  if (argc != 2 || (all_cases ? mask_dir == NULL || mask_path != NULL || case_id != NULL
+                              : mask_path == NULL || mask_dir != NULL))
+    {
+      fprintf (stderr, "%s\n", _("brainseg-cli score: give exactly one PATH (a case folder, Decathlon task or NIfTI file) and --mask FILE, or --all-cases and --mask-dir DIR"));
+      return 2;
+    }
+  if (resample_s && strcmp (resample_s, "on") != 0 && strcmp (resample_s, "off") != 0)
+    {
+      fprintf (stderr, "%s\n", _("brainseg-cli score: --resample is on|off"));
+      return 2;
+    }
+  if (mask_dir && !g_file_test (mask_dir, G_FILE_TEST_IS_DIR))
+    {
+      fprintf (stderr, _("brainseg-cli score: %s: no such folder (--mask-dir)\n"), mask_dir);
+      return 1;
+    }
+  ds = bs_dataset_open (argv[1], label, &error);
+  if (!ds)
+    return bs_cli_fail (error);
+  bs_dataset_set_resample (ds, resample_s == NULL || strcmp (resample_s, "on") == 0);
+  if (!all_cases)
+    {
+      if (case_id && (case_index = bs_dataset_find_case (ds, case_id)) < 0)
+        {
+          fprintf (stderr, _("brainseg-cli score: %s has no case '%s'\n"), argv[1], case_id);
+          return 1;
+        }
+      return score_case (ds, case_index, mask_path, json, NULL);
+    }
+  /* every case: one without its mask, or whose mask is wrong, says why and the others go on */
+  cases = json_array_new ();
+  for (guint i = 0; i < bs_dataset_get_n_cases (ds); i++)
+    {
+      g_autofree char *path = mask_in_dir (mask_dir, bs_dataset_get_case_id (ds, i));
+      guint before = json_array_get_length (cases);
+
+      if (score_case (ds, (int) i, path, TRUE, cases) != 0)
+        failed++;
+      if (!json && json_array_get_length (cases) > before)
+        bs_cli_print_case_line (json_array_get_object_element (cases, before));
+    }
+  bs_cli_print_cases_summary (json, cases, failed, (bs_now_ms () - t0) / 1000.0);
+  return failed > 0 ? 1 : 0;
 }

@@ -73,6 +73,19 @@ def all_cases(tmp):
               f"summary {r}: {summ} against {dice}")
     print("all cases:", {r: round(got["summary"][r]["mean_dice"], 4) for r in ("wt", "tc", "et")})
     check(got["summary"]["processes"] == 1, f"alone: {got['summary']['processes']} processes")
+    # the folder of masks scored case by case: what infer said, and the same summary of the whole tumour
+    rc, text, err = run("score", dataset, "--all-cases", "--mask-dir", masks, "--json")
+    check(rc == 0, f"score --all-cases: rc {rc} {err!r}")
+    if rc == 0:
+        scored = json.loads(text)
+        check([c["case"] for c in scored["cases"]] == ids, f"score --all-cases: {[c['case'] for c in scored['cases']]}")
+        for a, b in zip(got["cases"], scored["cases"]):
+            check(abs(a["regions"]["wt"]["dice"] - b["regions"]["wt"]["dice"]) < 1e-9, f"{a['case']}: score {b['regions']['wt']}")
+        check(abs(scored["summary"]["wt"]["mean_dice"] - got["summary"]["wt"]["mean_dice"]) < 1e-9
+              and scored["summary"]["tc"]["n"] == 0, f"score --all-cases summary: {scored['summary']}")
+    os.unlink(os.path.join(masks, ids[2] + ".nii.gz"))
+    rc, text, err = run("score", dataset, "--all-cases", "--mask-dir", masks)
+    check(rc == 1 and ids[2] + ".nii.gz" in err and "5 cases" in text, f"a case without its mask: rc {rc} {text!r} {err!r}")
     # two processes of one run (MPI): each takes every other case, the first prints them all, the same figures
     if os.environ.get("BS_HAVE_MPI") == "1":
         mpirun = shutil.which("mpirun")
