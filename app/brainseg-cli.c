@@ -211,7 +211,18 @@ main (int argc, char **argv)
 
         /* Usage lines then read "brainseg-cli infer [OPTION…] PATH". */
         g_set_prgname (prgname);
-        /* a process of several that mpirun started (infer --all-cases shares the cases out) */
+        /* A process of several that mpirun started: infer --all-cases shares
+         * the cases out; anything else would be the same work N times, into
+         * the same files. */
+        if (bs_dist_launched_size () > 1 && (strcmp (argv[1], "infer") != 0 || !bs_dist_available ()))
+          {
+            if (!bs_dist_available ())
+              fprintf (stderr, "%s\n", _("brainseg-cli: started as several processes (mpirun), but built without MPI (meson -Dmpi=enabled and Open MPI's libopenmpi-dev build it in)"));
+            else
+              fprintf (stderr, _("brainseg-cli %s: runs as one process; under mpirun, only infer --all-cases shares its work out\n"),
+                       argv[1]);
+            return 2;
+          }
         bs_dist_init ();
         status = commands[i].run (argc - 1, argv + 1);
         bs_dist_finish ();

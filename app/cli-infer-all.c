@@ -178,6 +178,7 @@ bs_cli_gather_cases (JsonArray *mine, int *failed)
 {
   g_autoptr(JsonBuilder) b = json_builder_new ();
   g_autoptr(JsonGenerator) gen = json_generator_new ();
+  g_autoptr(JsonNode) root = NULL;
   g_autofree char *text = NULL;
   g_auto(GStrv) all = NULL;
   g_autoptr(GPtrArray) nodes = g_ptr_array_new_with_free_func ((GDestroyNotify) json_node_unref);
@@ -189,8 +190,17 @@ bs_cli_gather_cases (JsonArray *mine, int *failed)
   json_builder_set_member_name (b, "cases");
   json_builder_add_value (b, json_node_init_array (json_node_alloc (), mine));
   json_builder_end_object (b);
-  json_generator_set_root (gen, json_builder_get_root (b));
+  root = json_builder_get_root (b);
+  json_generator_set_root (gen, root);
   text = json_generator_to_data (gen, NULL);
+  /* JSON must be UTF-8 (a case id from a file name need not be) */
+  if (!g_utf8_validate (text, -1, NULL))
+    {
+      char *valid = g_utf8_make_valid (text, -1);
+
+      g_free (text);
+      text = valid;
+    }
   all = bs_dist_gather_to_first (text);
   if (all == NULL)
     return NULL;
@@ -202,7 +212,12 @@ bs_cli_gather_cases (JsonArray *mine, int *failed)
       JsonArray *cases;
 
       if (!json_parser_load_from_data (parser, *t, -1, NULL))
-        continue;
+        {
+          /* its cases are lost: say so, and count them as failed */
+          fprintf (stderr, _("brainseg-cli infer: the results of process %d could not be read\n"), (int) (t - all));
+          *failed += 1;
+          continue;
+        }
       o = json_node_get_object (json_parser_get_root (parser));
       *failed += (int) json_object_get_int_member (o, "failed");
       cases = json_object_get_array_member (o, "cases");

@@ -626,30 +626,51 @@ bs_cli_infer (int argc, char **argv)
       fprintf (stderr, "%s\n", _("brainseg-cli infer: --out-dir goes with --all-cases (one case: --out MASK.nii.gz)"));
       return 2;
     }
-  if (out_dir && !g_file_test (out_dir, G_FILE_TEST_IS_DIR))
+  /* Processes of one run share the cases of --all-cases out; one case done
+   * by each of them would be the same work N times, into the same files. */
+  if (bs_dist_size () > 1 && !all_cases)
     {
-      fprintf (stderr, _("brainseg-cli infer: %s: no such folder (--out-dir)\n"), out_dir);
-      return 1;
+      if (bs_dist_rank () == 0)
+        fprintf (stderr, "%s\n", _("brainseg-cli infer: under mpirun, give --all-cases (the processes share the cases out); one case runs as one process"));
+      return 2;
     }
+  /* A step that fails in one process fails in all of them together (the
+   * others would wait for its cases for ever). */
   {
-    const char *outputs[] = { out, prob_out, prepared_out };
-    const char *inputs[] = { argv[1], label, model };
+    gboolean ok = TRUE;
 
-    if (!bs_cli_check_outputs (outputs, G_N_ELEMENTS (outputs), inputs, G_N_ELEMENTS (inputs), &error))
-      return bs_cli_fail (error);
-    for (gsize i = 0; i < G_N_ELEMENTS (outputs); i++)
-      if (!bs_cli_check_nifti_name (outputs[i], &error))
-        return bs_cli_fail (error);
+    if (out_dir && !g_file_test (out_dir, G_FILE_TEST_IS_DIR))
+      {
+        fprintf (stderr, _("brainseg-cli infer: %s: no such folder (--out-dir)\n"), out_dir);
+        ok = FALSE;
+      }
+    if (ok)
+      {
+        const char *outputs[] = { out, prob_out, prepared_out };
+        const char *inputs[] = { argv[1], label, model };
+
+        ok = bs_cli_check_outputs (outputs, G_N_ELEMENTS (outputs), inputs, G_N_ELEMENTS (inputs), &error);
+        for (gsize i = 0; ok && i < G_N_ELEMENTS (outputs); i++)
+          ok = bs_cli_check_nifti_name (outputs[i], &error);
+      }
+    t_cmd = bs_now_ms ();
+    if (ok)
+      {
+        net = bs_unet_load_or_default (model, &is_random, &error);
+        ok = net != NULL;
+      }
+    if (ok && is_random)
+      fprintf (stderr, "%s\n", _("brainseg-cli infer: no model given and none ships yet; random weights (the mask means nothing)"));
+    if (ok)
+      {
+        ds = bs_dataset_open (argv[1], label, &error);
+        ok = ds != NULL;
+      }
+    if (!ok && error != NULL)
+      bs_cli_fail (error);
+    if (!bs_dist_all_ok (ok))
+      return 1;
   }
-  t_cmd = bs_now_ms ();
-  net = bs_unet_load_or_default (model, &is_random, &error);
-  if (!net)
-    return bs_cli_fail (error);
-  if (is_random)
-    fprintf (stderr, "%s\n", _("brainseg-cli infer: no model given and none ships yet; random weights (the mask means nothing)"));
-  ds = bs_dataset_open (argv[1], label, &error);
-  if (!ds)
-    return bs_cli_fail (error);
   bs_dataset_set_resample (ds, !resample_s || g_str_equal (resample_s, "on"));
   run = (InferRun) { net, is_random, ds, prob_out, prepared_out, mask_labels_s, opts, cleanup, json, only_slice, NULL };
   if (!all_cases)

@@ -109,6 +109,17 @@ def all_cases(tmp):
                 for r_ in ("wt", "tc", "et"):
                     check(two["summary"][r_] == got["summary"][r_], f"summary {r_}: {two['summary'][r_]}")
                 print("mpirun -n 2: the same", len(two["cases"]), "cases, threads", [c["threads"] for c in two["cases"]])
+            # a step that fails in the processes ends them all, with the error (the others must not wait for ever)
+            try:
+                r = subprocess.run([mpirun, "--allow-run-as-root", "--oversubscribe", "-n", "2", CLI, "infer", dataset,
+                                    "--all-cases", "--out-dir", os.path.join(tmp, "no-such-folder")],
+                                   capture_output=True, text=True, env=env, timeout=120)
+                check(r.returncode != 0 and "no-such-folder" in r.stderr, f"mpirun, a missing --out-dir: rc {r.returncode}")
+            except subprocess.TimeoutExpired:
+                check(False, "mpirun with a missing --out-dir hung")
+            r = subprocess.run([mpirun, "--allow-run-as-root", "--oversubscribe", "-n", "2", CLI, "score", dataset,
+                                "--all-cases", "--mask-dir", masks], capture_output=True, text=True, env=env, timeout=120)
+            check(r.returncode != 0 and "only infer --all-cases" in r.stderr, f"mpirun score: rc {r.returncode} {r.stderr[-300:]!r}")
     # one damaged case among good ones: it fails alone, named, and the run says so
     coll = os.path.join(tmp, "collection")
     os.makedirs(os.path.join(coll, "Brats18_bad_1"))

@@ -677,7 +677,8 @@ test_mask_from_label (void)
   g_array_set_size (changes, 0);
   for (gsize v = 0; v < nvox; v++)
     label->data[v] = label->data[v] > 0;
-  bs_mask_edit_from_label (prob, channels, label, BS_LABELS_BINARY, changes, &ok);
+  g_assert_cmpuint (bs_mask_edit_from_label (prob, channels, label, BS_LABELS_BINARY, changes, &ok), ==, expect_wt);
+  g_assert_true (ok);
   bs_mask_edit_apply (prob, changes, FALSE);
   for (gsize v = 0; v < nvox; v++)
     {
@@ -689,6 +690,7 @@ test_mask_from_label (void)
           g_assert_cmpfloat (prob->data[c * nvox + v], <=, 0.5f);
     }
   bs_mask_edit_apply (prob, changes, TRUE);
+  g_assert_cmpmem (prob->data, nvox * 3 * sizeof (float), before->data, nvox * 3 * sizeof (float));
 
   g_array_set_size (changes, 0);
   g_assert_cmpuint (bs_mask_edit_from_label (prob, channels, other, BS_LABELS_BINARY, changes, &ok), ==, 0);

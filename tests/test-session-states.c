@@ -537,6 +537,27 @@ test_open_mask (void)
   g_assert_true (bs_test_session_spin_until (s, bs_test_session_settled, 120));
   bs_session_get_volume_confusion (s, &undone, NULL);
   g_assert_cmpmem (&undone, sizeof undone, &before, sizeof before);
+  /* an undo and a new stroke while it is read: the stacks' sizes are as they
+   * were, the values are not; refused too (review finding) */
+  g_assert_true (bs_session_edit_redo (s));
+  g_assert_true (bs_test_session_spin_until (s, bs_test_session_settled, 120));
+  g_clear_object (&mask_result);
+  bs_session_load_mask_async (s, label_path, NULL, on_mask, NULL);
+  g_assert_true (bs_session_edit_undo (s));
+  bs_session_edit_begin (s, FALSE, 2.0);
+  bs_session_edit_to (s, 3, 3);
+  bs_session_edit_end (s);
+  g_assert_cmpint (bs_session_get_n_edits (s, &n_redo), ==, 1);
+  g_assert_cmpint (n_redo, ==, 0);
+  g_assert_true (bs_test_session_spin_until (s, mask_done, 120));
+  g_assert_false (bs_session_load_mask_finish (s, mask_result, NULL, NULL, NULL, &error));
+  g_assert_nonnull (strstr (error->message, "changed while"));
+  g_clear_error (&error);
+  g_clear_object (&mask_result);
+  g_assert_true (bs_session_edit_undo (s));
+  g_assert_true (bs_test_session_spin_until (s, bs_test_session_settled, 120));
+  bs_session_get_volume_confusion (s, &undone, NULL);
+  g_assert_cmpmem (&undone, sizeof undone, &before, sizeof before);
   g_unlink (small_path);
   g_unlink (wt_path);
 }

@@ -124,6 +124,7 @@ bs_session_edit_to (BsSession *self, double x, double y)
   self->edit_has_last = TRUE;
   if (self->edit_stroke->len == before)
     return;
+  self->edit_serial++;
   recount_slice (self);
   /* the network's slices this dab changed, not the whole volume: the chart
    * recounts what it is told changed, on this thread */
@@ -181,6 +182,7 @@ move_stroke (BsSession *self, GPtrArray *from, GPtrArray *to, gboolean undo)
     return FALSE;
   stroke = g_ptr_array_steal_index (from, from->len - 1);
   bs_mask_edit_apply (self->prob, stroke, undo);
+  self->edit_serial++;
   g_ptr_array_add (to, stroke);
   if (self->truth != NULL && self->slice_conf != NULL)
     bs_session_count_slice (self, self->slice);   /* the slice shown, now */
@@ -231,6 +233,7 @@ bs_session_edit_discard (BsSession *self, gboolean restore)
   g_clear_pointer (&self->edit_stroke, g_array_unref);
   g_clear_pointer (&self->edit_undo, g_ptr_array_unref);
   g_clear_pointer (&self->edit_redo, g_ptr_array_unref);
+  self->edit_serial++;
   /* The network's values are back; what follows counts them again (a new
    * prediction starts from nothing, the clean-up's switch and three planes
    * start a volume job, which recounts a complete volume): no job here that
@@ -247,7 +250,7 @@ typedef struct {
   BsVolume *prob;              /* a copy: the session's may go meanwhile */
   int channels[BS_N_REGIONS];
   /* the prediction it was compared with: unchanged when it is done, or stale */
-  guint generation, volume_serial, n_undo, n_redo;
+  guint generation, volume_serial, edit_serial;
   int case_index;
   gboolean cleanup_applied;
   /* results */
@@ -332,6 +335,13 @@ bs_session_load_mask_async (BsSession *self, const char *path, GCancellable *can
       g_task_return_new_error (task, BS_IO_ERROR, BS_IO_ERROR_INVALID, "%s", why);
       return;
     }
+  if (bs_dataset_get_kind (self->dataset) == BS_DATASET_HDF5)
+    {
+      g_task_return_new_error (task, BS_IO_ERROR, BS_IO_ERROR_UNSUPPORTED,
+                               _("%s: a mask file goes with a case read from NIfTI files, not with %s"), path,
+                               bs_dataset_get_path (self->dataset));
+      return;
+    }
   job = g_new0 (MaskJob, 1);
   job->dataset_path = g_strdup (bs_dataset_get_path (self->dataset));
   job->case_id = g_strdup (self->bcase->id);
@@ -342,8 +352,7 @@ bs_session_load_mask_async (BsSession *self, const char *path, GCancellable *can
     job->channels[r] = bs_session_region_channel (self, r);
   job->generation = self->generation;
   job->volume_serial = self->volume_serial;
-  job->n_undo = self->edit_undo != NULL ? self->edit_undo->len : 0;
-  job->n_redo = self->edit_redo != NULL ? self->edit_redo->len : 0;
+  job->edit_serial = self->edit_serial;
   job->case_index = self->case_index;
   job->cleanup_applied = self->cleanup_applied;
   g_task_set_task_data (task, job, mask_job_free);
@@ -369,8 +378,7 @@ bs_session_load_mask_finish (BsSession *self, GAsyncResult *result, gsize *n_cha
    * an undo, the clean-up's switch or another case came meanwhile). */
   if (self->prob == NULL || job->generation != self->generation || job->volume_serial != self->volume_serial
       || job->case_index != self->case_index || job->cleanup_applied != self->cleanup_applied
-      || job->n_undo != (self->edit_undo != NULL ? self->edit_undo->len : 0)
-      || job->n_redo != (self->edit_redo != NULL ? self->edit_redo->len : 0) || self->edit_stroke != NULL
+      || job->edit_serial != self->edit_serial || self->edit_stroke != NULL
       || !bs_session_can_edit (self, NULL))
     {
       g_set_error (error, BS_IO_ERROR, BS_IO_ERROR_INVALID,
@@ -387,6 +395,7 @@ bs_session_load_mask_finish (BsSession *self, GAsyncResult *result, gsize *n_cha
     return TRUE;
   /* one step of the undo stack, like a stroke */
   bs_mask_edit_apply (self->prob, job->changes, FALSE);
+  self->edit_serial++;
   ensure_stacks (self);
   g_ptr_array_add (self->edit_undo, g_steal_pointer (&job->changes));
   g_ptr_array_set_size (self->edit_redo, 0);

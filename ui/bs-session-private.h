@@ -115,6 +115,7 @@ struct _BsSession
   BsPlane edit_plane;
   int edit_slice;
   gboolean edit_remeasure;      /* strokes came while a volume job ran: another one when it is done */
+  guint edit_serial;            /* goes up whenever a stroke, an undo, a redo or a discard changes the values */
 };
 
 

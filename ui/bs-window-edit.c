@@ -110,7 +110,10 @@ on_mask_loaded (GObject *source, GAsyncResult *result, gpointer data)
       return;
     }
   if (!ok)
-    bs_window_show_error (self, _("The mask could not be opened"), error);
+    {
+      bs_progress_row_show_message (self->progress_row, NULL);   /* not "Reading the mask…" any more */
+      bs_window_show_error (self, _("The mask could not be opened"), error);
+    }
   else
     {
       g_autofree char *text = NULL;
@@ -118,6 +121,10 @@ on_mask_loaded (GObject *source, GAsyncResult *result, gpointer data)
       if (values == 0)
         /* TRANSLATORS: %s is the mask file's name */
         text = g_strdup_printf (_("The mask is the prediction already: nothing changed (%s)"), name);
+      else if (changed == 0)
+        /* TRANSLATORS: %s the mask file's name: its whole tumour was the prediction's, its core or enhancing tumour not */
+        text = g_strdup_printf (_("Mask opened with its regions: the tumour core or enhancing tumour changed · Ctrl+Z undoes it (%s)"),
+                                name);
       else if (!bs_labels_has_region (conv, BS_REGION_TC))
         /* TRANSLATORS: %lu voxels, %s the mask file's name; a 0/1 mask tells the whole tumour only */
         text = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
@@ -141,7 +148,9 @@ on_mask_loaded (GObject *source, GAsyncResult *result, gpointer data)
 static void
 open_mask (BsWindow *self, const char *path)
 {
-  if (self->mask_cancellable != NULL || !bs_session_can_edit (self->session, NULL))
+  /* (a chooser that answers after the window closed: no session) */
+  if (self->session == NULL || self->progress_row == NULL || self->mask_cancellable != NULL
+      || !bs_session_can_edit (self->session, NULL))
     return;
   self->mask_cancellable = g_cancellable_new ();
   g_object_set_data_full (G_OBJECT (self->mask_cancellable), "bs-path", g_strdup (path), g_free);

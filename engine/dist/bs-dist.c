@@ -8,7 +8,7 @@
 #include <mpi.h>
 #endif
 
-static gboolean joined;
+static gboolean joined, initialised_here;
 static int rank, size = 1, local_size = 1;
 
 /* A launcher's variable, as a number (0 when unset or not one). */
@@ -20,20 +20,37 @@ env_int (const char *name)
   return v != NULL ? atoi (v) : 0;
 }
 
+int
+bs_dist_launched_size (void)
+{
+  /* Open MPI's mpirun, or a PMI launcher (MPICH's hydra, Slurm's srun) */
+  return MAX (env_int ("OMPI_COMM_WORLD_SIZE"), MAX (env_int ("PMI_SIZE"), env_int ("PMIX_SIZE")));
+}
+
+gboolean
+bs_dist_available (void)
+{
+#ifdef BS_HAVE_MPI
+  return TRUE;
+#else
+  return FALSE;
+#endif
+}
+
 gboolean
 bs_dist_init (void)
 {
 #ifdef BS_HAVE_MPI
-  /* Open MPI's mpirun, or a PMI launcher (MPICH's hydra, Slurm's srun):
-   * MPI_Init outside them would start a run of one, slowly. */
-  int launched = MAX (env_int ("OMPI_COMM_WORLD_SIZE"), MAX (env_int ("PMI_SIZE"), env_int ("PMIX_SIZE")));
-  int already = 0;
+  /* MPI_Init outside a launcher would start a run of one, slowly */
+  int already = 0, provided = 0;
 
-  if (joined || launched < 2)
+  if (joined || bs_dist_launched_size () < 2)
     return joined;
   MPI_Initialized (&already);
-  if (!already && MPI_Init (NULL, NULL) != MPI_SUCCESS)
+  /* the main thread alone calls MPI; oneDNN's and oneTBB's threads do not */
+  if (!already && MPI_Init_thread (NULL, NULL, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
     return FALSE;
+  initialised_here = !already;
   MPI_Comm_rank (MPI_COMM_WORLD, &rank);
   MPI_Comm_size (MPI_COMM_WORLD, &size);
   {
@@ -54,10 +71,10 @@ void
 bs_dist_finish (void)
 {
 #ifdef BS_HAVE_MPI
-  if (joined)
+  if (joined && initialised_here)
     MPI_Finalize ();
 #endif
-  joined = FALSE;
+  joined = initialised_here = FALSE;
   rank = 0;
   size = local_size = 1;
 }
@@ -118,6 +135,21 @@ bs_dist_gather_to_first (const char *text)
 #else
   return NULL;
 #endif
+}
+
+gboolean
+bs_dist_all_ok (gboolean ok)
+{
+#ifdef BS_HAVE_MPI
+  if (size > 1)
+    {
+      int mine = ok ? 1 : 0, all = 0;
+
+      MPI_Allreduce (&mine, &all, 1, MPI_INT, MPI_LAND, MPI_COMM_WORLD);
+      return all != 0;
+    }
+#endif
+  return ok;
 }
 
 char *

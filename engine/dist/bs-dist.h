@@ -12,6 +12,10 @@ G_BEGIN_DECLS
  * from its environment) started; alone, nothing.  TRUE when this process is
  * one of several. */
 gboolean bs_dist_init (void);
+/* How many processes a launcher (mpirun, srun) says it started, from its
+ * environment: 0 when none did.  Whether MPI is built in. */
+int bs_dist_launched_size (void);
+gboolean bs_dist_available (void);
 /* Once, at the end (after bs_dist_init). */
 void bs_dist_finish (void);
 /* This process's number (0 for the first) and how many there are: on every
@@ -23,6 +27,8 @@ int bs_dist_local_size (void);
  * NULL-terminated array (g_strfreev), NULL in the others.  Every process must
  * call it.  Alone: { text }. */
 char **bs_dist_gather_to_first (const char *text);
+/* Whether ok is TRUE in every process (every process must call it). */
+gboolean bs_dist_all_ok (gboolean ok);
 /* "4 processes (MPI)", or "one process". */
 char *bs_dist_describe (void);
 
