@@ -92,12 +92,7 @@ add_regions_json (JsonBuilder *b, const BsSegmentResult *seg, const BsVolume *co
               m.true_volume_ml = (double) on * voxel_ml;
             }
         }
-      bs_cli_json_add_double_or_null (b, "dice", m.dice);
-      bs_cli_json_add_double_or_null (b, "hd95", m.hd95_mm);
-      bs_cli_json_add_double_or_null (b, "sensitivity", m.sensitivity);
-      bs_cli_json_add_double_or_null (b, "specificity", m.specificity);
-      bs_cli_json_add_double_or_null (b, "volume_ml", m.volume_ml);
-      bs_cli_json_add_double_or_null (b, "true_volume_ml", m.true_volume_ml);
+      bs_cli_json_add_region_metrics (b, &m);
       json_builder_end_object (b);
     }
   json_builder_end_object (b);

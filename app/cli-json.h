@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdio.h>
 
+#include "bs-metrics.h"
 #include "bs-preprocess.h"
 #include "bs-unet.h"
 
@@ -40,6 +41,20 @@ bs_cli_json_add_double_or_null (JsonBuilder *b, const char *name, double v)
     json_builder_add_null_value (b);
   else
     json_builder_add_double_value (b, v);
+}
+
+/* A region's metrics, the members of infer's and score's "regions": "dice",
+ * "hd95", "sensitivity", "specificity", "volume_ml", "true_volume_ml" (null
+ * where NaN). */
+static inline void
+bs_cli_json_add_region_metrics (JsonBuilder *b, const BsRegionMetrics *m)
+{
+  bs_cli_json_add_double_or_null (b, "dice", m->dice);
+  bs_cli_json_add_double_or_null (b, "hd95", m->hd95_mm);
+  bs_cli_json_add_double_or_null (b, "sensitivity", m->sensitivity);
+  bs_cli_json_add_double_or_null (b, "specificity", m->specificity);
+  bs_cli_json_add_double_or_null (b, "volume_ml", m->volume_ml);
+  bs_cli_json_add_double_or_null (b, "true_volume_ml", m->true_volume_ml);
 }
 
 /* The "model" (path, or null for random weights) and "random_weights" members
