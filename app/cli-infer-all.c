@@ -93,11 +93,12 @@ region_summary (JsonArray *cases, int r, double *mean, double *median, double *w
 /* After every case of a dataset: the JSON object of them all, or the
  * summary lines. */
 void
-bs_cli_print_cases_summary (gboolean json, JsonArray *cases, int failed, double seconds)
+bs_cli_print_cases_summary (gboolean json, JsonArray *cases, JsonArray *failed_cases, double seconds)
 {
   static const char *const names[BS_N_REGIONS] = { N_("whole tumour"), N_("tumour core"), N_("enhancing tumour") };
   g_autofree char *who = bs_dist_describe ();
   guint n_cases = json_array_get_length (cases);
+  int failed = (int) json_array_get_length (failed_cases);
 
   if (json)
     {
@@ -112,6 +113,9 @@ bs_cli_print_cases_summary (gboolean json, JsonArray *cases, int failed, double 
       json_builder_add_int_value (b, n_cases);
       json_builder_set_member_name (b, "failed");
       json_builder_add_int_value (b, failed);
+      /* which (their errors went to stderr) */
+      json_builder_set_member_name (b, "failed_cases");
+      json_builder_add_value (b, json_node_init_array (json_node_alloc (), failed_cases));
       json_builder_set_member_name (b, "seconds");
       json_builder_add_double_value (b, seconds);
       json_builder_set_member_name (b, "processes");
@@ -174,7 +178,7 @@ compare_index (gconstpointer a, gconstpointer b)
 /* Processes of one run: every one's cases (and failures) gathered into the
  * first, in the dataset's order; NULL in the others. */
 JsonArray *
-bs_cli_gather_cases (JsonArray *mine, int *failed)
+bs_cli_gather_cases (JsonArray *mine, JsonArray *failed_cases)
 {
   g_autoptr(JsonBuilder) b = json_builder_new ();
   g_autoptr(JsonGenerator) gen = json_generator_new ();
@@ -185,8 +189,8 @@ bs_cli_gather_cases (JsonArray *mine, int *failed)
   JsonArray *merged;
 
   json_builder_begin_object (b);
-  json_builder_set_member_name (b, "failed");
-  json_builder_add_int_value (b, *failed);
+  json_builder_set_member_name (b, "failed_cases");
+  json_builder_add_value (b, json_node_init_array (json_node_alloc (), failed_cases));
   json_builder_set_member_name (b, "cases");
   json_builder_add_value (b, json_node_init_array (json_node_alloc (), mine));
   json_builder_end_object (b);
@@ -204,7 +208,9 @@ bs_cli_gather_cases (JsonArray *mine, int *failed)
   all = bs_dist_gather_to_first (text);
   if (all == NULL)
     return NULL;
-  *failed = 0;
+  /* the first process's own failures are among what it gathered */
+  while (json_array_get_length (failed_cases) > 0)
+    json_array_remove_element (failed_cases, 0);
   for (char **t = all; *t; t++)
     {
       g_autoptr(JsonParser) parser = json_parser_new ();
@@ -214,12 +220,19 @@ bs_cli_gather_cases (JsonArray *mine, int *failed)
       if (!json_parser_load_from_data (parser, *t, -1, NULL))
         {
           /* its cases are lost: say so, and count them as failed */
-          fprintf (stderr, _("brainseg-cli infer: the results of process %d could not be read\n"), (int) (t - all));
-          *failed += 1;
+          g_autofree char *what = g_strdup_printf (_("the results of process %d"), (int) (t - all));
+
+          fprintf (stderr, _("brainseg-cli infer: %s could not be read\n"), what);
+          json_array_add_string_element (failed_cases, what);
           continue;
         }
       o = json_node_get_object (json_parser_get_root (parser));
-      *failed += (int) json_object_get_int_member (o, "failed");
+      {
+        JsonArray *theirs = json_object_get_array_member (o, "failed_cases");
+
+        for (guint i = 0; theirs != NULL && i < json_array_get_length (theirs); i++)
+          json_array_add_string_element (failed_cases, json_array_get_string_element (theirs, i));
+      }
       cases = json_object_get_array_member (o, "cases");
       for (guint i = 0; i < json_array_get_length (cases); i++)
         g_ptr_array_add (nodes, json_node_copy (json_array_get_element (cases, i)));

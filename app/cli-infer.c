@@ -560,7 +560,8 @@ bs_cli_infer (int argc, char **argv)
   InferRun run;
   gboolean is_random = FALSE, cleanup;
   double t_cmd;
-  int case_index = 0, failed = 0;
+  int case_index = 0;
+  g_autoptr(JsonArray) failed = json_array_new ();
 
   if (!bs_cli_parse ("infer", "PATH", _("Segment a case: whole-tumour mask, Dice against the ground truth, stage times."),
                      entries, &argc, &argv))
@@ -696,16 +697,16 @@ bs_cli_infer (int argc, char **argv)
       name = out_dir ? g_strdup_printf ("%s.nii.gz", bs_dataset_get_case_id (ds, i)) : NULL;
       path = name ? g_build_filename (out_dir, name, NULL) : NULL;
       if (infer_case (&run, (int) i, path, i == (guint) bs_dist_rank () ? t_cmd : bs_now_ms ()) != 0)
-        failed++;
+        json_array_add_string_element (failed, bs_dataset_get_case_id (ds, i));
       if (!json && bs_dist_size () == 1 && json_array_get_length (cases) > before)
         bs_cli_print_case_line (json_array_get_object_element (cases, before));
     }
   if (bs_dist_size () > 1)
     {
-      JsonArray *all = bs_cli_gather_cases (cases, &failed);
+      JsonArray *all = bs_cli_gather_cases (cases, failed);
 
       if (all == NULL)
-        return failed > 0 ? 1 : 0;   /* the first process reports */
+        return json_array_get_length (failed) > 0 ? 1 : 0;   /* the first process reports */
       json_array_unref (cases);
       cases = all;
       if (!json)
@@ -713,5 +714,5 @@ bs_cli_infer (int argc, char **argv)
           bs_cli_print_case_line (json_array_get_object_element (cases, i));
     }
   bs_cli_print_cases_summary (json, cases, failed, (bs_now_ms () - t_cmd) / 1000.0);
-  return failed > 0 ? 1 : 0;
+  return json_array_get_length (failed) > 0 ? 1 : 0;
 }

@@ -57,7 +57,8 @@ score_job_clear (ScoreJob *job)
  * the JSON object of one case); else its JSON object appended there, with its
  * "index" and seconds (the dataset's line and summary read them). */
 static int
-score_case (BsDataset *ds, int case_index, const char *mask_path, gboolean json, JsonArray *into)
+score_case (BsDataset *ds, int case_index, const char *mask_path, BsLabelConvention given, gboolean json,
+            JsonArray *into)
 {
   static const char *const names[BS_N_REGIONS] = { N_("whole tumour"), N_("tumour core"), N_("enhancing tumour") };
   g_autoptr(GError) error = NULL;
@@ -80,7 +81,7 @@ score_case (BsDataset *ds, int case_index, const char *mask_path, gboolean json,
       fprintf (stderr, _("brainseg-cli score: %s: no such mask file (case %s)\n"), mask_path, c->id);
       return 1;
     }
-  mask = bs_dataset_load_case_mask (ds, case_index, mask_path, c->convention, &conv, &error);
+  mask = bs_dataset_load_case_mask (ds, case_index, mask_path, c->convention, given, &conv, &error);
   if (!mask)
     return bs_cli_fail (error);
   for (int r = 0; r < BS_N_REGIONS; r++)
@@ -206,11 +207,16 @@ int
 bs_cli_score (int argc, char **argv)
 {
   g_autofree char *mask_path = NULL, *mask_dir = NULL, *case_id = NULL, *label = NULL, *resample_s = NULL;
+  g_autofree char *labels_s = NULL;
+  BsLabelConvention given = BS_LABELS_UNKNOWN;
   gboolean json = FALSE, all_cases = FALSE;
   GOptionEntry entries[] = {
     { "mask", 0, 0, G_OPTION_ARG_FILENAME, &mask_path,
       N_("The segmentation to measure (NIfTI: 0/1, or a label map of the case's or a BraTS release's labels)"),
       "MASK.nii.gz" },
+    { "mask-labels", 0, 0, G_OPTION_ARG_STRING, &labels_s,
+      N_("What the mask's values are: auto (default: decided from them and the case's labels), wt (every label above 0 is tumour), brats (2017-2021: 1 core, 2 edema, 4 enhancing), brats2015, decathlon (1 edema, 2 non-enhancing, 3 enhancing) or brats2023 (1 core, 2 edema, 3 enhancing)"),
+      "auto|wt|brats|brats2015|decathlon|brats2023" },
     { "case", 0, 0, G_OPTION_ARG_STRING, &case_id, N_("Case (default: the first)"), "ID" },
     { "label", 0, 0, G_OPTION_ARG_FILENAME, &label, N_("Ground truth for a single NIfTI file"), "FILE" },
     { "all-cases", 0, 0, G_OPTION_ARG_NONE, &all_cases,
@@ -228,7 +234,8 @@ bs_cli_score (int argc, char **argv)
   g_autoptr(GError) error = NULL;
   g_autoptr(BsDataset) ds = NULL;
   g_autoptr(JsonArray) cases = NULL;
-  int case_index = 0, failed = 0;
+  int case_index = 0;
+  g_autoptr(JsonArray) failed = json_array_new ();
   double t0 = bs_now_ms ();
 
   if (!bs_cli_parse ("score", "PATH",
@@ -246,6 +253,27 @@ bs_cli_score (int argc, char **argv)
       fprintf (stderr, "%s\n", _("brainseg-cli score: --resample is on|off"));
       return 2;
     }
+  if (labels_s != NULL)
+    {
+      static const struct { const char *name; BsLabelConvention conv; } names[] = {
+        { "auto", BS_LABELS_UNKNOWN }, { "wt", BS_LABELS_BINARY }, { "brats", BS_LABELS_BRATS2017 },
+        { "brats2017", BS_LABELS_BRATS2017 }, { "brats2015", BS_LABELS_BRATS2015 },
+        { "decathlon", BS_LABELS_DECATHLON }, { "brats2023", BS_LABELS_BRATS2023 },
+      };
+      gboolean known = FALSE;
+
+      for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+        if (strcmp (labels_s, names[i].name) == 0)
+          {
+            given = names[i].conv;
+            known = TRUE;
+          }
+      if (!known)
+        {
+          fprintf (stderr, "%s\n", _("brainseg-cli score: --mask-labels is auto|wt|brats|brats2015|decathlon|brats2023"));
+          return 2;
+        }
+    }
   if (mask_dir && !g_file_test (mask_dir, G_FILE_TEST_IS_DIR))
     {
       fprintf (stderr, _("brainseg-cli score: %s: no such folder (--mask-dir)\n"), mask_dir);
@@ -262,7 +290,7 @@ bs_cli_score (int argc, char **argv)
           fprintf (stderr, _("brainseg-cli score: %s has no case '%s'\n"), argv[1], case_id);
           return 1;
         }
-      return score_case (ds, case_index, mask_path, json, NULL);
+      return score_case (ds, case_index, mask_path, given, json, NULL);
     }
   /* every case: one without its mask, or whose mask is wrong, says why and the others go on */
   cases = json_array_new ();
@@ -271,11 +299,11 @@ bs_cli_score (int argc, char **argv)
       g_autofree char *path = mask_in_dir (mask_dir, bs_dataset_get_case_id (ds, i));
       guint before = json_array_get_length (cases);
 
-      if (score_case (ds, (int) i, path, TRUE, cases) != 0)
-        failed++;
+      if (score_case (ds, (int) i, path, given, TRUE, cases) != 0)
+        json_array_add_string_element (failed, bs_dataset_get_case_id (ds, i));
       if (!json && json_array_get_length (cases) > before)
         bs_cli_print_case_line (json_array_get_object_element (cases, before));
     }
   bs_cli_print_cases_summary (json, cases, failed, (bs_now_ms () - t0) / 1000.0);
-  return failed > 0 ? 1 : 0;
+  return json_array_get_length (failed) > 0 ? 1 : 0;
 }

@@ -131,6 +131,9 @@ def all_cases(tmp):
             data = f.read()
         with open(os.path.join(coll, "Brats18_bad_1", f"Brats18_bad_1_{m}.nii.gz"), "wb") as f:
             f.write(data if m != "t1" else data[: len(data) // 4])
+    rc, text, err = run("infer", coll, "--all-cases", "--precision", "int8", "--layout", "nhwc", "--three-planes", "off",
+                        "--json")
+    check(rc == 1 and json.loads(text)["summary"]["failed_cases"] == ["Brats18_bad_1"], f"failed_cases: {text[-300:]!r}")
     rc, text, err = run("infer", coll, "--all-cases", "--precision", "int8", "--layout", "nhwc", "--three-planes", "off")
     print(text.strip())
     check(rc == 1 and "Brats18_bad_1_t1.nii.gz" in err and text.startswith(CASE + ": WT ") and "1 failed" in text,
@@ -190,6 +193,26 @@ def main():
             nib.save(ras, ras_path)
             got_ras = score(folder, ras_path)
             check(got_ras["regions"]["wt"] == got["regions"]["wt"], f"RAS mask: {got_ras['regions']['wt']}")
+
+    # label maps of 1-3 (Decathlon): infer's Decathlon export reads back as Decathlon on a BraTS 2017 case and on a
+    # BraTS 2015 one (walk finding: read as BraTS 2015 there), the Decathlon release's own labels of a 2015 case too
+    dec = os.path.join(tmp, "mask-decathlon.nii.gz")
+    rc, text, err = run("infer", folder, "--precision", "int8", "--layout", "nhwc", "--three-planes", "off",
+                        "--mask-labels", "decathlon", "--out", dec, "--json")
+    if rc == 0:
+        got = score(folder, dec)
+        check(got["mask_labels"] == "decathlon", f"a Decathlon export read as {got['mask_labels']}")
+        for r in ("wt", "tc", "et"):
+            check(abs(got["regions"][r]["dice"] - json.loads(text)["regions"][r]["dice"]) < 1e-9, f"Decathlon export {r}")
+    pat1 = os.path.join(SAMPLES, "decathlon-brats-001-006", "brats_2013_pat0001_1")
+    dec_label = os.path.join(SAMPLES, "decathlon-labels-001-003", "BRATS_001_label.nii.gz")
+    if os.path.isdir(pat1) and os.path.exists(dec_label):
+        got = score(pat1, dec_label)
+        check(got["mask_labels"] == "decathlon" and all(got["regions"][r]["dice"] == 1.0 for r in ("wt", "tc", "et")),
+              f"BRATS_001's Decathlon labels on pat0001: {got['mask_labels']} {got['regions']}")
+        forced = score(pat1, dec_label, "--mask-labels", "brats2015")
+        check(forced["mask_labels"] == "brats2015" and forced["regions"]["et"]["dice"] == 0.0, "--mask-labels brats2015 obeyed")
+    one_line_error(["score", folder, "--mask", seg, "--mask-labels", "brats2023"], "_seg.nii.gz", "a 4 named BraTS 2023")
 
     # bad masks: one line naming the file
     small = os.path.join(tmp, "small.nii.gz")

@@ -766,7 +766,7 @@ test_fine_voxels_resampled (void)
    * the case's when its values fit (here 1 and 2 only: 0/1 they are not) */
   {
     BsLabelConvention conv = BS_LABELS_UNKNOWN;
-    g_autoptr(BsVolume) back = bs_dataset_load_case_mask (ds, 0, out, BS_LABELS_BRATS2017, &conv, &error);
+    g_autoptr(BsVolume) back = bs_dataset_load_case_mask (ds, 0, out, BS_LABELS_BRATS2017, BS_LABELS_UNKNOWN, &conv, &error);
 
     g_assert_no_error (error);
     g_assert_true (bs_volume_same_geometry (back, c->image));
@@ -780,7 +780,7 @@ test_fine_voxels_resampled (void)
       label->affine[0][3] += 10.0;
       g_assert_true (bs_volume_save_nifti (label, moved, DT_UINT8, &error));
       label->affine[0][3] -= 10.0;
-      g_assert_null (bs_dataset_load_case_mask (ds, 0, moved, BS_LABELS_BRATS2017, &conv, &error));
+      g_assert_null (bs_dataset_load_case_mask (ds, 0, moved, BS_LABELS_BRATS2017, BS_LABELS_UNKNOWN, &conv, &error));
       g_assert_nonnull (error);
       g_test_message ("%s", error->message);
       g_assert_nonnull (strstr (error->message, "moved.nii.gz"));

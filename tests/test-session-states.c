@@ -438,7 +438,7 @@ load_mask (BsSession *s, const char *path, gsize *changed, BsLabelConvention *co
   gboolean ok;
 
   g_clear_object (&mask_result);
-  bs_session_load_mask_async (s, path, NULL, on_mask, NULL);
+  bs_session_load_mask_async (s, path, BS_LABELS_UNKNOWN, NULL, on_mask, NULL);
   g_assert_true (bs_test_session_spin_until (s, mask_done, 120));
   ok = bs_session_load_mask_finish (s, mask_result, changed, NULL, conv, error);
   g_clear_object (&mask_result);
@@ -525,7 +525,7 @@ test_open_mask (void)
 
   /* the prediction changed while the file was read (a stroke): refused */
   g_clear_object (&mask_result);
-  bs_session_load_mask_async (s, label_path, NULL, on_mask, NULL);
+  bs_session_load_mask_async (s, label_path, BS_LABELS_UNKNOWN, NULL, on_mask, NULL);
   bs_session_edit_undo (s);
   g_assert_true (bs_test_session_spin_until (s, mask_done, 120));
   g_assert_false (bs_session_load_mask_finish (s, mask_result, NULL, NULL, NULL, &error));
@@ -542,7 +542,7 @@ test_open_mask (void)
   g_assert_true (bs_session_edit_redo (s));
   g_assert_true (bs_test_session_spin_until (s, bs_test_session_settled, 120));
   g_clear_object (&mask_result);
-  bs_session_load_mask_async (s, label_path, NULL, on_mask, NULL);
+  bs_session_load_mask_async (s, label_path, BS_LABELS_UNKNOWN, NULL, on_mask, NULL);
   g_assert_true (bs_session_edit_undo (s));
   bs_session_edit_begin (s, FALSE, 2.0);
   bs_session_edit_to (s, 3, 3);

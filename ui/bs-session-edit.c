@@ -246,7 +246,7 @@ bs_session_edit_discard (BsSession *self, gboolean restore)
 
 typedef struct {
   char *dataset_path, *case_id, *mask_path;
-  BsLabelConvention case_convention;
+  BsLabelConvention case_convention, given;
   BsVolume *prob;              /* a copy: the session's may go meanwhile */
   int channels[BS_N_REGIONS];
   /* the prediction it was compared with: unchanged when it is done, or stale */
@@ -296,7 +296,8 @@ mask_job_run (GTask *task, gpointer source, gpointer data, GCancellable *cancell
                                job->dataset_path, job->case_id);
       return;
     }
-  label = bs_dataset_load_case_mask (ds, index, job->mask_path, job->case_convention, &job->convention, &error);
+  label = bs_dataset_load_case_mask (ds, index, job->mask_path, job->case_convention, job->given,
+                                     &job->convention, &error);
   if (label == NULL)
     {
       g_task_return_error (task, error);
@@ -319,7 +320,7 @@ mask_job_run (GTask *task, gpointer source, gpointer data, GCancellable *cancell
 }
 
 void
-bs_session_load_mask_async (BsSession *self, const char *path, GCancellable *cancellable,
+bs_session_load_mask_async (BsSession *self, const char *path, BsLabelConvention labels, GCancellable *cancellable,
                             GAsyncReadyCallback callback, gpointer data)
 {
   g_autoptr(GTask) task = NULL;
@@ -347,6 +348,7 @@ bs_session_load_mask_async (BsSession *self, const char *path, GCancellable *can
   job->case_id = g_strdup (self->bcase->id);
   job->mask_path = g_strdup (path);
   job->case_convention = self->bcase->convention;
+  job->given = labels;
   job->prob = bs_volume_copy (self->prob);
   for (int r = 0; r < BS_N_REGIONS; r++)
     job->channels[r] = bs_session_region_channel (self, r);

@@ -213,10 +213,11 @@ void bs_session_edit_discard (BsSession *self, gboolean restore);
  * (bs_dataset_load_case_mask, bs_mask_edit_from_label); finishing makes it
  * one step that Ctrl+Z takes back (none when nothing changed).  *n_changed:
  * voxels whose whole tumour changed; *n_values: values of every region that
- * changed; *convention: the labels the file was read in.  An error names the
- * file and the problem, and leaves the prediction as it was. */
-void bs_session_load_mask_async (BsSession *self, const char *path, GCancellable *cancellable,
-                                 GAsyncReadyCallback callback, gpointer data);
+ * changed; *convention: the labels the file was read in (labels, when not
+ * BS_LABELS_UNKNOWN: the user's word for them).  An error names the file and
+ * the problem, and leaves the prediction as it was. */
+void bs_session_load_mask_async (BsSession *self, const char *path, BsLabelConvention labels,
+                                 GCancellable *cancellable, GAsyncReadyCallback callback, gpointer data);
 gboolean bs_session_load_mask_finish (BsSession *self, GAsyncResult *result, gsize *n_changed, gsize *n_values,
                                       BsLabelConvention *convention, GError **error);
 

@@ -145,8 +145,23 @@ on_mask_loaded (GObject *source, GAsyncResult *result, gpointer data)
   g_object_unref (self);
 }
 
+/* The labels a user can say a mask file holds (the chooser's "Labels"
+ * choice): automatic first. */
+static const struct {
+  const char *id;
+  BsLabelConvention conv;
+  const char *label;
+} mask_labels[] = {
+  { "auto", BS_LABELS_UNKNOWN, N_("Labels: decided from the file") },
+  { "wt", BS_LABELS_BINARY, N_("Whole tumour only (every label above 0)") },
+  { "brats2017", BS_LABELS_BRATS2017, N_("BraTS 2017–2021: 1 core, 2 edema, 4 enhancing") },
+  { "brats2015", BS_LABELS_BRATS2015, N_("BraTS 2015: 1 necrosis, 2 edema, 3 non-enhancing, 4 enhancing") },
+  { "decathlon", BS_LABELS_DECATHLON, N_("Decathlon: 1 edema, 2 non-enhancing, 3 enhancing") },
+  { "brats2023", BS_LABELS_BRATS2023, N_("BraTS 2023: 1 core, 2 edema, 3 enhancing") },
+};
+
 static void
-open_mask (BsWindow *self, const char *path)
+open_mask (BsWindow *self, const char *path, BsLabelConvention labels)
 {
   /* (a chooser that answers after the window closed: no session) */
   if (self->session == NULL || self->progress_row == NULL || self->mask_cancellable != NULL
@@ -156,13 +171,14 @@ open_mask (BsWindow *self, const char *path)
   g_object_set_data_full (G_OBJECT (self->mask_cancellable), "bs-path", g_strdup (path), g_free);
   sync_edit_actions (self);
   bs_progress_row_show_message (self->progress_row, _("Reading the mask…"));
-  bs_session_load_mask_async (self->session, path, self->mask_cancellable, on_mask_loaded, g_object_ref (self));
+  bs_session_load_mask_async (self->session, path, labels, self->mask_cancellable, on_mask_loaded,
+                              g_object_ref (self));
 }
 
 static void
 action_open_mask_file (GSimpleAction *action, GVariant *param, gpointer data)
 {
-  open_mask (data, g_variant_get_string (param, NULL));
+  open_mask (data, g_variant_get_string (param, NULL), BS_LABELS_UNKNOWN);
 }
 
 static void
@@ -174,9 +190,14 @@ on_mask_chosen (GtkNativeDialog *dialog, int response, gpointer data)
     {
       g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
       g_autofree char *path = file != NULL ? g_file_get_path (file) : NULL;
+      const char *choice = gtk_file_chooser_get_choice (GTK_FILE_CHOOSER (dialog), "labels");
+      BsLabelConvention labels = BS_LABELS_UNKNOWN;
 
+      for (guint i = 0; choice != NULL && i < G_N_ELEMENTS (mask_labels); i++)
+        if (g_str_equal (choice, mask_labels[i].id))
+          labels = mask_labels[i].conv;
       if (path != NULL)
-        open_mask (self, path);
+        open_mask (self, path, labels);
     }
   g_object_unref (dialog);
   g_object_unref (self);
@@ -194,6 +215,20 @@ action_open_mask (GSimpleAction *action, GVariant *param, gpointer data)
   gtk_file_filter_add_pattern (filter, "*.nii");
   gtk_file_filter_add_pattern (filter, "*.nii.gz");
   gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), filter);
+  /* Which labels the file holds, where its values cannot say (Decathlon and
+   * BraTS 2023 both use 1-3; walk finding) */
+  {
+    const char *ids[G_N_ELEMENTS (mask_labels) + 1] = { NULL };
+    const char *names[G_N_ELEMENTS (mask_labels) + 1] = { NULL };
+
+    for (guint i = 0; i < G_N_ELEMENTS (mask_labels); i++)
+      {
+        ids[i] = mask_labels[i].id;
+        names[i] = _(mask_labels[i].label);
+      }
+    gtk_file_chooser_add_choice (GTK_FILE_CHOOSER (chooser), "labels", _("Labels"), ids, names);
+    gtk_file_chooser_set_choice (GTK_FILE_CHOOSER (chooser), "labels", "auto");
+  }
   /* Beside the case, where its label (and often a mask exported from it)
    * lies, rather than in Recent (walk finding: a path typed into Recent's
    * location entry did not open). */

@@ -77,12 +77,13 @@ BsCase *bs_dataset_load_case_full (BsDataset *ds, guint i, GError **label_error,
  * tool's, a label map): checked and brought onto the case's grid as its own
  * label would be (numbers, 3D, on the grid of the case's first image file,
  * which is read again for it; its voxel order; resampled with the case), an
- * error naming path and the problem otherwise.  *convention: binary (0/1),
- * case_convention where its values are of it and it tells the regions apart,
- * else the BraTS release the values suggest, else unknown (whole tumour only).
+ * error naming path and the problem otherwise.  *convention: given, when the
+ * user named one (BS_LABELS_UNKNOWN: not; BS_LABELS_BINARY: any label > 0 is
+ * the whole tumour; another: the values must be of it), else decided from the
+ * values and case_convention (bs-dataset-mask.c; unknown: whole tumour only).
  * Not for HDF5 datasets. */
 BsVolume *bs_dataset_load_case_mask (BsDataset *ds, guint i, const char *path, BsLabelConvention case_convention,
-                                     BsLabelConvention *convention, GError **error);
+                                     BsLabelConvention given, BsLabelConvention *convention, GError **error);
 void bs_case_free (BsCase *c);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BsCase, bs_case_free)
 
