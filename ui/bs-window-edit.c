@@ -152,7 +152,7 @@ static const struct {
   BsLabelConvention conv;
   const char *label;
 } mask_labels[] = {
-  { "auto", BS_LABELS_UNKNOWN, N_("Labels: decided from the file") },
+  { "auto", BS_LABELS_UNKNOWN, N_("Decided from the file") },
   { "wt", BS_LABELS_BINARY, N_("Whole tumour only (every label above 0)") },
   { "brats2017", BS_LABELS_BRATS2017, N_("BraTS 2017–2021: 1 core, 2 edema, 4 enhancing") },
   { "brats2015", BS_LABELS_BRATS2015, N_("BraTS 2015: 1 necrosis, 2 edema, 3 non-enhancing, 4 enhancing") },
