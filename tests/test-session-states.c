@@ -2,6 +2,7 @@
  * takes that changes nothing now (an option for later) or that fails (a
  * model for other inputs).  Findings of a walk through the window. */
 #include <glib/gstdio.h>
+#include <math.h>
 #include <string.h>
 
 #include <nifti1.h>
@@ -562,6 +563,48 @@ test_open_mask (void)
   g_unlink (wt_path);
 }
 
+static gboolean
+second_case_settled (BsSession *s)
+{
+  return bs_session_get_case_index (s) == 1 && !bs_session_is_loading (s) && bs_test_session_settled (s);
+}
+
+/* Corrections dropped by opening another case: the case list gives the first
+ * case's network Dice again, not its corrected one (walk finding). */
+static void
+test_dropped_corrections_case_dice (void)
+{
+  g_autoptr(BsSession) s = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_build_filename (tmpdir, "two-cases", NULL);
+  BsPlanOptions opts;
+  double network, corrected;
+
+  g_assert_true (bs_phantom_write_task (dir, 2, 5, 64, 64, 40, &error));
+  g_assert_no_error (error);
+  bs_plan_options_init (&opts);
+  opts.threads = 1;
+  s = open_with_default (dir, &opts);
+  g_assert_true (bs_test_session_spin_until (s, bs_test_session_settled, 300));
+  g_assert_cmpint (bs_session_get_case_index (s), ==, 0);
+  network = bs_session_get_case_dice (s, 0);
+  g_assert_false (isnan (network));
+  bs_session_edit_begin (s, FALSE, 3.0);
+  bs_session_edit_to (s, 4, 4);
+  bs_session_edit_to (s, 14, 4);
+  bs_session_edit_end (s);
+  g_assert_true (bs_test_session_spin_until (s, bs_test_session_settled, 120));
+  corrected = bs_session_get_case_dice (s, 0);
+  g_test_message ("case 0: network %.4f, corrected %.4f", network, corrected);
+  g_assert_cmpfloat (corrected, !=, network);
+  bs_session_load_case (s, 1);
+  g_assert_true (bs_test_session_spin_until (s, second_case_settled, 300));
+  g_assert_cmpint (bs_session_get_case_index (s), ==, 1);
+  g_assert_cmpint (bs_session_get_n_edits (s, NULL), ==, 0);
+  g_assert_cmpfloat (bs_session_get_case_dice (s, 0), ==, network);
+  bs_test_remove_tree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -583,6 +626,7 @@ main (int argc, char **argv)
   g_test_add_func ("/session-states/thick-slices-one-plane", test_thick_slices_one_plane);
   g_test_add_func ("/session-states/corrections", test_corrections);
   g_test_add_func ("/session-states/open-mask", test_open_mask);
+  g_test_add_func ("/session-states/dropped-corrections-case-dice", test_dropped_corrections_case_dice);
   status = g_test_run ();
   g_rmdir (tmpdir);
   g_free (tmpdir);

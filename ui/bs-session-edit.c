@@ -27,6 +27,19 @@ ensure_stacks (BsSession *self)
     self->edit_redo = g_ptr_array_new_with_free_func (free_stroke);
 }
 
+/* A new step on the undo stack: the first one of a prediction keeps the
+ * case list's Dice, the network's, for when the corrections are dropped
+ * unseen (another case: walk finding, the list kept the corrected figure). */
+static void
+push_step (BsSession *self, GArray *step)
+{
+  if ((self->edit_undo == NULL || self->edit_undo->len == 0) && (self->edit_redo == NULL || self->edit_redo->len == 0))
+    self->edit_network_dice = self->case_dice != NULL && self->case_index >= 0 ? self->case_dice[self->case_index] : NAN;
+  ensure_stacks (self);
+  g_ptr_array_add (self->edit_undo, step);
+  g_ptr_array_set_size (self->edit_redo, 0);
+}
+
 gboolean
 bs_session_can_edit (BsSession *self, char **why)
 {
@@ -166,9 +179,7 @@ bs_session_edit_end (BsSession *self)
       g_clear_pointer (&self->edit_stroke, g_array_unref);
       return;
     }
-  ensure_stacks (self);
-  g_ptr_array_add (self->edit_undo, g_steal_pointer (&self->edit_stroke));
-  g_ptr_array_set_size (self->edit_redo, 0);
+  push_step (self, g_steal_pointer (&self->edit_stroke));
   remeasure (self, NULL);   /* its dabs told their slices */
 }
 
@@ -234,6 +245,15 @@ bs_session_edit_discard (BsSession *self, gboolean restore)
   g_clear_pointer (&self->edit_undo, g_ptr_array_unref);
   g_clear_pointer (&self->edit_redo, g_ptr_array_unref);
   self->edit_serial++;
+  /* dropped unseen (another case, the session cleared): the case list goes
+   * back to the network's Dice; put back (a new prediction), the count that
+   * follows sets it */
+  if (had && !restore && self->case_dice != NULL && self->case_index >= 0 && self->dataset != NULL
+      && self->case_index < (int) bs_dataset_get_n_cases (self->dataset))
+    {
+      self->case_dice[self->case_index] = self->edit_network_dice;
+      g_signal_emit (self, bs_session_signals[SIGNAL_CASE_DICE_CHANGED], 0, self->case_index);
+    }
   /* The network's values are back; what follows counts them again (a new
    * prediction starts from nothing, the clean-up's switch and three planes
    * start a volume job, which recounts a complete volume): no job here that
@@ -398,9 +418,7 @@ bs_session_load_mask_finish (BsSession *self, GAsyncResult *result, gsize *n_cha
   /* one step of the undo stack, like a stroke */
   bs_mask_edit_apply (self->prob, job->changes, FALSE);
   self->edit_serial++;
-  ensure_stacks (self);
-  g_ptr_array_add (self->edit_undo, g_steal_pointer (&job->changes));
-  g_ptr_array_set_size (self->edit_redo, 0);
+  push_step (self, g_steal_pointer (&job->changes));
   if (self->truth != NULL && self->slice_conf != NULL)
     bs_session_count_slice (self, self->slice);
   remeasure (self, g_ptr_array_index (self->edit_undo, self->edit_undo->len - 1));

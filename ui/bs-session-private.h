@@ -116,6 +116,7 @@ struct _BsSession
   int edit_slice;
   gboolean edit_remeasure;      /* strokes came while a volume job ran: another one when it is done */
   guint edit_serial;            /* goes up whenever a stroke, an undo, a redo or a discard changes the values */
+  double edit_network_dice;     /* the case list's Dice before the first correction: the network's */
 };
 
 
