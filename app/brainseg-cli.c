@@ -217,7 +217,7 @@ main (int argc, char **argv)
         if (bs_dist_launched_size () > 1 && (strcmp (argv[1], "infer") != 0 || !bs_dist_available ()))
           {
             if (!bs_dist_available ())
-              fprintf (stderr, "%s\n", _("brainseg-cli: started as several processes (mpirun), but built without MPI (meson -Dmpi=enabled and Open MPI's libopenmpi-dev build it in)"));
+              fprintf (stderr, "%s\n", _("brainseg-cli: started as several processes (mpirun), but without MPI: run the brainseg-cli launcher, which starts brainseg-cli-mpi.bin where the build found Open MPI (libopenmpi-dev; meson -Dmpi=enabled)"));
             else
               fprintf (stderr, _("brainseg-cli %s: runs as one process; under mpirun, only infer --all-cases shares its work out\n"),
                        argv[1]);

@@ -38,7 +38,7 @@ mask_convention (const BsVolume *mask, const char *path, BsLabelConvention case_
   if (other)
     return BS_LABELS_UNKNOWN;
   if (count[4] > 0)
-    return count[3] > 0 ? BS_LABELS_BRATS2015 : BS_LABELS_BRATS2017;
+    return bs_labels_guess (mask);   /* BraTS 2015 or 2017-2021, as a case's own labels are told apart */
   return count[1] >= count[2] ? BS_LABELS_DECATHLON : BS_LABELS_BRATS2023;
 }
 

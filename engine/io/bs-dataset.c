@@ -849,7 +849,8 @@ bs_dataset_load_case_full (BsDataset *ds, guint i, GError **label_error, GError 
     {
       GError *local = NULL;
 
-      if (!bs_dataset_read_nifti_label (e, ds->kind == BS_DATASET_DECATHLON, c, &local) && !label_failed (e, c, local, label_error, error))
+      if (!bs_dataset_read_nifti_label (e, ds->kind == BS_DATASET_DECATHLON, c, &local)
+          && !label_failed (e, c, local, label_error, error))
         return NULL;
     }
   if (!ds->keep_grid && !bs_dataset_resample_fine (c, e->images[0], error))
